@@ -1,0 +1,39 @@
+# Everything a fresh clone needs: `make demo` and `make test` create .venv and install first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+SRC    := graphkit stores tests benchmarks examples
+
+.PHONY: install demo test test-local lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/graphkit demo
+
+test: $(STAMP)
+	$(BIN)/ruff check $(SRC)
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+test-local: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[local]'
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q -m local
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(SRC)
+	$(BIN)/ruff format --check $(SRC)
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/graphkit bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

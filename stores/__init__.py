@@ -1,0 +1,9 @@
+"""graphkit's persistence: checkpoint savers and the long-term memory store.
+
+``stores`` never imports graphkit's runtime, so a saver or store can be used (and
+tested) on its own.
+"""
+
+from stores._lmdb import LMDBEnv, MapFullError
+
+__all__ = ["LMDBEnv", "MapFullError"]
