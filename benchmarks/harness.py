@@ -1,0 +1,249 @@
+"""The benchmark harness: run a workload's graphkit and LangGraph versions alternately.
+
+A workload module exposes ``WORKLOADS: list[Workload]``. Each side is a *setup*
+function returning the callable to time (so building graphs, opening stores and
+warming caches stay outside the measurement). The harness alternates the two
+sides for several repetitions, so machine noise hits both, and reports the
+median and minimum of each plus the ratio of medians (LangGraph / graphkit:
+above 1 means graphkit is faster).
+
+Non-time measurements (bytes on disk, recall) are reported through ``metrics``.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import os
+import platform
+import pkgutil
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Setup = Callable[[], Callable[[], object]]
+
+
+@dataclass(slots=True)
+class Workload:
+    """One piece of work measured in both frameworks."""
+
+    name: str
+    """Short unique name, used by ``--only``."""
+    description: str
+    """What one timed run does."""
+    graphkit: Setup
+    """Builds the graphkit version; returns the callable to time."""
+    langgraph: Setup | None = None
+    """Builds the LangGraph version, or None when there is no counterpart."""
+    units: int = 1
+    """How many units (steps, items, ...) one run processes, for per-unit times."""
+    unit: str = "run"
+    """Name of the unit, e.g. "step"."""
+    repeat: int = 7
+    """Timed repetitions per side (``--quick`` uses 3)."""
+    metrics: Callable[[bool], dict[str, tuple[float, float | None]]] | None = None
+    """Optional extra numbers: name -> (graphkit value, LangGraph value or None)."""
+
+
+@dataclass(slots=True)
+class Result:
+    """What one workload measured. Times are seconds per run."""
+
+    name: str
+    description: str
+    unit: str
+    units: int
+    graphkit_median: float
+    graphkit_min: float
+    langgraph_median: float | None = None
+    langgraph_min: float | None = None
+    metrics: dict[str, tuple[float, float | None]] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        """LangGraph median / graphkit median (above 1: graphkit is faster)."""
+        if self.langgraph_median is None or self.graphkit_median <= 0:
+            return None
+        return self.langgraph_median / self.graphkit_median
+
+
+def langgraph_available() -> bool:
+    """True when LangGraph is importable (it is a dev dependency, used only here)."""
+    try:
+        importlib.import_module("langgraph")
+    except ImportError:
+        return False
+    return True
+
+
+def discover(only: Iterable[str] | None = None) -> list[Workload]:
+    """All workloads of ``benchmarks/bench_*.py``, optionally only those named."""
+    import benchmarks
+
+    wanted = set(only or ())
+    found: list[Workload] = []
+    for info in sorted(pkgutil.iter_modules(benchmarks.__path__), key=lambda m: m.name):
+        if not info.name.startswith("bench_"):
+            continue
+        module = importlib.import_module(f"benchmarks.{info.name}")
+        for workload in getattr(module, "WORKLOADS", []):
+            if not wanted or workload.name in wanted or info.name[6:] in wanted:
+                found.append(workload)
+    return found
+
+
+def _time_once(fn: Callable[[], object]) -> float:
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def measure(workload: Workload, *, quick: bool = False, with_langgraph: bool = True) -> Result:
+    """Run one workload: warm up each side once, then alternate timed runs."""
+    repeat = 3 if quick else workload.repeat
+    ours = workload.graphkit()
+    theirs = workload.langgraph() if (workload.langgraph and with_langgraph) else None
+    ours()
+    if theirs is not None:
+        theirs()
+    ours_times: list[float] = []
+    theirs_times: list[float] = []
+    for _ in range(repeat):
+        ours_times.append(_time_once(ours))
+        if theirs is not None:
+            theirs_times.append(_time_once(theirs))
+    result = Result(
+        name=workload.name,
+        description=workload.description,
+        unit=workload.unit,
+        units=workload.units,
+        graphkit_median=statistics.median(ours_times),
+        graphkit_min=min(ours_times),
+    )
+    if theirs_times:
+        result.langgraph_median = statistics.median(theirs_times)
+        result.langgraph_min = min(theirs_times)
+    if workload.metrics is not None:
+        result.metrics = workload.metrics(quick)
+    return result
+
+
+def machine() -> dict[str, Any]:
+    """The hardware and software a run was measured on."""
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        from importlib.metadata import version
+
+        info["langgraph"] = version("langgraph")
+    except Exception:
+        info["langgraph"] = None
+    return info
+
+
+def format_time(seconds: float | None) -> str:
+    """A duration with a readable unit."""
+    if seconds is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.2f} {unit}"
+    return f"{seconds / 1e-9:.0f} ns"
+
+
+def format_table(results: list[Result]) -> str:
+    """A plain-text table: one row per workload, then one per extra metric."""
+    header = ("workload", "graphkit", "LangGraph", "ratio", "per unit (gk)")
+    rows = [header]
+    for r in results:
+        if r.error:
+            rows.append((r.name, "error", r.error[:40], "", ""))
+            continue
+        per_unit = r.graphkit_median / r.units if r.units else r.graphkit_median
+        rows.append(
+            (
+                r.name,
+                format_time(r.graphkit_median),
+                format_time(r.langgraph_median),
+                f"{r.ratio:.1f}x" if r.ratio else "-",
+                f"{format_time(per_unit)}/{r.unit}",
+            )
+        )
+        for key, (ours, theirs) in r.metrics.items():
+            ratio = f"{theirs / ours:.1f}x" if theirs and ours else "-"
+            rows.append(
+                (f"  {key}", f"{ours:,.4g}", f"{theirs:,.4g}" if theirs else "-", ratio, "")
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def run(
+    workloads: list[Workload],
+    *,
+    quick: bool = False,
+    json_path: str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> list[Result]:
+    """Measure every workload; optionally write the results as JSON."""
+    with_langgraph = langgraph_available()
+    results: list[Result] = []
+    for i, workload in enumerate(workloads):
+        if progress:
+            progress(i, len(workloads), workload.name)
+        try:
+            results.append(measure(workload, quick=quick, with_langgraph=with_langgraph))
+        except Exception as exc:  # one broken workload must not hide the others
+            results.append(
+                Result(workload.name, workload.description, workload.unit, workload.units,
+                       0.0, 0.0, error=f"{type(exc).__name__}: {exc}")
+            )
+    if progress:
+        progress(len(workloads), len(workloads), "done")
+    if json_path:
+        payload = {
+            "machine": machine(),
+            "results": [asdict(r) | {"ratio": r.ratio} for r in results],
+        }
+        with open(json_path, "w") as fh:
+            json.dump(payload, fh, indent=2)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.harness [--quick] [NAME ...]``."""
+    args = sys.argv[1:] if argv is None else argv
+    quick = "--quick" in args
+    names = [a for a in args if not a.startswith("--")]
+    results = run(discover(names or None), quick=quick)
+    print(format_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
