@@ -1,0 +1,558 @@
+"""Chat messages, the ``add_messages`` reducer and ``MessagesState``.
+
+Messages are pydantic models (users hand them to us, so we validate them) with
+the same field names as langchain's, so code written for LangGraph reads the
+same here::
+
+    >>> from graphkit.messages import HumanMessage, AIMessage, add_messages
+    >>> history = add_messages([HumanMessage("hi", id="1")], AIMessage("hello", id="2"))
+    >>> [m.text for m in history]
+    ['hi', 'hello']
+
+``add_messages`` is the reducer behind ``MessagesState.messages``: it appends,
+replaces messages that reuse an id, deletes on ``RemoveMessage`` and coerces
+dicts, ``(role, content)`` tuples and strings into message objects.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, Literal, cast
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing_extensions import NotRequired, TypedDict
+
+__all__ = [
+    "REMOVE_ALL_MESSAGES",
+    "AIMessage",
+    "AIMessageChunk",
+    "AnyMessage",
+    "BaseMessage",
+    "HumanMessage",
+    "InvalidToolCall",
+    "MessageLikeRepresentation",
+    "MessagesState",
+    "RemoveMessage",
+    "SystemMessage",
+    "ToolCall",
+    "ToolCallChunk",
+    "ToolMessage",
+    "UsageMetadata",
+    "add_messages",
+    "convert_to_messages",
+    "message_chunk_to_message",
+    "tool_call",
+]
+
+REMOVE_ALL_MESSAGES = "__remove_all__"
+"""Id for ``RemoveMessage`` that clears the whole history before the messages after it."""
+
+ContentBlock = str | dict[str, Any]
+Content = str | list[ContentBlock]
+
+
+class ToolCall(TypedDict):
+    """A request from the model to call one tool."""
+
+    name: str
+    args: dict[str, Any]
+    id: NotRequired[str | None]
+    type: NotRequired[Literal["tool_call"]]
+
+
+class ToolCallChunk(TypedDict):
+    """A piece of a tool call while streaming; pieces with the same ``index`` merge."""
+
+    name: str | None
+    args: str | None
+    id: str | None
+    index: int | None
+    type: NotRequired[Literal["tool_call_chunk"]]
+
+
+class InvalidToolCall(TypedDict):
+    """A tool call whose arguments were not valid JSON; kept so nothing is lost."""
+
+    name: str | None
+    args: str | None
+    id: str | None
+    error: str | None
+    type: NotRequired[Literal["invalid_tool_call"]]
+
+
+class UsageMetadata(TypedDict):
+    """Token counts of one model call."""
+
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    input_token_details: NotRequired[dict[str, int]]
+    output_token_details: NotRequired[dict[str, int]]
+
+
+def tool_call(name: str, args: dict[str, Any], id: str | None = None) -> ToolCall:
+    """Build a ``ToolCall`` dict (handy in tests and scripted models)."""
+    return ToolCall(name=name, args=args, id=id, type="tool_call")
+
+
+class BaseMessage(BaseModel):
+    """Fields every message has. ``HumanMessage("hi")`` sets ``content`` positionally."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: Content = ""
+    """Text, or a list of content blocks (strings or provider-style dicts)."""
+    id: str | None = None
+    """Unique id; ``add_messages`` assigns a uuid4 string when missing."""
+    name: str | None = None
+    """Optional name of the speaker."""
+    additional_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Provider-specific extras that have no field of their own."""
+    response_metadata: dict[str, Any] = Field(default_factory=dict)
+    """What the provider said about the response (model, stop reason, id)."""
+    type: str
+
+    def __init__(self, content: Content | None = None, /, **kwargs: Any) -> None:
+        if content is not None:
+            kwargs["content"] = content
+        super().__init__(**kwargs)
+
+    @property
+    def text(self) -> str:
+        """The text of the message: ``content`` itself, or its text blocks joined."""
+        if isinstance(self.content, str):
+            return self.content
+        parts: list[str] = []
+        for block in self.content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif block.get("type") == "text" and isinstance(block.get("text"), str):
+                parts.append(block["text"])
+        return "".join(parts)
+
+    def pretty_repr(self) -> str:
+        """A human-readable rendering: a title bar, the name, then the content."""
+        title = f" {_TITLES.get(self.type, self.type.title() + ' Message')} "
+        side = "=" * ((80 - len(title)) // 2)
+        lines = [f"{side}{title}{side}{'=' if len(title) % 2 else ''}"]
+        if self.name:
+            lines.append(f"Name: {self.name}")
+        lines.extend(
+            ["", self.text if isinstance(self.content, str) else _blocks_repr(self.content)]
+        )
+        return "\n".join(lines)
+
+    def pretty_print(self) -> None:
+        """Print ``pretty_repr()``."""
+        print(self.pretty_repr())
+
+
+_TITLES = {"ai": "Ai Message", "AIMessageChunk": "Ai Message Chunk"}
+
+
+def _blocks_repr(blocks: list[ContentBlock]) -> str:
+    return "\n".join(b if isinstance(b, str) else json.dumps(b, default=str) for b in blocks)
+
+
+class HumanMessage(BaseMessage):
+    """A message from the user."""
+
+    type: Literal["human"] = "human"
+
+
+class SystemMessage(BaseMessage):
+    """Instructions for the model."""
+
+    type: Literal["system"] = "system"
+
+
+class AIMessage(BaseMessage):
+    """A reply from the model, possibly asking for tool calls."""
+
+    type: Literal["ai"] = "ai"
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    """Tools the model wants called, with parsed arguments."""
+    invalid_tool_calls: list[InvalidToolCall] = Field(default_factory=list)
+    """Tool calls whose arguments could not be parsed."""
+    usage: UsageMetadata | None = None
+    """Token counts reported by the provider."""
+
+    @field_validator("tool_calls", mode="after")
+    @classmethod
+    def _complete_tool_calls(cls, calls: list[ToolCall]) -> list[ToolCall]:
+        for call in calls:
+            call.setdefault("id", None)
+            call["type"] = "tool_call"
+        return calls
+
+    @property
+    def usage_metadata(self) -> UsageMetadata | None:
+        """Alias of ``usage`` under langchain's name."""
+        return self.usage
+
+    def pretty_repr(self) -> str:
+        """Like ``BaseMessage.pretty_repr`` plus the tool calls."""
+        out = super().pretty_repr()
+        if self.tool_calls:
+            lines = [out, "Tool Calls:"]
+            for call in self.tool_calls:
+                lines.append(f"  {call['name']} ({call.get('id')})")
+                lines.append(f" Call ID: {call.get('id')}")
+                lines.append("  Args:")
+                lines.extend(f"    {k}: {v}" for k, v in call["args"].items())
+            out = "\n".join(lines)
+        return out
+
+
+class AIMessageChunk(AIMessage):
+    """A streamed piece of an ``AIMessage``; ``chunk_a + chunk_b`` merges pieces."""
+
+    type: Literal["AIMessageChunk"] = "AIMessageChunk"  # type: ignore[assignment]
+    tool_call_chunks: list[ToolCallChunk] = Field(default_factory=list)
+    """Partial tool calls; ``tool_calls`` is parsed from them."""
+
+    @model_validator(mode="after")
+    def _parse_tool_call_chunks(self) -> AIMessageChunk:
+        if self.tool_call_chunks and not self.tool_calls and not self.invalid_tool_calls:
+            calls, invalid = _parse_tool_call_chunks(self.tool_call_chunks)
+            self.tool_calls = calls
+            self.invalid_tool_calls = invalid
+        return self
+
+    def __add__(self, other: AIMessageChunk) -> AIMessageChunk:
+        if not isinstance(other, AIMessageChunk):
+            return NotImplemented
+        return AIMessageChunk(
+            content=_merge_content(self.content, other.content),
+            id=self.id or other.id,
+            name=self.name or other.name,
+            additional_kwargs=_merge_dicts(self.additional_kwargs, other.additional_kwargs),
+            response_metadata=_merge_dicts(self.response_metadata, other.response_metadata),
+            tool_call_chunks=_merge_tool_call_chunks(self.tool_call_chunks, other.tool_call_chunks),
+            usage=_add_usage(self.usage, other.usage),
+        )
+
+
+def _parse_tool_call_chunks(
+    chunks: list[ToolCallChunk],
+) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for chunk in chunks:
+        raw = chunk.get("args") or ""
+        error: str | None
+        try:
+            args = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError as exc:
+            args, error = None, f"arguments are not valid JSON: {exc}"
+        else:
+            error = None if isinstance(args, dict) else "arguments are not a JSON object"
+        if error is None and chunk.get("name"):
+            calls.append(
+                tool_call(chunk["name"] or "", cast(dict[str, Any], args), chunk.get("id"))
+            )
+        else:
+            invalid.append(
+                InvalidToolCall(
+                    name=chunk.get("name"),
+                    args=raw,
+                    id=chunk.get("id"),
+                    error=error or "missing tool name",
+                    type="invalid_tool_call",
+                )
+            )
+    return calls, invalid
+
+
+def _merge_content(left: Content, right: Content) -> Content:
+    if isinstance(left, str) and isinstance(right, str):
+        return left + right
+    left_list: list[ContentBlock] = [left] if isinstance(left, str) and left else []
+    right_list: list[ContentBlock] = [right] if isinstance(right, str) and right else []
+    merged = list(left if isinstance(left, list) else left_list)
+    for block in right if isinstance(right, list) else right_list:
+        target = _block_with_index(merged, block)
+        if target is None or isinstance(block, str):
+            merged.append(block)
+        else:
+            pos, existing = target
+            merged[pos] = {
+                **existing,
+                **{k: v for k, v in block.items() if k not in ("text", "partial_json")},
+                **{
+                    k: existing.get(k, "") + block[k]
+                    for k in ("text", "partial_json")
+                    if isinstance(block.get(k), str)
+                },
+            }
+    return merged
+
+
+def _block_with_index(
+    blocks: list[ContentBlock], block: ContentBlock
+) -> tuple[int, dict[str, Any]] | None:
+    if isinstance(block, str) or block.get("index") is None:
+        return None
+    for pos, existing in enumerate(blocks):
+        if isinstance(existing, dict) and existing.get("index") == block["index"]:
+            return pos, existing
+    return None
+
+
+def _merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(left)
+    for key, value in right.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge_dicts(merged[key], value)
+        elif value is not None or key not in merged:
+            merged[key] = value
+    return merged
+
+
+def _merge_tool_call_chunks(
+    left: list[ToolCallChunk], right: list[ToolCallChunk]
+) -> list[ToolCallChunk]:
+    merged = [cast(ToolCallChunk, dict(c)) for c in left]
+    for chunk in right:
+        match = next(
+            (
+                m
+                for m in merged
+                if chunk.get("index") is not None and m.get("index") == chunk.get("index")
+            ),
+            None,
+        )
+        if match is None:
+            merged.append(cast(ToolCallChunk, dict(chunk)))
+            continue
+        match["name"] = (match.get("name") or "") + (chunk.get("name") or "") or None
+        match["args"] = (match.get("args") or "") + (chunk.get("args") or "")
+        match["id"] = match.get("id") or chunk.get("id")
+    return merged
+
+
+def _add_usage(left: UsageMetadata | None, right: UsageMetadata | None) -> UsageMetadata | None:
+    if left is None or right is None:
+        return left or right
+    total = UsageMetadata(
+        input_tokens=left["input_tokens"] + right["input_tokens"],
+        output_tokens=left["output_tokens"] + right["output_tokens"],
+        total_tokens=left["total_tokens"] + right["total_tokens"],
+    )
+    if "input_token_details" in left or "input_token_details" in right:
+        total["input_token_details"] = _add_counts(
+            left.get("input_token_details", {}), right.get("input_token_details", {})
+        )
+    if "output_token_details" in left or "output_token_details" in right:
+        total["output_token_details"] = _add_counts(
+            left.get("output_token_details", {}), right.get("output_token_details", {})
+        )
+    return total
+
+
+def _add_counts(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:
+    return {k: left.get(k, 0) + right.get(k, 0) for k in {**left, **right}}
+
+
+class ToolMessage(BaseMessage):
+    """The result of one tool call, sent back to the model."""
+
+    type: Literal["tool"] = "tool"
+    tool_call_id: str
+    """Id of the ``ToolCall`` this answers."""
+    status: Literal["success", "error"] = "success"
+    """``"error"`` when the tool failed; the content then says why."""
+    artifact: Any = None
+    """Output kept for the application but not sent to the model."""
+
+
+class RemoveMessage(BaseMessage):
+    """Written to a messages channel, deletes the message with ``id``.
+
+    ``RemoveMessage(id=REMOVE_ALL_MESSAGES)`` deletes every earlier message.
+    """
+
+    type: Literal["remove"] = "remove"
+    id: str
+
+    def __init__(self, content: Content | None = None, /, **kwargs: Any) -> None:
+        if "id" not in kwargs:
+            raise TypeError(
+                "RemoveMessage needs the id of the message to delete: RemoveMessage(id=...)"
+            )
+        super().__init__(content, **kwargs)
+
+
+AnyMessage = Annotated[
+    HumanMessage | AIMessage | SystemMessage | ToolMessage | AIMessageChunk | RemoveMessage,
+    Field(discriminator="type"),
+]
+"""Any message class, discriminated on its ``type`` field."""
+
+MessageLikeRepresentation = BaseMessage | str | tuple[str, Any] | list[str] | dict[str, Any]
+"""What ``add_messages`` and the chat models accept in place of a message object."""
+
+Messages = list[MessageLikeRepresentation] | MessageLikeRepresentation
+
+_ROLE_TO_CLASS: dict[str, type[BaseMessage]] = {
+    "human": HumanMessage,
+    "user": HumanMessage,
+    "ai": AIMessage,
+    "assistant": AIMessage,
+    "system": SystemMessage,
+    "developer": SystemMessage,
+    "tool": ToolMessage,
+    "remove": RemoveMessage,
+    "AIMessageChunk": AIMessageChunk,
+}
+
+
+def convert_to_messages(messages: Messages | Sequence[MessageLikeRepresentation]) -> list[Any]:
+    """Coerce one message-like value, or a list of them, into message objects.
+
+    Accepts message objects (returned as is), strings (human), ``(role, content)``
+    tuples, and dicts with ``role`` (OpenAI style) or ``type`` (langchain style).
+    """
+    if isinstance(messages, (str, dict, BaseMessage, tuple)):
+        return [_convert_one(messages)]
+    return [_convert_one(m) for m in messages]
+
+
+def _convert_one(value: Any) -> BaseMessage:
+    if isinstance(value, BaseMessage):
+        return value
+    if isinstance(value, str):
+        return HumanMessage(content=value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and isinstance(value[0], str):
+        return _from_role(value[0], {"content": value[1]})
+    if isinstance(value, dict):
+        data = dict(value)
+        role = data.pop("role", None) or data.pop("type", None)
+        if not isinstance(role, str):
+            raise ValueError(
+                f"cannot turn {value!r} into a message: the dict needs a 'role' "
+                "('user', 'assistant', 'system', 'tool') or a 'type' ('human', 'ai', ...)"
+            )
+        return _from_role(role, data)
+    raise TypeError(
+        f"cannot turn a {type(value).__name__} into a message: pass a message object, "
+        "a string, a (role, content) tuple or a dict with 'role' and 'content'"
+    )
+
+
+def _from_role(role: str, data: dict[str, Any]) -> BaseMessage:
+    cls = _ROLE_TO_CLASS.get(role)
+    if cls is None:
+        raise ValueError(f"unknown message role {role!r}: use one of {sorted(_ROLE_TO_CLASS)}")
+    if cls is AIMessage and data.get("tool_calls"):
+        data["tool_calls"] = [_tool_call_from_dict(c) for c in data["tool_calls"]]
+    if data.get("content") is None:
+        data["content"] = ""
+    return cls(**data)
+
+
+def _tool_call_from_dict(call: dict[str, Any]) -> ToolCall:
+    function = call.get("function")
+    if isinstance(function, dict):  # OpenAI wire format
+        raw = function.get("arguments") or "{}"
+        args = json.loads(raw) if isinstance(raw, str) else raw
+        return tool_call(function["name"], args, call.get("id"))
+    return tool_call(call["name"], call.get("args", {}), call.get("id"))
+
+
+def message_chunk_to_message(message: BaseMessage) -> BaseMessage:
+    """Turn an ``AIMessageChunk`` into the ``AIMessage`` it adds up to; others pass through."""
+    if not isinstance(message, AIMessageChunk):
+        return message
+    return AIMessage(
+        content=message.content,
+        id=message.id,
+        name=message.name,
+        additional_kwargs=message.additional_kwargs,
+        response_metadata=message.response_metadata,
+        tool_calls=message.tool_calls,
+        invalid_tool_calls=message.invalid_tool_calls,
+        usage=message.usage,
+    )
+
+
+def _with_id(message: BaseMessage) -> BaseMessage:
+    """The message itself when it has an id, else a copy with a fresh uuid4 id."""
+    if message.id is not None:
+        return message
+    return message.model_copy(update={"id": str(uuid.uuid4())})
+
+
+def _coerce(value: Messages | Iterable[Any]) -> list[BaseMessage]:
+    return [_with_id(message_chunk_to_message(m)) for m in convert_to_messages(value)]  # type: ignore[arg-type]
+
+
+def add_messages(left: Messages, right: Messages) -> list[Any]:
+    """Merge ``right`` into ``left`` and return a new list; neither input is mutated.
+
+    - a message whose id is new is appended;
+    - a message whose id is already in ``left`` replaces it in place;
+    - ``RemoveMessage(id=...)`` deletes that message (an unknown id is an error);
+    - ``RemoveMessage(id=REMOVE_ALL_MESSAGES)`` drops everything before it;
+    - messages without an id get a uuid4 string (on a copy, the input is untouched).
+
+    When ``right`` only appends, the result is ``left + new``: its first ``len(left)``
+    items are the very objects of ``left`` (savers rely on this to store the suffix).
+
+        >>> msgs = add_messages([HumanMessage("hi", id="1")], [AIMessage("yo", id="2")])
+        >>> [m.id for m in add_messages(msgs, RemoveMessage(id="1"))]
+        ['2']
+    """
+    left_msgs = _coerce(left)
+    right_msgs = _coerce(right)
+    for pos in range(len(right_msgs) - 1, -1, -1):
+        if isinstance(right_msgs[pos], RemoveMessage) and right_msgs[pos].id == REMOVE_ALL_MESSAGES:
+            return right_msgs[pos + 1 :]
+    index = {m.id: i for i, m in enumerate(left_msgs)}
+    right_ids = {m.id for m in right_msgs}
+    if (
+        len(right_ids) == len(right_msgs)
+        and right_ids.isdisjoint(index)
+        and not any(isinstance(m, RemoveMessage) for m in right_msgs)
+    ):
+        return left_msgs + right_msgs
+    merged = list(left_msgs)
+    removed: set[str] = set()
+    for message in right_msgs:
+        assert message.id is not None
+        pos_or_none = index.get(message.id)
+        if isinstance(message, RemoveMessage):
+            if pos_or_none is None:
+                raise ValueError(
+                    f"RemoveMessage(id={message.id!r}) names no message in the history; "
+                    "use the id of an existing message (or REMOVE_ALL_MESSAGES to clear it)"
+                )
+            removed.add(message.id)
+        elif pos_or_none is None:
+            index[message.id] = len(merged)
+            merged.append(message)
+        else:
+            merged[pos_or_none] = message
+            removed.discard(message.id)
+    return [m for m in merged if m.id not in removed]
+
+
+class MessagesState(TypedDict):
+    """State with a single ``messages`` key merged by ``add_messages``."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+def _register_with_serde() -> None:
+    """Make messages checkpointable: register each class with the msgpack serializer."""
+    try:
+        from stores.serde import register
+    except ImportError:  # stores.serde not available yet
+        return
+    for cls in (HumanMessage, AIMessage, AIMessageChunk, SystemMessage, ToolMessage, RemoveMessage):
+        register(cls)
+
+
+_register_with_serde()

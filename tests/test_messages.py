@@ -1,0 +1,251 @@
+"""Messages, chunk merging, coercion and the add_messages reducer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import TypeAdapter
+
+from graphkit.messages import (
+    REMOVE_ALL_MESSAGES,
+    AIMessage,
+    AIMessageChunk,
+    AnyMessage,
+    BaseMessage,
+    HumanMessage,
+    RemoveMessage,
+    SystemMessage,
+    ToolMessage,
+    add_messages,
+    convert_to_messages,
+    message_chunk_to_message,
+)
+
+
+def test_positional_content_like_langchain() -> None:
+    assert HumanMessage("hi").content == "hi"
+    assert SystemMessage("be brief", id="s").id == "s"
+
+
+def test_text_joins_text_blocks_and_skips_others() -> None:
+    msg = AIMessage(content=["a", {"type": "text", "text": "b"}, {"type": "image", "url": "x"}])
+    assert msg.text == "ab"
+
+
+def test_tool_calls_get_type_and_default_id() -> None:
+    msg = AIMessage("", tool_calls=[{"name": "f", "args": {"x": 1}}])
+    assert msg.tool_calls == [{"name": "f", "args": {"x": 1}, "id": None, "type": "tool_call"}]
+
+
+def test_remove_message_requires_id() -> None:
+    with pytest.raises(TypeError, match="RemoveMessage"):
+        RemoveMessage()
+
+
+def test_unknown_field_is_rejected() -> None:
+    with pytest.raises(ValueError, match="tool_call"):
+        AIMessage("x", tool_call=[])
+
+
+def test_any_message_discriminates_on_type() -> None:
+    adapter: TypeAdapter[list[Any]] = TypeAdapter(list[AnyMessage])
+    parsed = adapter.validate_python(
+        [
+            {"type": "human", "content": "q"},
+            {"type": "ai", "content": "a"},
+            {"type": "tool", "content": "r", "tool_call_id": "c"},
+        ]
+    )
+    assert [type(m) for m in parsed] == [HumanMessage, AIMessage, ToolMessage]
+
+
+def test_pretty_print_shows_title_and_tool_calls(capsys: pytest.CaptureFixture[str]) -> None:
+    AIMessage(
+        "thinking", tool_calls=[{"name": "search", "args": {"q": "x"}, "id": "c1"}]
+    ).pretty_print()
+    out = capsys.readouterr().out
+    assert "Ai Message" in out and "search (c1)" in out and "q: x" in out
+    assert len(out.splitlines()[0]) == 80
+
+
+def test_chunks_add_text_tool_call_args_and_usage() -> None:
+    parts = [
+        AIMessageChunk("Hel", id="m1", response_metadata={"model": "x"}),
+        AIMessageChunk(
+            "lo", tool_call_chunks=[{"name": "add", "args": '{"a": ', "id": "c1", "index": 1}]
+        ),
+        AIMessageChunk("", tool_call_chunks=[{"name": None, "args": "2}", "id": None, "index": 1}]),
+        AIMessageChunk(
+            "",
+            usage={"input_tokens": 3, "output_tokens": 4, "total_tokens": 7},
+            response_metadata={"stop_reason": "tool_use"},
+        ),
+    ]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    assert total.content == "Hello"
+    assert total.id == "m1"
+    assert total.tool_calls == [{"name": "add", "args": {"a": 2}, "id": "c1", "type": "tool_call"}]
+    assert total.usage == {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7}
+    assert total.response_metadata == {"model": "x", "stop_reason": "tool_use"}
+    final = message_chunk_to_message(total)
+    assert type(final) is AIMessage and final.tool_calls == total.tool_calls
+
+
+def test_chunk_with_bad_json_args_becomes_invalid_tool_call() -> None:
+    chunk = AIMessageChunk(
+        "", tool_call_chunks=[{"name": "f", "args": "{oops", "id": "c", "index": 0}]
+    )
+    assert chunk.tool_calls == []
+    assert chunk.invalid_tool_calls[0]["name"] == "f"
+    assert "not valid JSON" in (chunk.invalid_tool_calls[0]["error"] or "")
+
+
+@pytest.mark.parametrize(
+    ("value", "cls"),
+    [
+        ("hi", HumanMessage),
+        (("user", "hi"), HumanMessage),
+        (("assistant", "hi"), AIMessage),
+        (("ai", "hi"), AIMessage),
+        (("system", "hi"), SystemMessage),
+        ({"role": "human", "content": "hi"}, HumanMessage),
+        ({"type": "ai", "content": "hi"}, AIMessage),
+        ({"role": "tool", "content": "42", "tool_call_id": "c"}, ToolMessage),
+    ],
+)
+def test_convert_to_messages_coerces_message_likes(value: Any, cls: type[BaseMessage]) -> None:
+    [msg] = convert_to_messages(value)
+    assert type(msg) is cls
+
+
+def test_convert_openai_style_assistant_tool_calls() -> None:
+    [msg] = convert_to_messages(
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c", "type": "function", "function": {"name": "f", "arguments": '{"x": 1}'}}
+            ],
+        }
+    )
+    assert isinstance(msg, AIMessage)
+    assert msg.content == ""
+    assert msg.tool_calls[0]["args"] == {"x": 1}
+
+
+def test_convert_rejects_unknown_role_and_type() -> None:
+    with pytest.raises(ValueError, match="unknown message role 'robot'"):
+        convert_to_messages(("robot", "x"))
+    with pytest.raises(TypeError, match="cannot turn a int"):
+        convert_to_messages([1])  # type: ignore[list-item]
+
+
+def test_add_messages_appends_and_keeps_left_objects() -> None:
+    left = [HumanMessage("a", id="1"), AIMessage("b", id="2")]
+    result = add_messages(left, [HumanMessage("c", id="3")])
+    assert [m.id for m in result] == ["1", "2", "3"]
+    assert result[0] is left[0] and result[1] is left[1]
+    assert len(left) == 2
+
+
+def test_add_messages_accepts_single_messages_and_assigns_ids() -> None:
+    msg = HumanMessage("x")
+    result = add_messages([], msg)
+    assert result[0].id and msg.id is None  # the input is not mutated
+
+
+def test_add_messages_replaces_by_id_in_place() -> None:
+    left = [HumanMessage("a", id="1"), AIMessage("b", id="2")]
+    result = add_messages(left, AIMessage("B", id="1"))
+    assert [(m.id, m.text) for m in result] == [("1", "B"), ("2", "b")]
+    assert left[0].text == "a"
+
+
+def test_add_messages_removes_by_id() -> None:
+    left = [HumanMessage("a", id="1"), AIMessage("b", id="2")]
+    assert [m.id for m in add_messages(left, RemoveMessage(id="1"))] == ["2"]
+
+
+def test_add_messages_unknown_remove_id_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="RemoveMessage\\(id='nope'\\) names no message"):
+        add_messages([HumanMessage("a", id="1")], RemoveMessage(id="nope"))
+
+
+def test_remove_all_messages_keeps_only_what_follows() -> None:
+    left = [HumanMessage("a", id="1"), AIMessage("b", id="2")]
+    result = add_messages(left, [RemoveMessage(id=REMOVE_ALL_MESSAGES), HumanMessage("c", id="3")])
+    assert [m.id for m in result] == ["3"]
+
+
+def test_add_messages_turns_chunks_into_messages() -> None:
+    result = add_messages([], AIMessageChunk("x", id="1"))
+    assert type(result[0]) is AIMessage
+
+
+def test_messages_round_trip_through_serde() -> None:
+    serde = pytest.importorskip("stores.serde")
+    serializer = serde.Serializer()
+    messages: list[BaseMessage] = [
+        HumanMessage("hi", id="1", name="bob"),
+        SystemMessage(["a", {"type": "text", "text": "b"}]),
+        AIMessage(
+            "ok",
+            id="2",
+            tool_calls=[{"name": "f", "args": {"x": [1, 2]}, "id": "c"}],
+            usage={"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
+            response_metadata={"model": "m"},
+        ),
+        AIMessageChunk("pa", tool_call_chunks=[{"name": "f", "args": "{}", "id": "c", "index": 0}]),
+        ToolMessage("42", tool_call_id="c", status="error"),
+        RemoveMessage(id="2"),
+    ]
+    for msg in messages:
+        back = serializer.loads(serializer.dumps(msg))
+        assert type(back) is type(msg)
+        assert back == msg
+
+
+# -- properties ---------------------------------------------------------------
+
+ids = st.text(alphabet="abcdef", min_size=1, max_size=3)
+message_lists = st.lists(
+    st.tuples(ids, st.sampled_from(["human", "ai"]), st.text(max_size=5)),
+    max_size=8,
+    unique_by=lambda t: t[0],
+).map(
+    lambda rows: [HumanMessage(c, id=i) if k == "human" else AIMessage(c, id=i) for i, k, c in rows]
+)
+
+
+@given(message_lists, message_lists)
+def test_result_ids_are_unique_and_cover_both_sides(left: list[Any], right: list[Any]) -> None:
+    result = add_messages(left, right)
+    result_ids = [m.id for m in result]
+    assert len(result_ids) == len(set(result_ids))
+    assert set(result_ids) == {m.id for m in left} | {m.id for m in right}
+
+
+@given(message_lists, message_lists)
+def test_re_adding_the_same_messages_is_idempotent(left: list[Any], right: list[Any]) -> None:
+    once = add_messages(left, right)
+    assert add_messages(once, right) == once
+
+
+@given(message_lists, message_lists)
+def test_appending_then_removing_by_id_restores_left(left: list[Any], right: list[Any]) -> None:
+    new = [m for m in right if m.id not in {x.id for x in left}]
+    grown = add_messages(left, new)
+    assert grown[: len(left)] == left
+    assert add_messages(grown, [RemoveMessage(id=m.id) for m in new]) == left
+
+
+@given(message_lists)
+def test_inputs_are_never_mutated(left: list[Any]) -> None:
+    before = [m.model_copy() for m in left]
+    add_messages(left, [HumanMessage("x"), *[RemoveMessage(id=m.id) for m in left[:1]]])
+    assert left == before
