@@ -1,0 +1,518 @@
+"""msgpack serialization with registered extension types.
+
+Every value graphkit persists (channel values, pending writes, metadata) goes through
+a :class:`Serializer`. Primitives (None, bool, int, float, str, bytes, list, dict) are
+packed by msgpack's C packer; everything else becomes a msgpack extension whose payload
+is itself msgpack. Classes (pydantic models, dataclasses, Enums, named tuples and any
+``register``-ed class) are written with a type *name* (``"module:qualname"``) and, on
+load, looked up in the registry only: a blob never makes us import a module it names.
+
+>>> from dataclasses import dataclass
+>>> @dataclass
+... class Point:
+...     x: int
+...     y: int
+>>> s = Serializer()
+>>> s.loads(s.dumps({"p": Point(1, 2), "t": (1, 2), "s": {3}}))
+{'p': Point(x=1, y=2), 't': (1, 2), 's': {3}}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import importlib
+import pickle
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+import msgpack
+
+__all__ = [
+    "Cipher",
+    "SerdeError",
+    "Serializer",
+    "default_serializer",
+    "register",
+    "type_name",
+]
+
+_MAGIC = b"\xc1"  # a byte msgpack never emits: foreign bytes fail fast instead of decoding
+_PLAIN = b"\xc1\x01"
+_ENCRYPTED = b"\xc1\x02"
+
+# Extension codes. The payload of each is msgpack (decoded with the same hooks).
+_TUPLE, _SET, _FROZENSET, _BIGINT = 1, 2, 3, 4
+_DATETIME, _DATE, _TIME, _TIMEDELTA = 5, 6, 7, 8
+_UUID, _DECIMAL, _ENUM, _NDARRAY, _NPSCALAR = 9, 10, 11, 12, 13
+_PYDANTIC, _DATACLASS, _NAMEDTUPLE, _REGISTERED, _PICKLE = 14, 15, 16, 17, 18
+
+
+class SerdeError(ValueError):
+    """A value could not be serialized, or bytes could not be deserialized.
+
+    The message names the type, where it sits, and what to do about it.
+    """
+
+
+class Cipher(Protocol):
+    """Encrypts whole blobs (after packing) and decrypts them (before unpacking)."""
+
+    def encrypt(self, data: bytes) -> bytes: ...
+
+    def decrypt(self, data: bytes) -> bytes: ...
+
+
+@dataclasses.dataclass(slots=True)
+class _Custom:
+    """A registered class with its own encode/decode functions."""
+
+    encode: Callable[[Any], Any]
+    """Turns an instance into serializable data."""
+    decode: Callable[[Any], Any]
+    """Turns that data back into an instance."""
+
+
+_registry_lock = threading.Lock()
+_by_name: dict[str, type] = {}
+_by_type: dict[type, str] = {}
+_custom: dict[type, _Custom] = {}
+
+
+def type_name(cls: type) -> str:
+    """The name a class is written under: ``"module:qualname"``."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def register(
+    cls: type,
+    name: str | None = None,
+    *,
+    encode: Callable[[Any], Any] | None = None,
+    decode: Callable[[Any], Any] | None = None,
+) -> type:
+    """Allow ``cls`` to be loaded from stored data (and return it, so it works as a decorator).
+
+    Pydantic models, dataclasses, Enums and named tuples need nothing else. Any other
+    class is stored as its instance attributes and rebuilt without calling
+    ``__init__``, unless ``encode``/``decode`` are given (``decode(encode(obj))`` must
+    return an equal object). ``name`` defaults to ``"module:qualname"``; pass one to keep
+    old data loadable after moving a class.
+    """
+    if (encode is None) != (decode is None):
+        raise TypeError("register(): pass both encode= and decode=, or neither")
+    key = name or type_name(cls)
+    with _registry_lock:
+        _by_name[key] = cls
+        _by_type[cls] = key
+        if encode is not None and decode is not None:
+            _custom[cls] = _Custom(encode, decode)
+    return cls
+
+
+def _name_for(cls: type) -> str:
+    """The registered name of ``cls``, registering it on first use."""
+    found = _by_type.get(cls)
+    if found is None:
+        register(cls)
+        found = _by_type[cls]
+    return found
+
+
+class _Unencodable(Exception):
+    """Raised inside the packer hook; ``dumps`` turns it into a located SerdeError."""
+
+    def __init__(self, obj: object, reason: str) -> None:
+        super().__init__(reason)
+        self.obj = obj
+        self.reason = reason
+
+
+class _Undecodable(Exception):
+    """Raised inside the unpacker hook; ``loads`` adds where it happened."""
+
+
+class Serializer:
+    """Turns values into bytes and back.
+
+    ``cipher`` (``encrypt``/``decrypt`` over bytes) is applied to whole blobs.
+    ``allow_pickle`` lets values that nothing else can encode fall back to pickle, and
+    lets pickled data load: only enable it for data you trust. ``allowed_modules`` lets
+    loading import the listed modules (and their submodules) to resolve type names
+    that were never registered in this process.
+    """
+
+    __slots__ = ("_allowed", "_default", "_ext_hook", "allow_pickle", "cipher")
+
+    def __init__(
+        self,
+        *,
+        cipher: Cipher | None = None,
+        allow_pickle: bool = False,
+        allowed_modules: Iterable[str] = (),
+    ) -> None:
+        self.cipher = cipher
+        self.allow_pickle = allow_pickle
+        self._allowed = tuple(allowed_modules)
+        self._default = self._encode_ext
+        self._ext_hook = self._decode_ext
+
+    # ----------------------------------------------------------------- encoding
+    def dumps(self, obj: Any, *, where: str = "") -> bytes:
+        """Serialize ``obj``; ``where`` (e.g. ``"channel 'messages'"``) goes in errors."""
+        try:
+            data = self._pack(obj)
+        except _Unencodable as exc:
+            path = _find_path(obj, exc.obj)
+            at = f" at {path}" if path else ""
+            place = f" in {where}" if where else ""
+            raise SerdeError(
+                f"cannot serialize {type(exc.obj).__qualname__!s} object{place}{at}: "
+                f"{exc.reason}"
+            ) from None
+        if self.cipher is not None:
+            return _ENCRYPTED + self.cipher.encrypt(data)
+        return _PLAIN + data
+
+    def _pack(self, obj: Any) -> bytes:
+        try:
+            return msgpack.packb(
+                obj, default=self._default, use_bin_type=True, strict_types=True
+            )
+        except _Unencodable:
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            # msgpack's own limits (e.g. nesting deeper than 512, str > 4 GiB).
+            raise _Unencodable(obj, str(exc)) from None
+
+    def _encode_ext(self, obj: Any) -> msgpack.ExtType:
+        cls = type(obj)
+        pack = self._pack
+        custom = _custom.get(cls)
+        if custom is not None:
+            return msgpack.ExtType(_REGISTERED, pack([_by_type[cls], custom.encode(obj)]))
+        if cls is tuple:
+            return msgpack.ExtType(_TUPLE, pack(list(obj)))
+        if cls is set:
+            return msgpack.ExtType(_SET, pack(_sorted_if_possible(obj)))
+        if cls is frozenset:
+            return msgpack.ExtType(_FROZENSET, pack(_sorted_if_possible(obj)))
+        if cls is int:
+            return msgpack.ExtType(_BIGINT, _int_to_bytes(obj))
+        if cls is dt.datetime:
+            return msgpack.ExtType(_DATETIME, pack(_encode_datetime(obj)))
+        if cls is dt.date:
+            return msgpack.ExtType(_DATE, pack(obj.toordinal()))
+        if cls is dt.time:
+            naive = obj.replace(tzinfo=None).isoformat()
+            return msgpack.ExtType(_TIME, pack([naive, _encode_tz(obj.tzinfo, None), obj.fold]))
+        if cls is dt.timedelta:
+            return msgpack.ExtType(_TIMEDELTA, pack([obj.days, obj.seconds, obj.microseconds]))
+        if cls is uuid.UUID:
+            return msgpack.ExtType(_UUID, obj.bytes)
+        if cls is decimal.Decimal:
+            return msgpack.ExtType(_DECIMAL, str(obj).encode())
+        if isinstance(obj, enum.Enum):
+            return msgpack.ExtType(_ENUM, pack([_name_for(cls), obj.value]))
+        if _is_pydantic(obj):
+            return msgpack.ExtType(_PYDANTIC, pack(_encode_pydantic(obj)))
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+            return msgpack.ExtType(_DATACLASS, pack([_name_for(cls), values]))
+        if isinstance(obj, tuple) and hasattr(cls, "_fields"):
+            return msgpack.ExtType(_NAMEDTUPLE, pack([_name_for(cls), list(obj)]))
+        if "numpy" in sys.modules:
+            found = _encode_numpy(obj, pack)
+            if found is not None:
+                return found
+        if cls in _by_type:
+            return msgpack.ExtType(_REGISTERED, pack([_by_type[cls], _instance_state(obj)]))
+        if self.allow_pickle:
+            try:
+                return msgpack.ExtType(_PICKLE, pickle.dumps(obj, protocol=5))
+            except Exception as exc:
+                raise _Unencodable(obj, f"pickle failed too ({exc})") from None
+        raise _Unencodable(
+            obj,
+            f"{type_name(cls)} is not a supported type. Make it a dataclass or pydantic "
+            f"model, or call stores.serde.register({cls.__qualname__}) (optionally with "
+            "encode=/decode=), or convert it to plain data before storing it.",
+        )
+
+    # ----------------------------------------------------------------- decoding
+    def loads(self, data: bytes, *, where: str = "") -> Any:
+        """Deserialize bytes from :meth:`dumps`; ``where`` goes in errors."""
+        place = f" in {where}" if where else ""
+        head = bytes(data[:2])
+        if head == _PLAIN:
+            body = memoryview(data)[2:]
+        elif head == _ENCRYPTED:
+            if self.cipher is None:
+                raise SerdeError(
+                    f"cannot deserialize{place}: the data is encrypted; "
+                    "pass the same cipher= to the Serializer that wrote it"
+                )
+            try:
+                body = memoryview(self.cipher.decrypt(bytes(data[2:])))
+            except Exception as exc:
+                raise SerdeError(f"cannot decrypt data{place}: {exc}") from None
+        else:
+            raise SerdeError(
+                f"cannot deserialize{place}: the bytes were not written by "
+                f"stores.serde (they start with {head!r}); the data is corrupt or foreign"
+            )
+        try:
+            return self._unpack(body)
+        except _Undecodable as exc:
+            raise SerdeError(f"cannot deserialize{place}: {exc}") from None
+        except SerdeError:
+            raise
+        except Exception as exc:
+            raise SerdeError(
+                f"cannot deserialize{place}: corrupt data ({type(exc).__name__}: {exc})"
+            ) from None
+
+    def _unpack(self, data: bytes | memoryview) -> Any:
+        return msgpack.unpackb(
+            data, ext_hook=self._ext_hook, raw=False, strict_map_key=False, use_list=True
+        )
+
+    def _decode_ext(self, code: int, data: bytes) -> Any:
+        if code == _BIGINT:
+            return int.from_bytes(data, "big", signed=True)
+        if code == _UUID:
+            return uuid.UUID(bytes=data)
+        if code == _DECIMAL:
+            return decimal.Decimal(data.decode())
+        if code == _PICKLE:
+            if not self.allow_pickle:
+                raise _Undecodable(
+                    "the data holds a pickled object; pass allow_pickle=True to the "
+                    "Serializer only if you trust where the data came from"
+                )
+            return pickle.loads(data)
+        payload = self._unpack(data)
+        if code == _TUPLE:
+            return tuple(payload)
+        if code == _SET:
+            return set(payload)
+        if code == _FROZENSET:
+            return frozenset(payload)
+        if code == _DATETIME:
+            return _decode_datetime(payload)
+        if code == _DATE:
+            return dt.date.fromordinal(payload)
+        if code == _TIME:
+            naive, tz, fold = payload
+            return dt.time.fromisoformat(naive).replace(tzinfo=_decode_tz(tz), fold=fold)
+        if code == _TIMEDELTA:
+            return dt.timedelta(days=payload[0], seconds=payload[1], microseconds=payload[2])
+        if code in (_NDARRAY, _NPSCALAR):
+            return _decode_numpy(code, payload)
+        if code == _ENUM:
+            return self._lookup(payload[0])(payload[1])
+        if code == _PYDANTIC:
+            return _decode_pydantic(self._lookup(payload[0]), payload[1], payload[2])
+        if code == _DATACLASS:
+            return _build(self._lookup(payload[0]), payload[1])
+        if code == _NAMEDTUPLE:
+            return self._lookup(payload[0])(*payload[1])
+        if code == _REGISTERED:
+            cls = self._lookup(payload[0])
+            custom = _custom.get(cls)
+            if custom is not None:
+                return custom.decode(payload[1])
+            return _build(cls, payload[1])
+        raise _Undecodable(f"unknown extension type code {code}")
+
+    def _lookup(self, name: str) -> type:
+        """Find a class by stored name: the registry, or an explicitly allowed module."""
+        found = _by_name.get(name)
+        if found is not None:
+            return found
+        module, _, qualname = name.partition(":")
+        if self._allowed and any(
+            module == m or module.startswith(m + ".") for m in self._allowed
+        ):
+            obj: Any = importlib.import_module(module)
+            for part in qualname.split("."):
+                obj = getattr(obj, part)
+            if isinstance(obj, type):
+                register(obj, name)
+                return obj
+        raise _Undecodable(
+            f"type {name!r} is not registered. Call stores.serde.register(cls) for it "
+            "before loading (graphkit registers its own types at import), or pass "
+            "allowed_modules=[...] to the Serializer to permit importing its module"
+        )
+
+
+default_serializer = Serializer()
+"""The serializer savers and stores use unless given another."""
+
+
+# ------------------------------------------------------------------- helpers
+def _sorted_if_possible(items: Iterable[Any]) -> list[Any]:
+    """Set members in a stable order when they are orderable (stable bytes), else as-is."""
+    values = list(items)
+    with contextlib.suppress(TypeError):
+        values.sort()
+    return values
+
+
+def _int_to_bytes(n: int) -> bytes:
+    return n.to_bytes((n.bit_length() + 8) // 8, "big", signed=True)
+
+
+def _encode_tz(tz: dt.tzinfo | None, when: dt.datetime | None) -> Any:
+    """A tzinfo as data: None, a zoneinfo key, or [offset seconds, name]."""
+    if tz is None:
+        return None
+    key = getattr(tz, "key", None)
+    if isinstance(key, str) and type(tz).__module__ == "zoneinfo":
+        return key
+    offset = tz.utcoffset(when)
+    if offset is None:
+        return None
+    name = tz.tzname(when) if type(tz) is dt.timezone and tz is not dt.timezone.utc else None
+    return [offset.days * 86400 + offset.seconds, offset.microseconds, name]
+
+
+def _decode_tz(data: Any) -> dt.tzinfo | None:
+    if data is None:
+        return None
+    if isinstance(data, str):
+        import zoneinfo
+
+        return zoneinfo.ZoneInfo(data)
+    seconds, micros, name = data
+    offset = dt.timedelta(seconds=seconds, microseconds=micros)
+    if not offset and name is None:
+        return dt.timezone.utc
+    return dt.timezone(offset, name) if name is not None else dt.timezone(offset)
+
+
+def _encode_datetime(value: dt.datetime) -> list[Any]:
+    naive = value.replace(tzinfo=None)
+    return [
+        [naive.toordinal(), naive.hour, naive.minute, naive.second, naive.microsecond],
+        _encode_tz(value.tzinfo, value),
+        value.fold,
+    ]
+
+
+def _decode_datetime(payload: list[Any]) -> dt.datetime:
+    (ordinal, hour, minute, second, micro), tz, fold = payload
+    day = dt.date.fromordinal(ordinal)
+    return dt.datetime(
+        day.year, day.month, day.day, hour, minute, second, micro,
+        tzinfo=_decode_tz(tz), fold=fold,
+    )  # fmt: skip
+
+
+def _is_pydantic(obj: object) -> bool:
+    return hasattr(type(obj), "__pydantic_fields__") and hasattr(obj, "__pydantic_fields_set__")
+
+
+def _encode_pydantic(obj: Any) -> list[Any]:
+    """[name, fields, fields_set]: field values shallowly, so nested models keep their type."""
+    values = dict(obj.__dict__)
+    extra = getattr(obj, "__pydantic_extra__", None)
+    if extra:
+        values.update(extra)
+    return [_name_for(type(obj)), values, sorted(obj.__pydantic_fields_set__)]
+
+
+def _decode_pydantic(cls: Any, values: dict[str, Any], fields_set: list[str]) -> Any:
+    return cls.model_construct(_fields_set=set(fields_set), **values)
+
+
+def _instance_state(obj: Any) -> dict[str, Any]:
+    """Instance attributes of a plain registered class (``__dict__`` and ``__slots__``)."""
+    state: dict[str, Any] = dict(getattr(obj, "__dict__", {}))
+    for klass in type(obj).__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        for slot in (slots,) if isinstance(slots, str) else slots:
+            if slot not in ("__dict__", "__weakref__") and hasattr(obj, slot):
+                state[slot] = getattr(obj, slot)
+    return state
+
+
+def _build(cls: Any, state: dict[str, Any]) -> Any:
+    """Rebuild an instance without calling ``__init__`` (restores exactly what was saved)."""
+    obj = cls.__new__(cls)
+    for key, value in state.items():
+        object.__setattr__(obj, key, value)
+    return obj
+
+
+def _encode_numpy(obj: Any, pack: Callable[[Any], bytes]) -> msgpack.ExtType | None:
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.hasobject:
+            raise _Unencodable(obj, "numpy arrays of dtype=object cannot be stored")
+        descr = np.lib.format.dtype_to_descr(obj.dtype)
+        return msgpack.ExtType(
+            _NDARRAY, pack([descr, list(obj.shape), np.ascontiguousarray(obj).tobytes()])
+        )
+    if isinstance(obj, np.generic) and not obj.dtype.hasobject:
+        descr = np.lib.format.dtype_to_descr(obj.dtype)
+        return msgpack.ExtType(_NPSCALAR, pack([descr, obj.tobytes()]))
+    return None
+
+
+def _decode_numpy(code: int, payload: list[Any]) -> Any:
+    import numpy as np
+
+    def dtype(descr: Any) -> Any:
+        if isinstance(descr, list):  # structured dtype: fields come back as lists
+            descr = [tuple(field) for field in descr]
+        return np.lib.format.descr_to_dtype(descr)
+
+    if code == _NDARRAY:
+        descr, shape, raw = payload
+        return np.frombuffer(raw, dtype=dtype(descr)).reshape(shape).copy()
+    descr, raw = payload
+    return np.frombuffer(raw, dtype=dtype(descr))[0]
+
+
+# ------------------------------------------------------- locating a bad value
+def _children(obj: Any) -> Iterator[tuple[str, Any]]:
+    """(path step, child) pairs of a container, in the order the encoder visits them."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield f"[{key!r}]", key
+            yield f"[{key!r}]", value
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        for i, value in enumerate(obj):
+            yield f"[{i}]", value
+    elif _is_pydantic(obj):
+        for key, value in obj.__dict__.items():
+            yield f".{key}", value
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            yield f".{f.name}", getattr(obj, f.name)
+
+
+def _find_path(root: Any, target: Any) -> str:
+    """The path (e.g. ``[3].content``) from ``root`` to ``target``; "" if it is the root."""
+    stack: list[tuple[Any, str]] = [(root, "")]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return path
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        children = list(_children(node))
+        for step, child in reversed(children):
+            stack.append((child, path + step))
+    return ""
