@@ -1,0 +1,165 @@
+"""Tool schemas from functions, injection markers, validation and conversion."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import pytest
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
+
+from graphkit.tools import (
+    InjectedState,
+    InjectedStore,
+    Tool,
+    ToolArgumentsError,
+    convert_to_tool,
+    tool,
+)
+
+
+@tool
+def search(query: str, limit: int = 3) -> list[str]:
+    """Search the web for a query.
+
+    Longer explanation that is not part of the description.
+
+    Args:
+        query: what to look for,
+            continued on the next line
+        limit (int): how many results
+
+    Returns:
+        the hits
+    """
+    return [query] * limit
+
+
+def test_name_description_and_arg_docs_come_from_the_function() -> None:
+    assert search.name == "search"
+    assert search.description == "Search the web for a query."
+    schema = search.schema
+    assert schema["required"] == ["query"]
+    assert schema["properties"]["query"] == {
+        "type": "string",
+        "description": "what to look for, continued on the next line",
+    }
+    assert schema["properties"]["limit"]["default"] == 3
+    assert schema["properties"]["limit"]["description"] == "how many results"
+
+
+def test_invoke_validates_and_coerces_arguments() -> None:
+    assert search.invoke({"query": "x", "limit": "2"}) == ["x", "x"]
+
+
+def test_invalid_arguments_name_the_tool_and_the_field() -> None:
+    with pytest.raises(ToolArgumentsError, match="invalid arguments for tool 'search': limit"):
+        search.invoke({"query": "x", "limit": "many"})
+    with pytest.raises(ToolArgumentsError, match="query: Field required"):
+        search.invoke({})
+
+
+def test_decorated_tool_still_calls_like_the_function() -> None:
+    assert search("a", 1) == ["a"]
+
+
+def test_decorator_with_name_and_description() -> None:
+    @tool("lookup", description="Look a thing up.")
+    def f(key: str) -> str:
+        return key
+
+    assert (f.name, f.description) == ("lookup", "Look a thing up.")
+
+
+def test_injected_parameters_are_hidden_and_filled_in() -> None:
+    @tool
+    def remember(
+        fact: str,
+        state: dict[str, Any],
+        tool_call_id: str,
+        user: Annotated[str, InjectedState("user")],
+        db: Annotated[Any, InjectedStore],
+    ) -> str:
+        """Remember a fact."""
+        return f"{fact}/{len(state['messages'])}/{tool_call_id}/{user}/{db}"
+
+    assert set(remember.schema["properties"]) == {"fact"}
+    out = remember.invoke(
+        {"fact": "f"},
+        state={"messages": [1, 2], "user": "ann"},
+        tool_call_id="c1",
+        store="S",
+        config={},
+    )
+    assert out == "f/2/c1/ann/S"
+
+
+def test_async_tools_run_both_ways() -> None:
+    @tool
+    async def double(x: int) -> int:
+        """Double x."""
+        await asyncio.sleep(0)
+        return 2 * x
+
+    assert double.coroutine is not None and double.func is None
+    assert double.invoke({"x": 2}) == 4
+    assert asyncio.run(double.ainvoke({"x": 3})) == 6
+    assert asyncio.run(search.ainvoke({"query": "q", "limit": 1})) == ["q"]
+
+
+def test_args_schema_pydantic_model_replaces_the_signature() -> None:
+    class Args(BaseModel):
+        city: str = Field(description="a city name")
+
+    @tool(args_schema=Args)
+    def weather(city: str) -> str:
+        """Weather in a city."""
+        return f"sunny in {city}"
+
+    assert weather.schema["properties"]["city"]["description"] == "a city name"
+    assert weather.invoke({"city": "Oslo"}) == "sunny in Oslo"
+
+
+class Person(BaseModel):
+    """A person mentioned in the text."""
+
+    name: str
+    age: int
+
+
+class Movie(TypedDict):
+    """A movie."""
+
+    title: str
+    year: int
+
+
+def test_convert_to_tool_accepts_models_typeddicts_and_dicts() -> None:
+    person = convert_to_tool(Person)
+    assert (person.name, person.description) == ("Person", "A person mentioned in the text.")
+    assert person.schema["required"] == ["name", "age"]
+    movie = convert_to_tool(Movie)
+    assert movie.name == "Movie" and movie.schema["properties"]["year"]["type"] == "integer"
+    assert movie.validate_args({"title": "x", "year": "1999"}) == {"title": "x", "year": 1999}
+    openai_style = convert_to_tool(
+        {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    )
+    assert openai_style.name == "f" and openai_style.schema == {"type": "object"}
+    anthropic_style = convert_to_tool({"name": "g", "input_schema": {"type": "object"}})
+    assert anthropic_style.schema == {"type": "object"}
+
+
+def test_convert_to_tool_wraps_functions_and_rejects_junk() -> None:
+    def ping() -> str:
+        return "pong"
+
+    converted = convert_to_tool(ping)
+    assert isinstance(converted, Tool) and converted.invoke({}) == "pong"
+    with pytest.raises(TypeError, match="cannot use a int as a tool"):
+        convert_to_tool(3)
+
+
+def test_schema_only_tool_cannot_be_invoked() -> None:
+    with pytest.raises(TypeError, match="only describes a schema"):
+        convert_to_tool(Person).invoke({"name": "a", "age": 1})
