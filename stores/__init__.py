@@ -7,3 +7,25 @@ tested) on its own.
 from stores._lmdb import LMDBEnv, MapFullError
 
 __all__ = ["LMDBEnv", "MapFullError"]
+from stores.checkpoint import (
+    BaseCheckpointSaver,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    InMemorySaver,
+    LMDBSaver,
+    MemorySaver,
+)
+from stores.serde import SerdeError, Serializer
+
+__all__ += [
+    "BaseCheckpointSaver",
+    "Checkpoint",
+    "CheckpointMetadata",
+    "CheckpointTuple",
+    "InMemorySaver",
+    "LMDBSaver",
+    "MemorySaver",
+    "SerdeError",
+    "Serializer",
+]

@@ -84,14 +84,23 @@ class LMDBEnv:
         """
         while True:
             try:
-                with self.env.begin(write=True) as txn:
+                with self._begin(write=True) as txn:
                     return fn(txn)
             except lmdb.MapFullError:
                 self._grow()
 
     def read(self) -> lmdb.Transaction:
         """A read-only transaction (use as a context manager)."""
-        return self.env.begin(write=False, buffers=False)
+        return self._begin(write=False)
+
+    def _begin(self, *, write: bool) -> lmdb.Transaction:
+        """Begin a transaction, adopting a map that another process has grown."""
+        try:
+            return self.env.begin(write=write, buffers=False)
+        except lmdb.MapResizedError:
+            with self._lock:
+                self.env.set_mapsize(0)  # 0 = take the size now recorded in the file
+            return self.env.begin(write=write, buffers=False)
 
     def _grow(self) -> None:
         with self._lock:

@@ -1,0 +1,380 @@
+"""Checkpoint persistence: the saver interface and the whole contract it keeps.
+
+A *checkpoint* records, after each superstep of a graph run, the version of every
+channel, the value of every channel that has one, and what the runtime runs next.
+Savers store checkpoints per *thread* (one conversation / run history) and
+*namespace* (``""`` for the root graph, one per subgraph), plus the *pending writes*
+that tasks produced before the next checkpoint was taken.
+
+Storage model, shared by every saver here:
+
+* Values live apart from checkpoints, one blob per (thread, ns, channel, version).
+  ``put`` writes blobs only for the channels in ``new_versions``; a step that changes
+  2 keys of a 500-key state writes 2 blobs.
+* A channel whose value is a list that only grew (the runtime says so in
+  ``checkpoint["channel_appends"]``) is stored as the appended suffix plus a reference
+  to the base version; a full snapshot is taken when the deltas since the last one
+  outweigh it (or there are ``snapshot_every`` of them), so disk stays O(bytes
+  written) and reads stay bounded.
+* Metadata is stored apart from the checkpoint, so ``list(filter=...)`` never decodes
+  channel values.
+
+Two savers implement this: :class:`~stores.checkpoint.memory.InMemorySaver` and
+:class:`~stores.checkpoint.lmdb.LMDBSaver`. Both pass ``tests/checkpoint_conformance.py``.
+
+>>> from stores.checkpoint import InMemorySaver, empty_checkpoint
+>>> saver = InMemorySaver()
+>>> ckpt = empty_checkpoint()
+>>> ckpt["channel_values"] = {"count": 1}
+>>> ckpt["channel_versions"] = {"count": 1}
+>>> cfg = saver.put({"configurable": {"thread_id": "t"}}, ckpt, {"step": 0}, {"count": 1})
+>>> saver.get_tuple({"configurable": {"thread_id": "t"}}).checkpoint["channel_values"]
+{'count': 1}
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import datetime as dt
+import os
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from stores.serde import SerdeError, Serializer, default_serializer
+
+__all__ = [
+    "BaseCheckpointSaver",
+    "Checkpoint",
+    "CheckpointCorruptError",
+    "CheckpointMetadata",
+    "CheckpointTuple",
+    "InMemorySaver",
+    "LMDBSaver",
+    "MemorySaver",
+    "RunnableConfig",
+    "empty_checkpoint",
+    "new_checkpoint_id",
+]
+
+RunnableConfig = dict[str, Any]
+"""``{"configurable": {"thread_id": str, "checkpoint_ns": str = "", "checkpoint_id": str | None}, ...}``"""
+
+FORMAT_VERSION = 1
+"""The value of ``Checkpoint["v"]`` this code writes."""
+
+
+class Checkpoint(TypedDict):
+    """The state of one thread after one superstep."""
+
+    v: int
+    """Format version: 1."""
+    id: str
+    """From :func:`new_checkpoint_id`: time-ordered, sortable as a string."""
+    ts: str
+    """ISO-8601 UTC time the checkpoint was taken."""
+    channel_values: dict[str, Any]
+    """The full value of every channel that has one."""
+    channel_versions: dict[str, int]
+    """Version per channel; unique per (thread, ns, channel) across all branches."""
+    frontier: dict[str, Any]
+    """Opaque to savers: what the runtime runs next (serialized with serde)."""
+    channel_appends: dict[str, list[int]]
+    """Optional hint ``ch -> [base_version, base_len]``: the value is a list and
+    ``value[:base_len]`` equals the value stored at ``base_version``. Savers may
+    store only ``value[base_len:]``. Not returned by savers (always ``{}`` on read)."""
+
+
+class CheckpointMetadata(TypedDict, total=False):
+    """Metadata stored beside a checkpoint; ``list(filter=...)`` matches on it."""
+
+    source: str
+    """"input" | "loop" | "update" | "fork"."""
+    step: int
+    """The superstep number (-1 for the input checkpoint)."""
+    writes: dict[str, Any] | None
+    """What the step's nodes wrote, by node name."""
+    parents: dict[str, str]
+    """Checkpoint ids of the parent graphs, by namespace."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointTuple:
+    """A checkpoint as read back, with everything needed to resume from it."""
+
+    config: RunnableConfig
+    """``{"configurable": {"thread_id", "checkpoint_ns", "checkpoint_id"}}`` of this checkpoint."""
+    checkpoint: Checkpoint
+    """The checkpoint, ``channel_values`` full (append deltas reassembled)."""
+    metadata: CheckpointMetadata
+    """Exactly the metadata given to ``put``."""
+    parent_config: RunnableConfig | None
+    """Config of the checkpoint this one was put after, or None for the first."""
+    pending_writes: list[tuple[str, str, Any]]
+    """(task_id, channel, value), ordered by task_index, then task_id, then write order."""
+
+
+class CheckpointCorruptError(SerdeError):
+    """Stored checkpoint data could not be read; the message names thread, checkpoint and part."""
+
+
+_id_lock = threading.Lock()
+_last_id = 0
+
+
+def new_checkpoint_id() -> str:
+    """A new checkpoint id: a UUIDv7 string, strictly increasing within the process.
+
+    The first 48 bits are the Unix time in milliseconds, so ids sort by time as strings
+    and as 16-byte keys. Within one millisecond (or if the clock steps back) the random
+    tail is incremented instead, so ids never repeat or go backwards in a process.
+
+    >>> a, b = new_checkpoint_id(), new_checkpoint_id()
+    >>> a < b and uuid.UUID(a).version == 7
+    True
+    """
+    global _last_id
+    with _id_lock:
+        # A 122-bit counter: 48 bits of milliseconds, then 74 bits (73 random, so
+        # increments within a millisecond have room).
+        counter = ((time.time_ns() // 1_000_000) << 74) | (
+            int.from_bytes(os.urandom(10), "big") >> 7
+        )
+        if counter <= _last_id:
+            counter = _last_id + 1
+        _last_id = counter
+    # UUIDv7 layout: 48 ms | 4 version | 12 rand_a | 2 variant | 62 rand_b (order kept).
+    ms, rand_a, rand_b = counter >> 74, (counter >> 62) & 0xFFF, counter & ((1 << 62) - 1)
+    return str(uuid.UUID(int=(ms << 80) | (7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b))
+
+
+def checkpoint_id_bytes(checkpoint_id: str) -> bytes:
+    """The 16 bytes of a checkpoint id (its UUID), used as a sortable key."""
+    try:
+        return uuid.UUID(checkpoint_id).bytes
+    except (ValueError, TypeError, AttributeError):
+        raise ValueError(
+            f"checkpoint_id {checkpoint_id!r} is not a UUID; "
+            "make ids with stores.checkpoint.new_checkpoint_id()"
+        ) from None
+
+
+def empty_checkpoint() -> Checkpoint:
+    """A checkpoint with no channels and a fresh id and timestamp."""
+    return Checkpoint(
+        v=FORMAT_VERSION,
+        id=new_checkpoint_id(),
+        ts=dt.datetime.now(dt.timezone.utc).isoformat(),
+        channel_values={},
+        channel_versions={},
+        frontier={},
+        channel_appends={},
+    )
+
+
+def thread_of(config: RunnableConfig | None) -> tuple[str, str, str | None]:
+    """(thread_id, checkpoint_ns, checkpoint_id) from a config; ValueError without a thread."""
+    configurable = (config or {}).get("configurable") or {}
+    thread_id = configurable.get("thread_id")
+    if thread_id is None or thread_id == "":
+        raise ValueError(
+            "a checkpointer needs a thread: pass config={'configurable': {'thread_id': ...}}"
+        )
+    return str(thread_id), str(configurable.get("checkpoint_ns") or ""), configurable.get(
+        "checkpoint_id"
+    )
+
+
+def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
+    """The config that names one checkpoint."""
+    return {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint_ns,
+            "checkpoint_id": checkpoint_id,
+        }
+    }
+
+
+class BaseCheckpointSaver(abc.ABC):
+    """Stores checkpoints and pending writes per thread and namespace.
+
+    Subclasses implement the sync methods; the async twins run them in a worker thread
+    unless overridden. All methods are safe to call from several threads.
+    """
+
+    serde: Serializer
+
+    def __init__(self, *, serde: Serializer | None = None) -> None:
+        self.serde = serde or default_serializer
+
+    @abc.abstractmethod
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, int],
+    ) -> RunnableConfig:
+        """Store ``checkpoint`` (after the one ``config`` names) and return its config.
+
+        ``config["configurable"]["checkpoint_id"]``, if set, is the *parent*. A blob is
+        written only for the channels in ``new_versions`` (a channel there without a
+        value in ``channel_values`` is stored as "no value"); every other channel in
+        ``channel_versions`` must already have been stored by an earlier ``put`` in the
+        same thread and namespace, and is not re-serialized. The checkpoint, its
+        metadata and its blobs are written atomically. Returns
+        ``{"configurable": {"thread_id", "checkpoint_ns", "checkpoint_id": checkpoint["id"]}}``.
+        Raises ValueError without a thread_id, SerdeError for a value that cannot be
+        serialized (naming the channel and the path inside it).
+        """
+
+    @abc.abstractmethod
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_index: int = 0,
+    ) -> None:
+        """Store the (channel, value) writes of one task against the checkpoint in ``config``.
+
+        Putting the same ``task_id`` again replaces its earlier writes. Atomic.
+        ``get_tuple`` returns them ordered by ``task_index``, then write order.
+        """
+
+    @abc.abstractmethod
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names, or the latest of its thread and namespace.
+
+        None if there is none. Raises ValueError without a thread_id and
+        CheckpointCorruptError (naming thread, checkpoint and channel) for unreadable data.
+        """
+
+    @abc.abstractmethod
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Checkpoints newest first.
+
+        ``config`` None lists every thread; otherwise its thread and namespace
+        (``checkpoint_ns`` defaults to ``""``; a ``checkpoint_id`` in it is ignored).
+        ``filter`` keeps checkpoints whose metadata has exactly these key/value pairs
+        (decided without decoding channel values); ``before`` keeps only checkpoints
+        older than the one it names; ``limit`` caps the count.
+        """
+
+    @abc.abstractmethod
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint, blob and pending write of a thread (all namespaces)."""
+
+    @abc.abstractmethod
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint, blob and write of one thread to another (same ids).
+
+        Entries the target already has under the same keys are overwritten.
+        """
+
+    @abc.abstractmethod
+    def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
+        """Keep only the ``keep_latest`` newest checkpoints per thread and namespace.
+
+        Blobs are kept only if a kept checkpoint still needs them (directly or as the
+        base of an append delta); pending writes of dropped checkpoints go too. A kept
+        checkpoint's ``parent_config`` may then name a checkpoint that no longer exists.
+        """
+
+    def get(self, config: RunnableConfig) -> Checkpoint | None:
+        """Just the checkpoint of :meth:`get_tuple`."""
+        found = self.get_tuple(config)
+        return found.checkpoint if found is not None else None
+
+    def close(self) -> None:  # noqa: B027 - optional hook, not abstract
+        """Release resources; the default has none."""
+
+    def __enter__(self) -> BaseCheckpointSaver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ async twins
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, int],
+    ) -> RunnableConfig:
+        """Async :meth:`put` (runs it in a worker thread)."""
+        return await asyncio.to_thread(self.put, config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_index: int = 0,
+    ) -> None:
+        """Async :meth:`put_writes`."""
+        await asyncio.to_thread(self.put_writes, config, writes, task_id, task_index)
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Async :meth:`get_tuple`."""
+        return await asyncio.to_thread(self.get_tuple, config)
+
+    async def aget(self, config: RunnableConfig) -> Checkpoint | None:
+        """Async :meth:`get`."""
+        found = await self.aget_tuple(config)
+        return found.checkpoint if found is not None else None
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Async :meth:`list`: pulls results in batches from a worker thread."""
+        items = self.list(config, filter=filter, before=before, limit=limit)
+        while True:
+            batch = await asyncio.to_thread(_take, items, 16)
+            for item in batch:
+                yield item
+            if len(batch) < 16:
+                return
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Async :meth:`delete_thread`."""
+        await asyncio.to_thread(self.delete_thread, thread_id)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Async :meth:`copy_thread`."""
+        await asyncio.to_thread(self.copy_thread, source_thread_id, target_thread_id)
+
+    async def aprune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
+        """Async :meth:`prune`."""
+        await asyncio.to_thread(self.prune, thread_ids, keep_latest=keep_latest)
+
+
+def _take(items: Iterator[CheckpointTuple], n: int) -> list[CheckpointTuple]:
+    out: list[CheckpointTuple] = []
+    for item in items:
+        out.append(item)
+        if len(out) == n:
+            break
+    return out
+
+
+from stores.checkpoint.lmdb import LMDBSaver  # noqa: E402
+from stores.checkpoint.memory import InMemorySaver, MemorySaver  # noqa: E402

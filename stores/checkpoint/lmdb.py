@@ -1,0 +1,473 @@
+"""LMDBSaver: durable checkpoints in an LMDB environment.
+
+Four named databases, all keyed so every common read is one cursor seek:
+
+==================  =============================================  =====================
+database            key                                            value
+==================  =============================================  =====================
+``ckpt_checkpoints``  T · N · id16                                   record (no values)
+``ckpt_metadata``     T · N · id16                                   metadata
+``ckpt_blobs``        T · N · C · version (u64 BE)                   value blob / delta
+``ckpt_writes``       T · N · id16 · task_index (u32 BE) · K · idx   [channel, value]
+==================  =============================================  =====================
+
+``T``, ``N``, ``C``, ``K`` are thread id, namespace, channel and task id, each UTF-8
+with ``00`` escaped as ``00 FF`` and ended by ``00 01``: prefix-free and
+order-preserving, so the keys of one (thread, namespace) are one contiguous range.
+``id16`` is the checkpoint id's 16 UUID bytes: ids are time-ordered, so "latest" is a
+seek past the range and one step back, history is a reverse walk, and "by id" is a get.
+
+Nothing about the data is cached in the process, so several processes can share one
+path (LMDB serializes writers and gives readers snapshots).
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import struct
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
+
+from stores._lmdb import DEFAULT_MAP_SIZE, DEFAULT_MAX_MAP_SIZE, LMDBEnv
+from stores.checkpoint import (
+    BaseCheckpointSaver,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    RunnableConfig,
+    checkpoint_id_bytes,
+    make_config,
+    thread_of,
+)
+from stores.checkpoint import _codec as codec
+from stores.serde import Serializer
+
+__all__ = ["LMDBSaver"]
+
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+_END = b"\xff" * 17  # sorts after every id16 of a range
+_PAGE = 32  # checkpoints decoded per read transaction when listing
+
+
+Txn = Any
+"""A py-lmdb transaction. Typed loosely: opened with buffers=False, keys and values are bytes."""
+Cursor = Any
+"""A py-lmdb cursor (see ``Txn``)."""
+
+
+def _reader(env: LMDBEnv) -> Txn:
+    """A read-only transaction (use as a context manager)."""
+    return env.read()
+
+
+def enc(text: str) -> bytes:
+    """Prefix-free, order-preserving bytes for one key component."""
+    return text.encode().replace(b"\x00", b"\x00\xff") + b"\x00\x01"
+
+
+def dec(key: bytes, start: int = 0) -> tuple[str, int]:
+    """(component, offset after it) read from ``key`` at ``start``."""
+    end = key.index(b"\x00\x01", start)
+    return key[start:end].replace(b"\x00\xff", b"\x00").decode(), end + 2
+
+
+def _id_str(id16: bytes) -> str:
+    import uuid
+
+    return str(uuid.UUID(bytes=id16))
+
+
+class LMDBSaver(BaseCheckpointSaver):
+    """A saver backed by LMDB: durable, multi-process, one write transaction per put.
+
+    Open with a directory ``path`` (created if missing), or share an open ``env`` with
+    other users (e.g. the memory store; the saver's databases are prefixed ``ckpt_``).
+    ``sync=False`` trades durability of the last commits on power loss for speed.
+
+    >>> import tempfile
+    >>> from stores.checkpoint import empty_checkpoint
+    >>> with LMDBSaver(tempfile.mkdtemp()) as saver:
+    ...     ckpt = empty_checkpoint()
+    ...     ckpt["channel_values"], ckpt["channel_versions"] = {"x": 1}, {"x": 1}
+    ...     cfg = saver.put({"configurable": {"thread_id": "t"}}, ckpt, {}, {"x": 1})
+    ...     saver.get(cfg)["channel_values"]
+    {'x': 1}
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        env: LMDBEnv | None = None,
+        map_size: int = DEFAULT_MAP_SIZE,
+        max_map_size: int = DEFAULT_MAX_MAP_SIZE,
+        sync: bool = True,
+        serde: Serializer | None = None,
+        snapshot_every: int = codec.DEFAULT_SNAPSHOT_EVERY,
+    ) -> None:
+        super().__init__(serde=serde)
+        if env is None:
+            if path is None:
+                raise ValueError("LMDBSaver needs a directory: pass path=... or env=LMDBEnv(...)")
+            env = LMDBEnv(path, map_size=map_size, max_map_size=max_map_size, sync=sync)
+        else:
+            env.acquire()
+        self.env = env
+        self.snapshot_every = snapshot_every
+        self._checkpoints = env.db("ckpt_checkpoints")
+        self._metadata = env.db("ckpt_metadata")
+        self._blobs = env.db("ckpt_blobs")
+        self._writes = env.db("ckpt_writes")
+        self._closed = False
+
+    def close(self) -> None:
+        """Release this saver's reference to the environment (closed with the last one)."""
+        if not self._closed:
+            self._closed = True
+            self.env.close()
+
+    # ------------------------------------------------------------------ writes
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, int],
+    ) -> RunnableConfig:
+        thread_id, ns, parent_id = thread_of(config)
+        codec.check_versions(checkpoint, new_versions)
+        cid = checkpoint["id"]
+        prefix = enc(thread_id) + enc(ns)
+        key = prefix + checkpoint_id_bytes(cid)
+        record = codec.encode_record(self.serde, checkpoint, parent_id)
+        meta = self.serde.dumps(dict(metadata), where="checkpoint metadata")
+        blobs_db = self._blobs
+        # Encode outside the write transaction (keeps the writer lock short); blobs
+        # are immutable once written, so reading delta bases first is safe.
+        if checkpoint.get("channel_appends"):
+            with _reader(self.env) as txn:
+                blobs = codec.encode_blobs(
+                    self.serde,
+                    checkpoint,
+                    new_versions,
+                    lambda ch, v: txn.get(prefix + enc(ch) + _U64.pack(v), db=blobs_db),
+                    self.snapshot_every,
+                )
+        else:
+            blobs = codec.encode_blobs(
+                self.serde, checkpoint, new_versions, _no_blob, self.snapshot_every
+            )
+        items = [(prefix + enc(ch) + _U64.pack(v), blob) for ch, v, blob in blobs]
+
+        def write(txn: Txn) -> None:
+            for blob_key, blob in items:
+                txn.put(blob_key, blob, db=blobs_db)
+            txn.put(key, record, db=self._checkpoints)
+            txn.put(key, meta, db=self._metadata)
+
+        self.env.write(write)
+        return make_config(thread_id, ns, cid)
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_index: int = 0,
+    ) -> None:
+        thread_id, ns, cid = thread_of(config)
+        if cid is None:
+            raise ValueError("put_writes needs config['configurable']['checkpoint_id']")
+        if not 0 <= task_index < 1 << 32:
+            raise ValueError(f"task_index must be in [0, 2**32), got {task_index}")
+        base = enc(thread_id) + enc(ns) + checkpoint_id_bytes(cid)
+        task_key = enc(str(task_id))
+        items = [
+            (
+                base + _U32.pack(task_index) + task_key + _U32.pack(i),
+                codec.encode_write(self.serde, task_id, channel, value),
+            )
+            for i, (channel, value) in enumerate(writes)
+        ]
+
+        def write(txn: Txn) -> None:
+            cursor = txn.cursor(db=self._writes)
+            found = cursor.set_range(base)
+            while found and cursor.key().startswith(base):
+                if cursor.key()[len(base) + 4 :].startswith(task_key):
+                    found = cursor.delete()
+                else:
+                    found = cursor.next()
+            for write_key, data in items:
+                txn.put(write_key, data, db=self._writes)
+
+        self.env.write(write)
+
+    # ------------------------------------------------------------------- reads
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        thread_id, ns, cid = thread_of(config)
+        prefix = enc(thread_id) + enc(ns)
+        with _reader(self.env) as txn:
+            if cid is not None:
+                key = prefix + checkpoint_id_bytes(cid)
+                record = txn.get(key, db=self._checkpoints)
+                if record is None:
+                    return None
+            else:
+                cursor = txn.cursor(db=self._checkpoints)
+                found = _last_before(cursor, prefix, prefix + _END)
+                if found is None:
+                    return None
+                key, record = found
+            return self._load(txn, thread_id, ns, key, record)
+
+    def _load(
+        self, txn: Txn, thread_id: str, ns: str, key: bytes, record: bytes
+    ) -> CheckpointTuple:
+        """Decode the checkpoint stored under ``key`` (record already read)."""
+        prefix, id16 = key[:-16], key[-16:]
+        cid = _id_str(id16)
+        where = codec.describe(thread_id, ns, cid)
+        v, ts, versions, frontier, parent_id = codec.decode_record(self.serde, record, where)
+        blobs_db = self._blobs
+        values = codec.read_values(
+            self.serde,
+            versions,
+            lambda ch, ver: txn.get(prefix + enc(ch) + _U64.pack(ver), db=blobs_db),
+            where,
+        )
+        meta = txn.get(key, db=self._metadata)
+        metadata = codec.decode_metadata(self.serde, meta, where) if meta is not None else {}
+        return CheckpointTuple(
+            config=make_config(thread_id, ns, cid),
+            checkpoint=Checkpoint(
+                v=v,
+                id=cid,
+                ts=ts,
+                channel_values=values,
+                channel_versions=versions,
+                frontier=frontier,
+                channel_appends={},
+            ),
+            metadata=cast(CheckpointMetadata, metadata),
+            parent_config=make_config(thread_id, ns, parent_id) if parent_id else None,
+            pending_writes=self._pending(txn, key, where),
+        )
+
+    def _pending(self, txn: Txn, key: bytes, where: str) -> list[tuple[str, str, Any]]:
+        out: list[tuple[str, str, Any]] = []
+        cursor = txn.cursor(db=self._writes)
+        if not cursor.set_range(key):
+            return out
+        skip = len(key) + 4
+        for write_key, data in cursor:
+            if not write_key.startswith(key):
+                break
+            task_id, _ = dec(write_key, skip)
+            channel, value = codec.decode_write(self.serde, data, where)
+            out.append((task_id, channel, value))
+        return out
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
+        if config is None:
+            yield from self._list_all(filter, before_id, limit)
+            return
+        thread_id, ns, _ = thread_of(config)
+        prefix = enc(thread_id) + enc(ns)
+        upper = prefix + (checkpoint_id_bytes(before_id) if before_id else _END)
+        remaining = limit
+        db = self._metadata if filter else self._checkpoints
+        while remaining is None or remaining > 0:
+            page: list[CheckpointTuple] = []
+            want = _PAGE if remaining is None else min(_PAGE, remaining)
+            with _reader(self.env) as txn:
+                cursor = txn.cursor(db=db)
+                found = _last_before(cursor, prefix, upper)
+                while found is not None and len(page) < want:
+                    key, data = found
+                    upper = key
+                    tup = self._match(txn, thread_id, ns, key, data, filter)
+                    if tup is not None:
+                        page.append(tup)
+                    found = _step_back(cursor, prefix)
+            yield from page
+            if remaining is not None:
+                remaining -= len(page)
+            if found is None:
+                return
+
+    def _match(
+        self,
+        txn: Txn,
+        thread_id: str,
+        ns: str,
+        key: bytes,
+        data: bytes,
+        filter: dict[str, Any] | None,
+    ) -> CheckpointTuple | None:
+        """The checkpoint under ``key`` if its metadata (``data`` when filtering) matches."""
+        if filter:
+            meta = codec.decode_metadata(self.serde, data, codec.describe(thread_id, ns, "?"))
+            if not codec.matches(meta, filter):
+                return None
+            record = txn.get(key, db=self._checkpoints)
+            if record is None:
+                return None
+            data = record
+        return self._load(txn, thread_id, ns, key, data)
+
+    def _list_all(
+        self, filter: dict[str, Any] | None, before_id: str | None, limit: int | None
+    ) -> Iterator[CheckpointTuple]:
+        """Every thread's checkpoints, newest first (a full scan: an admin operation)."""
+        before16 = checkpoint_id_bytes(before_id) if before_id else None
+        keys: builtins.list[tuple[bytes, bytes]] = []
+        with _reader(self.env) as txn:
+            for key, meta in txn.cursor(db=self._metadata):
+                if before16 is not None and key[-16:] >= before16:
+                    continue
+                if filter and not codec.matches(
+                    codec.decode_metadata(self.serde, meta, "listing all threads"), filter
+                ):
+                    continue
+                keys.append((key[-16:], key))
+        keys.sort(reverse=True)
+        if limit is not None:
+            keys = keys[:limit]
+        for _, key in keys:
+            thread_id, at = dec(key)
+            ns, _ = dec(key, at)
+            with _reader(self.env) as txn:
+                record = txn.get(key, db=self._checkpoints)
+                item = self._load(txn, thread_id, ns, key, record) if record else None
+            if item is not None:
+                yield item
+
+    # ------------------------------------------------------------- maintenance
+    def _dbs(self) -> builtins.list[Any]:
+        return [self._checkpoints, self._metadata, self._blobs, self._writes]
+
+    def delete_thread(self, thread_id: str) -> None:
+        prefix = enc(str(thread_id))
+
+        def write(txn: Txn) -> None:
+            for db in self._dbs():
+                _delete_prefix(txn.cursor(db=db), prefix)
+
+        self.env.write(write)
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        source, target = enc(str(source_thread_id)), enc(str(target_thread_id))
+        if source == target:
+            return
+
+        def write(txn: Txn) -> None:
+            for db in self._dbs():
+                cursor = txn.cursor(db=db)
+                items = []
+                if cursor.set_range(source):
+                    for key, value in cursor:
+                        if not key.startswith(source):
+                            break
+                        items.append((target + key[len(source) :], value))
+                for key, value in items:
+                    txn.put(key, value, db=db)
+
+        self.env.write(write)
+
+    def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
+        if keep_latest < 0:
+            raise ValueError(f"keep_latest must be >= 0, got {keep_latest}")
+        for thread_id in thread_ids:
+
+            def write(txn: Txn, thread: str = str(thread_id)) -> None:
+                self._prune_thread(txn, thread, keep_latest)
+
+            self.env.write(write)
+
+    def _prune_thread(self, txn: Txn, thread_id: str, keep: int) -> None:
+        tprefix = enc(thread_id)
+        by_ns: dict[bytes, list[bytes]] = {}
+        cursor = txn.cursor(db=self._checkpoints)
+        if cursor.set_range(tprefix):
+            for key in cursor.iternext(values=False):
+                if not key.startswith(tprefix):
+                    break
+                by_ns.setdefault(key[:-16], []).append(key)
+        used: set[bytes] = set()
+        for prefix, keys in by_ns.items():
+            cut = max(len(keys) - keep, 0)
+            for key in keys[:cut]:
+                txn.delete(key, db=self._checkpoints)
+                txn.delete(key, db=self._metadata)
+                _delete_prefix(txn.cursor(db=self._writes), key)
+            ns, _ = dec(prefix, len(tprefix))
+            for key in keys[cut:]:
+                where = codec.describe(thread_id, ns, _id_str(key[-16:]))
+                record = txn.get(key, db=self._checkpoints)
+                versions = codec.decode_record(self.serde, record, where)[2]
+                for channel, version in versions.items():
+                    base = prefix + enc(channel)
+
+                    def get(ch: str, ver: int, base: bytes = base) -> bytes | None:
+                        return txn.get(base + _U64.pack(ver), db=self._blobs)
+
+                    for ver in codec.chain_versions(channel, version, get, where):
+                        used.add(base + _U64.pack(ver))
+        blobs = txn.cursor(db=self._blobs)
+        found = blobs.set_range(tprefix)
+        while found and blobs.key().startswith(tprefix):
+            found = blobs.next() if blobs.key() in used else blobs.delete()
+
+    # ------------------------------------------------------------ diagnostics
+    def disk_usage(self) -> int:
+        """Bytes of LMDB pages in use by this environment (all databases)."""
+        return _used_bytes(self.env.env)
+
+
+def _no_blob(channel: str, version: int) -> None:
+    return None
+
+
+def _used_bytes(env: Any) -> int:
+    """Pages in use (up to the last used page) times the page size."""
+    info = env.info()
+    return int((info["last_pgno"] + 1) * env.stat()["psize"])
+
+
+def _last_before(
+    cursor: Cursor, prefix: bytes, upper: bytes
+) -> tuple[bytes, bytes] | None:
+    """The last (key, value) of the ``prefix`` range that sorts before ``upper``."""
+    found = cursor.prev() if cursor.set_range(upper) else cursor.last()
+    if not found:
+        return None
+    key = cursor.key()
+    if not key.startswith(prefix) or len(key) != len(prefix) + 16:
+        return None
+    return key, cursor.value()
+
+
+def _step_back(cursor: Cursor, prefix: bytes) -> tuple[bytes, bytes] | None:
+    if not cursor.prev():
+        return None
+    key = cursor.key()
+    if not key.startswith(prefix) or len(key) != len(prefix) + 16:
+        return None
+    return key, cursor.value()
+
+
+def _delete_prefix(cursor: Cursor, prefix: bytes) -> None:
+    found = cursor.set_range(prefix)
+    while found and cursor.key().startswith(prefix):
+        found = cursor.delete()

@@ -1,0 +1,254 @@
+"""InMemorySaver: checkpoints in process memory, for tests and short-lived runs.
+
+Values are kept as serialized bytes (the same blobs and append deltas as LMDBSaver),
+so a stored checkpoint never changes when the caller later mutates its values.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from stores.checkpoint import (
+    BaseCheckpointSaver,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    RunnableConfig,
+    make_config,
+    thread_of,
+)
+from stores.checkpoint import _codec as codec
+from stores.serde import Serializer
+
+__all__ = ["InMemorySaver", "MemorySaver"]
+
+
+@dataclass(slots=True)
+class _Namespace:
+    """Everything stored for one (thread, namespace)."""
+
+    ids: list[str] = field(default_factory=list)
+    """Checkpoint ids, ascending."""
+    checkpoints: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
+    """id -> (record, metadata)."""
+    blobs: dict[tuple[str, int], bytes] = field(default_factory=dict)
+    """(channel, version) -> blob."""
+    writes: dict[str, dict[str, tuple[int, list[bytes]]]] = field(default_factory=dict)
+    """checkpoint id -> task_id -> (task_index, encoded writes)."""
+
+    def copy(self) -> _Namespace:
+        return _Namespace(
+            list(self.ids),
+            dict(self.checkpoints),
+            dict(self.blobs),
+            {cid: dict(tasks) for cid, tasks in self.writes.items()},
+        )
+
+
+class InMemorySaver(BaseCheckpointSaver):
+    """A thread-safe saver that keeps everything in memory.
+
+    >>> saver = InMemorySaver()
+    >>> list(saver.list({"configurable": {"thread_id": "nothing yet"}}))
+    []
+    """
+
+    def __init__(
+        self,
+        *,
+        serde: Serializer | None = None,
+        snapshot_every: int = codec.DEFAULT_SNAPSHOT_EVERY,
+    ) -> None:
+        super().__init__(serde=serde)
+        self.snapshot_every = snapshot_every
+        self._threads: dict[str, dict[str, _Namespace]] = {}
+        self._lock = threading.RLock()
+
+    def _ns(self, thread_id: str, checkpoint_ns: str) -> _Namespace | None:
+        return self._threads.get(thread_id, {}).get(checkpoint_ns)
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, int],
+    ) -> RunnableConfig:
+        thread_id, ns, parent_id = thread_of(config)
+        codec.check_versions(checkpoint, new_versions)
+        record = codec.encode_record(self.serde, checkpoint, parent_id)
+        meta = self.serde.dumps(dict(metadata), where="checkpoint metadata")
+        cid = checkpoint["id"]
+        with self._lock:
+            space = self._threads.setdefault(thread_id, {}).setdefault(ns, _Namespace())
+            blobs = codec.encode_blobs(
+                self.serde,
+                checkpoint,
+                new_versions,
+                lambda ch, v: space.blobs.get((ch, v)),
+                self.snapshot_every,
+            )
+            for channel, version, blob in blobs:
+                space.blobs[(channel, version)] = blob
+            if cid not in space.checkpoints:
+                if not space.ids or space.ids[-1] < cid:
+                    space.ids.append(cid)
+                else:
+                    bisect.insort(space.ids, cid)
+            space.checkpoints[cid] = (record, meta)
+        return make_config(thread_id, ns, cid)
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_index: int = 0,
+    ) -> None:
+        thread_id, ns, cid = thread_of(config)
+        if cid is None:
+            raise ValueError("put_writes needs config['configurable']['checkpoint_id']")
+        encoded = [codec.encode_write(self.serde, task_id, ch, value) for ch, value in writes]
+        with self._lock:
+            space = self._threads.setdefault(thread_id, {}).setdefault(ns, _Namespace())
+            space.writes.setdefault(cid, {})[task_id] = (task_index, encoded)
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        thread_id, ns, cid = thread_of(config)
+        with self._lock:
+            space = self._ns(thread_id, ns)
+            if space is None or not space.ids:
+                return None
+            if cid is None:
+                cid = space.ids[-1]
+            if cid not in space.checkpoints:
+                return None
+            return self._load(thread_id, ns, space, cid)
+
+    def _load(self, thread_id: str, ns: str, space: _Namespace, cid: str) -> CheckpointTuple:
+        """Decode one checkpoint (caller holds the lock)."""
+        where = codec.describe(thread_id, ns, cid)
+        record, meta = space.checkpoints[cid]
+        v, ts, versions, frontier, parent_id = codec.decode_record(self.serde, record, where)
+        values = codec.read_values(
+            self.serde, versions, lambda ch, ver: space.blobs.get((ch, ver)), where
+        )
+        pending: list[tuple[str, str, Any]] = []
+        tasks = space.writes.get(cid, {})
+        for task_id, (_, encoded) in sorted(tasks.items(), key=lambda kv: (kv[1][0], kv[0])):
+            for data in encoded:
+                channel, value = codec.decode_write(self.serde, data, where)
+                pending.append((task_id, channel, value))
+        return CheckpointTuple(
+            config=make_config(thread_id, ns, cid),
+            checkpoint=Checkpoint(
+                v=v,
+                id=cid,
+                ts=ts,
+                channel_values=values,
+                channel_versions=versions,
+                frontier=frontier,
+                channel_appends={},
+            ),
+            metadata=cast(CheckpointMetadata, codec.decode_metadata(self.serde, meta, where)),
+            parent_config=make_config(thread_id, ns, parent_id) if parent_id else None,
+            pending_writes=pending,
+        )
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
+        with self._lock:
+            if config is None:
+                keys = sorted(
+                    (
+                        (cid, thread_id, ns)
+                        for thread_id, spaces in self._threads.items()
+                        for ns, space in spaces.items()
+                        for cid in space.ids
+                    ),
+                    reverse=True,
+                )
+            else:
+                thread_id, ns, _ = thread_of(config)
+                space = self._ns(thread_id, ns)
+                ids = space.ids if space else []
+                end = bisect.bisect_left(ids, before_id) if before_id else len(ids)
+                keys = [(cid, thread_id, ns) for cid in reversed(ids[:end])]
+        remaining = limit
+        for cid, thread_id, ns in keys:
+            if remaining is not None and remaining <= 0:
+                return
+            if before_id is not None and cid >= before_id:
+                continue
+            with self._lock:
+                space = self._ns(thread_id, ns)
+                if space is None or cid not in space.checkpoints:
+                    continue
+                if filter:
+                    where = codec.describe(thread_id, ns, cid)
+                    meta = codec.decode_metadata(self.serde, space.checkpoints[cid][1], where)
+                    if not codec.matches(meta, filter):
+                        continue
+                item = self._load(thread_id, ns, space, cid)
+            if remaining is not None:
+                remaining -= 1
+            yield item
+
+    def delete_thread(self, thread_id: str) -> None:
+        with self._lock:
+            self._threads.pop(str(thread_id), None)
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        with self._lock:
+            source = self._threads.get(str(source_thread_id), {})
+            target = self._threads.setdefault(str(target_thread_id), {})
+            for ns, space in source.items():
+                if ns not in target:
+                    target[ns] = space.copy()
+                    continue
+                merged = target[ns]
+                merged.checkpoints.update(space.checkpoints)
+                merged.blobs.update(space.blobs)
+                for cid, tasks in space.writes.items():
+                    merged.writes.setdefault(cid, {}).update(tasks)
+                merged.ids = sorted(merged.checkpoints)
+
+    def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
+        if keep_latest < 0:
+            raise ValueError(f"keep_latest must be >= 0, got {keep_latest}")
+        with self._lock:
+            for thread_id in thread_ids:
+                for ns, space in self._threads.get(str(thread_id), {}).items():
+                    self._prune_space(str(thread_id), ns, space, keep_latest)
+
+    def _prune_space(self, thread_id: str, ns: str, space: _Namespace, keep: int) -> None:
+        cut = max(len(space.ids) - keep, 0)
+        dropped, space.ids = space.ids[:cut], space.ids[cut:]
+        for cid in dropped:
+            space.checkpoints.pop(cid, None)
+            space.writes.pop(cid, None)
+        used: set[tuple[str, int]] = set()
+        for cid in space.ids:
+            where = codec.describe(thread_id, ns, cid)
+            versions = codec.decode_record(self.serde, space.checkpoints[cid][0], where)[2]
+            for channel, version in versions.items():
+                for v in codec.chain_versions(
+                    channel, version, lambda ch, ver: space.blobs.get((ch, ver)), where
+                ):
+                    used.add((channel, v))
+        space.blobs = {key: blob for key, blob in space.blobs.items() if key in used}
+
+
+MemorySaver = InMemorySaver
+"""The name LangGraph uses."""
