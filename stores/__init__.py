@@ -16,7 +16,24 @@ from stores.checkpoint import (
     LMDBSaver,
     MemorySaver,
 )
+from stores.embeddings import Embeddings, HashEmbeddings, ensure_embeddings
+from stores.index import AnnConfig, VectorIndex
 from stores.serde import SerdeError, Serializer
+from stores.store import (
+    BaseStore,
+    GetOp,
+    IndexConfig,
+    InMemoryStore,
+    InvalidNamespaceError,
+    Item,
+    ListNamespacesOp,
+    LMDBStore,
+    MatchCondition,
+    PutOp,
+    SearchItem,
+    SearchOp,
+    TTLConfig,
+)
 
 __all__ += [
     "BaseCheckpointSaver",
@@ -28,4 +45,24 @@ __all__ += [
     "MemorySaver",
     "SerdeError",
     "Serializer",
+]
+__all__ += [
+    "AnnConfig",
+    "BaseStore",
+    "Embeddings",
+    "GetOp",
+    "HashEmbeddings",
+    "InMemoryStore",
+    "IndexConfig",
+    "InvalidNamespaceError",
+    "Item",
+    "LMDBStore",
+    "ListNamespacesOp",
+    "MatchCondition",
+    "PutOp",
+    "SearchItem",
+    "SearchOp",
+    "TTLConfig",
+    "VectorIndex",
+    "ensure_embeddings",
 ]

@@ -1,0 +1,489 @@
+"""The vector index behind the memory store: exact numpy scans plus an hnswlib ANN graph.
+
+Every embedded (item, field path) is one *row* with an integer label. The index
+keeps, per namespace, a contiguous float32 block of that namespace's rows, so a
+search scoped to a namespace prefix scans only those rows (a gather of scattered
+rows out of one big matrix measured 5x slower than the scan itself: 4.5 ms vs
+0.85 ms for 10k x 384 on 2 cores). Once the store holds ``exact_threshold`` rows
+an hnswlib graph (space "cosine") over all rows is built and kept in step; a
+query whose candidate rows number at least ``exact_threshold`` goes through it,
+with a label filter when the prefix does not cover the whole store. Smaller
+candidate sets are always scanned exactly, so results are exact there and
+namespace scoping is exact everywhere.
+
+The index is a cache: the store (LMDB, or the in-memory store's dicts) is the
+truth. :meth:`VectorIndex.save` / :meth:`VectorIndex.load_graph` persist only the
+hnswlib graph; the rows are re-read from the store on open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+import numpy.typing as npt
+
+logger = logging.getLogger("stores")
+
+Namespace = tuple[str, ...]
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(slots=True, frozen=True)
+class AnnConfig:
+    """hnswlib parameters. Defaults measured on 50k x 384 structured vectors, 2 cores.
+
+    M=16, ef_construction=100 builds 50k rows in ~10 s; ef=128 then gives
+    recall@10 ~0.97 at ~0.5 ms per query (ef=64: 0.90 at 0.27 ms; M=24 lifts
+    recall to 0.99 at 0.68 ms and 20% more build time).
+    """
+
+    M: int = 16
+    """Graph degree: higher = better recall, more memory and build time."""
+    ef_construction: int = 100
+    """Build-time beam width (ef_construction=200 measured no better recall, 60% slower)."""
+    ef: int = 128
+    """Query-time beam width (raised to k when k is larger)."""
+    exact_threshold: int = 20_000
+    """Candidate sets smaller than this are scanned exactly (numpy); the graph is built
+    once the index holds this many rows. Exact scans cost ~0.085 us per row (0.85 ms
+    at 10k rows), a graph query ~0.5 ms at any size, so they cross near 6-20k rows."""
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, int] | None) -> AnnConfig:
+        """Build from the ``index["ann"]`` dict, rejecting unknown keys by name."""
+        if not raw:
+            return cls()
+        allowed = {"M", "ef_construction", "ef", "exact_threshold"}
+        unknown = set(raw) - allowed
+        if unknown:
+            raise ValueError(
+                f"Unknown index['ann'] keys {sorted(unknown)}; allowed: {sorted(allowed)}."
+            )
+        return cls(**raw)
+
+
+@dataclass(slots=True)
+class Hit:
+    """One search result: the owning item id and its best cosine similarity."""
+
+    owner: int
+    """The store's integer id of the item (see :meth:`VectorIndex.add`)."""
+    score: float
+    """Cosine similarity of the item's best-matching row to the query."""
+
+
+class _Block:
+    """The rows of one namespace: a contiguous matrix plus their labels and owners."""
+
+    __slots__ = ("labels", "matrix", "n", "owners", "slot")
+
+    def __init__(self, dims: int) -> None:
+        self.matrix: FloatArray = np.empty((8, dims), dtype=np.float32)
+        self.labels: IntArray = np.empty(8, dtype=np.int64)
+        self.owners: IntArray = np.empty(8, dtype=np.int64)
+        self.n = 0
+        self.slot: dict[int, int] = {}
+
+    def add(self, label: int, owner: int, vector: FloatArray) -> None:
+        if self.n == len(self.labels):
+            cap = 2 * self.n
+            self.matrix = _grow(self.matrix, cap)
+            self.labels = _grow(self.labels, cap)
+            self.owners = _grow(self.owners, cap)
+        i = self.n
+        self.matrix[i] = vector
+        self.labels[i] = label
+        self.owners[i] = owner
+        self.slot[label] = i
+        self.n += 1
+
+    def remove(self, label: int) -> None:
+        i = self.slot.pop(label)
+        last = self.n - 1
+        if i != last:
+            self.matrix[i] = self.matrix[last]
+            self.labels[i] = self.labels[last]
+            self.owners[i] = self.owners[last]
+            self.slot[int(self.labels[i])] = i
+        self.n = last
+
+
+def _grow(arr: np.ndarray, cap: int) -> np.ndarray:
+    out = np.empty((cap, *arr.shape[1:]), dtype=arr.dtype)
+    out[: len(arr)] = arr
+    return out
+
+
+class VectorIndex:
+    """Cosine-similarity search over labelled rows, scoped by namespace prefix.
+
+    >>> index = VectorIndex(dims=2)
+    >>> index.add([0, 1], owners=[10, 11], namespaces=[("a",), ("b",)],
+    ...           vectors=[[1.0, 0.0], [0.0, 1.0]])
+    >>> [(h.owner, round(h.score, 3)) for h in index.search([1.0, 0.1], prefix=("b",), k=5)]
+    [(11, 0.1)]
+    """
+
+    def __init__(self, dims: int, ann: AnnConfig | None = None) -> None:
+        self.dims = dims
+        self.ann = ann or AnnConfig()
+        self._blocks: dict[Namespace, _Block] = {}
+        self._ns_of: dict[int, Namespace] = {}
+        self._under: dict[Namespace, set[Namespace]] = {}
+        self._mask_cache: dict[Namespace, npt.NDArray[np.bool_]] = {}
+        self._graph: hnswlib.Index | None = None
+        self._graph_deleted: set[int] = set()
+        self._max_label = -1
+
+    # -- size ---------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._ns_of)
+
+    def __contains__(self, label: int) -> bool:
+        return label in self._ns_of
+
+    @property
+    def has_graph(self) -> bool:
+        """Whether the hnswlib graph exists (it is built at ``exact_threshold`` rows)."""
+        return self._graph is not None
+
+    def labels(self) -> list[int]:
+        """All live labels."""
+        return list(self._ns_of)
+
+    # -- updates ------------------------------------------------------------------
+    def normalize(self, vectors: Sequence[Sequence[float]] | FloatArray) -> FloatArray:
+        """As a float32 matrix with unit rows; raises ``ValueError`` naming a bad dimension."""
+        arr = np.asarray(vectors, dtype=np.float32)
+        if arr.ndim != 2 or arr.shape[1] != self.dims:
+            got = arr.shape[1] if arr.ndim == 2 else arr.shape
+            raise ValueError(
+                f"Embedding has dimension {got} but the index was configured with "
+                f"dims={self.dims}: set index['dims'] to your model's output size."
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("Embedding contains NaN or infinite values.")
+        norms = np.linalg.norm(arr, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return arr / norms
+
+    def add(
+        self,
+        labels: Sequence[int],
+        *,
+        owners: Sequence[int],
+        namespaces: Sequence[Namespace],
+        vectors: Sequence[Sequence[float]] | FloatArray,
+        build: bool = True,
+    ) -> None:
+        """Add rows (labels must be new: :meth:`remove` a label before reusing it).
+
+        ``build=False`` defers building the graph (bulk loads call :meth:`ensure_graph`
+        or :meth:`load_graph` afterwards).
+        """
+        if not labels:
+            return
+        mat = self.normalize(vectors)
+        for label, owner, ns, vec in zip(labels, owners, namespaces, mat, strict=True):
+            if label in self._ns_of:
+                raise KeyError(f"Label {label} is already in the index; remove it first.")
+            block = self._blocks.get(ns)
+            if block is None:
+                block = self._blocks[ns] = _Block(self.dims)
+                for i in range(len(ns) + 1):
+                    self._under.setdefault(ns[:i], set()).add(ns)
+            block.add(label, owner, vec)
+            self._ns_of[label] = ns
+            self._max_label = max(self._max_label, label)
+            self._invalidate(ns)
+        if self._graph is not None:
+            self._graph_add(np.asarray(labels, dtype=np.int64), mat)
+        elif build:
+            self.ensure_graph()
+
+    def ensure_graph(self) -> None:
+        """Build the graph if the index has reached ``exact_threshold`` rows and has none."""
+        if self._graph is None and len(self) >= self.ann.exact_threshold and len(self):
+            self.build_graph()
+
+    def remove(self, labels: Iterable[int]) -> None:
+        """Remove rows; unknown labels are ignored."""
+        for label in labels:
+            ns = self._ns_of.pop(label, None)
+            if ns is None:
+                continue
+            block = self._blocks[ns]
+            block.remove(label)
+            self._invalidate(ns)
+            if block.n == 0:
+                del self._blocks[ns]
+                for i in range(len(ns) + 1):
+                    under = self._under[ns[:i]]
+                    under.discard(ns)
+                    if not under:
+                        del self._under[ns[:i]]
+            if self._graph is not None:
+                self._graph.mark_deleted(label)
+                self._graph_deleted.add(label)
+
+    def _invalidate(self, ns: Namespace) -> None:
+        if self._mask_cache:
+            for i in range(len(ns) + 1):
+                self._mask_cache.pop(ns[:i], None)
+
+    # -- the hnswlib graph ------------------------------------------------------------
+    def build_graph(self) -> None:
+        """(Re)build the hnswlib graph from all rows."""
+        labels, mat = self._all_rows()
+        graph = hnswlib.Index(space="cosine", dim=self.dims)
+        graph.init_index(
+            max_elements=max(1024, 2 * len(labels)),
+            M=self.ann.M,
+            ef_construction=self.ann.ef_construction,
+        )
+        graph.set_ef(self.ann.ef)
+        if len(labels):
+            graph.add_items(mat, labels, num_threads=-1)
+        self._graph = graph
+        self._graph_deleted = set()
+
+    def _graph_add(self, labels: IntArray, mat: FloatArray) -> None:
+        graph = self._graph
+        assert graph is not None
+        needed = graph.get_current_count() + len(labels)
+        if needed > graph.get_max_elements():
+            graph.resize_index(max(needed, 2 * graph.get_max_elements()))
+        for label in labels.tolist():
+            if label in self._graph_deleted:  # re-adding unmarks and updates it in place
+                self._graph_deleted.discard(label)
+        graph.add_items(mat, labels, num_threads=-1)
+
+    def _all_rows(self) -> tuple[IntArray, FloatArray]:
+        blocks = list(self._blocks.values())
+        if not blocks:
+            return np.empty(0, np.int64), np.empty((0, self.dims), np.float32)
+        labels = np.concatenate([b.labels[: b.n] for b in blocks])
+        mat = np.concatenate([b.matrix[: b.n] for b in blocks])
+        return labels, mat
+
+    def save_graph(self, path: str | os.PathLike[str], *, generation: int) -> bool:
+        """Write the graph to ``path`` and ``path + ".meta"`` (generation, row count).
+
+        Returns False (and writes nothing) when there is no graph. Writes go to
+        temporary files renamed into place, so a crash leaves the old pair or none.
+        """
+        if self._graph is None:
+            return False
+        path = Path(path)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        self._graph.save_index(str(tmp))
+        os.replace(tmp, path)
+        meta = {"generation": generation, "count": len(self), "dims": self.dims}
+        meta_tmp = Path(str(path) + ".meta.tmp")
+        meta_tmp.write_text(json.dumps(meta))
+        os.replace(meta_tmp, str(path) + ".meta")
+        return True
+
+    def load_graph(self, path: str | os.PathLike[str], *, generation: int) -> bool:
+        """Load a saved graph if it matches ``generation`` and the rows; else return False.
+
+        Call after re-adding every row (the rows come from the store). A graph that is
+        missing, stale (other generation or row count), or unreadable is not used.
+        """
+        path = Path(path)
+        meta_path = Path(str(path) + ".meta")
+        if not path.exists() or not meta_path.exists():
+            return False
+        try:
+            meta = json.loads(meta_path.read_text())
+            if (
+                meta.get("generation") != generation
+                or meta.get("count") != len(self)
+                or meta.get("dims") != self.dims
+            ):
+                return False
+            graph = hnswlib.Index(space="cosine", dim=self.dims)
+            graph.load_index(str(path), max_elements=0)
+            live = set(self._ns_of)
+            graph_labels = set(graph.get_ids_list())
+            deleted = graph_labels - live
+            if not live <= graph_labels:
+                return False
+            for label in deleted:
+                with contextlib.suppress(RuntimeError):  # saved already marked deleted
+                    graph.mark_deleted(label)
+        except Exception:  # a torn or foreign file: rebuild instead
+            return False
+        graph.set_ef(self.ann.ef)
+        self._graph = graph
+        self._graph_deleted = deleted
+        return True
+
+    # -- search ---------------------------------------------------------------------
+    def candidate_count(self, prefix: Namespace) -> int:
+        """How many rows live under ``prefix``."""
+        return sum(self._blocks[ns].n for ns in self._under.get(prefix, ()))
+
+    def search(
+        self,
+        query: Sequence[float] | FloatArray,
+        *,
+        prefix: Namespace = (),
+        k: int,
+        owners: Iterable[int] | None = None,
+        force: str | None = None,
+    ) -> list[Hit]:
+        """The ``k`` best items (by their best row) under ``prefix``, best first.
+
+        ``owners`` restricts results to those item ids (the store passes the items that
+        matched a value filter). ``force`` ("exact" or "ann") overrides the choice of
+        path, for tests and benchmarks.
+        """
+        if k <= 0:
+            return []
+        q = self.normalize(np.asarray(query, dtype=np.float32).reshape(1, -1))[0]
+        namespaces = self._under.get(prefix)
+        if not namespaces:
+            return []
+        allowed = None if owners is None else np.fromiter(owners, dtype=np.int64)
+        if allowed is not None and len(allowed) == 0:
+            return []
+        n_cand = sum(self._blocks[ns].n for ns in namespaces)
+        use_ann = self._graph is not None and n_cand >= self.ann.exact_threshold
+        if force == "ann" and self._graph is None:
+            self.build_graph()
+        if force is not None:
+            use_ann = force == "ann"
+        if use_ann:
+            hits = self._search_graph(q, prefix, n_cand, k, allowed)
+            if hits is not None:
+                return hits
+        return self._search_exact(q, namespaces, k, allowed)
+
+    def _search_exact(
+        self, q: FloatArray, namespaces: set[Namespace], k: int, allowed: IntArray | None
+    ) -> list[Hit]:
+        score_parts: list[FloatArray] = []
+        owner_parts: list[IntArray] = []
+        for ns in namespaces:
+            block = self._blocks[ns]
+            scores = block.matrix[: block.n] @ q
+            owners = block.owners[: block.n]
+            if allowed is not None:
+                keep = np.isin(owners, allowed)
+                scores, owners = scores[keep], owners[keep]
+            score_parts.append(scores)
+            owner_parts.append(owners)
+        if len(score_parts) == 1:
+            scores, owners = score_parts[0], owner_parts[0]
+        else:
+            scores, owners = np.concatenate(score_parts), np.concatenate(owner_parts)
+        return _top_items(scores, owners, k)
+
+    def _search_graph(
+        self, q: FloatArray, prefix: Namespace, n_cand: int, k: int, allowed: IntArray | None
+    ) -> list[Hit] | None:
+        """ANN search; None when the graph could not return enough hits (caller scans)."""
+        graph = self._graph
+        assert graph is not None
+        whole = allowed is None and n_cand == len(self)
+        mask = None if whole else self._label_mask(prefix, allowed)
+        live = len(self) if mask is None else int(mask.sum())
+        want = min(k, live)
+        fetch = want
+        while True:
+            fetch = min(fetch, live)
+            graph.set_ef(max(self.ann.ef, fetch))
+            try:
+                if mask is None:
+                    labels, dists = graph.knn_query(q, k=fetch, num_threads=1)
+                else:
+                    labels, dists = graph.knn_query(
+                        q, k=fetch, num_threads=1, filter=_MaskFilter(mask)
+                    )
+            except RuntimeError:  # hnswlib found fewer than `fetch` rows passing the filter
+                return None
+            finally:
+                graph.set_ef(self.ann.ef)
+            owners = self._owners_of(labels[0])
+            hits = _top_items(1.0 - dists[0].astype(np.float32), owners, want)
+            if len(hits) >= want or fetch >= live:
+                return hits
+            fetch *= 4  # several rows per item: fetch more rows to get k distinct items
+
+    def _label_mask(self, prefix: Namespace, allowed: IntArray | None) -> npt.NDArray[np.bool_]:
+        assert self._graph is not None
+        if allowed is None and prefix in self._mask_cache:
+            return self._mask_cache[prefix]
+        mask = np.zeros(self._max_label + 1, dtype=np.bool_)
+        for ns in self._under.get(prefix, ()):
+            block = self._blocks[ns]
+            labels = block.labels[: block.n]
+            if allowed is not None:
+                labels = labels[np.isin(block.owners[: block.n], allowed)]
+            mask[labels] = True
+        if allowed is None:
+            self._mask_cache[prefix] = mask
+        return mask
+
+    def _owners_of(self, labels: npt.NDArray[np.uint64]) -> IntArray:
+        out = np.empty(len(labels), dtype=np.int64)
+        for i, label in enumerate(labels.tolist()):
+            block = self._blocks[self._ns_of[label]]
+            out[i] = block.owners[block.slot[label]]
+        return out
+
+    def vector(self, label: int) -> FloatArray:
+        """The stored (normalised) vector of a row."""
+        block = self._blocks[self._ns_of[label]]
+        return block.matrix[block.slot[label]].copy()
+
+
+class _MaskFilter:
+    """hnswlib filter callable: is this label a candidate?"""
+
+    __slots__ = ("mask",)
+
+    def __init__(self, mask: npt.NDArray[np.bool_]) -> None:
+        self.mask = mask
+
+    def __call__(self, label: int) -> bool:
+        return label < len(self.mask) and bool(self.mask[label])
+
+
+def _top_items(scores: FloatArray, owners: IntArray, k: int) -> list[Hit]:
+    """The ``k`` best distinct owners, each with its best score, best first."""
+    n = len(scores)
+    if n == 0:
+        return []
+    m = min(n, k)
+    while True:
+        if m < n:
+            part = np.argpartition(-scores, m - 1)[:m]
+            order = part[np.argsort(-scores[part], kind="stable")]
+        else:
+            order = np.argsort(-scores, kind="stable")
+        hits: list[Hit] = []
+        seen: set[int] = set()
+        for i in order.tolist():
+            owner = int(owners[i])
+            if owner not in seen:
+                seen.add(owner)
+                hits.append(Hit(owner, float(scores[i])))
+                if len(hits) == k:
+                    return hits
+        if m >= n:
+            return hits
+        m = min(n, m * 4)
+
+
+__all__ = ["AnnConfig", "Hit", "VectorIndex"]
