@@ -1,0 +1,262 @@
+"""stores.serde: round trips keep value and type; failures say what and where."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import zoneinfo
+from typing import Any, NamedTuple
+
+import msgpack
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from stores.serde import SerdeError, Serializer, register, type_name
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+class Inner(BaseModel):
+    text: str
+    tags: tuple[str, ...] = ()
+
+
+class Outer(BaseModel):
+    inner: Inner
+    items: list[Inner] = []
+    extra: dict[str, Any] = {}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Point:
+    x: int
+    y: Any = None
+
+
+class Pair(NamedTuple):
+    left: Any
+    right: Any
+
+
+class Opaque:
+    """Not supported until registered."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Opaque) and other.value == self.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+S = Serializer()
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal and of the same type, all the way down."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    if isinstance(a, float) and a != a:
+        return b != b
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(v, b[k]) for k, v in a.items())
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, BaseModel):
+        return a.model_fields_set == b.model_fields_set and same(dict(a), dict(b))
+    if dataclasses.is_dataclass(a):
+        return all(same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    return bool(a == b)
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(2**200), max_value=2**200),
+    st.floats(allow_nan=False),
+    st.text(),
+    st.binary(),
+    st.datetimes(timezones=st.one_of(st.none(), st.timezones())),
+    st.dates(),
+    st.times(),
+    st.timedeltas(),
+    st.uuids(),
+    st.decimals(allow_nan=False),
+    st.sampled_from(list(Color) + list(Level)),
+)
+hashables = st.one_of(st.integers(), st.text(), st.tuples(st.integers(), st.text()))
+
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=4).map(tuple),
+        st.dictionaries(st.text(max_size=5), inner, max_size=4),
+        st.dictionaries(hashables, inner, max_size=3),
+        st.sets(hashables, max_size=4),
+        st.frozensets(hashables, max_size=4),
+        st.builds(Point, st.integers(), inner),
+        st.builds(Pair, inner, inner),
+        st.builds(Inner, text=st.text(), tags=st.lists(st.text(), max_size=3).map(tuple)),
+        st.builds(
+            Outer,
+            inner=st.builds(Inner, text=st.text()),
+            items=st.lists(st.builds(Inner, text=st.text()), max_size=3),
+            extra=st.dictionaries(st.text(max_size=3), inner, max_size=2),
+        ),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values)
+def test_round_trip_keeps_value_and_type(value: Any) -> None:
+    assert same(S.loads(S.dumps(value)), value)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(values, max_size=3))
+def test_round_trip_through_a_cipher(value: Any) -> None:
+    class Xor:
+        def encrypt(self, data: bytes) -> bytes:
+            return bytes(b ^ 0x5A for b in data)
+
+        def decrypt(self, data: bytes) -> bytes:
+            return self.encrypt(data)
+
+    s = Serializer(cipher=Xor())
+    blob = s.dumps(value)
+    assert same(s.loads(blob), value)
+
+
+def test_numpy_arrays_and_scalars() -> None:
+    for array in [
+        np.arange(12, dtype=np.float32).reshape(3, 4),
+        np.array([[1, 2], [3, 4]], dtype=">i8").T,  # non-contiguous, big-endian
+        np.array([], dtype=np.int16),
+        np.array([(1, 2.0)], dtype=[("a", "<i4"), ("b", "<f8")]),
+    ]:
+        assert same(S.loads(S.dumps(array)), array)
+    assert same(S.loads(S.dumps(np.float64(1.5))), np.float64(1.5))
+
+
+def test_timezones_survive() -> None:
+    for tz in [dt.timezone.utc, zoneinfo.ZoneInfo("America/New_York"), dt.timezone(dt.timedelta(hours=5, minutes=30), "IST")]:
+        moment = dt.datetime(2024, 11, 3, 1, 30, tzinfo=tz, fold=1)
+        back = S.loads(S.dumps(moment))
+        assert back == moment and back.tzinfo == moment.tzinfo and back.fold == 1
+        assert back.utcoffset() == moment.utcoffset()
+
+
+def test_nested_pydantic_models_keep_their_types() -> None:
+    value = Outer(inner=Inner(text="a", tags=("x",)), items=[Inner(text="b")])
+    back = S.loads(S.dumps({"state": value}))["state"]
+    assert type(back) is Outer and type(back.inner) is Inner and type(back.items[0]) is Inner
+    assert back == value and back.model_fields_set == {"inner", "items"}
+    assert type(back.inner.tags) is tuple
+
+
+def test_unsupported_type_names_type_and_path() -> None:
+    value = {"messages": [1, 2, 3, Point(1, {"content": Opaque(1)})]}
+    with pytest.raises(SerdeError) as info:
+        S.dumps(value, where="channel 'messages'")
+    message = str(info.value)
+    assert "Opaque" in message
+    assert "channel 'messages'" in message
+    assert "['messages'][3].y['content']" in message
+    assert "stores.serde.register(Opaque)" in message
+
+
+def test_registered_plain_class_round_trips() -> None:
+    class Local:
+        def __init__(self, value: int) -> None:
+            self.value = value
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Local) and other.value == self.value
+
+    register(Local)
+    assert S.loads(S.dumps([Local(3)])) == [Local(3)]
+
+
+def test_register_with_encode_and_decode() -> None:
+    class Celsius:
+        def __init__(self, degrees: float) -> None:
+            self.degrees = degrees
+
+    register(Celsius, "test:Celsius", encode=lambda c: c.degrees, decode=Celsius)
+    assert S.loads(S.dumps(Celsius(21.5))).degrees == 21.5
+
+
+def test_unregistered_name_on_load_is_refused_without_import() -> None:
+    payload = msgpack.packb(["os:system", {}])
+    blob = b"\xc1\x01" + msgpack.packb(msgpack.ExtType(15, payload))
+    with pytest.raises(SerdeError, match=r"'os:system' is not registered.*stores\.serde\.register"):
+        S.loads(blob, where="channel 'x'")
+
+
+def test_allowed_modules_permit_importing_named_types() -> None:
+    import fractions
+
+    name = type_name(fractions.Fraction)  # a class nobody registered
+    payload = msgpack.packb([name, {"_numerator": 1, "_denominator": 2}])
+    blob = b"\xc1\x01" + msgpack.packb(msgpack.ExtType(17, payload))
+    with pytest.raises(SerdeError, match="not registered"):
+        Serializer(allowed_modules=["json"]).loads(blob)
+    assert Serializer(allowed_modules=["fractions"]).loads(blob) == fractions.Fraction(1, 2)
+
+
+def test_pickle_only_when_allowed() -> None:
+    with pytest.raises(SerdeError, match="not a supported type"):
+        S.dumps(Opaque(1))
+    trusting = Serializer(allow_pickle=True)
+    blob = trusting.dumps(Opaque(1))
+    assert trusting.loads(blob) == Opaque(1)
+    with pytest.raises(SerdeError, match="allow_pickle=True"):
+        S.loads(blob)
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [b"", b"\x05", b"garbage", b"\xc1\x01\x92\x01", b"\xc1\x01\x91\x01\x02", b"\xc1\x01\xc7\x01\x63\x00"],
+)
+def test_corrupt_or_foreign_bytes_raise_serde_error(blob: bytes) -> None:
+    with pytest.raises(SerdeError, match="channel 'c'"):
+        S.loads(blob, where="channel 'c'")
+
+
+def test_encrypted_data_needs_the_cipher() -> None:
+    class Identity:
+        def encrypt(self, data: bytes) -> bytes:
+            return data
+
+        def decrypt(self, data: bytes) -> bytes:
+            raise ValueError("wrong key")
+
+    blob = Serializer(cipher=Identity()).dumps(1)
+    with pytest.raises(SerdeError, match="cipher"):
+        S.loads(blob)
+    with pytest.raises(SerdeError, match="wrong key"):
+        Serializer(cipher=Identity()).loads(blob)
+
+
+def test_primitives_stay_on_the_fast_path() -> None:
+    value = {"messages": [{"role": "user", "content": "hi" * 10, "n": i} for i in range(100)]}
+    assert S.dumps(value) == b"\xc1\x01" + msgpack.packb(value, use_bin_type=True)
