@@ -1,0 +1,340 @@
+"""The memory-store contract: every behaviour here runs against InMemoryStore and LMDBStore."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stores import (
+    GetOp,
+    InMemoryStore,
+    InvalidNamespaceError,
+    ListNamespacesOp,
+    LMDBStore,
+    MatchCondition,
+    PutOp,
+    SearchOp,
+)
+from stores.store._core import IndexedStore
+
+MakeStore = Callable[..., IndexedStore]
+
+
+@pytest.fixture(params=["memory", "lmdb"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeStore]:
+    """A factory for a fresh store of each kind (LMDB files under tmp_path)."""
+    made: list[IndexedStore] = []
+
+    def make(**kwargs: Any) -> IndexedStore:
+        store: IndexedStore
+        if request.param == "memory":
+            store = InMemoryStore(**kwargs)
+        else:
+            store = LMDBStore(tmp_path / f"db{len(made)}", **kwargs)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
+class CountingEmbed:
+    """A sync embed function that records its calls (HashEmbeddings underneath)."""
+
+    def __init__(self, dims: int = 64) -> None:
+        from stores import HashEmbeddings
+
+        self.inner = HashEmbeddings(dims)
+        self.calls: list[list[str]] = []
+
+    def __call__(self, texts: list[str]) -> list[list[float]]:
+        self.calls.append(list(texts))
+        return self.inner.embed_documents(texts)
+
+
+def test_put_get_roundtrip_with_timestamps(make_store: MakeStore) -> None:
+    store = make_store()
+    store.put(("users", "1"), "prefs", {"theme": "dark", "nested": {"a": [1, 2]}})
+    item = store.get(("users", "1"), "prefs")
+    assert item is not None
+    assert item.value == {"theme": "dark", "nested": {"a": [1, 2]}}
+    assert item.namespace == ("users", "1") and item.key == "prefs"
+    assert item.created_at == item.updated_at
+    assert item.dict()["namespace"] == ["users", "1"]
+    time.sleep(0.01)
+    store.put(("users", "1"), "prefs", {"theme": "light"})
+    again = store.get(("users", "1"), "prefs")
+    assert again is not None and again.value == {"theme": "light"}
+    assert again.created_at == item.created_at and again.updated_at > item.updated_at
+
+
+def test_get_missing_and_delete(make_store: MakeStore) -> None:
+    store = make_store()
+    assert store.get(("a",), "nope") is None
+    store.put(("a",), "k", {"v": 1})
+    store.delete(("a",), "k")
+    store.delete(("a",), "k")  # deleting twice is fine
+    assert store.get(("a",), "k") is None
+    assert store.search(("a",)) == []
+
+
+def test_search_without_query_is_newest_first_and_pages(make_store: MakeStore) -> None:
+    store = make_store()
+    for i in range(5):
+        store.put(("docs",), f"k{i}", {"i": i})
+        time.sleep(0.002)
+    keys = [r.key for r in store.search(("docs",), limit=10)]
+    assert keys == ["k4", "k3", "k2", "k1", "k0"]
+    assert [r.key for r in store.search(("docs",), limit=2, offset=1)] == ["k3", "k2"]
+    assert all(r.score is None for r in store.search(("docs",)))
+
+
+def test_namespace_prefix_is_label_exact(make_store: MakeStore) -> None:
+    store = make_store(index={"dims": 64})
+    store.put(("memories", "1"), "a", {"text": "alpha"})
+    store.put(("memories", "10"), "b", {"text": "alpha"})
+    store.put(("memories", "1", "deep"), "c", {"text": "alpha"})
+    for query in (None, "alpha"):
+        got = {r.key for r in store.search(("memories", "1"), query=query)}
+        assert got == {"a", "c"}
+    assert {r.key for r in store.search(("memories",), query="alpha")} == {"a", "b", "c"}
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        ({"color": "red"}, {"a", "c"}),
+        ({"color": "red", "size": 3}, {"c"}),
+        ({"size": {"$gt": 2}}, {"c"}),
+        ({"size": {"$gte": 2, "$lt": 4}}, {"b", "c"}),
+        ({"size": {"$ne": 3}}, {"a", "b", "d"}),
+        ({"meta.owner": "bob"}, {"b"}),
+        ({"meta": {"owner": "bob"}}, {"b"}),
+        ({"size": {"$lte": 1}}, {"a"}),
+        ({"size": {"$eq": 2}}, {"b"}),
+        ({"missing": 1}, set()),
+    ],
+)
+def test_filters(make_store: MakeStore, flt: dict[str, Any], expected: set[str]) -> None:
+    store = make_store(index={"dims": 64, "fields": ["color"]})
+    store.put(("x",), "a", {"color": "red", "size": 1})
+    store.put(("x",), "b", {"color": "blue", "size": 2, "meta": {"owner": "bob"}})
+    store.put(("x",), "c", {"color": "red", "size": 3})
+    store.put(("x",), "d", {"color": "green", "size": "big"})
+    assert {r.key for r in store.search(("x",), filter=flt)} == expected
+    assert {r.key for r in store.search(("x",), filter=flt, query="red")} == expected
+
+
+def test_query_ranks_by_similarity_with_scores(make_store: MakeStore) -> None:
+    store = make_store(index={"dims": 384, "fields": ["text"]})
+    memories = {
+        "name": "Username is Bob",
+        "food": "I like pizza with extra cheese",
+        "weather": "The weather in Paris is sunny today",
+        "color": "My favorite color is blue",
+        "meeting": "Meeting with Alice at 3pm on Tuesday",
+        "job": "I work as a software engineer",
+    }
+    for key, text in memories.items():
+        store.put(("memories", "u1"), key, {"text": text})
+    results = store.search(("memories", "u1"), query="what is my name?", limit=3)
+    assert results[0].key == "name"
+    scores = [r.score for r in results]
+    assert all(s is not None for s in scores)
+    assert scores == sorted(scores, reverse=True)  # type: ignore[type-var]
+    assert [r.key for r in store.search(("memories", "u1"), query="what is my name?", offset=1, limit=2)] == [
+        r.key for r in results[1:3]
+    ]
+
+
+def test_item_score_is_its_best_field(make_store: MakeStore) -> None:
+    store = make_store(index={"dims": 64, "fields": ["title", "tags[*]"]})
+    store.put(("d",), "one", {"title": "zebra", "tags": ["apple", "banana"]})
+    store.put(("d",), "two", {"title": "banana bread", "tags": []})
+    results = store.search(("d",), query="apple")
+    assert [r.key for r in results][0] == "one"
+    assert len({r.key for r in results}) == len(results) == 2  # one result per item
+
+
+def test_index_false_and_per_item_fields(make_store: MakeStore) -> None:
+    embed = CountingEmbed()
+    store = make_store(index={"dims": 64, "embed": embed, "fields": ["text"]})
+    store.put(("n",), "plain", {"text": "apple pie"}, index=False)
+    store.put(("n",), "other", {"text": "zzz", "alt": "apple pie"}, index=["alt"])
+    assert embed.calls == [["apple pie"]]  # only the per-item field was embedded
+    results = store.search(("n",), query="apple pie")
+    assert results[0].key == "other" and results[0].score is not None
+    assert results[1].key == "plain" and results[1].score is None  # unembedded items come last
+
+
+def test_batch_of_puts_makes_one_embed_call(make_store: MakeStore) -> None:
+    embed = CountingEmbed()
+    store = make_store(index={"dims": 64, "embed": embed, "fields": ["text"]})
+    store.batch([PutOp(("b",), f"k{i}", {"text": f"note {i}"}) for i in range(20)])
+    assert len(embed.calls) == 1 and len(embed.calls[0]) == 20
+
+
+def test_batch_reads_see_state_before_writes_and_last_put_wins(make_store: MakeStore) -> None:
+    store = make_store()
+    store.put(("a",), "k", {"v": 0})
+    results = store.batch(
+        [
+            PutOp(("a",), "k", {"v": 1}),
+            GetOp(("a",), "k"),
+            PutOp(("a",), "k", {"v": 2}),
+            SearchOp(("a",)),
+            ListNamespacesOp(),
+        ]
+    )
+    assert results[0] is None and results[2] is None
+    assert results[1].value == {"v": 0}  # type: ignore[union-attr]
+    assert [r.value for r in results[3]] == [{"v": 0}]  # type: ignore[union-attr]
+    assert results[4] == [("a",)]
+    item = store.get(("a",), "k")
+    assert item is not None and item.value == {"v": 2}
+
+
+def test_list_namespaces(make_store: MakeStore) -> None:
+    store = make_store()
+    for ns in [("a", "b", "c"), ("a", "b", "d", "e"), ("a", "b", "d", "i"), ("a", "b", "f"), ("a", "c", "f")]:
+        store.put(ns, "k", {"x": 1})
+    assert store.list_namespaces(prefix=("a", "b"), max_depth=3) == [
+        ("a", "b", "c"),
+        ("a", "b", "d"),
+        ("a", "b", "f"),
+    ]
+    assert store.list_namespaces(suffix=("f",)) == [("a", "b", "f"), ("a", "c", "f")]
+    assert store.list_namespaces(prefix=("a", "*", "f")) == [("a", "b", "f"), ("a", "c", "f")]
+    assert store.list_namespaces(limit=2, offset=1) == [("a", "b", "d", "e"), ("a", "b", "d", "i")]
+    cond = (MatchCondition("prefix", ("a", "c")),)
+    assert store.batch([ListNamespacesOp(match_conditions=cond)])[0] == [("a", "c", "f")]
+    store.delete(("a", "c", "f"), "k")
+    assert ("a", "c", "f") not in store.list_namespaces()
+
+
+@pytest.mark.parametrize(
+    ("namespace", "needle"),
+    [
+        ((), "empty"),
+        (("a", ""), "empty label"),
+        (("a", 1), "must be strings"),
+        (("a.b",), "contains '.'"),
+        (("a\x00b",), "NUL"),
+        (["a"], "tuple"),
+    ],
+)
+def test_bad_namespace_is_rejected_and_nothing_stored(
+    make_store: MakeStore, namespace: Any, needle: str
+) -> None:
+    store = make_store()
+    with pytest.raises(InvalidNamespaceError, match=needle):
+        store.batch([PutOp(("ok",), "k", {"v": 1}), PutOp(namespace, "k", {"v": 1})])
+    assert store.get(("ok",), "k") is None
+
+
+def test_bad_key_value_and_dims_are_rejected_and_nothing_stored(make_store: MakeStore) -> None:
+    store = make_store(index={"dims": 8, "embed": lambda texts: [[1.0] * 3 for _ in texts]})
+    with pytest.raises(ValueError, match="non-empty"):
+        store.put(("a",), "", {"v": 1})
+    with pytest.raises(TypeError, match="must be dicts"):
+        store.put(("a",), "k", "not a dict")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="must be dicts"):
+        store.batch([PutOp(("a",), "k", ["list"])])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"dimension 3 .*dims=8"):
+        store.batch([PutOp(("a",), "x", {"v": 1}, index=False), PutOp(("a",), "k", {"v": 1})])
+    assert store.search(("a",)) == [] and store.list_namespaces() == []
+
+
+def test_bad_filter_operator_and_paging(make_store: MakeStore) -> None:
+    store = make_store()
+    with pytest.raises(ValueError, match=r"\$regex"):
+        store.search(("a",), filter={"x": {"$regex": "."}})
+    with pytest.raises(ValueError, match="limit"):
+        store.search(("a",), limit=-1)
+
+
+def test_ttl_expires_items_and_sweep_deletes_them(make_store: MakeStore) -> None:
+    store = make_store(index={"dims": 64}, ttl={"refresh_on_read": False})
+    store.put(("t",), "short", {"text": "fleeting"}, ttl=0.001)  # 60 ms
+    store.put(("t",), "long", {"text": "fleeting thought"}, ttl=10)
+    store.put(("t",), "forever", {"text": "fleeting forever"})
+    assert store.get(("t",), "short") is not None
+    time.sleep(0.1)
+    assert store.get(("t",), "short") is None
+    assert {r.key for r in store.search(("t",))} == {"long", "forever"}
+    assert {r.key for r in store.search(("t",), query="fleeting")} == {"long", "forever"}
+    assert store.sweep_ttl() == 1
+    assert store.sweep_ttl() == 0
+
+
+def test_ttl_refresh_on_read_extends_life(make_store: MakeStore) -> None:
+    store = make_store(ttl={"default_ttl": 0.003, "refresh_on_read": True})  # 180 ms
+    store.put(("t",), "k", {"v": 1})
+    for _ in range(4):
+        time.sleep(0.08)
+        assert store.get(("t",), "k") is not None  # each read restarts the clock
+    time.sleep(0.25)
+    assert store.get(("t",), "k", refresh_ttl=False) is None
+
+
+def test_lazy_sweep_runs_on_interval(make_store: MakeStore) -> None:
+    store = make_store(ttl={"sweep_interval_minutes": 0.001})
+    store.put(("t",), "k", {"v": 1}, ttl=0.0005)
+    time.sleep(0.1)
+    store.get(("t",), "other")  # any call sweeps once the interval passed
+    assert store.sweep_ttl() == 0
+
+
+async def test_async_twins(make_store: MakeStore) -> None:
+    calls: list[int] = []
+
+    async def aembed(texts: list[str]) -> list[list[float]]:
+        from stores import HashEmbeddings
+
+        calls.append(len(texts))
+        return HashEmbeddings(64).embed_documents(texts)
+
+    store = make_store(index={"dims": 64, "embed": aembed})
+    await store.aput(("a",), "k", {"text": "hello async"})
+    item = await store.aget(("a",), "k")
+    assert item is not None and item.value == {"text": "hello async"}
+    results = await store.asearch(("a",), query="hello")
+    assert results[0].key == "k" and results[0].score is not None
+    assert await store.alist_namespaces() == [("a",)]
+    await store.adelete(("a",), "k")
+    assert await store.aget(("a",), "k") is None
+    assert (await store.abatch([GetOp(("a",), "k")])) == [None]
+    assert calls[0] == 1
+
+
+def test_async_embed_from_sync_code_runs_it(make_store: MakeStore) -> None:
+    async def aembed(texts: list[str]) -> list[list[float]]:
+        return [[1.0, 0.0] for _ in texts]
+
+    store = make_store(index={"dims": 2, "embed": aembed})
+    store.put(("a",), "k", {"text": "x"})
+    assert store.search(("a",), query="x")[0].score == pytest.approx(1.0)
+
+
+def test_put_with_index_list_needs_an_index(make_store: MakeStore) -> None:
+    store = make_store()
+    with pytest.raises(ValueError, match="needs a store created with index"):
+        store.put(("a",), "k", {"text": "x"}, index=["text"])
+
+
+def test_query_without_index_is_ignored(make_store: MakeStore) -> None:
+    store = make_store()
+    store.put(("a",), "k", {"text": "x"})
+    assert [(r.key, r.score) for r in store.search(("a",), query="x")] == [("k", None)]
+
+
+def test_closed_store_says_so(make_store: MakeStore) -> None:
+    store = make_store()
+    store.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        store.get(("a",), "k")
