@@ -1,0 +1,114 @@
+"""Engine workloads without a checkpointer: per-step overhead of the superstep loop."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Annotated, Any, TypedDict
+
+from benchmarks.harness import Workload
+
+CHAIN_LENGTH = 100
+LOOP_STEPS = 1000
+FANOUT = 100
+WIDE_KEYS = 500
+WIDE_STEPS = 50
+
+
+class ChainState(TypedDict):
+    x: int
+
+
+class FanState(TypedDict):
+    items: list[int]
+    results: Annotated[list[int], operator.add]
+
+
+WideState = TypedDict(  # type: ignore[misc]
+    "WideState", {f"k{i}": int for i in range(WIDE_KEYS)} | {"step": int}
+)
+
+
+def _step(state: ChainState) -> dict[str, int]:
+    return {"x": state["x"] + 1}
+
+
+def _double(item: int) -> dict[str, list[int]]:
+    return {"results": [item * 2]}
+
+
+def _wide_update(state: dict[str, int]) -> dict[str, int]:
+    step = state["step"]
+    return {"step": step + 1, f"k{step % WIDE_KEYS}": step, f"k{(step * 7) % WIDE_KEYS}": step}
+
+
+def _api(kind: str) -> tuple[Any, Any, Any, Any]:
+    if kind == "graphkit":
+        from graphkit import END, START, Send, StateGraph
+    else:
+        from langgraph.graph import END, START, StateGraph
+        from langgraph.types import Send
+    return StateGraph, START, END, Send
+
+
+def chain(kind: str) -> Callable[[], object]:
+    """100 nodes in a row, each adding one."""
+    StateGraph, START, END, _ = _api(kind)
+    builder = StateGraph(ChainState)
+    names = [f"n{i}" for i in range(CHAIN_LENGTH)]
+    for name in names:
+        builder.add_node(name, _step)
+    builder.add_edge(START, names[0])
+    for a, b in zip(names, names[1:]):
+        builder.add_edge(a, b)
+    builder.add_edge(names[-1], END)
+    graph = builder.compile()
+    return lambda: graph.invoke({"x": 0})
+
+
+def loop(kind: str) -> Callable[[], object]:
+    """One node looping through a conditional edge 1000 times."""
+    StateGraph, START, END, _ = _api(kind)
+    builder = StateGraph(ChainState)
+    builder.add_node("inc", _step)
+    builder.add_edge(START, "inc")
+    builder.add_conditional_edges("inc", lambda s: "inc" if s["x"] < LOOP_STEPS else END)
+    graph = builder.compile()
+    config = {"recursion_limit": LOOP_STEPS + 10}
+    return lambda: graph.invoke({"x": 0}, config)
+
+
+def fanout(kind: str) -> Callable[[], object]:
+    """100 Sends in one step, joined with a list reducer."""
+    StateGraph, START, END, Send = _api(kind)
+    builder = StateGraph(FanState)
+    builder.add_node("work", _double)
+    builder.add_conditional_edges(START, lambda s: [Send("work", i) for i in s["items"]])
+    builder.add_edge("work", END)
+    graph = builder.compile()
+    items = list(range(FANOUT))
+    return lambda: graph.invoke({"items": items})
+
+
+def wide(kind: str) -> Callable[[], object]:
+    """500-key state, 50 steps, each updating three keys."""
+    StateGraph, START, END, _ = _api(kind)
+    builder = StateGraph(WideState)
+    builder.add_node("update", _wide_update)
+    builder.add_edge(START, "update")
+    builder.add_conditional_edges("update", lambda s: "update" if s["step"] < WIDE_STEPS else END)
+    graph = builder.compile()
+    start = {f"k{i}": 0 for i in range(WIDE_KEYS)} | {"step": 0}
+    return lambda: graph.invoke(start)
+
+
+WORKLOADS = [
+    Workload("chain", f"{CHAIN_LENGTH}-node sequential chain", lambda: chain("graphkit"),
+             lambda: chain("langgraph"), units=CHAIN_LENGTH, unit="step"),
+    Workload("loop", f"{LOOP_STEPS}-step counting loop via a conditional edge",
+             lambda: loop("graphkit"), lambda: loop("langgraph"), units=LOOP_STEPS, unit="step"),
+    Workload("fanout", f"{FANOUT}-way Send fan-out joined by a list reducer",
+             lambda: fanout("graphkit"), lambda: fanout("langgraph"), units=FANOUT, unit="task"),
+    Workload("wide", f"{WIDE_KEYS}-key state, {WIDE_STEPS} steps updating 3 keys",
+             lambda: wide("graphkit"), lambda: wide("langgraph"), units=WIDE_STEPS, unit="step"),
+]

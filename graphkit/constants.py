@@ -1,0 +1,17 @@
+"""Reserved names shared by the builder and the runtime."""
+
+from __future__ import annotations
+
+from typing import Final
+
+START: Final = "__start__"
+"""The virtual first node: edges from START say where a run begins."""
+
+END: Final = "__end__"
+"""The virtual last node: routing to END finishes that branch of the run."""
+
+RESERVED_CHARS: Final = ("|", ":")
+"""Characters a node name may not contain (used in task paths and namespaces)."""
+
+INTERRUPT: Final = "__interrupt__"
+"""Key under which interrupts appear in ``invoke`` output and ``updates`` streams."""

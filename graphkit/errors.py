@@ -1,0 +1,60 @@
+"""Exceptions raised by graphkit. Every message says what happened and how to fix it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GraphkitError(Exception):
+    """Base class of graphkit's own errors."""
+
+
+class GraphCompileError(GraphkitError, ValueError):
+    """The graph is malformed; raised by ``compile()`` before anything runs."""
+
+
+class InvalidUpdateError(GraphkitError, ValueError):
+    """A node (or input) wrote something the state cannot take."""
+
+
+class EmptyInputError(GraphkitError, ValueError):
+    """A run was started with no input and there is nothing to resume."""
+
+
+class GraphRecursionError(GraphkitError, RecursionError):
+    """The run took more supersteps than ``recursion_limit`` allows."""
+
+
+class NodeConfigError(GraphkitError, TypeError):
+    """A node, branch or reducer function has an unusable signature."""
+
+
+class GraphInterrupt(GraphkitError):  # noqa: N818 - the name LangGraph users know
+    """Raised inside a node by ``interrupt()`` to pause the run for human input."""
+
+    def __init__(self, interrupts: tuple[Any, ...] = ()) -> None:
+        super().__init__(interrupts)
+        self.interrupts = interrupts
+
+
+class ParentCommand(GraphkitError):  # noqa: N818
+    """Carries a ``Command(graph=Command.PARENT)`` out of a subgraph."""
+
+    def __init__(self, command: Any) -> None:
+        super().__init__(command)
+        self.command = command
+
+
+def add_context(exc: BaseException, message: str) -> None:
+    """Attach where an exception happened (node, step) without changing its type."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(message)
+    else:  # Python 3.10
+        notes = getattr(exc, "__notes__", None)
+        if notes is None:
+            try:
+                exc.__notes__ = [message]  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
+        else:
+            notes.append(message)

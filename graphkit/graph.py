@@ -1,0 +1,423 @@
+"""StateGraph: the builder. Add nodes and edges, then ``compile()`` into a runnable graph.
+
+>>> import operator
+>>> from typing import Annotated, TypedDict
+>>> class State(TypedDict):
+...     log: Annotated[list[str], operator.add]
+>>> builder = StateGraph(State)
+>>> builder.add_node("a", lambda s: {"log": ["a"]})
+>>> builder.add_node("b", lambda s: {"log": ["b"]})
+>>> builder.add_edge(START, "a")
+>>> builder.add_edge("a", "b")
+>>> builder.compile().invoke({"log": []})
+{'log': ['a', 'b']}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import networkx as nx
+
+from graphkit.constants import END, RESERVED_CHARS, START
+from graphkit.errors import GraphCompileError
+from graphkit.node import (
+    BranchDef,
+    NodeDef,
+    declared_destinations,
+    function_name,
+    inspect_callable,
+    may_route_dynamically,
+    normalize_path_map,
+)
+from graphkit.schema import Schema, inspect_schema, is_typeddict
+from graphkit.types import RetryPolicy
+
+if TYPE_CHECKING:
+    from graphkit.runtime.compiled import CompiledStateGraph
+
+S = TypeVar("S")
+
+
+@dataclass(slots=True, frozen=True)
+class Join:
+    """``add_edge([a, b, c], d)``: d runs once all of a, b and c have run."""
+
+    sources: tuple[str, ...]
+    target: str
+
+
+class StateGraph(Generic[S]):
+    """A graph whose nodes read and update a shared state.
+
+    The state schema (TypedDict, pydantic model or dataclass) declares the keys;
+    ``Annotated[T, reducer]`` keys merge parallel writes with ``reducer(old, new)``.
+    """
+
+    def __init__(
+        self,
+        state_schema: type[S],
+        *,
+        input_schema: type[Any] | None = None,
+        output_schema: type[Any] | None = None,
+        context_schema: type[Any] | None = None,
+        **legacy: Any,
+    ) -> None:
+        input_schema = input_schema or legacy.pop("input", None)
+        output_schema = output_schema or legacy.pop("output", None)
+        if legacy:
+            raise TypeError(f"StateGraph() got unexpected keyword arguments {sorted(legacy)}")
+        self.state_schema = state_schema
+        self.state = inspect_schema(state_schema)
+        self.input = inspect_schema(input_schema, role="input_schema") if input_schema else self.state
+        self.output = (
+            inspect_schema(output_schema, role="output_schema") if output_schema else self.state
+        )
+        self.context_schema = context_schema
+        self.nodes: dict[str, NodeDef] = {}
+        self.edges: list[tuple[str, str]] = []
+        self.joins: list[Join] = []
+        self.branches: dict[str, dict[str, BranchDef]] = {}
+        self._schemas: list[Schema] = [self.state, self.input, self.output]
+
+    # ----------------------------------------------------------------- nodes
+    def add_node(
+        self,
+        node: str | Callable[..., Any],
+        action: Callable[..., Any] | None = None,
+        *,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        input_schema: type[Any] | None = None,
+        defer: bool = False,
+        destinations: dict[str, str] | Sequence[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **legacy: Any,
+    ) -> StateGraph[S]:
+        """Add a node: ``add_node("name", fn)`` or ``add_node(fn)`` (named after ``fn``).
+
+        ``fn(state)`` returns a partial update (dict or state object), a ``Command``
+        or None. It may also take ``config``, ``store`` or ``writer`` by name.
+        """
+        retry_policy = retry_policy or legacy.pop("retry", None)
+        input_schema = input_schema or legacy.pop("input", None)
+        if legacy:
+            raise TypeError(f"add_node() got unexpected keyword arguments {sorted(legacy)}")
+        if isinstance(node, str):
+            name = node
+            if action is None:
+                raise GraphCompileError(
+                    f"add_node({name!r}) needs a function: add_node({name!r}, my_function)."
+                )
+        else:
+            if action is not None:
+                raise GraphCompileError(
+                    "add_node(fn, fn2): pass a name and a function, or just a function."
+                )
+            action, name = node, function_name(node)
+        self._check_new_node_name(name)
+        subgraph = action if _is_compiled_graph(action) else None
+        call = inspect_callable(action, f"Node {name!r}")
+        node_input = self._node_input_schema(name, input_schema, call.first_param_annotation)
+        ends: dict[str, str] | None = None
+        if destinations is not None:
+            ends = dict(destinations) if isinstance(destinations, dict) else {
+                d: d for d in destinations
+            }
+        elif (declared := declared_destinations(action)) is not None:
+            ends = {d: d for d in declared}
+        self.nodes[name] = NodeDef(
+            name=name,
+            call=call,
+            retry_policy=retry_policy,
+            input_schema=node_input,
+            defer=defer,
+            destinations=ends,
+            metadata=dict(metadata or {}),
+            subgraph=subgraph,
+        )
+        return self
+
+    def _check_new_node_name(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise GraphCompileError(f"Node names must be non-empty strings, got {name!r}.")
+        if name in (START, END):
+            raise GraphCompileError(
+                f"Node name {name!r} is reserved (START/END). Pick another name."
+            )
+        bad = [c for c in RESERVED_CHARS if c in name]
+        if bad:
+            raise GraphCompileError(
+                f"Node name {name!r} contains {bad[0]!r}, which graphkit reserves for task "
+                f"paths. Use a name without {' or '.join(map(repr, RESERVED_CHARS))}."
+            )
+        if name in self.nodes:
+            raise GraphCompileError(
+                f"Node {name!r} is already in the graph. Node names must be unique."
+            )
+        if name in self.state.channels:
+            raise GraphCompileError(
+                f"Node name {name!r} is also a state key. Rename the node (e.g. {name + '_node'!r})."
+            )
+
+    def _node_input_schema(
+        self, name: str, explicit: type[Any] | None, hinted: Any
+    ) -> Schema | None:
+        candidate = explicit
+        if candidate is None and hinted is not None and hinted is not self.state_schema:
+            if is_typeddict(hinted) or _is_model_or_dataclass(hinted):
+                candidate = hinted
+        if candidate is None or candidate is self.state_schema:
+            return None
+        schema = inspect_schema(candidate, role=f"input_schema of node {name!r}")
+        self._schemas.append(schema)
+        return schema
+
+    def add_sequence(
+        self, nodes: Sequence[Callable[..., Any] | tuple[str, Callable[..., Any]]]
+    ) -> StateGraph[S]:
+        """Add nodes that run one after the other (edges between consecutive ones)."""
+        if not nodes:
+            raise GraphCompileError("add_sequence() needs at least one node.")
+        previous: str | None = None
+        for item in nodes:
+            if isinstance(item, tuple):
+                name, fn = item
+                self.add_node(name, fn)
+            else:
+                name = function_name(item)
+                self.add_node(item)
+            if previous is not None:
+                self.add_edge(previous, name)
+            previous = name
+        return self
+
+    # ----------------------------------------------------------------- edges
+    def add_edge(self, start_key: str | Sequence[str], end_key: str) -> StateGraph[S]:
+        """``add_edge(a, b)``: b runs after a. ``add_edge([a, b], c)``: c waits for both."""
+        if end_key == START:
+            raise GraphCompileError("START cannot be the end of an edge: START only starts runs.")
+        if isinstance(start_key, str):
+            if start_key == END:
+                raise GraphCompileError("END cannot be the start of an edge: END finishes a run.")
+            self.edges.append((start_key, end_key))
+            return self
+        sources = tuple(start_key)
+        if not sources:
+            raise GraphCompileError(f"add_edge([], {end_key!r}): a join needs source nodes.")
+        for source in sources:
+            if source in (START, END):
+                raise GraphCompileError(
+                    f"add_edge({list(sources)}, {end_key!r}): a join cannot wait for {source!r}."
+                )
+        if len(sources) == 1:
+            self.edges.append((sources[0], end_key))
+        else:
+            self.joins.append(Join(sources, end_key))
+        return self
+
+    def add_conditional_edges(
+        self,
+        source: str,
+        path: Callable[..., Any],
+        path_map: dict[Hashable, str] | Sequence[str] | None = None,
+    ) -> StateGraph[S]:
+        """After ``source``, run what ``path(state)`` returns.
+
+        ``path`` returns a node name, a list of names, ``END``, a ``Send`` or a list of
+        ``Send``s; with ``path_map`` it returns labels that the map turns into nodes.
+        """
+        if source == END:
+            raise GraphCompileError("END cannot have outgoing edges.")
+        call = inspect_callable(path, f"The path function of the edge from {source!r}")
+        name = function_name(path)
+        existing = self.branches.setdefault(source, {})
+        if name in existing:
+            name = f"{name}_{len(existing)}"
+        existing[name] = BranchDef(source, name, call, normalize_path_map(path, path_map))
+        return self
+
+    def set_entry_point(self, key: str) -> StateGraph[S]:
+        """Start runs at ``key`` (same as ``add_edge(START, key)``)."""
+        return self.add_edge(START, key)
+
+    def set_conditional_entry_point(
+        self,
+        path: Callable[..., Any],
+        path_map: dict[Hashable, str] | Sequence[str] | None = None,
+    ) -> StateGraph[S]:
+        """Start runs where ``path(input_state)`` says."""
+        return self.add_conditional_edges(START, path, path_map)
+
+    def set_finish_point(self, key: str) -> StateGraph[S]:
+        """Finish runs after ``key`` (same as ``add_edge(key, END)``)."""
+        return self.add_edge(key, END)
+
+    # ----------------------------------------------------------------- compile
+    def compile(
+        self,
+        checkpointer: Any = None,
+        *,
+        store: Any = None,
+        interrupt_before: Sequence[str] | str | None = None,
+        interrupt_after: Sequence[str] | str | None = None,
+        debug: bool = False,
+        name: str | None = None,
+        cache: Any = None,
+    ) -> CompiledStateGraph:
+        """Validate the graph and build the runnable form (raises on any mistake)."""
+        from graphkit.runtime.compiled import CompiledStateGraph
+        from graphkit.runtime.tables import build_tables
+
+        before = _as_names(interrupt_before)
+        after = _as_names(interrupt_after)
+        self.validate(before + after)
+        digraph = self.to_networkx()
+        self._check_reachable(digraph)
+        tables = build_tables(self, frozenset(before), frozenset(after))
+        return CompiledStateGraph(
+            builder=self,
+            tables=tables,
+            digraph=digraph,
+            checkpointer=checkpointer,
+            store=store,
+            debug=debug,
+            name=name or "LangGraph",
+        )
+
+    def validate(self, interrupt_nodes: Sequence[str] = ()) -> None:
+        """Raise ``GraphCompileError`` naming the first broken node, edge or setting."""
+        known = set(self.nodes)
+        if not self.nodes:
+            raise GraphCompileError("The graph has no nodes: add one with add_node(name, fn).")
+        for start, end in self.edges:
+            self._check_endpoint(start, f"the edge {start!r} -> {end!r}", known | {START})
+            self._check_endpoint(end, f"the edge {start!r} -> {end!r}", known | {END})
+        for join in self.joins:
+            for s in join.sources:
+                self._check_endpoint(s, f"the join {list(join.sources)} -> {join.target!r}", known)
+            self._check_endpoint(
+                join.target, f"the join {list(join.sources)} -> {join.target!r}", known | {END}
+            )
+        for source, branches in self.branches.items():
+            for branch in branches.values():
+                where = f"the conditional edge {branch.name!r} from {source!r}"
+                self._check_endpoint(source, where, known | {START})
+                for label, target in (branch.path_map or {}).items():
+                    self._check_endpoint(target, f"{where} (label {label!r})", known | {END})
+        for node in self.nodes.values():
+            for target in (node.destinations or {}).values():
+                self._check_endpoint(target, f"the destinations of node {node.name!r}", known | {END})
+        for n in interrupt_nodes:
+            if n not in known and n != "*":
+                raise GraphCompileError(
+                    f"interrupt_before/after names unknown node {n!r}. Known nodes: {sorted(known)}."
+                )
+        has_entry = any(s == START for s, _ in self.edges) or START in self.branches
+        if not has_entry:
+            raise GraphCompileError(
+                "The graph has no entry point: add an edge from START, e.g. "
+                f"add_edge(START, {next(iter(self.nodes))!r}) or set_entry_point(...)."
+            )
+
+    def _check_endpoint(self, name: str, where: str, allowed: set[str]) -> None:
+        if name in allowed:
+            return
+        if name in (START, END):
+            raise GraphCompileError(f"{where}: {name!r} cannot be used there.")
+        hint = f" Add it with add_node({name!r}, fn) or fix the name." if isinstance(name, str) else ""
+        raise GraphCompileError(
+            f"{where} refers to unknown node {name!r}. Known nodes: {sorted(self.nodes)}.{hint}"
+        )
+
+    def to_networkx(self) -> nx.DiGraph:
+        """The graph as a ``networkx.DiGraph`` (for validation, drawing, introspection).
+
+        Node attributes: ``kind`` (start/end/node), ``function``, ``metadata``, ``defer``.
+        Edge attributes: ``kind`` (edge/conditional/join/command), ``labels``,
+        ``branch``, ``join`` (index of the join among ``builder.joins``).
+        """
+        g = nx.DiGraph(name="graph")
+        g.add_node(START, kind="start", function=None, metadata={}, defer=False)
+        for node in self.nodes.values():
+            g.add_node(
+                node.name,
+                kind="subgraph" if node.subgraph is not None else "node",
+                function=function_name(node.call.fn),
+                metadata=node.metadata,
+                defer=node.defer,
+            )
+        g.add_node(END, kind="end", function=None, metadata={}, defer=False)
+        for start, end in self.edges:
+            _add_edge(g, start, end, kind="edge")
+        for index, join in enumerate(self.joins):
+            for source in join.sources:
+                _add_edge(g, source, join.target, kind="join", join=index)
+        for source, branches in self.branches.items():
+            for branch in branches.values():
+                for label, target in (branch.path_map or {}).items():
+                    _add_edge(g, source, target, kind="conditional", branch=branch.name,
+                              label=str(label))
+        for node in self.nodes.values():
+            for label, target in (node.destinations or {}).items():
+                _add_edge(g, node.name, target, kind="command", label=str(label))
+        return g
+
+    def _check_reachable(self, g: nx.DiGraph) -> None:
+        reachable = nx.descendants(g, START)
+        unreachable = [n for n in self.nodes if n not in reachable]
+        if not unreachable:
+            return
+        dynamic = [
+            source for source, branches in self.branches.items()
+            if (source in reachable or source == START)
+            and any(b.path_map is None for b in branches.values())
+        ] + [
+            n.name for n in self.nodes.values()
+            if n.name in reachable and n.destinations is None and may_route_dynamically(n.call.fn)
+        ]
+        if dynamic:
+            return
+        raise GraphCompileError(
+            f"Node {unreachable[0]!r} can never run: no edge from START leads to it. "
+            f"Add an edge to it (e.g. add_edge('...', {unreachable[0]!r})), or, if a node routes "
+            "there with Command(goto=...), declare it: add_node(..., destinations=("
+            f"{unreachable[0]!r},)) or annotate the node's return type as "
+            f"Command[Literal[{unreachable[0]!r}]]."
+            + (f" Other unreachable nodes: {unreachable[1:]}." if len(unreachable) > 1 else "")
+        )
+
+
+def _add_edge(g: nx.DiGraph, start: str, end: str, *, kind: str, **attrs: Any) -> None:
+    label = attrs.pop("label", None)
+    if g.has_edge(start, end):
+        data = g.edges[start, end]
+        if label is not None:
+            data.setdefault("labels", []).append(label)
+        data.setdefault("kinds", [data["kind"]]).append(kind)
+        data.update(attrs)
+        return
+    g.add_edge(start, end, kind=kind, labels=[label] if label is not None else [], **attrs)
+
+
+def _as_names(value: Sequence[str] | str | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def _is_model_or_dataclass(tp: Any) -> bool:
+    import dataclasses
+
+    from pydantic import BaseModel
+
+    return isinstance(tp, type) and (issubclass(tp, BaseModel) or dataclasses.is_dataclass(tp))
+
+
+def _is_compiled_graph(obj: Any) -> bool:
+    from graphkit.runtime.compiled import CompiledStateGraph
+
+    return isinstance(obj, CompiledStateGraph)

@@ -1,0 +1,172 @@
+"""Node and branch functions, inspected once when they are added to a graph.
+
+A node function takes the state first and may ask for more by parameter name:
+``config`` (the run config), ``store`` (the memory store), ``writer`` (the custom
+stream writer). Which of these it wants, and whether it is async, is decided here
+so the runtime just calls it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import typing
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, get_args, get_origin
+
+from graphkit.constants import END
+from graphkit.errors import NodeConfigError
+from graphkit.types import Command, RetryPolicy, Send
+
+INJECTABLE = ("config", "store", "writer", "runtime", "previous")
+"""Parameter names the runtime fills in besides the state."""
+
+
+@dataclass(slots=True, frozen=True)
+class CallSpec:
+    """How to call a user function: async or not, what to inject, if it takes the state."""
+
+    fn: Callable[..., Any]
+    is_async: bool
+    takes_state: bool
+    inject: tuple[str, ...]
+    first_param_annotation: Any = None
+
+
+def inspect_callable(fn: Callable[..., Any], what: str) -> CallSpec:
+    """Inspect ``fn`` once: its async-ness, state parameter and injected parameters."""
+    if not callable(fn):
+        raise NodeConfigError(f"{what} must be callable, got {fn!r}.")
+    target = fn
+    if not (inspect.isfunction(fn) or inspect.ismethod(fn)) and hasattr(fn, "__call__"):  # noqa: B004
+        call = type(fn).__call__  # type: ignore[operator]
+        if inspect.isfunction(call) or inspect.iscoroutinefunction(call):
+            target = call.__get__(fn)
+    is_async = inspect.iscoroutinefunction(target) or asyncio.iscoroutinefunction(fn)
+    try:
+        params = list(inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):
+        return CallSpec(fn, is_async, True, ())
+    positional = [
+        p for p in params
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in INJECTABLE
+    ]
+    takes_state = bool(positional) or any(p.kind == p.VAR_POSITIONAL for p in params)
+    inject = tuple(p.name for p in params if p.name in INJECTABLE and p.kind != p.POSITIONAL_ONLY)
+    annotation = None
+    if positional:
+        annotation = _resolved_hints(target).get(positional[0].name)
+    return CallSpec(fn, is_async, takes_state, inject, annotation)
+
+
+def _resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:
+        return {}
+
+
+def function_name(fn: Any) -> str:
+    """A readable name for a function, method or callable object."""
+    return str(getattr(fn, "__name__", None) or type(fn).__name__)
+
+
+def declared_destinations(fn: Callable[..., Any]) -> tuple[str, ...] | None:
+    """Targets named by a ``-> Command[Literal["a", "b"]]`` return annotation, if any."""
+    target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else getattr(fn, "__call__", fn)  # noqa: B004
+    ret = _resolved_hints(target).get("return")
+    if ret is None:
+        return None
+    found: list[str] = []
+    for arg in _walk_types(ret):
+        if get_origin(arg) is typing.Literal:
+            found.extend(str(a) for a in get_args(arg))
+    return tuple(found) if found else None
+
+
+def may_route_dynamically(fn: Callable[..., Any]) -> bool:
+    """True when a node may return a ``Command``/``Send`` to targets we cannot see.
+
+    Judged from the return annotation, else from the names its code refers to.
+    """
+    target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else getattr(fn, "__call__", fn)  # noqa: B004
+    ret = _resolved_hints(target).get("return")
+    if ret is not None:
+        return any(t is Command or get_origin(t) is Command or t is Send for t in _walk_types(ret))
+    code = getattr(getattr(target, "__func__", target), "__code__", None)
+    if code is None:
+        return True
+    return bool({"Command", "Send"} & set(_code_names(code)))
+
+
+def _code_names(code: Any) -> list[str]:
+    names = list(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names.extend(_code_names(const))
+    return names
+
+
+def _walk_types(tp: Any) -> list[Any]:
+    out = [tp]
+    for arg in get_args(tp):
+        if not isinstance(arg, (str, int, bool)):
+            out.extend(_walk_types(arg))
+        else:
+            out.append(arg)
+    if get_origin(tp) is typing.Literal:
+        return [tp]
+    return out
+
+
+@dataclass(slots=True)
+class NodeDef:
+    """A node as the builder holds it (before compile)."""
+
+    name: str
+    call: CallSpec
+    retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None
+    input_schema: Any = None
+    defer: bool = False
+    destinations: dict[str, str] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    subgraph: Any = None
+    """The compiled graph, when the node is a subgraph."""
+
+
+@dataclass(slots=True)
+class BranchDef:
+    """A conditional edge: ``path(state)`` picks the next node(s)."""
+
+    source: str
+    name: str
+    call: CallSpec
+    path_map: dict[Hashable, str] | None
+
+    def targets(self) -> list[str]:
+        """The nodes this branch can route to (known only with a path_map)."""
+        return list(dict.fromkeys(self.path_map.values())) if self.path_map else []
+
+
+def normalize_path_map(
+    path: Callable[..., Any], path_map: dict[Hashable, str] | Sequence[str] | None
+) -> dict[Hashable, str] | None:
+    """A dict path_map; a list maps each name to itself; a Literal return type infers one."""
+    if path_map is None:
+        declared = declared_destinations(path)
+        if declared is None:
+            return None
+        return {name: name for name in declared}
+    if isinstance(path_map, dict):
+        return dict(path_map)
+    if isinstance(path_map, (list, tuple, set, frozenset)):
+        return {name: name for name in path_map}
+    raise NodeConfigError(
+        f"path_map must be a dict of label -> node or a list of node names, got {path_map!r}."
+    )
+
+
+def is_end(target: Any) -> bool:
+    """True for END (runs that route there stop on that branch)."""
+    return target == END

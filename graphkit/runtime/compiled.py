@@ -1,0 +1,357 @@
+"""CompiledStateGraph: the runnable graph ``StateGraph.compile()`` returns."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+from pydantic import BaseModel, ValidationError
+
+from graphkit.errors import GraphCompileError, InvalidUpdateError
+from graphkit.runtime.loop import Run
+from graphkit.runtime.tables import GraphTables
+from graphkit.schema import update_from_object, validation_message
+from graphkit.types import StateSnapshot, StreamMode
+
+if TYPE_CHECKING:
+    from graphkit.context import TaskContext
+    from graphkit.draw import DrawableGraph
+    from graphkit.graph import StateGraph
+
+_LIVE_MODES = frozenset({"custom", "messages"})
+_ALL_MODES = frozenset({"values", "updates", "custom", "debug", "messages", "checkpoints", "tasks"})
+
+
+class CompiledStateGraph:
+    """A validated graph, ready to run. Build it with ``StateGraph.compile()``."""
+
+    def __init__(
+        self,
+        *,
+        builder: StateGraph[Any],
+        tables: GraphTables,
+        digraph: nx.DiGraph,
+        checkpointer: Any = None,
+        store: Any = None,
+        debug: bool = False,
+        name: str = "LangGraph",
+    ) -> None:
+        self.builder = builder
+        self.tables = tables
+        self.nx = digraph
+        """The graph as a networkx DiGraph (nodes START/END/each node; edges with kinds)."""
+        self.checkpointer = checkpointer
+        self.store = store
+        self.debug = debug
+        self.name = name
+        if checkpointer is not None and not hasattr(checkpointer, "get_tuple"):
+            raise GraphCompileError(
+                f"checkpointer must be a checkpoint saver (e.g. stores.InMemorySaver()), "
+                f"got {checkpointer!r}."
+            )
+        if (tables.interrupt_before or tables.interrupt_after) and checkpointer is None:
+            raise GraphCompileError(
+                "interrupt_before/interrupt_after pause a thread to resume it later, which "
+                "needs a checkpointer: compile(checkpointer=InMemorySaver(), ...)."
+            )
+        if checkpointer is not None:
+            _register_state_types(builder)
+
+    # ------------------------------------------------------------------ running
+    def invoke(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        stream_mode: StreamMode = "values",
+        durability: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Run the graph to the end (or an interrupt) and return its output state."""
+        run = Run(self, self._config(config, durability, kwargs))
+        self._check_sync()
+        for _ in run.iterate(input):
+            pass
+        return run.output()
+
+    async def ainvoke(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        stream_mode: StreamMode = "values",
+        durability: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Async ``invoke``: async nodes are awaited, parallel ones run concurrently."""
+        run = Run(self, self._config(config, durability, kwargs), async_mode=True)
+        async for _ in run.aiterate(input):
+            pass
+        return run.output()
+
+    def stream(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        stream_mode: StreamMode | Sequence[StreamMode] | None = None,
+        durability: str | None = None,
+        subgraphs: bool = False,
+        **kwargs: Any,
+    ) -> Iterator[Any]:
+        """Run the graph, yielding chunks per ``stream_mode`` (default ``"updates"``).
+
+        One mode yields its chunks; a list of modes yields ``(mode, chunk)`` tuples.
+        """
+        modes, single = _modes(stream_mode)
+        self._check_sync()
+        run = Run(self, self._config(config, durability, kwargs), modes=modes,
+                  live=bool(modes & _LIVE_MODES))
+        for mode, chunk in run.iterate(input):
+            yield chunk if single else (mode, chunk)
+
+    async def astream(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        stream_mode: StreamMode | Sequence[StreamMode] | None = None,
+        durability: str | None = None,
+        subgraphs: bool = False,
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
+        """Async ``stream``."""
+        modes, single = _modes(stream_mode)
+        run = Run(self, self._config(config, durability, kwargs), modes=modes,
+                  live=bool(modes & _LIVE_MODES), async_mode=True)
+        async for mode, chunk in run.aiterate(input):
+            yield chunk if single else (mode, chunk)
+
+    def batch(
+        self,
+        inputs: Sequence[Any],
+        config: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """``invoke`` each input (in threads), outputs in input order."""
+        configs = _configs(config, len(inputs))
+        if len(inputs) <= 1:
+            return [self._safe(self.invoke, i, c, return_exceptions, kwargs)
+                    for i, c in zip(inputs, configs)]
+        with ThreadPoolExecutor(thread_name_prefix="graphkit-batch") as pool:
+            futures = [pool.submit(self._safe, self.invoke, i, c, return_exceptions, kwargs)
+                       for i, c in zip(inputs, configs)]
+            return [f.result() for f in futures]
+
+    async def abatch(
+        self,
+        inputs: Sequence[Any],
+        config: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """``ainvoke`` each input concurrently, outputs in input order."""
+        configs = _configs(config, len(inputs))
+        return list(await asyncio.gather(
+            *(self.ainvoke(i, c, **kwargs) for i, c in zip(inputs, configs)),
+            return_exceptions=return_exceptions,
+        ))
+
+    @staticmethod
+    def _safe(fn: Any, input: Any, config: Any, return_exceptions: bool,
+              kwargs: dict[str, Any]) -> Any:
+        try:
+            return fn(input, config, **kwargs)
+        except Exception as exc:
+            if return_exceptions:
+                return exc
+            raise
+
+    def _check_sync(self) -> None:
+        if self.tables.has_async:
+            async_nodes = [n.name for n in self.tables.nodes.values() if n.call.is_async]
+            raise TypeError(
+                f"Nodes {async_nodes or '(a branch)'} are async, so this graph can only run with "
+                "ainvoke/astream/abatch. Use `await graph.ainvoke(...)`, or make them plain "
+                "functions."
+            )
+
+    def _config(self, config: dict[str, Any] | None, durability: str | None,
+                extra: dict[str, Any]) -> dict[str, Any]:
+        merged = dict(config or {})
+        if durability is not None:
+            merged["durability"] = durability
+        for key in ("recursion_limit", "context"):
+            if key in extra:
+                merged[key] = extra.pop(key)
+        if extra:
+            raise TypeError(f"Unexpected keyword arguments: {sorted(extra)}")
+        if self.debug:
+            merged.setdefault("metadata", {})
+        return merged
+
+    # ------------------------------------------------------------------ input
+    def input_writes(self, input: Any) -> list[tuple[str, Any]]:
+        """Validate a run's input against the input schema; return it as writes."""
+        schema = self.tables.input
+        if isinstance(input, BaseModel) or (not isinstance(input, dict) and hasattr(
+            input, "__dataclass_fields__"
+        )):
+            items = update_from_object(input, "input")
+        elif isinstance(input, dict):
+            items = input
+        else:
+            raise InvalidUpdateError(
+                f"The graph's input must be a dict of state keys (or a {schema.cls.__name__} "
+                f"instance), got {type(input).__name__}: {input!r:.80}."
+            )
+        unknown = [k for k in items if k not in self.tables.input_keys]
+        if unknown:
+            raise InvalidUpdateError(
+                f"Input key {unknown[0]!r} is not in the input schema {schema.cls.__name__}. "
+                f"Accepted keys: {sorted(self.tables.input_keys)}."
+            )
+        if schema.kind == "pydantic" and isinstance(input, dict):
+            try:
+                items = update_from_object(schema.cls.model_validate(input), "input")
+            except ValidationError as exc:
+                raise InvalidUpdateError(
+                    f"Invalid input for {schema.cls.__name__}: {validation_message(exc)}."
+                ) from exc
+        return list(items.items())
+
+    # ------------------------------------------------------------------ state
+    def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        """The thread's state at its latest checkpoint (or at ``checkpoint_id``)."""
+        from graphkit.runtime.checkpoints import get_state
+
+        return get_state(self, config)
+
+    async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        """Async ``get_state``."""
+        return await asyncio.to_thread(self.get_state, config)
+
+    def get_state_history(
+        self,
+        config: dict[str, Any],
+        *,
+        filter: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[StateSnapshot]:
+        """The thread's checkpoints as snapshots, newest first."""
+        from graphkit.runtime.checkpoints import get_state_history
+
+        return get_state_history(self, config, filter=filter, before=before, limit=limit)
+
+    async def aget_state_history(
+        self,
+        config: dict[str, Any],
+        *,
+        filter: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[StateSnapshot]:
+        """Async ``get_state_history``."""
+        items = await asyncio.to_thread(
+            lambda: list(self.get_state_history(config, filter=filter, before=before, limit=limit))
+        )
+        for item in items:
+            yield item
+
+    def update_state(
+        self, config: dict[str, Any], values: Any, as_node: str | None = None
+    ) -> dict[str, Any]:
+        """Write ``values`` as if ``as_node`` had returned them; the next run goes on from there."""
+        from graphkit.runtime.checkpoints import update_state
+
+        return update_state(self, config, values, as_node)
+
+    async def aupdate_state(
+        self, config: dict[str, Any], values: Any, as_node: str | None = None
+    ) -> dict[str, Any]:
+        """Async ``update_state``."""
+        return await asyncio.to_thread(self.update_state, config, values, as_node)
+
+    # ------------------------------------------------------------------ graph
+    def get_graph(self, config: dict[str, Any] | None = None, *, xray: bool | int = False
+                  ) -> DrawableGraph:
+        """The graph's structure, drawable (``.to_dot()``, ...) and as ``.nx``."""
+        from graphkit.draw import DrawableGraph
+
+        return DrawableGraph.from_compiled(self, xray=xray)
+
+    @property
+    def nodes(self) -> dict[str, Any]:
+        """Node name -> its table entry."""
+        return dict(self.tables.nodes)
+
+    # ------------------------------------------------------------------ subgraphs
+    def _run_as_node(self, state: Any, ctx: TaskContext) -> Any:
+        """Run this graph as a node of a parent graph (no own checkpoint thread)."""
+        config = {k: v for k, v in ctx.run.config.items() if k != "configurable"}
+        return self._inner().invoke(_as_dict(state), config)
+
+    async def _arun_as_node(self, state: Any, ctx: TaskContext) -> Any:
+        config = {k: v for k, v in ctx.run.config.items() if k != "configurable"}
+        return await self._inner().ainvoke(_as_dict(state), config)
+
+    def _inner(self) -> CompiledStateGraph:
+        if self.checkpointer is None:
+            return self
+        inner = object.__new__(CompiledStateGraph)
+        inner.__dict__.update(self.__dict__)
+        inner.checkpointer = None
+        return inner
+
+    def __repr__(self) -> str:
+        return f"<CompiledStateGraph {self.name!r}: {len(self.tables.nodes)} nodes>"
+
+
+def _as_dict(state: Any) -> Any:
+    if isinstance(state, BaseModel):
+        return {k: getattr(state, k) for k in type(state).model_fields}
+    if hasattr(state, "__dataclass_fields__"):
+        return {k: getattr(state, k) for k in state.__dataclass_fields__}
+    return state
+
+
+def _modes(stream_mode: Any) -> tuple[frozenset[str], bool]:
+    if stream_mode is None:
+        stream_mode = "updates"
+    single = isinstance(stream_mode, str)
+    modes = frozenset([stream_mode] if single else stream_mode)
+    unknown = modes - _ALL_MODES
+    if unknown:
+        raise ValueError(
+            f"Unknown stream_mode {sorted(unknown)}; choose from {sorted(_ALL_MODES)}."
+        )
+    return modes, single
+
+
+def _configs(config: Any, n: int) -> list[dict[str, Any] | None]:
+    if config is None or isinstance(config, dict):
+        return [config] * n
+    configs = list(config)
+    if len(configs) != n:
+        raise ValueError(f"batch() got {n} inputs but {len(configs)} configs.")
+    return configs
+
+
+def _register_state_types(builder: StateGraph[Any]) -> None:
+    """Let the checkpoint serializer decode the user's own state types (no import by name)."""
+    try:
+        from stores.serde import register
+    except ImportError:  # pragma: no cover - stores ships with graphkit
+        return
+    from graphkit.schema import registrable_types
+
+    for schema in builder._schemas:
+        for tp in registrable_types(schema):
+            register(tp)

@@ -1,0 +1,157 @@
+"""What compile() precomputes for the runtime: flat tables the superstep loop reads.
+
+The loop never touches networkx, never inspects a signature and never looks at a
+type: everything it needs per node (how to build its input, what to inject, where
+its edges go, which joins it feeds) is decided here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from graphkit.constants import END, START
+from graphkit.node import BranchDef, CallSpec
+from graphkit.schema import ChannelSpec, Reducer, Schema
+from graphkit.types import RetryPolicy
+
+if TYPE_CHECKING:
+    from graphkit.graph import StateGraph
+
+
+@dataclass(slots=True)
+class NodeTable:
+    """One node, ready to run."""
+
+    name: str
+    """Node name."""
+    call: CallSpec
+    """The function and what to inject into it."""
+    order: int
+    """Position in definition order (plans are sorted by it)."""
+    input_schema: Schema
+    """What the node receives (the state schema unless it declared its own)."""
+    input_keys: tuple[str, ...] | None
+    """Keys to pass; None means every channel (a plain dict copy)."""
+    edges: tuple[str, ...] = ()
+    """Nodes triggered after this one by plain edges (END left out)."""
+    joins: tuple[int, ...] = ()
+    """Joins this node is a source of."""
+    branches: tuple[BranchDef, ...] = ()
+    """Conditional edges evaluated after it runs."""
+    retry: tuple[RetryPolicy, ...] = ()
+    """Retry policies, first match wins."""
+    defer: bool = False
+    """Run only when nothing else is pending."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """User metadata given to add_node."""
+    subgraph: Any = None
+    """The compiled subgraph, when this node is one."""
+
+    def make_input(self, values: dict[str, Any]) -> Any:
+        """The state object this node receives, built from the current channel values."""
+        keys = self.input_keys
+        if keys is None:
+            return self.input_schema.make(dict(values))
+        return self.input_schema.make({k: values[k] for k in keys if k in values})
+
+
+@dataclass(slots=True)
+class GraphTables:
+    """Everything the runtime needs, precomputed from the builder."""
+
+    nodes: dict[str, NodeTable]
+    start: NodeTable
+    """The virtual START node: its edges and branches begin a run."""
+    joins: tuple[tuple[frozenset[str], str], ...]
+    """(sources, target) per join."""
+    channels: dict[str, ChannelSpec]
+    reducers: dict[str, Reducer]
+    """Only the channels that have a reducer."""
+    initial: dict[str, Callable[[], Any]]
+    """Start values of reducer channels (e.g. ``[]``)."""
+    state: Schema
+    input: Schema
+    output_keys: tuple[str, ...]
+    input_keys: frozenset[str]
+    validating: Schema | None
+    """The pydantic state schema whose fields validate writes, if any."""
+    interrupt_before: frozenset[str]
+    interrupt_after: frozenset[str]
+    has_async: bool
+    """Some node or branch is ``async``: only ainvoke/astream can run the graph."""
+
+
+def build_tables(
+    builder: StateGraph[Any], interrupt_before: frozenset[str], interrupt_after: frozenset[str]
+) -> GraphTables:
+    """Flatten the builder into runtime tables (called by ``compile()``)."""
+    channels: dict[str, ChannelSpec] = {}
+    for schema in builder._schemas:
+        for key, spec in schema.channels.items():
+            known = channels.get(key)
+            if known is None or (known.reducer is None and spec.reducer is not None):
+                channels[key] = spec
+    all_keys = tuple(channels)
+    nodes: dict[str, NodeTable] = {}
+    for order, node in enumerate(builder.nodes.values()):
+        schema = node.input_schema or builder.state
+        keys = schema.keys if schema.keys != all_keys else None
+        nodes[node.name] = NodeTable(
+            name=node.name,
+            call=node.call,
+            order=order,
+            input_schema=schema,
+            input_keys=keys,
+            retry=_retry_tuple(node.retry_policy),
+            defer=node.defer,
+            metadata=node.metadata,
+            subgraph=node.subgraph,
+        )
+    start_keys = builder.state.keys if builder.state.keys != all_keys else None
+    start = NodeTable(START, CallSpec(lambda s: None, False, True, ()), -1, builder.state, start_keys)
+    _wire(builder, nodes, start)
+    has_async = any(n.call.is_async for n in nodes.values()) or any(
+        b.call.is_async for bs in builder.branches.values() for b in bs.values()
+    )
+    return GraphTables(
+        nodes=nodes,
+        start=start,
+        joins=tuple((frozenset(j.sources), j.target) for j in builder.joins),
+        channels=channels,
+        reducers={k: c.reducer for k, c in channels.items() if c.reducer is not None},
+        initial={k: c.initial for k, c in channels.items() if c.initial is not None},
+        state=builder.state,
+        input=builder.input,
+        output_keys=builder.output.keys,
+        input_keys=frozenset(builder.input.keys),
+        validating=builder.state if builder.state.validates else None,
+        interrupt_before=interrupt_before,
+        interrupt_after=interrupt_after,
+        has_async=has_async,
+    )
+
+
+def _wire(builder: StateGraph[Any], nodes: dict[str, NodeTable], start: NodeTable) -> None:
+    def table(name: str) -> NodeTable:
+        return start if name == START else nodes[name]
+
+    for source, target in builder.edges:
+        if target != END:
+            t = table(source)
+            if target not in t.edges:
+                t.edges = (*t.edges, target)
+    for index, join in enumerate(builder.joins):
+        for source in join.sources:
+            nodes[source].joins = (*nodes[source].joins, index)
+    for source, branches in builder.branches.items():
+        table(source).branches = tuple(branches.values())
+
+
+def _retry_tuple(policy: RetryPolicy | Any) -> tuple[RetryPolicy, ...]:
+    if policy is None:
+        return ()
+    if isinstance(policy, RetryPolicy):
+        return (policy,)
+    return tuple(policy)

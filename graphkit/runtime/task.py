@@ -1,0 +1,317 @@
+"""One task of a superstep: call a node, turn what it returned into writes and routes.
+
+A task never touches the shared state: it reads the step's input values and
+returns ``writes`` (key, value) and ``routes`` (node names and ``Send``s). The loop
+applies all tasks' writes together at the end of the step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphkit.constants import END
+from graphkit.context import CURRENT_TASK, RunContext, TaskContext, _writer_for
+from graphkit.errors import GraphInterrupt, InvalidUpdateError, ParentCommand, add_context
+from graphkit.node import BranchDef
+from graphkit.runtime.tables import GraphTables, NodeTable
+from graphkit.schema import update_from_object
+from graphkit.types import Command, Overwrite, Send
+
+Write = tuple[str, Any]
+Route = str | Send
+
+
+@dataclass(slots=True)
+class Task:
+    """A node to run in this step, with its input, and later its result."""
+
+    node: NodeTable
+    """What runs."""
+    input: Any
+    """The state object (or a ``Send``'s argument)."""
+    path: tuple[str, str | int]
+    """("pull", node name) for triggered nodes, ("push", index) for ``Send``s."""
+    id: str
+    """Stable within a checkpoint: pending writes are matched back to tasks by it."""
+    writes: list[Write] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    update: Any = None
+    """What the node returned as its update (for ``updates`` streams)."""
+    error: BaseException | None = None
+    interrupts: tuple[Any, ...] = ()
+    resume: list[Any] = field(default_factory=list)
+    """Resume values for ``interrupt()`` calls, in order."""
+    done: bool = False
+    """True once it succeeded (or its writes were restored from a checkpoint)."""
+
+    @property
+    def sort_key(self) -> tuple[str, str | int]:
+        """Writes are applied in this order: triggered nodes by name, then sends by index."""
+        return self.path
+
+
+def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]:
+    """Extra keyword arguments a function asked for by name."""
+    out: dict[str, Any] = {}
+    for name in call_inject:
+        if name == "config":
+            out[name] = ctx.config()
+        elif name == "store":
+            out[name] = ctx.run.store
+        elif name == "writer":
+            out[name] = _writer_for(ctx)
+        elif name == "runtime":
+            from graphkit.context import Runtime
+
+            out[name] = Runtime(store=ctx.run.store, stream_writer=_writer_for(ctx),
+                                context=ctx.run.config.get("context"))
+        elif name == "previous":
+            out[name] = None
+    return out
+
+
+# ----------------------------------------------------------------------------- sync
+def run_task(task: Task, run: RunContext, step: int, values: dict[str, Any],
+             tables: GraphTables) -> None:
+    """Run one task to completion, recording its writes, routes, interrupt or error."""
+    ctx = TaskContext(run, task.node.name, step, task.id, task.path, task.resume)
+    token = CURRENT_TASK.set(ctx)
+    try:
+        output = _call_with_retry(task, ctx)
+        record_output(task, output, values, tables, ctx)
+    except GraphInterrupt as gi:
+        task.interrupts = gi.interrupts
+    except ParentCommand:
+        raise
+    except Exception as exc:
+        add_context(exc, f"During task {task.node.name!r} at step {step}")
+        task.error = exc
+    finally:
+        CURRENT_TASK.reset(token)
+
+
+def _call_with_retry(task: Task, ctx: TaskContext) -> Any:
+    node = task.node
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            ctx.interrupt_count = 0
+            return _call(node, task.input, ctx)
+        except GraphInterrupt:
+            raise
+        except Exception as exc:
+            policy = _policy_for(node, exc)
+            if policy is None or attempt >= policy.max_attempts:
+                raise
+            time.sleep(policy.wait(attempt))
+
+
+def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
+    call = node.call
+    if node.subgraph is not None:
+        return node.subgraph._run_as_node(state, ctx)
+    if call.inject:
+        kwargs = kwargs_for(call.inject, ctx)
+        return call.fn(state, **kwargs) if call.takes_state else call.fn(**kwargs)
+    return call.fn(state) if call.takes_state else call.fn()
+
+
+def _policy_for(node: NodeTable, exc: Exception) -> Any:
+    for policy in node.retry:
+        if policy.should_retry(exc):
+            return policy
+    return None
+
+
+# ----------------------------------------------------------------------------- async
+async def arun_task(task: Task, run: RunContext, step: int, values: dict[str, Any],
+                    tables: GraphTables) -> None:
+    """``run_task`` for the async runtime: awaits async nodes and branches."""
+    ctx = TaskContext(run, task.node.name, step, task.id, task.path, task.resume)
+    token = CURRENT_TASK.set(ctx)
+    try:
+        output = await _acall_with_retry(task, ctx)
+        await arecord_output(task, output, values, tables, ctx)
+    except GraphInterrupt as gi:
+        task.interrupts = gi.interrupts
+    except ParentCommand:
+        raise
+    except Exception as exc:
+        add_context(exc, f"During task {task.node.name!r} at step {step}")
+        task.error = exc
+    finally:
+        CURRENT_TASK.reset(token)
+
+
+async def _acall_with_retry(task: Task, ctx: TaskContext) -> Any:
+    node = task.node
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            ctx.interrupt_count = 0
+            if node.subgraph is not None:
+                return await node.subgraph._arun_as_node(task.input, ctx)
+            if not node.call.is_async:
+                return _call(node, task.input, ctx)
+            call = node.call
+            kwargs = kwargs_for(call.inject, ctx) if call.inject else {}
+            return await (call.fn(task.input, **kwargs) if call.takes_state else call.fn(**kwargs))
+        except GraphInterrupt:
+            raise
+        except Exception as exc:
+            policy = _policy_for(node, exc)
+            if policy is None or attempt >= policy.max_attempts:
+                raise
+            await asyncio.sleep(policy.wait(attempt))
+
+
+# ----------------------------------------------------------------------------- output
+def record_output(task: Task, output: Any, values: dict[str, Any], tables: GraphTables,
+                  ctx: TaskContext) -> None:
+    """Turn a node's return value into the task's writes and routes, then run its branches."""
+    _record_update(task, output, tables)
+    for branch in task.node.branches:
+        result = _call_branch(branch, branch_state(task, values, tables), ctx)
+        task.routes.extend(resolve_branch(branch, result, tables))
+    task.done = True
+
+
+async def arecord_output(task: Task, output: Any, values: dict[str, Any],
+                         tables: GraphTables, ctx: TaskContext) -> None:
+    """``record_output`` that awaits async branch functions."""
+    _record_update(task, output, tables)
+    for branch in task.node.branches:
+        result = _call_branch(branch, branch_state(task, values, tables), ctx)
+        if asyncio.iscoroutine(result):
+            result = await result
+        task.routes.extend(resolve_branch(branch, result, tables))
+    task.done = True
+
+
+def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
+    name = task.node.name
+    if output is None:
+        return
+    if isinstance(output, Command):
+        commands: list[Command[Any]] = [output]
+    elif isinstance(output, (list, tuple)) and output and any(
+        isinstance(o, Command) for o in output
+    ):
+        commands = [o for o in output if isinstance(o, Command)]
+        for other in output:
+            if not isinstance(other, Command):
+                task.writes.extend(update_writes(other, name, tables))
+    else:
+        task.update = output
+        task.writes.extend(update_writes(output, name, tables))
+        return
+    for command in commands:
+        if command.graph == Command.PARENT:
+            raise ParentCommand(command)
+        if command.update is not None:
+            task.update = command.update
+            task.writes.extend(update_writes(command.update, name, tables))
+        for target in command.goto_list():
+            task.routes.append(check_route(target, name, tables))
+
+
+def update_writes(update: Any, node: str, tables: GraphTables) -> list[Write]:
+    """Validate an update's keys against the state's channels; return it as writes."""
+    if isinstance(update, (list, tuple)) and all(
+        isinstance(i, tuple) and len(i) == 2 for i in update
+    ):
+        items: list[Write] = list(update)
+    else:
+        items = list(update_from_object(update, node).items())
+    channels = tables.channels
+    for key, _ in items:
+        if key not in channels:
+            raise InvalidUpdateError(
+                f"Node {node!r} wrote key {key!r}, which is not in the state schema. "
+                f"Known keys: {sorted(channels)}. Add {key!r} to the state (or to a node's "
+                "input_schema) or stop writing it."
+            )
+    return items
+
+
+def check_route(target: Any, source: str, tables: GraphTables) -> Route:
+    """A goto target must be a node, END or a Send to a node."""
+    name = target.node if isinstance(target, Send) else target
+    if name != END and name not in tables.nodes:
+        raise InvalidUpdateError(
+            f"Node {source!r} routed to unknown node {name!r}. Known nodes: "
+            f"{sorted(tables.nodes)}."
+        )
+    if isinstance(target, Send) and target.node == END:
+        raise InvalidUpdateError(f"Node {source!r} sent to END; Send must target a node.")
+    return target  # type: ignore[no-any-return]
+
+
+def branch_state(task: Task, values: dict[str, Any], tables: GraphTables) -> Any:
+    """The state a branch sees: the step's values with this task's own writes applied."""
+    local = dict(values)
+    reducers = tables.reducers
+    for key, value in task.writes:
+        if isinstance(value, Overwrite):
+            local[key] = value.value
+            continue
+        reducer = reducers.get(key)
+        if reducer is None:
+            local[key] = value
+        else:
+            current = local.get(key, _MISSING)
+            local[key] = value if current is _MISSING else reducer(current, value)
+    return tables.start.make_input(local)
+
+
+def _call_branch(branch: BranchDef, state: Any, ctx: TaskContext) -> Any:
+    call = branch.call
+    kwargs = kwargs_for(call.inject, ctx) if call.inject else {}
+    return call.fn(state, **kwargs) if call.takes_state else call.fn(**kwargs)
+
+
+def resolve_branch(branch: BranchDef, result: Any, tables: GraphTables) -> list[Route]:
+    """Map what a path function returned to routes (labels through ``path_map``)."""
+    items = result if isinstance(result, (list, tuple)) else [result]
+    routes: list[Route] = []
+    for item in items:
+        if isinstance(item, Send):
+            routes.append(check_route(item, branch.source, tables))
+            continue
+        target = _lookup(branch, item)
+        if target == END:
+            continue
+        if target not in tables.nodes:
+            raise InvalidUpdateError(
+                f"The conditional edge {branch.name!r} from {branch.source!r} returned "
+                f"{item!r}, which is not a node. Known nodes: {sorted(tables.nodes)}; "
+                "return a node name, END, a Send, or a label of path_map."
+            )
+        routes.append(target)
+    return routes
+
+
+def _lookup(branch: BranchDef, label: Any) -> Any:
+    path_map = branch.path_map
+    if path_map is None:
+        return label
+    if not isinstance(label, Hashable) or label not in path_map:
+        raise InvalidUpdateError(
+            f"The conditional edge {branch.name!r} from {branch.source!r} returned {label!r}, "
+            f"which is not a key of its path_map {sorted(map(str, path_map))}."
+        )
+    return path_map[label]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+_MISSING: Any = _Missing()

@@ -1,0 +1,229 @@
+"""State schemas (TypedDict, pydantic model or dataclass) turned into channel specs.
+
+Each key of a schema is a channel. ``Annotated[T, reducer]`` makes the channel merge
+writes with ``reducer(old, new)``; other keys keep the last value written. All
+introspection happens here, once, when the graph is built, so the runtime never
+reflects on types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from graphkit.errors import GraphCompileError, InvalidUpdateError, NodeConfigError
+
+Reducer = Callable[[Any, Any], Any]
+SchemaKind = Literal["typeddict", "pydantic", "dataclass"]
+
+
+@dataclass(slots=True)
+class ChannelSpec:
+    """One state key: how writes to it merge and how it starts."""
+
+    name: str
+    """The key."""
+    annotation: Any
+    """Its declared type, without the reducer."""
+    reducer: Reducer | None = None
+    """Merges an old value with a new write; None keeps the last value."""
+    initial: Callable[[], Any] | None = None
+    """Makes the value a reducer starts from (``list`` for a list); None: first write wins."""
+
+
+@dataclass(slots=True)
+class Schema:
+    """A state schema, inspected once: its kind, keys and channels."""
+
+    cls: type[Any]
+    kind: SchemaKind
+    channels: dict[str, ChannelSpec]
+    keys: tuple[str, ...] = field(init=False)
+    _validators: dict[str, TypeAdapter[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.keys = tuple(self.channels)
+
+    def make(self, values: dict[str, Any]) -> Any:
+        """The object a node receives: a dict, or an instance of the schema class."""
+        if self.kind == "typeddict":
+            return values
+        if self.kind == "pydantic":
+            return self.cls.model_construct(**values)
+        return self.cls(**values)
+
+    def validate(self, key: str, value: Any) -> Any:
+        """Validate (and coerce) one value against its field, for pydantic schemas."""
+        adapter = self._validators.get(key)
+        if adapter is None:
+            return value
+        return adapter.validate_python(value)
+
+    @property
+    def validates(self) -> bool:
+        """True when writes must be validated (pydantic schemas)."""
+        return bool(self._validators)
+
+
+def is_typeddict(cls: Any) -> bool:
+    """True for TypedDict classes (``typing`` or ``typing_extensions``)."""
+    return isinstance(cls, type) and issubclass(cls, dict) and hasattr(cls, "__total__")
+
+
+def inspect_schema(cls: Any, *, role: str = "state_schema") -> Schema:
+    """Read the channels of a TypedDict, pydantic model or dataclass."""
+    if is_typeddict(cls):
+        kind: SchemaKind = "typeddict"
+        hints = get_type_hints(cls, include_extras=True)
+    elif isinstance(cls, type) and issubclass(cls, BaseModel):
+        kind = "pydantic"
+        hints = _pydantic_hints(cls)
+    elif isinstance(cls, type) and dataclasses.is_dataclass(cls):
+        kind = "dataclass"
+        hints = get_type_hints(cls, include_extras=True)
+        names = {f.name for f in dataclasses.fields(cls)}
+        hints = {k: v for k, v in hints.items() if k in names}
+    else:
+        raise GraphCompileError(
+            f"{role} must be a TypedDict, a pydantic BaseModel or a dataclass, got "
+            f"{cls!r}. Declare the state as e.g. `class State(TypedDict): x: int`."
+        )
+    channels = {name: _channel(name, hint, cls) for name, hint in hints.items()}
+    schema = Schema(cls=cls, kind=kind, channels=channels)
+    if kind == "pydantic":
+        schema._validators = _pydantic_validators(cls)
+    return schema
+
+
+def _pydantic_hints(cls: type[BaseModel]) -> dict[str, Any]:
+    hints: dict[str, Any] = {}
+    for name, info in cls.model_fields.items():
+        reducers = [m for m in info.metadata if _looks_like_reducer(m)]
+        hints[name] = typing.Annotated[info.annotation, reducers[-1]] if reducers else info.annotation
+    return hints
+
+
+def _pydantic_validators(cls: type[BaseModel]) -> dict[str, TypeAdapter[Any]]:
+    validators: dict[str, TypeAdapter[Any]] = {}
+    for name, info in cls.model_fields.items():
+        constraints = [m for m in info.metadata if not _looks_like_reducer(m)]
+        annotation = (
+            typing.Annotated[(info.annotation, *constraints)] if constraints else info.annotation
+        )
+        validators[name] = TypeAdapter(annotation)
+    return validators
+
+
+def _looks_like_reducer(meta: Any) -> bool:
+    """Callables in ``Annotated`` metadata are reducers; pydantic/annotated_types markers are not."""
+    if isinstance(meta, type) or not callable(meta):
+        return False
+    return type(meta).__module__.split(".")[0] not in ("annotated_types", "pydantic", "pydantic_core")
+
+
+def _channel(name: str, hint: Any, owner: Any) -> ChannelSpec:
+    if get_origin(hint) is typing.Annotated:
+        base, *metadata = get_args(hint)
+        reducers = [m for m in metadata if _looks_like_reducer(m)]
+        if reducers:
+            reducer = reducers[-1]
+            check_reducer(reducer, name, owner)
+            return ChannelSpec(name, base, reducer, _initial_factory(base))
+        return ChannelSpec(name, base)
+    return ChannelSpec(name, hint)
+
+
+def check_reducer(reducer: Any, key: str, owner: Any) -> None:
+    """Raise unless ``reducer`` can be called with two positional arguments."""
+    where = f"key {key!r} of {getattr(owner, '__name__', owner)}"
+    if not callable(reducer):
+        raise NodeConfigError(f"The reducer of {where} is not callable: {reducer!r}.")
+    try:
+        sig = inspect.signature(reducer)
+    except (TypeError, ValueError):
+        return  # some builtins hide their signature; trust them
+    try:
+        sig.bind(None, None)
+    except TypeError:
+        raise NodeConfigError(
+            f"The reducer of {where} ({getattr(reducer, '__name__', reducer)!r}) must accept "
+            f"two arguments (current value, update), but its signature is {sig}. "
+            "Write it as `def reducer(left, right): ...`."
+        ) from None
+
+
+def _initial_factory(annotation: Any) -> Callable[[], Any] | None:
+    origin = get_origin(annotation) or annotation
+    if origin is typing.Union or not isinstance(origin, type):
+        return None
+    try:
+        origin()
+    except Exception:
+        return None
+    return origin  # type: ignore[no-any-return]
+
+
+def update_from_object(obj: Any, node: str) -> dict[str, Any]:
+    """A node's return value as ``{key: value}``: dicts as is, models by their fields."""
+    if isinstance(obj, dict):
+        return obj
+    if isinstance(obj, BaseModel):
+        fields_set = obj.model_fields_set
+        return {
+            k: v for k in type(obj).model_fields
+            if (v := getattr(obj, k)) is not None or k in fields_set
+        }
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: v for f in dataclasses.fields(obj) if (v := getattr(obj, f.name)) is not None
+        }
+    raise InvalidUpdateError(
+        f"Node {node!r} returned {type(obj).__name__} ({obj!r:.80}); a node must return a "
+        "dict of state keys to update (or a pydantic/dataclass state object, a Command, or None)."
+    )
+
+
+def validation_message(exc: ValidationError) -> str:
+    """A one-line summary of a pydantic error."""
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first.get("loc", ()))
+    return f"{first.get('msg', exc)}" + (f" at {loc}" if loc else "")
+
+
+def registrable_types(schema: Schema) -> list[type[Any]]:
+    """Classes named in a schema (models, dataclasses, enums) the serializer must know."""
+    import enum
+
+    found: list[type[Any]] = []
+    seen: set[int] = set()
+
+    def visit(tp: Any) -> None:
+        if id(tp) in seen:
+            return
+        seen.add(id(tp))
+        for arg in get_args(tp):
+            visit(arg)
+        if not isinstance(tp, type):
+            return
+        if issubclass(tp, BaseModel):
+            found.append(tp)
+            for info in tp.model_fields.values():
+                visit(info.annotation)
+        elif dataclasses.is_dataclass(tp):
+            found.append(tp)
+            for f in dataclasses.fields(tp):
+                visit(f.type)
+        elif issubclass(tp, enum.Enum):
+            found.append(tp)
+
+    if schema.kind != "typeddict":
+        found.append(schema.cls)
+    for spec in schema.channels.values():
+        visit(spec.annotation)
+    return found
