@@ -1,0 +1,69 @@
+"""Chat models (Anthropic, OpenAI, a scripted fake) behind one ``BaseChatModel`` interface.
+
+Provider classes import their SDK only when used, so ``import graphkit.models``
+works without ``anthropic`` or ``openai`` installed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from graphkit.models.base import BaseChatModel, StructuredOutputModel
+from graphkit.models.errors import (
+    MissingAPIKeyError,
+    ModelAuthenticationError,
+    ModelBadRequestError,
+    ModelConnectionError,
+    ModelError,
+    ModelNotFoundError,
+    ModelProviderError,
+    ModelRateLimitError,
+    OutputParserError,
+)
+from graphkit.models.fake import FakeChatModel, FakeModelExhaustedError
+
+if TYPE_CHECKING:
+    from graphkit.models.anthropic import ChatAnthropic
+    from graphkit.models.openai import ChatOpenAI
+
+__all__ = [
+    "BaseChatModel",
+    "ChatAnthropic",
+    "ChatOpenAI",
+    "FakeChatModel",
+    "FakeModelExhaustedError",
+    "MissingAPIKeyError",
+    "ModelAuthenticationError",
+    "ModelBadRequestError",
+    "ModelConnectionError",
+    "ModelError",
+    "ModelNotFoundError",
+    "ModelProviderError",
+    "ModelRateLimitError",
+    "OpenAIEmbeddings",
+    "OutputParserError",
+    "StructuredOutputModel",
+]
+
+_LAZY = {
+    "ChatAnthropic": "graphkit.models.anthropic",
+    "ChatOpenAI": "graphkit.models.openai",
+    "OpenAIEmbeddings": "graphkit.models.embeddings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import provider classes on first use (their SDKs are optional dependencies)."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'graphkit.models' has no attribute {name!r}")
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ImportError(
+            f"graphkit.models.{name} is unavailable: {exc}. "
+            "Install the provider extra, e.g. pip install 'graphkit[anthropic]' or 'graphkit[openai]'."
+        ) from exc
+    return getattr(module, name)

@@ -1,0 +1,262 @@
+"""``BaseChatModel``: the one small interface every chat model implements.
+
+A provider writes four methods — ``_generate``, ``_stream`` and their async
+twins — that take a list of message objects. The public methods coerce the
+input (strings, ``(role, content)`` tuples, dicts, like ``add_messages``), route
+streamed chunks to ``stream_mode="messages"`` when a graph is streaming, and
+offer ``bind_tools`` and ``with_structured_output`` on top.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, Literal, TypeVar, cast
+
+from pydantic import BaseModel, TypeAdapter
+from typing_extensions import is_typeddict
+
+from graphkit.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    MessageLikeRepresentation,
+    convert_to_messages,
+    message_chunk_to_message,
+)
+from graphkit.models.errors import OutputParserError
+from graphkit.tools import Tool, convert_to_tool
+
+__all__ = ["BaseChatModel", "LanguageModelInput", "StructuredOutputModel", "ToolChoice"]
+
+LanguageModelInput = str | BaseMessage | Sequence[MessageLikeRepresentation]
+"""A string (one human message), one message, or a list of message-likes."""
+
+ToolChoice = Literal["auto", "any", "none"] | str | None
+"""``None``/``"auto"``: the model decides; ``"any"`` (or ``"required"``): it must call
+some tool; ``"none"``: no tool; any other string: it must call that tool."""
+
+ModelT = TypeVar("ModelT", bound="BaseChatModel")
+
+
+def _messages_streaming_active() -> bool:
+    try:
+        from graphkit.context import messages_streaming_active
+    except ImportError:  # pragma: no cover - engine not installed
+        return False
+    return messages_streaming_active()
+
+
+def _emit(chunk: AIMessageChunk) -> None:
+    try:
+        from graphkit.context import emit_message_chunk
+    except ImportError:  # pragma: no cover - engine not installed
+        return
+    emit_message_chunk(chunk)
+
+
+class BaseChatModel(ABC):
+    """A chat model: messages in, one ``AIMessage`` (or a stream of chunks) out.
+
+    Instances are cheap to copy: ``bind_tools`` returns a shallow copy that
+    shares the underlying HTTP client.
+    """
+
+    provider: str = "unknown"
+    """Provider name used in errors and metadata."""
+    model: str = ""
+    """The provider's model name."""
+    tools: tuple[Tool, ...] = ()
+    """Tools bound with ``bind_tools``."""
+    tool_choice: ToolChoice = None
+    """How the model must use ``tools`` (see ``ToolChoice``)."""
+
+    # -- what providers implement ---------------------------------------------
+
+    @abstractmethod
+    def _generate(self, messages: list[BaseMessage]) -> AIMessage:
+        """One request, one complete reply."""
+
+    @abstractmethod
+    def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
+        """One streaming request; chunks of one reply share its id."""
+
+    async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
+        """Async ``_generate``; the default runs the sync one in a worker thread."""
+        return await asyncio.to_thread(self._generate, messages)
+
+    async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
+        """Async ``_stream``; the default collects the sync stream in a worker thread."""
+        for chunk in await asyncio.to_thread(lambda: list(self._stream(messages))):
+            yield chunk
+
+    # -- public API ------------------------------------------------------------
+
+    def invoke(self, input: LanguageModelInput, config: Any = None) -> AIMessage:
+        """Send ``input`` and return the reply.
+
+        Inside a graph streamed with ``stream_mode="messages"`` this streams
+        internally, so tokens reach the stream as they arrive.
+        """
+        messages = _to_messages(input)
+        if _messages_streaming_active():
+            merged: AIMessageChunk | None = None
+            for chunk in self.stream(messages):
+                merged = chunk if merged is None else merged + chunk
+            return _final_message(merged)
+        return self._generate(messages)
+
+    async def ainvoke(self, input: LanguageModelInput, config: Any = None) -> AIMessage:
+        """Async ``invoke``."""
+        messages = _to_messages(input)
+        if _messages_streaming_active():
+            merged: AIMessageChunk | None = None
+            async for chunk in self.astream(messages):
+                merged = chunk if merged is None else merged + chunk
+            return _final_message(merged)
+        return await self._agenerate(messages)
+
+    def stream(self, input: LanguageModelInput, config: Any = None) -> Iterator[AIMessageChunk]:
+        """Yield the reply as ``AIMessageChunk``s; ``sum`` them with ``+``."""
+        for chunk in self._stream(_to_messages(input)):
+            _emit(chunk)
+            yield chunk
+
+    async def astream(
+        self, input: LanguageModelInput, config: Any = None
+    ) -> AsyncIterator[AIMessageChunk]:
+        """Async ``stream``."""
+        async for chunk in self._astream(_to_messages(input)):
+            _emit(chunk)
+            yield chunk
+
+    def bind_tools(
+        self: ModelT, tools: Sequence[Any], *, tool_choice: ToolChoice | bool = None
+    ) -> ModelT:
+        """A copy of this model that offers ``tools`` on every call.
+
+        ``tools`` may hold ``@tool``s, plain functions, pydantic models, TypedDicts
+        or JSON-schema dicts. ``tool_choice``: ``"auto"``, ``"any"``/``"required"``,
+        ``"none"``, a tool name, or ``True`` (the single bound tool).
+        """
+        converted = tuple(convert_to_tool(t) for t in tools)
+        bound = copy.copy(self)
+        bound.tools = converted
+        bound.tool_choice = _normalize_tool_choice(tool_choice, converted)
+        return bound
+
+    def with_structured_output(
+        self, schema: type[BaseModel] | type | dict[str, Any], *, include_raw: bool = False
+    ) -> StructuredOutputModel:
+        """A model whose ``invoke`` returns an instance of ``schema``.
+
+        ``schema`` is a pydantic model (returns an instance), a TypedDict or a
+        JSON-schema dict (returns a dict). Works by forcing a call to a tool with
+        that schema and validating its arguments.
+        """
+        return StructuredOutputModel(self, schema, include_raw=include_raw)
+
+
+def _to_messages(input: LanguageModelInput) -> list[BaseMessage]:
+    return [message_chunk_to_message(m) for m in convert_to_messages(input)]
+
+
+def _final_message(merged: AIMessageChunk | None) -> AIMessage:
+    if merged is None:
+        return AIMessage(content="")
+    message = message_chunk_to_message(merged)
+    assert isinstance(message, AIMessage)
+    return message
+
+
+def _normalize_tool_choice(choice: ToolChoice | bool, tools: tuple[Tool, ...]) -> ToolChoice:
+    if choice is None or choice is False:
+        return None
+    names = [t.name for t in tools]
+    if choice is True:
+        if len(tools) != 1:
+            raise ValueError(
+                f"tool_choice=True needs exactly one bound tool, got {len(tools)} ({names}); "
+                "pass the tool's name instead"
+            )
+        return tools[0].name
+    if choice == "required":
+        return "any"
+    if choice in ("auto", "any", "none") or choice in names:
+        return choice
+    raise ValueError(
+        f"tool_choice={choice!r} is not a bound tool; use 'auto', 'any', 'none' or one of {names}"
+    )
+
+
+class StructuredOutputModel:
+    """What ``with_structured_output`` returns: ``invoke`` yields parsed objects."""
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        schema: type[BaseModel] | type | dict[str, Any],
+        *,
+        include_raw: bool,
+    ) -> None:
+        self.schema = schema
+        self.tool = convert_to_tool(_schema_as_tool_spec(schema))
+        self.model = model.bind_tools([self.tool], tool_choice=self.tool.name)
+        self.include_raw = include_raw
+
+    def invoke(self, input: LanguageModelInput, config: Any = None) -> Any:
+        """Call the model and return the parsed object (or ``{raw, parsed, parsing_error}``)."""
+        return self._parse(self.model.invoke(input))
+
+    async def ainvoke(self, input: LanguageModelInput, config: Any = None) -> Any:
+        """Async ``invoke``."""
+        return self._parse(await self.model.ainvoke(input))
+
+    def _parse(self, raw: AIMessage) -> Any:
+        try:
+            parsed = self._parse_or_raise(raw)
+        except OutputParserError as exc:
+            if self.include_raw:
+                return {"raw": raw, "parsed": None, "parsing_error": exc}
+            raise
+        return {"raw": raw, "parsed": parsed, "parsing_error": None} if self.include_raw else parsed
+
+    def _parse_or_raise(self, raw: AIMessage) -> Any:
+        call = next((c for c in raw.tool_calls if c["name"] == self.tool.name), None)
+        if call is None:
+            raise OutputParserError(
+                f"the model answered without calling {self.tool.name!r}, so there is no "
+                f"structured output to parse (reply: {raw.text[:200]!r})",
+                provider=self.model.provider,
+                model=self.model.model,
+            )
+        try:
+            if isinstance(self.schema, type) and issubclass(self.schema, BaseModel):
+                return self.schema.model_validate(call["args"])
+            if is_typeddict(self.schema):
+                adapter: TypeAdapter[Any] = TypeAdapter(cast(Any, self.schema))
+                return adapter.validate_python(call["args"])
+        except ValueError as exc:
+            raise OutputParserError(
+                f"the model's {self.tool.name!r} arguments do not fit the schema: {exc}",
+                provider=self.model.provider,
+                model=self.model.model,
+            ) from exc
+        return call["args"]
+
+
+def _schema_as_tool_spec(schema: Any) -> Any:
+    """A JSON schema with a ``title`` becomes ``{"name": title, "parameters": schema}``."""
+    if isinstance(schema, dict) and "name" not in schema and "function" not in schema:
+        if "title" not in schema:
+            raise ValueError(
+                "a JSON-schema dict for with_structured_output needs a 'title' (used as the tool name)"
+            )
+        return {
+            "name": schema["title"],
+            "description": schema.get("description", ""),
+            "parameters": schema,
+        }
+    return schema

@@ -1,0 +1,349 @@
+"""``ChatOpenAI``: OpenAI models through the ``openai`` SDK (Chat Completions API).
+
+Mapping to the wire format, both ways:
+
+- ``SystemMessage`` -> ``role: system``; ``HumanMessage`` -> ``role: user``;
+- ``AIMessage.tool_calls`` <-> assistant ``tool_calls`` (arguments as JSON text;
+  arguments that are not valid JSON land in ``invalid_tool_calls``);
+- ``ToolMessage`` -> ``role: tool`` with ``tool_call_id``;
+- ``usage`` <- ``prompt_tokens`` / ``completion_tokens`` / ``total_tokens``;
+- ``response_metadata`` <- ``id``, ``model``, ``finish_reason``, ``system_fingerprint``.
+
+Streaming asks for ``stream_options.include_usage`` so the last chunk has usage.
+Retries on 429/5xx are the SDK's (``max_retries``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import openai
+
+from graphkit.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    InvalidToolCall,
+    SystemMessage,
+    ToolCall,
+    ToolCallChunk,
+    ToolMessage,
+    UsageMetadata,
+    tool_call,
+)
+from graphkit.models._sdk import sdk_kwargs
+from graphkit.models.base import BaseChatModel
+from graphkit.models.errors import MissingAPIKeyError, translate_provider_error
+from graphkit.tools import Tool
+
+__all__ = ["ChatOpenAI"]
+
+ENV_VAR = "OPENAI_API_KEY"
+
+
+class ChatOpenAI(BaseChatModel):
+    """An OpenAI chat model.
+
+    ``api_key`` defaults to ``$OPENAI_API_KEY``; without either, construction fails
+    with ``MissingAPIKeyError``. ``base_url`` points it at any compatible server.
+    Pass ``client``/``async_client`` to reuse SDK clients, or
+    ``http_client``/``http_async_client`` (``httpx2`` clients) to control transport.
+    """
+
+    provider = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: list[str] | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        organization: str | None = None,
+        max_retries: int = 2,
+        timeout: float | None = None,
+        client: openai.OpenAI | None = None,
+        async_client: openai.AsyncOpenAI | None = None,
+        http_client: Any = None,
+        http_async_client: Any = None,
+        model_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.top_p = top_p
+        self.stop = stop
+        self.model_kwargs = dict(model_kwargs or {})
+        """Extra request fields sent as is (e.g. ``{"seed": 1}``)."""
+        key = api_key or os.environ.get(ENV_VAR)
+        if client is None and not key:
+            raise MissingAPIKeyError(
+                f"ChatOpenAI needs an OpenAI API key: set the {ENV_VAR} environment variable "
+                "or pass api_key=...",
+                provider=self.provider,
+                model=model,
+            )
+        options: dict[str, Any] = {"api_key": key, "max_retries": max_retries}
+        for name, value in (
+            ("base_url", base_url),
+            ("organization", organization),
+            ("timeout", timeout),
+        ):
+            if value is not None:
+                options[name] = value
+        self._client = client or openai.OpenAI(**options, http_client=http_client)
+        self._async_options = options
+        self._http_async_client = http_async_client
+        self._async_client = async_client
+
+    @property
+    def async_client(self) -> openai.AsyncOpenAI:
+        """The async SDK client, created on first use."""
+        if self._async_client is None:
+            self._async_client = openai.AsyncOpenAI(
+                **self._async_options, http_client=self._http_async_client
+            )
+        return self._async_client
+
+    def request_body(self, messages: list[BaseMessage], *, stream: bool = False) -> dict[str, Any]:
+        """The Chat Completions request for ``messages`` with this model's settings and tools."""
+        body: dict[str, Any] = {"model": self.model, "messages": to_openai_messages(messages)}
+        optional = {
+            "max_completion_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "stop": self.stop,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        if self.tools:
+            body["tools"] = [_tool_spec(t) for t in self.tools]
+            if self.tool_choice is not None:
+                body["tool_choice"] = _tool_choice(self.tool_choice)
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        body.update(self.model_kwargs)
+        return body
+
+    def _error(self, exc: Exception) -> Exception:
+        return translate_provider_error(
+            exc, provider=self.provider, model=self.model, env_var=ENV_VAR
+        )
+
+    def _create(self, messages: list[BaseMessage], *, stream: bool = False) -> Any:
+        create = self._client.chat.completions.create
+        return create(**sdk_kwargs(create, self.request_body(messages, stream=stream)))
+
+    async def _acreate(self, messages: list[BaseMessage], *, stream: bool = False) -> Any:
+        create = self.async_client.chat.completions.create
+        return await create(**sdk_kwargs(create, self.request_body(messages, stream=stream)))
+
+    def _generate(self, messages: list[BaseMessage]) -> AIMessage:
+        try:
+            response = self._create(messages)
+        except openai.APIError as exc:
+            raise self._error(exc) from exc
+        return from_openai_response(response.model_dump(exclude_none=True))
+
+    async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
+        try:
+            response = await self._acreate(messages)
+        except openai.APIError as exc:
+            raise self._error(exc) from exc
+        return from_openai_response(response.model_dump(exclude_none=True))
+
+    def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
+        try:
+            for event in self._create(messages, stream=True):
+                yield chunk_from_openai(event.model_dump(exclude_none=True))
+        except openai.APIError as exc:
+            raise self._error(exc) from exc
+
+    async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
+        try:
+            stream = await self._acreate(messages, stream=True)
+            async for event in stream:
+                yield chunk_from_openai(event.model_dump(exclude_none=True))
+        except openai.APIError as exc:
+            raise self._error(exc) from exc
+
+
+# -- to the wire ---------------------------------------------------------------
+
+
+def to_openai_messages(messages: list[BaseMessage]) -> list[dict[str, Any]]:
+    """``messages`` -> Chat Completions ``messages``."""
+    return [_to_openai(m) for m in messages]
+
+
+def _to_openai(message: BaseMessage) -> dict[str, Any]:
+    out: dict[str, Any]
+    if isinstance(message, SystemMessage):
+        out = {"role": "system", "content": _content(message.content)}
+    elif isinstance(message, HumanMessage):
+        out = {"role": "user", "content": _content(message.content)}
+    elif isinstance(message, AIMessage):
+        out = {"role": "assistant", "content": message.text or None}
+        if message.tool_calls:
+            out["tool_calls"] = [
+                {
+                    "id": c.get("id"),
+                    "type": "function",
+                    "function": {"name": c["name"], "arguments": json.dumps(c["args"])},
+                }
+                for c in message.tool_calls
+            ]
+    elif isinstance(message, ToolMessage):
+        out = {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text}
+    else:
+        raise TypeError(
+            f"ChatOpenAI cannot send a {type(message).__name__}; "
+            "use HumanMessage, AIMessage, SystemMessage or ToolMessage"
+        )
+    if message.name and not isinstance(message, ToolMessage):
+        out["name"] = message.name
+    return out
+
+
+def _content(content: str | list[Any]) -> str | list[dict[str, Any]]:
+    if isinstance(content, str):
+        return content
+    parts: list[dict[str, Any]] = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append({"type": "text", "text": block})
+        elif block.get("type") == "image" and isinstance(block.get("source"), dict):
+            parts.append(_image_part(block["source"]))
+        else:
+            parts.append(block)
+    return parts
+
+
+def _image_part(source: dict[str, Any]) -> dict[str, Any]:
+    """Anthropic-style image source -> OpenAI ``image_url`` part."""
+    if source.get("type") == "base64":
+        url = f"data:{source['media_type']};base64,{source['data']}"
+    else:
+        url = source["url"]
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def _tool_spec(tool: Tool) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {"name": tool.name, "description": tool.description, "parameters": tool.schema},
+    }
+
+
+def _tool_choice(choice: str) -> str | dict[str, Any]:
+    if choice == "any":
+        return "required"
+    if choice in ("auto", "none"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+# -- from the wire -------------------------------------------------------------
+
+
+def from_openai_response(data: dict[str, Any]) -> AIMessage:
+    """A Chat Completions response (as a dict) -> ``AIMessage`` (first choice)."""
+    choice = data["choices"][0]
+    message = choice.get("message") or {}
+    calls, invalid = _parse_tool_calls(message.get("tool_calls") or [])
+    additional: dict[str, Any] = {}
+    if message.get("refusal"):
+        additional["refusal"] = message["refusal"]
+    return AIMessage(
+        content=message.get("content") or "",
+        id=data.get("id"),
+        tool_calls=calls,
+        invalid_tool_calls=invalid,
+        usage=_usage(data["usage"]) if data.get("usage") else None,
+        additional_kwargs=additional,
+        response_metadata=_metadata(data, choice),
+    )
+
+
+def _parse_tool_calls(
+    raw_calls: list[dict[str, Any]],
+) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for raw in raw_calls:
+        function = raw.get("function") or {}
+        arguments = function.get("arguments") or ""
+        try:
+            args = json.loads(arguments) if arguments.strip() else {}
+            if not isinstance(args, dict):
+                raise ValueError("arguments are not a JSON object")
+        except ValueError as exc:
+            invalid.append(
+                InvalidToolCall(
+                    name=function.get("name"),
+                    args=arguments,
+                    id=raw.get("id"),
+                    error=str(exc),
+                    type="invalid_tool_call",
+                )
+            )
+        else:
+            calls.append(tool_call(function.get("name", ""), args, raw.get("id")))
+    return calls, invalid
+
+
+def _metadata(data: dict[str, Any], choice: dict[str, Any] | None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"model_provider": "openai"}
+    for key in ("id", "model", "system_fingerprint"):
+        if data.get(key) is not None:
+            metadata[key] = data[key]
+    if choice and choice.get("finish_reason") is not None:
+        metadata["finish_reason"] = choice["finish_reason"]
+    return metadata
+
+
+def _usage(raw: dict[str, Any]) -> UsageMetadata:
+    prompt = raw.get("prompt_tokens") or 0
+    completion = raw.get("completion_tokens") or 0
+    usage = UsageMetadata(
+        input_tokens=prompt,
+        output_tokens=completion,
+        total_tokens=raw.get("total_tokens") or prompt + completion,
+    )
+    cached = (raw.get("prompt_tokens_details") or {}).get("cached_tokens")
+    if cached:
+        usage["input_token_details"] = {"cache_read": cached}
+    reasoning = (raw.get("completion_tokens_details") or {}).get("reasoning_tokens")
+    if reasoning:
+        usage["output_token_details"] = {"reasoning": reasoning}
+    return usage
+
+
+def chunk_from_openai(data: dict[str, Any]) -> AIMessageChunk:
+    """One streamed ``chat.completion.chunk`` (as a dict) -> ``AIMessageChunk``."""
+    choices = data.get("choices") or []
+    choice = choices[0] if choices else {}
+    delta = choice.get("delta") or {}
+    pieces = [
+        ToolCallChunk(
+            name=(c.get("function") or {}).get("name"),
+            args=(c.get("function") or {}).get("arguments"),
+            id=c.get("id"),
+            index=c.get("index"),
+        )
+        for c in delta.get("tool_calls") or []
+    ]
+    return AIMessageChunk(
+        content=delta.get("content") or "",
+        id=data.get("id"),
+        tool_call_chunks=pieces,
+        usage=_usage(data["usage"]) if data.get("usage") else None,
+        response_metadata=_metadata(data, choice),
+    )

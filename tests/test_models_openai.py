@@ -1,0 +1,226 @@
+"""ChatOpenAI against recorded Chat Completions responses (no network, no key).
+
+The real SDK client runs over an ``httpx2.MockTransport`` (the openai SDK uses
+httpx2, not httpx); the handler serves files from tests/fixtures and records
+each request body so the wire mapping can be asserted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from typing_extensions import TypedDict
+
+from graphkit.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from graphkit.models.errors import (
+    MissingAPIKeyError,
+    ModelAuthenticationError,
+    ModelNotFoundError,
+    ModelProviderError,
+    ModelRateLimitError,
+)
+from graphkit.models.openai import ChatOpenAI
+from graphkit.tools import tool
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+class Server:
+    """Scripted HTTP answers (status, fixture name) and the JSON bodies received."""
+
+    def __init__(self, *answers: tuple[int, str]) -> None:
+        self.answers = list(answers)
+        self.requests: list[dict[str, Any]] = []
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(json.loads(request.content))
+        status, name = self.answers.pop(0)
+        kind = "text/event-stream" if name.endswith(".sse") else "application/json"
+        headers = {"retry-after-ms": "1", "content-type": kind}
+        return httpx2.Response(status, content=(FIXTURES / name).read_bytes(), headers=headers)
+
+    def model(self, **kwargs: Any) -> ChatOpenAI:
+        return ChatOpenAI(
+            "gpt-4o-mini",
+            api_key="test-key",
+            http_client=httpx2.Client(transport=httpx2.MockTransport(self)),
+            http_async_client=httpx2.AsyncClient(transport=httpx2.MockTransport(self)),
+            **kwargs,
+        )
+
+
+@pytest.fixture(autouse=True)
+def no_env_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    yield
+
+
+@tool
+def get_weather(location: str) -> str:
+    """Get the current weather."""
+    return f"sunny in {location}"
+
+
+def test_missing_key_names_provider_and_env_var() -> None:
+    with pytest.raises(MissingAPIKeyError, match=r"OpenAI API key.*OPENAI_API_KEY"):
+        ChatOpenAI("gpt-4o-mini")
+
+
+def test_text_reply_usage_and_metadata() -> None:
+    server = Server((200, "openai_chat_text.json"))
+    reply = server.model(max_tokens=50, temperature=0).invoke(
+        [("system", "Be nice."), ("user", "Hi")]
+    )
+    assert reply.content == "Hello! How can I assist you today?"
+    assert reply.id == "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT"
+    assert reply.usage == {"input_tokens": 19, "output_tokens": 10, "total_tokens": 29}
+    assert reply.response_metadata["finish_reason"] == "stop"
+    assert reply.response_metadata["system_fingerprint"] == "fp_44709d6fcb"
+    assert server.requests == [
+        {
+            "model": "gpt-4o-mini",
+            "messages": [
+                {"role": "system", "content": "Be nice."},
+                {"role": "user", "content": "Hi"},
+            ],
+            "max_completion_tokens": 50,
+            "temperature": 0,
+        }
+    ]
+
+
+def test_tool_calls_reply_is_parsed() -> None:
+    server = Server((200, "openai_chat_tool_calls.json"))
+    reply = server.model().bind_tools([get_weather], tool_choice="required").invoke("weather?")
+    assert reply.content == ""
+    assert [(c["name"], c["args"], c["id"]) for c in reply.tool_calls] == [
+        ("get_weather", {"location": "Boston, MA"}, "call_abc123"),
+        ("get_weather", {"location": "Paris"}, "call_def456"),
+    ]
+    assert reply.usage is not None and reply.usage.get("input_token_details") == {"cache_read": 64}
+    request = server.requests[0]
+    assert request["tool_choice"] == "required"
+    assert request["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Get the current weather.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"location": {"type": "string"}},
+                    "required": ["location"],
+                },
+            },
+        }
+    ]
+
+
+def test_history_maps_to_assistant_tool_calls_and_tool_role() -> None:
+    server = Server((200, "openai_chat_text.json"))
+    server.model().invoke(
+        [
+            SystemMessage("sys"),
+            HumanMessage("weather?", name="ann"),
+            AIMessage(
+                "", tool_calls=[{"name": "get_weather", "args": {"location": "X"}, "id": "c1"}]
+            ),
+            ToolMessage("sunny", tool_call_id="c1"),
+        ]
+    )
+    assert server.requests[0]["messages"] == [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "weather?", "name": "ann"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"location": "X"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+    ]
+
+
+def test_stream_assembles_text_tool_call_and_usage() -> None:
+    server = Server((200, "openai_chat_stream_tool_calls.sse"))
+    chunks = list(server.model().bind_tools([get_weather]).stream("weather?"))
+    assert server.requests[0]["stream"] is True
+    assert server.requests[0]["stream_options"] == {"include_usage": True}
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total = total + chunk
+    assert total.id == "chatcmpl-123"
+    assert total.content == "Let me check."
+    assert total.tool_calls == [
+        {
+            "name": "get_weather",
+            "args": {"location": "Paris"},
+            "id": "call_DdmO9pD3xa9XTPNJ32zg2hcA",
+            "type": "tool_call",
+        }
+    ]
+    assert total.usage == {"input_tokens": 81, "output_tokens": 21, "total_tokens": 102}
+    assert total.response_metadata["finish_reason"] == "tool_calls"
+
+
+async def test_async_invoke_and_stream() -> None:
+    server = Server((200, "openai_chat_text.json"), (200, "openai_chat_stream_tool_calls.sse"))
+    model = server.model()
+    assert (await model.ainvoke("hi")).text.startswith("Hello")
+    texts = [c.text async for c in model.astream("hi")]
+    assert "".join(texts) == "Let me check."
+
+
+def test_structured_output_with_typeddict() -> None:
+    class get_weather_args(TypedDict):
+        location: str
+
+    get_weather_args.__name__ = "get_weather"
+    server = Server((200, "openai_chat_tool_calls.json"))
+    parsed = server.model().with_structured_output(get_weather_args).invoke("weather?")
+    assert parsed == {"location": "Boston, MA"}
+    assert server.requests[0]["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "get_weather"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "fixture", "error", "text"),
+    [
+        (401, "openai_error_authentication.json", ModelAuthenticationError, "OPENAI_API_KEY"),
+        (404, "openai_error_not_found.json", ModelNotFoundError, "does not exist"),
+        (429, "openai_error_rate_limit.json", ModelRateLimitError, "Rate limit reached"),
+        (500, "openai_error_server.json", ModelProviderError, "retry later"),
+    ],
+)
+def test_provider_errors_become_model_errors(
+    status: int, fixture: str, error: type[Exception], text: str
+) -> None:
+    server = Server((status, fixture))
+    with pytest.raises(error, match=text) as info:
+        server.model(max_retries=0).invoke("hi")
+    assert f"openai returned HTTP {status} for model 'gpt-4o-mini'" in str(info.value)
+
+
+def test_server_error_is_retried_then_succeeds() -> None:
+    server = Server((429, "openai_error_rate_limit.json"), (200, "openai_chat_text.json"))
+    assert server.model(max_retries=1).invoke("hi").text.startswith("Hello")
+    assert len(server.requests) == 2
+
+
+def test_no_retry_when_max_retries_is_zero() -> None:
+    server = Server((429, "openai_error_rate_limit.json"), (200, "openai_chat_text.json"))
+    with pytest.raises(ModelRateLimitError):
+        server.model(max_retries=0).invoke("hi")
+    assert len(server.requests) == 1
