@@ -72,7 +72,11 @@ class LMDBEnv:
         with self._lock:
             found = self._dbs.get(name)
             if found is None:
-                found = self.env.open_db(name.encode(), dupsort=dupsort, create=True)
+                try:
+                    found = self.env.open_db(name.encode(), dupsort=dupsort, create=True)
+                except lmdb.MapResizedError:
+                    self.env.set_mapsize(0)  # another process grew the map: adopt its size
+                    found = self.env.open_db(name.encode(), dupsort=dupsort, create=True)
                 self._dbs[name] = found
             return found
 

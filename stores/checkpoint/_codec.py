@@ -29,11 +29,15 @@ _DELTA_HEAD = struct.Struct(">QQQQQ")  # base_version, base_len, chain_len, chai
 _DELTA_START = 1 + _DELTA_HEAD.size
 
 DEFAULT_SNAPSHOT_EVERY = 256
-"""At most this many deltas between full snapshots of an append channel.
+"""Deltas an append chain may reach before a snapshot is considered on count alone.
 
-Independently of this, a snapshot is taken as soon as the deltas since the last one
-hold more bytes than it does: snapshots then at least double in size, so all of them
-together are under twice the final value, and disk stays O(bytes written)."""
+The rule: a full snapshot replaces the next delta when the deltas since the last
+snapshot hold more bytes than it does (snapshots then at least double, so together
+they are under twice the final value), or when there are more than
+``snapshot_every`` of them and they hold over half its bytes (snapshots then grow by
+at least 1.5x: under 3x the final value). Either way disk stays O(bytes written), and
+a read decodes at most twice the value's own size, in at most about
+``max(snapshot_every, appends since the value was half its size)`` blobs."""
 
 GetBlob = Callable[[str, int], "bytes | None"]
 """(channel, version) -> the stored blob, or None."""
@@ -157,7 +161,7 @@ def _delta_blob(
     payload = serde.dumps(value[base_len:], where=f"channel {channel!r}")
     chain_len += 1
     chain_bytes += len(payload)
-    if chain_len > snapshot_every or chain_bytes > snap_bytes:
+    if chain_bytes > snap_bytes or (chain_len > snapshot_every and 2 * chain_bytes > snap_bytes):
         return None
     head = _DELTA_HEAD.pack(base_version, base_len, chain_len, chain_bytes, snap_bytes)
     return DELTA + head + payload

@@ -1,0 +1,237 @@
+"""LMDBSaver under stress: crashes, several processes, a full map, corruption, long threads."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import lmdb
+import pytest
+from checkpoint_conformance import Conversation, cfg, ckpt
+
+from stores._lmdb import LMDBEnv, MapFullError
+from stores.checkpoint import CheckpointCorruptError, LMDBSaver
+from stores.checkpoint.lmdb import enc
+from stores.serde import default_serializer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A writer process: appends to a conversation and prints each checkpoint id once put()
+# has returned (so the id is committed).
+WRITER = textwrap.dedent(
+    """
+    import json, os, sys
+    from stores.checkpoint import LMDBSaver, empty_checkpoint
+    path, thread, channel, count, map_size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    offset = os.getpid() * 1_000_000  # versions unique per process when sharing a thread
+    saver = LMDBSaver(path, map_size=map_size)
+    config = {"configurable": {"thread_id": thread}}
+    messages, version = [], 0
+    for i in range(count):
+        base = [offset + version, len(messages)] if version else None
+        messages = messages + [{"role": "user", "text": f"{channel}-{i}-" + "x" * 100}]
+        version += 1
+        made = empty_checkpoint()
+        made["channel_values"] = {channel: messages}
+        made["channel_versions"] = {channel: offset + version}
+        made["channel_appends"] = {channel: base} if base else {}
+        config = saver.put(config, made, {"step": i, "channel": channel}, {channel: offset + version})
+        print(json.dumps([made["id"], i]), flush=True)
+    saver.close()
+    """
+)
+
+
+def _writer(path: Path, thread: str, channel: str, count: int, map_size: int = 1 << 20) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), thread, channel, str(count), str(map_size)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _check_thread(saver: LMDBSaver, thread: str, channel: str, ids: list[str]) -> None:
+    """Every id is stored and holds the messages of its step, in order."""
+    for checkpoint_id, step in ids:
+        found = saver.get_tuple(cfg(thread, checkpoint_id))
+        assert found is not None, f"committed checkpoint {checkpoint_id} (step {step}) was lost"
+        messages = found.checkpoint["channel_values"][channel]
+        assert len(messages) == step + 1
+        assert messages[-1]["text"].startswith(f"{channel}-{step}-")
+
+
+@pytest.mark.slow
+def test_sigkill_mid_write_loses_no_committed_checkpoint(tmp_path: Path) -> None:
+    proc = _writer(tmp_path, "t", "messages", 100_000)
+    assert proc.stdout is not None
+    committed: list[Any] = []
+    while len(committed) < 200:
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read() if proc.stderr else "writer died"
+        committed.append(json.loads(line))
+    proc.send_signal(signal.SIGKILL)
+    rest, _ = proc.communicate()
+    committed += [json.loads(line) for line in rest.splitlines() if line.strip()]
+    assert proc.returncode == -signal.SIGKILL
+
+    with LMDBSaver(tmp_path) as saver:
+        _check_thread(saver, "t", "messages", committed)
+        latest = saver.get_tuple(cfg("t"))
+        assert latest is not None
+        # The put that was cut off either committed whole or not at all.
+        assert latest.metadata["step"] in (committed[-1][1], committed[-1][1] + 1)
+
+
+@pytest.mark.slow
+def test_processes_writing_one_path_concurrently(tmp_path: Path) -> None:
+    # A tiny map: the writers also grow it under each other (MapResized handling).
+    jobs = [("a", "messages"), ("b", "messages"), ("c", "messages"), ("shared", "left"), ("shared", "right")]
+    procs = [_writer(tmp_path, thread, channel, 150, map_size=64 * 1024) for thread, channel in jobs]
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+    with LMDBSaver(tmp_path) as saver:
+        for (thread, channel), (out, _) in zip(jobs, outputs, strict=True):
+            ids = [json.loads(line) for line in out.splitlines()]
+            assert len(ids) == 150
+            _check_thread(saver, thread, channel, ids)
+        assert len(list(saver.list(cfg("shared")))) == 300
+        assert len(list(saver.list(cfg("a")))) == 150
+
+
+def test_full_map_grows_then_fails_clearly_past_max(tmp_path: Path) -> None:
+    with LMDBSaver(tmp_path / "grow", map_size=64 * 1024) as saver:
+        talk = Conversation(saver)
+        for turn in range(300):
+            talk.step("x" * 500 + str(turn))
+        assert saver.env.env.info()["map_size"] > 64 * 1024
+        found = saver.get(cfg())
+        assert found is not None and found["channel_values"]["messages"] == talk.messages
+
+    with LMDBSaver(tmp_path / "cap", map_size=64 * 1024, max_map_size=256 * 1024) as saver:
+        with pytest.raises(MapFullError, match="max_map_size"):
+            for step in range(10_000):
+                versions = {"big": step + 1}
+                saver.put(cfg(), ckpt({"big": os.urandom(2000)}, versions), {}, versions)
+        # What committed before the failure is intact.
+        assert saver.get(cfg()) is not None
+
+
+def _corrupt_blob(saver: LMDBSaver, thread: str, channel: str, version: int, data: bytes) -> None:
+    key = enc(thread) + enc("") + enc(channel) + version.to_bytes(8, "big")
+    db = saver.env.db("ckpt_blobs")
+    saver.env.write(lambda txn: txn.put(key, data, db=db))
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (b"F" + b"\x00\x01\x02", "not written by stores.serde"),
+        (b"F\xc1\x01\x92\x01", "corrupt data"),
+        (b"??", "corrupt or foreign"),
+    ],
+)
+def test_corrupt_blob_error_names_thread_and_checkpoint(tmp_path: Path, damage: bytes, message: str) -> None:
+    with LMDBSaver(tmp_path) as saver:
+        config = saver.put(cfg("chat-7"), ckpt({"messages": ["hi"]}, {"messages": 1}), {}, {"messages": 1})
+        _corrupt_blob(saver, "chat-7", "messages", 1, damage)
+        with pytest.raises(CheckpointCorruptError) as info:
+            saver.get_tuple(cfg("chat-7"))
+        text = str(info.value)
+        checkpoint_id = config["configurable"]["checkpoint_id"]
+        assert "'chat-7'" in text and checkpoint_id in text and "'messages'" in text
+        assert message in text
+
+
+def test_missing_blob_is_reported_not_silently_dropped(tmp_path: Path) -> None:
+    with LMDBSaver(tmp_path) as saver:
+        # Claims channel "b" was stored earlier, but it never was.
+        saver.put(cfg(), ckpt({"a": 1, "b": 2}, {"a": 1, "b": 1}), {}, {"a": 1})
+        with pytest.raises(CheckpointCorruptError, match="'b' version 1: the value blob is missing"):
+            saver.get_tuple(cfg())
+
+
+def _message(turn: int, role: str) -> dict[str, str]:
+    text = f"{role} turn {turn}: " + "lorem ipsum dolor sit amet " * 6
+    return {"role": role, "content": text[:180]}
+
+
+def test_thousand_turn_thread_costs_bytes_written_not_quadratic(tmp_path: Path) -> None:
+    turns = 1000
+    with LMDBSaver(tmp_path, sync=False) as saver:
+        talk = Conversation(saver)
+        appended = 0
+        full_copies = 0
+        for turn in range(turns):
+            new = [_message(turn, "user"), _message(turn, "assistant")]
+            appended += len(default_serializer.dumps(new))
+            talk.step(*new)
+            full_copies += len(default_serializer.dumps(talk.messages))
+        used = saver.disk_usage()
+        found = saver.get(cfg())
+        assert found is not None and found["channel_values"]["messages"] == talk.messages
+    per_checkpoint = 400  # record + metadata + keys + B-tree slack, independent of history
+    print(f"\n1000 turns: appended {appended} B, LMDB uses {used} B, full copies would be {full_copies} B")
+    assert used <= 5 * appended + per_checkpoint * turns
+    assert used * 50 < full_copies
+
+
+def _median_seconds(fn: Any, runs: int = 200) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2]
+
+
+@pytest.mark.slow
+def test_latest_and_recent_history_do_not_scale_with_history(tmp_path: Path) -> None:
+    def build(path: Path, count: int) -> LMDBSaver:
+        saver = LMDBSaver(path, sync=False)
+        config = cfg()
+        for step in range(count):
+            versions = {"a": step + 1, "b": 1}
+            values = {"a": step, "b": "constant"}
+            new = versions if step == 0 else {"a": step + 1}
+            config = saver.put(config, ckpt(values, versions), {"step": step}, new)
+        return saver
+
+    with build(tmp_path / "short", 100) as short, build(tmp_path / "long", 10_000) as long:
+        for saver in (short, long):  # warm up
+            _median_seconds(lambda s=saver: s.get_tuple(cfg()), 20)
+        short_get = _median_seconds(lambda: short.get_tuple(cfg()))
+        long_get = _median_seconds(lambda: long.get_tuple(cfg()))
+        short_list = _median_seconds(lambda: list(short.list(cfg(), limit=10)))
+        long_list = _median_seconds(lambda: list(long.list(cfg(), limit=10)))
+        latest = long.get_tuple(cfg())
+        assert latest is not None and latest.metadata["step"] == 9_999
+    assert long_get < 3 * short_get + 20e-6, (short_get, long_get)
+    assert long_list < 3 * short_list + 50e-6, (short_list, long_list)
+
+
+def test_shares_an_env_with_other_users(tmp_path: Path) -> None:
+    env = LMDBEnv(tmp_path)
+    other = env.db("store_items")
+    env.write(lambda txn: txn.put(b"k", b"v", db=other))
+    with LMDBSaver(env=env) as saver:
+        saver.put(cfg(), ckpt({"a": 1}, {"a": 1}), {}, {"a": 1})
+        saver.delete_thread("t")
+    # The saver released its reference; the environment and other databases remain.
+    with env.read() as txn:
+        assert txn.get(b"k", db=other) == b"v"
+    env.close()
+    with lmdb.open(str(tmp_path), max_dbs=16, readonly=True) as raw, raw.begin() as txn:
+        names = {key for key, _ in txn.cursor()}
+    assert {b"ckpt_checkpoints", b"ckpt_blobs", b"ckpt_writes", b"ckpt_metadata"} <= names
