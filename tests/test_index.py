@@ -1,0 +1,188 @@
+"""VectorIndex: ANN recall, exact namespace scoping, and equality with brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stores.index import AnnConfig, VectorIndex, _top_items
+
+DIMS = 384
+
+
+def structured_vectors(n: int, dims: int = DIMS, *, seed: int = 0) -> npt.NDArray[np.float32]:
+    """Vectors shaped like real embeddings: a random 32-dim subspace plus small noise, unit length."""
+    rng = np.random.default_rng(seed)
+    sub = min(32, dims // 2)
+    basis = np.linalg.qr(rng.standard_normal((dims, sub)))[0].T.astype(np.float32)
+    x = rng.standard_normal((n, sub)).astype(np.float32) @ basis
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    x += 0.1 * rng.standard_normal((n, dims)).astype(np.float32) / np.sqrt(dims)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x
+
+
+@pytest.fixture(scope="module")
+def big_index() -> tuple[VectorIndex, npt.NDArray[np.float32], list[tuple[str, ...]]]:
+    """50,000 structured vectors in 1,000 namespaces, graph built (the expensive part, ~10 s)."""
+    n = 50_000
+    vectors = structured_vectors(n)
+    namespaces = [("user", str(i % 1000)) for i in range(n)]
+    index = VectorIndex(DIMS)
+    labels = list(range(n))
+    index.add(labels, owners=labels, namespaces=namespaces, vectors=vectors)
+    assert index.has_graph  # 50k >= exact_threshold: built on add
+    return index, vectors, namespaces
+
+
+def test_ann_recall_at_10_against_brute_force(big_index: tuple) -> None:  # type: ignore[type-arg]
+    index, vectors, _ = big_index
+    queries = structured_vectors(200, seed=1)
+    truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    recalls = []
+    for q, true_top in zip(queries, truth, strict=True):
+        hits = index.search(q, k=10, force="ann")
+        recalls.append(len({h.owner for h in hits} & set(true_top.tolist())) / 10)
+    assert np.mean(recalls) >= 0.95
+
+
+def test_ann_path_never_leaves_the_namespace(big_index: tuple) -> None:  # type: ignore[type-arg]
+    index, vectors, namespaces = big_index
+    rng = np.random.default_rng(2)
+    queries = structured_vectors(40, seed=3)
+    for q in queries:
+        ns = ("user", str(int(rng.integers(1000))))
+        hits = index.search(q, prefix=ns, k=10, force="ann")
+        assert len(hits) == 10
+        assert all(namespaces[h.owner] == ns for h in hits)
+        members = np.array([i for i in range(int(ns[1]), 50_000, 1000)])
+        exact = members[np.argsort(-(vectors[members] @ q))[:10]]
+        assert [h.owner for h in hits][:3] == exact[:3].tolist()  # tiny namespaces: exact fallback agrees
+
+
+def test_exact_path_scoping_on_1000_namespaces(big_index: tuple) -> None:  # type: ignore[type-arg]
+    index, vectors, namespaces = big_index
+    q = structured_vectors(1, seed=4)[0]
+    for ns_id in range(0, 1000, 97):
+        ns = ("user", str(ns_id))
+        hits = index.search(q, prefix=ns, k=60, force="exact")
+        assert len(hits) == 50 and {namespaces[h.owner] for h in hits} == {ns}
+    assert index.candidate_count(("user",)) == 50_000
+    assert index.search(q, prefix=("nobody",), k=5) == []
+
+
+def test_graph_survives_deletes_and_relabels() -> None:
+    vectors = structured_vectors(600, dims=16, seed=5)
+    index = VectorIndex(16, AnnConfig(exact_threshold=100))
+    index.add(list(range(500)), owners=list(range(500)), namespaces=[("a",)] * 500, vectors=vectors[:500])
+    assert index.has_graph
+    index.remove(range(0, 500, 2))
+    index.add([0, 2, 4], owners=[1000, 1002, 1004], namespaces=[("a",)] * 3, vectors=vectors[500:503])
+    q = vectors[501]
+    hits = index.search(q, k=3, force="ann")
+    assert hits[0].owner == 1002 and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert all(h.owner % 2 == 1 or h.owner >= 1000 for h in index.search(q, k=50, force="ann"))
+
+
+def test_wrong_dimension_names_both_sizes() -> None:
+    index = VectorIndex(8)
+    with pytest.raises(ValueError, match=r"dimension 3 .*dims=8"):
+        index.add([0], owners=[0], namespaces=[("a",)], vectors=[[1.0, 2.0, 3.0]])
+    assert len(index) == 0
+
+
+def test_graph_save_and_load_roundtrip(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "g.hnsw"
+    vectors = structured_vectors(300, dims=16, seed=6)
+    index = VectorIndex(16, AnnConfig(exact_threshold=10))
+    index.add(list(range(300)), owners=list(range(300)), namespaces=[("a",)] * 300, vectors=vectors)
+    index.remove([5])
+    assert index.save_graph(path, generation=7)
+    fresh = VectorIndex(16, AnnConfig(exact_threshold=10))
+    rows = [i for i in range(300) if i != 5]
+    fresh.add(rows, owners=rows, namespaces=[("a",)] * 299, vectors=vectors[rows], build=False)
+    assert not fresh.load_graph(path, generation=8)  # stale generation
+    assert fresh.load_graph(path, generation=7)
+    assert [h.owner for h in fresh.search(vectors[5], k=5, force="ann")] == [
+        h.owner for h in index.search(vectors[5], k=5, force="ann")
+    ]
+    path.write_bytes(b"garbage")
+    assert not VectorIndex(16).load_graph(path, generation=7)
+
+
+# -- property tests: any sequence of puts/deletes, results equal brute force --------------------
+
+NAMESPACES = [("a",), ("a", "x"), ("a", "y"), ("b",), ("ab",)]
+op_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(["put", "delete"]),
+        st.integers(0, 30),  # item id
+        st.integers(0, len(NAMESPACES) - 1),
+        st.integers(1, 3),  # rows per item
+        st.integers(0, 10_000),  # vector seed
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=op_strategy, prefix_i=st.integers(0, len(NAMESPACES)), k=st.integers(1, 12), force=st.sampled_from(["exact", "ann"]))
+def test_search_equals_brute_force_after_any_ops(
+    ops: list[tuple[str, int, int, int, int]], prefix_i: int, k: int, force: str
+) -> None:
+    dims = 8
+    index = VectorIndex(dims, AnnConfig(exact_threshold=10_000, ef=200))
+    model: dict[int, tuple[tuple[str, ...], list[int], npt.NDArray[np.float32]]] = {}
+    next_label = 0
+    free: list[int] = []
+    for kind, item, ns_i, nrows, seed in ops:
+        if item in model:
+            index.remove(model[item][1])
+            free.extend(model[item][1])
+            del model[item]
+        if kind == "put":
+            vecs = np.random.default_rng(seed).standard_normal((nrows, dims)).astype(np.float32)
+            labels = []
+            for _ in range(nrows):
+                if free:
+                    labels.append(free.pop())
+                else:
+                    labels.append(next_label)
+                    next_label += 1
+            index.add(labels, owners=[item] * nrows, namespaces=[NAMESPACES[ns_i]] * nrows, vectors=vecs)
+            model[item] = (NAMESPACES[ns_i], labels, vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
+    prefix = () if prefix_i == len(NAMESPACES) else NAMESPACES[prefix_i]
+    q = np.random.default_rng(99).standard_normal(dims).astype(np.float32)
+    q /= np.linalg.norm(q)
+    best = {
+        item: float(np.max(vecs @ q))
+        for item, (ns, _, vecs) in model.items()
+        if ns[: len(prefix)] == prefix
+    }
+    expected = sorted(best.items(), key=lambda kv: -kv[1])[:k]
+    hits = index.search(q, prefix=prefix, k=k, force=force if model else None)
+    assert {h.owner for h in hits} <= set(best)  # namespace scoping is exact on both paths
+    assert len(hits) == len(expected)  # small graphs with ef=200 are searched exhaustively
+    assert [h.score for h in hits] == pytest.approx([s for _, s in expected], abs=1e-5)
+
+
+@given(
+    scores=st.lists(st.floats(-1, 1, allow_nan=False, width=32), min_size=0, max_size=40),
+    owners=st.data(),
+    k=st.integers(1, 10),
+)
+def test_top_items_takes_each_owners_best(scores: list[float], owners: st.DataObject, k: int) -> None:
+    own = owners.draw(st.lists(st.integers(0, 6), min_size=len(scores), max_size=len(scores)))
+    s = np.array(scores, dtype=np.float32)
+    o = np.array(own, dtype=np.int64)
+    best: dict[int, float] = {}
+    for owner, score in zip(own, s.tolist(), strict=True):
+        best[owner] = max(best.get(owner, -2.0), score)
+    hits = _top_items(s, o, k)
+    assert [h.score for h in hits] == sorted(best.values(), reverse=True)[:k]
+    assert all(best[h.owner] == h.score for h in hits)

@@ -1,0 +1,194 @@
+"""LMDBStore persistence: reopen, the saved index (reload / rebuild), crashes, shared envs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import zlib
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import pytest
+
+from stores import LMDBEnv, LMDBStore, PutOp
+from stores.store.lmdb_store import INDEX_FILE, decode_key, encode_key, encode_prefix
+
+DIMS = 16
+
+
+def seeded_embed(texts: list[str]) -> list[list[float]]:
+    """Deterministic pseudo-random vector per text (a text's own vector is its best match)."""
+    return [
+        np.random.default_rng(zlib.crc32(t.encode())).standard_normal(DIMS).tolist() for t in texts
+    ]
+
+
+def index_config(threshold: int = 50) -> dict:  # type: ignore[type-arg]
+    return {"dims": DIMS, "embed": seeded_embed, "fields": ["text"], "ann": {"exact_threshold": threshold}}
+
+
+def fill(store: LMDBStore, n: int, ns: tuple[str, ...] = ("docs",)) -> None:
+    store.batch([PutOp(ns, f"k{i}", {"text": f"text {i}", "i": i}) for i in range(n)])
+
+
+def test_items_and_vectors_survive_reopen(tmp_path: Path) -> None:
+    with LMDBStore(tmp_path, index=index_config()) as store:
+        fill(store, 20)
+        store.put(("docs",), "ttl", {"text": "brief"}, ttl=60)
+        store.delete(("docs",), "k3")
+    with LMDBStore(tmp_path, index=index_config()) as store:
+        assert store.get(("docs",), "k3") is None
+        item = store.get(("docs",), "k5")
+        assert item is not None and item.value == {"text": "text 5", "i": 5}
+        hits = store.search(("docs",), query="text 7", limit=1)
+        assert hits[0].key == "k7" and hits[0].score == pytest.approx(1.0, abs=1e-5)
+        assert store.list_namespaces() == [("docs",)]
+        assert store.get(("docs",), "ttl") is not None
+
+
+def test_saved_graph_is_reloaded_without_rebuild(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with LMDBStore(tmp_path, index=index_config()) as store:
+        fill(store, 200)
+        assert store.vectors is not None and store.vectors.has_graph
+    assert (tmp_path / INDEX_FILE).exists()
+    with caplog.at_level(logging.INFO, logger="stores"):
+        store = LMDBStore(tmp_path, index=index_config())
+    assert not [r for r in caplog.records if "rebuilding" in r.message]
+    assert store.vectors is not None and store.vectors.has_graph
+    assert store.search(("docs",), query="text 42", limit=1)[0].key == "k42"
+    store.close()
+
+
+@pytest.mark.parametrize("damage", ["missing", "stale", "corrupt"])
+def test_bad_graph_file_is_rebuilt_with_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
+    with LMDBStore(tmp_path, index=index_config()) as store:
+        fill(store, 200)
+    graph = tmp_path / INDEX_FILE
+    if damage == "missing":
+        graph.unlink()
+    elif damage == "corrupt":
+        graph.write_bytes(b"\x00" * 100)
+    else:  # LMDB moved on without the graph being saved (as after a crash)
+        store = LMDBStore(tmp_path, index=index_config(), index_save_interval=1e9)
+        fill(store, 210)
+        store.vectors = None  # simulate dying before close() could save
+        store.env.close()
+    with caplog.at_level(logging.INFO, logger="stores"):
+        store = LMDBStore(tmp_path, index=index_config())
+    assert len([r for r in caplog.records if "rebuilding" in r.message]) == 1
+    assert store.search(("docs",), query="text 205" if damage == "stale" else "text 5", limit=1)[0].key in (
+        "k205",
+        "k5",
+    )
+    store.close()
+
+
+def test_shares_an_env_with_other_databases(tmp_path: Path) -> None:
+    env = LMDBEnv(tmp_path)
+    other = env.db("ckpt_example")
+    env.write(lambda txn: txn.put(b"x", b"y", db=other))
+    with LMDBStore(env=env, index=index_config()) as store:
+        fill(store, 5)
+    with env.read() as txn:
+        assert txn.get(b"x", db=other) == b"y"
+    with LMDBStore(env=env) as store:  # the env is still open: the store only dropped its ref
+        assert store.get(("docs",), "k1") is not None
+    env.close()
+
+
+def test_reopening_with_other_dims_is_refused(tmp_path: Path) -> None:
+    with LMDBStore(tmp_path, index=index_config()) as store:
+        fill(store, 3)
+    with pytest.raises(ValueError, match=r"holds 16-dim vectors but index\['dims'\]=8"):
+        LMDBStore(tmp_path, index={"dims": 8})
+
+
+def test_key_encoding_orders_prefixes_by_label() -> None:
+    assert decode_key(encode_key(("a", "b"), "k\x00x")) == (("a", "b"), "k\x00x")
+    assert encode_key(("a", "b"), "k").startswith(encode_prefix(("a",)))
+    assert not encode_key(("ab",), "k").startswith(encode_prefix(("a",)))
+
+
+def test_growing_the_map_keeps_writing(tmp_path: Path) -> None:
+    with LMDBStore(tmp_path, map_size=256 * 1024, index=index_config(threshold=10_000)) as store:
+        store.batch([PutOp(("big",), f"k{i}", {"text": "x" * 2000, "n": i}) for i in range(400)])
+        assert len(store.search(("big",), limit=1000)) == 400
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, zlib
+    import numpy as np
+    from stores import LMDBStore, PutOp
+
+    def embed(texts):
+        return [np.random.default_rng(zlib.crc32(t.encode())).standard_normal(16).tolist() for t in texts]
+
+    store = LMDBStore(sys.argv[1], index={"dims": 16, "embed": embed, "fields": ["text"],
+                                          "ann": {"exact_threshold": 100}}, index_save_interval=0.05)
+    batch = 0
+    while True:
+        ops = [PutOp(("crash", str(batch % 3)), f"b{batch}-{i}", {"text": f"t{batch}-{i}"}) for i in range(10)]
+        if batch % 4 == 3:  # rewrites and deletes, too
+            ops.append(PutOp(("crash", str((batch - 1) % 3)), f"b{batch - 1}-0", {"text": f"t{batch - 1}-0"}))
+            ops.append(PutOp(("crash", str((batch - 2) % 3)), f"b{batch - 2}-1", None))
+        store.batch(ops)
+        print(batch, flush=True)
+        batch += 1
+    """
+)
+
+
+@pytest.mark.parametrize("kill_after", [7, 40])
+def test_kill_9_during_batched_puts_loses_nothing_committed(tmp_path: Path, kill_after: int) -> None:
+    path = tmp_path / "db"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert proc.stdout is not None
+    committed = -1
+    for line in proc.stdout:
+        committed = int(line)
+        if committed >= kill_after:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deleted = {f"b{b - 2}-1" for b in range(committed + 1) if b % 4 == 3}
+
+    with LMDBStore(path, index={"dims": 16, "embed": seeded_embed, "fields": ["text"], "ann": {"exact_threshold": 100}}) as store:
+        for b in range(committed + 1):
+            for i in range(10):
+                key = f"b{b}-{i}"
+                item = store.get(("crash", str(b % 3)), key)
+                if key in deleted:
+                    assert item is None
+                    continue
+                assert item is not None, key
+                hit = store.search(("crash", str(b % 3)), query=f"t{b}-{i}", limit=1)[0]
+                assert hit.key == key and hit.score == pytest.approx(1.0, abs=1e-5)
+        assert_consistent(store)
+
+
+def assert_consistent(store: LMDBStore) -> None:
+    """Every item's labels have vector rows pointing back at it, and nothing else exists."""
+    items: dict[tuple[tuple[str, ...], str], list[int]] = {}
+    with store.env.read() as txn:
+        for raw_key, raw in txn.cursor(db=store._items):
+            record = msgpack.unpackb(raw, raw=False)
+            items[decode_key(raw_key)] = record[7]
+        rows = {}
+        for raw_label, raw in txn.cursor(db=store._vecs):
+            ns, key, _path, _blob = msgpack.unpackb(raw, raw=False)
+            rows[int.from_bytes(raw_label, "big")] = (tuple(ns), key)
+    expected = {label: item for item, labels in items.items() for label in labels}
+    assert rows == expected
+    assert store.vectors is not None and sorted(store.vectors.labels()) == sorted(rows)
+
