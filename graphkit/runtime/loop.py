@@ -34,6 +34,7 @@ from graphkit.errors import (
     InvalidUpdateError,
     add_context,
 )
+from graphkit.runtime.tables import NodeTable
 from graphkit.runtime.task import (
     Task,
     Write,
@@ -89,6 +90,7 @@ class Run:
         self.skip_interrupt_before = False
         self.interrupts: list[Interrupt] = []
         self.restored: dict[str, list[Write]] = {}
+        self.resumes: dict[str, list[Any]] = {}
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
         self.events: list[tuple[str, Any]] = []
         self.queue: queue.SimpleQueue[Any] | None = queue.SimpleQueue() if live else None
@@ -159,7 +161,7 @@ class Run:
                     f"{self.cp.thread_id if self.cp else None!r} has no checkpoint yet. "
                     "Start it with an input state."
                 )
-            self.skip_interrupt_before = self.cp.interrupted_before
+            self.skip_interrupt_before = True
         else:
             self._start_input(input)
 
@@ -173,8 +175,10 @@ class Run:
         self.deferred.clear()
         self.joins = [set() for _ in self.tables.joins]
         self.restored = {}
+        if self.cp is not None and self.cp.loaded:
+            self.step += 1
         self._apply([(START, writes)])
-        self._route_from(self.tables.start, writes)
+        self.route_after(self.tables.start)
         self._emit("values", self.output())
         if self.cp is not None:
             self.cp.save("input", {START: dict(writes)})
@@ -187,6 +191,7 @@ class Run:
                     "and pass the config of a thread that stopped at interrupt()."
                 )
             self.cp.resume_with(command.resume)
+            self.skip_interrupt_before = True
         if command.update is not None:
             writes = update_writes(command.update, START, self.tables)
             self._apply([(START, writes)])
@@ -195,10 +200,9 @@ class Run:
         for target in command.goto_list():
             self._route([target], START)
 
-    def _route_from(self, node: Any, writes: list[Write]) -> None:
-        """Trigger what follows START (or an ``as_node`` of update_state)."""
-        for target in node.edges:
-            self._trigger(target)
+    def route_after(self, node: NodeTable) -> None:
+        """Trigger what follows ``node`` without running it (START, update_state's as_node)."""
+        routes: list[Any] = []
         if node.branches:
             from graphkit.context import CURRENT_TASK, TaskContext
 
@@ -213,12 +217,12 @@ class Run:
                         result.close()
                         raise InvalidUpdateError(
                             f"The conditional edge {branch.name!r} from {node.name!r} is "
-                            "async; async branches after START/update_state are not supported. "
-                            "Make it a plain function."
+                            "async; only nodes' own edges may be async. Make it a plain function."
                         )
-                    self._route(resolve_branch(branch, result, self.tables), node.name)
+                    routes.extend(resolve_branch(branch, result, self.tables))
             finally:
                 CURRENT_TASK.reset(token)
+        self._advance(Task(node, None, ("pull", node.name), "", routes=routes))
 
     def _route(self, routes: list[Any], source: str) -> None:
         for route in routes:
@@ -266,7 +270,7 @@ class Run:
         for task in tasks:
             writes = self.restored.get(task.id)
             if writes is not None:
-                restore_task(task, writes)
+                restore_task(task, writes, self.resumes)
         self.restored = {}
 
     def check_before(self, tasks: list[Task]) -> bool:
@@ -283,8 +287,6 @@ class Run:
             "*" in before or any(t.node.name in before for t in tasks)
         ):
             self._put_back(tasks)
-            if self.cp is not None:
-                self.cp.mark_interrupted_before()
             return True
         self.skip_interrupt_before = False
         return False

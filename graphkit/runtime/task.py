@@ -47,6 +47,8 @@ class Task:
     """Resume values for ``interrupt()`` calls, in order."""
     done: bool = False
     """True once it succeeded (or its writes were restored from a checkpoint)."""
+    restored: bool = False
+    """True when its writes came from a checkpoint's pending writes (not run again)."""
 
     @property
     def sort_key(self) -> tuple[str, str | int]:
