@@ -313,3 +313,29 @@ async def test_agent_runs_async() -> None:
     model = FakeChatModel(responses=[calls(("add", {"a": 1, "b": 2}, "c")), "3"])
     result = await create_react_agent(model, [add]).ainvoke({"messages": [("user", "q")]})
     assert result["messages"][-1].text == "3"
+
+
+def test_agent_conversation_survives_a_durable_checkpointer(tmp_path: Any) -> None:
+    from stores import LMDBSaver
+
+    config = {"configurable": {"thread_id": "durable"}}
+    with LMDBSaver(tmp_path / "db") as saver:
+        model = FakeChatModel(responses=[calls(("add", {"a": 2, "b": 2}, "c1")), "four"])
+        create_react_agent(model, [add], checkpointer=saver).invoke(
+            {"messages": [("user", "2+2")]}, config
+        )
+    with LMDBSaver(tmp_path / "db") as saver:
+        model = FakeChatModel(responses=["still four"])
+        agent = create_react_agent(model, [add], checkpointer=saver)
+        result = agent.invoke({"messages": [("user", "again?")]}, config)
+    messages = result["messages"]
+    assert [type(m).__name__ for m in messages] == [
+        "HumanMessage",
+        "AIMessage",
+        "ToolMessage",
+        "AIMessage",
+        "HumanMessage",
+        "AIMessage",
+    ]
+    assert messages[1].tool_calls[0]["args"] == {"a": 2, "b": 2}
+    assert messages[2].content == "4" and messages[-1].text == "still four"

@@ -10,14 +10,16 @@
 Replies are served in order. When the script runs out, the model raises
 ``FakeModelExhaustedError`` (so a test that loops more than intended fails
 loudly), unless ``cycle=True``, which starts over from the first reply.
+Replies without an id get a fresh ``fake-<uuid>`` id, so replies of different
+model instances never replace each other in a checkpointed history.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,9 +52,8 @@ class _Script:
     position: int = 0
     calls: list[list[BaseMessage]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    ids: Iterator[int] = field(default_factory=itertools.count)
 
-    def next(self, messages: list[BaseMessage]) -> tuple[Reply, int]:
+    def next(self, messages: list[BaseMessage]) -> Reply:
         with self.lock:
             self.calls.append(list(messages))
             if self.position >= len(self.replies):
@@ -66,7 +67,7 @@ class _Script:
                 self.position = 0
             reply = self.replies[self.position]
             self.position += 1
-            return reply, next(self.ids)
+            return reply
 
 
 class FakeChatModel(BaseChatModel):
@@ -91,7 +92,8 @@ class FakeChatModel(BaseChatModel):
         return self._script.calls
 
     def _next_message(self, messages: list[BaseMessage]) -> AIMessage:
-        reply, number = self._script.next(messages)
+        reply = self._script.next(messages)
+        number = uuid.uuid4().hex  # unique across instances: histories outlive models
         if isinstance(reply, BaseException):
             raise reply
         if isinstance(reply, str):
@@ -102,14 +104,14 @@ class FakeChatModel(BaseChatModel):
             return self._forced_tool_call(reply, number)
         return reply if reply.id else reply.model_copy(update={"id": f"fake-{number}"})
 
-    def _forced_tool_call(self, reply: BaseModel | dict[str, Any], number: int) -> AIMessage:
+    def _forced_tool_call(self, reply: BaseModel | dict[str, Any], number: str) -> AIMessage:
         if not self.tool_choice or self.tool_choice in ("auto", "any", "none"):
             raise TypeError(
                 "a dict or pydantic reply becomes the arguments of the forced tool call, "
                 "so it needs bind_tools(..., tool_choice=<name>) or with_structured_output"
             )
         args = reply.model_dump() if isinstance(reply, BaseModel) else reply
-        call = tool_call(self.tool_choice, args, f"call_fake_{number}")
+        call = tool_call(self.tool_choice, args, f"call_{number[:24]}")
         return AIMessage(content="", id=f"fake-{number}", tool_calls=[call])
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
