@@ -195,31 +195,47 @@ def read_values(
 def read_channel(
     serde: Serializer, channel: str, version: int, get_blob: GetBlob, where: str
 ) -> Any:
-    """One channel's value at ``version`` (``_MISSING`` if it has none)."""
-    suffixes: list[tuple[int, bytes]] = []  # (base_len, payload) from newest to oldest
+    """One channel's value at ``version`` (``_MISSING`` if it has none).
+
+    Hot path of every read: a full blob is one decode; a delta chain is walked with
+    bare header unpacking, then decoded base first and extended suffix by suffix.
+    """
+    blob = get_blob(channel, version)
+    if blob is None:
+        raise _corrupt(where, channel, version, _MISSING_BLOB)
+    kind = blob[:1]
+    if kind == FULL:
+        return _load(serde, blob, 1, where, channel, version)
+    if kind == EMPTY:
+        return _MISSING
+    deltas: list[tuple[int, bytes]] = []  # (base_len, delta blob), newest first
     current = version
-    for blob in _chain(channel, version, get_blob, where):
+    while kind == DELTA:
+        if len(blob) < _DELTA_START:
+            raise _corrupt(where, channel, current, "the value blob is corrupt or foreign")
+        base_version, base_len = _BASE.unpack_from(blob, 1)
+        if base_version >= current:
+            raise _corrupt(where, channel, current, "the delta chain does not go back in time")
+        deltas.append((base_len, blob))
+        current = base_version
+        blob = get_blob(channel, current)
+        if blob is None:
+            raise _corrupt(where, channel, current, _MISSING_BLOB)
         kind = blob[:1]
-        if kind == DELTA:
-            info = blob_info(blob)
-            assert info is not None
-            suffixes.append((info.base_len, blob[_DELTA_START:]))
-            current = info.base_version
-            continue
-        if kind == EMPTY:
-            if suffixes:
-                raise _corrupt(where, channel, current, "a delta extends a blob with no value")
-            return _MISSING
-        value = _load(serde, blob[1:], where, channel, current)
-        if not suffixes:
-            return value
-        if type(value) is not list:
-            raise _corrupt(where, channel, current, "a delta extends a value that is not a list")
-        for base_len, payload in reversed(suffixes):
-            del value[base_len:]
-            value.extend(_load(serde, payload, where, channel, version))
-        return value
-    raise _corrupt(where, channel, version, "the delta chain has no full snapshot")
+    if kind != FULL:
+        what = "a delta extends a blob with no value" if kind == EMPTY else "the value blob is corrupt or foreign"
+        raise _corrupt(where, channel, current, what)
+    value = _load(serde, blob, 1, where, channel, current)
+    if type(value) is not list:
+        raise _corrupt(where, channel, current, "a delta extends a value that is not a list")
+    for base_len, delta in reversed(deltas):
+        del value[base_len:]
+        value.extend(_load(serde, delta, _DELTA_START, where, channel, version))
+    return value
+
+
+_MISSING_BLOB = "the value blob is missing (it was never stored by put(), or was deleted)"
+_BASE = struct.Struct(">QQ")
 
 
 def chain_versions(channel: str, version: int, get_blob: GetBlob, where: str) -> list[int]:
@@ -239,12 +255,7 @@ def _chain(channel: str, version: int, get_blob: GetBlob, where: str) -> Iterato
     while True:
         blob = get_blob(channel, current)
         if blob is None:
-            raise _corrupt(
-                where,
-                channel,
-                current,
-                "the value blob is missing (it was never stored by put(), or was deleted)",
-            )
+            raise _corrupt(where, channel, current, _MISSING_BLOB)
         info = blob_info(blob)
         if info is None:
             raise _corrupt(where, channel, current, "the value blob is corrupt or foreign")
@@ -256,11 +267,15 @@ def _chain(channel: str, version: int, get_blob: GetBlob, where: str) -> Iterato
         current = info.base_version
 
 
-def _load(serde: Serializer, data: bytes, where: str, channel: str, version: int) -> Any:
+def _load(
+    serde: Serializer, blob: bytes, start: int, where: str, channel: str, version: int
+) -> Any:
     try:
-        return serde.loads(data, where=f"{where}, channel {channel!r} version {version}")
+        return serde.loads(memoryview(blob)[start:])
     except SerdeError as exc:
-        raise CheckpointCorruptError(str(exc)) from None
+        raise CheckpointCorruptError(
+            f"{where}, channel {channel!r} version {version}: {exc}"
+        ) from None
 
 
 def _corrupt(where: str, channel: str, version: int, what: str) -> CheckpointCorruptError:

@@ -1,0 +1,233 @@
+"""Raw checkpoint saver throughput: put + get_tuple per step of a growing chat thread.
+
+Each timed run starts a fresh thread and takes ``STEPS`` steps; a step appends two
+~200-byte messages to ``messages``, bumps ``step``, and leaves ``CONSTANT_KEYS`` other
+keys alone (the runtime passes only the changed channels in ``new_versions``). Then it
+reads the latest checkpoint back, as resuming a run does.
+
+Compared: graphkit's LMDBSaver / InMemorySaver against LangGraph's SqliteSaver /
+InMemorySaver, and LMDBSaver against the physical limit: the same bytes written to
+bare LMDB, one transaction per step, then read back.
+
+Run: ``.venv/bin/python -m benchmarks.bench_saver`` (standalone table) or
+``.venv/bin/python -m benchmarks.harness saver`` (with the other benchmarks).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks.harness import Workload
+
+STEPS = 200
+CONSTANT_KEYS = 10
+_threads = itertools.count()
+
+
+def _message(step: int, role: str) -> dict[str, str]:
+    return {"role": role, "content": (f"{role} {step}: " + "lorem ipsum dolor sit " * 9)[:200]}
+
+
+def _constant() -> dict[str, Any]:
+    return {f"k{i}": {"value": i, "label": f"key {i}"} for i in range(CONSTANT_KEYS)}
+
+
+def _graphkit(saver: Any) -> Callable[[], object]:
+    """One run of the workload against a graphkit saver."""
+    from stores.checkpoint import empty_checkpoint
+
+    def run() -> None:
+        config: dict[str, Any] = {"configurable": {"thread_id": f"gk-{next(_threads)}"}}
+        values: dict[str, Any] = {**_constant(), "messages": [], "step": 0}
+        versions = dict.fromkeys(values, 1)
+        new_versions = dict(versions)
+        for step in range(STEPS):
+            checkpoint = empty_checkpoint()
+            checkpoint["channel_values"] = values
+            checkpoint["channel_versions"] = dict(versions)
+            if step:
+                checkpoint["channel_appends"] = {"messages": [versions["messages"] - 1, base_len]}
+            config = saver.put(config, checkpoint, {"source": "loop", "step": step}, new_versions)
+            saver.get_tuple(config)
+            base_len = len(values["messages"])
+            values = {
+                **values,
+                "messages": [*values["messages"], _message(step, "user"), _message(step, "ai")],
+                "step": step + 1,
+            }
+            versions["messages"] += 1
+            versions["step"] += 1
+            new_versions = {"messages": versions["messages"], "step": versions["step"]}
+
+    return run
+
+
+def _langgraph(saver: Any) -> Callable[[], object]:
+    """The same run against a LangGraph saver (its checkpoint format)."""
+    from langgraph.checkpoint.base import empty_checkpoint
+
+    def run() -> None:
+        config: dict[str, Any] = {"configurable": {"thread_id": f"lg-{next(_threads)}", "checkpoint_ns": ""}}
+        values: dict[str, Any] = {**_constant(), "messages": [], "step": 0}
+        versions = dict.fromkeys(values, 1)
+        new_versions = dict(versions)
+        for step in range(STEPS):
+            checkpoint = empty_checkpoint()
+            checkpoint["channel_values"] = dict(values)
+            checkpoint["channel_versions"] = dict(versions)
+            config = saver.put(config, checkpoint, {"source": "loop", "step": step}, new_versions)
+            saver.get_tuple(config)
+            values = {
+                **values,
+                "messages": [*values["messages"], _message(step, "user"), _message(step, "ai")],
+                "step": step + 1,
+            }
+            versions["messages"] += 1
+            versions["step"] += 1
+            new_versions = {"messages": versions["messages"], "step": versions["step"]}
+
+    return run
+
+
+def lmdb_saver(sync: bool = True) -> Callable[[], object]:
+    from stores.checkpoint import LMDBSaver
+
+    return _graphkit(LMDBSaver(tempfile.mkdtemp(prefix="bench-lmdb-"), sync=sync))
+
+
+def memory_saver() -> Callable[[], object]:
+    from stores.checkpoint import InMemorySaver
+
+    return _graphkit(InMemorySaver())
+
+
+def sqlite_saver(sync: bool = True) -> Callable[[], object]:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    path = tempfile.mkdtemp(prefix="bench-sqlite-") + "/db.sqlite"
+    conn = sqlite3.connect(path, check_same_thread=False)
+    if not sync:
+        conn.execute("PRAGMA synchronous=OFF")
+    return _langgraph(SqliteSaver(conn))
+
+
+def langgraph_memory_saver() -> Callable[[], object]:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    return _langgraph(InMemorySaver())
+
+
+def bare_lmdb(sync: bool = True) -> Callable[[], object]:
+    """The physical limit: the bytes LMDBSaver writes per step, in one bare transaction each.
+
+    Per step: the record, the metadata, the two new blobs (appended messages as a delta,
+    the step counter), written with one ``put`` each in one write transaction, then read
+    back in one read transaction. Everything is encoded beforehand.
+    """
+    import lmdb
+
+    from stores.serde import default_serializer as serde
+
+    path = tempfile.mkdtemp(prefix="bench-bare-")
+    env = lmdb.open(path, map_size=1 << 30, max_dbs=4, sync=sync, metasync=sync)
+    db = env.open_db(b"bare")
+    versions = {**dict.fromkeys(_constant(), 1), "messages": 1, "step": 1}
+    steps = []
+    for step in range(STEPS):
+        record = serde.dumps([1, dt.datetime.now(dt.timezone.utc).isoformat(), versions, {}, "x" * 36])
+        meta = serde.dumps({"source": "loop", "step": step})
+        delta = b"D" + bytes(40) + serde.dumps([_message(step, "user"), _message(step, "ai")])
+        counter = b"F" + serde.dumps(step)
+        steps.append([record, meta, delta, counter])
+    runs = itertools.count()
+
+    def run() -> None:
+        prefix = f"{next(runs)}".encode()
+        for step, items in enumerate(steps):
+            keys = [prefix + b"/%d/%d" % (step, i) for i in range(len(items))]
+            with env.begin(write=True) as txn:
+                for key, value in zip(keys, items, strict=True):
+                    txn.put(key, value, db=db)
+            with env.begin() as txn:
+                for key in keys:
+                    txn.get(key, db=db)
+
+    return run
+
+
+def _per_step(setup: Callable[[], Callable[[], object]], repeat: int) -> float:
+    """Median seconds per step over ``repeat`` runs (after one warm-up run)."""
+    run = setup()
+    run()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) / STEPS
+
+
+def _vs_bare(quick: bool) -> dict[str, tuple[float, float | None]]:
+    """LMDBSaver against bare LMDB, without fsync (CPU cost) and with it (durable)."""
+    repeat = 3 if quick else 5
+    found: dict[str, tuple[float, float | None]] = {}
+    for sync in (False, True):
+        label = "sync" if sync else "nosync"
+        ours = _per_step(lambda sync=sync: lmdb_saver(sync), repeat)
+        bare = _per_step(lambda sync=sync: bare_lmdb(sync), repeat)
+        found[f"LMDBSaver us/step ({label})"] = (ours * 1e6, None)
+        found[f"bare LMDB us/step ({label})"] = (bare * 1e6, None)
+        found[f"LMDBSaver / bare LMDB ({label})"] = (ours / bare, None)
+    return found
+
+
+WORKLOADS = [
+    Workload(
+        name="saver_lmdb",
+        description=f"{STEPS} chat steps, put + get_tuple each: LMDBSaver vs LangGraph SqliteSaver",
+        graphkit=lmdb_saver,
+        langgraph=sqlite_saver,
+        units=STEPS,
+        unit="step",
+        repeat=5,
+        metrics=_vs_bare,
+    ),
+    Workload(
+        name="saver_memory",
+        description=f"{STEPS} chat steps, put + get_tuple each: InMemorySaver vs LangGraph InMemorySaver",
+        graphkit=memory_saver,
+        langgraph=langgraph_memory_saver,
+        units=STEPS,
+        unit="step",
+        repeat=5,
+    ),
+]
+
+
+def main() -> None:
+    """Print per-step times of every saver and of bare LMDB."""
+    rows: list[tuple[str, Callable[[], Callable[[], object]]]] = [
+        ("graphkit LMDBSaver (no fsync)", lambda: lmdb_saver(sync=False)),
+        ("bare LMDB, same bytes (no fsync)", lambda: bare_lmdb(sync=False)),
+        ("LangGraph SqliteSaver (sync=OFF)", lambda: sqlite_saver(sync=False)),
+        ("graphkit LMDBSaver (fsync)", lmdb_saver),
+        ("bare LMDB, same bytes (fsync)", bare_lmdb),
+        ("LangGraph SqliteSaver (default)", sqlite_saver),
+        ("graphkit InMemorySaver", memory_saver),
+        ("LangGraph InMemorySaver", langgraph_memory_saver),
+    ]
+    print(f"{STEPS} steps per run, each put + get_tuple; median of 5 runs")
+    for name, setup in rows:
+        per_step = _per_step(setup, 5)
+        print(f"  {name:32s} {per_step * 1e6:9.1f} us/step  {1 / per_step:9.0f} steps/s")
+
+
+if __name__ == "__main__":
+    main()
