@@ -48,6 +48,7 @@ def _graphkit(saver: Any) -> Callable[[], object]:
         values: dict[str, Any] = {**_constant(), "messages": [], "step": 0}
         versions = dict.fromkeys(values, 1)
         new_versions = dict(versions)
+        base_len = 0
         for step in range(STEPS):
             checkpoint = empty_checkpoint()
             checkpoint["channel_values"] = values
