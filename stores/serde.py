@@ -246,7 +246,7 @@ class Serializer:
         )
 
     # ----------------------------------------------------------------- decoding
-    def loads(self, data: bytes, *, where: str = "") -> Any:
+    def loads(self, data: bytes | memoryview, *, where: str = "") -> Any:
         """Deserialize bytes from :meth:`dumps`; ``where`` goes in errors."""
         place = f" in {where}" if where else ""
         head = bytes(data[:2])
