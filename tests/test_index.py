@@ -64,7 +64,7 @@ def test_ann_path_never_leaves_the_namespace(big_index: tuple) -> None:  # type:
 
 
 def test_exact_path_scoping_on_1000_namespaces(big_index: tuple) -> None:  # type: ignore[type-arg]
-    index, vectors, namespaces = big_index
+    index, _vectors, namespaces = big_index
     q = structured_vectors(1, seed=4)[0]
     for ns_id in range(0, 1000, 97):
         ns = ("user", str(ns_id))

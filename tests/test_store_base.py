@@ -157,7 +157,7 @@ def test_item_score_is_its_best_field(make_store: MakeStore) -> None:
     store.put(("d",), "one", {"title": "zebra", "tags": ["apple", "banana"]})
     store.put(("d",), "two", {"title": "banana bread", "tags": []})
     results = store.search(("d",), query="apple")
-    assert [r.key for r in results][0] == "one"
+    assert results[0].key == "one"
     assert len({r.key for r in results}) == len(results) == 2  # one result per item
 
 
