@@ -25,6 +25,7 @@ from graphkit.constants import END, RESERVED_CHARS, START
 from graphkit.errors import GraphCompileError
 from graphkit.node import (
     BranchDef,
+    CallSpec,
     NodeDef,
     declared_destinations,
     function_name,
@@ -118,8 +119,12 @@ class StateGraph(Generic[S]):
             action, name = node, function_name(node)
         self._check_new_node_name(name)
         subgraph = action if _is_compiled_graph(action) else None
-        call = inspect_callable(action, f"Node {name!r}")
+        call = (
+            CallSpec(action, False, True, ()) if subgraph is not None
+            else inspect_callable(action, f"Node {name!r}")
+        )
         node_input = self._node_input_schema(name, input_schema, call.first_param_annotation)
+        self._add_output_schema(call.return_annotation)
         ends: dict[str, str] | None = None
         if destinations is not None:
             ends = dict(destinations) if isinstance(destinations, dict) else {
@@ -173,6 +178,13 @@ class StateGraph(Generic[S]):
         schema = inspect_schema(candidate, role=f"input_schema of node {name!r}")
         self._schemas.append(schema)
         return schema
+
+    def _add_output_schema(self, hinted: Any) -> None:
+        """A node annotated ``-> PrivateState`` declares that schema's keys as channels."""
+        if hinted is None or hinted is self.state_schema:
+            return
+        if is_typeddict(hinted) or _is_model_or_dataclass(hinted):
+            self._schemas.append(inspect_schema(hinted, role="return type of a node"))
 
     def add_sequence(
         self, nodes: Sequence[Callable[..., Any] | tuple[str, Callable[..., Any]]]

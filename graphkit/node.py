@@ -32,6 +32,7 @@ class CallSpec:
     takes_state: bool
     inject: tuple[str, ...]
     first_param_annotation: Any = None
+    return_annotation: Any = None
 
 
 def inspect_callable(fn: Callable[..., Any], what: str) -> CallSpec:
@@ -54,15 +55,25 @@ def inspect_callable(fn: Callable[..., Any], what: str) -> CallSpec:
     ]
     takes_state = bool(positional) or any(p.kind == p.VAR_POSITIONAL for p in params)
     inject = tuple(p.name for p in params if p.name in INJECTABLE and p.kind != p.POSITIONAL_ONLY)
-    annotation = None
-    if positional:
-        annotation = _resolved_hints(target).get(positional[0].name)
-    return CallSpec(fn, is_async, takes_state, inject, annotation)
+    hints = _resolved_hints(target) if params else {}
+    annotation = hints.get(positional[0].name) if positional else None
+    return CallSpec(fn, is_async, takes_state, inject, annotation, hints.get("return"))
 
 
 def _resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """Type hints of ``fn``; names local to the caller's frames resolve too."""
     try:
         return typing.get_type_hints(fn)
+    except NameError:
+        frame = inspect.currentframe()
+        while frame is not None:
+            try:
+                return typing.get_type_hints(fn, localns=frame.f_locals)
+            except NameError:
+                frame = frame.f_back
+            except Exception:
+                return {}
+        return {}
     except Exception:
         return {}
 

@@ -80,13 +80,13 @@ def inspect_schema(cls: Any, *, role: str = "state_schema") -> Schema:
     """Read the channels of a TypedDict, pydantic model or dataclass."""
     if is_typeddict(cls):
         kind: SchemaKind = "typeddict"
-        hints = get_type_hints(cls, include_extras=True)
+        hints = type_hints(cls)
     elif isinstance(cls, type) and issubclass(cls, BaseModel):
         kind = "pydantic"
         hints = _pydantic_hints(cls)
     elif isinstance(cls, type) and dataclasses.is_dataclass(cls):
         kind = "dataclass"
-        hints = get_type_hints(cls, include_extras=True)
+        hints = type_hints(cls)
         names = {f.name for f in dataclasses.fields(cls)}
         hints = {k: v for k, v in hints.items() if k in names}
     else:
@@ -99,6 +99,27 @@ def inspect_schema(cls: Any, *, role: str = "state_schema") -> Schema:
     if kind == "pydantic":
         schema._validators = _pydantic_validators(cls)
     return schema
+
+
+def type_hints(cls: Any) -> dict[str, Any]:
+    """``get_type_hints`` that also resolves names local to the function defining ``cls``.
+
+    With ``from __future__ import annotations`` a schema defined inside a function may
+    name a reducer local to it; the caller frames' locals are tried before giving up.
+    """
+    try:
+        return get_type_hints(cls, include_extras=True)
+    except NameError as first_error:
+        frame = inspect.currentframe()
+        while frame is not None:
+            try:
+                return get_type_hints(cls, localns=frame.f_locals, include_extras=True)
+            except NameError:
+                frame = frame.f_back
+        raise GraphCompileError(
+            f"Cannot resolve the annotations of {cls.__name__}: {first_error}. Define the "
+            "names it uses (reducers, types) at module level."
+        ) from first_error
 
 
 def _pydantic_hints(cls: type[BaseModel]) -> dict[str, Any]:

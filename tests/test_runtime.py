@@ -1,0 +1,492 @@
+"""Running graphs: supersteps, routing, reducers, errors, retries, async, batch."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import operator
+import threading
+import time
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from pydantic import BaseModel, Field
+
+from graphkit import (
+    END,
+    START,
+    Command,
+    EmptyInputError,
+    GraphRecursionError,
+    InvalidUpdateError,
+    Overwrite,
+    RetryPolicy,
+    Send,
+    StateGraph,
+    get_config,
+)
+
+
+class State(TypedDict, total=False):
+    x: int
+    log: Annotated[list[str], operator.add]
+
+
+def writer(name: str) -> Any:
+    def node(state: State) -> dict[str, Any]:
+        return {"log": [name]}
+
+    node.__name__ = name
+    return node
+
+
+def test_parallel_branches_join_and_reducer_order_is_by_node_name() -> None:
+    builder = StateGraph(State)
+    for name in ("a", "c", "b", "d"):
+        builder.add_node(name, writer(name))
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "c")
+    builder.add_edge("a", "b")
+    builder.add_edge(["b", "c"], "d")
+    assert builder.compile().invoke({"x": 1}) == {"x": 1, "log": ["a", "b", "c", "d"]}
+
+
+def test_join_waits_for_sources_that_finish_in_different_steps() -> None:
+    builder = StateGraph(State)
+    for name in ("a", "b", "b2", "j"):
+        builder.add_node(name, writer(name))
+    builder.add_edge(START, "a")
+    builder.add_edge(START, "b")
+    builder.add_edge("b", "b2")
+    builder.add_edge(["a", "b2"], "j")
+    assert builder.compile().invoke({})["log"] == ["a", "b", "b2", "j"]
+
+
+def test_plain_fan_in_runs_target_once_per_step() -> None:
+    builder = StateGraph(State)
+    for name in ("a", "b", "c"):
+        builder.add_node(name, writer(name))
+    builder.add_edge(START, "a")
+    builder.add_edge(START, "b")
+    builder.add_edge("a", "c")
+    builder.add_edge("b", "c")
+    assert builder.compile().invoke({})["log"] == ["a", "b", "c"]
+
+
+def test_conditional_edges_with_path_map_list_and_end() -> None:
+    builder = StateGraph(State)
+    for name in ("a", "left", "right"):
+        builder.add_node(name, writer(name))
+    builder.add_edge(START, "a")
+    builder.add_conditional_edges(
+        "a", lambda s: ["L", "R"] if s["x"] > 0 else "stop",
+        {"L": "left", "R": "right", "stop": END},
+    )
+    graph = builder.compile()
+    assert graph.invoke({"x": 1})["log"] == ["a", "left", "right"]
+    assert graph.invoke({"x": 0})["log"] == ["a"]
+
+
+def test_branch_sees_the_state_with_its_node_update_applied() -> None:
+    builder = StateGraph(State)
+    builder.add_node("inc", lambda s: {"x": s["x"] + 1})
+    builder.add_edge(START, "inc")
+    builder.add_conditional_edges("inc", lambda s: "inc" if s["x"] < 5 else END)
+    assert builder.compile().invoke({"x": 0}) == {"x": 5, "log": []}
+
+
+def test_send_fans_out_with_per_task_input() -> None:
+    class Fan(TypedDict):
+        items: list[int]
+        out: Annotated[list[int], operator.add]
+
+    builder = StateGraph(Fan)
+    builder.add_node("square", lambda n: {"out": [n * n]})
+    builder.add_conditional_edges(START, lambda s: [Send("square", i) for i in s["items"]])
+    assert builder.compile().invoke({"items": [3, 1, 2]})["out"] == [9, 1, 4]
+
+
+def test_command_updates_and_routes() -> None:
+    builder = StateGraph(State)
+
+    def decide(state: State) -> Command[Any]:
+        return Command(update={"log": ["decide"]}, goto=["b", Send("c", {"log": []})])
+
+    builder.add_node(decide)
+    builder.add_node("b", writer("b"))
+    builder.add_node("c", writer("c"))
+    builder.add_edge(START, "decide")
+    assert builder.compile().invoke({})["log"] == ["decide", "b", "c"]
+
+
+def test_command_to_unknown_node_names_node_and_target() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: Command(goto="nowhere"))
+    builder.add_edge(START, "a")
+    with pytest.raises(InvalidUpdateError, match="'a' routed to unknown node 'nowhere'"):
+        builder.compile().invoke({})
+
+
+def test_two_writes_to_last_value_key_name_key_and_nodes() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"x": 1})
+    builder.add_node("b", lambda s: {"x": 2})
+    builder.add_edge(START, "a")
+    builder.add_edge(START, "b")
+    with pytest.raises(InvalidUpdateError, match=r"Key 'x' was written by \['a', 'b'\]"):
+        builder.compile().invoke({})
+
+
+def test_recursion_limit_names_limit_and_fix() -> None:
+    builder = StateGraph(State)
+    builder.add_node("spin", lambda s: {"x": s["x"] + 1})
+    builder.add_edge(START, "spin")
+    builder.add_edge("spin", "spin")
+    with pytest.raises(GraphRecursionError, match="Recursion limit of 7.*recursion_limit"):
+        builder.compile().invoke({"x": 0}, {"recursion_limit": 7})
+
+
+def test_recursion_limit_allows_exactly_limit_steps() -> None:
+    builder = StateGraph(State)
+    builder.add_node("inc", lambda s: {"x": s["x"] + 1})
+    builder.add_edge(START, "inc")
+    builder.add_conditional_edges("inc", lambda s: "inc" if s["x"] < 10 else END)
+    assert builder.compile().invoke({"x": 0}, {"recursion_limit": 10})["x"] == 10
+
+
+def test_unknown_input_key_is_rejected_before_running() -> None:
+    ran: list[str] = []
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: ran.append("a"))
+    builder.add_edge(START, "a")
+    with pytest.raises(InvalidUpdateError, match="Input key 'y' is not in the input schema"):
+        builder.compile().invoke({"y": 1})
+    assert ran == []
+
+
+def test_non_dict_input_is_rejected() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", writer("a"))
+    builder.add_edge(START, "a")
+    with pytest.raises(InvalidUpdateError, match="must be a dict"):
+        builder.compile().invoke(42)
+
+
+def test_node_returning_non_dict_names_the_node() -> None:
+    builder = StateGraph(State)
+    builder.add_node("bad", lambda s: "oops")
+    builder.add_edge(START, "bad")
+    with pytest.raises(InvalidUpdateError, match="Node 'bad' returned str"):
+        builder.compile().invoke({})
+
+
+def test_node_writing_unknown_key_names_node_and_key() -> None:
+    builder = StateGraph(State)
+    builder.add_node("bad", lambda s: {"typo": 1})
+    builder.add_edge(START, "bad")
+    with pytest.raises(InvalidUpdateError, match="Node 'bad' wrote key 'typo'"):
+        builder.compile().invoke({})
+
+
+def test_node_exception_keeps_type_and_names_node() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", writer("a"))
+
+    def explode(state: State) -> None:
+        raise KeyError("inner")
+
+    builder.add_node(explode)
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "explode")
+    with pytest.raises(KeyError) as info:
+        builder.compile().invoke({})
+    assert any("'explode'" in note for note in info.value.__notes__)
+
+
+def test_failed_step_leaves_state_of_last_completed_step() -> None:
+    from stores import InMemorySaver
+
+    builder = StateGraph(State)
+    builder.add_node("a", writer("a"))
+    builder.add_node("b", writer("b"))
+    builder.add_node("boom", lambda s: 1 / 0)
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    builder.add_edge("a", "boom")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    with pytest.raises(ZeroDivisionError):
+        graph.invoke({}, config)
+    assert graph.get_state(config).values["log"] == ["a"]
+
+
+def test_get_config_inside_node_has_node_metadata() -> None:
+    seen: dict[str, Any] = {}
+    builder = StateGraph(State)
+
+    def look(state: State, config: dict[str, Any]) -> None:
+        seen["param"] = config["metadata"]["langgraph_node"]
+        seen["ctx"] = get_config()["metadata"]["langgraph_step"]
+        seen["tag"] = config["tags"]
+
+    builder.add_node(look)
+    builder.add_edge(START, "look")
+    builder.compile().invoke({}, {"tags": ["t1"]})
+    assert seen == {"param": "look", "ctx": 0, "tag": ["t1"]}
+
+
+def test_get_config_outside_a_run_is_a_clear_error() -> None:
+    with pytest.raises(RuntimeError, match="outside a running graph"):
+        get_config()
+
+
+def test_retry_policy_retries_then_succeeds() -> None:
+    attempts: list[int] = []
+
+    def flaky(state: State) -> dict[str, Any]:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise ConnectionError("transient")
+        return {"x": len(attempts)}
+
+    builder = StateGraph(State)
+    builder.add_node("flaky", flaky, retry_policy=RetryPolicy(initial_interval=0.001,
+                                                                jitter=False))
+    builder.add_edge(START, "flaky")
+    assert builder.compile().invoke({})["x"] == 3
+
+
+def test_retry_policy_gives_up_after_max_attempts_and_skips_other_errors() -> None:
+    attempts: list[int] = []
+
+    def always(state: State) -> None:
+        attempts.append(1)
+        raise ConnectionError("down")
+
+    builder = StateGraph(State)
+    builder.add_node("always", always, retry_policy=RetryPolicy(
+        max_attempts=2, initial_interval=0.001, jitter=False, retry_on=ConnectionError))
+    builder.add_edge(START, "always")
+    with pytest.raises(ConnectionError):
+        builder.compile().invoke({})
+    assert len(attempts) == 2
+    assert not RetryPolicy().should_retry(ValueError("bug"))
+
+
+def test_deferred_node_runs_after_all_other_work() -> None:
+    builder = StateGraph(State)
+    for name in ("a", "b", "b2", "b3"):
+        builder.add_node(name, writer(name))
+    builder.add_node("final", writer("final"), defer=True)
+    builder.add_edge(START, "a")
+    builder.add_edge(START, "b")
+    builder.add_edge("b", "b2")
+    builder.add_edge("b2", "b3")
+    builder.add_edge("a", "final")
+    builder.add_edge("b3", "final")
+    assert builder.compile().invoke({})["log"] == ["a", "b", "b2", "b3", "final"]
+
+
+def test_overwrite_bypasses_the_reducer() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", writer("a"))
+    builder.add_node("reset", lambda s: {"log": Overwrite(["fresh"])})
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "reset")
+    assert builder.compile().invoke({"log": ["old"]})["log"] == ["fresh"]
+
+
+def test_input_and_output_schemas_filter_and_private_keys_flow_between_nodes() -> None:
+    class In(TypedDict):
+        question: str
+
+    class Out(TypedDict):
+        answer: str
+
+    class Overall(In, Out):
+        pass
+
+    class Private(TypedDict):
+        scratch: str
+
+    def think(state: In) -> Private:
+        return {"scratch": state["question"].upper()}
+
+    def reply(state: Private) -> Out:
+        return {"answer": state["scratch"] + "!"}
+
+    builder = StateGraph(Overall, input_schema=In, output_schema=Out)
+    builder.add_node(think)
+    builder.add_node(reply)
+    builder.add_edge(START, "think")
+    builder.add_edge("think", "reply")
+    graph = builder.compile()
+    assert graph.invoke({"question": "hi"}) == {"answer": "HI!"}
+    with pytest.raises(InvalidUpdateError, match="'answer' is not in the input schema In"):
+        graph.invoke({"question": "hi", "answer": "x"})
+
+
+def test_pydantic_state_validates_input_and_node_writes() -> None:
+    class PState(BaseModel):
+        count: int = Field(default=0, ge=0)
+        items: Annotated[list[str], operator.add] = []
+
+    builder = StateGraph(PState)
+    seen: list[Any] = []
+
+    def bump(state: PState) -> dict[str, Any]:
+        seen.append(type(state))
+        return {"count": state.count - 5, "items": ["x"]}
+
+    builder.add_node(bump)
+    builder.add_edge(START, "bump")
+    graph = builder.compile()
+    assert graph.invoke({"count": 7}) == {"count": 2, "items": ["x"]}
+    assert seen == [PState]
+    with pytest.raises(InvalidUpdateError, match=r"key 'count' written by \['bump'\]"):
+        graph.invoke({"count": 3})
+    with pytest.raises(InvalidUpdateError, match="Invalid input for PState"):
+        graph.invoke({"count": "many"})
+
+
+def test_pydantic_node_may_return_a_model_instance() -> None:
+    class PState(BaseModel):
+        a: int = 0
+        b: str | None = None
+
+    builder = StateGraph(PState)
+    builder.add_node("n", lambda s: PState(a=s.a + 1))
+    builder.add_edge(START, "n")
+    assert builder.compile().invoke(PState(a=1)) == {"a": 2}
+
+
+def test_dataclass_state() -> None:
+    @dataclasses.dataclass
+    class DState:
+        name: str
+        greeting: str = ""
+
+    builder = StateGraph(DState)
+    builder.add_node("greet", lambda s: {"greeting": f"hi {s.name}"})
+    builder.add_edge(START, "greet")
+    assert builder.compile().invoke({"name": "bo"}) == {"name": "bo", "greeting": "hi bo"}
+
+
+def test_sync_nodes_of_one_step_run_in_parallel_threads() -> None:
+    barrier = threading.Barrier(2, timeout=5)
+
+    def meet(name: str) -> Any:
+        def node(state: State) -> dict[str, Any]:
+            barrier.wait()  # deadlocks (then times out) unless both run at once
+            return {"log": [name]}
+        return node
+
+    builder = StateGraph(State)
+    builder.add_node("a", meet("a"))
+    builder.add_node("b", meet("b"))
+    builder.add_edge(START, "a")
+    builder.add_edge(START, "b")
+    assert builder.compile().invoke({})["log"] == ["a", "b"]
+
+
+async def test_async_nodes_run_concurrently_and_sync_invoke_is_refused() -> None:
+    events = {"a": asyncio.Event(), "b": asyncio.Event()}
+
+    def meet(me: str, other: str) -> Any:
+        async def node(state: State) -> dict[str, Any]:
+            events[me].set()
+            await asyncio.wait_for(events[other].wait(), 5)
+            return {"log": [me]}
+        return node
+
+    builder = StateGraph(State)
+    builder.add_node("a", meet("a", "b"))
+    builder.add_node("b", meet("b", "a"))
+    builder.add_edge(START, "a")
+    builder.add_edge(START, "b")
+    graph = builder.compile()
+    assert (await graph.ainvoke({}))["log"] == ["a", "b"]
+    with pytest.raises(TypeError, match="can only run with ainvoke"):
+        graph.invoke({})
+
+
+async def test_ainvoke_mixes_sync_and_async_nodes_and_astream_updates() -> None:
+    async def slow(state: State) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        return {"log": ["slow"]}
+
+    builder = StateGraph(State)
+    builder.add_node(slow)
+    builder.add_node("fast", writer("fast"))
+    builder.add_node("after", writer("after"))
+    builder.add_edge(START, "slow")
+    builder.add_edge(START, "fast")
+    builder.add_edge(["slow", "fast"], "after")
+    graph = builder.compile()
+    chunks = [c async for c in graph.astream({})]
+    assert chunks == [{"fast": {"log": ["fast"]}}, {"slow": {"log": ["slow"]}},
+                      {"after": {"log": ["after"]}}]
+
+
+def test_batch_and_abatch_keep_input_order() -> None:
+    builder = StateGraph(State)
+    builder.add_node("double", lambda s: {"x": s["x"] * 2})
+    builder.add_edge(START, "double")
+    graph = builder.compile()
+    assert [o["x"] for o in graph.batch([{"x": i} for i in range(5)])] == [0, 2, 4, 6, 8]
+    results = asyncio.run(graph.abatch([{"x": 1}, {"x": "a"}, {"x": 3}]))
+    assert [r["x"] for r in results] == [2, "aa", 6]
+
+
+def test_batch_return_exceptions() -> None:
+    builder = StateGraph(State)
+    builder.add_node("inv", lambda s: {"x": 1 // s["x"]})
+    builder.add_edge(START, "inv")
+    out = builder.compile().batch([{"x": 1}, {"x": 0}], return_exceptions=True)
+    assert out[0]["x"] == 1 and isinstance(out[1], ZeroDivisionError)
+
+
+def test_invoke_none_without_checkpointer_is_a_clear_error() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", writer("a"))
+    builder.add_edge(START, "a")
+    with pytest.raises(EmptyInputError, match="no checkpointer"):
+        builder.compile().invoke(None)
+
+
+def test_node_may_take_no_arguments_and_return_none() -> None:
+    calls: list[int] = []
+    builder = StateGraph(State)
+    builder.add_node("tick", lambda: calls.append(1))
+    builder.add_edge(START, "tick")
+    assert builder.compile().invoke({"x": 3}) == {"x": 3, "log": []}
+    assert calls == [1]
+
+
+def test_subgraph_as_a_node() -> None:
+    inner = StateGraph(State)
+    inner.add_node("i1", writer("i1"))
+    inner.add_node("i2", writer("i2"))
+    inner.add_edge(START, "i1")
+    inner.add_edge("i1", "i2")
+    outer = StateGraph(State)
+    outer.add_node("before", writer("before"))
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START, "before")
+    outer.add_edge("before", "sub")
+    # The subgraph returns its whole state; the outer reducer appends it.
+    assert outer.compile().invoke({})["log"] == ["before", "before", "i1", "i2"]
+
+
+def test_many_parallel_tasks_all_complete() -> None:
+    class Fan(TypedDict):
+        out: Annotated[list[int], operator.add]
+
+    def work(n: int) -> dict[str, list[int]]:
+        time.sleep(0.001)
+        return {"out": [n]}
+
+    builder = StateGraph(Fan)
+    builder.add_node("work", work)
+    builder.add_conditional_edges(START, lambda s: [Send("work", i) for i in range(200)])
+    assert builder.compile().invoke({})["out"] == list(range(200))
