@@ -1,0 +1,119 @@
+"""stream/astream: values, updates, custom, debug, tasks, several modes at once."""
+
+from __future__ import annotations
+
+import operator
+import threading
+from typing import Annotated, Any, TypedDict
+
+import pytest
+
+from graphkit import START, StateGraph, get_stream_writer
+
+
+class State(TypedDict, total=False):
+    x: int
+    log: Annotated[list[str], operator.add]
+
+
+def two_step() -> Any:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"x": s["x"] + 1, "log": ["a"]})
+    builder.add_node("b", lambda s: {"log": ["b"]})
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    return builder.compile()
+
+
+def test_values_stream_yields_state_after_input_and_each_step() -> None:
+    chunks = list(two_step().stream({"x": 0}, stream_mode="values"))
+    assert chunks == [
+        {"x": 0, "log": []},
+        {"x": 1, "log": ["a"]},
+        {"x": 1, "log": ["a", "b"]},
+    ]
+
+
+def test_updates_is_the_default_stream_mode() -> None:
+    assert list(two_step().stream({"x": 0})) == [
+        {"a": {"x": 1, "log": ["a"]}},
+        {"b": {"log": ["b"]}},
+    ]
+
+
+def test_several_modes_yield_mode_chunk_tuples() -> None:
+    events = list(two_step().stream({"x": 0}, stream_mode=["updates", "values"]))
+    assert [mode for mode, _ in events] == ["values", "updates", "values", "updates", "values"]
+
+
+def test_custom_stream_receives_writer_output_while_node_runs() -> None:
+    release = threading.Event()
+    builder = StateGraph(State)
+
+    def talk(state: State) -> dict[str, Any]:
+        write = get_stream_writer()
+        write("first")
+        release.wait(5)  # the consumer must see "first" before the node returns
+        write("second")
+        return {"x": 1}
+
+    builder.add_node(talk)
+    builder.add_edge(START, "talk")
+    seen = []
+    for chunk in builder.compile().stream({"x": 0}, stream_mode="custom"):
+        seen.append(chunk)
+        if chunk == "first":
+            release.set()
+    assert seen == ["first", "second"]
+
+
+def test_writer_parameter_is_injected() -> None:
+    builder = StateGraph(State)
+
+    def node(state: State, writer: Any) -> None:
+        writer({"progress": 50})
+
+    builder.add_node(node)
+    builder.add_edge(START, "node")
+    out = list(builder.compile().stream({"x": 0}, stream_mode=["custom", "updates"]))
+    assert ("custom", {"progress": 50}) in out
+    assert ("updates", {"node": None}) in out
+
+
+def test_stream_writer_outside_streaming_is_a_no_op() -> None:
+    builder = StateGraph(State)
+
+    def node(state: State) -> dict[str, int]:
+        get_stream_writer()("ignored")
+        return {"x": 2}
+
+    builder.add_node(node)
+    builder.add_edge(START, "node")
+    assert builder.compile().invoke({"x": 0})["x"] == 2
+
+
+def test_debug_stream_reports_task_start_and_result() -> None:
+    events = list(two_step().stream({"x": 0}, stream_mode="debug"))
+    kinds = [(e["type"], e["payload"]["name"]) for e in events]
+    assert kinds == [("task", "a"), ("task_result", "a"), ("task", "b"), ("task_result", "b")]
+    assert events[1]["payload"]["result"] == [("x", 1), ("log", ["a"])]
+
+
+def test_unknown_stream_mode_is_rejected() -> None:
+    with pytest.raises(ValueError, match="Unknown stream_mode"):
+        list(two_step().stream({"x": 0}, stream_mode="everything"))  # type: ignore[arg-type]
+
+
+async def test_astream_custom_from_async_node() -> None:
+    builder = StateGraph(State)
+
+    async def node(state: State) -> dict[str, int]:
+        get_stream_writer()("tick")
+        return {"x": 5}
+
+    builder.add_node(node)
+    builder.add_edge(START, "node")
+    graph = builder.compile()
+    events = [e async for e in graph.astream({"x": 0}, stream_mode=["custom", "values"])]
+    assert events == [("values", {"x": 0, "log": []}), ("custom", "tick"),
+                      ("values", {"x": 5, "log": []})]
