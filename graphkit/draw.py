@@ -1,0 +1,535 @@
+"""Drawing a compiled graph: Graphviz DOT, mermaid, plain text, and SVG/PNG through ``dot``.
+
+``compiled.get_graph(xray=False)`` returns a :class:`DrawableGraph`. It holds the
+structure as a ``networkx.DiGraph`` (``.nx``) plus what the DiGraph cannot say on
+its own: which sources route dynamically (a conditional edge without a path map,
+a node returning ``Send``/``Command`` to undeclared targets), which edges form a
+join, and, with ``xray``, the inner graph of every subgraph node.
+
+The drawing conventions, the same in every format:
+
+* START and END are terminals (ovals, or small dots inside a subgraph cluster).
+* plain edges are solid; conditional edges are dashed and carry their label when it
+  differs from the target's name; ``Command`` destinations are dashed with a ``vee``
+  arrowhead.
+* a join (``add_edge([a, b], c)``) goes through a small black join point: c runs
+  when all of a and b have run.
+* dynamic routing (targets unknown until run time) is drawn dotted to every node it
+  could reach, labelled ``Send`` or ``Command`` when the code says which; past
+  ``dynamic_edge_limit`` candidates it is one dotted edge to a note "any node".
+* with ``xray``, a subgraph node becomes a ``cluster_`` block holding its inner graph.
+
+We write DOT ourselves (no pydot/pygraphviz): every node name is quoted and
+escaped, so any name (quotes, backslashes, spaces, newlines, unicode) is valid.
+
+>>> from typing import TypedDict
+>>> from graphkit import StateGraph, START, END
+>>> class S(TypedDict):
+...     x: int
+>>> b = StateGraph(S)
+>>> _ = b.add_node("a", lambda s: s).add_edge(START, "a").add_edge("a", END)
+>>> b.compile().get_graph().print_ascii()
+(START)
+  ──> a
+[a]
+  ──> END
+(END)
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from graphkit.constants import END, START
+from graphkit.node import may_route_dynamically
+
+if TYPE_CHECKING:
+    from graphkit.runtime.compiled import CompiledStateGraph
+
+__all__ = ["DrawableGraph", "DynamicRoute", "GraphvizError", "GraphvizNotFoundError"]
+
+DYNAMIC_EDGE_LIMIT = 12
+"""Past this many candidate targets, dynamic routing is drawn as one edge to a note."""
+
+_INSTALL_HINT = (
+    "install Graphviz: `apt install graphviz` (Debian/Ubuntu), `brew install graphviz` "
+    "(macOS), or see https://graphviz.org/download/"
+)
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Graphviz's ``dot`` program is not installed (needed for SVG/PNG only)."""
+
+
+class GraphvizError(RuntimeError):
+    """``dot`` ran but failed; the message carries its first error line."""
+
+
+@dataclass(slots=True, frozen=True)
+class DynamicRoute:
+    """A source whose targets are decided at run time."""
+
+    source: str
+    """The node (or START) that routes."""
+    via: str
+    """"Send", "Command" or "branch" (a path function without a path map)."""
+
+
+@dataclass(slots=True, frozen=True)
+class _Edge:
+    """One edge as drawn (after merging the kinds of one node pair)."""
+
+    source: str
+    target: str
+    style: str
+    """"edge", "conditional", "command", "join" (source -> join point), "dynamic"."""
+    label: str = ""
+
+
+@dataclass(slots=True)
+class DrawableGraph:
+    """A graph's structure, ready to draw: ``to_dot()``, ``draw_mermaid()``, ``draw_ascii()``,
+    ``draw_svg()``, ``draw_png()``; the networkx DiGraph itself is ``.nx``."""
+
+    nx: nx.DiGraph
+    """Nodes START, END and each node (attr ``kind``); edges with ``kind``/``labels``."""
+    name: str = "graph"
+    """Shown as the DOT graph's name."""
+    joins: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+    """``(sources, target)`` per ``add_edge([...], target)``, in the builder's order."""
+    dynamic: list[DynamicRoute] = field(default_factory=list)
+    """Sources whose targets are only known at run time."""
+    subgraphs: dict[str, DrawableGraph] = field(default_factory=dict)
+    """With xray: node name -> the drawable inner graph of that subgraph node."""
+    dynamic_edge_limit: int = DYNAMIC_EDGE_LIMIT
+    """See :data:`DYNAMIC_EDGE_LIMIT`."""
+
+    @classmethod
+    def from_compiled(cls, graph: CompiledStateGraph, *, xray: bool | int = False) -> DrawableGraph:
+        """The drawable form of ``graph``; ``xray=True`` (or a depth) opens subgraphs."""
+        builder = graph.builder
+        joins = [(tuple(j.sources), j.target) for j in builder.joins]
+        dynamic: list[DynamicRoute] = []
+        for source, branches in builder.branches.items():
+            for branch in branches.values():
+                if branch.path_map is None:
+                    via = "Send" if _mentions(branch.call.fn, "Send") else "branch"
+                    dynamic.append(DynamicRoute(source, via))
+        for node in builder.nodes.values():
+            if (
+                node.subgraph is None
+                and node.destinations is None
+                and may_route_dynamically(node.call.fn)
+            ):
+                via = "Send" if _mentions(node.call.fn, "Send") else "Command"
+                dynamic.append(DynamicRoute(node.name, via))
+        depth = _depth(xray)
+        subgraphs: dict[str, DrawableGraph] = {}
+        if depth > 0:
+            inner_xray: bool | int = True if xray is True else depth - 1
+            for node in builder.nodes.values():
+                if node.subgraph is not None:
+                    subgraphs[node.name] = cls.from_compiled(node.subgraph, xray=inner_xray)
+        return cls(graph.nx.copy(), graph.name, joins, _unique(dynamic), subgraphs)
+
+    # ------------------------------------------------------------- structure
+    @property
+    def nodes(self) -> list[str]:
+        """Node names, START first and END last (LangGraph's ``graph.nodes`` keys)."""
+        return list(self.nx.nodes)
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        """(source, target) of every declared edge (dynamic routes not included)."""
+        return list(self.nx.edges)
+
+    def _edges(self) -> list[_Edge]:
+        """Every edge as drawn: declared ones merged per pair, joins, dynamic routes."""
+        out: list[_Edge] = []
+        for source, target, data in self.nx.edges(data=True):
+            kinds = [k for k in data.get("kinds", [data.get("kind", "edge")]) if k != "join"]
+            if not kinds:
+                continue
+            style = (
+                "edge"
+                if "edge" in kinds
+                else ("conditional" if "conditional" in kinds else "command")
+            )
+            labels = [lb for lb in dict.fromkeys(data.get("labels") or []) if lb != target]
+            out.append(_Edge(source, target, style, ", ".join(labels)))
+        for route in self.dynamic:
+            targets = self._dynamic_targets(route.source)
+            label = "" if route.via == "branch" else route.via
+            if len(targets) > self.dynamic_edge_limit:
+                out.append(_Edge(route.source, _note_id(route.source), "dynamic", label))
+            else:
+                out.extend(_Edge(route.source, t, "dynamic", label) for t in targets)
+        return out
+
+    def _dynamic_targets(self, source: str) -> list[str]:
+        """Where a dynamic route may go: any node or END (not START), minus declared edges."""
+        return [n for n in self.nx.nodes if n != START and not self.nx.has_edge(source, n)]
+
+    def _notes(self) -> list[str]:
+        """Sources with so many dynamic targets that they get a note instead."""
+        return [
+            r.source
+            for r in self.dynamic
+            if len(self._dynamic_targets(r.source)) > self.dynamic_edge_limit
+        ]
+
+    # ------------------------------------------------------------------- DOT
+    def to_dot(self) -> str:
+        """Graphviz DOT source (render with ``dot -Tsvg``, or :meth:`draw_svg`)."""
+        lines = [
+            f"digraph {_q(self.name)} {{",
+            "\trankdir=TB;",
+            '\tnode [shape=box, style="rounded,filled", fillcolor="#f2f0ff", fontname="Helvetica"];',
+            '\tedge [fontname="Helvetica", fontsize=10];',
+        ]
+        lines.extend(self._dot_body("", "\t"))
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    def _dot_body(self, prefix: str, indent: str) -> Iterator[str]:
+        """Nodes, clusters and edges, node ids prefixed ``prefix`` (``"parent:"`` inside a cluster)."""
+        inner = bool(prefix)
+        for name, data in self.nx.nodes(data=True):
+            node_id = _q(prefix + name)
+            kind = data.get("kind", "node")
+            if name in self.subgraphs:
+                yield from self._dot_cluster(prefix, name, indent)
+            elif kind == "start":
+                yield (
+                    f"{indent}{node_id} [shape=point, width=0.15, fillcolor=black];"
+                    if inner
+                    else f'{indent}{node_id} [label="START", shape=oval, fillcolor="#d8f5d0"];'
+                )
+            elif kind == "end":
+                yield (
+                    f'{indent}{node_id} [shape=doublecircle, label="", width=0.1, '
+                    f"style=filled, fillcolor=black];"
+                    if inner
+                    else f'{indent}{node_id} [label="END", shape=oval, fillcolor="#bfb6fc"];'
+                )
+            else:
+                extra = ", peripheries=2" if kind == "subgraph" else ""
+                extra += ', style="rounded,filled,dashed"' if data.get("defer") else ""
+                yield f"{indent}{node_id} [label={_q(name)}{extra}];"
+        for index, (sources, target) in enumerate(self.joins):
+            point = _q(f"{prefix}join:{index}")
+            yield f'{indent}{point} [shape=point, width=0.12, fillcolor=black, xlabel="join"];'
+            for source in sources:
+                yield f"{indent}{self._dot_out(prefix, source)} -> {point} [arrowhead=none];"
+            yield f"{indent}{point} -> {self._dot_in(prefix, target)};"
+        for source in self._notes():
+            yield (
+                f'{indent}{_q(prefix + _note_id(source))} [shape=note, label="any node '
+                f'(dynamic)", style=filled, fillcolor=white];'
+            )
+        for edge in self._edges():
+            attrs = _DOT_STYLE[edge.style]
+            if edge.label:
+                attrs = f"{attrs}, label={_q(edge.label)}" if attrs else f"label={_q(edge.label)}"
+            tail = self._dot_out(prefix, edge.source)
+            head = (
+                _q(prefix + edge.target)
+                if edge.target.startswith("note:")
+                else self._dot_in(prefix, edge.target)
+            )
+            yield f"{indent}{tail} -> {head}" + (f" [{attrs}];" if attrs else ";")
+
+    def _dot_cluster(self, prefix: str, name: str, indent: str) -> Iterator[str]:
+        yield f"{indent}subgraph {_q('cluster_' + prefix + name)} {{"
+        yield (
+            f'{indent}\tlabel={_q(name)}; style="rounded,dashed"; color="#7a6fd0"; '
+            'fontname="Helvetica";'
+        )
+        yield from self.subgraphs[name]._dot_body(f"{prefix}{name}:", indent + "\t")
+        yield f"{indent}}}"
+
+    def _dot_in(self, prefix: str, name: str) -> str:
+        """The DOT id an edge into ``name`` points at (a cluster's START when opened)."""
+        return _q(f"{prefix}{name}:{START}" if name in self.subgraphs else prefix + name)
+
+    def _dot_out(self, prefix: str, name: str) -> str:
+        """The DOT id an edge out of ``name`` starts from (a cluster's END when opened)."""
+        return _q(f"{prefix}{name}:{END}" if name in self.subgraphs else prefix + name)
+
+    # --------------------------------------------------------------- mermaid
+    def draw_mermaid(self) -> str:
+        """Mermaid flowchart source (paste into a markdown ```mermaid block)."""
+        ids = _MermaidIds()
+        lines = ["---", "config:", "  flowchart:", "    curve: linear", "---", "graph TD;"]
+        lines.extend(self._mermaid_body("", ids, "\t"))
+        lines.append("\tclassDef default fill:#f2f0ff,line-height:1.2")
+        lines.append("\tclassDef first fill-opacity:0")
+        lines.append("\tclassDef last fill:#bfb6fc")
+        return "\n".join(lines) + "\n"
+
+    def _mermaid_body(self, prefix: str, ids: _MermaidIds, indent: str) -> Iterator[str]:
+        for name, data in self.nx.nodes(data=True):
+            kind = data.get("kind", "node")
+            node_id = ids.get(prefix + name)
+            if name in self.subgraphs:
+                yield f"{indent}subgraph {ids.get('cluster:' + prefix + name)}[{_mq(name)}]"
+                yield from self.subgraphs[name]._mermaid_body(
+                    f"{prefix}{name}:", ids, indent + "\t"
+                )
+                yield f"{indent}end"
+            elif kind == "start":
+                yield f"{indent}{node_id}([{_mq('START' if not prefix else 'start')}]):::first"
+            elif kind == "end":
+                yield f"{indent}{node_id}([{_mq('END' if not prefix else 'end')}]):::last"
+            else:
+                yield f"{indent}{node_id}[{_mq(name)}]"
+        for index, (sources, target) in enumerate(self.joins):
+            point = ids.get(f"{prefix}join:{index}")
+            yield f"{indent}{point}(({_mq('join')}))"
+            for source in sources:
+                yield f"{indent}{self._m_out(prefix, source, ids)} --- {point};"
+            yield f"{indent}{point} ==> {self._m_in(prefix, target, ids)};"
+        for source in self._notes():
+            yield f"{indent}{ids.get(prefix + _note_id(source))}>{_mq('any node (dynamic)')}]"
+        for edge in self._edges():
+            tail = self._m_out(prefix, edge.source, ids)
+            head = (
+                ids.get(prefix + edge.target)
+                if edge.target.startswith("note:")
+                else self._m_in(prefix, edge.target, ids)
+            )
+            arrow = _MERMAID_ARROW[edge.style]
+            label = f"|{_mq(edge.label)}|" if edge.label else ""
+            yield f"{indent}{tail} {arrow}{label} {head};"
+
+    def _m_in(self, prefix: str, name: str, ids: _MermaidIds) -> str:
+        return ids.get(f"{prefix}{name}:{START}" if name in self.subgraphs else prefix + name)
+
+    def _m_out(self, prefix: str, name: str, ids: _MermaidIds) -> str:
+        return ids.get(f"{prefix}{name}:{END}" if name in self.subgraphs else prefix + name)
+
+    # ----------------------------------------------------------------- ascii
+    def draw_ascii(self) -> str:
+        """A plain-text drawing: nodes in layer order, each with its outgoing edges.
+
+        ``──>`` edge, ``╌╌>`` conditional, ``=>>`` Command, ``··>`` dynamic (Send or a path
+        function without a path map); joins read ``══> target (join: waits for a, b)``.
+        """
+        return "\n".join(self._ascii_lines("")) + "\n"
+
+    def print_ascii(self) -> None:
+        """Print :meth:`draw_ascii` (LangGraph's name)."""
+        print(self.draw_ascii(), end="")
+
+    def _ascii_lines(self, indent: str) -> Iterator[str]:
+        outgoing: dict[str, list[str]] = {}
+        for edge in self._edges():
+            target = "any node" if edge.target.startswith("note:") else _terminal(edge.target)
+            label = f"  ({edge.label})" if edge.label else ""
+            outgoing.setdefault(edge.source, []).append(
+                f"{_ASCII_ARROW[edge.style]} {_one_line(target)}{label}"
+            )
+        for sources, target in self.joins:
+            waits = ", ".join(_one_line(s) for s in sources)
+            for source in sources:
+                outgoing.setdefault(source, []).append(
+                    f"══> {_one_line(_terminal(target))}  (join: waits for {waits})"
+                )
+        for name in _layer_order(self.nx):
+            kind = self.nx.nodes[name].get("kind", "node")
+            if kind in ("start", "end"):
+                yield f"{indent}({_terminal(name)})"
+            elif name in self.subgraphs:
+                yield f"{indent}[{_one_line(name)}] subgraph:"
+                yield from self.subgraphs[name]._ascii_lines(indent + "  │ ")
+            else:
+                yield f"{indent}[{_one_line(name)}]"
+            for line in outgoing.get(name, []):
+                yield f"{indent}  {line}"
+
+    # ---------------------------------------------------------- svg / png
+    def draw_svg(self) -> str:
+        """SVG text rendered by Graphviz's ``dot`` (raises GraphvizNotFoundError without it)."""
+        return render_dot(self.to_dot(), "svg").decode("utf-8")
+
+    def draw_png(self, output_file_path: str | None = None) -> bytes:
+        """PNG bytes rendered by ``dot``; also written to ``output_file_path`` if given."""
+        data = render_dot(self.to_dot(), "png")
+        if output_file_path is not None:
+            with open(output_file_path, "wb") as fh:
+                fh.write(data)
+        return data
+
+
+def render_dot(source: str, fmt: str, *, timeout: float = 60.0) -> bytes:
+    """Run ``dot -T<fmt>`` on ``source`` and return its output.
+
+    Raises GraphvizNotFoundError naming the package to install when ``dot`` is
+    missing, GraphvizError with dot's message when it rejects the input.
+    """
+    exe = shutil.which("dot")
+    if exe is None:
+        raise GraphvizNotFoundError(
+            f"Drawing {fmt.upper()} needs Graphviz's `dot` program, which is not on PATH: "
+            f"{_INSTALL_HINT}. (to_dot(), draw_mermaid() and draw_ascii() work without it.)"
+        )
+    proc = subprocess.run(
+        [exe, f"-T{fmt}"],
+        input=source.encode("utf-8"),
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GraphvizError(
+            f"dot -T{fmt} failed (exit {proc.returncode}): "
+            f"{message[0] if message else 'no message'}"
+        )
+    return proc.stdout
+
+
+# ---------------------------------------------------------------- helpers
+_DOT_STYLE = {
+    "edge": "",
+    "conditional": "style=dashed",
+    "command": "style=dashed, arrowhead=vee",
+    "dynamic": 'style=dotted, color="#777777", constraint=false',
+}
+_MERMAID_ARROW = {"edge": "-->", "conditional": "-.->", "command": "-.->", "dynamic": "-.->"}
+_ASCII_ARROW = {"edge": "──>", "conditional": "╌╌>", "command": "=>>", "dynamic": "··>"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _q(text: str) -> str:
+    """A DOT quoted string for any text.
+
+    DOT keeps ``\\\\`` as is in IDs and turns it into one backslash in labels, so
+    doubling backslashes keeps both valid; ``"`` is escaped, newlines become ``\\n``
+    (a line break in labels) and other control characters their ``\\xNN`` spelling.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\\", "\\\\")
+    text = _CONTROL.sub(lambda m: f"\\\\x{ord(m.group()):02x}", text)
+    return '"' + text.replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _mq(text: str) -> str:
+    """A mermaid quoted label: quotes and markup characters as HTML entity codes."""
+    out = []
+    for ch in _one_line(text):
+        if ch in '"#<>|`' or ord(ch) < 32:
+            out.append(f"#{ord(ch)};")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _one_line(text: str) -> str:
+    """Text on one line: newlines shown as ``\\n``."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _terminal(name: str) -> str:
+    return {START: "START", END: "END"}.get(name, name)
+
+
+def _note_id(source: str) -> str:
+    # ":" is reserved in node names, so this can never collide with a user's node.
+    return f"note:{source}"
+
+
+class _MermaidIds:
+    """Stable mermaid ids: a plain name keeps its name, anything else gets ``nodeN``."""
+
+    __slots__ = ("_ids", "_used")
+    _SAFE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+    _KEYWORDS = frozenset(
+        {
+            "end",
+            "graph",
+            "subgraph",
+            "flowchart",
+            "style",
+            "class",
+            "classDef",
+            "click",
+            "linkStyle",
+            "direction",
+            "default",
+        }
+    )
+
+    def __init__(self) -> None:
+        self._ids: dict[str, str] = {}
+        self._used: set[str] = set()
+
+    def get(self, key: str) -> str:
+        found = self._ids.get(key)
+        if found is not None:
+            return found
+        plain = self._SAFE.match(key) and key.lower() not in {k.lower() for k in self._KEYWORDS}
+        candidate = key if plain and key not in self._used else ""
+        n = len(self._ids)
+        while not candidate or candidate in self._used:
+            candidate, n = f"node{n}", n + 1
+        self._ids[key] = candidate
+        self._used.add(candidate)
+        return candidate
+
+
+def _layer_order(g: nx.DiGraph) -> list[str]:
+    """Nodes by longest distance from START over forward edges (START first, END last)."""
+    dag = nx.DiGraph()
+    dag.add_nodes_from(g.nodes)
+    order = {n: i for i, n in enumerate(nx.dfs_preorder_nodes(g, START))} if START in g else {}
+    for u, v in g.edges:
+        if order.get(u, len(order)) < order.get(v, len(order)):
+            dag.add_edge(u, v)
+    layer = dict.fromkeys(g.nodes, 0)
+    for n in nx.topological_sort(dag):
+        for succ in dag.successors(n):
+            layer[succ] = max(layer[succ], layer[n] + 1)
+    top = max(layer.values(), default=0) + 1
+    if END in layer:
+        layer[END] = top
+    position = {n: i for i, n in enumerate(g.nodes)}
+    return sorted(g.nodes, key=lambda n: (layer[n], position[n]))
+
+
+def _depth(xray: bool | int) -> int:
+    if xray is True:
+        return 1 << 30
+    return max(int(xray or 0), 0)
+
+
+def _mentions(fn: Any, name: str) -> bool:
+    """True when ``fn``'s code refers to ``name`` (e.g. builds a ``Send``)."""
+    target = getattr(fn, "__func__", fn)
+    code = getattr(target, "__code__", None)
+    if code is None:
+        code = getattr(getattr(type(fn), "__call__", None), "__code__", None)  # noqa: B004
+    if code is None:
+        return False
+    stack, seen = [code], []
+    while stack:
+        current = stack.pop()
+        seen.extend(current.co_names)
+        stack.extend(c for c in current.co_consts if hasattr(c, "co_names"))
+    return name in seen
+
+
+def _unique(routes: list[DynamicRoute]) -> list[DynamicRoute]:
+    """One route per source (Send wins over Command over a plain branch)."""
+    rank = {"Send": 0, "Command": 1, "branch": 2}
+    best: dict[str, DynamicRoute] = {}
+    for route in routes:
+        if route.source not in best or rank[route.via] < rank[best[route.source].via]:
+            best[route.source] = route
+    return list(best.values())

@@ -1,0 +1,303 @@
+"""Drawing: DOT valid per Graphviz for every graph shape, mermaid structure, ascii coverage."""
+
+from __future__ import annotations
+
+import itertools
+import operator
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypedDict
+
+import pytest
+
+from graphkit import END, START, Command, CompiledStateGraph, Send, StateGraph
+from graphkit.draw import DrawableGraph, GraphvizNotFoundError, _q
+
+HAS_DOT = shutil.which("dot") is not None
+needs_dot = pytest.mark.skipif(
+    not HAS_DOT, reason="Graphviz `dot` is not installed (apt install graphviz) - CI installs it"
+)
+
+
+class State(TypedDict):
+    x: int
+    log: Annotated[list[str], operator.add]
+
+
+def _noop(state: State) -> dict[str, Any]:
+    return {}
+
+
+def chain() -> CompiledStateGraph:
+    b = StateGraph(State)
+    b.add_sequence([("a", _noop), ("b", _noop), ("c", _noop)])
+    b.add_edge(START, "a")
+    b.add_edge("c", END)
+    return b.compile()
+
+
+def branch_with_map() -> CompiledStateGraph:
+    b = StateGraph(State)
+    b.add_node("agent", _noop)
+    b.add_node("tools", _noop)
+    b.add_edge(START, "agent")
+    b.add_conditional_edges(
+        "agent", lambda s: "call" if s["x"] else "done", {"call": "tools", "done": END}
+    )
+    b.add_edge("tools", "agent")
+    return b.compile()
+
+
+def branch_without_map() -> CompiledStateGraph:
+    b = StateGraph(State)
+    b.add_node("inc", _noop)
+    b.add_edge(START, "inc")
+    b.add_conditional_edges("inc", lambda s: "inc" if s["x"] < 3 else END)
+    return b.compile()
+
+
+def join() -> CompiledStateGraph:
+    b = StateGraph(State)
+    for name in ("fetch", "left", "right", "merge"):
+        b.add_node(name, _noop)
+    b.add_edge(START, "fetch")
+    b.add_edge("fetch", "left")
+    b.add_edge("fetch", "right")
+    b.add_edge(["left", "right"], "merge")
+    b.add_edge("merge", END)
+    return b.compile()
+
+
+def send_fanout() -> CompiledStateGraph:
+    b = StateGraph(State)
+    b.add_node("work", _noop)
+    b.add_conditional_edges(START, lambda s: [Send("work", s) for _ in range(3)])
+    b.add_edge("work", END)
+    return b.compile()
+
+
+def command_destinations() -> CompiledStateGraph:
+    def router(state: State) -> Command[Literal["yes", "no"]]:
+        return Command(goto="yes")
+
+    b = StateGraph(State)
+    b.add_node("router", router)
+    b.add_node("yes", _noop)
+    b.add_node("no", _noop)
+    b.add_edge(START, "router")
+    b.add_edge("yes", END)
+    b.add_edge("no", END)
+    return b.compile()
+
+
+def subgraph() -> CompiledStateGraph:
+    inner = join()
+    b = StateGraph(State)
+    b.add_node("prepare", _noop)
+    b.add_node("inner", inner)
+    b.add_node("finish", _noop)
+    b.add_edge(START, "prepare")
+    b.add_edge("prepare", "inner")
+    b.add_edge("inner", "finish")
+    b.add_edge("finish", END)
+    return b.compile()
+
+
+WEIRD = ['say "hi"', "back\\slash", "trailing\\", "two\nlines", "naïve café ☕", "a b", "end"]
+
+
+def weird_names() -> CompiledStateGraph:
+    b = StateGraph(State)
+    for name in WEIRD:
+        b.add_node(name, _noop)
+    b.add_edge(START, WEIRD[0])
+    for a, c in itertools.pairwise(WEIRD):
+        b.add_edge(a, c)
+    b.add_conditional_edges(WEIRD[-1], lambda s: END, {'label "q"\\': END})
+    return b.compile()
+
+
+GRAPHS: dict[str, Callable[[], CompiledStateGraph]] = {
+    "chain": chain,
+    "branch_with_map": branch_with_map,
+    "branch_without_map": branch_without_map,
+    "join": join,
+    "send_fanout": send_fanout,
+    "command_destinations": command_destinations,
+    "subgraph": subgraph,
+    "weird_names": weird_names,
+}
+
+
+def _dot_accepts(source: str) -> str:
+    proc = subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert not proc.stderr, proc.stderr.decode()  # no warnings either
+    return proc.stdout.decode()
+
+
+@needs_dot
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+@pytest.mark.parametrize("xray", [False, True])
+def test_every_graph_is_valid_dot(name: str, xray: bool) -> None:
+    _dot_accepts(GRAPHS[name]().get_graph(xray=xray).to_dot())
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_ascii_lists_every_node(name: str) -> None:
+    graph = GRAPHS[name]().get_graph()
+    text = graph.draw_ascii()
+    for node in graph.nx.nodes:
+        one_line = node.replace("\n", "\\n")
+        shown = {START: "(START)", END: "(END)"}.get(node, f"[{one_line}]")
+        assert shown in text
+
+
+def test_get_graph_holds_the_networkx_digraph() -> None:
+    compiled = chain()
+    drawable = compiled.get_graph()
+    assert isinstance(drawable, DrawableGraph)
+    assert list(drawable.nx.edges) == list(compiled.nx.edges)
+    assert drawable.nx is not compiled.nx  # a copy: drawing never alters the graph
+    assert drawable.nodes == [START, "a", "b", "c", END]
+
+
+def test_dot_styles_terminals_conditional_and_join() -> None:
+    dot = branch_with_map().get_graph().to_dot()
+    assert '"__start__" [label="START", shape=oval' in dot
+    assert '"__end__" [label="END", shape=oval' in dot
+    assert '"agent" -> "tools" [style=dashed, label="call"];' in dot
+    assert '"agent" -> "__end__" [style=dashed, label="done"];' in dot
+    assert '"tools" -> "agent";' in dot
+    joined = join().get_graph().to_dot()
+    assert '"join:0" [shape=point' in joined
+    assert '"left" -> "join:0" [arrowhead=none];' in joined
+    assert '"right" -> "join:0" [arrowhead=none];' in joined
+    assert '"join:0" -> "merge";' in joined
+
+
+def test_dynamic_routes_are_dotted_to_every_candidate() -> None:
+    dot = send_fanout().get_graph().to_dot()
+    assert '"__start__" -> "work" [style=dotted' in dot
+    assert 'label="Send"' in dot
+    loop = branch_without_map().get_graph().to_dot()
+    assert '"inc" -> "inc" [style=dotted' in loop
+    assert '"inc" -> "__end__" [style=dotted' in loop
+
+
+def test_many_dynamic_targets_collapse_into_a_note() -> None:
+    b = StateGraph(State)
+    names = [f"n{i}" for i in range(20)]
+    for name in names:
+        b.add_node(name, _noop)
+    b.add_conditional_edges(START, lambda s: "n0")
+    drawable = b.compile().get_graph()
+    dot = drawable.to_dot()
+    assert dot.count("style=dotted") == 1
+    assert '"__start__" -> "note:__start__"' in dot
+    assert "any node (dynamic)" in drawable.draw_mermaid()
+    if HAS_DOT:
+        _dot_accepts(dot)
+
+
+def test_command_destinations_are_drawn() -> None:
+    dot = command_destinations().get_graph().to_dot()
+    assert '"router" -> "yes" [style=dashed, arrowhead=vee];' in dot
+    assert '"router" -> "no" [style=dashed, arrowhead=vee];' in dot
+
+
+def test_xray_draws_subgraph_as_cluster() -> None:
+    compiled = subgraph()
+    flat = compiled.get_graph().to_dot()
+    assert "cluster_" not in flat
+    assert '"inner" [label="inner", peripheries=2];' in flat
+    dot = compiled.get_graph(xray=True).to_dot()
+    assert 'subgraph "cluster_inner" {' in dot
+    assert '"inner:merge" [label="merge"];' in dot
+    assert '"prepare" -> "inner:__start__";' in dot
+    assert '"inner:__end__" -> "finish";' in dot
+    assert '"inner:left" -> "inner:join:0" [arrowhead=none];' in dot
+
+
+def test_xray_depth_limits_nesting() -> None:
+    b = StateGraph(State)
+    b.add_node("outer", subgraph())
+    b.add_edge(START, "outer")
+    compiled = b.compile()
+    assert compiled.get_graph(xray=1).to_dot().count("subgraph ") == 1
+    assert compiled.get_graph(xray=True).to_dot().count("subgraph ") == 2
+    if HAS_DOT:
+        _dot_accepts(compiled.get_graph(xray=True).to_dot())
+
+
+def test_weird_names_are_escaped() -> None:
+    dot = weird_names().get_graph().to_dot()
+    assert '"say \\"hi\\""' in dot
+    assert '"back\\\\slash"' in dot
+    assert '"trailing\\\\"' in dot
+    assert '"two\\nlines"' in dot
+    assert '"naïve café ☕"' in dot
+
+
+@needs_dot
+def test_weird_names_render_as_given() -> None:
+    svg = weird_names().get_graph().draw_svg()
+    for text in ("say &quot;hi&quot;", "back\\slash", "trailing\\", "naïve café ☕", "a b"):
+        assert text in svg
+    assert "two" in svg and "lines" in svg
+
+
+def test_quote_escapes_control_characters() -> None:
+    assert _q("a\x00b") == '"a\\\\x00b"'
+    assert _q("a\r\nb") == '"a\\nb"'
+
+
+def test_mermaid_structure() -> None:
+    text = branch_with_map().get_graph().draw_mermaid()
+    lines = [line.strip() for line in text.splitlines()]
+    assert lines[:6] == ["---", "config:", "flowchart:", "curve: linear", "---", "graph TD;"]
+    assert '__start__(["START"]):::first' in lines
+    assert '__end__(["END"]):::last' in lines
+    assert 'agent["agent"]' in lines
+    assert "__start__ --> agent;" in lines
+    assert 'agent -.->|"call"| tools;' in lines
+    assert 'agent -.->|"done"| __end__;' in lines
+    assert "tools --> agent;" in lines
+    assert any(line.startswith("classDef first") for line in lines)
+
+
+def test_mermaid_ids_are_safe_and_labels_escaped() -> None:
+    text = weird_names().get_graph().draw_mermaid()
+    body = [line.strip() for line in text.splitlines()[6:] if not line.strip().startswith("class")]
+    for line in body:
+        if "-->" in line or "-.->" in line:
+            source, target = re.findall(r"^(\S+) .* (\S+);$", line)[0]
+            assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", source)
+            assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", target)
+    assert "#34;hi#34;" in text
+    assert 'end["end"]' not in text  # "end" is a mermaid keyword: it gets another id
+
+
+def test_mermaid_subgraph_and_join() -> None:
+    text = subgraph().get_graph(xray=True).draw_mermaid()
+    assert re.search(r'subgraph \w+\["inner"\]', text)
+    assert "==>" in text
+    assert text.count("\tend\n") == 1
+
+
+@needs_dot
+def test_svg_and_png_render(tmp_path: Any) -> None:
+    drawable = join().get_graph()
+    assert drawable.draw_svg().lstrip().startswith("<?xml")
+    out = tmp_path / "g.png"
+    data = drawable.draw_png(str(out))
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert out.read_bytes() == data
+
+
+def test_missing_graphviz_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(GraphvizNotFoundError, match="apt install graphviz"):
+        chain().get_graph().draw_svg()
