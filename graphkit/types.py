@@ -177,3 +177,14 @@ def interrupt(value: Any) -> Any:
     if index < len(task.resume):
         return task.resume[index]
     raise GraphInterrupt((Interrupt(value, id=f"{task.task_id}#{index}"),))
+
+
+def _register_with_serializer() -> None:
+    """Let checkpoints hold Send, Command and Interrupt (decoded only because registered)."""
+    from stores.serde import register
+
+    for cls in (Send, Interrupt, Command, Overwrite):
+        register(cls)
+
+
+_register_with_serializer()

@@ -1,0 +1,258 @@
+"""Graphs with a checkpointer: threads, snapshots, history, update_state, time travel,
+fault tolerance, durability modes. Every test runs on InMemorySaver and LMDBSaver."""
+
+from __future__ import annotations
+
+import operator
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+import pytest
+
+from graphkit import END, START, StateGraph
+from stores import InMemorySaver, LMDBSaver
+from stores.checkpoint import BaseCheckpointSaver
+
+
+class State(TypedDict, total=False):
+    x: int
+    log: Annotated[list[str], operator.add]
+
+
+@pytest.fixture(params=["memory", "lmdb"])
+def saver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseCheckpointSaver]:
+    if request.param == "memory":
+        yield InMemorySaver()
+    else:
+        with LMDBSaver(tmp_path / "ckpt") as lmdb_saver:
+            yield lmdb_saver
+
+
+def cfg(thread: str = "t1", **extra: Any) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread, **extra}}
+
+
+def counter_graph(saver: BaseCheckpointSaver, calls: list[str] | None = None) -> Any:
+    def add(state: State) -> dict[str, Any]:
+        if calls is not None:
+            calls.append("add")
+        return {"x": state.get("x", 0) + 1, "log": [f"add{state.get('x', 0)}"]}
+
+    builder = StateGraph(State)
+    builder.add_node(add)
+    builder.add_node("done", lambda s: {"log": ["done"]})
+    builder.add_edge(START, "add")
+    builder.add_edge("add", "done")
+    return builder.compile(checkpointer=saver)
+
+
+def test_thread_continues_from_its_last_state(saver: BaseCheckpointSaver) -> None:
+    graph = counter_graph(saver)
+    assert graph.invoke({"x": 0}, cfg()) == {"x": 1, "log": ["add0", "done"]}
+    assert graph.invoke({"log": ["again"]}, cfg()) == {
+        "x": 2, "log": ["add0", "done", "again", "add1", "done"]}
+    assert graph.invoke({"x": 10}, cfg("other"))["x"] == 11
+
+
+def test_missing_thread_id_is_a_clear_error(saver: BaseCheckpointSaver) -> None:
+    with pytest.raises(ValueError, match="needs a thread.*thread_id"):
+        counter_graph(saver).invoke({"x": 0})
+
+
+def test_get_state_snapshot_fields(saver: BaseCheckpointSaver) -> None:
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, cfg())
+    snap = graph.get_state(cfg())
+    assert snap.values == {"x": 1, "log": ["add0", "done"]}
+    assert snap.next == ()
+    assert snap.metadata is not None
+    assert snap.metadata["source"] == "loop" and snap.metadata["step"] == 1
+    assert snap.metadata["writes"] == {"done": {"log": ["done"]}}
+    assert snap.config["configurable"]["checkpoint_id"]
+    assert snap.parent_config is not None and snap.created_at
+    empty = graph.get_state(cfg("never"))
+    assert empty.values == {} and empty.next == ()
+
+
+def test_history_is_newest_first_with_filter_and_limit(saver: BaseCheckpointSaver) -> None:
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, cfg())
+    history = list(graph.get_state_history(cfg()))
+    assert [(h.metadata["source"], h.metadata["step"], h.next) for h in history] == [
+        ("loop", 1, ()), ("loop", 0, ("done",)), ("input", -1, ("add",))]
+    assert [h.values.get("x") for h in history] == [1, 1, 0]
+    assert len(list(graph.get_state_history(cfg(), limit=2))) == 2
+    only_input = list(graph.get_state_history(cfg(), filter={"source": "input"}))
+    assert [h.metadata["step"] for h in only_input] == [-1]
+    before = list(graph.get_state_history(cfg(), before=history[0].config))
+    assert [h.metadata["step"] for h in before] == [0, -1]
+
+
+def test_update_state_goes_through_reducers_and_sets_next(saver: BaseCheckpointSaver) -> None:
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, cfg())
+    graph.update_state(cfg(), {"log": ["edited"], "x": 5}, as_node="add")
+    snap = graph.get_state(cfg())
+    assert snap.values == {"x": 5, "log": ["add0", "done", "edited"]}
+    assert snap.next == ("done",)
+    assert snap.metadata is not None and snap.metadata["source"] == "update"
+    assert graph.invoke(None, cfg())["log"][-1] == "done"
+
+
+def test_update_state_without_as_node_uses_last_writer(saver: BaseCheckpointSaver) -> None:
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, cfg())
+    graph.update_state(cfg(), {"x": 9})
+    assert graph.get_state(cfg()).next == ()  # "done" wrote last; it leads to END
+
+
+def test_update_state_unknown_node_is_rejected(saver: BaseCheckpointSaver) -> None:
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, cfg())
+    with pytest.raises(ValueError, match="no such node"):
+        graph.update_state(cfg(), {"x": 1}, as_node="ghost")
+
+
+def test_time_travel_forks_and_keeps_old_branch(saver: BaseCheckpointSaver) -> None:
+    calls: list[str] = []
+    graph = counter_graph(saver, calls)
+    graph.invoke({"x": 0}, cfg())
+    history = list(graph.get_state_history(cfg()))
+    before_done = next(h for h in history if h.next == ("done",))
+    calls.clear()
+    out = graph.invoke(None, before_done.config)
+    assert out == {"x": 1, "log": ["add0", "done"]}
+    assert calls == []  # replay starts after "add": it is not run again
+    new_history = list(graph.get_state_history(cfg()))
+    assert len(new_history) == len(history) + 1
+    assert new_history[0].parent_config == before_done.config
+    # the old branch's checkpoints are untouched
+    old_ids = {h.config["configurable"]["checkpoint_id"] for h in history}
+    assert old_ids <= {h.config["configurable"]["checkpoint_id"] for h in new_history}
+
+
+def test_fork_with_update_state_on_an_old_checkpoint(saver: BaseCheckpointSaver) -> None:
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, cfg())
+    first = list(graph.get_state_history(cfg()))[-1]
+    fork_config = graph.update_state(first.config, {"x": 100})
+    assert graph.invoke(None, fork_config)["x"] == 101
+
+
+def test_failed_parallel_step_resumes_only_the_failed_node(saver: BaseCheckpointSaver) -> None:
+    calls: list[str] = []
+    broken = {"on": True}
+
+    def ok(state: State) -> dict[str, Any]:
+        calls.append("ok")
+        return {"log": ["ok"]}
+
+    def flaky(state: State) -> dict[str, Any]:
+        calls.append("flaky")
+        if broken["on"]:
+            raise RuntimeError("down")
+        return {"log": ["flaky"]}
+
+    builder = StateGraph(State)
+    builder.add_node(ok)
+    builder.add_node(flaky)
+    builder.add_node("join", lambda s: {"log": ["join"]})
+    builder.add_edge(START, "ok")
+    builder.add_edge(START, "flaky")
+    builder.add_edge(["ok", "flaky"], "join")
+    graph = builder.compile(checkpointer=saver)
+    with pytest.raises(RuntimeError, match="down"):
+        graph.invoke({"x": 0}, cfg())
+    snap = graph.get_state(cfg())
+    assert snap.next == ("flaky", "ok")
+    errors = {t.name: t.error for t in snap.tasks}
+    assert errors["ok"] is None and "down" in str(errors["flaky"])
+    broken["on"] = False
+    calls.clear()
+    assert graph.invoke(None, cfg())["log"] == ["flaky", "ok", "join"]
+    assert calls == ["flaky"]
+
+
+def test_invoke_none_on_new_thread_is_a_clear_error(saver: BaseCheckpointSaver) -> None:
+    from graphkit import EmptyInputError
+
+    with pytest.raises(EmptyInputError, match="has no checkpoint yet"):
+        counter_graph(saver).invoke(None, cfg("fresh"))
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+def test_durability_modes(saver: BaseCheckpointSaver, durability: str) -> None:
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, cfg(), durability=durability)
+    history = list(graph.get_state_history(cfg()))
+    expected = 1 if durability == "exit" else 3
+    assert len(history) == expected
+    assert history[0].values == {"x": 1, "log": ["add0", "done"]}
+
+
+def test_bad_durability_is_rejected(saver: BaseCheckpointSaver) -> None:
+    with pytest.raises(ValueError, match="durability must be one of"):
+        counter_graph(saver).invoke({"x": 0}, cfg(), durability="never")
+
+
+def test_checkpoints_stream_mode(saver: BaseCheckpointSaver) -> None:
+    events = list(counter_graph(saver).stream({"x": 0}, cfg(), stream_mode="checkpoints"))
+    assert [e["metadata"]["step"] for e in events] == [-1, 0, 1]
+    assert events[-1]["values"] == {"x": 1, "log": ["add0", "done"]}
+    assert events[0]["next"] == ("add",)
+
+
+def test_only_changed_channels_get_new_versions(saver: BaseCheckpointSaver) -> None:
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, cfg())
+    history = list(graph.get_state_history(cfg()))
+    newest, middle = (saver.get_tuple(h.config) for h in history[:2])
+    assert newest is not None and middle is not None
+    v_new, v_mid = newest.checkpoint["channel_versions"], middle.checkpoint["channel_versions"]
+    assert v_new["x"] == v_mid["x"]  # "done" did not write x
+    assert v_new["log"] > v_mid["log"]
+
+
+def test_user_state_types_survive_a_new_process(tmp_path: Path) -> None:
+    """Pydantic state saved by one process is read by another (types are registered at compile)."""
+    script = textwrap.dedent(f"""
+        import sys
+        from pydantic import BaseModel
+        from graphkit import StateGraph, START
+        from stores import LMDBSaver
+
+        class Point(BaseModel):
+            x: int
+            y: int
+
+        class S(BaseModel):
+            points: list[Point] = []
+
+        b = StateGraph(S)
+        b.add_node("add", lambda s: {{"points": s.points + [Point(x=len(s.points), y=1)]}})
+        b.add_edge(START, "add")
+        g = b.compile(checkpointer=LMDBSaver({str(tmp_path / 'db')!r}))
+        out = g.invoke({{}} if sys.argv[1] == "first" else None, {{"configurable": {{"thread_id": "p"}}}})
+        print(repr(g.get_state({{"configurable": {{"thread_id": "p"}}}}).values["points"]))
+    """)
+    path = tmp_path / "prog.py"
+    path.write_text(script)
+    first = subprocess.run([sys.executable, str(path), "first"], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    second = subprocess.run([sys.executable, str(path), "again"], capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == "[Point(x=0, y=1)]"
+
+
+def test_end_routes_leave_nothing_next(saver: BaseCheckpointSaver) -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"x": 1})
+    builder.add_edge(START, "a")
+    builder.add_conditional_edges("a", lambda s: END)
+    graph = builder.compile(checkpointer=saver)
+    graph.invoke({}, cfg())
+    assert graph.get_state(cfg()).next == ()

@@ -1,0 +1,130 @@
+"""Human in the loop: interrupt(), Command(resume=...), interrupt_before/after."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+import pytest
+
+from graphkit import START, Command, Interrupt, InvalidUpdateError, StateGraph, interrupt
+from stores import InMemorySaver
+
+
+class State(TypedDict, total=False):
+    draft: str
+    log: Annotated[list[str], operator.add]
+
+
+CFG = {"configurable": {"thread_id": "h"}}
+
+
+def review_graph(calls: list[str]) -> Any:
+    def write(state: State) -> dict[str, Any]:
+        calls.append("write")
+        return {"draft": "v1"}
+
+    def review(state: State) -> dict[str, Any]:
+        calls.append("review")
+        verdict = interrupt({"question": "approve?", "draft": state["draft"]})
+        note = interrupt("any note?")
+        return {"log": [f"{verdict}:{note}"]}
+
+    builder = StateGraph(State)
+    builder.add_node(write)
+    builder.add_node(review)
+    builder.add_edge(START, "write")
+    builder.add_edge("write", "review")
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+def test_interrupt_pauses_and_resume_returns_answers_in_order() -> None:
+    calls: list[str] = []
+    graph = review_graph(calls)
+    out = graph.invoke({"log": []}, CFG)
+    (pending,) = out["__interrupt__"]
+    assert isinstance(pending, Interrupt)
+    assert pending.value == {"question": "approve?", "draft": "v1"}
+    snap = graph.get_state(CFG)
+    assert snap.next == ("review",) and snap.interrupts == (pending,)
+    second = graph.invoke(Command(resume="yes"), CFG)
+    assert second["__interrupt__"][0].value == "any note?"
+    final = graph.invoke(Command(resume="ship it"), CFG)
+    assert final == {"draft": "v1", "log": ["yes:ship it"]}
+    assert calls == ["write", "review", "review", "review"]  # write never re-runs
+    assert graph.get_state(CFG).next == ()
+
+
+def test_interrupt_updates_stream_chunk() -> None:
+    graph = review_graph([])
+    chunks = list(graph.stream({"log": []}, CFG))
+    assert chunks[-1] == {"__interrupt__": (Interrupt({"question": "approve?", "draft": "v1"},
+                                                       id=chunks[-1]["__interrupt__"][0].id),)}
+
+
+def test_resume_when_not_paused_is_a_clear_error() -> None:
+    graph = review_graph([])
+    with pytest.raises(Exception, match="paused thread|not paused"):
+        graph.invoke(Command(resume="x"), {"configurable": {"thread_id": "new"}})
+
+
+def test_interrupt_without_checkpointer_says_what_to_do() -> None:
+    builder = StateGraph(State)
+    builder.add_node("ask", lambda s: {"draft": interrupt("?")})
+    builder.add_edge(START, "ask")
+    with pytest.raises(RuntimeError, match="needs a checkpointer"):
+        builder.compile().invoke({})
+
+
+def test_parallel_interrupts_resume_by_id() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"log": [f"a={interrupt('A?')}"]})
+    builder.add_node("b", lambda s: {"log": [f"b={interrupt('B?')}"]})
+    builder.add_edge(START, "a")
+    builder.add_edge(START, "b")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    out = graph.invoke({}, CFG)
+    ids = {i.value: i.id for i in out["__interrupt__"]}
+    assert set(ids) == {"A?", "B?"}
+    with pytest.raises(InvalidUpdateError, match="2 open interrupts"):
+        graph.invoke(Command(resume="x"), CFG)
+    final = graph.invoke(Command(resume={ids["A?"]: 1, ids["B?"]: 2}), CFG)
+    assert final["log"] == ["a=1", "b=2"]
+
+
+def test_interrupt_before_and_after() -> None:
+    calls: list[str] = []
+
+    def node(name: str) -> Any:
+        def run(state: State) -> dict[str, Any]:
+            calls.append(name)
+            return {"log": [name]}
+        return run
+
+    builder = StateGraph(State)
+    for name in ("a", "b", "c"):
+        builder.add_node(name, node(name))
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    builder.add_edge("b", "c")
+    graph = builder.compile(checkpointer=InMemorySaver(), interrupt_before=["b"],
+                            interrupt_after=["b"])
+    assert graph.invoke({}, CFG)["log"] == ["a"]
+    assert graph.get_state(CFG).next == ("b",)
+    assert graph.invoke(None, CFG)["log"] == ["a", "b"]
+    assert graph.get_state(CFG).next == ("c",)
+    assert graph.invoke(None, CFG)["log"] == ["a", "b", "c"]
+    assert calls == ["a", "b", "c"]
+
+
+def test_update_state_while_paused_then_resume() -> None:
+    builder = StateGraph(State)
+    builder.add_node("draft_it", lambda s: {"draft": "rough"})
+    builder.add_node("publish", lambda s: {"log": [f"published {s['draft']}"]})
+    builder.add_edge(START, "draft_it")
+    builder.add_edge("draft_it", "publish")
+    graph = builder.compile(checkpointer=InMemorySaver(), interrupt_before=["publish"])
+    graph.invoke({}, CFG)
+    graph.update_state(CFG, {"draft": "polished"})
+    assert graph.get_state(CFG).next == ("publish",)
+    assert graph.invoke(None, CFG)["log"] == ["published polished"]
