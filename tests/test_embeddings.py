@@ -40,7 +40,11 @@ def test_hash_embeddings_are_unit_length_and_deterministic_across_processes() ->
     code = "from stores import HashEmbeddings; print(HashEmbeddings(64).embed_query('Deterministic text, please'))"
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
         env={"PYTHONHASHSEED": "123", "PATH": ""},
     ).stdout
     assert json.loads(out) == pytest.approx(vec)
@@ -87,7 +91,9 @@ class FakeOpenAI:
         self.requests.append(body)
         assert request.url.path.endswith("/embeddings")
         if self.status != 200:
-            return httpx.Response(self.status, json={"error": {"message": "bad key", "type": "invalid_request_error"}})
+            return httpx.Response(
+                self.status, json={"error": {"message": "bad key", "type": "invalid_request_error"}}
+            )
         dims = body.get("dimensions", 3)
         data = [
             {"object": "embedding", "index": i, "embedding": [float(len(t))] + [0.5] * (dims - 1)}
@@ -96,25 +102,39 @@ class FakeOpenAI:
         data.reverse()  # the API does not promise order: we sort by index
         return httpx.Response(
             200,
-            json={"object": "list", "data": data, "model": body["model"], "usage": {"prompt_tokens": 1, "total_tokens": 1}},
+            json={
+                "object": "list",
+                "data": data,
+                "model": body["model"],
+                "usage": {"prompt_tokens": 1, "total_tokens": 1},
+            },
         )
 
 
 def test_openai_embeddings_over_a_mock_transport() -> None:
     fake = FakeOpenAI()
-    client = openai.OpenAI(api_key="sk-test", http_client=httpx.Client(transport=httpx.MockTransport(fake)), max_retries=0)
+    client = openai.OpenAI(
+        api_key="sk-test",
+        http_client=httpx.Client(transport=httpx.MockTransport(fake)),
+        max_retries=0,
+    )
     emb = OpenAIEmbeddings(dimensions=4, client=client, chunk_size=2)
     vectors = emb.embed_documents(["a", "bb", "ccc"])
     assert [v[0] for v in vectors] == [1.0, 2.0, 3.0] and len(vectors[0]) == 4
     assert [r["input"] for r in fake.requests] == [["a", "bb"], ["ccc"]]
-    assert fake.requests[0]["model"] == "text-embedding-3-small" and fake.requests[0]["dimensions"] == 4
+    assert (
+        fake.requests[0]["model"] == "text-embedding-3-small"
+        and fake.requests[0]["dimensions"] == 4
+    )
     assert emb.embed_query("") == [1.0, 0.5, 0.5, 0.5]  # "" is sent as " "
 
 
 async def test_openai_async_and_store_batch_makes_one_request() -> None:
     fake = FakeOpenAI()
     aclient = openai.AsyncOpenAI(
-        api_key="sk-test", http_client=httpx.AsyncClient(transport=httpx.MockTransport(fake)), max_retries=0
+        api_key="sk-test",
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(fake)),
+        max_retries=0,
     )
     emb = OpenAIEmbeddings(async_client=aclient)
     store = InMemoryStore(index={"dims": 3, "embed": emb, "fields": ["text"]})
@@ -125,11 +145,15 @@ async def test_openai_async_and_store_batch_makes_one_request() -> None:
     assert (await store.asearch(("m",), query="xx"))[0].score is not None
 
 
-def test_openai_errors_are_translated_and_a_key_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_openai_errors_are_translated_and_a_key_is_required(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from graphkit.models.errors import MissingAPIKeyError, ModelAuthenticationError
 
     client = openai.OpenAI(
-        api_key="sk-bad", http_client=httpx.Client(transport=httpx.MockTransport(FakeOpenAI(401))), max_retries=0
+        api_key="sk-bad",
+        http_client=httpx.Client(transport=httpx.MockTransport(FakeOpenAI(401))),
+        max_retries=0,
     )
     with pytest.raises(ModelAuthenticationError, match="401"):
         OpenAIEmbeddings(client=client).embed_query("x")

@@ -60,7 +60,8 @@ def test_ann_path_never_leaves_the_namespace(big_index: tuple) -> None:  # type:
         assert all(namespaces[h.owner] == ns for h in hits)
         members = np.array([i for i in range(int(ns[1]), 50_000, 1000)])
         exact = members[np.argsort(-(vectors[members] @ q))[:10]]
-        assert [h.owner for h in hits][:3] == exact[:3].tolist()  # tiny namespaces: exact fallback agrees
+        # a 50-row namespace is 0.1% of the graph: hnswlib's filtered search falls back to a scan
+        assert [h.owner for h in hits][:3] == exact[:3].tolist()
 
 
 def test_exact_path_scoping_on_1000_namespaces(big_index: tuple) -> None:  # type: ignore[type-arg]
@@ -77,10 +78,14 @@ def test_exact_path_scoping_on_1000_namespaces(big_index: tuple) -> None:  # typ
 def test_graph_survives_deletes_and_relabels() -> None:
     vectors = structured_vectors(600, dims=16, seed=5)
     index = VectorIndex(16, AnnConfig(exact_threshold=100))
-    index.add(list(range(500)), owners=list(range(500)), namespaces=[("a",)] * 500, vectors=vectors[:500])
+    index.add(
+        list(range(500)), owners=list(range(500)), namespaces=[("a",)] * 500, vectors=vectors[:500]
+    )
     assert index.has_graph
     index.remove(range(0, 500, 2))
-    index.add([0, 2, 4], owners=[1000, 1002, 1004], namespaces=[("a",)] * 3, vectors=vectors[500:503])
+    index.add(
+        [0, 2, 4], owners=[1000, 1002, 1004], namespaces=[("a",)] * 3, vectors=vectors[500:503]
+    )
     q = vectors[501]
     hits = index.search(q, k=3, force="ann")
     assert hits[0].owner == 1002 and hits[0].score == pytest.approx(1.0, abs=1e-5)
@@ -131,7 +136,12 @@ op_strategy = st.lists(
 
 
 @settings(max_examples=60, deadline=None)
-@given(ops=op_strategy, prefix_i=st.integers(0, len(NAMESPACES)), k=st.integers(1, 12), force=st.sampled_from(["exact", "ann"]))
+@given(
+    ops=op_strategy,
+    prefix_i=st.integers(0, len(NAMESPACES)),
+    k=st.integers(1, 12),
+    force=st.sampled_from(["exact", "ann"]),
+)
 def test_search_equals_brute_force_after_any_ops(
     ops: list[tuple[str, int, int, int, int]], prefix_i: int, k: int, force: str
 ) -> None:
@@ -154,8 +164,14 @@ def test_search_equals_brute_force_after_any_ops(
                 else:
                     labels.append(next_label)
                     next_label += 1
-            index.add(labels, owners=[item] * nrows, namespaces=[NAMESPACES[ns_i]] * nrows, vectors=vecs)
-            model[item] = (NAMESPACES[ns_i], labels, vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
+            index.add(
+                labels, owners=[item] * nrows, namespaces=[NAMESPACES[ns_i]] * nrows, vectors=vecs
+            )
+            model[item] = (
+                NAMESPACES[ns_i],
+                labels,
+                vecs / np.linalg.norm(vecs, axis=1, keepdims=True),
+            )
     prefix = () if prefix_i == len(NAMESPACES) else NAMESPACES[prefix_i]
     q = np.random.default_rng(99).standard_normal(dims).astype(np.float32)
     q /= np.linalg.norm(q)
@@ -176,7 +192,9 @@ def test_search_equals_brute_force_after_any_ops(
     owners=st.data(),
     k=st.integers(1, 10),
 )
-def test_top_items_takes_each_owners_best(scores: list[float], owners: st.DataObject, k: int) -> None:
+def test_top_items_takes_each_owners_best(
+    scores: list[float], owners: st.DataObject, k: int
+) -> None:
     own = owners.draw(st.lists(st.integers(0, 6), min_size=len(scores), max_size=len(scores)))
     s = np.array(scores, dtype=np.float32)
     o = np.array(own, dtype=np.int64)

@@ -147,9 +147,9 @@ def test_query_ranks_by_similarity_with_scores(make_store: MakeStore) -> None:
     scores = [r.score for r in results]
     assert all(s is not None for s in scores)
     assert scores == sorted(scores, reverse=True)  # type: ignore[type-var]
-    assert [r.key for r in store.search(("memories", "u1"), query="what is my name?", offset=1, limit=2)] == [
-        r.key for r in results[1:3]
-    ]
+    assert [
+        r.key for r in store.search(("memories", "u1"), query="what is my name?", offset=1, limit=2)
+    ] == [r.key for r in results[1:3]]
 
 
 def test_item_score_is_its_best_field(make_store: MakeStore) -> None:
@@ -201,7 +201,13 @@ def test_batch_reads_see_state_before_writes_and_last_put_wins(make_store: MakeS
 
 def test_list_namespaces(make_store: MakeStore) -> None:
     store = make_store()
-    for ns in [("a", "b", "c"), ("a", "b", "d", "e"), ("a", "b", "d", "i"), ("a", "b", "f"), ("a", "c", "f")]:
+    for ns in [
+        ("a", "b", "c"),
+        ("a", "b", "d", "e"),
+        ("a", "b", "d", "i"),
+        ("a", "b", "f"),
+        ("a", "c", "f"),
+    ]:
         store.put(ns, "k", {"x": 1})
     assert store.list_namespaces(prefix=("a", "b"), max_depth=3) == [
         ("a", "b", "c"),

@@ -29,7 +29,12 @@ def seeded_embed(texts: list[str]) -> list[list[float]]:
 
 
 def index_config(threshold: int = 50) -> dict:  # type: ignore[type-arg]
-    return {"dims": DIMS, "embed": seeded_embed, "fields": ["text"], "ann": {"exact_threshold": threshold}}
+    return {
+        "dims": DIMS,
+        "embed": seeded_embed,
+        "fields": ["text"],
+        "ann": {"exact_threshold": threshold},
+    }
 
 
 def fill(store: LMDBStore, n: int, ns: tuple[str, ...] = ("docs",)) -> None:
@@ -51,7 +56,9 @@ def test_items_and_vectors_survive_reopen(tmp_path: Path) -> None:
         assert store.get(("docs",), "ttl") is not None
 
 
-def test_saved_graph_is_reloaded_without_rebuild(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_saved_graph_is_reloaded_without_rebuild(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with LMDBStore(tmp_path, index=index_config()) as store:
         fill(store, 200)
         assert store.vectors is not None and store.vectors.has_graph
@@ -83,10 +90,8 @@ def test_bad_graph_file_is_rebuilt_with_one_log_line(
     with caplog.at_level(logging.INFO, logger="stores"):
         store = LMDBStore(tmp_path, index=index_config())
     assert len([r for r in caplog.records if "rebuilding" in r.message]) == 1
-    assert store.search(("docs",), query="text 205" if damage == "stale" else "text 5", limit=1)[0].key in (
-        "k205",
-        "k5",
-    )
+    probe = 205 if damage == "stale" else 5
+    assert store.search(("docs",), query=f"text {probe}", limit=1)[0].key == f"k{probe}"
     store.close()
 
 
@@ -147,7 +152,9 @@ CHILD = textwrap.dedent(
 
 
 @pytest.mark.parametrize("kill_after", [7, 40])
-def test_kill_9_during_batched_puts_loses_nothing_committed(tmp_path: Path, kill_after: int) -> None:
+def test_kill_9_during_batched_puts_loses_nothing_committed(
+    tmp_path: Path, kill_after: int
+) -> None:
     path = tmp_path / "db"
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     proc = subprocess.Popen(
@@ -163,7 +170,15 @@ def test_kill_9_during_batched_puts_loses_nothing_committed(tmp_path: Path, kill
     proc.wait()
     deleted = {f"b{b - 2}-1" for b in range(committed + 1) if b % 4 == 3}
 
-    with LMDBStore(path, index={"dims": 16, "embed": seeded_embed, "fields": ["text"], "ann": {"exact_threshold": 100}}) as store:
+    with LMDBStore(
+        path,
+        index={
+            "dims": 16,
+            "embed": seeded_embed,
+            "fields": ["text"],
+            "ann": {"exact_threshold": 100},
+        },
+    ) as store:
         for b in range(committed + 1):
             for i in range(10):
                 key = f"b{b}-{i}"
@@ -191,4 +206,3 @@ def assert_consistent(store: LMDBStore) -> None:
     expected = {label: item for item, labels in items.items() for label in labels}
     assert rows == expected
     assert store.vectors is not None and sorted(store.vectors.labels()) == sorted(rows)
-

@@ -264,7 +264,9 @@ class IndexedStore(BaseStore):
             if op.value is None or op.index is False or self.embeddings is None:
                 continue
             for path in op.index or self._fields:
-                texts.extend((item_key, where, text) for where, text in texts_at_path(op.value, path))
+                texts.extend(
+                    (item_key, where, text) for where, text in texts_at_path(op.value, path)
+                )
         return _Plan(puts, texts, queries)
 
     def _check_put(self, op: PutOp) -> None:
@@ -305,7 +307,9 @@ class IndexedStore(BaseStore):
         docs: list[list[float]] = []
         if plan.texts:
             docs = await self.embeddings.aembed_documents([t for _, _, t in plan.texts])
-        queries = list(await asyncio.gather(*(self.embeddings.aembed_query(q) for q in plan.queries)))
+        queries = list(
+            await asyncio.gather(*(self.embeddings.aembed_query(q) for q in plan.queries))
+        )
         return docs, queries
 
     def _run(
@@ -386,7 +390,9 @@ class IndexedStore(BaseStore):
     ) -> list[SearchItem]:
         if query is None or self.vectors is None:
             records = [
-                r for r in self._b_scan(op.namespace_prefix) if r.live(now) and matches(r.value, op.filter)
+                r
+                for r in self._b_scan(op.namespace_prefix)
+                if r.live(now) and matches(r.value, op.filter)
             ]
             records.sort(key=lambda r: r.updated_at, reverse=True)
             page = records[op.offset : op.offset + op.limit]
@@ -407,20 +413,28 @@ class IndexedStore(BaseStore):
         allowed: list[int] | None = None
         if op.filter:
             candidates = [
-                r for r in self._b_scan(op.namespace_prefix) if r.live(now) and matches(r.value, op.filter)
+                r
+                for r in self._b_scan(op.namespace_prefix)
+                if r.live(now) and matches(r.value, op.filter)
             ]
             allowed = [self._owner_of[(r.namespace, r.key)] for r in candidates if r.labels]
-        found = self._resolve(self.vectors.search(query, prefix=op.namespace_prefix, k=need, owners=allowed))
+        found = self._resolve(
+            self.vectors.search(query, prefix=op.namespace_prefix, k=need, owners=allowed)
+        )
         if any(not r.live(now) for r, _ in found):  # expired but not yet swept: rank live ones only
             if candidates is None:
                 candidates = [r for r in self._b_scan(op.namespace_prefix) if r.live(now)]
             allowed = [self._owner_of[(r.namespace, r.key)] for r in candidates if r.labels]
-            found = self._resolve(self.vectors.search(query, prefix=op.namespace_prefix, k=need, owners=allowed))
+            found = self._resolve(
+                self.vectors.search(query, prefix=op.namespace_prefix, k=need, owners=allowed)
+            )
         ranked: list[tuple[Record, float | None]] = [(r, s) for r, s in found]
         if len(ranked) < need:  # pad with items that have no vectors (index=False), newest first
             if candidates is None:
                 candidates = [r for r in self._b_scan(op.namespace_prefix) if r.live(now)]
-            rest = sorted((r for r in candidates if not r.labels), key=lambda r: r.updated_at, reverse=True)
+            rest = sorted(
+                (r for r in candidates if not r.labels), key=lambda r: r.updated_at, reverse=True
+            )
             ranked.extend((r, None) for r in rest[: need - len(ranked)])
         return ranked[op.offset : need]
 

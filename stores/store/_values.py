@@ -29,8 +29,7 @@ def check_filter(filter: dict[str, Any] | None) -> None:
             unknown = [k for k in cond if k not in _OPS]
             if unknown:
                 raise ValueError(
-                    f"Unknown filter operator(s) {unknown} on {field!r}; "
-                    f"supported: {sorted(_OPS)}."
+                    f"Unknown filter operator(s) {unknown} on {field!r}; supported: {sorted(_OPS)}."
                 )
 
 
@@ -74,7 +73,11 @@ def field_value(value: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(current, dict) and part in current:
             current = current[part]
-        elif isinstance(current, list) and _is_int(part) and -len(current) <= int(part) < len(current):
+        elif (
+            isinstance(current, list)
+            and _is_int(part)
+            and -len(current) <= int(part) < len(current)
+        ):
             current = current[int(part)]
         else:
             return _MISSING

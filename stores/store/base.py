@@ -400,7 +400,9 @@ def _check_put_value(value: object) -> None:
         )
 
 
-def validate_namespace(namespace: object, *, allow_empty: bool = False, what: str = "namespace") -> None:
+def validate_namespace(
+    namespace: object, *, allow_empty: bool = False, what: str = "namespace"
+) -> None:
     """Raise :class:`InvalidNamespaceError` naming the bad label, or if a namespace is empty.
 
     Labels must be non-empty strings without '.' (LangGraph's separator) or NUL

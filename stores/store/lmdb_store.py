@@ -86,7 +86,16 @@ def _record_from(raw: bytes) -> Record:
 
 def _record_bytes(r: Record) -> bytes:
     return _pack(
-        [list(r.namespace), r.key, r.value, r.created_at, r.updated_at, r.expires_at, r.ttl, r.labels]
+        [
+            list(r.namespace),
+            r.key,
+            r.value,
+            r.created_at,
+            r.updated_at,
+            r.expires_at,
+            r.ttl,
+            r.labels,
+        ]
     )
 
 
@@ -263,7 +272,9 @@ class LMDBStore(IndexedStore):
                 ns = list(w.namespace)
                 for row in w.rows:
                     blob = np.ascontiguousarray(row.vector, dtype=np.float32).tobytes()
-                    txn.put(_label_key(row.label), _pack([ns, w.key, row.path, blob]), db=self._vecs)
+                    txn.put(
+                        _label_key(row.label), _pack([ns, w.key, row.path, blob]), db=self._vecs
+                    )
                 if w.record.expires_at is not None:
                     txn.put(_ttl_key(w.record.expires_at, item_key), b"", db=self._ttl_db)
             generation = self._generation + 1

@@ -1,0 +1,254 @@
+"""Memory-store benchmarks: semantic search latency and put throughput vs LangGraph.
+
+Both sides get the same embedding function: a dict lookup returning precomputed
+384-dim vectors shaped like real embeddings (a random 32-dim subspace plus
+small noise), so the timings measure the store, not a model. Items live in 10
+namespaces ("bench", "u0".."u9") and searches run over the ("bench",) prefix,
+i.e. over all items (the case where LangGraph's brute force is at its best).
+
+Run: ``.venv/bin/python -m benchmarks.harness store`` (or ``python -m
+benchmarks.bench_store`` for the same table; ``--quick`` for 3 repetitions).
+Extra metrics per size: bare hnswlib ``knn_query`` and a bare numpy scan on the
+same vectors (the floor the store is compared against), the store/floor ratio,
+and ANN recall@10 of the store's search against brute force.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import hnswlib
+import numpy as np
+import numpy.typing as npt
+
+from benchmarks.harness import Workload, format_table, run
+from stores import InMemoryStore, LMDBStore, PutOp
+from stores.store._core import IndexedStore
+
+DIMS = 384
+SIZES = (1_000, 10_000, 50_000)
+QUERIES = 20
+"""Searches per timed run."""
+NAMESPACES = 10
+PUT_ITEMS = 2_000
+PUT_BATCH = 100
+
+
+@functools.lru_cache(maxsize=1)
+def corpus() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """50k document vectors and QUERIES query vectors (unit length, structured)."""
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.standard_normal((DIMS, 32)))[0].T.astype(np.float32)
+
+    def make(n: int) -> npt.NDArray[np.float32]:
+        x = rng.standard_normal((n, 32)).astype(np.float32) @ basis
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        x += 0.1 * rng.standard_normal((n, DIMS)).astype(np.float32) / np.sqrt(DIMS)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    return make(max(SIZES) + PUT_ITEMS), make(QUERIES)
+
+
+@functools.lru_cache(maxsize=1)
+def lookup() -> dict[str, list[float]]:
+    """text -> precomputed vector, for "doc {i}" and "query {j}"."""
+    docs, queries = corpus()
+    table = {f"doc {i}": v for i, v in enumerate(docs.tolist())}
+    table.update({f"query {j}": v for j, v in enumerate(queries.tolist())})
+    return table
+
+
+def embed(texts: Sequence[str]) -> list[list[float]]:
+    """The shared embedding function: a lookup of precomputed vectors."""
+    table = lookup()
+    return [table[t] for t in texts]
+
+
+def _index() -> dict[str, Any]:
+    return {"dims": DIMS, "embed": embed, "fields": ["text"]}
+
+
+def _ops(start: int, stop: int) -> list[PutOp]:
+    return [
+        PutOp(("bench", f"u{i % NAMESPACES}"), f"k{i}", {"text": f"doc {i}", "i": i})
+        for i in range(start, stop)
+    ]
+
+
+_stores: dict[tuple[str, int], Any] = {}
+_build_seconds: dict[tuple[str, int], float] = {}
+
+
+def graphkit_store(kind: str, n: int) -> IndexedStore:
+    """A filled store (built once per kind and size, outside the timings)."""
+    key = (kind, n)
+    if key not in _stores:
+        start = time.perf_counter()
+        store: IndexedStore
+        if kind == "memory":
+            store = InMemoryStore(index=_index())  # type: ignore[arg-type]
+        else:
+            store = LMDBStore(tempfile.mkdtemp(prefix="bench_store_"), index=_index())  # type: ignore[arg-type]
+        for lo in range(0, n, 1000):
+            store.batch(_ops(lo, min(n, lo + 1000)))
+        _build_seconds[key] = time.perf_counter() - start
+        _stores[key] = store
+    return _stores[key]  # type: ignore[no-any-return]
+
+
+def langgraph_store(n: int) -> Any:
+    """LangGraph's InMemoryStore with the same items and embedding function."""
+    key = ("langgraph", n)
+    if key not in _stores:
+        from langgraph.store.base import PutOp as LGPutOp
+        from langgraph.store.memory import InMemoryStore as LGInMemoryStore
+
+        start = time.perf_counter()
+        store = LGInMemoryStore(index={"dims": DIMS, "embed": embed, "fields": ["text"]})  # type: ignore[typeddict-item]
+        for lo in range(0, n, 1000):
+            store.batch(
+                [LGPutOp(op.namespace, op.key, op.value) for op in _ops(lo, min(n, lo + 1000))]
+            )
+        _build_seconds[key] = time.perf_counter() - start
+        _stores[key] = store
+    return _stores[key]
+
+
+def searcher(store: Any) -> Callable[[], object]:
+    """One timed run: QUERIES top-10 searches over the ("bench",) prefix."""
+
+    def run_queries() -> object:
+        return [store.search(("bench",), query=f"query {j}", limit=10) for j in range(QUERIES)]
+
+    return run_queries
+
+
+def search_metrics(kind: str, n: int) -> Callable[[bool], dict[str, tuple[float, float | None]]]:
+    """Bare hnswlib / numpy floors on the same vectors, and the store's recall@10."""
+
+    def metrics(quick: bool) -> dict[str, tuple[float, float | None]]:
+        docs, queries = corpus()
+        mat = np.ascontiguousarray(docs[:n])
+        scan = _per_query(lambda q: np.argpartition(-(mat @ q), 10)[:10], queries)
+        graph = hnswlib.Index(space="cosine", dim=DIMS)
+        graph.init_index(max_elements=n, M=16, ef_construction=100)
+        graph.add_items(mat, np.arange(n), num_threads=-1)
+        graph.set_ef(128)
+        ann = _per_query(lambda q: graph.knn_query(q, k=10, num_threads=1), queries)
+        store = graphkit_store(kind, n)
+        ours = _per_query(lambda q: store.search(("bench",), query="query 0", limit=10), queries)
+        truth = np.argsort(-(queries @ mat.T), axis=1)[:, :10]
+        recall = np.mean(
+            [
+                len(
+                    {int(r.key[1:]) for r in store.search(("bench",), query=f"query {j}", limit=10)}
+                    & set(truth[j].tolist())
+                )
+                / 10
+                for j in range(QUERIES)
+            ]
+        )
+        out: dict[str, tuple[float, float | None]] = {
+            "bare hnswlib ms/query": (ann * 1e3, None),
+            "bare numpy scan ms/query": (scan * 1e3, None),
+            "store / best bare": (ours / min(ann, scan), None),
+            "recall@10": (float(recall), 1.0),
+            "fill seconds": (_build_seconds[(kind, n)], _build_seconds.get(("langgraph", n))),
+        }
+        return out
+
+    return metrics
+
+
+def _per_query(
+    fn: Callable[[npt.NDArray[np.float32]], object], queries: npt.NDArray[np.float32]
+) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for q in queries:
+            fn(q)
+        best = min(best, (time.perf_counter() - start) / len(queries))
+    return best
+
+
+def putter(kind: str) -> Callable[[], object]:
+    """One timed run: PUT_ITEMS puts (batches of PUT_BATCH, embedded) into a fresh store."""
+
+    def run_puts() -> object:
+        path = None
+        store: IndexedStore
+        if kind == "memory":
+            store = InMemoryStore(index=_index())  # type: ignore[arg-type]
+        else:
+            path = tempfile.mkdtemp(prefix="bench_put_")
+            store = LMDBStore(path, index=_index())  # type: ignore[arg-type]
+        for lo in range(0, PUT_ITEMS, PUT_BATCH):
+            store.batch(_ops(lo, lo + PUT_BATCH))
+        store.close()
+        if path is not None:
+            shutil.rmtree(path, ignore_errors=True)
+        return store
+
+    return run_puts
+
+
+def langgraph_putter() -> Callable[[], object]:
+    from langgraph.store.base import PutOp as LGPutOp
+    from langgraph.store.memory import InMemoryStore as LGInMemoryStore
+
+    def run_puts() -> object:
+        store = LGInMemoryStore(index={"dims": DIMS, "embed": embed, "fields": ["text"]})  # type: ignore[typeddict-item]
+        for lo in range(0, PUT_ITEMS, PUT_BATCH):
+            store.batch(
+                [LGPutOp(op.namespace, op.key, op.value) for op in _ops(lo, lo + PUT_BATCH)]
+            )
+        return store
+
+    return run_puts
+
+
+def _search_workload(kind: str, n: int) -> Workload:
+    return Workload(
+        name=f"store_search_{kind}_{n // 1000}k",
+        description=f"{kind} store: {QUERIES} top-10 searches over {n:,} items x {DIMS} dims",
+        graphkit=lambda: searcher(graphkit_store(kind, n)),
+        langgraph=lambda: searcher(langgraph_store(n)),
+        units=QUERIES,
+        unit="search",
+        repeat=5,
+        metrics=search_metrics(kind, n),
+    )
+
+
+WORKLOADS = [
+    *(_search_workload(kind, n) for n in SIZES for kind in ("memory", "lmdb")),
+    *(
+        Workload(
+            name=f"store_put_{kind}",
+            description=f"{kind} store: {PUT_ITEMS} puts in batches of {PUT_BATCH}, embedded + indexed",
+            graphkit=lambda kind=kind: putter(kind),  # type: ignore[misc]
+            langgraph=langgraph_putter,
+            units=PUT_ITEMS,
+            unit="put",
+            repeat=5,
+        )
+        for kind in ("memory", "lmdb")
+    ),
+]
+
+
+def main() -> None:
+    """Run the store workloads and print the harness table."""
+    import sys
+
+    print(format_table(run(WORKLOADS, quick="--quick" in sys.argv)))
+
+
+if __name__ == "__main__":
+    main()
