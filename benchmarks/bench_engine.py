@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
@@ -59,7 +60,7 @@ def chain(kind: str) -> Callable[[], object]:
     for name in names:
         builder.add_node(name, _step)
     builder.add_edge(START, names[0])
-    for a, b in zip(names, names[1:]):
+    for a, b in itertools.pairwise(names):
         builder.add_edge(a, b)
     builder.add_edge(names[-1], END)
     graph = builder.compile()

@@ -16,8 +16,8 @@ import gc
 import importlib
 import json
 import os
-import platform
 import pkgutil
+import platform
 import statistics
 import sys
 import time
@@ -198,7 +198,7 @@ def format_table(results: list[Result]) -> str:
                 (f"  {key}", f"{ours:,.4g}", f"{theirs:,.4g}" if theirs else "-", ratio, "")
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -29,7 +30,7 @@ class NodeConfigError(GraphkitError, TypeError):
     """A node, branch or reducer function has an unusable signature."""
 
 
-class GraphInterrupt(GraphkitError):  # noqa: N818 - the name LangGraph users know
+class GraphInterrupt(GraphkitError):
     """Raised inside a node by ``interrupt()`` to pause the run for human input."""
 
     def __init__(self, interrupts: tuple[Any, ...] = ()) -> None:
@@ -37,7 +38,7 @@ class GraphInterrupt(GraphkitError):  # noqa: N818 - the name LangGraph users kn
         self.interrupts = interrupts
 
 
-class ParentCommand(GraphkitError):  # noqa: N818
+class ParentCommand(GraphkitError):
     """Carries a ``Command(graph=Command.PARENT)`` out of a subgraph."""
 
     def __init__(self, command: Any) -> None:
@@ -52,9 +53,7 @@ def add_context(exc: BaseException, message: str) -> None:
     else:  # Python 3.10
         notes = getattr(exc, "__notes__", None)
         if notes is None:
-            try:
+            with contextlib.suppress(AttributeError):
                 exc.__notes__ = [message]  # type: ignore[attr-defined]
-            except AttributeError:
-                pass
         else:
             notes.append(message)

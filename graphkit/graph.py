@@ -170,9 +170,10 @@ class StateGraph(Generic[S]):
         self, name: str, explicit: type[Any] | None, hinted: Any
     ) -> Schema | None:
         candidate = explicit
-        if candidate is None and hinted is not None and hinted is not self.state_schema:
-            if is_typeddict(hinted) or _is_model_or_dataclass(hinted):
-                candidate = hinted
+        if candidate is None and hinted is not None and hinted is not self.state_schema and (
+            is_typeddict(hinted) or _is_model_or_dataclass(hinted)
+        ):
+            candidate = hinted
         if candidate is None or candidate is self.state_schema:
             return None
         schema = inspect_schema(candidate, role=f"input_schema of node {name!r}")

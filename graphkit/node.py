@@ -41,7 +41,7 @@ def inspect_callable(fn: Callable[..., Any], what: str) -> CallSpec:
         raise NodeConfigError(f"{what} must be callable, got {fn!r}.")
     target = fn
     if not (inspect.isfunction(fn) or inspect.ismethod(fn)) and hasattr(fn, "__call__"):  # noqa: B004
-        call = type(fn).__call__  # type: ignore[operator]
+        call = type(fn).__call__
         if inspect.isfunction(call) or inspect.iscoroutinefunction(call):
             target = call.__get__(fn)
     is_async = inspect.iscoroutinefunction(target) or asyncio.iscoroutinefunction(fn)

@@ -134,9 +134,9 @@ def _pydantic_validators(cls: type[BaseModel]) -> dict[str, TypeAdapter[Any]]:
     validators: dict[str, TypeAdapter[Any]] = {}
     for name, info in cls.model_fields.items():
         constraints = [m for m in info.metadata if not _looks_like_reducer(m)]
-        annotation = (
-            typing.Annotated[(info.annotation, *constraints)] if constraints else info.annotation
-        )
+        annotation: Any = info.annotation
+        if constraints:
+            annotation = typing.Annotated.__class_getitem__((annotation, *constraints))  # type: ignore[attr-defined]
         validators[name] = TypeAdapter(annotation)
     return validators
 
@@ -187,7 +187,7 @@ def _initial_factory(annotation: Any) -> Callable[[], Any] | None:
         origin()
     except Exception:
         return None
-    return origin  # type: ignore[no-any-return]
+    return origin
 
 
 def update_from_object(obj: Any, node: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import operator
 from typing import Annotated, Literal, TypedDict
 
@@ -25,7 +26,7 @@ def chain(*names: str) -> StateGraph[State]:
     for name in names:
         builder.add_node(name, noop)
     builder.add_edge(START, names[0])
-    for a, b in zip(names, names[1:]):
+    for a, b in itertools.pairwise(names):
         builder.add_edge(a, b)
     return builder
 

@@ -25,7 +25,7 @@ class State(TypedDict, total=False):
 def branch_graph(values: list[int], delays: list[float]) -> Any:
     builder = StateGraph(State)
     names = [f"n{i:02d}" for i in range(len(values))]
-    for name, value, delay in zip(names, values, delays):
+    for name, value, delay in zip(names, values, delays, strict=False):
         def node(state: State, value: int = value, delay: float = delay,
                  name: str = name) -> dict[str, Any]:
             time.sleep(delay)
@@ -71,5 +71,5 @@ def test_send_results_follow_send_order_not_finish_order(values: list[int],
     builder = StateGraph(Fan)
     builder.add_node("work", work)
     builder.add_conditional_edges(
-        START, lambda s: [Send("work", pair) for pair in zip(values, delays)])
+        START, lambda s: [Send("work", pair) for pair in zip(values, delays, strict=False)])
     assert builder.compile().invoke({})["out"] == values

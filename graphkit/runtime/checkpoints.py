@@ -23,6 +23,7 @@ from graphkit.types import Interrupt, PregelTask, Send, StateSnapshot
 from stores.checkpoint import (
     BaseCheckpointSaver,
     Checkpoint,
+    CheckpointMetadata,
     CheckpointTuple,
     new_checkpoint_id,
     thread_of,
@@ -124,8 +125,10 @@ class CheckpointSession:
     def _put(self, source: str, writes: dict[str, Any] | None) -> None:
         run = self.run
         checkpoint, new_versions = self._checkpoint()
-        metadata = {**self.user_metadata, "source": source, "step": run.step,
-                    "writes": writes, "parents": {}}
+        metadata: CheckpointMetadata = {
+            **self.user_metadata, "source": source, "step": run.step, "writes": writes,
+            "parents": {},
+        }
         parent = self.config
         new_config = {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": self.ns,
                                        "checkpoint_id": checkpoint["id"]}}
@@ -273,7 +276,7 @@ def _saver(graph: CompiledStateGraph) -> BaseCheckpointSaver:
             "This graph has no checkpointer, so it keeps no thread state: "
             "compile(checkpointer=InMemorySaver()) (or LMDBSaver(path))."
         )
-    return graph.checkpointer  # type: ignore[no-any-return]
+    return graph.checkpointer
 
 
 def snapshot(graph: CompiledStateGraph, found: CheckpointTuple) -> StateSnapshot:

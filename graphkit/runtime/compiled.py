@@ -142,10 +142,10 @@ class CompiledStateGraph:
         configs = _configs(config, len(inputs))
         if len(inputs) <= 1:
             return [self._safe(self.invoke, i, c, return_exceptions, kwargs)
-                    for i, c in zip(inputs, configs)]
+                    for i, c in zip(inputs, configs, strict=False)]
         with ThreadPoolExecutor(thread_name_prefix="graphkit-batch") as pool:
             futures = [pool.submit(self._safe, self.invoke, i, c, return_exceptions, kwargs)
-                       for i, c in zip(inputs, configs)]
+                       for i, c in zip(inputs, configs, strict=False)]
             return [f.result() for f in futures]
 
     async def abatch(
@@ -159,7 +159,7 @@ class CompiledStateGraph:
         """``ainvoke`` each input concurrently, outputs in input order."""
         configs = _configs(config, len(inputs))
         return list(await asyncio.gather(
-            *(self.ainvoke(i, c, **kwargs) for i, c in zip(inputs, configs)),
+            *(self.ainvoke(i, c, **kwargs) for i, c in zip(inputs, configs, strict=False)),
             return_exceptions=return_exceptions,
         ))
 

@@ -21,7 +21,7 @@ import contextvars
 import os
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -363,11 +363,11 @@ class Run:
             return
         loop = asyncio.get_running_loop()
         pool = self.pool()
-        aws = []
+        aws: list[Awaitable[None]] = []
         for task in todo:
-            if task.node.call.is_async or task.node.branches and any(
+            if task.node.call.is_async or (task.node.branches and any(
                 b.call.is_async for b in task.node.branches
-            ) or task.node.subgraph is not None:
+            )) or task.node.subgraph is not None:
                 aws.append(arun_task(task, run, step, values, tables))
             else:
                 ctx = contextvars.copy_context()

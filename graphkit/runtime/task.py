@@ -252,7 +252,7 @@ def check_route(target: Any, source: str, tables: GraphTables) -> Route:
         )
     if isinstance(target, Send) and target.node == END:
         raise InvalidUpdateError(f"Node {source!r} sent to END; Send must target a node.")
-    return target  # type: ignore[no-any-return]
+    return target
 
 
 def branch_state(task: Task, values: dict[str, Any], tables: GraphTables) -> Any:
