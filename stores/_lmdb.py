@@ -69,6 +69,7 @@ class LMDBEnv:
         self._dbs: dict[str, lmdb._Database] = {}
         self._lock = threading.RLock()
         self._refs = 1
+        self._registry_key = ""
 
     def db(self, name: str, *, dupsort: bool = False) -> lmdb._Database:
         """Return the named database, creating it on first use."""
@@ -121,6 +122,30 @@ class LMDBEnv:
                 )
             self.env.set_mapsize(new_size)
 
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        map_size: int = DEFAULT_MAP_SIZE,
+        max_map_size: int = DEFAULT_MAX_MAP_SIZE,
+        sync: bool = True,
+    ) -> LMDBEnv:
+        """The process's environment for ``path``: opened once, then shared.
+
+        LMDB allows one open environment per path per process, so a saver and a
+        store given the same directory must share it; settings of the first opener win.
+        """
+        key = os.path.realpath(path)
+        with _registry_lock:
+            env = _registry.get(key)
+            if env is not None:
+                return env.acquire()
+            env = cls(path, map_size=map_size, max_map_size=max_map_size, sync=sync)
+            env._registry_key = key
+            _registry[key] = env
+            return env
+
     def acquire(self) -> LMDBEnv:
         """Take one more reference (a second saver or store sharing this environment)."""
         with self._lock:
@@ -129,9 +154,11 @@ class LMDBEnv:
 
     def close(self) -> None:
         """Drop one reference; the environment closes when the last one goes."""
-        with self._lock:
+        with _registry_lock, self._lock:
             self._refs -= 1
             if self._refs <= 0:
+                if _registry.get(self._registry_key) is self:
+                    del _registry[self._registry_key]
                 self.env.close()
 
     def __enter__(self) -> LMDBEnv:
@@ -139,6 +166,10 @@ class LMDBEnv:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_registry: dict[str, LMDBEnv] = {}
+_registry_lock = threading.Lock()
 
 
 class MapFullError(RuntimeError):

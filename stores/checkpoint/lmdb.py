@@ -114,7 +114,7 @@ class LMDBSaver(BaseCheckpointSaver):
         if env is None:
             if path is None:
                 raise ValueError("LMDBSaver needs a directory: pass path=... or env=LMDBEnv(...)")
-            env = LMDBEnv(path, map_size=map_size, max_map_size=max_map_size, sync=sync)
+            env = LMDBEnv.open(path, map_size=map_size, max_map_size=max_map_size, sync=sync)
         else:
             env.acquire()
         self.env = env

@@ -133,7 +133,7 @@ class LMDBStore(IndexedStore):
         if (path is None) == (env is None):
             raise ValueError("LMDBStore needs exactly one of path=... or env=LMDBEnv(...).")
         super().__init__(index=index, ttl=ttl)
-        self.env = env.acquire() if env is not None else LMDBEnv(path, map_size=map_size)  # type: ignore[arg-type]
+        self.env = env.acquire() if env is not None else LMDBEnv.open(path, map_size=map_size)  # type: ignore[arg-type]
         self.index_path = Path(self.env.path) / INDEX_FILE
         """Where the hnswlib graph is saved."""
         self.index_save_interval = index_save_interval
