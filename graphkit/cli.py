@@ -1,0 +1,884 @@
+"""The ``graphkit`` command: draw graphs, inspect LMDB checkpoints and memories, benchmark, demo.
+
+::
+
+    graphkit draw examples/memory_chatbot_graph.py:demo_graph --format svg -o chat.svg
+    graphkit threads .graphkit-data
+    graphkit history .graphkit-data 1 --limit 5
+    graphkit state .graphkit-data 1
+    graphkit store .graphkit-data namespaces
+    graphkit store .graphkit-data search memories/1 --query "name"
+    graphkit bench --quick --only chain loop
+    graphkit demo
+
+Exit codes: 0 success, 2 usage errors (bad path, unknown graph or thread, bad
+option), 1 runtime failures. Errors are one line on stderr. Every listing takes
+``--json`` for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import importlib.util
+import inspect
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import IO, Any, NoReturn
+
+__all__ = ["UsageError", "main"]
+
+FORMATS = ("dot", "mermaid", "ascii", "svg", "png")
+"""Output formats of ``graphkit draw``."""
+
+
+class UsageError(Exception):
+    """The command line asks for something that is not there: exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) that point at ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# ------------------------------------------------------------------- entry
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return handler(args)
+    except UsageError as exc:
+        print(f"graphkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"graphkit {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()  # e.g. `graphkit state ... | head`: not an error
+        return 0
+    except Exception as exc:
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"graphkit {args.command}: {type(exc).__name__}: {message}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = _Parser(
+        prog="graphkit",
+        description="Draw graphkit graphs, inspect LMDB checkpoints and memory stores, "
+        "run the benchmark suite and the demo.",
+        epilog="Run `graphkit COMMAND --help` for a command's options.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_draw(sub)
+    _add_threads(sub)
+    _add_history(sub)
+    _add_state(sub)
+    _add_store(sub)
+    _add_bench(sub)
+    _add_demo(sub)
+    return parser
+
+
+def _command(sub: Any, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+# -------------------------------------------------------------------- draw
+def _add_draw(sub: Any) -> None:
+    p = _command(
+        sub,
+        "draw",
+        "draw a graph as DOT, mermaid, ascii, SVG or PNG",
+        "Load a module or a .py file and draw a graph in it.\n\n"
+        "TARGET is FILE.py[:NAME] or dotted.module[:NAME]. NAME is a compiled graph, a\n"
+        "StateGraph builder (compiled for you) or a function that returns one and takes\n"
+        "no arguments. Without NAME, the module's only graph is used.\n\n"
+        "examples:\n"
+        "  graphkit draw app.py:graph\n"
+        "  graphkit draw examples/memory_chatbot_graph.py:demo_graph -o chat.svg\n"
+        "  graphkit draw mypkg.agents:builder --format mermaid --xray",
+    )
+    p.add_argument("target", metavar="TARGET", help="FILE.py[:NAME] or module[:NAME]")
+    p.add_argument(
+        "-f",
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="output format (default: from -o's extension, else dot); svg/png need Graphviz",
+    )
+    p.add_argument("--xray", action="store_true", help="draw subgraphs' insides as clusters")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(handler=cmd_draw)
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    """``graphkit draw``: find the graph, render it, print or write it."""
+    fmt = args.format or _format_from_path(args.output) or "dot"
+    graph = load_graph(args.target)
+    drawable = graph.get_graph(xray=args.xray)
+    data: str | bytes
+    if fmt == "dot":
+        data = drawable.to_dot()
+    elif fmt == "mermaid":
+        data = drawable.draw_mermaid()
+    elif fmt == "ascii":
+        data = drawable.draw_ascii()
+    elif fmt == "svg":
+        data = drawable.draw_svg()
+    else:
+        data = drawable.draw_png()
+    if args.output:
+        if isinstance(data, bytes):
+            Path(args.output).write_bytes(data)
+        else:
+            Path(args.output).write_text(data, encoding="utf-8")
+        print(f"graphkit draw: wrote {fmt} to {args.output}", file=sys.stderr)
+    elif isinstance(data, bytes):
+        if sys.stdout.isatty():
+            raise UsageError("PNG is binary: write it with -o FILE.png or redirect stdout")
+        sys.stdout.buffer.write(data)
+    else:
+        sys.stdout.write(data)
+    return 0
+
+
+def _format_from_path(path: str | None) -> str | None:
+    if not path:
+        return None
+    ext = Path(path).suffix.lower().lstrip(".")
+    return {"gv": "dot", "mmd": "mermaid", "txt": "ascii"}.get(ext, ext if ext in FORMATS else None)
+
+
+def load_graph(target: str) -> Any:
+    """The compiled graph that ``target`` (``FILE.py[:NAME]`` or ``module[:NAME]``) names."""
+    location, _, name = target.rpartition(":") if _has_name(target) else (target, "", "")
+    module = load_module(location)
+    if name:
+        if not hasattr(module, name):
+            found = ", ".join(_graph_names(module)) or "none"
+            raise UsageError(f"{location} has no attribute {name!r} (graphs in it: {found})")
+        return _as_compiled(getattr(module, name), f"{location}:{name}")
+    names = _graph_names(module)
+    compiled = [n for n in names if _is_compiled(getattr(module, n))]
+    chosen = compiled or names
+    if len(chosen) == 1:
+        return _as_compiled(getattr(module, chosen[0]), f"{location}:{chosen[0]}")
+    if not chosen:
+        raise UsageError(
+            f"{location} defines no graph at module level: name one, e.g. "
+            f"{location}:build_graph for a function returning a graph"
+        )
+    raise UsageError(
+        f"{location} has several graphs ({', '.join(chosen)}): pick one with {location}:{chosen[0]}"
+    )
+
+
+def _has_name(target: str) -> bool:
+    head, sep, tail = target.rpartition(":")
+    return bool(sep) and tail.isidentifier() and not (len(head) == 1 and head.isalpha())
+
+
+def load_module(location: str) -> ModuleType:
+    """Import a ``.py`` file (by path) or a module (by dotted name, from the cwd too)."""
+    path = Path(location)
+    if location.endswith(".py") or os.sep in location or "/" in location:
+        if not path.is_file():
+            raise UsageError(f"no such file: {location}")
+        module_name = f"_graphkit_target_{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise UsageError(f"cannot import {location}: not a Python file")
+        module = importlib.util.module_from_spec(spec)
+        sys.path.insert(0, str(path.resolve().parent))
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+        return module
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.import_module(location)
+    except ModuleNotFoundError as exc:
+        if exc.name and location.startswith(exc.name):
+            raise UsageError(f"no module named {location!r} (nor a file of that name)") from None
+        raise
+
+
+def _graph_names(module: ModuleType) -> list[str]:
+    from graphkit.graph import StateGraph
+
+    return [
+        n
+        for n, v in vars(module).items()
+        if not n.startswith("_") and (_is_compiled(v) or isinstance(v, StateGraph))
+    ]
+
+
+def _is_compiled(value: Any) -> bool:
+    from graphkit.runtime.compiled import CompiledStateGraph
+
+    return isinstance(value, CompiledStateGraph)
+
+
+def _as_compiled(value: Any, where: str) -> Any:
+    from graphkit.graph import StateGraph
+
+    if inspect.isfunction(value):
+        required = [
+            p
+            for p in inspect.signature(value).parameters.values()
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        if required:
+            raise UsageError(
+                f"{where} is a function that needs arguments "
+                f"({', '.join(p.name for p in required)}): name a graph instead"
+            )
+        value = value()
+    if isinstance(value, StateGraph):
+        return value.compile()
+    if not _is_compiled(value):
+        raise UsageError(f"{where} is a {type(value).__name__}, not a graph or a StateGraph")
+    return value
+
+
+# ------------------------------------------------------------- checkpoints
+def _add_threads(sub: Any) -> None:
+    p = _command(
+        sub,
+        "threads",
+        "list the threads of an LMDB checkpoint store",
+        "List every thread in an LMDBSaver directory: its checkpoint count and the time\n"
+        "of its latest checkpoint (newest thread first).\n\n"
+        "example:\n  graphkit threads .graphkit-data",
+    )
+    p.add_argument("path", metavar="PATH", help="the LMDB directory (holding data.mdb)")
+    _json_flag(p)
+    p.set_defaults(handler=cmd_threads)
+
+
+def _add_history(sub: Any) -> None:
+    p = _command(
+        sub,
+        "history",
+        "walk a thread's checkpoints, newest first",
+        "Show a thread's checkpoints newest first: id, time, step, source, the nodes\n"
+        "that wrote in that step and the nodes that run next.\n\n"
+        "example:\n  graphkit history .graphkit-data 1 --limit 5",
+    )
+    p.add_argument("path", metavar="PATH", help="the LMDB directory (holding data.mdb)")
+    p.add_argument("thread_id", metavar="THREAD_ID")
+    p.add_argument("--limit", type=_positive, default=20, help="at most N checkpoints (20)")
+    p.add_argument("--ns", default="", help="checkpoint namespace (default: the root graph)")
+    _json_flag(p)
+    p.set_defaults(handler=cmd_history)
+
+
+def _add_state(sub: Any) -> None:
+    p = _command(
+        sub,
+        "state",
+        "print the values of a thread's checkpoint",
+        "Print the state values saved in a checkpoint: the latest of the thread, or\n"
+        "the one --checkpoint names (ids from `graphkit history`).\n\n"
+        "example:\n  graphkit state .graphkit-data 1",
+    )
+    p.add_argument("path", metavar="PATH", help="the LMDB directory (holding data.mdb)")
+    p.add_argument("thread_id", metavar="THREAD_ID")
+    p.add_argument("--checkpoint", metavar="ID", help="a checkpoint id (default: the latest)")
+    p.add_argument("--ns", default="", help="checkpoint namespace (default: the root graph)")
+    _json_flag(p)
+    p.set_defaults(handler=cmd_state)
+
+
+@dataclass(slots=True)
+class ThreadSummary:
+    """One row of ``graphkit threads``."""
+
+    thread_id: str
+    """The thread's id."""
+    checkpoints: int
+    """How many checkpoints it has (all namespaces)."""
+    namespaces: int
+    """How many checkpoint namespaces (1 + subgraphs that checkpointed)."""
+    latest_id: str
+    """The newest checkpoint's id."""
+    latest_time: str
+    """When the newest checkpoint was taken (from its time-ordered id), ISO-8601 UTC."""
+
+
+@contextmanager
+def open_saver(path: str) -> Iterator[Any]:
+    """An LMDBSaver on an existing directory (never creates one: a typo is a usage error)."""
+    _check_lmdb_dir(path)
+    from stores.checkpoint import LMDBSaver
+
+    saver = LMDBSaver(path)
+    try:
+        yield saver
+    finally:
+        saver.close()
+
+
+def _check_lmdb_dir(path: str) -> None:
+    if not Path(path).is_dir():
+        raise UsageError(f"no such directory: {path}")
+    if not (Path(path) / "data.mdb").is_file():
+        raise UsageError(f"{path} is not an LMDB store (no data.mdb in it)")
+
+
+def thread_summaries(saver: Any) -> list[ThreadSummary]:
+    """Every thread of ``saver``, newest activity first.
+
+    Uses ``saver.list_threads()`` when the saver has one; else, for an LMDBSaver,
+    scans the checkpoint keys (thread, namespace, time-ordered id: no values read),
+    else ``saver.list(None)`` (which decodes every checkpoint).
+    """
+    if hasattr(saver, "list_threads"):
+        return [
+            ThreadSummary(**row) if isinstance(row, dict) else row for row in saver.list_threads()
+        ]
+    rows: dict[str, tuple[int, set[str], bytes]] = {}
+    for thread_id, ns, id16 in _checkpoint_keys(saver):
+        count, spaces, latest = rows.get(thread_id, (0, set(), b""))
+        spaces.add(ns)
+        rows[thread_id] = (count + 1, spaces, max(latest, id16))
+    out = [
+        ThreadSummary(t, count, len(spaces), str(uuid.UUID(bytes=latest)), _id_time(latest))
+        for t, (count, spaces, latest) in rows.items()
+    ]
+    return sorted(out, key=lambda r: r.latest_id, reverse=True)
+
+
+def _checkpoint_keys(saver: Any) -> Iterator[tuple[str, str, bytes]]:
+    """(thread, namespace, id16) of every checkpoint, read from keys only when possible."""
+    from stores.checkpoint.lmdb import LMDBSaver, dec
+
+    if isinstance(saver, LMDBSaver):
+        db = saver.env.db("ckpt_checkpoints")
+        with saver.env.read() as txn:
+            for raw in txn.cursor(db=db).iternext(values=False):
+                key = bytes(raw)
+                thread_id, at = dec(key)
+                ns, _ = dec(key, at)
+                yield thread_id, ns, key[-16:]
+        return
+    for item in saver.list(None):
+        conf = item.config["configurable"]
+        yield (
+            conf["thread_id"],
+            conf.get("checkpoint_ns", ""),
+            uuid.UUID(conf["checkpoint_id"]).bytes,
+        )
+
+
+def _id_time(id16: bytes) -> str:
+    """The time in a UUIDv7 checkpoint id (its first 48 bits are Unix milliseconds)."""
+    ms = int.from_bytes(id16[:6], "big")
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def cmd_threads(args: argparse.Namespace) -> int:
+    """``graphkit threads``."""
+    with open_saver(args.path) as saver:
+        rows = thread_summaries(saver)
+    if args.json:
+        _print_json([_row_dict(r) for r in rows])
+        return 0
+    if not rows:
+        print(f"no threads in {args.path}")
+        return 0
+    print(
+        format_table(
+            ("thread", "checkpoints", "namespaces", "latest (UTC)", "latest checkpoint id"),
+            [
+                (r.thread_id, str(r.checkpoints), str(r.namespaces), r.latest_time, r.latest_id)
+                for r in rows
+            ],
+            right={1, 2},
+        )
+    )
+    return 0
+
+
+def _row_dict(row: ThreadSummary) -> dict[str, Any]:
+    return {f: getattr(row, f) for f in row.__slots__}
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """``graphkit history``."""
+    from graphkit.runtime.checkpoints import next_names
+
+    config = {"configurable": {"thread_id": args.thread_id, "checkpoint_ns": args.ns}}
+    with open_saver(args.path) as saver:
+        items = list(saver.list(config, limit=args.limit))
+    if not items:
+        raise UsageError(_no_thread(args.path, args.thread_id, args.ns))
+    rows = []
+    for item in items:
+        meta = item.metadata or {}
+        rows.append(
+            {
+                "checkpoint_id": item.checkpoint["id"],
+                "time": item.checkpoint.get("ts", ""),
+                "step": meta.get("step"),
+                "source": meta.get("source"),
+                "writes": sorted((meta.get("writes") or {}).keys()),
+                "next": list(next_names(item.checkpoint.get("frontier") or {})),
+                "parent_id": (item.parent_config or {})
+                .get("configurable", {})
+                .get("checkpoint_id"),
+            }
+        )
+    if args.json:
+        _print_json(rows)
+        return 0
+    print(
+        format_table(
+            ("checkpoint id", "time (UTC)", "step", "source", "written by", "next"),
+            [
+                (
+                    r["checkpoint_id"],
+                    _short_time(r["time"]),
+                    str(r["step"]),
+                    str(r["source"]),
+                    ", ".join(r["writes"]) or "-",
+                    ", ".join(r["next"]) or "-",
+                )
+                for r in rows
+            ],
+            right={2},
+        )
+    )
+    return 0
+
+
+def _no_thread(path: str, thread_id: str, ns: str) -> str:
+    where = f" namespace {ns!r}" if ns else ""
+    return (
+        f"no checkpoints for thread {thread_id!r}{where} in {path} "
+        f"(`graphkit threads {path}` lists the threads)"
+    )
+
+
+def _short_time(ts: str) -> str:
+    try:
+        return (
+            dt.datetime.fromisoformat(ts).astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        )
+    except ValueError:
+        return ts
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    """``graphkit state``."""
+    from graphkit.runtime.checkpoints import next_names
+
+    configurable = {"thread_id": args.thread_id, "checkpoint_ns": args.ns}
+    if args.checkpoint:
+        try:
+            uuid.UUID(args.checkpoint)
+        except ValueError:
+            raise UsageError(
+                f"--checkpoint {args.checkpoint!r} is not a checkpoint id "
+                "(ids look like 0193a1b2-...; see `graphkit history`)"
+            ) from None
+        configurable["checkpoint_id"] = args.checkpoint
+    with open_saver(args.path) as saver:
+        item = saver.get_tuple({"configurable": configurable})
+    if item is None:
+        if args.checkpoint:
+            raise UsageError(
+                f"thread {args.thread_id!r} has no checkpoint {args.checkpoint} "
+                f"(`graphkit history {args.path} {args.thread_id}` lists them)"
+            )
+        raise UsageError(_no_thread(args.path, args.thread_id, args.ns))
+    meta = item.metadata or {}
+    values = item.checkpoint["channel_values"]
+    head = {
+        "thread_id": args.thread_id,
+        "checkpoint_id": item.checkpoint["id"],
+        "time": item.checkpoint.get("ts"),
+        "step": meta.get("step"),
+        "source": meta.get("source"),
+        "next": list(next_names(item.checkpoint.get("frontier") or {})),
+    }
+    if args.json:
+        _print_json(head | {"values": values})
+        return 0
+    for key, value in head.items():
+        shown = ", ".join(value) or "-" if isinstance(value, list) else value
+        print(f"{key + ':':<15}{shown}")
+    print("values:")
+    for key in sorted(values):
+        print(f"  {key}: {_describe(values[key], '    ')}")
+    return 0
+
+
+def _describe(value: Any, indent: str) -> str:
+    """A readable multi-line rendering of a state value (messages one per line)."""
+    if isinstance(value, list) and value and all(_is_message(v) for v in value):
+        lines = [f"{len(value)} messages"]
+        lines += [f"{indent}{_message_line(m)}" for m in value]
+        return "\n".join(lines)
+    text = json.dumps(_jsonable(value), ensure_ascii=False, default=repr)
+    if len(text) <= 100:
+        return text
+    pretty = json.dumps(_jsonable(value), ensure_ascii=False, indent=2, default=repr)
+    return "\n" + "\n".join(indent + line for line in pretty.splitlines())
+
+
+def _is_message(value: Any) -> bool:
+    return hasattr(value, "type") and hasattr(value, "content") and hasattr(value, "model_dump")
+
+
+def _message_line(message: Any) -> str:
+    text = getattr(message, "text", None)
+    text = text if isinstance(text, str) else str(message.content)
+    calls = getattr(message, "tool_calls", None)
+    extra = f"  [tool calls: {', '.join(c['name'] for c in calls)}]" if calls else ""
+    return f"{message.type:>6}: {text.replace(chr(10), ' ')[:200]}{extra}"
+
+
+def _jsonable(value: Any) -> Any:
+    """Values as JSON can hold them: pydantic models dumped, sets/tuples as lists."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return repr(value)
+
+
+# ------------------------------------------------------------------- store
+def _add_store(sub: Any) -> None:
+    p = _command(
+        sub,
+        "store",
+        "inspect an LMDB memory store (namespaces, search)",
+        "Inspect an LMDBStore directory.\n\n"
+        'NAMESPACE is written with slashes: memories/1 is ("memories", "1"); an empty\n'
+        'NAMESPACE ("") is the whole store. --query embeds the text with HashEmbeddings\n'
+        "(the store's local default) at the store's saved dims; a store indexed with\n"
+        "another embedding model must be searched from Python with that model.\n\n"
+        "examples:\n"
+        "  graphkit store .graphkit-data namespaces\n"
+        '  graphkit store .graphkit-data search memories/1 --query "what is my name"',
+    )
+    p.add_argument("path", metavar="PATH", help="the LMDB directory (holding data.mdb)")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser, required=True)
+    ns = actions.add_parser(
+        "namespaces", help="list namespaces", description="List the store's namespaces."
+    )
+    ns.add_argument("--prefix", default="", help="only under this NAMESPACE (e.g. memories)")
+    ns.add_argument("--limit", type=_positive, default=1000, help="at most N (1000)")
+    _json_flag(ns)
+    ns.set_defaults(handler=cmd_store_namespaces)
+    search = actions.add_parser(
+        "search",
+        help="list or search items under a namespace",
+        description="Items under NAMESPACE (a prefix), ranked by similarity to --query if given.",
+    )
+    search.add_argument("namespace", metavar="NAMESPACE", help="e.g. memories/1")
+    search.add_argument("--query", help="rank by semantic similarity to this text")
+    search.add_argument("--limit", type=_positive, default=10, help="at most N items (10)")
+    _json_flag(search)
+    search.set_defaults(handler=cmd_store_search)
+
+
+def parse_namespace(text: str) -> tuple[str, ...]:
+    """``"memories/1"`` -> ``("memories", "1")``; ``""`` or ``"/"`` -> ``()``."""
+    labels = tuple(part for part in text.strip("/").split("/"))
+    if labels == ("",):
+        return ()
+    if "" in labels:
+        raise UsageError(f"namespace {text!r} has an empty label (write it like memories/1)")
+    return labels
+
+
+@contextmanager
+def open_store(path: str) -> Iterator[Any]:
+    """An LMDBStore on an existing directory, with its vector index if it has one."""
+    _check_lmdb_dir(path)
+    import struct
+
+    from stores import LMDBEnv
+    from stores.embeddings import HashEmbeddings
+    from stores.store import LMDBStore
+
+    env = LMDBEnv(path)
+    try:
+        meta = env.db("store_meta")  # open the database before the read transaction
+        with env.read() as txn:
+            raw = txn.get(b"dims", db=meta)
+        dims = struct.unpack(">Q", raw)[0] if raw else None
+        index: Any = {"dims": dims, "embed": HashEmbeddings(dims)} if dims else None
+        store = LMDBStore(env=env, index=index)
+    finally:
+        env.close()  # the store holds its own reference
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def cmd_store_namespaces(args: argparse.Namespace) -> int:
+    """``graphkit store PATH namespaces``."""
+    prefix = parse_namespace(args.prefix)
+    with open_store(args.path) as store:
+        found = store.list_namespaces(prefix=prefix or None, limit=args.limit)
+        counts = {ns: len(store.search(ns, limit=100_000)) for ns in found}
+    if args.json:
+        _print_json([{"namespace": list(ns), "items": counts[ns]} for ns in found])
+        return 0
+    if not found:
+        print(f"no namespaces in {args.path}" + (f" under {args.prefix}" if prefix else ""))
+        return 0
+    print(
+        format_table(
+            ("namespace", "items"), [("/".join(ns), str(counts[ns])) for ns in found], right={1}
+        )
+    )
+    return 0
+
+
+def cmd_store_search(args: argparse.Namespace) -> int:
+    """``graphkit store PATH search NAMESPACE``."""
+    namespace = parse_namespace(args.namespace)
+    with open_store(args.path) as store:
+        if args.query and store.vectors is None:
+            raise UsageError(
+                f"the store in {args.path} has no vector index: "
+                "search without --query to list items"
+            )
+        items = store.search(namespace, query=args.query, limit=args.limit)
+    if args.json:
+        _print_json([_jsonable(item.dict()) for item in items])
+        return 0
+    if not items:
+        print(f"no items under {args.namespace or '(root)'} in {args.path}")
+        return 0
+    rows = []
+    for item in items:
+        score = "-" if item.score is None else f"{item.score:.3f}"
+        value = json.dumps(_jsonable(item.value), ensure_ascii=False)
+        rows.append(
+            (
+                "/".join(item.namespace),
+                item.key,
+                score,
+                _clip(value, 80),
+                item.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+            )
+        )
+    print(format_table(("namespace", "key", "score", "value", "updated (UTC)"), rows))
+    return 0
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# ------------------------------------------------------------------- bench
+def _add_bench(sub: Any) -> None:
+    p = _command(
+        sub,
+        "bench",
+        "run the benchmark suite (graphkit vs LangGraph)",
+        "Run the workloads of benchmarks/ (a source checkout): each runs graphkit and,\n"
+        "when langgraph is installed, LangGraph, alternating, and reports the medians and\n"
+        "their ratio (LangGraph / graphkit: above 1 means graphkit is faster).\n\n"
+        "examples:\n"
+        "  graphkit bench --quick\n"
+        "  graphkit bench --only chain loop --json bench-results.json",
+    )
+    p.add_argument("--quick", action="store_true", help="3 repetitions instead of 7")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        action="extend",
+        metavar="NAME",
+        help="only these workloads (a name, or a module like engine)",
+    )
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    p.add_argument("--list", action="store_true", help="list the workloads and exit")
+    p.set_defaults(handler=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """``graphkit bench``."""
+    harness = _import_from_checkout("benchmarks.harness", "benchmarks/harness.py")
+    everything = harness.discover()
+    if args.list:
+        print(
+            format_table(
+                ("workload", "what one run does"), [(w.name, w.description) for w in everything]
+            )
+        )
+        return 0
+    workloads = harness.discover(args.only) if args.only else everything
+    if not workloads:
+        names = ", ".join(w.name for w in everything)
+        raise UsageError(f"no workload named {' '.join(args.only)} (workloads: {names})")
+    info = harness.machine()
+    print(_machine_line(info), file=sys.stderr)
+    results = harness.run(
+        workloads, quick=args.quick, json_path=args.json, progress=_progress_bar(sys.stderr)
+    )
+    print(f"# {_machine_line(info)}")
+    print(harness.format_table(results))
+    if args.json:
+        print(f"graphkit bench: wrote {args.json}", file=sys.stderr)
+    return 1 if any(r.error for r in results) else 0
+
+
+def _machine_line(info: dict[str, Any]) -> str:
+    langgraph = info.get("langgraph") or "not installed"
+    return (
+        f"{info.get('cpu', info.get('machine'))}, {info.get('cpus')} CPUs, "
+        f"{info.get('platform')}, Python {info.get('python')}, LangGraph {langgraph}"
+    )
+
+
+def _progress_bar(stream: IO[str], width: int = 30) -> Callable[[int, int, str], None]:
+    """A progress callback: a redrawn bar on a terminal, one line per workload otherwise."""
+    tty = stream.isatty()
+
+    def progress(done: int, total: int, name: str) -> None:
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "-" * (width - filled)
+        line = f"[{bar}] {done}/{total} {name}"
+        if tty:
+            stream.write("\r" + line.ljust(width + 40) + ("\n" if done == total else ""))
+        else:
+            stream.write(line + "\n")
+        stream.flush()
+
+    return progress
+
+
+def _import_from_checkout(module: str, relative: str) -> ModuleType:
+    """Import a module of the source checkout (benchmarks/, examples/) next to the package."""
+    root = source_root()
+    if root is None or not (root / relative).is_file():
+        raise UsageError(
+            f"{relative} is not here: this command runs from a source checkout of graphkit "
+            "(git clone, then `pip install -e .`); it is not part of the installed package"
+        )
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return importlib.import_module(module)
+
+
+def source_root() -> Path | None:
+    """The checkout that holds the graphkit package (None for a plain install)."""
+    import graphkit
+
+    root = Path(graphkit.__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+# -------------------------------------------------------------------- demo
+def _add_demo(sub: Any) -> None:
+    p = _command(
+        sub,
+        "demo",
+        "run the cross-thread memory chatbot (offline, no key needed)",
+        "Run examples/memory_chatbot_graph.py: a chatbot that stores what user 1 asks it\n"
+        "to remember in thread 1 and recalls it in thread 2 by semantic search, while\n"
+        "user 2 (thread 3) sees nothing of it. Checkpoints and memories persist in one\n"
+        "LMDB directory: run it twice, Bob is still remembered.\n\n"
+        "With ANTHROPIC_API_KEY or OPENAI_API_KEY set a real model answers; without, a\n"
+        "labelled offline model answers from the memories it is given.",
+    )
+    p.add_argument(
+        "--data-dir",
+        default=".graphkit-data",
+        metavar="DIR",
+        help="where checkpoints and memories live (default: .graphkit-data)",
+    )
+    p.set_defaults(handler=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``graphkit demo``."""
+    target = Path(args.data_dir)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"--data-dir {args.data_dir} exists and is not a directory")
+    example = _import_from_checkout(
+        "examples.memory_chatbot_graph", "examples/memory_chatbot_graph.py"
+    )
+    result: int = example.main(args.data_dir)
+    return result
+
+
+# ----------------------------------------------------------------- output
+def format_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int] | None = None
+) -> str:
+    """Columns aligned to their widest cell (``right``: indexes of right-aligned columns)."""
+    right = right or set()
+    cells = [list(header)] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        parts = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [line(cells[0]), "  ".join("-" * w for w in widths)]
+    out += [line(row) for row in cells[1:]]
+    return "\n".join(out)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(_jsonable(data), ensure_ascii=False, indent=2))
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
