@@ -14,6 +14,7 @@ from graphkit.errors import (
     InvalidUpdateError,
     NodeConfigError,
 )
+from graphkit.func import entrypoint, task
 from graphkit.graph import StateGraph
 from graphkit.messages import (
     REMOVE_ALL_MESSAGES,
@@ -76,9 +77,11 @@ __all__ = [
     "ToolMessage",
     "add_messages",
     "convert_to_messages",
+    "entrypoint",
     "get_config",
     "get_store",
     "get_stream_writer",
     "interrupt",
+    "task",
     "tool",
 ]

@@ -42,6 +42,9 @@ class TaskContext:
     """Resume values for this task's interrupts, in the order they were raised."""
     interrupt_count: int = 0
     """How many ``interrupt()`` calls this attempt has made so far."""
+    cache: dict[str, Any] = field(default_factory=dict)
+    """Saved with a paused or failed task and given back when it runs again
+    (the functional API keeps finished ``@task`` results here)."""
 
     def config(self) -> dict[str, Any]:
         """The run config plus where we are (LangGraph's ``langgraph_*`` metadata keys)."""

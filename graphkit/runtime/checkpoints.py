@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 ROUTES = "__routes__"
 ERROR = "__error__"
 RESUME = "__resume__"
-_SPECIAL = frozenset({ROUTES, ERROR, RESUME, INTERRUPT})
+CACHE = "__cache__"
+_SPECIAL = frozenset({ROUTES, ERROR, RESUME, INTERRUPT, CACHE})
 DURABILITY = ("sync", "async", "exit")
 
 
@@ -191,6 +192,8 @@ class CheckpointSession:
                 writes = [*task.writes, (ROUTES, list(task.routes))]
             else:
                 continue
+            if task.cache and not task.done:
+                writes.append((CACHE, task.cache))
             self.saver.put_writes(self.config, writes, task.id, index)
 
     def flush(self) -> None:
@@ -259,6 +262,9 @@ def restore_task(task: Task, writes: list[Write], resumes: dict[str, list[Any]])
     channels = {c for c, _ in writes}
     if channels & {ERROR, INTERRUPT}:
         task.resume = list(resumes.get(task.id, []))
+        for channel, value in writes:
+            if channel == CACHE:
+                task.cache = dict(value)
         return
     task.writes = [(c, v) for c, v in writes if c not in _SPECIAL]
     for channel, value in writes:

@@ -45,6 +45,8 @@ class Task:
     interrupts: tuple[Any, ...] = ()
     resume: list[Any] = field(default_factory=list)
     """Resume values for ``interrupt()`` calls, in order."""
+    cache: dict[str, Any] = field(default_factory=dict)
+    """Kept across a pause or failure of this task (see ``TaskContext.cache``)."""
     done: bool = False
     """True once it succeeded (or its writes were restored from a checkpoint)."""
     restored: bool = False
@@ -80,7 +82,8 @@ def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]
 def run_task(task: Task, run: RunContext, step: int, values: dict[str, Any],
              tables: GraphTables) -> None:
     """Run one task to completion, recording its writes, routes, interrupt or error."""
-    ctx = TaskContext(run, task.node.name, step, task.id, task.path, task.resume)
+    ctx = TaskContext(run, task.node.name, step, task.id, task.path, task.resume,
+                      cache=task.cache)
     token = CURRENT_TASK.set(ctx)
     try:
         output = _call_with_retry(task, ctx)
@@ -134,7 +137,8 @@ def _policy_for(node: NodeTable, exc: Exception) -> Any:
 async def arun_task(task: Task, run: RunContext, step: int, values: dict[str, Any],
                     tables: GraphTables) -> None:
     """``run_task`` for the async runtime: awaits async nodes and branches."""
-    ctx = TaskContext(run, task.node.name, step, task.id, task.path, task.resume)
+    ctx = TaskContext(run, task.node.name, step, task.id, task.path, task.resume,
+                      cache=task.cache)
     token = CURRENT_TASK.set(ctx)
     try:
         output = await _acall_with_retry(task, ctx)

@@ -1,0 +1,303 @@
+"""The functional API: ``@entrypoint`` workflows made of ``@task`` calls.
+
+Write a workflow as a plain function; graphkit still gives it threads,
+checkpoints, streaming, ``interrupt()`` and the store::
+
+    @task
+    def double(x: int) -> int:
+        return 2 * x
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def workflow(numbers: list[int]) -> int:
+        futures = [double(n) for n in numbers]   # run in parallel
+        return sum(f.result() for f in futures)
+
+    workflow.invoke([1, 2, 3], {"configurable": {"thread_id": "1"}})  # -> 12
+
+An entrypoint compiles to a one-node graph: its input, its return value and the
+value saved for the next run (``previous``) are channels, so everything a graph
+offers works unchanged. Task results are remembered per run, so when a paused
+workflow resumes, finished tasks return their saved results instead of running
+again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Generic, TypedDict, TypeVar
+
+from graphkit.constants import END, START
+from graphkit.context import CURRENT_TASK
+from graphkit.node import inspect_callable
+from graphkit.runtime.task import kwargs_for
+from graphkit.types import RetryPolicy
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+INPUT, RETURN, PREVIOUS = "__input__", "__return__", "__previous__"
+
+
+class _EntryState(TypedDict, total=False):
+    __input__: Any
+    __return__: Any
+    __previous__: Any
+
+
+@dataclass(slots=True, eq=False)
+class TaskFuture(Generic[T]):
+    """The pending result of a ``@task`` call: ``.result()`` waits for it.
+
+    In an async workflow, ``await`` it instead.
+    """
+
+    _future: Future[T] | asyncio.Future[T]
+
+    def result(self, timeout: float | None = None) -> T:
+        """Wait for the task and return its value (or raise its error)."""
+        future = self._future
+        if isinstance(future, asyncio.Future):
+            raise TypeError("This task runs on the event loop: `await` it instead of .result().")
+        return future.result(timeout)
+
+    def __await__(self) -> Any:
+        future = self._future
+        if isinstance(future, asyncio.Future):
+            return future.__await__()
+        return asyncio.wrap_future(future).__await__()
+
+
+class Task(Generic[R]):
+    """A function whose calls run concurrently inside an entrypoint and are checkpointed."""
+
+    def __init__(self, fn: Callable[..., R], *, name: str | None = None,
+                 retry_policy: RetryPolicy | None = None) -> None:
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", "task")
+        self.retry_policy = retry_policy
+        self.is_async = asyncio.iscoroutinefunction(fn)
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> TaskFuture[R]:
+        ctx = CURRENT_TASK.get()
+        if ctx is None:  # outside a workflow: just run it
+            done: Future[R] = Future()
+            try:
+                done.set_result(self._run_sync(args, kwargs))
+            except Exception as exc:
+                done.set_exception(exc)
+            return TaskFuture(done)
+        index = ctx.cache.setdefault("__calls__", 0)
+        ctx.cache["__calls__"] = index + 1
+        key = f"{self.name}#{index}"
+        results = ctx.cache.setdefault("results", {})
+        if key in results:
+            cached: Future[R] = Future()
+            cached.set_result(results[key])
+            return TaskFuture(cached)
+        if self.is_async:
+            aio = asyncio.ensure_future(self._run_async(args, kwargs, results, key))
+            return TaskFuture(aio)
+        from graphkit.runtime.loop import shared_pool
+
+        context = contextvars.copy_context()
+        return TaskFuture(shared_pool().submit(context.run, self._run_and_keep,
+                                               args, kwargs, results, key))
+
+    def _run_and_keep(self, args: tuple[Any, ...], kwargs: dict[str, Any],
+                      results: dict[str, Any], key: str) -> R:
+        value = self._run_sync(args, kwargs)
+        results[key] = value
+        return value
+
+    def _run_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self.fn(*args, **kwargs)
+            except Exception as exc:
+                policy = self.retry_policy
+                if policy is None or attempt >= policy.max_attempts or not policy.should_retry(exc):
+                    raise
+                import time
+
+                time.sleep(policy.wait(attempt))
+
+    async def _run_async(self, args: tuple[Any, ...], kwargs: dict[str, Any],
+                         results: dict[str, Any], key: str) -> R:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                value: R = await self.fn(*args, **kwargs)  # type: ignore[misc]
+                results[key] = value
+                return value
+            except Exception as exc:
+                policy = self.retry_policy
+                if policy is None or attempt >= policy.max_attempts or not policy.should_retry(exc):
+                    raise
+                await asyncio.sleep(policy.wait(attempt))
+
+
+def task(fn: Callable[..., R] | None = None, *, name: str | None = None,
+         retry_policy: RetryPolicy | None = None) -> Any:
+    """Make ``fn`` a task: calling it inside an entrypoint returns a ``TaskFuture``."""
+    if fn is None:
+        return lambda f: Task(f, name=name, retry_policy=retry_policy)
+    return Task(fn, name=name, retry_policy=retry_policy)
+
+
+@dataclass(frozen=True, slots=True)
+class _Final(Generic[T, R]):
+    value: T
+    save: R
+
+
+class entrypoint:
+    """Turn a function into a workflow with ``invoke``/``stream`` and checkpoints.
+
+    The function takes one input; it may also take ``previous`` (what the last run
+    of this thread saved), ``store``, ``writer`` and ``config`` by name.
+    """
+
+    def __init__(self, checkpointer: Any = None, store: Any = None,
+                 retry_policy: RetryPolicy | None = None) -> None:
+        self.checkpointer = checkpointer
+        self.store = store
+        self.retry_policy = retry_policy
+
+    @staticmethod
+    def final(*, value: T, save: R) -> _Final[T, R]:
+        """Return ``value`` to the caller but save ``save`` as the next run's ``previous``."""
+        return _Final(value, save)
+
+    def __call__(self, fn: Callable[..., Any]) -> Workflow:
+        return Workflow(fn, self.checkpointer, self.store, self.retry_policy)
+
+
+class Workflow:
+    """A compiled entrypoint: the one-node graph behind it, with the graph API."""
+
+    def __init__(self, fn: Callable[..., Any], checkpointer: Any, store: Any,
+                 retry_policy: RetryPolicy | None) -> None:
+        from graphkit.graph import StateGraph
+
+        self.fn = fn
+        self.name = getattr(fn, "__name__", "entrypoint")
+        call = inspect_callable(fn, f"entrypoint {self.name!r}")
+        self._call = call
+        builder: StateGraph[_EntryState] = StateGraph(_EntryState)
+        node = self._anode if call.is_async else self._node
+        builder.add_node(self.name, node, retry_policy=retry_policy)
+        builder.add_edge(START, self.name)
+        builder.add_edge(self.name, END)
+        self.graph = builder.compile(checkpointer=checkpointer, store=store, name=self.name)
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+
+    # -- the node
+    def _args(self, state: _EntryState) -> tuple[list[Any], dict[str, Any]]:
+        ctx = CURRENT_TASK.get()
+        assert ctx is not None
+        ctx.cache["__calls__"] = 0
+        inject = tuple(n for n in self._call.inject if n != "previous")
+        kwargs = kwargs_for(inject, ctx) if inject else {}
+        if "previous" in self._call.inject:
+            kwargs["previous"] = state.get(PREVIOUS)
+        args = [state.get(INPUT)] if self._call.takes_state else []
+        return args, kwargs
+
+    def _node(self, state: _EntryState) -> dict[str, Any]:
+        args, kwargs = self._args(state)
+        return _returned(self.fn(*args, **kwargs))
+
+    async def _anode(self, state: _EntryState) -> dict[str, Any]:
+        args, kwargs = self._args(state)
+        return _returned(await self.fn(*args, **kwargs))
+
+    # -- running
+    def invoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Run the workflow; returns its return value (with ``__interrupt__`` info if paused)."""
+        return _unwrap(self.graph.invoke(_wrap(input), config, **kwargs))
+
+    async def ainvoke(self, input: Any, config: dict[str, Any] | None = None,
+                      **kwargs: Any) -> Any:
+        """Async ``invoke``."""
+        return _unwrap(await self.graph.ainvoke(_wrap(input), config, **kwargs))
+
+    def stream(self, input: Any, config: dict[str, Any] | None = None, *,
+               stream_mode: Any = None, **kwargs: Any) -> Iterator[Any]:
+        """Stream like a graph: ``updates`` yields ``{name: return value}``."""
+        modes: Any = stream_mode or "updates"
+        for item in self.graph.stream(_wrap(input), config, stream_mode=modes, **kwargs):
+            if not _is_input_echo(item, modes):
+                yield self._chunk(item, modes)
+
+    async def astream(self, input: Any, config: dict[str, Any] | None = None, *,
+                      stream_mode: Any = None, **kwargs: Any) -> AsyncIterator[Any]:
+        """Async ``stream``."""
+        modes: Any = stream_mode or "updates"
+        async for item in self.graph.astream(_wrap(input), config, stream_mode=modes, **kwargs):
+            if not _is_input_echo(item, modes):
+                yield self._chunk(item, modes)
+
+    def _chunk(self, item: Any, modes: str | Sequence[str]) -> Any:
+        if isinstance(modes, str):
+            return _map_chunk(modes, item, self.name)
+        mode, chunk = item
+        return mode, _map_chunk(mode, chunk, self.name)
+
+    def get_state(self, config: dict[str, Any]) -> Any:
+        """The thread's snapshot (values: input, return value, saved ``previous``)."""
+        return self.graph.get_state(config)
+
+    def get_state_history(self, config: dict[str, Any], **kwargs: Any) -> Any:
+        """The thread's snapshots, newest first."""
+        return self.graph.get_state_history(config, **kwargs)
+
+    def get_graph(self, **kwargs: Any) -> Any:
+        """The one-node graph behind the workflow."""
+        return self.graph.get_graph(**kwargs)
+
+
+def _wrap(input: Any) -> Any:
+    from graphkit.types import Command
+
+    if input is None or isinstance(input, Command):
+        return input
+    return {INPUT: input}
+
+
+def _returned(result: Any) -> dict[str, Any]:
+    if isinstance(result, _Final):
+        return {RETURN: result.value, PREVIOUS: result.save}
+    return {RETURN: result, PREVIOUS: result}
+
+
+def _unwrap(output: dict[str, Any]) -> Any:
+    from graphkit.constants import INTERRUPT
+
+    if INTERRUPT in output:
+        return {INTERRUPT: output[INTERRUPT]}
+    return output.get(RETURN)
+
+
+def _is_input_echo(item: Any, modes: str | Sequence[str]) -> bool:
+    """The ``values`` event of the input carries no return value yet: skip it."""
+    mode, chunk = (modes, item) if isinstance(modes, str) else item
+    return bool(mode == "values" and isinstance(chunk, dict) and RETURN not in chunk)
+
+
+def _map_chunk(mode: str, chunk: Any, name: str) -> Any:
+    if mode == "values" and isinstance(chunk, dict):
+        return chunk.get(RETURN)
+    if mode == "updates" and isinstance(chunk, dict) and name in chunk:
+        update = chunk[name]
+        return {name: update.get(RETURN) if isinstance(update, dict) else update}
+    return chunk

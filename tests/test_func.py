@@ -1,0 +1,140 @@
+"""The functional API: @entrypoint workflows of @task calls."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+
+from graphkit import Command, get_store, interrupt
+from graphkit.func import entrypoint, task
+from stores import InMemorySaver, InMemoryStore
+
+
+def cfg(thread: str = "w") -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread}}
+
+
+def test_tasks_run_in_parallel_and_results_combine() -> None:
+    barrier = threading.Barrier(2, timeout=5)
+
+    @task
+    def meet(x: int) -> int:
+        barrier.wait()  # both calls must be running at once
+        return x * 10
+
+    @entrypoint()
+    def workflow(numbers: list[int]) -> int:
+        futures = [meet(n) for n in numbers]
+        return sum(f.result() for f in futures)
+
+    assert workflow.invoke([1, 2]) == 30
+
+
+def test_previous_carries_the_last_saved_value_of_the_thread() -> None:
+    @entrypoint(checkpointer=InMemorySaver())
+    def counter(step: int, *, previous: int | None = None) -> Any:
+        total = (previous or 0) + step
+        return entrypoint.final(value=f"total={total}", save=total)
+
+    assert counter.invoke(2, cfg()) == "total=2"
+    assert counter.invoke(5, cfg()) == "total=7"
+    assert counter.invoke(1, cfg("other")) == "total=1"
+
+
+def test_interrupt_resume_does_not_rerun_finished_tasks() -> None:
+    runs: list[str] = []
+
+    @task
+    def draft(topic: str) -> str:
+        runs.append("draft")
+        return f"essay on {topic}"
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def review(topic: str) -> dict[str, Any]:
+        text = draft(topic).result()
+        verdict = interrupt({"essay": text})
+        return {"essay": text, "verdict": verdict}
+
+    paused = review.invoke("cats", cfg())
+    assert paused["__interrupt__"][0].value == {"essay": "essay on cats"}
+    assert review.invoke(Command(resume="good"), cfg()) == {"essay": "essay on cats",
+                                                           "verdict": "good"}
+    assert runs == ["draft"]
+
+
+def test_store_reaches_entrypoint_and_tasks() -> None:
+    store = InMemoryStore()
+
+    @task
+    def remember(fact: str) -> None:
+        get_store().put(("facts",), "1", {"text": fact})
+
+    @entrypoint(store=store)
+    def workflow(fact: str, *, store: Any) -> str:
+        remember(fact).result()
+        item = store.get(("facts",), "1")
+        return str(item.value["text"])
+
+    assert workflow.invoke("sky is blue") == "sky is blue"
+
+
+def test_stream_updates_and_custom() -> None:
+    @entrypoint()
+    def workflow(x: int, *, writer: Any) -> int:
+        writer("half way")
+        return x + 1
+
+    assert list(workflow.stream(1)) == [{"workflow": 2}]
+    assert list(workflow.stream(1, stream_mode=["custom", "values"])) == [
+        ("custom", "half way"), ("values", 2)]
+
+
+async def test_async_entrypoint_awaits_tasks_concurrently() -> None:
+    started = asyncio.Event()
+
+    @task
+    async def first() -> str:
+        started.set()
+        return "a"
+
+    @task
+    async def second() -> str:
+        await asyncio.wait_for(started.wait(), 5)
+        return "b"
+
+    @entrypoint()
+    async def workflow(prefix: str) -> str:
+        b, a = second(), first()  # second waits for first: only concurrent runs finish
+        return prefix + (await a) + (await b)
+
+    assert await workflow.ainvoke(">") == ">ab"
+
+
+async def test_async_entrypoint_with_input() -> None:
+    @task
+    async def twice(x: int) -> int:
+        await asyncio.sleep(0)
+        return 2 * x
+
+    @entrypoint()
+    async def workflow(xs: list[int]) -> list[int]:
+        return list(await asyncio.gather(*(twice(x) for x in xs)))
+
+    assert await workflow.ainvoke([1, 2, 3]) == [2, 4, 6]
+
+
+def test_task_outside_workflow_runs_directly_and_errors_propagate() -> None:
+    @task
+    def boom() -> None:
+        raise ValueError("bad")
+
+    @task
+    def one() -> int:
+        return 1
+
+    assert one().result() == 1
+    with pytest.raises(ValueError, match="bad"):
+        boom().result()
