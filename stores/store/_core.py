@@ -22,6 +22,7 @@ from abc import abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -123,7 +124,9 @@ class Write:
     """The new record's rows."""
 
 
+@lru_cache(maxsize=65536)
 def _dt(ts: float) -> datetime:
+    """Epoch seconds as an aware UTC datetime (cached: search results repeat items)."""
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
