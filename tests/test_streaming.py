@@ -117,3 +117,12 @@ async def test_astream_custom_from_async_node() -> None:
     events = [e async for e in graph.astream({"x": 0}, stream_mode=["custom", "values"])]
     assert events == [("values", {"x": 0, "log": []}), ("custom", "tick"),
                       ("values", {"x": 5, "log": []})]
+
+
+def test_compile_debug_prints_tasks_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"x": 1})
+    builder.add_edge(START, "a")
+    assert builder.compile(debug=True).invoke({"x": 0})["x"] == 1
+    err = capsys.readouterr().err
+    assert "[step 0] run a" in err and "[step 0] a -> [('x', 1)]" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from graphkit.graph import StateGraph
 
 _LIVE_MODES = frozenset({"custom", "messages"})
+_DEBUG = frozenset({"debug"})
 _ALL_MODES = frozenset({"values", "updates", "custom", "debug", "messages", "checkpoints", "tasks"})
 
 
@@ -71,10 +73,10 @@ class CompiledStateGraph:
         **kwargs: Any,
     ) -> Any:
         """Run the graph to the end (or an interrupt) and return its output state."""
-        run = Run(self, self._config(config, durability, kwargs))
+        run = Run(self, self._config(config, durability, kwargs), modes=self._debug_modes)
         self._check_sync()
-        for _ in run.iterate(input):
-            pass
+        for _, chunk in run.iterate(input):
+            print_debug(chunk)
         return run.output()
 
     async def ainvoke(
@@ -87,9 +89,10 @@ class CompiledStateGraph:
         **kwargs: Any,
     ) -> Any:
         """Async ``invoke``: async nodes are awaited, parallel ones run concurrently."""
-        run = Run(self, self._config(config, durability, kwargs), async_mode=True)
-        async for _ in run.aiterate(input):
-            pass
+        run = Run(self, self._config(config, durability, kwargs), modes=self._debug_modes,
+                  async_mode=True)
+        async for _, chunk in run.aiterate(input):
+            print_debug(chunk)
         return run.output()
 
     def stream(
@@ -173,6 +176,11 @@ class CompiledStateGraph:
                 return exc
             raise
 
+    @property
+    def _debug_modes(self) -> frozenset[str]:
+        """``compile(debug=True)`` prints each task and checkpoint of invoke to stderr."""
+        return _DEBUG if self.debug else frozenset()
+
     def _check_sync(self) -> None:
         if self.tables.has_async:
             async_nodes = [n.name for n in self.tables.nodes.values() if n.call.is_async]
@@ -192,8 +200,6 @@ class CompiledStateGraph:
                 merged[key] = extra.pop(key)
         if extra:
             raise TypeError(f"Unexpected keyword arguments: {sorted(extra)}")
-        if self.debug:
-            merged.setdefault("metadata", {})
         return merged
 
     # ------------------------------------------------------------------ input
@@ -312,6 +318,20 @@ class CompiledStateGraph:
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r}: {len(self.tables.nodes)} nodes>"
+
+
+def print_debug(event: dict[str, Any]) -> None:
+    """One line per debug event, for ``compile(debug=True)``."""
+    payload = event.get("payload") or {}
+    kind = event.get("type")
+    if kind == "task":
+        line = f"[step {event['step']}] run {payload['name']}"
+    elif kind == "task_result":
+        outcome = payload["error"] or payload["interrupts"] or payload["result"]
+        line = f"[step {event['step']}] {payload['name']} -> {outcome!r:.200}"
+    else:
+        line = f"[step {event['step']}] checkpoint, next: {list(payload.get('next', ()))}"
+    print(line, file=sys.stderr)
 
 
 def _as_dict(state: Any) -> Any:

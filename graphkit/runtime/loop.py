@@ -398,7 +398,7 @@ class Run:
             if self.cp is not None:
                 self.cp.save_pending(tasks)
             if failed:
-                self._emit_debug_results(tasks)
+                self._emit_debug_results(tasks, self.step + 1)
                 error = failed[0].error
                 assert error is not None
                 raise error
@@ -506,7 +506,7 @@ class Run:
             for task in tasks:
                 self._emit("updates", {task.node.name: task.update})
         if "debug" in modes or "tasks" in modes:
-            self._emit_debug_results(tasks)
+            self._emit_debug_results(tasks, self.step)
         if "values" in modes:
             self._emit("values", self.output())
 
@@ -521,7 +521,7 @@ class Run:
             self._emit("debug", {"type": "task", "timestamp": _now(), "step": self.step + 1,
                                  "payload": payload})
 
-    def _emit_debug_results(self, tasks: list[Task]) -> None:
+    def _emit_debug_results(self, tasks: list[Task], step: int) -> None:
         if "debug" not in self.modes and "tasks" not in self.modes:
             return
         for task in tasks:
@@ -532,7 +532,7 @@ class Run:
             }
             self._emit("tasks", payload)
             self._emit("debug", {"type": "task_result", "timestamp": _now(),
-                                 "step": self.step + 1, "payload": payload})
+                                 "step": step, "payload": payload})
 
     def close(self) -> None:
         """End of run: last save for ``durability="exit"``, stop threads."""
