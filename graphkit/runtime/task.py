@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,16 +79,14 @@ def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]
     return out
 
 
-# ----------------------------------------------------------------------------- sync
-def run_task(task: Task, run: RunContext, step: int, values: dict[str, Any],
-             tables: GraphTables) -> None:
-    """Run one task to completion, recording its writes, routes, interrupt or error."""
+@contextmanager
+def task_scope(task: Task, run: RunContext, step: int) -> Iterator[TaskContext]:
+    """Make ``task`` the current task; record an interrupt or error instead of raising."""
     ctx = TaskContext(run, task.node.name, step, task.id, task.path, task.resume,
                       cache=task.cache)
     token = CURRENT_TASK.set(ctx)
     try:
-        output = _call_with_retry(task, ctx)
-        record_output(task, output, values, tables, ctx)
+        yield ctx
     except GraphInterrupt as gi:
         task.interrupts = gi.interrupts
     except ParentCommand:
@@ -99,21 +98,37 @@ def run_task(task: Task, run: RunContext, step: int, values: dict[str, Any],
         CURRENT_TASK.reset(token)
 
 
+def retry_wait(node: NodeTable, exc: Exception, attempt: int) -> float | None:
+    """Seconds to wait before retrying ``node`` after ``exc``, or None to give up."""
+    if isinstance(exc, GraphInterrupt):
+        return None
+    for policy in node.retry:
+        if policy.should_retry(exc):
+            return policy.wait(attempt) if attempt < policy.max_attempts else None
+    return None
+
+
+# ----------------------------------------------------------------------------- sync
+def run_task(task: Task, run: RunContext, step: int, values: dict[str, Any],
+             tables: GraphTables) -> None:
+    """Run one task to completion, recording its writes, routes, interrupt or error."""
+    with task_scope(task, run, step) as ctx:
+        output = _call_with_retry(task, ctx)
+        record_output(task, output, values, tables, ctx)
+
+
 def _call_with_retry(task: Task, ctx: TaskContext) -> Any:
-    node = task.node
     attempt = 0
     while True:
         attempt += 1
+        ctx.interrupt_count = 0
         try:
-            ctx.interrupt_count = 0
-            return _call(node, task.input, ctx)
-        except GraphInterrupt:
-            raise
+            return _call(task.node, task.input, ctx)
         except Exception as exc:
-            policy = _policy_for(node, exc)
-            if policy is None or attempt >= policy.max_attempts:
+            wait = retry_wait(task.node, exc, attempt)
+            if wait is None:
                 raise
-            time.sleep(policy.wait(attempt))
+            time.sleep(wait)
 
 
 def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
@@ -126,32 +141,13 @@ def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
     return call.fn(state) if call.takes_state else call.fn()
 
 
-def _policy_for(node: NodeTable, exc: Exception) -> Any:
-    for policy in node.retry:
-        if policy.should_retry(exc):
-            return policy
-    return None
-
-
 # ----------------------------------------------------------------------------- async
 async def arun_task(task: Task, run: RunContext, step: int, values: dict[str, Any],
                     tables: GraphTables) -> None:
     """``run_task`` for the async runtime: awaits async nodes and branches."""
-    ctx = TaskContext(run, task.node.name, step, task.id, task.path, task.resume,
-                      cache=task.cache)
-    token = CURRENT_TASK.set(ctx)
-    try:
+    with task_scope(task, run, step) as ctx:
         output = await _acall_with_retry(task, ctx)
         await arecord_output(task, output, values, tables, ctx)
-    except GraphInterrupt as gi:
-        task.interrupts = gi.interrupts
-    except ParentCommand:
-        raise
-    except Exception as exc:
-        add_context(exc, f"During task {task.node.name!r} at step {step}")
-        task.error = exc
-    finally:
-        CURRENT_TASK.reset(token)
 
 
 async def _acall_with_retry(task: Task, ctx: TaskContext) -> Any:
@@ -159,8 +155,8 @@ async def _acall_with_retry(task: Task, ctx: TaskContext) -> Any:
     attempt = 0
     while True:
         attempt += 1
+        ctx.interrupt_count = 0
         try:
-            ctx.interrupt_count = 0
             if node.subgraph is not None:
                 return await node.subgraph._arun_as_node(task.input, ctx)
             if not node.call.is_async:
@@ -168,13 +164,11 @@ async def _acall_with_retry(task: Task, ctx: TaskContext) -> Any:
             call = node.call
             kwargs = kwargs_for(call.inject, ctx) if call.inject else {}
             return await (call.fn(task.input, **kwargs) if call.takes_state else call.fn(**kwargs))
-        except GraphInterrupt:
-            raise
         except Exception as exc:
-            policy = _policy_for(node, exc)
-            if policy is None or attempt >= policy.max_attempts:
+            wait = retry_wait(node, exc, attempt)
+            if wait is None:
                 raise
-            await asyncio.sleep(policy.wait(attempt))
+            await asyncio.sleep(wait)
 
 
 # ----------------------------------------------------------------------------- output
