@@ -490,3 +490,23 @@ def test_many_parallel_tasks_all_complete() -> None:
     builder.add_node("work", work)
     builder.add_conditional_edges(START, lambda s: [Send("work", i) for i in range(200)])
     assert builder.compile().invoke({})["out"] == list(range(200))
+
+
+def test_command_parent_routes_in_the_parent_graph() -> None:
+    inner = StateGraph(State)
+    inner.add_node("escalate", lambda s: Command(graph=Command.PARENT, goto="handler",
+                                                 update={"log": ["escalated"]}))
+    inner.add_edge(START, "escalate")
+    outer = StateGraph(State)
+    outer.add_node("sub", inner.compile())
+    outer.add_node("handler", writer("handler"))
+    outer.add_edge(START, "sub")
+    assert outer.compile().invoke({})["log"] == ["escalated", "handler"]
+
+
+def test_command_parent_in_a_top_level_graph_is_a_clear_error() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: Command(graph=Command.PARENT, goto="a"))
+    builder.add_edge(START, "a")
+    with pytest.raises(InvalidUpdateError, match="not running as a subgraph"):
+        builder.compile().invoke({})

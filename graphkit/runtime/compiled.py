@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 from pydantic import BaseModel, ValidationError
 
-from graphkit.errors import GraphCompileError, InvalidUpdateError
+from graphkit.errors import GraphCompileError, InvalidUpdateError, ParentCommand
 from graphkit.runtime.loop import Run
 from graphkit.runtime.tables import GraphTables
 from graphkit.schema import update_from_object, validation_message
-from graphkit.types import StateSnapshot, StreamMode
+from graphkit.types import Command, StateSnapshot, StreamMode
 
 if TYPE_CHECKING:
     from graphkit.context import TaskContext
@@ -300,21 +300,36 @@ class CompiledStateGraph:
 
     # ------------------------------------------------------------------ subgraphs
     def _run_as_node(self, state: Any, ctx: TaskContext) -> Any:
-        """Run this graph as a node of a parent graph (no own checkpoint thread)."""
+        """Run this graph as a node of a parent graph (no own checkpoint thread).
+
+        Its output is the node's update; a ``Command(graph=Command.PARENT)`` raised
+        inside becomes the node's own Command in the parent.
+        """
         config = {k: v for k, v in ctx.run.config.items() if k != "configurable"}
-        return self._inner().invoke(_as_dict(state), config)
+        try:
+            return self._inner().invoke(_as_dict(state), config)
+        except ParentCommand as pc:
+            return _for_parent(pc.command)
 
     async def _arun_as_node(self, state: Any, ctx: TaskContext) -> Any:
         config = {k: v for k, v in ctx.run.config.items() if k != "configurable"}
-        return await self._inner().ainvoke(_as_dict(state), config)
+        try:
+            return await self._inner().ainvoke(_as_dict(state), config)
+        except ParentCommand as pc:
+            return _for_parent(pc.command)
 
     def _inner(self) -> CompiledStateGraph:
-        if self.checkpointer is None:
-            return self
-        inner = object.__new__(CompiledStateGraph)
-        inner.__dict__.update(self.__dict__)
-        inner.checkpointer = None
+        """This graph as a subgraph: no checkpointer of its own, Command.PARENT allowed."""
+        inner = self.__dict__.get("_subgraph_view")
+        if inner is None:
+            inner = object.__new__(CompiledStateGraph)
+            inner.__dict__.update(self.__dict__)
+            inner.checkpointer = None
+            inner._is_subgraph = True
+            self.__dict__["_subgraph_view"] = inner
         return inner
+
+    _is_subgraph: bool = False
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r}: {len(self.tables.nodes)} nodes>"
@@ -332,6 +347,10 @@ def print_debug(event: dict[str, Any]) -> None:
     else:
         line = f"[step {event['step']}] checkpoint, next: {list(payload.get('next', ()))}"
     print(line, file=sys.stderr)
+
+
+def _for_parent(command: Command[Any]) -> Command[Any]:
+    return Command(update=command.update, goto=command.goto, resume=command.resume)
 
 
 def _as_dict(state: Any) -> Any:

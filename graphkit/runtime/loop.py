@@ -23,6 +23,7 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ from graphkit.errors import (
     EmptyInputError,
     GraphRecursionError,
     InvalidUpdateError,
+    ParentCommand,
     add_context,
 )
 from graphkit.runtime.tables import NodeTable
@@ -547,6 +549,10 @@ class Run:
     # ---------------------------------------------------------------- drivers
     def iterate(self, input: Any) -> Iterator[tuple[str, Any]]:
         """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
+        with _parent_command_guard(self.graph):
+            yield from self._iterate(input)
+
+    def _iterate(self, input: Any) -> Iterator[tuple[str, Any]]:
         try:
             self.start(input)
             yield from self.drain()
@@ -571,6 +577,11 @@ class Run:
 
     async def aiterate(self, input: Any) -> AsyncIterator[tuple[str, Any]]:
         """The async twin of ``iterate``."""
+        with _parent_command_guard(self.graph):
+            async for event in self._aiterate(input):
+                yield event
+
+    async def _aiterate(self, input: Any) -> AsyncIterator[tuple[str, Any]]:
         self.loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self.aqueue = asyncio.Queue()
@@ -618,6 +629,20 @@ class Run:
         await running
 
     _loop_thread: int = 0
+
+
+@contextmanager
+def _parent_command_guard(graph: CompiledStateGraph) -> Iterator[None]:
+    """A ``Command.PARENT`` that reaches the top graph has no parent to go to."""
+    try:
+        yield
+    except ParentCommand as pc:
+        if graph._is_subgraph:
+            raise
+        raise InvalidUpdateError(
+            f"A node returned Command(graph=Command.PARENT, ...) ({pc.command!r:.100}) but "
+            "the graph is not running as a subgraph. Use Command(goto=...) instead."
+        ) from None
 
 
 _shared_pool: ThreadPoolExecutor | None = None
