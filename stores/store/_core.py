@@ -184,6 +184,10 @@ class IndexedStore(BaseStore):
     def _b_get(self, namespace: Namespace, key: str) -> Record | None:
         """The stored record (expired or not), or None."""
 
+    def _b_get_many(self, keys: list[ItemKey]) -> list[Record | None]:
+        """Several records at once (LMDBStore reads them in one transaction)."""
+        return [self._b_get(ns, key) for ns, key in keys]
+
     @abstractmethod
     def _b_scan(self, prefix: Namespace) -> Iterator[Record]:
         """Every record whose namespace starts with ``prefix``."""
@@ -442,13 +446,8 @@ class IndexedStore(BaseStore):
         return ranked[op.offset : need]
 
     def _resolve(self, hits: list[Any]) -> list[tuple[Record, float]]:
-        out = []
-        for hit in hits:
-            ns, key = self._key_of[hit.owner]
-            record = self._b_get(ns, key)
-            if record is not None:
-                out.append((record, hit.score))
-        return out
+        records = self._b_get_many([self._key_of[hit.owner] for hit in hits])
+        return [(r, hit.score) for r, hit in zip(records, hits, strict=True) if r is not None]
 
     def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         found = [ns for ns in self._ns_counts if namespace_matches(ns, op.match_conditions)]

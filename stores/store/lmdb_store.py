@@ -243,6 +243,11 @@ class LMDBStore(IndexedStore):
             raw = txn.get(encode_key(namespace, key), db=self._items)
         return None if raw is None else _record_from(cast(bytes, raw))
 
+    def _b_get_many(self, keys: list[ItemKey]) -> list[Record | None]:
+        with self.env.read() as txn:
+            raws = [txn.get(encode_key(ns, key), db=self._items) for ns, key in keys]
+        return [None if raw is None else _record_from(cast(bytes, raw)) for raw in raws]
+
     def _b_scan(self, prefix: Namespace) -> Iterator[Record]:
         start = encode_prefix(prefix)
         out: list[Record] = []
