@@ -148,7 +148,7 @@ class Serializer:
     that were never registered in this process.
     """
 
-    __slots__ = ("_allowed", "_default", "_ext_hook", "allow_pickle", "cipher")
+    __slots__ = ("_allowed", "_default", "_ext_hook", "_local", "allow_pickle", "cipher")
 
     def __init__(
         self,
@@ -162,12 +162,13 @@ class Serializer:
         self._allowed = tuple(allowed_modules)
         self._default = self._encode_ext
         self._ext_hook = self._decode_ext
+        self._local = threading.local()  # one reusable top-level Packer per thread
 
     # ----------------------------------------------------------------- encoding
     def dumps(self, obj: Any, *, where: str = "") -> bytes:
         """Serialize ``obj``; ``where`` (e.g. ``"channel 'messages'"``) goes in errors."""
         try:
-            data = self._pack(obj)
+            data = self._pack_top(obj)
         except _Unencodable as exc:
             path = _find_path(obj, exc.obj)
             at = f" at {path}" if path else ""
@@ -179,6 +180,28 @@ class Serializer:
         if self.cipher is not None:
             return _ENCRYPTED + self.cipher.encrypt(data)
         return _PLAIN + data
+
+    def _pack_top(self, obj: Any) -> bytes:
+        """``_pack`` with a Packer reused per thread (building one per call costs more
+        than packing a small value). Extension payloads, packed while it is busy, and
+        re-entrant calls from user encode hooks get a fresh Packer."""
+        local = self._local
+        packer = getattr(local, "packer", None)
+        if packer is None:
+            packer = local.packer = msgpack.Packer(
+                default=self._default, use_bin_type=True, strict_types=True
+            )
+        elif local.busy:
+            return self._pack(obj)
+        local.busy = True
+        try:
+            return packer.pack(obj)
+        except _Unencodable:
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise _Unencodable(obj, str(exc)) from None
+        finally:
+            local.busy = False
 
     def _pack(self, obj: Any) -> bytes:
         try:
@@ -248,11 +271,15 @@ class Serializer:
     # ----------------------------------------------------------------- decoding
     def loads(self, data: bytes | memoryview, *, where: str = "") -> Any:
         """Deserialize bytes from :meth:`dumps`; ``where`` goes in errors."""
-        place = f" in {where}" if where else ""
-        head = bytes(data[:2])
-        if head == _PLAIN:
-            body = memoryview(data)[2:]
-        elif head == _ENCRYPTED:
+        body = self.plain_body(data)
+        if body is None:
+            head = bytes(data[:2])
+            place = f" in {where}" if where else ""
+            if head != _ENCRYPTED:
+                raise SerdeError(
+                    f"cannot deserialize{place}: the bytes were not written by "
+                    f"stores.serde (they start with {head!r}); the data is corrupt or foreign"
+                )
             if self.cipher is None:
                 raise SerdeError(
                     f"cannot deserialize{place}: the data is encrypted; "
@@ -262,23 +289,33 @@ class Serializer:
                 body = memoryview(self.cipher.decrypt(bytes(data[2:])))
             except Exception as exc:
                 raise SerdeError(f"cannot decrypt data{place}: {exc}") from None
-        else:
-            raise SerdeError(
-                f"cannot deserialize{place}: the bytes were not written by "
-                f"stores.serde (they start with {head!r}); the data is corrupt or foreign"
-            )
+        return self.loads_body(body, where=where)
+
+    def plain_body(self, data: bytes | memoryview) -> memoryview | None:
+        """The msgpack bytes inside unencrypted :meth:`dumps` output; None for anything else.
+
+        Savers use it to join the msgpack of several blobs and decode them at once.
+        """
+        if data[:2] == _PLAIN:
+            return memoryview(data)[2:]
+        return None
+
+    def loads_body(self, body: bytes | bytearray | memoryview, *, where: str = "") -> Any:
+        """Decode msgpack bytes (a :meth:`plain_body`, or several joined); errors name ``where``."""
         try:
             return self._unpack(body)
         except _Undecodable as exc:
+            place = f" in {where}" if where else ""
             raise SerdeError(f"cannot deserialize{place}: {exc}") from None
         except SerdeError:
             raise
         except Exception as exc:
+            place = f" in {where}" if where else ""
             raise SerdeError(
                 f"cannot deserialize{place}: corrupt data ({type(exc).__name__}: {exc})"
             ) from None
 
-    def _unpack(self, data: bytes | memoryview) -> Any:
+    def _unpack(self, data: bytes | bytearray | memoryview) -> Any:
         return msgpack.unpackb(
             data, ext_hook=self._ext_hook, raw=False, strict_map_key=False, use_list=True
         )
