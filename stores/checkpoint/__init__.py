@@ -38,6 +38,7 @@ import abc
 import asyncio
 import datetime as dt
 import os
+import random
 import threading
 import time
 import uuid
@@ -124,6 +125,9 @@ class CheckpointCorruptError(SerdeError):
 
 _id_lock = threading.Lock()
 _last_id = 0
+_rng = random.Random()  # private: a user's random.seed() must not make ids collide
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_rng.seed)  # a forked child draws its own tails
 
 
 def new_checkpoint_id() -> str:
@@ -141,19 +145,34 @@ def new_checkpoint_id() -> str:
     with _id_lock:
         # A 122-bit counter: 48 bits of milliseconds, then 74 bits (73 random, so
         # increments within a millisecond have room).
-        counter = ((time.time_ns() // 1_000_000) << 74) | (
-            int.from_bytes(os.urandom(10), "big") >> 7
-        )
+        counter = ((time.time_ns() // 1_000_000) << 74) | _rng.getrandbits(73)
         if counter <= _last_id:
             counter = _last_id + 1
         _last_id = counter
     # UUIDv7 layout: 48 ms | 4 version | 12 rand_a | 2 variant | 62 rand_b (order kept).
-    ms, rand_a, rand_b = counter >> 74, (counter >> 62) & 0xFFF, counter & ((1 << 62) - 1)
-    return str(uuid.UUID(int=(ms << 80) | (7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b))
+    h = "%032x" % (
+        ((counter >> 74) << 80)
+        | (0x7000 | ((counter >> 62) & 0xFFF)) << 64
+        | (0b10 << 62)
+        | (counter & ((1 << 62) - 1))
+    )
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def checkpoint_id_bytes(checkpoint_id: str) -> bytes:
     """The 16 bytes of a checkpoint id (its UUID), used as a sortable key."""
+    # Fast path for the canonical form new_checkpoint_id() makes (what savers see).
+    if (
+        type(checkpoint_id) is str
+        and len(checkpoint_id) == 36
+        and checkpoint_id[8] == checkpoint_id[13] == checkpoint_id[18] == checkpoint_id[23] == "-"
+    ):
+        try:
+            found = bytes.fromhex(checkpoint_id.replace("-", ""))
+        except ValueError:
+            found = b""
+        if len(found) == 16:
+            return found
     try:
         return uuid.UUID(checkpoint_id).bytes
     except (ValueError, TypeError, AttributeError):
@@ -161,6 +180,12 @@ def checkpoint_id_bytes(checkpoint_id: str) -> bytes:
             f"checkpoint_id {checkpoint_id!r} is not a UUID; "
             "make ids with stores.checkpoint.new_checkpoint_id()"
         ) from None
+
+
+def checkpoint_id_str(id16: bytes) -> str:
+    """The canonical id string of 16 key bytes (inverse of :func:`checkpoint_id_bytes`)."""
+    h = id16.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def empty_checkpoint() -> Checkpoint:
