@@ -225,6 +225,62 @@ def test_forks_keep_their_own_values(saver: BaseCheckpointSaver) -> None:
     assert left.checkpoint["channel_versions"]["messages"] != right.checkpoint["channel_versions"]["messages"]
 
 
+def test_reads_between_puts_and_across_branches_agree(saver: BaseCheckpointSaver) -> None:
+    # Reading after every put, then hopping between two branches and back in history,
+    # exercises every way a saver may reuse what it read before.
+    talk = Conversation(saver)
+    for turn in range(25):
+        talk.step({"turn": turn}, ("a", turn))
+        assert (found := saver.get(cfg())) is not None
+        assert found["channel_values"]["messages"] == talk.messages
+    fork_point = (talk.config, list(talk.messages), talk.version)
+    left = [talk.step(f"left {i}") for i in range(6)]
+    left_messages = list(talk.messages)
+    right = [talk.step(f"right {i}", parent=fork_point if i == 0 else None) for i in range(6)]
+    right_messages = list(talk.messages)
+    for _ in range(2):
+        for ids, messages in ((left, left_messages), (right, right_messages)):
+            found = saver.get(cfg(checkpoint_id=ids[-1]))
+            assert found is not None and found["channel_values"]["messages"] == messages
+    for checkpoint_id, messages in reversed(talk.history):
+        found = saver.get(cfg(checkpoint_id=checkpoint_id))
+        assert found is not None and found["channel_values"]["messages"] == messages
+
+
+def test_returned_values_are_the_callers_own(saver: BaseCheckpointSaver) -> None:
+    talk = Conversation(saver)
+    for turn in range(5):
+        talk.step({"turn": turn})
+    first = saver.get(cfg())
+    assert first is not None
+    first["channel_values"]["messages"].append("mutated")
+    first["channel_values"]["messages"][0]["turn"] = "mutated"
+    again = saver.get(cfg())
+    assert again is not None and again["channel_values"]["messages"] == talk.messages
+    talk.step({"turn": 5})
+    latest = saver.get(cfg())
+    assert latest is not None and latest["channel_values"]["messages"] == talk.messages
+
+
+def test_a_thread_deleted_and_rewritten_with_the_same_versions_reads_new_values(
+    saver: BaseCheckpointSaver,
+) -> None:
+    for word in ("old", "new"):
+        talk = Conversation(saver)
+        for turn in range(6):
+            talk.step(f"{word} {turn}")
+            assert (found := saver.get(cfg())) is not None
+            assert found["channel_values"]["messages"] == talk.messages
+        if word == "old":
+            saver.delete_thread("t")
+    saver.copy_thread("t", "u")
+    other = Conversation(saver, "u")
+    for turn in range(6):  # same versions as the copy, other values: replaces it
+        other.step(f"other {turn}")
+    assert (found := saver.get(cfg("u"))) is not None
+    assert found["channel_values"]["messages"] == other.messages
+
+
 # -------------------------------------------------------------------- list
 def _steps(items: Iterator[Any]) -> list[int]:
     return [item.metadata["step"] for item in items]

@@ -17,6 +17,8 @@ Blob format (first byte says which):
 from __future__ import annotations
 
 import struct
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -73,17 +75,28 @@ def check_versions(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> N
                 f"new_versions[{channel!r}] = {version} but checkpoint channel_versions "
                 f"says {versions.get(channel)!r}; they must agree"
             )
-    for channel in checkpoint["channel_values"]:
-        if channel not in versions:
-            raise ValueError(
-                f"channel {channel!r} has a value but no entry in channel_versions; "
-                "every channel with a value needs a version"
-            )
+    values = checkpoint["channel_values"]
+    if not values.keys() <= versions.keys():
+        for channel in values:
+            if channel not in versions:
+                raise ValueError(
+                    f"channel {channel!r} has a value but no entry in channel_versions; "
+                    "every channel with a value needs a version"
+                )
+
+
+def dumps(serde: Serializer, value: Any, where: Callable[[], str]) -> bytes:
+    """``serde.dumps(value)``; ``where()`` is only built when it fails (to name the place)."""
+    try:
+        return serde.dumps(value)
+    except SerdeError:
+        return serde.dumps(value, where=where())
 
 
 def encode_record(serde: Serializer, checkpoint: Checkpoint, parent_id: str | None) -> bytes:
     """The checkpoint without its values: [v, ts, channel_versions, frontier, parent_id]."""
-    return serde.dumps(
+    return dumps(
+        serde,
         [
             checkpoint["v"],
             checkpoint["ts"],
@@ -91,7 +104,14 @@ def encode_record(serde: Serializer, checkpoint: Checkpoint, parent_id: str | No
             checkpoint["frontier"],
             parent_id,
         ],
-        where=f"the frontier of checkpoint {checkpoint['id']}",
+        lambda: f"the frontier of checkpoint {checkpoint['id']}",
+    )
+
+
+def encode_metadata(serde: Serializer, metadata: Mapping[str, Any]) -> bytes:
+    """Metadata as bytes (a plain dict is packed as is, any other mapping copied first)."""
+    return dumps(
+        serde, metadata if type(metadata) is dict else dict(metadata), lambda: "checkpoint metadata"
     )
 
 
@@ -131,9 +151,13 @@ def encode_blobs(
         if hint is not None and type(value) is list:
             blob = _delta_blob(serde, channel, value, hint, base_blob, snapshot_every)
         if blob is None:
-            blob = FULL + serde.dumps(value, where=f"channel {channel!r}")
+            blob = FULL + dumps(serde, value, _channel_place(channel))
         out.append((channel, version, blob))
     return out
+
+
+def _channel_place(channel: str) -> Callable[[], str]:
+    return lambda: f"channel {channel!r}"
 
 
 def _delta_blob(
@@ -158,7 +182,7 @@ def _delta_blob(
         chain_len, chain_bytes, snap_bytes = 0, 0, len(base) - 1
     else:
         chain_len, chain_bytes, snap_bytes = info.chain_len, info.chain_bytes, info.snap_bytes
-    payload = serde.dumps(value[base_len:], where=f"channel {channel!r}")
+    payload = dumps(serde, value[base_len:], lambda: f"channel {channel!r}")
     chain_len += 1
     chain_bytes += len(payload)
     if chain_bytes > snap_bytes or (chain_len > snapshot_every and 2 * chain_bytes > snap_bytes):
@@ -181,26 +205,56 @@ _MISSING = object()
 
 
 def read_values(
-    serde: Serializer, versions: Mapping[str, int], get_blob: GetBlob, where: str
+    serde: Serializer,
+    versions: Mapping[str, int],
+    get_blob: GetBlob,
+    where: str,
+    lists: ListCache | None = None,
+    scope: tuple[str, str] = ("", ""),
 ) -> dict[str, Any]:
-    """The value of every channel in ``versions`` that has one, deltas reassembled."""
+    """The value of every channel in ``versions`` that has one, deltas reassembled.
+
+    With ``lists`` (the saver's :class:`ListCache`, ``scope`` = (thread, namespace)),
+    an append chain is joined as msgpack bytes and decoded once, and the joined bytes
+    are kept so that the next read of the channel decodes its newest delta's bytes
+    onto them instead of walking the chain again.
+    """
     values: dict[str, Any] = {}
     for channel, version in versions.items():
-        value = read_channel(serde, channel, version, get_blob, where)
-        if value is not _MISSING:
+        blob = get_blob(channel, version)
+        if blob is None:
+            raise _corrupt(where, channel, version, _MISSING_BLOB)
+        kind = blob[:1]
+        if kind == FULL:
+            values[channel] = _load(serde, blob, 1, where, channel, version)
+        elif kind == DELTA:
+            value = _MISSING
+            if lists is not None:
+                value = lists.read(serde, (*scope, channel), version, blob, get_blob, where)
+            if value is _MISSING:
+                value = read_channel(serde, channel, version, get_blob, where, blob)
             values[channel] = value
+        elif kind != EMPTY:
+            raise _corrupt(where, channel, version, "the value blob is corrupt or foreign")
     return values
 
 
 def read_channel(
-    serde: Serializer, channel: str, version: int, get_blob: GetBlob, where: str
+    serde: Serializer,
+    channel: str,
+    version: int,
+    get_blob: GetBlob,
+    where: str,
+    blob: bytes | None = None,
 ) -> Any:
-    """One channel's value at ``version`` (``_MISSING`` if it has none).
+    """One channel's value at ``version`` (``_MISSING`` if it has none), blob by blob.
 
-    Hot path of every read: a full blob is one decode; a delta chain is walked with
-    bare header unpacking, then decoded base first and extended suffix by suffix.
+    A full blob is one decode; a delta chain is walked with bare header unpacking,
+    then decoded base first and extended suffix by suffix. ``blob`` is the one at
+    ``version`` when the caller has already read it.
     """
-    blob = get_blob(channel, version)
+    if blob is None:
+        blob = get_blob(channel, version)
     if blob is None:
         raise _corrupt(where, channel, version, _MISSING_BLOB)
     kind = blob[:1]
@@ -236,6 +290,231 @@ def read_channel(
 
 _MISSING_BLOB = "the value blob is missing (it was never stored by put(), or was deleted)"
 _BASE = struct.Struct(">QQ")
+_CHAIN = struct.Struct(">QQQ")  # chain_len, chain_bytes, snap_bytes (after base_version, base_len)
+_ARRAY32 = struct.Struct(">BI")
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+
+Chain = tuple[int, int, int]
+"""(chain_len, chain_bytes, snap_bytes) of a blob, as in its header; (0, 0, len - 1) for a full one."""
+
+
+def _elements(serde: Serializer, data: memoryview) -> tuple[int, memoryview] | None:
+    """(count, element bytes) of serde bytes holding a plain msgpack list; else None."""
+    body = serde.plain_body(data)
+    if body is None or not body:
+        return None
+    head = body[0]
+    if 0x90 <= head <= 0x9F:
+        return head & 0x0F, body[1:]
+    if head == 0xDC and len(body) >= 3:
+        return _U16.unpack_from(body, 1)[0], body[3:]
+    if head == 0xDD and len(body) >= 5:
+        return _U32.unpack_from(body, 1)[0], body[5:]
+    return None
+
+
+_Step = tuple[int, int, Chain, int, memoryview, int]
+"""A delta blob read: base_version, base_len, chain, count added, element bytes, payload size."""
+
+
+@dataclass(slots=True)
+class _Joined:
+    """A list value as one msgpack array: ``buf`` = array32 header + element bytes."""
+
+    version: int
+    """The channel version this value is."""
+    count: int
+    """Elements in the list."""
+    buf: bytearray
+    """``dd`` + u32 count + the elements' msgpack bytes: decodable as is."""
+    chain: Chain
+    """The header numbers of the blob at ``version`` (to recognise the chain it ends)."""
+
+
+class ListCache:
+    """Append chains joined as msgpack bytes: the newest read version per channel.
+
+    Keyed by (thread, namespace, channel); least recently used entries are dropped past
+    ``max_bytes``. Values are always decoded afresh from the bytes, so callers own what
+    they get (mutating it never reaches the cache). An entry is used only when the blob
+    just read continues it exactly: its base version, base length and chain numbers
+    agree, and a hit on the same version must end with the same bytes. Savers drop a
+    thread's entries when they delete, copy over or prune it.
+
+    Thread-safe (one lock; decoding happens under it, as the GIL would serialize it anyway).
+    """
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[str, str, str], _Joined] = OrderedDict()
+        self._size = 0
+        self._lock = threading.RLock()
+
+    def read(
+        self,
+        serde: Serializer,
+        key: tuple[str, str, str],
+        version: int,
+        blob: bytes,
+        get_blob: GetBlob,
+        where: str,
+    ) -> Any:
+        """The list at ``version`` (``blob``: its delta), or ``_MISSING`` to read blob by blob."""
+        with self._lock:
+            joined = self._join(serde, key, version, blob, get_blob, where)
+            if joined is None:
+                return _MISSING
+            try:
+                value = serde.loads_body(joined.buf)
+            except SerdeError:
+                self._discard(key)
+                return _MISSING  # the caller's blob-by-blob read names the bad blob
+            if type(value) is not list or len(value) != joined.count:
+                self._discard(key)
+                return _MISSING
+            return value
+
+    def wrote(self, serde: Serializer, key: tuple[str, str, str], version: int, blob: bytes) -> None:
+        """A put stored ``blob`` at ``version``: extend the cached chain if it continues it."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return
+            if blob[:1] == DELTA:
+                step = self._delta(serde, blob)
+                if step is not None and self._continues(entry, step):
+                    self._extend(key, entry, version, step)
+                    return
+            if entry.version == version:
+                self._discard(key)
+
+    def drop_thread(self, thread_id: str) -> None:
+        """Forget every entry of one thread."""
+        with self._lock:
+            for key in [k for k in self._entries if k[0] == thread_id]:
+                self._discard(key)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._entries.clear()
+            self._size = 0
+
+    # ------------------------------------------------------------ internals
+    @staticmethod
+    def _delta(serde: Serializer, blob: bytes) -> _Step | None:
+        """What a delta blob holds, or None if it is not a plain delta of a list."""
+        if len(blob) < _DELTA_START:
+            return None
+        base_version, base_len = _BASE.unpack_from(blob, 1)
+        chain = _CHAIN.unpack_from(blob, 1 + _BASE.size)
+        found = _elements(serde, memoryview(blob)[_DELTA_START:])
+        if found is None:
+            return None
+        return base_version, base_len, chain, found[0], found[1], len(blob) - _DELTA_START
+
+    @staticmethod
+    def _continues(entry: _Joined, step: _Step) -> bool:
+        """True if the delta ``step`` was written on top of exactly ``entry``."""
+        base_version, base_len, (chain_len, chain_bytes, snap_bytes), _, _, payload = step
+        return (
+            entry.version == base_version
+            and entry.count == base_len
+            and entry.chain == (chain_len - 1, chain_bytes - payload, snap_bytes)
+        )
+
+    def _join(
+        self,
+        serde: Serializer,
+        key: tuple[str, str, str],
+        version: int,
+        blob: bytes,
+        get_blob: GetBlob,
+        where: str,
+    ) -> _Joined | None:
+        """The joined value at ``version``, from the cache and the chain's newest blobs."""
+        entry = self._entries.get(key)
+        step = self._delta(serde, blob)
+        if step is None:
+            return None
+        if entry is not None:
+            self._entries.move_to_end(key)
+            if entry.version == version:
+                elements = step[4]
+                if entry.chain == step[2] and entry.buf.endswith(elements.tobytes()):
+                    return entry
+                entry = None
+        steps = [(version, step)]  # newest first
+        base: _Joined | None = None
+        while True:
+            base_version = step[0]
+            if base_version >= steps[-1][0]:
+                return None  # corrupt: let the blob-by-blob read say so
+            if entry is not None and self._continues(entry, step):
+                base = entry
+                break
+            older = get_blob(key[2], base_version)
+            if older is None:
+                return None
+            if older[:1] == FULL:
+                found = _elements(serde, memoryview(older)[1:])
+                if found is None:
+                    return None
+                count, elements = found
+                buf = bytearray(_ARRAY32.pack(0xDD, count))
+                buf += elements
+                base = _Joined(base_version, count, buf, (0, 0, len(older) - 1))
+                if base.count != step[1]:
+                    return None
+                break
+            older_step = self._delta(serde, older)
+            if older_step is None:
+                return None
+            step = older_step
+            steps.append((base_version, step))
+        # Every delta must start where the previous one ended (no truncating deltas).
+        count = base.count
+        for _, (_, base_len, _, added, _, _) in reversed(steps):
+            if base_len != count:
+                return None
+            count += added
+        if base is not entry:
+            self._store(key, base)
+        for at, delta in reversed(steps):
+            self._extend(key, base, at, delta)
+        return base
+
+    def _extend(
+        self,
+        key: tuple[str, str, str],
+        entry: _Joined,
+        version: int,
+        step: _Step,
+    ) -> None:
+        entry.buf += step[4]
+        entry.count += step[3]
+        _ARRAY32.pack_into(entry.buf, 0, 0xDD, entry.count)
+        entry.version = version
+        entry.chain = step[2]
+        self._size += len(step[4])
+        self._evict()
+
+    def _store(self, key: tuple[str, str, str], entry: _Joined) -> None:
+        self._discard(key)
+        self._entries[key] = entry
+        self._size += len(entry.buf)
+        self._evict()
+
+    def _discard(self, key: tuple[str, str, str]) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._size -= len(entry.buf)
+
+    def _evict(self) -> None:
+        while self._size > self.max_bytes and len(self._entries) > 1:
+            _, entry = self._entries.popitem(last=False)
+            self._size -= len(entry.buf)
 
 
 def chain_versions(channel: str, version: int, get_blob: GetBlob, where: str) -> list[int]:
@@ -284,8 +563,8 @@ def _corrupt(where: str, channel: str, version: int, what: str) -> CheckpointCor
 
 def encode_write(serde: Serializer, task_id: str, channel: str, value: Any) -> bytes:
     """One pending write as bytes."""
-    return serde.dumps(
-        [channel, value], where=f"write to channel {channel!r} by task {task_id!r}"
+    return dumps(
+        serde, [channel, value], lambda: f"write to channel {channel!r} by task {task_id!r}"
     )
 
 

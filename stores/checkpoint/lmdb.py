@@ -17,8 +17,11 @@ order-preserving, so the keys of one (thread, namespace) are one contiguous rang
 ``id16`` is the checkpoint id's 16 UUID bytes: ids are time-ordered, so "latest" is a
 seek past the range and one step back, history is a reverse walk, and "by id" is a get.
 
-Nothing about the data is cached in the process, so several processes can share one
-path (LMDB serializes writers and gives readers snapshots).
+Several processes can share one path (LMDB serializes writers and gives readers
+snapshots). The only thing kept in the process is a :class:`~stores.checkpoint._codec.ListCache`
+of append chains joined as bytes; it is used only when the newest blob of the chain,
+read from LMDB on every ``get_tuple``, continues it exactly, and it is dropped for a
+thread this saver deletes, copies over or prunes.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from stores.checkpoint import (
     CheckpointTuple,
     RunnableConfig,
     checkpoint_id_bytes,
+    checkpoint_id_str,
     make_config,
     thread_of,
 )
@@ -76,10 +80,7 @@ def dec(key: bytes, start: int = 0) -> tuple[str, int]:
     return key[start:end].replace(b"\x00\xff", b"\x00").decode(), end + 2
 
 
-def _id_str(id16: bytes) -> str:
-    import uuid
-
-    return str(uuid.UUID(bytes=id16))
+_id_str = checkpoint_id_str
 
 
 class LMDBSaver(BaseCheckpointSaver):
@@ -124,6 +125,7 @@ class LMDBSaver(BaseCheckpointSaver):
         self._blobs = env.db("ckpt_blobs")
         self._writes = env.db("ckpt_writes")
         self._closed = False
+        self._lists = codec.ListCache()
 
     def close(self) -> None:
         """Release this saver's reference to the environment (closed with the last one)."""
@@ -145,7 +147,7 @@ class LMDBSaver(BaseCheckpointSaver):
         prefix = enc(thread_id) + enc(ns)
         key = prefix + checkpoint_id_bytes(cid)
         record = codec.encode_record(self.serde, checkpoint, parent_id)
-        meta = self.serde.dumps(dict(metadata), where="checkpoint metadata")
+        meta = codec.encode_metadata(self.serde, metadata)
         blobs_db = self._blobs
         # Encode outside the write transaction (keeps the writer lock short); blobs
         # are immutable once written, so reading delta bases first is safe.
@@ -163,14 +165,19 @@ class LMDBSaver(BaseCheckpointSaver):
                 self.serde, checkpoint, new_versions, _no_blob, self.snapshot_every
             )
         items = [(prefix + enc(ch) + _U64.pack(v), blob) for ch, v, blob in blobs]
+        checkpoints_db, metadata_db = self._checkpoints, self._metadata
 
         def write(txn: Txn) -> None:
+            put = txn.put
             for blob_key, blob in items:
-                txn.put(blob_key, blob, db=blobs_db)
-            txn.put(key, record, db=self._checkpoints)
-            txn.put(key, meta, db=self._metadata)
+                put(blob_key, blob, db=blobs_db)
+            put(key, record, db=checkpoints_db)
+            put(key, meta, db=metadata_db)
 
         self.env.write(write)
+        for channel, version, blob in blobs:
+            if blob[:1] == codec.DELTA:
+                self._lists.wrote(self.serde, (thread_id, ns, channel), version, blob)
         return make_config(thread_id, ns, cid)
 
     def put_writes(
@@ -240,6 +247,8 @@ class LMDBSaver(BaseCheckpointSaver):
             versions,
             lambda ch, ver: txn.get(prefix + enc(ch) + _U64.pack(ver), db=blobs_db),
             where,
+            self._lists,
+            (thread_id, ns),
         )
         meta = txn.get(key, db=self._metadata)
         metadata = codec.decode_metadata(self.serde, meta, where) if meta is not None else {}
@@ -368,6 +377,7 @@ class LMDBSaver(BaseCheckpointSaver):
                 _delete_prefix(txn.cursor(db=db), prefix)
 
         self.env.write(write)
+        self._lists.drop_thread(str(thread_id))
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         source, target = enc(str(source_thread_id)), enc(str(target_thread_id))
@@ -387,6 +397,7 @@ class LMDBSaver(BaseCheckpointSaver):
                     txn.put(key, value, db=db)
 
         self.env.write(write)
+        self._lists.drop_thread(str(target_thread_id))
 
     def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
         if keep_latest < 0:
@@ -397,6 +408,7 @@ class LMDBSaver(BaseCheckpointSaver):
                 self._prune_thread(txn, thread, keep_latest)
 
             self.env.write(write)
+            self._lists.drop_thread(str(thread_id))
 
     def _prune_thread(self, txn: Txn, thread_id: str, keep: int) -> None:
         tprefix = enc(thread_id)

@@ -67,6 +67,7 @@ class InMemorySaver(BaseCheckpointSaver):
         self.snapshot_every = snapshot_every
         self._threads: dict[str, dict[str, _Namespace]] = {}
         self._lock = threading.RLock()
+        self._lists = codec.ListCache()
 
     def _ns(self, thread_id: str, checkpoint_ns: str) -> _Namespace | None:
         return self._threads.get(thread_id, {}).get(checkpoint_ns)
@@ -81,19 +82,29 @@ class InMemorySaver(BaseCheckpointSaver):
         thread_id, ns, parent_id = thread_of(config)
         codec.check_versions(checkpoint, new_versions)
         record = codec.encode_record(self.serde, checkpoint, parent_id)
-        meta = self.serde.dumps(dict(metadata), where="checkpoint metadata")
+        meta = codec.encode_metadata(self.serde, metadata)
         cid = checkpoint["id"]
         with self._lock:
-            space = self._threads.setdefault(thread_id, {}).setdefault(ns, _Namespace())
+            spaces = self._threads.get(thread_id)
+            if spaces is None:
+                spaces = self._threads[thread_id] = {}
+            space = spaces.get(ns)
+            if space is None:
+                space = spaces[ns] = _Namespace()
+            stored = space.blobs
             blobs = codec.encode_blobs(
                 self.serde,
                 checkpoint,
                 new_versions,
-                lambda ch, v: space.blobs.get((ch, v)),
+                _no_blob if not checkpoint.get("channel_appends") else (
+                    lambda ch, v: stored.get((ch, v))
+                ),
                 self.snapshot_every,
             )
             for channel, version, blob in blobs:
-                space.blobs[(channel, version)] = blob
+                stored[(channel, version)] = blob
+                if blob[:1] == codec.DELTA:
+                    self._lists.wrote(self.serde, (thread_id, ns, channel), version, blob)
             if cid not in space.checkpoints:
                 if not space.ids or space.ids[-1] < cid:
                     space.ids.append(cid)
@@ -134,8 +145,14 @@ class InMemorySaver(BaseCheckpointSaver):
         where = codec.describe(thread_id, ns, cid)
         record, meta = space.checkpoints[cid]
         v, ts, versions, frontier, parent_id = codec.decode_record(self.serde, record, where)
+        blobs = space.blobs
         values = codec.read_values(
-            self.serde, versions, lambda ch, ver: space.blobs.get((ch, ver)), where
+            self.serde,
+            versions,
+            lambda ch, ver: blobs.get((ch, ver)),
+            where,
+            self._lists,
+            (thread_id, ns),
         )
         pending: list[tuple[str, str, Any]] = []
         tasks = space.writes.get(cid, {})
@@ -208,11 +225,13 @@ class InMemorySaver(BaseCheckpointSaver):
     def delete_thread(self, thread_id: str) -> None:
         with self._lock:
             self._threads.pop(str(thread_id), None)
+            self._lists.drop_thread(str(thread_id))
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         with self._lock:
             source = self._threads.get(str(source_thread_id), {})
             target = self._threads.setdefault(str(target_thread_id), {})
+            self._lists.drop_thread(str(target_thread_id))
             for ns, space in source.items():
                 if ns not in target:
                     target[ns] = space.copy()
@@ -229,6 +248,7 @@ class InMemorySaver(BaseCheckpointSaver):
             raise ValueError(f"keep_latest must be >= 0, got {keep_latest}")
         with self._lock:
             for thread_id in thread_ids:
+                self._lists.drop_thread(str(thread_id))
                 for ns, space in self._threads.get(str(thread_id), {}).items():
                     self._prune_space(str(thread_id), ns, space, keep_latest)
 
@@ -248,6 +268,10 @@ class InMemorySaver(BaseCheckpointSaver):
                 ):
                     used.add((channel, v))
         space.blobs = {key: blob for key, blob in space.blobs.items() if key in used}
+
+
+def _no_blob(channel: str, version: int) -> None:
+    return None
 
 
 MemorySaver = InMemorySaver
