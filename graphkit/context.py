@@ -27,6 +27,10 @@ class RunContext:
     """Stream modes the consumer asked for."""
     has_checkpointer: bool = False
     """interrupt() needs one to resume later."""
+    namespace: tuple[str, ...] = ()
+    """Where this run sits: () at the top, one entry per enclosing subgraph node."""
+    push: Callable[[tuple[tuple[str, ...], str, Any]], None] | None = None
+    """Delivers a finished ``(namespace, mode, chunk)`` event (used by subgraphs)."""
 
 
 @dataclass(slots=True)

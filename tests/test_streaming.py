@@ -126,3 +126,37 @@ def test_compile_debug_prints_tasks_to_stderr(capsys: pytest.CaptureFixture[str]
     assert builder.compile(debug=True).invoke({"x": 0})["x"] == 1
     err = capsys.readouterr().err
     assert "[step 0] run a" in err and "[step 0] a -> [('x', 1)]" in err
+
+
+def test_subgraph_events_stream_with_namespaces() -> None:
+    inner = StateGraph(State)
+
+    def deep(state: State) -> dict[str, Any]:
+        get_stream_writer()("from inside")
+        return {"log": ["deep"]}
+
+    inner.add_node(deep)
+    inner.add_edge(START, "deep")
+    outer = StateGraph(State)
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START, "sub")
+    graph = outer.compile()
+    plain = list(graph.stream({"x": 0}, stream_mode=["updates", "custom"]))
+    assert ("custom", "from inside") not in plain
+    assert plain[-1] == ("updates", {"sub": {"x": 0, "log": ["deep"]}})
+    nested = list(graph.stream({"x": 0}, stream_mode=["updates", "custom"], subgraphs=True))
+    inner_events = [(ns, mode, chunk) for ns, mode, chunk in nested if ns]
+    assert [mode for _, mode, _ in inner_events] == ["custom", "updates"]
+    assert inner_events[0][0][0].startswith("sub:")
+    assert nested[-1] == ((), "updates", {"sub": {"x": 0, "log": ["deep"]}})
+
+
+async def test_subgraph_events_stream_async() -> None:
+    inner = StateGraph(State)
+    inner.add_node("deep", lambda s: {"log": ["deep"]})
+    inner.add_edge(START, "deep")
+    outer = StateGraph(State)
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START, "sub")
+    events = [e async for e in outer.compile().astream({"x": 0}, subgraphs=True)]
+    assert [ns != () for ns, _ in events] == [True, False]

@@ -12,6 +12,7 @@ import networkx as nx
 from pydantic import BaseModel, ValidationError
 
 from graphkit.errors import GraphCompileError, InvalidUpdateError, ParentCommand
+from graphkit.runtime.events import Event
 from graphkit.runtime.loop import Run
 from graphkit.runtime.tables import GraphTables
 from graphkit.schema import update_from_object, validation_message
@@ -75,8 +76,9 @@ class CompiledStateGraph:
         """Run the graph to the end (or an interrupt) and return its output state."""
         run = Run(self, self._config(config, durability, kwargs), modes=self._debug_modes)
         self._check_sync()
-        for _, chunk in run.iterate(input):
-            print_debug(chunk)
+        for namespace, _, chunk in run.iterate(input):
+            if not namespace:
+                print_debug(chunk)
         return run.output()
 
     async def ainvoke(
@@ -91,8 +93,9 @@ class CompiledStateGraph:
         """Async ``invoke``: async nodes are awaited, parallel ones run concurrently."""
         run = Run(self, self._config(config, durability, kwargs), modes=self._debug_modes,
                   async_mode=True)
-        async for _, chunk in run.aiterate(input):
-            print_debug(chunk)
+        async for namespace, _, chunk in run.aiterate(input):
+            if not namespace:
+                print_debug(chunk)
         return run.output()
 
     def stream(
@@ -108,13 +111,17 @@ class CompiledStateGraph:
         """Run the graph, yielding chunks per ``stream_mode`` (default ``"updates"``).
 
         One mode yields its chunks; a list of modes yields ``(mode, chunk)`` tuples.
+        With ``subgraphs=True`` subgraphs stream too, and each item is prefixed with
+        its namespace: ``(namespace, chunk)`` or ``(namespace, mode, chunk)``.
         """
         modes, single = _modes(stream_mode)
         self._check_sync()
         run = Run(self, self._config(config, durability, kwargs), modes=modes,
                   live=bool(modes & _LIVE_MODES))
-        for mode, chunk in run.iterate(input):
-            yield chunk if single else (mode, chunk)
+        for event in run.iterate(input):
+            item = _stream_item(event, single, subgraphs)
+            if item is not _SKIP:
+                yield item
 
     async def astream(
         self,
@@ -130,8 +137,10 @@ class CompiledStateGraph:
         modes, single = _modes(stream_mode)
         run = Run(self, self._config(config, durability, kwargs), modes=modes,
                   live=bool(modes & _LIVE_MODES), async_mode=True)
-        async for mode, chunk in run.aiterate(input):
-            yield chunk if single else (mode, chunk)
+        async for event in run.aiterate(input):
+            item = _stream_item(event, single, subgraphs)
+            if item is not _SKIP:
+                yield item
 
     def batch(
         self,
@@ -306,15 +315,30 @@ class CompiledStateGraph:
         inside becomes the node's own Command in the parent.
         """
         config = {k: v for k, v in ctx.run.config.items() if k != "configurable"}
+        inner = self._inner()
         try:
-            return self._inner().invoke(_as_dict(state), config)
+            if ctx.run.emit is None:
+                return inner.invoke(_as_dict(state), config)
+            run = Run(inner, config, modes=ctx.run.modes, forward=ctx.run.push,
+                      namespace=(*ctx.run.namespace, f"{ctx.node}:{ctx.task_id}"))
+            for _ in run.iterate(_as_dict(state)):
+                pass
+            return run.output()
         except ParentCommand as pc:
             return _for_parent(pc.command)
 
     async def _arun_as_node(self, state: Any, ctx: TaskContext) -> Any:
         config = {k: v for k, v in ctx.run.config.items() if k != "configurable"}
+        inner = self._inner()
         try:
-            return await self._inner().ainvoke(_as_dict(state), config)
+            if ctx.run.emit is None:
+                return await inner.ainvoke(_as_dict(state), config)
+            run = Run(inner, config, modes=ctx.run.modes, forward=ctx.run.push,
+                      namespace=(*ctx.run.namespace, f"{ctx.node}:{ctx.task_id}"),
+                      async_mode=True)
+            async for _ in run.aiterate(_as_dict(state)):
+                pass
+            return run.output()
         except ParentCommand as pc:
             return _for_parent(pc.command)
 
@@ -347,6 +371,20 @@ def print_debug(event: dict[str, Any]) -> None:
     else:
         line = f"[step {event['step']}] checkpoint, next: {list(payload.get('next', ()))}"
     print(line, file=sys.stderr)
+
+
+_SKIP: Any = object()
+
+
+def _stream_item(event: Event, single: bool, subgraphs: bool) -> Any:
+    """Shape one event as stream() yields it; subgraph events only with ``subgraphs=True``
+    (token chunks of ``messages`` always come through, as in LangGraph)."""
+    namespace, mode, chunk = event
+    if namespace and not subgraphs and mode != "messages":
+        return _SKIP
+    if subgraphs:
+        return (namespace, chunk) if single else (namespace, mode, chunk)
+    return chunk if single else (mode, chunk)
 
 
 def _for_parent(command: Command[Any]) -> Command[Any]:

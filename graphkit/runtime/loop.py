@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
-import queue
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,6 +35,7 @@ from graphkit.errors import (
     ParentCommand,
     add_context,
 )
+from graphkit.runtime.events import DONE, Event, EventSink, Namespace
 from graphkit.runtime.tables import NodeTable
 from graphkit.runtime.task import (
     Task,
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 
 DEFAULT_RECURSION_LIMIT = 10_000
 _DEFAULT_WORKERS = min(32, (os.cpu_count() or 1) + 4)
-_DONE = object()
 
 
 class _Missing:
@@ -75,6 +74,8 @@ class Run:
         modes: frozenset[str] = frozenset(),
         live: bool = False,
         async_mode: bool = False,
+        namespace: Namespace = (),
+        forward: Callable[[Event], None] | None = None,
     ) -> None:
         self.graph = graph
         self.tables = graph.tables
@@ -94,14 +95,12 @@ class Run:
         self.restored: dict[str, list[Write]] = {}
         self.resumes: dict[str, list[Any]] = {}
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
-        self.events: list[tuple[str, Any]] = []
-        self.queue: queue.SimpleQueue[Any] | None = queue.SimpleQueue() if live else None
-        self.aqueue: asyncio.Queue[Any] | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self.sink = EventSink(modes, live=live and forward is None, namespace=namespace,
+                              forward=forward)
         self._pool: ThreadPoolExecutor | None = None
-        emit = self._emit if modes else None
-        self.ctx = RunContext(config, graph.store, emit, modes,
-                              has_checkpointer=graph.checkpointer is not None)
+        self.ctx = RunContext(config, graph.store, self.sink.emit if modes else None, modes,
+                              has_checkpointer=graph.checkpointer is not None,
+                              namespace=namespace, push=self.sink.push)
         self.cp: CheckpointSession | None = None
         if graph.checkpointer is not None:
             from graphkit.runtime.checkpoints import CheckpointSession
@@ -110,31 +109,11 @@ class Run:
 
     # ---------------------------------------------------------------- events
     def _emit(self, mode: str, chunk: Any) -> None:
-        if mode not in self.modes:
-            return
-        if self.aqueue is not None and self.loop is not None:
-            if threading.get_ident() == self._loop_thread:
-                self.aqueue.put_nowait((mode, chunk))
-            else:
-                self.loop.call_soon_threadsafe(self.aqueue.put_nowait, (mode, chunk))
-        elif self.queue is not None:
-            self.queue.put((mode, chunk))
-        else:
-            self.events.append((mode, chunk))
+        self.sink.emit(mode, chunk)
 
-    def drain(self) -> Iterator[tuple[str, Any]]:
-        """Events emitted since the last drain, in order."""
-        if self.queue is not None:
-            while not self.queue.empty():
-                item = self.queue.get_nowait()
-                if item is not _DONE:
-                    yield item
-        if self.aqueue is not None:
-            while not self.aqueue.empty():
-                yield self.aqueue.get_nowait()
-        if self.events:
-            events, self.events = self.events, []
-            yield from events
+    def drain(self) -> Iterator[Event]:
+        """Events delivered since the last drain, in order."""
+        return self.sink.drain()
 
     def output(self) -> dict[str, Any]:
         """The output schema's keys of the current state (plus pending interrupts)."""
@@ -330,10 +309,10 @@ class Run:
             if not future.cancel():  # never started: nothing left for it to do
                 future.result()
 
-    def execute_live(self, tasks: list[Task]) -> Iterator[tuple[str, Any]]:
+    def execute_live(self, tasks: list[Task]) -> Iterator[Event]:
         """Run tasks in threads, yielding what they stream while they run."""
         todo = [t for t in tasks if not t.done]
-        q = self.queue
+        q = self.sink.queue
         assert q is not None
         pool = self.pool()
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
@@ -342,14 +321,14 @@ class Run:
             try:
                 run_task(task, run, step, values, tables)
             finally:
-                q.put(_DONE)
+                q.put(DONE)
 
         for task in todo:
             pool.submit(contextvars.copy_context().run, one, task)
         remaining = len(todo)
         while remaining:
             item = q.get()
-            if item is _DONE:
+            if item is DONE:
                 remaining -= 1
             else:
                 yield item
@@ -547,12 +526,12 @@ class Run:
                 self._pool = None
 
     # ---------------------------------------------------------------- drivers
-    def iterate(self, input: Any) -> Iterator[tuple[str, Any]]:
+    def iterate(self, input: Any) -> Iterator[Event]:
         """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
         with _parent_command_guard(self.graph):
             yield from self._iterate(input)
 
-    def _iterate(self, input: Any) -> Iterator[tuple[str, Any]]:
+    def _iterate(self, input: Any) -> Iterator[Event]:
         try:
             self.start(input)
             yield from self.drain()
@@ -561,7 +540,7 @@ class Run:
                 if not tasks or self.check_before(tasks):
                     break
                 self.emit_debug_starts(tasks)
-                if self.live:
+                if self.sink.queue is not None:
                     yield from self.execute_live(tasks)
                 else:
                     self.execute(tasks)
@@ -575,17 +554,15 @@ class Run:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
 
-    async def aiterate(self, input: Any) -> AsyncIterator[tuple[str, Any]]:
+    async def aiterate(self, input: Any) -> AsyncIterator[Event]:
         """The async twin of ``iterate``."""
         with _parent_command_guard(self.graph):
             async for event in self._aiterate(input):
                 yield event
 
-    async def _aiterate(self, input: Any) -> AsyncIterator[tuple[str, Any]]:
-        self.loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
-        self.aqueue = asyncio.Queue()
-        self.queue = None
+    async def _aiterate(self, input: Any) -> AsyncIterator[Event]:
+        if self.sink.forward is None:
+            self.sink.use_event_loop()
         try:
             self.start(input)
             for event in self.drain():
@@ -612,9 +589,11 @@ class Run:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
 
-    async def _aexecute_live(self, tasks: list[Task]) -> AsyncIterator[tuple[str, Any]]:
-        aq = self.aqueue
-        assert aq is not None
+    async def _aexecute_live(self, tasks: list[Task]) -> AsyncIterator[Event]:
+        aq = self.sink.aqueue
+        if aq is None:  # a subgraph: events go straight to the parent
+            await self.aexecute(tasks)
+            return
         running = asyncio.ensure_future(self.aexecute(tasks))
         while True:
             getter = asyncio.ensure_future(aq.get())
@@ -627,8 +606,6 @@ class Run:
         while not aq.empty():
             yield aq.get_nowait()
         await running
-
-    _loop_thread: int = 0
 
 
 @contextmanager
