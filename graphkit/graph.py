@@ -296,7 +296,7 @@ class StateGraph(Generic[S]):
             checkpointer=checkpointer,
             store=store,
             debug=debug,
-            name=name or "LangGraph",
+            name=name or "graph",
         )
 
     def validate(self, interrupt_nodes: Sequence[str] = ()) -> None:

@@ -40,7 +40,7 @@ class CompiledStateGraph:
         checkpointer: Any = None,
         store: Any = None,
         debug: bool = False,
-        name: str = "LangGraph",
+        name: str = "graph",
     ) -> None:
         self.builder = builder
         self.tables = tables
