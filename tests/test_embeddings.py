@@ -171,3 +171,17 @@ def test_sentence_transformer_ranks_the_name_memory_first() -> None:
     docs = np.array(emb.embed_documents(MEMORIES))
     scores = docs @ np.array(emb.embed_query("what is my name?"))
     assert MEMORIES[int(np.argmax(scores))] == "Username is Bob"
+
+
+def test_embedding_classes_are_exported_lazily_from_graphkit_models() -> None:
+    code = (
+        "import sys, graphkit.models as m\n"
+        "assert 'graphkit.models.embeddings' not in sys.modules\n"
+        "assert 'sentence_transformers' not in sys.modules\n"
+        "from graphkit.models import SentenceTransformerEmbeddings, OpenAIEmbeddings\n"
+        "from graphkit.models.embeddings import SentenceTransformerEmbeddings as S\n"
+        "assert SentenceTransformerEmbeddings is S\n"
+        "assert 'sentence_transformers' not in sys.modules\n"
+        "assert 'SentenceTransformerEmbeddings' in m.__all__\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

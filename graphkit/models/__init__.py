@@ -24,6 +24,7 @@ from graphkit.models.fake import FakeChatModel, FakeModelExhaustedError
 
 if TYPE_CHECKING:
     from graphkit.models.anthropic import ChatAnthropic
+    from graphkit.models.embeddings import OpenAIEmbeddings, SentenceTransformerEmbeddings
     from graphkit.models.openai import ChatOpenAI
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "ModelRateLimitError",
     "OpenAIEmbeddings",
     "OutputParserError",
+    "SentenceTransformerEmbeddings",
     "StructuredOutputModel",
 ]
 
@@ -49,6 +51,7 @@ _LAZY = {
     "ChatAnthropic": "graphkit.models.anthropic",
     "ChatOpenAI": "graphkit.models.openai",
     "OpenAIEmbeddings": "graphkit.models.embeddings",
+    "SentenceTransformerEmbeddings": "graphkit.models.embeddings",
 }
 
 
