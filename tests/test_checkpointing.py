@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 
-from graphkit import END, START, StateGraph
+from graphkit import END, START, Command, StateGraph
 from stores import InMemorySaver, LMDBSaver
 from stores.checkpoint import BaseCheckpointSaver
 
@@ -256,3 +256,10 @@ def test_end_routes_leave_nothing_next(saver: BaseCheckpointSaver) -> None:
     graph = builder.compile(checkpointer=saver)
     graph.invoke({}, cfg())
     assert graph.get_state(cfg()).next == ()
+
+
+def test_command_input_updates_and_jumps_to_a_node(saver: BaseCheckpointSaver) -> None:
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, cfg())
+    out = graph.invoke(Command(update={"log": ["manual"]}, goto="done"), cfg())
+    assert out["log"] == ["add0", "done", "manual", "done"]

@@ -91,8 +91,7 @@ class CompiledStateGraph:
         **kwargs: Any,
     ) -> Any:
         """Async ``invoke``: async nodes are awaited, parallel ones run concurrently."""
-        run = Run(self, self._config(config, durability, kwargs), modes=self._debug_modes,
-                  async_mode=True)
+        run = Run(self, self._config(config, durability, kwargs), modes=self._debug_modes)
         async for namespace, _, chunk in run.aiterate(input):
             if not namespace:
                 print_debug(chunk)
@@ -136,7 +135,7 @@ class CompiledStateGraph:
         """Async ``stream``."""
         modes, single = _modes(stream_mode)
         run = Run(self, self._config(config, durability, kwargs), modes=modes,
-                  live=bool(modes & _LIVE_MODES), async_mode=True)
+                  live=bool(modes & _LIVE_MODES))
         async for event in run.aiterate(input):
             item = _stream_item(event, single, subgraphs)
             if item is not _SKIP:
@@ -334,8 +333,7 @@ class CompiledStateGraph:
             if ctx.run.emit is None:
                 return await inner.ainvoke(_as_dict(state), config)
             run = Run(inner, config, modes=ctx.run.modes, forward=ctx.run.push,
-                      namespace=(*ctx.run.namespace, f"{ctx.node}:{ctx.task_id}"),
-                      async_mode=True)
+                      namespace=(*ctx.run.namespace, f"{ctx.node}:{ctx.task_id}"))
             async for _ in run.aiterate(_as_dict(state)):
                 pass
             return run.output()

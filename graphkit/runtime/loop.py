@@ -73,7 +73,6 @@ class Run:
         *,
         modes: frozenset[str] = frozenset(),
         live: bool = False,
-        async_mode: bool = False,
         namespace: Namespace = (),
         forward: Callable[[Event], None] | None = None,
     ) -> None:
@@ -179,7 +178,10 @@ class Run:
             if self.cp is not None:
                 self.cp.save("input", {START: dict(writes)})
         for target in command.goto_list():
-            self._route([target], START)
+            if isinstance(target, Send):
+                self.sends.append(target)
+            else:
+                self._trigger(target)
 
     def route_after(self, node: NodeTable) -> None:
         """Trigger what follows ``node`` without running it (START, update_state's as_node)."""
@@ -204,13 +206,6 @@ class Run:
             finally:
                 CURRENT_TASK.reset(token)
         self._advance(Task(node, None, ("pull", node.name), "", routes=routes))
-
-    def _route(self, routes: list[Any], source: str) -> None:
-        for route in routes:
-            if isinstance(route, Send):
-                self.sends.append(route)
-            else:
-                self._trigger(route)
 
     def _trigger(self, name: str) -> None:
         if name == END:
@@ -638,10 +633,3 @@ def shared_pool() -> ThreadPoolExecutor:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
-
-
-def drive(iterator: Iterator[tuple[str, Any]], on_event: Callable[[str, Any], None] | None) -> None:
-    """Consume a run's events (used by invoke)."""
-    for mode, chunk in iterator:
-        if on_event is not None:
-            on_event(mode, chunk)
