@@ -8,9 +8,10 @@ error that says which setting to raise).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -68,51 +69,83 @@ class LMDBEnv:
         )
         self._dbs: dict[str, lmdb._Database] = {}
         self._lock = threading.RLock()
+        self._guard = ResizeGuard()
         self._refs = 1
         self._registry_key = ""
 
     def db(self, name: str, *, dupsort: bool = False) -> lmdb._Database:
         """Return the named database, creating it on first use."""
-        with self._lock:
-            found = self._dbs.get(name)
-            if found is None:
+        while True:
+            with self._lock:
+                found = self._dbs.get(name)
+                if found is not None:
+                    return found
+                self._guard.enter()
                 try:
                     found = self.env.open_db(name.encode(), dupsort=dupsort, create=True)
                 except lmdb.MapResizedError:
-                    self.env.set_mapsize(0)  # another process grew the map: adopt its size
-                    found = self.env.open_db(name.encode(), dupsort=dupsort, create=True)
-                self._dbs[name] = found
-            return found
+                    found = None
+                finally:
+                    self._guard.leave()
+                if found is not None:
+                    self._dbs[name] = found
+                    return found
+            self._resize(0)  # another process grew the map: adopt its size, then retry
 
     def write(self, fn: Callable[[lmdb.Transaction], T]) -> T:
         """Run ``fn`` in one write transaction; grow the map and retry if it is full.
 
         ``fn`` must be safe to re-run: a full map aborts the transaction, so nothing
-        it wrote is kept before the retry.
+        it wrote is kept before the retry. Growing waits until no transaction of this
+        process is open (LMDB requires it).
         """
         while True:
+            txn = self._open(write=True)
             try:
-                with self._begin(write=True) as txn:
+                with txn:
                     return fn(txn)
             except lmdb.MapFullError:
-                self._grow()
+                seen = self.env.info()["map_size"]
+            finally:
+                self._guard.leave()
+            self._grow(seen)
 
-    def read(self) -> lmdb.Transaction:
-        """A read-only transaction (use as a context manager)."""
-        return self._begin(write=False)
+    def read(self) -> _Read:
+        """A read-only transaction: ``with env.read() as txn: ...``.
 
-    def _begin(self, *, write: bool) -> lmdb.Transaction:
-        """Begin a transaction, adopting a map that another process has grown."""
+        While it is open, the map is not resized under it (a resize waits for it).
+        """
+        return _Read(self)
+
+    def _open(self, *, write: bool) -> lmdb.Transaction:
+        """Begin a transaction, holding the guard (the caller leaves it when done).
+
+        Adopts a map that another process has grown first.
+        """
+        guard = self._guard
+        guard.enter()
         try:
             return self.env.begin(write=write, buffers=False)
         except lmdb.MapResizedError:
-            with self._lock:
-                self.env.set_mapsize(0)  # 0 = take the size now recorded in the file
+            pass
+        except BaseException:
+            guard.leave()
+            raise
+        guard.leave()
+        self._resize(0)  # 0 = take the size now recorded in the file
+        guard.enter()
+        try:
             return self.env.begin(write=write, buffers=False)
+        except BaseException:
+            guard.leave()
+            raise
 
-    def _grow(self) -> None:
-        with self._lock:
+    def _grow(self, seen: int) -> None:
+        """Double the map (it was ``seen`` bytes when a write found it full)."""
+        with self._guard.exclusive():
             current = self.env.info()["map_size"]
+            if current > seen:
+                return  # another thread grew it meanwhile
             new_size = min(current * 2, self.max_map_size)
             if new_size <= current:
                 raise MapFullError(
@@ -121,6 +154,11 @@ class LMDBEnv:
                     "max_map_size (or map_size), or prune old threads."
                 )
             self.env.set_mapsize(new_size)
+
+    def _resize(self, size: int) -> None:
+        """``set_mapsize(size)`` with no transaction of this process open."""
+        with self._guard.exclusive():
+            self.env.set_mapsize(size)
 
     @classmethod
     def open(
@@ -170,6 +208,85 @@ class LMDBEnv:
 
 _registry: dict[str, LMDBEnv] = {}
 _registry_lock = threading.Lock()
+
+
+class _Read:
+    """``with env.read() as txn``: a read transaction that holds off map resizes."""
+
+    __slots__ = ("_env", "_txn")
+
+    def __init__(self, env: LMDBEnv) -> None:
+        self._env = env
+
+    def __enter__(self) -> lmdb.Transaction:
+        self._txn = self._env._open(write=False)
+        return self._txn
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._txn.abort()  # read-only: ending it is all there is to do
+        finally:
+            self._env._guard.leave()
+
+
+class ResizeGuard:
+    """Readers/writer guard for the memory map.
+
+    Every transaction of the process holds it shared (``enter``/``leave``); a resize
+    holds it exclusively, so ``set_mapsize`` never runs under an open transaction (LMDB
+    unmaps the old map: a reader in another thread would read freed memory). A pending
+    resize makes new transactions wait, except in a thread that already has one open
+    (nested transactions must not deadlock against the resize waiting for them).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._active = 0
+        """Open transactions in the process."""
+        self._resizing = False
+        """A resize is waiting for, or holding, the map."""
+        self._local = threading.local()
+        """``depth``: transactions open in the current thread."""
+
+    def enter(self) -> None:
+        """A transaction begins."""
+        local = self._local
+        depth = getattr(local, "depth", 0)
+        with self._cond:
+            if depth == 0:
+                while self._resizing:
+                    self._cond.wait()
+            self._active += 1
+        local.depth = depth + 1
+
+    def leave(self) -> None:
+        """A transaction ended."""
+        self._local.depth -= 1
+        with self._cond:
+            self._active -= 1
+            if self._active == 0 and self._resizing:
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the map alone: waits until every open transaction has ended."""
+        if getattr(self._local, "depth", 0):
+            raise RuntimeError(
+                "cannot resize the LMDB map while this thread has a transaction open; "
+                "end the transaction first (e.g. do not write inside `with env.read()`)"
+            )
+        with self._cond:
+            while self._resizing:
+                self._cond.wait()
+            self._resizing = True
+            while self._active:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._resizing = False
+                self._cond.notify_all()
 
 
 class MapFullError(RuntimeError):

@@ -1,0 +1,105 @@
+"""LMDBEnv: map growth is safe while other threads read (LMDB forbids resizing under open transactions)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from stores._lmdb import LMDBEnv, ResizeGuard
+
+
+def test_map_grows_while_other_threads_read(tmp_path: Path) -> None:
+    env = LMDBEnv(tmp_path, map_size=64 * 1024, sync=False)
+    db = env.db("data")
+    value = bytes(range(256)) * 32  # 8 KiB: the map fills every few writes
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    reads = [0]
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                with env.read() as txn:
+                    cursor = txn.cursor(db=db)
+                    for found in (cursor.first(), cursor.last()):
+                        assert not found or cursor.value() == value
+                    reads[0] += 1
+                time.sleep(0.0002)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        for i in range(300):  # ~2.4 MiB: the map doubles about six times
+            env.write(lambda txn, i=i: txn.put(b"key %06d" % i, value, db=db))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert not errors, errors[0]
+    assert reads[0] > 0
+    assert env.env.info()["map_size"] >= 2 * 1024 * 1024
+    with env.read() as txn:
+        assert sum(1 for _ in txn.cursor(db=db)) == 300
+    env.close()
+
+
+def test_a_resize_waits_for_open_read_transactions(tmp_path: Path) -> None:
+    env = LMDBEnv(tmp_path, map_size=64 * 1024, sync=False)
+    db = env.db("data")
+    env.write(lambda txn: txn.put(b"k", b"v", db=db))
+    opened, release = threading.Event(), threading.Event()
+    seen: list[bytes | None] = []
+
+    def hold_reader() -> None:
+        with env.read() as txn:
+            opened.set()
+            release.wait(5)
+            seen.append(txn.get(b"k", db=db))  # still valid: the map was not remapped
+
+    holder = threading.Thread(target=hold_reader)
+    holder.start()
+    opened.wait(5)
+    resized = threading.Event()
+    def grow() -> None:
+        env._grow(64 * 1024)
+        resized.set()
+
+    grower = threading.Thread(target=grow)
+    grower.start()
+    time.sleep(0.1)
+    assert not resized.is_set(), "the map was resized under an open read transaction"
+    release.set()
+    holder.join(5)
+    grower.join(5)
+    assert resized.is_set() and seen == [b"v"]
+    assert env.env.info()["map_size"] == 128 * 1024
+    env.close()
+
+
+def test_resizing_inside_a_transaction_is_a_clear_error() -> None:
+    guard = ResizeGuard()
+    guard.enter()
+    with pytest.raises(RuntimeError, match="transaction open"), guard.exclusive():
+        pass
+    guard.leave()
+    with guard.exclusive():  # fine once it has ended
+        pass
+
+
+def test_nested_transactions_in_one_thread_do_not_wait_for_a_pending_resize() -> None:
+    guard = ResizeGuard()
+    guard.enter()
+    pending = threading.Thread(target=lambda: guard.exclusive().__enter__())
+    pending.start()
+    time.sleep(0.05)  # the resize is now waiting for this thread's transaction
+    guard.enter()  # a nested transaction must not deadlock behind it
+    guard.leave()
+    guard.leave()
+    pending.join(5)
+    assert not pending.is_alive()
