@@ -36,7 +36,8 @@ def test_map_grows_while_other_threads_read(tmp_path: Path) -> None:
         thread.start()
     try:
         for i in range(300):  # ~2.4 MiB: the map doubles about six times
-            env.write(lambda txn, i=i: txn.put(b"key %06d" % i, value, db=db))
+            key = b"key %06d" % i
+            env.write(lambda txn, key=key: txn.put(key, value, db=db))  # type: ignore[misc]
     finally:
         stop.set()
         for thread in threads:
@@ -54,7 +55,7 @@ def test_a_resize_waits_for_open_read_transactions(tmp_path: Path) -> None:
     db = env.db("data")
     env.write(lambda txn: txn.put(b"k", b"v", db=db))
     opened, release = threading.Event(), threading.Event()
-    seen: list[bytes | None] = []
+    seen: list[object] = []
 
     def hold_reader() -> None:
         with env.read() as txn:
