@@ -256,6 +256,27 @@ def test_bad_key_value_and_dims_are_rejected_and_nothing_stored(make_store: Make
     assert store.search(("a",)) == [] and store.list_namespaces() == []
 
 
+def test_non_finite_embedding_is_never_ranked(
+    make_store: MakeStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    def embed(texts: list[str]) -> list[list[float]]:
+        return [[float("nan")] * 4 if t == "bad" else [1.0, 0.0, 0.0, 0.0] for t in texts]
+
+    store = make_store(index={"dims": 4, "embed": embed, "fields": ["text"]})
+    store.put(("a",), "good", {"text": "good"})
+    if isinstance(store, InMemoryStore):  # rows of floats are checked when converted, in bulk
+        store.put(("a",), "bad", {"text": "bad"})
+        with caplog.at_level("WARNING", logger="stores"):
+            hits = store.search(("a",), query="good")
+        assert "not finite" in caplog.text
+        assert [(h.key, h.score) for h in hits] == [("good", 1.0), ("bad", 0.0)]
+    else:  # LMDBStore converts before its commit: the put is refused, nothing stored
+        with pytest.raises(ValueError, match="NaN"):
+            store.put(("a",), "bad", {"text": "bad"})
+        assert store.get(("a",), "bad") is None
+        assert [h.key for h in store.search(("a",), query="good")] == ["good"]
+
+
 def test_bad_filter_operator_and_paging(make_store: MakeStore) -> None:
     store = make_store()
     with pytest.raises(ValueError, match=r"\$regex"):
@@ -276,6 +297,20 @@ def test_ttl_expires_items_and_sweep_deletes_them(make_store: MakeStore) -> None
     assert {r.key for r in store.search(("t",), query="fleeting")} == {"long", "forever"}
     assert store.sweep_ttl() == 1
     assert store.sweep_ttl() == 0
+
+
+def test_list_namespaces_omits_namespaces_whose_items_all_expired(make_store: MakeStore) -> None:
+    store = make_store(ttl={"refresh_on_read": False, "sweep_interval_minutes": None})
+    store.put(("gone",), "a", {"v": 1}, ttl=0.001)  # 60 ms
+    store.put(("gone",), "b", {"v": 2}, ttl=0.001)
+    store.put(("half",), "short", {"v": 3}, ttl=0.001)
+    store.put(("half",), "long", {"v": 4}, ttl=10)
+    store.put(("kept",), "k", {"v": 5})
+    assert store.list_namespaces() == [("gone",), ("half",), ("kept",)]
+    time.sleep(0.1)
+    assert store.list_namespaces() == [("half",), ("kept",)]
+    assert store.list_namespaces(prefix=("gone",)) == []
+    assert store.search(("half",)) and [r.key for r in store.search(("half",))] == ["long"]
 
 
 def test_ttl_refresh_on_read_extends_life(make_store: MakeStore) -> None:

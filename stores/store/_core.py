@@ -16,6 +16,7 @@ label allocation, TTL bookkeeping and search logic live here.
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from abc import abstractmethod
@@ -23,13 +24,19 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any
-
-import numpy as np
+from typing import Any, Literal
 
 from stores.embeddings import Embeddings, ensure_embeddings
 from stores.index import AnnConfig, FloatArray, Namespace, VectorIndex
-from stores.store._values import check_filter, check_path, matches, namespace_matches, texts_at_path
+from stores.store._values import (
+    check_filter,
+    check_path,
+    is_simple_path,
+    matches,
+    namespace_matches,
+    text_of,
+    texts_at_path,
+)
 from stores.store.base import (
     NOT_PROVIDED,
     BaseStore,
@@ -43,6 +50,7 @@ from stores.store.base import (
     SearchItem,
     SearchOp,
     TTLConfig,
+    _check_put_value,
     validate_namespace,
 )
 
@@ -97,15 +105,26 @@ class Record:
 
 
 @dataclass(slots=True)
-class Row:
-    """One embedded text of an item: a vector row in the index."""
+class Rows:
+    """The embedded rows of one batch, in put order (each :class:`Write` owns a slice)."""
 
-    label: int
-    """Index label (unique across the store)."""
-    path: str
-    """Concrete field path it was taken from, e.g. "tags[1]" or "$"."""
-    vector: FloatArray
-    """Unit-length float32 vector."""
+    labels: list[int]
+    """Index label of each row (unique across the store)."""
+    paths: list[str]
+    """Concrete field path each row was taken from, e.g. "tags[1]" or "$"."""
+    vectors: Any
+    """The embedder's output rows (length and finiteness already checked)."""
+    matrix: FloatArray | None = None
+    """The rows as unit-length float32, once someone needed them converted."""
+
+    def as_matrix(self, index: VectorIndex) -> FloatArray:
+        """The rows as a unit-length float32 matrix (converted once, then kept)."""
+        if self.matrix is None:
+            self.matrix = index.normalize(self.vectors)
+        return self.matrix
+
+
+_NO_ROWS = Rows([], [], [])
 
 
 @dataclass(slots=True)
@@ -120,8 +139,10 @@ class Write:
     """The new record, or None to delete."""
     old: Record | None
     """The record it replaces (its rows are removed)."""
-    rows: list[Row]
-    """The new record's rows."""
+    start: int = 0
+    """First of the new record's rows in the batch's :class:`Rows`."""
+    stop: int = 0
+    """End (exclusive) of the new record's rows."""
 
 
 @lru_cache(maxsize=65536)
@@ -135,8 +156,19 @@ class _Plan:
     """What phase 2 must embed and phase 4 must write."""
 
     puts: dict[ItemKey, PutOp]
-    texts: list[tuple[ItemKey, str, str]]
+    """The last put per item, in first-seen order."""
+    texts: list[str]
+    """Every text to embed, grouped by put in ``puts`` order."""
+    paths: list[str]
+    """The concrete field path of each text."""
+    counts: list[int]
+    """How many texts each put has (aligned with ``puts``)."""
     queries: list[str]
+    """Distinct search queries."""
+
+
+_VALID_NS_MAX = 65536
+"""Validated namespaces remembered (a put to a known namespace skips the label checks)."""
 
 
 class IndexedStore(BaseStore):
@@ -150,9 +182,13 @@ class IndexedStore(BaseStore):
         self.embeddings: Embeddings | None = None
         self.vectors: VectorIndex | None = None
         self._fields: list[str] = ["$"]
+        self._simple_fields: frozenset[str] = frozenset()
+        self._valid_ns: set[Namespace] = set()
         if index is not None:
             self._configure_index(index)
         self.ttl_config: TTLConfig = _check_ttl_config(ttl)
+        interval = self.ttl_config.get("sweep_interval_minutes", 1.0)
+        self._sweep_every = math.inf if interval is None else interval * 60.0
         self._owner_of: dict[ItemKey, int] = {}
         self._key_of: dict[int, ItemKey] = {}
         self._next_owner = 0
@@ -160,6 +196,8 @@ class IndexedStore(BaseStore):
         self._next_label = 0
         self._ns_counts: dict[Namespace, int] = {}
         self._last_sweep = time.time()
+        self._next_expiry = math.inf
+        """No item expires before this (a lower bound: refreshes only move expiries later)."""
         self._closed = False
 
     def _configure_index(self, index: IndexConfig) -> None:
@@ -178,6 +216,7 @@ class IndexedStore(BaseStore):
         self.embeddings = ensure_embeddings(index.get("embed"), dims=dims)
         self.vectors = VectorIndex(dims, AnnConfig.from_dict(index.get("ann")))
         self._fields = list(fields)
+        self._simple_fields = frozenset(p for p in fields if is_simple_path(p))
 
     # -- backend hooks ------------------------------------------------------------------
     @abstractmethod
@@ -193,8 +232,8 @@ class IndexedStore(BaseStore):
         """Every record whose namespace starts with ``prefix``."""
 
     @abstractmethod
-    def _b_commit(self, writes: list[Write]) -> None:
-        """Persist all writes atomically (records, rows, TTL entries)."""
+    def _b_commit(self, writes: list[Write], rows: Rows) -> None:
+        """Persist all writes atomically (records, their slices of ``rows``, TTL entries)."""
 
     @abstractmethod
     def _b_touch(self, records: list[Record]) -> None:
@@ -204,10 +243,35 @@ class IndexedStore(BaseStore):
     def _b_expired(self, now: float) -> list[ItemKey]:
         """Keys of records that expired at or before ``now``."""
 
+    @abstractmethod
+    def _b_next_expiry(self) -> float:
+        """The earliest ``expires_at`` of any stored record (``math.inf`` if none)."""
+
     def _b_after_batch(self) -> None:
         """Called after each batch that wrote rows (LMDBStore saves the graph sometimes)."""
 
     # -- TTL defaults ---------------------------------------------------------------------
+    def put(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: dict[str, Any],
+        index: Literal[False] | list[str] | None = None,
+        *,
+        ttl: float | None = NOT_PROVIDED,
+    ) -> None:
+        """Store ``value`` at (namespace, key), replacing any previous value.
+
+        ``index`` picks the fields to embed (False: none); ``ttl`` is in minutes.
+        """
+        _check_put_value(value)
+        if ttl is NOT_PROVIDED:
+            ttl = self.ttl_config.get("default_ttl")
+        ops: list[Op] = [PutOp(namespace, key, value, index, ttl)]
+        plan = self._plan(ops)
+        doc_vecs, _ = self._embed_sync(plan)
+        self._run(ops, plan, doc_vecs, [])
+
     def _refresh(self, refresh_ttl: bool | None) -> bool:
         if refresh_ttl is not None:
             return refresh_ttl
@@ -238,10 +302,11 @@ class IndexedStore(BaseStore):
         puts: dict[ItemKey, PutOp] = {}
         queries: list[str] = []
         for op in ops:
-            if isinstance(op, PutOp):
+            if type(op) is PutOp or isinstance(op, PutOp):
                 self._check_put(op)
-                puts.pop((op.namespace, op.key), None)
-                puts[(op.namespace, op.key)] = op
+                item_key = (op.namespace, op.key)
+                puts.pop(item_key, None)  # the last put wins, in its own position
+                puts[item_key] = op
             elif isinstance(op, GetOp):
                 validate_namespace(op.namespace)
                 _check_key(op.key)
@@ -266,19 +331,47 @@ class IndexedStore(BaseStore):
                 raise TypeError(
                     f"Unknown op {op!r}: batch() takes GetOp, PutOp, SearchOp, ListNamespacesOp."
                 )
-        texts: list[tuple[ItemKey, str, str]] = []
-        for item_key, op in puts.items():
-            if op.value is None or op.index is False or self.embeddings is None:
-                continue
-            for path in op.index or self._fields:
-                texts.extend(
-                    (item_key, where, text) for where, text in texts_at_path(op.value, path)
-                )
-        return _Plan(puts, texts, queries)
+        texts: list[str] = []
+        paths: list[str] = []
+        counts: list[int] = []
+        if self.embeddings is None:
+            counts = [0] * len(puts)
+        else:
+            fields = self._fields
+            simple = self._simple_fields
+            for op in puts.values():
+                value = op.value
+                if value is None or op.index is False:
+                    counts.append(0)
+                    continue
+                before = len(texts)
+                for path in op.index or fields:
+                    if path in simple or is_simple_path(path):  # a top-level field: no parsing
+                        found = value.get(path)
+                        if found is not None:
+                            texts.append(found if type(found) is str else text_of(found))
+                            paths.append(path)
+                    else:
+                        for where, text in texts_at_path(value, path):
+                            texts.append(text)
+                            paths.append(where)
+                counts.append(len(texts) - before)
+        return _Plan(puts, texts, paths, counts, queries)
 
     def _check_put(self, op: PutOp) -> None:
-        validate_namespace(op.namespace)
-        _check_key(op.key)
+        ns = op.namespace
+        try:
+            known = ns in self._valid_ns
+        except TypeError:  # unhashable: validate_namespace says what is wrong
+            known = False
+        if not known:
+            validate_namespace(ns)
+            if len(self._valid_ns) >= _VALID_NS_MAX:
+                self._valid_ns.clear()
+            self._valid_ns.add(ns)
+        key = op.key
+        if type(key) is not str or not key:
+            _check_key(key)
         if op.value is not None and not isinstance(op.value, dict):
             raise TypeError(
                 f"Store values must be dicts, got {type(op.value).__name__} for key "
@@ -296,24 +389,26 @@ class IndexedStore(BaseStore):
                 )
             for path in op.index:
                 check_path(path)
-        if op.ttl is not None and (
-            isinstance(op.ttl, bool) or not isinstance(op.ttl, (int, float)) or op.ttl <= 0
+        ttl = op.ttl
+        if ttl is not None and (
+            isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0
         ):
-            raise ValueError(f"ttl must be a positive number of minutes or None, got {op.ttl!r}.")
+            raise ValueError(f"ttl must be a positive number of minutes or None, got {ttl!r}.")
 
     def _embed_sync(self, plan: _Plan) -> tuple[list[list[float]], list[list[float]]]:
         if self.embeddings is None:
             return [], []
-        docs = self.embeddings.embed_documents([t for _, _, t in plan.texts]) if plan.texts else []
-        queries = [self.embeddings.embed_query(q) for q in plan.queries]
-        return docs, queries
+        docs = self.embeddings.embed_documents(plan.texts) if plan.texts else []
+        if not plan.queries:
+            return docs, []
+        return docs, [self.embeddings.embed_query(q) for q in plan.queries]
 
     async def _embed_async(self, plan: _Plan) -> tuple[list[list[float]], list[list[float]]]:
         if self.embeddings is None:
             return [], []
         docs: list[list[float]] = []
         if plan.texts:
-            docs = await self.embeddings.aembed_documents([t for _, _, t in plan.texts])
+            docs = await self.embeddings.aembed_documents(plan.texts)
         queries = list(
             await asyncio.gather(*(self.embeddings.aembed_query(q) for q in plan.queries))
         )
@@ -323,15 +418,20 @@ class IndexedStore(BaseStore):
         self,
         ops: list[Op],
         plan: _Plan,
-        doc_vecs: list[list[float]],
+        doc_vecs: Any,
         query_vecs: list[list[float]],
     ) -> list[Result]:
-        rows_of = self._rows_for(plan, doc_vecs)
-        qvec = self._query_vectors(plan, query_vecs)
+        rows = self._rows_for(plan, doc_vecs)
+        qvec = self._query_vectors(plan, query_vecs) if plan.queries else {}
         with self._lock:
-            self._check_open()
+            if self._closed:
+                self._check_open()
             now = time.time()
-            self._maybe_sweep(now)
+            if now - self._last_sweep >= self._sweep_every:
+                self._sweep(now)
+            if len(plan.puts) == len(ops):  # only puts: nothing to read
+                self._write(plan, rows, now)
+                return [None] * len(ops)
             touched: dict[ItemKey, Record] = {}
             results: list[Result] = []
             for op in ops:
@@ -341,31 +441,38 @@ class IndexedStore(BaseStore):
                     q = qvec.get(op.query) if op.query is not None else None
                     results.append(self._search(op, q, now, touched))
                 elif isinstance(op, ListNamespacesOp):
-                    results.append(self._list_namespaces(op))
+                    results.append(self._list_namespaces(op, now))
                 else:
                     results.append(None)
             if touched:
                 self._b_touch(list(touched.values()))
             if plan.puts:
-                self._write(plan, rows_of, now)
+                self._write(plan, rows, now)
         return results
 
-    def _rows_for(
-        self, plan: _Plan, doc_vecs: list[list[float]]
-    ) -> dict[ItemKey, list[tuple[str, FloatArray]]]:
+    def _rows_for(self, plan: _Plan, doc_vecs: Any) -> Rows:
+        """Check the embedder's output before any write: one vector per text, each of
+        ``dims`` floats. Rows of Python floats are kept as they are (the in-memory index
+        converts them in bulk when a search needs them; LMDBStore converts them for its
+        commit); arrays are converted here, raising on NaN or infinite values."""
         if len(doc_vecs) != len(plan.texts):
             raise ValueError(
                 f"The embedding function returned {len(doc_vecs)} vectors for "
                 f"{len(plan.texts)} texts; it must return one vector per text."
             )
-        out: dict[ItemKey, list[tuple[str, FloatArray]]] = {}
+        rows = Rows([], plan.paths, doc_vecs)
         if not plan.texts:
-            return out
+            return rows
         assert self.vectors is not None
-        mat = self.vectors.normalize(doc_vecs)
-        for (item_key, where, _), vec in zip(plan.texts, mat, strict=True):
-            out.setdefault(item_key, []).append((where, vec))
-        return out
+        dims = self.vectors.dims
+        if type(doc_vecs) is list:
+            for v in doc_vecs:
+                if type(v) is not list or len(v) != dims:
+                    break
+            else:  # lists of floats: converted (and checked for NaN) in bulk when needed
+                return rows
+        rows.matrix = self.vectors.normalize(doc_vecs)  # arrays convert cheaply; raises on dims
+        return rows
 
     def _query_vectors(self, plan: _Plan, query_vecs: list[list[float]]) -> dict[str, FloatArray]:
         if not plan.queries:
@@ -449,7 +556,9 @@ class IndexedStore(BaseStore):
         records = self._b_get_many([self._key_of[hit.owner] for hit in hits])
         return [(r, hit.score) for r, hit in zip(records, hits, strict=True) if r is not None]
 
-    def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
+    def _list_namespaces(self, op: ListNamespacesOp, now: float) -> list[tuple[str, ...]]:
+        if now >= self._next_expiry:  # some item may have expired: sweep so it is not listed
+            self._sweep(now)
         found = [ns for ns in self._ns_counts if namespace_matches(ns, op.match_conditions)]
         if op.max_depth is not None:
             found = list({ns[: op.max_depth] for ns in found})
@@ -457,79 +566,122 @@ class IndexedStore(BaseStore):
         return found[op.offset : op.offset + op.limit]
 
     # -- writes ---------------------------------------------------------------------------------
-    def _write(
-        self, plan: _Plan, rows_of: dict[ItemKey, list[tuple[str, FloatArray]]], now: float
-    ) -> None:
+    def _write(self, plan: _Plan, rows: Rows, now: float) -> None:
+        puts = plan.puts
+        olds = self._b_get_many(list(puts))
+        labels = rows.labels = self._take_labels(len(rows.paths))
         writes: list[Write] = []
-        for (ns, key), op in plan.puts.items():
-            old = self._b_get(ns, key)
+        pos = 0
+        for ((ns, key), op), old, count in zip(puts.items(), olds, plan.counts, strict=True):
             if op.value is None:
                 if old is not None:
-                    writes.append(Write(ns, key, None, old, []))
+                    writes.append(Write(ns, key, None, old))
                 continue
-            rows = [Row(self._new_label(), where, vec) for where, vec in rows_of.get((ns, key), [])]
-            created = old.created_at if old is not None and old.live(now) else now
+            stop = pos + count
+            ttl = op.ttl
+            if ttl is None:
+                expires_at = None
+            else:
+                expires_at = now + ttl * 60.0
+                if expires_at < self._next_expiry:
+                    self._next_expiry = expires_at
             record = Record(
-                namespace=ns,
-                key=key,
-                value=op.value,
-                created_at=created,
-                updated_at=now,
-                expires_at=None if op.ttl is None else now + op.ttl * 60.0,
-                ttl=op.ttl,
-                labels=[r.label for r in rows],
+                ns,
+                key,
+                op.value,
+                now if old is None or not old.live(now) else old.created_at,
+                now,
+                expires_at,
+                ttl,
+                labels[pos:stop] if count else [],
             )
-            writes.append(Write(ns, key, record, old, rows))
+            writes.append(Write(ns, key, record, old, pos, stop))
+            pos = stop
         if not writes:
             return
         try:
-            self._b_commit(writes)
+            self._b_commit(writes, rows)
         except BaseException:
-            for w in writes:
-                self._free_labels.extend(r.label for r in w.rows)
+            self._free_labels.extend(labels)
             raise
-        self._mirror(writes)
+        self._mirror(writes, rows)
         self._b_after_batch()
 
-    def _new_label(self) -> int:
-        if self._free_labels:
-            return self._free_labels.pop()
+    def _take_labels(self, n: int) -> list[int]:
+        """``n`` unused labels: freed ones first, then new ones."""
+        free = self._free_labels
+        if n == 1:
+            return [free.pop()] if free else [self._next_new_label()]
+        if not n:
+            return []
+        if len(free) >= n:
+            taken = free[len(free) - n :]
+            del free[len(free) - n :]
+            return taken
+        taken = free[:]
+        free.clear()
+        start = self._next_label
+        self._next_label = start + n - len(taken)
+        taken.extend(range(start, self._next_label))
+        return taken
+
+    def _next_new_label(self) -> int:
         label = self._next_label
-        self._next_label += 1
+        self._next_label = label + 1
         return label
 
-    def _mirror(self, writes: list[Write]) -> None:
+    def _mirror(self, writes: list[Write], rows: Rows) -> None:
         """Apply committed writes to the in-memory index and namespace counts."""
         removed: list[int] = []
-        add_labels: list[int] = []
-        add_owners: list[int] = []
-        add_ns: list[Namespace] = []
-        add_vecs: list[FloatArray] = []
+        owners: list[int] = []
+        namespaces: list[Namespace] = []
+        owner_of = self._owner_of
+        counts = self._ns_counts
         for w in writes:
-            item_key = (w.namespace, w.key)
-            if w.old is not None:
-                removed.extend(w.old.labels)
-                self._count_ns(w.namespace, -1)
-                if w.record is None or not w.rows:
-                    owner = self._owner_of.pop(item_key, None)
+            ns = w.namespace
+            old = w.old
+            n = w.stop - w.start
+            if old is not None:
+                if old.labels:
+                    removed.extend(old.labels)
+                if w.record is None:
+                    self._count_ns(ns, -1)
+                if w.record is None or not n:
+                    owner = owner_of.pop((ns, w.key), None)
                     if owner is not None:
                         del self._key_of[owner]
-            if w.record is not None:
-                self._count_ns(w.namespace, +1)
-            if w.rows:
-                owner = self._owner(item_key)
-                for row in w.rows:
-                    add_labels.append(row.label)
-                    add_owners.append(owner)
-                    add_ns.append(w.namespace)
-                    add_vecs.append(row.vector)
-        if self.vectors is not None:
-            self.vectors.remove(removed)
-            if add_labels:
-                self.vectors.add(
-                    add_labels, owners=add_owners, namespaces=add_ns, vectors=np.stack(add_vecs)
-                )
-        self._free_labels.extend(removed)
+            elif w.record is not None:
+                counts[ns] = counts.get(ns, 0) + 1
+            if n:
+                item_key = (ns, w.key)
+                owner = owner_of.get(item_key)
+                if owner is None:
+                    owner = self._owner(item_key)
+                if n == 1:
+                    owners.append(owner)
+                    namespaces.append(ns)
+                else:
+                    owners.extend([owner] * n)
+                    namespaces.extend([ns] * n)
+        vectors = self.vectors
+        if vectors is not None:
+            if removed:
+                vectors.remove(removed)
+            if owners:
+                if rows.matrix is not None:
+                    vectors.add(
+                        rows.labels,
+                        owners=owners,
+                        namespaces=namespaces,
+                        vectors=rows.matrix,
+                        normalized=True,
+                    )
+                else:
+                    vectors.stage(
+                        rows.labels, owners=owners, namespaces=namespaces, vectors=rows.vectors
+                    )
+        if removed:
+            self._free_labels.extend(removed)
 
     def _owner(self, item_key: ItemKey) -> int:
         owner = self._owner_of.get(item_key)
@@ -560,15 +712,15 @@ class IndexedStore(BaseStore):
         for ns, key in self._b_expired(now):
             old = self._b_get(ns, key)
             if old is not None and not old.live(now):
-                writes.append(Write(ns, key, None, old, []))
+                writes.append(Write(ns, key, None, old))
         if writes:
-            self._b_commit(writes)
-            self._mirror(writes)
+            self._b_commit(writes, _NO_ROWS)
+            self._mirror(writes, _NO_ROWS)
+        self._next_expiry = self._b_next_expiry()
         return len(writes)
 
     def _maybe_sweep(self, now: float) -> None:
-        interval = self.ttl_config.get("sweep_interval_minutes", 1.0)
-        if interval is not None and now - self._last_sweep >= interval * 60.0:
+        if now - self._last_sweep >= self._sweep_every:
             self._sweep(now)
 
     # -- lifecycle ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from stores.store.base import MatchCondition
@@ -136,6 +137,20 @@ def texts_at_path(value: dict[str, Any], path: str) -> list[tuple[str, str]]:
                     nxt.append((f"{where}{sep}{name}", obj[name]))
         found = nxt
     return [(where, _text(obj)) for where, obj in found if obj is not None]
+
+
+_SIMPLE = re.compile(r"[^.\[\]*]+")
+
+
+@lru_cache(maxsize=1024)
+def is_simple_path(path: str) -> bool:
+    """Whether an index path is one top-level field name (no dots, brackets, or '*')."""
+    return path != "$" and _SIMPLE.fullmatch(path) is not None
+
+
+def text_of(obj: Any) -> str:
+    """The text embedded for a field value: strings as is, dicts/lists as sorted JSON."""
+    return _text(obj)
 
 
 def _text(obj: Any) -> str:

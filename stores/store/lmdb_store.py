@@ -29,6 +29,7 @@ time: the in-memory index does not see another process's writes.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import struct
 import time
@@ -42,7 +43,7 @@ import numpy as np
 
 from stores._lmdb import DEFAULT_MAP_SIZE, LMDBEnv
 from stores.index import Namespace
-from stores.store._core import IndexedStore, ItemKey, Record, Write
+from stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
 from stores.store.base import IndexConfig, TTLConfig
 
 logger = logging.getLogger("stores")
@@ -168,6 +169,7 @@ class LMDBStore(IndexedStore):
                 ns, _key = decode_key(cast(bytes, raw_key))
                 self._count_ns(ns, +1)
             self._load_rows(txn)
+        self._next_expiry = self._b_next_expiry()
         if self.vectors is not None and stored_dims is None:
             dims = self.vectors.dims
             self.env.write(lambda txn: txn.put(_DIMS, struct.pack(">Q", dims), db=self._meta))
@@ -261,29 +263,43 @@ class LMDBStore(IndexedStore):
                 out.append(_record_from(cast(bytes, raw)))
         return iter(out)
 
-    def _b_commit(self, writes: list[Write]) -> None:
+    def _b_commit(self, writes: list[Write], rows: Rows) -> None:
+        blobs: list[bytes] = []
+        if rows.labels:
+            assert self.vectors is not None
+            mat = rows.as_matrix(self.vectors)
+            blobs = [row.tobytes() for row in mat]
+        paths = rows.paths
+        labels = rows.labels
+        items_db, vecs_db, ttl_db = self._items, self._vecs, self._ttl_db
+
         def txn_fn(txn: lmdb.Transaction) -> int:
+            put = txn.put
             for w in writes:
                 item_key = encode_key(w.namespace, w.key)
-                if w.old is not None:
-                    for label in w.old.labels:
-                        txn.delete(_label_key(label), db=self._vecs)
-                    if w.old.expires_at is not None:
-                        txn.delete(_ttl_key(w.old.expires_at, item_key), db=self._ttl_db)
-                if w.record is None:
-                    txn.delete(item_key, db=self._items)
+                old = w.old
+                if old is not None:
+                    for label in old.labels:
+                        txn.delete(_label_key(label), db=vecs_db)
+                    if old.expires_at is not None:
+                        txn.delete(_ttl_key(old.expires_at, item_key), db=ttl_db)
+                record = w.record
+                if record is None:
+                    txn.delete(item_key, db=items_db)
                     continue
-                txn.put(item_key, _record_bytes(w.record), db=self._items)
-                ns = list(w.namespace)
-                for row in w.rows:
-                    blob = np.ascontiguousarray(row.vector, dtype=np.float32).tobytes()
-                    txn.put(
-                        _label_key(row.label), _pack([ns, w.key, row.path, blob]), db=self._vecs
-                    )
-                if w.record.expires_at is not None:
-                    txn.put(_ttl_key(w.record.expires_at, item_key), b"", db=self._ttl_db)
+                put(item_key, _record_bytes(record), db=items_db)
+                if w.stop > w.start:
+                    ns = list(w.namespace)
+                    for i in range(w.start, w.stop):
+                        put(
+                            _label_key(labels[i]),
+                            _pack([ns, w.key, paths[i], blobs[i]]),
+                            db=vecs_db,
+                        )
+                if record.expires_at is not None:
+                    put(_ttl_key(record.expires_at, item_key), b"", db=ttl_db)
             generation = self._generation + 1
-            txn.put(_GENERATION, struct.pack(">Q", generation), db=self._meta)
+            put(_GENERATION, struct.pack(">Q", generation), db=self._meta)
             return generation
 
         self._generation = self.env.write(txn_fn)
@@ -303,6 +319,13 @@ class LMDBStore(IndexedStore):
                 txn.put(_ttl_key(r.expires_at, item_key), b"", db=self._ttl_db)
 
         self.env.write(txn_fn)
+
+    def _b_next_expiry(self) -> float:
+        with self.env.read() as txn:
+            cursor = txn.cursor(db=self._ttl_db)
+            if not cursor.first():
+                return math.inf
+            return float(struct.unpack(">d", cast(bytes, cursor.key())[:8])[0])
 
     def _b_expired(self, now: float) -> list[ItemKey]:
         out: list[ItemKey] = []

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from stores.index import Namespace
-from stores.store._core import IndexedStore, ItemKey, Record, Write
+from stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
 from stores.store.base import IndexConfig, TTLConfig
 
 
@@ -31,13 +32,23 @@ class InMemoryStore(IndexedStore):
         items = self._data.get(namespace)
         return None if items is None else items.get(key)
 
+    def _b_get_many(self, keys: list[ItemKey]) -> list[Record | None]:
+        data = self._data
+        out: list[Record | None] = []
+        for ns, key in keys:
+            items = data.get(ns)
+            out.append(None if items is None else items.get(key))
+        return out
+
     def _b_scan(self, prefix: Namespace) -> Iterator[Record]:
         for ns in list(self._prefixes.get(prefix, ())):
             yield from list(self._data[ns].values())
 
-    def _b_commit(self, writes: list[Write]) -> None:
+    def _b_commit(self, writes: list[Write], rows: Rows) -> None:
+        expiring = self._expiring
         for w in writes:
-            self._expiring.pop((w.namespace, w.key), None)
+            if expiring:
+                expiring.pop((w.namespace, w.key), None)
             if w.record is None:
                 items = self._data.get(w.namespace)
                 if items is not None:
@@ -68,3 +79,6 @@ class InMemoryStore(IndexedStore):
 
     def _b_expired(self, now: float) -> list[ItemKey]:
         return [k for k, at in self._expiring.items() if at <= now]
+
+    def _b_next_expiry(self) -> float:
+        return min(self._expiring.values(), default=math.inf)
