@@ -172,7 +172,8 @@ class _FuncEmbeddings:
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not self.is_async:
-            return list(self.func(texts))
+            out = self.func(texts)
+            return out if type(out) is list else list(out)
         try:
             asyncio.get_running_loop()
         except RuntimeError:

@@ -267,10 +267,12 @@ class IndexedStore(BaseStore):
         _check_put_value(value)
         if ttl is NOT_PROVIDED:
             ttl = self.ttl_config.get("default_ttl")
-        ops: list[Op] = [PutOp(namespace, key, value, index, ttl)]
-        plan = self._plan(ops)
+        op = PutOp(namespace, key, value, index, ttl)
+        self._check_open()
+        self._check_put(op)
+        plan = self._plan_texts({(namespace, key): op}, [])
         doc_vecs, _ = self._embed_sync(plan)
-        self._run(ops, plan, doc_vecs, [])
+        self._run([op], plan, doc_vecs, [])
 
     def _refresh(self, refresh_ttl: bool | None) -> bool:
         if refresh_ttl is not None:
@@ -331,6 +333,10 @@ class IndexedStore(BaseStore):
                 raise TypeError(
                     f"Unknown op {op!r}: batch() takes GetOp, PutOp, SearchOp, ListNamespacesOp."
                 )
+        return self._plan_texts(puts, queries)
+
+    def _plan_texts(self, puts: dict[ItemKey, PutOp], queries: list[str]) -> _Plan:
+        """The texts to embed for validated puts (one per indexed field found)."""
         texts: list[str] = []
         paths: list[str] = []
         counts: list[int] = []
@@ -572,7 +578,7 @@ class IndexedStore(BaseStore):
         labels = rows.labels = self._take_labels(len(rows.paths))
         writes: list[Write] = []
         pos = 0
-        for ((ns, key), op), old, count in zip(puts.items(), olds, plan.counts, strict=True):
+        for ((ns, key), op), old, count in zip(puts.items(), olds, plan.counts):  # noqa: B905
             if op.value is None:
                 if old is not None:
                     writes.append(Write(ns, key, None, old))
@@ -656,7 +662,10 @@ class IndexedStore(BaseStore):
                 item_key = (ns, w.key)
                 owner = owner_of.get(item_key)
                 if owner is None:
-                    owner = self._owner(item_key)
+                    owner = self._next_owner
+                    self._next_owner = owner + 1
+                    owner_of[item_key] = owner
+                    self._key_of[owner] = item_key
                 if n == 1:
                     owners.append(owner)
                     namespaces.append(ns)
