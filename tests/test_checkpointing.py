@@ -263,3 +263,43 @@ def test_command_input_updates_and_jumps_to_a_node(saver: BaseCheckpointSaver) -
     graph.invoke({"x": 0}, cfg())
     out = graph.invoke(Command(update={"log": ["manual"]}, goto="done"), cfg())
     assert out["log"] == ["add0", "done", "manual", "done"]
+
+
+def test_long_conversation_disk_grows_with_bytes_written_not_quadratically(
+        tmp_path: Path) -> None:
+    from graphkit import MessagesState
+    from graphkit.messages import AIMessage
+
+    def reply(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [AIMessage(content="ok " * 60)]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node(reply)
+    builder.add_edge(START, "reply")
+    turns = 300
+    with LMDBSaver(tmp_path / "chat") as saver:
+        graph = builder.compile(checkpointer=saver)
+        before = saver.disk_usage()
+        for turn in range(turns):
+            graph.invoke({"messages": [("user", f"question {turn} " * 10)]}, cfg("chat"))
+        used = saver.disk_usage() - before
+        state = graph.get_state(cfg("chat")).values["messages"]
+    assert len(state) == 2 * turns
+    per_turn = len(saver.serde.dumps(state)) / turns  # bytes one turn adds to the list
+    quadratic = per_turn * turns * (turns + 1)  # every checkpoint holding the whole list
+    assert used < 12 * per_turn * turns  # linear in what was written
+    assert used * 20 < quadratic
+
+
+@pytest.mark.parametrize("steps", [1, 50])
+def test_async_durability_saves_every_step_in_order(saver: BaseCheckpointSaver,
+                                                    steps: int) -> None:
+    builder = StateGraph(State)
+    builder.add_node("inc", lambda s: {"x": s["x"] + 1})
+    builder.add_edge(START, "inc")
+    builder.add_conditional_edges("inc", lambda s: "inc" if s["x"] < steps else END)
+    graph = builder.compile(checkpointer=saver)
+    graph.invoke({"x": 0}, cfg(), durability="async")
+    history = list(graph.get_state_history(cfg()))
+    assert [h.values["x"] for h in history] == list(range(steps, -1, -1))
+    assert all(h.parent_config == history[i + 1].config for i, h in enumerate(history[:-1]))

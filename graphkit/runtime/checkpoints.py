@@ -10,9 +10,10 @@ paused, so resuming runs only what did not finish.
 from __future__ import annotations
 
 import operator
+import queue
+import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -64,12 +65,14 @@ class CheckpointSession:
         self.loaded = False
         self.versions: dict[str, int] = {}
         self.saved_values: dict[str, Any] = {}
+        """Each channel's value as of the last save (to spot what changed and what grew)."""
+        self.changed: set[str] = set()
+        """Channels written since the last save (the loop adds to it)."""
         self.last_version = 0
         self.interrupted: dict[str, list[Interrupt]] = {}
         self.resumes: dict[str, list[Any]] = {}
         self._unsaved: tuple[str, dict[str, Any] | None] | None = None
-        self._background: ThreadPoolExecutor | None = None
-        self._futures: list[Future[Any]] = []
+        self._background: BackgroundWriter | None = None
 
     # ---------------------------------------------------------------- load
     def load(self) -> None:
@@ -137,9 +140,8 @@ class CheckpointSession:
         self.interrupted = {}
         if self.durability == "async":
             if self._background is None:
-                self._background = ThreadPoolExecutor(1, thread_name_prefix="graphkit-save")
-            self._futures.append(self._background.submit(
-                self.saver.put, parent, checkpoint, metadata, new_versions))
+                self._background = BackgroundWriter(self.saver)
+            self._background.submit((parent, checkpoint, metadata, new_versions))
         else:
             self.saver.put(parent, checkpoint, metadata, new_versions)
         if "checkpoints" in run.modes or "debug" in run.modes:
@@ -150,6 +152,7 @@ class CheckpointSession:
                                 "step": run.step, "payload": event})
 
     def _checkpoint(self) -> tuple[Checkpoint, dict[str, int]]:
+        """The checkpoint of the run's state now; new versions only for changed channels."""
         run = self.run
         values = run.values
         saved = self.saved_values
@@ -157,7 +160,9 @@ class CheckpointSession:
         self.last_version = version
         new_versions: dict[str, int] = {}
         appends: dict[str, list[int]] = {}
-        for key, value in values.items():
+        changed, self.changed = self.changed, set()
+        for key in changed:
+            value = values[key]
             old = saved.get(key, _ABSENT)
             if old is value:
                 continue
@@ -165,15 +170,17 @@ class CheckpointSession:
                     and len(value) > len(old) and all(map(operator.is_, old, value))):
                 appends[key] = [self.versions[key], len(old)]
             new_versions[key] = version
+            saved[key] = value
         self.versions.update(new_versions)
-        snapshot = dict(values)
-        self.saved_values = snapshot
+        # A background save must not see later steps' changes; a synchronous one is
+        # done with these dicts before the run goes on.
+        background = self.durability == "async"
         checkpoint = Checkpoint(
             v=1,
             id=new_checkpoint_id(),
             ts=datetime.now(timezone.utc).isoformat(),
-            channel_values=snapshot,
-            channel_versions=dict(self.versions),
+            channel_values=dict(values) if background else values,
+            channel_versions=dict(self.versions) if background else self.versions,
             frontier=frontier_of(run),
             channel_appends=appends,
         )
@@ -202,9 +209,8 @@ class CheckpointSession:
             source, writes = self._unsaved
             self._unsaved = None
             self._put(source, writes)
-        for future in self._futures:
-            future.result()
-        self._futures.clear()
+        if self._background is not None:
+            self._background.wait()
 
     def close(self) -> None:
         """End of run: save what ``exit`` durability held back, wait for background saves."""
@@ -212,11 +218,73 @@ class CheckpointSession:
             self.flush()
         finally:
             if self._background is not None:
-                self._background.shutdown(wait=True)
+                self._background.stop()
                 self._background = None
 
 
 _ABSENT: Any = object()
+
+SaveItem = tuple[dict[str, Any], Checkpoint, CheckpointMetadata, dict[str, int]]
+
+
+class BackgroundWriter:
+    """Saves checkpoints on a thread of its own for ``durability="async"``.
+
+    Whatever queued up while the previous save was being written goes to the saver
+    in one ``put_batch``: for LMDB one transaction, one disk sync, for many steps.
+    """
+
+    def __init__(self, saver: BaseCheckpointSaver) -> None:
+        self.saver = saver
+        self.queue: queue.SimpleQueue[SaveItem | None] = queue.SimpleQueue()
+        self.idle = threading.Condition()
+        self.outstanding = 0
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._loop, name="graphkit-save", daemon=True)
+        self.thread.start()
+
+    def submit(self, item: SaveItem) -> None:
+        """Queue one checkpoint (raises the error of an earlier failed save, if any)."""
+        self._raise()
+        with self.idle:
+            self.outstanding += 1
+        self.queue.put(item)
+
+    def wait(self) -> None:
+        """Block until everything queued is saved; raise a save's error here."""
+        with self.idle:
+            self.idle.wait_for(lambda: self.outstanding == 0)
+        self._raise()
+
+    def stop(self) -> None:
+        """Finish the queue and end the thread."""
+        self.queue.put(None)
+        self.thread.join()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def _loop(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while not self.queue.empty():
+                more = self.queue.get_nowait()
+                if more is None:
+                    self.queue.put(None)
+                    break
+                batch.append(more)
+            try:
+                self.saver.put_batch(batch)
+            except BaseException as exc:
+                self.error = exc
+            with self.idle:
+                self.outstanding -= len(batch)
+                self.idle.notify_all()
 
 
 def frontier_of(run: Run) -> dict[str, Any]:
@@ -367,6 +435,7 @@ def update_state(graph: CompiledStateGraph, config: dict[str, Any], values: Any,
     if not cp.loaded:
         for key, make in graph.tables.initial.items():
             run.values[key] = make()
+        cp.changed.update(graph.tables.initial)
     node_name = as_node if as_node is not None else _last_writer(graph, cp, run)
     if node_name != START and node_name not in graph.tables.nodes:
         raise InvalidUpdateError(

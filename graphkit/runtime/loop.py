@@ -150,6 +150,8 @@ class Run:
         if self.cp is None or not self.cp.loaded:
             for key, make in self.tables.initial.items():
                 self.values[key] = make()
+            if self.cp is not None:
+                self.cp.changed.update(self.tables.initial)
         self.pending.clear()
         self.sends.clear()
         self.deferred.clear()
@@ -452,6 +454,8 @@ class Run:
                 add_context(exc, f"While merging writes of {names} into key {key!r}")
                 raise
         values.update(new)
+        if self.cp is not None:
+            self.cp.changed.update(new)
 
     def _validate(self, schema: Any, key: str, value: Any,
                   writers: list[tuple[str, list[Write]]]) -> Any:

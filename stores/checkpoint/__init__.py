@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import builtins
 import datetime as dt
 import os
 import random
@@ -257,6 +258,18 @@ class BaseCheckpointSaver(abc.ABC):
         Raises ValueError without a thread_id, SerdeError for a value that cannot be
         serialized (naming the channel and the path inside it).
         """
+
+    def put_batch(
+        self,
+        items: Sequence[tuple[RunnableConfig, Checkpoint, CheckpointMetadata, dict[str, int]]],
+    ) -> builtins.list[RunnableConfig]:
+        """``put`` each ``(config, checkpoint, metadata, new_versions)`` in order.
+
+        A saver may store them all in one transaction (one disk sync): the runtime's
+        ``durability="async"`` hands over every checkpoint queued while the previous
+        batch was being written. Each item may name the one before it as its parent.
+        """
+        return [self.put(*item) for item in items]
 
     @abc.abstractmethod
     def put_writes(

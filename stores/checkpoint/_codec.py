@@ -93,19 +93,46 @@ def dumps(serde: Serializer, value: Any, where: Callable[[], str]) -> bytes:
         return serde.dumps(value, where=where())
 
 
-def encode_record(serde: Serializer, checkpoint: Checkpoint, parent_id: str | None) -> bytes:
-    """The checkpoint without its values: [v, ts, channel_versions, frontier, parent_id]."""
+def encode_record(
+    serde: Serializer, checkpoint: Checkpoint, parent_id: str | None, versions: Any = None
+) -> bytes:
+    """The checkpoint without its values: [v, ts, channel_versions, frontier, parent_id].
+
+    ``versions`` replaces ``channel_versions`` when given: a saver may store them as a
+    :class:`VersionsDelta` list instead of the full dict.
+    """
     return dumps(
         serde,
         [
             checkpoint["v"],
             checkpoint["ts"],
-            checkpoint["channel_versions"],
+            checkpoint["channel_versions"] if versions is None else versions,
             checkpoint["frontier"],
             parent_id,
         ],
         lambda: f"the frontier of checkpoint {checkpoint['id']}",
     )
+
+
+VERSIONS_DELTA_MAX_DEPTH = 16
+"""A delta-encoded version map is based on at most this many earlier records."""
+
+
+def versions_delta(
+    versions: Mapping[str, int], base: Mapping[str, int] | None, base_depth: int
+) -> dict[str, int] | None:
+    """The entries of ``versions`` that differ from ``base``, when storing only those pays.
+
+    None means "store the full map": no base, the chain is long enough, a channel was
+    dropped (a delta cannot express that), or most channels changed anyway.
+    """
+    if base is None or base_depth >= VERSIONS_DELTA_MAX_DEPTH or len(versions) < 8:
+        return None
+    changed = dict(versions.items() - base.items())
+    added = sum(1 for key in changed if key not in base)
+    if len(versions) != len(base) + added or len(changed) * 2 > len(versions):
+        return None
+    return changed
 
 
 def encode_metadata(serde: Serializer, metadata: Mapping[str, Any]) -> bytes:

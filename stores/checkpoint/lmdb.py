@@ -31,6 +31,7 @@ import functools
 import os
 import struct
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from stores._lmdb import DEFAULT_MAP_SIZE, DEFAULT_MAX_MAP_SIZE, LMDBEnv
@@ -126,6 +127,8 @@ class LMDBSaver(BaseCheckpointSaver):
         self._writes = env.db("ckpt_writes")
         self._closed = False
         self._lists = codec.ListCache()
+        self._versions: dict[bytes, tuple[str, dict[str, int], int]] = {}
+        """Per thread+namespace: (checkpoint id, its version map, delta depth) last seen."""
 
     def close(self) -> None:
         """Release this saver's reference to the environment (closed with the last one)."""
@@ -141,44 +144,127 @@ class LMDBSaver(BaseCheckpointSaver):
         metadata: CheckpointMetadata,
         new_versions: dict[str, int],
     ) -> RunnableConfig:
+        return self.put_batch([(config, checkpoint, metadata, new_versions)])[0]
+
+    def put_batch(
+        self,
+        items: Sequence[tuple[RunnableConfig, Checkpoint, CheckpointMetadata, dict[str, int]]],
+    ) -> builtins.list[RunnableConfig]:
+        """Store the checkpoints in order, all in one write transaction (one disk sync)."""
+        pending: dict[bytes, bytes] = {}  # blobs of earlier items: bases of later appends
+        prepared = [self._prepare(*item, pending) for item in items]
+
+        def write(txn: Txn) -> builtins.list[int]:
+            return [self._write_prepared(txn, item) for item in prepared]
+
+        try:
+            depths = self.env.write(write)
+        except BaseException:
+            self._versions.clear()  # what we remembered while preparing was not written
+            raise
+        for item, depth in zip(prepared, depths, strict=True):
+            for channel, version, blob in item.blobs:
+                if blob[:1] == codec.DELTA:
+                    self._lists.wrote(self.serde, (item.thread_id, item.ns, channel), version,
+                                      blob)
+            if depth == 0 and item.depth:
+                self._remember_versions(item.prefix, item.cid, item.versions, 0)
+        return [make_config(p.thread_id, p.ns, p.cid) for p in prepared]
+
+    def _prepare(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, int],
+        pending: dict[bytes, bytes],
+    ) -> _Prepared:
+        """Encode one checkpoint outside the write transaction (keeps the writer lock short)."""
         thread_id, ns, parent_id = thread_of(config)
         codec.check_versions(checkpoint, new_versions)
         cid = checkpoint["id"]
         prefix = enc(thread_id) + enc(ns)
-        key = prefix + checkpoint_id_bytes(cid)
-        record = codec.encode_record(self.serde, checkpoint, parent_id)
-        meta = codec.encode_metadata(self.serde, metadata)
+        versions = checkpoint["channel_versions"]
+        known = self._versions.get(prefix)
+        delta = None
+        if known is not None and known[0] == parent_id:
+            delta = codec.versions_delta(versions, known[1], known[2])
+        full_record = codec.encode_record(self.serde, checkpoint, parent_id)
+        record, base_key, depth = full_record, b"", 0
+        if delta is not None:
+            assert parent_id is not None and known is not None
+            depth = known[2] + 1
+            base_key = prefix + checkpoint_id_bytes(parent_id)
+            record = codec.encode_record(
+                self.serde, checkpoint, parent_id, [base_key[-16:], depth, delta])
         blobs_db = self._blobs
-        # Encode outside the write transaction (keeps the writer lock short); blobs
-        # are immutable once written, so reading delta bases first is safe.
-        if checkpoint.get("channel_appends"):
+
+        def base_blob(channel: str, version: int) -> bytes | None:
+            blob_key = prefix + enc(channel) + _U64.pack(version)
+            found = pending.get(blob_key)
+            if found is not None:
+                return found
             with _reader(self.env) as txn:
-                blobs = codec.encode_blobs(
-                    self.serde,
-                    checkpoint,
-                    new_versions,
-                    lambda ch, v: txn.get(prefix + enc(ch) + _U64.pack(v), db=blobs_db),
-                    self.snapshot_every,
-                )
-        else:
-            blobs = codec.encode_blobs(
-                self.serde, checkpoint, new_versions, _no_blob, self.snapshot_every
-            )
+                return txn.get(blob_key, db=blobs_db)
+
+        lookup = base_blob if checkpoint.get("channel_appends") else _no_blob
+        blobs = codec.encode_blobs(self.serde, checkpoint, new_versions, lookup,
+                                   self.snapshot_every)
         items = [(prefix + enc(ch) + _U64.pack(v), blob) for ch, v, blob in blobs]
-        checkpoints_db, metadata_db = self._checkpoints, self._metadata
+        pending.update(items)
+        self._remember_versions(prefix, cid, versions, depth)
+        return _Prepared(
+            thread_id=thread_id, ns=ns, cid=cid, prefix=prefix,
+            key=prefix + checkpoint_id_bytes(cid), record=record, full_record=full_record,
+            base_key=base_key, depth=depth, versions=versions, blobs=blobs, items=items,
+            meta=codec.encode_metadata(self.serde, metadata),
+        )
 
-        def write(txn: Txn) -> None:
-            put = txn.put
-            for blob_key, blob in items:
-                put(blob_key, blob, db=blobs_db)
-            put(key, record, db=checkpoints_db)
-            put(key, meta, db=metadata_db)
+    def _write_prepared(self, txn: Txn, item: _Prepared) -> int:
+        """Write one prepared checkpoint; returns the delta depth its record ended up with."""
+        put = txn.put
+        for blob_key, blob in item.items:
+            put(blob_key, blob, db=self._blobs)
+        depth = item.depth
+        record = item.record
+        if item.base_key and txn.get(item.base_key, db=self._checkpoints) is None:
+            # the delta's base was deleted (by another process): store the full map
+            record, depth = item.full_record, 0
+        put(item.key, record, db=self._checkpoints)
+        put(item.key, item.meta, db=self._metadata)
+        return depth
 
-        self.env.write(write)
-        for channel, version, blob in blobs:
-            if blob[:1] == codec.DELTA:
-                self._lists.wrote(self.serde, (thread_id, ns, channel), version, blob)
-        return make_config(thread_id, ns, cid)
+    def _remember_versions(
+        self, prefix: bytes, cid: str, versions: dict[str, int], depth: int
+    ) -> None:
+        """Keep the last written/read version map per thread: the next put may store a delta."""
+        if len(self._versions) > 4096:
+            self._versions.clear()
+        self._versions[prefix] = (cid, dict(versions), depth)
+
+    def _resolve_versions(
+        self, txn: Txn, prefix: bytes, field: Any, where: str
+    ) -> tuple[dict[str, int], int]:
+        """A record's full version map (following delta bases) and its delta depth."""
+        if isinstance(field, dict):
+            return field, 0
+        chain: builtins.list[dict[str, int]] = []
+        while isinstance(field, builtins.list):
+            if len(field) != 3 or len(chain) > codec.VERSIONS_DELTA_MAX_DEPTH:
+                raise codec.CheckpointCorruptError(f"{where}: malformed channel versions")
+            base16, _depth, changed = field
+            chain.append(changed)
+            record = txn.get(prefix + bytes(base16), db=self._checkpoints)
+            if record is None:
+                raise codec.CheckpointCorruptError(
+                    f"{where}: the checkpoint {_id_str(bytes(base16))} its channel versions "
+                    "build on is missing"
+                )
+            field = codec.decode_record(self.serde, record, where)[2]
+        versions = dict(field)
+        for changed in reversed(chain):
+            versions.update(changed)
+        return versions, len(chain)
 
     def put_writes(
         self,
@@ -240,7 +326,9 @@ class LMDBSaver(BaseCheckpointSaver):
         prefix, id16 = key[:-16], key[-16:]
         cid = _id_str(id16)
         where = codec.describe(thread_id, ns, cid)
-        v, ts, versions, frontier, parent_id = codec.decode_record(self.serde, record, where)
+        v, ts, field, frontier, parent_id = codec.decode_record(self.serde, record, where)
+        versions, depth = self._resolve_versions(txn, prefix, field, where)
+        self._remember_versions(prefix, cid, versions, depth)
         blobs_db = self._blobs
         values = codec.read_values(
             self.serde,
@@ -378,6 +466,11 @@ class LMDBSaver(BaseCheckpointSaver):
 
         self.env.write(write)
         self._lists.drop_thread(str(thread_id))
+        self._forget_versions(prefix)
+
+    def _forget_versions(self, thread_prefix: bytes) -> None:
+        for key in [k for k in self._versions if k.startswith(thread_prefix)]:
+            del self._versions[key]
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         source, target = enc(str(source_thread_id)), enc(str(target_thread_id))
@@ -422,15 +515,22 @@ class LMDBSaver(BaseCheckpointSaver):
         used: set[bytes] = set()
         for prefix, keys in by_ns.items():
             cut = max(len(keys) - keep, 0)
+            ns, _ = dec(prefix, len(tprefix))
+            kept = []
+            for key in keys[cut:]:
+                where = codec.describe(thread_id, ns, _id_str(key[-16:]))
+                record = codec.decode_record(
+                    self.serde, txn.get(key, db=self._checkpoints), where)
+                versions, depth = self._resolve_versions(txn, prefix, record[2], where)
+                kept.append((key, record, versions, depth))
             for key in keys[:cut]:
                 txn.delete(key, db=self._checkpoints)
                 txn.delete(key, db=self._metadata)
                 _delete_prefix(txn.cursor(db=self._writes), key)
-            ns, _ = dec(prefix, len(tprefix))
-            for key in keys[cut:]:
-                where = codec.describe(thread_id, ns, _id_str(key[-16:]))
-                record = txn.get(key, db=self._checkpoints)
-                versions = codec.decode_record(self.serde, record, where)[2]
+            for key, record, versions, depth in kept:
+                if depth:  # its delta base may be gone: store the full map
+                    record[2] = versions
+                    txn.put(key, self.serde.dumps(record), db=self._checkpoints)
                 for channel, version in versions.items():
                     base = prefix + enc(channel)
 
@@ -452,6 +552,25 @@ class LMDBSaver(BaseCheckpointSaver):
 
 def _no_blob(channel: str, version: int) -> None:
     return None
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """One checkpoint encoded for ``put_batch``, ready to write."""
+
+    thread_id: str
+    ns: str
+    cid: str
+    prefix: bytes
+    key: bytes
+    record: bytes
+    full_record: bytes
+    base_key: bytes
+    depth: int
+    versions: dict[str, int]
+    blobs: builtins.list[tuple[str, int, bytes]]
+    items: builtins.list[tuple[bytes, bytes]]
+    meta: bytes
 
 
 def _used_bytes(env: Any) -> int:
