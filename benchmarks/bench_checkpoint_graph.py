@@ -7,6 +7,9 @@ run-the-graph workload uses a new thread id, so runs do not grow one thread.
 
 * ``ckpt_chain``: the 100-node chain, one checkpoint per step.
 * ``ckpt_loop``: the 1000-step counting loop.
+* ``ckpt_chain_async`` / ``ckpt_loop_async``: the same with ``durability="async"``
+  (LangGraph's default): saves run beside the next steps; graphkit's writer commits
+  everything queued in one LMDB transaction (one fsync for many steps).
 * ``ckpt_wide``: the 500-key state, 50 steps changing 3 keys each; its metrics
   report the bytes on disk after one run (LMDB pages in use vs the SQLite file).
 * ``ckpt_get_state_10k`` / ``ckpt_history_10k``: ``get_state`` and
@@ -61,18 +64,19 @@ def _saver(kind: str, directory: str | None = None, *, fast_setup: bool = False)
     return SqliteSaver(conn)
 
 
-def _run(graph: Any, start: dict[str, Any], limit: int) -> Callable[[], object]:
-    """A timed run: the graph on a new thread, checkpointing every step synchronously."""
+def _run(graph: Any, start: dict[str, Any], limit: int,
+         durability: str = "sync") -> Callable[[], object]:
+    """A timed run: the graph on a new thread, checkpointing every step."""
 
     def run() -> object:
         config = {"configurable": {"thread_id": f"t{next(_threads)}"}, "recursion_limit": limit}
-        return graph.invoke(start, config, durability="sync")
+        return graph.invoke(start, config, durability=durability)
 
     return run
 
 
 # ------------------------------------------------------------- workloads
-def chain(kind: str) -> Callable[[], object]:
+def chain(kind: str, durability: str = "sync") -> Callable[[], object]:
     """The 100-node chain, checkpointed after every step."""
     StateGraph, START, END, _ = _api(kind)
     builder = StateGraph(ChainState)
@@ -84,7 +88,7 @@ def chain(kind: str) -> Callable[[], object]:
         builder.add_edge(a, b)
     builder.add_edge(names[-1], END)
     graph = builder.compile(checkpointer=_saver(kind))
-    return _run(graph, {"x": 0}, CHAIN_LENGTH + 10)
+    return _run(graph, {"x": 0}, CHAIN_LENGTH + 10, durability)
 
 
 def _loop_graph(kind: str, saver: Any, steps: int) -> Any:
@@ -96,9 +100,10 @@ def _loop_graph(kind: str, saver: Any, steps: int) -> Any:
     return builder.compile(checkpointer=saver)
 
 
-def loop(kind: str) -> Callable[[], object]:
+def loop(kind: str, durability: str = "sync") -> Callable[[], object]:
     """The 1000-step loop, checkpointed after every step."""
-    return _run(_loop_graph(kind, _saver(kind), LOOP_STEPS), {"x": 0}, LOOP_STEPS + 10)
+    return _run(_loop_graph(kind, _saver(kind), LOOP_STEPS), {"x": 0}, LOOP_STEPS + 10,
+                durability)
 
 
 def _wide_graph(kind: str, saver: Any) -> Any:
@@ -199,6 +204,24 @@ WORKLOADS = [
         f"{LOOP_STEPS}-step loop, LMDBSaver vs SqliteSaver (sync)",
         lambda: loop("graphkit"),
         lambda: loop("langgraph"),
+        units=LOOP_STEPS,
+        unit="step",
+        repeat=3,
+    ),
+    Workload(
+        "ckpt_chain_async",
+        f"{CHAIN_LENGTH}-node chain, durability='async' (LangGraph's default) on both sides",
+        lambda: chain("graphkit", "async"),
+        lambda: chain("langgraph", "async"),
+        units=CHAIN_LENGTH,
+        unit="step",
+        repeat=5,
+    ),
+    Workload(
+        "ckpt_loop_async",
+        f"{LOOP_STEPS}-step loop, durability='async' (LangGraph's default) on both sides",
+        lambda: loop("graphkit", "async"),
+        lambda: loop("langgraph", "async"),
         units=LOOP_STEPS,
         unit="step",
         repeat=3,
