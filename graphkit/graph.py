@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import networkx as nx
 
@@ -86,8 +86,8 @@ class StateGraph(Generic[S]):
     # ----------------------------------------------------------------- nodes
     def add_node(
         self,
-        node: str | Callable[..., Any],
-        action: Callable[..., Any] | None = None,
+        node: str | Callable[..., Any] | CompiledStateGraph,
+        action: Callable[..., Any] | CompiledStateGraph | None = None,
         *,
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
         input_schema: type[Any] | None = None,
@@ -118,11 +118,12 @@ class StateGraph(Generic[S]):
                 )
             action, name = node, function_name(node)
         self._check_new_node_name(name)
-        subgraph = action if _is_compiled_graph(action) else None
-        call = (
-            CallSpec(action, False, True, ()) if subgraph is not None
-            else inspect_callable(action, f"Node {name!r}")
-        )
+        subgraph: CompiledStateGraph | None = None
+        if _is_compiled_graph(action):
+            subgraph = cast("CompiledStateGraph", action)
+            call = CallSpec(subgraph.invoke, False, True, ())
+        else:
+            call = inspect_callable(cast(Callable[..., Any], action), f"Node {name!r}")
         node_input = self._node_input_schema(name, input_schema, call.first_param_annotation)
         self._add_output_schema(call.return_annotation)
         ends: dict[str, str] | None = None
@@ -130,7 +131,7 @@ class StateGraph(Generic[S]):
             ends = dict(destinations) if isinstance(destinations, dict) else {
                 d: d for d in destinations
             }
-        elif (declared := declared_destinations(action)) is not None:
+        elif subgraph is None and (declared := declared_destinations(call.fn)) is not None:
             ends = {d: d for d in declared}
         self.nodes[name] = NodeDef(
             name=name,
@@ -388,7 +389,8 @@ class StateGraph(Generic[S]):
             and any(b.path_map is None for b in branches.values())
         ] + [
             n.name for n in self.nodes.values()
-            if n.name in reachable and n.destinations is None and may_route_dynamically(n.call.fn)
+            if n.name in reachable and n.destinations is None
+            and (n.subgraph is not None or may_route_dynamically(n.call.fn))
         ]
         if dynamic:
             return

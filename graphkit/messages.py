@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from typing_extensions import NotRequired, TypedDict
@@ -161,11 +161,19 @@ class HumanMessage(BaseMessage):
 
     type: Literal["human"] = "human"
 
+    if TYPE_CHECKING:  # pydantic's synthesized __init__ hides the positional content
+
+        def __init__(self, content: Content | None = None, /, **kwargs: Any) -> None: ...
+
 
 class SystemMessage(BaseMessage):
     """Instructions for the model."""
 
     type: Literal["system"] = "system"
+
+    if TYPE_CHECKING:  # pydantic's synthesized __init__ hides the positional content
+
+        def __init__(self, content: Content | None = None, /, **kwargs: Any) -> None: ...
 
 
 class AIMessage(BaseMessage):
@@ -178,6 +186,10 @@ class AIMessage(BaseMessage):
     """Tool calls whose arguments could not be parsed."""
     usage: UsageMetadata | None = None
     """Token counts reported by the provider."""
+
+    if TYPE_CHECKING:  # pydantic's synthesized __init__ hides the positional content
+
+        def __init__(self, content: Content | None = None, /, **kwargs: Any) -> None: ...
 
     @field_validator("tool_calls", mode="after")
     @classmethod
@@ -212,6 +224,10 @@ class AIMessageChunk(AIMessage):
     type: Literal["AIMessageChunk"] = "AIMessageChunk"  # type: ignore[assignment]
     tool_call_chunks: list[ToolCallChunk] = Field(default_factory=list)
     """Partial tool calls; ``tool_calls`` is parsed from them."""
+
+    if TYPE_CHECKING:  # pydantic's synthesized __init__ hides the positional content
+
+        def __init__(self, content: Content | None = None, /, **kwargs: Any) -> None: ...
 
     @model_validator(mode="after")
     def _parse_tool_call_chunks(self) -> AIMessageChunk:
@@ -366,6 +382,10 @@ class ToolMessage(BaseMessage):
     """``"error"`` when the tool failed; the content then says why."""
     artifact: Any = None
     """Output kept for the application but not sent to the model."""
+
+    if TYPE_CHECKING:  # pydantic's synthesized __init__ hides the positional content
+
+        def __init__(self, content: Content | None = None, /, **kwargs: Any) -> None: ...
 
 
 class RemoveMessage(BaseMessage):
