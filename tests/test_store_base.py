@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -275,6 +277,26 @@ def test_non_finite_embedding_is_never_ranked(
             store.put(("a",), "bad", {"text": "bad"})
         assert store.get(("a",), "bad") is None
         assert [h.key for h in store.search(("a",), query="good")] == ["good"]
+
+
+def test_values_come_back_with_their_types_in_every_store(make_store: MakeStore) -> None:
+    when = datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc)
+    value = {
+        "pair": (1, "a"),
+        "when": when,
+        "day": date(2024, 1, 2),
+        "id": UUID(int=7),
+        "tags": {"x", "y"},
+        "nested": {"point": (1.5, 2.5), "items": [("k", 1)]},
+    }
+    store = make_store(index={"dims": 16, "fields": ["pair"]})
+    store.put(("v",), "k", value)
+    got = store.get(("v",), "k")
+    assert got is not None and got.value == value
+    assert type(got.value["pair"]) is tuple and type(got.value["nested"]["items"][0]) is tuple
+    assert got.value["when"] == when and got.value["when"].tzinfo is not None
+    [hit] = store.search(("v",), query="1 a")
+    assert hit.value == value and type(hit.value["nested"]["point"]) is tuple
 
 
 def test_bad_filter_operator_and_paging(make_store: MakeStore) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import zlib
+from datetime import datetime, timezone
 from pathlib import Path
 
 import msgpack
@@ -16,7 +17,14 @@ import numpy as np
 import pytest
 
 from stores import LMDBEnv, LMDBStore, PutOp
-from stores.store.lmdb_store import INDEX_FILE, decode_key, encode_key, encode_prefix
+from stores.serde import SerdeError
+from stores.store.lmdb_store import (
+    INDEX_FILE,
+    _record_from,
+    decode_key,
+    encode_key,
+    encode_prefix,
+)
 
 DIMS = 16
 
@@ -54,6 +62,31 @@ def test_items_and_vectors_survive_reopen(tmp_path: Path) -> None:
         assert hits[0].key == "k7" and hits[0].score == pytest.approx(1.0, abs=1e-5)
         assert store.list_namespaces() == [("docs",)]
         assert store.get(("docs",), "ttl") is not None
+
+
+def test_typed_values_survive_reopen_and_unencodable_values_store_nothing(
+    tmp_path: Path,
+) -> None:
+    when = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    with LMDBStore(tmp_path) as store:
+        store.put(("v",), "k", {"pair": (1, 2), "when": when})
+        with pytest.raises(SerdeError, match=r"'bad' in \('v',\).*object"):
+            store.batch([PutOp(("v",), "ok", {"n": 1}), PutOp(("v",), "bad", {"x": object()})])
+        assert store.get(("v",), "ok") is None and store.get(("v",), "bad") is None
+    with LMDBStore(tmp_path) as store:
+        item = store.get(("v",), "k")
+        assert item is not None and item.value == {"pair": (1, 2), "when": when}
+        assert type(item.value["pair"]) is tuple
+
+
+def test_records_written_as_plain_msgpack_still_load(tmp_path: Path) -> None:
+    with LMDBStore(tmp_path) as store:
+        legacy = msgpack.packb([["old"], "k", {"v": [1, 2]}, 1.0, 2.0, None, None, []])
+        store.env.write(lambda txn: txn.put(encode_key(("old",), "k"), legacy, db=store._items))
+    with LMDBStore(tmp_path) as store:
+        item = store.get(("old",), "k")
+        assert item is not None and item.value == {"v": [1, 2]}
+        assert store.list_namespaces() == [("old",)]
 
 
 def test_saved_graph_is_reloaded_without_rebuild(
@@ -197,8 +230,7 @@ def assert_consistent(store: LMDBStore) -> None:
     items: dict[tuple[tuple[str, ...], str], list[int]] = {}
     with store.env.read() as txn:
         for raw_key, raw in txn.cursor(db=store._items):
-            record = msgpack.unpackb(raw, raw=False)
-            items[decode_key(raw_key)] = record[7]
+            items[decode_key(raw_key)] = _record_from(raw).labels
         rows = {}
         for raw_label, raw in txn.cursor(db=store._vecs):
             ns, key, _path, _blob = msgpack.unpackb(raw, raw=False)

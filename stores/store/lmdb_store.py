@@ -43,6 +43,7 @@ import numpy as np
 
 from stores._lmdb import DEFAULT_MAP_SIZE, LMDBEnv
 from stores.index import Namespace
+from stores.serde import SerdeError, Serializer
 from stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
 from stores.store.base import IndexConfig, TTLConfig
 
@@ -80,24 +81,29 @@ def _unpack(raw: bytes) -> Any:
     return msgpack.unpackb(raw, raw=False, strict_map_key=False)
 
 
+_SERDE = Serializer()
+"""Item records go through stores.serde, so values round-trip as InMemoryStore keeps
+them: tuples stay tuples, datetimes/UUIDs/Decimals/sets/dataclasses come back typed."""
+
+
+_SERDE_MAGIC = _SERDE.dumps(None)[:1]
+
+
 def _record_from(raw: bytes) -> Record:
-    ns, key, value, created, updated, expires, ttl, labels = _unpack(raw)
+    # Records written before values went through stores.serde are plain msgpack.
+    serde = raw[:1] == _SERDE_MAGIC
+    fields = _SERDE.loads(raw, where="a store item") if serde else _unpack(raw)
+    ns, key, value, created, updated, expires, ttl, labels = fields
     return Record(tuple(ns), key, value, created, updated, expires, ttl, labels)
 
 
 def _record_bytes(r: Record) -> bytes:
-    return _pack(
-        [
-            list(r.namespace),
-            r.key,
-            r.value,
-            r.created_at,
-            r.updated_at,
-            r.expires_at,
-            r.ttl,
-            r.labels,
-        ]
-    )
+    fields = [list(r.namespace), r.key, r.value, r.created_at, r.updated_at, r.expires_at]
+    fields += [r.ttl, r.labels]
+    try:
+        return _SERDE.dumps(fields)
+    except SerdeError as exc:
+        raise SerdeError(f"Cannot store the value of {r.key!r} in {r.namespace!r}: {exc}") from None
 
 
 def _label_key(label: int) -> bytes:
@@ -143,6 +149,8 @@ class LMDBStore(IndexedStore):
         self._vecs = self.env.db("store_vectors")
         self._ttl_db = self.env.db("store_ttl")
         self._meta = self.env.db("store_meta")
+        self._prefixes: dict[Namespace, bytes] = {}
+        self._packer = msgpack.Packer(use_bin_type=True)  # used under self._lock only
         self._generation = 0
         self._saved_generation = -1
         self._last_save = time.monotonic()
@@ -240,14 +248,24 @@ class LMDBStore(IndexedStore):
                 self.env.close()
 
     # -- backend hooks --------------------------------------------------------------------------
+    def _key(self, namespace: Namespace, key: str) -> bytes:
+        """:func:`encode_key`, with the namespace part cached."""
+        prefix = self._prefixes.get(namespace)
+        if prefix is None:
+            if len(self._prefixes) >= 65536:
+                self._prefixes.clear()
+            prefix = self._prefixes[namespace] = encode_prefix(namespace) + b"\x00"
+        return prefix + key.encode("utf-8")
+
     def _b_get(self, namespace: Namespace, key: str) -> Record | None:
         with self.env.read() as txn:
-            raw = txn.get(encode_key(namespace, key), db=self._items)
+            raw = txn.get(self._key(namespace, key), db=self._items)
         return None if raw is None else _record_from(cast(bytes, raw))
 
     def _b_get_many(self, keys: list[ItemKey]) -> list[Record | None]:
+        encode = self._key
         with self.env.read() as txn:
-            raws = [txn.get(encode_key(ns, key), db=self._items) for ns, key in keys]
+            raws = [txn.get(encode(ns, key), db=self._items) for ns, key in keys]
         return [None if raw is None else _record_from(cast(bytes, raw)) for raw in raws]
 
     def _b_scan(self, prefix: Namespace) -> Iterator[Record]:
@@ -264,40 +282,48 @@ class LMDBStore(IndexedStore):
         return iter(out)
 
     def _b_commit(self, writes: list[Write], rows: Rows) -> None:
-        blobs: list[bytes] = []
+        # Encode everything before the write transaction: a value that cannot be
+        # serialized fails here, and the writer lock is held only for the puts.
+        vec_puts: list[tuple[bytes, bytes]] = []
         if rows.labels:
             assert self.vectors is not None
             mat = rows.as_matrix(self.vectors)
-            blobs = [row.tobytes() for row in mat]
-        paths = rows.paths
-        labels = rows.labels
-        items_db, vecs_db, ttl_db = self._items, self._vecs, self._ttl_db
-
-        def txn_fn(txn: lmdb.Transaction) -> int:
-            put = txn.put
+            labels, paths, pack = rows.labels, rows.paths, self._packer.pack
             for w in writes:
-                item_key = encode_key(w.namespace, w.key)
-                old = w.old
-                if old is not None:
-                    for label in old.labels:
-                        txn.delete(_label_key(label), db=vecs_db)
-                    if old.expires_at is not None:
-                        txn.delete(_ttl_key(old.expires_at, item_key), db=ttl_db)
-                record = w.record
-                if record is None:
-                    txn.delete(item_key, db=items_db)
-                    continue
-                put(item_key, _record_bytes(record), db=items_db)
                 if w.stop > w.start:
                     ns = list(w.namespace)
                     for i in range(w.start, w.stop):
-                        put(
-                            _label_key(labels[i]),
-                            _pack([ns, w.key, paths[i], blobs[i]]),
-                            db=vecs_db,
-                        )
-                if record.expires_at is not None:
-                    put(_ttl_key(record.expires_at, item_key), b"", db=ttl_db)
+                        blob = pack([ns, w.key, paths[i], mat[i].tobytes()])
+                        vec_puts.append((_label_key(labels[i]), blob))
+        encode = self._key
+        items = [
+            (
+                encode(w.namespace, w.key),
+                None if w.record is None else _record_bytes(w.record),
+                w,
+            )
+            for w in writes
+        ]
+        items_db, vecs_db, ttl_db = self._items, self._vecs, self._ttl_db
+
+        def txn_fn(txn: lmdb.Transaction) -> int:
+            put, delete = txn.put, txn.delete
+            for item_key, raw, w in items:
+                old = w.old
+                if old is not None:
+                    for label in old.labels:
+                        delete(_label_key(label), db=vecs_db)
+                    if old.expires_at is not None:
+                        delete(_ttl_key(old.expires_at, item_key), db=ttl_db)
+                if raw is None:
+                    delete(item_key, db=items_db)
+                    continue
+                put(item_key, raw, db=items_db)
+                expires_at = w.record.expires_at  # type: ignore[union-attr]
+                if expires_at is not None:
+                    put(_ttl_key(expires_at, item_key), b"", db=ttl_db)
+            for label_key, blob in vec_puts:
+                put(label_key, blob, db=vecs_db)
             generation = self._generation + 1
             put(_GENERATION, struct.pack(">Q", generation), db=self._meta)
             return generation
@@ -307,7 +333,7 @@ class LMDBStore(IndexedStore):
     def _b_touch(self, records: list[Record]) -> None:
         def txn_fn(txn: lmdb.Transaction) -> None:
             for r in records:
-                item_key = encode_key(r.namespace, r.key)
+                item_key = self._key(r.namespace, r.key)
                 raw = txn.get(item_key, db=self._items)
                 if raw is None or r.expires_at is None:
                     continue
