@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import numpy as np
@@ -238,3 +242,35 @@ def assert_consistent(store: LMDBStore) -> None:
     expected = {label: item for item, labels in items.items() for label in labels}
     assert rows == expected
     assert store.vectors is not None and sorted(store.vectors.labels()) == sorted(rows)
+
+
+async def test_async_writes_commit_off_the_event_loop(tmp_path: Path) -> None:
+    with LMDBStore(tmp_path, index=index_config()) as store:
+        loop_thread = threading.get_ident()
+        commit_threads: list[int] = []
+        real_commit = store._b_commit
+
+        def slow_commit(writes: Any, rows: Any) -> None:
+            commit_threads.append(threading.get_ident())
+            time.sleep(0.2)  # a slow fsync
+            real_commit(writes, rows)
+
+        store._b_commit = slow_commit  # type: ignore[method-assign]
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        await store.aput(("a",), "k", {"text": "hello"})
+        await store.abatch([PutOp(("a",), "j", {"text": "world"})])
+        await store.adelete(("a",), "j")
+        task.cancel()
+        assert len(commit_threads) == 3 and loop_thread not in commit_threads
+        assert ticks >= 20  # the loop kept running through 0.6 s of commits
+        item = await store.aget(("a",), "k")
+        assert item is not None and item.value == {"text": "hello"}
+        assert [h.key for h in await store.asearch(("a",), query="hello")] == ["k"]

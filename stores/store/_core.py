@@ -175,6 +175,8 @@ class IndexedStore(BaseStore):
     """Shared implementation of :class:`BaseStore` over a record backend + vector index."""
 
     supports_ttl = True
+    _blocking_writes = False
+    """Whether a commit blocks on I/O (then :meth:`abatch` commits in a worker thread)."""
 
     def __init__(self, *, index: IndexConfig | None = None, ttl: TTLConfig | None = None) -> None:
         self._lock = threading.RLock()
@@ -293,11 +295,26 @@ class IndexedStore(BaseStore):
         return self._run(ops, plan, doc_vecs, query_vecs)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        """Async :meth:`batch`: awaits the async embedding methods."""
+        """Async :meth:`batch`: awaits the async embedding methods, then runs the batch.
+
+        A store whose writes block on disk (``_blocking_writes``: LMDBStore fsyncs each
+        commit) runs a batch that may write in a worker thread, so the event loop keeps
+        running meanwhile; reads and in-memory work run inline (a thread hop costs more).
+        """
         ops = list(ops)
         plan = self._plan(ops)
         doc_vecs, query_vecs = await self._embed_async(plan)
+        if self._blocking_writes and self._may_write(plan):
+            return await asyncio.to_thread(self._run, ops, plan, doc_vecs, query_vecs)
         return self._run(ops, plan, doc_vecs, query_vecs)
+
+    def _may_write(self, plan: _Plan) -> bool:
+        """Whether running ``plan`` may commit: puts, TTL refreshes, or a due sweep."""
+        return bool(
+            plan.puts
+            or self._next_expiry < math.inf
+            or time.time() - self._last_sweep >= self._sweep_every
+        )
 
     def _plan(self, ops: list[Op]) -> _Plan:
         self._check_open()

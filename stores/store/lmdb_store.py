@@ -127,6 +127,8 @@ class LMDBStore(IndexedStore):
     'a'
     """
 
+    _blocking_writes = True
+
     def __init__(
         self,
         path: str | os.PathLike[str] | None = None,
