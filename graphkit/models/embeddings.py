@@ -171,7 +171,7 @@ class SentenceTransformerEmbeddings:
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """One unit vector per text."""
         vectors = self.model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
-        return vectors.tolist()  # type: ignore[no-any-return]
+        return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
         """The query's unit vector."""
