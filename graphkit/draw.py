@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from graphkit.constants import END, START
-from graphkit.node import may_route_dynamically
+from graphkit.node import may_route_dynamically, named_targets
 
 if TYPE_CHECKING:
     from graphkit.runtime.compiled import CompiledStateGraph
@@ -80,6 +80,8 @@ class DynamicRoute:
     """The node (or START) that routes."""
     via: str
     """"Send", "Command" or "branch" (a path function without a path map)."""
+    targets: tuple[str, ...] = ()
+    """Nodes its code names (see ``named_targets``); empty: it may go anywhere."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -117,19 +119,22 @@ class DrawableGraph:
         builder = graph.builder
         joins = [(tuple(j.sources), j.target) for j in builder.joins]
         dynamic: list[DynamicRoute] = []
+        known = {*builder.nodes, END}
         for source, branches in builder.branches.items():
             for branch in branches.values():
                 if branch.path_map is None:
-                    via = "Send" if _mentions(branch.call.fn, "Send") else "branch"
-                    dynamic.append(DynamicRoute(source, via))
+                    fn = branch.call.fn
+                    via = "Send" if _mentions(fn, "Send") else "branch"
+                    dynamic.append(DynamicRoute(source, via, named_targets(fn, known)))
         for node in builder.nodes.values():
             if (
                 node.subgraph is None
                 and node.destinations is None
                 and may_route_dynamically(node.call.fn)
             ):
-                via = "Send" if _mentions(node.call.fn, "Send") else "Command"
-                dynamic.append(DynamicRoute(node.name, via))
+                fn = node.call.fn
+                via = "Send" if _mentions(fn, "Send") else "Command"
+                dynamic.append(DynamicRoute(node.name, via, named_targets(fn, known)))
         depth = _depth(xray)
         subgraphs: dict[str, DrawableGraph] = {}
         if depth > 0:
@@ -165,7 +170,7 @@ class DrawableGraph:
             labels = [lb for lb in dict.fromkeys(data.get("labels") or []) if lb != target]
             out.append(_Edge(source, target, style, ", ".join(labels)))
         for route in self.dynamic:
-            targets = self._dynamic_targets(route.source)
+            targets = self._dynamic_targets(route)
             label = "" if route.via == "branch" else route.via
             if len(targets) > self.dynamic_edge_limit:
                 out.append(_Edge(route.source, _note_id(route.source), "dynamic", label))
@@ -173,16 +178,18 @@ class DrawableGraph:
                 out.extend(_Edge(route.source, t, "dynamic", label) for t in targets)
         return out
 
-    def _dynamic_targets(self, source: str) -> list[str]:
-        """Where a dynamic route may go: any node or END (not START), minus declared edges."""
-        return [n for n in self.nx.nodes if n != START and not self.nx.has_edge(source, n)]
+    def _dynamic_targets(self, route: DynamicRoute) -> list[str]:
+        """Where a dynamic route may go: the nodes its code names, else any node or END
+        (not START); minus declared edges."""
+        candidates = route.targets or [n for n in self.nx.nodes if n != START]
+        return [n for n in candidates if not self.nx.has_edge(route.source, n)]
 
     def _notes(self) -> list[str]:
         """Sources with so many dynamic targets that they get a note instead."""
         return [
             r.source
             for r in self.dynamic
-            if len(self._dynamic_targets(r.source)) > self.dynamic_edge_limit
+            if len(self._dynamic_targets(r)) > self.dynamic_edge_limit
         ]
 
     # ------------------------------------------------------------------- DOT

@@ -111,6 +111,34 @@ def may_route_dynamically(fn: Callable[..., Any]) -> bool:
     return bool({"Command", "Send"} & set(_code_names(code)))
 
 
+def named_targets(fn: Callable[..., Any], known: set[str]) -> tuple[str, ...]:
+    """Node names (of ``known``) that ``fn``'s code spells out as string constants.
+
+    A hint for drawing dynamic routes: ``lambda s: [Send("worker", x) ...]`` can only
+    reach "worker". Empty when the code names none (targets then come from data).
+    """
+    target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else getattr(fn, "__call__", fn)  # noqa: B004
+    function = getattr(target, "__func__", target)
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return ()
+    module_globals = getattr(function, "__globals__", {})
+    named = [g for g in map(module_globals.get, _code_names(code)) if isinstance(g, str)]
+    return tuple(dict.fromkeys(s for s in [*_code_strings(code), *named] if s in known))
+
+
+def _code_strings(code: Any) -> list[str]:
+    found: list[str] = []
+    for const in code.co_consts:
+        if isinstance(const, str):
+            found.append(const)
+        elif isinstance(const, (tuple, frozenset)):
+            found.extend(c for c in const if isinstance(c, str))
+        elif inspect.iscode(const):
+            found.extend(_code_strings(const))
+    return found
+
+
 def _code_names(code: Any) -> list[str]:
     names = list(code.co_names)
     for const in code.co_consts:

@@ -192,7 +192,7 @@ def test_many_dynamic_targets_collapse_into_a_note() -> None:
     names = [f"n{i}" for i in range(20)]
     for name in names:
         b.add_node(name, _noop)
-    b.add_conditional_edges(START, lambda s: "n0")
+    b.add_conditional_edges(START, lambda s: s["next"])  # targets come from data
     drawable = b.compile().get_graph()
     dot = drawable.to_dot()
     assert dot.count("style=dotted") == 1
@@ -200,6 +200,19 @@ def test_many_dynamic_targets_collapse_into_a_note() -> None:
     assert "any node (dynamic)" in drawable.draw_mermaid()
     if HAS_DOT:
         _dot_accepts(dot)
+
+
+def test_dynamic_routes_go_only_to_nodes_the_code_names() -> None:
+    b = StateGraph(State)
+    for name in ("plan", "worker", "other"):
+        b.add_node(name, _noop)
+    b.add_edge(START, "plan")
+    b.add_conditional_edges("plan", lambda s: [Send("worker", i) for i in range(3)])
+    b.add_conditional_edges("other", lambda s: END)
+    dot = b.compile().get_graph().to_dot()
+    assert '"plan" -> "worker" [style=dotted' in dot
+    assert '"plan" -> "other"' not in dot
+    assert '"other" -> "__end__" [style=dotted' in dot
 
 
 def test_command_destinations_are_drawn() -> None:
