@@ -1,0 +1,36 @@
+"""The examples in examples/ run offline and do what their docstrings say."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_react_agent_calls_the_tool_then_answers(monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    assert load("react_agent").main() == ["human", "ai", "tool", "ai"]
+    assert "sunny in Paris" in capsys.readouterr().out
+
+
+def test_human_in_the_loop_pauses_then_resumes() -> None:
+    assert load("human_in_the_loop").main()["verdict"] == "approved"
+
+
+def test_functional_api_keeps_a_running_total() -> None:
+    assert load("functional_api").main() == 9
