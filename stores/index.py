@@ -42,6 +42,10 @@ IntArray = npt.NDArray[np.int64]
 _MERGED_MAX = 8
 """How many merged multi-namespace matrices the exact path keeps (see VectorIndex._merged)."""
 
+_STAGE_MAX = 2048
+"""Staged rows are converted once this many wait (as Python floats a 384-dim row takes
+~12 KB, 8x its float32 form), so puts without searches stay bounded in memory."""
+
 
 @dataclass(slots=True, frozen=True)
 class AnnConfig:
@@ -252,10 +256,12 @@ class VectorIndex:
         """Add rows whose vectors are converted to float32 (and normalised) only when a
         search, removal or graph build next needs them, all staged rows in one go.
 
-        The caller has checked the rows' length and finiteness. Converting a row of
-        Python floats costs more than the rest of a put, and a burst of puts is often
-        followed by more puts, so the conversion is batched across calls. With a graph
-        (or once ``exact_threshold`` rows are reached) the rows are added at once.
+        The caller has checked each row's length; a row found not finite when
+        converted is zeroed (with a warning), so it never ranks above another. Converting
+        a row of Python floats costs more than the rest of a store put, and puts come in
+        bursts, so the conversion is batched across calls. Rows are converted at once
+        when there is a graph (it is kept in step, one bulk insert per call), when
+        ``exact_threshold`` rows are reached, or when ``_STAGE_MAX`` rows wait.
         """
         ns_of = self._ns_of
         blocks = self._blocks
@@ -281,7 +287,11 @@ class VectorIndex:
         p.owners += owners
         p.namespaces += namespaces
         p.vectors += vectors
-        if self._graph is not None or len(ns_of) >= self.ann.exact_threshold:
+        if (
+            self._graph is not None
+            or len(p.labels) >= _STAGE_MAX
+            or len(ns_of) >= self.ann.exact_threshold
+        ):
             self._flush()
 
     def _flush(self) -> None:

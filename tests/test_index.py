@@ -204,3 +204,44 @@ def test_top_items_takes_each_owners_best(
     hits = _top_items(s, o, k)
     assert [h.score for h in hits] == sorted(best.values(), reverse=True)[:k]
     assert all(best[h.owner] == h.score for h in hits)
+
+
+def test_staged_rows_search_like_added_rows_and_can_be_removed_before_conversion() -> None:
+    vectors = structured_vectors(300, dims=16, seed=7)
+    namespaces = [("u", str(i % 3)) for i in range(300)]
+    added, staged = VectorIndex(16), VectorIndex(16)
+    added.add(list(range(300)), owners=list(range(300)), namespaces=namespaces, vectors=vectors)
+    rows = (vectors * 3.0).tolist()  # staged rows are normalised when converted
+    for lo in range(0, 300, 50):
+        labels = list(range(lo, lo + 50))
+        staged.stage(
+            labels, owners=labels, namespaces=namespaces[lo : lo + 50], vectors=rows[lo : lo + 50]
+        )
+    assert len(staged) == 300 and 7 in staged
+    staged.remove([5, 6])  # staged, never searched yet
+    added.remove([5, 6])
+    assert staged.candidate_count(("u",)) == 298
+    for q in structured_vectors(5, dims=16, seed=8):
+        for prefix in [(), ("u", "1")]:
+            want = added.search(q, prefix=prefix, k=10)
+            got = staged.search(q, prefix=prefix, k=10)
+            assert [h.owner for h in got] == [h.owner for h in want]
+            assert [h.score for h in got] == pytest.approx([h.score for h in want], abs=1e-5)
+    np.testing.assert_allclose(staged.vector(9), vectors[9], atol=1e-6)
+
+
+def test_staging_converts_in_bounded_bursts_and_keeps_a_graph_in_step() -> None:
+    from stores import index as index_module
+
+    vectors = structured_vectors(index_module._STAGE_MAX + 10, dims=8, seed=9).tolist()
+    index = VectorIndex(8, AnnConfig(exact_threshold=100_000))
+    for i, vec in enumerate(vectors):
+        index.stage([i], owners=[i], namespaces=[("a",)], vectors=[vec])
+        assert len(index._pending.labels) < index_module._STAGE_MAX
+    with_graph = VectorIndex(8, AnnConfig(exact_threshold=50))
+    labels = list(range(60))
+    with_graph.stage(labels, owners=labels, namespaces=[("a",)] * 60, vectors=vectors[:60])
+    assert with_graph.has_graph and not with_graph._pending.labels  # threshold reached
+    with_graph.stage([60], owners=[60], namespaces=[("a",)], vectors=[vectors[60]])
+    assert not with_graph._pending.labels  # with a graph, rows go in at once
+    assert with_graph.search(vectors[60], k=1, force="ann")[0].owner == 60
