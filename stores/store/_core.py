@@ -11,6 +11,14 @@ A batch runs in four phases:
 
 A backend supplies record storage through the ``_b_*`` hooks; the vector index,
 label allocation, TTL bookkeeping and search logic live here.
+
+Puts are the hot path, so per-put work is kept to dict/list operations: a namespace
+is validated once per store (then remembered), a top-level index field is read
+without parsing a path, and the embedder's rows (lists of floats) are not converted
+here: ``VectorIndex.stage`` keeps them and converts all waiting rows in one go when
+a search needs them (LMDBStore converts a batch's rows for its commit, one ``struct``
+pack per row). Measured on 2 cores with a lookup embed function: a single ``put``
+~7 us, puts in batches of 100 ~2.7 us each, LangGraph's InMemoryStore 7.5 and 4 us.
 """
 
 from __future__ import annotations

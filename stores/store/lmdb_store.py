@@ -2,8 +2,11 @@
 
 Layout (named databases in one :class:`~stores._lmdb.LMDBEnv`, all prefixed "store_"):
 
-- ``store_items``: item key -> msgpack ``[namespace, key, value, created_at,
-  updated_at, expires_at, ttl, labels]``. The item key is each namespace label
+- ``store_items``: item key -> :mod:`stores.serde` bytes of ``[namespace, key, value,
+  created_at, updated_at, expires_at, ttl, labels]``, so values come back as
+  InMemoryStore keeps them (tuples, datetimes, UUIDs, sets, dataclasses; a value
+  serde cannot encode fails the batch and stores nothing). Records written before,
+  as plain msgpack, still load. The item key is each namespace label
   followed by NUL, then NUL, then the key: a namespace prefix is a byte prefix, so a
   prefix search is one cursor range.
 - ``store_vectors``: label (8 bytes, big-endian) -> msgpack ``[namespace, key, path,
@@ -13,7 +16,8 @@ Layout (named databases in one :class:`~stores._lmdb.LMDBEnv`, all prefixed "sto
 - ``store_meta``: ``generation`` (bumped by every commit) and ``dims``.
 
 An item, its vectors and its TTL entry are written in one transaction, so after a
-crash either all of them are there or none.
+crash either all of them are there or none. The async methods run a batch that
+may write in a worker thread: a commit waits for fsync, and the event loop should not.
 
 The hnswlib graph is saved to ``<path>/store_index.hnsw`` (+ ``.meta`` holding the
 generation and row count) on :meth:`LMDBStore.close`, on :meth:`LMDBStore.save_index`,
