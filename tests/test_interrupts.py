@@ -128,3 +128,40 @@ def test_update_state_while_paused_then_resume() -> None:
     graph.update_state(CFG, {"draft": "polished"})
     assert graph.get_state(CFG).next == ("publish",)
     assert graph.invoke(None, CFG)["log"] == ["published polished"]
+
+
+def test_pause_shows_the_writes_of_the_tasks_of_the_step_that_finished() -> None:
+    builder = StateGraph(State)
+    builder.add_node("done", lambda s: {"log": ["done"]})
+    builder.add_node("ask", lambda s: {"log": [f"ask={interrupt('?')}"]})
+    builder.add_node("after", lambda s: {"log": ["after"]})
+    builder.add_edge(START, "done")
+    builder.add_edge(START, "ask")
+    builder.add_edge(["done", "ask"], "after")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    chunks = list(graph.stream({"log": []}, CFG, stream_mode=["updates", "values"]))
+    # As in LangGraph: the finished task streams; the interrupt streams as an update and
+    # as the step's values plus __interrupt__; a last values chunk has the finished
+    # task's writes; get_state shows them too.
+    assert [mode for mode, _ in chunks] == ["values", "updates", "updates", "values", "values"]
+    assert chunks[1] == ("updates", {"done": {"log": ["done"]}})
+    (pending,) = chunks[2][1]["__interrupt__"]
+    assert pending.value == "?"
+    assert chunks[3] == ("values", {"log": [], "__interrupt__": (pending,)})
+    assert chunks[-1] == ("values", {"log": ["done"]})
+    snap = graph.get_state(CFG)
+    assert snap.values == {"log": ["done"]}
+    assert snap.next == ("ask",)
+    assert [t.name for t in snap.tasks] == ["ask", "done"]
+    assert graph.invoke(Command(resume="y"), CFG) == {"log": ["ask=y", "done", "after"]}
+
+
+def test_each_paused_task_streams_its_own_interrupt_chunk() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"log": [f"a={interrupt('A?')}"]})
+    builder.add_node("b", lambda s: {"log": [f"b={interrupt('B?')}"]})
+    builder.add_edge(START, "a")
+    builder.add_edge(START, "b")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    chunks = list(graph.stream({"log": []}, CFG))
+    assert [[i.value for i in c["__interrupt__"]] for c in chunks] == [["A?"], ["B?"]]

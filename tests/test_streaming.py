@@ -160,3 +160,34 @@ async def test_subgraph_events_stream_async() -> None:
     outer.add_edge(START, "sub")
     events = [e async for e in outer.compile().astream({"x": 0}, subgraphs=True)]
     assert [ns != () for ns, _ in events] == [True, False]
+
+
+def test_values_stream_skips_a_step_that_writes_no_output_key() -> None:
+    builder = StateGraph(State)
+    builder.add_node("quiet", lambda s: None)
+    builder.add_node("loud", lambda s: {"log": ["loud"]})
+    builder.add_edge(START, "quiet")
+    builder.add_edge("quiet", "loud")
+    events = list(builder.compile().stream({"x": 0}, stream_mode=["updates", "values"]))
+    # LangGraph's rule: a values chunk only after writes to an output key.
+    assert events == [
+        ("values", {"x": 0, "log": []}),
+        ("updates", {"quiet": None}),
+        ("updates", {"loud": {"log": ["loud"]}}),
+        ("values", {"x": 0, "log": ["loud"]}),
+    ]
+
+
+def test_updates_of_a_step_that_fails_at_the_barrier_stream_before_the_error() -> None:
+    from graphkit import InvalidUpdateError
+
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"x": 1})
+    builder.add_node("b", lambda s: {"x": 2})
+    builder.add_edge(START, "a")
+    builder.add_edge(START, "b")
+    seen: list[Any] = []
+    with pytest.raises(InvalidUpdateError, match="'x'"):
+        for chunk in builder.compile().stream({"x": 0}, stream_mode="updates"):
+            seen.append(chunk)
+    assert seen == [{"a": {"x": 1}}, {"b": {"x": 2}}]

@@ -353,8 +353,15 @@ def _saver(graph: CompiledStateGraph) -> BaseCheckpointSaver:
     return graph.checkpointer
 
 
-def snapshot(graph: CompiledStateGraph, found: CheckpointTuple) -> StateSnapshot:
-    """A saved checkpoint as a ``StateSnapshot``."""
+def snapshot(graph: CompiledStateGraph, found: CheckpointTuple, *,
+             live: bool = False) -> StateSnapshot:
+    """A saved checkpoint as a ``StateSnapshot``.
+
+    ``live`` (the thread's current state, as ``get_state`` without a checkpoint_id
+    shows it): when the step paused at an ``interrupt()``, the values include the
+    writes of the step's tasks that already finished and ``next`` leaves those tasks
+    out, as in LangGraph. Otherwise the snapshot is the record of the step's start.
+    """
     values = found.checkpoint["channel_values"]
     state_keys = graph.tables.state.keys
     frontier = found.checkpoint.get("frontier") or {}
@@ -378,9 +385,21 @@ def snapshot(graph: CompiledStateGraph, found: CheckpointTuple) -> StateSnapshot
     for index, (node, _arg) in enumerate(frontier.get("sends") or []):
         tasks.append(_snapshot_task(f"{step}:~{index}", node, ("push", index), errors,
                                     interrupts, results))
+    finished: set[str] = set()
+    if live and interrupts and not errors:
+        finished = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
+        done_writes: dict[str, list[Write]] = {}
+        for task_id, channel, value in found.pending_writes:
+            if task_id in finished and channel not in _SPECIAL:
+                done_writes.setdefault(task_id, []).append((channel, value))
+        writers = [(t.name, done_writes[t.id]) for t in tasks if t.id in done_writes]
+        if writers:
+            from graphkit.runtime.loop import merge_writes
+
+            values = {**values, **merge_writes(values, graph.tables, writers)}
     return StateSnapshot(
         values={k: values[k] for k in state_keys if k in values},
-        next=tuple(t.name for t in tasks),
+        next=tuple(t.name for t in tasks if t.id not in finished),
         config=found.config,
         metadata=dict(found.metadata),
         created_at=found.checkpoint["ts"],
@@ -409,7 +428,8 @@ def get_state(graph: CompiledStateGraph, config: dict[str, Any]) -> StateSnapsho
     if found is None:
         return StateSnapshot(values={}, next=(), config=config, metadata=None,
                              created_at=None, parent_config=None)
-    return snapshot(graph, found)
+    live = not (config.get("configurable") or {}).get("checkpoint_id")
+    return snapshot(graph, found, live=live)
 
 
 def get_state_history(

@@ -36,7 +36,7 @@ from graphkit.errors import (
     add_context,
 )
 from graphkit.runtime.events import DONE, Event, EventSink, Namespace
-from graphkit.runtime.tables import NodeTable
+from graphkit.runtime.tables import GraphTables, NodeTable
 from graphkit.runtime.task import (
     Task,
     Write,
@@ -116,11 +116,14 @@ class Run:
 
     def output(self) -> dict[str, Any]:
         """The output schema's keys of the current state (plus pending interrupts)."""
-        values = self.values
-        out = {k: values[k] for k in self.tables.output_keys if k in values}
+        out = self._state_output()
         if self.interrupts:
             out[INTERRUPT] = list(self.interrupts)
         return out
+
+    def _state_output(self) -> dict[str, Any]:
+        values = self.values
+        return {k: values[k] for k in self.tables.output_keys if k in values}
 
     # ---------------------------------------------------------------- input
     def start(self, input: Any) -> None:
@@ -161,7 +164,8 @@ class Run:
             self.step += 1
         self._apply([(START, writes)])
         self.route_after(self.tables.start)
-        self._emit("values", self.output())
+        if self._touches_output(writes):
+            self._emit("values", self._state_output())
         if self.cp is not None:
             self.cp.save("input", {START: dict(writes)})
 
@@ -375,14 +379,26 @@ class Run:
         if failed or paused:
             if self.cp is not None:
                 self.cp.save_pending(tasks)
+            if "updates" in self.modes:  # the tasks that did finish still stream
+                for task in tasks:
+                    if task.done:
+                        self._emit_update(task)
             if failed:
                 self._emit_debug_results(tasks, self.step + 1)
                 error = failed[0].error
                 assert error is not None
                 raise error
             self.interrupts = [i for t in paused for i in t.interrupts]
-            self._emit("updates", {INTERRUPT: tuple(self.interrupts)})
+            for task in paused:  # per paused task, as LangGraph streams them
+                self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
+                if "values" in self.modes:
+                    self._emit("values", {**self._state_output(),
+                                          INTERRUPT: tuple(task.interrupts)})
+            self._show_finished(tasks)
             return True
+        if "updates" in self.modes:  # streamed before the barrier, as LangGraph does
+            for task in tasks:
+                self._emit_update(task)
         self._apply([(t.node.name, t.writes) for t in tasks])
         for task in tasks:
             self._advance(task)
@@ -394,6 +410,33 @@ class Run:
             self.cp.save("loop", {t.node.name: t.update for t in tasks})
         after = self.tables.interrupt_after
         return bool(after) and ("*" in after or any(t.node.name in after for t in tasks))
+
+    def _emit_update(self, task: Task) -> None:
+        """The ``updates`` chunk of a task; one restored from a checkpoint says so."""
+        if task.restored:
+            self._emit("updates", {task.node.name: task.update,
+                                   "__metadata__": {"cached": True}})
+        else:
+            self._emit("updates", {task.node.name: task.update})
+
+    def _show_finished(self, tasks: list[Task]) -> None:
+        """At a pause, the output shows the writes of the step's tasks that finished.
+
+        The checkpoint keeps them as pending writes (they are applied for real when
+        the step completes on resume); the output, like LangGraph's, already shows
+        them, with one more ``values`` chunk when they touch the output.
+        """
+        finished = [(t.node.name, t.writes) for t in tasks if t.done and t.writes]
+        if not finished:
+            return
+        self.values = dict(self.values)  # the saved checkpoint keeps the step's start
+        cp, self.cp = self.cp, None  # these writes are not the checkpoint's changes
+        try:
+            self._apply(finished)
+        finally:
+            self.cp = cp
+        if any(self._touches_output(w) for _, w in finished):
+            self._emit("values", self._state_output())
 
     def _advance(self, task: Task) -> None:
         node = task.node
@@ -414,81 +457,28 @@ class Run:
 
     def _apply(self, writers: list[tuple[str, list[Write]]]) -> None:
         """Merge all writes of a step into the state; all or nothing."""
-        grouped: dict[str, list[Any]] = {}
-        for _, writes in writers:
-            for key, value in writes:
-                found = grouped.get(key)
-                if found is None:
-                    grouped[key] = [value]
-                else:
-                    found.append(value)
-        if not grouped:
+        new = merge_writes(self.values, self.tables, writers)
+        if not new:
             return
-        values, reducers = self.values, self.tables.reducers
-        validating = self.tables.validating
-        new: dict[str, Any] = {}
-        for key, pending in grouped.items():
-            reducer = reducers.get(key)
-            try:
-                if reducer is None:
-                    if len(pending) > 1:
-                        raise self._conflict(key, writers)
-                    value = pending[0]
-                    new[key] = value.value if type(value) is Overwrite else value
-                else:
-                    current = values.get(key, MISSING)
-                    for value in pending:
-                        if type(value) is Overwrite:
-                            current = value.value
-                        elif current is MISSING:
-                            current = value
-                        else:
-                            current = reducer(current, value)
-                    new[key] = current
-                if validating is not None and key in validating.channels:
-                    new[key] = self._validate(validating, key, new[key], writers)
-            except InvalidUpdateError:
-                raise
-            except Exception as exc:
-                names = [n for n, w in writers if any(k == key for k, _ in w)]
-                add_context(exc, f"While merging writes of {names} into key {key!r}")
-                raise
-        values.update(new)
+        self.values.update(new)
         if self.cp is not None:
             self.cp.changed.update(new)
 
-    def _validate(self, schema: Any, key: str, value: Any,
-                  writers: list[tuple[str, list[Write]]]) -> Any:
-        from pydantic import ValidationError
-
-        try:
-            return schema.validate(key, value)
-        except ValidationError as exc:
-            names = [n for n, w in writers if any(k == key for k, _ in w)]
-            raise InvalidUpdateError(
-                f"Invalid value for key {key!r} written by {names}: {validation_message(exc)}. "
-                f"The state schema {schema.cls.__name__} declares it as "
-                f"{schema.channels[key].annotation!r}."
-            ) from exc
-
-    @staticmethod
-    def _conflict(key: str, writers: list[tuple[str, list[Write]]]) -> InvalidUpdateError:
-        names = [n for n, w in writers if any(k == key for k, _ in w)]
-        return InvalidUpdateError(
-            f"Key {key!r} was written by {names} in the same step, but it keeps only one "
-            "value. Give it a reducer to merge parallel writes, e.g. "
-            f"`{key}: Annotated[list, operator.add]`, or write it from one node per step."
-        )
-
     def _emit_step(self, tasks: list[Task]) -> None:
         modes = self.modes
-        if "updates" in modes:
-            for task in tasks:
-                self._emit("updates", {task.node.name: task.update})
         if "debug" in modes or "tasks" in modes:
             self._emit_debug_results(tasks, self.step)
-        if "values" in modes:
-            self._emit("values", self.output())
+        if "values" in modes and any(self._touches_output(t.writes) for t in tasks):
+            self._emit("values", self._state_output())
+
+    def _touches_output(self, writes: list[Write]) -> bool:
+        """True when ``writes`` write an output key: only then is a ``values`` chunk due.
+
+        Like LangGraph, a step whose nodes wrote nothing to the output (they all
+        returned None, say) streams no ``values`` chunk.
+        """
+        keys = self.tables.output_keys
+        return any(key in keys for key, _ in writes)
 
     def emit_debug_starts(self, tasks: list[Task]) -> None:
         """``debug``/``tasks`` events for tasks about to run."""
@@ -543,8 +533,10 @@ class Run:
                     yield from self.execute_live(tasks)
                 else:
                     self.execute(tasks)
-                stop = self.finish(tasks)
-                yield from self.drain()
+                try:
+                    stop = self.finish(tasks)
+                finally:  # what the failed step streamed is delivered before its error
+                    yield from self.drain()
                 if stop:
                     break
             self.close()
@@ -576,9 +568,11 @@ class Run:
                         yield event
                 else:
                     await self.aexecute(tasks)
-                stop = self.finish(tasks)
-                for event in self.drain():
-                    yield event
+                try:
+                    stop = self.finish(tasks)
+                finally:  # what the failed step streamed is delivered before its error
+                    for event in self.drain():
+                        yield event
                 if stop:
                     break
             await asyncio.to_thread(self.close) if self.cp is not None else self.close()
@@ -605,6 +599,78 @@ class Run:
         while not aq.empty():
             yield aq.get_nowait()
         await running
+
+
+def merge_writes(values: dict[str, Any], tables: GraphTables,
+                 writers: list[tuple[str, list[Write]]]) -> dict[str, Any]:
+    """The keys that ``writers``' writes change, merged through the reducers, in order.
+
+    Raises ``InvalidUpdateError`` when a key without a reducer gets two writes, or a
+    pydantic state rejects a value. ``values`` itself is not changed.
+    """
+    grouped: dict[str, list[Any]] = {}
+    for _, writes in writers:
+        for key, value in writes:
+            found = grouped.get(key)
+            if found is None:
+                grouped[key] = [value]
+            else:
+                found.append(value)
+    if not grouped:
+        return {}
+    reducers = tables.reducers
+    validating = tables.validating
+    new: dict[str, Any] = {}
+    for key, pending in grouped.items():
+        reducer = reducers.get(key)
+        try:
+            if reducer is None:
+                if len(pending) > 1:
+                    raise _conflict(key, writers)
+                value = pending[0]
+                new[key] = value.value if type(value) is Overwrite else value
+            else:
+                current = values.get(key, MISSING)
+                for value in pending:
+                    if type(value) is Overwrite:
+                        current = value.value
+                    elif current is MISSING:
+                        current = value
+                    else:
+                        current = reducer(current, value)
+                new[key] = current
+            if validating is not None and key in validating.channels:
+                new[key] = _validate(validating, key, new[key], writers)
+        except InvalidUpdateError:
+            raise
+        except Exception as exc:
+            names = [n for n, w in writers if any(k == key for k, _ in w)]
+            add_context(exc, f"While merging writes of {names} into key {key!r}")
+            raise
+    return new
+
+
+def _validate(schema: Any, key: str, value: Any, writers: list[tuple[str, list[Write]]]) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return schema.validate(key, value)
+    except ValidationError as exc:
+        names = [n for n, w in writers if any(k == key for k, _ in w)]
+        raise InvalidUpdateError(
+            f"Invalid value for key {key!r} written by {names}: {validation_message(exc)}. "
+            f"The state schema {schema.cls.__name__} declares it as "
+            f"{schema.channels[key].annotation!r}."
+        ) from exc
+
+
+def _conflict(key: str, writers: list[tuple[str, list[Write]]]) -> InvalidUpdateError:
+    names = [n for n, w in writers if any(k == key for k, _ in w)]
+    return InvalidUpdateError(
+        f"Key {key!r} was written by {names} in the same step, but it keeps only one "
+        "value. Give it a reducer to merge parallel writes, e.g. "
+        f"`{key}: Annotated[list, operator.add]`, or write it from one node per step."
+    )
 
 
 @contextmanager
