@@ -303,3 +303,19 @@ def test_async_durability_saves_every_step_in_order(saver: BaseCheckpointSaver,
     history = list(graph.get_state_history(cfg()))
     assert [h.values["x"] for h in history] == list(range(steps, -1, -1))
     assert all(h.parent_config == history[i + 1].config for i, h in enumerate(history[:-1]))
+
+
+def test_join_progress_carries_over_to_the_next_run_of_the_thread(
+    saver: BaseCheckpointSaver,
+) -> None:
+    builder = StateGraph(State)
+    builder.add_node("p", lambda s: {"log": ["p"]})
+    builder.add_node("q", lambda s: {"log": ["q"]})
+    builder.add_node("r", lambda s: {"log": ["r"]})
+    builder.add_conditional_edges(START, lambda s: "q" if s["log"][-1] == "go" else "p",
+                                  ["p", "q"])
+    builder.add_edge(["p", "q"], "r")
+    graph = builder.compile(checkpointer=saver)
+    assert graph.invoke({"log": ["in"]}, cfg())["log"] == ["in", "p"]
+    # p ran in the first run: q alone now completes the join (as in LangGraph).
+    assert graph.invoke({"log": ["go"]}, cfg())["log"] == ["in", "p", "go", "q", "r"]

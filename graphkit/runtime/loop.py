@@ -158,7 +158,8 @@ class Run:
         self.pending.clear()
         self.sends.clear()
         self.deferred.clear()
-        self.joins = [set() for _ in self.tables.joins]
+        # Join progress stays: a join's sources seen in earlier runs of the thread still
+        # count (LangGraph's barrier channels persist across invocations too).
         self.restored = {}
         if self.cp is not None and self.cp.loaded:
             self.step += 1
