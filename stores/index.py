@@ -168,6 +168,8 @@ class VectorIndex:
         self._max_label = -1
         self._merged_cache: dict[frozenset[Namespace], tuple[FloatArray, IntArray]] = {}
         self._pending = _Pending([], [], [], [])
+        self._staged: dict[int, int] = {}
+        """Label -> position in ``_pending`` of each staged row (not yet converted)."""
         self._pack = struct.Struct(f"<{dims}f").pack
 
     # -- size ---------------------------------------------------------------------
@@ -283,6 +285,7 @@ class VectorIndex:
                     self._invalidate(ns)
         self._max_label = top
         p = self._pending
+        self._staged.update(zip(labels, range(len(p.labels), len(p.labels) + len(labels))))  # noqa: B905
         p.labels += labels
         p.owners += owners
         p.namespaces += namespaces
@@ -300,6 +303,22 @@ class VectorIndex:
         if not p.labels:
             return
         self._pending = _Pending([], [], [], [])
+        if len(self._staged) < len(p.labels):  # some were removed before conversion
+            self._staged = {}
+            live = [i for i, label in enumerate(p.labels) if label >= 0]
+            p = _Pending(
+                [p.labels[i] for i in live],
+                [p.owners[i] for i in live],
+                [p.namespaces[i] for i in live],
+                [p.vectors[i] for i in live],
+            )
+            waiting = set(p.namespaces)
+            for ns in [ns for ns, block in self._blocks.items() if block.n == 0]:
+                if ns not in waiting:
+                    self._drop_block(ns)  # every row of it was removed while staged
+            if not p.labels:
+                return
+        self._staged = {}
         mat = self._as_matrix(p.vectors)
         bad = ~np.isfinite(mat).all(axis=1)
         if bad.any():  # the store checks first; never lose rows that were accepted
@@ -362,25 +381,38 @@ class VectorIndex:
             self.build_graph()
 
     def remove(self, labels: Iterable[int]) -> None:
-        """Remove rows; unknown labels are ignored."""
-        self._flush()
+        """Remove rows; unknown labels are ignored.
+
+        A staged row is dropped without converting anything (an overwrite of a
+        recent put is common): it is tombstoned and skipped by the next conversion.
+        """
+        staged = self._staged
         for label in labels:
             ns = self._ns_of.pop(label, None)
             if ns is None:
                 continue
+            if staged:
+                at = staged.pop(label, None)
+                if at is not None:
+                    self._pending.labels[at] = -1
+                    self._pending.vectors[at] = None
+                    continue
             block = self._blocks[ns]
             block.remove(label)
             self._invalidate(ns)
             if block.n == 0:
-                del self._blocks[ns]
-                for i in range(len(ns) + 1):
-                    under = self._under[ns[:i]]
-                    under.discard(ns)
-                    if not under:
-                        del self._under[ns[:i]]
+                self._drop_block(ns)
             if self._graph is not None:
                 self._graph.mark_deleted(label)
                 self._graph_deleted.add(label)
+
+    def _drop_block(self, ns: Namespace) -> None:
+        del self._blocks[ns]
+        for i in range(len(ns) + 1):
+            under = self._under[ns[:i]]
+            under.discard(ns)
+            if not under:
+                del self._under[ns[:i]]
 
     def _invalidate(self, ns: Namespace) -> None:
         if self._merged_cache:

@@ -245,3 +245,19 @@ def test_staging_converts_in_bounded_bursts_and_keeps_a_graph_in_step() -> None:
     with_graph.stage([60], owners=[60], namespaces=[("a",)], vectors=[vectors[60]])
     assert not with_graph._pending.labels  # with a graph, rows go in at once
     assert with_graph.search(vectors[60], k=1, force="ann")[0].owner == 60
+
+
+def test_removing_staged_rows_skips_their_conversion_and_labels_can_be_reused() -> None:
+    vectors = structured_vectors(40, dims=8, seed=10)
+    index = VectorIndex(8)
+    index.add([0, 1], owners=[0, 1], namespaces=[("keep",)] * 2, vectors=vectors[:2])
+    index.stage([2, 3], owners=[2, 3], namespaces=[("keep",)] * 2, vectors=vectors[2:4].tolist())
+    index.stage([4, 5], owners=[4, 5], namespaces=[("gone",)] * 2, vectors=vectors[4:6].tolist())
+    index.remove([3, 4, 5, 1])  # staged and converted rows alike
+    assert len(index) == 2 and 3 not in index and 4 not in index
+    index.stage([3], owners=[30], namespaces=[("keep",)], vectors=[vectors[30].tolist()])
+    assert [h.owner for h in index.search(vectors[30], prefix=("keep",), k=1)] == [30]
+    assert index.search(vectors[4], prefix=("gone",), k=5) == []
+    assert ("gone",) not in index._blocks and ("gone",) not in index._under
+    assert sorted(h.owner for h in index.search(vectors[0], k=10)) == [0, 2, 30]
+    assert not index._pending.labels and not index._staged
