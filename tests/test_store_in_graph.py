@@ -37,13 +37,16 @@ def memory_graph(checkpointer: Any, store: Any) -> Any:
 
 def test_store_is_shared_across_threads_and_scoped_by_namespace() -> None:
     graph = memory_graph(InMemorySaver(), InMemoryStore())
-    graph.invoke({"user": "1", "text": "remember my name is Bob"},
-                 {"configurable": {"thread_id": "a"}})
-    out = graph.invoke({"user": "1", "text": "what is my name"},
-                       {"configurable": {"thread_id": "b"}})
+    graph.invoke(
+        {"user": "1", "text": "remember my name is Bob"}, {"configurable": {"thread_id": "a"}}
+    )
+    out = graph.invoke(
+        {"user": "1", "text": "what is my name"}, {"configurable": {"thread_id": "b"}}
+    )
     assert out["found"] == ["my name is Bob"]
-    other = graph.invoke({"user": "2", "text": "what is my name"},
-                         {"configurable": {"thread_id": "c"}})
+    other = graph.invoke(
+        {"user": "2", "text": "what is my name"}, {"configurable": {"thread_id": "c"}}
+    )
     assert other["found"] == []
 
 
@@ -51,12 +54,15 @@ def test_lmdb_saver_and_store_share_one_directory(tmp_path: Path) -> None:
     index = {"dims": 64, "embed": HashEmbeddings(dims=64), "fields": ["text"]}
     with LMDBSaver(tmp_path / "db") as saver, LMDBStore(tmp_path / "db", index=index) as store:
         graph = memory_graph(saver, store)
-        graph.invoke({"user": "1", "text": "remember I like tea"},
-                     {"configurable": {"thread_id": "a"}})
+        graph.invoke(
+            {"user": "1", "text": "remember I like tea"}, {"configurable": {"thread_id": "a"}}
+        )
     with LMDBSaver(tmp_path / "db") as saver, LMDBStore(tmp_path / "db", index=index) as store:
         graph = memory_graph(saver, store)
-        out = graph.invoke({"user": "1", "text": "what do I like to drink, tea?"},
-                           {"configurable": {"thread_id": "b"}})
+        out = graph.invoke(
+            {"user": "1", "text": "what do I like to drink, tea?"},
+            {"configurable": {"thread_id": "b"}},
+        )
         assert out["found"] == ["I like tea"]
         assert graph.get_state({"configurable": {"thread_id": "a"}}).values["text"]
 
