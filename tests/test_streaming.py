@@ -191,3 +191,21 @@ def test_updates_of_a_step_that_fails_at_the_barrier_stream_before_the_error() -
         for chunk in builder.compile().stream({"x": 0}, stream_mode="updates"):
             seen.append(chunk)
     assert seen == [{"a": {"x": 1}}, {"b": {"x": 2}}]
+
+
+def test_values_stream_shows_every_channel_but_invoke_only_the_output_schema() -> None:
+    class Out(TypedDict, total=False):
+        log: Annotated[list[str], operator.add]
+
+    builder = StateGraph(State, output_schema=Out)
+    builder.add_node("a", lambda s: {"log": ["a"], "x": 1})
+    builder.add_node("b", lambda s: {"x": 2})
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    graph = builder.compile()
+    # As in LangGraph: values chunks carry all channels, and a step writing only a
+    # key outside the output schema still streams one.
+    assert list(graph.stream({"log": []}, stream_mode="values")) == [
+        {"log": []}, {"log": ["a"], "x": 1}, {"log": ["a"], "x": 2},
+    ]
+    assert graph.invoke({"log": []}) == {"log": ["a"]}

@@ -116,14 +116,19 @@ class Run:
 
     def output(self) -> dict[str, Any]:
         """The output schema's keys of the current state (plus pending interrupts)."""
-        out = self._state_output()
+        values = self.values
+        out = {k: values[k] for k in self.tables.output_keys if k in values}
         if self.interrupts:
             out[INTERRUPT] = list(self.interrupts)
         return out
 
-    def _state_output(self) -> dict[str, Any]:
+    def _stream_values(self) -> dict[str, Any]:
+        """A ``values`` chunk: every channel, private ones included (as LangGraph streams).
+
+        ``invoke`` returns only the output schema's keys (see ``output``).
+        """
         values = self.values
-        return {k: values[k] for k in self.tables.output_keys if k in values}
+        return {k: values[k] for k in self.tables.channels if k in values}
 
     # ---------------------------------------------------------------- input
     def start(self, input: Any) -> None:
@@ -166,7 +171,7 @@ class Run:
         self._apply([(START, writes)])
         self.route_after(self.tables.start)
         if self._touches_output(writes):
-            self._emit("values", self._state_output())
+            self._emit("values", self._stream_values())
         if self.cp is not None:
             self.cp.save("input", {START: dict(writes)})
 
@@ -393,7 +398,7 @@ class Run:
             for task in paused:  # per paused task, as LangGraph streams them
                 self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
                 if "values" in self.modes:
-                    self._emit("values", {**self._state_output(),
+                    self._emit("values", {**self._stream_values(),
                                           INTERRUPT: tuple(task.interrupts)})
             self._show_finished(tasks)
             return True
@@ -437,7 +442,7 @@ class Run:
         finally:
             self.cp = cp
         if any(self._touches_output(w) for _, w in finished):
-            self._emit("values", self._state_output())
+            self._emit("values", self._stream_values())
 
     def _advance(self, task: Task) -> None:
         node = task.node
@@ -470,16 +475,16 @@ class Run:
         if "debug" in modes or "tasks" in modes:
             self._emit_debug_results(tasks, self.step)
         if "values" in modes and any(self._touches_output(t.writes) for t in tasks):
-            self._emit("values", self._state_output())
+            self._emit("values", self._stream_values())
 
-    def _touches_output(self, writes: list[Write]) -> bool:
-        """True when ``writes`` write an output key: only then is a ``values`` chunk due.
+    @staticmethod
+    def _touches_output(writes: list[Write]) -> bool:
+        """True when ``writes`` write a channel: only then is a ``values`` chunk due.
 
-        Like LangGraph, a step whose nodes wrote nothing to the output (they all
-        returned None, say) streams no ``values`` chunk.
+        Like LangGraph, a step whose nodes wrote nothing (they all returned None,
+        say) streams no ``values`` chunk.
         """
-        keys = self.tables.output_keys
-        return any(key in keys for key, _ in writes)
+        return bool(writes)
 
     def emit_debug_starts(self, tasks: list[Task]) -> None:
         """``debug``/``tasks`` events for tasks about to run."""
