@@ -285,7 +285,11 @@ class VectorIndex:
                     self._invalidate(ns)
         self._max_label = top
         p = self._pending
-        self._staged.update(zip(labels, range(len(p.labels), len(p.labels) + len(labels))))  # noqa: B905
+        at = len(p.labels)
+        if len(labels) == 1:
+            self._staged[labels[0]] = at
+        else:
+            self._staged.update(zip(labels, range(at, at + len(labels)), strict=True))
         p.labels += labels
         p.owners += owners
         p.namespaces += namespaces
