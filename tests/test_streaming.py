@@ -209,3 +209,16 @@ def test_values_stream_shows_every_channel_but_invoke_only_the_output_schema() -
         {"log": []}, {"log": ["a"], "x": 1}, {"log": ["a"], "x": 2},
     ]
     assert graph.invoke({"log": []}) == {"log": ["a"]}
+
+
+def test_a_node_returning_a_state_object_streams_its_update_as_a_dict() -> None:
+    from pydantic import BaseModel
+
+    class Model(BaseModel):
+        x: int = 0
+        log: Annotated[list[str], operator.add] = []
+
+    builder = StateGraph(Model)
+    builder.add_node("a", lambda s: Model(x=5, log=["a"]))
+    builder.add_edge(START, "a")
+    assert list(builder.compile().stream({"x": 1})) == [{"a": {"x": 5, "log": ["a"]}}]

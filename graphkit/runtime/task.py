@@ -208,8 +208,11 @@ def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
             if not isinstance(other, Command):
                 task.writes.extend(update_writes(other, name, tables))
     else:
-        task.update = output
-        task.writes.extend(update_writes(output, name, tables))
+        writes = update_writes(output, name, tables)
+        # A state object (pydantic/dataclass) streams as the dict of its writes, as in
+        # LangGraph; a dict streams as returned.
+        task.update = output if isinstance(output, (dict, list, tuple)) else dict(writes)
+        task.writes.extend(writes)
         return
     for command in commands:
         if command.graph == Command.PARENT:
