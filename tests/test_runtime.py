@@ -510,3 +510,22 @@ def test_command_parent_in_a_top_level_graph_is_a_clear_error() -> None:
     builder.add_edge(START, "a")
     with pytest.raises(InvalidUpdateError, match="not running as a subgraph"):
         builder.compile().invoke({})
+
+
+def test_join_sources_finishing_in_one_step_complete_it_once() -> None:
+    # q runs alone, then p and q together: the join fires once and q's second run is
+    # not carried into another round (LangGraph's barrier is a set), so when r leads
+    # back to p, p alone does not fire the join again.
+    class Log(TypedDict, total=False):
+        log: Annotated[list[str], operator.add]
+
+    builder = StateGraph(Log)
+    for name in ("p", "q", "hop", "r"):
+        builder.add_node(name, lambda s, name=name: {"log": [name]})
+    builder.add_edge(START, "q")
+    builder.add_edge(START, "hop")
+    builder.add_edge("hop", "p")
+    builder.add_edge("hop", "q")
+    builder.add_edge(["p", "q"], "r")
+    builder.add_edge("r", "p")
+    assert builder.compile().invoke({"log": []})["log"] == ["hop", "q", "p", "q", "r", "p"]

@@ -217,7 +217,7 @@ class Run:
                     routes.extend(resolve_branch(branch, result, self.tables))
             finally:
                 CURRENT_TASK.reset(token)
-        self._advance(Task(node, None, ("pull", node.name), "", routes=routes))
+        self._advance([Task(node, None, ("pull", node.name), "", routes=routes)])
 
     def _trigger(self, name: str) -> None:
         if name == END:
@@ -406,8 +406,7 @@ class Run:
             for task in tasks:
                 self._emit_update(task)
         self._apply([(t.node.name, t.writes) for t in tasks])
-        for task in tasks:
-            self._advance(task)
+        self._advance(tasks)
         self.step += 1
         self.steps_run += 1
         if self.modes:
@@ -444,22 +443,32 @@ class Run:
         if any(self._touches_output(w) for _, w in finished):
             self._emit("values", self._stream_values())
 
-    def _advance(self, task: Task) -> None:
-        node = task.node
-        for target in node.edges:
-            self._trigger(target)
-        for index in node.joins:
+    def _advance(self, tasks: list[Task]) -> None:
+        """Trigger what the step's tasks lead to: edges, routes, completed joins.
+
+        A join counts the step's sources together (a set, as LangGraph's barrier
+        channel): two sources finishing in one step complete it once, and neither
+        is carried over to its next round.
+        """
+        fed: set[int] = set()
+        for task in tasks:
+            node = task.node
+            for target in node.edges:
+                self._trigger(target)
+            for index in node.joins:
+                self.joins[index].add(node.name)
+                fed.add(index)
+            for route in task.routes:
+                if type(route) is Send:
+                    self.sends.append(route)
+                else:
+                    self._trigger(route)  # type: ignore[arg-type]
+        for index in sorted(fed):
             seen = self.joins[index]
-            seen.add(node.name)
             sources, target = self.tables.joins[index]
             if seen >= sources:
                 seen.clear()
                 self._trigger(target)
-        for route in task.routes:
-            if type(route) is Send:
-                self.sends.append(route)
-            else:
-                self._trigger(route)  # type: ignore[arg-type]
 
     def _apply(self, writers: list[tuple[str, list[Write]]]) -> None:
         """Merge all writes of a step into the state; all or nothing."""
