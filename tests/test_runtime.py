@@ -146,12 +146,15 @@ def test_recursion_limit_names_limit_and_fix() -> None:
         builder.compile().invoke({"x": 0}, {"recursion_limit": 7})
 
 
-def test_recursion_limit_allows_exactly_limit_steps() -> None:
+def test_recursion_limit_counts_the_input_step_as_langgraph_does() -> None:
     builder = StateGraph(State)
     builder.add_node("inc", lambda s: {"x": s["x"] + 1})
     builder.add_edge(START, "inc")
     builder.add_conditional_edges("inc", lambda s: "inc" if s["x"] < 10 else END)
-    assert builder.compile().invoke({"x": 0}, {"recursion_limit": 10})["x"] == 10
+    graph = builder.compile()
+    assert graph.invoke({"x": 0}, {"recursion_limit": 11})["x"] == 10  # 10 node steps
+    with pytest.raises(GraphRecursionError):
+        graph.invoke({"x": 0}, {"recursion_limit": 10})
 
 
 def test_unknown_input_key_is_rejected_before_running() -> None:
@@ -217,7 +220,11 @@ def test_failed_step_leaves_state_of_last_completed_step() -> None:
     config = {"configurable": {"thread_id": "t"}}
     with pytest.raises(ZeroDivisionError):
         graph.invoke({}, config)
-    assert graph.get_state(config).values["log"] == ["a"]
+    live = graph.get_state(config)
+    # The saved checkpoint is the last completed step; "b" finished in the failed
+    # step, so (as in LangGraph) the live view shows its write as pending.
+    assert graph.get_state(live.config).values["log"] == ["a"]
+    assert live.values["log"] == ["a", "b"] and live.next == ("boom",)
 
 
 def test_get_config_inside_node_has_node_metadata() -> None:

@@ -358,9 +358,10 @@ def snapshot(graph: CompiledStateGraph, found: CheckpointTuple, *,
     """A saved checkpoint as a ``StateSnapshot``.
 
     ``live`` (the thread's current state, as ``get_state`` without a checkpoint_id
-    shows it): when the step paused at an ``interrupt()``, the values include the
-    writes of the step's tasks that already finished and ``next`` leaves those tasks
-    out, as in LangGraph. Otherwise the snapshot is the record of the step's start.
+    shows it): when the step paused at an ``interrupt()`` or failed, the values
+    include the writes of the step's tasks that already finished and ``next`` leaves
+    those tasks out, as in LangGraph. Otherwise the snapshot is the record of the
+    step's start.
     """
     values = found.checkpoint["channel_values"]
     state_keys = graph.tables.state.keys
@@ -386,7 +387,7 @@ def snapshot(graph: CompiledStateGraph, found: CheckpointTuple, *,
         tasks.append(_snapshot_task(f"{step}:~{index}", node, ("push", index), errors,
                                     interrupts, results))
     finished: set[str] = set()
-    if live and interrupts and not errors:
+    if live and (interrupts or errors):
         finished = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
         done_writes: dict[str, list[Write]] = {}
         for task_id, channel, value in found.pending_writes:
@@ -396,7 +397,10 @@ def snapshot(graph: CompiledStateGraph, found: CheckpointTuple, *,
         if writers:
             from graphkit.runtime.loop import merge_writes
 
-            values = {**values, **merge_writes(values, graph.tables, writers)}
+            try:
+                values = {**values, **merge_writes(values, graph.tables, writers)}
+            except InvalidUpdateError:  # the writes conflict: show the step's start
+                finished = set()
     return StateSnapshot(
         values={k: values[k] for k in state_keys if k in values},
         next=tuple(t.name for t in tasks if t.id not in finished),

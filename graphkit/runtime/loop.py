@@ -94,6 +94,9 @@ class Run:
         self.restored: dict[str, list[Write]] = {}
         self.resumes: dict[str, list[Any]] = {}
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
+        self.step_budget = self.limit
+        """Node steps this run may take: as in LangGraph, taking new input counts as
+        one of the ``recursion_limit`` steps (set in ``_start_input``)."""
         self.sink = EventSink(modes, live=live and forward is None, namespace=namespace,
                               forward=forward)
         self._pool: ThreadPoolExecutor | None = None
@@ -168,6 +171,7 @@ class Run:
         self.restored = {}
         if self.cp is not None and self.cp.loaded:
             self.step += 1
+        self.step_budget = self.limit - 1
         self._apply([(START, writes)])
         self.route_after(self.tables.start)
         if self._touches_output(writes):
@@ -263,7 +267,7 @@ class Run:
 
     def check_before(self, tasks: list[Task]) -> bool:
         """Enforce the recursion limit; True when ``interrupt_before`` stops the run here."""
-        if self.steps_run >= self.limit:
+        if self.steps_run >= self.step_budget:
             raise GraphRecursionError(
                 f"Recursion limit of {self.limit} reached without hitting a stop condition "
                 f"(next: {[t.node.name for t in tasks]}). If the graph should run longer, "
