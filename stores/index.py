@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import struct
 from collections.abc import Iterable, Sequence
@@ -204,6 +205,23 @@ class VectorIndex:
         norms[norms == 0] = 1.0
         arr /= norms[:, None]
         return arr
+
+    def unit_query(self, vector: Sequence[float] | FloatArray) -> FloatArray:
+        """One query embedding as a unit float32 vector (raises like :meth:`normalize`).
+
+        A list of ``dims`` floats takes a fast path (~5 us instead of ~10 us through
+        :meth:`normalize`, which is built for matrices): one ``struct`` pack, one dot.
+        """
+        if type(vector) is list and len(vector) == self.dims:
+            try:
+                q = np.frombuffer(self._pack(*vector), dtype=np.float32)
+            except (struct.error, TypeError, OverflowError):
+                pass  # not floats, or out of float32 range: normalize() says what is wrong
+            else:
+                sq = float(q @ q)
+                if 0.0 < sq < math.inf:  # else zero, NaN, inf, or an overflowing square
+                    return q / np.float32(math.sqrt(sq))
+        return self.normalize(np.asarray(vector, dtype=np.float32).reshape(1, -1))[0]
 
     def _as_matrix(self, vectors: Sequence[Sequence[float]] | FloatArray) -> FloatArray:
         """A fresh float32 array of ``vectors`` (rows of Python floats are packed with
@@ -553,10 +571,13 @@ class VectorIndex:
         allowed = None if owners is None else np.fromiter(owners, dtype=np.int64)
         if allowed is not None and len(allowed) == 0:
             return []
-        n_cand = sum(self._blocks[ns].n for ns in namespaces)
-        use_ann = self._graph is not None and n_cand >= self.ann.exact_threshold
         if force == "ann" and self._graph is None:
             self.build_graph()
+        n_cand = 0
+        use_ann = False
+        if self._graph is not None:  # without a graph every search is exact: skip the count
+            n_cand = sum(self._blocks[ns].n for ns in namespaces)
+            use_ann = n_cand >= self.ann.exact_threshold
         if force is not None:
             use_ann = force == "ann"
         if use_ann:
@@ -686,19 +707,20 @@ def _top_items(scores: FloatArray, owners: IntArray, k: int) -> list[Hit]:
     if n == 0:
         return []
     m = min(n, k)
+    neg = -scores
     while True:
         if m < n:
-            part = np.argpartition(-scores, m - 1)[:m]
-            order = part[np.argsort(-scores[part], kind="stable")]
+            part = np.argpartition(neg, m - 1)[:m]
+            order = part[np.argsort(neg[part], kind="stable")]
         else:
-            order = np.argsort(-scores, kind="stable")
+            order = np.argsort(neg, kind="stable")
         hits: list[Hit] = []
         seen: set[int] = set()
-        for i in order.tolist():
-            owner = int(owners[i])
+        # One .tolist() each instead of a numpy scalar per element: ~3 us of 10 hits.
+        for owner, score in zip(owners[order].tolist(), scores[order].tolist()):  # noqa: B905
             if owner not in seen:
                 seen.add(owner)
-                hits.append(Hit(owner, float(scores[i])))
+                hits.append(Hit(owner, score))
                 if len(hits) == k:
                     return hits
         if m >= n:

@@ -22,9 +22,12 @@ import pytest
 
 from stores import LMDBEnv, LMDBStore, PutOp
 from stores.serde import SerdeError
+from stores.store._core import Record
 from stores.store.lmdb_store import (
     INDEX_FILE,
+    _record_bytes,
     _record_from,
+    _records_from,
     decode_key,
     encode_key,
     encode_prefix,
@@ -91,6 +94,23 @@ def test_records_written_as_plain_msgpack_still_load(tmp_path: Path) -> None:
         item = store.get(("old",), "k")
         assert item is not None and item.value == {"v": [1, 2]}
         assert store.list_namespaces() == [("old",)]
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 15, 16, 300])
+def test_records_decoded_together_equal_records_decoded_one_by_one(n: int) -> None:
+    records = [
+        Record(("u", str(i % 3)), f"k{i}", {"i": i, "t": (i, "x")}, 1.5, 2.5 + i, None, 3.0, [i])
+        for i in range(n)
+    ]
+    raws: list[bytes | None] = [_record_bytes(r) for r in records]
+    raws[1:1] = [None]  # a missing item stays None, in its place
+    expected = [None if raw is None else _record_from(raw) for raw in raws]
+    assert _records_from(raws) == expected
+    legacy = msgpack.packb([["old"], "k", {"v": 1}, 1.0, 2.0, None, None, []])
+    assert _records_from([*raws, legacy])[-1] == _record_from(legacy)  # plain msgpack: one by one
+    if n:
+        with pytest.raises(SerdeError, match="store item"):  # a corrupt record is named
+            _records_from([*raws, raws[0][:6]])  # type: ignore[index]
 
 
 def test_saved_graph_is_reloaded_without_rebuild(

@@ -102,7 +102,7 @@ class Record:
 
     def search_item(self, score: float | None) -> SearchItem:
         """As a public :class:`SearchItem`."""
-        return SearchItem(
+        return SearchItem._make(
             self.namespace,
             self.key,
             self.value,
@@ -509,8 +509,8 @@ class IndexedStore(BaseStore):
         if not plan.queries:
             return {}
         assert self.vectors is not None
-        mat = self.vectors.normalize(query_vecs)
-        return dict(zip(plan.queries, mat, strict=True))
+        unit = self.vectors.unit_query
+        return {text: unit(vec) for text, vec in zip(plan.queries, query_vecs, strict=True)}
 
     # -- reads --------------------------------------------------------------------------------
     def _get(self, op: GetOp, now: float, touched: dict[ItemKey, Record]) -> Item | None:
@@ -566,7 +566,8 @@ class IndexedStore(BaseStore):
         found = self._resolve(
             self.vectors.search(query, prefix=op.namespace_prefix, k=need, owners=allowed)
         )
-        if any(not r.live(now) for r, _ in found):  # expired but not yet swept: rank live ones only
+        # Expired but not yet swept: rank live ones only (nothing expires before _next_expiry).
+        if now >= self._next_expiry and any(not r.live(now) for r, _ in found):
             if candidates is None:
                 candidates = [r for r in self._b_scan(op.namespace_prefix) if r.live(now)]
             allowed = [self._owner_of[(r.namespace, r.key)] for r in candidates if r.labels]

