@@ -320,3 +320,20 @@ def test_join_progress_carries_over_to_the_next_run_of_the_thread(
     assert graph.invoke({"log": ["in"]}, cfg())["log"] == ["in", "p"]
     # p ran in the first run: q alone now completes the join (as in LangGraph).
     assert graph.invoke({"log": ["go"]}, cfg())["log"] == ["in", "p", "go", "q", "r"]
+
+
+def test_deferred_node_still_pending_runs_after_new_input(saver: BaseCheckpointSaver) -> None:
+    from graphkit import GraphRecursionError
+
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"log": ["a"]})
+    builder.add_node("slow", lambda s: {"log": ["slow"], "x": s["x"] - 1})
+    builder.add_node("final", lambda s: {"log": ["final"]}, defer=True)
+    builder.add_conditional_edges(START, lambda s: ["a", "slow"] if s["x"] > 0 else ["slow"])
+    builder.add_edge("a", "final")
+    builder.add_conditional_edges("slow", lambda s: "slow" if s["x"] > 0 else END)
+    graph = builder.compile(checkpointer=saver)
+    with pytest.raises(GraphRecursionError):  # stops while "final" still waits
+        graph.invoke({"x": 100}, {**cfg(), "recursion_limit": 3})
+    out = graph.invoke({"x": 0}, cfg())  # new input that does not lead to "a"
+    assert out["log"][-2:] == ["slow", "final"]

@@ -165,9 +165,9 @@ class Run:
                 self.cp.changed.update(self.tables.initial)
         self.pending.clear()
         self.sends.clear()
-        self.deferred.clear()
-        # Join progress stays: a join's sources seen in earlier runs of the thread still
-        # count (LangGraph's barrier channels persist across invocations too).
+        # Deferred nodes and join progress stay: a deferred node still waiting, and a
+        # join's sources seen in earlier runs of the thread, still count after new input
+        # (as LangGraph's channels persist across invocations).
         self.restored = {}
         if self.cp is not None and self.cp.loaded:
             self.step += 1
