@@ -536,3 +536,20 @@ def test_join_sources_finishing_in_one_step_complete_it_once() -> None:
     builder.add_edge(["p", "q"], "r")
     builder.add_edge("r", "p")
     assert builder.compile().invoke({"log": []})["log"] == ["hop", "q", "p", "q", "r", "p"]
+
+
+def test_pydantic_defaults_are_not_written_as_input() -> None:
+    class PState(BaseModel):
+        name: str
+        mood: str = "calm"
+
+    builder = StateGraph(PState)
+    seen: list[str] = []
+
+    def look(state: PState) -> None:
+        seen.append(state.mood)  # the node still sees the default
+
+    builder.add_node(look)
+    builder.add_edge(START, "look")
+    assert builder.compile().invoke({"name": "ann"}) == {"name": "ann"}
+    assert seen == ["calm"]

@@ -233,11 +233,13 @@ class CompiledStateGraph:
             )
         if schema.kind == "pydantic" and isinstance(input, dict):
             try:
-                items = update_from_object(schema.cls.model_validate(input), "input")
+                model = schema.cls.model_validate(input)
             except ValidationError as exc:
                 raise InvalidUpdateError(
                     f"Invalid input for {schema.cls.__name__}: {validation_message(exc)}."
                 ) from exc
+            # only what the caller gave (validated): defaults are not written, as in LangGraph
+            items = {k: getattr(model, k) for k in input}
         return list(items.items())
 
     # ------------------------------------------------------------------ state
