@@ -98,31 +98,54 @@ def discover(only: Iterable[str] | None = None) -> list[Workload]:
     return found
 
 
-def _time_once(fn: Callable[[], object]) -> float:
+MIN_SAMPLE_SECONDS = 0.02
+"""A timed sample repeats a fast call until it lasts about this long: a single call
+of a few microseconds would measure the allocator refilling after ``gc.collect()``."""
+
+
+def _calls_per_sample(fn: Callable[[], object]) -> int:
+    """How many calls make one sample of at least ``MIN_SAMPLE_SECONDS``."""
+    start = time.perf_counter()
+    fn()
+    once = time.perf_counter() - start
+    return max(1, min(10_000, int(MIN_SAMPLE_SECONDS / max(once, 1e-7))))
+
+
+def _time_sample(fn: Callable[[], object], calls: int) -> float:
+    """Seconds per call, over ``calls`` back-to-back calls (GC paused)."""
     gc.collect()
     gc.disable()
     try:
         start = time.perf_counter()
-        fn()
-        return time.perf_counter() - start
+        for _ in range(calls):
+            fn()
+        return (time.perf_counter() - start) / calls
     finally:
         gc.enable()
 
 
 def measure(workload: Workload, *, quick: bool = False, with_langgraph: bool = True) -> Result:
-    """Run one workload: warm up each side once, then alternate timed runs."""
+    """Run one workload: warm up each side, then alternate timed samples.
+
+    Runs that take less than ``MIN_SAMPLE_SECONDS`` are repeated within a sample and
+    reported per call. Workloads whose runs must not repeat (each run needs fresh
+    state) do their own setup inside the timed callable.
+    """
     repeat = 3 if quick else workload.repeat
     ours = workload.graphkit()
     theirs = workload.langgraph() if (workload.langgraph and with_langgraph) else None
     ours()
+    ours_calls = _calls_per_sample(ours)
+    theirs_calls = 1
     if theirs is not None:
         theirs()
+        theirs_calls = _calls_per_sample(theirs)
     ours_times: list[float] = []
     theirs_times: list[float] = []
     for _ in range(repeat):
-        ours_times.append(_time_once(ours))
+        ours_times.append(_time_sample(ours, ours_calls))
         if theirs is not None:
-            theirs_times.append(_time_once(theirs))
+            theirs_times.append(_time_sample(theirs, theirs_calls))
     result = Result(
         name=workload.name,
         description=workload.description,
