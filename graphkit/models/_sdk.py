@@ -1,11 +1,25 @@
-"""Plumbing shared by the SDK-backed models."""
+"""Plumbing shared by the SDK-backed models: API key, clients, calls, error translation.
+
+``SDKChatModel`` does what ``ChatAnthropic`` and ``ChatOpenAI`` do alike: find the
+API key, build the (sync and lazy async) SDK clients, send ``request_body``
+through the SDK's ``create``, and re-raise SDK errors as ``graphkit.models.errors``
+classes. A provider supplies only the wire-format mapping (see the hooks below).
+"""
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
-from typing import Any
+import os
+from abc import abstractmethod
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, ClassVar
+
+from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage
+from graphkit.models.base import BaseChatModel
+from graphkit.models.errors import MissingAPIKeyError, translate_provider_error
+
+__all__ = ["SDKChatModel", "sdk_kwargs"]
 
 
 @functools.cache
@@ -26,3 +40,142 @@ def sdk_kwargs(method: Callable[..., Any], body: dict[str, Any]) -> dict[str, An
     if extra:
         kwargs["extra_body"] = extra
     return kwargs
+
+
+StreamDecode = Callable[[dict[str, Any]], AIMessageChunk | None]
+"""Turns one streamed event (as a dict) into a chunk, or None when it carries nothing."""
+
+
+class SDKChatModel(BaseChatModel):
+    """A chat model reached through a provider SDK (``anthropic``, ``openai``).
+
+    Retries on 429/5xx are the SDK's (``max_retries``); SDK errors are re-raised
+    as ``graphkit.models.errors`` classes with the SDK exception as ``__cause__``.
+    """
+
+    env_var: ClassVar[str]
+    """The environment variable holding the API key, e.g. ``"OPENAI_API_KEY"``."""
+    api_key_name: ClassVar[str]
+    """How the missing-key error names the key, e.g. ``"an OpenAI API key"``."""
+    sdk_client: ClassVar[Callable[..., Any]]
+    """The SDK's sync client class."""
+    sdk_async_client: ClassVar[Callable[..., Any]]
+    """The SDK's async client class."""
+    sdk_error: ClassVar[type[Exception]]
+    """The base class of the SDK's API errors (the ones translated)."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        max_tokens: int | None,
+        temperature: float | None,
+        top_p: float | None,
+        stop: list[str] | None,
+        api_key: str | None,
+        max_retries: int,
+        client: Any,
+        async_client: Any,
+        http_client: Any,
+        http_async_client: Any,
+        model_kwargs: dict[str, Any] | None,
+        client_options: dict[str, Any],
+    ) -> None:
+        self.model = model
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.top_p = top_p
+        self.stop = stop
+        self.model_kwargs = dict(model_kwargs or {})
+        """Extra request fields sent as is (e.g. ``{"thinking": {...}}``, ``{"seed": 1}``)."""
+        key = api_key or os.environ.get(self.env_var)
+        if client is None and not key:
+            raise MissingAPIKeyError(
+                f"{type(self).__name__} needs {self.api_key_name}: set the {self.env_var} "
+                "environment variable or pass api_key=...",
+                provider=self.provider,
+                model=model,
+            )
+        options: dict[str, Any] = {"api_key": key, "max_retries": max_retries}
+        options.update({k: v for k, v in client_options.items() if v is not None})
+        self._client = client or self.sdk_client(**options, http_client=http_client)
+        self._async_options = options
+        self._http_async_client = http_async_client
+        self._async_client = async_client
+
+    @property
+    def async_client(self) -> Any:
+        """The async SDK client, created on first use."""
+        if self._async_client is None:
+            self._async_client = self.sdk_async_client(
+                **self._async_options, http_client=self._http_async_client
+            )
+        return self._async_client
+
+    # -- what providers implement ---------------------------------------------
+
+    @abstractmethod
+    def request_body(self, messages: list[BaseMessage], *, stream: bool = False) -> dict[str, Any]:
+        """The API request for ``messages`` with this model's settings and tools."""
+
+    @abstractmethod
+    def _create_method(self, client: Any) -> Callable[..., Any]:
+        """The SDK method that sends a request, e.g. ``client.messages.create``."""
+
+    @abstractmethod
+    def _parse_response(self, data: dict[str, Any]) -> AIMessage:
+        """A complete response (as a dict) -> ``AIMessage``."""
+
+    @abstractmethod
+    def _stream_decoder(self) -> StreamDecode:
+        """A fresh decoder for the events of one streamed reply."""
+
+    # -- calls -------------------------------------------------------------------
+
+    def _error(self, exc: Exception) -> Exception:
+        return translate_provider_error(
+            exc, provider=self.provider, model=self.model, env_var=self.env_var
+        )
+
+    def _create(self, messages: list[BaseMessage], *, stream: bool = False) -> Any:
+        create = self._create_method(self._client)
+        return create(**sdk_kwargs(create, self.request_body(messages, stream=stream)))
+
+    async def _acreate(self, messages: list[BaseMessage], *, stream: bool = False) -> Any:
+        create = self._create_method(self.async_client)
+        return await create(**sdk_kwargs(create, self.request_body(messages, stream=stream)))
+
+    def _generate(self, messages: list[BaseMessage]) -> AIMessage:
+        try:
+            response = self._create(messages)
+        except self.sdk_error as exc:
+            raise self._error(exc) from exc
+        return self._parse_response(response.model_dump(exclude_none=True))
+
+    async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
+        try:
+            response = await self._acreate(messages)
+        except self.sdk_error as exc:
+            raise self._error(exc) from exc
+        return self._parse_response(response.model_dump(exclude_none=True))
+
+    def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
+        decode = self._stream_decoder()
+        try:
+            for event in self._create(messages, stream=True):
+                chunk = decode(event.model_dump(exclude_none=True))
+                if chunk is not None:
+                    yield chunk
+        except self.sdk_error as exc:
+            raise self._error(exc) from exc
+
+    async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
+        decode = self._stream_decoder()
+        try:
+            stream = await self._acreate(messages, stream=True)
+            async for event in stream:
+                chunk = decode(event.model_dump(exclude_none=True))
+                if chunk is not None:
+                    yield chunk
+        except self.sdk_error as exc:
+            raise self._error(exc) from exc

@@ -10,13 +10,12 @@ Mapping to the wire format, both ways:
 - ``response_metadata`` <- ``id``, ``model``, ``stop_reason``, ``stop_sequence``.
 
 Retries on 429/5xx are the SDK's (``max_retries``); errors are re-raised as
-``graphkit.models.errors`` classes.
+``graphkit.models.errors`` classes (``SDKChatModel`` in ``_sdk.py``).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import anthropic
@@ -32,9 +31,7 @@ from graphkit.messages import (
     UsageMetadata,
     tool_call,
 )
-from graphkit.models._sdk import sdk_kwargs
-from graphkit.models.base import BaseChatModel
-from graphkit.models.errors import MissingAPIKeyError, translate_provider_error
+from graphkit.models._sdk import SDKChatModel, StreamDecode
 from graphkit.tools import Tool
 
 __all__ = ["ChatAnthropic"]
@@ -42,7 +39,7 @@ __all__ = ["ChatAnthropic"]
 ENV_VAR = "ANTHROPIC_API_KEY"
 
 
-class ChatAnthropic(BaseChatModel):
+class ChatAnthropic(SDKChatModel):
     """A Claude model.
 
     ``api_key`` defaults to ``$ANTHROPIC_API_KEY``; without either, construction
@@ -52,6 +49,11 @@ class ChatAnthropic(BaseChatModel):
     """
 
     provider = "anthropic"
+    env_var = ENV_VAR
+    api_key_name = "an Anthropic API key"
+    sdk_client = anthropic.Anthropic
+    sdk_async_client = anthropic.AsyncAnthropic
+    sdk_error = anthropic.APIError
 
     def __init__(
         self,
@@ -71,41 +73,23 @@ class ChatAnthropic(BaseChatModel):
         http_async_client: Any = None,
         model_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        self.model = model
-        self.max_tokens = max_tokens
-        self.temperature = temperature
-        self.top_p = top_p
-        self.stop = stop
-        self.model_kwargs = dict(model_kwargs or {})
-        """Extra request fields sent as is (e.g. ``{"thinking": {...}}``)."""
-        key = api_key or os.environ.get(ENV_VAR)
-        if client is None and not key:
-            raise MissingAPIKeyError(
-                f"ChatAnthropic needs an Anthropic API key: set the {ENV_VAR} environment "
-                "variable or pass api_key=...",
-                provider=self.provider,
-                model=model,
-            )
-        options: dict[str, Any] = {"api_key": key, "max_retries": max_retries}
-        if base_url is not None:
-            options["base_url"] = base_url
-        if timeout is not None:
-            options["timeout"] = timeout
-        self._client = client or anthropic.Anthropic(**options, http_client=http_client)
-        self._async_options = options
-        self._http_async_client = http_async_client
-        self._async_client = async_client
+        super().__init__(
+            model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stop=stop,
+            api_key=api_key,
+            max_retries=max_retries,
+            client=client,
+            async_client=async_client,
+            http_client=http_client,
+            http_async_client=http_async_client,
+            model_kwargs=model_kwargs,
+            client_options={"base_url": base_url, "timeout": timeout},
+        )
 
-    @property
-    def async_client(self) -> anthropic.AsyncAnthropic:
-        """The async SDK client, created on first use."""
-        if self._async_client is None:
-            self._async_client = anthropic.AsyncAnthropic(
-                **self._async_options, http_client=self._http_async_client
-            )
-        return self._async_client
-
-    def request_body(self, messages: list[BaseMessage]) -> dict[str, Any]:
+    def request_body(self, messages: list[BaseMessage], *, stream: bool = False) -> dict[str, Any]:
         """The Messages API request for ``messages`` with this model's settings and tools."""
         system, turns = to_anthropic_messages(messages)
         body: dict[str, Any] = {
@@ -126,56 +110,18 @@ class ChatAnthropic(BaseChatModel):
             if self.tool_choice is not None:
                 body["tool_choice"] = _tool_choice(self.tool_choice)
         body.update(self.model_kwargs)
+        if stream:
+            body["stream"] = True
         return body
 
-    def _error(self, exc: Exception) -> Exception:
-        return translate_provider_error(
-            exc, provider=self.provider, model=self.model, env_var=ENV_VAR
-        )
+    def _create_method(self, client: Any) -> Callable[..., Any]:
+        return client.messages.create
 
-    def _create(self, messages: list[BaseMessage], *, stream: bool = False) -> Any:
-        body = {**self.request_body(messages), **({"stream": True} if stream else {})}
-        return self._client.messages.create(**sdk_kwargs(self._client.messages.create, body))
+    def _parse_response(self, data: dict[str, Any]) -> AIMessage:
+        return from_anthropic_response(data)
 
-    async def _acreate(self, messages: list[BaseMessage], *, stream: bool = False) -> Any:
-        body = {**self.request_body(messages), **({"stream": True} if stream else {})}
-        create = self.async_client.messages.create
-        return await create(**sdk_kwargs(create, body))
-
-    def _generate(self, messages: list[BaseMessage]) -> AIMessage:
-        try:
-            response = self._create(messages)
-        except anthropic.APIError as exc:
-            raise self._error(exc) from exc
-        return from_anthropic_response(response.model_dump(exclude_none=True))
-
-    async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
-        try:
-            response = await self._acreate(messages)
-        except anthropic.APIError as exc:
-            raise self._error(exc) from exc
-        return from_anthropic_response(response.model_dump(exclude_none=True))
-
-    def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
-        decoder = StreamDecoder()
-        try:
-            for event in self._create(messages, stream=True):
-                chunk = decoder.chunk(event.model_dump(exclude_none=True))
-                if chunk is not None:
-                    yield chunk
-        except anthropic.APIError as exc:
-            raise self._error(exc) from exc
-
-    async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
-        decoder = StreamDecoder()
-        try:
-            stream = await self._acreate(messages, stream=True)
-            async for event in stream:
-                chunk = decoder.chunk(event.model_dump(exclude_none=True))
-                if chunk is not None:
-                    yield chunk
-        except anthropic.APIError as exc:
-            raise self._error(exc) from exc
+    def _stream_decoder(self) -> StreamDecode:
+        return StreamDecoder().chunk
 
 
 # -- to the wire ---------------------------------------------------------------

@@ -10,14 +10,14 @@ Mapping to the wire format, both ways:
 - ``response_metadata`` <- ``id``, ``model``, ``finish_reason``, ``system_fingerprint``.
 
 Streaming asks for ``stream_options.include_usage`` so the last chunk has usage.
-Retries on 429/5xx are the SDK's (``max_retries``).
+Retries on 429/5xx are the SDK's (``max_retries``); errors are re-raised as
+``graphkit.models.errors`` classes (``SDKChatModel`` in ``_sdk.py``).
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -35,9 +35,7 @@ from graphkit.messages import (
     UsageMetadata,
     tool_call,
 )
-from graphkit.models._sdk import sdk_kwargs
-from graphkit.models.base import BaseChatModel
-from graphkit.models.errors import MissingAPIKeyError, translate_provider_error
+from graphkit.models._sdk import SDKChatModel, StreamDecode
 from graphkit.tools import Tool
 
 __all__ = ["ChatOpenAI"]
@@ -45,7 +43,7 @@ __all__ = ["ChatOpenAI"]
 ENV_VAR = "OPENAI_API_KEY"
 
 
-class ChatOpenAI(BaseChatModel):
+class ChatOpenAI(SDKChatModel):
     """An OpenAI chat model.
 
     ``api_key`` defaults to ``$OPENAI_API_KEY``; without either, construction fails
@@ -55,6 +53,11 @@ class ChatOpenAI(BaseChatModel):
     """
 
     provider = "openai"
+    env_var = ENV_VAR
+    api_key_name = "an OpenAI API key"
+    sdk_client = openai.OpenAI
+    sdk_async_client = openai.AsyncOpenAI
+    sdk_error = openai.APIError
 
     def __init__(
         self,
@@ -75,42 +78,21 @@ class ChatOpenAI(BaseChatModel):
         http_async_client: Any = None,
         model_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        self.model = model
-        self.max_tokens = max_tokens
-        self.temperature = temperature
-        self.top_p = top_p
-        self.stop = stop
-        self.model_kwargs = dict(model_kwargs or {})
-        """Extra request fields sent as is (e.g. ``{"seed": 1}``)."""
-        key = api_key or os.environ.get(ENV_VAR)
-        if client is None and not key:
-            raise MissingAPIKeyError(
-                f"ChatOpenAI needs an OpenAI API key: set the {ENV_VAR} environment variable "
-                "or pass api_key=...",
-                provider=self.provider,
-                model=model,
-            )
-        options: dict[str, Any] = {"api_key": key, "max_retries": max_retries}
-        for name, value in (
-            ("base_url", base_url),
-            ("organization", organization),
-            ("timeout", timeout),
-        ):
-            if value is not None:
-                options[name] = value
-        self._client = client or openai.OpenAI(**options, http_client=http_client)
-        self._async_options = options
-        self._http_async_client = http_async_client
-        self._async_client = async_client
-
-    @property
-    def async_client(self) -> openai.AsyncOpenAI:
-        """The async SDK client, created on first use."""
-        if self._async_client is None:
-            self._async_client = openai.AsyncOpenAI(
-                **self._async_options, http_client=self._http_async_client
-            )
-        return self._async_client
+        super().__init__(
+            model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stop=stop,
+            api_key=api_key,
+            max_retries=max_retries,
+            client=client,
+            async_client=async_client,
+            http_client=http_client,
+            http_async_client=http_async_client,
+            model_kwargs=model_kwargs,
+            client_options={"base_url": base_url, "organization": organization, "timeout": timeout},
+        )
 
     def request_body(self, messages: list[BaseMessage], *, stream: bool = False) -> dict[str, Any]:
         """The Chat Completions request for ``messages`` with this model's settings and tools."""
@@ -132,47 +114,14 @@ class ChatOpenAI(BaseChatModel):
         body.update(self.model_kwargs)
         return body
 
-    def _error(self, exc: Exception) -> Exception:
-        return translate_provider_error(
-            exc, provider=self.provider, model=self.model, env_var=ENV_VAR
-        )
+    def _create_method(self, client: Any) -> Callable[..., Any]:
+        return client.chat.completions.create
 
-    def _create(self, messages: list[BaseMessage], *, stream: bool = False) -> Any:
-        create = self._client.chat.completions.create
-        return create(**sdk_kwargs(create, self.request_body(messages, stream=stream)))
+    def _parse_response(self, data: dict[str, Any]) -> AIMessage:
+        return from_openai_response(data)
 
-    async def _acreate(self, messages: list[BaseMessage], *, stream: bool = False) -> Any:
-        create = self.async_client.chat.completions.create
-        return await create(**sdk_kwargs(create, self.request_body(messages, stream=stream)))
-
-    def _generate(self, messages: list[BaseMessage]) -> AIMessage:
-        try:
-            response = self._create(messages)
-        except openai.APIError as exc:
-            raise self._error(exc) from exc
-        return from_openai_response(response.model_dump(exclude_none=True))
-
-    async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
-        try:
-            response = await self._acreate(messages)
-        except openai.APIError as exc:
-            raise self._error(exc) from exc
-        return from_openai_response(response.model_dump(exclude_none=True))
-
-    def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
-        try:
-            for event in self._create(messages, stream=True):
-                yield chunk_from_openai(event.model_dump(exclude_none=True))
-        except openai.APIError as exc:
-            raise self._error(exc) from exc
-
-    async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
-        try:
-            stream = await self._acreate(messages, stream=True)
-            async for event in stream:
-                yield chunk_from_openai(event.model_dump(exclude_none=True))
-        except openai.APIError as exc:
-            raise self._error(exc) from exc
+    def _stream_decoder(self) -> StreamDecode:
+        return chunk_from_openai
 
 
 # -- to the wire ---------------------------------------------------------------
