@@ -1,19 +1,16 @@
 """ChatAnthropic against recorded Messages API responses (no network, no key).
 
-The real SDK client runs over an ``httpx2.MockTransport`` (the anthropic SDK uses
-httpx2, not httpx); the handler serves files from tests/fixtures and records
-each request body so the wire mapping can be asserted.
+The real SDK client runs over a mock transport (``_http.FixtureServer``) that
+serves files from tests/fixtures and records each request body.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import httpx2
 import pytest
+from _http import FixtureServer
 from pydantic import BaseModel
 
 from graphkit.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
@@ -27,34 +24,13 @@ from graphkit.models.errors import (
 )
 from graphkit.tools import tool
 
-FIXTURES = Path(__file__).parent / "fixtures"
 
-
-class Server:
-    """Scripted HTTP answers (status, fixture name) and the JSON bodies received."""
-
-    def __init__(self, *answers: tuple[int, str]) -> None:
-        self.answers = list(answers)
-        self.requests: list[dict[str, Any]] = []
-
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.requests.append(json.loads(request.content))
-        status, name = self.answers.pop(0)
-        body = (FIXTURES / name).read_bytes()
-        headers = {"retry-after-ms": "1", "request-id": "req_test"}
-        if name.endswith(".sse"):
-            headers["content-type"] = "text/event-stream"
-        else:
-            headers["content-type"] = "application/json"
-        return httpx2.Response(status, content=body, headers=headers)
+class Server(FixtureServer):
+    extra_headers: ClassVar[dict[str, str]] = {"request-id": "req_test"}
 
     def model(self, **kwargs: Any) -> ChatAnthropic:
         return ChatAnthropic(
-            "claude-sonnet-4-6",
-            api_key="test-key",
-            http_client=httpx2.Client(transport=httpx2.MockTransport(self)),
-            http_async_client=httpx2.AsyncClient(transport=httpx2.MockTransport(self)),
-            **kwargs,
+            "claude-sonnet-4-6", api_key="test-key", **self.http_clients(), **kwargs
         )
 
 

@@ -1,19 +1,16 @@
 """ChatOpenAI against recorded Chat Completions responses (no network, no key).
 
-The real SDK client runs over an ``httpx2.MockTransport`` (the openai SDK uses
-httpx2, not httpx); the handler serves files from tests/fixtures and records
-each request body so the wire mapping can be asserted.
+The real SDK client runs over a mock transport (``_http.FixtureServer``) that
+serves files from tests/fixtures and records each request body.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
+from _http import FixtureServer
 from typing_extensions import TypedDict
 
 from graphkit.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
@@ -27,31 +24,10 @@ from graphkit.models.errors import (
 from graphkit.models.openai import ChatOpenAI
 from graphkit.tools import tool
 
-FIXTURES = Path(__file__).parent / "fixtures"
 
-
-class Server:
-    """Scripted HTTP answers (status, fixture name) and the JSON bodies received."""
-
-    def __init__(self, *answers: tuple[int, str]) -> None:
-        self.answers = list(answers)
-        self.requests: list[dict[str, Any]] = []
-
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.requests.append(json.loads(request.content))
-        status, name = self.answers.pop(0)
-        kind = "text/event-stream" if name.endswith(".sse") else "application/json"
-        headers = {"retry-after-ms": "1", "content-type": kind}
-        return httpx2.Response(status, content=(FIXTURES / name).read_bytes(), headers=headers)
-
+class Server(FixtureServer):
     def model(self, **kwargs: Any) -> ChatOpenAI:
-        return ChatOpenAI(
-            "gpt-4o-mini",
-            api_key="test-key",
-            http_client=httpx2.Client(transport=httpx2.MockTransport(self)),
-            http_async_client=httpx2.AsyncClient(transport=httpx2.MockTransport(self)),
-            **kwargs,
-        )
+        return ChatOpenAI("gpt-4o-mini", api_key="test-key", **self.http_clients(), **kwargs)
 
 
 @pytest.fixture(autouse=True)
