@@ -215,6 +215,22 @@ def thread_of(config: RunnableConfig | None) -> tuple[str, str, str | None]:
     )
 
 
+def checkpoint_of(config: RunnableConfig) -> tuple[str, str, str]:
+    """(thread_id, checkpoint_ns, checkpoint_id) of a config that must name a checkpoint.
+
+    ValueError without a thread or without a checkpoint id (what ``put_writes`` needs).
+    """
+    thread_id, ns, checkpoint_id = thread_of(config)
+    if checkpoint_id is None:
+        raise ValueError("put_writes needs config['configurable']['checkpoint_id']")
+    return thread_id, ns, checkpoint_id
+
+
+def checkpoint_id_of(config: RunnableConfig | None) -> str | None:
+    """The ``checkpoint_id`` a config names, if any (no thread needed: ``list(before=...)``)."""
+    return ((config or {}).get("configurable") or {}).get("checkpoint_id")
+
+
 def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
     """The config that names one checkpoint."""
     return {

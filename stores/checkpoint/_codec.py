@@ -21,9 +21,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from stores.checkpoint import Checkpoint, CheckpointCorruptError
+from stores.checkpoint import (
+    Checkpoint,
+    CheckpointCorruptError,
+    CheckpointMetadata,
+    CheckpointTuple,
+    make_config,
+)
 from stores.serde import SerdeError, Serializer
 
 FULL, DELTA, EMPTY = b"F", b"D", b"E"
@@ -43,6 +49,11 @@ a read decodes at most twice the value's own size, in at most about
 
 GetBlob = Callable[[str, int], "bytes | None"]
 """(channel, version) -> the stored blob, or None."""
+
+
+def no_blob(channel: str, version: int) -> None:
+    """The ``GetBlob`` for a checkpoint without appends: no base blob is ever needed."""
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +94,12 @@ def check_versions(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> N
                     f"channel {channel!r} has a value but no entry in channel_versions; "
                     "every channel with a value needs a version"
                 )
+
+
+def check_keep_latest(keep_latest: int) -> None:
+    """ValueError for a negative ``prune(keep_latest=...)``."""
+    if keep_latest < 0:
+        raise ValueError(f"keep_latest must be >= 0, got {keep_latest}")
 
 
 def dumps(serde: Serializer, value: Any, where: Callable[[], str]) -> bytes:
@@ -151,6 +168,36 @@ def decode_record(serde: Serializer, data: bytes, where: str) -> list[Any]:
     if not isinstance(record, list) or len(record) != 5:
         raise CheckpointCorruptError(f"{where}: the checkpoint record is malformed")
     return record
+
+
+def checkpoint_tuple(
+    thread_id: str,
+    ns: str,
+    checkpoint_id: str,
+    record: list[Any],
+    versions: dict[str, int],
+    values: dict[str, Any],
+    metadata: dict[str, Any],
+    pending_writes: list[tuple[str, str, Any]],
+) -> CheckpointTuple:
+    """What ``get_tuple`` returns, from a :func:`decode_record` ``record`` and what was read
+    beside it (``versions``: the record's full version map, delta bases resolved)."""
+    v, ts, _, frontier, parent_id = record
+    return CheckpointTuple(
+        config=make_config(thread_id, ns, checkpoint_id),
+        checkpoint=Checkpoint(
+            v=v,
+            id=checkpoint_id,
+            ts=ts,
+            channel_values=values,
+            channel_versions=versions,
+            frontier=frontier,
+            channel_appends={},
+        ),
+        metadata=cast(CheckpointMetadata, metadata),
+        parent_config=make_config(thread_id, ns, parent_id) if parent_id else None,
+        pending_writes=pending_writes,
+    )
 
 
 def encode_blobs(

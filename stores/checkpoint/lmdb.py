@@ -32,7 +32,7 @@ import os
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from stores._lmdb import DEFAULT_MAP_SIZE, DEFAULT_MAX_MAP_SIZE, LMDBEnv
 from stores.checkpoint import (
@@ -42,7 +42,9 @@ from stores.checkpoint import (
     CheckpointTuple,
     RunnableConfig,
     checkpoint_id_bytes,
+    checkpoint_id_of,
     checkpoint_id_str,
+    checkpoint_of,
     make_config,
     thread_of,
 )
@@ -207,7 +209,7 @@ class LMDBSaver(BaseCheckpointSaver):
             with _reader(self.env) as txn:
                 return txn.get(blob_key, db=blobs_db)
 
-        lookup = base_blob if checkpoint.get("channel_appends") else _no_blob
+        lookup = base_blob if checkpoint.get("channel_appends") else codec.no_blob
         blobs = codec.encode_blobs(self.serde, checkpoint, new_versions, lookup,
                                    self.snapshot_every)
         items = [(prefix + enc(ch) + _U64.pack(v), blob) for ch, v, blob in blobs]
@@ -273,9 +275,7 @@ class LMDBSaver(BaseCheckpointSaver):
         task_id: str,
         task_index: int = 0,
     ) -> None:
-        thread_id, ns, cid = thread_of(config)
-        if cid is None:
-            raise ValueError("put_writes needs config['configurable']['checkpoint_id']")
+        thread_id, ns, cid = checkpoint_of(config)
         if not 0 <= task_index < 1 << 32:
             raise ValueError(f"task_index must be in [0, 2**32), got {task_index}")
         base = enc(thread_id) + enc(ns) + checkpoint_id_bytes(cid)
@@ -326,8 +326,8 @@ class LMDBSaver(BaseCheckpointSaver):
         prefix, id16 = key[:-16], key[-16:]
         cid = _id_str(id16)
         where = codec.describe(thread_id, ns, cid)
-        v, ts, field, frontier, parent_id = codec.decode_record(self.serde, record, where)
-        versions, depth = self._resolve_versions(txn, prefix, field, where)
+        record_fields = codec.decode_record(self.serde, record, where)
+        versions, depth = self._resolve_versions(txn, prefix, record_fields[2], where)
         self._remember_versions(prefix, cid, versions, depth)
         blobs_db = self._blobs
         values = codec.read_values(
@@ -340,20 +340,9 @@ class LMDBSaver(BaseCheckpointSaver):
         )
         meta = txn.get(key, db=self._metadata)
         metadata = codec.decode_metadata(self.serde, meta, where) if meta is not None else {}
-        return CheckpointTuple(
-            config=make_config(thread_id, ns, cid),
-            checkpoint=Checkpoint(
-                v=v,
-                id=cid,
-                ts=ts,
-                channel_values=values,
-                channel_versions=versions,
-                frontier=frontier,
-                channel_appends={},
-            ),
-            metadata=cast(CheckpointMetadata, metadata),
-            parent_config=make_config(thread_id, ns, parent_id) if parent_id else None,
-            pending_writes=self._pending(txn, key, where),
+        pending = self._pending(txn, key, where)
+        return codec.checkpoint_tuple(
+            thread_id, ns, cid, record_fields, versions, values, metadata, pending
         )
 
     def _pending(self, txn: Txn, key: bytes, where: str) -> list[tuple[str, str, Any]]:
@@ -378,7 +367,7 @@ class LMDBSaver(BaseCheckpointSaver):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
-        before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
+        before_id = checkpoint_id_of(before)
         if config is None:
             yield from self._list_all(filter, before_id, limit)
             return
@@ -493,8 +482,7 @@ class LMDBSaver(BaseCheckpointSaver):
         self._lists.drop_thread(str(target_thread_id))
 
     def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
-        if keep_latest < 0:
-            raise ValueError(f"keep_latest must be >= 0, got {keep_latest}")
+        codec.check_keep_latest(keep_latest)
         for thread_id in thread_ids:
 
             def write(txn: Txn, thread: str = str(thread_id)) -> None:
@@ -548,10 +536,6 @@ class LMDBSaver(BaseCheckpointSaver):
     def disk_usage(self) -> int:
         """Bytes of LMDB pages in use by this environment (all databases)."""
         return _used_bytes(self.env.env)
-
-
-def _no_blob(channel: str, version: int) -> None:
-    return None
 
 
 @dataclass(slots=True)

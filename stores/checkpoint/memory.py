@@ -10,7 +10,7 @@ import bisect
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from stores.checkpoint import (
     BaseCheckpointSaver,
@@ -18,6 +18,8 @@ from stores.checkpoint import (
     CheckpointMetadata,
     CheckpointTuple,
     RunnableConfig,
+    checkpoint_id_of,
+    checkpoint_of,
     make_config,
     thread_of,
 )
@@ -96,7 +98,7 @@ class InMemorySaver(BaseCheckpointSaver):
                 self.serde,
                 checkpoint,
                 new_versions,
-                _no_blob if not checkpoint.get("channel_appends") else (
+                codec.no_blob if not checkpoint.get("channel_appends") else (
                     lambda ch, v: stored.get((ch, v))
                 ),
                 self.snapshot_every,
@@ -120,9 +122,7 @@ class InMemorySaver(BaseCheckpointSaver):
         task_id: str,
         task_index: int = 0,
     ) -> None:
-        thread_id, ns, cid = thread_of(config)
-        if cid is None:
-            raise ValueError("put_writes needs config['configurable']['checkpoint_id']")
+        thread_id, ns, cid = checkpoint_of(config)
         encoded = [codec.encode_write(self.serde, task_id, ch, value) for ch, value in writes]
         with self._lock:
             space = self._threads.setdefault(thread_id, {}).setdefault(ns, _Namespace())
@@ -144,7 +144,8 @@ class InMemorySaver(BaseCheckpointSaver):
         """Decode one checkpoint (caller holds the lock)."""
         where = codec.describe(thread_id, ns, cid)
         record, meta = space.checkpoints[cid]
-        v, ts, versions, frontier, parent_id = codec.decode_record(self.serde, record, where)
+        record_fields = codec.decode_record(self.serde, record, where)
+        versions = record_fields[2]
         blobs = space.blobs
         values = codec.read_values(
             self.serde,
@@ -160,20 +161,9 @@ class InMemorySaver(BaseCheckpointSaver):
             for data in encoded:
                 channel, value = codec.decode_write(self.serde, data, where)
                 pending.append((task_id, channel, value))
-        return CheckpointTuple(
-            config=make_config(thread_id, ns, cid),
-            checkpoint=Checkpoint(
-                v=v,
-                id=cid,
-                ts=ts,
-                channel_values=values,
-                channel_versions=versions,
-                frontier=frontier,
-                channel_appends={},
-            ),
-            metadata=cast(CheckpointMetadata, codec.decode_metadata(self.serde, meta, where)),
-            parent_config=make_config(thread_id, ns, parent_id) if parent_id else None,
-            pending_writes=pending,
+        metadata = codec.decode_metadata(self.serde, meta, where)
+        return codec.checkpoint_tuple(
+            thread_id, ns, cid, record_fields, versions, values, metadata, pending
         )
 
     def list(
@@ -184,7 +174,7 @@ class InMemorySaver(BaseCheckpointSaver):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
-        before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
+        before_id = checkpoint_id_of(before)
         with self._lock:
             if config is None:
                 keys = sorted(
@@ -244,8 +234,7 @@ class InMemorySaver(BaseCheckpointSaver):
                 merged.ids = sorted(merged.checkpoints)
 
     def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
-        if keep_latest < 0:
-            raise ValueError(f"keep_latest must be >= 0, got {keep_latest}")
+        codec.check_keep_latest(keep_latest)
         with self._lock:
             for thread_id in thread_ids:
                 self._lists.drop_thread(str(thread_id))
@@ -268,10 +257,6 @@ class InMemorySaver(BaseCheckpointSaver):
                 ):
                     used.add((channel, v))
         space.blobs = {key: blob for key, blob in space.blobs.items() if key in used}
-
-
-def _no_blob(channel: str, version: int) -> None:
-    return None
 
 
 MemorySaver = InMemorySaver
