@@ -33,12 +33,11 @@ from benchmarks.bench_engine import (
     CHAIN_LENGTH,
     LOOP_STEPS,
     WIDE_KEYS,
+    WIDE_START,
     WIDE_STEPS,
-    ChainState,
-    WideState,
-    _api,
-    _step,
-    _wide_update,
+    chain_graph,
+    loop_graph,
+    wide_graph,
 )
 from benchmarks.harness import Workload
 
@@ -78,49 +77,17 @@ def _run(graph: Any, start: dict[str, Any], limit: int,
 # ------------------------------------------------------------- workloads
 def chain(kind: str, durability: str = "sync") -> Callable[[], object]:
     """The 100-node chain, checkpointed after every step."""
-    StateGraph, START, END, _ = _api(kind)
-    builder = StateGraph(ChainState)
-    names = [f"n{i}" for i in range(CHAIN_LENGTH)]
-    for name in names:
-        builder.add_node(name, _step)
-    builder.add_edge(START, names[0])
-    for a, b in itertools.pairwise(names):
-        builder.add_edge(a, b)
-    builder.add_edge(names[-1], END)
-    graph = builder.compile(checkpointer=_saver(kind))
-    return _run(graph, {"x": 0}, CHAIN_LENGTH + 10, durability)
-
-
-def _loop_graph(kind: str, saver: Any, steps: int) -> Any:
-    StateGraph, START, END, _ = _api(kind)
-    builder = StateGraph(ChainState)
-    builder.add_node("inc", _step)
-    builder.add_edge(START, "inc")
-    builder.add_conditional_edges("inc", lambda s: "inc" if s["x"] < steps else END)
-    return builder.compile(checkpointer=saver)
+    return _run(chain_graph(kind, _saver(kind)), {"x": 0}, CHAIN_LENGTH + 10, durability)
 
 
 def loop(kind: str, durability: str = "sync") -> Callable[[], object]:
     """The 1000-step loop, checkpointed after every step."""
-    return _run(_loop_graph(kind, _saver(kind), LOOP_STEPS), {"x": 0}, LOOP_STEPS + 10,
-                durability)
-
-
-def _wide_graph(kind: str, saver: Any) -> Any:
-    StateGraph, START, END, _ = _api(kind)
-    builder = StateGraph(WideState)
-    builder.add_node("update", _wide_update)
-    builder.add_edge(START, "update")
-    builder.add_conditional_edges("update", lambda s: "update" if s["step"] < WIDE_STEPS else END)
-    return builder.compile(checkpointer=saver)
-
-
-_WIDE_START = {f"k{i}": 0 for i in range(WIDE_KEYS)} | {"step": 0}
+    return _run(loop_graph(kind, _saver(kind)), {"x": 0}, LOOP_STEPS + 10, durability)
 
 
 def wide(kind: str) -> Callable[[], object]:
     """The 500-key state, 50 steps updating 3 keys each, checkpointed after every step."""
-    return _run(_wide_graph(kind, _saver(kind)), _WIDE_START, WIDE_STEPS + 10)
+    return _run(wide_graph(kind, _saver(kind)), WIDE_START, WIDE_STEPS + 10)
 
 
 def wide_bytes(quick: bool) -> dict[str, tuple[float, float | None]]:
@@ -129,7 +96,7 @@ def wide_bytes(quick: bool) -> dict[str, tuple[float, float | None]]:
     for kind in ("graphkit", "langgraph"):
         directory = tempfile.mkdtemp(prefix=f"bench-ckpt-bytes-{kind}-")
         saver = _saver(kind, directory)
-        _run(_wide_graph(kind, saver), _WIDE_START, WIDE_STEPS + 10)()
+        _run(wide_graph(kind, saver), WIDE_START, WIDE_STEPS + 10)()
         if kind == "graphkit":
             found[kind] = float(saver.disk_usage())
             saver.close()
@@ -159,10 +126,10 @@ def _deep_thread(kind: str) -> tuple[Any, dict[str, Any]]:
     # The frameworks take a different number of checkpoints around a loop: measure the
     # overhead on a 3-step run, then size the loop to land on DEEP_THREAD exactly.
     probe = {"configurable": {"thread_id": "probe"}}
-    _loop_graph(kind, saver, 3).invoke({"x": 0}, probe, durability="sync")
+    loop_graph(kind, saver, 3).invoke({"x": 0}, probe, durability="sync")
     overhead = sum(1 for _ in saver.list(probe)) - 3
     steps = DEEP_THREAD - overhead
-    graph = _loop_graph(kind, saver, steps)
+    graph = loop_graph(kind, saver, steps)
     config = {"configurable": {"thread_id": "deep"}, "recursion_limit": steps + 10}
     graph.invoke({"x": 0}, config, durability="sync")
     return graph, {"configurable": {"thread_id": "deep"}}

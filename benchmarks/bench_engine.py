@@ -52,8 +52,13 @@ def _api(kind: str) -> tuple[Any, Any, Any, Any]:
     return StateGraph, START, END, Send
 
 
-def chain(kind: str) -> Callable[[], object]:
-    """100 nodes in a row, each adding one."""
+WIDE_START = {f"k{i}": 0 for i in range(WIDE_KEYS)} | {"step": 0}
+"""The wide graph's input: every key 0."""
+
+
+# -------------------------------------------------- graphs (shared with bench_checkpoint_graph)
+def chain_graph(kind: str, checkpointer: Any = None) -> Any:
+    """100 nodes in a row, each adding one to ``x``."""
     StateGraph, START, END, _ = _api(kind)
     builder = StateGraph(ChainState)
     names = [f"n{i}" for i in range(CHAIN_LENGTH)]
@@ -63,18 +68,47 @@ def chain(kind: str) -> Callable[[], object]:
     for a, b in itertools.pairwise(names):
         builder.add_edge(a, b)
     builder.add_edge(names[-1], END)
-    graph = builder.compile()
+    return builder.compile(checkpointer=checkpointer)
+
+
+def loop_graph(kind: str, checkpointer: Any = None, steps: int = LOOP_STEPS) -> Any:
+    """One node adding one to ``x``, looping through a conditional edge until ``x == steps``."""
+    return _self_loop(kind, ChainState, "inc", _step, "x", steps, checkpointer)
+
+
+def wide_graph(kind: str, checkpointer: Any = None) -> Any:
+    """The 500-key state: one node updating three keys per step, for WIDE_STEPS steps."""
+    return _self_loop(kind, WideState, "update", _wide_update, "step", WIDE_STEPS, checkpointer)
+
+
+def _self_loop(
+    kind: str,
+    schema: Any,
+    name: str,
+    node: Callable[..., Any],
+    counter: str,
+    steps: int,
+    checkpointer: Any,
+) -> Any:
+    """A graph of one node that runs again while ``state[counter] < steps``."""
+    StateGraph, START, END, _ = _api(kind)
+    builder = StateGraph(schema)
+    builder.add_node(name, node)
+    builder.add_edge(START, name)
+    builder.add_conditional_edges(name, lambda s: name if s[counter] < steps else END)
+    return builder.compile(checkpointer=checkpointer)
+
+
+# ------------------------------------------------------------- workloads
+def chain(kind: str) -> Callable[[], object]:
+    """100 nodes in a row, each adding one."""
+    graph = chain_graph(kind)
     return lambda: graph.invoke({"x": 0})
 
 
 def loop(kind: str) -> Callable[[], object]:
     """One node looping through a conditional edge 1000 times."""
-    StateGraph, START, END, _ = _api(kind)
-    builder = StateGraph(ChainState)
-    builder.add_node("inc", _step)
-    builder.add_edge(START, "inc")
-    builder.add_conditional_edges("inc", lambda s: "inc" if s["x"] < LOOP_STEPS else END)
-    graph = builder.compile()
+    graph = loop_graph(kind)
     config = {"recursion_limit": LOOP_STEPS + 10}
     return lambda: graph.invoke({"x": 0}, config)
 
@@ -93,14 +127,8 @@ def fanout(kind: str) -> Callable[[], object]:
 
 def wide(kind: str) -> Callable[[], object]:
     """500-key state, 50 steps, each updating three keys."""
-    StateGraph, START, END, _ = _api(kind)
-    builder = StateGraph(WideState)
-    builder.add_node("update", _wide_update)
-    builder.add_edge(START, "update")
-    builder.add_conditional_edges("update", lambda s: "update" if s["step"] < WIDE_STEPS else END)
-    graph = builder.compile()
-    start = {f"k{i}": 0 for i in range(WIDE_KEYS)} | {"step": 0}
-    return lambda: graph.invoke(start)
+    graph = wide_graph(kind)
+    return lambda: graph.invoke(WIDE_START)
 
 
 WORKLOADS = [
