@@ -51,6 +51,19 @@ def _check(result: dict[str, Any]) -> None:
     assert messages[-1].content == f"Counted to {ROUNDS}."
 
 
+def _conversations(agent: Any) -> Callable[[], object]:
+    """A timed run: the whole conversation on a fresh thread, its result checked."""
+    threads = itertools.count()
+
+    def run() -> object:
+        config = {"configurable": {"thread_id": f"t{next(threads)}"}, "recursion_limit": 100}
+        result = agent.invoke({"messages": [("user", "count")]}, config)
+        _check(result)
+        return result
+
+    return run
+
+
 def graphkit_agent() -> Callable[[], object]:
     """graphkit's create_react_agent over FakeChatModel, with InMemorySaver."""
     from graphkit.messages import AIMessage
@@ -61,15 +74,7 @@ def graphkit_agent() -> Callable[[], object]:
 
     model = FakeChatModel(responses=_script(AIMessage), cycle=True)
     agent = create_react_agent(model, [tool(add)], checkpointer=InMemorySaver())
-    threads = itertools.count()
-
-    def run() -> object:
-        config = {"configurable": {"thread_id": f"t{next(threads)}"}, "recursion_limit": 100}
-        result = agent.invoke({"messages": [("user", "count")]}, config)
-        _check(result)
-        return result
-
-    return run
+    return _conversations(agent)
 
 
 def langgraph_agent() -> Callable[[], object]:
@@ -110,15 +115,7 @@ def langgraph_agent() -> Callable[[], object]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         agent = create_react_agent(model, [tool(add)], checkpointer=InMemorySaver())
-    threads = itertools.count()
-
-    def run() -> object:
-        config = {"configurable": {"thread_id": f"t{next(threads)}"}, "recursion_limit": 100}
-        result = agent.invoke({"messages": [("user", "count")]}, config)
-        _check(result)
-        return result
-
-    return run
+    return _conversations(agent)
 
 
 WORKLOADS = [
