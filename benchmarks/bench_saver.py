@@ -21,16 +21,14 @@ Run: ``.venv/bin/python -m benchmarks.harness --quick saver`` (the table) or
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import itertools
 import sqlite3
 import statistics
 import tempfile
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from benchmarks.harness import Workload
+from benchmarks.harness import Workload, _time_sample
 
 STEPS = 200
 CONSTANT_KEYS = 10
@@ -45,33 +43,40 @@ def _constant() -> dict[str, Any]:
     return {f"k{i}": {"value": i, "label": f"key {i}"} for i in range(CONSTANT_KEYS)}
 
 
+def _chat_steps() -> Iterator[tuple[int, dict[str, Any], dict[str, int], dict[str, int]]]:
+    """The ``STEPS`` steps of one chat thread: (step, channel values, a copy of the
+    channel versions, new_versions: the channels the step changed)."""
+    values: dict[str, Any] = {**_constant(), "messages": [], "step": 0}
+    versions = dict.fromkeys(values, 1)
+    new_versions = dict(versions)
+    for step in range(STEPS):
+        yield step, values, dict(versions), new_versions
+        values = {
+            **values,
+            "messages": [*values["messages"], _message(step, "user"), _message(step, "ai")],
+            "step": step + 1,
+        }
+        versions["messages"] += 1
+        versions["step"] += 1
+        new_versions = {"messages": versions["messages"], "step": versions["step"]}
+
+
 def _graphkit(saver: Any) -> Callable[[], object]:
     """One run of the workload against a graphkit saver."""
     from stores.checkpoint import empty_checkpoint
 
     def run() -> None:
         config: dict[str, Any] = {"configurable": {"thread_id": f"gk-{next(_threads)}"}}
-        values: dict[str, Any] = {**_constant(), "messages": [], "step": 0}
-        versions = dict.fromkeys(values, 1)
-        new_versions = dict(versions)
         base_len = 0
-        for step in range(STEPS):
+        for step, values, versions, new_versions in _chat_steps():
             checkpoint = empty_checkpoint()
             checkpoint["channel_values"] = values
-            checkpoint["channel_versions"] = dict(versions)
+            checkpoint["channel_versions"] = versions
             if step:
                 checkpoint["channel_appends"] = {"messages": [versions["messages"] - 1, base_len]}
             config = saver.put(config, checkpoint, {"source": "loop", "step": step}, new_versions)
             saver.get_tuple(config)
             base_len = len(values["messages"])
-            values = {
-                **values,
-                "messages": [*values["messages"], _message(step, "user"), _message(step, "ai")],
-                "step": step + 1,
-            }
-            versions["messages"] += 1
-            versions["step"] += 1
-            new_versions = {"messages": versions["messages"], "step": versions["step"]}
 
     return run
 
@@ -82,23 +87,12 @@ def _langgraph(saver: Any) -> Callable[[], object]:
 
     def run() -> None:
         config: dict[str, Any] = {"configurable": {"thread_id": f"lg-{next(_threads)}", "checkpoint_ns": ""}}
-        values: dict[str, Any] = {**_constant(), "messages": [], "step": 0}
-        versions = dict.fromkeys(values, 1)
-        new_versions = dict(versions)
-        for step in range(STEPS):
+        for step, values, versions, new_versions in _chat_steps():
             checkpoint = empty_checkpoint()
             checkpoint["channel_values"] = dict(values)
-            checkpoint["channel_versions"] = dict(versions)
+            checkpoint["channel_versions"] = versions
             config = saver.put(config, checkpoint, {"source": "loop", "step": step}, new_versions)
             saver.get_tuple(config)
-            values = {
-                **values,
-                "messages": [*values["messages"], _message(step, "user"), _message(step, "ai")],
-                "step": step + 1,
-            }
-            versions["messages"] += 1
-            versions["step"] += 1
-            new_versions = {"messages": versions["messages"], "step": versions["step"]}
 
     return run
 
@@ -174,17 +168,7 @@ def _per_step(setup: Callable[[], Callable[[], object]], repeat: int) -> float:
     timing, as the harness does)."""
     run = setup()
     run()
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        gc.disable()
-        try:
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-        finally:
-            gc.enable()
-    return statistics.median(times) / STEPS
+    return statistics.median(_time_sample(run, 1) for _ in range(repeat)) / STEPS
 
 
 def _vs_bare(sync: bool) -> Callable[[bool], dict[str, tuple[float, float | None]]]:
