@@ -110,6 +110,14 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
+def _lmdb_path_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", metavar="PATH", help="the LMDB directory (holding data.mdb)")
+
+
+def _ns_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ns", default="", help="checkpoint namespace (default: the root graph)")
+
+
 # -------------------------------------------------------------------- draw
 def _add_draw(sub: Any) -> None:
     p = _command(
@@ -278,7 +286,7 @@ def _add_threads(sub: Any) -> None:
         "of its latest checkpoint (newest thread first).\n\n"
         "example:\n  graphkit threads .graphkit-data",
     )
-    p.add_argument("path", metavar="PATH", help="the LMDB directory (holding data.mdb)")
+    _lmdb_path_arg(p)
     _json_flag(p)
     p.set_defaults(handler=cmd_threads)
 
@@ -292,10 +300,10 @@ def _add_history(sub: Any) -> None:
         "that wrote in that step and the nodes that run next.\n\n"
         "example:\n  graphkit history .graphkit-data 1 --limit 5",
     )
-    p.add_argument("path", metavar="PATH", help="the LMDB directory (holding data.mdb)")
+    _lmdb_path_arg(p)
     p.add_argument("thread_id", metavar="THREAD_ID")
     p.add_argument("--limit", type=_positive, default=20, help="at most N checkpoints (20)")
-    p.add_argument("--ns", default="", help="checkpoint namespace (default: the root graph)")
+    _ns_flag(p)
     _json_flag(p)
     p.set_defaults(handler=cmd_history)
 
@@ -309,10 +317,10 @@ def _add_state(sub: Any) -> None:
         "the one --checkpoint names (ids from `graphkit history`).\n\n"
         "example:\n  graphkit state .graphkit-data 1",
     )
-    p.add_argument("path", metavar="PATH", help="the LMDB directory (holding data.mdb)")
+    _lmdb_path_arg(p)
     p.add_argument("thread_id", metavar="THREAD_ID")
     p.add_argument("--checkpoint", metavar="ID", help="a checkpoint id (default: the latest)")
-    p.add_argument("--ns", default="", help="checkpoint namespace (default: the root graph)")
+    _ns_flag(p)
     _json_flag(p)
     p.set_defaults(handler=cmd_state)
 
@@ -598,7 +606,7 @@ def _add_store(sub: Any) -> None:
         "  graphkit store .graphkit-data namespaces\n"
         '  graphkit store .graphkit-data search memories/1 --query "what is my name"',
     )
-    p.add_argument("path", metavar="PATH", help="the LMDB directory (holding data.mdb)")
+    _lmdb_path_arg(p)
     actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser, required=True)
     ns = actions.add_parser(
         "namespaces", help="list namespaces", description="List the store's namespaces."
