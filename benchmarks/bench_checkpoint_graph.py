@@ -63,8 +63,9 @@ def _saver(kind: str, directory: str | None = None, *, fast_setup: bool = False)
     return SqliteSaver(conn)
 
 
-def _run(graph: Any, start: dict[str, Any], limit: int,
-         durability: str = "sync") -> Callable[[], object]:
+def _run(
+    graph: Any, start: dict[str, Any], limit: int, durability: str = "sync"
+) -> Callable[[], object]:
     """A timed run: the graph on a new thread, checkpointing every step."""
 
     def run() -> object:

@@ -132,12 +132,36 @@ def wide(kind: str) -> Callable[[], object]:
 
 
 WORKLOADS = [
-    Workload("chain", f"{CHAIN_LENGTH}-node sequential chain", lambda: chain("graphkit"),
-             lambda: chain("langgraph"), units=CHAIN_LENGTH, unit="step"),
-    Workload("loop", f"{LOOP_STEPS}-step counting loop via a conditional edge",
-             lambda: loop("graphkit"), lambda: loop("langgraph"), units=LOOP_STEPS, unit="step"),
-    Workload("fanout", f"{FANOUT}-way Send fan-out joined by a list reducer",
-             lambda: fanout("graphkit"), lambda: fanout("langgraph"), units=FANOUT, unit="task"),
-    Workload("wide", f"{WIDE_KEYS}-key state, {WIDE_STEPS} steps updating 3 keys",
-             lambda: wide("graphkit"), lambda: wide("langgraph"), units=WIDE_STEPS, unit="step"),
+    Workload(
+        "chain",
+        f"{CHAIN_LENGTH}-node sequential chain",
+        lambda: chain("graphkit"),
+        lambda: chain("langgraph"),
+        units=CHAIN_LENGTH,
+        unit="step",
+    ),
+    Workload(
+        "loop",
+        f"{LOOP_STEPS}-step counting loop via a conditional edge",
+        lambda: loop("graphkit"),
+        lambda: loop("langgraph"),
+        units=LOOP_STEPS,
+        unit="step",
+    ),
+    Workload(
+        "fanout",
+        f"{FANOUT}-way Send fan-out joined by a list reducer",
+        lambda: fanout("graphkit"),
+        lambda: fanout("langgraph"),
+        units=FANOUT,
+        unit="task",
+    ),
+    Workload(
+        "wide",
+        f"{WIDE_KEYS}-key state, {WIDE_STEPS} steps updating 3 keys",
+        lambda: wide("graphkit"),
+        lambda: wide("langgraph"),
+        units=WIDE_STEPS,
+        unit="step",
+    ),
 ]

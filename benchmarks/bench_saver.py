@@ -86,7 +86,9 @@ def _langgraph(saver: Any) -> Callable[[], object]:
     from langgraph.checkpoint.base import empty_checkpoint
 
     def run() -> None:
-        config: dict[str, Any] = {"configurable": {"thread_id": f"lg-{next(_threads)}", "checkpoint_ns": ""}}
+        config: dict[str, Any] = {
+            "configurable": {"thread_id": f"lg-{next(_threads)}", "checkpoint_ns": ""}
+        }
         for step, values, versions, new_versions in _chat_steps():
             checkpoint = empty_checkpoint()
             checkpoint["channel_values"] = dict(values)
@@ -142,7 +144,9 @@ def bare_lmdb(sync: bool = True) -> Callable[[], object]:
     versions = {**dict.fromkeys(_constant(), 1), "messages": 1, "step": 1}
     steps = []
     for step in range(STEPS):
-        record = serde.dumps([1, dt.datetime.now(dt.timezone.utc).isoformat(), versions, {}, "x" * 36])
+        record = serde.dumps(
+            [1, dt.datetime.now(dt.timezone.utc).isoformat(), versions, {}, "x" * 36]
+        )
         meta = serde.dumps({"source": "loop", "step": step})
         delta = b"D" + bytes(40) + serde.dumps([_message(step, "user"), _message(step, "ai")])
         counter = b"F" + serde.dumps(step)

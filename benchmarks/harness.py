@@ -243,8 +243,15 @@ def run(
             results.append(measure(workload, quick=quick, with_langgraph=with_langgraph))
         except Exception as exc:  # one broken workload must not hide the others
             results.append(
-                Result(workload.name, workload.description, workload.unit, workload.units,
-                       0.0, 0.0, error=f"{type(exc).__name__}: {exc}")
+                Result(
+                    workload.name,
+                    workload.description,
+                    workload.unit,
+                    workload.units,
+                    0.0,
+                    0.0,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
             )
     if progress:
         progress(len(workloads), len(workloads), "done")

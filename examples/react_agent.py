@@ -28,13 +28,18 @@ def make_model() -> Any:
     if os.environ.get("ANTHROPIC_API_KEY"):
         return ChatAnthropic(model="claude-sonnet-4-5")
     call = {"name": "get_weather", "args": {"city": "Paris"}, "id": "call_1"}
-    return FakeChatModel([AIMessage(content="", tool_calls=[call]),
-                          "It's sunny in Paris (21 degrees)."])
+    return FakeChatModel(
+        [AIMessage(content="", tool_calls=[call]), "It's sunny in Paris (21 degrees)."]
+    )
 
 
 def main() -> list[str]:
-    agent = create_react_agent(make_model(), [get_weather], checkpointer=InMemorySaver(),
-                               prompt="You are a concise assistant.")
+    agent = create_react_agent(
+        make_model(),
+        [get_weather],
+        checkpointer=InMemorySaver(),
+        prompt="You are a concise assistant.",
+    )
     config = {"configurable": {"thread_id": "weather"}}
     result = agent.invoke({"messages": [("user", "What's the weather in Paris?")]}, config)
     for message in result["messages"]:

@@ -64,8 +64,11 @@ class TaskContext:
 
     def stream_metadata(self) -> dict[str, Any]:
         """Metadata that goes with chunks streamed from this task."""
-        return {"langgraph_node": self.node, "langgraph_step": self.step,
-                "langgraph_task_id": self.task_id}
+        return {
+            "langgraph_node": self.node,
+            "langgraph_step": self.step,
+            "langgraph_task_id": self.task_id,
+        }
 
 
 CURRENT_TASK: ContextVar[TaskContext | None] = ContextVar("graphkit_task", default=None)

@@ -75,8 +75,13 @@ class TaskFuture(Generic[T]):
 class Task(Generic[R]):
     """A function whose calls run concurrently inside an entrypoint and are checkpointed."""
 
-    def __init__(self, fn: Callable[..., R], *, name: str | None = None,
-                 retry_policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., R],
+        *,
+        name: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
         self.fn = fn
         self.name = name or getattr(fn, "__name__", "task")
         self.retry_policy = retry_policy
@@ -106,11 +111,13 @@ class Task(Generic[R]):
         from graphkit.runtime.loop import shared_pool
 
         context = contextvars.copy_context()
-        return TaskFuture(shared_pool().submit(context.run, self._run_and_keep,
-                                               args, kwargs, results, key))
+        return TaskFuture(
+            shared_pool().submit(context.run, self._run_and_keep, args, kwargs, results, key)
+        )
 
-    def _run_and_keep(self, args: tuple[Any, ...], kwargs: dict[str, Any],
-                      results: dict[str, Any], key: str) -> R:
+    def _run_and_keep(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], results: dict[str, Any], key: str
+    ) -> R:
         value = self._run_sync(args, kwargs)
         results[key] = value
         return value
@@ -129,8 +136,9 @@ class Task(Generic[R]):
 
                 time.sleep(policy.wait(attempt))
 
-    async def _run_async(self, args: tuple[Any, ...], kwargs: dict[str, Any],
-                         results: dict[str, Any], key: str) -> R:
+    async def _run_async(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], results: dict[str, Any], key: str
+    ) -> R:
         attempt = 0
         while True:
             attempt += 1
@@ -145,8 +153,12 @@ class Task(Generic[R]):
                 await asyncio.sleep(policy.wait(attempt))
 
 
-def task(fn: Callable[..., R] | None = None, *, name: str | None = None,
-         retry_policy: RetryPolicy | None = None) -> Any:
+def task(
+    fn: Callable[..., R] | None = None,
+    *,
+    name: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+) -> Any:
     """Make ``fn`` a task: calling it inside an entrypoint returns a ``TaskFuture``."""
     if fn is None:
         return lambda f: Task(f, name=name, retry_policy=retry_policy)
@@ -166,8 +178,9 @@ class entrypoint:
     of this thread saved), ``store``, ``writer`` and ``config`` by name.
     """
 
-    def __init__(self, checkpointer: Any = None, store: Any = None,
-                 retry_policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, checkpointer: Any = None, store: Any = None, retry_policy: RetryPolicy | None = None
+    ) -> None:
         self.checkpointer = checkpointer
         self.store = store
         self.retry_policy = retry_policy
@@ -184,8 +197,13 @@ class entrypoint:
 class Workflow:
     """A compiled entrypoint: the one-node graph behind it, with the graph API."""
 
-    def __init__(self, fn: Callable[..., Any], checkpointer: Any, store: Any,
-                 retry_policy: RetryPolicy | None) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        checkpointer: Any,
+        store: Any,
+        retry_policy: RetryPolicy | None,
+    ) -> None:
         from graphkit.graph import StateGraph
 
         self.fn = fn
@@ -226,21 +244,32 @@ class Workflow:
         """Run the workflow; returns its return value (with ``__interrupt__`` info if paused)."""
         return _unwrap(self.graph.invoke(_wrap(input), config, **kwargs))
 
-    async def ainvoke(self, input: Any, config: dict[str, Any] | None = None,
-                      **kwargs: Any) -> Any:
+    async def ainvoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """Async ``invoke``."""
         return _unwrap(await self.graph.ainvoke(_wrap(input), config, **kwargs))
 
-    def stream(self, input: Any, config: dict[str, Any] | None = None, *,
-               stream_mode: Any = None, **kwargs: Any) -> Iterator[Any]:
+    def stream(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        stream_mode: Any = None,
+        **kwargs: Any,
+    ) -> Iterator[Any]:
         """Stream like a graph: ``updates`` yields ``{name: return value}``."""
         modes: Any = stream_mode or "updates"
         for item in self.graph.stream(_wrap(input), config, stream_mode=modes, **kwargs):
             if not _is_input_echo(item, modes):
                 yield self._chunk(item, modes)
 
-    async def astream(self, input: Any, config: dict[str, Any] | None = None, *,
-                      stream_mode: Any = None, **kwargs: Any) -> AsyncIterator[Any]:
+    async def astream(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        stream_mode: Any = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
         """Async ``stream``."""
         modes: Any = stream_mode or "updates"
         async for item in self.graph.astream(_wrap(input), config, stream_mode=modes, **kwargs):

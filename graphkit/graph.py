@@ -72,7 +72,9 @@ class StateGraph(Generic[S]):
             raise TypeError(f"StateGraph() got unexpected keyword arguments {sorted(legacy)}")
         self.state_schema = state_schema
         self.state = inspect_schema(state_schema)
-        self.input = inspect_schema(input_schema, role="input_schema") if input_schema else self.state
+        self.input = (
+            inspect_schema(input_schema, role="input_schema") if input_schema else self.state
+        )
         self.output = (
             inspect_schema(output_schema, role="output_schema") if output_schema else self.state
         )
@@ -128,9 +130,11 @@ class StateGraph(Generic[S]):
         self._add_output_schema(call.return_annotation)
         ends: dict[str, str] | None = None
         if destinations is not None:
-            ends = dict(destinations) if isinstance(destinations, dict) else {
-                d: d for d in destinations
-            }
+            ends = (
+                dict(destinations)
+                if isinstance(destinations, dict)
+                else {d: d for d in destinations}
+            )
         elif subgraph is None and (declared := declared_destinations(call.fn)) is not None:
             ends = {d: d for d in declared}
         self.nodes[name] = NodeDef(
@@ -171,8 +175,11 @@ class StateGraph(Generic[S]):
         self, name: str, explicit: type[Any] | None, hinted: Any
     ) -> Schema | None:
         candidate = explicit
-        if candidate is None and hinted is not None and hinted is not self.state_schema and (
-            is_typeddict(hinted) or _is_model_or_dataclass(hinted)
+        if (
+            candidate is None
+            and hinted is not None
+            and hinted is not self.state_schema
+            and (is_typeddict(hinted) or _is_model_or_dataclass(hinted))
         ):
             candidate = hinted
         if candidate is None or candidate is self.state_schema:
@@ -322,7 +329,9 @@ class StateGraph(Generic[S]):
                     self._check_endpoint(target, f"{where} (label {label!r})", known | {END})
         for node in self.nodes.values():
             for target in (node.destinations or {}).values():
-                self._check_endpoint(target, f"the destinations of node {node.name!r}", known | {END})
+                self._check_endpoint(
+                    target, f"the destinations of node {node.name!r}", known | {END}
+                )
         for n in interrupt_nodes:
             if n not in known and n != "*":
                 raise GraphCompileError(
@@ -340,7 +349,9 @@ class StateGraph(Generic[S]):
             return
         if name in (START, END):
             raise GraphCompileError(f"{where}: {name!r} cannot be used there.")
-        hint = f" Add it with add_node({name!r}, fn) or fix the name." if isinstance(name, str) else ""
+        hint = (
+            f" Add it with add_node({name!r}, fn) or fix the name." if isinstance(name, str) else ""
+        )
         raise GraphCompileError(
             f"{where} refers to unknown node {name!r}. Known nodes: {sorted(self.nodes)}.{hint}"
         )
@@ -371,8 +382,9 @@ class StateGraph(Generic[S]):
         for source, branches in self.branches.items():
             for branch in branches.values():
                 for label, target in (branch.path_map or {}).items():
-                    _add_edge(g, source, target, kind="conditional", branch=branch.name,
-                              label=str(label))
+                    _add_edge(
+                        g, source, target, kind="conditional", branch=branch.name, label=str(label)
+                    )
         for node in self.nodes.values():
             for label, target in (node.destinations or {}).items():
                 _add_edge(g, node.name, target, kind="command", label=str(label))
@@ -384,12 +396,15 @@ class StateGraph(Generic[S]):
         if not unreachable:
             return
         dynamic = [
-            source for source, branches in self.branches.items()
+            source
+            for source, branches in self.branches.items()
             if (source in reachable or source == START)
             and any(b.path_map is None for b in branches.values())
         ] + [
-            n.name for n in self.nodes.values()
-            if n.name in reachable and n.destinations is None
+            n.name
+            for n in self.nodes.values()
+            if n.name in reachable
+            and n.destinations is None
             and (n.subgraph is not None or may_route_dynamically(n.call.fn))
         ]
         if dynamic:

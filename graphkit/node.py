@@ -50,7 +50,8 @@ def inspect_callable(fn: Callable[..., Any], what: str) -> CallSpec:
     except (TypeError, ValueError):
         return CallSpec(fn, is_async, True, ())
     positional = [
-        p for p in params
+        p
+        for p in params
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in INJECTABLE
     ]
     takes_state = bool(positional) or any(p.kind == p.VAR_POSITIONAL for p in params)

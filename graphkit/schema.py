@@ -126,7 +126,9 @@ def _pydantic_hints(cls: type[BaseModel]) -> dict[str, Any]:
     hints: dict[str, Any] = {}
     for name, info in cls.model_fields.items():
         reducers = [m for m in info.metadata if _looks_like_reducer(m)]
-        hints[name] = typing.Annotated[info.annotation, reducers[-1]] if reducers else info.annotation
+        hints[name] = (
+            typing.Annotated[info.annotation, reducers[-1]] if reducers else info.annotation
+        )
     return hints
 
 
@@ -145,7 +147,11 @@ def _looks_like_reducer(meta: Any) -> bool:
     """Callables in ``Annotated`` metadata are reducers; pydantic/annotated_types markers are not."""
     if isinstance(meta, type) or not callable(meta):
         return False
-    return type(meta).__module__.split(".")[0] not in ("annotated_types", "pydantic", "pydantic_core")
+    return type(meta).__module__.split(".")[0] not in (
+        "annotated_types",
+        "pydantic",
+        "pydantic_core",
+    )
 
 
 def _channel(name: str, hint: Any, owner: Any) -> ChannelSpec:
@@ -197,7 +203,8 @@ def update_from_object(obj: Any, node: str) -> dict[str, Any]:
     if isinstance(obj, BaseModel):
         fields_set = obj.model_fields_set
         return {
-            k: v for k in type(obj).model_fields
+            k: v
+            for k in type(obj).model_fields
             if (v := getattr(obj, k)) is not None or k in fields_set
         }
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):

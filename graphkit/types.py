@@ -75,9 +75,23 @@ class Overwrite:
 
 def _default_retry_on(exc: Exception) -> bool:
     """Retry errors that are usually transient; never programming errors."""
-    if isinstance(exc, (ValueError, TypeError, ArithmeticError, ImportError, LookupError,
-                        NameError, SyntaxError, RuntimeError, ReferenceError, StopIteration,
-                        StopAsyncIteration, OSError)):
+    if isinstance(
+        exc,
+        (
+            ValueError,
+            TypeError,
+            ArithmeticError,
+            ImportError,
+            LookupError,
+            NameError,
+            SyntaxError,
+            RuntimeError,
+            ReferenceError,
+            StopIteration,
+            StopAsyncIteration,
+            OSError,
+        ),
+    ):
         return isinstance(exc, (ConnectionError, TimeoutError))
     status = getattr(getattr(exc, "response", None), "status_code", None)
     if isinstance(status, int):
@@ -118,7 +132,9 @@ class RetryPolicy:
 
     def wait(self, attempt: int) -> float:
         """Seconds to sleep after failed attempt number ``attempt`` (1-based)."""
-        interval = min(self.max_interval, self.initial_interval * self.backoff_factor ** (attempt - 1))
+        interval = min(
+            self.max_interval, self.initial_interval * self.backoff_factor ** (attempt - 1)
+        )
         return interval + (random.uniform(0, 1) if self.jitter else 0.0)
 
 

@@ -174,8 +174,7 @@ class Serializer:
             at = f" at {path}" if path else ""
             place = f" in {where}" if where else ""
             raise SerdeError(
-                f"cannot serialize {type(exc.obj).__qualname__!s} object{place}{at}: "
-                f"{exc.reason}"
+                f"cannot serialize {type(exc.obj).__qualname__!s} object{place}{at}: {exc.reason}"
             ) from None
         if self.cipher is not None:
             return _ENCRYPTED + self.cipher.encrypt(data)
@@ -205,9 +204,7 @@ class Serializer:
 
     def _pack(self, obj: Any) -> bytes:
         try:
-            return msgpack.packb(
-                obj, default=self._default, use_bin_type=True, strict_types=True
-            )
+            return msgpack.packb(obj, default=self._default, use_bin_type=True, strict_types=True)
         except _Unencodable:
             raise
         except (TypeError, ValueError, OverflowError) as exc:
@@ -374,9 +371,7 @@ class Serializer:
         if found is not None:
             return found
         module, _, qualname = name.partition(":")
-        if self._allowed and any(
-            module == m or module.startswith(m + ".") for m in self._allowed
-        ):
+        if self._allowed and any(module == m or module.startswith(m + ".") for m in self._allowed):
             obj: Any = importlib.import_module(module)
             for part in qualname.split("."):
                 obj = getattr(obj, part)

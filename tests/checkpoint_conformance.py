@@ -84,7 +84,11 @@ def test_get_latest_and_by_id(saver: BaseCheckpointSaver) -> None:
     c1 = saver.put(cfg(), first, {"source": "input", "step": -1}, {"a": 1})
     second = ckpt({"a": 2, "b": "x"}, {"a": 2, "b": 1})
     c2 = saver.put(c1, second, {"source": "loop", "step": 0}, {"a": 2, "b": 1})
-    assert c2["configurable"] == {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": second["id"]}
+    assert c2["configurable"] == {
+        "thread_id": "t",
+        "checkpoint_ns": "",
+        "checkpoint_id": second["id"],
+    }
 
     latest = saver.get_tuple(cfg())
     assert latest is not None
@@ -203,7 +207,9 @@ def test_append_hint_without_growth_and_after_truncation(saver: BaseCheckpointSa
     first = talk.history[0]
     # A fork that replaces the list: no hint, full value.
     versions = {"messages": 10, "turns": 10}
-    saver.put(cfg(checkpoint_id=first[0]), ckpt({"messages": ["z"], "turns": 0}, versions), {}, versions)
+    saver.put(
+        cfg(checkpoint_id=first[0]), ckpt({"messages": ["z"], "turns": 0}, versions), {}, versions
+    )
     found = saver.get(cfg())
     assert found is not None and found["channel_values"]["messages"] == ["z"]
     second = saver.get(cfg(checkpoint_id=talk.history[1][0]))
@@ -217,12 +223,18 @@ def test_forks_keep_their_own_values(saver: BaseCheckpointSaver) -> None:
     fork_point = (talk.config, list(talk.messages), talk.version)
     left_id = talk.step("left")
     right_id = talk.step("right", parent=fork_point)
-    left, right = saver.get_tuple(cfg(checkpoint_id=left_id)), saver.get_tuple(cfg(checkpoint_id=right_id))
+    left, right = (
+        saver.get_tuple(cfg(checkpoint_id=left_id)),
+        saver.get_tuple(cfg(checkpoint_id=right_id)),
+    )
     assert left is not None and right is not None
     assert left.checkpoint["channel_values"]["messages"] == ["m0", "m1", "left"]
     assert right.checkpoint["channel_values"]["messages"] == ["m0", "m1", "right"]
     assert left.parent_config == right.parent_config == fork_point[0]
-    assert left.checkpoint["channel_versions"]["messages"] != right.checkpoint["channel_versions"]["messages"]
+    assert (
+        left.checkpoint["channel_versions"]["messages"]
+        != right.checkpoint["channel_versions"]["messages"]
+    )
 
 
 def test_reads_between_puts_and_across_branches_agree(saver: BaseCheckpointSaver) -> None:
@@ -309,7 +321,9 @@ def test_list_newest_first_with_filter_before_limit(saver: BaseCheckpointSaver) 
 def test_list_many_pages(saver: BaseCheckpointSaver) -> None:
     config = cfg()
     for step in range(100):
-        config = saver.put(config, ckpt({"a": step}, {"a": step + 1}), {"step": step}, {"a": step + 1})
+        config = saver.put(
+            config, ckpt({"a": step}, {"a": step + 1}), {"step": step}, {"a": step + 1}
+        )
     assert _steps(saver.list(cfg())) == list(range(99, -1, -1))
     assert _steps(saver.list(cfg(), filter={"step": 3})) == [3]
     assert _steps(saver.list(cfg(), limit=70)) == list(range(99, 29, -1))
@@ -416,8 +430,12 @@ async def test_async_twins(saver: BaseCheckpointSaver) -> None:
     found = await saver.aget_tuple(cfg())
     assert found is not None and found.pending_writes == [("task", "a", 2)]
     for step in range(1, 40):
-        config = await saver.aput(config, ckpt({"a": step}, {"a": step + 1}), {"step": step}, {"a": step + 1})
-    assert [item.metadata["step"] async for item in saver.alist(cfg(), limit=20)] == list(range(39, 19, -1))
+        config = await saver.aput(
+            config, ckpt({"a": step}, {"a": step + 1}), {"step": step}, {"a": step + 1}
+        )
+    assert [item.metadata["step"] async for item in saver.alist(cfg(), limit=20)] == list(
+        range(39, 19, -1)
+    )
     assert len([item async for item in saver.alist(cfg())]) == 40
     await saver.acopy_thread("t", "u")
     await saver.aprune(["u"], keep_latest=1)
@@ -430,7 +448,9 @@ async def test_async_calls_run_concurrently(saver: BaseCheckpointSaver) -> None:
     async def run(thread: str) -> None:
         config = cfg(thread)
         for step in range(10):
-            config = await saver.aput(config, ckpt({"a": step}, {"a": step + 1}), {"step": step}, {"a": step + 1})
+            config = await saver.aput(
+                config, ckpt({"a": step}, {"a": step + 1}), {"step": step}, {"a": step + 1}
+            )
 
     await asyncio.gather(*(run(f"t{i}") for i in range(8)))
     for i in range(8):

@@ -49,7 +49,9 @@ WRITER = textwrap.dedent(
 )
 
 
-def _writer(path: Path, thread: str, channel: str, count: int, map_size: int = 1 << 20) -> subprocess.Popen[str]:
+def _writer(
+    path: Path, thread: str, channel: str, count: int, map_size: int = 1 << 20
+) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.Popen(
         [sys.executable, "-c", WRITER, str(path), thread, channel, str(count), str(map_size)],
@@ -95,8 +97,16 @@ def test_sigkill_mid_write_loses_no_committed_checkpoint(tmp_path: Path) -> None
 @pytest.mark.slow
 def test_processes_writing_one_path_concurrently(tmp_path: Path) -> None:
     # A tiny map: the writers also grow it under each other (MapResized handling).
-    jobs = [("a", "messages"), ("b", "messages"), ("c", "messages"), ("shared", "left"), ("shared", "right")]
-    procs = [_writer(tmp_path, thread, channel, 150, map_size=64 * 1024) for thread, channel in jobs]
+    jobs = [
+        ("a", "messages"),
+        ("b", "messages"),
+        ("c", "messages"),
+        ("shared", "left"),
+        ("shared", "right"),
+    ]
+    procs = [
+        _writer(tmp_path, thread, channel, 150, map_size=64 * 1024) for thread, channel in jobs
+    ]
     outputs = [proc.communicate(timeout=300) for proc in procs]
     for proc, (_, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
@@ -141,9 +151,13 @@ def _corrupt_blob(saver: LMDBSaver, thread: str, channel: str, version: int, dat
         (b"??", "corrupt or foreign"),
     ],
 )
-def test_corrupt_blob_error_names_thread_and_checkpoint(tmp_path: Path, damage: bytes, message: str) -> None:
+def test_corrupt_blob_error_names_thread_and_checkpoint(
+    tmp_path: Path, damage: bytes, message: str
+) -> None:
     with LMDBSaver(tmp_path) as saver:
-        config = saver.put(cfg("chat-7"), ckpt({"messages": ["hi"]}, {"messages": 1}), {}, {"messages": 1})
+        config = saver.put(
+            cfg("chat-7"), ckpt({"messages": ["hi"]}, {"messages": 1}), {}, {"messages": 1}
+        )
         _corrupt_blob(saver, "chat-7", "messages", 1, damage)
         with pytest.raises(CheckpointCorruptError) as info:
             saver.get_tuple(cfg("chat-7"))
@@ -157,7 +171,9 @@ def test_missing_blob_is_reported_not_silently_dropped(tmp_path: Path) -> None:
     with LMDBSaver(tmp_path) as saver:
         # Claims channel "b" was stored earlier, but it never was.
         saver.put(cfg(), ckpt({"a": 1, "b": 2}, {"a": 1, "b": 1}), {}, {"a": 1})
-        with pytest.raises(CheckpointCorruptError, match="'b' version 1: the value blob is missing"):
+        with pytest.raises(
+            CheckpointCorruptError, match="'b' version 1: the value blob is missing"
+        ):
             saver.get_tuple(cfg())
 
 
@@ -181,7 +197,9 @@ def test_thousand_turn_thread_costs_bytes_written_not_quadratic(tmp_path: Path) 
         found = saver.get(cfg())
         assert found is not None and found["channel_values"]["messages"] == talk.messages
     per_checkpoint = 400  # record + metadata + keys + B-tree slack, independent of history
-    print(f"\n1000 turns: appended {appended} B, LMDB uses {used} B, full copies would be {full_copies} B")
+    print(
+        f"\n1000 turns: appended {appended} B, LMDB uses {used} B, full copies would be {full_copies} B"
+    )
     assert used <= 5 * appended + per_checkpoint * turns
     assert used * 50 < full_copies
 

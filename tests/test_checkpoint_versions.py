@@ -12,7 +12,9 @@ from stores.checkpoint._codec import VERSIONS_DELTA_MAX_DEPTH
 KEYS = [f"k{i}" for i in range(300)]
 
 
-def put_steps(saver: LMDBSaver, steps: int, thread: str = "t") -> list[tuple[dict[str, Any], dict[str, int]]]:
+def put_steps(
+    saver: LMDBSaver, steps: int, thread: str = "t"
+) -> list[tuple[dict[str, Any], dict[str, int]]]:
     """A wide state where each step changes two keys; returns what each checkpoint held."""
     values = dict.fromkeys(KEYS, 0)
     versions = dict.fromkeys(KEYS, 1)
@@ -38,8 +40,9 @@ def test_history_reads_back_exact_versions_and_values(tmp_path: Path) -> None:
         expected = put_steps(saver, 3 * VERSIONS_DELTA_MAX_DEPTH + 5)
     with LMDBSaver(tmp_path / "db") as fresh:  # a new process would start with no cache
         got = list(fresh.list({"configurable": {"thread_id": "t"}}))
-    assert [(t.checkpoint["channel_values"], t.checkpoint["channel_versions"])
-            for t in reversed(got)] == expected
+    assert [
+        (t.checkpoint["channel_values"], t.checkpoint["channel_versions"]) for t in reversed(got)
+    ] == expected
 
 
 def test_records_stay_small_when_few_keys_change(tmp_path: Path) -> None:
@@ -59,7 +62,8 @@ def test_prune_keeps_delta_records_readable(tmp_path: Path) -> None:
         saver.prune(["t"], keep_latest=3)
         kept = list(saver.list({"configurable": {"thread_id": "t"}}))
         assert [t.checkpoint["channel_versions"] for t in reversed(kept)] == [
-            v for _, v in expected[-3:]]
+            v for _, v in expected[-3:]
+        ]
         put_steps(saver, 5, thread="t2")
     with LMDBSaver(tmp_path / "db") as fresh:
         assert len(list(fresh.list({"configurable": {"thread_id": "t"}}))) == 3
@@ -99,13 +103,12 @@ def test_put_batch_chains_appends_and_versions_within_one_transaction(tmp_path: 
             items.append((parent, ckpt, {"step": step}, new))
             parent = {"configurable": {"thread_id": "b", "checkpoint_id": ckpt["id"]}}
         configs = saver.put_batch(items)
-        assert [c["configurable"]["checkpoint_id"] for c in configs] == [
-            i[1]["id"] for i in items]
+        assert [c["configurable"]["checkpoint_id"] for c in configs] == [i[1]["id"] for i in items]
         history = list(saver.list({"configurable": {"thread_id": "b"}}))
         assert [len(t.checkpoint["channel_values"]["messages"]) for t in history] == list(
-            range(29, 0, -1))
+            range(29, 0, -1)
+        )
         with saver.env.read() as txn:
             blob_sizes = [len(v) for _, v in txn.cursor(db=saver._blobs)]
-        full_copies = sum(len(saver.serde.dumps(i[1]["channel_values"]["messages"]))
-                          for i in items)
+        full_copies = sum(len(saver.serde.dumps(i[1]["channel_values"]["messages"])) for i in items)
         assert sum(blob_sizes) * 3 < full_copies  # suffixes, not 29 growing copies

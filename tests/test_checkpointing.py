@@ -54,7 +54,9 @@ def test_thread_continues_from_its_last_state(saver: BaseCheckpointSaver) -> Non
     graph = counter_graph(saver)
     assert graph.invoke({"x": 0}, cfg()) == {"x": 1, "log": ["add0", "done"]}
     assert graph.invoke({"log": ["again"]}, cfg()) == {
-        "x": 2, "log": ["add0", "done", "again", "add1", "done"]}
+        "x": 2,
+        "log": ["add0", "done", "again", "add1", "done"],
+    }
     assert graph.invoke({"x": 10}, cfg("other"))["x"] == 11
 
 
@@ -83,7 +85,10 @@ def test_history_is_newest_first_with_filter_and_limit(saver: BaseCheckpointSave
     graph.invoke({"x": 0}, cfg())
     history = list(graph.get_state_history(cfg()))
     assert [(h.metadata["source"], h.metadata["step"], h.next) for h in history] == [
-        ("loop", 1, ()), ("loop", 0, ("done",)), ("input", -1, ("add",))]
+        ("loop", 1, ()),
+        ("loop", 0, ("done",)),
+        ("input", -1, ("add",)),
+    ]
     assert [h.values.get("x") for h in history] == [1, 1, 0]
     assert len(list(graph.get_state_history(cfg(), limit=2))) == 2
     only_input = list(graph.get_state_history(cfg(), filter={"source": "input"}))
@@ -236,7 +241,7 @@ def test_user_state_types_survive_a_new_process(tmp_path: Path) -> None:
         b = StateGraph(S)
         b.add_node("add", lambda s: {{"points": s.points + [Point(x=len(s.points), y=1)]}})
         b.add_edge(START, "add")
-        g = b.compile(checkpointer=LMDBSaver({str(tmp_path / 'db')!r}))
+        g = b.compile(checkpointer=LMDBSaver({str(tmp_path / "db")!r}))
         out = g.invoke({{}} if sys.argv[1] == "first" else None, {{"configurable": {{"thread_id": "p"}}}})
         print(repr(g.get_state({{"configurable": {{"thread_id": "p"}}}}).values["points"]))
     """)
@@ -266,8 +271,7 @@ def test_command_input_updates_and_jumps_to_a_node(saver: BaseCheckpointSaver) -
     assert out["log"] == ["add0", "done", "manual", "done"]
 
 
-def test_long_conversation_disk_grows_with_bytes_written_not_quadratically(
-        tmp_path: Path) -> None:
+def test_long_conversation_disk_grows_with_bytes_written_not_quadratically(tmp_path: Path) -> None:
     from graphkit import MessagesState
     from graphkit.messages import AIMessage
 
@@ -293,8 +297,7 @@ def test_long_conversation_disk_grows_with_bytes_written_not_quadratically(
 
 
 @pytest.mark.parametrize("steps", [1, 50])
-def test_async_durability_saves_every_step_in_order(saver: BaseCheckpointSaver,
-                                                    steps: int) -> None:
+def test_async_durability_saves_every_step_in_order(saver: BaseCheckpointSaver, steps: int) -> None:
     builder = StateGraph(State)
     builder.add_node("inc", lambda s: {"x": s["x"] + 1})
     builder.add_edge(START, "inc")
@@ -313,8 +316,7 @@ def test_join_progress_carries_over_to_the_next_run_of_the_thread(
     builder.add_node("p", lambda s: {"log": ["p"]})
     builder.add_node("q", lambda s: {"log": ["q"]})
     builder.add_node("r", lambda s: {"log": ["r"]})
-    builder.add_conditional_edges(START, lambda s: "q" if s["log"][-1] == "go" else "p",
-                                  ["p", "q"])
+    builder.add_conditional_edges(START, lambda s: "q" if s["log"][-1] == "go" else "p", ["p", "q"])
     builder.add_edge(["p", "q"], "r")
     graph = builder.compile(checkpointer=saver)
     assert graph.invoke({"log": ["in"]}, cfg())["log"] == ["in", "p"]

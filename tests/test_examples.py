@@ -21,8 +21,9 @@ def load(name: str) -> ModuleType:
     return module
 
 
-def test_react_agent_calls_the_tool_then_answers(monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_react_agent_calls_the_tool_then_answers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     assert load("react_agent").main() == ["human", "ai", "tool", "ai"]
     assert "sunny in Paris" in capsys.readouterr().out

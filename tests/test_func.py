@@ -60,8 +60,10 @@ def test_interrupt_resume_does_not_rerun_finished_tasks() -> None:
 
     paused = review.invoke("cats", cfg())
     assert paused["__interrupt__"][0].value == {"essay": "essay on cats"}
-    assert review.invoke(Command(resume="good"), cfg()) == {"essay": "essay on cats",
-                                                           "verdict": "good"}
+    assert review.invoke(Command(resume="good"), cfg()) == {
+        "essay": "essay on cats",
+        "verdict": "good",
+    }
     assert runs == ["draft"]
 
 
@@ -89,7 +91,9 @@ def test_stream_updates_and_custom() -> None:
 
     assert list(workflow.stream(1)) == [{"workflow": 2}]
     assert list(workflow.stream(1, stream_mode=["custom", "values"])) == [
-        ("custom", "half way"), ("values", 2)]
+        ("custom", "half way"),
+        ("values", 2),
+    ]
 
 
 async def test_async_entrypoint_awaits_tasks_concurrently() -> None:

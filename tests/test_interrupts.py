@@ -58,8 +58,13 @@ def test_interrupt_pauses_and_resume_returns_answers_in_order() -> None:
 def test_interrupt_updates_stream_chunk() -> None:
     graph = review_graph([])
     chunks = list(graph.stream({"log": []}, CFG))
-    assert chunks[-1] == {"__interrupt__": (Interrupt({"question": "approve?", "draft": "v1"},
-                                                       id=chunks[-1]["__interrupt__"][0].id),)}
+    assert chunks[-1] == {
+        "__interrupt__": (
+            Interrupt(
+                {"question": "approve?", "draft": "v1"}, id=chunks[-1]["__interrupt__"][0].id
+            ),
+        )
+    }
 
 
 def test_resume_when_not_paused_is_a_clear_error() -> None:
@@ -99,6 +104,7 @@ def test_interrupt_before_and_after() -> None:
         def run(state: State) -> dict[str, Any]:
             calls.append(name)
             return {"log": [name]}
+
         return run
 
     builder = StateGraph(State)
@@ -107,8 +113,9 @@ def test_interrupt_before_and_after() -> None:
     builder.add_edge(START, "a")
     builder.add_edge("a", "b")
     builder.add_edge("b", "c")
-    graph = builder.compile(checkpointer=InMemorySaver(), interrupt_before=["b"],
-                            interrupt_after=["b"])
+    graph = builder.compile(
+        checkpointer=InMemorySaver(), interrupt_before=["b"], interrupt_after=["b"]
+    )
     assert graph.invoke({}, CFG)["log"] == ["a"]
     assert graph.get_state(CFG).next == ("b",)
     assert graph.invoke(None, CFG)["log"] == ["a", "b"]

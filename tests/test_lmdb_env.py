@@ -67,6 +67,7 @@ def test_a_resize_waits_for_open_read_transactions(tmp_path: Path) -> None:
     holder.start()
     opened.wait(5)
     resized = threading.Event()
+
     def grow() -> None:
         env._grow(64 * 1024)
         resized.set()

@@ -15,11 +15,13 @@ def test_readme_example_runs_and_persists(tmp_path: Path) -> None:
     assert blocks, "README.md has no python example"
     script = tmp_path / "example.py"
     script.write_text(blocks[0])
-    first = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
-                           text=True, timeout=60)
+    first = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert first.returncode == 0, first.stderr
     assert "a joke about cats" in first.stdout
-    second = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=60)
+    second = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert second.returncode == 0, second.stderr
     assert second.stdout.count("a joke about dogs") == 4  # two runs' jokes, printed twice

@@ -26,8 +26,10 @@ def branch_graph(values: list[int], delays: list[float]) -> Any:
     builder = StateGraph(State)
     names = [f"n{i:02d}" for i in range(len(values))]
     for name, value, delay in zip(names, values, delays, strict=False):
-        def node(state: State, value: int = value, delay: float = delay,
-                 name: str = name) -> dict[str, Any]:
+
+        def node(
+            state: State, value: int = value, delay: float = delay, name: str = name
+        ) -> dict[str, Any]:
             time.sleep(delay)
             return {"items": [value], "total": value, "seen": {name: value, "last": value}}
 
@@ -41,8 +43,9 @@ branches = st.lists(st.integers(-1000, 1000), min_size=1, max_size=6)
 
 @settings(max_examples=25, deadline=None)
 @given(values=branches, data=st.data())
-def test_parallel_branch_writes_do_not_depend_on_finish_order(values: list[int],
-                                                                data: st.DataObject) -> None:
+def test_parallel_branch_writes_do_not_depend_on_finish_order(
+    values: list[int], data: st.DataObject
+) -> None:
     delay = st.sampled_from([0.0, 0.0005, 0.002])
     first = data.draw(st.lists(delay, min_size=len(values), max_size=len(values)))
     second = list(reversed(first))
@@ -56,10 +59,12 @@ def test_parallel_branch_writes_do_not_depend_on_finish_order(values: list[int],
 
 @settings(max_examples=25, deadline=None)
 @given(values=st.lists(st.integers(0, 100), max_size=30), data=st.data())
-def test_send_results_follow_send_order_not_finish_order(values: list[int],
-                                                         data: st.DataObject) -> None:
-    delays = data.draw(st.lists(st.sampled_from([0.0, 0.001]), min_size=len(values),
-                                max_size=len(values)))
+def test_send_results_follow_send_order_not_finish_order(
+    values: list[int], data: st.DataObject
+) -> None:
+    delays = data.draw(
+        st.lists(st.sampled_from([0.0, 0.001]), min_size=len(values), max_size=len(values))
+    )
 
     class Fan(TypedDict, total=False):
         out: Annotated[list[int], operator.add]
@@ -71,5 +76,6 @@ def test_send_results_follow_send_order_not_finish_order(values: list[int],
     builder = StateGraph(Fan)
     builder.add_node("work", work)
     builder.add_conditional_edges(
-        START, lambda s: [Send("work", pair) for pair in zip(values, delays, strict=False)])
+        START, lambda s: [Send("work", pair) for pair in zip(values, delays, strict=False)]
+    )
     assert builder.compile().invoke({})["out"] == values

@@ -79,7 +79,8 @@ def test_conditional_edges_with_path_map_list_and_end() -> None:
         builder.add_node(name, writer(name))
     builder.add_edge(START, "a")
     builder.add_conditional_edges(
-        "a", lambda s: ["L", "R"] if s["x"] > 0 else "stop",
+        "a",
+        lambda s: ["L", "R"] if s["x"] > 0 else "stop",
         {"L": "left", "R": "right", "stop": END},
     )
     graph = builder.compile()
@@ -257,8 +258,7 @@ def test_retry_policy_retries_then_succeeds() -> None:
         return {"x": len(attempts)}
 
     builder = StateGraph(State)
-    builder.add_node("flaky", flaky, retry_policy=RetryPolicy(initial_interval=0.001,
-                                                                jitter=False))
+    builder.add_node("flaky", flaky, retry_policy=RetryPolicy(initial_interval=0.001, jitter=False))
     builder.add_edge(START, "flaky")
     assert builder.compile().invoke({})["x"] == 3
 
@@ -271,8 +271,13 @@ def test_retry_policy_gives_up_after_max_attempts_and_skips_other_errors() -> No
         raise ConnectionError("down")
 
     builder = StateGraph(State)
-    builder.add_node("always", always, retry_policy=RetryPolicy(
-        max_attempts=2, initial_interval=0.001, jitter=False, retry_on=ConnectionError))
+    builder.add_node(
+        "always",
+        always,
+        retry_policy=RetryPolicy(
+            max_attempts=2, initial_interval=0.001, jitter=False, retry_on=ConnectionError
+        ),
+    )
     builder.add_edge(START, "always")
     with pytest.raises(ConnectionError):
         builder.compile().invoke({})
@@ -386,6 +391,7 @@ def test_sync_nodes_of_one_step_run_in_parallel_threads() -> None:
         def node(state: State) -> dict[str, Any]:
             barrier.wait()  # deadlocks (then times out) unless both run at once
             return {"log": [name]}
+
         return node
 
     builder = StateGraph(State)
@@ -404,6 +410,7 @@ async def test_async_nodes_run_concurrently_and_sync_invoke_is_refused() -> None
             events[me].set()
             await asyncio.wait_for(events[other].wait(), 5)
             return {"log": [me]}
+
         return node
 
     builder = StateGraph(State)
@@ -431,8 +438,11 @@ async def test_ainvoke_mixes_sync_and_async_nodes_and_astream_updates() -> None:
     builder.add_edge(["slow", "fast"], "after")
     graph = builder.compile()
     chunks = [c async for c in graph.astream({})]
-    assert chunks == [{"fast": {"log": ["fast"]}}, {"slow": {"log": ["slow"]}},
-                      {"after": {"log": ["after"]}}]
+    assert chunks == [
+        {"fast": {"log": ["fast"]}},
+        {"slow": {"log": ["slow"]}},
+        {"after": {"log": ["after"]}},
+    ]
 
 
 def test_batch_and_abatch_keep_input_order() -> None:
@@ -501,8 +511,10 @@ def test_many_parallel_tasks_all_complete() -> None:
 
 def test_command_parent_routes_in_the_parent_graph() -> None:
     inner = StateGraph(State)
-    inner.add_node("escalate", lambda s: Command(graph=Command.PARENT, goto="handler",
-                                                 update={"log": ["escalated"]}))
+    inner.add_node(
+        "escalate",
+        lambda s: Command(graph=Command.PARENT, goto="handler", update={"log": ["escalated"]}),
+    )
     inner.add_edge(START, "escalate")
     outer = StateGraph(State)
     outer.add_node("sub", inner.compile())

@@ -158,7 +158,11 @@ def test_numpy_arrays_and_scalars() -> None:
 
 
 def test_timezones_survive() -> None:
-    for tz in [dt.timezone.utc, zoneinfo.ZoneInfo("America/New_York"), dt.timezone(dt.timedelta(hours=5, minutes=30), "IST")]:
+    for tz in [
+        dt.timezone.utc,
+        zoneinfo.ZoneInfo("America/New_York"),
+        dt.timezone(dt.timedelta(hours=5, minutes=30), "IST"),
+    ]:
         moment = dt.datetime(2024, 11, 3, 1, 30, tzinfo=tz, fold=1)
         back = S.loads(S.dumps(moment))
         assert back == moment and back.tzinfo == moment.tzinfo and back.fold == 1
@@ -235,7 +239,14 @@ def test_pickle_only_when_allowed() -> None:
 
 @pytest.mark.parametrize(
     "blob",
-    [b"", b"\x05", b"garbage", b"\xc1\x01\x92\x01", b"\xc1\x01\x91\x01\x02", b"\xc1\x01\xc7\x01\x63\x00"],
+    [
+        b"",
+        b"\x05",
+        b"garbage",
+        b"\xc1\x01\x92\x01",
+        b"\xc1\x01\x91\x01\x02",
+        b"\xc1\x01\xc7\x01\x63\x00",
+    ],
 )
 def test_corrupt_or_foreign_bytes_raise_serde_error(blob: bytes) -> None:
     with pytest.raises(SerdeError, match="channel 'c'"):

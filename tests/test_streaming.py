@@ -115,8 +115,11 @@ async def test_astream_custom_from_async_node() -> None:
     builder.add_edge(START, "node")
     graph = builder.compile()
     events = [e async for e in graph.astream({"x": 0}, stream_mode=["custom", "values"])]
-    assert events == [("values", {"x": 0, "log": []}), ("custom", "tick"),
-                      ("values", {"x": 5, "log": []})]
+    assert events == [
+        ("values", {"x": 0, "log": []}),
+        ("custom", "tick"),
+        ("values", {"x": 5, "log": []}),
+    ]
 
 
 def test_compile_debug_prints_tasks_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
@@ -206,7 +209,9 @@ def test_values_stream_shows_every_channel_but_invoke_only_the_output_schema() -
     # As in LangGraph: values chunks carry all channels, and a step writing only a
     # key outside the output schema still streams one.
     assert list(graph.stream({"log": []}, stream_mode="values")) == [
-        {"log": []}, {"log": ["a"], "x": 1}, {"log": ["a"], "x": 2},
+        {"log": []},
+        {"log": ["a"], "x": 1},
+        {"log": ["a"], "x": 2},
     ]
     assert graph.invoke({"log": []}) == {"log": ["a"]}
 

@@ -58,9 +58,7 @@ class CheckpointSession:
         self.config: dict[str, Any] = {"configurable": dict(configurable)}
         self.durability = config.get("durability", "sync")
         if self.durability not in DURABILITY:
-            raise ValueError(
-                f"durability must be one of {DURABILITY}, got {self.durability!r}."
-            )
+            raise ValueError(f"durability must be one of {DURABILITY}, got {self.durability!r}.")
         self.user_metadata = dict(config.get("metadata") or {})
         self.loaded = False
         self.versions: dict[str, int] = {}
@@ -115,7 +113,7 @@ class CheckpointSession:
                 f"Thread {self.thread_id!r} has {len(by_id)} open interrupts; resume them by "
                 f"id: Command(resume={{interrupt_id: value, ...}}) with ids {sorted(by_id)}."
             )
-        (task_id, _), = by_id.values()
+        ((task_id, _),) = by_id.values()
         self.resumes.setdefault(task_id, []).append(value)
 
     # ---------------------------------------------------------------- save
@@ -130,12 +128,20 @@ class CheckpointSession:
         run = self.run
         checkpoint, new_versions = self._checkpoint()
         metadata: CheckpointMetadata = {
-            **self.user_metadata, "source": source, "step": run.step, "writes": writes,
+            **self.user_metadata,
+            "source": source,
+            "step": run.step,
+            "writes": writes,
             "parents": {},
         }
         parent = self.config
-        new_config = {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": self.ns,
-                                       "checkpoint_id": checkpoint["id"]}}
+        new_config = {
+            "configurable": {
+                "thread_id": self.thread_id,
+                "checkpoint_ns": self.ns,
+                "checkpoint_id": checkpoint["id"],
+            }
+        }
         self.config = new_config
         self.interrupted = {}
         if self.durability == "async":
@@ -145,11 +151,23 @@ class CheckpointSession:
         else:
             self.saver.put(parent, checkpoint, metadata, new_versions)
         if "checkpoints" in run.modes or "debug" in run.modes:
-            event = {"config": new_config, "parent_config": parent, "metadata": metadata,
-                     "values": run.output(), "next": next_names(checkpoint["frontier"])}
+            event = {
+                "config": new_config,
+                "parent_config": parent,
+                "metadata": metadata,
+                "values": run.output(),
+                "next": next_names(checkpoint["frontier"]),
+            }
             run._emit("checkpoints", event)
-            run._emit("debug", {"type": "checkpoint", "timestamp": checkpoint["ts"],
-                                "step": run.step, "payload": event})
+            run._emit(
+                "debug",
+                {
+                    "type": "checkpoint",
+                    "timestamp": checkpoint["ts"],
+                    "step": run.step,
+                    "payload": event,
+                },
+            )
 
     def _checkpoint(self) -> tuple[Checkpoint, dict[str, int]]:
         """The checkpoint of the run's state now; new versions only for changed channels."""
@@ -166,8 +184,13 @@ class CheckpointSession:
             old = saved.get(key, _ABSENT)
             if old is value:
                 continue
-            if (type(value) is list and type(old) is list and key in self.versions
-                    and len(value) > len(old) and all(map(operator.is_, old, value))):
+            if (
+                type(value) is list
+                and type(old) is list
+                and key in self.versions
+                and len(value) > len(old)
+                and all(map(operator.is_, old, value))
+            ):
                 appends[key] = [self.versions[key], len(old)]
             new_versions[key] = version
             saved[key] = value
@@ -353,8 +376,9 @@ def _saver(graph: CompiledStateGraph) -> BaseCheckpointSaver:
     return graph.checkpointer
 
 
-def snapshot(graph: CompiledStateGraph, found: CheckpointTuple, *,
-             live: bool = False) -> StateSnapshot:
+def snapshot(
+    graph: CompiledStateGraph, found: CheckpointTuple, *, live: bool = False
+) -> StateSnapshot:
     """A saved checkpoint as a ``StateSnapshot``.
 
     ``live`` (the thread's current state, as ``get_state`` without a checkpoint_id
@@ -379,13 +403,16 @@ def snapshot(graph: CompiledStateGraph, found: CheckpointTuple, *,
     step = int(found.metadata.get("step", -1)) + 1
     tasks: list[PregelTask] = []
     names = sorted(frontier.get("nodes") or []) or (
-        [] if frontier.get("sends") else sorted(frontier.get("deferred") or []))
+        [] if frontier.get("sends") else sorted(frontier.get("deferred") or [])
+    )
     for name in names:
-        tasks.append(_snapshot_task(f"{step}:{name}", name, ("pull", name), errors,
-                                    interrupts, results))
+        tasks.append(
+            _snapshot_task(f"{step}:{name}", name, ("pull", name), errors, interrupts, results)
+        )
     for index, (node, _arg) in enumerate(frontier.get("sends") or []):
-        tasks.append(_snapshot_task(f"{step}:~{index}", node, ("push", index), errors,
-                                    interrupts, results))
+        tasks.append(
+            _snapshot_task(f"{step}:~{index}", node, ("push", index), errors, interrupts, results)
+        )
     finished: set[str] = set()
     if live and (interrupts or errors):
         finished = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
@@ -413,12 +440,19 @@ def snapshot(graph: CompiledStateGraph, found: CheckpointTuple, *,
     )
 
 
-def _snapshot_task(task_id: str, name: str, path: tuple[Any, ...], errors: dict[str, str],
-                   interrupts: dict[str, list[Interrupt]],
-                   results: dict[str, dict[str, Any]]) -> PregelTask:
+def _snapshot_task(
+    task_id: str,
+    name: str,
+    path: tuple[Any, ...],
+    errors: dict[str, str],
+    interrupts: dict[str, list[Interrupt]],
+    results: dict[str, dict[str, Any]],
+) -> PregelTask:
     error = errors.get(task_id)
     return PregelTask(
-        id=task_id, name=name, path=path,
+        id=task_id,
+        name=name,
+        path=path,
         error=RuntimeError(error) if error is not None else None,
         interrupts=tuple(interrupts.get(task_id, ())),
         result=results.get(task_id),
@@ -430,15 +464,20 @@ def get_state(graph: CompiledStateGraph, config: dict[str, Any]) -> StateSnapsho
     saver = _saver(graph)
     found = saver.get_tuple(config)
     if found is None:
-        return StateSnapshot(values={}, next=(), config=config, metadata=None,
-                             created_at=None, parent_config=None)
+        return StateSnapshot(
+            values={}, next=(), config=config, metadata=None, created_at=None, parent_config=None
+        )
     live = not (config.get("configurable") or {}).get("checkpoint_id")
     return snapshot(graph, found, live=live)
 
 
 def get_state_history(
-    graph: CompiledStateGraph, config: dict[str, Any], *, filter: dict[str, Any] | None,
-    before: dict[str, Any] | None, limit: int | None,
+    graph: CompiledStateGraph,
+    config: dict[str, Any],
+    *,
+    filter: dict[str, Any] | None,
+    before: dict[str, Any] | None,
+    limit: int | None,
 ) -> Iterator[StateSnapshot]:
     """Snapshots of a thread, newest first."""
     saver = _saver(graph)
@@ -446,8 +485,9 @@ def get_state_history(
         yield snapshot(graph, found)
 
 
-def update_state(graph: CompiledStateGraph, config: dict[str, Any], values: Any,
-                 as_node: str | None) -> dict[str, Any]:
+def update_state(
+    graph: CompiledStateGraph, config: dict[str, Any], values: Any, as_node: str | None
+) -> dict[str, Any]:
     """Apply ``values`` through the reducers as if ``as_node`` wrote them; save a checkpoint."""
     from graphkit.runtime.loop import Run
 

@@ -115,8 +115,12 @@ class CompiledStateGraph:
         """
         modes, single = _modes(stream_mode)
         self._check_sync()
-        run = Run(self, self._config(config, durability, kwargs), modes=modes,
-                  live=bool(modes & _LIVE_MODES))
+        run = Run(
+            self,
+            self._config(config, durability, kwargs),
+            modes=modes,
+            live=bool(modes & _LIVE_MODES),
+        )
         for event in run.iterate(input):
             item = _stream_item(event, single, subgraphs)
             if item is not _SKIP:
@@ -134,8 +138,12 @@ class CompiledStateGraph:
     ) -> AsyncIterator[Any]:
         """Async ``stream``."""
         modes, single = _modes(stream_mode)
-        run = Run(self, self._config(config, durability, kwargs), modes=modes,
-                  live=bool(modes & _LIVE_MODES))
+        run = Run(
+            self,
+            self._config(config, durability, kwargs),
+            modes=modes,
+            live=bool(modes & _LIVE_MODES),
+        )
         async for event in run.aiterate(input):
             item = _stream_item(event, single, subgraphs)
             if item is not _SKIP:
@@ -152,11 +160,15 @@ class CompiledStateGraph:
         """``invoke`` each input (in threads), outputs in input order."""
         configs = _configs(config, len(inputs))
         if len(inputs) <= 1:
-            return [self._safe(self.invoke, i, c, return_exceptions, kwargs)
-                    for i, c in zip(inputs, configs, strict=False)]
+            return [
+                self._safe(self.invoke, i, c, return_exceptions, kwargs)
+                for i, c in zip(inputs, configs, strict=False)
+            ]
         with ThreadPoolExecutor(thread_name_prefix="graphkit-batch") as pool:
-            futures = [pool.submit(self._safe, self.invoke, i, c, return_exceptions, kwargs)
-                       for i, c in zip(inputs, configs, strict=False)]
+            futures = [
+                pool.submit(self._safe, self.invoke, i, c, return_exceptions, kwargs)
+                for i, c in zip(inputs, configs, strict=False)
+            ]
             return [f.result() for f in futures]
 
     async def abatch(
@@ -169,14 +181,17 @@ class CompiledStateGraph:
     ) -> list[Any]:
         """``ainvoke`` each input concurrently, outputs in input order."""
         configs = _configs(config, len(inputs))
-        return list(await asyncio.gather(
-            *(self.ainvoke(i, c, **kwargs) for i, c in zip(inputs, configs, strict=False)),
-            return_exceptions=return_exceptions,
-        ))
+        return list(
+            await asyncio.gather(
+                *(self.ainvoke(i, c, **kwargs) for i, c in zip(inputs, configs, strict=False)),
+                return_exceptions=return_exceptions,
+            )
+        )
 
     @staticmethod
-    def _safe(fn: Any, input: Any, config: Any, return_exceptions: bool,
-              kwargs: dict[str, Any]) -> Any:
+    def _safe(
+        fn: Any, input: Any, config: Any, return_exceptions: bool, kwargs: dict[str, Any]
+    ) -> Any:
         try:
             return fn(input, config, **kwargs)
         except Exception as exc:
@@ -198,8 +213,9 @@ class CompiledStateGraph:
                 "functions."
             )
 
-    def _config(self, config: dict[str, Any] | None, durability: str | None,
-                extra: dict[str, Any]) -> dict[str, Any]:
+    def _config(
+        self, config: dict[str, Any] | None, durability: str | None, extra: dict[str, Any]
+    ) -> dict[str, Any]:
         merged = dict(config or {})
         if durability is not None:
             merged["durability"] = durability
@@ -214,9 +230,9 @@ class CompiledStateGraph:
     def input_writes(self, input: Any) -> list[tuple[str, Any]]:
         """Validate a run's input against the input schema; return it as writes."""
         schema = self.tables.input
-        if isinstance(input, BaseModel) or (not isinstance(input, dict) and hasattr(
-            input, "__dataclass_fields__"
-        )):
+        if isinstance(input, BaseModel) or (
+            not isinstance(input, dict) and hasattr(input, "__dataclass_fields__")
+        ):
             items = update_from_object(input, "input")
         elif isinstance(input, dict):
             items = input
@@ -296,8 +312,9 @@ class CompiledStateGraph:
         return await asyncio.to_thread(self.update_state, config, values, as_node)
 
     # ------------------------------------------------------------------ graph
-    def get_graph(self, config: dict[str, Any] | None = None, *, xray: bool | int = False
-                  ) -> DrawableGraph:
+    def get_graph(
+        self, config: dict[str, Any] | None = None, *, xray: bool | int = False
+    ) -> DrawableGraph:
         """The graph's structure, drawable (``.to_dot()``, ...) and as ``.nx``."""
         from graphkit.draw import DrawableGraph
 
@@ -320,8 +337,13 @@ class CompiledStateGraph:
         try:
             if ctx.run.emit is None:
                 return inner.invoke(_as_dict(state), config)
-            run = Run(inner, config, modes=ctx.run.modes, forward=ctx.run.push,
-                      namespace=(*ctx.run.namespace, f"{ctx.node}:{ctx.task_id}"))
+            run = Run(
+                inner,
+                config,
+                modes=ctx.run.modes,
+                forward=ctx.run.push,
+                namespace=(*ctx.run.namespace, f"{ctx.node}:{ctx.task_id}"),
+            )
             for _ in run.iterate(_as_dict(state)):
                 pass
             return run.output()
@@ -334,8 +356,13 @@ class CompiledStateGraph:
         try:
             if ctx.run.emit is None:
                 return await inner.ainvoke(_as_dict(state), config)
-            run = Run(inner, config, modes=ctx.run.modes, forward=ctx.run.push,
-                      namespace=(*ctx.run.namespace, f"{ctx.node}:{ctx.task_id}"))
+            run = Run(
+                inner,
+                config,
+                modes=ctx.run.modes,
+                forward=ctx.run.push,
+                namespace=(*ctx.run.namespace, f"{ctx.node}:{ctx.task_id}"),
+            )
             async for _ in run.aiterate(_as_dict(state)):
                 pass
             return run.output()

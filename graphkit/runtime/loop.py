@@ -97,12 +97,19 @@ class Run:
         self.step_budget = self.limit
         """Node steps this run may take: as in LangGraph, taking new input counts as
         one of the ``recursion_limit`` steps (set in ``_start_input``)."""
-        self.sink = EventSink(modes, live=live and forward is None, namespace=namespace,
-                              forward=forward)
+        self.sink = EventSink(
+            modes, live=live and forward is None, namespace=namespace, forward=forward
+        )
         self._pool: ThreadPoolExecutor | None = None
-        self.ctx = RunContext(config, graph.store, self.sink.emit if modes else None, modes,
-                              has_checkpointer=graph.checkpointer is not None,
-                              namespace=namespace, push=self.sink.push)
+        self.ctx = RunContext(
+            config,
+            graph.store,
+            self.sink.emit if modes else None,
+            modes,
+            has_checkpointer=graph.checkpointer is not None,
+            namespace=namespace,
+            push=self.sink.push,
+        )
         self.cp: CheckpointSession | None = None
         if graph.checkpointer is not None:
             from graphkit.runtime.checkpoints import CheckpointSession
@@ -275,8 +282,10 @@ class Run:
                 "exit condition."
             )
         before = self.tables.interrupt_before
-        if before and not self.skip_interrupt_before and (
-            "*" in before or any(t.node.name in before for t in tasks)
+        if (
+            before
+            and not self.skip_interrupt_before
+            and ("*" in before or any(t.node.name in before for t in tasks))
         ):
             self._put_back(tasks)
             return True
@@ -357,14 +366,17 @@ class Run:
         pool = self.pool()
         aws: list[Awaitable[None]] = []
         for task in todo:
-            if task.node.call.is_async or (task.node.branches and any(
-                b.call.is_async for b in task.node.branches
-            )) or task.node.subgraph is not None:
+            if (
+                task.node.call.is_async
+                or (task.node.branches and any(b.call.is_async for b in task.node.branches))
+                or task.node.subgraph is not None
+            ):
                 aws.append(arun_task(task, run, step, values, tables))
             else:
                 ctx = contextvars.copy_context()
-                aws.append(loop.run_in_executor(pool, ctx.run, run_task, task, run, step,
-                                                values, tables))
+                aws.append(
+                    loop.run_in_executor(pool, ctx.run, run_task, task, run, step, values, tables)
+                )
         await asyncio.gather(*aws)
 
     @property
@@ -402,8 +414,9 @@ class Run:
             for task in paused:  # per paused task, as LangGraph streams them
                 self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
                 if "values" in self.modes:
-                    self._emit("values", {**self._stream_values(),
-                                          INTERRUPT: tuple(task.interrupts)})
+                    self._emit(
+                        "values", {**self._stream_values(), INTERRUPT: tuple(task.interrupts)}
+                    )
             self._show_finished(tasks)
             return True
         if "updates" in self.modes:  # streamed before the barrier, as LangGraph does
@@ -423,8 +436,7 @@ class Run:
     def _emit_update(self, task: Task) -> None:
         """The ``updates`` chunk of a task; one restored from a checkpoint says so."""
         if task.restored:
-            self._emit("updates", {task.node.name: task.update,
-                                   "__metadata__": {"cached": True}})
+            self._emit("updates", {task.node.name: task.update, "__metadata__": {"cached": True}})
         else:
             self._emit("updates", {task.node.name: task.update})
 
@@ -504,24 +516,34 @@ class Run:
         if "debug" not in self.modes and "tasks" not in self.modes:
             return
         for task in tasks:
-            payload = {"id": task.id, "name": task.node.name, "input": task.input,
-                       "triggers": (task.path[0],)}
+            payload = {
+                "id": task.id,
+                "name": task.node.name,
+                "input": task.input,
+                "triggers": (task.path[0],),
+            }
             self._emit("tasks", payload)
-            self._emit("debug", {"type": "task", "timestamp": _now(), "step": self.step + 1,
-                                 "payload": payload})
+            self._emit(
+                "debug",
+                {"type": "task", "timestamp": _now(), "step": self.step + 1, "payload": payload},
+            )
 
     def _emit_debug_results(self, tasks: list[Task], step: int) -> None:
         if "debug" not in self.modes and "tasks" not in self.modes:
             return
         for task in tasks:
             payload = {
-                "id": task.id, "name": task.node.name,
+                "id": task.id,
+                "name": task.node.name,
                 "error": repr(task.error) if task.error else None,
-                "result": list(task.writes), "interrupts": list(task.interrupts),
+                "result": list(task.writes),
+                "interrupts": list(task.interrupts),
             }
             self._emit("tasks", payload)
-            self._emit("debug", {"type": "task_result", "timestamp": _now(),
-                                 "step": step, "payload": payload})
+            self._emit(
+                "debug",
+                {"type": "task_result", "timestamp": _now(), "step": step, "payload": payload},
+            )
 
     def close(self) -> None:
         """End of run: last save for ``durability="exit"``, stop threads."""
@@ -620,8 +642,9 @@ class Run:
         await running
 
 
-def merge_writes(values: dict[str, Any], tables: GraphTables,
-                 writers: list[tuple[str, list[Write]]]) -> dict[str, Any]:
+def merge_writes(
+    values: dict[str, Any], tables: GraphTables, writers: list[tuple[str, list[Write]]]
+) -> dict[str, Any]:
     """The keys that ``writers``' writes change, merged through the reducers, in order.
 
     Raises ``InvalidUpdateError`` when a key without a reducer gets two writes, or a

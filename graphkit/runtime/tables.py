@@ -110,7 +110,9 @@ def build_tables(
             subgraph=node.subgraph,
         )
     start_keys = builder.state.keys if builder.state.keys != all_keys else None
-    start = NodeTable(START, CallSpec(lambda s: None, False, True, ()), -1, builder.state, start_keys)
+    start = NodeTable(
+        START, CallSpec(lambda s: None, False, True, ()), -1, builder.state, start_keys
+    )
     _wire(builder, nodes, start)
     has_async = any(n.call.is_async for n in nodes.values()) or any(
         b.call.is_async for bs in builder.branches.values() for b in bs.values()

@@ -72,8 +72,11 @@ def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]
         elif name == "runtime":
             from graphkit.context import Runtime
 
-            out[name] = Runtime(store=ctx.run.store, stream_writer=_writer_for(ctx),
-                                context=ctx.run.config.get("context"))
+            out[name] = Runtime(
+                store=ctx.run.store,
+                stream_writer=_writer_for(ctx),
+                context=ctx.run.config.get("context"),
+            )
         elif name == "previous":
             out[name] = None
     return out
@@ -82,8 +85,7 @@ def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]
 @contextmanager
 def task_scope(task: Task, run: RunContext, step: int) -> Iterator[TaskContext]:
     """Make ``task`` the current task; record an interrupt or error instead of raising."""
-    ctx = TaskContext(run, task.node.name, step, task.id, task.path, task.resume,
-                      cache=task.cache)
+    ctx = TaskContext(run, task.node.name, step, task.id, task.path, task.resume, cache=task.cache)
     token = CURRENT_TASK.set(ctx)
     try:
         yield ctx
@@ -109,8 +111,9 @@ def retry_wait(node: NodeTable, exc: Exception, attempt: int) -> float | None:
 
 
 # ----------------------------------------------------------------------------- sync
-def run_task(task: Task, run: RunContext, step: int, values: dict[str, Any],
-             tables: GraphTables) -> None:
+def run_task(
+    task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
+) -> None:
     """Run one task to completion, recording its writes, routes, interrupt or error."""
     with task_scope(task, run, step) as ctx:
         output = _call_with_retry(task, ctx)
@@ -142,8 +145,9 @@ def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
 
 
 # ----------------------------------------------------------------------------- async
-async def arun_task(task: Task, run: RunContext, step: int, values: dict[str, Any],
-                    tables: GraphTables) -> None:
+async def arun_task(
+    task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
+) -> None:
     """``run_task`` for the async runtime: awaits async nodes and branches."""
     with task_scope(task, run, step) as ctx:
         output = await _acall_with_retry(task, ctx)
@@ -172,8 +176,9 @@ async def _acall_with_retry(task: Task, ctx: TaskContext) -> Any:
 
 
 # ----------------------------------------------------------------------------- output
-def record_output(task: Task, output: Any, values: dict[str, Any], tables: GraphTables,
-                  ctx: TaskContext) -> None:
+def record_output(
+    task: Task, output: Any, values: dict[str, Any], tables: GraphTables, ctx: TaskContext
+) -> None:
     """Turn a node's return value into the task's writes and routes, then run its branches."""
     _record_update(task, output, tables)
     for branch in task.node.branches:
@@ -182,8 +187,9 @@ def record_output(task: Task, output: Any, values: dict[str, Any], tables: Graph
     task.done = True
 
 
-async def arecord_output(task: Task, output: Any, values: dict[str, Any],
-                         tables: GraphTables, ctx: TaskContext) -> None:
+async def arecord_output(
+    task: Task, output: Any, values: dict[str, Any], tables: GraphTables, ctx: TaskContext
+) -> None:
     """``record_output`` that awaits async branch functions."""
     _record_update(task, output, tables)
     for branch in task.node.branches:
@@ -200,8 +206,8 @@ def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
         return
     if isinstance(output, Command):
         commands: list[Command[Any]] = [output]
-    elif isinstance(output, (list, tuple)) and output and any(
-        isinstance(o, Command) for o in output
+    elif (
+        isinstance(output, (list, tuple)) and output and any(isinstance(o, Command) for o in output)
     ):
         commands = [o for o in output if isinstance(o, Command)]
         for other in output:
@@ -248,8 +254,7 @@ def check_route(target: Any, source: str, tables: GraphTables) -> Route:
     name = target.node if isinstance(target, Send) else target
     if name != END and name not in tables.nodes:
         raise InvalidUpdateError(
-            f"Node {source!r} routed to unknown node {name!r}. Known nodes: "
-            f"{sorted(tables.nodes)}."
+            f"Node {source!r} routed to unknown node {name!r}. Known nodes: {sorted(tables.nodes)}."
         )
     if isinstance(target, Send) and target.node == END:
         raise InvalidUpdateError(f"Node {source!r} sent to END; Send must target a node.")

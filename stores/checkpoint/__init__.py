@@ -210,8 +210,10 @@ def thread_of(config: RunnableConfig | None) -> tuple[str, str, str | None]:
         raise ValueError(
             "a checkpointer needs a thread: pass config={'configurable': {'thread_id': ...}}"
         )
-    return str(thread_id), str(configurable.get("checkpoint_ns") or ""), configurable.get(
-        "checkpoint_id"
+    return (
+        str(thread_id),
+        str(configurable.get("checkpoint_ns") or ""),
+        configurable.get("checkpoint_id"),
     )
 
 

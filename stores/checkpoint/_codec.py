@@ -351,7 +351,11 @@ def read_channel(
             raise _corrupt(where, channel, current, _MISSING_BLOB)
         kind = blob[:1]
     if kind != FULL:
-        what = "a delta extends a blob with no value" if kind == EMPTY else "the value blob is corrupt or foreign"
+        what = (
+            "a delta extends a blob with no value"
+            if kind == EMPTY
+            else "the value blob is corrupt or foreign"
+        )
         raise _corrupt(where, channel, current, what)
     value = _load(serde, blob, 1, where, channel, current)
     if type(value) is not list:
@@ -449,7 +453,9 @@ class ListCache:
                 return _MISSING
             return value
 
-    def wrote(self, serde: Serializer, key: tuple[str, str, str], version: int, blob: bytes) -> None:
+    def wrote(
+        self, serde: Serializer, key: tuple[str, str, str], version: int, blob: bytes
+    ) -> None:
         """A put stored ``blob`` at ``version``: extend the cached chain if it continues it."""
         with self._lock:
             entry = self._entries.get(key)
@@ -670,6 +676,6 @@ def matches(metadata: Mapping[str, Any], filter: Mapping[str, Any] | None) -> bo
 
 
 def describe(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> str:
-    """"thread 't', checkpoint <id>" (with the namespace when there is one), for errors."""
+    """ "thread 't', checkpoint <id>" (with the namespace when there is one), for errors."""
     ns = f", namespace {checkpoint_ns!r}" if checkpoint_ns else ""
     return f"thread {thread_id!r}{ns}, checkpoint {checkpoint_id}"

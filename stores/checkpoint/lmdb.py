@@ -167,8 +167,7 @@ class LMDBSaver(BaseCheckpointSaver):
         for item, depth in zip(prepared, depths, strict=True):
             for channel, version, blob in item.blobs:
                 if blob[:1] == codec.DELTA:
-                    self._lists.wrote(self.serde, (item.thread_id, item.ns, channel), version,
-                                      blob)
+                    self._lists.wrote(self.serde, (item.thread_id, item.ns, channel), version, blob)
             if depth == 0 and item.depth:
                 self._remember_versions(item.prefix, item.cid, item.versions, 0)
         return [make_config(p.thread_id, p.ns, p.cid) for p in prepared]
@@ -198,7 +197,8 @@ class LMDBSaver(BaseCheckpointSaver):
             depth = known[2] + 1
             base_key = prefix + checkpoint_id_bytes(parent_id)
             record = codec.encode_record(
-                self.serde, checkpoint, parent_id, [base_key[-16:], depth, delta])
+                self.serde, checkpoint, parent_id, [base_key[-16:], depth, delta]
+            )
         blobs_db = self._blobs
 
         def base_blob(channel: str, version: int) -> bytes | None:
@@ -210,15 +210,25 @@ class LMDBSaver(BaseCheckpointSaver):
                 return txn.get(blob_key, db=blobs_db)
 
         lookup = base_blob if checkpoint.get("channel_appends") else codec.no_blob
-        blobs = codec.encode_blobs(self.serde, checkpoint, new_versions, lookup,
-                                   self.snapshot_every)
+        blobs = codec.encode_blobs(
+            self.serde, checkpoint, new_versions, lookup, self.snapshot_every
+        )
         items = [(prefix + enc(ch) + _U64.pack(v), blob) for ch, v, blob in blobs]
         pending.update(items)
         self._remember_versions(prefix, cid, versions, depth)
         return _Prepared(
-            thread_id=thread_id, ns=ns, cid=cid, prefix=prefix,
-            key=prefix + checkpoint_id_bytes(cid), record=record, full_record=full_record,
-            base_key=base_key, depth=depth, versions=versions, blobs=blobs, items=items,
+            thread_id=thread_id,
+            ns=ns,
+            cid=cid,
+            prefix=prefix,
+            key=prefix + checkpoint_id_bytes(cid),
+            record=record,
+            full_record=full_record,
+            base_key=base_key,
+            depth=depth,
+            versions=versions,
+            blobs=blobs,
+            items=items,
             meta=codec.encode_metadata(self.serde, metadata),
         )
 
@@ -507,8 +517,7 @@ class LMDBSaver(BaseCheckpointSaver):
             kept = []
             for key in keys[cut:]:
                 where = codec.describe(thread_id, ns, _id_str(key[-16:]))
-                record = codec.decode_record(
-                    self.serde, txn.get(key, db=self._checkpoints), where)
+                record = codec.decode_record(self.serde, txn.get(key, db=self._checkpoints), where)
                 versions, depth = self._resolve_versions(txn, prefix, record[2], where)
                 kept.append((key, record, versions, depth))
             for key in keys[:cut]:
@@ -563,9 +572,7 @@ def _used_bytes(env: Any) -> int:
     return int((info["last_pgno"] + 1) * env.stat()["psize"])
 
 
-def _last_before(
-    cursor: Cursor, prefix: bytes, upper: bytes
-) -> tuple[bytes, bytes] | None:
+def _last_before(cursor: Cursor, prefix: bytes, upper: bytes) -> tuple[bytes, bytes] | None:
     """The last (key, value) of the ``prefix`` range that sorts before ``upper``."""
     found = cursor.prev() if cursor.set_range(upper) else cursor.last()
     if not found:

@@ -98,9 +98,9 @@ class InMemorySaver(BaseCheckpointSaver):
                 self.serde,
                 checkpoint,
                 new_versions,
-                codec.no_blob if not checkpoint.get("channel_appends") else (
-                    lambda ch, v: stored.get((ch, v))
-                ),
+                codec.no_blob
+                if not checkpoint.get("channel_appends")
+                else (lambda ch, v: stored.get((ch, v))),
                 self.snapshot_every,
             )
             for channel, version, blob in blobs:
