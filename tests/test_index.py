@@ -276,3 +276,144 @@ def test_removing_staged_rows_skips_their_conversion_and_labels_can_be_reused() 
     assert ("gone",) not in index._blocks and ("gone",) not in index._under
     assert sorted(h.owner for h in index.search(vectors[0], k=10)) == [0, 2, 30]
     assert not index._pending.labels and not index._staged
+
+
+# -- the fresh buffer: rows added while a graph exists -------------------------------------------
+
+
+@pytest.fixture
+def no_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep rows in the fresh buffer: the background insert thread does nothing."""
+    monkeypatch.setattr(VectorIndex, "_drain", lambda self: None)
+
+
+def test_search_sees_rows_only_in_the_fresh_buffer(no_background: None) -> None:
+    vectors = structured_vectors(400, dims=16, seed=11)
+    index = VectorIndex(16, AnnConfig(exact_threshold=100, ef=400))
+    index.add(
+        list(range(300)), owners=list(range(300)), namespaces=[("a",)] * 300, vectors=vectors[:300]
+    )
+    assert index.has_graph and index.fresh_count == 0
+    index.add([300, 301], owners=[300, 301], namespaces=[("a",), ("b",)], vectors=vectors[300:302])
+    assert index.fresh_count == 2  # not in the graph yet
+    for force in ("ann", "exact"):
+        assert index.search(vectors[300], k=1, force=force)[0].owner == 300
+        assert index.search(vectors[301], k=1, prefix=("b",), force=force)[0].owner == 301
+        assert 301 not in {
+            h.owner for h in index.search(vectors[301], prefix=("a",), k=20, force=force)
+        }
+    index.sync_graph()
+    assert index.fresh_count == 0
+    assert index.search(vectors[300], k=1, force="ann")[0].owner == 300
+
+
+fresh_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["put", "put", "put", "delete", "sync", "search"]),
+        st.integers(0, 12),  # item id: few items, so most puts update graph or fresh rows
+        st.integers(0, len(NAMESPACES) - 1),
+        st.integers(1, 3),  # rows per item
+        st.integers(0, 10_000),  # vector seed
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ops=fresh_ops, k=st.integers(1, 12))
+def test_updates_and_deletes_in_the_graph_and_the_fresh_buffer_equal_brute_force(
+    ops: list[tuple[str, int, int, int, int]], k: int
+) -> None:
+    from unittest import mock
+
+    dims = 8
+    q = np.random.default_rng(99).standard_normal(dims).astype(np.float32)
+    q /= np.linalg.norm(q)
+    with mock.patch.object(VectorIndex, "_drain", lambda self: None):
+        index = VectorIndex(dims, AnnConfig(exact_threshold=6, ef=400, fresh_max=1000))
+        model: dict[int, tuple[tuple[str, ...], list[int], npt.NDArray[np.float32]]] = {}
+        next_label = 0
+        free: list[int] = []
+        for kind, item, ns_i, nrows, seed in ops:
+            if kind == "sync":
+                index.sync_graph()  # the fresh rows go into the graph
+            elif kind == "search":  # search under a prefix, on both paths, against the model
+                prefix = NAMESPACES[ns_i][: seed % 3]
+                best = {
+                    it: float(np.max(vecs @ q))
+                    for it, (ns, _, vecs) in model.items()
+                    if ns[: len(prefix)] == prefix
+                }
+                expected = sorted(best.values(), reverse=True)[:k]
+                for force in ("exact", "ann") if model else (None,):
+                    hits = index.search(q, prefix=prefix, k=k, force=force)
+                    assert {h.owner for h in hits} <= set(best)  # namespace scoping stays exact
+                    assert [h.score for h in hits] == pytest.approx(expected, abs=1e-5)
+                continue
+            if item in model:  # an update or delete: of graph rows, fresh rows, or both
+                index.remove(model[item][1])
+                free.extend(model[item][1])
+                del model[item]
+            if kind == "put":
+                rng = np.random.default_rng(seed)
+                vecs = rng.standard_normal((nrows, dims)).astype(np.float32)
+                labels = [free.pop() if free else next_label + i for i in range(nrows)]
+                next_label = max(next_label, max(labels) + 1)
+                index.add(
+                    labels,
+                    owners=[item] * nrows,
+                    namespaces=[NAMESPACES[ns_i]] * nrows,
+                    vectors=vecs,
+                )
+                model[item] = (
+                    NAMESPACES[ns_i],
+                    labels,
+                    vecs / np.linalg.norm(vecs, axis=1, keepdims=True),
+                )
+
+
+def test_background_inserts_keep_the_graph_in_step_with_concurrent_changes() -> None:
+    vectors = structured_vectors(3000, dims=32, seed=12)
+    index = VectorIndex(32, AnnConfig(exact_threshold=200, ef=200))
+    index.add(
+        list(range(200)), owners=list(range(200)), namespaces=[("a",)] * 200, vectors=vectors[:200]
+    )
+    owner_of = {i: i for i in range(200)}
+    rng = np.random.default_rng(13)
+    for i in range(200, 1200):  # puts race the background thread; overwrites reuse labels
+        index.add(
+            [i], owners=[i], namespaces=[("a",) if i % 3 else ("b",)], vectors=vectors[i : i + 1]
+        )
+        owner_of[i] = i
+        if i % 4 == 0:
+            gone = int(rng.integers(0, i))
+            if gone in owner_of:
+                index.remove([gone])
+                del owner_of[gone]
+                index.add(
+                    [gone],
+                    owners=[10_000 + gone],
+                    namespaces=[("a",)],
+                    vectors=vectors[2000 + gone % 1000 : 2001 + gone % 1000],
+                )
+                owner_of[gone] = 10_000 + gone
+    for q in vectors[2500:2510]:
+        exact = [(h.owner, h.score) for h in index.search(q, k=10, force="exact")]
+        ann = [(h.owner, h.score) for h in index.search(q, k=10, force="ann")]
+        assert [o for o, _ in ann] == [o for o, _ in exact]  # small graph, ef=200: exhaustive
+    index.sync_graph()
+    assert index.fresh_count == 0 and index._graph is not None
+    graph_ids = set(index._graph.get_ids_list()) - index._graph_deleted
+    assert graph_ids == set(owner_of)  # every live label in the graph, no removed one left
+
+
+def test_fresh_buffer_is_bounded(no_background: None) -> None:
+    vectors = structured_vectors(400, dims=8, seed=14)
+    index = VectorIndex(8, AnnConfig(exact_threshold=50, fresh_max=64))
+    index.add(
+        list(range(50)), owners=list(range(50)), namespaces=[("a",)] * 50, vectors=vectors[:50]
+    )
+    for i in range(50, 400):
+        index.add([i], owners=[i], namespaces=[("a",)], vectors=vectors[i : i + 1])
+        assert index.fresh_count <= 64  # past fresh_max the put inserts the older half
+    assert index.search(vectors[399], k=1, force="ann")[0].owner == 399

@@ -128,6 +128,31 @@ def test_saved_graph_is_reloaded_without_rebuild(
     store.close()
 
 
+def test_puts_above_the_threshold_are_searchable_at_once_and_saved_in_the_graph(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stores.index import VectorIndex
+
+    monkeypatch.setattr(VectorIndex, "_drain", lambda self: None)  # rows stay fresh
+    with LMDBStore(tmp_path, index=index_config()) as store:
+        fill(store, 100)  # the graph is built at 50 rows
+        assert store.vectors is not None and store.vectors.has_graph
+        store.put(("docs",), "new", {"text": "text new"})  # only in the fresh buffer
+        store.put(("docs",), "k3", {"text": "text 3 again"})  # graph row -> fresh row
+        store.put(("docs",), "new", {"text": "text new again"})  # fresh row -> fresh row
+        store.delete(("docs",), "k7")  # graph row deleted
+        assert store.vectors.fresh_count == 2
+        for text, key in [("text new again", "new"), ("text 3 again", "k3"), ("text 8", "k8")]:
+            assert store.search(("docs",), query=text, limit=1)[0].key == key
+        assert "k7" not in {r.key for r in store.search(("docs",), query="text 7", limit=100)}
+    assert store.vectors.fresh_count == 0  # close() inserted them before saving the graph
+    with caplog.at_level(logging.INFO, logger="stores"):
+        store = LMDBStore(tmp_path, index=index_config())
+    assert not [r for r in caplog.records if "rebuilding" in r.message]
+    assert store.search(("docs",), query="text new again", limit=1)[0].key == "new"
+    store.close()
+
+
 @pytest.mark.parametrize("damage", ["missing", "stale", "corrupt"])
 def test_bad_graph_file_is_rebuilt_with_one_log_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
