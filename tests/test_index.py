@@ -103,12 +103,14 @@ def test_wrong_dimension_names_both_sizes() -> None:
     "vector",
     [[0.5, -2.0, 3.0, 1.0], [0.0, 0.0, 0.0, 0.0], [3e38, 3e38, 1.0, 0.0], [1, 2, 3, 4]],
 )
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_unit_query_equals_normalize(vector: list[float]) -> None:
     index = VectorIndex(4)
     np.testing.assert_allclose(index.unit_query(vector), index.normalize([vector])[0], rtol=1e-6)
 
 
 @pytest.mark.parametrize("vector", [[1.0, 2.0], [1.0, float("nan"), 0.0, 0.0], [1e39, 0, 0, 0]])
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_unit_query_rejects_bad_vectors(vector: list[float]) -> None:
     with pytest.raises(ValueError, match="dimension|NaN"):
         VectorIndex(4).unit_query(vector)
