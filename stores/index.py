@@ -771,25 +771,19 @@ class VectorIndex:
         k: int,
         owners: Iterable[int] | None = None,
         force: str | None = None,
+        unit: bool = False,
     ) -> list[Hit]:
         """The ``k`` best items (by their best row) under ``prefix``, best first.
 
         ``owners`` restricts results to those item ids (the store passes the items that
         matched a value filter). ``force`` ("exact" or "ann") overrides the choice of
-        path, for tests and benchmarks.
+        path, for tests and benchmarks. ``unit=True`` promises ``query`` is what
+        :meth:`unit_query` returns (skips checking it again).
         """
         if k <= 0:
             return []
         self._flush()
-        q = np.asarray(query, dtype=np.float32)
-        if q.shape != (self.dims,):
-            q = self.normalize(q.reshape(1, -1))[0]  # raises naming the dimension
-        else:
-            norm = float(np.sqrt(q @ q))
-            if not np.isfinite(norm):
-                raise ValueError("Query embedding contains NaN or infinite values.")
-            if norm > 0 and abs(norm - 1.0) > 1e-6:
-                q = q / norm
+        q = query if unit and isinstance(query, np.ndarray) else self._checked_query(query)
         namespaces = self._under.get(prefix)
         if not namespaces:
             return []
@@ -810,6 +804,17 @@ class VectorIndex:
             if hits is not None:
                 return hits
         return self._search_exact(q, namespaces, k, allowed)
+
+    def _checked_query(self, query: Sequence[float] | FloatArray) -> FloatArray:
+        q = np.asarray(query, dtype=np.float32)
+        if q.shape != (self.dims,):
+            return self.normalize(q.reshape(1, -1))[0]  # raises naming the dimension
+        norm = float(np.sqrt(q @ q))
+        if not np.isfinite(norm):
+            raise ValueError("Query embedding contains NaN or infinite values.")
+        if norm > 0 and abs(norm - 1.0) > 1e-6:
+            q = q / norm
+        return q
 
     def _search_exact(
         self, q: FloatArray, namespaces: set[Namespace], k: int, allowed: IntArray | None

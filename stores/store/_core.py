@@ -544,7 +544,7 @@ class IndexedStore(BaseStore):
             scored: list[tuple[Record, float | None]] = [(r, None) for r in page]
         else:
             scored = self._ranked(op, query, now)
-        if op.refresh_ttl:
+        if op.refresh_ttl and self._next_expiry < math.inf:  # else no item has a TTL
             for record, _ in scored:
                 self._refresh_record(record, now, touched)
         return [record.search_item(score) for record, score in scored]
@@ -564,7 +564,9 @@ class IndexedStore(BaseStore):
             ]
             allowed = [self._owner_of[(r.namespace, r.key)] for r in candidates if r.labels]
         found = self._resolve(
-            self.vectors.search(query, prefix=op.namespace_prefix, k=need, owners=allowed)
+            self.vectors.search(
+                query, prefix=op.namespace_prefix, k=need, owners=allowed, unit=True
+            )
         )
         # Expired but not yet swept: rank live ones only (nothing expires before _next_expiry).
         if now >= self._next_expiry and any(not r.live(now) for r, _ in found):

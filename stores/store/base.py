@@ -253,7 +253,7 @@ class IndexConfig(TypedDict, total=False):
     fields: list[str] | None
     """Paths of the value to embed: "$" = whole value (default), "a.b", "tags[*]"."""
     ann: dict[str, int]
-    """hnswlib tuning: M, ef_construction, ef, exact_threshold (see AnnConfig)."""
+    """hnswlib tuning: M, ef_construction, ef, exact_threshold, fresh_max (see AnnConfig)."""
 
 
 class _NotProvided:
