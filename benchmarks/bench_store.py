@@ -24,7 +24,10 @@ already holding ABOVE_ITEMS items (graph built and settled before timing; one st
 per run), then a burst of PUT_ITEMS more puts.
 Rows added there wait in the index's fresh buffer while a background thread inserts
 them into the hnswlib graph; the ``_synced`` workload also waits for every insert
-(``VectorIndex.sync_graph``), i.e. it times the whole indexing cost.
+(``VectorIndex.sync_graph``), i.e. it times the whole indexing cost. Without it the
+thread (nice 10) is still inserting the last run's rows while the next runs (of both
+sides) are timed, which adds noise: read the single/batch rows as the latency a
+burst of puts sees, and the ``_synced`` row as the throughput the machine sustains.
 """
 
 from __future__ import annotations
