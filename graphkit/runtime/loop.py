@@ -181,7 +181,7 @@ class Run:
         self.step_budget = self.limit - 1
         self._apply([(START, writes)])
         self.route_after(self.tables.start)
-        if self._touches_output(writes):
+        if self._wrote_any(writes):
             self._emit("values", self._stream_values())
         if self.cp is not None:
             self.cp.save("input", {START: dict(writes)})
@@ -456,7 +456,7 @@ class Run:
             self._apply(finished)
         finally:
             self.cp = cp
-        if any(self._touches_output(w) for _, w in finished):
+        if any(self._wrote_any(w) for _, w in finished):
             self._emit("values", self._stream_values())
 
     def _advance(self, tasks: list[Task]) -> None:
@@ -499,11 +499,11 @@ class Run:
         modes = self.modes
         if "debug" in modes or "tasks" in modes:
             self._emit_debug_results(tasks, self.step)
-        if "values" in modes and any(self._touches_output(t.writes) for t in tasks):
+        if "values" in modes and any(self._wrote_any(t.writes) for t in tasks):
             self._emit("values", self._stream_values())
 
     @staticmethod
-    def _touches_output(writes: list[Write]) -> bool:
+    def _wrote_any(writes: list[Write]) -> bool:
         """True when ``writes`` write a channel: only then is a ``values`` chunk due.
 
         Like LangGraph, a step whose nodes wrote nothing (they all returned None,
