@@ -31,6 +31,8 @@ class RunContext:
     """Where this run sits: () at the top, one entry per enclosing subgraph node."""
     push: Callable[[tuple[tuple[str, ...], str, Any]], None] | None = None
     """Delivers a finished ``(namespace, mode, chunk)`` event (used by subgraphs)."""
+    parent_task: TaskContext | None = None
+    """For a subgraph's run: the parent's task it runs in (owns its interrupts)."""
 
 
 @dataclass(slots=True)
@@ -49,6 +51,13 @@ class TaskContext:
     cache: dict[str, Any] = field(default_factory=dict)
     """Saved with a paused or failed task and given back when it runs again
     (the functional API keeps finished ``@task`` results here)."""
+
+    def interrupt_owner(self) -> TaskContext:
+        """The task whose checkpoint keeps this task's interrupts: the outermost one."""
+        owner = self
+        while owner.run.parent_task is not None:
+            owner = owner.run.parent_task
+        return owner
 
     def config(self) -> dict[str, Any]:
         """The run config plus where we are (LangGraph's ``langgraph_*`` metadata keys)."""

@@ -188,11 +188,12 @@ def interrupt(value: Any) -> Any:
             "interrupt() needs a checkpointer to resume the run later: "
             "compile(checkpointer=InMemorySaver()) and pass a thread_id in the config."
         )
-    index = task.interrupt_count
-    task.interrupt_count += 1
-    if index < len(task.resume):
-        return task.resume[index]
-    raise GraphInterrupt((Interrupt(value, id=f"{task.task_id}#{index}"),))
+    owner = task.interrupt_owner()  # inside a subgraph: the parent graph's task
+    index = owner.interrupt_count
+    owner.interrupt_count += 1
+    if index < len(owner.resume):
+        return owner.resume[index]
+    raise GraphInterrupt((Interrupt(value, id=f"{owner.task_id}#{index}"),))
 
 
 def _register_with_serializer() -> None:

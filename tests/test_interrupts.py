@@ -172,3 +172,34 @@ def test_each_paused_task_streams_its_own_interrupt_chunk() -> None:
     graph = builder.compile(checkpointer=InMemorySaver())
     chunks = list(graph.stream({"log": []}, CFG))
     assert [[i.value for i in c["__interrupt__"]] for c in chunks] == [["A?"], ["B?"]]
+
+
+def test_interrupt_inside_a_subgraph_pauses_the_parent_thread() -> None:
+    calls: list[str] = []
+
+    def prepare(state: State) -> dict[str, Any]:
+        calls.append("prepare")
+        return {"draft": "inner draft"}
+
+    def approve(state: State) -> dict[str, Any]:
+        calls.append("approve")
+        answer = interrupt(f"approve {state['draft']}?")
+        return {"log": [f"approved={answer}"]}
+
+    inner = StateGraph(State)
+    inner.add_node(prepare)
+    inner.add_node(approve)
+    inner.add_edge(START, "prepare")
+    inner.add_edge("prepare", "approve")
+    outer = StateGraph(State)
+    outer.add_node("sub", inner.compile())
+    outer.add_node("after", lambda s: {"log": ["after"]})
+    outer.add_edge(START, "sub")
+    outer.add_edge("sub", "after")
+    graph = outer.compile(checkpointer=InMemorySaver())
+    paused = graph.invoke({"log": []}, CFG)
+    assert paused["__interrupt__"][0].value == "approve inner draft?"
+    assert graph.get_state(CFG).next == ("sub",)
+    final = graph.invoke(Command(resume="yes"), CFG)
+    assert final["log"][-2:] == ["approved=yes", "after"]
+    assert calls == ["prepare", "approve", "prepare", "approve"]  # the subgraph re-runs

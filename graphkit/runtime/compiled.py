@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 from pydantic import BaseModel, ValidationError
 
-from graphkit.errors import GraphCompileError, InvalidUpdateError, ParentCommand
+from graphkit.errors import GraphCompileError, GraphInterrupt, InvalidUpdateError, ParentCommand
 from graphkit.runtime.events import Event
 from graphkit.runtime.loop import Run
 from graphkit.runtime.tables import GraphTables
@@ -329,45 +329,29 @@ class CompiledStateGraph:
     def _run_as_node(self, state: Any, ctx: TaskContext) -> Any:
         """Run this graph as a node of a parent graph (no own checkpoint thread).
 
-        Its output is the node's update; a ``Command(graph=Command.PARENT)`` raised
-        inside becomes the node's own Command in the parent.
+        Its output is the node's update. A ``Command(graph=Command.PARENT)`` raised
+        inside becomes the node's own Command in the parent; an ``interrupt()`` inside
+        pauses the parent's task (on resume the subgraph runs again from its start and
+        its ``interrupt()`` calls get the resume values in order).
         """
-        config = {k: v for k, v in ctx.run.config.items() if k != "configurable"}
         inner = self._inner()
+        inner._check_sync()
+        run = _subgraph_run(inner, ctx)
         try:
-            if ctx.run.emit is None:
-                return inner.invoke(_as_dict(state), config)
-            run = Run(
-                inner,
-                config,
-                modes=ctx.run.modes,
-                forward=ctx.run.push,
-                namespace=(*ctx.run.namespace, f"{ctx.node}:{ctx.task_id}"),
-            )
             for _ in run.iterate(_as_dict(state)):
                 pass
-            return run.output()
         except ParentCommand as pc:
             return _for_parent(pc.command)
+        return _subgraph_result(run)
 
     async def _arun_as_node(self, state: Any, ctx: TaskContext) -> Any:
-        config = {k: v for k, v in ctx.run.config.items() if k != "configurable"}
-        inner = self._inner()
+        run = _subgraph_run(self._inner(), ctx)
         try:
-            if ctx.run.emit is None:
-                return await inner.ainvoke(_as_dict(state), config)
-            run = Run(
-                inner,
-                config,
-                modes=ctx.run.modes,
-                forward=ctx.run.push,
-                namespace=(*ctx.run.namespace, f"{ctx.node}:{ctx.task_id}"),
-            )
             async for _ in run.aiterate(_as_dict(state)):
                 pass
-            return run.output()
         except ParentCommand as pc:
             return _for_parent(pc.command)
+        return _subgraph_result(run)
 
     def _inner(self) -> CompiledStateGraph:
         """This graph as a subgraph: no checkpointer of its own, Command.PARENT allowed."""
@@ -412,6 +396,27 @@ def _stream_item(event: Event, single: bool, subgraphs: bool) -> Any:
     if subgraphs:
         return (namespace, chunk) if single else (namespace, mode, chunk)
     return chunk if single else (mode, chunk)
+
+
+def _subgraph_run(inner: CompiledStateGraph, ctx: TaskContext) -> Run:
+    """A run of ``inner`` inside the parent's task ``ctx``: its events go to the parent's
+    stream (when one is listening) and its interrupts to the parent's task."""
+    streaming = ctx.run.emit is not None
+    config = {k: v for k, v in ctx.run.config.items() if k != "configurable"}
+    return Run(
+        inner,
+        config,
+        modes=ctx.run.modes if streaming else frozenset(),
+        forward=ctx.run.push if streaming else None,
+        namespace=(*ctx.run.namespace, f"{ctx.node}:{ctx.task_id}"),
+        parent_task=ctx,
+    )
+
+
+def _subgraph_result(run: Run) -> Any:
+    if run.interrupts:
+        raise GraphInterrupt(tuple(run.interrupts))
+    return run.output()
 
 
 def _for_parent(command: Command[Any]) -> Command[Any]:

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, INTERRUPT, START
-from graphkit.context import RunContext
+from graphkit.context import RunContext, TaskContext
 from graphkit.errors import (
     EmptyInputError,
     GraphRecursionError,
@@ -75,6 +75,7 @@ class Run:
         live: bool = False,
         namespace: Namespace = (),
         forward: Callable[[Event], None] | None = None,
+        parent_task: TaskContext | None = None,
     ) -> None:
         self.graph = graph
         self.tables = graph.tables
@@ -106,9 +107,11 @@ class Run:
             graph.store,
             self.sink.emit if modes else None,
             modes,
-            has_checkpointer=graph.checkpointer is not None,
+            has_checkpointer=graph.checkpointer is not None
+            or (parent_task is not None and parent_task.run.has_checkpointer),
             namespace=namespace,
             push=self.sink.push,
+            parent_task=parent_task,
         )
         self.cp: CheckpointSession | None = None
         if graph.checkpointer is not None:
