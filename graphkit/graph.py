@@ -451,3 +451,9 @@ def _is_compiled_graph(obj: Any) -> bool:
     from graphkit.runtime.compiled import CompiledStateGraph
 
     return isinstance(obj, CompiledStateGraph)
+
+
+# LangGraph users import these from ``langgraph.graph``; the same line works here.
+from graphkit.messages import MessagesState, add_messages  # noqa: E402
+
+__all__ = ["END", "START", "MessagesState", "StateGraph", "add_messages"]
