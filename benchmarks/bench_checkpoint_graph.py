@@ -76,14 +76,25 @@ def _run(
 
 
 # ------------------------------------------------------------- workloads
-def chain(kind: str, durability: str = "sync") -> Callable[[], object]:
+def _langgraph_lmdb_saver() -> Any:
+    """LangGraph with the third-party ``langgraph-checkpoint-lmdb`` saver (default fsync)."""
+    import lmdb
+    from langgraph_checkpoint_lmdb import LMDBSaver as LangGraphLMDBSaver
+
+    directory = tempfile.mkdtemp(prefix="bench-ckpt-lg-lmdb-")
+    return LangGraphLMDBSaver(lmdb.open(directory, map_size=1 << 32, max_dbs=16))
+
+
+def chain(kind: str, durability: str = "sync", saver: Any = None) -> Callable[[], object]:
     """The 100-node chain, checkpointed after every step."""
-    return _run(chain_graph(kind, _saver(kind)), {"x": 0}, CHAIN_LENGTH + 10, durability)
+    saver = saver if saver is not None else _saver(kind)
+    return _run(chain_graph(kind, saver), {"x": 0}, CHAIN_LENGTH + 10, durability)
 
 
-def loop(kind: str, durability: str = "sync") -> Callable[[], object]:
+def loop(kind: str, durability: str = "sync", saver: Any = None) -> Callable[[], object]:
     """The 1000-step loop, checkpointed after every step."""
-    return _run(loop_graph(kind, _saver(kind)), {"x": 0}, LOOP_STEPS + 10, durability)
+    saver = saver if saver is not None else _saver(kind)
+    return _run(loop_graph(kind, saver), {"x": 0}, LOOP_STEPS + 10, durability)
 
 
 def wide(kind: str) -> Callable[[], object]:
@@ -172,6 +183,24 @@ WORKLOADS = [
         f"{LOOP_STEPS}-step loop, LMDBSaver vs SqliteSaver (sync)",
         lambda: loop("graphkit"),
         lambda: loop("langgraph"),
+        units=LOOP_STEPS,
+        unit="step",
+        repeat=3,
+    ),
+    Workload(
+        "ckpt_chain_vs_lmdb",
+        f"{CHAIN_LENGTH}-node chain, LMDBSaver vs LangGraph + langgraph-checkpoint-lmdb (sync)",
+        lambda: chain("graphkit"),
+        lambda: chain("langgraph", saver=_langgraph_lmdb_saver()),
+        units=CHAIN_LENGTH,
+        unit="step",
+        repeat=5,
+    ),
+    Workload(
+        "ckpt_loop_vs_lmdb",
+        f"{LOOP_STEPS}-step loop, LMDBSaver vs LangGraph + langgraph-checkpoint-lmdb (sync)",
+        lambda: loop("graphkit"),
+        lambda: loop("langgraph", saver=_langgraph_lmdb_saver()),
         units=LOOP_STEPS,
         unit="step",
         repeat=3,
