@@ -23,7 +23,10 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
+# Offline sentence-transformer embeddings (graphkit[local]). A CPU build of torch is
+# installed first where one is available, so pip does not pull a multi-GB CUDA build.
 test-local: $(STAMP)
+	$(BIN)/python -m pip install -q 'torch==2.13.0' || true
 	$(BIN)/python -m pip install -q -e '.[local]'
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q -m local
 

