@@ -339,3 +339,28 @@ def test_deferred_node_still_pending_runs_after_new_input(saver: BaseCheckpointS
         graph.invoke({"x": 100}, {**cfg(), "recursion_limit": 3})
     out = graph.invoke({"x": 0}, cfg())  # new input that does not lead to "a"
     assert out["log"][-2:] == ["slow", "final"]
+
+
+def test_one_lmdb_write_transaction_per_superstep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stores._lmdb import LMDBEnv
+
+    commits: list[int] = []
+    original = LMDBEnv.write
+
+    def counting(self: LMDBEnv, fn: Any) -> Any:
+        commits.append(1)
+        return original(self, fn)
+
+    builder = StateGraph(State)
+    for name in ("a", "b", "c"):  # three parallel writers per step, two steps
+        builder.add_node(name, lambda s, name=name: {"log": [name]})
+        builder.add_edge(START, name)
+    builder.add_node("d", lambda s: {"x": 1})
+    builder.add_edge(["a", "b", "c"], "d")
+    with LMDBSaver(tmp_path / "db") as saver:
+        graph = builder.compile(checkpointer=saver)
+        monkeypatch.setattr(LMDBEnv, "write", counting)
+        graph.invoke({"x": 0}, cfg())
+    assert len(commits) == 3  # the input checkpoint, then one per superstep
