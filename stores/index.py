@@ -37,6 +37,7 @@ import os
 import struct
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,25 @@ def _stop_workers() -> None:
         with contextlib.suppress(RuntimeError):  # not started yet
             worker.join(timeout=10)
 
+
+_LIVE: weakref.WeakSet[VectorIndex] = weakref.WeakSet()
+"""Indexes of this process, so a forked child can reset their thread state."""
+
+
+def _reset_after_fork() -> None:
+    """A child of ``fork()`` has none of the parent's threads: clear their bookkeeping.
+
+    Rows the parent's insert thread had not inserted stay in the fresh buffer (searched
+    exactly) and go into the graph after the child's next put.
+    """
+    _EXITING.clear()
+    _WORKERS.clear()
+    for index in list(_LIVE):
+        index._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 _STAGE_MAX = 2048
 """Staged rows are converted once this many wait (as Python floats a 384-dim row takes
@@ -243,6 +263,15 @@ class VectorIndex:
         self._worker: threading.Thread | None = None
         self._waiting = 0
         """Threads waiting for ``_glock`` through :meth:`_graph_turn` (the worker yields)."""
+        _LIVE.add(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: the insert thread is gone, and its locks may be held."""
+        self._glock = threading.Lock()
+        self._mu = threading.Lock()
+        self._worker = None
+        self._waiting = 0
+        self._inflight.clear()
 
     # -- size ---------------------------------------------------------------------
     def __len__(self) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -419,3 +422,27 @@ def test_fresh_buffer_is_bounded(no_background: None) -> None:
         index.add([i], owners=[i], namespaces=[("a",)], vectors=vectors[i : i + 1])
         assert index.fresh_count <= 64  # past fresh_max the put inserts the older half
     assert index.search(vectors[399], k=1, force="ann")[0].owner == 399
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_searches_and_inserts_although_its_parent_was_inserting() -> None:
+    vectors = structured_vectors(400, dims=16, seed=5)
+    index = VectorIndex(16, AnnConfig(exact_threshold=100, ef=400))
+    index.add(
+        list(range(300)), owners=list(range(300)), namespaces=[("a",)] * 300, vectors=vectors[:300]
+    )
+    # hold the graph lock, as the insert thread does mid-chunk, while forking
+    with index._glock:
+        pid = os.fork()
+        if pid == 0:  # the child: a stale held lock would hang these calls
+            signal.alarm(20)  # ...so a hang ends the child with SIGALRM, failing the test
+            code = 1
+            try:
+                index.add([300], owners=[300], namespaces=[("a",)], vectors=vectors[300:301])
+                hit = index.search(vectors[300], k=1, force="ann")[0].owner
+                index.sync_graph()
+                code = 0 if hit == 300 and index.fresh_count == 0 else 2
+            finally:
+                os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
