@@ -288,7 +288,10 @@ def branch_state(task: Task, values: dict[str, Any], tables: GraphTables) -> Any
         else:
             current = local.get(key, _MISSING)
             local[key] = value if current is _MISSING else reducer(current, value)
-    return tables.start.make_input(local)
+    start = tables.start
+    if start.input_keys is None:  # ``local`` is already a private copy: no second one
+        return start.input_schema.make(local)
+    return start.make_input(local)
 
 
 def _call_branch(branch: BranchDef, state: Any, ctx: TaskContext) -> Any:
