@@ -15,7 +15,6 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin
 
-from graphkit.constants import END
 from graphkit.errors import NodeConfigError
 from graphkit.types import Command, RetryPolicy, Send
 
@@ -149,14 +148,12 @@ def _code_names(code: Any) -> list[str]:
 
 
 def _walk_types(tp: Any) -> list[Any]:
-    out = [tp]
-    for arg in get_args(tp):
-        if not isinstance(arg, (str, int, bool)):
-            out.extend(_walk_types(arg))
-        else:
-            out.append(arg)
+    """``tp`` and everything nested in it; a ``Literal[...]`` is kept whole."""
     if get_origin(tp) is typing.Literal:
         return [tp]
+    out = [tp]
+    for arg in get_args(tp):
+        out.extend(_walk_types(arg))
     return out
 
 
@@ -205,8 +202,3 @@ def normalize_path_map(
     raise NodeConfigError(
         f"path_map must be a dict of label -> node or a list of node names, got {path_map!r}."
     )
-
-
-def is_end(target: Any) -> bool:
-    """True for END (runs that route there stop on that branch)."""
-    return target == END

@@ -16,7 +16,7 @@ from graphkit.runtime.events import Event
 from graphkit.runtime.loop import Run
 from graphkit.runtime.tables import GraphTables
 from graphkit.schema import update_from_object, validation_message
-from graphkit.types import Command, StateSnapshot, StreamMode
+from graphkit.types import Command, Durability, StateSnapshot, StreamMode
 
 if TYPE_CHECKING:
     from graphkit.context import TaskContext
@@ -70,10 +70,18 @@ class CompiledStateGraph:
         config: dict[str, Any] | None = None,
         *,
         stream_mode: StreamMode = "values",
-        durability: str | None = None,
+        durability: Durability | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Run the graph to the end (or an interrupt) and return its output state."""
+        """Run the graph to the end (or an interrupt) and return its output state.
+
+        With another ``stream_mode`` than "values" it returns that stream's chunks as a
+        list, as LangGraph's ``invoke`` does.
+        """
+        if stream_mode != "values":
+            return list(
+                self.stream(input, config, stream_mode=stream_mode, durability=durability, **kwargs)
+            )
         run = Run(self, self._config(config, durability, kwargs), modes=self._debug_modes)
         self._check_sync()
         for namespace, _, chunk in run.iterate(input):
@@ -87,10 +95,17 @@ class CompiledStateGraph:
         config: dict[str, Any] | None = None,
         *,
         stream_mode: StreamMode = "values",
-        durability: str | None = None,
+        durability: Durability | None = None,
         **kwargs: Any,
     ) -> Any:
         """Async ``invoke``: async nodes are awaited, parallel ones run concurrently."""
+        if stream_mode != "values":
+            return [
+                c
+                async for c in self.astream(
+                    input, config, stream_mode=stream_mode, durability=durability, **kwargs
+                )
+            ]
         run = Run(self, self._config(config, durability, kwargs), modes=self._debug_modes)
         async for namespace, _, chunk in run.aiterate(input):
             if not namespace:
@@ -103,7 +118,7 @@ class CompiledStateGraph:
         config: dict[str, Any] | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] | None = None,
-        durability: str | None = None,
+        durability: Durability | None = None,
         subgraphs: bool = False,
         **kwargs: Any,
     ) -> Iterator[Any]:
@@ -132,7 +147,7 @@ class CompiledStateGraph:
         config: dict[str, Any] | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] | None = None,
-        durability: str | None = None,
+        durability: Durability | None = None,
         subgraphs: bool = False,
         **kwargs: Any,
     ) -> AsyncIterator[Any]:
@@ -214,7 +229,7 @@ class CompiledStateGraph:
             )
 
     def _config(
-        self, config: dict[str, Any] | None, durability: str | None, extra: dict[str, Any]
+        self, config: dict[str, Any] | None, durability: Durability | None, extra: dict[str, Any]
     ) -> dict[str, Any]:
         merged = dict(config or {})
         if durability is not None:

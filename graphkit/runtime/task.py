@@ -52,11 +52,6 @@ class Task:
     restored: bool = False
     """True when its writes came from a checkpoint's pending writes (not run again)."""
 
-    @property
-    def sort_key(self) -> tuple[str, str | int]:
-        """Writes are applied in this order: triggered nodes by name, then sends by index."""
-        return self.path
-
 
 def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]:
     """Extra keyword arguments a function asked for by name."""
