@@ -364,3 +364,14 @@ def test_one_lmdb_write_transaction_per_superstep(
         monkeypatch.setattr(LMDBEnv, "write", counting)
         graph.invoke({"x": 0}, cfg())
     assert len(commits) == 3  # the input checkpoint, then one per superstep
+
+
+async def test_async_state_apis(saver: BaseCheckpointSaver) -> None:
+    graph = counter_graph(saver)
+    await graph.ainvoke({"x": 0}, cfg())
+    snap = await graph.aget_state(cfg())
+    assert snap.values == {"x": 1, "log": ["add0", "done"]}
+    steps = [h.metadata["step"] async for h in graph.aget_state_history(cfg(), limit=2)]
+    assert steps == [1, 0]
+    await graph.aupdate_state(cfg(), {"x": 7}, as_node="add")
+    assert (await graph.aget_state(cfg())).next == ("done",)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import threading
 from typing import Annotated, Any, TypedDict
@@ -227,3 +228,13 @@ def test_a_node_returning_a_state_object_streams_its_update_as_a_dict() -> None:
     builder.add_node("a", lambda s: Model(x=5, log=["a"]))
     builder.add_edge(START, "a")
     assert list(builder.compile().stream({"x": 1})) == [{"a": {"x": 5, "log": ["a"]}}]
+
+
+def test_invoke_with_another_stream_mode_returns_its_chunks() -> None:
+    graph = two_step()
+    assert graph.invoke({"x": 0}, stream_mode="updates") == [
+        {"a": {"x": 1, "log": ["a"]}},
+        {"b": {"log": ["b"]}},
+    ]
+    chunks = asyncio.run(graph.ainvoke({"x": 0}, stream_mode="updates"))
+    assert [next(iter(c)) for c in chunks] == ["a", "b"]
