@@ -288,6 +288,11 @@ class StateGraph(Generic[S]):
         cache: Any = None,
     ) -> CompiledStateGraph:
         """Validate the graph and build the runnable form (raises on any mistake)."""
+        if cache is not None:
+            raise GraphCompileError(
+                "compile(cache=...): node result caching is not supported yet. "
+                "Remove the cache argument (nodes then always run)."
+            )
         from graphkit.runtime.compiled import CompiledStateGraph
         from graphkit.runtime.tables import build_tables
 

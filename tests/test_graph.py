@@ -218,3 +218,8 @@ def test_literal_return_annotation_of_path_becomes_path_map() -> None:
     g = builder.compile().get_graph().nx
     assert g.edges["a", "b"]["kind"] == "conditional"
     assert g.has_edge("a", END)
+
+
+def test_compile_cache_is_refused_rather_than_ignored() -> None:
+    with pytest.raises(GraphCompileError, match="caching is not supported"):
+        chain("a").compile(cache=object())

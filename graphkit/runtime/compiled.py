@@ -275,7 +275,11 @@ class CompiledStateGraph:
 
     # ------------------------------------------------------------------ state
     def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
-        """The thread's state at its latest checkpoint (or at ``checkpoint_id``)."""
+        """The thread's state at its latest checkpoint (or at ``checkpoint_id``).
+
+        ``subgraphs`` is accepted for LangGraph compatibility; subgraphs keep no state
+        of their own here, so the snapshot is always the parent graph's.
+        """
         from graphkit.runtime.checkpoints import get_state
 
         return get_state(self, config)
