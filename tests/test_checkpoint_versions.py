@@ -112,3 +112,18 @@ def test_put_batch_chains_appends_and_versions_within_one_transaction(tmp_path: 
             blob_sizes = [len(v) for _, v in txn.cursor(db=saver._blobs)]
         full_copies = sum(len(saver.serde.dumps(i[1]["channel_values"]["messages"])) for i in items)
         assert sum(blob_sizes) * 3 < full_copies  # suffixes, not 29 growing copies
+
+
+def test_list_filter_does_not_decode_the_state_of_checkpoints_it_skips(tmp_path: Path) -> None:
+    with LMDBSaver(tmp_path / "db") as saver:
+        config: dict[str, Any] = {"configurable": {"thread_id": "f"}}
+        for step, tag in enumerate(["keep", "skip"]):
+            ckpt = empty_checkpoint()
+            ckpt["channel_values"] = {f"c{step}": step}
+            ckpt["channel_versions"] = {f"c{step}": 1}
+            config = saver.put(config, ckpt, {"tag": tag}, {f"c{step}": 1})
+        with saver.env.read() as txn:  # find the blob of channel c1 ("skip" only)
+            key = next(k for k, _ in txn.cursor(db=saver._blobs) if b"c1" in k)
+        saver.env.write(lambda txn: txn.put(key, b"\xff not a blob", db=saver._blobs))
+        found = list(saver.list({"configurable": {"thread_id": "f"}}, filter={"tag": "keep"}))
+        assert [t.checkpoint["channel_values"] for t in found] == [{"c0": 0}]
