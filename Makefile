@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
-SRC    := graphkit stores tests benchmarks examples
+SRC    := graphkit tests benchmarks examples
 
 .PHONY: install demo test test-local lint bench clean
 

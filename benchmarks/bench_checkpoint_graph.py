@@ -52,7 +52,7 @@ def _saver(kind: str, directory: str | None = None, *, fast_setup: bool = False)
     """A fresh durable saver in its own directory: LMDBSaver or LangGraph's SqliteSaver."""
     directory = directory or tempfile.mkdtemp(prefix=f"bench-ckpt-{kind}-")
     if kind == "graphkit":
-        from stores.checkpoint import LMDBSaver
+        from graphkit.stores.checkpoint import LMDBSaver
 
         return LMDBSaver(directory, sync=not fast_setup)
     from langgraph.checkpoint.sqlite import SqliteSaver

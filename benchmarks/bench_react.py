@@ -66,11 +66,11 @@ def _conversations(agent: Any) -> Callable[[], object]:
 
 def graphkit_agent() -> Callable[[], object]:
     """graphkit's create_react_agent over FakeChatModel, with InMemorySaver."""
+    from graphkit.checkpoint.memory import InMemorySaver
     from graphkit.messages import AIMessage
     from graphkit.models import FakeChatModel
     from graphkit.prebuilt import create_react_agent
     from graphkit.tools import tool
-    from stores import InMemorySaver
 
     model = FakeChatModel(responses=_script(AIMessage), cycle=True)
     agent = create_react_agent(model, [tool(add)], checkpointer=InMemorySaver())

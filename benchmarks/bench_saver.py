@@ -63,7 +63,7 @@ def _chat_steps() -> Iterator[tuple[int, dict[str, Any], dict[str, int], dict[st
 
 def _graphkit(saver: Any) -> Callable[[], object]:
     """One run of the workload against a graphkit saver."""
-    from stores.checkpoint import empty_checkpoint
+    from graphkit.stores.checkpoint import empty_checkpoint
 
     def run() -> None:
         config: dict[str, Any] = {"configurable": {"thread_id": f"gk-{next(_threads)}"}}
@@ -100,13 +100,13 @@ def _langgraph(saver: Any) -> Callable[[], object]:
 
 
 def lmdb_saver(sync: bool = True) -> Callable[[], object]:
-    from stores.checkpoint import LMDBSaver
+    from graphkit.stores.checkpoint import LMDBSaver
 
     return _graphkit(LMDBSaver(tempfile.mkdtemp(prefix="bench-lmdb-"), sync=sync))
 
 
 def memory_saver() -> Callable[[], object]:
-    from stores.checkpoint import InMemorySaver
+    from graphkit.stores.checkpoint import InMemorySaver
 
     return _graphkit(InMemorySaver())
 
@@ -136,7 +136,7 @@ def bare_lmdb(sync: bool = True) -> Callable[[], object]:
     """
     import lmdb
 
-    from stores.serde import default_serializer as serde
+    from graphkit.stores.serde import default_serializer as serde
 
     path = tempfile.mkdtemp(prefix="bench-bare-")
     env = lmdb.open(path, map_size=1 << 30, max_dbs=4, sync=sync, metasync=sync)

@@ -45,8 +45,8 @@ import numpy as np
 import numpy.typing as npt
 
 from benchmarks.harness import Workload, format_table, run
-from stores import InMemoryStore, LMDBStore, PutOp
-from stores.store._core import IndexedStore
+from graphkit.stores import InMemoryStore, LMDBStore, PutOp
+from graphkit.stores.store._core import IndexedStore
 
 DIMS = 384
 SIZES = (1_000, 10_000, 50_000)

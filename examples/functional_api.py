@@ -5,8 +5,8 @@ Run: ``python examples/functional_api.py``.
 
 from __future__ import annotations
 
+from graphkit.checkpoint.memory import InMemorySaver
 from graphkit.func import entrypoint, task
-from stores import InMemorySaver
 
 
 @task

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from graphkit import START, Command, StateGraph, interrupt
-from stores import InMemorySaver
+from graphkit.checkpoint.memory import InMemorySaver
 
 
 class State(TypedDict, total=False):

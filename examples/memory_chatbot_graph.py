@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from graphkit import END, START, CompiledStateGraph, StateGraph
+from graphkit.checkpoint.lmdb import LMDBEnv, LMDBSaver
+from graphkit.embeddings import HashEmbeddings
 from graphkit.messages import (
     AIMessage,
     AIMessageChunk,
@@ -40,10 +42,8 @@ from graphkit.messages import (
     SystemMessage,
 )
 from graphkit.models import BaseChatModel
-from stores import LMDBEnv
-from stores.checkpoint import LMDBSaver
-from stores.embeddings import HashEmbeddings
-from stores.store import BaseStore, LMDBStore
+from graphkit.store.base import BaseStore
+from graphkit.store.lmdb import LMDBStore
 
 DEFAULT_DATA_DIR = Path(".graphkit-data")
 """Where ``graphkit demo`` keeps its data when no ``--data-dir`` is given (in .gitignore)."""
@@ -276,8 +276,8 @@ def main(data_dir: str | os.PathLike[str] = DEFAULT_DATA_DIR, *, out: Any = None
 
 def demo_graph() -> CompiledStateGraph:
     """The graph with in-memory persistence, for ``graphkit draw examples/memory_chatbot_graph.py``."""
-    from stores.checkpoint import InMemorySaver
-    from stores.store import InMemoryStore
+    from graphkit.checkpoint.memory import InMemorySaver
+    from graphkit.store.memory import InMemoryStore
 
     return build_graph(InMemorySaver(), InMemoryStore(), OfflineModel())
 

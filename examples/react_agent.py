@@ -9,9 +9,9 @@ import os
 from typing import Any
 
 from graphkit import AIMessage, tool
+from graphkit.checkpoint.memory import InMemorySaver
 from graphkit.models import ChatAnthropic, FakeChatModel
 from graphkit.prebuilt import create_react_agent
-from stores import InMemorySaver
 
 
 @tool

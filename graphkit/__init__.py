@@ -6,6 +6,7 @@ store, with LangGraph's API: swap ``langgraph.graph`` for ``graphkit`` and go on
 
 from graphkit.constants import END, START
 from graphkit.context import get_config, get_store, get_stream_writer
+from graphkit.engine import CompiledStateGraph
 from graphkit.errors import (
     EmptyInputError,
     GraphCompileError,
@@ -15,7 +16,7 @@ from graphkit.errors import (
     NodeConfigError,
 )
 from graphkit.func import entrypoint, task
-from graphkit.graph import StateGraph
+from graphkit.graph.state import StateGraph
 from graphkit.messages import (
     REMOVE_ALL_MESSAGES,
     AIMessage,
@@ -31,7 +32,6 @@ from graphkit.messages import (
     add_messages,
     convert_to_messages,
 )
-from graphkit.runtime import CompiledStateGraph
 from graphkit.tools import InjectedState, InjectedStore, InjectedToolCallId, Tool, tool
 from graphkit.types import (
     Command,

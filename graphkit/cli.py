@@ -239,7 +239,7 @@ def load_module(location: str) -> ModuleType:
 
 
 def _graph_names(module: ModuleType) -> list[str]:
-    from graphkit.graph import StateGraph
+    from graphkit.graph.state import StateGraph
 
     return [
         n
@@ -249,13 +249,13 @@ def _graph_names(module: ModuleType) -> list[str]:
 
 
 def _is_compiled(value: Any) -> bool:
-    from graphkit.runtime.compiled import CompiledStateGraph
+    from graphkit.engine.compiled import CompiledStateGraph
 
     return isinstance(value, CompiledStateGraph)
 
 
 def _as_compiled(value: Any, where: str) -> Any:
-    from graphkit.graph import StateGraph
+    from graphkit.graph.state import StateGraph
 
     if inspect.isfunction(value):
         required = [
@@ -345,7 +345,7 @@ class ThreadSummary:
 def open_saver(path: str) -> Iterator[Any]:
     """An LMDBSaver on an existing directory (never creates one: a typo is a usage error)."""
     _check_lmdb_dir(path)
-    from stores.checkpoint import LMDBSaver
+    from graphkit.checkpoint.lmdb import LMDBSaver
 
     saver = LMDBSaver(path)
     try:
@@ -386,7 +386,7 @@ def thread_summaries(saver: Any) -> list[ThreadSummary]:
 
 def _checkpoint_keys(saver: Any) -> Iterator[tuple[str, str, bytes]]:
     """(thread, namespace, id16) of every checkpoint, read from keys only when possible."""
-    from stores.checkpoint.lmdb import LMDBSaver, dec
+    from graphkit.stores.checkpoint.lmdb import LMDBSaver, dec
 
     if isinstance(saver, LMDBSaver):
         db = saver.env.db("ckpt_checkpoints")
@@ -441,7 +441,7 @@ def _row_dict(row: ThreadSummary) -> dict[str, Any]:
 
 def cmd_history(args: argparse.Namespace) -> int:
     """``graphkit history``."""
-    from graphkit.runtime.checkpoints import next_names
+    from graphkit.engine.checkpoints import next_names
 
     config = {"configurable": {"thread_id": args.thread_id, "checkpoint_ns": args.ns}}
     with open_saver(args.path) as saver:
@@ -506,7 +506,7 @@ def _short_time(ts: str) -> str:
 
 def cmd_state(args: argparse.Namespace) -> int:
     """``graphkit state``."""
-    from graphkit.runtime.checkpoints import next_names
+    from graphkit.engine.checkpoints import next_names
 
     configurable = {"thread_id": args.thread_id, "checkpoint_ns": args.ns}
     if args.checkpoint:
@@ -643,9 +643,9 @@ def open_store(path: str) -> Iterator[Any]:
     _check_lmdb_dir(path)
     import struct
 
-    from stores import LMDBEnv
-    from stores.embeddings import HashEmbeddings
-    from stores.store import LMDBStore
+    from graphkit.stores import LMDBEnv
+    from graphkit.stores.embeddings import HashEmbeddings
+    from graphkit.stores.store import LMDBStore
 
     env = LMDBEnv(path)
     try:

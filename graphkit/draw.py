@@ -51,7 +51,7 @@ from graphkit.constants import END, START
 from graphkit.node import may_route_dynamically, named_targets
 
 if TYPE_CHECKING:
-    from graphkit.runtime.compiled import CompiledStateGraph
+    from graphkit.engine.compiled import CompiledStateGraph
 
 __all__ = ["DrawableGraph", "DynamicRoute", "GraphvizError", "GraphvizNotFoundError"]
 

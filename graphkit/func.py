@@ -33,8 +33,8 @@ from typing import Any, Generic, TypedDict, TypeVar
 
 from graphkit.constants import END, START
 from graphkit.context import CURRENT_TASK
+from graphkit.engine.task import kwargs_for
 from graphkit.node import inspect_callable
-from graphkit.runtime.task import kwargs_for
 from graphkit.types import RetryPolicy
 
 T = TypeVar("T")
@@ -108,7 +108,7 @@ class Task(Generic[R]):
         if self.is_async:
             aio = asyncio.ensure_future(self._run_async(args, kwargs, results, key))
             return TaskFuture(aio)
-        from graphkit.runtime.loop import shared_pool
+        from graphkit.engine.loop import shared_pool
 
         context = contextvars.copy_context()
         return TaskFuture(
@@ -204,7 +204,7 @@ class Workflow:
         store: Any,
         retry_policy: RetryPolicy | None,
     ) -> None:
-        from graphkit.graph import StateGraph
+        from graphkit.graph.state import StateGraph
 
         self.fn = fn
         self.name = getattr(fn, "__name__", "entrypoint")

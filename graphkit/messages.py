@@ -568,8 +568,8 @@ class MessagesState(TypedDict):
 def _register_with_serde() -> None:
     """Make messages checkpointable: register each class with the msgpack serializer."""
     try:
-        from stores.serde import register
-    except ImportError:  # stores.serde not available yet
+        from graphkit.stores.serde import register
+    except ImportError:  # graphkit.stores.serde not available yet
         return
     for cls in (HumanMessage, AIMessage, AIMessageChunk, SystemMessage, ToolMessage, RemoveMessage):
         register(cls)

@@ -198,7 +198,7 @@ def interrupt(value: Any) -> Any:
 
 def _register_with_serializer() -> None:
     """Let checkpoints hold Send, Command and Interrupt (decoded only because registered)."""
-    from stores.serde import register
+    from graphkit.stores.serde import register
 
     for cls in (Send, Interrupt, Command, Overwrite):
         register(cls)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from stores.checkpoint import (
+from graphkit.stores.checkpoint import (
     BaseCheckpointSaver,
     Checkpoint,
     InMemorySaver,
@@ -22,7 +22,7 @@ from stores.checkpoint import (
     RunnableConfig,
     empty_checkpoint,
 )
-from stores.serde import SerdeError
+from graphkit.stores.serde import SerdeError
 
 SAVER_FACTORIES: dict[str, Callable[[Path], BaseCheckpointSaver]] = {
     "memory": lambda path: InMemorySaver(snapshot_every=4),

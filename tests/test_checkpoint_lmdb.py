@@ -16,10 +16,10 @@ import lmdb
 import pytest
 from checkpoint_conformance import Conversation, cfg, ckpt
 
-from stores._lmdb import LMDBEnv, MapFullError
-from stores.checkpoint import CheckpointCorruptError, LMDBSaver
-from stores.checkpoint.lmdb import enc
-from stores.serde import default_serializer
+from graphkit.stores._lmdb import LMDBEnv, MapFullError
+from graphkit.stores.checkpoint import CheckpointCorruptError, LMDBSaver
+from graphkit.stores.checkpoint.lmdb import enc
+from graphkit.stores.serde import default_serializer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WRITER = textwrap.dedent(
     """
     import json, os, sys
-    from stores.checkpoint import LMDBSaver, empty_checkpoint
+    from graphkit.stores.checkpoint import LMDBSaver, empty_checkpoint
     path, thread, channel, count, map_size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
     offset = os.getpid() * 1_000_000  # versions unique per process when sharing a thread
     saver = LMDBSaver(path, map_size=map_size)
@@ -146,7 +146,7 @@ def _corrupt_blob(saver: LMDBSaver, thread: str, channel: str, version: int, dat
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (b"F" + b"\x00\x01\x02", "not written by stores.serde"),
+        (b"F" + b"\x00\x01\x02", "not written by graphkit.stores.serde"),
         (b"F\xc1\x01\x92\x01", "corrupt data"),
         (b"??", "corrupt or foreign"),
     ],

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from stores import LMDBSaver
-from stores.checkpoint import empty_checkpoint
-from stores.checkpoint._codec import VERSIONS_DELTA_MAX_DEPTH
+from graphkit.stores import LMDBSaver
+from graphkit.stores.checkpoint import empty_checkpoint
+from graphkit.stores.checkpoint._codec import VERSIONS_DELTA_MAX_DEPTH
 
 KEYS = [f"k{i}" for i in range(300)]
 

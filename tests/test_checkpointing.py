@@ -14,8 +14,8 @@ from typing import Annotated, Any, TypedDict
 import pytest
 
 from graphkit import END, START, Command, StateGraph
-from stores import InMemorySaver, LMDBSaver
-from stores.checkpoint import BaseCheckpointSaver
+from graphkit.stores import InMemorySaver, LMDBSaver
+from graphkit.stores.checkpoint import BaseCheckpointSaver
 
 
 class State(TypedDict, total=False):
@@ -229,7 +229,7 @@ def test_user_state_types_survive_a_new_process(tmp_path: Path) -> None:
         import sys
         from pydantic import BaseModel
         from graphkit import StateGraph, START
-        from stores import LMDBSaver
+        from graphkit.stores import LMDBSaver
 
         class Point(BaseModel):
             x: int
@@ -344,7 +344,7 @@ def test_deferred_node_still_pending_runs_after_new_input(saver: BaseCheckpointS
 def test_one_lmdb_write_transaction_per_superstep(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from stores._lmdb import LMDBEnv
+    from graphkit.stores._lmdb import LMDBEnv
 
     commits: list[int] = []
     original = LMDBEnv.write

@@ -14,8 +14,8 @@ import pytest
 
 from graphkit import END, START, StateGraph
 from graphkit.cli import build_parser, main, parse_namespace
-from stores.checkpoint import LMDBSaver
-from stores.store import LMDBStore
+from graphkit.stores.checkpoint import LMDBSaver
+from graphkit.stores.store import LMDBStore
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_DOT = shutil.which("dot") is not None

@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from graphkit.models.embeddings import OpenAIEmbeddings
-from stores import HashEmbeddings, InMemoryStore, ensure_embeddings
+from graphkit.stores import HashEmbeddings, InMemoryStore, ensure_embeddings
 
 MEMORIES = [
     "I like pizza with extra cheese",
@@ -37,7 +37,7 @@ def test_hash_embeddings_rank_the_name_memory_first() -> None:
 def test_hash_embeddings_are_unit_length_and_deterministic_across_processes() -> None:
     vec = HashEmbeddings(64).embed_query("Deterministic text, please")
     assert np.linalg.norm(vec) == pytest.approx(1.0)
-    code = "from stores import HashEmbeddings; print(HashEmbeddings(64).embed_query('Deterministic text, please'))"
+    code = "from graphkit.stores import HashEmbeddings; print(HashEmbeddings(64).embed_query('Deterministic text, please'))"
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -138,7 +138,7 @@ async def test_openai_async_and_store_batch_makes_one_request() -> None:
     )
     emb = OpenAIEmbeddings(async_client=aclient)
     store = InMemoryStore(index={"dims": 3, "embed": emb, "fields": ["text"]})
-    from stores import PutOp
+    from graphkit.stores import PutOp
 
     await store.abatch([PutOp(("m",), f"k{i}", {"text": "x" * (i + 1)}) for i in range(5)])
     assert len(fake.requests) == 1 and len(fake.requests[0]["input"]) == 5

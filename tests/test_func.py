@@ -10,7 +10,7 @@ import pytest
 
 from graphkit import Command, get_store, interrupt
 from graphkit.func import entrypoint, task
-from stores import InMemorySaver, InMemoryStore
+from graphkit.stores import InMemorySaver, InMemoryStore
 
 
 def cfg(thread: str = "w") -> dict[str, Any]:

@@ -154,7 +154,7 @@ def test_state_schema_must_be_one_of_three_kinds() -> None:
 
 
 def test_interrupt_on_unknown_node_is_rejected() -> None:
-    from stores import InMemorySaver
+    from graphkit.stores import InMemorySaver
 
     with pytest.raises(GraphCompileError, match="unknown node 'nope'"):
         chain("a").compile(checkpointer=InMemorySaver(), interrupt_before=["nope"])

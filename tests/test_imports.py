@@ -13,6 +13,17 @@ LANGGRAPH_IMPORTS = {
     "graphkit.func": ["entrypoint", "task"],
     "graphkit.prebuilt": ["ToolNode", "tools_condition", "create_react_agent"],
     "graphkit.errors": ["GraphRecursionError", "InvalidUpdateError"],
+    "graphkit.graph.message": ["add_messages", "MessagesState"],
+    "graphkit.graph.state": ["StateGraph"],
+    "graphkit.runtime": ["Runtime"],
+    "graphkit.checkpoint.base": ["BaseCheckpointSaver", "Checkpoint", "CheckpointTuple"],
+    "graphkit.checkpoint.memory": ["InMemorySaver", "MemorySaver"],
+    "graphkit.checkpoint.lmdb": ["LMDBSaver", "LMDBEnv"],
+    "graphkit.store.base": ["BaseStore", "Item", "SearchItem", "PutOp", "GetOp"],
+    "graphkit.store.memory": ["InMemoryStore"],
+    "graphkit.store.lmdb": ["LMDBStore", "LMDBEnv"],
+    "graphkit.prebuilt.tool_node": ["ToolNode", "tools_condition"],
+    "graphkit.prebuilt.chat_agent_executor": ["create_react_agent", "AgentState"],
 }
 
 
@@ -30,3 +41,24 @@ def test_root_exports_are_the_same_objects() -> None:
     assert graphkit.StateGraph is graphkit.graph.StateGraph
     assert graphkit.MessagesState is graphkit.graph.MessagesState
     assert all(hasattr(graphkit, name) for name in graphkit.__all__)
+
+
+def test_nothing_but_graphkit_is_a_top_level_package() -> None:
+    """A generic top-level name (``stores``) would collide with users' own modules."""
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert config["tool"]["setuptools"]["packages"]["find"]["include"] == ["graphkit*"]
+    with pytest.raises(ImportError):
+        importlib.import_module("stores")
+
+
+def test_public_paths_reexport_the_implementation_objects() -> None:
+    from graphkit.checkpoint.memory import InMemorySaver
+    from graphkit.store.base import BaseStore
+    from graphkit.stores.checkpoint.memory import InMemorySaver as impl_saver
+    from graphkit.stores.store.base import BaseStore as impl_store
+
+    assert InMemorySaver is impl_saver
+    assert BaseStore is impl_store

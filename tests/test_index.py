@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stores.index import AnnConfig, VectorIndex, _top_items
+from graphkit.stores.index import AnnConfig, VectorIndex, _top_items
 
 DIMS = 384
 
@@ -251,7 +251,7 @@ def test_staged_rows_search_like_added_rows_and_can_be_removed_before_conversion
 
 
 def test_staging_converts_in_bounded_bursts_and_keeps_a_graph_in_step() -> None:
-    from stores import index as index_module
+    from graphkit.stores import index as index_module
 
     vectors = structured_vectors(index_module._STAGE_MAX + 10, dims=8, seed=9).tolist()
     index = VectorIndex(8, AnnConfig(exact_threshold=100_000))

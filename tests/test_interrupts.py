@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypedDict
 import pytest
 
 from graphkit import START, Command, Interrupt, InvalidUpdateError, StateGraph, interrupt
-from stores import InMemorySaver
+from graphkit.stores import InMemorySaver
 
 
 class State(TypedDict, total=False):

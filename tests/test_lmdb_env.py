@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stores._lmdb import LMDBEnv, ResizeGuard
+from graphkit.stores._lmdb import LMDBEnv, ResizeGuard
 
 
 def test_map_grows_while_other_threads_read(tmp_path: Path) -> None:

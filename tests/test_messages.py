@@ -188,7 +188,7 @@ def test_add_messages_turns_chunks_into_messages() -> None:
 
 
 def test_messages_round_trip_through_serde() -> None:
-    serde = pytest.importorskip("stores.serde")
+    serde = pytest.importorskip("graphkit.stores.serde")
     serializer = serde.Serializer()
     messages: list[BaseMessage] = [
         HumanMessage("hi", id="1", name="bob"),

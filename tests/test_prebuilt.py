@@ -22,8 +22,8 @@ from graphkit.messages import (
 )
 from graphkit.models import FakeChatModel
 from graphkit.prebuilt import ToolNode, create_react_agent, tools_condition
+from graphkit.stores import InMemorySaver, InMemoryStore
 from graphkit.tools import InjectedState, tool
-from stores import InMemorySaver, InMemoryStore
 
 
 @tool
@@ -316,7 +316,7 @@ async def test_agent_runs_async() -> None:
 
 
 def test_agent_conversation_survives_a_durable_checkpointer(tmp_path: Any) -> None:
-    from stores import LMDBSaver
+    from graphkit.stores import LMDBSaver
 
     config = {"configurable": {"thread_id": "durable"}}
     with LMDBSaver(tmp_path / "db") as saver:

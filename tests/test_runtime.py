@@ -208,7 +208,7 @@ def test_node_exception_keeps_type_and_names_node() -> None:
 
 
 def test_failed_step_leaves_state_of_last_completed_step() -> None:
-    from stores import InMemorySaver
+    from graphkit.stores import InMemorySaver
 
     builder = StateGraph(State)
     builder.add_node("a", writer("a"))

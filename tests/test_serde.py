@@ -1,4 +1,4 @@
-"""stores.serde: round trips keep value and type; failures say what and where."""
+"""graphkit.stores.serde: round trips keep value and type; failures say what and where."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from stores.serde import SerdeError, Serializer, register, type_name
+from graphkit.stores.serde import SerdeError, Serializer, register, type_name
 
 
 class Color(enum.Enum):
@@ -185,7 +185,7 @@ def test_unsupported_type_names_type_and_path() -> None:
     assert "Opaque" in message
     assert "channel 'messages'" in message
     assert "['messages'][3].y['content']" in message
-    assert "stores.serde.register(Opaque)" in message
+    assert "graphkit.stores.serde.register(Opaque)" in message
 
 
 def test_registered_plain_class_round_trips() -> None:

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import pytest
 
-from stores import (
+from graphkit.stores import (
     GetOp,
     InMemoryStore,
     InvalidNamespaceError,
@@ -21,7 +21,7 @@ from stores import (
     PutOp,
     SearchOp,
 )
-from stores.store._core import IndexedStore
+from graphkit.stores.store._core import IndexedStore
 
 MakeStore = Callable[..., IndexedStore]
 
@@ -49,7 +49,7 @@ class CountingEmbed:
     """A sync embed function that records its calls (HashEmbeddings underneath)."""
 
     def __init__(self, dims: int = 64) -> None:
-        from stores import HashEmbeddings
+        from graphkit.stores import HashEmbeddings
 
         self.inner = HashEmbeddings(dims)
         self.calls: list[list[str]] = []
@@ -357,7 +357,7 @@ async def test_async_twins(make_store: MakeStore) -> None:
     calls: list[int] = []
 
     async def aembed(texts: list[str]) -> list[list[float]]:
-        from stores import HashEmbeddings
+        from graphkit.stores import HashEmbeddings
 
         calls.append(len(texts))
         return HashEmbeddings(64).embed_documents(texts)

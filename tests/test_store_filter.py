@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stores.store._values import matches, texts_at_path
+from graphkit.stores.store._values import matches, texts_at_path
 
 REFERENCE_OPS = {
     "$eq": operator.eq,

@@ -8,8 +8,8 @@ from typing import Any, TypedDict
 import pytest
 
 from graphkit import START, StateGraph, get_store
-from stores import InMemorySaver, InMemoryStore, LMDBSaver, LMDBStore
-from stores.embeddings import HashEmbeddings
+from graphkit.stores import InMemorySaver, InMemoryStore, LMDBSaver, LMDBStore
+from graphkit.stores.embeddings import HashEmbeddings
 
 
 class State(TypedDict, total=False):

@@ -20,10 +20,10 @@ import msgpack
 import numpy as np
 import pytest
 
-from stores import LMDBEnv, LMDBStore, PutOp
-from stores.serde import SerdeError
-from stores.store._core import Record
-from stores.store.lmdb_store import (
+from graphkit.stores import LMDBEnv, LMDBStore, PutOp
+from graphkit.stores.serde import SerdeError
+from graphkit.stores.store._core import Record
+from graphkit.stores.store.lmdb_store import (
     INDEX_FILE,
     _record_bytes,
     _record_from,
@@ -131,7 +131,7 @@ def test_saved_graph_is_reloaded_without_rebuild(
 def test_puts_above_the_threshold_are_searchable_at_once_and_saved_in_the_graph(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from stores.index import VectorIndex
+    from graphkit.stores.index import VectorIndex
 
     monkeypatch.setattr(VectorIndex, "_drain", lambda self: None)  # rows stay fresh
     with LMDBStore(tmp_path, index=index_config()) as store:
@@ -213,7 +213,7 @@ CHILD = textwrap.dedent(
     """
     import sys, zlib
     import numpy as np
-    from stores import LMDBStore, PutOp
+    from graphkit.stores import LMDBStore, PutOp
 
     def embed(texts):
         return [np.random.default_rng(zlib.crc32(t.encode())).standard_normal(16).tolist() for t in texts]

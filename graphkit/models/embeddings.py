@@ -1,6 +1,6 @@
 """Embedding models for the memory store: OpenAI's API and a local sentence-transformer.
 
-Both satisfy :class:`stores.embeddings.Embeddings`, so they plug into
+Both satisfy :class:`graphkit.stores.embeddings.Embeddings`, so they plug into
 ``InMemoryStore(index={"dims": ..., "embed": OpenAIEmbeddings()})``.
 """
 

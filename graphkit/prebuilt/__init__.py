@@ -1,7 +1,7 @@
 """Ready-made parts for tool-using agents: ``ToolNode``, ``tools_condition``,
 ``create_react_agent`` (the names and behaviour of ``langgraph.prebuilt``)."""
 
-from graphkit.prebuilt.chat_agent import (
+from graphkit.prebuilt.chat_agent_executor import (
     AgentState,
     AgentStateWithStructuredResponse,
     create_react_agent,

@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 from pydantic import BaseModel, ValidationError
 
+from graphkit.engine.events import Event
+from graphkit.engine.loop import Run
+from graphkit.engine.tables import GraphTables
 from graphkit.errors import GraphCompileError, GraphInterrupt, InvalidUpdateError, ParentCommand
-from graphkit.runtime.events import Event
-from graphkit.runtime.loop import Run
-from graphkit.runtime.tables import GraphTables
 from graphkit.schema import update_from_object, validation_message
 from graphkit.types import Command, Durability, StateSnapshot, StreamMode
 
 if TYPE_CHECKING:
     from graphkit.context import TaskContext
     from graphkit.draw import DrawableGraph
-    from graphkit.graph import StateGraph
+    from graphkit.graph.state import StateGraph
 
 _LIVE_MODES = frozenset({"custom", "messages"})
 _DEBUG = frozenset({"debug"})
@@ -280,7 +280,7 @@ class CompiledStateGraph:
         ``subgraphs`` is accepted for LangGraph compatibility; subgraphs keep no state
         of their own here, so the snapshot is always the parent graph's.
         """
-        from graphkit.runtime.checkpoints import get_state
+        from graphkit.engine.checkpoints import get_state
 
         return get_state(self, config)
 
@@ -297,7 +297,7 @@ class CompiledStateGraph:
         limit: int | None = None,
     ) -> Iterator[StateSnapshot]:
         """The thread's checkpoints as snapshots, newest first."""
-        from graphkit.runtime.checkpoints import get_state_history
+        from graphkit.engine.checkpoints import get_state_history
 
         return get_state_history(self, config, filter=filter, before=before, limit=limit)
 
@@ -320,7 +320,7 @@ class CompiledStateGraph:
         self, config: dict[str, Any], values: Any, as_node: str | None = None
     ) -> dict[str, Any]:
         """Write ``values`` as if ``as_node`` had returned them; the next run goes on from there."""
-        from graphkit.runtime.checkpoints import update_state
+        from graphkit.engine.checkpoints import update_state
 
         return update_state(self, config, values, as_node)
 
@@ -475,7 +475,7 @@ def _configs(config: Any, n: int) -> list[dict[str, Any] | None]:
 def _register_state_types(builder: StateGraph[Any]) -> None:
     """Let the checkpoint serializer decode the user's own state types (no import by name)."""
     try:
-        from stores.serde import register
+        from graphkit.stores.serde import register
     except ImportError:  # pragma: no cover - stores ships with graphkit
         return
     from graphkit.schema import registrable_types

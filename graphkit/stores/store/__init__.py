@@ -5,7 +5,7 @@ LMDB environment (shareable with the checkpoint saver) with an hnswlib index
 cached beside it. Both implement :class:`BaseStore`, LangGraph-compatible.
 """
 
-from stores.store.base import (
+from graphkit.stores.store.base import (
     BaseStore,
     GetOp,
     IndexConfig,
@@ -22,8 +22,8 @@ from stores.store.base import (
     SearchOp,
     TTLConfig,
 )
-from stores.store.lmdb_store import LMDBStore
-from stores.store.memory import InMemoryStore
+from graphkit.stores.store.lmdb_store import LMDBStore
+from graphkit.stores.store.memory import InMemoryStore
 
 __all__ = [
     "BaseStore",

@@ -15,9 +15,9 @@ from typing import Any
 
 from graphkit.constants import END
 from graphkit.context import CURRENT_TASK, RunContext, TaskContext, _writer_for
+from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.errors import GraphInterrupt, InvalidUpdateError, ParentCommand, add_context
 from graphkit.node import BranchDef
-from graphkit.runtime.tables import GraphTables, NodeTable
 from graphkit.schema import update_from_object
 from graphkit.types import Command, Overwrite, Send
 

@@ -28,16 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, INTERRUPT, START
 from graphkit.context import RunContext, TaskContext
-from graphkit.errors import (
-    EmptyInputError,
-    GraphRecursionError,
-    InvalidUpdateError,
-    ParentCommand,
-    add_context,
-)
-from graphkit.runtime.events import DONE, Event, EventSink, Namespace
-from graphkit.runtime.tables import GraphTables, NodeTable
-from graphkit.runtime.task import (
+from graphkit.engine.events import DONE, Event, EventSink, Namespace
+from graphkit.engine.tables import GraphTables, NodeTable
+from graphkit.engine.task import (
     Task,
     Write,
     arun_task,
@@ -45,12 +38,19 @@ from graphkit.runtime.task import (
     run_task,
     update_writes,
 )
+from graphkit.errors import (
+    EmptyInputError,
+    GraphRecursionError,
+    InvalidUpdateError,
+    ParentCommand,
+    add_context,
+)
 from graphkit.schema import validation_message
 from graphkit.types import Command, Interrupt, Overwrite, Send
 
 if TYPE_CHECKING:
-    from graphkit.runtime.checkpoints import CheckpointSession
-    from graphkit.runtime.compiled import CompiledStateGraph
+    from graphkit.engine.checkpoints import CheckpointSession
+    from graphkit.engine.compiled import CompiledStateGraph
 
 DEFAULT_RECURSION_LIMIT = 10_000
 _DEFAULT_WORKERS = min(32, (os.cpu_count() or 1) + 4)
@@ -115,7 +115,7 @@ class Run:
         )
         self.cp: CheckpointSession | None = None
         if graph.checkpointer is not None:
-            from graphkit.runtime.checkpoints import CheckpointSession
+            from graphkit.engine.checkpoints import CheckpointSession
 
             self.cp = CheckpointSession(self, graph.checkpointer, config)
 
@@ -267,7 +267,7 @@ class Run:
         return tasks
 
     def _restore(self, tasks: list[Task]) -> None:
-        from graphkit.runtime.checkpoints import restore_task
+        from graphkit.engine.checkpoints import restore_task
 
         for task in tasks:
             writes = self.restored.get(task.id)

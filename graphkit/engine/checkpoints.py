@@ -18,10 +18,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import INTERRUPT, START
+from graphkit.engine.task import Task, Write, update_writes
 from graphkit.errors import InvalidUpdateError
-from graphkit.runtime.task import Task, Write, update_writes
-from graphkit.types import Interrupt, PregelTask, Send, StateSnapshot
-from stores.checkpoint import (
+from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
     CheckpointMetadata,
@@ -29,10 +28,11 @@ from stores.checkpoint import (
     new_checkpoint_id,
     thread_of,
 )
+from graphkit.types import Interrupt, PregelTask, Send, StateSnapshot
 
 if TYPE_CHECKING:
-    from graphkit.runtime.compiled import CompiledStateGraph
-    from graphkit.runtime.loop import Run
+    from graphkit.engine.compiled import CompiledStateGraph
+    from graphkit.engine.loop import Run
 
 ROUTES = "__routes__"
 ERROR = "__error__"
@@ -422,7 +422,7 @@ def snapshot(
                 done_writes.setdefault(task_id, []).append((channel, value))
         writers = [(t.name, done_writes[t.id]) for t in tasks if t.id in done_writes]
         if writers:
-            from graphkit.runtime.loop import merge_writes
+            from graphkit.engine.loop import merge_writes
 
             try:
                 values = {**values, **merge_writes(values, graph.tables, writers)}
@@ -489,7 +489,7 @@ def update_state(
     graph: CompiledStateGraph, config: dict[str, Any], values: Any, as_node: str | None
 ) -> dict[str, Any]:
     """Apply ``values`` through the reducers as if ``as_node`` wrote them; save a checkpoint."""
-    from graphkit.runtime.loop import Run
+    from graphkit.engine.loop import Run
 
     _saver(graph)
     run = Run(graph, {**config, "durability": "sync"})

@@ -19,10 +19,11 @@ Storage model, shared by every saver here:
 * Metadata is stored apart from the checkpoint, so ``list(filter=...)`` never decodes
   channel values.
 
-Two savers implement this: :class:`~stores.checkpoint.memory.InMemorySaver` and
-:class:`~stores.checkpoint.lmdb.LMDBSaver`. Both pass ``tests/checkpoint_conformance.py``.
+Two savers implement this: :class:`~graphkit.stores.checkpoint.memory.InMemorySaver` and
+:class:`~graphkit.stores.checkpoint.lmdb.LMDBSaver`. Both pass ``tests/checkpoint_conformance.py``.
 
->>> from stores.checkpoint import InMemorySaver, empty_checkpoint
+>>> from graphkit.checkpoint.memory import InMemorySaver
+>>> from graphkit.checkpoint.base import empty_checkpoint
 >>> saver = InMemorySaver()
 >>> ckpt = empty_checkpoint()
 >>> ckpt["channel_values"] = {"count": 1}
@@ -47,7 +48,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from stores.serde import SerdeError, Serializer, default_serializer
+from graphkit.stores.serde import SerdeError, Serializer, default_serializer
 
 __all__ = [
     "BaseCheckpointSaver",
@@ -55,9 +56,6 @@ __all__ = [
     "CheckpointCorruptError",
     "CheckpointMetadata",
     "CheckpointTuple",
-    "InMemorySaver",
-    "LMDBSaver",
-    "MemorySaver",
     "RunnableConfig",
     "empty_checkpoint",
     "new_checkpoint_id",
@@ -179,7 +177,7 @@ def checkpoint_id_bytes(checkpoint_id: str) -> bytes:
     except (ValueError, TypeError, AttributeError):
         raise ValueError(
             f"checkpoint_id {checkpoint_id!r} is not a UUID; "
-            "make ids with stores.checkpoint.new_checkpoint_id()"
+            "make ids with graphkit.stores.checkpoint.new_checkpoint_id()"
         ) from None
 
 
@@ -430,7 +428,3 @@ def _take(items: Iterator[CheckpointTuple], n: int) -> list[CheckpointTuple]:
         if len(out) == n:
             break
     return out
-
-
-from stores.checkpoint.lmdb import LMDBSaver  # noqa: E402
-from stores.checkpoint.memory import InMemorySaver, MemorySaver  # noqa: E402

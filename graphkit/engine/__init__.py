@@ -1,5 +1,5 @@
 """The superstep runtime: compiled tables, tasks, the loop, checkpoint integration."""
 
-from graphkit.runtime.compiled import CompiledStateGraph
+from graphkit.engine.compiled import CompiledStateGraph
 
 __all__ = ["CompiledStateGraph"]

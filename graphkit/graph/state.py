@@ -37,7 +37,7 @@ from graphkit.schema import Schema, inspect_schema, is_typeddict
 from graphkit.types import RetryPolicy
 
 if TYPE_CHECKING:
-    from graphkit.runtime.compiled import CompiledStateGraph
+    from graphkit.engine.compiled import CompiledStateGraph
 
 S = TypeVar("S")
 
@@ -293,8 +293,8 @@ class StateGraph(Generic[S]):
                 "compile(cache=...): node result caching is not supported yet. "
                 "Remove the cache argument (nodes then always run)."
             )
-        from graphkit.runtime.compiled import CompiledStateGraph
-        from graphkit.runtime.tables import build_tables
+        from graphkit.engine.compiled import CompiledStateGraph
+        from graphkit.engine.tables import build_tables
 
         before = _as_names(interrupt_before)
         after = _as_names(interrupt_after)
@@ -453,12 +453,6 @@ def _is_model_or_dataclass(tp: Any) -> bool:
 
 
 def _is_compiled_graph(obj: Any) -> bool:
-    from graphkit.runtime.compiled import CompiledStateGraph
+    from graphkit.engine.compiled import CompiledStateGraph
 
     return isinstance(obj, CompiledStateGraph)
-
-
-# LangGraph users import these from ``langgraph.graph``; the same line works here.
-from graphkit.messages import MessagesState, add_messages  # noqa: E402
-
-__all__ = ["END", "START", "MessagesState", "StateGraph", "add_messages"]

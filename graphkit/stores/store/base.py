@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, TypedDict, Union
 
-from stores.embeddings import EmbeddingsLike
+from graphkit.stores.embeddings import EmbeddingsLike
 
 NAMESPACE_SEPARATOR = "."
 """Namespace labels may not contain this (LangGraph renders namespaces dotted)."""
@@ -249,7 +249,7 @@ class IndexConfig(TypedDict, total=False):
     """Embedding size (required)."""
     embed: EmbeddingsLike
     """An Embeddings object, a sync or async function list[str] -> vectors, or 'hash' /
-    omitted for the local :class:`~stores.embeddings.HashEmbeddings`."""
+    omitted for the local :class:`~graphkit.stores.embeddings.HashEmbeddings`."""
     fields: list[str] | None
     """Paths of the value to embed: "$" = whole value (default), "a.b", "tags[*]"."""
     ann: dict[str, int]

@@ -34,9 +34,9 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Literal
 
-from stores.embeddings import Embeddings, ensure_embeddings
-from stores.index import AnnConfig, FloatArray, Namespace, VectorIndex
-from stores.store._values import (
+from graphkit.stores.embeddings import Embeddings, ensure_embeddings
+from graphkit.stores.index import AnnConfig, FloatArray, Namespace, VectorIndex
+from graphkit.stores.store._values import (
     check_filter,
     check_path,
     is_simple_path,
@@ -45,7 +45,7 @@ from stores.store._values import (
     text_of,
     texts_at_path,
 )
-from stores.store.base import (
+from graphkit.stores.store.base import (
     NOT_PROVIDED,
     BaseStore,
     GetOp,
@@ -296,7 +296,7 @@ class IndexedStore(BaseStore):
 
     # -- batch ---------------------------------------------------------------------------
     def batch(self, ops: Iterable[Op]) -> list[Result]:
-        """Run ops as one batch (see :mod:`stores.store.base` for the contract)."""
+        """Run ops as one batch (see :mod:`graphkit.stores.store.base` for the contract)."""
         ops = list(ops)
         plan = self._plan(ops)
         doc_vecs, query_vecs = self._embed_sync(plan)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from stores.index import Namespace
-from stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
-from stores.store.base import IndexConfig, TTLConfig
+from graphkit.stores.index import Namespace
+from graphkit.stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
+from graphkit.stores.store.base import IndexConfig, TTLConfig
 
 
 class InMemoryStore(IndexedStore):
-    """A memory store held in dicts, with semantic search through :class:`~stores.index.VectorIndex`.
+    """A memory store held in dicts, with semantic search through :class:`~graphkit.stores.index.VectorIndex`.
 
     >>> store = InMemoryStore(index={"dims": 64, "embed": "hash"})
     >>> store.put(("memories", "u1"), "name", {"text": "Username is Bob"})

@@ -1,8 +1,8 @@
 """LMDBStore: the memory store persisted in LMDB, with an hnswlib index cached beside it.
 
-Layout (named databases in one :class:`~stores._lmdb.LMDBEnv`, all prefixed "store_"):
+Layout (named databases in one :class:`~graphkit.stores._lmdb.LMDBEnv`, all prefixed "store_"):
 
-- ``store_items``: item key -> :mod:`stores.serde` bytes of ``[namespace, key, value,
+- ``store_items``: item key -> :mod:`graphkit.stores.serde` bytes of ``[namespace, key, value,
   created_at, updated_at, expires_at, ttl, labels]``, so values come back as
   InMemoryStore keeps them (tuples, datetimes, UUIDs, sets, dataclasses; a value
   serde cannot encode fails the batch and stores nothing). Records written before,
@@ -45,11 +45,11 @@ import lmdb
 import msgpack
 import numpy as np
 
-from stores._lmdb import DEFAULT_MAP_SIZE, LMDBEnv
-from stores.index import Namespace
-from stores.serde import SerdeError, Serializer
-from stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
-from stores.store.base import IndexConfig, TTLConfig
+from graphkit.stores._lmdb import DEFAULT_MAP_SIZE, LMDBEnv
+from graphkit.stores.index import Namespace
+from graphkit.stores.serde import SerdeError, Serializer
+from graphkit.stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
+from graphkit.stores.store.base import IndexConfig, TTLConfig
 
 logger = logging.getLogger("stores")
 
@@ -86,7 +86,7 @@ def _unpack(raw: bytes) -> Any:
 
 
 _SERDE = Serializer()
-"""Item records go through stores.serde, so values round-trip as InMemoryStore keeps
+"""Item records go through graphkit.stores.serde, so values round-trip as InMemoryStore keeps
 them: tuples stay tuples, datetimes/UUIDs/Decimals/sets/dataclasses come back typed."""
 
 
@@ -94,7 +94,7 @@ _SERDE_MAGIC = _SERDE.dumps(None)[:1]
 
 
 def _record_from(raw: bytes) -> Record:
-    # Records written before values went through stores.serde are plain msgpack.
+    # Records written before values went through graphkit.stores.serde are plain msgpack.
     serde = raw[:1] == _SERDE_MAGIC
     fields = _SERDE.loads(raw, where="a store item") if serde else _unpack(raw)
     ns, key, value, created, updated, expires, ttl, labels = fields
@@ -102,7 +102,7 @@ def _record_from(raw: bytes) -> Record:
 
 
 _PLAIN_HEAD = _SERDE.dumps(None)[:2]
-"""The two bytes before the msgpack body of a (not encrypted) stores.serde record."""
+"""The two bytes before the msgpack body of a (not encrypted) graphkit.stores.serde record."""
 
 
 def _records_from(raws: list[Any]) -> list[Record | None]:

@@ -4,10 +4,10 @@
 tested) on its own.
 """
 
-from stores._lmdb import LMDBEnv, MapFullError
+from graphkit.stores._lmdb import LMDBEnv, MapFullError
 
 __all__ = ["LMDBEnv", "MapFullError"]
-from stores.checkpoint import (
+from graphkit.stores.checkpoint import (
     BaseCheckpointSaver,
     Checkpoint,
     CheckpointMetadata,
@@ -16,10 +16,10 @@ from stores.checkpoint import (
     LMDBSaver,
     MemorySaver,
 )
-from stores.embeddings import Embeddings, HashEmbeddings, ensure_embeddings
-from stores.index import AnnConfig, VectorIndex
-from stores.serde import SerdeError, Serializer
-from stores.store import (
+from graphkit.stores.embeddings import Embeddings, HashEmbeddings, ensure_embeddings
+from graphkit.stores.index import AnnConfig, VectorIndex
+from graphkit.stores.serde import SerdeError, Serializer
+from graphkit.stores.store import (
     BaseStore,
     GetOp,
     IndexConfig,

@@ -23,14 +23,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from stores.checkpoint import (
+from graphkit.stores.checkpoint.base import (
     Checkpoint,
     CheckpointCorruptError,
     CheckpointMetadata,
     CheckpointTuple,
     make_config,
 )
-from stores.serde import SerdeError, Serializer
+from graphkit.stores.serde import SerdeError, Serializer
 
 FULL, DELTA, EMPTY = b"F", b"D", b"E"
 _DELTA_HEAD = struct.Struct(">QQQQQ")  # base_version, base_len, chain_len, chain_bytes, snap_bytes

@@ -261,7 +261,7 @@ class Serializer:
         raise _Unencodable(
             obj,
             f"{type_name(cls)} is not a supported type. Make it a dataclass or pydantic "
-            f"model, or call stores.serde.register({cls.__qualname__}) (optionally with "
+            f"model, or call graphkit.stores.serde.register({cls.__qualname__}) (optionally with "
             "encode=/decode=), or convert it to plain data before storing it.",
         )
 
@@ -275,7 +275,7 @@ class Serializer:
             if head != _ENCRYPTED:
                 raise SerdeError(
                     f"cannot deserialize{place}: the bytes were not written by "
-                    f"stores.serde (they start with {head!r}); the data is corrupt or foreign"
+                    f"graphkit.stores.serde (they start with {head!r}); the data is corrupt or foreign"
                 )
             if self.cipher is None:
                 raise SerdeError(
@@ -379,7 +379,7 @@ class Serializer:
                 register(obj, name)
                 return obj
         raise _Undecodable(
-            f"type {name!r} is not registered. Call stores.serde.register(cls) for it "
+            f"type {name!r} is not registered. Call graphkit.stores.serde.register(cls) for it "
             "before loading (graphkit registers its own types at import), or pass "
             "allowed_modules=[...] to the Serializer to permit importing its module"
         )

@@ -64,7 +64,7 @@ def create_react_agent(
         >>> agent.invoke({"messages": [("user", "hello")]})["messages"][-1].text
         'Hi!'
     """
-    from graphkit.graph import StateGraph
+    from graphkit.graph.state import StateGraph
 
     tool_node = tools if isinstance(tools, ToolNode) else ToolNode(list(tools))
     tool_list = list(tool_node.tools_by_name.values())

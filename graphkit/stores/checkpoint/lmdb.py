@@ -18,7 +18,7 @@ order-preserving, so the keys of one (thread, namespace) are one contiguous rang
 seek past the range and one step back, history is a reverse walk, and "by id" is a get.
 
 Several processes can share one path (LMDB serializes writers and gives readers
-snapshots). The only thing kept in the process is a :class:`~stores.checkpoint._codec.ListCache`
+snapshots). The only thing kept in the process is a :class:`~graphkit.stores.checkpoint._codec.ListCache`
 of append chains joined as bytes; it is used only when the newest blob of the chain,
 read from LMDB on every ``get_tuple``, continues it exactly, and it is dropped for a
 thread this saver deletes, copies over or prunes.
@@ -34,8 +34,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stores._lmdb import DEFAULT_MAP_SIZE, DEFAULT_MAX_MAP_SIZE, LMDBEnv
-from stores.checkpoint import (
+from graphkit.stores._lmdb import DEFAULT_MAP_SIZE, DEFAULT_MAX_MAP_SIZE, LMDBEnv
+from graphkit.stores.checkpoint import _codec as codec
+from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
     CheckpointMetadata,
@@ -48,8 +49,7 @@ from stores.checkpoint import (
     make_config,
     thread_of,
 )
-from stores.checkpoint import _codec as codec
-from stores.serde import Serializer
+from graphkit.stores.serde import Serializer
 
 __all__ = ["LMDBSaver"]
 
@@ -94,7 +94,7 @@ class LMDBSaver(BaseCheckpointSaver):
     ``sync=False`` trades durability of the last commits on power loss for speed.
 
     >>> import tempfile
-    >>> from stores.checkpoint import empty_checkpoint
+    >>> from graphkit.stores.checkpoint.base import empty_checkpoint
     >>> with LMDBSaver(tempfile.mkdtemp()) as saver:
     ...     ckpt = empty_checkpoint()
     ...     ckpt["channel_values"], ckpt["channel_versions"] = {"x": 1}, {"x": 1}

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from stores.store.base import MatchCondition
+from graphkit.stores.store.base import MatchCondition
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "$eq": lambda a, b: a == b,

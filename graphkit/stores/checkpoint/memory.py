@@ -12,7 +12,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stores.checkpoint import (
+from graphkit.stores.checkpoint import _codec as codec
+from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
     CheckpointMetadata,
@@ -23,8 +24,7 @@ from stores.checkpoint import (
     make_config,
     thread_of,
 )
-from stores.checkpoint import _codec as codec
-from stores.serde import Serializer
+from graphkit.stores.serde import Serializer
 
 __all__ = ["InMemorySaver", "MemorySaver"]
 

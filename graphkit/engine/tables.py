@@ -17,7 +17,7 @@ from graphkit.schema import ChannelSpec, Reducer, Schema
 from graphkit.types import RetryPolicy
 
 if TYPE_CHECKING:
-    from graphkit.graph import StateGraph
+    from graphkit.graph.state import StateGraph
 
 
 @dataclass(slots=True)

@@ -1,0 +1,5 @@
+"""The checkpoint serializer: msgpack with registered types, never an import by name."""
+
+from graphkit.stores.serde import SerdeError, Serializer, default_serializer, register
+
+__all__ = ["SerdeError", "Serializer", "default_serializer", "register"]

@@ -1,0 +1,11 @@
+"""``langgraph.graph`` under graphkit: the builder, its constants and the message state.
+
+>>> from graphkit.graph import END, START, MessagesState, StateGraph, add_messages
+"""
+
+from graphkit.constants import END, START
+from graphkit.engine.compiled import CompiledStateGraph
+from graphkit.graph.message import MessagesState, add_messages
+from graphkit.graph.state import StateGraph
+
+__all__ = ["END", "START", "CompiledStateGraph", "MessagesState", "StateGraph", "add_messages"]

@@ -1,0 +1,5 @@
+"""``langgraph.graph.message``: the message-list reducer and the ready-made message state."""
+
+from graphkit.messages import REMOVE_ALL_MESSAGES, MessagesState, add_messages
+
+__all__ = ["REMOVE_ALL_MESSAGES", "MessagesState", "add_messages"]

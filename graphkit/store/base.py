@@ -1,0 +1,4 @@
+"""``langgraph.store.base``: the store interface, its items and operations."""
+
+from graphkit.stores.store.base import *  # noqa: F403  (the public path of the same names)
+from graphkit.stores.store.base import __all__ as __all__
