@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import networkx as nx
 
@@ -35,9 +35,6 @@ from graphkit.node import (
 )
 from graphkit.schema import Schema, inspect_schema, is_typeddict
 from graphkit.types import RetryPolicy
-
-if TYPE_CHECKING:
-    from graphkit.engine.compiled import CompiledStateGraph
 
 S = TypeVar("S")
 
@@ -456,3 +453,9 @@ def _is_compiled_graph(obj: Any) -> bool:
     from graphkit.engine.compiled import CompiledStateGraph
 
     return isinstance(obj, CompiledStateGraph)
+
+
+# ``langgraph.graph.state`` exports the compiled graph's class beside its builder.
+from graphkit.engine.compiled import CompiledStateGraph  # noqa: E402
+
+__all__ = ["CompiledStateGraph", "StateGraph"]
