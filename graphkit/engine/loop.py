@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -643,6 +644,18 @@ class Run:
                 self._pool.shutdown(wait=False)
                 self._pool = None
 
+    def close_after_error(self) -> None:
+        """A run that raises still saves what it reached (``async`` queue, ``exit`` hold-back).
+
+        The run's own error is the one the caller sees; a save failing now is logged.
+        """
+        try:
+            self.close()
+        except Exception:
+            logging.getLogger("graphkit").exception(
+                "saving the last checkpoint of a failed run failed too (the run's error follows)"
+            )
+
     # ---------------------------------------------------------------- drivers
     def iterate(self, input: Any) -> Iterator[Event]:
         """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
@@ -670,6 +683,9 @@ class Run:
                     break
             self.close()
             yield from self.drain()
+        except BaseException:
+            self.close_after_error()
+            raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
@@ -707,6 +723,9 @@ class Run:
             await asyncio.to_thread(self.close) if self.cp is not None else self.close()
             for event in self.drain():
                 yield event
+        except BaseException:
+            self.close_after_error()
+            raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
