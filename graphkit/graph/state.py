@@ -4,11 +4,13 @@
 >>> from typing import Annotated, TypedDict
 >>> class State(TypedDict):
 ...     log: Annotated[list[str], operator.add]
->>> builder = StateGraph(State)
->>> builder.add_node("a", lambda s: {"log": ["a"]})
->>> builder.add_node("b", lambda s: {"log": ["b"]})
->>> builder.add_edge(START, "a")
->>> builder.add_edge("a", "b")
+>>> builder = (
+...     StateGraph(State)
+...     .add_node("a", lambda s: {"log": ["a"]})
+...     .add_node("b", lambda s: {"log": ["b"]})
+...     .add_edge(START, "a")
+...     .add_edge("a", "b")
+... )
 >>> builder.compile().invoke({"log": []})
 {'log': ['a', 'b']}
 """
