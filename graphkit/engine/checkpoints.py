@@ -142,7 +142,7 @@ class CheckpointSession:
         )
 
     def answers(self, value: Any) -> dict[str, Any]:
-        """``Command(resume=value)`` as answers by task id of the paused task(s).
+        """``Command(resume=value)`` as answers by interrupt id.
 
         ``value`` is either the answer to the one open interrupt, or a dict
         ``{interrupt_id: answer}``.
@@ -152,16 +152,15 @@ class CheckpointSession:
                 f"Command(resume=...) was given, but thread {self.thread_id!r} is not paused "
                 "at an interrupt(). Invoke it with an input instead."
             )
-        by_id = {i.id: task_id for task_id, items in self.interrupted.items() for i in items}
-        if isinstance(value, dict) and value and all(k in by_id for k in value):
-            return {by_id[interrupt_id]: answer for interrupt_id, answer in value.items()}
-        if len(by_id) > 1:
+        open_ids = [i.id for items in self.interrupted.values() for i in items]
+        if isinstance(value, dict) and value and all(k in open_ids for k in value):
+            return dict(value)
+        if len(open_ids) > 1:
             raise InvalidUpdateError(
-                f"Thread {self.thread_id!r} has {len(by_id)} open interrupts; resume them by "
-                f"id: Command(resume={{interrupt_id: value, ...}}) with ids {sorted(by_id)}."
+                f"Thread {self.thread_id!r} has {len(open_ids)} open interrupts; resume them by "
+                f"id: Command(resume={{interrupt_id: value, ...}}) with ids {sorted(open_ids)}."
             )
-        (task_id,) = by_id.values()
-        return {task_id: value}
+        return {open_ids[0]: value}
 
     # ---------------------------------------------------------------- save
     def mark_changed(self, keys: Iterable[str]) -> None:
@@ -269,7 +268,7 @@ class CheckpointSession:
             writes: list[Write]
             if task.error is not None:
                 writes = [(ERROR, repr(task.error))]
-            elif task.interrupts:
+            elif not task.done:  # paused (at an interrupt, or a subgraph's static stop)
                 writes = [(INTERRUPT, list(task.interrupts)), (RESUME, list(task.resume))]
             elif task.done and not task.restored:
                 writes = [*task.writes, (ROUTES, list(task.routes))]
