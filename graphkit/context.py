@@ -7,7 +7,7 @@ returning None.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +38,8 @@ class RunContext:
     answers: dict[str, Any] = field(default_factory=dict)
     """``Command(resume=...)`` answers of this invocation, by interrupt id (shared
     with the subgraphs' runs: an answer goes to whichever run owns that interrupt)."""
+    channels: Container[str] = ()
+    """The state channels of this run's graph (a subgraph node's output keeps these)."""
     rerun: set[str] = field(default_factory=set)
     """Ids of this step's tasks that run again after a pause or failure (their
     subgraphs go on from their own checkpoints)."""

@@ -25,7 +25,7 @@ from typing import Any
 from graphkit.constants import INTERRUPT
 from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.task import Task, Write
-from graphkit.errors import InvalidUpdateError
+from graphkit.errors import UnknownInterruptError
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
@@ -145,20 +145,32 @@ class CheckpointSession:
         """``Command(resume=value)`` as answers by interrupt id.
 
         ``value`` is either the answer to the one open interrupt, or a dict
-        ``{interrupt_id: answer}``.
+        ``{interrupt_id: answer}``. With no interrupt open (a thread stopped by
+        ``interrupt_before``/``interrupt_after``) there is nothing to answer.
         """
-        if not self.interrupted:
-            raise InvalidUpdateError(
-                f"Command(resume=...) was given, but thread {self.thread_id!r} is not paused "
-                "at an interrupt(). Invoke it with an input instead."
-            )
-        open_ids = [i.id for items in self.interrupted.values() for i in items]
-        if isinstance(value, dict) and value and all(k in open_ids for k in value):
-            return dict(value)
+        open_ids = sorted(i.id for items in self.interrupted.values() for i in items)
+        if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+            unknown = tuple(k for k in value if k not in open_ids)
+            if not unknown:
+                return dict(value)
+            if len(unknown) < len(value) or all("#" in k for k in unknown):
+                raise UnknownInterruptError(
+                    f"Command(resume={{...}}) names interrupts {list(unknown)} that are not "
+                    f"open in thread {self.thread_id!r}; open ones: {open_ids}. Take the ids "
+                    "from get_state(config).interrupts.",
+                    reason="not_pending",
+                    interrupt_ids=unknown,
+                    pending_ids=tuple(open_ids),
+                )
+        if not open_ids:
+            return {}
         if len(open_ids) > 1:
-            raise InvalidUpdateError(
-                f"Thread {self.thread_id!r} has {len(open_ids)} open interrupts; resume them by "
-                f"id: Command(resume={{interrupt_id: value, ...}}) with ids {sorted(open_ids)}."
+            raise UnknownInterruptError(
+                f"When there are multiple pending interrupts, you must specify the interrupt "
+                f"id when resuming: thread {self.thread_id!r} has {len(open_ids)} open; pass "
+                f"Command(resume={{interrupt_id: value, ...}}) with ids {open_ids}.",
+                reason="ambiguous",
+                pending_ids=tuple(open_ids),
             )
         return {open_ids[0]: value}
 

@@ -417,7 +417,7 @@ class CompiledStateGraph:
                 pass
         except ParentCommand as pc:
             return _for_parent(pc.command)
-        return nested_result(run)
+        return nested_result(run, ctx)
 
     async def _arun_as_node(self, state: Any, ctx: TaskContext) -> Any:
         run, resuming = nested_run(self, ctx)
@@ -426,7 +426,7 @@ class CompiledStateGraph:
                 pass
         except ParentCommand as pc:
             return _for_parent(pc.command)
-        return nested_result(run)
+        return nested_result(run, ctx)
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r}: {len(self.tables.nodes)} nodes>"

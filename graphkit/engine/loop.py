@@ -131,6 +131,7 @@ class Run:
             parent_task=parent_task,
             saver=saver,
             answers=outer.answers if outer is not None else {},
+            channels=self.tables.channels,
         )
         self.cp: CheckpointSession | None = None
         if saver is not None:
@@ -325,7 +326,14 @@ class Run:
                     "Command(resume=...) needs a paused thread: compile with a checkpointer "
                     "and pass the config of a thread that stopped at interrupt()."
                 )
-            self.ctx.answers.update(self.cp.answers(command.resume))
+            answers = self.cp.answers(command.resume)
+            if not answers and not self._paused_inside():
+                raise EmptyInputError(
+                    f"Command(resume=...) was given, but thread {self.cp.thread_id!r} is not "
+                    "paused (at an interrupt() or interrupt_before/after). Invoke it with an "
+                    "input instead."
+                )
+            self.ctx.answers.update(answers)
             self.skip_interrupt_before = True
         if command.update is not None:
             writes = update_writes(command.update, START, self.tables)

@@ -82,8 +82,16 @@ def nested_run(
     return run, resuming
 
 
-def nested_result(run: Run) -> Any:
-    """The output of a finished nested run; a pause inside pauses the parent's task."""
+def nested_result(run: Run, parent: TaskContext | None = None) -> Any:
+    """The output of a finished nested run; a pause inside pauses the parent's task.
+
+    With ``parent`` (a subgraph node) only the keys the parent's state has are kept:
+    the subgraph's private keys are not the parent's update.
+    """
     if run.paused:
         raise GraphInterrupt(tuple(run.interrupts))
-    return run.output()
+    output = run.output()
+    if parent is not None:
+        channels = parent.run.channels
+        return {k: v for k, v in output.items() if k in channels}
+    return output
