@@ -8,29 +8,19 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
 
 from graphkit import END, START, Command, StateGraph
-from graphkit.stores import InMemorySaver, LMDBSaver
+from graphkit.stores import LMDBSaver
 from graphkit.stores.checkpoint import BaseCheckpointSaver
 
 
 class State(TypedDict, total=False):
     x: int
     log: Annotated[list[str], operator.add]
-
-
-@pytest.fixture(params=["memory", "lmdb"])
-def saver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseCheckpointSaver]:
-    if request.param == "memory":
-        yield InMemorySaver()
-    else:
-        with LMDBSaver(tmp_path / "ckpt") as lmdb_saver:
-            yield lmdb_saver
 
 
 def cfg(thread: str = "t1", **extra: Any) -> dict[str, Any]:
@@ -191,7 +181,6 @@ def test_invoke_none_on_new_thread_is_a_clear_error(saver: BaseCheckpointSaver) 
         counter_graph(saver).invoke(None, cfg("fresh"))
 
 
-@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
 def test_durability_modes(saver: BaseCheckpointSaver, durability: str) -> None:
     graph = counter_graph(saver)
     graph.invoke({"x": 0}, cfg(), durability=durability)
