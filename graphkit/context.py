@@ -33,6 +33,10 @@ class RunContext:
     """Delivers a finished ``(namespace, mode, chunk)`` event (used by subgraphs)."""
     parent_task: TaskContext | None = None
     """For a subgraph's run: the parent's task it runs in (owns its interrupts)."""
+    steps_left: Callable[[], int] | None = None
+    """Steps this run may still take, counting the running one (``RemainingSteps``)."""
+    read_state: Callable[[], Any] | None = None
+    """The graph state as of this step (for code handed no state, e.g. a ``Send``'s task)."""
 
 
 @dataclass(slots=True)

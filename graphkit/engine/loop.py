@@ -115,6 +115,8 @@ class Run:
             namespace=namespace,
             push=self.sink.push,
             parent_task=parent_task,
+            steps_left=lambda: self.step_budget - self.steps_run,
+            read_state=lambda: self.tables.start.make_input(self.values),
         )
         self.cp: CheckpointSession | None = None
         if graph.checkpointer is not None:
