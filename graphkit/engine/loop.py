@@ -133,6 +133,8 @@ class Run:
             saver=saver,
             answers=outer.answers if outer is not None else {},
             channels=self.tables.channels,
+            steps_left=lambda: self.step_budget - self.steps_run,
+            read_state=lambda: self.tables.start.make_input(self.values),
         )
         self.cp: CheckpointSession | None = None
         if saver is not None:
