@@ -806,6 +806,7 @@ class Run:
                         yield event
                 if stop:
                     break
+                await asyncio.sleep(0)  # one superstep at a time: other coroutines run between
             await asyncio.to_thread(self.close) if self.cp is not None else self.close()
             for event in self.drain():
                 yield event
