@@ -99,6 +99,8 @@ class Run:
         self.skip_interrupt_before = False
         self.interrupts: list[Interrupt] = []
         self.paused = False
+        self.replaying = False
+        """Replaying a named checkpoint: paused tasks run afresh (no saved answers)."""
         """True when the run stopped before its end (interrupt, interrupt_before/after)."""
         self.restored: dict[str, list[Write]] = {}
         """Pending writes of the loaded checkpoint, by task id (used by the next plan)."""
@@ -181,6 +183,9 @@ class Run:
         if isinstance(input, Command):
             self._start_command(input)
         elif input is None:
+            # invoke(None) from a named earlier checkpoint replays it: paused tasks
+            # ask again instead of taking the answers they got then.
+            self.replaying = bool((self.config.get("configurable") or {}).get("checkpoint_id"))
             if self.cp is None or not self.cp.loaded:
                 raise EmptyInputError(
                     "invoke(None) resumes a thread, but thread "
@@ -415,7 +420,7 @@ class Run:
             writes = self.restored.get(task.id)
             if writes is None:
                 continue
-            resume = list(self.resumes.get(task.id, []))
+            resume = [] if self.replaying else list(self.resumes.get(task.id, []))
             own = f"{prefix}{task.id}#"
             for channel, value in writes:
                 if channel == INTERRUPT:
@@ -425,7 +430,7 @@ class Run:
                         if i.id in answers and i.id.startswith(own) and "|" not in i.id[len(own) :]
                     )
             restore_task(task, writes, resume)
-            if not task.done:
+            if not task.done and not self.replaying:
                 self.ctx.rerun.add(task.id)
         self.restored = {}
 
