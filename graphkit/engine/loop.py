@@ -100,6 +100,8 @@ class Run:
         self.interrupts: list[Interrupt] = []
         self.paused = False
         self.replaying = False
+        self.asked: dict[str, list[Interrupt]] = {}
+        """Interrupts that restored tasks had raised (kept with them when they finish)."""
         """Replaying a named checkpoint: paused tasks run afresh (no saved answers)."""
         """True when the run stopped before its end (interrupt, interrupt_before/after)."""
         self.restored: dict[str, list[Write]] = {}
@@ -424,6 +426,7 @@ class Run:
             own = f"{prefix}{task.id}#"
             for channel, value in writes:
                 if channel == INTERRUPT:
+                    self.asked[task.id] = list(value)
                     resume.extend(
                         answers[i.id]
                         for i in value
@@ -575,7 +578,7 @@ class Run:
         paused = [t for t in tasks if not t.done and t.error is None]
         if failed or paused:
             if self.cp is not None:
-                self._report(self.cp.save_pending(tasks))
+                self._report(self.cp.save_pending(tasks, self.asked))
             if "updates" in self.modes:  # the tasks that did finish still stream
                 for task in tasks:
                     if task.done:

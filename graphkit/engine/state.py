@@ -139,7 +139,10 @@ def snapshot(
     errors: dict[str, str] = {}
     interrupts: dict[str, list[Interrupt]] = {}
     results: dict[str, dict[str, Any]] = {}
+    done = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
     for task_id, channel, value in found.pending_writes:
+        if live and task_id in done and channel in (ERROR, INTERRUPT):
+            continue  # answered since: the thread's current state no longer shows it
         if channel == ERROR:
             errors[task_id] = value
         elif channel == INTERRUPT:
@@ -161,7 +164,7 @@ def snapshot(
         tasks = [_with_state(graph, t, found.config, saver, recurse) for t in tasks]
     finished: set[str] = set()
     if live and (interrupts or errors):
-        finished = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
+        finished = done
         done_writes: dict[str, list[Write]] = {}
         for task_id, channel, value in found.pending_writes:
             if task_id in finished and channel not in SPECIAL:
