@@ -43,6 +43,10 @@ class RunContext:
     rerun: set[str] = field(default_factory=set)
     """Ids of this step's tasks that run again after a pause or failure (their
     subgraphs go on from their own checkpoints)."""
+    steps_left: Callable[[], int] | None = None
+    """Steps this run may still take, counting the running one (``RemainingSteps``)."""
+    read_state: Callable[[], Any] | None = None
+    """The graph state as of this step (for code handed no state, e.g. a ``Send``'s task)."""
 
 
 @dataclass(slots=True)

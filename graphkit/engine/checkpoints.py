@@ -42,6 +42,9 @@ CACHE = "__cache__"
 SPECIAL = frozenset({ROUTES, ERROR, RESUME, INTERRUPT, CACHE})
 """Pending-write channels that are bookkeeping, not state writes."""
 DURABILITY = ("sync", "async", "exit")
+DEFAULT_DURABILITY = "async"
+"""LangGraph's default: steps are saved by a background writer while the next one runs
+(queued steps share one transaction); the run returns only when all are saved."""
 
 
 @dataclass(slots=True)
@@ -87,7 +90,7 @@ class CheckpointSession:
         self.saver = saver
         self.config: dict[str, Any] = {"configurable": dict(configurable)}
         """The config of the checkpoint the next save comes after."""
-        self.durability = config.get("durability", "sync")
+        self.durability = config.get("durability") or DEFAULT_DURABILITY
         if self.durability not in DURABILITY:
             raise ValueError(f"durability must be one of {DURABILITY}, got {self.durability!r}.")
         self.user_metadata = dict(config.get("metadata") or {})

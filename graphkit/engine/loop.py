@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -136,6 +137,8 @@ class Run:
             saver=saver,
             answers=outer.answers if outer is not None else {},
             channels=self.tables.channels,
+            steps_left=lambda: self.step_budget - self.steps_run,
+            read_state=lambda: self.tables.start.make_input(self.values),
         )
         self.cp: CheckpointSession | None = None
         if saver is not None:
@@ -735,6 +738,18 @@ class Run:
                 self._pool.shutdown(wait=False)
                 self._pool = None
 
+    def close_after_error(self) -> None:
+        """A run that raises still saves what it reached (``async`` queue, ``exit`` hold-back).
+
+        The run's own error is the one the caller sees; a save failing now is logged.
+        """
+        try:
+            self.close()
+        except Exception:
+            logging.getLogger("graphkit").exception(
+                "saving the last checkpoint of a failed run failed too (the run's error follows)"
+            )
+
     # ---------------------------------------------------------------- drivers
     def iterate(self, input: Any, *, resuming: bool = False) -> Iterator[Event]:
         """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
@@ -762,6 +777,9 @@ class Run:
                     break
             self.close()
             yield from self.drain()
+        except BaseException:
+            self.close_after_error()
+            raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
@@ -796,9 +814,13 @@ class Run:
                         yield event
                 if stop:
                     break
+                await asyncio.sleep(0)  # one superstep at a time: other coroutines run between
             await asyncio.to_thread(self.close) if self.cp is not None else self.close()
             for event in self.drain():
                 yield event
+        except BaseException:
+            self.close_after_error()
+            raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
