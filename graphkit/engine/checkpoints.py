@@ -130,10 +130,12 @@ class CheckpointSession:
         resumes: dict[str, list[Any]] = {}
         for task_id, channel, value in found.pending_writes:
             writes.setdefault(task_id, []).append((channel, value))
-            if channel == INTERRUPT:
-                self.interrupted.setdefault(task_id, []).extend(value)
-            elif channel == RESUME:
+            if channel == RESUME:
                 resumes[task_id] = list(value)
+        for task_id, task_writes in writes.items():
+            channels = {c for c, _ in task_writes}
+            if INTERRUPT in channels and ROUTES not in channels:  # still open
+                self.interrupted[task_id] = [i for c, v in task_writes if c == INTERRUPT for i in v]
         return Restored(
             values=values,
             step=int(found.metadata.get("step", -1)),
@@ -155,11 +157,12 @@ class CheckpointSession:
             unknown = tuple(k for k in value if k not in open_ids)
             if not unknown:
                 return dict(value)
-            if len(unknown) < len(value) or all("#" in k for k in unknown):
+            if len(unknown) < len(value) or all(map(_looks_like_id, unknown)):
                 raise UnknownInterruptError(
-                    f"Command(resume={{...}}) names interrupts {list(unknown)} that are not "
-                    f"open in thread {self.thread_id!r}; open ones: {open_ids}. Take the ids "
-                    "from get_state(config).interrupts.",
+                    f"Command(resume={{...}}) names no interrupt open in thread "
+                    f"{self.thread_id!r}: Unknown or already-consumed interrupt: "
+                    f"{', '.join(unknown)}. Open ones: {open_ids}; take the ids from "
+                    "get_state(config).interrupts.",
                     reason="not_pending",
                     interrupt_ids=unknown,
                     pending_ids=tuple(open_ids),
@@ -272,10 +275,14 @@ class CheckpointSession:
         )
         return checkpoint, new_versions
 
-    def save_pending(self, tasks: list[Task]) -> list[Saved]:
+    def save_pending(
+        self, tasks: list[Task], asked: dict[str, list[Interrupt]] | None = None
+    ) -> list[Saved]:
         """Keep the results of a failed or paused step so a resume skips what finished.
 
-        Returns the checkpoint that ``durability="exit"`` held back, if it is written now.
+        ``asked``: the interrupts that tasks which finished now had raised before (the
+        checkpoint keeps the record of every question asked in the step). Returns the
+        checkpoint that ``durability="exit"`` held back, if it is written now.
         """
         saved = self.flush()
         for index, task in enumerate(tasks):
@@ -286,6 +293,8 @@ class CheckpointSession:
                 writes = [(INTERRUPT, list(task.interrupts)), (RESUME, list(task.resume))]
             elif task.done and not task.restored:
                 writes = [*task.writes, (ROUTES, list(task.routes))]
+                if asked and task.id in asked:
+                    writes += [(INTERRUPT, asked[task.id]), (RESUME, list(task.resume))]
             else:
                 continue
             if task.cache and not task.done:
@@ -311,6 +320,11 @@ class CheckpointSession:
             self._background = None
 
 
+def _looks_like_id(key: str) -> bool:
+    """An interrupt id as we make them (``"ns|task#i"``) or as LangGraph does (32 hex)."""
+    return "#" in key or (len(key) == 32 and all(c in "0123456789abcdef" for c in key))
+
+
 _ABSENT: Any = object()
 
 
@@ -320,7 +334,7 @@ def restore_task(task: Task, writes: list[Write], resumes: list[Any]) -> None:
     ``resumes`` are the answers its ``interrupt()`` calls get when it runs again.
     """
     channels = {c for c, _ in writes}
-    if channels & {ERROR, INTERRUPT}:
+    if ROUTES not in channels:  # it failed or paused: it runs again
         task.resume = list(resumes)
         for channel, value in writes:
             if channel == CACHE:

@@ -100,6 +100,10 @@ class Run:
         self.skip_interrupt_before = False
         self.interrupts: list[Interrupt] = []
         self.paused = False
+        self.replaying = False
+        self.asked: dict[str, list[Interrupt]] = {}
+        """Interrupts that restored tasks had raised (kept with them when they finish)."""
+        """Replaying a named checkpoint: paused tasks run afresh (no saved answers)."""
         """True when the run stopped before its end (interrupt, interrupt_before/after)."""
         self.restored: dict[str, list[Write]] = {}
         """Pending writes of the loaded checkpoint, by task id (used by the next plan)."""
@@ -184,6 +188,9 @@ class Run:
         if isinstance(input, Command):
             self._start_command(input)
         elif input is None:
+            # invoke(None) from a named earlier checkpoint replays it: paused tasks
+            # ask again instead of taking the answers they got then.
+            self.replaying = bool((self.config.get("configurable") or {}).get("checkpoint_id"))
             if self.cp is None or not self.cp.loaded:
                 raise EmptyInputError(
                     "invoke(None) resumes a thread, but thread "
@@ -418,17 +425,18 @@ class Run:
             writes = self.restored.get(task.id)
             if writes is None:
                 continue
-            resume = list(self.resumes.get(task.id, []))
+            resume = [] if self.replaying else list(self.resumes.get(task.id, []))
             own = f"{prefix}{task.id}#"
             for channel, value in writes:
                 if channel == INTERRUPT:
+                    self.asked[task.id] = list(value)
                     resume.extend(
                         answers[i.id]
                         for i in value
                         if i.id in answers and i.id.startswith(own) and "|" not in i.id[len(own) :]
                     )
             restore_task(task, writes, resume)
-            if not task.done:
+            if not task.done and not self.replaying:
                 self.ctx.rerun.add(task.id)
         self.restored = {}
 
@@ -573,7 +581,7 @@ class Run:
         paused = [t for t in tasks if not t.done and t.error is None]
         if failed or paused:
             if self.cp is not None:
-                self._report(self.cp.save_pending(tasks))
+                self._report(self.cp.save_pending(tasks, self.asked))
             if "updates" in self.modes:  # the tasks that did finish still stream
                 for task in tasks:
                     if task.done:
