@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from graphkit.constants import INTERRUPT
+
 Namespace = tuple[str, ...]
 Event = tuple[Namespace, str, Any]
 
@@ -81,3 +83,85 @@ class EventSink:
         if self.buffer:
             events, self.buffer = self.buffer, []
             yield from events
+
+
+# ------------------------------------------------------------------ messages mode
+def _is_message(value: Any) -> bool:
+    from graphkit.messages import BaseMessage
+
+    return isinstance(value, BaseMessage)
+
+
+def _values_of(obj: Any) -> list[Any]:
+    """Top-level values of a node's update: a dict's values, a model's fields."""
+    if isinstance(obj, dict):
+        return list(obj.values())
+    fields = getattr(type(obj), "model_fields", None) or getattr(obj, "__dataclass_fields__", None)
+    if fields is not None and not isinstance(obj, type):
+        return [getattr(obj, name, None) for name in fields]
+    return []
+
+
+def messages_in(update: Any) -> list[Any]:
+    """The messages an update holds: itself, a list of them, or those in its values."""
+    if _is_message(update):
+        return [update]
+    if isinstance(update, (list, tuple)):
+        return [m for m in update if _is_message(m)]
+    found: list[Any] = []
+    for value in _values_of(update):
+        if _is_message(value):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(m for m in value if _is_message(m))
+    return found
+
+
+def node_output_messages(output: Any) -> list[Any]:
+    """The messages a node returned, looking into ``Command`` updates (as LangGraph)."""
+    from graphkit.types import Command
+
+    if isinstance(output, Command):
+        return messages_in(output.update)
+    if isinstance(output, (list, tuple)) and any(isinstance(o, Command) for o in output):
+        found: list[Any] = []
+        for item in output:
+            found.extend(messages_in(item.update if isinstance(item, Command) else item))
+        return found
+    return messages_in(output)
+
+
+def message_ids(state: Any) -> set[str]:
+    """Ids of the messages a node received (they are not streamed as its output)."""
+    return {m.id for m in messages_in(state) if m.id is not None}
+
+
+# ------------------------------------------------------------------ output shape
+def stream_part(event: Event, version: str, single: bool, subgraphs: bool) -> Any:
+    """One event as ``stream()`` yields it.
+
+    ``version="v2"``: ``{"type": mode, "ns": namespace, "data": chunk}`` (``values``
+    parts also carry ``"interrupts"``). ``"v1"``: the chunk, ``(mode, chunk)`` for
+    several modes, prefixed by the namespace with ``subgraphs=True``.
+    """
+    namespace, mode, chunk = event
+    if version == "v2":
+        if mode == "values":
+            interrupts: Any = ()
+            if isinstance(chunk, dict) and INTERRUPT in chunk:
+                chunk = dict(chunk)
+                interrupts = chunk.pop(INTERRUPT)
+            return {"type": mode, "ns": namespace, "data": chunk, "interrupts": interrupts}
+        return {"type": mode, "ns": namespace, "data": chunk}
+    if subgraphs:
+        return (namespace, chunk) if single else (namespace, mode, chunk)
+    return chunk if single else (mode, chunk)
+
+
+def print_event(event: Event, subgraphs: bool) -> None:
+    """Print an event of a ``print_mode`` (or ``debug=True``) to stdout, as LangGraph."""
+    namespace, mode, chunk = event
+    if subgraphs and namespace:
+        print(f"\033[1m[{mode}]\033[0m \033[1;30;33m[graph={namespace}]\033[0m {chunk!r}")
+    else:
+        print(f"\033[1m[{mode}]\033[0m {chunk!r}")

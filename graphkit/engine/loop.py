@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, INTERRUPT, START
-from graphkit.context import RunContext, TaskContext
+from graphkit.context import RunContext, RunScope, TaskContext
 from graphkit.engine.events import DONE, Event, EventSink, Namespace
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.engine.task import (
@@ -40,6 +40,7 @@ from graphkit.engine.task import (
 )
 from graphkit.errors import (
     EmptyInputError,
+    GraphDrained,
     GraphRecursionError,
     InvalidUpdateError,
     ParentCommand,
@@ -76,6 +77,7 @@ class Run:
         namespace: Namespace = (),
         forward: Callable[[Event], None] | None = None,
         parent_task: TaskContext | None = None,
+        scope: RunScope | None = None,
     ) -> None:
         self.graph = graph
         self.tables = graph.tables
@@ -92,6 +94,8 @@ class Run:
         self.joins: list[set[str]] = [set() for _ in self.tables.joins]
         self.skip_interrupt_before = False
         self.interrupts: list[Interrupt] = []
+        self.drained: str | None = None
+        """Why the run stopped early at a ``RunControl`` drain request, if it did."""
         self.restored: dict[str, list[Write]] = {}
         self.resumes: dict[str, list[Any]] = {}
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
@@ -112,12 +116,16 @@ class Run:
             namespace=namespace,
             push=self.sink.push,
             parent_task=parent_task,
+            scope=scope or (parent_task.run.scope if parent_task is not None else RunScope()),
         )
         self.cp: CheckpointSession | None = None
         if graph.checkpointer is not None:
             from graphkit.engine.checkpoints import CheckpointSession
 
-            self.cp = CheckpointSession(self, graph.checkpointer, config)
+            self.cp = cp = CheckpointSession(self, graph.checkpointer, config)
+            self.ctx.checkpoint_id = lambda: cp.config["configurable"].get("checkpoint_id", "")
+        elif parent_task is not None:
+            self.ctx.checkpoint_id = parent_task.run.checkpoint_id
 
     # ---------------------------------------------------------------- events
     def _emit(self, mode: str, chunk: Any) -> None:
@@ -293,6 +301,11 @@ class Run:
             self._put_back(tasks)
             return True
         self.skip_interrupt_before = False
+        control = self.ctx.scope.control
+        if control is not None and control.drain_requested and not self.ctx.namespace:
+            self._put_back(tasks)
+            self.drained = control.drain_reason
+            return True
         return False
 
     def _put_back(self, tasks: list[Task]) -> None:
@@ -585,6 +598,8 @@ class Run:
                     break
             self.close()
             yield from self.drain()
+            if self.drained is not None:
+                raise GraphDrained(self.drained)
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
@@ -622,6 +637,8 @@ class Run:
             await asyncio.to_thread(self.close) if self.cp is not None else self.close()
             for event in self.drain():
                 yield event
+            if self.drained is not None:
+                raise GraphDrained(self.drained)
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
