@@ -18,7 +18,15 @@ from typing import Any
 from graphkit.runtime import ExecutionInfo, RunControl, Runtime, ServerInfo, _no_op_stream_writer
 
 # Configurable keys LangGraph copies into the metadata of streamed chunks.
-_PROPAGATED = ("thread_id", "checkpoint_id", "checkpoint_ns", "task_id", "run_id")
+_PROPAGATED = (
+    "thread_id",
+    "checkpoint_id",
+    "checkpoint_ns",
+    "task_id",
+    "run_id",
+    "assistant_id",
+    "graph_id",
+)
 _SERVER_KEYS = ("assistant_id", "graph_id")
 
 
@@ -160,10 +168,11 @@ class TaskContext:
         return {**run_config, "metadata": metadata}
 
     def _where(self) -> dict[str, Any]:
+        # LangGraph counts the step that runs START as 0: our first node step is its 1.
         kind, arg = self.path if len(self.path) == 2 else ("pull", self.node)
         if kind == "push":
             return {
-                "langgraph_step": self.step,
+                "langgraph_step": self.step + 1,
                 "langgraph_node": self.node,
                 "langgraph_triggers": ("__pregel_push",),
                 "langgraph_path": ("__pregel_push", arg),
@@ -171,7 +180,7 @@ class TaskContext:
                 "langgraph_task_id": self.task_id,
             }
         return {
-            "langgraph_step": self.step,
+            "langgraph_step": self.step + 1,
             "langgraph_node": self.node,
             "langgraph_triggers": (f"branch:to:{self.node}",),
             "langgraph_path": ("__pregel_pull", self.node),

@@ -97,7 +97,8 @@ def test_debug_stream_reports_task_start_and_result() -> None:
     events = list(two_step().stream({"x": 0}, stream_mode="debug"))
     kinds = [(e["type"], e["payload"]["name"]) for e in events]
     assert kinds == [("task", "a"), ("task_result", "a"), ("task", "b"), ("task_result", "b")]
-    assert events[1]["payload"]["result"] == [("x", 1), ("log", ["a"])]
+    assert events[1]["payload"]["result"] == {"x": 1, "log": ["a"]}  # writes by key
+    assert [e["step"] for e in events] == [1, 1, 2, 2]  # LangGraph counts START as step 0
 
 
 def test_unknown_stream_mode_is_rejected() -> None:

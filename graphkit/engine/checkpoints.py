@@ -155,8 +155,9 @@ class CheckpointSession:
                 "config": new_config,
                 "parent_config": parent,
                 "metadata": metadata,
-                "values": run.output(),
-                "next": next_names(checkpoint["frontier"]),
+                "values": run._stream_values(),
+                "next": list(next_names(checkpoint["frontier"])),
+                "tasks": frontier_tasks(checkpoint["frontier"], run.step + 1),
             }
             run._emit("checkpoints", event)
             run._emit(
@@ -328,6 +329,19 @@ def next_names(frontier: dict[str, Any]) -> tuple[str, ...]:
     if not names:
         names = sorted(frontier.get("deferred") or [])
     return tuple(names)
+
+
+def frontier_tasks(frontier: dict[str, Any], step: int) -> list[dict[str, Any]]:
+    """The next step's tasks as a ``checkpoints`` stream event lists them (ids as in
+    ``StateSnapshot.tasks``)."""
+    nodes = sorted(frontier.get("nodes") or [])
+    sends = frontier.get("sends") or []
+    if not nodes and not sends:
+        nodes = sorted(frontier.get("deferred") or [])
+    tasks = [{"id": f"{step}:{n}", "name": n, "interrupts": (), "state": None} for n in nodes]
+    for index, (node, _arg) in enumerate(sends):
+        tasks.append({"id": f"{step}:~{index}", "name": node, "interrupts": (), "state": None})
+    return tasks
 
 
 def restore_run(run: Run, found: CheckpointTuple) -> None:

@@ -10,12 +10,16 @@ an asyncio queue (async). A subgraph's sink forwards straight to its parent's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import INTERRUPT
+
+if TYPE_CHECKING:
+    from graphkit.engine.task import Task
 
 Namespace = tuple[str, ...]
 Event = tuple[Namespace, str, Any]
@@ -165,3 +169,62 @@ def print_event(event: Event, subgraphs: bool) -> None:
         print(f"\033[1m[{mode}]\033[0m \033[1;30;33m[graph={namespace}]\033[0m {chunk!r}")
     else:
         print(f"\033[1m[{mode}]\033[0m {chunk!r}")
+
+
+# ------------------------------------------------------------------ tasks / debug payloads
+def task_triggers(path: tuple[Any, ...]) -> tuple[str, ...]:
+    """What started a task, in LangGraph's spelling: its edge channel, or a ``Send``."""
+    if path and path[0] == "push":
+        return ("__pregel_push",)
+    return (f"branch:to:{path[1]}",) if len(path) > 1 else ()
+
+
+def task_start_payload(task: Task, config: dict[str, Any]) -> dict[str, Any]:
+    """A ``tasks`` event for a task about to run (the ``debug`` "task" payload)."""
+    payload: dict[str, Any] = {
+        "id": task.id,
+        "name": task.node.name,
+        "input": task.input,
+        "triggers": task_triggers(task.path),
+    }
+    metadata = {
+        **{k: v for k, v in (config.get("metadata") or {}).items() if not _internal_key(k)},
+        **task.node.metadata,
+    }
+    if config.get("tags"):
+        metadata["tags"] = list(config["tags"])
+    if metadata:
+        payload["metadata"] = metadata
+    return payload
+
+
+def _internal_key(key: str) -> bool:
+    return key.startswith("langgraph_") or key in ("thread_id", "checkpoint_id", "checkpoint_ns")
+
+
+def task_result_payload(task: Task) -> dict[str, Any]:
+    """A ``tasks`` event for a finished task: its writes by key, error and interrupts.
+
+    Several writes to one key show as ``{"$writes": [...]}``, as in LangGraph.
+    """
+    result: dict[str, Any] = {}
+    for key, value in task.writes:
+        if key in result:
+            found = result[key]
+            several = isinstance(found, dict) and isinstance(found.get("$writes"), list)
+            result[key] = {"$writes": [*(found["$writes"] if several else [found]), value]}
+        else:
+            result[key] = value
+    return {
+        "id": task.id,
+        "name": task.node.name,
+        "error": task.error,
+        "result": result,
+        "interrupts": [_interrupt_dict(i) for i in task.interrupts],
+    }
+
+
+def _interrupt_dict(interrupt: Any) -> Any:
+    if dataclasses.is_dataclass(interrupt) and not isinstance(interrupt, type):
+        return {f.name: getattr(interrupt, f.name) for f in dataclasses.fields(interrupt)}
+    return interrupt

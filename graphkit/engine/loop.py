@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, INTERRUPT, START
 from graphkit.context import RunContext, RunScope, TaskContext
-from graphkit.engine.events import DONE, Event, EventSink, Namespace
+from graphkit.engine.events import (
+    DONE,
+    Event,
+    EventSink,
+    Namespace,
+    task_result_payload,
+    task_start_payload,
+)
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.engine.task import (
     Task,
@@ -173,6 +180,9 @@ class Run:
             self.skip_interrupt_before = True
         else:
             self._start_input(input)
+            return
+        if self.cp is not None and self.cp.loaded and "values" in self.modes:
+            self._emit("values", self._stream_values())  # where a resumed run starts from
 
     def _start_input(self, input: Any) -> None:
         writes = self.graph.input_writes(input)
@@ -532,33 +542,27 @@ class Run:
         if "debug" not in self.modes and "tasks" not in self.modes:
             return
         for task in tasks:
-            payload = {
-                "id": task.id,
-                "name": task.node.name,
-                "input": task.input,
-                "triggers": (task.path[0],),
-            }
+            payload = task_start_payload(task, self.config)
             self._emit("tasks", payload)
             self._emit(
                 "debug",
-                {"type": "task", "timestamp": _now(), "step": self.step + 1, "payload": payload},
+                {"type": "task", "timestamp": _now(), "step": self.step + 2, "payload": payload},
             )
 
     def _emit_debug_results(self, tasks: list[Task], step: int) -> None:
+        """``debug``/``tasks`` events for the step's finished (or failed) tasks.
+
+        ``step`` is ours (0 = first node step); LangGraph counts from 1 (its step 0
+        runs START), so debug events say ``step + 1``.
+        """
         if "debug" not in self.modes and "tasks" not in self.modes:
             return
         for task in tasks:
-            payload = {
-                "id": task.id,
-                "name": task.node.name,
-                "error": repr(task.error) if task.error else None,
-                "result": list(task.writes),
-                "interrupts": list(task.interrupts),
-            }
+            payload = task_result_payload(task)
             self._emit("tasks", payload)
             self._emit(
                 "debug",
-                {"type": "task_result", "timestamp": _now(), "step": step, "payload": payload},
+                {"type": "task_result", "timestamp": _now(), "step": step + 1, "payload": payload},
             )
 
     def close(self) -> None:
