@@ -169,6 +169,17 @@ class TaskContext:
 
     def _where(self) -> dict[str, Any]:
         # LangGraph counts the step that runs START as 0: our first node step is its 1.
+        call = CURRENT_CALL.get()
+        if call is not None:  # inside a @task's body: the task is the node, as in LangGraph
+            name, call_id = call
+            return {
+                "langgraph_step": self.step + 1,
+                "langgraph_node": name,
+                "langgraph_triggers": ("__pregel_push",),
+                "langgraph_path": ("__pregel_push", call_id),
+                "langgraph_checkpoint_ns": f"{self.checkpoint_ns}|{name}:{call_id}",
+                "langgraph_task_id": call_id,
+            }
         kind, arg = self.path if len(self.path) == 2 else ("pull", self.node)
         if kind == "push":
             return {
@@ -225,6 +236,8 @@ class TaskContext:
 
 
 CURRENT_TASK: ContextVar[TaskContext | None] = ContextVar("graphkit_task", default=None)
+CURRENT_CALL: ContextVar[tuple[str, str] | None] = ContextVar("graphkit_call", default=None)
+"""``(name, call id)`` of the functional API ``@task`` whose body runs here, if any."""
 
 
 def current_task(what: str) -> TaskContext:
@@ -309,14 +322,50 @@ def emit_messages(task: TaskContext, messages: list[Any]) -> None:
         emit("messages", (message, metadata))
 
 
-def tools_streaming_task() -> TaskContext | None:
-    """The running task when the graph streams ``"tools"`` events, else None."""
+class ToolEvents:
+    """``stream_mode="tools"`` events of one tool call: started, then finished or error.
+
+    Made by ``tool_events``; a call outside a graph streaming ``"tools"`` gets
+    ``NO_TOOL_EVENTS``, whose methods do nothing.
+    """
+
+    __slots__ = ("call_id", "task")
+
+    def __init__(self, task: TaskContext | None, call_id: str) -> None:
+        self.task = task
+        self.call_id = call_id
+
+    def _emit(self, payload: dict[str, Any]) -> None:
+        if self.task is not None and self.task.run.emit is not None:
+            self.task.run.emit("tools", payload)
+
+    def finished(self, output: Any) -> None:
+        """The tool returned ``output``."""
+        self._emit({"event": "tool-finished", "tool_call_id": self.call_id, "output": output})
+
+    def failed(self, error: BaseException) -> None:
+        """The tool raised ``error`` (a pause for ``interrupt()`` is not a failure)."""
+        from graphkit.errors import GraphDrained, GraphInterrupt
+
+        if not isinstance(error, (GraphInterrupt, GraphDrained)):
+            self._emit({"event": "tool-error", "tool_call_id": self.call_id, "message": str(error)})
+
+
+NO_TOOL_EVENTS = ToolEvents(None, "")
+
+
+def tool_events(name: str, tool_call_id: str | None, args: Any) -> ToolEvents:
+    """Announce a tool call on ``stream_mode="tools"`` (when streamed) and return its events."""
     task = CURRENT_TASK.get()
-    return task if task is not None and task.run.streams("tools") else None
-
-
-def emit_tool_event(task: TaskContext, payload: dict[str, Any]) -> None:
-    """Send one tool lifecycle event (``tool-started``, ...) to ``stream_mode="tools"``."""
-    emit = task.run.emit
-    assert emit is not None
-    emit("tools", payload)
+    if task is None or not task.run.streams("tools"):
+        return NO_TOOL_EVENTS
+    events = ToolEvents(task, tool_call_id or str(uuid.uuid4()))
+    events._emit(
+        {
+            "event": "tool-started",
+            "tool_call_id": events.call_id,
+            "tool_name": name,
+            "input": args,
+        }
+    )
+    return events

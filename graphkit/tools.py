@@ -36,6 +36,8 @@ from typing import Any, Literal, cast, get_args, get_origin, overload
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from typing_extensions import is_typeddict
 
+from graphkit.context import tool_events
+
 __all__ = [
     "InjectedConfig",
     "InjectedState",
@@ -162,23 +164,40 @@ class Tool:
         only those the tool declares are passed on.
         """
         kwargs = {**self.validate_args(args), **self._injected_kwargs(injected)}
-        if self.func is not None:
-            return self.func(**kwargs)
-        if self.coroutine is not None:
-            return _run_coroutine_sync(self.coroutine(**kwargs), self.name)
-        raise TypeError(
-            f"tool {self.name!r} only describes a schema and has no function to run; "
-            "build it from a function with @tool to make it callable"
-        )
+        if self.func is None and self.coroutine is None:
+            raise TypeError(
+                f"tool {self.name!r} only describes a schema and has no function to run; "
+                "build it from a function with @tool to make it callable"
+            )
+        events = tool_events(self.name, injected.get("tool_call_id"), args)
+        try:
+            if self.func is not None:
+                output = self.func(**kwargs)
+            else:
+                assert self.coroutine is not None
+                output = _run_coroutine_sync(self.coroutine(**kwargs), self.name)
+        except BaseException as exc:
+            events.failed(exc)
+            raise
+        events.finished(output)
+        return output
 
     async def ainvoke(self, args: dict[str, Any], **injected: Any) -> Any:
         """Async ``invoke``: awaits async tools, runs sync ones in a worker thread."""
+        if self.coroutine is None and self.func is None:
+            return self.invoke(args, **injected)
         kwargs = {**self.validate_args(args), **self._injected_kwargs(injected)}
-        if self.coroutine is not None:
-            return await self.coroutine(**kwargs)
-        if self.func is not None:
-            return await asyncio.to_thread(self.func, **kwargs)
-        return self.invoke(args, **injected)
+        events = tool_events(self.name, injected.get("tool_call_id"), args)
+        try:
+            if self.coroutine is not None:
+                output = await self.coroutine(**kwargs)
+            else:
+                output = await asyncio.to_thread(self.func, **kwargs)  # type: ignore[arg-type]
+        except BaseException as exc:
+            events.failed(exc)
+            raise
+        events.finished(output)
+        return output
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (no validation), like the undecorated one."""
