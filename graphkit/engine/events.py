@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from graphkit.constants import INTERRUPT
 
 if TYPE_CHECKING:
+    from graphkit.engine.checkpoints import Saved
+    from graphkit.engine.frontier import Frontier
     from graphkit.engine.task import Task
 
 Namespace = tuple[str, ...]
@@ -228,3 +230,24 @@ def _interrupt_dict(interrupt: Any) -> Any:
     if dataclasses.is_dataclass(interrupt) and not isinstance(interrupt, type):
         return {f.name: getattr(interrupt, f.name) for f in dataclasses.fields(interrupt)}
     return interrupt
+
+
+def checkpoint_payload(saved: Saved, values: dict[str, Any], frontier: Frontier) -> dict[str, Any]:
+    """A ``checkpoints`` event (the ``debug`` "checkpoint" payload) for a checkpoint just
+    written: config, parent, metadata, every channel's value, what runs next and its tasks
+    (with the ids ``StateSnapshot.tasks`` gives them)."""
+    step = int(saved.metadata.get("step", -1)) + 1
+    names = sorted(frontier.pending)
+    if not names and not frontier.sends:
+        names = sorted(frontier.deferred)
+    tasks = [{"id": f"{step}:{n}", "name": n, "interrupts": (), "state": None} for n in names]
+    for index, send in enumerate(frontier.sends):
+        tasks.append({"id": f"{step}:~{index}", "name": send.node, "interrupts": (), "state": None})
+    return {
+        "config": saved.config,
+        "parent_config": saved.parent_config,
+        "metadata": saved.metadata,
+        "values": values,
+        "next": list(saved.next),
+        "tasks": tasks,
+    }
