@@ -10,7 +10,7 @@ with the subgraphs inside it (context, control, thread, streamed message ids).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,11 +107,28 @@ class RunContext:
     push: Callable[[tuple[tuple[str, ...], str, Any]], None] | None = None
     """Delivers a finished ``(namespace, mode, chunk)`` event (used by subgraphs)."""
     parent_task: TaskContext | None = None
-    """For a subgraph's run: the parent's task it runs in (owns its interrupts)."""
+    """For a subgraph's run: the parent's task it runs in."""
+    saver: Any = None
+    """The checkpoint saver this run saves to (subgraphs inherit it); None: none."""
+    answers: dict[str, Any] = field(default_factory=dict)
+    """``Command(resume=...)`` answers of this invocation, by interrupt id (shared
+    with the subgraphs' runs: an answer goes to whichever run owns that interrupt)."""
+    channels: Container[str] = ()
+    """The state channels of this run's graph (a subgraph node's output keeps these)."""
+    rerun: set[str] = field(default_factory=set)
+    """Ids of this step's tasks that run again after a pause or failure (their
+    subgraphs go on from their own checkpoints)."""
+    steps_left: Callable[[], int] | None = None
+    """Steps this run may still take, counting the running one (``RemainingSteps``)."""
+    read_state: Callable[[], Any] | None = None
+    """The graph state as of this step (for code handed no state, e.g. a ``Send``'s task)."""
     scope: RunScope = field(default_factory=RunScope)
     """What the whole invoke/stream call shares (context, control, thread, ...)."""
     checkpoint_id: Callable[[], str] | None = None
     """The id of the checkpoint the current step runs from (set with a checkpointer)."""
+    stream_root: tuple[str, ...] = ()
+    """The namespace of the run whose caller consumes this run's events (a graph a
+    node streams itself is the root of its own stream)."""
 
     def streams(self, mode: str) -> bool:
         """True when the consumer takes ``mode`` events from this run.
@@ -121,7 +138,9 @@ class RunContext:
         """
         if self.emit is None or mode not in self.modes:
             return False
-        return not self.namespace or self.scope.subgraphs or mode not in _NESTED_FILTERED
+        if self.namespace == self.stream_root or mode not in _NESTED_FILTERED:
+            return True
+        return self.scope.subgraphs
 
 
 _NESTED_FILTERED = frozenset({"messages", "tools"})
@@ -147,11 +166,17 @@ class TaskContext:
     """1 for the first attempt, 2 for the first retry, ..."""
     first_attempt_time: float | None = None
     """Unix time of the first attempt."""
+    subgraph_calls: int = 0
+    """How many graphs this task has run inside itself (each gets its own namespace)."""
 
     def interrupt_owner(self) -> TaskContext:
-        """The task whose checkpoint keeps this task's interrupts: the outermost one."""
+        """The task whose checkpoint keeps this task's interrupts.
+
+        This task itself when its run saves checkpoints; inside a subgraph that keeps
+        none (``checkpointer=False``), the nearest enclosing task whose run does.
+        """
         owner = self
-        while owner.run.parent_task is not None:
+        while owner.run.saver is None and owner.run.parent_task is not None:
             owner = owner.run.parent_task
         return owner
 
@@ -159,6 +184,10 @@ class TaskContext:
     def checkpoint_ns(self) -> str:
         """This task's namespace: ``"node:task_id"`` under its run's namespace."""
         return "|".join((*self.run.namespace, f"{self.node}:{self.task_id}"))
+
+    def interrupt_id(self, index: int) -> str:
+        """The id of this task's ``index``-th ``interrupt()``: unique within the thread."""
+        return "|".join((*self.run.namespace, f"{self.task_id}#{index}"))
 
     def config(self) -> dict[str, Any]:
         """The run config plus where we are (LangGraph's ``langgraph_*`` metadata keys)."""

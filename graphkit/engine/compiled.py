@@ -13,11 +13,12 @@ from pydantic import BaseModel, ValidationError
 
 from graphkit.config import merge_config
 from graphkit.constants import INTERRUPT
-from graphkit.context import RunScope
+from graphkit.context import CURRENT_TASK, RunScope
 from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.loop import Run
+from graphkit.engine.nested import joins_parent, nested_result, nested_run
 from graphkit.engine.tables import GraphTables
-from graphkit.errors import GraphCompileError, GraphInterrupt, InvalidUpdateError, ParentCommand
+from graphkit.errors import GraphCompileError, InvalidUpdateError, ParentCommand
 from graphkit.runtime import coerce_context
 from graphkit.schema import update_from_object, validation_message
 from graphkit.types import Command, StateSnapshot, StreamMode
@@ -55,18 +56,25 @@ class CompiledStateGraph:
         self.store = store
         self.debug = debug
         self.name = name
-        if checkpointer is not None and not hasattr(checkpointer, "get_tuple"):
+        if checkpointer not in (None, True, False) and not hasattr(checkpointer, "get_tuple"):
             raise GraphCompileError(
-                f"checkpointer must be a checkpoint saver (e.g. stores.InMemorySaver()), "
-                f"got {checkpointer!r}."
+                "checkpointer must be a checkpoint saver (e.g. InMemorySaver()), or for a "
+                f"subgraph True/False/None, got {checkpointer!r}."
             )
-        if (tables.interrupt_before or tables.interrupt_after) and checkpointer is None:
+        if (tables.interrupt_before or tables.interrupt_after) and checkpointer is False:
             raise GraphCompileError(
                 "interrupt_before/interrupt_after pause a thread to resume it later, which "
-                "needs a checkpointer: compile(checkpointer=InMemorySaver(), ...)."
+                "needs checkpoints, but this graph was compiled with checkpointer=False."
             )
-        if checkpointer is not None:
+        if checkpointer is not False:  # a subgraph saves into its parent's saver
             _register_state_types(builder)
+
+    @property
+    def saver(self) -> Any:
+        """The checkpoint saver given to ``compile(checkpointer=...)``; None for
+        ``True``/``False``/``None`` (a subgraph then uses its parent's, or none)."""
+        checkpointer = self.checkpointer
+        return None if checkpointer is None or isinstance(checkpointer, bool) else checkpointer
 
     # ------------------------------------------------------------------ running
     def invoke(
@@ -90,8 +98,8 @@ class CompiledStateGraph:
                 self.stream(input, config, stream_mode=stream_mode, version=version, **options)
             )
         self._check_sync()
-        run, call = self._prepare(config, (), version, options)
-        for event in run.iterate(input):
+        run, call, resuming = self._prepare(config, (), version, options)
+        for event in run.iterate(input, resuming=resuming):
             call.output(event)
         return _final(run, version)
 
@@ -112,8 +120,8 @@ class CompiledStateGraph:
                     input, config, stream_mode=stream_mode, version=version, **options
                 )
             ]
-        run, call = self._prepare(config, (), version, options)
-        async for event in run.aiterate(input):
+        run, call, resuming = self._prepare(config, (), version, options)
+        async for event in run.aiterate(input, resuming=resuming):
             call.output(event)
         return _final(run, version)
 
@@ -140,11 +148,13 @@ class CompiledStateGraph:
         (override compile's), ``output_keys``.
         """
         self._check_sync()
-        run, call = self._prepare(config, stream_mode, version, options)
-        for event in run.iterate(input):
+        run, call, resuming = self._prepare(config, stream_mode, version, options)
+        for event in run.iterate(input, resuming=resuming):
             item = call.output(event)
             if item is not _SKIP:
                 yield item
+        if run.ctx.parent_task is not None:
+            nested_result(run)
 
     async def astream(
         self,
@@ -156,16 +166,19 @@ class CompiledStateGraph:
         **options: Any,
     ) -> AsyncIterator[Any]:
         """Async ``stream``."""
-        run, call = self._prepare(config, stream_mode, version, options)
-        async for event in run.aiterate(input):
+        run, call, resuming = self._prepare(config, stream_mode, version, options)
+        async for event in run.aiterate(input, resuming=resuming):
             item = call.output(event)
             if item is not _SKIP:
                 yield item
+        if run.ctx.parent_task is not None:
+            nested_result(run)
 
     def _prepare(
         self, config: dict[str, Any] | None, stream_mode: Any, version: str, options: dict[str, Any]
-    ) -> tuple[Run, _Call]:
-        """The run of one invoke/stream call and how its events reach the caller."""
+    ) -> tuple[Run, _Call, bool]:
+        """The run of one invoke/stream call, how its events reach the caller, and
+        whether it resumes a saved run (a graph called inside a node: see ``nested_run``)."""
         options = dict(options)
         call = _Call.of(
             stream_mode,
@@ -189,23 +202,26 @@ class CompiledStateGraph:
                 "context, stream_mode, print_mode, output_keys, interrupt_before, "
                 "interrupt_after, durability, control, subgraphs, debug and version."
             )
-        scope = RunScope.for_run(
-            merged,
-            context=context,
-            control=control,
-            has_checkpointer=self.checkpointer is not None,
-            subgraphs=call.subgraphs,
-        )
-        run = Run(
-            self,
-            merged,
-            modes=call.modes,
-            live=bool(call.modes & _LIVE_MODES),
-            scope=scope,
-        )
+        parent = CURRENT_TASK.get()
+        resuming = False
+        if parent is not None and joins_parent(config, parent):
+            streaming = stream_mode != ()
+            run, resuming = nested_run(
+                self, parent, merged, forward=not streaming, modes=call.modes
+            )
+        else:
+            scope = RunScope.for_run(
+                merged,
+                context=context,
+                control=control,
+                has_checkpointer=self.saver is not None,
+                subgraphs=call.subgraphs,
+            )
+            live = bool(call.modes & _LIVE_MODES)
+            run = Run(self, merged, saver=self.saver, modes=call.modes, live=live, scope=scope)
         if overrides:
             run.tables = self._overridden_tables(overrides)
-        return run, call
+        return run, call, resuming
 
     def _overridden_tables(self, overrides: dict[str, Any]) -> GraphTables:
         """The tables with a call's ``interrupt_before/after``/``output_keys`` in place."""
@@ -222,7 +238,7 @@ class CompiledStateGraph:
                         f"{key} names unknown node {unknown[0]!r}. Known nodes: "
                         f"{sorted(self.tables.nodes)}."
                     )
-                if self.checkpointer is None:
+                if self.checkpointer is False:
                     raise GraphCompileError(
                         f"{key} pauses a thread to resume it later, which needs a "
                         "checkpointer: compile(checkpointer=InMemorySaver())."
@@ -328,16 +344,17 @@ class CompiledStateGraph:
     def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's state at its latest checkpoint (or at ``checkpoint_id``).
 
-        ``subgraphs`` is accepted for LangGraph compatibility; subgraphs keep no state
-        of their own here, so the snapshot is always the parent graph's.
+        With ``checkpoint_ns`` in the config, a subgraph's state (its namespace as
+        stream(subgraphs=True) and ``tasks[i].state`` show it); ``subgraphs=True``
+        puts each running subgraph's own snapshot in its task's ``state``.
         """
         from graphkit.engine.state import get_state
 
-        return get_state(self, config)
+        return get_state(self, config, subgraphs=subgraphs)
 
     async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """Async ``get_state``."""
-        return await asyncio.to_thread(self.get_state, config)
+        return await asyncio.to_thread(self.get_state, config, subgraphs=subgraphs)
 
     def get_state_history(
         self,
@@ -381,6 +398,22 @@ class CompiledStateGraph:
         """Async ``update_state``."""
         return await asyncio.to_thread(self.update_state, config, values, as_node)
 
+    def get_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> Iterator[tuple[str, CompiledStateGraph]]:
+        """``(name, subgraph)`` of each subgraph node; ``namespace`` (``"a|b"``) picks one,
+        ``recurse`` includes subgraphs of subgraphs (named ``"a|b"``)."""
+        from graphkit.engine.state import subgraphs
+
+        return subgraphs(self, namespace, recurse=recurse)
+
+    async def aget_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> AsyncIterator[tuple[str, CompiledStateGraph]]:
+        """Async ``get_subgraphs``."""
+        for item in self.get_subgraphs(namespace=namespace, recurse=recurse):
+            yield item
+
     # ------------------------------------------------------------------ graph
     def get_graph(
         self, config: dict[str, Any] | None = None, *, xray: bool | int = False
@@ -397,44 +430,29 @@ class CompiledStateGraph:
 
     # ------------------------------------------------------------------ subgraphs
     def _run_as_node(self, state: Any, ctx: TaskContext) -> Any:
-        """Run this graph as a node of a parent graph (no own checkpoint thread).
+        """Run this graph as a node of a parent graph (see ``engine/nested.py``).
 
         Its output is the node's update. A ``Command(graph=Command.PARENT)`` raised
         inside becomes the node's own Command in the parent; an ``interrupt()`` inside
-        pauses the parent's task (on resume the subgraph runs again from its start and
-        its ``interrupt()`` calls get the resume values in order).
+        pauses the parent's task, and the resume goes on inside the subgraph.
         """
-        inner = self._inner()
-        inner._check_sync()
-        run = _subgraph_run(inner, ctx)
+        self._check_sync()
+        run, resuming = nested_run(self, ctx)
         try:
-            for _ in run.iterate(_as_dict(state)):
+            for _ in run.iterate(_as_dict(state), resuming=resuming):
                 pass
         except ParentCommand as pc:
             return _for_parent(pc.command)
-        return _subgraph_result(run)
+        return nested_result(run, ctx)
 
     async def _arun_as_node(self, state: Any, ctx: TaskContext) -> Any:
-        run = _subgraph_run(self._inner(), ctx)
+        run, resuming = nested_run(self, ctx)
         try:
-            async for _ in run.aiterate(_as_dict(state)):
+            async for _ in run.aiterate(_as_dict(state), resuming=resuming):
                 pass
         except ParentCommand as pc:
             return _for_parent(pc.command)
-        return _subgraph_result(run)
-
-    def _inner(self) -> CompiledStateGraph:
-        """This graph as a subgraph: no checkpointer of its own, Command.PARENT allowed."""
-        inner = self.__dict__.get("_subgraph_view")
-        if inner is None:
-            inner = object.__new__(CompiledStateGraph)
-            inner.__dict__.update(self.__dict__)
-            inner.checkpointer = None
-            inner._is_subgraph = True
-            self.__dict__["_subgraph_view"] = inner
-        return inner
-
-    _is_subgraph: bool = False
+        return nested_result(run, ctx)
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r}: {len(self.tables.nodes)} nodes>"
@@ -493,7 +511,10 @@ are only produced then, or when the parent takes them; see ``RunContext.streams`
 
 
 def _final(run: Run, version: str) -> Any:
-    """What invoke returns: the output state, or a ``GraphOutput`` for ``version="v2"``."""
+    """What invoke returns: the output state, or a ``GraphOutput`` for ``version="v2"``
+    (a graph invoked inside a node returns as a subgraph does: see ``nested_result``)."""
+    if run.ctx.parent_task is not None:
+        return nested_result(run)
     output = run.output()
     if version == "v2":
         from graphkit.types import GraphOutput
@@ -501,27 +522,6 @@ def _final(run: Run, version: str) -> Any:
         interrupts = tuple(output.pop(INTERRUPT, ()))
         return GraphOutput(output, interrupts)
     return output
-
-
-def _subgraph_run(inner: CompiledStateGraph, ctx: TaskContext) -> Run:
-    """A run of ``inner`` inside the parent's task ``ctx``: its events go to the parent's
-    stream (when one is listening) and its interrupts to the parent's task."""
-    streaming = ctx.run.emit is not None
-    config = {k: v for k, v in ctx.run.config.items() if k != "configurable"}
-    return Run(
-        inner,
-        config,
-        modes=ctx.run.modes if streaming else frozenset(),
-        forward=ctx.run.push if streaming else None,
-        namespace=(*ctx.run.namespace, f"{ctx.node}:{ctx.task_id}"),
-        parent_task=ctx,
-    )
-
-
-def _subgraph_result(run: Run) -> Any:
-    if run.interrupts:
-        raise GraphInterrupt(tuple(run.interrupts))
-    return run.output()
 
 
 def _for_parent(command: Command[Any]) -> Command[Any]:
