@@ -28,14 +28,17 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, INTERRUPT, START
-from graphkit.context import RunContext, TaskContext
-from graphkit.engine.checkpoints import (
-    CheckpointSession,
-    Restored,
-    Saved,
-    restore_task,
+from graphkit.context import RunContext, RunScope, TaskContext
+from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
+from graphkit.engine.events import (
+    DONE,
+    Event,
+    EventSink,
+    Namespace,
+    checkpoint_payload,
+    task_result_payload,
+    task_start_payload,
 )
-from graphkit.engine.events import DONE, Event, EventSink, Namespace
 from graphkit.engine.frontier import Frontier
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.engine.task import (
@@ -48,6 +51,7 @@ from graphkit.engine.task import (
 )
 from graphkit.errors import (
     EmptyInputError,
+    GraphDrained,
     GraphRecursionError,
     InvalidUpdateError,
     ParentCommand,
@@ -85,6 +89,7 @@ class Run:
         namespace: Namespace = (),
         forward: Callable[[Event], None] | None = None,
         parent_task: TaskContext | None = None,
+        scope: RunScope | None = None,
     ) -> None:
         self.graph = graph
         self.tables = graph.tables
@@ -99,6 +104,8 @@ class Run:
         """What runs next."""
         self.skip_interrupt_before = False
         self.interrupts: list[Interrupt] = []
+        self.drained: str | None = None
+        """Why the run stopped early at a ``RunControl`` drain request, if it did."""
         self.paused = False
         self.replaying = False
         self.asked: dict[str, list[Interrupt]] = {}
@@ -139,10 +146,15 @@ class Run:
             channels=self.tables.channels,
             steps_left=lambda: self.step_budget - self.steps_run,
             read_state=lambda: self.tables.start.make_input(self.values),
+            scope=scope or (outer.scope if outer is not None else RunScope()),
+            stream_root=namespace if forward is None or outer is None else outer.stream_root,
         )
         self.cp: CheckpointSession | None = None
         if saver is not None:
-            self.cp = CheckpointSession(saver, config)
+            self.cp = cp = CheckpointSession(saver, config)
+            self.ctx.checkpoint_id = lambda: cp.config["configurable"].get("checkpoint_id", "")
+        elif outer is not None:
+            self.ctx.checkpoint_id = outer.checkpoint_id
 
     # ---------------------------------------------------------------- events
     def _emit(self, mode: str, chunk: Any) -> None:
@@ -200,6 +212,9 @@ class Run:
             self.skip_interrupt_before = True
         else:
             self._start_input(input)
+            return
+        if self.cp is not None and self.cp.loaded and "values" in self.modes:
+            self._emit("values", self._stream_values())  # where a resumed run starts from
 
     def _start_nested(self, input: Any, resuming: bool) -> None:
         """A subgraph with checkpoints: go on where it paused, or take its input.
@@ -315,13 +330,7 @@ class Run:
         if not saved or ("checkpoints" not in self.modes and "debug" not in self.modes):
             return
         for item in saved:
-            event = {
-                "config": item.config,
-                "parent_config": item.parent_config,
-                "metadata": item.metadata,
-                "values": self.output(),
-                "next": item.next,
-            }
+            event = checkpoint_payload(item, self._stream_values(), self.frontier)
             self._emit("checkpoints", event)
             step = item.metadata.get("step")
             self._emit(
@@ -459,6 +468,11 @@ class Run:
             self._stop_statically("interrupt_before")
             return True
         self.skip_interrupt_before = False
+        control = self.ctx.scope.control
+        if control is not None and control.drain_requested and not self.ctx.namespace:
+            self._put_back(tasks)
+            self.drained = control.drain_reason
+            return True
         return False
 
     def _stop_statically(self, which: str) -> None:
@@ -699,33 +713,27 @@ class Run:
         if "debug" not in self.modes and "tasks" not in self.modes:
             return
         for task in tasks:
-            payload = {
-                "id": task.id,
-                "name": task.node.name,
-                "input": task.input,
-                "triggers": (task.path[0],),
-            }
+            payload = task_start_payload(task, self.config)
             self._emit("tasks", payload)
             self._emit(
                 "debug",
-                {"type": "task", "timestamp": _now(), "step": self.step + 1, "payload": payload},
+                {"type": "task", "timestamp": _now(), "step": self.step + 2, "payload": payload},
             )
 
     def _emit_debug_results(self, tasks: list[Task], step: int) -> None:
+        """``debug``/``tasks`` events for the step's finished (or failed) tasks.
+
+        ``step`` is ours (0 = first node step); LangGraph counts from 1 (its step 0
+        runs START), so debug events say ``step + 1``.
+        """
         if "debug" not in self.modes and "tasks" not in self.modes:
             return
         for task in tasks:
-            payload = {
-                "id": task.id,
-                "name": task.node.name,
-                "error": repr(task.error) if task.error else None,
-                "result": list(task.writes),
-                "interrupts": list(task.interrupts),
-            }
+            payload = task_result_payload(task)
             self._emit("tasks", payload)
             self._emit(
                 "debug",
-                {"type": "task_result", "timestamp": _now(), "step": step, "payload": payload},
+                {"type": "task_result", "timestamp": _now(), "step": step + 1, "payload": payload},
             )
 
     def close(self) -> None:
@@ -755,6 +763,8 @@ class Run:
         """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
         with _parent_command_guard(self.ctx.parent_task is not None):
             yield from self._iterate(input, resuming)
+        if self.drained is not None:
+            raise GraphDrained(self.drained)
 
     def _iterate(self, input: Any, resuming: bool) -> Iterator[Event]:
         try:
@@ -789,6 +799,8 @@ class Run:
         with _parent_command_guard(self.ctx.parent_task is not None):
             async for event in self._aiterate(input, resuming):
                 yield event
+        if self.drained is not None:
+            raise GraphDrained(self.drained)
 
     async def _aiterate(self, input: Any, resuming: bool) -> AsyncIterator[Event]:
         if self.sink.forward is None:

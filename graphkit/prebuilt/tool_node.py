@@ -344,7 +344,11 @@ class ToolNode:
             return prepared
         tool, args, injected = prepared
         try:
-            result = tool.run({**tool.validate_args(args), **injected})
+            result = tool.run(
+                {**tool.validate_args(args), **injected},
+                tool_call_id=request.tool_call.get("id"),
+                input=args,
+            )
         except (GraphInterrupt, ParentCommand):
             raise
         except Exception as exc:
@@ -357,7 +361,11 @@ class ToolNode:
             return prepared
         tool, args, injected = prepared
         try:
-            result = await tool.arun({**tool.validate_args(args), **injected})
+            result = await tool.arun(
+                {**tool.validate_args(args), **injected},
+                tool_call_id=request.tool_call.get("id"),
+                input=args,
+            )
         except (GraphInterrupt, ParentCommand):
             raise
         except Exception as exc:
