@@ -672,3 +672,29 @@ class _FakeRuntime:
     store: Any = None
     context: Any = None
     stream_writer: Any = None
+
+
+def test_in_an_async_graph_run_async_tools_run_on_the_runs_loop() -> None:
+    loops: list[Any] = []
+
+    @tool
+    async def where() -> str:
+        """Record the loop."""
+        loops.append(asyncio.get_running_loop())
+        return "here"
+
+    graph = (
+        StateGraph(MessagesState)
+        .add_node("tools", ToolNode([where]))
+        .add_edge(START, "tools")
+        .compile()
+    )
+
+    async def main() -> Any:
+        out = await graph.ainvoke(state_with(("where", {}, "c1")))
+        return out, asyncio.get_running_loop()
+
+    out, loop = asyncio.run(main())
+    assert out["messages"][-1].content == "here"
+    assert loops == [loop]
+    assert graph.invoke(state_with(("where", {}, "c2")))["messages"][-1].content == "here"
