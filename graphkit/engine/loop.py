@@ -561,6 +561,7 @@ class Run:
         for task in todo:
             if (
                 task.node.call.is_async
+                or task.node.call.afn is not None
                 or (task.node.branches and any(b.call.is_async for b in task.node.branches))
                 or task.node.subgraph is not None
             ):
