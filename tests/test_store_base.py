@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 
+from graphkit.store.base import validate_op_namespace
 from graphkit.stores import (
     GetOp,
     InMemoryStore,
@@ -401,3 +402,118 @@ def test_closed_store_says_so(make_store: MakeStore) -> None:
     store.close()
     with pytest.raises(RuntimeError, match="closed"):
         store.get(("a",), "k")
+
+
+BAD_LABELS = [("a.b",), ("a\x00",), ("a", ""), (7,)]
+
+
+@pytest.mark.parametrize("namespace", BAD_LABELS)
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda ns: GetOp(ns, "k"),
+        lambda ns: PutOp(ns, "k", {"v": 1}),
+        lambda ns: PutOp(ns, "k", None),
+        lambda ns: SearchOp(ns),
+        lambda ns: ListNamespacesOp((MatchCondition("prefix", ns),)),
+        lambda ns: ListNamespacesOp((MatchCondition("suffix", ns),)),
+    ],
+    ids=["get", "put", "delete", "search", "prefix", "suffix"],
+)
+def test_validate_op_namespace_rejects_bad_labels_of_every_op(
+    namespace: tuple[Any, ...], op: Callable[[tuple[Any, ...]], Any]
+) -> None:
+    with pytest.raises(InvalidNamespaceError, match=r"label|labels"):
+        validate_op_namespace(op(namespace))
+
+
+def test_validate_op_namespace_allows_empty_prefixes_wildcards_and_the_reserved_root() -> None:
+    for op in (
+        SearchOp(()),
+        ListNamespacesOp(),
+        ListNamespacesOp((MatchCondition("prefix", ("t", "*")), MatchCondition("suffix", ("*",)))),
+        GetOp(("t", "a_%"), "k"),
+        PutOp(("langgraph", "x"), "k", {"v": 1}),  # the reserved root is put()'s rule
+    ):
+        validate_op_namespace(op)
+
+
+class _NoBatch:
+    """Replaces batch/abatch on a store class: the test fails if either runs."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, cls: type) -> None:
+        self.calls = 0
+
+        def batch(store: Any, ops: Any) -> Any:
+            self.calls += 1
+            raise AssertionError("batch ran")
+
+        async def abatch(store: Any, ops: Any) -> Any:
+            self.calls += 1
+            raise AssertionError("abatch ran")
+
+        monkeypatch.setattr(cls, "batch", batch)
+        monkeypatch.setattr(cls, "abatch", abatch)
+
+
+@pytest.mark.parametrize("namespace", BAD_LABELS)
+async def test_every_method_checks_the_namespace_before_batch(
+    make_store: MakeStore, monkeypatch: pytest.MonkeyPatch, namespace: tuple[Any, ...]
+) -> None:
+    store = make_store()
+    spy = _NoBatch(monkeypatch, type(store))
+    calls: list[Callable[[], Any]] = [
+        lambda: store.get(namespace, "k"),
+        lambda: store.delete(namespace, "k"),
+        lambda: store.search(namespace),
+        lambda: store.list_namespaces(prefix=namespace),
+        lambda: store.list_namespaces(suffix=namespace),
+        lambda: store.put(namespace, "k", {"v": 1}),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidNamespaceError):
+            call()
+    acalls: list[Callable[[], Any]] = [
+        lambda: store.aget(namespace, "k"),
+        lambda: store.adelete(namespace, "k"),
+        lambda: store.asearch(namespace),
+        lambda: store.alist_namespaces(prefix=namespace),
+        lambda: store.alist_namespaces(suffix=namespace),
+        lambda: store.aput(namespace, "k", {"v": 1}),
+    ]
+    for acall in acalls:
+        with pytest.raises(InvalidNamespaceError):
+            await acall()
+    assert spy.calls == 0
+
+
+async def test_put_refuses_the_reserved_root_label_but_batch_accepts_it(
+    make_store: MakeStore,
+) -> None:
+    store = make_store()
+    with pytest.raises(InvalidNamespaceError, match="reserved"):
+        store.put(("langgraph", "x"), "k", {"v": 1})
+    with pytest.raises(InvalidNamespaceError, match="reserved"):
+        await store.aput(("langgraph", "x"), "k", {"v": 1})
+    assert store.get(("langgraph", "x"), "k") is None
+    store.put(("x", "langgraph"), "k", {"v": 1})  # only the root is reserved
+    await store.abatch([PutOp(("langgraph", "x"), "k", {"v": 2})])
+    assert store.get(("langgraph", "x"), "k").value == {"v": 2}  # type: ignore[union-attr]
+    store.delete(("langgraph", "x"), "k")
+    assert store.get(("langgraph", "x"), "k") is None
+
+
+async def test_empty_prefix_and_wildcard_like_labels_work_in_both_apis(
+    make_store: MakeStore,
+) -> None:
+    store = make_store()
+    await store.aput(("t", "a_%"), "k", {"v": 1})
+    store.put(("t", "b", "child"), "k", {"v": 2})
+    assert len(store.search(())) == 2 and len(await store.asearch(())) == 2
+    assert [i.namespace for i in await store.asearch(("t", "a_%"))] == [("t", "a_%")]
+    assert sorted(await store.alist_namespaces(prefix=("t", "*"), suffix=("*",))) == [
+        ("t", "a_%"),
+        ("t", "b", "child"),
+    ]
+    assert store.get((), "k") is None  # nothing can live at (): a get finds nothing
+    store.delete((), "k")

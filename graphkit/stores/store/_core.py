@@ -47,6 +47,7 @@ from graphkit.stores.store._values import (
 )
 from graphkit.stores.store.base import (
     NOT_PROVIDED,
+    RESERVED_ROOT,
     BaseStore,
     GetOp,
     IndexConfig,
@@ -59,7 +60,9 @@ from graphkit.stores.store.base import (
     SearchOp,
     TTLConfig,
     _check_put_value,
+    validate_key,
     validate_namespace,
+    validate_put_namespace,
 )
 
 ItemKey = tuple[Namespace, str]
@@ -280,6 +283,8 @@ class IndexedStore(BaseStore):
         op = PutOp(namespace, key, value, index, ttl)
         self._check_open()
         self._check_put(op)
+        if namespace[0] == RESERVED_ROOT:
+            validate_put_namespace(namespace)
         plan = self._plan_texts({(namespace, key): op}, [])
         doc_vecs, _ = self._embed_sync(plan)
         self._run([op], plan, doc_vecs, [])
@@ -335,8 +340,8 @@ class IndexedStore(BaseStore):
                 puts.pop(item_key, None)  # the last put wins, in its own position
                 puts[item_key] = op
             elif isinstance(op, GetOp):
-                validate_namespace(op.namespace)
-                _check_key(op.key)
+                validate_namespace(op.namespace, allow_empty=True)
+                validate_key(op.key)
             elif isinstance(op, SearchOp):
                 validate_namespace(op.namespace_prefix, allow_empty=True, what="namespace prefix")
                 check_filter(op.filter)
@@ -396,13 +401,12 @@ class IndexedStore(BaseStore):
         except TypeError:  # unhashable: validate_namespace says what is wrong
             known = False
         if not known:
-            validate_namespace(ns)
-            if len(self._valid_ns) >= _VALID_NS_MAX:
-                self._valid_ns.clear()
-            self._valid_ns.add(ns)
-        key = op.key
-        if type(key) is not str or not key:
-            _check_key(key)
+            validate_namespace(ns, allow_empty=op.value is None)  # deleting at () is a no-op
+            if ns:
+                if len(self._valid_ns) >= _VALID_NS_MAX:
+                    self._valid_ns.clear()
+                self._valid_ns.add(ns)
+        validate_key(op.key)
         if op.value is not None and not isinstance(op.value, dict):
             raise TypeError(
                 f"Store values must be dicts, got {type(op.value).__name__} for key "
@@ -780,11 +784,6 @@ class IndexedStore(BaseStore):
 
     async def __aexit__(self, *exc: object) -> None:
         self.close()
-
-
-def _check_key(key: object) -> None:
-    if not isinstance(key, str) or not key:
-        raise ValueError(f"Item keys must be non-empty strings, got {key!r}.")
 
 
 def _check_paging(limit: object, offset: object) -> None:
