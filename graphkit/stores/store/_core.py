@@ -14,10 +14,10 @@ label allocation, TTL bookkeeping and search logic live here.
 
 Puts are the hot path, so per-put work is kept to dict/list operations: a namespace
 is validated once per store (then remembered), a top-level index field is read
-without parsing a path, and the embedder's rows (lists of floats) are not converted
-here: ``VectorIndex.stage`` keeps them and converts all waiting rows in one go when
-a search needs them (LMDBStore converts a batch's rows for its commit, one ``struct``
-pack per row). Measured on 2 cores with a lookup embed function: a single ``put``
+without parsing a path, and the embedder's rows (lists of floats) are checked and
+packed to float32 bytes (one ``struct`` pack and one ``sum`` per row) but not
+normalised here: ``VectorIndex.stage`` keeps them and converts all waiting rows in
+one go when a search needs them (LMDBStore converts a batch's rows for its commit). Measured on 2 cores with a lookup embed function: a single ``put``
 ~7 us, puts in batches of 100 ~2.7 us each, LangGraph's InMemoryStore 7.5 and 4 us.
 """
 
@@ -124,7 +124,8 @@ class Rows:
     paths: list[str]
     """Concrete field path each row was taken from, e.g. "tags[1]" or "$"."""
     vectors: Any
-    """The embedder's output rows (length and finiteness already checked)."""
+    """The rows as float32 bytes (checked: ``dims`` finite numbers each), or the
+    embedder's own output when ``matrix`` holds them converted."""
     matrix: FloatArray | None = None
     """The rows as unit-length float32, once someone needed them converted."""
 
@@ -486,10 +487,10 @@ class IndexedStore(BaseStore):
         return results
 
     def _rows_for(self, plan: _Plan, doc_vecs: Any) -> Rows:
-        """Check the embedder's output before any write: one vector per text, each of
-        ``dims`` floats. Rows of Python floats are kept as they are (the in-memory index
-        converts them in bulk when a search needs them; LMDBStore converts them for its
-        commit); arrays are converted here, raising on NaN or infinite values."""
+        """Check the embedder's output before anything is stored, the same way in every
+        store: one vector per text, each ``dims`` finite numbers. Lists of floats are
+        packed to float32 bytes (converted in bulk when a search needs them); arrays are
+        converted here. A bad row raises ``ValueError`` saying what is wrong."""
         if len(doc_vecs) != len(plan.texts):
             raise ValueError(
                 f"The embedding function returned {len(doc_vecs)} vectors for "
@@ -499,14 +500,11 @@ class IndexedStore(BaseStore):
         if not plan.texts:
             return rows
         assert self.vectors is not None
-        dims = self.vectors.dims
-        if type(doc_vecs) is list:
-            for v in doc_vecs:
-                if type(v) is not list or len(v) != dims:
-                    break
-            else:  # lists of floats: converted (and checked for NaN) in bulk when needed
-                return rows
-        rows.matrix = self.vectors.normalize(doc_vecs)  # arrays convert cheaply; raises on dims
+        packed = self.vectors.pack_rows(doc_vecs)
+        if packed is not None:
+            rows.vectors = packed
+        else:  # arrays, or a bad row: normalize() converts, or raises naming the problem
+            rows.matrix = self.vectors.normalize(doc_vecs)
         return rows
 
     def _query_vectors(self, plan: _Plan, query_vecs: list[list[float]]) -> dict[str, FloatArray]:

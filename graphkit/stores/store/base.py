@@ -16,12 +16,10 @@ must keep (checked by the shared test suite, tests/test_store_base.py):
   applied afterwards, atomically (all or none), the last put per (namespace, key)
   winning.
 - Every op is validated before anything is written: a bad namespace, key, value or
-  embedding (wrong count or dimension) raises and leaves the store unchanged.
-  NaN or infinite embedding values raise too, except in ``InMemoryStore`` when the
-  embedder returns lists of floats: those rows are converted in bulk at the next
-  search (converting them at put time would cost more than the rest of the put),
-  and a non-finite row is then zeroed with a warning on the "stores" logger, so its
-  item is stored but never ranked above any other.
+  embedding (wrong count or dimension, a value that is not a number, NaN or
+  infinite) raises ``ValueError`` and leaves the store unchanged, the same way in
+  every store. Keys take at most :data:`MAX_KEY_BYTES` and namespaces
+  :data:`MAX_NAMESPACE_BYTES` UTF-8 bytes, in every store (LMDB's key limit).
 - Expired items (TTL) are invisible to get, search and list_namespaces.
 """
 
