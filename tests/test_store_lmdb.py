@@ -319,3 +319,78 @@ async def test_async_writes_commit_off_the_event_loop(tmp_path: Path) -> None:
         item = await store.aget(("a",), "k")
         assert item is not None and item.value == {"text": "hello"}
         assert [h.key for h in await store.asearch(("a",), query="hello")] == ["k"]
+
+
+_OPEN_AND_SEARCH = """
+import logging, sys, zlib
+import numpy as np
+from graphkit.stores import LMDBStore
+logging.basicConfig(level=logging.INFO, stream=sys.stdout)
+def embed(texts):
+    return [np.random.default_rng(zlib.crc32(t.encode())).standard_normal(16).tolist()
+            for t in texts]
+cfg = {"dims": 16, "embed": embed, "fields": ["text"], "ann": {"exact_threshold": 50}}
+with LMDBStore(sys.argv[1], index=cfg) as store:
+    print("FOUND", store.search(("docs",), query="text 7", limit=1)[0].key)
+"""
+
+
+def _open_in_child(path: Path) -> subprocess.CompletedProcess[str]:
+    """Open the store and search in a fresh process: a crash there fails the test, not pytest."""
+    return subprocess.run(
+        [sys.executable, "-c", _OPEN_AND_SEARCH, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "header_bytes_0_8",  # the issue's case: 8 header bytes changed (SIGSEGV/SIGFPE before)
+        "header_bytes_8_16",
+        "header_bytes_40_48",
+        "one_byte_mid_file",
+        "truncated",
+        "appended",
+        "other_stores_valid_graph",  # a well-formed hnswlib file, but not this store's
+        "stamp_missing",
+    ],
+)
+def test_a_damaged_graph_file_never_crashes_a_reader_and_is_rebuilt(
+    tmp_path: Path, damage: str
+) -> None:
+    store_dir, other_dir = tmp_path / "s", tmp_path / "o"
+    with LMDBStore(store_dir, index=index_config()) as store:
+        fill(store, 120)
+    with LMDBStore(other_dir, index=index_config()) as other:
+        other.batch([PutOp(("docs",), f"k{i}", {"text": f"other {i}"}) for i in range(120)])
+    assert (other_dir / INDEX_FILE).read_bytes() != (store_dir / INDEX_FILE).read_bytes()
+    graph = store_dir / INDEX_FILE
+    data = bytearray(graph.read_bytes())
+    if damage.startswith("header_bytes"):
+        lo, hi = (int(x) for x in damage.split("_")[2:])
+        data[lo:hi] = b"\xff\x7f\x00\x80\xfe\xff\xff\x7f"
+    elif damage == "one_byte_mid_file":
+        data[len(data) // 2] ^= 0x55
+    elif damage == "truncated":
+        data = data[: len(data) // 3]
+    elif damage == "appended":
+        data += b"\x00" * 64
+    elif damage == "other_stores_valid_graph":
+        data = bytearray((other_dir / INDEX_FILE).read_bytes())
+    if damage == "stamp_missing":
+        env = LMDBEnv(store_dir)
+        meta = env.db("store_meta")
+        env.write(lambda txn: txn.delete(b"index_stamp", db=meta))
+        env.close()
+    else:
+        graph.write_bytes(bytes(data))
+    child = _open_in_child(store_dir)
+    assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
+    assert "FOUND k7" in child.stdout
+    assert "rebuilding the vector index" in child.stdout + child.stderr
+    again = _open_in_child(store_dir)  # the rebuilt graph was saved with a fresh stamp
+    assert again.returncode == 0 and "FOUND k7" in again.stdout
+    assert "rebuilding" not in again.stdout + again.stderr

@@ -19,8 +19,10 @@ An item, its vectors and its TTL entry are written in one transaction, so after 
 crash either all of them are there or none. The async methods run a batch that
 may write in a worker thread: a commit waits for fsync, and the event loop should not.
 
-The hnswlib graph is saved to ``<path>/store_index.hnsw`` (+ ``.meta`` holding the
-generation and row count) on :meth:`LMDBStore.close`, on :meth:`LMDBStore.save_index`,
+The hnswlib graph is saved to ``<path>/store_index.hnsw`` (its :class:`GraphStamp`:
+generation, row count, dims, size and blake2b digest, goes to ``store_meta``, so a
+damaged or swapped file is rebuilt, never handed to hnswlib) on
+:meth:`LMDBStore.close`, on :meth:`LMDBStore.save_index`,
 and after a writing batch when ``index_save_interval`` seconds (default 300) have
 passed since the last save. Saving a 50k-row graph writes ~90 MB, so saving after
 every batch would dominate write cost; the price is that after a crash the graph is
@@ -46,7 +48,7 @@ import msgpack
 import numpy as np
 
 from graphkit.stores._lmdb import DEFAULT_MAP_SIZE, LMDBEnv
-from graphkit.stores.index import Namespace
+from graphkit.stores.index import GraphStamp, Namespace
 from graphkit.stores.serde import SerdeError, Serializer
 from graphkit.stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
 from graphkit.stores.store.base import IndexConfig, TTLConfig
@@ -58,6 +60,8 @@ INDEX_FILE = "store_index.hnsw"
 
 _GENERATION = b"generation"
 _DIMS = b"dims"
+_STAMP = b"index_stamp"
+"""The saved graph file's :class:`GraphStamp` (checked before hnswlib reads the file)."""
 
 
 def encode_key(namespace: Namespace, key: str) -> bytes:
@@ -255,10 +259,13 @@ class LMDBStore(IndexedStore):
         vectors = self.vectors
         if vectors is None or len(vectors) < vectors.ann.exact_threshold or not len(vectors):
             return
-        if vectors.load_graph(self.index_path, generation=self._generation):
+        with self.env.read() as txn:
+            raw = txn.get(_STAMP, db=self._meta)
+        stamp = GraphStamp.from_list(_unpack(cast(bytes, raw))) if raw else None
+        if vectors.load_graph(self.index_path, stamp=stamp, generation=self._generation):
             self._saved_generation = self._generation
             return
-        reason = "missing" if not self.index_path.exists() else "stale or unreadable"
+        reason = "missing" if not self.index_path.exists() else "stale or damaged"
         logger.info(
             "stores: rebuilding the vector index (%s rows) from LMDB: %s is %s",
             len(vectors),
@@ -273,11 +280,14 @@ class LMDBStore(IndexedStore):
         with self._lock:
             if self.vectors is None or self._saved_generation == self._generation:
                 return False
-            saved = self.vectors.save_graph(self.index_path, generation=self._generation)
-            if saved:
-                self._saved_generation = self._generation
-                self._last_save = time.monotonic()
-            return saved
+            stamp = self.vectors.save_graph(self.index_path, generation=self._generation)
+            if stamp is None:
+                return False
+            raw = _pack(stamp.to_list())
+            self.env.write(lambda txn: txn.put(_STAMP, raw, db=self._meta))
+            self._saved_generation = self._generation
+            self._last_save = time.monotonic()
+            return True
 
     def _b_after_batch(self) -> None:
         if time.monotonic() - self._last_save >= self.index_save_interval:
