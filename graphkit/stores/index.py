@@ -173,10 +173,12 @@ class GraphStamp:
         """Inverse of :meth:`to_list`; None for anything malformed."""
         if not isinstance(raw, list) or len(raw) != 5:
             return None
-        *ints, digest = raw
-        if not all(type(i) is int for i in ints) or not isinstance(digest, str):
+        generation, count, dims, size, digest = raw
+        if not all(type(i) is int for i in (generation, count, dims, size)):
             return None
-        return cls(*ints, digest)
+        if not isinstance(digest, str):
+            return None
+        return cls(generation, count, dims, size, digest)
 
 
 def _file_digest(f: Any) -> tuple[int, str]:
