@@ -394,3 +394,98 @@ def test_a_damaged_graph_file_never_crashes_a_reader_and_is_rebuilt(
     again = _open_in_child(store_dir)  # the rebuilt graph was saved with a fresh stamp
     assert again.returncode == 0 and "FOUND k7" in again.stdout
     assert "rebuilding" not in again.stdout + again.stderr
+
+
+def test_a_store_sees_what_another_writer_on_its_path_committed(tmp_path: Path) -> None:
+    """Two stores on one path (as two processes would be): each catches up before it answers."""
+    with (
+        LMDBStore(tmp_path, index=index_config(threshold=20)) as a,
+        LMDBStore(tmp_path, index=index_config(threshold=20)) as b,
+    ):
+        fill(a, 30)  # a graph exists in a; b has none yet
+        assert b.search(("docs",), query="text 12", limit=1)[0].key == "k12"
+        b.put(("docs", "b"), "new", {"text": "from b"})
+        b.put(("docs",), "k3", {"text": "k3 rewritten by b"})
+        b.delete(("docs",), "k4")
+        assert a.search(("docs",), query="from b", limit=1)[0].key == "new"
+        assert a.search(("docs",), query="k3 rewritten by b", limit=1)[0].key == "k3"
+        assert "k4" not in {h.key for h in a.search(("docs",), query="text 4", limit=50)}
+        assert a.list_namespaces() == [("docs",), ("docs", "b")]
+        a.put(("docs",), "k5", {"text": "k5 by a"})  # a label b freed may be reused here
+        b.put(("docs",), "k6", {"text": "k6 by b"})
+        for store in (a, b):
+            for text, key in [("k5 by a", "k5"), ("k6 by b", "k6"), ("text 20", "k20")]:
+                assert store.search(("docs",), query=text, limit=1)[0].key == key
+            assert len(store.search(("docs",), query="text", limit=100)) == 30
+
+
+_WRITER = """
+import sys, zlib
+import numpy as np
+from graphkit.stores import LMDBStore
+def embed(texts):
+    return [np.random.default_rng(zlib.crc32(t.encode())).standard_normal(16).tolist()
+            for t in texts]
+path, me, n, others = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+cfg = {"dims": 16, "embed": embed, "fields": ["text"], "ann": {"exact_threshold": 40}}
+bad = 0
+with LMDBStore(path, index=cfg) as store:
+    for i in range(n):
+        store.put(("shared",), f"w{me}-{i}", {"text": f"w{me} item {i}"})
+        store.put(("shared",), "hot", {"text": f"hot by w{me} {i}"})  # everyone overwrites it
+        if i % 7 == 3:
+            store.delete(("shared",), f"w{me}-{i - 1}")
+        if i % 3 == 0:
+            for w in range(others):  # search others' items: a hit's vector must be its own
+                text = f"w{w} item {i // 2}"
+                for hit in store.search(("shared",), query=text, limit=3):
+                    if hit.score > 0.9999 and hit.value["text"] != text:
+                        bad += 1
+            own = store.search(("shared",), query=f"w{me} item {i}", limit=1)[0]
+            bad += own.key != f"w{me}-{i}"
+print("BAD", bad)
+"""
+
+
+def test_processes_sharing_a_path_never_share_a_vector_slot(tmp_path: Path) -> None:
+    workers, n = 4, 60
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(tmp_path), str(w), str(n), str(workers)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(workers)
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-2000:]
+        assert "BAD 0" in out, out
+    expected = {
+        f"w{w}-{i}": f"w{w} item {i}"
+        for w in range(workers)
+        for i in range(n)
+        if not (i + 1 < n and (i + 1) % 7 == 3)  # deleted one step later
+    }
+    with LMDBStore(tmp_path, index=index_config(threshold=40)) as store:
+        items = {i.key: i for i in store.search(("shared",), limit=10_000)}
+        assert set(items) == {*expected, "hot"}
+        # Every item's rows are its own: labels unique, each vector row names its item.
+        env = store.env
+        with env.read() as txn:
+            rows = {
+                struct_label(k): msgpack.unpackb(v)[:2]
+                for k, v in txn.cursor(db=env.db("store_vectors"))
+            }
+            records = [_record_from(v) for _, v in txn.cursor(db=env.db("store_items"))]
+        labels = [label for r in records for label in r.labels]
+        assert len(labels) == len(set(labels)) == len(rows)
+        for r in records:
+            assert all(rows[label] == [list(r.namespace), r.key] for label in r.labels)
+        for key, text in expected.items():  # and search finds each item by its own text
+            assert store.search(("shared",), query=text, limit=1)[0].key == key
+
+
+def struct_label(raw: bytes) -> int:
+    return int.from_bytes(raw, "big")

@@ -155,6 +155,9 @@ class Write:
     """First of the new record's rows in the batch's :class:`Rows`."""
     stop: int = 0
     """End (exclusive) of the new record's rows."""
+    if_expired_at: float | None = None
+    """A TTL sweep's delete: only if the stored record is still expired at this time
+    (another process may have refreshed or rewritten it meanwhile)."""
 
 
 @lru_cache(maxsize=65536)
@@ -189,6 +192,9 @@ class IndexedStore(BaseStore):
     supports_ttl = True
     _blocking_writes = False
     """Whether a commit blocks on I/O (then :meth:`abatch` commits in a worker thread)."""
+    _labels_from_backend = False
+    """Whether ``_b_commit`` assigns the rows' labels (LMDBStore: inside its write
+    transaction, so processes sharing a path never collide) instead of this class."""
 
     def __init__(self, *, index: IndexConfig | None = None, ttl: TTLConfig | None = None) -> None:
         self._lock = threading.RLock()
@@ -263,6 +269,10 @@ class IndexedStore(BaseStore):
 
     def _b_after_batch(self) -> None:
         """Called after each batch that wrote rows (LMDBStore saves the graph sometimes)."""
+
+    def _b_catch_up(self) -> None:
+        """Called (under the lock) before a batch runs: LMDBStore applies to its index
+        and namespace counts what other processes committed since it last looked."""
 
     # -- TTL defaults ---------------------------------------------------------------------
     def put(
@@ -462,6 +472,7 @@ class IndexedStore(BaseStore):
         with self._lock:
             if self._closed:
                 self._check_open()
+            self._b_catch_up()
             now = time.time()
             if now - self._last_sweep >= self._sweep_every:
                 self._sweep(now)
@@ -564,7 +575,7 @@ class IndexedStore(BaseStore):
                 for r in self._b_scan(op.namespace_prefix)
                 if r.live(now) and matches(r.value, op.filter)
             ]
-            allowed = [self._owner_of[(r.namespace, r.key)] for r in candidates if r.labels]
+            allowed = self._owners_of(candidates)
         found = self._resolve(
             self.vectors.search(
                 query, prefix=op.namespace_prefix, k=need, owners=allowed, unit=True
@@ -574,7 +585,7 @@ class IndexedStore(BaseStore):
         if now >= self._next_expiry and any(not r.live(now) for r, _ in found):
             if candidates is None:
                 candidates = [r for r in self._b_scan(op.namespace_prefix) if r.live(now)]
-            allowed = [self._owner_of[(r.namespace, r.key)] for r in candidates if r.labels]
+            allowed = self._owners_of(candidates)
             found = self._resolve(
                 self.vectors.search(query, prefix=op.namespace_prefix, k=need, owners=allowed)
             )
@@ -587,6 +598,13 @@ class IndexedStore(BaseStore):
             )
             ranked.extend((r, None) for r in rest[: need - len(ranked)])
         return ranked[op.offset : need]
+
+    def _owners_of(self, records: list[Record]) -> list[int]:
+        """Index owner ids of records that have rows (a record committed by another
+        process after this one caught up has none yet here: it is skipped)."""
+        get = self._owner_of.get
+        owners = (get((r.namespace, r.key)) for r in records if r.labels)
+        return [o for o in owners if o is not None]
 
     def _resolve(self, hits: list[Any]) -> list[tuple[Record, float]]:
         records = self._b_get_many([self._key_of[hit.owner] for hit in hits])
@@ -605,7 +623,11 @@ class IndexedStore(BaseStore):
     def _write(self, plan: _Plan, rows: Rows, now: float) -> None:
         puts = plan.puts
         olds = self._b_get_many(list(puts))
-        labels = rows.labels = self._take_labels(len(rows.paths))
+        n_rows = len(rows.paths)
+        if self._labels_from_backend:  # placeholders: _b_commit assigns the real ones
+            labels = rows.labels = list(range(n_rows))
+        else:
+            labels = rows.labels = self._take_labels(n_rows)
         writes: list[Write] = []
         pos = 0
         for ((ns, key), op), old, count in zip(puts.items(), olds, plan.counts):  # noqa: B905
@@ -638,7 +660,8 @@ class IndexedStore(BaseStore):
         try:
             self._b_commit(writes, rows)
         except BaseException:
-            self._free_labels.extend(labels)
+            if not self._labels_from_backend:
+                self._free_labels.extend(labels)
             raise
         self._mirror(writes, rows)
         self._b_after_batch()
@@ -704,6 +727,10 @@ class IndexedStore(BaseStore):
                     namespaces.extend([ns] * n)
         vectors = self.vectors
         if vectors is not None:
+            if self._labels_from_backend and owners:
+                # A label another process freed may be reused here before this process
+                # caught up with the free: its stale row goes first.
+                removed.extend(label for label in rows.labels if label in vectors)
             if removed:
                 vectors.remove(removed)
             if owners:
@@ -719,7 +746,7 @@ class IndexedStore(BaseStore):
                     vectors.stage(
                         rows.labels, owners=owners, namespaces=namespaces, vectors=rows.vectors
                     )
-        if removed:
+        if removed and not self._labels_from_backend:
             self._free_labels.extend(removed)
 
     def _owner(self, item_key: ItemKey) -> int:
@@ -751,7 +778,7 @@ class IndexedStore(BaseStore):
         for ns, key in self._b_expired(now):
             old = self._b_get(ns, key)
             if old is not None and not old.live(now):
-                writes.append(Write(ns, key, None, old))
+                writes.append(Write(ns, key, None, old, if_expired_at=now))
         if writes:
             self._b_commit(writes, _NO_ROWS)
             self._mirror(writes, _NO_ROWS)
