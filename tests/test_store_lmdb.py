@@ -489,3 +489,15 @@ def test_processes_sharing_a_path_never_share_a_vector_slot(tmp_path: Path) -> N
 
 def struct_label(raw: bytes) -> int:
     return int.from_bytes(raw, "big")
+
+
+def test_deleting_an_absent_item_commits_nothing(tmp_path: Path) -> None:
+    with LMDBStore(tmp_path) as store:
+        store.put(("a",), "k", {"v": 1})
+        before = store._generation
+        store.delete(("a",), "missing")
+        store.batch([PutOp(("a",), "gone", None), PutOp(("b",), "x", None)])
+        assert store._generation == before
+        store.delete(("a",), "k")
+        assert store._generation == before + 1 and store.get(("a",), "k") is None
+        assert store.list_namespaces() == []

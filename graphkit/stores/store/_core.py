@@ -150,7 +150,8 @@ class Write:
     record: Record | None
     """The new record, or None to delete."""
     old: Record | None
-    """The record it replaces (its rows are removed)."""
+    """The record it replaces (its rows are removed). With ``_labels_from_backend``
+    the backend reads it inside its commit and sets it here afterwards."""
     start: int = 0
     """First of the new record's rows in the batch's :class:`Rows`."""
     stop: int = 0
@@ -622,17 +623,19 @@ class IndexedStore(BaseStore):
     # -- writes ---------------------------------------------------------------------------------
     def _write(self, plan: _Plan, rows: Rows, now: float) -> None:
         puts = plan.puts
-        olds = self._b_get_many(list(puts))
         n_rows = len(rows.paths)
-        if self._labels_from_backend:  # placeholders: _b_commit assigns the real ones
+        backend = self._labels_from_backend
+        if backend:  # placeholders; _b_commit assigns labels and reads the replaced records
             labels = rows.labels = list(range(n_rows))
+            olds: list[Record | None] = [None] * len(puts)
         else:
             labels = rows.labels = self._take_labels(n_rows)
+            olds = self._b_get_many(list(puts))
         writes: list[Write] = []
         pos = 0
         for ((ns, key), op), old, count in zip(puts.items(), olds, plan.counts):  # noqa: B905
             if op.value is None:
-                if old is not None:
+                if old is not None or backend:
                     writes.append(Write(ns, key, None, old))
                 continue
             stop = pos + count

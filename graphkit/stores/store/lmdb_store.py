@@ -169,6 +169,10 @@ def _label_key(label: int) -> bytes:
     return struct.pack(">Q", label)
 
 
+class _NoChange(Exception):
+    """Raised inside a commit that would change nothing, to abort it."""
+
+
 _NEXT_LABEL = b"next_label"
 _CHANGES_KEPT = 100_000
 """Change entries kept for catching up; a process further behind reloads everything."""
@@ -452,6 +456,8 @@ class LMDBStore(IndexedStore):
                 if old is None:
                     deltas[w.namespace] = deltas.get(w.namespace, 0) + 1
                 done.append(Write(w.namespace, w.key, record, old, w.start, w.stop))
+            if not labels and all(w is None or (w.record is None and w.old is None) for w in done):
+                raise _NoChange  # only deletes of absent items: abort, no commit, no fsync
             for label in freed:
                 delete(_label_key(label), db=vecs_db)
                 put(_label_key(label), b"", db=free_db)
@@ -465,7 +471,11 @@ class LMDBStore(IndexedStore):
                 delete(_label_key(generation - _CHANGES_KEPT), db=self._changes)
             return prev, labels, done
 
-        prev, labels, done = self.env.write(txn_fn)
+        try:
+            prev, labels, done = self.env.write(txn_fn)
+        except _NoChange:
+            writes.clear()
+            return
         if prev != self._generation and not self._apply_changes(upto=prev):
             writes.clear()  # reloaded from LMDB as it is now, this commit included
             rows.labels = []
