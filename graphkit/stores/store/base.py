@@ -366,7 +366,7 @@ class BaseStore(ABC):
         """Async :meth:`get`."""
         op = GetOp(namespace, key, self._refresh(refresh_ttl))
         validate_op_namespace(op)
-        return (await self.abatch([op]))[0]  # type: ignore[return-value]
+        return await self._arun(op)  # type: ignore[return-value]
 
     async def asearch(
         self,
@@ -382,7 +382,7 @@ class BaseStore(ABC):
         """Async :meth:`search`."""
         op = SearchOp(namespace_prefix, filter, limit, offset, query, self._refresh(refresh_ttl))
         validate_op_namespace(op)
-        return (await self.abatch([op]))[0]  # type: ignore[return-value]
+        return await self._arun(op)  # type: ignore[return-value]
 
     async def aput(
         self,
@@ -396,13 +396,13 @@ class BaseStore(ABC):
         """Async :meth:`put`."""
         _check_put_value(value)
         validate_put_namespace(namespace)
-        await self.abatch([PutOp(namespace, key, value, index, self._ttl(ttl))])
+        await self._arun(PutOp(namespace, key, value, index, self._ttl(ttl)))
 
     async def adelete(self, namespace: tuple[str, ...], key: str) -> None:
         """Async :meth:`delete`."""
         op = PutOp(namespace, key, None)
         validate_op_namespace(op)
-        await self.abatch([op])
+        await self._arun(op)
 
     async def alist_namespaces(
         self,
@@ -416,7 +416,11 @@ class BaseStore(ABC):
         """Async :meth:`list_namespaces`."""
         op = ListNamespacesOp(_conditions(prefix, suffix), max_depth, limit, offset)
         validate_op_namespace(op)
-        return (await self.abatch([op]))[0]  # type: ignore[return-value]
+        return await self._arun(op)  # type: ignore[return-value]
+
+    async def _arun(self, op: Op) -> Result:
+        """Run one op for an async convenience method (AsyncBatchedBaseStore queues it)."""
+        return (await self.abatch([op]))[0]
 
     # -- defaults (overridden by stores with TTL config) -------------------------------------
     def _refresh(self, refresh_ttl: bool | None) -> bool:
