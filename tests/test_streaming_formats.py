@@ -380,3 +380,22 @@ def test_a_subgraphs_pushed_message_streams_under_its_namespace_only_with_subgra
     )
     assert flat == []
     assert [tuple(s.split(":")[0] for s in p["ns"]) for p in nested] == [("sub",)]
+
+
+def test_checkpoints_of_a_subgraph_node_name_where_its_own_checkpoints_live() -> None:
+    inner = StateGraph(State)
+    inner.add_node("work", lambda s: {"log": ["work"]})
+    inner.add_edge(START, "work")
+    outer = StateGraph(State)
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START, "sub")
+    graph = outer.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "sub-cp"}}
+    events = list(graph.stream({"log": []}, config, stream_mode="checkpoints"))
+    history = list(graph.get_state_history(config))
+    assert events[0]["parent_config"] is None  # a thread's first checkpoint has no parent
+    for event, snap in zip(reversed(events), history, strict=True):
+        assert [t["state"] for t in event["tasks"]] == [t.state for t in snap.tasks]
+        assert event["parent_config"] == snap.parent_config
+    (sub_task,) = events[0]["tasks"]
+    assert sub_task["state"]["configurable"]["checkpoint_ns"].startswith("sub:")
