@@ -414,8 +414,9 @@ def push_message(message: Any, *, state_key: str | None = "messages") -> Any:
     (converted,) = convert_to_messages([message])
     if converted.id is None:
         raise ValueError(
-            "push_message() needs a message with an id (it identifies the message in the "
-            "stream and the state): e.g. AIMessage('...', id='reply-1')."
+            "Message ID is required: push_message() needs a message with an id (it "
+            "identifies the message in the stream and the state), e.g. "
+            "AIMessage('...', id='reply-1')."
         )
     if task.run.streams("messages"):
         task.run.scope.seen_messages.add(converted.id)

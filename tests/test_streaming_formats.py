@@ -355,7 +355,7 @@ def test_push_message_needs_an_id_and_a_known_key() -> None:
     def bad_key(state: MessagesState) -> None:
         push_message(AIMessage("x", id="1"), state_key="nope")
 
-    with pytest.raises(ValueError, match="needs a message with an id"):
+    with pytest.raises(ValueError, match="Message ID is required"):
         messages_graph(no_id).invoke({"messages": []})
     with pytest.raises(ValueError, match="no key 'nope'"):
         messages_graph(bad_key).invoke({"messages": []})
