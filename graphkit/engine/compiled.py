@@ -439,16 +439,24 @@ class CompiledStateGraph:
         self._check_sync()
         run, resuming = nested_run(self, ctx)
         try:
-            for _ in run.iterate(_as_dict(state), resuming=resuming):
+            for _ in run.iterate(self._node_input(state), resuming=resuming):
                 pass
         except ParentCommand as pc:
             return _for_parent(pc.command)
         return nested_result(run, ctx)
 
+    def _node_input(self, state: Any) -> Any:
+        """The parent's state as this subgraph's input: the keys its input schema has."""
+        values = _as_dict(state)
+        if isinstance(values, dict):
+            keys = self.tables.input_keys
+            return {k: v for k, v in values.items() if k in keys}
+        return values
+
     async def _arun_as_node(self, state: Any, ctx: TaskContext) -> Any:
         run, resuming = nested_run(self, ctx)
         try:
-            async for _ in run.aiterate(_as_dict(state), resuming=resuming):
+            async for _ in run.aiterate(self._node_input(state), resuming=resuming):
                 pass
         except ParentCommand as pc:
             return _for_parent(pc.command)

@@ -107,6 +107,10 @@ class Run:
         self.drained: str | None = None
         """Why the run stopped early at a ``RunControl`` drain request, if it did."""
         self.paused = False
+        self.replaying = False
+        self.asked: dict[str, list[Interrupt]] = {}
+        """Interrupts that restored tasks had raised (kept with them when they finish)."""
+        """Replaying a named checkpoint: paused tasks run afresh (no saved answers)."""
         """True when the run stopped before its end (interrupt, interrupt_before/after)."""
         self.restored: dict[str, list[Write]] = {}
         """Pending writes of the loaded checkpoint, by task id (used by the next plan)."""
@@ -196,6 +200,9 @@ class Run:
         if isinstance(input, Command):
             self._start_command(input)
         elif input is None:
+            # invoke(None) from a named earlier checkpoint replays it: paused tasks
+            # ask again instead of taking the answers they got then.
+            self.replaying = bool((self.config.get("configurable") or {}).get("checkpoint_id"))
             if self.cp is None or not self.cp.loaded:
                 raise EmptyInputError(
                     "invoke(None) resumes a thread, but thread "
@@ -427,17 +434,18 @@ class Run:
             writes = self.restored.get(task.id)
             if writes is None:
                 continue
-            resume = list(self.resumes.get(task.id, []))
+            resume = [] if self.replaying else list(self.resumes.get(task.id, []))
             own = f"{prefix}{task.id}#"
             for channel, value in writes:
                 if channel == INTERRUPT:
+                    self.asked[task.id] = list(value)
                     resume.extend(
                         answers[i.id]
                         for i in value
                         if i.id in answers and i.id.startswith(own) and "|" not in i.id[len(own) :]
                     )
             restore_task(task, writes, resume)
-            if not task.done:
+            if not task.done and not self.replaying:
                 self.ctx.rerun.add(task.id)
         self.restored = {}
 
@@ -553,6 +561,7 @@ class Run:
         for task in todo:
             if (
                 task.node.call.is_async
+                or task.node.call.afn is not None
                 or (task.node.branches and any(b.call.is_async for b in task.node.branches))
                 or task.node.subgraph is not None
             ):
@@ -587,7 +596,7 @@ class Run:
         paused = [t for t in tasks if not t.done and t.error is None]
         if failed or paused:
             if self.cp is not None:
-                self._report(self.cp.save_pending(tasks))
+                self._report(self.cp.save_pending(tasks, self.asked))
             if "updates" in self.modes:  # the tasks that did finish still stream
                 for task in tasks:
                     if task.done:
@@ -818,6 +827,7 @@ class Run:
                         yield event
                 if stop:
                     break
+                await asyncio.sleep(0)  # one superstep at a time: other coroutines run between
             await asyncio.to_thread(self.close) if self.cp is not None else self.close()
             for event in self.drain():
                 yield event

@@ -178,11 +178,12 @@ async def _acall_with_retry(task: Task, ctx: TaskContext) -> Any:
         try:
             if node.subgraph is not None:
                 return await node.subgraph._arun_as_node(task.input, ctx)
-            if not node.call.is_async:
-                return _call(node, task.input, ctx)
             call = node.call
+            if not call.is_async and call.afn is None:
+                return _call(node, task.input, ctx)
+            fn = call.afn or call.fn
             kwargs = kwargs_for(call.inject, ctx) if call.inject else {}
-            return await (call.fn(task.input, **kwargs) if call.takes_state else call.fn(**kwargs))
+            return await (fn(task.input, **kwargs) if call.takes_state else fn(**kwargs))
         except Exception as exc:
             wait = retry_wait(node, exc, attempt)
             if wait is None:
