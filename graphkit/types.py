@@ -146,7 +146,9 @@ class PregelTask:
     id: str
     name: str
     path: tuple[Any, ...] = ()
-    error: Exception | None = None
+    error: Exception | str | None = None
+    """What the task raised: the exception while it runs, its ``repr`` in a saved
+    checkpoint's snapshot (as LangGraph)."""
     interrupts: tuple[Interrupt, ...] = ()
     state: Any = None
     """For a subgraph's task: its ``StateSnapshot`` (``get_state(subgraphs=True)``),

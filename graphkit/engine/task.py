@@ -121,6 +121,8 @@ def run_task(
     with task_scope(task, run, step) as ctx:
         output = _call_with_retry(task, ctx)
         record_output(task, output, values, tables, ctx)
+        if ctx.pushed:  # push_message() writes come first, as they were made first
+            task.writes[:0] = ctx.pushed
         if run.streams("messages"):
             stream_output_messages(task, output, ctx)
 
@@ -159,6 +161,8 @@ async def arun_task(
     with task_scope(task, run, step) as ctx:
         output = await _acall_with_retry(task, ctx)
         await arecord_output(task, output, values, tables, ctx)
+        if ctx.pushed:  # push_message() writes come first, as they were made first
+            task.writes[:0] = ctx.pushed
         if run.streams("messages"):
             stream_output_messages(task, output, ctx)
 
