@@ -203,3 +203,28 @@ def test_interrupt_inside_a_subgraph_pauses_the_parent_thread() -> None:
     final = graph.invoke(Command(resume="yes"), CFG)
     assert final["log"][-2:] == ["approved=yes", "after"]
     assert calls == ["prepare", "approve", "prepare", "approve"]  # the subgraph re-runs
+
+
+def test_response_schema_validates_the_answer_and_a_bad_one_keeps_the_interrupt() -> None:
+    from pydantic import BaseModel, ValidationError
+
+    from graphkit.errors import ResumeValidationError
+
+    class Answer(BaseModel):
+        count: int
+
+    class S(TypedDict, total=False):
+        got: int
+
+    def ask(state: S) -> S:
+        return {"got": interrupt("how many?", response_schema=Answer).count}
+
+    graph = StateGraph(S).add_node("ask", ask).add_edge(START, "ask")
+    graph = graph.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "rs"}}
+    graph.invoke({}, config)
+    with pytest.raises(ResumeValidationError) as info:
+        graph.invoke(Command(resume={"count": "many"}), config)
+    assert isinstance(info.value, ValidationError)
+    assert len(graph.get_state(config).interrupts) == 1
+    assert graph.invoke(Command(resume={"count": "3"}), config) == {"got": 3}

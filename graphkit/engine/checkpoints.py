@@ -25,7 +25,7 @@ from typing import Any
 from graphkit.constants import INTERRUPT
 from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.task import Task, Write
-from graphkit.errors import InvalidUpdateError
+from graphkit.errors import InvalidUpdateError, ResumeValidationError
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
@@ -267,6 +267,8 @@ class CheckpointSession:
         saved = self.flush()
         for index, task in enumerate(tasks):
             writes: list[Write]
+            if isinstance(task.error, ResumeValidationError):
+                continue  # a bad answer: the interrupt stays open, as saved before
             if task.error is not None:
                 writes = [(ERROR, repr(task.error))]
             elif task.interrupts:
