@@ -32,6 +32,29 @@ class NodeConfigError(GraphkitError, TypeError):
     """A node, branch or reducer function has an unusable signature."""
 
 
+class UnknownInterruptError(GraphkitError, ValueError, RuntimeError):
+    """A ``Command(resume=...)`` does not match the thread's open interrupts.
+
+    Raised before anything is written, so the open interrupts can still be answered.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        interrupt_ids: tuple[str, ...] = (),
+        pending_ids: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        """"not_pending" (ids that are not open), "empty_map" or "ambiguous"."""
+        self.interrupt_ids = tuple(interrupt_ids)
+        """The ids given that are not open."""
+        self.pending_ids = tuple(pending_ids)
+        """The ids of the interrupts still waiting for an answer."""
+
+
 class GraphInterrupt(GraphkitError):
     """Raised inside a node by ``interrupt()`` to pause the run for human input."""
 
@@ -47,6 +70,20 @@ class ResumeValidationError(ValidationError):
 
     A ``pydantic.ValidationError`` (``except ValidationError`` catches it).
     """
+
+
+class GraphDrained(GraphkitError):
+    """The run stopped between steps because its ``RunControl`` asked it to drain.
+
+    The finished steps are saved: resume the thread with ``invoke(None, config)``.
+    """
+
+    def __init__(self, reason: str = "shutdown") -> None:
+        super().__init__(
+            f"Graph drained: {reason}. The run stopped between steps and its progress is "
+            "saved; resume it with invoke(None, config) on the same thread."
+        )
+        self.reason = reason
 
 
 class ParentCommand(GraphkitError):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 N = TypeVar("N")
+T = TypeVar("T")
 
 StreamMode = Literal["values", "updates", "custom", "debug", "messages", "checkpoints", "tasks"]
 Durability = Literal["sync", "async", "exit"]
@@ -147,6 +148,9 @@ class PregelTask:
     path: tuple[Any, ...] = ()
     error: Exception | None = None
     interrupts: tuple[Interrupt, ...] = ()
+    state: Any = None
+    """For a subgraph's task: its ``StateSnapshot`` (``get_state(subgraphs=True)``),
+    else the config of its namespace."""
     result: Any = None
 
 
@@ -192,13 +196,13 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
             "interrupt() needs a checkpointer to resume the run later: "
             "compile(checkpointer=InMemorySaver()) and pass a thread_id in the config."
         )
-    owner = task.interrupt_owner()  # inside a subgraph: the parent graph's task
+    owner = task.interrupt_owner()
     index = owner.interrupt_count
     owner.interrupt_count += 1
     if index < len(owner.resume):
         answer = owner.resume[index]
         return answer if response_schema is None else _validated_answer(answer, response_schema)
-    raise GraphInterrupt((Interrupt(value, id=f"{owner.task_id}#{index}"),))
+    raise GraphInterrupt((Interrupt(value, id=owner.interrupt_id(index)),))
 
 
 def _validated_answer(answer: Any, schema: Any) -> Any:
@@ -222,3 +226,13 @@ def _register_with_serializer() -> None:
 
 
 _register_with_serializer()
+
+
+@dataclass(frozen=True, slots=True)
+class GraphOutput(Generic[T]):
+    """What ``invoke(..., version="v2")`` returns: the output and the open interrupts."""
+
+    value: T
+    """The graph's output state."""
+    interrupts: tuple[Interrupt, ...] = ()
+    """The interrupts the run stopped at (empty when it finished)."""

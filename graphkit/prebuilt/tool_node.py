@@ -347,7 +347,11 @@ class ToolNode:
             return prepared
         tool, args, injected = prepared
         try:
-            result = tool.run({**tool.validate_args(args), **injected})
+            result = tool.run(
+                {**tool.validate_args(args), **injected},
+                tool_call_id=request.tool_call.get("id"),
+                input=args,
+            )
         except _NEVER_HANDLED:
             raise
         except Exception as exc:
@@ -360,7 +364,11 @@ class ToolNode:
             return prepared
         tool, args, injected = prepared
         try:
-            result = await tool.arun({**tool.validate_args(args), **injected})
+            result = await tool.arun(
+                {**tool.validate_args(args), **injected},
+                tool_call_id=request.tool_call.get("id"),
+                input=args,
+            )
         except _NEVER_HANDLED:
             raise
         except Exception as exc:

@@ -313,7 +313,6 @@ SCENARIOS = [
 
 
 PENDING = {  # scenarios that still differ, each with the work that fixes it (strict xfail)
-    "subgraph_private_keys": "issue 17: a subgraph's private keys trip the unknown-key check",
     "functional_api": "issue 9: @task results are missing from the updates stream",
 }
 
