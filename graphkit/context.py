@@ -33,6 +33,8 @@ class RunContext:
     """Delivers a finished ``(namespace, mode, chunk)`` event (used by subgraphs)."""
     parent_task: TaskContext | None = None
     """For a subgraph's run: the parent's task it runs in (owns its interrupts)."""
+    cache: Any = None
+    """The ``BaseCache`` for nodes and tasks with a ``CachePolicy`` (None: no caching)."""
 
 
 @dataclass(slots=True)
@@ -51,6 +53,10 @@ class TaskContext:
     cache: dict[str, Any] = field(default_factory=dict)
     """Saved with a paused or failed task and given back when it runs again
     (the functional API keeps finished ``@task`` results here)."""
+    attempt: int = 1
+    """Which attempt of the node this is (1, then 2, 3... on retries)."""
+    first_attempt_time: float | None = None
+    """``time.time()`` when the node's first attempt started."""
 
     def interrupt_owner(self) -> TaskContext:
         """The task whose checkpoint keeps this task's interrupts: the outermost one."""
@@ -82,6 +88,17 @@ class TaskContext:
 
 CURRENT_TASK: ContextVar[TaskContext | None] = ContextVar("graphkit_task", default=None)
 
+PROGRESS: ContextVar[Callable[[bool], None] | None] = ContextVar("graphkit_progress", default=None)
+"""The idle-timeout clock of the running attempt, if it has one (called with
+``heartbeat=True`` for ``runtime.heartbeat()``, False for other progress)."""
+
+
+def report_progress(heartbeat: bool = False) -> None:
+    """Tell the running attempt's idle timeout that it made progress (no-op without one)."""
+    hook = PROGRESS.get()
+    if hook is not None:
+        hook(heartbeat)
+
 
 def current_task(what: str) -> TaskContext:
     """The running task; ``what`` names the caller for the error outside a run."""
@@ -111,7 +128,9 @@ def get_store() -> Any:
 
 
 def _noop_writer(chunk: Any) -> None:
-    """A stream writer when nobody streams "custom": writes go nowhere."""
+    """A stream writer when nobody streams "custom": writes go nowhere (but count as
+    progress for an idle timeout)."""
+    report_progress()
 
 
 def get_stream_writer() -> Callable[[Any], None]:
@@ -126,6 +145,7 @@ def _writer_for(task: TaskContext) -> Callable[[Any], None]:
         return _noop_writer
 
     def write(chunk: Any) -> None:
+        report_progress()
         emit("custom", chunk)
 
     return write
@@ -139,6 +159,7 @@ def messages_streaming_active() -> bool:
 
 def emit_message_chunk(chunk: Any) -> None:
     """Send one token chunk to ``stream_mode="messages"`` as ``(chunk, metadata)``."""
+    report_progress()
     task = CURRENT_TASK.get()
     if task is None or task.run.emit is None or "messages" not in task.run.modes:
         return
@@ -155,3 +176,7 @@ class Runtime:
     """Writes to ``stream_mode="custom"``."""
     context: Any = None
     """The ``context`` entry of the run config, if any."""
+
+    def heartbeat(self) -> None:
+        """Report progress: refreshes the running attempt's ``idle_timeout`` (no-op without)."""
+        report_progress(heartbeat=True)

@@ -112,6 +112,7 @@ class Run:
             namespace=namespace,
             push=self.sink.push,
             parent_task=parent_task,
+            cache=self.tables.cache or (parent_task.run.cache if parent_task else None),
         )
         self.cp: CheckpointSession | None = None
         if graph.checkpointer is not None:
@@ -261,7 +262,15 @@ class Run:
             node = nodes[name]
             tasks.append(Task(node, node.make_input(values), ("pull", name), f"{step}:{name}"))
         for index, send in enumerate(sends):
-            tasks.append(Task(nodes[send.node], send.arg, ("push", index), f"{step}:~{index}"))
+            tasks.append(
+                Task(
+                    nodes[send.node],
+                    send.arg,
+                    ("push", index),
+                    f"{step}:~{index}",
+                    timeout=send.timeout,
+                )
+            )
         if self.restored:
             self._restore(tasks)
         return tasks
@@ -299,7 +308,7 @@ class Run:
         """Return planned tasks to the frontier (the run stops before them)."""
         for task in tasks:
             if task.path[0] == "push":
-                self.sends.append(Send(task.node.name, task.input))
+                self.sends.append(Send(task.node.name, task.input, timeout=task.timeout))
             elif task.node.defer:
                 self.deferred[task.node.name] = None
             else:
