@@ -16,7 +16,7 @@ StreamMode = Literal["values", "updates", "custom", "debug", "messages", "checkp
 Durability = Literal["sync", "async", "exit"]
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(frozen=True, slots=True, repr=False, init=False)
 class Send:
     """Run ``node`` in the next step with ``arg`` as its whole input (map-reduce fan-out).
 
@@ -30,13 +30,21 @@ class Send:
     """The node to run."""
     arg: Any
     """Its input, instead of the graph state."""
-    timeout: TimeoutPolicy | None = field(default=None, kw_only=True)
-    """A timeout for this one task, instead of the node's own (seconds, a
-    ``timedelta`` or a ``TimeoutPolicy``; a number is a ``run_timeout``)."""
+    timeout: TimeoutPolicy | None
+    """A timeout for this one task, instead of the node's own."""
 
-    def __post_init__(self) -> None:
-        if self.timeout is not None:
-            object.__setattr__(self, "timeout", TimeoutPolicy.coerce(self.timeout))
+    def __init__(
+        self,
+        node: str,
+        arg: Any,
+        *,
+        timeout: float | timedelta | TimeoutPolicy | None = None,
+    ) -> None:
+        """``timeout``: seconds, a ``timedelta`` or a ``TimeoutPolicy`` (a number is a
+        ``run_timeout``); only async nodes take one."""
+        object.__setattr__(self, "node", node)
+        object.__setattr__(self, "arg", arg)
+        object.__setattr__(self, "timeout", TimeoutPolicy.coerce(timeout))
 
     def __repr__(self) -> str:
         if self.timeout is None:

@@ -45,8 +45,9 @@ def test_root_exports_are_the_same_objects() -> None:
 
 def test_nothing_but_graphkit_is_a_top_level_package() -> None:
     """A generic top-level name (``stores``) would collide with users' own modules."""
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert config["tool"]["setuptools"]["packages"]["find"]["include"] == ["graphkit*"]
