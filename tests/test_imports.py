@@ -63,3 +63,16 @@ def test_public_paths_reexport_the_implementation_objects() -> None:
 
     assert InMemorySaver is impl_saver
     assert BaseStore is impl_store
+
+
+def test_import_graphkit_loads_no_storage_or_vector_libraries() -> None:
+    """numpy, hnswlib and lmdb cost ~120 ms at import; only the store and LMDB saver need them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, graphkit, graphkit.graph, graphkit.checkpoint.memory;"
+        "print(sorted(m for m in ('numpy', 'hnswlib', 'lmdb') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
