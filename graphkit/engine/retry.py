@@ -26,13 +26,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from graphkit.context import TaskContext
 from graphkit.errors import GraphInterrupt, NodeCancelledError, ParentCommand
 from graphkit.types import RetryPolicy, TimeoutPolicy
 
 T = TypeVar("T")
 
-OnAttempt = Callable[[int, float], None]
-"""Called before each attempt with (attempt number from 1, time of the first attempt)."""
 
 NOT_FAILURES = (GraphInterrupt, ParentCommand)
 """Exceptions that stop an attempt without failing it: never retried or handled."""
@@ -67,19 +66,20 @@ def run_with_retry(
     name: str,
     policies: tuple[RetryPolicy, ...],
     attempt: Callable[[], T],
-    on_attempt: OnAttempt | None = None,
+    ctx: TaskContext | None = None,
 ) -> T:
     """Call ``attempt()`` until it returns, retrying what ``policies`` allow.
 
-    ``name`` (the node or task) goes into ``NodeCancelledError``. The wait between
-    attempts is ``time.sleep``.
+    ``name`` (the node or task) goes into ``NodeCancelledError``. ``ctx``, the node's
+    task, learns each attempt's number (and its interrupt count restarts). The wait
+    between attempts is ``time.sleep``.
     """
     first = time.time()
     number = 0
     while True:
         number += 1
-        if on_attempt is not None:
-            on_attempt(number, first)
+        if ctx is not None:
+            _start_attempt(ctx, number, first)
         try:
             return attempt()
         except asyncio.CancelledError as exc:  # a sync body has no event loop to cancel it
@@ -96,7 +96,7 @@ async def arun_with_retry(
     policies: tuple[RetryPolicy, ...],
     timeout: TimeoutPolicy | None,
     attempt: Callable[[], Awaitable[T]],
-    on_attempt: OnAttempt | None = None,
+    ctx: TaskContext | None = None,
 ) -> T:
     """Await ``attempt()`` until it returns, retrying what ``policies`` allow.
 
@@ -110,8 +110,8 @@ async def arun_with_retry(
     number = 0
     while True:
         number += 1
-        if on_attempt is not None:
-            on_attempt(number, first)
+        if ctx is not None:
+            _start_attempt(ctx, number, first)
         try:
             if timeout is None:
                 return await attempt()
@@ -125,6 +125,12 @@ async def arun_with_retry(
             if wait is None:
                 raise
             await asyncio.sleep(wait)
+
+
+def _start_attempt(ctx: TaskContext, number: int, first: float) -> None:
+    ctx.attempt = number
+    ctx.first_attempt_time = first
+    ctx.interrupt_count = 0  # a retry asks its interrupt() questions again, in order
 
 
 def _cancelled_from_outside() -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from graphkit.cache.base import digest
 from graphkit.constants import END
 from graphkit.context import CURRENT_TASK, RunContext, TaskContext, _writer_for
-from graphkit.engine.retry import NOT_FAILURES, OnAttempt, arun_with_retry, run_with_retry
+from graphkit.engine.retry import NOT_FAILURES, arun_with_retry, run_with_retry
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.errors import (
     GraphInterrupt,
@@ -141,7 +141,7 @@ def run_task(
                     task.node.name,
                     task.node.retry,
                     partial(_call_node, task, ctx),
-                    ctx_attempt(ctx),
+                    ctx,
                 )
             except Exception as exc:
                 failure = _hand_over(task, exc, ctx)
@@ -155,20 +155,9 @@ def run_task(
             handler.name,
             handler.retry,
             partial(_call_handler, task, failure, ctx),
-            ctx_attempt(ctx),
+            ctx,
         )
         record_output(task, output, values, tables, ctx)
-
-
-def ctx_attempt(ctx: TaskContext) -> OnAttempt:
-    """What each attempt of ``ctx``'s task resets: attempt number, interrupt count."""
-
-    def start(number: int, first: float) -> None:
-        ctx.attempt = number
-        ctx.first_attempt_time = first
-        ctx.interrupt_count = 0
-
-    return start
 
 
 def _call_node(task: Task, ctx: TaskContext) -> Any:
@@ -226,7 +215,7 @@ async def arun_task(
                     task.node.retry,
                     _timeout_of(task, task.node),
                     partial(_acall_node, task, ctx),
-                    ctx_attempt(ctx),
+                    ctx,
                 )
             except Exception as exc:
                 failure = _hand_over(task, exc, ctx)
@@ -241,7 +230,7 @@ async def arun_task(
             handler.retry,
             _timeout_of(task, handler),
             partial(_acall_handler, task, failure, ctx),
-            ctx_attempt(ctx),
+            ctx,
         )
         await arecord_output(task, output, values, tables, ctx)
 
