@@ -287,3 +287,18 @@ def test_compiling_twice_keeps_the_builder_unchanged() -> None:
     )
     assert builder.compile().invoke({"foo": ""}) == builder.compile().invoke({"foo": ""})
     assert "__default_error_handler__" not in builder.nodes
+
+
+async def test_an_async_handler_of_a_sync_node_runs_in_a_parallel_step() -> None:
+    async def handler(state: Log, error: NodeError) -> dict[str, list[str]]:
+        return {"log": [f"handled {error.node}"]}
+
+    graph = (
+        StateGraph(Log)
+        .add_node("a", fails, error_handler=handler)
+        .add_node("b", lambda s: {"log": ["b"]})
+        .add_edge(START, "a")
+        .add_edge(START, "b")
+        .compile()
+    )
+    assert sorted((await graph.ainvoke({"log": []}))["log"]) == ["b", "handled a"]

@@ -225,3 +225,16 @@ async def test_entrypoint_timeout_leaves_started_sync_tasks_running() -> None:
     with pytest.raises(NodeTimeoutError):
         await workflow.ainvoke(1)
     assert child_ran.wait(1)
+
+
+def test_a_timed_subgraph_node_needs_an_async_run() -> None:
+    inner = StateGraph(State).add_node("i", lambda s: s).add_edge(START, "i").compile()
+    graph = StateGraph(State).add_node("sub", inner, timeout=1).add_edge(START, "sub").compile()
+    with pytest.raises(PolicyError, match="ainvoke"):
+        graph.invoke({"x": 1})
+
+
+async def test_a_timed_subgraph_node_runs_under_ainvoke() -> None:
+    inner = StateGraph(State).add_node("i", lambda s: {"x": 2}).add_edge(START, "i").compile()
+    graph = StateGraph(State).add_node("sub", inner, timeout=1).add_edge(START, "sub").compile()
+    assert await graph.ainvoke({"x": 1}) == {"x": 2}

@@ -544,11 +544,7 @@ class Run:
         pool = self.pool()
         aws: list[Awaitable[None]] = []
         for task in todo:
-            if (
-                task.node.call.is_async
-                or (task.node.branches and any(b.call.is_async for b in task.node.branches))
-                or task.node.subgraph is not None
-            ):
+            if task.node.runs_on_loop:
                 aws.append(arun_task(task, run, step, values, tables))
             else:
                 ctx = contextvars.copy_context()

@@ -52,6 +52,9 @@ class NodeTable:
     """The cache namespace of this node's entries."""
     error_handler: NodeTable | None = None
     """Runs instead of this node when it fails after its retries."""
+    runs_on_loop: bool = False
+    """An async run awaits it on the event loop (it, a branch or its error handler is
+    async, or it is a subgraph) instead of running it in a worker thread."""
     defer: bool = False
     """Run only when nothing else is pending."""
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -133,6 +136,8 @@ def build_tables(
         START, CallSpec(lambda s: None, False, True, ()), -1, builder.state, start_keys
     )
     _wire(builder, nodes, start)
+    for table in nodes.values():
+        table.runs_on_loop = _runs_on_loop(table)
     has_async = any(n.call.is_async for n in nodes.values()) or any(
         b.call.is_async for bs in builder.branches.values() for b in bs.values()
     )
@@ -190,6 +195,16 @@ def _apply_policies(table: NodeTable, node: NodeDef, defaults: NodeDefaults) -> 
         table.cache_policy = node.cache_policy or defaults.cache_policy
     if table.cache_policy is not None:
         table.cache_ns = cache_namespace("__writes__", node.call.fn, node.name)
+
+
+def _runs_on_loop(table: NodeTable) -> bool:
+    handler = table.error_handler
+    return (
+        table.call.is_async
+        or table.subgraph is not None
+        or any(b.call.is_async for b in table.branches)
+        or (handler is not None and handler.call.is_async)
+    )
 
 
 def _link_error_handlers(

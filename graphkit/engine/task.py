@@ -133,6 +133,8 @@ def run_task(
     with task_scope(task, run, step) as ctx:
         failure = _restored_failure(task)
         if failure is None:
+            if task.timeout is not None or task.node.timeout is not None:
+                raise _sync_timeout_error(task.node.name)
             key = _cache_key(task, run)
             if key is not None and _replay(task, run.cache.get([key]).get(key)):
                 return
@@ -161,8 +163,6 @@ def run_task(
 
 
 def _call_node(task: Task, ctx: TaskContext) -> Any:
-    if task.timeout is not None or task.node.timeout is not None:
-        raise _sync_timeout_error(task.node.name)
     return _call(task.node, task.input, ctx)
 
 
