@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import operator
 from typing import Annotated, Any, TypedDict
 from unittest.mock import patch
@@ -11,7 +12,7 @@ import pytest
 from graphkit.checkpoint.memory import InMemorySaver
 from graphkit.errors import GraphCompileError, NodeError
 from graphkit.graph import END, START, StateGraph
-from graphkit.types import Command, RetryPolicy, interrupt
+from graphkit.types import Command, RetryPolicy, Send, interrupt
 
 
 class State(TypedDict):
@@ -302,3 +303,20 @@ async def test_an_async_handler_of_a_sync_node_runs_in_a_parallel_step() -> None
         .compile()
     )
     assert sorted((await graph.ainvoke({"log": []}))["log"]) == ["b", "handled a"]
+
+
+async def test_a_send_timeout_limits_the_node_not_its_handler() -> None:
+    async def slow(state: State) -> None:
+        await asyncio.sleep(1)
+
+    async def patient_handler(state: State, error: NodeError) -> dict[str, str]:
+        await asyncio.sleep(0.1)  # longer than the Send's timeout
+        return {"foo": type(error.error).__name__}
+
+    graph = (
+        StateGraph(State)
+        .add_node("slow", slow, error_handler=patient_handler)
+        .add_conditional_edges(START, lambda s: [Send("slow", s, timeout=0.05)])
+        .compile()
+    )
+    assert await graph.ainvoke({"foo": ""}) == {"foo": "NodeTimeoutError"}

@@ -213,7 +213,7 @@ async def arun_task(
                 output = await arun_with_retry(
                     task.node.name,
                     task.node.retry,
-                    _timeout_of(task, task.node),
+                    _timeout_of(task.node, task.timeout),
                     partial(_acall_node, task, ctx),
                     ctx,
                 )
@@ -228,16 +228,17 @@ async def arun_task(
         output = await arun_with_retry(
             handler.name,
             handler.retry,
-            _timeout_of(task, handler),
+            _timeout_of(handler, None),
             partial(_acall_handler, task, failure, ctx),
             ctx,
         )
         await arecord_output(task, output, values, tables, ctx)
 
 
-def _timeout_of(task: Task, node: NodeTable) -> TimeoutPolicy | None:
-    """A ``Send``'s own timeout, else the node's; only async nodes and subgraphs take one."""
-    timeout = task.timeout if task.timeout is not None and node is task.node else node.timeout
+def _timeout_of(node: NodeTable, own: TimeoutPolicy | None) -> TimeoutPolicy | None:
+    """The task's own timeout (a ``Send``'s), else the node's; only async nodes and
+    subgraphs take one."""
+    timeout = own if own is not None else node.timeout
     if timeout is not None and not (node.call.is_async or node.subgraph is not None):
         raise _sync_timeout_error(node.name)
     return timeout
