@@ -34,7 +34,7 @@ from typing import Any, Generic, TypedDict, TypeVar
 
 from graphkit.cache.base import BaseCache, cache_namespace, digest
 from graphkit.constants import END, START
-from graphkit.context import CURRENT_TASK
+from graphkit.context import CURRENT_TASK, report_progress
 from graphkit.engine.retry import arun_with_retry, as_retry_policies, run_with_retry
 from graphkit.engine.task import kwargs_for
 from graphkit.errors import PolicyError
@@ -156,6 +156,7 @@ class Task(Generic[R]):
             if entry in found:
                 return found[entry]
         value = run_with_retry(self.name, self.retry, functools.partial(self.fn, *args, **kwargs))
+        report_progress()  # a finished task is progress of the (timed) workflow
         if cache is not None and entry is not None:
             cache.set({entry: (value, self._ttl())})
         return value
@@ -176,6 +177,7 @@ class Task(Generic[R]):
                 return found[entry]
         call: Callable[[], Awaitable[R]] = functools.partial(self.fn, *args, **kwargs)  # type: ignore[assignment]
         value: R = await arun_with_retry(self.name, self.retry, self.timeout, call)
+        report_progress()
         results[key] = value
         if cache is not None and entry is not None:
             await cache.aset({entry: (value, self._ttl())})

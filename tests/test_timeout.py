@@ -238,3 +238,44 @@ async def test_a_timed_subgraph_node_runs_under_ainvoke() -> None:
     inner = StateGraph(State).add_node("i", lambda s: {"x": 2}).add_edge(START, "i").compile()
     graph = StateGraph(State).add_node("sub", inner, timeout=1).add_edge(START, "sub").compile()
     assert await graph.ainvoke({"x": 1}) == {"x": 2}
+
+
+async def test_steps_of_a_timed_subgraph_count_as_progress() -> None:
+    async def step(state: State) -> State:
+        await asyncio.sleep(0.06)
+        return {"x": state["x"] + 1}
+
+    inner = (
+        StateGraph(State)
+        .add_node("a", step)
+        .add_node("b", step)
+        .add_node("c", step)
+        .add_edge(START, "a")
+        .add_edge("a", "b")
+        .add_edge("b", "c")
+        .compile()
+    )
+    idle = TimeoutPolicy(idle_timeout=0.15)
+    graph = StateGraph(State).add_node("sub", inner, timeout=idle).add_edge(START, "sub").compile()
+    assert await graph.ainvoke({"x": 0}) == {"x": 3}
+    strict = TimeoutPolicy(idle_timeout=0.15, refresh_on="heartbeat")
+    graph = (
+        StateGraph(State).add_node("sub", inner, timeout=strict).add_edge(START, "sub").compile()
+    )
+    with pytest.raises(NodeTimeoutError):
+        await graph.ainvoke({"x": 0})
+
+
+async def test_finished_tasks_count_as_progress_of_a_timed_workflow() -> None:
+    @task
+    async def step(x: int) -> int:
+        await asyncio.sleep(0.06)
+        return x + 1
+
+    @entrypoint(timeout=TimeoutPolicy(idle_timeout=0.15))
+    async def workflow(x: int) -> int:
+        for _ in range(3):
+            x = await step(x)
+        return x
+
+    assert await workflow.ainvoke(0) == 3

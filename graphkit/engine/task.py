@@ -15,7 +15,7 @@ from typing import Any
 
 from graphkit.cache.base import digest
 from graphkit.constants import END
-from graphkit.context import CURRENT_TASK, RunContext, TaskContext, _writer_for
+from graphkit.context import CURRENT_TASK, RunContext, TaskContext, _writer_for, report_progress
 from graphkit.engine.retry import NOT_FAILURES, arun_with_retry, run_with_retry
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.errors import (
@@ -111,6 +111,7 @@ class task_scope:
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
         CURRENT_TASK.reset(self.token)
+        report_progress()  # a subgraph's finished task is progress of the node around it
         if exc is None or isinstance(exc, ParentCommand) or not isinstance(exc, Exception):
             return False
         if isinstance(exc, GraphInterrupt):
