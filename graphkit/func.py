@@ -34,7 +34,7 @@ from typing import Any, Generic, TypedDict, TypeVar
 
 from graphkit.cache.base import BaseCache, cache_namespace, digest
 from graphkit.constants import END, START
-from graphkit.context import CURRENT_TASK, report_progress
+from graphkit.context import CURRENT_CALL, CURRENT_TASK, report_progress
 from graphkit.engine.retry import arun_with_retry, as_retry_policies, run_with_retry
 from graphkit.engine.task import kwargs_for
 from graphkit.errors import PolicyError
@@ -143,6 +143,7 @@ class Task(Generic[R]):
         key: str,
         cache: BaseCache[Any] | None,
     ) -> R:
+        CURRENT_CALL.set((str(self.name), key))  # this context is the call's own copy
         value = self._run_sync(args, kwargs, cache)
         results[key] = value
         return value
@@ -169,6 +170,7 @@ class Task(Generic[R]):
         key: str,
         cache: BaseCache[Any] | None,
     ) -> R:
+        CURRENT_CALL.set((str(self.name), key))  # this asyncio task's own context
         entry = self._cache_key(cache, args, kwargs)
         if cache is not None and entry is not None:
             found = await cache.aget([entry])
@@ -236,7 +238,8 @@ class entrypoint:
     """Turn a function into a workflow with ``invoke``/``stream`` and checkpoints.
 
     The function takes one input; it may also take ``previous`` (what the last run
-    of this thread saved), ``store``, ``writer`` and ``config`` by name.
+    of this thread saved), ``store``, ``writer``, ``config`` and ``runtime`` by name.
+    ``context_schema`` types ``invoke(..., context=...)`` (a dict is coerced to it).
     """
 
     def __init__(
@@ -244,6 +247,7 @@ class entrypoint:
         checkpointer: Any = None,
         store: Any = None,
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        context_schema: type[Any] | None = None,
         *,
         cache: BaseCache[Any] | None = None,
         cache_policy: CachePolicy[Any] | None = None,
@@ -252,6 +256,7 @@ class entrypoint:
         self.checkpointer = checkpointer
         self.store = store
         self.retry_policy = retry_policy
+        self.context_schema = context_schema
         self.cache = cache
         """Where ``@task``s (and the entrypoint) with a ``CachePolicy`` keep results."""
         self.cache_policy = cache_policy
@@ -269,7 +274,14 @@ class entrypoint:
                 f"entrypoint(timeout=...) on {getattr(fn, '__name__', fn)!r}: timeouts are only "
                 "supported for async nodes and workflows. Make it `async def`, or remove it."
             )
-        return Workflow(fn, self.checkpointer, self.store, self.retry_policy, policies=self)
+        return Workflow(
+            fn,
+            self.checkpointer,
+            self.store,
+            self.retry_policy,
+            context_schema=self.context_schema,
+            policies=self,
+        )
 
 
 class Workflow:
@@ -282,6 +294,7 @@ class Workflow:
         store: Any,
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None,
         *,
+        context_schema: type[Any] | None = None,
         policies: entrypoint | None = None,
     ) -> None:
         from graphkit.graph.state import StateGraph
@@ -290,7 +303,7 @@ class Workflow:
         self.name = getattr(fn, "__name__", "entrypoint")
         call = inspect_callable(fn, f"entrypoint {self.name!r}")
         self._call = call
-        builder: StateGraph[_EntryState] = StateGraph(_EntryState)
+        builder: StateGraph[_EntryState] = StateGraph(_EntryState, context_schema=context_schema)
         node = self._anode if call.is_async else self._node
         builder.add_node(
             self.name,
@@ -315,10 +328,12 @@ class Workflow:
         ctx = CURRENT_TASK.get()
         assert ctx is not None
         ctx.cache["__calls__"] = 0
-        inject = tuple(n for n in self._call.inject if n != "previous")
+        inject = tuple(n for n in self._call.inject if n not in ("previous", "runtime"))
         kwargs = kwargs_for(inject, ctx) if inject else {}
         if "previous" in self._call.inject:
             kwargs["previous"] = state.get(PREVIOUS)
+        if "runtime" in self._call.inject:
+            kwargs["runtime"] = ctx.runtime(previous=state.get(PREVIOUS))
         args = [state.get(INPUT)] if self._call.takes_state else []
         return args, kwargs
 

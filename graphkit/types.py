@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 N = TypeVar("N")
+T = TypeVar("T")
 
 StreamMode = Literal["values", "updates", "custom", "debug", "messages", "checkpoints", "tasks"]
 Durability = Literal["sync", "async", "exit"]
@@ -383,3 +384,13 @@ def _register_with_serializer() -> None:
 
 
 _register_with_serializer()
+
+
+@dataclass(frozen=True, slots=True)
+class GraphOutput(Generic[T]):
+    """What ``invoke(..., version="v2")`` returns: the output and the open interrupts."""
+
+    value: T
+    """The graph's output state."""
+    interrupts: tuple[Interrupt, ...] = ()
+    """The interrupts the run stopped at (empty when it finished)."""

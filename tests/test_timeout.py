@@ -119,10 +119,12 @@ async def test_streamed_chunks_are_progress_unless_only_heartbeats_count() -> No
         return {"x": 2}
 
     auto = _graph(chatty, timeout=TimeoutPolicy(idle_timeout=0.1))
-    assert await auto.ainvoke({"x": 1}) == {"x": 2}
+    chunks = [c async for c in auto.astream({"x": 1}, stream_mode="custom")]
+    assert chunks == ["tick"] * 4
     strict = _graph(chatty, timeout=TimeoutPolicy(idle_timeout=0.1, refresh_on="heartbeat"))
     with pytest.raises(NodeTimeoutError):
-        await strict.ainvoke({"x": 1})
+        async for _ in strict.astream({"x": 1}, stream_mode="custom"):
+            pass
 
 
 async def test_a_timed_out_attempt_cannot_swallow_its_cancellation() -> None:

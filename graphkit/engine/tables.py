@@ -201,6 +201,7 @@ def _runs_on_loop(table: NodeTable) -> bool:
     handler = table.error_handler
     return (
         table.call.is_async
+        or table.call.afn is not None
         or table.subgraph is not None
         or any(b.call.is_async for b in table.branches)
         or (handler is not None and handler.call.is_async)

@@ -15,7 +15,15 @@ from typing import Any
 
 from graphkit.cache.base import digest
 from graphkit.constants import END
-from graphkit.context import CURRENT_TASK, RunContext, TaskContext, _writer_for, report_progress
+from graphkit.context import (
+    CURRENT_TASK,
+    RunContext,
+    TaskContext,
+    _writer_for,
+    emit_messages,
+    report_progress,
+)
+from graphkit.engine.events import message_ids, node_output_messages
 from graphkit.engine.retry import NOT_FAILURES, arun_with_retry, run_with_retry
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.errors import (
@@ -77,13 +85,7 @@ def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]
         elif name == "writer":
             out[name] = _writer_for(ctx)
         elif name == "runtime":
-            from graphkit.context import Runtime
-
-            out[name] = Runtime(
-                store=ctx.run.store,
-                stream_writer=_writer_for(ctx),
-                context=ctx.run.config.get("context"),
-            )
+            out[name] = ctx.runtime()
         elif name == "previous":
             out[name] = None
     return out
@@ -150,6 +152,8 @@ def run_task(
                 failure = _hand_over(task, exc, ctx)
             else:
                 record_output(task, output, values, tables, ctx)
+                if run.streams("messages"):
+                    stream_output_messages(task, output, ctx)
                 if key is not None:
                     run.cache.set(_entry(task, key))
                 return
@@ -161,6 +165,8 @@ def run_task(
             ctx,
         )
         record_output(task, output, values, tables, ctx)
+        if run.streams("messages"):
+            stream_output_messages(task, output, ctx)
 
 
 def _call_node(task: Task, ctx: TaskContext) -> Any:
@@ -222,6 +228,8 @@ async def arun_task(
                 failure = _hand_over(task, exc, ctx)
             else:
                 await arecord_output(task, output, values, tables, ctx)
+                if run.streams("messages"):
+                    stream_output_messages(task, output, ctx)
                 if key is not None:
                     await run.cache.aset(_entry(task, key))
                 return
@@ -234,13 +242,15 @@ async def arun_task(
             ctx,
         )
         await arecord_output(task, output, values, tables, ctx)
+        if run.streams("messages"):
+            stream_output_messages(task, output, ctx)
 
 
 def _timeout_of(node: NodeTable, own: TimeoutPolicy | None) -> TimeoutPolicy | None:
     """The task's own timeout (a ``Send``'s), else the node's; only async nodes and
     subgraphs take one."""
     timeout = own if own is not None else node.timeout
-    if timeout is not None and not (node.call.is_async or node.subgraph is not None):
+    if timeout is not None and not node.runs_on_loop:
         raise _sync_timeout_error(node.name)
     return timeout
 
@@ -249,11 +259,12 @@ async def _acall_node(task: Task, ctx: TaskContext) -> Any:
     node = task.node
     if node.subgraph is not None:
         return await node.subgraph._arun_as_node(task.input, ctx)
-    if not node.call.is_async:
-        return _call(node, task.input, ctx)
     call = node.call
+    if not call.is_async and call.afn is None:
+        return _call(node, task.input, ctx)
+    fn = call.afn or call.fn
     kwargs = kwargs_for(call.inject, ctx) if call.inject else {}
-    return await (call.fn(task.input, **kwargs) if call.takes_state else call.fn(**kwargs))
+    return await (fn(task.input, **kwargs) if call.takes_state else fn(**kwargs))
 
 
 async def _acall_handler(task: Task, failure: NodeError, ctx: TaskContext) -> Any:
@@ -334,6 +345,15 @@ def _entry(task: Task, key: tuple[tuple[str, ...], str]) -> dict[Any, Any]:
 
 
 # ----------------------------------------------------------------------------- output
+def stream_output_messages(task: Task, output: Any, ctx: TaskContext) -> None:
+    """``stream_mode="messages"``: the messages a node returned that it did not receive
+    and that were not streamed before (as token chunks, say)."""
+    messages = node_output_messages(output)
+    if messages:
+        received = message_ids(task.input)
+        emit_messages(ctx, [m for m in messages if m.id is None or m.id not in received])
+
+
 def record_output(
     task: Task, output: Any, values: dict[str, Any], tables: GraphTables, ctx: TaskContext
 ) -> None:
