@@ -4,9 +4,23 @@
 tested) on its own.
 """
 
-from graphkit.stores._lmdb import LMDBEnv, MapFullError
+from graphkit.stores._lmdb import (
+    DiskFullError,
+    ForkedEnvError,
+    LMDBCorruptError,
+    LMDBEnv,
+    MapFullError,
+    ReadersFullError,
+)
 
-__all__ = ["LMDBEnv", "MapFullError"]
+__all__ = [
+    "DiskFullError",
+    "ForkedEnvError",
+    "LMDBCorruptError",
+    "LMDBEnv",
+    "MapFullError",
+    "ReadersFullError",
+]
 from graphkit.stores.checkpoint import (
     BaseCheckpointSaver,
     Checkpoint,

@@ -200,8 +200,7 @@ class Serializer:
         except RecursionError:
             place = f" in {where}" if where else ""
             raise SerdeError(
-                f"cannot serialize {type(obj).__qualname__} object{place}: "
-                f"{_too_deep_to_write()}"
+                f"cannot serialize {type(obj).__qualname__} object{place}: {_too_deep_to_write()}"
             ) from None
         if self.cipher is not None:
             return _ENCRYPTED + self.cipher.encrypt(data)

@@ -34,7 +34,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graphkit.stores._lmdb import DEFAULT_MAP_SIZE, DEFAULT_MAX_MAP_SIZE, LMDBEnv
+from graphkit.stores._lmdb import (
+    DEFAULT_MAP_SIZE,
+    DEFAULT_MAX_MAP_SIZE,
+    DEFAULT_MAX_READERS,
+    LMDBEnv,
+)
 from graphkit.stores.checkpoint import _codec as codec
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
@@ -92,6 +97,8 @@ class LMDBSaver(BaseCheckpointSaver):
     Open with a directory ``path`` (created if missing), or share an open ``env`` with
     other users (e.g. the memory store; the saver's databases are prefixed ``ckpt_``).
     ``sync=False`` trades durability of the last commits on power loss for speed.
+    ``max_readers`` caps concurrent reads across every process on the path (see
+    :data:`~graphkit.stores._lmdb.DEFAULT_MAX_READERS`).
 
     >>> import tempfile
     >>> from graphkit.stores.checkpoint.base import empty_checkpoint
@@ -111,6 +118,7 @@ class LMDBSaver(BaseCheckpointSaver):
         map_size: int = DEFAULT_MAP_SIZE,
         max_map_size: int = DEFAULT_MAX_MAP_SIZE,
         sync: bool = True,
+        max_readers: int = DEFAULT_MAX_READERS,
         serde: Serializer | None = None,
         snapshot_every: int = codec.DEFAULT_SNAPSHOT_EVERY,
     ) -> None:
@@ -118,7 +126,13 @@ class LMDBSaver(BaseCheckpointSaver):
         if env is None:
             if path is None:
                 raise ValueError("LMDBSaver needs a directory: pass path=... or env=LMDBEnv(...)")
-            env = LMDBEnv.open(path, map_size=map_size, max_map_size=max_map_size, sync=sync)
+            env = LMDBEnv.open(
+                path,
+                map_size=map_size,
+                max_map_size=max_map_size,
+                sync=sync,
+                max_readers=max_readers,
+            )
         else:
             env.acquire()
         self.env = env
