@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 SRC    := graphkit tests benchmarks examples
 
-.PHONY: install demo test test-local lint bench clean
+.PHONY: install demo test test-slow test-local lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 	$(BIN)/ruff check $(SRC)
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+# Long-running suites (50k-vector recall, SIGKILL and multi-process reliability); CI runs them.
+test-slow: $(STAMP)
+	$(BIN)/pytest -q -m slow
 
 # Offline sentence-transformer embeddings (graphkit[local]). A CPU build of torch is
 # installed first where one is available, so pip does not pull a multi-GB CUDA build.

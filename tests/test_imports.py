@@ -45,8 +45,9 @@ def test_root_exports_are_the_same_objects() -> None:
 
 def test_nothing_but_graphkit_is_a_top_level_package() -> None:
     """A generic top-level name (``stores``) would collide with users' own modules."""
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert config["tool"]["setuptools"]["packages"]["find"]["include"] == ["graphkit*"]
@@ -62,3 +63,16 @@ def test_public_paths_reexport_the_implementation_objects() -> None:
 
     assert InMemorySaver is impl_saver
     assert BaseStore is impl_store
+
+
+def test_import_graphkit_loads_no_storage_or_vector_libraries() -> None:
+    """numpy, hnswlib and lmdb cost ~120 ms at import; only the store and LMDB saver need them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, graphkit, graphkit.graph, graphkit.checkpoint.memory;"
+        "print(sorted(m for m in ('numpy', 'hnswlib', 'lmdb') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

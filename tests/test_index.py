@@ -41,6 +41,7 @@ def big_index() -> tuple[VectorIndex, npt.NDArray[np.float32], list[tuple[str, .
     return index, vectors, namespaces
 
 
+@pytest.mark.slow  # the 50k-vector fixture takes ~40 s to build
 def test_ann_recall_at_10_against_brute_force(big_index: tuple) -> None:  # type: ignore[type-arg]
     index, vectors, _ = big_index
     queries = structured_vectors(200, seed=1)
@@ -52,6 +53,7 @@ def test_ann_recall_at_10_against_brute_force(big_index: tuple) -> None:  # type
     assert np.mean(recalls) >= 0.95
 
 
+@pytest.mark.slow  # the 50k-vector fixture takes ~40 s to build
 def test_ann_path_never_leaves_the_namespace(big_index: tuple) -> None:  # type: ignore[type-arg]
     index, vectors, namespaces = big_index
     rng = np.random.default_rng(2)
@@ -67,6 +69,7 @@ def test_ann_path_never_leaves_the_namespace(big_index: tuple) -> None:  # type:
         assert [h.owner for h in hits][:3] == exact[:3].tolist()
 
 
+@pytest.mark.slow  # the 50k-vector fixture takes ~40 s to build
 def test_exact_path_scoping_on_1000_namespaces(big_index: tuple) -> None:  # type: ignore[type-arg]
     index, _vectors, namespaces = big_index
     q = structured_vectors(1, seed=4)[0]

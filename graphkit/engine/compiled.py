@@ -280,7 +280,7 @@ class CompiledStateGraph:
         ``subgraphs`` is accepted for LangGraph compatibility; subgraphs keep no state
         of their own here, so the snapshot is always the parent graph's.
         """
-        from graphkit.engine.checkpoints import get_state
+        from graphkit.engine.state import get_state
 
         return get_state(self, config)
 
@@ -297,7 +297,7 @@ class CompiledStateGraph:
         limit: int | None = None,
     ) -> Iterator[StateSnapshot]:
         """The thread's checkpoints as snapshots, newest first."""
-        from graphkit.engine.checkpoints import get_state_history
+        from graphkit.engine.state import get_state_history
 
         return get_state_history(self, config, filter=filter, before=before, limit=limit)
 
@@ -320,7 +320,7 @@ class CompiledStateGraph:
         self, config: dict[str, Any], values: Any, as_node: str | None = None
     ) -> dict[str, Any]:
         """Write ``values`` as if ``as_node`` had returned them; the next run goes on from there."""
-        from graphkit.engine.checkpoints import update_state
+        from graphkit.engine.state import update_state
 
         return update_state(self, config, values, as_node)
 

@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, INTERRUPT, START
 from graphkit.context import RunContext, TaskContext
+from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
 from graphkit.engine.events import DONE, Event, EventSink, Namespace
+from graphkit.engine.frontier import Frontier
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.engine.task import (
     Task,
@@ -49,7 +51,6 @@ from graphkit.schema import validation_message
 from graphkit.types import Command, Interrupt, Overwrite, Send
 
 if TYPE_CHECKING:
-    from graphkit.engine.checkpoints import CheckpointSession
     from graphkit.engine.compiled import CompiledStateGraph
 
 DEFAULT_RECURSION_LIMIT = 10_000
@@ -86,14 +87,16 @@ class Run:
         self.step = -1
         """Number of the last completed step (-1: before the input)."""
         self.steps_run = 0
-        self.pending: dict[str, None] = {}
-        self.sends: list[Send] = []
-        self.deferred: dict[str, None] = {}
-        self.joins: list[set[str]] = [set() for _ in self.tables.joins]
+        self.frontier = Frontier.empty(joins=len(self.tables.joins))
+        """What runs next."""
         self.skip_interrupt_before = False
         self.interrupts: list[Interrupt] = []
         self.restored: dict[str, list[Write]] = {}
+        """Pending writes of the loaded checkpoint, by task id (used by the next plan)."""
         self.resumes: dict[str, list[Any]] = {}
+        """Answers for the ``interrupt()`` calls of paused tasks, by task id."""
+        self.last_writes: dict[str, Any] | None = None
+        """The loaded checkpoint's ``writes`` metadata (who wrote last)."""
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
         self.step_budget = self.limit
         """Node steps this run may take: as in LangGraph, taking new input counts as
@@ -115,9 +118,7 @@ class Run:
         )
         self.cp: CheckpointSession | None = None
         if graph.checkpointer is not None:
-            from graphkit.engine.checkpoints import CheckpointSession
-
-            self.cp = CheckpointSession(self, graph.checkpointer, config)
+            self.cp = CheckpointSession(graph.checkpointer, config)
 
     # ---------------------------------------------------------------- events
     def _emit(self, mode: str, chunk: Any) -> None:
@@ -147,7 +148,7 @@ class Run:
     def start(self, input: Any) -> None:
         """Take the run's input: fresh input, ``None`` (resume) or a ``Command``."""
         if self.cp is not None:
-            self.cp.load()
+            self._load()
         elif input is None:
             raise EmptyInputError(
                 "invoke(None) resumes a thread, but this graph has no checkpointer. "
@@ -166,28 +167,114 @@ class Run:
         else:
             self._start_input(input)
 
+    def _load(self) -> None:
+        """Apply the thread's checkpoint (if it has one) to this run."""
+        assert self.cp is not None
+        found = self.cp.load(known=self.tables.nodes, joins=len(self.tables.joins))
+        if found is not None:
+            self._restore_from(found)
+
+    def _restore_from(self, found: Restored) -> None:
+        self.values = found.values
+        self.step = found.step
+        self.frontier = found.frontier
+        self.restored = found.writes
+        self.resumes = found.resumes
+        self.last_writes = found.metadata.get("writes")
+
+    @property
+    def loaded(self) -> bool:
+        """True when the run goes on from a saved checkpoint."""
+        return self.cp is not None and self.cp.loaded
+
+    def _init_channels(self) -> None:
+        """A new thread: reducer channels start at their initial values (``[]``...)."""
+        if self.loaded:
+            return
+        for key, make in self.tables.initial.items():
+            self.values[key] = make()
+        if self.cp is not None:
+            self.cp.mark_changed(self.tables.initial)
+
     def _start_input(self, input: Any) -> None:
         writes = self.graph.input_writes(input)
-        if self.cp is None or not self.cp.loaded:
-            for key, make in self.tables.initial.items():
-                self.values[key] = make()
-            if self.cp is not None:
-                self.cp.changed.update(self.tables.initial)
-        self.pending.clear()
-        self.sends.clear()
+        self._init_channels()
         # Deferred nodes and join progress stay: a deferred node still waiting, and a
         # join's sources seen in earlier runs of the thread, still count after new input
         # (as LangGraph's channels persist across invocations).
+        self.frontier.clear_triggers()
         self.restored = {}
-        if self.cp is not None and self.cp.loaded:
+        if self.loaded:
             self.step += 1
         self.step_budget = self.limit - 1
         self._apply([(START, writes)])
         self.route_after(self.tables.start)
         if self._wrote_any(writes):
             self._emit("values", self._stream_values())
+        self._save("input", {START: dict(writes)})
+
+    def update(self, values: Any, as_node: str | None) -> dict[str, Any]:
+        """``update_state``: write ``values`` as ``as_node`` would, save; the new config.
+
+        The same path as a run's input: load the thread, apply the writes through the
+        reducers, route after ``as_node`` and save one checkpoint.
+        """
+        cp = self.cp
+        assert cp is not None
+        self._load()
+        self._init_channels()
+        node_name = as_node if as_node is not None else self._last_writer()
+        if node_name != START and node_name not in self.tables.nodes:
+            raise InvalidUpdateError(
+                f"update_state(as_node={node_name!r}): no such node. Known nodes: "
+                f"{sorted(self.tables.nodes)} (or START)."
+            )
+        node = self.tables.start if node_name == START else self.tables.nodes[node_name]
+        writes = update_writes(values, node_name, self.tables) if values is not None else []
+        self._apply([(node_name, writes)])
+        self.frontier = Frontier(pending={}, sends=[], deferred={}, joins=self.frontier.joins)
+        self.restored = {}
+        self.route_after(node)
+        self.step += 1
+        source = "fork" if values is None and as_node is None else "update"
+        self._save(source, {node_name: values})
+        self.close()
+        return cp.config
+
+    def _last_writer(self) -> str:
+        """The node ``update_state`` writes as when not told: the last step's only writer."""
+        writers = [n for n in self.last_writes or {} if n in self.tables.nodes]
+        if not writers:
+            return START
+        if len(set(writers)) == 1:
+            return writers[0]
+        raise InvalidUpdateError(
+            f"update_state() cannot tell which node the update comes from: the last step ran "
+            f"{sorted(set(writers))}. Pass as_node='...'."
+        )
+
+    def _save(self, source: str, writes: dict[str, Any] | None) -> None:
         if self.cp is not None:
-            self.cp.save("input", {START: dict(writes)})
+            self._report(self.cp.save(source, writes, self.values, self.step, self.frontier))
+
+    def _report(self, saved: list[Saved]) -> None:
+        """``checkpoints``/``debug`` events for checkpoints just written."""
+        if not saved or ("checkpoints" not in self.modes and "debug" not in self.modes):
+            return
+        for item in saved:
+            event = {
+                "config": item.config,
+                "parent_config": item.parent_config,
+                "metadata": item.metadata,
+                "values": self.output(),
+                "next": item.next,
+            }
+            self._emit("checkpoints", event)
+            step = item.metadata.get("step")
+            self._emit(
+                "debug",
+                {"type": "checkpoint", "timestamp": item.ts, "step": step, "payload": event},
+            )
 
     def _start_command(self, command: Command[Any]) -> None:
         if command.resume is not None:
@@ -196,16 +283,16 @@ class Run:
                     "Command(resume=...) needs a paused thread: compile with a checkpointer "
                     "and pass the config of a thread that stopped at interrupt()."
                 )
-            self.cp.resume_with(command.resume)
+            for task_id, answer in self.cp.answers(command.resume).items():
+                self.resumes.setdefault(task_id, []).append(answer)
             self.skip_interrupt_before = True
         if command.update is not None:
             writes = update_writes(command.update, START, self.tables)
             self._apply([(START, writes)])
-            if self.cp is not None:
-                self.cp.save("input", {START: dict(writes)})
+            self._save("input", {START: dict(writes)})
         for target in command.goto_list():
             if isinstance(target, Send):
-                self.sends.append(target)
+                self.frontier.sends.append(target)
             else:
                 self._trigger(target)
 
@@ -238,21 +325,22 @@ class Run:
             return
         node = self.tables.nodes[name]
         if node.defer:
-            self.deferred[name] = None
+            self.frontier.deferred[name] = None
         else:
-            self.pending[name] = None
+            self.frontier.pending[name] = None
 
     # ---------------------------------------------------------------- plan
     def plan(self) -> list[Task]:
         """Tasks of the next step, in write order (triggered by name, then sends)."""
-        names = self.pending
-        if not names and not self.sends:
-            if not self.deferred:
+        frontier = self.frontier
+        names = frontier.pending
+        if not names and not frontier.sends:
+            if not frontier.deferred:
                 return []
-            names, self.deferred = self.deferred, {}
+            names, frontier.deferred = frontier.deferred, {}
         else:
-            self.pending = {}
-        sends, self.sends = self.sends, []
+            frontier.pending = {}
+        sends, frontier.sends = frontier.sends, []
         nodes = self.tables.nodes
         values = self.values
         step = self.step + 1
@@ -267,12 +355,10 @@ class Run:
         return tasks
 
     def _restore(self, tasks: list[Task]) -> None:
-        from graphkit.engine.checkpoints import restore_task
-
         for task in tasks:
             writes = self.restored.get(task.id)
             if writes is not None:
-                restore_task(task, writes, self.resumes)
+                restore_task(task, writes, self.resumes.get(task.id, []))
         self.restored = {}
 
     def check_before(self, tasks: list[Task]) -> bool:
@@ -297,13 +383,14 @@ class Run:
 
     def _put_back(self, tasks: list[Task]) -> None:
         """Return planned tasks to the frontier (the run stops before them)."""
+        frontier = self.frontier
         for task in tasks:
             if task.path[0] == "push":
-                self.sends.append(Send(task.node.name, task.input))
+                frontier.sends.append(Send(task.node.name, task.input))
             elif task.node.defer:
-                self.deferred[task.node.name] = None
+                frontier.deferred[task.node.name] = None
             else:
-                self.pending[task.node.name] = None
+                frontier.pending[task.node.name] = None
 
     # ---------------------------------------------------------------- execute
     def execute(self, tasks: list[Task]) -> None:
@@ -403,7 +490,7 @@ class Run:
         paused = [t for t in tasks if t.interrupts]
         if failed or paused:
             if self.cp is not None:
-                self.cp.save_pending(tasks)
+                self._report(self.cp.save_pending(tasks))
             if "updates" in self.modes:  # the tasks that did finish still stream
                 for task in tasks:
                     if task.done:
@@ -432,7 +519,7 @@ class Run:
         if self.modes:
             self._emit_step(tasks)
         if self.cp is not None:
-            self.cp.save("loop", {t.node.name: t.update for t in tasks})
+            self._save("loop", {t.node.name: t.update for t in tasks})
         after = self.tables.interrupt_after
         return bool(after) and ("*" in after or any(t.node.name in after for t in tasks))
 
@@ -453,12 +540,9 @@ class Run:
         finished = [(t.node.name, t.writes) for t in tasks if t.done and t.writes]
         if not finished:
             return
-        self.values = dict(self.values)  # the saved checkpoint keeps the step's start
-        cp, self.cp = self.cp, None  # these writes are not the checkpoint's changes
-        try:
-            self._apply(finished)
-        finally:
-            self.cp = cp
+        # A new dict: the saved checkpoint keeps the step's start, and these writes
+        # are not the checkpoint's changes.
+        self.values = {**self.values, **merge_writes(self.values, self.tables, finished)}
         if any(self._wrote_any(w) for _, w in finished):
             self._emit("values", self._stream_values())
 
@@ -470,20 +554,21 @@ class Run:
         is carried over to its next round.
         """
         fed: set[int] = set()
+        joins = self.frontier.joins
         for task in tasks:
             node = task.node
             for target in node.edges:
                 self._trigger(target)
             for index in node.joins:
-                self.joins[index].add(node.name)
+                joins[index].add(node.name)
                 fed.add(index)
             for route in task.routes:
                 if type(route) is Send:
-                    self.sends.append(route)
+                    self.frontier.sends.append(route)
                 else:
                     self._trigger(route)  # type: ignore[arg-type]
         for index in sorted(fed):
-            seen = self.joins[index]
+            seen = joins[index]
             sources, target = self.tables.joins[index]
             if seen >= sources:
                 seen.clear()
@@ -496,7 +581,7 @@ class Run:
             return
         self.values.update(new)
         if self.cp is not None:
-            self.cp.changed.update(new)
+            self.cp.mark_changed(new)
 
     def _emit_step(self, tasks: list[Task]) -> None:
         modes = self.modes
@@ -552,7 +637,7 @@ class Run:
         """End of run: last save for ``durability="exit"``, stop threads."""
         try:
             if self.cp is not None:
-                self.cp.close()
+                self._report(self.cp.close())
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
