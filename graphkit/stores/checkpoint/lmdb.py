@@ -30,7 +30,7 @@ import builtins
 import functools
 import os
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,7 @@ _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _END = b"\xff" * 17  # sorts after every id16 of a range
 _PAGE = 32  # checkpoints decoded per read transaction when listing
+_CHECKSUMS = b"checksums"  # in ckpt_format: present when every value ends with its CRC-32
 
 
 Txn = Any
@@ -142,9 +143,49 @@ class LMDBSaver(BaseCheckpointSaver):
         self._blobs = env.db("ckpt_blobs")
         self._writes = env.db("ckpt_writes")
         self._closed = False
+        self._sums = self._checksummed()
+        """Every stored value ends with its CRC-32 (all but stores written before that)."""
         self._lists = codec.ListCache()
         self._versions: dict[bytes, tuple[str, dict[str, int], int]] = {}
         """Per thread+namespace: (checkpoint id, its version map, delta depth) last seen."""
+
+    def _checksummed(self) -> bool:
+        """True unless the environment holds checkpoints written before checksums were."""
+        try:
+            marker = self.env.db("ckpt_format")
+        except LookupError:  # read-only and never marked: an older store
+            return False
+        with _reader(self.env) as txn:
+            if txn.get(_CHECKSUMS, db=marker) is not None:
+                return True
+            if txn.cursor(db=self._checkpoints).first():
+                return False  # an older store: read and written as it always was
+        if not self.env.readonly:
+            self.env.write(lambda txn: txn.put(_CHECKSUMS, b"crc32", db=marker))
+        return True
+
+    def _seal(self, data: bytes) -> bytes:
+        return codec.seal(data) if self._sums else data
+
+    def _unseal(self, data: bytes, where: Callable[[], str]) -> bytes:
+        return codec.unseal(data, where) if self._sums else data
+
+    def _blob_reader(
+        self, txn: Txn, prefix: bytes, where: str
+    ) -> Callable[[str, int], bytes | None]:
+        """The ``GetBlob`` of one thread and namespace, checksums verified."""
+        blobs_db = self._blobs
+        get = txn.get
+        if not self._sums:
+            return lambda ch, ver: get(prefix + enc(ch) + _U64.pack(ver), db=blobs_db)
+
+        def read(channel: str, version: int) -> bytes | None:
+            found = get(prefix + enc(channel) + _U64.pack(version), db=blobs_db)
+            if found is None:
+                return None
+            return codec.unseal(found, lambda: f"{where}, channel {channel!r} version {version}")
+
+        return read
 
     def close(self) -> None:
         """Release this saver's reference to the environment (closed with the last one)."""
@@ -179,6 +220,9 @@ class LMDBSaver(BaseCheckpointSaver):
             self._versions.clear()  # what we remembered while preparing was not written
             raise
         for item, depth in zip(prepared, depths, strict=True):
+            if item.fresh:
+                self._lists.drop_thread(item.thread_id)
+                continue
             for channel, version, blob in item.blobs:
                 if blob[:1] == codec.DELTA:
                     self._lists.wrote(self.serde, (item.thread_id, item.ns, channel), version, blob)
@@ -221,44 +265,68 @@ class LMDBSaver(BaseCheckpointSaver):
             if found is not None:
                 return found
             with _reader(self.env) as txn:
-                return txn.get(blob_key, db=blobs_db)
+                found = txn.get(blob_key, db=blobs_db)
+            try:
+                return None if found is None else self._unseal(found, lambda: "")
+            except codec.CheckpointCorruptError:
+                return None  # a damaged base: start a fresh chain instead of extending it
 
         lookup = base_blob if checkpoint.get("channel_appends") else codec.no_blob
         blobs = codec.encode_blobs(
             self.serde, checkpoint, new_versions, lookup, self.snapshot_every
         )
-        items = [(prefix + enc(ch) + _U64.pack(v), blob) for ch, v, blob in blobs]
-        pending.update(items)
+        keys = [prefix + enc(ch) + _U64.pack(v) for ch, v, _ in blobs]
+        pending.update(zip(keys, (blob for _, _, blob in blobs), strict=True))
         self._remember_versions(prefix, cid, versions, depth)
+        seal = self._seal
         return _Prepared(
             thread_id=thread_id,
             ns=ns,
             cid=cid,
             prefix=prefix,
             key=prefix + checkpoint_id_bytes(cid),
-            record=record,
-            full_record=full_record,
+            record=seal(record),
+            full_record=seal(full_record),
             base_key=base_key,
+            parent_key=prefix + checkpoint_id_bytes(parent_id) if parent_id else b"",
             depth=depth,
             versions=versions,
             blobs=blobs,
-            items=items,
-            meta=codec.encode_metadata(self.serde, metadata),
+            items=[(key, seal(blob)) for key, (_, _, blob) in zip(keys, blobs, strict=True)],
+            meta=seal(codec.encode_metadata(self.serde, metadata, checkpoint, new_versions)),
+            checkpoint=checkpoint,
         )
 
     def _write_prepared(self, txn: Txn, item: _Prepared) -> int:
         """Write one prepared checkpoint; returns the delta depth its record ended up with."""
         put = txn.put
-        for blob_key, blob in item.items:
-            put(blob_key, blob, db=self._blobs)
         depth = item.depth
         record = item.record
-        if item.base_key and txn.get(item.base_key, db=self._checkpoints) is None:
+        items = item.items
+        item.fresh = (
+            bool(item.parent_key) and txn.get(item.parent_key, db=self._checkpoints) is None
+        )
+        if item.fresh:
+            # The parent is gone: the thread was deleted (or pruned to nothing) while a
+            # run on it went on. The run's unchanged values and append bases went with
+            # it, so this checkpoint is stored self-contained: every value in full.
+            record, depth, items = item.full_record, 0, self._fresh_items(item)
+        elif item.base_key and txn.get(item.base_key, db=self._checkpoints) is None:
             # the delta's base was deleted (by another process): store the full map
             record, depth = item.full_record, 0
+        for blob_key, blob in items:
+            put(blob_key, blob, db=self._blobs)
         put(item.key, record, db=self._checkpoints)
         put(item.key, item.meta, db=self._metadata)
         return depth
+
+    def _fresh_items(self, item: _Prepared) -> builtins.list[tuple[bytes, bytes]]:
+        """Blobs of every channel of ``item``'s checkpoint, in full (no append deltas)."""
+        checkpoint = item.checkpoint
+        blobs = codec.encode_blobs(
+            self.serde, checkpoint, checkpoint["channel_versions"], codec.no_blob, 0
+        )
+        return [(item.prefix + enc(ch) + _U64.pack(v), self._seal(b)) for ch, v, b in blobs]
 
     def _remember_versions(
         self, prefix: bytes, cid: str, versions: dict[str, int], depth: int
@@ -286,6 +354,8 @@ class LMDBSaver(BaseCheckpointSaver):
                     f"{where}: the checkpoint {_id_str(bytes(base16))} its channel versions "
                     "build on is missing"
                 )
+            base_where = codec.describe(*_names(prefix), _id_str(bytes(base16)))
+            record = self._unseal(record, functools.partial(str, base_where))
             field = codec.decode_record(self.serde, record, where)[2]
         versions = dict(field)
         for changed in reversed(chain):
@@ -307,7 +377,7 @@ class LMDBSaver(BaseCheckpointSaver):
         items = [
             (
                 base + _U32.pack(task_index) + task_key + _U32.pack(i),
-                codec.encode_write(self.serde, task_id, channel, value),
+                self._seal(codec.encode_write(self.serde, task_id, channel, value)),
             )
             for i, (channel, value) in enumerate(writes)
         ]
@@ -350,20 +420,26 @@ class LMDBSaver(BaseCheckpointSaver):
         prefix, id16 = key[:-16], key[-16:]
         cid = _id_str(id16)
         where = codec.describe(thread_id, ns, cid)
+        record = self._unseal(record, lambda: f"{where}, record")
         record_fields = codec.decode_record(self.serde, record, where)
         versions, depth = self._resolve_versions(txn, prefix, record_fields[2], where)
         self._remember_versions(prefix, cid, versions, depth)
-        blobs_db = self._blobs
         values = codec.read_values(
             self.serde,
             versions,
-            lambda ch, ver: txn.get(prefix + enc(ch) + _U64.pack(ver), db=blobs_db),
+            self._blob_reader(txn, prefix, where),
             where,
             self._lists,
             (thread_id, ns),
         )
         meta = txn.get(key, db=self._metadata)
-        metadata = codec.decode_metadata(self.serde, meta, where) if meta is not None else {}
+        metadata = (
+            codec.decode_metadata(
+                self.serde, self._unseal(meta, lambda: f"{where}, metadata"), where, values
+            )
+            if meta is not None
+            else {}
+        )
         pending = self._pending(txn, key, where)
         return codec.checkpoint_tuple(
             thread_id, ns, cid, record_fields, versions, values, metadata, pending
@@ -379,6 +455,7 @@ class LMDBSaver(BaseCheckpointSaver):
             if not write_key.startswith(key):
                 break
             task_id, _ = dec(write_key, skip)
+            data = self._unseal(data, functools.partial(_write_place, where, task_id))
             channel, value = codec.decode_write(self.serde, data, where)
             out.append((task_id, channel, value))
         return out
@@ -430,7 +507,9 @@ class LMDBSaver(BaseCheckpointSaver):
     ) -> CheckpointTuple | None:
         """The checkpoint under ``key`` if its metadata (``data`` when filtering) matches."""
         if filter:
-            meta = codec.decode_metadata(self.serde, data, codec.describe(thread_id, ns, "?"))
+            where = codec.describe(thread_id, ns, _id_str(key[-16:]))
+            data = self._unseal(data, lambda: f"{where}, metadata")
+            meta = codec.decode_metadata(self.serde, data, where)
             if not codec.matches(meta, filter):
                 return None
             record = txn.get(key, db=self._checkpoints)
@@ -449,10 +528,11 @@ class LMDBSaver(BaseCheckpointSaver):
             for key, meta in txn.cursor(db=self._metadata):
                 if before16 is not None and key[-16:] >= before16:
                     continue
-                if filter and not codec.matches(
-                    codec.decode_metadata(self.serde, meta, "listing all threads"), filter
-                ):
-                    continue
+                if filter:
+                    where = codec.describe(*_names(key[:-16]), _id_str(key[-16:])) + ", metadata"
+                    meta = self._unseal(meta, functools.partial(str, where))
+                    if not codec.matches(codec.decode_metadata(self.serde, meta, where), filter):
+                        continue
                 keys.append((key[-16:], key))
         keys.sort(reverse=True)
         if limit is not None:
@@ -531,7 +611,9 @@ class LMDBSaver(BaseCheckpointSaver):
             kept = []
             for key in keys[cut:]:
                 where = codec.describe(thread_id, ns, _id_str(key[-16:]))
-                record = codec.decode_record(self.serde, txn.get(key, db=self._checkpoints), where)
+                place = functools.partial(str, f"{where}, record")
+                raw = self._unseal(txn.get(key, db=self._checkpoints), place)
+                record = codec.decode_record(self.serde, raw, where)
                 versions, depth = self._resolve_versions(txn, prefix, record[2], where)
                 kept.append((key, record, versions, depth))
             for key in keys[:cut]:
@@ -541,13 +623,10 @@ class LMDBSaver(BaseCheckpointSaver):
             for key, record, versions, depth in kept:
                 if depth:  # its delta base may be gone: store the full map
                     record[2] = versions
-                    txn.put(key, self.serde.dumps(record), db=self._checkpoints)
+                    txn.put(key, self._seal(self.serde.dumps(record)), db=self._checkpoints)
+                get = self._blob_reader(txn, prefix, where)
                 for channel, version in versions.items():
                     base = prefix + enc(channel)
-
-                    def get(ch: str, ver: int, base: bytes = base) -> bytes | None:
-                        return txn.get(base + _U64.pack(ver), db=self._blobs)
-
                     for ver in codec.chain_versions(channel, version, get, where):
                         used.add(base + _U64.pack(ver))
         blobs = txn.cursor(db=self._blobs)
@@ -573,11 +652,27 @@ class _Prepared:
     record: bytes
     full_record: bytes
     base_key: bytes
+    parent_key: bytes
+    """The parent checkpoint's key (b"" for a first checkpoint)."""
     depth: int
     versions: dict[str, int]
     blobs: builtins.list[tuple[str, int, bytes]]
     items: builtins.list[tuple[bytes, bytes]]
     meta: bytes
+    checkpoint: Checkpoint
+    fresh: bool = False
+    """Set when written: the parent was gone, so every value was stored in full."""
+
+
+def _write_place(where: str, task_id: str) -> str:
+    return f"{where}, pending write of task {task_id!r}"
+
+
+def _names(prefix: bytes) -> tuple[str, str]:
+    """(thread, namespace) of a key prefix (for error messages)."""
+    thread_id, at = dec(prefix)
+    ns, _ = dec(prefix, at)
+    return thread_id, ns
 
 
 def _used_bytes(env: Any) -> int:
