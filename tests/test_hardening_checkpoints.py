@@ -85,7 +85,7 @@ def test_random_corruption_is_reported_never_returned_as_data(tmp_path: Path) ->
         rng = random.Random(5)
         values = _raw_values(saver)
         wrong = 0
-        for trial in range(150):
+        for _ in range(150):
             db, key, value = rng.choice(values)
             damaged = bytearray(value)
             for _ in range(rng.randint(1, 3)):

@@ -148,8 +148,7 @@ class LMDBEnv:
         if not self.readonly:
             return self.env.open_db(name.encode(), dupsort=dupsort, create=True)
         try:
-            with self.env.begin() as txn:
-                return self.env.open_db(name.encode(), txn=txn, dupsort=dupsort, create=False)
+            return self.env.open_db(name.encode(), dupsort=dupsort, create=False)
         except lmdb.NotFoundError:
             raise MissingDatabaseError(
                 f"the LMDB environment at {self.path} has no database {name!r} "

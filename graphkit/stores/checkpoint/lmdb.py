@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import hashlib
 import os
 import struct
 from collections.abc import Callable, Iterator, Sequence
@@ -44,6 +45,7 @@ from graphkit.stores.checkpoint import _codec as codec
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
+    CheckpointCorruptError,
     CheckpointMetadata,
     CheckpointTuple,
     RunnableConfig,
@@ -76,17 +78,66 @@ def _reader(env: LMDBEnv) -> Txn:
     return env.read()
 
 
+_MAX_KEY = 511  # LMDB's key size limit
+_SHORT = 192  # thread ids and namespaces encoding longer than this are hashed in keys
+_HASHED = b"\x00\x02"  # starts a hashed component (a plain one never starts so)
+
+
 @functools.lru_cache(maxsize=65536)
 def enc(text: str) -> bytes:
-    """Prefix-free, order-preserving bytes for one key component (memoized: channel
-    names and thread ids repeat on every call)."""
-    return text.encode().replace(b"\x00", b"\x00\xff") + b"\x00\x01"
+    """Prefix-free bytes for one key component (memoized: they repeat on every call).
+
+    UTF-8 (lone surrogates kept) with ``00`` escaped as ``00 FF``, ended by ``00 01``.
+    A component longer than 192 such bytes is replaced by ``00 02`` + a 16-byte
+    BLAKE2b digest (escaped) + ``00 01``, so keys stay under LMDB's 511-byte limit
+    for thread ids and namespaces of any length; the saver records the original
+    text in ``ckpt_names`` (see :func:`dec`).
+    """
+    plain = _escape(text.encode("utf-8", "surrogatepass")) + b"\x00\x01"
+    return plain if len(plain) <= _SHORT else _hashed(text)
 
 
-def dec(key: bytes, start: int = 0) -> tuple[str, int]:
-    """(component, offset after it) read from ``key`` at ``start``."""
-    end = key.index(b"\x00\x01", start)
-    return key[start:end].replace(b"\x00\xff", b"\x00").decode(), end + 2
+def enc_in(text: str, room: int) -> bytes:
+    """:func:`enc` of a last key component that must fit in ``room`` bytes."""
+    found = enc(text)
+    return found if len(found) <= room else _hashed(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _hashed(text: str) -> bytes:
+    raw = text.encode("utf-8", "surrogatepass")
+    return _HASHED + _escape(hashlib.blake2b(raw, digest_size=16).digest()) + b"\x00\x01"
+
+
+def _escape(raw: bytes) -> bytes:
+    return raw.replace(b"\x00", b"\x00\xff")
+
+
+def dec(
+    key: bytes, start: int = 0, names: Callable[[bytes], str | None] | None = None
+) -> tuple[str, int]:
+    """(component, offset after it) read from ``key`` at ``start``.
+
+    A hashed component is looked up with ``names`` (component bytes -> original text);
+    without it, or if it is not found, it reads as ``<hashed HEX>``.
+    """
+    end = key.find(b"\x00\x01", start)
+    if end < 0:
+        raise CheckpointCorruptError(
+            f"malformed checkpoint key {bytes(key[:64])!r}: a key component is not "
+            "terminated; the LMDB directory was written by something other than "
+            "LMDBSaver, or is damaged"
+        )
+    part = key[start:end]
+    if part[:2] == _HASHED:
+        text = names(key[start : end + 2]) if names is not None else None
+        return text if text is not None else f"<hashed {part[2:].hex()}>", end + 2
+    try:
+        return part.replace(b"\x00\xff", b"\x00").decode("utf-8", "surrogatepass"), end + 2
+    except UnicodeDecodeError:
+        raise CheckpointCorruptError(
+            f"malformed checkpoint key {bytes(key[:64])!r}: not UTF-8"
+        ) from None
 
 
 _id_str = checkpoint_id_str
@@ -142,6 +193,10 @@ class LMDBSaver(BaseCheckpointSaver):
         self._metadata = env.db("ckpt_metadata")
         self._blobs = env.db("ckpt_blobs")
         self._writes = env.db("ckpt_writes")
+        try:
+            self._names: Any = env.db("ckpt_names")
+        except LookupError:  # read-only, and no long names were ever stored
+            self._names = None
         self._closed = False
         self._sums = self._checksummed()
         """Every stored value ends with its CRC-32 (all but stores written before that)."""
@@ -176,16 +231,34 @@ class LMDBSaver(BaseCheckpointSaver):
         """The ``GetBlob`` of one thread and namespace, checksums verified."""
         blobs_db = self._blobs
         get = txn.get
+        room = _MAX_KEY - len(prefix) - 8
         if not self._sums:
-            return lambda ch, ver: get(prefix + enc(ch) + _U64.pack(ver), db=blobs_db)
+            return lambda ch, ver: get(prefix + enc_in(ch, room) + _U64.pack(ver), db=blobs_db)
 
         def read(channel: str, version: int) -> bytes | None:
-            found = get(prefix + enc(channel) + _U64.pack(version), db=blobs_db)
+            found = get(prefix + enc_in(channel, room) + _U64.pack(version), db=blobs_db)
             if found is None:
                 return None
             return codec.unseal(found, lambda: f"{where}, channel {channel!r} version {version}")
 
         return read
+
+    def _namer(self, txn: Txn) -> Callable[[bytes], str | None]:
+        """Original text of a hashed key component (see :func:`enc`)."""
+        db, get = self._names, txn.get
+
+        def name(component: bytes) -> str | None:
+            found = get(component, db=db) if db is not None else None
+            return None if found is None else bytes(found).decode("utf-8", "surrogatepass")
+
+        return name
+
+    def _put_names(self, txn: Txn, *texts: str) -> None:
+        """Record the original of every component of ``texts`` that keys hash."""
+        for text in texts:
+            key = enc(text)
+            if key[:2] == _HASHED:
+                txn.put(key, text.encode("utf-8", "surrogatepass"), db=self._names)
 
     def close(self) -> None:
         """Release this saver's reference to the environment (closed with the last one)."""
@@ -259,8 +332,10 @@ class LMDBSaver(BaseCheckpointSaver):
             )
         blobs_db = self._blobs
 
+        room = _MAX_KEY - len(prefix) - 8
+
         def base_blob(channel: str, version: int) -> bytes | None:
-            blob_key = prefix + enc(channel) + _U64.pack(version)
+            blob_key = prefix + enc_in(channel, room) + _U64.pack(version)
             found = pending.get(blob_key)
             if found is not None:
                 return found
@@ -275,7 +350,7 @@ class LMDBSaver(BaseCheckpointSaver):
         blobs = codec.encode_blobs(
             self.serde, checkpoint, new_versions, lookup, self.snapshot_every
         )
-        keys = [prefix + enc(ch) + _U64.pack(v) for ch, v, _ in blobs]
+        keys = [prefix + enc_in(ch, room) + _U64.pack(v) for ch, v, _ in blobs]
         pending.update(zip(keys, (blob for _, _, blob in blobs), strict=True))
         self._remember_versions(prefix, cid, versions, depth)
         seal = self._seal
@@ -316,6 +391,8 @@ class LMDBSaver(BaseCheckpointSaver):
             record, depth = item.full_record, 0
         for blob_key, blob in items:
             put(blob_key, blob, db=self._blobs)
+        if _HASHED in item.prefix:
+            self._put_names(txn, item.thread_id, item.ns)
         put(item.key, record, db=self._checkpoints)
         put(item.key, item.meta, db=self._metadata)
         return depth
@@ -326,7 +403,10 @@ class LMDBSaver(BaseCheckpointSaver):
         blobs = codec.encode_blobs(
             self.serde, checkpoint, checkpoint["channel_versions"], codec.no_blob, 0
         )
-        return [(item.prefix + enc(ch) + _U64.pack(v), self._seal(b)) for ch, v, b in blobs]
+        room = _MAX_KEY - len(item.prefix) - 8
+        return [
+            (item.prefix + enc_in(ch, room) + _U64.pack(v), self._seal(b)) for ch, v, b in blobs
+        ]
 
     def _remember_versions(
         self, prefix: bytes, cid: str, versions: dict[str, int], depth: int
@@ -373,7 +453,7 @@ class LMDBSaver(BaseCheckpointSaver):
         if not 0 <= task_index < 1 << 32:
             raise ValueError(f"task_index must be in [0, 2**32), got {task_index}")
         base = enc(thread_id) + enc(ns) + checkpoint_id_bytes(cid)
-        task_key = enc(str(task_id))
+        task_key = enc_in(str(task_id), _MAX_KEY - len(base) - 8)
         items = [
             (
                 base + _U32.pack(task_index) + task_key + _U32.pack(i),
@@ -392,6 +472,10 @@ class LMDBSaver(BaseCheckpointSaver):
                     found = cursor.next()
             for write_key, data in items:
                 txn.put(write_key, data, db=self._writes)
+            if _HASHED in base or task_key[:2] == _HASHED:
+                self._put_names(txn, thread_id, ns)
+                if task_key[:2] == _HASHED:
+                    txn.put(task_key, str(task_id).encode("utf-8", "surrogatepass"), db=self._names)
 
         self.env.write(write)
 
@@ -451,10 +535,11 @@ class LMDBSaver(BaseCheckpointSaver):
         if not cursor.set_range(key):
             return out
         skip = len(key) + 4
+        names = self._namer(txn)
         for write_key, data in cursor:
             if not write_key.startswith(key):
                 break
-            task_id, _ = dec(write_key, skip)
+            task_id, _ = dec(write_key, skip, names)
             data = self._unseal(data, functools.partial(_write_place, where, task_id))
             channel, value = codec.decode_write(self.serde, data, where)
             out.append((task_id, channel, value))
@@ -538,9 +623,8 @@ class LMDBSaver(BaseCheckpointSaver):
         if limit is not None:
             keys = keys[:limit]
         for _, key in keys:
-            thread_id, at = dec(key)
-            ns, _ = dec(key, at)
             with _reader(self.env) as txn:
+                thread_id, ns = self.key_names(txn, key)
                 record = txn.get(key, db=self._checkpoints)
                 item = self._load(txn, thread_id, ns, key, record) if record else None
             if item is not None:
@@ -571,6 +655,7 @@ class LMDBSaver(BaseCheckpointSaver):
             return
 
         def write(txn: Txn) -> None:
+            self._put_names(txn, str(target_thread_id))
             for db in self._dbs():
                 cursor = txn.cursor(db=db)
                 items = []
@@ -625,8 +710,9 @@ class LMDBSaver(BaseCheckpointSaver):
                     record[2] = versions
                     txn.put(key, self._seal(self.serde.dumps(record)), db=self._checkpoints)
                 get = self._blob_reader(txn, prefix, where)
+                room = _MAX_KEY - len(prefix) - 8
                 for channel, version in versions.items():
-                    base = prefix + enc(channel)
+                    base = prefix + enc_in(channel, room)
                     for ver in codec.chain_versions(channel, version, get, where):
                         used.add(base + _U64.pack(ver))
         blobs = txn.cursor(db=self._blobs)
@@ -635,6 +721,13 @@ class LMDBSaver(BaseCheckpointSaver):
             found = blobs.next() if blobs.key() in used else blobs.delete()
 
     # ------------------------------------------------------------ diagnostics
+    def key_names(self, txn: Txn, key: bytes) -> tuple[str, str]:
+        """(thread_id, checkpoint_ns) of a checkpoint key (long ones hashed in keys)."""
+        names = self._namer(txn)
+        thread_id, at = dec(key, 0, names)
+        ns, _ = dec(key, at, names)
+        return thread_id, ns
+
     def disk_usage(self) -> int:
         """Bytes of LMDB pages in use by this environment (all databases)."""
         return _used_bytes(self.env.env)
