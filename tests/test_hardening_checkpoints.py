@@ -225,3 +225,83 @@ def test_seal_and_unseal_round_trip() -> None:
     assert codec.unseal(codec.seal(data), str) == data
     with pytest.raises(CheckpointCorruptError):
         codec.unseal(b"abc", lambda: "somewhere")
+
+
+# ------------------------------------------------------------ odd keys
+_ODD_IDS = [
+    "x" * 480,
+    "x" * 485,
+    "y" * 490,
+    "é" * 3000,
+    "\ud800 lone surrogate",
+    "nul\x00inside" * 40,
+    "\x00\x02looks-hashed",
+]
+
+
+@pytest.mark.parametrize("thread_id", _ODD_IDS)
+def test_any_thread_id_works_identically_in_every_saver(
+    saver: BaseCheckpointSaver, thread_id: str
+) -> None:
+    from graphkit.types import Command, interrupt
+
+    class S(TypedDict):
+        x: int
+
+    def ask(state: S) -> S:
+        return {"x": state["x"] + interrupt("how many?")}
+
+    builder = StateGraph(S)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "ask")
+    builder.add_edge("ask", END)
+    graph = builder.compile(checkpointer=saver)
+    config = _cfg(thread_id)
+    graph.invoke({"x": 1}, config)
+    assert graph.get_state(config).next == ("ask",)  # interrupt() survived the key
+    assert graph.invoke(Command(resume=4), config) == {"x": 5}
+    history = list(graph.get_state_history(config))
+    assert [h.values.get("x") for h in history][0] == 5
+    listed = {c.config["configurable"]["thread_id"] for c in saver.list(None)}
+    assert thread_id in listed
+    saver.delete_thread(thread_id)
+    assert saver.get_tuple(config) is None
+
+
+def test_long_namespace_channel_and_task_ids_round_trip(saver: BaseCheckpointSaver) -> None:
+    ns = "|".join(f"node{i}:{'0' * 36}" for i in range(12))  # 12 levels of subgraphs
+    channel = "c" * 600
+    config = {"configurable": {"thread_id": "t" * 300, "checkpoint_ns": ns}}
+    ckpt = empty_checkpoint()
+    ckpt["channel_values"] = {channel: "value", "short": 1}
+    ckpt["channel_versions"] = {channel: 1, "short": 1}
+    stored = saver.put(config, ckpt, {"step": 1}, {channel: 1, "short": 1})
+    task = "task-" + "k" * 700
+    saver.put_writes(stored, [(channel, "pending")], task)
+    found = saver.get_tuple(config)
+    assert found is not None
+    assert found.checkpoint["channel_values"] == {channel: "value", "short": 1}
+    assert found.pending_writes == [(task, channel, "pending")]
+    assert found.config["configurable"]["checkpoint_ns"] == ns
+    everything = list(saver.list(None))
+    assert [c.config["configurable"]["checkpoint_ns"] for c in everything] == [ns]
+    saver.copy_thread("t" * 300, "u" * 400)
+    copied = saver.get_tuple({"configurable": {"thread_id": "u" * 400, "checkpoint_ns": ns}})
+    assert copied is not None and copied.pending_writes == found.pending_writes
+    assert {c.config["configurable"]["thread_id"] for c in saver.list(None)} == {
+        "t" * 300,
+        "u" * 400,
+    }
+    saver.prune(["t" * 300], keep_latest=1)
+    assert saver.get_tuple(config) is not None
+
+
+def test_keys_that_fitted_before_keep_their_encoding() -> None:
+    """Stores written before long keys were hashed stay readable: short components are
+    encoded exactly as they always were."""
+    from graphkit.stores.checkpoint.lmdb import enc
+
+    assert enc("thread-1") == b"thread-1\x00\x01"
+    assert enc("a\x00b") == b"a\x00\xffb\x00\x01"
+    assert enc("n" * 190) == b"n" * 190 + b"\x00\x01"
+    assert enc("n" * 191)[:2] == b"\x00\x02"
