@@ -25,7 +25,7 @@ from typing import Any
 from graphkit.constants import INTERRUPT
 from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.task import Task, Write
-from graphkit.errors import InvalidUpdateError
+from graphkit.errors import UnknownInterruptError
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
@@ -42,6 +42,9 @@ CACHE = "__cache__"
 SPECIAL = frozenset({ROUTES, ERROR, RESUME, INTERRUPT, CACHE})
 """Pending-write channels that are bookkeeping, not state writes."""
 DURABILITY = ("sync", "async", "exit")
+DEFAULT_DURABILITY = "async"
+"""LangGraph's default: steps are saved by a background writer while the next one runs
+(queued steps share one transaction); the run returns only when all are saved."""
 
 
 @dataclass(slots=True)
@@ -89,7 +92,7 @@ class CheckpointSession:
         self.saver = saver
         self.config: dict[str, Any] = {"configurable": dict(configurable)}
         """The config of the checkpoint the next save comes after."""
-        self.durability = config.get("durability", "sync")
+        self.durability = config.get("durability") or DEFAULT_DURABILITY
         if self.durability not in DURABILITY:
             raise ValueError(f"durability must be one of {DURABILITY}, got {self.durability!r}.")
         self.user_metadata = dict(config.get("metadata") or {})
@@ -144,26 +147,37 @@ class CheckpointSession:
         )
 
     def answers(self, value: Any) -> dict[str, Any]:
-        """``Command(resume=value)`` as answers by task id of the paused task(s).
+        """``Command(resume=value)`` as answers by interrupt id.
 
         ``value`` is either the answer to the one open interrupt, or a dict
-        ``{interrupt_id: answer}``.
+        ``{interrupt_id: answer}``. With no interrupt open (a thread stopped by
+        ``interrupt_before``/``interrupt_after``) there is nothing to answer.
         """
-        if not self.interrupted:
-            raise InvalidUpdateError(
-                f"Command(resume=...) was given, but thread {self.thread_id!r} is not paused "
-                "at an interrupt(). Invoke it with an input instead."
+        open_ids = sorted(i.id for items in self.interrupted.values() for i in items)
+        if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+            unknown = tuple(k for k in value if k not in open_ids)
+            if not unknown:
+                return dict(value)
+            if len(unknown) < len(value) or all("#" in k for k in unknown):
+                raise UnknownInterruptError(
+                    f"Command(resume={{...}}) names interrupts {list(unknown)} that are not "
+                    f"open in thread {self.thread_id!r}; open ones: {open_ids}. Take the ids "
+                    "from get_state(config).interrupts.",
+                    reason="not_pending",
+                    interrupt_ids=unknown,
+                    pending_ids=tuple(open_ids),
+                )
+        if not open_ids:
+            return {}
+        if len(open_ids) > 1:
+            raise UnknownInterruptError(
+                f"When there are multiple pending interrupts, you must specify the interrupt "
+                f"id when resuming: thread {self.thread_id!r} has {len(open_ids)} open; pass "
+                f"Command(resume={{interrupt_id: value, ...}}) with ids {open_ids}.",
+                reason="ambiguous",
+                pending_ids=tuple(open_ids),
             )
-        by_id = {i.id: task_id for task_id, items in self.interrupted.items() for i in items}
-        if isinstance(value, dict) and value and all(k in by_id for k in value):
-            return {by_id[interrupt_id]: answer for interrupt_id, answer in value.items()}
-        if len(by_id) > 1:
-            raise InvalidUpdateError(
-                f"Thread {self.thread_id!r} has {len(by_id)} open interrupts; resume them by "
-                f"id: Command(resume={{interrupt_id: value, ...}}) with ids {sorted(by_id)}."
-            )
-        (task_id,) = by_id.values()
-        return {task_id: value}
+        return {open_ids[0]: value}
 
     # ---------------------------------------------------------------- save
     def mark_changed(self, keys: Iterable[str]) -> None:
@@ -271,7 +285,7 @@ class CheckpointSession:
             writes: list[Write]
             if task.error is not None:
                 writes = [(ERROR, repr(task.error))]
-            elif task.interrupts:
+            elif not task.done:  # paused (at an interrupt, or a subgraph's static stop)
                 writes = [(INTERRUPT, list(task.interrupts)), (RESUME, list(task.resume))]
             elif task.done and not task.restored:
                 writes = [*task.writes, (ROUTES, list(task.routes))]

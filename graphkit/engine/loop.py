@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -28,7 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, INTERRUPT, START
 from graphkit.context import RunContext, TaskContext
-from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
+from graphkit.engine.checkpoints import (
+    CheckpointSession,
+    Restored,
+    Saved,
+    restore_task,
+)
 from graphkit.engine.events import DONE, Event, EventSink, Namespace
 from graphkit.engine.frontier import Frontier
 from graphkit.engine.tables import GraphTables, NodeTable
@@ -52,6 +58,7 @@ from graphkit.types import Command, Interrupt, Overwrite, Send
 
 if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
+    from graphkit.stores.checkpoint.base import BaseCheckpointSaver
 
 DEFAULT_RECURSION_LIMIT = 10_000
 _DEFAULT_WORKERS = min(32, (os.cpu_count() or 1) + 4)
@@ -72,6 +79,7 @@ class Run:
         graph: CompiledStateGraph,
         config: dict[str, Any],
         *,
+        saver: BaseCheckpointSaver | None = None,
         modes: frozenset[str] = frozenset(),
         live: bool = False,
         namespace: Namespace = (),
@@ -91,6 +99,8 @@ class Run:
         """What runs next."""
         self.skip_interrupt_before = False
         self.interrupts: list[Interrupt] = []
+        self.paused = False
+        """True when the run stopped before its end (interrupt, interrupt_before/after)."""
         self.restored: dict[str, list[Write]] = {}
         """Pending writes of the loaded checkpoint, by task id (used by the next plan)."""
         self.resumes: dict[str, list[Any]] = {}
@@ -101,24 +111,34 @@ class Run:
         self.step_budget = self.limit
         """Node steps this run may take: as in LangGraph, taking new input counts as
         one of the ``recursion_limit`` steps (set in ``_start_input``)."""
+        # A subgraph's own consumer (a node iterating its stream) sees its events
+        # as top-level ones; forwarded to the parent's stream they carry the namespace.
         self.sink = EventSink(
-            modes, live=live and forward is None, namespace=namespace, forward=forward
+            modes,
+            live=live and forward is None,
+            namespace=namespace if forward is not None else (),
+            forward=forward,
         )
         self._pool: ThreadPoolExecutor | None = None
+        outer = parent_task.run if parent_task is not None else None
         self.ctx = RunContext(
             config,
-            graph.store,
+            graph.store if graph.store is not None or outer is None else outer.store,
             self.sink.emit if modes else None,
             modes,
-            has_checkpointer=graph.checkpointer is not None
-            or (parent_task is not None and parent_task.run.has_checkpointer),
+            has_checkpointer=saver is not None or (outer is not None and outer.has_checkpointer),
             namespace=namespace,
             push=self.sink.push,
             parent_task=parent_task,
+            saver=saver,
+            answers=outer.answers if outer is not None else {},
+            channels=self.tables.channels,
+            steps_left=lambda: self.step_budget - self.steps_run,
+            read_state=lambda: self.tables.start.make_input(self.values),
         )
         self.cp: CheckpointSession | None = None
-        if graph.checkpointer is not None:
-            self.cp = CheckpointSession(graph.checkpointer, config)
+        if saver is not None:
+            self.cp = CheckpointSession(saver, config)
 
     # ---------------------------------------------------------------- events
     def _emit(self, mode: str, chunk: Any) -> None:
@@ -145,8 +165,15 @@ class Run:
         return {k: values[k] for k in self.tables.channels if k in values}
 
     # ---------------------------------------------------------------- input
-    def start(self, input: Any) -> None:
-        """Take the run's input: fresh input, ``None`` (resume) or a ``Command``."""
+    def start(self, input: Any, *, resuming: bool = False) -> None:
+        """Take the run's input: fresh input, ``None`` (resume) or a ``Command``.
+
+        ``resuming``: a subgraph whose parent task runs again after a pause or failure
+        goes on from its own checkpoint (its input is the one it already had).
+        """
+        if self.cp is not None and self.ctx.parent_task is not None:
+            self._start_nested(input, resuming)
+            return
         if self.cp is not None:
             self._load()
         elif input is None:
@@ -166,6 +193,25 @@ class Run:
             self.skip_interrupt_before = True
         else:
             self._start_input(input)
+
+    def _start_nested(self, input: Any, resuming: bool) -> None:
+        """A subgraph with checkpoints: go on where it paused, or take its input.
+
+        A subgraph compiled with ``checkpointer=True`` keeps its state across the
+        parent's invocations, so it always loads it first.
+        """
+        stateful = self.graph.checkpointer is True
+        if resuming or stateful:
+            self._load()
+        if resuming and self.loaded and (not stateful or self._paused_inside()):
+            self.skip_interrupt_before = True
+            return
+        self._start_input(input)
+
+    def _paused_inside(self) -> bool:
+        """The loaded checkpoint stopped before the end (an interrupt, error or stop)."""
+        frontier = self.frontier
+        return bool(self.restored or frontier.pending or frontier.sends or frontier.deferred)
 
     def _load(self) -> None:
         """Apply the thread's checkpoint (if it has one) to this run."""
@@ -283,8 +329,14 @@ class Run:
                     "Command(resume=...) needs a paused thread: compile with a checkpointer "
                     "and pass the config of a thread that stopped at interrupt()."
                 )
-            for task_id, answer in self.cp.answers(command.resume).items():
-                self.resumes.setdefault(task_id, []).append(answer)
+            answers = self.cp.answers(command.resume)
+            if not answers and not self._paused_inside():
+                raise EmptyInputError(
+                    f"Command(resume=...) was given, but thread {self.cp.thread_id!r} is not "
+                    "paused (at an interrupt() or interrupt_before/after). Invoke it with an "
+                    "input instead."
+                )
+            self.ctx.answers.update(answers)
             self.skip_interrupt_before = True
         if command.update is not None:
             writes = update_writes(command.update, START, self.tables)
@@ -355,10 +407,29 @@ class Run:
         return tasks
 
     def _restore(self, tasks: list[Task]) -> None:
+        """Tasks that finished before a pause keep their results; paused ones get answers.
+
+        A paused task gets the answers it had, plus this invocation's answers to its
+        own open ``interrupt()`` (those of a subgraph inside it go to the subgraph's run).
+        """
+        answers = self.ctx.answers
+        prefix = "|".join((*self.ctx.namespace, ""))
         for task in tasks:
             writes = self.restored.get(task.id)
-            if writes is not None:
-                restore_task(task, writes, self.resumes.get(task.id, []))
+            if writes is None:
+                continue
+            resume = list(self.resumes.get(task.id, []))
+            own = f"{prefix}{task.id}#"
+            for channel, value in writes:
+                if channel == INTERRUPT:
+                    resume.extend(
+                        answers[i.id]
+                        for i in value
+                        if i.id in answers and i.id.startswith(own) and "|" not in i.id[len(own) :]
+                    )
+            restore_task(task, writes, resume)
+            if not task.done:
+                self.ctx.rerun.add(task.id)
         self.restored = {}
 
     def check_before(self, tasks: list[Task]) -> bool:
@@ -377,9 +448,19 @@ class Run:
             and ("*" in before or any(t.node.name in before for t in tasks))
         ):
             self._put_back(tasks)
+            self._stop_statically("interrupt_before")
             return True
         self.skip_interrupt_before = False
         return False
+
+    def _stop_statically(self, which: str) -> None:
+        """``interrupt_before``/``interrupt_after`` stop the run: it is paused."""
+        if self.cp is None and not self.ctx.has_checkpointer:
+            raise EmptyInputError(
+                f"{which} stops the run here to resume it later, which needs a "
+                "checkpointer: compile(checkpointer=InMemorySaver(), ...)."
+            )
+        self.paused = True
 
     def _put_back(self, tasks: list[Task]) -> None:
         """Return planned tasks to the frontier (the run stops before them)."""
@@ -487,7 +568,9 @@ class Run:
     def finish(self, tasks: list[Task]) -> bool:
         """Apply the step at the barrier. Returns True when the run must stop here."""
         failed = [t for t in tasks if t.error is not None]
-        paused = [t for t in tasks if t.interrupts]
+        # Not done and no error: it paused (a subgraph stopped by interrupt_before
+        # pauses its parent's task without an interrupt value).
+        paused = [t for t in tasks if not t.done and t.error is None]
         if failed or paused:
             if self.cp is not None:
                 self._report(self.cp.save_pending(tasks))
@@ -501,6 +584,7 @@ class Run:
                 assert error is not None
                 raise error
             self.interrupts = [i for t in paused for i in t.interrupts]
+            self.paused = True
             for task in paused:  # per paused task, as LangGraph streams them
                 self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
                 if "values" in self.modes:
@@ -521,7 +605,10 @@ class Run:
         if self.cp is not None:
             self._save("loop", {t.node.name: t.update for t in tasks})
         after = self.tables.interrupt_after
-        return bool(after) and ("*" in after or any(t.node.name in after for t in tasks))
+        if after and ("*" in after or any(t.node.name in after for t in tasks)):
+            self._stop_statically("interrupt_after")
+            return True
+        return False
 
     def _emit_update(self, task: Task) -> None:
         """The ``updates`` chunk of a task; one restored from a checkpoint says so."""
@@ -643,15 +730,27 @@ class Run:
                 self._pool.shutdown(wait=False)
                 self._pool = None
 
-    # ---------------------------------------------------------------- drivers
-    def iterate(self, input: Any) -> Iterator[Event]:
-        """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
-        with _parent_command_guard(self.graph):
-            yield from self._iterate(input)
+    def close_after_error(self) -> None:
+        """A run that raises still saves what it reached (``async`` queue, ``exit`` hold-back).
 
-    def _iterate(self, input: Any) -> Iterator[Event]:
+        The run's own error is the one the caller sees; a save failing now is logged.
+        """
         try:
-            self.start(input)
+            self.close()
+        except Exception:
+            logging.getLogger("graphkit").exception(
+                "saving the last checkpoint of a failed run failed too (the run's error follows)"
+            )
+
+    # ---------------------------------------------------------------- drivers
+    def iterate(self, input: Any, *, resuming: bool = False) -> Iterator[Event]:
+        """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
+        with _parent_command_guard(self.ctx.parent_task is not None):
+            yield from self._iterate(input, resuming)
+
+    def _iterate(self, input: Any, resuming: bool) -> Iterator[Event]:
+        try:
+            self.start(input, resuming=resuming)
             yield from self.drain()
             while True:
                 tasks = self.plan()
@@ -670,21 +769,24 @@ class Run:
                     break
             self.close()
             yield from self.drain()
+        except BaseException:
+            self.close_after_error()
+            raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
 
-    async def aiterate(self, input: Any) -> AsyncIterator[Event]:
+    async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncIterator[Event]:
         """The async twin of ``iterate``."""
-        with _parent_command_guard(self.graph):
-            async for event in self._aiterate(input):
+        with _parent_command_guard(self.ctx.parent_task is not None):
+            async for event in self._aiterate(input, resuming):
                 yield event
 
-    async def _aiterate(self, input: Any) -> AsyncIterator[Event]:
+    async def _aiterate(self, input: Any, resuming: bool) -> AsyncIterator[Event]:
         if self.sink.forward is None:
             self.sink.use_event_loop()
         try:
-            self.start(input)
+            self.start(input, resuming=resuming)
             for event in self.drain():
                 yield event
             while True:
@@ -707,6 +809,9 @@ class Run:
             await asyncio.to_thread(self.close) if self.cp is not None else self.close()
             for event in self.drain():
                 yield event
+        except BaseException:
+            self.close_after_error()
+            raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
@@ -804,12 +909,12 @@ def _conflict(key: str, writers: list[tuple[str, list[Write]]]) -> InvalidUpdate
 
 
 @contextmanager
-def _parent_command_guard(graph: CompiledStateGraph) -> Iterator[None]:
+def _parent_command_guard(nested: bool) -> Iterator[None]:
     """A ``Command.PARENT`` that reaches the top graph has no parent to go to."""
     try:
         yield
     except ParentCommand as pc:
-        if graph._is_subgraph:
+        if nested:
             raise
         raise InvalidUpdateError(
             f"A node returned Command(graph=Command.PARENT, ...) ({pc.command!r:.100}) but "
