@@ -66,6 +66,10 @@ def _raw_values(saver: LMDBSaver) -> list[tuple[Any, bytes, bytes]]:
     return out
 
 
+def _put_raw(saver: LMDBSaver, db: Any, key: bytes, value: bytes) -> None:
+    saver.env.write(lambda txn: txn.put(key, value, db=db))
+
+
 def _read_everything(saver: LMDBSaver, threads: list[str]) -> list[Any]:
     out = []
     for thread in threads:
@@ -90,7 +94,7 @@ def test_random_corruption_is_reported_never_returned_as_data(tmp_path: Path) ->
             damaged = bytearray(value)
             for _ in range(rng.randint(1, 3)):
                 damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
-            saver.env.write(lambda txn, d=bytes(damaged): txn.put(key, d, db=db))
+            _put_raw(saver, db, key, bytes(damaged))
             saver._lists.clear()
             try:
                 got = _read_everything(saver, threads)
@@ -99,7 +103,7 @@ def test_random_corruption_is_reported_never_returned_as_data(tmp_path: Path) ->
                 assert "thread 't" in str(exc) and "checkpoint " in str(exc)
             else:
                 wrong += got != truth
-            saver.env.write(lambda txn: txn.put(key, value, db=db))
+            _put_raw(saver, db, key, value)
         assert wrong == 0, f"{wrong} corruptions returned wrong data silently"
         assert _read_everything(saver, threads) == truth
 
@@ -261,7 +265,7 @@ def test_any_thread_id_works_identically_in_every_saver(
     assert graph.get_state(config).next == ("ask",)  # interrupt() survived the key
     assert graph.invoke(Command(resume=4), config) == {"x": 5}
     history = list(graph.get_state_history(config))
-    assert [h.values.get("x") for h in history][0] == 5
+    assert history[0].values.get("x") == 5
     listed = {c.config["configurable"]["thread_id"] for c in saver.list(None)}
     assert thread_id in listed
     saver.delete_thread(thread_id)
