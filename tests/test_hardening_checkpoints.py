@@ -309,3 +309,27 @@ def test_keys_that_fitted_before_keep_their_encoding() -> None:
     assert enc("a\x00b") == b"a\x00\xffb\x00\x01"
     assert enc("n" * 190) == b"n" * 190 + b"\x00\x01"
     assert enc("n" * 191)[:2] == b"\x00\x02"
+
+
+def test_too_deep_state_is_refused_by_every_saver_naming_channel_and_depth(
+    saver: BaseCheckpointSaver,
+) -> None:
+    import dataclasses
+
+    from graphkit.stores.serde import MAX_DEPTH, SerdeError, register
+
+    @dataclasses.dataclass
+    class Node:
+        next: Any = None
+
+    register(Node, "tests.hardening:Node")
+    chain: Any = None
+    for _ in range(250):
+        chain = Node(chain)
+    ckpt = empty_checkpoint()
+    ckpt["channel_values"] = {"tree": chain}
+    ckpt["channel_versions"] = {"tree": 1}
+    with pytest.raises(SerdeError, match=f"channel 'tree'.*MAX_DEPTH={MAX_DEPTH}"):
+        saver.put(_cfg("deep"), ckpt, {}, {"tree": 1})
+    assert saver.get_tuple(_cfg("deep")) is None
+    assert list(saver.list(None)) == []
