@@ -11,11 +11,22 @@ database            key                                            value
 ``ckpt_writes``       T · N · id16 · task_index (u32 BE) · K · idx   [channel, value]
 ==================  =============================================  =====================
 
+plus ``ckpt_names`` (hashed key component -> its text) and ``ckpt_format`` (a marker:
+values end with a CRC-32).
+
 ``T``, ``N``, ``C``, ``K`` are thread id, namespace, channel and task id, each UTF-8
 with ``00`` escaped as ``00 FF`` and ended by ``00 01``: prefix-free and
 order-preserving, so the keys of one (thread, namespace) are one contiguous range.
+A component too long for LMDB's 511-byte keys (a thread id or namespace over 192
+such bytes; a channel or task id that would not fit) is stored as ``00 02`` + a
+BLAKE2b digest + ``00 01``, its text kept in ``ckpt_names``: any string works.
 ``id16`` is the checkpoint id's 16 UUID bytes: ids are time-ordered, so "latest" is a
 seek past the range and one step back, history is a reverse walk, and "by id" is a get.
+
+Every value ends with the CRC-32 of the rest, checked on every read: damaged bytes
+raise CheckpointCorruptError naming thread, checkpoint and part, never decode into
+wrong data. (A store written before checksums, without the ``ckpt_format`` marker,
+is read and written without them.)
 
 Several processes can share one path (LMDB serializes writers and gives readers
 snapshots). The only thing kept in the process is a :class:`~graphkit.stores.checkpoint._codec.ListCache`
