@@ -82,7 +82,9 @@ class CheckpointSession:
 
     def __init__(self, saver: BaseCheckpointSaver, config: dict[str, Any]) -> None:
         configurable = config.get("configurable") or {}
-        if not configurable.get("thread_id"):
+        if not isinstance(configurable, dict):
+            thread_of(config)  # raises, naming the malformed config
+        if configurable.get("thread_id") in (None, ""):  # 0 is a thread id
             raise ValueError(
                 "This graph has a checkpointer, so each run needs a thread: pass "
                 "config={'configurable': {'thread_id': 'some-id'}}."
