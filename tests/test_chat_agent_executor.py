@@ -258,3 +258,17 @@ def test_structured_response_uses_the_dynamic_model() -> None:
     chosen = FakeChatModel(["warm", Weather(temperature=30)])
     agent = create_react_agent(lambda state: chosen, [], response_format=Weather)
     assert agent.invoke(user("w?"))["structured_response"] == Weather(temperature=30)
+
+
+def test_a_state_schema_without_the_keys_the_agent_writes_is_rejected() -> None:
+    from typing_extensions import TypedDict
+
+    class NoMessages(TypedDict):
+        other: str
+
+    with pytest.raises(ValueError, match=r"lacks the key\(s\) \['messages'\]"):
+        create_react_agent(FakeChatModel(["x"]), [], state_schema=NoMessages)
+    with pytest.raises(ValueError, match="structured_response"):
+        create_react_agent(
+            FakeChatModel(["x"]), [], state_schema=AgentState, response_format=Weather
+        )
