@@ -48,7 +48,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from graphkit.errors import GraphkitError
+from graphkit.errors import ConfigError
 from graphkit.stores.serde import SerdeError, Serializer, default_serializer
 
 __all__ = [
@@ -117,10 +117,6 @@ class CheckpointTuple:
     """Config of the checkpoint this one was put after, or None for the first."""
     pending_writes: list[tuple[str, str, Any]]
     """(task_id, channel, value), ordered by task_index, then task_id, then write order."""
-
-
-class ConfigError(GraphkitError, ValueError):
-    """A config given to a saver lacks what it needs (a thread id) or is malformed."""
 
 
 class CheckpointCorruptError(SerdeError):
