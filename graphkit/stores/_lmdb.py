@@ -126,12 +126,12 @@ class LMDBEnv:
 
     def db(self, name: str, *, dupsort: bool = False) -> lmdb._Database:
         """Return the named database, creating it on first use."""
+        self._check_pid()  # before any lock: a parent's thread may have held it at fork
         while True:
             with self._lock:
                 found = self._dbs.get(name)
                 if found is not None:
                     return found
-                self._check_pid()
                 self._guard.enter()
                 try:
                     found = self._open_db(name, dupsort)
@@ -551,5 +551,5 @@ class ResizeGuard:
                 self._cond.notify_all()
 
 
-class MapFullError(RuntimeError):
+class MapFullError(GraphkitError, RuntimeError):
     """The LMDB map is full and may not grow further; the message says what to raise."""
