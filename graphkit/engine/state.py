@@ -16,7 +16,8 @@ from graphkit.constants import INTERRUPT
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
 from graphkit.engine.compiled import CompiledStateGraph
 from graphkit.engine.frontier import planned
-from graphkit.engine.loop import Run, merge_writes
+from graphkit.engine.loop import Run
+from graphkit.engine.merge import merge_writes
 from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import Write
 from graphkit.errors import InvalidUpdateError
