@@ -146,7 +146,17 @@ class LMDBEnv:
 
     def _open_db(self, name: str, dupsort: bool) -> lmdb._Database:
         if not self.readonly:
-            return self.env.open_db(name.encode(), dupsort=dupsort, create=True)
+            # In a write transaction of our own: py-lmdb's open_db(create=True) without
+            # one waits for the writer lock holding the GIL, so it deadlocks against
+            # a write in another thread (a background checkpoint commit).
+            txn = self.env.begin(write=True)
+            try:
+                found = self.env.open_db(name.encode(), txn=txn, dupsort=dupsort, create=True)
+            except BaseException:
+                txn.abort()
+                raise
+            txn.commit()
+            return found
         try:
             return self.env.open_db(name.encode(), dupsort=dupsort, create=False)
         except lmdb.NotFoundError:
