@@ -201,14 +201,20 @@ def empty_checkpoint() -> Checkpoint:
     )
 
 
-def thread_of(config: RunnableConfig | None) -> tuple[str, str, str | None]:
-    """(thread_id, checkpoint_ns, checkpoint_id) from a config; ValueError without a thread."""
+def configurable_of(config: RunnableConfig | None) -> Mapping[str, Any]:
+    """``config["configurable"]`` ({} if absent); ConfigError if it is not a mapping."""
     configurable = (config or {}).get("configurable") or {}
     if not isinstance(configurable, Mapping):
         raise ConfigError(
             f"config['configurable'] must be a dict, got {type(configurable).__name__} "
             f"{configurable!r}: pass config={{'configurable': {{'thread_id': ...}}}}"
         )
+    return configurable
+
+
+def thread_of(config: RunnableConfig | None) -> tuple[str, str, str | None]:
+    """(thread_id, checkpoint_ns, checkpoint_id) from a config; ValueError without a thread."""
+    configurable = configurable_of(config)
     thread_id = configurable.get("thread_id")
     if thread_id is None or thread_id == "":
         raise ConfigError(
