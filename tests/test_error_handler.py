@@ -320,3 +320,49 @@ async def test_a_send_timeout_limits_the_node_not_its_handler() -> None:
         .compile()
     )
     assert await graph.ainvoke({"foo": ""}) == {"foo": "NodeTimeoutError"}
+
+
+# ----------------------------------------------------------------------------- unhandled failures
+async def test_an_unhandled_failure_cancels_the_async_siblings_of_its_step() -> None:
+    cancelled = asyncio.Event()
+
+    async def slow(state: State) -> None:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def bad(state: State) -> None:
+        raise ValueError("bad")
+
+    graph = (
+        StateGraph(State)
+        .add_node("slow", slow)
+        .add_node("bad", bad)
+        .add_edge(START, "slow")
+        .add_edge(START, "bad")
+        .compile()
+    )
+    with pytest.raises(ValueError, match="bad"):
+        await asyncio.wait_for(graph.ainvoke({"foo": ""}), 2)
+    assert cancelled.is_set()
+
+
+async def test_a_handled_failure_lets_its_siblings_finish() -> None:
+    async def slow(state: Log) -> dict[str, list[str]]:
+        await asyncio.sleep(0.05)
+        return {"log": ["slow"]}
+
+    async def bad(state: Log) -> None:
+        raise ValueError("bad")
+
+    graph = (
+        StateGraph(Log)
+        .add_node("slow", slow)
+        .add_node("bad", bad, error_handler=lambda s: {"log": ["handled"]})
+        .add_edge(START, "slow")
+        .add_edge(START, "bad")
+        .compile()
+    )
+    assert sorted((await graph.ainvoke({"log": []}))["log"]) == ["handled", "slow"]
