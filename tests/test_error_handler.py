@@ -366,3 +366,34 @@ async def test_a_handled_failure_lets_its_siblings_finish() -> None:
         .compile()
     )
     assert sorted((await graph.ainvoke({"log": []}))["log"]) == ["handled", "slow"]
+
+
+def test_a_handled_failure_restored_at_resume_keeps_the_handler_routing() -> None:
+    """A sibling paused the step: on resume the handled task is not re-run, and the
+    failed node's own edges still do not fire."""
+
+    def asks(state: Log) -> dict[str, list[str]]:
+        return {"log": [interrupt("?")]}
+
+    calls: list[str] = []
+
+    def handler(state: Log) -> dict[str, list[str]]:
+        calls.append("handler")
+        return {"log": ["handled"]}
+
+    graph = (
+        StateGraph(Log)
+        .add_node("a", fails, error_handler=handler)
+        .add_node("after_a", lambda s: {"log": ["after_a"]})
+        .add_node("ask", asks)
+        .add_edge(START, "a")
+        .add_edge(START, "ask")
+        .add_edge("a", "after_a")
+        .compile(checkpointer=InMemorySaver())
+    )
+    config = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"log": []}, config)
+    chunks = list(graph.stream(Command(resume="x"), config))
+    assert sorted(graph.get_state(config).values["log"]) == ["handled", "x"]
+    assert "__error_handler__a" in chunks[0]
+    assert calls == ["handler"]
