@@ -166,6 +166,8 @@ class TaskContext:
     (the functional API keeps finished ``@task`` results here)."""
     attempt: int = 1
     """1 for the first attempt, 2 for the first retry, ..."""
+    pushed: list[tuple[str, Any]] | None = None
+    """Writes ``push_message`` made while the task ran (they come before its return's)."""
     first_attempt_time: float | None = None
     """Unix time of the first attempt."""
     subgraph_calls: int = 0
@@ -419,3 +421,36 @@ def tool_events(name: str, tool_call_id: str | None, args: Any) -> ToolEvents:
         }
     )
     return events
+
+
+def push_message(message: Any, *, state_key: str | None = "messages") -> Any:
+    """Stream ``message`` now (``stream_mode="messages"``) and write it to ``state_key``.
+
+    For a message a node makes before it returns (a partial answer, say). The message
+    needs an ``id``; ``state_key=None`` only streams it. Returns the message.
+    """
+    from graphkit.messages import convert_to_messages
+
+    task = current_task("push_message()")
+    (converted,) = convert_to_messages([message])
+    if converted.id is None:
+        raise ValueError(
+            "Message ID is required: push_message() needs a message with an id (it "
+            "identifies the message in the stream and the state), e.g. "
+            "AIMessage('...', id='reply-1')."
+        )
+    if task.run.streams("messages"):
+        task.run.scope.seen_messages.add(converted.id)
+        assert task.run.emit is not None
+        task.run.emit("messages", (converted, task.stream_metadata()))
+    if state_key is not None:
+        if task.run.channels and state_key not in task.run.channels:
+            raise ValueError(
+                f"push_message(state_key={state_key!r}): the graph's state has no key "
+                f"{state_key!r}. Pass the key of its message list, or state_key=None to "
+                "only stream the message."
+            )
+        if task.pushed is None:
+            task.pushed = []
+        task.pushed.append((state_key, converted))
+    return converted

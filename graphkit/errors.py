@@ -6,6 +6,8 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 
 class GraphkitError(Exception):
     """Base class of graphkit's own errors."""
@@ -147,6 +149,15 @@ class GraphInterrupt(GraphkitError):
     def __init__(self, interrupts: tuple[Any, ...] = ()) -> None:
         super().__init__(interrupts)
         self.interrupts = interrupts
+
+
+class ResumeValidationError(ValidationError):
+    """The answer given with ``Command(resume=...)`` does not fit the interrupt's
+    ``response_schema``. The run fails without saving, so the same interrupt can be
+    answered again; tool error handling never turns it into a message.
+
+    A ``pydantic.ValidationError`` (``except ValidationError`` catches it).
+    """
 
 
 class GraphDrained(GraphkitError):

@@ -321,7 +321,9 @@ class PregelTask:
     id: str
     name: str
     path: tuple[Any, ...] = ()
-    error: Exception | None = None
+    error: Exception | str | None = None
+    """What the task raised: the exception while it runs, its ``repr`` in a saved
+    checkpoint's snapshot (as LangGraph)."""
     interrupts: tuple[Interrupt, ...] = ()
     state: Any = None
     """For a subgraph's task: its ``StateSnapshot`` (``get_state(subgraphs=True)``),
@@ -351,12 +353,16 @@ class StateSnapshot:
     """Interrupts waiting for a resume value."""
 
 
-def interrupt(value: Any) -> Any:
+def interrupt(value: Any, *, response_schema: Any = None) -> Any:
     """Pause the run here and hand ``value`` to a human; return their answer on resume.
 
     The first time it is reached, the run stops (``invoke`` output holds
     ``__interrupt__``); ``invoke(Command(resume=answer), config)`` re-runs the node
     and this call returns ``answer``. Needs a checkpointer.
+
+    With ``response_schema`` (a pydantic model or any type pydantic validates), the
+    answer is validated and returned as that type; an answer that does not fit
+    raises ``ResumeValidationError`` and the interrupt stays open.
     """
     from graphkit.context import current_task
     from graphkit.errors import GraphInterrupt
@@ -371,8 +377,21 @@ def interrupt(value: Any) -> Any:
     index = owner.interrupt_count
     owner.interrupt_count += 1
     if index < len(owner.resume):
-        return owner.resume[index]
+        answer = owner.resume[index]
+        return answer if response_schema is None else _validated_answer(answer, response_schema)
     raise GraphInterrupt((Interrupt(value, id=owner.interrupt_id(index)),))
+
+
+def _validated_answer(answer: Any, schema: Any) -> Any:
+    from pydantic import TypeAdapter, ValidationError
+
+    from graphkit.errors import ResumeValidationError
+
+    try:
+        return TypeAdapter(schema).validate_python(answer)
+    except ValidationError as exc:
+        details: Any = exc.errors()
+        raise ResumeValidationError.from_exception_data(exc.title, details) from None
 
 
 def _register_with_serializer() -> None:

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from graphkit import _message_index
 from graphkit.constants import INTERRUPT
 from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.group_commit import RunSaves, committer
 from graphkit.engine.task import Task, Write, adopt_handler, handled_failure
-from graphkit.errors import UnknownInterruptError
+from graphkit.errors import ResumeValidationError, UnknownInterruptError
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
@@ -255,7 +256,7 @@ class CheckpointSession:
                 and type(old) is list
                 and key in self.versions
                 and len(value) > len(old)
-                and all(map(operator.is_, old, value))
+                and (_message_index.extends(value, old) or all(map(operator.is_, old, value)))
             ):
                 appends[key] = [self.versions[key], len(old)]
             new_versions[key] = version
@@ -287,6 +288,8 @@ class CheckpointSession:
         saved = self.flush()
         for index, task in enumerate(tasks):
             writes: list[Write]
+            if isinstance(task.error, ResumeValidationError):
+                continue  # a bad answer: the interrupt stays open, as saved before
             if task.error is not None:
                 writes = [(ERROR, repr(task.error))]
             elif not task.done:  # paused (at an interrupt, or a subgraph's static stop)

@@ -331,7 +331,7 @@ class Run:
         if not saved or ("checkpoints" not in self.modes and "debug" not in self.modes):
             return
         for item in saved:
-            event = checkpoint_payload(item, self._stream_values(), self.frontier)
+            event = checkpoint_payload(item, self._stream_values(), self.frontier, self.tables)
             self._emit("checkpoints", event)
             step = item.metadata.get("step")
             self._emit(
