@@ -30,6 +30,10 @@ class NodeConfigError(GraphkitError, TypeError):
     """A node, branch or reducer function has an unusable signature."""
 
 
+class InvalidReducerError(NodeConfigError, ValueError):
+    """A state key's reducer cannot be called as ``reducer(current, update)``."""
+
+
 class GraphInterrupt(GraphkitError):
     """Raised inside a node by ``interrupt()`` to pause the run for human input."""
 

@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from graphkit.errors import GraphCompileError, InvalidUpdateError, NodeConfigError
+from graphkit.errors import GraphCompileError, InvalidReducerError, InvalidUpdateError
 
 Reducer = Callable[[Any, Any], Any]
 SchemaKind = Literal["typeddict", "pydantic", "dataclass"]
@@ -170,7 +170,7 @@ def check_reducer(reducer: Any, key: str, owner: Any) -> None:
     """Raise unless ``reducer`` can be called with two positional arguments."""
     where = f"key {key!r} of {getattr(owner, '__name__', owner)}"
     if not callable(reducer):
-        raise NodeConfigError(f"The reducer of {where} is not callable: {reducer!r}.")
+        raise InvalidReducerError(f"Invalid reducer of {where}: not callable: {reducer!r}.")
     try:
         sig = inspect.signature(reducer)
     except (TypeError, ValueError):
@@ -178,8 +178,8 @@ def check_reducer(reducer: Any, key: str, owner: Any) -> None:
     try:
         sig.bind(None, None)
     except TypeError:
-        raise NodeConfigError(
-            f"The reducer of {where} ({getattr(reducer, '__name__', reducer)!r}) must accept "
+        raise InvalidReducerError(
+            f"Invalid reducer of {where} ({getattr(reducer, '__name__', reducer)!r}): it must accept "
             f"two arguments (current value, update), but its signature is {sig}. "
             "Write it as `def reducer(left, right): ...`."
         ) from None

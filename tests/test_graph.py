@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 import networkx as nx
 import pytest
@@ -82,13 +82,20 @@ def test_node_names_with_internal_separators_are_rejected(name: str) -> None:
         StateGraph(State).add_node(name, noop)
 
 
-def test_duplicate_node_and_node_named_like_a_key_are_rejected() -> None:
+def test_duplicate_node_is_rejected() -> None:
     builder = StateGraph(State)
     builder.add_node("a", noop)
     with pytest.raises(GraphCompileError, match="already in the graph"):
         builder.add_node("a", noop)
-    with pytest.raises(GraphCompileError, match="also a state key"):
-        builder.add_node("x", noop)
+
+
+def test_node_may_share_its_name_with_a_state_key_as_in_langgraph() -> None:
+    builder = StateGraph(State)
+    builder.add_node("x", lambda s: {"x": s["x"] + 1, "log": ["x"]})
+    builder.add_edge(START, "x")
+    graph = builder.compile()
+    assert graph.invoke({"x": 1}) == {"x": 2, "log": ["x"]}
+    assert list(graph.stream({"x": 1})) == [{"x": {"x": 2, "log": ["x"]}}]
 
 
 def test_graph_without_entry_point_says_how_to_add_one() -> None:
@@ -134,6 +141,23 @@ def test_node_code_that_uses_send_counts_as_dynamic() -> None:
     builder.add_node(fan)
     builder.add_node("worker", noop)
     builder.add_edge(START, "fan")
+    builder.compile()
+
+
+def test_node_that_invokes_a_compiled_graph_counts_as_dynamic() -> None:
+    # the inner graph may send the parent elsewhere with Command(graph=Command.PARENT)
+    inner = StateGraph(State)
+    inner.add_node("jump", lambda s: Command(graph=Command.PARENT, goto="landing"))
+    inner.add_edge(START, "jump")
+    child = inner.compile()
+
+    def caller(state: State) -> None:
+        child.invoke(state)
+
+    builder = StateGraph(State)
+    builder.add_node(caller)
+    builder.add_node("landing", lambda s: {"log": ["landed"]})
+    builder.add_edge(START, "caller")
     builder.compile()
 
 
@@ -223,3 +247,43 @@ def test_literal_return_annotation_of_path_becomes_path_map() -> None:
 def test_compile_cache_is_refused_rather_than_ignored() -> None:
     with pytest.raises(GraphCompileError, match="caching is not supported"):
         chain("a").compile(cache=object())
+
+
+def test_path_function_annotated_with_a_schema_reads_only_its_keys() -> None:
+    class Route(TypedDict):
+        hint: str
+
+    seen: list[dict[str, object]] = []
+
+    def route(state: Route) -> str:
+        seen.append(dict(state))
+        return "b" if state["hint"] == "go" else END
+
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"hint": "go"})
+    builder.add_node("b", lambda s: {"log": ["b"]})
+    builder.add_edge(START, "a")
+    builder.add_conditional_edges("a", route)
+    assert builder.compile().invoke({"x": 1}) == {"x": 1, "log": ["b"]}
+    assert seen == [{"hint": "go"}]  # its own schema's keys, the node's write applied
+
+
+def test_path_function_sees_what_its_source_node_reads_by_default() -> None:
+    class Narrow(TypedDict):
+        x: int
+
+    seen: list[dict[str, object]] = []
+
+    def narrow(state: Narrow) -> dict[str, int]:
+        return {"x": state["x"] + 1}
+
+    def route(state: Any) -> str:  # no schema of its own: the source node's view
+        seen.append(dict(state))
+        return END
+
+    builder = StateGraph(State)
+    builder.add_node(narrow)
+    builder.add_edge(START, "narrow")
+    builder.add_conditional_edges("narrow", route)
+    builder.compile().invoke({"x": 1, "log": ["start"]})
+    assert seen == [{"x": 2}]

@@ -256,22 +256,34 @@ class CompiledStateGraph:
                 f"The graph's input must be a dict of state keys (or a {schema.cls.__name__} "
                 f"instance), got {type(input).__name__}: {input!r:.80}."
             )
-        unknown = [k for k in items if k not in self.tables.input_keys]
-        if unknown:
-            raise InvalidUpdateError(
-                f"Input key {unknown[0]!r} is not in the input schema {schema.cls.__name__}. "
-                f"Accepted keys: {sorted(self.tables.input_keys)}."
-            )
+        accepted = self.tables.input_keys
+        if any(k not in accepted for k in items):
+            items = self._known_input(items)
         if schema.kind == "pydantic" and isinstance(input, dict):
             try:
-                model = schema.cls.model_validate(input)
+                model = schema.cls.model_validate(items)
             except ValidationError as exc:
                 raise InvalidUpdateError(
                     f"Invalid input for {schema.cls.__name__}: {validation_message(exc)}."
                 ) from exc
             # only what the caller gave (validated): defaults are not written, as in LangGraph
-            items = {k: getattr(model, k) for k in input}
+            items = {k: getattr(model, k) for k in items}
         return list(items.items())
+
+    def _known_input(self, items: dict[str, Any]) -> dict[str, Any]:
+        """The input's keys of the input schema. A key of the graph's state that the input
+        schema lacks is dropped, as in LangGraph; a key no schema of the graph declares is
+        most likely a typo, and raises (LangGraph drops it silently)."""
+        tables = self.tables
+        unknown = [k for k in items if k not in tables.channels]
+        if unknown:
+            raise InvalidUpdateError(
+                f"Input key {unknown[0]!r} is not a key of this graph's state (input schema "
+                f"{tables.input.cls.__name__} accepts {sorted(tables.input_keys)}). Fix the "
+                f"key, or declare it in the state schema; to ignore it as LangGraph does, "
+                "leave it out of the input."
+            )
+        return {k: v for k, v in items.items() if k in tables.input_keys}
 
     # ------------------------------------------------------------------ state
     def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:

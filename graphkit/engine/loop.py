@@ -218,10 +218,9 @@ class Run:
             ctx = TaskContext(self.ctx, node.name, self.step, f"{self.step}:{node.name}")
             token = CURRENT_TASK.set(ctx)
             try:
-                state = self.tables.start.make_input(self.values)
-                for branch in node.branches:
+                for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
                     call = branch.call
-                    result = call.fn(state) if call.takes_state else call.fn()
+                    result = call.fn(reader.make(self.values)) if call.takes_state else call.fn()
                     if asyncio.iscoroutine(result):
                         result.close()
                         raise InvalidUpdateError(
@@ -712,7 +711,7 @@ def _validate(schema: Any, key: str, value: Any, writers: list[tuple[str, list[W
 def _conflict(key: str, writers: list[tuple[str, list[Write]]]) -> InvalidUpdateError:
     names = [n for n, w in writers if any(k == key for k, _ in w)]
     return InvalidUpdateError(
-        f"Key {key!r} was written by {names} in the same step, but it keeps only one "
+        f"At key {key!r}: written by {names} in the same step, but it keeps only one "
         "value. Give it a reducer to merge parallel writes, e.g. "
         f"`{key}: Annotated[list, operator.add]`, or write it from one node per step."
     )

@@ -145,11 +145,23 @@ def _call_with_retry(task: Task, ctx: TaskContext) -> Any:
 def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
     call = node.call
     if node.subgraph is not None:
-        return node.subgraph._run_as_node(state, ctx)
+        return subgraph_update(node, node.subgraph._run_as_node(state, ctx))
     if call.inject:
         kwargs = kwargs_for(call.inject, ctx)
         return call.fn(state, **kwargs) if call.takes_state else call.fn(**kwargs)
     return call.fn(state) if call.takes_state else call.fn()
+
+
+def subgraph_update(node: NodeTable, output: Any) -> Any:
+    """A subgraph's output as its node's update: only the keys the parent's state has.
+
+    A ``Command`` it raised for the parent passes unchanged (its update is checked as
+    any node's); an output with no shared key is no update at all.
+    """
+    keep = node.output_keys
+    if keep is None or not isinstance(output, dict):
+        return output
+    return {k: v for k, v in output.items() if k in keep} or None
 
 
 # ----------------------------------------------------------------------------- async
@@ -170,7 +182,7 @@ async def _acall_with_retry(task: Task, ctx: TaskContext) -> Any:
         ctx.interrupt_count = 0
         try:
             if node.subgraph is not None:
-                return await node.subgraph._arun_as_node(task.input, ctx)
+                return subgraph_update(node, await node.subgraph._arun_as_node(task.input, ctx))
             if not node.call.is_async:
                 return _call(node, task.input, ctx)
             call = node.call
@@ -189,9 +201,12 @@ def record_output(
 ) -> None:
     """Turn a node's return value into the task's writes and routes, then run its branches."""
     _record_update(task, output, tables)
-    for branch in task.node.branches:
-        result = _call_branch(branch, branch_state(task, values, tables), ctx)
-        task.routes.extend(resolve_branch(branch, result, tables))
+    node = task.node
+    if node.branches:
+        local = with_own_writes(task, values, tables)
+        for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
+            result = _call_branch(branch, reader.make(local), ctx)
+            task.routes.extend(resolve_branch(branch, result, tables))
     task.done = True
 
 
@@ -200,11 +215,14 @@ async def arecord_output(
 ) -> None:
     """``record_output`` that awaits async branch functions."""
     _record_update(task, output, tables)
-    for branch in task.node.branches:
-        result = _call_branch(branch, branch_state(task, values, tables), ctx)
-        if asyncio.iscoroutine(result):
-            result = await result
-        task.routes.extend(resolve_branch(branch, result, tables))
+    node = task.node
+    if node.branches:
+        local = with_own_writes(task, values, tables)
+        for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
+            result = _call_branch(branch, reader.make(local), ctx)
+            if asyncio.iscoroutine(result):
+                result = await result
+            task.routes.extend(resolve_branch(branch, result, tables))
     task.done = True
 
 
@@ -252,7 +270,8 @@ def update_writes(update: Any, node: str, tables: GraphTables) -> list[Write]:
             raise InvalidUpdateError(
                 f"Node {node!r} wrote key {key!r}, which is not in the state schema. "
                 f"Known keys: {sorted(channels)}. Add {key!r} to the state (or to a node's "
-                "input_schema) or stop writing it."
+                "input_schema), or stop writing it (LangGraph drops such a key silently; "
+                "graphkit raises because it is most often a typo)."
             )
     return items
 
@@ -269,8 +288,10 @@ def check_route(target: Any, source: str, tables: GraphTables) -> Route:
     return target
 
 
-def branch_state(task: Task, values: dict[str, Any], tables: GraphTables) -> Any:
-    """The state a branch sees: the step's values with this task's own writes applied."""
+def with_own_writes(task: Task, values: dict[str, Any], tables: GraphTables) -> dict[str, Any]:
+    """The step's values with this task's own writes applied: what its branches see."""
+    if not task.writes:
+        return values
     local = dict(values)
     reducers = tables.reducers
     for key, value in task.writes:
@@ -283,10 +304,7 @@ def branch_state(task: Task, values: dict[str, Any], tables: GraphTables) -> Any
         else:
             current = local.get(key, _MISSING)
             local[key] = value if current is _MISSING else reducer(current, value)
-    start = tables.start
-    if start.input_keys is None:  # ``local`` is already a private copy: no second one
-        return start.input_schema.make(local)
-    return start.make_input(local)
+    return local
 
 
 def _call_branch(branch: BranchDef, state: Any, ctx: TaskContext) -> Any:
