@@ -158,7 +158,7 @@ def test_node_that_invokes_a_compiled_graph_counts_as_dynamic() -> None:
     builder.add_node(caller)
     builder.add_node("landing", lambda s: {"log": ["landed"]})
     builder.add_edge(START, "caller")
-    builder.compile()
+    assert builder.compile().invoke({"x": 1}) == {"x": 1, "log": ["landed"]}
 
 
 def test_reducer_that_takes_one_argument_is_rejected_with_its_key() -> None:

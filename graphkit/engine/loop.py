@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, INTERRUPT, START
-from graphkit.context import RunContext, TaskContext
+from graphkit.context import CURRENT_TASK, RunContext, TaskContext
 from graphkit.engine.events import DONE, Event, EventSink, Namespace
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.engine.task import (
@@ -213,7 +213,7 @@ class Run:
         """Trigger what follows ``node`` without running it (START, update_state's as_node)."""
         routes: list[Any] = []
         if node.branches:
-            from graphkit.context import CURRENT_TASK, TaskContext
+            from graphkit.context import TaskContext
 
             ctx = TaskContext(self.ctx, node.name, self.step, f"{self.step}:{node.name}")
             token = CURRENT_TASK.set(ctx)
@@ -723,8 +723,8 @@ def _parent_command_guard(graph: CompiledStateGraph) -> Iterator[None]:
     try:
         yield
     except ParentCommand as pc:
-        if graph._is_subgraph:
-            raise
+        if graph._is_subgraph or CURRENT_TASK.get() is not None:
+            raise  # to the node running this graph (as a subgraph, or inside its function)
         raise InvalidUpdateError(
             f"A node returned Command(graph=Command.PARENT, ...) ({pc.command!r:.100}) but "
             "the graph is not running as a subgraph. Use Command(goto=...) instead."

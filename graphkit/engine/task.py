@@ -146,10 +146,20 @@ def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
     call = node.call
     if node.subgraph is not None:
         return subgraph_update(node, node.subgraph._run_as_node(state, ctx))
-    if call.inject:
-        kwargs = kwargs_for(call.inject, ctx)
-        return call.fn(state, **kwargs) if call.takes_state else call.fn(**kwargs)
-    return call.fn(state) if call.takes_state else call.fn()
+    try:
+        if call.inject:
+            kwargs = kwargs_for(call.inject, ctx)
+            return call.fn(state, **kwargs) if call.takes_state else call.fn(**kwargs)
+        return call.fn(state) if call.takes_state else call.fn()
+    except ParentCommand as pc:
+        return _own_command(pc)
+
+
+def _own_command(pc: ParentCommand) -> Command[Any]:
+    """A graph invoked inside this node sent ``Command.PARENT``: it is this node's Command."""
+    from graphkit.engine.compiled import _for_parent
+
+    return _for_parent(pc.command)
 
 
 def subgraph_update(node: NodeTable, output: Any) -> Any:
@@ -187,7 +197,12 @@ async def _acall_with_retry(task: Task, ctx: TaskContext) -> Any:
                 return _call(node, task.input, ctx)
             call = node.call
             kwargs = kwargs_for(call.inject, ctx) if call.inject else {}
-            return await (call.fn(task.input, **kwargs) if call.takes_state else call.fn(**kwargs))
+            try:
+                return await (
+                    call.fn(task.input, **kwargs) if call.takes_state else call.fn(**kwargs)
+                )
+            except ParentCommand as pc:
+                return _own_command(pc)
         except Exception as exc:
             wait = retry_wait(node, exc, attempt)
             if wait is None:
