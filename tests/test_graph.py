@@ -172,9 +172,9 @@ def test_reducer_that_takes_one_argument_is_rejected_with_its_key() -> None:
         StateGraph(Bad)
 
 
-def test_state_schema_must_be_one_of_three_kinds() -> None:
-    with pytest.raises(GraphCompileError, match="TypedDict, a pydantic BaseModel or a dataclass"):
-        StateGraph(int)  # type: ignore[arg-type]
+def test_input_schema_must_have_fields() -> None:
+    with pytest.raises(GraphCompileError, match="input_schema must be a TypedDict"):
+        StateGraph(State, input_schema=int)
 
 
 def test_interrupt_on_unknown_node_is_rejected() -> None:
@@ -287,3 +287,19 @@ def test_path_function_sees_what_its_source_node_reads_by_default() -> None:
     builder.add_conditional_edges("narrow", route)
     builder.compile().invoke({"x": 1, "log": ["start"]})
     assert seen == [{"x": 2}]
+
+
+def test_list_of_updates_applies_in_order_and_streams_as_a_list() -> None:
+    class Text(TypedDict):
+        text: Annotated[str, operator.add]
+
+    builder = StateGraph(Text)
+    builder.add_node("a", lambda s: [Command(update={"text": "1"}), {"text": "2"}])
+    builder.add_edge(START, "a")
+    graph = builder.compile()
+    assert graph.invoke({"text": ""}) == {"text": "12"}
+    assert list(graph.stream({"text": ""})) == [{"a": [{"text": "1"}, {"text": "2"}]}]
+
+
+def test_command_repr_shows_only_the_fields_set() -> None:
+    assert repr(Command(goto=Send("b", 3))) == "Command(goto=Send(node='b', arg=3))"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from graphkit.constants import INTERRUPT, START
 from graphkit.engine.task import Task, Write, update_writes
 from graphkit.errors import InvalidUpdateError
+from graphkit.schema import ROOT
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
@@ -429,7 +430,9 @@ def snapshot(
             except InvalidUpdateError:  # the writes conflict: show the step's start
                 finished = set()
     return StateSnapshot(
-        values={k: values[k] for k in state_keys if k in values},
+        values=values.get(ROOT)
+        if graph.tables.root
+        else {k: values[k] for k in state_keys if k in values},
         next=tuple(t.name for t in tasks if t.id not in finished),
         config=found.config,
         metadata=dict(found.metadata),

@@ -15,7 +15,7 @@ from graphkit.engine.events import Event
 from graphkit.engine.loop import Run
 from graphkit.engine.tables import GraphTables
 from graphkit.errors import GraphCompileError, GraphInterrupt, InvalidUpdateError, ParentCommand
-from graphkit.schema import update_from_object, validation_message
+from graphkit.schema import ROOT, update_from_object, validation_message
 from graphkit.types import Command, Durability, StateSnapshot, StreamMode
 
 if TYPE_CHECKING:
@@ -244,6 +244,8 @@ class CompiledStateGraph:
     # ------------------------------------------------------------------ input
     def input_writes(self, input: Any) -> list[tuple[str, Any]]:
         """Validate a run's input against the input schema; return it as writes."""
+        if self.tables.root:
+            return [(ROOT, input)]
         schema = self.tables.input
         if isinstance(input, BaseModel) or (
             not isinstance(input, dict) and hasattr(input, "__dataclass_fields__")
@@ -253,7 +255,7 @@ class CompiledStateGraph:
             items = input
         else:
             raise InvalidUpdateError(
-                f"The graph's input must be a dict of state keys (or a {schema.cls.__name__} "
+                f"The graph's input must be a dict of state keys (or a {schema.name} "
                 f"instance), got {type(input).__name__}: {input!r:.80}."
             )
         accepted = self.tables.input_keys
@@ -264,7 +266,7 @@ class CompiledStateGraph:
                 model = schema.cls.model_validate(items)
             except ValidationError as exc:
                 raise InvalidUpdateError(
-                    f"Invalid input for {schema.cls.__name__}: {validation_message(exc)}."
+                    f"Invalid input for {schema.name}: {validation_message(exc)}."
                 ) from exc
             # only what the caller gave (validated): defaults are not written, as in LangGraph
             items = {k: getattr(model, k) for k in items}
@@ -279,7 +281,7 @@ class CompiledStateGraph:
         if unknown:
             raise InvalidUpdateError(
                 f"Input key {unknown[0]!r} is not a key of this graph's state (input schema "
-                f"{tables.input.cls.__name__} accepts {sorted(tables.input_keys)}). Fix the "
+                f"{tables.input.name} accepts {sorted(tables.input_keys)}). Fix the "
                 f"key, or declare it in the state schema; to ignore it as LangGraph does, "
                 "leave it out of the input."
             )

@@ -45,7 +45,7 @@ from graphkit.errors import (
     ParentCommand,
     add_context,
 )
-from graphkit.schema import validation_message
+from graphkit.schema import ROOT, validation_message
 from graphkit.types import Command, Interrupt, Overwrite, Send
 
 if TYPE_CHECKING:
@@ -127,20 +127,26 @@ class Run:
         """Events delivered since the last drain, in order."""
         return self.sink.drain()
 
-    def output(self) -> dict[str, Any]:
-        """The output schema's keys of the current state (plus pending interrupts)."""
+    def output(self) -> Any:
+        """The output schema's keys of the current state (plus pending interrupts); for a
+        root state, the root value."""
         values = self.values
+        if self.tables.root:  # paused: only the interrupts, as LangGraph returns
+            return {INTERRUPT: list(self.interrupts)} if self.interrupts else values.get(ROOT)
         out = {k: values[k] for k in self.tables.output_keys if k in values}
         if self.interrupts:
             out[INTERRUPT] = list(self.interrupts)
         return out
 
-    def _stream_values(self) -> dict[str, Any]:
-        """A ``values`` chunk: every channel, private ones included (as LangGraph streams).
+    def _stream_values(self) -> Any:
+        """A ``values`` chunk: every channel, private ones included (as LangGraph streams);
+        for a root state, the root value.
 
         ``invoke`` returns only the output schema's keys (see ``output``).
         """
         values = self.values
+        if self.tables.root:
+            return values.get(ROOT)
         return {k: values[k] for k in self.tables.channels if k in values}
 
     # ---------------------------------------------------------------- input
@@ -416,9 +422,8 @@ class Run:
             for task in paused:  # per paused task, as LangGraph streams them
                 self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
                 if "values" in self.modes:
-                    self._emit(
-                        "values", {**self._stream_values(), INTERRUPT: tuple(task.interrupts)}
-                    )
+                    shown = {} if self.tables.root else self._stream_values()
+                    self._emit("values", {**shown, INTERRUPT: tuple(task.interrupts)})
             self._show_finished(tasks)
             return True
         if "updates" in self.modes:  # streamed before the barrier, as LangGraph does
@@ -703,7 +708,7 @@ def _validate(schema: Any, key: str, value: Any, writers: list[tuple[str, list[W
         names = [n for n, w in writers if any(k == key for k, _ in w)]
         raise InvalidUpdateError(
             f"Invalid value for key {key!r} written by {names}: {validation_message(exc)}. "
-            f"The state schema {schema.cls.__name__} declares it as "
+            f"The state schema {schema.name} declares it as "
             f"{schema.channels[key].annotation!r}."
         ) from exc
 

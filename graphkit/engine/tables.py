@@ -103,6 +103,9 @@ class GraphTables:
     interrupt_after: frozenset[str]
     has_async: bool
     """Some node or branch is ``async``: only ainvoke/astream can run the graph."""
+    root: bool = False
+    """The state is one value (channel ``ROOT``), not a dict of keys: input, node
+    updates, output and snapshots are that value itself."""
 
 
 def build_tables(
@@ -157,12 +160,16 @@ def build_tables(
         interrupt_before=interrupt_before,
         interrupt_after=interrupt_after,
         has_async=has_async,
+        root=builder.state.kind == "root",
     )
 
 
 def _subgraph_io(table: NodeTable, inner: GraphTables, channels: dict[str, ChannelSpec]) -> None:
     """A subgraph node reads the parent keys its input schema shares and hands back only
-    the keys of its output the parent has: everything else is the subgraph's own state."""
+    the keys of its output the parent has: everything else is the subgraph's own state.
+    A root-state subgraph takes and returns one value: nothing to pick."""
+    if inner.root:
+        return
     offered = table.input_schema.keys
     keys = tuple(k for k in offered if k in inner.input_keys)
     table.input_schema = Schema(

@@ -18,7 +18,7 @@ from graphkit.context import CURRENT_TASK, RunContext, TaskContext, _writer_for
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.errors import GraphInterrupt, InvalidUpdateError, ParentCommand, add_context
 from graphkit.node import BranchDef
-from graphkit.schema import update_from_object
+from graphkit.schema import ROOT, update_from_object
 from graphkit.types import Command, Overwrite, Send
 
 Write = tuple[str, Any]
@@ -246,33 +246,49 @@ def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
     if output is None:
         return
     if isinstance(output, Command):
-        commands: list[Command[Any]] = [output]
+        items: Any = (output,)
     elif (
         isinstance(output, (list, tuple)) and output and any(isinstance(o, Command) for o in output)
     ):
-        commands = [o for o in output if isinstance(o, Command)]
-        for other in output:
-            if not isinstance(other, Command):
-                task.writes.extend(update_writes(other, name, tables))
+        items = output
     else:
         writes = update_writes(output, name, tables)
-        # A state object (pydantic/dataclass) streams as the dict of its writes, as in
-        # LangGraph; a dict streams as returned.
-        task.update = output if isinstance(output, (dict, list, tuple)) else dict(writes)
+        task.update = _shown(output, writes, tables)
         task.writes.extend(writes)
         return
-    for command in commands:
-        if command.graph == Command.PARENT:
-            raise ParentCommand(command)
-        if command.update is not None:
-            task.update = command.update
-            task.writes.extend(update_writes(command.update, name, tables))
-        for target in command.goto_list():
+    updates: list[Any] = []
+    for item in items:  # in order: later updates reduce onto earlier ones
+        if not isinstance(item, Command):
+            writes = update_writes(item, name, tables)
+            updates.append(_shown(item, writes, tables))
+            task.writes.extend(writes)
+            continue
+        if item.graph == Command.PARENT:
+            raise ParentCommand(item)
+        if item.update is not None:
+            updates.append(item.update)
+            task.writes.extend(update_writes(item.update, name, tables))
+        for target in item.goto_list():
             task.routes.append(check_route(target, name, tables))
+    if updates:  # several updates stream as their list, as in LangGraph
+        task.update = updates[0] if len(updates) == 1 else updates
+
+
+def _shown(output: Any, writes: list[Write], tables: GraphTables) -> Any:
+    """How an update streams: a dict (or root value) as returned; a state object
+    (pydantic/dataclass) as the dict of its writes, as in LangGraph."""
+    if tables.root or isinstance(output, (dict, list, tuple)):
+        return output
+    return dict(writes)
 
 
 def update_writes(update: Any, node: str, tables: GraphTables) -> list[Write]:
-    """Validate an update's keys against the state's channels; return it as writes."""
+    """Validate an update's keys against the state's channels; return it as writes.
+
+    For a root state the update is the value written to the root channel.
+    """
+    if tables.root:
+        return [(ROOT, update)]
     if isinstance(update, (list, tuple)) and all(
         isinstance(i, tuple) and len(i) == 2 for i in update
     ):
