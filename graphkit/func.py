@@ -38,7 +38,7 @@ from graphkit.config import merge_configs
 from graphkit.constants import END, INTERRUPT, START
 from graphkit.context import CURRENT_TASK, TaskContext
 from graphkit.engine.task import kwargs_for
-from graphkit.node import inspect_callable
+from graphkit.node import function_name, inspect_callable
 from graphkit.types import RetryPolicy, StateSnapshot
 
 T = TypeVar("T")
@@ -87,7 +87,7 @@ class Task(Generic[R]):
         retry_policy: RetryPolicy | None = None,
     ) -> None:
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "task")
+        self.name = name or _task_name(fn)
         self.retry_policy = retry_policy
         self.is_async = asyncio.iscoroutinefunction(fn)
         functools.update_wrapper(self, fn)
@@ -177,6 +177,13 @@ class Task(Generic[R]):
                 await asyncio.sleep(policy.wait(attempt))
 
 
+def _task_name(fn: Callable[..., Any]) -> str:
+    """A task's default name: its function's (through ``functools.partial``)."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return function_name(fn)
+
+
 def task(
     fn: Callable[..., R] | None = None,
     *,
@@ -252,6 +259,7 @@ class Workflow:
         builder.add_edge(START, self.name)
         builder.add_edge(self.name, END)
         self.graph = builder.compile(checkpointer=checkpointer, store=store, name=self.name)
+        self.graph.live_modes = self.graph.live_modes | {"updates"}
         self.config: dict[str, Any] = {}
         """Config merged under each run's (see ``with_config``)."""
         self.__doc__ = fn.__doc__

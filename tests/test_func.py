@@ -251,3 +251,53 @@ def test_entrypoint_rejects_generators() -> None:
         @entrypoint()
         def gen(x: int) -> Any:
             yield x
+
+
+def test_task_results_stream_while_the_workflow_still_runs() -> None:
+    release = threading.Event()
+
+    @task
+    def first() -> str:
+        return "first"
+
+    @task
+    def second() -> str:
+        assert release.wait(5)  # only set once "first" reached the consumer
+        return "second"
+
+    @entrypoint()
+    def workflow(x: int) -> str:
+        return first().result() + second().result()
+
+    seen: list[Any] = []
+    for chunk in workflow.stream(1):
+        seen.append(chunk)
+        release.set()
+    assert seen == [{"first": "first"}, {"second": "second"}, {"workflow": "firstsecond"}]
+
+
+def test_task_named_after_the_function_behind_a_partial() -> None:
+    import functools
+
+    def tag(label: str, text: str) -> str:
+        return f"{text}|{label}"
+
+    labelled = task(functools.partial(tag, "x"))
+
+    @entrypoint()
+    def workflow(text: str) -> str:
+        return labelled(text).result()
+
+    assert list(workflow.stream("a")) == [{"tag": "a|x"}, {"workflow": "a|x"}]
+
+
+async def test_sync_workflow_streamed_async_keeps_task_order() -> None:
+    @task
+    def up(text: str) -> str:
+        return text.upper()
+
+    @entrypoint()
+    def workflow(text: str) -> str:
+        return up(text).result() + "!"
+
+    assert [c async for c in workflow.astream("a")] == [{"up": "A"}, {"workflow": "A!"}]

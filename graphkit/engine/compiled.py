@@ -134,7 +134,7 @@ class CompiledStateGraph:
             self,
             self._config(config, durability, kwargs),
             modes=modes,
-            live=bool(modes & _LIVE_MODES),
+            live=bool(modes & self.live_modes),
         )
         for event in run.iterate(input):
             item = _stream_item(event, single, subgraphs)
@@ -157,7 +157,7 @@ class CompiledStateGraph:
             self,
             self._config(config, durability, kwargs),
             modes=modes,
-            live=bool(modes & _LIVE_MODES),
+            live=bool(modes & self.live_modes),
         )
         async for event in run.aiterate(input):
             item = _stream_item(event, single, subgraphs)
@@ -398,6 +398,10 @@ class CompiledStateGraph:
         return inner
 
     _is_subgraph: bool = False
+
+    live_modes: frozenset[str] = _LIVE_MODES
+    """Stream modes whose events reach the consumer while nodes still run (a workflow
+    adds ``updates``: its ``@task`` results stream as they finish)."""
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r}: {len(self.tables.nodes)} nodes>"

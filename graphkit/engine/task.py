@@ -181,6 +181,10 @@ async def arun_task(
     """``run_task`` for the async runtime: awaits async nodes and branches."""
     with task_scope(task, run, step) as ctx:
         output = await _acall_with_retry(task, ctx)
+        if not task.node.call.is_async and run.emit is not None:
+            # A sync node held the event loop: let the events its worker threads posted
+            # (e.g. @task results) arrive before this node's own.
+            await asyncio.sleep(0)
         await arecord_output(task, output, values, tables, ctx)
 
 
