@@ -441,7 +441,7 @@ def _row_dict(row: ThreadSummary) -> dict[str, Any]:
 
 def cmd_history(args: argparse.Namespace) -> int:
     """``graphkit history``."""
-    from graphkit.engine.checkpoints import next_names
+    from graphkit.engine.frontier import next_names
 
     config = {"configurable": {"thread_id": args.thread_id, "checkpoint_ns": args.ns}}
     with open_saver(args.path) as saver:
@@ -506,7 +506,7 @@ def _short_time(ts: str) -> str:
 
 def cmd_state(args: argparse.Namespace) -> int:
     """``graphkit state``."""
-    from graphkit.engine.checkpoints import next_names
+    from graphkit.engine.frontier import next_names
 
     configurable = {"thread_id": args.thread_id, "checkpoint_ns": args.ns}
     if args.checkpoint:

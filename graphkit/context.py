@@ -7,7 +7,7 @@ returning None.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +32,21 @@ class RunContext:
     push: Callable[[tuple[tuple[str, ...], str, Any]], None] | None = None
     """Delivers a finished ``(namespace, mode, chunk)`` event (used by subgraphs)."""
     parent_task: TaskContext | None = None
-    """For a subgraph's run: the parent's task it runs in (owns its interrupts)."""
+    """For a subgraph's run: the parent's task it runs in."""
+    saver: Any = None
+    """The checkpoint saver this run saves to (subgraphs inherit it); None: none."""
+    answers: dict[str, Any] = field(default_factory=dict)
+    """``Command(resume=...)`` answers of this invocation, by interrupt id (shared
+    with the subgraphs' runs: an answer goes to whichever run owns that interrupt)."""
+    channels: Container[str] = ()
+    """The state channels of this run's graph (a subgraph node's output keeps these)."""
+    rerun: set[str] = field(default_factory=set)
+    """Ids of this step's tasks that run again after a pause or failure (their
+    subgraphs go on from their own checkpoints)."""
+    steps_left: Callable[[], int] | None = None
+    """Steps this run may still take, counting the running one (``RemainingSteps``)."""
+    read_state: Callable[[], Any] | None = None
+    """The graph state as of this step (for code handed no state, e.g. a ``Send``'s task)."""
 
 
 @dataclass(slots=True)
@@ -51,13 +65,23 @@ class TaskContext:
     cache: dict[str, Any] = field(default_factory=dict)
     """Saved with a paused or failed task and given back when it runs again
     (the functional API keeps finished ``@task`` results here)."""
+    subgraph_calls: int = 0
+    """How many graphs this task has run inside itself (each gets its own namespace)."""
 
     def interrupt_owner(self) -> TaskContext:
-        """The task whose checkpoint keeps this task's interrupts: the outermost one."""
+        """The task whose checkpoint keeps this task's interrupts.
+
+        This task itself when its run saves checkpoints; inside a subgraph that keeps
+        none (``checkpointer=False``), the nearest enclosing task whose run does.
+        """
         owner = self
-        while owner.run.parent_task is not None:
+        while owner.run.saver is None and owner.run.parent_task is not None:
             owner = owner.run.parent_task
         return owner
+
+    def interrupt_id(self, index: int) -> str:
+        """The id of this task's ``index``-th ``interrupt()``: unique within the thread."""
+        return "|".join((*self.run.namespace, f"{self.task_id}#{index}"))
 
     def config(self) -> dict[str, Any]:
         """The run config plus where we are (LangGraph's ``langgraph_*`` metadata keys)."""

@@ -34,6 +34,29 @@ class InvalidReducerError(NodeConfigError, ValueError):
     """A state key's reducer cannot be called as ``reducer(current, update)``."""
 
 
+class UnknownInterruptError(GraphkitError, ValueError, RuntimeError):
+    """A ``Command(resume=...)`` does not match the thread's open interrupts.
+
+    Raised before anything is written, so the open interrupts can still be answered.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        interrupt_ids: tuple[str, ...] = (),
+        pending_ids: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        """"not_pending" (ids that are not open), "empty_map" or "ambiguous"."""
+        self.interrupt_ids = tuple(interrupt_ids)
+        """The ids given that are not open."""
+        self.pending_ids = tuple(pending_ids)
+        """The ids of the interrupts still waiting for an answer."""
+
+
 class GraphInterrupt(GraphkitError):
     """Raised inside a node by ``interrupt()`` to pause the run for human input."""
 

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from typing_extensions import NotRequired, TypedDict
 
+from graphkit import _message_index
+
 __all__ = [
     "REMOVE_ALL_MESSAGES",
     "AIMessage",
@@ -525,19 +527,29 @@ def add_messages(left: Messages, right: Messages) -> list[Any]:
         >>> [m.id for m in add_messages(msgs, RemoveMessage(id="1"))]
         ['2']
     """
-    left_msgs = _coerce(left)
     right_msgs = _coerce(right)
     for pos in range(len(right_msgs) - 1, -1, -1):
         if isinstance(right_msgs[pos], RemoveMessage) and right_msgs[pos].id == REMOVE_ALL_MESSAGES:
             return right_msgs[pos + 1 :]
-    index = {m.id: i for i, m in enumerate(left_msgs)}
+    index = _message_index.lookup(left) if isinstance(left, list) else None
+    if index is None:
+        left_msgs = _coerce(left)
+        index = _message_index.HistoryIndex(left_msgs)
+    else:
+        left_msgs = cast(list[BaseMessage], left)  # add_messages made it: already coerced
     right_ids = {m.id for m in right_msgs}
     if (
         len(right_ids) == len(right_msgs)
-        and right_ids.isdisjoint(index)
+        and all(index.position(left_msgs, i) is None for i in right_ids)
         and not any(isinstance(m, RemoveMessage) for m in right_msgs)
     ):
-        return left_msgs + right_msgs
+        return _message_index.extend(index, left_msgs, right_msgs)
+    return _merge_by_id(left_msgs, right_msgs)
+
+
+def _merge_by_id(left_msgs: list[BaseMessage], right_msgs: list[BaseMessage]) -> list[Any]:
+    """The general merge: replacements in place, removals, appends (O(len(left)))."""
+    index = {m.id: i for i, m in enumerate(left_msgs)}
     merged = list(left_msgs)
     removed: set[str] = set()
     for message in right_msgs:
@@ -556,7 +568,9 @@ def add_messages(left: Messages, right: Messages) -> list[Any]:
         else:
             merged[pos_or_none] = message
             removed.discard(message.id)
-    return [m for m in merged if m.id not in removed]
+    result = [m for m in merged if m.id not in removed]
+    _message_index.remember(result, _message_index.HistoryIndex(result))
+    return result
 
 
 class MessagesState(TypedDict):

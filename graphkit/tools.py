@@ -20,7 +20,8 @@ schema and validates calls)::
 
 Parameters named ``state``, ``store``, ``config`` or ``tool_call_id`` (or
 annotated with ``InjectedState`` / ``InjectedStore`` / ``InjectedConfig`` /
-``InjectedToolCallId``) are filled in by ``ToolNode``; the model never sees them.
+``InjectedToolCallId``), and parameters annotated ``ToolRuntime``, are filled in
+by ``ToolNode``; the model never sees them.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ import asyncio
 import inspect
 import re
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast, get_args, get_origin, overload
+from typing import Any, Generic, Literal, get_args, get_origin, overload
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
-from typing_extensions import is_typeddict
+from typing_extensions import TypeVar, is_typeddict
+
+from graphkit.errors import GraphkitError
 
 __all__ = [
     "InjectedConfig",
@@ -43,11 +46,16 @@ __all__ = [
     "InjectedToolCallId",
     "Tool",
     "ToolArgumentsError",
+    "ToolInvocationError",
+    "ToolRuntime",
     "convert_to_tool",
     "tool",
 ]
 
-InjectionKind = Literal["state", "store", "config", "tool_call_id"]
+InjectionKind = Literal["state", "store", "config", "tool_call_id", "runtime"]
+
+ContextT = TypeVar("ContextT", default=Any)
+StateT = TypeVar("StateT", default=Any)
 
 
 class _Injected:
@@ -84,6 +92,38 @@ class InjectedToolCallId(_Injected):
     kind: InjectionKind = "tool_call_id"
 
 
+def _noop_writer(chunk: Any) -> None:
+    """The stream writer of a run that streams nothing custom."""
+
+
+@dataclass
+class ToolRuntime(Generic[ContextT, StateT]):
+    """What a tool parameter annotated ``ToolRuntime`` receives from ``ToolNode``.
+
+    ``ToolRuntime[Ctx]`` types ``context``. A dataclass, so
+    ``dataclasses.replace(runtime, state=...)`` makes a changed copy.
+    """
+
+    state: StateT
+    """The graph state the tool call runs in."""
+    context: ContextT
+    """The run's ``context`` (``invoke(..., context=...)``)."""
+    config: dict[str, Any]
+    """The run config."""
+    stream_writer: Callable[[Any], None] | None
+    """Sends a chunk to ``stream_mode="custom"``."""
+    tool_call_id: str | None
+    """The id of the tool call being run."""
+    store: Any
+    """The graph's long-term memory store, if it has one."""
+    tools: list[Any] = field(default_factory=list)
+    """The tools of the ``ToolNode`` running the call."""
+    execution_info: Any = None
+    """Where the run is (thread, checkpoint, task), when the engine provides it."""
+    server_info: Any = None
+    """The server the graph runs on, when deployed."""
+
+
 _INJECTED_BY_NAME: dict[str, InjectionKind] = {
     "state": "state",
     "store": "store",
@@ -92,20 +132,34 @@ _INJECTED_BY_NAME: dict[str, InjectionKind] = {
 }
 
 
-class ToolArgumentsError(ValueError):
-    """The arguments given to a tool do not match its schema."""
+class ToolArgumentsError(GraphkitError, ValueError):
+    """The arguments the model gave a tool do not match its schema.
 
-    def __init__(self, tool_name: str, error: ValidationError) -> None:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}"
-            for e in error.errors()
+    ``str(error)`` is what the model is shown: the tool, the arguments it sent
+    and what is wrong with them (only arguments the model controls; injected
+    ones never appear). ``filtered_errors`` holds pydantic's error dicts.
+    """
+
+    def __init__(
+        self, tool_name: str, error: ValidationError, tool_kwargs: dict[str, Any] | None = None
+    ) -> None:
+        self.tool_name = tool_name
+        self.tool_kwargs = dict(tool_kwargs or {})
+        self.source = error
+        self.validation_error = error
+        self.filtered_errors: list[Any] = list(error.errors())
+        problems = "\n".join(
+            f" {'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}"
+            for e in self.filtered_errors
         )
         super().__init__(
-            f"invalid arguments for tool {tool_name!r}: {problems}. "
-            "Call it again with arguments that match its schema."
+            f"Error invoking tool {tool_name!r} with kwargs {self.tool_kwargs} with error:\n"
+            f"{problems}\n Please fix the error and try again."
         )
-        self.tool_name = tool_name
-        self.validation_error = error
+
+
+ToolInvocationError = ToolArgumentsError
+"""LangGraph's name for ``ToolArgumentsError``."""
 
 
 @dataclass(slots=True)
@@ -116,6 +170,8 @@ class Injection:
     """What is injected."""
     state_field: str | None = None
     """For ``InjectedState("key")``: inject only that key of the state."""
+    optional: bool = False
+    """The parameter has a default: a missing state key injects None instead of failing."""
 
 
 @dataclass(slots=True)
@@ -151,34 +207,62 @@ class Tool:
         try:
             model = self.args_model.model_validate(args)
         except ValidationError as exc:
-            raise ToolArgumentsError(self.name, exc) from None
+            raise ToolArgumentsError(self.name, exc, args) from None
         values = {name: getattr(model, name) for name in type(model).model_fields}
         return {**(model.model_extra or {}), **values}
 
     def invoke(self, args: dict[str, Any], **injected: Any) -> Any:
         """Validate ``args``, add the injected values this tool asks for, call it.
 
-        ``injected`` may hold ``state``, ``store``, ``config`` and ``tool_call_id``;
-        only those the tool declares are passed on.
+        ``injected`` may hold ``state``, ``store``, ``config``, ``tool_call_id``
+        and ``runtime``; only those the tool declares are passed on (None when
+        not given).
         """
-        kwargs = {**self.validate_args(args), **self._injected_kwargs(injected)}
+        return self.run({**self.validate_args(args), **self.injected_values(injected)})
+
+    async def ainvoke(self, args: dict[str, Any], **injected: Any) -> Any:
+        """Async ``invoke``: awaits async tools, runs sync ones in a worker thread."""
+        return await self.arun({**self.validate_args(args), **self.injected_values(injected)})
+
+    def run(self, kwargs: dict[str, Any]) -> Any:
+        """Call the function with complete, validated keyword arguments."""
         if self.func is not None:
             return self.func(**kwargs)
         if self.coroutine is not None:
-            return _run_coroutine_sync(self.coroutine(**kwargs), self.name)
+            return run_sync(lambda: self.coroutine(**kwargs))  # type: ignore[misc]
         raise TypeError(
             f"tool {self.name!r} only describes a schema and has no function to run; "
             "build it from a function with @tool to make it callable"
         )
 
-    async def ainvoke(self, args: dict[str, Any], **injected: Any) -> Any:
-        """Async ``invoke``: awaits async tools, runs sync ones in a worker thread."""
-        kwargs = {**self.validate_args(args), **self._injected_kwargs(injected)}
+    async def arun(self, kwargs: dict[str, Any]) -> Any:
+        """Async ``run``: awaits async tools, runs sync ones in a worker thread."""
         if self.coroutine is not None:
             return await self.coroutine(**kwargs)
         if self.func is not None:
             return await asyncio.to_thread(self.func, **kwargs)
-        return self.invoke(args, **injected)
+        return self.run(kwargs)
+
+    def injected_values(self, available: dict[str, Any], *, strict: bool = False) -> dict[str, Any]:
+        """The keyword arguments this tool's injected parameters get from ``available``.
+
+        ``available`` maps injection kinds (``state``, ``store``, ``config``,
+        ``tool_call_id``, ``runtime``) to values. With ``strict``, a missing state
+        key raises ``KeyError`` (unless the parameter has a default) and a missing
+        store raises ``ValueError``, as ``ToolNode`` wants.
+        """
+        kwargs: dict[str, Any] = {}
+        for param, injection in self.injections.items():
+            value = available.get(injection.kind)
+            if injection.kind == "store" and value is None and strict:
+                raise ValueError(
+                    f"Tool {self.name!r} needs a store (parameter {param!r}) but the graph "
+                    "has none: compile the graph with compile(store=InMemoryStore())."
+                )
+            if injection.state_field is not None:
+                value = _state_field(value, injection, self.name, strict)
+            kwargs[param] = value
+        return kwargs
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (no validation), like the undecorated one."""
@@ -187,29 +271,47 @@ class Tool:
             raise TypeError(f"tool {self.name!r} has no function to call")
         return target(*args, **kwargs)
 
-    def _injected_kwargs(self, available: dict[str, Any]) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {}
-        for param, injection in self.injections.items():
-            value = available.get(injection.kind)
-            if injection.state_field is not None and value is not None:
-                value = (
-                    value.get(injection.state_field)
-                    if isinstance(value, dict)
-                    else getattr(value, injection.state_field, None)
-                )
-            kwargs[param] = value
-        return kwargs
+
+def _state_field(state: Any, injection: Injection, tool_name: str, strict: bool) -> Any:
+    key = injection.state_field
+    assert key is not None
+    if isinstance(state, dict):
+        if key in state:
+            return state[key]
+    elif state is not None and hasattr(state, key):
+        return getattr(state, key)
+    if not strict or injection.optional:
+        return None
+    if isinstance(state, dict):
+        raise KeyError(key)
+    raise ValueError(
+        f"Tool {tool_name!r} needs the state key {key!r}, but the state it was given "
+        f"({type(state).__name__}) has none. Give ToolNode the graph state (a dict or "
+        "state object), not a list of messages."
+    )
 
 
-def _run_coroutine_sync(coro: Awaitable[Any], name: str) -> Any:
+def run_sync(make: Callable[[], Awaitable[Any]]) -> Any:
+    """Run the coroutine ``make()`` to completion from sync code.
+
+    With no event loop running here, ``asyncio.run``; inside a running loop
+    (a sync node of an async graph run), on a worker thread with its own loop,
+    keeping the caller's context variables.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(cast(typing.Coroutine[Any, Any, Any], coro))
-    cast(typing.Coroutine[Any, Any, Any], coro).close()
-    raise RuntimeError(
-        f"tool {name!r} is async and an event loop is running here; use `await tool.ainvoke(...)`"
-    )
+        return asyncio.run(_as_coroutine(make()))
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    ctx = contextvars.copy_context()
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(ctx.run, lambda: asyncio.run(_as_coroutine(make()))).result()
+
+
+async def _as_coroutine(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
 
 
 @overload
@@ -275,17 +377,22 @@ def _tool_from_function(
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or param.name in ("self", "cls"):
             continue
         annotation = hints.get(param.name, Any)
-        injection = _injection_for(param.name, annotation)
+        has_default = param.default is not inspect.Parameter.empty
+        injection = _injection_for(param.name, annotation, optional=has_default)
         if injection is not None:
             injections[param.name] = injection
             continue
-        default = ... if param.default is inspect.Parameter.empty else param.default
+        default = param.default if has_default else ...
         fields[param.name] = (annotation, Field(default, description=arg_docs.get(param.name)))
-    model = args_schema or create_model(
-        f"{_camel(tool_name)}Args",
-        __config__=ConfigDict(arbitrary_types_allowed=True),
-        **fields,
-    )
+    if args_schema is not None:
+        model, schema_injections = _without_injected_fields(args_schema)
+        injections = {**schema_injections, **injections}
+    else:
+        model = create_model(
+            f"{_camel(tool_name)}Args",
+            __config__=ConfigDict(arbitrary_types_allowed=True),
+            **fields,
+        )
     is_async = inspect.iscoroutinefunction(func)
     return Tool(
         name=tool_name,
@@ -298,15 +405,70 @@ def _tool_from_function(
     )
 
 
-def _injection_for(name: str, annotation: Any) -> Injection | None:
-    if get_origin(annotation) is typing.Annotated:
-        for marker in get_args(annotation)[1:]:
-            if isinstance(marker, _Injected):
-                return Injection(marker.kind, getattr(marker, "field", None))
-            if isinstance(marker, type) and issubclass(marker, _Injected):
-                return Injection(marker.kind)
+def _injection_for(name: str, annotation: Any, *, optional: bool = False) -> Injection | None:
+    """What a parameter gets injected, judged from its annotation, else its name."""
+    found = _marker_in(annotation, optional)
+    if found is not None:
+        return found
     kind = _INJECTED_BY_NAME.get(name)
-    return Injection(kind) if kind else None
+    return Injection(kind, optional=optional) if kind else None
+
+
+def _marker_in(annotation: Any, optional: bool) -> Injection | None:
+    if _is_tool_runtime(annotation):
+        return Injection("runtime", optional=optional)
+    origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        return _marker_of(get_args(annotation)[1:], optional) or _marker_in(
+            get_args(annotation)[0], optional
+        )
+    if origin is typing.Union or type(annotation).__name__ == "UnionType":
+        for arg in get_args(annotation):
+            found = _marker_in(arg, optional)
+            if found is not None:
+                return found
+    return None
+
+
+def _marker_of(metadata: Sequence[Any], optional: bool) -> Injection | None:
+    for marker in metadata:
+        if isinstance(marker, _Injected):
+            return Injection(marker.kind, getattr(marker, "field", None), optional)
+        if isinstance(marker, type) and issubclass(marker, _Injected):
+            return Injection(marker.kind, optional=optional)
+    return None
+
+
+def _is_tool_runtime(annotation: Any) -> bool:
+    target = get_origin(annotation) or annotation
+    return isinstance(target, type) and issubclass(target, ToolRuntime)
+
+
+def _without_injected_fields(
+    schema: type[BaseModel],
+) -> tuple[type[BaseModel], dict[str, Injection]]:
+    """``schema`` minus its injected fields (the model never fills them), and those fields."""
+    fields = getattr(schema, "model_fields", None)
+    if not isinstance(fields, dict):
+        return schema, {}
+    injections: dict[str, Injection] = {}
+    for name, info in fields.items():
+        optional = not info.is_required()
+        found = _marker_of(info.metadata, optional) or _marker_in(info.annotation, optional)
+        if found is not None:
+            injections[name] = found
+    if not injections:
+        return schema, {}
+    kept = {
+        name: (info.annotation, info) for name, info in fields.items() if name not in injections
+    }
+    stripped = create_model(  # type: ignore[call-overload]
+        schema.__name__,
+        __config__=ConfigDict(arbitrary_types_allowed=True),
+        __doc__=schema.__doc__,
+        **kept,
+    )
+    return stripped, injections
 
 
 _ARG_LINE = re.compile(r"^(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")

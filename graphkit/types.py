@@ -156,6 +156,9 @@ class PregelTask:
     path: tuple[Any, ...] = ()
     error: Exception | None = None
     interrupts: tuple[Interrupt, ...] = ()
+    state: Any = None
+    """For a subgraph's task: its ``StateSnapshot`` (``get_state(subgraphs=True)``),
+    else the config of its namespace."""
     result: Any = None
 
 
@@ -197,12 +200,12 @@ def interrupt(value: Any) -> Any:
             "interrupt() needs a checkpointer to resume the run later: "
             "compile(checkpointer=InMemorySaver()) and pass a thread_id in the config."
         )
-    owner = task.interrupt_owner()  # inside a subgraph: the parent graph's task
+    owner = task.interrupt_owner()
     index = owner.interrupt_count
     owner.interrupt_count += 1
     if index < len(owner.resume):
         return owner.resume[index]
-    raise GraphInterrupt((Interrupt(value, id=f"{owner.task_id}#{index}"),))
+    raise GraphInterrupt((Interrupt(value, id=owner.interrupt_id(index)),))
 
 
 def _register_with_serializer() -> None:

@@ -4,32 +4,23 @@ fault tolerance, durability modes. Every test runs on InMemorySaver and LMDBSave
 from __future__ import annotations
 
 import operator
+import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
 
 from graphkit import END, START, Command, StateGraph
-from graphkit.stores import InMemorySaver, LMDBSaver
+from graphkit.stores import LMDBSaver
 from graphkit.stores.checkpoint import BaseCheckpointSaver
 
 
 class State(TypedDict, total=False):
     x: int
     log: Annotated[list[str], operator.add]
-
-
-@pytest.fixture(params=["memory", "lmdb"])
-def saver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseCheckpointSaver]:
-    if request.param == "memory":
-        yield InMemorySaver()
-    else:
-        with LMDBSaver(tmp_path / "ckpt") as lmdb_saver:
-            yield lmdb_saver
 
 
 def cfg(thread: str = "t1", **extra: Any) -> dict[str, Any]:
@@ -190,7 +181,6 @@ def test_invoke_none_on_new_thread_is_a_clear_error(saver: BaseCheckpointSaver) 
         counter_graph(saver).invoke(None, cfg("fresh"))
 
 
-@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
 def test_durability_modes(saver: BaseCheckpointSaver, durability: str) -> None:
     graph = counter_graph(saver)
     graph.invoke({"x": 0}, cfg(), durability=durability)
@@ -362,7 +352,7 @@ def test_one_lmdb_write_transaction_per_superstep(
     with LMDBSaver(tmp_path / "db") as saver:
         graph = builder.compile(checkpointer=saver)
         monkeypatch.setattr(LMDBEnv, "write", counting)
-        graph.invoke({"x": 0}, cfg())
+        graph.invoke({"x": 0}, cfg(), durability="sync")
     assert len(commits) == 3  # the input checkpoint, then one per superstep
 
 
@@ -375,3 +365,74 @@ async def test_async_state_apis(saver: BaseCheckpointSaver) -> None:
     assert steps == [1, 0]
     await graph.aupdate_state(cfg(), {"x": 7}, as_node="add")
     assert (await graph.aget_state(cfg())).next == ("done",)
+
+
+def test_default_durability_saves_every_step_before_invoke_returns(tmp_path: Path) -> None:
+    """The default is LangGraph's "async"; still, a SIGKILL right after return loses nothing."""
+    script = f"""
+import os, signal
+from typing import TypedDict
+from graphkit import END, START, StateGraph
+from graphkit.checkpoint.lmdb import LMDBSaver
+
+class S(TypedDict):
+    x: int
+
+b = StateGraph(S)
+b.add_node("inc", lambda s: {{"x": s["x"] + 1}})
+b.add_edge(START, "inc")
+b.add_conditional_edges("inc", lambda s: "inc" if s["x"] < 200 else END, ["inc", END])
+graph = b.compile(checkpointer=LMDBSaver({str(tmp_path)!r}))
+graph.invoke({{"x": 0}}, {{"configurable": {{"thread_id": "t"}}}})
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    from graphkit.checkpoint.lmdb import LMDBSaver
+
+    saver = LMDBSaver(str(tmp_path))
+    try:
+        config = {"configurable": {"thread_id": "t"}}
+        latest = saver.get_tuple(config)
+        assert latest is not None
+        assert latest.checkpoint["channel_values"]["x"] == 200
+        assert len(list(saver.list(config))) == 201  # the input and each of 200 steps
+    finally:
+        saver.close()
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+@pytest.mark.parametrize("failure", ["node_raises", "recursion_limit"])
+def test_a_failing_run_keeps_every_step_it_finished(
+    saver: BaseCheckpointSaver, durability: str, failure: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the durability, the steps before the error are saved when invoke raises."""
+    import time
+
+    from graphkit import GraphRecursionError
+
+    put_batch = saver.put_batch
+
+    def slow_put_batch(items: Any) -> Any:  # the background writer lags well behind the run
+        time.sleep(0.05)
+        return put_batch(items)
+
+    monkeypatch.setattr(saver, "put_batch", slow_put_batch)
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"log": ["a"]})
+    builder.add_node("b", lambda s: {"log": ["b"]})
+
+    def boom(state: State) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    builder.add_node("boom", boom)
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    builder.add_edge("b", "boom")
+    graph = builder.compile(checkpointer=saver)
+    limit = 3 if failure == "recursion_limit" else 25
+    with pytest.raises(GraphRecursionError if failure == "recursion_limit" else RuntimeError):
+        graph.invoke({"log": []}, {**cfg(), "recursion_limit": limit}, durability=durability)
+    state = graph.get_state(cfg())
+    assert state.values["log"] == ["a", "b"]
+    assert state.next == ("boom",)

@@ -10,6 +10,7 @@ import networkx as nx
 import pytest
 
 from graphkit import END, START, Command, GraphCompileError, NodeConfigError, Send, StateGraph
+from graphkit.errors import EmptyInputError
 
 
 class State(TypedDict):
@@ -184,9 +185,13 @@ def test_interrupt_on_unknown_node_is_rejected() -> None:
         chain("a").compile(checkpointer=InMemorySaver(), interrupt_before=["nope"])
 
 
-def test_interrupts_without_checkpointer_are_rejected_at_compile() -> None:
-    with pytest.raises(GraphCompileError, match="needs a checkpointer"):
-        chain("a").compile(interrupt_before=["a"])
+def test_interrupts_without_any_checkpointer_fail_when_they_would_stop_the_run() -> None:
+    # compiles: as a subgraph it would use its parent's checkpointer
+    graph = chain("a").compile(interrupt_before=["a"])
+    with pytest.raises(EmptyInputError, match="needs a checkpointer"):
+        graph.invoke({"log": []})
+    with pytest.raises(GraphCompileError, match="checkpointer=False"):
+        chain("a").compile(interrupt_before=["a"], checkpointer=False)
 
 
 def test_add_node_infers_name_and_add_sequence_chains() -> None:

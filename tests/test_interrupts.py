@@ -7,7 +7,8 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 
-from graphkit import START, Command, Interrupt, InvalidUpdateError, StateGraph, interrupt
+from graphkit import START, Command, Interrupt, StateGraph, interrupt
+from graphkit.errors import UnknownInterruptError
 from graphkit.stores import InMemorySaver
 
 
@@ -91,8 +92,13 @@ def test_parallel_interrupts_resume_by_id() -> None:
     out = graph.invoke({}, CFG)
     ids = {i.value: i.id for i in out["__interrupt__"]}
     assert set(ids) == {"A?", "B?"}
-    with pytest.raises(InvalidUpdateError, match="2 open interrupts"):
+    with pytest.raises(UnknownInterruptError, match="multiple pending interrupts") as refused:
         graph.invoke(Command(resume="x"), CFG)
+    assert refused.value.reason == "ambiguous"
+    assert refused.value.pending_ids == tuple(sorted(ids.values()))
+    with pytest.raises(UnknownInterruptError, match="not open") as unknown:
+        graph.invoke(Command(resume={ids["A?"]: 1, "0:zzz#0": 2}), CFG)
+    assert unknown.value.interrupt_ids == ("0:zzz#0",)
     final = graph.invoke(Command(resume={ids["A?"]: 1, ids["B?"]: 2}), CFG)
     assert final["log"] == ["a=1", "b=2"]
 
@@ -202,4 +208,5 @@ def test_interrupt_inside_a_subgraph_pauses_the_parent_thread() -> None:
     assert graph.get_state(CFG).next == ("sub",)
     final = graph.invoke(Command(resume="yes"), CFG)
     assert final["log"][-2:] == ["approved=yes", "after"]
-    assert calls == ["prepare", "approve", "prepare", "approve"]  # the subgraph re-runs
+    # the resume goes on inside the subgraph: "prepare", which finished, does not run again
+    assert calls == ["prepare", "approve", "approve"]

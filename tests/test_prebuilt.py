@@ -69,8 +69,14 @@ def test_tool_node_runs_parallel_calls_concurrently() -> None:
     assert [m.content for m in out["messages"]] == ["0", "1", "2"]
 
 
-def test_tool_error_becomes_error_message() -> None:
-    out = ToolNode([explode])({"messages": [calls(("explode", {"reason": "x"}, "c1"))]})
+def test_tool_error_fails_the_run_by_default() -> None:
+    with pytest.raises(RuntimeError, match="kaboom: x"):
+        ToolNode([explode]).invoke({"messages": [calls(("explode", {"reason": "x"}, "c1"))]})
+
+
+def test_tool_error_becomes_error_message_with_handle_tool_errors_true() -> None:
+    node = ToolNode([explode], handle_tool_errors=True)
+    out = node({"messages": [calls(("explode", {"reason": "x"}, "c1"))]})
     [msg] = out["messages"]
     assert msg.status == "error"
     assert msg.content == "Error: RuntimeError('kaboom: x')\n Please fix your mistakes."
@@ -107,7 +113,7 @@ def test_invalid_arguments_give_the_validation_message() -> None:
     out = ToolNode([add])({"messages": [calls(("add", {"a": "one"}, "c1"))]})
     [msg] = out["messages"]
     assert msg.status == "error"
-    assert "invalid arguments for tool 'add'" in msg.text
+    assert msg.text.startswith("Error invoking tool 'add' with kwargs {'a': 'one'} with error:\n")
     assert "a: Input should be a valid integer" in msg.text and "b: Field required" in msg.text
 
 
@@ -115,7 +121,7 @@ def test_unknown_tool_lists_available_tools() -> None:
     out = ToolNode([add, explode])({"messages": [calls(("mul", {}, "c1"))]})
     [msg] = out["messages"]
     assert msg.status == "error" and msg.tool_call_id == "c1"
-    assert msg.content == "Error: 'mul' is not a valid tool, try one of [add, explode]."
+    assert msg.content == "Error: mul is not a valid tool, try one of [add, explode]."
 
 
 def test_list_input_gives_list_output_and_non_strings_are_json() -> None:
@@ -231,7 +237,8 @@ def test_agent_recovers_from_tool_error() -> None:
     model = FakeChatModel(
         responses=[calls(("explode", {"reason": "r"}, "c1")), "Sorry, it failed."]
     )
-    result = create_react_agent(model, [explode]).invoke({"messages": [("user", "go")]})
+    tools = ToolNode([explode], handle_tool_errors=True)
+    result = create_react_agent(model, tools).invoke({"messages": [("user", "go")]})
     tool_msg = result["messages"][2]
     assert isinstance(tool_msg, ToolMessage) and tool_msg.status == "error"
     assert "kaboom: r" in tool_msg.text

@@ -54,7 +54,7 @@ def test_invoke_validates_and_coerces_arguments() -> None:
 
 
 def test_invalid_arguments_name_the_tool_and_the_field() -> None:
-    with pytest.raises(ToolArgumentsError, match="invalid arguments for tool 'search': limit"):
+    with pytest.raises(ToolArgumentsError, match="Error invoking tool 'search' .*\n limit:"):
         search.invoke({"query": "x", "limit": "many"})
     with pytest.raises(ToolArgumentsError, match="query: Field required"):
         search.invoke({})

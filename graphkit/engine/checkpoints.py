@@ -1,10 +1,14 @@
-"""Where the runtime meets a checkpoint saver: load a thread, save each step, snapshots.
+"""Persistence of a run: load a thread's checkpoint, save each step, keep pending writes.
 
 A checkpoint holds the channel values (stored by the saver once per version, and
 for growing lists only the appended part), the channel versions, and the
-*frontier*: the nodes, sends, deferred nodes and join progress of the next step.
-Pending writes keep the results of tasks that finished in a step that failed or
-paused, so resuming runs only what did not finish.
+frontier's record (see ``frontier.py``). Pending writes keep the results of tasks
+that finished in a step that failed or paused, so resuming runs only what did not
+finish.
+
+The session never sees the run: it is handed what it saves as values and returns
+what it restores as a ``Restored`` value, which the run applies. The state API
+(``get_state``, history, ``update_state``) lives in ``state.py``.
 """
 
 from __future__ import annotations
@@ -13,40 +17,69 @@ import operator
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Container, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from graphkit.constants import INTERRUPT, START
-from graphkit.engine.task import Task, Write, update_writes
-from graphkit.errors import InvalidUpdateError
-from graphkit.schema import ROOT
+from graphkit.constants import INTERRUPT
+from graphkit.engine.frontier import Frontier, next_names
+from graphkit.engine.task import Task, Write
+from graphkit.errors import UnknownInterruptError
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
     CheckpointMetadata,
-    CheckpointTuple,
     new_checkpoint_id,
     thread_of,
 )
-from graphkit.types import Interrupt, PregelTask, Send, StateSnapshot
-
-if TYPE_CHECKING:
-    from graphkit.engine.compiled import CompiledStateGraph
-    from graphkit.engine.loop import Run
+from graphkit.types import Interrupt
 
 ROUTES = "__routes__"
 ERROR = "__error__"
 RESUME = "__resume__"
 CACHE = "__cache__"
-_SPECIAL = frozenset({ROUTES, ERROR, RESUME, INTERRUPT, CACHE})
+SPECIAL = frozenset({ROUTES, ERROR, RESUME, INTERRUPT, CACHE})
+"""Pending-write channels that are bookkeeping, not state writes."""
 DURABILITY = ("sync", "async", "exit")
+DEFAULT_DURABILITY = "async"
+"""LangGraph's default: steps are saved by a background writer while the next one runs
+(queued steps share one transaction); the run returns only when all are saved."""
+
+
+@dataclass(slots=True)
+class Restored:
+    """What a checkpoint gives back to a run."""
+
+    values: dict[str, Any]
+    """Channel values (a private copy)."""
+    step: int
+    """The step the checkpoint was taken after."""
+    frontier: Frontier
+    """What runs next."""
+    writes: dict[str, list[Write]]
+    """Pending writes by task id: results of tasks that finished, errors, interrupts."""
+    resumes: dict[str, list[Any]]
+    """Resume values already given to each paused task, in order."""
+    metadata: CheckpointMetadata
+    """The checkpoint's metadata (``writes`` tells who wrote last)."""
+
+
+@dataclass(slots=True, frozen=True)
+class Saved:
+    """A checkpoint just written: what ``checkpoints``/``debug`` streams report."""
+
+    config: dict[str, Any]
+    parent_config: dict[str, Any]
+    metadata: CheckpointMetadata
+    next: tuple[str, ...]
+    ts: str
 
 
 class CheckpointSession:
     """Checkpointing for one run: what was loaded, what changed, when to save."""
 
-    def __init__(self, run: Run, saver: BaseCheckpointSaver, config: dict[str, Any]) -> None:
+    def __init__(self, saver: BaseCheckpointSaver, config: dict[str, Any]) -> None:
         configurable = config.get("configurable") or {}
         if not configurable.get("thread_id"):
             raise ValueError(
@@ -54,10 +87,10 @@ class CheckpointSession:
                 "config={'configurable': {'thread_id': 'some-id'}}."
             )
         self.thread_id, self.ns, _ = thread_of(config)
-        self.run = run
         self.saver = saver
         self.config: dict[str, Any] = {"configurable": dict(configurable)}
-        self.durability = config.get("durability", "sync")
+        """The config of the checkpoint the next save comes after."""
+        self.durability = config.get("durability") or DEFAULT_DURABILITY
         if self.durability not in DURABILITY:
             raise ValueError(f"durability must be one of {DURABILITY}, got {self.durability!r}.")
         self.user_metadata = dict(config.get("metadata") or {})
@@ -66,16 +99,19 @@ class CheckpointSession:
         self.saved_values: dict[str, Any] = {}
         """Each channel's value as of the last save (to spot what changed and what grew)."""
         self.changed: set[str] = set()
-        """Channels written since the last save (the loop adds to it)."""
+        """Channels written since the last save (see ``mark_changed``)."""
         self.last_version = 0
         self.interrupted: dict[str, list[Interrupt]] = {}
-        self.resumes: dict[str, list[Any]] = {}
-        self._unsaved: tuple[str, dict[str, Any] | None] | None = None
+        self._unsaved: tuple[str, dict[str, Any] | None, dict[str, Any], int, Any] | None = None
         self._background: BackgroundWriter | None = None
 
     # ---------------------------------------------------------------- load
-    def load(self) -> None:
-        """Restore the thread's latest checkpoint (or the one ``checkpoint_id`` names)."""
+    def load(self, *, known: Container[str], joins: int) -> Restored | None:
+        """The thread's latest checkpoint (or the one ``checkpoint_id`` names), if any.
+
+        ``known`` and ``joins`` describe the graph: frontier entries of nodes it no
+        longer has are dropped.
+        """
         found = self.saver.get_tuple(self.config)
         if found is None:
             if self.config["configurable"].get("checkpoint_id"):
@@ -83,55 +119,99 @@ class CheckpointSession:
                     f"Thread {self.thread_id!r} has no checkpoint "
                     f"{self.config['configurable']['checkpoint_id']!r}."
                 )
-            return
+            return None
         self.loaded = True
-        restore_run(self.run, found)
+        checkpoint = found.checkpoint
         self.config = found.config
-        self.versions = dict(found.checkpoint["channel_versions"])
+        self.versions = dict(checkpoint["channel_versions"])
         self.last_version = max(self.versions.values(), default=0)
-        self.saved_values = dict(self.run.values)
+        values = dict(checkpoint["channel_values"])
+        self.saved_values = dict(values)
+        writes: dict[str, list[Write]] = {}
+        resumes: dict[str, list[Any]] = {}
         for task_id, channel, value in found.pending_writes:
+            writes.setdefault(task_id, []).append((channel, value))
             if channel == INTERRUPT:
                 self.interrupted.setdefault(task_id, []).extend(value)
             elif channel == RESUME:
-                self.resumes[task_id] = list(value)
-        self.run.resumes = self.resumes
+                resumes[task_id] = list(value)
+        return Restored(
+            values=values,
+            step=int(found.metadata.get("step", -1)),
+            frontier=Frontier.from_record(checkpoint.get("frontier"), known=known, joins=joins),
+            writes=writes,
+            resumes=resumes,
+            metadata=found.metadata,
+        )
 
-    def resume_with(self, value: Any) -> None:
-        """Hand ``Command(resume=value)`` to the paused task(s)."""
-        if not self.interrupted:
-            raise InvalidUpdateError(
-                f"Command(resume=...) was given, but thread {self.thread_id!r} is not paused "
-                "at an interrupt(). Invoke it with an input instead."
+    def answers(self, value: Any) -> dict[str, Any]:
+        """``Command(resume=value)`` as answers by interrupt id.
+
+        ``value`` is either the answer to the one open interrupt, or a dict
+        ``{interrupt_id: answer}``. With no interrupt open (a thread stopped by
+        ``interrupt_before``/``interrupt_after``) there is nothing to answer.
+        """
+        open_ids = sorted(i.id for items in self.interrupted.values() for i in items)
+        if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+            unknown = tuple(k for k in value if k not in open_ids)
+            if not unknown:
+                return dict(value)
+            if len(unknown) < len(value) or all("#" in k for k in unknown):
+                raise UnknownInterruptError(
+                    f"Command(resume={{...}}) names interrupts {list(unknown)} that are not "
+                    f"open in thread {self.thread_id!r}; open ones: {open_ids}. Take the ids "
+                    "from get_state(config).interrupts.",
+                    reason="not_pending",
+                    interrupt_ids=unknown,
+                    pending_ids=tuple(open_ids),
+                )
+        if not open_ids:
+            return {}
+        if len(open_ids) > 1:
+            raise UnknownInterruptError(
+                f"When there are multiple pending interrupts, you must specify the interrupt "
+                f"id when resuming: thread {self.thread_id!r} has {len(open_ids)} open; pass "
+                f"Command(resume={{interrupt_id: value, ...}}) with ids {open_ids}.",
+                reason="ambiguous",
+                pending_ids=tuple(open_ids),
             )
-        by_id = {i.id: (task_id, i) for task_id, items in self.interrupted.items() for i in items}
-        if isinstance(value, dict) and value and all(k in by_id for k in value):
-            for interrupt_id, answer in value.items():
-                self.resumes.setdefault(by_id[interrupt_id][0], []).append(answer)
-            return
-        if len(by_id) > 1:
-            raise InvalidUpdateError(
-                f"Thread {self.thread_id!r} has {len(by_id)} open interrupts; resume them by "
-                f"id: Command(resume={{interrupt_id: value, ...}}) with ids {sorted(by_id)}."
-            )
-        ((task_id, _),) = by_id.values()
-        self.resumes.setdefault(task_id, []).append(value)
+        return {open_ids[0]: value}
 
     # ---------------------------------------------------------------- save
-    def save(self, source: str, writes: dict[str, Any] | None) -> None:
-        """Save the run's state as a new checkpoint (now, in background, or at exit)."""
-        if self.durability == "exit":
-            self._unsaved = (source, writes)
-            return
-        self._put(source, writes)
+    def mark_changed(self, keys: Iterable[str]) -> None:
+        """Channels written since the last save (only they get new versions)."""
+        self.changed.update(keys)
 
-    def _put(self, source: str, writes: dict[str, Any] | None) -> None:
-        run = self.run
-        checkpoint, new_versions = self._checkpoint()
+    def save(
+        self,
+        source: str,
+        writes: dict[str, Any] | None,
+        values: dict[str, Any],
+        step: int,
+        frontier: Frontier,
+    ) -> list[Saved]:
+        """Save the run's state as a new checkpoint (now, in background, or at exit).
+
+        Returns what was written (nothing yet when ``durability="exit"`` holds it back).
+        """
+        if self.durability == "exit":
+            self._unsaved = (source, writes, values, step, frontier.to_record())
+            return []
+        return [self._put(source, writes, values, step, frontier.to_record())]
+
+    def _put(
+        self,
+        source: str,
+        writes: dict[str, Any] | None,
+        values: dict[str, Any],
+        step: int,
+        frontier: Any,
+    ) -> Saved:
+        checkpoint, new_versions = self._checkpoint(values, frontier)
         metadata: CheckpointMetadata = {
             **self.user_metadata,
             "source": source,
-            "step": run.step,
+            "step": step,
             "writes": writes,
             "parents": {},
         }
@@ -151,29 +231,12 @@ class CheckpointSession:
             self._background.submit((parent, checkpoint, metadata, new_versions))
         else:
             self.saver.put(parent, checkpoint, metadata, new_versions)
-        if "checkpoints" in run.modes or "debug" in run.modes:
-            event = {
-                "config": new_config,
-                "parent_config": parent,
-                "metadata": metadata,
-                "values": run.output(),
-                "next": next_names(checkpoint["frontier"]),
-            }
-            run._emit("checkpoints", event)
-            run._emit(
-                "debug",
-                {
-                    "type": "checkpoint",
-                    "timestamp": checkpoint["ts"],
-                    "step": run.step,
-                    "payload": event,
-                },
-            )
+        return Saved(new_config, parent, metadata, next_names(frontier), checkpoint["ts"])
 
-    def _checkpoint(self) -> tuple[Checkpoint, dict[str, int]]:
-        """The checkpoint of the run's state now; new versions only for changed channels."""
-        run = self.run
-        values = run.values
+    def _checkpoint(
+        self, values: dict[str, Any], frontier: Any
+    ) -> tuple[Checkpoint, dict[str, int]]:
+        """The checkpoint of ``values`` now; new versions only for changed channels."""
         saved = self.saved_values
         version = max(self.last_version + 1, time.time_ns() // 1000)
         self.last_version = version
@@ -205,19 +268,22 @@ class CheckpointSession:
             ts=datetime.now(timezone.utc).isoformat(),
             channel_values=dict(values) if background else values,
             channel_versions=dict(self.versions) if background else self.versions,
-            frontier=frontier_of(run),
+            frontier=frontier,
             channel_appends=appends,
         )
         return checkpoint, new_versions
 
-    def save_pending(self, tasks: list[Task]) -> None:
-        """Keep the results of a failed or paused step so a resume skips what finished."""
-        self.flush()
+    def save_pending(self, tasks: list[Task]) -> list[Saved]:
+        """Keep the results of a failed or paused step so a resume skips what finished.
+
+        Returns the checkpoint that ``durability="exit"`` held back, if it is written now.
+        """
+        saved = self.flush()
         for index, task in enumerate(tasks):
             writes: list[Write]
             if task.error is not None:
                 writes = [(ERROR, repr(task.error))]
-            elif task.interrupts:
+            elif not task.done:  # paused (at an interrupt, or a subgraph's static stop)
                 writes = [(INTERRUPT, list(task.interrupts)), (RESUME, list(task.resume))]
             elif task.done and not task.restored:
                 writes = [*task.writes, (ROUTES, list(task.routes))]
@@ -226,20 +292,22 @@ class CheckpointSession:
             if task.cache and not task.done:
                 writes.append((CACHE, task.cache))
             self.saver.put_writes(self.config, writes, task.id, index)
+        return saved
 
-    def flush(self) -> None:
+    def flush(self) -> list[Saved]:
         """Make sure everything saved so far is on disk before going on."""
+        saved: list[Saved] = []
         if self._unsaved is not None:
-            source, writes = self._unsaved
-            self._unsaved = None
-            self._put(source, writes)
+            unsaved, self._unsaved = self._unsaved, None
+            saved.append(self._put(*unsaved))
         if self._background is not None:
             self._background.wait()
+        return saved
 
-    def close(self) -> None:
+    def close(self) -> list[Saved]:
         """End of run: save what ``exit`` durability held back, wait for background saves."""
         try:
-            self.flush()
+            return self.flush()
         finally:
             if self._background is not None:
                 self._background.stop()
@@ -311,228 +379,22 @@ class BackgroundWriter:
                 self.idle.notify_all()
 
 
-def frontier_of(run: Run) -> dict[str, Any]:
-    """What runs next, as stored in a checkpoint."""
-    return {
-        "nodes": list(run.pending),
-        "sends": [[s.node, s.arg] for s in run.sends],
-        "deferred": list(run.deferred),
-        "joins": [sorted(seen) for seen in run.joins],
-    }
+def restore_task(task: Task, writes: list[Write], resumes: list[Any]) -> None:
+    """Give a planned task the results saved for it; it runs again only if it did not finish.
 
-
-def next_names(frontier: dict[str, Any]) -> tuple[str, ...]:
-    """Node names of the next step (what ``StateSnapshot.next`` shows)."""
-    nodes = frontier.get("nodes") or []
-    sends = [s[0] for s in frontier.get("sends") or []]
-    names = sorted(nodes) + sends
-    if not names:
-        names = sorted(frontier.get("deferred") or [])
-    return tuple(names)
-
-
-def restore_run(run: Run, found: CheckpointTuple) -> None:
-    """Put a checkpoint's values, step and frontier back into a run."""
-    checkpoint = found.checkpoint
-    run.values = dict(checkpoint["channel_values"])
-    run.step = int(found.metadata.get("step", -1))
-    frontier = checkpoint.get("frontier") or {}
-    nodes = run.tables.nodes
-    run.pending = {n: None for n in frontier.get("nodes", []) if n in nodes}
-    run.sends = [Send(node, arg) for node, arg in frontier.get("sends", []) if node in nodes]
-    run.deferred = {n: None for n in frontier.get("deferred", []) if n in nodes}
-    joins = frontier.get("joins") or []
-    run.joins = [set(joins[i]) if i < len(joins) else set() for i in range(len(run.tables.joins))]
-    restored: dict[str, list[Write]] = {}
-    for task_id, channel, value in found.pending_writes:
-        restored.setdefault(task_id, []).append((channel, value))
-    run.restored = restored
-
-
-def restore_task(task: Task, writes: list[Write], resumes: dict[str, list[Any]]) -> None:
-    """Give a planned task the results saved for it; it runs again only if it did not finish."""
+    ``resumes`` are the answers its ``interrupt()`` calls get when it runs again.
+    """
     channels = {c for c, _ in writes}
     if channels & {ERROR, INTERRUPT}:
-        task.resume = list(resumes.get(task.id, []))
+        task.resume = list(resumes)
         for channel, value in writes:
             if channel == CACHE:
                 task.cache = dict(value)
         return
-    task.writes = [(c, v) for c, v in writes if c not in _SPECIAL]
+    task.writes = [(c, v) for c, v in writes if c not in SPECIAL]
     for channel, value in writes:
         if channel == ROUTES:
             task.routes = list(value)
     task.update = dict(task.writes)
     task.done = True
     task.restored = True
-
-
-# -------------------------------------------------------------------- public APIs
-def _saver(graph: CompiledStateGraph) -> BaseCheckpointSaver:
-    if graph.checkpointer is None:
-        raise ValueError(
-            "This graph has no checkpointer, so it keeps no thread state: "
-            "compile(checkpointer=InMemorySaver()) (or LMDBSaver(path))."
-        )
-    return graph.checkpointer
-
-
-def snapshot(
-    graph: CompiledStateGraph, found: CheckpointTuple, *, live: bool = False
-) -> StateSnapshot:
-    """A saved checkpoint as a ``StateSnapshot``.
-
-    ``live`` (the thread's current state, as ``get_state`` without a checkpoint_id
-    shows it): when the step paused at an ``interrupt()`` or failed, the values
-    include the writes of the step's tasks that already finished and ``next`` leaves
-    those tasks out, as in LangGraph. Otherwise the snapshot is the record of the
-    step's start.
-    """
-    values = found.checkpoint["channel_values"]
-    state_keys = graph.tables.state.keys
-    frontier = found.checkpoint.get("frontier") or {}
-    errors: dict[str, str] = {}
-    interrupts: dict[str, list[Interrupt]] = {}
-    results: dict[str, dict[str, Any]] = {}
-    for task_id, channel, value in found.pending_writes:
-        if channel == ERROR:
-            errors[task_id] = value
-        elif channel == INTERRUPT:
-            interrupts.setdefault(task_id, []).extend(value)
-        elif channel not in _SPECIAL:
-            results.setdefault(task_id, {})[channel] = value
-    step = int(found.metadata.get("step", -1)) + 1
-    tasks: list[PregelTask] = []
-    names = sorted(frontier.get("nodes") or []) or (
-        [] if frontier.get("sends") else sorted(frontier.get("deferred") or [])
-    )
-    for name in names:
-        tasks.append(
-            _snapshot_task(f"{step}:{name}", name, ("pull", name), errors, interrupts, results)
-        )
-    for index, (node, _arg) in enumerate(frontier.get("sends") or []):
-        tasks.append(
-            _snapshot_task(f"{step}:~{index}", node, ("push", index), errors, interrupts, results)
-        )
-    finished: set[str] = set()
-    if live and (interrupts or errors):
-        finished = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
-        done_writes: dict[str, list[Write]] = {}
-        for task_id, channel, value in found.pending_writes:
-            if task_id in finished and channel not in _SPECIAL:
-                done_writes.setdefault(task_id, []).append((channel, value))
-        writers = [(t.name, done_writes[t.id]) for t in tasks if t.id in done_writes]
-        if writers:
-            from graphkit.engine.loop import merge_writes
-
-            try:
-                values = {**values, **merge_writes(values, graph.tables, writers)}
-            except InvalidUpdateError:  # the writes conflict: show the step's start
-                finished = set()
-    return StateSnapshot(
-        values=values.get(ROOT)
-        if graph.tables.root
-        else {k: values[k] for k in state_keys if k in values},
-        next=tuple(t.name for t in tasks if t.id not in finished),
-        config=found.config,
-        metadata=dict(found.metadata),
-        created_at=found.checkpoint["ts"],
-        parent_config=found.parent_config,
-        tasks=tuple(tasks),
-        interrupts=tuple(i for t in tasks for i in t.interrupts),
-    )
-
-
-def _snapshot_task(
-    task_id: str,
-    name: str,
-    path: tuple[Any, ...],
-    errors: dict[str, str],
-    interrupts: dict[str, list[Interrupt]],
-    results: dict[str, dict[str, Any]],
-) -> PregelTask:
-    error = errors.get(task_id)
-    return PregelTask(
-        id=task_id,
-        name=name,
-        path=path,
-        error=RuntimeError(error) if error is not None else None,
-        interrupts=tuple(interrupts.get(task_id, ())),
-        result=results.get(task_id),
-    )
-
-
-def get_state(graph: CompiledStateGraph, config: dict[str, Any]) -> StateSnapshot:
-    """The snapshot of a thread's latest (or named) checkpoint; empty for a new thread."""
-    saver = _saver(graph)
-    found = saver.get_tuple(config)
-    if found is None:
-        return StateSnapshot(
-            values={}, next=(), config=config, metadata=None, created_at=None, parent_config=None
-        )
-    live = not (config.get("configurable") or {}).get("checkpoint_id")
-    return snapshot(graph, found, live=live)
-
-
-def get_state_history(
-    graph: CompiledStateGraph,
-    config: dict[str, Any],
-    *,
-    filter: dict[str, Any] | None,
-    before: dict[str, Any] | None,
-    limit: int | None,
-) -> Iterator[StateSnapshot]:
-    """Snapshots of a thread, newest first."""
-    saver = _saver(graph)
-    for found in saver.list(config, filter=filter, before=before, limit=limit):
-        yield snapshot(graph, found)
-
-
-def update_state(
-    graph: CompiledStateGraph, config: dict[str, Any], values: Any, as_node: str | None
-) -> dict[str, Any]:
-    """Apply ``values`` through the reducers as if ``as_node`` wrote them; save a checkpoint."""
-    from graphkit.engine.loop import Run
-
-    _saver(graph)
-    run = Run(graph, {**config, "durability": "sync"})
-    cp = run.cp
-    assert cp is not None
-    cp.load()
-    if not cp.loaded:
-        for key, make in graph.tables.initial.items():
-            run.values[key] = make()
-        cp.changed.update(graph.tables.initial)
-    node_name = as_node if as_node is not None else _last_writer(graph, cp, run)
-    if node_name != START and node_name not in graph.tables.nodes:
-        raise InvalidUpdateError(
-            f"update_state(as_node={node_name!r}): no such node. Known nodes: "
-            f"{sorted(graph.tables.nodes)} (or START)."
-        )
-    node = graph.tables.start if node_name == START else graph.tables.nodes[node_name]
-    writes = update_writes(values, node_name, graph.tables) if values is not None else []
-    run._apply([(node_name, writes)])
-    run.pending, run.sends, run.deferred = {}, [], {}
-    run.restored = {}
-    run.route_after(node)
-    run.step += 1
-    source = "fork" if values is None and as_node is None else "update"
-    cp.save(source, {node_name: values})
-    cp.close()
-    return cp.config
-
-
-def _last_writer(graph: CompiledStateGraph, cp: CheckpointSession, run: Run) -> str:
-    if not cp.loaded:
-        return START
-    found = cp.saver.get_tuple(cp.config)
-    writes = (found.metadata.get("writes") if found else None) or {}
-    writers = [n for n in writes if n in graph.tables.nodes]
-    if not writers:
-        return START
-    if len(set(writers)) == 1:
-        return writers[0]
-    raise InvalidUpdateError(
-        f"update_state() cannot tell which node the update comes from: the last step ran "
-        f"{sorted(set(writers))}. Pass as_node='...'."
-    )

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 from pydantic import BaseModel, ValidationError
 
+from graphkit.context import CURRENT_TASK
 from graphkit.engine.events import Event
 from graphkit.engine.loop import Run
+from graphkit.engine.nested import joins_parent, nested_result, nested_run
 from graphkit.engine.tables import GraphTables
-from graphkit.errors import GraphCompileError, GraphInterrupt, InvalidUpdateError, ParentCommand
+from graphkit.errors import GraphCompileError, InvalidUpdateError, ParentCommand
 from graphkit.schema import ROOT, update_from_object, validation_message
 from graphkit.types import Command, Durability, StateSnapshot, StreamMode
 
@@ -50,18 +52,25 @@ class CompiledStateGraph:
         self.store = store
         self.debug = debug
         self.name = name
-        if checkpointer is not None and not hasattr(checkpointer, "get_tuple"):
+        if checkpointer not in (None, True, False) and not hasattr(checkpointer, "get_tuple"):
             raise GraphCompileError(
-                f"checkpointer must be a checkpoint saver (e.g. stores.InMemorySaver()), "
-                f"got {checkpointer!r}."
+                "checkpointer must be a checkpoint saver (e.g. InMemorySaver()), or for a "
+                f"subgraph True/False/None, got {checkpointer!r}."
             )
-        if (tables.interrupt_before or tables.interrupt_after) and checkpointer is None:
+        if (tables.interrupt_before or tables.interrupt_after) and checkpointer is False:
             raise GraphCompileError(
                 "interrupt_before/interrupt_after pause a thread to resume it later, which "
-                "needs a checkpointer: compile(checkpointer=InMemorySaver(), ...)."
+                "needs checkpoints, but this graph was compiled with checkpointer=False."
             )
-        if checkpointer is not None:
+        if checkpointer is not False:  # a subgraph saves into its parent's saver
             _register_state_types(builder)
+
+    @property
+    def saver(self) -> Any:
+        """The checkpoint saver given to ``compile(checkpointer=...)``; None for
+        ``True``/``False``/``None`` (a subgraph then uses its parent's, or none)."""
+        checkpointer = self.checkpointer
+        return None if checkpointer is None or isinstance(checkpointer, bool) else checkpointer
 
     # ------------------------------------------------------------------ running
     def invoke(
@@ -82,8 +91,19 @@ class CompiledStateGraph:
             return list(
                 self.stream(input, config, stream_mode=stream_mode, durability=durability, **kwargs)
             )
-        run = Run(self, self._config(config, durability, kwargs), modes=self._debug_modes)
         self._check_sync()
+        parent = CURRENT_TASK.get()
+        if parent is not None and joins_parent(config, parent):
+            run, resuming = nested_run(self, parent, self._config(config, durability, kwargs))
+            for _ in run.iterate(input, resuming=resuming):
+                pass
+            return nested_result(run)
+        run = Run(
+            self,
+            self._config(config, durability, kwargs),
+            saver=self.saver,
+            modes=self._debug_modes,
+        )
         for namespace, _, chunk in run.iterate(input):
             if not namespace:
                 print_debug(chunk)
@@ -106,7 +126,18 @@ class CompiledStateGraph:
                     input, config, stream_mode=stream_mode, durability=durability, **kwargs
                 )
             ]
-        run = Run(self, self._config(config, durability, kwargs), modes=self._debug_modes)
+        parent = CURRENT_TASK.get()
+        if parent is not None and joins_parent(config, parent):
+            run, resuming = nested_run(self, parent, self._config(config, durability, kwargs))
+            async for _ in run.aiterate(input, resuming=resuming):
+                pass
+            return nested_result(run)
+        run = Run(
+            self,
+            self._config(config, durability, kwargs),
+            saver=self.saver,
+            modes=self._debug_modes,
+        )
         async for namespace, _, chunk in run.aiterate(input):
             if not namespace:
                 print_debug(chunk)
@@ -130,16 +161,13 @@ class CompiledStateGraph:
         """
         modes, single = _modes(stream_mode)
         self._check_sync()
-        run = Run(
-            self,
-            self._config(config, durability, kwargs),
-            modes=modes,
-            live=bool(modes & self.live_modes),
-        )
-        for event in run.iterate(input):
+        run, resuming = self._stream_run(config, durability, kwargs, modes)
+        for event in run.iterate(input, resuming=resuming):
             item = _stream_item(event, single, subgraphs)
             if item is not _SKIP:
                 yield item
+        if run.ctx.parent_task is not None:
+            nested_result(run)
 
     async def astream(
         self,
@@ -153,16 +181,29 @@ class CompiledStateGraph:
     ) -> AsyncIterator[Any]:
         """Async ``stream``."""
         modes, single = _modes(stream_mode)
-        run = Run(
-            self,
-            self._config(config, durability, kwargs),
-            modes=modes,
-            live=bool(modes & self.live_modes),
-        )
-        async for event in run.aiterate(input):
+        run, resuming = self._stream_run(config, durability, kwargs, modes)
+        async for event in run.aiterate(input, resuming=resuming):
             item = _stream_item(event, single, subgraphs)
             if item is not _SKIP:
                 yield item
+        if run.ctx.parent_task is not None:
+            nested_result(run)
+
+    def _stream_run(
+        self,
+        config: dict[str, Any] | None,
+        durability: Durability | None,
+        kwargs: dict[str, Any],
+        modes: frozenset[str],
+    ) -> tuple[Run, bool]:
+        """The run of a ``stream`` call (a subgraph's, when called inside a node)."""
+        merged = self._config(config, durability, kwargs)
+        parent = CURRENT_TASK.get()
+        if parent is not None and joins_parent(config, parent):
+            run, resuming = nested_run(self, parent, merged, forward=False, modes=modes)
+            return run, resuming
+        live = bool(modes & self.live_modes)
+        return Run(self, merged, saver=self.saver, modes=modes, live=live), False
 
     def batch(
         self,
@@ -291,16 +332,17 @@ class CompiledStateGraph:
     def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's state at its latest checkpoint (or at ``checkpoint_id``).
 
-        ``subgraphs`` is accepted for LangGraph compatibility; subgraphs keep no state
-        of their own here, so the snapshot is always the parent graph's.
+        With ``checkpoint_ns`` in the config, a subgraph's state (its namespace as
+        stream(subgraphs=True) and ``tasks[i].state`` show it); ``subgraphs=True``
+        puts each running subgraph's own snapshot in its task's ``state``.
         """
-        from graphkit.engine.checkpoints import get_state
+        from graphkit.engine.state import get_state
 
-        return get_state(self, config)
+        return get_state(self, config, subgraphs=subgraphs)
 
     async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """Async ``get_state``."""
-        return await asyncio.to_thread(self.get_state, config)
+        return await asyncio.to_thread(self.get_state, config, subgraphs=subgraphs)
 
     def get_state_history(
         self,
@@ -311,7 +353,7 @@ class CompiledStateGraph:
         limit: int | None = None,
     ) -> Iterator[StateSnapshot]:
         """The thread's checkpoints as snapshots, newest first."""
-        from graphkit.engine.checkpoints import get_state_history
+        from graphkit.engine.state import get_state_history
 
         return get_state_history(self, config, filter=filter, before=before, limit=limit)
 
@@ -334,7 +376,7 @@ class CompiledStateGraph:
         self, config: dict[str, Any], values: Any, as_node: str | None = None
     ) -> dict[str, Any]:
         """Write ``values`` as if ``as_node`` had returned them; the next run goes on from there."""
-        from graphkit.engine.checkpoints import update_state
+        from graphkit.engine.state import update_state
 
         return update_state(self, config, values, as_node)
 
@@ -343,6 +385,22 @@ class CompiledStateGraph:
     ) -> dict[str, Any]:
         """Async ``update_state``."""
         return await asyncio.to_thread(self.update_state, config, values, as_node)
+
+    def get_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> Iterator[tuple[str, CompiledStateGraph]]:
+        """``(name, subgraph)`` of each subgraph node; ``namespace`` (``"a|b"``) picks one,
+        ``recurse`` includes subgraphs of subgraphs (named ``"a|b"``)."""
+        from graphkit.engine.state import subgraphs
+
+        return subgraphs(self, namespace, recurse=recurse)
+
+    async def aget_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> AsyncIterator[tuple[str, CompiledStateGraph]]:
+        """Async ``get_subgraphs``."""
+        for item in self.get_subgraphs(namespace=namespace, recurse=recurse):
+            yield item
 
     # ------------------------------------------------------------------ graph
     def get_graph(
@@ -360,44 +418,29 @@ class CompiledStateGraph:
 
     # ------------------------------------------------------------------ subgraphs
     def _run_as_node(self, state: Any, ctx: TaskContext) -> Any:
-        """Run this graph as a node of a parent graph (no own checkpoint thread).
+        """Run this graph as a node of a parent graph (see ``engine/nested.py``).
 
         Its output is the node's update. A ``Command(graph=Command.PARENT)`` raised
         inside becomes the node's own Command in the parent; an ``interrupt()`` inside
-        pauses the parent's task (on resume the subgraph runs again from its start and
-        its ``interrupt()`` calls get the resume values in order).
+        pauses the parent's task, and the resume goes on inside the subgraph.
         """
-        inner = self._inner()
-        inner._check_sync()
-        run = _subgraph_run(inner, ctx)
+        self._check_sync()
+        run, resuming = nested_run(self, ctx)
         try:
-            for _ in run.iterate(_as_dict(state)):
+            for _ in run.iterate(_as_dict(state), resuming=resuming):
                 pass
         except ParentCommand as pc:
             return _for_parent(pc.command)
-        return _subgraph_result(run)
+        return nested_result(run, ctx)
 
     async def _arun_as_node(self, state: Any, ctx: TaskContext) -> Any:
-        run = _subgraph_run(self._inner(), ctx)
+        run, resuming = nested_run(self, ctx)
         try:
-            async for _ in run.aiterate(_as_dict(state)):
+            async for _ in run.aiterate(_as_dict(state), resuming=resuming):
                 pass
         except ParentCommand as pc:
             return _for_parent(pc.command)
-        return _subgraph_result(run)
-
-    def _inner(self) -> CompiledStateGraph:
-        """This graph as a subgraph: no checkpointer of its own, Command.PARENT allowed."""
-        inner = self.__dict__.get("_subgraph_view")
-        if inner is None:
-            inner = object.__new__(CompiledStateGraph)
-            inner.__dict__.update(self.__dict__)
-            inner.checkpointer = None
-            inner._is_subgraph = True
-            self.__dict__["_subgraph_view"] = inner
-        return inner
-
-    _is_subgraph: bool = False
+        return nested_result(run, ctx)
 
     live_modes: frozenset[str] = _LIVE_MODES
     """Stream modes whose events reach the consumer while nodes still run (a workflow
@@ -433,27 +476,6 @@ def _stream_item(event: Event, single: bool, subgraphs: bool) -> Any:
     if subgraphs:
         return (namespace, chunk) if single else (namespace, mode, chunk)
     return chunk if single else (mode, chunk)
-
-
-def _subgraph_run(inner: CompiledStateGraph, ctx: TaskContext) -> Run:
-    """A run of ``inner`` inside the parent's task ``ctx``: its events go to the parent's
-    stream (when one is listening) and its interrupts to the parent's task."""
-    streaming = ctx.run.emit is not None
-    config = {k: v for k, v in ctx.run.config.items() if k != "configurable"}
-    return Run(
-        inner,
-        config,
-        modes=ctx.run.modes if streaming else frozenset(),
-        forward=ctx.run.push if streaming else None,
-        namespace=(*ctx.run.namespace, f"{ctx.node}:{ctx.task_id}"),
-        parent_task=ctx,
-    )
-
-
-def _subgraph_result(run: Run) -> Any:
-    if run.interrupts:
-        raise GraphInterrupt(tuple(run.interrupts))
-    return run.output()
 
 
 def _for_parent(command: Command[Any]) -> Command[Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -27,8 +28,15 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, INTERRUPT, START
-from graphkit.context import CURRENT_TASK, RunContext, TaskContext
+from graphkit.context import RunContext, TaskContext
+from graphkit.engine.checkpoints import (
+    CheckpointSession,
+    Restored,
+    Saved,
+    restore_task,
+)
 from graphkit.engine.events import DONE, Event, EventSink, Namespace
+from graphkit.engine.frontier import Frontier
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.engine.task import (
     Task,
@@ -49,8 +57,8 @@ from graphkit.schema import ROOT, validation_message
 from graphkit.types import Command, Interrupt, Overwrite, Send
 
 if TYPE_CHECKING:
-    from graphkit.engine.checkpoints import CheckpointSession
     from graphkit.engine.compiled import CompiledStateGraph
+    from graphkit.stores.checkpoint.base import BaseCheckpointSaver
 
 DEFAULT_RECURSION_LIMIT = 10_000
 _DEFAULT_WORKERS = min(32, (os.cpu_count() or 1) + 4)
@@ -71,6 +79,7 @@ class Run:
         graph: CompiledStateGraph,
         config: dict[str, Any],
         *,
+        saver: BaseCheckpointSaver | None = None,
         modes: frozenset[str] = frozenset(),
         live: bool = False,
         namespace: Namespace = (),
@@ -86,38 +95,50 @@ class Run:
         self.step = -1
         """Number of the last completed step (-1: before the input)."""
         self.steps_run = 0
-        self.pending: dict[str, None] = {}
-        self.sends: list[Send] = []
-        self.deferred: dict[str, None] = {}
-        self.joins: list[set[str]] = [set() for _ in self.tables.joins]
+        self.frontier = Frontier.empty(joins=len(self.tables.joins))
+        """What runs next."""
         self.skip_interrupt_before = False
         self.interrupts: list[Interrupt] = []
+        self.paused = False
+        """True when the run stopped before its end (interrupt, interrupt_before/after)."""
         self.restored: dict[str, list[Write]] = {}
+        """Pending writes of the loaded checkpoint, by task id (used by the next plan)."""
         self.resumes: dict[str, list[Any]] = {}
+        """Answers for the ``interrupt()`` calls of paused tasks, by task id."""
+        self.last_writes: dict[str, Any] | None = None
+        """The loaded checkpoint's ``writes`` metadata (who wrote last)."""
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
         self.step_budget = self.limit
         """Node steps this run may take: as in LangGraph, taking new input counts as
         one of the ``recursion_limit`` steps (set in ``_start_input``)."""
+        # A subgraph's own consumer (a node iterating its stream) sees its events
+        # as top-level ones; forwarded to the parent's stream they carry the namespace.
         self.sink = EventSink(
-            modes, live=live and forward is None, namespace=namespace, forward=forward
+            modes,
+            live=live and forward is None,
+            namespace=namespace if forward is not None else (),
+            forward=forward,
         )
         self._pool: ThreadPoolExecutor | None = None
+        outer = parent_task.run if parent_task is not None else None
         self.ctx = RunContext(
             config,
-            graph.store,
+            graph.store if graph.store is not None or outer is None else outer.store,
             self.sink.emit if modes else None,
             modes,
-            has_checkpointer=graph.checkpointer is not None
-            or (parent_task is not None and parent_task.run.has_checkpointer),
+            has_checkpointer=saver is not None or (outer is not None and outer.has_checkpointer),
             namespace=namespace,
             push=self.sink.push,
             parent_task=parent_task,
+            saver=saver,
+            answers=outer.answers if outer is not None else {},
+            channels=self.tables.channels,
+            steps_left=lambda: self.step_budget - self.steps_run,
+            read_state=lambda: self.tables.start.make_input(self.values),
         )
         self.cp: CheckpointSession | None = None
-        if graph.checkpointer is not None:
-            from graphkit.engine.checkpoints import CheckpointSession
-
-            self.cp = CheckpointSession(self, graph.checkpointer, config)
+        if saver is not None:
+            self.cp = CheckpointSession(saver, config)
 
     # ---------------------------------------------------------------- events
     def _emit(self, mode: str, chunk: Any) -> None:
@@ -150,10 +171,17 @@ class Run:
         return {k: values[k] for k in self.tables.channels if k in values}
 
     # ---------------------------------------------------------------- input
-    def start(self, input: Any) -> None:
-        """Take the run's input: fresh input, ``None`` (resume) or a ``Command``."""
+    def start(self, input: Any, *, resuming: bool = False) -> None:
+        """Take the run's input: fresh input, ``None`` (resume) or a ``Command``.
+
+        ``resuming``: a subgraph whose parent task runs again after a pause or failure
+        goes on from its own checkpoint (its input is the one it already had).
+        """
+        if self.cp is not None and self.ctx.parent_task is not None:
+            self._start_nested(input, resuming)
+            return
         if self.cp is not None:
-            self.cp.load()
+            self._load()
         elif input is None:
             raise EmptyInputError(
                 "invoke(None) resumes a thread, but this graph has no checkpointer. "
@@ -172,28 +200,133 @@ class Run:
         else:
             self._start_input(input)
 
+    def _start_nested(self, input: Any, resuming: bool) -> None:
+        """A subgraph with checkpoints: go on where it paused, or take its input.
+
+        A subgraph compiled with ``checkpointer=True`` keeps its state across the
+        parent's invocations, so it always loads it first.
+        """
+        stateful = self.graph.checkpointer is True
+        if resuming or stateful:
+            self._load()
+        if resuming and self.loaded and (not stateful or self._paused_inside()):
+            self.skip_interrupt_before = True
+            return
+        self._start_input(input)
+
+    def _paused_inside(self) -> bool:
+        """The loaded checkpoint stopped before the end (an interrupt, error or stop)."""
+        frontier = self.frontier
+        return bool(self.restored or frontier.pending or frontier.sends or frontier.deferred)
+
+    def _load(self) -> None:
+        """Apply the thread's checkpoint (if it has one) to this run."""
+        assert self.cp is not None
+        found = self.cp.load(known=self.tables.nodes, joins=len(self.tables.joins))
+        if found is not None:
+            self._restore_from(found)
+
+    def _restore_from(self, found: Restored) -> None:
+        self.values = found.values
+        self.step = found.step
+        self.frontier = found.frontier
+        self.restored = found.writes
+        self.resumes = found.resumes
+        self.last_writes = found.metadata.get("writes")
+
+    @property
+    def loaded(self) -> bool:
+        """True when the run goes on from a saved checkpoint."""
+        return self.cp is not None and self.cp.loaded
+
+    def _init_channels(self) -> None:
+        """A new thread: reducer channels start at their initial values (``[]``...)."""
+        if self.loaded:
+            return
+        for key, make in self.tables.initial.items():
+            self.values[key] = make()
+        if self.cp is not None:
+            self.cp.mark_changed(self.tables.initial)
+
     def _start_input(self, input: Any) -> None:
         writes = self.graph.input_writes(input)
-        if self.cp is None or not self.cp.loaded:
-            for key, make in self.tables.initial.items():
-                self.values[key] = make()
-            if self.cp is not None:
-                self.cp.changed.update(self.tables.initial)
-        self.pending.clear()
-        self.sends.clear()
+        self._init_channels()
         # Deferred nodes and join progress stay: a deferred node still waiting, and a
         # join's sources seen in earlier runs of the thread, still count after new input
         # (as LangGraph's channels persist across invocations).
+        self.frontier.clear_triggers()
         self.restored = {}
-        if self.cp is not None and self.cp.loaded:
+        if self.loaded:
             self.step += 1
         self.step_budget = self.limit - 1
         self._apply([(START, writes)])
         self.route_after(self.tables.start)
         if self._wrote_any(writes):
             self._emit("values", self._stream_values())
+        self._save("input", {START: dict(writes)})
+
+    def update(self, values: Any, as_node: str | None) -> dict[str, Any]:
+        """``update_state``: write ``values`` as ``as_node`` would, save; the new config.
+
+        The same path as a run's input: load the thread, apply the writes through the
+        reducers, route after ``as_node`` and save one checkpoint.
+        """
+        cp = self.cp
+        assert cp is not None
+        self._load()
+        self._init_channels()
+        node_name = as_node if as_node is not None else self._last_writer()
+        if node_name != START and node_name not in self.tables.nodes:
+            raise InvalidUpdateError(
+                f"update_state(as_node={node_name!r}): no such node. Known nodes: "
+                f"{sorted(self.tables.nodes)} (or START)."
+            )
+        node = self.tables.start if node_name == START else self.tables.nodes[node_name]
+        writes = update_writes(values, node_name, self.tables) if values is not None else []
+        self._apply([(node_name, writes)])
+        self.frontier = Frontier(pending={}, sends=[], deferred={}, joins=self.frontier.joins)
+        self.restored = {}
+        self.route_after(node)
+        self.step += 1
+        source = "fork" if values is None and as_node is None else "update"
+        self._save(source, {node_name: values})
+        self.close()
+        return cp.config
+
+    def _last_writer(self) -> str:
+        """The node ``update_state`` writes as when not told: the last step's only writer."""
+        writers = [n for n in self.last_writes or {} if n in self.tables.nodes]
+        if not writers:
+            return START
+        if len(set(writers)) == 1:
+            return writers[0]
+        raise InvalidUpdateError(
+            f"update_state() cannot tell which node the update comes from: the last step ran "
+            f"{sorted(set(writers))}. Pass as_node='...'."
+        )
+
+    def _save(self, source: str, writes: dict[str, Any] | None) -> None:
         if self.cp is not None:
-            self.cp.save("input", {START: dict(writes)})
+            self._report(self.cp.save(source, writes, self.values, self.step, self.frontier))
+
+    def _report(self, saved: list[Saved]) -> None:
+        """``checkpoints``/``debug`` events for checkpoints just written."""
+        if not saved or ("checkpoints" not in self.modes and "debug" not in self.modes):
+            return
+        for item in saved:
+            event = {
+                "config": item.config,
+                "parent_config": item.parent_config,
+                "metadata": item.metadata,
+                "values": self.output(),
+                "next": item.next,
+            }
+            self._emit("checkpoints", event)
+            step = item.metadata.get("step")
+            self._emit(
+                "debug",
+                {"type": "checkpoint", "timestamp": item.ts, "step": step, "payload": event},
+            )
 
     def _start_command(self, command: Command[Any]) -> None:
         if command.resume is not None:
@@ -202,16 +335,22 @@ class Run:
                     "Command(resume=...) needs a paused thread: compile with a checkpointer "
                     "and pass the config of a thread that stopped at interrupt()."
                 )
-            self.cp.resume_with(command.resume)
+            answers = self.cp.answers(command.resume)
+            if not answers and not self._paused_inside():
+                raise EmptyInputError(
+                    f"Command(resume=...) was given, but thread {self.cp.thread_id!r} is not "
+                    "paused (at an interrupt() or interrupt_before/after). Invoke it with an "
+                    "input instead."
+                )
+            self.ctx.answers.update(answers)
             self.skip_interrupt_before = True
         if command.update is not None:
             writes = update_writes(command.update, START, self.tables)
             self._apply([(START, writes)])
-            if self.cp is not None:
-                self.cp.save("input", {START: dict(writes)})
+            self._save("input", {START: dict(writes)})
         for target in command.goto_list():
             if isinstance(target, Send):
-                self.sends.append(target)
+                self.frontier.sends.append(target)
             else:
                 self._trigger(target)
 
@@ -219,7 +358,7 @@ class Run:
         """Trigger what follows ``node`` without running it (START, update_state's as_node)."""
         routes: list[Any] = []
         if node.branches:
-            from graphkit.context import TaskContext
+            from graphkit.context import CURRENT_TASK, TaskContext
 
             ctx = TaskContext(self.ctx, node.name, self.step, f"{self.step}:{node.name}")
             token = CURRENT_TASK.set(ctx)
@@ -243,21 +382,22 @@ class Run:
             return
         node = self.tables.nodes[name]
         if node.defer:
-            self.deferred[name] = None
+            self.frontier.deferred[name] = None
         else:
-            self.pending[name] = None
+            self.frontier.pending[name] = None
 
     # ---------------------------------------------------------------- plan
     def plan(self) -> list[Task]:
         """Tasks of the next step, in write order (triggered by name, then sends)."""
-        names = self.pending
-        if not names and not self.sends:
-            if not self.deferred:
+        frontier = self.frontier
+        names = frontier.pending
+        if not names and not frontier.sends:
+            if not frontier.deferred:
                 return []
-            names, self.deferred = self.deferred, {}
+            names, frontier.deferred = frontier.deferred, {}
         else:
-            self.pending = {}
-        sends, self.sends = self.sends, []
+            frontier.pending = {}
+        sends, frontier.sends = frontier.sends, []
         nodes = self.tables.nodes
         values = self.values
         step = self.step + 1
@@ -272,12 +412,29 @@ class Run:
         return tasks
 
     def _restore(self, tasks: list[Task]) -> None:
-        from graphkit.engine.checkpoints import restore_task
+        """Tasks that finished before a pause keep their results; paused ones get answers.
 
+        A paused task gets the answers it had, plus this invocation's answers to its
+        own open ``interrupt()`` (those of a subgraph inside it go to the subgraph's run).
+        """
+        answers = self.ctx.answers
+        prefix = "|".join((*self.ctx.namespace, ""))
         for task in tasks:
             writes = self.restored.get(task.id)
-            if writes is not None:
-                restore_task(task, writes, self.resumes)
+            if writes is None:
+                continue
+            resume = list(self.resumes.get(task.id, []))
+            own = f"{prefix}{task.id}#"
+            for channel, value in writes:
+                if channel == INTERRUPT:
+                    resume.extend(
+                        answers[i.id]
+                        for i in value
+                        if i.id in answers and i.id.startswith(own) and "|" not in i.id[len(own) :]
+                    )
+            restore_task(task, writes, resume)
+            if not task.done:
+                self.ctx.rerun.add(task.id)
         self.restored = {}
 
     def check_before(self, tasks: list[Task]) -> bool:
@@ -296,19 +453,30 @@ class Run:
             and ("*" in before or any(t.node.name in before for t in tasks))
         ):
             self._put_back(tasks)
+            self._stop_statically("interrupt_before")
             return True
         self.skip_interrupt_before = False
         return False
 
+    def _stop_statically(self, which: str) -> None:
+        """``interrupt_before``/``interrupt_after`` stop the run: it is paused."""
+        if self.cp is None and not self.ctx.has_checkpointer:
+            raise EmptyInputError(
+                f"{which} stops the run here to resume it later, which needs a "
+                "checkpointer: compile(checkpointer=InMemorySaver(), ...)."
+            )
+        self.paused = True
+
     def _put_back(self, tasks: list[Task]) -> None:
         """Return planned tasks to the frontier (the run stops before them)."""
+        frontier = self.frontier
         for task in tasks:
             if task.path[0] == "push":
-                self.sends.append(Send(task.node.name, task.input))
+                frontier.sends.append(Send(task.node.name, task.input))
             elif task.node.defer:
-                self.deferred[task.node.name] = None
+                frontier.deferred[task.node.name] = None
             else:
-                self.pending[task.node.name] = None
+                frontier.pending[task.node.name] = None
 
     # ---------------------------------------------------------------- execute
     def execute(self, tasks: list[Task]) -> None:
@@ -405,10 +573,12 @@ class Run:
     def finish(self, tasks: list[Task]) -> bool:
         """Apply the step at the barrier. Returns True when the run must stop here."""
         failed = [t for t in tasks if t.error is not None]
-        paused = [t for t in tasks if t.interrupts]
+        # Not done and no error: it paused (a subgraph stopped by interrupt_before
+        # pauses its parent's task without an interrupt value).
+        paused = [t for t in tasks if not t.done and t.error is None]
         if failed or paused:
             if self.cp is not None:
-                self.cp.save_pending(tasks)
+                self._report(self.cp.save_pending(tasks))
             if "updates" in self.modes:  # the tasks that did finish still stream
                 for task in tasks:
                     if task.done:
@@ -419,6 +589,7 @@ class Run:
                 assert error is not None
                 raise error
             self.interrupts = [i for t in paused for i in t.interrupts]
+            self.paused = True
             for task in paused:  # per paused task, as LangGraph streams them
                 self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
                 if "values" in self.modes:
@@ -436,9 +607,12 @@ class Run:
         if self.modes:
             self._emit_step(tasks)
         if self.cp is not None:
-            self.cp.save("loop", {t.node.name: t.update for t in tasks})
+            self._save("loop", {t.node.name: t.update for t in tasks})
         after = self.tables.interrupt_after
-        return bool(after) and ("*" in after or any(t.node.name in after for t in tasks))
+        if after and ("*" in after or any(t.node.name in after for t in tasks)):
+            self._stop_statically("interrupt_after")
+            return True
+        return False
 
     def _emit_update(self, task: Task) -> None:
         """The ``updates`` chunk of a task; one restored from a checkpoint says so."""
@@ -457,12 +631,9 @@ class Run:
         finished = [(t.node.name, t.writes) for t in tasks if t.done and t.writes]
         if not finished:
             return
-        self.values = dict(self.values)  # the saved checkpoint keeps the step's start
-        cp, self.cp = self.cp, None  # these writes are not the checkpoint's changes
-        try:
-            self._apply(finished)
-        finally:
-            self.cp = cp
+        # A new dict: the saved checkpoint keeps the step's start, and these writes
+        # are not the checkpoint's changes.
+        self.values = {**self.values, **merge_writes(self.values, self.tables, finished)}
         if any(self._wrote_any(w) for _, w in finished):
             self._emit("values", self._stream_values())
 
@@ -474,20 +645,21 @@ class Run:
         is carried over to its next round.
         """
         fed: set[int] = set()
+        joins = self.frontier.joins
         for task in tasks:
             node = task.node
             for target in node.edges:
                 self._trigger(target)
             for index in node.joins:
-                self.joins[index].add(node.name)
+                joins[index].add(node.name)
                 fed.add(index)
             for route in task.routes:
                 if type(route) is Send:
-                    self.sends.append(route)
+                    self.frontier.sends.append(route)
                 else:
                     self._trigger(route)  # type: ignore[arg-type]
         for index in sorted(fed):
-            seen = self.joins[index]
+            seen = joins[index]
             sources, target = self.tables.joins[index]
             if seen >= sources:
                 seen.clear()
@@ -500,7 +672,7 @@ class Run:
             return
         self.values.update(new)
         if self.cp is not None:
-            self.cp.changed.update(new)
+            self.cp.mark_changed(new)
 
     def _emit_step(self, tasks: list[Task]) -> None:
         modes = self.modes
@@ -556,21 +728,33 @@ class Run:
         """End of run: last save for ``durability="exit"``, stop threads."""
         try:
             if self.cp is not None:
-                self.cp.close()
+                self._report(self.cp.close())
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
                 self._pool = None
 
-    # ---------------------------------------------------------------- drivers
-    def iterate(self, input: Any) -> Iterator[Event]:
-        """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
-        with _parent_command_guard(self.graph):
-            yield from self._iterate(input)
+    def close_after_error(self) -> None:
+        """A run that raises still saves what it reached (``async`` queue, ``exit`` hold-back).
 
-    def _iterate(self, input: Any) -> Iterator[Event]:
+        The run's own error is the one the caller sees; a save failing now is logged.
+        """
         try:
-            self.start(input)
+            self.close()
+        except Exception:
+            logging.getLogger("graphkit").exception(
+                "saving the last checkpoint of a failed run failed too (the run's error follows)"
+            )
+
+    # ---------------------------------------------------------------- drivers
+    def iterate(self, input: Any, *, resuming: bool = False) -> Iterator[Event]:
+        """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
+        with _parent_command_guard(self.ctx.parent_task is not None):
+            yield from self._iterate(input, resuming)
+
+    def _iterate(self, input: Any, resuming: bool) -> Iterator[Event]:
+        try:
+            self.start(input, resuming=resuming)
             yield from self.drain()
             while True:
                 tasks = self.plan()
@@ -589,21 +773,24 @@ class Run:
                     break
             self.close()
             yield from self.drain()
+        except BaseException:
+            self.close_after_error()
+            raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
 
-    async def aiterate(self, input: Any) -> AsyncIterator[Event]:
+    async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncIterator[Event]:
         """The async twin of ``iterate``."""
-        with _parent_command_guard(self.graph):
-            async for event in self._aiterate(input):
+        with _parent_command_guard(self.ctx.parent_task is not None):
+            async for event in self._aiterate(input, resuming):
                 yield event
 
-    async def _aiterate(self, input: Any) -> AsyncIterator[Event]:
+    async def _aiterate(self, input: Any, resuming: bool) -> AsyncIterator[Event]:
         if self.sink.forward is None:
             self.sink.use_event_loop()
         try:
-            self.start(input)
+            self.start(input, resuming=resuming)
             for event in self.drain():
                 yield event
             while True:
@@ -623,9 +810,13 @@ class Run:
                         yield event
                 if stop:
                     break
+                await asyncio.sleep(0)  # one superstep at a time: other coroutines run between
             await asyncio.to_thread(self.close) if self.cp is not None else self.close()
             for event in self.drain():
                 yield event
+        except BaseException:
+            self.close_after_error()
+            raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
@@ -723,13 +914,13 @@ def _conflict(key: str, writers: list[tuple[str, list[Write]]]) -> InvalidUpdate
 
 
 @contextmanager
-def _parent_command_guard(graph: CompiledStateGraph) -> Iterator[None]:
+def _parent_command_guard(nested: bool) -> Iterator[None]:
     """A ``Command.PARENT`` that reaches the top graph has no parent to go to."""
     try:
         yield
     except ParentCommand as pc:
-        if graph._is_subgraph or CURRENT_TASK.get() is not None:
-            raise  # to the node running this graph (as a subgraph, or inside its function)
+        if nested:
+            raise
         raise InvalidUpdateError(
             f"A node returned Command(graph=Command.PARENT, ...) ({pc.command!r:.100}) but "
             "the graph is not running as a subgraph. Use Command(goto=...) instead."

@@ -316,28 +316,25 @@ class StateGraph(Generic[S]):
         known = set(self.nodes)
         if not self.nodes:
             raise GraphCompileError("The graph has no nodes: add one with add_node(name, fn).")
+        sources, targets = known | {START}, known | {END}  # built once: compile stays linear
         for start, end in self.edges:
-            self._check_endpoint(
-                start, f"the edge {start!r} -> {end!r}", known | {START}, "starting"
-            )
-            self._check_endpoint(end, f"the edge {start!r} -> {end!r}", known | {END}, "ending")
+            self._check_endpoint(start, f"the edge {start!r} -> {end!r}", sources, "starting")
+            self._check_endpoint(end, f"the edge {start!r} -> {end!r}", targets, "ending")
         for join in self.joins:
             for s in join.sources:
                 self._check_endpoint(s, f"the join {list(join.sources)} -> {join.target!r}", known)
             self._check_endpoint(
-                join.target, f"the join {list(join.sources)} -> {join.target!r}", known | {END}
+                join.target, f"the join {list(join.sources)} -> {join.target!r}", targets
             )
         for source, branches in self.branches.items():
             for branch in branches.values():
                 where = f"the conditional edge {branch.name!r} from {source!r}"
-                self._check_endpoint(source, where, known | {START})
+                self._check_endpoint(source, where, sources)
                 for label, target in (branch.path_map or {}).items():
-                    self._check_endpoint(target, f"{where} (label {label!r})", known | {END})
+                    self._check_endpoint(target, f"{where} (label {label!r})", targets)
         for node in self.nodes.values():
             for target in (node.destinations or {}).values():
-                self._check_endpoint(
-                    target, f"the destinations of node {node.name!r}", known | {END}
-                )
+                self._check_endpoint(target, f"the destinations of node {node.name!r}", targets)
         for n in interrupt_nodes:
             if n not in known and n != "*":
                 raise GraphCompileError(

@@ -1,63 +1,124 @@
 """``create_react_agent``: the standard tool-calling agent loop as a compiled graph.
 
-    START -> agent -> (tool calls?) -> tools -> agent -> ... -> END
+    START -> [pre_model_hook] -> agent -> [post_model_hook] -> (tool calls?) -> tools -> ...
 
-With ``response_format``, the loop ends in a ``generate_structured_response`` node
-that asks the model once more for an answer in that schema and stores it under
-``structured_response``.
+The model is called with the conversation (after ``prompt``); while it asks for
+tools, ``tools`` runs them (``version="v1"``: one ``ToolNode`` task for all the
+calls; ``"v2"``: one task per call, sent with ``Send``) and the model is called
+again. With ``response_format``, the loop ends in a ``generate_structured_response``
+node that asks the model once more for an answer in that schema and stores it
+under ``structured_response``.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from typing_extensions import TypedDict
+from pydantic import BaseModel
+from typing_extensions import NotRequired, TypedDict
 
 from graphkit.constants import END, START
-from graphkit.messages import AnyMessage, BaseMessage, SystemMessage, ToolMessage, add_messages
+from graphkit.managed import RemainingSteps, remaining_steps
+from graphkit.messages import (
+    AIMessage,
+    AnyMessage,
+    BaseMessage,
+    SystemMessage,
+    ToolMessage,
+    add_messages,
+)
 from graphkit.models.base import BaseChatModel
-from graphkit.prebuilt.tool_node import ToolNode, _messages_of, tools_condition
-from graphkit.tools import Tool
+from graphkit.prebuilt.tool_node import ToolNode, _messages_of
+from graphkit.tools import Tool, run_sync
+from graphkit.types import Send
 
-__all__ = ["AgentState", "AgentStateWithStructuredResponse", "create_react_agent"]
+__all__ = [
+    "AgentState",
+    "AgentStatePydantic",
+    "AgentStateWithStructuredResponse",
+    "AgentStateWithStructuredResponsePydantic",
+    "StateSchemaType",
+    "StructuredResponse",
+    "StructuredResponseSchema",
+    "create_react_agent",
+]
 
-Prompt = str | SystemMessage | Callable[[Any], Sequence[BaseMessage]] | None
-"""A system prompt (text or message) put before the history, or a function
-``state -> messages`` that builds the model's whole input."""
+StructuredResponse = dict[str, Any] | BaseModel
+"""What ``structured_response`` holds: a dict (JSON schema / TypedDict) or a model."""
+
+StructuredResponseSchema = dict[str, Any] | type[Any]
+"""What ``response_format`` takes: a pydantic model, a TypedDict or a JSON schema."""
+
+StateSchemaType = type
+"""A state schema class (TypedDict or pydantic model)."""
+
+Prompt = str | SystemMessage | Callable[[Any], Any] | Any | None
+"""A system prompt (text or message) put before the history, a function
+``state -> messages`` that builds the model's whole input, or an object with
+``invoke(state)`` doing the same."""
+
+NEED_MORE_STEPS = "Sorry, need more steps to process this request."
+"""The agent's answer when ``recursion_limit`` would stop the loop mid-way."""
 
 
 class AgentState(TypedDict):
-    """The state of ``create_react_agent``: the conversation."""
+    """The state of ``create_react_agent``: the conversation (and the steps left)."""
 
-    messages: Annotated[list[AnyMessage], add_messages]
+    messages: Annotated[Sequence[AnyMessage], add_messages]
+    remaining_steps: NotRequired[RemainingSteps]
+
+
+class AgentStatePydantic(BaseModel):
+    """``AgentState`` as a pydantic model."""
+
+    messages: Annotated[Sequence[AnyMessage], add_messages]
+    remaining_steps: RemainingSteps = 25
 
 
 class AgentStateWithStructuredResponse(AgentState):
     """``AgentState`` plus the final answer parsed into ``response_format``."""
 
-    structured_response: Any
+    structured_response: StructuredResponse
+
+
+class AgentStateWithStructuredResponsePydantic(AgentStatePydantic):
+    """``AgentStatePydantic`` plus the final answer parsed into ``response_format``."""
+
+    structured_response: StructuredResponse | None = None
 
 
 def create_react_agent(
-    model: BaseChatModel,
-    tools: Sequence[Tool | Callable[..., Any]] | ToolNode,
+    model: Any,
+    tools: Sequence[Tool | Callable[..., Any] | dict[str, Any]] | ToolNode,
     *,
     prompt: Prompt = None,
+    response_format: StructuredResponseSchema | tuple[str, StructuredResponseSchema] | None = None,
+    pre_model_hook: Any = None,
+    post_model_hook: Any = None,
+    state_schema: StateSchemaType | None = None,
+    context_schema: type[Any] | None = None,
     checkpointer: Any = None,
     store: Any = None,
-    response_format: Any = None,
-    state_schema: type[Any] | None = None,
-    name: str | None = None,
     interrupt_before: Sequence[str] | None = None,
     interrupt_after: Sequence[str] | None = None,
+    debug: bool = False,
+    version: Literal["v1", "v2"] = "v2",
+    name: str | None = None,
 ) -> Any:
     """Build and compile a ReAct agent: the model calls tools until it answers.
 
-    ``tools`` is a list of tools (functions, ``@tool``s) or a ready ``ToolNode``.
-    ``response_format`` (pydantic model, TypedDict or JSON schema) adds a last step
-    that stores the parsed answer in ``structured_response``. ``name`` names the
-    compiled graph and the agent's ``AIMessage``s. Returns a ``CompiledStateGraph``.
+    ``model`` is a chat model, or a function ``(state, runtime) -> model`` (also
+    ``(state) -> model``, sync or async) choosing one per step; tools are bound
+    to it unless it already has tools. ``tools`` is a list of tools (functions,
+    ``@tool``s, dicts for provider built-in tools) or a ready ``ToolNode``.
+    ``pre_model_hook`` runs before each model call (it may return
+    ``llm_input_messages`` to change what the model sees without changing the
+    state); ``post_model_hook`` runs after. ``response_format`` (a schema, or
+    ``(system_prompt, schema)``) adds a last step storing the parsed answer in
+    ``structured_response``. ``name`` names the compiled graph and the agent's
+    ``AIMessage``s. Returns a ``CompiledStateGraph``.
 
         >>> from graphkit.models import FakeChatModel
         >>> agent = create_react_agent(FakeChatModel(responses=["Hi!"]), [])
@@ -66,70 +127,308 @@ def create_react_agent(
     """
     from graphkit.graph.state import StateGraph
 
-    tool_node = tools if isinstance(tools, ToolNode) else ToolNode(list(tools))
-    tool_list = list(tool_node.tools_by_name.values())
-    bound = model.bind_tools(tool_list) if tool_list else model
+    if version not in ("v1", "v2"):
+        raise ValueError(f"version must be 'v1' or 'v2', got {version!r}")
+    tool_node = _tool_node(tools)
+    runnable_tools = list(tool_node.tools_by_name.values()) if tool_node is not None else []
+    bindable = [*runnable_tools, *_builtin_tools(tools)]
+    key = tool_node.messages_key if tool_node is not None else "messages"
     schema = state_schema or (
         AgentStateWithStructuredResponse if response_format is not None else AgentState
     )
-    key = tool_node.messages_key
+    chooser = _ModelChooser(model, bindable)
+    direct = {t.name for t in runnable_tools if t.return_direct}
 
-    def agent(state: Any) -> dict[str, Any]:
-        response = bound.invoke(_model_input(prompt, state, key))
-        if name is not None:
-            response = response.model_copy(update={"name": name})
-        return {key: [response]}
+    builder: StateGraph[Any] = (
+        StateGraph(schema, context_schema=context_schema)
+        if context_schema is not None
+        else StateGraph(schema)
+    )
+    agent_node = _agent_node(chooser, prompt, key, name, runnable_tools, direct)
+    if pre_model_hook is not None:
+        builder.add_node("pre_model_hook", pre_model_hook)
+        builder.add_node("agent", agent_node, input_schema=_with_llm_input(schema))
+        entry = "pre_model_hook"
+        builder.add_edge("pre_model_hook", "agent")
+    else:
+        builder.add_node("agent", agent_node)
+        entry = "agent"
+    builder.add_edge(START, entry)
 
-    builder = StateGraph(schema)
-    builder.add_node("agent", agent)
-    builder.add_edge(START, "agent")
     after_agent = END
     if response_format is not None:
-        structured = model.with_structured_output(response_format)
-
-        def generate_structured_response(state: Any) -> dict[str, Any]:
-            return {"structured_response": structured.invoke(_model_input(prompt, state, key))}
-
-        builder.add_node("generate_structured_response", generate_structured_response)
+        builder.add_node(
+            "generate_structured_response", _structured_node(chooser, response_format, key)
+        )
         builder.add_edge("generate_structured_response", END)
         after_agent = "generate_structured_response"
 
-    if tool_list:
+    last = "agent"
+    if post_model_hook is not None:
+        builder.add_node("post_model_hook", post_model_hook)
+        builder.add_edge("agent", "post_model_hook")
+        last = "post_model_hook"
+
+    if tool_node is None:
+        builder.add_edge(last, after_agent)
+    else:
         builder.add_node("tools", tool_node)
-
-        def should_continue(state: Any) -> str:
-            return "tools" if tools_condition(state, key) == "tools" else after_agent
-
-        builder.add_conditional_edges("agent", should_continue, ["tools", after_agent])
-        direct = {t.name for t in tool_list if t.return_direct}
+        route = _route_after_model(key, after_agent, version, entry, post_model_hook is not None)
+        targets = ["tools", after_agent] + ([entry] if post_model_hook is not None else [])
+        builder.add_conditional_edges(last, route, sorted(set(targets)))
         if direct:
 
             def after_tools(state: Any) -> str:
-                return END if _ended_by_direct_tool(state, key, direct) else "agent"
+                return END if _ended_by_direct_tool(state, key, direct) else entry
 
-            builder.add_conditional_edges("tools", after_tools, ["agent", END])
+            builder.add_conditional_edges("tools", after_tools, sorted({entry, END}))
         else:
-            builder.add_edge("tools", "agent")
-    else:
-        builder.add_edge("agent", after_agent)
+            builder.add_edge("tools", entry)
 
     return builder.compile(
         checkpointer,
         store=store,
         interrupt_before=interrupt_before,
         interrupt_after=interrupt_after,
+        debug=debug,
         name=name,
     )
 
 
-def _model_input(prompt: Prompt, state: Any, key: str) -> list[BaseMessage]:
-    if callable(prompt) and not isinstance(prompt, (str, SystemMessage)):
-        return list(prompt(state))
+# -- the model ------------------------------------------------------------------
+
+
+class _ModelChooser:
+    """The model for this step: the static one, or what the dynamic function returns,
+    with the agent's tools bound unless it already has tools."""
+
+    def __init__(self, model: Any, tools: list[Any]) -> None:
+        self.tools = tools
+        self.dynamic = not isinstance(model, BaseChatModel) and _is_model_function(model)
+        self.model = model
+        self._static: Any = None
+        self.wants_runtime = self.dynamic and _positional_count(model) >= 2
+
+    @property
+    def static(self) -> Any:
+        """The static model with the tools bound (bound on first use)."""
+        if self._static is None:
+            self._static = self._bound(self.model)
+        return self._static
+
+    def _bound(self, model: Any) -> Any:
+        if not self.tools or getattr(model, "tools", None) or not hasattr(model, "bind_tools"):
+            return model
+        return model.bind_tools(self.tools)
+
+    def _call(self, state: Any, runtime: Any) -> Any:
+        return self.model(state, runtime) if self.wants_runtime else self.model(state)
+
+    def raw(self, state: Any, runtime: Any) -> Any:
+        """The model before tools are bound (for structured output)."""
+        if not self.dynamic:
+            return self.model
+        found = self._call(state, runtime)
+        if inspect.isawaitable(found):
+            return run_sync(lambda: found)
+        return found
+
+    async def araw(self, state: Any, runtime: Any) -> Any:
+        if not self.dynamic:
+            return self.model
+        found = self._call(state, runtime)
+        return await found if inspect.isawaitable(found) else found
+
+    def pick(self, state: Any, runtime: Any) -> Any:
+        return self.static if not self.dynamic else self._bound(self.raw(state, runtime))
+
+    async def apick(self, state: Any, runtime: Any) -> Any:
+        return self.static if not self.dynamic else self._bound(await self.araw(state, runtime))
+
+
+def _is_model_function(model: Any) -> bool:
+    return callable(model) and not hasattr(model, "invoke")
+
+
+def _positional_count(fn: Any) -> int:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
+def _agent_node(
+    chooser: _ModelChooser,
+    prompt: Prompt,
+    key: str,
+    name: str | None,
+    tools: list[Tool],
+    direct: set[str],
+) -> Callable[..., Any]:
+    """The node that calls the model (sync in ``invoke``, async in ``ainvoke``)."""
+
+    def finish(state: Any, response: Any) -> dict[str, Any]:
+        if isinstance(response, AIMessage) and name is not None:
+            response = response.model_copy(update={"name": name})
+        if _needs_more_steps(response, tools, direct):
+            response = AIMessage(id=getattr(response, "id", None), content=NEED_MORE_STEPS)
+        return {key: [response]}
+
+    class AgentNode:
+        __name__ = "agent"
+
+        def __call__(self, state: Any, runtime: Any = None) -> dict[str, Any]:
+            _check_history(state, key)
+            model = chooser.pick(state, runtime)
+            return finish(state, model.invoke(_model_input(prompt, state, key)))
+
+        async def ainvoke(self, state: Any, runtime: Any = None) -> dict[str, Any]:
+            _check_history(state, key)
+            model = await chooser.apick(state, runtime)
+            return finish(state, await model.ainvoke(_model_input(prompt, state, key)))
+
+    return AgentNode()
+
+
+def _needs_more_steps(response: Any, tools: list[Tool], direct: set[str]) -> bool:
+    """Would the next step (running the tools, or ending) exceed ``recursion_limit``?"""
+    calls = getattr(response, "tool_calls", None) or []
+    if not calls:
+        return False
+    try:
+        left = remaining_steps()
+    except RuntimeError:
+        return False
+    all_direct = all(call["name"] in direct for call in calls)
+    return left < 1 if all_direct else left < 2
+
+
+def _check_history(state: Any, key: str) -> None:
+    """Every tool call in the history must have its ``ToolMessage`` answer."""
     messages = _messages_of(state, key)
-    if prompt is None:
-        return messages
-    system = prompt if isinstance(prompt, SystemMessage) else SystemMessage(content=prompt)
-    return [system, *messages]
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    open_calls = [
+        call
+        for m in messages
+        if isinstance(m, AIMessage)
+        for call in m.tool_calls
+        if call.get("id") not in answered
+    ]
+    if open_calls:
+        raise ValueError(
+            "Found AIMessages with tool_calls that do not have a corresponding ToolMessage "
+            f"(calls {[c.get('id') for c in open_calls]}). Every tool call must be answered by "
+            "a ToolMessage with its tool_call_id before the model is called again."
+        )
+
+
+def _model_input(prompt: Prompt, state: Any, key: str) -> Any:
+    if prompt is None or isinstance(prompt, (str, SystemMessage)):
+        messages = _llm_input(state, key)
+        if prompt is None:
+            return messages
+        system = prompt if isinstance(prompt, SystemMessage) else SystemMessage(content=prompt)
+        return [system, *messages]
+    if hasattr(prompt, "invoke"):
+        return prompt.invoke(state)
+    if callable(prompt):
+        return prompt(state)
+    raise TypeError(
+        f"prompt must be a string, a SystemMessage, a function state -> messages or an "
+        f"object with invoke(state); got {type(prompt).__name__}"
+    )
+
+
+def _llm_input(state: Any, key: str) -> list[BaseMessage]:
+    """``llm_input_messages`` from a ``pre_model_hook`` if it gave any, else the history."""
+    override = (
+        state.get("llm_input_messages")
+        if isinstance(state, dict)
+        else getattr(state, "llm_input_messages", None)
+    )
+    return list(override) if override else _messages_of(state, key)
+
+
+def _with_llm_input(schema: type[Any]) -> type[Any]:
+    """The agent's input: the state plus ``llm_input_messages`` a ``pre_model_hook`` may set."""
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        from pydantic import create_model
+
+        return create_model(
+            f"{schema.__name__}WithLLMInput",
+            __base__=schema,
+            llm_input_messages=(Annotated[list[AnyMessage], add_messages], []),
+        )
+    return TypedDict(  # type: ignore[operator]
+        f"{schema.__name__}WithLLMInput",
+        {
+            **_hints(schema),
+            "llm_input_messages": NotRequired[Annotated[list[AnyMessage], add_messages]],
+        },
+    )
+
+
+def _hints(schema: type[Any]) -> dict[str, Any]:
+    import typing
+
+    return typing.get_type_hints(schema, include_extras=True)
+
+
+def _structured_node(chooser: _ModelChooser, response_format: Any, key: str) -> Callable[..., Any]:
+    system, schema = (
+        response_format if isinstance(response_format, tuple) else (None, response_format)
+    )
+
+    def messages_for(state: Any) -> list[BaseMessage]:
+        messages = _messages_of(state, key)
+        return [SystemMessage(content=system), *messages] if system else messages
+
+    class GenerateStructuredResponse:
+        __name__ = "generate_structured_response"
+
+        def __call__(self, state: Any, runtime: Any = None) -> dict[str, Any]:
+            model = chooser.raw(state, runtime).with_structured_output(schema)
+            return {"structured_response": model.invoke(messages_for(state))}
+
+        async def ainvoke(self, state: Any, runtime: Any = None) -> dict[str, Any]:
+            model = (await chooser.araw(state, runtime)).with_structured_output(schema)
+            return {"structured_response": await model.ainvoke(messages_for(state))}
+
+    return GenerateStructuredResponse()
+
+
+# -- routing --------------------------------------------------------------------
+
+
+def _route_after_model(
+    key: str, after_agent: str, version: str, entry: str, post_hook: bool
+) -> Callable[[Any], Any]:
+    """Where to go after the model (or ``post_model_hook``): tools, back, or on."""
+
+    def route(state: Any) -> Any:
+        messages = _messages_of(state, key)
+        last = messages[-1] if messages else None
+        if post_hook and isinstance(last, ToolMessage):
+            return entry
+        if not isinstance(last, AIMessage) or not last.tool_calls:
+            return after_agent
+        calls = _unanswered(messages, last) if post_hook else list(last.tool_calls)
+        if not calls:
+            return after_agent
+        if version == "v1":
+            return "tools"
+        return [
+            Send("tools", {"__type": "tool_call_with_context", "tool_call": call, "state": state})
+            for call in calls
+        ]
+
+    return route
+
+
+def _unanswered(messages: list[BaseMessage], last: AIMessage) -> list[Any]:
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    return [call for call in last.tool_calls if call.get("id") not in answered]
 
 
 def _ended_by_direct_tool(state: Any, key: str, direct: set[str]) -> bool:
@@ -139,3 +438,23 @@ def _ended_by_direct_tool(state: Any, key: str, direct: set[str]) -> bool:
         if message.name in direct and message.status == "success":
             return True
     return False
+
+
+def _tool_node(tools: Any) -> ToolNode | None:
+    if isinstance(tools, ToolNode):
+        return tools
+    runnable = [t for t in tools if not _is_builtin_tool(t)]
+    if not runnable:
+        return None
+    return ToolNode(runnable)
+
+
+def _builtin_tools(tools: Any) -> list[dict[str, Any]]:
+    """Provider built-in tools (dicts without a function): bound to the model, not run."""
+    if isinstance(tools, ToolNode):
+        return []
+    return [t for t in tools if _is_builtin_tool(t)]
+
+
+def _is_builtin_tool(tool: Any) -> bool:
+    return isinstance(tool, dict)

@@ -7,73 +7,167 @@
 ...     '''Double x.'''
 ...     return 2 * x
 >>> call = {"name": "double", "args": {"x": 21}, "id": "c1"}
->>> out = ToolNode([double])({"messages": [AIMessage("", tool_calls=[call])]})
+>>> out = ToolNode([double]).invoke({"messages": [AIMessage("", tool_calls=[call])]})
 >>> out["messages"][0].content
 '42'
+
+``ToolNode`` is a graph node and a runnable: ``invoke``/``ainvoke`` take a state
+(dict or object with the messages), a list of messages, or a list of tool calls.
+A tool that returns a ``Command`` steers the graph (its update is applied, its
+``goto`` followed); ``interrupt()`` inside a tool pauses the run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
+import inspect
 import json
-from collections.abc import Callable, Sequence
+import typing
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
 from graphkit.constants import END
-from graphkit.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
-from graphkit.tools import Tool, ToolArgumentsError, convert_to_tool
-
-__all__ = ["ToolNode", "tools_condition"]
-
-ErrorHandler = (
-    bool | str | Callable[[Exception], str] | type[Exception] | tuple[type[Exception], ...]
+from graphkit.context import CURRENT_TASK
+from graphkit.errors import GraphInterrupt, ParentCommand
+from graphkit.messages import REMOVE_ALL_MESSAGES, AIMessage, BaseMessage, ToolCall, ToolMessage
+from graphkit.tools import (
+    InjectedState,
+    InjectedStore,
+    InjectedToolCallId,
+    Tool,
+    ToolInvocationError,
+    ToolRuntime,
+    convert_to_tool,
+    run_sync,
 )
-"""How ``ToolNode`` treats exceptions from tools (see ``ToolNode``)."""
+from graphkit.types import Command
 
-ERROR_TEMPLATE = "Error: {error!r}\n Please fix your mistakes."
+__all__ = [
+    "INVALID_TOOL_NAME_ERROR_TEMPLATE",
+    "TOOL_CALL_ERROR_TEMPLATE",
+    "InjectedState",
+    "InjectedStore",
+    "InjectedToolCallId",
+    "ToolCallRequest",
+    "ToolInvocationError",
+    "ToolNode",
+    "ToolRuntime",
+    "tools_condition",
+]
+
+TOOL_CALL_ERROR_TEMPLATE = "Error: {error}\n Please fix your mistakes."
+"""Content of the error ``ToolMessage`` when ``handle_tool_errors=True``."""
+
+INVALID_TOOL_NAME_ERROR_TEMPLATE = (
+    "Error: {requested_tool} is not a valid tool, try one of [{available_tools}]."
+)
+"""Content of the error ``ToolMessage`` for a call to a tool the node does not have."""
 
 _MAX_WORKERS = 16
+
+InputType = Literal["dict", "list", "tool_calls"]
+"""How the input came: a state (-> dict output), messages (-> list), tool calls (-> dict)."""
+
+
+def _default_handle_tool_errors(error: ToolInvocationError) -> str:
+    """Tell the model its arguments were wrong; let every other exception fail the run."""
+    return str(error)
+
+
+ErrorHandler = bool | str | Callable[..., str] | type[Exception] | tuple[type[Exception], ...]
+"""How ``ToolNode`` treats exceptions from tools (see ``ToolNode``)."""
+
+
+@dataclass
+class ToolCallRequest:
+    """One tool call as a ``wrap_tool_call`` interceptor sees it.
+
+    Change it with ``request.override(tool_call=..., tool=..., state=..., runtime=...)``,
+    which returns a new request; assigning attributes still works but is deprecated.
+    """
+
+    tool_call: ToolCall
+    """The call the model made: ``name``, ``args``, ``id``."""
+    tool: Any
+    """The tool that will run it, or None when the node has no tool of that name."""
+    state: Any
+    """The graph state the call runs in."""
+    runtime: Any
+    """The ``ToolRuntime`` the tool gets (its ``state`` follows ``state``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.__dict__:
+            warnings.warn(
+                f"Setting attribute {name!r} on ToolCallRequest is deprecated; use "
+                f"request.override({name}=...) to get a changed copy.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        object.__setattr__(self, name, value)
+
+    def override(self, **changes: Any) -> ToolCallRequest:
+        """A copy of this request with ``changes`` (any of its fields) applied."""
+        return dataclasses.replace(self, **changes)
+
+
+ToolCallWrapper = Callable[[ToolCallRequest, Callable[[ToolCallRequest], Any]], Any]
+"""``wrap_tool_call(request, execute)``: call ``execute(request)`` (any number of
+times, with an overridden request) or return a ``ToolMessage``/``Command`` instead."""
+
+AsyncToolCallWrapper = Callable[
+    [ToolCallRequest, Callable[[ToolCallRequest], Awaitable[Any]]], Awaitable[Any]
+]
+"""``awrap_tool_call``: the async form, used by ``ainvoke``."""
 
 
 class ToolNode:
     """A graph node that executes the tool calls of the last ``AIMessage`` in the state.
 
     Several calls run in parallel (threads; ``ainvoke`` uses ``asyncio.gather``) and
-    the ``ToolMessage``s come back in the order of the calls, as
-    ``{messages_key: [...]}`` (or a plain list when the input was a list).
+    the results come back in the order of the calls: ``{messages_key: [...]}`` for a
+    state or a list of tool calls, a plain list for a list of messages. When a tool
+    returns a ``Command``, the output is a list of the ``Command``s (after a
+    ``{messages_key: [...]}`` entry for the plain results), which the graph applies.
 
-    ``handle_tool_errors`` decides what happens when a tool raises or gets
-    arguments that fail validation:
+    ``handle_tool_errors`` decides what happens when a tool raises:
 
-    - ``True`` (default): an error ``ToolMessage`` (``status="error"``) with
-      ``"Error: <exception>\\n Please fix your mistakes."`` so the model can retry;
+    - default: invalid arguments (``ToolInvocationError``) become an error
+      ``ToolMessage`` naming the wrong arguments; other exceptions fail the run;
+    - ``True``: every exception becomes ``"Error: <repr>\\n Please fix your mistakes."``;
     - a string: that string as the error message's content;
-    - a callable ``exc -> str``: its result as the content;
-    - an exception class or tuple of classes: only those are caught, others raise;
+    - a callable ``exc -> str``: its result, for the exception types its first
+      parameter is annotated with (all, when unannotated); others raise;
+    - an exception class or tuple of classes: only those are caught;
     - ``False``: the exception propagates and the graph run fails.
 
-    A call to a tool that is not in ``tools`` always yields an error message that
-    lists the available tools.
+    ``interrupt()`` and ``Command(graph=Command.PARENT)`` from a tool are never
+    caught. A call to a tool that is not in ``tools`` always yields an error
+    message that lists the available tools.
 
-    Tools that declare ``state``, ``store``, ``config`` or ``tool_call_id`` (by name
-    or with the ``Injected*`` markers) get them from the graph run.
+    ``wrap_tool_call(request, execute)`` / ``awrap_tool_call`` intercept each call
+    (see ``ToolCallRequest``): retry, change arguments or tool, or answer directly.
 
-    The node is synchronous, so a graph using it runs with both ``invoke`` and
-    ``ainvoke``; async tools are run on worker threads. ``await node.ainvoke(...)``
-    runs them on the caller's loop instead.
+    Tools that declare ``state``, ``store``, ``config``, ``tool_call_id`` (by name or
+    with the ``Injected*`` markers) or a ``ToolRuntime`` parameter get them from the run.
     """
 
     def __init__(
         self,
         tools: Sequence[Tool | Callable[..., Any]],
         *,
-        handle_tool_errors: ErrorHandler = True,
-        messages_key: str = "messages",
         name: str = "tools",
+        tags: list[str] | None = None,
+        handle_tool_errors: ErrorHandler = _default_handle_tool_errors,
+        messages_key: str = "messages",
+        wrap_tool_call: ToolCallWrapper | None = None,
+        awrap_tool_call: AsyncToolCallWrapper | None = None,
     ) -> None:
         self.tools_by_name: dict[str, Tool] = {}
         for item in tools:
@@ -88,35 +182,76 @@ class ToolNode:
         self.messages_key = messages_key
         self.name = name
         self.__name__ = name
+        self.tags = tags
+        self.wrap_tool_call = wrap_tool_call
+        self.awrap_tool_call = awrap_tool_call
+        self._handled = _handled_types(handle_tool_errors)
 
     # -- the node ---------------------------------------------------------------
 
-    def __call__(self, state: Any, config: Any = None, store: Any = None) -> Any:
-        """Run the pending tool calls of ``state`` and return their ``ToolMessage``s."""
-        calls = self._pending_calls(state)
-        injected = {"state": state, "config": config, "store": store}
-        if len(calls) == 1 and not _loop_running():
-            messages = [self._run_one(calls[0], injected)]
+    def __call__(
+        self, input: Any, config: Any = None, runtime: Any = None
+    ) -> dict[str, Any] | list[Any] | Command[Any]:
+        """Run as a graph node (the engine passes ``config`` and ``runtime``).
+
+        The return type names ``Command``: a tool may route the graph anywhere.
+        """
+        return self.invoke(input, config, runtime=runtime)
+
+    def invoke(
+        self, input: Any, config: Any = None, *, runtime: Any = None
+    ) -> dict[str, Any] | list[Any] | Command[Any]:
+        """Run the pending tool calls of ``input``; return their messages and ``Command``s."""
+        if self.wrap_tool_call is None and self.awrap_tool_call is not None:
+            return run_sync(lambda: self.ainvoke(input, config, runtime=runtime))
+        calls, input_type, state = self._parse_input(input, config)
+        base = self._runtime(state, config, runtime)
+        if len(calls) <= 1:
+            results = [self._run_one(call, input_type, state, base) for call in calls]
         else:
-            with ThreadPoolExecutor(min(len(calls), _MAX_WORKERS) or 1) as pool:
+            with ThreadPoolExecutor(min(len(calls), _MAX_WORKERS)) as pool:
                 futures = [
-                    pool.submit(contextvars.copy_context().run, self._run_one, call, injected)
+                    pool.submit(
+                        contextvars.copy_context().run,
+                        self._run_one,
+                        call,
+                        input_type,
+                        state,
+                        base,
+                    )
                     for call in calls
                 ]
-                messages = [f.result() for f in futures]
-        return self._output(state, messages)
+                errors = [f.exception() for f in futures]
+                results = _gather(
+                    errors,
+                    [None if e else f.result() for e, f in zip(errors, futures, strict=True)],
+                )
+        return self._combine(results, input_type)
 
-    async def ainvoke(self, state: Any, config: Any = None, store: Any = None) -> Any:
-        """Async ``__call__``: awaits async tools together, sync ones in threads."""
-        calls = self._pending_calls(state)
-        injected = {"state": state, "config": config, "store": store}
-        messages = await asyncio.gather(*(self._arun_one(call, injected) for call in calls))
-        return self._output(state, list(messages))
+    async def ainvoke(self, input: Any, config: Any = None, *, runtime: Any = None) -> Any:
+        """Async ``invoke``: awaits async tools together (sync ones run in threads)."""
+        calls, input_type, state = self._parse_input(input, config)
+        base = self._runtime(state, config, runtime)
+        outcomes = await asyncio.gather(
+            *(self._arun_one(call, input_type, state, base) for call in calls),
+            return_exceptions=True,
+        )
+        errors = [o if isinstance(o, BaseException) else None for o in outcomes]
+        return self._combine(_gather(errors, outcomes), input_type)
 
-    # -- internals --------------------------------------------------------------
+    # -- input ------------------------------------------------------------------
 
-    def _pending_calls(self, state: Any) -> list[ToolCall]:
-        messages = _messages_of(state, self.messages_key)
+    def _parse_input(self, input: Any, config: Any) -> tuple[list[ToolCall], InputType, Any]:
+        """The calls to run, the input's shape, and the state the tools see."""
+        if isinstance(input, list):
+            if input and all(_is_tool_call(item) for item in input):
+                return list(input), "tool_calls", self._graph_state(config)
+            return self._calls_in(input), "list", input
+        if isinstance(input, dict) and input.get("__type") == "tool_call_with_context":
+            return [input["tool_call"]], "tool_calls", input.get("state", {})
+        return self._calls_in(_messages_of(input, self.messages_key)), "dict", input
+
+    def _calls_in(self, messages: Sequence[Any]) -> list[ToolCall]:
         for message in reversed(messages):
             if isinstance(message, AIMessage):
                 return list(message.tool_calls)
@@ -125,68 +260,296 @@ class ToolNode:
             "of the last AIMessage, so route to it only after the model asked for tools"
         )
 
-    def _output(self, state: Any, messages: list[ToolMessage]) -> Any:
-        return messages if isinstance(state, list) else {self.messages_key: messages}
+    def _graph_state(self, config: Any) -> Any:
+        """For a bare list of tool calls: the graph's state, when it can be read."""
+        read = ((config or {}).get("configurable") or {}).get("__pregel_read")
+        channels = getattr(read, "args", (None, None))[1] if read is not None else None
+        if callable(read) and isinstance(channels, dict):
+            return read(list(channels), False)
+        task = CURRENT_TASK.get()
+        if task is not None and task.run.read_state is not None:
+            return task.run.read_state()
+        return {}
 
-    def _lookup(self, call: ToolCall) -> Tool | ToolMessage:
-        found = self.tools_by_name.get(call["name"])
-        if found is not None:
-            return found
-        return ToolMessage(
-            content=(
-                f"Error: {call['name']!r} is not a valid tool, try one of "
-                f"[{', '.join(self.tools_by_name)}]."
-            ),
-            name=call["name"],
-            tool_call_id=call.get("id") or "",
-            status="error",
+    def _runtime(self, state: Any, config: Any, runtime: Any) -> ToolRuntime[Any, Any]:
+        """The ``ToolRuntime`` shared by this input's calls (``tool_call_id`` set per call)."""
+        configurable = (config or {}).get("configurable") or {}
+        source = configurable.get("__pregel_runtime") or runtime
+        task = CURRENT_TASK.get()
+        if source is None and task is not None:
+            from graphkit.engine.task import kwargs_for
+
+            source = kwargs_for(("runtime",), task)["runtime"]
+        if config is None and task is not None:
+            config = task.config()
+        return ToolRuntime(
+            state=state,
+            context=getattr(source, "context", None),
+            config=config or {},
+            stream_writer=getattr(source, "stream_writer", None),
+            tool_call_id=None,
+            store=getattr(source, "store", None),
+            tools=list(self.tools_by_name.values()),
+            execution_info=getattr(source, "execution_info", None),
+            server_info=getattr(source, "server_info", None),
         )
 
-    def _run_one(self, call: ToolCall, injected: dict[str, Any]) -> ToolMessage:
-        found = self._lookup(call)
-        if isinstance(found, ToolMessage):
-            return found
-        try:
-            result = found.invoke(call["args"], **injected, tool_call_id=call.get("id"))
-        except Exception as exc:
-            return self._error_message(call, exc)
-        return _as_tool_message(result, call)
+    def _request(self, call: ToolCall, state: Any, base: ToolRuntime[Any, Any]) -> ToolCallRequest:
+        return ToolCallRequest(
+            tool_call=call,
+            tool=self.tools_by_name.get(call["name"]),
+            state=state,
+            runtime=dataclasses.replace(base, tool_call_id=call.get("id")),
+        )
 
-    async def _arun_one(self, call: ToolCall, injected: dict[str, Any]) -> ToolMessage:
-        found = self._lookup(call)
-        if isinstance(found, ToolMessage):
-            return found
-        try:
-            result = await found.ainvoke(call["args"], **injected, tool_call_id=call.get("id"))
-        except Exception as exc:
-            return self._error_message(call, exc)
-        return _as_tool_message(result, call)
+    # -- one call -----------------------------------------------------------------
 
-    def _error_message(self, call: ToolCall, exc: Exception) -> ToolMessage:
+    def _run_one(
+        self, call: ToolCall, input_type: InputType, state: Any, base: ToolRuntime[Any, Any]
+    ) -> Any:
+        request = self._request(call, state, base)
+        wrap = self.wrap_tool_call
+        if wrap is None:
+            return self._execute(request, input_type)
+        try:
+            return wrap(request, lambda r: self._execute(r, input_type))
+        except (GraphInterrupt, ParentCommand):
+            raise
+        except Exception as exc:
+            return self._on_error(exc, call)
+
+    async def _arun_one(
+        self, call: ToolCall, input_type: InputType, state: Any, base: ToolRuntime[Any, Any]
+    ) -> Any:
+        awrap = self.awrap_tool_call
+        if awrap is None and self.wrap_tool_call is not None:
+            return await asyncio.to_thread(self._run_one, call, input_type, state, base)
+        request = self._request(call, state, base)
+        if awrap is None:
+            return await self._aexecute(request, input_type)
+
+        async def execute(r: ToolCallRequest) -> Any:
+            return await self._aexecute(r, input_type)
+
+        try:
+            return await awrap(request, execute)
+        except (GraphInterrupt, ParentCommand):
+            raise
+        except Exception as exc:
+            return self._on_error(exc, call)
+
+    def _execute(self, request: ToolCallRequest, input_type: InputType) -> Any:
+        prepared = self._prepare(request)
+        if isinstance(prepared, ToolMessage):
+            return prepared
+        tool, args, injected = prepared
+        try:
+            result = tool.run({**tool.validate_args(args), **injected})
+        except (GraphInterrupt, ParentCommand):
+            raise
+        except Exception as exc:
+            return self._on_error(exc, request.tool_call)
+        return self._to_output(result, request.tool_call, input_type)
+
+    async def _aexecute(self, request: ToolCallRequest, input_type: InputType) -> Any:
+        prepared = self._prepare(request)
+        if isinstance(prepared, ToolMessage):
+            return prepared
+        tool, args, injected = prepared
+        try:
+            result = await tool.arun({**tool.validate_args(args), **injected})
+        except (GraphInterrupt, ParentCommand):
+            raise
+        except Exception as exc:
+            return self._on_error(exc, request.tool_call)
+        return self._to_output(result, request.tool_call, input_type)
+
+    def _prepare(
+        self, request: ToolCallRequest
+    ) -> ToolMessage | tuple[Tool, dict[str, Any], dict[str, Any]]:
+        """The tool, its arguments and injected values, or the error for an unknown tool.
+
+        A state key or store the tool needs and the run lacks raises here, outside
+        ``handle_tool_errors``: that is a wiring mistake, not the model's.
+        """
+        call = request.tool_call
+        if request.tool is None:
+            return ToolMessage(
+                content=INVALID_TOOL_NAME_ERROR_TEMPLATE.format(
+                    requested_tool=call["name"], available_tools=", ".join(self.tools_by_name)
+                ),
+                name=call["name"],
+                tool_call_id=call.get("id") or "",
+                status="error",
+            )
+        tool = convert_to_tool(request.tool)
+        state = self._injectable_state(tool, request.state)
+        runtime = request.runtime
+        if isinstance(runtime, ToolRuntime):
+            runtime = dataclasses.replace(runtime, state=request.state)
+        available = {
+            "state": state,
+            "store": getattr(runtime, "store", None),
+            "config": getattr(runtime, "config", None),
+            "tool_call_id": call.get("id"),
+            "runtime": runtime,
+        }
+        return tool, call.get("args") or {}, tool.injected_values(available, strict=True)
+
+    def _injectable_state(self, tool: Tool, state: Any) -> Any:
+        """A list of messages stands for ``{messages_key: messages}``; other keys fail."""
+        if not isinstance(state, list):
+            return state
+        wanted = {i.state_field for i in tool.injections.values() if i.kind == "state"}
+        missing = sorted(f for f in wanted if f not in (None, self.messages_key))
+        if missing:
+            raise ValueError(
+                f"Invalid input to ToolNode: tool {tool.name!r} needs the graph state "
+                f"(keys {missing}), but got a list of messages. Run it on the state dict."
+            )
+        return {self.messages_key: state}
+
+    def _on_error(self, exc: Exception, call: ToolCall) -> ToolMessage:
+        """Turn ``exc`` into an error ``ToolMessage`` per ``handle_tool_errors``, or re-raise."""
         handler = self.handle_tool_errors
-        if handler is False:
-            raise exc
-        if isinstance(handler, (type, tuple)) and not isinstance(exc, handler):
+        if handler is False or not isinstance(exc, self._handled):
             raise exc
         if isinstance(handler, str):
             content = handler
         elif callable(handler) and not isinstance(handler, type):
             content = handler(exc)
-        elif isinstance(exc, ToolArgumentsError):
-            content = f"Error: {exc}\n Please fix your mistakes."
         else:
-            content = ERROR_TEMPLATE.format(error=exc)
+            content = TOOL_CALL_ERROR_TEMPLATE.format(error=repr(exc))
         return ToolMessage(
             content=content, name=call["name"], tool_call_id=call.get("id") or "", status="error"
         )
 
+    # -- output -------------------------------------------------------------------
 
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+    def _to_output(self, result: Any, call: ToolCall, input_type: InputType) -> Any:
+        if isinstance(result, Command):
+            return self._checked_command(result, call, input_type)
+        if isinstance(result, ToolMessage):
+            if result.name is None:
+                return result.model_copy(update={"name": call["name"]})
+            return result
+        return ToolMessage(
+            content=_content(result), name=call["name"], tool_call_id=call.get("id") or ""
+        )
+
+    def _checked_command(
+        self, command: Command[Any], call: ToolCall, input_type: InputType
+    ) -> Command[Any]:
+        """Check a tool's ``Command`` answers its call, and name its ``ToolMessage``s."""
+        update = command.update
+        if update is None:
+            return command
+        to_current = command.graph is None
+        if isinstance(update, dict):
+            if to_current and input_type == "list":
+                raise ValueError(
+                    f"Tool {call['name']!r} returned Command(update=<dict>) but ToolNode got a "
+                    "list of messages: return Command(update=[ToolMessage(...)]) for list input."
+                )
+            messages = update.get(self.messages_key, [])
+            named = {**update, self.messages_key: self._named(messages, call)}
+        elif isinstance(update, list):
+            if to_current and input_type != "list":
+                raise ValueError(
+                    f"Tool {call['name']!r} returned Command(update=<list>) but ToolNode got a "
+                    f"state: return Command(update={{{self.messages_key!r}: [ToolMessage(...)]}})."
+                )
+            messages = update
+            named = self._named(messages, call)
+        else:
+            return command
+        if to_current and not _answers(messages, call):
+            raise ValueError(
+                f"Tool {call['name']!r} returned a Command whose update has no ToolMessage with "
+                f"tool_call_id={call.get('id')!r}. Add ToolMessage(content=..., "
+                f"tool_call_id=tool_call_id) (inject it with InjectedToolCallId) to the update."
+            )
+        return dataclasses.replace(command, update=named)
+
+    @staticmethod
+    def _named(messages: Any, call: ToolCall) -> Any:
+        if not isinstance(messages, list):
+            return messages
+        return [
+            m.model_copy(update={"name": call["name"]})
+            if isinstance(m, ToolMessage) and m.name is None and m.tool_call_id == call.get("id")
+            else m
+            for m in messages
+        ]
+
+    def _combine(self, results: list[Any], input_type: InputType) -> Any:
+        commands = [r for r in results if isinstance(r, Command)]
+        messages = [r for r in results if not isinstance(r, Command)]
+        if not commands:
+            return messages if input_type == "list" else {self.messages_key: messages}
+        if not messages:
+            return commands
+        head: Any = messages if input_type == "list" else {self.messages_key: messages}
+        return [head, *commands]
+
+
+def _gather(errors: Sequence[BaseException | None], outcomes: Sequence[Any]) -> list[Any]:
+    """Results of parallel calls; all interrupts raised together, else the first error."""
+    interrupts = [i for e in errors if isinstance(e, GraphInterrupt) for i in e.interrupts]
+    if interrupts:
+        raise GraphInterrupt(tuple(interrupts))
+    for error in errors:
+        if error is not None:
+            raise error
+    return list(outcomes)
+
+
+def _answers(messages: Any, call: ToolCall) -> bool:
+    if not isinstance(messages, list):
         return False
-    return True
+    if len(messages) == 1 and getattr(messages[0], "id", None) == REMOVE_ALL_MESSAGES:
+        return True
+    return any(isinstance(m, ToolMessage) and m.tool_call_id == call.get("id") for m in messages)
+
+
+def _is_tool_call(item: Any) -> bool:
+    return isinstance(item, dict) and "name" in item and "args" in item
+
+
+def _handled_types(handler: Any) -> tuple[type[BaseException], ...]:
+    """The exception types ``handle_tool_errors`` turns into messages."""
+    if handler is True or isinstance(handler, str):
+        return (Exception,)
+    if handler is False:
+        return ()
+    if isinstance(handler, type):
+        return (handler,)
+    if isinstance(handler, tuple):
+        return handler
+    return _infer_handled_types(handler)
+
+
+def _infer_handled_types(handler: Callable[..., Any]) -> tuple[type[BaseException], ...]:
+    """From a handler's first parameter annotation: ``e: ValueError | KeyError`` -> both."""
+    try:
+        params = list(inspect.signature(handler).parameters.values())
+        hints = typing.get_type_hints(handler)
+    except (TypeError, ValueError, NameError):
+        return (Exception,)
+    if not params or params[0].name not in hints:
+        return (Exception,)
+    annotation = hints[params[0].name]
+    types = get_args(annotation) if get_origin(annotation) in (Union, _UnionType) else (annotation,)
+    found = tuple(t for t in types if isinstance(t, type) and issubclass(t, BaseException))
+    if len(found) != len(types):
+        raise ValueError(
+            f"handle_tool_errors={handler!r}: its first parameter must be annotated with "
+            f"exception types (got {annotation!r}), or left unannotated to handle every error."
+        )
+    return found
+
+
+_UnionType = type(int | str)
 
 
 def _messages_of(state: Any, key: str) -> list[BaseMessage]:
@@ -196,14 +559,6 @@ def _messages_of(state: Any, key: str) -> list[BaseMessage]:
     if messages is None:
         raise ValueError(f"no {key!r} key in the state given to the node: {type(state).__name__}")
     return list(messages)
-
-
-def _as_tool_message(result: Any, call: ToolCall) -> ToolMessage:
-    if isinstance(result, ToolMessage):
-        return result
-    return ToolMessage(
-        content=_content(result), name=call["name"], tool_call_id=call.get("id") or ""
-    )
 
 
 def _content(result: Any) -> str | list[Any]:

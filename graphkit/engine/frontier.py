@@ -1,0 +1,91 @@
+"""What runs next: the nodes, sends, deferred nodes and join progress of the next step.
+
+The run owns one ``Frontier`` and changes it as steps finish; a checkpoint stores
+it as a plain record (``to_record``) and a restore rebuilds it (``from_record``).
+Nothing else knows the record's shape.
+
+>>> f = Frontier.empty(joins=0)
+>>> f.pending["b"] = None
+>>> f.sends.append(Send("c", {"x": 1}))
+>>> Frontier.from_record(f.to_record(), known={"b", "c"}, joins=0) == f
+True
+>>> next_names(f.to_record())
+('b', 'c')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+from typing import Any
+
+from graphkit.types import Send
+
+FrontierRecord = dict[str, Any]
+"""``{"nodes": [...], "sends": [[node, arg], ...], "deferred": [...], "joins": [[...], ...]}``"""
+
+
+@dataclass(slots=True)
+class Frontier:
+    """The next step's work, as the run tracks it between steps."""
+
+    pending: dict[str, None]
+    """Nodes triggered by name (an ordered set)."""
+    sends: list[Send]
+    """``Send`` packets, in the order they were made."""
+    deferred: dict[str, None]
+    """Deferred nodes: they run only when nothing else is pending."""
+    joins: list[set[str]]
+    """Per join of the graph: the sources seen since it last fired."""
+
+    @classmethod
+    def empty(cls, *, joins: int) -> Frontier:
+        """Nothing to run, no join progress (``joins``: how many joins the graph has)."""
+        return cls({}, [], {}, [set() for _ in range(joins)])
+
+    def clear_triggers(self) -> None:
+        """Forget triggered nodes and sends (join progress and deferred nodes stay)."""
+        self.pending = {}
+        self.sends = []
+
+    def to_record(self) -> FrontierRecord:
+        """The frontier as a checkpoint stores it (plain lists, serializable)."""
+        return {
+            "nodes": list(self.pending),
+            "sends": [[s.node, s.arg] for s in self.sends],
+            "deferred": list(self.deferred),
+            "joins": [sorted(seen) for seen in self.joins],
+        }
+
+    @classmethod
+    def from_record(
+        cls, record: FrontierRecord | None, *, known: Container[str], joins: int
+    ) -> Frontier:
+        """Rebuild a frontier from its record; nodes the graph no longer has are dropped."""
+        record = record or {}
+        saved = record.get("joins") or []
+        return cls(
+            pending={n: None for n in record.get("nodes") or [] if n in known},
+            sends=[Send(n, arg) for n, arg in record.get("sends") or [] if n in known],
+            deferred={n: None for n in record.get("deferred") or [] if n in known},
+            joins=[set(saved[i]) if i < len(saved) else set() for i in range(joins)],
+        )
+
+
+def planned(record: FrontierRecord | None) -> tuple[list[str], list[str]]:
+    """(names triggered by name, in plan order; node of each send) of a stored frontier.
+
+    Deferred nodes count only when nothing else is pending, as the loop plans them.
+    """
+    record = record or {}
+    sends = [s[0] for s in record.get("sends") or []]
+    names = sorted(record.get("nodes") or [])
+    if not names and not sends:
+        names = sorted(record.get("deferred") or [])
+    return names, sends
+
+
+def next_names(record: FrontierRecord | None) -> tuple[str, ...]:
+    """Node names of the next step (what ``StateSnapshot.next`` shows)."""
+    names, sends = planned(record)
+    return (*names, *sends)

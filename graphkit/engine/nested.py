@@ -1,0 +1,93 @@
+"""Graphs that run inside a task of another graph: subgraph nodes, and graphs a node invokes.
+
+Such a run keeps its checkpoints in the parent's saver, under its own namespace
+``"node:task_id"`` (nested ones joined with ``|``, as LangGraph names them), so an
+``interrupt()`` inside it resumes inside it: the nodes that finished do not run
+again. Its ``compile(checkpointer=...)`` decides how:
+
+- ``None`` (the default): it inherits the parent's saver for this invocation; a
+  new invocation of the parent starts it afresh;
+- ``True``: it keeps its own thread state across invocations (the namespace is the
+  node's name, without the task id);
+- ``False``: no checkpoints (an ``interrupt()`` inside pauses the parent's task,
+  and on resume the subgraph runs again from its start).
+
+Its stream events go to the parent's stream, prefixed with its namespace.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from graphkit.engine.loop import Run
+from graphkit.errors import GraphInterrupt
+
+if TYPE_CHECKING:
+    from graphkit.context import TaskContext
+    from graphkit.engine.compiled import CompiledStateGraph
+
+
+def joins_parent(config: dict[str, Any] | None, parent: TaskContext) -> bool:
+    """True when a graph called inside ``parent`` with ``config`` runs as its subgraph.
+
+    It does unless the config names a thread of its own (then it is a separate run
+    of that thread, as a graph called from anywhere else).
+    """
+    thread = ((config or {}).get("configurable") or {}).get("thread_id")
+    if thread is None:
+        return True
+    parent_thread = (parent.run.config.get("configurable") or {}).get("thread_id")
+    return bool(thread == parent_thread)
+
+
+def nested_run(
+    graph: CompiledStateGraph,
+    parent: TaskContext,
+    config: dict[str, Any] | None = None,
+    *,
+    forward: bool = True,
+    modes: frozenset[str] = frozenset(),
+) -> tuple[Run, bool]:
+    """A run of ``graph`` inside the task ``parent``, and whether it resumes a saved one.
+
+    ``forward``: its events go to the parent's stream (a node calling ``invoke``);
+    otherwise to this run's own consumer (a node calling ``stream`` with ``modes``).
+    """
+    outer = parent.run
+    mode = graph.checkpointer
+    saver = graph.saver if graph.saver is not None else (outer.saver if mode is not False else None)
+    index = parent.subgraph_calls
+    parent.subgraph_calls += 1
+    segment = parent.node if mode is True else f"{parent.node}:{parent.task_id}"
+    namespace = (*outer.namespace, segment, *((str(index),) if index else ()))
+    merged = {k: v for k, v in outer.config.items() if k != "configurable"}
+    merged.update({k: v for k, v in (config or {}).items() if k != "configurable"})
+    configurable = dict((config or {}).get("configurable") or {})
+    thread_id = (outer.config.get("configurable") or {}).get("thread_id")
+    if saver is not None:
+        configurable.update(thread_id=thread_id, checkpoint_ns="|".join(namespace))
+        configurable.pop("checkpoint_id", None)
+    merged["configurable"] = configurable
+    streaming = forward and outer.emit is not None
+    run = Run(
+        graph,
+        merged,
+        saver=saver,
+        modes=outer.modes if streaming else modes,
+        forward=outer.push if streaming else None,
+        namespace=namespace,
+        parent_task=parent,
+    )
+    resuming = parent.task_id in outer.rerun
+    return run, resuming
+
+
+def nested_result(run: Run, parent: TaskContext | None = None) -> Any:
+    """The output of a finished nested run; a pause inside pauses the parent's task.
+
+    A subgraph node keeps only the keys of this output that the parent's state has:
+    its node table says which (``NodeTable.output_keys``, decided at compile time).
+    """
+    if run.paused:
+        raise GraphInterrupt(tuple(run.interrupts))
+    return run.output()

@@ -1,0 +1,270 @@
+"""The state API of a thread: ``get_state``, its history, ``update_state`` (snapshots).
+
+Reads go straight to the saver and turn checkpoints into ``StateSnapshot``s;
+``update_state`` is a short run (``Run.update``) that takes the update as its
+input, so it saves exactly as a run does. Persistence itself is ``checkpoints.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from graphkit.constants import INTERRUPT
+from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
+from graphkit.engine.frontier import planned
+from graphkit.engine.loop import Run, merge_writes
+from graphkit.engine.tables import NodeTable
+from graphkit.engine.task import Write
+from graphkit.errors import InvalidUpdateError
+from graphkit.schema import ROOT
+from graphkit.stores.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+from graphkit.types import Interrupt, PregelTask, StateSnapshot
+
+if TYPE_CHECKING:
+    from graphkit.engine.compiled import CompiledStateGraph
+
+
+def _saver(graph: CompiledStateGraph) -> BaseCheckpointSaver:
+    saver: BaseCheckpointSaver | None = graph.saver
+    if saver is None:
+        raise ValueError(
+            "This graph has no checkpointer, so it keeps no thread state: "
+            "compile(checkpointer=InMemorySaver()) (or LMDBSaver(path))."
+        )
+    return saver
+
+
+def subgraphs(
+    graph: CompiledStateGraph, namespace: str | None = None, *, recurse: bool = False
+) -> Iterator[tuple[str, CompiledStateGraph]]:
+    """``(namespace, subgraph)`` of the subgraph nodes, as ``get_subgraphs`` yields them.
+
+    ``namespace`` (node names joined with ``|``) keeps only the subgraph at exactly
+    that place; ``recurse`` goes into subgraphs of subgraphs.
+    """
+    for name, node in graph.tables.nodes.items():
+        sub = node.subgraph
+        if sub is None:
+            continue
+        if namespace is not None:
+            head, _, rest = namespace.partition("|")
+            if head != name:
+                continue
+            if rest:
+                if recurse:
+                    for inner, found in subgraphs(sub, rest, recurse=True):
+                        yield f"{name}|{inner}", found
+                continue
+        yield name, sub
+        if recurse and namespace is None:
+            for inner, found in subgraphs(sub, recurse=True):
+                yield f"{name}|{inner}", found
+
+
+def graph_at(graph: CompiledStateGraph, ns: str) -> CompiledStateGraph | None:
+    """The declared subgraph a checkpoint namespace belongs to (task ids and call
+    numbers left out); None when some part of it declares none."""
+    target = graph
+    for segment in ns.split("|") if ns else ():
+        name = segment.split(":", 1)[0]
+        if name.isdigit() and ":" not in segment:  # the n-th graph a task ran
+            continue
+        node = target.tables.nodes.get(name)
+        if node is None or node.subgraph is None:
+            return None
+        target = node.subgraph
+    return target
+
+
+def _namespace(config: dict[str, Any]) -> str:
+    return str((config.get("configurable") or {}).get("checkpoint_ns") or "")
+
+
+def _reader(graph: CompiledStateGraph, config: dict[str, Any]) -> CompiledStateGraph:
+    """The graph whose channels read a namespace: its declared subgraph, else the
+    nearest enclosing one that declares (a graph a node invoked is read with it)."""
+    ns = _namespace(config)
+    parts = ns.split("|") if ns else []
+    while parts:
+        found = graph_at(graph, "|".join(parts))
+        if found is not None:
+            return found
+        parts.pop()
+    return graph
+
+
+def task_namespace(parent_ns: str, node: NodeTable, task_id: str) -> str:
+    """The checkpoint namespace of the subgraph that ``node``'s task ``task_id`` runs."""
+    mode = node.subgraph.checkpointer if node.subgraph is not None else None
+    segment = node.name if mode is True else f"{node.name}:{task_id}"
+    return f"{parent_ns}|{segment}" if parent_ns else segment
+
+
+def snapshot(
+    graph: CompiledStateGraph,
+    found: CheckpointTuple,
+    *,
+    live: bool = False,
+    saver: BaseCheckpointSaver | None = None,
+    recurse: bool = False,
+) -> StateSnapshot:
+    """A saved checkpoint as a ``StateSnapshot``.
+
+    ``live`` (the thread's current state, as ``get_state`` without a checkpoint_id
+    shows it): when the step paused at an ``interrupt()`` or failed, the values
+    include the writes of the step's tasks that already finished and ``next`` leaves
+    those tasks out, as in LangGraph. Otherwise the snapshot is the record of the
+    step's start.
+    """
+    values = found.checkpoint["channel_values"]
+    state_keys = graph.tables.state.keys
+    frontier = found.checkpoint.get("frontier") or {}
+    errors: dict[str, str] = {}
+    interrupts: dict[str, list[Interrupt]] = {}
+    results: dict[str, dict[str, Any]] = {}
+    for task_id, channel, value in found.pending_writes:
+        if channel == ERROR:
+            errors[task_id] = value
+        elif channel == INTERRUPT:
+            interrupts.setdefault(task_id, []).extend(value)
+        elif channel not in SPECIAL:
+            results.setdefault(task_id, {})[channel] = value
+    step = int(found.metadata.get("step", -1)) + 1
+    tasks: list[PregelTask] = []
+    names, sends = planned(frontier)
+    for name in names:
+        tasks.append(
+            _snapshot_task(f"{step}:{name}", name, ("pull", name), errors, interrupts, results)
+        )
+    for index, node in enumerate(sends):
+        tasks.append(
+            _snapshot_task(f"{step}:~{index}", node, ("push", index), errors, interrupts, results)
+        )
+    if saver is not None:
+        tasks = [_with_state(graph, t, found.config, saver, recurse) for t in tasks]
+    finished: set[str] = set()
+    if live and (interrupts or errors):
+        finished = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
+        done_writes: dict[str, list[Write]] = {}
+        for task_id, channel, value in found.pending_writes:
+            if task_id in finished and channel not in SPECIAL:
+                done_writes.setdefault(task_id, []).append((channel, value))
+        writers = [(t.name, done_writes[t.id]) for t in tasks if t.id in done_writes]
+        if writers:
+            try:
+                values = {**values, **merge_writes(values, graph.tables, writers)}
+            except InvalidUpdateError:  # the writes conflict: show the step's start
+                finished = set()
+    return StateSnapshot(
+        values=values.get(ROOT)
+        if graph.tables.root
+        else {k: values[k] for k in state_keys if k in values},
+        next=tuple(t.name for t in tasks if t.id not in finished),
+        config=found.config,
+        metadata=dict(found.metadata),
+        created_at=found.checkpoint["ts"],
+        parent_config=found.parent_config,
+        tasks=tuple(tasks),
+        interrupts=tuple(i for t in tasks for i in t.interrupts),
+    )
+
+
+def _with_state(
+    graph: CompiledStateGraph,
+    task: PregelTask,
+    config: dict[str, Any],
+    saver: BaseCheckpointSaver,
+    recurse: bool,
+) -> PregelTask:
+    """A subgraph node's task with its namespace's config (or snapshot, ``recurse``)."""
+    node = graph.tables.nodes.get(task.name)
+    if node is None or node.subgraph is None:
+        return task
+    configurable = config["configurable"]
+    ns = task_namespace(configurable.get("checkpoint_ns") or "", node, task.id)
+    sub_config = {"configurable": {"thread_id": configurable["thread_id"], "checkpoint_ns": ns}}
+    if not recurse:
+        return replace(task, state=sub_config)
+    state = get_state(node.subgraph, sub_config, subgraphs=True, saver=saver)
+    return replace(task, state=state)
+
+
+def _snapshot_task(
+    task_id: str,
+    name: str,
+    path: tuple[Any, ...],
+    errors: dict[str, str],
+    interrupts: dict[str, list[Interrupt]],
+    results: dict[str, dict[str, Any]],
+) -> PregelTask:
+    error = errors.get(task_id)
+    return PregelTask(
+        id=task_id,
+        name=name,
+        path=path,
+        error=RuntimeError(error) if error is not None else None,
+        interrupts=tuple(interrupts.get(task_id, ())),
+        result=results.get(task_id),
+    )
+
+
+def get_state(
+    graph: CompiledStateGraph,
+    config: dict[str, Any],
+    *,
+    subgraphs: bool = False,
+    saver: BaseCheckpointSaver | None = None,
+) -> StateSnapshot:
+    """The snapshot of a thread's latest (or named) checkpoint; empty for a new thread.
+
+    A ``checkpoint_ns`` in the config reads a subgraph's own checkpoints;
+    ``subgraphs=True`` puts each subgraph task's own snapshot in its ``state``.
+    """
+    saver = saver or _saver(graph)
+    graph = _reader(graph, config)
+    recurse = subgraphs
+    found = saver.get_tuple(config)
+    if found is None:
+        return StateSnapshot(
+            values={}, next=(), config=config, metadata=None, created_at=None, parent_config=None
+        )
+    live = not (config.get("configurable") or {}).get("checkpoint_id")
+    return snapshot(graph, found, live=live, saver=saver, recurse=recurse)
+
+
+def get_state_history(
+    graph: CompiledStateGraph,
+    config: dict[str, Any],
+    *,
+    filter: dict[str, Any] | None,
+    before: dict[str, Any] | None,
+    limit: int | None,
+) -> Iterator[StateSnapshot]:
+    """Snapshots of a thread, newest first (of one namespace: ``checkpoint_ns``)."""
+    saver = _saver(graph)
+    graph = _reader(graph, config)
+    config = {**config, "configurable": {"checkpoint_ns": "", **(config.get("configurable") or {})}}
+    for found in saver.list(config, filter=filter, before=before, limit=limit):
+        yield snapshot(graph, found, saver=saver)
+
+
+def update_state(
+    graph: CompiledStateGraph, config: dict[str, Any], values: Any, as_node: str | None
+) -> dict[str, Any]:
+    """Apply ``values`` through the reducers as if ``as_node`` wrote them; save a checkpoint.
+
+    A ``checkpoint_ns`` in the config updates that subgraph's own state.
+    """
+    saver = _saver(graph)
+    ns = _namespace(config)
+    target = graph_at(graph, ns)
+    if target is None:
+        path = "|".join(s.split(":", 1)[0] for s in ns.split("|"))
+        raise InvalidUpdateError(
+            f"Subgraph {path} not found: checkpoint_ns {ns!r} names no subgraph node of this "
+            "graph (a graph a node invokes is not declared). Update it with that graph: "
+            "subgraph.update_state(config, ...)."
+        )
+    return Run(target, {**config, "durability": "sync"}, saver=saver).update(values, as_node)

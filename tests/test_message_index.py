@@ -1,0 +1,88 @@
+"""add_messages remembers the id index of histories it returned; answers never change.
+
+The reference below is the plain definition (rebuild everything each call); the
+property runs random chains of appends, replacements, removals and branches from
+older lists through the real reducer and compares each result with it.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graphkit import _message_index
+from graphkit.messages import AIMessage, BaseMessage, HumanMessage, RemoveMessage, add_messages
+
+
+def reference(left: list[BaseMessage], right: list[BaseMessage]) -> list[tuple[str, str]]:
+    merged: dict[str, str] = {m.id: m.text for m in left if m.id is not None}
+    for m in right:
+        assert m.id is not None
+        if isinstance(m, RemoveMessage):
+            del merged[m.id]
+        else:
+            merged[m.id] = m.text
+    return list(merged.items())
+
+
+def pairs(messages: list[BaseMessage]) -> list[tuple[str, str]]:
+    return [(m.id or "", m.text) for m in messages]
+
+
+op = st.tuples(
+    st.sampled_from(["append", "replace", "remove", "branch"]),
+    st.integers(min_value=0, max_value=10_000),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(op, min_size=1, max_size=40))
+def test_chains_of_steps_equal_the_rebuild_everything_reference(ops: list[tuple[str, int]]) -> None:
+    history: list[BaseMessage] = [HumanMessage("start", id="m0")]
+    older: list[list[BaseMessage]] = [history]
+    fresh = 1
+    for kind, n in ops:
+        if kind == "branch":  # go on from an older list: the index is shared with it
+            history = older[n % len(older)]
+            continue
+        if kind == "append" or len(history) == 0:
+            right: list[BaseMessage] = [AIMessage(f"t{fresh}", id=f"m{fresh}")]
+            fresh += 1
+        elif kind == "replace":
+            right = [AIMessage(f"r{n}", id=history[n % len(history)].id)]
+        else:
+            right = [RemoveMessage(id=history[n % len(history)].id or "")]
+        expected = reference(history, right)
+        history = add_messages(history, right)
+        assert pairs(history) == expected
+        older.append(history)
+    for old in older:  # every list still answers for itself
+        probe = AIMessage("p", id=old[0].id) if old else AIMessage("p", id="new")
+        assert pairs(add_messages(old, [probe])) == reference(old, [probe])
+
+
+def test_two_branches_appending_different_messages_to_one_list() -> None:
+    base = add_messages([], [HumanMessage("a", id="a")])
+    left = add_messages(base, [AIMessage("x", id="x")])
+    right = add_messages(base, [AIMessage("y", id="y"), AIMessage("x2", id="x")])
+    assert [m.id for m in left] == ["a", "x"]
+    assert [m.id for m in right] == ["a", "y", "x"]
+    # "x" is at position 1 in `left` and 2 in `right`: each still finds its own.
+    assert [m.text for m in add_messages(left, [AIMessage("X", id="x")])] == ["a", "X"]
+    assert [m.text for m in add_messages(right, [AIMessage("X", id="x")])] == ["a", "y", "X"]
+
+
+def test_an_appending_step_reuses_the_index_of_the_previous_result() -> None:
+    history = add_messages([], [HumanMessage(str(i), id=str(i)) for i in range(1000)])
+    index = _message_index.lookup(history)
+    assert index is not None
+    longer = add_messages(history, [AIMessage("new", id="new")])
+    assert _message_index.lookup(longer) is index
+    assert longer[:1000] == history and longer[-1].id == "new"
+
+
+def test_a_list_mutated_in_place_is_still_merged_correctly() -> None:
+    history = add_messages([], [HumanMessage("a", id="a")])
+    history.append(AIMessage("b", id="b"))  # not through the reducer
+    merged = add_messages(history, [AIMessage("B", id="b")])
+    assert [(m.id, m.text) for m in merged] == [("a", "a"), ("b", "B")]

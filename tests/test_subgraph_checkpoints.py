@@ -1,0 +1,348 @@
+"""Subgraphs keep their own checkpoints, under their own namespace in the parent's saver.
+
+Each test runs on every saver and durability mode (``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import operator
+import uuid
+from typing import Annotated, Any, TypedDict
+
+import pytest
+
+from graphkit import START, Command, StateGraph, interrupt
+from graphkit.errors import InvalidUpdateError, UnknownInterruptError
+from graphkit.stores.checkpoint import BaseCheckpointSaver
+from graphkit.types import Durability, StateSnapshot
+
+
+class State(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+
+
+class Inner(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+    private: str
+
+
+def cfg() -> dict[str, Any]:
+    return {"configurable": {"thread_id": str(uuid.uuid4())}}
+
+
+def ask_graph(calls: list[str], **compile_kwargs: Any) -> Any:
+    """prepare -> ask (interrupts) -> finish."""
+
+    def prepare(state: Inner) -> dict[str, Any]:
+        calls.append("prepare")
+        return {"log": ["prepared"], "private": "inner only"}
+
+    def ask(state: Inner) -> dict[str, Any]:
+        calls.append("ask")
+        return {"log": [f"answer={interrupt('go on?')}"]}
+
+    def finish(state: Inner) -> dict[str, Any]:
+        calls.append("finish")
+        return {"log": ["finished"]}
+
+    return (
+        StateGraph(Inner)
+        .add_node("prepare", prepare)
+        .add_node("ask", ask)
+        .add_node("finish", finish)
+        .add_edge(START, "prepare")
+        .add_edge("prepare", "ask")
+        .add_edge("ask", "finish")
+        .compile(**compile_kwargs)
+    )
+
+
+def parent_of(child: Any, saver: BaseCheckpointSaver, name: str = "child") -> Any:
+    return (
+        StateGraph(State)
+        .add_node(name, child)
+        .add_node("after", lambda s: {"log": ["after"]})
+        .add_edge(START, name)
+        .add_edge(name, "after")
+        .compile(checkpointer=saver)
+    )
+
+
+def test_interrupt_in_a_subgraph_resumes_inside_it_without_rerunning_finished_nodes(
+    saver: BaseCheckpointSaver, durability: Durability
+) -> None:
+    calls: list[str] = []
+    graph = parent_of(ask_graph(calls), saver)
+    config = cfg()
+    paused = graph.invoke({"log": []}, config, durability=durability)
+    assert [i.value for i in paused["__interrupt__"]] == ["go on?"]
+    assert calls == ["prepare", "ask"]
+    final = graph.invoke(Command(resume="yes"), config, durability=durability)
+    assert final == {"log": ["prepared", "answer=yes", "finished", "after"]}
+    assert calls == ["prepare", "ask", "ask", "finish"]
+    assert "private" not in graph.get_state(config).values  # the subgraph's own key
+
+
+def test_subgraph_checkpoints_live_under_the_task_namespace(
+    saver: BaseCheckpointSaver, durability: Durability
+) -> None:
+    graph = parent_of(ask_graph([]), saver)
+    config = cfg()
+    graph.invoke({"log": []}, config, durability=durability)
+    state = graph.get_state(config)
+    (task,) = state.tasks
+    assert task.name == "child"
+    ns = f"child:{task.id}"
+    assert task.state == {
+        "configurable": {"thread_id": config["configurable"]["thread_id"], "checkpoint_ns": ns}
+    }
+    inner = graph.get_state(task.state)
+    assert inner.values == {"log": ["prepared"], "private": "inner only"}
+    assert inner.next == ("ask",)
+    assert inner.config["configurable"]["checkpoint_ns"] == ns
+    assert [i.value for i in inner.interrupts] == ["go on?"]
+    # the parent's own history holds only the parent's checkpoints
+    assert {s.config["configurable"]["checkpoint_ns"] for s in graph.get_state_history(config)} == {
+        ""
+    }
+
+
+def test_get_state_with_subgraphs_nests_the_subgraph_snapshot(
+    saver: BaseCheckpointSaver, durability: Durability
+) -> None:
+    graph = parent_of(parent_of(ask_graph([]), None, name="grandchild"), saver)  # type: ignore[arg-type]
+    config = cfg()
+    out = graph.invoke({"log": []}, config, durability=durability)
+    (interrupt_,) = out["__interrupt__"]
+    state = graph.get_state(config, subgraphs=True)
+    child = state.tasks[0].state
+    assert isinstance(child, StateSnapshot)
+    grandchild = child.tasks[0].state
+    assert isinstance(grandchild, StateSnapshot)
+    assert grandchild.next == ("ask",)
+    assert grandchild.interrupts == (interrupt_,)
+    ns = grandchild.config["configurable"]["checkpoint_ns"]
+    assert ns.startswith("child:") and "|grandchild:" in ns
+    final = graph.invoke(Command(resume={interrupt_.id: "deep"}), config, durability=durability)
+    assert final["log"] == ["prepared", "answer=deep", "finished", "after", "after"]
+
+
+def test_get_subgraphs_by_namespace_and_recursively() -> None:
+    leaf = ask_graph([])
+    middle = StateGraph(State).add_node("leaf", leaf).add_edge(START, "leaf").compile()
+    top = (
+        StateGraph(State)
+        .add_node("middle", middle)
+        .add_node("leaf_like", leaf)
+        .add_edge(START, "middle")
+        .add_edge("middle", "leaf_like")
+        .compile()
+    )
+    assert list(top.get_subgraphs()) == [("middle", middle), ("leaf_like", leaf)]
+    assert list(top.get_subgraphs(recurse=True)) == [
+        ("middle", middle),
+        ("middle|leaf", leaf),
+        ("leaf_like", leaf),
+    ]
+    assert list(top.get_subgraphs(namespace="middle|leaf", recurse=True)) == [("middle|leaf", leaf)]
+    assert list(top.get_subgraphs(namespace="leaf")) == []
+
+
+def test_update_state_on_a_paused_subgraph_then_resume(
+    saver: BaseCheckpointSaver, durability: Durability
+) -> None:
+    calls: list[str] = []
+    graph = parent_of(ask_graph(calls), saver)
+    config = cfg()
+    graph.invoke({"log": []}, config, durability=durability)
+    sub_config = graph.get_state(config).tasks[0].state
+    graph.update_state(sub_config, {"log": ["edited"]}, as_node="ask")
+    assert graph.get_state(sub_config).next == ("finish",)
+    final = graph.invoke(None, config, durability=durability)
+    assert final["log"] == ["prepared", "edited", "finished", "after"]
+    assert calls == ["prepare", "ask", "finish"]  # "ask" was answered by the update
+
+
+def test_update_state_on_a_namespace_without_a_declared_subgraph_raises(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph = parent_of(ask_graph([]), saver)
+    config = cfg()
+    graph.invoke({"log": []}, config)
+    bad = {"configurable": {**config["configurable"], "checkpoint_ns": "after:1:after"}}
+    with pytest.raises(InvalidUpdateError, match="Subgraph after not found"):
+        graph.update_state(bad, {"log": ["x"]})
+
+
+def test_history_of_a_subgraph_namespace(saver: BaseCheckpointSaver) -> None:
+    graph = parent_of(ask_graph([]), saver)
+    config = cfg()
+    graph.invoke({"log": []}, config)
+    graph.invoke(Command(resume="ok"), config)
+    ns = next(
+        s.tasks[0].state["configurable"]["checkpoint_ns"]
+        for s in graph.get_state_history(config)
+        if s.tasks and s.tasks[0].name == "child"
+    )
+    sub_config = {"configurable": {**config["configurable"], "checkpoint_ns": ns}}
+    history = list(graph.get_state_history(sub_config))
+    assert {s.config["configurable"]["checkpoint_ns"] for s in history} == {ns}
+    assert [s.values["log"] for s in history] == [
+        ["prepared", "answer=ok", "finished"],
+        ["prepared", "answer=ok"],
+        ["prepared"],
+        [],
+    ]
+
+
+def test_stream_with_subgraphs_names_each_namespace_as_its_checkpoints(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph = parent_of(ask_graph([]), saver)
+    config = cfg()
+    events = list(graph.stream({"log": []}, config, subgraphs=True))
+    namespaces = {ns for ns, _ in events}
+    task = graph.get_state(config).tasks[0]
+    assert namespaces == {(), (f"child:{task.id}",)}
+    assert (
+        ("child:" + task.id,),
+        {"prepare": {"log": ["prepared"], "private": "inner only"}},
+    ) in events
+
+
+def test_a_graph_invoked_inside_a_node_resumes_inside_and_starts_afresh_next_time(
+    saver: BaseCheckpointSaver, durability: Durability
+) -> None:
+    calls: list[str] = []
+    inner = ask_graph(calls)
+    seen: list[list[str]] = []
+
+    def call_inner(state: State) -> dict[str, Any]:
+        out = inner.invoke({"log": [f"call{len(seen)}"]})
+        seen.append(out["log"])
+        return {"log": [out["log"][-1]]}
+
+    graph = parent_of(call_inner, saver)
+    config = cfg()
+    for _ in range(2):
+        assert "__interrupt__" in graph.invoke({"log": []}, config, durability=durability)
+        graph.invoke(Command(resume="y"), config, durability=durability)
+    assert seen == [
+        ["call0", "prepared", "answer=y", "finished"],
+        ["call1", "prepared", "answer=y", "finished"],
+    ]
+    assert calls == ["prepare", "ask", "ask", "finish"] * 2
+
+
+def test_checkpointer_true_keeps_the_subgraph_state_across_invocations(
+    saver: BaseCheckpointSaver, durability: Durability
+) -> None:
+    def echo(state: State) -> dict[str, Any]:
+        return {"log": [f"echo:{state['log'][-1]}"]}
+
+    stateful = (
+        StateGraph(State).add_node("echo", echo).add_edge(START, "echo").compile(checkpointer=True)
+    )
+    seen: list[list[str]] = []
+
+    def call(state: State) -> dict[str, Any]:
+        seen.append(stateful.invoke({"log": [f"m{len(seen)}"]})["log"])
+        return {}
+
+    graph = parent_of(call, saver)
+    config = cfg()
+    graph.invoke({"log": []}, config, durability=durability)
+    graph.invoke({"log": []}, config, durability=durability)
+    assert seen == [
+        ["m0", "echo:m0"],
+        ["m0", "echo:m0", "m1", "echo:m1"],
+    ]
+
+
+def test_checkpointer_false_reruns_the_subgraph_from_its_start(
+    saver: BaseCheckpointSaver,
+) -> None:
+    calls: list[str] = []
+    graph = parent_of(ask_graph(calls, checkpointer=False), saver)
+    config = cfg()
+    graph.invoke({"log": []}, config)
+    final = graph.invoke(Command(resume="again"), config)
+    assert final["log"] == ["prepared", "answer=again", "finished", "after"]
+    assert calls == ["prepare", "ask", "prepare", "ask", "finish"]
+    assert graph.get_state(config).tasks == ()
+    assert (
+        list(
+            graph.get_state_history(
+                {"configurable": {**config["configurable"], "checkpoint_ns": "child"}}
+            )
+        )
+        == []
+    )
+
+
+def test_interrupt_before_inside_a_subgraph_pauses_the_parent(
+    saver: BaseCheckpointSaver, durability: Durability
+) -> None:
+    inner = (
+        StateGraph(State)
+        .add_node("p", lambda s: {"log": ["p"]})
+        .add_node("q", lambda s: {"log": ["q"]})
+        .add_edge(START, "p")
+        .add_edge("p", "q")
+        .compile(interrupt_before=["q"])
+    )
+    graph = parent_of(inner, saver)
+    config = cfg()
+    assert graph.invoke({"log": []}, config, durability=durability) == {"log": []}
+    state = graph.get_state(config, subgraphs=True)
+    assert state.next == ("child",)
+    assert state.tasks[0].state.next == ("q",)
+    final = graph.invoke(None, config, durability=durability)
+    assert final == {"log": ["p", "q", "after"]}
+
+
+def test_parallel_subgraphs_resume_by_id_and_refuse_a_plain_answer(
+    saver: BaseCheckpointSaver, durability: Durability
+) -> None:
+    calls: list[str] = []
+    graph = (
+        StateGraph(State)
+        .add_node("one", ask_graph(calls))
+        .add_node("two", ask_graph(calls))
+        .add_edge(START, "one")
+        .add_edge(START, "two")
+        .compile(checkpointer=saver)
+    )
+    config = cfg()
+    out = graph.invoke({"log": []}, config, durability=durability)
+    first, second = out["__interrupt__"]
+    with pytest.raises(UnknownInterruptError, match="multiple pending interrupts"):
+        graph.invoke(Command(resume="both?"), config, durability=durability)
+    out = graph.invoke(Command(resume={first.id: "1"}), config, durability=durability)
+    assert out["__interrupt__"] == [second]
+    final = graph.invoke(Command(resume={second.id: "2"}), config, durability=durability)
+    assert sorted(final["log"]) == sorted(
+        ["prepared", "answer=1", "finished", "prepared", "answer=2", "finished"]
+    )
+    assert calls.count("prepare") == 2  # neither subgraph ran its first node again
+
+
+def test_command_parent_from_a_nested_subgraph(saver: BaseCheckpointSaver) -> None:
+    def jump(state: State) -> Command[Any]:
+        return Command(graph=Command.PARENT, goto="elsewhere", update={"log": ["jumped"]})
+
+    leaf = StateGraph(State).add_node("jump", jump).add_edge(START, "jump").compile()
+    middle = (
+        StateGraph(State)
+        .add_node("leaf", leaf)
+        .add_node("elsewhere", lambda s: {"log": ["middle elsewhere"]})
+        .add_edge(START, "leaf")
+        .compile()
+    )
+    graph = (
+        StateGraph(State)
+        .add_node("middle", middle)
+        .add_edge(START, "middle")
+        .compile(checkpointer=saver)
+    )
+    assert graph.invoke({"log": []}, cfg())["log"] == ["jumped", "middle elsewhere"]
