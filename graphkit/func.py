@@ -29,6 +29,7 @@ import copy
 import dataclasses
 import functools
 import inspect
+import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from graphkit.constants import END, INTERRUPT, START
 from graphkit.context import CURRENT_TASK, TaskContext
 from graphkit.engine.task import kwargs_for
 from graphkit.node import function_name, inspect_callable
+from graphkit.schema import type_json_schema
 from graphkit.types import RetryPolicy, StateSnapshot
 
 T = TypeVar("T")
@@ -400,6 +402,17 @@ class Workflow:
     def get_graph(self, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """The one-node graph behind the workflow."""
         return self.graph.get_graph(config, **kwargs)
+
+    def get_input_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON schema of the workflow's input (its first parameter's type)."""
+        return type_json_schema(self._call.first_param_annotation or Any, "LangGraphInput")
+
+    def get_output_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON schema of its return value (``entrypoint.final[T, S]``: of ``T``)."""
+        returned = self._call.return_annotation
+        if typing.get_origin(returned) is _Final:
+            returned = typing.get_args(returned)[0]
+        return type_json_schema(Any if returned is None else returned, "LangGraphOutput")
 
 
 class _StreamView:

@@ -282,3 +282,66 @@ def registrable_types(schema: Schema) -> list[type[Any]]:
     for spec in schema.channels.values():
         visit(spec.annotation)
     return found
+
+
+def json_schema(schema: Schema, title: str) -> dict[str, Any]:
+    """The JSON schema of a state schema, as LangGraph's ``get_input_jsonschema`` gives it.
+
+    A pydantic model or TypedDict gives its own; a dataclass gives its fields (a field
+    without default is optional when its type allows None); a root state, its type.
+    """
+    cls = schema.cls
+    if schema.kind == "pydantic":
+        return dict(cls.model_json_schema())
+    if schema.kind == "root":
+        return type_json_schema(schema.channels[ROOT].annotation, title)
+    if is_typeddict(cls):
+        try:
+            return dict(TypeAdapter(cls).json_schema())
+        except Exception:  # types pydantic cannot describe: fall back to the fields
+            pass
+    fields: dict[str, Any] = {
+        key: (spec.annotation, _field_default(cls, key, spec.annotation))
+        for key, spec in schema.channels.items()
+    }
+    return _model_schema(title, fields)
+
+
+def type_json_schema(annotation: Any, title: str) -> dict[str, Any]:
+    """The JSON schema of one type (a root state, an entrypoint's input or output)."""
+    try:
+        found = dict(TypeAdapter(annotation).json_schema())
+    except Exception:
+        found = {}
+    return {**found, "title": title}
+
+
+def _model_schema(title: str, fields: dict[str, Any]) -> dict[str, Any]:
+    from pydantic import ConfigDict, create_model
+
+    try:
+        model = create_model(title, __config__=ConfigDict(arbitrary_types_allowed=True), **fields)
+        return dict(model.model_json_schema())
+    except Exception:
+        return {"title": title, "type": "object", "properties": {k: {} for k in fields}}
+
+
+def _field_default(cls: Any, key: str, annotation: Any) -> Any:
+    """A field's default for the schema: its own, None when its type allows None, else
+    required (``...``)."""
+    if dataclasses.is_dataclass(cls):
+        for f in dataclasses.fields(cls):
+            if f.name == key:
+                if f.default is not dataclasses.MISSING:
+                    return f.default
+                if f.default_factory is not dataclasses.MISSING:
+                    return f.default_factory()
+    elif isinstance(cls, type) and key in cls.__dict__:
+        return cls.__dict__[key]
+    return None if _allows_none(annotation) else ...
+
+
+def _allows_none(annotation: Any) -> bool:
+    if get_origin(annotation) is typing.Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation is None or type(None) in get_args(annotation)

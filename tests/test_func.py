@@ -301,3 +301,16 @@ async def test_sync_workflow_streamed_async_keeps_task_order() -> None:
         return up(text).result() + "!"
 
     assert [c async for c in workflow.astream("a")] == [{"up": "A"}, {"workflow": "A!"}]
+
+
+def test_workflow_jsonschema_follows_its_annotations() -> None:
+    @entrypoint()
+    def count(words: list[str], *, previous: Any = None) -> entrypoint.final[int, list[str]]:
+        return entrypoint.final(value=len(words), save=words)
+
+    assert count.get_input_jsonschema() == {
+        "type": "array",
+        "items": {"type": "string"},
+        "title": "LangGraphInput",
+    }
+    assert count.get_output_jsonschema() == {"type": "integer", "title": "LangGraphOutput"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 from pydantic import BaseModel, ValidationError
 
+from graphkit.config import merge_configs
 from graphkit.context import CURRENT_TASK
 from graphkit.engine.events import Event
 from graphkit.engine.loop import Run
@@ -52,6 +54,8 @@ class CompiledStateGraph:
         self.store = store
         self.debug = debug
         self.name = name
+        self.config: dict[str, Any] = {}
+        """Config merged under each run's (see ``with_config``)."""
         if checkpointer not in (None, True, False) and not hasattr(checkpointer, "get_tuple"):
             raise GraphCompileError(
                 "checkpointer must be a checkpoint saver (e.g. InMemorySaver()), or for a "
@@ -272,7 +276,7 @@ class CompiledStateGraph:
     def _config(
         self, config: dict[str, Any] | None, durability: Durability | None, extra: dict[str, Any]
     ) -> dict[str, Any]:
-        merged = dict(config or {})
+        merged = merge_configs(self.config, config) if self.config else dict(config or {})
         if durability is not None:
             merged["durability"] = durability
         for key in ("recursion_limit", "context"):
@@ -402,7 +406,34 @@ class CompiledStateGraph:
         for item in self.get_subgraphs(namespace=namespace, recurse=recurse):
             yield item
 
+    def with_config(
+        self, config: dict[str, Any] | None = None, **kwargs: Any
+    ) -> CompiledStateGraph:
+        """A copy of this graph whose runs use ``config`` (merged under each call's)."""
+        bound = copy.copy(self)
+        bound.config = merge_configs(self.config, config, kwargs)
+        return bound
+
+    def copy(self, update: dict[str, Any] | None = None) -> CompiledStateGraph:
+        """A shallow copy, with attributes from ``update`` set on it."""
+        duplicate = copy.copy(self)
+        for key, value in (update or {}).items():
+            setattr(duplicate, key, value)
+        return duplicate
+
     # ------------------------------------------------------------------ graph
+    def get_input_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON schema of the graph's input (its input schema)."""
+        from graphkit.schema import json_schema
+
+        return json_schema(self.builder.input, "LangGraphInput")
+
+    def get_output_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON schema of the graph's output (its output schema)."""
+        from graphkit.schema import json_schema
+
+        return json_schema(self.builder.output, "LangGraphOutput")
+
     def get_graph(
         self, config: dict[str, Any] | None = None, *, xray: bool | int = False
     ) -> DrawableGraph:
