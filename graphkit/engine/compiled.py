@@ -307,14 +307,21 @@ class CompiledStateGraph:
         if any(k not in accepted for k in items):
             items = self._known_input(items)
         if schema.kind == "pydantic" and isinstance(input, dict):
+            # A reducer key's input is an update (e.g. ("user", "hi") for add_messages):
+            # what is validated is what the reducer makes of it.
+            reducers, initial = self.tables.reducers, self.tables.initial
+            probe = {
+                k: reducers[k](initial[k](), v) if k in reducers and k in initial else v
+                for k, v in items.items()
+            }
             try:
-                model = schema.cls.model_validate(items)
+                model = schema.cls.model_validate(probe)
             except ValidationError as exc:
                 raise InvalidUpdateError(
                     f"Invalid input for {schema.name}: {validation_message(exc)}."
                 ) from exc
             # only what the caller gave (validated): defaults are not written, as in LangGraph
-            items = {k: getattr(model, k) for k in items}
+            items = {k: v if k in reducers else getattr(model, k) for k, v in items.items()}
         return list(items.items())
 
     def _known_input(self, items: dict[str, Any]) -> dict[str, Any]:
