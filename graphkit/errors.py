@@ -65,6 +65,20 @@ class GraphInterrupt(GraphkitError):
         self.interrupts = interrupts
 
 
+class GraphDrained(GraphkitError):
+    """The run stopped between steps because its ``RunControl`` asked it to drain.
+
+    The finished steps are saved: resume the thread with ``invoke(None, config)``.
+    """
+
+    def __init__(self, reason: str = "shutdown") -> None:
+        super().__init__(
+            f"Graph drained: {reason}. The run stopped between steps and its progress is "
+            "saved; resume it with invoke(None, config) on the same thread."
+        )
+        self.reason = reason
+
+
 class ParentCommand(GraphkitError):
     """Carries a ``Command(graph=Command.PARENT)`` out of a subgraph."""
 

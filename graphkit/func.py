@@ -37,7 +37,7 @@ from typing import Any, Generic, TypedDict, TypeVar
 
 from graphkit.config import merge_configs
 from graphkit.constants import END, INTERRUPT, START
-from graphkit.context import CURRENT_TASK, TaskContext
+from graphkit.context import CURRENT_CALL, CURRENT_TASK, TaskContext
 from graphkit.engine.task import kwargs_for
 from graphkit.node import function_name, inspect_callable
 from graphkit.schema import type_json_schema
@@ -131,6 +131,7 @@ class Task(Generic[R]):
         key: str,
         ctx: TaskContext,
     ) -> R:
+        CURRENT_CALL.set((str(self.name), key))  # this context is the call's own copy
         value = self._run_sync(args, kwargs)
         results[key] = value
         self._stream_result(value, ctx)
@@ -165,6 +166,7 @@ class Task(Generic[R]):
     async def _run_async(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], results: dict[str, Any], key: str
     ) -> R:
+        CURRENT_CALL.set((str(self.name), key))  # this asyncio task's own context
         attempt = 0
         while True:
             attempt += 1
@@ -215,15 +217,21 @@ class entrypoint:
     """Turn a function into a workflow with ``invoke``/``stream`` and checkpoints.
 
     The function takes one input; it may also take ``previous`` (what the last run
-    of this thread saved), ``store``, ``writer`` and ``config`` by name.
+    of this thread saved), ``store``, ``writer``, ``config`` and ``runtime`` by name.
+    ``context_schema`` types ``invoke(..., context=...)`` (a dict is coerced to it).
     """
 
     def __init__(
-        self, checkpointer: Any = None, store: Any = None, retry_policy: RetryPolicy | None = None
+        self,
+        checkpointer: Any = None,
+        store: Any = None,
+        retry_policy: RetryPolicy | None = None,
+        context_schema: type[Any] | None = None,
     ) -> None:
         self.checkpointer = checkpointer
         self.store = store
         self.retry_policy = retry_policy
+        self.context_schema = context_schema
 
     final = _Final
     """Return ``entrypoint.final(value=..., save=...)`` to hand ``value`` to the caller
@@ -236,7 +244,9 @@ class entrypoint:
                 "return the result instead, and stream partial results with "
                 "get_stream_writer() (stream_mode='custom')."
             )
-        return Workflow(fn, self.checkpointer, self.store, self.retry_policy)
+        return Workflow(
+            fn, self.checkpointer, self.store, self.retry_policy, context_schema=self.context_schema
+        )
 
 
 class Workflow:
@@ -248,6 +258,8 @@ class Workflow:
         checkpointer: Any,
         store: Any,
         retry_policy: RetryPolicy | None,
+        *,
+        context_schema: type[Any] | None = None,
     ) -> None:
         from graphkit.graph.state import StateGraph
 
@@ -255,7 +267,7 @@ class Workflow:
         self.name = getattr(fn, "__name__", "entrypoint")
         call = inspect_callable(fn, f"entrypoint {self.name!r}")
         self._call = call
-        builder: StateGraph[_EntryState] = StateGraph(_EntryState)
+        builder: StateGraph[_EntryState] = StateGraph(_EntryState, context_schema=context_schema)
         node = self._anode if call.is_async else self._node
         builder.add_node(self.name, node, retry_policy=retry_policy)
         builder.add_edge(START, self.name)
@@ -272,10 +284,12 @@ class Workflow:
         ctx = CURRENT_TASK.get()
         assert ctx is not None
         ctx.cache["__calls__"] = 0
-        inject = tuple(n for n in self._call.inject if n != "previous")
+        inject = tuple(n for n in self._call.inject if n not in ("previous", "runtime"))
         kwargs = kwargs_for(inject, ctx) if inject else {}
         if "previous" in self._call.inject:
             kwargs["previous"] = state.get(PREVIOUS)
+        if "runtime" in self._call.inject:
+            kwargs["runtime"] = ctx.runtime(previous=state.get(PREVIOUS))
         args = [state.get(INPUT)] if self._call.takes_state else []
         return args, kwargs
 

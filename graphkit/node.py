@@ -32,6 +32,9 @@ class CallSpec:
     inject: tuple[str, ...]
     first_param_annotation: Any = None
     return_annotation: Any = None
+    afn: Callable[..., Any] | None = None
+    """An async twin the async runtime awaits instead of ``fn`` (a callable object's
+    coroutine ``ainvoke`` taking the same arguments, e.g. ``ToolNode``)."""
 
 
 def inspect_callable(fn: Callable[..., Any], what: str) -> CallSpec:
@@ -57,7 +60,19 @@ def inspect_callable(fn: Callable[..., Any], what: str) -> CallSpec:
     inject = tuple(p.name for p in params if p.name in INJECTABLE and p.kind != p.POSITIONAL_ONLY)
     hints = _resolved_hints(target) if params else {}
     annotation = hints.get(positional[0].name) if positional else None
-    return CallSpec(fn, is_async, takes_state, inject, annotation, hints.get("return"))
+    afn = None if is_async or target is fn else _async_twin(fn, inject)
+    return CallSpec(fn, is_async, takes_state, inject, annotation, hints.get("return"), afn)
+
+
+def _async_twin(obj: Any, inject: tuple[str, ...]) -> Callable[..., Any] | None:
+    """``obj.ainvoke`` when it is a coroutine function accepting the injected names."""
+    twin = getattr(type(obj), "ainvoke", None)
+    if not inspect.iscoroutinefunction(twin):
+        return None
+    params = inspect.signature(twin).parameters
+    if not all(name in params for name in inject):
+        return None
+    return obj.ainvoke
 
 
 def _resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 N = TypeVar("N")
+T = TypeVar("T")
 
 StreamMode = Literal["values", "updates", "custom", "debug", "messages", "checkpoints", "tasks"]
 Durability = Literal["sync", "async", "exit"]
@@ -217,3 +218,13 @@ def _register_with_serializer() -> None:
 
 
 _register_with_serializer()
+
+
+@dataclass(frozen=True, slots=True)
+class GraphOutput(Generic[T]):
+    """What ``invoke(..., version="v2")`` returns: the output and the open interrupts."""
+
+    value: T
+    """The graph's output state."""
+    interrupts: tuple[Interrupt, ...] = ()
+    """The interrupts the run stopped at (empty when it finished)."""

@@ -199,7 +199,8 @@ def test_checkpoints_stream_mode(saver: BaseCheckpointSaver) -> None:
     events = list(counter_graph(saver).stream({"x": 0}, cfg(), stream_mode="checkpoints"))
     assert [e["metadata"]["step"] for e in events] == [-1, 0, 1]
     assert events[-1]["values"] == {"x": 1, "log": ["add0", "done"]}
-    assert events[0]["next"] == ("add",)
+    assert events[0]["next"] == ["add"]  # a list, as LangGraph streams it
+    assert events[0]["tasks"] == [{"id": "0:add", "name": "add", "interrupts": (), "state": None}]
 
 
 def test_only_changed_channels_get_new_versions(saver: BaseCheckpointSaver) -> None:

@@ -10,6 +10,8 @@ import pytest
 from graphkit import START, Command, Interrupt, StateGraph, interrupt
 from graphkit.errors import UnknownInterruptError
 from graphkit.stores import InMemorySaver
+from graphkit.stores.checkpoint import BaseCheckpointSaver
+from graphkit.types import Durability
 
 
 class State(TypedDict, total=False):
@@ -96,7 +98,9 @@ def test_parallel_interrupts_resume_by_id() -> None:
         graph.invoke(Command(resume="x"), CFG)
     assert refused.value.reason == "ambiguous"
     assert refused.value.pending_ids == tuple(sorted(ids.values()))
-    with pytest.raises(UnknownInterruptError, match="not open") as unknown:
+    with pytest.raises(
+        UnknownInterruptError, match="already-consumed interrupt: 0:zzz#0"
+    ) as unknown:
         graph.invoke(Command(resume={ids["A?"]: 1, "0:zzz#0": 2}), CFG)
     assert unknown.value.interrupt_ids == ("0:zzz#0",)
     final = graph.invoke(Command(resume={ids["A?"]: 1, ids["B?"]: 2}), CFG)
@@ -210,3 +214,55 @@ def test_interrupt_inside_a_subgraph_pauses_the_parent_thread() -> None:
     assert final["log"][-2:] == ["approved=yes", "after"]
     # the resume goes on inside the subgraph: "prepare", which finished, does not run again
     assert calls == ["prepare", "approve", "approve"]
+
+
+def test_answered_interrupt_leaves_the_live_state_but_stays_in_the_record(
+    saver: BaseCheckpointSaver, durability: Durability
+) -> None:
+    calls: list[str] = []
+
+    def ask(name: str) -> Any:
+        def node(state: State) -> dict[str, Any]:
+            calls.append(name)
+            return {"log": [f"{name}={interrupt(name.upper())}"]}
+
+        return node
+
+    graph = (
+        StateGraph(State)
+        .add_node("a", ask("a"))
+        .add_node("b", ask("b"))
+        .add_edge(START, "a")
+        .add_edge(START, "b")
+        .compile(checkpointer=saver)
+    )
+    config = {"configurable": {"thread_id": "record"}}
+    out = graph.invoke({"log": []}, config, durability=durability)
+    ids = {i.value: i.id for i in out["__interrupt__"]}
+    graph.invoke(Command(resume={ids["A"]: "yes"}), config, durability=durability)
+    live = graph.get_state(config)
+    assert [i.value for i in live.interrupts] == ["B"]
+    assert live.next == ("b",)
+    record = graph.get_state(live.config)  # the same checkpoint, by id
+    assert [i.value for i in record.interrupts] == ["A", "B"]
+    final = graph.invoke(Command(resume={ids["B"]: "ok"}), config, durability=durability)
+    assert sorted(final["log"]) == ["a=yes", "b=ok"]
+    assert sorted(calls) == ["a", "a", "b", "b", "b"]  # "a" did not run again for B
+
+
+def test_replaying_an_earlier_checkpoint_asks_again(
+    saver: BaseCheckpointSaver, durability: Durability
+) -> None:
+    graph = (
+        StateGraph(State)
+        .add_node("review", lambda s: {"log": [f"{interrupt('first?')}/{interrupt('second?')}"]})
+        .add_edge(START, "review")
+        .compile(checkpointer=saver)
+    )
+    config = {"configurable": {"thread_id": "replay"}}
+    graph.invoke({"log": []}, config, durability=durability)
+    graph.invoke(Command(resume="1"), config, durability=durability)
+    assert graph.invoke(Command(resume="2"), config, durability=durability)["log"] == ["1/2"]
+    before = [s for s in graph.get_state_history(config) if s.next == ("review",)][-1]
+    replayed = graph.invoke(None, before.config, durability=durability)
+    assert [i.value for i in replayed["__interrupt__"]] == ["first?"]

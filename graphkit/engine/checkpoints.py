@@ -14,16 +14,16 @@ what it restores as a ``Restored`` value, which the run applies. The state API
 from __future__ import annotations
 
 import operator
-import queue
-import threading
 import time
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from graphkit import _message_index
 from graphkit.constants import INTERRUPT
 from graphkit.engine.frontier import Frontier, next_names
+from graphkit.engine.group_commit import RunSaves, committer
 from graphkit.engine.task import Task, Write
 from graphkit.errors import UnknownInterruptError
 from graphkit.stores.checkpoint.base import (
@@ -103,7 +103,7 @@ class CheckpointSession:
         self.last_version = 0
         self.interrupted: dict[str, list[Interrupt]] = {}
         self._unsaved: tuple[str, dict[str, Any] | None, dict[str, Any], int, Any] | None = None
-        self._background: BackgroundWriter | None = None
+        self._background: RunSaves | None = None
 
     # ---------------------------------------------------------------- load
     def load(self, *, known: Container[str], joins: int) -> Restored | None:
@@ -131,10 +131,12 @@ class CheckpointSession:
         resumes: dict[str, list[Any]] = {}
         for task_id, channel, value in found.pending_writes:
             writes.setdefault(task_id, []).append((channel, value))
-            if channel == INTERRUPT:
-                self.interrupted.setdefault(task_id, []).extend(value)
-            elif channel == RESUME:
+            if channel == RESUME:
                 resumes[task_id] = list(value)
+        for task_id, task_writes in writes.items():
+            channels = {c for c, _ in task_writes}
+            if INTERRUPT in channels and ROUTES not in channels:  # still open
+                self.interrupted[task_id] = [i for c, v in task_writes if c == INTERRUPT for i in v]
         return Restored(
             values=values,
             step=int(found.metadata.get("step", -1)),
@@ -156,11 +158,12 @@ class CheckpointSession:
             unknown = tuple(k for k in value if k not in open_ids)
             if not unknown:
                 return dict(value)
-            if len(unknown) < len(value) or all("#" in k for k in unknown):
+            if len(unknown) < len(value) or all(map(_looks_like_id, unknown)):
                 raise UnknownInterruptError(
-                    f"Command(resume={{...}}) names interrupts {list(unknown)} that are not "
-                    f"open in thread {self.thread_id!r}; open ones: {open_ids}. Take the ids "
-                    "from get_state(config).interrupts.",
+                    f"Command(resume={{...}}) names no interrupt open in thread "
+                    f"{self.thread_id!r}: Unknown or already-consumed interrupt: "
+                    f"{', '.join(unknown)}. Open ones: {open_ids}; take the ids from "
+                    "get_state(config).interrupts.",
                     reason="not_pending",
                     interrupt_ids=unknown,
                     pending_ids=tuple(open_ids),
@@ -227,10 +230,10 @@ class CheckpointSession:
         self.interrupted = {}
         if self.durability == "async":
             if self._background is None:
-                self._background = BackgroundWriter(self.saver)
+                self._background = RunSaves(self.saver)
             self._background.submit((parent, checkpoint, metadata, new_versions))
-        else:
-            self.saver.put(parent, checkpoint, metadata, new_versions)
+        else:  # committed before the run goes on; concurrent runs share the disk sync
+            committer(self.saver).put((parent, checkpoint, metadata, new_versions))
         return Saved(new_config, parent, metadata, next_names(frontier), checkpoint["ts"])
 
     def _checkpoint(
@@ -253,7 +256,7 @@ class CheckpointSession:
                 and type(old) is list
                 and key in self.versions
                 and len(value) > len(old)
-                and all(map(operator.is_, old, value))
+                and (_message_index.extends(value, old) or all(map(operator.is_, old, value)))
             ):
                 appends[key] = [self.versions[key], len(old)]
             new_versions[key] = version
@@ -273,10 +276,14 @@ class CheckpointSession:
         )
         return checkpoint, new_versions
 
-    def save_pending(self, tasks: list[Task]) -> list[Saved]:
+    def save_pending(
+        self, tasks: list[Task], asked: dict[str, list[Interrupt]] | None = None
+    ) -> list[Saved]:
         """Keep the results of a failed or paused step so a resume skips what finished.
 
-        Returns the checkpoint that ``durability="exit"`` held back, if it is written now.
+        ``asked``: the interrupts that tasks which finished now had raised before (the
+        checkpoint keeps the record of every question asked in the step). Returns the
+        checkpoint that ``durability="exit"`` held back, if it is written now.
         """
         saved = self.flush()
         for index, task in enumerate(tasks):
@@ -287,6 +294,8 @@ class CheckpointSession:
                 writes = [(INTERRUPT, list(task.interrupts)), (RESUME, list(task.resume))]
             elif task.done and not task.restored:
                 writes = [*task.writes, (ROUTES, list(task.routes))]
+                if asked and task.id in asked:
+                    writes += [(INTERRUPT, asked[task.id]), (RESUME, list(task.resume))]
             else:
                 continue
             if task.cache and not task.done:
@@ -309,74 +318,15 @@ class CheckpointSession:
         try:
             return self.flush()
         finally:
-            if self._background is not None:
-                self._background.stop()
-                self._background = None
+            self._background = None
+
+
+def _looks_like_id(key: str) -> bool:
+    """An interrupt id as we make them (``"ns|task#i"``) or as LangGraph does (32 hex)."""
+    return "#" in key or (len(key) == 32 and all(c in "0123456789abcdef" for c in key))
 
 
 _ABSENT: Any = object()
-
-SaveItem = tuple[dict[str, Any], Checkpoint, CheckpointMetadata, dict[str, int]]
-
-
-class BackgroundWriter:
-    """Saves checkpoints on a thread of its own for ``durability="async"``.
-
-    Whatever queued up while the previous save was being written goes to the saver
-    in one ``put_batch``: for LMDB one transaction, one disk sync, for many steps.
-    """
-
-    def __init__(self, saver: BaseCheckpointSaver) -> None:
-        self.saver = saver
-        self.queue: queue.SimpleQueue[SaveItem | None] = queue.SimpleQueue()
-        self.idle = threading.Condition()
-        self.outstanding = 0
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._loop, name="graphkit-save", daemon=True)
-        self.thread.start()
-
-    def submit(self, item: SaveItem) -> None:
-        """Queue one checkpoint (raises the error of an earlier failed save, if any)."""
-        self._raise()
-        with self.idle:
-            self.outstanding += 1
-        self.queue.put(item)
-
-    def wait(self) -> None:
-        """Block until everything queued is saved; raise a save's error here."""
-        with self.idle:
-            self.idle.wait_for(lambda: self.outstanding == 0)
-        self._raise()
-
-    def stop(self) -> None:
-        """Finish the queue and end the thread."""
-        self.queue.put(None)
-        self.thread.join()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            error, self.error = self.error, None
-            raise error
-
-    def _loop(self) -> None:
-        while True:
-            item = self.queue.get()
-            if item is None:
-                return
-            batch = [item]
-            while not self.queue.empty():
-                more = self.queue.get_nowait()
-                if more is None:
-                    self.queue.put(None)
-                    break
-                batch.append(more)
-            try:
-                self.saver.put_batch(batch)
-            except BaseException as exc:
-                self.error = exc
-            with self.idle:
-                self.outstanding -= len(batch)
-                self.idle.notify_all()
 
 
 def restore_task(task: Task, writes: list[Write], resumes: list[Any]) -> None:
@@ -385,7 +335,7 @@ def restore_task(task: Task, writes: list[Write], resumes: list[Any]) -> None:
     ``resumes`` are the answers its ``interrupt()`` calls get when it runs again.
     """
     channels = {c for c, _ in writes}
-    if channels & {ERROR, INTERRUPT}:
+    if ROUTES not in channels:  # it failed or paused: it runs again
         task.resume = list(resumes)
         for channel, value in writes:
             if channel == CACHE:

@@ -28,14 +28,17 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, INTERRUPT, START
-from graphkit.context import RunContext, TaskContext
-from graphkit.engine.checkpoints import (
-    CheckpointSession,
-    Restored,
-    Saved,
-    restore_task,
+from graphkit.context import RunContext, RunScope, TaskContext
+from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
+from graphkit.engine.events import (
+    DONE,
+    Event,
+    EventSink,
+    Namespace,
+    checkpoint_payload,
+    task_result_payload,
+    task_start_payload,
 )
-from graphkit.engine.events import DONE, Event, EventSink, Namespace
 from graphkit.engine.frontier import Frontier
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.engine.task import (
@@ -48,6 +51,7 @@ from graphkit.engine.task import (
 )
 from graphkit.errors import (
     EmptyInputError,
+    GraphDrained,
     GraphRecursionError,
     InvalidUpdateError,
     ParentCommand,
@@ -85,6 +89,7 @@ class Run:
         namespace: Namespace = (),
         forward: Callable[[Event], None] | None = None,
         parent_task: TaskContext | None = None,
+        scope: RunScope | None = None,
     ) -> None:
         self.graph = graph
         self.tables = graph.tables
@@ -99,7 +104,13 @@ class Run:
         """What runs next."""
         self.skip_interrupt_before = False
         self.interrupts: list[Interrupt] = []
+        self.drained: str | None = None
+        """Why the run stopped early at a ``RunControl`` drain request, if it did."""
         self.paused = False
+        self.replaying = False
+        self.asked: dict[str, list[Interrupt]] = {}
+        """Interrupts that restored tasks had raised (kept with them when they finish)."""
+        """Replaying a named checkpoint: paused tasks run afresh (no saved answers)."""
         """True when the run stopped before its end (interrupt, interrupt_before/after)."""
         self.restored: dict[str, list[Write]] = {}
         """Pending writes of the loaded checkpoint, by task id (used by the next plan)."""
@@ -135,10 +146,15 @@ class Run:
             channels=self.tables.channels,
             steps_left=lambda: self.step_budget - self.steps_run,
             read_state=lambda: self.tables.start.make_input(self.values),
+            scope=scope or (outer.scope if outer is not None else RunScope()),
+            stream_root=namespace if forward is None or outer is None else outer.stream_root,
         )
         self.cp: CheckpointSession | None = None
         if saver is not None:
-            self.cp = CheckpointSession(saver, config)
+            self.cp = cp = CheckpointSession(saver, config)
+            self.ctx.checkpoint_id = lambda: cp.config["configurable"].get("checkpoint_id", "")
+        elif outer is not None:
+            self.ctx.checkpoint_id = outer.checkpoint_id
 
     # ---------------------------------------------------------------- events
     def _emit(self, mode: str, chunk: Any) -> None:
@@ -190,6 +206,9 @@ class Run:
         if isinstance(input, Command):
             self._start_command(input)
         elif input is None:
+            # invoke(None) from a named earlier checkpoint replays it: paused tasks
+            # ask again instead of taking the answers they got then.
+            self.replaying = bool((self.config.get("configurable") or {}).get("checkpoint_id"))
             if self.cp is None or not self.cp.loaded:
                 raise EmptyInputError(
                     "invoke(None) resumes a thread, but thread "
@@ -199,6 +218,9 @@ class Run:
             self.skip_interrupt_before = True
         else:
             self._start_input(input)
+            return
+        if self.cp is not None and self.cp.loaded and "values" in self.modes:
+            self._emit("values", self._stream_values())  # where a resumed run starts from
 
     def _start_nested(self, input: Any, resuming: bool) -> None:
         """A subgraph with checkpoints: go on where it paused, or take its input.
@@ -314,13 +336,7 @@ class Run:
         if not saved or ("checkpoints" not in self.modes and "debug" not in self.modes):
             return
         for item in saved:
-            event = {
-                "config": item.config,
-                "parent_config": item.parent_config,
-                "metadata": item.metadata,
-                "values": self.output(),
-                "next": item.next,
-            }
+            event = checkpoint_payload(item, self._stream_values(), self.frontier)
             self._emit("checkpoints", event)
             step = item.metadata.get("step")
             self._emit(
@@ -423,17 +439,18 @@ class Run:
             writes = self.restored.get(task.id)
             if writes is None:
                 continue
-            resume = list(self.resumes.get(task.id, []))
+            resume = [] if self.replaying else list(self.resumes.get(task.id, []))
             own = f"{prefix}{task.id}#"
             for channel, value in writes:
                 if channel == INTERRUPT:
+                    self.asked[task.id] = list(value)
                     resume.extend(
                         answers[i.id]
                         for i in value
                         if i.id in answers and i.id.startswith(own) and "|" not in i.id[len(own) :]
                     )
             restore_task(task, writes, resume)
-            if not task.done:
+            if not task.done and not self.replaying:
                 self.ctx.rerun.add(task.id)
         self.restored = {}
 
@@ -456,6 +473,11 @@ class Run:
             self._stop_statically("interrupt_before")
             return True
         self.skip_interrupt_before = False
+        control = self.ctx.scope.control
+        if control is not None and control.drain_requested and not self.ctx.namespace:
+            self._put_back(tasks)
+            self.drained = control.drain_reason
+            return True
         return False
 
     def _stop_statically(self, which: str) -> None:
@@ -544,6 +566,7 @@ class Run:
         for task in todo:
             if (
                 task.node.call.is_async
+                or task.node.call.afn is not None
                 or (task.node.branches and any(b.call.is_async for b in task.node.branches))
                 or task.node.subgraph is not None
             ):
@@ -578,7 +601,7 @@ class Run:
         paused = [t for t in tasks if not t.done and t.error is None]
         if failed or paused:
             if self.cp is not None:
-                self._report(self.cp.save_pending(tasks))
+                self._report(self.cp.save_pending(tasks, self.asked))
             if "updates" in self.modes:  # the tasks that did finish still stream
                 for task in tasks:
                     if task.done:
@@ -695,33 +718,27 @@ class Run:
         if "debug" not in self.modes and "tasks" not in self.modes:
             return
         for task in tasks:
-            payload = {
-                "id": task.id,
-                "name": task.node.name,
-                "input": task.input,
-                "triggers": (task.path[0],),
-            }
+            payload = task_start_payload(task, self.config)
             self._emit("tasks", payload)
             self._emit(
                 "debug",
-                {"type": "task", "timestamp": _now(), "step": self.step + 1, "payload": payload},
+                {"type": "task", "timestamp": _now(), "step": self.step + 2, "payload": payload},
             )
 
     def _emit_debug_results(self, tasks: list[Task], step: int) -> None:
+        """``debug``/``tasks`` events for the step's finished (or failed) tasks.
+
+        ``step`` is ours (0 = first node step); LangGraph counts from 1 (its step 0
+        runs START), so debug events say ``step + 1``.
+        """
         if "debug" not in self.modes and "tasks" not in self.modes:
             return
         for task in tasks:
-            payload = {
-                "id": task.id,
-                "name": task.node.name,
-                "error": repr(task.error) if task.error else None,
-                "result": list(task.writes),
-                "interrupts": list(task.interrupts),
-            }
+            payload = task_result_payload(task)
             self._emit("tasks", payload)
             self._emit(
                 "debug",
-                {"type": "task_result", "timestamp": _now(), "step": step, "payload": payload},
+                {"type": "task_result", "timestamp": _now(), "step": step + 1, "payload": payload},
             )
 
     def close(self) -> None:
@@ -751,6 +768,8 @@ class Run:
         """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
         with _parent_command_guard(self.ctx.parent_task is not None):
             yield from self._iterate(input, resuming)
+        if self.drained is not None:
+            raise GraphDrained(self.drained)
 
     def _iterate(self, input: Any, resuming: bool) -> Iterator[Event]:
         try:
@@ -785,6 +804,8 @@ class Run:
         with _parent_command_guard(self.ctx.parent_task is not None):
             async for event in self._aiterate(input, resuming):
                 yield event
+        if self.drained is not None:
+            raise GraphDrained(self.drained)
 
     async def _aiterate(self, input: Any, resuming: bool) -> AsyncIterator[Event]:
         if self.sink.forward is None:

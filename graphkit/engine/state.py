@@ -7,12 +7,14 @@ input, so it saves exactly as a run does. Persistence itself is ``checkpoints.py
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphkit.constants import INTERRUPT
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
+from graphkit.engine.compiled import CompiledStateGraph
 from graphkit.engine.frontier import planned
 from graphkit.engine.loop import Run, merge_writes
 from graphkit.engine.tables import NodeTable
@@ -21,9 +23,6 @@ from graphkit.errors import InvalidUpdateError
 from graphkit.schema import ROOT
 from graphkit.stores.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from graphkit.types import Interrupt, PregelTask, StateSnapshot
-
-if TYPE_CHECKING:
-    from graphkit.engine.compiled import CompiledStateGraph
 
 
 def _saver(graph: CompiledStateGraph) -> BaseCheckpointSaver:
@@ -45,7 +44,7 @@ def subgraphs(
     that place; ``recurse`` goes into subgraphs of subgraphs.
     """
     for name, node in graph.tables.nodes.items():
-        sub = node.subgraph
+        sub = subgraph_of(node)
         if sub is None:
             continue
         if namespace is not None:
@@ -72,10 +71,26 @@ def graph_at(graph: CompiledStateGraph, ns: str) -> CompiledStateGraph | None:
         if name.isdigit() and ":" not in segment:  # the n-th graph a task ran
             continue
         node = target.tables.nodes.get(name)
-        if node is None or node.subgraph is None:
+        sub = subgraph_of(node) if node is not None else None
+        if sub is None:
             return None
-        target = node.subgraph
+        target = sub
     return target
+
+
+def subgraph_of(node: NodeTable) -> CompiledStateGraph | None:
+    """The graph a node runs: a subgraph node's, or one its function refers to by name
+    (a graph it invokes), as LangGraph finds them; None for other nodes."""
+    if node.subgraph is not None:
+        return node.subgraph
+    try:
+        refs = inspect.getclosurevars(inspect.unwrap(node.call.fn))
+    except (TypeError, ValueError):
+        return None
+    for value in (*refs.nonlocals.values(), *refs.globals.values()):
+        if isinstance(value, CompiledStateGraph):
+            return value
+    return None
 
 
 def _namespace(config: dict[str, Any]) -> str:
@@ -97,7 +112,8 @@ def _reader(graph: CompiledStateGraph, config: dict[str, Any]) -> CompiledStateG
 
 def task_namespace(parent_ns: str, node: NodeTable, task_id: str) -> str:
     """The checkpoint namespace of the subgraph that ``node``'s task ``task_id`` runs."""
-    mode = node.subgraph.checkpointer if node.subgraph is not None else None
+    sub = subgraph_of(node)
+    mode = sub.checkpointer if sub is not None else None
     segment = node.name if mode is True else f"{node.name}:{task_id}"
     return f"{parent_ns}|{segment}" if parent_ns else segment
 
@@ -124,7 +140,10 @@ def snapshot(
     errors: dict[str, str] = {}
     interrupts: dict[str, list[Interrupt]] = {}
     results: dict[str, dict[str, Any]] = {}
+    done = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
     for task_id, channel, value in found.pending_writes:
+        if live and task_id in done and channel in (ERROR, INTERRUPT):
+            continue  # answered since: the thread's current state no longer shows it
         if channel == ERROR:
             errors[task_id] = value
         elif channel == INTERRUPT:
@@ -146,7 +165,7 @@ def snapshot(
         tasks = [_with_state(graph, t, found.config, saver, recurse) for t in tasks]
     finished: set[str] = set()
     if live and (interrupts or errors):
-        finished = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
+        finished = done
         done_writes: dict[str, list[Write]] = {}
         for task_id, channel, value in found.pending_writes:
             if task_id in finished and channel not in SPECIAL:
@@ -180,14 +199,15 @@ def _with_state(
 ) -> PregelTask:
     """A subgraph node's task with its namespace's config (or snapshot, ``recurse``)."""
     node = graph.tables.nodes.get(task.name)
-    if node is None or node.subgraph is None:
+    sub = subgraph_of(node) if node is not None else None
+    if node is None or sub is None:
         return task
     configurable = config["configurable"]
     ns = task_namespace(configurable.get("checkpoint_ns") or "", node, task.id)
     sub_config = {"configurable": {"thread_id": configurable["thread_id"], "checkpoint_ns": ns}}
     if not recurse:
         return replace(task, state=sub_config)
-    state = get_state(node.subgraph, sub_config, subgraphs=True, saver=saver)
+    state = get_state(sub, sub_config, subgraphs=True, saver=saver)
     return replace(task, state=state)
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphkit.constants import END
-from graphkit.context import CURRENT_TASK, RunContext, TaskContext, _writer_for
+from graphkit.context import CURRENT_TASK, RunContext, TaskContext, _writer_for, emit_messages
+from graphkit.engine.events import message_ids, node_output_messages
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.errors import GraphInterrupt, InvalidUpdateError, ParentCommand, add_context
 from graphkit.node import BranchDef
@@ -64,13 +65,7 @@ def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]
         elif name == "writer":
             out[name] = _writer_for(ctx)
         elif name == "runtime":
-            from graphkit.context import Runtime
-
-            out[name] = Runtime(
-                store=ctx.run.store,
-                stream_writer=_writer_for(ctx),
-                context=ctx.run.config.get("context"),
-            )
+            out[name] = ctx.runtime()
         elif name == "previous":
             out[name] = None
     return out
@@ -126,12 +121,16 @@ def run_task(
     with task_scope(task, run, step) as ctx:
         output = _call_with_retry(task, ctx)
         record_output(task, output, values, tables, ctx)
+        if run.streams("messages"):
+            stream_output_messages(task, output, ctx)
 
 
 def _call_with_retry(task: Task, ctx: TaskContext) -> Any:
     attempt = 0
+    ctx.first_attempt_time = time.time()
     while True:
         attempt += 1
+        ctx.attempt = attempt
         ctx.interrupt_count = 0
         try:
             return _call(task.node, task.input, ctx)
@@ -186,25 +185,28 @@ async def arun_task(
             # (e.g. @task results) arrive before this node's own.
             await asyncio.sleep(0)
         await arecord_output(task, output, values, tables, ctx)
+        if run.streams("messages"):
+            stream_output_messages(task, output, ctx)
 
 
 async def _acall_with_retry(task: Task, ctx: TaskContext) -> Any:
     node = task.node
     attempt = 0
+    ctx.first_attempt_time = time.time()
     while True:
         attempt += 1
+        ctx.attempt = attempt
         ctx.interrupt_count = 0
         try:
             if node.subgraph is not None:
                 return subgraph_update(node, await node.subgraph._arun_as_node(task.input, ctx))
-            if not node.call.is_async:
-                return _call(node, task.input, ctx)
             call = node.call
+            if not call.is_async and call.afn is None:
+                return _call(node, task.input, ctx)
+            fn = call.afn or call.fn
             kwargs = kwargs_for(call.inject, ctx) if call.inject else {}
             try:
-                return await (
-                    call.fn(task.input, **kwargs) if call.takes_state else call.fn(**kwargs)
-                )
+                return await (fn(task.input, **kwargs) if call.takes_state else fn(**kwargs))
             except ParentCommand as pc:
                 return _own_command(pc)
         except Exception as exc:
@@ -215,6 +217,15 @@ async def _acall_with_retry(task: Task, ctx: TaskContext) -> Any:
 
 
 # ----------------------------------------------------------------------------- output
+def stream_output_messages(task: Task, output: Any, ctx: TaskContext) -> None:
+    """``stream_mode="messages"``: the messages a node returned that it did not receive
+    and that were not streamed before (as token chunks, say)."""
+    messages = node_output_messages(output)
+    if messages:
+        received = message_ids(task.input)
+        emit_messages(ctx, [m for m in messages if m.id is None or m.id not in received])
+
+
 def record_output(
     task: Task, output: Any, values: dict[str, Any], tables: GraphTables, ctx: TaskContext
 ) -> None:

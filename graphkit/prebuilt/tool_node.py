@@ -47,7 +47,7 @@ from graphkit.tools import (
     convert_to_tool,
     run_sync,
 )
-from graphkit.types import Command
+from graphkit.types import Command, Send
 
 __all__ = [
     "INVALID_TOOL_NAME_ERROR_TEMPLATE",
@@ -344,7 +344,11 @@ class ToolNode:
             return prepared
         tool, args, injected = prepared
         try:
-            result = tool.run({**tool.validate_args(args), **injected})
+            result = tool.run(
+                {**tool.validate_args(args), **injected},
+                tool_call_id=request.tool_call.get("id"),
+                input=args,
+            )
         except (GraphInterrupt, ParentCommand):
             raise
         except Exception as exc:
@@ -357,7 +361,11 @@ class ToolNode:
             return prepared
         tool, args, injected = prepared
         try:
-            result = await tool.arun({**tool.validate_args(args), **injected})
+            result = await tool.arun(
+                {**tool.validate_args(args), **injected},
+                tool_call_id=request.tool_call.get("id"),
+                input=args,
+            )
         except (GraphInterrupt, ParentCommand):
             raise
         except Exception as exc:
@@ -483,7 +491,7 @@ class ToolNode:
         ]
 
     def _combine(self, results: list[Any], input_type: InputType) -> Any:
-        commands = [r for r in results if isinstance(r, Command)]
+        commands = _merge_parent_sends([r for r in results if isinstance(r, Command)])
         messages = [r for r in results if not isinstance(r, Command)]
         if not commands:
             return messages if input_type == "list" else {self.messages_key: messages}
@@ -502,6 +510,26 @@ def _gather(errors: Sequence[BaseException | None], outcomes: Sequence[Any]) -> 
         if error is not None:
             raise error
     return list(outcomes)
+
+
+def _merge_parent_sends(commands: list[Command[Any]]) -> list[Command[Any]]:
+    """Parent-graph Commands that only send become one: a node hands its parent one
+    Command, so parallel hand-offs (one ``Send`` each) must travel together."""
+    sends_only = [
+        c
+        for c in commands
+        if c.graph == Command.PARENT
+        and c.update is None
+        and c.goto
+        and all(isinstance(g, Send) for g in c.goto_list())
+    ]
+    if len(sends_only) < 2:
+        return commands
+    merged: Command[Any] = Command(
+        graph=Command.PARENT, goto=[g for c in sends_only for g in c.goto_list()]
+    )
+    rest = [c for c in commands if not any(c is s for s in sends_only)]
+    return [merged, *rest]
 
 
 def _answers(messages: Any, call: ToolCall) -> bool:
