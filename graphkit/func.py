@@ -47,6 +47,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 INPUT, RETURN, PREVIOUS = "__input__", "__return__", "__previous__"
+ASKED = "asked"
+"""Key of ``TaskContext.cache``: per finished task call, the interrupt() answers it used."""
 
 
 class _EntryState(TypedDict, total=False):
@@ -108,12 +110,14 @@ class Task(Generic[R]):
         key = f"{self.name}#{index}"
         results = ctx.cache.setdefault("results", {})
         if key in results:
+            # its interrupt() answers were used when it ran: the next call gets the next
+            ctx.interrupt_owner().interrupt_count += ctx.cache.get(ASKED, {}).get(key, 0)
             cached: Future[R] = Future()
             cached.set_result(results[key])
             return TaskFuture(cached)
         if self.is_async:
             aio = asyncio.ensure_future(
-                self._streamed(self._run_async(args, kwargs, results, key), ctx)
+                self._streamed(self._run_async(args, kwargs, results, key), key, ctx)
             )
             return TaskFuture(aio)
         from graphkit.engine.loop import shared_pool
@@ -132,15 +136,24 @@ class Task(Generic[R]):
         ctx: TaskContext,
     ) -> R:
         CURRENT_CALL.set((str(self.name), key))  # this context is the call's own copy
+        asked = ctx.interrupt_owner().interrupt_count
         value = self._run_sync(args, kwargs)
         results[key] = value
-        self._stream_result(value, ctx)
+        self._finished(value, key, asked, ctx)
         return value
 
-    async def _streamed(self, running: Awaitable[R], ctx: TaskContext) -> R:
+    async def _streamed(self, running: Awaitable[R], key: str, ctx: TaskContext) -> R:
+        asked = ctx.interrupt_owner().interrupt_count
         value = await running
-        self._stream_result(value, ctx)
+        self._finished(value, key, asked, ctx)
         return value
+
+    def _finished(self, value: Any, key: str, asked: int, ctx: TaskContext) -> None:
+        """Remember how many interrupt() answers the call used; stream its result."""
+        used = ctx.interrupt_owner().interrupt_count - asked
+        if used:
+            ctx.cache.setdefault(ASKED, {})[key] = used
+        self._stream_result(value, ctx)
 
     def _stream_result(self, value: Any, ctx: TaskContext) -> None:
         """A finished call streams ``{task name: result}`` in ``updates``, as in LangGraph
@@ -426,7 +439,13 @@ class Workflow:
         returned = self._call.return_annotation
         if typing.get_origin(returned) is _Final:
             returned = typing.get_args(returned)[0]
-        return type_json_schema(Any if returned is None else returned, "LangGraphOutput")
+        elif returned is None or returned is _Final:  # a bare entrypoint.final: Any
+            returned = Any
+        return type_json_schema(returned, "LangGraphOutput")
+
+    def get_context_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON schema of the run context (``entrypoint(context_schema=...)``)."""
+        return self.graph.get_context_jsonschema(config)
 
 
 class _StreamView:

@@ -308,7 +308,10 @@ def json_schema(schema: Schema, title: str) -> dict[str, Any]:
 
 
 def type_json_schema(annotation: Any, title: str) -> dict[str, Any]:
-    """The JSON schema of one type (a root state, an entrypoint's input or output)."""
+    """The JSON schema of one type (a root state, an entrypoint's input or output, a
+    context schema)."""
+    if is_typeddict(annotation) or _has_fields(annotation):
+        return json_schema(inspect_schema(annotation), title)
     try:
         found = dict(TypeAdapter(annotation).json_schema())
     except Exception:
@@ -336,6 +339,8 @@ def _field_default(cls: Any, key: str, annotation: Any) -> Any:
                     return f.default
                 if f.default_factory is not dataclasses.MISSING:
                     return f.default_factory()
+    elif is_typeddict(cls):
+        return ... if key in getattr(cls, "__required_keys__", (key,)) else None
     elif isinstance(cls, type) and key in cls.__dict__:
         return cls.__dict__[key]
     return None if _allows_none(annotation) else ...

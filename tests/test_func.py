@@ -314,3 +314,35 @@ def test_workflow_jsonschema_follows_its_annotations() -> None:
         "title": "LangGraphInput",
     }
     assert count.get_output_jsonschema() == {"type": "integer", "title": "LangGraphOutput"}
+
+
+def test_second_call_of_an_interrupting_task_gets_its_own_answer() -> None:
+    @task
+    def ask(question: str) -> str:
+        return str(interrupt(question))
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def workflow(x: str) -> str:
+        return ask("first?").result() + ask("second?").result()
+
+    paused = workflow.invoke("go", cfg())
+    assert [i.value for i in paused["__interrupt__"]] == ["first?"]
+    paused = workflow.invoke(Command(resume="a"), cfg())
+    assert [i.value for i in paused["__interrupt__"]] == ["second?"]
+    assert workflow.invoke(Command(resume="b"), cfg()) == "ab"
+
+
+def test_context_and_bare_final_jsonschemas() -> None:
+    from typing import TypedDict
+
+    class Context(TypedDict):
+        model: str
+
+    @entrypoint(context_schema=Context)
+    def workflow(x: Any, *, previous: Any = None) -> entrypoint.final:  # type: ignore[type-arg]
+        return entrypoint.final(value=x, save=x)
+
+    assert workflow.get_output_jsonschema() == {"title": "LangGraphOutput"}
+    assert workflow.get_context_jsonschema()["properties"] == {
+        "model": {"title": "Model", "type": "string"}
+    }

@@ -308,3 +308,10 @@ def test_list_of_updates_applies_in_order_and_streams_as_a_list() -> None:
 
 def test_command_repr_shows_only_the_fields_set() -> None:
     assert repr(Command(goto=Send("b", 3))) == "Command(goto=Send(node='b', arg=3))"
+
+
+def test_node_table_copy_replaces_fields() -> None:
+    graph = chain("a").compile()
+    node = graph.nodes["a"]
+    assert node.copy({"defer": True}).defer is True
+    assert node.copy().name == "a" and node.defer is False

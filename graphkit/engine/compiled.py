@@ -462,6 +462,16 @@ class CompiledStateGraph:
 
         return json_schema(self.builder.input, "LangGraphInput")
 
+    def get_context_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON schema of the run context (``StateGraph(..., context_schema=...)``);
+        empty without one."""
+        from graphkit.schema import type_json_schema
+
+        context = self.builder.context_schema
+        if context is None:
+            return {}
+        return type_json_schema(context, getattr(context, "__name__", "Context"))
+
     def get_output_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
         """The JSON schema of the graph's output (its output schema)."""
         from graphkit.schema import json_schema

@@ -8,7 +8,7 @@ its edges go, which joins it feeds) is decided here once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, START
@@ -70,6 +70,10 @@ class NodeTable:
     """For a subgraph node, the keys of its output the parent keeps (those the parent's
     state has); the subgraph's private keys are dropped. None for function nodes, whose
     unknown keys raise."""
+
+    def copy(self, update: dict[str, Any] | None = None) -> NodeTable:
+        """A copy with the fields in ``update`` replaced."""
+        return replace(self, **(update or {}))
 
     def make_input(self, values: dict[str, Any]) -> Any:
         """The state object this node receives, built from the current channel values."""
