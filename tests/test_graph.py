@@ -9,7 +9,17 @@ from typing import Annotated, Any, Literal, TypedDict
 import networkx as nx
 import pytest
 
-from graphkit import END, START, Command, GraphCompileError, NodeConfigError, Send, StateGraph
+from graphkit import (
+    END,
+    START,
+    Command,
+    GraphCompileError,
+    InvalidUpdateError,
+    NodeConfigError,
+    Overwrite,
+    Send,
+    StateGraph,
+)
 from graphkit.errors import EmptyInputError
 
 
@@ -315,3 +325,28 @@ def test_node_table_copy_replaces_fields() -> None:
     node = graph.nodes["a"]
     assert node.copy({"defer": True}).defer is True
     assert node.copy().name == "a" and node.defer is False
+
+
+def _fan_out_with(b_writes: object, c_writes: object) -> StateGraph[State]:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"log": ["a"]})
+    builder.add_node("b", lambda s: {"log": b_writes})
+    builder.add_node("c", lambda s: {"log": c_writes})
+    builder.add_node("d", lambda s: {"log": ["d"]})
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    builder.add_edge("a", "c")
+    builder.add_edge(["b", "c"], "d")
+    return builder
+
+
+@pytest.mark.parametrize("overwrite", [Overwrite(["b"]), {"__overwrite__": ["b"]}])
+def test_overwrite_in_a_step_drops_the_steps_other_writes(overwrite: object) -> None:
+    graph = _fan_out_with(overwrite, ["c"]).compile()
+    assert graph.invoke({"x": 0, "log": ["start"]})["log"] == ["b", "d"]
+
+
+def test_two_overwrites_in_one_step_are_refused() -> None:
+    graph = _fan_out_with(Overwrite(["b"]), Overwrite(["c"])).compile()
+    with pytest.raises(InvalidUpdateError, match="only one Overwrite value per super-step"):
+        graph.invoke({"x": 0, "log": []})
