@@ -567,3 +567,16 @@ def test_pydantic_defaults_are_not_written_as_input() -> None:
     builder.add_edge(START, "look")
     assert builder.compile().invoke({"name": "ann"}) == {"name": "ann"}
     assert seen == ["calm"]
+
+
+def test_pydantic_input_may_leave_out_a_reducer_key_it_starts_empty() -> None:
+    from pydantic import BaseModel
+
+    class Notes(BaseModel):
+        items: Annotated[list[str], operator.add]
+        title: str = ""
+
+    builder = StateGraph(Notes)
+    builder.add_node("add", lambda s: {"items": [f"{len(s.items)}"]})
+    builder.add_edge(START, "add")
+    assert builder.compile().invoke({"title": "t"}) == {"items": ["0"], "title": "t"}

@@ -337,10 +337,12 @@ class CompiledStateGraph:
             # A reducer key's input is an update (e.g. ("user", "hi") for add_messages):
             # what is validated is what the reducer makes of it.
             reducers, initial = self.tables.reducers, self.tables.initial
-            probe = {
-                k: reducers[k](initial[k](), v) if k in reducers and k in initial else v
+            # A reducer key left out starts from its initial value (e.g. [] for a list).
+            probe = {k: make() for k, make in initial.items() if k in schema.channels}
+            probe.update(
+                (k, reducers[k](initial[k](), v) if k in reducers and k in initial else v)
                 for k, v in items.items()
-            }
+            )
             try:
                 model = schema.cls.model_validate(probe)
             except ValidationError as exc:
