@@ -40,7 +40,8 @@ from graphkit.engine.events import (
     task_start_payload,
 )
 from graphkit.engine.frontier import Frontier
-from graphkit.engine.tables import GraphTables, NodeTable
+from graphkit.engine.merge import merge_writes
+from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import (
     Task,
     Write,
@@ -55,10 +56,9 @@ from graphkit.errors import (
     GraphRecursionError,
     InvalidUpdateError,
     ParentCommand,
-    add_context,
 )
-from graphkit.schema import ROOT, validation_message
-from graphkit.types import Command, Interrupt, Overwrite, Send
+from graphkit.schema import ROOT
+from graphkit.types import Command, Interrupt, Send
 
 if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
@@ -66,13 +66,6 @@ if TYPE_CHECKING:
 
 DEFAULT_RECURSION_LIMIT = 10_000
 _DEFAULT_WORKERS = min(32, (os.cpu_count() or 1) + 4)
-
-
-class _Missing:
-    __slots__ = ()
-
-
-MISSING: Any = _Missing()
 
 
 class Run:
@@ -148,6 +141,7 @@ class Run:
             read_state=lambda: self.tables.start.make_input(self.values),
             scope=scope or (outer.scope if outer is not None else RunScope()),
             stream_root=namespace if forward is None or outer is None else outer.stream_root,
+            cache=self.tables.cache or (parent_task.run.cache if parent_task else None),
         )
         self.cp: CheckpointSession | None = None
         if saver is not None:
@@ -336,7 +330,7 @@ class Run:
         if not saved or ("checkpoints" not in self.modes and "debug" not in self.modes):
             return
         for item in saved:
-            event = checkpoint_payload(item, self._stream_values(), self.frontier)
+            event = checkpoint_payload(item, self._stream_values(), self.frontier, self.tables)
             self._emit("checkpoints", event)
             step = item.metadata.get("step")
             self._emit(
@@ -422,7 +416,15 @@ class Run:
             node = nodes[name]
             tasks.append(Task(node, node.make_input(values), ("pull", name), f"{step}:{name}"))
         for index, send in enumerate(sends):
-            tasks.append(Task(nodes[send.node], send.arg, ("push", index), f"{step}:~{index}"))
+            tasks.append(
+                Task(
+                    nodes[send.node],
+                    send.arg,
+                    ("push", index),
+                    f"{step}:~{index}",
+                    timeout=send.timeout,
+                )
+            )
         if self.restored:
             self._restore(tasks)
         return tasks
@@ -494,7 +496,7 @@ class Run:
         frontier = self.frontier
         for task in tasks:
             if task.path[0] == "push":
-                frontier.sends.append(Send(task.node.name, task.input))
+                frontier.sends.append(Send(task.node.name, task.input, timeout=task.timeout))
             elif task.node.defer:
                 frontier.deferred[task.node.name] = None
             else:
@@ -564,12 +566,7 @@ class Run:
         pool = self.pool()
         aws: list[Awaitable[None]] = []
         for task in todo:
-            if (
-                task.node.call.is_async
-                or task.node.call.afn is not None
-                or (task.node.branches and any(b.call.is_async for b in task.node.branches))
-                or task.node.subgraph is not None
-            ):
+            if task.node.runs_on_loop:
                 aws.append(arun_task(task, run, step, values, tables))
             else:
                 ctx = contextvars.copy_context()
@@ -859,102 +856,6 @@ class Run:
         while not aq.empty():
             yield aq.get_nowait()
         await running
-
-
-def merge_writes(
-    values: dict[str, Any], tables: GraphTables, writers: list[tuple[str, list[Write]]]
-) -> dict[str, Any]:
-    """The keys that ``writers``' writes change, merged through the reducers, in order.
-
-    Raises ``InvalidUpdateError`` when a key without a reducer gets two writes, or a
-    pydantic state rejects a value. ``values`` itself is not changed.
-    """
-    grouped: dict[str, list[Any]] = {}
-    for _, writes in writers:
-        for key, value in writes:
-            found = grouped.get(key)
-            if found is None:
-                grouped[key] = [value]
-            else:
-                found.append(value)
-    if not grouped:
-        return {}
-    reducers = tables.reducers
-    validating = tables.validating
-    new: dict[str, Any] = {}
-    for key, pending in grouped.items():
-        reducer = reducers.get(key)
-        try:
-            if reducer is None:
-                if len(pending) > 1:
-                    raise _conflict(key, writers)
-                value = pending[0]
-                new[key] = _overwritten(value) if _is_overwrite(value) else value
-            else:
-                new[key] = _reduce(values.get(key, MISSING), pending, reducer, key)
-            if validating is not None and key in validating.channels:
-                new[key] = _validate(validating, key, new[key], writers)
-        except InvalidUpdateError:
-            raise
-        except Exception as exc:
-            names = [n for n, w in writers if any(k == key for k, _ in w)]
-            add_context(exc, f"While merging writes of {names} into key {key!r}")
-            raise
-    return new
-
-
-def _reduce(current: Any, pending: list[Any], reducer: Any, key: str) -> Any:
-    """A reducer key's value after a step's writes. An ``Overwrite`` (or its JSON form
-    ``{"__overwrite__": value}``) sets the value: the step's other writes to the key
-    are dropped, as in LangGraph, and a second ``Overwrite`` in one step is an error."""
-    overwrites = [v for v in pending if _is_overwrite(v)]
-    if len(overwrites) > 1:
-        raise InvalidUpdateError(
-            f"At key {key!r}: Can receive only one Overwrite value per super-step; "
-            f"{len(overwrites)} nodes overwrote it. Let one node overwrite, the others add."
-        )
-    if overwrites:
-        return _overwritten(overwrites[0])
-    for value in pending:
-        current = value if current is MISSING else reducer(current, value)
-    return current
-
-
-def _is_overwrite(value: Any) -> bool:
-    return type(value) is Overwrite or (
-        type(value) is dict and len(value) == 1 and OVERWRITE_KEY in value
-    )
-
-
-def _overwritten(value: Any) -> Any:
-    return value.value if type(value) is Overwrite else value[OVERWRITE_KEY]
-
-
-OVERWRITE_KEY = "__overwrite__"
-"""The JSON form of ``Overwrite(value)``: ``{"__overwrite__": value}``."""
-
-
-def _validate(schema: Any, key: str, value: Any, writers: list[tuple[str, list[Write]]]) -> Any:
-    from pydantic import ValidationError
-
-    try:
-        return schema.validate(key, value)
-    except ValidationError as exc:
-        names = [n for n, w in writers if any(k == key for k, _ in w)]
-        raise InvalidUpdateError(
-            f"Invalid value for key {key!r} written by {names}: {validation_message(exc)}. "
-            f"The state schema {schema.name} declares it as "
-            f"{schema.channels[key].annotation!r}."
-        ) from exc
-
-
-def _conflict(key: str, writers: list[tuple[str, list[Write]]]) -> InvalidUpdateError:
-    names = [n for n, w in writers if any(k == key for k, _ in w)]
-    return InvalidUpdateError(
-        f"At key {key!r}: written by {names} in the same step, but it keeps only one "
-        "value. Give it a reducer to merge parallel writes, e.g. "
-        f"`{key}: Annotated[list, operator.add]`, or write it from one node per step."
-    )
 
 
 @contextmanager

@@ -16,12 +16,13 @@ from graphkit.constants import INTERRUPT
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
 from graphkit.engine.compiled import CompiledStateGraph
 from graphkit.engine.frontier import planned
-from graphkit.engine.loop import Run, merge_writes
+from graphkit.engine.loop import Run
+from graphkit.engine.merge import merge_writes
 from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import Write
 from graphkit.errors import InvalidUpdateError
 from graphkit.schema import ROOT
-from graphkit.stores.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+from graphkit.stores.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, thread_of
 from graphkit.types import Interrupt, PregelTask, StateSnapshot
 
 
@@ -94,7 +95,10 @@ def subgraph_of(node: NodeTable) -> CompiledStateGraph | None:
 
 
 def _namespace(config: dict[str, Any]) -> str:
-    return str((config.get("configurable") or {}).get("checkpoint_ns") or "")
+    configurable = config.get("configurable") or {}
+    if not isinstance(configurable, dict):
+        thread_of(config)  # raises, naming the malformed config
+    return str(configurable.get("checkpoint_ns") or "")
 
 
 def _reader(graph: CompiledStateGraph, config: dict[str, Any]) -> CompiledStateGraph:
@@ -224,7 +228,7 @@ def _snapshot_task(
         id=task_id,
         name=name,
         path=path,
-        error=RuntimeError(error) if error is not None else None,
+        error=error,
         interrupts=tuple(interrupts.get(task_id, ())),
         result=results.get(task_id),
     )
