@@ -37,6 +37,10 @@ class NodeConfigError(GraphkitError, TypeError):
     """A node, branch or reducer function has an unusable signature."""
 
 
+class InvalidReducerError(NodeConfigError, ValueError):
+    """A state key's reducer cannot be called as ``reducer(current, update)``."""
+
+
 class UnknownInterruptError(GraphkitError, ValueError, RuntimeError):
     """A ``Command(resume=...)`` does not match the thread's open interrupts.
 
