@@ -129,6 +129,8 @@ class RunContext:
     stream_root: tuple[str, ...] = ()
     """The namespace of the run whose caller consumes this run's events (a graph a
     node streams itself is the root of its own stream)."""
+    cache: Any = None
+    """The ``BaseCache`` for nodes and tasks with a ``CachePolicy`` (None: no caching)."""
 
     def streams(self, mode: str) -> bool:
         """True when the consumer takes ``mode`` events from this run.
@@ -164,6 +166,8 @@ class TaskContext:
     (the functional API keeps finished ``@task`` results here)."""
     attempt: int = 1
     """1 for the first attempt, 2 for the first retry, ..."""
+    pushed: list[tuple[str, Any]] | None = None
+    """Writes ``push_message`` made while the task ran (they come before its return's)."""
     first_attempt_time: float | None = None
     """Unix time of the first attempt."""
     subgraph_calls: int = 0
@@ -257,6 +261,7 @@ class TaskContext:
             context=scope.context,
             store=self.run.store,
             stream_writer=_writer_for(self),
+            heartbeat=_heartbeat,
             previous=previous,
             execution_info=self.execution_info(),
             server_info=scope.server_info,
@@ -267,6 +272,22 @@ class TaskContext:
 CURRENT_TASK: ContextVar[TaskContext | None] = ContextVar("graphkit_task", default=None)
 CURRENT_CALL: ContextVar[tuple[str, str] | None] = ContextVar("graphkit_call", default=None)
 """``(name, call id)`` of the functional API ``@task`` whose body runs here, if any."""
+
+PROGRESS: ContextVar[Callable[[bool], None] | None] = ContextVar("graphkit_progress", default=None)
+"""The idle-timeout clock of the running attempt, if it has one (called with
+``heartbeat=True`` for ``runtime.heartbeat()``, False for other progress)."""
+
+
+def report_progress(heartbeat: bool = False) -> None:
+    """Tell the running attempt's idle timeout that it made progress (no-op without one)."""
+    hook = PROGRESS.get()
+    if hook is not None:
+        hook(heartbeat)
+
+
+def _heartbeat() -> None:
+    """``Runtime.heartbeat`` inside a node: refreshes its attempt's idle timeout."""
+    report_progress(heartbeat=True)
 
 
 def current_task(what: str) -> TaskContext:
@@ -308,6 +329,7 @@ def _writer_for(task: TaskContext) -> Callable[[Any], None]:
         return _no_op_stream_writer
 
     def write(chunk: Any) -> None:
+        report_progress()
         emit("custom", chunk)
 
     return write
@@ -324,6 +346,7 @@ def emit_message_chunk(chunk: Any) -> None:
 
     Its id counts as streamed: the finished message a node returns is not sent again.
     """
+    report_progress()
     task = CURRENT_TASK.get()
     if task is None or not task.run.streams("messages"):
         return
@@ -398,3 +421,36 @@ def tool_events(name: str, tool_call_id: str | None, args: Any) -> ToolEvents:
         }
     )
     return events
+
+
+def push_message(message: Any, *, state_key: str | None = "messages") -> Any:
+    """Stream ``message`` now (``stream_mode="messages"``) and write it to ``state_key``.
+
+    For a message a node makes before it returns (a partial answer, say). The message
+    needs an ``id``; ``state_key=None`` only streams it. Returns the message.
+    """
+    from graphkit.messages import convert_to_messages
+
+    task = current_task("push_message()")
+    (converted,) = convert_to_messages([message])
+    if converted.id is None:
+        raise ValueError(
+            "Message ID is required: push_message() needs a message with an id (it "
+            "identifies the message in the stream and the state), e.g. "
+            "AIMessage('...', id='reply-1')."
+        )
+    if task.run.streams("messages"):
+        task.run.scope.seen_messages.add(converted.id)
+        assert task.run.emit is not None
+        task.run.emit("messages", (converted, task.stream_metadata()))
+    if state_key is not None:
+        if task.run.channels and state_key not in task.run.channels:
+            raise ValueError(
+                f"push_message(state_key={state_key!r}): the graph's state has no key "
+                f"{state_key!r}. Pass the key of its message list, or state_key=None to "
+                "only stream the message."
+            )
+        if task.pushed is None:
+            task.pushed = []
+        task.pushed.append((state_key, converted))
+    return converted

@@ -329,3 +329,73 @@ def test_checkpoints_mode_lists_next_and_its_tasks_as_state_history_does() -> No
         assert event["next"] == list(snap.next)
         assert [t["id"] for t in event["tasks"]] == [t.id for t in snap.tasks]
         assert event["config"] == snap.config
+
+
+# ----------------------------------------------------------------------------- push_message
+def test_push_message_streams_at_once_and_writes_the_state_key() -> None:
+    from graphkit.graph.message import push_message
+
+    def node(state: MessagesState) -> dict[str, Any]:
+        push_message(AIMessage("partial", id="p1"))
+        push_message(AIMessage("only streamed", id="p2"), state_key=None)
+        return {"messages": [AIMessage("final", id="f1")]}
+
+    graph = messages_graph(node)
+    streamed = [m.id for m, _ in graph.stream({"messages": []}, stream_mode="messages")]
+    assert streamed == ["p1", "p2", "f1"]
+    assert [m.id for m in graph.invoke({"messages": []})["messages"]] == ["p1", "f1"]
+
+
+def test_push_message_needs_an_id_and_a_known_key() -> None:
+    from graphkit.graph.message import push_message
+
+    def no_id(state: MessagesState) -> None:
+        push_message(AIMessage("x"))
+
+    def bad_key(state: MessagesState) -> None:
+        push_message(AIMessage("x", id="1"), state_key="nope")
+
+    with pytest.raises(ValueError, match="Message ID is required"):
+        messages_graph(no_id).invoke({"messages": []})
+    with pytest.raises(ValueError, match="no key 'nope'"):
+        messages_graph(bad_key).invoke({"messages": []})
+    with pytest.raises(RuntimeError, match="outside a running graph"):
+        push_message(AIMessage("x", id="1"))
+
+
+def test_a_subgraphs_pushed_message_streams_under_its_namespace_only_with_subgraphs() -> None:
+    from graphkit.graph.message import push_message
+
+    def push(state: MessagesState) -> dict[str, Any]:
+        push_message(AIMessage("hi", id="pushed"), state_key=None)
+        return {}
+
+    parent = StateGraph(MessagesState)
+    parent.add_node("sub", messages_graph(push))
+    parent.add_edge(START, "sub")
+    graph = parent.compile()
+    flat = list(graph.stream({"messages": []}, stream_mode="messages", version="v2"))
+    nested = list(
+        graph.stream({"messages": []}, stream_mode="messages", subgraphs=True, version="v2")
+    )
+    assert flat == []
+    assert [tuple(s.split(":")[0] for s in p["ns"]) for p in nested] == [("sub",)]
+
+
+def test_checkpoints_of_a_subgraph_node_name_where_its_own_checkpoints_live() -> None:
+    inner = StateGraph(State)
+    inner.add_node("work", lambda s: {"log": ["work"]})
+    inner.add_edge(START, "work")
+    outer = StateGraph(State)
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START, "sub")
+    graph = outer.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "sub-cp"}}
+    events = list(graph.stream({"log": []}, config, stream_mode="checkpoints"))
+    history = list(graph.get_state_history(config))
+    assert events[0]["parent_config"] is None  # a thread's first checkpoint has no parent
+    for event, snap in zip(reversed(events), history, strict=True):
+        assert [t["state"] for t in event["tasks"]] == [t.state for t in snap.tasks]
+        assert event["parent_config"] == snap.parent_config
+    (sub_task,) = events[0]["tasks"]
+    assert sub_task["state"]["configurable"]["checkpoint_ns"].startswith("sub:")

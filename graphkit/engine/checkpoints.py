@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from graphkit import _message_index
 from graphkit.constants import INTERRUPT
 from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.group_commit import RunSaves, committer
@@ -255,7 +256,7 @@ class CheckpointSession:
                 and type(old) is list
                 and key in self.versions
                 and len(value) > len(old)
-                and all(map(operator.is_, old, value))
+                and (_message_index.extends(value, old) or all(map(operator.is_, old, value)))
             ):
                 appends[key] = [self.versions[key], len(old)]
             new_versions[key] = version

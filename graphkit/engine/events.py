@@ -21,6 +21,7 @@ from graphkit.constants import INTERRUPT
 if TYPE_CHECKING:
     from graphkit.engine.checkpoints import Saved
     from graphkit.engine.frontier import Frontier
+    from graphkit.engine.tables import GraphTables
     from graphkit.engine.task import Task
 
 Namespace = tuple[str, ...]
@@ -232,22 +233,50 @@ def _interrupt_dict(interrupt: Any) -> Any:
     return interrupt
 
 
-def checkpoint_payload(saved: Saved, values: dict[str, Any], frontier: Frontier) -> dict[str, Any]:
+def checkpoint_payload(
+    saved: Saved, values: dict[str, Any], frontier: Frontier, tables: GraphTables
+) -> dict[str, Any]:
     """A ``checkpoints`` event (the ``debug`` "checkpoint" payload) for a checkpoint just
-    written: config, parent, metadata, every channel's value, what runs next and its tasks
-    (with the ids ``StateSnapshot.tasks`` gives them)."""
+    written: config, parent (None for a namespace's first), metadata, every channel's
+    value, what runs next and its tasks, as ``get_state_history`` shows them (ids, and
+    for a subgraph node the config of its own checkpoints as ``state``)."""
     step = int(saved.metadata.get("step", -1)) + 1
     names = sorted(frontier.pending)
     if not names and not frontier.sends:
         names = sorted(frontier.deferred)
-    tasks = [{"id": f"{step}:{n}", "name": n, "interrupts": (), "state": None} for n in names]
-    for index, send in enumerate(frontier.sends):
-        tasks.append({"id": f"{step}:~{index}", "name": send.node, "interrupts": (), "state": None})
+    planned = [(f"{step}:{n}", n) for n in names]
+    planned += [(f"{step}:~{i}", send.node) for i, send in enumerate(frontier.sends)]
+    configurable = saved.config["configurable"]
+    tasks = [
+        {
+            "id": task_id,
+            "name": name,
+            "interrupts": (),
+            "state": _subgraph_state(tables, name, task_id, configurable),
+        }
+        for task_id, name in planned
+    ]
+    parent: dict[str, Any] | None = saved.parent_config
+    if not (parent or {}).get("configurable", {}).get("checkpoint_id"):
+        parent = None
     return {
         "config": saved.config,
-        "parent_config": saved.parent_config,
+        "parent_config": parent,
         "metadata": saved.metadata,
         "values": values,
         "next": list(saved.next),
         "tasks": tasks,
     }
+
+
+def _subgraph_state(
+    tables: GraphTables, name: str, task_id: str, configurable: dict[str, Any]
+) -> dict[str, Any] | None:
+    """For a subgraph node's task: the config that reads the subgraph's own checkpoints."""
+    node = tables.nodes.get(name)
+    if node is None or node.subgraph is None:
+        return None
+    from graphkit.engine.state import task_namespace
+
+    namespace = task_namespace(configurable.get("checkpoint_ns") or "", node, task_id)
+    return {"configurable": {"thread_id": configurable["thread_id"], "checkpoint_ns": namespace}}
