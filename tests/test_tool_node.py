@@ -276,7 +276,7 @@ def test_a_tool_command_updates_state_and_routes_the_graph() -> None:
 
     graph = (
         StateGraph(RoutedState)
-        .add_node("tools", ToolNode([login, add]))
+        .add_node("tools", ToolNode([login, add]), destinations=("greet",))
         .add_node("greet", greet)
         .add_edge(START, "tools")
         .add_edge("greet", END)
@@ -290,6 +290,19 @@ def test_a_tool_command_updates_state_and_routes_the_graph() -> None:
     assert contents == ["2", "done", "hello ada"]
     tool_msg = out["messages"][2]
     assert tool_msg.name == "login"
+
+
+def test_a_node_reached_only_by_a_tools_command_must_be_declared() -> None:
+    from graphkit.errors import GraphCompileError
+
+    builder = (
+        StateGraph(RoutedState)
+        .add_node("tools", ToolNode([add]))
+        .add_node("greet", lambda s: {})
+        .add_edge(START, "tools")
+    )
+    with pytest.raises(GraphCompileError, match="destinations"):
+        builder.compile()
 
 
 def test_node_output_is_plain_messages_then_commands() -> None:

@@ -192,18 +192,16 @@ class ToolNode:
 
     # -- the node ---------------------------------------------------------------
 
-    def __call__(
-        self, input: Any, config: Any = None, runtime: Any = None
-    ) -> dict[str, Any] | list[Any] | Command[Any]:
+    def __call__(self, input: Any, config: Any = None, runtime: Any = None) -> Any:
         """Run as a graph node (the engine passes ``config`` and ``runtime``).
 
-        The return type names ``Command``: a tool may route the graph anywhere.
+        A tool's ``Command(goto=...)`` is followed, but the graph cannot see its
+        targets: a node reached only that way must be declared with
+        ``add_node(..., destinations=(...))`` (drawings then show the edge).
         """
         return self.invoke(input, config, runtime=runtime)
 
-    def invoke(
-        self, input: Any, config: Any = None, *, runtime: Any = None
-    ) -> dict[str, Any] | list[Any] | Command[Any]:
+    def invoke(self, input: Any, config: Any = None, *, runtime: Any = None) -> Any:
         """Run the pending tool calls of ``input``; return their messages and ``Command``s."""
         if self.wrap_tool_call is None and self.awrap_tool_call is not None:
             return run_sync(lambda: self.ainvoke(input, config, runtime=runtime))
