@@ -5,11 +5,12 @@ store, with LangGraph's API: swap ``langgraph.graph`` for ``graphkit`` and go on
 """
 
 from graphkit.constants import END, START
-from graphkit.context import get_config, get_store, get_stream_writer
+from graphkit.context import get_config, get_store, get_stream_writer, push_message
 from graphkit.engine import CompiledStateGraph
 from graphkit.errors import (
     EmptyInputError,
     GraphCompileError,
+    GraphDrained,
     GraphInterrupt,
     GraphRecursionError,
     InvalidUpdateError,
@@ -32,9 +33,11 @@ from graphkit.messages import (
     add_messages,
     convert_to_messages,
 )
+from graphkit.runtime import RunControl, Runtime, get_runtime
 from graphkit.tools import InjectedState, InjectedStore, InjectedToolCallId, Tool, tool
 from graphkit.types import (
     Command,
+    GraphOutput,
     Interrupt,
     Overwrite,
     RetryPolicy,
@@ -55,7 +58,9 @@ __all__ = [
     "CompiledStateGraph",
     "EmptyInputError",
     "GraphCompileError",
+    "GraphDrained",
     "GraphInterrupt",
+    "GraphOutput",
     "GraphRecursionError",
     "HumanMessage",
     "InjectedState",
@@ -68,6 +73,8 @@ __all__ = [
     "Overwrite",
     "RemoveMessage",
     "RetryPolicy",
+    "RunControl",
+    "Runtime",
     "Send",
     "StateGraph",
     "StateSnapshot",
@@ -79,9 +86,11 @@ __all__ = [
     "convert_to_messages",
     "entrypoint",
     "get_config",
+    "get_runtime",
     "get_store",
     "get_stream_writer",
     "interrupt",
+    "push_message",
     "task",
     "tool",
 ]
