@@ -83,13 +83,21 @@ def test_node_names_with_internal_separators_are_rejected(name: str) -> None:
         StateGraph(State).add_node(name, noop)
 
 
-def test_duplicate_node_and_node_named_like_a_key_are_rejected() -> None:
+def test_duplicate_node_is_rejected() -> None:
     builder = StateGraph(State)
     builder.add_node("a", noop)
     with pytest.raises(GraphCompileError, match="already in the graph"):
         builder.add_node("a", noop)
-    with pytest.raises(GraphCompileError, match="also a state key"):
-        builder.add_node("x", noop)
+
+
+def test_a_node_may_share_its_name_with_a_state_key() -> None:
+    # Nodes and state keys live apart (as in LangGraph 1.x): "x" the node writes "x" the key.
+    builder = StateGraph(State)
+    builder.add_node("x", lambda s: {"x": 7})
+    builder.add_edge(START, "x")
+    graph = builder.compile()
+    assert graph.invoke({"x": 0})["x"] == 7
+    assert list(graph.stream({"x": 0})) == [{"x": {"x": 7}}]
 
 
 def test_graph_without_entry_point_says_how_to_add_one() -> None:

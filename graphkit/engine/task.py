@@ -179,8 +179,8 @@ async def _acall_with_retry(task: Task, ctx: TaskContext) -> Any:
             if node.subgraph is not None:
                 return await node.subgraph._arun_as_node(task.input, ctx)
             call = node.call
-            if not call.is_async and call.afn is None:
-                return _call(node, task.input, ctx)
+            if not call.is_async and call.afn is None:  # off the event loop, as LangGraph
+                return await asyncio.to_thread(_call, node, task.input, ctx)
             fn = call.afn or call.fn
             kwargs = kwargs_for(call.inject, ctx) if call.inject else {}
             return await (fn(task.input, **kwargs) if call.takes_state else fn(**kwargs))

@@ -165,10 +165,6 @@ class StateGraph(Generic[S]):
             raise GraphCompileError(
                 f"Node {name!r} is already in the graph. Node names must be unique."
             )
-        if name in self.state.channels:
-            raise GraphCompileError(
-                f"Node name {name!r} is also a state key. Rename the node (e.g. {name + '_node'!r})."
-            )
 
     def _node_input_schema(
         self, name: str, explicit: type[Any] | None, hinted: Any
