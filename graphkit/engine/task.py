@@ -193,12 +193,14 @@ async def _acall_with_retry(task: Task, ctx: TaskContext) -> Any:
 
 # ----------------------------------------------------------------------------- output
 def stream_output_messages(task: Task, output: Any, ctx: TaskContext) -> None:
-    """``stream_mode="messages"``: the messages a node returned that it did not receive
-    and that were not streamed before (as token chunks, say)."""
+    """``stream_mode="messages"``: the messages a node returned that were not streamed
+    before (as token chunks, say) and that no streamed node received as input (as
+    LangGraph, a message a node was handed counts as seen for the whole stream)."""
     messages = node_output_messages(output)
+    seen = ctx.run.scope.seen_messages
+    seen.update(message_ids(task.input))
     if messages:
-        received = message_ids(task.input)
-        emit_messages(ctx, [m for m in messages if m.id is None or m.id not in received])
+        emit_messages(ctx, messages)
 
 
 def record_output(
