@@ -129,6 +129,8 @@ class RunContext:
     stream_root: tuple[str, ...] = ()
     """The namespace of the run whose caller consumes this run's events (a graph a
     node streams itself is the root of its own stream)."""
+    cache: Any = None
+    """The ``BaseCache`` for nodes and tasks with a ``CachePolicy`` (None: no caching)."""
 
     def streams(self, mode: str) -> bool:
         """True when the consumer takes ``mode`` events from this run.
@@ -259,6 +261,7 @@ class TaskContext:
             context=scope.context,
             store=self.run.store,
             stream_writer=_writer_for(self),
+            heartbeat=_heartbeat,
             previous=previous,
             execution_info=self.execution_info(),
             server_info=scope.server_info,
@@ -269,6 +272,22 @@ class TaskContext:
 CURRENT_TASK: ContextVar[TaskContext | None] = ContextVar("graphkit_task", default=None)
 CURRENT_CALL: ContextVar[tuple[str, str] | None] = ContextVar("graphkit_call", default=None)
 """``(name, call id)`` of the functional API ``@task`` whose body runs here, if any."""
+
+PROGRESS: ContextVar[Callable[[bool], None] | None] = ContextVar("graphkit_progress", default=None)
+"""The idle-timeout clock of the running attempt, if it has one (called with
+``heartbeat=True`` for ``runtime.heartbeat()``, False for other progress)."""
+
+
+def report_progress(heartbeat: bool = False) -> None:
+    """Tell the running attempt's idle timeout that it made progress (no-op without one)."""
+    hook = PROGRESS.get()
+    if hook is not None:
+        hook(heartbeat)
+
+
+def _heartbeat() -> None:
+    """``Runtime.heartbeat`` inside a node: refreshes its attempt's idle timeout."""
+    report_progress(heartbeat=True)
 
 
 def current_task(what: str) -> TaskContext:
@@ -310,6 +329,7 @@ def _writer_for(task: TaskContext) -> Callable[[Any], None]:
         return _no_op_stream_writer
 
     def write(chunk: Any) -> None:
+        report_progress()
         emit("custom", chunk)
 
     return write
@@ -326,6 +346,7 @@ def emit_message_chunk(chunk: Any) -> None:
 
     Its id counts as streamed: the finished message a node returns is not sent again.
     """
+    report_progress()
     task = CURRENT_TASK.get()
     if task is None or not task.run.streams("messages"):
         return

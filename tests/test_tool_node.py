@@ -716,3 +716,31 @@ def test_parallel_hand_offs_to_the_parent_travel_as_one_command() -> None:
     [command] = out
     assert command.graph == Command.PARENT
     assert [s.node for s in command.goto] == ["alice", "bob"]
+
+
+class Approval(BaseModel):
+    approved: bool
+
+
+@pytest.mark.parametrize("handler", [True, (ValueError,), lambda e: "handled"])
+def test_a_bad_resume_answer_fails_the_run_and_keeps_the_interrupt_open(handler: Any) -> None:
+    from pydantic import ValidationError
+
+    @tool
+    def approve() -> str:
+        """Ask for approval."""
+        answer = interrupt("approve?", response_schema=Approval)
+        return f"approved={answer.approved}"
+
+    graph = (
+        StateGraph(MessagesState)
+        .add_node("tools", ToolNode([approve], handle_tool_errors=handler))
+        .add_edge(START, "tools")
+        .compile(checkpointer=InMemorySaver())
+    )
+    [pending] = graph.invoke(state_with(("approve", {}, "c1")), thread())["__interrupt__"]
+    with pytest.raises(ValidationError, match="approved"):
+        graph.invoke(Command(resume={pending.id: {"approved": "maybe"}}), thread())
+    assert [i.id for i in graph.get_state(thread()).interrupts] == [pending.id]
+    out = graph.invoke(Command(resume={pending.id: {"approved": True}}), thread())
+    assert out["messages"][-1].content == "approved=True"

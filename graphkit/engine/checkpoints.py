@@ -25,7 +25,7 @@ from graphkit.constants import INTERRUPT
 from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.group_commit import RunSaves, committer
 from graphkit.engine.task import Task, Write
-from graphkit.errors import UnknownInterruptError
+from graphkit.errors import ResumeValidationError, UnknownInterruptError
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
@@ -288,6 +288,8 @@ class CheckpointSession:
         saved = self.flush()
         for index, task in enumerate(tasks):
             writes: list[Write]
+            if isinstance(task.error, ResumeValidationError):
+                continue  # a bad answer: the interrupt stays open, as saved before
             if task.error is not None:
                 writes = [(ERROR, repr(task.error))]
             elif not task.done:  # paused (at an interrupt, or a subgraph's static stop)

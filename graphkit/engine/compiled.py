@@ -18,7 +18,7 @@ from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.loop import Run
 from graphkit.engine.nested import joins_parent, nested_result, nested_run
 from graphkit.engine.tables import GraphTables
-from graphkit.errors import GraphCompileError, InvalidUpdateError, ParentCommand
+from graphkit.errors import GraphCompileError, InvalidUpdateError, ParentCommand, PolicyError
 from graphkit.runtime import coerce_context
 from graphkit.schema import update_from_object, validation_message
 from graphkit.types import Command, StateSnapshot, StreamMode
@@ -427,6 +427,32 @@ class CompiledStateGraph:
     def nodes(self) -> dict[str, Any]:
         """Node name -> its table entry."""
         return dict(self.tables.nodes)
+
+    # ------------------------------------------------------------------ cache
+    def clear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Forget the cached results of ``nodes`` (default: every cached node)."""
+        cache, namespaces = self._cache_namespaces(nodes)
+        if namespaces:
+            cache.clear(namespaces)
+
+    async def aclear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Async ``clear_cache``."""
+        cache, namespaces = self._cache_namespaces(nodes)
+        if namespaces:
+            await cache.aclear(namespaces)
+
+    def _cache_namespaces(self, nodes: Sequence[str] | None) -> tuple[Any, list[tuple[str, ...]]]:
+        cache = self.tables.cache
+        if cache is None:
+            raise PolicyError(
+                "clear_cache(): this graph has no cache. Pass one to compile(cache=InMemoryCache())."
+            )
+        tables = self.tables.nodes
+        for name in nodes or ():
+            if name not in tables:
+                raise PolicyError(f"clear_cache(): unknown node {name!r}. Known: {sorted(tables)}.")
+        chosen = [tables[n] for n in nodes] if nodes is not None else list(tables.values())
+        return cache, [t.cache_ns for t in chosen if t.cache_policy is not None]
 
     # ------------------------------------------------------------------ subgraphs
     def _run_as_node(self, state: Any, ctx: TaskContext) -> Any:

@@ -148,6 +148,7 @@ class Run:
             read_state=lambda: self.tables.start.make_input(self.values),
             scope=scope or (outer.scope if outer is not None else RunScope()),
             stream_root=namespace if forward is None or outer is None else outer.stream_root,
+            cache=self.tables.cache or (parent_task.run.cache if parent_task else None),
         )
         if _tees_to(outer) and forward is None and modes:
             assert outer is not None and outer.push is not None
@@ -420,7 +421,15 @@ class Run:
             node = nodes[name]
             tasks.append(Task(node, node.make_input(values), ("pull", name), f"{step}:{name}"))
         for index, send in enumerate(sends):
-            tasks.append(Task(nodes[send.node], send.arg, ("push", index), f"{step}:~{index}"))
+            tasks.append(
+                Task(
+                    nodes[send.node],
+                    send.arg,
+                    ("push", index),
+                    f"{step}:~{index}",
+                    timeout=send.timeout,
+                )
+            )
         if self.restored:
             self._restore(tasks)
         return tasks
@@ -492,7 +501,7 @@ class Run:
         frontier = self.frontier
         for task in tasks:
             if task.path[0] == "push":
-                frontier.sends.append(Send(task.node.name, task.input))
+                frontier.sends.append(Send(task.node.name, task.input, timeout=task.timeout))
             elif task.node.defer:
                 frontier.deferred[task.node.name] = None
             else:
@@ -562,12 +571,7 @@ class Run:
         pool = self.pool()
         aws: list[Awaitable[None]] = []
         for task in todo:
-            if (
-                task.node.call.is_async
-                or task.node.call.afn is not None
-                or (task.node.branches and any(b.call.is_async for b in task.node.branches))
-                or task.node.subgraph is not None
-            ):
+            if task.node.runs_on_loop:
                 aws.append(arun_task(task, run, step, values, tables))
             else:
                 ctx = contextvars.copy_context()

@@ -35,7 +35,7 @@ from pydantic import BaseModel
 
 from graphkit.constants import END
 from graphkit.context import CURRENT_TASK
-from graphkit.errors import GraphInterrupt, ParentCommand
+from graphkit.errors import GraphInterrupt, ParentCommand, ResumeValidationError
 from graphkit.messages import REMOVE_ALL_MESSAGES, AIMessage, BaseMessage, ToolCall, ToolMessage
 from graphkit.tools import (
     InjectedState,
@@ -71,6 +71,9 @@ INVALID_TOOL_NAME_ERROR_TEMPLATE = (
 """Content of the error ``ToolMessage`` for a call to a tool the node does not have."""
 
 _MAX_WORKERS = 16
+
+_NEVER_HANDLED = (GraphInterrupt, ParentCommand, ResumeValidationError)
+"""Exceptions that steer the run, never turned into error messages."""
 
 InputType = Literal["dict", "list", "tool_calls"]
 """How the input came: a state (-> dict output), messages (-> list), tool calls (-> dict)."""
@@ -313,7 +316,7 @@ class ToolNode:
             return self._execute(request, input_type)
         try:
             return wrap(request, lambda r: self._execute(r, input_type))
-        except (GraphInterrupt, ParentCommand):
+        except _NEVER_HANDLED:
             raise
         except Exception as exc:
             return self._on_error(exc, call)
@@ -333,7 +336,7 @@ class ToolNode:
 
         try:
             return await awrap(request, execute)
-        except (GraphInterrupt, ParentCommand):
+        except _NEVER_HANDLED:
             raise
         except Exception as exc:
             return self._on_error(exc, call)
@@ -349,7 +352,7 @@ class ToolNode:
                 tool_call_id=request.tool_call.get("id"),
                 input=args,
             )
-        except (GraphInterrupt, ParentCommand):
+        except _NEVER_HANDLED:
             raise
         except Exception as exc:
             return self._on_error(exc, request.tool_call)
@@ -366,7 +369,7 @@ class ToolNode:
                 tool_call_id=request.tool_call.get("id"),
                 input=args,
             )
-        except (GraphInterrupt, ParentCommand):
+        except _NEVER_HANDLED:
             raise
         except Exception as exc:
             return self._on_error(exc, request.tool_call)
