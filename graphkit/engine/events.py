@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import INTERRUPT
+from graphkit.context import langgraph_path
 
 if TYPE_CHECKING:
     from graphkit.engine.checkpoints import Saved
@@ -190,20 +191,13 @@ def print_event(event: Event, subgraphs: bool) -> None:
 
 
 # ------------------------------------------------------------------ tasks / debug payloads
-def task_triggers(path: tuple[Any, ...]) -> tuple[str, ...]:
-    """What started a task, in LangGraph's spelling: its edge channel, or a ``Send``."""
-    if path and path[0] == "push":
-        return ("__pregel_push",)
-    return (f"branch:to:{path[1]}",) if len(path) > 1 else ()
-
-
 def task_start_payload(task: Task, config: dict[str, Any]) -> dict[str, Any]:
     """A ``tasks`` event for a task about to run (the ``debug`` "task" payload)."""
     payload: dict[str, Any] = {
         "id": task.id,
         "name": task.node.name,
         "input": task.input,
-        "triggers": task_triggers(task.path),
+        "triggers": langgraph_path(task.path, task.node.name)[0],
     }
     metadata = {
         **{k: v for k, v in (config.get("metadata") or {}).items() if not _internal_key(k)},
