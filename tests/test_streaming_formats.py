@@ -432,3 +432,23 @@ def test_a_message_any_streamed_node_received_is_not_streamed_again_by_another()
 
     chunks = list(messages_graph(make, relay).stream({"messages": []}, stream_mode="messages"))
     assert [m.id for m, _ in chunks] == ["d1", "n1"]
+
+
+async def test_astream_events_reports_the_graph_and_each_node() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"x": s["x"] + 1})
+    builder.add_edge(START, "a")
+    graph = builder.compile()
+    events = [e async for e in graph.astream_events({"x": 1}, version="v2")]
+    assert [(e["event"], e["name"]) for e in events] == [
+        ("on_chain_start", "graph"),
+        ("on_chain_start", "a"),
+        ("on_chain_stream", "graph"),
+        ("on_chain_end", "a"),
+        ("on_chain_end", "graph"),
+    ]
+    assert events[3]["data"] == {"output": {"x": 2}}
+    assert events[3]["parent_ids"] == [events[0]["run_id"]]
+    assert events[-1]["data"] == {"output": {"x": 2, "log": []}}
+    with pytest.raises(ValueError, match="v1"):
+        _ = [e async for e in graph.astream_events({"x": 1}, version="v3")]  # type: ignore[arg-type]
