@@ -24,6 +24,7 @@ from graphkit.context import (
     report_progress,
 )
 from graphkit.engine.events import message_ids, node_output_messages
+from graphkit.engine.merge import merge_writes
 from graphkit.engine.retry import NOT_FAILURES, arun_with_retry, run_with_retry
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.errors import (
@@ -37,7 +38,7 @@ from graphkit.errors import (
 )
 from graphkit.node import ERROR_PARAM, BranchDef
 from graphkit.schema import update_from_object
-from graphkit.types import Command, Overwrite, Send, TimeoutPolicy
+from graphkit.types import Command, Send, TimeoutPolicy
 
 Write = tuple[str, Any]
 Route = str | Send
@@ -152,7 +153,7 @@ def run_task(
                 failure = _hand_over(task, exc, ctx)
             else:
                 record_output(task, output, values, tables, ctx)
-                _after_output(task, output, run, ctx)
+                _finish_output(task, output, run, ctx)
                 if key is not None:
                     run.cache.set(_entry(task, key))
                 return
@@ -164,13 +165,12 @@ def run_task(
             ctx,
         )
         record_output(task, output, values, tables, ctx)
-        _after_output(task, output, run, ctx)
+        _finish_output(task, output, run, ctx)
 
 
-def _after_output(task: Task, output: Any, run: RunContext, ctx: TaskContext) -> None:
-    """What follows a node's return: ``push_message`` writes (first, as they were made
-    first) and, when streamed, the ``messages`` it returned."""
-    if ctx.pushed:
+def _finish_output(task: Task, output: Any, run: RunContext, ctx: TaskContext) -> None:
+    """After a node's return is recorded: its ``push_message`` writes, its messages."""
+    if ctx.pushed:  # push_message() writes come first, as they were made first
         task.writes[:0] = ctx.pushed
     if run.streams("messages"):
         stream_output_messages(task, output, ctx)
@@ -235,7 +235,7 @@ async def arun_task(
                 failure = _hand_over(task, exc, ctx)
             else:
                 await arecord_output(task, output, values, tables, ctx)
-                _after_output(task, output, run, ctx)
+                _finish_output(task, output, run, ctx)
                 if key is not None:
                     await run.cache.aset(_entry(task, key))
                 return
@@ -248,7 +248,7 @@ async def arun_task(
             ctx,
         )
         await arecord_output(task, output, values, tables, ctx)
-        _after_output(task, output, run, ctx)
+        _finish_output(task, output, run, ctx)
 
 
 def _timeout_of(node: NodeTable, own: TimeoutPolicy | None) -> TimeoutPolicy | None:
@@ -448,18 +448,7 @@ def check_route(target: Any, source: str, tables: GraphTables) -> Route:
 
 def branch_state(task: Task, values: dict[str, Any], tables: GraphTables) -> Any:
     """The state a branch sees: the step's values with this task's own writes applied."""
-    local = dict(values)
-    reducers = tables.reducers
-    for key, value in task.writes:
-        if isinstance(value, Overwrite):
-            local[key] = value.value
-            continue
-        reducer = reducers.get(key)
-        if reducer is None:
-            local[key] = value
-        else:
-            current = local.get(key, _MISSING)
-            local[key] = value if current is _MISSING else reducer(current, value)
+    local = {**values, **merge_writes(values, tables, [(task.node.name, task.writes)])}
     start = tables.start
     if start.input_keys is None:  # ``local`` is already a private copy: no second one
         return start.input_schema.make(local)
@@ -503,11 +492,3 @@ def _lookup(branch: BranchDef, label: Any) -> Any:
             f"which is not a key of its path_map {sorted(map(str, path_map))}."
         )
     return path_map[label]
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-_MISSING: Any = _Missing()
