@@ -14,7 +14,11 @@ from graphkit.errors import (
     GraphInterrupt,
     GraphRecursionError,
     InvalidUpdateError,
+    NodeCancelledError,
     NodeConfigError,
+    NodeError,
+    NodeTimeoutError,
+    PolicyError,
 )
 from graphkit.func import entrypoint, task
 from graphkit.graph.state import StateGraph
@@ -36,6 +40,7 @@ from graphkit.messages import (
 from graphkit.runtime import RunControl, Runtime, get_runtime
 from graphkit.tools import InjectedState, InjectedStore, InjectedToolCallId, Tool, tool
 from graphkit.types import (
+    CachePolicy,
     Command,
     GraphOutput,
     Interrupt,
@@ -43,6 +48,7 @@ from graphkit.types import (
     RetryPolicy,
     Send,
     StateSnapshot,
+    TimeoutPolicy,
     interrupt,
 )
 
@@ -54,6 +60,7 @@ __all__ = [
     "AIMessageChunk",
     "AnyMessage",
     "BaseMessage",
+    "CachePolicy",
     "Command",
     "CompiledStateGraph",
     "EmptyInputError",
@@ -69,8 +76,12 @@ __all__ = [
     "Interrupt",
     "InvalidUpdateError",
     "MessagesState",
+    "NodeCancelledError",
     "NodeConfigError",
+    "NodeError",
+    "NodeTimeoutError",
     "Overwrite",
+    "PolicyError",
     "RemoveMessage",
     "RetryPolicy",
     "RunControl",
@@ -79,6 +90,7 @@ __all__ = [
     "StateGraph",
     "StateSnapshot",
     "SystemMessage",
+    "TimeoutPolicy",
     "Tool",
     "ToolCall",
     "ToolMessage",
