@@ -129,7 +129,7 @@ def test_compile_debug_prints_tasks_to_stderr(capsys: pytest.CaptureFixture[str]
     builder.add_edge(START, "a")
     assert builder.compile(debug=True).invoke({"x": 0})["x"] == 1
     err = capsys.readouterr().err
-    assert "[step 0] run a" in err and "[step 0] a -> [('x', 1)]" in err
+    assert "[step 1] run a" in err and "[step 1] a -> [('x', 1)]" in err
 
 
 def test_subgraph_events_stream_with_namespaces() -> None:

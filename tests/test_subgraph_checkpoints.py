@@ -192,6 +192,7 @@ def test_history_of_a_subgraph_namespace(saver: BaseCheckpointSaver) -> None:
         ["prepared", "answer=ok"],
         ["prepared"],
         [],
+        [],  # the subgraph's input checkpoint: its state before the input
     ]
 
 

@@ -197,6 +197,7 @@ class Run:
                     f"{self.cp.thread_id if self.cp else None!r} has no checkpoint yet. "
                     "Start it with an input state."
                 )
+            self._take_saved_input()
             self.skip_interrupt_before = True
         else:
             self._start_input(input)
@@ -211,6 +212,7 @@ class Run:
         if resuming or stateful:
             self._load()
         if resuming and self.loaded and (not stateful or self._paused_inside()):
+            self._take_saved_input()
             self.skip_interrupt_before = True
             return
         self._start_input(input)
@@ -223,7 +225,8 @@ class Run:
     def _load(self) -> None:
         """Apply the thread's checkpoint (if it has one) to this run."""
         assert self.cp is not None
-        found = self.cp.load(known=self.tables.nodes, joins=len(self.tables.joins))
+        known = {*self.tables.nodes, START}  # an input checkpoint's next is START
+        found = self.cp.load(known=known, joins=len(self.tables.joins))
         if found is not None:
             self._restore_from(found)
 
@@ -260,11 +263,30 @@ class Run:
         if self.loaded:
             self.step += 1
         self.step_budget = self.limit - 1
+        if self.cp is not None:
+            # The input checkpoint, as LangGraph's: the state before the input, and
+            # the input as what runs next (a replay from here takes it again).
+            self.frontier.pending = {START: None}
+            self._save("input", {START: dict(writes)})
+            self.frontier.pending = {}
+        self._take_input(writes)
+
+    def _take_input(self, writes: list[Write]) -> None:
+        """Apply the input (step 0 of an invocation) and trigger what follows START."""
         self._apply([(START, writes)])
         self.route_after(self.tables.start)
+        self.step += 1
         if self._wrote_any(writes):
             self._emit("values", self._stream_values())
-        self._save("input", {START: dict(writes)})
+        self._save("loop", {START: dict(writes)})
+
+    def _take_saved_input(self) -> None:
+        """Going on from an input checkpoint (a replay, or a run stopped right after
+        saving it): take the input it holds."""
+        if START in self.frontier.pending:
+            del self.frontier.pending[START]
+            saved = (self.last_writes or {}).get(START) or {}
+            self._take_input(list(saved.items()))
 
     def update(self, values: Any, as_node: str | None) -> dict[str, Any]:
         """``update_state``: write ``values`` as ``as_node`` would, save; the new config.

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from graphkit.constants import INTERRUPT
+from graphkit.constants import INTERRUPT, START
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
 from graphkit.engine.compiled import CompiledStateGraph
 from graphkit.engine.frontier import planned
@@ -152,6 +152,8 @@ def snapshot(
     step = int(found.metadata.get("step", -1)) + 1
     tasks: list[PregelTask] = []
     names, sends = planned(frontier)
+    if START in names:  # an input checkpoint: the input is what runs next
+        results[f"{step}:{START}"] = dict((found.metadata.get("writes") or {}).get(START) or {})
     for name in names:
         tasks.append(
             _snapshot_task(f"{step}:{name}", name, ("pull", name), errors, interrupts, results)
