@@ -455,3 +455,45 @@ def test_a_failing_run_keeps_every_step_it_finished(
     state = graph.get_state(cfg())
     assert state.values["log"] == ["a", "b"]
     assert state.next == ("boom",)
+
+
+def test_bulk_update_state_saves_one_checkpoint_per_superstep(
+    saver: BaseCheckpointSaver,
+) -> None:
+    from graphkit.errors import InvalidUpdateError
+    from graphkit.types import StateUpdate
+
+    graph = counter_graph(saver)
+    config = graph.bulk_update_state(
+        cfg("bulk"),
+        [
+            [StateUpdate({"x": 1}, "__input__")],
+            [StateUpdate({"x": 1}, START)],
+            [StateUpdate({"x": 2, "log": ["a"]}, "add"), StateUpdate({"log": ["b"]}, "done")],
+        ],
+    )
+    history = list(graph.get_state_history(cfg("bulk")))
+    assert [(h.metadata["source"], h.metadata["step"], h.next) for h in history] == [
+        ("update", 1, ("done",)),
+        ("update", 0, ("add",)),
+        ("input", -1, ("__start__",)),
+    ]
+    assert graph.get_state(config).values == {"x": 2, "log": ["a", "b"]}
+    with pytest.raises(InvalidUpdateError, match="No supersteps"):
+        graph.bulk_update_state(cfg("bulk"), [])
+    with pytest.raises(InvalidUpdateError, match="No updates"):
+        graph.bulk_update_state(cfg("bulk"), [[]])
+    with pytest.raises(InvalidUpdateError, match="each need as_node"):
+        graph.bulk_update_state(cfg("bulk"), [[StateUpdate({"x": 1}), StateUpdate({"x": 2})]])
+
+
+def test_update_state_copy_forks_and_end_stops(saver: BaseCheckpointSaver) -> None:
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, cfg())
+    start = next(h for h in graph.get_state_history(cfg()) if h.next == ("add",))
+    fork = graph.get_state(graph.update_state(start.config, None, as_node="__copy__"))
+    assert fork.metadata is not None and fork.metadata["source"] == "fork"
+    assert (fork.values, fork.next) == (start.values, start.next)
+    ended = graph.get_state(graph.update_state(fork.config, {"x": 9}, as_node=END))
+    assert (ended.values["x"], ended.next) == (9, ())
+    assert ended.metadata is not None and ended.metadata["source"] == "update"

@@ -21,7 +21,7 @@ import contextvars
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -61,6 +61,11 @@ if TYPE_CHECKING:
     from graphkit.stores.checkpoint.base import BaseCheckpointSaver
 
 DEFAULT_RECURSION_LIMIT = 10_000
+COPY = "__copy__"
+"""``update_state(config, None, as_node=COPY)`` saves a copy of the checkpoint (a fork)."""
+INPUT = "__input__"
+"""``update_state(config, values, as_node=INPUT)`` saves an input checkpoint, as
+``invoke(values)`` would before taking its input."""
 _DEFAULT_WORKERS = min(32, (os.cpu_count() or 1) + 4)
 
 
@@ -288,33 +293,68 @@ class Run:
             saved = (self.last_writes or {}).get(START) or {}
             self._take_input(list(saved.items()))
 
-    def update(self, values: Any, as_node: str | None) -> dict[str, Any]:
-        """``update_state``: write ``values`` as ``as_node`` would, save; the new config.
+    def update(self, supersteps: Sequence[Sequence[tuple[Any, str | None]]]) -> dict[str, Any]:
+        """``update_state``/``bulk_update_state``: each superstep's ``(values, as_node)``
+        updates are applied together as those nodes' writes, one checkpoint per
+        superstep; returns the config of the last.
 
         The same path as a run's input: load the thread, apply the writes through the
-        reducers, route after ``as_node`` and save one checkpoint.
+        reducers, route after the nodes and save. ``as_node="__copy__"`` saves a copy
+        of the checkpoint (a fork); ``as_node=END`` applies the values and ends there.
         """
         cp = self.cp
         assert cp is not None
+        if not supersteps:
+            raise InvalidUpdateError("No supersteps provided: pass [[StateUpdate(...)], ...].")
+        if any(not updates for updates in supersteps):
+            raise InvalidUpdateError("No updates provided in a superstep: each needs one.")
         self._load()
         self._init_channels()
-        node_name = as_node if as_node is not None else self._last_writer()
-        if node_name != START and node_name not in self.tables.nodes:
-            raise InvalidUpdateError(
-                f"update_state(as_node={node_name!r}): no such node. Known nodes: "
-                f"{sorted(self.tables.nodes)} (or START)."
-            )
-        node = self.tables.start if node_name == START else self.tables.nodes[node_name]
-        writes = update_writes(values, node_name, self.tables) if values is not None else []
-        self._apply([(node_name, writes)])
-        self.frontier = Frontier(pending={}, sends=[], deferred={}, joins=self.frontier.joins)
-        self.restored = {}
-        self.route_after(node)
-        self.step += 1
-        source = "fork" if values is None and as_node is None else "update"
-        self._save(source, {node_name: values})
+        for updates in supersteps:
+            self._update_step(list(updates))
         self.close()
         return cp.config
+
+    def _update_step(self, updates: list[tuple[Any, str | None]]) -> None:
+        names = [as_node for _, as_node in updates]
+        if len(updates) > 1 and {None, END, COPY, INPUT} & set(names):
+            raise InvalidUpdateError(
+                "Several updates in one superstep each need as_node (a node, not "
+                f"{END!r}, {COPY!r} or {INPUT!r}); got {names}."
+            )
+        self.restored = {}
+        if names == [INPUT]:  # as if invoked with this input: the input checkpoint
+            writes = self.graph.input_writes(updates[0][0])
+            if self.loaded or self.step > -1:
+                self.step += 1
+            self.frontier.clear_triggers()
+            self.frontier.pending = {START: None}
+            self.last_writes = {START: dict(writes)}
+            self._save("input", dict(self.last_writes))
+            return
+        self.step += 1
+        if names == [COPY]:  # a fork: the same state and next, as a new checkpoint
+            self._save("fork", None)
+            return
+        writers: list[tuple[str, list[Write]]] = []
+        for values, as_node in updates:
+            name = as_node if as_node is not None else self._last_writer()
+            if name not in (START, END) and name not in self.tables.nodes:
+                raise InvalidUpdateError(
+                    f"update_state(as_node={name!r}): no such node. Known nodes: "
+                    f"{sorted(self.tables.nodes)} (or START, END, {COPY!r}, {INPUT!r})."
+                )
+            writes = update_writes(values, name, self.tables) if values is not None else []
+            writers.append((name, writes))
+        self._apply(writers)
+        self.frontier = Frontier(pending={}, sends=[], deferred={}, joins=self.frontier.joins)
+        for name, _ in writers:
+            if name != END:
+                self.route_after(self.tables.start if name == START else self.tables.nodes[name])
+        self.last_writes = {
+            name: values for (values, _), (name, _) in zip(updates, writers, strict=True)
+        }
+        self._save("update", dict(self.last_writes))
 
     def _last_writer(self) -> str:
         """The node ``update_state`` writes as when not told: the last step's only writer."""
