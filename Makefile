@@ -3,19 +3,30 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+BASE   := $(VENV)/.installed-base
 SRC    := graphkit tests benchmarks examples
 
 .PHONY: install demo test test-slow test-local lint bench clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+
+# The demo needs only graphkit's own dependencies (a few packages, all wheels).
+$(BASE): pyproject.toml $(VENV)/bin/python
+	@echo "installing graphkit and its dependencies into $(VENV) ..."
+	$(BIN)/python -m pip install --progress-bar on -e .
+	touch $(BASE)
+
+# Tests, linters, LangGraph (parity tests and benchmarks) and the model SDKs.
+$(STAMP): pyproject.toml $(BASE)
+	@echo "installing the development tools into $(VENV) ..."
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(BASE)
 	$(BIN)/graphkit demo
 
 test: $(STAMP)

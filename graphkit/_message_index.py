@@ -16,8 +16,10 @@ position is inside the list and holds that id never sees ids appended after it.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 _CACHE_SIZE = 256
@@ -40,8 +42,31 @@ class HistoryIndex:
         return pos
 
 
+@dataclass(slots=True)
+class _Entry:
+    messages: list[Any]
+    length: int
+    index: HistoryIndex
+    serial: int
+    """Unique for the life of the process (ids of dead lists are reused; serials are not)."""
+    parent: int | None
+    """The serial of the list this one was made from by appending, if it was."""
+
+    def intact(self) -> bool:
+        return len(self.messages) == self.length
+
+
 _lock = threading.Lock()
-_known: OrderedDict[int, tuple[list[Any], int, HistoryIndex]] = OrderedDict()
+_known: OrderedDict[int, _Entry] = OrderedDict()
+_by_serial: dict[int, _Entry] = {}
+_serials = itertools.count()
+
+
+def _entry(messages: list[Any]) -> _Entry | None:
+    entry = _known.get(id(messages))
+    if entry is None or entry.messages is not messages or not entry.intact():
+        return None
+    return entry
 
 
 def lookup(messages: list[Any]) -> HistoryIndex | None:
@@ -50,20 +75,46 @@ def lookup(messages: list[Any]) -> HistoryIndex | None:
     A list changed in place since (its length differs) is not trusted.
     """
     with _lock:
-        entry = _known.get(id(messages))
-        if entry is None or entry[0] is not messages or entry[1] != len(messages):
+        entry = _entry(messages)
+        if entry is None:
             return None
         _known.move_to_end(id(messages))
-        return entry[2]
+        return entry.index
 
 
-def remember(messages: list[Any], index: HistoryIndex) -> None:
-    """Record ``messages`` (a coerced history) with its index."""
+def remember(messages: list[Any], index: HistoryIndex, parent: list[Any] | None = None) -> None:
+    """Record ``messages`` (a coerced history) with its index, and the list it extends."""
     with _lock:
-        _known[id(messages)] = (messages, len(messages), index)
-        _known.move_to_end(id(messages))
+        origin = _entry(parent) if parent is not None else None
+        entry = _Entry(
+            messages, len(messages), index, next(_serials), origin.serial if origin else None
+        )
+        old = _known.pop(id(messages), None)
+        if old is not None:
+            _by_serial.pop(old.serial, None)
+        _known[id(messages)] = entry
+        _by_serial[entry.serial] = entry
         while len(_known) > _CACHE_SIZE:
-            _known.popitem(last=False)
+            _by_serial.pop(_known.popitem(last=False)[1].serial, None)
+
+
+def extends(value: list[Any], old: list[Any], hops: int = 16) -> bool:
+    """True when ``add_messages`` made ``value`` from ``old`` by appends only.
+
+    O(hops), where a caller would otherwise compare every element; False means
+    "not known", never "no".
+    """
+    with _lock:
+        base = _entry(old)
+        entry = _entry(value)
+        while base is not None and entry is not None and hops > 0:
+            if entry.parent == base.serial:
+                return True
+            entry = _by_serial.get(entry.parent) if entry.parent is not None else None
+            if entry is not None and not entry.intact():
+                return False
+            hops -= 1
+        return False
 
 
 def extend(index: HistoryIndex, left: list[Any], appended: list[Any]) -> list[Any]:
@@ -78,5 +129,5 @@ def extend(index: HistoryIndex, left: list[Any], appended: list[Any]) -> list[An
         if positions.setdefault(message.id, start + offset) != start + offset:
             index = HistoryIndex(merged)
             break
-    remember(merged, index)
+    remember(merged, index, left)
     return merged

@@ -1,5 +1,48 @@
-"""``langgraph.config``'s functions under the same module name: what a node can reach."""
+"""``langgraph.config``'s functions under the same module name: what a node can reach.
+
+Also ``merge_config``: the run config one invoke/stream call runs with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from graphkit.context import get_config, get_store, get_stream_writer
 
-__all__ = ["get_config", "get_store", "get_stream_writer"]
+__all__ = ["get_config", "get_store", "get_stream_writer", "merge_config"]
+
+CONFIG_KEYS = frozenset(
+    {
+        "tags",
+        "metadata",
+        "callbacks",
+        "run_name",
+        "max_concurrency",
+        "recursion_limit",
+        "configurable",
+        "run_id",
+        "durability",
+    }
+)
+"""Top-level keys of a run config; any other top-level key belongs in ``configurable``."""
+
+
+def merge_config(config: dict[str, Any] | None, options: dict[str, Any]) -> dict[str, Any]:
+    """The config of one run: ``config`` plus the call's ``durability``/``recursion_limit``.
+
+    A key LangGraph reads from ``configurable`` but given at the top level, such as
+    ``{"thread_id": "1"}``, moves into ``configurable`` (LangGraph accepts it there
+    too); ``configurable`` wins when both have it. Pops what it uses from ``options``.
+    """
+    merged = dict(config or {})
+    stray = [k for k in merged if k not in CONFIG_KEYS]
+    if stray:
+        configurable = {k: merged.pop(k) for k in stray}
+        configurable.update(merged.get("configurable") or {})
+        merged["configurable"] = configurable
+    durability = options.pop("durability", None)
+    if durability is not None:
+        merged["durability"] = durability
+    if "recursion_limit" in options:
+        merged["recursion_limit"] = options.pop("recursion_limit")
+    return merged

@@ -1,16 +1,91 @@
-"""What a running node can reach without being handed it: config, store, stream writer.
+"""The engine's task context: what a running node can reach without being handed it.
 
-The runtime sets one ``TaskContext`` per task in a context variable; the public
-functions below read it. Outside a run they raise a clear error instead of
-returning None.
+The loop sets one ``TaskContext`` per task in a context variable; the public
+functions below (``get_config``, ``get_store``, ``get_stream_writer``) and
+``graphkit.runtime.get_runtime`` read it. Outside a run they raise a clear error
+instead of returning None. ``RunScope`` holds what one invoke/stream call shares
+with the subgraphs inside it (context, control, thread, streamed message ids).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Container
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+
+from graphkit.runtime import ExecutionInfo, RunControl, Runtime, ServerInfo, _no_op_stream_writer
+
+# Configurable keys LangGraph copies into the metadata of streamed chunks.
+_PROPAGATED = (
+    "thread_id",
+    "checkpoint_id",
+    "checkpoint_ns",
+    "task_id",
+    "run_id",
+    "assistant_id",
+    "graph_id",
+)
+_SERVER_KEYS = ("assistant_id", "graph_id")
+
+
+@dataclass(slots=True)
+class RunScope:
+    """What one invoke/stream call shares with every subgraph run inside it."""
+
+    context: Any = None
+    """``invoke(..., context=...)``, coerced to the graph's ``context_schema``."""
+    control: RunControl | None = None
+    """``invoke(..., control=...)``: asks the run to drain between steps."""
+    thread_id: str | None = None
+    """The thread, when the top graph has a checkpointer."""
+    run_id: str | None = None
+    """``config["run_id"]``, if given."""
+    server_info: ServerInfo | None = None
+    """Set when ``configurable`` names an ``assistant_id`` and a ``graph_id``."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """Metadata every streamed chunk starts from: the config's ``metadata`` plus the
+    configurable keys LangGraph propagates (``thread_id``, ``run_id``, ...)."""
+    subgraphs: bool = False
+    """``stream(subgraphs=True)``: subgraphs' ``messages``/``tools`` events stream too."""
+    seen_messages: set[str] = field(default_factory=set)
+    """Ids of messages already on the ``messages`` stream (each streams once)."""
+
+    @classmethod
+    def for_run(
+        cls,
+        config: dict[str, Any],
+        *,
+        context: Any = None,
+        control: RunControl | None = None,
+        has_checkpointer: bool = False,
+        subgraphs: bool = False,
+    ) -> RunScope:
+        """The scope of a top-level run with this (already merged) ``config``."""
+        configurable = config.get("configurable") or {}
+        metadata = dict(config.get("metadata") or {})
+        for key in _PROPAGATED:
+            value = configurable.get(key)
+            if value is not None and key not in metadata:
+                metadata[key] = value
+        server_info = None
+        if all(configurable.get(k) for k in _SERVER_KEYS):
+            server_info = ServerInfo(
+                configurable["assistant_id"],
+                configurable["graph_id"],
+                configurable.get("langgraph_auth_user"),
+            )
+        run_id = config.get("run_id")
+        return cls(
+            context=context,
+            control=control,
+            thread_id=configurable.get("thread_id") if has_checkpointer else None,
+            run_id=str(run_id) if run_id is not None else None,
+            server_info=server_info,
+            metadata=metadata,
+            subgraphs=subgraphs,
+        )
 
 
 @dataclass(slots=True)
@@ -47,6 +122,30 @@ class RunContext:
     """Steps this run may still take, counting the running one (``RemainingSteps``)."""
     read_state: Callable[[], Any] | None = None
     """The graph state as of this step (for code handed no state, e.g. a ``Send``'s task)."""
+    scope: RunScope = field(default_factory=RunScope)
+    """What the whole invoke/stream call shares (context, control, thread, ...)."""
+    checkpoint_id: Callable[[], str] | None = None
+    """The id of the checkpoint the current step runs from (set with a checkpointer)."""
+    stream_root: tuple[str, ...] = ()
+    """The namespace of the run whose caller consumes this run's events (a graph a
+    node streams itself is the root of its own stream)."""
+    cache: Any = None
+    """The ``BaseCache`` for nodes and tasks with a ``CachePolicy`` (None: no caching)."""
+
+    def streams(self, mode: str) -> bool:
+        """True when the consumer takes ``mode`` events from this run.
+
+        ``messages`` and ``tools`` events of a subgraph stream only with
+        ``stream(subgraphs=True)``, as in LangGraph.
+        """
+        if self.emit is None or mode not in self.modes:
+            return False
+        if self.namespace == self.stream_root or mode not in _NESTED_FILTERED:
+            return True
+        return self.scope.subgraphs
+
+
+_NESTED_FILTERED = frozenset({"messages", "tools"})
 
 
 @dataclass(slots=True)
@@ -65,6 +164,12 @@ class TaskContext:
     cache: dict[str, Any] = field(default_factory=dict)
     """Saved with a paused or failed task and given back when it runs again
     (the functional API keeps finished ``@task`` results here)."""
+    attempt: int = 1
+    """1 for the first attempt, 2 for the first retry, ..."""
+    pushed: list[tuple[str, Any]] | None = None
+    """Writes ``push_message`` made while the task ran (they come before its return's)."""
+    first_attempt_time: float | None = None
+    """Unix time of the first attempt."""
     subgraph_calls: int = 0
     """How many graphs this task has run inside itself (each gets its own namespace)."""
 
@@ -79,6 +184,11 @@ class TaskContext:
             owner = owner.run.parent_task
         return owner
 
+    @property
+    def checkpoint_ns(self) -> str:
+        """This task's namespace: ``"node:task_id"`` under its run's namespace."""
+        return "|".join((*self.run.namespace, f"{self.node}:{self.task_id}"))
+
     def interrupt_id(self, index: int) -> str:
         """The id of this task's ``index``-th ``interrupt()``: unique within the thread."""
         return "|".join((*self.run.namespace, f"{self.task_id}#{index}"))
@@ -86,25 +196,98 @@ class TaskContext:
     def config(self) -> dict[str, Any]:
         """The run config plus where we are (LangGraph's ``langgraph_*`` metadata keys)."""
         run_config = self.run.config
-        metadata = dict(run_config.get("metadata") or {})
-        metadata.update(
-            langgraph_node=self.node,
-            langgraph_step=self.step,
-            langgraph_triggers=self.path,
-            langgraph_task_id=self.task_id,
-        )
+        metadata = {**self.run.scope.metadata, **(run_config.get("metadata") or {})}
+        metadata.update(self._where())
         return {**run_config, "metadata": metadata}
 
-    def stream_metadata(self) -> dict[str, Any]:
-        """Metadata that goes with chunks streamed from this task."""
+    def _where(self) -> dict[str, Any]:
+        # Steps count as LangGraph's: step 0 takes the input, the first node step is 1.
+        call = CURRENT_CALL.get()
+        if call is not None:  # inside a @task's body: the task is the node, as in LangGraph
+            name, call_id = call
+            return {
+                "langgraph_step": self.step,
+                "langgraph_node": name,
+                "langgraph_triggers": ("__pregel_push",),
+                "langgraph_path": ("__pregel_push", call_id),
+                "langgraph_checkpoint_ns": f"{self.checkpoint_ns}|{name}:{call_id}",
+                "langgraph_task_id": call_id,
+            }
+        kind, arg = self.path if len(self.path) == 2 else ("pull", self.node)
+        if kind == "push":
+            return {
+                "langgraph_step": self.step,
+                "langgraph_node": self.node,
+                "langgraph_triggers": ("__pregel_push",),
+                "langgraph_path": ("__pregel_push", arg),
+                "langgraph_checkpoint_ns": self.checkpoint_ns,
+                "langgraph_task_id": self.task_id,
+            }
         return {
-            "langgraph_node": self.node,
             "langgraph_step": self.step,
+            "langgraph_node": self.node,
+            "langgraph_triggers": (f"branch:to:{self.node}",),
+            "langgraph_path": ("__pregel_pull", self.node),
+            "langgraph_checkpoint_ns": self.checkpoint_ns,
             "langgraph_task_id": self.task_id,
         }
 
+    def stream_metadata(self) -> dict[str, Any]:
+        """Metadata that goes with ``messages`` chunks streamed from this task."""
+        metadata = {**self.run.scope.metadata, "ls_integration": "langgraph", **self._where()}
+        del metadata["langgraph_task_id"]
+        if self.run.namespace:
+            metadata["checkpoint_ns"] = "|".join(self.run.namespace)
+        return metadata
+
+    def execution_info(self) -> ExecutionInfo:
+        """Facts about this attempt, for ``Runtime.execution_info``."""
+        scope = self.run.scope
+        checkpoint_id = self.run.checkpoint_id
+        return ExecutionInfo(
+            checkpoint_id=checkpoint_id() if checkpoint_id is not None else "",
+            checkpoint_ns=self.checkpoint_ns,
+            task_id=self.task_id,
+            thread_id=scope.thread_id,
+            run_id=scope.run_id,
+            node_attempt=self.attempt,
+            node_first_attempt_time=self.first_attempt_time,
+        )
+
+    def runtime(self, previous: Any = None) -> Runtime[Any]:
+        """The ``Runtime`` a node of this task receives."""
+        scope = self.run.scope
+        return Runtime(
+            context=scope.context,
+            store=self.run.store,
+            stream_writer=_writer_for(self),
+            heartbeat=_heartbeat,
+            previous=previous,
+            execution_info=self.execution_info(),
+            server_info=scope.server_info,
+            control=scope.control,
+        )
+
 
 CURRENT_TASK: ContextVar[TaskContext | None] = ContextVar("graphkit_task", default=None)
+CURRENT_CALL: ContextVar[tuple[str, str] | None] = ContextVar("graphkit_call", default=None)
+"""``(name, call id)`` of the functional API ``@task`` whose body runs here, if any."""
+
+PROGRESS: ContextVar[Callable[[bool], None] | None] = ContextVar("graphkit_progress", default=None)
+"""The idle-timeout clock of the running attempt, if it has one (called with
+``heartbeat=True`` for ``runtime.heartbeat()``, False for other progress)."""
+
+
+def report_progress(heartbeat: bool = False) -> None:
+    """Tell the running attempt's idle timeout that it made progress (no-op without one)."""
+    hook = PROGRESS.get()
+    if hook is not None:
+        hook(heartbeat)
+
+
+def _heartbeat() -> None:
+    """``Runtime.heartbeat`` inside a node: refreshes its attempt's idle timeout."""
+    report_progress(heartbeat=True)
 
 
 def current_task(what: str) -> TaskContext:
@@ -134,10 +317,6 @@ def get_store() -> Any:
     return task.run.store
 
 
-def _noop_writer(chunk: Any) -> None:
-    """A stream writer when nobody streams "custom": writes go nowhere."""
-
-
 def get_stream_writer() -> Callable[[Any], None]:
     """A function that sends anything to ``stream_mode="custom"`` consumers."""
     task = current_task("get_stream_writer()")
@@ -147,9 +326,10 @@ def get_stream_writer() -> Callable[[Any], None]:
 def _writer_for(task: TaskContext) -> Callable[[Any], None]:
     emit = task.run.emit
     if emit is None or "custom" not in task.run.modes:
-        return _noop_writer
+        return _no_op_stream_writer
 
     def write(chunk: Any) -> None:
+        report_progress()
         emit("custom", chunk)
 
     return write
@@ -158,24 +338,119 @@ def _writer_for(task: TaskContext) -> Callable[[Any], None]:
 def messages_streaming_active() -> bool:
     """True when the running graph streams ``"messages"``: chat models then stream tokens."""
     task = CURRENT_TASK.get()
-    return task is not None and task.run.emit is not None and "messages" in task.run.modes
+    return task is not None and task.run.streams("messages")
 
 
 def emit_message_chunk(chunk: Any) -> None:
-    """Send one token chunk to ``stream_mode="messages"`` as ``(chunk, metadata)``."""
+    """Send one token chunk to ``stream_mode="messages"`` as ``(chunk, metadata)``.
+
+    Its id counts as streamed: the finished message a node returns is not sent again.
+    """
+    report_progress()
     task = CURRENT_TASK.get()
-    if task is None or task.run.emit is None or "messages" not in task.run.modes:
+    if task is None or not task.run.streams("messages"):
         return
+    message_id = getattr(chunk, "id", None)
+    if message_id is not None:
+        task.run.scope.seen_messages.add(message_id)
+    assert task.run.emit is not None
     task.run.emit("messages", (chunk, task.stream_metadata()))
 
 
-@dataclass(slots=True)
-class Runtime:
-    """What a node asking for a ``runtime`` parameter receives."""
+def emit_messages(task: TaskContext, messages: list[Any]) -> None:
+    """Stream whole messages (a node's output, a pushed message) not streamed before."""
+    seen = task.run.scope.seen_messages
+    emit = task.run.emit
+    assert emit is not None
+    metadata: dict[str, Any] | None = None
+    for message in messages:
+        if message.id is None:
+            message.id = str(uuid.uuid4())
+        elif message.id in seen:
+            continue
+        seen.add(message.id)
+        if metadata is None:
+            metadata = task.stream_metadata()
+        emit("messages", (message, metadata))
 
-    store: Any = None
-    """The memory store, if the graph has one."""
-    stream_writer: Callable[[Any], None] = _noop_writer
-    """Writes to ``stream_mode="custom"``."""
-    context: Any = None
-    """The ``context`` entry of the run config, if any."""
+
+class ToolEvents:
+    """``stream_mode="tools"`` events of one tool call: started, then finished or error.
+
+    Made by ``tool_events``; a call outside a graph streaming ``"tools"`` gets
+    ``NO_TOOL_EVENTS``, whose methods do nothing.
+    """
+
+    __slots__ = ("call_id", "task")
+
+    def __init__(self, task: TaskContext | None, call_id: str) -> None:
+        self.task = task
+        self.call_id = call_id
+
+    def _emit(self, payload: dict[str, Any]) -> None:
+        if self.task is not None and self.task.run.emit is not None:
+            self.task.run.emit("tools", payload)
+
+    def finished(self, output: Any) -> None:
+        """The tool returned ``output``."""
+        self._emit({"event": "tool-finished", "tool_call_id": self.call_id, "output": output})
+
+    def failed(self, error: BaseException) -> None:
+        """The tool raised ``error`` (a pause for ``interrupt()`` is not a failure)."""
+        from graphkit.errors import GraphDrained, GraphInterrupt
+
+        if not isinstance(error, (GraphInterrupt, GraphDrained)):
+            self._emit({"event": "tool-error", "tool_call_id": self.call_id, "message": str(error)})
+
+
+NO_TOOL_EVENTS = ToolEvents(None, "")
+
+
+def tool_events(name: str, tool_call_id: str | None, args: Any) -> ToolEvents:
+    """Announce a tool call on ``stream_mode="tools"`` (when streamed) and return its events."""
+    task = CURRENT_TASK.get()
+    if task is None or not task.run.streams("tools"):
+        return NO_TOOL_EVENTS
+    events = ToolEvents(task, tool_call_id or str(uuid.uuid4()))
+    events._emit(
+        {
+            "event": "tool-started",
+            "tool_call_id": events.call_id,
+            "tool_name": name,
+            "input": args,
+        }
+    )
+    return events
+
+
+def push_message(message: Any, *, state_key: str | None = "messages") -> Any:
+    """Stream ``message`` now (``stream_mode="messages"``) and write it to ``state_key``.
+
+    For a message a node makes before it returns (a partial answer, say). The message
+    needs an ``id``; ``state_key=None`` only streams it. Returns the message.
+    """
+    from graphkit.messages import convert_to_messages
+
+    task = current_task("push_message()")
+    (converted,) = convert_to_messages([message])
+    if converted.id is None:
+        raise ValueError(
+            "Message ID is required: push_message() needs a message with an id (it "
+            "identifies the message in the stream and the state), e.g. "
+            "AIMessage('...', id='reply-1')."
+        )
+    if task.run.streams("messages"):
+        task.run.scope.seen_messages.add(converted.id)
+        assert task.run.emit is not None
+        task.run.emit("messages", (converted, task.stream_metadata()))
+    if state_key is not None:
+        if task.run.channels and state_key not in task.run.channels:
+            raise ValueError(
+                f"push_message(state_key={state_key!r}): the graph's state has no key "
+                f"{state_key!r}. Pass the key of its message list, or state_key=None to "
+                "only stream the message."
+            )
+        if task.pushed is None:
+            task.pushed = []
+        task.pushed.append((state_key, converted))
+    return converted

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import ValidationError
 
 
 class GraphkitError(Exception):
@@ -53,12 +56,122 @@ class UnknownInterruptError(GraphkitError, ValueError, RuntimeError):
         """The ids of the interrupts still waiting for an answer."""
 
 
+class PolicyError(GraphkitError, ValueError):
+    """A retry, timeout or cache policy (or where it is used) is invalid."""
+
+
+class NodeTimeoutError(GraphkitError):
+    """An attempt of a node or task ran past its ``TimeoutPolicy``.
+
+    Not a builtin ``TimeoutError`` (an ``OSError``), so the default ``RetryPolicy``
+    retries it. ``run_timeout`` and ``idle_timeout`` are the configured limits
+    (None when not set); ``kind`` and ``timeout`` say which one fired.
+    """
+
+    def __init__(
+        self,
+        node: str,
+        elapsed: float,
+        *,
+        kind: Literal["idle", "run"],
+        idle_timeout: float | None = None,
+        run_timeout: float | None = None,
+    ) -> None:
+        limit = idle_timeout if kind == "idle" else run_timeout
+        if kind not in ("idle", "run") or limit is None:
+            raise ValueError(f"NodeTimeoutError(kind={kind!r}) needs {kind}_timeout set.")
+        what = (
+            f"its idle timeout of {limit:.3f}s without making progress"
+            if kind == "idle"
+            else f"its run timeout of {limit:.3f}s"
+        )
+        super().__init__(
+            f"Node {node!r} exceeded {what} (elapsed: {elapsed:.3f}s). Raise the limit in "
+            "its TimeoutPolicy, or call runtime.heartbeat() while it makes progress."
+        )
+        self.node = node
+        """The node (or task) that timed out."""
+        self.elapsed = elapsed
+        """Seconds the attempt ran."""
+        self.kind = kind
+        """Which limit fired: ``"idle"`` or ``"run"``."""
+        self.timeout: float = limit
+        """The limit that fired, in seconds."""
+        self.idle_timeout = idle_timeout
+        self.run_timeout = run_timeout
+
+
+class NodeCancelledError(GraphkitError):
+    """A node's own code raised ``asyncio.CancelledError``: the run fails (it is not
+    a cancellation of the run, which stays a ``CancelledError``)."""
+
+    def __init__(self, node: str, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or f"Node {node!r} raised asyncio.CancelledError itself. Raise another exception "
+            "to fail the node, or return normally."
+        )
+        self.node = node
+
+
+@dataclass(frozen=True, slots=True)
+class NodeError:
+    """What an ``error_handler`` gets about the failure it handles.
+
+    The handler asks for it with a parameter annotated ``NodeError`` (or named
+    ``error``)::
+
+        def handler(state: State, error: NodeError) -> dict:
+            return {"status": f"{error.node} failed: {error.error}"}
+    """
+
+    node: str
+    """Name of the node that failed."""
+    error: BaseException
+    """What it raised (after its retries). After a resume from a checkpoint: an
+    exception of the same builtin type and message (else ``RestoredError``)."""
+
+
+class RestoredError(GraphkitError):
+    """An exception read back from a checkpoint whose type is not a builtin.
+
+    ``type_name`` is the original class's name; ``str()`` its message.
+    """
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(message)
+        self.type_name = type_name
+
+
 class GraphInterrupt(GraphkitError):
     """Raised inside a node by ``interrupt()`` to pause the run for human input."""
 
     def __init__(self, interrupts: tuple[Any, ...] = ()) -> None:
         super().__init__(interrupts)
         self.interrupts = interrupts
+
+
+class ResumeValidationError(ValidationError):
+    """The answer given with ``Command(resume=...)`` does not fit the interrupt's
+    ``response_schema``. The run fails without saving, so the same interrupt can be
+    answered again; tool error handling never turns it into a message.
+
+    A ``pydantic.ValidationError`` (``except ValidationError`` catches it).
+    """
+
+
+class GraphDrained(GraphkitError):
+    """The run stopped between steps because its ``RunControl`` asked it to drain.
+
+    The finished steps are saved: resume the thread with ``invoke(None, config)``.
+    """
+
+    def __init__(self, reason: str = "shutdown") -> None:
+        super().__init__(
+            f"Graph drained: {reason}. The run stopped between steps and its progress is "
+            "saved; resume it with invoke(None, config) on the same thread."
+        )
+        self.reason = reason
 
 
 class ParentCommand(GraphkitError):

@@ -26,16 +26,20 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic, TypedDict, TypeVar
 
+from graphkit.cache.base import BaseCache, cache_namespace, digest
 from graphkit.constants import END, START
-from graphkit.context import CURRENT_TASK
+from graphkit.context import CURRENT_CALL, CURRENT_TASK, report_progress
+from graphkit.engine.retry import arun_with_retry, as_retry_policies, run_with_retry
 from graphkit.engine.task import kwargs_for
+from graphkit.errors import PolicyError
 from graphkit.node import inspect_callable
-from graphkit.types import RetryPolicy
+from graphkit.types import CachePolicy, RetryPolicy, TimeoutPolicy
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -73,19 +77,34 @@ class TaskFuture(Generic[T]):
 
 
 class Task(Generic[R]):
-    """A function whose calls run concurrently inside an entrypoint and are checkpointed."""
+    """A function whose calls run concurrently inside an entrypoint and are checkpointed.
+
+    Its calls go through the same retry (and, async, timeout) implementation as
+    graph nodes: an ``interrupt()`` inside is never retried.
+    """
 
     def __init__(
         self,
         fn: Callable[..., R],
         *,
         name: str | None = None,
-        retry_policy: RetryPolicy | None = None,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        cache_policy: CachePolicy[Any] | None = None,
+        timeout: float | timedelta | TimeoutPolicy | None = None,
     ) -> None:
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "task")
+        self.name: str = name or str(getattr(fn, "__name__", "task"))
         self.retry_policy = retry_policy
+        self.retry = as_retry_policies(retry_policy)
+        self.cache_policy = cache_policy
+        self.timeout = TimeoutPolicy.coerce(timeout)
         self.is_async = asyncio.iscoroutinefunction(fn)
+        if self.timeout is not None and not self.is_async:
+            raise PolicyError(
+                f"@task {self.name!r} has a timeout, but timeouts are only supported for async "
+                "nodes and tasks: make it `async def`, or remove the timeout."
+            )
+        self.cache_ns = cache_namespace("__task__", fn, self.name)
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> TaskFuture[R]:
@@ -93,7 +112,7 @@ class Task(Generic[R]):
         if ctx is None:  # outside a workflow: just run it
             done: Future[R] = Future()
             try:
-                done.set_result(self._run_sync(args, kwargs))
+                done.set_result(self._run_sync(args, kwargs, None))
             except Exception as exc:
                 done.set_exception(exc)
             return TaskFuture(done)
@@ -105,64 +124,108 @@ class Task(Generic[R]):
             cached: Future[R] = Future()
             cached.set_result(results[key])
             return TaskFuture(cached)
+        cache = ctx.run.cache if self.cache_policy is not None else None
         if self.is_async:
-            aio = asyncio.ensure_future(self._run_async(args, kwargs, results, key))
+            aio = asyncio.ensure_future(self._run_async(args, kwargs, results, key, cache))
             return TaskFuture(aio)
         from graphkit.engine.loop import shared_pool
 
         context = contextvars.copy_context()
         return TaskFuture(
-            shared_pool().submit(context.run, self._run_and_keep, args, kwargs, results, key)
+            shared_pool().submit(context.run, self._run_and_keep, args, kwargs, results, key, cache)
         )
 
     def _run_and_keep(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], results: dict[str, Any], key: str
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        results: dict[str, Any],
+        key: str,
+        cache: BaseCache[Any] | None,
     ) -> R:
-        value = self._run_sync(args, kwargs)
+        CURRENT_CALL.set((str(self.name), key))  # this context is the call's own copy
+        value = self._run_sync(args, kwargs, cache)
         results[key] = value
         return value
 
-    def _run_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self.fn(*args, **kwargs)
-            except Exception as exc:
-                policy = self.retry_policy
-                if policy is None or attempt >= policy.max_attempts or not policy.should_retry(exc):
-                    raise
-                import time
-
-                time.sleep(policy.wait(attempt))
+    def _run_sync(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], cache: BaseCache[Any] | None
+    ) -> R:
+        entry = self._cache_key(cache, args, kwargs)
+        if cache is not None and entry is not None:
+            found = cache.get([entry])
+            if entry in found:
+                return found[entry]
+        value = run_with_retry(self.name, self.retry, functools.partial(self.fn, *args, **kwargs))
+        report_progress()  # a finished task is progress of the (timed) workflow
+        if cache is not None and entry is not None:
+            cache.set({entry: (value, self._ttl())})
+        return value
 
     async def _run_async(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], results: dict[str, Any], key: str
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        results: dict[str, Any],
+        key: str,
+        cache: BaseCache[Any] | None,
     ) -> R:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                value: R = await self.fn(*args, **kwargs)  # type: ignore[misc]
-                results[key] = value
-                return value
-            except Exception as exc:
-                policy = self.retry_policy
-                if policy is None or attempt >= policy.max_attempts or not policy.should_retry(exc):
-                    raise
-                await asyncio.sleep(policy.wait(attempt))
+        CURRENT_CALL.set((str(self.name), key))  # this asyncio task's own context
+        entry = self._cache_key(cache, args, kwargs)
+        if cache is not None and entry is not None:
+            found = await cache.aget([entry])
+            if entry in found:
+                results[key] = found[entry]
+                return found[entry]
+        call: Callable[[], Awaitable[R]] = functools.partial(self.fn, *args, **kwargs)  # type: ignore[assignment]
+        value: R = await arun_with_retry(self.name, self.retry, self.timeout, call)
+        report_progress()
+        results[key] = value
+        if cache is not None and entry is not None:
+            await cache.aset({entry: (value, self._ttl())})
+        return value
+
+    def _cache_key(
+        self, cache: BaseCache[Any] | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[str, ...], str] | None:
+        if cache is None or self.cache_policy is None:
+            return None
+        return self.cache_ns, digest(self.cache_policy.key_func(*args, **kwargs))
+
+    def _ttl(self) -> int | None:
+        return self.cache_policy.ttl if self.cache_policy is not None else None
+
+    def clear_cache(self, cache: BaseCache[Any]) -> None:
+        """Forget this task's cached results in ``cache``."""
+        cache.clear([self.cache_ns])
+
+    async def aclear_cache(self, cache: BaseCache[Any]) -> None:
+        """Async ``clear_cache``."""
+        await cache.aclear([self.cache_ns])
 
 
 def task(
     fn: Callable[..., R] | None = None,
     *,
     name: str | None = None,
-    retry_policy: RetryPolicy | None = None,
+    retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+    cache_policy: CachePolicy[Any] | None = None,
+    timeout: float | timedelta | TimeoutPolicy | None = None,
 ) -> Any:
-    """Make ``fn`` a task: calling it inside an entrypoint returns a ``TaskFuture``."""
-    if fn is None:
-        return lambda f: Task(f, name=name, retry_policy=retry_policy)
-    return Task(fn, name=name, retry_policy=retry_policy)
+    """Make ``fn`` a task: calling it inside an entrypoint returns a ``TaskFuture``.
+
+    ``retry_policy``, ``cache_policy`` (needs ``entrypoint(cache=...)``) and
+    ``timeout`` (async tasks only) work as for graph nodes. A bad timeout raises
+    here, before any function is decorated.
+    """
+    timeout = TimeoutPolicy.coerce(timeout)
+
+    def make(f: Callable[..., R]) -> Task[R]:
+        return Task(
+            f, name=name, retry_policy=retry_policy, cache_policy=cache_policy, timeout=timeout
+        )
+
+    return make if fn is None else make(fn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,15 +238,30 @@ class entrypoint:
     """Turn a function into a workflow with ``invoke``/``stream`` and checkpoints.
 
     The function takes one input; it may also take ``previous`` (what the last run
-    of this thread saved), ``store``, ``writer`` and ``config`` by name.
+    of this thread saved), ``store``, ``writer``, ``config`` and ``runtime`` by name.
+    ``context_schema`` types ``invoke(..., context=...)`` (a dict is coerced to it).
     """
 
     def __init__(
-        self, checkpointer: Any = None, store: Any = None, retry_policy: RetryPolicy | None = None
+        self,
+        checkpointer: Any = None,
+        store: Any = None,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        context_schema: type[Any] | None = None,
+        *,
+        cache: BaseCache[Any] | None = None,
+        cache_policy: CachePolicy[Any] | None = None,
+        timeout: float | timedelta | TimeoutPolicy | None = None,
     ) -> None:
         self.checkpointer = checkpointer
         self.store = store
         self.retry_policy = retry_policy
+        self.context_schema = context_schema
+        self.cache = cache
+        """Where ``@task``s (and the entrypoint) with a ``CachePolicy`` keep results."""
+        self.cache_policy = cache_policy
+        self.timeout = TimeoutPolicy.coerce(timeout)
+        """Limits of each run of the (async) workflow function; checked here, eagerly."""
 
     @staticmethod
     def final(*, value: T, save: R) -> _Final[T, R]:
@@ -191,7 +269,19 @@ class entrypoint:
         return _Final(value, save)
 
     def __call__(self, fn: Callable[..., Any]) -> Workflow:
-        return Workflow(fn, self.checkpointer, self.store, self.retry_policy)
+        if self.timeout is not None and not asyncio.iscoroutinefunction(fn):
+            raise PolicyError(
+                f"entrypoint(timeout=...) on {getattr(fn, '__name__', fn)!r}: timeouts are only "
+                "supported for async nodes and workflows. Make it `async def`, or remove it."
+            )
+        return Workflow(
+            fn,
+            self.checkpointer,
+            self.store,
+            self.retry_policy,
+            context_schema=self.context_schema,
+            policies=self,
+        )
 
 
 class Workflow:
@@ -202,7 +292,10 @@ class Workflow:
         fn: Callable[..., Any],
         checkpointer: Any,
         store: Any,
-        retry_policy: RetryPolicy | None,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None,
+        *,
+        context_schema: type[Any] | None = None,
+        policies: entrypoint | None = None,
     ) -> None:
         from graphkit.graph.state import StateGraph
 
@@ -210,12 +303,23 @@ class Workflow:
         self.name = getattr(fn, "__name__", "entrypoint")
         call = inspect_callable(fn, f"entrypoint {self.name!r}")
         self._call = call
-        builder: StateGraph[_EntryState] = StateGraph(_EntryState)
+        builder: StateGraph[_EntryState] = StateGraph(_EntryState, context_schema=context_schema)
         node = self._anode if call.is_async else self._node
-        builder.add_node(self.name, node, retry_policy=retry_policy)
+        builder.add_node(
+            self.name,
+            node,
+            retry_policy=retry_policy,
+            cache_policy=policies.cache_policy if policies else None,
+            timeout=policies.timeout if policies else None,
+        )
         builder.add_edge(START, self.name)
         builder.add_edge(self.name, END)
-        self.graph = builder.compile(checkpointer=checkpointer, store=store, name=self.name)
+        self.graph = builder.compile(
+            checkpointer=checkpointer,
+            store=store,
+            name=self.name,
+            cache=policies.cache if policies else None,
+        )
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
 
@@ -224,10 +328,12 @@ class Workflow:
         ctx = CURRENT_TASK.get()
         assert ctx is not None
         ctx.cache["__calls__"] = 0
-        inject = tuple(n for n in self._call.inject if n != "previous")
+        inject = tuple(n for n in self._call.inject if n not in ("previous", "runtime"))
         kwargs = kwargs_for(inject, ctx) if inject else {}
         if "previous" in self._call.inject:
             kwargs["previous"] = state.get(PREVIOUS)
+        if "runtime" in self._call.inject:
+            kwargs["runtime"] = ctx.runtime(previous=state.get(PREVIOUS))
         args = [state.get(INPUT)] if self._call.takes_state else []
         return args, kwargs
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin
 
 from graphkit.errors import NodeConfigError
-from graphkit.types import Command, RetryPolicy, Send
+from graphkit.types import CachePolicy, Command, RetryPolicy, Send, TimeoutPolicy
 
 INJECTABLE = ("config", "store", "writer", "runtime", "previous")
 """Parameter names the runtime fills in besides the state."""
@@ -32,6 +32,9 @@ class CallSpec:
     inject: tuple[str, ...]
     first_param_annotation: Any = None
     return_annotation: Any = None
+    afn: Callable[..., Any] | None = None
+    """An async twin the async runtime awaits instead of ``fn`` (a callable object's
+    coroutine ``ainvoke`` taking the same arguments, e.g. ``ToolNode``)."""
 
 
 def inspect_callable(fn: Callable[..., Any], what: str) -> CallSpec:
@@ -57,7 +60,71 @@ def inspect_callable(fn: Callable[..., Any], what: str) -> CallSpec:
     inject = tuple(p.name for p in params if p.name in INJECTABLE and p.kind != p.POSITIONAL_ONLY)
     hints = _resolved_hints(target) if params else {}
     annotation = hints.get(positional[0].name) if positional else None
-    return CallSpec(fn, is_async, takes_state, inject, annotation, hints.get("return"))
+    afn = None if is_async or target is fn else _async_twin(fn, inject)
+    return CallSpec(fn, is_async, takes_state, inject, annotation, hints.get("return"), afn)
+
+
+def _async_twin(obj: Any, inject: tuple[str, ...]) -> Callable[..., Any] | None:
+    """``obj.ainvoke`` when it is a coroutine function accepting the injected names."""
+    twin = getattr(type(obj), "ainvoke", None)
+    if not inspect.iscoroutinefunction(twin):
+        return None
+    params = inspect.signature(twin).parameters
+    if not all(name in params for name in inject):
+        return None
+    return obj.ainvoke
+
+
+ERROR_PARAM = "error"
+"""How an error handler's ``NodeError`` parameter is passed (by keyword)."""
+
+
+def inspect_error_handler(fn: Callable[..., Any], what: str) -> CallSpec:
+    """``inspect_callable`` for an error handler: its ``NodeError`` parameter is injected.
+
+    That parameter is the one annotated ``NodeError``, else the one named ``error``;
+    it is passed as ``error=`` (through a small adapter when it has another name).
+    """
+    from graphkit.errors import NodeError
+
+    spec = inspect_callable(fn, what)
+    target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else getattr(fn, "__call__", fn)  # noqa: B004
+    try:
+        params = list(inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):
+        return spec
+    hints = _resolved_hints(target)
+    wanted = [p for p in params if hints.get(p.name) is NodeError] or [
+        p for p in params if p.name == ERROR_PARAM
+    ]
+    if not wanted:
+        return spec
+    param = wanted[0]
+    others = [
+        p
+        for p in params
+        if p is not param
+        and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        and p.name not in INJECTABLE
+    ]
+    takes_state = bool(others) or any(p.kind == p.VAR_POSITIONAL for p in params)
+    call = fn if param.name == ERROR_PARAM else _renamed_error(fn, param.name)
+    annotation = hints.get(others[0].name) if others else None
+    return CallSpec(
+        call,
+        spec.is_async,
+        takes_state,
+        (*spec.inject, ERROR_PARAM),
+        annotation,
+        spec.return_annotation,
+    )
+
+
+def _renamed_error(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    def call(*args: Any, error: Any, **kwargs: Any) -> Any:
+        return fn(*args, **{name: error}, **kwargs)
+
+    return call
 
 
 def _resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:
@@ -170,6 +237,14 @@ class NodeDef:
     metadata: dict[str, Any] = field(default_factory=dict)
     subgraph: Any = None
     """The compiled graph, when the node is a subgraph."""
+    cache_policy: CachePolicy[Any] | None = None
+    """Cache this node's writes by its input (needs ``compile(cache=...)``)."""
+    timeout: TimeoutPolicy | None = None
+    """Limits of each attempt (async nodes only)."""
+    error_handler: str | None = None
+    """Name of the node that handles this one's failure (``__error_handler__<name>``)."""
+    is_error_handler: bool = False
+    """This node only runs when the node it handles fails."""
 
 
 @dataclass(slots=True)

@@ -37,6 +37,7 @@ from typing import Any, Generic, Literal, get_args, get_origin, overload
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from typing_extensions import TypeVar, is_typeddict
 
+from graphkit.context import tool_events
 from graphkit.errors import GraphkitError
 
 __all__ = [
@@ -218,30 +219,57 @@ class Tool:
         and ``runtime``; only those the tool declares are passed on (None when
         not given).
         """
-        return self.run({**self.validate_args(args), **self.injected_values(injected)})
+        kwargs = {**self.validate_args(args), **self.injected_values(injected)}
+        return self.run(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
 
     async def ainvoke(self, args: dict[str, Any], **injected: Any) -> Any:
         """Async ``invoke``: awaits async tools, runs sync ones in a worker thread."""
-        return await self.arun({**self.validate_args(args), **self.injected_values(injected)})
+        kwargs = {**self.validate_args(args), **self.injected_values(injected)}
+        return await self.arun(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
 
-    def run(self, kwargs: dict[str, Any]) -> Any:
-        """Call the function with complete, validated keyword arguments."""
-        if self.func is not None:
-            return self.func(**kwargs)
-        if self.coroutine is not None:
-            return run_sync(lambda: self.coroutine(**kwargs))  # type: ignore[misc]
-        raise TypeError(
-            f"tool {self.name!r} only describes a schema and has no function to run; "
-            "build it from a function with @tool to make it callable"
-        )
+    def run(
+        self, kwargs: dict[str, Any], *, tool_call_id: str | None = None, input: Any = None
+    ) -> Any:
+        """Call the function with complete, validated keyword arguments.
 
-    async def arun(self, kwargs: dict[str, Any]) -> Any:
+        Inside a graph streaming ``"tools"`` the call reports ``tool-started`` (with
+        ``input``, else ``kwargs``) and ``tool-finished``/``tool-error`` under
+        ``tool_call_id`` (a fresh id when None).
+        """
+        if self.func is None and self.coroutine is None:
+            raise TypeError(
+                f"tool {self.name!r} only describes a schema and has no function to run; "
+                "build it from a function with @tool to make it callable"
+            )
+        events = tool_events(self.name, tool_call_id, kwargs if input is None else input)
+        try:
+            if self.func is not None:
+                output = self.func(**kwargs)
+            else:
+                output = run_sync(lambda: self.coroutine(**kwargs))  # type: ignore[misc]
+        except BaseException as exc:
+            events.failed(exc)
+            raise
+        events.finished(output)
+        return output
+
+    async def arun(
+        self, kwargs: dict[str, Any], *, tool_call_id: str | None = None, input: Any = None
+    ) -> Any:
         """Async ``run``: awaits async tools, runs sync ones in a worker thread."""
-        if self.coroutine is not None:
-            return await self.coroutine(**kwargs)
-        if self.func is not None:
-            return await asyncio.to_thread(self.func, **kwargs)
-        return self.run(kwargs)
+        if self.coroutine is None and self.func is None:
+            return self.run(kwargs, tool_call_id=tool_call_id, input=input)
+        events = tool_events(self.name, tool_call_id, kwargs if input is None else input)
+        try:
+            if self.coroutine is not None:
+                output = await self.coroutine(**kwargs)
+            else:
+                output = await asyncio.to_thread(self.func, **kwargs)  # type: ignore[arg-type]
+        except BaseException as exc:
+            events.failed(exc)
+            raise
+        events.finished(output)
+        return output
 
     def injected_values(self, available: dict[str, Any], *, strict: bool = False) -> dict[str, Any]:
         """The keyword arguments this tool's injected parameters get from ``available``.

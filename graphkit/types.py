@@ -1,19 +1,23 @@
-"""Public value types: Send, Command, Interrupt, RetryPolicy, Overwrite, StateSnapshot."""
+"""Public value types: Send, Command, Interrupt, Overwrite, StateSnapshot, and the node
+policies RetryPolicy, TimeoutPolicy and CachePolicy."""
 
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
 N = TypeVar("N")
+T = TypeVar("T")
 
 StreamMode = Literal["values", "updates", "custom", "debug", "messages", "checkpoints", "tasks"]
 Durability = Literal["sync", "async", "exit"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, init=False)
 class Send:
     """Run ``node`` in the next step with ``arg`` as its whole input (map-reduce fan-out).
 
@@ -27,6 +31,26 @@ class Send:
     """The node to run."""
     arg: Any
     """Its input, instead of the graph state."""
+    timeout: TimeoutPolicy | None
+    """A timeout for this one task, instead of the node's own."""
+
+    def __init__(
+        self,
+        node: str,
+        arg: Any,
+        *,
+        timeout: float | timedelta | TimeoutPolicy | None = None,
+    ) -> None:
+        """``timeout``: seconds, a ``timedelta`` or a ``TimeoutPolicy`` (a number is a
+        ``run_timeout``); only async nodes take one."""
+        object.__setattr__(self, "node", node)
+        object.__setattr__(self, "arg", arg)
+        object.__setattr__(self, "timeout", TimeoutPolicy.coerce(timeout))
+
+    def __repr__(self) -> str:
+        if self.timeout is None:
+            return f"Send(node={self.node!r}, arg={self.arg!r})"
+        return f"Send(node={self.node!r}, arg={self.arg!r}, timeout={self.timeout!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,69 +97,221 @@ class Overwrite:
     """The new value of the key."""
 
 
-def _default_retry_on(exc: Exception) -> bool:
-    """Retry errors that are usually transient; never programming errors."""
-    if isinstance(
-        exc,
-        (
-            ValueError,
-            TypeError,
-            ArithmeticError,
-            ImportError,
-            LookupError,
-            NameError,
-            SyntaxError,
-            RuntimeError,
-            ReferenceError,
-            StopIteration,
-            StopAsyncIteration,
-            OSError,
-        ),
-    ):
-        return isinstance(exc, (ConnectionError, TimeoutError))
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    if isinstance(status, int):
-        return status == 429 or status >= 500
-    return True
+def default_retry_on(exc: Exception) -> bool:
+    """Whether the default ``RetryPolicy`` retries ``exc``: transient failures only.
+
+    Connection errors and HTTP 5xx responses (httpx, requests) are retried;
+    programming errors (``ValueError``, ``TypeError``, ``KeyError``...) and other
+    ``OSError``s are not; any other exception (``NodeTimeoutError`` included) is.
+    """
+    if isinstance(exc, ConnectionError):
+        return True
+    status = _http_error_status(exc)
+    if status is not None:
+        return status == -1 or 500 <= status < 600
+    return not isinstance(exc, _NOT_RETRIED)
+
+
+_NOT_RETRIED = (
+    ValueError,
+    TypeError,
+    ArithmeticError,
+    ImportError,
+    LookupError,
+    NameError,
+    SyntaxError,
+    RuntimeError,
+    ReferenceError,
+    StopIteration,
+    StopAsyncIteration,
+    OSError,
+)
+
+
+def _http_error_status(exc: Exception) -> int | None:
+    """The status of an httpx/requests HTTP error (-1: requests error without a response).
+
+    None when ``exc`` is neither; neither library is imported for this.
+    """
+    httpx = sys.modules.get("httpx")
+    if httpx is not None and isinstance(exc, httpx.HTTPStatusError):
+        return int(exc.response.status_code)
+    requests = sys.modules.get("requests")
+    if requests is not None and isinstance(exc, requests.HTTPError):
+        response = exc.response
+        return -1 if response is None else int(response.status_code)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How to retry a failing node: exponential backoff with optional jitter."""
+    """How to retry a failing node or task: exponential backoff with optional jitter.
+
+    Fields, defaults and order as LangGraph's ``RetryPolicy``:
+
+    >>> RetryPolicy(max_attempts=5).wait(3, jitter=0.0)
+    2.0
+    """
 
     initial_interval: float = 0.5
     """Seconds before the first retry."""
     backoff_factor: float = 2.0
     """Each wait is the previous one times this."""
     max_interval: float = 128.0
-    """No wait is longer than this many seconds."""
+    """No wait (before jitter) is longer than this many seconds."""
     max_attempts: int = 3
     """Attempts in all, the first one included."""
     jitter: bool = True
-    """Add up to 1 s of random wait, so parallel retries spread out."""
+    """Add ``random.uniform(0, 1)`` seconds to each wait, so parallel retries spread out."""
     retry_on: type[Exception] | Sequence[type[Exception]] | Callable[[Exception], bool] = (
-        _default_retry_on
+        default_retry_on
     )
     """Exception types to retry, or a predicate deciding per exception."""
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
-            raise ValueError(f"RetryPolicy.max_attempts must be >= 1, got {self.max_attempts}")
+            from graphkit.errors import PolicyError
+
+            raise PolicyError(
+                f"RetryPolicy.max_attempts must be >= 1 (it counts the first attempt), "
+                f"got {self.max_attempts}."
+            )
 
     def should_retry(self, exc: Exception) -> bool:
         """True when ``exc`` is one this policy retries."""
-        if isinstance(self.retry_on, type):
-            return isinstance(exc, self.retry_on)
-        if isinstance(self.retry_on, Sequence):
-            return isinstance(exc, tuple(self.retry_on))
-        return bool(self.retry_on(exc))
+        retry_on = self.retry_on
+        if isinstance(retry_on, type) and issubclass(retry_on, BaseException):
+            return isinstance(exc, retry_on)
+        if isinstance(retry_on, Sequence) and not isinstance(retry_on, str):
+            return isinstance(exc, tuple(retry_on))
+        if callable(retry_on):
+            return bool(retry_on(exc))  # type: ignore[call-arg]
+        from graphkit.errors import PolicyError
 
-    def wait(self, attempt: int) -> float:
-        """Seconds to sleep after failed attempt number ``attempt`` (1-based)."""
+        raise PolicyError(
+            "RetryPolicy.retry_on must be an Exception class, a list or tuple of Exception "
+            f"classes, or a callable taking the exception; got {retry_on!r}."
+        )
+
+    def wait(self, attempt: int, *, jitter: float | None = None) -> float:
+        """Seconds to sleep after failed attempt number ``attempt`` (1-based).
+
+        ``jitter`` overrides the random part (for tests); it is only added when
+        the policy's ``jitter`` is on.
+        """
         interval = min(
             self.max_interval, self.initial_interval * self.backoff_factor ** (attempt - 1)
         )
-        return interval + (random.uniform(0, 1) if self.jitter else 0.0)
+        if not self.jitter:
+            return interval
+        return interval + (random.uniform(0, 1) if jitter is None else jitter)
+
+
+def _timeout_seconds(value: float | timedelta | None, field: str) -> float | None:
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if not seconds > 0:
+        from graphkit.errors import PolicyError
+
+        raise PolicyError(
+            f"{field} must be greater than 0 seconds, got {value!r}. "
+            "Pass a positive number of seconds or a timedelta, or None for no limit."
+        )
+    return seconds
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimeoutPolicy:
+    """Time limits for each attempt of an async node or task.
+
+    A timed-out attempt is cancelled and raises ``NodeTimeoutError``; the retry
+    policy then decides whether to try again (the default one does).
+
+    >>> TimeoutPolicy.coerce(timedelta(milliseconds=250))
+    TimeoutPolicy(run_timeout=0.25, idle_timeout=None, refresh_on='auto')
+
+    Timeouts rely on asyncio cancellation: a node blocking the event loop
+    (``time.sleep``, CPU-bound work) is only stopped once it yields.
+    """
+
+    run_timeout: float | timedelta | None = None
+    """Hard wall-clock cap, in seconds, for one attempt; never refreshed."""
+    idle_timeout: float | timedelta | None = None
+    """Longest time, in seconds, an attempt may go without progress."""
+    refresh_on: Literal["auto", "heartbeat"] = "auto"
+    """What counts as progress for ``idle_timeout``: ``"auto"``, anything the task
+    streams (``writer``, message chunks) and ``runtime.heartbeat()``;
+    ``"heartbeat"``, only ``runtime.heartbeat()``."""
+
+    @classmethod
+    def coerce(cls, value: float | timedelta | TimeoutPolicy | None) -> TimeoutPolicy | None:
+        """Normalize a timeout (seconds, ``timedelta`` or policy) to a policy in float seconds.
+
+        A number or ``timedelta`` is a ``run_timeout``. Raises ``PolicyError`` (a
+        ``ValueError``) for a timeout that is not positive.
+        """
+        if value is None:
+            return None
+        if not isinstance(value, TimeoutPolicy):
+            value = cls(run_timeout=value)
+        elif _is_coerced(value):
+            return value
+        if value.refresh_on not in ("auto", "heartbeat"):
+            from graphkit.errors import PolicyError
+
+            raise PolicyError(
+                f"TimeoutPolicy.refresh_on must be 'auto' or 'heartbeat', got {value.refresh_on!r}."
+            )
+        run = _timeout_seconds(value.run_timeout, "run_timeout")
+        idle = _timeout_seconds(value.idle_timeout, "idle_timeout")
+        if run is None and idle is None:
+            return None
+        return cls(run_timeout=run, idle_timeout=idle, refresh_on=value.refresh_on)
+
+
+def _is_coerced(policy: TimeoutPolicy) -> bool:
+    run, idle = policy.run_timeout, policy.idle_timeout
+    return (
+        policy.refresh_on in ("auto", "heartbeat")
+        and (run is None or (type(run) is float and run > 0))
+        and (idle is None or (type(idle) is float and idle > 0))
+        and (run is not None or idle is not None)
+    )
+
+
+def default_cache_key(*args: Any, **kwargs: Any) -> str | bytes:
+    """The default ``CachePolicy.key_func``: the pickled input (dicts in key order)."""
+    import pickle
+
+    return pickle.dumps((_freeze(args), _freeze(kwargs)), protocol=5, fix_imports=False)
+
+
+def _freeze(obj: Any) -> Any:
+    """A value that pickles the same for equal inputs (dict and set order ignored)."""
+    if isinstance(obj, dict):
+        return tuple(sorted(((k, _freeze(v)) for k, v in obj.items()), key=lambda kv: repr(kv[0])))
+    if isinstance(obj, (list, tuple)):
+        return tuple(_freeze(v) for v in obj)
+    if isinstance(obj, (set, frozenset)):
+        return tuple(sorted((_freeze(v) for v in obj), key=repr))
+    return obj
+
+
+KeyFuncT = TypeVar("KeyFuncT", bound=Callable[..., "str | bytes"])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CachePolicy(Generic[KeyFuncT]):
+    """Cache a node's (or task's) result: equal input, no new run, same writes.
+
+    Needs a cache: ``compile(cache=InMemoryCache())`` or ``entrypoint(cache=...)``.
+    """
+
+    key_func: KeyFuncT = default_cache_key  # type: ignore[assignment]
+    """Makes the cache key from the node's input (task: its arguments)."""
+    ttl: int | None = None
+    """Seconds an entry lives; None: until the cache is cleared."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +321,9 @@ class PregelTask:
     id: str
     name: str
     path: tuple[Any, ...] = ()
-    error: Exception | None = None
+    error: Exception | str | None = None
+    """What the task raised: the exception while it runs, its ``repr`` in a saved
+    checkpoint's snapshot (as LangGraph)."""
     interrupts: tuple[Interrupt, ...] = ()
     state: Any = None
     """For a subgraph's task: its ``StateSnapshot`` (``get_state(subgraphs=True)``),
@@ -183,12 +361,16 @@ class StateSnapshot:
     """Interrupts waiting for a resume value."""
 
 
-def interrupt(value: Any) -> Any:
+def interrupt(value: Any, *, response_schema: Any = None) -> Any:
     """Pause the run here and hand ``value`` to a human; return their answer on resume.
 
     The first time it is reached, the run stops (``invoke`` output holds
     ``__interrupt__``); ``invoke(Command(resume=answer), config)`` re-runs the node
     and this call returns ``answer``. Needs a checkpointer.
+
+    With ``response_schema`` (a pydantic model or any type pydantic validates), the
+    answer is validated and returned as that type; an answer that does not fit
+    raises ``ResumeValidationError`` and the interrupt stays open.
     """
     from graphkit.context import current_task
     from graphkit.errors import GraphInterrupt
@@ -203,16 +385,39 @@ def interrupt(value: Any) -> Any:
     index = owner.interrupt_count
     owner.interrupt_count += 1
     if index < len(owner.resume):
-        return owner.resume[index]
+        answer = owner.resume[index]
+        return answer if response_schema is None else _validated_answer(answer, response_schema)
     raise GraphInterrupt((Interrupt(value, id=owner.interrupt_id(index)),))
+
+
+def _validated_answer(answer: Any, schema: Any) -> Any:
+    from pydantic import TypeAdapter, ValidationError
+
+    from graphkit.errors import ResumeValidationError
+
+    try:
+        return TypeAdapter(schema).validate_python(answer)
+    except ValidationError as exc:
+        details: Any = exc.errors()
+        raise ResumeValidationError.from_exception_data(exc.title, details) from None
 
 
 def _register_with_serializer() -> None:
     """Let checkpoints hold Send, Command and Interrupt (decoded only because registered)."""
     from graphkit.stores.serde import register
 
-    for cls in (Send, Interrupt, Command, Overwrite):
+    for cls in (Send, Interrupt, Command, Overwrite, TimeoutPolicy):
         register(cls)
 
 
 _register_with_serializer()
+
+
+@dataclass(frozen=True, slots=True)
+class GraphOutput(Generic[T]):
+    """What ``invoke(..., version="v2")`` returns: the output and the open interrupts."""
+
+    value: T
+    """The graph's output state."""
+    interrupts: tuple[Interrupt, ...] = ()
+    """The interrupts the run stopped at (empty when it finished)."""

@@ -217,8 +217,9 @@ def test_checkpoints_stream_mode(saver: BaseCheckpointSaver) -> None:
     events = list(counter_graph(saver).stream({"x": 0}, cfg(), stream_mode="checkpoints"))
     assert [e["metadata"]["step"] for e in events] == [-1, 0, 1, 2]
     assert events[-1]["values"] == {"x": 1, "log": ["add0", "done"]}
-    assert events[0]["next"] == ("__start__",)
-    assert events[1]["next"] == ("add",)
+    assert events[0]["next"] == ["__start__"]  # a list, as LangGraph streams it
+    assert events[1]["next"] == ["add"]
+    assert events[1]["tasks"] == [{"id": "1:add", "name": "add", "interrupts": (), "state": None}]
 
 
 def test_only_changed_channels_get_new_versions(saver: BaseCheckpointSaver) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 import openai
 import pytest
 
+from graphkit.embeddings import Embeddings
 from graphkit.models.embeddings import OpenAIEmbeddings
 from graphkit.stores import HashEmbeddings, InMemoryStore, ensure_embeddings
 
@@ -185,3 +187,40 @@ def test_embedding_classes_are_exported_lazily_from_graphkit_models() -> None:
         "assert 'SentenceTransformerEmbeddings' in m.__all__\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class _SyncOnlySubclass(Embeddings):
+    """Defines only the sync methods, as most hand-written LangChain embeddings do."""
+
+    def __init__(self) -> None:
+        self.threads: set[int] = set()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.threads.add(threading.get_ident())
+        return HashEmbeddings(32).embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        self.threads.add(threading.get_ident())
+        return HashEmbeddings(32).embed_query(text)
+
+
+async def test_subclass_with_only_sync_methods_works_with_the_async_store_api() -> None:
+
+    emb = _SyncOnlySubclass()
+    assert isinstance(emb, Embeddings)
+    store = InMemoryStore(index={"dims": 32, "embed": emb})
+    await store.aput(("m",), "name", {"text": "user name is Bob"})
+    await store.aput(("m",), "food", {"text": "likes pizza"})
+    hits = await store.asearch(("m",), query="pizza", limit=1)
+    assert [h.key for h in hits] == ["food"] and hits[0].score is not None
+    # The inherited async twins ran the sync methods in a worker thread, not the loop's.
+    assert emb.threads and threading.get_ident() not in emb.threads
+
+
+def test_subclass_missing_a_sync_method_says_which() -> None:
+    class Half(Embeddings):
+        def embed_query(self, text: str) -> list[float]:
+            return [1.0]
+
+    with pytest.raises(NotImplementedError, match="Half must define embed_documents"):
+        Half().embed_documents(["x"])

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphkit.stores.index import AnnConfig, VectorIndex, _top_items
+from graphkit.stores.index import AnnConfig, GraphStamp, VectorIndex, _top_items
 
 DIMS = 384
 
@@ -130,17 +130,22 @@ def test_graph_save_and_load_roundtrip(tmp_path: object) -> None:
     index = VectorIndex(16, AnnConfig(exact_threshold=10))
     index.add(list(range(300)), owners=list(range(300)), namespaces=[("a",)] * 300, vectors=vectors)
     index.remove([5])
-    assert index.save_graph(path, generation=7)
+    stamp = index.save_graph(path, generation=7)
+    assert stamp is not None and stamp.count == 299 and stamp.size == path.stat().st_size
+    assert GraphStamp.from_list(stamp.to_list()) == stamp
+    assert [p.name for p in path.parent.iterdir()] == ["g.hnsw"]  # no temporary left behind
     fresh = VectorIndex(16, AnnConfig(exact_threshold=10))
     rows = [i for i in range(300) if i != 5]
     fresh.add(rows, owners=rows, namespaces=[("a",)] * 299, vectors=vectors[rows], build=False)
-    assert not fresh.load_graph(path, generation=8)  # stale generation
-    assert fresh.load_graph(path, generation=7)
+    assert not fresh.load_graph(path, stamp=stamp, generation=8)  # stale generation
+    assert not fresh.load_graph(path, stamp=None, generation=7)  # no stamp: never trusted
+    assert fresh.load_graph(path, stamp=stamp, generation=7)
     assert [h.owner for h in fresh.search(vectors[5], k=5, force="ann")] == [
         h.owner for h in index.search(vectors[5], k=5, force="ann")
     ]
     path.write_bytes(b"garbage")
-    assert not VectorIndex(16).load_graph(path, generation=7)
+    assert not VectorIndex(16).load_graph(path, stamp=stamp, generation=7)
+    assert GraphStamp.from_list([1, 2, "x", 4, "d"]) is None
 
 
 # -- property tests: any sequence of puts/deletes, results equal brute force --------------------

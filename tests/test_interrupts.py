@@ -266,3 +266,28 @@ def test_replaying_an_earlier_checkpoint_asks_again(
     before = [s for s in graph.get_state_history(config) if s.next == ("review",)][-1]
     replayed = graph.invoke(None, before.config, durability=durability)
     assert [i.value for i in replayed["__interrupt__"]] == ["first?"]
+
+
+def test_response_schema_validates_the_answer_and_a_bad_one_keeps_the_interrupt() -> None:
+    from pydantic import BaseModel, ValidationError
+
+    from graphkit.errors import ResumeValidationError
+
+    class Answer(BaseModel):
+        count: int
+
+    class S(TypedDict, total=False):
+        got: int
+
+    def ask(state: S) -> S:
+        return {"got": interrupt("how many?", response_schema=Answer).count}
+
+    graph = StateGraph(S).add_node("ask", ask).add_edge(START, "ask")
+    graph = graph.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "rs"}}
+    graph.invoke({}, config)
+    with pytest.raises(ResumeValidationError) as info:
+        graph.invoke(Command(resume={"count": "many"}), config)
+    assert isinstance(info.value, ValidationError)
+    assert len(graph.get_state(config).interrupts) == 1
+    assert graph.invoke(Command(resume={"count": "3"}), config) == {"got": 3}

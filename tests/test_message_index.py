@@ -86,3 +86,37 @@ def test_a_list_mutated_in_place_is_still_merged_correctly() -> None:
     history.append(AIMessage("b", id="b"))  # not through the reducer
     merged = add_messages(history, [AIMessage("B", id="b")])
     assert [(m.id, m.text) for m in merged] == [("a", "a"), ("b", "B")]
+
+
+def test_extends_knows_appends_and_nothing_else() -> None:
+    base = add_messages([], [HumanMessage("a", id="a")])
+    one = add_messages(base, [AIMessage("b", id="b")])
+    two = add_messages(one, [AIMessage("c", id="c")])
+    replaced = add_messages(two, [AIMessage("B", id="b")])
+    branch = add_messages(base, [AIMessage("x", id="x")])
+    assert _message_index.extends(one, base)
+    assert _message_index.extends(two, base)  # through the chain
+    assert not _message_index.extends(replaced, two)  # a replacement is not an append
+    assert not _message_index.extends(branch, one)  # a sibling, not a descendant
+    assert not _message_index.extends(base, two)
+    assert not _message_index.extends([*two], base)  # a copy add_messages never made
+
+
+def test_a_long_checkpointed_conversation_reads_back_whole() -> None:
+    """Checkpoints store an appended suffix when extends() (or a scan) proves the append."""
+    from graphkit import END, START, MessagesState, StateGraph
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", lambda s: {"messages": [AIMessage(f"re {len(s['messages'])}")]})
+    builder.add_edge(START, "reply")
+    builder.add_edge("reply", END)
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    for turn in range(30):
+        graph.invoke({"messages": [HumanMessage(f"turn {turn}", id=f"h{turn}")]}, config)
+    graph.update_state(config, {"messages": [AIMessage("edited", id="h3")]})
+    texts = [m.text for m in graph.get_state(config).values["messages"]]
+    expected = [text for t in range(30) for text in (f"turn {t}", f"re {2 * t + 1}")]
+    expected[6] = "edited"  # "turn 3" (id h3) was replaced
+    assert texts == expected

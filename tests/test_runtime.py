@@ -240,7 +240,7 @@ def test_get_config_inside_node_has_node_metadata() -> None:
     builder.add_node(look)
     builder.add_edge(START, "look")
     builder.compile().invoke({}, {"tags": ["t1"]})
-    assert seen == {"param": "look", "ctx": 1, "tag": ["t1"]}  # step 0 takes the input
+    assert seen == {"param": "look", "ctx": 1, "tag": ["t1"]}  # LangGraph's step numbers
 
 
 def test_get_config_outside_a_run_is_a_clear_error() -> None:

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 
+from graphkit.store.base import validate_op_namespace
 from graphkit.stores import (
     GetOp,
     InMemoryStore,
@@ -258,25 +259,39 @@ def test_bad_key_value_and_dims_are_rejected_and_nothing_stored(make_store: Make
     assert store.search(("a",)) == [] and store.list_namespaces() == []
 
 
-def test_non_finite_embedding_is_never_ranked(
-    make_store: MakeStore, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("bad_row", "needle"),
+    [
+        ([float("nan")] * 4, "NaN or infinite"),
+        ([1.0, float("inf"), 0.0, 0.0], "NaN or infinite"),
+        ([1.0, "x", 0.0, 0.0], "numbers"),
+        ([1.0, None, 0.0, 0.0], "None"),
+        ([1e39, 0.0, 0.0, 0.0], "NaN or infinite"),  # beyond float32: inf once converted
+        ([1.0, 0.0], "dimension 2"),
+        ("abcd", "numbers"),
+    ],
+)
+def test_a_bad_embedding_row_is_refused_before_anything_is_stored(
+    make_store: MakeStore, bad_row: Any, needle: str
 ) -> None:
-    def embed(texts: list[str]) -> list[list[float]]:
-        return [[float("nan")] * 4 if t == "bad" else [1.0, 0.0, 0.0, 0.0] for t in texts]
+    def embed(texts: list[str]) -> list[Any]:
+        return [bad_row if t == "bad" else [1.0, 0.0, 0.0, 0.0] for t in texts]
 
     store = make_store(index={"dims": 4, "embed": embed, "fields": ["text"]})
     store.put(("a",), "good", {"text": "good"})
-    if isinstance(store, InMemoryStore):  # rows of floats are checked when converted, in bulk
-        store.put(("a",), "bad", {"text": "bad"})
-        with caplog.at_level("WARNING", logger="stores"):
-            hits = store.search(("a",), query="good")
-        assert "not finite" in caplog.text
-        assert [(h.key, h.score) for h in hits] == [("good", 1.0), ("bad", 0.0)]
-    else:  # LMDBStore converts before its commit: the put is refused, nothing stored
-        with pytest.raises(ValueError, match="NaN"):
-            store.put(("a",), "bad", {"text": "bad"})
-        assert store.get(("a",), "bad") is None
-        assert [h.key for h in store.search(("a",), query="good")] == ["good"]
+    with pytest.raises(ValueError, match=needle):
+        store.batch(
+            [PutOp(("a",), "near", {"text": "near"}), PutOp(("a",), "bad", {"text": "bad"})]
+        )
+    with pytest.raises(ValueError, match=needle):
+        store.put(("a",), "good", {"text": "bad"})  # an overwrite keeps the old value
+    # Nothing of the refused batches was stored; the store still searches and overwrites.
+    assert store.get(("a",), "bad") is None and store.get(("a",), "near") is None
+    assert store.get(("a",), "good").value == {"text": "good"}  # type: ignore[union-attr]
+    assert [(h.key, h.score) for h in store.search(("a",), query="good")] == [("good", 1.0)]
+    store.put(("a",), "near", {"text": "near"})
+    store.put(("a",), "good", {"text": "good again"})
+    assert sorted(h.key for h in store.search(("a",), query="x")) == ["good", "near"]
 
 
 def test_values_come_back_with_their_types_in_every_store(make_store: MakeStore) -> None:
@@ -401,3 +416,166 @@ def test_closed_store_says_so(make_store: MakeStore) -> None:
     store.close()
     with pytest.raises(RuntimeError, match="closed"):
         store.get(("a",), "k")
+
+
+BAD_LABELS = [("a.b",), ("a\x00",), ("a", ""), (7,)]
+
+
+@pytest.mark.parametrize("namespace", BAD_LABELS)
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda ns: GetOp(ns, "k"),
+        lambda ns: PutOp(ns, "k", {"v": 1}),
+        lambda ns: PutOp(ns, "k", None),
+        lambda ns: SearchOp(ns),
+        lambda ns: ListNamespacesOp((MatchCondition("prefix", ns),)),
+        lambda ns: ListNamespacesOp((MatchCondition("suffix", ns),)),
+    ],
+    ids=["get", "put", "delete", "search", "prefix", "suffix"],
+)
+def test_validate_op_namespace_rejects_bad_labels_of_every_op(
+    namespace: tuple[Any, ...], op: Callable[[tuple[Any, ...]], Any]
+) -> None:
+    with pytest.raises(InvalidNamespaceError, match=r"label|labels"):
+        validate_op_namespace(op(namespace))
+
+
+def test_validate_op_namespace_allows_empty_prefixes_wildcards_and_the_reserved_root() -> None:
+    for op in (
+        SearchOp(()),
+        ListNamespacesOp(),
+        ListNamespacesOp((MatchCondition("prefix", ("t", "*")), MatchCondition("suffix", ("*",)))),
+        GetOp(("t", "a_%"), "k"),
+        PutOp(("langgraph", "x"), "k", {"v": 1}),  # the reserved root is put()'s rule
+    ):
+        validate_op_namespace(op)
+
+
+class _NoBatch:
+    """Replaces batch/abatch on a store class: the test fails if either runs."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, cls: type) -> None:
+        self.calls = 0
+
+        def batch(store: Any, ops: Any) -> Any:
+            self.calls += 1
+            raise AssertionError("batch ran")
+
+        async def abatch(store: Any, ops: Any) -> Any:
+            self.calls += 1
+            raise AssertionError("abatch ran")
+
+        monkeypatch.setattr(cls, "batch", batch)
+        monkeypatch.setattr(cls, "abatch", abatch)
+
+
+@pytest.mark.parametrize("namespace", BAD_LABELS)
+async def test_every_method_checks_the_namespace_before_batch(
+    make_store: MakeStore, monkeypatch: pytest.MonkeyPatch, namespace: tuple[Any, ...]
+) -> None:
+    store = make_store()
+    spy = _NoBatch(monkeypatch, type(store))
+    calls: list[Callable[[], Any]] = [
+        lambda: store.get(namespace, "k"),
+        lambda: store.delete(namespace, "k"),
+        lambda: store.search(namespace),
+        lambda: store.list_namespaces(prefix=namespace),
+        lambda: store.list_namespaces(suffix=namespace),
+        lambda: store.put(namespace, "k", {"v": 1}),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidNamespaceError):
+            call()
+    acalls: list[Callable[[], Any]] = [
+        lambda: store.aget(namespace, "k"),
+        lambda: store.adelete(namespace, "k"),
+        lambda: store.asearch(namespace),
+        lambda: store.alist_namespaces(prefix=namespace),
+        lambda: store.alist_namespaces(suffix=namespace),
+        lambda: store.aput(namespace, "k", {"v": 1}),
+    ]
+    for acall in acalls:
+        with pytest.raises(InvalidNamespaceError):
+            await acall()
+    assert spy.calls == 0
+
+
+async def test_put_refuses_the_reserved_root_label_but_batch_accepts_it(
+    make_store: MakeStore,
+) -> None:
+    store = make_store()
+    with pytest.raises(InvalidNamespaceError, match="reserved"):
+        store.put(("langgraph", "x"), "k", {"v": 1})
+    with pytest.raises(InvalidNamespaceError, match="reserved"):
+        await store.aput(("langgraph", "x"), "k", {"v": 1})
+    assert store.get(("langgraph", "x"), "k") is None
+    store.put(("x", "langgraph"), "k", {"v": 1})  # only the root is reserved
+    await store.abatch([PutOp(("langgraph", "x"), "k", {"v": 2})])
+    assert store.get(("langgraph", "x"), "k").value == {"v": 2}  # type: ignore[union-attr]
+    store.delete(("langgraph", "x"), "k")
+    assert store.get(("langgraph", "x"), "k") is None
+
+
+async def test_empty_prefix_and_wildcard_like_labels_work_in_both_apis(
+    make_store: MakeStore,
+) -> None:
+    store = make_store()
+    await store.aput(("t", "a_%"), "k", {"v": 1})
+    store.put(("t", "b", "child"), "k", {"v": 2})
+    assert len(store.search(())) == 2 and len(await store.asearch(())) == 2
+    assert [i.namespace for i in await store.asearch(("t", "a_%"))] == [("t", "a_%")]
+    assert sorted(await store.alist_namespaces(prefix=("t", "*"), suffix=("*",))) == [
+        ("t", "a_%"),
+        ("t", "b", "child"),
+    ]
+    assert store.get((), "k") is None  # nothing can live at (): a get finds nothing
+    store.delete((), "k")
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "needle"),
+    [
+        (lambda s: s.put(("a",), "k" * 257, {"v": 1}), ValueError, "257 UTF-8 bytes; at most 256"),
+        (lambda s: s.put(("a",), "é" * 129, {"v": 1}), ValueError, "258 UTF-8 bytes"),
+        (lambda s: s.put(("a",), "k\ud800", {"v": 1}), ValueError, "lone surrogate"),
+        (lambda s: s.get(("a",), "k" * 300), ValueError, "at most 256"),
+        (lambda s: s.put(("a\udfff",), "k", {"v": 1}), InvalidNamespaceError, "lone surrogate"),
+        (lambda s: s.search(("a\udfff",)), InvalidNamespaceError, "lone surrogate"),
+        (lambda s: s.put(("n" * 200,), "k", {"v": 1}), InvalidNamespaceError, "at most 192"),
+        (
+            lambda s: s.put(tuple("abcdefgh" * 12), "k", {"v": 1}),  # 96 labels: 192 bytes
+            None,
+            "",
+        ),
+        (lambda s: s.put(tuple("abcdefgh" * 13), "k", {"v": 1}), InvalidNamespaceError, "208"),
+        (
+            lambda s: s.batch([PutOp(("a",), "ok", {"v": 1}), PutOp(("a",), "k" * 999, {"v": 1})]),
+            ValueError,
+            "at most 256",
+        ),
+    ],
+)
+def test_keys_and_labels_lmdb_cannot_hold_are_refused_alike_in_every_store(
+    make_store: MakeStore, call: Callable[[IndexedStore], Any], error: type | None, needle: str
+) -> None:
+    store = make_store()
+    if error is None:  # right at the limit: stored and read back in every store
+        call(store)
+        assert len(store.search(())) == 1
+        return
+    with pytest.raises(error, match=needle):
+        call(store)
+    assert store.search(()) == [] and store.list_namespaces() == []
+
+
+def test_longest_allowed_key_and_namespace_round_trip_in_every_store(make_store: MakeStore) -> None:
+    store = make_store(ttl={"default_ttl": 5})  # the TTL index key is the longest LMDB key
+    ns = ("ü" * 63, "x", "y" * 62)  # (126 + 1) + (1 + 1) + (62 + 1) = 192 bytes
+    key = "€" * 85 + "k"  # 255 + 1 = 256 bytes
+    store.put(ns, key, {"v": 1})
+    assert store.get(ns, key).value == {"v": 1}  # type: ignore[union-attr]
+    assert [i.key for i in store.search(ns[:1])] == [key]
+    assert store.sweep_ttl() == 0
+    store.delete(ns, key)
+    assert store.get(ns, key) is None

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import operator
+from collections import UserDict
+from types import MappingProxyType
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graphkit.stores.store._values import matches, texts_at_path
+from graphkit.store.base import get_text_at_path
+from graphkit.stores.store._values import check_path, matches, texts_at_path
 
 REFERENCE_OPS = {
     "$eq": operator.eq,
@@ -71,3 +76,84 @@ def test_index_paths() -> None:
     assert texts_at_path(value, "missing.path") == []
     assert texts_at_path(value, "none") == []
     assert texts_at_path({"b": 1, "a": "x"}, "$") == [("$", '{"a": "x", "b": 1}')]
+
+
+NESTED = {
+    "name": "n",
+    "info": {"age": 25, "meta": {"a": "x", "b": "y"}},
+    "items": [{"id": 1, "v": "one", "t": ["p", "q"]}, {"id": 2, "v": "two", "t": ["r"]}],
+    "none": None,
+    "zeros": [0, 0.0, "0"],
+    "empty_list": [],
+    "empty_dict": {},
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("$", [json.dumps(NESTED, sort_keys=True)]),
+        ("", [json.dumps(NESTED, sort_keys=True)]),
+        ("name", ["n"]),
+        ("info.age", ["25"]),
+        ("items[-1].v", ["two"]),
+        ("items[0].t[1]", ["q"]),
+        ("items[*].v", ["one", "two"]),
+        ("info.meta.*", ["x", "y"]),
+        ("{name,info.age}", ["n", "25"]),
+        ("{name, info.age}", ["n", "25"]),
+        ("items[*].{id,v}", ["1", "one", "2", "two"]),
+        ("items[*].t[*]", ["p", "q", "r"]),
+        ("items.*.v", ["one", "two"]),  # '*' over a list is every element
+        ("none", []),
+        ("missing", []),
+        ("items[9].v", []),
+        ("empty_list", ["[]"]),
+        ("empty_dict", ["{}"]),
+        ("zeros[*]", ["0", "0.0", "0"]),
+        # Paths that do not parse select nothing (a config path like these is refused).
+        ("items[].v", []),
+        ("items[abc].v", []),
+        ("{unclosed", []),
+        ("x[{bad}]", []),
+        ("{}", []),
+    ],
+)
+def test_get_text_at_path(path: str, expected: list[str]) -> None:
+    assert get_text_at_path(NESTED, path) == expected
+    assert [t for _, t in texts_at_path(NESTED, path)] == expected  # one walker for both
+
+
+def test_get_text_at_path_takes_any_mapping_and_none() -> None:
+    for mapping in (UserDict({"text": "s"}), MappingProxyType({"text": "s", "d": {1, 2}})):
+        assert get_text_at_path(mapping, "text") == ["s"]
+    assert get_text_at_path(UserDict({"text": "s"}), "$") == ['{"text": "s"}']
+    assert get_text_at_path({"u": UserDict({"k": "ü"})}, "$") == ['{"u": {"k": "ü"}}']
+    assert get_text_at_path(None, "a.b") == [] and get_text_at_path({}, "a.b") == []
+
+
+def test_index_paths_with_alternatives_name_each_concrete_field() -> None:
+    assert texts_at_path(NESTED, "items[*].{id,t[0]}") == [
+        ("items[0].id", "1"),
+        ("items[0].t[0]", "p"),
+        ("items[1].id", "2"),
+        ("items[1].t[0]", "r"),
+    ]
+
+
+@pytest.mark.parametrize("bad", ["items[].v", "{a", "a]", "{}", "a.{,b}", ""])
+def test_check_path_refuses_what_does_not_parse(bad: str) -> None:
+    with pytest.raises(ValueError, match="index field path|non-empty"):
+        check_path(bad)
+    for good in ("$", "a", "a.b[0]", "a[*].b", "{a,b.c}", "a.*", "x.{y,z[1]}"):
+        check_path(good)
+
+
+def test_store_indexes_fields_chosen_with_alternatives() -> None:
+    from graphkit.stores import InMemoryStore
+
+    store = InMemoryStore(index={"dims": 64, "embed": "hash", "fields": ["{title,body}"]})
+    store.put(("d",), "a", {"title": "zebra stripes", "body": "savanna", "x": "pizza"})
+    store.put(("d",), "b", {"title": "pizza oven", "body": "dough"})
+    assert store.search(("d",), query="savanna", limit=1)[0].key == "a"
+    assert store.search(("d",), query="pizza", limit=1)[0].key == "b"

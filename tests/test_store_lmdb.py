@@ -319,3 +319,185 @@ async def test_async_writes_commit_off_the_event_loop(tmp_path: Path) -> None:
         item = await store.aget(("a",), "k")
         assert item is not None and item.value == {"text": "hello"}
         assert [h.key for h in await store.asearch(("a",), query="hello")] == ["k"]
+
+
+_OPEN_AND_SEARCH = """
+import logging, sys, zlib
+import numpy as np
+from graphkit.stores import LMDBStore
+logging.basicConfig(level=logging.INFO, stream=sys.stdout)
+def embed(texts):
+    return [np.random.default_rng(zlib.crc32(t.encode())).standard_normal(16).tolist()
+            for t in texts]
+cfg = {"dims": 16, "embed": embed, "fields": ["text"], "ann": {"exact_threshold": 50}}
+with LMDBStore(sys.argv[1], index=cfg) as store:
+    print("FOUND", store.search(("docs",), query="text 7", limit=1)[0].key)
+"""
+
+
+def _open_in_child(path: Path) -> subprocess.CompletedProcess[str]:
+    """Open the store and search in a fresh process: a crash there fails the test, not pytest."""
+    return subprocess.run(
+        [sys.executable, "-c", _OPEN_AND_SEARCH, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "header_bytes_0_8",  # the issue's case: 8 header bytes changed (SIGSEGV/SIGFPE before)
+        "header_bytes_8_16",
+        "header_bytes_40_48",
+        "one_byte_mid_file",
+        "truncated",
+        "appended",
+        "other_stores_valid_graph",  # a well-formed hnswlib file, but not this store's
+        "stamp_missing",
+    ],
+)
+def test_a_damaged_graph_file_never_crashes_a_reader_and_is_rebuilt(
+    tmp_path: Path, damage: str
+) -> None:
+    store_dir, other_dir = tmp_path / "s", tmp_path / "o"
+    with LMDBStore(store_dir, index=index_config()) as store:
+        fill(store, 120)
+    with LMDBStore(other_dir, index=index_config()) as other:
+        other.batch([PutOp(("docs",), f"k{i}", {"text": f"other {i}"}) for i in range(120)])
+    assert (other_dir / INDEX_FILE).read_bytes() != (store_dir / INDEX_FILE).read_bytes()
+    graph = store_dir / INDEX_FILE
+    data = bytearray(graph.read_bytes())
+    if damage.startswith("header_bytes"):
+        lo, hi = (int(x) for x in damage.split("_")[2:])
+        data[lo:hi] = b"\xff\x7f\x00\x80\xfe\xff\xff\x7f"
+    elif damage == "one_byte_mid_file":
+        data[len(data) // 2] ^= 0x55
+    elif damage == "truncated":
+        data = data[: len(data) // 3]
+    elif damage == "appended":
+        data += b"\x00" * 64
+    elif damage == "other_stores_valid_graph":
+        data = bytearray((other_dir / INDEX_FILE).read_bytes())
+    if damage == "stamp_missing":
+        env = LMDBEnv(store_dir)
+        meta = env.db("store_meta")
+        env.write(lambda txn: txn.delete(b"index_stamp", db=meta))
+        env.close()
+    else:
+        graph.write_bytes(bytes(data))
+    child = _open_in_child(store_dir)
+    assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
+    assert "FOUND k7" in child.stdout
+    assert "rebuilding the vector index" in child.stdout + child.stderr
+    again = _open_in_child(store_dir)  # the rebuilt graph was saved with a fresh stamp
+    assert again.returncode == 0 and "FOUND k7" in again.stdout
+    assert "rebuilding" not in again.stdout + again.stderr
+
+
+def test_a_store_sees_what_another_writer_on_its_path_committed(tmp_path: Path) -> None:
+    """Two stores on one path (as two processes would be): each catches up before it answers."""
+    with (
+        LMDBStore(tmp_path, index=index_config(threshold=20)) as a,
+        LMDBStore(tmp_path, index=index_config(threshold=20)) as b,
+    ):
+        fill(a, 30)  # a graph exists in a; b has none yet
+        assert b.search(("docs",), query="text 12", limit=1)[0].key == "k12"
+        b.put(("docs", "b"), "new", {"text": "from b"})
+        b.put(("docs",), "k3", {"text": "k3 rewritten by b"})
+        b.delete(("docs",), "k4")
+        assert a.search(("docs",), query="from b", limit=1)[0].key == "new"
+        assert a.search(("docs",), query="k3 rewritten by b", limit=1)[0].key == "k3"
+        assert "k4" not in {h.key for h in a.search(("docs",), query="text 4", limit=50)}
+        assert a.list_namespaces() == [("docs",), ("docs", "b")]
+        a.put(("docs",), "k5", {"text": "k5 by a"})  # a label b freed may be reused here
+        b.put(("docs",), "k6", {"text": "k6 by b"})
+        for store in (a, b):
+            for text, key in [("k5 by a", "k5"), ("k6 by b", "k6"), ("text 20", "k20")]:
+                assert store.search(("docs",), query=text, limit=1)[0].key == key
+            assert len(store.search(("docs",), query="text", limit=100)) == 30
+
+
+_WRITER = """
+import sys, zlib
+import numpy as np
+from graphkit.stores import LMDBStore
+def embed(texts):
+    return [np.random.default_rng(zlib.crc32(t.encode())).standard_normal(16).tolist()
+            for t in texts]
+path, me, n, others = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+cfg = {"dims": 16, "embed": embed, "fields": ["text"], "ann": {"exact_threshold": 40}}
+bad = 0
+with LMDBStore(path, index=cfg) as store:
+    for i in range(n):
+        store.put(("shared",), f"w{me}-{i}", {"text": f"w{me} item {i}"})
+        store.put(("shared",), "hot", {"text": f"hot by w{me} {i}"})  # everyone overwrites it
+        if i % 7 == 3:
+            store.delete(("shared",), f"w{me}-{i - 1}")
+        if i % 3 == 0:
+            for w in range(others):  # search others' items: a hit's vector must be its own
+                text = f"w{w} item {i // 2}"
+                for hit in store.search(("shared",), query=text, limit=3):
+                    if hit.score > 0.9999 and hit.value["text"] != text:
+                        bad += 1
+            own = store.search(("shared",), query=f"w{me} item {i}", limit=1)[0]
+            bad += own.key != f"w{me}-{i}"
+print("BAD", bad)
+"""
+
+
+def test_processes_sharing_a_path_never_share_a_vector_slot(tmp_path: Path) -> None:
+    workers, n = 4, 60
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(tmp_path), str(w), str(n), str(workers)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(workers)
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-2000:]
+        assert "BAD 0" in out, out
+    expected = {
+        f"w{w}-{i}": f"w{w} item {i}"
+        for w in range(workers)
+        for i in range(n)
+        if not (i + 1 < n and (i + 1) % 7 == 3)  # deleted one step later
+    }
+    with LMDBStore(tmp_path, index=index_config(threshold=40)) as store:
+        items = {i.key: i for i in store.search(("shared",), limit=10_000)}
+        assert set(items) == {*expected, "hot"}
+        # Every item's rows are its own: labels unique, each vector row names its item.
+        env = store.env
+        with env.read() as txn:
+            rows = {
+                struct_label(k): msgpack.unpackb(v)[:2]
+                for k, v in txn.cursor(db=env.db("store_vectors"))
+            }
+            records = [_record_from(v) for _, v in txn.cursor(db=env.db("store_items"))]
+        labels = [label for r in records for label in r.labels]
+        assert len(labels) == len(set(labels)) == len(rows)
+        for r in records:
+            assert all(rows[label] == [list(r.namespace), r.key] for label in r.labels)
+        for key, text in expected.items():  # and search finds each item by its own text
+            assert store.search(("shared",), query=text, limit=1)[0].key == key
+
+
+def struct_label(raw: bytes) -> int:
+    return int.from_bytes(raw, "big")
+
+
+def test_deleting_an_absent_item_commits_nothing(tmp_path: Path) -> None:
+    with LMDBStore(tmp_path) as store:
+        store.put(("a",), "k", {"v": 1})
+        before = store._generation
+        store.delete(("a",), "missing")
+        store.batch([PutOp(("a",), "gone", None), PutOp(("b",), "x", None)])
+        assert store._generation == before
+        store.delete(("a",), "k")
+        assert store._generation == before + 1 and store.get(("a",), "k") is None
+        assert store.list_namespaces() == []

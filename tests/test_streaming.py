@@ -97,7 +97,8 @@ def test_debug_stream_reports_task_start_and_result() -> None:
     events = list(two_step().stream({"x": 0}, stream_mode="debug"))
     kinds = [(e["type"], e["payload"]["name"]) for e in events]
     assert kinds == [("task", "a"), ("task_result", "a"), ("task", "b"), ("task_result", "b")]
-    assert events[1]["payload"]["result"] == [("x", 1), ("log", ["a"])]
+    assert events[1]["payload"]["result"] == {"x": 1, "log": ["a"]}  # writes by key
+    assert [e["step"] for e in events] == [1, 1, 2, 2]  # LangGraph counts START as step 0
 
 
 def test_unknown_stream_mode_is_rejected() -> None:
@@ -123,13 +124,19 @@ async def test_astream_custom_from_async_node() -> None:
     ]
 
 
-def test_compile_debug_prints_tasks_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+def test_compile_debug_prints_updates_and_values_to_stdout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     builder = StateGraph(State)
     builder.add_node("a", lambda s: {"x": 1})
     builder.add_edge(START, "a")
     assert builder.compile(debug=True).invoke({"x": 0})["x"] == 1
-    err = capsys.readouterr().err
-    assert "[step 1] run a" in err and "[step 1] a -> [('x', 1)]" in err
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "\033[1m[values]\033[0m {'x': 0, 'log': []}",
+        "\033[1m[updates]\033[0m {'a': {'x': 1}}",
+        "\033[1m[values]\033[0m {'x': 1, 'log': []}",
+    ]
 
 
 def test_subgraph_events_stream_with_namespaces() -> None:

@@ -672,3 +672,75 @@ class _FakeRuntime:
     store: Any = None
     context: Any = None
     stream_writer: Any = None
+
+
+def test_in_an_async_graph_run_async_tools_run_on_the_runs_loop() -> None:
+    loops: list[Any] = []
+
+    @tool
+    async def where() -> str:
+        """Record the loop."""
+        loops.append(asyncio.get_running_loop())
+        return "here"
+
+    graph = (
+        StateGraph(MessagesState)
+        .add_node("tools", ToolNode([where]))
+        .add_edge(START, "tools")
+        .compile()
+    )
+
+    async def main() -> Any:
+        out = await graph.ainvoke(state_with(("where", {}, "c1")))
+        return out, asyncio.get_running_loop()
+
+    out, loop = asyncio.run(main())
+    assert out["messages"][-1].content == "here"
+    assert loops == [loop]
+    assert graph.invoke(state_with(("where", {}, "c2")))["messages"][-1].content == "here"
+
+
+def test_parallel_hand_offs_to_the_parent_travel_as_one_command() -> None:
+    def transfer(to: str) -> Any:
+        @tool(f"transfer_to_{to}")
+        def hand_off(tool_call_id: Annotated[str, InjectedToolCallId]) -> Command[Any]:
+            """Hand off."""
+            message = ToolMessage(f"to {to}", tool_call_id=tool_call_id)
+            return Command(graph=Command.PARENT, goto=[Send(to, {"messages": [message]})])
+
+        return hand_off
+
+    out = ToolNode([transfer("alice"), transfer("bob")]).invoke(
+        state_with(("transfer_to_alice", {}, "1"), ("transfer_to_bob", {}, "2"))
+    )
+    [command] = out
+    assert command.graph == Command.PARENT
+    assert [s.node for s in command.goto] == ["alice", "bob"]
+
+
+class Approval(BaseModel):
+    approved: bool
+
+
+@pytest.mark.parametrize("handler", [True, (ValueError,), lambda e: "handled"])
+def test_a_bad_resume_answer_fails_the_run_and_keeps_the_interrupt_open(handler: Any) -> None:
+    from pydantic import ValidationError
+
+    @tool
+    def approve() -> str:
+        """Ask for approval."""
+        answer = interrupt("approve?", response_schema=Approval)
+        return f"approved={answer.approved}"
+
+    graph = (
+        StateGraph(MessagesState)
+        .add_node("tools", ToolNode([approve], handle_tool_errors=handler))
+        .add_edge(START, "tools")
+        .compile(checkpointer=InMemorySaver())
+    )
+    [pending] = graph.invoke(state_with(("approve", {}, "c1")), thread())["__interrupt__"]
+    with pytest.raises(ValidationError, match="approved"):
+        graph.invoke(Command(resume={pending.id: {"approved": "maybe"}}), thread())
+    assert [i.id for i in graph.get_state(thread()).interrupts] == [pending.id]
+    out = graph.invoke(Command(resume={pending.id: {"approved": True}}), thread())
+    assert out["messages"][-1].content == "approved=True"

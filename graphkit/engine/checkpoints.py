@@ -14,18 +14,18 @@ what it restores as a ``Restored`` value, which the run applies. The state API
 from __future__ import annotations
 
 import operator
-import queue
-import threading
 import time
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from graphkit import _message_index
 from graphkit.constants import INTERRUPT
 from graphkit.engine.frontier import Frontier, next_names
+from graphkit.engine.group_commit import RunSaves, committer
 from graphkit.engine.task import Task, Write
-from graphkit.errors import UnknownInterruptError
+from graphkit.errors import ResumeValidationError, UnknownInterruptError
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
@@ -103,7 +103,7 @@ class CheckpointSession:
         self.last_version = 0
         self.interrupted: dict[str, list[Interrupt]] = {}
         self._unsaved: tuple[str, dict[str, Any] | None, dict[str, Any], int, Any] | None = None
-        self._background: BackgroundWriter | None = None
+        self._background: RunSaves | None = None
 
     # ---------------------------------------------------------------- load
     def load(self, *, known: Container[str], joins: int) -> Restored | None:
@@ -230,10 +230,10 @@ class CheckpointSession:
         self.interrupted = {}
         if self.durability == "async":
             if self._background is None:
-                self._background = BackgroundWriter(self.saver)
+                self._background = RunSaves(self.saver)
             self._background.submit((parent, checkpoint, metadata, new_versions))
-        else:
-            self.saver.put(parent, checkpoint, metadata, new_versions)
+        else:  # committed before the run goes on; concurrent runs share the disk sync
+            committer(self.saver).put((parent, checkpoint, metadata, new_versions))
         return Saved(new_config, parent, metadata, next_names(frontier), checkpoint["ts"])
 
     def _checkpoint(
@@ -256,7 +256,7 @@ class CheckpointSession:
                 and type(old) is list
                 and key in self.versions
                 and len(value) > len(old)
-                and all(map(operator.is_, old, value))
+                and (_message_index.extends(value, old) or all(map(operator.is_, old, value)))
             ):
                 appends[key] = [self.versions[key], len(old)]
             new_versions[key] = version
@@ -288,6 +288,8 @@ class CheckpointSession:
         saved = self.flush()
         for index, task in enumerate(tasks):
             writes: list[Write]
+            if isinstance(task.error, ResumeValidationError):
+                continue  # a bad answer: the interrupt stays open, as saved before
             if task.error is not None:
                 writes = [(ERROR, repr(task.error))]
             elif not task.done:  # paused (at an interrupt, or a subgraph's static stop)
@@ -318,9 +320,7 @@ class CheckpointSession:
         try:
             return self.flush()
         finally:
-            if self._background is not None:
-                self._background.stop()
-                self._background = None
+            self._background = None
 
 
 def _looks_like_id(key: str) -> bool:
@@ -329,68 +329,6 @@ def _looks_like_id(key: str) -> bool:
 
 
 _ABSENT: Any = object()
-
-SaveItem = tuple[dict[str, Any], Checkpoint, CheckpointMetadata, dict[str, int]]
-
-
-class BackgroundWriter:
-    """Saves checkpoints on a thread of its own for ``durability="async"``.
-
-    Whatever queued up while the previous save was being written goes to the saver
-    in one ``put_batch``: for LMDB one transaction, one disk sync, for many steps.
-    """
-
-    def __init__(self, saver: BaseCheckpointSaver) -> None:
-        self.saver = saver
-        self.queue: queue.SimpleQueue[SaveItem | None] = queue.SimpleQueue()
-        self.idle = threading.Condition()
-        self.outstanding = 0
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._loop, name="graphkit-save", daemon=True)
-        self.thread.start()
-
-    def submit(self, item: SaveItem) -> None:
-        """Queue one checkpoint (raises the error of an earlier failed save, if any)."""
-        self._raise()
-        with self.idle:
-            self.outstanding += 1
-        self.queue.put(item)
-
-    def wait(self) -> None:
-        """Block until everything queued is saved; raise a save's error here."""
-        with self.idle:
-            self.idle.wait_for(lambda: self.outstanding == 0)
-        self._raise()
-
-    def stop(self) -> None:
-        """Finish the queue and end the thread."""
-        self.queue.put(None)
-        self.thread.join()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            error, self.error = self.error, None
-            raise error
-
-    def _loop(self) -> None:
-        while True:
-            item = self.queue.get()
-            if item is None:
-                return
-            batch = [item]
-            while not self.queue.empty():
-                more = self.queue.get_nowait()
-                if more is None:
-                    self.queue.put(None)
-                    break
-                batch.append(more)
-            try:
-                self.saver.put_batch(batch)
-            except BaseException as exc:
-                self.error = exc
-            with self.idle:
-                self.outstanding -= len(batch)
-                self.idle.notify_all()
 
 
 def restore_task(task: Task, writes: list[Write], resumes: list[Any]) -> None:

@@ -3,31 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 from pydantic import BaseModel, ValidationError
 
-from graphkit.context import CURRENT_TASK
-from graphkit.engine.events import Event
+from graphkit.config import merge_config
+from graphkit.constants import INTERRUPT
+from graphkit.context import CURRENT_TASK, RunScope
+from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.loop import Run
 from graphkit.engine.nested import joins_parent, nested_result, nested_run
 from graphkit.engine.tables import GraphTables
-from graphkit.errors import GraphCompileError, InvalidUpdateError, ParentCommand
+from graphkit.errors import GraphCompileError, InvalidUpdateError, ParentCommand, PolicyError
+from graphkit.runtime import coerce_context
 from graphkit.schema import update_from_object, validation_message
-from graphkit.types import Command, Durability, StateSnapshot, StateUpdate, StreamMode
+from graphkit.types import Command, StateSnapshot, StateUpdate, StreamMode
 
 if TYPE_CHECKING:
     from graphkit.context import TaskContext
     from graphkit.draw import DrawableGraph
     from graphkit.graph.state import StateGraph
 
-_LIVE_MODES = frozenset({"custom", "messages"})
-_DEBUG = frozenset({"debug"})
-_ALL_MODES = frozenset({"values", "updates", "custom", "debug", "messages", "checkpoints", "tasks"})
+_LIVE_MODES = frozenset({"custom", "messages", "tools"})
+_ALL_MODES = frozenset(
+    {"values", "updates", "custom", "debug", "messages", "checkpoints", "tasks", "tools"}
+)
 
 
 class CompiledStateGraph:
@@ -78,70 +82,48 @@ class CompiledStateGraph:
         input: Any,
         config: dict[str, Any] | None = None,
         *,
-        stream_mode: StreamMode = "values",
-        durability: Durability | None = None,
-        **kwargs: Any,
+        stream_mode: StreamMode | Sequence[StreamMode] = "values",
+        version: Literal["v1", "v2"] = "v1",
+        **options: Any,
     ) -> Any:
         """Run the graph to the end (or an interrupt) and return its output state.
 
-        With another ``stream_mode`` than "values" it returns that stream's chunks as a
-        list, as LangGraph's ``invoke`` does.
+        Takes the keyword options of ``stream`` (``context``, ``durability``,
+        ``control``, ``print_mode``, ``debug``, ...). With another ``stream_mode``
+        than "values" it returns that stream's chunks as a list, as LangGraph's
+        ``invoke`` does; ``version="v2"`` returns a ``GraphOutput``.
         """
         if stream_mode != "values":
             return list(
-                self.stream(input, config, stream_mode=stream_mode, durability=durability, **kwargs)
+                self.stream(input, config, stream_mode=stream_mode, version=version, **options)
             )
         self._check_sync()
-        parent = CURRENT_TASK.get()
-        if parent is not None and joins_parent(config, parent):
-            run, resuming = nested_run(self, parent, self._config(config, durability, kwargs))
-            for _ in run.iterate(input, resuming=resuming):
-                pass
-            return nested_result(run)
-        run = Run(
-            self,
-            self._config(config, durability, kwargs),
-            saver=self.saver,
-            modes=self._debug_modes,
-        )
-        for namespace, _, chunk in run.iterate(input):
-            if not namespace:
-                print_debug(chunk)
-        return run.output()
+        run, call, resuming = self._prepare(config, (), version, options)
+        for event in run.iterate(input, resuming=resuming):
+            call.output(event)
+        return _final(run, version)
 
     async def ainvoke(
         self,
         input: Any,
         config: dict[str, Any] | None = None,
         *,
-        stream_mode: StreamMode = "values",
-        durability: Durability | None = None,
-        **kwargs: Any,
+        stream_mode: StreamMode | Sequence[StreamMode] = "values",
+        version: Literal["v1", "v2"] = "v1",
+        **options: Any,
     ) -> Any:
         """Async ``invoke``: async nodes are awaited, parallel ones run concurrently."""
         if stream_mode != "values":
             return [
                 c
                 async for c in self.astream(
-                    input, config, stream_mode=stream_mode, durability=durability, **kwargs
+                    input, config, stream_mode=stream_mode, version=version, **options
                 )
             ]
-        parent = CURRENT_TASK.get()
-        if parent is not None and joins_parent(config, parent):
-            run, resuming = nested_run(self, parent, self._config(config, durability, kwargs))
-            async for _ in run.aiterate(input, resuming=resuming):
-                pass
-            return nested_result(run)
-        run = Run(
-            self,
-            self._config(config, durability, kwargs),
-            saver=self.saver,
-            modes=self._debug_modes,
-        )
-        async for namespace, _, chunk in run.aiterate(input):
-            if not namespace:
-                print_debug(chunk)
-        return run.output()
+        run, call, resuming = self._prepare(config, (), version, options)
+        async for event in run.aiterate(input, resuming=resuming):
+            call.output(event)
+        return _final(run, version)
 
     def stream(
         self,
@@ -149,21 +131,26 @@ class CompiledStateGraph:
         config: dict[str, Any] | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] | None = None,
-        durability: Durability | None = None,
-        subgraphs: bool = False,
-        **kwargs: Any,
+        version: Literal["v1", "v2"] = "v1",
+        **options: Any,
     ) -> Iterator[Any]:
         """Run the graph, yielding chunks per ``stream_mode`` (default ``"updates"``).
 
         One mode yields its chunks; a list of modes yields ``(mode, chunk)`` tuples.
         With ``subgraphs=True`` subgraphs stream too, and each item is prefixed with
         its namespace: ``(namespace, chunk)`` or ``(namespace, mode, chunk)``.
+        ``version="v2"`` yields ``{"type": mode, "ns": namespace, "data": chunk}``.
+
+        Keyword options (as LangGraph's): ``context`` (the run's static context,
+        coerced to ``context_schema``), ``durability``, ``control`` (a
+        ``RunControl``), ``subgraphs``, ``print_mode`` (modes printed to stdout),
+        ``debug`` (prints updates and values), ``interrupt_before``/``interrupt_after``
+        (override compile's), ``output_keys``.
         """
-        modes, single = _modes(stream_mode)
         self._check_sync()
-        run, resuming = self._stream_run(config, durability, kwargs, modes)
+        run, call, resuming = self._prepare(config, stream_mode, version, options)
         for event in run.iterate(input, resuming=resuming):
-            item = _stream_item(event, single, subgraphs)
+            item = call.output(event)
             if item is not _SKIP:
                 yield item
         if run.ctx.parent_task is not None:
@@ -175,35 +162,92 @@ class CompiledStateGraph:
         config: dict[str, Any] | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] | None = None,
-        durability: Durability | None = None,
-        subgraphs: bool = False,
-        **kwargs: Any,
+        version: Literal["v1", "v2"] = "v1",
+        **options: Any,
     ) -> AsyncIterator[Any]:
         """Async ``stream``."""
-        modes, single = _modes(stream_mode)
-        run, resuming = self._stream_run(config, durability, kwargs, modes)
+        run, call, resuming = self._prepare(config, stream_mode, version, options)
         async for event in run.aiterate(input, resuming=resuming):
-            item = _stream_item(event, single, subgraphs)
+            item = call.output(event)
             if item is not _SKIP:
                 yield item
         if run.ctx.parent_task is not None:
             nested_result(run)
 
-    def _stream_run(
-        self,
-        config: dict[str, Any] | None,
-        durability: Durability | None,
-        kwargs: dict[str, Any],
-        modes: frozenset[str],
-    ) -> tuple[Run, bool]:
-        """The run of a ``stream`` call (a subgraph's, when called inside a node)."""
-        merged = self._config(config, durability, kwargs)
+    def _prepare(
+        self, config: dict[str, Any] | None, stream_mode: Any, version: str, options: dict[str, Any]
+    ) -> tuple[Run, _Call, bool]:
+        """The run of one invoke/stream call, how its events reach the caller, and
+        whether it resumes a saved run (a graph called inside a node: see ``nested_run``)."""
+        options = dict(options)
+        call = _Call.of(
+            stream_mode,
+            options.pop("print_mode", ()),
+            subgraphs=bool(options.pop("subgraphs", False)),
+            debug=bool(options.pop("debug", None) or self.debug),
+            version=version,
+        )
+        merged = merge_config(config, options)
+        context = coerce_context(self.builder.context_schema, options.pop("context", None))
+        control = options.pop("control", None)
+        overrides = {
+            key: options.pop(key)
+            for key in ("interrupt_before", "interrupt_after", "output_keys")
+            if options.get(key) is not None
+        }
+        options.pop("output_keys", None)
+        if options:
+            raise TypeError(
+                f"Unexpected keyword arguments: {sorted(options)}. invoke/stream take "
+                "context, stream_mode, print_mode, output_keys, interrupt_before, "
+                "interrupt_after, durability, control, subgraphs, debug and version."
+            )
         parent = CURRENT_TASK.get()
+        resuming = False
         if parent is not None and joins_parent(config, parent):
-            run, resuming = nested_run(self, parent, merged, forward=False, modes=modes)
-            return run, resuming
-        live = bool(modes & _LIVE_MODES)
-        return Run(self, merged, saver=self.saver, modes=modes, live=live), False
+            streaming = stream_mode != ()
+            run, resuming = nested_run(
+                self, parent, merged, forward=not streaming, modes=call.modes
+            )
+        else:
+            scope = RunScope.for_run(
+                merged,
+                context=context,
+                control=control,
+                has_checkpointer=self.saver is not None,
+                subgraphs=call.subgraphs,
+            )
+            live = bool(call.modes & _LIVE_MODES)
+            run = Run(self, merged, saver=self.saver, modes=call.modes, live=live, scope=scope)
+        if overrides:
+            run.tables = self._overridden_tables(overrides)
+        return run, call, resuming
+
+    def _overridden_tables(self, overrides: dict[str, Any]) -> GraphTables:
+        """The tables with a call's ``interrupt_before/after``/``output_keys`` in place."""
+        from dataclasses import replace
+
+        changes: dict[str, Any] = {}
+        for key in ("interrupt_before", "interrupt_after"):
+            if key in overrides:
+                value = overrides[key]
+                names = [value] if isinstance(value, str) else list(value)
+                unknown = [n for n in names if n != "*" and n not in self.tables.nodes]
+                if unknown:
+                    raise GraphCompileError(
+                        f"{key} names unknown node {unknown[0]!r}. Known nodes: "
+                        f"{sorted(self.tables.nodes)}."
+                    )
+                if self.checkpointer is False:
+                    raise GraphCompileError(
+                        f"{key} pauses a thread to resume it later, which needs a "
+                        "checkpointer: compile(checkpointer=InMemorySaver())."
+                    )
+                changes[key] = frozenset(names)
+        if "output_keys" in overrides:
+            keys = overrides["output_keys"]
+            changes["output_keys"] = (keys,) if isinstance(keys, str) else tuple(keys)
+        return replace(self.tables, **changes)
 
     def batch(
         self,
@@ -255,11 +299,6 @@ class CompiledStateGraph:
                 return exc
             raise
 
-    @property
-    def _debug_modes(self) -> frozenset[str]:
-        """``compile(debug=True)`` prints each task and checkpoint of invoke to stderr."""
-        return _DEBUG if self.debug else frozenset()
-
     def _check_sync(self) -> None:
         if self.tables.has_async:
             async_nodes = [n.name for n in self.tables.nodes.values() if n.call.is_async]
@@ -268,19 +307,6 @@ class CompiledStateGraph:
                 "ainvoke/astream/abatch. Use `await graph.ainvoke(...)`, or make them plain "
                 "functions."
             )
-
-    def _config(
-        self, config: dict[str, Any] | None, durability: Durability | None, extra: dict[str, Any]
-    ) -> dict[str, Any]:
-        merged = dict(config or {})
-        if durability is not None:
-            merged["durability"] = durability
-        for key in ("recursion_limit", "context"):
-            if key in extra:
-                merged[key] = extra.pop(key)
-        if extra:
-            raise TypeError(f"Unexpected keyword arguments: {sorted(extra)}")
-        return merged
 
     # ------------------------------------------------------------------ input
     def input_writes(self, input: Any) -> list[tuple[str, Any]]:
@@ -423,6 +449,32 @@ class CompiledStateGraph:
         """Node name -> its table entry."""
         return dict(self.tables.nodes)
 
+    # ------------------------------------------------------------------ cache
+    def clear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Forget the cached results of ``nodes`` (default: every cached node)."""
+        cache, namespaces = self._cache_namespaces(nodes)
+        if namespaces:
+            cache.clear(namespaces)
+
+    async def aclear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Async ``clear_cache``."""
+        cache, namespaces = self._cache_namespaces(nodes)
+        if namespaces:
+            await cache.aclear(namespaces)
+
+    def _cache_namespaces(self, nodes: Sequence[str] | None) -> tuple[Any, list[tuple[str, ...]]]:
+        cache = self.tables.cache
+        if cache is None:
+            raise PolicyError(
+                "clear_cache(): this graph has no cache. Pass one to compile(cache=InMemoryCache())."
+            )
+        tables = self.tables.nodes
+        for name in nodes or ():
+            if name not in tables:
+                raise PolicyError(f"clear_cache(): unknown node {name!r}. Known: {sorted(tables)}.")
+        chosen = [tables[n] for n in nodes] if nodes is not None else list(tables.values())
+        return cache, [t.cache_ns for t in chosen if t.cache_policy is not None]
+
     # ------------------------------------------------------------------ subgraphs
     def _run_as_node(self, state: Any, ctx: TaskContext) -> Any:
         """Run this graph as a node of a parent graph (see ``engine/nested.py``).
@@ -461,32 +513,70 @@ class CompiledStateGraph:
         return f"<CompiledStateGraph {self.name!r}: {len(self.tables.nodes)} nodes>"
 
 
-def print_debug(event: dict[str, Any]) -> None:
-    """One line per debug event, for ``compile(debug=True)``."""
-    payload = event.get("payload") or {}
-    kind = event.get("type")
-    if kind == "task":
-        line = f"[step {event['step']}] run {payload['name']}"
-    elif kind == "task_result":
-        outcome = payload["error"] or payload["interrupts"] or payload["result"]
-        line = f"[step {event['step']}] {payload['name']} -> {outcome!r:.200}"
-    else:
-        line = f"[step {event['step']}] checkpoint, next: {list(payload.get('next', ()))}"
-    print(line, file=sys.stderr)
-
-
 _SKIP: Any = object()
 
 
-def _stream_item(event: Event, single: bool, subgraphs: bool) -> Any:
-    """Shape one event as stream() yields it; subgraph events only with ``subgraphs=True``
-    (token chunks of ``messages`` always come through, as in LangGraph)."""
-    namespace, mode, chunk = event
-    if namespace and not subgraphs and mode != "messages":
-        return _SKIP
-    if subgraphs:
-        return (namespace, chunk) if single else (namespace, mode, chunk)
-    return chunk if single else (mode, chunk)
+@dataclass(slots=True, frozen=True)
+class _Call:
+    """How one invoke/stream call shapes its events (decided once, before it runs)."""
+
+    modes: frozenset[str]
+    """Modes the run produces: streamed ones plus printed ones."""
+    stream_modes: frozenset[str]
+    """Modes the caller receives."""
+    print_modes: frozenset[str]
+    """Modes printed to stdout (``print_mode``, or updates and values with ``debug``)."""
+    single: bool
+    """One mode given as a string: chunks come without their mode."""
+    subgraphs: bool
+    """Subgraphs' events come too, prefixed with their namespace."""
+    version: str
+    """"v1" (tuples) or "v2" (dicts with type, ns and data)."""
+
+    @classmethod
+    def of(
+        cls, stream_mode: Any, print_mode: Any, *, subgraphs: bool, debug: bool, version: str
+    ) -> _Call:
+        if version not in ("v1", "v2"):
+            raise ValueError(f"version must be 'v1' or 'v2', got {version!r}.")
+        if stream_mode == ():
+            streamed, single = frozenset[str](), True
+        else:
+            streamed, single = _modes(stream_mode)
+        printed = _modes(print_mode)[0] if print_mode else frozenset()
+        if debug:
+            printed = printed | {"updates", "values"}
+        return cls(streamed | printed, streamed, printed, single, subgraphs, version)
+
+    def output(self, event: Event) -> Any:
+        """Print the event if asked; return what the caller receives (or ``_SKIP``)."""
+        namespace, mode, _ = event
+        if namespace and not self.subgraphs and mode not in _NESTED_MODES:
+            return _SKIP
+        if mode in self.print_modes:
+            print_event(event, self.subgraphs)
+        if mode not in self.stream_modes:
+            return _SKIP
+        return stream_part(event, self.version, self.single, self.subgraphs)
+
+
+_NESTED_MODES = frozenset({"messages", "tools"})
+"""Subgraph events of these modes reach a caller without ``subgraphs=True`` (they
+are only produced then, or when the parent takes them; see ``RunContext.streams``)."""
+
+
+def _final(run: Run, version: str) -> Any:
+    """What invoke returns: the output state, or a ``GraphOutput`` for ``version="v2"``
+    (a graph invoked inside a node returns as a subgraph does: see ``nested_result``)."""
+    if run.ctx.parent_task is not None:
+        return nested_result(run)
+    output = run.output()
+    if version == "v2":
+        from graphkit.types import GraphOutput
+
+        interrupts = tuple(output.pop(INTERRUPT, ()))
+        return GraphOutput(output, interrupts)
+    return output
 
 
 def _for_parent(command: Command[Any]) -> Command[Any]:

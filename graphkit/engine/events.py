@@ -10,10 +10,19 @@ an asyncio queue (async). A subgraph's sink forwards straight to its parent's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from graphkit.constants import INTERRUPT
+
+if TYPE_CHECKING:
+    from graphkit.engine.checkpoints import Saved
+    from graphkit.engine.frontier import Frontier
+    from graphkit.engine.tables import GraphTables
+    from graphkit.engine.task import Task
 
 Namespace = tuple[str, ...]
 Event = tuple[Namespace, str, Any]
@@ -81,3 +90,193 @@ class EventSink:
         if self.buffer:
             events, self.buffer = self.buffer, []
             yield from events
+
+
+# ------------------------------------------------------------------ messages mode
+def _is_message(value: Any) -> bool:
+    from graphkit.messages import BaseMessage
+
+    return isinstance(value, BaseMessage)
+
+
+def _values_of(obj: Any) -> list[Any]:
+    """Top-level values of a node's update: a dict's values, a model's fields."""
+    if isinstance(obj, dict):
+        return list(obj.values())
+    fields = getattr(type(obj), "model_fields", None) or getattr(obj, "__dataclass_fields__", None)
+    if fields is not None and not isinstance(obj, type):
+        return [getattr(obj, name, None) for name in fields]
+    return []
+
+
+def messages_in(update: Any) -> list[Any]:
+    """The messages an update holds: itself, a list of them, or those in its values."""
+    if _is_message(update):
+        return [update]
+    if isinstance(update, (list, tuple)):
+        return [m for m in update if _is_message(m)]
+    found: list[Any] = []
+    for value in _values_of(update):
+        if _is_message(value):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(m for m in value if _is_message(m))
+    return found
+
+
+def node_output_messages(output: Any) -> list[Any]:
+    """The messages a node returned, looking into ``Command`` updates (as LangGraph)."""
+    from graphkit.types import Command
+
+    if isinstance(output, Command):
+        return messages_in(output.update)
+    if isinstance(output, (list, tuple)) and any(isinstance(o, Command) for o in output):
+        found: list[Any] = []
+        for item in output:
+            found.extend(messages_in(item.update if isinstance(item, Command) else item))
+        return found
+    return messages_in(output)
+
+
+def message_ids(state: Any) -> set[str]:
+    """Ids of the messages a node received (they are not streamed as its output)."""
+    return {m.id for m in messages_in(state) if m.id is not None}
+
+
+# ------------------------------------------------------------------ output shape
+def stream_part(event: Event, version: str, single: bool, subgraphs: bool) -> Any:
+    """One event as ``stream()`` yields it.
+
+    ``version="v2"``: ``{"type": mode, "ns": namespace, "data": chunk}`` (``values``
+    parts also carry ``"interrupts"``). ``"v1"``: the chunk, ``(mode, chunk)`` for
+    several modes, prefixed by the namespace with ``subgraphs=True``.
+    """
+    namespace, mode, chunk = event
+    if version == "v2":
+        if mode == "values":
+            interrupts: Any = ()
+            if isinstance(chunk, dict) and INTERRUPT in chunk:
+                chunk = dict(chunk)
+                interrupts = chunk.pop(INTERRUPT)
+            return {"type": mode, "ns": namespace, "data": chunk, "interrupts": interrupts}
+        return {"type": mode, "ns": namespace, "data": chunk}
+    if subgraphs:
+        return (namespace, chunk) if single else (namespace, mode, chunk)
+    return chunk if single else (mode, chunk)
+
+
+def print_event(event: Event, subgraphs: bool) -> None:
+    """Print an event of a ``print_mode`` (or ``debug=True``) to stdout, as LangGraph."""
+    namespace, mode, chunk = event
+    if subgraphs and namespace:
+        print(f"\033[1m[{mode}]\033[0m \033[1;30;33m[graph={namespace}]\033[0m {chunk!r}")
+    else:
+        print(f"\033[1m[{mode}]\033[0m {chunk!r}")
+
+
+# ------------------------------------------------------------------ tasks / debug payloads
+def task_triggers(path: tuple[Any, ...]) -> tuple[str, ...]:
+    """What started a task, in LangGraph's spelling: its edge channel, or a ``Send``."""
+    if path and path[0] == "push":
+        return ("__pregel_push",)
+    return (f"branch:to:{path[1]}",) if len(path) > 1 else ()
+
+
+def task_start_payload(task: Task, config: dict[str, Any]) -> dict[str, Any]:
+    """A ``tasks`` event for a task about to run (the ``debug`` "task" payload)."""
+    payload: dict[str, Any] = {
+        "id": task.id,
+        "name": task.node.name,
+        "input": task.input,
+        "triggers": task_triggers(task.path),
+    }
+    metadata = {
+        **{k: v for k, v in (config.get("metadata") or {}).items() if not _internal_key(k)},
+        **task.node.metadata,
+    }
+    if config.get("tags"):
+        metadata["tags"] = list(config["tags"])
+    if metadata:
+        payload["metadata"] = metadata
+    return payload
+
+
+def _internal_key(key: str) -> bool:
+    return key.startswith("langgraph_") or key in ("thread_id", "checkpoint_id", "checkpoint_ns")
+
+
+def task_result_payload(task: Task) -> dict[str, Any]:
+    """A ``tasks`` event for a finished task: its writes by key, error and interrupts.
+
+    Several writes to one key show as ``{"$writes": [...]}``, as in LangGraph.
+    """
+    result: dict[str, Any] = {}
+    for key, value in task.writes:
+        if key in result:
+            found = result[key]
+            several = isinstance(found, dict) and isinstance(found.get("$writes"), list)
+            result[key] = {"$writes": [*(found["$writes"] if several else [found]), value]}
+        else:
+            result[key] = value
+    return {
+        "id": task.id,
+        "name": task.node.name,
+        "error": task.error,
+        "result": result,
+        "interrupts": [_interrupt_dict(i) for i in task.interrupts],
+    }
+
+
+def _interrupt_dict(interrupt: Any) -> Any:
+    if dataclasses.is_dataclass(interrupt) and not isinstance(interrupt, type):
+        return {f.name: getattr(interrupt, f.name) for f in dataclasses.fields(interrupt)}
+    return interrupt
+
+
+def checkpoint_payload(
+    saved: Saved, values: dict[str, Any], frontier: Frontier, tables: GraphTables
+) -> dict[str, Any]:
+    """A ``checkpoints`` event (the ``debug`` "checkpoint" payload) for a checkpoint just
+    written: config, parent (None for a namespace's first), metadata, every channel's
+    value, what runs next and its tasks, as ``get_state_history`` shows them (ids, and
+    for a subgraph node the config of its own checkpoints as ``state``)."""
+    step = int(saved.metadata.get("step", -1)) + 1
+    names = sorted(frontier.pending)
+    if not names and not frontier.sends:
+        names = sorted(frontier.deferred)
+    planned = [(f"{step}:{n}", n) for n in names]
+    planned += [(f"{step}:~{i}", send.node) for i, send in enumerate(frontier.sends)]
+    configurable = saved.config["configurable"]
+    tasks = [
+        {
+            "id": task_id,
+            "name": name,
+            "interrupts": (),
+            "state": _subgraph_state(tables, name, task_id, configurable),
+        }
+        for task_id, name in planned
+    ]
+    parent: dict[str, Any] | None = saved.parent_config
+    if not (parent or {}).get("configurable", {}).get("checkpoint_id"):
+        parent = None
+    return {
+        "config": saved.config,
+        "parent_config": parent,
+        "metadata": saved.metadata,
+        "values": values,
+        "next": list(saved.next),
+        "tasks": tasks,
+    }
+
+
+def _subgraph_state(
+    tables: GraphTables, name: str, task_id: str, configurable: dict[str, Any]
+) -> dict[str, Any] | None:
+    """For a subgraph node's task: the config that reads the subgraph's own checkpoints."""
+    node = tables.nodes.get(name)
+    if node is None or node.subgraph is None:
+        return None
+    from graphkit.engine.state import task_namespace
+
+    namespace = task_namespace(configurable.get("checkpoint_ns") or "", node, task_id)
+    return {"configurable": {"thread_id": configurable["thread_id"], "checkpoint_ns": namespace}}

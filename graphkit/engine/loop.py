@@ -28,14 +28,17 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, INTERRUPT, START
-from graphkit.context import RunContext, TaskContext
-from graphkit.engine.checkpoints import (
-    CheckpointSession,
-    Restored,
-    Saved,
-    restore_task,
+from graphkit.context import RunContext, RunScope, TaskContext
+from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
+from graphkit.engine.events import (
+    DONE,
+    Event,
+    EventSink,
+    Namespace,
+    checkpoint_payload,
+    task_result_payload,
+    task_start_payload,
 )
-from graphkit.engine.events import DONE, Event, EventSink, Namespace
 from graphkit.engine.frontier import Frontier
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.engine.task import (
@@ -48,6 +51,7 @@ from graphkit.engine.task import (
 )
 from graphkit.errors import (
     EmptyInputError,
+    GraphDrained,
     GraphRecursionError,
     InvalidUpdateError,
     ParentCommand,
@@ -90,6 +94,7 @@ class Run:
         namespace: Namespace = (),
         forward: Callable[[Event], None] | None = None,
         parent_task: TaskContext | None = None,
+        scope: RunScope | None = None,
     ) -> None:
         self.graph = graph
         self.tables = graph.tables
@@ -104,6 +109,8 @@ class Run:
         """What runs next."""
         self.skip_interrupt_before = False
         self.interrupts: list[Interrupt] = []
+        self.drained: str | None = None
+        """Why the run stopped early at a ``RunControl`` drain request, if it did."""
         self.paused = False
         self.replaying = False
         self.asked: dict[str, list[Interrupt]] = {}
@@ -144,10 +151,16 @@ class Run:
             channels=self.tables.channels,
             steps_left=lambda: self.step_budget - self.steps_run,
             read_state=lambda: self.tables.start.make_input(self.values),
+            scope=scope or (outer.scope if outer is not None else RunScope()),
+            stream_root=namespace if forward is None or outer is None else outer.stream_root,
+            cache=self.tables.cache or (parent_task.run.cache if parent_task else None),
         )
         self.cp: CheckpointSession | None = None
         if saver is not None:
-            self.cp = CheckpointSession(saver, config)
+            self.cp = cp = CheckpointSession(saver, config)
+            self.ctx.checkpoint_id = lambda: cp.config["configurable"].get("checkpoint_id", "")
+        elif outer is not None:
+            self.ctx.checkpoint_id = outer.checkpoint_id
 
     # ---------------------------------------------------------------- events
     def _emit(self, mode: str, chunk: Any) -> None:
@@ -206,6 +219,9 @@ class Run:
             self.skip_interrupt_before = True
         else:
             self._start_input(input)
+            return
+        if self.cp is not None and self.cp.loaded and "values" in self.modes:
+            self._emit("values", self._stream_values())  # where a resumed run starts from
 
     def _start_nested(self, input: Any, resuming: bool) -> None:
         """A subgraph with checkpoints: go on where it paused, or take its input.
@@ -377,13 +393,7 @@ class Run:
         if not saved or ("checkpoints" not in self.modes and "debug" not in self.modes):
             return
         for item in saved:
-            event = {
-                "config": item.config,
-                "parent_config": item.parent_config,
-                "metadata": item.metadata,
-                "values": self.output(),
-                "next": item.next,
-            }
+            event = checkpoint_payload(item, self._stream_values(), self.frontier, self.tables)
             self._emit("checkpoints", event)
             step = item.metadata.get("step")
             self._emit(
@@ -470,7 +480,15 @@ class Run:
             node = nodes[name]
             tasks.append(Task(node, node.make_input(values), ("pull", name), f"{step}:{name}"))
         for index, send in enumerate(sends):
-            tasks.append(Task(nodes[send.node], send.arg, ("push", index), f"{step}:~{index}"))
+            tasks.append(
+                Task(
+                    nodes[send.node],
+                    send.arg,
+                    ("push", index),
+                    f"{step}:~{index}",
+                    timeout=send.timeout,
+                )
+            )
         if self.restored:
             self._restore(tasks)
         return tasks
@@ -521,6 +539,11 @@ class Run:
             self._stop_statically("interrupt_before")
             return True
         self.skip_interrupt_before = False
+        control = self.ctx.scope.control
+        if control is not None and control.drain_requested and not self.ctx.namespace:
+            self._put_back(tasks)
+            self.drained = control.drain_reason
+            return True
         return False
 
     def _stop_statically(self, which: str) -> None:
@@ -537,7 +560,7 @@ class Run:
         frontier = self.frontier
         for task in tasks:
             if task.path[0] == "push":
-                frontier.sends.append(Send(task.node.name, task.input))
+                frontier.sends.append(Send(task.node.name, task.input, timeout=task.timeout))
             elif task.node.defer:
                 frontier.deferred[task.node.name] = None
             else:
@@ -607,11 +630,7 @@ class Run:
         pool = self.pool()
         aws: list[Awaitable[None]] = []
         for task in todo:
-            if (
-                task.node.call.is_async
-                or (task.node.branches and any(b.call.is_async for b in task.node.branches))
-                or task.node.subgraph is not None
-            ):
+            if task.node.runs_on_loop:
                 aws.append(arun_task(task, run, step, values, tables))
             else:
                 ctx = contextvars.copy_context()
@@ -761,12 +780,7 @@ class Run:
         if "debug" not in self.modes and "tasks" not in self.modes:
             return
         for task in tasks:
-            payload = {
-                "id": task.id,
-                "name": task.node.name,
-                "input": task.input,
-                "triggers": (task.path[0],),
-            }
+            payload = task_start_payload(task, self.config)
             self._emit("tasks", payload)
             self._emit(
                 "debug",
@@ -774,16 +788,14 @@ class Run:
             )
 
     def _emit_debug_results(self, tasks: list[Task], step: int) -> None:
+        """``debug``/``tasks`` events for the step's finished (or failed) tasks.
+
+        ``step`` counts as LangGraph's (step 0 takes the input; nodes run from 1).
+        """
         if "debug" not in self.modes and "tasks" not in self.modes:
             return
         for task in tasks:
-            payload = {
-                "id": task.id,
-                "name": task.node.name,
-                "error": repr(task.error) if task.error else None,
-                "result": list(task.writes),
-                "interrupts": list(task.interrupts),
-            }
+            payload = task_result_payload(task)
             self._emit("tasks", payload)
             self._emit(
                 "debug",
@@ -817,6 +829,8 @@ class Run:
         """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
         with _parent_command_guard(self.ctx.parent_task is not None):
             yield from self._iterate(input, resuming)
+        if self.drained is not None:
+            raise GraphDrained(self.drained)
 
     def _iterate(self, input: Any, resuming: bool) -> Iterator[Event]:
         try:
@@ -851,6 +865,8 @@ class Run:
         with _parent_command_guard(self.ctx.parent_task is not None):
             async for event in self._aiterate(input, resuming):
                 yield event
+        if self.drained is not None:
+            raise GraphDrained(self.drained)
 
     async def _aiterate(self, input: Any, resuming: bool) -> AsyncIterator[Event]:
         if self.sink.forward is None:

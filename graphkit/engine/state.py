@@ -223,7 +223,7 @@ def _snapshot_task(
         id=task_id,
         name=name,
         path=path,
-        error=RuntimeError(error) if error is not None else None,
+        error=error,
         interrupts=tuple(interrupts.get(task_id, ())),
         result=results.get(task_id),
     )

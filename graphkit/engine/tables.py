@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, START
-from graphkit.node import BranchDef, CallSpec
+from graphkit.engine.retry import as_retry_policies
+from graphkit.errors import GraphCompileError, PolicyError
+from graphkit.node import BranchDef, CallSpec, NodeDef
 from graphkit.schema import ChannelSpec, Reducer, Schema
-from graphkit.types import RetryPolicy
+from graphkit.types import CachePolicy, RetryPolicy, TimeoutPolicy
 
 if TYPE_CHECKING:
-    from graphkit.graph.state import StateGraph
+    from graphkit.graph.state import NodeDefaults, StateGraph
 
 
 @dataclass(slots=True)
@@ -42,6 +44,17 @@ class NodeTable:
     """Conditional edges evaluated after it runs."""
     retry: tuple[RetryPolicy, ...] = ()
     """Retry policies, first match wins."""
+    timeout: TimeoutPolicy | None = None
+    """Limits of each attempt (async nodes and subgraphs only)."""
+    cache_policy: CachePolicy[Any] | None = None
+    """Replay cached writes for an equal input (when the run has a cache)."""
+    cache_ns: tuple[str, ...] = ()
+    """The cache namespace of this node's entries."""
+    error_handler: NodeTable | None = None
+    """Runs instead of this node when it fails after its retries."""
+    runs_on_loop: bool = False
+    """An async run awaits it on the event loop (it, a branch or its error handler is
+    async, or it is a subgraph) instead of running it in a worker thread."""
     defer: bool = False
     """Run only when nothing else is pending."""
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -81,10 +94,16 @@ class GraphTables:
     interrupt_after: frozenset[str]
     has_async: bool
     """Some node or branch is ``async``: only ainvoke/astream can run the graph."""
+    cache: Any = None
+    """``compile(cache=...)``: where nodes with a ``CachePolicy`` keep their writes."""
 
 
 def build_tables(
-    builder: StateGraph[Any], interrupt_before: frozenset[str], interrupt_after: frozenset[str]
+    builder: StateGraph[Any],
+    interrupt_before: frozenset[str],
+    interrupt_after: frozenset[str],
+    *,
+    cache: Any = None,
 ) -> GraphTables:
     """Flatten the builder into runtime tables (called by ``compile()``)."""
     channels: dict[str, ChannelSpec] = {}
@@ -95,7 +114,9 @@ def build_tables(
                 channels[key] = spec
     all_keys = tuple(channels)
     nodes: dict[str, NodeTable] = {}
-    for order, node in enumerate(builder.nodes.values()):
+    defaults = builder.node_defaults
+    node_defs = _with_default_handler(builder)
+    for order, node in enumerate(node_defs.values()):
         schema = node.input_schema or builder.state
         keys = schema.keys if schema.keys != all_keys else None
         nodes[node.name] = NodeTable(
@@ -104,16 +125,19 @@ def build_tables(
             order=order,
             input_schema=schema,
             input_keys=keys,
-            retry=_retry_tuple(node.retry_policy),
             defer=node.defer,
             metadata=node.metadata,
             subgraph=node.subgraph,
         )
+        _apply_policies(nodes[node.name], node, defaults)
+    _link_error_handlers(node_defs, nodes, defaults)
     start_keys = builder.state.keys if builder.state.keys != all_keys else None
     start = NodeTable(
         START, CallSpec(lambda s: None, False, True, ()), -1, builder.state, start_keys
     )
     _wire(builder, nodes, start)
+    for table in nodes.values():
+        table.runs_on_loop = _runs_on_loop(table)
     has_async = any(n.call.is_async for n in nodes.values()) or any(
         b.call.is_async for bs in builder.branches.values() for b in bs.values()
     )
@@ -132,7 +156,69 @@ def build_tables(
         interrupt_before=interrupt_before,
         interrupt_after=interrupt_after,
         has_async=has_async,
+        cache=cache,
     )
+
+
+def _with_default_handler(builder: StateGraph[Any]) -> dict[str, NodeDef]:
+    """The builder's nodes plus the node of ``set_node_defaults(error_handler=...)``."""
+    from graphkit.graph.state import DEFAULT_ERROR_HANDLER
+
+    handler = builder.node_defaults.error_handler
+    if handler is None:
+        return builder.nodes
+    if DEFAULT_ERROR_HANDLER in builder.nodes:
+        raise GraphCompileError(
+            f"set_node_defaults(error_handler=...) adds a node named {DEFAULT_ERROR_HANDLER!r}, "
+            "but the graph already has one. Rename that node."
+        )
+    return {
+        **builder.nodes,
+        DEFAULT_ERROR_HANDLER: builder._error_handler_def(DEFAULT_ERROR_HANDLER, handler, None),
+    }
+
+
+def _apply_policies(table: NodeTable, node: NodeDef, defaults: NodeDefaults) -> None:
+    """A node's own retry/timeout/cache policies, else the builder's defaults."""
+    from graphkit.cache.base import cache_namespace
+
+    retry = node.retry_policy if node.retry_policy is not None else defaults.retry_policy
+    table.retry = as_retry_policies(retry)
+    table.timeout = node.timeout if node.timeout is not None else defaults.timeout
+    if table.timeout is not None and not (node.call.is_async or node.subgraph is not None):
+        raise PolicyError(
+            f"Node {node.name!r} has a timeout, but timeouts are only supported for async "
+            "nodes: they cancel the attempt on the event loop. Make it `async def` (and run "
+            "the graph with ainvoke/astream), or remove its timeout."
+        )
+    if not node.is_error_handler:
+        table.cache_policy = node.cache_policy or defaults.cache_policy
+    if table.cache_policy is not None:
+        table.cache_ns = cache_namespace("__writes__", node.call.fn, node.name)
+
+
+def _runs_on_loop(table: NodeTable) -> bool:
+    handler = table.error_handler
+    return (
+        table.call.is_async
+        or table.call.afn is not None
+        or table.subgraph is not None
+        or any(b.call.is_async for b in table.branches)
+        or (handler is not None and handler.call.is_async)
+    )
+
+
+def _link_error_handlers(
+    defs: dict[str, NodeDef], nodes: dict[str, NodeTable], defaults: NodeDefaults
+) -> None:
+    from graphkit.graph.state import DEFAULT_ERROR_HANDLER
+
+    fallback = nodes.get(DEFAULT_ERROR_HANDLER) if defaults.error_handler is not None else None
+    for name, node in defs.items():
+        if node.is_error_handler:
+            continue
+        own = nodes[node.error_handler] if node.error_handler is not None else None
+        nodes[name].error_handler = own or fallback
 
 
 def _wire(builder: StateGraph[Any], nodes: dict[str, NodeTable], start: NodeTable) -> None:
@@ -149,11 +235,3 @@ def _wire(builder: StateGraph[Any], nodes: dict[str, NodeTable], start: NodeTabl
             nodes[source].joins = (*nodes[source].joins, index)
     for source, branches in builder.branches.items():
         table(source).branches = tuple(branches.values())
-
-
-def _retry_tuple(policy: RetryPolicy | Any) -> tuple[RetryPolicy, ...]:
-    if policy is None:
-        return ()
-    if isinstance(policy, RetryPolicy):
-        return (policy,)
-    return tuple(policy)

@@ -8,18 +8,36 @@ applies all tasks' writes together at the end of the step.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from graphkit.cache.base import digest
 from graphkit.constants import END
-from graphkit.context import CURRENT_TASK, RunContext, TaskContext, _writer_for
+from graphkit.context import (
+    CURRENT_TASK,
+    RunContext,
+    TaskContext,
+    _writer_for,
+    emit_messages,
+    report_progress,
+)
+from graphkit.engine.events import message_ids, node_output_messages
+from graphkit.engine.retry import NOT_FAILURES, arun_with_retry, run_with_retry
 from graphkit.engine.tables import GraphTables, NodeTable
-from graphkit.errors import GraphInterrupt, InvalidUpdateError, ParentCommand, add_context
-from graphkit.node import BranchDef
+from graphkit.errors import (
+    GraphInterrupt,
+    InvalidUpdateError,
+    NodeError,
+    ParentCommand,
+    PolicyError,
+    RestoredError,
+    add_context,
+)
+from graphkit.node import ERROR_PARAM, BranchDef
 from graphkit.schema import update_from_object
-from graphkit.types import Command, Overwrite, Send
+from graphkit.types import Command, Overwrite, Send, TimeoutPolicy
 
 Write = tuple[str, Any]
 Route = str | Send
@@ -50,7 +68,10 @@ class Task:
     done: bool = False
     """True once it succeeded (or its writes were restored from a checkpoint)."""
     restored: bool = False
-    """True when its writes came from a checkpoint's pending writes (not run again)."""
+    """True when its writes came from a checkpoint's pending writes or from the cache
+    (it did not run)."""
+    timeout: TimeoutPolicy | None = None
+    """The ``Send``'s own timeout, overriding the node's."""
 
 
 def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]:
@@ -64,13 +85,7 @@ def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]
         elif name == "writer":
             out[name] = _writer_for(ctx)
         elif name == "runtime":
-            from graphkit.context import Runtime
-
-            out[name] = Runtime(
-                store=ctx.run.store,
-                stream_writer=_writer_for(ctx),
-                context=ctx.run.config.get("context"),
-            )
+            out[name] = ctx.runtime()
         elif name == "previous":
             out[name] = None
     return out
@@ -98,6 +113,7 @@ class task_scope:
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
         CURRENT_TASK.reset(self.token)
+        report_progress()  # a subgraph's finished task is progress of the node around it
         if exc is None or isinstance(exc, ParentCommand) or not isinstance(exc, Exception):
             return False
         if isinstance(exc, GraphInterrupt):
@@ -108,38 +124,55 @@ class task_scope:
         return True
 
 
-def retry_wait(node: NodeTable, exc: Exception, attempt: int) -> float | None:
-    """Seconds to wait before retrying ``node`` after ``exc``, or None to give up."""
-    if isinstance(exc, GraphInterrupt):
-        return None
-    for policy in node.retry:
-        if policy.should_retry(exc):
-            return policy.wait(attempt) if attempt < policy.max_attempts else None
-    return None
-
-
 # ----------------------------------------------------------------------------- sync
 def run_task(
     task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
 ) -> None:
-    """Run one task to completion, recording its writes, routes, interrupt or error."""
+    """Run one task to completion, recording its writes, routes, interrupt or error.
+
+    A task with a ``CachePolicy`` replays a cached result instead; one that fails
+    with an error handler runs the handler in its place.
+    """
     with task_scope(task, run, step) as ctx:
-        output = _call_with_retry(task, ctx)
+        failure = _restored_failure(task)
+        if failure is None:
+            if task.timeout is not None or task.node.timeout is not None:
+                raise _sync_timeout_error(task.node.name)
+            key = _cache_key(task, run)
+            if key is not None and _replay(task, run.cache.get([key]).get(key)):
+                return
+            try:
+                output = run_with_retry(
+                    task.node.name,
+                    task.node.retry,
+                    partial(_call_node, task, ctx),
+                    ctx,
+                )
+            except Exception as exc:
+                failure = _hand_over(task, exc, ctx)
+            else:
+                record_output(task, output, values, tables, ctx)
+                if run.streams("messages"):
+                    stream_output_messages(task, output, ctx)
+                if key is not None:
+                    run.cache.set(_entry(task, key))
+                return
+        handler = task.node
+        output = run_with_retry(
+            handler.name,
+            handler.retry,
+            partial(_call_handler, task, failure, ctx),
+            ctx,
+        )
         record_output(task, output, values, tables, ctx)
+        if ctx.pushed:  # push_message() writes come first, as they were made first
+            task.writes[:0] = ctx.pushed
+        if run.streams("messages"):
+            stream_output_messages(task, output, ctx)
 
 
-def _call_with_retry(task: Task, ctx: TaskContext) -> Any:
-    attempt = 0
-    while True:
-        attempt += 1
-        ctx.interrupt_count = 0
-        try:
-            return _call(task.node, task.input, ctx)
-        except Exception as exc:
-            wait = retry_wait(task.node, exc, attempt)
-            if wait is None:
-                raise
-            time.sleep(wait)
+def _call_node(task: Task, ctx: TaskContext) -> Any:
+    return _call(task.node, task.input, ctx)
 
 
 def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
@@ -152,38 +185,179 @@ def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
     return call.fn(state) if call.takes_state else call.fn()
 
 
+def _call_handler(task: Task, failure: NodeError, ctx: TaskContext) -> Any:
+    call = task.node.call
+    kwargs = _handler_kwargs(call.inject, failure, ctx)
+    return call.fn(task.input, **kwargs) if call.takes_state else call.fn(**kwargs)
+
+
+def _handler_kwargs(
+    inject: tuple[str, ...], failure: NodeError, ctx: TaskContext
+) -> dict[str, Any]:
+    kwargs = kwargs_for(tuple(n for n in inject if n != ERROR_PARAM), ctx)
+    if ERROR_PARAM in inject:
+        kwargs[ERROR_PARAM] = failure
+    return kwargs
+
+
+def _sync_timeout_error(node: str) -> PolicyError:
+    return PolicyError(
+        f"Node {node!r} has a timeout, which only async runs can enforce (they cancel the "
+        "attempt on the event loop). Run the graph with ainvoke/astream, or remove the timeout."
+    )
+
+
 # ----------------------------------------------------------------------------- async
 async def arun_task(
     task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
 ) -> None:
     """``run_task`` for the async runtime: awaits async nodes and branches."""
     with task_scope(task, run, step) as ctx:
-        output = await _acall_with_retry(task, ctx)
+        failure = _restored_failure(task)
+        if failure is None:
+            key = _cache_key(task, run)
+            if key is not None and _replay(task, (await run.cache.aget([key])).get(key)):
+                return
+            try:
+                output = await arun_with_retry(
+                    task.node.name,
+                    task.node.retry,
+                    _timeout_of(task.node, task.timeout),
+                    partial(_acall_node, task, ctx),
+                    ctx,
+                )
+            except Exception as exc:
+                failure = _hand_over(task, exc, ctx)
+            else:
+                await arecord_output(task, output, values, tables, ctx)
+                if run.streams("messages"):
+                    stream_output_messages(task, output, ctx)
+                if key is not None:
+                    await run.cache.aset(_entry(task, key))
+                return
+        handler = task.node
+        output = await arun_with_retry(
+            handler.name,
+            handler.retry,
+            _timeout_of(handler, None),
+            partial(_acall_handler, task, failure, ctx),
+            ctx,
+        )
         await arecord_output(task, output, values, tables, ctx)
+        if ctx.pushed:  # push_message() writes come first, as they were made first
+            task.writes[:0] = ctx.pushed
+        if run.streams("messages"):
+            stream_output_messages(task, output, ctx)
 
 
-async def _acall_with_retry(task: Task, ctx: TaskContext) -> Any:
+def _timeout_of(node: NodeTable, own: TimeoutPolicy | None) -> TimeoutPolicy | None:
+    """The task's own timeout (a ``Send``'s), else the node's; only async nodes and
+    subgraphs take one."""
+    timeout = own if own is not None else node.timeout
+    if timeout is not None and not node.runs_on_loop:
+        raise _sync_timeout_error(node.name)
+    return timeout
+
+
+async def _acall_node(task: Task, ctx: TaskContext) -> Any:
     node = task.node
-    attempt = 0
-    while True:
-        attempt += 1
-        ctx.interrupt_count = 0
+    if node.subgraph is not None:
+        return await node.subgraph._arun_as_node(task.input, ctx)
+    call = node.call
+    if not call.is_async and call.afn is None:
+        return _call(node, task.input, ctx)
+    fn = call.afn or call.fn
+    kwargs = kwargs_for(call.inject, ctx) if call.inject else {}
+    return await (fn(task.input, **kwargs) if call.takes_state else fn(**kwargs))
+
+
+async def _acall_handler(task: Task, failure: NodeError, ctx: TaskContext) -> Any:
+    result = _call_handler(task, failure, ctx)
+    return await result if task.node.call.is_async else result
+
+
+# ----------------------------------------------------------------------------- error handlers
+FAILURE_KEY = "__node_error__"
+"""Where a task keeps (node, error type, message) of the failure its handler handles, in
+``Task.cache``: saved with the task, so a resume runs the handler, not the node again."""
+
+
+def _hand_over(task: Task, exc: Exception, ctx: TaskContext) -> NodeError:
+    """Route a failed task to its node's error handler; re-raise when there is none."""
+    handler = task.node.error_handler
+    if handler is None or isinstance(exc, NOT_FAILURES):
+        raise exc
+    add_context(exc, f"Handled by {handler.name!r}")
+    failure = NodeError(task.node.name, exc)
+    task.cache[FAILURE_KEY] = (task.node.name, type(exc).__name__, str(exc))
+    task.node = handler
+    ctx.node = handler.name
+    return failure
+
+
+def _restored_failure(task: Task) -> NodeError | None:
+    """The failure this task's handler must handle, when a resume finds one saved.
+
+    The task then runs its node's error handler, not the node (which failed before).
+    """
+    saved = task.cache.get(FAILURE_KEY) if task.cache else None
+    if saved is None or task.node.error_handler is None:
+        return None
+    node, type_name, message = saved
+    task.node = task.node.error_handler
+    return NodeError(node, restored_error(type_name, message))
+
+
+def restored_error(type_name: str, message: str) -> BaseException:
+    """An exception read back from a checkpoint: the builtin type if it is one."""
+    import builtins
+
+    cls = getattr(builtins, type_name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception):
         try:
-            if node.subgraph is not None:
-                return await node.subgraph._arun_as_node(task.input, ctx)
-            if not node.call.is_async:
-                return _call(node, task.input, ctx)
-            call = node.call
-            kwargs = kwargs_for(call.inject, ctx) if call.inject else {}
-            return await (call.fn(task.input, **kwargs) if call.takes_state else call.fn(**kwargs))
-        except Exception as exc:
-            wait = retry_wait(node, exc, attempt)
-            if wait is None:
-                raise
-            await asyncio.sleep(wait)
+            return cls(message)
+        except Exception:  # a builtin that needs other arguments
+            pass
+    return RestoredError(type_name, message)
+
+
+# ----------------------------------------------------------------------------- cache
+def _cache_key(task: Task, run: RunContext) -> tuple[tuple[str, ...], str] | None:
+    """The cache entry of this task's input, or None when it is not cached."""
+    policy = task.node.cache_policy
+    if policy is None or run.cache is None:
+        return None
+    return task.node.cache_ns, digest(policy.key_func(task.input))
+
+
+def _replay(task: Task, entry: Any) -> bool:
+    """Give the task a cached result (as if it ran); False when there is none."""
+    if entry is None:
+        return False
+    writes, routes, update = entry
+    task.writes = [(k, v) for k, v in writes]
+    task.routes = list(routes)
+    task.update = update
+    task.done = task.restored = True
+    return True
+
+
+def _entry(task: Task, key: tuple[tuple[str, ...], str]) -> dict[Any, Any]:
+    policy = task.node.cache_policy
+    assert policy is not None
+    return {key: ((task.writes, task.routes, task.update), policy.ttl)}
 
 
 # ----------------------------------------------------------------------------- output
+def stream_output_messages(task: Task, output: Any, ctx: TaskContext) -> None:
+    """``stream_mode="messages"``: the messages a node returned that it did not receive
+    and that were not streamed before (as token chunks, say)."""
+    messages = node_output_messages(output)
+    if messages:
+        received = message_ids(task.input)
+        emit_messages(ctx, [m for m in messages if m.id is None or m.id not in received])
+
+
 def record_output(
     task: Task, output: Any, values: dict[str, Any], tables: GraphTables, ctx: TaskContext
 ) -> None:

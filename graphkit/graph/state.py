@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic, TypeVar, cast
 
 import networkx as nx
@@ -32,13 +33,33 @@ from graphkit.node import (
     declared_destinations,
     function_name,
     inspect_callable,
+    inspect_error_handler,
     may_route_dynamically,
     normalize_path_map,
 )
 from graphkit.schema import Schema, inspect_schema, is_typeddict
-from graphkit.types import RetryPolicy
+from graphkit.types import CachePolicy, RetryPolicy, TimeoutPolicy
+
+ERROR_HANDLER_PREFIX = "__error_handler__"
+"""``add_node(name, fn, error_handler=h)`` adds ``h`` as node ``__error_handler__<name>``."""
+DEFAULT_ERROR_HANDLER = "__default_error_handler__"
+"""The node ``set_node_defaults(error_handler=h)`` adds at compile time."""
 
 S = TypeVar("S")
+
+
+@dataclass(slots=True)
+class NodeDefaults:
+    """Policies for nodes that do not set their own (``StateGraph.set_node_defaults``)."""
+
+    retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None
+    """For every node, error handlers included."""
+    cache_policy: CachePolicy[Any] | None = None
+    """For every node except error handlers."""
+    error_handler: Callable[..., Any] | None = None
+    """Handles the failure of any node without its own handler (not of handlers)."""
+    timeout: TimeoutPolicy | None = None
+    """For every node, error handlers included."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -83,6 +104,33 @@ class StateGraph(Generic[S]):
         self.joins: list[Join] = []
         self.branches: dict[str, dict[str, BranchDef]] = {}
         self._schemas: list[Schema] = [self.state, self.input, self.output]
+        self.node_defaults = NodeDefaults()
+
+    def set_node_defaults(
+        self,
+        *,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        cache_policy: CachePolicy[Any] | None = None,
+        error_handler: Callable[..., Any] | None = None,
+        timeout: float | timedelta | TimeoutPolicy | None = None,
+    ) -> StateGraph[S]:
+        """Policies for every node that does not set its own in ``add_node``.
+
+        They apply at ``compile()``, so to nodes added before and after this call;
+        subgraphs do not inherit them. ``retry_policy`` and ``timeout`` also apply to
+        error handlers; ``cache_policy`` and ``error_handler`` only to regular nodes
+        (a failing handler fails the run). Arguments left None keep earlier defaults.
+        """
+        defaults = self.node_defaults
+        if retry_policy is not None:
+            defaults.retry_policy = retry_policy
+        if cache_policy is not None:
+            defaults.cache_policy = cache_policy
+        if error_handler is not None:
+            defaults.error_handler = error_handler
+        if timeout is not None:
+            defaults.timeout = TimeoutPolicy.coerce(timeout)
+        return self
 
     # ----------------------------------------------------------------- nodes
     def add_node(
@@ -95,12 +143,22 @@ class StateGraph(Generic[S]):
         defer: bool = False,
         destinations: dict[str, str] | Sequence[str] | None = None,
         metadata: dict[str, Any] | None = None,
+        cache_policy: CachePolicy[Any] | None = None,
+        error_handler: Callable[..., Any] | None = None,
+        timeout: float | timedelta | TimeoutPolicy | None = None,
         **legacy: Any,
     ) -> StateGraph[S]:
         """Add a node: ``add_node("name", fn)`` or ``add_node(fn)`` (named after ``fn``).
 
         ``fn(state)`` returns a partial update (dict or state object), a ``Command``
         or None. It may also take ``config``, ``store`` or ``writer`` by name.
+
+        Policies: ``retry_policy`` (one, or several: the first matching one applies),
+        ``timeout`` (seconds, ``timedelta`` or ``TimeoutPolicy``; async nodes only),
+        ``cache_policy`` (needs ``compile(cache=...)``) and ``error_handler``: a
+        function run instead when the node fails after its retries. It gets the
+        node's input and may ask for ``error: NodeError``; what it returns (an
+        update or a ``Command``) takes the failed node's place.
         """
         retry_policy = retry_policy or legacy.pop("retry", None)
         input_schema = input_schema or legacy.pop("input", None)
@@ -119,6 +177,7 @@ class StateGraph(Generic[S]):
                 )
             action, name = node, function_name(node)
         self._check_new_node_name(name)
+        timeout_policy = TimeoutPolicy.coerce(timeout)  # a bad timeout fails here, not at compile
         subgraph: CompiledStateGraph | None = None
         if _is_compiled_graph(action):
             subgraph = cast("CompiledStateGraph", action)
@@ -145,8 +204,28 @@ class StateGraph(Generic[S]):
             destinations=ends,
             metadata=dict(metadata or {}),
             subgraph=subgraph,
+            cache_policy=cache_policy,
+            timeout=timeout_policy,
         )
+        if error_handler is not None:
+            self._add_error_handler(self.nodes[name], error_handler)
         return self
+
+    def _add_error_handler(self, node: NodeDef, handler: Callable[..., Any]) -> None:
+        """Add ``handler`` as the node ``__error_handler__<node>``, fed the node's input."""
+        name = ERROR_HANDLER_PREFIX + node.name
+        if name in self.nodes:
+            raise GraphCompileError(
+                f"Node {name!r} already exists, but add_node({node.name!r}, ..., "
+                "error_handler=...) names its handler so. Rename that node."
+            )
+        self.nodes[name] = self._error_handler_def(name, handler, node.input_schema)
+        node.error_handler = name
+
+    @staticmethod
+    def _error_handler_def(name: str, handler: Callable[..., Any], schema: Any) -> NodeDef:
+        call = inspect_error_handler(handler, f"The error handler {name!r}")
+        return NodeDef(name=name, call=call, input_schema=schema, is_error_handler=True)
 
     def _check_new_node_name(self, name: str) -> None:
         if not isinstance(name, str) or not name:
@@ -286,21 +365,21 @@ class StateGraph(Generic[S]):
         name: str | None = None,
         cache: Any = None,
     ) -> CompiledStateGraph:
-        """Validate the graph and build the runnable form (raises on any mistake)."""
-        if cache is not None:
-            raise GraphCompileError(
-                "compile(cache=...): node result caching is not supported yet. "
-                "Remove the cache argument (nodes then always run)."
-            )
+        """Validate the graph and build the runnable form (raises on any mistake).
+
+        ``cache`` (a ``graphkit.cache.BaseCache``) stores the results of nodes with
+        a ``CachePolicy``.
+        """
         from graphkit.engine.compiled import CompiledStateGraph
         from graphkit.engine.tables import build_tables
 
+        _check_cache(cache)
         before = _as_names(interrupt_before)
         after = _as_names(interrupt_after)
         self.validate(before + after)
         digraph = self.to_networkx()
         self._check_reachable(digraph)
-        tables = build_tables(self, frozenset(before), frozenset(after))
+        tables = build_tables(self, frozenset(before), frozenset(after), cache=cache)
         return CompiledStateGraph(
             builder=self,
             tables=tables,
@@ -395,21 +474,34 @@ class StateGraph(Generic[S]):
 
     def _check_reachable(self, g: nx.DiGraph) -> None:
         reachable = nx.descendants(g, START)
-        unreachable = [n for n in self.nodes if n not in reachable]
+        unreachable = [
+            n for n, d in self.nodes.items() if n not in reachable and not d.is_error_handler
+        ]
         if not unreachable:
             return
-        dynamic = [
-            source
-            for source, branches in self.branches.items()
-            if (source in reachable or source == START)
-            and any(b.path_map is None for b in branches.values())
-        ] + [
-            n.name
-            for n in self.nodes.values()
-            if n.name in reachable
-            and n.destinations is None
-            and (n.subgraph is not None or may_route_dynamically(n.call.fn))
-        ]
+        dynamic = (
+            [
+                source
+                for source, branches in self.branches.items()
+                if (source in reachable or source == START)
+                and any(b.path_map is None for b in branches.values())
+            ]
+            + [
+                n.name
+                for n in self.nodes.values()
+                if n.name in reachable
+                and n.destinations is None
+                and (n.subgraph is not None or may_route_dynamically(n.call.fn))
+            ]
+            + [  # an error handler can route anywhere with a Command
+                n.name
+                for n in self.nodes.values()
+                if n.is_error_handler and may_route_dynamically(n.call.fn)
+            ]
+        )
+        fallback = self.node_defaults.error_handler
+        if fallback is not None and may_route_dynamically(fallback):
+            dynamic.append(DEFAULT_ERROR_HANDLER)
         if dynamic:
             return
         raise GraphCompileError(
@@ -448,6 +540,16 @@ def _is_model_or_dataclass(tp: Any) -> bool:
     from pydantic import BaseModel
 
     return isinstance(tp, type) and (issubclass(tp, BaseModel) or dataclasses.is_dataclass(tp))
+
+
+def _check_cache(cache: Any) -> None:
+    from graphkit.cache.base import BaseCache
+
+    if cache is not None and not isinstance(cache, BaseCache):
+        raise GraphCompileError(
+            f"compile(cache=...) takes a cache such as graphkit.cache.memory.InMemoryCache(), "
+            f"got {cache!r}."
+        )
 
 
 def _is_compiled_graph(obj: Any) -> bool:

@@ -35,7 +35,7 @@ from pydantic import BaseModel
 
 from graphkit.constants import END
 from graphkit.context import CURRENT_TASK
-from graphkit.errors import GraphInterrupt, ParentCommand
+from graphkit.errors import GraphInterrupt, ParentCommand, ResumeValidationError
 from graphkit.messages import REMOVE_ALL_MESSAGES, AIMessage, BaseMessage, ToolCall, ToolMessage
 from graphkit.tools import (
     InjectedState,
@@ -47,7 +47,7 @@ from graphkit.tools import (
     convert_to_tool,
     run_sync,
 )
-from graphkit.types import Command
+from graphkit.types import Command, Send
 
 __all__ = [
     "INVALID_TOOL_NAME_ERROR_TEMPLATE",
@@ -71,6 +71,9 @@ INVALID_TOOL_NAME_ERROR_TEMPLATE = (
 """Content of the error ``ToolMessage`` for a call to a tool the node does not have."""
 
 _MAX_WORKERS = 16
+
+_NEVER_HANDLED = (GraphInterrupt, ParentCommand, ResumeValidationError)
+"""Exceptions that steer the run, never turned into error messages."""
 
 InputType = Literal["dict", "list", "tool_calls"]
 """How the input came: a state (-> dict output), messages (-> list), tool calls (-> dict)."""
@@ -313,7 +316,7 @@ class ToolNode:
             return self._execute(request, input_type)
         try:
             return wrap(request, lambda r: self._execute(r, input_type))
-        except (GraphInterrupt, ParentCommand):
+        except _NEVER_HANDLED:
             raise
         except Exception as exc:
             return self._on_error(exc, call)
@@ -333,7 +336,7 @@ class ToolNode:
 
         try:
             return await awrap(request, execute)
-        except (GraphInterrupt, ParentCommand):
+        except _NEVER_HANDLED:
             raise
         except Exception as exc:
             return self._on_error(exc, call)
@@ -344,8 +347,12 @@ class ToolNode:
             return prepared
         tool, args, injected = prepared
         try:
-            result = tool.run({**tool.validate_args(args), **injected})
-        except (GraphInterrupt, ParentCommand):
+            result = tool.run(
+                {**tool.validate_args(args), **injected},
+                tool_call_id=request.tool_call.get("id"),
+                input=args,
+            )
+        except _NEVER_HANDLED:
             raise
         except Exception as exc:
             return self._on_error(exc, request.tool_call)
@@ -357,8 +364,12 @@ class ToolNode:
             return prepared
         tool, args, injected = prepared
         try:
-            result = await tool.arun({**tool.validate_args(args), **injected})
-        except (GraphInterrupt, ParentCommand):
+            result = await tool.arun(
+                {**tool.validate_args(args), **injected},
+                tool_call_id=request.tool_call.get("id"),
+                input=args,
+            )
+        except _NEVER_HANDLED:
             raise
         except Exception as exc:
             return self._on_error(exc, request.tool_call)
@@ -483,7 +494,7 @@ class ToolNode:
         ]
 
     def _combine(self, results: list[Any], input_type: InputType) -> Any:
-        commands = [r for r in results if isinstance(r, Command)]
+        commands = _merge_parent_sends([r for r in results if isinstance(r, Command)])
         messages = [r for r in results if not isinstance(r, Command)]
         if not commands:
             return messages if input_type == "list" else {self.messages_key: messages}
@@ -502,6 +513,26 @@ def _gather(errors: Sequence[BaseException | None], outcomes: Sequence[Any]) -> 
         if error is not None:
             raise error
     return list(outcomes)
+
+
+def _merge_parent_sends(commands: list[Command[Any]]) -> list[Command[Any]]:
+    """Parent-graph Commands that only send become one: a node hands its parent one
+    Command, so parallel hand-offs (one ``Send`` each) must travel together."""
+    sends_only = [
+        c
+        for c in commands
+        if c.graph == Command.PARENT
+        and c.update is None
+        and c.goto
+        and all(isinstance(g, Send) for g in c.goto_list())
+    ]
+    if len(sends_only) < 2:
+        return commands
+    merged: Command[Any] = Command(
+        graph=Command.PARENT, goto=[g for c in sends_only for g in c.goto_list()]
+    )
+    rest = [c for c in commands if not any(c is s for s in sends_only)]
+    return [merged, *rest]
 
 
 def _answers(messages: Any, call: ToolCall) -> bool:

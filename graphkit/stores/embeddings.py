@@ -37,24 +37,34 @@ class Embeddings(Protocol):
 
     ``embed_documents`` embeds stored texts (one batched call per store batch);
     ``embed_query`` embeds a search query. The async twins are used by
-    ``abatch``/``aput``/``asearch``.
+    ``abatch``/``aput``/``asearch``. Any object with the two sync methods works (duck
+    typing, e.g. LangChain embeddings); a class that subclasses ``Embeddings`` and
+    defines only the sync methods inherits async twins that run them in a worker
+    thread, as LangChain's ``Embeddings`` base class does.
+
+    >>> import asyncio
+    >>> class Ones(Embeddings):
+    ...     def embed_documents(self, texts): return [[1.0] for _ in texts]
+    ...     def embed_query(self, text): return [1.0]
+    >>> asyncio.run(Ones().aembed_query("hi"))
+    [1.0]
     """
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """One vector per text, in order."""
-        ...
+        raise NotImplementedError(f"{type(self).__name__} must define embed_documents().")
 
     def embed_query(self, text: str) -> list[float]:
         """The vector of a search query."""
-        ...
+        raise NotImplementedError(f"{type(self).__name__} must define embed_query().")
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Async :meth:`embed_documents`."""
-        ...
+        """Async :meth:`embed_documents` (default: it, in a worker thread)."""
+        return await asyncio.to_thread(self.embed_documents, texts)
 
     async def aembed_query(self, text: str) -> list[float]:
-        """Async :meth:`embed_query`."""
-        ...
+        """Async :meth:`embed_query` (default: it, in a worker thread)."""
+        return await asyncio.to_thread(self.embed_query, text)
 
 
 EmbeddingsLike = Union[Embeddings, EmbedFunc, AEmbedFunc, str, None]  # noqa: UP007 - runtime alias on 3.10

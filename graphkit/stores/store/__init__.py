@@ -22,10 +22,12 @@ from graphkit.stores.store.base import (
     SearchOp,
     TTLConfig,
 )
+from graphkit.stores.store.batch import AsyncBatchedBaseStore
 from graphkit.stores.store.lmdb_store import LMDBStore
 from graphkit.stores.store.memory import InMemoryStore
 
 __all__ = [
+    "AsyncBatchedBaseStore",
     "BaseStore",
     "GetOp",
     "InMemoryStore",

@@ -14,10 +14,10 @@ label allocation, TTL bookkeeping and search logic live here.
 
 Puts are the hot path, so per-put work is kept to dict/list operations: a namespace
 is validated once per store (then remembered), a top-level index field is read
-without parsing a path, and the embedder's rows (lists of floats) are not converted
-here: ``VectorIndex.stage`` keeps them and converts all waiting rows in one go when
-a search needs them (LMDBStore converts a batch's rows for its commit, one ``struct``
-pack per row). Measured on 2 cores with a lookup embed function: a single ``put``
+without parsing a path, and the embedder's rows (lists of floats) are checked and
+packed to float32 bytes (one ``struct`` pack and one ``sum`` per row) but not
+normalised here: ``VectorIndex.stage`` keeps them and converts all waiting rows in
+one go when a search needs them (LMDBStore converts a batch's rows for its commit). Measured on 2 cores with a lookup embed function: a single ``put``
 ~7 us, puts in batches of 100 ~2.7 us each, LangGraph's InMemoryStore 7.5 and 4 us.
 """
 
@@ -47,6 +47,7 @@ from graphkit.stores.store._values import (
 )
 from graphkit.stores.store.base import (
     NOT_PROVIDED,
+    RESERVED_ROOT,
     BaseStore,
     GetOp,
     IndexConfig,
@@ -59,7 +60,9 @@ from graphkit.stores.store.base import (
     SearchOp,
     TTLConfig,
     _check_put_value,
+    validate_key,
     validate_namespace,
+    validate_put_namespace,
 )
 
 ItemKey = tuple[Namespace, str]
@@ -121,7 +124,8 @@ class Rows:
     paths: list[str]
     """Concrete field path each row was taken from, e.g. "tags[1]" or "$"."""
     vectors: Any
-    """The embedder's output rows (length and finiteness already checked)."""
+    """The rows as float32 bytes (checked: ``dims`` finite numbers each), or the
+    embedder's own output when ``matrix`` holds them converted."""
     matrix: FloatArray | None = None
     """The rows as unit-length float32, once someone needed them converted."""
 
@@ -146,11 +150,15 @@ class Write:
     record: Record | None
     """The new record, or None to delete."""
     old: Record | None
-    """The record it replaces (its rows are removed)."""
+    """The record it replaces (its rows are removed). With ``_labels_from_backend``
+    the backend reads it inside its commit and sets it here afterwards."""
     start: int = 0
     """First of the new record's rows in the batch's :class:`Rows`."""
     stop: int = 0
     """End (exclusive) of the new record's rows."""
+    if_expired_at: float | None = None
+    """A TTL sweep's delete: only if the stored record is still expired at this time
+    (another process may have refreshed or rewritten it meanwhile)."""
 
 
 @lru_cache(maxsize=65536)
@@ -185,6 +193,9 @@ class IndexedStore(BaseStore):
     supports_ttl = True
     _blocking_writes = False
     """Whether a commit blocks on I/O (then :meth:`abatch` commits in a worker thread)."""
+    _labels_from_backend = False
+    """Whether ``_b_commit`` assigns the rows' labels (LMDBStore: inside its write
+    transaction, so processes sharing a path never collide) instead of this class."""
 
     def __init__(self, *, index: IndexConfig | None = None, ttl: TTLConfig | None = None) -> None:
         self._lock = threading.RLock()
@@ -260,6 +271,10 @@ class IndexedStore(BaseStore):
     def _b_after_batch(self) -> None:
         """Called after each batch that wrote rows (LMDBStore saves the graph sometimes)."""
 
+    def _b_catch_up(self) -> None:
+        """Called (under the lock) before a batch runs: LMDBStore applies to its index
+        and namespace counts what other processes committed since it last looked."""
+
     # -- TTL defaults ---------------------------------------------------------------------
     def put(
         self,
@@ -280,6 +295,8 @@ class IndexedStore(BaseStore):
         op = PutOp(namespace, key, value, index, ttl)
         self._check_open()
         self._check_put(op)
+        if namespace[0] == RESERVED_ROOT:
+            validate_put_namespace(namespace)
         plan = self._plan_texts({(namespace, key): op}, [])
         doc_vecs, _ = self._embed_sync(plan)
         self._run([op], plan, doc_vecs, [])
@@ -335,8 +352,8 @@ class IndexedStore(BaseStore):
                 puts.pop(item_key, None)  # the last put wins, in its own position
                 puts[item_key] = op
             elif isinstance(op, GetOp):
-                validate_namespace(op.namespace)
-                _check_key(op.key)
+                validate_namespace(op.namespace, allow_empty=True)
+                validate_key(op.key)
             elif isinstance(op, SearchOp):
                 validate_namespace(op.namespace_prefix, allow_empty=True, what="namespace prefix")
                 check_filter(op.filter)
@@ -396,13 +413,12 @@ class IndexedStore(BaseStore):
         except TypeError:  # unhashable: validate_namespace says what is wrong
             known = False
         if not known:
-            validate_namespace(ns)
-            if len(self._valid_ns) >= _VALID_NS_MAX:
-                self._valid_ns.clear()
-            self._valid_ns.add(ns)
-        key = op.key
-        if type(key) is not str or not key:
-            _check_key(key)
+            validate_namespace(ns, allow_empty=op.value is None)  # deleting at () is a no-op
+            if ns:
+                if len(self._valid_ns) >= _VALID_NS_MAX:
+                    self._valid_ns.clear()
+                self._valid_ns.add(ns)
+        validate_key(op.key)
         if op.value is not None and not isinstance(op.value, dict):
             raise TypeError(
                 f"Store values must be dicts, got {type(op.value).__name__} for key "
@@ -457,6 +473,7 @@ class IndexedStore(BaseStore):
         with self._lock:
             if self._closed:
                 self._check_open()
+            self._b_catch_up()
             now = time.time()
             if now - self._last_sweep >= self._sweep_every:
                 self._sweep(now)
@@ -482,10 +499,10 @@ class IndexedStore(BaseStore):
         return results
 
     def _rows_for(self, plan: _Plan, doc_vecs: Any) -> Rows:
-        """Check the embedder's output before any write: one vector per text, each of
-        ``dims`` floats. Rows of Python floats are kept as they are (the in-memory index
-        converts them in bulk when a search needs them; LMDBStore converts them for its
-        commit); arrays are converted here, raising on NaN or infinite values."""
+        """Check the embedder's output before anything is stored, the same way in every
+        store: one vector per text, each ``dims`` finite numbers. Lists of floats are
+        packed to float32 bytes (converted in bulk when a search needs them); arrays are
+        converted here. A bad row raises ``ValueError`` saying what is wrong."""
         if len(doc_vecs) != len(plan.texts):
             raise ValueError(
                 f"The embedding function returned {len(doc_vecs)} vectors for "
@@ -495,14 +512,11 @@ class IndexedStore(BaseStore):
         if not plan.texts:
             return rows
         assert self.vectors is not None
-        dims = self.vectors.dims
-        if type(doc_vecs) is list:
-            for v in doc_vecs:
-                if type(v) is not list or len(v) != dims:
-                    break
-            else:  # lists of floats: converted (and checked for NaN) in bulk when needed
-                return rows
-        rows.matrix = self.vectors.normalize(doc_vecs)  # arrays convert cheaply; raises on dims
+        packed = self.vectors.pack_rows(doc_vecs)
+        if packed is not None:
+            rows.vectors = packed
+        else:  # arrays, or a bad row: normalize() converts, or raises naming the problem
+            rows.matrix = self.vectors.normalize(doc_vecs)
         return rows
 
     def _query_vectors(self, plan: _Plan, query_vecs: list[list[float]]) -> dict[str, FloatArray]:
@@ -562,7 +576,7 @@ class IndexedStore(BaseStore):
                 for r in self._b_scan(op.namespace_prefix)
                 if r.live(now) and matches(r.value, op.filter)
             ]
-            allowed = [self._owner_of[(r.namespace, r.key)] for r in candidates if r.labels]
+            allowed = self._owners_of(candidates)
         found = self._resolve(
             self.vectors.search(
                 query, prefix=op.namespace_prefix, k=need, owners=allowed, unit=True
@@ -572,7 +586,7 @@ class IndexedStore(BaseStore):
         if now >= self._next_expiry and any(not r.live(now) for r, _ in found):
             if candidates is None:
                 candidates = [r for r in self._b_scan(op.namespace_prefix) if r.live(now)]
-            allowed = [self._owner_of[(r.namespace, r.key)] for r in candidates if r.labels]
+            allowed = self._owners_of(candidates)
             found = self._resolve(
                 self.vectors.search(query, prefix=op.namespace_prefix, k=need, owners=allowed)
             )
@@ -585,6 +599,13 @@ class IndexedStore(BaseStore):
             )
             ranked.extend((r, None) for r in rest[: need - len(ranked)])
         return ranked[op.offset : need]
+
+    def _owners_of(self, records: list[Record]) -> list[int]:
+        """Index owner ids of records that have rows (a record committed by another
+        process after this one caught up has none yet here: it is skipped)."""
+        get = self._owner_of.get
+        owners = (get((r.namespace, r.key)) for r in records if r.labels)
+        return [o for o in owners if o is not None]
 
     def _resolve(self, hits: list[Any]) -> list[tuple[Record, float]]:
         records = self._b_get_many([self._key_of[hit.owner] for hit in hits])
@@ -602,13 +623,19 @@ class IndexedStore(BaseStore):
     # -- writes ---------------------------------------------------------------------------------
     def _write(self, plan: _Plan, rows: Rows, now: float) -> None:
         puts = plan.puts
-        olds = self._b_get_many(list(puts))
-        labels = rows.labels = self._take_labels(len(rows.paths))
+        n_rows = len(rows.paths)
+        backend = self._labels_from_backend
+        if backend:  # placeholders; _b_commit assigns labels and reads the replaced records
+            labels = rows.labels = list(range(n_rows))
+            olds: list[Record | None] = [None] * len(puts)
+        else:
+            labels = rows.labels = self._take_labels(n_rows)
+            olds = self._b_get_many(list(puts))
         writes: list[Write] = []
         pos = 0
         for ((ns, key), op), old, count in zip(puts.items(), olds, plan.counts):  # noqa: B905
             if op.value is None:
-                if old is not None:
+                if old is not None or backend:
                     writes.append(Write(ns, key, None, old))
                 continue
             stop = pos + count
@@ -636,7 +663,8 @@ class IndexedStore(BaseStore):
         try:
             self._b_commit(writes, rows)
         except BaseException:
-            self._free_labels.extend(labels)
+            if not self._labels_from_backend:
+                self._free_labels.extend(labels)
             raise
         self._mirror(writes, rows)
         self._b_after_batch()
@@ -702,6 +730,10 @@ class IndexedStore(BaseStore):
                     namespaces.extend([ns] * n)
         vectors = self.vectors
         if vectors is not None:
+            if self._labels_from_backend and owners:
+                # A label another process freed may be reused here before this process
+                # caught up with the free: its stale row goes first.
+                removed.extend(label for label in rows.labels if label in vectors)
             if removed:
                 vectors.remove(removed)
             if owners:
@@ -717,7 +749,7 @@ class IndexedStore(BaseStore):
                     vectors.stage(
                         rows.labels, owners=owners, namespaces=namespaces, vectors=rows.vectors
                     )
-        if removed:
+        if removed and not self._labels_from_backend:
             self._free_labels.extend(removed)
 
     def _owner(self, item_key: ItemKey) -> int:
@@ -749,7 +781,7 @@ class IndexedStore(BaseStore):
         for ns, key in self._b_expired(now):
             old = self._b_get(ns, key)
             if old is not None and not old.live(now):
-                writes.append(Write(ns, key, None, old))
+                writes.append(Write(ns, key, None, old, if_expired_at=now))
         if writes:
             self._b_commit(writes, _NO_ROWS)
             self._mirror(writes, _NO_ROWS)
@@ -780,11 +812,6 @@ class IndexedStore(BaseStore):
 
     async def __aexit__(self, *exc: object) -> None:
         self.close()
-
-
-def _check_key(key: object) -> None:
-    if not isinstance(key, str) or not key:
-        raise ValueError(f"Item keys must be non-empty strings, got {key!r}.")
 
 
 def _check_paging(limit: object, offset: object) -> None:

@@ -16,12 +16,10 @@ must keep (checked by the shared test suite, tests/test_store_base.py):
   applied afterwards, atomically (all or none), the last put per (namespace, key)
   winning.
 - Every op is validated before anything is written: a bad namespace, key, value or
-  embedding (wrong count or dimension) raises and leaves the store unchanged.
-  NaN or infinite embedding values raise too, except in ``InMemoryStore`` when the
-  embedder returns lists of floats: those rows are converted in bulk at the next
-  search (converting them at put time would cost more than the rest of the put),
-  and a non-finite row is then zeroed with a warning on the "stores" logger, so its
-  item is stored but never ranked above any other.
+  embedding (wrong count or dimension, a value that is not a number, NaN or
+  infinite) raises ``ValueError`` and leaves the store unchanged, the same way in
+  every store. Keys take at most :data:`MAX_KEY_BYTES` and namespaces
+  :data:`MAX_NAMESPACE_BYTES` UTF-8 bytes, in every store (LMDB's key limit).
 - Expired items (TTL) are invisible to get, search and list_namespaces.
 """
 
@@ -32,14 +30,21 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, TypedDict, Union
 
+from graphkit.errors import GraphkitError
 from graphkit.stores.embeddings import EmbeddingsLike
+from graphkit.stores.store._values import get_text_at_path
 
 NAMESPACE_SEPARATOR = "."
 """Namespace labels may not contain this (LangGraph renders namespaces dotted)."""
 
 
-class InvalidNamespaceError(ValueError):
-    """A namespace is empty, or a label is empty, not a string, or contains '.' or NUL."""
+class InvalidNamespaceError(GraphkitError, ValueError):
+    """A namespace is empty, too long, or a label is empty, not a string, or contains
+    '.', NUL or a lone surrogate."""
+
+
+class InvalidKeyError(GraphkitError, ValueError):
+    """An item key is empty, not a string, too long, or holds a lone surrogate."""
 
 
 class Item:
@@ -294,7 +299,9 @@ class BaseStore(ABC):
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
     ) -> Item | None:
         """The item at (namespace, key), or None if absent or expired."""
-        return self.batch([GetOp(namespace, key, self._refresh(refresh_ttl))])[0]  # type: ignore[return-value]
+        op = GetOp(namespace, key, self._refresh(refresh_ttl))
+        validate_op_namespace(op)
+        return self.batch([op])[0]  # type: ignore[return-value]
 
     def search(
         self,
@@ -312,6 +319,7 @@ class BaseStore(ABC):
         Without a query, results are ordered by ``updated_at``, newest first.
         """
         op = SearchOp(namespace_prefix, filter, limit, offset, query, self._refresh(refresh_ttl))
+        validate_op_namespace(op)
         return self.batch([op])[0]  # type: ignore[return-value]
 
     def put(
@@ -328,11 +336,14 @@ class BaseStore(ABC):
         ``index`` picks the fields to embed (False: none); ``ttl`` is in minutes.
         """
         _check_put_value(value)
+        validate_put_namespace(namespace)
         self.batch([PutOp(namespace, key, value, index, self._ttl(ttl))])
 
     def delete(self, namespace: tuple[str, ...], key: str) -> None:
         """Delete the item (no error if absent)."""
-        self.batch([PutOp(namespace, key, None)])
+        op = PutOp(namespace, key, None)
+        validate_op_namespace(op)
+        self.batch([op])
 
     def list_namespaces(
         self,
@@ -345,6 +356,7 @@ class BaseStore(ABC):
     ) -> list[tuple[str, ...]]:
         """Distinct namespaces (sorted), optionally filtered and truncated to ``max_depth``."""
         op = ListNamespacesOp(_conditions(prefix, suffix), max_depth, limit, offset)
+        validate_op_namespace(op)
         return self.batch([op])[0]  # type: ignore[return-value]
 
     # -- async twins ---------------------------------------------------------------------
@@ -352,7 +364,9 @@ class BaseStore(ABC):
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
     ) -> Item | None:
         """Async :meth:`get`."""
-        return (await self.abatch([GetOp(namespace, key, self._refresh(refresh_ttl))]))[0]  # type: ignore[return-value]
+        op = GetOp(namespace, key, self._refresh(refresh_ttl))
+        validate_op_namespace(op)
+        return await self._arun(op)  # type: ignore[return-value]
 
     async def asearch(
         self,
@@ -367,7 +381,8 @@ class BaseStore(ABC):
     ) -> list[SearchItem]:
         """Async :meth:`search`."""
         op = SearchOp(namespace_prefix, filter, limit, offset, query, self._refresh(refresh_ttl))
-        return (await self.abatch([op]))[0]  # type: ignore[return-value]
+        validate_op_namespace(op)
+        return await self._arun(op)  # type: ignore[return-value]
 
     async def aput(
         self,
@@ -380,11 +395,14 @@ class BaseStore(ABC):
     ) -> None:
         """Async :meth:`put`."""
         _check_put_value(value)
-        await self.abatch([PutOp(namespace, key, value, index, self._ttl(ttl))])
+        validate_put_namespace(namespace)
+        await self._arun(PutOp(namespace, key, value, index, self._ttl(ttl)))
 
     async def adelete(self, namespace: tuple[str, ...], key: str) -> None:
         """Async :meth:`delete`."""
-        await self.abatch([PutOp(namespace, key, None)])
+        op = PutOp(namespace, key, None)
+        validate_op_namespace(op)
+        await self._arun(op)
 
     async def alist_namespaces(
         self,
@@ -397,7 +415,12 @@ class BaseStore(ABC):
     ) -> list[tuple[str, ...]]:
         """Async :meth:`list_namespaces`."""
         op = ListNamespacesOp(_conditions(prefix, suffix), max_depth, limit, offset)
-        return (await self.abatch([op]))[0]  # type: ignore[return-value]
+        validate_op_namespace(op)
+        return await self._arun(op)  # type: ignore[return-value]
+
+    async def _arun(self, op: Op) -> Result:
+        """Run one op for an async convenience method (AsyncBatchedBaseStore queues it)."""
+        return (await self.abatch([op]))[0]
 
     # -- defaults (overridden by stores with TTL config) -------------------------------------
     def _refresh(self, refresh_ttl: bool | None) -> bool:
@@ -426,13 +449,26 @@ def _check_put_value(value: object) -> None:
         )
 
 
+MAX_NAMESPACE_BYTES = 192
+"""Most UTF-8 bytes a namespace may take (its labels plus one byte per label): LMDB keys
+are at most 511 bytes and an item's key holds the namespace, the key and 8 more bytes."""
+
+MAX_KEY_BYTES = 256
+"""Most UTF-8 bytes an item key may take (see :data:`MAX_NAMESPACE_BYTES`)."""
+
+RESERVED_ROOT = "langgraph"
+"""A root label ``put`` refuses, as LangGraph does (its platform keeps data there)."""
+
+
 def validate_namespace(
     namespace: object, *, allow_empty: bool = False, what: str = "namespace"
 ) -> None:
     """Raise :class:`InvalidNamespaceError` naming the bad label, or if a namespace is empty.
 
-    Labels must be non-empty strings without '.' (LangGraph's separator) or NUL
-    (the LMDB key separator). ``"*"`` is allowed only in list_namespaces patterns.
+    Labels must be non-empty strings without '.' (LangGraph's separator), NUL (the LMDB
+    key separator) or lone surrogates (not encodable), and a namespace takes at most
+    :data:`MAX_NAMESPACE_BYTES` UTF-8 bytes. ``"*"`` is a wildcard only in
+    list_namespaces patterns; elsewhere it is an ordinary label.
     """
     if not isinstance(namespace, tuple):
         raise InvalidNamespaceError(
@@ -443,6 +479,7 @@ def validate_namespace(
         raise InvalidNamespaceError(
             f"The {what} is empty: give at least one label, e.g. ('memories',)."
         )
+    size = 0
     for label in namespace:
         if not isinstance(label, str):
             raise InvalidNamespaceError(
@@ -462,13 +499,96 @@ def validate_namespace(
             raise InvalidNamespaceError(
                 f"Namespace label {label!r} in {namespace!r} contains a NUL byte."
             )
+        size += utf8_size(label, f"Namespace label {label!r} in {namespace!r}") + 1
+    if size > MAX_NAMESPACE_BYTES:
+        raise InvalidNamespaceError(
+            f"The {what} {_short(namespace)} takes {size} bytes (UTF-8, one more per label); "
+            f"at most {MAX_NAMESPACE_BYTES} are allowed: use shorter labels (e.g. a hash)."
+        )
+
+
+def validate_key(key: object) -> None:
+    """Raise ``ValueError`` unless ``key`` is a non-empty str of at most
+    :data:`MAX_KEY_BYTES` UTF-8 bytes (no lone surrogates)."""
+    if not isinstance(key, str) or not key:
+        raise InvalidKeyError(f"Item keys must be non-empty strings, got {key!r}.")
+    if len(key) * 4 > MAX_KEY_BYTES or not key.isascii():
+        size = utf8_size(key, f"Item key {_short(key)}", InvalidKeyError)
+        if size > MAX_KEY_BYTES:
+            raise InvalidKeyError(
+                f"Item key {_short(key)} takes {size} UTF-8 bytes; at most {MAX_KEY_BYTES} "
+                "are allowed: use a shorter key (e.g. a hash of it) and keep the long text "
+                "in the value."
+            )
+
+
+def utf8_size(text: str, what: str, error: type[ValueError] = InvalidNamespaceError) -> int:
+    """``len(text.encode())``, raising ``error`` naming ``what`` when the text holds a
+    lone surrogate (it has no UTF-8 form, so no store could hold it)."""
+    if text.isascii():
+        return len(text)
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise error(
+            f"{what} holds a lone surrogate ({text[exc.start]!r} at {exc.start}), which "
+            "has no UTF-8 form: decode the text properly (e.g. errors='replace')."
+        ) from None
+
+
+def _short(obj: object) -> str:
+    text = repr(obj)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def validate_op_namespace(op: Op) -> None:
+    """Check the namespace labels an op carries, before a store runs it.
+
+    The ``BaseStore`` methods call this before ``batch``/``abatch``; a store that
+    is handed ops directly may call it too. Empty prefixes (search everything) and
+    ``"*"`` labels are allowed; what only writes need (a non-empty namespace, no
+    reserved root) is checked by ``put``.
+
+    Raises:
+        InvalidNamespaceError: a label is empty, not a string, or contains '.' or
+            NUL (or the namespace is not a tuple).
+
+    >>> validate_op_namespace(SearchOp(()))
+    >>> validate_op_namespace(GetOp(("a.b",), "k"))
+    Traceback (most recent call last):
+    ...
+    graphkit.stores.store.base.InvalidNamespaceError: Namespace label 'a.b' in ('a.b',) contains '.', the namespace separator; use another character (e.g. '-' or ':').
+    """
+    if isinstance(op, (GetOp, PutOp)):
+        validate_namespace(op.namespace, allow_empty=True)
+    elif isinstance(op, SearchOp):
+        validate_namespace(op.namespace_prefix, allow_empty=True, what="namespace prefix")
+    elif isinstance(op, ListNamespacesOp):
+        for cond in op.match_conditions or ():
+            validate_namespace(cond.path, allow_empty=True, what="namespace pattern")
+
+
+def validate_put_namespace(namespace: object) -> None:
+    """What ``put`` needs beyond :func:`validate_op_namespace`: a non-empty namespace
+    whose root is not the reserved ``"langgraph"``."""
+    validate_namespace(namespace)
+    assert isinstance(namespace, tuple)
+    if namespace[0] == RESERVED_ROOT:
+        raise InvalidNamespaceError(
+            f"The root label {RESERVED_ROOT!r} is reserved (as in LangGraph): {namespace!r} "
+            "cannot be written through put(); pick another first label."
+        )
 
 
 __all__ = [
+    "MAX_KEY_BYTES",
+    "MAX_NAMESPACE_BYTES",
     "NOT_PROVIDED",
+    "RESERVED_ROOT",
     "BaseStore",
     "GetOp",
     "IndexConfig",
+    "InvalidKeyError",
     "InvalidNamespaceError",
     "Item",
     "ListNamespacesOp",
@@ -481,5 +601,9 @@ __all__ = [
     "SearchItem",
     "SearchOp",
     "TTLConfig",
+    "get_text_at_path",
+    "validate_key",
     "validate_namespace",
+    "validate_op_namespace",
+    "validate_put_namespace",
 ]

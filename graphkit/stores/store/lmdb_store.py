@@ -13,21 +13,33 @@ Layout (named databases in one :class:`~graphkit.stores._lmdb.LMDBEnv`, all pref
   float32 bytes]``. The source of truth for vectors.
 - ``store_ttl``: expires_at (big-endian float64) + item key -> empty: expiry order,
   so a sweep reads only what has expired.
-- ``store_meta``: ``generation`` (bumped by every commit) and ``dims``.
+- ``store_meta``: ``generation`` (bumped by every commit), ``dims``, ``next_label``
+  and ``index_stamp`` (the saved graph's :class:`GraphStamp`).
+- ``store_free_labels``: labels of removed rows, reused first.
+- ``store_changes``: generation -> msgpack ``[labels touched, [[namespace, count delta],
+  ...]]``, the last 100,000 commits: what other processes catch up from.
+
+Several processes may share a path. Every commit takes its row labels from LMDB
+inside its write transaction (LMDB serialises those across processes) and re-reads
+the records it replaces there, so two items never get one vector slot. Before a
+batch runs, a store applies the change entries other processes committed since it
+last looked (re-reading the rows they touched), so a search sees every committed
+write; a store that fell further behind than the log reloads its rows.
 
 An item, its vectors and its TTL entry are written in one transaction, so after a
 crash either all of them are there or none. The async methods run a batch that
 may write in a worker thread: a commit waits for fsync, and the event loop should not.
 
-The hnswlib graph is saved to ``<path>/store_index.hnsw`` (+ ``.meta`` holding the
-generation and row count) on :meth:`LMDBStore.close`, on :meth:`LMDBStore.save_index`,
+The hnswlib graph is saved to ``<path>/store_index.hnsw`` (its :class:`GraphStamp`:
+generation, row count, dims, size and blake2b digest, goes to ``store_meta``, so a
+damaged or swapped file is rebuilt, never handed to hnswlib) on
+:meth:`LMDBStore.close`, on :meth:`LMDBStore.save_index`,
 and after a writing batch when ``index_save_interval`` seconds (default 300) have
 passed since the last save. Saving a 50k-row graph writes ~90 MB, so saving after
 every batch would dominate write cost; the price is that after a crash the graph is
 rebuilt from LMDB on open (~10 s per 50k rows on 2 cores). On open, a graph whose
 generation or row count does not match LMDB, or that cannot be read, is rebuilt
-(logged once on the "stores" logger). One process should own a store path at a
-time: the in-memory index does not see another process's writes.
+(logged once on the "stores" logger).
 """
 
 from __future__ import annotations
@@ -46,7 +58,7 @@ import msgpack
 import numpy as np
 
 from graphkit.stores._lmdb import DEFAULT_MAP_SIZE, LMDBEnv
-from graphkit.stores.index import Namespace
+from graphkit.stores.index import GraphStamp, Namespace, VectorIndex
 from graphkit.stores.serde import SerdeError, Serializer
 from graphkit.stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
 from graphkit.stores.store.base import IndexConfig, TTLConfig
@@ -58,6 +70,8 @@ INDEX_FILE = "store_index.hnsw"
 
 _GENERATION = b"generation"
 _DIMS = b"dims"
+_STAMP = b"index_stamp"
+"""The saved graph file's :class:`GraphStamp` (checked before hnswlib reads the file)."""
 
 
 def encode_key(namespace: Namespace, key: str) -> bytes:
@@ -155,6 +169,38 @@ def _label_key(label: int) -> bytes:
     return struct.pack(">Q", label)
 
 
+class _NoChange(Exception):
+    """Raised inside a commit that would change nothing, to abort it."""
+
+
+_NEXT_LABEL = b"next_label"
+_CHANGES_KEPT = 100_000
+"""Change entries kept for catching up; a process further behind reloads everything."""
+
+
+def _take_labels(txn: lmdb.Transaction, n: int, free_db: Any, vecs_db: Any, meta: Any) -> list[int]:
+    """``n`` unused row labels, taken inside the write transaction: freed ones first,
+    then from the counter in ``store_meta`` (seeded past the highest stored label)."""
+    out: list[int] = []
+    if not n:
+        return out
+    cursor = txn.cursor(db=free_db)
+    while len(out) < n and cursor.first():
+        out.append(struct.unpack(">Q", cast(bytes, cursor.key()))[0])
+        cursor.delete()
+    if len(out) < n:
+        raw = txn.get(_NEXT_LABEL, db=meta)
+        if raw is not None:
+            start = struct.unpack(">Q", raw)[0]
+        else:  # a store written before labels were counted in LMDB
+            last = txn.cursor(db=vecs_db)
+            start = struct.unpack(">Q", cast(bytes, last.key()))[0] + 1 if last.last() else 0
+        stop = start + n - len(out)
+        out.extend(range(start, stop))
+        txn.put(_NEXT_LABEL, struct.pack(">Q", stop), db=meta)
+    return out
+
+
 def _ttl_key(expires_at: float, item_key: bytes) -> bytes:
     return struct.pack(">d", expires_at) + item_key
 
@@ -173,6 +219,7 @@ class LMDBStore(IndexedStore):
     """
 
     _blocking_writes = True
+    _labels_from_backend = True
 
     def __init__(
         self,
@@ -196,6 +243,8 @@ class LMDBStore(IndexedStore):
         self._vecs = self.env.db("store_vectors")
         self._ttl_db = self.env.db("store_ttl")
         self._meta = self.env.db("store_meta")
+        self._free_db = self.env.db("store_free_labels")
+        self._changes = self.env.db("store_changes")
         self._prefixes: dict[Namespace, bytes] = {}
         self._packer = msgpack.Packer(use_bin_type=True)  # used under self._lock only
         self._generation = 0
@@ -242,10 +291,6 @@ class LMDBStore(IndexedStore):
             owners.append(self._owner((namespace, key)))
             namespaces.append(namespace)
             vectors.append(np.frombuffer(blob, dtype=np.float32))
-        if used:
-            self._next_label = max(used) + 1
-            taken = set(used)
-            self._free_labels = [i for i in range(self._next_label) if i not in taken]
         if used and self.vectors is not None:
             self.vectors.add(
                 used, owners=owners, namespaces=namespaces, vectors=np.stack(vectors), build=False
@@ -255,10 +300,13 @@ class LMDBStore(IndexedStore):
         vectors = self.vectors
         if vectors is None or len(vectors) < vectors.ann.exact_threshold or not len(vectors):
             return
-        if vectors.load_graph(self.index_path, generation=self._generation):
+        with self.env.read() as txn:
+            raw = txn.get(_STAMP, db=self._meta)
+        stamp = GraphStamp.from_list(_unpack(cast(bytes, raw))) if raw else None
+        if vectors.load_graph(self.index_path, stamp=stamp, generation=self._generation):
             self._saved_generation = self._generation
             return
-        reason = "missing" if not self.index_path.exists() else "stale or unreadable"
+        reason = "missing" if not self.index_path.exists() else "stale or damaged"
         logger.info(
             "stores: rebuilding the vector index (%s rows) from LMDB: %s is %s",
             len(vectors),
@@ -273,11 +321,14 @@ class LMDBStore(IndexedStore):
         with self._lock:
             if self.vectors is None or self._saved_generation == self._generation:
                 return False
-            saved = self.vectors.save_graph(self.index_path, generation=self._generation)
-            if saved:
-                self._saved_generation = self._generation
-                self._last_save = time.monotonic()
-            return saved
+            stamp = self.vectors.save_graph(self.index_path, generation=self._generation)
+            if stamp is None:
+                return False
+            raw = _pack(stamp.to_list())
+            self.env.write(lambda txn: txn.put(_STAMP, raw, db=self._meta))
+            self._saved_generation = self._generation
+            self._last_save = time.monotonic()
+            return True
 
     def _b_after_batch(self) -> None:
         if time.monotonic() - self._last_save >= self.index_save_interval:
@@ -331,53 +382,178 @@ class LMDBStore(IndexedStore):
         return iter(out)
 
     def _b_commit(self, writes: list[Write], rows: Rows) -> None:
-        # Encode everything before the write transaction: a value that cannot be
-        # serialized fails here, and the writer lock is held only for the puts.
-        vec_puts: list[tuple[bytes, bytes]] = []
-        if rows.labels:
+        """Commit in one write transaction (LMDB serialises them across processes).
+
+        Inside it: the replaced records are re-read (another process may have changed
+        them since this one looked), row labels are taken from LMDB (the free list,
+        then a counter), the old rows' labels are freed, and a change entry (labels
+        touched, namespace count deltas) is logged under the new generation, so
+        other processes catch up (see :meth:`_b_catch_up`). Python-side state is
+        updated only after the commit: ``writes`` get the true old records (sweeps of
+        records no longer expired are dropped) and ``rows`` the real labels.
+        """
+        vec_blobs: list[tuple[int, bytes]] = []  # (row index, msgpack without the label)
+        if rows.paths:
             assert self.vectors is not None
             mat = rows.as_matrix(self.vectors)
-            labels, paths, pack = rows.labels, rows.paths, self._packer.pack
+            paths, pack = rows.paths, self._packer.pack
             for w in writes:
                 if w.stop > w.start:
                     ns = list(w.namespace)
                     for i in range(w.start, w.stop):
-                        blob = pack([ns, w.key, paths[i], mat[i].tobytes()])
-                        vec_puts.append((_label_key(labels[i]), blob))
+                        vec_blobs.append((i, pack([ns, w.key, paths[i], mat[i].tobytes()])))
         encode = self._key
-        items = [
-            (
-                encode(w.namespace, w.key),
-                None if w.record is None else _record_bytes(w.record),
-                w,
-            )
-            for w in writes
-        ]
-        items_db, vecs_db, ttl_db = self._items, self._vecs, self._ttl_db
+        item_keys = [encode(w.namespace, w.key) for w in writes]
+        n_rows = len(rows.paths)
+        items_db, vecs_db, ttl_db, meta, free_db = (
+            self._items,
+            self._vecs,
+            self._ttl_db,
+            self._meta,
+            self._free_db,
+        )
 
-        def txn_fn(txn: lmdb.Transaction) -> int:
-            put, delete = txn.put, txn.delete
-            for item_key, raw, w in items:
-                old = w.old
+        def txn_fn(txn: lmdb.Transaction) -> tuple[int, list[int], list[Write | None]]:
+            raw_gen = txn.get(_GENERATION, db=meta)
+            prev = struct.unpack(">Q", raw_gen)[0] if raw_gen else 0
+            labels = _take_labels(txn, n_rows, free_db, vecs_db, meta)
+            put, delete, get = txn.put, txn.delete, txn.get
+            done: list[Write | None] = []
+            freed: list[int] = []
+            deltas: dict[Namespace, int] = {}
+            for item_key, w in zip(item_keys, writes, strict=True):
+                raw_old = get(item_key, db=items_db)
+                old = None if raw_old is None else _record_from(cast(bytes, raw_old))
+                if w.if_expired_at is not None and (old is None or old.live(w.if_expired_at)):
+                    done.append(None)  # refreshed or rewritten meanwhile: not a sweep's to delete
+                    continue
                 if old is not None:
-                    for label in old.labels:
-                        delete(_label_key(label), db=vecs_db)
+                    freed.extend(old.labels)
                     if old.expires_at is not None:
                         delete(_ttl_key(old.expires_at, item_key), db=ttl_db)
-                if raw is None:
-                    delete(item_key, db=items_db)
+                record = w.record
+                if record is None:
+                    if old is not None:
+                        delete(item_key, db=items_db)
+                        deltas[w.namespace] = deltas.get(w.namespace, 0) - 1
+                    done.append(Write(w.namespace, w.key, None, old))
                     continue
-                put(item_key, raw, db=items_db)
-                expires_at = w.record.expires_at  # type: ignore[union-attr]
-                if expires_at is not None:
-                    put(_ttl_key(expires_at, item_key), b"", db=ttl_db)
-            for label_key, blob in vec_puts:
-                put(label_key, blob, db=vecs_db)
-            generation = self._generation + 1
-            put(_GENERATION, struct.pack(">Q", generation), db=self._meta)
-            return generation
+                record = Record(
+                    record.namespace,
+                    record.key,
+                    record.value,
+                    old.created_at
+                    if old is not None and old.live(record.updated_at)
+                    else record.created_at,
+                    record.updated_at,
+                    record.expires_at,
+                    record.ttl,
+                    labels[w.start : w.stop],
+                )
+                put(item_key, _record_bytes(record), db=items_db)
+                if record.expires_at is not None:
+                    put(_ttl_key(record.expires_at, item_key), b"", db=ttl_db)
+                if old is None:
+                    deltas[w.namespace] = deltas.get(w.namespace, 0) + 1
+                done.append(Write(w.namespace, w.key, record, old, w.start, w.stop))
+            if not labels and all(w is None or (w.record is None and w.old is None) for w in done):
+                raise _NoChange  # only deletes of absent items: abort, no commit, no fsync
+            for label in freed:
+                delete(_label_key(label), db=vecs_db)
+                put(_label_key(label), b"", db=free_db)
+            for i, blob in vec_blobs:
+                put(_label_key(labels[i]), blob, db=vecs_db)
+            generation = prev + 1
+            put(_GENERATION, struct.pack(">Q", generation), db=meta)
+            change = [freed + labels, [[list(ns), d] for ns, d in deltas.items() if d]]
+            put(_label_key(generation), _pack(change), db=self._changes)
+            if generation > _CHANGES_KEPT:
+                delete(_label_key(generation - _CHANGES_KEPT), db=self._changes)
+            return prev, labels, done
 
-        self._generation = self.env.write(txn_fn)
+        try:
+            prev, labels, done = self.env.write(txn_fn)
+        except _NoChange:
+            writes.clear()
+            return
+        if prev != self._generation and not self._apply_changes(upto=prev):
+            writes.clear()  # reloaded from LMDB as it is now, this commit included
+            rows.labels = []
+            return
+        self._generation = prev + 1
+        rows.labels = labels
+        writes[:] = [w for w in done if w is not None]
+
+    # -- other processes' writes ---------------------------------------------------------
+    def _b_catch_up(self) -> None:
+        with self.env.read() as txn:
+            raw_gen = txn.get(_GENERATION, db=self._meta)
+        current = struct.unpack(">Q", raw_gen)[0] if raw_gen else 0
+        if current != self._generation and self._apply_changes(upto=current):
+            self._generation = current
+
+    def _apply_changes(self, *, upto: int) -> bool:
+        """Apply the change entries after this process's generation up to ``upto``:
+        namespace counts by their deltas, touched rows re-read as LMDB holds them now.
+        Entries pruned already (this process slept through ``_CHANGES_KEPT`` commits)
+        mean a full reload of everything, as LMDB is now (then False is returned and the
+        generation is already set)."""
+        touched: set[int] = set()
+        deltas: dict[Namespace, int] = {}
+        first = self._generation + 1
+        with self.env.read() as txn:
+            cursor = txn.cursor(db=self._changes)
+            if upto >= first and (
+                not cursor.set_range(_label_key(first)) or cursor.key() != _label_key(first)
+            ):
+                self._reload(txn)
+                return False
+            for raw_gen, raw in cursor if upto >= first else ():
+                if struct.unpack(">Q", raw_gen)[0] > upto:
+                    break
+                labels, ns_deltas = _unpack(cast(bytes, raw))
+                touched.update(labels)
+                for ns, d in ns_deltas:
+                    deltas[tuple(ns)] = deltas.get(tuple(ns), 0) + d
+            found = [(label, txn.get(_label_key(label), db=self._vecs)) for label in touched]
+        for ns, d in deltas.items():
+            self._count_ns(ns, d)
+        self._next_expiry = min(self._next_expiry, self._b_next_expiry())
+        vectors = self.vectors
+        if vectors is None:
+            return True
+        vectors.remove([label for label in touched if label in vectors])
+        live = [(label, _unpack(cast(bytes, raw))) for label, raw in found if raw]
+        if live:
+            vectors.add(
+                [label for label, _ in live],
+                owners=[self._owner((tuple(row[0]), row[1])) for _, row in live],
+                namespaces=[tuple(row[0]) for _, row in live],
+                vectors=np.stack([np.frombuffer(row[3], dtype=np.float32) for _, row in live]),
+                normalized=True,
+            )
+        return True
+
+    def _reload(self, txn: lmdb.Transaction) -> None:
+        """Rebuild the in-memory view (namespace counts, rows, graph) from LMDB."""
+        logger.info("stores: reloading the vector index from LMDB (%s fell behind)", self)
+        self._ns_counts.clear()
+        self._owner_of.clear()
+        self._key_of.clear()
+        if self.vectors is not None:
+            self.vectors = VectorIndex(self.vectors.dims, self.vectors.ann)
+        raw_gen = txn.get(_GENERATION, db=self._meta)
+        self._generation = struct.unpack(">Q", raw_gen)[0] if raw_gen else 0
+        for raw_key, _ in txn.cursor(db=self._items):
+            self._count_ns(decode_key(cast(bytes, raw_key))[0], +1)
+        self._load_rows(txn)
+        if self.vectors is not None:
+            self.vectors.ensure_graph()
+        cursor = txn.cursor(db=self._ttl_db)
+        first = cursor.first()
+        self._next_expiry = (
+            float(struct.unpack(">d", cast(bytes, cursor.key())[:8])[0]) if first else math.inf
+        )
 
     def _b_touch(self, records: list[Record]) -> None:
         def txn_fn(txn: lmdb.Transaction) -> None:

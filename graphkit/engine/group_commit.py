@@ -1,0 +1,184 @@
+"""One commit queue per saver: concurrent runs share transactions and disk syncs.
+
+A disk sync costs far more than the write it makes durable. Every run saving to one
+saver puts its checkpoints on that saver's queue, and whoever commits takes the whole
+queue as one ``put_batch`` (for LMDB: one transaction, one sync):
+
+- ``durability="sync"``: :meth:`GroupCommit.put` returns once its own checkpoint is
+  committed. The caller commits the queue itself when no commit is in flight (one run
+  alone pays only a lock); otherwise the checkpoint rides the next commit.
+- ``durability="async"``: :meth:`GroupCommit.submit` queues and returns at once; a
+  background thread of the saver commits, and the run waits for its own checkpoints
+  (:class:`RunSaves`) only when it ends.
+
+Checkpoints of one run are committed in the order they were queued. If a shared
+batch fails, its checkpoints are saved one by one, so a checkpoint that cannot be
+stored fails its own run alone.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from typing import Any
+
+from graphkit.stores.checkpoint.base import BaseCheckpointSaver, Checkpoint, CheckpointMetadata
+
+SaveItem = tuple[dict[str, Any], Checkpoint, CheckpointMetadata, dict[str, int]]
+"""``(parent config, checkpoint, metadata, new versions)``: the arguments of ``put``."""
+
+
+IDLE_SECONDS = 1.0
+"""How long a saver's background committer waits for work before its thread ends."""
+
+
+class Slot:
+    """One queued checkpoint and, once committed, its outcome."""
+
+    __slots__ = ("done", "error", "item")
+
+    def __init__(self, item: SaveItem) -> None:
+        self.item = item
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class GroupCommit:
+    """The commit queue of one saver (see the module docstring)."""
+
+    def __init__(self, saver: BaseCheckpointSaver) -> None:
+        self.saver = saver
+        self.cond = threading.Condition()
+        self.queue: list[Slot] = []
+        self.in_flight = False
+        self._committer: threading.Thread | None = None
+
+    def put(self, item: SaveItem) -> None:
+        """Save one checkpoint; return once it is committed (raise its error if not)."""
+        slot = Slot(item)
+        with self.cond:
+            self.queue.append(slot)
+            while not slot.done and self.in_flight:
+                self.cond.wait()
+            if slot.done:
+                return raise_error(slot)
+            batch = self._take()
+        self._commit(batch)
+        return raise_error(slot)
+
+    def submit(self, item: SaveItem) -> Slot:
+        """Queue one checkpoint for the background committer; see :meth:`wait`."""
+        slot = Slot(item)
+        with self.cond:
+            self.queue.append(slot)
+            if self._committer is None:
+                self._committer = threading.Thread(
+                    target=self._commit_in_background, name="graphkit-commit", daemon=True
+                )
+                self._committer.start()
+            self.cond.notify_all()
+        return slot
+
+    def wait(self, slot: Slot) -> None:
+        """Block until ``slot`` is committed (or failed)."""
+        with self.cond:
+            while not slot.done:
+                self.cond.wait()
+
+    def _take(self) -> list[Slot]:
+        """The whole queue, marked in flight (call with the lock held)."""
+        batch, self.queue, self.in_flight = self.queue, [], True
+        return batch
+
+    def _commit(self, batch: list[Slot]) -> None:
+        try:
+            try:
+                if len(batch) == 1:
+                    self.saver.put(*batch[0].item)
+                else:
+                    self.saver.put_batch([s.item for s in batch])
+            except BaseException as exc:
+                if len(batch) == 1:
+                    batch[0].error = exc
+                else:
+                    for slot in batch:  # find whose checkpoint failed; the others are saved
+                        try:
+                            self.saver.put(*slot.item)
+                        except BaseException as one:
+                            slot.error = one
+        finally:
+            with self.cond:
+                for slot in batch:
+                    slot.done = True
+                self.in_flight = False
+                self.cond.notify_all()
+
+    def _commit_in_background(self) -> None:
+        """Commit queued checkpoints; the thread ends after ``IDLE_SECONDS`` with none."""
+        while True:
+            with self.cond:
+                while not self.queue or self.in_flight:
+                    if not self.cond.wait(IDLE_SECONDS) and not self.queue:
+                        self._committer = None
+                        return
+                batch = self._take()
+            self._commit(batch)
+
+
+class RunSaves:
+    """The checkpoints one ``durability="async"`` run queued, to wait for at its end."""
+
+    def __init__(self, saver: BaseCheckpointSaver) -> None:
+        self.group = committer(saver)
+        self.slots: list[Slot] = []
+
+    def submit(self, item: SaveItem) -> None:
+        """Queue one checkpoint (raises the error of an earlier failed one, if any)."""
+        self._raise_failed()
+        self.slots.append(self.group.submit(item))
+
+    def wait(self) -> None:
+        """Block until every queued checkpoint is committed; raise the first failure."""
+        for slot in self.slots:
+            self.group.wait(slot)
+        self._raise_failed()
+        self.slots = []
+
+    def _raise_failed(self) -> None:
+        for slot in self.slots:
+            if slot.done and slot.error is not None:
+                self.slots = []
+                raise slot.error
+
+
+def raise_error(slot: Slot) -> None:
+    """Raise the error a committed slot's checkpoint failed with, if any."""
+    if slot.error is not None:
+        raise slot.error
+
+
+_lock = threading.Lock()
+_committers: weakref.WeakKeyDictionary[BaseCheckpointSaver, GroupCommit] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def committer(saver: BaseCheckpointSaver) -> GroupCommit:
+    """The one commit queue of ``saver`` (made on first use)."""
+    with _lock:
+        found = _committers.get(saver)
+        if found is None:
+            found = _committers[saver] = GroupCommit(saver)
+        return found
+
+
+def _forget_after_fork() -> None:
+    """A forked child has none of its parent's threads: it starts with fresh queues."""
+    global _lock
+    _lock = threading.Lock()
+    _committers.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
