@@ -152,8 +152,7 @@ def run_task(
                 failure = _hand_over(task, exc, ctx)
             else:
                 record_output(task, output, values, tables, ctx)
-                if run.streams("messages"):
-                    stream_output_messages(task, output, ctx)
+                _finish_output(task, output, run, ctx)
                 if key is not None:
                     run.cache.set(_entry(task, key))
                 return
@@ -165,10 +164,15 @@ def run_task(
             ctx,
         )
         record_output(task, output, values, tables, ctx)
-        if ctx.pushed:  # push_message() writes come first, as they were made first
-            task.writes[:0] = ctx.pushed
-        if run.streams("messages"):
-            stream_output_messages(task, output, ctx)
+        _finish_output(task, output, run, ctx)
+
+
+def _finish_output(task: Task, output: Any, run: RunContext, ctx: TaskContext) -> None:
+    """After a node's return is recorded: its ``push_message`` writes, its messages."""
+    if ctx.pushed:  # push_message() writes come first, as they were made first
+        task.writes[:0] = ctx.pushed
+    if run.streams("messages"):
+        stream_output_messages(task, output, ctx)
 
 
 def _call_node(task: Task, ctx: TaskContext) -> Any:
@@ -230,8 +234,7 @@ async def arun_task(
                 failure = _hand_over(task, exc, ctx)
             else:
                 await arecord_output(task, output, values, tables, ctx)
-                if run.streams("messages"):
-                    stream_output_messages(task, output, ctx)
+                _finish_output(task, output, run, ctx)
                 if key is not None:
                     await run.cache.aset(_entry(task, key))
                 return
@@ -244,10 +247,7 @@ async def arun_task(
             ctx,
         )
         await arecord_output(task, output, values, tables, ctx)
-        if ctx.pushed:  # push_message() writes come first, as they were made first
-            task.writes[:0] = ctx.pushed
-        if run.streams("messages"):
-            stream_output_messages(task, output, ctx)
+        _finish_output(task, output, run, ctx)
 
 
 def _timeout_of(node: NodeTable, own: TimeoutPolicy | None) -> TimeoutPolicy | None:
