@@ -142,8 +142,11 @@ def test_time_travel_forks_and_keeps_old_branch(saver: BaseCheckpointSaver) -> N
     assert out == {"x": 1, "log": ["add0", "done"]}
     assert calls == []  # replay starts after "add": it is not run again
     new_history = list(graph.get_state_history(cfg()))
-    assert len(new_history) == len(history) + 1
-    assert new_history[0].parent_config == before_done.config
+    assert len(new_history) == len(history) + 2  # the fork (a copy), then the step
+    fork = new_history[1]
+    assert fork.metadata is not None and fork.metadata["source"] == "fork"
+    assert (fork.values, fork.next) == (before_done.values, before_done.next)
+    assert fork.parent_config == before_done.config
     # the old branch's checkpoints are untouched
     old_ids = {h.config["configurable"]["checkpoint_id"] for h in history}
     assert old_ids <= {h.config["configurable"]["checkpoint_id"] for h in new_history}

@@ -146,6 +146,15 @@ class CheckpointSession:
             metadata=found.metadata,
         )
 
+    def at_latest(self) -> bool:
+        """True when the loaded checkpoint is the newest of its thread and namespace."""
+        configurable = {k: v for k, v in self.config["configurable"].items()}
+        configurable.pop("checkpoint_id", None)
+        latest = self.saver.get_tuple({"configurable": configurable})
+        return latest is None or latest.config["configurable"].get("checkpoint_id") == self.config[
+            "configurable"
+        ].get("checkpoint_id")
+
     def answers(self, value: Any) -> dict[str, Any]:
         """``Command(resume=value)`` as answers by interrupt id.
 

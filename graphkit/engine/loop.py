@@ -206,15 +206,15 @@ class Run:
         if isinstance(input, Command):
             self._start_command(input)
         elif input is None:
-            # invoke(None) from a named earlier checkpoint replays it: paused tasks
-            # ask again instead of taking the answers they got then.
-            self.replaying = bool((self.config.get("configurable") or {}).get("checkpoint_id"))
             if self.cp is None or not self.cp.loaded:
                 raise EmptyInputError(
                     "invoke(None) resumes a thread, but thread "
                     f"{self.cp.thread_id if self.cp else None!r} has no checkpoint yet. "
                     "Start it with an input state."
                 )
+            named = (self.config.get("configurable") or {}).get("checkpoint_id")
+            if named and not self.cp.at_latest():
+                self._fork_for_replay()
             self._take_saved_input()
             self.skip_interrupt_before = True
         else:
@@ -222,6 +222,15 @@ class Run:
             return
         if self.cp is not None and self.cp.loaded and "values" in self.modes:
             self._emit("values", self._stream_values())  # where a resumed run starts from
+
+    def _fork_for_replay(self) -> None:
+        """invoke(None) from an earlier checkpoint replays it on a new branch: a copy
+        of it (source "fork") becomes the thread's latest, and the step runs again
+        (paused tasks ask again instead of taking the answers they got then)."""
+        self.replaying = True
+        self.restored = {}
+        self.step += 1
+        self._save("fork", None)
 
     def _start_nested(self, input: Any, resuming: bool) -> None:
         """A subgraph with checkpoints: go on where it paused, or take its input.
