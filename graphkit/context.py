@@ -115,6 +115,9 @@ class RunContext:
     with the subgraphs' runs: an answer goes to whichever run owns that interrupt)."""
     channels: Container[str] = ()
     """The state channels of this run's graph (a subgraph node's output keeps these)."""
+    as_of: str | None = None
+    """Replaying from this checkpoint id: stateful subgraphs load their state as it
+    was then (their newest checkpoint older than it)."""
     rerun: set[str] = field(default_factory=set)
     """Ids of this step's tasks that run again after a pause or failure (their
     subgraphs go on from their own checkpoints)."""

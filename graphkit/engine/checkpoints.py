@@ -106,13 +106,22 @@ class CheckpointSession:
         self._background: RunSaves | None = None
 
     # ---------------------------------------------------------------- load
-    def load(self, *, known: Container[str], joins: int) -> Restored | None:
+    def load(
+        self, *, known: Container[str], joins: int, before: str | None = None
+    ) -> Restored | None:
         """The thread's latest checkpoint (or the one ``checkpoint_id`` names), if any.
 
         ``known`` and ``joins`` describe the graph: frontier entries of nodes it no
-        longer has are dropped.
+        longer has are dropped. ``before``: the newest checkpoint older than that
+        checkpoint id (ids are time-ordered across namespaces).
         """
-        found = self.saver.get_tuple(self.config)
+        if before is not None:
+            older = self.saver.list(
+                self.config, before={"configurable": {"checkpoint_id": before}}, limit=1
+            )
+            found = next(iter(older), None)
+        else:
+            found = self.saver.get_tuple(self.config)
         if found is None:
             if self.config["configurable"].get("checkpoint_id"):
                 raise ValueError(

@@ -149,6 +149,7 @@ class Run:
             saver=saver,
             answers=outer.answers if outer is not None else {},
             channels=self.tables.channels,
+            as_of=outer.as_of if outer is not None else None,
             steps_left=lambda: self.step_budget - self.steps_run,
             read_state=lambda: self.tables.start.make_input(self.values),
             scope=scope or (outer.scope if outer is not None else RunScope()),
@@ -227,7 +228,9 @@ class Run:
         """invoke(None) from an earlier checkpoint replays it on a new branch: a copy
         of it (source "fork") becomes the thread's latest, and the step runs again
         (paused tasks ask again instead of taking the answers they got then)."""
+        assert self.cp is not None
         self.replaying = True
+        self.ctx.as_of = self.cp.config["configurable"].get("checkpoint_id")
         self.restored = {}
         self.step += 1
         self._save("fork", None)
@@ -240,7 +243,7 @@ class Run:
         """
         stateful = self.graph.checkpointer is True
         if resuming or stateful:
-            self._load()
+            self._load(before=self.ctx.as_of if stateful else None)
         if resuming and self.loaded and (not stateful or self._paused_inside()):
             self._take_saved_input()
             self.skip_interrupt_before = True
@@ -252,11 +255,12 @@ class Run:
         frontier = self.frontier
         return bool(self.restored or frontier.pending or frontier.sends or frontier.deferred)
 
-    def _load(self) -> None:
-        """Apply the thread's checkpoint (if it has one) to this run."""
+    def _load(self, before: str | None = None) -> None:
+        """Apply the thread's checkpoint (if it has one) to this run (``before``: the
+        newest one older than that checkpoint id)."""
         assert self.cp is not None
         known = {*self.tables.nodes, START}  # an input checkpoint's next is START
-        found = self.cp.load(known=known, joins=len(self.tables.joins))
+        found = self.cp.load(known=known, joins=len(self.tables.joins), before=before)
         if found is not None:
             self._restore_from(found)
 
