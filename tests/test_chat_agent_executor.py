@@ -226,3 +226,49 @@ def test_a_tool_node_with_error_handling_can_be_passed_in() -> None:
 def test_agent_state_declares_remaining_steps() -> None:
     assert "remaining_steps" in AgentState.__annotations__
     assert AgentStatePydantic(messages=[]).remaining_steps == 25
+
+
+def test_v2_pauses_before_each_sent_tool_call_and_resumes() -> None:
+    model = FakeChatModel(
+        [asks(("add", {"a": 1, "b": 2}, "x"), ("add", {"a": 3, "b": 4}, "y")), "ok"]
+    )
+    agent = create_react_agent(
+        model, [add], checkpointer=InMemorySaver(), interrupt_before=["tools"]
+    )
+    config = {"configurable": {"thread_id": "v2"}}
+    agent.invoke(user("q"), config)
+    assert agent.get_state(config).next == ("tools", "tools")
+    out = agent.invoke(None, config)
+    assert [m.content for m in out["messages"]] == ["q", "", "3", "7", "ok"]
+
+
+def test_ainvoke_runs_the_whole_loop_with_async_tools() -> None:
+    @tool
+    async def mul(a: int, b: int) -> int:
+        """Multiply."""
+        await asyncio.sleep(0)
+        return a * b
+
+    model = FakeChatModel([asks(("mul", {"a": 6, "b": 7}, "c1")), "42 it is"])
+    out = asyncio.run(create_react_agent(model, [mul]).ainvoke(user("q")))
+    assert [m.content for m in out["messages"]] == ["q", "", "42", "42 it is"]
+
+
+def test_structured_response_uses_the_dynamic_model() -> None:
+    chosen = FakeChatModel(["warm", Weather(temperature=30)])
+    agent = create_react_agent(lambda state: chosen, [], response_format=Weather)
+    assert agent.invoke(user("w?"))["structured_response"] == Weather(temperature=30)
+
+
+def test_a_state_schema_without_the_keys_the_agent_writes_is_rejected() -> None:
+    from typing_extensions import TypedDict
+
+    class NoMessages(TypedDict):
+        other: str
+
+    with pytest.raises(ValueError, match=r"lacks the key\(s\) \['messages'\]"):
+        create_react_agent(FakeChatModel(["x"]), [], state_schema=NoMessages)
+    with pytest.raises(ValueError, match="structured_response"):
+        create_react_agent(
+            FakeChatModel(["x"]), [], state_schema=AgentState, response_format=Weather
+        )

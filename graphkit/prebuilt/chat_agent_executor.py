@@ -136,6 +136,7 @@ def create_react_agent(
     schema = state_schema or (
         AgentStateWithStructuredResponse if response_format is not None else AgentState
     )
+    _check_schema(schema, key, response_format is not None)
     chooser = _ModelChooser(model, bindable)
     direct = {t.name for t in runnable_tools if t.return_direct}
 
@@ -193,6 +194,20 @@ def create_react_agent(
         debug=debug,
         name=name,
     )
+
+
+def _check_schema(schema: type[Any], key: str, structured: bool) -> None:
+    """The state must hold the conversation (and the structured answer, if asked for)."""
+    fields = getattr(schema, "model_fields", None)
+    keys = set(fields) if isinstance(fields, dict) else set(_hints(schema))
+    missing = [
+        k for k in (key, "structured_response" if structured else None) if k and k not in keys
+    ]
+    if missing:
+        raise ValueError(
+            f"state_schema {schema.__name__} lacks the key(s) {missing} the agent writes. "
+            "Subclass AgentState (or AgentStateWithStructuredResponse / AgentStatePydantic)."
+        )
 
 
 # -- the model ------------------------------------------------------------------
