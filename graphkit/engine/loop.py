@@ -129,6 +129,9 @@ class Run:
         )
         self._pool: ThreadPoolExecutor | None = None
         outer = parent_task.run if parent_task is not None else None
+        # the session first: it checks the config's thread before anything reads it
+        cp = CheckpointSession(saver, config) if saver is not None else None
+        self.cp: CheckpointSession | None = cp
         self.ctx = RunContext(
             config,
             graph.store if graph.store is not None or outer is None else outer.store,
@@ -148,9 +151,7 @@ class Run:
             stream_root=namespace if forward is None or outer is None else outer.stream_root,
             cache=self.tables.cache or (parent_task.run.cache if parent_task else None),
         )
-        self.cp: CheckpointSession | None = None
-        if saver is not None:
-            self.cp = cp = CheckpointSession(saver, config)
+        if cp is not None:
             self.ctx.checkpoint_id = lambda: cp.config["configurable"].get("checkpoint_id", "")
         elif outer is not None:
             self.ctx.checkpoint_id = outer.checkpoint_id

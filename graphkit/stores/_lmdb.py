@@ -146,7 +146,11 @@ class LMDBEnv:
 
     def _open_db(self, name: str, dupsort: bool) -> lmdb._Database:
         if not self.readonly:
-            return self.env.open_db(name.encode(), dupsort=dupsort, create=True)
+            # In a write transaction of our own: beginning one waits for LMDB's writer
+            # lock without holding the GIL (open_db's own transaction would hold it,
+            # and deadlock with a commit in flight on another thread).
+            with self.env.begin(write=True) as txn:
+                return self.env.open_db(name.encode(), txn=txn, dupsort=dupsort, create=True)
         try:
             return self.env.open_db(name.encode(), dupsort=dupsort, create=False)
         except lmdb.NotFoundError:
