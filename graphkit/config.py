@@ -5,9 +5,11 @@ Also ``merge_config``: the run config one invoke/stream call runs with.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from graphkit.context import get_config, get_store, get_stream_writer
+from graphkit.errors import ConfigError
 
 __all__ = ["get_config", "get_store", "get_stream_writer", "merge_config"]
 
@@ -35,6 +37,12 @@ def merge_config(config: dict[str, Any] | None, options: dict[str, Any]) -> dict
     too); ``configurable`` wins when both have it. Pops what it uses from ``options``.
     """
     merged = dict(config or {})
+    configurable = merged.get("configurable")
+    if configurable is not None and not isinstance(configurable, Mapping):
+        raise ConfigError(
+            f"config['configurable'] must be a dict, got {type(configurable).__name__} "
+            f"{configurable!r}: pass config={{'configurable': {{'thread_id': ...}}}}"
+        )
     stray = [k for k in merged if k not in CONFIG_KEYS]
     if stray:
         configurable = {k: merged.pop(k) for k in stray}

@@ -17,6 +17,10 @@ class GraphCompileError(GraphkitError, ValueError):
     """The graph is malformed; raised by ``compile()`` before anything runs."""
 
 
+class ConfigError(GraphkitError, ValueError):
+    """A run's or saver's config is malformed or lacks what it needs (a thread id)."""
+
+
 class InvalidUpdateError(GraphkitError, ValueError):
     """A node (or input) wrote something the state cannot take."""
 

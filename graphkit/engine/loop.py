@@ -643,7 +643,7 @@ class Run:
                 aws.append(
                     loop.run_in_executor(pool, ctx.run, run_task, task, run, step, values, tables)
                 )
-        await asyncio.gather(*aws)
+        await run_until_failure(aws, todo)
 
     @property
     def workers(self) -> int:
@@ -926,6 +926,26 @@ class Run:
         while not aq.empty():
             yield aq.get_nowait()
         await running
+
+
+async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> None:
+    """Await a step's tasks; once one fails, cancel the others (the step fails anyway).
+
+    A sync task already running in a thread finishes there; its result is dropped.
+    """
+    pending = {asyncio.ensure_future(aw) for aw in aws}
+    try:
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for future in done:
+                future.result()  # an exception that escaped its task (ParentCommand...)
+            if any(t.error is not None for t in tasks):
+                break
+    finally:
+        for future in pending:
+            future.cancel()
+        if pending:
+            await asyncio.wait(pending)
 
 
 @contextmanager

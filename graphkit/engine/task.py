@@ -296,6 +296,18 @@ def _hand_over(task: Task, exc: Exception, ctx: TaskContext) -> NodeError:
     return failure
 
 
+def handled_failure(task: Task) -> bool:
+    """True when the task's writes are its node's error handler's (saved with it)."""
+    return FAILURE_KEY in task.cache
+
+
+def adopt_handler(task: Task) -> None:
+    """A task restored with a handled failure is the handler's: its name, no node edges."""
+    handler = task.node.error_handler
+    if handled_failure(task) and handler is not None:
+        task.node = handler
+
+
 def _restored_failure(task: Task) -> NodeError | None:
     """The failure this task's handler must handle, when a resume finds one saved.
 
@@ -305,7 +317,7 @@ def _restored_failure(task: Task) -> NodeError | None:
     if saved is None or task.node.error_handler is None:
         return None
     node, type_name, message = saved
-    task.node = task.node.error_handler
+    adopt_handler(task)
     return NodeError(node, restored_error(type_name, message))
 
 
