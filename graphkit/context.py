@@ -116,6 +116,9 @@ class RunContext:
     with the subgraphs' runs: an answer goes to whichever run owns that interrupt)."""
     channels: Container[str] = ()
     """The state channels of this run's graph (a subgraph node's output keeps these)."""
+    as_of: str | None = None
+    """Replaying from this checkpoint id: stateful subgraphs load their state as it
+    was then (their newest checkpoint older than it)."""
     rerun: set[str] = field(default_factory=set)
     """Ids of this step's tasks that run again after a pause or failure (their
     subgraphs go on from their own checkpoints)."""
@@ -203,8 +206,8 @@ class TaskContext:
 
     def _where(self) -> dict[str, Any]:
         """LangGraph's ``langgraph_*`` keys for this task (inside a ``@task`` body, the
-        task is the node, as in LangGraph). LangGraph counts the step that runs START
-        as 0, so our first node step is its 1."""
+        task is the node, as in LangGraph). Steps count as LangGraph's: step 0 takes
+        the input, the first node step is 1."""
         call = CURRENT_CALL.get()
         if call is not None:
             name, task_id = call
@@ -214,7 +217,7 @@ class TaskContext:
             name, task_id, path, namespace = self.node, self.task_id, self.path, self.checkpoint_ns
         triggers, lg_path = langgraph_path(path, name)
         return {
-            "langgraph_step": self.step + 1,
+            "langgraph_step": self.step,
             "langgraph_node": name,
             "langgraph_triggers": triggers,
             "langgraph_path": lg_path,

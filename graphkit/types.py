@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
 N = TypeVar("N")
 T = TypeVar("T")
@@ -340,6 +340,14 @@ class PregelTask:
     """For a subgraph's task: its ``StateSnapshot`` (``get_state(subgraphs=True)``),
     else the config of its namespace."""
     result: Any = None
+
+
+class StateUpdate(NamedTuple):
+    """One update of ``bulk_update_state``: ``values`` written as ``as_node``."""
+
+    values: dict[str, Any] | None
+    as_node: str | None = None
+    task_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

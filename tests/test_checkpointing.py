@@ -16,6 +16,7 @@ import pytest
 from graphkit import END, START, Command, StateGraph
 from graphkit.stores import LMDBSaver
 from graphkit.stores.checkpoint import BaseCheckpointSaver
+from graphkit.types import Durability
 
 
 class State(TypedDict, total=False):
@@ -63,7 +64,7 @@ def test_get_state_snapshot_fields(saver: BaseCheckpointSaver) -> None:
     assert snap.values == {"x": 1, "log": ["add0", "done"]}
     assert snap.next == ()
     assert snap.metadata is not None
-    assert snap.metadata["source"] == "loop" and snap.metadata["step"] == 1
+    assert snap.metadata["source"] == "loop" and snap.metadata["step"] == 2
     assert snap.metadata["writes"] == {"done": {"log": ["done"]}}
     assert snap.config["configurable"]["checkpoint_id"]
     assert snap.parent_config is not None and snap.created_at
@@ -76,16 +77,33 @@ def test_history_is_newest_first_with_filter_and_limit(saver: BaseCheckpointSave
     graph.invoke({"x": 0}, cfg())
     history = list(graph.get_state_history(cfg()))
     assert [(h.metadata["source"], h.metadata["step"], h.next) for h in history] == [
-        ("loop", 1, ()),
-        ("loop", 0, ("done",)),
-        ("input", -1, ("add",)),
+        ("loop", 2, ()),
+        ("loop", 1, ("done",)),
+        ("loop", 0, ("add",)),
+        ("input", -1, ("__start__",)),  # as LangGraph: the state before the input
     ]
-    assert [h.values.get("x") for h in history] == [1, 1, 0]
+    assert [h.values.get("x") for h in history] == [1, 1, 0, None]
+    assert history[-1].tasks[0].result == {"x": 0}  # the input, what runs next
     assert len(list(graph.get_state_history(cfg(), limit=2))) == 2
     only_input = list(graph.get_state_history(cfg(), filter={"source": "input"}))
     assert [h.metadata["step"] for h in only_input] == [-1]
     before = list(graph.get_state_history(cfg(), before=history[0].config))
-    assert [h.metadata["step"] for h in before] == [0, -1]
+    assert [h.metadata["step"] for h in before] == [1, 0, -1]
+
+
+def test_replay_from_the_input_checkpoint_takes_the_input_again(
+    saver: BaseCheckpointSaver, durability: Durability
+) -> None:
+    calls: list[str] = []
+    graph = counter_graph(saver, calls)
+    graph.invoke({"x": 3}, cfg(), durability="sync")
+    first = list(graph.get_state_history(cfg()))[-1]
+    assert first.next == ("__start__",)
+    assert graph.invoke(None, first.config, durability=durability) == {
+        "x": 4,
+        "log": ["add3", "done"],
+    }
+    assert calls == ["add", "add"]
 
 
 def test_update_state_goes_through_reducers_and_sets_next(saver: BaseCheckpointSaver) -> None:
@@ -124,8 +142,11 @@ def test_time_travel_forks_and_keeps_old_branch(saver: BaseCheckpointSaver) -> N
     assert out == {"x": 1, "log": ["add0", "done"]}
     assert calls == []  # replay starts after "add": it is not run again
     new_history = list(graph.get_state_history(cfg()))
-    assert len(new_history) == len(history) + 1
-    assert new_history[0].parent_config == before_done.config
+    assert len(new_history) == len(history) + 2  # the fork (a copy), then the step
+    fork = new_history[1]
+    assert fork.metadata is not None and fork.metadata["source"] == "fork"
+    assert (fork.values, fork.next) == (before_done.values, before_done.next)
+    assert fork.parent_config == before_done.config
     # the old branch's checkpoints are untouched
     old_ids = {h.config["configurable"]["checkpoint_id"] for h in history}
     assert old_ids <= {h.config["configurable"]["checkpoint_id"] for h in new_history}
@@ -185,7 +206,7 @@ def test_durability_modes(saver: BaseCheckpointSaver, durability: str) -> None:
     graph = counter_graph(saver)
     graph.invoke({"x": 0}, cfg(), durability=durability)
     history = list(graph.get_state_history(cfg()))
-    expected = 1 if durability == "exit" else 3
+    expected = 1 if durability == "exit" else 4
     assert len(history) == expected
     assert history[0].values == {"x": 1, "log": ["add0", "done"]}
 
@@ -197,10 +218,11 @@ def test_bad_durability_is_rejected(saver: BaseCheckpointSaver) -> None:
 
 def test_checkpoints_stream_mode(saver: BaseCheckpointSaver) -> None:
     events = list(counter_graph(saver).stream({"x": 0}, cfg(), stream_mode="checkpoints"))
-    assert [e["metadata"]["step"] for e in events] == [-1, 0, 1]
+    assert [e["metadata"]["step"] for e in events] == [-1, 0, 1, 2]
     assert events[-1]["values"] == {"x": 1, "log": ["add0", "done"]}
-    assert events[0]["next"] == ["add"]  # a list, as LangGraph streams it
-    assert events[0]["tasks"] == [{"id": "0:add", "name": "add", "interrupts": (), "state": None}]
+    assert events[0]["next"] == ["__start__"]  # a list, as LangGraph streams it
+    assert events[1]["next"] == ["add"]
+    assert events[1]["tasks"] == [{"id": "1:add", "name": "add", "interrupts": (), "state": None}]
 
 
 def test_only_changed_channels_get_new_versions(saver: BaseCheckpointSaver) -> None:
@@ -296,7 +318,7 @@ def test_async_durability_saves_every_step_in_order(saver: BaseCheckpointSaver, 
     graph = builder.compile(checkpointer=saver)
     graph.invoke({"x": 0}, cfg(), durability="async")
     history = list(graph.get_state_history(cfg()))
-    assert [h.values["x"] for h in history] == list(range(steps, -1, -1))
+    assert [h.values.get("x") for h in history] == [*range(steps, -1, -1), None]
     assert all(h.parent_config == history[i + 1].config for i, h in enumerate(history[:-1]))
 
 
@@ -354,7 +376,7 @@ def test_one_lmdb_write_transaction_per_superstep(
         graph = builder.compile(checkpointer=saver)
         monkeypatch.setattr(LMDBEnv, "write", counting)
         graph.invoke({"x": 0}, cfg(), durability="sync")
-    assert len(commits) == 3  # the input checkpoint, then one per superstep
+    assert len(commits) == 4  # the input checkpoint, the input applied, one per superstep
 
 
 async def test_async_state_apis(saver: BaseCheckpointSaver) -> None:
@@ -363,7 +385,7 @@ async def test_async_state_apis(saver: BaseCheckpointSaver) -> None:
     snap = await graph.aget_state(cfg())
     assert snap.values == {"x": 1, "log": ["add0", "done"]}
     steps = [h.metadata["step"] async for h in graph.aget_state_history(cfg(), limit=2)]
-    assert steps == [1, 0]
+    assert steps == [2, 1]
     await graph.aupdate_state(cfg(), {"x": 7}, as_node="add")
     assert (await graph.aget_state(cfg())).next == ("done",)
 
@@ -397,7 +419,7 @@ os.kill(os.getpid(), signal.SIGKILL)
         latest = saver.get_tuple(config)
         assert latest is not None
         assert latest.checkpoint["channel_values"]["x"] == 200
-        assert len(list(saver.list(config))) == 201  # the input and each of 200 steps
+        assert len(list(saver.list(config))) == 202  # the input, taking it, 200 steps
     finally:
         saver.close()
 
@@ -437,3 +459,45 @@ def test_a_failing_run_keeps_every_step_it_finished(
     state = graph.get_state(cfg())
     assert state.values["log"] == ["a", "b"]
     assert state.next == ("boom",)
+
+
+def test_bulk_update_state_saves_one_checkpoint_per_superstep(
+    saver: BaseCheckpointSaver,
+) -> None:
+    from graphkit.errors import InvalidUpdateError
+    from graphkit.types import StateUpdate
+
+    graph = counter_graph(saver)
+    config = graph.bulk_update_state(
+        cfg("bulk"),
+        [
+            [StateUpdate({"x": 1}, "__input__")],
+            [StateUpdate({"x": 1}, START)],
+            [StateUpdate({"x": 2, "log": ["a"]}, "add"), StateUpdate({"log": ["b"]}, "done")],
+        ],
+    )
+    history = list(graph.get_state_history(cfg("bulk")))
+    assert [(h.metadata["source"], h.metadata["step"], h.next) for h in history] == [
+        ("update", 1, ("done",)),
+        ("update", 0, ("add",)),
+        ("input", -1, ("__start__",)),
+    ]
+    assert graph.get_state(config).values == {"x": 2, "log": ["a", "b"]}
+    with pytest.raises(InvalidUpdateError, match="No supersteps"):
+        graph.bulk_update_state(cfg("bulk"), [])
+    with pytest.raises(InvalidUpdateError, match="No updates"):
+        graph.bulk_update_state(cfg("bulk"), [[]])
+    with pytest.raises(InvalidUpdateError, match="each need as_node"):
+        graph.bulk_update_state(cfg("bulk"), [[StateUpdate({"x": 1}), StateUpdate({"x": 2})]])
+
+
+def test_update_state_copy_forks_and_end_stops(saver: BaseCheckpointSaver) -> None:
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, cfg())
+    start = next(h for h in graph.get_state_history(cfg()) if h.next == ("add",))
+    fork = graph.get_state(graph.update_state(start.config, None, as_node="__copy__"))
+    assert fork.metadata is not None and fork.metadata["source"] == "fork"
+    assert (fork.values, fork.next) == (start.values, start.next)
+    ended = graph.get_state(graph.update_state(fork.config, {"x": 9}, as_node=END))
+    assert (ended.values["x"], ended.next) == (9, ())
+    assert ended.metadata is not None and ended.metadata["source"] == "update"

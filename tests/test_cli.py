@@ -225,10 +225,10 @@ def test_threads_table_and_json(ckpt_dir: Path, capsys: pytest.CaptureFixture[st
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["thread", "checkpoints", "namespaces"]
-    assert [line.split()[:2] for line in lines[2:]] == [["b", "2"], ["a", "4"]]
+    assert [line.split()[:2] for line in lines[2:]] == [["b", "3"], ["a", "6"]]
     code, out, _ = run(capsys, "threads", str(ckpt_dir), "--json")
     rows = json.loads(out)
-    assert {r["thread_id"]: r["checkpoints"] for r in rows} == {"a": 4, "b": 2}
+    assert {r["thread_id"]: r["checkpoints"] for r in rows} == {"a": 6, "b": 3}
     assert all(r["latest_time"].endswith("+00:00") for r in rows)
 
 
@@ -236,25 +236,25 @@ def test_history_newest_first(ckpt_dir: Path, capsys: pytest.CaptureFixture[str]
     code, out, _ = run(capsys, "history", str(ckpt_dir), "a", "--json")
     assert code == 0
     rows = json.loads(out)
-    assert [r["step"] for r in rows] == [2, 1, 0, -1]
-    assert [r["source"] for r in rows] == ["loop", "input", "loop", "input"]
+    assert [r["step"] for r in rows] == [4, 3, 2, 1, 0, -1]
+    assert [r["source"] for r in rows] == ["loop", "loop", "input", "loop", "loop", "input"]
     assert rows[0]["writes"] == ["inc"] and rows[1]["next"] == ["inc"]
     code, out, _ = run(capsys, "history", str(ckpt_dir), "a", "--limit", "2")
     lines = out.splitlines()
     assert len(lines) == 4
-    assert lines[2].split()[3:6] == ["2", "loop", "inc"]
+    assert lines[2].split()[3:6] == ["4", "loop", "inc"]
 
 
 def test_state_prints_values(ckpt_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "state", str(ckpt_dir), "a")
     assert code == 0
-    assert "step:          2" in out
+    assert "step:          4" in out
     assert "  x: 11" in out
     code, out, _ = run(capsys, "history", str(ckpt_dir), "a", "--json")
-    oldest_loop = json.loads(out)[2]["checkpoint_id"]
+    oldest_loop = json.loads(out)[3]["checkpoint_id"]
     code, out, _ = run(capsys, "state", str(ckpt_dir), "a", "--checkpoint", oldest_loop, "--json")
     data = json.loads(out)
-    assert data["values"] == {"x": 2} and data["step"] == 0
+    assert data["values"] == {"x": 2} and data["step"] == 1
 
 
 @pytest.mark.parametrize(

@@ -57,8 +57,8 @@ def test_concurrent_sync_runs_share_transactions_and_lose_nothing(
         for i in range(runs):
             config = {"configurable": {"thread_id": f"t{i}"}}
             history = list(saver.list(config))
-            assert len(history) == steps + 1
-            assert [h.metadata["step"] for h in history] == list(range(steps - 1, -2, -1))
+            assert len(history) == steps + 2  # the input checkpoint, taking it, each step
+            assert [h.metadata["step"] for h in history] == list(range(steps, -2, -1))
             assert graph.get_state(config).values == {"n": steps}
     assert len(commits) < runs * (steps + 1)  # some commits carried several runs' steps
 
@@ -152,8 +152,8 @@ def test_async_runs_share_commits_and_each_waits_only_for_its_own(
         assert asyncio.run(all_runs()) == [{"n": steps}] * runs
         for i in range(runs):  # everything is on disk when ainvoke returns
             history = list(saver.list({"configurable": {"thread_id": f"a{i}"}}))
-            assert len(history) == steps + 1
-    assert len(commits) < runs * (steps + 1)
+            assert len(history) == steps + 2
+    assert len(commits) < runs * (steps + 2)
 
 
 def test_the_background_committer_thread_ends_when_idle(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -158,7 +158,8 @@ def test_delete_thread_during_a_run_does_not_brick_the_thread(
     state = graph.get_state(_cfg("t"))
     assert state.values["count"] == 6
     for item in saver.list(_cfg("t")):  # every checkpoint left reads
-        assert "count" in item.checkpoint["channel_values"] or item.metadata["step"] == -1
+        # (the input checkpoint, step -1, and taking the input, step 0, come before count)
+        assert "count" in item.checkpoint["channel_values"] or item.metadata["step"] <= 0
 
 
 def test_delete_thread_from_another_thread_while_runs_go_on(saver: BaseCheckpointSaver) -> None:

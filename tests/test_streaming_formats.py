@@ -397,7 +397,8 @@ def test_checkpoints_of_a_subgraph_node_name_where_its_own_checkpoints_live() ->
     for event, snap in zip(reversed(events), history, strict=True):
         assert [t["state"] for t in event["tasks"]] == [t.state for t in snap.tasks]
         assert event["parent_config"] == snap.parent_config
-    (sub_task,) = events[0]["tasks"]
+    assert [t["name"] for t in events[0]["tasks"]] == ["__start__"]  # the input checkpoint
+    (sub_task,) = events[1]["tasks"]
     assert sub_task["state"]["configurable"]["checkpoint_ns"].startswith("sub:")
 
 

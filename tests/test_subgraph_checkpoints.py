@@ -192,6 +192,7 @@ def test_history_of_a_subgraph_namespace(saver: BaseCheckpointSaver) -> None:
         ["prepared", "answer=ok"],
         ["prepared"],
         [],
+        [],  # the subgraph's input checkpoint: its state before the input
     ]
 
 
@@ -346,3 +347,33 @@ def test_command_parent_from_a_nested_subgraph(saver: BaseCheckpointSaver) -> No
         .compile(checkpointer=saver)
     )
     assert graph.invoke({"log": []}, cfg())["log"] == ["jumped", "middle elsewhere"]
+
+
+def test_replaying_the_parent_gives_a_stateful_subgraph_its_state_of_that_time(
+    saver: BaseCheckpointSaver,
+) -> None:
+    seen: list[list[str]] = []
+
+    def step(state: State) -> dict[str, Any]:
+        seen.append(list(state["log"]))
+        return {"log": ["s"]}
+
+    sub = (
+        StateGraph(State).add_node("step", step).add_edge(START, "step").compile(checkpointer=True)
+    )
+    graph = (
+        StateGraph(Inner)
+        .add_node("first", lambda s: {"private": "p"})
+        .add_node("sub", sub)
+        .add_edge(START, "first")
+        .add_edge("first", "sub")
+        .compile(checkpointer=saver)
+    )
+    config = cfg()
+    graph.invoke({"log": []}, config, durability="sync")
+    graph.invoke({"log": []}, config, durability="sync")
+    assert len(seen[1]) > len(seen[0])  # the subgraph kept its state
+    first_run = [s for s in graph.get_state_history(config) if s.next == ("sub",)][-1]
+    seen.clear()
+    graph.invoke(None, first_run.config)
+    assert seen == [[]]  # as it was then: nothing yet

@@ -109,13 +109,22 @@ class CheckpointSession:
         self._background: RunSaves | None = None
 
     # ---------------------------------------------------------------- load
-    def load(self, *, known: Container[str], joins: int) -> Restored | None:
+    def load(
+        self, *, known: Container[str], joins: int, before: str | None = None
+    ) -> Restored | None:
         """The thread's latest checkpoint (or the one ``checkpoint_id`` names), if any.
 
         ``known`` and ``joins`` describe the graph: frontier entries of nodes it no
-        longer has are dropped.
+        longer has are dropped. ``before``: the newest checkpoint older than that
+        checkpoint id (ids are time-ordered across namespaces).
         """
-        found = self.saver.get_tuple(self.config)
+        if before is not None:
+            older = self.saver.list(
+                self.config, before={"configurable": {"checkpoint_id": before}}, limit=1
+            )
+            found = next(iter(older), None)
+        else:
+            found = self.saver.get_tuple(self.config)
         if found is None:
             if self.config["configurable"].get("checkpoint_id"):
                 raise ValueError(
@@ -148,6 +157,15 @@ class CheckpointSession:
             resumes=resumes,
             metadata=found.metadata,
         )
+
+    def at_latest(self) -> bool:
+        """True when the loaded checkpoint is the newest of its thread and namespace."""
+        configurable = {k: v for k, v in self.config["configurable"].items()}
+        configurable.pop("checkpoint_id", None)
+        latest = self.saver.get_tuple({"configurable": configurable})
+        return latest is None or latest.config["configurable"].get("checkpoint_id") == self.config[
+            "configurable"
+        ].get("checkpoint_id")
 
     def answers(self, value: Any) -> dict[str, Any]:
         """``Command(resume=value)`` as answers by interrupt id.

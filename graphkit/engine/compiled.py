@@ -23,7 +23,7 @@ from graphkit.engine.tables import GraphTables
 from graphkit.errors import GraphCompileError, InvalidUpdateError, ParentCommand, PolicyError
 from graphkit.runtime import coerce_context
 from graphkit.schema import ROOT, update_from_object, validation_message
-from graphkit.types import Command, StateSnapshot, StreamMode
+from graphkit.types import Command, StateSnapshot, StateUpdate, StreamMode
 
 if TYPE_CHECKING:
     from graphkit.context import TaskContext
@@ -451,10 +451,31 @@ class CompiledStateGraph:
     def update_state(
         self, config: dict[str, Any], values: Any, as_node: str | None = None
     ) -> dict[str, Any]:
-        """Write ``values`` as if ``as_node`` had returned them; the next run goes on from there."""
+        """Write ``values`` as if ``as_node`` had returned them; the next run goes on from there.
+
+        ``as_node="__copy__"`` (with ``values=None``) saves a copy of the checkpoint.
+        """
         from graphkit.engine.state import update_state
 
-        return update_state(self, config, values, as_node)
+        return update_state(self, config, [[(values, as_node)]])
+
+    def bulk_update_state(
+        self, config: dict[str, Any], supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> dict[str, Any]:
+        """Apply several supersteps of updates, one checkpoint each; the last one's config.
+
+        Each superstep is a list of ``StateUpdate(values, as_node)``, applied together.
+        """
+        from graphkit.engine.state import update_state
+
+        steps = [[(u[0], u[1] if len(u) > 1 else None) for u in step] for step in supersteps]
+        return update_state(self, config, steps)
+
+    async def abulk_update_state(
+        self, config: dict[str, Any], supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> dict[str, Any]:
+        """Async ``bulk_update_state``."""
+        return await asyncio.to_thread(self.bulk_update_state, config, supersteps)
 
     async def aupdate_state(
         self, config: dict[str, Any], values: Any, as_node: str | None = None

@@ -21,7 +21,7 @@ import contextvars
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -65,6 +65,11 @@ if TYPE_CHECKING:
     from graphkit.stores.checkpoint.base import BaseCheckpointSaver
 
 DEFAULT_RECURSION_LIMIT = 10_000
+COPY = "__copy__"
+"""``update_state(config, None, as_node=COPY)`` saves a copy of the checkpoint (a fork)."""
+INPUT = "__input__"
+"""``update_state(config, values, as_node=INPUT)`` saves an input checkpoint, as
+``invoke(values)`` would before taking its input."""
 _DEFAULT_WORKERS = min(32, (os.cpu_count() or 1) + 4)
 
 
@@ -100,11 +105,11 @@ class Run:
         self.drained: str | None = None
         """Why the run stopped early at a ``RunControl`` drain request, if it did."""
         self.paused = False
+        """True when the run stopped before its end (interrupt, interrupt_before/after)."""
         self.replaying = False
+        """Replaying a named checkpoint: paused tasks run afresh (no saved answers)."""
         self.asked: dict[str, list[Interrupt]] = {}
         """Interrupts that restored tasks had raised (kept with them when they finish)."""
-        """Replaying a named checkpoint: paused tasks run afresh (no saved answers)."""
-        """True when the run stopped before its end (interrupt, interrupt_before/after)."""
         self.restored: dict[str, list[Write]] = {}
         """Pending writes of the loaded checkpoint, by task id (used by the next plan)."""
         self.resumes: dict[str, list[Any]] = {}
@@ -125,6 +130,9 @@ class Run:
         )
         self._pool: ThreadPoolExecutor | None = None
         outer = parent_task.run if parent_task is not None else None
+        # the session first: it checks the config's thread before anything reads it
+        cp = CheckpointSession(saver, config) if saver is not None else None
+        self.cp: CheckpointSession | None = cp
         self.ctx = RunContext(
             config,
             graph.store if graph.store is not None or outer is None else outer.store,
@@ -137,6 +145,7 @@ class Run:
             saver=saver,
             answers=outer.answers if outer is not None else {},
             channels=self.tables.channels,
+            as_of=outer.as_of if outer is not None else None,
             steps_left=lambda: self.step_budget - self.steps_run,
             read_state=lambda: self.tables.start.make_input(self.values),
             scope=scope or (outer.scope if outer is not None else RunScope()),
@@ -146,9 +155,7 @@ class Run:
         if _tees_to(outer) and forward is None and modes:
             assert outer is not None and outer.push is not None
             self.sink.tee(outer.push, namespace, outer.modes)
-        self.cp: CheckpointSession | None = None
-        if saver is not None:
-            self.cp = cp = CheckpointSession(saver, config)
+        if cp is not None:
             self.ctx.checkpoint_id = lambda: cp.config["configurable"].get("checkpoint_id", "")
         elif outer is not None:
             self.ctx.checkpoint_id = outer.checkpoint_id
@@ -203,21 +210,33 @@ class Run:
         if isinstance(input, Command):
             self._start_command(input)
         elif input is None:
-            # invoke(None) from a named earlier checkpoint replays it: paused tasks
-            # ask again instead of taking the answers they got then.
-            self.replaying = bool((self.config.get("configurable") or {}).get("checkpoint_id"))
             if self.cp is None or not self.cp.loaded:
                 raise EmptyInputError(
                     "invoke(None) resumes a thread, but thread "
                     f"{self.cp.thread_id if self.cp else None!r} has no checkpoint yet. "
                     "Start it with an input state."
                 )
+            named = (self.config.get("configurable") or {}).get("checkpoint_id")
+            if named and not self.cp.at_latest():
+                self._fork_for_replay()
+            self._take_saved_input()
             self.skip_interrupt_before = True
         else:
             self._start_input(input)
             return
         if self.cp is not None and self.cp.loaded and "values" in self.modes:
             self._emit("values", self._stream_values())  # where a resumed run starts from
+
+    def _fork_for_replay(self) -> None:
+        """invoke(None) from an earlier checkpoint replays it on a new branch: a copy
+        of it (source "fork") becomes the thread's latest, and the step runs again
+        (paused tasks ask again instead of taking the answers they got then)."""
+        assert self.cp is not None
+        self.replaying = True
+        self.ctx.as_of = self.cp.config["configurable"].get("checkpoint_id")
+        self.restored = {}
+        self.step += 1
+        self._save("fork", None)
 
     def _start_nested(self, input: Any, resuming: bool) -> None:
         """A subgraph with checkpoints: go on where it paused, or take its input.
@@ -227,8 +246,9 @@ class Run:
         """
         stateful = self.graph.checkpointer is True
         if resuming or stateful:
-            self._load()
+            self._load(before=self.ctx.as_of if stateful else None)
         if resuming and self.loaded and (not stateful or self._paused_inside()):
+            self._take_saved_input()
             self.skip_interrupt_before = True
             return
         self._start_input(input)
@@ -238,10 +258,12 @@ class Run:
         frontier = self.frontier
         return bool(self.restored or frontier.pending or frontier.sends or frontier.deferred)
 
-    def _load(self) -> None:
-        """Apply the thread's checkpoint (if it has one) to this run."""
+    def _load(self, before: str | None = None) -> None:
+        """Apply the thread's checkpoint (if it has one) to this run (``before``: the
+        newest one older than that checkpoint id)."""
         assert self.cp is not None
-        found = self.cp.load(known=self.tables.nodes, joins=len(self.tables.joins))
+        known = {*self.tables.nodes, START}  # an input checkpoint's next is START
+        found = self.cp.load(known=known, joins=len(self.tables.joins), before=before)
         if found is not None:
             self._restore_from(found)
 
@@ -278,39 +300,93 @@ class Run:
         if self.loaded:
             self.step += 1
         self.step_budget = self.limit - 1
+        if self.cp is not None:
+            # The input checkpoint, as LangGraph's: the state before the input, and
+            # the input as what runs next (a replay from here takes it again).
+            self.frontier.pending = {START: None}
+            self._save("input", {START: dict(writes)})
+            self.frontier.pending = {}
+        self._take_input(writes)
+
+    def _take_input(self, writes: list[Write]) -> None:
+        """Apply the input (step 0 of an invocation) and trigger what follows START."""
         self._apply([(START, writes)])
         self.route_after(self.tables.start)
+        self.step += 1
         if self._wrote_any(writes):
             self._emit("values", self._stream_values())
-        self._save("input", {START: dict(writes)})
+        self._save("loop", {START: dict(writes)})
 
-    def update(self, values: Any, as_node: str | None) -> dict[str, Any]:
-        """``update_state``: write ``values`` as ``as_node`` would, save; the new config.
+    def _take_saved_input(self) -> None:
+        """Going on from an input checkpoint (a replay, or a run stopped right after
+        saving it): take the input it holds."""
+        if START in self.frontier.pending:
+            del self.frontier.pending[START]
+            saved = (self.last_writes or {}).get(START) or {}
+            self._take_input(list(saved.items()))
+
+    def update(self, supersteps: Sequence[Sequence[tuple[Any, str | None]]]) -> dict[str, Any]:
+        """``update_state``/``bulk_update_state``: each superstep's ``(values, as_node)``
+        updates are applied together as those nodes' writes, one checkpoint per
+        superstep; returns the config of the last.
 
         The same path as a run's input: load the thread, apply the writes through the
-        reducers, route after ``as_node`` and save one checkpoint.
+        reducers, route after the nodes and save. ``as_node="__copy__"`` saves a copy
+        of the checkpoint (a fork); ``as_node=END`` applies the values and ends there.
         """
         cp = self.cp
         assert cp is not None
+        if not supersteps:
+            raise InvalidUpdateError("No supersteps provided: pass [[StateUpdate(...)], ...].")
+        if any(not updates for updates in supersteps):
+            raise InvalidUpdateError("No updates provided in a superstep: each needs one.")
         self._load()
         self._init_channels()
-        node_name = as_node if as_node is not None else self._last_writer()
-        if node_name != START and node_name not in self.tables.nodes:
-            raise InvalidUpdateError(
-                f"update_state(as_node={node_name!r}): no such node. Known nodes: "
-                f"{sorted(self.tables.nodes)} (or START)."
-            )
-        node = self.tables.start if node_name == START else self.tables.nodes[node_name]
-        writes = update_writes(values, node_name, self.tables) if values is not None else []
-        self._apply([(node_name, writes)])
-        self.frontier = Frontier(pending={}, sends=[], deferred={}, joins=self.frontier.joins)
-        self.restored = {}
-        self.route_after(node)
-        self.step += 1
-        source = "fork" if values is None and as_node is None else "update"
-        self._save(source, {node_name: values})
+        for updates in supersteps:
+            self._update_step(list(updates))
         self.close()
         return cp.config
+
+    def _update_step(self, updates: list[tuple[Any, str | None]]) -> None:
+        names = [as_node for _, as_node in updates]
+        if len(updates) > 1 and {None, END, COPY, INPUT} & set(names):
+            raise InvalidUpdateError(
+                "Several updates in one superstep each need as_node (a node, not "
+                f"{END!r}, {COPY!r} or {INPUT!r}); got {names}."
+            )
+        self.restored = {}
+        if names == [INPUT]:  # as if invoked with this input: the input checkpoint
+            writes = self.graph.input_writes(updates[0][0])
+            if self.loaded or self.step > -1:
+                self.step += 1
+            self.frontier.clear_triggers()
+            self.frontier.pending = {START: None}
+            self.last_writes = {START: dict(writes)}
+            self._save("input", dict(self.last_writes))
+            return
+        self.step += 1
+        if names == [COPY]:  # a fork: the same state and next, as a new checkpoint
+            self._save("fork", None)
+            return
+        writers: list[tuple[str, list[Write]]] = []
+        for values, as_node in updates:
+            name = as_node if as_node is not None else self._last_writer()
+            if name not in (START, END) and name not in self.tables.nodes:
+                raise InvalidUpdateError(
+                    f"update_state(as_node={name!r}): no such node. Known nodes: "
+                    f"{sorted(self.tables.nodes)} (or START, END, {COPY!r}, {INPUT!r})."
+                )
+            writes = update_writes(values, name, self.tables) if values is not None else []
+            writers.append((name, writes))
+        self._apply(writers)
+        self.frontier = Frontier(pending={}, sends=[], deferred={}, joins=self.frontier.joins)
+        for name, _ in writers:
+            if name != END:
+                self.route_after(self.tables.start if name == START else self.tables.nodes[name])
+        self.last_writes = {
+            name: values for (values, _), (name, _) in zip(updates, writers, strict=True)
+        }
+        self._save("update", dict(self.last_writes))
 
     def _last_writer(self) -> str:
         """The node ``update_state`` writes as when not told: the last step's only writer."""
@@ -722,14 +798,13 @@ class Run:
             self._emit("tasks", payload)
             self._emit(
                 "debug",
-                {"type": "task", "timestamp": _now(), "step": self.step + 2, "payload": payload},
+                {"type": "task", "timestamp": _now(), "step": self.step + 1, "payload": payload},
             )
 
     def _emit_debug_results(self, tasks: list[Task], step: int) -> None:
         """``debug``/``tasks`` events for the step's finished (or failed) tasks.
 
-        ``step`` is ours (0 = first node step); LangGraph counts from 1 (its step 0
-        runs START), so debug events say ``step + 1``.
+        ``step`` counts as LangGraph's (step 0 takes the input; nodes run from 1).
         """
         if "debug" not in self.modes and "tasks" not in self.modes:
             return
@@ -738,7 +813,7 @@ class Run:
             self._emit("tasks", payload)
             self._emit(
                 "debug",
-                {"type": "task_result", "timestamp": _now(), "step": step + 1, "payload": payload},
+                {"type": "task_result", "timestamp": _now(), "step": step, "payload": payload},
             )
 
     def close(self) -> None:

@@ -8,11 +8,11 @@ input, so it saves exactly as a run does. Persistence itself is ``checkpoints.py
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from graphkit.constants import INTERRUPT
+from graphkit.constants import INTERRUPT, START
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
 from graphkit.engine.compiled import CompiledStateGraph
 from graphkit.engine.frontier import planned
@@ -157,6 +157,8 @@ def snapshot(
     step = int(found.metadata.get("step", -1)) + 1
     tasks: list[PregelTask] = []
     names, sends = planned(frontier)
+    if START in names:  # an input checkpoint: the input is what runs next
+        results[f"{step}:{START}"] = dict((found.metadata.get("writes") or {}).get(START) or {})
     for name in names:
         tasks.append(
             _snapshot_task(f"{step}:{name}", name, ("pull", name), errors, interrupts, results)
@@ -275,9 +277,12 @@ def get_state_history(
 
 
 def update_state(
-    graph: CompiledStateGraph, config: dict[str, Any], values: Any, as_node: str | None
+    graph: CompiledStateGraph,
+    config: dict[str, Any],
+    supersteps: Sequence[Sequence[tuple[Any, str | None]]],
 ) -> dict[str, Any]:
-    """Apply ``values`` through the reducers as if ``as_node`` wrote them; save a checkpoint.
+    """Apply each superstep's ``(values, as_node)`` updates through the reducers as if
+    those nodes wrote them; one checkpoint per superstep.
 
     A ``checkpoint_ns`` in the config updates that subgraph's own state.
     """
@@ -291,4 +296,5 @@ def update_state(
             "graph (a graph a node invokes is not declared). Update it with that graph: "
             "subgraph.update_state(config, ...)."
         )
-    return Run(target, {**config, "durability": "sync"}, saver=saver).update(values, as_node)
+    run = Run(target, {**config, "durability": "sync"}, saver=saver)
+    return run.update(supersteps)
