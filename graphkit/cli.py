@@ -24,6 +24,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import math
 import os
 import sys
 import uuid
@@ -60,8 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
+    _printable_output()
     try:
-        return handler(args)
+        with _any_int_size():
+            return handler(args)
     except UsageError as exc:
         print(f"graphkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -75,6 +78,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else ""
         print(f"graphkit {args.command}: {type(exc).__name__}: {message}", file=sys.stderr)
         return 1
+
+
+def _printable_output() -> None:
+    """Print what stored data holds even when the terminal cannot encode it (lone
+    surrogates in a thread id, say): escaped, instead of failing with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+@contextmanager
+def _any_int_size() -> Iterator[None]:
+    """Show stored ints of any size (Python refuses str() past 4300 digits by default)."""
+    get = getattr(sys, "get_int_max_str_digits", None)
+    if get is None:
+        yield
+        return
+    before = get()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(before)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,6 +176,11 @@ def _add_draw(sub: Any) -> None:
 def cmd_draw(args: argparse.Namespace) -> int:
     """``graphkit draw``: find the graph, render it, print or write it."""
     fmt = args.format or _format_from_path(args.output) or "dot"
+    if args.output and not args.format and not _format_from_path(args.output):
+        raise UsageError(
+            f"cannot tell the format from -o {args.output}: name the file .dot/.gv, .mmd, "
+            ".txt, .svg or .png, or pass --format (one of: " + ", ".join(FORMATS) + ")"
+        )
     graph = load_graph(args.target)
     drawable = graph.get_graph(xray=args.xray)
     data: str | bytes
@@ -216,6 +248,11 @@ def _has_name(target: str) -> bool:
 def load_module(location: str) -> ModuleType:
     """Import a ``.py`` file (by path) or a module (by dotted name, from the cwd too)."""
     path = Path(location)
+    if path.is_dir():
+        raise UsageError(
+            f"{location} is a directory: name a Python file in it (FILE.py[:NAME]) "
+            "or a module (package.module[:NAME])"
+        )
     if location.endswith(".py") or os.sep in location or "/" in location:
         if not path.is_file():
             raise UsageError(f"no such file: {location}")
@@ -228,6 +265,10 @@ def load_module(location: str) -> ModuleType:
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
         return module
+    if not all(part.isidentifier() for part in location.split(".")):
+        raise UsageError(
+            f"{location!r} is neither a .py file nor a module name (like package.module)"
+        )
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
@@ -343,15 +384,36 @@ class ThreadSummary:
 
 @contextmanager
 def open_saver(path: str) -> Iterator[Any]:
-    """An LMDBSaver on an existing directory (never creates one: a typo is a usage error)."""
-    _check_lmdb_dir(path)
+    """A read-only LMDBSaver on an existing directory.
+
+    Never creates anything: not the directory (a typo is a usage error), not a
+    database (a store-only directory has no checkpoints), not a lock file on a
+    read-only mount.
+    """
     from graphkit.checkpoint.lmdb import LMDBSaver
 
-    saver = LMDBSaver(path)
+    env = _open_readonly(path)
+    try:
+        saver = LMDBSaver(env=env)
+    except LookupError:
+        raise UsageError(
+            f"{path} holds no checkpoints (no LMDBSaver wrote there); "
+            f"`graphkit store {path} namespaces` inspects a memory store"
+        ) from None
+    finally:
+        env.close()  # the saver holds its own reference
     try:
         yield saver
     finally:
         saver.close()
+
+
+def _open_readonly(path: str) -> Any:
+    """The LMDB environment at ``path``, opened read-only."""
+    _check_lmdb_dir(path)
+    from graphkit.stores import LMDBEnv
+
+    return LMDBEnv(path, readonly=True)
 
 
 def _check_lmdb_dir(path: str) -> None:
@@ -386,15 +448,14 @@ def thread_summaries(saver: Any) -> list[ThreadSummary]:
 
 def _checkpoint_keys(saver: Any) -> Iterator[tuple[str, str, bytes]]:
     """(thread, namespace, id16) of every checkpoint, read from keys only when possible."""
-    from graphkit.stores.checkpoint.lmdb import LMDBSaver, dec
+    from graphkit.stores.checkpoint.lmdb import LMDBSaver
 
     if isinstance(saver, LMDBSaver):
         db = saver.env.db("ckpt_checkpoints")
         with saver.env.read() as txn:
             for raw in txn.cursor(db=db).iternext(values=False):
                 key = bytes(raw)
-                thread_id, at = dec(key)
-                ns, _ = dec(key, at)
+                thread_id, ns = saver.key_names(txn, key)
                 yield thread_id, ns, key[-16:]
         return
     for item in saver.list(None):
@@ -577,11 +638,13 @@ def _message_line(message: Any) -> str:
 def _jsonable(value: Any) -> Any:
     """Values as JSON can hold them: pydantic models dumped, sets/tuples as lists."""
     if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
+        return _jsonable(value.model_dump(mode="json"))
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, (dt.datetime, dt.date)):
@@ -643,11 +706,10 @@ def open_store(path: str) -> Iterator[Any]:
     _check_lmdb_dir(path)
     import struct
 
-    from graphkit.stores import LMDBEnv
     from graphkit.stores.embeddings import HashEmbeddings
     from graphkit.stores.store import LMDBStore
 
-    env = LMDBEnv(path)
+    env = _open_readonly(path)
     try:
         meta = env.db("store_meta")  # open the database before the read transaction
         with env.read() as txn:
@@ -655,6 +717,11 @@ def open_store(path: str) -> Iterator[Any]:
         dims = struct.unpack(">Q", raw)[0] if raw else None
         index: Any = {"dims": dims, "embed": HashEmbeddings(dims)} if dims else None
         store = LMDBStore(env=env, index=index)
+    except LookupError:
+        raise UsageError(
+            f"{path} holds no memory store (no LMDBStore wrote there); "
+            f"`graphkit threads {path}` lists checkpoint threads"
+        ) from None
     finally:
         env.close()  # the store holds its own reference
     try:
@@ -668,7 +735,7 @@ def cmd_store_namespaces(args: argparse.Namespace) -> int:
     prefix = parse_namespace(args.prefix)
     with open_store(args.path) as store:
         found = store.list_namespaces(prefix=prefix or None, limit=args.limit)
-        counts = {ns: len(store.search(ns, limit=100_000)) for ns in found}
+        counts = {ns: _count_items(store, ns) for ns in found}
     if args.json:
         _print_json([{"namespace": list(ns), "items": counts[ns]} for ns in found])
         return 0
@@ -681,6 +748,17 @@ def cmd_store_namespaces(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _count_items(store: Any, namespace: tuple[str, ...]) -> int:
+    """Items in exactly ``namespace`` (a search also returns its children's)."""
+    count, offset, page = 0, 0, 1000
+    while True:
+        items = store.search(namespace, limit=page, offset=offset)
+        count += sum(1 for item in items if tuple(item.namespace) == namespace)
+        if len(items) < page:
+            return count
+        offset += page
 
 
 def cmd_store_search(args: argparse.Namespace) -> int:
@@ -875,7 +953,8 @@ def format_table(
 
 
 def _print_json(data: Any) -> None:
-    print(json.dumps(_jsonable(data), ensure_ascii=False, indent=2))
+    """Valid JSON only: NaN and infinities become strings (see ``_jsonable``)."""
+    print(json.dumps(_jsonable(data), ensure_ascii=False, indent=2, allow_nan=False))
 
 
 def _positive(text: str) -> int:

@@ -138,9 +138,11 @@ def test_full_map_grows_then_fails_clearly_past_max(tmp_path: Path) -> None:
 
 
 def _corrupt_blob(saver: LMDBSaver, thread: str, channel: str, version: int, data: bytes) -> None:
+    """Store ``data`` as the blob, with a valid checksum: the decoder's own checks must catch it."""
     key = enc(thread) + enc("") + enc(channel) + version.to_bytes(8, "big")
     db = saver.env.db("ckpt_blobs")
-    saver.env.write(lambda txn: txn.put(key, data, db=db))
+    sealed = saver._seal(data)
+    saver.env.write(lambda txn: txn.put(key, sealed, db=db))
 
 
 @pytest.mark.parametrize(

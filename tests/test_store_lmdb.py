@@ -501,3 +501,47 @@ def test_deleting_an_absent_item_commits_nothing(tmp_path: Path) -> None:
         store.delete(("a",), "k")
         assert store._generation == before + 1 and store.get(("a",), "k") is None
         assert store.list_namespaces() == []
+
+
+def test_a_sweep_never_deletes_what_another_writer_rewrote_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with LMDBStore(tmp_path) as a, LMDBStore(tmp_path) as b:
+        a.put(("n",), "k", {"v": "old"}, ttl=0.001)
+        time.sleep(0.1)
+        stale = a._b_get(("n",), "k")  # what a read before b's write
+        assert stale is not None and not stale.live(time.time())
+        b.put(("n",), "k", {"v": "new"})  # rewritten without a TTL
+        monkeypatch.setattr(a, "_b_expired", lambda now: [(("n",), "k")])
+        monkeypatch.setattr(a, "_b_get", lambda ns, key: stale)
+        assert a.sweep_ttl() == 0
+        monkeypatch.undo()
+        assert a.get(("n",), "k").value == {"v": "new"}  # type: ignore[union-attr]
+        assert a.list_namespaces() == b.list_namespaces() == [("n",)]
+
+
+def test_a_store_written_before_labels_were_counted_in_lmdb_never_reuses_a_live_label(
+    tmp_path: Path,
+) -> None:
+    with LMDBStore(tmp_path, index=index_config()) as store:
+        fill(store, 10)
+    env = LMDBEnv(tmp_path)
+    meta = env.db("store_meta")
+    env.write(lambda txn: txn.delete(b"next_label", db=meta))  # as an older version left it
+    env.close()
+    with LMDBStore(tmp_path, index=index_config()) as store:
+        store.put(("docs",), "new", {"text": "brand new"})
+        with store.env.read() as txn:
+            records = [_record_from(v) for _, v in txn.cursor(db=store.env.db("store_items"))]
+        labels = [label for r in records for label in r.labels]
+        assert len(labels) == len(set(labels)) == 11
+        assert store.search(("docs",), query="text 3", limit=1)[0].key == "k3"
+        assert store.search(("docs",), query="brand new", limit=1)[0].key == "new"
+
+
+def test_a_store_that_only_reads_creates_no_bookkeeping_databases(tmp_path: Path) -> None:
+    with LMDBStore(tmp_path) as store:
+        assert store.get(("n",), "k") is None and store.search(()) == []
+        with store.env.read() as txn:
+            names = {bytes(k) for k, _ in txn.cursor()}
+    assert not names & {b"store_changes", b"store_free_labels"}

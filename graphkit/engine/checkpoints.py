@@ -24,6 +24,7 @@ from graphkit import _message_index
 from graphkit.constants import INTERRUPT
 from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.group_commit import RunSaves, committer
+from graphkit.engine.merge import MISSING
 from graphkit.engine.task import Task, Write
 from graphkit.errors import ResumeValidationError, UnknownInterruptError
 from graphkit.stores.checkpoint.base import (
@@ -81,7 +82,9 @@ class CheckpointSession:
 
     def __init__(self, saver: BaseCheckpointSaver, config: dict[str, Any]) -> None:
         configurable = config.get("configurable") or {}
-        if not configurable.get("thread_id"):
+        if not isinstance(configurable, dict):
+            thread_of(config)  # raises, naming the malformed config
+        if configurable.get("thread_id") in (None, ""):  # 0 is a thread id
             raise ValueError(
                 "This graph has a checkpointer, so each run needs a thread: pass "
                 "config={'configurable': {'thread_id': 'some-id'}}."
@@ -248,7 +251,7 @@ class CheckpointSession:
         changed, self.changed = self.changed, set()
         for key in changed:
             value = values[key]
-            old = saved.get(key, _ABSENT)
+            old = saved.get(key, MISSING)
             if old is value:
                 continue
             if (
@@ -326,9 +329,6 @@ class CheckpointSession:
 def _looks_like_id(key: str) -> bool:
     """An interrupt id as we make them (``"ns|task#i"``) or as LangGraph does (32 hex)."""
     return "#" in key or (len(key) == 32 and all(c in "0123456789abcdef" for c in key))
-
-
-_ABSENT: Any = object()
 
 
 def restore_task(task: Task, writes: list[Write], resumes: list[Any]) -> None:

@@ -40,7 +40,8 @@ from graphkit.engine.events import (
     task_start_payload,
 )
 from graphkit.engine.frontier import Frontier
-from graphkit.engine.tables import GraphTables, NodeTable
+from graphkit.engine.merge import merge_writes
+from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import (
     Task,
     Write,
@@ -55,10 +56,8 @@ from graphkit.errors import (
     GraphRecursionError,
     InvalidUpdateError,
     ParentCommand,
-    add_context,
 )
-from graphkit.schema import validation_message
-from graphkit.types import Command, Interrupt, Overwrite, Send
+from graphkit.types import Command, Interrupt, Send
 
 if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
@@ -66,13 +65,6 @@ if TYPE_CHECKING:
 
 DEFAULT_RECURSION_LIMIT = 10_000
 _DEFAULT_WORKERS = min(32, (os.cpu_count() or 1) + 4)
-
-
-class _Missing:
-    __slots__ = ()
-
-
-MISSING: Any = _Missing()
 
 
 class Run:
@@ -859,79 +851,6 @@ class Run:
         while not aq.empty():
             yield aq.get_nowait()
         await running
-
-
-def merge_writes(
-    values: dict[str, Any], tables: GraphTables, writers: list[tuple[str, list[Write]]]
-) -> dict[str, Any]:
-    """The keys that ``writers``' writes change, merged through the reducers, in order.
-
-    Raises ``InvalidUpdateError`` when a key without a reducer gets two writes, or a
-    pydantic state rejects a value. ``values`` itself is not changed.
-    """
-    grouped: dict[str, list[Any]] = {}
-    for _, writes in writers:
-        for key, value in writes:
-            found = grouped.get(key)
-            if found is None:
-                grouped[key] = [value]
-            else:
-                found.append(value)
-    if not grouped:
-        return {}
-    reducers = tables.reducers
-    validating = tables.validating
-    new: dict[str, Any] = {}
-    for key, pending in grouped.items():
-        reducer = reducers.get(key)
-        try:
-            if reducer is None:
-                if len(pending) > 1:
-                    raise _conflict(key, writers)
-                value = pending[0]
-                new[key] = value.value if type(value) is Overwrite else value
-            else:
-                current = values.get(key, MISSING)
-                for value in pending:
-                    if type(value) is Overwrite:
-                        current = value.value
-                    elif current is MISSING:
-                        current = value
-                    else:
-                        current = reducer(current, value)
-                new[key] = current
-            if validating is not None and key in validating.channels:
-                new[key] = _validate(validating, key, new[key], writers)
-        except InvalidUpdateError:
-            raise
-        except Exception as exc:
-            names = [n for n, w in writers if any(k == key for k, _ in w)]
-            add_context(exc, f"While merging writes of {names} into key {key!r}")
-            raise
-    return new
-
-
-def _validate(schema: Any, key: str, value: Any, writers: list[tuple[str, list[Write]]]) -> Any:
-    from pydantic import ValidationError
-
-    try:
-        return schema.validate(key, value)
-    except ValidationError as exc:
-        names = [n for n, w in writers if any(k == key for k, _ in w)]
-        raise InvalidUpdateError(
-            f"Invalid value for key {key!r} written by {names}: {validation_message(exc)}. "
-            f"The state schema {schema.cls.__name__} declares it as "
-            f"{schema.channels[key].annotation!r}."
-        ) from exc
-
-
-def _conflict(key: str, writers: list[tuple[str, list[Write]]]) -> InvalidUpdateError:
-    names = [n for n, w in writers if any(k == key for k, _ in w)]
-    return InvalidUpdateError(
-        f"Key {key!r} was written by {names} in the same step, but it keeps only one "
-        "value. Give it a reducer to merge parallel writes, e.g. "
-        f"`{key}: Annotated[list, operator.add]`, or write it from one node per step."
-    )
 
 
 @contextmanager

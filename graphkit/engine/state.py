@@ -16,11 +16,12 @@ from graphkit.constants import INTERRUPT
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
 from graphkit.engine.compiled import CompiledStateGraph
 from graphkit.engine.frontier import planned
-from graphkit.engine.loop import Run, merge_writes
+from graphkit.engine.loop import Run
+from graphkit.engine.merge import merge_writes
 from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import Write
 from graphkit.errors import InvalidUpdateError
-from graphkit.stores.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+from graphkit.stores.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, thread_of
 from graphkit.types import Interrupt, PregelTask, StateSnapshot
 
 
@@ -93,7 +94,10 @@ def subgraph_of(node: NodeTable) -> CompiledStateGraph | None:
 
 
 def _namespace(config: dict[str, Any]) -> str:
-    return str((config.get("configurable") or {}).get("checkpoint_ns") or "")
+    configurable = config.get("configurable") or {}
+    if not isinstance(configurable, dict):
+        thread_of(config)  # raises, naming the malformed config
+    return str(configurable.get("checkpoint_ns") or "")
 
 
 def _reader(graph: CompiledStateGraph, config: dict[str, Any]) -> CompiledStateGraph:

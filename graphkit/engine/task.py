@@ -24,6 +24,7 @@ from graphkit.context import (
     report_progress,
 )
 from graphkit.engine.events import message_ids, node_output_messages
+from graphkit.engine.merge import merge_writes
 from graphkit.engine.retry import NOT_FAILURES, arun_with_retry, run_with_retry
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.errors import (
@@ -37,7 +38,7 @@ from graphkit.errors import (
 )
 from graphkit.node import ERROR_PARAM, BranchDef
 from graphkit.schema import update_from_object
-from graphkit.types import Command, Overwrite, Send, TimeoutPolicy
+from graphkit.types import Command, Send, TimeoutPolicy
 
 Write = tuple[str, Any]
 Route = str | Send
@@ -445,18 +446,7 @@ def check_route(target: Any, source: str, tables: GraphTables) -> Route:
 
 def branch_state(task: Task, values: dict[str, Any], tables: GraphTables) -> Any:
     """The state a branch sees: the step's values with this task's own writes applied."""
-    local = dict(values)
-    reducers = tables.reducers
-    for key, value in task.writes:
-        if isinstance(value, Overwrite):
-            local[key] = value.value
-            continue
-        reducer = reducers.get(key)
-        if reducer is None:
-            local[key] = value
-        else:
-            current = local.get(key, _MISSING)
-            local[key] = value if current is _MISSING else reducer(current, value)
+    local = {**values, **merge_writes(values, tables, [(task.node.name, task.writes)])}
     start = tables.start
     if start.input_keys is None:  # ``local`` is already a private copy: no second one
         return start.input_schema.make(local)
@@ -500,11 +490,3 @@ def _lookup(branch: BranchDef, label: Any) -> Any:
             f"which is not a key of its path_map {sorted(map(str, path_map))}."
         )
     return path_map[label]
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-_MISSING: Any = _Missing()

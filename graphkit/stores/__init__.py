@@ -12,7 +12,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from graphkit.stores._lmdb import LMDBEnv, MapFullError
+    from graphkit.stores._lmdb import (
+        DiskFullError,
+        ForkedEnvError,
+        LMDBCorruptError,
+        LMDBEnv,
+        MapFullError,
+        ReadersFullError,
+    )
     from graphkit.stores.checkpoint import (
         BaseCheckpointSaver,
         Checkpoint,
@@ -42,8 +49,17 @@ if TYPE_CHECKING:
     )
 
 _HOME = {
-    "LMDBEnv": "graphkit.stores._lmdb",
-    "MapFullError": "graphkit.stores._lmdb",
+    **dict.fromkeys(
+        [
+            "DiskFullError",
+            "ForkedEnvError",
+            "LMDBCorruptError",
+            "LMDBEnv",
+            "MapFullError",
+            "ReadersFullError",
+        ],
+        "graphkit.stores._lmdb",
+    ),
     "Embeddings": "graphkit.stores.embeddings",
     "HashEmbeddings": "graphkit.stores.embeddings",
     "ensure_embeddings": "graphkit.stores.embeddings",
@@ -90,7 +106,9 @@ __all__ = [
     "Checkpoint",
     "CheckpointMetadata",
     "CheckpointTuple",
+    "DiskFullError",
     "Embeddings",
+    "ForkedEnvError",
     "GetOp",
     "HashEmbeddings",
     "InMemorySaver",
@@ -98,6 +116,7 @@ __all__ = [
     "IndexConfig",
     "InvalidNamespaceError",
     "Item",
+    "LMDBCorruptError",
     "LMDBEnv",
     "LMDBSaver",
     "LMDBStore",
@@ -106,6 +125,7 @@ __all__ = [
     "MatchCondition",
     "MemorySaver",
     "PutOp",
+    "ReadersFullError",
     "SearchItem",
     "SearchOp",
     "SerdeError",

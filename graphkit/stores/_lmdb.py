@@ -4,18 +4,32 @@ LMDB is the source of truth for everything on disk. This module owns opening the
 environment, its named databases, and write transactions that grow the memory map
 when it fills up instead of failing (or, past ``max_map_size``, failing with an
 error that says which setting to raise).
+
+It also turns LMDB's faults into errors that say what happened and what to do:
+
+* a ``data.mdb`` shorter than LMDB's own header says (a truncated copy) is refused on
+  open (:class:`LMDBCorruptError`) instead of killing the reader with SIGBUS later;
+* a full disk is :class:`DiskFullError` ("nothing of this write was stored");
+* all reader slots in use is :class:`ReadersFullError`, naming ``max_readers``;
+* an environment used in a child process after ``fork()`` is :class:`ForkedEnvError`,
+  and ``LMDBEnv.open`` in a child always opens a fresh environment.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import lmdb
+
+from graphkit.errors import GraphkitError
 
 T = TypeVar("T")
 
@@ -25,7 +39,39 @@ DEFAULT_MAP_SIZE = 64 * 1024 * 1024
 DEFAULT_MAX_MAP_SIZE = 1 << 40
 """The map never grows past this (1 TiB) unless the caller raises it."""
 
+DEFAULT_MAX_READERS = 1024
+"""Reader slots (concurrent read transactions across all processes on the path).
+
+LMDB's own default, 126, is too few for a server with many worker threads or
+processes. A slot costs 64 bytes of ``lock.mdb``. The size is fixed by the first
+process that opens the environment (when no other has it open)."""
+
 _MAX_DBS = 16
+_FREE_WHEN_FULL = 8 << 20  # less than this free after a failed write: the disk is full
+
+
+class LMDBCorruptError(GraphkitError, OSError):
+    """The LMDB files on disk are damaged (e.g. ``data.mdb`` truncated)."""
+
+
+class DiskFullError(GraphkitError, OSError):
+    """A write could not be stored because the disk (or the file size limit) is full.
+
+    The transaction was rolled back: nothing of it was written, and what was stored
+    before is intact.
+    """
+
+
+class ReadersFullError(GraphkitError, RuntimeError):
+    """Every LMDB reader slot is taken; the message names the setting to raise."""
+
+
+class ForkedEnvError(GraphkitError, RuntimeError):
+    """An environment opened before ``fork()`` was used in the child process."""
+
+
+_pid = os.getpid()
+"""This process's id, updated in a forked child (environments remember their opener's)."""
 
 
 class LMDBEnv:
@@ -51,27 +97,32 @@ class LMDBEnv:
         map_size: int = DEFAULT_MAP_SIZE,
         max_map_size: int = DEFAULT_MAX_MAP_SIZE,
         sync: bool = True,
+        max_readers: int = DEFAULT_MAX_READERS,
+        readonly: bool = False,
     ) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
+        """Opened read-only: nothing is created, databases must exist, writes fail."""
+        if readonly:
+            if not (self.path / "data.mdb").is_file():
+                raise FileNotFoundError(f"no LMDB environment at {self.path} (no data.mdb)")
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
         self.max_map_size = max_map_size
-        self.env = lmdb.open(
-            str(self.path),
-            map_size=map_size,
-            max_dbs=_MAX_DBS,
-            sync=sync,
-            # One fsync per commit (data), not two: LMDB keeps its integrity, and a
-            # power loss can at worst undo the last commit. A killed process loses
-            # nothing either way: committed pages are in the OS page cache.
-            metasync=False,
-            subdir=True,
-            lock=True,
-        )
+        self.max_readers = max_readers
+        self.env = _open_env(self.path, map_size, max_readers, sync=sync, readonly=readonly)
+        try:
+            _check_size(self.env, self.path)
+        except BaseException:
+            self.env.close()
+            raise
+        self._pid = _pid
         self._dbs: dict[str, lmdb._Database] = {}
         self._lock = threading.RLock()
         self._guard = ResizeGuard()
         self._refs = 1
         self._registry_key = ""
+        _live.add(self)
 
     def db(self, name: str, *, dupsort: bool = False) -> lmdb._Database:
         """Return the named database, creating it on first use."""
@@ -80,9 +131,10 @@ class LMDBEnv:
                 found = self._dbs.get(name)
                 if found is not None:
                     return found
+                self._check_pid()
                 self._guard.enter()
                 try:
-                    found = self.env.open_db(name.encode(), dupsort=dupsort, create=True)
+                    found = self._open_db(name, dupsort)
                 except lmdb.MapResizedError:
                     found = None
                 finally:
@@ -91,6 +143,17 @@ class LMDBEnv:
                     self._dbs[name] = found
                     return found
             self._resize(0)  # another process grew the map: adopt its size, then retry
+
+    def _open_db(self, name: str, dupsort: bool) -> lmdb._Database:
+        if not self.readonly:
+            return self.env.open_db(name.encode(), dupsort=dupsort, create=True)
+        try:
+            return self.env.open_db(name.encode(), dupsort=dupsort, create=False)
+        except lmdb.NotFoundError:
+            raise MissingDatabaseError(
+                f"the LMDB environment at {self.path} has no database {name!r} "
+                "(nothing of that kind was ever stored there)"
+            ) from None
 
     def write(self, fn: Callable[[lmdb.Transaction], T]) -> T:
         """Run ``fn`` in one write transaction; grow the map and retry if it is full.
@@ -106,6 +169,11 @@ class LMDBEnv:
                     return fn(txn)
             except lmdb.MapFullError:
                 seen = self.env.info()["map_size"]
+            except lmdb.Error as exc:
+                clear = _write_error(exc, self.path)
+                if clear is None:
+                    raise
+                raise clear from None
             finally:
                 self._guard.leave()
             self._grow(seen)
@@ -122,10 +190,12 @@ class LMDBEnv:
 
         Adopts a map that another process has grown first.
         """
+        if self._pid != _pid:
+            self._check_pid()
         guard = self._guard
         guard.enter()
         try:
-            return self.env.begin(write=write, buffers=False)
+            return self._begin(write)
         except lmdb.MapResizedError:
             pass
         except BaseException:
@@ -135,10 +205,34 @@ class LMDBEnv:
         self._resize(0)  # 0 = take the size now recorded in the file
         guard.enter()
         try:
-            return self.env.begin(write=write, buffers=False)
+            return self._begin(write)
         except BaseException:
             guard.leave()
             raise
+
+    def _begin(self, write: bool) -> lmdb.Transaction:
+        """``env.begin``; a full reader table is swept of dead processes' slots once."""
+        try:
+            return self.env.begin(write=write, buffers=False)
+        except lmdb.ReadersFullError:
+            if not self.env.reader_check():
+                raise ReadersFullError(
+                    f"all {self.env.max_readers()} LMDB reader slots of {self.path} are in "
+                    "use (one per concurrent read, across every process on the path). "
+                    "Open it with a larger max_readers= (LMDBSaver(path, max_readers=...), "
+                    "LMDBEnv(path, max_readers=...)) after every process has closed it."
+                ) from None
+        return self.env.begin(write=write, buffers=False)
+
+    def _check_pid(self) -> None:
+        """ForkedEnvError if this environment was opened by the parent of a fork."""
+        if self._pid != _pid:
+            raise ForkedEnvError(
+                f"the LMDB environment at {self.path} was opened in process {self._pid} "
+                f"before it forked; LMDB environments cannot be shared across fork(). "
+                "Open a new LMDBSaver/LMDBStore in the child process (gunicorn --preload: "
+                "open it in a post_fork hook or on first use)."
+            )
 
     def _grow(self, seen: int) -> None:
         """Double the map (it was ``seen`` bytes when a write found it full)."""
@@ -168,18 +262,26 @@ class LMDBEnv:
         map_size: int = DEFAULT_MAP_SIZE,
         max_map_size: int = DEFAULT_MAX_MAP_SIZE,
         sync: bool = True,
+        max_readers: int = DEFAULT_MAX_READERS,
     ) -> LMDBEnv:
         """The process's environment for ``path``: opened once, then shared.
 
         LMDB allows one open environment per path per process, so a saver and a
         store given the same directory must share it; settings of the first opener win.
+        A child process after ``fork()`` starts with none (it opens its own).
         """
         key = os.path.realpath(path)
         with _registry_lock:
             env = _registry.get(key)
-            if env is not None:
+            if env is not None and env._pid == _pid:
                 return env.acquire()
-            env = cls(path, map_size=map_size, max_map_size=max_map_size, sync=sync)
+            env = cls(
+                path,
+                map_size=map_size,
+                max_map_size=max_map_size,
+                sync=sync,
+                max_readers=max_readers,
+            )
             env._registry_key = key
             _registry[key] = env
             return env
@@ -197,7 +299,8 @@ class LMDBEnv:
             if self._refs <= 0:
                 if _registry.get(self._registry_key) is self:
                     del _registry[self._registry_key]
-                self.env.close()
+                if self._pid == _pid:  # a forked child must not close its parent's
+                    self.env.close()
 
     def __enter__(self) -> LMDBEnv:
         return self
@@ -208,6 +311,164 @@ class LMDBEnv:
 
 _registry: dict[str, LMDBEnv] = {}
 _registry_lock = threading.Lock()
+_live: weakref.WeakSet[LMDBEnv] = weakref.WeakSet()
+"""Every open environment of the process (a forked child pins them, see _after_fork)."""
+
+
+def _after_fork() -> None:
+    """In a forked child: forget the parent's environments, and never close them.
+
+    Closing an inherited LMDB environment would end the parent's read transactions in
+    the shared lock file (their snapshots would lose protection from writers), so each
+    is kept alive (one extra reference) until the child exits; new opens in the child
+    get fresh environments.
+    """
+    global _pid, _registry_lock
+    _pid = os.getpid()
+    _registry_lock = threading.Lock()
+    _registry.clear()
+    for env in list(_live):
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(env.env))
+
+
+def _keys_per_process() -> None:
+    """Let a forked child open an environment its parent has open.
+
+    py-lmdb refuses to open an environment twice in one process (LMDB's fcntl locks
+    belong to the process), identifying it by its files' inodes. A forked child
+    inherits the parent's open environments, which it may neither use nor close, and
+    holds none of their locks: it must open its own. Tagging the identities with the
+    process id keeps py-lmdb's guard within each process and lets the child do that.
+    """
+    try:
+        import lmdb._envid as envid  # what py-lmdb identifies environments with
+    except ImportError:  # an older py-lmdb: it has no such guard
+        return
+    keys = getattr(envid, "env_keys", None)
+    if keys is None or getattr(keys, "_graphkit_per_process", False):
+        return
+
+    def env_keys(path: str, subdir: bool) -> tuple[object, ...]:
+        return tuple(("pid", os.getpid(), *key) if key else key for key in keys(path, subdir))
+
+    env_keys._graphkit_per_process = True  # type: ignore[attr-defined]
+    envid.env_keys = env_keys
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+    _keys_per_process()
+
+
+class MissingDatabaseError(GraphkitError, LookupError):
+    """A read-only environment has no database of that name."""
+
+
+def _open_env(
+    path: Path, map_size: int, max_readers: int, *, sync: bool, readonly: bool
+) -> lmdb.Environment:
+    """``lmdb.open`` with our settings; read-only falls back to no lock file on RO media."""
+
+    # One fsync per commit (data), not two (metasync=False): LMDB keeps its integrity,
+    # and a power loss can at worst undo the last commit. A killed process loses
+    # nothing either way: committed pages are in the OS page cache.
+    def attempt(lock: bool) -> lmdb.Environment:
+        return lmdb.open(
+            str(path),
+            map_size=map_size,
+            max_dbs=_MAX_DBS,
+            max_readers=max_readers,
+            sync=sync,
+            metasync=False,
+            subdir=True,
+            readonly=readonly,
+            create=not readonly,
+            lock=lock,
+        )
+
+    try:
+        try:
+            return attempt(lock=True)
+        except lmdb.Error as exc:
+            if not readonly or not _is_permission(exc):
+                raise
+        # A read-only directory or mount: no lock file can be opened for writing.
+        # Reading without one is safe as long as no process writes meanwhile.
+        return attempt(lock=False)
+    except (lmdb.InvalidError, lmdb.CorruptedError, lmdb.VersionMismatchError) as exc:
+        raise LMDBCorruptError(
+            f"{path / 'data.mdb'} is not a readable LMDB file ({exc}); restore it from a "
+            "backup, or move it away to start afresh"
+        ) from None
+
+
+def _is_permission(exc: lmdb.Error) -> bool:
+    text = str(exc)
+    return any(s in text for s in ("Permission denied", "Read-only file system"))
+
+
+def _check_size(env: lmdb.Environment, path: Path) -> None:
+    """LMDBCorruptError if ``data.mdb`` is shorter than the pages LMDB's header says it has.
+
+    Reading a page past the end of a memory-mapped file kills the process with SIGBUS,
+    so a truncated file (a partial copy, a full disk during a copy) is refused here.
+    """
+    needed = (env.info()["last_pgno"] + 1) * env.stat()["psize"]
+    actual = os.path.getsize(path / "data.mdb")
+    if actual < needed:
+        raise LMDBCorruptError(
+            f"{path / 'data.mdb'} is truncated: it has {actual} bytes, but LMDB's own header "
+            f"says its pages reach {needed} bytes (reading it would crash the process). "
+            "Restore it from a backup, or move the directory away to start afresh."
+        )
+
+
+def _at_size_limit(path: Path) -> bool:
+    """True if data.mdb is within a megabyte of the process's file size limit."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        return limit != resource.RLIM_INFINITY and (
+            os.path.getsize(path / "data.mdb") + (1 << 20) >= limit
+        )
+    except (ImportError, OSError, ValueError):
+        return False
+
+
+def _write_error(exc: lmdb.Error, path: Path) -> Exception | None:
+    """A clear error for a write that failed on disk (full, size limit, I/O); else None."""
+    text = str(exc)
+    causes = {
+        "No space left on device": errno.ENOSPC,
+        "Disk quota exceeded": errno.EDQUOT,
+        "File too large": errno.EFBIG,
+        "Input/output error": errno.EIO,
+    }
+    code = next((c for s, c in causes.items() if s in text), None)
+    if code is None:
+        return None
+    try:
+        stat = os.statvfs(path)
+        free: int | None = stat.f_bavail * stat.f_frsize
+    except OSError:
+        free = None
+    kept = (
+        "nothing of this write (this step's checkpoint) was stored; what was stored "
+        "before is intact"
+    )
+    if code == errno.EFBIG or (code == errno.EIO and _at_size_limit(path)):
+        why = f"data.mdb in {path} reached the file size limit (ulimit -f)"
+    elif code in (errno.ENOSPC, errno.EDQUOT) or (free is not None and free < _FREE_WHEN_FULL):
+        left = f" ({free} bytes free)" if free is not None else ""
+        why = f"the disk holding {path} is full{left}"
+    else:
+        return DiskFullError(
+            errno.EIO,
+            f"an I/O error while writing to {path} ({text}); {kept}. Check the disk "
+            "(dmesg) before writing again.",
+        )
+    return DiskFullError(code, f"{why}: {kept}. Free some space, then run again.")
 
 
 class _Read:
@@ -226,6 +487,7 @@ class _Read:
         try:
             self._txn.abort()  # read-only: ending it is all there is to do
         finally:
+            del self._txn  # py-lmdb frees the reader slot with the transaction object
             self._env._guard.leave()
 
 

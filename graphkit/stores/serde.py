@@ -29,12 +29,15 @@ import pickle
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 import msgpack
 
+from graphkit.errors import GraphkitError
+
 __all__ = [
+    "MAX_DEPTH",
     "Cipher",
     "SerdeError",
     "Serializer",
@@ -54,7 +57,22 @@ _UUID, _DECIMAL, _ENUM, _NDARRAY, _NPSCALAR = 9, 10, 11, 12, 13
 _PYDANTIC, _DATACLASS, _NAMEDTUPLE, _REGISTERED, _PICKLE = 14, 15, 16, 17, 18
 
 
-class SerdeError(ValueError):
+MAX_DEPTH = 128
+"""How deeply objects stored as extension types (dataclasses, pydantic models, tuples,
+sets, Enums, registered classes...) may nest inside one another.
+
+Each such level costs the decoder a C-level recursion, so it is bounded on both
+sides: ``dumps`` rejects a deeper value (naming where it is and how deep), and
+``loads`` reports deeper data as corrupt instead of exhausting the C stack. Plain
+lists and dicts nest up to msgpack's own limit (1024 levels per object) on top.
+"""
+
+_SHALLOW = 4
+"""Extension levels decoded with ``msgpack.unpackb`` (fast, but it keeps a 40 KiB
+parse stack on the C stack); deeper levels use an ``Unpacker`` (its stack on the heap)."""
+
+
+class SerdeError(GraphkitError, ValueError):
     """A value could not be serialized, or bytes could not be deserialized.
 
     The message names the type, where it sits, and what to do about it.
@@ -145,7 +163,10 @@ class Serializer:
     ``allow_pickle`` lets values that nothing else can encode fall back to pickle, and
     lets pickled data load: only enable it for data you trust. ``allowed_modules`` lets
     loading import the listed modules (and their submodules) to resolve type names
-    that were never registered in this process.
+    that were never registered in this process, but only to classes those modules
+    *define* (``cls.__module__`` is the module, found in its own namespace, never
+    through an attribute path such as ``myapp:subprocess.Popen``; nested classes as
+    ``myapp:Outer.Inner``). Values nest at most :data:`MAX_DEPTH` extension levels.
     """
 
     __slots__ = ("_allowed", "_default", "_ext_hook", "_local", "allow_pickle", "cipher")
@@ -170,11 +191,16 @@ class Serializer:
         try:
             data = self._pack_top(obj)
         except _Unencodable as exc:
-            path = _find_path(obj, exc.obj)
+            path = _clip(_find_path(obj, exc.obj), 120)
             at = f" at {path}" if path else ""
             place = f" in {where}" if where else ""
             raise SerdeError(
                 f"cannot serialize {type(exc.obj).__qualname__!s} object{place}{at}: {exc.reason}"
+            ) from None
+        except RecursionError:
+            place = f" in {where}" if where else ""
+            raise SerdeError(
+                f"cannot serialize {type(obj).__qualname__} object{place}: {_too_deep_to_write()}"
             ) from None
         if self.cipher is not None:
             return _ENCRYPTED + self.cipher.encrypt(data)
@@ -198,7 +224,7 @@ class Serializer:
         except _Unencodable:
             raise
         except (TypeError, ValueError, OverflowError) as exc:
-            raise _Unencodable(obj, str(exc)) from None
+            raise _Unencodable(obj, _packer_reason(exc)) from None
         finally:
             local.busy = False
 
@@ -208,10 +234,22 @@ class Serializer:
         except _Unencodable:
             raise
         except (TypeError, ValueError, OverflowError) as exc:
-            # msgpack's own limits (e.g. nesting deeper than 512, str > 4 GiB).
-            raise _Unencodable(obj, str(exc)) from None
+            # msgpack's own limits (e.g. lists nested deeper than 1024, str > 4 GiB).
+            raise _Unencodable(obj, _packer_reason(exc)) from None
 
     def _encode_ext(self, obj: Any) -> msgpack.ExtType:
+        """The extension for ``obj``, counting how deeply extensions nest (see MAX_DEPTH)."""
+        local = self._local
+        depth = getattr(local, "wdepth", 0)
+        if depth >= MAX_DEPTH:
+            raise _Unencodable(obj, _too_deep_to_write())
+        local.wdepth = depth + 1
+        try:
+            return self._encode_one(obj)
+        finally:
+            local.wdepth = depth
+
+    def _encode_one(self, obj: Any) -> msgpack.ExtType:
         cls = type(obj)
         pack = self._pack
         custom = _custom.get(cls)
@@ -331,7 +369,32 @@ class Serializer:
                     "Serializer only if you trust where the data came from"
                 )
             return pickle.loads(data)
-        payload = self._unpack(data)
+        local = self._local
+        depth = getattr(local, "rdepth", 0)
+        if depth >= MAX_DEPTH:
+            raise _Undecodable(
+                f"objects nest more than MAX_DEPTH={MAX_DEPTH} levels deep, which graphkit "
+                "never writes: the data is corrupt or was crafted"
+            )
+        local.rdepth = depth + 1
+        try:
+            payload = self._unpack(data) if depth < _SHALLOW else self._unpack_deep(data)
+            return self._decode_payload(code, payload)
+        finally:
+            local.rdepth = depth
+
+    def _unpack_deep(self, data: bytes) -> Any:
+        """``_unpack`` with the parse stack on the heap (deep levels stay off the C stack)."""
+        unpacker = msgpack.Unpacker(
+            ext_hook=self._ext_hook, raw=False, strict_map_key=False, use_list=True
+        )
+        unpacker.feed(data)
+        value = unpacker.unpack()
+        if unpacker.tell() != len(data):
+            raise _Undecodable("extra bytes after an extension's payload")
+        return value
+
+    def _decode_payload(self, code: int, payload: Any) -> Any:
         if code == _TUPLE:
             return tuple(payload)
         if code == _SET:
@@ -350,13 +413,14 @@ class Serializer:
         if code in (_NDARRAY, _NPSCALAR):
             return _decode_numpy(code, payload)
         if code == _ENUM:
-            return self._lookup(payload[0])(payload[1])
+            return self._lookup(payload[0], _is_enum_class)(payload[1])
         if code == _PYDANTIC:
-            return _decode_pydantic(self._lookup(payload[0]), payload[1], payload[2])
+            cls = self._lookup(payload[0], _is_pydantic_class)
+            return _decode_pydantic(cls, payload[1], payload[2])
         if code == _DATACLASS:
-            return _build(self._lookup(payload[0]), payload[1])
+            return _build(self._lookup(payload[0], dataclasses.is_dataclass), payload[1])
         if code == _NAMEDTUPLE:
-            return self._lookup(payload[0])(*payload[1])
+            return self._lookup(payload[0], _is_namedtuple_class)(*payload[1])
         if code == _REGISTERED:
             cls = self._lookup(payload[0])
             custom = _custom.get(cls)
@@ -365,24 +429,58 @@ class Serializer:
             return _build(cls, payload[1])
         raise _Undecodable(f"unknown extension type code {code}")
 
-    def _lookup(self, name: str) -> type:
-        """Find a class by stored name: the registry, or an explicitly allowed module."""
+    def _lookup(self, name: str, kind: Callable[[type], bool] | None = None) -> type:
+        """Find a class by stored name: the registry, or a class an allowed module defines.
+
+        ``kind`` checks the class is of the sort the extension code says (an Enum for an
+        enum, a dataclass for a dataclass...): a blob cannot make a registered class of
+        another sort be called with its data.
+        """
         found = _by_name.get(name)
-        if found is not None:
-            return found
-        module, _, qualname = name.partition(":")
-        if self._allowed and any(module == m or module.startswith(m + ".") for m in self._allowed):
+        if found is None:
+            found = self._from_allowed_module(name)
+        if found is None:
+            raise _Undecodable(
+                f"type {name!r} is not registered. Call graphkit.stores.serde.register(cls) "
+                "for it before loading (graphkit registers its own types at import), or pass "
+                "allowed_modules=[...] to the Serializer to permit importing its module"
+            )
+        if kind is not None and not kind(found):
+            raise _Undecodable(f"type {name!r} is not of the kind the data says it is")
+        return found
+
+    def _from_allowed_module(self, name: str) -> type | None:
+        """The class ``module:qualname`` if the module is allowed and *defines* it.
+
+        The rule: the module must be one of ``allowed_modules`` or a submodule of one;
+        ``qualname`` is looked up in the module's own namespace (and, for a nested class,
+        in the class bodies: ``Outer.Inner``) without calling any ``__getattr__``; and
+        the class found must say it was defined there (``cls.__module__ == module``
+        and ``cls.__qualname__ == qualname``). So ``myapp:subprocess.Popen`` (a module
+        that myapp imported) and ``myapp:Popen`` (after ``from subprocess import
+        Popen``) are both refused.
+        """
+        module, sep, qualname = name.partition(":")
+        if not (sep and module and qualname) or not self._allowed:
+            return None
+        if not any(module == m or module.startswith(m + ".") for m in self._allowed):
+            return None
+        try:
             obj: Any = importlib.import_module(module)
-            for part in qualname.split("."):
-                obj = getattr(obj, part)
-            if isinstance(obj, type):
-                register(obj, name)
-                return obj
-        raise _Undecodable(
-            f"type {name!r} is not registered. Call graphkit.stores.serde.register(cls) for it "
-            "before loading (graphkit registers its own types at import), or pass "
-            "allowed_modules=[...] to the Serializer to permit importing its module"
-        )
+        except ImportError:
+            return None
+        for part in qualname.split("."):
+            namespace = getattr(obj, "__dict__", None)
+            if not isinstance(namespace, Mapping) or part not in namespace:
+                return None
+            obj = namespace[part]
+            if not isinstance(obj, type):
+                return None
+        if obj.__module__ != module or obj.__qualname__ != qualname:
+            return None
+        register(obj, name)
+        result: type = obj
+        return result
 
 
 default_serializer = Serializer()
@@ -390,6 +488,41 @@ default_serializer = Serializer()
 
 
 # ------------------------------------------------------------------- helpers
+def _too_deep_to_write() -> str:
+    return (
+        f"objects (dataclasses, models, tuples, sets...) nest more than MAX_DEPTH={MAX_DEPTH} "
+        "levels deep here, deeper than graphkit reads back, so nothing was stored; store "
+        "the structure flatter (e.g. a list of nodes that refer to each other by id)"
+    )
+
+
+def _packer_reason(exc: Exception) -> str:
+    """msgpack's error, made to say what the limit is."""
+    text = str(exc)
+    if "recursion limit" in text:
+        return (
+            "lists/dicts nest more than 1024 levels deep (msgpack's limit), so nothing was "
+            "stored; store the structure flatter"
+        )
+    return text
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _is_enum_class(cls: type) -> bool:
+    return issubclass(cls, enum.Enum)
+
+
+def _is_pydantic_class(cls: type) -> bool:
+    return hasattr(cls, "__pydantic_fields__") and hasattr(cls, "model_construct")
+
+
+def _is_namedtuple_class(cls: type) -> bool:
+    return issubclass(cls, tuple) and hasattr(cls, "_fields")
+
+
 def _sorted_if_possible(items: Iterable[Any]) -> list[Any]:
     """Set members in a stable order when they are orderable (stable bytes), else as-is."""
     values = list(items)
@@ -506,7 +639,10 @@ def _decode_numpy(code: int, payload: list[Any]) -> Any:
     def dtype(descr: Any) -> Any:
         if isinstance(descr, list):  # structured dtype: fields come back as lists
             descr = [tuple(field) for field in descr]
-        return np.lib.format.descr_to_dtype(descr)
+        found = np.lib.format.descr_to_dtype(descr)
+        if found.hasobject or found.itemsize == 0:
+            raise _Undecodable(f"numpy dtype {descr!r} cannot be stored (object or empty)")
+        return found
 
     if code == _NDARRAY:
         descr, shape, raw = payload

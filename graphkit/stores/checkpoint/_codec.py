@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import struct
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from graphkit.stores.checkpoint.base import (
     CheckpointTuple,
     make_config,
 )
-from graphkit.stores.serde import SerdeError, Serializer
+from graphkit.stores.serde import SerdeError, Serializer, register
 
 FULL, DELTA, EMPTY = b"F", b"D", b"E"
 _DELTA_HEAD = struct.Struct(">QQQQQ")  # base_version, base_len, chain_len, chain_bytes, snap_bytes
@@ -70,6 +71,26 @@ class DeltaInfo:
     """Payload bytes of those deltas."""
     snap_bytes: int
     """Payload bytes of the full snapshot at the bottom of the chain."""
+
+
+_CRC = struct.Struct(">I")
+
+
+def seal(data: bytes) -> bytes:
+    """``data`` + its CRC-32 (4 bytes): what a saver on disk stores, so damage is detected."""
+    return data + _CRC.pack(zlib.crc32(data))
+
+
+def unseal(data: bytes, where: Callable[[], str]) -> bytes:
+    """The bytes :func:`seal` was given; CheckpointCorruptError (naming ``where()``) if the
+    checksum does not match: damaged bytes are reported, never decoded into wrong data."""
+    end = len(data) - 4
+    if end < 0 or zlib.crc32(memoryview(data)[:end]) != _CRC.unpack_from(data, end)[0]:
+        raise CheckpointCorruptError(
+            f"{where()}: checksum mismatch, the stored bytes are damaged (disk or copy "
+            "corruption); restore the LMDB directory from a backup, or delete the thread"
+        )
+    return data[:end]
 
 
 def check_versions(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> None:
@@ -152,11 +173,54 @@ def versions_delta(
     return changed
 
 
-def encode_metadata(serde: Serializer, metadata: Mapping[str, Any]) -> bytes:
-    """Metadata as bytes (a plain dict is packed as is, any other mapping copied first)."""
-    return dumps(
-        serde, metadata if type(metadata) is dict else dict(metadata), lambda: "checkpoint metadata"
-    )
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """Stands in metadata ``writes`` for a value stored as a channel blob of the same put."""
+
+    channel: str
+    """The channel whose value (in the same checkpoint) this is."""
+
+
+register(ChannelRef, "graphkit.checkpoint:ChannelRef")
+
+
+def _worth_a_ref(value: Any) -> bool:
+    """Large enough that storing it twice would matter (refs cost ~40 bytes)."""
+    if isinstance(value, (str, bytes)):
+        return len(value) >= 64
+    return not isinstance(value, (int, float, bool, type(None)))
+
+
+def encode_metadata(
+    serde: Serializer,
+    metadata: Mapping[str, Any],
+    checkpoint: Checkpoint | None = None,
+    new_versions: Mapping[str, int] | None = None,
+) -> bytes:
+    """Metadata as bytes (a plain dict is packed as is, any other mapping copied first).
+
+    Given the ``checkpoint`` and ``new_versions`` of the same put, a value in
+    ``metadata["writes"][node]`` that *is* the value of a channel stored by this put
+    is written as a :class:`ChannelRef` (a large state value is stored once, not twice);
+    :func:`decode_metadata` given the checkpoint's values puts it back.
+    """
+    data = metadata if type(metadata) is dict else dict(metadata)
+    writes = data.get("writes")
+    if checkpoint is not None and new_versions and type(writes) is dict:
+        values = checkpoint["channel_values"]
+        slim: dict[str, Any] = {}
+        for node, update in writes.items():
+            if type(update) is dict:
+                refs = {
+                    key: ChannelRef(key)
+                    for key, value in update.items()
+                    if key in new_versions and values.get(key) is value and _worth_a_ref(value)
+                }
+                if refs:
+                    update = {**update, **refs}
+            slim[node] = update
+        data = {**data, "writes": slim}
+    return dumps(serde, data, lambda: "checkpoint metadata")
 
 
 def decode_record(serde: Serializer, data: bytes, where: str) -> list[Any]:
@@ -657,14 +721,23 @@ def decode_write(serde: Serializer, data: bytes, where: str) -> tuple[str, Any]:
     return channel, value
 
 
-def decode_metadata(serde: Serializer, data: bytes, where: str) -> dict[str, Any]:
-    """Metadata bytes back to a dict."""
+def decode_metadata(
+    serde: Serializer, data: bytes, where: str, values: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Metadata bytes back to a dict; with the checkpoint's ``values``, ChannelRefs resolved."""
     try:
         found = serde.loads(data, where=f"{where}, metadata")
     except SerdeError as exc:
         raise CheckpointCorruptError(str(exc)) from None
     if not isinstance(found, dict):
         raise CheckpointCorruptError(f"{where}: the metadata is not a dict")
+    writes = found.get("writes")
+    if values is not None and type(writes) is dict:
+        for update in writes.values():
+            if type(update) is dict:
+                for key, value in update.items():
+                    if type(value) is ChannelRef:
+                        update[key] = values.get(value.channel)
     return found
 
 

@@ -11,11 +11,22 @@ database            key                                            value
 ``ckpt_writes``       T · N · id16 · task_index (u32 BE) · K · idx   [channel, value]
 ==================  =============================================  =====================
 
+plus ``ckpt_names`` (hashed key component -> its text) and ``ckpt_format`` (a marker:
+values end with a CRC-32).
+
 ``T``, ``N``, ``C``, ``K`` are thread id, namespace, channel and task id, each UTF-8
 with ``00`` escaped as ``00 FF`` and ended by ``00 01``: prefix-free and
 order-preserving, so the keys of one (thread, namespace) are one contiguous range.
+A component too long for LMDB's 511-byte keys (a thread id or namespace over 192
+such bytes; a channel or task id that would not fit) is stored as ``00 02`` + a
+BLAKE2b digest + ``00 01``, its text kept in ``ckpt_names``: any string works.
 ``id16`` is the checkpoint id's 16 UUID bytes: ids are time-ordered, so "latest" is a
 seek past the range and one step back, history is a reverse walk, and "by id" is a get.
+
+Every value ends with the CRC-32 of the rest, checked on every read: damaged bytes
+raise CheckpointCorruptError naming thread, checkpoint and part, never decode into
+wrong data. (A store written before checksums, without the ``ckpt_format`` marker,
+is read and written without them.)
 
 Several processes can share one path (LMDB serializes writers and gives readers
 snapshots). The only thing kept in the process is a :class:`~graphkit.stores.checkpoint._codec.ListCache`
@@ -28,17 +39,24 @@ from __future__ import annotations
 
 import builtins
 import functools
+import hashlib
 import os
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graphkit.stores._lmdb import DEFAULT_MAP_SIZE, DEFAULT_MAX_MAP_SIZE, LMDBEnv
+from graphkit.stores._lmdb import (
+    DEFAULT_MAP_SIZE,
+    DEFAULT_MAX_MAP_SIZE,
+    DEFAULT_MAX_READERS,
+    LMDBEnv,
+)
 from graphkit.stores.checkpoint import _codec as codec
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
+    CheckpointCorruptError,
     CheckpointMetadata,
     CheckpointTuple,
     RunnableConfig,
@@ -57,6 +75,7 @@ _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _END = b"\xff" * 17  # sorts after every id16 of a range
 _PAGE = 32  # checkpoints decoded per read transaction when listing
+_CHECKSUMS = b"checksums"  # in ckpt_format: present when every value ends with its CRC-32
 
 
 Txn = Any
@@ -70,17 +89,66 @@ def _reader(env: LMDBEnv) -> Txn:
     return env.read()
 
 
+_MAX_KEY = 511  # LMDB's key size limit
+_SHORT = 192  # thread ids and namespaces encoding longer than this are hashed in keys
+_HASHED = b"\x00\x02"  # starts a hashed component (a plain one never starts so)
+
+
 @functools.lru_cache(maxsize=65536)
 def enc(text: str) -> bytes:
-    """Prefix-free, order-preserving bytes for one key component (memoized: channel
-    names and thread ids repeat on every call)."""
-    return text.encode().replace(b"\x00", b"\x00\xff") + b"\x00\x01"
+    """Prefix-free bytes for one key component (memoized: they repeat on every call).
+
+    UTF-8 (lone surrogates kept) with ``00`` escaped as ``00 FF``, ended by ``00 01``.
+    A component longer than 192 such bytes is replaced by ``00 02`` + a 16-byte
+    BLAKE2b digest (escaped) + ``00 01``, so keys stay under LMDB's 511-byte limit
+    for thread ids and namespaces of any length; the saver records the original
+    text in ``ckpt_names`` (see :func:`dec`).
+    """
+    plain = _escape(text.encode("utf-8", "surrogatepass")) + b"\x00\x01"
+    return plain if len(plain) <= _SHORT else _hashed(text)
 
 
-def dec(key: bytes, start: int = 0) -> tuple[str, int]:
-    """(component, offset after it) read from ``key`` at ``start``."""
-    end = key.index(b"\x00\x01", start)
-    return key[start:end].replace(b"\x00\xff", b"\x00").decode(), end + 2
+def enc_in(text: str, room: int) -> bytes:
+    """:func:`enc` of a last key component that must fit in ``room`` bytes."""
+    found = enc(text)
+    return found if len(found) <= room else _hashed(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _hashed(text: str) -> bytes:
+    raw = text.encode("utf-8", "surrogatepass")
+    return _HASHED + _escape(hashlib.blake2b(raw, digest_size=16).digest()) + b"\x00\x01"
+
+
+def _escape(raw: bytes) -> bytes:
+    return raw.replace(b"\x00", b"\x00\xff")
+
+
+def dec(
+    key: bytes, start: int = 0, names: Callable[[bytes], str | None] | None = None
+) -> tuple[str, int]:
+    """(component, offset after it) read from ``key`` at ``start``.
+
+    A hashed component is looked up with ``names`` (component bytes -> original text);
+    without it, or if it is not found, it reads as ``<hashed HEX>``.
+    """
+    end = key.find(b"\x00\x01", start)
+    if end < 0:
+        raise CheckpointCorruptError(
+            f"malformed checkpoint key {bytes(key[:64])!r}: a key component is not "
+            "terminated; the LMDB directory was written by something other than "
+            "LMDBSaver, or is damaged"
+        )
+    part = key[start:end]
+    if part[:2] == _HASHED:
+        text = names(key[start : end + 2]) if names is not None else None
+        return text if text is not None else f"<hashed {part[2:].hex()}>", end + 2
+    try:
+        return part.replace(b"\x00\xff", b"\x00").decode("utf-8", "surrogatepass"), end + 2
+    except UnicodeDecodeError:
+        raise CheckpointCorruptError(
+            f"malformed checkpoint key {bytes(key[:64])!r}: not UTF-8"
+        ) from None
 
 
 _id_str = checkpoint_id_str
@@ -92,6 +160,8 @@ class LMDBSaver(BaseCheckpointSaver):
     Open with a directory ``path`` (created if missing), or share an open ``env`` with
     other users (e.g. the memory store; the saver's databases are prefixed ``ckpt_``).
     ``sync=False`` trades durability of the last commits on power loss for speed.
+    ``max_readers`` caps concurrent reads across every process on the path (see
+    :data:`~graphkit.stores._lmdb.DEFAULT_MAX_READERS`).
 
     >>> import tempfile
     >>> from graphkit.stores.checkpoint.base import empty_checkpoint
@@ -111,6 +181,7 @@ class LMDBSaver(BaseCheckpointSaver):
         map_size: int = DEFAULT_MAP_SIZE,
         max_map_size: int = DEFAULT_MAX_MAP_SIZE,
         sync: bool = True,
+        max_readers: int = DEFAULT_MAX_READERS,
         serde: Serializer | None = None,
         snapshot_every: int = codec.DEFAULT_SNAPSHOT_EVERY,
     ) -> None:
@@ -118,7 +189,13 @@ class LMDBSaver(BaseCheckpointSaver):
         if env is None:
             if path is None:
                 raise ValueError("LMDBSaver needs a directory: pass path=... or env=LMDBEnv(...)")
-            env = LMDBEnv.open(path, map_size=map_size, max_map_size=max_map_size, sync=sync)
+            env = LMDBEnv.open(
+                path,
+                map_size=map_size,
+                max_map_size=max_map_size,
+                sync=sync,
+                max_readers=max_readers,
+            )
         else:
             env.acquire()
         self.env = env
@@ -127,10 +204,72 @@ class LMDBSaver(BaseCheckpointSaver):
         self._metadata = env.db("ckpt_metadata")
         self._blobs = env.db("ckpt_blobs")
         self._writes = env.db("ckpt_writes")
+        try:
+            self._names: Any = env.db("ckpt_names")
+        except LookupError:  # read-only, and no long names were ever stored
+            self._names = None
         self._closed = False
+        self._sums = self._checksummed()
+        """Every stored value ends with its CRC-32 (all but stores written before that)."""
         self._lists = codec.ListCache()
         self._versions: dict[bytes, tuple[str, dict[str, int], int]] = {}
         """Per thread+namespace: (checkpoint id, its version map, delta depth) last seen."""
+
+    def _checksummed(self) -> bool:
+        """True unless the environment holds checkpoints written before checksums were."""
+        try:
+            marker = self.env.db("ckpt_format")
+        except LookupError:  # read-only and never marked: an older store
+            return False
+        with _reader(self.env) as txn:
+            if txn.get(_CHECKSUMS, db=marker) is not None:
+                return True
+            if txn.cursor(db=self._checkpoints).first():
+                return False  # an older store: read and written as it always was
+        if not self.env.readonly:
+            self.env.write(lambda txn: txn.put(_CHECKSUMS, b"crc32", db=marker))
+        return True
+
+    def _seal(self, data: bytes) -> bytes:
+        return codec.seal(data) if self._sums else data
+
+    def _unseal(self, data: bytes, where: Callable[[], str]) -> bytes:
+        return codec.unseal(data, where) if self._sums else data
+
+    def _blob_reader(
+        self, txn: Txn, prefix: bytes, where: str
+    ) -> Callable[[str, int], bytes | None]:
+        """The ``GetBlob`` of one thread and namespace, checksums verified."""
+        blobs_db = self._blobs
+        get = txn.get
+        room = _MAX_KEY - len(prefix) - 8
+        if not self._sums:
+            return lambda ch, ver: get(prefix + enc_in(ch, room) + _U64.pack(ver), db=blobs_db)
+
+        def read(channel: str, version: int) -> bytes | None:
+            found = get(prefix + enc_in(channel, room) + _U64.pack(version), db=blobs_db)
+            if found is None:
+                return None
+            return codec.unseal(found, lambda: f"{where}, channel {channel!r} version {version}")
+
+        return read
+
+    def _namer(self, txn: Txn) -> Callable[[bytes], str | None]:
+        """Original text of a hashed key component (see :func:`enc`)."""
+        db, get = self._names, txn.get
+
+        def name(component: bytes) -> str | None:
+            found = get(component, db=db) if db is not None else None
+            return None if found is None else bytes(found).decode("utf-8", "surrogatepass")
+
+        return name
+
+    def _put_names(self, txn: Txn, *texts: str) -> None:
+        """Record the original of every component of ``texts`` that keys hash."""
+        for text in texts:
+            key = enc(text)
+            if key[:2] == _HASHED:
+                txn.put(key, text.encode("utf-8", "surrogatepass"), db=self._names)
 
     def close(self) -> None:
         """Release this saver's reference to the environment (closed with the last one)."""
@@ -165,6 +304,9 @@ class LMDBSaver(BaseCheckpointSaver):
             self._versions.clear()  # what we remembered while preparing was not written
             raise
         for item, depth in zip(prepared, depths, strict=True):
+            if item.fresh:
+                self._lists.drop_thread(item.thread_id)
+                continue
             for channel, version, blob in item.blobs:
                 if blob[:1] == codec.DELTA:
                     self._lists.wrote(self.serde, (item.thread_id, item.ns, channel), version, blob)
@@ -201,50 +343,81 @@ class LMDBSaver(BaseCheckpointSaver):
             )
         blobs_db = self._blobs
 
+        room = _MAX_KEY - len(prefix) - 8
+
         def base_blob(channel: str, version: int) -> bytes | None:
-            blob_key = prefix + enc(channel) + _U64.pack(version)
+            blob_key = prefix + enc_in(channel, room) + _U64.pack(version)
             found = pending.get(blob_key)
             if found is not None:
                 return found
             with _reader(self.env) as txn:
-                return txn.get(blob_key, db=blobs_db)
+                found = txn.get(blob_key, db=blobs_db)
+            try:
+                return None if found is None else self._unseal(found, lambda: "")
+            except codec.CheckpointCorruptError:
+                return None  # a damaged base: start a fresh chain instead of extending it
 
         lookup = base_blob if checkpoint.get("channel_appends") else codec.no_blob
         blobs = codec.encode_blobs(
             self.serde, checkpoint, new_versions, lookup, self.snapshot_every
         )
-        items = [(prefix + enc(ch) + _U64.pack(v), blob) for ch, v, blob in blobs]
-        pending.update(items)
+        keys = [prefix + enc_in(ch, room) + _U64.pack(v) for ch, v, _ in blobs]
+        pending.update(zip(keys, (blob for _, _, blob in blobs), strict=True))
         self._remember_versions(prefix, cid, versions, depth)
+        seal = self._seal
         return _Prepared(
             thread_id=thread_id,
             ns=ns,
             cid=cid,
             prefix=prefix,
             key=prefix + checkpoint_id_bytes(cid),
-            record=record,
-            full_record=full_record,
+            record=seal(record),
+            full_record=seal(full_record),
             base_key=base_key,
+            parent_key=prefix + checkpoint_id_bytes(parent_id) if parent_id else b"",
             depth=depth,
             versions=versions,
             blobs=blobs,
-            items=items,
-            meta=codec.encode_metadata(self.serde, metadata),
+            items=[(key, seal(blob)) for key, (_, _, blob) in zip(keys, blobs, strict=True)],
+            meta=seal(codec.encode_metadata(self.serde, metadata, checkpoint, new_versions)),
+            checkpoint=checkpoint,
         )
 
     def _write_prepared(self, txn: Txn, item: _Prepared) -> int:
         """Write one prepared checkpoint; returns the delta depth its record ended up with."""
         put = txn.put
-        for blob_key, blob in item.items:
-            put(blob_key, blob, db=self._blobs)
         depth = item.depth
         record = item.record
-        if item.base_key and txn.get(item.base_key, db=self._checkpoints) is None:
+        items = item.items
+        item.fresh = (
+            bool(item.parent_key) and txn.get(item.parent_key, db=self._checkpoints) is None
+        )
+        if item.fresh:
+            # The parent is gone: the thread was deleted (or pruned to nothing) while a
+            # run on it went on. The run's unchanged values and append bases went with
+            # it, so this checkpoint is stored self-contained: every value in full.
+            record, depth, items = item.full_record, 0, self._fresh_items(item)
+        elif item.base_key and txn.get(item.base_key, db=self._checkpoints) is None:
             # the delta's base was deleted (by another process): store the full map
             record, depth = item.full_record, 0
+        for blob_key, blob in items:
+            put(blob_key, blob, db=self._blobs)
+        if _HASHED in item.prefix:
+            self._put_names(txn, item.thread_id, item.ns)
         put(item.key, record, db=self._checkpoints)
         put(item.key, item.meta, db=self._metadata)
         return depth
+
+    def _fresh_items(self, item: _Prepared) -> builtins.list[tuple[bytes, bytes]]:
+        """Blobs of every channel of ``item``'s checkpoint, in full (no append deltas)."""
+        checkpoint = item.checkpoint
+        blobs = codec.encode_blobs(
+            self.serde, checkpoint, checkpoint["channel_versions"], codec.no_blob, 0
+        )
+        room = _MAX_KEY - len(item.prefix) - 8
+        return [
+            (item.prefix + enc_in(ch, room) + _U64.pack(v), self._seal(b)) for ch, v, b in blobs
+        ]
 
     def _remember_versions(
         self, prefix: bytes, cid: str, versions: dict[str, int], depth: int
@@ -272,6 +445,8 @@ class LMDBSaver(BaseCheckpointSaver):
                     f"{where}: the checkpoint {_id_str(bytes(base16))} its channel versions "
                     "build on is missing"
                 )
+            base_where = codec.describe(*_names(prefix), _id_str(bytes(base16)))
+            record = self._unseal(record, functools.partial(str, base_where))
             field = codec.decode_record(self.serde, record, where)[2]
         versions = dict(field)
         for changed in reversed(chain):
@@ -289,11 +464,11 @@ class LMDBSaver(BaseCheckpointSaver):
         if not 0 <= task_index < 1 << 32:
             raise ValueError(f"task_index must be in [0, 2**32), got {task_index}")
         base = enc(thread_id) + enc(ns) + checkpoint_id_bytes(cid)
-        task_key = enc(str(task_id))
+        task_key = enc_in(str(task_id), _MAX_KEY - len(base) - 8)
         items = [
             (
                 base + _U32.pack(task_index) + task_key + _U32.pack(i),
-                codec.encode_write(self.serde, task_id, channel, value),
+                self._seal(codec.encode_write(self.serde, task_id, channel, value)),
             )
             for i, (channel, value) in enumerate(writes)
         ]
@@ -308,6 +483,10 @@ class LMDBSaver(BaseCheckpointSaver):
                     found = cursor.next()
             for write_key, data in items:
                 txn.put(write_key, data, db=self._writes)
+            if _HASHED in base or task_key[:2] == _HASHED:
+                self._put_names(txn, thread_id, ns)
+                if task_key[:2] == _HASHED:
+                    txn.put(task_key, str(task_id).encode("utf-8", "surrogatepass"), db=self._names)
 
         self.env.write(write)
 
@@ -336,20 +515,26 @@ class LMDBSaver(BaseCheckpointSaver):
         prefix, id16 = key[:-16], key[-16:]
         cid = _id_str(id16)
         where = codec.describe(thread_id, ns, cid)
+        record = self._unseal(record, lambda: f"{where}, record")
         record_fields = codec.decode_record(self.serde, record, where)
         versions, depth = self._resolve_versions(txn, prefix, record_fields[2], where)
         self._remember_versions(prefix, cid, versions, depth)
-        blobs_db = self._blobs
         values = codec.read_values(
             self.serde,
             versions,
-            lambda ch, ver: txn.get(prefix + enc(ch) + _U64.pack(ver), db=blobs_db),
+            self._blob_reader(txn, prefix, where),
             where,
             self._lists,
             (thread_id, ns),
         )
         meta = txn.get(key, db=self._metadata)
-        metadata = codec.decode_metadata(self.serde, meta, where) if meta is not None else {}
+        metadata = (
+            codec.decode_metadata(
+                self.serde, self._unseal(meta, lambda: f"{where}, metadata"), where, values
+            )
+            if meta is not None
+            else {}
+        )
         pending = self._pending(txn, key, where)
         return codec.checkpoint_tuple(
             thread_id, ns, cid, record_fields, versions, values, metadata, pending
@@ -361,10 +546,12 @@ class LMDBSaver(BaseCheckpointSaver):
         if not cursor.set_range(key):
             return out
         skip = len(key) + 4
+        names = self._namer(txn)
         for write_key, data in cursor:
             if not write_key.startswith(key):
                 break
-            task_id, _ = dec(write_key, skip)
+            task_id, _ = dec(write_key, skip, names)
+            data = self._unseal(data, functools.partial(_write_place, where, task_id))
             channel, value = codec.decode_write(self.serde, data, where)
             out.append((task_id, channel, value))
         return out
@@ -416,7 +603,9 @@ class LMDBSaver(BaseCheckpointSaver):
     ) -> CheckpointTuple | None:
         """The checkpoint under ``key`` if its metadata (``data`` when filtering) matches."""
         if filter:
-            meta = codec.decode_metadata(self.serde, data, codec.describe(thread_id, ns, "?"))
+            where = codec.describe(thread_id, ns, _id_str(key[-16:]))
+            data = self._unseal(data, lambda: f"{where}, metadata")
+            meta = codec.decode_metadata(self.serde, data, where)
             if not codec.matches(meta, filter):
                 return None
             record = txn.get(key, db=self._checkpoints)
@@ -435,18 +624,18 @@ class LMDBSaver(BaseCheckpointSaver):
             for key, meta in txn.cursor(db=self._metadata):
                 if before16 is not None and key[-16:] >= before16:
                     continue
-                if filter and not codec.matches(
-                    codec.decode_metadata(self.serde, meta, "listing all threads"), filter
-                ):
-                    continue
+                if filter:
+                    where = codec.describe(*_names(key[:-16]), _id_str(key[-16:])) + ", metadata"
+                    meta = self._unseal(meta, functools.partial(str, where))
+                    if not codec.matches(codec.decode_metadata(self.serde, meta, where), filter):
+                        continue
                 keys.append((key[-16:], key))
         keys.sort(reverse=True)
         if limit is not None:
             keys = keys[:limit]
         for _, key in keys:
-            thread_id, at = dec(key)
-            ns, _ = dec(key, at)
             with _reader(self.env) as txn:
+                thread_id, ns = self.key_names(txn, key)
                 record = txn.get(key, db=self._checkpoints)
                 item = self._load(txn, thread_id, ns, key, record) if record else None
             if item is not None:
@@ -477,6 +666,7 @@ class LMDBSaver(BaseCheckpointSaver):
             return
 
         def write(txn: Txn) -> None:
+            self._put_names(txn, str(target_thread_id))
             for db in self._dbs():
                 cursor = txn.cursor(db=db)
                 items = []
@@ -517,7 +707,9 @@ class LMDBSaver(BaseCheckpointSaver):
             kept = []
             for key in keys[cut:]:
                 where = codec.describe(thread_id, ns, _id_str(key[-16:]))
-                record = codec.decode_record(self.serde, txn.get(key, db=self._checkpoints), where)
+                place = functools.partial(str, f"{where}, record")
+                raw = self._unseal(txn.get(key, db=self._checkpoints), place)
+                record = codec.decode_record(self.serde, raw, where)
                 versions, depth = self._resolve_versions(txn, prefix, record[2], where)
                 kept.append((key, record, versions, depth))
             for key in keys[:cut]:
@@ -527,13 +719,11 @@ class LMDBSaver(BaseCheckpointSaver):
             for key, record, versions, depth in kept:
                 if depth:  # its delta base may be gone: store the full map
                     record[2] = versions
-                    txn.put(key, self.serde.dumps(record), db=self._checkpoints)
+                    txn.put(key, self._seal(self.serde.dumps(record)), db=self._checkpoints)
+                get = self._blob_reader(txn, prefix, where)
+                room = _MAX_KEY - len(prefix) - 8
                 for channel, version in versions.items():
-                    base = prefix + enc(channel)
-
-                    def get(ch: str, ver: int, base: bytes = base) -> bytes | None:
-                        return txn.get(base + _U64.pack(ver), db=self._blobs)
-
+                    base = prefix + enc_in(channel, room)
                     for ver in codec.chain_versions(channel, version, get, where):
                         used.add(base + _U64.pack(ver))
         blobs = txn.cursor(db=self._blobs)
@@ -542,6 +732,13 @@ class LMDBSaver(BaseCheckpointSaver):
             found = blobs.next() if blobs.key() in used else blobs.delete()
 
     # ------------------------------------------------------------ diagnostics
+    def key_names(self, txn: Txn, key: bytes) -> tuple[str, str]:
+        """(thread_id, checkpoint_ns) of a checkpoint key (long ones hashed in keys)."""
+        names = self._namer(txn)
+        thread_id, at = dec(key, 0, names)
+        ns, _ = dec(key, at, names)
+        return thread_id, ns
+
     def disk_usage(self) -> int:
         """Bytes of LMDB pages in use by this environment (all databases)."""
         return _used_bytes(self.env.env)
@@ -559,11 +756,27 @@ class _Prepared:
     record: bytes
     full_record: bytes
     base_key: bytes
+    parent_key: bytes
+    """The parent checkpoint's key (b"" for a first checkpoint)."""
     depth: int
     versions: dict[str, int]
     blobs: builtins.list[tuple[str, int, bytes]]
     items: builtins.list[tuple[bytes, bytes]]
     meta: bytes
+    checkpoint: Checkpoint
+    fresh: bool = False
+    """Set when written: the parent was gone, so every value was stored in full."""
+
+
+def _write_place(where: str, task_id: str) -> str:
+    return f"{where}, pending write of task {task_id!r}"
+
+
+def _names(prefix: bytes) -> tuple[str, str]:
+    """(thread, namespace) of a key prefix (for error messages)."""
+    thread_id, at = dec(prefix)
+    ns, _ = dec(prefix, at)
+    return thread_id, ns
 
 
 def _used_bytes(env: Any) -> int:

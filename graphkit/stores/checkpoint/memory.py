@@ -84,7 +84,7 @@ class InMemorySaver(BaseCheckpointSaver):
         thread_id, ns, parent_id = thread_of(config)
         codec.check_versions(checkpoint, new_versions)
         record = codec.encode_record(self.serde, checkpoint, parent_id)
-        meta = codec.encode_metadata(self.serde, metadata)
+        meta = codec.encode_metadata(self.serde, metadata, checkpoint, new_versions)
         cid = checkpoint["id"]
         with self._lock:
             spaces = self._threads.get(thread_id)
@@ -94,6 +94,11 @@ class InMemorySaver(BaseCheckpointSaver):
             if space is None:
                 space = spaces[ns] = _Namespace()
             stored = space.blobs
+            if parent_id is not None and parent_id not in space.checkpoints:
+                # The parent is gone (the thread was deleted while a run on it went on):
+                # store every value in full, so this checkpoint stands on its own.
+                new_versions = checkpoint["channel_versions"]
+                self._lists.drop_thread(thread_id)
             blobs = codec.encode_blobs(
                 self.serde,
                 checkpoint,
@@ -161,7 +166,7 @@ class InMemorySaver(BaseCheckpointSaver):
             for data in encoded:
                 channel, value = codec.decode_write(self.serde, data, where)
                 pending.append((task_id, channel, value))
-        metadata = codec.decode_metadata(self.serde, meta, where)
+        metadata = codec.decode_metadata(self.serde, meta, where, values)
         return codec.checkpoint_tuple(
             thread_id, ns, cid, record_fields, versions, values, metadata, pending
         )

@@ -243,8 +243,6 @@ class LMDBStore(IndexedStore):
         self._vecs = self.env.db("store_vectors")
         self._ttl_db = self.env.db("store_ttl")
         self._meta = self.env.db("store_meta")
-        self._free_db = self.env.db("store_free_labels")
-        self._changes = self.env.db("store_changes")
         self._prefixes: dict[Namespace, bytes] = {}
         self._packer = msgpack.Packer(use_bin_type=True)  # used under self._lock only
         self._generation = 0
@@ -345,6 +343,16 @@ class LMDBStore(IndexedStore):
                 self._closed = True
                 self.env.close()
 
+    # Opened on first use: a store only read (e.g. by the CLI, maybe on a read-only
+    # mount) never creates these databases.
+    @property
+    def _free_db(self) -> Any:
+        return self.env.db("store_free_labels")
+
+    @property
+    def _changes(self) -> Any:
+        return self.env.db("store_changes")
+
     # -- backend hooks --------------------------------------------------------------------------
     def _key(self, namespace: Namespace, key: str) -> bytes:
         """:func:`encode_key`, with the namespace part cached."""
@@ -412,6 +420,7 @@ class LMDBStore(IndexedStore):
             self._meta,
             self._free_db,
         )
+        changes_db = self._changes
 
         def txn_fn(txn: lmdb.Transaction) -> tuple[int, list[int], list[Write | None]]:
             raw_gen = txn.get(_GENERATION, db=meta)
@@ -466,9 +475,9 @@ class LMDBStore(IndexedStore):
             generation = prev + 1
             put(_GENERATION, struct.pack(">Q", generation), db=meta)
             change = [freed + labels, [[list(ns), d] for ns, d in deltas.items() if d]]
-            put(_label_key(generation), _pack(change), db=self._changes)
+            put(_label_key(generation), _pack(change), db=changes_db)
             if generation > _CHANGES_KEPT:
-                delete(_label_key(generation - _CHANGES_KEPT), db=self._changes)
+                delete(_label_key(generation - _CHANGES_KEPT), db=changes_db)
             return prev, labels, done
 
         try:
@@ -501,8 +510,9 @@ class LMDBStore(IndexedStore):
         touched: set[int] = set()
         deltas: dict[Namespace, int] = {}
         first = self._generation + 1
+        changes_db = self._changes  # before the transaction: it must see the handle
         with self.env.read() as txn:
-            cursor = txn.cursor(db=self._changes)
+            cursor = txn.cursor(db=changes_db)
             if upto >= first and (
                 not cursor.set_range(_label_key(first)) or cursor.key() != _label_key(first)
             ):

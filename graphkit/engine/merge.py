@@ -1,0 +1,101 @@
+"""Applying writes to state: one function for the step's barrier and for branch states.
+
+Writes to a key are merged in the order given (task order at the barrier, never
+finish order) through the key's reducer; a key without one takes a single write.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from graphkit.errors import InvalidUpdateError, add_context
+from graphkit.schema import validation_message
+from graphkit.types import Overwrite
+
+if TYPE_CHECKING:
+    from graphkit.engine.tables import GraphTables
+    from graphkit.engine.task import Write
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+"""The engine's one "no value" marker (``None`` is a value)."""
+
+
+def merge_writes(
+    values: dict[str, Any], tables: GraphTables, writers: list[tuple[str, list[Write]]]
+) -> dict[str, Any]:
+    """The keys that ``writers``' writes change, merged through the reducers, in order.
+
+    Raises ``InvalidUpdateError`` when a key without a reducer gets two writes, or a
+    pydantic state rejects a value. ``values`` itself is not changed.
+    """
+    grouped: dict[str, list[Any]] = {}
+    for _, writes in writers:
+        for key, value in writes:
+            found = grouped.get(key)
+            if found is None:
+                grouped[key] = [value]
+            else:
+                found.append(value)
+    if not grouped:
+        return {}
+    reducers = tables.reducers
+    validating = tables.validating
+    new: dict[str, Any] = {}
+    for key, pending in grouped.items():
+        reducer = reducers.get(key)
+        try:
+            if reducer is None:
+                if len(pending) > 1:
+                    raise _conflict(key, writers)
+                value = pending[0]
+                new[key] = value.value if type(value) is Overwrite else value
+            else:
+                current = values.get(key, MISSING)
+                for value in pending:
+                    if type(value) is Overwrite:
+                        current = value.value
+                    elif current is MISSING:
+                        current = value
+                    else:
+                        current = reducer(current, value)
+                new[key] = current
+            if validating is not None and key in validating.channels:
+                new[key] = _validate(validating, key, new[key], writers)
+        except InvalidUpdateError:
+            raise
+        except Exception as exc:
+            names = [n for n, w in writers if any(k == key for k, _ in w)]
+            add_context(exc, f"While merging writes of {names} into key {key!r}")
+            raise
+    return new
+
+
+def _validate(schema: Any, key: str, value: Any, writers: list[tuple[str, list[Write]]]) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return schema.validate(key, value)
+    except ValidationError as exc:
+        names = [n for n, w in writers if any(k == key for k, _ in w)]
+        raise InvalidUpdateError(
+            f"Invalid value for key {key!r} written by {names}: {validation_message(exc)}. "
+            f"The state schema {schema.cls.__name__} declares it as "
+            f"{schema.channels[key].annotation!r}."
+        ) from exc
+
+
+def _conflict(key: str, writers: list[tuple[str, list[Write]]]) -> InvalidUpdateError:
+    names = [n for n, w in writers if any(k == key for k, _ in w)]
+    return InvalidUpdateError(
+        f"Key {key!r} was written by {names} in the same step, but it keeps only one "
+        "value. Give it a reducer to merge parallel writes, e.g. "
+        f"`{key}: Annotated[list, operator.add]`, or write it from one node per step."
+    )
