@@ -13,7 +13,11 @@ from graphkit.errors import (
     GraphInterrupt,
     GraphRecursionError,
     InvalidUpdateError,
+    NodeCancelledError,
     NodeConfigError,
+    NodeError,
+    NodeTimeoutError,
+    PolicyError,
 )
 from graphkit.func import entrypoint, task
 from graphkit.graph.state import StateGraph
@@ -34,12 +38,14 @@ from graphkit.messages import (
 )
 from graphkit.tools import InjectedState, InjectedStore, InjectedToolCallId, Tool, tool
 from graphkit.types import (
+    CachePolicy,
     Command,
     Interrupt,
     Overwrite,
     RetryPolicy,
     Send,
     StateSnapshot,
+    TimeoutPolicy,
     interrupt,
 )
 
@@ -51,6 +57,7 @@ __all__ = [
     "AIMessageChunk",
     "AnyMessage",
     "BaseMessage",
+    "CachePolicy",
     "Command",
     "CompiledStateGraph",
     "EmptyInputError",
@@ -64,14 +71,19 @@ __all__ = [
     "Interrupt",
     "InvalidUpdateError",
     "MessagesState",
+    "NodeCancelledError",
     "NodeConfigError",
+    "NodeError",
+    "NodeTimeoutError",
     "Overwrite",
+    "PolicyError",
     "RemoveMessage",
     "RetryPolicy",
     "Send",
     "StateGraph",
     "StateSnapshot",
     "SystemMessage",
+    "TimeoutPolicy",
     "Tool",
     "ToolCall",
     "ToolMessage",

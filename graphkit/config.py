@@ -1,15 +1,18 @@
 """``langgraph.config``'s functions under the same module name: what a node can reach.
 
-Also ``merge_config``: the run config one invoke/stream call runs with.
+Also ``merge_config``: the run config one invoke/stream call runs with, and
+``merge_configs``: several configs layered (``with_config`` defaults under a call's).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from graphkit.context import get_config, get_store, get_stream_writer
+from graphkit.errors import ConfigError
 
-__all__ = ["get_config", "get_store", "get_stream_writer", "merge_config"]
+__all__ = ["get_config", "get_store", "get_stream_writer", "merge_config", "merge_configs"]
 
 CONFIG_KEYS = frozenset(
     {
@@ -35,6 +38,12 @@ def merge_config(config: dict[str, Any] | None, options: dict[str, Any]) -> dict
     too); ``configurable`` wins when both have it. Pops what it uses from ``options``.
     """
     merged = dict(config or {})
+    configurable = merged.get("configurable")
+    if configurable is not None and not isinstance(configurable, Mapping):
+        raise ConfigError(
+            f"config['configurable'] must be a dict, got {type(configurable).__name__} "
+            f"{configurable!r}: pass config={{'configurable': {{'thread_id': ...}}}}"
+        )
     stray = [k for k in merged if k not in CONFIG_KEYS]
     if stray:
         configurable = {k: merged.pop(k) for k in stray}
@@ -45,4 +54,24 @@ def merge_config(config: dict[str, Any] | None, options: dict[str, Any]) -> dict
         merged["durability"] = durability
     if "recursion_limit" in options:
         merged["recursion_limit"] = options.pop("recursion_limit")
+    return merged
+
+
+def merge_configs(*configs: dict[str, Any] | None) -> dict[str, Any]:
+    """Merge run configs, later ones winning: ``configurable`` and ``metadata`` merge
+    key by key, ``tags`` and ``callbacks`` lists add up, other keys are replaced.
+
+    >>> merge_configs({"configurable": {"a": 1}, "tags": ["x"]},
+    ...               {"configurable": {"b": 2}, "tags": ["y"], "recursion_limit": 5})
+    {'configurable': {'a': 1, 'b': 2}, 'tags': ['x', 'y'], 'recursion_limit': 5}
+    """
+    merged: dict[str, Any] = {}
+    for config in configs:
+        for key, value in (config or {}).items():
+            if key in ("configurable", "metadata") and isinstance(value, dict):
+                merged[key] = {**merged.get(key, {}), **value}
+            elif key in ("tags", "callbacks") and isinstance(value, list):
+                merged[key] = [*merged.get(key, []), *value]
+            else:
+                merged[key] = value
     return merged

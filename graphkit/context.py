@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphkit.runtime import ExecutionInfo, RunControl, Runtime, ServerInfo, _no_op_stream_writer
+from graphkit.stores.checkpoint.base import configurable_of
 
 # Configurable keys LangGraph copies into the metadata of streamed chunks.
 _PROPAGATED = (
@@ -63,7 +64,7 @@ class RunScope:
         subgraphs: bool = False,
     ) -> RunScope:
         """The scope of a top-level run with this (already merged) ``config``."""
-        configurable = config.get("configurable") or {}
+        configurable = configurable_of(config)  # ConfigError unless a mapping
         metadata = dict(config.get("metadata") or {})
         for key in _PROPAGATED:
             value = configurable.get(key)

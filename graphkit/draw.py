@@ -271,14 +271,22 @@ class DrawableGraph:
         return _q(f"{prefix}{name}:{END}" if name in self.subgraphs else prefix + name)
 
     # --------------------------------------------------------------- mermaid
-    def draw_mermaid(self) -> str:
-        """Mermaid flowchart source (paste into a markdown ```mermaid block)."""
+    def draw_mermaid(self, *, with_styles: bool = True, **options: Any) -> str:
+        """Mermaid flowchart source (paste into a markdown ```mermaid block).
+
+        ``with_styles=False`` leaves out the front matter and the class styles. Other
+        options of LangGraph's ``draw_mermaid`` (curve style, colours) are accepted and
+        not applied.
+        """
         ids = _MermaidIds()
-        lines = ["---", "config:", "  flowchart:", "    curve: linear", "---", "graph TD;"]
+        lines = ["graph TD;"]
+        if with_styles:
+            lines[:0] = ["---", "config:", "  flowchart:", "    curve: linear", "---"]
         lines.extend(self._mermaid_body("", ids, "\t"))
-        lines.append("\tclassDef default fill:#f2f0ff,line-height:1.2")
-        lines.append("\tclassDef first fill-opacity:0")
-        lines.append("\tclassDef last fill:#bfb6fc")
+        if with_styles:
+            lines.append("\tclassDef default fill:#f2f0ff,line-height:1.2")
+            lines.append("\tclassDef first fill-opacity:0")
+            lines.append("\tclassDef last fill:#bfb6fc")
         return "\n".join(lines) + "\n"
 
     def _mermaid_body(self, prefix: str, ids: _MermaidIds, indent: str) -> Iterator[str]:
@@ -361,10 +369,65 @@ class DrawableGraph:
             for line in outgoing.get(name, []):
                 yield f"{indent}  {line}"
 
+    # ------------------------------------------------------------------ JSON
+    def to_json(self) -> dict[str, Any]:
+        """The graph as ``{"nodes": [...], "edges": [...]}`` in LangChain's graph JSON
+        shape (what ``Graph.to_json()`` gives for a LangGraph graph).
+
+        Each node is ``{"id", "type": "runnable", "data": {"id": [...], "name"}}`` (END
+        is just ``{"id"}``); each edge ``{"source", "target"}`` plus ``"data"`` (its
+        label) and ``"conditional": true`` where they apply. With ``xray`` a subgraph's
+        nodes and edges follow, their ids prefixed with ``"<node>:"``.
+        """
+        nodes: list[dict[str, Any]] = []
+        edges: list[dict[str, Any]] = []
+        self._json_into("", nodes, edges)
+        return {"nodes": nodes, "edges": edges}
+
+    def _json_into(self, prefix: str, nodes: list[dict[str, Any]], edges: list[Any]) -> None:
+        for name, data in self.nx.nodes(data=True):
+            node_id = prefix + name
+            kind = data.get("kind", "node")
+            if kind == "end":
+                nodes.append({"id": node_id})
+                continue
+            what = ["graphkit", "graph", "state", "CompiledStateGraph"]
+            if kind != "subgraph":
+                what = ["graphkit", "node", str(data.get("function") or name)]
+            entry: dict[str, Any] = {
+                "id": node_id,
+                "type": "runnable",
+                "data": {"id": what, "name": name},
+            }
+            if data.get("metadata"):
+                entry["metadata"] = dict(data["metadata"])
+            nodes.append(entry)
+            if name in self.subgraphs:
+                self.subgraphs[name]._json_into(f"{node_id}:", nodes, edges)
+        for sources, target in self.joins:
+            edges.extend({"source": prefix + s, "target": prefix + target} for s in sources)
+        for edge in self._edges():
+            if edge.target.startswith("note:"):
+                continue
+            item: dict[str, Any] = {"source": prefix + edge.source, "target": prefix + edge.target}
+            if edge.label:
+                item["data"] = edge.label
+            if edge.style != "edge":
+                item["conditional"] = True
+            edges.append(item)
+
     # ---------------------------------------------------------- svg / png
     def draw_svg(self) -> str:
         """SVG text rendered by Graphviz's ``dot`` (raises GraphvizNotFoundError without it)."""
         return render_dot(self.to_dot(), "svg").decode("utf-8")
+
+    def draw_mermaid_png(self, output_file_path: str | None = None, **options: Any) -> bytes:
+        """PNG of the graph, rendered offline by Graphviz's ``dot`` from our own drawing
+        (LangGraph sends the mermaid text to a web renderer instead; its styling
+        ``options`` do not apply here). Without ``dot`` it raises
+        ``GraphvizNotFoundError``: use ``draw_mermaid()`` for text any mermaid renderer
+        takes, or install Graphviz."""
+        return self.draw_png(output_file_path)
 
     def draw_png(self, output_file_path: str | None = None) -> bytes:
         """PNG bytes rendered by ``dot``; also written to ``output_file_path`` if given."""

@@ -1,8 +1,9 @@
 """Embeddings for the memory store's semantic search.
 
 ``Embeddings`` is the protocol a store index accepts (``embed_documents`` /
-``embed_query``, async variants optional); ``HashEmbeddings`` works offline with no
-model. API-backed ones are in :mod:`graphkit.models`.
+``embed_query``; async variants optional: a subclass that defines only the sync
+methods inherits async ones that run them in a worker thread, as with LangChain's
+``Embeddings``); ``HashEmbeddings`` works offline with no model. API-backed ones are in :mod:`graphkit.models`.
 """
 
 from graphkit.stores.embeddings import Embeddings, HashEmbeddings

@@ -17,6 +17,10 @@ class GraphCompileError(GraphkitError, ValueError):
     """The graph is malformed; raised by ``compile()`` before anything runs."""
 
 
+class ConfigError(GraphkitError, ValueError):
+    """A run's or saver's config is malformed or lacks what it needs (a thread id)."""
+
+
 class InvalidUpdateError(GraphkitError, ValueError):
     """A node (or input) wrote something the state cannot take."""
 
@@ -31,6 +35,10 @@ class GraphRecursionError(GraphkitError, RecursionError):
 
 class NodeConfigError(GraphkitError, TypeError):
     """A node, branch or reducer function has an unusable signature."""
+
+
+class InvalidReducerError(NodeConfigError, ValueError):
+    """A state key's reducer cannot be called as ``reducer(current, update)``."""
 
 
 class UnknownInterruptError(GraphkitError, ValueError, RuntimeError):

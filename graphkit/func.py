@@ -25,7 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
+import dataclasses
 import functools
+import inspect
+import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -33,18 +37,22 @@ from datetime import timedelta
 from typing import Any, Generic, TypedDict, TypeVar
 
 from graphkit.cache.base import BaseCache, cache_namespace, digest
-from graphkit.constants import END, START
-from graphkit.context import CURRENT_CALL, CURRENT_TASK, report_progress
+from graphkit.config import merge_configs
+from graphkit.constants import END, INTERRUPT, START
+from graphkit.context import CURRENT_CALL, CURRENT_TASK, TaskContext, report_progress
 from graphkit.engine.retry import arun_with_retry, as_retry_policies, run_with_retry
 from graphkit.engine.task import kwargs_for
 from graphkit.errors import PolicyError
-from graphkit.node import inspect_callable
-from graphkit.types import CachePolicy, RetryPolicy, TimeoutPolicy
+from graphkit.node import function_name, inspect_callable
+from graphkit.schema import type_json_schema
+from graphkit.types import CachePolicy, RetryPolicy, StateSnapshot, TimeoutPolicy
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 INPUT, RETURN, PREVIOUS = "__input__", "__return__", "__previous__"
+ASKED = "asked"
+"""Key of ``TaskContext.cache``: per finished task call, the interrupt() answers it used."""
 
 
 class _EntryState(TypedDict, total=False):
@@ -93,7 +101,7 @@ class Task(Generic[R]):
         timeout: float | timedelta | TimeoutPolicy | None = None,
     ) -> None:
         self.fn = fn
-        self.name: str = name or str(getattr(fn, "__name__", "task"))
+        self.name: str = name or _task_name(fn)
         self.retry_policy = retry_policy
         self.retry = as_retry_policies(retry_policy)
         self.cache_policy = cache_policy
@@ -121,18 +129,24 @@ class Task(Generic[R]):
         key = f"{self.name}#{index}"
         results = ctx.cache.setdefault("results", {})
         if key in results:
+            # its interrupt() answers were used when it ran: the next call gets the next
+            ctx.interrupt_owner().interrupt_count += ctx.cache.get(ASKED, {}).get(key, 0)
             cached: Future[R] = Future()
             cached.set_result(results[key])
             return TaskFuture(cached)
         cache = ctx.run.cache if self.cache_policy is not None else None
         if self.is_async:
-            aio = asyncio.ensure_future(self._run_async(args, kwargs, results, key, cache))
+            aio = asyncio.ensure_future(
+                self._streamed(self._run_async(args, kwargs, results, key, cache), key, ctx)
+            )
             return TaskFuture(aio)
         from graphkit.engine.loop import shared_pool
 
         context = contextvars.copy_context()
         return TaskFuture(
-            shared_pool().submit(context.run, self._run_and_keep, args, kwargs, results, key, cache)
+            shared_pool().submit(
+                context.run, self._run_and_keep, args, kwargs, results, key, cache, ctx
+            )
         )
 
     def _run_and_keep(
@@ -142,11 +156,34 @@ class Task(Generic[R]):
         results: dict[str, Any],
         key: str,
         cache: BaseCache[Any] | None,
+        ctx: TaskContext,
     ) -> R:
         CURRENT_CALL.set((str(self.name), key))  # this context is the call's own copy
+        asked = ctx.interrupt_owner().interrupt_count
         value = self._run_sync(args, kwargs, cache)
         results[key] = value
+        self._finished(value, key, asked, ctx)
         return value
+
+    async def _streamed(self, running: Awaitable[R], key: str, ctx: TaskContext) -> R:
+        asked = ctx.interrupt_owner().interrupt_count
+        value = await running
+        self._finished(value, key, asked, ctx)
+        return value
+
+    def _finished(self, value: Any, key: str, asked: int, ctx: TaskContext) -> None:
+        """Remember how many interrupt() answers the call used; stream its result."""
+        used = ctx.interrupt_owner().interrupt_count - asked
+        if used:
+            ctx.cache.setdefault(ASKED, {})[key] = used
+        self._stream_result(value, ctx)
+
+    def _stream_result(self, value: Any, ctx: TaskContext) -> None:
+        """A finished call streams ``{task name: result}`` in ``updates``, as in LangGraph
+        (a result restored on resume does not stream again)."""
+        emit = ctx.run.emit
+        if emit is not None and "updates" in ctx.run.modes:
+            emit("updates", {self.name: value})
 
     def _run_sync(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], cache: BaseCache[Any] | None
@@ -204,6 +241,13 @@ class Task(Generic[R]):
         await cache.aclear([self.cache_ns])
 
 
+def _task_name(fn: Callable[..., Any]) -> str:
+    """A task's default name: its function's (through ``functools.partial``)."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return function_name(fn)
+
+
 def task(
     fn: Callable[..., R] | None = None,
     *,
@@ -230,8 +274,15 @@ def task(
 
 @dataclass(frozen=True, slots=True)
 class _Final(Generic[T, R]):
+    """``entrypoint.final(value=..., save=...)``: return ``value``, save ``save``.
+
+    Subscript it to annotate the entrypoint: ``-> entrypoint.final[int, list[str]]``.
+    """
+
     value: T
+    """What the caller gets."""
     save: R
+    """What the next run of the thread gets as ``previous``."""
 
 
 class entrypoint:
@@ -263,12 +314,17 @@ class entrypoint:
         self.timeout = TimeoutPolicy.coerce(timeout)
         """Limits of each run of the (async) workflow function; checked here, eagerly."""
 
-    @staticmethod
-    def final(*, value: T, save: R) -> _Final[T, R]:
-        """Return ``value`` to the caller but save ``save`` as the next run's ``previous``."""
-        return _Final(value, save)
+    final = _Final
+    """Return ``entrypoint.final(value=..., save=...)`` to hand ``value`` to the caller
+    but save ``save`` as the next run's ``previous``."""
 
     def __call__(self, fn: Callable[..., Any]) -> Workflow:
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+            raise NotImplementedError(
+                f"@entrypoint cannot wrap the generator {getattr(fn, '__name__', fn)!r}: "
+                "return the result instead, and stream partial results with "
+                "get_stream_writer() (stream_mode='custom')."
+            )
         if self.timeout is not None and not asyncio.iscoroutinefunction(fn):
             raise PolicyError(
                 f"entrypoint(timeout=...) on {getattr(fn, '__name__', fn)!r}: timeouts are only "
@@ -320,6 +376,9 @@ class Workflow:
             name=self.name,
             cache=policies.cache if policies else None,
         )
+        self.graph.live_modes = self.graph.live_modes | {"updates"}
+        self.config: dict[str, Any] = {}
+        """Config merged under each run's (see ``with_config``)."""
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
 
@@ -346,13 +405,28 @@ class Workflow:
         return _returned(await self.fn(*args, **kwargs))
 
     # -- running
+    def _config(self, config: dict[str, Any] | None) -> dict[str, Any] | None:
+        return merge_configs(self.config, config) if self.config else config
+
     def invoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """Run the workflow; returns its return value (with ``__interrupt__`` info if paused)."""
-        return _unwrap(self.graph.invoke(_wrap(input), config, **kwargs))
+        return _unwrap(self.graph.invoke(_wrap(input), self._config(config), **kwargs))
 
     async def ainvoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """Async ``invoke``."""
-        return _unwrap(await self.graph.ainvoke(_wrap(input), config, **kwargs))
+        return _unwrap(await self.graph.ainvoke(_wrap(input), self._config(config), **kwargs))
+
+    def batch(
+        self, inputs: Sequence[Any], config: dict[str, Any] | None = None, **kwargs: Any
+    ) -> list[Any]:
+        """``invoke`` each input, outputs in input order."""
+        return [self.invoke(i, config, **kwargs) for i in inputs]
+
+    async def abatch(
+        self, inputs: Sequence[Any], config: dict[str, Any] | None = None, **kwargs: Any
+    ) -> list[Any]:
+        """``ainvoke`` each input concurrently, outputs in input order."""
+        return list(await asyncio.gather(*(self.ainvoke(i, config, **kwargs) for i in inputs)))
 
     def stream(
         self,
@@ -360,13 +434,21 @@ class Workflow:
         config: dict[str, Any] | None = None,
         *,
         stream_mode: Any = None,
+        subgraphs: bool = False,
         **kwargs: Any,
     ) -> Iterator[Any]:
-        """Stream like a graph: ``updates`` yields ``{name: return value}``."""
-        modes: Any = stream_mode or "updates"
-        for item in self.graph.stream(_wrap(input), config, stream_mode=modes, **kwargs):
-            if not _is_input_echo(item, modes):
-                yield self._chunk(item, modes)
+        """Stream like a graph: ``updates`` yields ``{task name: result}`` per finished
+        ``@task`` call, then ``{workflow name: return value}``; ``values`` yields the
+        run's return value."""
+        view = _StreamView(self.name, stream_mode, subgraphs)
+        for item in self.graph.stream(
+            _wrap(input),
+            self._config(config),
+            stream_mode=view.graph_modes,
+            subgraphs=True,
+            **kwargs,
+        ):
+            yield from view.items(item)
 
     async def astream(
         self,
@@ -374,31 +456,140 @@ class Workflow:
         config: dict[str, Any] | None = None,
         *,
         stream_mode: Any = None,
+        subgraphs: bool = False,
         **kwargs: Any,
     ) -> AsyncIterator[Any]:
         """Async ``stream``."""
-        modes: Any = stream_mode or "updates"
-        async for item in self.graph.astream(_wrap(input), config, stream_mode=modes, **kwargs):
-            if not _is_input_echo(item, modes):
-                yield self._chunk(item, modes)
+        view = _StreamView(self.name, stream_mode, subgraphs)
+        async for item in self.graph.astream(
+            _wrap(input),
+            self._config(config),
+            stream_mode=view.graph_modes,
+            subgraphs=True,
+            **kwargs,
+        ):
+            for shown in view.items(item):
+                yield shown
 
-    def _chunk(self, item: Any, modes: str | Sequence[str]) -> Any:
-        if isinstance(modes, str):
-            return _map_chunk(modes, item, self.name)
-        mode, chunk = item
-        return mode, _map_chunk(mode, chunk, self.name)
+    # -- state
+    def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        """The thread's snapshot; its ``values`` is the last return value."""
+        return _snapshot(self.graph.get_state(self._config(config) or {}))
 
-    def get_state(self, config: dict[str, Any]) -> Any:
-        """The thread's snapshot (values: input, return value, saved ``previous``)."""
-        return self.graph.get_state(config)
+    async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        """Async ``get_state``."""
+        return _snapshot(await self.graph.aget_state(self._config(config) or {}))
 
-    def get_state_history(self, config: dict[str, Any], **kwargs: Any) -> Any:
+    def get_state_history(self, config: dict[str, Any], **kwargs: Any) -> Iterator[StateSnapshot]:
         """The thread's snapshots, newest first."""
-        return self.graph.get_state_history(config, **kwargs)
+        for found in self.graph.get_state_history(self._config(config) or {}, **kwargs):
+            yield _snapshot(found)
 
-    def get_graph(self, **kwargs: Any) -> Any:
+    async def aget_state_history(
+        self, config: dict[str, Any], **kwargs: Any
+    ) -> AsyncIterator[StateSnapshot]:
+        """Async ``get_state_history``."""
+        async for found in self.graph.aget_state_history(self._config(config) or {}, **kwargs):
+            yield _snapshot(found)
+
+    def update_state(
+        self, config: dict[str, Any], values: Any, as_node: str | None = None
+    ) -> dict[str, Any]:
+        """Record ``values`` as if the workflow had returned it: it becomes the snapshot's
+        value and the next run's ``previous`` (an ``entrypoint.final`` splits the two)."""
+        return self.graph.update_state(
+            self._config(config) or {}, _returned(values), as_node or self.name
+        )
+
+    async def aupdate_state(
+        self, config: dict[str, Any], values: Any, as_node: str | None = None
+    ) -> dict[str, Any]:
+        """Async ``update_state``."""
+        return await self.graph.aupdate_state(
+            self._config(config) or {}, _returned(values), as_node or self.name
+        )
+
+    # -- configuration and introspection
+    def with_config(self, config: dict[str, Any] | None = None, **kwargs: Any) -> Workflow:
+        """A copy of the workflow whose runs use ``config`` (merged under each call's)."""
+        bound = copy.copy(self)
+        bound.config = merge_configs(self.config, config, kwargs)
+        return bound
+
+    def get_graph(self, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """The one-node graph behind the workflow."""
-        return self.graph.get_graph(**kwargs)
+        return self.graph.get_graph(config, **kwargs)
+
+    def get_input_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON schema of the workflow's input (its first parameter's type)."""
+        return type_json_schema(self._call.first_param_annotation or Any, "LangGraphInput")
+
+    def get_output_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON schema of its return value (``entrypoint.final[T, S]``: of ``T``)."""
+        returned = self._call.return_annotation
+        if typing.get_origin(returned) is _Final:
+            returned = typing.get_args(returned)[0]
+        elif returned is None or returned is _Final:  # a bare entrypoint.final: Any
+            returned = Any
+        return type_json_schema(returned, "LangGraphOutput")
+
+    def get_context_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON schema of the run context (``entrypoint(context_schema=...)``)."""
+        return self.graph.get_context_jsonschema(config)
+
+
+class _StreamView:
+    """Turns the stream of the graph behind a workflow into the workflow's stream.
+
+    The graph is asked for ``updates`` in place of ``values``: a workflow's value is
+    its return value, which its node's update carries, so a run streams its own
+    value only (never the previous run's, which the state still holds at the start).
+    """
+
+    def __init__(self, name: str, stream_mode: Any, subgraphs: bool) -> None:
+        requested = stream_mode or "updates"
+        self.single = isinstance(requested, str)
+        self.modes = frozenset([requested] if self.single else requested)
+        graph_modes = set(self.modes)
+        if "values" in graph_modes:
+            graph_modes.discard("values")
+            graph_modes.add("updates")
+        self.graph_modes = sorted(graph_modes)
+        self.name = name
+        self.subgraphs = subgraphs
+
+    def items(self, item: tuple[Any, str, Any]) -> Iterator[Any]:
+        namespace, mode, chunk = item
+        if namespace and not self.subgraphs and mode != "messages":
+            return
+        for shown_mode, shown in self._chunks(mode, chunk):
+            if shown_mode not in self.modes:
+                continue
+            if self.subgraphs:
+                yield (namespace, shown) if self.single else (namespace, shown_mode, shown)
+            else:
+                yield shown if self.single else (shown_mode, shown)
+
+    def _chunks(self, mode: str, chunk: Any) -> Iterator[tuple[str, Any]]:
+        if mode != "updates" or not isinstance(chunk, dict):
+            yield mode, chunk
+            return
+        update = chunk.get(self.name)
+        if isinstance(update, dict) and RETURN in update:  # the workflow returned
+            yield "updates", {self.name: update[RETURN]}
+            yield "values", update[RETURN]
+        elif INTERRUPT in chunk:
+            yield "updates", chunk
+            yield "values", chunk
+        else:  # a @task finished
+            yield "updates", chunk
+
+
+def _snapshot(found: StateSnapshot) -> StateSnapshot:
+    """A snapshot of the graph behind a workflow, with the return value as its values."""
+    if found.metadata is None or not isinstance(found.values, dict):
+        return found
+    return dataclasses.replace(found, values=found.values.get(RETURN))
 
 
 def _wrap(input: Any) -> Any:
@@ -416,23 +607,6 @@ def _returned(result: Any) -> dict[str, Any]:
 
 
 def _unwrap(output: dict[str, Any]) -> Any:
-    from graphkit.constants import INTERRUPT
-
     if INTERRUPT in output:
         return {INTERRUPT: output[INTERRUPT]}
     return output.get(RETURN)
-
-
-def _is_input_echo(item: Any, modes: str | Sequence[str]) -> bool:
-    """The ``values`` event of the input carries no return value yet: skip it."""
-    mode, chunk = (modes, item) if isinstance(modes, str) else item
-    return bool(mode == "values" and isinstance(chunk, dict) and RETURN not in chunk)
-
-
-def _map_chunk(mode: str, chunk: Any, name: str) -> Any:
-    if mode == "values" and isinstance(chunk, dict):
-        return chunk.get(RETURN)
-    if mode == "updates" and isinstance(chunk, dict) and name in chunk:
-        update = chunk[name]
-        return {name: update.get(RETURN) if isinstance(update, dict) else update}
-    return chunk

@@ -16,6 +16,7 @@ dicts, ``(role, content)`` tuples and strings into message objects.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Sequence
@@ -192,6 +193,14 @@ class AIMessage(BaseMessage):
     if TYPE_CHECKING:  # pydantic's synthesized __init__ hides the positional content
 
         def __init__(self, content: Content | None = None, /, **kwargs: Any) -> None: ...
+
+    @field_validator("tool_calls", mode="before")
+    @classmethod
+    def _normalize_tool_call_type(cls, calls: Any) -> Any:
+        """Any ``type`` given is replaced by "tool_call", as langchain rebuilds calls."""
+        if isinstance(calls, list):
+            return [{**c, "type": "tool_call"} if isinstance(c, dict) else c for c in calls]
+        return calls
 
     @field_validator("tool_calls", mode="after")
     @classmethod
@@ -511,7 +520,36 @@ def _coerce(value: Messages | Iterable[Any]) -> list[BaseMessage]:
     return [_with_id(message_chunk_to_message(m)) for m in convert_to_messages(value)]  # type: ignore[arg-type]
 
 
-def add_messages(left: Messages, right: Messages) -> list[Any]:
+MESSAGE_FORMATS = ("langchain-openai",)
+"""What ``add_messages(format=...)`` can convert merged messages to."""
+
+
+def add_messages(
+    left: Messages | None = None, right: Messages | None = None, *, format: str | None = None
+) -> Any:
+    """Merge ``right`` into ``left`` (see ``merge_messages``); without ``left`` and
+    ``right``, the reducer that merges with the given ``format``:
+    ``Annotated[list[AnyMessage], add_messages(format="langchain-openai")]`` keeps
+    every message with OpenAI-style content blocks (images as ``image_url``,
+    ``tool_use`` blocks as tool calls, ``tool_result`` blocks as ``ToolMessage``).
+    """
+    if format is not None and format not in MESSAGE_FORMATS:
+        raise ValueError(
+            f"Unrecognized format={format!r}: add_messages supports {list(MESSAGE_FORMATS)} "
+            "or no format."
+        )
+    if left is None and right is None:
+        return functools.partial(add_messages, format=format)
+    if left is None or right is None:
+        raise ValueError(
+            "add_messages needs both 'left' and 'right' (or neither, to make a reducer "
+            "with options such as format=...)."
+        )
+    merged = merge_messages(left, right)
+    return merged if format is None else [m for msg in merged for m in _to_openai(msg)]
+
+
+def merge_messages(left: Messages, right: Messages) -> list[Any]:
     """Merge ``right`` into ``left`` and return a new list; neither input is mutated.
 
     - a message whose id is new is appended;
@@ -523,8 +561,8 @@ def add_messages(left: Messages, right: Messages) -> list[Any]:
     When ``right`` only appends, the result is ``left + new``: its first ``len(left)``
     items are the very objects of ``left`` (savers rely on this to store the suffix).
 
-        >>> msgs = add_messages([HumanMessage("hi", id="1")], [AIMessage("yo", id="2")])
-        >>> [m.id for m in add_messages(msgs, RemoveMessage(id="1"))]
+        >>> msgs = merge_messages([HumanMessage("hi", id="1")], [AIMessage("yo", id="2")])
+        >>> [m.id for m in merge_messages(msgs, RemoveMessage(id="1"))]
         ['2']
     """
     right_msgs = _coerce(right)
@@ -558,8 +596,9 @@ def _merge_by_id(left_msgs: list[BaseMessage], right_msgs: list[BaseMessage]) ->
         if isinstance(message, RemoveMessage):
             if pos_or_none is None:
                 raise ValueError(
-                    f"RemoveMessage(id={message.id!r}) names no message in the history; "
-                    "use the id of an existing message (or REMOVE_ALL_MESSAGES to clear it)"
+                    f"Attempting to delete a message with an ID that doesn't exist "
+                    f"({message.id!r}): RemoveMessage needs the id of a message in the "
+                    "history (or REMOVE_ALL_MESSAGES to clear it)"
                 )
             removed.add(message.id)
         elif pos_or_none is None:
@@ -571,6 +610,64 @@ def _merge_by_id(left_msgs: list[BaseMessage], right_msgs: list[BaseMessage]) ->
     result = [m for m in merged if m.id not in removed]
     _message_index.remember(result, _message_index.HistoryIndex(result))
     return result
+
+
+def _to_openai(message: BaseMessage) -> list[BaseMessage]:
+    """One message with OpenAI-style content: Anthropic-style ``image`` blocks become
+    ``image_url`` data URLs, ``tool_use`` blocks tool calls, and ``tool_result`` blocks
+    of a human message ``ToolMessage`` s of their own."""
+    if not isinstance(message.content, list):
+        return [message]
+    content: list[Any] = list(message.content)
+    if isinstance(message, AIMessage) and any(_kind(b) == "tool_use" for b in content):
+        calls = [
+            tool_call(b["name"], b.get("input") or {}, b.get("id"))
+            for b in content
+            if _kind(b) == "tool_use"
+        ]
+        kept = [_openai_block(b) for b in content if _kind(b) != "tool_use"]
+        return [
+            message.model_copy(
+                update={"content": kept or "", "tool_calls": [*message.tool_calls, *calls]}
+            )
+        ]
+    if any(_kind(b) == "tool_result" for b in content):
+        out: list[BaseMessage] = []
+        rest = [_openai_block(b) for b in content if _kind(b) != "tool_result"]
+        for block in content:
+            if _kind(block) == "tool_result":
+                inner = block.get("content", "")
+                blocks = [_openai_block(b) for b in inner] if isinstance(inner, list) else inner
+                out.append(
+                    ToolMessage(
+                        content=blocks,
+                        tool_call_id=block.get("tool_use_id", ""),
+                        status="error" if block.get("is_error") else "success",
+                    )
+                )
+        if rest:
+            out.append(message.model_copy(update={"content": rest}))
+        return out
+    return [message.model_copy(update={"content": [_openai_block(b) for b in content]})]
+
+
+def _kind(block: Any) -> Any:
+    return block.get("type") if isinstance(block, dict) else None
+
+
+def _openai_block(block: Any) -> Any:
+    if not isinstance(block, dict):
+        return block
+    if block.get("type") == "text":
+        return {"type": "text", "text": block.get("text", "")}
+    source = block.get("source")
+    if block.get("type") == "image" and isinstance(source, dict):
+        if source.get("type") == "base64":
+            url = f"data:{source.get('media_type')};base64,{source.get('data')}"
+        else:
+            url = source.get("url", "")
+        return {"type": "image_url", "image_url": {"url": url}}
+    return block
 
 
 class MessagesState(TypedDict):

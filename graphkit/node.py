@@ -169,13 +169,36 @@ def may_route_dynamically(fn: Callable[..., Any]) -> bool:
     Judged from the return annotation, else from the names its code refers to.
     """
     target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else getattr(fn, "__call__", fn)  # noqa: B004
+    function = getattr(target, "__func__", target)
+    code = getattr(function, "__code__", None)
+    if code is not None and _calls_a_graph(function, code):
+        return True
     ret = _resolved_hints(target).get("return")
     if ret is not None:
         return any(t is Command or get_origin(t) is Command or t is Send for t in _walk_types(ret))
-    code = getattr(getattr(target, "__func__", target), "__code__", None)
     if code is None:
         return True
     return bool({"Command", "Send"} & set(_code_names(code)))
+
+
+def _calls_a_graph(function: Any, code: Any) -> bool:
+    """True when the function refers to a compiled graph (a global or closure variable):
+    a graph invoked inside a node may route its parent with ``Command.PARENT``."""
+    from graphkit.engine.compiled import CompiledStateGraph
+
+    module_globals = getattr(function, "__globals__", {})
+    referred = [module_globals.get(n) for n in _code_names(code)]
+    cells = getattr(function, "__closure__", None) or ()
+    referred += [cell.cell_contents for cell in cells if _cell_filled(cell)]
+    return any(isinstance(obj, CompiledStateGraph) for obj in referred)
+
+
+def _cell_filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
 
 
 def named_targets(fn: Callable[..., Any], known: set[str]) -> tuple[str, ...]:
@@ -255,6 +278,8 @@ class BranchDef:
     name: str
     call: CallSpec
     path_map: dict[Hashable, str] | None
+    input_schema: Any = None
+    """The state schema its path function is annotated with, when not the graph's."""
 
     def targets(self) -> list[str]:
         """The nodes this branch can route to (known only with a path_map)."""

@@ -1,7 +1,9 @@
 """State schemas (TypedDict, pydantic model or dataclass) turned into channel specs.
 
 Each key of a schema is a channel. ``Annotated[T, reducer]`` makes the channel merge
-writes with ``reducer(old, new)``; other keys keep the last value written. All
+writes with ``reducer(old, new)``; other keys keep the last value written. A type
+without fields (``list[str]``, ``Annotated[list, operator.add]``) is a *root* state:
+one channel, ``ROOT``, whose value nodes receive and return as is. All
 introspection happens here, once, when the graph is built, so the runtime never
 reflects on types.
 """
@@ -17,10 +19,13 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from graphkit.errors import GraphCompileError, InvalidUpdateError, NodeConfigError
+from graphkit.errors import GraphCompileError, InvalidReducerError, InvalidUpdateError
 
 Reducer = Callable[[Any, Any], Any]
-SchemaKind = Literal["typeddict", "pydantic", "dataclass"]
+SchemaKind = Literal["typeddict", "pydantic", "dataclass", "root"]
+
+ROOT = "__root__"
+"""The one channel of a root state (``StateGraph(Annotated[list, operator.add])``)."""
 
 
 @dataclass(slots=True)
@@ -41,7 +46,8 @@ class ChannelSpec:
 class Schema:
     """A state schema, inspected once: its kind, keys and channels."""
 
-    cls: type[Any]
+    cls: Any
+    """The class (or, for a root state, the type) the schema was read from."""
     kind: SchemaKind
     channels: dict[str, ChannelSpec]
     keys: tuple[str, ...] = field(init=False)
@@ -50,10 +56,18 @@ class Schema:
     def __post_init__(self) -> None:
         self.keys = tuple(self.channels)
 
+    @property
+    def name(self) -> str:
+        """The schema's name for messages."""
+        return str(getattr(self.cls, "__name__", None) or self.cls)
+
     def make(self, values: dict[str, Any]) -> Any:
-        """The object a node receives: a dict, or an instance of the schema class."""
+        """The object a node receives: a dict, an instance of the schema class, or (root
+        state) the root value."""
         if self.kind == "typeddict":
             return values
+        if self.kind == "root":
+            return values.get(ROOT)
         if self.kind == "pydantic":
             return self.cls.model_construct(**values)
         return self.cls(**values)
@@ -77,7 +91,8 @@ def is_typeddict(cls: Any) -> bool:
 
 
 def inspect_schema(cls: Any, *, role: str = "state_schema") -> Schema:
-    """Read the channels of a TypedDict, pydantic model or dataclass."""
+    """Read the channels of a TypedDict, pydantic model, dataclass or annotated class;
+    any other type is a root state (one channel, ``ROOT``)."""
     if is_typeddict(cls):
         kind: SchemaKind = "typeddict"
         hints = type_hints(cls)
@@ -89,16 +104,28 @@ def inspect_schema(cls: Any, *, role: str = "state_schema") -> Schema:
         hints = type_hints(cls)
         names = {f.name for f in dataclasses.fields(cls)}
         hints = {k: v for k, v in hints.items() if k in names}
-    else:
+    elif _has_fields(cls):  # a plain class with annotations: its fields, as a dict
+        kind = "typeddict"
+        hints = type_hints(cls)
+    elif role != "state_schema":
         raise GraphCompileError(
             f"{role} must be a TypedDict, a pydantic BaseModel or a dataclass, got "
-            f"{cls!r}. Declare the state as e.g. `class State(TypedDict): x: int`."
+            f"{cls!r}. Declare it as e.g. `class Input(TypedDict): x: int`."
         )
+    else:
+        return Schema(cls=cls, kind="root", channels={ROOT: _channel(ROOT, cls, cls)})
     channels = {name: _channel(name, hint, cls) for name, hint in hints.items()}
     schema = Schema(cls=cls, kind=kind, channels=channels)
     if kind == "pydantic":
         schema._validators = _pydantic_validators(cls)
     return schema
+
+
+def _has_fields(cls: Any) -> bool:
+    """A user class (not a builtin such as ``list``) that annotates fields."""
+    if not isinstance(cls, type) or cls.__module__ == "builtins":
+        return False
+    return bool(type_hints(cls))
 
 
 def type_hints(cls: Any) -> dict[str, Any]:
@@ -170,7 +197,7 @@ def check_reducer(reducer: Any, key: str, owner: Any) -> None:
     """Raise unless ``reducer`` can be called with two positional arguments."""
     where = f"key {key!r} of {getattr(owner, '__name__', owner)}"
     if not callable(reducer):
-        raise NodeConfigError(f"The reducer of {where} is not callable: {reducer!r}.")
+        raise InvalidReducerError(f"Invalid reducer of {where}: not callable: {reducer!r}.")
     try:
         sig = inspect.signature(reducer)
     except (TypeError, ValueError):
@@ -178,8 +205,8 @@ def check_reducer(reducer: Any, key: str, owner: Any) -> None:
     try:
         sig.bind(None, None)
     except TypeError:
-        raise NodeConfigError(
-            f"The reducer of {where} ({getattr(reducer, '__name__', reducer)!r}) must accept "
+        raise InvalidReducerError(
+            f"Invalid reducer of {where} ({getattr(reducer, '__name__', reducer)!r}): it must accept "
             f"two arguments (current value, update), but its signature is {sig}. "
             "Write it as `def reducer(left, right): ...`."
         ) from None
@@ -250,8 +277,76 @@ def registrable_types(schema: Schema) -> list[type[Any]]:
         elif issubclass(tp, enum.Enum):
             found.append(tp)
 
-    if schema.kind != "typeddict":
+    if schema.kind in ("pydantic", "dataclass"):
         found.append(schema.cls)
     for spec in schema.channels.values():
         visit(spec.annotation)
     return found
+
+
+def json_schema(schema: Schema, title: str) -> dict[str, Any]:
+    """The JSON schema of a state schema, as LangGraph's ``get_input_jsonschema`` gives it.
+
+    A pydantic model or TypedDict gives its own; a dataclass gives its fields (a field
+    without default is optional when its type allows None); a root state, its type.
+    """
+    cls = schema.cls
+    if schema.kind == "pydantic":
+        return dict(cls.model_json_schema())
+    if schema.kind == "root":
+        return type_json_schema(schema.channels[ROOT].annotation, title)
+    if is_typeddict(cls):
+        try:
+            return dict(TypeAdapter(cls).json_schema())
+        except Exception:  # types pydantic cannot describe: fall back to the fields
+            pass
+    fields: dict[str, Any] = {
+        key: (spec.annotation, _field_default(cls, key, spec.annotation))
+        for key, spec in schema.channels.items()
+    }
+    return _model_schema(title, fields)
+
+
+def type_json_schema(annotation: Any, title: str) -> dict[str, Any]:
+    """The JSON schema of one type (a root state, an entrypoint's input or output, a
+    context schema)."""
+    if is_typeddict(annotation) or _has_fields(annotation):
+        return json_schema(inspect_schema(annotation), title)
+    try:
+        found = dict(TypeAdapter(annotation).json_schema())
+    except Exception:
+        found = {}
+    return {**found, "title": title}
+
+
+def _model_schema(title: str, fields: dict[str, Any]) -> dict[str, Any]:
+    from pydantic import ConfigDict, create_model
+
+    try:
+        model = create_model(title, __config__=ConfigDict(arbitrary_types_allowed=True), **fields)
+        return dict(model.model_json_schema())
+    except Exception:
+        return {"title": title, "type": "object", "properties": {k: {} for k in fields}}
+
+
+def _field_default(cls: Any, key: str, annotation: Any) -> Any:
+    """A field's default for the schema: its own, None when its type allows None, else
+    required (``...``)."""
+    if dataclasses.is_dataclass(cls):
+        for f in dataclasses.fields(cls):
+            if f.name == key:
+                if f.default is not dataclasses.MISSING:
+                    return f.default
+                if f.default_factory is not dataclasses.MISSING:
+                    return f.default_factory()
+    elif is_typeddict(cls):
+        return ... if key in getattr(cls, "__required_keys__", (key,)) else None
+    elif isinstance(cls, type) and key in cls.__dict__:
+        return cls.__dict__[key]
+    return None if _allows_none(annotation) else ...
+
+
+def _allows_none(annotation: Any) -> bool:
+    if get_origin(annotation) is typing.Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation is None or type(None) in get_args(annotation)

@@ -82,6 +82,15 @@ class Command(Generic[N]):
 
     PARENT: ClassVar[str] = "__parent__"
 
+    def __repr__(self) -> str:
+        """Only the fields that are set, as LangGraph shows a Command."""
+        shown = [
+            f"{name}={value!r}"
+            for name in ("graph", "update", "resume", "goto")
+            if (value := getattr(self, name)) is not None and value != ()
+        ]
+        return f"Command({', '.join(shown)})"
+
     def goto_list(self) -> list[Send | str]:
         """``goto`` as a list."""
         if isinstance(self.goto, (str, Send)):

@@ -221,3 +221,21 @@ async def test_async_cached_task() -> None:
     await double.aclear_cache(cache)
     assert await workflow.ainvoke(3) == 12
     assert counter == [3, 3]
+
+
+# ----------------------------------------------------------------------------- import paths
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [
+        ("graphkit.cache.base", ["BaseCache"]),
+        ("graphkit.cache.memory", ["InMemoryCache"]),
+        ("graphkit.types", ["CachePolicy", "TimeoutPolicy", "RetryPolicy", "default_retry_on"]),
+        ("graphkit.errors", ["NodeError", "NodeTimeoutError", "NodeCancelledError"]),
+        ("graphkit", ["CachePolicy", "TimeoutPolicy", "NodeError", "NodeTimeoutError"]),
+    ],
+)
+def test_policy_names_sit_at_langgraphs_paths(module: str, names: list[str]) -> None:
+    import importlib
+
+    loaded = importlib.import_module(module)
+    assert all(hasattr(loaded, name) for name in names)

@@ -314,3 +314,124 @@ def test_missing_graphviz_names_the_package(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(GraphvizNotFoundError, match="apt install graphviz"):
         chain().get_graph().draw_svg()
+
+
+def test_to_json_lists_nodes_and_edges_in_langchains_shape() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", _noop)
+    builder.add_node("b", _noop)
+    builder.add_edge(START, "a")
+    builder.add_conditional_edges("a", lambda s: "b", {"go": "b", "stop": END})
+    found = builder.compile().get_graph().to_json()
+    assert [n["id"] for n in found["nodes"]] == [START, "a", "b", END]
+    assert found["nodes"][-1] == {"id": END}
+    assert found["nodes"][1]["type"] == "runnable"
+    assert found["nodes"][1]["data"]["name"] == "a"
+    assert found["edges"] == [
+        {"source": START, "target": "a"},
+        {"source": "a", "target": "b", "data": "go", "conditional": True},
+        {"source": "a", "target": END, "data": "stop", "conditional": True},
+    ]
+
+
+def test_to_json_with_xray_prefixes_the_subgraph_nodes() -> None:
+    inner = StateGraph(State)
+    inner.add_node("leaf", _noop)
+    inner.add_edge(START, "leaf")
+    outer = StateGraph(State)
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START, "sub")
+    graph = outer.compile()
+    ids = [n["id"] for n in graph.get_graph(xray=True).to_json()["nodes"]]
+    assert "sub:leaf" in ids
+    assert "sub:leaf" not in [n["id"] for n in graph.get_graph().to_json()["nodes"]]
+
+
+def test_draw_mermaid_without_styles_has_no_front_matter_or_classes() -> None:
+    text = chain().get_graph().draw_mermaid(with_styles=False)
+    assert text.startswith("graph TD;\n")
+    assert "classDef" not in text
+    assert "---" not in chain().get_graph().draw_mermaid(with_styles=False)
+    assert chain().get_graph().draw_mermaid().startswith("---\n")
+
+
+def test_draw_mermaid_png_without_graphviz_says_what_to_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(GraphvizNotFoundError, match=r"draw_mermaid\(\)"):
+        chain().get_graph().draw_mermaid_png()
+
+
+@needs_dot
+def test_draw_mermaid_png_renders_offline(tmp_path: Any) -> None:
+    target = tmp_path / "graph.png"
+    data = chain().get_graph().draw_mermaid_png(output_file_path=str(target))
+    assert data.startswith(b"\x89PNG") and target.read_bytes() == data
+
+
+def test_input_and_output_jsonschema_of_a_graph() -> None:
+    class In(TypedDict):
+        question: str
+
+    class Out(TypedDict):
+        answer: str
+
+    class Overall(In, Out):
+        pass
+
+    builder = StateGraph(Overall, input_schema=In, output_schema=Out)
+    builder.add_node("a", lambda s: {"answer": "x"})
+    builder.add_edge(START, "a")
+    graph = builder.compile()
+    assert graph.get_input_jsonschema()["properties"] == {
+        "question": {"title": "Question", "type": "string"}
+    }
+    assert graph.get_output_jsonschema()["required"] == ["answer"]
+
+
+def test_jsonschema_of_a_dataclass_state_treats_optional_fields_as_optional() -> None:
+    import dataclasses
+
+    @dataclasses.dataclass
+    class DC:
+        need: str
+        maybe: int | None
+        given: int = 3
+
+    builder = StateGraph(DC)
+    builder.add_node("a", lambda s: None)
+    builder.add_edge(START, "a")
+    found = builder.compile().get_input_jsonschema()
+    assert set(found["properties"]) == {"need", "maybe", "given"}
+    assert found["required"] == ["need"]
+
+
+def test_jsonschema_of_a_root_state_is_its_type() -> None:
+    builder: StateGraph[Any] = StateGraph(list[int])  # type: ignore[arg-type]
+    builder.add_node("a", lambda s: s)
+    builder.add_edge(START, "a")
+    assert builder.compile().get_input_jsonschema() == {
+        "type": "array",
+        "items": {"type": "integer"},
+        "title": "LangGraphInput",
+    }
+
+
+def test_with_config_binds_config_and_copy_is_independent() -> None:
+    seen: list[Any] = []
+
+    def look(state: State, config: Any) -> None:
+        seen.append(config.get("configurable", {}).get("user"))
+
+    builder = StateGraph(State)
+    builder.add_node("look", look)
+    builder.add_edge(START, "look")
+    graph = builder.compile()
+    bound = graph.with_config({"configurable": {"user": "ada"}})
+    bound.invoke({"x": 1})
+    bound.invoke({"x": 1}, {"configurable": {"user": "bob"}})
+    graph.invoke({"x": 1})
+    assert seen == ["ada", "bob", None]
+    renamed = graph.copy({"name": "other"})
+    assert (renamed.name, graph.name) == ("other", "graph")

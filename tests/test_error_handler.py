@@ -320,3 +320,80 @@ async def test_a_send_timeout_limits_the_node_not_its_handler() -> None:
         .compile()
     )
     assert await graph.ainvoke({"foo": ""}) == {"foo": "NodeTimeoutError"}
+
+
+# ----------------------------------------------------------------------------- unhandled failures
+async def test_an_unhandled_failure_cancels_the_async_siblings_of_its_step() -> None:
+    cancelled = asyncio.Event()
+
+    async def slow(state: State) -> None:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def bad(state: State) -> None:
+        raise ValueError("bad")
+
+    graph = (
+        StateGraph(State)
+        .add_node("slow", slow)
+        .add_node("bad", bad)
+        .add_edge(START, "slow")
+        .add_edge(START, "bad")
+        .compile()
+    )
+    with pytest.raises(ValueError, match="bad"):
+        await asyncio.wait_for(graph.ainvoke({"foo": ""}), 2)
+    assert cancelled.is_set()
+
+
+async def test_a_handled_failure_lets_its_siblings_finish() -> None:
+    async def slow(state: Log) -> dict[str, list[str]]:
+        await asyncio.sleep(0.05)
+        return {"log": ["slow"]}
+
+    async def bad(state: Log) -> None:
+        raise ValueError("bad")
+
+    graph = (
+        StateGraph(Log)
+        .add_node("slow", slow)
+        .add_node("bad", bad, error_handler=lambda s: {"log": ["handled"]})
+        .add_edge(START, "slow")
+        .add_edge(START, "bad")
+        .compile()
+    )
+    assert sorted((await graph.ainvoke({"log": []}))["log"]) == ["handled", "slow"]
+
+
+def test_a_handled_failure_restored_at_resume_keeps_the_handler_routing() -> None:
+    """A sibling paused the step: on resume the handled task is not re-run, and the
+    failed node's own edges still do not fire."""
+
+    def asks(state: Log) -> dict[str, list[str]]:
+        return {"log": [interrupt("?")]}
+
+    calls: list[str] = []
+
+    def handler(state: Log) -> dict[str, list[str]]:
+        calls.append("handler")
+        return {"log": ["handled"]}
+
+    graph = (
+        StateGraph(Log)
+        .add_node("a", fails, error_handler=handler)
+        .add_node("after_a", lambda s: {"log": ["after_a"]})
+        .add_node("ask", asks)
+        .add_edge(START, "a")
+        .add_edge(START, "ask")
+        .add_edge("a", "after_a")
+        .compile(checkpointer=InMemorySaver())
+    )
+    config = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"log": []}, config)
+    chunks = list(graph.stream(Command(resume="x"), config))
+    assert sorted(graph.get_state(config).values["log"]) == ["handled", "x"]
+    assert "__error_handler__a" in chunks[0]
+    assert calls == ["handler"]

@@ -142,3 +142,207 @@ def test_task_outside_workflow_runs_directly_and_errors_propagate() -> None:
     assert one().result() == 1
     with pytest.raises(ValueError, match="bad"):
         boom().result()
+
+
+def adder() -> Any:
+    @task
+    def double(x: int) -> int:
+        return 2 * x
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def workflow(n: int, *, previous: int | None = None) -> int:
+        return double(n).result() + (previous or 0)
+
+    return workflow
+
+
+def test_values_stream_yields_only_this_runs_return_value() -> None:
+    workflow = adder()
+    workflow.invoke(1, cfg())  # the thread now holds 2
+    assert list(workflow.stream(2, cfg(), stream_mode="values")) == [6]
+
+
+def test_updates_stream_shows_each_task_result_then_the_return_value() -> None:
+    workflow = adder()
+    assert list(workflow.stream(3, cfg())) == [{"double": 6}, {"workflow": 6}]
+    assert list(workflow.stream(1, cfg(), stream_mode=["updates", "values"])) == [
+        ("updates", {"double": 2}),
+        ("updates", {"workflow": 8}),
+        ("values", 8),
+    ]
+
+
+def test_async_task_results_stream_too() -> None:
+    @task
+    async def slow(x: int) -> int:
+        await asyncio.sleep(0)
+        return x + 1
+
+    @entrypoint()
+    async def workflow(x: int) -> int:
+        return await slow(x)
+
+    async def collect() -> list[Any]:
+        return [c async for c in workflow.astream(1)]
+
+    assert asyncio.run(collect()) == [{"slow": 2}, {"workflow": 2}]
+
+
+def test_paused_workflow_streams_the_interrupt_and_resumed_task_results() -> None:
+    @task
+    def ask(question: str) -> str:
+        return str(interrupt(question))
+
+    @task
+    def shout(text: str) -> str:
+        return text.upper()
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def workflow(text: str) -> str:
+        return shout(text).result() + ask("name?").result()
+
+    first = list(workflow.stream("hi ", cfg(), stream_mode=["updates", "values"]))
+    assert first[0] == ("updates", {"shout": "HI "})
+    assert [mode for mode, _ in first[1:]] == ["updates", "values"]
+    assert all("__interrupt__" in chunk for _, chunk in first[1:])
+    assert workflow.get_state(cfg()).values is None  # nothing returned yet
+    resumed = list(workflow.stream(Command(resume="bob"), cfg()))
+    assert resumed == [{"ask": "bob"}, {"workflow": "HI bob"}]  # shout is not re-run
+
+
+def test_get_state_values_is_the_return_value_without_internals() -> None:
+    workflow = adder()
+    workflow.invoke(5, cfg())
+    assert workflow.get_state(cfg()).values == 10
+    assert next(s.values for s in workflow.get_state_history(cfg())) == 10
+    assert asyncio.run(workflow.aget_state(cfg())).values == 10
+
+
+def test_update_state_sets_the_value_and_the_next_previous() -> None:
+    workflow = adder()
+    workflow.update_state(cfg(), 100)
+    assert workflow.get_state(cfg()).values == 100
+    assert workflow.invoke(1, cfg()) == 102
+    asyncio.run(workflow.aupdate_state(cfg(), entrypoint.final(value=0, save=1)))
+    assert workflow.get_state(cfg()).values == 0
+    assert workflow.invoke(1, cfg()) == 3
+
+
+def test_with_config_binds_config_to_every_run() -> None:
+    workflow = adder().with_config({"configurable": {"thread_id": "bound"}})
+    assert workflow.invoke(1) == 2
+    assert workflow.invoke(1) == 4  # same thread: previous carried over
+    assert workflow.get_state({}).values == 4
+
+
+def test_entrypoint_final_can_annotate_the_return_type() -> None:
+    @entrypoint(checkpointer=InMemorySaver())
+    def log(msg: str, *, previous: list[str] | None = None) -> entrypoint.final[int, list[str]]:
+        seen = [*(previous or []), msg]
+        return entrypoint.final(value=len(seen), save=seen)
+
+    assert log.invoke("a", cfg()) == 1
+    assert log.invoke("b", cfg()) == 2
+
+
+def test_entrypoint_rejects_generators() -> None:
+    with pytest.raises(NotImplementedError, match="cannot wrap the generator"):
+
+        @entrypoint()
+        def gen(x: int) -> Any:
+            yield x
+
+
+def test_task_results_stream_while_the_workflow_still_runs() -> None:
+    release = threading.Event()
+
+    @task
+    def first() -> str:
+        return "first"
+
+    @task
+    def second() -> str:
+        assert release.wait(5)  # only set once "first" reached the consumer
+        return "second"
+
+    @entrypoint()
+    def workflow(x: int) -> str:
+        return first().result() + second().result()
+
+    seen: list[Any] = []
+    for chunk in workflow.stream(1):
+        seen.append(chunk)
+        release.set()
+    assert seen == [{"first": "first"}, {"second": "second"}, {"workflow": "firstsecond"}]
+
+
+def test_task_named_after_the_function_behind_a_partial() -> None:
+    import functools
+
+    def tag(label: str, text: str) -> str:
+        return f"{text}|{label}"
+
+    labelled = task(functools.partial(tag, "x"))
+
+    @entrypoint()
+    def workflow(text: str) -> str:
+        return labelled(text).result()
+
+    assert list(workflow.stream("a")) == [{"tag": "a|x"}, {"workflow": "a|x"}]
+
+
+async def test_sync_workflow_streamed_async_keeps_task_order() -> None:
+    @task
+    def up(text: str) -> str:
+        return text.upper()
+
+    @entrypoint()
+    def workflow(text: str) -> str:
+        return up(text).result() + "!"
+
+    assert [c async for c in workflow.astream("a")] == [{"up": "A"}, {"workflow": "A!"}]
+
+
+def test_workflow_jsonschema_follows_its_annotations() -> None:
+    @entrypoint()
+    def count(words: list[str], *, previous: Any = None) -> entrypoint.final[int, list[str]]:
+        return entrypoint.final(value=len(words), save=words)
+
+    assert count.get_input_jsonschema() == {
+        "type": "array",
+        "items": {"type": "string"},
+        "title": "LangGraphInput",
+    }
+    assert count.get_output_jsonschema() == {"type": "integer", "title": "LangGraphOutput"}
+
+
+def test_second_call_of_an_interrupting_task_gets_its_own_answer() -> None:
+    @task
+    def ask(question: str) -> str:
+        return str(interrupt(question))
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def workflow(x: str) -> str:
+        return ask("first?").result() + ask("second?").result()
+
+    paused = workflow.invoke("go", cfg())
+    assert [i.value for i in paused["__interrupt__"]] == ["first?"]
+    paused = workflow.invoke(Command(resume="a"), cfg())
+    assert [i.value for i in paused["__interrupt__"]] == ["second?"]
+    assert workflow.invoke(Command(resume="b"), cfg()) == "ab"
+
+
+def test_context_and_bare_final_jsonschemas() -> None:
+    from typing import TypedDict
+
+    class Context(TypedDict):
+        model: str
+
+    @entrypoint(context_schema=Context)
+    def workflow(x: Any, *, previous: Any = None) -> entrypoint.final:  # type: ignore[type-arg]
+        return entrypoint.final(value=x, save=x)
+
+    assert workflow.get_output_jsonschema() == {"title": "LangGraphOutput"}
+    assert workflow.get_context_jsonschema()["properties"] == {
+        "model": {"title": "Model", "type": "string"}
+    }

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import itertools
 import operator
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 import networkx as nx
 import pytest
 
-from graphkit import END, START, Command, GraphCompileError, NodeConfigError, Send, StateGraph
+from graphkit import (
+    END,
+    START,
+    Command,
+    GraphCompileError,
+    InvalidUpdateError,
+    NodeConfigError,
+    Overwrite,
+    Send,
+    StateGraph,
+)
 from graphkit.errors import EmptyInputError
 
 
@@ -83,13 +93,20 @@ def test_node_names_with_internal_separators_are_rejected(name: str) -> None:
         StateGraph(State).add_node(name, noop)
 
 
-def test_duplicate_node_and_node_named_like_a_key_are_rejected() -> None:
+def test_duplicate_node_is_rejected() -> None:
     builder = StateGraph(State)
     builder.add_node("a", noop)
     with pytest.raises(GraphCompileError, match="already in the graph"):
         builder.add_node("a", noop)
-    with pytest.raises(GraphCompileError, match="also a state key"):
-        builder.add_node("x", noop)
+
+
+def test_node_may_share_its_name_with_a_state_key_as_in_langgraph() -> None:
+    builder = StateGraph(State)
+    builder.add_node("x", lambda s: {"x": s["x"] + 1, "log": ["x"]})
+    builder.add_edge(START, "x")
+    graph = builder.compile()
+    assert graph.invoke({"x": 1}) == {"x": 2, "log": ["x"]}
+    assert list(graph.stream({"x": 1})) == [{"x": {"x": 2, "log": ["x"]}}]
 
 
 def test_graph_without_entry_point_says_how_to_add_one() -> None:
@@ -138,6 +155,23 @@ def test_node_code_that_uses_send_counts_as_dynamic() -> None:
     builder.compile()
 
 
+def test_node_that_invokes_a_compiled_graph_counts_as_dynamic() -> None:
+    # the inner graph may send the parent elsewhere with Command(graph=Command.PARENT)
+    inner = StateGraph(State)
+    inner.add_node("jump", lambda s: Command(graph=Command.PARENT, goto="landing"))
+    inner.add_edge(START, "jump")
+    child = inner.compile()
+
+    def caller(state: State) -> None:
+        child.invoke(state)
+
+    builder = StateGraph(State)
+    builder.add_node(caller)
+    builder.add_node("landing", lambda s: {"log": ["landed"]})
+    builder.add_edge(START, "caller")
+    assert builder.compile().invoke({"x": 1}) == {"x": 1, "log": ["landed"]}
+
+
 def test_reducer_that_takes_one_argument_is_rejected_with_its_key() -> None:
     def bad(x: list[int]) -> list[int]:
         return x
@@ -149,9 +183,9 @@ def test_reducer_that_takes_one_argument_is_rejected_with_its_key() -> None:
         StateGraph(Bad)
 
 
-def test_state_schema_must_be_one_of_three_kinds() -> None:
-    with pytest.raises(GraphCompileError, match="TypedDict, a pydantic BaseModel or a dataclass"):
-        StateGraph(int)  # type: ignore[arg-type]
+def test_input_schema_must_have_fields() -> None:
+    with pytest.raises(GraphCompileError, match="input_schema must be a TypedDict"):
+        StateGraph(State, input_schema=int)
 
 
 def test_interrupt_on_unknown_node_is_rejected() -> None:
@@ -228,3 +262,91 @@ def test_literal_return_annotation_of_path_becomes_path_map() -> None:
 def test_compile_refuses_a_cache_that_is_not_a_base_cache() -> None:
     with pytest.raises(GraphCompileError, match="takes a cache such as"):
         chain("a").compile(cache=object())
+
+
+def test_path_function_annotated_with_a_schema_reads_only_its_keys() -> None:
+    class Route(TypedDict):
+        hint: str
+
+    seen: list[dict[str, object]] = []
+
+    def route(state: Route) -> str:
+        seen.append(dict(state))
+        return "b" if state["hint"] == "go" else END
+
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"hint": "go"})
+    builder.add_node("b", lambda s: {"log": ["b"]})
+    builder.add_edge(START, "a")
+    builder.add_conditional_edges("a", route)
+    assert builder.compile().invoke({"x": 1}) == {"x": 1, "log": ["b"]}
+    assert seen == [{"hint": "go"}]  # its own schema's keys, the node's write applied
+
+
+def test_path_function_sees_what_its_source_node_reads_by_default() -> None:
+    class Narrow(TypedDict):
+        x: int
+
+    seen: list[dict[str, object]] = []
+
+    def narrow(state: Narrow) -> dict[str, int]:
+        return {"x": state["x"] + 1}
+
+    def route(state: Any) -> str:  # no schema of its own: the source node's view
+        seen.append(dict(state))
+        return END
+
+    builder = StateGraph(State)
+    builder.add_node(narrow)
+    builder.add_edge(START, "narrow")
+    builder.add_conditional_edges("narrow", route)
+    builder.compile().invoke({"x": 1, "log": ["start"]})
+    assert seen == [{"x": 2}]
+
+
+def test_list_of_updates_applies_in_order_and_streams_as_a_list() -> None:
+    class Text(TypedDict):
+        text: Annotated[str, operator.add]
+
+    builder = StateGraph(Text)
+    builder.add_node("a", lambda s: [Command(update={"text": "1"}), {"text": "2"}])
+    builder.add_edge(START, "a")
+    graph = builder.compile()
+    assert graph.invoke({"text": ""}) == {"text": "12"}
+    assert list(graph.stream({"text": ""})) == [{"a": [{"text": "1"}, {"text": "2"}]}]
+
+
+def test_command_repr_shows_only_the_fields_set() -> None:
+    assert repr(Command(goto=Send("b", 3))) == "Command(goto=Send(node='b', arg=3))"
+
+
+def test_node_table_copy_replaces_fields() -> None:
+    graph = chain("a").compile()
+    node = graph.nodes["a"]
+    assert node.copy({"defer": True}).defer is True
+    assert node.copy().name == "a" and node.defer is False
+
+
+def _fan_out_with(b_writes: object, c_writes: object) -> StateGraph[State]:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"log": ["a"]})
+    builder.add_node("b", lambda s: {"log": b_writes})
+    builder.add_node("c", lambda s: {"log": c_writes})
+    builder.add_node("d", lambda s: {"log": ["d"]})
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    builder.add_edge("a", "c")
+    builder.add_edge(["b", "c"], "d")
+    return builder
+
+
+@pytest.mark.parametrize("overwrite", [Overwrite(["b"]), {"__overwrite__": ["b"]}])
+def test_overwrite_in_a_step_drops_the_steps_other_writes(overwrite: object) -> None:
+    graph = _fan_out_with(overwrite, ["c"]).compile()
+    assert graph.invoke({"x": 0, "log": ["start"]})["log"] == ["b", "d"]
+
+
+def test_two_overwrites_in_one_step_are_refused() -> None:
+    graph = _fan_out_with(Overwrite(["b"]), Overwrite(["c"])).compile()
+    with pytest.raises(InvalidUpdateError, match="only one Overwrite value per super-step"):
+        graph.invoke({"x": 0, "log": []})

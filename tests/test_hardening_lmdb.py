@@ -268,3 +268,36 @@ def test_file_size_limit_is_reported_as_nothing_written(tmp_path: Path) -> None:
     assert "full after" in proc.stdout, proc.stdout
     assert "nothing of this write" in proc.stdout and "file size limit" in proc.stdout
     assert proc.stdout.strip().endswith("True")
+
+
+def test_opening_a_database_while_another_thread_writes_does_not_deadlock(
+    tmp_path: Path,
+) -> None:
+    """A deadlock here would hold the GIL: so it runs in a child, with a timeout."""
+    code = """
+    import sys, threading, time
+    from graphkit.stores._lmdb import LMDBEnv
+    env = LMDBEnv(sys.argv[1])
+    data = env.db("data")
+    holding = threading.Event()
+
+    def slow_write(txn):
+        holding.set()
+        for i in range(20):
+            time.sleep(0.01)  # lets go of the GIL while it holds the write lock
+            txn.put(b"k%d" % i, b"v", db=data)
+
+    writer = threading.Thread(target=lambda: env.write(slow_write))
+    writer.start()
+    holding.wait()
+    env.db("opened_meanwhile")
+    writer.join()
+    print("ok")
+    """
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), str(tmp_path / "db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-500:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,55 @@ def test_import_graphkit_loads_no_storage_or_vector_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+LANGGRAPH_PROGRAM = """
+from typing import Annotated, TypedDict
+import operator
+
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+import langgraph.func
+
+
+class State(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+def ask(state: State) -> dict:
+    return {"log": [f"hello {interrupt('name?')}"]}
+
+
+builder = StateGraph(State)
+builder.add_node("ask", ask)
+builder.add_edge(START, "ask")
+builder.add_edge("ask", END)
+graph = builder.compile(checkpointer=InMemorySaver())
+config = {"configurable": {"thread_id": "1"}}
+graph.invoke({"log": []}, config)
+print(graph.invoke(Command(resume="Ada"), config)["log"], langgraph.func.entrypoint.__module__)
+"""
+
+
+def test_the_readme_import_swap_turns_a_langgraph_program_into_a_graphkit_one(
+    tmp_path: Path,
+) -> None:
+    """The sed line README prints, applied to a LangGraph program, is all it takes."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("sed") is None:
+        pytest.skip("no sed on this machine")
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    command = re.search(r"^sed -i '([^']+)' my_agent\.py$", readme, flags=re.M)
+    assert command is not None, "README shows no sed import swap"
+    program = tmp_path / "my_agent.py"
+    program.write_text(LANGGRAPH_PROGRAM)
+    subprocess.run(["sed", "-i", command.group(1), str(program)], check=True)
+    assert "langgraph" not in program.read_text()
+    out = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['hello Ada'] graphkit.func"

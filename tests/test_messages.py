@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from hypothesis import given
@@ -172,7 +172,9 @@ def test_add_messages_removes_by_id() -> None:
 
 
 def test_add_messages_unknown_remove_id_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="RemoveMessage\\(id='nope'\\) names no message"):
+    with pytest.raises(
+        ValueError, match="delete a message with an ID that doesn't exist \\('nope'\\)"
+    ):
         add_messages([HumanMessage("a", id="1")], RemoveMessage(id="nope"))
 
 
@@ -249,3 +251,50 @@ def test_inputs_are_never_mutated(left: list[Any]) -> None:
     before = [m.model_copy() for m in left]
     add_messages(left, [HumanMessage("x"), *[RemoveMessage(id=m.id) for m in left[:1]]])
     assert left == before
+
+
+def test_add_messages_with_format_makes_a_reducer_and_rejects_unknown_formats() -> None:
+    import functools
+
+    reducer = add_messages(format="langchain-openai")
+    assert isinstance(reducer, functools.partial)
+    with pytest.raises(ValueError, match="Unrecognized format='xml'"):
+        add_messages([], [], format="xml")
+    with pytest.raises(ValueError, match="needs both 'left' and 'right'"):
+        add_messages([], None)
+
+
+def test_openai_format_converts_images_tool_use_and_tool_results() -> None:
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA"}}
+    right = [
+        HumanMessage([{"type": "text", "text": "look", "cache_control": {"type": "x"}}, image]),
+        AIMessage([{"type": "tool_use", "name": "zoom", "input": {"k": 2}, "id": "t1"}]),
+        HumanMessage([{"type": "tool_result", "tool_use_id": "t1", "content": [image]}]),
+    ]
+    human, ai, tool = add_messages([], right, format="langchain-openai")
+    url = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}
+    assert human.content == [{"type": "text", "text": "look"}, url]
+    assert ai.content == "" and ai.tool_calls[0]["name"] == "zoom"
+    assert ai.tool_calls[0]["args"] == {"k": 2}
+    assert isinstance(tool, ToolMessage) and tool.tool_call_id == "t1"
+    assert tool.content == [url]
+
+
+def test_tool_call_type_is_normalized_as_langchain_does() -> None:
+    message = AIMessage("", tool_calls=[{"name": "f", "args": {}, "id": "1", "type": "tool_calls"}])
+    assert message.tool_calls[0]["type"] == "tool_call"
+
+
+def test_pydantic_messages_state_takes_message_likes_as_input() -> None:
+    from pydantic import BaseModel
+
+    from graphkit import START, StateGraph
+
+    class PState(BaseModel):
+        messages: Annotated[list[AnyMessage], add_messages]
+
+    builder = StateGraph(PState)
+    builder.add_node("reply", lambda s: {"messages": [HumanMessage("pong")]})
+    builder.add_edge(START, "reply")
+    out = builder.compile().invoke({"messages": [("user", "ping")]})
+    assert [m.content for m in out["messages"]] == ["ping", "pong"]

@@ -22,6 +22,8 @@ from graphkit.errors import (
 )
 from graphkit.func import entrypoint, task
 from graphkit.graph import END, START, StateGraph
+from graphkit.graph.message import MessagesState, push_message
+from graphkit.messages import AIMessage
 from graphkit.types import Command, RetryPolicy, default_retry_on, interrupt
 
 FAST = RetryPolicy(initial_interval=0, jitter=False)
@@ -299,3 +301,23 @@ async def test_async_task_retries_and_gives_up_with_its_error() -> None:
     with pytest.raises(ConnectionError, match="down 2"):
         await workflow.ainvoke(1)
     assert calls == [1, 1]
+
+
+def test_messages_pushed_by_a_failed_attempt_are_not_written() -> None:
+    attempts: list[int] = []
+
+    def flaky(state: MessagesState) -> dict[str, Any]:
+        attempts.append(1)
+        push_message(AIMessage(content=f"attempt {len(attempts)}", id=f"m{len(attempts)}"))
+        if len(attempts) < 2:
+            raise ConnectionError("retry me")
+        return {}
+
+    graph = (
+        StateGraph(MessagesState)
+        .add_node("flaky", flaky, retry_policy=FAST)
+        .add_edge(START, "flaky")
+        .compile()
+    )
+    messages = graph.invoke({"messages": []})["messages"]
+    assert [m.content for m in messages] == ["attempt 2"]

@@ -134,7 +134,7 @@ def test_two_writes_to_last_value_key_name_key_and_nodes() -> None:
     builder.add_node("b", lambda s: {"x": 2})
     builder.add_edge(START, "a")
     builder.add_edge(START, "b")
-    with pytest.raises(InvalidUpdateError, match=r"Key 'x' was written by \['a', 'b'\]"):
+    with pytest.raises(InvalidUpdateError, match=r"At key 'x': written by \['a', 'b'\]"):
         builder.compile().invoke({})
 
 
@@ -158,12 +158,12 @@ def test_recursion_limit_counts_the_input_step_as_langgraph_does() -> None:
         graph.invoke({"x": 0}, {"recursion_limit": 10})
 
 
-def test_unknown_input_key_is_rejected_before_running() -> None:
+def test_input_key_no_schema_declares_is_rejected_before_running() -> None:
     ran: list[str] = []
     builder = StateGraph(State)
     builder.add_node("a", lambda s: ran.append("a"))
     builder.add_edge(START, "a")
-    with pytest.raises(InvalidUpdateError, match="Input key 'y' is not in the input schema"):
+    with pytest.raises(InvalidUpdateError, match="Input key 'y' is not a key of this graph"):
         builder.compile().invoke({"y": 1})
     assert ran == []
 
@@ -334,8 +334,10 @@ def test_input_and_output_schemas_filter_and_private_keys_flow_between_nodes() -
     builder.add_edge("think", "reply")
     graph = builder.compile()
     assert graph.invoke({"question": "hi"}) == {"answer": "HI!"}
-    with pytest.raises(InvalidUpdateError, match="'answer' is not in the input schema In"):
-        graph.invoke({"question": "hi", "answer": "x"})
+    # a state key outside the input schema is dropped from the input, as in LangGraph
+    assert graph.invoke({"question": "hi", "answer": "x", "scratch": "y"}) == {"answer": "HI!"}
+    with pytest.raises(InvalidUpdateError, match="'typo' is not a key of this graph's state"):
+        graph.invoke({"question": "hi", "typo": "x"})
 
 
 def test_pydantic_state_validates_input_and_node_writes() -> None:
@@ -565,3 +567,16 @@ def test_pydantic_defaults_are_not_written_as_input() -> None:
     builder.add_edge(START, "look")
     assert builder.compile().invoke({"name": "ann"}) == {"name": "ann"}
     assert seen == ["calm"]
+
+
+def test_pydantic_input_may_leave_out_a_reducer_key_it_starts_empty() -> None:
+    from pydantic import BaseModel
+
+    class Notes(BaseModel):
+        items: Annotated[list[str], operator.add]
+        title: str = ""
+
+    builder = StateGraph(Notes)
+    builder.add_node("add", lambda s: {"items": [f"{len(s.items)}"]})
+    builder.add_edge(START, "add")
+    assert builder.compile().invoke({"title": "t"}) == {"items": ["0"], "title": "t"}

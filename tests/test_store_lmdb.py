@@ -537,11 +537,3 @@ def test_a_store_written_before_labels_were_counted_in_lmdb_never_reuses_a_live_
         assert len(labels) == len(set(labels)) == 11
         assert store.search(("docs",), query="text 3", limit=1)[0].key == "k3"
         assert store.search(("docs",), query="brand new", limit=1)[0].key == "new"
-
-
-def test_a_store_that_only_reads_creates_no_bookkeeping_databases(tmp_path: Path) -> None:
-    with LMDBStore(tmp_path) as store:
-        assert store.get(("n",), "k") is None and store.search(()) == []
-        with store.env.read() as txn:
-            names = {bytes(k) for k, _ in txn.cursor()}
-    assert not names & {b"store_changes", b"store_free_labels"}

@@ -9,12 +9,13 @@ from typing import Any, TypedDict
 
 import pytest
 
-from graphkit.context import Runtime
+from graphkit.checkpoint.memory import InMemorySaver
 from graphkit.engine.timeout import run_timed
 from graphkit.errors import NodeTimeoutError, PolicyError
 from graphkit.func import entrypoint, task
 from graphkit.graph import END, START, StateGraph
-from graphkit.types import RetryPolicy, Send, TimeoutPolicy
+from graphkit.runtime import Runtime
+from graphkit.types import Command, RetryPolicy, Send, TimeoutPolicy, interrupt
 
 
 class State(TypedDict):
@@ -281,3 +282,19 @@ async def test_finished_tasks_count_as_progress_of_a_timed_workflow() -> None:
         return x
 
     assert await workflow.ainvoke(0) == 3
+
+
+async def test_an_interrupt_in_a_timed_node_pauses_and_resumes() -> None:
+    async def ask(state: State) -> State:
+        await asyncio.sleep(0)
+        return {"x": int(interrupt("how many?"))}
+
+    graph = (
+        StateGraph(State)
+        .add_node("ask", ask, timeout=TimeoutPolicy(run_timeout=1))
+        .add_edge(START, "ask")
+        .compile(checkpointer=InMemorySaver())
+    )
+    config = {"configurable": {"thread_id": "t"}}
+    assert "__interrupt__" in await graph.ainvoke({"x": 0}, config)
+    assert await graph.ainvoke(Command(resume="3"), config) == {"x": 3}

@@ -25,7 +25,7 @@ from graphkit.constants import INTERRUPT
 from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.group_commit import RunSaves, committer
 from graphkit.engine.merge import MISSING
-from graphkit.engine.task import Task, Write
+from graphkit.engine.task import Task, Write, adopt_handler, handled_failure
 from graphkit.errors import ResumeValidationError, UnknownInterruptError
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
@@ -303,7 +303,7 @@ class CheckpointSession:
                     writes += [(INTERRUPT, asked[task.id]), (RESUME, list(task.resume))]
             else:
                 continue
-            if task.cache and not task.done:
+            if task.cache and (not task.done or handled_failure(task)):
                 writes.append((CACHE, task.cache))
             self.saver.put_writes(self.config, writes, task.id, index)
         return saved
@@ -347,6 +347,9 @@ def restore_task(task: Task, writes: list[Write], resumes: list[Any]) -> None:
     for channel, value in writes:
         if channel == ROUTES:
             task.routes = list(value)
+        elif channel == CACHE:  # a handled failure: the writes are its error handler's
+            task.cache = dict(value)
+            adopt_handler(task)
     task.update = dict(task.writes)
     task.done = True
     task.restored = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import networkx as nx
 from pydantic import BaseModel, ValidationError
 
-from graphkit.config import merge_config
+from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
 from graphkit.engine.events import Event, print_event, stream_part
@@ -20,7 +21,7 @@ from graphkit.engine.nested import joins_parent, nested_result, nested_run
 from graphkit.engine.tables import GraphTables
 from graphkit.errors import GraphCompileError, InvalidUpdateError, ParentCommand, PolicyError
 from graphkit.runtime import coerce_context
-from graphkit.schema import update_from_object, validation_message
+from graphkit.schema import ROOT, update_from_object, validation_message
 from graphkit.types import Command, StateSnapshot, StreamMode
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class CompiledStateGraph:
         self.store = store
         self.debug = debug
         self.name = name
+        self.config: dict[str, Any] = {}
+        """Config merged under each run's (see ``with_config``)."""
         if checkpointer not in (None, True, False) and not hasattr(checkpointer, "get_tuple"):
             raise GraphCompileError(
                 "checkpointer must be a checkpoint saver (e.g. InMemorySaver()), or for a "
@@ -187,7 +190,9 @@ class CompiledStateGraph:
             debug=bool(options.pop("debug", None) or self.debug),
             version=version,
         )
-        merged = merge_config(config, options)
+        merged = merge_config(
+            merge_configs(self.config, config) if self.config else config, options
+        )
         context = coerce_context(self.builder.context_schema, options.pop("context", None))
         control = options.pop("control", None)
         overrides = {
@@ -217,7 +222,7 @@ class CompiledStateGraph:
                 has_checkpointer=self.saver is not None,
                 subgraphs=call.subgraphs,
             )
-            live = bool(call.modes & _LIVE_MODES)
+            live = bool(call.modes & self.live_modes)
             run = Run(self, merged, saver=self.saver, modes=call.modes, live=live, scope=scope)
         if overrides:
             run.tables = self._overridden_tables(overrides)
@@ -311,6 +316,8 @@ class CompiledStateGraph:
     # ------------------------------------------------------------------ input
     def input_writes(self, input: Any) -> list[tuple[str, Any]]:
         """Validate a run's input against the input schema; return it as writes."""
+        if self.tables.root:
+            return [(ROOT, input)]
         schema = self.tables.input
         if isinstance(input, BaseModel) or (
             not isinstance(input, dict) and hasattr(input, "__dataclass_fields__")
@@ -320,25 +327,46 @@ class CompiledStateGraph:
             items = input
         else:
             raise InvalidUpdateError(
-                f"The graph's input must be a dict of state keys (or a {schema.cls.__name__} "
+                f"The graph's input must be a dict of state keys (or a {schema.name} "
                 f"instance), got {type(input).__name__}: {input!r:.80}."
             )
-        unknown = [k for k in items if k not in self.tables.input_keys]
-        if unknown:
-            raise InvalidUpdateError(
-                f"Input key {unknown[0]!r} is not in the input schema {schema.cls.__name__}. "
-                f"Accepted keys: {sorted(self.tables.input_keys)}."
-            )
+        accepted = self.tables.input_keys
+        if any(k not in accepted for k in items):
+            items = self._known_input(items)
         if schema.kind == "pydantic" and isinstance(input, dict):
+            # A reducer key's input is an update (e.g. ("user", "hi") for add_messages):
+            # what is validated is what the reducer makes of it.
+            reducers, initial = self.tables.reducers, self.tables.initial
+            # A reducer key left out starts from its initial value (e.g. [] for a list).
+            probe = {k: make() for k, make in initial.items() if k in schema.channels}
+            probe.update(
+                (k, reducers[k](initial[k](), v) if k in reducers and k in initial else v)
+                for k, v in items.items()
+            )
             try:
-                model = schema.cls.model_validate(input)
+                model = schema.cls.model_validate(probe)
             except ValidationError as exc:
                 raise InvalidUpdateError(
-                    f"Invalid input for {schema.cls.__name__}: {validation_message(exc)}."
+                    f"Invalid input for {schema.name}: {validation_message(exc)}."
                 ) from exc
             # only what the caller gave (validated): defaults are not written, as in LangGraph
-            items = {k: getattr(model, k) for k in input}
+            items = {k: v if k in reducers else getattr(model, k) for k, v in items.items()}
         return list(items.items())
+
+    def _known_input(self, items: dict[str, Any]) -> dict[str, Any]:
+        """The input's keys of the input schema. A key of the graph's state that the input
+        schema lacks is dropped, as in LangGraph; a key no schema of the graph declares is
+        most likely a typo, and raises (LangGraph drops it silently)."""
+        tables = self.tables
+        unknown = [k for k in items if k not in tables.channels]
+        if unknown:
+            raise InvalidUpdateError(
+                f"Input key {unknown[0]!r} is not a key of this graph's state (input schema "
+                f"{tables.input.name} accepts {sorted(tables.input_keys)}). Fix the "
+                f"key, or declare it in the state schema; to ignore it as LangGraph does, "
+                "leave it out of the input."
+            )
+        return {k: v for k, v in items.items() if k in tables.input_keys}
 
     # ------------------------------------------------------------------ state
     def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
@@ -414,7 +442,44 @@ class CompiledStateGraph:
         for item in self.get_subgraphs(namespace=namespace, recurse=recurse):
             yield item
 
+    def with_config(
+        self, config: dict[str, Any] | None = None, **kwargs: Any
+    ) -> CompiledStateGraph:
+        """A copy of this graph whose runs use ``config`` (merged under each call's)."""
+        bound = copy.copy(self)
+        bound.config = merge_configs(self.config, config, kwargs)
+        return bound
+
+    def copy(self, update: dict[str, Any] | None = None) -> CompiledStateGraph:
+        """A shallow copy, with attributes from ``update`` set on it."""
+        duplicate = copy.copy(self)
+        for key, value in (update or {}).items():
+            setattr(duplicate, key, value)
+        return duplicate
+
     # ------------------------------------------------------------------ graph
+    def get_input_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON schema of the graph's input (its input schema)."""
+        from graphkit.schema import json_schema
+
+        return json_schema(self.builder.input, "LangGraphInput")
+
+    def get_context_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON schema of the run context (``StateGraph(..., context_schema=...)``);
+        empty without one."""
+        from graphkit.schema import type_json_schema
+
+        context = self.builder.context_schema
+        if context is None:
+            return {}
+        return type_json_schema(context, getattr(context, "__name__", "Context"))
+
+    def get_output_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON schema of the graph's output (its output schema)."""
+        from graphkit.schema import json_schema
+
+        return json_schema(self.builder.output, "LangGraphOutput")
+
     def get_graph(
         self, config: dict[str, Any] | None = None, *, xray: bool | int = False
     ) -> DrawableGraph:
@@ -487,6 +552,10 @@ class CompiledStateGraph:
         except ParentCommand as pc:
             return _for_parent(pc.command)
         return nested_result(run, ctx)
+
+    live_modes: frozenset[str] = _LIVE_MODES
+    """Stream modes whose events reach the consumer while nodes still run (a workflow
+    adds ``updates``: its ``@task`` results stream as they finish)."""
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r}: {len(self.tables.nodes)} nodes>"

@@ -57,6 +57,7 @@ from graphkit.errors import (
     InvalidUpdateError,
     ParentCommand,
 )
+from graphkit.schema import ROOT
 from graphkit.types import Command, Interrupt, Send
 
 if TYPE_CHECKING:
@@ -157,20 +158,26 @@ class Run:
         """Events delivered since the last drain, in order."""
         return self.sink.drain()
 
-    def output(self) -> dict[str, Any]:
-        """The output schema's keys of the current state (plus pending interrupts)."""
+    def output(self) -> Any:
+        """The output schema's keys of the current state (plus pending interrupts); for a
+        root state, the root value."""
         values = self.values
+        if self.tables.root:  # paused: only the interrupts, as LangGraph returns
+            return {INTERRUPT: list(self.interrupts)} if self.interrupts else values.get(ROOT)
         out = {k: values[k] for k in self.tables.output_keys if k in values}
         if self.interrupts:
             out[INTERRUPT] = list(self.interrupts)
         return out
 
-    def _stream_values(self) -> dict[str, Any]:
-        """A ``values`` chunk: every channel, private ones included (as LangGraph streams).
+    def _stream_values(self) -> Any:
+        """A ``values`` chunk: every channel, private ones included (as LangGraph streams);
+        for a root state, the root value.
 
         ``invoke`` returns only the output schema's keys (see ``output``).
         """
         values = self.values
+        if self.tables.root:
+            return values.get(ROOT)
         return {k: values[k] for k in self.tables.channels if k in values}
 
     # ---------------------------------------------------------------- input
@@ -366,10 +373,9 @@ class Run:
             ctx = TaskContext(self.ctx, node.name, self.step, f"{self.step}:{node.name}")
             token = CURRENT_TASK.set(ctx)
             try:
-                state = self.tables.start.make_input(self.values)
-                for branch in node.branches:
+                for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
                     call = branch.call
-                    result = call.fn(state) if call.takes_state else call.fn()
+                    result = call.fn(reader.make(self.values)) if call.takes_state else call.fn()
                     if asyncio.iscoroutine(result):
                         result.close()
                         raise InvalidUpdateError(
@@ -567,7 +573,7 @@ class Run:
                 aws.append(
                     loop.run_in_executor(pool, ctx.run, run_task, task, run, step, values, tables)
                 )
-        await asyncio.gather(*aws)
+        await run_until_failure(aws, todo)
 
     @property
     def workers(self) -> int:
@@ -607,9 +613,8 @@ class Run:
             for task in paused:  # per paused task, as LangGraph streams them
                 self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
                 if "values" in self.modes:
-                    self._emit(
-                        "values", {**self._stream_values(), INTERRUPT: tuple(task.interrupts)}
-                    )
+                    shown = {} if self.tables.root else self._stream_values()
+                    self._emit("values", {**shown, INTERRUPT: tuple(task.interrupts)})
             self._show_finished(tasks)
             return True
         if "updates" in self.modes:  # streamed before the barrier, as LangGraph does
@@ -851,6 +856,26 @@ class Run:
         while not aq.empty():
             yield aq.get_nowait()
         await running
+
+
+async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> None:
+    """Await a step's tasks; once one fails, cancel the others (the step fails anyway).
+
+    A sync task already running in a thread finishes there; its result is dropped.
+    """
+    pending = {asyncio.ensure_future(aw) for aw in aws}
+    try:
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for future in done:
+                future.result()  # an exception that escaped its task (ParentCommand...)
+            if any(t.error is not None for t in tasks):
+                break
+    finally:
+        for future in pending:
+            future.cancel()
+        if pending:
+            await asyncio.wait(pending)
 
 
 @contextmanager

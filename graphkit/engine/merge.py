@@ -56,17 +56,9 @@ def merge_writes(
                 if len(pending) > 1:
                     raise _conflict(key, writers)
                 value = pending[0]
-                new[key] = value.value if type(value) is Overwrite else value
+                new[key] = _overwritten(value) if _is_overwrite(value) else value
             else:
-                current = values.get(key, MISSING)
-                for value in pending:
-                    if type(value) is Overwrite:
-                        current = value.value
-                    elif current is MISSING:
-                        current = value
-                    else:
-                        current = reducer(current, value)
-                new[key] = current
+                new[key] = _reduce(values.get(key, MISSING), pending, reducer, key)
             if validating is not None and key in validating.channels:
                 new[key] = _validate(validating, key, new[key], writers)
         except InvalidUpdateError:
@@ -76,6 +68,37 @@ def merge_writes(
             add_context(exc, f"While merging writes of {names} into key {key!r}")
             raise
     return new
+
+
+def _reduce(current: Any, pending: list[Any], reducer: Any, key: str) -> Any:
+    """A reducer key's value after a step's writes. An ``Overwrite`` (or its JSON form
+    ``{"__overwrite__": value}``) sets the value: the step's other writes to the key
+    are dropped, as in LangGraph, and a second ``Overwrite`` in one step is an error."""
+    overwrites = [v for v in pending if _is_overwrite(v)]
+    if len(overwrites) > 1:
+        raise InvalidUpdateError(
+            f"At key {key!r}: Can receive only one Overwrite value per super-step; "
+            f"{len(overwrites)} nodes overwrote it. Let one node overwrite, the others add."
+        )
+    if overwrites:
+        return _overwritten(overwrites[0])
+    for value in pending:
+        current = value if current is MISSING else reducer(current, value)
+    return current
+
+
+def _is_overwrite(value: Any) -> bool:
+    return type(value) is Overwrite or (
+        type(value) is dict and len(value) == 1 and OVERWRITE_KEY in value
+    )
+
+
+def _overwritten(value: Any) -> Any:
+    return value.value if type(value) is Overwrite else value[OVERWRITE_KEY]
+
+
+OVERWRITE_KEY = "__overwrite__"
+"""The JSON form of ``Overwrite(value)``: ``{"__overwrite__": value}``."""
 
 
 def _validate(schema: Any, key: str, value: Any, writers: list[tuple[str, list[Write]]]) -> Any:
@@ -95,7 +118,7 @@ def _validate(schema: Any, key: str, value: Any, writers: list[tuple[str, list[W
 def _conflict(key: str, writers: list[tuple[str, list[Write]]]) -> InvalidUpdateError:
     names = [n for n, w in writers if any(k == key for k, _ in w)]
     return InvalidUpdateError(
-        f"Key {key!r} was written by {names} in the same step, but it keeps only one "
+        f"At key {key!r}: written by {names} in the same step, but it keeps only one "
         "value. Give it a reducer to merge parallel writes, e.g. "
         f"`{key}: Annotated[list, operator.add]`, or write it from one node per step."
     )

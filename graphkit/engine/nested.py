@@ -85,13 +85,9 @@ def nested_run(
 def nested_result(run: Run, parent: TaskContext | None = None) -> Any:
     """The output of a finished nested run; a pause inside pauses the parent's task.
 
-    With ``parent`` (a subgraph node) only the keys the parent's state has are kept:
-    the subgraph's private keys are not the parent's update.
+    A subgraph node keeps only the keys of this output that the parent's state has:
+    its node table says which (``NodeTable.output_keys``, decided at compile time).
     """
     if run.paused:
         raise GraphInterrupt(tuple(run.interrupts))
-    output = run.output()
-    if parent is not None:
-        channels = parent.run.channels
-        return {k: v for k, v in output.items() if k in channels}
-    return output
+    return run.output()

@@ -131,6 +131,7 @@ def _start_attempt(ctx: TaskContext, number: int, first: float) -> None:
     ctx.attempt = number
     ctx.first_attempt_time = first
     ctx.interrupt_count = 0  # a retry asks its interrupt() questions again, in order
+    ctx.pushed = None  # what a failed attempt pushed (push_message) is not written
 
 
 def _cancelled_from_outside() -> bool:

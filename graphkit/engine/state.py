@@ -21,6 +21,7 @@ from graphkit.engine.merge import merge_writes
 from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import Write
 from graphkit.errors import InvalidUpdateError
+from graphkit.schema import ROOT
 from graphkit.stores.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, thread_of
 from graphkit.types import Interrupt, PregelTask, StateSnapshot
 
@@ -180,7 +181,9 @@ def snapshot(
             except InvalidUpdateError:  # the writes conflict: show the step's start
                 finished = set()
     return StateSnapshot(
-        values={k: values[k] for k in state_keys if k in values},
+        values=values.get(ROOT)
+        if graph.tables.root
+        else {k: values[k] for k in state_keys if k in values},
         next=tuple(t.name for t in tasks if t.id not in finished),
         config=found.config,
         metadata=dict(found.metadata),

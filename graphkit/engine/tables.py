@@ -8,7 +8,7 @@ its edges go, which joins it feeds) is decided here once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, START
@@ -20,6 +20,22 @@ from graphkit.types import CachePolicy, RetryPolicy, TimeoutPolicy
 
 if TYPE_CHECKING:
     from graphkit.graph.state import NodeDefaults, StateGraph
+
+
+@dataclass(slots=True, frozen=True)
+class Reader:
+    """A view of the state: the schema it is shaped as and the keys it reads."""
+
+    schema: Schema
+    keys: tuple[str, ...] | None
+    """None: every channel."""
+
+    def make(self, values: dict[str, Any]) -> Any:
+        """The view of ``values`` (a fresh dict or schema object; ``values`` is not kept)."""
+        keys = self.keys
+        if keys is None:
+            return self.schema.make(dict(values))
+        return self.schema.make({k: values[k] for k in keys if k in values})
 
 
 @dataclass(slots=True)
@@ -42,6 +58,8 @@ class NodeTable:
     """Joins this node is a source of."""
     branches: tuple[BranchDef, ...] = ()
     """Conditional edges evaluated after it runs."""
+    branch_inputs: tuple[Reader, ...] = ()
+    """What each branch's path function reads (same order as ``branches``)."""
     retry: tuple[RetryPolicy, ...] = ()
     """Retry policies, first match wins."""
     timeout: TimeoutPolicy | None = None
@@ -61,6 +79,14 @@ class NodeTable:
     """User metadata given to add_node."""
     subgraph: Any = None
     """The compiled subgraph, when this node is one."""
+    output_keys: frozenset[str] | None = None
+    """For a subgraph node, the keys of its output the parent keeps (those the parent's
+    state has); the subgraph's private keys are dropped. None for function nodes, whose
+    unknown keys raise."""
+
+    def copy(self, update: dict[str, Any] | None = None) -> NodeTable:
+        """A copy with the fields in ``update`` replaced."""
+        return replace(self, **(update or {}))
 
     def make_input(self, values: dict[str, Any]) -> Any:
         """The state object this node receives, built from the current channel values."""
@@ -94,6 +120,9 @@ class GraphTables:
     interrupt_after: frozenset[str]
     has_async: bool
     """Some node or branch is ``async``: only ainvoke/astream can run the graph."""
+    root: bool = False
+    """The state is one value (channel ``ROOT``), not a dict of keys: input, node
+    updates, output and snapshots are that value itself."""
     cache: Any = None
     """``compile(cache=...)``: where nodes with a ``CachePolicy`` keep their writes."""
 
@@ -119,7 +148,7 @@ def build_tables(
     for order, node in enumerate(node_defs.values()):
         schema = node.input_schema or builder.state
         keys = schema.keys if schema.keys != all_keys else None
-        nodes[node.name] = NodeTable(
+        table = NodeTable(
             name=node.name,
             call=node.call,
             order=order,
@@ -129,13 +158,16 @@ def build_tables(
             metadata=node.metadata,
             subgraph=node.subgraph,
         )
-        _apply_policies(nodes[node.name], node, defaults)
+        if node.subgraph is not None:
+            _subgraph_io(table, node.subgraph.tables, channels)
+        nodes[node.name] = table
+        _apply_policies(table, node, defaults)
     _link_error_handlers(node_defs, nodes, defaults)
     start_keys = builder.state.keys if builder.state.keys != all_keys else None
     start = NodeTable(
         START, CallSpec(lambda s: None, False, True, ()), -1, builder.state, start_keys
     )
-    _wire(builder, nodes, start)
+    _wire(builder, nodes, start, channels)
     for table in nodes.values():
         table.runs_on_loop = _runs_on_loop(table)
     has_async = any(n.call.is_async for n in nodes.values()) or any(
@@ -156,8 +188,28 @@ def build_tables(
         interrupt_before=interrupt_before,
         interrupt_after=interrupt_after,
         has_async=has_async,
+        root=builder.state.kind == "root",
         cache=cache,
     )
+
+
+def _subgraph_io(table: NodeTable, inner: GraphTables, channels: dict[str, ChannelSpec]) -> None:
+    """A subgraph node reads the parent keys its input schema shares and hands back only
+    the keys of its output the parent has: everything else is the subgraph's own state.
+    A root-state subgraph takes and returns one value: nothing to pick."""
+    if inner.root:
+        return
+    offered = table.input_schema.keys
+    keys = tuple(k for k in offered if k in inner.input_keys)
+    table.input_schema = Schema(
+        cls=dict, kind="typeddict", channels={k: channels[k] for k in keys if k in channels}
+    )
+    table.input_keys = keys
+    table.output_keys = frozenset(k for k in inner.output_keys if k in channels)
+
+
+def _reader(schema: Schema, channels: dict[str, ChannelSpec]) -> Reader:
+    return Reader(schema, None if schema.keys == tuple(channels) else schema.keys)
 
 
 def _with_default_handler(builder: StateGraph[Any]) -> dict[str, NodeDef]:
@@ -221,7 +273,12 @@ def _link_error_handlers(
         nodes[name].error_handler = own or fallback
 
 
-def _wire(builder: StateGraph[Any], nodes: dict[str, NodeTable], start: NodeTable) -> None:
+def _wire(
+    builder: StateGraph[Any],
+    nodes: dict[str, NodeTable],
+    start: NodeTable,
+    channels: dict[str, ChannelSpec],
+) -> None:
     def table(name: str) -> NodeTable:
         return start if name == START else nodes[name]
 
@@ -234,4 +291,9 @@ def _wire(builder: StateGraph[Any], nodes: dict[str, NodeTable], start: NodeTabl
         for source in join.sources:
             nodes[source].joins = (*nodes[source].joins, index)
     for source, branches in builder.branches.items():
-        table(source).branches = tuple(branches.values())
+        t = table(source)
+        t.branches = tuple(branches.values())
+        default = builder.nodes[source].input_schema if source in builder.nodes else None
+        t.branch_inputs = tuple(
+            _reader(b.input_schema or default or builder.state, channels) for b in t.branches
+        )

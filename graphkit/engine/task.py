@@ -37,7 +37,7 @@ from graphkit.errors import (
     add_context,
 )
 from graphkit.node import ERROR_PARAM, BranchDef
-from graphkit.schema import update_from_object
+from graphkit.schema import ROOT, update_from_object
 from graphkit.types import Command, Send, TimeoutPolicy
 
 Write = tuple[str, Any]
@@ -183,11 +183,33 @@ def _call_node(task: Task, ctx: TaskContext) -> Any:
 def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
     call = node.call
     if node.subgraph is not None:
-        return node.subgraph._run_as_node(state, ctx)
-    if call.inject:
-        kwargs = kwargs_for(call.inject, ctx)
-        return call.fn(state, **kwargs) if call.takes_state else call.fn(**kwargs)
-    return call.fn(state) if call.takes_state else call.fn()
+        return subgraph_update(node, node.subgraph._run_as_node(state, ctx))
+    try:
+        if call.inject:
+            kwargs = kwargs_for(call.inject, ctx)
+            return call.fn(state, **kwargs) if call.takes_state else call.fn(**kwargs)
+        return call.fn(state) if call.takes_state else call.fn()
+    except ParentCommand as pc:
+        return _own_command(pc)
+
+
+def _own_command(pc: ParentCommand) -> Command[Any]:
+    """A graph invoked inside this node sent ``Command.PARENT``: it is this node's Command."""
+    from graphkit.engine.compiled import _for_parent
+
+    return _for_parent(pc.command)
+
+
+def subgraph_update(node: NodeTable, output: Any) -> Any:
+    """A subgraph's output as its node's update: only the keys the parent's state has.
+
+    A ``Command`` it raised for the parent passes unchanged (its update is checked as
+    any node's); an output with no shared key is no update at all.
+    """
+    keep = node.output_keys
+    if keep is None or not isinstance(output, dict):
+        return output
+    return {k: v for k, v in output.items() if k in keep} or None
 
 
 def _call_handler(task: Task, failure: NodeError, ctx: TaskContext) -> Any:
@@ -263,13 +285,16 @@ def _timeout_of(node: NodeTable, own: TimeoutPolicy | None) -> TimeoutPolicy | N
 async def _acall_node(task: Task, ctx: TaskContext) -> Any:
     node = task.node
     if node.subgraph is not None:
-        return await node.subgraph._arun_as_node(task.input, ctx)
+        return subgraph_update(node, await node.subgraph._arun_as_node(task.input, ctx))
     call = node.call
     if not call.is_async and call.afn is None:
         return _call(node, task.input, ctx)
     fn = call.afn or call.fn
     kwargs = kwargs_for(call.inject, ctx) if call.inject else {}
-    return await (fn(task.input, **kwargs) if call.takes_state else fn(**kwargs))
+    try:
+        return await (fn(task.input, **kwargs) if call.takes_state else fn(**kwargs))
+    except ParentCommand as pc:
+        return _own_command(pc)
 
 
 async def _acall_handler(task: Task, failure: NodeError, ctx: TaskContext) -> Any:
@@ -296,6 +321,18 @@ def _hand_over(task: Task, exc: Exception, ctx: TaskContext) -> NodeError:
     return failure
 
 
+def handled_failure(task: Task) -> bool:
+    """True when the task's writes are its node's error handler's (saved with it)."""
+    return FAILURE_KEY in task.cache
+
+
+def adopt_handler(task: Task) -> None:
+    """A task restored with a handled failure is the handler's: its name, no node edges."""
+    handler = task.node.error_handler
+    if handled_failure(task) and handler is not None:
+        task.node = handler
+
+
 def _restored_failure(task: Task) -> NodeError | None:
     """The failure this task's handler must handle, when a resume finds one saved.
 
@@ -305,7 +342,7 @@ def _restored_failure(task: Task) -> NodeError | None:
     if saved is None or task.node.error_handler is None:
         return None
     node, type_name, message = saved
-    task.node = task.node.error_handler
+    adopt_handler(task)
     return NodeError(node, restored_error(type_name, message))
 
 
@@ -364,9 +401,12 @@ def record_output(
 ) -> None:
     """Turn a node's return value into the task's writes and routes, then run its branches."""
     _record_update(task, output, tables)
-    for branch in task.node.branches:
-        result = _call_branch(branch, branch_state(task, values, tables), ctx)
-        task.routes.extend(resolve_branch(branch, result, tables))
+    node = task.node
+    if node.branches:
+        local = with_own_writes(task, values, tables)
+        for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
+            result = _call_branch(branch, reader.make(local), ctx)
+            task.routes.extend(resolve_branch(branch, result, tables))
     task.done = True
 
 
@@ -375,11 +415,14 @@ async def arecord_output(
 ) -> None:
     """``record_output`` that awaits async branch functions."""
     _record_update(task, output, tables)
-    for branch in task.node.branches:
-        result = _call_branch(branch, branch_state(task, values, tables), ctx)
-        if asyncio.iscoroutine(result):
-            result = await result
-        task.routes.extend(resolve_branch(branch, result, tables))
+    node = task.node
+    if node.branches:
+        local = with_own_writes(task, values, tables)
+        for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
+            result = _call_branch(branch, reader.make(local), ctx)
+            if asyncio.iscoroutine(result):
+                result = await result
+            task.routes.extend(resolve_branch(branch, result, tables))
     task.done = True
 
 
@@ -388,33 +431,49 @@ def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
     if output is None:
         return
     if isinstance(output, Command):
-        commands: list[Command[Any]] = [output]
+        items: Any = (output,)
     elif (
         isinstance(output, (list, tuple)) and output and any(isinstance(o, Command) for o in output)
     ):
-        commands = [o for o in output if isinstance(o, Command)]
-        for other in output:
-            if not isinstance(other, Command):
-                task.writes.extend(update_writes(other, name, tables))
+        items = output
     else:
         writes = update_writes(output, name, tables)
-        # A state object (pydantic/dataclass) streams as the dict of its writes, as in
-        # LangGraph; a dict streams as returned.
-        task.update = output if isinstance(output, (dict, list, tuple)) else dict(writes)
+        task.update = _shown(output, writes, tables)
         task.writes.extend(writes)
         return
-    for command in commands:
-        if command.graph == Command.PARENT:
-            raise ParentCommand(command)
-        if command.update is not None:
-            task.update = command.update
-            task.writes.extend(update_writes(command.update, name, tables))
-        for target in command.goto_list():
+    updates: list[Any] = []
+    for item in items:  # in order: later updates reduce onto earlier ones
+        if not isinstance(item, Command):
+            writes = update_writes(item, name, tables)
+            updates.append(_shown(item, writes, tables))
+            task.writes.extend(writes)
+            continue
+        if item.graph == Command.PARENT:
+            raise ParentCommand(item)
+        if item.update is not None:
+            updates.append(item.update)
+            task.writes.extend(update_writes(item.update, name, tables))
+        for target in item.goto_list():
             task.routes.append(check_route(target, name, tables))
+    if updates:  # several updates stream as their list, as in LangGraph
+        task.update = updates[0] if len(updates) == 1 else updates
+
+
+def _shown(output: Any, writes: list[Write], tables: GraphTables) -> Any:
+    """How an update streams: a dict (or root value) as returned; a state object
+    (pydantic/dataclass) as the dict of its writes, as in LangGraph."""
+    if tables.root or isinstance(output, (dict, list, tuple)):
+        return output
+    return dict(writes)
 
 
 def update_writes(update: Any, node: str, tables: GraphTables) -> list[Write]:
-    """Validate an update's keys against the state's channels; return it as writes."""
+    """Validate an update's keys against the state's channels; return it as writes.
+
+    For a root state the update is the value written to the root channel.
+    """
+    if tables.root:
+        return [(ROOT, update)]
     if isinstance(update, (list, tuple)) and all(
         isinstance(i, tuple) and len(i) == 2 for i in update
     ):
@@ -427,7 +486,8 @@ def update_writes(update: Any, node: str, tables: GraphTables) -> list[Write]:
             raise InvalidUpdateError(
                 f"Node {node!r} wrote key {key!r}, which is not in the state schema. "
                 f"Known keys: {sorted(channels)}. Add {key!r} to the state (or to a node's "
-                "input_schema) or stop writing it."
+                "input_schema), or stop writing it (LangGraph drops such a key silently; "
+                "graphkit raises because it is most often a typo)."
             )
     return items
 
@@ -444,13 +504,11 @@ def check_route(target: Any, source: str, tables: GraphTables) -> Route:
     return target
 
 
-def branch_state(task: Task, values: dict[str, Any], tables: GraphTables) -> Any:
-    """The state a branch sees: the step's values with this task's own writes applied."""
-    local = {**values, **merge_writes(values, tables, [(task.node.name, task.writes)])}
-    start = tables.start
-    if start.input_keys is None:  # ``local`` is already a private copy: no second one
-        return start.input_schema.make(local)
-    return start.make_input(local)
+def with_own_writes(task: Task, values: dict[str, Any], tables: GraphTables) -> dict[str, Any]:
+    """The step's values with this task's own writes applied: what its branches see."""
+    if not task.writes:
+        return values
+    return {**values, **merge_writes(values, tables, [(task.node.name, task.writes)])}
 
 
 def _call_branch(branch: BranchDef, state: Any, ctx: TaskContext) -> Any:

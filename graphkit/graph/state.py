@@ -184,7 +184,9 @@ class StateGraph(Generic[S]):
             call = CallSpec(subgraph.invoke, False, True, ())
         else:
             call = inspect_callable(cast(Callable[..., Any], action), f"Node {name!r}")
-        node_input = self._node_input_schema(name, input_schema, call.first_param_annotation)
+        node_input = self._input_schema_of(
+            f"node {name!r}", input_schema, call.first_param_annotation
+        )
         self._add_output_schema(call.return_annotation)
         ends: dict[str, str] | None = None
         if destinations is not None:
@@ -244,14 +246,9 @@ class StateGraph(Generic[S]):
             raise GraphCompileError(
                 f"Node {name!r} is already in the graph. Node names must be unique."
             )
-        if name in self.state.channels:
-            raise GraphCompileError(
-                f"Node name {name!r} is also a state key. Rename the node (e.g. {name + '_node'!r})."
-            )
 
-    def _node_input_schema(
-        self, name: str, explicit: type[Any] | None, hinted: Any
-    ) -> Schema | None:
+    def _input_schema_of(self, what: str, explicit: type[Any] | None, hinted: Any) -> Schema | None:
+        """The schema a node or path function reads: given, or its first parameter's type."""
         candidate = explicit
         if (
             candidate is None
@@ -262,7 +259,7 @@ class StateGraph(Generic[S]):
             candidate = hinted
         if candidate is None or candidate is self.state_schema:
             return None
-        schema = inspect_schema(candidate, role=f"input_schema of node {name!r}")
+        schema = inspect_schema(candidate, role=f"input_schema of {what}")
         self._schemas.append(schema)
         return schema
 
@@ -334,7 +331,10 @@ class StateGraph(Generic[S]):
         existing = self.branches.setdefault(source, {})
         if name in existing:
             name = f"{name}_{len(existing)}"
-        existing[name] = BranchDef(source, name, call, normalize_path_map(path, path_map))
+        schema = self._input_schema_of(
+            f"the path function {name!r} from {source!r}", None, call.first_param_annotation
+        )
+        existing[name] = BranchDef(source, name, call, normalize_path_map(path, path_map), schema)
         return self
 
     def set_entry_point(self, key: str) -> StateGraph[S]:
@@ -397,8 +397,8 @@ class StateGraph(Generic[S]):
             raise GraphCompileError("The graph has no nodes: add one with add_node(name, fn).")
         sources, targets = known | {START}, known | {END}  # built once: compile stays linear
         for start, end in self.edges:
-            self._check_endpoint(start, f"the edge {start!r} -> {end!r}", sources)
-            self._check_endpoint(end, f"the edge {start!r} -> {end!r}", targets)
+            self._check_endpoint(start, f"the edge {start!r} -> {end!r}", sources, "starting")
+            self._check_endpoint(end, f"the edge {start!r} -> {end!r}", targets, "ending")
         for join in self.joins:
             for s in join.sources:
                 self._check_endpoint(s, f"the join {list(join.sources)} -> {join.target!r}", known)
@@ -426,7 +426,7 @@ class StateGraph(Generic[S]):
                 f"add_edge(START, {next(iter(self.nodes))!r}) or set_entry_point(...)."
             )
 
-    def _check_endpoint(self, name: str, where: str, allowed: set[str]) -> None:
+    def _check_endpoint(self, name: str, where: str, allowed: set[str], end: str = "") -> None:
         if name in allowed:
             return
         if name in (START, END):
@@ -434,8 +434,10 @@ class StateGraph(Generic[S]):
         hint = (
             f" Add it with add_node({name!r}, fn) or fix the name." if isinstance(name, str) else ""
         )
+        found = f"Found edge {end} at unknown node {name!r}: " if end else ""
         raise GraphCompileError(
-            f"{where} refers to unknown node {name!r}. Known nodes: {sorted(self.nodes)}.{hint}"
+            f"{found}{where} refers to unknown node {name!r}. Known nodes: {sorted(self.nodes)}."
+            f"{hint}"
         )
 
     def to_networkx(self) -> nx.DiGraph:

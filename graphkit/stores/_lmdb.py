@@ -126,12 +126,12 @@ class LMDBEnv:
 
     def db(self, name: str, *, dupsort: bool = False) -> lmdb._Database:
         """Return the named database, creating it on first use."""
+        self._check_pid()  # before any lock: a parent's thread may have held it at fork
         while True:
             with self._lock:
                 found = self._dbs.get(name)
                 if found is not None:
                     return found
-                self._check_pid()
                 self._guard.enter()
                 try:
                     found = self._open_db(name, dupsort)
@@ -146,7 +146,17 @@ class LMDBEnv:
 
     def _open_db(self, name: str, dupsort: bool) -> lmdb._Database:
         if not self.readonly:
-            return self.env.open_db(name.encode(), dupsort=dupsort, create=True)
+            # In a write transaction of our own: py-lmdb's open_db(create=True) without
+            # one waits for the writer lock holding the GIL, so it deadlocks against
+            # a write in another thread (a background checkpoint commit).
+            txn = self.env.begin(write=True)
+            try:
+                found = self.env.open_db(name.encode(), txn=txn, dupsort=dupsort, create=True)
+            except BaseException:
+                txn.abort()
+                raise
+            txn.commit()
+            return found
         try:
             return self.env.open_db(name.encode(), dupsort=dupsort, create=False)
         except lmdb.NotFoundError:
@@ -551,5 +561,5 @@ class ResizeGuard:
                 self._cond.notify_all()
 
 
-class MapFullError(RuntimeError):
+class MapFullError(GraphkitError, RuntimeError):
     """The LMDB map is full and may not grow further; the message says what to raise."""

@@ -312,8 +312,7 @@ SCENARIOS = [
 ]
 
 
-PENDING = {  # scenarios that still differ, each with the work that fixes it (strict xfail)
-    "functional_api": "issue 9: @task results are missing from the updates stream",
+PENDING: dict[str, str] = {  # scenarios that still differ, each with the work that fixes it
 }
 
 

@@ -48,7 +48,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from graphkit.errors import GraphkitError
+from graphkit.errors import ConfigError
 from graphkit.stores.serde import SerdeError, Serializer, default_serializer
 
 __all__ = [
@@ -117,10 +117,6 @@ class CheckpointTuple:
     """Config of the checkpoint this one was put after, or None for the first."""
     pending_writes: list[tuple[str, str, Any]]
     """(task_id, channel, value), ordered by task_index, then task_id, then write order."""
-
-
-class ConfigError(GraphkitError, ValueError):
-    """A config given to a saver lacks what it needs (a thread id) or is malformed."""
 
 
 class CheckpointCorruptError(SerdeError):
@@ -205,14 +201,20 @@ def empty_checkpoint() -> Checkpoint:
     )
 
 
-def thread_of(config: RunnableConfig | None) -> tuple[str, str, str | None]:
-    """(thread_id, checkpoint_ns, checkpoint_id) from a config; ValueError without a thread."""
+def configurable_of(config: RunnableConfig | None) -> Mapping[str, Any]:
+    """``config["configurable"]`` ({} if absent); ConfigError if it is not a mapping."""
     configurable = (config or {}).get("configurable") or {}
     if not isinstance(configurable, Mapping):
         raise ConfigError(
             f"config['configurable'] must be a dict, got {type(configurable).__name__} "
             f"{configurable!r}: pass config={{'configurable': {{'thread_id': ...}}}}"
         )
+    return configurable
+
+
+def thread_of(config: RunnableConfig | None) -> tuple[str, str, str | None]:
+    """(thread_id, checkpoint_ns, checkpoint_id) from a config; ValueError without a thread."""
+    configurable = configurable_of(config)
     thread_id = configurable.get("thread_id")
     if thread_id is None or thread_id == "":
         raise ConfigError(

@@ -243,6 +243,11 @@ class LMDBStore(IndexedStore):
         self._vecs = self.env.db("store_vectors")
         self._ttl_db = self.env.db("store_ttl")
         self._meta = self.env.db("store_meta")
+        if not getattr(self.env, "readonly", False):
+            # Opened now, not on first use: opening a database needs LMDB's writer lock,
+            # which another thread's commit (e.g. a saver sharing the env) may hold.
+            self.env.db("store_free_labels")
+            self.env.db("store_changes")
         self._prefixes: dict[Namespace, bytes] = {}
         self._packer = msgpack.Packer(use_bin_type=True)  # used under self._lock only
         self._generation = 0
@@ -343,8 +348,8 @@ class LMDBStore(IndexedStore):
                 self._closed = True
                 self.env.close()
 
-    # Opened on first use: a store only read (e.g. by the CLI, maybe on a read-only
-    # mount) never creates these databases.
+    # Opened in __init__ unless the env is read-only (then a store that was never
+    # written by this version has neither, and only its writers would need them).
     @property
     def _free_db(self) -> Any:
         return self.env.db("store_free_labels")
