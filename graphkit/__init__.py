@@ -5,11 +5,12 @@ store, with LangGraph's API: swap ``langgraph.graph`` for ``graphkit`` and go on
 """
 
 from graphkit.constants import END, START
-from graphkit.context import get_config, get_store, get_stream_writer
+from graphkit.context import get_config, get_store, get_stream_writer, push_message
 from graphkit.engine import CompiledStateGraph
 from graphkit.errors import (
     EmptyInputError,
     GraphCompileError,
+    GraphDrained,
     GraphInterrupt,
     GraphRecursionError,
     InvalidUpdateError,
@@ -36,10 +37,12 @@ from graphkit.messages import (
     add_messages,
     convert_to_messages,
 )
+from graphkit.runtime import RunControl, Runtime, get_runtime
 from graphkit.tools import InjectedState, InjectedStore, InjectedToolCallId, Tool, tool
 from graphkit.types import (
     CachePolicy,
     Command,
+    GraphOutput,
     Interrupt,
     Overwrite,
     RetryPolicy,
@@ -62,7 +65,9 @@ __all__ = [
     "CompiledStateGraph",
     "EmptyInputError",
     "GraphCompileError",
+    "GraphDrained",
     "GraphInterrupt",
+    "GraphOutput",
     "GraphRecursionError",
     "HumanMessage",
     "InjectedState",
@@ -79,6 +84,8 @@ __all__ = [
     "PolicyError",
     "RemoveMessage",
     "RetryPolicy",
+    "RunControl",
+    "Runtime",
     "Send",
     "StateGraph",
     "StateSnapshot",
@@ -91,9 +98,11 @@ __all__ = [
     "convert_to_messages",
     "entrypoint",
     "get_config",
+    "get_runtime",
     "get_store",
     "get_stream_writer",
     "interrupt",
+    "push_message",
     "task",
     "tool",
 ]

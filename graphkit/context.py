@@ -202,35 +202,24 @@ class TaskContext:
         return {**run_config, "metadata": metadata}
 
     def _where(self) -> dict[str, Any]:
-        # LangGraph counts the step that runs START as 0: our first node step is its 1.
+        """LangGraph's ``langgraph_*`` keys for this task (inside a ``@task`` body, the
+        task is the node, as in LangGraph). LangGraph counts the step that runs START
+        as 0, so our first node step is its 1."""
         call = CURRENT_CALL.get()
-        if call is not None:  # inside a @task's body: the task is the node, as in LangGraph
-            name, call_id = call
-            return {
-                "langgraph_step": self.step + 1,
-                "langgraph_node": name,
-                "langgraph_triggers": ("__pregel_push",),
-                "langgraph_path": ("__pregel_push", call_id),
-                "langgraph_checkpoint_ns": f"{self.checkpoint_ns}|{name}:{call_id}",
-                "langgraph_task_id": call_id,
-            }
-        kind, arg = self.path if len(self.path) == 2 else ("pull", self.node)
-        if kind == "push":
-            return {
-                "langgraph_step": self.step + 1,
-                "langgraph_node": self.node,
-                "langgraph_triggers": ("__pregel_push",),
-                "langgraph_path": ("__pregel_push", arg),
-                "langgraph_checkpoint_ns": self.checkpoint_ns,
-                "langgraph_task_id": self.task_id,
-            }
+        if call is not None:
+            name, task_id = call
+            path: tuple[Any, ...] = ("push", task_id)
+            namespace = f"{self.checkpoint_ns}|{name}:{task_id}"
+        else:
+            name, task_id, path, namespace = self.node, self.task_id, self.path, self.checkpoint_ns
+        triggers, lg_path = langgraph_path(path, name)
         return {
             "langgraph_step": self.step + 1,
-            "langgraph_node": self.node,
-            "langgraph_triggers": (f"branch:to:{self.node}",),
-            "langgraph_path": ("__pregel_pull", self.node),
-            "langgraph_checkpoint_ns": self.checkpoint_ns,
-            "langgraph_task_id": self.task_id,
+            "langgraph_node": name,
+            "langgraph_triggers": triggers,
+            "langgraph_path": lg_path,
+            "langgraph_checkpoint_ns": namespace,
+            "langgraph_task_id": task_id,
         }
 
     def stream_metadata(self) -> dict[str, Any]:
@@ -268,6 +257,14 @@ class TaskContext:
             server_info=scope.server_info,
             control=scope.control,
         )
+
+
+def langgraph_path(path: tuple[Any, ...], node: str) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """A task's ``(triggers, path)`` in LangGraph's spelling: a triggered node's edge
+    channel ``branch:to:<node>``, or ``__pregel_push`` for a ``Send`` or ``@task`` call."""
+    if path and path[0] == "push":
+        return ("__pregel_push",), ("__pregel_push", path[1])
+    return (f"branch:to:{node}",), ("__pregel_pull", node)
 
 
 CURRENT_TASK: ContextVar[TaskContext | None] = ContextVar("graphkit_task", default=None)

@@ -13,7 +13,9 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 N = TypeVar("N")
 T = TypeVar("T")
 
-StreamMode = Literal["values", "updates", "custom", "debug", "messages", "checkpoints", "tasks"]
+StreamMode = Literal[
+    "values", "updates", "custom", "debug", "messages", "checkpoints", "tasks", "tools"
+]
 Durability = Literal["sync", "async", "exit"]
 
 

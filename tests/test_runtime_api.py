@@ -297,3 +297,10 @@ def test_entrypoint_context_schema_and_runtime_previous() -> None:
     config = {"configurable": {"thread_id": "e"}}
     assert count.invoke(1, config, context={"user": "u", "level": 10}) == 10
     assert count.invoke(2, config, context=Ctx("u", 1)) == 12
+
+
+async def test_a_sync_node_under_ainvoke_runs_off_the_event_loop_thread() -> None:
+    threads: list[int] = []
+    graph = one_node(lambda s: threads.append(threading.get_ident()))
+    await graph.ainvoke({})
+    assert threads and threads[0] != threading.get_ident()

@@ -399,3 +399,56 @@ def test_checkpoints_of_a_subgraph_node_name_where_its_own_checkpoints_live() ->
         assert event["parent_config"] == snap.parent_config
     (sub_task,) = events[0]["tasks"]
     assert sub_task["state"]["configurable"]["checkpoint_ns"].startswith("sub:")
+
+
+def test_a_graph_streamed_inside_a_node_also_reaches_a_parent_streaming_subgraphs() -> None:
+    from graphkit.graph.message import push_message
+
+    def push(state: MessagesState) -> dict[str, Any]:
+        push_message(AIMessage("hi", id="pushed"), state_key=None)
+        return {}
+
+    pushing = messages_graph(push)
+    received: list[str] = []
+
+    def node(state: MessagesState) -> dict[str, Any]:
+        received.extend(m.id for m, _ in pushing.stream({"messages": []}, stream_mode="messages"))
+        return {}
+
+    graph = messages_graph(node)
+    assert list(graph.stream({"messages": []}, stream_mode="messages")) == []
+    assert received == ["pushed"]
+    parts = list(graph.stream({"messages": []}, stream_mode="messages", subgraphs=True))
+    assert [tuple(s.split(":")[0] for s in ns) for ns, _ in parts] == [("node",)]
+    assert received == ["pushed", "pushed"]
+
+
+def test_a_message_any_streamed_node_received_is_not_streamed_again_by_another() -> None:
+    def make(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [AIMessage("draft", id="d1")]}
+
+    def relay(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [AIMessage("draft", id="d1"), AIMessage("new", id="n1")]}
+
+    chunks = list(messages_graph(make, relay).stream({"messages": []}, stream_mode="messages"))
+    assert [m.id for m, _ in chunks] == ["d1", "n1"]
+
+
+async def test_astream_events_reports_the_graph_and_each_node() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"x": s["x"] + 1})
+    builder.add_edge(START, "a")
+    graph = builder.compile()
+    events = [e async for e in graph.astream_events({"x": 1}, version="v2")]
+    assert [(e["event"], e["name"]) for e in events] == [
+        ("on_chain_start", "graph"),
+        ("on_chain_start", "a"),
+        ("on_chain_stream", "graph"),
+        ("on_chain_end", "a"),
+        ("on_chain_end", "graph"),
+    ]
+    assert events[3]["data"] == {"output": {"x": 2}}
+    assert events[3]["parent_ids"] == [events[0]["run_id"]]
+    assert events[-1]["data"] == {"output": {"x": 2, "log": []}}
+    with pytest.raises(ValueError, match="v1"):
+        _ = [e async for e in graph.astream_events({"x": 1}, version="v3")]  # type: ignore[arg-type]

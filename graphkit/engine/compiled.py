@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -253,6 +254,41 @@ class CompiledStateGraph:
             keys = overrides["output_keys"]
             changes["output_keys"] = (keys,) if isinstance(keys, str) else tuple(keys)
         return replace(self.tables, **changes)
+
+    async def astream_events(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        version: Literal["v1", "v2"] = "v2",
+        **options: Any,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """LangChain's event stream, for the graph and its nodes.
+
+        Yields ``on_chain_start`` / ``on_chain_stream`` / ``on_chain_end`` dicts
+        (``event``, ``name``, ``run_id``, ``data``, ``tags``, ``metadata``,
+        ``parent_ids``): the graph's start with its input, each node's start with its
+        input and end with its update, the graph's updates as stream events and its
+        end with the final state. Model and tool internals are not reported.
+        """
+        if version not in ("v1", "v2"):
+            raise ValueError(f"astream_events version must be 'v1' or 'v2', got {version!r}.")
+        run_id = str(uuid.uuid4())
+        yield _chain_event("on_chain_start", self.name, run_id, {"input": input})
+        final: Any = None
+        modes: list[StreamMode] = ["tasks", "updates", "values"]
+        async for mode, chunk in self.astream(input, config, stream_mode=modes, **options):
+            if mode == "values":
+                final = chunk
+            elif mode == "updates":
+                yield _chain_event("on_chain_stream", self.name, run_id, {"chunk": chunk})
+            elif "input" in chunk:
+                data = {"input": chunk["input"]}
+                yield _chain_event("on_chain_start", chunk["name"], chunk["id"], data, run_id)
+            elif chunk["error"] is None and not chunk["interrupts"]:
+                data = {"output": chunk["result"]}
+                yield _chain_event("on_chain_end", chunk["name"], chunk["id"], data, run_id)
+        yield _chain_event("on_chain_end", self.name, run_id, {"output": final})
 
     def batch(
         self,
@@ -611,6 +647,21 @@ class _Call:
 _NESTED_MODES = frozenset({"messages", "tools"})
 """Subgraph events of these modes reach a caller without ``subgraphs=True`` (they
 are only produced then, or when the parent takes them; see ``RunContext.streams``)."""
+
+
+def _chain_event(
+    event: str, name: str, run_id: str, data: dict[str, Any], parent: str | None = None
+) -> dict[str, Any]:
+    """One ``astream_events`` event in LangChain's shape."""
+    return {
+        "event": event,
+        "name": name,
+        "run_id": run_id,
+        "data": data,
+        "tags": [],
+        "metadata": {},
+        "parent_ids": [parent] if parent else [],
+    }
 
 
 def _final(run: Run, version: str) -> Any:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import INTERRUPT
+from graphkit.context import langgraph_path
 
 if TYPE_CHECKING:
     from graphkit.engine.checkpoints import Saved
@@ -63,8 +64,23 @@ class EventSink:
         if mode in self.modes:
             self.push((self.namespace, mode, chunk))
 
+    def tee(
+        self, push: Callable[[Event], None], namespace: Namespace, modes: frozenset[str]
+    ) -> None:
+        """Also deliver this sink's events of ``modes`` through ``push``, under ``namespace``.
+
+        A graph a node streams itself reaches its own consumer; a parent stream that
+        takes subgraph events (``subgraphs=True``) gets them too, as in LangGraph.
+        """
+        self._tee = (push, namespace, modes)
+
+    _tee: tuple[Callable[[Event], None], Namespace, frozenset[str]] | None = None
+
     def push(self, event: Event) -> None:
         """Deliver an event (this run's or a subgraph's); safe from any thread."""
+        if self._tee is not None and event[1] in self._tee[2]:
+            push, namespace, _ = self._tee
+            push((namespace + event[0], event[1], event[2]))
         if self.forward is not None:
             self.forward(event)
         elif self.aqueue is not None and self.loop is not None:
@@ -175,20 +191,13 @@ def print_event(event: Event, subgraphs: bool) -> None:
 
 
 # ------------------------------------------------------------------ tasks / debug payloads
-def task_triggers(path: tuple[Any, ...]) -> tuple[str, ...]:
-    """What started a task, in LangGraph's spelling: its edge channel, or a ``Send``."""
-    if path and path[0] == "push":
-        return ("__pregel_push",)
-    return (f"branch:to:{path[1]}",) if len(path) > 1 else ()
-
-
 def task_start_payload(task: Task, config: dict[str, Any]) -> dict[str, Any]:
     """A ``tasks`` event for a task about to run (the ``debug`` "task" payload)."""
     payload: dict[str, Any] = {
         "id": task.id,
         "name": task.node.name,
         "input": task.input,
-        "triggers": task_triggers(task.path),
+        "triggers": langgraph_path(task.path, task.node.name)[0],
     }
     metadata = {
         **{k: v for k, v in (config.get("metadata") or {}).items() if not _internal_key(k)},

@@ -143,6 +143,9 @@ class Run:
             stream_root=namespace if forward is None or outer is None else outer.stream_root,
             cache=self.tables.cache or (parent_task.run.cache if parent_task else None),
         )
+        if _tees_to(outer) and forward is None and modes:
+            assert outer is not None and outer.push is not None
+            self.sink.tee(outer.push, namespace, outer.modes)
         self.cp: CheckpointSession | None = None
         if saver is not None:
             self.cp = cp = CheckpointSession(saver, config)
@@ -904,6 +907,17 @@ def shared_pool() -> ThreadPoolExecutor:
             if _shared_pool is None:
                 _shared_pool = ThreadPoolExecutor(_DEFAULT_WORKERS, thread_name_prefix="graphkit")
     return _shared_pool
+
+
+def _tees_to(outer: RunContext | None) -> bool:
+    """True when a graph a task of ``outer`` streams itself also streams to ``outer``'s
+    consumer: one that takes subgraph events (``subgraphs=True``)."""
+    return (
+        outer is not None
+        and outer.emit is not None
+        and outer.push is not None
+        and outer.scope.subgraphs
+    )
 
 
 def _now() -> str:

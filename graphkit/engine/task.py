@@ -287,8 +287,8 @@ async def _acall_node(task: Task, ctx: TaskContext) -> Any:
     if node.subgraph is not None:
         return subgraph_update(node, await node.subgraph._arun_as_node(task.input, ctx))
     call = node.call
-    if not call.is_async and call.afn is None:
-        return _call(node, task.input, ctx)
+    if not call.is_async and call.afn is None:  # off the event loop, as LangGraph
+        return await asyncio.to_thread(_call, node, task.input, ctx)
     fn = call.afn or call.fn
     kwargs = kwargs_for(call.inject, ctx) if call.inject else {}
     try:
@@ -388,12 +388,14 @@ def _entry(task: Task, key: tuple[tuple[str, ...], str]) -> dict[Any, Any]:
 
 # ----------------------------------------------------------------------------- output
 def stream_output_messages(task: Task, output: Any, ctx: TaskContext) -> None:
-    """``stream_mode="messages"``: the messages a node returned that it did not receive
-    and that were not streamed before (as token chunks, say)."""
+    """``stream_mode="messages"``: the messages a node returned that were not streamed
+    before (as token chunks, say) and that no streamed node received as input (as
+    LangGraph, a message a node was handed counts as seen for the whole stream)."""
     messages = node_output_messages(output)
+    seen = ctx.run.scope.seen_messages
+    seen.update(message_ids(task.input))
     if messages:
-        received = message_ids(task.input)
-        emit_messages(ctx, [m for m in messages if m.id is None or m.id not in received])
+        emit_messages(ctx, messages)
 
 
 def record_output(
