@@ -26,22 +26,32 @@ def loop_graph(saver: Any, steps: int) -> Any:
     return builder.compile(checkpointer=saver)
 
 
-def test_concurrent_sync_runs_share_transactions_and_lose_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def count_commits(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Call it once the saver is set up: from then on, LMDB write transactions are counted."""
     from graphkit.stores._lmdb import LMDBEnv
 
-    commits = []
+    commits: list[int] = []
     original = LMDBEnv.write
 
     def counting(self: LMDBEnv, fn: Any) -> Any:
         commits.append(1)
         return original(self, fn)
 
+    def start() -> list[int]:
+        monkeypatch.setattr(LMDBEnv, "write", counting)
+        return commits
+
+    return start
+
+
+def test_concurrent_sync_runs_share_transactions_and_lose_nothing(
+    tmp_path: Path, count_commits: Any
+) -> None:
     runs, steps = 8, 30
     with LMDBSaver(tmp_path / "db") as saver:
         graph = loop_graph(saver, steps)
-        monkeypatch.setattr(LMDBEnv, "write", counting)
+        commits = count_commits()
         threads = [
             threading.Thread(
                 target=graph.invoke,
@@ -123,23 +133,14 @@ def test_a_failing_checkpoint_in_a_shared_commit_fails_only_its_run() -> None:
 
 
 def test_async_runs_share_commits_and_each_waits_only_for_its_own(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, count_commits: Any
 ) -> None:
     import asyncio
-
-    from graphkit.stores._lmdb import LMDBEnv
-
-    commits = []
-    original = LMDBEnv.write
-
-    def counting(self: LMDBEnv, fn: Any) -> Any:
-        commits.append(1)
-        return original(self, fn)
 
     runs, steps = 8, 30
     with LMDBSaver(tmp_path / "db") as saver:
         graph = loop_graph(saver, steps)
-        monkeypatch.setattr(LMDBEnv, "write", counting)
+        commits = count_commits()
 
         async def all_runs() -> list[Any]:
             return await asyncio.gather(
