@@ -115,7 +115,7 @@ class RunContext:
     """``Command(resume=...)`` answers of this invocation, by interrupt id (shared
     with the subgraphs' runs: an answer goes to whichever run owns that interrupt)."""
     channels: Container[str] = ()
-    """The state channels of this run's graph (a subgraph node's output keeps these)."""
+    """The state channels of this run's graph (``push_message`` checks its key against them)."""
     as_of: str | None = None
     """Replaying from this checkpoint id: stateful subgraphs load their state as it
     was then (their newest checkpoint older than it)."""
