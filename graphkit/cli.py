@@ -104,6 +104,16 @@ def _any_int_size() -> Iterator[None]:
         sys.set_int_max_str_digits(before)
 
 
+def _version() -> str:
+    """The installed distribution's version (the source tree's when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("graphkit")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(
@@ -112,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run the benchmark suite and the demo.",
         epilog="Run `graphkit COMMAND --help` for a command's options.",
     )
+    parser.add_argument("--version", action="version", version=f"graphkit {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_draw(sub)
     _add_threads(sub)

@@ -376,3 +376,15 @@ def test_bench_runs_a_workload_with_progress_and_json(
     assert any(line.startswith("chain ") for line in out.splitlines())
     payload: dict[str, Any] = json.loads(target.read_text())
     assert payload["machine"]["cpus"] and payload["results"][0]["name"] == "chain"
+
+
+def test_version_prints_the_installed_distribution_version() -> None:
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    out = subprocess.run(
+        [sys.executable, "-m", "graphkit", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"graphkit {version('graphkit')}"
