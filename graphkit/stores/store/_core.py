@@ -290,9 +290,7 @@ class IndexedStore(BaseStore):
         ``index`` picks the fields to embed (False: none); ``ttl`` is in minutes.
         """
         _check_put_value(value)
-        if ttl is NOT_PROVIDED:
-            ttl = self.ttl_config.get("default_ttl")
-        op = PutOp(namespace, key, value, index, ttl)
+        op = PutOp(namespace, key, value, index, self._ttl(ttl))
         self._check_open()
         self._check_put(op)
         if namespace[0] == RESERVED_ROOT:
