@@ -19,6 +19,7 @@ option), 1 runtime failures. Errors are one line on stderr. Every listing takes
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import importlib
 import importlib.util
@@ -30,10 +31,12 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from graphkit.checkpoint.base import ThreadSummary
 
 __all__ = ["UsageError", "main"]
 
@@ -377,22 +380,6 @@ def _add_state(sub: Any) -> None:
     p.set_defaults(handler=cmd_state)
 
 
-@dataclass(slots=True)
-class ThreadSummary:
-    """One row of ``graphkit threads``."""
-
-    thread_id: str
-    """The thread's id."""
-    checkpoints: int
-    """How many checkpoints it has (all namespaces)."""
-    namespaces: int
-    """How many checkpoint namespaces (1 + subgraphs that checkpointed)."""
-    latest_id: str
-    """The newest checkpoint's id."""
-    latest_time: str
-    """When the newest checkpoint was taken (from its time-ordered id), ISO-8601 UTC."""
-
-
 @contextmanager
 def open_saver(path: str) -> Iterator[Any]:
     """A read-only LMDBSaver on an existing directory.
@@ -434,60 +421,10 @@ def _check_lmdb_dir(path: str) -> None:
         raise UsageError(f"{path} is not an LMDB store (no data.mdb in it)")
 
 
-def thread_summaries(saver: Any) -> list[ThreadSummary]:
-    """Every thread of ``saver``, newest activity first.
-
-    Uses ``saver.list_threads()`` when the saver has one; else, for an LMDBSaver,
-    scans the checkpoint keys (thread, namespace, time-ordered id: no values read),
-    else ``saver.list(None)`` (which decodes every checkpoint).
-    """
-    if hasattr(saver, "list_threads"):
-        return [
-            ThreadSummary(**row) if isinstance(row, dict) else row for row in saver.list_threads()
-        ]
-    rows: dict[str, tuple[int, set[str], bytes]] = {}
-    for thread_id, ns, id16 in _checkpoint_keys(saver):
-        count, spaces, latest = rows.get(thread_id, (0, set(), b""))
-        spaces.add(ns)
-        rows[thread_id] = (count + 1, spaces, max(latest, id16))
-    out = [
-        ThreadSummary(t, count, len(spaces), str(uuid.UUID(bytes=latest)), _id_time(latest))
-        for t, (count, spaces, latest) in rows.items()
-    ]
-    return sorted(out, key=lambda r: r.latest_id, reverse=True)
-
-
-def _checkpoint_keys(saver: Any) -> Iterator[tuple[str, str, bytes]]:
-    """(thread, namespace, id16) of every checkpoint, read from keys only when possible."""
-    from graphkit.stores.checkpoint.lmdb import LMDBSaver
-
-    if isinstance(saver, LMDBSaver):
-        db = saver.env.db("ckpt_checkpoints")
-        with saver.env.read() as txn:
-            for raw in txn.cursor(db=db).iternext(values=False):
-                key = bytes(raw)
-                thread_id, ns = saver.key_names(txn, key)
-                yield thread_id, ns, key[-16:]
-        return
-    for item in saver.list(None):
-        conf = item.config["configurable"]
-        yield (
-            conf["thread_id"],
-            conf.get("checkpoint_ns", ""),
-            uuid.UUID(conf["checkpoint_id"]).bytes,
-        )
-
-
-def _id_time(id16: bytes) -> str:
-    """The time in a UUIDv7 checkpoint id (its first 48 bits are Unix milliseconds)."""
-    ms = int.from_bytes(id16[:6], "big")
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(timespec="seconds")
-
-
 def cmd_threads(args: argparse.Namespace) -> int:
     """``graphkit threads``."""
     with open_saver(args.path) as saver:
-        rows = thread_summaries(saver)
+        rows = saver.list_threads()
     if args.json:
         _print_json([_row_dict(r) for r in rows])
         return 0
@@ -508,7 +445,7 @@ def cmd_threads(args: argparse.Namespace) -> int:
 
 
 def _row_dict(row: ThreadSummary) -> dict[str, Any]:
-    return {f: getattr(row, f) for f in row.__slots__}
+    return dataclasses.asdict(row)
 
 
 def cmd_history(args: argparse.Namespace) -> int:

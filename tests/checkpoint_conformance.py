@@ -337,6 +337,24 @@ def test_list_without_config_spans_threads(saver: BaseCheckpointSaver) -> None:
     assert _steps(saver.list(None, limit=2)) == [3, 2]
 
 
+def test_list_threads_counts_checkpoints_and_namespaces(saver: BaseCheckpointSaver) -> None:
+    assert saver.list_threads() == []
+    saver.put(cfg("old"), ckpt({}, {}), {}, {})
+    for ns in ("", "", "child:1"):
+        saver.put(cfg("new", ns=ns), ckpt({}, {}), {}, {})
+    latest = saver.put(cfg("new"), ckpt({}, {}), {}, {})
+    rows = saver.list_threads()
+    assert [(r.thread_id, r.checkpoints, r.namespaces) for r in rows] == [
+        ("new", 4, 2),
+        ("old", 1, 1),
+    ]
+    assert rows[0].latest_id == latest["configurable"]["checkpoint_id"]
+    assert rows[0].latest_time[:4].isdigit() and rows[0].latest_time.endswith("+00:00")
+    saver.delete_thread("new")
+    assert [r.thread_id for r in saver.list_threads()] == ["old"]
+    assert [r.thread_id for r in asyncio.run(saver.alist_threads())] == ["old"]
+
+
 # ---------------------------------------------------------- pending writes
 def test_pending_writes_come_back_in_task_order(saver: BaseCheckpointSaver) -> None:
     config = saver.put(cfg(), ckpt({"a": 1}, {"a": 1}), {}, {"a": 1})

@@ -44,7 +44,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -58,6 +58,7 @@ __all__ = [
     "CheckpointMetadata",
     "CheckpointTuple",
     "RunnableConfig",
+    "ThreadSummary",
     "empty_checkpoint",
     "new_checkpoint_id",
 ]
@@ -117,6 +118,36 @@ class CheckpointTuple:
     """Config of the checkpoint this one was put after, or None for the first."""
     pending_writes: list[tuple[str, str, Any]]
     """(task_id, channel, value), ordered by task_index, then task_id, then write order."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSummary:
+    """One thread as :meth:`BaseCheckpointSaver.list_threads` reports it."""
+
+    thread_id: str
+    """The thread's id."""
+    checkpoints: int
+    """How many checkpoints it has (all namespaces)."""
+    namespaces: int
+    """How many checkpoint namespaces (1 + subgraphs that checkpointed)."""
+    latest_id: str
+    """The newest checkpoint's id."""
+    latest_time: str
+    """When the newest checkpoint was taken (from its time-ordered id), ISO-8601 UTC."""
+
+
+def summarize_threads(keys: Iterable[tuple[str, str, bytes]]) -> list[ThreadSummary]:
+    """Summaries of the (thread_id, checkpoint_ns, 16-byte id) keys, newest activity first."""
+    rows: dict[str, tuple[int, set[str], bytes]] = {}
+    for thread_id, ns, id16 in keys:
+        count, spaces, latest = rows.get(thread_id, (0, set(), b""))
+        spaces.add(ns)
+        rows[thread_id] = (count + 1, spaces, max(latest, id16))
+    out = [
+        ThreadSummary(t, count, len(spaces), checkpoint_id_str(latest), checkpoint_id_time(latest))
+        for t, (count, spaces, latest) in rows.items()
+    ]
+    return sorted(out, key=lambda r: r.latest_id, reverse=True)
 
 
 class CheckpointCorruptError(SerdeError):
@@ -186,6 +217,12 @@ def checkpoint_id_str(id16: bytes) -> str:
     """The canonical id string of 16 key bytes (inverse of :func:`checkpoint_id_bytes`)."""
     h = id16.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def checkpoint_id_time(id16: bytes) -> str:
+    """The time in a UUIDv7 checkpoint id (its first 48 bits are Unix ms), ISO-8601 UTC."""
+    ms = int.from_bytes(id16[:6], "big")
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def empty_checkpoint() -> Checkpoint:
@@ -359,6 +396,21 @@ class BaseCheckpointSaver(abc.ABC):
         checkpoint's ``parent_config`` may then name a checkpoint that no longer exists.
         """
 
+    def list_threads(self) -> builtins.list[ThreadSummary]:
+        """Every thread this saver holds, newest activity first.
+
+        This default decodes every checkpoint through :meth:`list`; savers override it
+        with a scan of their keys.
+        """
+        return summarize_threads(
+            (
+                item.config["configurable"]["thread_id"],
+                item.config["configurable"].get("checkpoint_ns", ""),
+                checkpoint_id_bytes(item.config["configurable"]["checkpoint_id"]),
+            )
+            for item in self.list(None)
+        )
+
     def get(self, config: RunnableConfig) -> Checkpoint | None:
         """Just the checkpoint of :meth:`get_tuple`."""
         found = self.get_tuple(config)
@@ -419,6 +471,10 @@ class BaseCheckpointSaver(abc.ABC):
                 yield item
             if len(batch) < 16:
                 return
+
+    async def alist_threads(self) -> builtins.list[ThreadSummary]:
+        """Async :meth:`list_threads`."""
+        return await asyncio.to_thread(self.list_threads)
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Async :meth:`delete_thread`."""

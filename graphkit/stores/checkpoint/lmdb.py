@@ -60,11 +60,13 @@ from graphkit.stores.checkpoint.base import (
     CheckpointMetadata,
     CheckpointTuple,
     RunnableConfig,
+    ThreadSummary,
     checkpoint_id_bytes,
     checkpoint_id_of,
     checkpoint_id_str,
     checkpoint_of,
     make_config,
+    summarize_threads,
     thread_of,
 )
 from graphkit.stores.serde import Serializer
@@ -644,6 +646,17 @@ class LMDBSaver(BaseCheckpointSaver):
     # ------------------------------------------------------------- maintenance
     def _dbs(self) -> builtins.list[Any]:
         return [self._checkpoints, self._metadata, self._blobs, self._writes]
+
+    def list_threads(self) -> builtins.list[ThreadSummary]:
+        """Every thread, newest activity first, from checkpoint keys alone (no values read)."""
+        db = self.env.db("ckpt_checkpoints")
+        with self.env.read() as txn:
+            keys: builtins.list[tuple[str, str, bytes]] = []
+            for raw in txn.cursor(db=db).iternext(values=False):
+                key = bytes(raw)
+                thread_id, ns = self.key_names(txn, key)
+                keys.append((thread_id, ns, key[-16:]))
+        return summarize_threads(keys)
 
     def delete_thread(self, thread_id: str) -> None:
         prefix = enc(str(thread_id))

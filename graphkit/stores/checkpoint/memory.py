@@ -7,6 +7,7 @@ so a stored checkpoint never changes when the caller later mutates its values.
 from __future__ import annotations
 
 import bisect
+import builtins
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,9 +20,12 @@ from graphkit.stores.checkpoint.base import (
     CheckpointMetadata,
     CheckpointTuple,
     RunnableConfig,
+    ThreadSummary,
+    checkpoint_id_bytes,
     checkpoint_id_of,
     checkpoint_of,
     make_config,
+    summarize_threads,
     thread_of,
 )
 from graphkit.stores.serde import Serializer
@@ -216,6 +220,16 @@ class InMemorySaver(BaseCheckpointSaver):
             if remaining is not None:
                 remaining -= 1
             yield item
+
+    def list_threads(self) -> builtins.list[ThreadSummary]:
+        with self._lock:
+            keys = [
+                (thread_id, ns, checkpoint_id_bytes(cid))
+                for thread_id, spaces in self._threads.items()
+                for ns, space in spaces.items()
+                for cid in space.ids
+            ]
+        return summarize_threads(keys)
 
     def delete_thread(self, thread_id: str) -> None:
         with self._lock:
