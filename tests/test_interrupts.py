@@ -352,3 +352,56 @@ def test_a_response_schema_pydantic_cannot_describe_is_a_clear_error() -> None:
     graph = StateGraph(S).add_node("ask", ask).add_edge(START, "ask")
     with pytest.raises(NodeConfigError, match="response_schema=.*JSON schema"):
         graph.compile(checkpointer=InMemorySaver()).invoke({}, {"configurable": {"thread_id": "x"}})
+
+
+def _two_questions() -> Any:
+    class S(TypedDict, total=False):
+        log: Annotated[list[str], operator.add]
+
+    return (
+        StateGraph(S)
+        .add_node("a", lambda s: {"log": [f"a:{interrupt('a?')}"]})
+        .add_node("b", lambda s: {"log": [f"b:{interrupt('b?')}"]})
+        .add_edge(START, "a")
+        .add_edge(START, "b")
+        .compile(checkpointer=InMemorySaver())
+    )
+
+
+def test_an_empty_resume_map_is_refused_naming_the_open_ids() -> None:
+    graph = _two_questions()
+    config = {"configurable": {"thread_id": "empty"}}
+    graph.invoke({"log": []}, config)
+    open_ids = tuple(sorted(i.id for i in graph.get_state(config).interrupts))
+    with pytest.raises(UnknownInterruptError, match="names no interrupt") as refused:
+        graph.invoke(Command(resume={}), config)
+    assert (refused.value.reason, refused.value.pending_ids) == ("empty_map", open_ids)
+    assert len(graph.get_state(config).interrupts) == 2  # nothing was consumed
+
+
+def test_a_task_that_fails_after_its_answer_asks_again() -> None:
+    failures = ["once"]
+
+    class S(TypedDict, total=False):
+        log: Annotated[list[str], operator.add]
+
+    def ask(state: S) -> S:
+        answer = interrupt("approve?")
+        if failures:
+            failures.pop()
+            raise ValueError("failed after the answer")
+        return {"log": [f"answered:{answer}"]}
+
+    graph = (
+        StateGraph(S)
+        .add_node("ask", ask)
+        .add_edge(START, "ask")
+        .compile(checkpointer=InMemorySaver())
+    )
+    config = {"configurable": {"thread_id": "fail"}}
+    graph.invoke({"log": []}, config)
+    (card,) = graph.get_state(config).interrupts
+    with pytest.raises(ValueError, match="failed after the answer"):
+        graph.invoke(Command(resume={card.id: "first"}), config)
+    assert graph.get_state(config).interrupts == (card,)  # still open
+    assert graph.invoke(Command(resume={card.id: "second"}), config) == {"log": ["answered:second"]}
