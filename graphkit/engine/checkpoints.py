@@ -93,7 +93,7 @@ class CheckpointSession:
             )
         self.thread_id, self.ns, _ = thread_of(config)
         self.saver = saver
-        self.config: dict[str, Any] = {"configurable": dict(configurable)}
+        self.config: dict[str, Any] = {"configurable": {**configurable, "checkpoint_ns": self.ns}}
         """The config of the checkpoint the next save comes after."""
         self.durability = config.get("durability") or DEFAULT_DURABILITY
         if self.durability not in DURABILITY:
