@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from graphkit import _message_index
-from graphkit.constants import INTERRUPT
+from graphkit.constants import INTERRUPT, START
 from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.group_commit import RunSaves, committer
 from graphkit.engine.merge import MISSING
@@ -63,7 +63,7 @@ class Restored:
     resumes: dict[str, list[Any]]
     """Resume values already given to each paused task, in order."""
     metadata: CheckpointMetadata
-    """The checkpoint's metadata (``writes`` tells who wrote last)."""
+    """The checkpoint's metadata."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -105,7 +105,7 @@ class CheckpointSession:
         """Channels written since the last save (see ``mark_changed``)."""
         self.last_version = 0
         self.interrupted: dict[str, list[Interrupt]] = {}
-        self._unsaved: tuple[str, dict[str, Any] | None, dict[str, Any], int, Any] | None = None
+        self._unsaved: tuple[str, dict[str, Any], int, Any] | None = None
         self._background: RunSaves | None = None
 
     # ---------------------------------------------------------------- load
@@ -149,10 +149,12 @@ class CheckpointSession:
             channels = {c for c, _ in task_writes}
             if INTERRUPT in channels and ROUTES not in channels:  # still open
                 self.interrupted[task_id] = [i for c, v in task_writes if c == INTERRUPT for i in v]
+        frontier = Frontier.from_record(checkpoint.get("frontier"), known=known, joins=joins)
+        _legacy_writes(frontier, found.metadata)
         return Restored(
             values=values,
             step=int(found.metadata.get("step", -1)),
-            frontier=Frontier.from_record(checkpoint.get("frontier"), known=known, joins=joins),
+            frontier=frontier,
             writes=writes,
             resumes=resumes,
             metadata=found.metadata,
@@ -207,36 +209,25 @@ class CheckpointSession:
         self.changed.update(keys)
 
     def save(
-        self,
-        source: str,
-        writes: dict[str, Any] | None,
-        values: dict[str, Any],
-        step: int,
-        frontier: Frontier,
+        self, source: str, values: dict[str, Any], step: int, frontier: Frontier
     ) -> list[Saved]:
         """Save the run's state as a new checkpoint (now, in background, or at exit).
 
+        The metadata is LangGraph's (source, step, parents and the run's own): what the
+        step wrote is in the channel values, and who wrote it in the frontier's record.
         Returns what was written (nothing yet when ``durability="exit"`` holds it back).
         """
         if self.durability == "exit":
-            self._unsaved = (source, writes, values, step, frontier.to_record())
+            self._unsaved = (source, values, step, frontier.to_record())
             return []
-        return [self._put(source, writes, values, step, frontier.to_record())]
+        return [self._put(source, values, step, frontier.to_record())]
 
-    def _put(
-        self,
-        source: str,
-        writes: dict[str, Any] | None,
-        values: dict[str, Any],
-        step: int,
-        frontier: Any,
-    ) -> Saved:
+    def _put(self, source: str, values: dict[str, Any], step: int, frontier: Any) -> Saved:
         checkpoint, new_versions = self._checkpoint(values, frontier)
         metadata: CheckpointMetadata = {
             **self.user_metadata,
             "source": source,
             "step": step,
-            "writes": writes,
             "parents": {},
         }
         parent = self.config
@@ -342,6 +333,17 @@ class CheckpointSession:
             return self.flush()
         finally:
             self._background = None
+
+
+def _legacy_writes(frontier: Frontier, metadata: CheckpointMetadata) -> None:
+    """Checkpoints written before the frontier kept ``ran`` and ``input`` had them as
+    the metadata's ``writes`` (``{node: update}``): take them from there."""
+    writes = metadata.get("writes")
+    if type(writes) is not dict or frontier.ran or frontier.input is not None:
+        return
+    frontier.ran = tuple(writes)
+    if START in frontier.pending and type(writes.get(START)) is dict:
+        frontier.input = dict(writes[START])
 
 
 def _looks_like_id(key: str) -> bool:

@@ -99,7 +99,8 @@ class CheckpointMetadata(TypedDict, total=False):
     step: int
     """The superstep number (-1 for the input checkpoint)."""
     writes: dict[str, Any] | None
-    """What the step's nodes wrote, by node name."""
+    """What the step's nodes wrote, by node name: in checkpoints written by earlier
+    graphkit versions only (LangGraph 1.x and graphkit no longer store it)."""
     parents: dict[str, str]
     """Checkpoint ids of the parent graphs, by namespace."""
 
