@@ -23,7 +23,7 @@ from typing import Any
 from graphkit import _message_index
 from graphkit.constants import INTERRUPT, START
 from graphkit.engine.frontier import Frontier, next_names
-from graphkit.engine.group_commit import RunSaves, committer
+from graphkit.engine.group_commit import RunSaves, SaveItem, committer
 from graphkit.engine.merge import MISSING
 from graphkit.engine.task import Task, Write, adopt_handler, handled_failure
 from graphkit.errors import ResumeValidationError, UnknownInterruptError
@@ -96,6 +96,8 @@ class CheckpointSession:
         self.durability = config.get("durability") or DEFAULT_DURABILITY
         if self.durability not in DURABILITY:
             raise ValueError(f"durability must be one of {DURABILITY}, got {self.durability!r}.")
+        self.in_background = self.durability == "async" and saver.waits_on_io
+        """Saves go to the saver's background committer (else they are made inline)."""
         self.user_metadata = dict(config.get("metadata") or {})
         self.loaded = False
         self.versions: dict[str, int] = {}
@@ -106,6 +108,12 @@ class CheckpointSession:
         self.last_version = 0
         self.interrupted: dict[str, list[Interrupt]] = {}
         self._unsaved: tuple[str, dict[str, Any], int, Any] | None = None
+        self.deferred: list[SaveItem] = []
+        """``durability="sync"`` saves an async run commits off the event loop before
+        it goes on (see ``defer_sync`` and ``commit_deferred``)."""
+        self.defer_sync = False
+        """Set by an async run: sync saves wait in ``deferred`` instead of committing
+        on the caller's thread (the event loop's)."""
         self._background: RunSaves | None = None
 
     # ---------------------------------------------------------------- load
@@ -240,12 +248,19 @@ class CheckpointSession:
         }
         self.config = new_config
         self.interrupted = {}
-        if self.durability == "async":
+        if self.in_background:
             if self._background is None:
                 self._background = RunSaves(self.saver)
             self._background.submit((parent, checkpoint, metadata, new_versions))
-        else:  # committed before the run goes on; concurrent runs share the disk sync
-            committer(self.saver).put((parent, checkpoint, metadata, new_versions))
+        elif self.saver.waits_on_io:
+            # committed before the run goes on; concurrent runs share the disk sync
+            item = (parent, checkpoint, metadata, new_versions)
+            if self.defer_sync:
+                self.deferred.append(item)
+            else:
+                committer(self.saver).put(item)
+        else:  # nothing to wait for or share: save inline, whatever the durability
+            self.saver.put(parent, checkpoint, metadata, new_versions)
         return Saved(new_config, parent, metadata, next_names(frontier), checkpoint["ts"])
 
     def _checkpoint(
@@ -274,9 +289,9 @@ class CheckpointSession:
             new_versions[key] = version
             saved[key] = value
         self.versions.update(new_versions)
-        # A background save must not see later steps' changes; a synchronous one is
-        # done with these dicts before the run goes on.
-        background = self.durability == "async"
+        # A background or deferred save must not see later changes; a synchronous one
+        # is done with these dicts before the run goes on.
+        background = self.in_background or self.defer_sync
         checkpoint = Checkpoint(
             v=1,
             id=new_checkpoint_id(),
@@ -317,8 +332,16 @@ class CheckpointSession:
             self.saver.put_writes(self.config, writes, task.id, index)
         return saved
 
+    def commit_deferred(self) -> None:
+        """Commit the sync saves an async run deferred, in order (call it off the loop)."""
+        group = committer(self.saver)
+        items, self.deferred = self.deferred, []
+        for item in items:
+            group.put(item)
+
     def flush(self) -> list[Saved]:
         """Make sure everything saved so far is on disk before going on."""
+        self.commit_deferred()
         saved: list[Saved] = []
         if self._unsaved is not None:
             unsaved, self._unsaved = self._unsaved, None

@@ -892,8 +892,13 @@ class Run:
     async def _aiterate(self, input: Any, resuming: bool) -> AsyncIterator[Event]:
         if self.sink.forward is None:
             self.sink.use_event_loop()
+        cp = self.cp
+        if cp is not None:  # sync saves commit in a worker thread: the loop stays free
+            cp.defer_sync = cp.durability == "sync" and cp.saver.waits_on_io
         try:
             self.start(input, resuming=resuming)
+            if cp is not None and cp.deferred:
+                await asyncio.to_thread(cp.commit_deferred)
             for event in self.drain():
                 yield event
             while True:
@@ -908,6 +913,8 @@ class Run:
                     await self.aexecute(tasks)
                 try:
                     stop = self.finish(tasks)
+                    if cp is not None and cp.deferred:
+                        await asyncio.to_thread(cp.commit_deferred)
                 finally:  # what the failed step streamed is delivered before its error
                     for event in self.drain():
                         yield event

@@ -46,7 +46,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict
 
 from graphkit.errors import ConfigError
 from graphkit.stores.serde import SerdeError, Serializer, default_serializer
@@ -300,6 +300,11 @@ class BaseCheckpointSaver(abc.ABC):
     """
 
     serde: Serializer
+    waits_on_io: ClassVar[bool] = True
+    """Whether ``put`` waits on I/O (a disk sync, the network). The runtime saves such
+    savers' checkpoints in a background thread for ``durability="async"`` and shares
+    disk syncs between concurrent runs; for a saver that sets False
+    (``InMemorySaver``) it calls ``put`` inline, as the hand-off would cost more."""
 
     def __init__(self, *, serde: Serializer | None = None) -> None:
         self.serde = serde or default_serializer
