@@ -307,7 +307,9 @@ def test_messages_round_trip_with_their_set_fields(messages: list[Any]) -> None:
     assert [m.model_fields_set for m in back] == [m.model_fields_set for m in messages]
     assert [m.model_dump() for m in back] == [m.model_dump() for m in messages]
     again = s.loads(s.dumps(messages))  # each load builds its own objects
-    assert all(a is not b and a.__dict__ is not b.__dict__ for a, b in zip(back, again))
+    assert all(
+        a is not b and a.__dict__ is not b.__dict__ for a, b in zip(back, again, strict=True)
+    )
 
 
 class WithDefaults(BaseModel):
