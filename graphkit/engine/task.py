@@ -77,6 +77,8 @@ class Task:
     """(how many writes, the keys they change merged onto the step's values), kept by
     ``with_own_writes``: the barrier reuses it when this task is the step's only writer
     (one reducer pass, and its branches' ``Send`` args hold the very channel values)."""
+    streamed: bool = False
+    """Its ``updates`` chunk is out already (see ``Run.stream_when_done``)."""
 
 
 def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]:
