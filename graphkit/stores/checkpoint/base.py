@@ -48,7 +48,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict
 
 from graphkit.errors import ConfigError
 from graphkit.stores.serde import SerdeError, Serializer, default_serializer
@@ -101,7 +101,8 @@ class CheckpointMetadata(TypedDict, total=False):
     step: int
     """The superstep number (-1 for the input checkpoint)."""
     writes: dict[str, Any] | None
-    """What the step's nodes wrote, by node name."""
+    """What the step's nodes wrote, by node name: in checkpoints written by earlier
+    graphkit versions only (LangGraph 1.x and graphkit no longer store it)."""
     parents: dict[str, str]
     """Checkpoint ids of the parent graphs, by namespace."""
 
@@ -306,6 +307,11 @@ class BaseCheckpointSaver(abc.ABC):
     """
 
     serde: Serializer
+    waits_on_io: ClassVar[bool] = True
+    """Whether ``put`` waits on I/O (a disk sync, the network). The runtime saves such
+    savers' checkpoints in a background thread for ``durability="async"`` and shares
+    disk syncs between concurrent runs; for a saver that sets False
+    (``InMemorySaver``) it calls ``put`` inline, as the hand-off would cost more."""
 
     def __init__(self, *, serde: Serializer | None = None) -> None:
         self.serde = serde or default_serializer

@@ -64,6 +64,8 @@ class InMemorySaver(BaseCheckpointSaver):
     []
     """
 
+    waits_on_io = False
+
     def __init__(
         self,
         *,
