@@ -358,6 +358,8 @@ def emit_message_chunk(chunk: Any, model_metadata: dict[str, Any] | None = None)
     assert task.run.emit is not None
     metadata = task.stream_metadata()
     if model_metadata:
+        # as LangChain models inside LangGraph report: the task's namespace, the model's keys
+        metadata.setdefault("checkpoint_ns", metadata.get("langgraph_checkpoint_ns", ""))
         metadata.update(model_metadata)
     task.run.emit("messages", (chunk, metadata))
 

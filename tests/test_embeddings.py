@@ -75,8 +75,8 @@ async def test_adapters_for_functions_and_sync_only_objects() -> None:
         ensure_embeddings(async_fn, dims=2).embed_documents(["x"])
     assert isinstance(ensure_embeddings(None, dims=8), HashEmbeddings)
     assert isinstance(ensure_embeddings("hash", dims=8), HashEmbeddings)
-    with pytest.raises(TypeError, match="only built-in name is 'hash'"):
-        ensure_embeddings("openai:text-embedding-3-small", dims=8)
+    with pytest.raises(TypeError, match="name a provider and model"):
+        ensure_embeddings("text-embedding-3-small", dims=8)
     with pytest.raises(TypeError, match="must be an Embeddings object"):
         ensure_embeddings(42, dims=8)  # type: ignore[arg-type]
 

@@ -44,9 +44,7 @@ def sdk_kwargs(method: Callable[..., Any], body: dict[str, Any]) -> dict[str, An
     return kwargs
 
 
-def take_aliases(
-    owner: str, kwargs: dict[str, Any], aliases: Mapping[str, str]
-) -> dict[str, Any]:
+def take_aliases(owner: str, kwargs: dict[str, Any], aliases: Mapping[str, str]) -> dict[str, Any]:
     """Pop LangChain's alternative spellings (``model_name``, ``anthropic_api_key``, ...)
     out of ``kwargs``; return them under their canonical names.
 
@@ -63,7 +61,7 @@ def take_aliases(
 
 
 def request_extras(
-    owner: str, kwargs: dict[str, Any], known: frozenset[str], model_kwargs: dict[str, Any] | None
+    owner: type, kwargs: dict[str, Any], known: frozenset[str], model_kwargs: dict[str, Any] | None
 ) -> dict[str, Any]:
     """``model_kwargs`` plus the remaining constructor keywords, all sent in each request.
 
@@ -74,10 +72,11 @@ def request_extras(
     extras = dict(model_kwargs or {})
     for name, value in kwargs.items():
         if name not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
+            names = sorted(known | _accepted(owner))
+            close = difflib.get_close_matches(name, names, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             warnings.warn(
-                f"{owner}: {name!r} is not a known parameter{hint}; it is sent in every "
+                f"{owner.__name__}: {name!r} is not a known parameter{hint}; it is sent in every "
                 f"request as is. Pass it in model_kwargs={{{name!r}: ...}} to silence this.",
                 UserWarning,
                 stacklevel=3,

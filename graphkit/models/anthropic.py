@@ -135,7 +135,7 @@ class ChatAnthropic(SDKChatModel):
             async_client=async_client,
             http_client=http_client,
             http_async_client=http_async_client,
-            model_kwargs=request_extras("ChatAnthropic", kwargs, REQUEST_FIELDS, model_kwargs),
+            model_kwargs=request_extras(type(self), kwargs, REQUEST_FIELDS, model_kwargs),
             client_options={
                 "base_url": aliased.get("base_url", base_url),
                 "timeout": aliased.get("timeout", timeout),

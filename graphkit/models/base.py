@@ -139,10 +139,15 @@ class BaseChatModel(ABC):
     def ls_params(self) -> dict[str, Any]:
         """What LangGraph adds to the metadata of this model's streamed chunks.
 
-        ``ls_provider``, ``ls_model_name``, ``ls_model_type``; providers add
-        ``ls_temperature``, ``ls_max_tokens`` and ``ls_stop`` where set.
+        ``ls_provider``, ``ls_model_name``, ``ls_model_type``, ``ls_integration``;
+        providers add ``ls_temperature``, ``ls_max_tokens`` and ``ls_stop`` where set.
         """
-        return {"ls_provider": self.provider, "ls_model_name": self.model, "ls_model_type": "chat"}
+        return {
+            "ls_provider": self.provider,
+            "ls_model_name": self.model,
+            "ls_model_type": "chat",
+            "ls_integration": "langchain_chat_model",
+        }
 
     def bind_tools(
         self: ModelT, tools: Sequence[Any], *, tool_choice: ToolChoice | bool = None

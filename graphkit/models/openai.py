@@ -130,7 +130,7 @@ class ChatOpenAI(SDKChatModel):
             async_client=async_client,
             http_client=http_client,
             http_async_client=http_async_client,
-            model_kwargs=request_extras("ChatOpenAI", kwargs, REQUEST_FIELDS, model_kwargs),
+            model_kwargs=request_extras(type(self), kwargs, REQUEST_FIELDS, model_kwargs),
             client_options={
                 "base_url": aliased.get("base_url", base_url),
                 "organization": aliased.get("organization", organization),

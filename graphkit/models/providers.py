@@ -195,9 +195,7 @@ def init_chat_model(
         defaults["model"] = model
     if model_provider:
         defaults["model_provider"] = model_provider
-    return ConfigurableChatModel(
-        defaults, fields=configurable_fields, prefix=config_prefix or ""
-    )
+    return ConfigurableChatModel(defaults, fields=configurable_fields, prefix=config_prefix or "")
 
 
 def _create_chat_model(
@@ -257,9 +255,7 @@ class ConfigurableChatModel(BaseChatModel):
     ) -> None:
         self.defaults = defaults
         """Keywords for ``init_chat_model`` before any config is applied."""
-        self.fields: Literal["any"] | tuple[str, ...] = (
-            "any" if fields == "any" else tuple(fields)
-        )
+        self.fields: Literal["any"] | tuple[str, ...] = "any" if fields == "any" else tuple(fields)
         """Which settings a config may change (``"any"``: all, including api_key)."""
         self.prefix = prefix + "_" if prefix and not prefix.endswith("_") else prefix
         """Prefix of this model's keys in ``config["configurable"]``."""
