@@ -453,3 +453,19 @@ def test_usage_counts_cache_writes_as_input() -> None:
         "total_tokens": 12 + 2048 + 140,
         "input_token_details": {"cache_read": 0, "cache_creation": 2048},
     }
+
+
+def test_structured_output_with_thinking_offers_the_tool_without_forcing_it() -> None:
+    class Weather(BaseModel):
+        location: str
+
+    server = Server((200, "anthropic_message_thinking.json"))
+    model = server.model(max_tokens=5000, thinking=THINKING)
+    with pytest.warns(UserWarning, match="cannot be forced"):
+        structured = model.with_structured_output(Weather)
+    from graphkit.models.errors import OutputParserError
+
+    with pytest.raises(OutputParserError, match="without calling 'Weather'"):
+        structured.invoke("Weather in Paris?")
+    body = server.requests[0]
+    assert "tool_choice" not in body and body["tools"][0]["name"] == "Weather"

@@ -15,10 +15,12 @@ Retries on 429/5xx are the SDK's (``max_retries``); errors are re-raised as
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import anthropic
+from pydantic import BaseModel
 
 from graphkit.messages import (
     AIMessage,
@@ -32,6 +34,7 @@ from graphkit.messages import (
     tool_call,
 )
 from graphkit.models._sdk import SDKChatModel, StreamDecode, request_extras, take_aliases
+from graphkit.models.base import StructuredOutputModel
 from graphkit.models.errors import ModelConfigError
 from graphkit.tools import Tool
 
@@ -171,6 +174,22 @@ class ChatAnthropic(SDKChatModel):
         if stream:
             body["stream"] = True
         return body
+
+    def with_structured_output(
+        self, schema: type[BaseModel] | type | dict[str, Any], *, include_raw: bool = False
+    ) -> StructuredOutputModel:
+        """As ``BaseChatModel.with_structured_output``; with thinking on, the tool is offered,
+        not forced (the API refuses forced tool use with thinking), and a warning says so."""
+        structured = super().with_structured_output(schema, include_raw=include_raw)
+        if (self.thinking or self.model_kwargs.get("thinking") or {}).get("type") == "enabled":
+            warnings.warn(
+                "ChatAnthropic: with thinking enabled the structured-output tool cannot be "
+                "forced, so the model may answer without it (OutputParserError then).",
+                UserWarning,
+                stacklevel=2,
+            )
+            structured.model = self.bind_tools([structured.tool])
+        return structured
 
     def _create_method(self, client: Any) -> Callable[..., Any]:
         return client.messages.create
