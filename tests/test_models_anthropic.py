@@ -299,7 +299,7 @@ def test_unknown_keyword_is_sent_with_a_warning_and_known_fields_without() -> No
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        server.model(service_tier="auto", metadata={"user_id": "u1"}).invoke("Hi")
+        server.model(service_tier="auto", model_kwargs={"metadata": {"user_id": "u1"}}).invoke("Hi")
     assert server.requests[1]["service_tier"] == "auto"
     assert server.requests[1]["metadata"] == {"user_id": "u1"}
 
@@ -451,7 +451,11 @@ def test_usage_counts_cache_writes_as_input() -> None:
         "input_tokens": 12 + 2048,
         "output_tokens": 140,
         "total_tokens": 12 + 2048 + 140,
-        "input_token_details": {"cache_read": 0, "cache_creation": 2048},
+        "input_token_details": {
+            "cache_read": 0,
+            "cache_creation": 2048,
+            "ephemeral_1h_input_tokens": 2048,
+        },
     }
 
 

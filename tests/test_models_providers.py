@@ -177,7 +177,11 @@ def test_configurable_model_replays_bind_tools_and_reads_the_run_config() -> Non
 def test_streamed_chunks_carry_langgraph_and_model_metadata() -> None:
     server = FixtureServer((200, "anthropic_stream_tool_use.sse"))
     model = init_chat_model(
-        "anthropic:claude-sonnet-4-6", temperature=0.5, **server.http_clients()
+        "anthropic:claude-sonnet-4-6",
+        temperature=0.5,
+        tags=["meow"],
+        metadata={"team": "docs"},
+        **server.http_clients(),
     ).bind_tools([get_weather])
 
     def call_model(state: MessagesState) -> dict[str, Any]:
@@ -206,6 +210,7 @@ def test_streamed_chunks_carry_langgraph_and_model_metadata() -> None:
         "thread_id",
     } <= set(metadata)
     assert metadata["langgraph_node"] == "call_model"
+    assert (metadata["tags"], metadata["team"]) == (["meow"], "docs")
     assert metadata["checkpoint_ns"] == metadata["langgraph_checkpoint_ns"]
     assert {k: v for k, v in metadata.items() if k.startswith("ls_")} == {
         "ls_provider": "anthropic",

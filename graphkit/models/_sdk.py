@@ -128,6 +128,8 @@ class SDKChatModel(BaseChatModel):
         client_options: dict[str, Any],
         streaming: bool = False,
         stream_usage: bool = True,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         if not model:
             raise ModelConfigError(
@@ -137,6 +139,8 @@ class SDKChatModel(BaseChatModel):
         self.model = model
         self.streaming = streaming
         self.stream_usage = stream_usage
+        self.tags = tags
+        self.metadata = metadata
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.top_p = top_p

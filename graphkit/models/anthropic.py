@@ -58,7 +58,6 @@ REQUEST_FIELDS = frozenset(
         "container",
         "context_management",
         "mcp_servers",
-        "metadata",
         "output_config",
         "service_tier",
     }
@@ -83,6 +82,15 @@ class ChatAnthropic(SDKChatModel):
     fails with ``MissingAPIKeyError``. Pass ``client``/``async_client`` to reuse SDK
     clients, or ``http_client``/``http_async_client`` (``httpx2`` clients, as the
     SDK requires) to control transport, e.g. in tests.
+
+    LangChain's spellings work too (``model_name``, ``max_tokens_to_sample``,
+    ``anthropic_api_key``, ``anthropic_api_url``, ``default_request_timeout``,
+    ``stop_sequences``). ``thinking={"type": "enabled", "budget_tokens": N}`` turns
+    on extended thinking: its blocks stay in the reply's ``content`` (streamed too)
+    and are sent back on the next turn. Prompt caching: ``cache_control`` on system
+    or message content blocks, on tools (``@tool(extras={"cache_control": ...})`` or
+    a tool dict), or ``cache_control=...`` here for the whole request. ``tags`` and
+    ``metadata`` label streamed chunks; the API's own ``metadata`` goes in ``model_kwargs``.
     """
 
     provider = "anthropic"
@@ -110,6 +118,8 @@ class ChatAnthropic(SDKChatModel):
         betas: list[str] | None = None,
         streaming: bool = False,
         stream_usage: bool = True,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
         client: anthropic.Anthropic | None = None,
         async_client: anthropic.AsyncAnthropic | None = None,
         http_client: Any = None,
@@ -146,6 +156,8 @@ class ChatAnthropic(SDKChatModel):
             },
             streaming=streaming,
             stream_usage=stream_usage,
+            tags=tags,
+            metadata=metadata,
         )
 
     def request_body(self, messages: list[BaseMessage], *, stream: bool = False) -> dict[str, Any]:
@@ -354,7 +366,12 @@ def _usage(
         total_tokens=input_tokens + output_tokens,
     )
     if count_input and (cache_read or cache_write):
-        usage["input_token_details"] = {"cache_read": cache_read, "cache_creation": cache_write}
+        details = {"cache_read": cache_read, "cache_creation": cache_write}
+        by_ttl = raw.get("cache_creation") or {}
+        for key in ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"):
+            if by_ttl.get(key):
+                details[key] = by_ttl[key]
+        usage["input_token_details"] = details
     return usage
 
 

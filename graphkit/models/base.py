@@ -74,6 +74,10 @@ class BaseChatModel(ABC):
     """How the model must use ``tools`` (see ``ToolChoice``)."""
     streaming: bool = False
     """``invoke`` streams the reply internally (LangChain's ``streaming=True``)."""
+    tags: list[str] | None = None
+    """Tags added to the metadata of this model's streamed chunks (as LangChain's)."""
+    metadata: dict[str, Any] | None = None
+    """Keys added to the metadata of this model's streamed chunks (as LangChain's)."""
 
     # -- what providers implement ---------------------------------------------
 
@@ -122,7 +126,7 @@ class BaseChatModel(ABC):
 
     def stream(self, input: LanguageModelInput, config: Any = None) -> Iterator[AIMessageChunk]:
         """Yield the reply as ``AIMessageChunk``s; ``sum`` them with ``+``."""
-        metadata = self.ls_params()
+        metadata = self._chunk_metadata()
         for chunk in self._stream(_to_messages(input)):
             _emit(chunk, metadata)
             yield chunk
@@ -131,10 +135,16 @@ class BaseChatModel(ABC):
         self, input: LanguageModelInput, config: Any = None
     ) -> AsyncIterator[AIMessageChunk]:
         """Async ``stream``."""
-        metadata = self.ls_params()
+        metadata = self._chunk_metadata()
         async for chunk in self._astream(_to_messages(input)):
             _emit(chunk, metadata)
             yield chunk
+
+    def _chunk_metadata(self) -> dict[str, Any]:
+        extra = {**(self.metadata or {}), **self.ls_params()}
+        if self.tags:
+            extra["tags"] = list(self.tags)
+        return extra
 
     def ls_params(self) -> dict[str, Any]:
         """What LangGraph adds to the metadata of this model's streamed chunks.

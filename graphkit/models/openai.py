@@ -58,7 +58,6 @@ REQUEST_FIELDS = frozenset(
         "frequency_penalty",
         "logit_bias",
         "logprobs",
-        "metadata",
         "modalities",
         "n",
         "parallel_tool_calls",
@@ -110,6 +109,8 @@ class ChatOpenAI(SDKChatModel):
         default_query: dict[str, object] | None = None,
         streaming: bool = False,
         stream_usage: bool = True,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
         client: openai.OpenAI | None = None,
         async_client: openai.AsyncOpenAI | None = None,
         http_client: Any = None,
@@ -140,6 +141,8 @@ class ChatOpenAI(SDKChatModel):
             },
             streaming=streaming,
             stream_usage=stream_usage,
+            tags=tags,
+            metadata=metadata,
         )
 
     def request_body(self, messages: list[BaseMessage], *, stream: bool = False) -> dict[str, Any]:
