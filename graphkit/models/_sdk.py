@@ -21,7 +21,7 @@ from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage
 from graphkit.models.base import BaseChatModel
 from graphkit.models.errors import MissingAPIKeyError, ModelConfigError, translate_provider_error
 
-__all__ = ["SDKChatModel", "sdk_kwargs", "take_aliases"]
+__all__ = ["SDKChatModel", "request_extras", "sdk_kwargs", "take_aliases"]
 
 
 @functools.cache
@@ -55,7 +55,9 @@ def take_aliases(owner: str, kwargs: dict[str, Any], aliases: Mapping[str, str])
     for alias, name in aliases.items():
         if alias in kwargs:
             if name in found:
-                raise TypeError(f"{owner} got {name!r} twice (as {alias!r} and another alias)")
+                raise ModelConfigError(
+                    f"{owner} got {name!r} twice (as {alias!r} and another spelling)"
+                )
             found[name] = kwargs.pop(alias)
     return found
 
