@@ -27,7 +27,9 @@ import inspect
 import json
 import math
 import os
+import shutil
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -752,14 +754,20 @@ def _add_bench(sub: Any) -> None:
         sub,
         "bench",
         "run the benchmark suite (graphkit vs LangGraph)",
-        "Run the workloads of benchmarks/ (a source checkout): each runs graphkit and,\n"
-        "when langgraph is installed, LangGraph, alternating, and reports the medians and\n"
-        "their ratio (LangGraph / graphkit: above 1 means graphkit is faster).\n\n"
+        "Run the workloads of graphkit.bench (they ship in the package): each runs\n"
+        "graphkit and, when langgraph is installed, LangGraph, alternating, and reports the\n"
+        "medians and their ratio (LangGraph / graphkit: above 1 means graphkit is faster).\n"
+        "--quick runs 3 repetitions of the light workloads (about a minute); a full run\n"
+        "takes several minutes. Progress goes to stderr, the table to stdout.\n\n"
         "examples:\n"
         "  graphkit bench --quick\n"
         "  graphkit bench --only chain loop --json bench-results.json",
     )
-    p.add_argument("--quick", action="store_true", help="3 repetitions instead of 7")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 repetitions, and only the light workloads (unless --only names one)",
+    )
     p.add_argument(
         "--only",
         nargs="+",
@@ -774,23 +782,31 @@ def _add_bench(sub: Any) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """``graphkit bench``."""
-    harness = _import_from_checkout("benchmarks.harness", "benchmarks/harness.py")
+    from graphkit.bench import harness
+
     everything = harness.discover()
     if args.list:
         print(
             format_table(
-                ("workload", "what one run does"), [(w.name, w.description) for w in everything]
+                ("workload", "quick", "what one run does"),
+                [(w.name, "yes" if w.quick else "no", w.description) for w in everything],
             )
         )
         return 0
-    workloads = harness.discover(args.only) if args.only else everything
+    workloads = harness.discover(args.only, quick=args.quick)
     if not workloads:
         names = ", ".join(w.name for w in everything)
         raise UsageError(f"no workload named {' '.join(args.only)} (workloads: {names})")
     info = harness.machine()
     print(_machine_line(info), file=sys.stderr)
+    if not harness.langgraph_available():
+        print(
+            "LangGraph is not installed: only graphkit's side runs "
+            "(pip install langgraph for the comparison)",
+            file=sys.stderr,
+        )
     results = harness.run(
-        workloads, quick=args.quick, json_path=args.json, progress=_progress_bar(sys.stderr)
+        workloads, quick=args.quick, json_path=args.json, progress=ProgressLine(sys.stderr)
     )
     print(f"# {_machine_line(info)}")
     print(harness.format_table(results))
@@ -807,42 +823,44 @@ def _machine_line(info: dict[str, Any]) -> str:
     )
 
 
-def _progress_bar(stream: IO[str], width: int = 30) -> Callable[[int, int, str], None]:
-    """A progress callback: a redrawn bar on a terminal, one line per workload otherwise."""
-    tty = stream.isatty()
+class ProgressLine:
+    """Progress of a long command on ``stream``: one line redrawn in place on a terminal
+    (a bar, the count, the elapsed time and what runs now); elsewhere (a log, CI) one
+    plain line per item as it starts, and a last line with the total time."""
 
-    def progress(done: int, total: int, name: str) -> None:
-        filled = width * done // max(total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        line = f"[{bar}] {done}/{total} {name}"
-        if tty:
-            stream.write("\r" + line.ljust(width + 40) + ("\n" if done == total else ""))
+    def __init__(self, stream: IO[str], width: int = 24) -> None:
+        self.stream = stream
+        self.width = width
+        self.tty = stream.isatty()
+        self._start = time.monotonic()
+        self._last_name: str | None = None
+
+    def __call__(self, done: int, total: int, name: str, detail: str = "") -> None:
+        """Report that ``done`` of ``total`` items finished and ``name`` is at ``detail``."""
+        elapsed = _duration(time.monotonic() - self._start)
+        if done >= total:
+            self._write(f"{total}/{total} done in {elapsed}", final=True)
+        elif self.tty:
+            filled = self.width * done // max(total, 1)
+            bar = "#" * filled + "-" * (self.width - filled)
+            what = f"{name}: {detail}" if detail else name
+            self._write(f"[{bar}] {done}/{total} {elapsed} {what}")
+        elif name != self._last_name:
+            self._write(f"[{done + 1}/{total}] {elapsed} {name}")
+        self._last_name = name
+
+    def _write(self, line: str, *, final: bool = False) -> None:
+        if self.tty:
+            columns = shutil.get_terminal_size((100, 20)).columns
+            self.stream.write("\r" + _clip(line, columns - 1) + "\x1b[K" + ("\n" if final else ""))
         else:
-            stream.write(line + "\n")
-        stream.flush()
-
-    return progress
+            self.stream.write(line + "\n")
+        self.stream.flush()
 
 
-def _import_from_checkout(module: str, relative: str) -> ModuleType:
-    """Import a module of the source checkout (benchmarks/, examples/) next to the package."""
-    root = source_root()
-    if root is None or not (root / relative).is_file():
-        raise UsageError(
-            f"{relative} is not here: this command runs from a source checkout of graphkit "
-            "(git clone, then `pip install -e .`); it is not part of the installed package"
-        )
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    return importlib.import_module(module)
-
-
-def source_root() -> Path | None:
-    """The checkout that holds the graphkit package (None for a plain install)."""
-    import graphkit
-
-    root = Path(graphkit.__file__).resolve().parent.parent
-    return root if (root / "pyproject.toml").is_file() else None
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
 
 
 # -------------------------------------------------------------------- demo
@@ -851,10 +869,10 @@ def _add_demo(sub: Any) -> None:
         sub,
         "demo",
         "run the cross-thread memory chatbot (offline, no key needed)",
-        "Run examples/memory_chatbot_graph.py: a chatbot that stores what user 1 asks it\n"
+        "Run the demo (graphkit/demo.py): a chatbot that stores what user 1 asks it\n"
         "to remember in thread 1 and recalls it in thread 2 by semantic search, while\n"
         "user 2 (thread 3) sees nothing of it. Checkpoints and memories persist in one\n"
-        "LMDB directory: run it twice, Bob is still remembered.\n\n"
+        "LMDB directory (it prints where): run it twice, Bob is still remembered.\n\n"
         "With ANTHROPIC_API_KEY or OPENAI_API_KEY set a real model answers; without, a\n"
         "labelled offline model answers from the memories it is given.",
     )
@@ -872,11 +890,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     target = Path(args.data_dir)
     if target.exists() and not target.is_dir():
         raise UsageError(f"--data-dir {args.data_dir} exists and is not a directory")
-    example = _import_from_checkout(
-        "examples.memory_chatbot_graph", "examples/memory_chatbot_graph.py"
-    )
-    result: int = example.main(args.data_dir)
-    return result
+    from graphkit.demo import main as run_demo
+
+    return run_demo(args.data_dir)
 
 
 # ----------------------------------------------------------------- output

@@ -26,6 +26,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 Setup = Callable[[], Callable[[], object]]
+Progress = Callable[[int, int, str, str], None]
+"""``progress(done, total, workload, detail)``: ``done`` of ``total`` workloads finished,
+``workload`` is running and ``detail`` says which part (setup, a sample, metrics)."""
 
 
 @dataclass(slots=True)
@@ -48,6 +51,9 @@ class Workload:
     """Timed repetitions per side (``--quick`` uses 3)."""
     metrics: Callable[[bool], dict[str, tuple[float, float | None]]] | None = None
     """Optional extra numbers: name -> (graphkit value, LangGraph value or None)."""
+    quick: bool = True
+    """Part of ``--quick``; False for a heavy workload (a 10k-row setup, say), which
+    runs in a full run or when ``--only`` names it."""
 
 
 @dataclass(slots=True)
@@ -64,6 +70,8 @@ class Result:
     langgraph_min: float | None = None
     metrics: dict[str, tuple[float, float | None]] = field(default_factory=dict)
     error: str | None = None
+    seconds: float = 0.0
+    """Wall time the workload took, setup and metrics included."""
 
     @property
     def ratio(self) -> float | None:
@@ -82,18 +90,22 @@ def langgraph_available() -> bool:
     return True
 
 
-def discover(only: Iterable[str] | None = None) -> list[Workload]:
-    """All workloads of ``benchmarks/bench_*.py``, optionally only those named."""
-    import benchmarks
+def discover(only: Iterable[str] | None = None, *, quick: bool = False) -> list[Workload]:
+    """All workloads of ``graphkit/bench/bench_*.py``, optionally only those named.
+
+    ``quick`` leaves out the heavy ones (``Workload.quick`` False) unless named.
+    """
+    from graphkit import bench
 
     wanted = set(only or ())
     found: list[Workload] = []
-    for info in sorted(pkgutil.iter_modules(benchmarks.__path__), key=lambda m: m.name):
+    for info in sorted(pkgutil.iter_modules(bench.__path__), key=lambda m: m.name):
         if not info.name.startswith("bench_"):
             continue
-        module = importlib.import_module(f"benchmarks.{info.name}")
+        module = importlib.import_module(f"graphkit.bench.{info.name}")
         for workload in getattr(module, "WORKLOADS", []):
-            if not wanted or workload.name in wanted or info.name[6:] in wanted:
+            in_module = not wanted or info.name[6:] in wanted
+            if workload.name in wanted or (in_module and (workload.quick or not quick)):
                 found.append(workload)
     return found
 
@@ -124,16 +136,32 @@ def _time_sample(fn: Callable[[], object], calls: int) -> float:
         gc.enable()
 
 
-def measure(workload: Workload, *, quick: bool = False, with_langgraph: bool = True) -> Result:
+def _no_tick(detail: str) -> None:
+    pass
+
+
+def measure(
+    workload: Workload,
+    *,
+    quick: bool = False,
+    with_langgraph: bool = True,
+    tick: Callable[[str], None] = _no_tick,
+) -> Result:
     """Run one workload: warm up each side, then alternate timed samples.
 
     Runs that take less than ``MIN_SAMPLE_SECONDS`` are repeated within a sample and
     reported per call. Workloads whose runs must not repeat (each run needs fresh
-    state) do their own setup inside the timed callable.
+    state) do their own setup inside the timed callable. ``tick`` hears which part
+    is running (for a progress line).
     """
     repeat = 3 if quick else workload.repeat
+    tick("graphkit setup")
     ours = workload.graphkit()
-    theirs = workload.langgraph() if (workload.langgraph and with_langgraph) else None
+    theirs = None
+    if workload.langgraph and with_langgraph:
+        tick("LangGraph setup")
+        theirs = workload.langgraph()
+    tick("warm-up")
     ours()
     ours_calls = _calls_per_sample(ours)
     theirs_calls = 1
@@ -142,7 +170,8 @@ def measure(workload: Workload, *, quick: bool = False, with_langgraph: bool = T
         theirs_calls = _calls_per_sample(theirs)
     ours_times: list[float] = []
     theirs_times: list[float] = []
-    for _ in range(repeat):
+    for i in range(repeat):
+        tick(f"sample {i + 1}/{repeat}")
         ours_times.append(_time_sample(ours, ours_calls))
         if theirs is not None:
             theirs_times.append(_time_sample(theirs, theirs_calls))
@@ -158,6 +187,7 @@ def measure(workload: Workload, *, quick: bool = False, with_langgraph: bool = T
         result.langgraph_median = statistics.median(theirs_times)
         result.langgraph_min = min(theirs_times)
     if workload.metrics is not None:
+        tick("extra metrics")
         result.metrics = workload.metrics(quick)
     return result
 
@@ -231,30 +261,35 @@ def run(
     *,
     quick: bool = False,
     json_path: str | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[Result]:
     """Measure every workload; optionally write the results as JSON."""
     with_langgraph = langgraph_available()
     results: list[Result] = []
+    total = len(workloads)
     for i, workload in enumerate(workloads):
-        if progress:
-            progress(i, len(workloads), workload.name)
+
+        def tick(detail: str, i: int = i, name: str = workload.name) -> None:
+            if progress:
+                progress(i, total, name, detail)
+
+        start = time.perf_counter()
         try:
-            results.append(measure(workload, quick=quick, with_langgraph=with_langgraph))
+            result = measure(workload, quick=quick, with_langgraph=with_langgraph, tick=tick)
         except Exception as exc:  # one broken workload must not hide the others
-            results.append(
-                Result(
-                    workload.name,
-                    workload.description,
-                    workload.unit,
-                    workload.units,
-                    0.0,
-                    0.0,
-                    error=f"{type(exc).__name__}: {exc}",
-                )
+            result = Result(
+                workload.name,
+                workload.description,
+                workload.unit,
+                workload.units,
+                0.0,
+                0.0,
+                error=f"{type(exc).__name__}: {exc}",
             )
+        result.seconds = time.perf_counter() - start
+        results.append(result)
     if progress:
-        progress(len(workloads), len(workloads), "done")
+        progress(total, total, "", "done")
     if json_path:
         payload = {
             "machine": machine(),
@@ -266,11 +301,11 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m benchmarks.harness [--quick] [NAME ...]``."""
+    """``python -m graphkit.bench.harness [--quick] [NAME ...]``."""
     args = sys.argv[1:] if argv is None else argv
     quick = "--quick" in args
     names = [a for a in args if not a.startswith("--")]
-    results = run(discover(names or None), quick=quick)
+    results = run(discover(names or None, quick=quick), quick=quick)
     print(format_table(results))
     return 0
 

@@ -6,8 +6,8 @@ small noise), so the timings measure the store, not a model. Items live in 10
 namespaces ("bench", "u0".."u9") and searches run over the ("bench",) prefix,
 i.e. over all items (the case where LangGraph's brute force is at its best).
 
-Run: ``.venv/bin/python -m benchmarks.harness store`` (or ``python -m
-benchmarks.bench_store`` for the same table; ``--quick`` for 3 repetitions).
+Run: ``.venv/bin/python -m graphkit.bench.harness store`` (or ``python -m
+graphkit.bench.bench_store`` for the same table; ``--quick`` for 3 repetitions).
 Extra metrics per size: bare hnswlib ``knn_query`` and a bare numpy scan on the
 same vectors (the floor the store is compared against), the store/floor ratio,
 and ANN recall@10 of the store's search against brute force.
@@ -44,7 +44,7 @@ import hnswlib
 import numpy as np
 import numpy.typing as npt
 
-from benchmarks.harness import Workload, format_table, run
+from graphkit.bench.harness import Workload, format_table, run
 from graphkit.stores import InMemoryStore, LMDBStore, PutOp
 from graphkit.stores.store._core import IndexedStore
 
