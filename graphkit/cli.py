@@ -32,7 +32,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from types import ModuleType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
@@ -44,6 +44,8 @@ __all__ = ["UsageError", "main"]
 
 FORMATS = ("dot", "mermaid", "ascii", "svg", "png")
 """Output formats of ``graphkit draw``."""
+RENDERERS = ("auto", "builtin", "dot")
+"""Who lays out ``graphkit draw``'s SVG (see ``DrawableGraph.draw_svg``)."""
 
 
 class UsageError(Exception):
@@ -182,7 +184,14 @@ def _add_draw(sub: Any) -> None:
         "--format",
         choices=FORMATS,
         default=None,
-        help="output format (default: from -o's extension, else dot); svg/png need Graphviz",
+        help="output format (default: from -o's extension, else dot); png needs Graphviz",
+    )
+    p.add_argument(
+        "--renderer",
+        choices=RENDERERS,
+        default="auto",
+        help="who lays out svg: Graphviz's dot, graphkit's own layout (builtin, no "
+        "dependency), or auto (dot when installed, else builtin; the default)",
     )
     p.add_argument("--xray", action="store_true", help="draw subgraphs' insides as clusters")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
@@ -197,8 +206,9 @@ def cmd_draw(args: argparse.Namespace) -> int:
             f"cannot tell the format from -o {args.output}: name the file .dot/.gv, .mmd, "
             ".txt, .svg or .png, or pass --format (one of: " + ", ".join(FORMATS) + ")"
         )
-    graph = load_graph(args.target)
-    drawable = graph.get_graph(xray=args.xray)
+    with redirect_stdout(sys.stderr):  # what the file prints is not part of the drawing
+        graph = load_graph(args.target)
+        drawable = graph.get_graph(xray=args.xray)
     data: str | bytes
     if fmt == "dot":
         data = drawable.to_dot()
@@ -207,15 +217,21 @@ def cmd_draw(args: argparse.Namespace) -> int:
     elif fmt == "ascii":
         data = drawable.draw_ascii()
     elif fmt == "svg":
-        data = drawable.draw_svg()
+        data = drawable.draw_svg(renderer=args.renderer)
     else:
-        data = drawable.draw_png()
+        data = _draw_png(drawable)
     if args.output:
         if isinstance(data, bytes):
             Path(args.output).write_bytes(data)
         else:
             Path(args.output).write_text(data, encoding="utf-8")
-        print(f"graphkit draw: wrote {fmt} to {args.output}", file=sys.stderr)
+        how = ""
+        if fmt == "svg":
+            from graphkit.draw import graphviz_installed
+
+            dot = args.renderer == "dot" or (args.renderer == "auto" and graphviz_installed())
+            how = " (laid out by Graphviz's dot)" if dot else " (graphkit's own layout)"
+        print(f"graphkit draw: wrote {fmt} to {args.output}{how}", file=sys.stderr)
     elif isinstance(data, bytes):
         if sys.stdout.isatty():
             raise UsageError("PNG is binary: write it with -o FILE.png or redirect stdout")
@@ -223,6 +239,19 @@ def cmd_draw(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(data)
     return 0
+
+
+def _draw_png(drawable: Any) -> bytes:
+    from graphkit.draw import GraphvizNotFoundError
+
+    try:
+        data: bytes = drawable.draw_png()
+    except GraphvizNotFoundError:
+        raise GraphvizNotFoundError(
+            "PNG needs Graphviz's `dot` program, which is not installed (apt install graphviz, "
+            "brew install graphviz); SVG does not: write -o FILE.svg"
+        ) from None
+    return data
 
 
 def _format_from_path(path: str | None) -> str | None:
