@@ -504,27 +504,74 @@ def cmd_history(args: argparse.Namespace) -> int:
                 .get("checkpoint_id"),
             }
         )
+    for row, below in zip(rows, [*rows[1:], None], strict=True):
+        # a fork: the checkpoint does not continue the one listed below it, but an earlier
+        # one (update_state or a replay from a past checkpoint)
+        row["fork"] = bool(
+            below and row["parent_id"] and row["parent_id"] != below["checkpoint_id"]
+        )
     if args.json:
         _print_json(rows)
         return 0
     print(
         format_table(
-            ("checkpoint id", "time (UTC)", "step", "source", "written by", "next"),
+            ("checkpoint id", "parent", "time (UTC)", "step", "source", "written by", "next"),
             [
                 (
                     r["checkpoint_id"],
+                    _parent_cell(r, last=i == len(rows) - 1),
                     _short_time(r["time"]),
                     str(r["step"]),
                     str(r["source"]),
-                    ", ".join(r["writes"]) or "-",
-                    ", ".join(r["next"]) or "-",
+                    clip_names(r["writes"]),
+                    clip_names(r["next"]),
                 )
-                for r in rows
+                for i, r in enumerate(rows)
             ],
-            right={2},
+            right={3},
         )
     )
+    if any(r["fork"] for r in rows):
+        print(
+            "(fork: that checkpoint branches from an earlier one, the parent whose id ends "
+            "as shown, not from the row below it)"
+        )
     return 0
+
+
+def _parent_cell(row: dict[str, Any], *, last: bool) -> str:
+    """``↓`` when the parent is the row below; else the end of its id, marked as a fork."""
+    parent = row["parent_id"]
+    if not parent:
+        return "-"
+    if row["fork"] or last:
+        return "…" + parent[-12:] + (" fork" if row["fork"] else "")
+    return "↓"
+
+
+def clip_names(names: Sequence[str], width: int = 32) -> str:
+    """Names joined by commas, cut to about ``width`` characters with a count of the rest.
+
+    >>> clip_names(["a", "b"])
+    'a, b'
+    >>> clip_names([f"worker_{i}" for i in range(12)], width=30)
+    'worker_0, worker_1, … +10 more'
+    """
+    if not names:
+        return "-"
+    text = ", ".join(names)
+    if len(text) <= width:
+        return text
+    shown: list[str] = []
+    for i, name in enumerate(names):
+        rest = f"… +{len(names) - i} more"
+        if len(", ".join([*shown, name, rest])) > width:
+            if shown:
+                return ", ".join([*shown, rest])
+            after = f" +{len(names) - 1} more"
+            return _clip(name, width - len(after)) + after
+        shown.append(name)
+    return text
 
 
 def _no_thread(path: str, thread_id: str, ns: str) -> str:
@@ -547,6 +594,7 @@ def _short_time(ts: str) -> str:
 def cmd_state(args: argparse.Namespace) -> int:
     """``graphkit state``."""
     from graphkit.engine.frontier import next_names
+    from graphkit.engine.state import pending_interrupts
 
     configurable = {"thread_id": args.thread_id, "checkpoint_ns": args.ns}
     if args.checkpoint:
@@ -577,12 +625,24 @@ def cmd_state(args: argparse.Namespace) -> int:
         "source": meta.get("source"),
         "next": list(next_names(item.checkpoint.get("frontier") or {})),
     }
+    waiting = [
+        {"node": node, "task_id": task_id, "interrupt_id": interrupt.id, "value": interrupt.value}
+        for node, task_id, interrupt in pending_interrupts(item)
+    ]
     if args.json:
-        _print_json(head | {"values": values})
+        _print_json(head | {"interrupts": waiting, "values": values})
         return 0
     for key, value in head.items():
         shown = ", ".join(value) or "-" if isinstance(value, list) else value
         print(f"{key + ':':<15}{shown}")
+    if waiting:
+        nodes = ", ".join(dict.fromkeys(w["node"] for w in waiting))
+        print(f"{'waiting:':<15}{nodes} paused at interrupt() (resume with Command(resume=...))")
+        print("interrupts:")
+        for w in waiting:
+            print(
+                f"  {w['node']} [{w['interrupt_id'] or w['task_id']}]: {_describe(w['value'], '    ')}"
+            )
     print("values:")
     for key in sorted(values):
         print(f"  {key}: {_describe(values[key], '    ')}")
