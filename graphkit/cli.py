@@ -741,28 +741,18 @@ def parse_namespace(text: str) -> tuple[str, ...]:
 
 @contextmanager
 def open_store(path: str) -> Iterator[Any]:
-    """An LMDBStore on an existing directory, with its vector index if it has one."""
+    """The LMDBStore at ``path`` as it was written (read-only, with its vector index if
+    it has one: ``LMDBStore.open_existing``)."""
     _check_lmdb_dir(path)
-    import struct
-
-    from graphkit.stores.embeddings import HashEmbeddings
     from graphkit.stores.store import LMDBStore
 
-    env = _open_readonly(path)
     try:
-        meta = env.db("store_meta")  # open the database before the read transaction
-        with env.read() as txn:
-            raw = txn.get(b"dims", db=meta)
-        dims = struct.unpack(">Q", raw)[0] if raw else None
-        index: Any = {"dims": dims, "embed": HashEmbeddings(dims)} if dims else None
-        store = LMDBStore(env=env, index=index)
+        store = LMDBStore.open_existing(path)
     except LookupError:
         raise UsageError(
             f"{path} holds no memory store (no LMDBStore wrote there); "
             f"`graphkit threads {path}` lists checkpoint threads"
         ) from None
-    finally:
-        env.close()  # the store holds its own reference
     try:
         yield store
     finally:
