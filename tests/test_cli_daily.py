@@ -271,9 +271,14 @@ def test_progress_in_a_log_is_one_line_per_item() -> None:
 def heavy_workload(monkeypatch: pytest.MonkeyPatch) -> Iterator[harness.Workload]:
     from graphkit.bench import bench_engine
 
-    heavy = harness.Workload("heavy_thing", "a heavy one", lambda: lambda: None, quick=False)
+    heavy = harness.Workload("heavy_thing", "a heavy one", lambda: lambda: None)
     monkeypatch.setattr(bench_engine, "WORKLOADS", [*bench_engine.WORKLOADS, heavy])
     yield heavy
+
+
+def test_the_quick_suite_names_real_workloads() -> None:
+    assert {w.name for w in harness.discover()} >= harness.QUICK
+    assert {w.name for w in harness.discover(quick=True)} == harness.QUICK
 
 
 def test_quick_leaves_out_heavy_workloads_unless_named(heavy_workload: harness.Workload) -> None:

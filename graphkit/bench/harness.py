@@ -51,9 +51,6 @@ class Workload:
     """Timed repetitions per side (``--quick`` uses 3)."""
     metrics: Callable[[bool], dict[str, tuple[float, float | None]]] | None = None
     """Optional extra numbers: name -> (graphkit value, LangGraph value or None)."""
-    quick: bool = True
-    """Part of ``--quick``; False for a heavy workload (a 10k-row setup, say), which
-    runs in a full run or when ``--only`` names it."""
 
 
 @dataclass(slots=True)
@@ -90,10 +87,31 @@ def langgraph_available() -> bool:
     return True
 
 
+QUICK = frozenset(
+    {
+        "chain",
+        "fanout",
+        "wide",
+        "ckpt_chain_async",
+        "saver_memory",
+        "saver_lmdb_nosync",
+        "history_step_1000",
+        "get_state_1000",
+        "compile_100",
+        "react_agent",
+        "store_search_memory_1k",
+        "store_search_lmdb_1k",
+        "store_put_batch_memory",
+    }
+)
+"""What ``--quick`` runs: the light workloads of each area (engine, checkpoints, history,
+compile, agent, store), under a minute on 2 shared cores. A full run measures all."""
+
+
 def discover(only: Iterable[str] | None = None, *, quick: bool = False) -> list[Workload]:
     """All workloads of ``graphkit/bench/bench_*.py``, optionally only those named.
 
-    ``quick`` leaves out the heavy ones (``Workload.quick`` False) unless named.
+    ``quick`` keeps only the :data:`QUICK` ones, except those ``only`` names.
     """
     from graphkit import bench
 
@@ -105,7 +123,7 @@ def discover(only: Iterable[str] | None = None, *, quick: bool = False) -> list[
         module = importlib.import_module(f"graphkit.bench.{info.name}")
         for workload in getattr(module, "WORKLOADS", []):
             in_module = not wanted or info.name[6:] in wanted
-            if workload.name in wanted or (in_module and (workload.quick or not quick)):
+            if workload.name in wanted or (in_module and (workload.name in QUICK or not quick)):
                 found.append(workload)
     return found
 
@@ -121,6 +139,16 @@ def _calls_per_sample(fn: Callable[[], object]) -> int:
     fn()
     once = time.perf_counter() - start
     return max(1, min(10_000, int(MIN_SAMPLE_SECONDS / max(once, 1e-7))))
+
+
+def _warm_up(fn: Callable[[], object]) -> int:
+    """Run ``fn`` once untimed; return how many calls make one sample. A slow first run
+    (10 samples' worth) needs no second run to tell: one call per sample."""
+    start = time.perf_counter()
+    fn()
+    if time.perf_counter() - start >= 10 * MIN_SAMPLE_SECONDS:
+        return 1
+    return _calls_per_sample(fn)
 
 
 def _time_sample(fn: Callable[[], object], calls: int) -> float:
@@ -162,12 +190,8 @@ def measure(
         tick("LangGraph setup")
         theirs = workload.langgraph()
     tick("warm-up")
-    ours()
-    ours_calls = _calls_per_sample(ours)
-    theirs_calls = 1
-    if theirs is not None:
-        theirs()
-        theirs_calls = _calls_per_sample(theirs)
+    ours_calls = _warm_up(ours)
+    theirs_calls = _warm_up(theirs) if theirs is not None else 1
     ours_times: list[float] = []
     theirs_times: list[float] = []
     for i in range(repeat):
