@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store(sub)
     _add_bench(sub)
     _add_demo(sub)
+    _add_studio(sub)
     return parser
 
 
@@ -877,6 +878,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     result: int = example.main(args.data_dir)
     return result
+
+
+# ------------------------------------------------------------------ studio
+def _add_studio(sub: Any) -> None:
+    from graphkit.studio.command import add_command
+
+    add_command(sub, _command)
 
 
 # ----------------------------------------------------------------- output
