@@ -175,7 +175,7 @@ function light(id, on, cls) {
 
 function clearLights() {
   for (const g of document.querySelectorAll("#graph .g-node")) {
-    g.classList.remove("active", "ran", "failed");
+    g.classList.remove("active", "ran", "failed", "next");
   }
 }
 
@@ -280,7 +280,7 @@ function drawHistory() {
     el("span", { class: "step", text: r.step === null ? "" : String(r.step) }),
     el("span", { class: "src", text: r.source || "" }),
     el("span", { class: "ran", text: ran }),
-    el("span", { class: "next", text: r.next.length ? `→ ${r.next.join(", ")}` : "" }));
+    el("span", { class: "next", text: r.next.length ? `→ ${r.next.map(nodeName).join(", ")}` : "" }));
     if (r.checkpoint_id === state.selected) row.classList.add("selected");
     box.append(row);
   });
@@ -296,6 +296,11 @@ async function selectCheckpoint(checkpointId) {
     row.classList.toggle("selected", row.dataset.checkpoint === checkpointId);
   }
   drawDetail(detail);
+  if (!state.source) {  // between runs the graph shows the checkpoint's step
+    clearLights();
+    for (const node of detail.ran) light(node, true, "ran");
+    for (const node of detail.next) light(node, true, "next");
+  }
 }
 
 function section(title, ...children) {
@@ -309,7 +314,8 @@ function drawDetail(d) {
   const pairs = [
     ["checkpoint", d.checkpoint_id], ["parent", d.parent_id || "–"], ["step", String(d.step)],
     ["source", d.source || ""], ["saved", when(d.created_at)],
-    ["ran", d.ran.map(nodeName).join(", ") || "–"], ["next", d.next.join(", ") || "– (finished)"],
+    ["ran", d.ran.map(nodeName).join(", ") || "–"],
+    ["next", d.next.map(nodeName).join(", ") || "– (finished)"],
   ];
   for (const [k, v] of pairs) kv.append(el("dt", { text: k }), el("dd", { text: v }));
   box.append(el("h2", { text: "Checkpoint" }), kv);
