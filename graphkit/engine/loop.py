@@ -115,6 +115,10 @@ class Run:
         self.resumes: dict[str, list[Any]] = {}
         """Answers for the ``interrupt()`` calls of paused tasks, by task id."""
         self.last_writes: dict[str, Any] | None = None
+        self.source: str | None = None
+        """The loaded checkpoint's ``source`` ("input", "loop", "update", "fork")."""
+        self.parent_id: str | None = None
+        """The loaded checkpoint's parent id."""
         """The loaded checkpoint's ``writes`` metadata (who wrote last)."""
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
         self.step_budget = self.limit
@@ -219,6 +223,10 @@ class Run:
             named = (self.config.get("configurable") or {}).get("checkpoint_id")
             if named and not self.cp.at_latest():
                 self._fork_for_replay()
+            elif self.source == "update":
+                # going on from an edit: stateful subgraphs see their state as of
+                # the checkpoint that was edited, not what later branches saved
+                self.ctx.as_of = self.parent_id
             self._take_saved_input()
             self.skip_interrupt_before = True
         else:
@@ -242,11 +250,24 @@ class Run:
         """A subgraph with checkpoints: go on where it paused, or take its input.
 
         A subgraph compiled with ``checkpointer=True`` keeps its state across the
-        parent's invocations, so it always loads it first.
+        parent's invocations, so it always loads it first. Time travel into it (its
+        config names a checkpoint: see ``nested_run``) replays from that checkpoint.
         """
+        assert self.cp is not None
+        if self.cp.config["configurable"].get("checkpoint_id"):  # time travel into it
+            self._load()
+            if self.loaded:
+                if not self.cp.at_latest():
+                    self._fork_for_replay()
+                self._take_saved_input()
+                self.skip_interrupt_before = True
+                return
         stateful = self.graph.checkpointer is True
         if resuming or stateful:
-            self._load(before=self.ctx.as_of if stateful else None)
+            ran = self.cp.ns in self.ctx.scope.stateful_ran
+            self._load(before=self.ctx.as_of if stateful and not ran else None)
+        if stateful:
+            self.ctx.scope.stateful_ran.add(self.cp.ns)
         if resuming and self.loaded and (not stateful or self._paused_inside()):
             self._take_saved_input()
             self.skip_interrupt_before = True
@@ -274,6 +295,8 @@ class Run:
         self.restored = found.writes
         self.resumes = found.resumes
         self.last_writes = found.metadata.get("writes")
+        self.source = found.metadata.get("source")
+        self.parent_id = found.parent_id
 
     @property
     def loaded(self) -> bool:
