@@ -251,3 +251,23 @@ def test_a_non_loopback_bind_skips_the_host_check_but_still_needs_the_token() ->
 
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+
+
+def test_deeply_nested_json_is_a_bad_request_not_a_crash(server: StudioServer) -> None:
+    status, _, body = request(
+        server, "/api/runs", body=b"[" * 100_000, headers={"Content-Type": "application/json"}
+    )
+    assert status == 400 and b"nested too deeply" in body
+
+
+def test_a_failing_saver_answers_500_with_its_message_and_the_server_stays_up(
+    server: StudioServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(server.studio.saver, "list_threads", broken)
+    status, _, body = request(server, "/api/threads")
+    assert status == 500 and json.loads(body) == {"error": "OSError: disk on fire"}
+    monkeypatch.undo()
+    assert get_json(server, "/api/threads")["total"] == 0

@@ -221,7 +221,7 @@ json_values = st.recursive(
 states = st.dictionaries(st.text(max_size=4), json_values, max_size=5)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(states, states)
 def test_diff_values_rebuilds_the_new_state_from_the_old(
     before: dict[str, Any], after: dict[str, Any]
@@ -236,3 +236,19 @@ def test_diff_values_rebuilds_the_new_state_from_the_old(
             rebuilt[change["key"]] = change["after"]
     assert rebuilt == after
     assert (diff_values(before, after) == []) == (before == after)
+
+
+def test_only_the_newest_finished_runs_are_kept(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import graphkit.studio.service as service
+
+    monkeypatch.setattr(service, "KEEP_RUNS", 2)
+    ids = []
+    for n in range(4):
+        started = studio.start_run(f"t{n}", {"topic": "x"})
+        studio.wait(started.id, timeout=30)
+        ids.append(started.id)
+    with pytest.raises(NotFound):
+        studio.run(ids[0])
+    assert studio.run(ids[-1]).done and studio.run(ids[-2]).done

@@ -162,8 +162,12 @@ class _Handler(BaseHTTPRequestHandler):
         except StudioError as exc:
             self.close_connection = self.close_connection or write
             self._json({"error": str(exc)}, exc.status)
-        except BrokenPipeError:
-            pass
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # a saver or store failed: say so, keep serving
+            self.close_connection = True
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            self._json({"error": message}, HTTPStatus.INTERNAL_SERVER_ERROR)
 
     # ---------------------------------------------------------- security
     def _deny(self, query: dict[str, str], write: bool) -> tuple[HTTPStatus, str] | None:
@@ -215,6 +219,8 @@ class _Handler(BaseHTTPRequestHandler):
             return json.loads(raw.decode("utf-8")) if raw else {}
         except (UnicodeDecodeError, ValueError) as exc:
             raise BadRequest(f"the body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise BadRequest("the body's JSON is nested too deeply") from None
 
     # ------------------------------------------------------------ routes
     def _route(self, write: bool, parts: list[str], query: dict[str, str], body: Any) -> None:

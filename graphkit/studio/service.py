@@ -27,6 +27,9 @@ __all__ = ["BadRequest", "Conflict", "NotFound", "Run", "Studio", "StudioError",
 PAGE_LIMIT = 200
 """The most rows one page of threads, history or store items may ask for."""
 
+KEEP_RUNS = 100
+"""Finished runs whose events are kept for replay (the oldest go first)."""
+
 
 class StudioError(GraphkitError):
     """A request the studio cannot serve; ``status`` is its HTTP status."""
@@ -321,6 +324,9 @@ class Studio:
         with self._lock:
             self._check_idle(thread_id)
             run = Run(uuid.uuid4().hex, thread_id, kind)
+            finished = [r for r in self._runs.values() if r.done]
+            for old in finished[: max(0, len(finished) - KEEP_RUNS + 1)]:
+                del self._runs[old.id]
             self._runs[run.id] = run
             self._active[thread_id] = run
         worker = threading.Thread(
