@@ -4,6 +4,7 @@ an interrupt, and a memory store with a vector index. Build it fresh per test.""
 from __future__ import annotations
 
 import operator
+import threading
 from typing import Annotated, Any, TypedDict
 
 from graphkit import END, START, StateGraph, interrupt
@@ -24,7 +25,13 @@ class Inner(TypedDict, total=False):
     notes: Annotated[list[str], operator.add]
 
 
+GATE = threading.Event()
+"""A run on topic "wait" holds in research:search until this is set (to see it live)."""
+
+
 def search(state: Inner) -> dict[str, Any]:
+    if state.get("topic") == "wait":
+        GATE.wait(10)
     return {"notes": [f"found {state.get('topic', '?')}"]}
 
 

@@ -121,6 +121,7 @@ def test_a_thread_history_shows_steps_writes_and_diffs(page: Any) -> None:
     assert steps == ["3", "2", "1", "0", "-1"]
     page.locator(".hrow").filter(has=page.locator(".ran", has_text="research")).click()
     page.wait_for_selector(".write[data-node=research]")
+    expect(page.locator("#graph .g-cluster.ran")).to_have_attribute("data-cluster", "research")
     diff = page.locator(".diff tbody tr[data-key=notes]")
     assert "appended" in diff.inner_text() and "found cats" in diff.inner_text()
     assert "found cats" in page.locator("#state-values").inner_text()
@@ -143,7 +144,8 @@ def test_fork_from_an_old_checkpoint_draws_a_new_branch(page: Any) -> None:
     page.locator(".hrow").filter(has=page.locator(".step", has_text="1")).first.click()
     page.wait_for_selector(".hrow.selected")
     values = json.loads(page.input_value("#fork-values"))
-    assert values["rounds"] == 1
+    assert values == {"topic": "cats", "rounds": 1}  # notes has a reducer: left out
+    assert "notes merges" in page.locator("#fork-hint").inner_text()
     page.fill("#fork-values", json.dumps({"topic": "dogs"}))
     page.click("#fork-submit")
     page.wait_for_selector("#run-status.paused")
@@ -167,10 +169,21 @@ def test_bad_json_input_shows_an_error_and_starts_nothing(page: Any, server: Stu
 
 
 def test_a_new_run_streams_live_and_lights_its_nodes(page: Any) -> None:
+    studio_graph.GATE.clear()
     page.fill("#run-thread", "fresh")
-    page.fill("#run-input", '{"topic": "owls"}')
+    page.fill("#run-input", '{"topic": "wait"}')
     page.click("#run-start")
+    try:  # research:search holds until the gate opens: its superstep is lit meanwhile
+        running = page.locator("#graph .g-node.active")
+        expect(running).to_have_attribute("data-node", "research:search")
+        expect(page.locator("#graph .g-cluster.active")).to_have_attribute(
+            "data-cluster", "research"
+        )
+        expect(page.locator("#run-status")).to_have_text("running")
+    finally:
+        studio_graph.GATE.set()
     page.wait_for_selector("#run-status.paused")
+    expect(page.locator("#graph .g-node.active")).to_have_count(0)
     log = page.locator("#events").inner_text()
     assert "step 1: plan runs" in log and "research:search runs" in log
     assert "interrupt" in log

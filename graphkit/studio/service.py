@@ -149,6 +149,7 @@ class Studio:
             "name": self.graph.name,
             "layout": drawable.layout(),
             "nodes": list(self.graph.builder.nodes),
+            "reducers": sorted(self.graph.tables.reducers),
             "saver": type(self.saver).__name__,
             "store": type(self.store).__name__ if self.store is not None else None,
             "search": bool(getattr(self.store, "index_config", None)),
@@ -341,7 +342,7 @@ class Studio:
         run.emit("start", {"run_id": run.id, "thread_id": run.thread_id, "kind": run.kind})
         try:
             for namespace, mode, chunk in self.graph.stream(
-                input, config, stream_mode=["debug", "updates"], subgraphs=True
+                input, config, stream_mode=["debug", "updates", "custom"], subgraphs=True
             ):
                 for event in _page_events(namespace, mode, chunk):
                     run.emit(*event)
@@ -470,7 +471,11 @@ def _node_path(namespace: tuple[str, ...], name: str) -> str:
 
 def _page_events(namespace: tuple[str, ...], mode: str, chunk: Any) -> Iterator[tuple[str, Any]]:
     """The page's events for one stream event: a task starting or ending (to light up
-    its node), a checkpoint saved, a node's update."""
+    its node), a checkpoint saved, a node's update, what a node streamed (custom)."""
+    if mode == "custom":  # also what makes the stream live: events come as they happen
+        where = ":".join(part.split(":")[0] for part in namespace)
+        yield "custom", {"namespace": where, "data": _jsonable(chunk)}
+        return
     if mode == "updates":
         for node, update in (chunk or {}).items():
             if node == "__interrupt__":

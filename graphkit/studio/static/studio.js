@@ -16,7 +16,7 @@ const state = {
   selected: null,      // the selected checkpoint's id
   detail: null,        // the selected checkpoint in full
   source: null,        // the EventSource of the live run
-  step: null,          // the superstep lit up in the graph
+  steps: {},           // the superstep lit up in the graph, per graph level
   namespace: [],       // the store namespace shown
 };
 
@@ -162,10 +162,14 @@ function drawGraph(layout) {
 }
 
 function graphNode(id) {
-  for (const g of document.querySelectorAll("#graph .g-node")) {
-    if (g.dataset.node === id) return g;
+  for (const g of document.querySelectorAll("#graph .g-node, #graph .g-cluster")) {
+    if (g.dataset.node === id || g.dataset.cluster === id) return g;
   }
   return null;
+}
+
+function levelOf(id) {
+  return id.includes(":") ? id.slice(0, id.lastIndexOf(":")) : "";
 }
 
 function light(id, on, cls) {
@@ -174,7 +178,7 @@ function light(id, on, cls) {
 }
 
 function clearLights() {
-  for (const g of document.querySelectorAll("#graph .g-node")) {
+  for (const g of document.querySelectorAll("#graph .g-node, #graph .g-cluster")) {
     g.classList.remove("active", "ran", "failed", "next");
   }
 }
@@ -350,14 +354,19 @@ function drawDetail(d) {
   const isLatest = d.checkpoint_id === state.latest;
   $("resume-form").hidden = !(isLatest && d.interrupts.length);
   $("fork-form").hidden = false;
-  $("fork-values").value = pretty(d.values);
+  // keys with a reducer are left out: writing them merges (a list reducer appends)
+  const reducers = new Set(state.info.reducers);
+  const plain = Object.fromEntries(Object.entries(d.values).filter(([k]) => !reducers.has(k)));
+  $("fork-values").value = pretty(plain);
+  $("fork-hint").textContent = "values go through the state's reducers, as if the node had returned them"
+    + (reducers.size ? `; ${[...reducers].join(", ")} ${reducers.size > 1 ? "merge" : "merges"} (e.g. a list appends)` : "");
 }
 
 // -------------------------------------------------------------------- steer
 function follow(runId, threadId) {
   if (state.source) state.source.close();
   clearLights();
-  state.step = null;
+  state.steps = {};
   $("run-box").hidden = false;
   $("events").replaceChildren();
   setRunStatus("running");
@@ -370,10 +379,13 @@ function follow(runId, threadId) {
   };
   source.addEventListener("task", (m) => {
     const e = JSON.parse(m.data);
-    if (e.step !== state.step) {
-      for (const g of document.querySelectorAll("#graph .g-node.active")) g.classList.remove("active");
-      for (const g of document.querySelectorAll("#graph .g-node.ran")) g.classList.remove("ran");
-      state.step = e.step;
+    // a new superstep at this level (the root graph, or inside one subgraph) ends the last
+    const level = levelOf(e.node);
+    if (state.steps[level] !== e.step) {
+      for (const g of document.querySelectorAll("#graph .active, #graph .ran")) {
+        if (levelOf(g.dataset.node || g.dataset.cluster) === level) g.classList.remove("active", "ran");
+      }
+      state.steps[level] = e.step;
     }
     light(e.node, true);
     log("task", `step ${e.step}: ${e.node} runs`);
@@ -388,6 +400,10 @@ function follow(runId, threadId) {
     const e = JSON.parse(m.data);
     log("update", `${e.node} wrote ${short(e.update, 160)}`);
   });
+  source.addEventListener("custom", (m) => {
+    const e = JSON.parse(m.data);
+    log("custom", `${e.namespace || "graph"} streamed ${short(e.data, 160)}`);
+  });
   source.addEventListener("checkpoint", (m) => {
     const e = JSON.parse(m.data);
     log("checkpoint", `checkpoint saved (step ${e.step})`);
@@ -400,7 +416,7 @@ function follow(runId, threadId) {
     const e = JSON.parse(m.data);
     source.close();
     state.source = null;
-    for (const g of document.querySelectorAll("#graph .g-node.active")) g.classList.remove("active");
+    for (const g of document.querySelectorAll("#graph .active")) g.classList.remove("active");
     setRunStatus(e.status);
     log(e.status === "failed" ? "end error" : "end", e.error ? `failed: ${e.error}` : `run ${e.status}`);
     await loadThreads(false);
