@@ -538,6 +538,7 @@ function showView(name) {
 
 // --------------------------------------------------------------------- boot
 async function boot() {
+  const threads = loadThreads(false);  // in parallel with the graph
   const info = await api("/api/info");
   state.info = info;
   $("graph-name").textContent = info.name;
@@ -548,7 +549,7 @@ async function boot() {
   $("store-search").disabled = false;
   $("store-query").placeholder = info.search ? "semantic search (empty: list items)" : "no vector index: list only";
   $("store-query").disabled = !info.search;
-  await loadThreads(false);
+  await threads;
   const first = $("threads").tBodies[0].rows[0];
   if (first) await openThread(first.dataset.thread);
 }
