@@ -252,3 +252,29 @@ def test_only_the_newest_finished_runs_are_kept(
     with pytest.raises(NotFound):
         studio.run(ids[0])
     assert studio.run(ids[-1]).done and studio.run(ids[-2]).done
+
+
+def test_several_pending_interrupts_are_answered_one_by_one() -> None:
+    from typing import TypedDict
+
+    from graphkit import START, StateGraph, interrupt
+
+    class S(TypedDict, total=False):
+        a: str
+        b: str
+
+    builder = StateGraph(S)
+    builder.add_node("ask_a", lambda s: {"a": interrupt("a?")})
+    builder.add_node("ask_b", lambda s: {"b": interrupt("b?")})
+    builder.add_edge(START, "ask_a").add_edge(START, "ask_b")
+    studio = Studio(builder.compile(checkpointer=InMemorySaver()))
+    studio.wait(studio.start_run("t", {}).id, timeout=30)
+    pending = {i["value"]: i["id"] for i in studio.checkpoint("t")["interrupts"]}
+    assert set(pending) == {"a?", "b?"}
+    with pytest.raises(BadRequest, match="no pending interrupt 'nope'"):
+        studio.resume("t", "x", interrupt_id="nope")
+    studio.wait(studio.resume("t", "A", interrupt_id=pending["a?"]).id, timeout=30)
+    left = studio.checkpoint("t")["interrupts"]
+    assert [i["value"] for i in left] == ["b?"]
+    studio.wait(studio.resume("t", "B", interrupt_id=left[0]["id"]).id, timeout=30)
+    assert studio.checkpoint("t")["values"] == {"a": "A", "b": "B"}

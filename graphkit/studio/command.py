@@ -78,6 +78,8 @@ def cmd_studio(args: argparse.Namespace) -> int:
         webbrowser.open(server.url)
     try:
         server.serve_forever()
+    except KeyboardInterrupt:
+        print("graphkit studio: stopped", file=sys.stderr)
     finally:
         server.server_close()
         server.studio.close()

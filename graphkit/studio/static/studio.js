@@ -353,6 +353,9 @@ function drawDetail(d) {
   box.append(section("State", el("pre", { id: "state-values", text: pretty(d.values) })));
   const isLatest = d.checkpoint_id === state.latest;
   $("resume-form").hidden = !(isLatest && d.interrupts.length);
+  $("resume-which").hidden = d.interrupts.length < 2;  // several: answer one at a time
+  $("resume-id").replaceChildren(...d.interrupts.map((i) =>
+    el("option", { value: i.id, text: `${i.id}: ${short(i.value, 60)}` })));
   $("fork-form").hidden = false;
   // keys with a reducer are left out: writing them merges (a list reducer appends)
   const reducers = new Set(state.info.reducers);
@@ -446,7 +449,9 @@ async function startRun() {
 
 async function resume() {
   const value = parseJson($("resume-value").value, "the resume value");
-  const started = await post(`/api/threads/${enc(state.thread)}/resume`, { value });
+  const several = !$("resume-which").hidden;
+  const started = await post(`/api/threads/${enc(state.thread)}/resume`,
+    { value, interrupt_id: several ? $("resume-id").value : null });
   follow(started.run_id, state.thread);
 }
 
