@@ -13,7 +13,9 @@ import json
 import os
 import shutil
 import threading
+import warnings
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,7 @@ def browser() -> Iterator[Any]:
         message = f"STUDIO BROWSER TESTS NOT RUN: {problem}; CI installs it"
         if os.environ.get("CI"):
             pytest.fail(message)
+        warnings.warn(message, stacklevel=1)  # shown in the summary, not only with -rs
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
@@ -221,3 +224,57 @@ def test_the_page_without_the_token_is_refused(browser: Any, server: StudioServe
         assert "token" in opened.inner_text("body")
     finally:
         context.close()
+
+
+class _Attacker(BaseHTTPRequestHandler):
+    """Another site on the same machine (127.0.0.1, another port: same site, other origin)."""
+
+    def do_GET(self) -> None:
+        body = b"<!doctype html><title>innocent page</title>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_another_site_in_the_same_browser_cannot_start_runs(
+    page: Any, server: StudioServer
+) -> None:
+    attacker = ThreadingHTTPServer(("127.0.0.1", 0), _Attacker)
+    worker = threading.Thread(target=attacker.serve_forever, args=(0.05,), daemon=True)
+    worker.start()
+    try:
+        # the studio page was opened in this browser: its cookie is there
+        page.goto(f"http://127.0.0.1:{attacker.server_address[1]}/")
+        target = f"http://127.0.0.1:{server.port}/api/runs"
+        outcome = page.evaluate(
+            """async (url) => {
+                const body = JSON.stringify({thread_id: "pwned", input: {}});
+                let simple = "sent";  // a "simple" request: no preflight, cookie sent
+                try {
+                    await fetch(url, {method: "POST", mode: "no-cors", credentials: "include",
+                        headers: {"Content-Type": "text/plain"}, body});
+                } catch (e) { simple = "blocked"; }  // Cross-Origin-Resource-Policy
+                let preflighted = "sent";
+                try {
+                    await fetch(url, {method: "POST", credentials: "include",
+                        headers: {"Content-Type": "application/json"}, body});
+                } catch (e) { preflighted = "blocked"; }
+                let read = "read";
+                try { await (await fetch(url.replace("/runs", "/threads"),
+                    {credentials: "include"})).json(); } catch (e) { read = "blocked"; }
+                return [simple, preflighted, read];
+            }""",
+            target,
+        )
+        # the simple POST reached the server and was refused (no token header); its
+        # answer is withheld from the other site; the others never get that far
+        assert outcome == ["blocked", "blocked", "blocked"]
+        assert [t["thread_id"] for t in server.studio.threads()["threads"]] == ["seeded"]
+    finally:
+        attacker.shutdown()
+        attacker.server_close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -79,7 +80,9 @@ def test_the_command_serves_a_graph_on_lmdb_and_runs_persist(tmp_path: Path) -> 
         ) as events:
             assert b"event: end" in events.read()
     finally:
-        proc.terminate()
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: the normal way to stop it
         proc.wait(30)
+    assert proc.returncode == 0
+    assert proc.stderr is not None and "stopped" in proc.stderr.read()
     with LMDBSaver(ckpt) as saver:
         assert [t.thread_id for t in saver.list_threads()] == ["kept"]

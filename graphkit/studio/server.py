@@ -154,6 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
         problem = self._deny(query, write)
         if problem is not None:
             status, message = problem
+            if write:
+                self._drain()
             self._refuse(status, message)
             return
         try:
@@ -201,6 +203,13 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         morsel = jar.get(self.server.cookie)
         return morsel.value if morsel is not None else None
+
+    def _drain(self) -> None:
+        """Read and drop a refused request's body (at most MAX_BODY bytes), so that
+        closing the connection does not reset it before the client reads the answer."""
+        length = self.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) <= MAX_BODY:
+            self.rfile.read(int(length))
 
     def _body(self) -> Any:
         if self.headers.get("Transfer-Encoding"):
