@@ -392,6 +392,8 @@ class Run:
             self._save("fork", None)
             return
         writers: list[tuple[str, list[Write]]] = []
+        gotos: list[Send | str] = []  # a Command as the update also routes, as from a node
+        shown: dict[str, Any] = {}
         for values, as_node in updates:
             name = as_node if as_node is not None else self._last_writer()
             if name not in (START, END) and name not in self.tables.nodes:
@@ -399,16 +401,23 @@ class Run:
                     f"update_state(as_node={name!r}): no such node. Known nodes: "
                     f"{sorted(self.tables.nodes)} (or START, END, {COPY!r}, {INPUT!r})."
                 )
+            if isinstance(values, Command):
+                gotos.extend(values.goto_list())
+                values = values.update
             writes = update_writes(values, name, self.tables) if values is not None else []
             writers.append((name, writes))
+            shown[name] = values
         self._apply(writers)
         self.frontier = Frontier(pending={}, sends=[], deferred={}, joins=self.frontier.joins)
         for name, _ in writers:
             if name != END:
                 self.route_after(self.tables.start if name == START else self.tables.nodes[name])
-        self.last_writes = {
-            name: values for (values, _), (name, _) in zip(updates, writers, strict=True)
-        }
+        for target in gotos:
+            if isinstance(target, Send):
+                self.frontier.sends.append(target)
+            else:
+                self._trigger(target)
+        self.last_writes = shown
         self._save("update", dict(self.last_writes))
 
     def _last_writer(self) -> str:
@@ -592,6 +601,8 @@ class Run:
                 "checkpointer: compile(checkpointer=InMemorySaver(), ...)."
             )
         self.paused = True
+        if self.ctx.parent_task is None:  # a subgraph's pause shows as its parent's
+            self._emit("updates", {INTERRUPT: ()})
 
     def _put_back(self, tasks: list[Task]) -> None:
         """Return planned tasks to the frontier (the run stops before them)."""
@@ -611,8 +622,10 @@ class Run:
         if not todo:
             return
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
+        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
         if len(todo) == 1:
             run_task(todo[0], run, step, values, tables)
+            done(todo[0])
             return
         # A few workers pull tasks from one shared iterator (the caller's thread is one
         # of them): far cheaper than a future per task when a step has many tasks.
@@ -622,6 +635,7 @@ class Run:
         def work() -> None:
             for task in pending:
                 run_task(task, run, step, values, tables)
+                done(task)
 
         pool = self.pool()
         helpers = min(len(todo) - 1, self.workers)
@@ -638,10 +652,12 @@ class Run:
         assert q is not None
         pool = self.pool()
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
+        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
 
         def one(task: Task) -> None:
             try:
                 run_task(task, run, step, values, tables)
+                done(task)
             finally:
                 q.put(DONE)
 
@@ -661,21 +677,49 @@ class Run:
         if not todo:
             return
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
+        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
         if len(todo) == 1:
             await arun_task(todo[0], run, step, values, tables)
+            done(todo[0])
             return
         loop = asyncio.get_running_loop()
         pool = self.pool()
+
+        async def on_loop(task: Task) -> None:
+            await arun_task(task, run, step, values, tables)
+            done(task)
+
+        def in_thread(task: Task) -> None:
+            run_task(task, run, step, values, tables)
+            done(task)
+
         aws: list[Awaitable[None]] = []
         for task in todo:
             if task.node.runs_on_loop:
-                aws.append(arun_task(task, run, step, values, tables))
+                aws.append(on_loop(task))
             else:
                 ctx = contextvars.copy_context()
-                aws.append(
-                    loop.run_in_executor(pool, ctx.run, run_task, task, run, step, values, tables)
-                )
+                aws.append(loop.run_in_executor(pool, ctx.run, in_thread, task))
         await run_until_failure(aws, todo)
+
+    def stream_when_done(self, tasks: list[Task]) -> Callable[[Task], None]:
+        """For a step of several tasks: stream each task's ``updates`` chunk as soon as
+        it finishes (those restored from a checkpoint first, marked cached), so a fast
+        task's update comes before a slow one's subgraph events, as in LangGraph.
+        Returns what to call when a task finishes."""
+        if "updates" not in self.modes:
+            return _ignore
+        for task in tasks:
+            if task.done:
+                self._emit_update(task)
+                task.streamed = True
+
+        def finished(task: Task) -> None:
+            if task.done and task.error is None:
+                self._emit_update(task)
+                task.streamed = True
+
+        return finished
 
     @property
     def workers(self) -> int:
@@ -703,7 +747,7 @@ class Run:
                 self._report(self.cp.save_pending(tasks, self.asked))
             if "updates" in self.modes:  # the tasks that did finish still stream
                 for task in tasks:
-                    if task.done:
+                    if task.done and not task.streamed:
                         self._emit_update(task)
             if failed:
                 self._emit_debug_results(tasks, self.step + 1)
@@ -714,14 +758,15 @@ class Run:
             self.paused = True
             for task in paused:  # per paused task, as LangGraph streams them
                 self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
-                if "values" in self.modes:
+                if "values" in self.modes and task.interrupts:  # not for a paused subgraph
                     shown = {} if self.tables.root else self._stream_values()
                     self._emit("values", {**shown, INTERRUPT: tuple(task.interrupts)})
             self._show_finished(tasks)
             return True
         if "updates" in self.modes:  # streamed before the barrier, as LangGraph does
             for task in tasks:
-                self._emit_update(task)
+                if not task.streamed:
+                    self._emit_update(task)
         self._apply([(t.node.name, t.writes) for t in tasks])
         self._advance(tasks)
         self.step += 1
@@ -1020,3 +1065,7 @@ def _tees_to(outer: RunContext | None) -> bool:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+def _ignore(task: Task) -> None:
+    """The ``stream_when_done`` of a step that streams no ``updates``."""

@@ -114,17 +114,14 @@ def split_checkpoint_map(config: dict[str, Any]) -> tuple[dict[str, Any], dict[s
 
 def with_checkpoint_map(config: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
     """``config`` (a saved checkpoint's, in a subgraph namespace) with the
-    ``checkpoint_map`` that leads back to it from the top graph: ``given``'s map (or
-    its own checkpoint, for a top-level config) plus this namespace's entry."""
+    ``checkpoint_map`` that leads back to it from the top graph: the map of the config
+    it was reached with, ``given``, plus this namespace's entry (none without one)."""
     configurable = config.get("configurable") or {}
     ns = configurable.get("checkpoint_ns") or ""
-    if not ns or given is None:
+    given_map = ((given or {}).get("configurable") or {}).get("checkpoint_map")
+    if not ns or not isinstance(given_map, dict):
         return config
-    outer = given.get("configurable") or {}
-    mapping = dict(outer.get("checkpoint_map") or {})
-    if not mapping and outer.get("checkpoint_id"):
-        mapping[str(outer.get("checkpoint_ns") or "")] = outer["checkpoint_id"]
-    mapping[ns] = configurable.get("checkpoint_id")
+    mapping = {**given_map, ns: configurable.get("checkpoint_id")}
     return {**config, "configurable": {**configurable, "checkpoint_map": mapping}}
 
 
