@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store(sub)
     _add_bench(sub)
     _add_demo(sub)
+    _add_studio(sub)
     return parser
 
 
@@ -1015,6 +1016,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from graphkit.demo import main as run_demo
 
     return run_demo(args.data_dir)
+
+
+# ------------------------------------------------------------------ studio
+def _add_studio(sub: Any) -> None:
+    from graphkit.studio.command import add_command
+
+    add_command(sub, _command)
 
 
 # ----------------------------------------------------------------- output
