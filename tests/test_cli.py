@@ -125,7 +125,7 @@ def test_draw_compiles_builders_and_calls_factories(
 ) -> None:
     code, out, _ = run(capsys, "draw", f"{app}:{name}", "-f", "mermaid")
     assert code == 0
-    assert "graph TD;" in out and 'bump -.->|"yes"| done;' in out
+    assert "graph TD;" in out and "bump -. &nbsp;yes&nbsp; .-> done;" in out
 
 
 def test_draw_a_module_by_dotted_name(
