@@ -41,8 +41,10 @@ from graphkit.errors import (  # noqa: E402
     WorkerLostError,
 )
 from graphkit.executor import Executor, LocalExecutor, RayExecutor  # noqa: E402
+from graphkit.managed import remaining_steps  # noqa: E402
 from graphkit.runtime import Runtime  # noqa: E402
 from graphkit.store.memory import InMemoryStore  # noqa: E402
+from graphkit.stores.store.lmdb_store import LMDBStore  # noqa: E402
 
 # Ray workers import functions by module name; this test module is not importable
 # there, so its functions travel by value.
@@ -259,6 +261,7 @@ def reads_config(state: Configured) -> dict[str, Any]:
             "user": config["configurable"]["user"],
             "limit": config["recursion_limit"],
             "node": config["metadata"]["langgraph_node"],
+            "steps_left": remaining_steps(),
         }
     }
 
@@ -270,7 +273,7 @@ def test_config_reaches_the_remote_node() -> None:
     builder.add_edge("reads", END)
     graph = builder.compile(executor=RayExecutor())
     out = graph.invoke({"seen": {}}, {"configurable": {"user": "u1"}, "recursion_limit": 7})
-    assert out["seen"] == {"user": "u1", "limit": 7, "node": "reads"}
+    assert out["seen"] == {"user": "u1", "limit": 7, "node": "reads", "steps_left": 6}
 
 
 class Locked(TypedDict):
@@ -306,18 +309,47 @@ def reads_store(state: Configured) -> dict[str, Any]:
     return {"seen": {"item": item}}
 
 
-def test_an_in_process_store_used_remotely_is_a_clear_error() -> None:
-    store = InMemoryStore()
+@pytest.mark.parametrize("kind", ["memory", "lmdb"])
+def test_an_in_process_store_used_remotely_is_a_clear_error(kind: str, tmp_path: Path) -> None:
+    store: Any = InMemoryStore() if kind == "memory" else LMDBStore(tmp_path / "store")
     store.put(("users",), "u1", {"name": "Ada"})
     builder = StateGraph(Configured)
     builder.add_node("reads", reads_store)
     builder.add_edge(START, "reads")
     graph = builder.compile(store=store, executor=RayExecutor())
-    with pytest.raises(RemoteStoreError, match="in-process InMemoryStore"):
+    with pytest.raises(RemoteStoreError, match=f"in-process {type(store).__name__}"):
         graph.invoke({"seen": {}})
     # kept local, the same node reads it
     local = builder.compile(store=store, executor=RayExecutor(nodes=()))
     assert local.invoke({"seen": {}})["seen"]["item"].value == {"name": "Ada"}
+
+
+class DirectoryStore:
+    """A store every process reaches (files in one directory): it travels as itself."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def put(self, key: str, value: str) -> None:
+        (self.root / key).write_text(value)
+
+    def get(self, key: str) -> str:
+        return (self.root / key).read_text()
+
+
+def writes_store(state: Configured) -> dict[str, Any]:
+    get_store().put("greeting", f"hello from {os.getpid()}")
+    return {}
+
+
+def test_a_shared_store_travels_with_the_task(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path)
+    builder = StateGraph(Configured)
+    builder.add_node("writes", writes_store)
+    builder.add_edge(START, "writes")
+    builder.compile(store=store, executor=RayExecutor()).invoke({"seen": {}})
+    written = store.get("greeting")
+    assert written.startswith("hello from ") and written != f"hello from {os.getpid()}"
 
 
 @task
