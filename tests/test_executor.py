@@ -116,3 +116,19 @@ def test_a_non_executor_is_refused_at_compile_and_per_call() -> None:
         fan_graph("ray")
     with pytest.raises(ConfigError, match="executor must be an Executor"):
         fan_graph().invoke({"items": [1], "out": []}, {"executor": "ray"})
+
+
+class Inner(TypedDict):
+    x: int
+
+
+def test_a_subgraph_without_its_own_executor_uses_its_parents() -> None:
+    inner = StateGraph(Inner)
+    inner.add_node("deep", lambda s: {"x": s["x"] + 1})
+    inner.add_edge(START, "deep")
+    outer = StateGraph(Inner)
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START, "sub")
+    recording = Recording()
+    assert outer.compile(executor=recording).invoke({"x": 1}) == {"x": 2}
+    assert recording.calls == ["deep"]  # the subgraph node itself runs here, around it

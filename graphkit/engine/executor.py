@@ -116,7 +116,8 @@ def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]
 
 
 def resolve_executor(config: dict[str, Any], graph_executor: Executor | None) -> Executor:
-    """The run's executor: ``config["executor"]``, else the graph's, else ``LOCAL``.
+    """The run's executor: ``config["executor"]``, else the graph's (a subgraph without
+    one: its parent run's), else ``LOCAL``.
 
     Raises ``ConfigError`` for something that is not an executor.
     """

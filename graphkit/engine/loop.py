@@ -150,7 +150,9 @@ class Run:
             scope=scope or (outer.scope if outer is not None else RunScope()),
             stream_root=namespace if forward is None or outer is None else outer.stream_root,
             cache=self.tables.cache or (parent_task.run.cache if parent_task else None),
-            executor=resolve_executor(config, graph.executor),
+            executor=resolve_executor(
+                config, graph.executor or (outer.executor if outer is not None else None)
+            ),
         )
         if _tees_to(outer) and forward is None and modes:
             assert outer is not None and outer.push is not None
