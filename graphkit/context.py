@@ -55,6 +55,12 @@ class RunScope:
     """``stream(subgraphs=True)``: subgraphs' ``messages``/``tools`` events stream too."""
     seen_messages: set[str] = field(default_factory=set)
     """Ids of messages already on the ``messages`` stream (each streams once)."""
+    stateful_ran: set[str] = field(default_factory=set)
+    """Namespaces of ``checkpointer=True`` subgraphs that already ran in this call
+    (a later run of one goes on from what the earlier one saved)."""
+    replay_targets: dict[str, str] = field(default_factory=dict)
+    """Time travel into a subgraph: namespace -> the checkpoint its next run inside
+    this call starts from (from a snapshot config's ``checkpoint_map``; used once)."""
 
     @classmethod
     def for_run(

@@ -64,6 +64,8 @@ class Restored:
     """Resume values already given to each paused task, in order."""
     metadata: CheckpointMetadata
     """The checkpoint's metadata (``writes`` tells who wrote last)."""
+    parent_id: str | None = None
+    """The id of the checkpoint this one was saved after, if any."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -156,6 +158,7 @@ class CheckpointSession:
             writes=writes,
             resumes=resumes,
             metadata=found.metadata,
+            parent_id=(found.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
         )
 
     def at_latest(self) -> bool:

@@ -114,6 +114,10 @@ class Run:
         self.resumes: dict[str, list[Any]] = {}
         """Answers for the ``interrupt()`` calls of paused tasks, by task id."""
         self.last_writes: dict[str, Any] | None = None
+        self.source: str | None = None
+        """The loaded checkpoint's ``source`` ("input", "loop", "update", "fork")."""
+        self.parent_id: str | None = None
+        """The loaded checkpoint's parent id."""
         """The loaded checkpoint's ``writes`` metadata (who wrote last)."""
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
         self.step_budget = self.limit
@@ -221,6 +225,10 @@ class Run:
             named = (self.config.get("configurable") or {}).get("checkpoint_id")
             if named and not self.cp.at_latest():
                 self._fork_for_replay()
+            elif self.source == "update":
+                # going on from an edit: stateful subgraphs see their state as of
+                # the checkpoint that was edited, not what later branches saved
+                self.ctx.as_of = self.parent_id
             self._take_saved_input()
             self.skip_interrupt_before = True
         else:
@@ -244,11 +252,24 @@ class Run:
         """A subgraph with checkpoints: go on where it paused, or take its input.
 
         A subgraph compiled with ``checkpointer=True`` keeps its state across the
-        parent's invocations, so it always loads it first.
+        parent's invocations, so it always loads it first. Time travel into it (its
+        config names a checkpoint: see ``nested_run``) replays from that checkpoint.
         """
+        assert self.cp is not None
+        if self.cp.config["configurable"].get("checkpoint_id"):  # time travel into it
+            self._load()
+            if self.loaded:
+                if not self.cp.at_latest():
+                    self._fork_for_replay()
+                self._take_saved_input()
+                self.skip_interrupt_before = True
+                return
         stateful = self.graph.checkpointer is True
         if resuming or stateful:
-            self._load(before=self.ctx.as_of if stateful else None)
+            ran = self.cp.ns in self.ctx.scope.stateful_ran
+            self._load(before=self.ctx.as_of if stateful and not ran else None)
+        if stateful:
+            self.ctx.scope.stateful_ran.add(self.cp.ns)
         if resuming and self.loaded and (not stateful or self._paused_inside()):
             self._take_saved_input()
             self.skip_interrupt_before = True
@@ -276,6 +297,8 @@ class Run:
         self.restored = found.writes
         self.resumes = found.resumes
         self.last_writes = found.metadata.get("writes")
+        self.source = found.metadata.get("source")
+        self.parent_id = found.parent_id
 
     @property
     def loaded(self) -> bool:
@@ -571,6 +594,8 @@ class Run:
                 "checkpointer: compile(checkpointer=InMemorySaver(), ...)."
             )
         self.paused = True
+        if self.ctx.parent_task is None:  # a subgraph's pause shows as its parent's
+            self._emit("updates", {INTERRUPT: ()})
 
     def _put_back(self, tasks: list[Task]) -> None:
         """Return planned tasks to the frontier (the run stops before them)."""
@@ -590,8 +615,10 @@ class Run:
         if not todo:
             return
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
+        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
         if len(todo) == 1:
             run_task(todo[0], run, step, values, tables)
+            done(todo[0])
             return
         # A few workers pull tasks from one shared iterator (the caller's thread is one
         # of them): far cheaper than a future per task when a step has many tasks.
@@ -601,6 +628,7 @@ class Run:
         def work() -> None:
             for task in pending:
                 run_task(task, run, step, values, tables)
+                done(task)
 
         pool = self.pool()
         helpers = min(len(todo) - 1, self.workers)
@@ -617,10 +645,12 @@ class Run:
         assert q is not None
         pool = self.pool()
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
+        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
 
         def one(task: Task) -> None:
             try:
                 run_task(task, run, step, values, tables)
+                done(task)
             finally:
                 q.put(DONE)
 
@@ -640,21 +670,49 @@ class Run:
         if not todo:
             return
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
+        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
         if len(todo) == 1:
             await arun_task(todo[0], run, step, values, tables)
+            done(todo[0])
             return
         loop = asyncio.get_running_loop()
         pool = self.pool()
+
+        async def on_loop(task: Task) -> None:
+            await arun_task(task, run, step, values, tables)
+            done(task)
+
+        def in_thread(task: Task) -> None:
+            run_task(task, run, step, values, tables)
+            done(task)
+
         aws: list[Awaitable[None]] = []
         for task in todo:
             if task.node.runs_on_loop:
-                aws.append(arun_task(task, run, step, values, tables))
+                aws.append(on_loop(task))
             else:
                 ctx = contextvars.copy_context()
-                aws.append(
-                    loop.run_in_executor(pool, ctx.run, run_task, task, run, step, values, tables)
-                )
+                aws.append(loop.run_in_executor(pool, ctx.run, in_thread, task))
         await run_until_failure(aws, todo)
+
+    def stream_when_done(self, tasks: list[Task]) -> Callable[[Task], None]:
+        """For a step of several tasks: stream each task's ``updates`` chunk as soon as
+        it finishes (those restored from a checkpoint first, marked cached), so a fast
+        task's update comes before a slow one's subgraph events, as in LangGraph.
+        Returns what to call when a task finishes."""
+        if "updates" not in self.modes:
+            return _ignore
+        for task in tasks:
+            if task.done:
+                self._emit_update(task)
+                task.streamed = True
+
+        def finished(task: Task) -> None:
+            if task.done and task.error is None:
+                self._emit_update(task)
+                task.streamed = True
+
+        return finished
 
     @property
     def workers(self) -> int:
@@ -683,7 +741,7 @@ class Run:
                 self._report(self.cp.save_pending(tasks, self.asked))
             if "updates" in self.modes:  # the tasks that did finish still stream
                 for task in tasks:
-                    if task.done:
+                    if task.done and not task.streamed:
                         self._emit_update(task)
             if failed:
                 self._emit_debug_results(tasks, self.step + 1)
@@ -694,14 +752,15 @@ class Run:
             self.paused = True
             for task in paused:  # per paused task, as LangGraph streams them
                 self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
-                if "values" in self.modes:
+                if "values" in self.modes and task.interrupts:  # not for a paused subgraph
                     shown = {} if self.tables.root else self._stream_values()
                     self._emit("values", {**shown, INTERRUPT: tuple(task.interrupts)})
             self._show_finished(tasks)
             return True
         if "updates" in self.modes:  # streamed before the barrier, as LangGraph does
             for task in tasks:
-                self._emit_update(task)
+                if not task.streamed:
+                    self._emit_update(task)
         self._apply([(t.node.name, t.writes) for t in tasks])
         self._advance(tasks)
         self.step += 1
@@ -1000,3 +1059,7 @@ def _tees_to(outer: RunContext | None) -> bool:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+def _ignore(task: Task) -> None:
+    """The ``stream_when_done`` of a step that streams no ``updates``."""

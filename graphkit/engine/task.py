@@ -73,6 +73,8 @@ class Task:
     (it did not run)."""
     timeout: TimeoutPolicy | None = None
     """The ``Send``'s own timeout, overriding the node's."""
+    streamed: bool = False
+    """Its ``updates`` chunk is out already (see ``Run.stream_when_done``)."""
 
 
 class task_scope:
