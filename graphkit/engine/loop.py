@@ -392,6 +392,8 @@ class Run:
             self._save("fork", None)
             return
         writers: list[tuple[str, list[Write]]] = []
+        gotos: list[Send | str] = []  # a Command as the update also routes, as from a node
+        shown: dict[str, Any] = {}
         for values, as_node in updates:
             name = as_node if as_node is not None else self._last_writer()
             if name not in (START, END) and name not in self.tables.nodes:
@@ -399,16 +401,23 @@ class Run:
                     f"update_state(as_node={name!r}): no such node. Known nodes: "
                     f"{sorted(self.tables.nodes)} (or START, END, {COPY!r}, {INPUT!r})."
                 )
+            if isinstance(values, Command):
+                gotos.extend(values.goto_list())
+                values = values.update
             writes = update_writes(values, name, self.tables) if values is not None else []
             writers.append((name, writes))
+            shown[name] = values
         self._apply(writers)
         self.frontier = Frontier(pending={}, sends=[], deferred={}, joins=self.frontier.joins)
         for name, _ in writers:
             if name != END:
                 self.route_after(self.tables.start if name == START else self.tables.nodes[name])
-        self.last_writes = {
-            name: values for (values, _), (name, _) in zip(updates, writers, strict=True)
-        }
+        for target in gotos:
+            if isinstance(target, Send):
+                self.frontier.sends.append(target)
+            else:
+                self._trigger(target)
+        self.last_writes = shown
         self._save("update", dict(self.last_writes))
 
     def _last_writer(self) -> str:
