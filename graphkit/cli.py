@@ -152,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store(sub)
     _add_bench(sub)
     _add_demo(sub)
+    _add_studio(sub)
     return parser
 
 
@@ -495,7 +496,7 @@ def _row_dict(row: ThreadSummary) -> dict[str, Any]:
 
 def cmd_history(args: argparse.Namespace) -> int:
     """``graphkit history``."""
-    from graphkit.engine.frontier import next_names
+    from graphkit.engine.frontier import next_names, ran_names
 
     config = {"configurable": {"thread_id": args.thread_id, "checkpoint_ns": args.ns}}
     with open_saver(args.path) as saver:
@@ -511,7 +512,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                 "time": item.checkpoint.get("ts", ""),
                 "step": meta.get("step"),
                 "source": meta.get("source"),
-                "writes": sorted((meta.get("writes") or {}).keys()),
+                "writes": sorted(ran_names(item.checkpoint.get("frontier"), meta)),
                 "next": list(next_names(item.checkpoint.get("frontier") or {})),
                 "parent_id": (item.parent_config or {})
                 .get("configurable", {})
@@ -715,9 +716,9 @@ def _add_store(sub: Any) -> None:
         "inspect an LMDB memory store (namespaces, search)",
         "Inspect an LMDBStore directory.\n\n"
         'NAMESPACE is written with slashes: memories/1 is ("memories", "1"); an empty\n'
-        'NAMESPACE ("") is the whole store. --query embeds the text with HashEmbeddings\n'
-        "(the store's local default) at the store's saved dims; a store indexed with\n"
-        "another embedding model must be searched from Python with that model.\n\n"
+        'NAMESPACE ("") is the whole store. --query embeds the text with the embedder\n'
+        'the store recorded (e.g. "hash", or "openai:text-embedding-3-small", which needs\n'
+        "its API key); --embed provider:model names it for a store indexed with a custom one.\n\n"
         "examples:\n"
         "  graphkit store .graphkit-data namespaces\n"
         '  graphkit store .graphkit-data search memories/1 --query "what is my name"',
@@ -738,6 +739,9 @@ def _add_store(sub: Any) -> None:
     )
     search.add_argument("namespace", metavar="NAMESPACE", help="e.g. memories/1")
     search.add_argument("--query", help="rank by semantic similarity to this text")
+    search.add_argument(
+        "--embed", metavar="PROVIDER:MODEL", help="embed --query with this (default: as recorded)"
+    )
     search.add_argument("--limit", type=_positive, default=10, help="at most N items (10)")
     _json_flag(search)
     search.set_defaults(handler=cmd_store_search)
@@ -754,14 +758,23 @@ def parse_namespace(text: str) -> tuple[str, ...]:
 
 
 @contextmanager
-def open_store(path: str) -> Iterator[Any]:
+def open_store(path: str, *, query_embed: str | None = None) -> Iterator[Any]:
     """The LMDBStore at ``path`` as it was written (read-only, with its vector index if
-    it has one: ``LMDBStore.open_existing``)."""
+    it has one: ``LMDBStore.open_existing``).
+
+    ``query_embed``: the embedder for queries (``"recorded"``: the one the store
+    recorded); otherwise queries are embedded by a placeholder (nothing is searched).
+    """
     _check_lmdb_dir(path)
     from graphkit.stores.store import LMDBStore
 
     try:
-        store = LMDBStore.open_existing(path)
+        choose = (
+            (lambda dims, recorded: _query_embedder(path, dims, recorded, query_embed))
+            if query_embed is not None
+            else None
+        )
+        store = LMDBStore.open_existing(path, choose_embed=choose)
     except LookupError:
         raise UsageError(
             f"{path} holds no memory store (no LMDBStore wrote there); "
@@ -771,6 +784,33 @@ def open_store(path: str) -> Iterator[Any]:
         yield store
     finally:
         store.close()
+
+
+def _query_embedder(path: str, dims: int, recorded: str | None, choice: str) -> Any:
+    """The embedder for ``--query``: ``--embed`` if given, else the store's recorded one."""
+    from graphkit.errors import GraphkitError
+    from graphkit.models.errors import ModelError
+    from graphkit.stores.embeddings import ensure_embeddings
+
+    name = recorded if choice == "recorded" else choice
+    if name is None:
+        print(
+            f"note: {path} does not record its embedder (written by an older graphkit); "
+            "ranking with HashEmbeddings. Pass --embed PROVIDER:MODEL if it was indexed "
+            "with another model.",
+            file=sys.stderr,
+        )
+        name = "hash"
+    if name.startswith("python:"):
+        raise UsageError(
+            f"the store in {path} was indexed with {name[7:]} ({dims} dims), which the CLI "
+            "cannot build: pass --embed PROVIDER:MODEL naming the same model "
+            "(e.g. --embed openai:text-embedding-3-small), or search from Python"
+        )
+    try:
+        return ensure_embeddings(name, dims=dims)
+    except (GraphkitError, ModelError, TypeError, ImportError) as exc:
+        raise UsageError(f"cannot embed the query with {name!r}: {exc}") from exc
 
 
 def cmd_store_namespaces(args: argparse.Namespace) -> int:
@@ -807,7 +847,8 @@ def _count_items(store: Any, namespace: tuple[str, ...]) -> int:
 def cmd_store_search(args: argparse.Namespace) -> int:
     """``graphkit store PATH search NAMESPACE``."""
     namespace = parse_namespace(args.namespace)
-    with open_store(args.path) as store:
+    query_embed = (args.embed or "recorded") if args.query else None
+    with open_store(args.path, query_embed=query_embed) as store:
         if args.query and store.vectors is None:
             raise UsageError(
                 f"the store in {args.path} has no vector index: "
@@ -989,6 +1030,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from graphkit.demo import main as run_demo
 
     return run_demo(args.data_dir)
+
+
+# ------------------------------------------------------------------ studio
+def _add_studio(sub: Any) -> None:
+    from graphkit.studio.command import add_command
+
+    add_command(sub, _command)
 
 
 # ----------------------------------------------------------------- output

@@ -13,10 +13,13 @@ import uuid
 from collections.abc import Callable, Container
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphkit.runtime import ExecutionInfo, RunControl, Runtime, ServerInfo, _no_op_stream_writer
 from graphkit.stores.checkpoint.base import configurable_of
+
+if TYPE_CHECKING:
+    from graphkit.engine.executor import Executor
 
 # Configurable keys LangGraph copies into the metadata of streamed chunks.
 _PROPAGATED = (
@@ -95,6 +98,12 @@ class RunScope:
         )
 
 
+def _local_executor() -> Executor:
+    from graphkit.engine.executor import LOCAL
+
+    return LOCAL
+
+
 @dataclass(slots=True)
 class RunContext:
     """What every task of one run shares."""
@@ -141,6 +150,8 @@ class RunContext:
     node streams itself is the root of its own stream)."""
     cache: Any = None
     """The ``BaseCache`` for nodes and tasks with a ``CachePolicy`` (None: no caching)."""
+    executor: Executor = field(default_factory=_local_executor)
+    """Where task functions run (``graphkit.engine.executor``); local unless chosen."""
 
     def streams(self, mode: str) -> bool:
         """True when the consumer takes ``mode`` events from this run.
@@ -348,9 +359,10 @@ def messages_streaming_active() -> bool:
     return task is not None and task.run.streams("messages")
 
 
-def emit_message_chunk(chunk: Any) -> None:
+def emit_message_chunk(chunk: Any, model_metadata: dict[str, Any] | None = None) -> None:
     """Send one token chunk to ``stream_mode="messages"`` as ``(chunk, metadata)``.
 
+    ``model_metadata`` (the model's ``ls_*`` keys) is added to the task's metadata.
     Its id counts as streamed: the finished message a node returns is not sent again.
     """
     report_progress()
@@ -361,7 +373,12 @@ def emit_message_chunk(chunk: Any) -> None:
     if message_id is not None:
         task.run.scope.seen_messages.add(message_id)
     assert task.run.emit is not None
-    task.run.emit("messages", (chunk, task.stream_metadata()))
+    metadata = task.stream_metadata()
+    if model_metadata:
+        # as LangChain models inside LangGraph report: the task's namespace, the model's keys
+        metadata.setdefault("checkpoint_ns", metadata.get("langgraph_checkpoint_ns", ""))
+        metadata.update(model_metadata)
+    task.run.emit("messages", (chunk, metadata))
 
 
 def emit_messages(task: TaskContext, messages: list[Any]) -> None:
