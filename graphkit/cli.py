@@ -78,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"graphkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"graphkit {args.command}: interrupted", file=sys.stderr)
+        start = "\n" if sys.stderr.isatty() else ""  # past a progress line redrawn in place
+        print(f"{start}graphkit {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         sys.stderr.close()  # e.g. `graphkit state ... | head`: not an error
