@@ -369,3 +369,25 @@ def test_functional_api_task_calls_run_on_ray() -> None:
     assert {pid for _, pid in results}.isdisjoint({os.getpid()})
     events = [e for _, e in cubes.stream([4, 5], stream_mode=["custom"])]
     assert {"cubed": 4} in events and {"cubed": 5} in events
+
+
+def test_a_config_value_that_cannot_travel_is_named() -> None:
+    graph = fan_graph(square, RayExecutor())
+    config = {"configurable": {"client": threading.Lock()}}
+    with pytest.raises(UnshippableError, match=r"config\['configurable'\]\['client'\]"):
+        graph.invoke({"items": [1], "out": []}, config)
+
+
+@task
+def holds(lock: Any) -> int:
+    return 1
+
+
+@entrypoint(executor=RayExecutor())
+def passes_a_lock(n: int) -> int:
+    return holds(threading.Lock()).result()
+
+
+def test_a_task_argument_that_cannot_travel_is_named() -> None:
+    with pytest.raises(UnshippableError, match=r"Task 'holds'.*argument 0"):
+        passes_a_lock.invoke(1)
