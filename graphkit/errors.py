@@ -168,6 +168,17 @@ class ResumeValidationError(ValidationError):
     """
 
 
+def is_invalid_resume(error: BaseException) -> bool:
+    """Whether ``error`` is an answer that did not fit an interrupt's ``response_schema``
+    (so the interrupt is still open and can be answered again), as opposed to any other
+    validation error.
+
+    >>> is_invalid_resume(ValueError("nope"))
+    False
+    """
+    return isinstance(error, ResumeValidationError)
+
+
 class GraphDrained(GraphkitError):
     """The run stopped between steps because its ``RunControl`` asked it to drain.
 
@@ -201,6 +212,11 @@ def add_context(exc: BaseException, message: str) -> None:
                 exc.__notes__ = [message]  # type: ignore[attr-defined]
         else:
             notes.append(message)
+
+
+class MissingExtraError(GraphkitError, ImportError):
+    """A feature needs an optional dependency that is not installed; the message names
+    the extra that installs it (``pip install 'graphkit[anthropic]'``)."""
 
 
 class WorkerLostError(GraphkitError, ConnectionError):
