@@ -190,6 +190,7 @@ def test_a_new_run_streams_live_and_lights_its_nodes(page: Any) -> None:
     log = page.locator("#events").inner_text()
     assert "step 1: plan runs" in log and "research:search runs" in log
     assert "interrupt" in log
+    expect(page.locator("#events li.message")).to_have_text("research:summarize (ai): the summary")
     page.wait_for_selector("#threads tr[data-thread=fresh].selected")
 
 

@@ -278,3 +278,20 @@ def test_several_pending_interrupts_are_answered_one_by_one() -> None:
     assert [i["value"] for i in left] == ["b?"]
     studio.wait(studio.resume("t", "B", interrupt_id=left[0]["id"]).id, timeout=30)
     assert studio.checkpoint("t")["values"] == {"a": "A", "b": "B"}
+
+
+def test_a_chat_models_tokens_stream_as_message_events() -> None:
+    from graphkit import START, MessagesState, StateGraph
+    from graphkit.models.fake import FakeChatModel
+
+    model = FakeChatModel(responses=["Hello there friend"])
+    builder = StateGraph(MessagesState)
+    builder.add_node("chat", lambda s: {"messages": [model.invoke(s["messages"])]})
+    builder.add_edge(START, "chat")
+    studio = Studio(builder.compile(checkpointer=InMemorySaver()))
+    started = studio.start_run("t", {"messages": [{"role": "user", "content": "hi"}]})
+    studio.wait(started.id, timeout=30)
+    tokens = [e["data"] for e in studio.run(started.id).events if e["event"] == "message"]
+    assert "".join(t["text"] for t in tokens) == "Hello there friend"
+    assert len(tokens) > 1 and {t["node"] for t in tokens} == {"chat"}
+    assert len({t["id"] for t in tokens}) == 1

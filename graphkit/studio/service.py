@@ -342,7 +342,10 @@ class Studio:
         run.emit("start", {"run_id": run.id, "thread_id": run.thread_id, "kind": run.kind})
         try:
             for namespace, mode, chunk in self.graph.stream(
-                input, config, stream_mode=["debug", "updates", "custom"], subgraphs=True
+                input,
+                config,
+                stream_mode=["debug", "updates", "custom", "messages"],
+                subgraphs=True,
             ):
                 for event in _page_events(namespace, mode, chunk):
                     run.emit(*event)
@@ -471,10 +474,24 @@ def _node_path(namespace: tuple[str, ...], name: str) -> str:
 
 def _page_events(namespace: tuple[str, ...], mode: str, chunk: Any) -> Iterator[tuple[str, Any]]:
     """The page's events for one stream event: a task starting or ending (to light up
-    its node), a checkpoint saved, a node's update, what a node streamed (custom)."""
+    its node), a checkpoint saved, a node's update, what a node streamed (custom), a
+    chat model's tokens (messages)."""
     if mode == "custom":  # also what makes the stream live: events come as they happen
         where = ":".join(part.split(":")[0] for part in namespace)
         yield "custom", {"namespace": where, "data": _jsonable(chunk)}
+        return
+    if mode == "messages":  # a chat model's tokens (or a node's returned messages)
+        message, meta = chunk
+        content = getattr(message, "content", "")
+        yield (
+            "message",
+            {
+                "node": _node_path(namespace, str((meta or {}).get("langgraph_node", ""))),
+                "id": getattr(message, "id", None),
+                "type": getattr(message, "type", ""),
+                "text": content if isinstance(content, str) else _jsonable(content),
+            },
+        )
         return
     if mode == "updates":
         for node, update in (chunk or {}).items():

@@ -403,6 +403,19 @@ function follow(runId, threadId) {
     const e = JSON.parse(m.data);
     log("update", `${e.node} wrote ${short(e.update, 160)}`);
   });
+  source.addEventListener("message", (m) => {  // tokens: one line per message, growing
+    const e = JSON.parse(m.data);
+    const text = typeof e.text === "string" ? e.text : JSON.stringify(e.text);
+    const line = e.id ? [...$("events").children].find((li) => li.dataset.msg === e.id) : null;
+    if (line) {
+      line.textContent += text;
+    } else {
+      const role = e.type.replace(/MessageChunk$/, "").toLowerCase();
+      const li = el("li", { class: "message", text: `${e.node} (${role}): ${text}` });
+      if (e.id) li.dataset.msg = e.id;
+      $("events").append(li);
+    }
+  });
   source.addEventListener("custom", (m) => {
     const e = JSON.parse(m.data);
     log("custom", `${e.namespace || "graph"} streamed ${short(e.data, 160)}`);
