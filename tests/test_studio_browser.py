@@ -194,15 +194,23 @@ def test_a_new_run_streams_live_and_lights_its_nodes(page: Any) -> None:
     page.wait_for_selector("#threads tr[data-thread=fresh].selected")
 
 
-def test_search_the_memory_store(page: Any) -> None:
+def test_search_the_memory_store(page: Any, server: StudioServer) -> None:
+    for n in range(55):
+        server.studio.store.put(("bulk",), f"k{n:02d}", {"n": n})
     page.click("#tab-store")
     page.wait_for_selector("#items tbody tr")
     assert page.locator("#ns-tree .ns").all_inner_texts() == [
         "(all namespaces)",
+        "bulk",
         "memories",
         "alice",
         "bob",
     ]
+    page.locator("#ns-tree .ns", has_text="bulk").click()
+    expect(page.locator("#items tbody tr")).to_have_count(50)
+    page.click("#items-more")
+    expect(page.locator("#items tbody tr")).to_have_count(55)
+    expect(page.locator("#items-more")).to_be_hidden()
     page.locator("#ns-tree .ns", has_text="bob").click()
     expect(page.locator("#items tbody tr")).to_have_count(1)
     page.locator("#ns-tree .ns", has_text="(all namespaces)").click()

@@ -190,7 +190,10 @@ async function loadThreads(append) {
   const body = $("threads").tBodies[0];
   if (!append) body.replaceChildren();
   for (const t of data.threads) {
-    const row = el("tr", { "data-thread": t.thread_id, onclick: guarded(() => openThread(t.thread_id)) },
+    const row = el("tr", {
+      "data-thread": t.thread_id, title: `${t.checkpoints} checkpoints`,
+      onclick: guarded(() => openThread(t.thread_id)),
+    },
       el("td", { text: t.thread_id, class: "tid" }),
       el("td", { text: t.step === null || t.step === undefined ? "" : String(t.step) }),
       el("td", { text: when(t.updated) }),
@@ -523,18 +526,22 @@ function nsLabel(path, text) {
   });
 }
 
-async function loadItems() {
+const ITEMS_PAGE = 50;
+
+async function loadItems(append) {
+  const more = append === true;
   const ns = JSON.stringify(state.namespace);
   for (const span of document.querySelectorAll("#ns-tree .ns")) {
     span.classList.toggle("selected", span.dataset.ns === ns);
   }
   $("ns-current").textContent = state.namespace.length ? state.namespace.join(" / ") : "(all)";
   const query = $("store-query").value.trim();
-  let path = `/api/store/items?ns=${enc(ns)}&limit=50`;
+  const offset = more ? $("items").tBodies[0].rows.length : 0;
+  let path = `/api/store/items?ns=${enc(ns)}&limit=${ITEMS_PAGE}&offset=${offset}`;
   if (query) path += `&query=${enc(query)}`;
   const data = await api(path);
   const body = $("items").tBodies[0];
-  body.replaceChildren();
+  if (!more) body.replaceChildren();
   for (const item of data.items) {
     body.append(el("tr", { "data-key": item.key },
       el("td", { text: item.namespace.join(" / ") }),
@@ -543,7 +550,8 @@ async function loadItems() {
       el("td", {}, el("pre", { text: pretty(item.value) })),
       el("td", { text: when(item.updated_at) })));
   }
-  $("items-empty").hidden = data.items.length > 0;
+  $("items-empty").hidden = body.rows.length > 0;
+  $("items-more").hidden = data.items.length < ITEMS_PAGE;
 }
 
 // --------------------------------------------------------------------- tabs
@@ -589,6 +597,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("run-form").addEventListener("submit", guarded(startRun));
   $("resume-form").addEventListener("submit", guarded(resume));
   $("fork-form").addEventListener("submit", guarded(fork));
-  $("store-form").addEventListener("submit", guarded(loadItems));
+  $("store-form").addEventListener("submit", guarded(() => loadItems(false)));
+  $("items-more").addEventListener("click", guarded(() => loadItems(true)));
   guarded(boot)();
 });
