@@ -53,8 +53,19 @@ def _call(url: str, path: str, token: str, body: Any = None) -> Any:
         return json.load(r)
 
 
-def test_the_command_serves_a_graph_on_lmdb_and_runs_persist(tmp_path: Path) -> None:
-    ckpt, store = tmp_path / "ckpt", tmp_path / "store"
+@pytest.mark.parametrize(
+    "shared", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["two_dirs", "one_dir"]
+)
+def test_the_command_serves_a_graph_on_lmdb_and_runs_persist(tmp_path: Path, shared: bool) -> None:
+    ckpt, store = tmp_path / "ckpt", tmp_path / ("ckpt" if shared else "store")
+    if shared:  # a directory that already holds both, with a vector index
+        from graphkit.store.lmdb import LMDBStore
+        from graphkit.stores.embeddings import HashEmbeddings
+
+        with LMDBStore(store, index={"dims": 64, "embed": HashEmbeddings(64)}) as seeded:
+            seeded.put(("notes",), "a", {"text": "pizza night"})
+        with LMDBSaver(ckpt):
+            pass
     proc = subprocess.Popen(
         [sys.executable, "-m", "graphkit", "studio", "--graph", GRAPH,
          "--checkpointer", str(ckpt), "--store", str(store)],
@@ -71,6 +82,9 @@ def test_the_command_serves_a_graph_on_lmdb_and_runs_persist(tmp_path: Path) -> 
         base, token = url.split("/?token=")
         info = _call(base, "/api/info", token)
         assert info["saver"] == "LMDBSaver" and info["store"] == "LMDBStore"
+        if shared:
+            found = _call(base, "/api/store/items?ns=%5B%5D&query=pizza", token)["items"]
+            assert found[0]["key"] == "a" and found[0]["score"] > 0
         run = _call(base, "/api/runs", token, {"thread_id": "kept", "input": {"topic": "t"}})
         with urllib.request.urlopen(
             urllib.request.Request(
@@ -86,3 +100,15 @@ def test_the_command_serves_a_graph_on_lmdb_and_runs_persist(tmp_path: Path) -> 
     assert proc.stderr is not None and "stopped" in proc.stderr.read()
     with LMDBSaver(ckpt) as saver:
         assert [t.thread_id for t in saver.list_threads()] == ["kept"]
+
+
+def test_a_store_embedded_at_other_dims_than_the_graphs_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from graphkit.store.lmdb import LMDBStore
+    from graphkit.stores.embeddings import HashEmbeddings
+
+    with LMDBStore(tmp_path, index={"dims": 32, "embed": HashEmbeddings(32)}) as seeded:
+        seeded.put(("notes",), "a", {"text": "pizza night"})
+    assert main(["studio", "--graph", GRAPH, "--store", str(tmp_path)]) == 1
+    assert "holds 32-dim vectors" in capsys.readouterr().err

@@ -60,8 +60,10 @@ def cmd_studio(args: argparse.Namespace) -> int:
             "studio and run the graph; pass --allow-remote if that is what you want"
         )
     graph = load_graph(args.graph)
-    saver = open_checkpointer(args.checkpointer) if args.checkpointer else None
+    # the store first: it may peek at its directory read-only, which must not happen
+    # while this process has the same LMDB environment open (one directory may hold both)
     store = open_store(args.store, graph.store) if args.store else None
+    saver = open_checkpointer(args.checkpointer) if args.checkpointer else None
     try:
         server = StudioServer(Studio(graph, checkpointer=saver, store=store), args.host, args.port)
     except OSError as exc:
