@@ -106,7 +106,9 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_the_page_draws_the_graph_and_opens_the_newest_thread(page: Any) -> None:
+def test_the_page_draws_the_graph_and_opens_the_newest_thread(
+    page: Any, server: StudioServer
+) -> None:
     nodes = page.eval_on_selector_all("#graph .g-node", "els => els.map(e => e.dataset.node)")
     assert {"plan", "review", "research:search", "research:summarize"} <= set(nodes)
     assert page.locator("#graph .g-cluster").count() == 1
@@ -117,6 +119,10 @@ def test_the_page_draws_the_graph_and_opens_the_newest_thread(page: Any) -> None
     expect(page.locator("#graph .g-node.ran")).to_have_attribute("data-node", "plan")
     expect(page.locator("#graph .g-node.next")).to_have_attribute("data-node", "review")
     shot(page, "threads")
+    # another writer adds a thread: the reload button shows it
+    server.studio.wait(server.studio.start_run("elsewhere", {"topic": "x"}).id, timeout=30)
+    page.click("#threads-refresh")
+    expect(page.locator("#threads tr[data-thread=elsewhere]")).to_have_count(1)
 
 
 def test_a_thread_history_shows_steps_writes_and_diffs(page: Any) -> None:

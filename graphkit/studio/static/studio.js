@@ -593,6 +593,10 @@ document.addEventListener("DOMContentLoaded", () => {
     }), 200);
   });
   $("threads-more").addEventListener("click", guarded(() => loadThreads(true)));
+  $("threads-refresh").addEventListener("click", guarded(async () => {
+    await loadThreads(false);  // other processes may have written to the saver
+    if (state.thread) await openThread(state.thread, state.selected);
+  }));
   $("history-more").addEventListener("click", guarded(() => loadHistory(true)));
   $("run-form").addEventListener("submit", guarded(startRun));
   $("resume-form").addEventListener("submit", guarded(resume));
