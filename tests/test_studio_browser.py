@@ -139,6 +139,7 @@ def test_a_thread_history_shows_steps_writes_and_diffs(page: Any) -> None:
 
 def test_resume_an_interrupt_from_the_page(page: Any) -> None:
     assert "publish?" in page.locator("#detail .interrupt").inner_text()
+    expect(page.locator("#resume-id")).to_be_hidden()  # one interrupt: nothing to pick
     page.fill("#resume-value", '"ship it"')
     page.click("#resume-submit")
     page.wait_for_selector("#run-status.done")
