@@ -1,4 +1,5 @@
-"""Drawing a compiled graph: Graphviz DOT, mermaid, plain text, and SVG/PNG through ``dot``.
+"""Drawing a compiled graph: Graphviz DOT, mermaid, plain text, SVG (our own layout, or
+Graphviz's ``dot`` when installed) and PNG (through ``dot``).
 
 ``compiled.get_graph(xray=False)`` returns a :class:`DrawableGraph`. It holds the
 structure as a ``networkx.DiGraph`` (``.nx``) plus what the DiGraph cannot say on
@@ -43,19 +44,24 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 
 from graphkit._flat_graph import flat_graph
 from graphkit._mermaid import to_mermaid
 from graphkit.constants import END, START
+from graphkit.errors import ConfigError, GraphkitError
 from graphkit.node import may_route_dynamically, named_targets
 
 if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
 
 __all__ = ["DrawableGraph", "DynamicRoute", "GraphvizError", "GraphvizNotFoundError"]
+
+Renderer = Literal["auto", "builtin", "dot"]
+RENDERERS: tuple[Renderer, ...] = ("auto", "builtin", "dot")
+"""Who draws SVG: graphkit's own layout, Graphviz's ``dot``, or dot when installed."""
 
 DYNAMIC_EDGE_LIMIT = 12
 """Past this many candidate targets, dynamic routing is drawn as one edge to a note."""
@@ -66,11 +72,11 @@ _INSTALL_HINT = (
 )
 
 
-class GraphvizNotFoundError(RuntimeError):
+class GraphvizNotFoundError(GraphkitError, RuntimeError):
     """Graphviz's ``dot`` program is not installed (needed for SVG/PNG only)."""
 
 
-class GraphvizError(RuntimeError):
+class GraphvizError(GraphkitError, RuntimeError):
     """``dot`` ran but failed; the message carries its first error line."""
 
 
@@ -417,8 +423,16 @@ class DrawableGraph:
         return _place(self, "")
 
     # ---------------------------------------------------------- svg / png
-    def draw_svg(self) -> str:
-        """SVG text rendered by Graphviz's ``dot`` (raises GraphvizNotFoundError without it)."""
+    def draw_svg(self, *, renderer: Renderer = "auto") -> str:
+        """SVG text. ``renderer="builtin"``: graphkit's own layered layout (no dependency);
+        ``"dot"``: Graphviz's ``dot`` (raises GraphvizNotFoundError without it); ``"auto"``
+        (the default): ``dot`` when it is installed, else the builtin layout."""
+        if renderer not in RENDERERS:
+            raise ConfigError(f"renderer={renderer!r}: use one of {', '.join(RENDERERS)}")
+        if renderer == "builtin" or (renderer == "auto" and not graphviz_installed()):
+            from graphkit._svg import render_svg
+
+            return render_svg(self)
         return render_dot(self.to_dot(), "svg").decode("utf-8")
 
     def draw_mermaid_png(self, output_file_path: str | None = None, **options: Any) -> bytes:
@@ -438,6 +452,11 @@ class DrawableGraph:
         return data
 
 
+def graphviz_installed() -> bool:
+    """True when Graphviz's ``dot`` program is on PATH (needed for PNG only)."""
+    return shutil.which("dot") is not None
+
+
 def render_dot(source: str, fmt: str, *, timeout: float = 60.0) -> bytes:
     """Run ``dot -T<fmt>`` on ``source`` and return its output.
 
@@ -448,7 +467,8 @@ def render_dot(source: str, fmt: str, *, timeout: float = 60.0) -> bytes:
     if exe is None:
         raise GraphvizNotFoundError(
             f"Drawing {fmt.upper()} needs Graphviz's `dot` program, which is not on PATH: "
-            f"{_INSTALL_HINT}. (to_dot(), draw_mermaid() and draw_ascii() work without it.)"
+            f"{_INSTALL_HINT}. (draw_svg(), to_dot(), draw_mermaid() and draw_ascii() work "
+            "without it.)"
         )
     proc = subprocess.run(
         [exe, f"-T{fmt}"],

@@ -212,3 +212,8 @@ def add_context(exc: BaseException, message: str) -> None:
                 exc.__notes__ = [message]  # type: ignore[attr-defined]
         else:
             notes.append(message)
+
+
+class MissingExtraError(GraphkitError, ImportError):
+    """A feature needs an optional dependency that is not installed; the message names
+    the extra that installs it (``pip install 'graphkit[anthropic]'``)."""

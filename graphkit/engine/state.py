@@ -15,7 +15,7 @@ from typing import Any
 from graphkit.constants import INTERRUPT, START
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
 from graphkit.engine.compiled import CompiledStateGraph
-from graphkit.engine.frontier import planned
+from graphkit.engine.frontier import planned, saved_input
 from graphkit.engine.loop import Run
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.nested import with_checkpoint_map
@@ -164,7 +164,8 @@ def snapshot(
     tasks: list[PregelTask] = []
     names, sends = planned(frontier)
     if START in names:  # an input checkpoint: the input is what runs next
-        results[f"{step}:{START}"] = dict((found.metadata.get("writes") or {}).get(START) or {})
+        legacy = (found.metadata.get("writes") or {}).get(START)  # older checkpoints
+        results[f"{step}:{START}"] = saved_input(frontier) or dict(legacy or {})
     for name in names:
         tasks.append(
             _snapshot_task(f"{step}:{name}", name, ("pull", name), errors, interrupts, results)
@@ -309,3 +310,23 @@ def update_state(
         )
     run = Run(target, {**config, "durability": "sync"}, saver=saver)
     return with_checkpoint_map(run.update(supersteps), config)
+
+
+def pending_interrupts(found: CheckpointTuple) -> list[tuple[str, str, Interrupt]]:
+    """(node, task id, interrupt) of every ``interrupt()`` a saved checkpoint still waits
+    on (asked in the step it starts and not answered since), in plan order. Needs no
+    graph: what ``graphkit state`` shows for a paused thread."""
+    from graphkit.engine.frontier import planned_tasks
+
+    answered = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
+    asked: dict[str, list[Interrupt]] = {}
+    for task_id, channel, value in found.pending_writes:
+        if channel == INTERRUPT and task_id not in answered:
+            asked.setdefault(task_id, []).extend(value)
+    step = int((found.metadata or {}).get("step", -1)) + 1
+    frontier = found.checkpoint.get("frontier") or {}
+    return [
+        (node, task_id, interrupt)
+        for task_id, node in planned_tasks(frontier, step)
+        for interrupt in asked.get(task_id, ())
+    ]

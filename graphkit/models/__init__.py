@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 from graphkit.models.base import BaseChatModel, StructuredOutputModel
 from graphkit.models.errors import (
     MissingAPIKeyError,
+    MissingProviderPackageError,
     ModelAuthenticationError,
     ModelBadRequestError,
+    ModelConfigError,
     ModelConnectionError,
     ModelError,
     ModelNotFoundError,
@@ -21,6 +23,7 @@ from graphkit.models.errors import (
     OutputParserError,
 )
 from graphkit.models.fake import FakeChatModel, FakeModelExhaustedError
+from graphkit.models.providers import ConfigurableChatModel, init_chat_model, init_embeddings
 
 if TYPE_CHECKING:
     from graphkit.models.anthropic import ChatAnthropic
@@ -31,11 +34,14 @@ __all__ = [
     "BaseChatModel",
     "ChatAnthropic",
     "ChatOpenAI",
+    "ConfigurableChatModel",
     "FakeChatModel",
     "FakeModelExhaustedError",
     "MissingAPIKeyError",
+    "MissingProviderPackageError",
     "ModelAuthenticationError",
     "ModelBadRequestError",
+    "ModelConfigError",
     "ModelConnectionError",
     "ModelError",
     "ModelNotFoundError",
@@ -45,6 +51,8 @@ __all__ = [
     "OutputParserError",
     "SentenceTransformerEmbeddings",
     "StructuredOutputModel",
+    "init_chat_model",
+    "init_embeddings",
 ]
 
 _LAZY = {
@@ -62,11 +70,12 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'graphkit.models' has no attribute {name!r}")
     import importlib
 
+    from graphkit._extras import missing_extra
+
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ImportError(
-            f"graphkit.models.{name} is unavailable: {exc}. "
-            "Install the provider extra, e.g. pip install 'graphkit[anthropic]' or 'graphkit[openai]'."
-        ) from exc
+        if exc.name is None or exc.name.startswith("graphkit"):
+            raise
+        raise missing_extra(name, exc.name) from exc
     return getattr(module, name)

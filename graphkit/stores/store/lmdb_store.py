@@ -49,7 +49,7 @@ import math
 import os
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -57,7 +57,8 @@ import lmdb
 import msgpack
 import numpy as np
 
-from graphkit.stores._lmdb import DEFAULT_MAP_SIZE, LMDBEnv
+from graphkit.stores._lmdb import DEFAULT_MAP_SIZE, LMDBEnv, MissingDatabaseError
+from graphkit.stores.embeddings import EmbeddingsLike, HashEmbeddings
 from graphkit.stores.index import GraphStamp, Namespace, VectorIndex
 from graphkit.stores.serde import SerdeError, Serializer
 from graphkit.stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
@@ -70,6 +71,8 @@ INDEX_FILE = "store_index.hnsw"
 
 _GENERATION = b"generation"
 _DIMS = b"dims"
+_EMBED = b"embed"
+"""Which embedder wrote the vectors (``IndexedStore.embeddings_name``), UTF-8."""
 _STAMP = b"index_stamp"
 """The saved graph file's :class:`GraphStamp` (checked before hnswlib reads the file)."""
 
@@ -259,11 +262,50 @@ class LMDBStore(IndexedStore):
             self.env.close()
             raise
 
+    @classmethod
+    def open_existing(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        embed: EmbeddingsLike | None = None,
+        choose_embed: Callable[[int, str | None], EmbeddingsLike] | None = None,
+        readonly: bool = True,
+    ) -> LMDBStore:
+        """The store already at ``path``, opened as it was written: with its vector index
+        at the dims it saved (queries embedded by ``embed``, or by what
+        ``choose_embed(dims, recorded_embedder_name)`` returns, by default
+        :class:`~graphkit.stores.embeddings.HashEmbeddings`, the local default) or with
+        none if it was written without one. Read-only by default: nothing is created,
+        written or locked (what tools that inspect a store need).
+
+        Raises FileNotFoundError when ``path`` holds no LMDB environment, and
+        MissingDatabaseError (a LookupError) when its environment holds no store.
+        """
+        if not (Path(path) / "data.mdb").is_file():
+            raise FileNotFoundError(f"no LMDB environment at {path} (no data.mdb)")
+        env = LMDBEnv(path, readonly=True) if readonly else LMDBEnv.open(path)
+        try:
+            if not env.has_db("store_items"):
+                raise MissingDatabaseError(
+                    f"{path} holds no memory store (no LMDBStore wrote there)"
+                )
+            dims, recorded = cls.saved_index(env)
+            index: IndexConfig | None = None
+            if dims:
+                if embed is None:
+                    embed = choose_embed(dims, recorded) if choose_embed else HashEmbeddings(dims)
+                index = {"dims": dims, "embed": embed}
+            return cls(env=env, index=index)
+        finally:
+            env.close()  # the store holds its own reference
+
     # -- open / close ------------------------------------------------------------------------
     def _open(self) -> None:
         with self.env.read() as txn:
             raw_gen = txn.get(_GENERATION, db=self._meta)
             raw_dims = txn.get(_DIMS, db=self._meta)
+            raw_embed = txn.get(_EMBED, db=self._meta)
+            raw_embed = bytes(raw_embed) if raw_embed is not None else None
             self._generation = struct.unpack(">Q", raw_gen)[0] if raw_gen else 0
             stored_dims = struct.unpack(">Q", raw_dims)[0] if raw_dims else None
             if self.vectors is not None and stored_dims not in (None, self.vectors.dims):
@@ -277,10 +319,40 @@ class LMDBStore(IndexedStore):
                 self._count_ns(ns, +1)
             self._load_rows(txn)
         self._next_expiry = self._b_next_expiry()
-        if self.vectors is not None and stored_dims is None:
-            dims = self.vectors.dims
-            self.env.write(lambda txn: txn.put(_DIMS, struct.pack(">Q", dims), db=self._meta))
+        self._record_index(stored_dims, raw_embed)
         self._load_graph()
+
+    def _record_index(self, stored_dims: int | None, raw_embed: bytes | None) -> None:
+        """Save the index's dims and embedder name, so readers (the CLI) embed queries alike."""
+        if self.vectors is None or getattr(self.env, "readonly", False):
+            return
+        meta: dict[bytes, bytes] = {}
+        if stored_dims is None:
+            meta[_DIMS] = struct.pack(">Q", self.vectors.dims)
+        name = (self.embeddings_name or "hash").encode("utf-8")
+        if raw_embed != name:
+            meta[_EMBED] = name
+
+        def put_all(txn: lmdb.Transaction) -> None:
+            for key, value in meta.items():
+                txn.put(key, value, db=self._meta)
+
+        if meta:
+            self.env.write(put_all)
+
+    @staticmethod
+    def saved_index(env: LMDBEnv) -> tuple[int | None, str | None]:
+        """``(dims, embedder name)`` a store in ``env`` recorded for its vector index.
+
+        ``(None, None)`` when it has no index; the name is None for stores written
+        before names were recorded. Raises ``LookupError`` if no store wrote there.
+        """
+        meta = env.db("store_meta")
+        with env.read() as txn:
+            raw_dims = txn.get(_DIMS, db=meta)
+            raw_embed = txn.get(_EMBED, db=meta)
+        dims = struct.unpack(">Q", raw_dims)[0] if raw_dims else None
+        return dims, bytes(raw_embed).decode("utf-8") if raw_embed else None
 
     def _load_rows(self, txn: lmdb.Transaction) -> None:
         used: list[int] = []
@@ -324,6 +396,8 @@ class LMDBStore(IndexedStore):
         with self._lock:
             if self.vectors is None or self._saved_generation == self._generation:
                 return False
+            if getattr(self.env, "readonly", False):
+                return False  # a read-only open rebuilds the graph in memory only
             stamp = self.vectors.save_graph(self.index_path, generation=self._generation)
             if stamp is None:
                 return False
