@@ -129,7 +129,7 @@ def test_a_thread_history_shows_steps_writes_and_diffs(page: Any) -> None:
     steps = page.locator(".hrow .step").all_inner_texts()
     assert steps == ["3", "2", "1", "0", "-1"]
     page.locator(".hrow").filter(has=page.locator(".ran", has_text="research")).click()
-    page.wait_for_selector(".write[data-node=research]")
+    expect(page.locator(".hrow.selected .ran")).to_have_text("research")
     expect(page.locator("#graph .g-cluster.ran")).to_have_attribute("data-cluster", "research")
     diff = page.locator(".diff tbody tr[data-key=notes]")
     assert "appended" in diff.inner_text() and "found cats" in diff.inner_text()

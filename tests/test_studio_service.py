@@ -91,9 +91,10 @@ def test_checkpoint_shows_what_ran_its_writes_and_the_diff_against_its_parent(
 ) -> None:
     run(studio, "t", {"topic": "cats"})
     rows = studio.history("t")["checkpoints"]
-    research = next(c for c in rows if c["ran"] == ["research"])
+    assert [c["ran"] for c in rows] == [["plan"], ["research"], ["plan"], ["__start__"], []]
+    research = rows[1]
     detail = studio.checkpoint("t", research["checkpoint_id"])
-    assert detail["writes"] == {"research": {"topic": "cats", "notes": ["found cats", "summary"]}}
+    assert detail["ran"] == ["research"]
     assert {"key": "notes", "change": "appended"}.items() <= detail["diff"][0].items()
     assert detail["diff"][0]["appended"] == ["found cats", "summary"]
     assert detail["values"]["notes"] == ["found cats", "summary"]
@@ -277,7 +278,13 @@ def test_several_pending_interrupts_are_answered_one_by_one() -> None:
     left = studio.checkpoint("t")["interrupts"]
     assert [i["value"] for i in left] == ["b?"]
     studio.wait(studio.resume("t", "B", interrupt_id=left[0]["id"]).id, timeout=30)
-    assert studio.checkpoint("t")["values"] == {"a": "A", "b": "B"}
+    done = studio.checkpoint("t")
+    assert done["values"] == {"a": "A", "b": "B"}
+    assert sorted(done["ran"]) == ["ask_a", "ask_b"]
+    # ask_a finished while the step was still paused: the saver kept its writes
+    assert done["writes"]["ask_a"] == {"a": "A"}
+    first = studio.history("t")["checkpoints"][-1]
+    assert studio.checkpoint("t", first["checkpoint_id"])["writes"] == {"__start__": {}}
 
 
 def test_a_chat_models_tokens_stream_as_message_events() -> None:

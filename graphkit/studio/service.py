@@ -201,13 +201,26 @@ class Studio:
         if not snapshots and not before:
             raise NotFound(f"no thread {thread_id!r}: pick one from the threads list")
         latest = self.graph.get_state(config)
+        by_id = {s.config["configurable"]["checkpoint_id"]: s for s in snapshots}
+        rows = []
+        for snapshot in snapshots[:limit]:
+            ran, _ = _step(snapshot, self._parent(snapshot, by_id))
+            rows.append(_timeline_row(snapshot, ran))
         return {
             "thread_id": thread_id,
             "status": self._status(thread_id, latest),
             "latest_id": latest.config["configurable"].get("checkpoint_id"),
-            "checkpoints": [_timeline_row(s) for s in snapshots[:limit]],
+            "checkpoints": rows,
             "more": len(snapshots) > limit,
         }
+
+    def _parent(self, snapshot: Any, known: dict[str, Any] | None = None) -> Any:
+        """The snapshot of ``snapshot``'s parent checkpoint (None for the first)."""
+        if snapshot.parent_config is None:
+            return None
+        parent_id = snapshot.parent_config["configurable"].get("checkpoint_id")
+        found = (known or {}).get(parent_id)
+        return found if found is not None else self.graph.get_state(snapshot.parent_config)
 
     def checkpoint(self, thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
         """One checkpoint in full: values, the diff against its parent, what ran in its
@@ -217,14 +230,14 @@ class Studio:
         state = self.graph.get_state(_config(thread_id, checkpoint_id))
         if not state.metadata and not state.values and state.parent_config is None:
             raise NotFound(f"thread {thread_id!r} has no checkpoint {checkpoint_id or '(latest)'}")
-        parent_values: Any = {}
-        if state.parent_config is not None:
-            parent_values = self.graph.get_state(state.parent_config).values
+        parent = self._parent(state)
+        parent_values: Any = parent.values if parent is not None else {}
         meta = state.metadata or {}
-        return _timeline_row(state) | {
+        ran, writes = _step(state, parent)
+        return _timeline_row(state, ran) | {
             "values": _jsonable(state.values),
             "diff": diff_values(_jsonable(parent_values), _jsonable(state.values)),
-            "writes": _jsonable(meta.get("writes") or {}),
+            "writes": _jsonable(writes),
             "metadata": _jsonable(meta),
             "tasks": [
                 {
@@ -446,7 +459,39 @@ def _page_limit(limit: int) -> int:
     return max(1, min(int(limit), PAGE_LIMIT))
 
 
-def _timeline_row(state: Any) -> dict[str, Any]:
+def _step(state: Any, parent: Any) -> tuple[list[str], dict[str, Any]]:
+    """The nodes that ran in the step that saved ``state``, and what each wrote where
+    the saver kept it.
+
+    A step runs the tasks its parent checkpoint planned (``parent.tasks``); their
+    writes are kept against the parent only when that step paused or failed (the
+    diff against the parent shows the merged effect either way). An input checkpoint
+    shows its input; a state edit (source update or fork) shows no node, its diff
+    says what changed. Checkpoints whose metadata carries ``writes`` (older
+    versions) use them as they are.
+    """
+    meta = state.metadata or {}
+    if meta.get("writes"):
+        return list(meta["writes"]), dict(meta["writes"])
+    source = meta.get("source")
+    if source == "input":
+        given = {t.name: t.result for t in state.tasks if t.result is not None}
+        return [], given
+    if parent is None or source in ("update", "fork"):
+        return [], {}
+    ran: list[str] = []
+    writes: dict[str, Any] = {}
+    for task in parent.tasks:
+        ran.append(task.name)
+        if task.result is not None:
+            key, n = task.name, 2
+            while key in writes:  # the same node sent several times (Send): each run
+                key, n = f"{task.name} ({n})", n + 1
+            writes[key] = task.result
+    return ran, writes
+
+
+def _timeline_row(state: Any, ran: list[str]) -> dict[str, Any]:
     """What the timeline shows of a checkpoint (no values: those come one at a time)."""
     meta = state.metadata or {}
     parent = (state.parent_config or {}).get("configurable", {}).get("checkpoint_id")
@@ -456,7 +501,7 @@ def _timeline_row(state: Any) -> dict[str, Any]:
         "step": meta.get("step"),
         "source": meta.get("source"),
         "created_at": state.created_at,
-        "ran": list(meta.get("writes") or {}),
+        "ran": ran,
         "next": list(state.next),
         "interrupts": len(state.interrupts),
         "error": any(task.error for task in state.tasks),

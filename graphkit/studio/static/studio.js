@@ -352,7 +352,9 @@ function drawDetail(d) {
       el("td", {}, el("pre", { text: pretty(shown) }), was)));
   }
   diff.append(tbody);
-  box.append(section("Diff against parent", d.diff.length ? diff : el("p", { class: "muted", text: "no change" })));
+  const title = d.source === "update" || d.source === "fork" ? "The edit (diff against parent)"
+    : "What the step changed (diff against parent)";
+  box.append(section(title, d.diff.length ? diff : el("p", { class: "muted", text: "no change" })));
   box.append(section("State", el("pre", { id: "state-values", text: pretty(d.values) })));
   const isLatest = d.checkpoint_id === state.latest;
   $("resume-form").hidden = !(isLatest && d.interrupts.length);
