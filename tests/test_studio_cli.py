@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import studio_graph
 
 from graphkit.checkpoint.lmdb import LMDBSaver
 from graphkit.cli import main
@@ -102,13 +103,24 @@ def test_the_command_serves_a_graph_on_lmdb_and_runs_persist(tmp_path: Path, sha
         assert [t.thread_id for t in saver.list_threads()] == ["kept"]
 
 
-def test_a_store_embedded_at_other_dims_than_the_graphs_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_store_is_opened_at_its_own_dims_and_embedder(tmp_path: Path) -> None:
     from graphkit.store.lmdb import LMDBStore
     from graphkit.stores.embeddings import HashEmbeddings
+    from graphkit.studio.command import open_store
 
-    with LMDBStore(tmp_path, index={"dims": 32, "embed": HashEmbeddings(32)}) as seeded:
+    graph = studio_graph.build()  # its own store embeds at 64 dims
+    with LMDBStore(tmp_path / "s32", index={"dims": 32, "embed": HashEmbeddings(32)}) as seeded:
         seeded.put(("notes",), "a", {"text": "pizza night"})
-    assert main(["studio", "--graph", GRAPH, "--store", str(tmp_path)]) == 1
-    assert "holds 32-dim vectors" in capsys.readouterr().err
+        seeded.put(("notes",), "b", {"text": "a quiet walk"})
+    store = open_store(str(tmp_path / "s32"), graph.store)
+    try:
+        assert store.index_config["dims"] == 32
+        found = store.search(("notes",), query="pizza")
+        assert [i.key for i in found] == ["a", "b"] and found[0].score > found[1].score
+    finally:
+        store.close()
+    fresh = open_store(str(tmp_path / "new"), graph.store)  # a new store: the graph's index
+    try:
+        assert fresh.index_config["dims"] == 64
+    finally:
+        fresh.close()
