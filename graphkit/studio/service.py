@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphkit.cli import _jsonable
+from graphkit.engine.frontier import ran_names
 from graphkit.errors import GraphkitError
 from graphkit.types import Command
 
@@ -188,6 +189,13 @@ class Studio:
             return "failed"
         return "ready" if state.next else "done"
 
+    def _ran(self, state: Any) -> list[str]:
+        """The nodes whose writes made this checkpoint (its frontier record says)."""
+        found = self.saver.get_tuple(state.config)
+        if found is None:
+            return []
+        return ran_names(found.checkpoint.get("frontier"), found.metadata)
+
     # -------------------------------------------------------------- history
     def history(self, thread_id: str, before: str | None = None, limit: int = 50) -> dict[str, Any]:
         """One page of a thread's checkpoints, newest first (``before``: a checkpoint id,
@@ -201,26 +209,19 @@ class Studio:
         if not snapshots and not before:
             raise NotFound(f"no thread {thread_id!r}: pick one from the threads list")
         latest = self.graph.get_state(config)
-        by_id = {s.config["configurable"]["checkpoint_id"]: s for s in snapshots}
-        rows = []
-        for snapshot in snapshots[:limit]:
-            ran, _ = _step(snapshot, self._parent(snapshot, by_id))
-            rows.append(_timeline_row(snapshot, ran))
         return {
             "thread_id": thread_id,
             "status": self._status(thread_id, latest),
             "latest_id": latest.config["configurable"].get("checkpoint_id"),
-            "checkpoints": rows,
+            "checkpoints": [_timeline_row(s, self._ran(s)) for s in snapshots[:limit]],
             "more": len(snapshots) > limit,
         }
 
-    def _parent(self, snapshot: Any, known: dict[str, Any] | None = None) -> Any:
+    def _parent(self, snapshot: Any) -> Any:
         """The snapshot of ``snapshot``'s parent checkpoint (None for the first)."""
         if snapshot.parent_config is None:
             return None
-        parent_id = snapshot.parent_config["configurable"].get("checkpoint_id")
-        found = (known or {}).get(parent_id)
-        return found if found is not None else self.graph.get_state(snapshot.parent_config)
+        return self.graph.get_state(snapshot.parent_config)
 
     def checkpoint(self, thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
         """One checkpoint in full: values, the diff against its parent, what ran in its
@@ -233,11 +234,10 @@ class Studio:
         parent = self._parent(state)
         parent_values: Any = parent.values if parent is not None else {}
         meta = state.metadata or {}
-        ran, writes = _step(state, parent)
-        return _timeline_row(state, ran) | {
+        return _timeline_row(state, self._ran(state)) | {
             "values": _jsonable(state.values),
             "diff": diff_values(_jsonable(parent_values), _jsonable(state.values)),
-            "writes": _jsonable(writes),
+            "writes": _jsonable(_step_writes(state, parent)),
             "metadata": _jsonable(meta),
             "tasks": [
                 {
@@ -459,36 +459,31 @@ def _page_limit(limit: int) -> int:
     return max(1, min(int(limit), PAGE_LIMIT))
 
 
-def _step(state: Any, parent: Any) -> tuple[list[str], dict[str, Any]]:
-    """The nodes that ran in the step that saved ``state``, and what each wrote where
-    the saver kept it.
+def _step_writes(state: Any, parent: Any) -> dict[str, Any]:
+    """What each node wrote in the step that saved ``state``, where the saver kept it.
 
-    A step runs the tasks its parent checkpoint planned (``parent.tasks``); their
-    writes are kept against the parent only when that step paused or failed (the
-    diff against the parent shows the merged effect either way). An input checkpoint
-    shows its input; a state edit (source update or fork) shows no node, its diff
-    says what changed. Checkpoints whose metadata carries ``writes`` (older
-    versions) use them as they are.
+    A step runs the tasks its parent checkpoint planned; their writes are kept against
+    the parent only when that step paused or failed (the diff against the parent shows
+    the merged effect either way). An input checkpoint shows its input; a state edit
+    (source update or fork) shows none, its diff says what changed. Checkpoints whose
+    metadata carries ``writes`` (older versions) use them as they are.
     """
     meta = state.metadata or {}
     if meta.get("writes"):
-        return list(meta["writes"]), dict(meta["writes"])
+        return dict(meta["writes"])
     source = meta.get("source")
     if source == "input":
-        given = {t.name: t.result for t in state.tasks if t.result is not None}
-        return [], given
+        return {t.name: t.result for t in state.tasks if t.result is not None}
     if parent is None or source in ("update", "fork"):
-        return [], {}
-    ran: list[str] = []
+        return {}
     writes: dict[str, Any] = {}
     for task in parent.tasks:
-        ran.append(task.name)
         if task.result is not None:
             key, n = task.name, 2
             while key in writes:  # the same node sent several times (Send): each run
                 key, n = f"{task.name} ({n})", n + 1
             writes[key] = task.result
-    return ran, writes
+    return writes
 
 
 def _timeline_row(state: Any, ran: list[str]) -> dict[str, Any]:
