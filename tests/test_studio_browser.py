@@ -294,3 +294,50 @@ def test_another_site_in_the_same_browser_cannot_start_runs(
     finally:
         attacker.shutdown()
         attacker.server_close()
+
+
+def _two_questions() -> Any:
+    from typing import TypedDict
+
+    from graphkit import START, StateGraph, interrupt
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    class S(TypedDict, total=False):
+        a: str
+        b: str
+
+    builder = StateGraph(S)
+    builder.add_node("ask_a", lambda s: {"a": interrupt("first question")})
+    builder.add_node("ask_b", lambda s: {"b": interrupt("second question")})
+    builder.add_edge(START, "ask_a").add_edge(START, "ask_b")
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+def test_several_interrupts_are_answered_one_at_a_time(browser: Any) -> None:
+    server = StudioServer(Studio(_two_questions()), keepalive=0.5)
+    worker = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    worker.start()
+    server.studio.wait(server.studio.start_run("two", {}).id, timeout=30)
+    context = browser.new_context(viewport={"width": 1500, "height": 950})
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        expect(page.locator("#resume-id option")).to_have_count(2)
+        second = page.locator("#resume-id option", has_text="second question")
+        page.select_option("#resume-id", second.get_attribute("value"))
+        page.fill("#resume-value", '"B"')
+        page.click("#resume-submit")
+        page.wait_for_selector("#run-status.paused")
+        expect(page.locator("#resume-id")).to_be_hidden()  # one question left
+        expect(page.locator("#detail .interrupt")).to_contain_text("first question")
+        page.fill("#resume-value", '"A"')
+        page.click("#resume-submit")
+        page.wait_for_selector("#run-status.done")
+        expect(page.locator("#state-values")).to_contain_text('"b": "B"')
+        expect(page.locator("#state-values")).to_contain_text('"a": "A"')
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
+        server.studio.close()
+        worker.join(5)

@@ -278,6 +278,8 @@ def test_several_pending_interrupts_are_answered_one_by_one() -> None:
     studio.wait(studio.resume("t", "A", interrupt_id=pending["a?"]).id, timeout=30)
     left = studio.checkpoint("t")["interrupts"]
     assert [i["value"] for i in left] == ["b?"]
+    latest_id = studio.history("t")["latest_id"]  # by id too: the page asks that way
+    assert studio.checkpoint("t", latest_id)["interrupts"] == left
     studio.wait(studio.resume("t", "B", interrupt_id=left[0]["id"]).id, timeout=30)
     done = studio.checkpoint("t")
     assert done["values"] == {"a": "A", "b": "B"}

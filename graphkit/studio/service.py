@@ -228,7 +228,11 @@ class Studio:
         step and what each node wrote, the next nodes and the pending interrupts."""
         if checkpoint_id is not None:
             _check_id(checkpoint_id)
-        state = self.graph.get_state(_config(thread_id, checkpoint_id))
+        state = self.graph.get_state(_config(thread_id))
+        if checkpoint_id is not None and state.config["configurable"].get("checkpoint_id") != (
+            checkpoint_id
+        ):  # an older one: its record (the latest shows what is still pending now)
+            state = self.graph.get_state(_config(thread_id, checkpoint_id))
         if not state.metadata and not state.values and state.parent_config is None:
             raise NotFound(f"thread {thread_id!r} has no checkpoint {checkpoint_id or '(latest)'}")
         parent = self._parent(state)
