@@ -5,8 +5,9 @@
 ``AsyncSqliteSaver``, fsync on both), ``durability="sync"`` and ``"async"``, while
 another coroutine spins (``await asyncio.sleep(0)`` in a loop). The metric is that
 coroutine's share of the loop: its turns during the run divided by its turns in the
-same time with the loop to itself (100% = the run costs the loop nothing; the aim is
-at least 50%). The timed value is the run itself.
+same time with the loop to itself, measured right after the run (100% = the run costs
+the loop nothing; the aim is at least 50%; capped at 100%, as machine noise can push
+it over). The timed value is the run itself.
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ async def _share(kind: str, durability: str) -> tuple[float, float]:
     async def body(saver: Any) -> tuple[float, float]:
         graph = loop_graph(kind, saver, STEPS)
         config = {"configurable": {"thread_id": f"a{next(_ids)}"}, "recursion_limit": STEPS + 10}
-        alone = await _spin_rate(0.1)
         turns = 0
         done = False
 
@@ -73,7 +73,8 @@ async def _share(kind: str, durability: str) -> tuple[float, float]:
         took = time.perf_counter() - start
         done = True
         await spinner
-        return took, turns / (alone * took)
+        alone = await _spin_rate(min(max(took, 0.05), 1.0))  # right after, as loaded
+        return took, min(turns / (alone * took), 1.0)
 
     result: tuple[float, float] = await _with_saver(kind, body)
     return result
