@@ -610,9 +610,9 @@ def _add_store(sub: Any) -> None:
         "inspect an LMDB memory store (namespaces, search)",
         "Inspect an LMDBStore directory.\n\n"
         'NAMESPACE is written with slashes: memories/1 is ("memories", "1"); an empty\n'
-        'NAMESPACE ("") is the whole store. --query embeds the text with HashEmbeddings\n'
-        "(the store's local default) at the store's saved dims; a store indexed with\n"
-        "another embedding model must be searched from Python with that model.\n\n"
+        'NAMESPACE ("") is the whole store. --query embeds the text with the embedder\n'
+        'the store recorded (e.g. "hash", or "openai:text-embedding-3-small", which needs\n'
+        "its API key); --embed provider:model names it for a store indexed with a custom one.\n\n"
         "examples:\n"
         "  graphkit store .graphkit-data namespaces\n"
         '  graphkit store .graphkit-data search memories/1 --query "what is my name"',
@@ -633,6 +633,9 @@ def _add_store(sub: Any) -> None:
     )
     search.add_argument("namespace", metavar="NAMESPACE", help="e.g. memories/1")
     search.add_argument("--query", help="rank by semantic similarity to this text")
+    search.add_argument(
+        "--embed", metavar="PROVIDER:MODEL", help="embed --query with this (default: as recorded)"
+    )
     search.add_argument("--limit", type=_positive, default=10, help="at most N items (10)")
     _json_flag(search)
     search.set_defaults(handler=cmd_store_search)
@@ -649,22 +652,23 @@ def parse_namespace(text: str) -> tuple[str, ...]:
 
 
 @contextmanager
-def open_store(path: str) -> Iterator[Any]:
-    """An LMDBStore on an existing directory, with its vector index if it has one."""
-    _check_lmdb_dir(path)
-    import struct
+def open_store(path: str, *, query_embed: str | None = None) -> Iterator[Any]:
+    """An LMDBStore on an existing directory, with its vector index if it has one.
 
+    ``query_embed``: the embedder for queries (``"recorded"``: the one the store
+    recorded); otherwise queries are not embedded and the index uses a placeholder.
+    """
+    _check_lmdb_dir(path)
     from graphkit.stores.embeddings import HashEmbeddings
     from graphkit.stores.store import LMDBStore
 
     env = _open_readonly(path)
     try:
-        meta = env.db("store_meta")  # open the database before the read transaction
-        with env.read() as txn:
-            raw = txn.get(b"dims", db=meta)
-        dims = struct.unpack(">Q", raw)[0] if raw else None
-        index: Any = {"dims": dims, "embed": HashEmbeddings(dims)} if dims else None
-        store = LMDBStore(env=env, index=index)
+        dims, recorded = LMDBStore.saved_index(env)
+        embed: Any = HashEmbeddings(dims) if dims else None
+        if dims and query_embed is not None:
+            embed = _query_embedder(path, dims, recorded, query_embed)
+        store = LMDBStore(env=env, index={"dims": dims, "embed": embed} if dims else None)
     except LookupError:
         raise UsageError(
             f"{path} holds no memory store (no LMDBStore wrote there); "
@@ -676,6 +680,33 @@ def open_store(path: str) -> Iterator[Any]:
         yield store
     finally:
         store.close()
+
+
+def _query_embedder(path: str, dims: int, recorded: str | None, choice: str) -> Any:
+    """The embedder for ``--query``: ``--embed`` if given, else the store's recorded one."""
+    from graphkit.errors import GraphkitError
+    from graphkit.models.errors import ModelError
+    from graphkit.stores.embeddings import ensure_embeddings
+
+    name = recorded if choice == "recorded" else choice
+    if name is None:
+        print(
+            f"note: {path} does not record its embedder (written by an older graphkit); "
+            "ranking with HashEmbeddings. Pass --embed PROVIDER:MODEL if it was indexed "
+            "with another model.",
+            file=sys.stderr,
+        )
+        name = "hash"
+    if name.startswith("python:"):
+        raise UsageError(
+            f"the store in {path} was indexed with {name[7:]} ({dims} dims), which the CLI "
+            "cannot build: pass --embed PROVIDER:MODEL naming the same model "
+            "(e.g. --embed openai:text-embedding-3-small), or search from Python"
+        )
+    try:
+        return ensure_embeddings(name, dims=dims)
+    except (GraphkitError, ModelError, TypeError, ImportError) as exc:
+        raise UsageError(f"cannot embed the query with {name!r}: {exc}") from exc
 
 
 def cmd_store_namespaces(args: argparse.Namespace) -> int:
@@ -712,7 +743,8 @@ def _count_items(store: Any, namespace: tuple[str, ...]) -> int:
 def cmd_store_search(args: argparse.Namespace) -> int:
     """``graphkit store PATH search NAMESPACE``."""
     namespace = parse_namespace(args.namespace)
-    with open_store(args.path) as store:
+    query_embed = (args.embed or "recorded") if args.query else None
+    with open_store(args.path, query_embed=query_embed) as store:
         if args.query and store.vectors is None:
             raise UsageError(
                 f"the store in {args.path} has no vector index: "

@@ -93,7 +93,7 @@ class CheckpointSession:
             )
         self.thread_id, self.ns, _ = thread_of(config)
         self.saver = saver
-        self.config: dict[str, Any] = {"configurable": dict(configurable)}
+        self.config: dict[str, Any] = {"configurable": {**configurable, "checkpoint_ns": self.ns}}
         """The config of the checkpoint the next save comes after."""
         self.durability = config.get("durability") or DEFAULT_DURABILITY
         if self.durability not in DURABILITY:
@@ -188,6 +188,15 @@ class CheckpointSession:
         ``interrupt_before``/``interrupt_after``) there is nothing to answer.
         """
         open_ids = sorted(i.id for items in self.interrupted.values() for i in items)
+        if value == {} and open_ids:
+            raise UnknownInterruptError(
+                f"Command(resume={{}}) names no interrupt: thread {self.thread_id!r} has "
+                f"{len(open_ids)} open; pass Command(resume={{interrupt_id: value, ...}}) "
+                f"with ids from {open_ids}.",
+                reason="empty_map",
+                interrupt_ids=(),
+                pending_ids=tuple(open_ids),
+            )
         if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
             unknown = tuple(k for k in value if k not in open_ids)
             if not unknown:
@@ -322,6 +331,8 @@ class CheckpointSession:
                 continue  # a bad answer: the interrupt stays open, as saved before
             if task.error is not None:
                 writes = [(ERROR, repr(task.error))]
+                if asked and task.id in asked:  # failed after its answers: ask again
+                    writes.append((INTERRUPT, asked[task.id]))
             elif not task.done:  # paused (at an interrupt, or a subgraph's static stop)
                 writes = [(INTERRUPT, list(task.interrupts)), (RESUME, list(task.resume))]
             elif task.done and not task.restored:

@@ -391,6 +391,7 @@ class Run:
             self._save("fork")
             return
         writers: list[tuple[str, list[Write]]] = []
+        gotos: list[Send | str] = []  # a Command as the update also routes, as from a node
         for values, as_node in updates:
             name = as_node if as_node is not None else self._last_writer()
             if name not in (START, END) and name not in self.tables.nodes:
@@ -398,6 +399,9 @@ class Run:
                     f"update_state(as_node={name!r}): no such node. Known nodes: "
                     f"{sorted(self.tables.nodes)} (or START, END, {COPY!r}, {INPUT!r})."
                 )
+            if isinstance(values, Command):
+                gotos.extend(values.goto_list())
+                values = values.update
             writes = update_writes(values, name, self.tables) if values is not None else []
             writers.append((name, writes))
         self._apply(writers)
@@ -405,6 +409,11 @@ class Run:
         for name, _ in writers:
             if name != END:
                 self.route_after(self.tables.start if name == START else self.tables.nodes[name])
+        for target in gotos:
+            if isinstance(target, Send):
+                self.frontier.sends.append(target)
+            else:
+                self._trigger(target)
         self._save("update", tuple(dict.fromkeys(name for name, _ in writers)))
 
     def _last_writer(self) -> str:

@@ -66,6 +66,7 @@ from graphkit.stores.checkpoint.base import (
     checkpoint_id_str,
     checkpoint_of,
     make_config,
+    names_namespace,
     summarize_threads,
     thread_of,
 )
@@ -585,6 +586,10 @@ class LMDBSaver(BaseCheckpointSaver):
             yield from self._list_all(filter, before_id, limit)
             return
         thread_id, ns, _ = thread_of(config)
+        if not names_namespace(config):
+            spaces = self._namespaces(thread_id)
+            yield from self._every_namespace(thread_id, spaces, filter, before, limit)
+            return
         prefix = enc(thread_id) + enc(ns)
         upper = prefix + (checkpoint_id_bytes(before_id) if before_id else _END)
         remaining = limit
@@ -608,6 +613,20 @@ class LMDBSaver(BaseCheckpointSaver):
                 remaining -= len(page)
             if found is None:
                 return
+
+    def _namespaces(self, thread_id: str) -> builtins.list[str]:
+        """The checkpoint namespaces of a thread (a scan of its checkpoint keys)."""
+        prefix = enc(thread_id)
+        found: set[str] = set()
+        with _reader(self.env) as txn:
+            cursor = txn.cursor(db=self._checkpoints)
+            if cursor.set_range(prefix):
+                for raw in cursor.iternext(values=False):
+                    key = bytes(raw)
+                    if not key.startswith(prefix):
+                        break
+                    found.add(self.key_names(txn, key)[1])
+        return sorted(found)
 
     def _match(
         self,
