@@ -111,26 +111,33 @@ def _calls_per_sample(fn: Callable[[], object]) -> int:
     return max(1, min(10_000, int(MIN_SAMPLE_SECONDS / max(once, 1e-7))))
 
 
-def _time_sample(fn: Callable[[], object], calls: int) -> float:
+def _time_sample(
+    fn: Callable[[], object], calls: int, timer: Callable[[], float] = time.perf_counter
+) -> float:
     """Seconds per call, over ``calls`` back-to-back calls (GC paused)."""
     gc.collect()
     gc.disable()
     try:
-        start = time.perf_counter()
+        start = timer()
         for _ in range(calls):
             fn()
-        return (time.perf_counter() - start) / calls
+        return (timer() - start) / calls
     finally:
         gc.enable()
 
 
-def measure(workload: Workload, *, quick: bool = False, with_langgraph: bool = True) -> Result:
+def measure(
+    workload: Workload, *, quick: bool = False, with_langgraph: bool = True, cpu: bool = False
+) -> Result:
     """Run one workload: warm up each side, then alternate timed samples.
 
     Runs that take less than ``MIN_SAMPLE_SECONDS`` are repeated within a sample and
     reported per call. Workloads whose runs must not repeat (each run needs fresh
-    state) do their own setup inside the timed callable.
+    state) do their own setup inside the timed callable. ``cpu``: measure the process's
+    CPU time (all its threads) instead of wall time: steadier on a shared machine, but
+    time spent waiting (on fsync, on other processes) is not counted.
     """
+    timer = time.process_time if cpu else time.perf_counter
     repeat = 3 if quick else workload.repeat
     ours = workload.graphkit()
     theirs = workload.langgraph() if (workload.langgraph and with_langgraph) else None
@@ -143,9 +150,9 @@ def measure(workload: Workload, *, quick: bool = False, with_langgraph: bool = T
     ours_times: list[float] = []
     theirs_times: list[float] = []
     for _ in range(repeat):
-        ours_times.append(_time_sample(ours, ours_calls))
+        ours_times.append(_time_sample(ours, ours_calls, timer))
         if theirs is not None:
-            theirs_times.append(_time_sample(theirs, theirs_calls))
+            theirs_times.append(_time_sample(theirs, theirs_calls, timer))
     result = Result(
         name=workload.name,
         description=workload.description,
@@ -232,15 +239,17 @@ def run(
     quick: bool = False,
     json_path: str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    cpu: bool = False,
 ) -> list[Result]:
-    """Measure every workload; optionally write the results as JSON."""
+    """Measure every workload; optionally write the results as JSON. ``cpu``: process CPU
+    time instead of wall time (see ``measure``)."""
     with_langgraph = langgraph_available()
     results: list[Result] = []
     for i, workload in enumerate(workloads):
         if progress:
             progress(i, len(workloads), workload.name)
         try:
-            results.append(measure(workload, quick=quick, with_langgraph=with_langgraph))
+            results.append(measure(workload, quick=quick, with_langgraph=with_langgraph, cpu=cpu))
         except Exception as exc:  # one broken workload must not hide the others
             results.append(
                 Result(
@@ -258,6 +267,7 @@ def run(
     if json_path:
         payload = {
             "machine": machine(),
+            "timer": "process CPU" if cpu else "wall",
             "results": [asdict(r) | {"ratio": r.ratio} for r in results],
         }
         with open(json_path, "w") as fh:
