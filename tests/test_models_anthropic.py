@@ -473,3 +473,31 @@ def test_structured_output_with_thinking_offers_the_tool_without_forcing_it() ->
         structured.invoke("Weather in Paris?")
     body = server.requests[0]
     assert "tool_choice" not in body and body["tools"][0]["name"] == "Weather"
+
+
+def test_bind_tools_keywords_parallel_tool_calls_and_strict() -> None:
+    server = Server(
+        (200, "anthropic_message_tool_use.json"), (200, "anthropic_message_tool_use.json")
+    )
+    server.model().bind_tools([get_weather], parallel_tool_calls=False, strict=True).invoke("Hi")
+    server.model().bind_tools([get_weather], tool_choice="any", parallel_tool_calls=False).invoke(
+        "Hi"
+    )
+    first, second = server.requests
+    assert first["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+    assert first["tools"][0]["strict"] is True
+    assert second["tool_choice"] == {"type": "any", "disable_parallel_tool_use": True}
+
+
+def test_bind_sets_stop_and_request_fields_on_a_copy() -> None:
+    server = Server((200, "anthropic_message_text.json"), (200, "anthropic_message_text.json"))
+    model = server.model(stop=["A"])
+    model.bind(stop=["B"], service_tier="auto").invoke("Hi")
+    model.invoke("Hi")
+    assert (server.requests[0]["stop_sequences"], server.requests[0]["service_tier"]) == (
+        ["B"],
+        "auto",
+    )
+    assert (
+        server.requests[1]["stop_sequences"] == ["A"] and "service_tier" not in server.requests[1]
+    )

@@ -220,3 +220,11 @@ def test_streamed_chunks_carry_langgraph_and_model_metadata() -> None:
         "ls_max_tokens": 1024,
         "ls_integration": "langchain_chat_model",
     }
+
+
+def test_configurable_model_replays_bind_with_its_keywords() -> None:
+    model = init_chat_model().bind_tools([get_weather], parallel_tool_calls=False).bind(seed=1)
+    built = model.resolve({"configurable": {"model": "openai:gpt-4.1"}})
+    assert isinstance(built, ChatOpenAI)
+    assert [t.name for t in built.tools] == ["get_weather"]
+    assert built.bound_kwargs == {"parallel_tool_calls": False, "seed": 1}

@@ -78,6 +78,9 @@ class BaseChatModel(ABC):
     """Tags added to the metadata of this model's streamed chunks (as LangChain's)."""
     metadata: dict[str, Any] | None = None
     """Keys added to the metadata of this model's streamed chunks (as LangChain's)."""
+    bound_kwargs: dict[str, Any] = {}  # noqa: RUF012 - replaced, never mutated
+    """Request options from ``bind``/``bind_tools`` (``stop``, ``parallel_tool_calls``,
+    ``strict``, or any request field), applied by providers that support them."""
 
     # -- what providers implement ---------------------------------------------
 
@@ -160,18 +163,30 @@ class BaseChatModel(ABC):
         }
 
     def bind_tools(
-        self: ModelT, tools: Sequence[Any], *, tool_choice: ToolChoice | bool = None
+        self: ModelT, tools: Sequence[Any], *, tool_choice: ToolChoice | bool = None, **kwargs: Any
     ) -> ModelT:
         """A copy of this model that offers ``tools`` on every call.
 
         ``tools`` may hold ``@tool``s, plain functions, pydantic models, TypedDicts
         or JSON-schema dicts. ``tool_choice``: ``"auto"``, ``"any"``/``"required"``,
-        ``"none"``, a tool name, or ``True`` (the single bound tool).
+        ``"none"``, a tool name, or ``True`` (the single bound tool). Other keywords
+        are bound as with ``bind``, e.g. ``parallel_tool_calls=False``, ``strict=True``.
         """
         converted = tuple(convert_to_tool(t) for t in tools)
-        bound = copy.copy(self)
+        bound = self.bind(**kwargs)
         bound.tools = converted
         bound.tool_choice = _normalize_tool_choice(tool_choice, converted)
+        return bound
+
+    def bind(self: ModelT, **kwargs: Any) -> ModelT:
+        """A copy of this model that sends ``kwargs`` with every request (LangChain's ``bind``).
+
+        ``stop`` sets stop sequences, ``parallel_tool_calls=False`` asks for one tool
+        call at a time, ``strict=True`` asks for schema-exact tool arguments; other
+        keywords are request fields sent as they are.
+        """
+        bound = copy.copy(self)
+        bound.bound_kwargs = {**self.bound_kwargs, **kwargs}
         return bound
 
     def with_structured_output(

@@ -251,7 +251,7 @@ class ConfigurableChatModel(BaseChatModel):
         *,
         fields: Literal["any"] | Sequence[str],
         prefix: str = "",
-        bound: tuple[tuple[tuple[Any, ...], dict[str, Any]], ...] = (),
+        bound: tuple[tuple[str, tuple[Any, ...], dict[str, Any]], ...] = (),
     ) -> None:
         self.defaults = defaults
         """Keywords for ``init_chat_model`` before any config is applied."""
@@ -260,7 +260,7 @@ class ConfigurableChatModel(BaseChatModel):
         self.prefix = prefix + "_" if prefix and not prefix.endswith("_") else prefix
         """Prefix of this model's keys in ``config["configurable"]``."""
         self.bound = bound
-        """``bind_tools`` calls replayed on each built model."""
+        """``bind_tools``/``bind`` calls (method, args, kwargs) replayed on each built model."""
         self.model = str(defaults.get("model", ""))
 
     def _settings(self, config: dict[str, Any] | None) -> dict[str, Any]:
@@ -285,20 +285,27 @@ class ConfigurableChatModel(BaseChatModel):
                 "'provider:model'}}, or give init_chat_model a default model"
             )
         built = _create_chat_model(model, provider, settings)
-        for args, kwargs in self.bound:
-            built = built.bind_tools(*args, **kwargs)
+        for method, args, kwargs in self.bound:
+            built = getattr(built, method)(*args, **kwargs)
         return built
 
-    def bind_tools(
-        self, tools: Sequence[Any], *, tool_choice: ToolChoice | bool = None
-    ) -> ConfigurableChatModel:
-        """A copy that binds ``tools`` on whichever model each call selects."""
+    def _queue(self, method: str, *args: Any, **kwargs: Any) -> ConfigurableChatModel:
         return ConfigurableChatModel(
             self.defaults,
             fields=self.fields,
             prefix=self.prefix,
-            bound=(*self.bound, ((tools,), {"tool_choice": tool_choice})),
+            bound=(*self.bound, (method, args, kwargs)),
         )
+
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: ToolChoice | bool = None, **kwargs: Any
+    ) -> ConfigurableChatModel:
+        """A copy that binds ``tools`` on whichever model each call selects."""
+        return self._queue("bind_tools", tools, tool_choice=tool_choice, **kwargs)
+
+    def bind(self, **kwargs: Any) -> ConfigurableChatModel:
+        """A copy that binds ``kwargs`` on whichever model each call selects."""
+        return self._queue("bind", **kwargs)
 
     def invoke(self, input: LanguageModelInput, config: Any = None) -> AIMessage:
         """``invoke`` on the model ``config`` selects."""
