@@ -501,3 +501,13 @@ def test_bind_sets_stop_and_request_fields_on_a_copy() -> None:
     assert (
         server.requests[1]["stop_sequences"] == ["A"] and "service_tier" not in server.requests[1]
     )
+
+
+def test_per_call_keywords_apply_to_that_call_only() -> None:
+    server = Server((200, "anthropic_message_text.json"), (200, "anthropic_message_text.json"))
+    model = server.model()
+    model.invoke("Hi", cache_control=EPHEMERAL, stop=["Z"])
+    model.invoke("Hi")
+    assert server.requests[0]["cache_control"] == EPHEMERAL
+    assert server.requests[0]["stop_sequences"] == ["Z"]
+    assert "cache_control" not in server.requests[1] and "stop_sequences" not in server.requests[1]

@@ -103,12 +103,15 @@ class BaseChatModel(ABC):
 
     # -- public API ------------------------------------------------------------
 
-    def invoke(self, input: LanguageModelInput, config: Any = None) -> AIMessage:
+    def invoke(self, input: LanguageModelInput, config: Any = None, **kwargs: Any) -> AIMessage:
         """Send ``input`` and return the reply.
 
         Inside a graph streamed with ``stream_mode="messages"`` this streams
-        internally, so tokens reach the stream as they arrive.
+        internally, so tokens reach the stream as they arrive. ``kwargs`` apply to
+        this call only, as with ``bind`` (e.g. ``stop=[...]``).
         """
+        if kwargs:
+            return self.bind(**kwargs).invoke(input, config)
         messages = _to_messages(input)
         if self.streaming or _messages_streaming_active():
             merged: AIMessageChunk | None = None
@@ -117,8 +120,12 @@ class BaseChatModel(ABC):
             return _final_message(merged)
         return self._generate(messages)
 
-    async def ainvoke(self, input: LanguageModelInput, config: Any = None) -> AIMessage:
+    async def ainvoke(
+        self, input: LanguageModelInput, config: Any = None, **kwargs: Any
+    ) -> AIMessage:
         """Async ``invoke``."""
+        if kwargs:
+            return await self.bind(**kwargs).ainvoke(input, config)
         messages = _to_messages(input)
         if self.streaming or _messages_streaming_active():
             merged: AIMessageChunk | None = None
@@ -127,17 +134,26 @@ class BaseChatModel(ABC):
             return _final_message(merged)
         return await self._agenerate(messages)
 
-    def stream(self, input: LanguageModelInput, config: Any = None) -> Iterator[AIMessageChunk]:
+    def stream(
+        self, input: LanguageModelInput, config: Any = None, **kwargs: Any
+    ) -> Iterator[AIMessageChunk]:
         """Yield the reply as ``AIMessageChunk``s; ``sum`` them with ``+``."""
+        if kwargs:
+            yield from self.bind(**kwargs).stream(input, config)
+            return
         metadata = self._chunk_metadata()
         for chunk in self._stream(_to_messages(input)):
             _emit(chunk, metadata)
             yield chunk
 
     async def astream(
-        self, input: LanguageModelInput, config: Any = None
+        self, input: LanguageModelInput, config: Any = None, **kwargs: Any
     ) -> AsyncIterator[AIMessageChunk]:
         """Async ``stream``."""
+        if kwargs:
+            async for chunk in self.bind(**kwargs).astream(input, config):
+                yield chunk
+            return
         metadata = self._chunk_metadata()
         async for chunk in self._astream(_to_messages(input)):
             _emit(chunk, metadata)

@@ -307,23 +307,27 @@ class ConfigurableChatModel(BaseChatModel):
         """A copy that binds ``kwargs`` on whichever model each call selects."""
         return self._queue("bind", **kwargs)
 
-    def invoke(self, input: LanguageModelInput, config: Any = None) -> AIMessage:
+    def invoke(self, input: LanguageModelInput, config: Any = None, **kwargs: Any) -> AIMessage:
         """``invoke`` on the model ``config`` selects."""
-        return self.resolve(config).invoke(input)
+        return self.resolve(config).invoke(input, **kwargs)
 
-    async def ainvoke(self, input: LanguageModelInput, config: Any = None) -> AIMessage:
+    async def ainvoke(
+        self, input: LanguageModelInput, config: Any = None, **kwargs: Any
+    ) -> AIMessage:
         """Async ``invoke``."""
-        return await self.resolve(config).ainvoke(input)
+        return await self.resolve(config).ainvoke(input, **kwargs)
 
-    def stream(self, input: LanguageModelInput, config: Any = None) -> Iterator[AIMessageChunk]:
+    def stream(
+        self, input: LanguageModelInput, config: Any = None, **kwargs: Any
+    ) -> Iterator[AIMessageChunk]:
         """``stream`` on the model ``config`` selects."""
-        yield from self.resolve(config).stream(input)
+        yield from self.resolve(config).stream(input, **kwargs)
 
     async def astream(
-        self, input: LanguageModelInput, config: Any = None
+        self, input: LanguageModelInput, config: Any = None, **kwargs: Any
     ) -> AsyncIterator[AIMessageChunk]:
         """Async ``stream``."""
-        async for chunk in self.resolve(config).astream(input):
+        async for chunk in self.resolve(config).astream(input, **kwargs):
             yield chunk
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
