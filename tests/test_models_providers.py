@@ -228,3 +228,17 @@ def test_configurable_model_replays_bind_with_its_keywords() -> None:
     assert isinstance(built, ChatOpenAI)
     assert [t.name for t in built.tools] == ["get_weather"]
     assert built.bound_kwargs == {"parallel_tool_calls": False, "seed": 1}
+
+
+def test_openai_embeddings_take_langchains_spellings() -> None:
+    embeddings = init_embeddings(
+        "openai:text-embedding-3-small",
+        openai_api_key="alias-key",
+        openai_api_base="https://proxy.example/v1",
+        request_timeout=3.0,
+    )
+    assert embeddings.client.api_key == "alias-key"
+    assert str(embeddings.client.base_url) == "https://proxy.example/v1/"
+    assert embeddings.client.timeout == 3.0
+    with pytest.raises(ModelConfigError, match=r"unknown keywords \['dimension'\]"):
+        OpenAIEmbeddings(dimension=3)
