@@ -450,7 +450,7 @@ def _row_dict(row: ThreadSummary) -> dict[str, Any]:
 
 def cmd_history(args: argparse.Namespace) -> int:
     """``graphkit history``."""
-    from graphkit.engine.frontier import next_names
+    from graphkit.engine.frontier import next_names, ran_names
 
     config = {"configurable": {"thread_id": args.thread_id, "checkpoint_ns": args.ns}}
     with open_saver(args.path) as saver:
@@ -466,7 +466,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                 "time": item.checkpoint.get("ts", ""),
                 "step": meta.get("step"),
                 "source": meta.get("source"),
-                "writes": sorted((meta.get("writes") or {}).keys()),
+                "writes": sorted(ran_names(item.checkpoint.get("frontier"), meta)),
                 "next": list(next_names(item.checkpoint.get("frontier") or {})),
                 "parent_id": (item.parent_config or {})
                 .get("configurable", {})

@@ -15,7 +15,7 @@ from typing import Any
 from graphkit.constants import INTERRUPT, START
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
 from graphkit.engine.compiled import CompiledStateGraph
-from graphkit.engine.frontier import planned
+from graphkit.engine.frontier import planned, saved_input
 from graphkit.engine.loop import Run
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.nested import with_checkpoint_map
@@ -164,7 +164,8 @@ def snapshot(
     tasks: list[PregelTask] = []
     names, sends = planned(frontier)
     if START in names:  # an input checkpoint: the input is what runs next
-        results[f"{step}:{START}"] = dict((found.metadata.get("writes") or {}).get(START) or {})
+        legacy = (found.metadata.get("writes") or {}).get(START)  # older checkpoints
+        results[f"{step}:{START}"] = saved_input(frontier) or dict(legacy or {})
     for name in names:
         tasks.append(
             _snapshot_task(f"{step}:{name}", name, ("pull", name), errors, interrupts, results)
