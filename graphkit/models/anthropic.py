@@ -33,7 +33,13 @@ from graphkit.messages import (
     UsageMetadata,
     tool_call,
 )
-from graphkit.models._sdk import SDKChatModel, StreamDecode, request_extras, take_aliases
+from graphkit.models._sdk import (
+    SDKChatModel,
+    StreamDecode,
+    request_extras,
+    take_aliases,
+    take_runtime_options,
+)
 from graphkit.models.base import StructuredOutputModel
 from graphkit.models.errors import ModelConfigError
 from graphkit.tools import Tool
@@ -128,6 +134,7 @@ class ChatAnthropic(SDKChatModel):
         **kwargs: Any,
     ) -> None:
         aliased = take_aliases("ChatAnthropic", kwargs, ALIASES)
+        runtime = take_runtime_options(type(self), kwargs)
         max_tokens = aliased.get("max_tokens", max_tokens)
         self.thinking = thinking
         """Extended thinking, e.g. ``{"type": "enabled", "budget_tokens": 2000}``."""
@@ -158,6 +165,7 @@ class ChatAnthropic(SDKChatModel):
             stream_usage=stream_usage,
             tags=tags,
             metadata=metadata,
+            **runtime,
         )
 
     def request_body(self, messages: list[BaseMessage], *, stream: bool = False) -> dict[str, Any]:

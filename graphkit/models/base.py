@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Literal, TypeVar, cast
@@ -78,6 +79,9 @@ class BaseChatModel(ABC):
     """Tags added to the metadata of this model's streamed chunks (as LangChain's)."""
     metadata: dict[str, Any] | None = None
     """Keys added to the metadata of this model's streamed chunks (as LangChain's)."""
+    disable_streaming: bool | str = False
+    """``True``: never stream (``stream`` yields the whole reply as one chunk);
+    ``"tool_calling"``: not while tools are bound (LangChain's option)."""
     bound_kwargs: dict[str, Any] = {}  # noqa: RUF012 - replaced, never mutated
     """Request options from ``bind``/``bind_tools`` (``stop``, ``parallel_tool_calls``,
     ``strict``, or any request field), applied by providers that support them."""
@@ -113,7 +117,7 @@ class BaseChatModel(ABC):
         if kwargs:
             return self.bind(**kwargs).invoke(input, config)
         messages = _to_messages(input)
-        if self.streaming or _messages_streaming_active():
+        if self._streams():
             merged: AIMessageChunk | None = None
             for chunk in self.stream(messages):
                 merged = chunk if merged is None else merged + chunk
@@ -127,7 +131,7 @@ class BaseChatModel(ABC):
         if kwargs:
             return await self.bind(**kwargs).ainvoke(input, config)
         messages = _to_messages(input)
-        if self.streaming or _messages_streaming_active():
+        if self._streams():
             merged: AIMessageChunk | None = None
             async for chunk in self.astream(messages):
                 merged = chunk if merged is None else merged + chunk
@@ -142,7 +146,9 @@ class BaseChatModel(ABC):
             yield from self.bind(**kwargs).stream(input, config)
             return
         metadata = self._chunk_metadata()
-        for chunk in self._stream(_to_messages(input)):
+        messages = _to_messages(input)
+        chunks = [_as_chunk(self._generate(messages))] if self._no_streaming() else None
+        for chunk in chunks or self._stream(messages):
             _emit(chunk, metadata)
             yield chunk
 
@@ -155,9 +161,23 @@ class BaseChatModel(ABC):
                 yield chunk
             return
         metadata = self._chunk_metadata()
-        async for chunk in self._astream(_to_messages(input)):
+        messages = _to_messages(input)
+        if self._no_streaming():
+            chunk = _as_chunk(await self._agenerate(messages))
             _emit(chunk, metadata)
             yield chunk
+            return
+        async for chunk in self._astream(messages):
+            _emit(chunk, metadata)
+            yield chunk
+
+    def _no_streaming(self) -> bool:
+        disabled = self.disable_streaming
+        return disabled is True or (disabled == "tool_calling" and bool(self.tools))
+
+    def _streams(self) -> bool:
+        """Whether ``invoke`` streams: asked to, or tokens are being streamed, unless disabled."""
+        return (self.streaming or _messages_streaming_active()) and not self._no_streaming()
 
     def _chunk_metadata(self) -> dict[str, Any]:
         extra = {**(self.metadata or {}), **self.ls_params()}
@@ -219,6 +239,16 @@ class BaseChatModel(ABC):
 
 def _to_messages(input: LanguageModelInput) -> list[BaseMessage]:
     return [message_chunk_to_message(m) for m in convert_to_messages(input)]
+
+
+def _as_chunk(message: AIMessage) -> AIMessageChunk:
+    """A whole reply as one chunk (its tool calls as complete chunks)."""
+    data = message.model_dump(exclude={"type", "tool_calls", "invalid_tool_calls"})
+    data["tool_call_chunks"] = [
+        {"name": c["name"], "args": json.dumps(c["args"]), "id": c.get("id"), "index": i}
+        for i, c in enumerate(message.tool_calls)
+    ]
+    return AIMessageChunk(**data)
 
 
 def _final_message(merged: AIMessageChunk | None) -> AIMessage:

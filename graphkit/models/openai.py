@@ -35,7 +35,13 @@ from graphkit.messages import (
     UsageMetadata,
     tool_call,
 )
-from graphkit.models._sdk import SDKChatModel, StreamDecode, request_extras, take_aliases
+from graphkit.models._sdk import (
+    SDKChatModel,
+    StreamDecode,
+    request_extras,
+    take_aliases,
+    take_runtime_options,
+)
 from graphkit.tools import Tool
 
 __all__ = ["ChatOpenAI"]
@@ -119,6 +125,7 @@ class ChatOpenAI(SDKChatModel):
         **kwargs: Any,
     ) -> None:
         aliased = take_aliases("ChatOpenAI", kwargs, ALIASES)
+        runtime = take_runtime_options(type(self), kwargs)
         super().__init__(
             aliased.get("model", model),
             max_tokens=aliased.get("max_tokens", max_tokens),
@@ -143,6 +150,7 @@ class ChatOpenAI(SDKChatModel):
             stream_usage=stream_usage,
             tags=tags,
             metadata=metadata,
+            **runtime,
         )
 
     def request_body(self, messages: list[BaseMessage], *, stream: bool = False) -> dict[str, Any]:
