@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from graphkit.models.base import BaseChatModel, StructuredOutputModel
 from graphkit.models.errors import (
     MissingAPIKeyError,
-    MissingProviderPackageError,
     ModelAuthenticationError,
     ModelBadRequestError,
     ModelConfigError,
@@ -38,7 +37,6 @@ __all__ = [
     "FakeChatModel",
     "FakeModelExhaustedError",
     "MissingAPIKeyError",
-    "MissingProviderPackageError",
     "ModelAuthenticationError",
     "ModelBadRequestError",
     "ModelConfigError",

@@ -11,7 +11,6 @@ from graphkit.errors import GraphkitError
 
 __all__ = [
     "MissingAPIKeyError",
-    "MissingProviderPackageError",
     "ModelAuthenticationError",
     "ModelBadRequestError",
     "ModelConfigError",
@@ -47,10 +46,6 @@ class ModelError(Exception):
 
 class ModelConfigError(GraphkitError, ValueError):
     """A model was asked for wrongly: no model name, an unknown provider, a bad setting."""
-
-
-class MissingProviderPackageError(GraphkitError, ImportError):
-    """The provider's SDK is not installed; the message names the extra to install."""
 
 
 class ModelAuthenticationError(ModelError):

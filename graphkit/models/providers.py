@@ -24,9 +24,10 @@ import importlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Literal
 
+from graphkit._extras import missing_extra
 from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage
 from graphkit.models.base import BaseChatModel, LanguageModelInput, ToolChoice
-from graphkit.models.errors import MissingProviderPackageError, ModelConfigError
+from graphkit.models.errors import ModelConfigError
 
 __all__ = [
     "CHAT_PROVIDERS",
@@ -151,9 +152,9 @@ def _load_class(provider: str, table: dict[str, tuple[str, str]], what: str) -> 
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise MissingProviderPackageError(
-            f"{class_name} needs the {provider} SDK ({exc}): pip install 'graphkit[{provider}]'"
-        ) from exc
+        if exc.name is None or exc.name.startswith("graphkit"):
+            raise
+        raise missing_extra(class_name, exc.name) from exc
     return getattr(module, class_name)
 
 
