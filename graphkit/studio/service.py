@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphkit.cli import _jsonable
+from graphkit.engine.frontier import ran_names
 from graphkit.errors import GraphkitError
 from graphkit.types import Command
 
@@ -188,6 +189,21 @@ class Studio:
             return "failed"
         return "ready" if state.next else "done"
 
+    def _ran(self, state: Any) -> list[str]:
+        """The nodes whose writes made this checkpoint (its frontier record says)."""
+        found = self.saver.get_tuple(state.config)
+        if found is None:
+            return []
+        return ran_names(found.checkpoint.get("frontier"), found.metadata)
+
+    def _writes(self, state: Any) -> dict[str, Any]:
+        """What each node of this checkpoint's step wrote, where the saver kept it (the
+        parent's pending writes: a step that paused or failed); else the diff tells."""
+        if state.parent_config is None:
+            return {}
+        parent = self.graph.get_state(state.parent_config)
+        return {t.name: t.result for t in parent.tasks if t.result is not None}
+
     # -------------------------------------------------------------- history
     def history(self, thread_id: str, before: str | None = None, limit: int = 50) -> dict[str, Any]:
         """One page of a thread's checkpoints, newest first (``before``: a checkpoint id,
@@ -205,7 +221,7 @@ class Studio:
             "thread_id": thread_id,
             "status": self._status(thread_id, latest),
             "latest_id": latest.config["configurable"].get("checkpoint_id"),
-            "checkpoints": [_timeline_row(s) for s in snapshots[:limit]],
+            "checkpoints": [_timeline_row(s, self._ran(s)) for s in snapshots[:limit]],
             "more": len(snapshots) > limit,
         }
 
@@ -221,10 +237,10 @@ class Studio:
         if state.parent_config is not None:
             parent_values = self.graph.get_state(state.parent_config).values
         meta = state.metadata or {}
-        return _timeline_row(state) | {
+        return _timeline_row(state, self._ran(state)) | {
             "values": _jsonable(state.values),
             "diff": diff_values(_jsonable(parent_values), _jsonable(state.values)),
-            "writes": _jsonable(meta.get("writes") or {}),
+            "writes": _jsonable(self._writes(state)),
             "metadata": _jsonable(meta),
             "tasks": [
                 {
@@ -443,7 +459,7 @@ def _page_limit(limit: int) -> int:
     return max(1, min(int(limit), PAGE_LIMIT))
 
 
-def _timeline_row(state: Any) -> dict[str, Any]:
+def _timeline_row(state: Any, ran: list[str]) -> dict[str, Any]:
     """What the timeline shows of a checkpoint (no values: those come one at a time)."""
     meta = state.metadata or {}
     parent = (state.parent_config or {}).get("configurable", {}).get("checkpoint_id")
@@ -453,7 +469,7 @@ def _timeline_row(state: Any) -> dict[str, Any]:
         "step": meta.get("step"),
         "source": meta.get("source"),
         "created_at": state.created_at,
-        "ran": list(meta.get("writes") or {}),
+        "ran": ran,
         "next": list(state.next),
         "interrupts": len(state.interrupts),
         "error": any(task.error for task in state.tasks),
