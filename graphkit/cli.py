@@ -25,6 +25,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import logging
 import math
 import os
 import shutil
@@ -69,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     _printable_output()
+    _show_long_steps()
     try:
         with _any_int_size():
             return handler(args)
@@ -76,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"graphkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"graphkit {args.command}: interrupted", file=sys.stderr)
+        start = "\n" if sys.stderr.isatty() else ""  # past a progress line redrawn in place
+        print(f"{start}graphkit {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         sys.stderr.close()  # e.g. `graphkit state ... | head`: not an error
@@ -85,6 +88,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else ""
         print(f"graphkit {args.command}: {type(exc).__name__}: {message}", file=sys.stderr)
         return 1
+
+
+def _show_long_steps() -> None:
+    """Show on stderr what the stores say they are doing (rebuilding a vector index from
+    LMDB takes seconds per 50k rows), unless the program configured logging itself."""
+    logger = logging.getLogger("stores")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("graphkit: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _printable_output() -> None:

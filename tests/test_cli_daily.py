@@ -293,3 +293,18 @@ def test_bench_list_says_which_workloads_are_quick(capsys: pytest.CaptureFixture
     assert code == 0
     assert out.splitlines()[0].split()[:2] == ["workload", "quick"]
     assert any(line.split()[:2] == ["chain", "yes"] for line in out.splitlines())
+
+
+def test_what_the_stores_log_during_long_steps_reaches_stderr(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    stores = logging.getLogger("stores")
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    monkeypatch.setattr(stores, "handlers", [])
+    monkeypatch.setattr(stores, "level", logging.NOTSET)
+    assert main(["bench", "--list"]) == 0
+    stores.info("stores: rebuilding the vector index (50000 rows) from LMDB")
+    err = capsys.readouterr().err
+    assert "graphkit: stores: rebuilding the vector index (50000 rows)" in err

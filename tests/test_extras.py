@@ -68,3 +68,18 @@ def test_the_cli_reports_a_missing_extra_in_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "pip install 'graphkit[anthropic]'" in err
+
+
+def test_ray_executor_without_ray_names_the_ray_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    monkeypatch.delitem(sys.modules, "graphkit.engine.ray_executor", raising=False)
+    with pytest.raises(MissingExtraError, match=r"pip install 'graphkit\[ray\]'"):
+        importlib.import_module("graphkit.engine.ray_executor")
+
+
+def test_a_missing_provider_sdk_is_a_missing_extra() -> None:
+    from graphkit.models import MissingProviderPackageError
+
+    assert issubclass(MissingProviderPackageError, MissingExtraError)

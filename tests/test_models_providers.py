@@ -21,6 +21,7 @@ from graphkit.models import (
     ChatAnthropic,
     ChatOpenAI,
     ConfigurableChatModel,
+    MissingProviderPackageError,
     ModelConfigError,
     OpenAIEmbeddings,
 )
@@ -89,6 +90,8 @@ def test_missing_sdk_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(sys.modules, "anthropic", None)
     monkeypatch.delitem(sys.modules, "graphkit.models.anthropic", raising=False)
     with pytest.raises(MissingExtraError, match=r"pip install 'graphkit\[anthropic\]'"):
+        init_chat_model("anthropic:claude-sonnet-4-6")
+    with pytest.raises(MissingProviderPackageError):
         init_chat_model("anthropic:claude-sonnet-4-6")
 
 

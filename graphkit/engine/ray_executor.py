@@ -33,9 +33,9 @@ try:
     import ray.exceptions
     from ray import cloudpickle
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "RayExecutor needs Ray: install it with pip install 'graphkit[ray]'."
-    ) from exc
+    from graphkit._extras import missing_extra
+
+    raise missing_extra("RayExecutor", "ray") from exc
 
 from graphkit.context import CURRENT_CALL, CURRENT_TASK, RunContext, RunScope, TaskContext
 from graphkit.engine.executor import LOCAL

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from graphkit.models.base import BaseChatModel, StructuredOutputModel
 from graphkit.models.errors import (
     MissingAPIKeyError,
+    MissingProviderPackageError,
     ModelAuthenticationError,
     ModelBadRequestError,
     ModelConfigError,
@@ -37,6 +38,7 @@ __all__ = [
     "FakeChatModel",
     "FakeModelExhaustedError",
     "MissingAPIKeyError",
+    "MissingProviderPackageError",
     "ModelAuthenticationError",
     "ModelBadRequestError",
     "ModelConfigError",

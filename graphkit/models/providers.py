@@ -27,7 +27,7 @@ from typing import Any, Literal
 from graphkit._extras import missing_extra
 from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage
 from graphkit.models.base import BaseChatModel, LanguageModelInput, ToolChoice
-from graphkit.models.errors import ModelConfigError
+from graphkit.models.errors import MissingProviderPackageError, ModelConfigError
 
 __all__ = [
     "CHAT_PROVIDERS",
@@ -154,7 +154,7 @@ def _load_class(provider: str, table: dict[str, tuple[str, str]], what: str) -> 
     except ImportError as exc:
         if exc.name is None or exc.name.startswith("graphkit"):
             raise
-        raise missing_extra(class_name, exc.name) from exc
+        raise MissingProviderPackageError(str(missing_extra(class_name, exc.name))) from exc
     return getattr(module, class_name)
 
 
