@@ -453,6 +453,8 @@ class Run:
             )
 
     def _start_command(self, command: Command[Any]) -> None:
+        if self.loaded:  # a Command goes on from where the thread stopped, breakpoint included
+            self.skip_interrupt_before = True
         if command.resume is not None:
             if self.cp is None or not self.cp.loaded:
                 raise EmptyInputError(
