@@ -15,6 +15,7 @@ Also a script, for ``.ci/run`` and benchmarks::
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -70,7 +71,9 @@ def _run(args: list[str], user: pwd.struct_passwd | None) -> None:
     kwargs = {} if user is None else {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
     done = subprocess.run(args, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[arg-type]
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+        raise RuntimeError(
+            f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}"
+        )
 
 
 def start() -> PgServer:
@@ -90,14 +93,37 @@ def start() -> PgServer:
         os.chown(home, user.pw_uid, user.pw_gid)
     data = home / "data"
     _run(
-        [str(where / "initdb"), "-D", str(data), "-U", "graphkit", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        [
+            str(where / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "graphkit",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
         user,
     )
     options = (
         f"-k {home} -c listen_addresses='' -c fsync=off -c full_page_writes=off "
         "-c max_connections=200 -c shared_buffers=64MB"
     )
-    _run([str(where / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(home / "log"), "-w", "start"], user)
+    _run(
+        [
+            str(where / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(home / "log"),
+            "-w",
+            "start",
+        ],
+        user,
+    )
     return PgServer(f"postgresql://graphkit@/postgres?host={home}", home)
 
 
@@ -107,10 +133,8 @@ def stop(home: Path) -> None:
     data = home / "data"
     if where is not None and (data / "postmaster.pid").exists():
         user = _server_user()
-        try:
+        with contextlib.suppress(RuntimeError):
             _run([str(where / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], user)
-        except RuntimeError:
-            pass
     shutil.rmtree(home, ignore_errors=True)
 
 

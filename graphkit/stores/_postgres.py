@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from graphkit.errors import GraphkitError
 
@@ -33,13 +33,15 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
 __all__ = [
     "Conn",
-    "PostgresConnectionError",
     "Connector",
+    "PostgresConnectionError",
     "migrate",
 ]
 
 Conn = Any
 """A psycopg ``Connection`` (typed loosely: psycopg's generics add nothing here)."""
+
+T = TypeVar("T")
 
 _MIGRATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS graphkit_migrations (
@@ -66,43 +68,82 @@ def lock_key(*parts: str) -> int:
 
 
 class Connector:
-    """Hands out a connection per operation, from a pool or one shared connection."""
+    """Runs operations on a pool or one shared connection, retrying once on a new
+    connection when the old one broke (every operation the backends run is idempotent:
+    upserts by id, delete-then-insert, reads)."""
 
-    def __init__(self, conn: Any, *, owned: bool = False) -> None:
+    def __init__(self, conn: Any, *, pool_size: int = 8) -> None:
+        self.conninfo: str | None = None
+        """The URL we connect with, when we opened the connection (then it can reconnect)."""
         if isinstance(conn, str):
-            conn, owned = psycopg.connect(conn, autocommit=True, prepare_threshold=0), True
+            self.conninfo = conn
+            conn = ConnectionPool(
+                conn,
+                min_size=1,
+                max_size=pool_size,
+                kwargs={"autocommit": True, "prepare_threshold": 0},
+                open=True,
+            )
         if not isinstance(conn, (psycopg.Connection, ConnectionPool)):
             raise TypeError(
                 f"expected a psycopg Connection, a psycopg_pool ConnectionPool or a "
-                f"postgresql:// URL, got {type(conn).__name__}"
+                f"postgresql:// URL, got {type(conn).__name__}: open async connections "
+                "with the URL instead (AsyncPostgresSaver.from_conn_string(url))"
             )
         self.conn = conn
-        """The connection or pool given."""
-        self.owned = owned
-        """Whether :meth:`close` closes it (we opened it)."""
+        """The connection or pool in use."""
         self._lock = threading.RLock()
 
     @contextmanager
-    def connection(self) -> Iterator[Conn]:
-        """A connection for one operation; connection failures become
-        :class:`PostgresConnectionError`."""
+    def _checkout(self) -> Iterator[Conn]:
+        if isinstance(self.conn, ConnectionPool):
+            with self.conn.connection() as conn:
+                yield conn
+        else:
+            with self._lock:
+                yield self.conn
+
+    def run(self, fn: Callable[[Conn], T]) -> T:
+        """``fn(conn)`` in one transaction.
+
+        A broken connection is replaced and ``fn`` run once more; a second failure
+        raises :class:`PostgresConnectionError` (nothing of ``fn`` was committed then,
+        or all of it was: PostgreSQL commits a transaction whole or not at all).
+        """
+        for attempt in (0, 1):
+            try:
+                with self._checkout() as conn, conn.transaction():
+                    return fn(conn)
+            except psycopg.OperationalError as exc:
+                if attempt == 0 and self._recover():
+                    continue
+                raise PostgresConnectionError(
+                    f"PostgreSQL connection failed: {str(exc).strip() or type(exc).__name__}; "
+                    "the operation was not completed and nothing after the last commit "
+                    "was stored: retry it when the server is back (a run resumes from "
+                    "its last checkpoint)"
+                ) from exc
+        raise AssertionError("unreachable")
+
+    def _recover(self) -> bool:
+        """Replace broken connections; True if a retry may work."""
+        conn = self.conn
+        if isinstance(conn, ConnectionPool):
+            conn.check()
+            return True
+        if not conn.broken and not conn.closed:
+            return True  # the statement failed (e.g. cancelled), the connection is fine
+        if self.conninfo is None:
+            return False  # not ours to reopen: the caller's connection is gone
         try:
-            if isinstance(self.conn, ConnectionPool):
-                with self.conn.connection() as conn:
-                    yield conn
-            else:
-                with self._lock:
-                    yield self.conn
-        except psycopg.OperationalError as exc:
-            raise PostgresConnectionError(
-                f"PostgreSQL connection failed: {str(exc).strip()}; nothing after the "
-                "last commit was stored: retry the operation (a run resumes from its "
-                "last checkpoint)"
-            ) from exc
+            self.conn = psycopg.connect(self.conninfo, autocommit=True, prepare_threshold=0)
+        except psycopg.OperationalError:
+            return False
+        return True
 
     def close(self) -> None:
         """Close the connection or pool if we opened it."""
-        if self.owned:
+        if self.conninfo is not None:
             self.conn.close()
 
 

@@ -250,8 +250,7 @@ class PostgresSaver(BaseCheckpointSaver):
 
     def setup(self) -> None:
         """Create the tables, or migrate them to this version's schema (idempotent)."""
-        with self._db.connection() as conn:
-            migrate(conn, "checkpoints", MIGRATIONS)
+        self._db.run(lambda conn: migrate(conn, "checkpoints", MIGRATIONS))
 
     def close(self) -> None:
         """Close the connection if this saver opened it (from a URL)."""
@@ -275,9 +274,12 @@ class PostgresSaver(BaseCheckpointSaver):
         pending: dict[tuple[str, str, str, int], bytes] = {}
         heads: dict[tuple[str, str], str] = {}
         prepared = [self._prepare(*item, pending, heads) for item in items]
-        with self._db.connection() as conn, conn.transaction():
+
+        def write(conn: Conn) -> None:
             for item in prepared:
                 self._write(conn, item)
+
+        self._db.run(write)
         with self._lock:
             for item in prepared:
                 if item.checked:
@@ -315,17 +317,20 @@ class PostgresSaver(BaseCheckpointSaver):
                 with self._lock:
                     found = self._recent.get(key)
             if found is None:
-                with self._db.connection() as conn:
-                    row = conn.execute(
+                row = self._db.run(
+                    lambda conn: conn.execute(
                         "SELECT blob FROM graphkit_blobs WHERE thread_id = %s AND "
                         "checkpoint_ns = %s AND channel = %s AND version = %s",
                         (t, n, name_in(channel), version),
                     ).fetchone()
+                )
                 found = None if row is None else bytes(row[0])
             return found
 
         lookup = base_blob if checkpoint.get("channel_appends") else codec.no_blob
-        blobs = codec.encode_blobs(self.serde, checkpoint, new_versions, lookup, self.snapshot_every)
+        blobs = codec.encode_blobs(
+            self.serde, checkpoint, new_versions, lookup, self.snapshot_every
+        )
         for channel, version, blob in blobs:
             pending[(t, n, channel, version)] = blob
         key = (thread_id, ns)
@@ -463,7 +468,8 @@ class PostgresSaver(BaseCheckpointSaver):
             raise ValueError(f"task_index must be in [0, 2**31), got {task_index}")
         data = [codec.encode_write(self.serde, task_id, ch, value) for ch, value in writes]
         key = (name_in(thread_id), name_in(ns), cid, task_index, name_in(str(task_id)))
-        with self._db.connection() as conn, conn.transaction():
+
+        def write(conn: Conn) -> None:
             conn.execute(
                 "DELETE FROM graphkit_writes WHERE thread_id = %s AND checkpoint_ns = %s AND "
                 "checkpoint_id = %s::uuid AND task_id = %s",
@@ -477,13 +483,17 @@ class PostgresSaver(BaseCheckpointSaver):
                     (*key, list(range(len(data))), data),
                 )
 
+        self._db.run(write)
+
     # ------------------------------------------------------------------- reads
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         thread_id, ns, cid = thread_of(config)
         t, n = name_in(thread_id), name_in(ns)
-        with self._db.connection() as conn:
+        if cid is not None:
+            checkpoint_id_bytes(cid)
+
+        def read(conn: Conn) -> CheckpointTuple | None:
             if cid is not None:
-                checkpoint_id_bytes(cid)
                 row = conn.execute(
                     _SELECT + "WHERE c.thread_id = %s AND c.checkpoint_ns = %s "
                     "AND c.checkpoint_id = %s::uuid",
@@ -499,9 +509,9 @@ class PostgresSaver(BaseCheckpointSaver):
                     if len(self._heads) > 65536:
                         self._heads.clear()
                     self._heads[(thread_id, ns)] = None if row is None else row[2]
-            if row is None:
-                return None
-            return self._load(conn, row)
+            return None if row is None else self._load(conn, row)
+
+        return self._db.run(read)
 
     def _load(self, conn: Conn, row: Any) -> CheckpointTuple:
         """Decode one ``_SELECT`` row (more blobs are read only for unseen append chains)."""
@@ -567,13 +577,16 @@ class PostgresSaver(BaseCheckpointSaver):
         while remaining is None or remaining > 0:
             clauses, params = list(where), list(args)
             if after is not None:
-                clauses.append("(c.checkpoint_id, c.thread_id, c.checkpoint_ns) < (%s::uuid, %s, %s)")
+                clauses.append(
+                    "(c.checkpoint_id, c.thread_id, c.checkpoint_ns) < (%s::uuid, %s, %s)"
+                )
                 params += [after[2], after[0], after[1]]
             sql = _SELECT + (" WHERE " + " AND ".join(clauses) if clauses else "")
             sql += " ORDER BY c.checkpoint_id DESC, c.thread_id DESC, c.checkpoint_ns DESC LIMIT %s"
-            page: builtins.list[CheckpointTuple] = []
-            with self._db.connection() as conn:
+
+            def read(conn: Conn, sql: str = sql, params: Any = params) -> tuple[Any, Any]:
                 rows = conn.execute(sql, (*params, _PAGE)).fetchall()
+                page: builtins.list[CheckpointTuple] = []
                 for row in rows:
                     if filter and not codec.matches(
                         codec.decode_metadata(
@@ -585,6 +598,9 @@ class PostgresSaver(BaseCheckpointSaver):
                     ):
                         continue
                     page.append(self._load(conn, row))
+                return rows, page
+
+            rows, page = self._db.run(read)
             for item in page:
                 if remaining is not None:
                     if remaining <= 0:
@@ -598,12 +614,13 @@ class PostgresSaver(BaseCheckpointSaver):
     # ------------------------------------------------------------- maintenance
     def list_threads(self) -> builtins.list[ThreadSummary]:
         """Every thread, newest activity first: one aggregate query, no values read."""
-        with self._db.connection() as conn:
-            rows = conn.execute(
+        rows = self._db.run(
+            lambda conn: conn.execute(
                 "SELECT thread_id, count(*), count(DISTINCT checkpoint_ns), "
-                "max(checkpoint_id::text COLLATE \"C\") AS latest FROM graphkit_checkpoints "
+                'max(checkpoint_id::text COLLATE "C") AS latest FROM graphkit_checkpoints '
                 "GROUP BY thread_id ORDER BY latest DESC"
             ).fetchall()
+        )
         return [
             ThreadSummary(
                 name_out(t), count, spaces, latest, checkpoint_id_time(checkpoint_id_bytes(latest))
@@ -613,16 +630,20 @@ class PostgresSaver(BaseCheckpointSaver):
 
     def delete_thread(self, thread_id: str) -> None:
         t = name_in(str(thread_id))
-        with self._db.connection() as conn, conn.transaction():
+
+        def delete(conn: Conn) -> None:
             for table in ("graphkit_writes", "graphkit_blobs", "graphkit_checkpoints"):
                 conn.execute(f"DELETE FROM {table} WHERE thread_id = %s", (t,))
+
+        self._db.run(delete)
         self._forget_thread(str(thread_id))
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         source, target = name_in(str(source_thread_id)), name_in(str(target_thread_id))
         if source == target:
             return
-        with self._db.connection() as conn, conn.transaction():
+
+        def copy(conn: Conn) -> None:
             conn.execute(
                 "INSERT INTO graphkit_checkpoints SELECT %s, checkpoint_ns, checkpoint_id, "
                 "parent_id, channels, versions, record, metadata FROM graphkit_checkpoints "
@@ -645,13 +666,16 @@ class PostgresSaver(BaseCheckpointSaver):
                 "idx) DO UPDATE SET data = EXCLUDED.data",
                 (target, source),
             )
+
+        self._db.run(copy)
         self._forget_thread(str(target_thread_id))
 
     def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
         codec.check_keep_latest(keep_latest)
         for thread_id in thread_ids:
-            with self._db.connection() as conn, conn.transaction():
-                self._prune_thread(conn, name_in(str(thread_id)), keep_latest)
+            self._db.run(
+                functools.partial(self._prune_thread, t=name_in(str(thread_id)), keep=keep_latest)
+            )
             self._forget_thread(str(thread_id))
 
     def _prune_thread(self, conn: Conn, t: str, keep: int) -> None:
