@@ -62,6 +62,7 @@ from graphkit.stores.checkpoint.base import (
     checkpoint_id_time,
     checkpoint_of,
     make_config,
+    observe_checkpoint_id,
     thread_of,
 )
 from graphkit.stores.serde import Serializer
@@ -229,6 +230,9 @@ class PostgresSaver(BaseCheckpointSaver):
         self._recent: OrderedDict[tuple[str, str, str, int], bytes] = OrderedDict()
         """Blobs this saver wrote lately: the bases the next append deltas read."""
         self._recent_bytes = 0
+        self._rejected: OrderedDict[str, str] = OrderedDict()
+        """Checkpoint id -> the conflict message, for puts refused as conflicts: a
+        checkpoint built on one of them (the runtime may queue several) is refused too."""
 
     @classmethod
     @contextmanager
@@ -335,7 +339,14 @@ class PostgresSaver(BaseCheckpointSaver):
             pending[(t, n, channel, version)] = blob
         key = (thread_id, ns)
         with self._lock:
+            refused = self._rejected.get(parent_id) if parent_id is not None else None
+            if refused is not None:
+                self._reject(cid, refused)
             head = heads[key] if key in heads else self._heads.get(key, _UNKNOWN)
+        if refused is not None:
+            raise CheckpointConflictError(
+                f"{refused} (checkpoint {cid} builds on {parent_id}, refused as a conflict)"
+            )
         checked = self.check_conflicts and head is not _UNKNOWN and head == parent_id
         if checked:
             heads[key] = cid
@@ -423,15 +434,24 @@ class PostgresSaver(BaseCheckpointSaver):
             ).fetchone()
             after = f"checkpoint {item.parent_id}"
         if row is not None:
-            with self._lock:
-                self._heads.pop((item.thread_id, item.ns), None)
+            # The head stays as it was: a retry of this put (the runtime saves a failed
+            # batch's checkpoints one by one) must meet the same check.
             ns = f" (namespace {item.ns!r})" if item.ns else ""
-            raise CheckpointConflictError(
+            message = (
                 f"thread {item.thread_id!r}{ns}: another worker already committed "
                 f"checkpoint {row[0]} after {after}; this step was not stored, so the "
                 "history does not fork. Two workers ran the same thread at once: reload "
                 "the thread and run again, or send each thread to one worker at a time."
             )
+            with self._lock:
+                self._reject(item.cid, message)
+            raise CheckpointConflictError(message)
+
+    def _reject(self, cid: str, message: str) -> None:
+        """Remember a refused checkpoint (caller holds the lock)."""
+        self._rejected[cid] = message
+        while len(self._rejected) > 4096:
+            self._rejected.popitem(last=False)
 
     def _remember(self, key: tuple[str, str, str, int], blob: bytes) -> None:
         """Keep a written blob as the base of the next append (caller holds the lock)."""
@@ -517,6 +537,7 @@ class PostgresSaver(BaseCheckpointSaver):
         """Decode one ``_SELECT`` row (more blobs are read only for unseen append chains)."""
         t, n, cid, record, meta, channels, versions, blobs, task_ids, datas = row
         thread_id, ns = name_out(t), name_out(n)
+        observe_checkpoint_id(cid)  # what this process makes next sorts after it
         where = codec.describe(thread_id, ns, cid)
         fields = codec.decode_record(self.serde, bytes(record), where)
         names = [name_out(ch) for ch in channels]

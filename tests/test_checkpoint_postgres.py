@@ -1,0 +1,328 @@
+"""PostgresSaver beyond the shared suite: workers racing on one thread, dropped
+connections, a restarted server, schema migrations, and the public module paths."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from checkpoint_conformance import Conversation, cfg, ckpt
+from psycopg_pool import ConnectionPool
+
+from graphkit.checkpoint.postgres import (
+    CheckpointConflictError,
+    PostgresConnectionError,
+    PostgresSaver,
+)
+from graphkit.errors import GraphkitError
+from graphkit.stores._postgres import migrate
+from graphkit.stores.checkpoint.postgres import name_in, name_out
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture
+def url(pg_clean: str) -> str:
+    return pg_clean
+
+
+@pytest.fixture
+def two(url: str) -> Iterator[tuple[PostgresSaver, PostgresSaver]]:
+    with PostgresSaver.from_conn_string(url) as a, PostgresSaver.from_conn_string(url) as b:
+        yield a, b
+
+
+def _chain_has_no_fork(url: str, thread: str) -> None:
+    with psycopg.connect(url) as conn:
+        forks = conn.execute(
+            "SELECT parent_id, count(*) FROM graphkit_checkpoints WHERE thread_id = %s "
+            "AND checkpoint_ns = '' GROUP BY parent_id HAVING count(*) > 1",
+            (thread,),
+        ).fetchall()
+    assert forks == []
+
+
+# ------------------------------------------------------------- two workers
+def test_second_worker_on_the_same_parent_gets_a_conflict_naming_the_thread(
+    two: tuple[PostgresSaver, PostgresSaver], url: str
+) -> None:
+    a, b = two
+    base = a.put(cfg("chat"), ckpt({"n": 0}, {"n": 1}), {"step": 0}, {"n": 1})
+    assert a.get_tuple(cfg("chat")) is not None  # both workers load the thread's head
+    assert b.get_tuple(cfg("chat")) is not None
+    won = a.put(base, ckpt({"n": 1}, {"n": 2}), {"step": 1}, {"n": 2})
+    with pytest.raises(CheckpointConflictError, match="thread 'chat'.*another worker") as err:
+        b.put(base, ckpt({"n": -1}, {"n": 3}), {"step": 1}, {"n": 3})
+    assert isinstance(err.value, GraphkitError)
+    assert won["configurable"]["checkpoint_id"] in str(err.value)
+    # Nothing lost, nothing forked: the winner's step is the head; the loser stored nothing.
+    assert [t.metadata["step"] for t in a.list(cfg("chat"))] == [1, 0]
+    _chain_has_no_fork(url, "chat")
+    # The loser reloads and continues from the new head.
+    head = b.get_tuple(cfg("chat"))
+    assert head is not None and head.checkpoint["channel_values"] == {"n": 1}
+    b.put(head.config, ckpt({"n": 2}, {"n": 4}), {"step": 2}, {"n": 4})
+    assert [t.metadata["step"] for t in a.list(cfg("chat"))] == [2, 1, 0]
+
+
+def test_two_workers_starting_a_new_thread_conflict(
+    two: tuple[PostgresSaver, PostgresSaver],
+) -> None:
+    a, b = two
+    assert a.get_tuple(cfg("new")) is None and b.get_tuple(cfg("new")) is None
+    a.put(cfg("new"), ckpt({"n": 0}, {"n": 1}), {}, {"n": 1})
+    with pytest.raises(CheckpointConflictError, match="'new'.*was empty"):
+        b.put(cfg("new"), ckpt({"n": 9}, {"n": 1}), {}, {"n": 1})
+    assert len(list(a.list(cfg("new")))) == 1
+
+
+def test_a_deliberate_fork_from_an_older_checkpoint_is_not_a_conflict(
+    two: tuple[PostgresSaver, PostgresSaver],
+) -> None:
+    a, b = two
+    talk = Conversation(a, "f")
+    first = talk.step("m0")
+    talk.step("m1")
+    chosen = b.get_tuple(cfg("f", checkpoint_id=first))  # time travel: an explicit id
+    assert chosen is not None
+    b.put(chosen.config, ckpt({"messages": ["other"]}, {"messages": 9}), {}, {"messages": 9})
+    assert len(list(a.list(cfg("f")))) == 3
+
+
+def test_conflict_check_can_be_turned_off(url: str) -> None:
+    with (
+        PostgresSaver.from_conn_string(url, check_conflicts=False) as a,
+        PostgresSaver.from_conn_string(url, check_conflicts=False) as b,
+    ):
+        base = a.put(cfg("x"), ckpt({}, {}), {}, {})
+        a.get_tuple(cfg("x"))
+        b.get_tuple(cfg("x"))
+        a.put(base, ckpt({}, {}), {}, {})
+        b.put(base, ckpt({}, {}), {}, {})  # forks silently, as asked
+        assert len(list(a.list(cfg("x")))) == 3
+
+
+def test_retrying_a_put_that_committed_is_not_a_conflict(
+    two: tuple[PostgresSaver, PostgresSaver],
+) -> None:
+    a, _ = two
+    base = a.put(cfg("r"), ckpt({"n": 0}, {"n": 1}), {}, {"n": 1})
+    a.get_tuple(cfg("r"))
+    again = ckpt({"n": 1}, {"n": 2})
+    a.put(base, again, {}, {"n": 2})
+    a.get_tuple(cfg("r", checkpoint_id=base["configurable"]["checkpoint_id"]))
+    a._heads[("r", "")] = base["configurable"]["checkpoint_id"]  # as before the first try
+    a.put(base, again, {}, {"n": 2})  # same id: an idempotent retry
+    assert len(list(a.list(cfg("r")))) == 2
+
+
+def _run_workers(url: str, thread: str, workers: int, runs: int) -> list[dict[str, Any]]:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(HERE / "_pg_worker.py"), url, thread, f"w{i}", str(runs)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(workers)
+    ]
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+def _check_worker_history(url: str, thread: str, results: list[dict[str, Any]]) -> None:
+    _chain_has_no_fork(url, thread)
+    with PostgresSaver.from_conn_string(url) as saver:
+        latest = saver.get_tuple(cfg(thread))
+        assert latest is not None
+        log = latest.checkpoint["channel_values"]["log"]
+        history = list(saver.list(cfg(thread)))
+    # One linear history: each checkpoint's parent is the next older one.
+    for newer, older in itertools.pairwise(history):
+        assert newer.parent_config == older.config
+    for result in results:
+        for message in result["ok"]:
+            assert message in log  # every finished run's input is in the thread
+    assert len(log) == len(set(log))
+
+
+def test_worker_processes_racing_on_one_thread_never_fork_it(url: str) -> None:
+    results = _run_workers(url, "race", workers=2, runs=4)
+    _check_worker_history(url, "race", results)
+
+
+@pytest.mark.slow
+def test_many_worker_processes_racing_on_one_thread_never_fork_it(url: str) -> None:
+    results = _run_workers(url, "race-big", workers=6, runs=40)
+    assert sum(r["conflicts"] for r in results) > 0  # they did collide
+    _check_worker_history(url, "race-big", results)
+
+
+# ----------------------------------------------------------------- faults
+def _terminate(url: str, pid: int) -> None:
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def test_connection_killed_mid_transaction_keeps_commits_and_retries(url: str) -> None:
+    conn = psycopg.connect(url, autocommit=True)
+    saver = PostgresSaver(conn)
+    talk = Conversation(saver, "k")
+    for turn in range(5):
+        talk.step(f"m{turn}")
+    committed = list(talk.history)
+    killed = threading.Event()
+    original = saver._write
+
+    def write_then_die(c: Any, item: Any) -> None:
+        original(c, item)  # the statements ran, the commit has not
+        if not killed.is_set():
+            killed.set()
+            _terminate(url, c.info.backend_pid)
+
+    saver._write = write_then_die  # type: ignore[method-assign]
+    # A caller's own connection cannot be reopened: a clear error, nothing half-written.
+    with pytest.raises(PostgresConnectionError, match="nothing after the last commit"):
+        talk.step("lost")
+    with PostgresSaver.from_conn_string(url) as fresh:
+        ids = [t.checkpoint["id"] for t in fresh.list(cfg("k"))]
+        assert ids == [cid for cid, _ in reversed(committed)]
+        for cid, messages in committed:
+            found = fresh.get(cfg("k", checkpoint_id=cid))
+            assert found is not None and found["channel_values"]["messages"] == messages
+    conn.close()
+
+
+def test_a_pool_replaces_the_killed_connection_and_the_put_goes_through(url: str) -> None:
+    with PostgresSaver.from_conn_string(url) as saver:
+        talk = Conversation(saver, "p")
+        talk.step("m0")
+        original = saver._write
+        killed = threading.Event()
+
+        def write_then_die(c: Any, item: Any) -> None:
+            original(c, item)
+            if not killed.is_set():
+                killed.set()
+                _terminate(url, c.info.backend_pid)
+
+        saver._write = write_then_die  # type: ignore[method-assign]
+        talk.step("m1")  # retried once on a new connection
+        assert killed.is_set()
+        found = saver.get(cfg("p"))
+        assert found is not None and found["channel_values"]["messages"] == ["m0", "m1"]
+
+
+def test_every_connection_killed_between_steps_the_run_goes_on(url: str) -> None:
+    pool = ConnectionPool(url, min_size=2, max_size=2, kwargs={"autocommit": True}, open=True)
+    with PostgresSaver(pool) as saver:
+        talk = Conversation(saver, "s")
+        talk.step("m0")
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+                "AND backend_type = 'client backend'"
+            )
+        talk.step("m1")  # as after a server restart: every pooled connection was broken
+        found = saver.get(cfg("s"))
+        assert found is not None and found["channel_values"]["messages"] == ["m0", "m1"]
+    pool.close()
+
+
+def test_an_unreachable_server_is_a_clear_error() -> None:
+    with pytest.raises(PostgresConnectionError, match="connection failed"):
+        saver = PostgresSaver(
+            ConnectionPool(
+                "postgresql://nobody@/nowhere?host=/nonexistent-dir",
+                min_size=0,
+                max_size=1,
+                timeout=0.5,
+                open=True,
+            )
+        )
+        saver.get_tuple(cfg())
+
+
+def test_stored_bytes_never_run_code(url: str) -> None:
+    with PostgresSaver.from_conn_string(url) as saver:
+        saver.put(cfg("evil"), ckpt({"a": 1}, {"a": 1}), {}, {"a": 1})
+        payload = b"F\x80\x04\x95cos\nsystem\n(S'touch /tmp/pwned'\ntR."  # a pickle
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(
+                "UPDATE graphkit_blobs SET blob = %s WHERE thread_id = 'evil'", (payload,)
+            )
+        with pytest.raises(GraphkitError):
+            saver.get(cfg("evil"))
+    assert not Path("/tmp/pwned").exists()
+
+
+# ------------------------------------------------------------ schema, names
+def test_setup_from_many_workers_at_once_migrates_once(url: str) -> None:
+    errors: list[BaseException] = []
+
+    def setup() -> None:
+        try:
+            with PostgresSaver.from_conn_string(url) as saver:
+                saver.setup()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=setup) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT version FROM graphkit_migrations WHERE component = 'checkpoints'"
+        ).fetchall()
+    assert rows == [(1,)]
+
+
+def test_migrations_apply_in_order_and_only_once(url: str) -> None:
+    steps = [
+        "CREATE TABLE graphkit_test_m (a int)",
+        "ALTER TABLE graphkit_test_m ADD COLUMN b int; INSERT INTO graphkit_test_m VALUES (1, 2)",
+    ]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS graphkit_test_m")
+        conn.execute("DELETE FROM graphkit_migrations WHERE component = 'test'")
+        with conn.transaction():
+            assert migrate(conn, "test", steps[:1]) == 1
+        with conn.transaction():
+            assert migrate(conn, "test", steps) == 2
+        with conn.transaction():
+            assert migrate(conn, "test", steps) == 2  # nothing left to do
+        assert conn.execute("SELECT * FROM graphkit_test_m").fetchall() == [(1, 2)]
+        conn.execute("DROP TABLE graphkit_test_m")
+
+
+@pytest.mark.parametrize("name", ["plain", "a\x00b", "\ud800 lone", "\uffffx", "ünï"])
+def test_any_thread_name_round_trips(name: str) -> None:
+    assert name_out(name_in(name)) == name
+    assert "\x00" not in name_in(name)
+
+
+def test_bad_connection_argument_says_what_to_pass() -> None:
+    with pytest.raises(TypeError, match="psycopg Connection.*URL"):
+        PostgresSaver(42)
+
+
+def test_list_threads_reads_no_values(url: str) -> None:
+    with PostgresSaver.from_conn_string(url) as saver:
+        Conversation(saver, "one").step("x")
+        Conversation(saver, "two\x00").step("y")
+        assert {r.thread_id for r in saver.list_threads()} == {"one", "two\x00"}
