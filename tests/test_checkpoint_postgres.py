@@ -326,3 +326,19 @@ def test_list_threads_reads_no_values(url: str) -> None:
         Conversation(saver, "one").step("x")
         Conversation(saver, "two\x00").step("y")
         assert {r.thread_id for r in saver.list_threads()} == {"one", "two\x00"}
+
+
+# ------------------------------------------------------------------- async
+async def test_async_saver_runs_a_graph(url: str) -> None:
+    from _pg_worker import build
+
+    from graphkit.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    async with AsyncPostgresSaver.from_conn_string(url) as saver:
+        await saver.setup()
+        graph = build(saver)
+        config = {"configurable": {"thread_id": "async"}}
+        await graph.ainvoke({"log": ["a"]}, config)
+        out = await graph.ainvoke({"log": ["b"]}, config)
+        assert out == {"log": ["a", "b"], "steps": 4}
+        assert [t.thread_id for t in await saver.alist_threads()] == ["async"]
