@@ -127,6 +127,17 @@ def start() -> PgServer:
     return PgServer(f"postgresql://graphkit@/postgres?host={home}", home)
 
 
+def fresh_schema(url: str, name: str) -> str:
+    """``url`` with ``search_path`` set to schema ``name``, dropped and created empty."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{name}"')
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{name}"
+
+
 def stop(home: Path) -> None:
     """Stop the server whose temp directory is ``home`` and remove it."""
     where = bin_dir()

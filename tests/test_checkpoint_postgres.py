@@ -185,11 +185,12 @@ def test_connection_killed_mid_transaction_keeps_commits_and_retries(url: str) -
     killed = threading.Event()
     original = saver._write
 
-    def write_then_die(c: Any, item: Any) -> None:
-        original(c, item)  # the statements ran, the commit has not
+    def write_then_die(c: Any, item: Any) -> Any:
+        checks = original(c, item)  # the statements are queued, the commit is not
         if not killed.is_set():
             killed.set()
             _terminate(url, c.info.backend_pid)
+        return checks
 
     saver._write = write_then_die  # type: ignore[method-assign]
     # A caller's own connection cannot be reopened: a clear error, nothing half-written.
@@ -211,11 +212,12 @@ def test_a_pool_replaces_the_killed_connection_and_the_put_goes_through(url: str
         original = saver._write
         killed = threading.Event()
 
-        def write_then_die(c: Any, item: Any) -> None:
-            original(c, item)
+        def write_then_die(c: Any, item: Any) -> Any:
+            checks = original(c, item)
             if not killed.is_set():
                 killed.set()
                 _terminate(url, c.info.backend_pid)
+            return checks
 
         saver._write = write_then_die  # type: ignore[method-assign]
         talk.step("m1")  # retried once on a new connection

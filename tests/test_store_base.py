@@ -27,17 +27,26 @@ from graphkit.stores.store._core import IndexedStore
 MakeStore = Callable[..., IndexedStore]
 
 
-@pytest.fixture(params=["memory", "lmdb"])
+@pytest.fixture(params=["memory", "lmdb", "postgres"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeStore]:
-    """A factory for a fresh store of each kind (LMDB files under tmp_path)."""
+    """A factory for a fresh store of each kind (LMDB files under tmp_path; for
+    PostgreSQL, each store gets an empty schema of its own)."""
     made: list[IndexedStore] = []
+    pg_url = request.getfixturevalue("pg_url") if request.param == "postgres" else ""
 
     def make(**kwargs: Any) -> IndexedStore:
         store: IndexedStore
         if request.param == "memory":
             store = InMemoryStore(**kwargs)
-        else:
+        elif request.param == "lmdb":
             store = LMDBStore(tmp_path / f"db{len(made)}", **kwargs)
+        else:
+            from pg_server import fresh_schema
+
+            from graphkit.store.postgres import PostgresStore
+
+            store = PostgresStore(fresh_schema(pg_url, f"store{len(made)}"), **kwargs)
+            store.setup()
         made.append(store)
         return store
 

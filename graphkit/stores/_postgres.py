@@ -103,17 +103,23 @@ class Connector:
             with self._lock:
                 yield self.conn
 
-    def run(self, fn: Callable[[Conn], T]) -> T:
-        """``fn(conn)`` in one transaction.
+    def run(self, fn: Callable[[Conn], T], *, read: bool = False) -> T:
+        """``fn(conn)`` in one transaction, in pipeline mode (statements whose results
+        are not read yet travel together: a write costs one or two round trips).
 
+        ``read=True``: ``fn`` runs one reading statement, which needs no transaction
+        on an autocommit connection (one round trip instead of two).
         A broken connection is replaced and ``fn`` run once more; a second failure
         raises :class:`PostgresConnectionError` (nothing of ``fn`` was committed then,
         or all of it was: PostgreSQL commits a transaction whole or not at all).
         """
         for attempt in (0, 1):
             try:
-                with self._checkout() as conn, conn.transaction():
-                    return fn(conn)
+                with self._checkout() as conn:
+                    if read and conn.autocommit:
+                        return fn(conn)
+                    with conn.pipeline(), conn.transaction():
+                        return fn(conn)
             except psycopg.OperationalError as exc:
                 if attempt == 0 and self._recover():
                     continue

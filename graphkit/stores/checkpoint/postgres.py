@@ -194,6 +194,16 @@ class _Prepared:
     checkpoint: Checkpoint
     checked: bool
     """Continues the checkpoint this saver saw as the head: checked for a conflict."""
+    fresh: bool = False
+    """Its parent was found missing: every value is stored in full."""
+
+
+class _ParentGone(Exception):
+    """Raised inside a put's transaction (rolling it back) when a parent is missing."""
+
+    def __init__(self, item: _Prepared) -> None:
+        super().__init__(item.cid)
+        self.item = item
 
 
 class PostgresSaver(BaseCheckpointSaver):
@@ -280,10 +290,28 @@ class PostgresSaver(BaseCheckpointSaver):
         prepared = [self._prepare(*item, pending, heads) for item in items]
 
         def write(conn: Conn) -> None:
-            for item in prepared:
-                self._write(conn, item)
+            checks = [self._write(conn, item) for item in prepared]
+            for item, (conflict, parent) in zip(prepared, checks, strict=True):
+                self._verify(item, conflict, parent)
 
-        self._db.run(write)
+        while True:
+            try:
+                self._db.run(write)
+                break
+            except _ParentGone as gone:
+                # The parent is gone (the thread was deleted or pruned while a run on it
+                # went on): store every value in full so the checkpoint stands alone.
+                item = gone.item
+                item.fresh = True
+                item.blobs = codec.encode_blobs(
+                    self.serde,
+                    item.checkpoint,
+                    item.checkpoint["channel_versions"],
+                    codec.no_blob,
+                    0,
+                )
+                with self._lock:
+                    self._lists.drop_thread(item.thread_id)
         with self._lock:
             for item in prepared:
                 if item.checked:
@@ -326,7 +354,8 @@ class PostgresSaver(BaseCheckpointSaver):
                         "SELECT blob FROM graphkit_blobs WHERE thread_id = %s AND "
                         "checkpoint_ns = %s AND channel = %s AND version = %s",
                         (t, n, name_in(channel), version),
-                    ).fetchone()
+                    ).fetchone(),
+                    read=True,
                 )
                 found = None if row is None else bytes(row[0])
             return found
@@ -364,32 +393,34 @@ class PostgresSaver(BaseCheckpointSaver):
             checked=checked,
         )
 
-    def _write(self, conn: Conn, item: _Prepared) -> None:
-        """Write one prepared checkpoint inside the caller's transaction."""
+    def _write(self, conn: Conn, item: _Prepared) -> tuple[Any, Any]:
+        """Queue one prepared checkpoint's statements in the caller's pipelined
+        transaction; returns the cursors of its checks (conflict, parent present), read
+        by :meth:`_verify` after the writes were sent (one round trip for all)."""
         t, n = item.t, item.n
+        conflict = parent = None
         if item.checked:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("ckpt", t, n),))
-            self._check_conflict(conn, item)
-        blobs = item.blobs
-        if item.parent_id is not None:
-            row = conn.execute(
+            if item.parent_id is None:
+                conflict = conn.execute(
+                    "SELECT checkpoint_id::text FROM graphkit_checkpoints WHERE thread_id = %s "
+                    "AND checkpoint_ns = %s AND checkpoint_id <> %s::uuid LIMIT 1",
+                    (t, n, item.cid),
+                )
+            else:
+                conflict = conn.execute(
+                    "SELECT checkpoint_id::text FROM graphkit_checkpoints WHERE thread_id = %s "
+                    "AND checkpoint_ns = %s AND parent_id = %s::uuid "
+                    "AND checkpoint_id <> %s::uuid LIMIT 1",
+                    (t, n, item.parent_id, item.cid),
+                )
+        if item.parent_id is not None and not item.fresh:
+            parent = conn.execute(
                 "SELECT 1 FROM graphkit_checkpoints WHERE thread_id = %s AND checkpoint_ns = %s "
                 "AND checkpoint_id = %s::uuid",
                 (t, n, item.parent_id),
-            ).fetchone()
-            if row is None:
-                # The parent is gone (the thread was deleted or pruned while a run on it
-                # went on): store every value in full so this checkpoint stands alone.
-                blobs = codec.encode_blobs(
-                    self.serde,
-                    item.checkpoint,
-                    item.checkpoint["channel_versions"],
-                    codec.no_blob,
-                    0,
-                )
-                item.blobs = blobs
-                with self._lock:
-                    self._lists.drop_thread(item.thread_id)
+            )
+        blobs = item.blobs
         if blobs:
             conn.execute(
                 _INSERT_BLOBS,
@@ -415,25 +446,18 @@ class PostgresSaver(BaseCheckpointSaver):
                 item.meta,
             ),
         )
+        return conflict, parent
 
-    def _check_conflict(self, conn: Conn, item: _Prepared) -> None:
-        """CheckpointConflictError if another checkpoint already continues the parent."""
-        if item.parent_id is None:
-            row = conn.execute(
-                "SELECT checkpoint_id::text FROM graphkit_checkpoints WHERE thread_id = %s "
-                "AND checkpoint_ns = %s AND checkpoint_id <> %s::uuid LIMIT 1",
-                (item.t, item.n, item.cid),
-            ).fetchone()
-            after = "the thread was empty when this run started"
-        else:
-            row = conn.execute(
-                "SELECT checkpoint_id::text FROM graphkit_checkpoints WHERE thread_id = %s "
-                "AND checkpoint_ns = %s AND parent_id = %s::uuid AND checkpoint_id <> %s::uuid "
-                "LIMIT 1",
-                (item.t, item.n, item.parent_id, item.cid),
-            ).fetchone()
-            after = f"checkpoint {item.parent_id}"
+    def _verify(self, item: _Prepared, conflict: Any, parent: Any) -> None:
+        """Raise (rolling the transaction back) if a check queued by :meth:`_write` failed:
+        CheckpointConflictError, or ``_ParentGone`` to write ``item`` again self-contained."""
+        row = conflict.fetchone() if conflict is not None else None
         if row is not None:
+            after = (
+                "the thread was empty when this run started"
+                if item.parent_id is None
+                else f"checkpoint {item.parent_id}"
+            )
             # The head stays as it was: a retry of this put (the runtime saves a failed
             # batch's checkpoints one by one) must meet the same check.
             ns = f" (namespace {item.ns!r})" if item.ns else ""
@@ -446,6 +470,8 @@ class PostgresSaver(BaseCheckpointSaver):
             with self._lock:
                 self._reject(item.cid, message)
             raise CheckpointConflictError(message)
+        if parent is not None and parent.fetchone() is None:
+            raise _ParentGone(item)
 
     def _reject(self, cid: str, message: str) -> None:
         """Remember a refused checkpoint (caller holds the lock)."""
@@ -531,7 +557,7 @@ class PostgresSaver(BaseCheckpointSaver):
                     self._heads[(thread_id, ns)] = None if row is None else row[2]
             return None if row is None else self._load(conn, row)
 
-        return self._db.run(read)
+        return self._db.run(read, read=True)
 
     def _load(self, conn: Conn, row: Any) -> CheckpointTuple:
         """Decode one ``_SELECT`` row (more blobs are read only for unseen append chains)."""
@@ -621,7 +647,7 @@ class PostgresSaver(BaseCheckpointSaver):
                     page.append(self._load(conn, row))
                 return rows, page
 
-            rows, page = self._db.run(read)
+            rows, page = self._db.run(read, read=True)
             for item in page:
                 if remaining is not None:
                     if remaining <= 0:
@@ -640,7 +666,8 @@ class PostgresSaver(BaseCheckpointSaver):
                 "SELECT thread_id, count(*), count(DISTINCT checkpoint_ns), "
                 'max(checkpoint_id::text COLLATE "C") AS latest FROM graphkit_checkpoints '
                 "GROUP BY thread_id ORDER BY latest DESC"
-            ).fetchall()
+            ).fetchall(),
+            read=True,
         )
         return [
             ThreadSummary(
