@@ -77,6 +77,12 @@ class Connector:
         """The URL we connect with, when we opened the connection (then it can reconnect)."""
         if isinstance(conn, str):
             self.conninfo = conn
+            try:  # fail now, with the server's own words, if it cannot be reached
+                psycopg.connect(conn, autocommit=True).close()
+            except psycopg.OperationalError as exc:
+                raise PostgresConnectionError(
+                    f"cannot connect to PostgreSQL: {str(exc).strip()}"
+                ) from exc
             conn = ConnectionPool(
                 conn,
                 min_size=1,
