@@ -199,7 +199,7 @@ def observe_checkpoint_id(checkpoint_id: str) -> None:
     after its parent even if another process made the parent a moment ago (a Lamport
     clock on top of wall time). Ids that are not UUIDv7 are ignored.
 
-    >>> later = new_checkpoint_id()[:14] + "fff-bfff-ffffffffffff"
+    >>> later = new_checkpoint_id()[:15] + "fff-bfff-ffffffffffff"
     >>> observe_checkpoint_id(later)
     >>> new_checkpoint_id() > later
     True
