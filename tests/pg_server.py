@@ -128,12 +128,27 @@ def start() -> PgServer:
 
 
 def fresh_schema(url: str, name: str) -> str:
-    """``url`` with ``search_path`` set to schema ``name``, dropped and created empty."""
+    """``url`` with ``search_path`` set to schema ``name``, holding no graphkit data.
+
+    The schema is created once; later calls empty its tables (faster than dropping
+    and migrating again) and reset the store's counters, keeping the migrations.
+    """
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{name}"')
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+                "AND tablename <> 'graphkit_migrations'",
+                (name,),
+            )
+        ]
+        if tables:
+            conn.execute(f"TRUNCATE {', '.join(f'{name}.{t}' for t in tables)}")
+        if "graphkit_store_meta" in tables:
+            conn.execute(f"INSERT INTO {name}.graphkit_store_meta VALUES (1, 0, 0, NULL)")
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options=-csearch_path%3D{name}"
 

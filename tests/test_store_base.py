@@ -333,7 +333,7 @@ def test_bad_filter_operator_and_paging(make_store: MakeStore) -> None:
 
 def _slow(store: IndexedStore) -> int:
     """How much to stretch TTL timings: a database round trip is no LMDB lookup."""
-    return 10 if type(store).__name__ == "PostgresStore" else 1
+    return 5 if type(store).__name__ == "PostgresStore" else 1
 
 
 def test_ttl_expires_items_and_sweep_deletes_them(make_store: MakeStore) -> None:

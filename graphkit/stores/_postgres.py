@@ -167,6 +167,8 @@ def migrate(conn: Conn, component: str, migrations: Sequence[str]) -> int:
     Safe from many processes at once: the whole check-and-apply runs in one
     transaction under an advisory lock. Returns the schema version now in place.
     """
+    if _version(conn, component) == len(migrations):
+        return len(migrations)  # up to date: no lock, no DDL
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("graphkit-migrate"),))
         conn.execute(_MIGRATIONS_TABLE)
@@ -184,3 +186,17 @@ def migrate(conn: Conn, component: str, migrations: Sequence[str]) -> int:
                 (component, version),
             )
     return len(migrations)
+
+
+def _version(conn: Conn, component: str) -> int:
+    """The schema version of ``component`` in place (0 if none; no lock taken)."""
+    row = conn.execute(
+        "SELECT CASE WHEN to_regclass('graphkit_migrations') IS NULL THEN NULL ELSE 1 END"
+    ).fetchone()
+    if row[0] is None:
+        return 0
+    found = conn.execute(
+        "SELECT coalesce(max(version), 0) FROM graphkit_migrations WHERE component = %s",
+        (component,),
+    ).fetchone()
+    return int(found[0])

@@ -124,9 +124,10 @@ class PostgresStore(IndexedStore):
     """A memory store in PostgreSQL, with a per-process vector index kept in step.
 
     ``conn``: a psycopg ``Connection``, a psycopg_pool ``ConnectionPool`` or a
-    ``postgresql://`` URL. Call :meth:`setup` once per database. ``listen`` starts a
-    thread that applies other workers' commits as they are notified (the store is
-    correct without it: it checks the change sequence before each batch).
+    ``postgresql://`` URL. Call :meth:`setup` once per database. ``listen`` (with a
+    vector index and a URL) starts a thread that applies other workers' commits to the
+    cache as they are notified (the store is correct without it: it checks the change
+    sequence before each batch).
 
     >>> import os
     >>> url = os.environ.get("GRAPHKIT_TEST_PG_URL")
@@ -184,9 +185,7 @@ class PostgresStore(IndexedStore):
             if self._closed:
                 return
             self._closed = True
-        self._stop.set()
-        if self._listener is not None:
-            self._listener.join(timeout=5)
+        self._stop.set()  # the listener (a daemon thread) ends within half a second
         self._db.close()
 
     # -- loading ---------------------------------------------------------------------
@@ -194,7 +193,13 @@ class PostgresStore(IndexedStore):
         if self._generation < 0:
             self._db.run(self._load)
             self._next_expiry = self._b_next_expiry()
-            if self._listen and self._listener is None and self._db.conninfo is not None:
+            if (
+                self._listen
+                and self._listener is None
+                and self._db.conninfo is not None
+                and self.vectors is not None
+                and self.vector_cache
+            ):
                 self._listener = threading.Thread(
                     target=self._listen_loop, name="graphkit-store-listen", daemon=True
                 )
