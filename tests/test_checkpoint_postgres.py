@@ -24,7 +24,7 @@ from graphkit.checkpoint.postgres import (
 )
 from graphkit.errors import GraphkitError
 from graphkit.stores._postgres import migrate
-from graphkit.stores.checkpoint.postgres import name_in, name_out
+from graphkit.stores.checkpoint.postgres import MIGRATIONS, name_in, name_out
 
 HERE = Path(__file__).parent
 
@@ -175,55 +175,76 @@ def _terminate(url: str, pid: int) -> None:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
 
-def test_connection_killed_mid_transaction_keeps_commits_and_retries(url: str) -> None:
+def _kill_after_first_write(saver: PostgresSaver, url: str) -> threading.Event:
+    """Make the saver's connection die inside its next transaction, after one write."""
+    killed = threading.Event()
+    original = saver._write
+
+    def write_then_die(c: Any, item: Any) -> Any:
+        outcome = original(c, item)  # written inside the transaction, not committed
+        if not killed.is_set():
+            killed.set()
+            _terminate(url, c.info.backend_pid)
+        return outcome
+
+    saver._write = write_then_die  # type: ignore[method-assign]
+    return killed
+
+
+def _two_steps(talk: Conversation, *words: str) -> None:
+    """Two checkpoints in one put_batch (one transaction), as durability='async' saves."""
+    items = []
+    config, messages, version = talk.config, list(talk.messages), talk.version
+    for word in words:
+        version += 1
+        appends = {"messages": [version - 1, len(messages)]} if version > 1 else {}
+        messages = [*messages, word]
+        made = ckpt({"messages": messages}, {"messages": version}, appends)
+        items.append((config, made, {"step": version}, {"messages": version}))
+        config = {"configurable": {**config["configurable"], "checkpoint_id": made["id"]}}
+    talk.saver.put_batch(items)
+    talk.config, talk.messages, talk.version = config, messages, version
+    talk.history.append((items[-1][1]["id"], list(messages)))
+
+
+def test_connection_killed_mid_transaction_keeps_commits(url: str) -> None:
     conn = psycopg.connect(url, autocommit=True)
     saver = PostgresSaver(conn)
     talk = Conversation(saver, "k")
     for turn in range(5):
         talk.step(f"m{turn}")
     committed = list(talk.history)
-    killed = threading.Event()
-    original = saver._write
-
-    def write_then_die(c: Any, item: Any) -> Any:
-        checks = original(c, item)  # the statements are queued, the commit is not
-        if not killed.is_set():
-            killed.set()
-            _terminate(url, c.info.backend_pid)
-        return checks
-
-    saver._write = write_then_die  # type: ignore[method-assign]
+    killed = _kill_after_first_write(saver, url)
     # A caller's own connection cannot be reopened: a clear error, nothing half-written.
     with pytest.raises(PostgresConnectionError, match="nothing after the last commit"):
-        talk.step("lost")
+        _two_steps(talk, "lost 1", "lost 2")
+    assert killed.is_set()
     with PostgresSaver.from_conn_string(url) as fresh:
         ids = [t.checkpoint["id"] for t in fresh.list(cfg("k"))]
-        assert ids == [cid for cid, _ in reversed(committed)]
+        assert ids == [cid for cid, _ in reversed(committed)]  # neither of the two
         for cid, messages in committed:
             found = fresh.get(cfg("k", checkpoint_id=cid))
             assert found is not None and found["channel_values"]["messages"] == messages
+        # and the run resumes from the last committed checkpoint
+        resumed = Conversation(fresh, "k")
+        resumed.config = cfg("k", checkpoint_id=committed[-1][0])
+        resumed.messages, resumed.version = committed[-1][1], 5
+        resumed.step("m5")
+        latest = fresh.get(cfg("k"))
+        assert latest is not None and latest["channel_values"]["messages"][-1] == "m5"
     conn.close()
 
 
-def test_a_pool_replaces_the_killed_connection_and_the_put_goes_through(url: str) -> None:
+def test_a_pool_replaces_the_killed_connection_and_the_batch_goes_through(url: str) -> None:
     with PostgresSaver.from_conn_string(url) as saver:
         talk = Conversation(saver, "p")
         talk.step("m0")
-        original = saver._write
-        killed = threading.Event()
-
-        def write_then_die(c: Any, item: Any) -> Any:
-            checks = original(c, item)
-            if not killed.is_set():
-                killed.set()
-                _terminate(url, c.info.backend_pid)
-            return checks
-
-        saver._write = write_then_die  # type: ignore[method-assign]
-        talk.step("m1")  # retried once on a new connection
+        killed = _kill_after_first_write(saver, url)
+        _two_steps(talk, "m1", "m2")  # retried once, whole, on a new connection
         assert killed.is_set()
         found = saver.get(cfg("p"))
-        assert found is not None and found["channel_values"]["messages"] == ["m0", "m1"]
+        assert found is not None and found["channel_values"]["messages"] == ["m0", "m1", "m2"]
+        assert len(list(saver.list(cfg("p")))) == 3
 
 
 def test_every_connection_killed_between_steps_the_run_goes_on(url: str) -> None:
@@ -289,9 +310,10 @@ def test_setup_from_many_workers_at_once_migrates_once(url: str) -> None:
     assert errors == []
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "SELECT version FROM graphkit_migrations WHERE component = 'checkpoints'"
+            "SELECT version FROM graphkit_migrations WHERE component = 'checkpoints' "
+            "ORDER BY version"
         ).fetchall()
-    assert rows == [(1,)]
+    assert rows == [(v + 1,) for v in range(len(MIGRATIONS))]  # each applied once
 
 
 def test_migrations_apply_in_order_and_only_once(url: str) -> None:

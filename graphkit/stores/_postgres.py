@@ -109,12 +109,12 @@ class Connector:
             with self._lock:
                 yield self.conn
 
-    def run(self, fn: Callable[[Conn], T], *, read: bool = False) -> T:
-        """``fn(conn)`` in one transaction, in pipeline mode (statements whose results
-        are not read yet travel together: a write costs one or two round trips).
+    def run(self, fn: Callable[[Conn], T], *, single: bool = False) -> T:
+        """``fn(conn)`` in one transaction.
 
-        ``read=True``: ``fn`` runs one reading statement, which needs no transaction
-        on an autocommit connection (one round trip instead of two).
+        ``single=True``: ``fn`` runs one statement, which is a transaction of its own on
+        an autocommit connection: one round trip, no BEGIN and COMMIT around it (the
+        savers' hot paths are single statements for this reason).
         A broken connection is replaced and ``fn`` run once more; a second failure
         raises :class:`PostgresConnectionError` (nothing of ``fn`` was committed then,
         or all of it was: PostgreSQL commits a transaction whole or not at all).
@@ -122,9 +122,9 @@ class Connector:
         for attempt in (0, 1):
             try:
                 with self._checkout() as conn:
-                    if read and conn.autocommit:
+                    if single and conn.autocommit:
                         return fn(conn)
-                    with conn.pipeline(), conn.transaction():
+                    with conn.transaction():
                         return fn(conn)
             except psycopg.OperationalError as exc:
                 if attempt == 0 and self._recover():
@@ -159,10 +159,11 @@ class Connector:
             self.conn.close()
 
 
-def migrate(conn: Conn, component: str, migrations: Sequence[str]) -> int:
+def migrate(conn: Conn, component: str, migrations: Sequence[str | Sequence[str]]) -> int:
     """Apply ``migrations[i]`` (version i + 1) of ``component`` that have not run yet.
 
-    A migration is SQL statements separated by ``;`` (none may contain one inside).
+    A migration is SQL statements separated by ``;`` (none may contain one inside), or
+    a list of statements (a function body holds semicolons).
 
     Safe from many processes at once: the whole check-and-apply runs in one
     transaction under an advisory lock. Returns the schema version now in place.
@@ -178,7 +179,9 @@ def migrate(conn: Conn, component: str, migrations: Sequence[str]) -> int:
         ).fetchone()
         done = int(row[0])
         for version in range(done + 1, len(migrations) + 1):
-            for statement in migrations[version - 1].split(";"):
+            step = migrations[version - 1]
+            statements = step.split(";") if isinstance(step, str) else step
+            for statement in statements:
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(

@@ -113,6 +113,53 @@ MIGRATIONS = [
         PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_index, task_id, idx)
     );
     """,
+    [
+        # A put in one round trip: lock, checks and writes in one statement.
+        """
+        CREATE FUNCTION graphkit_put_checkpoint(
+            p_thread text, p_ns text, p_id uuid, p_parent uuid, p_lock bigint,
+            p_need_parent boolean, p_channels text[], p_versions bigint[], p_record bytea,
+            p_metadata bytea, p_blob_channels text[], p_blob_versions bigint[], p_blobs bytea[]
+        ) RETURNS text LANGUAGE plpgsql AS $$
+        DECLARE
+            other text;
+        BEGIN
+            IF p_lock IS NOT NULL THEN
+                PERFORM pg_advisory_xact_lock(p_lock);
+                IF p_parent IS NULL THEN
+                    SELECT checkpoint_id::text INTO other FROM graphkit_checkpoints
+                        WHERE thread_id = p_thread AND checkpoint_ns = p_ns
+                        AND checkpoint_id <> p_id LIMIT 1;
+                ELSE
+                    SELECT checkpoint_id::text INTO other FROM graphkit_checkpoints
+                        WHERE thread_id = p_thread AND checkpoint_ns = p_ns
+                        AND parent_id = p_parent AND checkpoint_id <> p_id LIMIT 1;
+                END IF;
+                IF other IS NOT NULL THEN
+                    RETURN 'conflict:' || other;
+                END IF;
+            END IF;
+            IF p_need_parent AND NOT EXISTS (SELECT 1 FROM graphkit_checkpoints
+                    WHERE thread_id = p_thread AND checkpoint_ns = p_ns
+                    AND checkpoint_id = p_parent) THEN
+                RETURN 'parent-gone';
+            END IF;
+            INSERT INTO graphkit_blobs (thread_id, checkpoint_ns, channel, version, blob)
+                SELECT p_thread, p_ns, * FROM unnest(p_blob_channels, p_blob_versions, p_blobs)
+                ON CONFLICT (thread_id, checkpoint_ns, channel, version)
+                DO UPDATE SET blob = EXCLUDED.blob;
+            INSERT INTO graphkit_checkpoints (thread_id, checkpoint_ns, checkpoint_id,
+                    parent_id, channels, versions, record, metadata)
+                VALUES (p_thread, p_ns, p_id, p_parent, p_channels, p_versions, p_record,
+                    p_metadata)
+                ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
+                    parent_id = EXCLUDED.parent_id, channels = EXCLUDED.channels,
+                    versions = EXCLUDED.versions, record = EXCLUDED.record,
+                    metadata = EXCLUDED.metadata;
+            RETURN NULL;
+        END $$
+        """
+    ],
 ]
 """Numbered schema migrations (version = index + 1); append, never edit."""
 
@@ -130,21 +177,6 @@ SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id::text, c.record, c.metadata
           AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id
           ORDER BY w.task_index, w.task_id COLLATE "C", w.idx)
 FROM graphkit_checkpoints c
-"""
-
-_INSERT_BLOBS = """
-INSERT INTO graphkit_blobs (thread_id, checkpoint_ns, channel, version, blob)
-SELECT %s, %s, * FROM unnest(%s::text[], %s::bigint[], %s::bytea[])
-ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO UPDATE SET blob = EXCLUDED.blob
-"""
-
-_INSERT_CHECKPOINT = """
-INSERT INTO graphkit_checkpoints
-    (thread_id, checkpoint_ns, checkpoint_id, parent_id, channels, versions, record, metadata)
-VALUES (%s, %s, %s::uuid, %s::uuid, %s, %s, %s, %s)
-ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
-    parent_id = EXCLUDED.parent_id, channels = EXCLUDED.channels,
-    versions = EXCLUDED.versions, record = EXCLUDED.record, metadata = EXCLUDED.metadata
 """
 
 _PAGE = 32
@@ -290,13 +322,12 @@ class PostgresSaver(BaseCheckpointSaver):
         prepared = [self._prepare(*item, pending, heads) for item in items]
 
         def write(conn: Conn) -> None:
-            checks = [self._write(conn, item) for item in prepared]
-            for item, (conflict, parent) in zip(prepared, checks, strict=True):
-                self._verify(item, conflict, parent)
+            for item in prepared:
+                self._verify(item, self._write(conn, item))
 
         while True:
             try:
-                self._db.run(write)
+                self._db.run(write, single=len(prepared) == 1)
                 break
             except _ParentGone as gone:
                 # The parent is gone (the thread was deleted or pruned while a run on it
@@ -355,7 +386,7 @@ class PostgresSaver(BaseCheckpointSaver):
                         "checkpoint_ns = %s AND channel = %s AND version = %s",
                         (t, n, name_in(channel), version),
                     ).fetchone(),
-                    read=True,
+                    single=True,
                 )
                 found = None if row is None else bytes(row[0])
             return found
@@ -393,66 +424,42 @@ class PostgresSaver(BaseCheckpointSaver):
             checked=checked,
         )
 
-    def _write(self, conn: Conn, item: _Prepared) -> tuple[Any, Any]:
-        """Queue one prepared checkpoint's statements in the caller's pipelined
-        transaction; returns the cursors of its checks (conflict, parent present), read
-        by :meth:`_verify` after the writes were sent (one round trip for all)."""
+    def _write(self, conn: Conn, item: _Prepared) -> str | None:
+        """Store one prepared checkpoint with one call of ``graphkit_put_checkpoint`` (the
+        conflict check, the parent check and the writes, in one round trip); returns
+        what it reports: None (stored), ``conflict:<id>`` or ``parent-gone`` (then
+        nothing was written)."""
         t, n = item.t, item.n
-        conflict = parent = None
-        if item.checked:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("ckpt", t, n),))
-            if item.parent_id is None:
-                conflict = conn.execute(
-                    "SELECT checkpoint_id::text FROM graphkit_checkpoints WHERE thread_id = %s "
-                    "AND checkpoint_ns = %s AND checkpoint_id <> %s::uuid LIMIT 1",
-                    (t, n, item.cid),
-                )
-            else:
-                conflict = conn.execute(
-                    "SELECT checkpoint_id::text FROM graphkit_checkpoints WHERE thread_id = %s "
-                    "AND checkpoint_ns = %s AND parent_id = %s::uuid "
-                    "AND checkpoint_id <> %s::uuid LIMIT 1",
-                    (t, n, item.parent_id, item.cid),
-                )
-        if item.parent_id is not None and not item.fresh:
-            parent = conn.execute(
-                "SELECT 1 FROM graphkit_checkpoints WHERE thread_id = %s AND checkpoint_ns = %s "
-                "AND checkpoint_id = %s::uuid",
-                (t, n, item.parent_id),
-            )
         blobs = item.blobs
-        if blobs:
-            conn.execute(
-                _INSERT_BLOBS,
-                (
-                    t,
-                    n,
-                    [name_in(ch) for ch, _, _ in blobs],
-                    [v for _, v, _ in blobs],
-                    [b for _, _, b in blobs],
-                ),
-            )
         versions = item.checkpoint["channel_versions"]
-        conn.execute(
-            _INSERT_CHECKPOINT,
+        row = conn.execute(
+            "SELECT graphkit_put_checkpoint(%s, %s, %s::uuid, %s::uuid, %s, %s, %s::text[], "
+            "%s::bigint[], %s, %s, %s::text[], %s::bigint[], %s::bytea[])",
             (
                 t,
                 n,
                 item.cid,
                 item.parent_id,
+                lock_key("ckpt", t, n) if item.checked else None,
+                item.parent_id is not None and not item.fresh,
                 [name_in(ch) for ch in versions],
                 list(versions.values()),
                 item.record,
                 item.meta,
+                [name_in(ch) for ch, _, _ in blobs],
+                [v for _, v, _ in blobs],
+                [b for _, _, b in blobs],
             ),
-        )
-        return conflict, parent
+        ).fetchone()
+        return None if row is None else row[0]
 
-    def _verify(self, item: _Prepared, conflict: Any, parent: Any) -> None:
-        """Raise (rolling the transaction back) if a check queued by :meth:`_write` failed:
+    def _verify(self, item: _Prepared, outcome: str | None) -> None:
+        """Raise (so a batch's transaction rolls back) if ``outcome`` is not a success:
         CheckpointConflictError, or ``_ParentGone`` to write ``item`` again self-contained."""
-        row = conflict.fetchone() if conflict is not None else None
-        if row is not None:
+        if outcome == "parent-gone":
+            raise _ParentGone(item)
+        if outcome is not None:
+            other = outcome.removeprefix("conflict:")
             after = (
                 "the thread was empty when this run started"
                 if item.parent_id is None
@@ -463,15 +470,13 @@ class PostgresSaver(BaseCheckpointSaver):
             ns = f" (namespace {item.ns!r})" if item.ns else ""
             message = (
                 f"thread {item.thread_id!r}{ns}: another worker already committed "
-                f"checkpoint {row[0]} after {after}; this step was not stored, so the "
+                f"checkpoint {other} after {after}; this step was not stored, so the "
                 "history does not fork. Two workers ran the same thread at once: reload "
                 "the thread and run again, or send each thread to one worker at a time."
             )
             with self._lock:
                 self._reject(item.cid, message)
             raise CheckpointConflictError(message)
-        if parent is not None and parent.fetchone() is None:
-            raise _ParentGone(item)
 
     def _reject(self, cid: str, message: str) -> None:
         """Remember a refused checkpoint (caller holds the lock)."""
@@ -557,7 +562,7 @@ class PostgresSaver(BaseCheckpointSaver):
                     self._heads[(thread_id, ns)] = None if row is None else row[2]
             return None if row is None else self._load(conn, row)
 
-        return self._db.run(read, read=True)
+        return self._db.run(read, single=True)
 
     def _load(self, conn: Conn, row: Any) -> CheckpointTuple:
         """Decode one ``_SELECT`` row (more blobs are read only for unseen append chains)."""
@@ -647,7 +652,7 @@ class PostgresSaver(BaseCheckpointSaver):
                     page.append(self._load(conn, row))
                 return rows, page
 
-            rows, page = self._db.run(read, read=True)
+            rows, page = self._db.run(read, single=True)
             for item in page:
                 if remaining is not None:
                     if remaining <= 0:
@@ -667,7 +672,7 @@ class PostgresSaver(BaseCheckpointSaver):
                 'max(checkpoint_id::text COLLATE "C") AS latest FROM graphkit_checkpoints '
                 "GROUP BY thread_id ORDER BY latest DESC"
             ).fetchall(),
-            read=True,
+            single=True,
         )
         return [
             ThreadSummary(

@@ -257,7 +257,7 @@ class PostgresStore(IndexedStore):
             lambda conn: conn.execute(
                 "SELECT generation FROM graphkit_store_meta WHERE id = 1"
             ).fetchone()[0],
-            read=True,
+            single=True,
         )
         if current != self._generation:
             self._db.run(lambda conn: self._apply_changes(conn, upto=current))
@@ -340,7 +340,7 @@ class PostgresStore(IndexedStore):
                 "AS k(ns, key) JOIN graphkit_store s ON s.ns = k.ns AND s.key = k.key",
                 ([ns for ns, _ in encoded], [key for _, key in encoded]),
             ).fetchall(),
-            read=True,
+            single=True,
         )
         found = {(ns, key): (bytes(raw), at) for ns, key, raw, at in rows}
         got = [found.get(k) for k in encoded]
@@ -357,7 +357,7 @@ class PostgresStore(IndexedStore):
                 "SELECT record, expires_at FROM graphkit_store WHERE ns >= %s AND ns < %s",
                 (low, high),
             ).fetchall(),
-            read=True,
+            single=True,
         )
         return iter([_with_expiry(_record_from(bytes(raw)), at) for raw, at in rows])
 
@@ -378,7 +378,7 @@ class PostgresStore(IndexedStore):
                 "SELECT ns, key, vector FROM graphkit_store_vectors WHERE ns >= %s AND ns < %s",
                 (low, high),
             ).fetchall(),
-            read=True,
+            single=True,
         )
         best: dict[tuple[str, str], float] = {}
         if rows:
@@ -574,14 +574,14 @@ class PostgresStore(IndexedStore):
                     "AND s.key = k.key AND s.expires_at IS NOT NULL",
                     tuple(list(col) for col in zip(*keys, strict=True)),
                 ),
-                read=True,
+                single=True,
             )
 
     def _b_next_expiry(self, conn: Conn | None = None) -> float:
         def read(c: Conn) -> Any:
             return c.execute("SELECT min(expires_at) FROM graphkit_store").fetchone()[0]
 
-        found = read(conn) if conn is not None else self._db.run(read, read=True)
+        found = read(conn) if conn is not None else self._db.run(read, single=True)
         return math.inf if found is None else float(found)
 
     def _b_expired(self, now: float) -> list[ItemKey]:
@@ -590,7 +590,7 @@ class PostgresStore(IndexedStore):
                 "SELECT ns, key FROM graphkit_store WHERE expires_at <= %s ORDER BY expires_at",
                 (now,),
             ).fetchall(),
-            read=True,
+            single=True,
         )
         return [(decode_ns(ns), key) for ns, key in rows]
 
