@@ -492,7 +492,7 @@ def _row_dict(row: ThreadSummary) -> dict[str, Any]:
 
 def cmd_history(args: argparse.Namespace) -> int:
     """``graphkit history``."""
-    from graphkit.engine.frontier import next_names
+    from graphkit.engine.frontier import next_names, ran_names
 
     config = {"configurable": {"thread_id": args.thread_id, "checkpoint_ns": args.ns}}
     with open_saver(args.path) as saver:
@@ -508,7 +508,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                 "time": item.checkpoint.get("ts", ""),
                 "step": meta.get("step"),
                 "source": meta.get("source"),
-                "writes": sorted((meta.get("writes") or {}).keys()),
+                "writes": sorted(ran_names(item.checkpoint.get("frontier"), meta)),
                 "next": list(next_names(item.checkpoint.get("frontier") or {})),
                 "parent_id": (item.parent_config or {})
                 .get("configurable", {})
@@ -652,9 +652,9 @@ def _add_store(sub: Any) -> None:
         "inspect a memory store (LMDB directory or postgresql:// URL)",
         "Inspect an LMDBStore directory.\n\n"
         'NAMESPACE is written with slashes: memories/1 is ("memories", "1"); an empty\n'
-        'NAMESPACE ("") is the whole store. --query embeds the text with HashEmbeddings\n'
-        "(the store's local default) at the store's saved dims; a store indexed with\n"
-        "another embedding model must be searched from Python with that model.\n\n"
+        'NAMESPACE ("") is the whole store. --query embeds the text with the embedder\n'
+        'the store recorded (e.g. "hash", or "openai:text-embedding-3-small", which needs\n'
+        "its API key); --embed provider:model names it for a store indexed with a custom one.\n\n"
         "examples:\n"
         "  graphkit store .graphkit-data namespaces\n"
         '  graphkit store .graphkit-data search memories/1 --query "what is my name"',
@@ -675,6 +675,9 @@ def _add_store(sub: Any) -> None:
     )
     search.add_argument("namespace", metavar="NAMESPACE", help="e.g. memories/1")
     search.add_argument("--query", help="rank by semantic similarity to this text")
+    search.add_argument(
+        "--embed", metavar="PROVIDER:MODEL", help="embed --query with this (default: as recorded)"
+    )
     search.add_argument("--limit", type=_positive, default=10, help="at most N items (10)")
     _json_flag(search)
     search.set_defaults(handler=cmd_store_search)
@@ -691,27 +694,28 @@ def parse_namespace(text: str) -> tuple[str, ...]:
 
 
 @contextmanager
-def open_store(path: str) -> Iterator[Any]:
+def open_store(path: str, *, query_embed: str | None = None) -> Iterator[Any]:
     """An LMDBStore on an existing directory (or a PostgresStore on a postgresql:// URL),
-    with its vector index if it has one."""
+    with its vector index if it has one.
+
+    ``query_embed``: the embedder for queries (``"recorded"``: the one the store
+    recorded); otherwise queries are not embedded and the index uses a placeholder.
+    """
     if is_postgres_url(path):
-        with _postgres(path, "memory store"), _open_postgres_store(path) as pg_store:
+        with _postgres(path, "memory store"), _open_postgres_store(path, query_embed) as pg_store:
             yield pg_store
         return
     _check_lmdb_dir(path)
-    import struct
-
     from graphkit.stores.embeddings import HashEmbeddings
     from graphkit.stores.store import LMDBStore
 
     env = _open_readonly(path)
     try:
-        meta = env.db("store_meta")  # open the database before the read transaction
-        with env.read() as txn:
-            raw = txn.get(b"dims", db=meta)
-        dims = struct.unpack(">Q", raw)[0] if raw else None
-        index: Any = {"dims": dims, "embed": HashEmbeddings(dims)} if dims else None
-        store = LMDBStore(env=env, index=index)
+        dims, recorded = LMDBStore.saved_index(env)
+        embed: Any = HashEmbeddings(dims) if dims else None
+        if dims and query_embed is not None:
+            embed = _query_embedder(path, dims, recorded, query_embed)
+        store = LMDBStore(env=env, index={"dims": dims, "embed": embed} if dims else None)
     except LookupError:
         raise UsageError(
             f"{path} holds no memory store (no LMDBStore wrote there); "
@@ -726,21 +730,47 @@ def open_store(path: str) -> Iterator[Any]:
 
 
 @contextmanager
-def _open_postgres_store(url: str) -> Iterator[Any]:
+def _open_postgres_store(url: str, query_embed: str | None) -> Iterator[Any]:
     """A PostgresStore that loads no vector cache (searches rank exactly from SQL rows)."""
-    import psycopg
-
     from graphkit.store.postgres import PostgresStore
     from graphkit.stores.embeddings import HashEmbeddings
 
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT dims FROM graphkit_store_meta WHERE id = 1").fetchone()
-    dims = row[0] if row else None
-    index: Any = {"dims": dims, "embed": HashEmbeddings(dims)} if dims else None
+    dims, recorded = PostgresStore.saved_index(url)
+    embed: Any = HashEmbeddings(dims) if dims else None
+    if dims and query_embed is not None:
+        embed = _query_embedder(_hide_password(url), dims, recorded, query_embed)
+    index: Any = {"dims": dims, "embed": embed} if dims else None
     with PostgresStore.from_conn_string(
         url, index=index, vector_cache=False, listen=False
     ) as store:
         yield store
+
+
+def _query_embedder(path: str, dims: int, recorded: str | None, choice: str) -> Any:
+    """The embedder for ``--query``: ``--embed`` if given, else the store's recorded one."""
+    from graphkit.errors import GraphkitError
+    from graphkit.models.errors import ModelError
+    from graphkit.stores.embeddings import ensure_embeddings
+
+    name = recorded if choice == "recorded" else choice
+    if name is None:
+        print(
+            f"note: {path} does not record its embedder (written by an older graphkit); "
+            "ranking with HashEmbeddings. Pass --embed PROVIDER:MODEL if it was indexed "
+            "with another model.",
+            file=sys.stderr,
+        )
+        name = "hash"
+    if name.startswith("python:"):
+        raise UsageError(
+            f"the store in {path} was indexed with {name[7:]} ({dims} dims), which the CLI "
+            "cannot build: pass --embed PROVIDER:MODEL naming the same model "
+            "(e.g. --embed openai:text-embedding-3-small), or search from Python"
+        )
+    try:
+        return ensure_embeddings(name, dims=dims)
+    except (GraphkitError, ModelError, TypeError, ImportError) as exc:
+        raise UsageError(f"cannot embed the query with {name!r}: {exc}") from exc
 
 
 def cmd_store_namespaces(args: argparse.Namespace) -> int:
@@ -777,7 +807,8 @@ def _count_items(store: Any, namespace: tuple[str, ...]) -> int:
 def cmd_store_search(args: argparse.Namespace) -> int:
     """``graphkit store PATH search NAMESPACE``."""
     namespace = parse_namespace(args.namespace)
-    with open_store(args.path) as store:
+    query_embed = (args.embed or "recorded") if args.query else None
+    with open_store(args.path, query_embed=query_embed) as store:
         if args.query and store.vectors is None:
             raise UsageError(
                 f"the store in {args.path} has no vector index: "

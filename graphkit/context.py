@@ -52,6 +52,12 @@ class RunScope:
     """``stream(subgraphs=True)``: subgraphs' ``messages``/``tools`` events stream too."""
     seen_messages: set[str] = field(default_factory=set)
     """Ids of messages already on the ``messages`` stream (each streams once)."""
+    stateful_ran: set[str] = field(default_factory=set)
+    """Namespaces of ``checkpointer=True`` subgraphs that already ran in this call
+    (a later run of one goes on from what the earlier one saved)."""
+    replay_targets: dict[str, str] = field(default_factory=dict)
+    """Time travel into a subgraph: namespace -> the checkpoint its next run inside
+    this call starts from (from a snapshot config's ``checkpoint_map``; used once)."""
 
     @classmethod
     def for_run(
@@ -342,9 +348,10 @@ def messages_streaming_active() -> bool:
     return task is not None and task.run.streams("messages")
 
 
-def emit_message_chunk(chunk: Any) -> None:
+def emit_message_chunk(chunk: Any, model_metadata: dict[str, Any] | None = None) -> None:
     """Send one token chunk to ``stream_mode="messages"`` as ``(chunk, metadata)``.
 
+    ``model_metadata`` (the model's ``ls_*`` keys) is added to the task's metadata.
     Its id counts as streamed: the finished message a node returns is not sent again.
     """
     report_progress()
@@ -355,7 +362,12 @@ def emit_message_chunk(chunk: Any) -> None:
     if message_id is not None:
         task.run.scope.seen_messages.add(message_id)
     assert task.run.emit is not None
-    task.run.emit("messages", (chunk, task.stream_metadata()))
+    metadata = task.stream_metadata()
+    if model_metadata:
+        # as LangChain models inside LangGraph report: the task's namespace, the model's keys
+        metadata.setdefault("checkpoint_ns", metadata.get("langgraph_checkpoint_ns", ""))
+        metadata.update(model_metadata)
+    task.run.emit("messages", (chunk, metadata))
 
 
 def emit_messages(task: TaskContext, messages: list[Any]) -> None:

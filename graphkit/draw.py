@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from graphkit._flat_graph import flat_graph
+from graphkit._mermaid import to_mermaid
 from graphkit.constants import END, START
 from graphkit.node import may_route_dynamically, named_targets
 
@@ -112,6 +114,9 @@ class DrawableGraph:
     """With xray: node name -> the drawable inner graph of that subgraph node."""
     dynamic_edge_limit: int = DYNAMIC_EDGE_LIMIT
     """See :data:`DYNAMIC_EDGE_LIMIT`."""
+    annotations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Node -> what LangGraph shows under its name besides its metadata:
+    ``__interrupt`` ("before", "after" or "before,after") and ``__tools`` (a ToolNode's)."""
 
     @classmethod
     def from_compiled(cls, graph: CompiledStateGraph, *, xray: bool | int = False) -> DrawableGraph:
@@ -142,7 +147,9 @@ class DrawableGraph:
             for node in builder.nodes.values():
                 if node.subgraph is not None:
                     subgraphs[node.name] = cls.from_compiled(node.subgraph, xray=inner_xray)
-        return cls(graph.nx.copy(), graph.name, joins, _unique(dynamic), subgraphs)
+        drawable = cls(graph.nx.copy(), graph.name, joins, _unique(dynamic), subgraphs)
+        drawable.annotations = _annotations(graph)
+        return drawable
 
     # ------------------------------------------------------------- structure
     @property
@@ -271,64 +278,31 @@ class DrawableGraph:
         return _q(f"{prefix}{name}:{END}" if name in self.subgraphs else prefix + name)
 
     # --------------------------------------------------------------- mermaid
-    def draw_mermaid(self, *, with_styles: bool = True, **options: Any) -> str:
-        """Mermaid flowchart source (paste into a markdown ```mermaid block).
+    def draw_mermaid(
+        self,
+        *,
+        with_styles: bool = True,
+        curve_style: Any = "linear",
+        node_colors: Any = None,
+        wrap_label_n_words: int = 9,
+        frontmatter_config: dict[str, Any] | None = None,
+    ) -> str:
+        """Mermaid flowchart source, the same text LangGraph's ``draw_mermaid`` writes
+        (see ``graphkit._flat_graph`` for the layout).
 
-        ``with_styles=False`` leaves out the front matter and the class styles. Other
-        options of LangGraph's ``draw_mermaid`` (curve style, colours) are accepted and
-        not applied.
+        ``with_styles=False`` leaves out the front matter, node lines and class styles;
+        ``curve_style`` (a name or LangChain's ``CurveStyle``), ``node_colors`` (``default``,
+        ``first``, ``last`` styles, as a mapping or an object with those attributes),
+        ``wrap_label_n_words`` and ``frontmatter_config`` work as in LangGraph.
         """
-        ids = _MermaidIds()
-        lines = ["graph TD;"]
-        if with_styles:
-            lines[:0] = ["---", "config:", "  flowchart:", "    curve: linear", "---"]
-        lines.extend(self._mermaid_body("", ids, "\t"))
-        if with_styles:
-            lines.append("\tclassDef default fill:#f2f0ff,line-height:1.2")
-            lines.append("\tclassDef first fill-opacity:0")
-            lines.append("\tclassDef last fill:#bfb6fc")
-        return "\n".join(lines) + "\n"
-
-    def _mermaid_body(self, prefix: str, ids: _MermaidIds, indent: str) -> Iterator[str]:
-        for name, data in self.nx.nodes(data=True):
-            kind = data.get("kind", "node")
-            node_id = ids.get(prefix + name)
-            if name in self.subgraphs:
-                yield f"{indent}subgraph {ids.get('cluster:' + prefix + name)}[{_mq(name)}]"
-                yield from self.subgraphs[name]._mermaid_body(
-                    f"{prefix}{name}:", ids, indent + "\t"
-                )
-                yield f"{indent}end"
-            elif kind == "start":
-                yield f"{indent}{node_id}([{_mq('START' if not prefix else 'start')}]):::first"
-            elif kind == "end":
-                yield f"{indent}{node_id}([{_mq('END' if not prefix else 'end')}]):::last"
-            else:
-                yield f"{indent}{node_id}[{_mq(name)}]"
-        for index, (sources, target) in enumerate(self.joins):
-            point = ids.get(f"{prefix}join:{index}")
-            yield f"{indent}{point}(({_mq('join')}))"
-            for source in sources:
-                yield f"{indent}{self._m_out(prefix, source, ids)} --- {point};"
-            yield f"{indent}{point} ==> {self._m_in(prefix, target, ids)};"
-        for source in self._notes():
-            yield f"{indent}{ids.get(prefix + _note_id(source))}>{_mq('any node (dynamic)')}]"
-        for edge in self._edges():
-            tail = self._m_out(prefix, edge.source, ids)
-            head = (
-                ids.get(prefix + edge.target)
-                if edge.target.startswith("note:")
-                else self._m_in(prefix, edge.target, ids)
-            )
-            arrow = _MERMAID_ARROW[edge.style]
-            label = f"|{_mq(edge.label)}|" if edge.label else ""
-            yield f"{indent}{tail} {arrow}{label} {head};"
-
-    def _m_in(self, prefix: str, name: str, ids: _MermaidIds) -> str:
-        return ids.get(f"{prefix}{name}:{START}" if name in self.subgraphs else prefix + name)
-
-    def _m_out(self, prefix: str, name: str, ids: _MermaidIds) -> str:
-        return ids.get(f"{prefix}{name}:{END}" if name in self.subgraphs else prefix + name)
+        return to_mermaid(
+            flat_graph(self),
+            with_styles=with_styles,
+            curve_style=str(getattr(curve_style, "value", curve_style)),
+            node_styles=_node_styles(node_colors),
+            wrap_label_n_words=wrap_label_n_words,
+            frontmatter_config=frontmatter_config,
+        )
 
     # ----------------------------------------------------------------- ascii
     def draw_ascii(self) -> str:
@@ -372,49 +346,50 @@ class DrawableGraph:
     # ------------------------------------------------------------------ JSON
     def to_json(self) -> dict[str, Any]:
         """The graph as ``{"nodes": [...], "edges": [...]}`` in LangChain's graph JSON
-        shape (what ``Graph.to_json()`` gives for a LangGraph graph).
+        shape and LangGraph's order (what ``Graph.to_json()`` gives for a LangGraph graph).
 
         Each node is ``{"id", "type": "runnable", "data": {"id": [...], "name"}}`` (END
-        is just ``{"id"}``); each edge ``{"source", "target"}`` plus ``"data"`` (its
-        label) and ``"conditional": true`` where they apply. With ``xray`` a subgraph's
-        nodes and edges follow, their ids prefixed with ``"<node>:"``.
+        is just ``{"id"}``), plus ``"metadata"`` where it has some; each edge
+        ``{"source", "target"}`` plus ``"data"`` (its label) and ``"conditional": true``
+        where they apply. With ``xray`` a subgraph node is replaced by its nodes and
+        edges, their ids prefixed with ``"<node>:"``. ``data.id`` names graphkit's own
+        node function (LangGraph names its internal runnable class there).
         """
+        flat = flat_graph(self)
         nodes: list[dict[str, Any]] = []
-        edges: list[dict[str, Any]] = []
-        self._json_into("", nodes, edges)
-        return {"nodes": nodes, "edges": edges}
-
-    def _json_into(self, prefix: str, nodes: list[dict[str, Any]], edges: list[Any]) -> None:
-        for name, data in self.nx.nodes(data=True):
-            node_id = prefix + name
-            kind = data.get("kind", "node")
-            if kind == "end":
+        for node_id, metadata in flat.nodes.items():
+            name = flat.names[node_id]
+            if name == END:
                 nodes.append({"id": node_id})
                 continue
-            what = ["graphkit", "graph", "state", "CompiledStateGraph"]
-            if kind != "subgraph":
-                what = ["graphkit", "node", str(data.get("function") or name)]
             entry: dict[str, Any] = {
                 "id": node_id,
                 "type": "runnable",
-                "data": {"id": what, "name": name},
+                "data": {"id": self._runnable_id(node_id), "name": name},
             }
-            if data.get("metadata"):
-                entry["metadata"] = dict(data["metadata"])
+            if metadata:
+                entry["metadata"] = metadata
             nodes.append(entry)
-            if name in self.subgraphs:
-                self.subgraphs[name]._json_into(f"{node_id}:", nodes, edges)
-        for sources, target in self.joins:
-            edges.extend({"source": prefix + s, "target": prefix + target} for s in sources)
-        for edge in self._edges():
-            if edge.target.startswith("note:"):
-                continue
-            item: dict[str, Any] = {"source": prefix + edge.source, "target": prefix + edge.target}
-            if edge.label:
+        edges: list[dict[str, Any]] = []
+        for edge in flat.edges:
+            item: dict[str, Any] = {"source": edge.source, "target": edge.target}
+            if edge.label is not None:
                 item["data"] = edge.label
-            if edge.style != "edge":
+            if edge.conditional:
                 item["conditional"] = True
             edges.append(item)
+        return {"nodes": nodes, "edges": edges}
+
+    def _runnable_id(self, node_id: str) -> list[str]:
+        """What runs a (possibly ``sub:node``-prefixed) node: its function's name, or
+        the compiled-graph class for a subgraph node."""
+        head, _, rest = node_id.partition(":")
+        if rest and head in self.subgraphs:
+            return self.subgraphs[head]._runnable_id(rest)
+        data = self.nx.nodes[node_id]
+        if data.get("kind") == "subgraph":
+            return ["graphkit", "graph", "state", "CompiledStateGraph"]
+        return ["graphkit", "node", str(data.get("function") or node_id)]
 
     # ---------------------------------------------------------- svg / png
     def draw_svg(self) -> str:
@@ -473,7 +448,6 @@ _DOT_STYLE = {
     "command": "style=dashed, arrowhead=vee",
     "dynamic": 'style=dotted, color="#777777", constraint=false',
 }
-_MERMAID_ARROW = {"edge": "-->", "conditional": "-.->", "command": "-.->", "dynamic": "-.->"}
 _ASCII_ARROW = {"edge": "──>", "conditional": "╌╌>", "command": "=>>", "dynamic": "··>"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -490,17 +464,6 @@ def _q(text: str) -> str:
     return '"' + text.replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _mq(text: str) -> str:
-    """A mermaid quoted label: quotes and markup characters as HTML entity codes."""
-    out = []
-    for ch in _one_line(text):
-        if ch in '"#<>|`' or ord(ch) < 32:
-            out.append(f"#{ord(ch)};")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
 def _one_line(text: str) -> str:
     """Text on one line: newlines shown as ``\\n``."""
     return text.replace("\r", "\\r").replace("\n", "\\n")
@@ -515,43 +478,35 @@ def _note_id(source: str) -> str:
     return f"note:{source}"
 
 
-class _MermaidIds:
-    """Stable mermaid ids: a plain name keeps its name, anything else gets ``nodeN``."""
+def _annotations(graph: CompiledStateGraph) -> dict[str, dict[str, Any]]:
+    before, after = graph.tables.interrupt_before, graph.tables.interrupt_after
+    out: dict[str, dict[str, Any]] = {}
+    for node in graph.builder.nodes.values():
+        notes: dict[str, Any] = {}
+        where = ",".join(
+            w for w, names in (("before", before), ("after", after)) if node.name in names
+        )
+        if where:
+            notes["__interrupt"] = where
+        tools = getattr(node.call.fn, "tools_by_name", None)
+        if isinstance(tools, dict) and tools:
+            notes["__tools"] = list(tools)
+        if notes:
+            out[node.name] = notes
+    return out
 
-    __slots__ = ("_ids", "_used")
-    _SAFE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-    _KEYWORDS = frozenset(
-        {
-            "end",
-            "graph",
-            "subgraph",
-            "flowchart",
-            "style",
-            "class",
-            "classDef",
-            "click",
-            "linkStyle",
-            "direction",
-            "default",
-        }
-    )
 
-    def __init__(self) -> None:
-        self._ids: dict[str, str] = {}
-        self._used: set[str] = set()
-
-    def get(self, key: str) -> str:
-        found = self._ids.get(key)
-        if found is not None:
-            return found
-        plain = self._SAFE.match(key) and key.lower() not in {k.lower() for k in self._KEYWORDS}
-        candidate = key if plain and key not in self._used else ""
-        n = len(self._ids)
-        while not candidate or candidate in self._used:
-            candidate, n = f"node{n}", n + 1
-        self._ids[key] = candidate
-        self._used.add(candidate)
-        return candidate
+def _node_styles(node_colors: Any) -> dict[str, str] | None:
+    """LangChain's ``NodeStyles`` (or a mapping) as a ``classDef`` name -> style map."""
+    if node_colors is None:
+        return None
+    if isinstance(node_colors, dict):
+        return {str(k): str(v) for k, v in node_colors.items()}
+    return {
+        name: str(getattr(node_colors, name))
+        for name in ("default", "first", "last")
+        if hasattr(node_colors, name)
+    }
 
 
 def _layer_order(g: nx.DiGraph) -> list[str]:

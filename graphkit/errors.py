@@ -168,6 +168,17 @@ class ResumeValidationError(ValidationError):
     """
 
 
+def is_invalid_resume(error: BaseException) -> bool:
+    """Whether ``error`` is an answer that did not fit an interrupt's ``response_schema``
+    (so the interrupt is still open and can be answered again), as opposed to any other
+    validation error.
+
+    >>> is_invalid_resume(ValueError("nope"))
+    False
+    """
+    return isinstance(error, ResumeValidationError)
+
+
 class GraphDrained(GraphkitError):
     """The run stopped between steps because its ``RunControl`` asked it to drain.
 

@@ -307,14 +307,18 @@ def _merge_content(left: Content, right: Content) -> Content:
             pos, existing = target
             merged[pos] = {
                 **existing,
-                **{k: v for k, v in block.items() if k not in ("text", "partial_json")},
+                **{k: v for k, v in block.items() if k not in _CONCATENATED},
                 **{
                     k: existing.get(k, "") + block[k]
-                    for k in ("text", "partial_json")
+                    for k in _CONCATENATED
                     if isinstance(block.get(k), str)
                 },
             }
     return merged
+
+
+_CONCATENATED = ("text", "partial_json", "thinking", "signature")
+"""Content-block keys whose streamed pieces are joined (same ``index``); others are replaced."""
 
 
 def _block_with_index(

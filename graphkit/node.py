@@ -36,6 +36,11 @@ class CallSpec:
     """An async twin the async runtime awaits instead of ``fn`` (a callable object's
     coroutine ``ainvoke`` taking the same arguments, e.g. ``ToolNode``)."""
 
+    @property
+    def func(self) -> Callable[..., Any]:
+        """The user function (LangGraph's ``RunnableCallable.func``)."""
+        return self.fn
+
 
 def inspect_callable(fn: Callable[..., Any], what: str) -> CallSpec:
     """Inspect ``fn`` once: its async-ness, state parameter and injected parameters."""
@@ -268,6 +273,12 @@ class NodeDef:
     """Name of the node that handles this one's failure (``__error_handler__<name>``)."""
     is_error_handler: bool = False
     """This node only runs when the node it handles fails."""
+
+    @property
+    def runnable(self) -> CallSpec:
+        """How the node is called, by LangGraph's name (``StateNodeSpec.runnable``):
+        ``builder.nodes[name].runnable.func`` is the function given to ``add_node``."""
+        return self.call
 
 
 @dataclass(slots=True)

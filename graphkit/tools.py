@@ -193,6 +193,9 @@ class Tool:
     """Parameters filled in by ``ToolNode`` (state, store, config, tool_call_id)."""
     return_direct: bool = False
     """Ask ``create_react_agent`` to end the run after this tool answers."""
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Provider-specific keys added to the tool's definition, as LangChain's ``extras``,
+    e.g. ``{"cache_control": {"type": "ephemeral"}}`` for Anthropic prompt caching."""
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -354,6 +357,7 @@ def tool(
     description: str | None = None,
     args_schema: type[BaseModel] | None = None,
     return_direct: bool = False,
+    extras: dict[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -364,11 +368,13 @@ def tool(
     description: str | None = None,
     args_schema: type[BaseModel] | None = None,
     return_direct: bool = False,
+    extras: dict[str, Any] | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a ``Tool`` from a function: ``@tool``, ``@tool("name")`` or ``@tool(description=...)``.
 
     ``args_schema`` (a pydantic model) replaces the schema read from the signature;
-    its fields are passed to the function as keyword arguments.
+    its fields are passed to the function as keyword arguments. ``extras`` are
+    provider keys for the tool's definition (see ``Tool.extras``).
     """
 
     def build(func: Callable[..., Any]) -> Tool:
@@ -378,6 +384,7 @@ def tool(
             description=description,
             args_schema=args_schema,
             return_direct=return_direct,
+            extras=extras,
         )
 
     if callable(func_or_name) and not isinstance(func_or_name, str):
@@ -392,6 +399,7 @@ def _tool_from_function(
     description: str | None,
     args_schema: type[BaseModel] | None,
     return_direct: bool,
+    extras: dict[str, Any] | None = None,
 ) -> Tool:
     tool_name = name or func.__name__
     summary, arg_docs = _parse_docstring(inspect.getdoc(func) or "")
@@ -430,6 +438,7 @@ def _tool_from_function(
         coroutine=func if is_async else None,
         injections=injections,
         return_direct=return_direct,
+        extras=dict(extras or {}),
     )
 
 
@@ -608,6 +617,7 @@ def _tool_from_dict(spec: dict[str, Any]) -> Tool:
         name=spec["name"],
         description=spec.get("description", ""),
         args_model=_model_from_json_schema(spec["name"], parameters),
+        extras={k: spec[k] for k in ("cache_control", "defer_loading", "strict") if k in spec},
     )
 
 

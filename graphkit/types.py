@@ -63,6 +63,9 @@ class Interrupt:
     """What the node handed to the human (a question, a draft...)."""
     id: str = ""
     """Stable id of this interrupt, to resume several at once by id."""
+    response_schema: dict[str, Any] | None = None
+    """The JSON schema the answer must fit (``interrupt(..., response_schema=...)``),
+    for whoever builds the form that asks; None when any answer goes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,9 +382,11 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
     ``__interrupt__``); ``invoke(Command(resume=answer), config)`` re-runs the node
     and this call returns ``answer``. Needs a checkpointer.
 
-    With ``response_schema`` (a pydantic model or any type pydantic validates), the
-    answer is validated and returned as that type; an answer that does not fit
-    raises ``ResumeValidationError`` and the interrupt stays open.
+    With ``response_schema`` (a pydantic model or any type pydantic validates: a
+    TypedDict, a dataclass...), the answer is validated and returned as that type; an
+    answer that does not fit raises ``ResumeValidationError`` and the interrupt stays
+    open. A dict is taken as a JSON schema: shown on the ``Interrupt``, not enforced.
+    The ``Interrupt`` carries the schema as JSON schema either way.
     """
     from graphkit.context import current_task
     from graphkit.errors import GraphInterrupt
@@ -397,8 +402,28 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
     owner.interrupt_count += 1
     if index < len(owner.resume):
         answer = owner.resume[index]
-        return answer if response_schema is None else _validated_answer(answer, response_schema)
-    raise GraphInterrupt((Interrupt(value, id=owner.interrupt_id(index)),))
+        if response_schema is None or isinstance(response_schema, dict):
+            return answer
+        return _validated_answer(answer, response_schema)
+    schema = _json_schema(response_schema)
+    raise GraphInterrupt((Interrupt(value, id=owner.interrupt_id(index), response_schema=schema),))
+
+
+def _json_schema(schema: Any) -> dict[str, Any] | None:
+    """The JSON schema of an interrupt's ``response_schema`` (a dict is one already)."""
+    if schema is None or isinstance(schema, dict):
+        return schema
+    from pydantic import TypeAdapter
+
+    try:
+        return TypeAdapter(schema).json_schema()
+    except Exception as exc:
+        from graphkit.errors import NodeConfigError
+
+        raise NodeConfigError(
+            f"interrupt(response_schema={schema!r}): pydantic cannot make a JSON schema of it "
+            f"({exc}). Pass a pydantic model, TypedDict, dataclass or a JSON schema dict."
+        ) from None
 
 
 def _validated_answer(answer: Any, schema: Any) -> Any:

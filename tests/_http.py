@@ -26,9 +26,12 @@ class FixtureServer:
     def __init__(self, *answers: tuple[int, str]) -> None:
         self.answers = list(answers)
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        """The headers of each request received (lowercase names)."""
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(json.loads(request.content))
+        self.headers.append({k.lower(): v for k, v in request.headers.items()})
         status, name = self.answers.pop(0)
         kind = "text/event-stream" if name.endswith(".sse") else "application/json"
         headers = {"retry-after-ms": "1", **self.extra_headers, "content-type": kind}

@@ -349,6 +349,20 @@ def test_list_without_config_spans_threads(saver: BaseCheckpointSaver) -> None:
     assert _steps(saver.list(None, limit=2)) == [3, 2]
 
 
+def test_list_without_a_namespace_spans_the_threads_namespaces(
+    saver: BaseCheckpointSaver,
+) -> None:
+    for step, ns in enumerate(["", "child:1", "", "child:1|inner:2", "other"]):
+        saver.put(cfg("t", ns=ns), ckpt({}, {}), {"step": step, "ns": ns}, {})
+    saver.put(cfg("t-other"), ckpt({}, {}), {"step": 9}, {})
+    whole = {"configurable": {"thread_id": "t"}}
+    assert _steps(saver.list(whole)) == [4, 3, 2, 1, 0]
+    assert _steps(saver.list(whole, limit=2)) == [4, 3]
+    assert _steps(saver.list(whole, filter={"ns": ""})) == [2, 0]
+    assert _steps(saver.list(cfg("t"))) == [2, 0]  # checkpoint_ns "" names the root
+    assert _steps(saver.list(cfg("t", ns="child:1"))) == [1]
+
+
 def test_list_threads_counts_checkpoints_and_namespaces(saver: BaseCheckpointSaver) -> None:
     assert saver.list_threads() == []
     saver.put(cfg("old"), ckpt({}, {}), {}, {})

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TypedDict
+import threading
+import time
+from typing import Any, TypedDict
+
+import pytest
 
 from graphkit import END, START, StateGraph
 from graphkit.checkpoint.memory import InMemorySaver
@@ -64,3 +68,55 @@ async def test_concurrent_ainvokes_interleave_their_steps() -> None:
     await asyncio.gather(a.ainvoke({"n": 0}), b.ainvoke({"n": 0}), graph.ainvoke({"n": 0}))
     first_b = order.index("b")
     assert first_b < order.count("a")  # b started before a finished: they took turns
+
+
+class DiskLikeSaver(InMemorySaver):
+    """An in-memory saver whose ``put`` behaves like a disk sync: it blocks its thread.
+
+    Each put waits until the ticker coroutine has made progress (up to a generous
+    guard), and records whether it did: that is only possible when the put runs off
+    the event loop's thread.
+    """
+
+    waits_on_io = True
+
+    def __init__(self, ticks: list[int]) -> None:
+        super().__init__()
+        self.ticks = ticks
+        self.loop_moved: list[bool] = []
+        self.threads: set[int] = set()
+
+    def put(self, *args: Any, **kwargs: Any) -> Any:
+        self.threads.add(threading.get_ident())
+        start = self.ticks[0]
+        guard = time.monotonic() + (5 if all(self.loop_moved) else 0)  # fail fast
+        while self.ticks[0] == start and time.monotonic() < guard:
+            time.sleep(0.0005)
+        self.loop_moved.append(self.ticks[0] > start)
+        return super().put(*args, **kwargs)
+
+
+@pytest.mark.parametrize("durability", ["sync", "async"])
+async def test_durable_saves_leave_the_event_loop_to_other_coroutines(durability: str) -> None:
+    ticks = [0]
+    saver = DiskLikeSaver(ticks)
+    graph = spin_graph(20).compile(checkpointer=saver)
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        while not done.is_set():
+            ticks[0] += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    config: Any = {"configurable": {"thread_id": "t"}, "durability": durability}
+    out = await graph.ainvoke({"n": 0}, config)
+    done.set()
+    await task
+    assert out == {"n": 20}
+    assert threading.get_ident() not in saver.threads  # no save ran on the loop's thread
+    assert saver.loop_moved and all(saver.loop_moved)  # the ticker ran during every save
+    history = [s async for s in graph.aget_state_history(config)]
+    assert len(history) == 22  # input, START's step, 20 steps: all saved on return
+    assert history[-1].values == {} and history[-1].next == ("__start__",)
+    assert [s.values["n"] for s in history[:-1]] == list(range(20, -1, -1))

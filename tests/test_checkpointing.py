@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 
-from graphkit import END, START, Command, StateGraph
+from graphkit import END, START, Command, Send, StateGraph
 from graphkit.stores import LMDBSaver
 from graphkit.stores.checkpoint import BaseCheckpointSaver
 from graphkit.types import Durability
@@ -65,7 +65,8 @@ def test_get_state_snapshot_fields(saver: BaseCheckpointSaver) -> None:
     assert snap.next == ()
     assert snap.metadata is not None
     assert snap.metadata["source"] == "loop" and snap.metadata["step"] == 2
-    assert snap.metadata["writes"] == {"done": {"log": ["done"]}}
+    # LangGraph 1.x's metadata: what the step wrote is in the values, not stored twice
+    assert snap.metadata == {"source": "loop", "step": 2, "parents": {}}
     assert snap.config["configurable"]["checkpoint_id"]
     assert snap.parent_config is not None and snap.created_at
     empty = graph.get_state(cfg("never"))
@@ -501,3 +502,27 @@ def test_update_state_copy_forks_and_end_stops(saver: BaseCheckpointSaver) -> No
     ended = graph.get_state(graph.update_state(fork.config, {"x": 9}, as_node=END))
     assert (ended.values["x"], ended.next) == (9, ())
     assert ended.metadata is not None and ended.metadata["source"] == "update"
+
+
+def test_update_state_with_a_command_applies_its_update_and_its_sends(
+    saver: BaseCheckpointSaver,
+) -> None:
+    class Fan(TypedDict, total=False):
+        foo: str
+        done: Annotated[list[int], operator.add]
+
+    graph = (
+        StateGraph(Fan)
+        .add_node("map", lambda s: {}, destinations=("task",))
+        .add_node("task", lambda arg: {"done": [arg["index"]]})
+        .add_edge(START, "map")
+        .compile(checkpointer=saver)
+    )
+    config = {"configurable": {"thread_id": "cmd"}}
+    graph.update_state(config, {"foo": "in"}, as_node="__input__")
+    sends = [Send("task", {"index": i}) for i in range(3)]
+    graph.update_state(config, Command(update={"foo": "map"}, goto=sends), as_node="map")
+    state = graph.get_state(config)
+    assert state.values == {"foo": "map", "done": []}
+    assert state.next == ("task", "task", "task")
+    assert graph.invoke(None, config) == {"foo": "map", "done": [0, 1, 2]}

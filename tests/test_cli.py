@@ -125,7 +125,7 @@ def test_draw_compiles_builders_and_calls_factories(
 ) -> None:
     code, out, _ = run(capsys, "draw", f"{app}:{name}", "-f", "mermaid")
     assert code == 0
-    assert "graph TD;" in out and 'bump -.->|"yes"| done;' in out
+    assert "graph TD;" in out and "bump -. &nbsp;yes&nbsp; .-> done;" in out
 
 
 def test_draw_a_module_by_dotted_name(
@@ -388,3 +388,31 @@ def test_version_prints_the_installed_distribution_version() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"graphkit {version('graphkit')}"
+
+
+def _ones(texts: list[str]) -> list[list[float]]:
+    return [[1.0] + [0.0] * 7 for _ in texts]
+
+
+def test_store_search_refuses_a_custom_embedder_and_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with LMDBStore(tmp_path / "s", index={"dims": 8, "embed": _ones}) as store:
+        store.put(("docs",), "a", {"text": "hello"})
+    code, _, err = run(capsys, "store", str(tmp_path / "s"), "search", "docs", "--query", "hi")
+    assert code == 2
+    assert f"indexed with {__name__}._ones (8 dims)" in err
+    assert "--embed PROVIDER:MODEL" in err
+    code, out, _ = run(
+        capsys, "store", str(tmp_path / "s"), "search", "docs", "--query", "hi", "--embed", "hash"
+    )
+    assert code == 0 and "hello" in out
+
+
+def test_store_search_without_query_needs_no_embedder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with LMDBStore(tmp_path / "s", index={"dims": 8, "embed": _ones}) as store:
+        store.put(("docs",), "a", {"text": "hello"})
+    code, out, _ = run(capsys, "store", str(tmp_path / "s"), "search", "docs")
+    assert code == 0 and "hello" in out

@@ -75,8 +75,8 @@ async def test_adapters_for_functions_and_sync_only_objects() -> None:
         ensure_embeddings(async_fn, dims=2).embed_documents(["x"])
     assert isinstance(ensure_embeddings(None, dims=8), HashEmbeddings)
     assert isinstance(ensure_embeddings("hash", dims=8), HashEmbeddings)
-    with pytest.raises(TypeError, match="only built-in name is 'hash'"):
-        ensure_embeddings("openai:text-embedding-3-small", dims=8)
+    with pytest.raises(TypeError, match="name a provider and model"):
+        ensure_embeddings("text-embedding-3-small", dims=8)
     with pytest.raises(TypeError, match="must be an Embeddings object"):
         ensure_embeddings(42, dims=8)  # type: ignore[arg-type]
 
@@ -224,3 +224,30 @@ def test_subclass_missing_a_sync_method_says_which() -> None:
 
     with pytest.raises(NotImplementedError, match="Half must define embed_documents"):
         Half().embed_documents(["x"])
+
+
+def _embed_fn(texts: list[str]) -> list[list[float]]:
+    return [[1.0] for _ in texts]
+
+
+def test_embeddings_name_says_how_to_embed_queries_alike() -> None:
+    from graphkit.models import OpenAIEmbeddings
+    from graphkit.stores.embeddings import embeddings_name
+
+    assert embeddings_name(None) == embeddings_name("hash") == "hash"
+    assert embeddings_name(HashEmbeddings(16)) == "hash"
+    assert embeddings_name("openai:text-embedding-3-large") == "openai:text-embedding-3-large"
+    openai_embeddings = OpenAIEmbeddings("text-embedding-3-small", api_key="k")
+    assert embeddings_name(openai_embeddings) == "openai:text-embedding-3-small"
+    assert embeddings_name(_embed_fn) == f"python:{__name__}._embed_fn"
+
+
+def test_lmdb_store_records_its_embedder(tmp_path: Any) -> None:
+    from graphkit.stores.store import LMDBStore
+
+    with LMDBStore(tmp_path, index={"dims": 4, "embed": _embed_fn}) as store:
+        assert LMDBStore.saved_index(store.env) == (4, f"python:{__name__}._embed_fn")
+    with LMDBStore(tmp_path, index={"dims": 4, "embed": "hash"}) as store:
+        assert LMDBStore.saved_index(store.env) == (4, "hash")
+    with LMDBStore(tmp_path / "plain") as store:
+        assert LMDBStore.saved_index(store.env) == (None, None)

@@ -350,3 +350,18 @@ def test_two_overwrites_in_one_step_are_refused() -> None:
     graph = _fan_out_with(Overwrite(["b"]), Overwrite(["c"])).compile()
     with pytest.raises(InvalidUpdateError, match="only one Overwrite value per super-step"):
         graph.invoke({"x": 0, "log": []})
+
+
+def test_builder_nodes_expose_their_function_by_langgraphs_names() -> None:
+    class Counter:
+        calls = 0
+
+        def __call__(self, state: dict[str, Any]) -> dict[str, Any]:
+            self.calls += 1
+            return {}
+
+    counter = Counter()
+    builder = StateGraph(dict).add_node("count", counter).add_edge(START, "count")
+    builder.compile().invoke({})
+    assert builder.nodes["count"].runnable.func is counter
+    assert counter.calls == 1

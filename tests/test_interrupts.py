@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 import pytest
+import typing_extensions
 
 from graphkit import START, Command, Interrupt, StateGraph, interrupt
-from graphkit.errors import UnknownInterruptError
+from graphkit.errors import NodeConfigError, UnknownInterruptError, is_invalid_resume
 from graphkit.stores import InMemorySaver
 from graphkit.stores.checkpoint import BaseCheckpointSaver
 from graphkit.types import Durability
@@ -289,5 +291,117 @@ def test_response_schema_validates_the_answer_and_a_bad_one_keeps_the_interrupt(
     with pytest.raises(ResumeValidationError) as info:
         graph.invoke(Command(resume={"count": "many"}), config)
     assert isinstance(info.value, ValidationError)
+    assert is_invalid_resume(info.value)
+    with pytest.raises(ValidationError) as other:
+        Answer.model_validate({"count": "many"})
+    assert not is_invalid_resume(other.value)  # only a resume that did not fit counts
     assert len(graph.get_state(config).interrupts) == 1
     assert graph.invoke(Command(resume={"count": "3"}), config) == {"got": 3}
+
+
+@dataclass
+class _Approval:
+    approved: bool
+
+
+class _ApprovalDict(typing_extensions.TypedDict):  # pydantic needs this one before 3.12
+    approved: bool
+
+
+_RAW = {"type": "object", "properties": {"approved": {"type": "boolean"}}}
+
+
+@pytest.mark.parametrize(
+    ("schema", "answer"),
+    [
+        (None, {"approved": "yes", "extra": 1}),
+        (_RAW, {"approved": "yes", "extra": 1}),  # a JSON schema is shown, not enforced
+        (_ApprovalDict, {"approved": True}),
+        (_Approval, _Approval(approved=True)),
+    ],
+    ids=["none", "json_schema", "typeddict", "dataclass"],
+)
+def test_an_interrupt_shows_its_response_schema_as_json_schema(schema: Any, answer: Any) -> None:
+    class S(TypedDict, total=False):
+        got: Any
+
+    def ask(state: S) -> S:
+        return {"got": interrupt("approve?", response_schema=schema)}
+
+    graph = StateGraph(S).add_node("ask", ask).add_edge(START, "ask")
+    graph = graph.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "js"}}
+    [shown] = graph.invoke({}, config)["__interrupt__"]
+    if schema is None or isinstance(schema, dict):
+        assert shown.response_schema == schema
+    else:
+        assert shown.response_schema["properties"]["approved"]["type"] == "boolean"
+        assert shown.response_schema["required"] == ["approved"]
+    assert graph.get_state(config).interrupts == (shown,)
+    resume = {"approved": "yes", "extra": 1} if schema in (None, _RAW) else {"approved": True}
+    assert graph.invoke(Command(resume=resume), config) == {"got": answer}
+
+
+def test_a_response_schema_pydantic_cannot_describe_is_a_clear_error() -> None:
+    class S(TypedDict, total=False):
+        got: Any
+
+    def ask(state: S) -> S:
+        return {"got": interrupt("?", response_schema=object())}
+
+    graph = StateGraph(S).add_node("ask", ask).add_edge(START, "ask")
+    with pytest.raises(NodeConfigError, match="response_schema=.*JSON schema"):
+        graph.compile(checkpointer=InMemorySaver()).invoke({}, {"configurable": {"thread_id": "x"}})
+
+
+def _two_questions() -> Any:
+    class S(TypedDict, total=False):
+        log: Annotated[list[str], operator.add]
+
+    return (
+        StateGraph(S)
+        .add_node("a", lambda s: {"log": [f"a:{interrupt('a?')}"]})
+        .add_node("b", lambda s: {"log": [f"b:{interrupt('b?')}"]})
+        .add_edge(START, "a")
+        .add_edge(START, "b")
+        .compile(checkpointer=InMemorySaver())
+    )
+
+
+def test_an_empty_resume_map_is_refused_naming_the_open_ids() -> None:
+    graph = _two_questions()
+    config = {"configurable": {"thread_id": "empty"}}
+    graph.invoke({"log": []}, config)
+    open_ids = tuple(sorted(i.id for i in graph.get_state(config).interrupts))
+    with pytest.raises(UnknownInterruptError, match="names no interrupt") as refused:
+        graph.invoke(Command(resume={}), config)
+    assert (refused.value.reason, refused.value.pending_ids) == ("empty_map", open_ids)
+    assert len(graph.get_state(config).interrupts) == 2  # nothing was consumed
+
+
+def test_a_task_that_fails_after_its_answer_asks_again() -> None:
+    failures = ["once"]
+
+    class S(TypedDict, total=False):
+        log: Annotated[list[str], operator.add]
+
+    def ask(state: S) -> S:
+        answer = interrupt("approve?")
+        if failures:
+            failures.pop()
+            raise ValueError("failed after the answer")
+        return {"log": [f"answered:{answer}"]}
+
+    graph = (
+        StateGraph(S)
+        .add_node("ask", ask)
+        .add_edge(START, "ask")
+        .compile(checkpointer=InMemorySaver())
+    )
+    config = {"configurable": {"thread_id": "fail"}}
+    graph.invoke({"log": []}, config)
+    (card,) = graph.get_state(config).interrupts
+    with pytest.raises(ValueError, match="failed after the answer"):
+        graph.invoke(Command(resume={card.id: "first"}), config)
+    assert graph.get_state(config).interrupts == (card,)  # still open
+    assert graph.invoke(Command(resume={card.id: "second"}), config) == {"log": ["answered:second"]}

@@ -251,3 +251,225 @@ def test_stream_errors_are_translated_too() -> None:
     server = Server((500, "anthropic_error_overloaded.json"))
     with pytest.raises(ModelProviderError, match="HTTP 500"):
         list(server.model(max_retries=0).stream("hi"))
+
+
+# -- LangChain spellings -------------------------------------------------------------
+
+
+def test_langchain_constructor_aliases_reach_the_wire() -> None:
+    server = Server((200, "anthropic_message_text.json"))
+    model = ChatAnthropic(
+        model_name="claude-haiku-4-5",
+        max_tokens_to_sample=300,
+        anthropic_api_key="alias-key",
+        stop_sequences=["END"],
+        default_request_timeout=5.0,
+        default_headers={"x-team": "docs"},
+        betas=["extended-cache-ttl-2025-04-11"],
+        top_k=5,
+        **server.http_clients(),
+    )
+    model.invoke("Hi")
+    body, headers = server.requests[0], server.headers[0]
+    assert (body["model"], body["max_tokens"], body["stop_sequences"], body["top_k"]) == (
+        "claude-haiku-4-5",
+        300,
+        ["END"],
+        5,
+    )
+    assert "alias-key" in (headers.get("x-api-key"), headers.get("authorization", "")[7:])
+    assert model._client.timeout == 5.0
+    assert headers["x-team"] == "docs"
+    assert headers["anthropic-beta"] == "extended-cache-ttl-2025-04-11"
+
+
+def test_model_is_required_under_either_name() -> None:
+    from graphkit.errors import GraphkitError
+
+    with pytest.raises(GraphkitError, match=r"needs a model name.*model_name"):
+        ChatAnthropic(api_key="k")
+
+
+def test_unknown_keyword_is_sent_with_a_warning_and_known_fields_without() -> None:
+    server = Server((200, "anthropic_message_text.json"), (200, "anthropic_message_text.json"))
+    with pytest.warns(UserWarning, match=r"'temprature' is not a known parameter.*temperature"):
+        server.model(temprature=0.5).invoke("Hi")
+    assert server.requests[0]["temprature"] == 0.5
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        server.model(service_tier="auto", model_kwargs={"metadata": {"user_id": "u1"}}).invoke("Hi")
+    assert server.requests[1]["service_tier"] == "auto"
+    assert server.requests[1]["metadata"] == {"user_id": "u1"}
+
+
+def test_streaming_true_makes_invoke_stream() -> None:
+    server = Server((200, "anthropic_stream_tool_use.sse"))
+    reply = server.model(streaming=True).bind_tools([get_weather]).invoke("Weather in SF?")
+    assert server.requests[0]["stream"] is True
+    assert reply.tool_calls[0]["args"] == {"location": "San Francisco, CA"}
+
+
+# -- extended thinking ---------------------------------------------------------------
+
+THINKING = {"type": "enabled", "budget_tokens": 2000}
+
+
+def test_thinking_is_requested_and_its_blocks_kept_in_the_reply() -> None:
+    server = Server((200, "anthropic_message_thinking.json"))
+    model = server.model(max_tokens=5000, thinking=THINKING).bind_tools([get_weather])
+    reply = model.invoke("Weather in Paris?")
+    assert server.requests[0]["thinking"] == THINKING
+    assert [b["type"] for b in reply.content] == ["thinking", "redacted_thinking", "text"]
+    assert reply.content[0]["signature"] == "EqQBCkgIARABGAIiQL1sig=="
+    assert reply.text == "Let me look that up."
+    assert reply.tool_calls[0]["args"] == {"location": "Paris"}
+
+
+def test_thinking_budget_must_leave_room_for_the_answer() -> None:
+    from graphkit.errors import GraphkitError
+
+    with pytest.raises(GraphkitError, match=r"budget_tokens=2000 must be below max_tokens=1024"):
+        ChatAnthropic("claude-sonnet-4-5", api_key="k", thinking=THINKING)
+
+
+def test_streamed_thinking_and_tool_call_assemble_into_one_message() -> None:
+    server = Server((200, "anthropic_stream_thinking_tool_use.sse"))
+    model = server.model(max_tokens=5000, thinking=THINKING).bind_tools([get_weather])
+    chunks = list(model.stream("Weather in Paris?"))
+    thinking_pieces = [
+        b["thinking"]
+        for c in chunks
+        if isinstance(c.content, list)
+        for b in c.content
+        if b.get("type") == "thinking" and b.get("thinking")
+    ]
+    assert thinking_pieces == ["The user asks about Paris. ", "I will call get_weather."]
+    merged = chunks[0]
+    for chunk in chunks[1:]:
+        merged = merged + chunk
+    assert isinstance(merged.content, list)
+    thinking, redacted, text = merged.content
+    assert thinking == {
+        "type": "thinking",
+        "thinking": "The user asks about Paris. I will call get_weather.",
+        "signature": "EqQBCkgIARABGAIiQL1sig==",
+        "index": 0,
+    }
+    assert redacted["type"] == "redacted_thinking" and redacted["data"].startswith("EmwK")
+    assert text == {"type": "text", "text": "Checking Paris.", "index": 2}
+    assert merged.tool_calls == [
+        {
+            "name": "get_weather",
+            "args": {"location": "Paris"},
+            "id": "toolu_01ThinkSSETool00000001",
+            "type": "tool_call",
+        }
+    ]
+    assert merged.usage == {
+        "input_tokens": 1809,
+        "output_tokens": 120,
+        "total_tokens": 1929,
+        "input_token_details": {"cache_read": 1800, "cache_creation": 0},
+    }
+
+
+def test_thinking_blocks_are_sent_back_before_the_tool_use_on_the_next_turn() -> None:
+    server = Server(
+        (200, "anthropic_stream_thinking_tool_use.sse"), (200, "anthropic_message_text.json")
+    )
+    model = server.model(max_tokens=5000, thinking=THINKING, streaming=True)
+    model = model.bind_tools([get_weather])
+    first = model.invoke("Weather in Paris?")  # streamed (streaming=True), then merged
+    assert type(first) is AIMessage
+    result = ToolMessage("sunny", tool_call_id=first.tool_calls[0]["id"])
+    model.invoke([HumanMessage("Weather in Paris?"), first, result])
+    assistant = server.requests[1]["messages"][1]
+    assert assistant["role"] == "assistant"
+    assert [b["type"] for b in assistant["content"]] == [
+        "thinking",
+        "redacted_thinking",
+        "text",
+        "tool_use",
+    ]
+    assert assistant["content"][0] == {
+        "type": "thinking",
+        "thinking": "The user asks about Paris. I will call get_weather.",
+        "signature": "EqQBCkgIARABGAIiQL1sig==",
+    }
+    assert server.requests[1]["messages"][2]["content"][0]["type"] == "tool_result"
+
+
+# -- prompt caching ------------------------------------------------------------------
+
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def test_cache_control_on_system_prompt_messages_and_tools_reaches_the_wire() -> None:
+    from graphkit.tools import tool as make_tool
+
+    @make_tool(extras={"cache_control": EPHEMERAL})
+    def lookup(query: str) -> str:
+        """Look something up."""
+        return query
+
+    server = Server((200, "anthropic_message_tool_use.json"))
+    dict_tool = {
+        "name": "get_time",
+        "description": "The time.",
+        "input_schema": {"type": "object", "properties": {}},
+        "cache_control": {"type": "ephemeral", "ttl": "1h"},
+    }
+    model = server.model().bind_tools([get_weather, lookup, dict_tool])
+    reply = model.invoke(
+        [
+            SystemMessage([{"type": "text", "text": "Long rules...", "cache_control": EPHEMERAL}]),
+            HumanMessage([{"type": "text", "text": "A long document", "cache_control": EPHEMERAL}]),
+        ]
+    )
+    body = server.requests[0]
+    assert body["system"] == [{"type": "text", "text": "Long rules...", "cache_control": EPHEMERAL}]
+    assert body["messages"][0]["content"][0]["cache_control"] == EPHEMERAL
+    assert "cache_control" not in body["tools"][0]
+    assert body["tools"][1]["cache_control"] == EPHEMERAL
+    assert body["tools"][2]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+    assert reply.usage is not None
+    assert reply.usage["input_token_details"] == {"cache_read": 100, "cache_creation": 0}
+
+
+def test_automatic_cache_control_is_a_request_field() -> None:
+    server = Server((200, "anthropic_message_text.json"))
+    server.model(cache_control=EPHEMERAL).invoke("Hi")
+    assert server.requests[0]["cache_control"] == EPHEMERAL
+
+
+def test_usage_counts_cache_writes_as_input() -> None:
+    server = Server((200, "anthropic_message_thinking.json"))
+    reply = server.model(max_tokens=5000, thinking=THINKING).invoke("Hi")
+    assert reply.usage == {
+        "input_tokens": 12 + 2048,
+        "output_tokens": 140,
+        "total_tokens": 12 + 2048 + 140,
+        "input_token_details": {
+            "cache_read": 0,
+            "cache_creation": 2048,
+            "ephemeral_1h_input_tokens": 2048,
+        },
+    }
+
+
+def test_structured_output_with_thinking_offers_the_tool_without_forcing_it() -> None:
+    class Weather(BaseModel):
+        location: str
+
+    server = Server((200, "anthropic_message_thinking.json"))
+    model = server.model(max_tokens=5000, thinking=THINKING)
+    with pytest.warns(UserWarning, match="cannot be forced"):
+        structured = model.with_structured_output(Weather)
+    from graphkit.models.errors import OutputParserError
+
+    with pytest.raises(OutputParserError, match="without calling 'Weather'"):
+        structured.invoke("Weather in Paris?")
+    body = server.requests[0]
+    assert "tool_choice" not in body and body["tools"][0]["name"] == "Weather"

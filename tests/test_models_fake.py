@@ -109,7 +109,9 @@ def test_invoke_streams_into_the_messages_stream_when_active(
 ) -> None:
     emitted: list[Any] = []
     monkeypatch.setattr(graphkit.context, "messages_streaming_active", lambda: True)
-    monkeypatch.setattr(graphkit.context, "emit_message_chunk", emitted.append)
+    monkeypatch.setattr(
+        graphkit.context, "emit_message_chunk", lambda chunk, metadata=None: emitted.append(chunk)
+    )
     reply = FakeChatModel(responses=["a b c"]).invoke([HumanMessage("q")])
     assert [c.text for c in emitted] == ["a", " b", " c"]
     assert all(isinstance(c, AIMessageChunk) for c in emitted)
@@ -118,6 +120,8 @@ def test_invoke_streams_into_the_messages_stream_when_active(
 
 def test_invoke_does_not_emit_when_not_streaming(monkeypatch: pytest.MonkeyPatch) -> None:
     emitted: list[Any] = []
-    monkeypatch.setattr(graphkit.context, "emit_message_chunk", emitted.append)
+    monkeypatch.setattr(
+        graphkit.context, "emit_message_chunk", lambda chunk, metadata=None: emitted.append(chunk)
+    )
     FakeChatModel(responses=["a b"]).invoke("q")
     assert emitted == []

@@ -200,3 +200,41 @@ def test_no_retry_when_max_retries_is_zero() -> None:
     with pytest.raises(ModelRateLimitError):
         server.model(max_retries=0).invoke("hi")
     assert len(server.requests) == 1
+
+
+def test_langchain_constructor_aliases_reach_the_wire() -> None:
+    server = Server((200, "openai_chat_text.json"))
+    model = ChatOpenAI(
+        model_name="gpt-4.1",
+        openai_api_key="alias-key",
+        openai_api_base="https://proxy.example/v1",
+        openai_organization="org-1",
+        max_completion_tokens=77,
+        request_timeout=7.0,
+        default_headers={"x-team": "docs"},
+        default_query={"api-version": "1"},
+        seed=3,
+        **server.http_clients(),
+    )
+    model.invoke("Hi")
+    body, headers = server.requests[0], server.headers[0]
+    assert (body["model"], body["max_completion_tokens"], body["seed"]) == ("gpt-4.1", 77, 3)
+    assert headers["authorization"] == "Bearer alias-key"
+    assert headers["openai-organization"] == "org-1"
+    assert headers["x-team"] == "docs"
+    assert model._client.timeout == 7.0
+    assert str(model._client.base_url) == "https://proxy.example/v1/"
+
+
+def test_stream_usage_false_does_not_ask_for_usage() -> None:
+    server = Server((200, "openai_chat_stream_tool_calls.sse"))
+    list(server.model(stream_usage=False).bind_tools([get_weather]).stream("Weather?"))
+    assert "stream_options" not in server.requests[0]
+
+
+def test_unknown_keyword_warns_and_is_sent() -> None:
+    server = Server((200, "openai_chat_text.json"))
+    with pytest.warns(UserWarning, match=r"'presense_penalty'.*did you mean 'presence_penalty'"):
+        model = server.model(presense_penalty=0.1)
+    model.invoke("Hi")
+    assert server.requests[0]["presense_penalty"] == 0.1

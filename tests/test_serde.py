@@ -271,3 +271,72 @@ def test_encrypted_data_needs_the_cipher() -> None:
 def test_primitives_stay_on_the_fast_path() -> None:
     value = {"messages": [{"role": "user", "content": "hi" * 10, "n": i} for i in range(100)]}
     assert S.dumps(value) == b"\xc1\x01" + msgpack.packb(value, use_bin_type=True)
+
+
+# ---------------------------------------------------- pydantic decoding paths
+from graphkit.messages import AIMessage, HumanMessage, ToolMessage  # noqa: E402
+
+
+def _message_strategy() -> st.SearchStrategy[Any]:
+    text = st.text(max_size=20)
+    extras = st.dictionaries(st.text(max_size=5), st.integers() | text, max_size=3)
+    human = st.builds(HumanMessage, content=text, id=st.none() | text, additional_kwargs=extras)
+    ai = st.builds(
+        AIMessage,
+        content=text | st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": text})),
+        id=st.none() | text,
+        response_metadata=extras,
+        tool_calls=st.lists(
+            st.fixed_dictionaries(
+                {"name": text, "args": extras, "id": text, "type": st.just("tool_call")}
+            ),
+            max_size=2,
+        ),
+    )
+    tool = st.builds(ToolMessage, content=text, tool_call_id=text, name=st.none() | text)
+    return human | ai | tool
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_message_strategy(), max_size=5))
+def test_messages_round_trip_with_their_set_fields(messages: list[Any]) -> None:
+    s = Serializer()
+    back = s.loads(s.dumps(messages))
+    assert back == messages
+    assert [type(m) for m in back] == [type(m) for m in messages]
+    assert [m.model_fields_set for m in back] == [m.model_fields_set for m in messages]
+    assert [m.model_dump() for m in back] == [m.model_dump() for m in messages]
+    again = s.loads(s.dumps(messages))  # each load builds its own objects
+    assert all(
+        a is not b and a.__dict__ is not b.__dict__ for a, b in zip(back, again, strict=True)
+    )
+
+
+class WithDefaults(BaseModel):
+    a: int
+    b: list[int] = []
+
+
+def test_stored_model_data_missing_a_field_gets_the_default() -> None:
+    s = Serializer()
+    register(WithDefaults)
+    blob = s.dumps(WithDefaults(a=1, b=[2]))
+    # rewrite the stored fields as an older version of the class would have them: no "b"
+    name = type_name(WithDefaults)
+    payload = msgpack.packb([name, {"a": 1}, ["a"]], use_bin_type=True)
+    older = blob[:2] + msgpack.packb(msgpack.ExtType(14, payload), use_bin_type=True)
+    found = s.loads(older)
+    assert found == WithDefaults(a=1) and found.b == []
+
+
+class Hooked(BaseModel):
+    a: int
+
+    def model_post_init(self, context: Any) -> None:
+        object.__setattr__(self, "seen", True)
+
+
+def test_a_model_with_a_post_init_hook_is_built_by_model_construct() -> None:
+    s = Serializer()
+    found = s.loads(s.dumps(Hooked(a=3)))
+    assert found == Hooked(a=3) and found.__dict__.get("seen") is True

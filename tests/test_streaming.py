@@ -245,3 +245,69 @@ def test_invoke_with_another_stream_mode_returns_its_chunks() -> None:
     ]
     chunks = asyncio.run(graph.ainvoke({"x": 0}, stream_mode="updates"))
     assert [next(iter(c)) for c in chunks] == ["a", "b"]
+
+
+# ------------------------------------------- updates of a step with several tasks
+def _fast_and_slow(gate: threading.Event) -> Any:
+    """START -> fast and slow in one step; slow waits until fast's update is out."""
+    inner = StateGraph(State)
+    inner.add_node("inside", lambda s: gate.wait(5) and {"log": ["inside"]})
+    inner.add_edge(START, "inside")
+    builder = StateGraph(State)
+    builder.add_node("fast", lambda s: {"log": ["fast"]})
+    builder.add_node("slow", inner.compile())
+    builder.add_edge(START, "fast")
+    builder.add_edge(START, "slow")
+    return builder.compile()
+
+
+def test_each_task_of_a_step_streams_its_update_when_it_finishes() -> None:
+    gate = threading.Event()
+    seen: list[Any] = []
+    # "custom" makes the stream live: the consumer sees each event as it happens
+    for ns, _, chunk in _fast_and_slow(gate).stream(
+        {}, stream_mode=["updates", "custom"], subgraphs=True
+    ):
+        seen.append((ns, chunk))
+        if "fast" in chunk:
+            gate.set()  # the slow task's subgraph finishes only after this arrives
+    names = [next(iter(chunk)) for _, chunk in seen]
+    assert names == ["fast", "inside", "slow"]
+    assert seen[1][0][0].startswith("slow:")
+
+
+async def test_each_task_of_a_step_streams_its_update_when_it_finishes_async() -> None:
+    gate = threading.Event()
+    seen: list[str] = []
+    stream = _fast_and_slow(gate).astream({}, stream_mode=["updates", "custom"], subgraphs=True)
+    async for _, _, chunk in stream:
+        seen.append(next(iter(chunk)))
+        if "fast" in chunk:
+            gate.set()
+    assert seen == ["fast", "inside", "slow"]
+
+
+def test_a_static_breakpoint_streams_an_empty_interrupt_update() -> None:
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    graph = (
+        StateGraph(State)
+        .add_node("a", lambda s: {"log": ["a"]})
+        .add_node("b", lambda s: {"log": ["b"]})
+        .add_edge(START, "a")
+        .add_edge("a", "b")
+    )
+    for pause in ({"interrupt_before": ["b"]}, {"interrupt_after": ["a"]}):
+        app = graph.compile(checkpointer=InMemorySaver(), **pause)
+        config = {"configurable": {"thread_id": "t"}}
+        assert list(app.stream({"log": []}, config)) == [
+            {"a": {"log": ["a"]}},
+            {"__interrupt__": ()},
+        ]
+        assert list(
+            app.stream({"log": []}, {"configurable": {"thread_id": "v"}}, stream_mode="values")
+        ) == [
+            {"log": []},
+            {"log": ["a"]},
+        ]  # values streams no interrupt chunk for a breakpoint
+        assert list(app.stream(None, config)) == [{"b": {"log": ["b"]}}]

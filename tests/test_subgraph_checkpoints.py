@@ -377,3 +377,153 @@ def test_replaying_the_parent_gives_a_stateful_subgraph_its_state_of_that_time(
     seen.clear()
     graph.invoke(None, first_run.config)
     assert seen == [[]]  # as it was then: nothing yet
+
+
+# ------------------------------------------------ time travel into a subgraph
+def _stateful_asker(calls: list[str]) -> Any:
+    """A checkpointer=True subgraph: prepare -> ask (interrupts) -> finish."""
+    return ask_graph(calls, checkpointer=True)
+
+
+def test_a_subgraph_snapshot_config_maps_every_enclosing_checkpoint(
+    saver: BaseCheckpointSaver,
+) -> None:
+    calls: list[str] = []
+    graph = parent_of(_stateful_asker(calls), saver)
+    config = cfg()
+    graph.invoke({"log": []}, config)
+    parent = graph.get_state(config, subgraphs=True)
+    sub = parent.tasks[0].state
+    assert isinstance(sub, StateSnapshot)
+    configurable = sub.config["configurable"]
+    assert configurable["checkpoint_ns"] == "child"
+    assert configurable["checkpoint_map"] == {
+        "": parent.config["configurable"]["checkpoint_id"],
+        "child": configurable["checkpoint_id"],
+    }
+    history = list(graph.get_state_history(sub.config))
+    assert all(
+        h.config["configurable"]["checkpoint_map"]
+        == {
+            "": configurable["checkpoint_map"][""],
+            "child": h.config["configurable"]["checkpoint_id"],
+        }
+        for h in history
+    )
+
+
+def test_invoking_the_parent_with_a_subgraph_config_replays_inside_the_subgraph(
+    saver: BaseCheckpointSaver,
+) -> None:
+    calls: list[str] = []
+    graph = parent_of(_stateful_asker(calls), saver)
+    config = cfg()
+    graph.invoke({"log": []}, config)
+    at_question = graph.get_state(config, subgraphs=True).tasks[0].state.config
+    graph.invoke(Command(resume="yes"), config)
+    assert graph.get_state(config).values["log"][-1] == "after"
+    calls.clear()
+    replayed = graph.invoke(None, at_question)
+    assert calls == ["ask"]  # prepare finished before that checkpoint: it does not run
+    assert [i.value for i in replayed["__interrupt__"]] == ["go on?"]
+    assert graph.invoke(Command(resume="again"), config)["log"][-3:] == [
+        "answer=again",
+        "finished",
+        "after",
+    ]
+
+
+def test_editing_a_subgraph_checkpoint_forks_it_and_runs_on_from_the_edit(
+    saver: BaseCheckpointSaver,
+) -> None:
+    calls: list[str] = []
+    graph = parent_of(_stateful_asker(calls), saver)
+    config = cfg()
+    graph.invoke({"log": []}, config)
+    at_question = graph.get_state(config, subgraphs=True).tasks[0].state.config
+    graph.invoke(Command(resume="yes"), config)
+    fork = graph.update_state(at_question, {"log": ["edited"]})
+    mapping = fork["configurable"]["checkpoint_map"]
+    assert mapping[""] == at_question["configurable"]["checkpoint_map"][""]
+    assert (
+        mapping["child"]
+        == fork["configurable"]["checkpoint_id"]
+        != at_question["configurable"]["checkpoint_id"]
+    )
+    calls.clear()
+    graph.invoke(None, fork)
+    assert calls == ["ask"]
+    assert graph.invoke(Command(resume="ok"), config)["log"][-4:] == [
+        "edited",
+        "answer=ok",
+        "finished",
+        "after",
+    ]
+
+
+def test_a_stateful_subgraph_called_twice_in_a_replay_sees_its_first_call(
+    saver: BaseCheckpointSaver,
+) -> None:
+    seen: list[int] = []
+
+    def step(state: State) -> dict[str, Any]:
+        seen.append(len(state["log"]))
+        return {"log": ["s"]}
+
+    class Loop(TypedDict, total=False):
+        n: int
+
+    sub = StateGraph(State).add_node("step", step).add_edge(START, "step")
+    graph = (
+        StateGraph(Loop)
+        .add_node("inc", lambda s: {"n": s["n"] + 1})
+        .add_node("sub", sub.compile(checkpointer=True))
+        .add_edge(START, "inc")
+        .add_edge("inc", "sub")
+        .add_conditional_edges(
+            "sub", lambda s: "inc" if s["n"] < 2 else "__end__", ["inc", "__end__"]
+        )
+        .compile(checkpointer=saver)
+    )
+    config = cfg()
+    graph.invoke({"n": 0}, config)
+    graph.invoke({"n": 0}, config)
+    assert seen == [0, 1, 2, 3]
+    start_of_second = next(
+        s for s in graph.get_state_history(config) if s.next == ("inc",) and s.values["n"] == 0
+    )
+    seen.clear()
+    graph.invoke(None, start_of_second.config)
+    assert seen == [2, 3]  # as the second invocation saw it, then its own first call
+
+
+def test_a_parent_edit_gives_a_stateful_subgraph_its_state_of_the_edited_checkpoint(
+    saver: BaseCheckpointSaver,
+) -> None:
+    seen: list[int] = []
+
+    class Trail(TypedDict, total=False):
+        trail: Annotated[list[str], operator.add]  # the parent has no such key
+
+    def step(state: Trail) -> dict[str, Any]:
+        seen.append(len(state["trail"]))
+        return {"trail": ["s"]}
+
+    sub = StateGraph(Trail).add_node("step", step).add_edge(START, "step")
+    graph = (
+        StateGraph(Inner)
+        .add_node("first", lambda s: {"private": "p"})
+        .add_node("sub", sub.compile(checkpointer=True))
+        .add_edge(START, "first")
+        .add_edge("first", "sub")
+        .compile(checkpointer=saver)
+    )
+    config = cfg()
+    graph.invoke({"log": []}, config)
+    graph.invoke({"log": []}, config)
+    assert seen == [0, 1]
+    before_second = next(s for s in graph.get_state_history(config) if s.next == ("sub",))
+    fork = graph.update_state(before_second.config, {"private": "edited"})
+    seen.clear()
+    graph.invoke(None, fork)
+    assert seen == [1]  # what it had after the first invocation, not after the second

@@ -21,9 +21,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from graphkit import _message_index
-from graphkit.constants import INTERRUPT
+from graphkit.constants import INTERRUPT, START
 from graphkit.engine.frontier import Frontier, next_names
-from graphkit.engine.group_commit import RunSaves, committer
+from graphkit.engine.group_commit import RunSaves, SaveItem, committer
 from graphkit.engine.merge import MISSING
 from graphkit.engine.task import Task, Write, adopt_handler, handled_failure
 from graphkit.errors import ResumeValidationError, UnknownInterruptError
@@ -63,7 +63,9 @@ class Restored:
     resumes: dict[str, list[Any]]
     """Resume values already given to each paused task, in order."""
     metadata: CheckpointMetadata
-    """The checkpoint's metadata (``writes`` tells who wrote last)."""
+    """The checkpoint's metadata."""
+    parent_id: str | None = None
+    """The id of the checkpoint this one was saved after, if any."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -91,11 +93,13 @@ class CheckpointSession:
             )
         self.thread_id, self.ns, _ = thread_of(config)
         self.saver = saver
-        self.config: dict[str, Any] = {"configurable": dict(configurable)}
+        self.config: dict[str, Any] = {"configurable": {**configurable, "checkpoint_ns": self.ns}}
         """The config of the checkpoint the next save comes after."""
         self.durability = config.get("durability") or DEFAULT_DURABILITY
         if self.durability not in DURABILITY:
             raise ValueError(f"durability must be one of {DURABILITY}, got {self.durability!r}.")
+        self.in_background = self.durability == "async" and saver.waits_on_io
+        """Saves go to the saver's background committer (else they are made inline)."""
         self.user_metadata = dict(config.get("metadata") or {})
         self.loaded = False
         self.versions: dict[str, int] = {}
@@ -105,7 +109,13 @@ class CheckpointSession:
         """Channels written since the last save (see ``mark_changed``)."""
         self.last_version = 0
         self.interrupted: dict[str, list[Interrupt]] = {}
-        self._unsaved: tuple[str, dict[str, Any] | None, dict[str, Any], int, Any] | None = None
+        self._unsaved: tuple[str, dict[str, Any], int, Any] | None = None
+        self.deferred: list[SaveItem] = []
+        """``durability="sync"`` saves an async run commits off the event loop before
+        it goes on (see ``defer_sync`` and ``commit_deferred``)."""
+        self.defer_sync = False
+        """Set by an async run: sync saves wait in ``deferred`` instead of committing
+        on the caller's thread (the event loop's)."""
         self._background: RunSaves | None = None
 
     # ---------------------------------------------------------------- load
@@ -149,13 +159,16 @@ class CheckpointSession:
             channels = {c for c, _ in task_writes}
             if INTERRUPT in channels and ROUTES not in channels:  # still open
                 self.interrupted[task_id] = [i for c, v in task_writes if c == INTERRUPT for i in v]
+        frontier = Frontier.from_record(checkpoint.get("frontier"), known=known, joins=joins)
+        _legacy_writes(frontier, found.metadata)
         return Restored(
             values=values,
             step=int(found.metadata.get("step", -1)),
-            frontier=Frontier.from_record(checkpoint.get("frontier"), known=known, joins=joins),
+            frontier=frontier,
             writes=writes,
             resumes=resumes,
             metadata=found.metadata,
+            parent_id=(found.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
         )
 
     def at_latest(self) -> bool:
@@ -175,6 +188,15 @@ class CheckpointSession:
         ``interrupt_before``/``interrupt_after``) there is nothing to answer.
         """
         open_ids = sorted(i.id for items in self.interrupted.values() for i in items)
+        if value == {} and open_ids:
+            raise UnknownInterruptError(
+                f"Command(resume={{}}) names no interrupt: thread {self.thread_id!r} has "
+                f"{len(open_ids)} open; pass Command(resume={{interrupt_id: value, ...}}) "
+                f"with ids from {open_ids}.",
+                reason="empty_map",
+                interrupt_ids=(),
+                pending_ids=tuple(open_ids),
+            )
         if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
             unknown = tuple(k for k in value if k not in open_ids)
             if not unknown:
@@ -207,36 +229,25 @@ class CheckpointSession:
         self.changed.update(keys)
 
     def save(
-        self,
-        source: str,
-        writes: dict[str, Any] | None,
-        values: dict[str, Any],
-        step: int,
-        frontier: Frontier,
+        self, source: str, values: dict[str, Any], step: int, frontier: Frontier
     ) -> list[Saved]:
         """Save the run's state as a new checkpoint (now, in background, or at exit).
 
+        The metadata is LangGraph's (source, step, parents and the run's own): what the
+        step wrote is in the channel values, and who wrote it in the frontier's record.
         Returns what was written (nothing yet when ``durability="exit"`` holds it back).
         """
         if self.durability == "exit":
-            self._unsaved = (source, writes, values, step, frontier.to_record())
+            self._unsaved = (source, values, step, frontier.to_record())
             return []
-        return [self._put(source, writes, values, step, frontier.to_record())]
+        return [self._put(source, values, step, frontier.to_record())]
 
-    def _put(
-        self,
-        source: str,
-        writes: dict[str, Any] | None,
-        values: dict[str, Any],
-        step: int,
-        frontier: Any,
-    ) -> Saved:
+    def _put(self, source: str, values: dict[str, Any], step: int, frontier: Any) -> Saved:
         checkpoint, new_versions = self._checkpoint(values, frontier)
         metadata: CheckpointMetadata = {
             **self.user_metadata,
             "source": source,
             "step": step,
-            "writes": writes,
             "parents": {},
         }
         parent = self.config
@@ -249,12 +260,19 @@ class CheckpointSession:
         }
         self.config = new_config
         self.interrupted = {}
-        if self.durability == "async":
+        if self.in_background:
             if self._background is None:
                 self._background = RunSaves(self.saver)
             self._background.submit((parent, checkpoint, metadata, new_versions))
-        else:  # committed before the run goes on; concurrent runs share the disk sync
-            committer(self.saver).put((parent, checkpoint, metadata, new_versions))
+        elif self.saver.waits_on_io:
+            # committed before the run goes on; concurrent runs share the disk sync
+            item = (parent, checkpoint, metadata, new_versions)
+            if self.defer_sync:
+                self.deferred.append(item)
+            else:
+                committer(self.saver).put(item)
+        else:  # nothing to wait for or share: save inline, whatever the durability
+            self.saver.put(parent, checkpoint, metadata, new_versions)
         return Saved(new_config, parent, metadata, next_names(frontier), checkpoint["ts"])
 
     def _checkpoint(
@@ -283,9 +301,9 @@ class CheckpointSession:
             new_versions[key] = version
             saved[key] = value
         self.versions.update(new_versions)
-        # A background save must not see later steps' changes; a synchronous one is
-        # done with these dicts before the run goes on.
-        background = self.durability == "async"
+        # A background or deferred save must not see later changes; a synchronous one
+        # is done with these dicts before the run goes on.
+        background = self.in_background or self.defer_sync
         checkpoint = Checkpoint(
             v=1,
             id=new_checkpoint_id(),
@@ -313,6 +331,8 @@ class CheckpointSession:
                 continue  # a bad answer: the interrupt stays open, as saved before
             if task.error is not None:
                 writes = [(ERROR, repr(task.error))]
+                if asked and task.id in asked:  # failed after its answers: ask again
+                    writes.append((INTERRUPT, asked[task.id]))
             elif not task.done:  # paused (at an interrupt, or a subgraph's static stop)
                 writes = [(INTERRUPT, list(task.interrupts)), (RESUME, list(task.resume))]
             elif task.done and not task.restored:
@@ -326,8 +346,16 @@ class CheckpointSession:
             self.saver.put_writes(self.config, writes, task.id, index)
         return saved
 
+    def commit_deferred(self) -> None:
+        """Commit the sync saves an async run deferred, in order (call it off the loop)."""
+        group = committer(self.saver)
+        items, self.deferred = self.deferred, []
+        for item in items:
+            group.put(item)
+
     def flush(self) -> list[Saved]:
         """Make sure everything saved so far is on disk before going on."""
+        self.commit_deferred()
         saved: list[Saved] = []
         if self._unsaved is not None:
             unsaved, self._unsaved = self._unsaved, None
@@ -342,6 +370,17 @@ class CheckpointSession:
             return self.flush()
         finally:
             self._background = None
+
+
+def _legacy_writes(frontier: Frontier, metadata: CheckpointMetadata) -> None:
+    """Checkpoints written before the frontier kept ``ran`` and ``input`` had them as
+    the metadata's ``writes`` (``{node: update}``): take them from there."""
+    writes = metadata.get("writes")
+    if type(writes) is not dict or frontier.ran or frontier.input is not None:
+        return
+    frontier.ran = tuple(writes)
+    if START in frontier.pending and type(writes.get(START)) is dict:
+        frontier.input = dict(writes[START])
 
 
 def _looks_like_id(key: str) -> bool:

@@ -18,7 +18,12 @@ from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
 from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.loop import Run
-from graphkit.engine.nested import joins_parent, nested_result, nested_run
+from graphkit.engine.nested import (
+    joins_parent,
+    nested_result,
+    nested_run,
+    split_checkpoint_map,
+)
 from graphkit.engine.tables import GraphTables
 from graphkit.errors import GraphCompileError, InvalidUpdateError, ParentCommand, PolicyError
 from graphkit.runtime import coerce_context
@@ -216,6 +221,7 @@ class CompiledStateGraph:
                 self, parent, merged, forward=not streaming, modes=call.modes
             )
         else:
+            merged, targets = split_checkpoint_map(merged)
             scope = RunScope.for_run(
                 merged,
                 context=context,
@@ -223,6 +229,7 @@ class CompiledStateGraph:
                 has_checkpointer=self.saver is not None,
                 subgraphs=call.subgraphs,
             )
+            scope.replay_targets = targets
             live = bool(call.modes & self.live_modes)
             run = Run(self, merged, saver=self.saver, modes=call.modes, live=live, scope=scope)
         if overrides:

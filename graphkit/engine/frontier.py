@@ -1,5 +1,10 @@
 """What runs next: the nodes, sends, deferred nodes and join progress of the next step.
 
+It also keeps what a checkpoint must tell about the step it ends: which nodes ran
+(``update_state`` without ``as_node`` writes as the only one), and, on an input
+checkpoint, the input that runs next (checkpoint metadata holds neither, as in
+LangGraph, so a step's writes are not stored twice).
+
 The run owns one ``Frontier`` and changes it as steps finish; a checkpoint stores
 it as a plain record (``to_record``) and a restore rebuilds it (``from_record``).
 Nothing else knows the record's shape.
@@ -22,7 +27,8 @@ from typing import Any
 from graphkit.types import Send
 
 FrontierRecord = dict[str, Any]
-"""``{"nodes": [...], "sends": [[node, arg], ...], "deferred": [...], "joins": [[...], ...]}``"""
+"""``{"nodes": [...], "sends": [[node, arg], ...], "deferred": [...], "joins": [[...], ...]}``,
+plus ``"ran": [...]`` and ``"input": {...}`` when they are set."""
 
 
 @dataclass(slots=True)
@@ -37,6 +43,11 @@ class Frontier:
     """Deferred nodes: they run only when nothing else is pending."""
     joins: list[set[str]]
     """Per join of the graph: the sources seen since it last fired."""
+    ran: tuple[str, ...] = ()
+    """The nodes whose writes made the checkpoint (the step's tasks, an update's
+    ``as_node``); empty when none did."""
+    input: dict[str, Any] | None = None
+    """On an input checkpoint (``START`` pending): the input's writes by key."""
 
     @classmethod
     def empty(cls, *, joins: int) -> Frontier:
@@ -50,12 +61,17 @@ class Frontier:
 
     def to_record(self) -> FrontierRecord:
         """The frontier as a checkpoint stores it (plain lists, serializable)."""
-        return {
+        record: FrontierRecord = {
             "nodes": list(self.pending),
             "sends": [[s.node, s.arg] for s in self.sends],
             "deferred": list(self.deferred),
             "joins": [sorted(seen) for seen in self.joins],
         }
+        if self.ran:
+            record["ran"] = list(self.ran)
+        if self.input is not None:
+            record["input"] = self.input
+        return record
 
     @classmethod
     def from_record(
@@ -69,6 +85,8 @@ class Frontier:
             sends=[Send(n, arg) for n, arg in record.get("sends") or [] if n in known],
             deferred={n: None for n in record.get("deferred") or [] if n in known},
             joins=[set(saved[i]) if i < len(saved) else set() for i in range(joins)],
+            ran=tuple(record.get("ran") or ()),
+            input=saved_input(record),
         )
 
 
@@ -83,6 +101,22 @@ def planned(record: FrontierRecord | None) -> tuple[list[str], list[str]]:
     if not names and not sends:
         names = sorted(record.get("deferred") or [])
     return names, sends
+
+
+def saved_input(record: FrontierRecord | None) -> dict[str, Any] | None:
+    """The input an input checkpoint holds (its ``START`` task's writes), or None."""
+    found = (record or {}).get("input")
+    return dict(found) if isinstance(found, dict) else None
+
+
+def ran_names(record: FrontierRecord | None, metadata: Any = None) -> list[str]:
+    """The nodes whose writes made a checkpoint (``metadata``: read ``writes`` there
+    for checkpoints written by earlier versions)."""
+    found = (record or {}).get("ran")
+    if found:
+        return list(found)
+    legacy = (metadata or {}).get("writes")
+    return list(legacy) if isinstance(legacy, dict) else []
 
 
 def next_names(record: FrontierRecord | None) -> tuple[str, ...]:

@@ -114,8 +114,10 @@ class Run:
         """Pending writes of the loaded checkpoint, by task id (used by the next plan)."""
         self.resumes: dict[str, list[Any]] = {}
         """Answers for the ``interrupt()`` calls of paused tasks, by task id."""
-        self.last_writes: dict[str, Any] | None = None
-        """The loaded checkpoint's ``writes`` metadata (who wrote last)."""
+        self.source: str | None = None
+        """The loaded checkpoint's ``source`` ("input", "loop", "update", "fork")."""
+        self.parent_id: str | None = None
+        """The loaded checkpoint's parent id."""
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
         self.step_budget = self.limit
         """Node steps this run may take: as in LangGraph, taking new input counts as
@@ -219,6 +221,10 @@ class Run:
             named = (self.config.get("configurable") or {}).get("checkpoint_id")
             if named and not self.cp.at_latest():
                 self._fork_for_replay()
+            elif self.source == "update":
+                # going on from an edit: stateful subgraphs see their state as of
+                # the checkpoint that was edited, not what later branches saved
+                self.ctx.as_of = self.parent_id
             self._take_saved_input()
             self.skip_interrupt_before = True
         else:
@@ -236,17 +242,30 @@ class Run:
         self.ctx.as_of = self.cp.config["configurable"].get("checkpoint_id")
         self.restored = {}
         self.step += 1
-        self._save("fork", None)
+        self._save("fork")
 
     def _start_nested(self, input: Any, resuming: bool) -> None:
         """A subgraph with checkpoints: go on where it paused, or take its input.
 
         A subgraph compiled with ``checkpointer=True`` keeps its state across the
-        parent's invocations, so it always loads it first.
+        parent's invocations, so it always loads it first. Time travel into it (its
+        config names a checkpoint: see ``nested_run``) replays from that checkpoint.
         """
+        assert self.cp is not None
+        if self.cp.config["configurable"].get("checkpoint_id"):  # time travel into it
+            self._load()
+            if self.loaded:
+                if not self.cp.at_latest():
+                    self._fork_for_replay()
+                self._take_saved_input()
+                self.skip_interrupt_before = True
+                return
         stateful = self.graph.checkpointer is True
         if resuming or stateful:
-            self._load(before=self.ctx.as_of if stateful else None)
+            ran = self.cp.ns in self.ctx.scope.stateful_ran
+            self._load(before=self.ctx.as_of if stateful and not ran else None)
+        if stateful:
+            self.ctx.scope.stateful_ran.add(self.cp.ns)
         if resuming and self.loaded and (not stateful or self._paused_inside()):
             self._take_saved_input()
             self.skip_interrupt_before = True
@@ -273,7 +292,8 @@ class Run:
         self.frontier = found.frontier
         self.restored = found.writes
         self.resumes = found.resumes
-        self.last_writes = found.metadata.get("writes")
+        self.source = found.metadata.get("source")
+        self.parent_id = found.parent_id
 
     @property
     def loaded(self) -> bool:
@@ -304,8 +324,10 @@ class Run:
             # The input checkpoint, as LangGraph's: the state before the input, and
             # the input as what runs next (a replay from here takes it again).
             self.frontier.pending = {START: None}
-            self._save("input", {START: dict(writes)})
+            self.frontier.input = dict(writes)
+            self._save("input", ())
             self.frontier.pending = {}
+            self.frontier.input = None
         self._take_input(writes)
 
     def _take_input(self, writes: list[Write]) -> None:
@@ -315,14 +337,14 @@ class Run:
         self.step += 1
         if self._wrote_any(writes):
             self._emit("values", self._stream_values())
-        self._save("loop", {START: dict(writes)})
+        self._save("loop", (START,))
 
     def _take_saved_input(self) -> None:
         """Going on from an input checkpoint (a replay, or a run stopped right after
         saving it): take the input it holds."""
         if START in self.frontier.pending:
             del self.frontier.pending[START]
-            saved = (self.last_writes or {}).get(START) or {}
+            saved, self.frontier.input = self.frontier.input or {}, None
             self._take_input(list(saved.items()))
 
     def update(self, supersteps: Sequence[Sequence[tuple[Any, str | None]]]) -> dict[str, Any]:
@@ -361,14 +383,15 @@ class Run:
                 self.step += 1
             self.frontier.clear_triggers()
             self.frontier.pending = {START: None}
-            self.last_writes = {START: dict(writes)}
-            self._save("input", dict(self.last_writes))
+            self.frontier.input = dict(writes)
+            self._save("input", ())
             return
         self.step += 1
         if names == [COPY]:  # a fork: the same state and next, as a new checkpoint
-            self._save("fork", None)
+            self._save("fork")
             return
         writers: list[tuple[str, list[Write]]] = []
+        gotos: list[Send | str] = []  # a Command as the update also routes, as from a node
         for values, as_node in updates:
             name = as_node if as_node is not None else self._last_writer()
             if name not in (START, END) and name not in self.tables.nodes:
@@ -376,6 +399,9 @@ class Run:
                     f"update_state(as_node={name!r}): no such node. Known nodes: "
                     f"{sorted(self.tables.nodes)} (or START, END, {COPY!r}, {INPUT!r})."
                 )
+            if isinstance(values, Command):
+                gotos.extend(values.goto_list())
+                values = values.update
             writes = update_writes(values, name, self.tables) if values is not None else []
             writers.append((name, writes))
         self._apply(writers)
@@ -383,14 +409,16 @@ class Run:
         for name, _ in writers:
             if name != END:
                 self.route_after(self.tables.start if name == START else self.tables.nodes[name])
-        self.last_writes = {
-            name: values for (values, _), (name, _) in zip(updates, writers, strict=True)
-        }
-        self._save("update", dict(self.last_writes))
+        for target in gotos:
+            if isinstance(target, Send):
+                self.frontier.sends.append(target)
+            else:
+                self._trigger(target)
+        self._save("update", tuple(dict.fromkeys(name for name, _ in writers)))
 
     def _last_writer(self) -> str:
         """The node ``update_state`` writes as when not told: the last step's only writer."""
-        writers = [n for n in self.last_writes or {} if n in self.tables.nodes]
+        writers = [n for n in self.frontier.ran if n in self.tables.nodes]
         if not writers:
             return START
         if len(set(writers)) == 1:
@@ -400,9 +428,14 @@ class Run:
             f"{sorted(set(writers))}. Pass as_node='...'."
         )
 
-    def _save(self, source: str, writes: dict[str, Any] | None) -> None:
-        if self.cp is not None:
-            self._report(self.cp.save(source, writes, self.values, self.step, self.frontier))
+    def _save(self, source: str, ran: tuple[str, ...] | None = None) -> None:
+        """Save a checkpoint; ``ran``: the nodes whose writes made it (None: a copy,
+        they stay those of the checkpoint it copies)."""
+        if self.cp is None:
+            return
+        if ran is not None:
+            self.frontier.ran = ran
+        self._report(self.cp.save(source, self.values, self.step, self.frontier))
 
     def _report(self, saved: list[Saved]) -> None:
         """``checkpoints``/``debug`` events for checkpoints just written."""
@@ -436,7 +469,7 @@ class Run:
         if command.update is not None:
             writes = update_writes(command.update, START, self.tables)
             self._apply([(START, writes)])
-            self._save("input", {START: dict(writes)})
+            self._save("input", (START,))
         for target in command.goto_list():
             if isinstance(target, Send):
                 self.frontier.sends.append(target)
@@ -569,6 +602,8 @@ class Run:
                 "checkpointer: compile(checkpointer=InMemorySaver(), ...)."
             )
         self.paused = True
+        if self.ctx.parent_task is None:  # a subgraph's pause shows as its parent's
+            self._emit("updates", {INTERRUPT: ()})
 
     def _put_back(self, tasks: list[Task]) -> None:
         """Return planned tasks to the frontier (the run stops before them)."""
@@ -588,8 +623,10 @@ class Run:
         if not todo:
             return
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
+        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
         if len(todo) == 1:
             run_task(todo[0], run, step, values, tables)
+            done(todo[0])
             return
         # A few workers pull tasks from one shared iterator (the caller's thread is one
         # of them): far cheaper than a future per task when a step has many tasks.
@@ -599,6 +636,7 @@ class Run:
         def work() -> None:
             for task in pending:
                 run_task(task, run, step, values, tables)
+                done(task)
 
         pool = self.pool()
         helpers = min(len(todo) - 1, self.workers)
@@ -615,10 +653,12 @@ class Run:
         assert q is not None
         pool = self.pool()
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
+        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
 
         def one(task: Task) -> None:
             try:
                 run_task(task, run, step, values, tables)
+                done(task)
             finally:
                 q.put(DONE)
 
@@ -638,21 +678,49 @@ class Run:
         if not todo:
             return
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
+        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
         if len(todo) == 1:
             await arun_task(todo[0], run, step, values, tables)
+            done(todo[0])
             return
         loop = asyncio.get_running_loop()
         pool = self.pool()
+
+        async def on_loop(task: Task) -> None:
+            await arun_task(task, run, step, values, tables)
+            done(task)
+
+        def in_thread(task: Task) -> None:
+            run_task(task, run, step, values, tables)
+            done(task)
+
         aws: list[Awaitable[None]] = []
         for task in todo:
             if task.node.runs_on_loop:
-                aws.append(arun_task(task, run, step, values, tables))
+                aws.append(on_loop(task))
             else:
                 ctx = contextvars.copy_context()
-                aws.append(
-                    loop.run_in_executor(pool, ctx.run, run_task, task, run, step, values, tables)
-                )
+                aws.append(loop.run_in_executor(pool, ctx.run, in_thread, task))
         await run_until_failure(aws, todo)
+
+    def stream_when_done(self, tasks: list[Task]) -> Callable[[Task], None]:
+        """For a step of several tasks: stream each task's ``updates`` chunk as soon as
+        it finishes (those restored from a checkpoint first, marked cached), so a fast
+        task's update comes before a slow one's subgraph events, as in LangGraph.
+        Returns what to call when a task finishes."""
+        if "updates" not in self.modes:
+            return _ignore
+        for task in tasks:
+            if task.done:
+                self._emit_update(task)
+                task.streamed = True
+
+        def finished(task: Task) -> None:
+            if task.done and task.error is None:
+                self._emit_update(task)
+                task.streamed = True
+
+        return finished
 
     @property
     def workers(self) -> int:
@@ -680,7 +748,7 @@ class Run:
                 self._report(self.cp.save_pending(tasks, self.asked))
             if "updates" in self.modes:  # the tasks that did finish still stream
                 for task in tasks:
-                    if task.done:
+                    if task.done and not task.streamed:
                         self._emit_update(task)
             if failed:
                 self._emit_debug_results(tasks, self.step + 1)
@@ -691,22 +759,23 @@ class Run:
             self.paused = True
             for task in paused:  # per paused task, as LangGraph streams them
                 self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
-                if "values" in self.modes:
+                if "values" in self.modes and task.interrupts:  # not for a paused subgraph
                     shown = {} if self.tables.root else self._stream_values()
                     self._emit("values", {**shown, INTERRUPT: tuple(task.interrupts)})
             self._show_finished(tasks)
             return True
         if "updates" in self.modes:  # streamed before the barrier, as LangGraph does
             for task in tasks:
-                self._emit_update(task)
-        self._apply([(t.node.name, t.writes) for t in tasks])
+                if not task.streamed:
+                    self._emit_update(task)
+        self._apply([(t.node.name, t.writes) for t in tasks], _merged_by_one(tasks))
         self._advance(tasks)
         self.step += 1
         self.steps_run += 1
         if self.modes:
             self._emit_step(tasks)
         if self.cp is not None:
-            self._save("loop", {t.node.name: t.update for t in tasks})
+            self._save("loop", tuple(t.node.name for t in tasks))
         after = self.tables.interrupt_after
         if after and ("*" in after or any(t.node.name in after for t in tasks)):
             self._stop_statically("interrupt_after")
@@ -764,9 +833,15 @@ class Run:
                 seen.clear()
                 self._trigger(target)
 
-    def _apply(self, writers: list[tuple[str, list[Write]]]) -> None:
-        """Merge all writes of a step into the state; all or nothing."""
-        new = merge_writes(self.values, self.tables, writers)
+    def _apply(
+        self, writers: list[tuple[str, list[Write]]], merged: dict[str, Any] | None = None
+    ) -> None:
+        """Merge all writes of a step into the state; all or nothing.
+
+        ``merged``: these writes already merged onto the current values (see
+        ``_merged_by_one``).
+        """
+        new = merge_writes(self.values, self.tables, writers) if merged is None else merged
         if not new:
             return
         self.values.update(new)
@@ -885,8 +960,13 @@ class Run:
     async def _aiterate(self, input: Any, resuming: bool) -> AsyncIterator[Event]:
         if self.sink.forward is None:
             self.sink.use_event_loop()
+        cp = self.cp
+        if cp is not None:  # sync saves commit in a worker thread: the loop stays free
+            cp.defer_sync = cp.durability == "sync" and cp.saver.waits_on_io
         try:
             self.start(input, resuming=resuming)
+            if cp is not None and cp.deferred:
+                await asyncio.to_thread(cp.commit_deferred)
             for event in self.drain():
                 yield event
             while True:
@@ -901,6 +981,8 @@ class Run:
                     await self.aexecute(tasks)
                 try:
                     stop = self.finish(tasks)
+                    if cp is not None and cp.deferred:
+                        await asyncio.to_thread(cp.commit_deferred)
                 finally:  # what the failed step streamed is delivered before its error
                     for event in self.drain():
                         yield event
@@ -995,5 +1077,22 @@ def _tees_to(outer: RunContext | None) -> bool:
     )
 
 
+def _merged_by_one(tasks: list[Task]) -> dict[str, Any] | None:
+    """The step's writes already merged, when one task alone wrote and its branches
+    merged exactly those writes onto the step's values (``Task.merged``); else None."""
+    writers = [t for t in tasks if t.writes]
+    if len(writers) != 1:
+        return None
+    task = writers[0]
+    merged = task.merged
+    if merged is None or task.restored or merged[0] != len(task.writes):
+        return None
+    return merged[1]
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+def _ignore(task: Task) -> None:
+    """The ``stream_when_done`` of a step that streams no ``updates``."""

@@ -65,8 +65,13 @@ def nested_run(
     configurable = dict((config or {}).get("configurable") or {})
     thread_id = (outer.config.get("configurable") or {}).get("thread_id")
     if saver is not None:
-        configurable.update(thread_id=thread_id, checkpoint_ns="|".join(namespace))
+        ns = "|".join(namespace)
+        configurable.update(thread_id=thread_id, checkpoint_ns=ns)
         configurable.pop("checkpoint_id", None)
+        configurable.pop("checkpoint_map", None)
+        target = outer.scope.replay_targets.pop(ns, None)
+        if target is not None:  # time travel: start from this checkpoint of its own
+            configurable["checkpoint_id"] = target
     merged["configurable"] = configurable
     streaming = forward and outer.emit is not None
     run = Run(
@@ -80,6 +85,44 @@ def nested_run(
     )
     resuming = parent.task_id in outer.rerun
     return run, resuming
+
+
+def split_checkpoint_map(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A top-level call's config, and where its subgraphs start from.
+
+    A subgraph's snapshot config (``get_state(subgraphs=True)``, its history,
+    ``update_state`` on it) names its namespace and carries ``checkpoint_map``: the
+    checkpoint of every enclosing graph, ``""`` the top one. Invoking the top graph
+    with it time-travels: the top graph goes on from ``checkpoint_map[""]`` and each
+    subgraph on the way, when it runs, from its own entry.
+    """
+    configurable = config.get("configurable")
+    if not isinstance(configurable, dict):
+        return config, {}
+    mapping = configurable.get("checkpoint_map")
+    if not configurable.get("checkpoint_ns") or not isinstance(mapping, dict):
+        return config, {}
+    top = {k: v for k, v in configurable.items() if k != "checkpoint_map"}
+    top["checkpoint_ns"] = ""
+    if mapping.get(""):
+        top["checkpoint_id"] = mapping[""]
+    else:
+        top.pop("checkpoint_id", None)
+    targets = {str(ns): str(cid) for ns, cid in mapping.items() if ns and cid}
+    return {**config, "configurable": top}, targets
+
+
+def with_checkpoint_map(config: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
+    """``config`` (a saved checkpoint's, in a subgraph namespace) with the
+    ``checkpoint_map`` that leads back to it from the top graph: the map of the config
+    it was reached with, ``given``, plus this namespace's entry (none without one)."""
+    configurable = config.get("configurable") or {}
+    ns = configurable.get("checkpoint_ns") or ""
+    given_map = ((given or {}).get("configurable") or {}).get("checkpoint_map")
+    if not ns or not isinstance(given_map, dict):
+        return config
+    mapping = {**given_map, ns: configurable.get("checkpoint_id")}
+    return {**config, "configurable": {**configurable, "checkpoint_map": mapping}}
 
 
 def nested_result(run: Run, parent: TaskContext | None = None) -> Any:

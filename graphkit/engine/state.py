@@ -15,9 +15,10 @@ from typing import Any
 from graphkit.constants import INTERRUPT, START
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
 from graphkit.engine.compiled import CompiledStateGraph
-from graphkit.engine.frontier import planned
+from graphkit.engine.frontier import planned, saved_input
 from graphkit.engine.loop import Run
 from graphkit.engine.merge import merge_writes
+from graphkit.engine.nested import with_checkpoint_map
 from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import Write
 from graphkit.errors import InvalidUpdateError
@@ -129,8 +130,13 @@ def snapshot(
     live: bool = False,
     saver: BaseCheckpointSaver | None = None,
     recurse: bool = False,
+    via: dict[str, Any] | None = None,
 ) -> StateSnapshot:
     """A saved checkpoint as a ``StateSnapshot``.
+
+    ``via``: the config it was read with; in a subgraph namespace, the snapshot's
+    config gets the ``checkpoint_map`` that time-travels back to it (see
+    ``split_checkpoint_map``).
 
     ``live`` (the thread's current state, as ``get_state`` without a checkpoint_id
     shows it): when the step paused at an ``interrupt()`` or failed, the values
@@ -158,7 +164,8 @@ def snapshot(
     tasks: list[PregelTask] = []
     names, sends = planned(frontier)
     if START in names:  # an input checkpoint: the input is what runs next
-        results[f"{step}:{START}"] = dict((found.metadata.get("writes") or {}).get(START) or {})
+        legacy = (found.metadata.get("writes") or {}).get(START)  # older checkpoints
+        results[f"{step}:{START}"] = saved_input(frontier) or dict(legacy or {})
     for name in names:
         tasks.append(
             _snapshot_task(f"{step}:{name}", name, ("pull", name), errors, interrupts, results)
@@ -167,8 +174,9 @@ def snapshot(
         tasks.append(
             _snapshot_task(f"{step}:~{index}", node, ("push", index), errors, interrupts, results)
         )
+    config = with_checkpoint_map(found.config, via)
     if saver is not None:
-        tasks = [_with_state(graph, t, found.config, saver, recurse) for t in tasks]
+        tasks = [_with_state(graph, t, config, saver, recurse) for t in tasks]
     finished: set[str] = set()
     if live and (interrupts or errors):
         finished = done
@@ -187,7 +195,7 @@ def snapshot(
         if graph.tables.root
         else {k: values[k] for k in state_keys if k in values},
         next=tuple(t.name for t in tasks if t.id not in finished),
-        config=found.config,
+        config=config,
         metadata=dict(found.metadata),
         created_at=found.checkpoint["ts"],
         parent_config=found.parent_config,
@@ -213,6 +221,10 @@ def _with_state(
     sub_config = {"configurable": {"thread_id": configurable["thread_id"], "checkpoint_ns": ns}}
     if not recurse:
         return replace(task, state=sub_config)
+    mapping = configurable.get("checkpoint_map") or {
+        configurable.get("checkpoint_ns") or "": configurable.get("checkpoint_id")
+    }
+    sub_config["configurable"]["checkpoint_map"] = mapping
     state = get_state(sub, sub_config, subgraphs=True, saver=saver)
     return replace(task, state=state)
 
@@ -257,7 +269,7 @@ def get_state(
             values={}, next=(), config=config, metadata=None, created_at=None, parent_config=None
         )
     live = not (config.get("configurable") or {}).get("checkpoint_id")
-    return snapshot(graph, found, live=live, saver=saver, recurse=recurse)
+    return snapshot(graph, found, live=live, saver=saver, recurse=recurse, via=config)
 
 
 def get_state_history(
@@ -273,7 +285,7 @@ def get_state_history(
     graph = _reader(graph, config)
     config = {**config, "configurable": {"checkpoint_ns": "", **(config.get("configurable") or {})}}
     for found in saver.list(config, filter=filter, before=before, limit=limit):
-        yield snapshot(graph, found, saver=saver)
+        yield snapshot(graph, found, saver=saver, via=config)
 
 
 def update_state(
@@ -297,4 +309,4 @@ def update_state(
             "subgraph.update_state(config, ...)."
         )
     run = Run(target, {**config, "durability": "sync"}, saver=saver)
-    return run.update(supersteps)
+    return with_checkpoint_map(run.update(supersteps), config)

@@ -73,6 +73,12 @@ class Task:
     (it did not run)."""
     timeout: TimeoutPolicy | None = None
     """The ``Send``'s own timeout, overriding the node's."""
+    merged: tuple[int, dict[str, Any]] | None = None
+    """(how many writes, the keys they change merged onto the step's values), kept by
+    ``with_own_writes``: the barrier reuses it when this task is the step's only writer
+    (one reducer pass, and its branches' ``Send`` args hold the very channel values)."""
+    streamed: bool = False
+    """Its ``updates`` chunk is out already (see ``Run.stream_when_done``)."""
 
 
 def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]:
@@ -510,7 +516,9 @@ def with_own_writes(task: Task, values: dict[str, Any], tables: GraphTables) -> 
     """The step's values with this task's own writes applied: what its branches see."""
     if not task.writes:
         return values
-    return {**values, **merge_writes(values, tables, [(task.node.name, task.writes)])}
+    merged = merge_writes(values, tables, [(task.node.name, task.writes)])
+    task.merged = (len(task.writes), merged)
+    return {**values, **merged}
 
 
 def _call_branch(branch: BranchDef, state: Any, ctx: TaskContext) -> Any:

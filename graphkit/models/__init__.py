@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 from graphkit.models.base import BaseChatModel, StructuredOutputModel
 from graphkit.models.errors import (
     MissingAPIKeyError,
+    MissingProviderPackageError,
     ModelAuthenticationError,
     ModelBadRequestError,
+    ModelConfigError,
     ModelConnectionError,
     ModelError,
     ModelNotFoundError,
@@ -21,6 +23,7 @@ from graphkit.models.errors import (
     OutputParserError,
 )
 from graphkit.models.fake import FakeChatModel, FakeModelExhaustedError
+from graphkit.models.providers import ConfigurableChatModel, init_chat_model, init_embeddings
 
 if TYPE_CHECKING:
     from graphkit.models.anthropic import ChatAnthropic
@@ -31,11 +34,14 @@ __all__ = [
     "BaseChatModel",
     "ChatAnthropic",
     "ChatOpenAI",
+    "ConfigurableChatModel",
     "FakeChatModel",
     "FakeModelExhaustedError",
     "MissingAPIKeyError",
+    "MissingProviderPackageError",
     "ModelAuthenticationError",
     "ModelBadRequestError",
+    "ModelConfigError",
     "ModelConnectionError",
     "ModelError",
     "ModelNotFoundError",
@@ -45,6 +51,8 @@ __all__ = [
     "OutputParserError",
     "SentenceTransformerEmbeddings",
     "StructuredOutputModel",
+    "init_chat_model",
+    "init_embeddings",
 ]
 
 _LAZY = {

@@ -8,18 +8,20 @@ classes. A provider supplies only the wire-format mapping (see the hooks below).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import inspect
 import os
+import warnings
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage
 from graphkit.models.base import BaseChatModel
-from graphkit.models.errors import MissingAPIKeyError, translate_provider_error
+from graphkit.models.errors import MissingAPIKeyError, ModelConfigError, translate_provider_error
 
-__all__ = ["SDKChatModel", "sdk_kwargs"]
+__all__ = ["SDKChatModel", "request_extras", "sdk_kwargs", "take_aliases"]
 
 
 @functools.cache
@@ -40,6 +42,49 @@ def sdk_kwargs(method: Callable[..., Any], body: dict[str, Any]) -> dict[str, An
     if extra:
         kwargs["extra_body"] = extra
     return kwargs
+
+
+def take_aliases(owner: str, kwargs: dict[str, Any], aliases: Mapping[str, str]) -> dict[str, Any]:
+    """Pop LangChain's alternative spellings (``model_name``, ``anthropic_api_key``, ...)
+    out of ``kwargs``; return them under their canonical names.
+
+    >>> take_aliases("ChatX", {"model_name": "m", "seed": 1}, {"model_name": "model"})
+    {'model': 'm'}
+    """
+    found: dict[str, Any] = {}
+    for alias, name in aliases.items():
+        if alias in kwargs:
+            if name in found:
+                raise ModelConfigError(
+                    f"{owner} got {name!r} twice (as {alias!r} and another spelling)"
+                )
+            found[name] = kwargs.pop(alias)
+    return found
+
+
+def request_extras(
+    owner: type, kwargs: dict[str, Any], known: frozenset[str], model_kwargs: dict[str, Any] | None
+) -> dict[str, Any]:
+    """``model_kwargs`` plus the remaining constructor keywords, all sent in each request.
+
+    Keywords in ``known`` (documented request fields such as ``top_k`` or ``seed``)
+    go as they are; any other one goes too, with a warning naming it (as LangChain
+    moves unknown constructor fields to ``model_kwargs``), so a typo is visible.
+    """
+    extras = dict(model_kwargs or {})
+    for name, value in kwargs.items():
+        if name not in known:
+            names = sorted(known | _accepted(owner))
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            warnings.warn(
+                f"{owner.__name__}: {name!r} is not a known parameter{hint}; it is sent in every "
+                f"request as is. Pass it in model_kwargs={{{name!r}: ...}} to silence this.",
+                UserWarning,
+                stacklevel=3,
+            )
+        extras[name] = value
+    return extras
 
 
 StreamDecode = Callable[[dict[str, Any]], AIMessageChunk | None]
@@ -64,9 +109,12 @@ class SDKChatModel(BaseChatModel):
     sdk_error: ClassVar[type[Exception]]
     """The base class of the SDK's API errors (the ones translated)."""
 
+    stream_usage: bool = True
+    """Streamed replies report token usage."""
+
     def __init__(
         self,
-        model: str,
+        model: str | None,
         *,
         max_tokens: int | None,
         temperature: float | None,
@@ -80,8 +128,21 @@ class SDKChatModel(BaseChatModel):
         http_async_client: Any,
         model_kwargs: dict[str, Any] | None,
         client_options: dict[str, Any],
+        streaming: bool = False,
+        stream_usage: bool = True,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
+        if not model:
+            raise ModelConfigError(
+                f"{type(self).__name__} needs a model name: {type(self).__name__}(model=...) "
+                f"(or model_name=...), e.g. init_chat_model('{self.provider}:<model>')"
+            )
         self.model = model
+        self.streaming = streaming
+        self.stream_usage = stream_usage
+        self.tags = tags
+        self.metadata = metadata
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.top_p = top_p
@@ -102,6 +163,16 @@ class SDKChatModel(BaseChatModel):
         self._async_options = options
         self._http_async_client = http_async_client
         self._async_client = async_client
+
+    def ls_params(self) -> dict[str, Any]:
+        """``BaseChatModel.ls_params`` plus temperature, max tokens and stop sequences."""
+        params = super().ls_params()
+        params["ls_temperature"] = self.temperature
+        if self.max_tokens:
+            params["ls_max_tokens"] = self.max_tokens
+        if self.stop:
+            params["ls_stop"] = self.stop
+        return params
 
     @property
     def async_client(self) -> Any:

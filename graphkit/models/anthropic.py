@@ -15,10 +15,12 @@ Retries on 429/5xx are the SDK's (``max_retries``); errors are re-raised as
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import anthropic
+from pydantic import BaseModel
 
 from graphkit.messages import (
     AIMessage,
@@ -31,12 +33,46 @@ from graphkit.messages import (
     UsageMetadata,
     tool_call,
 )
-from graphkit.models._sdk import SDKChatModel, StreamDecode
+from graphkit.models._sdk import SDKChatModel, StreamDecode, request_extras, take_aliases
+from graphkit.models.base import StructuredOutputModel
+from graphkit.models.errors import ModelConfigError
 from graphkit.tools import Tool
 
 __all__ = ["ChatAnthropic"]
 
 ENV_VAR = "ANTHROPIC_API_KEY"
+
+ALIASES = {
+    "model_name": "model",
+    "max_tokens_to_sample": "max_tokens",
+    "anthropic_api_key": "api_key",
+    "anthropic_api_url": "base_url",
+    "default_request_timeout": "timeout",
+    "stop_sequences": "stop",
+}
+"""LangChain's other spellings of ``ChatAnthropic``'s parameters -> ours."""
+
+REQUEST_FIELDS = frozenset(
+    {
+        "cache_control",
+        "container",
+        "context_management",
+        "mcp_servers",
+        "output_config",
+        "service_tier",
+    }
+)
+"""Messages API fields accepted as constructor keywords and sent in every request."""
+
+
+def _check_thinking(thinking: dict[str, Any] | None, max_tokens: int) -> None:
+    budget = (thinking or {}).get("budget_tokens")
+    if isinstance(budget, int) and budget >= max_tokens:
+        raise ModelConfigError(
+            f"thinking budget_tokens={budget} must be below max_tokens={max_tokens} "
+            "(the budget is part of the reply's tokens): raise max_tokens, e.g. "
+            f"max_tokens={budget + 1024}"
+        )
 
 
 class ChatAnthropic(SDKChatModel):
@@ -46,6 +82,15 @@ class ChatAnthropic(SDKChatModel):
     fails with ``MissingAPIKeyError``. Pass ``client``/``async_client`` to reuse SDK
     clients, or ``http_client``/``http_async_client`` (``httpx2`` clients, as the
     SDK requires) to control transport, e.g. in tests.
+
+    LangChain's spellings work too (``model_name``, ``max_tokens_to_sample``,
+    ``anthropic_api_key``, ``anthropic_api_url``, ``default_request_timeout``,
+    ``stop_sequences``). ``thinking={"type": "enabled", "budget_tokens": N}`` turns
+    on extended thinking: its blocks stay in the reply's ``content`` (streamed too)
+    and are sent back on the next turn. Prompt caching: ``cache_control`` on system
+    or message content blocks, on tools (``@tool(extras={"cache_control": ...})`` or
+    a tool dict), or ``cache_control=...`` here for the whole request. ``tags`` and
+    ``metadata`` label streamed chunks; the API's own ``metadata`` goes in ``model_kwargs``.
     """
 
     provider = "anthropic"
@@ -57,36 +102,62 @@ class ChatAnthropic(SDKChatModel):
 
     def __init__(
         self,
-        model: str,
+        model: str | None = None,
         *,
         max_tokens: int = 1024,
         temperature: float | None = None,
         top_p: float | None = None,
+        top_k: int | None = None,
         stop: list[str] | None = None,
+        thinking: dict[str, Any] | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
         max_retries: int = 2,
         timeout: float | None = None,
+        default_headers: dict[str, str] | None = None,
+        betas: list[str] | None = None,
+        streaming: bool = False,
+        stream_usage: bool = True,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
         client: anthropic.Anthropic | None = None,
         async_client: anthropic.AsyncAnthropic | None = None,
         http_client: Any = None,
         http_async_client: Any = None,
         model_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> None:
+        aliased = take_aliases("ChatAnthropic", kwargs, ALIASES)
+        max_tokens = aliased.get("max_tokens", max_tokens)
+        self.thinking = thinking
+        """Extended thinking, e.g. ``{"type": "enabled", "budget_tokens": 2000}``."""
+        _check_thinking(thinking, max_tokens)
+        self.top_k = top_k
+        headers = dict(default_headers or {})
+        if betas:
+            headers["anthropic-beta"] = ",".join(betas)
         super().__init__(
-            model,
+            aliased.get("model", model),
             max_tokens=max_tokens,
             temperature=temperature,
             top_p=top_p,
-            stop=stop,
-            api_key=api_key,
+            stop=aliased.get("stop", stop),
+            api_key=aliased.get("api_key", api_key),
             max_retries=max_retries,
             client=client,
             async_client=async_client,
             http_client=http_client,
             http_async_client=http_async_client,
-            model_kwargs=model_kwargs,
-            client_options={"base_url": base_url, "timeout": timeout},
+            model_kwargs=request_extras(type(self), kwargs, REQUEST_FIELDS, model_kwargs),
+            client_options={
+                "base_url": aliased.get("base_url", base_url),
+                "timeout": aliased.get("timeout", timeout),
+                "default_headers": headers or None,
+            },
+            streaming=streaming,
+            stream_usage=stream_usage,
+            tags=tags,
+            metadata=metadata,
         )
 
     def request_body(self, messages: list[BaseMessage], *, stream: bool = False) -> dict[str, Any]:
@@ -102,7 +173,9 @@ class ChatAnthropic(SDKChatModel):
         optional = {
             "temperature": self.temperature,
             "top_p": self.top_p,
+            "top_k": self.top_k,
             "stop_sequences": self.stop,
+            "thinking": self.thinking,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
         if self.tools:
@@ -114,6 +187,22 @@ class ChatAnthropic(SDKChatModel):
             body["stream"] = True
         return body
 
+    def with_structured_output(
+        self, schema: type[BaseModel] | type | dict[str, Any], *, include_raw: bool = False
+    ) -> StructuredOutputModel:
+        """As ``BaseChatModel.with_structured_output``; with thinking on, the tool is offered,
+        not forced (the API refuses forced tool use with thinking), and a warning says so."""
+        structured = super().with_structured_output(schema, include_raw=include_raw)
+        if (self.thinking or self.model_kwargs.get("thinking") or {}).get("type") == "enabled":
+            warnings.warn(
+                "ChatAnthropic: with thinking enabled the structured-output tool cannot be "
+                "forced, so the model may answer without it (OutputParserError then).",
+                UserWarning,
+                stacklevel=2,
+            )
+            structured.model = self.bind_tools([structured.tool])
+        return structured
+
     def _create_method(self, client: Any) -> Callable[..., Any]:
         return client.messages.create
 
@@ -121,7 +210,8 @@ class ChatAnthropic(SDKChatModel):
         return from_anthropic_response(data)
 
     def _stream_decoder(self) -> StreamDecode:
-        return StreamDecoder().chunk
+        blocks = bool(self.thinking or self.model_kwargs.get("thinking"))
+        return StreamDecoder(content_blocks=blocks, usage=self.stream_usage).chunk
 
 
 # -- to the wire ---------------------------------------------------------------
@@ -216,7 +306,17 @@ def _image_block(block: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tool_spec(tool: Tool) -> dict[str, Any]:
-    return {"name": tool.name, "description": tool.description, "input_schema": tool.schema}
+    """The tool's definition; ``cache_control`` (and other Anthropic keys) from its ``extras``."""
+    return {
+        "name": tool.name,
+        "description": tool.description,
+        "input_schema": tool.schema,
+        **{k: v for k, v in tool.extras.items() if k in TOOL_EXTRAS},
+    }
+
+
+TOOL_EXTRAS = frozenset({"cache_control", "defer_loading", "input_examples", "strict"})
+"""Keys of ``Tool.extras`` copied into an Anthropic tool definition."""
 
 
 def _tool_choice(choice: str) -> dict[str, Any]:
@@ -266,7 +366,12 @@ def _usage(
         total_tokens=input_tokens + output_tokens,
     )
     if count_input and (cache_read or cache_write):
-        usage["input_token_details"] = {"cache_read": cache_read, "cache_creation": cache_write}
+        details = {"cache_read": cache_read, "cache_creation": cache_write}
+        by_ttl = raw.get("cache_creation") or {}
+        for key in ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"):
+            if by_ttl.get(key):
+                details[key] = by_ttl[key]
+        usage["input_token_details"] = details
     return usage
 
 
@@ -276,12 +381,20 @@ class StreamDecoder:
     All chunks carry the message id from ``message_start``. Input tokens come
     from ``message_start``, output tokens from ``message_delta`` (which reports
     the running total), so adding all chunks gives the right usage.
+
+    With ``content_blocks`` (thinking requested)
+    text arrives as ``{"type": "text", "text": ..., "index": i}`` blocks, so that
+    it keeps its place beside ``thinking``/``redacted_thinking`` blocks; the blocks
+    merge by ``index`` when chunks are added. Tool calls travel as
+    ``tool_call_chunks``.
     """
 
-    __slots__ = ("message_id",)
+    __slots__ = ("content_blocks", "message_id", "usage")
 
-    def __init__(self) -> None:
+    def __init__(self, *, content_blocks: bool = False, usage: bool = True) -> None:
         self.message_id: str | None = None
+        self.content_blocks = content_blocks
+        self.usage = usage
 
     def chunk(self, event: dict[str, Any]) -> AIMessageChunk | None:
         """The chunk for one event, or None for events that carry nothing for us."""
@@ -292,38 +405,65 @@ class StreamDecoder:
             return AIMessageChunk(
                 content="",
                 id=self.message_id,
-                usage=_usage(message.get("usage") or {}, count_output=False),
+                usage=self._usage(message.get("usage") or {}, count_output=False),
                 response_metadata=_metadata(message),
             )
         if kind == "content_block_start":
-            block, index = event["content_block"], event["index"]
-            if block["type"] == "tool_use":
-                return self._tool_chunk(
-                    ToolCallChunk(name=block["name"], args="", id=block["id"], index=index)
-                )
-            if block["type"] == "text" and block.get("text"):
-                return AIMessageChunk(content=block["text"], id=self.message_id)
-            return None
+            return self._block_start(event["content_block"], event["index"])
         if kind == "content_block_delta":
-            delta, index = event["delta"], event["index"]
-            if delta["type"] == "text_delta":
-                return AIMessageChunk(content=delta["text"], id=self.message_id)
-            if delta["type"] == "input_json_delta":
-                return self._tool_chunk(
-                    ToolCallChunk(
-                        name=None, args=delta.get("partial_json", ""), id=None, index=index
-                    )
-                )
-            return None
+            return self._delta(event["delta"], event["index"])
         if kind == "message_delta":
             delta = event.get("delta") or {}
             return AIMessageChunk(
                 content="",
                 id=self.message_id,
-                usage=_usage(event.get("usage") or {}, count_input=False),
+                usage=self._usage(event.get("usage") or {}, count_input=False),
                 response_metadata={k: v for k, v in delta.items() if v is not None},
             )
         return None
+
+    def _block_start(self, block: dict[str, Any], index: int) -> AIMessageChunk | None:
+        kind = block["type"]
+        if kind == "tool_use":
+            return self._tool_chunk(
+                ToolCallChunk(name=block["name"], args="", id=block["id"], index=index)
+            )
+        if kind == "text":
+            return self._text(block.get("text") or "", index) if block.get("text") else None
+        if kind in ("thinking", "redacted_thinking"):
+            return self._block({**block, "index": index})
+        return None
+
+    def _delta(self, delta: dict[str, Any], index: int) -> AIMessageChunk | None:
+        kind = delta["type"]
+        if kind == "text_delta":
+            return self._text(delta["text"], index)
+        if kind == "input_json_delta":
+            return self._tool_chunk(
+                ToolCallChunk(name=None, args=delta.get("partial_json", ""), id=None, index=index)
+            )
+        if kind == "thinking_delta":
+            return self._block({"type": "thinking", "thinking": delta["thinking"], "index": index})
+        if kind == "signature_delta":
+            return self._block(
+                {"type": "thinking", "signature": delta["signature"], "index": index}
+            )
+        return None
+
+    def _text(self, text: str, index: int) -> AIMessageChunk:
+        if self.content_blocks:
+            return self._block({"type": "text", "text": text, "index": index})
+        return AIMessageChunk(content=text, id=self.message_id)
+
+    def _block(self, block: dict[str, Any]) -> AIMessageChunk:
+        return AIMessageChunk(content=[block], id=self.message_id)
+
+    def _usage(
+        self, raw: dict[str, Any], *, count_output: bool = True, count_input: bool = True
+    ) -> UsageMetadata | None:
+        if not self.usage:
+            return None
+        return _usage(raw, count_output=count_output, count_input=count_input)
 
     def _tool_chunk(self, piece: ToolCallChunk) -> AIMessageChunk:
         return AIMessageChunk(content="", id=self.message_id, tool_call_chunks=[piece])

@@ -49,12 +49,12 @@ def _messages_streaming_active() -> bool:
     return messages_streaming_active()
 
 
-def _emit(chunk: AIMessageChunk) -> None:
+def _emit(chunk: AIMessageChunk, metadata: dict[str, Any]) -> None:
     try:
         from graphkit.context import emit_message_chunk
     except ImportError:  # pragma: no cover - engine not installed
         return
-    emit_message_chunk(chunk)
+    emit_message_chunk(chunk, metadata)
 
 
 class BaseChatModel(ABC):
@@ -72,6 +72,12 @@ class BaseChatModel(ABC):
     """Tools bound with ``bind_tools``."""
     tool_choice: ToolChoice = None
     """How the model must use ``tools`` (see ``ToolChoice``)."""
+    streaming: bool = False
+    """``invoke`` streams the reply internally (LangChain's ``streaming=True``)."""
+    tags: list[str] | None = None
+    """Tags added to the metadata of this model's streamed chunks (as LangChain's)."""
+    metadata: dict[str, Any] | None = None
+    """Keys added to the metadata of this model's streamed chunks (as LangChain's)."""
 
     # -- what providers implement ---------------------------------------------
 
@@ -101,7 +107,7 @@ class BaseChatModel(ABC):
         internally, so tokens reach the stream as they arrive.
         """
         messages = _to_messages(input)
-        if _messages_streaming_active():
+        if self.streaming or _messages_streaming_active():
             merged: AIMessageChunk | None = None
             for chunk in self.stream(messages):
                 merged = chunk if merged is None else merged + chunk
@@ -111,7 +117,7 @@ class BaseChatModel(ABC):
     async def ainvoke(self, input: LanguageModelInput, config: Any = None) -> AIMessage:
         """Async ``invoke``."""
         messages = _to_messages(input)
-        if _messages_streaming_active():
+        if self.streaming or _messages_streaming_active():
             merged: AIMessageChunk | None = None
             async for chunk in self.astream(messages):
                 merged = chunk if merged is None else merged + chunk
@@ -120,17 +126,38 @@ class BaseChatModel(ABC):
 
     def stream(self, input: LanguageModelInput, config: Any = None) -> Iterator[AIMessageChunk]:
         """Yield the reply as ``AIMessageChunk``s; ``sum`` them with ``+``."""
+        metadata = self._chunk_metadata()
         for chunk in self._stream(_to_messages(input)):
-            _emit(chunk)
+            _emit(chunk, metadata)
             yield chunk
 
     async def astream(
         self, input: LanguageModelInput, config: Any = None
     ) -> AsyncIterator[AIMessageChunk]:
         """Async ``stream``."""
+        metadata = self._chunk_metadata()
         async for chunk in self._astream(_to_messages(input)):
-            _emit(chunk)
+            _emit(chunk, metadata)
             yield chunk
+
+    def _chunk_metadata(self) -> dict[str, Any]:
+        extra = {**(self.metadata or {}), **self.ls_params()}
+        if self.tags:
+            extra["tags"] = list(self.tags)
+        return extra
+
+    def ls_params(self) -> dict[str, Any]:
+        """What LangGraph adds to the metadata of this model's streamed chunks.
+
+        ``ls_provider``, ``ls_model_name``, ``ls_model_type``, ``ls_integration``;
+        providers add ``ls_temperature``, ``ls_max_tokens`` and ``ls_stop`` where set.
+        """
+        return {
+            "ls_provider": self.provider,
+            "ls_model_name": self.model,
+            "ls_model_type": "chat",
+            "ls_integration": "langchain_chat_model",
+        }
 
     def bind_tools(
         self: ModelT, tools: Sequence[Any], *, tool_choice: ToolChoice | bool = None

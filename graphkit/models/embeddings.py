@@ -71,6 +71,11 @@ class OpenAIEmbeddings:
         self.async_client = async_client
         """The ``openai.AsyncOpenAI`` client (None: async calls run the sync one in a thread)."""
 
+    @property
+    def spec(self) -> str:
+        """``"openai:<model>"``: the name ``init_embeddings`` and store configs accept."""
+        return f"openai:{self.model}"
+
     def _params(self, texts: Sequence[str]) -> dict[str, Any]:
         params: dict[str, Any] = {
             "model": self.model,

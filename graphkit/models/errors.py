@@ -7,10 +7,14 @@ HTTP status and what to do; the SDK exception stays available as ``__cause__``.
 
 from __future__ import annotations
 
+from graphkit.errors import GraphkitError
+
 __all__ = [
     "MissingAPIKeyError",
+    "MissingProviderPackageError",
     "ModelAuthenticationError",
     "ModelBadRequestError",
+    "ModelConfigError",
     "ModelConnectionError",
     "ModelError",
     "ModelNotFoundError",
@@ -39,6 +43,14 @@ class ModelError(Exception):
         """The HTTP status, when the provider answered."""
         self.model = model
         """The model name that was asked for."""
+
+
+class ModelConfigError(GraphkitError, ValueError):
+    """A model was asked for wrongly: no model name, an unknown provider, a bad setting."""
+
+
+class MissingProviderPackageError(GraphkitError, ImportError):
+    """The provider's SDK is not installed; the message names the extra to install."""
 
 
 class ModelAuthenticationError(ModelError):

@@ -35,12 +35,45 @@ from graphkit.messages import (
     UsageMetadata,
     tool_call,
 )
-from graphkit.models._sdk import SDKChatModel, StreamDecode
+from graphkit.models._sdk import SDKChatModel, StreamDecode, request_extras, take_aliases
 from graphkit.tools import Tool
 
 __all__ = ["ChatOpenAI"]
 
 ENV_VAR = "OPENAI_API_KEY"
+
+ALIASES = {
+    "model_name": "model",
+    "max_completion_tokens": "max_tokens",
+    "openai_api_key": "api_key",
+    "openai_api_base": "base_url",
+    "openai_organization": "organization",
+    "request_timeout": "timeout",
+    "stop_sequences": "stop",
+}
+"""LangChain's other spellings of ``ChatOpenAI``'s parameters -> ours."""
+
+REQUEST_FIELDS = frozenset(
+    {
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "reasoning_effort",
+        "response_format",
+        "seed",
+        "service_tier",
+        "store",
+        "top_logprobs",
+        "user",
+        "verbosity",
+    }
+)
+"""Chat Completions fields accepted as constructor keywords and sent in every request."""
 
 
 class ChatOpenAI(SDKChatModel):
@@ -61,7 +94,7 @@ class ChatOpenAI(SDKChatModel):
 
     def __init__(
         self,
-        model: str,
+        model: str | None = None,
         *,
         max_tokens: int | None = None,
         temperature: float | None = None,
@@ -72,26 +105,44 @@ class ChatOpenAI(SDKChatModel):
         organization: str | None = None,
         max_retries: int = 2,
         timeout: float | None = None,
+        default_headers: dict[str, str] | None = None,
+        default_query: dict[str, object] | None = None,
+        streaming: bool = False,
+        stream_usage: bool = True,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
         client: openai.OpenAI | None = None,
         async_client: openai.AsyncOpenAI | None = None,
         http_client: Any = None,
         http_async_client: Any = None,
         model_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> None:
+        aliased = take_aliases("ChatOpenAI", kwargs, ALIASES)
         super().__init__(
-            model,
-            max_tokens=max_tokens,
+            aliased.get("model", model),
+            max_tokens=aliased.get("max_tokens", max_tokens),
             temperature=temperature,
             top_p=top_p,
-            stop=stop,
-            api_key=api_key,
+            stop=aliased.get("stop", stop),
+            api_key=aliased.get("api_key", api_key),
             max_retries=max_retries,
             client=client,
             async_client=async_client,
             http_client=http_client,
             http_async_client=http_async_client,
-            model_kwargs=model_kwargs,
-            client_options={"base_url": base_url, "organization": organization, "timeout": timeout},
+            model_kwargs=request_extras(type(self), kwargs, REQUEST_FIELDS, model_kwargs),
+            client_options={
+                "base_url": aliased.get("base_url", base_url),
+                "organization": aliased.get("organization", organization),
+                "timeout": aliased.get("timeout", timeout),
+                "default_headers": default_headers,
+                "default_query": default_query,
+            },
+            streaming=streaming,
+            stream_usage=stream_usage,
+            tags=tags,
+            metadata=metadata,
         )
 
     def request_body(self, messages: list[BaseMessage], *, stream: bool = False) -> dict[str, Any]:
@@ -110,7 +161,8 @@ class ChatOpenAI(SDKChatModel):
                 body["tool_choice"] = _tool_choice(self.tool_choice)
         if stream:
             body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
+            if self.stream_usage:
+                body["stream_options"] = {"include_usage": True}
         body.update(self.model_kwargs)
         return body
 

@@ -7,7 +7,12 @@ A store's ``index={"embed": ...}`` accepts any of:
 - a plain sync function ``list[str] -> list[list[float]]``,
 - an async function ``async (list[str]) -> list[list[float]]``,
 - the string ``"hash"`` or nothing at all: :class:`HashEmbeddings`, a local,
-  dependency-free embedding that needs no network and no model download.
+  dependency-free embedding that needs no network and no model download,
+- a ``"provider:model"`` string such as ``"openai:text-embedding-3-small"``
+  (built by :func:`graphkit.embeddings.init_embeddings`, as in LangGraph's docs).
+
+:func:`embeddings_name` says which embedder a config names, so a persistent
+store can record it and a later reader can embed queries the same way.
 
 :func:`ensure_embeddings` turns any of these into an :class:`Embeddings`.
 """
@@ -245,10 +250,15 @@ def ensure_embeddings(embed: EmbeddingsLike, *, dims: int) -> Embeddings:
     if embed is None or embed == "hash":
         return HashEmbeddings(dims)
     if isinstance(embed, str):
-        raise TypeError(
-            f"Unknown embed={embed!r}: the only built-in name is 'hash' (HashEmbeddings). "
-            "For a provider, pass an instance, e.g. graphkit.models.OpenAIEmbeddings()."
-        )
+        if ":" not in embed:
+            raise TypeError(
+                f"Unknown embed={embed!r}: name a provider and model, e.g. "
+                "'openai:text-embedding-3-small', or 'hash' for the local HashEmbeddings; "
+                "or pass an Embeddings object."
+            )
+        from graphkit.models.providers import init_embeddings
+
+        return ensure_embeddings(init_embeddings(embed), dims=dims)
     if hasattr(embed, "embed_documents") and hasattr(embed, "embed_query"):
         if hasattr(embed, "aembed_documents") and hasattr(embed, "aembed_query"):
             return embed
@@ -261,11 +271,36 @@ def ensure_embeddings(embed: EmbeddingsLike, *, dims: int) -> Embeddings:
     )
 
 
+def embeddings_name(embed: EmbeddingsLike | Embeddings) -> str:
+    """A name for the embedder ``embed`` gives: what to pass to embed queries the same way.
+
+    ``"hash"`` for the local default; ``"provider:model"`` for a string config or a
+    model object that knows its provider (``spec``, or an OpenAI class with ``model``);
+    otherwise the class or function's dotted name, prefixed ``"python:"``.
+
+    >>> embeddings_name(None), embeddings_name("openai:text-embedding-3-small")
+    ('hash', 'openai:text-embedding-3-small')
+    >>> embeddings_name(HashEmbeddings(8))
+    'hash'
+    """
+    if embed is None or isinstance(embed, (str, HashEmbeddings)):
+        return "hash" if not isinstance(embed, str) else embed
+    spec = getattr(embed, "spec", None)
+    if isinstance(spec, str):
+        return spec
+    cls = embed if inspect.isfunction(embed) else type(embed)
+    model = getattr(embed, "model", None)
+    if isinstance(model, str) and "openai" in cls.__module__.lower():
+        return f"openai:{model}"
+    return f"python:{cls.__module__}.{cls.__qualname__}"
+
+
 __all__ = [
     "AEmbedFunc",
     "EmbedFunc",
     "Embeddings",
     "EmbeddingsLike",
     "HashEmbeddings",
+    "embeddings_name",
     "ensure_embeddings",
 ]

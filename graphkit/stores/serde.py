@@ -55,6 +55,7 @@ _TUPLE, _SET, _FROZENSET, _BIGINT = 1, 2, 3, 4
 _DATETIME, _DATE, _TIME, _TIMEDELTA = 5, 6, 7, 8
 _UUID, _DECIMAL, _ENUM, _NDARRAY, _NPSCALAR = 9, 10, 11, 12, 13
 _PYDANTIC, _DATACLASS, _NAMEDTUPLE, _REGISTERED, _PICKLE = 14, 15, 16, 17, 18
+_RAW_PAYLOAD = frozenset({_BIGINT, _UUID, _DECIMAL, _PICKLE})
 
 
 MAX_DEPTH = 128
@@ -99,6 +100,8 @@ class _Custom:
 
 _registry_lock = threading.Lock()
 _by_name: dict[str, type] = {}
+_checked: dict[tuple[str, Any], type] = {}
+"""(name, kind check) -> the registered class that passed it (cleared by ``register``)."""
 _by_type: dict[type, str] = {}
 _custom: dict[type, _Custom] = {}
 
@@ -127,6 +130,7 @@ def register(
         raise TypeError("register(): pass both encode= and decode=, or neither")
     key = name or type_name(cls)
     with _registry_lock:
+        _checked.clear()
         _by_name[key] = cls
         _by_type[cls] = key
         if encode is not None and decode is not None:
@@ -356,19 +360,8 @@ class Serializer:
         )
 
     def _decode_ext(self, code: int, data: bytes) -> Any:
-        if code == _BIGINT:
-            return int.from_bytes(data, "big", signed=True)
-        if code == _UUID:
-            return uuid.UUID(bytes=data)
-        if code == _DECIMAL:
-            return decimal.Decimal(data.decode())
-        if code == _PICKLE:
-            if not self.allow_pickle:
-                raise _Undecodable(
-                    "the data holds a pickled object; pass allow_pickle=True to the "
-                    "Serializer only if you trust where the data came from"
-                )
-            return pickle.loads(data)
+        if code in _RAW_PAYLOAD:
+            return self._decode_raw(code, data)
         local = self._local
         depth = getattr(local, "rdepth", 0)
         if depth >= MAX_DEPTH:
@@ -379,9 +372,27 @@ class Serializer:
         local.rdepth = depth + 1
         try:
             payload = self._unpack(data) if depth < _SHALLOW else self._unpack_deep(data)
+            if code == _PYDANTIC:  # the most common extension (messages): no dispatch
+                cls = self._lookup(payload[0], _is_pydantic_class)
+                return _decode_pydantic(cls, payload[1], payload[2])
             return self._decode_payload(code, payload)
         finally:
             local.rdepth = depth
+
+    def _decode_raw(self, code: int, data: bytes) -> Any:
+        """Extensions whose payload is raw bytes, not msgpack."""
+        if code == _BIGINT:
+            return int.from_bytes(data, "big", signed=True)
+        if code == _UUID:
+            return uuid.UUID(bytes=data)
+        if code == _DECIMAL:
+            return decimal.Decimal(data.decode())
+        if not self.allow_pickle:
+            raise _Undecodable(
+                "the data holds a pickled object; pass allow_pickle=True to the "
+                "Serializer only if you trust where the data came from"
+            )
+        return pickle.loads(data)
 
     def _unpack_deep(self, data: bytes) -> Any:
         """``_unpack`` with the parse stack on the heap (deep levels stay off the C stack)."""
@@ -395,6 +406,9 @@ class Serializer:
         return value
 
     def _decode_payload(self, code: int, payload: Any) -> Any:
+        if code == _PYDANTIC:
+            cls = self._lookup(payload[0], _is_pydantic_class)
+            return _decode_pydantic(cls, payload[1], payload[2])
         if code == _TUPLE:
             return tuple(payload)
         if code == _SET:
@@ -414,9 +428,6 @@ class Serializer:
             return _decode_numpy(code, payload)
         if code == _ENUM:
             return self._lookup(payload[0], _is_enum_class)(payload[1])
-        if code == _PYDANTIC:
-            cls = self._lookup(payload[0], _is_pydantic_class)
-            return _decode_pydantic(cls, payload[1], payload[2])
         if code == _DATACLASS:
             return _build(self._lookup(payload[0], dataclasses.is_dataclass), payload[1])
         if code == _NAMEDTUPLE:
@@ -436,6 +447,9 @@ class Serializer:
         enum, a dataclass for a dataclass...): a blob cannot make a registered class of
         another sort be called with its data.
         """
+        checked = _checked.get((name, kind))
+        if checked is not None:
+            return checked
         found = _by_name.get(name)
         if found is None:
             found = self._from_allowed_module(name)
@@ -447,6 +461,8 @@ class Serializer:
             )
         if kind is not None and not kind(found):
             raise _Undecodable(f"type {name!r} is not of the kind the data says it is")
+        if _by_name.get(name) is found:
+            _checked[(name, kind)] = found
         return found
 
     def _from_allowed_module(self, name: str) -> type | None:
@@ -595,7 +611,36 @@ def _encode_pydantic(obj: Any) -> list[Any]:
 
 
 def _decode_pydantic(cls: Any, values: dict[str, Any], fields_set: list[str]) -> Any:
+    """The model ``model_construct`` would build, without its per-field work when the
+    data holds exactly the class's fields (the common case: what ``_encode_pydantic``
+    wrote for a plain model); anything else goes through ``model_construct``."""
+    names = _plain_fields.get(cls)
+    if names is None:
+        names = _plain_fields[cls] = _plain_model_fields(cls)
+    if names and type(values) is dict and values.keys() == names:
+        obj = cls.__new__(cls)
+        _setattr(obj, "__dict__", values)
+        _setattr(obj, "__pydantic_fields_set__", set(fields_set))
+        _setattr(obj, "__pydantic_extra__", None)
+        _setattr(obj, "__pydantic_private__", None)
+        return obj
     return cls.model_construct(_fields_set=set(fields_set), **values)
+
+
+_setattr = object.__setattr__
+_plain_fields: dict[type, frozenset[str]] = {}
+"""Per pydantic class: its field names when ``_decode_pydantic`` may build it directly
+(no post-init hook, not a root model, no extra fields kept), else empty."""
+
+
+def _plain_model_fields(cls: Any) -> frozenset[str]:
+    if (
+        getattr(cls, "__pydantic_post_init__", None)
+        or getattr(cls, "__pydantic_root_model__", False)
+        or cls.model_config.get("extra") == "allow"
+    ):
+        return frozenset()
+    return frozenset(cls.__pydantic_fields__)
 
 
 def _instance_state(obj: Any) -> dict[str, Any]:

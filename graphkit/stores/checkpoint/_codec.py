@@ -137,7 +137,10 @@ def encode_record(
     """The checkpoint without its values: [v, ts, channel_versions, frontier, parent_id].
 
     ``versions`` replaces ``channel_versions`` when given: a saver may store them as a
-    :class:`VersionsDelta` list instead of the full dict.
+    :class:`VersionsDelta` list instead of the full dict. A ``Send`` argument in the
+    frontier that holds a value of one of the checkpoint's channels (the state a
+    ``Send`` carries, say) holds a :class:`ChannelRef` to it instead, so a growing
+    history is not stored again with every step; :func:`checkpoint_tuple` resolves it.
     """
     return dumps(
         serde,
@@ -145,7 +148,7 @@ def encode_record(
             checkpoint["v"],
             checkpoint["ts"],
             checkpoint["channel_versions"] if versions is None else versions,
-            checkpoint["frontier"],
+            _frontier_refs(checkpoint["frontier"], checkpoint["channel_values"]),
             parent_id,
         ],
         lambda: f"the frontier of checkpoint {checkpoint['id']}",
@@ -182,6 +185,56 @@ class ChannelRef:
 
 
 register(ChannelRef, "graphkit.checkpoint:ChannelRef")
+
+
+_REF_DEPTH = 3
+"""How deep into a ``Send`` argument's dicts channel values are looked for."""
+
+
+def _frontier_refs(frontier: Any, values: Mapping[str, Any]) -> Any:
+    """``frontier`` with each channel value found in a ``Send`` argument as a ChannelRef."""
+    sends = frontier.get("sends") if type(frontier) is dict else None
+    if not sends:
+        return frontier
+    by_id = {id(v): ch for ch, v in values.items() if _worth_a_ref(v)}
+    if not by_id:
+        return frontier
+    out = []
+    for send in sends:
+        if type(send) is list and len(send) == 2:
+            send = [send[0], _refs(send[1], by_id, _REF_DEPTH)]
+        out.append(send)
+    return {**frontier, "sends": out}
+
+
+def _refs(value: Any, by_id: dict[int, str], depth: int) -> Any:
+    channel = by_id.get(id(value))
+    if channel is not None:
+        return ChannelRef(channel)
+    if depth and type(value) is dict:
+        return {k: _refs(v, by_id, depth - 1) for k, v in value.items()}
+    return value
+
+
+def _resolve_frontier(frontier: Any, values: Mapping[str, Any]) -> Any:
+    """The frontier of a stored record with its ChannelRefs replaced by the values."""
+    sends = frontier.get("sends") if type(frontier) is dict else None
+    if not sends:
+        return frontier
+    for send in sends:
+        if type(send) is list and len(send) == 2:
+            send[1] = _resolve(send[1], values, _REF_DEPTH)
+    return frontier
+
+
+def _resolve(value: Any, values: Mapping[str, Any], depth: int) -> Any:
+    if type(value) is ChannelRef:
+        return values.get(value.channel)
+    if depth and type(value) is dict:
+        for key, item in value.items():
+            if type(item) is ChannelRef or type(item) is dict:
+                value[key] = _resolve(item, values, depth - 1)
+    return value
 
 
 def _worth_a_ref(value: Any) -> bool:
@@ -255,7 +308,7 @@ def checkpoint_tuple(
             ts=ts,
             channel_values=values,
             channel_versions=versions,
-            frontier=frontier,
+            frontier=_resolve_frontier(frontier, values),
             channel_appends={},
         ),
         metadata=cast(CheckpointMetadata, metadata),

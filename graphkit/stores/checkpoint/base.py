@@ -39,6 +39,8 @@ import abc
 import asyncio
 import builtins
 import datetime as dt
+import heapq
+import itertools
 import os
 import random
 import threading
@@ -46,7 +48,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict
 
 from graphkit.errors import ConfigError
 from graphkit.stores.serde import SerdeError, Serializer, default_serializer
@@ -99,7 +101,8 @@ class CheckpointMetadata(TypedDict, total=False):
     step: int
     """The superstep number (-1 for the input checkpoint)."""
     writes: dict[str, Any] | None
-    """What the step's nodes wrote, by node name."""
+    """What the step's nodes wrote, by node name: in checkpoints written by earlier
+    graphkit versions only (LangGraph 1.x and graphkit no longer store it)."""
     parents: dict[str, str]
     """Checkpoint ids of the parent graphs, by namespace."""
 
@@ -276,6 +279,11 @@ def configurable_of(config: RunnableConfig | None) -> Mapping[str, Any]:
     return configurable
 
 
+def names_namespace(config: RunnableConfig) -> bool:
+    """Whether ``config`` names a checkpoint namespace (else ``list`` spans them all)."""
+    return "checkpoint_ns" in configurable_of(config)
+
+
 def thread_of(config: RunnableConfig | None) -> tuple[str, str, str | None]:
     """(thread_id, checkpoint_ns, checkpoint_id) from a config; ValueError without a thread."""
     configurable = configurable_of(config)
@@ -326,6 +334,11 @@ class BaseCheckpointSaver(abc.ABC):
     """
 
     serde: Serializer
+    waits_on_io: ClassVar[bool] = True
+    """Whether ``put`` waits on I/O (a disk sync, the network). The runtime saves such
+    savers' checkpoints in a background thread for ``durability="async"`` and shares
+    disk syncs between concurrent runs; for a saver that sets False
+    (``InMemorySaver``) it calls ``put`` inline, as the hand-off would cost more."""
 
     def __init__(self, *, serde: Serializer | None = None) -> None:
         self.serde = serde or default_serializer
@@ -396,8 +409,10 @@ class BaseCheckpointSaver(abc.ABC):
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first.
 
-        ``config`` None lists every thread; otherwise its thread and namespace
-        (``checkpoint_ns`` defaults to ``""``; a ``checkpoint_id`` in it is ignored).
+        ``config`` None lists every thread; otherwise its thread: the namespace its
+        ``checkpoint_ns`` names, or every namespace of the thread (root graph and
+        subgraphs, merged newest first) when the key is absent, as LangGraph's savers
+        do. A ``checkpoint_id`` in it is ignored.
         ``filter`` keeps checkpoints whose metadata has exactly these key/value pairs
         (decided without decoding channel values); ``before`` keeps only checkpoints
         older than the one it names; ``limit`` caps the count.
@@ -422,6 +437,29 @@ class BaseCheckpointSaver(abc.ABC):
         base of an append delta); pending writes of dropped checkpoints go too. A kept
         checkpoint's ``parent_config`` may then name a checkpoint that no longer exists.
         """
+
+    def _every_namespace(
+        self,
+        thread_id: str,
+        namespaces: Iterable[str],
+        filter: dict[str, Any] | None,
+        before: RunnableConfig | None,
+        limit: int | None,
+    ) -> Iterator[CheckpointTuple]:
+        """``list`` of a thread's namespaces, merged newest first (ids sort by time)."""
+        streams = [
+            self.list(
+                {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}},
+                filter=filter,
+                before=before,
+                limit=limit,
+            )
+            for ns in namespaces
+        ]
+        merged = heapq.merge(
+            *streams, key=lambda t: t.config["configurable"]["checkpoint_id"], reverse=True
+        )
+        return itertools.islice(merged, limit)
 
     def list_threads(self) -> builtins.list[ThreadSummary]:
         """Every thread this saver holds, newest activity first.

@@ -66,6 +66,7 @@ from graphkit.stores.checkpoint.base import (
     checkpoint_id_str,
     checkpoint_of,
     make_config,
+    names_namespace,
     summarize_threads,
     thread_of,
 )
@@ -334,8 +335,7 @@ class LMDBSaver(BaseCheckpointSaver):
         delta = None
         if known is not None and known[0] == parent_id:
             delta = codec.versions_delta(versions, known[1], known[2])
-        full_record = codec.encode_record(self.serde, checkpoint, parent_id)
-        record, base_key, depth = full_record, b"", 0
+        base_key, depth = b"", 0
         if delta is not None:
             assert parent_id is not None and known is not None
             depth = known[2] + 1
@@ -343,6 +343,8 @@ class LMDBSaver(BaseCheckpointSaver):
             record = codec.encode_record(
                 self.serde, checkpoint, parent_id, [base_key[-16:], depth, delta]
             )
+        else:
+            record = codec.encode_record(self.serde, checkpoint, parent_id)
         blobs_db = self._blobs
 
         room = _MAX_KEY - len(prefix) - 8
@@ -374,7 +376,7 @@ class LMDBSaver(BaseCheckpointSaver):
             prefix=prefix,
             key=prefix + checkpoint_id_bytes(cid),
             record=seal(record),
-            full_record=seal(full_record),
+            parent_id=parent_id,
             base_key=base_key,
             parent_key=prefix + checkpoint_id_bytes(parent_id) if parent_id else b"",
             depth=depth,
@@ -398,10 +400,10 @@ class LMDBSaver(BaseCheckpointSaver):
             # The parent is gone: the thread was deleted (or pruned to nothing) while a
             # run on it went on. The run's unchanged values and append bases went with
             # it, so this checkpoint is stored self-contained: every value in full.
-            record, depth, items = item.full_record, 0, self._fresh_items(item)
+            record, depth, items = self._full_record(item), 0, self._fresh_items(item)
         elif item.base_key and txn.get(item.base_key, db=self._checkpoints) is None:
             # the delta's base was deleted (by another process): store the full map
-            record, depth = item.full_record, 0
+            record, depth = self._full_record(item), 0
         for blob_key, blob in items:
             put(blob_key, blob, db=self._blobs)
         if _HASHED in item.prefix:
@@ -409,6 +411,12 @@ class LMDBSaver(BaseCheckpointSaver):
         put(item.key, record, db=self._checkpoints)
         put(item.key, item.meta, db=self._metadata)
         return depth
+
+    def _full_record(self, item: _Prepared) -> bytes:
+        """``item``'s record with its full version map (when its delta base is gone)."""
+        if not item.depth:
+            return item.record
+        return self._seal(codec.encode_record(self.serde, item.checkpoint, item.parent_id))
 
     def _fresh_items(self, item: _Prepared) -> builtins.list[tuple[bytes, bytes]]:
         """Blobs of every channel of ``item``'s checkpoint, in full (no append deltas)."""
@@ -571,6 +579,10 @@ class LMDBSaver(BaseCheckpointSaver):
             yield from self._list_all(filter, before_id, limit)
             return
         thread_id, ns, _ = thread_of(config)
+        if not names_namespace(config):
+            spaces = self._namespaces(thread_id)
+            yield from self._every_namespace(thread_id, spaces, filter, before, limit)
+            return
         prefix = enc(thread_id) + enc(ns)
         upper = prefix + (checkpoint_id_bytes(before_id) if before_id else _END)
         remaining = limit
@@ -593,6 +605,20 @@ class LMDBSaver(BaseCheckpointSaver):
                 remaining -= len(page)
             if found is None:
                 return
+
+    def _namespaces(self, thread_id: str) -> builtins.list[str]:
+        """The checkpoint namespaces of a thread (a scan of its checkpoint keys)."""
+        prefix = enc(thread_id)
+        found: set[str] = set()
+        with _reader(self.env) as txn:
+            cursor = txn.cursor(db=self._checkpoints)
+            if cursor.set_range(prefix):
+                for raw in cursor.iternext(values=False):
+                    key = bytes(raw)
+                    if not key.startswith(prefix):
+                        break
+                    found.add(self.key_names(txn, key)[1])
+        return sorted(found)
 
     def _match(
         self,
@@ -767,7 +793,8 @@ class _Prepared:
     prefix: bytes
     key: bytes
     record: bytes
-    full_record: bytes
+    parent_id: str | None
+    """The parent checkpoint's id (to encode the full record if the delta's base is gone)."""
     base_key: bytes
     parent_key: bytes
     """The parent checkpoint's key (b"" for a first checkpoint)."""

@@ -25,6 +25,7 @@ from graphkit.stores.checkpoint.base import (
     checkpoint_id_of,
     checkpoint_of,
     make_config,
+    names_namespace,
     summarize_threads,
     thread_of,
 )
@@ -62,6 +63,8 @@ class InMemorySaver(BaseCheckpointSaver):
     >>> list(saver.list({"configurable": {"thread_id": "nothing yet"}}))
     []
     """
+
+    waits_on_io = False
 
     def __init__(
         self,
@@ -184,6 +187,12 @@ class InMemorySaver(BaseCheckpointSaver):
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
         before_id = checkpoint_id_of(before)
+        if config is not None and not names_namespace(config):
+            thread_id = thread_of(config)[0]
+            with self._lock:
+                spaces = sorted(self._threads.get(thread_id, {}))
+            yield from self._every_namespace(thread_id, spaces, filter, before, limit)
+            return
         with self._lock:
             if config is None:
                 keys = sorted(

@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Literal
 
-from graphkit.stores.embeddings import Embeddings, ensure_embeddings
+from graphkit.stores.embeddings import Embeddings, embeddings_name, ensure_embeddings
 from graphkit.stores.index import AnnConfig, FloatArray, Namespace, VectorIndex
 from graphkit.stores.store._values import (
     check_filter,
@@ -201,6 +201,8 @@ class IndexedStore(BaseStore):
         self._lock = threading.RLock()
         self.index_config: IndexConfig | None = None
         self.embeddings: Embeddings | None = None
+        self.embeddings_name: str | None = None
+        """Which embedder the index uses (``embeddings_name``), e.g. ``"openai:text-embedding-3-small"``."""
         self.vectors: VectorIndex | None = None
         self._fields: list[str] = ["$"]
         self._simple_fields: frozenset[str] = frozenset()
@@ -235,6 +237,7 @@ class IndexedStore(BaseStore):
             check_path(path)
         self.index_config = index
         self.embeddings = ensure_embeddings(index.get("embed"), dims=dims)
+        self.embeddings_name = embeddings_name(index.get("embed"))
         self.vectors = VectorIndex(dims, AnnConfig.from_dict(index.get("ann")))
         self._fields = list(fields)
         self._simple_fields = frozenset(p for p in fields if is_simple_path(p))

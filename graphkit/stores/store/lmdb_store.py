@@ -70,6 +70,8 @@ INDEX_FILE = "store_index.hnsw"
 
 _GENERATION = b"generation"
 _DIMS = b"dims"
+_EMBED = b"embed"
+"""Which embedder wrote the vectors (``IndexedStore.embeddings_name``), UTF-8."""
 _STAMP = b"index_stamp"
 """The saved graph file's :class:`GraphStamp` (checked before hnswlib reads the file)."""
 
@@ -264,6 +266,8 @@ class LMDBStore(IndexedStore):
         with self.env.read() as txn:
             raw_gen = txn.get(_GENERATION, db=self._meta)
             raw_dims = txn.get(_DIMS, db=self._meta)
+            raw_embed = txn.get(_EMBED, db=self._meta)
+            raw_embed = bytes(raw_embed) if raw_embed is not None else None
             self._generation = struct.unpack(">Q", raw_gen)[0] if raw_gen else 0
             stored_dims = struct.unpack(">Q", raw_dims)[0] if raw_dims else None
             if self.vectors is not None and stored_dims not in (None, self.vectors.dims):
@@ -277,10 +281,40 @@ class LMDBStore(IndexedStore):
                 self._count_ns(ns, +1)
             self._load_rows(txn)
         self._next_expiry = self._b_next_expiry()
-        if self.vectors is not None and stored_dims is None:
-            dims = self.vectors.dims
-            self.env.write(lambda txn: txn.put(_DIMS, struct.pack(">Q", dims), db=self._meta))
+        self._record_index(stored_dims, raw_embed)
         self._load_graph()
+
+    def _record_index(self, stored_dims: int | None, raw_embed: bytes | None) -> None:
+        """Save the index's dims and embedder name, so readers (the CLI) embed queries alike."""
+        if self.vectors is None or getattr(self.env, "readonly", False):
+            return
+        meta: dict[bytes, bytes] = {}
+        if stored_dims is None:
+            meta[_DIMS] = struct.pack(">Q", self.vectors.dims)
+        name = (self.embeddings_name or "hash").encode("utf-8")
+        if raw_embed != name:
+            meta[_EMBED] = name
+
+        def put_all(txn: lmdb.Transaction) -> None:
+            for key, value in meta.items():
+                txn.put(key, value, db=self._meta)
+
+        if meta:
+            self.env.write(put_all)
+
+    @staticmethod
+    def saved_index(env: LMDBEnv) -> tuple[int | None, str | None]:
+        """``(dims, embedder name)`` a store in ``env`` recorded for its vector index.
+
+        ``(None, None)`` when it has no index; the name is None for stores written
+        before names were recorded. Raises ``LookupError`` if no store wrote there.
+        """
+        meta = env.db("store_meta")
+        with env.read() as txn:
+            raw_dims = txn.get(_DIMS, db=meta)
+            raw_embed = txn.get(_EMBED, db=meta)
+        dims = struct.unpack(">Q", raw_dims)[0] if raw_dims else None
+        return dims, bytes(raw_embed).decode("utf-8") if raw_embed else None
 
     def _load_rows(self, txn: lmdb.Transaction) -> None:
         used: list[int] = []

@@ -92,6 +92,8 @@ MIGRATIONS = [
         deltas integer[] NOT NULL
     );
     """,
+    # The embedder's name, so readers (the CLI) embed queries as the writers did.
+    "ALTER TABLE graphkit_store_meta ADD COLUMN embed text",
 ]
 """Numbered schema migrations (version = index + 1); append, never edit."""
 
@@ -175,6 +177,18 @@ class PostgresStore(IndexedStore):
         """The connection or pool this store uses."""
         return self._db.conn
 
+    @staticmethod
+    def saved_index(url: str) -> tuple[int | None, str | None]:
+        """``(dims, embedder name)`` the store at ``url`` recorded for its vector index
+        (``(None, None)`` without one). psycopg's UndefinedTable if no store is there."""
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT dims, embed FROM graphkit_store_meta WHERE id = 1"
+            ).fetchone()
+        return (None, None) if row is None else (row[0], row[1])
+
     def setup(self) -> None:
         """Create the tables, or migrate them to this version's schema (idempotent)."""
         self._db.run(lambda conn: migrate(conn, "store", MIGRATIONS))
@@ -210,18 +224,12 @@ class PostgresStore(IndexedStore):
         gen, dims = conn.execute(
             "SELECT generation, dims FROM graphkit_store_meta WHERE id = 1"
         ).fetchone()
-        if self.vectors is not None:
-            if dims is not None and dims != self.vectors.dims:
-                raise ValueError(
-                    f"The store holds {dims}-dim vectors but index['dims']="
-                    f"{self.vectors.dims}: open it with dims={dims}, or use another "
-                    "database (or schema) to re-embed with another model."
-                )
-            if dims is None:
-                conn.execute(
-                    "UPDATE graphkit_store_meta SET dims = %s WHERE id = 1 AND dims IS NULL",
-                    (self.vectors.dims,),
-                )
+        if self.vectors is not None and dims is not None and dims != self.vectors.dims:
+            raise ValueError(
+                f"The store holds {dims}-dim vectors but index['dims']="
+                f"{self.vectors.dims}: open it with dims={dims}, or use another "
+                "database (or schema) to re-embed with another model."
+            )
         self._ns_counts.clear()
         self._owner_of.clear()
         self._key_of.clear()
@@ -531,9 +539,16 @@ class PostgresStore(IndexedStore):
                 "DELETE FROM graphkit_store_changes WHERE generation <= %s",
                 (generation - self.changes_kept,),
             )
-            conn.execute(
-                "UPDATE graphkit_store_meta SET next_label = %s WHERE id = 1", (next_label,)
-            )
+            if vec_rows:  # record dims and embedder, so readers embed queries alike
+                conn.execute(
+                    "UPDATE graphkit_store_meta SET next_label = %s, dims = %s, embed = %s "
+                    "WHERE id = 1",
+                    (next_label, self.vectors.dims, self.embeddings_name or "hash"),  # type: ignore[union-attr]
+                )
+            else:
+                conn.execute(
+                    "UPDATE graphkit_store_meta SET next_label = %s WHERE id = 1", (next_label,)
+                )
             conn.execute(f"NOTIFY {CHANNEL}, '{generation}'")
             return prev, labels, done
 
