@@ -341,11 +341,102 @@ def throughput(conversations: int, workers: int = 4, seconds: float = 10.0) -> f
     return total / seconds
 
 
-def main() -> None:
-    """Print every figure of this module."""
-    from graphkit import START, StateGraph  # noqa: F401
+DIMS = 128
 
+
+def _vectors(texts: list[str]) -> list[list[float]]:
+    """A deterministic random unit-ish vector per text (stands in for a model)."""
+    import numpy as np
+
+    out = []
+    for text in texts:
+        seed = int.from_bytes(text.encode()[-8:].rjust(8, b"\0"), "big") ^ len(text)
+        out.append(np.random.default_rng(seed).standard_normal(DIMS).astype("float32").tolist())
+    return out
+
+
+_WRITER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from benchmarks.bench_postgres import _vectors, DIMS
+from graphkit.store.postgres import PostgresStore
+url, seconds = sys.argv[1], float(sys.argv[2])
+n = 0
+with PostgresStore(url, index={{"dims": DIMS, "embed": _vectors}}, listen=False) as store:
+    stop = time.monotonic() + seconds
+    while time.monotonic() < stop:
+        store.put(("other",), f"w{{n}}", {{"text": f"written {{n}} {{time.time()}}"}})
+        n += 1
+print(n)
+"""
+
+
+def store_search(items: int = 50_000, queries: int = 200) -> dict[str, float]:
+    """Search latency and recall@10 over ``items`` memories while another process writes."""
+    import numpy as np
+
+    from graphkit.store.postgres import PostgresStore
+    from graphkit.stores.store.base import PutOp
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pg_server import fresh_schema
+
+    url = fresh_schema(server_url(), "bench_store")
+    index = {"dims": DIMS, "embed": _vectors}
+    texts = [f"memory number {i}" for i in range(items)]
+    with PostgresStore(url, index=index, listen=False) as loader:
+        loader.setup()
+        start = time.perf_counter()
+        for at in range(0, items, 2000):
+            loader.batch(
+                [
+                    PutOp(("items",), f"k{i}", {"text": texts[i]})
+                    for i in range(at, min(at + 2000, items))
+                ]
+            )
+        load_s = time.perf_counter() - start
+    truth = np.asarray(_vectors(texts), dtype=np.float32)
+    truth /= np.linalg.norm(truth, axis=1, keepdims=True)
+    start = time.perf_counter()
+    reader = PostgresStore(url, index=index)
+    reader.search(("items",), query="warm up")
+    open_s = time.perf_counter() - start
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER.format(root=str(ROOT)), url, "15"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2)
+    latencies, hits = [], 0
+    for q in range(queries):
+        query = f"query {q}"
+        qv = np.asarray(_vectors([query])[0], dtype=np.float32)
+        want = {f"k{i}" for i in np.argsort(-(truth @ (qv / np.linalg.norm(qv))))[:10]}
+        t = time.perf_counter()
+        found = reader.search(("items",), query=query, limit=10)
+        latencies.append(time.perf_counter() - t)
+        hits += len(want & {item.key for item in found})
+    written = writer.communicate()[0].strip()
+    seen_other = len(reader.search(("other",), limit=100_000))
+    reader.close()
+    latencies.sort()
+    return {
+        "load_s": load_s,
+        "open_s": open_s,
+        "median_ms": latencies[len(latencies) // 2] * 1000,
+        "p95_ms": latencies[int(len(latencies) * 0.95)] * 1000,
+        "recall_at_10": hits / (10 * queries),
+        "writer_puts": float(written or 0),
+        "reader_saw": float(seen_other),
+    }
+
+
+def main() -> None:
+    """Print every figure of this module (``--store`` only: just the store search)."""
     print(f"server: {server_url()}")
+    if "--store" in sys.argv:
+        print("store search:", json.dumps(store_search(), indent=1), flush=True)
+        return
     for shape, steps in (("chain", CHAIN + 1), ("react", TURNS * 4)):
         make = _chain_run if shape == "chain" else _react_run
         gk = _per_step(make(_gk_graph("pg", shape)), steps)

@@ -366,3 +366,95 @@ async def test_async_saver_runs_a_graph(url: str) -> None:
         out = await graph.ainvoke({"log": ["b"]}, config)
         assert out == {"log": ["a", "b"], "steps": 4}
         assert [t.thread_id for t in await saver.alist_threads()] == ["async"]
+
+
+# ------------------------------------------------------- slow fault drills
+_KILLED_RUN = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from _pg_worker import build
+from graphkit import START, StateGraph
+from graphkit.checkpoint.postgres import PostgresSaver
+from typing import Annotated, TypedDict
+import operator
+
+class S(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+
+def slow(state):
+    n = len(state.get("log", []))
+    if n == 3:
+        print("mid-step", flush=True)
+        time.sleep(60)  # SIGKILLed here, inside the fourth superstep
+    return {{"log": [f"s{{n}}"]}}
+
+builder = StateGraph(S)
+for i in range(6):
+    builder.add_node(f"n{{i}}", slow)
+builder.add_edge(START, "n0")
+for i in range(5):
+    builder.add_edge(f"n{{i}}", f"n{{i + 1}}")
+with PostgresSaver.from_conn_string({url!r}) as saver:
+    graph = builder.compile(checkpointer=saver)
+    graph.invoke({{"log": []}}, {{"configurable": {{"thread_id": "killed"}}}}, durability="sync")
+"""
+
+
+@pytest.mark.slow
+def test_a_worker_sigkilled_mid_superstep_leaves_its_steps_and_the_run_resumes(url: str) -> None:
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_RUN.format(tests=str(HERE), url=url)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "mid-step"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    with PostgresSaver.from_conn_string(url) as saver:
+        latest = saver.get_tuple(cfg("killed"))
+        assert latest is not None
+        assert latest.checkpoint["channel_values"]["log"] == ["s0", "s1", "s2"]
+        _chain_has_no_fork(url, "killed")
+        # Another worker picks the thread up where it stopped (the node no longer sleeps).
+        from typing import Annotated, TypedDict
+
+        from graphkit import START, StateGraph
+
+        class S(TypedDict, total=False):
+            log: Annotated[list[str], __import__("operator").add]
+
+        builder = StateGraph(S)
+        for i in range(6):
+            builder.add_node(f"n{i}", lambda s: {"log": [f"s{len(s.get('log', []))}"]})
+        builder.add_edge(START, "n0")
+        for i in range(5):
+            builder.add_edge(f"n{i}", f"n{i + 1}")
+        graph = builder.compile(checkpointer=saver)
+        out = graph.invoke(None, {"configurable": {"thread_id": "killed"}})
+        assert out["log"] == ["s0", "s1", "s2", "s3", "s4", "s5"]
+
+
+@pytest.mark.slow
+def test_the_server_restarting_between_two_steps_loses_nothing(url: str) -> None:
+    from pg_server import bin_dir
+
+    home = url.split("host=")[1].split("&")[0] if "host=/tmp/gk-pg-" in url else None
+    data = Path(home) / "data" if home is not None else None
+    if home is None or data is None or not data.exists() or bin_dir() is None:
+        pytest.skip("needs the throwaway server this session started")
+    from pg_server import _run, _server_user
+
+    with PostgresSaver.from_conn_string(url) as saver:
+        talk = Conversation(saver, "restart")
+        for turn in range(3):
+            talk.step(f"m{turn}")
+        pg_ctl = str(bin_dir() / "pg_ctl")  # type: ignore[operator]
+        log = str(Path(home) / "log")
+        _run([pg_ctl, "-D", str(data), "-l", log, "-m", "fast", "-w", "restart"], _server_user())
+        talk.step("after restart")  # the pool's connections died with the server
+        found = saver.get(cfg("restart"))
+        assert found is not None
+        assert found["channel_values"]["messages"] == ["m0", "m1", "m2", "after restart"]

@@ -62,6 +62,7 @@ from graphkit.stores.checkpoint.base import (
     checkpoint_id_time,
     checkpoint_of,
     make_config,
+    names_namespace,
     observe_checkpoint_id,
     thread_of,
 )
@@ -619,8 +620,11 @@ class PostgresSaver(BaseCheckpointSaver):
         args: builtins.list[Any] = []
         if config is not None:
             thread_id, ns, _ = thread_of(config)
-            where.append("c.thread_id = %s AND c.checkpoint_ns = %s")
-            args += [name_in(thread_id), name_in(ns)]
+            where.append("c.thread_id = %s")
+            args.append(name_in(thread_id))
+            if names_namespace(config):  # else every namespace of the thread
+                where.append("c.checkpoint_ns = %s")
+                args.append(name_in(ns))
         if before_id is not None:
             where.append("c.checkpoint_id < %s::uuid")
             args.append(before_id)
