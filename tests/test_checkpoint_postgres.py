@@ -458,3 +458,10 @@ def test_the_server_restarting_between_two_steps_loses_nothing(url: str) -> None
         found = saver.get(cfg("restart"))
         assert found is not None
         assert found["channel_values"]["messages"] == ["m0", "m1", "m2", "after restart"]
+
+
+def test_langgraph_style_from_conn_string(url: str) -> None:
+    with PostgresSaver.from_conn_string(url, pipeline=True, pool_size=2) as saver:
+        assert saver.conn.max_size == 2
+        saver.put(cfg("lg"), ckpt({"a": 1}, {"a": 1}), {}, {"a": 1})
+        assert saver.get(cfg("lg")) is not None

@@ -152,3 +152,28 @@ async def test_async_store(url: str) -> None:
         await store.aput(("n",), "k", {"text": "async memory"})
         found = await store.asearch(("n",), query="async memory")
         assert [item.key for item in found] == ["k"]
+
+
+def test_langgraph_style_construction_and_ttl_sweeper(url: str) -> None:
+    with PostgresStore.from_conn_string(
+        url, pipeline=True, pool_config={"max_size": 3}, index=INDEX, ttl={"refresh_on_read": False}
+    ) as store:
+        store.setup()
+        assert store.conn.max_size == 3
+        store.put(("n",), "gone", {"text": "x"}, ttl=0.002)  # 120 ms
+        store.put(("n",), "kept", {"text": "y"})
+        done = store.start_ttl_sweeper(sweep_interval_minutes=0.002)
+        deadline = time.time() + 10
+        while store.get(("n",), "gone") is not None and time.time() < deadline:
+            time.sleep(0.05)
+        with psycopg.connect(url) as conn:  # the sweeper deleted the row itself
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                rows = conn.execute("SELECT key FROM graphkit_store ORDER BY key").fetchall()
+                if rows == [("kept",)]:
+                    break
+                time.sleep(0.05)
+        assert rows == [("kept",)]
+        assert store.stop_ttl_sweeper() is True
+        done.result(timeout=5)
+        assert store.stop_ttl_sweeper() is False

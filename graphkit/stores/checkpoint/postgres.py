@@ -243,7 +243,7 @@ class PostgresSaver(BaseCheckpointSaver):
     """A checkpoint saver on PostgreSQL: many processes, many hosts, one database.
 
     ``conn`` is a psycopg ``Connection``, a psycopg_pool ``ConnectionPool`` or a
-    ``postgresql://`` URL. Call :meth:`setup` once per database (any worker, any time:
+    ``postgresql://`` URL (then a pool of up to ``pool_size`` connections is opened). Call :meth:`setup` once per database (any worker, any time:
     it is idempotent and safe to run concurrently). ``check_conflicts=False`` turns off
     the two-workers-one-thread check (see the module docstring).
 
@@ -261,9 +261,10 @@ class PostgresSaver(BaseCheckpointSaver):
         serde: Serializer | None = None,
         snapshot_every: int = codec.DEFAULT_SNAPSHOT_EVERY,
         check_conflicts: bool = True,
+        pool_size: int = 8,
     ) -> None:
         super().__init__(serde=serde)
-        self._db = Connector(conn)
+        self._db = Connector(conn, pool_size=pool_size)
         self.snapshot_every = snapshot_every
         self.check_conflicts = check_conflicts
         self._lists = codec.ListCache()
@@ -279,8 +280,13 @@ class PostgresSaver(BaseCheckpointSaver):
 
     @classmethod
     @contextmanager
-    def from_conn_string(cls, conn_string: str, **kwargs: Any) -> Iterator[PostgresSaver]:
-        """A saver on a new connection to ``conn_string``, closed on exit.
+    def from_conn_string(
+        cls, conn_string: str, *, pipeline: bool = False, **kwargs: Any
+    ) -> Iterator[PostgresSaver]:
+        """A saver on a new pool of up to ``pool_size`` connections, closed on exit.
+
+        ``pipeline`` is accepted for LangGraph compatibility: every put is already a
+        single statement. ``kwargs`` go to the constructor.
 
         >>> # with PostgresSaver.from_conn_string("postgresql://...") as saver: ...
         """

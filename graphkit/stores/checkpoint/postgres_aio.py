@@ -34,7 +34,7 @@ class AsyncPostgresSaver(PostgresSaver):
     @classmethod
     @asynccontextmanager
     async def from_conn_string(  # type: ignore[override]
-        cls, conn_string: str, **kwargs: Any
+        cls, conn_string: str, *, pipeline: bool = False, **kwargs: Any
     ) -> AsyncIterator[AsyncPostgresSaver]:
         """A saver on a new connection pool to ``conn_string``, closed on exit."""
         saver = await asyncio.to_thread(cls, conn_string, **kwargs)

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from graphkit.stores.store.base import Op, Result
-from graphkit.stores.store.postgres_store import PostgresStore
+from graphkit.stores.store.postgres_store import PostgresStore, pool_kwargs
 
 __all__ = ["AsyncPostgresStore"]
 
@@ -29,10 +29,15 @@ class AsyncPostgresStore(PostgresStore):
     @classmethod
     @asynccontextmanager
     async def from_conn_string(  # type: ignore[override]
-        cls, conn_string: str, **kwargs: Any
+        cls,
+        conn_string: str,
+        *,
+        pipeline: bool = False,
+        pool_config: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> AsyncIterator[AsyncPostgresStore]:
         """A store on a new connection pool to ``conn_string``, closed on exit."""
-        store = await asyncio.to_thread(cls, conn_string, **kwargs)
+        store = await asyncio.to_thread(cls, conn_string, **pool_kwargs(pool_config), **kwargs)
         try:
             yield store
         finally:

@@ -34,6 +34,7 @@ here have no pgvector, so the dot products run in numpy, not in SQL.)
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import math
 import threading
@@ -150,9 +151,10 @@ class PostgresStore(IndexedStore):
         vector_cache: bool = True,
         listen: bool = True,
         changes_kept: int = 100_000,
+        pool_size: int = 8,
     ) -> None:
         super().__init__(index=index, ttl=ttl)
-        self._db = Connector(conn)
+        self._db = Connector(conn, pool_size=pool_size)
         self.vector_cache = vector_cache
         """Keep the hnswlib index in this process (False: exact search from SQL rows)."""
         self.changes_kept = changes_kept
@@ -161,12 +163,24 @@ class PostgresStore(IndexedStore):
         self._listener: threading.Thread | None = None
         self._stop = threading.Event()
         self._generation = -1  # -1: not loaded yet (setup() may not have run)
+        self._sweeper_stop: threading.Event | None = None
 
     @classmethod
     @contextmanager
-    def from_conn_string(cls, conn_string: str, **kwargs: Any) -> Iterator[PostgresStore]:
-        """A store on a new connection pool to ``conn_string``, closed on exit."""
-        store = cls(conn_string, **kwargs)
+    def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        pipeline: bool = False,
+        pool_config: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[PostgresStore]:
+        """A store on a new connection pool to ``conn_string``, closed on exit.
+
+        As LangGraph's: ``pool_config["max_size"]`` sizes the pool; ``pipeline`` is
+        accepted and not needed. ``kwargs`` (``index``, ``ttl``, ...) go to the constructor.
+        """
+        store = cls(conn_string, **pool_kwargs(pool_config), **kwargs)
         try:
             yield store
         finally:
@@ -200,6 +214,7 @@ class PostgresStore(IndexedStore):
                 return
             self._closed = True
         self._stop.set()  # the listener (a daemon thread) ends within half a second
+        self.stop_ttl_sweeper()
         self._db.close()
 
     # -- loading ---------------------------------------------------------------------
@@ -615,11 +630,48 @@ class PostgresStore(IndexedStore):
             self._ensure_loaded()
         return super().sweep_ttl()
 
+    def start_ttl_sweeper(
+        self, sweep_interval_minutes: float | None = None
+    ) -> concurrent.futures.Future[None]:
+        """Sweep expired items every ``sweep_interval_minutes`` (default: the TTL
+        config's, else 5) in a daemon thread, until :meth:`stop_ttl_sweeper` or close.
+        The future completes when the sweeper stops (as LangGraph's does)."""
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        interval = sweep_interval_minutes or self.ttl_config.get("sweep_interval_minutes") or 5
+        stop = self._sweeper_stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(float(interval) * 60) and not self._closed:
+                try:
+                    self.sweep_ttl()
+                except Exception:
+                    logger.warning("stores: the TTL sweep failed", exc_info=True)
+            done.set_result(None)
+
+        threading.Thread(target=loop, name="graphkit-store-sweeper", daemon=True).start()
+        return done
+
+    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        """Stop the sweeper :meth:`start_ttl_sweeper` started; True if there was one."""
+        stop = getattr(self, "_sweeper_stop", None)
+        if stop is None:
+            return False
+        stop.set()
+        self._sweeper_stop = None
+        return True
+
 
 def _with_expiry(record: Record, expires_at: float | None) -> Record:
     """``record`` with the ``expires_at`` column's value (refreshes write only that)."""
     record.expires_at = expires_at
     return record
+
+
+def pool_kwargs(pool_config: dict[str, Any] | None) -> dict[str, Any]:
+    """Constructor arguments from LangGraph's ``pool_config`` (only ``max_size`` applies)."""
+    if pool_config and pool_config.get("max_size"):
+        return {"pool_size": int(pool_config["max_size"])}
+    return {}
 
 
 class _Rollback(Exception):
