@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 BASE   := $(VENV)/.installed-base
-SRC    := graphkit tests benchmarks examples
+SRC    := graphkit tests examples
 
 .PHONY: install demo test test-slow test-local lint bench clean
 

@@ -1,16 +1,19 @@
 """A tool-calling agent in a dozen lines, runnable offline with a scripted model.
 
-Run: ``python examples/react_agent.py``. Set ANTHROPIC_API_KEY to use Claude instead.
+Run: ``python examples/react_agent.py``. Set ANTHROPIC_API_KEY to use Claude instead
+(that needs ``pip install 'graphkit[anthropic]'``); without a key a scripted model
+answers, offline, from a base install.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from graphkit import AIMessage, tool
 from graphkit.checkpoint.memory import InMemorySaver
-from graphkit.models import ChatAnthropic, FakeChatModel
+from graphkit.models import FakeChatModel
 from graphkit.prebuilt import create_react_agent
 
 
@@ -26,7 +29,10 @@ def get_weather(city: str) -> str:
 
 def make_model() -> Any:
     if os.environ.get("ANTHROPIC_API_KEY"):
+        from graphkit.models import ChatAnthropic  # needs graphkit[anthropic]
+
         return ChatAnthropic(model="claude-sonnet-4-5")
+    print("(no ANTHROPIC_API_KEY: a scripted offline model answers)", file=sys.stderr)
     call = {"name": "get_weather", "args": {"city": "Paris"}, "id": "call_1"}
     return FakeChatModel(
         [AIMessage(content="", tool_calls=[call]), "It's sunny in Paris (21 degrees)."]

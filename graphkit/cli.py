@@ -25,12 +25,15 @@ import importlib
 import importlib.util
 import inspect
 import json
+import logging
 import math
 import os
+import shutil
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from types import ModuleType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
@@ -42,6 +45,8 @@ __all__ = ["UsageError", "main"]
 
 FORMATS = ("dot", "mermaid", "ascii", "svg", "png")
 """Output formats of ``graphkit draw``."""
+RENDERERS = ("auto", "builtin", "dot")
+"""Who lays out ``graphkit draw``'s SVG (see ``DrawableGraph.draw_svg``)."""
 
 
 class UsageError(Exception):
@@ -65,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     _printable_output()
+    _show_long_steps()
     try:
         with _any_int_size():
             return handler(args)
@@ -72,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"graphkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"graphkit {args.command}: interrupted", file=sys.stderr)
+        start = "\n" if sys.stderr.isatty() else ""  # past a progress line redrawn in place
+        print(f"{start}graphkit {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         sys.stderr.close()  # e.g. `graphkit state ... | head`: not an error
@@ -81,6 +88,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else ""
         print(f"graphkit {args.command}: {type(exc).__name__}: {message}", file=sys.stderr)
         return 1
+
+
+def _show_long_steps() -> None:
+    """Show on stderr what the stores say they are doing (rebuilding a vector index from
+    LMDB takes seconds per 50k rows), unless the program configured logging itself."""
+    logger = logging.getLogger("stores")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("graphkit: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _printable_output() -> None:
@@ -134,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store(sub)
     _add_bench(sub)
     _add_demo(sub)
+    _add_studio(sub)
     return parser
 
 
@@ -215,7 +235,14 @@ def _add_draw(sub: Any) -> None:
         "--format",
         choices=FORMATS,
         default=None,
-        help="output format (default: from -o's extension, else dot); svg/png need Graphviz",
+        help="output format (default: from -o's extension, else dot); png needs Graphviz",
+    )
+    p.add_argument(
+        "--renderer",
+        choices=RENDERERS,
+        default="auto",
+        help="who lays out svg: Graphviz's dot, graphkit's own layout (builtin, no "
+        "dependency), or auto (dot when installed, else builtin; the default)",
     )
     p.add_argument("--xray", action="store_true", help="draw subgraphs' insides as clusters")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
@@ -230,8 +257,9 @@ def cmd_draw(args: argparse.Namespace) -> int:
             f"cannot tell the format from -o {args.output}: name the file .dot/.gv, .mmd, "
             ".txt, .svg or .png, or pass --format (one of: " + ", ".join(FORMATS) + ")"
         )
-    graph = load_graph(args.target)
-    drawable = graph.get_graph(xray=args.xray)
+    with redirect_stdout(sys.stderr):  # what the file prints is not part of the drawing
+        graph = load_graph(args.target)
+        drawable = graph.get_graph(xray=args.xray)
     data: str | bytes
     if fmt == "dot":
         data = drawable.to_dot()
@@ -240,15 +268,21 @@ def cmd_draw(args: argparse.Namespace) -> int:
     elif fmt == "ascii":
         data = drawable.draw_ascii()
     elif fmt == "svg":
-        data = drawable.draw_svg()
+        data = drawable.draw_svg(renderer=args.renderer)
     else:
-        data = drawable.draw_png()
+        data = _draw_png(drawable)
     if args.output:
         if isinstance(data, bytes):
             Path(args.output).write_bytes(data)
         else:
             Path(args.output).write_text(data, encoding="utf-8")
-        print(f"graphkit draw: wrote {fmt} to {args.output}", file=sys.stderr)
+        how = ""
+        if fmt == "svg":
+            from graphkit.draw import graphviz_installed
+
+            dot = args.renderer == "dot" or (args.renderer == "auto" and graphviz_installed())
+            how = " (laid out by Graphviz's dot)" if dot else " (graphkit's own layout)"
+        print(f"graphkit draw: wrote {fmt} to {args.output}{how}", file=sys.stderr)
     elif isinstance(data, bytes):
         if sys.stdout.isatty():
             raise UsageError("PNG is binary: write it with -o FILE.png or redirect stdout")
@@ -256,6 +290,19 @@ def cmd_draw(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(data)
     return 0
+
+
+def _draw_png(drawable: Any) -> bytes:
+    from graphkit.draw import GraphvizNotFoundError
+
+    try:
+        data: bytes = drawable.draw_png()
+    except GraphvizNotFoundError:
+        raise GraphvizNotFoundError(
+            "PNG needs Graphviz's `dot` program, which is not installed (apt install graphviz, "
+            "brew install graphviz); SVG does not: write -o FILE.svg"
+        ) from None
+    return data
 
 
 def _format_from_path(path: str | None) -> str | None:
@@ -515,27 +562,74 @@ def cmd_history(args: argparse.Namespace) -> int:
                 .get("checkpoint_id"),
             }
         )
+    for row, below in zip(rows, [*rows[1:], None], strict=True):
+        # a fork: the checkpoint does not continue the one listed below it, but an earlier
+        # one (update_state or a replay from a past checkpoint)
+        row["fork"] = bool(
+            below and row["parent_id"] and row["parent_id"] != below["checkpoint_id"]
+        )
     if args.json:
         _print_json(rows)
         return 0
     print(
         format_table(
-            ("checkpoint id", "time (UTC)", "step", "source", "written by", "next"),
+            ("checkpoint id", "parent", "time (UTC)", "step", "source", "written by", "next"),
             [
                 (
                     r["checkpoint_id"],
+                    _parent_cell(r, last=i == len(rows) - 1),
                     _short_time(r["time"]),
                     str(r["step"]),
                     str(r["source"]),
-                    ", ".join(r["writes"]) or "-",
-                    ", ".join(r["next"]) or "-",
+                    clip_names(r["writes"]),
+                    clip_names(r["next"]),
                 )
-                for r in rows
+                for i, r in enumerate(rows)
             ],
-            right={2},
+            right={3},
         )
     )
+    if any(r["fork"] for r in rows):
+        print(
+            "(fork: that checkpoint branches from an earlier one, the parent whose id ends "
+            "as shown, not from the row below it)"
+        )
     return 0
+
+
+def _parent_cell(row: dict[str, Any], *, last: bool) -> str:
+    """``↓`` when the parent is the row below; else the end of its id, marked as a fork."""
+    parent = row["parent_id"]
+    if not parent:
+        return "-"
+    if row["fork"] or last:
+        return "…" + parent[-12:] + (" fork" if row["fork"] else "")
+    return "↓"
+
+
+def clip_names(names: Sequence[str], width: int = 32) -> str:
+    """Names joined by commas, cut to about ``width`` characters with a count of the rest.
+
+    >>> clip_names(["a", "b"])
+    'a, b'
+    >>> clip_names([f"worker_{i}" for i in range(12)], width=30)
+    'worker_0, worker_1, … +10 more'
+    """
+    if not names:
+        return "-"
+    text = ", ".join(names)
+    if len(text) <= width:
+        return text
+    shown: list[str] = []
+    for i, name in enumerate(names):
+        rest = f"… +{len(names) - i} more"
+        if len(", ".join([*shown, name, rest])) > width:
+            if shown:
+                return ", ".join([*shown, rest])
+            after = f" +{len(names) - 1} more"
+            return _clip(name, width - len(after)) + after
+        shown.append(name)
+    return text
 
 
 def _no_thread(path: str, thread_id: str, ns: str) -> str:
@@ -558,6 +652,7 @@ def _short_time(ts: str) -> str:
 def cmd_state(args: argparse.Namespace) -> int:
     """``graphkit state``."""
     from graphkit.engine.frontier import next_names
+    from graphkit.engine.state import pending_interrupts
 
     configurable = {"thread_id": args.thread_id, "checkpoint_ns": args.ns}
     if args.checkpoint:
@@ -588,12 +683,24 @@ def cmd_state(args: argparse.Namespace) -> int:
         "source": meta.get("source"),
         "next": list(next_names(item.checkpoint.get("frontier") or {})),
     }
+    waiting = [
+        {"node": node, "task_id": task_id, "interrupt_id": interrupt.id, "value": interrupt.value}
+        for node, task_id, interrupt in pending_interrupts(item)
+    ]
     if args.json:
-        _print_json(head | {"values": values})
+        _print_json(head | {"interrupts": waiting, "values": values})
         return 0
     for key, value in head.items():
         shown = ", ".join(value) or "-" if isinstance(value, list) else value
         print(f"{key + ':':<15}{shown}")
+    if waiting:
+        nodes = ", ".join(dict.fromkeys(w["node"] for w in waiting))
+        print(f"{'waiting:':<15}{nodes} paused at interrupt() (resume with Command(resume=...))")
+        print("interrupts:")
+        for w in waiting:
+            print(
+                f"  {w['node']} [{w['interrupt_id'] or w['task_id']}]: {_describe(w['value'], '    ')}"
+            )
     print("values:")
     for key in sorted(values):
         print(f"  {key}: {_describe(values[key], '    ')}")
@@ -695,34 +802,36 @@ def parse_namespace(text: str) -> tuple[str, ...]:
 
 @contextmanager
 def open_store(path: str, *, query_embed: str | None = None) -> Iterator[Any]:
+<<<<<<< HEAD
     """An LMDBStore on an existing directory (or a PostgresStore on a postgresql:// URL),
     with its vector index if it has one.
+=======
+    """The LMDBStore at ``path`` as it was written (read-only, with its vector index if
+    it has one: ``LMDBStore.open_existing``).
+>>>>>>> main
 
     ``query_embed``: the embedder for queries (``"recorded"``: the one the store
-    recorded); otherwise queries are not embedded and the index uses a placeholder.
+    recorded); otherwise queries are embedded by a placeholder (nothing is searched).
     """
     if is_postgres_url(path):
         with _postgres(path, "memory store"), _open_postgres_store(path, query_embed) as pg_store:
             yield pg_store
         return
     _check_lmdb_dir(path)
-    from graphkit.stores.embeddings import HashEmbeddings
     from graphkit.stores.store import LMDBStore
 
-    env = _open_readonly(path)
     try:
-        dims, recorded = LMDBStore.saved_index(env)
-        embed: Any = HashEmbeddings(dims) if dims else None
-        if dims and query_embed is not None:
-            embed = _query_embedder(path, dims, recorded, query_embed)
-        store = LMDBStore(env=env, index={"dims": dims, "embed": embed} if dims else None)
+        choose = (
+            (lambda dims, recorded: _query_embedder(path, dims, recorded, query_embed))
+            if query_embed is not None
+            else None
+        )
+        store = LMDBStore.open_existing(path, choose_embed=choose)
     except LookupError:
         raise UsageError(
             f"{path} holds no memory store (no LMDBStore wrote there); "
             f"`graphkit threads {path}` lists checkpoint threads"
         ) from None
-    finally:
-        env.close()  # the store holds its own reference
     try:
         yield store
     finally:
@@ -848,14 +957,20 @@ def _add_bench(sub: Any) -> None:
         sub,
         "bench",
         "run the benchmark suite (graphkit vs LangGraph)",
-        "Run the workloads of benchmarks/ (a source checkout): each runs graphkit and,\n"
-        "when langgraph is installed, LangGraph, alternating, and reports the medians and\n"
-        "their ratio (LangGraph / graphkit: above 1 means graphkit is faster).\n\n"
+        "Run the workloads of graphkit.bench (they ship in the package): each runs\n"
+        "graphkit and, when langgraph is installed, LangGraph, alternating, and reports the\n"
+        "medians and their ratio (LangGraph / graphkit: above 1 means graphkit is faster).\n"
+        "--quick runs 3 repetitions of the light workloads (about a minute); a full run\n"
+        "takes several minutes. Progress goes to stderr, the table to stdout.\n\n"
         "examples:\n"
         "  graphkit bench --quick\n"
         "  graphkit bench --only chain loop --json bench-results.json",
     )
-    p.add_argument("--quick", action="store_true", help="3 repetitions instead of 7")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 repetitions of the light workloads (about a minute; --list shows which)",
+    )
     p.add_argument(
         "--only",
         nargs="+",
@@ -870,23 +985,34 @@ def _add_bench(sub: Any) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """``graphkit bench``."""
-    harness = _import_from_checkout("benchmarks.harness", "benchmarks/harness.py")
+    from graphkit.bench import harness
+
     everything = harness.discover()
     if args.list:
         print(
             format_table(
-                ("workload", "what one run does"), [(w.name, w.description) for w in everything]
+                ("workload", "quick", "what one run does"),
+                [
+                    (w.name, "yes" if w.name in harness.QUICK else "no", w.description)
+                    for w in everything
+                ],
             )
         )
         return 0
-    workloads = harness.discover(args.only) if args.only else everything
+    workloads = harness.discover(args.only, quick=args.quick)
     if not workloads:
         names = ", ".join(w.name for w in everything)
         raise UsageError(f"no workload named {' '.join(args.only)} (workloads: {names})")
     info = harness.machine()
     print(_machine_line(info), file=sys.stderr)
+    if not harness.langgraph_available():
+        print(
+            "LangGraph is not installed: only graphkit's side runs "
+            "(pip install langgraph for the comparison)",
+            file=sys.stderr,
+        )
     results = harness.run(
-        workloads, quick=args.quick, json_path=args.json, progress=_progress_bar(sys.stderr)
+        workloads, quick=args.quick, json_path=args.json, progress=ProgressLine(sys.stderr)
     )
     print(f"# {_machine_line(info)}")
     print(harness.format_table(results))
@@ -903,42 +1029,44 @@ def _machine_line(info: dict[str, Any]) -> str:
     )
 
 
-def _progress_bar(stream: IO[str], width: int = 30) -> Callable[[int, int, str], None]:
-    """A progress callback: a redrawn bar on a terminal, one line per workload otherwise."""
-    tty = stream.isatty()
+class ProgressLine:
+    """Progress of a long command on ``stream``: one line redrawn in place on a terminal
+    (a bar, the count, the elapsed time and what runs now); elsewhere (a log, CI) one
+    plain line per item as it starts, and a last line with the total time."""
 
-    def progress(done: int, total: int, name: str) -> None:
-        filled = width * done // max(total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        line = f"[{bar}] {done}/{total} {name}"
-        if tty:
-            stream.write("\r" + line.ljust(width + 40) + ("\n" if done == total else ""))
+    def __init__(self, stream: IO[str], width: int = 24) -> None:
+        self.stream = stream
+        self.width = width
+        self.tty = stream.isatty()
+        self._start = time.monotonic()
+        self._last_name: str | None = None
+
+    def __call__(self, done: int, total: int, name: str, detail: str = "") -> None:
+        """Report that ``done`` of ``total`` items finished and ``name`` is at ``detail``."""
+        elapsed = _duration(time.monotonic() - self._start)
+        if done >= total:
+            self._write(f"{total}/{total} done in {elapsed}", final=True)
+        elif self.tty:
+            filled = self.width * done // max(total, 1)
+            bar = "#" * filled + "-" * (self.width - filled)
+            what = f"{name}: {detail}" if detail else name
+            self._write(f"[{bar}] {done}/{total} {elapsed} {what}")
+        elif name != self._last_name:
+            self._write(f"[{done + 1}/{total}] {elapsed} {name}")
+        self._last_name = name
+
+    def _write(self, line: str, *, final: bool = False) -> None:
+        if self.tty:
+            columns = shutil.get_terminal_size((100, 20)).columns
+            self.stream.write("\r" + _clip(line, columns - 1) + "\x1b[K" + ("\n" if final else ""))
         else:
-            stream.write(line + "\n")
-        stream.flush()
-
-    return progress
+            self.stream.write(line + "\n")
+        self.stream.flush()
 
 
-def _import_from_checkout(module: str, relative: str) -> ModuleType:
-    """Import a module of the source checkout (benchmarks/, examples/) next to the package."""
-    root = source_root()
-    if root is None or not (root / relative).is_file():
-        raise UsageError(
-            f"{relative} is not here: this command runs from a source checkout of graphkit "
-            "(git clone, then `pip install -e .`); it is not part of the installed package"
-        )
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    return importlib.import_module(module)
-
-
-def source_root() -> Path | None:
-    """The checkout that holds the graphkit package (None for a plain install)."""
-    import graphkit
-
-    root = Path(graphkit.__file__).resolve().parent.parent
-    return root if (root / "pyproject.toml").is_file() else None
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
 
 
 # -------------------------------------------------------------------- demo
@@ -947,10 +1075,10 @@ def _add_demo(sub: Any) -> None:
         sub,
         "demo",
         "run the cross-thread memory chatbot (offline, no key needed)",
-        "Run examples/memory_chatbot_graph.py: a chatbot that stores what user 1 asks it\n"
+        "Run the demo (graphkit/demo.py): a chatbot that stores what user 1 asks it\n"
         "to remember in thread 1 and recalls it in thread 2 by semantic search, while\n"
         "user 2 (thread 3) sees nothing of it. Checkpoints and memories persist in one\n"
-        "LMDB directory: run it twice, Bob is still remembered.\n\n"
+        "LMDB directory (it prints where): run it twice, Bob is still remembered.\n\n"
         "With ANTHROPIC_API_KEY or OPENAI_API_KEY set a real model answers; without, a\n"
         "labelled offline model answers from the memories it is given.",
     )
@@ -968,11 +1096,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     target = Path(args.data_dir)
     if target.exists() and not target.is_dir():
         raise UsageError(f"--data-dir {args.data_dir} exists and is not a directory")
-    example = _import_from_checkout(
-        "examples.memory_chatbot_graph", "examples/memory_chatbot_graph.py"
-    )
-    result: int = example.main(args.data_dir)
-    return result
+    from graphkit.demo import main as run_demo
+
+    return run_demo(args.data_dir)
+
+
+# ------------------------------------------------------------------ studio
+def _add_studio(sub: Any) -> None:
+    from graphkit.studio.command import add_command
+
+    add_command(sub, _command)
 
 
 # ----------------------------------------------------------------- output

@@ -25,6 +25,7 @@ CONFIG_KEYS = frozenset(
         "configurable",
         "run_id",
         "durability",
+        "executor",
     }
 )
 """Top-level keys of a run config; any other top-level key belongs in ``configurable``."""

@@ -13,10 +13,13 @@ import uuid
 from collections.abc import Callable, Container
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphkit.runtime import ExecutionInfo, RunControl, Runtime, ServerInfo, _no_op_stream_writer
 from graphkit.stores.checkpoint.base import configurable_of
+
+if TYPE_CHECKING:
+    from graphkit.engine.executor import Executor
 
 # Configurable keys LangGraph copies into the metadata of streamed chunks.
 _PROPAGATED = (
@@ -95,6 +98,12 @@ class RunScope:
         )
 
 
+def _local_executor() -> Executor:
+    from graphkit.engine.executor import LOCAL
+
+    return LOCAL
+
+
 @dataclass(slots=True)
 class RunContext:
     """What every task of one run shares."""
@@ -141,6 +150,8 @@ class RunContext:
     node streams itself is the root of its own stream)."""
     cache: Any = None
     """The ``BaseCache`` for nodes and tasks with a ``CachePolicy`` (None: no caching)."""
+    executor: Executor = field(default_factory=_local_executor)
+    """Where task functions run (``graphkit.engine.executor``); local unless chosen."""
 
     def streams(self, mode: str) -> bool:
         """True when the consumer takes ``mode`` events from this run.

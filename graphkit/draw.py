@@ -1,4 +1,5 @@
-"""Drawing a compiled graph: Graphviz DOT, mermaid, plain text, and SVG/PNG through ``dot``.
+"""Drawing a compiled graph: Graphviz DOT, mermaid, plain text, SVG (our own layout, or
+Graphviz's ``dot`` when installed) and PNG (through ``dot``).
 
 ``compiled.get_graph(xray=False)`` returns a :class:`DrawableGraph`. It holds the
 structure as a ``networkx.DiGraph`` (``.nx``) plus what the DiGraph cannot say on
@@ -43,19 +44,24 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 
 from graphkit._flat_graph import flat_graph
 from graphkit._mermaid import to_mermaid
 from graphkit.constants import END, START
+from graphkit.errors import ConfigError, GraphkitError
 from graphkit.node import may_route_dynamically, named_targets
 
 if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
 
 __all__ = ["DrawableGraph", "DynamicRoute", "GraphvizError", "GraphvizNotFoundError"]
+
+Renderer = Literal["auto", "builtin", "dot"]
+RENDERERS: tuple[Renderer, ...] = ("auto", "builtin", "dot")
+"""Who draws SVG: graphkit's own layout, Graphviz's ``dot``, or dot when installed."""
 
 DYNAMIC_EDGE_LIMIT = 12
 """Past this many candidate targets, dynamic routing is drawn as one edge to a note."""
@@ -66,11 +72,11 @@ _INSTALL_HINT = (
 )
 
 
-class GraphvizNotFoundError(RuntimeError):
+class GraphvizNotFoundError(GraphkitError, RuntimeError):
     """Graphviz's ``dot`` program is not installed (needed for SVG/PNG only)."""
 
 
-class GraphvizError(RuntimeError):
+class GraphvizError(GraphkitError, RuntimeError):
     """``dot`` ran but failed; the message carries its first error line."""
 
 
@@ -391,9 +397,42 @@ class DrawableGraph:
             return ["graphkit", "graph", "state", "CompiledStateGraph"]
         return ["graphkit", "node", str(data.get("function") or node_id)]
 
+    # ---------------------------------------------------------------- layout
+    def layout(self) -> dict[str, Any]:
+        """Positions to draw the graph with anything that draws boxes and lines (the
+        studio page draws SVG from them in the browser; no Graphviz needed).
+
+        Nodes sit in the layers of :meth:`draw_ascii` (longest path from START), ordered
+        within a layer to cut crossings; a subgraph opened by ``xray`` is a cluster box
+        around its own layout. Returns ``{"width", "height", "nodes", "clusters",
+        "edges"}``: a node is ``{"id", "name", "kind", "x", "y", "w", "h"}`` (x, y: its
+        top-left corner; kind start, end, node, subgraph or note; ids inside a cluster
+        are prefixed ``"<node>:"`` as in DOT), a cluster ``{"id", "name", "x", "y", "w",
+        "h"}``, an edge ``{"source", "target", "style", "label", "points"}`` with style
+        edge, conditional, command, join or dynamic and a polyline of ``[x, y]`` points.
+
+        >>> from typing import TypedDict
+        >>> from graphkit import StateGraph, START, END
+        >>> class S(TypedDict):
+        ...     x: int
+        >>> b = StateGraph(S).add_node("a", lambda s: s).add_edge(START, "a").add_edge("a", END)
+        >>> placed = b.compile().get_graph().layout()
+        >>> [(n["id"], n["kind"]) for n in placed["nodes"]]
+        [('__start__', 'start'), ('a', 'node'), ('__end__', 'end')]
+        """
+        return _place(self, "")
+
     # ---------------------------------------------------------- svg / png
-    def draw_svg(self) -> str:
-        """SVG text rendered by Graphviz's ``dot`` (raises GraphvizNotFoundError without it)."""
+    def draw_svg(self, *, renderer: Renderer = "auto") -> str:
+        """SVG text. ``renderer="builtin"``: graphkit's own layered layout (no dependency);
+        ``"dot"``: Graphviz's ``dot`` (raises GraphvizNotFoundError without it); ``"auto"``
+        (the default): ``dot`` when it is installed, else the builtin layout."""
+        if renderer not in RENDERERS:
+            raise ConfigError(f"renderer={renderer!r}: use one of {', '.join(RENDERERS)}")
+        if renderer == "builtin" or (renderer == "auto" and not graphviz_installed()):
+            from graphkit._svg import render_svg
+
+            return render_svg(self)
         return render_dot(self.to_dot(), "svg").decode("utf-8")
 
     def draw_mermaid_png(self, output_file_path: str | None = None, **options: Any) -> bytes:
@@ -413,6 +452,11 @@ class DrawableGraph:
         return data
 
 
+def graphviz_installed() -> bool:
+    """True when Graphviz's ``dot`` program is on PATH (needed for PNG only)."""
+    return shutil.which("dot") is not None
+
+
 def render_dot(source: str, fmt: str, *, timeout: float = 60.0) -> bytes:
     """Run ``dot -T<fmt>`` on ``source`` and return its output.
 
@@ -423,7 +467,8 @@ def render_dot(source: str, fmt: str, *, timeout: float = 60.0) -> bytes:
     if exe is None:
         raise GraphvizNotFoundError(
             f"Drawing {fmt.upper()} needs Graphviz's `dot` program, which is not on PATH: "
-            f"{_INSTALL_HINT}. (to_dot(), draw_mermaid() and draw_ascii() work without it.)"
+            f"{_INSTALL_HINT}. (draw_svg(), to_dot(), draw_mermaid() and draw_ascii() work "
+            "without it.)"
         )
     proc = subprocess.run(
         [exe, f"-T{fmt}"],
@@ -511,6 +556,14 @@ def _node_styles(node_colors: Any) -> dict[str, str] | None:
 
 def _layer_order(g: nx.DiGraph) -> list[str]:
     """Nodes by longest distance from START over forward edges (START first, END last)."""
+    layer = _layers(g)
+    position = {n: i for i, n in enumerate(g.nodes)}
+    return sorted(g.nodes, key=lambda n: (layer[n], position[n]))
+
+
+def _layers(g: nx.DiGraph) -> dict[str, int]:
+    """Each node's layer: its longest distance from START over forward edges (edges that
+    go down a depth-first walk from START; the others close loops), END in the last."""
     dag = nx.DiGraph()
     dag.add_nodes_from(g.nodes)
     order = {n: i for i, n in enumerate(nx.dfs_preorder_nodes(g, START))} if START in g else {}
@@ -524,8 +577,7 @@ def _layer_order(g: nx.DiGraph) -> list[str]:
     top = max(layer.values(), default=0) + 1
     if END in layer:
         layer[END] = top
-    position = {n: i for i, n in enumerate(g.nodes)}
-    return sorted(g.nodes, key=lambda n: (layer[n], position[n]))
+    return layer
 
 
 def _depth(xray: bool | int) -> int:
@@ -558,3 +610,145 @@ def _unique(routes: list[DynamicRoute]) -> list[DynamicRoute]:
         if route.source not in best or rank[route.via] < rank[best[route.source].via]:
             best[route.source] = route
     return list(best.values())
+
+
+# ------------------------------------------------------------------ layout
+_GAP_X, _GAP_Y, _PAD, _LABEL = 28.0, 52.0, 14.0, 22.0
+
+
+def _place(graph: DrawableGraph, prefix: str) -> dict[str, Any]:
+    """:meth:`DrawableGraph.layout` of ``graph``, its ids prefixed ``prefix``."""
+    inner = {n: _place(sub, f"{prefix}{n}:") for n, sub in graph.subgraphs.items()}
+    layer = _layers(graph.nx)
+    kinds = {n: str(d.get("kind", "node")) for n, d in graph.nx.nodes(data=True)}
+    for source in graph._notes():
+        layer[_note_id(source)], kinds[_note_id(source)] = layer[source] + 1, "note"
+    drawn = [(e.source, e.target, e.style, e.label) for e in graph._edges()]
+    drawn += [(s, target, "join", "") for sources, target in graph.joins for s in sources]
+    rows = _ordered_rows(layer, drawn)
+    size = {n: _node_size(n, kinds[n], inner.get(n), bool(prefix)) for n in layer}
+    out: dict[str, Any] = {"nodes": [], "clusters": [], "edges": []}
+    boxes: dict[str, tuple[float, float, float, float]] = {}
+    y, width = 0.0, max(_row_width(row, size) for row in rows)
+    for row in rows:
+        x, height = (width - _row_width(row, size)) / 2, max(size[n][1] for n in row)
+        for name in row:
+            w, h = size[name]
+            top = y + (height - h) / 2
+            if name in inner:
+                _merge_cluster(out, boxes, prefix + name, name, inner[name], x, top)
+            else:
+                boxes[prefix + name] = (x, top, w, h)
+                out["nodes"].append(
+                    {"id": prefix + name, "name": name, "kind": kinds[name]}
+                    | dict(zip("xywh", (x, top, w, h), strict=True))
+                )
+            x += w + _GAP_X
+        y += height + _GAP_Y
+    loops = 0
+    for source, target, style, label in drawn:
+        tail = _port(boxes, prefix + source, END)
+        head = _port(boxes, prefix + target, START)
+        back = layer[target] <= layer[source]
+        loops += back
+        points = _edge_points(boxes[tail], boxes[head], width + 10.0 * loops if back else None)
+        out["edges"].append(
+            {"source": tail, "target": head, "style": style, "label": label, "points": points}
+        )
+    out["width"], out["height"] = width + 10.0 * loops + (10.0 if loops else 0.0), y - _GAP_Y
+    return out
+
+
+def _ordered_rows(layer: dict[str, int], edges: list[tuple[str, str, str, str]]) -> list[list[str]]:
+    """Nodes per layer, each layer ordered by the mean place of its neighbours (a few
+    sweeps down and up: the barycenter heuristic against crossings)."""
+    rows: list[list[str]] = [[] for _ in range(max(layer.values(), default=0) + 1)]
+    for name in layer:
+        rows[layer[name]].append(name)
+    rows = [row for row in rows if row]
+    place = {n: i for row in rows for i, n in enumerate(row)}
+    ups: dict[str, list[str]] = {}
+    downs: dict[str, list[str]] = {}
+    for source, target, _, _ in edges:
+        if layer[source] < layer[target]:
+            downs.setdefault(source, []).append(target)
+            ups.setdefault(target, []).append(source)
+    for _ in range(3):
+        for sweep, near in ((rows[1:], ups), (rows[-2::-1], downs)):
+            for row in sweep:
+                row.sort(key=lambda n: _barycenter(near.get(n), place, place[n]))
+                place.update({n: i for i, n in enumerate(row)})
+    return rows
+
+
+def _barycenter(neighbours: list[str] | None, place: dict[str, int], default: int) -> float:
+    if not neighbours:
+        return float(default)
+    return sum(place[n] for n in neighbours) / len(neighbours)
+
+
+def _node_size(
+    name: str, kind: str, inner: dict[str, Any] | None, nested: bool
+) -> tuple[float, float]:
+    """A node's (width, height): a cluster wraps its layout, START/END are small inside one."""
+    if inner is not None:
+        return inner["width"] + 2 * _PAD, inner["height"] + 2 * _PAD + _LABEL
+    if kind in ("start", "end"):
+        return (14.0, 14.0) if nested else (64.0, 30.0)
+    if kind == "note":
+        return 132.0, 30.0
+    return max(72.0, 7.5 * len(name) + 28.0), 36.0
+
+
+def _row_width(row: list[str], size: dict[str, tuple[float, float]]) -> float:
+    return sum(size[n][0] for n in row) + _GAP_X * (len(row) - 1)
+
+
+def _merge_cluster(
+    out: dict[str, Any],
+    boxes: dict[str, tuple[float, float, float, float]],
+    cluster_id: str,
+    name: str,
+    inner: dict[str, Any],
+    x: float,
+    y: float,
+) -> None:
+    """Put a subgraph's layout into its parent's at (x, y), framed by its cluster box."""
+    w, h = inner["width"] + 2 * _PAD, inner["height"] + 2 * _PAD + _LABEL
+    out["clusters"].append({"id": cluster_id, "name": name, "x": x, "y": y, "w": w, "h": h})
+    boxes[cluster_id] = (x, y, w, h)
+    dx, dy = x + _PAD, y + _PAD + _LABEL
+    for cluster in inner["clusters"]:
+        out["clusters"].append(cluster | {"x": cluster["x"] + dx, "y": cluster["y"] + dy})
+    for node in inner["nodes"]:
+        moved = node | {"x": node["x"] + dx, "y": node["y"] + dy}
+        boxes[node["id"]] = (moved["x"], moved["y"], moved["w"], moved["h"])
+        out["nodes"].append(moved)
+    for edge in inner["edges"]:
+        points = [[px + dx, py + dy] for px, py in edge["points"]]
+        out["edges"].append(edge | {"points": points})
+
+
+def _port(boxes: dict[str, Any], node_id: str, terminal: str) -> str:
+    """Where an edge meets ``node_id``: its cluster's START (in) or END (out) if opened."""
+    inside = f"{node_id}:{terminal}"
+    return inside if inside in boxes else node_id
+
+
+def _edge_points(
+    tail: tuple[float, float, float, float],
+    head: tuple[float, float, float, float],
+    loop_x: float | None,
+) -> list[list[float]]:
+    """A forward edge goes from the tail's bottom to the head's top; an edge back up a
+    loop (``loop_x``) leaves the tail's right side and comes round to the head's."""
+    tx, ty, tw, th = tail
+    hx, hy, hw, hh = head
+    if loop_x is None:
+        return [[tx + tw / 2, ty + th], [hx + hw / 2, hy]]
+    return [
+        [tx + tw, ty + th / 2],
+        [loop_x, ty + th / 2],
+        [loop_x, hy + hh / 2],
+        [hx + hw, hy + hh / 2],
+    ]

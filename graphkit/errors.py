@@ -212,3 +212,24 @@ def add_context(exc: BaseException, message: str) -> None:
                 exc.__notes__ = [message]  # type: ignore[attr-defined]
         else:
             notes.append(message)
+
+
+class MissingExtraError(GraphkitError, ImportError):
+    """A feature needs an optional dependency that is not installed; the message names
+    the extra that installs it (``pip install 'graphkit[anthropic]'``)."""
+
+
+class WorkerLostError(GraphkitError, ConnectionError):
+    """The process running a task elsewhere (a Ray worker) died, or its host went away,
+    before the task returned. A ``ConnectionError``: the default ``RetryPolicy``
+    retries it, as any policy whose ``retry_on`` matches it."""
+
+
+class UnshippableError(GraphkitError, TypeError):
+    """A task's function, input, config or store cannot be sent to another process
+    (it cannot be serialized); the message names the node and the value."""
+
+
+class RemoteStoreError(GraphkitError, RuntimeError):
+    """A task running in another process used a store that lives only in the caller's
+    process (``InMemoryStore``, ``LMDBStore``): use a shared store, or run it locally."""

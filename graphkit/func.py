@@ -40,10 +40,10 @@ from graphkit.cache.base import BaseCache, cache_namespace, digest
 from graphkit.config import merge_configs
 from graphkit.constants import END, INTERRUPT, START
 from graphkit.context import CURRENT_CALL, CURRENT_TASK, TaskContext, report_progress
+from graphkit.engine.executor import LOCAL, kwargs_for
 from graphkit.engine.retry import arun_with_retry, as_retry_policies, run_with_retry
-from graphkit.engine.task import kwargs_for
 from graphkit.errors import PolicyError
-from graphkit.node import function_name, inspect_callable
+from graphkit.node import CallSpec, function_name, inspect_callable
 from graphkit.schema import type_json_schema
 from graphkit.types import CachePolicy, RetryPolicy, StateSnapshot, TimeoutPolicy
 
@@ -120,7 +120,7 @@ class Task(Generic[R]):
         if ctx is None:  # outside a workflow: just run it
             done: Future[R] = Future()
             try:
-                done.set_result(self._run_sync(args, kwargs, None))
+                done.set_result(self._run_sync(args, kwargs, None, None))
             except Exception as exc:
                 done.set_exception(exc)
             return TaskFuture(done)
@@ -140,11 +140,9 @@ class Task(Generic[R]):
                 self._streamed(self._run_async(args, kwargs, results, key, cache), key, ctx)
             )
             return TaskFuture(aio)
-        from graphkit.engine.loop import shared_pool
-
         context = contextvars.copy_context()
         return TaskFuture(
-            shared_pool().submit(
+            ctx.run.executor.pool().submit(
                 context.run, self._run_and_keep, args, kwargs, results, key, cache, ctx
             )
         )
@@ -160,7 +158,7 @@ class Task(Generic[R]):
     ) -> R:
         CURRENT_CALL.set((str(self.name), key))  # this context is the call's own copy
         asked = ctx.interrupt_owner().interrupt_count
-        value = self._run_sync(args, kwargs, cache)
+        value = self._run_sync(args, kwargs, cache, ctx)
         results[key] = value
         self._finished(value, key, asked, ctx)
         return value
@@ -186,14 +184,20 @@ class Task(Generic[R]):
             emit("updates", {self.name: value})
 
     def _run_sync(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], cache: BaseCache[Any] | None
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        cache: BaseCache[Any] | None,
+        ctx: TaskContext | None,
     ) -> R:
         entry = self._cache_key(cache, args, kwargs)
         if cache is not None and entry is not None:
             found = cache.get([entry])
             if entry in found:
                 return found[entry]
-        value = run_with_retry(self.name, self.retry, functools.partial(self.fn, *args, **kwargs))
+        executor = ctx.run.executor if ctx is not None else LOCAL
+        attempt = functools.partial(executor.call, self.name, self._spec(args, kwargs), None, ctx)
+        value: R = run_with_retry(self.name, self.retry, attempt)
         report_progress()  # a finished task is progress of the (timed) workflow
         if cache is not None and entry is not None:
             cache.set({entry: (value, self._ttl())})
@@ -214,13 +218,19 @@ class Task(Generic[R]):
             if entry in found:
                 results[key] = found[entry]
                 return found[entry]
-        call: Callable[[], Awaitable[R]] = functools.partial(self.fn, *args, **kwargs)  # type: ignore[assignment]
+        ctx = CURRENT_TASK.get()
+        executor = ctx.run.executor if ctx is not None else LOCAL
+        call = functools.partial(executor.acall, self.name, self._spec(args, kwargs), None, ctx)
         value: R = await arun_with_retry(self.name, self.retry, self.timeout, call)
         report_progress()
         results[key] = value
         if cache is not None and entry is not None:
             await cache.aset({entry: (value, self._ttl())})
         return value
+
+    def _spec(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallSpec:
+        """One call of the task as an executor runs it: the function with its arguments."""
+        return CallSpec(functools.partial(self.fn, *args, **kwargs), self.is_async, False, ())
 
     def _cache_key(
         self, cache: BaseCache[Any] | None, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -303,6 +313,7 @@ class entrypoint:
         cache: BaseCache[Any] | None = None,
         cache_policy: CachePolicy[Any] | None = None,
         timeout: float | timedelta | TimeoutPolicy | None = None,
+        executor: Any = None,
     ) -> None:
         self.checkpointer = checkpointer
         self.store = store
@@ -313,6 +324,9 @@ class entrypoint:
         self.cache_policy = cache_policy
         self.timeout = TimeoutPolicy.coerce(timeout)
         """Limits of each run of the (async) workflow function; checked here, eagerly."""
+        self.executor = executor
+        """Where its ``@task`` calls run (e.g. ``graphkit.executor.RayExecutor()``); the
+        workflow function itself always runs in this process."""
 
     final = _Final
     """Return ``entrypoint.final(value=..., save=...)`` to hand ``value`` to the caller
@@ -375,6 +389,7 @@ class Workflow:
             store=store,
             name=self.name,
             cache=policies.cache if policies else None,
+            executor=policies.executor if policies else None,
         )
         self.graph.live_modes = self.graph.live_modes | {"updates"}
         self.config: dict[str, Any] = {}

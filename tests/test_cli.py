@@ -242,7 +242,7 @@ def test_history_newest_first(ckpt_dir: Path, capsys: pytest.CaptureFixture[str]
     code, out, _ = run(capsys, "history", str(ckpt_dir), "a", "--limit", "2")
     lines = out.splitlines()
     assert len(lines) == 4
-    assert lines[2].split()[3:6] == ["4", "loop", "inc"]
+    assert lines[2].split()[4:7] == ["4", "loop", "inc"]  # after id, parent, date, time
 
 
 def test_state_prints_values(ckpt_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

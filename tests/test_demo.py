@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from examples import memory_chatbot_graph as demo
+from graphkit import demo
 from graphkit.messages import HumanMessage, SystemMessage
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -350,7 +350,9 @@ def test_svg_and_png_render(tmp_path: Any) -> None:
 def test_missing_graphviz_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(GraphvizNotFoundError, match="apt install graphviz"):
-        chain().get_graph().draw_svg()
+        chain().get_graph().draw_png()
+    with pytest.raises(GraphvizNotFoundError, match="apt install graphviz"):
+        chain().get_graph().draw_svg(renderer="dot")
 
 
 def test_to_json_lists_nodes_and_edges_in_langchains_shape() -> None:

@@ -35,3 +35,27 @@ def test_human_in_the_loop_pauses_then_resumes() -> None:
 
 def test_functional_api_keeps_a_running_total() -> None:
     assert load("functional_api").main() == 9
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("react_agent", ["human", "ai", "tool", "ai"]),
+        ("functional_api", 9),
+    ],
+)
+def test_examples_run_from_a_base_install_without_provider_sdks(
+    name: str, expected: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No key and no anthropic/openai package (a base install): the examples still run."""
+    for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    for module in ("anthropic", "openai", "graphkit.models.anthropic", "graphkit.models.openai"):
+        monkeypatch.setitem(sys.modules, module, None)  # importing it raises ImportError
+    assert load(name).main() == expected
+
+
+def test_human_in_the_loop_runs_without_provider_sdks(monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in ("anthropic", "openai"):
+        monkeypatch.setitem(sys.modules, module, None)
+    assert load("human_in_the_loop").main()["verdict"] == "approved"

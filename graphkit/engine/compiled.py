@@ -17,6 +17,7 @@ from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
 from graphkit.engine.events import Event, print_event, stream_part
+from graphkit.engine.executor import Executor
 from graphkit.engine.loop import Run
 from graphkit.engine.nested import (
     joins_parent,
@@ -54,6 +55,7 @@ class CompiledStateGraph:
         store: Any = None,
         debug: bool = False,
         name: str = "graph",
+        executor: Executor | None = None,
     ) -> None:
         self.builder = builder
         self.tables = tables
@@ -63,6 +65,8 @@ class CompiledStateGraph:
         self.store = store
         self.debug = debug
         self.name = name
+        self.executor = executor
+        """Where its tasks' functions run (None: in this process; see ``graphkit.executor``)."""
         self.config: dict[str, Any] = {}
         """Config merged under each run's (see ``with_config``)."""
         if checkpointer not in (None, True, False) and not hasattr(checkpointer, "get_tuple"):

@@ -123,3 +123,12 @@ def next_names(record: FrontierRecord | None) -> tuple[str, ...]:
     """Node names of the next step (what ``StateSnapshot.next`` shows)."""
     names, sends = planned(record)
     return (*names, *sends)
+
+
+def planned_tasks(record: FrontierRecord | None, step: int) -> list[tuple[str, str]]:
+    """(task id, node) of each task a stored frontier plans for ``step``, with the ids
+    the loop gives them: ``"{step}:{node}"``, and ``"{step}:~{index}"`` for sends."""
+    names, sends = planned(record)
+    return [(f"{step}:{n}", n) for n in names] + [
+        (f"{step}:~{i}", node) for i, node in enumerate(sends)
+    ]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,6 +38,7 @@ from graphkit.engine.events import (
     task_result_payload,
     task_start_payload,
 )
+from graphkit.engine.executor import DEFAULT_WORKERS, resolve_executor
 from graphkit.engine.frontier import Frontier
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.tables import NodeTable
@@ -70,7 +70,6 @@ COPY = "__copy__"
 INPUT = "__input__"
 """``update_state(config, values, as_node=INPUT)`` saves an input checkpoint, as
 ``invoke(values)`` would before taking its input."""
-_DEFAULT_WORKERS = min(32, (os.cpu_count() or 1) + 4)
 
 
 class Run:
@@ -153,6 +152,9 @@ class Run:
             scope=scope or (outer.scope if outer is not None else RunScope()),
             stream_root=namespace if forward is None or outer is None else outer.stream_root,
             cache=self.tables.cache or (parent_task.run.cache if parent_task else None),
+            executor=resolve_executor(
+                config, graph.executor or (outer.executor if outer is not None else None)
+            ),
         )
         if _tees_to(outer) and forward is None and modes:
             assert outer is not None and outer.push is not None
@@ -725,15 +727,16 @@ class Run:
     @property
     def workers(self) -> int:
         """Worker threads for parallel sync tasks (``max_concurrency`` in config)."""
-        return int(self.config.get("max_concurrency") or _DEFAULT_WORKERS)
+        return int(self.config.get("max_concurrency") or self.ctx.executor.workers)
 
     def pool(self) -> ThreadPoolExecutor:
-        """Worker threads: shared by all runs, or the run's own with ``max_concurrency``."""
+        """Worker threads: the executor's (shared by runs), or the run's own with
+        ``max_concurrency``."""
         if self._pool is None:
             if self.config.get("max_concurrency"):
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="graphkit")
             else:
-                return shared_pool()
+                return self.ctx.executor.pool()
         return self._pool
 
     # ---------------------------------------------------------------- finish
@@ -1062,7 +1065,7 @@ def shared_pool() -> ThreadPoolExecutor:
     if _shared_pool is None:
         with _shared_lock:
             if _shared_pool is None:
-                _shared_pool = ThreadPoolExecutor(_DEFAULT_WORKERS, thread_name_prefix="graphkit")
+                _shared_pool = ThreadPoolExecutor(DEFAULT_WORKERS, thread_name_prefix="graphkit")
     return _shared_pool
 
 

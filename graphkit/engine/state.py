@@ -310,3 +310,23 @@ def update_state(
         )
     run = Run(target, {**config, "durability": "sync"}, saver=saver)
     return with_checkpoint_map(run.update(supersteps), config)
+
+
+def pending_interrupts(found: CheckpointTuple) -> list[tuple[str, str, Interrupt]]:
+    """(node, task id, interrupt) of every ``interrupt()`` a saved checkpoint still waits
+    on (asked in the step it starts and not answered since), in plan order. Needs no
+    graph: what ``graphkit state`` shows for a paused thread."""
+    from graphkit.engine.frontier import planned_tasks
+
+    answered = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
+    asked: dict[str, list[Interrupt]] = {}
+    for task_id, channel, value in found.pending_writes:
+        if channel == INTERRUPT and task_id not in answered:
+            asked.setdefault(task_id, []).extend(value)
+    step = int((found.metadata or {}).get("step", -1)) + 1
+    frontier = found.checkpoint.get("frontier") or {}
+    return [
+        (node, task_id, interrupt)
+        for task_id, node in planned_tasks(frontier, step)
+        for interrupt in asked.get(task_id, ())
+    ]

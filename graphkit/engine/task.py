@@ -19,11 +19,11 @@ from graphkit.context import (
     CURRENT_TASK,
     RunContext,
     TaskContext,
-    _writer_for,
     emit_messages,
     report_progress,
 )
 from graphkit.engine.events import message_ids, node_output_messages
+from graphkit.engine.executor import kwargs_for
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.retry import NOT_FAILURES, arun_with_retry, run_with_retry
 from graphkit.engine.tables import GraphTables, NodeTable
@@ -79,23 +79,6 @@ class Task:
     (one reducer pass, and its branches' ``Send`` args hold the very channel values)."""
     streamed: bool = False
     """Its ``updates`` chunk is out already (see ``Run.stream_when_done``)."""
-
-
-def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]:
-    """Extra keyword arguments a function asked for by name."""
-    out: dict[str, Any] = {}
-    for name in call_inject:
-        if name == "config":
-            out[name] = ctx.config()
-        elif name == "store":
-            out[name] = ctx.run.store
-        elif name == "writer":
-            out[name] = _writer_for(ctx)
-        elif name == "runtime":
-            out[name] = ctx.runtime()
-        elif name == "previous":
-            out[name] = None
-    return out
 
 
 class task_scope:
@@ -187,14 +170,10 @@ def _call_node(task: Task, ctx: TaskContext) -> Any:
 
 
 def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
-    call = node.call
     if node.subgraph is not None:
         return subgraph_update(node, node.subgraph._run_as_node(state, ctx))
     try:
-        if call.inject:
-            kwargs = kwargs_for(call.inject, ctx)
-            return call.fn(state, **kwargs) if call.takes_state else call.fn(**kwargs)
-        return call.fn(state) if call.takes_state else call.fn()
+        return ctx.run.executor.call(node.name, node.call, state, ctx)
     except ParentCommand as pc:
         return _own_command(pc)
 
@@ -292,13 +271,8 @@ async def _acall_node(task: Task, ctx: TaskContext) -> Any:
     node = task.node
     if node.subgraph is not None:
         return subgraph_update(node, await node.subgraph._arun_as_node(task.input, ctx))
-    call = node.call
-    if not call.is_async and call.afn is None:  # off the event loop, as LangGraph
-        return await asyncio.to_thread(_call, node, task.input, ctx)
-    fn = call.afn or call.fn
-    kwargs = kwargs_for(call.inject, ctx) if call.inject else {}
     try:
-        return await (fn(task.input, **kwargs) if call.takes_state else fn(**kwargs))
+        return await ctx.run.executor.acall(node.name, node.call, task.input, ctx)
     except ParentCommand as pc:
         return _own_command(pc)
 

@@ -364,11 +364,13 @@ class StateGraph(Generic[S]):
         debug: bool = False,
         name: str | None = None,
         cache: Any = None,
+        executor: Any = None,
     ) -> CompiledStateGraph:
         """Validate the graph and build the runnable form (raises on any mistake).
 
         ``cache`` (a ``graphkit.cache.BaseCache``) stores the results of nodes with
-        a ``CachePolicy``.
+        a ``CachePolicy``. ``executor`` runs the nodes' functions elsewhere (e.g.
+        ``graphkit.executor.RayExecutor()``); the default runs them in this process.
         """
         from graphkit.engine.compiled import CompiledStateGraph
         from graphkit.engine.tables import build_tables
@@ -388,6 +390,7 @@ class StateGraph(Generic[S]):
             store=store,
             debug=debug,
             name=name or "graph",
+            executor=_check_executor(executor),
         )
 
     def validate(self, interrupt_nodes: Sequence[str] = ()) -> None:
@@ -552,6 +555,17 @@ def _check_cache(cache: Any) -> None:
             f"compile(cache=...) takes a cache such as graphkit.cache.memory.InMemoryCache(), "
             f"got {cache!r}."
         )
+
+
+def _check_executor(executor: Any) -> Any:
+    from graphkit.engine.executor import Executor
+
+    if executor is not None and not isinstance(executor, Executor):
+        raise GraphCompileError(
+            "compile(executor=...) takes an executor such as "
+            f"graphkit.executor.RayExecutor() (or LocalExecutor()), got {executor!r}."
+        )
+    return executor
 
 
 def _is_compiled_graph(obj: Any) -> bool:

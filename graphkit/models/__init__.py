@@ -70,11 +70,12 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'graphkit.models' has no attribute {name!r}")
     import importlib
 
+    from graphkit._extras import missing_extra
+
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ImportError(
-            f"graphkit.models.{name} is unavailable: {exc}. "
-            "Install the provider extra, e.g. pip install 'graphkit[anthropic]' or 'graphkit[openai]'."
-        ) from exc
+        if exc.name is None or exc.name.startswith("graphkit"):
+            raise
+        raise missing_extra(name, exc.name) from exc
     return getattr(module, name)

@@ -7,7 +7,7 @@ HTTP status and what to do; the SDK exception stays available as ``__cause__``.
 
 from __future__ import annotations
 
-from graphkit.errors import GraphkitError
+from graphkit.errors import GraphkitError, MissingExtraError
 
 __all__ = [
     "MissingAPIKeyError",
@@ -49,7 +49,7 @@ class ModelConfigError(GraphkitError, ValueError):
     """A model was asked for wrongly: no model name, an unknown provider, a bad setting."""
 
 
-class MissingProviderPackageError(GraphkitError, ImportError):
+class MissingProviderPackageError(MissingExtraError):
     """The provider's SDK is not installed; the message names the extra to install."""
 
 

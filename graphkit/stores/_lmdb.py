@@ -144,6 +144,11 @@ class LMDBEnv:
                     return found
             self._resize(0)  # another process grew the map: adopt its size, then retry
 
+    def has_db(self, name: str) -> bool:
+        """True when the environment holds a database of that name (nothing is created)."""
+        with self.read() as txn:  # named databases are keys of the main database
+            return txn.get(name.encode()) is not None
+
     def _open_db(self, name: str, dupsort: bool) -> lmdb._Database:
         if not self.readonly:
             # In a write transaction of our own: py-lmdb's open_db(create=True) without

@@ -49,7 +49,7 @@ import math
 import os
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -57,7 +57,8 @@ import lmdb
 import msgpack
 import numpy as np
 
-from graphkit.stores._lmdb import DEFAULT_MAP_SIZE, LMDBEnv
+from graphkit.stores._lmdb import DEFAULT_MAP_SIZE, LMDBEnv, MissingDatabaseError
+from graphkit.stores.embeddings import EmbeddingsLike, HashEmbeddings
 from graphkit.stores.index import GraphStamp, Namespace, VectorIndex
 from graphkit.stores.serde import SerdeError, Serializer
 from graphkit.stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
@@ -261,6 +262,43 @@ class LMDBStore(IndexedStore):
             self.env.close()
             raise
 
+    @classmethod
+    def open_existing(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        embed: EmbeddingsLike | None = None,
+        choose_embed: Callable[[int, str | None], EmbeddingsLike] | None = None,
+        readonly: bool = True,
+    ) -> LMDBStore:
+        """The store already at ``path``, opened as it was written: with its vector index
+        at the dims it saved (queries embedded by ``embed``, or by what
+        ``choose_embed(dims, recorded_embedder_name)`` returns, by default
+        :class:`~graphkit.stores.embeddings.HashEmbeddings`, the local default) or with
+        none if it was written without one. Read-only by default: nothing is created,
+        written or locked (what tools that inspect a store need).
+
+        Raises FileNotFoundError when ``path`` holds no LMDB environment, and
+        MissingDatabaseError (a LookupError) when its environment holds no store.
+        """
+        if not (Path(path) / "data.mdb").is_file():
+            raise FileNotFoundError(f"no LMDB environment at {path} (no data.mdb)")
+        env = LMDBEnv(path, readonly=True) if readonly else LMDBEnv.open(path)
+        try:
+            if not env.has_db("store_items"):
+                raise MissingDatabaseError(
+                    f"{path} holds no memory store (no LMDBStore wrote there)"
+                )
+            dims, recorded = cls.saved_index(env)
+            index: IndexConfig | None = None
+            if dims:
+                if embed is None:
+                    embed = choose_embed(dims, recorded) if choose_embed else HashEmbeddings(dims)
+                index = {"dims": dims, "embed": embed}
+            return cls(env=env, index=index)
+        finally:
+            env.close()  # the store holds its own reference
+
     # -- open / close ------------------------------------------------------------------------
     def _open(self) -> None:
         with self.env.read() as txn:
@@ -358,6 +396,8 @@ class LMDBStore(IndexedStore):
         with self._lock:
             if self.vectors is None or self._saved_generation == self._generation:
                 return False
+            if getattr(self.env, "readonly", False):
+                return False  # a read-only open rebuilds the graph in memory only
             stamp = self.vectors.save_graph(self.index_path, generation=self._generation)
             if stamp is None:
                 return False

@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.bench_engine import (
+from graphkit.bench.bench_engine import (
     CHAIN_LENGTH,
     LOOP_STEPS,
     WIDE_KEYS,
@@ -39,7 +39,7 @@ from benchmarks.bench_engine import (
     loop_graph,
     wide_graph,
 )
-from benchmarks.harness import Workload
+from graphkit.bench.harness import Workload
 
 DEEP_THREAD = 10_000
 """Checkpoints in the thread that get_state / get_state_history read."""

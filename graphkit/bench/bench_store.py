@@ -6,8 +6,8 @@ small noise), so the timings measure the store, not a model. Items live in 10
 namespaces ("bench", "u0".."u9") and searches run over the ("bench",) prefix,
 i.e. over all items (the case where LangGraph's brute force is at its best).
 
-Run: ``.venv/bin/python -m benchmarks.harness store`` (or ``python -m
-benchmarks.bench_store`` for the same table; ``--quick`` for 3 repetitions).
+Run: ``.venv/bin/python -m graphkit.bench.harness store`` (or ``python -m
+graphkit.bench.bench_store`` for the same table; ``--quick`` for 3 repetitions).
 Extra metrics per size: bare hnswlib ``knn_query`` and a bare numpy scan on the
 same vectors (the floor the store is compared against), the store/floor ratio,
 and ANN recall@10 of the store's search against brute force.
@@ -44,7 +44,7 @@ import hnswlib
 import numpy as np
 import numpy.typing as npt
 
-from benchmarks.harness import Workload, format_table, run
+from graphkit.bench.harness import Workload, format_table, run
 from graphkit.stores import InMemoryStore, LMDBStore, PutOp
 from graphkit.stores.store._core import IndexedStore
 
@@ -61,34 +61,60 @@ PUT_SINGLE_LMDB = 200
 """Single puts timed on LMDBStore (each is a durable commit, ~0.3-1 ms)."""
 
 
+TOTAL_DOCS = max(SIZES) + PUT_ITEMS
+CHUNK = 1_000
+"""Vectors are made in chunks of this many rows, each from its own seed, so a workload
+makes only the rows it uses (document i is the same vector whatever the workload)."""
+
+
 @functools.lru_cache(maxsize=1)
-def corpus() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """50k document vectors and QUERIES query vectors (unit length, structured)."""
+def _basis() -> npt.NDArray[np.float32]:
     rng = np.random.default_rng(0)
-    basis = np.linalg.qr(rng.standard_normal((DIMS, 32)))[0].T.astype(np.float32)
-
-    def make(n: int) -> npt.NDArray[np.float32]:
-        x = rng.standard_normal((n, 32)).astype(np.float32) @ basis
-        x /= np.linalg.norm(x, axis=1, keepdims=True)
-        x += 0.1 * rng.standard_normal((n, DIMS)).astype(np.float32) / np.sqrt(DIMS)
-        return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-    return make(max(SIZES) + PUT_ITEMS), make(max(QUERIES.values()))
+    return np.linalg.qr(rng.standard_normal((DIMS, 32)))[0].T.astype(np.float32)
 
 
-@functools.lru_cache(maxsize=1)
-def lookup() -> dict[str, list[float]]:
-    """text -> precomputed vector, for "doc {i}" and "query {j}"."""
-    docs, queries = corpus()
-    table = {f"doc {i}": v for i, v in enumerate(docs.tolist())}
-    table.update({f"query {j}": v for j, v in enumerate(queries.tolist())})
-    return table
+@functools.cache
+def _chunk(kind: str, index: int) -> npt.NDArray[np.float32]:
+    """Rows ``index * CHUNK`` on of the "doc" or "query" vectors (unit length, structured:
+    a random 32-dim subspace plus small noise)."""
+    rng = np.random.default_rng([0 if kind == "doc" else 1, index])
+    x = rng.standard_normal((CHUNK, 32)).astype(np.float32) @ _basis()
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    x += 0.1 * rng.standard_normal((CHUNK, DIMS)).astype(np.float32) / np.sqrt(DIMS)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@functools.cache
+def _chunk_lists(kind: str, index: int) -> list[list[float]]:
+    rows: list[list[float]] = _chunk(kind, index).tolist()
+    return rows
+
+
+def documents(n: int) -> npt.NDArray[np.float32]:
+    """The first ``n`` document vectors."""
+    return np.concatenate([_chunk("doc", c) for c in range(-(-n // CHUNK))])[:n]
+
+
+def queries() -> npt.NDArray[np.float32]:
+    """The query vectors."""
+    return _chunk("query", 0)[: max(QUERIES.values())]
+
+
+def warm(n: int) -> None:
+    """Make the vectors of the first ``n`` documents and the queries (outside timings)."""
+    for c in range(-(-n // CHUNK)):
+        _chunk_lists("doc", c)
+    _chunk_lists("query", 0)
 
 
 def embed(texts: Sequence[str]) -> list[list[float]]:
-    """The shared embedding function: a lookup of precomputed vectors."""
-    table = lookup()
-    return [table[t] for t in texts]
+    """The shared embedding function: a lookup of precomputed vectors ("doc 12")."""
+    out = []
+    for text in texts:
+        kind, _, number = text.partition(" ")
+        i = int(number)
+        out.append(_chunk_lists(kind, i // CHUNK)[i % CHUNK])
+    return out
 
 
 def _index() -> dict[str, Any]:
@@ -110,7 +136,7 @@ def graphkit_store(kind: str, n: int) -> IndexedStore:
     """A filled store (built once per kind and size, outside the timings)."""
     key = (kind, n)
     if key not in _stores:
-        lookup()  # build the vector table outside the fill timing
+        warm(n)  # make the vectors outside the fill timing
         start = time.perf_counter()
         store: IndexedStore
         if kind == "memory":
@@ -133,7 +159,7 @@ def langgraph_store(n: int) -> Any:
         from langgraph.store.base import PutOp as LGPutOp
         from langgraph.store.memory import InMemoryStore as LGInMemoryStore
 
-        lookup()
+        warm(n)
         start = time.perf_counter()
         store = LGInMemoryStore(index={"dims": DIMS, "embed": embed, "fields": ["text"]})
         for lo in range(0, n, 1000):
@@ -158,18 +184,18 @@ def search_metrics(kind: str, n: int) -> Callable[[bool], dict[str, tuple[float,
     """Bare hnswlib / numpy floors on the same vectors, and the store's recall@10."""
 
     def metrics(quick: bool) -> dict[str, tuple[float, float | None]]:
-        docs, queries = corpus()
-        mat = np.ascontiguousarray(docs[:n])
-        scan = _per_query(lambda q: np.argpartition(-(mat @ q), 10)[:10], queries)
+        mat = np.ascontiguousarray(documents(n))
+        asked = queries()
+        scan = _per_query(lambda q: np.argpartition(-(mat @ q), 10)[:10], asked)
         graph = hnswlib.Index(space="cosine", dim=DIMS)
         graph.init_index(max_elements=n, M=16, ef_construction=100)
         graph.add_items(mat, np.arange(n), num_threads=-1)
         graph.set_ef(128)
-        ann = _per_query(lambda q: graph.knn_query(q, k=10, num_threads=1), queries)
+        ann = _per_query(lambda q: graph.knn_query(q, k=10, num_threads=1), asked)
         store = graphkit_store(kind, n)
-        texts = [f"query {j}" for j in range(len(queries))]
+        texts = [f"query {j}" for j in range(len(asked))]
         ours = _per_query(lambda t: store.search(("bench",), query=t, limit=10), texts)
-        truth = np.argsort(-(queries @ mat.T), axis=1)[:, :10]
+        truth = np.argsort(-(asked @ mat.T), axis=1)[:, :10]
         recall = np.mean(
             [
                 len(
@@ -177,7 +203,7 @@ def search_metrics(kind: str, n: int) -> Callable[[bool], dict[str, tuple[float,
                     & set(truth[j].tolist())
                 )
                 / 10
-                for j in range(len(queries))
+                for j in range(len(asked))
             ]
         )
         out: dict[str, tuple[float, float | None]] = {
@@ -240,6 +266,7 @@ def putter(kind: str, mode: str, n: int, *, then_search: bool = False) -> Callab
     call takes under 20 ms (LangGraph's batches); past 8 calls a run makes its store
     (an empty store opens in microseconds in memory, ~1 ms for LMDB).
     """
+    warm(n)
     stores = _fresh_stores(kind, 8)
     ops = _ops(0, n)
     batches = [ops[lo : lo + PUT_BATCH] for lo in range(0, n, PUT_BATCH)]
@@ -271,7 +298,7 @@ ABOVE_REPEAT = 3
 
 def _filled_stores(kind: str, count: int) -> list[Any]:
     """``count`` stores holding ABOVE_ITEMS items each, graph built and settled."""
-    lookup()
+    warm(TOTAL_DOCS)
     stores = _fresh_stores(kind, count)
     for i, store in enumerate(stores):
         for lo in range(0, ABOVE_ITEMS, 1000):
@@ -296,7 +323,7 @@ def above_threshold_putter(kind: str, mode: str, *, synced: bool = False) -> Cal
     stores = _filled_stores(kind, ABOVE_STORES[kind])
     used: list[Any] = []
     runs: list[tuple[list[PutOp], list[Any]]] = []  # new keys for every run, made ahead
-    for start in range(ABOVE_ITEMS, len(corpus()[0]) - PUT_ITEMS + 1, PUT_ITEMS):
+    for start in range(ABOVE_ITEMS, TOTAL_DOCS - PUT_ITEMS + 1, PUT_ITEMS):
         ops = _ops(start, start + PUT_ITEMS)
         batches = [ops[lo : lo + PUT_BATCH] for lo in range(0, PUT_ITEMS, PUT_BATCH)]
         runs.append((ops, [_lg_ops(b) for b in batches] if kind == "langgraph" else batches))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypedDict
 
-from benchmarks.harness import Workload
+from graphkit.bench.harness import Workload
 
 SIZES = (100, 1_000, 10_000)
 
@@ -27,7 +27,7 @@ def _builder(n: int, lang: bool) -> Any:
     if lang:
         from langgraph.graph import END, START, StateGraph
     else:
-        from graphkit import END, START, StateGraph
+        from graphkit import END, START, StateGraph  # type: ignore[assignment]
     builder = StateGraph(State)
     for i in range(n):
         builder.add_node(f"n{i}", _step)

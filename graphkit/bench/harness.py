@@ -26,6 +26,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 Setup = Callable[[], Callable[[], object]]
+Progress = Callable[[int, int, str, str], None]
+"""``progress(done, total, workload, detail)``: ``done`` of ``total`` workloads finished,
+``workload`` is running and ``detail`` says which part (setup, a sample, metrics)."""
 
 
 @dataclass(slots=True)
@@ -64,6 +67,8 @@ class Result:
     langgraph_min: float | None = None
     metrics: dict[str, tuple[float, float | None]] = field(default_factory=dict)
     error: str | None = None
+    seconds: float = 0.0
+    """Wall time the workload took, setup and metrics included."""
 
     @property
     def ratio(self) -> float | None:
@@ -82,18 +87,43 @@ def langgraph_available() -> bool:
     return True
 
 
-def discover(only: Iterable[str] | None = None) -> list[Workload]:
-    """All workloads of ``benchmarks/bench_*.py``, optionally only those named."""
-    import benchmarks
+QUICK = frozenset(
+    {
+        "chain",
+        "fanout",
+        "wide",
+        "ckpt_chain_async",
+        "saver_memory",
+        "saver_lmdb_nosync",
+        "history_step_1000",
+        "get_state_1000",
+        "compile_100",
+        "react_agent",
+        "store_search_memory_1k",
+        "store_search_lmdb_1k",
+        "store_put_batch_memory",
+    }
+)
+"""What ``--quick`` runs: the light workloads of each area (engine, checkpoints, history,
+compile, agent, store), under a minute on 2 shared cores. A full run measures all."""
+
+
+def discover(only: Iterable[str] | None = None, *, quick: bool = False) -> list[Workload]:
+    """All workloads of ``graphkit/bench/bench_*.py``, optionally only those named.
+
+    ``quick`` keeps only the :data:`QUICK` ones, except those ``only`` names.
+    """
+    from graphkit import bench
 
     wanted = set(only or ())
     found: list[Workload] = []
-    for info in sorted(pkgutil.iter_modules(benchmarks.__path__), key=lambda m: m.name):
+    for info in sorted(pkgutil.iter_modules(bench.__path__), key=lambda m: m.name):
         if not info.name.startswith("bench_"):
             continue
-        module = importlib.import_module(f"benchmarks.{info.name}")
+        module = importlib.import_module(f"graphkit.bench.{info.name}")
         for workload in getattr(module, "WORKLOADS", []):
-            if not wanted or workload.name in wanted or info.name[6:] in wanted:
+            in_module = not wanted or info.name[6:] in wanted
+            if workload.name in wanted or (in_module and (workload.name in QUICK or not quick)):
                 found.append(workload)
     return found
 
@@ -111,6 +141,16 @@ def _calls_per_sample(fn: Callable[[], object]) -> int:
     return max(1, min(10_000, int(MIN_SAMPLE_SECONDS / max(once, 1e-7))))
 
 
+def _warm_up(fn: Callable[[], object]) -> int:
+    """Run ``fn`` once untimed; return how many calls make one sample. A slow first run
+    (10 samples' worth) needs no second run to tell: one call per sample."""
+    start = time.perf_counter()
+    fn()
+    if time.perf_counter() - start >= 10 * MIN_SAMPLE_SECONDS:
+        return 1
+    return _calls_per_sample(fn)
+
+
 def _time_sample(fn: Callable[[], object], calls: int) -> float:
     """Seconds per call, over ``calls`` back-to-back calls (GC paused)."""
     gc.collect()
@@ -124,25 +164,38 @@ def _time_sample(fn: Callable[[], object], calls: int) -> float:
         gc.enable()
 
 
-def measure(workload: Workload, *, quick: bool = False, with_langgraph: bool = True) -> Result:
+def _no_tick(detail: str) -> None:
+    pass
+
+
+def measure(
+    workload: Workload,
+    *,
+    quick: bool = False,
+    with_langgraph: bool = True,
+    tick: Callable[[str], None] = _no_tick,
+) -> Result:
     """Run one workload: warm up each side, then alternate timed samples.
 
     Runs that take less than ``MIN_SAMPLE_SECONDS`` are repeated within a sample and
     reported per call. Workloads whose runs must not repeat (each run needs fresh
-    state) do their own setup inside the timed callable.
+    state) do their own setup inside the timed callable. ``tick`` hears which part
+    is running (for a progress line).
     """
     repeat = 3 if quick else workload.repeat
+    tick("graphkit setup")
     ours = workload.graphkit()
-    theirs = workload.langgraph() if (workload.langgraph and with_langgraph) else None
-    ours()
-    ours_calls = _calls_per_sample(ours)
-    theirs_calls = 1
-    if theirs is not None:
-        theirs()
-        theirs_calls = _calls_per_sample(theirs)
+    theirs = None
+    if workload.langgraph and with_langgraph:
+        tick("LangGraph setup")
+        theirs = workload.langgraph()
+    tick("warm-up")
+    ours_calls = _warm_up(ours)
+    theirs_calls = _warm_up(theirs) if theirs is not None else 1
     ours_times: list[float] = []
     theirs_times: list[float] = []
-    for _ in range(repeat):
+    for i in range(repeat):
+        tick(f"sample {i + 1}/{repeat}")
         ours_times.append(_time_sample(ours, ours_calls))
         if theirs is not None:
             theirs_times.append(_time_sample(theirs, theirs_calls))
@@ -158,6 +211,7 @@ def measure(workload: Workload, *, quick: bool = False, with_langgraph: bool = T
         result.langgraph_median = statistics.median(theirs_times)
         result.langgraph_min = min(theirs_times)
     if workload.metrics is not None:
+        tick("extra metrics")
         result.metrics = workload.metrics(quick)
     return result
 
@@ -231,30 +285,35 @@ def run(
     *,
     quick: bool = False,
     json_path: str | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[Result]:
     """Measure every workload; optionally write the results as JSON."""
     with_langgraph = langgraph_available()
     results: list[Result] = []
+    total = len(workloads)
     for i, workload in enumerate(workloads):
-        if progress:
-            progress(i, len(workloads), workload.name)
+
+        def tick(detail: str, i: int = i, name: str = workload.name) -> None:
+            if progress:
+                progress(i, total, name, detail)
+
+        start = time.perf_counter()
         try:
-            results.append(measure(workload, quick=quick, with_langgraph=with_langgraph))
+            result = measure(workload, quick=quick, with_langgraph=with_langgraph, tick=tick)
         except Exception as exc:  # one broken workload must not hide the others
-            results.append(
-                Result(
-                    workload.name,
-                    workload.description,
-                    workload.unit,
-                    workload.units,
-                    0.0,
-                    0.0,
-                    error=f"{type(exc).__name__}: {exc}",
-                )
+            result = Result(
+                workload.name,
+                workload.description,
+                workload.unit,
+                workload.units,
+                0.0,
+                0.0,
+                error=f"{type(exc).__name__}: {exc}",
             )
+        result.seconds = time.perf_counter() - start
+        results.append(result)
     if progress:
-        progress(len(workloads), len(workloads), "done")
+        progress(total, total, "", "done")
     if json_path:
         payload = {
             "machine": machine(),
@@ -266,11 +325,11 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m benchmarks.harness [--quick] [NAME ...]``."""
+    """``python -m graphkit.bench.harness [--quick] [NAME ...]``."""
     args = sys.argv[1:] if argv is None else argv
     quick = "--quick" in args
     names = [a for a in args if not a.startswith("--")]
-    results = run(discover(names or None), quick=quick)
+    results = run(discover(names or None, quick=quick), quick=quick)
     print(format_table(results))
     return 0
 

@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.harness import Workload
+from graphkit.bench.harness import Workload
 
 SIZES = (10, 1_000, 10_000)
 STEPS = 50
@@ -57,7 +57,7 @@ def _history_step(n: int, *, lang: bool) -> Callable[[], object]:
         from langchain_core.messages import AIMessage, HumanMessage
         from langgraph.graph import END, MessagesState, StateGraph
     else:
-        from graphkit import END, AIMessage, HumanMessage, MessagesState, StateGraph
+        from graphkit import END, AIMessage, HumanMessage, MessagesState, StateGraph  # type: ignore[assignment]
     graph = _loop_graph(StateGraph, MessagesState, AIMessage, END)
     history = _history(HumanMessage, n)
 
@@ -76,7 +76,7 @@ def _chat_graph(lang: bool) -> tuple[Any, Any, Any]:
         from langgraph.checkpoint.memory import InMemorySaver
         from langgraph.graph import END, START, MessagesState, StateGraph
     else:
-        from graphkit import END, START, AIMessage, HumanMessage, MessagesState, StateGraph
+        from graphkit import END, START, AIMessage, HumanMessage, MessagesState, StateGraph  # type: ignore[assignment]
         from graphkit.checkpoint.memory import InMemorySaver  # type: ignore[assignment]
     counter = itertools.count()
 

@@ -20,9 +20,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.bench_checkpoint_graph import _saver
-from benchmarks.bench_engine import loop_graph
-from benchmarks.harness import Workload
+from graphkit.bench.bench_checkpoint_graph import _saver
+from graphkit.bench.bench_engine import loop_graph
+from graphkit.bench.harness import Workload
 
 STEPS = 20
 LEVELS = (1, 4, 16)

@@ -14,8 +14,8 @@ vs SqliteSaver (its default, also durable), LMDBSaver(sync=False) vs SqliteSaver
 ``PRAGMA synchronous=OFF``, and InMemorySaver vs LangGraph's InMemorySaver. The LMDB
 rows also report bare LMDB writes of the same bytes with the same fsync setting.
 
-Run: ``.venv/bin/python -m benchmarks.harness --quick saver`` (the table) or
-``.venv/bin/python -m benchmarks.bench_saver`` (every saver, one line each).
+Run: ``.venv/bin/python -m graphkit.bench.harness --quick saver`` (the table) or
+``.venv/bin/python -m graphkit.bench.bench_saver`` (every saver, one line each).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from benchmarks.harness import Workload, _time_sample
+from graphkit.bench.harness import Workload, _time_sample
 
 STEPS = 200
 CONSTANT_KEYS = 10
@@ -92,7 +92,7 @@ def _langgraph(saver: Any) -> Callable[[], object]:
         for step, values, versions, new_versions in _chat_steps():
             checkpoint = empty_checkpoint()
             checkpoint["channel_values"] = dict(values)
-            checkpoint["channel_versions"] = versions
+            checkpoint["channel_versions"] = versions  # type: ignore[typeddict-item]
             config = saver.put(config, checkpoint, {"source": "loop", "step": step}, new_versions)
             saver.get_tuple(config)
 

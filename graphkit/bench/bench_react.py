@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from benchmarks.harness import Workload
+from graphkit.bench.harness import Workload
 
 ROUNDS = 20
 

@@ -7,7 +7,7 @@ import operator
 from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
-from benchmarks.harness import Workload
+from graphkit.bench.harness import Workload
 
 CHAIN_LENGTH = 100
 LOOP_STEPS = 1000
@@ -47,8 +47,8 @@ def _api(kind: str) -> tuple[Any, Any, Any, Any]:
     if kind == "graphkit":
         from graphkit import END, START, Send, StateGraph
     else:
-        from langgraph.graph import END, START, StateGraph
-        from langgraph.types import Send
+        from langgraph.graph import END, START, StateGraph  # type: ignore[assignment]
+        from langgraph.types import Send  # type: ignore[assignment]
     return StateGraph, START, END, Send
 
 
