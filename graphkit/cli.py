@@ -802,13 +802,8 @@ def parse_namespace(text: str) -> tuple[str, ...]:
 
 @contextmanager
 def open_store(path: str, *, query_embed: str | None = None) -> Iterator[Any]:
-<<<<<<< HEAD
-    """An LMDBStore on an existing directory (or a PostgresStore on a postgresql:// URL),
-    with its vector index if it has one.
-=======
     """The LMDBStore at ``path`` as it was written (read-only, with its vector index if
-    it has one: ``LMDBStore.open_existing``).
->>>>>>> main
+    it has one: ``LMDBStore.open_existing``), or a PostgresStore on a postgresql:// URL.
 
     ``query_embed``: the embedder for queries (``"recorded"``: the one the store
     recorded); otherwise queries are embedded by a placeholder (nothing is searched).
