@@ -5,15 +5,20 @@ Both savers write to the same PostgreSQL server, each in a schema of its own:
 (``tests/pg_server.py``: a temp dir, a unix socket, ``fsync=off``, so the numbers
 are CPU and round trips, not disk).
 
-Workloads (``graphkit bench --only postgres``):
+Run from the repository root (it needs ``tests/pg_server.py``, so it is not one of
+the packaged ``graphkit bench`` workloads)::
 
-- ``pg_chain``: one run of a 100-node chain on a fresh thread (101 checkpoints).
-- ``pg_react``: 10 turns of a checkpointed ReAct loop on one thread (human message,
-  agent calls a tool, tool answers, agent answers: 1 KB each), timed per step.
+    .venv/bin/python -m benchmarks.bench_postgres           # everything below
+    .venv/bin/python -m benchmarks.bench_postgres --store   # only the store search
 
-``python -m benchmarks.bench_postgres`` prints, besides those two (with LMDBSaver on
-the same work for scale): table space after 1,000 turns appending 1 KB each, and
-steps/s of 1, 8 and 32 concurrent conversations spread over 4 worker processes.
+- per step, ``durability="sync"``: one run of a 100-node chain on a fresh thread (101
+  checkpoints), and 10 turns of a checkpointed ReAct loop on one thread (human message,
+  agent calls a tool, tool answers, agent answers: 1 KB each); graphkit's
+  PostgresSaver, langgraph-checkpoint-postgres, and graphkit's LMDBSaver for scale;
+- table space after 1,000 turns appending 1 KB each;
+- steps/s of 1, 8 and 32 concurrent conversations spread over 4 worker processes;
+- ``--store``: search latency and recall@10 over 50,000 memories while another
+  process writes (and whether the reader then finds every write).
 """
 
 from __future__ import annotations
@@ -32,11 +37,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
-from benchmarks.harness import Workload
-
 ROOT = Path(__file__).resolve().parent.parent
 CHAIN = 100
 TURNS = 10
+ROUNDS = 5
 _server: Any = None
 _ids = itertools.count()
 
@@ -56,12 +60,15 @@ def server_url() -> str:
     return str(_server.url)
 
 
-def schema_url(name: str) -> str:
-    """A URL whose ``search_path`` is schema ``name`` (created if missing)."""
+def schema_url(name: str, *, fresh: bool = False) -> str:
+    """A URL whose ``search_path`` is schema ``name`` (created if missing; dropped and
+    created anew with ``fresh``)."""
     import psycopg
 
     url = server_url()
     with psycopg.connect(url, autocommit=True) as conn:
+        if fresh:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options=-csearch_path%3D{name}"
@@ -171,19 +178,6 @@ def _react_run(graph: Any) -> Callable[[], object]:
     return run
 
 
-def _available() -> bool:
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        return False
-    if os.environ.get("GRAPHKIT_TEST_PG_URL"):
-        return True
-    sys.path.insert(0, str(ROOT / "tests"))
-    from pg_server import bin_dir
-
-    return bin_dir() is not None
-
-
 def _has_langgraph_postgres() -> bool:
     try:
         import langgraph.checkpoint.postgres  # noqa: F401
@@ -193,31 +187,6 @@ def _has_langgraph_postgres() -> bool:
 
 
 _LG = _has_langgraph_postgres()
-
-WORKLOADS = (
-    [
-        Workload(
-            "pg_chain",
-            f"one run of a {CHAIN}-node chain, durability='sync', PostgreSQL savers",
-            lambda: _chain_run(_gk_graph("pg", "chain")),
-            (lambda: _chain_run(_lg_graph("chain"))) if _LG else None,
-            units=CHAIN + 1,
-            unit="step",
-            repeat=5,
-        ),
-        Workload(
-            "pg_react",
-            f"{TURNS} turns of a checkpointed ReAct loop (1 KB messages), PostgreSQL savers",
-            lambda: _react_run(_gk_graph("pg", "react")),
-            (lambda: _react_run(_lg_graph("react"))) if _LG else None,
-            units=TURNS * 4,
-            unit="step",
-            repeat=3,
-        ),
-    ]
-    if _available()
-    else []
-)
 
 
 # ------------------------------------------------------------ standalone report
@@ -255,7 +224,7 @@ def table_space(turns: int = 1000) -> dict[str, int]:
         return builder.compile(checkpointer=saver)
 
     out: dict[str, int] = {}
-    gk_url = schema_url("space_gk")
+    gk_url = schema_url("space_gk", fresh=True)
     from graphkit.checkpoint.postgres import PostgresSaver
 
     with PostgresSaver.from_conn_string(gk_url) as saver:
@@ -272,7 +241,7 @@ def table_space(turns: int = 1000) -> dict[str, int]:
         from langgraph.graph import START as LSTART
         from langgraph.graph import StateGraph as LGraph
 
-        lg_url = schema_url("space_lg")
+        lg_url = schema_url("space_lg", fresh=True)
         import psycopg
         from langgraph.checkpoint.postgres import PostgresSaver as LGSaver
         from psycopg.rows import dict_row
@@ -439,13 +408,20 @@ def main() -> None:
         return
     for shape, steps in (("chain", CHAIN + 1), ("react", TURNS * 4)):
         make = _chain_run if shape == "chain" else _react_run
-        gk = _per_step(make(_gk_graph("pg", shape)), steps)
-        lm = _per_step(make(_gk_graph("lmdb", shape)), steps)
-        line = f"{shape:6} graphkit PostgresSaver {gk * 1e6:8.0f} us/step   LMDBSaver {lm * 1e6:8.0f} us/step"
+        runs = {"graphkit PostgresSaver": make(_gk_graph("pg", shape))}
         if _LG:
-            lg = _per_step(make(_lg_graph(shape)), steps)
-            line += f"   langgraph PostgresSaver {lg * 1e6:8.0f} us/step   ({lg / gk:.1f}x)"
-        print(line, flush=True)
+            runs["langgraph PostgresSaver"] = make(_lg_graph(shape))
+        runs["graphkit LMDBSaver"] = make(_gk_graph("lmdb", shape))
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for _ in range(ROUNDS):  # alternate, so load on the machine hits every saver alike
+            for name, run in runs.items():
+                times[name].append(_per_step(run, steps, repeat=1))
+        median = {name: sorted(t)[len(t) // 2] for name, t in times.items()}
+        line = ", ".join(f"{name} {t * 1e6:.0f} us/step" for name, t in median.items())
+        if _LG:
+            ratio = median["langgraph PostgresSaver"] / median["graphkit PostgresSaver"]
+            line += f" (langgraph / graphkit: {ratio:.1f}x)"
+        print(f"{shape}: {line}", flush=True)
     space = table_space()
     print(
         "table space after 1,000 turns of 1 KB: "
