@@ -172,7 +172,42 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def _lmdb_path_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", metavar="PATH", help="the LMDB directory (holding data.mdb)")
+    parser.add_argument(
+        "path",
+        metavar="PATH",
+        help="the LMDB directory (holding data.mdb), or a postgresql:// URL",
+    )
+
+
+def is_postgres_url(path: str) -> bool:
+    """Whether a PATH argument names a PostgreSQL database instead of an LMDB directory."""
+    return path.startswith(("postgresql://", "postgres://"))
+
+
+@contextmanager
+def _postgres(path: str, what: str) -> Iterator[None]:
+    """Turn a missing driver, an unreachable server or missing tables into UsageErrors."""
+    try:
+        yield
+    except ImportError as exc:
+        raise UsageError(f"{exc}") from None
+    except Exception as exc:
+        name = type(exc).__name__
+        if name == "UndefinedTable":
+            raise UsageError(
+                f"{_hide_password(path)} holds no {what} (its tables do not exist: "
+                "a program creates them with .setup())"
+            ) from None
+        if name in ("PostgresConnectionError", "OperationalError", "PoolTimeout"):
+            raise UsageError(f"cannot reach {_hide_password(path)}: {exc}") from None
+        raise
+
+
+def _hide_password(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for messages)."""
+    import re
+
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def _ns_flag(parser: argparse.ArgumentParser) -> None:
@@ -383,7 +418,7 @@ def _add_threads(sub: Any) -> None:
     p = _command(
         sub,
         "threads",
-        "list the threads of an LMDB checkpoint store",
+        "list the threads of a checkpoint store (LMDB directory or postgresql:// URL)",
         "List every thread in an LMDBSaver directory: its checkpoint count and the time\n"
         "of its latest checkpoint (newest thread first).\n\n"
         "example:\n  graphkit threads .graphkit-data",
@@ -435,6 +470,13 @@ def open_saver(path: str) -> Iterator[Any]:
     database (a store-only directory has no checkpoints), not a lock file on a
     read-only mount.
     """
+    if is_postgres_url(path):
+        with _postgres(path, "checkpoints"):
+            from graphkit.checkpoint.postgres import PostgresSaver
+
+            with PostgresSaver.from_conn_string(path) as pg_saver:
+                yield pg_saver
+        return
     from graphkit.checkpoint.lmdb import LMDBSaver
 
     env = _open_readonly(path)
@@ -714,7 +756,7 @@ def _add_store(sub: Any) -> None:
     p = _command(
         sub,
         "store",
-        "inspect an LMDB memory store (namespaces, search)",
+        "inspect a memory store (LMDB directory or postgresql:// URL)",
         "Inspect an LMDBStore directory.\n\n"
         'NAMESPACE is written with slashes: memories/1 is ("memories", "1"); an empty\n'
         'NAMESPACE ("") is the whole store. --query embeds the text with the embedder\n'
@@ -761,11 +803,15 @@ def parse_namespace(text: str) -> tuple[str, ...]:
 @contextmanager
 def open_store(path: str, *, query_embed: str | None = None) -> Iterator[Any]:
     """The LMDBStore at ``path`` as it was written (read-only, with its vector index if
-    it has one: ``LMDBStore.open_existing``).
+    it has one: ``LMDBStore.open_existing``), or a PostgresStore on a postgresql:// URL.
 
     ``query_embed``: the embedder for queries (``"recorded"``: the one the store
     recorded); otherwise queries are embedded by a placeholder (nothing is searched).
     """
+    if is_postgres_url(path):
+        with _postgres(path, "memory store"), _open_postgres_store(path, query_embed) as pg_store:
+            yield pg_store
+        return
     _check_lmdb_dir(path)
     from graphkit.stores.store import LMDBStore
 
@@ -785,6 +831,23 @@ def open_store(path: str, *, query_embed: str | None = None) -> Iterator[Any]:
         yield store
     finally:
         store.close()
+
+
+@contextmanager
+def _open_postgres_store(url: str, query_embed: str | None) -> Iterator[Any]:
+    """A PostgresStore that loads no vector cache (searches rank exactly from SQL rows)."""
+    from graphkit.store.postgres import PostgresStore
+    from graphkit.stores.embeddings import HashEmbeddings
+
+    dims, recorded = PostgresStore.saved_index(url)
+    embed: Any = HashEmbeddings(dims) if dims else None
+    if dims and query_embed is not None:
+        embed = _query_embedder(_hide_password(url), dims, recorded, query_embed)
+    index: Any = {"dims": dims, "embed": embed} if dims else None
+    with PostgresStore.from_conn_string(
+        url, index=index, vector_cache=False, listen=False
+    ) as store:
+        yield store
 
 
 def _query_embedder(path: str, dims: int, recorded: str | None, choice: str) -> Any:

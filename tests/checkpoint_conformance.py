@@ -8,6 +8,7 @@ with a small ``snapshot_every`` so append chains and snapshots are both exercise
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,22 @@ from graphkit.stores.serde import SerdeError
 SAVER_FACTORIES: dict[str, Callable[[Path], BaseCheckpointSaver]] = {
     "memory": lambda path: InMemorySaver(snapshot_every=4),
     "lmdb": lambda path: LMDBSaver(path / "db", snapshot_every=4, sync=False),
+    "postgres": lambda path: _postgres_saver(),
 }
+NEEDS_SERVER = {"postgres": "pg_clean"}
+"""Backends whose factory needs a fixture first (the server, emptied)."""
+
+
+def _postgres_saver() -> BaseCheckpointSaver:
+    from graphkit.checkpoint.postgres import PostgresSaver
+
+    return PostgresSaver(os.environ["GRAPHKIT_TEST_PG_URL"], snapshot_every=4)
 
 
 @pytest.fixture(params=sorted(SAVER_FACTORIES))
 def saver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseCheckpointSaver]:
+    if request.param in NEEDS_SERVER:
+        request.getfixturevalue(NEEDS_SERVER[request.param])
     with SAVER_FACTORIES[request.param](tmp_path) as made:
         yield made
 

@@ -7,24 +7,76 @@ behaviour is checked wherever a thread's state can live.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg_server import ENV_URL, PgServer, start
 
 from graphkit.stores import InMemorySaver, LMDBSaver
 from graphkit.stores.checkpoint import BaseCheckpointSaver
 from graphkit.types import Durability
 
 
-@pytest.fixture(params=["memory", "lmdb"])
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL server for the session, schemas set up: ``$GRAPHKIT_TEST_PG_URL``, or
+    a throwaway cluster on a unix socket (stopped at the end). While it runs, the URL is
+    in ``$GRAPHKIT_TEST_PG_URL`` (so worker processes a test starts find it too)."""
+    try:
+        server: PgServer = start()
+    except RuntimeError as exc:
+        if os.environ.get("CI"):
+            raise  # CI installs PostgreSQL: a missing server is a failure there
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    before = os.environ.get(ENV_URL)
+    os.environ[ENV_URL] = server.url
+    try:
+        from graphkit.checkpoint.postgres import PostgresSaver
+
+        with PostgresSaver.from_conn_string(server.url) as made:
+            made.setup()
+        yield server.url
+    finally:
+        if before is None:
+            os.environ.pop(ENV_URL, None)
+        else:
+            os.environ[ENV_URL] = before
+        server.stop()
+
+
+@pytest.fixture
+def pg_clean(pg_url: str) -> str:
+    """``pg_url`` with every graphkit table emptied first."""
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename LIKE 'graphkit%%' AND tablename <> 'graphkit_migrations'"
+            )
+        ]
+        if tables:
+            conn.execute(f"TRUNCATE {', '.join(tables)}")
+    return pg_url
+
+
+@pytest.fixture(params=["memory", "lmdb", "postgres"])
 def saver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseCheckpointSaver]:
-    """An empty ``InMemorySaver`` or ``LMDBSaver``."""
+    """An empty ``InMemorySaver``, ``LMDBSaver`` or ``PostgresSaver``."""
     if request.param == "memory":
         yield InMemorySaver()
-    else:
+    elif request.param == "lmdb":
         with LMDBSaver(tmp_path / "ckpt") as lmdb_saver:
             yield lmdb_saver
+    else:
+        from graphkit.checkpoint.postgres import PostgresSaver
+
+        with PostgresSaver.from_conn_string(request.getfixturevalue("pg_clean")) as pg_saver:
+            yield pg_saver
 
 
 @pytest.fixture(params=["sync", "async", "exit"])

@@ -27,17 +27,26 @@ from graphkit.stores.store._core import IndexedStore
 MakeStore = Callable[..., IndexedStore]
 
 
-@pytest.fixture(params=["memory", "lmdb"])
+@pytest.fixture(params=["memory", "lmdb", "postgres"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeStore]:
-    """A factory for a fresh store of each kind (LMDB files under tmp_path)."""
+    """A factory for a fresh store of each kind (LMDB files under tmp_path; for
+    PostgreSQL, each store gets an empty schema of its own)."""
     made: list[IndexedStore] = []
+    pg_url = request.getfixturevalue("pg_url") if request.param == "postgres" else ""
 
     def make(**kwargs: Any) -> IndexedStore:
         store: IndexedStore
         if request.param == "memory":
             store = InMemoryStore(**kwargs)
-        else:
+        elif request.param == "lmdb":
             store = LMDBStore(tmp_path / f"db{len(made)}", **kwargs)
+        else:
+            from pg_server import fresh_schema
+
+            from graphkit.store.postgres import PostgresStore
+
+            store = PostgresStore(fresh_schema(pg_url, f"store{len(made)}"), **kwargs)
+            store.setup()
         made.append(store)
         return store
 
@@ -322,13 +331,20 @@ def test_bad_filter_operator_and_paging(make_store: MakeStore) -> None:
         store.search(("a",), limit=-1)
 
 
+def _slow(store: IndexedStore) -> int:
+    """How much to stretch TTL timings for stores that wait on a disk (an fsync on a
+    busy machine can take tens of ms) or a database round trip."""
+    return 1 if isinstance(store, InMemoryStore) else 5
+
+
 def test_ttl_expires_items_and_sweep_deletes_them(make_store: MakeStore) -> None:
     store = make_store(index={"dims": 64}, ttl={"refresh_on_read": False})
-    store.put(("t",), "short", {"text": "fleeting"}, ttl=0.001)  # 60 ms
+    slow = _slow(store)
+    store.put(("t",), "short", {"text": "fleeting"}, ttl=0.001 * slow)  # 60 ms
     store.put(("t",), "long", {"text": "fleeting thought"}, ttl=10)
     store.put(("t",), "forever", {"text": "fleeting forever"})
     assert store.get(("t",), "short") is not None
-    time.sleep(0.1)
+    time.sleep(0.1 * slow)
     assert store.get(("t",), "short") is None
     assert {r.key for r in store.search(("t",))} == {"long", "forever"}
     assert {r.key for r in store.search(("t",), query="fleeting")} == {"long", "forever"}
@@ -338,25 +354,28 @@ def test_ttl_expires_items_and_sweep_deletes_them(make_store: MakeStore) -> None
 
 def test_list_namespaces_omits_namespaces_whose_items_all_expired(make_store: MakeStore) -> None:
     store = make_store(ttl={"refresh_on_read": False, "sweep_interval_minutes": None})
-    store.put(("gone",), "a", {"v": 1}, ttl=0.001)  # 60 ms
-    store.put(("gone",), "b", {"v": 2}, ttl=0.001)
-    store.put(("half",), "short", {"v": 3}, ttl=0.001)
+    slow = _slow(store)
+    store.put(("gone",), "a", {"v": 1}, ttl=0.001 * slow)  # 60 ms
+    store.put(("gone",), "b", {"v": 2}, ttl=0.001 * slow)
+    store.put(("half",), "short", {"v": 3}, ttl=0.001 * slow)
     store.put(("half",), "long", {"v": 4}, ttl=10)
     store.put(("kept",), "k", {"v": 5})
     assert store.list_namespaces() == [("gone",), ("half",), ("kept",)]
-    time.sleep(0.1)
+    time.sleep(0.1 * slow)
     assert store.list_namespaces() == [("half",), ("kept",)]
     assert store.list_namespaces(prefix=("gone",)) == []
     assert store.search(("half",)) and [r.key for r in store.search(("half",))] == ["long"]
 
 
 def test_ttl_refresh_on_read_extends_life(make_store: MakeStore) -> None:
-    store = make_store(ttl={"default_ttl": 0.003, "refresh_on_read": True})  # 180 ms
+    probe = make_store()
+    slow = _slow(probe)
+    store = make_store(ttl={"default_ttl": 0.003 * slow, "refresh_on_read": True})  # 180 ms
     store.put(("t",), "k", {"v": 1})
     for _ in range(4):
-        time.sleep(0.08)
+        time.sleep(0.08 * slow)
         assert store.get(("t",), "k") is not None  # each read restarts the clock
-    time.sleep(0.25)
+    time.sleep(0.25 * slow)
     assert store.get(("t",), "k", refresh_ttl=False) is None
 
 

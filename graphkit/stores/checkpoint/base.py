@@ -193,6 +193,33 @@ def new_checkpoint_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def observe_checkpoint_id(checkpoint_id: str) -> None:
+    """Make every id :func:`new_checkpoint_id` returns from now on sort after this one.
+
+    Ids are strictly increasing within a process, but two processes can make ids in one
+    millisecond whose random tails sort the other way. A saver shared by processes
+    calls this with each checkpoint it reads, so a child made from what was read sorts
+    after its parent even if another process made the parent a moment ago (a Lamport
+    clock on top of wall time). Ids that are not UUIDv7 are ignored.
+
+    >>> later = new_checkpoint_id()[:15] + "fff-bfff-ffffffffffff"
+    >>> observe_checkpoint_id(later)
+    >>> new_checkpoint_id() > later
+    True
+    """
+    global _last_id
+    try:
+        raw = int.from_bytes(checkpoint_id_bytes(checkpoint_id), "big")
+    except ValueError:
+        return
+    if (raw >> 76) & 0xF != 7:
+        return
+    counter = ((raw >> 80) << 74) | (((raw >> 64) & 0xFFF) << 62) | (raw & ((1 << 62) - 1))
+    with _id_lock:
+        if counter > _last_id:
+            _last_id = counter
+
+
 def checkpoint_id_bytes(checkpoint_id: str) -> bytes:
     """The 16 bytes of a checkpoint id (its UUID), used as a sortable key."""
     # Fast path for the canonical form new_checkpoint_id() makes (what savers see).
