@@ -574,8 +574,10 @@ class PostgresSaver(BaseCheckpointSaver):
     def _load(
         self, conn: Conn, row: Any, shared: codec.SharedReads | None = None
     ) -> CheckpointTuple:
-        """Decode one ``_SELECT`` row (more blobs are read only for unseen append chains);
-        ``shared``: the listing it is part of (older lists are slices of newer ones)."""
+        """Decode one ``_SELECT`` row (more blobs are read only for unseen append chains).
+
+        ``shared``: the listing this read is part of (older lists become slices of newer
+        ones it decoded: see ``codec.SharedReads``)."""
         t, n, cid, record, meta, channels, versions, blobs, task_ids, datas = row
         thread_id, ns = name_out(t), name_out(n)
         observe_checkpoint_id(cid)  # what this process makes next sorts after it
