@@ -331,7 +331,8 @@ from benchmarks.bench_postgres import _vectors, DIMS
 from graphkit.store.postgres import PostgresStore
 url, seconds = sys.argv[1], float(sys.argv[2])
 n = 0
-with PostgresStore(url, index={{"dims": DIMS, "embed": _vectors}}, listen=False) as store:
+index = {{"dims": DIMS, "embed": _vectors, "fields": ["text"]}}
+with PostgresStore(url, index=index, vector_cache=False, listen=False) as store:
     stop = time.monotonic() + seconds
     while time.monotonic() < stop:
         store.put(("other",), f"w{{n}}", {{"text": f"written {{n}} {{time.time()}}"}})
@@ -351,7 +352,7 @@ def store_search(items: int = 50_000, queries: int = 200) -> dict[str, float]:
     from pg_server import fresh_schema
 
     url = fresh_schema(server_url(), "bench_store")
-    index = {"dims": DIMS, "embed": _vectors}
+    index = {"dims": DIMS, "embed": _vectors, "fields": ["text"]}
     texts = [f"memory number {i}" for i in range(items)]
     with PostgresStore(url, index=index, listen=False) as loader:
         loader.setup()
