@@ -14,7 +14,10 @@ Workloads (one graph: START fans out N ``Send`` packets to a ``work`` node):
   Ray adds (serializing the job, scheduling it, sending the result back).
 
 Ray is started here with ``num_cpus`` = this machine's cores and warmed up (its
-worker processes started) before anything is timed. Not part of ``graphkit bench``
+worker processes started) before anything is timed. Its workers run at normal
+priority here (``RAY_worker_niceness=0``): Ray starts them at nice 15, which on a
+machine shared with other busy processes starves them (a dedicated cluster does not
+care), and the local threads they are compared with run at nice 0. Not part of ``graphkit bench``
 (which compares graphkit with LangGraph): this compares two executors of graphkit.
 """
 
@@ -90,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     repeat = 1 if args.quick else 3
     cpus = os.cpu_count() or 1
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # run as a script too
+    os.environ.setdefault("RAY_worker_niceness", "0")  # as the local threads (see above)
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     calibrate()
     local, remote = fan_graph(None), fan_graph(RayExecutor())

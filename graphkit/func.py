@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import copy
-import dataclasses
 import functools
 import inspect
 import typing
@@ -604,7 +603,7 @@ def _snapshot(found: StateSnapshot) -> StateSnapshot:
     """A snapshot of the graph behind a workflow, with the return value as its values."""
     if found.metadata is None or not isinstance(found.values, dict):
         return found
-    return dataclasses.replace(found, values=found.values.get(RETURN))
+    return found._replace(values=found.values.get(RETURN))
 
 
 def _wrap(input: Any) -> Any:

@@ -514,10 +514,11 @@ def message_chunk_to_message(message: BaseMessage) -> BaseMessage:
 
 
 def _with_id(message: BaseMessage) -> BaseMessage:
-    """The message itself when it has an id, else a copy with a fresh uuid4 id."""
-    if message.id is not None:
-        return message
-    return message.model_copy(update={"id": str(uuid.uuid4())})
+    """The message, given a fresh uuid4 id if it has none (in place, as LangGraph does:
+    the message a node returned is the one in the state, id included)."""
+    if message.id is None:
+        message.id = str(uuid.uuid4())
+    return message
 
 
 def _coerce(value: Messages | Iterable[Any]) -> list[BaseMessage]:
@@ -554,13 +555,13 @@ def add_messages(
 
 
 def merge_messages(left: Messages, right: Messages) -> list[Any]:
-    """Merge ``right`` into ``left`` and return a new list; neither input is mutated.
+    """Merge ``right`` into ``left`` and return a new list; neither list is mutated.
 
     - a message whose id is new is appended;
     - a message whose id is already in ``left`` replaces it in place;
     - ``RemoveMessage(id=...)`` deletes that message (an unknown id is an error);
     - ``RemoveMessage(id=REMOVE_ALL_MESSAGES)`` drops everything before it;
-    - messages without an id get a uuid4 string (on a copy, the input is untouched).
+    - messages without an id are given a uuid4 string, in place (as LangGraph does).
 
     When ``right`` only appends, the result is ``left + new``: its first ``len(left)``
     items are the very objects of ``left`` (savers rely on this to store the suffix).

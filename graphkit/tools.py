@@ -30,7 +30,7 @@ import asyncio
 import inspect
 import re
 import typing
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, get_args, get_origin, overload
 
@@ -294,6 +294,36 @@ class Tool:
                 value = _state_field(value, injection, self.name, strict)
             kwargs[param] = value
         return kwargs
+
+    def as_node(self) -> Callable[..., Any]:
+        """This tool as a graph node (``add_node(tool)``): the state is its arguments,
+        keys it does not take ignored, as LangGraph runs a LangChain tool added as a node.
+        The state is also what ``InjectedState`` parameters get."""
+        fields = set(self.args_model.model_fields)
+
+        def arguments(state: Any) -> dict[str, Any]:
+            if isinstance(state, Mapping):
+                return {k: v for k, v in state.items() if k in fields}
+            if isinstance(state, BaseModel):
+                return {k: getattr(state, k) for k in fields if hasattr(state, k)}
+            return {}
+
+        if self.func is None and self.coroutine is not None:
+
+            async def anode(state: Any) -> Any:
+                return await self.ainvoke(arguments(state), state=state)
+
+            node: Callable[..., Any] = anode
+        else:
+
+            def node(state: Any) -> Any:
+                return self.invoke(arguments(state), state=state)
+
+        node.__name__ = node.__qualname__ = self.name
+        returns = getattr(self.func or self.coroutine, "__annotations__", {}).get("return")
+        if returns is not None and not isinstance(returns, str):
+            node.__annotations__["return"] = returns  # Command[Literal[...]] destinations
+        return node
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (no validation), like the undecorated one."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
@@ -353,9 +353,11 @@ class StateUpdate(NamedTuple):
     task_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StateSnapshot:
-    """A thread's state at one checkpoint, as ``get_state`` returns it."""
+class StateSnapshot(NamedTuple):
+    """A thread's state at one checkpoint, as ``get_state`` returns it.
+
+    A named tuple, as LangGraph's: fields by name, unpacking, ``_replace``.
+    """
 
     values: Any
     """The state values (the output schema's keys)."""
@@ -369,9 +371,9 @@ class StateSnapshot:
     """When the checkpoint was saved (ISO-8601)."""
     parent_config: dict[str, Any] | None
     """Config of the checkpoint before this one, if any."""
-    tasks: tuple[PregelTask, ...] = field(default_factory=tuple)
+    tasks: tuple[PregelTask, ...] = ()
     """The next step's tasks, with errors and interrupts of a failed or paused step."""
-    interrupts: tuple[Interrupt, ...] = field(default_factory=tuple)
+    interrupts: tuple[Interrupt, ...] = ()
     """Interrupts waiting for a resume value."""
 
 

@@ -526,3 +526,30 @@ def test_update_state_with_a_command_applies_its_update_and_its_sends(
     assert state.values == {"foo": "map", "done": []}
     assert state.next == ("task", "task", "task")
     assert graph.invoke(None, config) == {"foo": "map", "done": [0, 1, 2]}
+
+
+def test_update_state_as_one_node_keeps_the_other_nodes_already_due(
+    saver: BaseCheckpointSaver,
+) -> None:
+    class Docs(TypedDict, total=False):
+        docs: Annotated[list[str], operator.add]
+        answer: str
+
+    graph = (
+        StateGraph(Docs)
+        .add_node("one", lambda s: {"docs": ["d1"]})
+        .add_node("two", lambda s: {"docs": ["d2"]})
+        .add_node("qa", lambda s: {"answer": ",".join(s["docs"])})
+        .add_edge(START, "one")
+        .add_edge(START, "two")
+        .add_edge(["one", "two"], "qa")
+        .compile(checkpointer=saver, interrupt_before=["qa"])
+    )
+    config = cfg("due")
+    graph.invoke({"docs": []}, config)
+    assert graph.get_state(config).next == ("qa",)
+    graph.update_state(config, {"docs": ["d5"]}, as_node="one")
+    assert graph.get_state(config).next == ("qa",)  # the join already fired: qa still runs
+    assert graph.invoke(None, config)["answer"] == "d1,d2,d5"
+    graph.update_state(config, {"docs": ["late"]}, as_node="qa")  # stands for qa: it ends
+    assert graph.get_state(config).next == ()

@@ -405,3 +405,28 @@ def test_a_task_that_fails_after_its_answer_asks_again() -> None:
         graph.invoke(Command(resume={card.id: "first"}), config)
     assert graph.get_state(config).interrupts == (card,)  # still open
     assert graph.invoke(Command(resume={card.id: "second"}), config) == {"log": ["answered:second"]}
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (Command(goto=["b"]), "in|a|b|b"),  # b joins a's step, then runs again after a
+        (Command(update={"log": ["edited"]}), "in|edited|a|b"),
+    ],
+    ids=["goto", "update"],
+)
+def test_a_command_goes_on_past_the_breakpoint_it_stopped_at(command: Any, expected: str) -> None:
+    class S(TypedDict, total=False):
+        log: Annotated[list[str], operator.add]
+
+    graph = (
+        StateGraph(S)
+        .add_node("a", lambda s: {"log": ["a"]})
+        .add_node("b", lambda s: {"log": ["b"]})
+        .add_edge(START, "a")
+        .add_edge("a", "b")
+        .compile(checkpointer=InMemorySaver(), interrupt_before=["a"])
+    )
+    config = {"configurable": {"thread_id": "bp"}}
+    assert graph.invoke({"log": ["in"]}, config) == {"log": ["in"]}
+    assert "|".join(graph.invoke(command, config)["log"]) == expected

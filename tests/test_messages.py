@@ -156,7 +156,8 @@ def test_add_messages_appends_and_keeps_left_objects() -> None:
 def test_add_messages_accepts_single_messages_and_assigns_ids() -> None:
     msg = HumanMessage("x")
     result = add_messages([], msg)
-    assert result[0].id and msg.id is None  # the input is not mutated
+    assert result[0] is msg and msg.id  # the message itself gets the id, as in LangGraph
+    assert add_messages([], HumanMessage("x", id="kept"))[0].id == "kept"
 
 
 def test_add_messages_replaces_by_id_in_place() -> None:

@@ -4,6 +4,7 @@ dead workers, interrupts, streaming, clear errors for what cannot travel."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import operator
 import os
 import signal
@@ -369,3 +370,41 @@ def test_functional_api_task_calls_run_on_ray() -> None:
     assert {pid for _, pid in results}.isdisjoint({os.getpid()})
     events = [e for _, e in cubes.stream([4, 5], stream_mode=["custom"])]
     assert {"cubed": 4} in events and {"cubed": 5} in events
+
+
+def test_a_config_value_that_cannot_travel_is_named() -> None:
+    graph = fan_graph(square, RayExecutor())
+    config = {"configurable": {"client": threading.Lock()}}
+    with pytest.raises(UnshippableError, match=r"config\['configurable'\]\['client'\]"):
+        graph.invoke({"items": [1], "out": []}, config)
+
+
+@task
+def holds(lock: Any) -> int:
+    return 1
+
+
+@entrypoint(executor=RayExecutor())
+def passes_a_lock(n: int) -> int:
+    return holds(threading.Lock()).result()
+
+
+def test_a_task_argument_that_cannot_travel_is_named() -> None:
+    with pytest.raises(UnshippableError, match=r"Task 'holds'.*argument 0"):
+        passes_a_lock.invoke(1)
+
+
+def test_a_function_whose_module_the_workers_cannot_import_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "driver_only_nodes.py"
+    path.write_text("def work(x):\n    return {'out': [x]}\n")
+    spec = importlib.util.spec_from_file_location("driver_only_nodes", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # importable here (so it travels by reference), not on the workers
+    monkeypatch.setitem(sys.modules, "driver_only_nodes", module)
+    graph = fan_graph(module.work, RayExecutor())
+    with pytest.raises(UnshippableError, match="could not load 'work'.*driver_only_nodes"):
+        graph.invoke({"items": [1], "out": []})

@@ -304,3 +304,24 @@ async def test_a_sync_node_under_ainvoke_runs_off_the_event_loop_thread() -> Non
     graph = one_node(lambda s: threads.append(threading.get_ident()))
     await graph.ainvoke({})
     assert threads and threads[0] != threading.get_ident()
+
+
+def test_a_state_snapshot_is_a_named_tuple_as_in_langgraph() -> None:
+    from graphkit.types import StateSnapshot
+
+    class S(TypedDict, total=False):
+        x: int
+
+    graph = (
+        StateGraph(S)
+        .add_node("inc", lambda s: {"x": s["x"] + 1})
+        .add_edge(START, "inc")
+        .compile(checkpointer=InMemorySaver())
+    )
+    config = {"configurable": {"thread_id": "nt"}}
+    graph.invoke({"x": 1}, config)
+    snap = graph.get_state(config)
+    values, next_, *_rest, interrupts = snap
+    assert (values, next_, interrupts) == ({"x": 2}, (), ())
+    assert snap._replace(values={"x": 0}).values == {"x": 0} and snap.values == {"x": 2}
+    assert snap._fields == StateSnapshot._fields and snap[0] is snap.values

@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
+from graphkit import START, Command, StateGraph
 from graphkit.tools import (
     InjectedState,
     InjectedStore,
@@ -163,3 +164,38 @@ def test_convert_to_tool_wraps_functions_and_rejects_junk() -> None:
 def test_schema_only_tool_cannot_be_invoked() -> None:
     with pytest.raises(TypeError, match="only describes a schema"):
         convert_to_tool(Person).invoke({"name": "a", "age": 1})
+
+
+def test_a_tool_added_as_a_node_takes_its_arguments_from_the_state() -> None:
+    class S(TypedDict, total=False):
+        city: str
+        units: str
+        report: str
+        user: str
+
+    @tool
+    def weather(city: str, units: str = "C") -> dict[str, str]:
+        """Weather for a city."""
+        return {"report": f"20{units} in {city}"}
+
+    @tool
+    def who() -> Command:
+        """Names the user."""
+        return Command(update={"user": "Meow"})
+
+    graph = (
+        StateGraph(S)
+        .add_node(weather)  # named after the tool
+        .add_node("who", who)
+        .add_edge(START, "weather")
+        .add_edge("weather", "who")
+        .compile()
+    )
+    assert graph.invoke({"city": "Oslo", "units": "F"}) == {
+        "city": "Oslo",
+        "units": "F",
+        "report": "20F in Oslo",
+        "user": "Meow",
+    }
+    with pytest.raises(Exception, match="city"):  # a missing argument is the tool's error
+        graph.invoke({"units": "F"})

@@ -407,7 +407,15 @@ class Run:
             writes = update_writes(values, name, self.tables) if values is not None else []
             writers.append((name, writes))
         self._apply(writers)
-        self.frontier = Frontier(pending={}, sends=[], deferred={}, joins=self.frontier.joins)
+        # The update stands for the nodes it names: they no longer run; what else was
+        # triggered (and not yet run) still is, as LangGraph's channels keep it.
+        as_nodes = {name for name, _ in writers}
+        pending = {
+            n: None
+            for n in self.frontier.pending
+            if END not in as_nodes and n not in as_nodes and n != START
+        }
+        self.frontier = Frontier(pending=pending, sends=[], deferred={}, joins=self.frontier.joins)
         for name, _ in writers:
             if name != END:
                 self.route_after(self.tables.start if name == START else self.tables.nodes[name])
@@ -453,6 +461,8 @@ class Run:
             )
 
     def _start_command(self, command: Command[Any]) -> None:
+        if self.loaded:  # a Command goes on from where the thread stopped, breakpoint included
+            self.skip_interrupt_before = True
         if command.resume is not None:
             if self.cp is None or not self.cp.loaded:
                 raise EmptyInputError(
@@ -706,22 +716,25 @@ class Run:
         await run_until_failure(aws, todo)
 
     def stream_when_done(self, tasks: list[Task]) -> Callable[[Task], None]:
-        """For a step of several tasks: stream each task's ``updates`` chunk as soon as
-        it finishes (those restored from a checkpoint first, marked cached), so a fast
-        task's update comes before a slow one's subgraph events, as in LangGraph.
-        Returns what to call when a task finishes."""
-        if "updates" not in self.modes:
+        """For a step of several tasks: stream each task's ``updates`` chunk (and its
+        ``debug``/``tasks`` result) as soon as it finishes, those restored from a
+        checkpoint first (marked cached), so a fast task's update comes before a slow
+        one's subgraph events, as in LangGraph. Returns what to call when a task finishes."""
+        modes = self.modes
+        if "updates" not in modes and "debug" not in modes and "tasks" not in modes:
             return _ignore
-        for task in tasks:
-            if task.done:
-                self._emit_update(task)
-                task.streamed = True
+        step = self.step + 1
 
         def finished(task: Task) -> None:
             if task.done and task.error is None:
-                self._emit_update(task)
+                if "updates" in modes:
+                    self._emit_update(task)
+                self._emit_debug_results([task], step)
                 task.streamed = True
 
+        for task in tasks:
+            if task.done:
+                finished(task)
         return finished
 
     @property
@@ -887,6 +900,8 @@ class Run:
         if "debug" not in self.modes and "tasks" not in self.modes:
             return
         for task in tasks:
+            if task.streamed:
+                continue
             payload = task_result_payload(task)
             self._emit("tasks", payload)
             self._emit(

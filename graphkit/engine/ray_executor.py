@@ -48,6 +48,8 @@ from graphkit.errors import (
     add_context,
 )
 from graphkit.node import CallSpec
+from graphkit.stores.store.lmdb_store import LMDBStore
+from graphkit.stores.store.memory import InMemoryStore
 
 NOT_SHIPPED_CONFIG = ("executor", "callbacks")
 """Config keys that stay in the caller's process (they act here, not in the task)."""
@@ -180,6 +182,16 @@ def _failure(name: str, exc: BaseException) -> BaseException:
         )
         lost.__cause__ = exc
         return lost
+    if isinstance(exc, ray.exceptions.RaySystemError) or isinstance(
+        getattr(exc, "cause", None), ImportError
+    ):
+        first = str(getattr(exc, "cause", None) or exc).splitlines()[0]
+        return UnshippableError(
+            f"The Ray worker could not load {name!r}: {first}. Workers import a function "
+            "by its module: make the module importable there (ray.init(runtime_env="
+            "{'py_modules': [module]}) or a working_dir), or send it by value with "
+            "ray.cloudpickle.register_pickle_by_value(module)."
+        )
     if isinstance(exc, ray.exceptions.RayTaskError):
         cause = getattr(exc, "cause", None)
         if isinstance(cause, (pickle.PicklingError, TypeError, AttributeError)):
@@ -214,9 +226,6 @@ class _StoreOutOfReach:
 def _shipped_store(store: Any) -> Any:
     """The store as a remote task gets it: shared stores as they are, in-process ones
     as a stand-in that raises on use."""
-    from graphkit.stores.store.lmdb_store import LMDBStore
-    from graphkit.stores.store.memory import InMemoryStore
-
     if isinstance(store, (InMemoryStore, LMDBStore)):
         return _StoreOutOfReach(type(store).__name__)
     return store

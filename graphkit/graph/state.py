@@ -38,6 +38,7 @@ from graphkit.node import (
     normalize_path_map,
 )
 from graphkit.schema import Schema, inspect_schema, is_typeddict
+from graphkit.tools import Tool
 from graphkit.types import CachePolicy, RetryPolicy, TimeoutPolicy
 
 ERROR_HANDLER_PREFIX = "__error_handler__"
@@ -175,8 +176,11 @@ class StateGraph(Generic[S]):
                 raise GraphCompileError(
                     "add_node(fn, fn2): pass a name and a function, or just a function."
                 )
-            action, name = node, function_name(node)
+            action = node
+            name = node.name if isinstance(node, Tool) else function_name(node)
         self._check_new_node_name(name)
+        if isinstance(action, Tool):
+            action = action.as_node()
         timeout_policy = TimeoutPolicy.coerce(timeout)  # a bad timeout fails here, not at compile
         subgraph: CompiledStateGraph | None = None
         if _is_compiled_graph(action):
