@@ -314,13 +314,17 @@ DIMS = 128
 
 
 def _vectors(texts: list[str]) -> list[list[float]]:
-    """A deterministic random unit-ish vector per text (stands in for a model)."""
+    """A deterministic vector per text, clustered as real embeddings are (one of 500
+    topics plus noise): stands in for a model. Uniform random vectors would be the
+    worst case for any ANN index, unlike any embedding model's output."""
     import numpy as np
 
     out = []
     for text in texts:
         seed = int.from_bytes(text.encode()[-8:].rjust(8, b"\0"), "big") ^ len(text)
-        out.append(np.random.default_rng(seed).standard_normal(DIMS).astype("float32").tolist())
+        center = np.random.default_rng(seed % 500 + 1_000_000).standard_normal(DIMS)
+        noise = np.random.default_rng(seed).standard_normal(DIMS)
+        out.append((center + 0.5 * noise).astype("float32").tolist())
     return out
 
 
