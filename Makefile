@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 BASE   := $(VENV)/.installed-base
-SRC    := graphkit tests examples
+SRC    := graphkit tests examples benchmarks
 
 .PHONY: install demo test test-slow test-local lint bench clean
 

@@ -975,6 +975,12 @@ def _add_bench(sub: Any) -> None:
     )
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
+    p.add_argument(
+        "--cpu",
+        action="store_true",
+        help="time process CPU (all threads) instead of wall time: steadier on a busy "
+        "machine, but waits (fsync) do not count",
+    )
     p.set_defaults(handler=cmd_bench)
 
 
@@ -1007,7 +1013,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     results = harness.run(
-        workloads, quick=args.quick, json_path=args.json, progress=ProgressLine(sys.stderr)
+        workloads,
+        quick=args.quick,
+        json_path=args.json,
+        progress=ProgressLine(sys.stderr),
+        cpu=args.cpu,
     )
     print(f"# {_machine_line(info)}")
     print(harness.format_table(results))

@@ -143,17 +143,19 @@ class OfflineModel(BaseChatModel):
 
 
 def choose_model() -> tuple[BaseChatModel, str]:
-    """A real model when an API key is set (Anthropic first), else the offline one; and its label."""
+    """A real model when an API key is set (Anthropic first), else the offline one; and its label.
+
+    ``GRAPHKIT_DEMO_MODEL`` picks the model as ``init_chat_model`` reads it, e.g.
+    ``anthropic:claude-haiku-4-5`` or ``openai:gpt-4.1-mini``.
+    """
+    from graphkit.chat_models import init_chat_model
+
     if os.environ.get("ANTHROPIC_API_KEY"):
-        from graphkit.models import ChatAnthropic
-
-        name = os.environ.get("GRAPHKIT_DEMO_MODEL", "claude-3-5-haiku-latest")
-        return ChatAnthropic(name, max_tokens=200), f"Anthropic {name} (ANTHROPIC_API_KEY is set)"
+        name = os.environ.get("GRAPHKIT_DEMO_MODEL", "anthropic:claude-3-5-haiku-latest")
+        return init_chat_model(name, max_tokens=200), f"Anthropic {name} (ANTHROPIC_API_KEY is set)"
     if os.environ.get("OPENAI_API_KEY"):
-        from graphkit.models import ChatOpenAI
-
-        name = os.environ.get("GRAPHKIT_DEMO_MODEL", "gpt-4o-mini")
-        return ChatOpenAI(name, max_tokens=200), f"OpenAI {name} (OPENAI_API_KEY is set)"
+        name = os.environ.get("GRAPHKIT_DEMO_MODEL", "openai:gpt-4o-mini")
+        return init_chat_model(name, max_tokens=200), f"OpenAI {name} (OPENAI_API_KEY is set)"
     return OfflineModel(), (
         "OFFLINE demo model: no API key set, answers come from the memories it is given "
         "(set ANTHROPIC_API_KEY or OPENAI_API_KEY for a real model)"

@@ -17,6 +17,10 @@ class GraphCompileError(GraphkitError, ValueError):
     """The graph is malformed; raised by ``compile()`` before anything runs."""
 
 
+class InvalidCheckpointerError(GraphCompileError, TypeError):
+    """``compile(checkpointer=...)`` got something that is not a checkpoint saver."""
+
+
 class ConfigError(GraphkitError, ValueError):
     """A run's or saver's config is malformed or lacks what it needs (a thread id)."""
 

@@ -500,3 +500,45 @@ async def test_async_calls_run_concurrently(saver: BaseCheckpointSaver) -> None:
     for i in range(8):
         found = await saver.aget(cfg(f"t{i}"))
         assert found is not None and found["channel_values"] == {"a": 9}
+
+
+def test_a_listing_reads_each_checkpoints_own_list(saver: BaseCheckpointSaver) -> None:
+    talk = Conversation(saver)
+    for turn in range(12):  # past snapshot_every: chains, snapshots and their bases
+        talk.step({"turn": turn}, {"turn": f"{turn} reply"})
+    listed = list(saver.list(cfg()))
+    expected = {cid: messages for cid, messages in talk.history}
+    assert [t.checkpoint["id"] for t in listed] == [cid for cid, _ in reversed(talk.history)]
+    for found in listed:
+        assert found.checkpoint["channel_values"]["messages"] == expected[found.checkpoint["id"]]
+    # each snapshot has its own list: changing one leaves the others (and the store) alone
+    listed[1].checkpoint["channel_values"]["messages"].append("mutated")
+    assert listed[2].checkpoint["channel_values"]["messages"] == talk.history[-3][1]
+    again = list(saver.list(cfg(), limit=3))
+    assert again[1].checkpoint["channel_values"]["messages"] == talk.history[-2][1]
+
+
+def test_a_listing_decodes_an_appended_history_once(saver: BaseCheckpointSaver) -> None:
+    talk = Conversation(saver)
+    talk.step(*({"turn": turn} for turn in range(20)))  # a history, then small appends
+    for turn in range(20, 23):
+        talk.step({"turn": turn})
+    lists = [t.checkpoint["channel_values"]["messages"] for t in saver.list(cfg(), limit=4)]
+    assert lists == [messages for _, messages in reversed(talk.history)]
+    # the older lists are slices of the newest one: the same element objects
+    assert all(older[0] is lists[0][0] for older in lists[1:])
+    assert len({id(found) for found in lists}) == 4  # each its own list
+
+
+def test_a_listing_across_branches_reads_each_branch(saver: BaseCheckpointSaver) -> None:
+    talk = Conversation(saver)
+    for turn in range(3):
+        talk.step(f"trunk {turn}")
+    fork_point = (talk.config, list(talk.messages), talk.version)
+    left = [talk.step(f"left {i}") for i in range(3)]
+    right = [talk.step(f"right {i}", parent=fork_point if i == 0 else None) for i in range(3)]
+    expected = dict(talk.history)
+    listed = list(saver.list(cfg()))
+    assert {t.checkpoint["id"] for t in listed} >= {*left, *right}
+    for found in listed:
+        assert found.checkpoint["channel_values"]["messages"] == expected[found.checkpoint["id"]]

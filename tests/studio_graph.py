@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypedDict
 
 from graphkit import END, START, StateGraph, interrupt
 from graphkit.checkpoint.memory import InMemorySaver
+from graphkit.models.fake import FakeChatModel
 from graphkit.store.memory import InMemoryStore
 from graphkit.stores.embeddings import HashEmbeddings
 
@@ -35,7 +36,12 @@ def search(state: Inner) -> dict[str, Any]:
     return {"notes": [f"found {state.get('topic', '?')}"]}
 
 
+MODEL = FakeChatModel(responses=["the summary"], cycle=True)
+"""Its tokens stream to the studio's live event log."""
+
+
 def summarize(state: Inner) -> dict[str, Any]:
+    MODEL.invoke(state.get("topic", ""))
     return {"notes": ["summary"]}
 
 

@@ -378,6 +378,18 @@ def test_bench_runs_a_workload_with_progress_and_json(
     assert payload["machine"]["cpus"] and payload["results"][0]["name"] == "chain"
 
 
+def test_bench_cpu_times_process_cpu_and_says_so_in_the_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "bench.json"
+    code, _, err = run(
+        capsys, "bench", "--quick", "--cpu", "--only", "chain", "--json", str(target)
+    )
+    assert code == 0, err
+    payload: dict[str, Any] = json.loads(target.read_text())
+    assert payload["timer"] == "process CPU" and payload["results"][0]["graphkit_median"] > 0
+
+
 def test_version_prints_the_installed_distribution_version() -> None:
     import subprocess
     import sys

@@ -365,3 +365,14 @@ def test_builder_nodes_expose_their_function_by_langgraphs_names() -> None:
     builder.compile().invoke({})
     assert builder.nodes["count"].runnable.func is counter
     assert counter.calls == 1
+
+
+def test_a_checkpointer_that_is_not_a_saver_is_a_type_error_naming_it() -> None:
+    from graphkit.errors import InvalidCheckpointerError
+
+    builder = StateGraph(dict).add_node("a", lambda s: {}).add_edge(START, "a")
+    with pytest.raises(TypeError, match="Invalid checkpointer provided: 'lmdb'") as info:
+        builder.compile(checkpointer="lmdb")  # type: ignore[arg-type]
+    assert isinstance(info.value, InvalidCheckpointerError)
+    assert isinstance(info.value, GraphCompileError)
+    assert "LMDBSaver(path)" in str(info.value)

@@ -473,3 +473,79 @@ def test_structured_output_with_thinking_offers_the_tool_without_forcing_it() ->
         structured.invoke("Weather in Paris?")
     body = server.requests[0]
     assert "tool_choice" not in body and body["tools"][0]["name"] == "Weather"
+
+
+def test_bind_tools_keywords_parallel_tool_calls_and_strict() -> None:
+    server = Server(
+        (200, "anthropic_message_tool_use.json"), (200, "anthropic_message_tool_use.json")
+    )
+    server.model().bind_tools([get_weather], parallel_tool_calls=False, strict=True).invoke("Hi")
+    server.model().bind_tools([get_weather], tool_choice="any", parallel_tool_calls=False).invoke(
+        "Hi"
+    )
+    first, second = server.requests
+    assert first["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+    assert first["tools"][0]["strict"] is True
+    assert second["tool_choice"] == {"type": "any", "disable_parallel_tool_use": True}
+
+
+def test_bind_sets_stop_and_request_fields_on_a_copy() -> None:
+    server = Server((200, "anthropic_message_text.json"), (200, "anthropic_message_text.json"))
+    model = server.model(stop=["A"])
+    model.bind(stop=["B"], service_tier="auto").invoke("Hi")
+    model.invoke("Hi")
+    assert (server.requests[0]["stop_sequences"], server.requests[0]["service_tier"]) == (
+        ["B"],
+        "auto",
+    )
+    assert (
+        server.requests[1]["stop_sequences"] == ["A"] and "service_tier" not in server.requests[1]
+    )
+
+
+def test_per_call_keywords_apply_to_that_call_only() -> None:
+    server = Server((200, "anthropic_message_text.json"), (200, "anthropic_message_text.json"))
+    model = server.model()
+    model.invoke("Hi", cache_control=EPHEMERAL, stop=["Z"])
+    model.invoke("Hi")
+    assert server.requests[0]["cache_control"] == EPHEMERAL
+    assert server.requests[0]["stop_sequences"] == ["Z"]
+    assert "cache_control" not in server.requests[1] and "stop_sequences" not in server.requests[1]
+
+
+class CountingLimiter:
+    """Shaped like LangChain's InMemoryRateLimiter: acquire(blocking=True)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def acquire(self, *, blocking: bool = True) -> bool:
+        self.calls += 1
+        return True
+
+
+async def test_rate_limiter_is_acquired_before_each_request() -> None:
+    server = Server((200, "anthropic_message_text.json"), (200, "anthropic_message_text.json"))
+    limiter = CountingLimiter()
+    model = server.model(rate_limiter=limiter)
+    model.invoke("Hi")
+    await model.ainvoke("Hi")
+    assert limiter.calls == 2
+
+
+def test_disable_streaming_answers_stream_with_one_whole_chunk() -> None:
+    server = Server((200, "anthropic_message_tool_use.json"))
+    model = server.model(disable_streaming="tool_calling").bind_tools([get_weather])
+    chunks = list(model.stream("Weather?"))
+    assert "stream" not in server.requests[0]
+    assert len(chunks) == 1 and [c["args"] for c in chunks[0].tool_calls] == [
+        {"location": "San Francisco, CA"},
+        {"location": "Paris"},
+    ]
+
+
+def test_langchain_callbacks_are_refused_by_name() -> None:
+    from graphkit.errors import GraphkitError
+
+    with pytest.raises(GraphkitError, match=r"ChatAnthropic\(callbacks=\.\.\.\).*remove it"):
+        ChatAnthropic("claude-haiku-4-5", api_key="k", callbacks=[])

@@ -238,3 +238,15 @@ def test_unknown_keyword_warns_and_is_sent() -> None:
         model = server.model(presense_penalty=0.1)
     model.invoke("Hi")
     assert server.requests[0]["presense_penalty"] == 0.1
+
+
+def test_bind_tools_keywords_parallel_tool_calls_and_strict() -> None:
+    server = Server((200, "openai_chat_tool_calls.json"), (200, "openai_chat_text.json"))
+    bound = server.model().bind_tools([get_weather], parallel_tool_calls=False, strict=True)
+    bound.invoke("Hi")
+    server.model().bind(parallel_tool_calls=False, stop=["x"]).invoke("Hi")
+    first, second = server.requests
+    assert first["parallel_tool_calls"] is False
+    assert first["tools"][0]["function"]["strict"] is True
+    assert "parallel_tool_calls" not in second  # the API refuses it without tools
+    assert second["stop"] == ["x"]

@@ -15,7 +15,7 @@ from _http import FixtureServer
 
 from graphkit.chat_models import init_chat_model
 from graphkit.embeddings import init_embeddings
-from graphkit.errors import GraphkitError
+from graphkit.errors import GraphkitError, MissingExtraError
 from graphkit.graph import START, MessagesState, StateGraph
 from graphkit.models import (
     ChatAnthropic,
@@ -89,9 +89,10 @@ def test_unknown_provider_and_unknown_model_say_what_to_write() -> None:
 def test_missing_sdk_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "anthropic", None)
     monkeypatch.delitem(sys.modules, "graphkit.models.anthropic", raising=False)
-    with pytest.raises(MissingProviderPackageError, match=r"pip install 'graphkit\[anthropic\]'"):
+    with pytest.raises(MissingExtraError, match=r"pip install 'graphkit\[anthropic\]'"):
         init_chat_model("anthropic:claude-sonnet-4-6")
-    assert issubclass(MissingProviderPackageError, ImportError)
+    with pytest.raises(MissingProviderPackageError):
+        init_chat_model("anthropic:claude-sonnet-4-6")
 
 
 def test_init_embeddings_by_provider_string() -> None:
@@ -220,3 +221,25 @@ def test_streamed_chunks_carry_langgraph_and_model_metadata() -> None:
         "ls_max_tokens": 1024,
         "ls_integration": "langchain_chat_model",
     }
+
+
+def test_configurable_model_replays_bind_with_its_keywords() -> None:
+    model = init_chat_model().bind_tools([get_weather], parallel_tool_calls=False).bind(seed=1)
+    built = model.resolve({"configurable": {"model": "openai:gpt-4.1"}})
+    assert isinstance(built, ChatOpenAI)
+    assert [t.name for t in built.tools] == ["get_weather"]
+    assert built.bound_kwargs == {"parallel_tool_calls": False, "seed": 1}
+
+
+def test_openai_embeddings_take_langchains_spellings() -> None:
+    embeddings = init_embeddings(
+        "openai:text-embedding-3-small",
+        openai_api_key="alias-key",
+        openai_api_base="https://proxy.example/v1",
+        request_timeout=3.0,
+    )
+    assert embeddings.client.api_key == "alias-key"
+    assert str(embeddings.client.base_url) == "https://proxy.example/v1/"
+    assert embeddings.client.timeout == 3.0
+    with pytest.raises(ModelConfigError, match=r"unknown keywords \['dimension'\]"):
+        OpenAIEmbeddings(dimension=3)

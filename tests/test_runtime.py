@@ -404,6 +404,29 @@ def test_sync_nodes_of_one_step_run_in_parallel_threads() -> None:
     assert builder.compile().invoke({})["log"] == ["a", "b"]
 
 
+def test_blocking_sends_all_run_at_once_and_quick_ones_all_run() -> None:
+    width = 6  # within the default worker count (cpus + 4) plus the caller's thread
+    barrier = threading.Barrier(width, timeout=10)
+
+    class Fan(TypedDict):
+        items: list[int]
+        out: Annotated[list[int], operator.add]
+
+    def wait_for_all(item: int) -> dict[str, Any]:
+        barrier.wait()  # breaks (then raises) unless every task is in flight together
+        return {"out": [item]}
+
+    def double(item: int) -> dict[str, Any]:
+        return {"out": [item * 2]}
+
+    for node, expected in ((wait_for_all, list(range(width))), (double, [0, 2, 4, 6, 8, 10])):
+        builder = StateGraph(Fan)
+        builder.add_node("work", node)
+        builder.add_conditional_edges(START, lambda s: [Send("work", i) for i in s["items"]])
+        graph = builder.compile()
+        assert graph.invoke({"items": list(range(width))})["out"] == expected
+
+
 async def test_async_nodes_run_concurrently_and_sync_invoke_is_refused() -> None:
     events = {"a": asyncio.Event(), "b": asyncio.Event()}
 

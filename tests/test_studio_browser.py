@@ -106,7 +106,9 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_the_page_draws_the_graph_and_opens_the_newest_thread(page: Any) -> None:
+def test_the_page_draws_the_graph_and_opens_the_newest_thread(
+    page: Any, server: StudioServer
+) -> None:
     nodes = page.eval_on_selector_all("#graph .g-node", "els => els.map(e => e.dataset.node)")
     assert {"plan", "review", "research:search", "research:summarize"} <= set(nodes)
     assert page.locator("#graph .g-cluster").count() == 1
@@ -117,13 +119,17 @@ def test_the_page_draws_the_graph_and_opens_the_newest_thread(page: Any) -> None
     expect(page.locator("#graph .g-node.ran")).to_have_attribute("data-node", "plan")
     expect(page.locator("#graph .g-node.next")).to_have_attribute("data-node", "review")
     shot(page, "threads")
+    # another writer adds a thread: the reload button shows it
+    server.studio.wait(server.studio.start_run("elsewhere", {"topic": "x"}).id, timeout=30)
+    page.click("#threads-refresh")
+    expect(page.locator("#threads tr[data-thread=elsewhere]")).to_have_count(1)
 
 
 def test_a_thread_history_shows_steps_writes_and_diffs(page: Any) -> None:
     steps = page.locator(".hrow .step").all_inner_texts()
     assert steps == ["3", "2", "1", "0", "-1"]
     page.locator(".hrow").filter(has=page.locator(".ran", has_text="research")).click()
-    page.wait_for_selector(".write[data-node=research]")
+    expect(page.locator(".hrow.selected .ran")).to_have_text("research")
     expect(page.locator("#graph .g-cluster.ran")).to_have_attribute("data-cluster", "research")
     diff = page.locator(".diff tbody tr[data-key=notes]")
     assert "appended" in diff.inner_text() and "found cats" in diff.inner_text()
@@ -133,6 +139,7 @@ def test_a_thread_history_shows_steps_writes_and_diffs(page: Any) -> None:
 
 def test_resume_an_interrupt_from_the_page(page: Any) -> None:
     assert "publish?" in page.locator("#detail .interrupt").inner_text()
+    expect(page.locator("#resume-id")).to_be_hidden()  # one interrupt: nothing to pick
     page.fill("#resume-value", '"ship it"')
     page.click("#resume-submit")
     page.wait_for_selector("#run-status.done")
@@ -190,18 +197,27 @@ def test_a_new_run_streams_live_and_lights_its_nodes(page: Any) -> None:
     log = page.locator("#events").inner_text()
     assert "step 1: plan runs" in log and "research:search runs" in log
     assert "interrupt" in log
+    expect(page.locator("#events li.message")).to_have_text("research:summarize (ai): the summary")
     page.wait_for_selector("#threads tr[data-thread=fresh].selected")
 
 
-def test_search_the_memory_store(page: Any) -> None:
+def test_search_the_memory_store(page: Any, server: StudioServer) -> None:
+    for n in range(55):
+        server.studio.store.put(("bulk",), f"k{n:02d}", {"n": n})
     page.click("#tab-store")
     page.wait_for_selector("#items tbody tr")
     assert page.locator("#ns-tree .ns").all_inner_texts() == [
         "(all namespaces)",
+        "bulk",
         "memories",
         "alice",
         "bob",
     ]
+    page.locator("#ns-tree .ns", has_text="bulk").click()
+    expect(page.locator("#items tbody tr")).to_have_count(50)
+    page.click("#items-more")
+    expect(page.locator("#items tbody tr")).to_have_count(55)
+    expect(page.locator("#items-more")).to_be_hidden()
     page.locator("#ns-tree .ns", has_text="bob").click()
     expect(page.locator("#items tbody tr")).to_have_count(1)
     page.locator("#ns-tree .ns", has_text="(all namespaces)").click()
@@ -278,3 +294,50 @@ def test_another_site_in_the_same_browser_cannot_start_runs(
     finally:
         attacker.shutdown()
         attacker.server_close()
+
+
+def _two_questions() -> Any:
+    from typing import TypedDict
+
+    from graphkit import START, StateGraph, interrupt
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    class S(TypedDict, total=False):
+        a: str
+        b: str
+
+    builder = StateGraph(S)
+    builder.add_node("ask_a", lambda s: {"a": interrupt("first question")})
+    builder.add_node("ask_b", lambda s: {"b": interrupt("second question")})
+    builder.add_edge(START, "ask_a").add_edge(START, "ask_b")
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+def test_several_interrupts_are_answered_one_at_a_time(browser: Any) -> None:
+    server = StudioServer(Studio(_two_questions()), keepalive=0.5)
+    worker = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    worker.start()
+    server.studio.wait(server.studio.start_run("two", {}).id, timeout=30)
+    context = browser.new_context(viewport={"width": 1500, "height": 950})
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        expect(page.locator("#resume-id option")).to_have_count(2)
+        second = page.locator("#resume-id option", has_text="second question")
+        page.select_option("#resume-id", second.get_attribute("value"))
+        page.fill("#resume-value", '"B"')
+        page.click("#resume-submit")
+        page.wait_for_selector("#run-status.paused")
+        expect(page.locator("#resume-id")).to_be_hidden()  # one question left
+        expect(page.locator("#detail .interrupt")).to_contain_text("first question")
+        page.fill("#resume-value", '"A"')
+        page.click("#resume-submit")
+        page.wait_for_selector("#run-status.done")
+        expect(page.locator("#state-values")).to_contain_text('"b": "B"')
+        expect(page.locator("#state-values")).to_contain_text('"a": "A"')
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
+        server.studio.close()
+        worker.join(5)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import studio_graph
 
 from graphkit.checkpoint.lmdb import LMDBSaver
 from graphkit.cli import main
@@ -53,8 +54,19 @@ def _call(url: str, path: str, token: str, body: Any = None) -> Any:
         return json.load(r)
 
 
-def test_the_command_serves_a_graph_on_lmdb_and_runs_persist(tmp_path: Path) -> None:
-    ckpt, store = tmp_path / "ckpt", tmp_path / "store"
+@pytest.mark.parametrize(
+    "shared", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["two_dirs", "one_dir"]
+)
+def test_the_command_serves_a_graph_on_lmdb_and_runs_persist(tmp_path: Path, shared: bool) -> None:
+    ckpt, store = tmp_path / "ckpt", tmp_path / ("ckpt" if shared else "store")
+    if shared:  # a directory that already holds both, with a vector index
+        from graphkit.store.lmdb import LMDBStore
+        from graphkit.stores.embeddings import HashEmbeddings
+
+        with LMDBStore(store, index={"dims": 64, "embed": HashEmbeddings(64)}) as seeded:
+            seeded.put(("notes",), "a", {"text": "pizza night"})
+        with LMDBSaver(ckpt):
+            pass
     proc = subprocess.Popen(
         [sys.executable, "-m", "graphkit", "studio", "--graph", GRAPH,
          "--checkpointer", str(ckpt), "--store", str(store)],
@@ -71,6 +83,9 @@ def test_the_command_serves_a_graph_on_lmdb_and_runs_persist(tmp_path: Path) -> 
         base, token = url.split("/?token=")
         info = _call(base, "/api/info", token)
         assert info["saver"] == "LMDBSaver" and info["store"] == "LMDBStore"
+        if shared:
+            found = _call(base, "/api/store/items?ns=%5B%5D&query=pizza", token)["items"]
+            assert found[0]["key"] == "a" and found[0]["score"] > 0
         run = _call(base, "/api/runs", token, {"thread_id": "kept", "input": {"topic": "t"}})
         with urllib.request.urlopen(
             urllib.request.Request(
@@ -86,3 +101,26 @@ def test_the_command_serves_a_graph_on_lmdb_and_runs_persist(tmp_path: Path) -> 
     assert proc.stderr is not None and "stopped" in proc.stderr.read()
     with LMDBSaver(ckpt) as saver:
         assert [t.thread_id for t in saver.list_threads()] == ["kept"]
+
+
+def test_a_store_is_opened_at_its_own_dims_and_embedder(tmp_path: Path) -> None:
+    from graphkit.store.lmdb import LMDBStore
+    from graphkit.stores.embeddings import HashEmbeddings
+    from graphkit.studio.command import open_store
+
+    graph = studio_graph.build()  # its own store embeds at 64 dims
+    with LMDBStore(tmp_path / "s32", index={"dims": 32, "embed": HashEmbeddings(32)}) as seeded:
+        seeded.put(("notes",), "a", {"text": "pizza night"})
+        seeded.put(("notes",), "b", {"text": "a quiet walk"})
+    store = open_store(str(tmp_path / "s32"), graph.store)
+    try:
+        assert store.index_config["dims"] == 32
+        found = store.search(("notes",), query="pizza")
+        assert [i.key for i in found] == ["a", "b"] and found[0].score > found[1].score
+    finally:
+        store.close()
+    fresh = open_store(str(tmp_path / "new"), graph.store)  # a new store: the graph's index
+    try:
+        assert fresh.index_config["dims"] == 64
+    finally:
+        fresh.close()

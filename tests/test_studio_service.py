@@ -91,7 +91,8 @@ def test_checkpoint_shows_what_ran_its_writes_and_the_diff_against_its_parent(
 ) -> None:
     run(studio, "t", {"topic": "cats"})
     rows = studio.history("t")["checkpoints"]
-    research = next(c for c in rows if c["ran"] == ["research"])
+    assert [c["ran"] for c in rows] == [["plan"], ["research"], ["plan"], ["__start__"], []]
+    research = rows[1]
     detail = studio.checkpoint("t", research["checkpoint_id"])
     assert detail["ran"] == ["research"]
     assert detail["writes"] == {}  # a step that completed keeps its result in the diff
@@ -277,5 +278,30 @@ def test_several_pending_interrupts_are_answered_one_by_one() -> None:
     studio.wait(studio.resume("t", "A", interrupt_id=pending["a?"]).id, timeout=30)
     left = studio.checkpoint("t")["interrupts"]
     assert [i["value"] for i in left] == ["b?"]
+    latest_id = studio.history("t")["latest_id"]  # by id too: the page asks that way
+    assert studio.checkpoint("t", latest_id)["interrupts"] == left
     studio.wait(studio.resume("t", "B", interrupt_id=left[0]["id"]).id, timeout=30)
-    assert studio.checkpoint("t")["values"] == {"a": "A", "b": "B"}
+    done = studio.checkpoint("t")
+    assert done["values"] == {"a": "A", "b": "B"}
+    assert sorted(done["ran"]) == ["ask_a", "ask_b"]
+    # ask_a finished while the step was still paused: the saver kept its writes
+    assert done["writes"]["ask_a"] == {"a": "A"}
+    first = studio.history("t")["checkpoints"][-1]
+    assert studio.checkpoint("t", first["checkpoint_id"])["writes"] == {"__start__": {}}
+
+
+def test_a_chat_models_tokens_stream_as_message_events() -> None:
+    from graphkit import START, MessagesState, StateGraph
+    from graphkit.models.fake import FakeChatModel
+
+    model = FakeChatModel(responses=["Hello there friend"])
+    builder = StateGraph(MessagesState)
+    builder.add_node("chat", lambda s: {"messages": [model.invoke(s["messages"])]})
+    builder.add_edge(START, "chat")
+    studio = Studio(builder.compile(checkpointer=InMemorySaver()))
+    started = studio.start_run("t", {"messages": [{"role": "user", "content": "hi"}]})
+    studio.wait(started.id, timeout=30)
+    tokens = [e["data"] for e in studio.run(started.id).events if e["event"] == "message"]
+    assert "".join(t["text"] for t in tokens) == "Hello there friend"
+    assert len(tokens) > 1 and {t["node"] for t in tokens} == {"chat"}
+    assert len({t["id"] for t in tokens}) == 1

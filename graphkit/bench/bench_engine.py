@@ -113,15 +113,15 @@ def loop(kind: str) -> Callable[[], object]:
     return lambda: graph.invoke({"x": 0}, config)
 
 
-def fanout(kind: str) -> Callable[[], object]:
-    """100 Sends in one step, joined with a list reducer."""
+def fanout(kind: str, width: int = FANOUT) -> Callable[[], object]:
+    """``width`` Sends in one step, joined with a list reducer."""
     StateGraph, START, END, Send = _api(kind)
     builder = StateGraph(FanState)
     builder.add_node("work", _double)
     builder.add_conditional_edges(START, lambda s: [Send("work", i) for i in s["items"]])
     builder.add_edge("work", END)
     graph = builder.compile()
-    items = list(range(FANOUT))
+    items = list(range(width))
     return lambda: graph.invoke({"items": items})
 
 
@@ -154,6 +154,14 @@ WORKLOADS = [
         lambda: fanout("graphkit"),
         lambda: fanout("langgraph"),
         units=FANOUT,
+        unit="task",
+    ),
+    Workload(
+        "fanout_10",
+        "10-way Send fan-out joined by a list reducer (small fan-outs: thread hand-off)",
+        lambda: fanout("graphkit", 10),
+        lambda: fanout("langgraph", 10),
+        units=10,
         unit="task",
     ),
     Workload(

@@ -151,15 +151,17 @@ def _warm_up(fn: Callable[[], object]) -> int:
     return _calls_per_sample(fn)
 
 
-def _time_sample(fn: Callable[[], object], calls: int) -> float:
+def _time_sample(
+    fn: Callable[[], object], calls: int, timer: Callable[[], float] = time.perf_counter
+) -> float:
     """Seconds per call, over ``calls`` back-to-back calls (GC paused)."""
     gc.collect()
     gc.disable()
     try:
-        start = time.perf_counter()
+        start = timer()
         for _ in range(calls):
             fn()
-        return (time.perf_counter() - start) / calls
+        return (timer() - start) / calls
     finally:
         gc.enable()
 
@@ -174,14 +176,18 @@ def measure(
     quick: bool = False,
     with_langgraph: bool = True,
     tick: Callable[[str], None] = _no_tick,
+    cpu: bool = False,
 ) -> Result:
     """Run one workload: warm up each side, then alternate timed samples.
 
     Runs that take less than ``MIN_SAMPLE_SECONDS`` are repeated within a sample and
     reported per call. Workloads whose runs must not repeat (each run needs fresh
     state) do their own setup inside the timed callable. ``tick`` hears which part
-    is running (for a progress line).
+    is running (for a progress line). ``cpu``: measure the process's CPU time (all its
+    threads) instead of wall time: steadier on a shared machine, but time spent waiting
+    (on fsync, on other processes) is not counted.
     """
+    timer = time.process_time if cpu else time.perf_counter
     repeat = 3 if quick else workload.repeat
     tick("graphkit setup")
     ours = workload.graphkit()
@@ -196,9 +202,9 @@ def measure(
     theirs_times: list[float] = []
     for i in range(repeat):
         tick(f"sample {i + 1}/{repeat}")
-        ours_times.append(_time_sample(ours, ours_calls))
+        ours_times.append(_time_sample(ours, ours_calls, timer))
         if theirs is not None:
-            theirs_times.append(_time_sample(theirs, theirs_calls))
+            theirs_times.append(_time_sample(theirs, theirs_calls, timer))
     result = Result(
         name=workload.name,
         description=workload.description,
@@ -286,8 +292,10 @@ def run(
     quick: bool = False,
     json_path: str | None = None,
     progress: Progress | None = None,
+    cpu: bool = False,
 ) -> list[Result]:
-    """Measure every workload; optionally write the results as JSON."""
+    """Measure every workload; optionally write the results as JSON. ``cpu``: process CPU
+    time instead of wall time (see ``measure``)."""
     with_langgraph = langgraph_available()
     results: list[Result] = []
     total = len(workloads)
@@ -299,7 +307,9 @@ def run(
 
         start = time.perf_counter()
         try:
-            result = measure(workload, quick=quick, with_langgraph=with_langgraph, tick=tick)
+            result = measure(
+                workload, quick=quick, with_langgraph=with_langgraph, tick=tick, cpu=cpu
+            )
         except Exception as exc:  # one broken workload must not hide the others
             result = Result(
                 workload.name,
@@ -317,6 +327,7 @@ def run(
     if json_path:
         payload = {
             "machine": machine(),
+            "timer": "process CPU" if cpu else "wall",
             "results": [asdict(r) | {"ratio": r.ratio} for r in results],
         }
         with open(json_path, "w") as fh:

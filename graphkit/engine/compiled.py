@@ -26,7 +26,13 @@ from graphkit.engine.nested import (
     split_checkpoint_map,
 )
 from graphkit.engine.tables import GraphTables
-from graphkit.errors import GraphCompileError, InvalidUpdateError, ParentCommand, PolicyError
+from graphkit.errors import (
+    GraphCompileError,
+    InvalidCheckpointerError,
+    InvalidUpdateError,
+    ParentCommand,
+    PolicyError,
+)
 from graphkit.runtime import coerce_context
 from graphkit.schema import ROOT, update_from_object, validation_message
 from graphkit.types import Command, StateSnapshot, StateUpdate, StreamMode
@@ -70,9 +76,9 @@ class CompiledStateGraph:
         self.config: dict[str, Any] = {}
         """Config merged under each run's (see ``with_config``)."""
         if checkpointer not in (None, True, False) and not hasattr(checkpointer, "get_tuple"):
-            raise GraphCompileError(
-                "checkpointer must be a checkpoint saver (e.g. InMemorySaver()), or for a "
-                f"subgraph True/False/None, got {checkpointer!r}."
+            raise InvalidCheckpointerError(
+                f"Invalid checkpointer provided: {checkpointer!r}. Pass a checkpoint saver "
+                "(e.g. InMemorySaver() or LMDBSaver(path)), or for a subgraph True/False/None."
             )
         if (tables.interrupt_before or tables.interrupt_after) and checkpointer is False:
             raise GraphCompileError(

@@ -642,19 +642,40 @@ class Run:
             return
         # A few workers pull tasks from one shared iterator (the caller's thread is one
         # of them): far cheaper than a future per task when a step has many tasks.
+        # Helpers join one at a time: a worker that takes a task asks for one more
+        # helper unless one is still on its way, so trivial tasks finish on the
+        # caller's thread before any helper starts (its future is then cancelled),
+        # while tasks that block bring in helpers one after another.
         pending = iter(todo)
         context = contextvars.copy_context
+        pool = self.pool()
+        most = min(len(todo) - 1, self.workers)
+        lock = threading.Lock()
+        futures: list[Future[None]] = []
+        on_the_way = [0]
 
         def work() -> None:
             for task in pending:
+                with lock:
+                    if not on_the_way[0] and len(futures) < most:
+                        on_the_way[0] += 1
+                        futures.append(pool.submit(context().run, helper))
                 run_task(task, run, step, values, tables)
                 done(task)
 
-        pool = self.pool()
-        helpers = min(len(todo) - 1, self.workers)
-        futures: list[Future[None]] = [pool.submit(context().run, work) for _ in range(helpers)]
+        def helper() -> None:
+            with lock:
+                on_the_way[0] -= 1
+            work()
+
         work()
-        for future in futures:
+        waited = 0
+        while True:  # a helper may add another before it ends: wait until none is new
+            with lock:
+                if waited == len(futures):
+                    break
+                future = futures[waited]
+            waited += 1
             if not future.cancel():  # never started: nothing left for it to do
                 future.result()
 

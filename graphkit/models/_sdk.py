@@ -8,6 +8,7 @@ classes. A provider supplies only the wire-format mapping (see the hooks below).
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import functools
 import inspect
@@ -21,7 +22,7 @@ from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage
 from graphkit.models.base import BaseChatModel
 from graphkit.models.errors import MissingAPIKeyError, ModelConfigError, translate_provider_error
 
-__all__ = ["SDKChatModel", "request_extras", "sdk_kwargs", "take_aliases"]
+__all__ = ["SDKChatModel", "request_extras", "sdk_kwargs", "take_aliases", "take_runtime_options"]
 
 
 @functools.cache
@@ -60,6 +61,23 @@ def take_aliases(owner: str, kwargs: dict[str, Any], aliases: Mapping[str, str])
                 )
             found[name] = kwargs.pop(alias)
     return found
+
+
+_NOT_HERE = ("callbacks", "callback_manager", "cache", "custom_get_token_ids", "verbose")
+"""LangChain machinery graphkit models do not have: refused by name, never sent to the API."""
+
+
+def take_runtime_options(owner: type, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Pop LangChain's non-request options: ``rate_limiter`` and ``disable_streaming`` are
+    returned (the model applies them); callbacks, cache and the like are refused."""
+    for name in _NOT_HERE:
+        if name in kwargs:
+            raise ModelConfigError(
+                f"{owner.__name__}({name}=...) is LangChain callback/caching machinery that "
+                "graphkit models do not have: remove it (stream tokens with "
+                "stream_mode='messages'; cache nodes with CachePolicy)"
+            )
+    return {k: kwargs.pop(k) for k in ("rate_limiter", "disable_streaming") if k in kwargs}
 
 
 def request_extras(
@@ -132,6 +150,8 @@ class SDKChatModel(BaseChatModel):
         stream_usage: bool = True,
         tags: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
+        rate_limiter: Any = None,
+        disable_streaming: bool | str = False,
     ) -> None:
         if not model:
             raise ModelConfigError(
@@ -143,6 +163,10 @@ class SDKChatModel(BaseChatModel):
         self.stream_usage = stream_usage
         self.tags = tags
         self.metadata = metadata
+        self.rate_limiter = rate_limiter
+        """An object with ``acquire(blocking=True)`` (and ``aacquire``), e.g. LangChain's
+        ``InMemoryRateLimiter``, called before each request."""
+        self.disable_streaming = disable_streaming
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.top_p = top_p
@@ -210,10 +234,17 @@ class SDKChatModel(BaseChatModel):
 
     def _create(self, messages: list[BaseMessage], *, stream: bool = False) -> Any:
         create = self._create_method(self._client)
+        if self.rate_limiter is not None:
+            self.rate_limiter.acquire(blocking=True)
         return create(**sdk_kwargs(create, self.request_body(messages, stream=stream)))
 
     async def _acreate(self, messages: list[BaseMessage], *, stream: bool = False) -> Any:
         create = self._create_method(self.async_client)
+        if self.rate_limiter is not None:
+            if hasattr(self.rate_limiter, "aacquire"):
+                await self.rate_limiter.aacquire(blocking=True)
+            else:
+                await asyncio.to_thread(self.rate_limiter.acquire, blocking=True)
         return await create(**sdk_kwargs(create, self.request_body(messages, stream=stream)))
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:

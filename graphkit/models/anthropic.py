@@ -33,7 +33,13 @@ from graphkit.messages import (
     UsageMetadata,
     tool_call,
 )
-from graphkit.models._sdk import SDKChatModel, StreamDecode, request_extras, take_aliases
+from graphkit.models._sdk import (
+    SDKChatModel,
+    StreamDecode,
+    request_extras,
+    take_aliases,
+    take_runtime_options,
+)
 from graphkit.models.base import StructuredOutputModel
 from graphkit.models.errors import ModelConfigError
 from graphkit.tools import Tool
@@ -128,6 +134,7 @@ class ChatAnthropic(SDKChatModel):
         **kwargs: Any,
     ) -> None:
         aliased = take_aliases("ChatAnthropic", kwargs, ALIASES)
+        runtime = take_runtime_options(type(self), kwargs)
         max_tokens = aliased.get("max_tokens", max_tokens)
         self.thinking = thinking
         """Extended thinking, e.g. ``{"type": "enabled", "budget_tokens": 2000}``."""
@@ -158,11 +165,14 @@ class ChatAnthropic(SDKChatModel):
             stream_usage=stream_usage,
             tags=tags,
             metadata=metadata,
+            **runtime,
         )
 
     def request_body(self, messages: list[BaseMessage], *, stream: bool = False) -> dict[str, Any]:
         """The Messages API request for ``messages`` with this model's settings and tools."""
         system, turns = to_anthropic_messages(messages)
+        bound = dict(self.bound_kwargs)
+        parallel, strict = bound.pop("parallel_tool_calls", None), bound.pop("strict", None)
         body: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.max_tokens,
@@ -174,15 +184,19 @@ class ChatAnthropic(SDKChatModel):
             "temperature": self.temperature,
             "top_p": self.top_p,
             "top_k": self.top_k,
-            "stop_sequences": self.stop,
+            "stop_sequences": bound.pop("stop", None) or self.stop,
             "thinking": self.thinking,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
         if self.tools:
-            body["tools"] = [_tool_spec(t) for t in self.tools]
-            if self.tool_choice is not None:
-                body["tool_choice"] = _tool_choice(self.tool_choice)
+            body["tools"] = [_tool_spec(t, strict) for t in self.tools]
+            choice = None if self.tool_choice is None else _tool_choice(self.tool_choice)
+            if parallel is False:
+                choice = {**(choice or {"type": "auto"}), "disable_parallel_tool_use": True}
+            if choice is not None:
+                body["tool_choice"] = choice
         body.update(self.model_kwargs)
+        body.update(bound)
         if stream:
             body["stream"] = True
         return body
@@ -305,14 +319,17 @@ def _image_block(block: dict[str, Any]) -> dict[str, Any]:
     return {"type": "image", "source": {"type": "url", "url": url}}
 
 
-def _tool_spec(tool: Tool) -> dict[str, Any]:
+def _tool_spec(tool: Tool, strict: bool | None = None) -> dict[str, Any]:
     """The tool's definition; ``cache_control`` (and other Anthropic keys) from its ``extras``."""
-    return {
+    spec = {
         "name": tool.name,
         "description": tool.description,
         "input_schema": tool.schema,
         **{k: v for k, v in tool.extras.items() if k in TOOL_EXTRAS},
     }
+    if strict is not None:
+        spec["strict"] = strict
+    return spec
 
 
 TOOL_EXTRAS = frozenset({"cache_control", "defer_loading", "input_examples", "strict"})

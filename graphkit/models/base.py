@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Literal, TypeVar, cast
@@ -78,6 +79,12 @@ class BaseChatModel(ABC):
     """Tags added to the metadata of this model's streamed chunks (as LangChain's)."""
     metadata: dict[str, Any] | None = None
     """Keys added to the metadata of this model's streamed chunks (as LangChain's)."""
+    disable_streaming: bool | str = False
+    """``True``: never stream (``stream`` yields the whole reply as one chunk);
+    ``"tool_calling"``: not while tools are bound (LangChain's option)."""
+    bound_kwargs: dict[str, Any] = {}  # noqa: RUF012 - replaced, never mutated
+    """Request options from ``bind``/``bind_tools`` (``stop``, ``parallel_tool_calls``,
+    ``strict``, or any request field), applied by providers that support them."""
 
     # -- what providers implement ---------------------------------------------
 
@@ -100,45 +107,77 @@ class BaseChatModel(ABC):
 
     # -- public API ------------------------------------------------------------
 
-    def invoke(self, input: LanguageModelInput, config: Any = None) -> AIMessage:
+    def invoke(self, input: LanguageModelInput, config: Any = None, **kwargs: Any) -> AIMessage:
         """Send ``input`` and return the reply.
 
         Inside a graph streamed with ``stream_mode="messages"`` this streams
-        internally, so tokens reach the stream as they arrive.
+        internally, so tokens reach the stream as they arrive. ``kwargs`` apply to
+        this call only, as with ``bind`` (e.g. ``stop=[...]``).
         """
+        if kwargs:
+            return self.bind(**kwargs).invoke(input, config)
         messages = _to_messages(input)
-        if self.streaming or _messages_streaming_active():
+        if self._streams():
             merged: AIMessageChunk | None = None
             for chunk in self.stream(messages):
                 merged = chunk if merged is None else merged + chunk
             return _final_message(merged)
         return self._generate(messages)
 
-    async def ainvoke(self, input: LanguageModelInput, config: Any = None) -> AIMessage:
+    async def ainvoke(
+        self, input: LanguageModelInput, config: Any = None, **kwargs: Any
+    ) -> AIMessage:
         """Async ``invoke``."""
+        if kwargs:
+            return await self.bind(**kwargs).ainvoke(input, config)
         messages = _to_messages(input)
-        if self.streaming or _messages_streaming_active():
+        if self._streams():
             merged: AIMessageChunk | None = None
             async for chunk in self.astream(messages):
                 merged = chunk if merged is None else merged + chunk
             return _final_message(merged)
         return await self._agenerate(messages)
 
-    def stream(self, input: LanguageModelInput, config: Any = None) -> Iterator[AIMessageChunk]:
+    def stream(
+        self, input: LanguageModelInput, config: Any = None, **kwargs: Any
+    ) -> Iterator[AIMessageChunk]:
         """Yield the reply as ``AIMessageChunk``s; ``sum`` them with ``+``."""
+        if kwargs:
+            yield from self.bind(**kwargs).stream(input, config)
+            return
         metadata = self._chunk_metadata()
-        for chunk in self._stream(_to_messages(input)):
+        messages = _to_messages(input)
+        chunks = [_as_chunk(self._generate(messages))] if self._no_streaming() else None
+        for chunk in chunks or self._stream(messages):
             _emit(chunk, metadata)
             yield chunk
 
     async def astream(
-        self, input: LanguageModelInput, config: Any = None
+        self, input: LanguageModelInput, config: Any = None, **kwargs: Any
     ) -> AsyncIterator[AIMessageChunk]:
         """Async ``stream``."""
+        if kwargs:
+            async for chunk in self.bind(**kwargs).astream(input, config):
+                yield chunk
+            return
         metadata = self._chunk_metadata()
-        async for chunk in self._astream(_to_messages(input)):
+        messages = _to_messages(input)
+        if self._no_streaming():
+            chunk = _as_chunk(await self._agenerate(messages))
             _emit(chunk, metadata)
             yield chunk
+            return
+        async for chunk in self._astream(messages):
+            _emit(chunk, metadata)
+            yield chunk
+
+    def _no_streaming(self) -> bool:
+        disabled = self.disable_streaming
+        return disabled is True or (disabled == "tool_calling" and bool(self.tools))
+
+    def _streams(self) -> bool:
+        """Whether ``invoke`` streams: asked to, or tokens are being streamed, unless disabled."""
+        return (self.streaming or _messages_streaming_active()) and not self._no_streaming()
 
     def _chunk_metadata(self) -> dict[str, Any]:
         extra = {**(self.metadata or {}), **self.ls_params()}
@@ -160,18 +199,30 @@ class BaseChatModel(ABC):
         }
 
     def bind_tools(
-        self: ModelT, tools: Sequence[Any], *, tool_choice: ToolChoice | bool = None
+        self: ModelT, tools: Sequence[Any], *, tool_choice: ToolChoice | bool = None, **kwargs: Any
     ) -> ModelT:
         """A copy of this model that offers ``tools`` on every call.
 
         ``tools`` may hold ``@tool``s, plain functions, pydantic models, TypedDicts
         or JSON-schema dicts. ``tool_choice``: ``"auto"``, ``"any"``/``"required"``,
-        ``"none"``, a tool name, or ``True`` (the single bound tool).
+        ``"none"``, a tool name, or ``True`` (the single bound tool). Other keywords
+        are bound as with ``bind``, e.g. ``parallel_tool_calls=False``, ``strict=True``.
         """
         converted = tuple(convert_to_tool(t) for t in tools)
-        bound = copy.copy(self)
+        bound = self.bind(**kwargs)
         bound.tools = converted
         bound.tool_choice = _normalize_tool_choice(tool_choice, converted)
+        return bound
+
+    def bind(self: ModelT, **kwargs: Any) -> ModelT:
+        """A copy of this model that sends ``kwargs`` with every request (LangChain's ``bind``).
+
+        ``stop`` sets stop sequences, ``parallel_tool_calls=False`` asks for one tool
+        call at a time, ``strict=True`` asks for schema-exact tool arguments; other
+        keywords are request fields sent as they are.
+        """
+        bound = copy.copy(self)
+        bound.bound_kwargs = {**self.bound_kwargs, **kwargs}
         return bound
 
     def with_structured_output(
@@ -188,6 +239,16 @@ class BaseChatModel(ABC):
 
 def _to_messages(input: LanguageModelInput) -> list[BaseMessage]:
     return [message_chunk_to_message(m) for m in convert_to_messages(input)]
+
+
+def _as_chunk(message: AIMessage) -> AIMessageChunk:
+    """A whole reply as one chunk (its tool calls as complete chunks)."""
+    data = message.model_dump(exclude={"type", "tool_calls", "invalid_tool_calls"})
+    data["tool_call_chunks"] = [
+        {"name": c["name"], "args": json.dumps(c["args"]), "id": c.get("id"), "index": i}
+        for i, c in enumerate(message.tool_calls)
+    ]
+    return AIMessageChunk(**data)
 
 
 def _final_message(merged: AIMessageChunk | None) -> AIMessage:

@@ -11,9 +11,17 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from graphkit.models.errors import MissingAPIKeyError, translate_provider_error
+from graphkit.models.errors import MissingAPIKeyError, ModelConfigError, translate_provider_error
 
 _ENV_VAR = "OPENAI_API_KEY"
+
+_ALIASES = {
+    "model_name": "model",
+    "openai_api_key": "api_key",
+    "openai_api_base": "base_url",
+    "request_timeout": "timeout",
+}
+"""LangChain's other spellings of ``OpenAIEmbeddings``' parameters -> ours."""
 
 
 class OpenAIEmbeddings:
@@ -45,7 +53,22 @@ class OpenAIEmbeddings:
         async_client: Any | None = None,
         base_url: str | None = None,
         chunk_size: int = 1000,
+        max_retries: int = 2,
+        timeout: float | None = None,
+        **aliases: Any,
     ) -> None:
+        from graphkit.models._sdk import take_aliases
+
+        found = take_aliases("OpenAIEmbeddings", aliases, _ALIASES)
+        if aliases:
+            raise ModelConfigError(
+                f"OpenAIEmbeddings got unknown keywords {sorted(aliases)}; it takes model, "
+                "dimensions, api_key, base_url, chunk_size, max_retries, timeout, client"
+            )
+        model = found.get("model", model)
+        api_key = found.get("api_key", api_key)
+        base_url = found.get("base_url", base_url)
+        timeout = found.get("timeout", timeout)
         self.model = model
         """The embedding model name."""
         self.dimensions = dimensions
@@ -64,8 +87,10 @@ class OpenAIEmbeddings:
         import openai
 
         if client is None and async_client is None:
-            client = openai.OpenAI(api_key=api_key, base_url=base_url)
-            async_client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url)
+            options: dict[str, Any] = {"api_key": api_key, "max_retries": max_retries}
+            options.update({k: v for k, v in (("base_url", base_url), ("timeout", timeout)) if v})
+            client = openai.OpenAI(**options)
+            async_client = openai.AsyncOpenAI(**options)
         self.client = client
         """The sync ``openai.OpenAI`` client (None: sync calls run the async client)."""
         self.async_client = async_client

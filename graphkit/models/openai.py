@@ -35,7 +35,13 @@ from graphkit.messages import (
     UsageMetadata,
     tool_call,
 )
-from graphkit.models._sdk import SDKChatModel, StreamDecode, request_extras, take_aliases
+from graphkit.models._sdk import (
+    SDKChatModel,
+    StreamDecode,
+    request_extras,
+    take_aliases,
+    take_runtime_options,
+)
 from graphkit.tools import Tool
 
 __all__ = ["ChatOpenAI"]
@@ -119,6 +125,7 @@ class ChatOpenAI(SDKChatModel):
         **kwargs: Any,
     ) -> None:
         aliased = take_aliases("ChatOpenAI", kwargs, ALIASES)
+        runtime = take_runtime_options(type(self), kwargs)
         super().__init__(
             aliased.get("model", model),
             max_tokens=aliased.get("max_tokens", max_tokens),
@@ -143,27 +150,33 @@ class ChatOpenAI(SDKChatModel):
             stream_usage=stream_usage,
             tags=tags,
             metadata=metadata,
+            **runtime,
         )
 
     def request_body(self, messages: list[BaseMessage], *, stream: bool = False) -> dict[str, Any]:
         """The Chat Completions request for ``messages`` with this model's settings and tools."""
         body: dict[str, Any] = {"model": self.model, "messages": to_openai_messages(messages)}
+        bound = dict(self.bound_kwargs)
+        parallel, strict = bound.pop("parallel_tool_calls", None), bound.pop("strict", None)
         optional = {
             "max_completion_tokens": self.max_tokens,
             "temperature": self.temperature,
             "top_p": self.top_p,
-            "stop": self.stop,
+            "stop": bound.pop("stop", None) or self.stop,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
         if self.tools:
-            body["tools"] = [_tool_spec(t) for t in self.tools]
+            body["tools"] = [_tool_spec(t, strict) for t in self.tools]
             if self.tool_choice is not None:
                 body["tool_choice"] = _tool_choice(self.tool_choice)
+            if parallel is not None:
+                body["parallel_tool_calls"] = parallel
         if stream:
             body["stream"] = True
             if self.stream_usage:
                 body["stream_options"] = {"include_usage": True}
         body.update(self.model_kwargs)
+        body.update(bound)
         return body
 
     def _create_method(self, client: Any) -> Callable[..., Any]:
@@ -236,11 +249,15 @@ def _image_part(source: dict[str, Any]) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": url}}
 
 
-def _tool_spec(tool: Tool) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {"name": tool.name, "description": tool.description, "parameters": tool.schema},
+def _tool_spec(tool: Tool, strict: bool | None = None) -> dict[str, Any]:
+    function: dict[str, Any] = {
+        "name": tool.name,
+        "description": tool.description,
+        "parameters": tool.schema,
     }
+    if strict is not None:
+        function["strict"] = strict
+    return {"type": "function", "function": function}
 
 
 def _tool_choice(choice: str) -> str | dict[str, Any]:

@@ -24,6 +24,7 @@ import importlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Literal
 
+from graphkit._extras import missing_extra
 from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage
 from graphkit.models.base import BaseChatModel, LanguageModelInput, ToolChoice
 from graphkit.models.errors import MissingProviderPackageError, ModelConfigError
@@ -151,9 +152,9 @@ def _load_class(provider: str, table: dict[str, tuple[str, str]], what: str) -> 
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise MissingProviderPackageError(
-            f"{class_name} needs the {provider} SDK ({exc}): pip install 'graphkit[{provider}]'"
-        ) from exc
+        if exc.name is None or exc.name.startswith("graphkit"):
+            raise
+        raise MissingProviderPackageError(str(missing_extra(class_name, exc.name))) from exc
     return getattr(module, class_name)
 
 
@@ -251,7 +252,7 @@ class ConfigurableChatModel(BaseChatModel):
         *,
         fields: Literal["any"] | Sequence[str],
         prefix: str = "",
-        bound: tuple[tuple[tuple[Any, ...], dict[str, Any]], ...] = (),
+        bound: tuple[tuple[str, tuple[Any, ...], dict[str, Any]], ...] = (),
     ) -> None:
         self.defaults = defaults
         """Keywords for ``init_chat_model`` before any config is applied."""
@@ -260,7 +261,7 @@ class ConfigurableChatModel(BaseChatModel):
         self.prefix = prefix + "_" if prefix and not prefix.endswith("_") else prefix
         """Prefix of this model's keys in ``config["configurable"]``."""
         self.bound = bound
-        """``bind_tools`` calls replayed on each built model."""
+        """``bind_tools``/``bind`` calls (method, args, kwargs) replayed on each built model."""
         self.model = str(defaults.get("model", ""))
 
     def _settings(self, config: dict[str, Any] | None) -> dict[str, Any]:
@@ -285,38 +286,49 @@ class ConfigurableChatModel(BaseChatModel):
                 "'provider:model'}}, or give init_chat_model a default model"
             )
         built = _create_chat_model(model, provider, settings)
-        for args, kwargs in self.bound:
-            built = built.bind_tools(*args, **kwargs)
+        for method, args, kwargs in self.bound:
+            built = getattr(built, method)(*args, **kwargs)
         return built
 
-    def bind_tools(
-        self, tools: Sequence[Any], *, tool_choice: ToolChoice | bool = None
-    ) -> ConfigurableChatModel:
-        """A copy that binds ``tools`` on whichever model each call selects."""
+    def _queue(self, method: str, *args: Any, **kwargs: Any) -> ConfigurableChatModel:
         return ConfigurableChatModel(
             self.defaults,
             fields=self.fields,
             prefix=self.prefix,
-            bound=(*self.bound, ((tools,), {"tool_choice": tool_choice})),
+            bound=(*self.bound, (method, args, kwargs)),
         )
 
-    def invoke(self, input: LanguageModelInput, config: Any = None) -> AIMessage:
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: ToolChoice | bool = None, **kwargs: Any
+    ) -> ConfigurableChatModel:
+        """A copy that binds ``tools`` on whichever model each call selects."""
+        return self._queue("bind_tools", tools, tool_choice=tool_choice, **kwargs)
+
+    def bind(self, **kwargs: Any) -> ConfigurableChatModel:
+        """A copy that binds ``kwargs`` on whichever model each call selects."""
+        return self._queue("bind", **kwargs)
+
+    def invoke(self, input: LanguageModelInput, config: Any = None, **kwargs: Any) -> AIMessage:
         """``invoke`` on the model ``config`` selects."""
-        return self.resolve(config).invoke(input)
+        return self.resolve(config).invoke(input, **kwargs)
 
-    async def ainvoke(self, input: LanguageModelInput, config: Any = None) -> AIMessage:
+    async def ainvoke(
+        self, input: LanguageModelInput, config: Any = None, **kwargs: Any
+    ) -> AIMessage:
         """Async ``invoke``."""
-        return await self.resolve(config).ainvoke(input)
+        return await self.resolve(config).ainvoke(input, **kwargs)
 
-    def stream(self, input: LanguageModelInput, config: Any = None) -> Iterator[AIMessageChunk]:
+    def stream(
+        self, input: LanguageModelInput, config: Any = None, **kwargs: Any
+    ) -> Iterator[AIMessageChunk]:
         """``stream`` on the model ``config`` selects."""
-        yield from self.resolve(config).stream(input)
+        yield from self.resolve(config).stream(input, **kwargs)
 
     async def astream(
-        self, input: LanguageModelInput, config: Any = None
+        self, input: LanguageModelInput, config: Any = None, **kwargs: Any
     ) -> AsyncIterator[AIMessageChunk]:
         """Async ``stream``."""
-        async for chunk in self.resolve(config).astream(input):
+        async for chunk in self.resolve(config).astream(input, **kwargs):
             yield chunk
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:

@@ -60,8 +60,8 @@ def cmd_studio(args: argparse.Namespace) -> int:
             "studio and run the graph; pass --allow-remote if that is what you want"
         )
     graph = load_graph(args.graph)
-    saver = open_checkpointer(args.checkpointer) if args.checkpointer else None
     store = open_store(args.store, graph.store) if args.store else None
+    saver = open_checkpointer(args.checkpointer) if args.checkpointer else None
     try:
         server = StudioServer(Studio(graph, checkpointer=saver, store=store), args.host, args.port)
     except OSError as exc:
@@ -104,25 +104,31 @@ def open_checkpointer(path: str) -> Any:
 
 
 def open_store(path: str, like: Any = None) -> Any:
-    """An LMDBStore on ``path``, searched with ``like``'s index (the graph's own store),
-    else with HashEmbeddings at the dims the store was saved with (as `graphkit store`)."""
-    from graphkit.cli import UsageError
-    from graphkit.cli import open_store as open_readonly
-    from graphkit.stores.embeddings import HashEmbeddings
+    """An LMDBStore on ``path`` (created if missing), opened as it was written: with its
+    vector index at the dims it saved. Queries and new items are embedded by ``like``'s
+    embedder (the graph's own store) when its dims match, else by the embedder the
+    store recorded (as ``graphkit store --query`` does)."""
+    from graphkit.cli import UsageError, _query_embedder
     from graphkit.stores.store import LMDBStore
 
     if "://" in path:
         raise UsageError(
             f"--store {path}: only LMDB directories are supported (no database URLs yet)"
         )
+    if Path(path).exists() and not Path(path).is_dir():
+        raise UsageError(f"--store {path} is not a directory")
     index = getattr(like, "index_config", None)
-    if index is None and (Path(path) / "data.mdb").is_file():
+
+    def choose(dims: int, recorded: str | None) -> Any:
+        if index and index.get("dims") == dims and index.get("embed") is not None:
+            return index["embed"]
+        return _query_embedder(path, dims, recorded, "recorded")
+
+    if (Path(path) / "data.mdb").is_file():
         try:
-            with open_readonly(path) as probe:
-                dims = probe.vectors.dims if probe.vectors is not None else None
-        except UsageError:
-            dims = None
-        index = {"dims": dims, "embed": HashEmbeddings(dims)} if dims else None
+            return LMDBStore.open_existing(path, choose_embed=choose, readonly=False)
+        except LookupError:
+            pass  # an LMDB directory without a store yet (the checkpoints', say)
     return LMDBStore(path, index=index)
 
 

@@ -196,14 +196,6 @@ class Studio:
             return []
         return ran_names(found.checkpoint.get("frontier"), found.metadata)
 
-    def _writes(self, state: Any) -> dict[str, Any]:
-        """What each node of this checkpoint's step wrote, where the saver kept it (the
-        parent's pending writes: a step that paused or failed); else the diff tells."""
-        if state.parent_config is None:
-            return {}
-        parent = self.graph.get_state(state.parent_config)
-        return {t.name: t.result for t in parent.tasks if t.result is not None}
-
     # -------------------------------------------------------------- history
     def history(self, thread_id: str, before: str | None = None, limit: int = 50) -> dict[str, Any]:
         """One page of a thread's checkpoints, newest first (``before``: a checkpoint id,
@@ -225,22 +217,31 @@ class Studio:
             "more": len(snapshots) > limit,
         }
 
+    def _parent(self, snapshot: Any) -> Any:
+        """The snapshot of ``snapshot``'s parent checkpoint (None for the first)."""
+        if snapshot.parent_config is None:
+            return None
+        return self.graph.get_state(snapshot.parent_config)
+
     def checkpoint(self, thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
         """One checkpoint in full: values, the diff against its parent, what ran in its
         step and what each node wrote, the next nodes and the pending interrupts."""
         if checkpoint_id is not None:
             _check_id(checkpoint_id)
-        state = self.graph.get_state(_config(thread_id, checkpoint_id))
+        state = self.graph.get_state(_config(thread_id))
+        if checkpoint_id is not None and state.config["configurable"].get("checkpoint_id") != (
+            checkpoint_id
+        ):  # an older one: its record (the latest shows what is still pending now)
+            state = self.graph.get_state(_config(thread_id, checkpoint_id))
         if not state.metadata and not state.values and state.parent_config is None:
             raise NotFound(f"thread {thread_id!r} has no checkpoint {checkpoint_id or '(latest)'}")
-        parent_values: Any = {}
-        if state.parent_config is not None:
-            parent_values = self.graph.get_state(state.parent_config).values
+        parent = self._parent(state)
+        parent_values: Any = parent.values if parent is not None else {}
         meta = state.metadata or {}
         return _timeline_row(state, self._ran(state)) | {
             "values": _jsonable(state.values),
             "diff": diff_values(_jsonable(parent_values), _jsonable(state.values)),
-            "writes": _jsonable(self._writes(state)),
+            "writes": _jsonable(_step_writes(state, parent)),
             "metadata": _jsonable(meta),
             "tasks": [
                 {
@@ -358,7 +359,10 @@ class Studio:
         run.emit("start", {"run_id": run.id, "thread_id": run.thread_id, "kind": run.kind})
         try:
             for namespace, mode, chunk in self.graph.stream(
-                input, config, stream_mode=["debug", "updates", "custom"], subgraphs=True
+                input,
+                config,
+                stream_mode=["debug", "updates", "custom", "messages"],
+                subgraphs=True,
             ):
                 for event in _page_events(namespace, mode, chunk):
                     run.emit(*event)
@@ -459,6 +463,33 @@ def _page_limit(limit: int) -> int:
     return max(1, min(int(limit), PAGE_LIMIT))
 
 
+def _step_writes(state: Any, parent: Any) -> dict[str, Any]:
+    """What each node wrote in the step that saved ``state``, where the saver kept it.
+
+    A step runs the tasks its parent checkpoint planned; their writes are kept against
+    the parent only when that step paused or failed (the diff against the parent shows
+    the merged effect either way). An input checkpoint shows its input; a state edit
+    (source update or fork) shows none, its diff says what changed. Checkpoints whose
+    metadata carries ``writes`` (older versions) use them as they are.
+    """
+    meta = state.metadata or {}
+    if meta.get("writes"):
+        return dict(meta["writes"])
+    source = meta.get("source")
+    if source == "input":
+        return {t.name: t.result for t in state.tasks if t.result is not None}
+    if parent is None or source in ("update", "fork"):
+        return {}
+    writes: dict[str, Any] = {}
+    for task in parent.tasks:
+        if task.result is not None:
+            key, n = task.name, 2
+            while key in writes:  # the same node sent several times (Send): each run
+                key, n = f"{task.name} ({n})", n + 1
+            writes[key] = task.result
+    return writes
+
+
 def _timeline_row(state: Any, ran: list[str]) -> dict[str, Any]:
     """What the timeline shows of a checkpoint (no values: those come one at a time)."""
     meta = state.metadata or {}
@@ -487,10 +518,24 @@ def _node_path(namespace: tuple[str, ...], name: str) -> str:
 
 def _page_events(namespace: tuple[str, ...], mode: str, chunk: Any) -> Iterator[tuple[str, Any]]:
     """The page's events for one stream event: a task starting or ending (to light up
-    its node), a checkpoint saved, a node's update, what a node streamed (custom)."""
+    its node), a checkpoint saved, a node's update, what a node streamed (custom), a
+    chat model's tokens (messages)."""
     if mode == "custom":  # also what makes the stream live: events come as they happen
         where = ":".join(part.split(":")[0] for part in namespace)
         yield "custom", {"namespace": where, "data": _jsonable(chunk)}
+        return
+    if mode == "messages":  # a chat model's tokens (or a node's returned messages)
+        message, meta = chunk
+        content = getattr(message, "content", "")
+        yield (
+            "message",
+            {
+                "node": _node_path(namespace, str((meta or {}).get("langgraph_node", ""))),
+                "id": getattr(message, "id", None),
+                "type": getattr(message, "type", ""),
+                "text": content if isinstance(content, str) else _jsonable(content),
+            },
+        )
         return
     if mode == "updates":
         for node, update in (chunk or {}).items():

@@ -402,13 +402,15 @@ def read_values(
     where: str,
     lists: ListCache | None = None,
     scope: tuple[str, str] = ("", ""),
+    shared: SharedReads | None = None,
 ) -> dict[str, Any]:
     """The value of every channel in ``versions`` that has one, deltas reassembled.
 
     With ``lists`` (the saver's :class:`ListCache`, ``scope`` = (thread, namespace)),
     an append chain is joined as msgpack bytes and decoded once, and the joined bytes
     are kept so that the next read of the channel decodes its newest delta's bytes
-    onto them instead of walking the chain again.
+    onto them instead of walking the chain again. With ``shared`` (one per listing),
+    an older version of a list read in the same listing is a slice of the newer one.
     """
     values: dict[str, Any] = {}
     for channel, version in versions.items():
@@ -417,11 +419,16 @@ def read_values(
             raise _corrupt(where, channel, version, _MISSING_BLOB)
         kind = blob[:1]
         if kind == FULL:
-            values[channel] = _load(serde, blob, 1, where, channel, version)
+            value = _MISSING
+            if lists is not None and shared is not None:
+                value = lists.read_earlier(serde, (*scope, channel), version, blob, shared)
+            if value is _MISSING:
+                value = _load(serde, blob, 1, where, channel, version)
+            values[channel] = value
         elif kind == DELTA:
             value = _MISSING
             if lists is not None:
-                value = lists.read(serde, (*scope, channel), version, blob, get_blob, where)
+                value = lists.read(serde, (*scope, channel), version, blob, get_blob, where, shared)
             if value is _MISSING:
                 value = read_channel(serde, channel, version, get_blob, where, blob)
             values[channel] = value
@@ -513,6 +520,35 @@ _Step = tuple[int, int, Chain, int, memoryview, int]
 """A delta blob read: base_version, base_len, chain, count added, element bytes, payload size."""
 
 
+class SharedReads:
+    """The list values one listing (``list()``, a history) has decoded, by cache key.
+
+    A listing reads a thread's checkpoints newest first; where an older checkpoint's
+    list is one the newer only appended to (:class:`ListCache` knows which), it is a
+    slice of the decoded newer list, so each element is decoded once per listing. The
+    snapshots of one listing then share element objects; each gets its own list.
+    """
+
+    __slots__ = ("lists",)
+
+    def __init__(self) -> None:
+        self.lists: dict[tuple[str, str, str], tuple[_Joined, list[Any]]] = {}
+        """Cache key -> (the cached chain, its list as decoded in this listing: a
+        private copy). A chain only grows at its end, so its prefixes stay valid."""
+
+
+@dataclass(slots=True)
+class _Mark:
+    """A version of a list that a joined chain passes through."""
+
+    count: int
+    """Elements of the list at this version."""
+    end: int
+    """Where its elements end in the joined ``buf``."""
+    head: tuple[int, int, Chain] | None
+    """(base_version, base_len, chain) of its delta blob; None for the full base blob."""
+
+
 @dataclass(slots=True)
 class _Joined:
     """A list value as one msgpack array: ``buf`` = array32 header + element bytes."""
@@ -525,6 +561,9 @@ class _Joined:
     """``dd`` + u32 count + the elements' msgpack bytes: decodable as is."""
     chain: Chain
     """The header numbers of the blob at ``version`` (to recognise the chain it ends)."""
+    marks: dict[int, _Mark]
+    """Every version the chain passes through, from its full base blob to ``version``:
+    each is a prefix of the newest (deltas that do not start at the end are refused)."""
 
 
 class ListCache:
@@ -554,9 +593,17 @@ class ListCache:
         blob: bytes,
         get_blob: GetBlob,
         where: str,
+        shared: SharedReads | None = None,
     ) -> Any:
-        """The list at ``version`` (``blob``: its delta), or ``_MISSING`` to read blob by blob."""
+        """The list at ``version`` (``blob``: its delta), or ``_MISSING`` to read blob by blob.
+
+        ``shared``: the listing this read is part of (see :class:`SharedReads`).
+        """
         with self._lock:
+            if shared is not None:
+                value = self._earlier(serde, key, version, blob, shared)
+                if value is not _MISSING:
+                    return value
             joined = self._join(serde, key, version, blob, get_blob, where)
             if joined is None:
                 return _MISSING
@@ -568,7 +615,54 @@ class ListCache:
             if type(value) is not list or len(value) != joined.count:
                 self._discard(key)
                 return _MISSING
+            if shared is not None:
+                shared.lists[key] = (joined, list(value))
             return value
+
+    def read_earlier(
+        self,
+        serde: Serializer,
+        key: tuple[str, str, str],
+        version: int,
+        blob: bytes,
+        shared: SharedReads,
+    ) -> Any:
+        """The list at ``version`` (``blob``: a full blob) as a slice of one that the
+        listing ``shared`` decoded already, or ``_MISSING``."""
+        with self._lock:
+            return self._earlier(serde, key, version, blob, shared)
+
+    def _earlier(
+        self,
+        serde: Serializer,
+        key: tuple[str, str, str],
+        version: int,
+        blob: bytes,
+        shared: SharedReads,
+    ) -> Any:
+        """``version``'s list as a slice of the listing's decoded list of the same chain,
+        when the cached chain passes through ``version`` with exactly these bytes."""
+        found = shared.lists.get(key)
+        entry = self._entries.get(key)
+        if found is None or entry is None or found[0] is not entry:
+            return _MISSING
+        decoded = found[1]
+        mark = entry.marks.get(version)
+        if mark is None or mark.count > len(decoded):
+            return _MISSING
+        if mark.head is None:  # the full base blob: the same elements, byte for byte
+            full = _elements(serde, memoryview(blob)[1:])
+            start = _ARRAY32.size  # after the array32 header of buf
+            if full is None or full[0] != mark.count or entry.buf[start : mark.end] != full[1]:
+                return _MISSING
+        else:
+            step = self._delta(serde, blob)
+            if step is None or (step[0], step[1], step[2]) != mark.head:
+                return _MISSING
+            elements = step[4]
+            if entry.buf[mark.end - len(elements) : mark.end] != elements:
+                return _MISSING
+        return decoded[: mark.count]
 
     def wrote(
         self, serde: Serializer, key: tuple[str, str, str], version: int, blob: bytes
@@ -661,7 +755,13 @@ class ListCache:
                 count, elements = found
                 buf = bytearray(_ARRAY32.pack(0xDD, count))
                 buf += elements
-                base = _Joined(base_version, count, buf, (0, 0, len(older) - 1))
+                base = _Joined(
+                    base_version,
+                    count,
+                    buf,
+                    (0, 0, len(older) - 1),
+                    {base_version: _Mark(count, len(buf), None)},
+                )
                 if base.count != step[1]:
                     return None
                 break
@@ -694,6 +794,7 @@ class ListCache:
         _ARRAY32.pack_into(entry.buf, 0, 0xDD, entry.count)
         entry.version = version
         entry.chain = step[2]
+        entry.marks[version] = _Mark(entry.count, len(entry.buf), (step[0], step[1], step[2]))
         self._size += len(step[4])
         self._evict()
 

@@ -519,7 +519,13 @@ class LMDBSaver(BaseCheckpointSaver):
             return self._load(txn, thread_id, ns, key, record)
 
     def _load(
-        self, txn: Txn, thread_id: str, ns: str, key: bytes, record: bytes
+        self,
+        txn: Txn,
+        thread_id: str,
+        ns: str,
+        key: bytes,
+        record: bytes,
+        shared: codec.SharedReads | None = None,
     ) -> CheckpointTuple:
         """Decode the checkpoint stored under ``key`` (record already read)."""
         prefix, id16 = key[:-16], key[-16:]
@@ -536,6 +542,7 @@ class LMDBSaver(BaseCheckpointSaver):
             where,
             self._lists,
             (thread_id, ns),
+            shared,
         )
         meta = txn.get(key, db=self._metadata)
         metadata = (
@@ -587,6 +594,7 @@ class LMDBSaver(BaseCheckpointSaver):
         upper = prefix + (checkpoint_id_bytes(before_id) if before_id else _END)
         remaining = limit
         db = self._metadata if filter else self._checkpoints
+        shared = codec.SharedReads()  # older lists: slices of newer ones this listing read
         while remaining is None or remaining > 0:
             page: list[CheckpointTuple] = []
             want = _PAGE if remaining is None else min(_PAGE, remaining)
@@ -596,7 +604,7 @@ class LMDBSaver(BaseCheckpointSaver):
                 while found is not None and len(page) < want:
                     key, data = found
                     upper = key
-                    tup = self._match(txn, thread_id, ns, key, data, filter)
+                    tup = self._match(txn, thread_id, ns, key, data, filter, shared)
                     if tup is not None:
                         page.append(tup)
                     found = _step_back(cursor, prefix)
@@ -628,6 +636,7 @@ class LMDBSaver(BaseCheckpointSaver):
         key: bytes,
         data: bytes,
         filter: dict[str, Any] | None,
+        shared: codec.SharedReads | None = None,
     ) -> CheckpointTuple | None:
         """The checkpoint under ``key`` if its metadata (``data`` when filtering) matches."""
         if filter:
@@ -640,7 +649,7 @@ class LMDBSaver(BaseCheckpointSaver):
             if record is None:
                 return None
             data = record
-        return self._load(txn, thread_id, ns, key, data)
+        return self._load(txn, thread_id, ns, key, data, shared)
 
     def _list_all(
         self, filter: dict[str, Any] | None, before_id: str | None, limit: int | None

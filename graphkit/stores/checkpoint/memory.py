@@ -152,7 +152,14 @@ class InMemorySaver(BaseCheckpointSaver):
                 return None
             return self._load(thread_id, ns, space, cid)
 
-    def _load(self, thread_id: str, ns: str, space: _Namespace, cid: str) -> CheckpointTuple:
+    def _load(
+        self,
+        thread_id: str,
+        ns: str,
+        space: _Namespace,
+        cid: str,
+        shared: codec.SharedReads | None = None,
+    ) -> CheckpointTuple:
         """Decode one checkpoint (caller holds the lock)."""
         where = codec.describe(thread_id, ns, cid)
         record, meta = space.checkpoints[cid]
@@ -166,6 +173,7 @@ class InMemorySaver(BaseCheckpointSaver):
             where,
             self._lists,
             (thread_id, ns),
+            shared,
         )
         pending: list[tuple[str, str, Any]] = []
         tasks = space.writes.get(cid, {})
@@ -211,6 +219,7 @@ class InMemorySaver(BaseCheckpointSaver):
                 end = bisect.bisect_left(ids, before_id) if before_id else len(ids)
                 keys = [(cid, thread_id, ns) for cid in reversed(ids[:end])]
         remaining = limit
+        shared = codec.SharedReads()  # older lists: slices of newer ones this listing read
         for cid, thread_id, ns in keys:
             if remaining is not None and remaining <= 0:
                 return
@@ -225,7 +234,7 @@ class InMemorySaver(BaseCheckpointSaver):
                     meta = codec.decode_metadata(self.serde, space.checkpoints[cid][1], where)
                     if not codec.matches(meta, filter):
                         continue
-                item = self._load(thread_id, ns, space, cid)
+                item = self._load(thread_id, ns, space, cid, shared)
             if remaining is not None:
                 remaining -= 1
             yield item

@@ -571,8 +571,13 @@ class PostgresSaver(BaseCheckpointSaver):
 
         return self._db.run(read, single=True)
 
-    def _load(self, conn: Conn, row: Any) -> CheckpointTuple:
-        """Decode one ``_SELECT`` row (more blobs are read only for unseen append chains)."""
+    def _load(
+        self, conn: Conn, row: Any, shared: codec.SharedReads | None = None
+    ) -> CheckpointTuple:
+        """Decode one ``_SELECT`` row (more blobs are read only for unseen append chains).
+
+        ``shared``: the listing this read is part of (older lists become slices of newer
+        ones it decoded: see ``codec.SharedReads``)."""
         t, n, cid, record, meta, channels, versions, blobs, task_ids, datas = row
         thread_id, ns = name_out(t), name_out(n)
         observe_checkpoint_id(cid)  # what this process makes next sorts after it
@@ -600,7 +605,7 @@ class PostgresSaver(BaseCheckpointSaver):
             return found
 
         values = codec.read_values(
-            self.serde, version_map, get_blob, where, self._lists, (thread_id, ns)
+            self.serde, version_map, get_blob, where, self._lists, (thread_id, ns), shared
         )
         metadata = codec.decode_metadata(self.serde, bytes(meta), where, values)
         pending = []
@@ -636,6 +641,7 @@ class PostgresSaver(BaseCheckpointSaver):
             args.append(before_id)
         remaining = limit
         after: tuple[str, str, str] | None = None
+        shared = codec.SharedReads()  # older lists: slices of newer ones this listing read
         while remaining is None or remaining > 0:
             clauses, params = list(where), list(args)
             if after is not None:
@@ -659,7 +665,7 @@ class PostgresSaver(BaseCheckpointSaver):
                         filter,
                     ):
                         continue
-                    page.append(self._load(conn, row))
+                    page.append(self._load(conn, row, shared))
                 return rows, page
 
             rows, page = self._db.run(read, single=True)

@@ -190,7 +190,10 @@ async function loadThreads(append) {
   const body = $("threads").tBodies[0];
   if (!append) body.replaceChildren();
   for (const t of data.threads) {
-    const row = el("tr", { "data-thread": t.thread_id, onclick: guarded(() => openThread(t.thread_id)) },
+    const row = el("tr", {
+      "data-thread": t.thread_id, title: `${t.checkpoints} checkpoints`,
+      onclick: guarded(() => openThread(t.thread_id)),
+    },
       el("td", { text: t.thread_id, class: "tid" }),
       el("td", { text: t.step === null || t.step === undefined ? "" : String(t.step) }),
       el("td", { text: when(t.updated) }),
@@ -349,7 +352,9 @@ function drawDetail(d) {
       el("td", {}, el("pre", { text: pretty(shown) }), was)));
   }
   diff.append(tbody);
-  box.append(section("Diff against parent", d.diff.length ? diff : el("p", { class: "muted", text: "no change" })));
+  const title = d.source === "update" || d.source === "fork" ? "The edit (diff against parent)"
+    : "What the step changed (diff against parent)";
+  box.append(section(title, d.diff.length ? diff : el("p", { class: "muted", text: "no change" })));
   box.append(section("State", el("pre", { id: "state-values", text: pretty(d.values) })));
   const isLatest = d.checkpoint_id === state.latest;
   $("resume-form").hidden = !(isLatest && d.interrupts.length);
@@ -402,6 +407,19 @@ function follow(runId, threadId) {
   source.addEventListener("update", (m) => {
     const e = JSON.parse(m.data);
     log("update", `${e.node} wrote ${short(e.update, 160)}`);
+  });
+  source.addEventListener("message", (m) => {  // tokens: one line per message, growing
+    const e = JSON.parse(m.data);
+    const text = typeof e.text === "string" ? e.text : JSON.stringify(e.text);
+    const line = e.id ? [...$("events").children].find((li) => li.dataset.msg === e.id) : null;
+    if (line) {
+      line.textContent += text;
+    } else {
+      const role = e.type.replace(/MessageChunk$/, "").toLowerCase();
+      const li = el("li", { class: "message", text: `${e.node} (${role}): ${text}` });
+      if (e.id) li.dataset.msg = e.id;
+      $("events").append(li);
+    }
   });
   source.addEventListener("custom", (m) => {
     const e = JSON.parse(m.data);
@@ -510,18 +528,22 @@ function nsLabel(path, text) {
   });
 }
 
-async function loadItems() {
+const ITEMS_PAGE = 50;
+
+async function loadItems(append) {
+  const more = append === true;
   const ns = JSON.stringify(state.namespace);
   for (const span of document.querySelectorAll("#ns-tree .ns")) {
     span.classList.toggle("selected", span.dataset.ns === ns);
   }
   $("ns-current").textContent = state.namespace.length ? state.namespace.join(" / ") : "(all)";
   const query = $("store-query").value.trim();
-  let path = `/api/store/items?ns=${enc(ns)}&limit=50`;
+  const offset = more ? $("items").tBodies[0].rows.length : 0;
+  let path = `/api/store/items?ns=${enc(ns)}&limit=${ITEMS_PAGE}&offset=${offset}`;
   if (query) path += `&query=${enc(query)}`;
   const data = await api(path);
   const body = $("items").tBodies[0];
-  body.replaceChildren();
+  if (!more) body.replaceChildren();
   for (const item of data.items) {
     body.append(el("tr", { "data-key": item.key },
       el("td", { text: item.namespace.join(" / ") }),
@@ -530,7 +552,8 @@ async function loadItems() {
       el("td", {}, el("pre", { text: pretty(item.value) })),
       el("td", { text: when(item.updated_at) })));
   }
-  $("items-empty").hidden = data.items.length > 0;
+  $("items-empty").hidden = body.rows.length > 0;
+  $("items-more").hidden = data.items.length < ITEMS_PAGE;
 }
 
 // --------------------------------------------------------------------- tabs
@@ -572,10 +595,15 @@ document.addEventListener("DOMContentLoaded", () => {
     }), 200);
   });
   $("threads-more").addEventListener("click", guarded(() => loadThreads(true)));
+  $("threads-refresh").addEventListener("click", guarded(async () => {
+    await loadThreads(false);  // other processes may have written to the saver
+    if (state.thread) await openThread(state.thread, state.selected);
+  }));
   $("history-more").addEventListener("click", guarded(() => loadHistory(true)));
   $("run-form").addEventListener("submit", guarded(startRun));
   $("resume-form").addEventListener("submit", guarded(resume));
   $("fork-form").addEventListener("submit", guarded(fork));
-  $("store-form").addEventListener("submit", guarded(loadItems));
+  $("store-form").addEventListener("submit", guarded(() => loadItems(false)));
+  $("items-more").addEventListener("click", guarded(() => loadItems(true)));
   guarded(boot)();
 });

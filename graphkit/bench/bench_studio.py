@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any, TypedDict
 
-from benchmarks.harness import Workload
+from graphkit.bench.harness import Workload
 
 CHECKPOINTS = 10_000
 
