@@ -309,10 +309,10 @@ class PostgresStore(IndexedStore):
                 deltas[key] = deltas.get(key, 0) + d
         for ns, d in deltas.items():
             self._count_ns(ns, d)
-        self._generation = upto
         self._next_expiry = min(self._next_expiry, self._b_next_expiry(conn))
         vectors = self.vectors
         if vectors is None or not self.vector_cache or not touched:
+            self._generation = upto
             return True
         vectors.remove([label for label in touched if label in vectors])
         live = conn.execute(
@@ -321,6 +321,7 @@ class PostgresStore(IndexedStore):
         ).fetchall()
         if live:
             self._add_rows(live)
+        self._generation = upto  # last: the cache now holds everything up to it
         return True
 
     def _listen_loop(self) -> None:
