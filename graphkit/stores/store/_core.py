@@ -24,6 +24,7 @@ one go when a search needs them (LMDBStore converts a batch's rows for its commi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import threading
 import time
@@ -92,6 +93,13 @@ class Record:
     def live(self, now: float) -> bool:
         """Not expired at ``now``."""
         return self.expires_at is None or self.expires_at > now
+
+    def replacing(self, old: Record | None, labels: list[int]) -> Record:
+        """This write as stored over ``old``: it keeps ``old``'s creation time while
+        ``old`` was live, and its vector rows get ``labels``."""
+        kept = old is not None and old.live(self.updated_at)
+        created = old.created_at if kept and old is not None else self.created_at
+        return dataclasses.replace(self, created_at=created, labels=labels)
 
     def item(self) -> Item:
         """As a public :class:`Item`."""

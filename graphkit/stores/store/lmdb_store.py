@@ -526,18 +526,7 @@ class LMDBStore(IndexedStore):
                         deltas[w.namespace] = deltas.get(w.namespace, 0) - 1
                     done.append(Write(w.namespace, w.key, None, old))
                     continue
-                record = Record(
-                    record.namespace,
-                    record.key,
-                    record.value,
-                    old.created_at
-                    if old is not None and old.live(record.updated_at)
-                    else record.created_at,
-                    record.updated_at,
-                    record.expires_at,
-                    record.ttl,
-                    labels[w.start : w.stop],
-                )
+                record = record.replacing(old, labels[w.start : w.stop])
                 put(item_key, _record_bytes(record), db=items_db)
                 if record.expires_at is not None:
                     put(_ttl_key(record.expires_at, item_key), b"", db=ttl_db)

@@ -493,18 +493,7 @@ class PostgresStore(IndexedStore):
                         deltas[ns] = deltas.get(ns, 0) - 1
                     done.append(Write(w.namespace, w.key, None, old))
                     continue
-                record = Record(
-                    record.namespace,
-                    record.key,
-                    record.value,
-                    old.created_at
-                    if old is not None and old.live(record.updated_at)
-                    else record.created_at,
-                    record.updated_at,
-                    record.expires_at,
-                    record.ttl,
-                    labels[w.start : w.stop],
-                )
+                record = record.replacing(old, labels[w.start : w.stop])
                 upserts.append((ns, key, _record_bytes(record), record.expires_at))
                 if old is None:
                     deltas[ns] = deltas.get(ns, 0) + 1
