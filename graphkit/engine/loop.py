@@ -409,12 +409,10 @@ class Run:
         self._apply(writers)
         # The update stands for the nodes it names: they no longer run; what else was
         # triggered (and not yet run) still is, as LangGraph's channels keep it.
-        as_nodes = {name for name, _ in writers}
-        pending = {
-            n: None
-            for n in self.frontier.pending
-            if END not in as_nodes and n not in as_nodes and n != START
-        }
+        # (as END: the thread ends here, nothing stays due)
+        written = {name for name, _ in writers}
+        gone = {*self.frontier.pending} if END in written else {*written, START}
+        pending = {n: None for n in self.frontier.pending if n not in gone}
         self.frontier = Frontier(pending=pending, sends=[], deferred={}, joins=self.frontier.joins)
         for name, _ in writers:
             if name != END:
