@@ -412,15 +412,24 @@ def test_a_subgraph_snapshot_config_maps_every_enclosing_checkpoint(
     )
 
 
-def test_invoking_the_parent_with_a_subgraph_config_replays_inside_the_subgraph(
+def _answered_after_a_subgraph_question(
     saver: BaseCheckpointSaver,
-) -> None:
+) -> tuple[Any, dict[str, Any], dict[str, Any], list[str]]:
+    """A parent whose stateful subgraph asked once and got its answer: the graph, the
+    thread's config, the subgraph's snapshot config at the question, and the call log."""
     calls: list[str] = []
     graph = parent_of(_stateful_asker(calls), saver)
     config = cfg()
     graph.invoke({"log": []}, config)
     at_question = graph.get_state(config, subgraphs=True).tasks[0].state.config
     graph.invoke(Command(resume="yes"), config)
+    return graph, config, at_question, calls
+
+
+def test_invoking_the_parent_with_a_subgraph_config_replays_inside_the_subgraph(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph, config, at_question, calls = _answered_after_a_subgraph_question(saver)
     assert graph.get_state(config).values["log"][-1] == "after"
     calls.clear()
     replayed = graph.invoke(None, at_question)
@@ -436,12 +445,7 @@ def test_invoking_the_parent_with_a_subgraph_config_replays_inside_the_subgraph(
 def test_editing_a_subgraph_checkpoint_forks_it_and_runs_on_from_the_edit(
     saver: BaseCheckpointSaver,
 ) -> None:
-    calls: list[str] = []
-    graph = parent_of(_stateful_asker(calls), saver)
-    config = cfg()
-    graph.invoke({"log": []}, config)
-    at_question = graph.get_state(config, subgraphs=True).tasks[0].state.config
-    graph.invoke(Command(resume="yes"), config)
+    graph, config, at_question, calls = _answered_after_a_subgraph_question(saver)
     fork = graph.update_state(at_question, {"log": ["edited"]})
     mapping = fork["configurable"]["checkpoint_map"]
     assert mapping[""] == at_question["configurable"]["checkpoint_map"][""]
