@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +106,25 @@ def test_nested_transactions_in_one_thread_do_not_wait_for_a_pending_resize() ->
     guard.leave()
     pending.join(5)
     assert not pending.is_alive()
+
+
+def test_opening_while_another_process_grows_the_map_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lmdb
+
+    real_open = lmdb.open
+    calls = {"n": 0}
+
+    def racing_open(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] <= 2:  # what py-lmdb raises when a writer grew the map meanwhile
+            raise lmdb.MapResizedError("mdb_txn_begin: MDB_MAP_RESIZED")
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(lmdb, "open", racing_open)
+    env = LMDBEnv(tmp_path / "db")
+    try:
+        assert calls["n"] == 3 and env.env.info()["map_size"] > 0
+    finally:
+        env.close()

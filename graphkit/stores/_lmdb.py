@@ -375,6 +375,10 @@ if hasattr(os, "register_at_fork"):
     _keys_per_process()
 
 
+_OPEN_RETRIES = 8
+"""Opens retried when another process grows the map in between (MDB_MAP_RESIZED)."""
+
+
 class MissingDatabaseError(GraphkitError, LookupError):
     """A read-only environment has no database of that name."""
 
@@ -388,6 +392,14 @@ def _open_env(
     # and a power loss can at worst undo the last commit. A killed process loses
     # nothing either way: committed pages are in the OS page cache.
     def attempt(lock: bool) -> lmdb.Environment:
+        for _ in range(_OPEN_RETRIES):
+            try:
+                return _open_once(lock)
+            except lmdb.MapResizedError:
+                continue  # another process grew the map while we opened: open again
+        return _open_once(lock)
+
+    def _open_once(lock: bool) -> lmdb.Environment:
         return lmdb.open(
             str(path),
             map_size=map_size,
