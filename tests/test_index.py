@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import signal
 
 import numpy as np
@@ -37,7 +38,9 @@ def big_index() -> tuple[VectorIndex, npt.NDArray[np.float32], list[tuple[str, .
     index = VectorIndex(DIMS)
     labels = list(range(n))
     index.add(labels, owners=labels, namespaces=namespaces, vectors=vectors)
-    assert index.has_graph  # 50k >= exact_threshold: built on add
+    assert index.building  # 50k >= exact_threshold: a background build started on add
+    index.wait_graph()
+    assert index.has_graph
     return index, vectors, namespaces
 
 
@@ -87,6 +90,7 @@ def test_graph_survives_deletes_and_relabels() -> None:
     index.add(
         list(range(500)), owners=list(range(500)), namespaces=[("a",)] * 500, vectors=vectors[:500]
     )
+    index.wait_graph()
     assert index.has_graph
     index.remove(range(0, 500, 2))
     index.add(
@@ -132,19 +136,21 @@ def test_graph_save_and_load_roundtrip(tmp_path: object) -> None:
     index.remove([5])
     stamp = index.save_graph(path, generation=7)
     assert stamp is not None and stamp.count == 299 and stamp.size == path.stat().st_size
+    assert stamp.untrusted == (5,)  # in the file, marked deleted
     assert GraphStamp.from_list(stamp.to_list()) == stamp
     assert [p.name for p in path.parent.iterdir()] == ["g.hnsw"]  # no temporary left behind
     fresh = VectorIndex(16, AnnConfig(exact_threshold=10))
     rows = [i for i in range(300) if i != 5]
     fresh.add(rows, owners=rows, namespaces=[("a",)] * 299, vectors=vectors[rows], build=False)
-    assert not fresh.load_graph(path, stamp=stamp, generation=8)  # stale generation
-    assert not fresh.load_graph(path, stamp=None, generation=7)  # no stamp: never trusted
-    assert fresh.load_graph(path, stamp=stamp, generation=7)
+    assert not fresh.load_graph(path, stamp=stamp, changed=None)  # changes since unknown
+    assert not fresh.load_graph(path, stamp=None, changed=set())  # no stamp: never trusted
+    assert fresh.load_graph(path, stamp=stamp, changed=set())
+    assert fresh.fresh_count == 0  # the file holds every row as it is
     assert [h.owner for h in fresh.search(vectors[5], k=5, force="ann")] == [
         h.owner for h in index.search(vectors[5], k=5, force="ann")
     ]
     path.write_bytes(b"garbage")
-    assert not VectorIndex(16).load_graph(path, stamp=stamp, generation=7)
+    assert not VectorIndex(16).load_graph(path, stamp=stamp, changed=set())
     assert GraphStamp.from_list([1, 2, "x", 4, "d"]) is None
 
 
@@ -269,7 +275,8 @@ def test_staging_converts_in_bounded_bursts_and_keeps_a_graph_in_step() -> None:
     with_graph = VectorIndex(8, AnnConfig(exact_threshold=50))
     labels = list(range(60))
     with_graph.stage(labels, owners=labels, namespaces=[("a",)] * 60, vectors=vectors[:60])
-    assert with_graph.has_graph and not with_graph._pending.labels  # threshold reached
+    assert with_graph.building and not with_graph._pending.labels  # threshold reached
+    with_graph.wait_graph()
     with_graph.stage([60], owners=[60], namespaces=[("a",)], vectors=[vectors[60]])
     assert not with_graph._pending.labels  # with a graph, rows go in at once
     assert with_graph.search(vectors[60], k=1, force="ann")[0].owner == 60
@@ -306,6 +313,7 @@ def test_search_sees_rows_only_in_the_fresh_buffer(no_background: None) -> None:
     index.add(
         list(range(300)), owners=list(range(300)), namespaces=[("a",)] * 300, vectors=vectors[:300]
     )
+    index.wait_graph()
     assert index.has_graph and index.fresh_count == 0
     index.add([300, 301], owners=[300, 301], namespaces=[("a",), ("b",)], vectors=vectors[300:302])
     assert index.fresh_count == 2  # not in the graph yet
@@ -420,16 +428,34 @@ def test_background_inserts_keep_the_graph_in_step_with_concurrent_changes() -> 
     assert graph_ids == set(owner_of)  # every live label in the graph, no removed one left
 
 
-def test_fresh_buffer_is_bounded(no_background: None) -> None:
+def test_a_put_never_inserts_into_the_graph_itself(no_background: None) -> None:
     vectors = structured_vectors(400, dims=8, seed=14)
     index = VectorIndex(8, AnnConfig(exact_threshold=50, fresh_max=64))
     index.add(
         list(range(50)), owners=list(range(50)), namespaces=[("a",)] * 50, vectors=vectors[:50]
     )
+    index.wait_graph()
     for i in range(50, 400):
         index.add([i], owners=[i], namespaces=[("a",)], vectors=vectors[i : i + 1])
-        assert index.fresh_count <= 64  # past fresh_max the put inserts the older half
-    assert index.search(vectors[399], k=1, force="ann")[0].owner == 399
+    assert index.fresh_count == 350  # past fresh_max too: only the background thread inserts
+    for force in ("ann", "exact"):
+        assert index.search(vectors[399], k=1, force=force)[0].owner == 399
+
+
+def test_a_backlog_past_fresh_max_drains_in_the_background() -> None:
+    vectors = structured_vectors(600, dims=8, seed=15)
+    index = VectorIndex(8, AnnConfig(exact_threshold=50, fresh_max=64))
+    index.add(
+        list(range(50)), owners=list(range(50)), namespaces=[("a",)] * 50, vectors=vectors[:50]
+    )
+    index.wait_graph()
+    labels = list(range(50, 600))
+    index.add(labels, owners=labels, namespaces=[("a",)] * 550, vectors=vectors[50:])
+    deadline = time.monotonic() + 60
+    while index.fresh_count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert index.fresh_count == 0  # the thread drained it (in big chunks), no put helped
+    assert index.search(vectors[599], k=1, force="ann")[0].owner == 599
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

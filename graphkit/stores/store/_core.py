@@ -246,7 +246,7 @@ class IndexedStore(BaseStore):
         self.index_config = index
         self.embeddings = ensure_embeddings(index.get("embed"), dims=dims)
         self.embeddings_name = embeddings_name(index.get("embed"))
-        self.vectors = VectorIndex(dims, AnnConfig.from_dict(index.get("ann")))
+        self.vectors = VectorIndex(dims, AnnConfig.from_dict(index.get("ann")), lock=self._lock)
         self._fields = list(fields)
         self._simple_fields = frozenset(p for p in fields if is_simple_path(p))
 
