@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import time
 import signal
+import time
 
 import numpy as np
 import numpy.typing as npt
@@ -480,3 +480,190 @@ def test_a_forked_child_searches_and_inserts_although_its_parent_was_inserting()
                 os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+# -- the background build, and graphs saved before later changes ---------------------------------
+
+
+class _Gate:
+    """Holds every background build until released (``with gate:`` releases on exit)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import threading
+
+        self.event = threading.Event()
+        run_build = VectorIndex._run_build
+
+        def gated(index: VectorIndex, build: object, mat: object) -> None:
+            self.event.wait(60)
+            run_build(index, build, mat)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(VectorIndex, "_run_build", gated)
+
+    def release(self) -> None:
+        self.event.set()
+
+
+class _Model:
+    """Brute force over what the index should hold: label -> (owner, namespace, unit row)."""
+
+    def __init__(self, dims: int) -> None:
+        self.dims = dims
+        self.rows: dict[int, tuple[int, tuple[str, ...], npt.NDArray[np.float32]]] = {}
+
+    def add(
+        self, index: VectorIndex, labels: list[int], owner: int, ns: tuple[str, ...], seed: int
+    ) -> None:
+        vecs = (
+            np.random.default_rng(seed).standard_normal((len(labels), self.dims)).astype(np.float32)
+        )
+        index.add(labels, owners=[owner] * len(labels), namespaces=[ns] * len(labels), vectors=vecs)
+        for label, v in zip(labels, vecs, strict=True):
+            self.rows[label] = (owner, ns, v / np.linalg.norm(v))
+
+    def remove(self, index: VectorIndex, labels: list[int]) -> None:
+        index.remove(labels)
+        for label in labels:
+            self.rows.pop(label, None)
+
+    def best(self, q: npt.NDArray[np.float32], k: int) -> list[float]:
+        by_owner: dict[int, float] = {}
+        for owner, _, v in self.rows.values():
+            by_owner[owner] = max(by_owner.get(owner, -2.0), float(v @ q))
+        return sorted(by_owner.values(), reverse=True)[:k]
+
+    def check(self, index: VectorIndex, q: npt.NDArray[np.float32], k: int) -> None:
+        owners = {owner for owner, _, _ in self.rows.values()}
+        forces = ("exact", "ann") if index.has_graph else ("exact", None)
+        for force in forces:
+            hits = index.search(q, k=k, force=force)
+            assert {h.owner for h in hits} <= owners  # a removed row never comes back
+            assert [h.score for h in hits] == pytest.approx(self.best(q, k), abs=1e-5)
+
+
+def _query(dims: int, seed: int) -> npt.NDArray[np.float32]:
+    q = np.random.default_rng(seed).standard_normal(dims).astype(np.float32)
+    return q / np.linalg.norm(q)
+
+
+def test_adds_and_removes_during_a_build_return_at_once_and_are_replayed_into_the_graph(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gate = _Gate(monkeypatch)
+    model = _Model(8)
+    index = VectorIndex(8, AnnConfig(exact_threshold=40, ef=400))
+    for i in range(45):
+        model.add(index, [i], i, ("a",), seed=i)
+    assert index.building and not index.has_graph  # the build waits at the gate
+    model.add(index, [45, 46], 45, ("b",), seed=45)  # added during the build
+    model.remove(index, [3, 4])  # in the snapshot: marked deleted on install
+    model.add(index, [3], 1003, ("a",), seed=1003)  # a label reused with another vector
+    before = [index.search(_query(8, s), k=5) for s in range(5)]
+    for s in range(5):
+        model.check(index, _query(8, s), 5)  # exact meanwhile
+    gate.release()
+    index.wait_graph()
+    assert index.has_graph and not index.building
+    assert 4 in index._graph_deleted  # (3 is queued again with its new vector)
+    for s in range(5):
+        model.check(index, _query(8, s), 5)
+        assert [h.owner for h in index.search(_query(8, s), k=5)] == [h.owner for h in before[s]]
+    index.sync_graph()
+    assert index._graph is not None
+    assert set(index._graph.get_ids_list()) - index._graph_deleted == set(model.rows)
+    assert index._in_graph == set(model.rows)
+
+
+build_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["put", "put", "delete", "release", "search"]),
+        st.integers(0, 15),  # item id
+        st.integers(1, 3),  # rows per item
+        st.integers(0, 10_000),  # vector seed
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=build_ops, k=st.integers(1, 8))
+def test_any_changes_around_a_build_equal_brute_force(
+    ops: list[tuple[str, int, int, int]], k: int
+) -> None:
+    mp = pytest.MonkeyPatch()  # (a function-scoped fixture would span examples)
+    try:
+        gate = _Gate(mp)
+        model = _Model(8)
+        index = VectorIndex(8, AnnConfig(exact_threshold=10, ef=400))
+        items: dict[int, list[int]] = {}
+        free: list[int] = []
+        top = 0
+        for kind, item, nrows, seed in ops:
+            if kind == "release":
+                gate.release()
+                index.wait_graph()
+            elif kind == "search":
+                model.check(index, _query(8, seed), k)
+            else:
+                if item in items:
+                    gone = items.pop(item)
+                    model.remove(index, gone)
+                    free.extend(gone)
+                if kind == "put":
+                    labels = []
+                    for _ in range(nrows):
+                        if free:
+                            labels.append(free.pop())
+                        else:
+                            labels.append(top)
+                            top += 1
+                    model.add(index, labels, item, ("a",), seed)
+                    items[item] = labels
+        gate.release()
+        index.sync_graph()
+        model.check(index, _query(8, 1), k)
+        if index._graph is not None:
+            assert set(index._graph.get_ids_list()) - index._graph_deleted == set(model.rows)
+    finally:
+        mp.undo()
+
+
+def test_a_graph_saved_before_later_changes_loads_and_requeues_only_those(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    monkeypatch.setattr(VectorIndex, "_drain", lambda self: None)  # saved with fresh rows waiting
+    path = Path(str(tmp_path)) / "g.hnsw"
+    model = _Model(8)
+    index = VectorIndex(8, AnnConfig(exact_threshold=20, ef=400))
+    for i in range(30):
+        model.add(index, [i], i, ("a",), seed=i)
+    index.sync_graph()  # every row in the graph
+    model.add(index, [30], 30, ("a",), seed=30)  # fresh, not in the graph
+    model.remove(index, [2])  # in the graph: untrusted in the file
+    stamp = index.save_graph(path, generation=7, settle=False)
+    assert stamp is not None and 2 in stamp.untrusted and stamp.count == 29
+    # later changes (generation 8 on): one removed, one overwritten, one new
+    model.remove(index, [5, 6])
+    model.add(index, [5], 105, ("a",), seed=105)
+    model.add(index, [31], 31, ("a",), seed=31)
+    changed = {5, 6, 31}
+    reopened = VectorIndex(8, AnnConfig(exact_threshold=20, ef=400))
+    labels = sorted(model.rows)
+    reopened.add(
+        labels,
+        owners=[model.rows[label][0] for label in labels],
+        namespaces=[model.rows[label][1] for label in labels],
+        vectors=np.stack([model.rows[label][2] for label in labels]),
+        build=False,
+    )
+    assert reopened.load_graph(path, stamp=stamp, changed=changed)
+    assert reopened.fresh_count == 3  # 30 (never in the graph), 5 (overwritten), 31 (new)
+    for s in range(8):
+        model.check(reopened, _query(8, s), 6)
+    reopened.sync_graph()
+    for s in range(8):
+        model.check(reopened, _query(8, s), 6)
+    assert reopened._graph is not None
+    assert set(reopened._graph.get_ids_list()) - reopened._graph_deleted == set(model.rows)
