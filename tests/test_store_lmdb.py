@@ -150,11 +150,14 @@ def test_puts_above_the_threshold_are_searchable_at_once_and_saved_in_the_graph(
         for text, key in [("text new again", "new"), ("text 3 again", "k3"), ("text 8", "k8")]:
             assert store.search(("docs",), query=text, limit=1)[0].key == key
         assert "k7" not in {r.key for r in store.search(("docs",), query="text 7", limit=100)}
-    assert store.vectors.fresh_count == 0  # close() inserted them before saving the graph
+    assert store.vectors.fresh_count == 2  # close() saved the graph as it was...
     with caplog.at_level(logging.INFO, logger="stores"):
         store = LMDBStore(tmp_path, index=index_config())
     assert not [r for r in caplog.records if "rebuilding" in r.message]
+    assert store.vectors is not None and store.vectors.fresh_count == 2  # ...and the rest goes in
     assert store.search(("docs",), query="text new again", limit=1)[0].key == "new"
+    assert store.search(("docs",), query="text 3 again", limit=1)[0].key == "k3"
+    assert "k7" not in {r.key for r in store.search(("docs",), query="text 7", limit=100)}
     store.close()
 
 

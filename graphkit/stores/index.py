@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
 import logging
 import math
 import os
@@ -51,6 +50,7 @@ import struct
 import threading
 import time
 import weakref
+import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,7 +202,7 @@ class GraphStamp:
     size: int
     """File size in bytes."""
     digest: str
-    """blake2b (16 bytes, hex) of the file."""
+    """CRC-32 of the file (``"crc32:"`` and 8 hex digits)."""
     untrusted: tuple[int, ...] = ()
     """Labels in the file that do not hold a live row's current vector (deleted, or
     changed while the graph was saved): marked deleted on load, re-inserted if live."""
@@ -234,15 +234,19 @@ class GraphStamp:
 
 
 def _file_digest(f: Any) -> tuple[int, str]:
-    """(size, blake2b hex) of an open binary file, read from its start."""
+    """(size, CRC-32 hex) of an open binary file, read from its start.
+
+    A check against damage, not against tampering: CRC-32 runs at ~2.2 GB/s here where
+    blake2b ran at ~310 MB/s, and a 100k x 384 graph file is ~170 MB (0.55 s of blake2b
+    on every open)."""
     f.seek(0)
-    h = hashlib.blake2b(digest_size=16)
+    crc = 0
     size = 0
-    while chunk := f.read(1 << 20):
-        h.update(chunk)
+    while chunk := f.read(1 << 22):
+        crc = zlib.crc32(chunk, crc)
         size += len(chunk)
     f.seek(0)
-    return size, h.hexdigest()
+    return size, f"crc32:{crc:08x}"
 
 
 @dataclass(slots=True)

@@ -24,7 +24,6 @@ one go when a search needs them (LMDBStore converts a batch's rows for its commi
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 import threading
 import time
@@ -99,7 +98,17 @@ class Record:
         ``old`` was live, and its vector rows get ``labels``."""
         kept = old is not None and old.live(self.updated_at)
         created = old.created_at if kept and old is not None else self.created_at
-        return dataclasses.replace(self, created_at=created, labels=labels)
+        # (the constructor, not dataclasses.replace: 1 us instead of 15 per put)
+        return Record(
+            self.namespace,
+            self.key,
+            self.value,
+            created,
+            self.updated_at,
+            self.expires_at,
+            self.ttl,
+            labels,
+        )
 
     def item(self) -> Item:
         """As a public :class:`Item`."""

@@ -285,7 +285,6 @@ class LMDBStore(IndexedStore):
             self.env.db("store_free_labels")
             self.env.db("store_changes")
         self._prefixes: dict[Namespace, bytes] = {}
-        self._packer = msgpack.Packer(use_bin_type=True)  # used under self._lock only
         self._generation = 0
         self._saved_generation = -1
         self._last_save = time.monotonic()
@@ -351,9 +350,7 @@ class LMDBStore(IndexedStore):
                     f"index['dims']={self.vectors.dims}: open it with dims={stored_dims}, "
                     "or use a new path to re-embed with another model."
                 )
-            for raw_key, _ in txn.cursor(db=self._items):
-                ns, _key = decode_key(cast(bytes, raw_key))
-                self._count_ns(ns, +1)
+            self._count_namespaces(txn)
             self._load_rows(txn)
         self._next_expiry = self._b_next_expiry()
         self._record_index(stored_dims, raw_embed)
@@ -429,28 +426,53 @@ class LMDBStore(IndexedStore):
         dims = struct.unpack(">Q", raw_dims)[0] if raw_dims else None
         return dims, bytes(raw_embed).decode("utf-8") if raw_embed else None
 
+    def _count_namespaces(self, txn: lmdb.Transaction) -> None:
+        """Items per namespace, from the keys alone (counted per key prefix, then each
+        distinct prefix decoded once: ~0.2 us per item instead of ~10)."""
+        by_prefix: dict[bytes, int] = {}
+        get = by_prefix.get
+        for raw_key in txn.cursor(db=self._items).iternext(keys=True, values=False):
+            raw_key = cast(bytes, raw_key)
+            prefix = raw_key[: raw_key.index(b"\x00\x00") + 2]
+            by_prefix[prefix] = get(prefix, 0) + 1
+        for prefix, count in by_prefix.items():
+            self._count_ns(decode_key(prefix)[0], count)
+
     def _load_rows(self, txn: lmdb.Transaction) -> None:
+        """Every vector row into the index (item keys decoded by shared prefix)."""
         index = self.vectors
         if index is None:
             return
-        used: list[int] = []
         owners: list[int] = []
         namespaces: list[Namespace] = []
         blobs: list[bytes] = []
         owner, dims, fmt = self._owner, index.dims, self._format
+        size = 4 * dims
+        ns_of: dict[bytes, Namespace] = {}
+        raw_labels: list[bytes] = []
         for raw_label, raw in txn.cursor(db=self._vecs):
-            item_key, blob = decode_vector_row(cast(bytes, raw), dims, fmt)
-            used.append(struct.unpack(">Q", raw_label)[0])
-            owners.append(owner(item_key))
-            namespaces.append(item_key[0])
+            raw = cast(bytes, raw)
+            if fmt == 1:
+                (ns, key), blob = decode_vector_row(raw, dims, fmt)
+            else:
+                split = raw.index(b"\x00\x00", size) + 2
+                prefix = raw[size:split]
+                ns = ns_of.get(prefix)  # type: ignore[assignment]
+                if ns is None:
+                    ns = ns_of[prefix] = decode_key(prefix)[0]
+                key, blob = raw[split:].decode("utf-8"), raw[:size]
+            raw_labels.append(cast(bytes, raw_label))
+            owners.append(owner((ns, key)))
+            namespaces.append(ns)
             blobs.append(blob)
-        if used:
+        if raw_labels:
+            used = np.frombuffer(b"".join(raw_labels), dtype=">u8").astype(np.int64).tolist()
             mat = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(used), dims)
-            index.add(
+            index.add(  # (copied into the namespace blocks)
                 used,
                 owners=owners,
                 namespaces=namespaces,
-                vectors=mat.copy(),
+                vectors=mat,
                 build=False,
                 normalized=True,
             )
@@ -516,8 +538,10 @@ class LMDBStore(IndexedStore):
         return out
 
     def save_index(self) -> bool:
-        """Save the hnswlib graph now, every row in it (waits for a background build);
-        no-op without a graph or changes. Returns whether it saved."""
+        """Save the hnswlib graph now, as it is (a background build under way is waited
+        for; rows still on their way into the graph are named in the stamp and go in on
+        the next open, in the background). No-op without a graph or changes. Returns
+        whether it saved."""
         with self._lock, self._save_lock:
             vectors = self.vectors
             if vectors is None or getattr(self.env, "readonly", False):
@@ -526,7 +550,8 @@ class LMDBStore(IndexedStore):
             if not vectors.dirty and 0 <= behind < _CHANGES_KEPT // 2:
                 return False  # the saved graph plus the change log since it is current
             vectors.generation = self._generation
-            stamp = vectors.save_graph(self.index_path, publish=self._publish)
+            vectors.wait_graph()
+            stamp = vectors.save_graph(self.index_path, settle=False, publish=self._publish)
             if stamp is None:
                 return False
             self._saved_generation = stamp.generation
@@ -782,13 +807,13 @@ class LMDBStore(IndexedStore):
         self._ns_counts.clear()
         self._owner_of.clear()
         self._key_of.clear()
+        self._prefixes.clear()
         if self.vectors is not None:
             self.vectors.autosave = None
             self.vectors = VectorIndex(self.vectors.dims, self.vectors.ann, lock=self._lock)
         raw_gen = txn.get(_GENERATION, db=self._meta)
         self._generation = struct.unpack(">Q", raw_gen)[0] if raw_gen else 0
-        for raw_key, _ in txn.cursor(db=self._items):
-            self._count_ns(decode_key(cast(bytes, raw_key))[0], +1)
+        self._count_namespaces(txn)
         self._load_rows(txn)
         if self.vectors is not None:
             self.vectors.generation = self._generation
