@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from graphkit.errors import InvalidArgumentError, InvalidMessageError, RunContextError
 from graphkit.runtime import ExecutionInfo, RunControl, Runtime, ServerInfo, _no_op_stream_writer
 from graphkit.stores.checkpoint.base import configurable_of
 
@@ -312,7 +313,7 @@ def current_task(what: str) -> TaskContext:
     """The running task; ``what`` names the caller for the error outside a run."""
     task = CURRENT_TASK.get()
     if task is None:
-        raise RuntimeError(
+        raise RunContextError(
             f"{what} was called outside a running graph. Call it from inside a node "
             "or task function while the graph runs (invoke/stream)."
         )
@@ -328,7 +329,7 @@ def get_store() -> Any:
     """The store passed to ``compile(store=...)`` or ``entrypoint(store=...)``."""
     task = current_task("get_store()")
     if task.run.store is None:
-        raise RuntimeError(
+        raise RunContextError(
             "get_store() found no store: pass one with compile(store=InMemoryStore()) "
             "or entrypoint(store=...)."
         )
@@ -458,7 +459,7 @@ def push_message(message: Any, *, state_key: str | None = "messages") -> Any:
     task = current_task("push_message()")
     (converted,) = convert_to_messages([message])
     if converted.id is None:
-        raise ValueError(
+        raise InvalidMessageError(
             "Message ID is required: push_message() needs a message with an id (it "
             "identifies the message in the stream and the state), e.g. "
             "AIMessage('...', id='reply-1')."
@@ -469,7 +470,7 @@ def push_message(message: Any, *, state_key: str | None = "messages") -> Any:
         task.run.emit("messages", (converted, task.stream_metadata()))
     if state_key is not None:
         if task.run.channels and state_key not in task.run.channels:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"push_message(state_key={state_key!r}): the graph's state has no key "
                 f"{state_key!r}. Pass the key of its message list, or state_key=None to "
                 "only stream the message."

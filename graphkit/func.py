@@ -41,7 +41,7 @@ from graphkit.constants import END, INTERRUPT, START
 from graphkit.context import CURRENT_CALL, CURRENT_TASK, TaskContext, report_progress
 from graphkit.engine.executor import LOCAL, kwargs_for
 from graphkit.engine.retry import arun_with_retry, as_retry_policies, run_with_retry
-from graphkit.errors import PolicyError
+from graphkit.errors import InvalidCallError, PolicyError
 from graphkit.node import CallSpec, function_name, inspect_callable
 from graphkit.schema import type_json_schema
 from graphkit.types import CachePolicy, RetryPolicy, StateSnapshot, TimeoutPolicy
@@ -73,7 +73,9 @@ class TaskFuture(Generic[T]):
         """Wait for the task and return its value (or raise its error)."""
         future = self._future
         if isinstance(future, asyncio.Future):
-            raise TypeError("This task runs on the event loop: `await` it instead of .result().")
+            raise InvalidCallError(
+                "This task runs on the event loop: `await` it instead of .result()."
+            )
         return future.result(timeout)
 
     def __await__(self) -> Any:

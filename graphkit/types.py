@@ -391,11 +391,11 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
     The ``Interrupt`` carries the schema as JSON schema either way.
     """
     from graphkit.context import current_task
-    from graphkit.errors import GraphInterrupt
+    from graphkit.errors import GraphInterrupt, RunContextError
 
     task = current_task("interrupt()")
     if not task.run.has_checkpointer:
-        raise RuntimeError(
+        raise RunContextError(
             "interrupt() needs a checkpointer to resume the run later: "
             "compile(checkpointer=InMemorySaver()) and pass a thread_id in the config."
         )

@@ -26,7 +26,7 @@ from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.group_commit import RunSaves, SaveItem, committer
 from graphkit.engine.merge import MISSING
 from graphkit.engine.task import Task, Write, adopt_handler, handled_failure
-from graphkit.errors import ResumeValidationError, UnknownInterruptError
+from graphkit.errors import ConfigError, ResumeValidationError, UnknownInterruptError
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
@@ -87,7 +87,7 @@ class CheckpointSession:
         if not isinstance(configurable, dict):
             thread_of(config)  # raises, naming the malformed config
         if configurable.get("thread_id") in (None, ""):  # 0 is a thread id
-            raise ValueError(
+            raise ConfigError(
                 "This graph has a checkpointer, so each run needs a thread: pass "
                 "config={'configurable': {'thread_id': 'some-id'}}."
             )
@@ -97,7 +97,7 @@ class CheckpointSession:
         """The config of the checkpoint the next save comes after."""
         self.durability = config.get("durability") or DEFAULT_DURABILITY
         if self.durability not in DURABILITY:
-            raise ValueError(f"durability must be one of {DURABILITY}, got {self.durability!r}.")
+            raise ConfigError(f"durability must be one of {DURABILITY}, got {self.durability!r}.")
         self.in_background = self.durability == "async" and saver.waits_on_io
         """Saves go to the saver's background committer (else they are made inline)."""
         self.user_metadata = dict(config.get("metadata") or {})
@@ -137,7 +137,7 @@ class CheckpointSession:
             found = self.saver.get_tuple(self.config)
         if found is None:
             if self.config["configurable"].get("checkpoint_id"):
-                raise ValueError(
+                raise ConfigError(
                     f"Thread {self.thread_id!r} has no checkpoint "
                     f"{self.config['configurable']['checkpoint_id']!r}."
                 )

@@ -28,6 +28,8 @@ from graphkit.engine.nested import (
 from graphkit.engine.tables import GraphTables
 from graphkit.errors import (
     GraphCompileError,
+    InvalidArgumentError,
+    InvalidCallError,
     InvalidCheckpointerError,
     InvalidUpdateError,
     ParentCommand,
@@ -218,7 +220,7 @@ class CompiledStateGraph:
         }
         options.pop("output_keys", None)
         if options:
-            raise TypeError(
+            raise InvalidCallError(
                 f"Unexpected keyword arguments: {sorted(options)}. invoke/stream take "
                 "context, stream_mode, print_mode, output_keys, interrupt_before, "
                 "interrupt_after, durability, control, subgraphs, debug and version."
@@ -289,7 +291,9 @@ class CompiledStateGraph:
         end with the final state. Model and tool internals are not reported.
         """
         if version not in ("v1", "v2"):
-            raise ValueError(f"astream_events version must be 'v1' or 'v2', got {version!r}.")
+            raise InvalidArgumentError(
+                f"astream_events version must be 'v1' or 'v2', got {version!r}."
+            )
         run_id = str(uuid.uuid4())
         yield _chain_event("on_chain_start", self.name, run_id, {"input": input})
         final: Any = None
@@ -360,7 +364,7 @@ class CompiledStateGraph:
     def _check_sync(self) -> None:
         if self.tables.has_async:
             async_nodes = [n.name for n in self.tables.nodes.values() if n.call.is_async]
-            raise TypeError(
+            raise InvalidCallError(
                 f"Nodes {async_nodes or '(a branch)'} are async, so this graph can only run with "
                 "ainvoke/astream/abatch. Use `await graph.ainvoke(...)`, or make them plain "
                 "functions."
@@ -660,7 +664,7 @@ class _Call:
         cls, stream_mode: Any, print_mode: Any, *, subgraphs: bool, debug: bool, version: str
     ) -> _Call:
         if version not in ("v1", "v2"):
-            raise ValueError(f"version must be 'v1' or 'v2', got {version!r}.")
+            raise InvalidArgumentError(f"version must be 'v1' or 'v2', got {version!r}.")
         if stream_mode == ():
             streamed, single = frozenset[str](), True
         else:
@@ -735,7 +739,7 @@ def _modes(stream_mode: Any) -> tuple[frozenset[str], bool]:
     modes = frozenset([stream_mode] if single else stream_mode)
     unknown = modes - _ALL_MODES
     if unknown:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"Unknown stream_mode {sorted(unknown)}; choose from {sorted(_ALL_MODES)}."
         )
     return modes, single
@@ -746,7 +750,7 @@ def _configs(config: Any, n: int) -> list[dict[str, Any] | None]:
         return [config] * n
     configs = list(config)
     if len(configs) != n:
-        raise ValueError(f"batch() got {n} inputs but {len(configs)} configs.")
+        raise InvalidArgumentError(f"batch() got {n} inputs but {len(configs)} configs.")
     return configs
 
 

@@ -21,7 +21,7 @@ from graphkit.engine.merge import merge_writes
 from graphkit.engine.nested import with_checkpoint_map
 from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import Write
-from graphkit.errors import InvalidUpdateError
+from graphkit.errors import ConfigError, InvalidUpdateError
 from graphkit.schema import ROOT
 from graphkit.stores.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, thread_of
 from graphkit.types import Interrupt, PregelTask, StateSnapshot
@@ -30,7 +30,7 @@ from graphkit.types import Interrupt, PregelTask, StateSnapshot
 def _saver(graph: CompiledStateGraph) -> BaseCheckpointSaver:
     saver: BaseCheckpointSaver | None = graph.saver
     if saver is None:
-        raise ValueError(
+        raise ConfigError(
             "This graph has no checkpointer, so it keeps no thread state: "
             "compile(checkpointer=InMemorySaver()) (or LMDBSaver(path))."
         )

@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar, cast
 import networkx as nx
 
 from graphkit.constants import END, RESERVED_CHARS, START
-from graphkit.errors import GraphCompileError
+from graphkit.errors import GraphCompileError, InvalidCallError
 from graphkit.node import (
     BranchDef,
     CallSpec,
@@ -90,7 +90,9 @@ class StateGraph(Generic[S]):
         input_schema = input_schema or legacy.pop("input", None)
         output_schema = output_schema or legacy.pop("output", None)
         if legacy:
-            raise TypeError(f"StateGraph() got unexpected keyword arguments {sorted(legacy)}")
+            raise InvalidCallError(
+                f"StateGraph() got unexpected keyword arguments {sorted(legacy)}"
+            )
         self.state_schema = state_schema
         self.state = inspect_schema(state_schema)
         self.input = (
@@ -164,7 +166,7 @@ class StateGraph(Generic[S]):
         retry_policy = retry_policy or legacy.pop("retry", None)
         input_schema = input_schema or legacy.pop("input", None)
         if legacy:
-            raise TypeError(f"add_node() got unexpected keyword arguments {sorted(legacy)}")
+            raise InvalidCallError(f"add_node() got unexpected keyword arguments {sorted(legacy)}")
         if isinstance(node, str):
             name = node
             if action is None:

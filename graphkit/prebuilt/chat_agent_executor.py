@@ -20,6 +20,12 @@ from pydantic import BaseModel
 from typing_extensions import NotRequired, TypedDict
 
 from graphkit.constants import END, START
+from graphkit.errors import (
+    GraphCompileError,
+    InvalidArgumentError,
+    InvalidCallError,
+    InvalidMessageError,
+)
 from graphkit.managed import RemainingSteps, remaining_steps
 from graphkit.messages import (
     AIMessage,
@@ -128,7 +134,7 @@ def create_react_agent(
     from graphkit.graph.state import StateGraph
 
     if version not in ("v1", "v2"):
-        raise ValueError(f"version must be 'v1' or 'v2', got {version!r}")
+        raise InvalidArgumentError(f"version must be 'v1' or 'v2', got {version!r}")
     tool_node = _tool_node(tools)
     runnable_tools = list(tool_node.tools_by_name.values()) if tool_node is not None else []
     bindable = [*runnable_tools, *_builtin_tools(tools)]
@@ -204,7 +210,7 @@ def _check_schema(schema: type[Any], key: str, structured: bool) -> None:
         k for k in (key, "structured_response" if structured else None) if k and k not in keys
     ]
     if missing:
-        raise ValueError(
+        raise GraphCompileError(
             f"state_schema {schema.__name__} lacks the key(s) {missing} the agent writes. "
             "Subclass AgentState (or AgentStateWithStructuredResponse / AgentStatePydantic)."
         )
@@ -331,7 +337,7 @@ def _check_history(state: Any, key: str) -> None:
         if call.get("id") not in answered
     ]
     if open_calls:
-        raise ValueError(
+        raise InvalidMessageError(
             "Found AIMessages with tool_calls that do not have a corresponding ToolMessage "
             f"(calls {[c.get('id') for c in open_calls]}). Every tool call must be answered by "
             "a ToolMessage with its tool_call_id before the model is called again."
@@ -349,7 +355,7 @@ def _model_input(prompt: Prompt, state: Any, key: str) -> Any:
         return prompt.invoke(state)
     if callable(prompt):
         return prompt(state)
-    raise TypeError(
+    raise InvalidCallError(
         f"prompt must be a string, a SystemMessage, a function state -> messages or an "
         f"object with invoke(state); got {type(prompt).__name__}"
     )
