@@ -21,6 +21,8 @@ from graphkit.stores.checkpoint.base import configurable_of
 
 if TYPE_CHECKING:
     from graphkit.engine.executor import Executor
+    from graphkit.stores.store.base import BaseStore
+    from graphkit.types import RunnableConfig
 
 # Configurable keys LangGraph copies into the metadata of streamed chunks.
 _PROPAGATED = (
@@ -66,7 +68,7 @@ class RunScope:
     @classmethod
     def for_run(
         cls,
-        config: dict[str, Any],
+        config: RunnableConfig,
         *,
         context: Any = None,
         control: RunControl | None = None,
@@ -109,7 +111,7 @@ def _local_executor() -> Executor:
 class RunContext:
     """What every task of one run shares."""
 
-    config: dict[str, Any]
+    config: RunnableConfig
     """The run's config, as passed to invoke/stream."""
     store: Any = None
     """The long-term memory store given to ``compile(store=...)``."""
@@ -215,7 +217,7 @@ class TaskContext:
         """The id of this task's ``index``-th ``interrupt()``: unique within the thread."""
         return "|".join((*self.run.namespace, f"{self.task_id}#{index}"))
 
-    def config(self) -> dict[str, Any]:
+    def config(self) -> RunnableConfig:
         """The run config plus where we are (LangGraph's ``langgraph_*`` metadata keys)."""
         run_config = self.run.config
         metadata = {**self.run.scope.metadata, **(run_config.get("metadata") or {})}
@@ -320,12 +322,12 @@ def current_task(what: str) -> TaskContext:
     return task
 
 
-def get_config() -> dict[str, Any]:
+def get_config() -> RunnableConfig:
     """The config of the run, from inside a node (with ``langgraph_node`` metadata)."""
     return current_task("get_config()").config()
 
 
-def get_store() -> Any:
+def get_store() -> BaseStore:
     """The store passed to ``compile(store=...)`` or ``entrypoint(store=...)``."""
     task = current_task("get_store()")
     if task.run.store is None:

@@ -45,6 +45,7 @@ from graphkit.messages import (
 from graphkit.models import BaseChatModel
 from graphkit.store.base import BaseStore
 from graphkit.store.lmdb import LMDBStore
+from graphkit.types import RunnableConfig
 
 DEFAULT_DATA_DIR = Path(".graphkit-data")
 """Where ``graphkit demo`` keeps its data when no ``--data-dir`` is given (in .gitignore)."""
@@ -223,7 +224,9 @@ class Demo:
 
 def run_turn(graph: CompiledStateGraph, turn: Turn) -> dict[str, Any]:
     """Send one user message on its thread; return the new state."""
-    config = {"configurable": {"thread_id": turn["thread_id"], "user_id": turn["user_id"]}}
+    config: RunnableConfig = {
+        "configurable": {"thread_id": turn["thread_id"], "user_id": turn["user_id"]}
+    }
     result: dict[str, Any] = graph.invoke(
         {"messages": [HumanMessage(content=turn["text"])]}, config
     )

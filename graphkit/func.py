@@ -44,7 +44,7 @@ from graphkit.engine.retry import arun_with_retry, as_retry_policies, run_with_r
 from graphkit.errors import InvalidCallError, PolicyError
 from graphkit.node import CallSpec, function_name, inspect_callable
 from graphkit.schema import type_json_schema
-from graphkit.types import CachePolicy, RetryPolicy, StateSnapshot, TimeoutPolicy
+from graphkit.types import CachePolicy, RetryPolicy, RunnableConfig, StateSnapshot, TimeoutPolicy
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -393,7 +393,7 @@ class Workflow:
             executor=policies.executor if policies else None,
         )
         self.graph.live_modes = self.graph.live_modes | {"updates"}
-        self.config: dict[str, Any] = {}
+        self.config: RunnableConfig = {}
         """Config merged under each run's (see ``with_config``)."""
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
@@ -421,25 +421,25 @@ class Workflow:
         return _returned(await self.fn(*args, **kwargs))
 
     # -- running
-    def _config(self, config: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _config(self, config: RunnableConfig | None) -> RunnableConfig | None:
         return merge_configs(self.config, config) if self.config else config
 
-    def invoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Run the workflow; returns its return value (with ``__interrupt__`` info if paused)."""
         return _unwrap(self.graph.invoke(_wrap(input), self._config(config), **kwargs))
 
-    async def ainvoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Async ``invoke``."""
         return _unwrap(await self.graph.ainvoke(_wrap(input), self._config(config), **kwargs))
 
     def batch(
-        self, inputs: Sequence[Any], config: dict[str, Any] | None = None, **kwargs: Any
+        self, inputs: Sequence[Any], config: RunnableConfig | None = None, **kwargs: Any
     ) -> list[Any]:
         """``invoke`` each input, outputs in input order."""
         return [self.invoke(i, config, **kwargs) for i in inputs]
 
     async def abatch(
-        self, inputs: Sequence[Any], config: dict[str, Any] | None = None, **kwargs: Any
+        self, inputs: Sequence[Any], config: RunnableConfig | None = None, **kwargs: Any
     ) -> list[Any]:
         """``ainvoke`` each input concurrently, outputs in input order."""
         return list(await asyncio.gather(*(self.ainvoke(i, config, **kwargs) for i in inputs)))
@@ -447,7 +447,7 @@ class Workflow:
     def stream(
         self,
         input: Any,
-        config: dict[str, Any] | None = None,
+        config: RunnableConfig | None = None,
         *,
         stream_mode: Any = None,
         subgraphs: bool = False,
@@ -469,7 +469,7 @@ class Workflow:
     async def astream(
         self,
         input: Any,
-        config: dict[str, Any] | None = None,
+        config: RunnableConfig | None = None,
         *,
         stream_mode: Any = None,
         subgraphs: bool = False,
@@ -488,29 +488,29 @@ class Workflow:
                 yield shown
 
     # -- state
-    def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+    def get_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's snapshot; its ``values`` is the last return value."""
         return _snapshot(self.graph.get_state(self._config(config) or {}))
 
-    async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+    async def aget_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """Async ``get_state``."""
         return _snapshot(await self.graph.aget_state(self._config(config) or {}))
 
-    def get_state_history(self, config: dict[str, Any], **kwargs: Any) -> Iterator[StateSnapshot]:
+    def get_state_history(self, config: RunnableConfig, **kwargs: Any) -> Iterator[StateSnapshot]:
         """The thread's snapshots, newest first."""
         for found in self.graph.get_state_history(self._config(config) or {}, **kwargs):
             yield _snapshot(found)
 
     async def aget_state_history(
-        self, config: dict[str, Any], **kwargs: Any
+        self, config: RunnableConfig, **kwargs: Any
     ) -> AsyncIterator[StateSnapshot]:
         """Async ``get_state_history``."""
         async for found in self.graph.aget_state_history(self._config(config) or {}, **kwargs):
             yield _snapshot(found)
 
     def update_state(
-        self, config: dict[str, Any], values: Any, as_node: str | None = None
-    ) -> dict[str, Any]:
+        self, config: RunnableConfig, values: Any, as_node: str | None = None
+    ) -> RunnableConfig:
         """Record ``values`` as if the workflow had returned it: it becomes the snapshot's
         value and the next run's ``previous`` (an ``entrypoint.final`` splits the two)."""
         return self.graph.update_state(
@@ -518,29 +518,29 @@ class Workflow:
         )
 
     async def aupdate_state(
-        self, config: dict[str, Any], values: Any, as_node: str | None = None
-    ) -> dict[str, Any]:
+        self, config: RunnableConfig, values: Any, as_node: str | None = None
+    ) -> RunnableConfig:
         """Async ``update_state``."""
         return await self.graph.aupdate_state(
             self._config(config) or {}, _returned(values), as_node or self.name
         )
 
     # -- configuration and introspection
-    def with_config(self, config: dict[str, Any] | None = None, **kwargs: Any) -> Workflow:
+    def with_config(self, config: RunnableConfig | None = None, **kwargs: Any) -> Workflow:
         """A copy of the workflow whose runs use ``config`` (merged under each call's)."""
         bound = copy.copy(self)
         bound.config = merge_configs(self.config, config, kwargs)
         return bound
 
-    def get_graph(self, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    def get_graph(self, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """The one-node graph behind the workflow."""
         return self.graph.get_graph(config, **kwargs)
 
-    def get_input_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get_input_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the workflow's input (its first parameter's type)."""
         return type_json_schema(self._call.first_param_annotation or Any, "LangGraphInput")
 
-    def get_output_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get_output_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of its return value (``entrypoint.final[T, S]``: of ``T``)."""
         returned = self._call.return_annotation
         if typing.get_origin(returned) is _Final:
@@ -549,7 +549,7 @@ class Workflow:
             returned = Any
         return type_json_schema(returned, "LangGraphOutput")
 
-    def get_context_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get_context_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the run context (``entrypoint(context_schema=...)``)."""
         return self.graph.get_context_jsonschema(config)
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import networkx as nx
 from pydantic import BaseModel, ValidationError
@@ -37,7 +37,7 @@ from graphkit.errors import (
 )
 from graphkit.runtime import coerce_context
 from graphkit.schema import ROOT, update_from_object, validation_message
-from graphkit.types import Command, StateSnapshot, StateUpdate, StreamMode
+from graphkit.types import Command, RunnableConfig, StateSnapshot, StateUpdate, StreamMode
 
 if TYPE_CHECKING:
     from graphkit.context import TaskContext
@@ -75,7 +75,7 @@ class CompiledStateGraph:
         self.name = name
         self.executor = executor
         """Where its tasks' functions run (None: in this process; see ``graphkit.executor``)."""
-        self.config: dict[str, Any] = {}
+        self.config: RunnableConfig = {}
         """Config merged under each run's (see ``with_config``)."""
         if checkpointer not in (None, True, False) and not hasattr(checkpointer, "get_tuple"):
             raise InvalidCheckpointerError(
@@ -101,7 +101,7 @@ class CompiledStateGraph:
     def invoke(
         self,
         input: Any,
-        config: dict[str, Any] | None = None,
+        config: RunnableConfig | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] = "values",
         version: Literal["v1", "v2"] = "v1",
@@ -127,7 +127,7 @@ class CompiledStateGraph:
     async def ainvoke(
         self,
         input: Any,
-        config: dict[str, Any] | None = None,
+        config: RunnableConfig | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] = "values",
         version: Literal["v1", "v2"] = "v1",
@@ -149,7 +149,7 @@ class CompiledStateGraph:
     def stream(
         self,
         input: Any,
-        config: dict[str, Any] | None = None,
+        config: RunnableConfig | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] | None = None,
         version: Literal["v1", "v2"] = "v1",
@@ -180,7 +180,7 @@ class CompiledStateGraph:
     async def astream(
         self,
         input: Any,
-        config: dict[str, Any] | None = None,
+        config: RunnableConfig | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] | None = None,
         version: Literal["v1", "v2"] = "v1",
@@ -196,7 +196,7 @@ class CompiledStateGraph:
             nested_result(run)
 
     def _prepare(
-        self, config: dict[str, Any] | None, stream_mode: Any, version: str, options: dict[str, Any]
+        self, config: RunnableConfig | None, stream_mode: Any, version: str, options: dict[str, Any]
     ) -> tuple[Run, _Call, bool]:
         """The run of one invoke/stream call, how its events reach the caller, and
         whether it resumes a saved run (a graph called inside a node: see ``nested_run``)."""
@@ -277,7 +277,7 @@ class CompiledStateGraph:
     async def astream_events(
         self,
         input: Any,
-        config: dict[str, Any] | None = None,
+        config: RunnableConfig | None = None,
         *,
         version: Literal["v1", "v2"] = "v2",
         **options: Any,
@@ -314,7 +314,7 @@ class CompiledStateGraph:
     def batch(
         self,
         inputs: Sequence[Any],
-        config: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
+        config: RunnableConfig | Sequence[dict[str, Any]] | None = None,
         *,
         return_exceptions: bool = False,
         **kwargs: Any,
@@ -336,7 +336,7 @@ class CompiledStateGraph:
     async def abatch(
         self,
         inputs: Sequence[Any],
-        config: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
+        config: RunnableConfig | Sequence[dict[str, Any]] | None = None,
         *,
         return_exceptions: bool = False,
         **kwargs: Any,
@@ -426,7 +426,7 @@ class CompiledStateGraph:
         return {k: v for k, v in items.items() if k in tables.input_keys}
 
     # ------------------------------------------------------------------ state
-    def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+    def get_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's state at its latest checkpoint (or at ``checkpoint_id``).
 
         With ``checkpoint_ns`` in the config, a subgraph's state (its namespace as
@@ -437,16 +437,16 @@ class CompiledStateGraph:
 
         return get_state(self, config, subgraphs=subgraphs)
 
-    async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+    async def aget_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """Async ``get_state``."""
         return await asyncio.to_thread(self.get_state, config, subgraphs=subgraphs)
 
     def get_state_history(
         self,
-        config: dict[str, Any],
+        config: RunnableConfig,
         *,
         filter: dict[str, Any] | None = None,
-        before: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[StateSnapshot]:
         """The thread's checkpoints as snapshots, newest first."""
@@ -456,10 +456,10 @@ class CompiledStateGraph:
 
     async def aget_state_history(
         self,
-        config: dict[str, Any],
+        config: RunnableConfig,
         *,
         filter: dict[str, Any] | None = None,
-        before: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
         """Async ``get_state_history``."""
@@ -470,8 +470,8 @@ class CompiledStateGraph:
             yield item
 
     def update_state(
-        self, config: dict[str, Any], values: Any, as_node: str | None = None
-    ) -> dict[str, Any]:
+        self, config: RunnableConfig, values: Any, as_node: str | None = None
+    ) -> RunnableConfig:
         """Write ``values`` as if ``as_node`` had returned them; the next run goes on from there.
 
         ``as_node="__copy__"`` (with ``values=None``) saves a copy of the checkpoint.
@@ -481,8 +481,8 @@ class CompiledStateGraph:
         return update_state(self, config, [[(values, as_node)]])
 
     def bulk_update_state(
-        self, config: dict[str, Any], supersteps: Sequence[Sequence[StateUpdate]]
-    ) -> dict[str, Any]:
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
         """Apply several supersteps of updates, one checkpoint each; the last one's config.
 
         Each superstep is a list of ``StateUpdate(values, as_node)``, applied together.
@@ -493,14 +493,14 @@ class CompiledStateGraph:
         return update_state(self, config, steps)
 
     async def abulk_update_state(
-        self, config: dict[str, Any], supersteps: Sequence[Sequence[StateUpdate]]
-    ) -> dict[str, Any]:
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
         """Async ``bulk_update_state``."""
         return await asyncio.to_thread(self.bulk_update_state, config, supersteps)
 
     async def aupdate_state(
-        self, config: dict[str, Any], values: Any, as_node: str | None = None
-    ) -> dict[str, Any]:
+        self, config: RunnableConfig, values: Any, as_node: str | None = None
+    ) -> RunnableConfig:
         """Async ``update_state``."""
         return await asyncio.to_thread(self.update_state, config, values, as_node)
 
@@ -521,7 +521,7 @@ class CompiledStateGraph:
             yield item
 
     def with_config(
-        self, config: dict[str, Any] | None = None, **kwargs: Any
+        self, config: RunnableConfig | None = None, **kwargs: Any
     ) -> CompiledStateGraph:
         """A copy of this graph whose runs use ``config`` (merged under each call's)."""
         bound = copy.copy(self)
@@ -536,13 +536,13 @@ class CompiledStateGraph:
         return duplicate
 
     # ------------------------------------------------------------------ graph
-    def get_input_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get_input_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the graph's input (its input schema)."""
         from graphkit.schema import json_schema
 
         return json_schema(self.builder.input, "LangGraphInput")
 
-    def get_context_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get_context_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the run context (``StateGraph(..., context_schema=...)``);
         empty without one."""
         from graphkit.schema import type_json_schema
@@ -552,14 +552,14 @@ class CompiledStateGraph:
             return {}
         return type_json_schema(context, getattr(context, "__name__", "Context"))
 
-    def get_output_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get_output_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the graph's output (its output schema)."""
         from graphkit.schema import json_schema
 
         return json_schema(self.builder.output, "LangGraphOutput")
 
     def get_graph(
-        self, config: dict[str, Any] | None = None, *, xray: bool | int = False
+        self, config: RunnableConfig | None = None, *, xray: bool | int = False
     ) -> DrawableGraph:
         """The graph's structure, drawable (``.to_dot()``, ...) and as ``.nx``."""
         from graphkit.draw import DrawableGraph
@@ -745,9 +745,9 @@ def _modes(stream_mode: Any) -> tuple[frozenset[str], bool]:
     return modes, single
 
 
-def _configs(config: Any, n: int) -> list[dict[str, Any] | None]:
+def _configs(config: Any, n: int) -> list[RunnableConfig | None]:
     if config is None or isinstance(config, dict):
-        return [config] * n
+        return [cast(RunnableConfig | None, config)] * n
     configs = list(config)
     if len(configs) != n:
         raise InvalidArgumentError(f"batch() got {n} inputs but {len(configs)} configs.")

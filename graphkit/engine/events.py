@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from graphkit.engine.frontier import Frontier
     from graphkit.engine.tables import GraphTables
     from graphkit.engine.task import Task
+    from graphkit.types import RunnableConfig
 
 Namespace = tuple[str, ...]
 Event = tuple[Namespace, str, Any]
@@ -191,7 +192,7 @@ def print_event(event: Event, subgraphs: bool) -> None:
 
 
 # ------------------------------------------------------------------ tasks / debug payloads
-def task_start_payload(task: Task, config: dict[str, Any]) -> dict[str, Any]:
+def task_start_payload(task: Task, config: RunnableConfig) -> dict[str, Any]:
     """A ``tasks`` event for a task about to run (the ``debug`` "task" payload)."""
     payload: dict[str, Any] = {
         "id": task.id,
@@ -265,7 +266,7 @@ def checkpoint_payload(
         }
         for task_id, name in planned
     ]
-    parent: dict[str, Any] | None = saved.parent_config
+    parent: RunnableConfig | None = saved.parent_config
     if not (parent or {}).get("configurable", {}).get("checkpoint_id"):
         parent = None
     return {

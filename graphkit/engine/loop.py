@@ -58,7 +58,7 @@ from graphkit.errors import (
     ParentCommand,
 )
 from graphkit.schema import ROOT
-from graphkit.types import Command, Interrupt, Send
+from graphkit.types import Command, Interrupt, RunnableConfig, Send
 
 if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
@@ -78,7 +78,7 @@ class Run:
     def __init__(
         self,
         graph: CompiledStateGraph,
-        config: dict[str, Any],
+        config: RunnableConfig,
         *,
         saver: BaseCheckpointSaver | None = None,
         modes: frozenset[str] = frozenset(),
@@ -349,7 +349,7 @@ class Run:
             saved, self.frontier.input = self.frontier.input or {}, None
             self._take_input(list(saved.items()))
 
-    def update(self, supersteps: Sequence[Sequence[tuple[Any, str | None]]]) -> dict[str, Any]:
+    def update(self, supersteps: Sequence[Sequence[tuple[Any, str | None]]]) -> RunnableConfig:
         """``update_state``/``bulk_update_state``: each superstep's ``(values, as_node)``
         updates are applied together as those nodes' writes, one checkpoint per
         superstep; returns the config of the last.

@@ -24,7 +24,7 @@ from graphkit.engine.task import Write
 from graphkit.errors import ConfigError, InvalidUpdateError
 from graphkit.schema import ROOT
 from graphkit.stores.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, thread_of
-from graphkit.types import Interrupt, PregelTask, StateSnapshot
+from graphkit.types import Interrupt, PregelTask, RunnableConfig, StateSnapshot
 
 
 def _saver(graph: CompiledStateGraph) -> BaseCheckpointSaver:
@@ -95,14 +95,14 @@ def subgraph_of(node: NodeTable) -> CompiledStateGraph | None:
     return None
 
 
-def _namespace(config: dict[str, Any]) -> str:
+def _namespace(config: RunnableConfig) -> str:
     configurable = config.get("configurable") or {}
     if not isinstance(configurable, dict):
         thread_of(config)  # raises, naming the malformed config
     return str(configurable.get("checkpoint_ns") or "")
 
 
-def _reader(graph: CompiledStateGraph, config: dict[str, Any]) -> CompiledStateGraph:
+def _reader(graph: CompiledStateGraph, config: RunnableConfig) -> CompiledStateGraph:
     """The graph whose channels read a namespace: its declared subgraph, else the
     nearest enclosing one that declares (a graph a node invoked is read with it)."""
     ns = _namespace(config)
@@ -130,7 +130,7 @@ def snapshot(
     live: bool = False,
     saver: BaseCheckpointSaver | None = None,
     recurse: bool = False,
-    via: dict[str, Any] | None = None,
+    via: RunnableConfig | None = None,
 ) -> StateSnapshot:
     """A saved checkpoint as a ``StateSnapshot``.
 
@@ -207,7 +207,7 @@ def snapshot(
 def _with_state(
     graph: CompiledStateGraph,
     task: PregelTask,
-    config: dict[str, Any],
+    config: RunnableConfig,
     saver: BaseCheckpointSaver,
     recurse: bool,
 ) -> PregelTask:
@@ -218,7 +218,9 @@ def _with_state(
         return task
     configurable = config["configurable"]
     ns = task_namespace(configurable.get("checkpoint_ns") or "", node, task.id)
-    sub_config = {"configurable": {"thread_id": configurable["thread_id"], "checkpoint_ns": ns}}
+    sub_config: RunnableConfig = {
+        "configurable": {"thread_id": configurable["thread_id"], "checkpoint_ns": ns}
+    }
     if not recurse:
         return replace(task, state=sub_config)
     mapping = configurable.get("checkpoint_map") or {
@@ -250,7 +252,7 @@ def _snapshot_task(
 
 def get_state(
     graph: CompiledStateGraph,
-    config: dict[str, Any],
+    config: RunnableConfig,
     *,
     subgraphs: bool = False,
     saver: BaseCheckpointSaver | None = None,
@@ -274,10 +276,10 @@ def get_state(
 
 def get_state_history(
     graph: CompiledStateGraph,
-    config: dict[str, Any],
+    config: RunnableConfig,
     *,
     filter: dict[str, Any] | None,
-    before: dict[str, Any] | None,
+    before: RunnableConfig | None,
     limit: int | None,
 ) -> Iterator[StateSnapshot]:
     """Snapshots of a thread, newest first (of one namespace: ``checkpoint_ns``)."""
@@ -290,9 +292,9 @@ def get_state_history(
 
 def update_state(
     graph: CompiledStateGraph,
-    config: dict[str, Any],
+    config: RunnableConfig,
     supersteps: Sequence[Sequence[tuple[Any, str | None]]],
-) -> dict[str, Any]:
+) -> RunnableConfig:
     """Apply each superstep's ``(values, as_node)`` updates through the reducers as if
     those nodes wrote them; one checkpoint per superstep.
 
