@@ -164,7 +164,9 @@ def choose_model() -> tuple[BaseChatModel, str]:
 
 
 # -------------------------------------------------------------------- graph
-def build_graph(checkpointer: Any, store: BaseStore, model: BaseChatModel) -> CompiledStateGraph:
+def build_graph(
+    checkpointer: Any, store: BaseStore, model: BaseChatModel
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The chatbot: one node that recalls memories, saves new ones, and calls the model."""
 
     def call_model(state: ChatState, config: dict[str, Any], store: BaseStore) -> dict[str, Any]:
@@ -222,7 +224,7 @@ class Demo:
         self.env.close()
 
 
-def run_turn(graph: CompiledStateGraph, turn: Turn) -> dict[str, Any]:
+def run_turn(graph: CompiledStateGraph[Any, Any, Any, Any], turn: Turn) -> dict[str, Any]:
     """Send one user message on its thread; return the new state."""
     config: RunnableConfig = {
         "configurable": {"thread_id": turn["thread_id"], "user_id": turn["user_id"]}
@@ -281,7 +283,7 @@ def main(data_dir: str | os.PathLike[str] = DEFAULT_DATA_DIR, *, out: Any = None
     return 0
 
 
-def demo_graph() -> CompiledStateGraph:
+def demo_graph() -> CompiledStateGraph[Any, Any, Any, Any]:
     """The graph with in-memory persistence, for ``graphkit draw graphkit.demo:demo_graph``."""
     from graphkit.checkpoint.memory import InMemorySaver
     from graphkit.store.memory import InMemoryStore

@@ -374,7 +374,9 @@ class Workflow:
         self.name = getattr(fn, "__name__", "entrypoint")
         call = inspect_callable(fn, f"entrypoint {self.name!r}")
         self._call = call
-        builder: StateGraph[_EntryState] = StateGraph(_EntryState, context_schema=context_schema)
+        builder: StateGraph[_EntryState, Any, Any, Any] = StateGraph(
+            _EntryState, context_schema=context_schema
+        )
         node = self._anode if call.is_async else self._node
         builder.add_node(
             self.name,

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
 import networkx as nx
 from pydantic import BaseModel, ValidationError
@@ -38,11 +38,20 @@ from graphkit.errors import (
 from graphkit.runtime import coerce_context
 from graphkit.schema import ROOT, update_from_object, validation_message
 from graphkit.types import Command, RunnableConfig, StateSnapshot, StateUpdate, StreamMode
+from graphkit.typing import ContextT, InputT, OutputT, StateLike, StateT
 
 if TYPE_CHECKING:
     from graphkit.context import TaskContext
     from graphkit.draw import DrawableGraph
     from graphkit.graph.state import StateGraph
+    from graphkit.stores.checkpoint.base import BaseCheckpointSaver
+    from graphkit.stores.store.base import BaseStore
+    from graphkit.types import GraphOutput
+
+_StateLikeT = TypeVar("_StateLikeT", bound=StateLike)
+_In = TypeVar("_In")
+Input: TypeAlias = _In | dict[str, Any] | Command[Any] | None
+"""What a run takes: the input schema, a partial dict of it, a ``Command`` or None."""
 
 _LIVE_MODES = frozenset({"custom", "messages", "tools"})
 _ALL_MODES = frozenset(
@@ -50,17 +59,21 @@ _ALL_MODES = frozenset(
 )
 
 
-class CompiledStateGraph:
-    """A validated graph, ready to run. Build it with ``StateGraph.compile()``."""
+class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
+    """A validated graph, ready to run. Build it with ``StateGraph.compile()``.
+
+    Generic as its builder: ``invoke`` returns the output schema's TypedDict (a plain
+    dict for a pydantic or dataclass schema, as LangGraph's does).
+    """
 
     def __init__(
         self,
         *,
-        builder: StateGraph[Any],
+        builder: StateGraph[StateT, ContextT, InputT, OutputT],
         tables: GraphTables,
         digraph: nx.DiGraph,
-        checkpointer: Any = None,
-        store: Any = None,
+        checkpointer: BaseCheckpointSaver | bool | None = None,
+        store: BaseStore | None = None,
         debug: bool = False,
         name: str = "graph",
         executor: Executor | None = None,
@@ -98,9 +111,49 @@ class CompiledStateGraph:
         return None if checkpointer is None or isinstance(checkpointer, bool) else checkpointer
 
     # ------------------------------------------------------------------ running
+    @overload
+    def invoke(
+        self: CompiledStateGraph[Any, Any, Any, _StateLikeT],
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: Literal["values"] = "values",
+        version: Literal["v1"] = "v1",
+        **options: Any,
+    ) -> dict[str, Any]: ...
+    @overload
     def invoke(
         self,
-        input: Any,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: Literal["values"] = "values",
+        version: Literal["v1"] = "v1",
+        **options: Any,
+    ) -> OutputT: ...
+    @overload
+    def invoke(
+        self,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: Literal["values"] = "values",
+        version: Literal["v2"],
+        **options: Any,
+    ) -> GraphOutput: ...
+    @overload
+    def invoke(
+        self,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: StreamMode | Sequence[StreamMode],
+        version: Literal["v1", "v2"] = "v1",
+        **options: Any,
+    ) -> Any: ...
+    def invoke(
+        self,
+        input: Input[InputT],
         config: RunnableConfig | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] = "values",
@@ -124,9 +177,49 @@ class CompiledStateGraph:
             call.output(event)
         return _final(run, version)
 
+    @overload
+    async def ainvoke(
+        self: CompiledStateGraph[Any, Any, Any, _StateLikeT],
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: Literal["values"] = "values",
+        version: Literal["v1"] = "v1",
+        **options: Any,
+    ) -> dict[str, Any]: ...
+    @overload
     async def ainvoke(
         self,
-        input: Any,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: Literal["values"] = "values",
+        version: Literal["v1"] = "v1",
+        **options: Any,
+    ) -> OutputT: ...
+    @overload
+    async def ainvoke(
+        self,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: Literal["values"] = "values",
+        version: Literal["v2"],
+        **options: Any,
+    ) -> GraphOutput: ...
+    @overload
+    async def ainvoke(
+        self,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: StreamMode | Sequence[StreamMode],
+        version: Literal["v1", "v2"] = "v1",
+        **options: Any,
+    ) -> Any: ...
+    async def ainvoke(
+        self,
+        input: Input[InputT],
         config: RunnableConfig | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] = "values",
@@ -506,7 +599,7 @@ class CompiledStateGraph:
 
     def get_subgraphs(
         self, *, namespace: str | None = None, recurse: bool = False
-    ) -> Iterator[tuple[str, CompiledStateGraph]]:
+    ) -> Iterator[tuple[str, CompiledStateGraph[Any, Any, Any, Any]]]:
         """``(name, subgraph)`` of each subgraph node; ``namespace`` (``"a|b"``) picks one,
         ``recurse`` includes subgraphs of subgraphs (named ``"a|b"``)."""
         from graphkit.engine.state import subgraphs
@@ -515,20 +608,20 @@ class CompiledStateGraph:
 
     async def aget_subgraphs(
         self, *, namespace: str | None = None, recurse: bool = False
-    ) -> AsyncIterator[tuple[str, CompiledStateGraph]]:
+    ) -> AsyncIterator[tuple[str, CompiledStateGraph[Any, Any, Any, Any]]]:
         """Async ``get_subgraphs``."""
         for item in self.get_subgraphs(namespace=namespace, recurse=recurse):
             yield item
 
     def with_config(
         self, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> CompiledStateGraph:
+    ) -> CompiledStateGraph[Any, Any, Any, Any]:
         """A copy of this graph whose runs use ``config`` (merged under each call's)."""
         bound = copy.copy(self)
         bound.config = merge_configs(self.config, config, kwargs)
         return bound
 
-    def copy(self, update: dict[str, Any] | None = None) -> CompiledStateGraph:
+    def copy(self, update: dict[str, Any] | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:
         """A shallow copy, with attributes from ``update`` set on it."""
         duplicate = copy.copy(self)
         for key, value in (update or {}).items():
@@ -754,7 +847,7 @@ def _configs(config: Any, n: int) -> list[RunnableConfig | None]:
     return configs
 
 
-def _register_state_types(builder: StateGraph[Any]) -> None:
+def _register_state_types(builder: StateGraph[Any, Any, Any, Any]) -> None:
     """Let the checkpoint serializer decode the user's own state types (no import by name)."""
     try:
         from graphkit.stores.serde import register

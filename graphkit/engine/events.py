@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import INTERRUPT
 from graphkit.context import langgraph_path
+from graphkit.engine.frontier import planned_tasks
 
 if TYPE_CHECKING:
     from graphkit.engine.checkpoints import Saved
@@ -251,11 +252,7 @@ def checkpoint_payload(
     value, what runs next and its tasks, as ``get_state_history`` shows them (ids, and
     for a subgraph node the config of its own checkpoints as ``state``)."""
     step = int(saved.metadata.get("step", -1)) + 1
-    names = sorted(frontier.pending)
-    if not names and not frontier.sends:
-        names = sorted(frontier.deferred)
-    planned = [(f"{step}:{n}", n) for n in names]
-    planned += [(f"{step}:~{i}", send.node) for i, send in enumerate(frontier.sends)]
+    planned = planned_tasks(frontier.to_record(), step)
     configurable = saved.config["configurable"]
     tasks = [
         {

@@ -39,7 +39,7 @@ from graphkit.engine.events import (
     task_start_payload,
 )
 from graphkit.engine.executor import DEFAULT_WORKERS, resolve_executor
-from graphkit.engine.frontier import Frontier
+from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import (
@@ -77,7 +77,7 @@ class Run:
 
     def __init__(
         self,
-        graph: CompiledStateGraph,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
         config: RunnableConfig,
         *,
         saver: BaseCheckpointSaver | None = None,
@@ -492,7 +492,7 @@ class Run:
         if node.branches:
             from graphkit.context import CURRENT_TASK, TaskContext
 
-            ctx = TaskContext(self.ctx, node.name, self.step, f"{self.step}:{node.name}")
+            ctx = TaskContext(self.ctx, node.name, self.step, pull_task_id(self.step, node.name))
             token = CURRENT_TASK.set(ctx)
             try:
                 for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
@@ -536,14 +536,16 @@ class Run:
         tasks: list[Task] = []
         for name in sorted(names) if len(names) > 1 else names:
             node = nodes[name]
-            tasks.append(Task(node, node.make_input(values), ("pull", name), f"{step}:{name}"))
+            tasks.append(
+                Task(node, node.make_input(values), ("pull", name), pull_task_id(step, name))
+            )
         for index, send in enumerate(sends):
             tasks.append(
                 Task(
                     nodes[send.node],
                     send.arg,
                     ("push", index),
-                    f"{step}:~{index}",
+                    push_task_id(step, index),
                     timeout=send.timeout,
                 )
             )

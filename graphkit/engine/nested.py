@@ -28,6 +28,13 @@ if TYPE_CHECKING:
     from graphkit.types import RunnableConfig
 
 
+def namespace_segment(node: str, task_id: str, checkpointer: Any) -> str:
+    """The part of a checkpoint namespace a subgraph run adds under its parent: the
+    node's name for a subgraph compiled with ``checkpointer=True`` (one namespace that
+    outlives the task, as LangGraph), else ``"{node}:{task_id}"``."""
+    return node if checkpointer is True else f"{node}:{task_id}"
+
+
 def joins_parent(config: RunnableConfig | None, parent: TaskContext) -> bool:
     """True when a graph called inside ``parent`` with ``config`` runs as its subgraph.
 
@@ -42,7 +49,7 @@ def joins_parent(config: RunnableConfig | None, parent: TaskContext) -> bool:
 
 
 def nested_run(
-    graph: CompiledStateGraph,
+    graph: CompiledStateGraph[Any, Any, Any, Any],
     parent: TaskContext,
     config: RunnableConfig | None = None,
     *,
@@ -59,7 +66,7 @@ def nested_run(
     saver = graph.saver if graph.saver is not None else (outer.saver if mode is not False else None)
     index = parent.subgraph_calls
     parent.subgraph_calls += 1
-    segment = parent.node if mode is True else f"{parent.node}:{parent.task_id}"
+    segment = namespace_segment(parent.node, parent.task_id, mode)
     namespace = (*outer.namespace, segment, *((str(index),) if index else ()))
     merged: dict[str, Any] = {k: v for k, v in outer.config.items() if k != "configurable"}
     merged.update({k: v for k, v in (config or {}).items() if k != "configurable"})

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel
 from typing_extensions import NotRequired, TypedDict
@@ -39,6 +39,11 @@ from graphkit.models.base import BaseChatModel
 from graphkit.prebuilt.tool_node import ToolNode, _messages_of
 from graphkit.tools import Tool, run_sync
 from graphkit.types import Send
+
+if TYPE_CHECKING:
+    from graphkit.engine.compiled import CompiledStateGraph
+    from graphkit.stores.checkpoint.base import BaseCheckpointSaver
+    from graphkit.stores.store.base import BaseStore
 
 __all__ = [
     "AgentState",
@@ -105,14 +110,14 @@ def create_react_agent(
     post_model_hook: Any = None,
     state_schema: StateSchemaType | None = None,
     context_schema: type[Any] | None = None,
-    checkpointer: Any = None,
-    store: Any = None,
+    checkpointer: BaseCheckpointSaver | bool | None = None,
+    store: BaseStore | None = None,
     interrupt_before: Sequence[str] | None = None,
     interrupt_after: Sequence[str] | None = None,
     debug: bool = False,
     version: Literal["v1", "v2"] = "v2",
     name: str | None = None,
-) -> Any:
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Build and compile a ReAct agent: the model calls tools until it answers.
 
     ``model`` is a chat model, or a function ``(state, runtime) -> model`` (also
@@ -146,7 +151,7 @@ def create_react_agent(
     chooser = _ModelChooser(model, bindable)
     direct = {t.name for t in runnable_tools if t.return_direct}
 
-    builder: StateGraph[Any] = (
+    builder: StateGraph[Any, Any, Any, Any] = (
         StateGraph(schema, context_schema=context_schema)
         if context_schema is not None
         else StateGraph(schema)
