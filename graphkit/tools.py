@@ -37,6 +37,7 @@ from typing import Any, Generic, Literal, get_args, get_origin, overload
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from typing_extensions import TypeVar, is_typeddict
 
+from graphkit._hints import resolve_hints
 from graphkit.context import tool_events
 from graphkit.errors import GraphkitError, InvalidToolError, MissingStateKeyError, ToolCallError
 
@@ -436,7 +437,7 @@ def _tool_from_function(
     if not (description or summary or (args_schema and args_schema.__doc__)):
         description = f"Call {tool_name}."
     signature = inspect.signature(func)
-    hints = typing.get_type_hints(func, include_extras=True)
+    hints = resolve_hints(func)
     injections: dict[str, Injection] = {}
     fields: dict[str, Any] = {}
     for param in signature.parameters.values():

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
 import networkx as nx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
@@ -36,7 +36,7 @@ from graphkit.errors import (
     PolicyError,
 )
 from graphkit.runtime import coerce_context
-from graphkit.schema import ROOT, update_from_object, validation_message
+from graphkit.schema import ROOT, state_fields, update_from_object, validation_message
 from graphkit.types import Command, RunnableConfig, StateSnapshot, StateUpdate, StreamMode
 from graphkit.typing import ContextT, InputT, OutputT, StateLike, StateT
 
@@ -469,9 +469,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if self.tables.root:
             return [(ROOT, input)]
         schema = self.tables.input
-        if isinstance(input, BaseModel) or (
-            not isinstance(input, dict) and hasattr(input, "__dataclass_fields__")
-        ):
+        if not isinstance(input, dict) and state_fields(input) is not None:
             items = update_from_object(input, "input")
         elif isinstance(input, dict):
             items = input
@@ -709,7 +707,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
 
     def _node_input(self, state: Any) -> Any:
         """The parent's state as this subgraph's input: the keys its input schema has."""
-        values = _as_dict(state)
+        fields = state_fields(state)
+        values = state if fields is None else fields
         if isinstance(values, dict):
             keys = self.tables.input_keys
             return {k: v for k, v in values.items() if k in keys}
@@ -815,14 +814,6 @@ def _final(run: Run, version: str) -> Any:
 
 def _for_parent(command: Command[Any]) -> Command[Any]:
     return Command(update=command.update, goto=command.goto, resume=command.resume)
-
-
-def _as_dict(state: Any) -> Any:
-    if isinstance(state, BaseModel):
-        return {k: getattr(state, k) for k in type(state).model_fields}
-    if hasattr(state, "__dataclass_fields__"):
-        return {k: getattr(state, k) for k in state.__dataclass_fields__}
-    return state
 
 
 def _modes(stream_mode: Any) -> tuple[frozenset[str], bool]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from graphkit.constants import INTERRUPT
 from graphkit.context import langgraph_path
 from graphkit.engine.frontier import planned_tasks
+from graphkit.schema import state_fields
 
 if TYPE_CHECKING:
     from graphkit.engine.checkpoints import Saved
@@ -121,10 +122,8 @@ def _values_of(obj: Any) -> list[Any]:
     """Top-level values of a node's update: a dict's values, a model's fields."""
     if isinstance(obj, dict):
         return list(obj.values())
-    fields = getattr(type(obj), "model_fields", None) or getattr(obj, "__dataclass_fields__", None)
-    if fields is not None and not isinstance(obj, type):
-        return [getattr(obj, name, None) for name in fields]
-    return []
+    fields = state_fields(obj)
+    return list(fields.values()) if fields is not None else []
 
 
 def messages_in(update: Any) -> list[Any]:

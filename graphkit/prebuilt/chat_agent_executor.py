@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel
 from typing_extensions import NotRequired, TypedDict
 
+from graphkit._hints import resolve_hints
 from graphkit.constants import END, START
 from graphkit.errors import (
     GraphCompileError,
@@ -396,9 +397,7 @@ def _with_llm_input(schema: type[Any]) -> type[Any]:
 
 
 def _hints(schema: type[Any]) -> dict[str, Any]:
-    import typing
-
-    return typing.get_type_hints(schema, include_extras=True)
+    return resolve_hints(schema)
 
 
 def _structured_node(chooser: _ModelChooser, response_format: Any, key: str) -> Callable[..., Any]:

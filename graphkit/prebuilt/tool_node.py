@@ -24,7 +24,6 @@ import contextvars
 import dataclasses
 import inspect
 import json
-import typing
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from graphkit._hints import resolve_hints
 from graphkit.constants import END
 from graphkit.context import CURRENT_TASK
 from graphkit.errors import (
@@ -568,7 +568,7 @@ def _infer_handled_types(handler: Callable[..., Any]) -> tuple[type[BaseExceptio
     """From a handler's first parameter annotation: ``e: ValueError | KeyError`` -> both."""
     try:
         params = list(inspect.signature(handler).parameters.values())
-        hints = typing.get_type_hints(handler)
+        hints = resolve_hints(handler, include_extras=False)
     except (TypeError, ValueError, NameError):
         return (Exception,)
     if not params or params[0].name not in hints:
