@@ -388,21 +388,21 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 f"astream_events version must be 'v1' or 'v2', got {version!r}."
             )
         run_id = str(uuid.uuid4())
-        yield _chain_event("on_chain_start", self.name, run_id, {"input": input})
+        yield chain_event("on_chain_start", self.name, run_id, {"input": input})
         final: Any = None
         modes: list[StreamMode] = ["tasks", "updates", "values"]
         async for mode, chunk in self.astream(input, config, stream_mode=modes, **options):
             if mode == "values":
                 final = chunk
             elif mode == "updates":
-                yield _chain_event("on_chain_stream", self.name, run_id, {"chunk": chunk})
+                yield chain_event("on_chain_stream", self.name, run_id, {"chunk": chunk})
             elif "input" in chunk:
                 data = {"input": chunk["input"]}
-                yield _chain_event("on_chain_start", chunk["name"], chunk["id"], data, run_id)
+                yield chain_event("on_chain_start", chunk["name"], chunk["id"], data, run_id)
             elif chunk["error"] is None and not chunk["interrupts"]:
                 data = {"output": chunk["result"]}
-                yield _chain_event("on_chain_end", chunk["name"], chunk["id"], data, run_id)
-        yield _chain_event("on_chain_end", self.name, run_id, {"output": final})
+                yield chain_event("on_chain_end", chunk["name"], chunk["id"], data, run_id)
+        yield chain_event("on_chain_end", self.name, run_id, {"output": final})
 
     def batch(
         self,
@@ -783,7 +783,7 @@ _NESTED_MODES = frozenset({"messages", "tools"})
 are only produced then, or when the parent takes them; see ``RunContext.streams``)."""
 
 
-def _chain_event(
+def chain_event(
     event: str, name: str, run_id: str, data: dict[str, Any], parent: str | None = None
 ) -> dict[str, Any]:
     """One ``astream_events`` event in LangChain's shape."""
