@@ -56,6 +56,7 @@ from graphkit.errors import (
     GraphRecursionError,
     InvalidUpdateError,
     ParentCommand,
+    is_invalid_resume,
 )
 from graphkit.schema import ROOT
 from graphkit.types import Command, Interrupt, RunnableConfig, Send
@@ -1061,6 +1062,9 @@ async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> No
     """Await a step's tasks; once one fails, cancel the others (the step fails anyway).
 
     A sync task already running in a thread finishes there; its result is dropped.
+    An invalid ``interrupt()`` answer cancels nothing: the other answered tasks finish
+    and keep their writes, so a resume with a corrected answer does not run them (and
+    their side effects) again.
     """
     pending = {asyncio.ensure_future(aw) for aw in aws}
     try:
@@ -1068,7 +1072,7 @@ async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> No
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             for future in done:
                 future.result()  # an exception that escaped its task (ParentCommand...)
-            if any(t.error is not None for t in tasks):
+            if any(t.error is not None and not is_invalid_resume(t.error) for t in tasks):
                 break
     finally:
         for future in pending:
