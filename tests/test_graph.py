@@ -376,3 +376,20 @@ def test_a_checkpointer_that_is_not_a_saver_is_a_type_error_naming_it() -> None:
     assert isinstance(info.value, InvalidCheckpointerError)
     assert isinstance(info.value, GraphCompileError)
     assert "LMDBSaver(path)" in str(info.value)
+
+
+def test_only_a_command_return_annotation_declares_where_a_node_goes() -> None:
+    def to_b(state: Any) -> Command[Literal["b"]]:
+        return Command(goto="b", update=["a"])
+
+    def returns_a_literal(state: Any) -> Literal["b"]:  # its value, not a route
+        return "b"
+
+    builder = StateGraph(Annotated[list, operator.add])
+    builder.add_node("a", to_b)
+    builder.add_node("b", returns_a_literal)
+    builder.add_edge(START, "a")
+    g = builder.compile().get_graph().nx
+    assert g.edges["a", "b"]["kind"] == "command"
+    assert g.has_edge("b", END) and not g.has_edge("b", "b")
+    assert builder.compile().invoke([]) == ["a", "b"]
