@@ -382,8 +382,8 @@ def test_only_a_command_return_annotation_declares_where_a_node_goes() -> None:
     def to_b(state: Any) -> Command[Literal["b"]]:
         return Command(goto="b", update=["a"])
 
-    def returns_a_literal(state: Any) -> Literal["b"]:  # its value, not a route
-        return "b"
+    def returns_a_literal(state: Any) -> list[Literal["b"]]:  # its value, not a route
+        return ["b"]
 
     builder = StateGraph(Annotated[list, operator.add])
     builder.add_node("a", to_b)
