@@ -471,3 +471,21 @@ async def test_an_invalid_answer_lets_the_other_answered_tasks_finish_once(
     out = await graph.ainvoke(Command(resume={ids["check?"]: {"approved": True}}), CFG)
     assert sorted(out["log"]) == ["checked", "sent"]
     assert sent == ["email"]  # send finished once, and its writes were kept
+
+
+async def test_aupdate_state_as_a_node_with_an_async_conditional_edge(
+    saver: BaseCheckpointSaver,
+) -> None:
+    async def route(state: State) -> str:
+        return "b" if state.get("draft") == "go" else "__end__"
+
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"log": ["a"]})
+    builder.add_node("b", lambda s: {"log": ["b"]})
+    builder.add_edge(START, "a")
+    builder.add_conditional_edges("a", route, ["b", "__end__"])
+    graph = builder.compile(checkpointer=saver, interrupt_after=["a"])
+    await graph.ainvoke({"log": []}, CFG)
+    await graph.aupdate_state(CFG, {"draft": "go"}, as_node="a")
+    assert (await graph.aget_state(CFG)).next == ("b",)
+    assert (await graph.ainvoke(None, CFG))["log"] == ["a", "b"]

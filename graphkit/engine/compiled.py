@@ -31,12 +31,13 @@ from graphkit.errors import (
     InvalidArgumentError,
     InvalidCallError,
     InvalidCheckpointerError,
+    InvalidInputError,
     InvalidUpdateError,
     ParentCommand,
     PolicyError,
 )
 from graphkit.runtime import coerce_context
-from graphkit.schema import ROOT, state_fields, update_from_object, validation_message
+from graphkit.schema import ROOT, state_fields, update_from_object
 from graphkit.types import Command, RunnableConfig, StateSnapshot, StateUpdate, StreamMode
 from graphkit.typing import ContextT, InputT, OutputT, StateLike, StateT
 
@@ -494,9 +495,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             try:
                 model = schema.cls.model_validate(probe)
             except ValidationError as exc:
-                raise InvalidUpdateError(
-                    f"Invalid input for {schema.name}: {validation_message(exc)}."
-                ) from exc
+                details: Any = exc.errors()
+                raise InvalidInputError.from_exception_data(schema.name, details) from None
             # only what the caller gave (validated): defaults are not written, as in LangGraph
             items = {k: v if k in reducers else getattr(model, k) for k, v in items.items()}
         return list(items.items())

@@ -500,11 +500,7 @@ class Run:
                     call = branch.call
                     result = call.fn(reader.make(self.values)) if call.takes_state else call.fn()
                     if asyncio.iscoroutine(result):
-                        result.close()
-                        raise InvalidUpdateError(
-                            f"The conditional edge {branch.name!r} from {node.name!r} is "
-                            "async; only nodes' own edges may be async. Make it a plain function."
-                        )
+                        result = _await_here(result, branch.name, node.name)
                     routes.extend(resolve_branch(branch, result, self.tables))
             finally:
                 CURRENT_TASK.reset(token)
@@ -1056,6 +1052,22 @@ class Run:
         while not aq.empty():
             yield aq.get_nowait()
         await running
+
+
+def _await_here(coroutine: Any, branch: str, node: str) -> Any:
+    """The result of an async conditional edge evaluated outside a step (from START, or
+    for ``update_state(as_node=...)``): run on a loop of its own, which this thread has
+    when it runs no loop (``aupdate_state`` runs in a worker thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    coroutine.close()
+    raise InvalidUpdateError(
+        f"The conditional edge {branch!r} from {node!r} is async and was reached "
+        "from code running on an event loop without awaiting it: use the async method "
+        "(ainvoke/aupdate_state), or make the edge a plain function."
+    )
 
 
 async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> None:
