@@ -39,7 +39,7 @@ from graphkit.engine.events import (
     task_start_payload,
 )
 from graphkit.engine.executor import DEFAULT_WORKERS, resolve_executor
-from graphkit.engine.frontier import Frontier
+from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import (
@@ -56,9 +56,10 @@ from graphkit.errors import (
     GraphRecursionError,
     InvalidUpdateError,
     ParentCommand,
+    is_invalid_resume,
 )
 from graphkit.schema import ROOT
-from graphkit.types import Command, Interrupt, Send
+from graphkit.types import Command, Interrupt, RunnableConfig, Send
 
 if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
@@ -77,8 +78,8 @@ class Run:
 
     def __init__(
         self,
-        graph: CompiledStateGraph,
-        config: dict[str, Any],
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        config: RunnableConfig,
         *,
         saver: BaseCheckpointSaver | None = None,
         modes: frozenset[str] = frozenset(),
@@ -349,7 +350,7 @@ class Run:
             saved, self.frontier.input = self.frontier.input or {}, None
             self._take_input(list(saved.items()))
 
-    def update(self, supersteps: Sequence[Sequence[tuple[Any, str | None]]]) -> dict[str, Any]:
+    def update(self, supersteps: Sequence[Sequence[tuple[Any, str | None]]]) -> RunnableConfig:
         """``update_state``/``bulk_update_state``: each superstep's ``(values, as_node)``
         updates are applied together as those nodes' writes, one checkpoint per
         superstep; returns the config of the last.
@@ -492,18 +493,14 @@ class Run:
         if node.branches:
             from graphkit.context import CURRENT_TASK, TaskContext
 
-            ctx = TaskContext(self.ctx, node.name, self.step, f"{self.step}:{node.name}")
+            ctx = TaskContext(self.ctx, node.name, self.step, pull_task_id(self.step, node.name))
             token = CURRENT_TASK.set(ctx)
             try:
                 for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
                     call = branch.call
                     result = call.fn(reader.make(self.values)) if call.takes_state else call.fn()
                     if asyncio.iscoroutine(result):
-                        result.close()
-                        raise InvalidUpdateError(
-                            f"The conditional edge {branch.name!r} from {node.name!r} is "
-                            "async; only nodes' own edges may be async. Make it a plain function."
-                        )
+                        result = _await_here(result, branch.name, node.name)
                     routes.extend(resolve_branch(branch, result, self.tables))
             finally:
                 CURRENT_TASK.reset(token)
@@ -536,14 +533,16 @@ class Run:
         tasks: list[Task] = []
         for name in sorted(names) if len(names) > 1 else names:
             node = nodes[name]
-            tasks.append(Task(node, node.make_input(values), ("pull", name), f"{step}:{name}"))
+            tasks.append(
+                Task(node, node.make_input(values), ("pull", name), pull_task_id(step, name))
+            )
         for index, send in enumerate(sends):
             tasks.append(
                 Task(
                     nodes[send.node],
                     send.arg,
                     ("push", index),
-                    f"{step}:~{index}",
+                    push_task_id(step, index),
                     timeout=send.timeout,
                 )
             )
@@ -1055,10 +1054,29 @@ class Run:
         await running
 
 
+def _await_here(coroutine: Any, branch: str, node: str) -> Any:
+    """The result of an async conditional edge evaluated outside a step (from START, or
+    for ``update_state(as_node=...)``): run on a loop of its own, which this thread has
+    when it runs no loop (``aupdate_state`` runs in a worker thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    coroutine.close()
+    raise InvalidUpdateError(
+        f"The conditional edge {branch!r} from {node!r} is async and was reached "
+        "from code running on an event loop without awaiting it: use the async method "
+        "(ainvoke/aupdate_state), or make the edge a plain function."
+    )
+
+
 async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> None:
     """Await a step's tasks; once one fails, cancel the others (the step fails anyway).
 
     A sync task already running in a thread finishes there; its result is dropped.
+    An invalid ``interrupt()`` answer cancels nothing: the other answered tasks finish
+    and keep their writes, so a resume with a corrected answer does not run them (and
+    their side effects) again.
     """
     pending = {asyncio.ensure_future(aw) for aw in aws}
     try:
@@ -1066,7 +1084,7 @@ async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> No
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             for future in done:
                 future.result()  # an exception that escaped its task (ParentCommand...)
-            if any(t.error is not None for t in tasks):
+            if any(t.error is not None and not is_invalid_resume(t.error) for t in tasks):
                 break
     finally:
         for future in pending:
