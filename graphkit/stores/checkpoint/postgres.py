@@ -392,6 +392,7 @@ class PostgresSaver(BaseCheckpointSaver):
                         "SELECT blob FROM graphkit_blobs WHERE thread_id = %s AND "
                         "checkpoint_ns = %s AND channel = %s AND version = %s",
                         (t, n, name_in(channel), version),
+                        binary=True,
                     ).fetchone(),
                     single=True,
                 )
@@ -441,7 +442,7 @@ class PostgresSaver(BaseCheckpointSaver):
         versions = item.checkpoint["channel_versions"]
         row = conn.execute(
             "SELECT graphkit_put_checkpoint(%s, %s, %s::uuid, %s::uuid, %s, %s, %s::text[], "
-            "%s::bigint[], %s, %s, %s::text[], %s::bigint[], %s::bytea[])",
+            "%s::bigint[], %b, %b, %s::text[], %s::bigint[], %b::bytea[])",
             (
                 t,
                 n,
@@ -537,7 +538,7 @@ class PostgresSaver(BaseCheckpointSaver):
                 conn.execute(
                     "INSERT INTO graphkit_writes (thread_id, checkpoint_ns, checkpoint_id, "
                     "task_index, task_id, idx, data) SELECT %s, %s, %s::uuid, %s, %s, * "
-                    "FROM unnest(%s::integer[], %s::bytea[])",
+                    "FROM unnest(%s::integer[], %b::bytea[])",
                     (*key, list(range(len(data))), data),
                 )
 
@@ -556,12 +557,14 @@ class PostgresSaver(BaseCheckpointSaver):
                     _SELECT + "WHERE c.thread_id = %s AND c.checkpoint_ns = %s "
                     "AND c.checkpoint_id = %s::uuid",
                     (t, n, cid),
+                    binary=True,
                 ).fetchone()
             else:
                 row = conn.execute(
                     _SELECT + "WHERE c.thread_id = %s AND c.checkpoint_ns = %s "
                     "ORDER BY c.checkpoint_id DESC LIMIT 1",
                     (t, n),
+                    binary=True,
                 ).fetchone()
                 with self._lock:
                     if len(self._heads) > 65536:
@@ -599,6 +602,7 @@ class PostgresSaver(BaseCheckpointSaver):
                     "checkpoint_ns = %s AND channel = %s AND version <= %s "
                     "ORDER BY version DESC LIMIT %s",
                     (t, n, name_in(channel), version, _CHAIN_FETCH),
+                    binary=True,
                 ):
                     have.setdefault((channel, ver), bytes(blob))
                 found = have.get((channel, version))
@@ -653,7 +657,7 @@ class PostgresSaver(BaseCheckpointSaver):
             sql += " ORDER BY c.checkpoint_id DESC, c.thread_id DESC, c.checkpoint_ns DESC LIMIT %s"
 
             def read(conn: Conn, sql: str = sql, params: Any = params) -> tuple[Any, Any]:
-                rows = conn.execute(sql, (*params, _PAGE)).fetchall()
+                rows = conn.execute(sql, (*params, _PAGE), binary=True).fetchall()
                 page: builtins.list[CheckpointTuple] = []
                 for row in rows:
                     if filter and not codec.matches(
