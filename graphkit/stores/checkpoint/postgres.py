@@ -329,8 +329,14 @@ class PostgresSaver(BaseCheckpointSaver):
         prepared = [self._prepare(*item, pending, heads) for item in items]
 
         def write(conn: Conn) -> None:
-            for item in prepared:
-                self._verify(item, self._write(conn, item))
+            if len(prepared) == 1:
+                cursors = [self._write(conn, prepared[0])]
+            else:  # one round trip for the batch: statements pipelined, results read after
+                with conn.pipeline():
+                    cursors = [self._write(conn, item) for item in prepared]
+            for item, cursor in zip(prepared, cursors, strict=True):
+                row = cursor.fetchone()
+                self._verify(item, None if row is None else row[0])
 
         while True:
             try:
@@ -432,15 +438,15 @@ class PostgresSaver(BaseCheckpointSaver):
             checked=checked,
         )
 
-    def _write(self, conn: Conn, item: _Prepared) -> str | None:
+    def _write(self, conn: Conn, item: _Prepared) -> Any:
         """Store one prepared checkpoint with one call of ``graphkit_put_checkpoint`` (the
-        conflict check, the parent check and the writes, in one round trip); returns
-        what it reports: None (stored), ``conflict:<id>`` or ``parent-gone`` (then
-        nothing was written)."""
+        conflict check, the parent check and the writes, in one statement); returns the
+        cursor, whose one row is what it reports: None (stored), ``conflict:<id>`` or
+        ``parent-gone`` (then nothing was written)."""
         t, n = item.t, item.n
         blobs = item.blobs
         versions = item.checkpoint["channel_versions"]
-        row = conn.execute(
+        return conn.execute(
             "SELECT graphkit_put_checkpoint(%s, %s, %s::uuid, %s::uuid, %s, %s, %s::text[], "
             "%s::bigint[], %b, %b, %s::text[], %s::bigint[], %b::bytea[])",
             (
@@ -458,8 +464,7 @@ class PostgresSaver(BaseCheckpointSaver):
                 [v for _, v, _ in blobs],
                 [b for _, _, b in blobs],
             ),
-        ).fetchone()
-        return None if row is None else row[0]
+        )
 
     def _verify(self, item: _Prepared, outcome: str | None) -> None:
         """Raise (so a batch's transaction rolls back) if ``outcome`` is not a success:
