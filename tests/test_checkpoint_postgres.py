@@ -120,6 +120,7 @@ def test_a_batch_of_steps_is_stored_whole_and_in_order(url: str) -> None:
         ]
         assert history[0].parent_config == history[1].config
 
+
 def test_a_deliberate_fork_from_an_older_checkpoint_is_not_a_conflict(
     two: tuple[PostgresSaver, PostgresSaver],
 ) -> None:
