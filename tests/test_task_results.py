@@ -249,3 +249,19 @@ def test_writes_a_reducer_changed_are_copied_and_other_keys_left_out() -> None:
         [("a", [("log", ["raw"]), ("private", 1)])], after, {"log": []}, keys=("log", "last")
     )
     assert wrote == {"a": [["log", ["v", ["raw"]]]]}
+
+
+def test_a_saver_lists_the_children_of_a_checkpoint_newest_first(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph, config = chain(saver), cfg()
+    graph.invoke({"log": ["in"]}, config)
+    before_b = next(s for s in graph.get_state_history(config) if s.next == ("b",))
+    after_b = next(s for s in graph.get_state_history(config) if s.next == ("quiet",))
+    forked = graph.update_state(before_b.config, {"log": ["B*"]}, as_node="b")
+    children = saver.children(before_b.config)
+    assert [c.config["configurable"]["checkpoint_id"] for c in children] == [
+        forked["configurable"]["checkpoint_id"],
+        after_b.config["configurable"]["checkpoint_id"],
+    ]
+    assert saver.children(forked) == []

@@ -304,25 +304,10 @@ def _id_of(config: dict[str, Any] | None) -> str | None:
 
 
 def _children(saver: BaseCheckpointSaver, found: CheckpointTuple) -> list[CheckpointTuple]:
-    """The checkpoints saved right after ``found`` in its namespace, newest first (they
-    hold its tasks' results): those listed before it whose parent it is."""
+    """The checkpoints saved right after ``found`` (they hold its tasks' results)."""
     if not planned_tasks(found.checkpoint.get("frontier"), 0):
         return []  # no tasks to show results for
-    cid = _id_of(found.config)
-    configurable = found.config["configurable"]
-    scope = {
-        "configurable": {
-            "thread_id": configurable["thread_id"],
-            "checkpoint_ns": configurable.get("checkpoint_ns", ""),
-        }
-    }
-    out = []
-    for newer in saver.list(scope):
-        if _id_of(newer.config) == cid:
-            break
-        if _id_of(newer.parent_config) == cid:
-            out.append(newer)
-    return out
+    return saver.children(found.config)
 
 
 def get_state_history(

@@ -418,6 +418,23 @@ class BaseCheckpointSaver(abc.ABC):
         older than the one it names; ``limit`` caps the count.
         """
 
+    def children(self, config: RunnableConfig) -> builtins.list[CheckpointTuple]:
+        """The checkpoints whose parent is the one ``config`` names (same thread and
+        namespace), newest first: the steps taken from it, forks included.
+
+        This default lists the namespace newest first down to that checkpoint (children
+        are always newer than their parent); a saver with a parent index does better.
+        """
+        thread_id, ns, cid = checkpoint_of(config)
+        found: builtins.list[CheckpointTuple] = []
+        scope = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+        for newer in self.list(scope):
+            if checkpoint_id_of(newer.config) == cid:
+                break
+            if checkpoint_id_of(newer.parent_config) == cid:
+                found.append(newer)
+        return found
+
     @abc.abstractmethod
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint, blob and pending write of a thread (all namespaces)."""

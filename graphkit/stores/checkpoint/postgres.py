@@ -625,6 +625,22 @@ class PostgresSaver(BaseCheckpointSaver):
             thread_id, ns, cid, fields, version_map, values, metadata, pending
         )
 
+    def children(self, config: RunnableConfig) -> builtins.list[CheckpointTuple]:
+        """The checkpoints whose parent ``config`` names, newest first (one indexed query)."""
+        thread_id, ns, cid = checkpoint_of(config)
+        checkpoint_id_bytes(cid)
+
+        def read(conn: Conn) -> builtins.list[CheckpointTuple]:
+            rows = conn.execute(
+                _SELECT + "WHERE c.thread_id = %s AND c.checkpoint_ns = %s "
+                "AND c.parent_id = %s::uuid ORDER BY c.checkpoint_id DESC",
+                (name_in(thread_id), name_in(ns), cid),
+                binary=True,
+            ).fetchall()
+            return [self._load(conn, row) for row in rows]
+
+        return self._db.run(read, single=True)
+
     def list(
         self,
         config: RunnableConfig | None,
