@@ -65,7 +65,8 @@ __all__ = [
     "new_checkpoint_id",
 ]
 
-RunnableConfig = dict[str, Any]
+from graphkit.types import RunnableConfig
+
 """``{"configurable": {"thread_id": str, "checkpoint_ns": str = "", "checkpoint_id": str | None}, ...}``"""
 
 FORMAT_VERSION = 1
@@ -427,7 +428,7 @@ class BaseCheckpointSaver(abc.ABC):
         """
         thread_id, ns, cid = checkpoint_of(config)
         found: builtins.list[CheckpointTuple] = []
-        scope = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+        scope: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
         for newer in self.list(scope):
             if checkpoint_id_of(newer.config) == cid:
                 break
