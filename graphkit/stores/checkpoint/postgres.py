@@ -601,6 +601,9 @@ class PostgresSaver(BaseCheckpointSaver):
 
         def get_blob(channel: str, version: int) -> bytes | None:
             found = have.get((channel, version))
+            if found is None:  # an older link of an append chain: one this saver wrote?
+                with self._lock:
+                    found = self._recent.get((t, n, channel, version))
             if found is None:
                 for ver, blob in conn.execute(
                     "SELECT version, blob FROM graphkit_blobs WHERE thread_id = %s AND "
