@@ -119,25 +119,27 @@ def _react(state_graph: Any, start: Any, end: Any, saver: Any) -> Any:
     return builder.compile(checkpointer=saver)
 
 
-def _graphkit_saver(kind: str) -> Any:
+def _graphkit_saver(kind: str, schema: str = "bench_gk") -> Any:
+    """A graphkit saver; PostgreSQL ones in a new, empty ``schema`` (earlier runs on
+    the same server leave nothing behind to slow either side)."""
     if kind == "lmdb":
         from graphkit.checkpoint.lmdb import LMDBSaver
 
         return LMDBSaver(tempfile.mkdtemp(prefix="bench-pg-lmdb-"))
     from graphkit.checkpoint.postgres import PostgresSaver
 
-    saver = PostgresSaver(schema_url("bench_gk"))
+    saver = PostgresSaver(schema_url(schema, fresh=True))
     saver.setup()
     return saver
 
 
-def _langgraph_saver() -> Any:
+def _langgraph_saver(schema: str = "bench_lg") -> Any:
     import psycopg
     from langgraph.checkpoint.postgres import PostgresSaver as LGSaver
     from psycopg.rows import dict_row
 
     conn = psycopg.connect(
-        schema_url("bench_lg"), autocommit=True, prepare_threshold=0, row_factory=dict_row
+        schema_url(schema, fresh=True), autocommit=True, prepare_threshold=0, row_factory=dict_row
     )
     saver = LGSaver(conn)
     saver.setup()
@@ -147,7 +149,7 @@ def _langgraph_saver() -> Any:
 def _gk_graph(kind: str, shape: str) -> Any:
     from graphkit import END, START, StateGraph
 
-    saver = _graphkit_saver(kind)
+    saver = _graphkit_saver(kind, f"bench_gk_{shape}")
     return (
         _chain(StateGraph, START, saver)
         if shape == "chain"
@@ -158,7 +160,7 @@ def _gk_graph(kind: str, shape: str) -> Any:
 def _lg_graph(shape: str) -> Any:
     from langgraph.graph import END, START, StateGraph
 
-    saver = _langgraph_saver()
+    saver = _langgraph_saver(f"bench_lg_{shape}")
     return (
         _chain(StateGraph, START, saver)
         if shape == "chain"
