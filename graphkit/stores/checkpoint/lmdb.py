@@ -557,6 +557,30 @@ class LMDBSaver(BaseCheckpointSaver):
             thread_id, ns, cid, record_fields, versions, values, metadata, pending
         )
 
+    def children(self, config: RunnableConfig) -> builtins.list[CheckpointTuple]:
+        """The checkpoints whose parent ``config`` names, newest first: a forward scan
+        of the newer records of its namespace (values are read only for the matches)."""
+        thread_id, ns, cid = checkpoint_of(config)
+        prefix = enc(thread_id) + enc(ns)
+        start = prefix + checkpoint_id_bytes(cid)
+        found: builtins.list[CheckpointTuple] = []
+        with _reader(self.env) as txn:
+            cursor = txn.cursor(db=self._checkpoints)
+            if not cursor.set_range(start):
+                return found
+            for raw_key, raw in cursor:
+                key = bytes(raw_key)
+                if not key.startswith(prefix):
+                    break
+                if key == start or len(key) != len(prefix) + 16:
+                    continue
+                where = codec.describe(thread_id, ns, _id_str(key[-16:]))
+                record = self._unseal(bytes(raw), functools.partial(_record_place, where))
+                if codec.decode_record(self.serde, record, where)[4] == cid:
+                    found.append(self._load(txn, thread_id, ns, key, bytes(raw)))
+        found.reverse()
+        return found
+
     def _pending(self, txn: Txn, key: bytes, where: str) -> list[tuple[str, str, Any]]:
         out: list[tuple[str, str, Any]] = []
         cursor = txn.cursor(db=self._writes)
@@ -815,6 +839,10 @@ class _Prepared:
     checkpoint: Checkpoint
     fresh: bool = False
     """Set when written: the parent was gone, so every value was stored in full."""
+
+
+def _record_place(where: str) -> str:
+    return f"{where}, record"
 
 
 def _write_place(where: str, task_id: str) -> str:
