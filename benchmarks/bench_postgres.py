@@ -16,9 +16,9 @@ the packaged ``graphkit bench`` workloads)::
   checkpoints), and 10 turns of a checkpointed ReAct loop on one thread (human message,
   agent calls a tool, tool answers, agent answers: 1 KB each); graphkit's
   PostgresSaver, langgraph-checkpoint-postgres, and graphkit's LMDBSaver for scale;
-  wall time (median of the rounds), and CPU time of this process plus the server's
-  processes (mean of the rounds; the steadier figure on a machine shared with other
-  jobs, but it leaves out waiting on the socket);
+  wall time and CPU time of this process plus the server's processes (medians of the
+  rounds; CPU is the steadier figure on a machine shared with other jobs, but it
+  leaves out waiting on the socket);
 - table space after 1,000 turns appending 1 KB each;
 - steps/s of 1, 8 and 32 concurrent conversations spread over 4 worker processes;
 - ``--store``: search latency and recall@10 over 50,000 memories while another
@@ -219,16 +219,15 @@ def _server_pids() -> list[int]:
 
 
 def _cpu_seconds(server: list[int]) -> float:
-    """CPU used so far by this process and by the ``server`` processes (user + system):
-    on a machine shared with other jobs, a steadier figure than wall time."""
+    """CPU used so far by this process and by the ``server`` processes: on a machine
+    shared with other jobs, a steadier figure than wall time (the server's from
+    ``/proc/PID/schedstat``, in nanoseconds)."""
     total = time.process_time()
-    tick = os.sysconf("SC_CLK_TCK")
     for pid in server:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
             continue  # ended meanwhile
-        total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
 
@@ -472,10 +471,7 @@ def main() -> None:
                 times[name].append(wall)
                 cpus[name].append(cpu)
         for label, got in (("wall", times), ("CPU client+server", cpus)):
-            median = {  # CPU: the mean (the server's is counted in 10 ms clock ticks)
-                name: sorted(t)[len(t) // 2] if got is times else sum(t) / len(t)
-                for name, t in got.items()
-            }
+            median = {name: sorted(t)[len(t) // 2] for name, t in got.items()}
             line = ", ".join(f"{name} {t * 1e6:.0f} us/step" for name, t in median.items())
             if _LG:
                 ratio = median["langgraph PostgresSaver"] / median["graphkit PostgresSaver"]
