@@ -265,3 +265,24 @@ def test_a_saver_lists_the_children_of_a_checkpoint_newest_first(
         after_b.config["configurable"]["checkpoint_id"],
     ]
     assert saver.children(forked) == []
+
+
+def test_a_copy_is_a_sibling_and_updates_given_with_it_run_on_it(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph, config = chain(saver), cfg()
+    graph.invoke({"log": ["in"]}, config)
+    before_b = next(s for s in graph.get_state_history(config) if s.next == ("b",))
+    copied = graph.get_state(graph.update_state(before_b.config, None, as_node="__copy__"))
+    assert copied.parent_config == before_b.parent_config  # a new branch, same point
+    assert (copied.values, copied.next) == (before_b.values, before_b.next)
+    assert copied.metadata is not None and copied.metadata["source"] == "fork"
+    # copy and update in one go: the update is the copy's next step, as node b
+    updated = graph.update_state(
+        before_b.config, [StateUpdate({"log": ["B*"]}, "b")], as_node="__copy__"
+    )
+    after = graph.get_state(updated)
+    assert after.values["log"] == ["in", "a", "B*"] and after.next == ("quiet",)
+    fork = graph.get_state(after.parent_config)
+    assert fork.metadata is not None and fork.metadata["source"] == "fork"
+    assert tasks_of(fork) == [("b", {"log": ["B*"]})]

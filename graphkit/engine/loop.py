@@ -59,7 +59,7 @@ from graphkit.errors import (
     ParentCommand,
 )
 from graphkit.schema import ROOT
-from graphkit.types import Command, Interrupt, RunnableConfig, Send
+from graphkit.types import Command, Interrupt, RunnableConfig, Send, StateUpdate
 
 if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
@@ -391,7 +391,11 @@ class Run:
             return
         self.step += 1
         if names == [COPY]:  # a fork: the same state and next, as a new checkpoint
-            self._save("fork")
+            self._fork_beside()
+            then = updates[0][0]
+            if isinstance(then, list) and then and all(isinstance(u, StateUpdate) for u in then):
+                # copy and update in one go: the updates are the fork's next superstep
+                self._update_step([(u[0], u[1] if len(u) > 1 else None) for u in then])
             return
         writers: list[tuple[str, list[Write]]] = []
         gotos: list[Send | str] = []  # a Command as the update also routes, as from a node
@@ -432,6 +436,19 @@ class Run:
             else:
                 self._trigger(target)
         self._save("update", tuple(dict.fromkeys(name for name, _ in writers)), wrote)
+
+    def _fork_beside(self) -> None:
+        """Save the copy that ``as_node=COPY`` makes as a sibling of the checkpoint it
+        copies (same parent, as LangGraph's): a new branch from the same point."""
+        cp = self.cp
+        assert cp is not None
+        copied = cp.config["configurable"]
+        parent = {k: v for k, v in copied.items() if k != "checkpoint_id"}
+        if self.parent_id is not None:
+            parent["checkpoint_id"] = self.parent_id
+        cp.config = {**cp.config, "configurable": parent}
+        self.step -= 1  # the copy's step is the copied checkpoint's
+        self._save("fork")
 
     def _planned_ids(self, names: list[str]) -> list[str]:
         """The ids of the planned tasks that updates as ``names`` stand for (each the
