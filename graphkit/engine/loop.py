@@ -329,7 +329,7 @@ class Run:
             # the input as what runs next (a replay from here takes it again).
             self.frontier.pending = {START: None}
             self.frontier.input = dict(writes)
-            self._save("input", ())
+            self._save("input", (), hold=True)  # committed with step 0's, saved next
             self.frontier.pending = {}
             self.frontier.input = None
         self._take_input(writes)
@@ -484,6 +484,8 @@ class Run:
         source: str,
         ran: tuple[str, ...] | None = None,
         wrote: WroteRecord | None = None,
+        *,
+        hold: bool = False,
     ) -> None:
         """Save a checkpoint; ``ran``: the nodes whose writes made it (None: a copy,
         they stay those of the checkpoint it copies); ``wrote``: what each task of the
@@ -493,7 +495,7 @@ class Run:
         if ran is not None:
             self.frontier.ran = ran
         self.frontier.wrote = wrote
-        self._report(self.cp.save(source, self.values, self.step, self.frontier))
+        self._report(self.cp.save(source, self.values, self.step, self.frontier, hold=hold))
 
     def _written_before(self, writes: Iterable[list[Write]]) -> dict[str, Any]:
         """The values before a step of the channels its ``writes`` write."""
