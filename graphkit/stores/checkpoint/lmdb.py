@@ -202,6 +202,9 @@ class LMDBSaver(BaseCheckpointSaver):
         else:
             env.acquire()
         self.env = env
+        self.waits_on_io = bool(env.env.flags().get("sync", True))
+        """Commits wait on a disk sync unless the environment was opened ``sync=False``
+        (then a put is a memory copy plus a ``write``: saved inline, no hand-off)."""
         self.snapshot_every = snapshot_every
         self._checkpoints = env.db("ckpt_checkpoints")
         self._metadata = env.db("ckpt_metadata")
