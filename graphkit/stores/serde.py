@@ -24,7 +24,6 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
-import gc
 import importlib
 import pickle
 import sys
@@ -70,9 +69,6 @@ sides: ``dumps`` rejects a deeper value (naming where it is and how deep), and
 ``loads`` reports deeper data as corrupt instead of exhausting the C stack. Plain
 lists and dicts nest up to msgpack's own limit (1024 levels per object) on top.
 """
-
-_GC_PAUSE_BYTES = 256 << 10
-"""Bodies at least this large are decoded with the cyclic garbage collector paused."""
 
 _SHALLOW = 4
 """Extension levels decoded with ``msgpack.unpackb`` (fast, but it keeps a 40 KiB
@@ -354,18 +350,6 @@ class Serializer:
 
     def loads_body(self, body: bytes | bytearray | memoryview, *, where: str = "") -> Any:
         """Decode msgpack bytes (a :meth:`plain_body`, or several joined); errors name ``where``."""
-        if len(body) >= _GC_PAUSE_BYTES and gc.isenabled():
-            # Decoding a long conversation allocates tens of thousands of objects, none of
-            # them garbage: the collections it would trigger (full ones included, which
-            # walk the whole heap) are pure cost. msgpack's own docs advise this.
-            gc.disable()
-            try:
-                return self._loads_body(body, where)
-            finally:
-                gc.enable()
-        return self._loads_body(body, where)
-
-    def _loads_body(self, body: bytes | bytearray | memoryview, where: str) -> Any:
         try:
             return self._unpack(body)
         except _Undecodable as exc:
