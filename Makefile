@@ -32,6 +32,7 @@ demo: $(BASE)
 test: $(STAMP)
 	$(BIN)/ruff check $(SRC)
 	$(BIN)/mypy
+	$(BIN)/mypy tests/typing
 	$(BIN)/pytest -q
 
 # Long-running suites (50k-vector recall, SIGKILL and multi-process reliability); CI runs them.
@@ -49,6 +50,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(SRC)
 	$(BIN)/ruff format --check $(SRC)
 	$(BIN)/mypy
+	$(BIN)/mypy tests/typing
 
 bench: $(STAMP)
 	$(BIN)/graphkit bench

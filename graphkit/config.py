@@ -7,12 +7,20 @@ Also ``merge_config``: the run config one invoke/stream call runs with, and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from graphkit.context import get_config, get_store, get_stream_writer
 from graphkit.errors import ConfigError
+from graphkit.types import RunnableConfig
 
-__all__ = ["get_config", "get_store", "get_stream_writer", "merge_config", "merge_configs"]
+__all__ = [
+    "RunnableConfig",
+    "get_config",
+    "get_store",
+    "get_stream_writer",
+    "merge_config",
+    "merge_configs",
+]
 
 CONFIG_KEYS = frozenset(
     {
@@ -31,14 +39,14 @@ CONFIG_KEYS = frozenset(
 """Top-level keys of a run config; any other top-level key belongs in ``configurable``."""
 
 
-def merge_config(config: dict[str, Any] | None, options: dict[str, Any]) -> dict[str, Any]:
+def merge_config(config: Mapping[str, Any] | None, options: dict[str, Any]) -> RunnableConfig:
     """The config of one run: ``config`` plus the call's ``durability``/``recursion_limit``.
 
     A key LangGraph reads from ``configurable`` but given at the top level, such as
     ``{"thread_id": "1"}``, moves into ``configurable`` (LangGraph accepts it there
     too); ``configurable`` wins when both have it. Pops what it uses from ``options``.
     """
-    merged = dict(config or {})
+    merged: dict[str, Any] = dict(config or {})
     configurable = merged.get("configurable")
     if configurable is not None and not isinstance(configurable, Mapping):
         raise ConfigError(
@@ -55,10 +63,10 @@ def merge_config(config: dict[str, Any] | None, options: dict[str, Any]) -> dict
         merged["durability"] = durability
     if "recursion_limit" in options:
         merged["recursion_limit"] = options.pop("recursion_limit")
-    return merged
+    return cast(RunnableConfig, merged)
 
 
-def merge_configs(*configs: dict[str, Any] | None) -> dict[str, Any]:
+def merge_configs(*configs: Mapping[str, Any] | None) -> RunnableConfig:
     """Merge run configs, later ones winning: ``configurable`` and ``metadata`` merge
     key by key, ``tags`` and ``callbacks`` lists add up, other keys are replaced.
 
@@ -75,4 +83,4 @@ def merge_configs(*configs: dict[str, Any] | None) -> dict[str, Any]:
                 merged[key] = [*merged.get(key, []), *value]
             else:
                 merged[key] = value
-    return merged
+    return cast(RunnableConfig, merged)

@@ -15,11 +15,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from graphkit.errors import InvalidArgumentError, InvalidMessageError, RunContextError
 from graphkit.runtime import ExecutionInfo, RunControl, Runtime, ServerInfo, _no_op_stream_writer
 from graphkit.stores.checkpoint.base import configurable_of
 
 if TYPE_CHECKING:
     from graphkit.engine.executor import Executor
+    from graphkit.stores.store.base import BaseStore
+    from graphkit.types import RunnableConfig
 
 # Configurable keys LangGraph copies into the metadata of streamed chunks.
 _PROPAGATED = (
@@ -65,7 +68,7 @@ class RunScope:
     @classmethod
     def for_run(
         cls,
-        config: dict[str, Any],
+        config: RunnableConfig,
         *,
         context: Any = None,
         control: RunControl | None = None,
@@ -108,7 +111,7 @@ def _local_executor() -> Executor:
 class RunContext:
     """What every task of one run shares."""
 
-    config: dict[str, Any]
+    config: RunnableConfig
     """The run's config, as passed to invoke/stream."""
     store: Any = None
     """The long-term memory store given to ``compile(store=...)``."""
@@ -214,7 +217,7 @@ class TaskContext:
         """The id of this task's ``index``-th ``interrupt()``: unique within the thread."""
         return "|".join((*self.run.namespace, f"{self.task_id}#{index}"))
 
-    def config(self) -> dict[str, Any]:
+    def config(self) -> RunnableConfig:
         """The run config plus where we are (LangGraph's ``langgraph_*`` metadata keys)."""
         run_config = self.run.config
         metadata = {**self.run.scope.metadata, **(run_config.get("metadata") or {})}
@@ -312,23 +315,23 @@ def current_task(what: str) -> TaskContext:
     """The running task; ``what`` names the caller for the error outside a run."""
     task = CURRENT_TASK.get()
     if task is None:
-        raise RuntimeError(
+        raise RunContextError(
             f"{what} was called outside a running graph. Call it from inside a node "
             "or task function while the graph runs (invoke/stream)."
         )
     return task
 
 
-def get_config() -> dict[str, Any]:
+def get_config() -> RunnableConfig:
     """The config of the run, from inside a node (with ``langgraph_node`` metadata)."""
     return current_task("get_config()").config()
 
 
-def get_store() -> Any:
+def get_store() -> BaseStore:
     """The store passed to ``compile(store=...)`` or ``entrypoint(store=...)``."""
     task = current_task("get_store()")
     if task.run.store is None:
-        raise RuntimeError(
+        raise RunContextError(
             "get_store() found no store: pass one with compile(store=InMemoryStore()) "
             "or entrypoint(store=...)."
         )
@@ -458,7 +461,7 @@ def push_message(message: Any, *, state_key: str | None = "messages") -> Any:
     task = current_task("push_message()")
     (converted,) = convert_to_messages([message])
     if converted.id is None:
-        raise ValueError(
+        raise InvalidMessageError(
             "Message ID is required: push_message() needs a message with an id (it "
             "identifies the message in the stream and the state), e.g. "
             "AIMessage('...', id='reply-1')."
@@ -469,7 +472,7 @@ def push_message(message: Any, *, state_key: str | None = "messages") -> Any:
         task.run.emit("messages", (converted, task.stream_metadata()))
     if state_key is not None:
         if task.run.channels and state_key not in task.run.channels:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"push_message(state_key={state_key!r}): the graph's state has no key "
                 f"{state_key!r}. Pass the key of its message list, or state_key=None to "
                 "only stream the message."

@@ -45,6 +45,7 @@ from graphkit.messages import (
 from graphkit.models import BaseChatModel
 from graphkit.store.base import BaseStore
 from graphkit.store.lmdb import LMDBStore
+from graphkit.types import RunnableConfig
 
 DEFAULT_DATA_DIR = Path(".graphkit-data")
 """Where ``graphkit demo`` keeps its data when no ``--data-dir`` is given (in .gitignore)."""
@@ -163,7 +164,9 @@ def choose_model() -> tuple[BaseChatModel, str]:
 
 
 # -------------------------------------------------------------------- graph
-def build_graph(checkpointer: Any, store: BaseStore, model: BaseChatModel) -> CompiledStateGraph:
+def build_graph(
+    checkpointer: Any, store: BaseStore, model: BaseChatModel
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The chatbot: one node that recalls memories, saves new ones, and calls the model."""
 
     def call_model(state: ChatState, config: dict[str, Any], store: BaseStore) -> dict[str, Any]:
@@ -221,9 +224,11 @@ class Demo:
         self.env.close()
 
 
-def run_turn(graph: CompiledStateGraph, turn: Turn) -> dict[str, Any]:
+def run_turn(graph: CompiledStateGraph[Any, Any, Any, Any], turn: Turn) -> dict[str, Any]:
     """Send one user message on its thread; return the new state."""
-    config = {"configurable": {"thread_id": turn["thread_id"], "user_id": turn["user_id"]}}
+    config: RunnableConfig = {
+        "configurable": {"thread_id": turn["thread_id"], "user_id": turn["user_id"]}
+    }
     result: dict[str, Any] = graph.invoke(
         {"messages": [HumanMessage(content=turn["text"])]}, config
     )
@@ -278,7 +283,7 @@ def main(data_dir: str | os.PathLike[str] = DEFAULT_DATA_DIR, *, out: Any = None
     return 0
 
 
-def demo_graph() -> CompiledStateGraph:
+def demo_graph() -> CompiledStateGraph[Any, Any, Any, Any]:
     """The graph with in-memory persistence, for ``graphkit draw graphkit.demo:demo_graph``."""
     from graphkit.checkpoint.memory import InMemorySaver
     from graphkit.store.memory import InMemoryStore

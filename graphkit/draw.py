@@ -125,7 +125,9 @@ class DrawableGraph:
     ``__interrupt`` ("before", "after" or "before,after") and ``__tools`` (a ToolNode's)."""
 
     @classmethod
-    def from_compiled(cls, graph: CompiledStateGraph, *, xray: bool | int = False) -> DrawableGraph:
+    def from_compiled(
+        cls, graph: CompiledStateGraph[Any, Any, Any, Any], *, xray: bool | int = False
+    ) -> DrawableGraph:
         """The drawable form of ``graph``; ``xray=True`` (or a depth) opens subgraphs."""
         builder = graph.builder
         joins = [(tuple(j.sources), j.target) for j in builder.joins]
@@ -523,7 +525,7 @@ def _note_id(source: str) -> str:
     return f"note:{source}"
 
 
-def _annotations(graph: CompiledStateGraph) -> dict[str, dict[str, Any]]:
+def _annotations(graph: CompiledStateGraph[Any, Any, Any, Any]) -> dict[str, dict[str, Any]]:
     before, after = graph.tables.interrupt_before, graph.tables.interrupt_after
     out: dict[str, dict[str, Any]] = {}
     for node in graph.builder.nodes.values():

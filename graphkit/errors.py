@@ -68,6 +68,42 @@ class UnknownInterruptError(GraphkitError, ValueError, RuntimeError):
         """The ids of the interrupts still waiting for an answer."""
 
 
+class InvalidCallError(GraphkitError, TypeError):
+    """A call got an argument of a kind it does not take, or was made in a way it does
+    not support (an unknown keyword, a sync call on an async-only graph)."""
+
+
+class InvalidArgumentError(GraphkitError, ValueError):
+    """An argument's value is not one the call accepts (a ``version``, a
+    ``stream_mode``, a ``tool_choice``); the message lists the accepted ones."""
+
+
+class RunContextError(GraphkitError, RuntimeError):
+    """A function that needs a running graph (or something the run lacks: a store, a
+    checkpointer, a step counter) was called where there is none."""
+
+
+class InvalidMessageError(GraphkitError, ValueError, TypeError):
+    """A value cannot be read as a chat message, or a message update cannot apply
+    (e.g. deleting an id the history does not hold)."""
+
+
+class InvalidToolError(GraphkitError, TypeError, ValueError):
+    """Something given as a tool cannot be one (no function to run, no name)."""
+
+
+class ToolCallError(GraphkitError, ValueError):
+    """A tool call cannot run as asked: the state lacks what the tool needs, or its
+    ``Command`` does not answer the call."""
+
+
+class MissingStateKeyError(ToolCallError, KeyError):
+    """A tool asked for a state key (``InjectedState("key")``) the state does not have."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
 class PolicyError(GraphkitError, ValueError):
     """A retry, timeout or cache policy (or where it is used) is invalid."""
 
@@ -91,7 +127,7 @@ class NodeTimeoutError(GraphkitError):
     ) -> None:
         limit = idle_timeout if kind == "idle" else run_timeout
         if kind not in ("idle", "run") or limit is None:
-            raise ValueError(f"NodeTimeoutError(kind={kind!r}) needs {kind}_timeout set.")
+            raise PolicyError(f"NodeTimeoutError(kind={kind!r}) needs {kind}_timeout set.")
         what = (
             f"its idle timeout of {limit:.3f}s without making progress"
             if kind == "idle"

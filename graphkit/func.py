@@ -41,10 +41,10 @@ from graphkit.constants import END, INTERRUPT, START
 from graphkit.context import CURRENT_CALL, CURRENT_TASK, TaskContext, report_progress
 from graphkit.engine.executor import LOCAL, kwargs_for
 from graphkit.engine.retry import arun_with_retry, as_retry_policies, run_with_retry
-from graphkit.errors import PolicyError
+from graphkit.errors import InvalidCallError, PolicyError
 from graphkit.node import CallSpec, function_name, inspect_callable
 from graphkit.schema import type_json_schema
-from graphkit.types import CachePolicy, RetryPolicy, StateSnapshot, TimeoutPolicy
+from graphkit.types import CachePolicy, RetryPolicy, RunnableConfig, StateSnapshot, TimeoutPolicy
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -73,7 +73,9 @@ class TaskFuture(Generic[T]):
         """Wait for the task and return its value (or raise its error)."""
         future = self._future
         if isinstance(future, asyncio.Future):
-            raise TypeError("This task runs on the event loop: `await` it instead of .result().")
+            raise InvalidCallError(
+                "This task runs on the event loop: `await` it instead of .result()."
+            )
         return future.result(timeout)
 
     def __await__(self) -> Any:
@@ -372,7 +374,9 @@ class Workflow:
         self.name = getattr(fn, "__name__", "entrypoint")
         call = inspect_callable(fn, f"entrypoint {self.name!r}")
         self._call = call
-        builder: StateGraph[_EntryState] = StateGraph(_EntryState, context_schema=context_schema)
+        builder: StateGraph[_EntryState, Any, Any, Any] = StateGraph(
+            _EntryState, context_schema=context_schema
+        )
         node = self._anode if call.is_async else self._node
         builder.add_node(
             self.name,
@@ -391,7 +395,7 @@ class Workflow:
             executor=policies.executor if policies else None,
         )
         self.graph.live_modes = self.graph.live_modes | {"updates"}
-        self.config: dict[str, Any] = {}
+        self.config: RunnableConfig = {}
         """Config merged under each run's (see ``with_config``)."""
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
@@ -419,25 +423,25 @@ class Workflow:
         return _returned(await self.fn(*args, **kwargs))
 
     # -- running
-    def _config(self, config: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _config(self, config: RunnableConfig | None) -> RunnableConfig | None:
         return merge_configs(self.config, config) if self.config else config
 
-    def invoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Run the workflow; returns its return value (with ``__interrupt__`` info if paused)."""
         return _unwrap(self.graph.invoke(_wrap(input), self._config(config), **kwargs))
 
-    async def ainvoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Async ``invoke``."""
         return _unwrap(await self.graph.ainvoke(_wrap(input), self._config(config), **kwargs))
 
     def batch(
-        self, inputs: Sequence[Any], config: dict[str, Any] | None = None, **kwargs: Any
+        self, inputs: Sequence[Any], config: RunnableConfig | None = None, **kwargs: Any
     ) -> list[Any]:
         """``invoke`` each input, outputs in input order."""
         return [self.invoke(i, config, **kwargs) for i in inputs]
 
     async def abatch(
-        self, inputs: Sequence[Any], config: dict[str, Any] | None = None, **kwargs: Any
+        self, inputs: Sequence[Any], config: RunnableConfig | None = None, **kwargs: Any
     ) -> list[Any]:
         """``ainvoke`` each input concurrently, outputs in input order."""
         return list(await asyncio.gather(*(self.ainvoke(i, config, **kwargs) for i in inputs)))
@@ -445,7 +449,7 @@ class Workflow:
     def stream(
         self,
         input: Any,
-        config: dict[str, Any] | None = None,
+        config: RunnableConfig | None = None,
         *,
         stream_mode: Any = None,
         subgraphs: bool = False,
@@ -467,7 +471,7 @@ class Workflow:
     async def astream(
         self,
         input: Any,
-        config: dict[str, Any] | None = None,
+        config: RunnableConfig | None = None,
         *,
         stream_mode: Any = None,
         subgraphs: bool = False,
@@ -486,29 +490,29 @@ class Workflow:
                 yield shown
 
     # -- state
-    def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+    def get_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's snapshot; its ``values`` is the last return value."""
         return _snapshot(self.graph.get_state(self._config(config) or {}))
 
-    async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+    async def aget_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """Async ``get_state``."""
         return _snapshot(await self.graph.aget_state(self._config(config) or {}))
 
-    def get_state_history(self, config: dict[str, Any], **kwargs: Any) -> Iterator[StateSnapshot]:
+    def get_state_history(self, config: RunnableConfig, **kwargs: Any) -> Iterator[StateSnapshot]:
         """The thread's snapshots, newest first."""
         for found in self.graph.get_state_history(self._config(config) or {}, **kwargs):
             yield _snapshot(found)
 
     async def aget_state_history(
-        self, config: dict[str, Any], **kwargs: Any
+        self, config: RunnableConfig, **kwargs: Any
     ) -> AsyncIterator[StateSnapshot]:
         """Async ``get_state_history``."""
         async for found in self.graph.aget_state_history(self._config(config) or {}, **kwargs):
             yield _snapshot(found)
 
     def update_state(
-        self, config: dict[str, Any], values: Any, as_node: str | None = None
-    ) -> dict[str, Any]:
+        self, config: RunnableConfig, values: Any, as_node: str | None = None
+    ) -> RunnableConfig:
         """Record ``values`` as if the workflow had returned it: it becomes the snapshot's
         value and the next run's ``previous`` (an ``entrypoint.final`` splits the two)."""
         return self.graph.update_state(
@@ -516,29 +520,29 @@ class Workflow:
         )
 
     async def aupdate_state(
-        self, config: dict[str, Any], values: Any, as_node: str | None = None
-    ) -> dict[str, Any]:
+        self, config: RunnableConfig, values: Any, as_node: str | None = None
+    ) -> RunnableConfig:
         """Async ``update_state``."""
         return await self.graph.aupdate_state(
             self._config(config) or {}, _returned(values), as_node or self.name
         )
 
     # -- configuration and introspection
-    def with_config(self, config: dict[str, Any] | None = None, **kwargs: Any) -> Workflow:
+    def with_config(self, config: RunnableConfig | None = None, **kwargs: Any) -> Workflow:
         """A copy of the workflow whose runs use ``config`` (merged under each call's)."""
         bound = copy.copy(self)
         bound.config = merge_configs(self.config, config, kwargs)
         return bound
 
-    def get_graph(self, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    def get_graph(self, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """The one-node graph behind the workflow."""
         return self.graph.get_graph(config, **kwargs)
 
-    def get_input_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get_input_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the workflow's input (its first parameter's type)."""
         return type_json_schema(self._call.first_param_annotation or Any, "LangGraphInput")
 
-    def get_output_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get_output_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of its return value (``entrypoint.final[T, S]``: of ``T``)."""
         returned = self._call.return_annotation
         if typing.get_origin(returned) is _Final:
@@ -547,7 +551,7 @@ class Workflow:
             returned = Any
         return type_json_schema(returned, "LangGraphOutput")
 
-    def get_context_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get_context_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the run context (``entrypoint(context_schema=...)``)."""
         return self.graph.get_context_jsonschema(config)
 

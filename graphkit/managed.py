@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from graphkit.context import current_task
+from graphkit.errors import RunContextError
 
 __all__ = ["RemainingSteps", "remaining_steps"]
 
@@ -35,5 +36,5 @@ def remaining_steps() -> int:
     task = current_task("remaining_steps()")
     steps_left = task.run.steps_left
     if steps_left is None:
-        raise RuntimeError("remaining_steps(): this run does not count its steps")
+        raise RunContextError("remaining_steps(): this run does not count its steps")
     return steps_left()

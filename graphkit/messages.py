@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from typing_extensions import NotRequired, TypedDict
 
 from graphkit import _message_index
+from graphkit.errors import InvalidArgumentError, InvalidMessageError
 
 __all__ = [
     "REMOVE_ALL_MESSAGES",
@@ -414,7 +415,7 @@ class RemoveMessage(BaseMessage):
 
     def __init__(self, content: Content | None = None, /, **kwargs: Any) -> None:
         if "id" not in kwargs:
-            raise TypeError(
+            raise InvalidMessageError(
                 "RemoveMessage needs the id of the message to delete: RemoveMessage(id=...)"
             )
         super().__init__(content, **kwargs)
@@ -466,12 +467,12 @@ def _convert_one(value: Any) -> BaseMessage:
         data = dict(value)
         role = data.pop("role", None) or data.pop("type", None)
         if not isinstance(role, str):
-            raise ValueError(
+            raise InvalidMessageError(
                 f"cannot turn {value!r} into a message: the dict needs a 'role' "
                 "('user', 'assistant', 'system', 'tool') or a 'type' ('human', 'ai', ...)"
             )
         return _from_role(role, data)
-    raise TypeError(
+    raise InvalidMessageError(
         f"cannot turn a {type(value).__name__} into a message: pass a message object, "
         "a string, a (role, content) tuple or a dict with 'role' and 'content'"
     )
@@ -480,7 +481,9 @@ def _convert_one(value: Any) -> BaseMessage:
 def _from_role(role: str, data: dict[str, Any]) -> BaseMessage:
     cls = _ROLE_TO_CLASS.get(role)
     if cls is None:
-        raise ValueError(f"unknown message role {role!r}: use one of {sorted(_ROLE_TO_CLASS)}")
+        raise InvalidMessageError(
+            f"unknown message role {role!r}: use one of {sorted(_ROLE_TO_CLASS)}"
+        )
     if cls is AIMessage and data.get("tool_calls"):
         data["tool_calls"] = [_tool_call_from_dict(c) for c in data["tool_calls"]]
     if data.get("content") is None:
@@ -539,14 +542,14 @@ def add_messages(
     ``tool_use`` blocks as tool calls, ``tool_result`` blocks as ``ToolMessage``).
     """
     if format is not None and format not in MESSAGE_FORMATS:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"Unrecognized format={format!r}: add_messages supports {list(MESSAGE_FORMATS)} "
             "or no format."
         )
     if left is None and right is None:
         return functools.partial(add_messages, format=format)
     if left is None or right is None:
-        raise ValueError(
+        raise InvalidArgumentError(
             "add_messages needs both 'left' and 'right' (or neither, to make a reducer "
             "with options such as format=...)."
         )
@@ -600,7 +603,7 @@ def _merge_by_id(left_msgs: list[BaseMessage], right_msgs: list[BaseMessage]) ->
         pos_or_none = index.get(message.id)
         if isinstance(message, RemoveMessage):
             if pos_or_none is None:
-                raise ValueError(
+                raise InvalidMessageError(
                     f"Attempting to delete a message with an ID that doesn't exist "
                     f"({message.id!r}): RemoveMessage needs the id of a message in the "
                     "history (or REMOVE_ALL_MESSAGES to clear it)"

@@ -15,6 +15,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin
 
+from graphkit._hints import hints_or_empty
 from graphkit.errors import NodeConfigError
 from graphkit.types import CachePolicy, Command, RetryPolicy, Send, TimeoutPolicy
 
@@ -63,7 +64,7 @@ def inspect_callable(fn: Callable[..., Any], what: str) -> CallSpec:
     ]
     takes_state = bool(positional) or any(p.kind == p.VAR_POSITIONAL for p in params)
     inject = tuple(p.name for p in params if p.name in INJECTABLE and p.kind != p.POSITIONAL_ONLY)
-    hints = _resolved_hints(target) if params else {}
+    hints = hints_or_empty(target) if params else {}
     annotation = hints.get(positional[0].name) if positional else None
     afn = None if is_async or target is fn else _async_twin(fn, inject)
     return CallSpec(fn, is_async, takes_state, inject, annotation, hints.get("return"), afn)
@@ -98,7 +99,7 @@ def inspect_error_handler(fn: Callable[..., Any], what: str) -> CallSpec:
         params = list(inspect.signature(target).parameters.values())
     except (TypeError, ValueError):
         return spec
-    hints = _resolved_hints(target)
+    hints = hints_or_empty(target)
     wanted = [p for p in params if hints.get(p.name) is NodeError] or [
         p for p in params if p.name == ERROR_PARAM
     ]
@@ -132,24 +133,6 @@ def _renamed_error(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
     return call
 
 
-def _resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:
-    """Type hints of ``fn``; names local to the caller's frames resolve too."""
-    try:
-        return typing.get_type_hints(fn)
-    except NameError:
-        frame = inspect.currentframe()
-        while frame is not None:
-            try:
-                return typing.get_type_hints(fn, localns=frame.f_locals)
-            except NameError:
-                frame = frame.f_back
-            except Exception:
-                return {}
-        return {}
-    except Exception:
-        return {}
-
-
 def function_name(fn: Any) -> str:
     """A readable name for a function, method or callable object."""
     return str(getattr(fn, "__name__", None) or type(fn).__name__)
@@ -158,7 +141,7 @@ def function_name(fn: Any) -> str:
 def declared_destinations(fn: Callable[..., Any]) -> tuple[str, ...] | None:
     """Targets named by a ``-> Command[Literal["a", "b"]]`` return annotation, if any."""
     target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else getattr(fn, "__call__", fn)  # noqa: B004
-    ret = _resolved_hints(target).get("return")
+    ret = hints_or_empty(target).get("return")
     if ret is None:
         return None
     found: list[str] = []
@@ -178,7 +161,7 @@ def may_route_dynamically(fn: Callable[..., Any]) -> bool:
     code = getattr(function, "__code__", None)
     if code is not None and _calls_a_graph(function, code):
         return True
-    ret = _resolved_hints(target).get("return")
+    ret = hints_or_empty(target).get("return")
     if ret is not None:
         return any(t is Command or get_origin(t) is Command or t is Send for t in _walk_types(ret))
     if code is None:

@@ -27,6 +27,8 @@ from typing import Any, Generic, TypeVar
 
 from typing_extensions import is_typeddict
 
+from graphkit.errors import RunContextError
+
 __all__ = [
     "DEFAULT_RUNTIME",
     "ExecutionInfo",
@@ -158,7 +160,7 @@ class Runtime(Generic[ContextT]):
     def patch_execution_info(self, **overrides: Any) -> Runtime[ContextT]:
         """A copy whose ``execution_info`` has the given fields replaced."""
         if self.execution_info is None:
-            raise RuntimeError(
+            raise RunContextError(
                 "patch_execution_info() needs an execution_info, and this Runtime has none "
                 "(it is only set inside a running node)."
             )

@@ -15,10 +15,11 @@ import inspect
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from graphkit._hints import resolve_hints
 from graphkit.errors import GraphCompileError, InvalidReducerError, InvalidUpdateError
 
 Reducer = Callable[[Any, Any], Any]
@@ -135,14 +136,8 @@ def type_hints(cls: Any) -> dict[str, Any]:
     name a reducer local to it; the caller frames' locals are tried before giving up.
     """
     try:
-        return get_type_hints(cls, include_extras=True)
+        return resolve_hints(cls)
     except NameError as first_error:
-        frame = inspect.currentframe()
-        while frame is not None:
-            try:
-                return get_type_hints(cls, localns=frame.f_locals, include_extras=True)
-            except NameError:
-                frame = frame.f_back
         raise GraphCompileError(
             f"Cannot resolve the annotations of {cls.__name__}: {first_error}. Define the "
             "names it uses (reducers, types) at module level."
@@ -223,21 +218,34 @@ def _initial_factory(annotation: Any) -> Callable[[], Any] | None:
     return origin
 
 
+def state_fields(obj: Any) -> dict[str, Any] | None:
+    """Every field of a state object (a pydantic model or dataclass instance) by name;
+    None for anything else. The one place that reads a state object as a mapping.
+
+    >>> @dataclasses.dataclass
+    ... class S:
+    ...     a: int = 1
+    ...     b: str | None = None
+    >>> state_fields(S()), state_fields({"a": 1})
+    ({'a': 1, 'b': None}, None)
+    """
+    if isinstance(obj, BaseModel):
+        return {k: getattr(obj, k) for k in type(obj).model_fields}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return None
+
+
 def update_from_object(obj: Any, node: str) -> dict[str, Any]:
-    """A node's return value as ``{key: value}``: dicts as is, models by their fields."""
+    """A node's return value as ``{key: value}``: dicts as is, a state object by its
+    fields, leaving out those that are None and were not set explicitly (a pydantic
+    model's ``model_fields_set``)."""
     if isinstance(obj, dict):
         return obj
-    if isinstance(obj, BaseModel):
-        fields_set = obj.model_fields_set
-        return {
-            k: v
-            for k in type(obj).model_fields
-            if (v := getattr(obj, k)) is not None or k in fields_set
-        }
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {
-            f.name: v for f in dataclasses.fields(obj) if (v := getattr(obj, f.name)) is not None
-        }
+    fields = state_fields(obj)
+    if fields is not None:
+        given = obj.model_fields_set if isinstance(obj, BaseModel) else ()
+        return {k: v for k, v in fields.items() if v is not None or k in given}
     raise InvalidUpdateError(
         f"Node {node!r} returned {type(obj).__name__} ({obj!r:.80}); a node must return a "
         "dict of state keys to update (or a pydantic/dataclass state object, a Command, or None)."

@@ -37,8 +37,9 @@ from typing import Any, Generic, Literal, get_args, get_origin, overload
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from typing_extensions import TypeVar, is_typeddict
 
+from graphkit._hints import resolve_hints
 from graphkit.context import tool_events
-from graphkit.errors import GraphkitError
+from graphkit.errors import GraphkitError, InvalidToolError, MissingStateKeyError, ToolCallError
 
 __all__ = [
     "InjectedConfig",
@@ -240,7 +241,7 @@ class Tool:
         ``tool_call_id`` (a fresh id when None).
         """
         if self.func is None and self.coroutine is None:
-            raise TypeError(
+            raise InvalidToolError(
                 f"tool {self.name!r} only describes a schema and has no function to run; "
                 "build it from a function with @tool to make it callable"
             )
@@ -286,7 +287,7 @@ class Tool:
         for param, injection in self.injections.items():
             value = available.get(injection.kind)
             if injection.kind == "store" and value is None and strict:
-                raise ValueError(
+                raise ToolCallError(
                     f"Tool {self.name!r} needs a store (parameter {param!r}) but the graph "
                     "has none: compile the graph with compile(store=InMemoryStore())."
                 )
@@ -329,7 +330,7 @@ class Tool:
         """Call the underlying function directly (no validation), like the undecorated one."""
         target = self.func or self.coroutine
         if target is None:
-            raise TypeError(f"tool {self.name!r} has no function to call")
+            raise InvalidToolError(f"tool {self.name!r} has no function to call")
         return target(*args, **kwargs)
 
 
@@ -344,8 +345,8 @@ def _state_field(state: Any, injection: Injection, tool_name: str, strict: bool)
     if not strict or injection.optional:
         return None
     if isinstance(state, dict):
-        raise KeyError(key)
-    raise ValueError(
+        raise MissingStateKeyError(key)
+    raise MissingStateKeyError(
         f"Tool {tool_name!r} needs the state key {key!r}, but the state it was given "
         f"({type(state).__name__}) has none. Give ToolNode the graph state (a dict or "
         "state object), not a list of messages."
@@ -436,7 +437,7 @@ def _tool_from_function(
     if not (description or summary or (args_schema and args_schema.__doc__)):
         description = f"Call {tool_name}."
     signature = inspect.signature(func)
-    hints = typing.get_type_hints(func, include_extras=True)
+    hints = resolve_hints(func)
     injections: dict[str, Injection] = {}
     fields: dict[str, Any] = {}
     for param in signature.parameters.values():
@@ -598,7 +599,7 @@ def convert_to_tool(obj: Any) -> Tool:
         return _tool_from_dict(obj)
     if callable(obj):
         return tool(obj)
-    raise TypeError(
+    raise InvalidToolError(
         f"cannot use a {type(obj).__name__} as a tool: pass a function, a @tool, "
         "a pydantic model, a TypedDict or a JSON-schema dict with a 'name'"
     )
@@ -634,7 +635,7 @@ def _tool_from_dict(spec: dict[str, Any]) -> Tool:
     if spec.get("type") == "function" and isinstance(spec.get("function"), dict):
         spec = spec["function"]
     if "name" not in spec:
-        raise ValueError(f"a tool dict needs a 'name'; got keys {sorted(spec)}")
+        raise InvalidToolError(f"a tool dict needs a 'name'; got keys {sorted(spec)}")
     parameters = (
         spec.get("parameters")
         or spec.get("input_schema")

@@ -1,5 +1,5 @@
-"""Public value types: Send, Command, Interrupt, Overwrite, StateSnapshot, and the node
-policies RetryPolicy, TimeoutPolicy and CachePolicy."""
+"""Public value types: RunnableConfig, Send, Command, Interrupt, Overwrite, StateSnapshot,
+and the node policies RetryPolicy, TimeoutPolicy and CachePolicy."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
+from typing_extensions import TypedDict
+
 N = TypeVar("N")
 T = TypeVar("T")
 
@@ -17,6 +19,29 @@ StreamMode = Literal[
     "values", "updates", "custom", "debug", "messages", "checkpoints", "tasks", "tools"
 ]
 Durability = Literal["sync", "async", "exit"]
+
+
+class RunnableConfig(TypedDict, total=False):
+    """The config of a run, as LangChain's ``RunnableConfig``: every key optional.
+
+    ``configurable`` holds the thread (``thread_id``, ``checkpoint_ns``,
+    ``checkpoint_id``) and any values nodes read; the other keys tune the run.
+    """
+
+    configurable: dict[str, Any]
+    """``thread_id``, ``checkpoint_ns``, ``checkpoint_id``, ``checkpoint_map`` and user values."""
+    tags: list[str]
+    metadata: dict[str, Any]
+    """Copied into each checkpoint's metadata."""
+    callbacks: Any
+    run_name: str
+    run_id: Any
+    max_concurrency: int | None
+    """How many tasks of one step run at once (None: no limit)."""
+    recursion_limit: int
+    """How many supersteps a run may take before ``GraphRecursionError`` (default 25)."""
+    durability: Durability
+    executor: Any
 
 
 @dataclass(frozen=True, slots=True, repr=False, init=False)
@@ -363,13 +388,13 @@ class StateSnapshot(NamedTuple):
     """The state values (the output schema's keys)."""
     next: tuple[str, ...]
     """Nodes that run in the next step; empty when the run is finished."""
-    config: dict[str, Any]
+    config: RunnableConfig
     """Config that points at this checkpoint (has ``checkpoint_id``)."""
     metadata: dict[str, Any] | None
     """source (input/loop/update/fork), step, writes, and the run's metadata."""
     created_at: str | None
     """When the checkpoint was saved (ISO-8601)."""
-    parent_config: dict[str, Any] | None
+    parent_config: RunnableConfig | None
     """Config of the checkpoint before this one, if any."""
     tasks: tuple[PregelTask, ...] = ()
     """The next step's tasks, with errors and interrupts of a failed or paused step."""
@@ -391,11 +416,11 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
     The ``Interrupt`` carries the schema as JSON schema either way.
     """
     from graphkit.context import current_task
-    from graphkit.errors import GraphInterrupt
+    from graphkit.errors import GraphInterrupt, RunContextError
 
     task = current_task("interrupt()")
     if not task.run.has_checkpointer:
-        raise RuntimeError(
+        raise RunContextError(
             "interrupt() needs a checkpointer to resume the run later: "
             "compile(checkpointer=InMemorySaver()) and pass a thread_id in the config."
         )

@@ -1,5 +1,5 @@
 """Graphs with a checkpointer: threads, snapshots, history, update_state, time travel,
-fault tolerance, durability modes. Every test runs on InMemorySaver and LMDBSaver."""
+fault tolerance, durability modes. Every test runs on each saver (the ``saver`` fixture)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ import pytest
 
 from graphkit import Command, get_store, interrupt
 from graphkit.func import entrypoint, task
-from graphkit.stores import InMemorySaver, InMemoryStore
+from graphkit.stores import InMemoryStore
+from graphkit.stores.checkpoint import BaseCheckpointSaver
 
 
 def cfg(thread: str = "w") -> dict[str, Any]:
@@ -33,8 +34,8 @@ def test_tasks_run_in_parallel_and_results_combine() -> None:
     assert workflow.invoke([1, 2]) == 30
 
 
-def test_previous_carries_the_last_saved_value_of_the_thread() -> None:
-    @entrypoint(checkpointer=InMemorySaver())
+def test_previous_carries_the_last_saved_value_of_the_thread(saver: BaseCheckpointSaver) -> None:
+    @entrypoint(checkpointer=saver)
     def counter(step: int, *, previous: int | None = None) -> Any:
         total = (previous or 0) + step
         return entrypoint.final(value=f"total={total}", save=total)
@@ -44,7 +45,7 @@ def test_previous_carries_the_last_saved_value_of_the_thread() -> None:
     assert counter.invoke(1, cfg("other")) == "total=1"
 
 
-def test_interrupt_resume_does_not_rerun_finished_tasks() -> None:
+def test_interrupt_resume_does_not_rerun_finished_tasks(saver: BaseCheckpointSaver) -> None:
     runs: list[str] = []
 
     @task
@@ -52,7 +53,7 @@ def test_interrupt_resume_does_not_rerun_finished_tasks() -> None:
         runs.append("draft")
         return f"essay on {topic}"
 
-    @entrypoint(checkpointer=InMemorySaver())
+    @entrypoint(checkpointer=saver)
     def review(topic: str) -> dict[str, Any]:
         text = draft(topic).result()
         verdict = interrupt({"essay": text})
@@ -144,26 +145,28 @@ def test_task_outside_workflow_runs_directly_and_errors_propagate() -> None:
         boom().result()
 
 
-def adder() -> Any:
+def adder(saver: BaseCheckpointSaver) -> Any:
     @task
     def double(x: int) -> int:
         return 2 * x
 
-    @entrypoint(checkpointer=InMemorySaver())
+    @entrypoint(checkpointer=saver)
     def workflow(n: int, *, previous: int | None = None) -> int:
         return double(n).result() + (previous or 0)
 
     return workflow
 
 
-def test_values_stream_yields_only_this_runs_return_value() -> None:
-    workflow = adder()
+def test_values_stream_yields_only_this_runs_return_value(saver: BaseCheckpointSaver) -> None:
+    workflow = adder(saver)
     workflow.invoke(1, cfg())  # the thread now holds 2
     assert list(workflow.stream(2, cfg(), stream_mode="values")) == [6]
 
 
-def test_updates_stream_shows_each_task_result_then_the_return_value() -> None:
-    workflow = adder()
+def test_updates_stream_shows_each_task_result_then_the_return_value(
+    saver: BaseCheckpointSaver,
+) -> None:
+    workflow = adder(saver)
     assert list(workflow.stream(3, cfg())) == [{"double": 6}, {"workflow": 6}]
     assert list(workflow.stream(1, cfg(), stream_mode=["updates", "values"])) == [
         ("updates", {"double": 2}),
@@ -188,7 +191,9 @@ def test_async_task_results_stream_too() -> None:
     assert asyncio.run(collect()) == [{"slow": 2}, {"workflow": 2}]
 
 
-def test_paused_workflow_streams_the_interrupt_and_resumed_task_results() -> None:
+def test_paused_workflow_streams_the_interrupt_and_resumed_task_results(
+    saver: BaseCheckpointSaver,
+) -> None:
     @task
     def ask(question: str) -> str:
         return str(interrupt(question))
@@ -197,7 +202,7 @@ def test_paused_workflow_streams_the_interrupt_and_resumed_task_results() -> Non
     def shout(text: str) -> str:
         return text.upper()
 
-    @entrypoint(checkpointer=InMemorySaver())
+    @entrypoint(checkpointer=saver)
     def workflow(text: str) -> str:
         return shout(text).result() + ask("name?").result()
 
@@ -210,16 +215,16 @@ def test_paused_workflow_streams_the_interrupt_and_resumed_task_results() -> Non
     assert resumed == [{"ask": "bob"}, {"workflow": "HI bob"}]  # shout is not re-run
 
 
-def test_get_state_values_is_the_return_value_without_internals() -> None:
-    workflow = adder()
+def test_get_state_values_is_the_return_value_without_internals(saver: BaseCheckpointSaver) -> None:
+    workflow = adder(saver)
     workflow.invoke(5, cfg())
     assert workflow.get_state(cfg()).values == 10
     assert next(s.values for s in workflow.get_state_history(cfg())) == 10
     assert asyncio.run(workflow.aget_state(cfg())).values == 10
 
 
-def test_update_state_sets_the_value_and_the_next_previous() -> None:
-    workflow = adder()
+def test_update_state_sets_the_value_and_the_next_previous(saver: BaseCheckpointSaver) -> None:
+    workflow = adder(saver)
     workflow.update_state(cfg(), 100)
     assert workflow.get_state(cfg()).values == 100
     assert workflow.invoke(1, cfg()) == 102
@@ -228,15 +233,15 @@ def test_update_state_sets_the_value_and_the_next_previous() -> None:
     assert workflow.invoke(1, cfg()) == 3
 
 
-def test_with_config_binds_config_to_every_run() -> None:
-    workflow = adder().with_config({"configurable": {"thread_id": "bound"}})
+def test_with_config_binds_config_to_every_run(saver: BaseCheckpointSaver) -> None:
+    workflow = adder(saver).with_config({"configurable": {"thread_id": "bound"}})
     assert workflow.invoke(1) == 2
     assert workflow.invoke(1) == 4  # same thread: previous carried over
     assert workflow.get_state({}).values == 4
 
 
-def test_entrypoint_final_can_annotate_the_return_type() -> None:
-    @entrypoint(checkpointer=InMemorySaver())
+def test_entrypoint_final_can_annotate_the_return_type(saver: BaseCheckpointSaver) -> None:
+    @entrypoint(checkpointer=saver)
     def log(msg: str, *, previous: list[str] | None = None) -> entrypoint.final[int, list[str]]:
         seen = [*(previous or []), msg]
         return entrypoint.final(value=len(seen), save=seen)
@@ -316,12 +321,14 @@ def test_workflow_jsonschema_follows_its_annotations() -> None:
     assert count.get_output_jsonschema() == {"type": "integer", "title": "LangGraphOutput"}
 
 
-def test_second_call_of_an_interrupting_task_gets_its_own_answer() -> None:
+def test_second_call_of_an_interrupting_task_gets_its_own_answer(
+    saver: BaseCheckpointSaver,
+) -> None:
     @task
     def ask(question: str) -> str:
         return str(interrupt(question))
 
-    @entrypoint(checkpointer=InMemorySaver())
+    @entrypoint(checkpointer=saver)
     def workflow(x: str) -> str:
         return ask("first?").result() + ask("second?").result()
 

@@ -11,7 +11,6 @@ import typing_extensions
 
 from graphkit import START, Command, Interrupt, StateGraph, interrupt
 from graphkit.errors import NodeConfigError, UnknownInterruptError, is_invalid_resume
-from graphkit.stores import InMemorySaver
 from graphkit.stores.checkpoint import BaseCheckpointSaver
 from graphkit.types import Durability
 
@@ -24,7 +23,7 @@ class State(TypedDict, total=False):
 CFG = {"configurable": {"thread_id": "h"}}
 
 
-def review_graph(calls: list[str]) -> Any:
+def review_graph(calls: list[str], saver: BaseCheckpointSaver) -> Any:
     def write(state: State) -> dict[str, Any]:
         calls.append("write")
         return {"draft": "v1"}
@@ -40,12 +39,12 @@ def review_graph(calls: list[str]) -> Any:
     builder.add_node(review)
     builder.add_edge(START, "write")
     builder.add_edge("write", "review")
-    return builder.compile(checkpointer=InMemorySaver())
+    return builder.compile(checkpointer=saver)
 
 
-def test_interrupt_pauses_and_resume_returns_answers_in_order() -> None:
+def test_interrupt_pauses_and_resume_returns_answers_in_order(saver: BaseCheckpointSaver) -> None:
     calls: list[str] = []
-    graph = review_graph(calls)
+    graph = review_graph(calls, saver)
     out = graph.invoke({"log": []}, CFG)
     (pending,) = out["__interrupt__"]
     assert isinstance(pending, Interrupt)
@@ -60,8 +59,8 @@ def test_interrupt_pauses_and_resume_returns_answers_in_order() -> None:
     assert graph.get_state(CFG).next == ()
 
 
-def test_interrupt_updates_stream_chunk() -> None:
-    graph = review_graph([])
+def test_interrupt_updates_stream_chunk(saver: BaseCheckpointSaver) -> None:
+    graph = review_graph([], saver)
     chunks = list(graph.stream({"log": []}, CFG))
     assert chunks[-1] == {
         "__interrupt__": (
@@ -72,8 +71,8 @@ def test_interrupt_updates_stream_chunk() -> None:
     }
 
 
-def test_resume_when_not_paused_is_a_clear_error() -> None:
-    graph = review_graph([])
+def test_resume_when_not_paused_is_a_clear_error(saver: BaseCheckpointSaver) -> None:
+    graph = review_graph([], saver)
     with pytest.raises(Exception, match="paused thread|not paused"):
         graph.invoke(Command(resume="x"), {"configurable": {"thread_id": "new"}})
 
@@ -86,13 +85,13 @@ def test_interrupt_without_checkpointer_says_what_to_do() -> None:
         builder.compile().invoke({})
 
 
-def test_parallel_interrupts_resume_by_id() -> None:
+def test_parallel_interrupts_resume_by_id(saver: BaseCheckpointSaver) -> None:
     builder = StateGraph(State)
     builder.add_node("a", lambda s: {"log": [f"a={interrupt('A?')}"]})
     builder.add_node("b", lambda s: {"log": [f"b={interrupt('B?')}"]})
     builder.add_edge(START, "a")
     builder.add_edge(START, "b")
-    graph = builder.compile(checkpointer=InMemorySaver())
+    graph = builder.compile(checkpointer=saver)
     out = graph.invoke({}, CFG)
     ids = {i.value: i.id for i in out["__interrupt__"]}
     assert set(ids) == {"A?", "B?"}
@@ -109,7 +108,7 @@ def test_parallel_interrupts_resume_by_id() -> None:
     assert final["log"] == ["a=1", "b=2"]
 
 
-def test_interrupt_before_and_after() -> None:
+def test_interrupt_before_and_after(saver: BaseCheckpointSaver) -> None:
     calls: list[str] = []
 
     def node(name: str) -> Any:
@@ -125,9 +124,7 @@ def test_interrupt_before_and_after() -> None:
     builder.add_edge(START, "a")
     builder.add_edge("a", "b")
     builder.add_edge("b", "c")
-    graph = builder.compile(
-        checkpointer=InMemorySaver(), interrupt_before=["b"], interrupt_after=["b"]
-    )
+    graph = builder.compile(checkpointer=saver, interrupt_before=["b"], interrupt_after=["b"])
     assert graph.invoke({}, CFG)["log"] == ["a"]
     assert graph.get_state(CFG).next == ("b",)
     assert graph.invoke(None, CFG)["log"] == ["a", "b"]
@@ -136,20 +133,22 @@ def test_interrupt_before_and_after() -> None:
     assert calls == ["a", "b", "c"]
 
 
-def test_update_state_while_paused_then_resume() -> None:
+def test_update_state_while_paused_then_resume(saver: BaseCheckpointSaver) -> None:
     builder = StateGraph(State)
     builder.add_node("draft_it", lambda s: {"draft": "rough"})
     builder.add_node("publish", lambda s: {"log": [f"published {s['draft']}"]})
     builder.add_edge(START, "draft_it")
     builder.add_edge("draft_it", "publish")
-    graph = builder.compile(checkpointer=InMemorySaver(), interrupt_before=["publish"])
+    graph = builder.compile(checkpointer=saver, interrupt_before=["publish"])
     graph.invoke({}, CFG)
     graph.update_state(CFG, {"draft": "polished"})
     assert graph.get_state(CFG).next == ("publish",)
     assert graph.invoke(None, CFG)["log"] == ["published polished"]
 
 
-def test_pause_shows_the_writes_of_the_tasks_of_the_step_that_finished() -> None:
+def test_pause_shows_the_writes_of_the_tasks_of_the_step_that_finished(
+    saver: BaseCheckpointSaver,
+) -> None:
     builder = StateGraph(State)
     builder.add_node("done", lambda s: {"log": ["done"]})
     builder.add_node("ask", lambda s: {"log": [f"ask={interrupt('?')}"]})
@@ -157,7 +156,7 @@ def test_pause_shows_the_writes_of_the_tasks_of_the_step_that_finished() -> None
     builder.add_edge(START, "done")
     builder.add_edge(START, "ask")
     builder.add_edge(["done", "ask"], "after")
-    graph = builder.compile(checkpointer=InMemorySaver())
+    graph = builder.compile(checkpointer=saver)
     chunks = list(graph.stream({"log": []}, CFG, stream_mode=["updates", "values"]))
     # As in LangGraph: the finished task streams; the interrupt streams as an update and
     # as the step's values plus __interrupt__; a last values chunk has the finished
@@ -175,18 +174,18 @@ def test_pause_shows_the_writes_of_the_tasks_of_the_step_that_finished() -> None
     assert graph.invoke(Command(resume="y"), CFG) == {"log": ["ask=y", "done", "after"]}
 
 
-def test_each_paused_task_streams_its_own_interrupt_chunk() -> None:
+def test_each_paused_task_streams_its_own_interrupt_chunk(saver: BaseCheckpointSaver) -> None:
     builder = StateGraph(State)
     builder.add_node("a", lambda s: {"log": [f"a={interrupt('A?')}"]})
     builder.add_node("b", lambda s: {"log": [f"b={interrupt('B?')}"]})
     builder.add_edge(START, "a")
     builder.add_edge(START, "b")
-    graph = builder.compile(checkpointer=InMemorySaver())
+    graph = builder.compile(checkpointer=saver)
     chunks = list(graph.stream({"log": []}, CFG))
     assert [[i.value for i in c["__interrupt__"]] for c in chunks] == [["A?"], ["B?"]]
 
 
-def test_interrupt_inside_a_subgraph_pauses_the_parent_thread() -> None:
+def test_interrupt_inside_a_subgraph_pauses_the_parent_thread(saver: BaseCheckpointSaver) -> None:
     calls: list[str] = []
 
     def prepare(state: State) -> dict[str, Any]:
@@ -208,7 +207,7 @@ def test_interrupt_inside_a_subgraph_pauses_the_parent_thread() -> None:
     outer.add_node("after", lambda s: {"log": ["after"]})
     outer.add_edge(START, "sub")
     outer.add_edge("sub", "after")
-    graph = outer.compile(checkpointer=InMemorySaver())
+    graph = outer.compile(checkpointer=saver)
     paused = graph.invoke({"log": []}, CFG)
     assert paused["__interrupt__"][0].value == "approve inner draft?"
     assert graph.get_state(CFG).next == ("sub",)
@@ -270,7 +269,9 @@ def test_replaying_an_earlier_checkpoint_asks_again(
     assert [i.value for i in replayed["__interrupt__"]] == ["first?"]
 
 
-def test_response_schema_validates_the_answer_and_a_bad_one_keeps_the_interrupt() -> None:
+def test_response_schema_validates_the_answer_and_a_bad_one_keeps_the_interrupt(
+    saver: BaseCheckpointSaver,
+) -> None:
     from pydantic import BaseModel, ValidationError
 
     from graphkit.errors import ResumeValidationError
@@ -285,7 +286,7 @@ def test_response_schema_validates_the_answer_and_a_bad_one_keeps_the_interrupt(
         return {"got": interrupt("how many?", response_schema=Answer).count}
 
     graph = StateGraph(S).add_node("ask", ask).add_edge(START, "ask")
-    graph = graph.compile(checkpointer=InMemorySaver())
+    graph = graph.compile(checkpointer=saver)
     config = {"configurable": {"thread_id": "rs"}}
     graph.invoke({}, config)
     with pytest.raises(ResumeValidationError) as info:
@@ -321,7 +322,9 @@ _RAW = {"type": "object", "properties": {"approved": {"type": "boolean"}}}
     ],
     ids=["none", "json_schema", "typeddict", "dataclass"],
 )
-def test_an_interrupt_shows_its_response_schema_as_json_schema(schema: Any, answer: Any) -> None:
+def test_an_interrupt_shows_its_response_schema_as_json_schema(
+    schema: Any, answer: Any, saver: BaseCheckpointSaver
+) -> None:
     class S(TypedDict, total=False):
         got: Any
 
@@ -329,7 +332,7 @@ def test_an_interrupt_shows_its_response_schema_as_json_schema(schema: Any, answ
         return {"got": interrupt("approve?", response_schema=schema)}
 
     graph = StateGraph(S).add_node("ask", ask).add_edge(START, "ask")
-    graph = graph.compile(checkpointer=InMemorySaver())
+    graph = graph.compile(checkpointer=saver)
     config = {"configurable": {"thread_id": "js"}}
     [shown] = graph.invoke({}, config)["__interrupt__"]
     if schema is None or isinstance(schema, dict):
@@ -342,7 +345,9 @@ def test_an_interrupt_shows_its_response_schema_as_json_schema(schema: Any, answ
     assert graph.invoke(Command(resume=resume), config) == {"got": answer}
 
 
-def test_a_response_schema_pydantic_cannot_describe_is_a_clear_error() -> None:
+def test_a_response_schema_pydantic_cannot_describe_is_a_clear_error(
+    saver: BaseCheckpointSaver,
+) -> None:
     class S(TypedDict, total=False):
         got: Any
 
@@ -351,10 +356,10 @@ def test_a_response_schema_pydantic_cannot_describe_is_a_clear_error() -> None:
 
     graph = StateGraph(S).add_node("ask", ask).add_edge(START, "ask")
     with pytest.raises(NodeConfigError, match="response_schema=.*JSON schema"):
-        graph.compile(checkpointer=InMemorySaver()).invoke({}, {"configurable": {"thread_id": "x"}})
+        graph.compile(checkpointer=saver).invoke({}, {"configurable": {"thread_id": "x"}})
 
 
-def _two_questions() -> Any:
+def _two_questions(saver: BaseCheckpointSaver) -> Any:
     class S(TypedDict, total=False):
         log: Annotated[list[str], operator.add]
 
@@ -364,12 +369,12 @@ def _two_questions() -> Any:
         .add_node("b", lambda s: {"log": [f"b:{interrupt('b?')}"]})
         .add_edge(START, "a")
         .add_edge(START, "b")
-        .compile(checkpointer=InMemorySaver())
+        .compile(checkpointer=saver)
     )
 
 
-def test_an_empty_resume_map_is_refused_naming_the_open_ids() -> None:
-    graph = _two_questions()
+def test_an_empty_resume_map_is_refused_naming_the_open_ids(saver: BaseCheckpointSaver) -> None:
+    graph = _two_questions(saver)
     config = {"configurable": {"thread_id": "empty"}}
     graph.invoke({"log": []}, config)
     open_ids = tuple(sorted(i.id for i in graph.get_state(config).interrupts))
@@ -379,7 +384,7 @@ def test_an_empty_resume_map_is_refused_naming_the_open_ids() -> None:
     assert len(graph.get_state(config).interrupts) == 2  # nothing was consumed
 
 
-def test_a_task_that_fails_after_its_answer_asks_again() -> None:
+def test_a_task_that_fails_after_its_answer_asks_again(saver: BaseCheckpointSaver) -> None:
     failures = ["once"]
 
     class S(TypedDict, total=False):
@@ -392,12 +397,7 @@ def test_a_task_that_fails_after_its_answer_asks_again() -> None:
             raise ValueError("failed after the answer")
         return {"log": [f"answered:{answer}"]}
 
-    graph = (
-        StateGraph(S)
-        .add_node("ask", ask)
-        .add_edge(START, "ask")
-        .compile(checkpointer=InMemorySaver())
-    )
+    graph = StateGraph(S).add_node("ask", ask).add_edge(START, "ask").compile(checkpointer=saver)
     config = {"configurable": {"thread_id": "fail"}}
     graph.invoke({"log": []}, config)
     (card,) = graph.get_state(config).interrupts
@@ -415,7 +415,9 @@ def test_a_task_that_fails_after_its_answer_asks_again() -> None:
     ],
     ids=["goto", "update"],
 )
-def test_a_command_goes_on_past_the_breakpoint_it_stopped_at(command: Any, expected: str) -> None:
+def test_a_command_goes_on_past_the_breakpoint_it_stopped_at(
+    command: Any, expected: str, saver: BaseCheckpointSaver
+) -> None:
     class S(TypedDict, total=False):
         log: Annotated[list[str], operator.add]
 
@@ -425,7 +427,7 @@ def test_a_command_goes_on_past_the_breakpoint_it_stopped_at(command: Any, expec
         .add_node("b", lambda s: {"log": ["b"]})
         .add_edge(START, "a")
         .add_edge("a", "b")
-        .compile(checkpointer=InMemorySaver(), interrupt_before=["a"])
+        .compile(checkpointer=saver, interrupt_before=["a"])
     )
     config = {"configurable": {"thread_id": "bp"}}
     assert graph.invoke({"log": ["in"]}, config) == {"log": ["in"]}

@@ -54,6 +54,17 @@ def test_a_dict_context_is_coerced_to_the_dataclass_schema() -> None:
     assert graph.invoke({}, context=Ctx("bob", 3)) == {"out": "bob/3"}
 
 
+def test_the_context_schema_is_stategraphs_second_positional_argument() -> None:
+    def node(state: State, runtime: Runtime[Ctx]) -> State:
+        return {"out": runtime.context.user}
+
+    builder = StateGraph(State, Ctx)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    assert builder.context_schema is Ctx
+    assert builder.compile().invoke({}, context={"user": "cy"}) == {"out": "cy"}
+
+
 def test_a_dataclass_context_with_wrong_keys_raises_type_error() -> None:
     graph = one_node(lambda s: {"out": "x"}, context_schema=Ctx)
     with pytest.raises(TypeError):

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypedDict
 
 from graphkit.bench.harness import Workload
+from graphkit.types import RunnableConfig
 
 CHECKPOINTS = 10_000
 
@@ -36,7 +37,10 @@ def _long_thread(path: str, checkpoints: int) -> Any:
     builder.set_entry_point("tick")
     builder.add_conditional_edges("tick", lambda s: "tick" if s["n"] < checkpoints - 2 else END)
     graph = builder.compile(checkpointer=LMDBSaver(path, sync=False))
-    config = {"configurable": {"thread_id": "long"}, "recursion_limit": checkpoints + 10}
+    config: RunnableConfig = {
+        "configurable": {"thread_id": "long"},
+        "recursion_limit": checkpoints + 10,
+    }
     graph.invoke({"n": 0}, config)
     return graph
 

@@ -17,7 +17,7 @@ import operator
 import time
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from graphkit import _message_index
 from graphkit.constants import INTERRUPT, START
@@ -25,7 +25,7 @@ from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.group_commit import RunSaves, SaveItem, committer
 from graphkit.engine.merge import MISSING
 from graphkit.engine.task import Task, Write, adopt_handler, handled_failure
-from graphkit.errors import ResumeValidationError, UnknownInterruptError
+from graphkit.errors import ConfigError, ResumeValidationError, UnknownInterruptError
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
@@ -34,7 +34,7 @@ from graphkit.stores.checkpoint.base import (
     thread_of,
     utc_timestamp,
 )
-from graphkit.types import Interrupt
+from graphkit.types import Interrupt, RunnableConfig
 
 ROUTES = "__routes__"
 ERROR = "__error__"
@@ -72,8 +72,8 @@ class Restored:
 class Saved:
     """A checkpoint just written: what ``checkpoints``/``debug`` streams report."""
 
-    config: dict[str, Any]
-    parent_config: dict[str, Any]
+    config: RunnableConfig
+    parent_config: RunnableConfig
     metadata: CheckpointMetadata
     next: tuple[str, ...]
     ts: str
@@ -82,22 +82,22 @@ class Saved:
 class CheckpointSession:
     """Checkpointing for one run: what was loaded, what changed, when to save."""
 
-    def __init__(self, saver: BaseCheckpointSaver, config: dict[str, Any]) -> None:
+    def __init__(self, saver: BaseCheckpointSaver, config: RunnableConfig) -> None:
         configurable = config.get("configurable") or {}
         if not isinstance(configurable, dict):
             thread_of(config)  # raises, naming the malformed config
         if configurable.get("thread_id") in (None, ""):  # 0 is a thread id
-            raise ValueError(
+            raise ConfigError(
                 "This graph has a checkpointer, so each run needs a thread: pass "
                 "config={'configurable': {'thread_id': 'some-id'}}."
             )
         self.thread_id, self.ns, _ = thread_of(config)
         self.saver = saver
-        self.config: dict[str, Any] = {"configurable": {**configurable, "checkpoint_ns": self.ns}}
+        self.config: RunnableConfig = {"configurable": {**configurable, "checkpoint_ns": self.ns}}
         """The config of the checkpoint the next save comes after."""
         self.durability = config.get("durability") or DEFAULT_DURABILITY
         if self.durability not in DURABILITY:
-            raise ValueError(f"durability must be one of {DURABILITY}, got {self.durability!r}.")
+            raise ConfigError(f"durability must be one of {DURABILITY}, got {self.durability!r}.")
         self.in_background = self.durability == "async" and saver.waits_on_io
         """Saves go to the saver's background committer (else they are made inline)."""
         self.user_metadata = dict(config.get("metadata") or {})
@@ -137,7 +137,7 @@ class CheckpointSession:
             found = self.saver.get_tuple(self.config)
         if found is None:
             if self.config["configurable"].get("checkpoint_id"):
-                raise ValueError(
+                raise ConfigError(
                     f"Thread {self.thread_id!r} has no checkpoint "
                     f"{self.config['configurable']['checkpoint_id']!r}."
                 )
@@ -244,14 +244,12 @@ class CheckpointSession:
 
     def _put(self, source: str, values: dict[str, Any], step: int, frontier: Any) -> Saved:
         checkpoint, new_versions = self._checkpoint(values, frontier)
-        metadata: CheckpointMetadata = {
-            **self.user_metadata,
-            "source": source,
-            "step": step,
-            "parents": {},
-        }
+        metadata = cast(
+            CheckpointMetadata,
+            {**self.user_metadata, "source": source, "step": step, "parents": {}},
+        )
         parent = self.config
-        new_config = {
+        new_config: RunnableConfig = {
             "configurable": {
                 "thread_id": self.thread_id,
                 "checkpoint_ns": self.ns,

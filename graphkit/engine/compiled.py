@@ -8,10 +8,10 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
 import networkx as nx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
@@ -28,19 +28,30 @@ from graphkit.engine.nested import (
 from graphkit.engine.tables import GraphTables
 from graphkit.errors import (
     GraphCompileError,
+    InvalidArgumentError,
+    InvalidCallError,
     InvalidCheckpointerError,
     InvalidUpdateError,
     ParentCommand,
     PolicyError,
 )
 from graphkit.runtime import coerce_context
-from graphkit.schema import ROOT, update_from_object, validation_message
-from graphkit.types import Command, StateSnapshot, StateUpdate, StreamMode
+from graphkit.schema import ROOT, state_fields, update_from_object, validation_message
+from graphkit.types import Command, RunnableConfig, StateSnapshot, StateUpdate, StreamMode
+from graphkit.typing import ContextT, InputT, OutputT, StateLike, StateT
 
 if TYPE_CHECKING:
     from graphkit.context import TaskContext
     from graphkit.draw import DrawableGraph
     from graphkit.graph.state import StateGraph
+    from graphkit.stores.checkpoint.base import BaseCheckpointSaver
+    from graphkit.stores.store.base import BaseStore
+    from graphkit.types import GraphOutput
+
+_StateLikeT = TypeVar("_StateLikeT", bound=StateLike)
+_In = TypeVar("_In")
+Input: TypeAlias = _In | dict[str, Any] | Command[Any] | None
+"""What a run takes: the input schema, a partial dict of it, a ``Command`` or None."""
 
 _LIVE_MODES = frozenset({"custom", "messages", "tools"})
 _ALL_MODES = frozenset(
@@ -48,17 +59,21 @@ _ALL_MODES = frozenset(
 )
 
 
-class CompiledStateGraph:
-    """A validated graph, ready to run. Build it with ``StateGraph.compile()``."""
+class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
+    """A validated graph, ready to run. Build it with ``StateGraph.compile()``.
+
+    Generic as its builder: ``invoke`` returns the output schema's TypedDict (a plain
+    dict for a pydantic or dataclass schema, as LangGraph's does).
+    """
 
     def __init__(
         self,
         *,
-        builder: StateGraph[Any],
+        builder: StateGraph[StateT, ContextT, InputT, OutputT],
         tables: GraphTables,
         digraph: nx.DiGraph,
-        checkpointer: Any = None,
-        store: Any = None,
+        checkpointer: BaseCheckpointSaver | bool | None = None,
+        store: BaseStore | None = None,
         debug: bool = False,
         name: str = "graph",
         executor: Executor | None = None,
@@ -73,7 +88,7 @@ class CompiledStateGraph:
         self.name = name
         self.executor = executor
         """Where its tasks' functions run (None: in this process; see ``graphkit.executor``)."""
-        self.config: dict[str, Any] = {}
+        self.config: RunnableConfig = {}
         """Config merged under each run's (see ``with_config``)."""
         if checkpointer not in (None, True, False) and not hasattr(checkpointer, "get_tuple"):
             raise InvalidCheckpointerError(
@@ -96,10 +111,50 @@ class CompiledStateGraph:
         return None if checkpointer is None or isinstance(checkpointer, bool) else checkpointer
 
     # ------------------------------------------------------------------ running
+    @overload
+    def invoke(
+        self: CompiledStateGraph[Any, Any, Any, _StateLikeT],
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: Literal["values"] = "values",
+        version: Literal["v1"] = "v1",
+        **options: Any,
+    ) -> dict[str, Any]: ...
+    @overload
     def invoke(
         self,
-        input: Any,
-        config: dict[str, Any] | None = None,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: Literal["values"] = "values",
+        version: Literal["v1"] = "v1",
+        **options: Any,
+    ) -> OutputT: ...
+    @overload
+    def invoke(
+        self,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: Literal["values"] = "values",
+        version: Literal["v2"],
+        **options: Any,
+    ) -> GraphOutput: ...
+    @overload
+    def invoke(
+        self,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: StreamMode | Sequence[StreamMode],
+        version: Literal["v1", "v2"] = "v1",
+        **options: Any,
+    ) -> Any: ...
+    def invoke(
+        self,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] = "values",
         version: Literal["v1", "v2"] = "v1",
@@ -122,10 +177,50 @@ class CompiledStateGraph:
             call.output(event)
         return _final(run, version)
 
+    @overload
+    async def ainvoke(
+        self: CompiledStateGraph[Any, Any, Any, _StateLikeT],
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: Literal["values"] = "values",
+        version: Literal["v1"] = "v1",
+        **options: Any,
+    ) -> dict[str, Any]: ...
+    @overload
     async def ainvoke(
         self,
-        input: Any,
-        config: dict[str, Any] | None = None,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: Literal["values"] = "values",
+        version: Literal["v1"] = "v1",
+        **options: Any,
+    ) -> OutputT: ...
+    @overload
+    async def ainvoke(
+        self,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: Literal["values"] = "values",
+        version: Literal["v2"],
+        **options: Any,
+    ) -> GraphOutput: ...
+    @overload
+    async def ainvoke(
+        self,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: StreamMode | Sequence[StreamMode],
+        version: Literal["v1", "v2"] = "v1",
+        **options: Any,
+    ) -> Any: ...
+    async def ainvoke(
+        self,
+        input: Input[InputT],
+        config: RunnableConfig | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] = "values",
         version: Literal["v1", "v2"] = "v1",
@@ -147,7 +242,7 @@ class CompiledStateGraph:
     def stream(
         self,
         input: Any,
-        config: dict[str, Any] | None = None,
+        config: RunnableConfig | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] | None = None,
         version: Literal["v1", "v2"] = "v1",
@@ -178,7 +273,7 @@ class CompiledStateGraph:
     async def astream(
         self,
         input: Any,
-        config: dict[str, Any] | None = None,
+        config: RunnableConfig | None = None,
         *,
         stream_mode: StreamMode | Sequence[StreamMode] | None = None,
         version: Literal["v1", "v2"] = "v1",
@@ -194,7 +289,7 @@ class CompiledStateGraph:
             nested_result(run)
 
     def _prepare(
-        self, config: dict[str, Any] | None, stream_mode: Any, version: str, options: dict[str, Any]
+        self, config: RunnableConfig | None, stream_mode: Any, version: str, options: dict[str, Any]
     ) -> tuple[Run, _Call, bool]:
         """The run of one invoke/stream call, how its events reach the caller, and
         whether it resumes a saved run (a graph called inside a node: see ``nested_run``)."""
@@ -218,7 +313,7 @@ class CompiledStateGraph:
         }
         options.pop("output_keys", None)
         if options:
-            raise TypeError(
+            raise InvalidCallError(
                 f"Unexpected keyword arguments: {sorted(options)}. invoke/stream take "
                 "context, stream_mode, print_mode, output_keys, interrupt_before, "
                 "interrupt_after, durability, control, subgraphs, debug and version."
@@ -275,7 +370,7 @@ class CompiledStateGraph:
     async def astream_events(
         self,
         input: Any,
-        config: dict[str, Any] | None = None,
+        config: RunnableConfig | None = None,
         *,
         version: Literal["v1", "v2"] = "v2",
         **options: Any,
@@ -289,7 +384,9 @@ class CompiledStateGraph:
         end with the final state. Model and tool internals are not reported.
         """
         if version not in ("v1", "v2"):
-            raise ValueError(f"astream_events version must be 'v1' or 'v2', got {version!r}.")
+            raise InvalidArgumentError(
+                f"astream_events version must be 'v1' or 'v2', got {version!r}."
+            )
         run_id = str(uuid.uuid4())
         yield _chain_event("on_chain_start", self.name, run_id, {"input": input})
         final: Any = None
@@ -310,7 +407,7 @@ class CompiledStateGraph:
     def batch(
         self,
         inputs: Sequence[Any],
-        config: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
+        config: RunnableConfig | Sequence[dict[str, Any]] | None = None,
         *,
         return_exceptions: bool = False,
         **kwargs: Any,
@@ -332,7 +429,7 @@ class CompiledStateGraph:
     async def abatch(
         self,
         inputs: Sequence[Any],
-        config: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
+        config: RunnableConfig | Sequence[dict[str, Any]] | None = None,
         *,
         return_exceptions: bool = False,
         **kwargs: Any,
@@ -360,7 +457,7 @@ class CompiledStateGraph:
     def _check_sync(self) -> None:
         if self.tables.has_async:
             async_nodes = [n.name for n in self.tables.nodes.values() if n.call.is_async]
-            raise TypeError(
+            raise InvalidCallError(
                 f"Nodes {async_nodes or '(a branch)'} are async, so this graph can only run with "
                 "ainvoke/astream/abatch. Use `await graph.ainvoke(...)`, or make them plain "
                 "functions."
@@ -372,9 +469,7 @@ class CompiledStateGraph:
         if self.tables.root:
             return [(ROOT, input)]
         schema = self.tables.input
-        if isinstance(input, BaseModel) or (
-            not isinstance(input, dict) and hasattr(input, "__dataclass_fields__")
-        ):
+        if not isinstance(input, dict) and state_fields(input) is not None:
             items = update_from_object(input, "input")
         elif isinstance(input, dict):
             items = input
@@ -422,7 +517,7 @@ class CompiledStateGraph:
         return {k: v for k, v in items.items() if k in tables.input_keys}
 
     # ------------------------------------------------------------------ state
-    def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+    def get_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's state at its latest checkpoint (or at ``checkpoint_id``).
 
         With ``checkpoint_ns`` in the config, a subgraph's state (its namespace as
@@ -433,16 +528,16 @@ class CompiledStateGraph:
 
         return get_state(self, config, subgraphs=subgraphs)
 
-    async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+    async def aget_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """Async ``get_state``."""
         return await asyncio.to_thread(self.get_state, config, subgraphs=subgraphs)
 
     def get_state_history(
         self,
-        config: dict[str, Any],
+        config: RunnableConfig,
         *,
         filter: dict[str, Any] | None = None,
-        before: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[StateSnapshot]:
         """The thread's checkpoints as snapshots, newest first."""
@@ -452,10 +547,10 @@ class CompiledStateGraph:
 
     async def aget_state_history(
         self,
-        config: dict[str, Any],
+        config: RunnableConfig,
         *,
         filter: dict[str, Any] | None = None,
-        before: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
         """Async ``get_state_history``."""
@@ -466,8 +561,8 @@ class CompiledStateGraph:
             yield item
 
     def update_state(
-        self, config: dict[str, Any], values: Any, as_node: str | None = None
-    ) -> dict[str, Any]:
+        self, config: RunnableConfig, values: Any, as_node: str | None = None
+    ) -> RunnableConfig:
         """Write ``values`` as if ``as_node`` had returned them; the next run goes on from there.
 
         ``as_node="__copy__"`` (with ``values=None``) saves a copy of the checkpoint.
@@ -477,8 +572,8 @@ class CompiledStateGraph:
         return update_state(self, config, [[(values, as_node)]])
 
     def bulk_update_state(
-        self, config: dict[str, Any], supersteps: Sequence[Sequence[StateUpdate]]
-    ) -> dict[str, Any]:
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
         """Apply several supersteps of updates, one checkpoint each; the last one's config.
 
         Each superstep is a list of ``StateUpdate(values, as_node)``, applied together.
@@ -489,20 +584,20 @@ class CompiledStateGraph:
         return update_state(self, config, steps)
 
     async def abulk_update_state(
-        self, config: dict[str, Any], supersteps: Sequence[Sequence[StateUpdate]]
-    ) -> dict[str, Any]:
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
         """Async ``bulk_update_state``."""
         return await asyncio.to_thread(self.bulk_update_state, config, supersteps)
 
     async def aupdate_state(
-        self, config: dict[str, Any], values: Any, as_node: str | None = None
-    ) -> dict[str, Any]:
+        self, config: RunnableConfig, values: Any, as_node: str | None = None
+    ) -> RunnableConfig:
         """Async ``update_state``."""
         return await asyncio.to_thread(self.update_state, config, values, as_node)
 
     def get_subgraphs(
         self, *, namespace: str | None = None, recurse: bool = False
-    ) -> Iterator[tuple[str, CompiledStateGraph]]:
+    ) -> Iterator[tuple[str, CompiledStateGraph[Any, Any, Any, Any]]]:
         """``(name, subgraph)`` of each subgraph node; ``namespace`` (``"a|b"``) picks one,
         ``recurse`` includes subgraphs of subgraphs (named ``"a|b"``)."""
         from graphkit.engine.state import subgraphs
@@ -511,20 +606,20 @@ class CompiledStateGraph:
 
     async def aget_subgraphs(
         self, *, namespace: str | None = None, recurse: bool = False
-    ) -> AsyncIterator[tuple[str, CompiledStateGraph]]:
+    ) -> AsyncIterator[tuple[str, CompiledStateGraph[Any, Any, Any, Any]]]:
         """Async ``get_subgraphs``."""
         for item in self.get_subgraphs(namespace=namespace, recurse=recurse):
             yield item
 
     def with_config(
-        self, config: dict[str, Any] | None = None, **kwargs: Any
-    ) -> CompiledStateGraph:
+        self, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> CompiledStateGraph[Any, Any, Any, Any]:
         """A copy of this graph whose runs use ``config`` (merged under each call's)."""
         bound = copy.copy(self)
         bound.config = merge_configs(self.config, config, kwargs)
         return bound
 
-    def copy(self, update: dict[str, Any] | None = None) -> CompiledStateGraph:
+    def copy(self, update: dict[str, Any] | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:
         """A shallow copy, with attributes from ``update`` set on it."""
         duplicate = copy.copy(self)
         for key, value in (update or {}).items():
@@ -532,13 +627,13 @@ class CompiledStateGraph:
         return duplicate
 
     # ------------------------------------------------------------------ graph
-    def get_input_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get_input_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the graph's input (its input schema)."""
         from graphkit.schema import json_schema
 
         return json_schema(self.builder.input, "LangGraphInput")
 
-    def get_context_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get_context_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the run context (``StateGraph(..., context_schema=...)``);
         empty without one."""
         from graphkit.schema import type_json_schema
@@ -548,14 +643,14 @@ class CompiledStateGraph:
             return {}
         return type_json_schema(context, getattr(context, "__name__", "Context"))
 
-    def get_output_jsonschema(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get_output_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the graph's output (its output schema)."""
         from graphkit.schema import json_schema
 
         return json_schema(self.builder.output, "LangGraphOutput")
 
     def get_graph(
-        self, config: dict[str, Any] | None = None, *, xray: bool | int = False
+        self, config: RunnableConfig | None = None, *, xray: bool | int = False
     ) -> DrawableGraph:
         """The graph's structure, drawable (``.to_dot()``, ...) and as ``.nx``."""
         from graphkit.draw import DrawableGraph
@@ -612,7 +707,8 @@ class CompiledStateGraph:
 
     def _node_input(self, state: Any) -> Any:
         """The parent's state as this subgraph's input: the keys its input schema has."""
-        values = _as_dict(state)
+        fields = state_fields(state)
+        values = state if fields is None else fields
         if isinstance(values, dict):
             keys = self.tables.input_keys
             return {k: v for k, v in values.items() if k in keys}
@@ -660,7 +756,7 @@ class _Call:
         cls, stream_mode: Any, print_mode: Any, *, subgraphs: bool, debug: bool, version: str
     ) -> _Call:
         if version not in ("v1", "v2"):
-            raise ValueError(f"version must be 'v1' or 'v2', got {version!r}.")
+            raise InvalidArgumentError(f"version must be 'v1' or 'v2', got {version!r}.")
         if stream_mode == ():
             streamed, single = frozenset[str](), True
         else:
@@ -720,14 +816,6 @@ def _for_parent(command: Command[Any]) -> Command[Any]:
     return Command(update=command.update, goto=command.goto, resume=command.resume)
 
 
-def _as_dict(state: Any) -> Any:
-    if isinstance(state, BaseModel):
-        return {k: getattr(state, k) for k in type(state).model_fields}
-    if hasattr(state, "__dataclass_fields__"):
-        return {k: getattr(state, k) for k in state.__dataclass_fields__}
-    return state
-
-
 def _modes(stream_mode: Any) -> tuple[frozenset[str], bool]:
     if stream_mode is None:
         stream_mode = "updates"
@@ -735,22 +823,22 @@ def _modes(stream_mode: Any) -> tuple[frozenset[str], bool]:
     modes = frozenset([stream_mode] if single else stream_mode)
     unknown = modes - _ALL_MODES
     if unknown:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"Unknown stream_mode {sorted(unknown)}; choose from {sorted(_ALL_MODES)}."
         )
     return modes, single
 
 
-def _configs(config: Any, n: int) -> list[dict[str, Any] | None]:
+def _configs(config: Any, n: int) -> list[RunnableConfig | None]:
     if config is None or isinstance(config, dict):
-        return [config] * n
+        return [cast(RunnableConfig | None, config)] * n
     configs = list(config)
     if len(configs) != n:
-        raise ValueError(f"batch() got {n} inputs but {len(configs)} configs.")
+        raise InvalidArgumentError(f"batch() got {n} inputs but {len(configs)} configs.")
     return configs
 
 
-def _register_state_types(builder: StateGraph[Any]) -> None:
+def _register_state_types(builder: StateGraph[Any, Any, Any, Any]) -> None:
     """Let the checkpoint serializer decode the user's own state types (no import by name)."""
     try:
         from graphkit.stores.serde import register

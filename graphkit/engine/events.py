@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import INTERRUPT
 from graphkit.context import langgraph_path
+from graphkit.engine.frontier import planned_tasks
+from graphkit.schema import state_fields
 
 if TYPE_CHECKING:
     from graphkit.engine.checkpoints import Saved
     from graphkit.engine.frontier import Frontier
     from graphkit.engine.tables import GraphTables
     from graphkit.engine.task import Task
+    from graphkit.types import RunnableConfig
 
 Namespace = tuple[str, ...]
 Event = tuple[Namespace, str, Any]
@@ -119,10 +122,8 @@ def _values_of(obj: Any) -> list[Any]:
     """Top-level values of a node's update: a dict's values, a model's fields."""
     if isinstance(obj, dict):
         return list(obj.values())
-    fields = getattr(type(obj), "model_fields", None) or getattr(obj, "__dataclass_fields__", None)
-    if fields is not None and not isinstance(obj, type):
-        return [getattr(obj, name, None) for name in fields]
-    return []
+    fields = state_fields(obj)
+    return list(fields.values()) if fields is not None else []
 
 
 def messages_in(update: Any) -> list[Any]:
@@ -191,7 +192,7 @@ def print_event(event: Event, subgraphs: bool) -> None:
 
 
 # ------------------------------------------------------------------ tasks / debug payloads
-def task_start_payload(task: Task, config: dict[str, Any]) -> dict[str, Any]:
+def task_start_payload(task: Task, config: RunnableConfig) -> dict[str, Any]:
     """A ``tasks`` event for a task about to run (the ``debug`` "task" payload)."""
     payload: dict[str, Any] = {
         "id": task.id,
@@ -250,11 +251,7 @@ def checkpoint_payload(
     value, what runs next and its tasks, as ``get_state_history`` shows them (ids, and
     for a subgraph node the config of its own checkpoints as ``state``)."""
     step = int(saved.metadata.get("step", -1)) + 1
-    names = sorted(frontier.pending)
-    if not names and not frontier.sends:
-        names = sorted(frontier.deferred)
-    planned = [(f"{step}:{n}", n) for n in names]
-    planned += [(f"{step}:~{i}", send.node) for i, send in enumerate(frontier.sends)]
+    planned = planned_tasks(frontier.to_record(), step)
     configurable = saved.config["configurable"]
     tasks = [
         {
@@ -265,7 +262,7 @@ def checkpoint_payload(
         }
         for task_id, name in planned
     ]
-    parent: dict[str, Any] | None = saved.parent_config
+    parent: RunnableConfig | None = saved.parent_config
     if not (parent or {}).get("configurable", {}).get("checkpoint_id"):
         parent = None
     return {

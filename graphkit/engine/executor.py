@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from graphkit.context import TaskContext
     from graphkit.node import CallSpec
+    from graphkit.types import RunnableConfig
 
 DEFAULT_WORKERS = min(32, (os.cpu_count() or 1) + 4)
 """Threads for a step's parallel sync tasks when the run sets no ``max_concurrency``."""
@@ -115,7 +116,7 @@ def kwargs_for(call_inject: tuple[str, ...], ctx: TaskContext) -> dict[str, Any]
     return out
 
 
-def resolve_executor(config: dict[str, Any], graph_executor: Executor | None) -> Executor:
+def resolve_executor(config: RunnableConfig, graph_executor: Executor | None) -> Executor:
     """The run's executor: ``config["executor"]``, else the graph's (a subgraph without
     one: its parent run's), else ``LOCAL``.
 

@@ -125,10 +125,25 @@ def next_names(record: FrontierRecord | None) -> tuple[str, ...]:
     return (*names, *sends)
 
 
+def pull_task_id(step: int, node: str) -> str:
+    """The id of the task that runs ``node`` in ``step`` because it was triggered by
+    name: ``"{step}:{node}"``. The only place that spells a task id."""
+    return f"{step}:{node}"
+
+
+def push_task_id(step: int, index: int) -> str:
+    """The id of the task of the ``index``-th ``Send`` of ``step``: ``"{step}:~{index}"``."""
+    return f"{step}:~{index}"
+
+
 def planned_tasks(record: FrontierRecord | None, step: int) -> list[tuple[str, str]]:
     """(task id, node) of each task a stored frontier plans for ``step``, with the ids
-    the loop gives them: ``"{step}:{node}"``, and ``"{step}:~{index}"`` for sends."""
+    the loop gives them (``pull_task_id``, ``push_task_id``).
+
+    >>> planned_tasks({"nodes": ["b", "a"], "sends": [["c", 1]]}, 3)
+    [('3:a', 'a'), ('3:b', 'b'), ('3:~0', 'c')]
+    """
     names, sends = planned(record)
-    return [(f"{step}:{n}", n) for n in names] + [
-        (f"{step}:~{i}", node) for i, node in enumerate(sends)
+    return [(pull_task_id(step, n), n) for n in names] + [
+        (push_task_id(step, i), node) for i, node in enumerate(sends)
     ]

@@ -21,11 +21,15 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import Any
 
-from graphkit.stores.checkpoint.base import BaseCheckpointSaver, Checkpoint, CheckpointMetadata
+from graphkit.stores.checkpoint.base import (
+    BaseCheckpointSaver,
+    Checkpoint,
+    CheckpointMetadata,
+    RunnableConfig,
+)
 
-SaveItem = tuple[dict[str, Any], Checkpoint, CheckpointMetadata, dict[str, int]]
+SaveItem = tuple[RunnableConfig, Checkpoint, CheckpointMetadata, dict[str, int]]
 """``(parent config, checkpoint, metadata, new versions)``: the arguments of ``put``."""
 
 

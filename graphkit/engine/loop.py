@@ -39,7 +39,7 @@ from graphkit.engine.events import (
     task_start_payload,
 )
 from graphkit.engine.executor import DEFAULT_WORKERS, resolve_executor
-from graphkit.engine.frontier import Frontier
+from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import (
@@ -58,7 +58,7 @@ from graphkit.errors import (
     ParentCommand,
 )
 from graphkit.schema import ROOT
-from graphkit.types import Command, Interrupt, Send
+from graphkit.types import Command, Interrupt, RunnableConfig, Send
 
 if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
@@ -77,8 +77,8 @@ class Run:
 
     def __init__(
         self,
-        graph: CompiledStateGraph,
-        config: dict[str, Any],
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        config: RunnableConfig,
         *,
         saver: BaseCheckpointSaver | None = None,
         modes: frozenset[str] = frozenset(),
@@ -349,7 +349,7 @@ class Run:
             saved, self.frontier.input = self.frontier.input or {}, None
             self._take_input(list(saved.items()))
 
-    def update(self, supersteps: Sequence[Sequence[tuple[Any, str | None]]]) -> dict[str, Any]:
+    def update(self, supersteps: Sequence[Sequence[tuple[Any, str | None]]]) -> RunnableConfig:
         """``update_state``/``bulk_update_state``: each superstep's ``(values, as_node)``
         updates are applied together as those nodes' writes, one checkpoint per
         superstep; returns the config of the last.
@@ -492,7 +492,7 @@ class Run:
         if node.branches:
             from graphkit.context import CURRENT_TASK, TaskContext
 
-            ctx = TaskContext(self.ctx, node.name, self.step, f"{self.step}:{node.name}")
+            ctx = TaskContext(self.ctx, node.name, self.step, pull_task_id(self.step, node.name))
             token = CURRENT_TASK.set(ctx)
             try:
                 for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
@@ -536,14 +536,16 @@ class Run:
         tasks: list[Task] = []
         for name in sorted(names) if len(names) > 1 else names:
             node = nodes[name]
-            tasks.append(Task(node, node.make_input(values), ("pull", name), f"{step}:{name}"))
+            tasks.append(
+                Task(node, node.make_input(values), ("pull", name), pull_task_id(step, name))
+            )
         for index, send in enumerate(sends):
             tasks.append(
                 Task(
                     nodes[send.node],
                     send.arg,
                     ("push", index),
-                    f"{step}:~{index}",
+                    push_task_id(step, index),
                     timeout=send.timeout,
                 )
             )

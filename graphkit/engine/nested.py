@@ -17,7 +17,7 @@ Its stream events go to the parent's stream, prefixed with its namespace.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from graphkit.engine.loop import Run
 from graphkit.errors import GraphInterrupt
@@ -25,9 +25,17 @@ from graphkit.errors import GraphInterrupt
 if TYPE_CHECKING:
     from graphkit.context import TaskContext
     from graphkit.engine.compiled import CompiledStateGraph
+    from graphkit.types import RunnableConfig
 
 
-def joins_parent(config: dict[str, Any] | None, parent: TaskContext) -> bool:
+def namespace_segment(node: str, task_id: str, checkpointer: Any) -> str:
+    """The part of a checkpoint namespace a subgraph run adds under its parent: the
+    node's name for a subgraph compiled with ``checkpointer=True`` (one namespace that
+    outlives the task, as LangGraph), else ``"{node}:{task_id}"``."""
+    return node if checkpointer is True else f"{node}:{task_id}"
+
+
+def joins_parent(config: RunnableConfig | None, parent: TaskContext) -> bool:
     """True when a graph called inside ``parent`` with ``config`` runs as its subgraph.
 
     It does unless the config names a thread of its own (then it is a separate run
@@ -41,9 +49,9 @@ def joins_parent(config: dict[str, Any] | None, parent: TaskContext) -> bool:
 
 
 def nested_run(
-    graph: CompiledStateGraph,
+    graph: CompiledStateGraph[Any, Any, Any, Any],
     parent: TaskContext,
-    config: dict[str, Any] | None = None,
+    config: RunnableConfig | None = None,
     *,
     forward: bool = True,
     modes: frozenset[str] = frozenset(),
@@ -58,9 +66,9 @@ def nested_run(
     saver = graph.saver if graph.saver is not None else (outer.saver if mode is not False else None)
     index = parent.subgraph_calls
     parent.subgraph_calls += 1
-    segment = parent.node if mode is True else f"{parent.node}:{parent.task_id}"
+    segment = namespace_segment(parent.node, parent.task_id, mode)
     namespace = (*outer.namespace, segment, *((str(index),) if index else ()))
-    merged = {k: v for k, v in outer.config.items() if k != "configurable"}
+    merged: dict[str, Any] = {k: v for k, v in outer.config.items() if k != "configurable"}
     merged.update({k: v for k, v in (config or {}).items() if k != "configurable"})
     configurable = dict((config or {}).get("configurable") or {})
     thread_id = (outer.config.get("configurable") or {}).get("thread_id")
@@ -76,7 +84,7 @@ def nested_run(
     streaming = forward and outer.emit is not None
     run = Run(
         graph,
-        merged,
+        cast("RunnableConfig", merged),
         saver=saver,
         modes=outer.modes if streaming else modes,
         forward=outer.push if streaming else None,
@@ -87,7 +95,7 @@ def nested_run(
     return run, resuming
 
 
-def split_checkpoint_map(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def split_checkpoint_map(config: RunnableConfig) -> tuple[RunnableConfig, dict[str, str]]:
     """A top-level call's config, and where its subgraphs start from.
 
     A subgraph's snapshot config (``get_state(subgraphs=True)``, its history,
@@ -112,7 +120,7 @@ def split_checkpoint_map(config: dict[str, Any]) -> tuple[dict[str, Any], dict[s
     return {**config, "configurable": top}, targets
 
 
-def with_checkpoint_map(config: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
+def with_checkpoint_map(config: RunnableConfig, given: RunnableConfig | None) -> RunnableConfig:
     """``config`` (a saved checkpoint's, in a subgraph namespace) with the
     ``checkpoint_map`` that leads back to it from the top graph: the map of the config
     it was reached with, ``given``, plus this namespace's entry (none without one)."""

@@ -26,7 +26,7 @@ import traceback
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 try:
     import ray
@@ -50,6 +50,7 @@ from graphkit.errors import (
 from graphkit.node import CallSpec
 from graphkit.stores.store.lmdb_store import LMDBStore
 from graphkit.stores.store.memory import InMemoryStore
+from graphkit.types import RunnableConfig
 
 NOT_SHIPPED_CONFIG = ("executor", "callbacks")
 """Config keys that stay in the caller's process (they act here, not in the task)."""
@@ -255,7 +256,7 @@ class _Job:
     attempt: int
     first_attempt_time: float | None
     # the run
-    config: dict[str, Any]
+    config: RunnableConfig
     store: Any
     modes: frozenset[str]
     namespace: tuple[str, ...]
@@ -318,7 +319,7 @@ def _job(name: str, spec: CallSpec, state: Any, ctx: TaskContext) -> _Job:
         ctx.cache if call is None else {},  # a @task call does not carry its workflow's
         ctx.attempt,
         ctx.first_attempt_time,
-        {k: v for k, v in run.config.items() if k not in NOT_SHIPPED_CONFIG},
+        cast(RunnableConfig, {k: v for k, v in run.config.items() if k not in NOT_SHIPPED_CONFIG}),
         _shipped_store(run.store),
         run.modes,
         run.namespace,

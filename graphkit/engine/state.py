@@ -15,22 +15,22 @@ from typing import Any
 from graphkit.constants import INTERRUPT, START
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
 from graphkit.engine.compiled import CompiledStateGraph
-from graphkit.engine.frontier import planned, saved_input
+from graphkit.engine.frontier import planned, pull_task_id, push_task_id, saved_input
 from graphkit.engine.loop import Run
 from graphkit.engine.merge import merge_writes
-from graphkit.engine.nested import with_checkpoint_map
+from graphkit.engine.nested import namespace_segment, with_checkpoint_map
 from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import Write
-from graphkit.errors import InvalidUpdateError
+from graphkit.errors import ConfigError, InvalidUpdateError
 from graphkit.schema import ROOT
 from graphkit.stores.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, thread_of
-from graphkit.types import Interrupt, PregelTask, StateSnapshot
+from graphkit.types import Interrupt, PregelTask, RunnableConfig, StateSnapshot
 
 
-def _saver(graph: CompiledStateGraph) -> BaseCheckpointSaver:
+def _saver(graph: CompiledStateGraph[Any, Any, Any, Any]) -> BaseCheckpointSaver:
     saver: BaseCheckpointSaver | None = graph.saver
     if saver is None:
-        raise ValueError(
+        raise ConfigError(
             "This graph has no checkpointer, so it keeps no thread state: "
             "compile(checkpointer=InMemorySaver()) (or LMDBSaver(path))."
         )
@@ -38,8 +38,11 @@ def _saver(graph: CompiledStateGraph) -> BaseCheckpointSaver:
 
 
 def subgraphs(
-    graph: CompiledStateGraph, namespace: str | None = None, *, recurse: bool = False
-) -> Iterator[tuple[str, CompiledStateGraph]]:
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    namespace: str | None = None,
+    *,
+    recurse: bool = False,
+) -> Iterator[tuple[str, CompiledStateGraph[Any, Any, Any, Any]]]:
     """``(namespace, subgraph)`` of the subgraph nodes, as ``get_subgraphs`` yields them.
 
     ``namespace`` (node names joined with ``|``) keeps only the subgraph at exactly
@@ -64,7 +67,9 @@ def subgraphs(
                 yield f"{name}|{inner}", found
 
 
-def graph_at(graph: CompiledStateGraph, ns: str) -> CompiledStateGraph | None:
+def graph_at(
+    graph: CompiledStateGraph[Any, Any, Any, Any], ns: str
+) -> CompiledStateGraph[Any, Any, Any, Any] | None:
     """The declared subgraph a checkpoint namespace belongs to (task ids and call
     numbers left out); None when some part of it declares none."""
     target = graph
@@ -80,7 +85,7 @@ def graph_at(graph: CompiledStateGraph, ns: str) -> CompiledStateGraph | None:
     return target
 
 
-def subgraph_of(node: NodeTable) -> CompiledStateGraph | None:
+def subgraph_of(node: NodeTable) -> CompiledStateGraph[Any, Any, Any, Any] | None:
     """The graph a node runs: a subgraph node's, or one its function refers to by name
     (a graph it invokes), as LangGraph finds them; None for other nodes."""
     if node.subgraph is not None:
@@ -95,14 +100,16 @@ def subgraph_of(node: NodeTable) -> CompiledStateGraph | None:
     return None
 
 
-def _namespace(config: dict[str, Any]) -> str:
+def _namespace(config: RunnableConfig) -> str:
     configurable = config.get("configurable") or {}
     if not isinstance(configurable, dict):
         thread_of(config)  # raises, naming the malformed config
     return str(configurable.get("checkpoint_ns") or "")
 
 
-def _reader(graph: CompiledStateGraph, config: dict[str, Any]) -> CompiledStateGraph:
+def _reader(
+    graph: CompiledStateGraph[Any, Any, Any, Any], config: RunnableConfig
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The graph whose channels read a namespace: its declared subgraph, else the
     nearest enclosing one that declares (a graph a node invoked is read with it)."""
     ns = _namespace(config)
@@ -118,19 +125,18 @@ def _reader(graph: CompiledStateGraph, config: dict[str, Any]) -> CompiledStateG
 def task_namespace(parent_ns: str, node: NodeTable, task_id: str) -> str:
     """The checkpoint namespace of the subgraph that ``node``'s task ``task_id`` runs."""
     sub = subgraph_of(node)
-    mode = sub.checkpointer if sub is not None else None
-    segment = node.name if mode is True else f"{node.name}:{task_id}"
+    segment = namespace_segment(node.name, task_id, sub.checkpointer if sub else None)
     return f"{parent_ns}|{segment}" if parent_ns else segment
 
 
 def snapshot(
-    graph: CompiledStateGraph,
+    graph: CompiledStateGraph[Any, Any, Any, Any],
     found: CheckpointTuple,
     *,
     live: bool = False,
     saver: BaseCheckpointSaver | None = None,
     recurse: bool = False,
-    via: dict[str, Any] | None = None,
+    via: RunnableConfig | None = None,
 ) -> StateSnapshot:
     """A saved checkpoint as a ``StateSnapshot``.
 
@@ -165,14 +171,18 @@ def snapshot(
     names, sends = planned(frontier)
     if START in names:  # an input checkpoint: the input is what runs next
         legacy = (found.metadata.get("writes") or {}).get(START)  # older checkpoints
-        results[f"{step}:{START}"] = saved_input(frontier) or dict(legacy or {})
+        results[pull_task_id(step, START)] = saved_input(frontier) or dict(legacy or {})
     for name in names:
         tasks.append(
-            _snapshot_task(f"{step}:{name}", name, ("pull", name), errors, interrupts, results)
+            _snapshot_task(
+                pull_task_id(step, name), name, ("pull", name), errors, interrupts, results
+            )
         )
     for index, node in enumerate(sends):
         tasks.append(
-            _snapshot_task(f"{step}:~{index}", node, ("push", index), errors, interrupts, results)
+            _snapshot_task(
+                push_task_id(step, index), node, ("push", index), errors, interrupts, results
+            )
         )
     config = with_checkpoint_map(found.config, via)
     if saver is not None:
@@ -205,9 +215,9 @@ def snapshot(
 
 
 def _with_state(
-    graph: CompiledStateGraph,
+    graph: CompiledStateGraph[Any, Any, Any, Any],
     task: PregelTask,
-    config: dict[str, Any],
+    config: RunnableConfig,
     saver: BaseCheckpointSaver,
     recurse: bool,
 ) -> PregelTask:
@@ -218,7 +228,9 @@ def _with_state(
         return task
     configurable = config["configurable"]
     ns = task_namespace(configurable.get("checkpoint_ns") or "", node, task.id)
-    sub_config = {"configurable": {"thread_id": configurable["thread_id"], "checkpoint_ns": ns}}
+    sub_config: RunnableConfig = {
+        "configurable": {"thread_id": configurable["thread_id"], "checkpoint_ns": ns}
+    }
     if not recurse:
         return replace(task, state=sub_config)
     mapping = configurable.get("checkpoint_map") or {
@@ -249,8 +261,8 @@ def _snapshot_task(
 
 
 def get_state(
-    graph: CompiledStateGraph,
-    config: dict[str, Any],
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    config: RunnableConfig,
     *,
     subgraphs: bool = False,
     saver: BaseCheckpointSaver | None = None,
@@ -273,11 +285,11 @@ def get_state(
 
 
 def get_state_history(
-    graph: CompiledStateGraph,
-    config: dict[str, Any],
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    config: RunnableConfig,
     *,
     filter: dict[str, Any] | None,
-    before: dict[str, Any] | None,
+    before: RunnableConfig | None,
     limit: int | None,
 ) -> Iterator[StateSnapshot]:
     """Snapshots of a thread, newest first (of one namespace: ``checkpoint_ns``)."""
@@ -289,10 +301,10 @@ def get_state_history(
 
 
 def update_state(
-    graph: CompiledStateGraph,
-    config: dict[str, Any],
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    config: RunnableConfig,
     supersteps: Sequence[Sequence[tuple[Any, str | None]]],
-) -> dict[str, Any]:
+) -> RunnableConfig:
     """Apply each superstep's ``(values, as_node)`` updates through the reducers as if
     those nodes wrote them; one checkpoint per superstep.
 

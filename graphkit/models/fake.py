@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from graphkit.errors import InvalidCallError
 from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage, ToolCallChunk, tool_call
 from graphkit.models.base import BaseChatModel
 from graphkit.models.errors import ModelError
@@ -106,7 +107,7 @@ class FakeChatModel(BaseChatModel):
 
     def _forced_tool_call(self, reply: BaseModel | dict[str, Any], number: str) -> AIMessage:
         if not self.tool_choice or self.tool_choice in ("auto", "any", "none"):
-            raise TypeError(
+            raise InvalidCallError(
                 "a dict or pydantic reply becomes the arguments of the forced tool call, "
                 "so it needs bind_tools(..., tool_choice=<name>) or with_structured_output"
             )

@@ -22,6 +22,7 @@ from typing import Any
 
 import openai
 
+from graphkit.errors import InvalidMessageError
 from graphkit.messages import (
     AIMessage,
     AIMessageChunk,
@@ -217,7 +218,7 @@ def _to_openai(message: BaseMessage) -> dict[str, Any]:
     elif isinstance(message, ToolMessage):
         out = {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text}
     else:
-        raise TypeError(
+        raise InvalidMessageError(
             f"ChatOpenAI cannot send a {type(message).__name__}; "
             "use HumanMessage, AIMessage, SystemMessage or ToolMessage"
         )
@@ -298,23 +299,34 @@ def _parse_tool_calls(
     for raw in raw_calls:
         function = raw.get("function") or {}
         arguments = function.get("arguments") or ""
-        try:
-            args = json.loads(arguments) if arguments.strip() else {}
-            if not isinstance(args, dict):
-                raise ValueError("arguments are not a JSON object")
-        except ValueError as exc:
+        args, error = _json_object(arguments)
+        if error is None:
+            calls.append(tool_call(function.get("name", ""), args, raw.get("id")))
+        else:
             invalid.append(
                 InvalidToolCall(
                     name=function.get("name"),
                     args=arguments,
                     id=raw.get("id"),
-                    error=str(exc),
+                    error=error,
                     type="invalid_tool_call",
                 )
             )
-        else:
-            calls.append(tool_call(function.get("name", ""), args, raw.get("id")))
     return calls, invalid
+
+
+def _json_object(text: str) -> tuple[dict[str, Any], str | None]:
+    """The JSON object a tool call's ``arguments`` string holds (empty: ``{}``), or
+    why it holds none."""
+    if not text.strip():
+        return {}, None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return {}, str(exc)
+    if not isinstance(value, dict):
+        return {}, "arguments are not a JSON object"
+    return value, None
 
 
 def _metadata(data: dict[str, Any], choice: dict[str, Any] | None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ says so (pass a model object instead: anything with ``invoke`` works in a node).
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from graphkit._extras import missing_extra
@@ -338,7 +338,7 @@ class ConfigurableChatModel(BaseChatModel):
         yield from self.resolve().stream(messages)
 
 
-def _run_config() -> dict[str, Any]:
+def _run_config() -> Mapping[str, Any]:
     """The running graph's config, or {} outside a run."""
     try:
         from graphkit.context import CURRENT_TASK

@@ -14,12 +14,19 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel
 from typing_extensions import NotRequired, TypedDict
 
+from graphkit._hints import resolve_hints
 from graphkit.constants import END, START
+from graphkit.errors import (
+    GraphCompileError,
+    InvalidArgumentError,
+    InvalidCallError,
+    InvalidMessageError,
+)
 from graphkit.managed import RemainingSteps, remaining_steps
 from graphkit.messages import (
     AIMessage,
@@ -33,6 +40,11 @@ from graphkit.models.base import BaseChatModel
 from graphkit.prebuilt.tool_node import ToolNode, _messages_of
 from graphkit.tools import Tool, run_sync
 from graphkit.types import Send
+
+if TYPE_CHECKING:
+    from graphkit.engine.compiled import CompiledStateGraph
+    from graphkit.stores.checkpoint.base import BaseCheckpointSaver
+    from graphkit.stores.store.base import BaseStore
 
 __all__ = [
     "AgentState",
@@ -99,14 +111,14 @@ def create_react_agent(
     post_model_hook: Any = None,
     state_schema: StateSchemaType | None = None,
     context_schema: type[Any] | None = None,
-    checkpointer: Any = None,
-    store: Any = None,
+    checkpointer: BaseCheckpointSaver | bool | None = None,
+    store: BaseStore | None = None,
     interrupt_before: Sequence[str] | None = None,
     interrupt_after: Sequence[str] | None = None,
     debug: bool = False,
     version: Literal["v1", "v2"] = "v2",
     name: str | None = None,
-) -> Any:
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Build and compile a ReAct agent: the model calls tools until it answers.
 
     ``model`` is a chat model, or a function ``(state, runtime) -> model`` (also
@@ -128,7 +140,7 @@ def create_react_agent(
     from graphkit.graph.state import StateGraph
 
     if version not in ("v1", "v2"):
-        raise ValueError(f"version must be 'v1' or 'v2', got {version!r}")
+        raise InvalidArgumentError(f"version must be 'v1' or 'v2', got {version!r}")
     tool_node = _tool_node(tools)
     runnable_tools = list(tool_node.tools_by_name.values()) if tool_node is not None else []
     bindable = [*runnable_tools, *_builtin_tools(tools)]
@@ -140,7 +152,7 @@ def create_react_agent(
     chooser = _ModelChooser(model, bindable)
     direct = {t.name for t in runnable_tools if t.return_direct}
 
-    builder: StateGraph[Any] = (
+    builder: StateGraph[Any, Any, Any, Any] = (
         StateGraph(schema, context_schema=context_schema)
         if context_schema is not None
         else StateGraph(schema)
@@ -204,7 +216,7 @@ def _check_schema(schema: type[Any], key: str, structured: bool) -> None:
         k for k in (key, "structured_response" if structured else None) if k and k not in keys
     ]
     if missing:
-        raise ValueError(
+        raise GraphCompileError(
             f"state_schema {schema.__name__} lacks the key(s) {missing} the agent writes. "
             "Subclass AgentState (or AgentStateWithStructuredResponse / AgentStatePydantic)."
         )
@@ -331,7 +343,7 @@ def _check_history(state: Any, key: str) -> None:
         if call.get("id") not in answered
     ]
     if open_calls:
-        raise ValueError(
+        raise InvalidMessageError(
             "Found AIMessages with tool_calls that do not have a corresponding ToolMessage "
             f"(calls {[c.get('id') for c in open_calls]}). Every tool call must be answered by "
             "a ToolMessage with its tool_call_id before the model is called again."
@@ -349,7 +361,7 @@ def _model_input(prompt: Prompt, state: Any, key: str) -> Any:
         return prompt.invoke(state)
     if callable(prompt):
         return prompt(state)
-    raise TypeError(
+    raise InvalidCallError(
         f"prompt must be a string, a SystemMessage, a function state -> messages or an "
         f"object with invoke(state); got {type(prompt).__name__}"
     )
@@ -385,9 +397,7 @@ def _with_llm_input(schema: type[Any]) -> type[Any]:
 
 
 def _hints(schema: type[Any]) -> dict[str, Any]:
-    import typing
-
-    return typing.get_type_hints(schema, include_extras=True)
+    return resolve_hints(schema)
 
 
 def _structured_node(chooser: _ModelChooser, response_format: Any, key: str) -> Callable[..., Any]:

@@ -24,7 +24,6 @@ import contextvars
 import dataclasses
 import inspect
 import json
-import typing
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,9 +32,16 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from graphkit._hints import resolve_hints
 from graphkit.constants import END
 from graphkit.context import CURRENT_TASK
-from graphkit.errors import GraphInterrupt, ParentCommand, ResumeValidationError
+from graphkit.errors import (
+    GraphInterrupt,
+    InvalidToolError,
+    ParentCommand,
+    ResumeValidationError,
+    ToolCallError,
+)
 from graphkit.messages import REMOVE_ALL_MESSAGES, AIMessage, BaseMessage, ToolCall, ToolMessage
 from graphkit.tools import (
     InjectedState,
@@ -176,7 +182,7 @@ class ToolNode:
         for item in tools:
             converted = convert_to_tool(item)
             if converted.func is None and converted.coroutine is None:
-                raise TypeError(
+                raise InvalidToolError(
                     f"ToolNode cannot run {converted.name!r}: it is a schema without a function. "
                     "Pass functions or @tool-decorated functions."
                 )
@@ -256,7 +262,7 @@ class ToolNode:
         for message in reversed(messages):
             if isinstance(message, AIMessage):
                 return list(message.tool_calls)
-        raise ValueError(
+        raise ToolCallError(
             f"ToolNode found no AIMessage in {self.messages_key!r}; it runs the tool calls "
             "of the last AIMessage, so route to it only after the model asked for tools"
         )
@@ -412,7 +418,7 @@ class ToolNode:
         wanted = {i.state_field for i in tool.injections.values() if i.kind == "state"}
         missing = sorted(f for f in wanted if f not in (None, self.messages_key))
         if missing:
-            raise ValueError(
+            raise ToolCallError(
                 f"Invalid input to ToolNode: tool {tool.name!r} needs the graph state "
                 f"(keys {missing}), but got a list of messages. Run it on the state dict."
             )
@@ -456,7 +462,7 @@ class ToolNode:
         to_current = command.graph is None
         if isinstance(update, dict):
             if to_current and input_type == "list":
-                raise ValueError(
+                raise ToolCallError(
                     f"Tool {call['name']!r} returned Command(update=<dict>) but ToolNode got a "
                     "list of messages: return Command(update=[ToolMessage(...)]) for list input."
                 )
@@ -464,7 +470,7 @@ class ToolNode:
             named = {**update, self.messages_key: self._named(messages, call)}
         elif isinstance(update, list):
             if to_current and input_type != "list":
-                raise ValueError(
+                raise ToolCallError(
                     f"Tool {call['name']!r} returned Command(update=<list>) but ToolNode got a "
                     f"state: return Command(update={{{self.messages_key!r}: [ToolMessage(...)]}})."
                 )
@@ -473,7 +479,7 @@ class ToolNode:
         else:
             return command
         if to_current and not _answers(messages, call):
-            raise ValueError(
+            raise ToolCallError(
                 f"Tool {call['name']!r} returned a Command whose update has no ToolMessage with "
                 f"tool_call_id={call.get('id')!r}. Add ToolMessage(content=..., "
                 f"tool_call_id=tool_call_id) (inject it with InjectedToolCallId) to the update."
@@ -562,7 +568,7 @@ def _infer_handled_types(handler: Callable[..., Any]) -> tuple[type[BaseExceptio
     """From a handler's first parameter annotation: ``e: ValueError | KeyError`` -> both."""
     try:
         params = list(inspect.signature(handler).parameters.values())
-        hints = typing.get_type_hints(handler)
+        hints = resolve_hints(handler, include_extras=False)
     except (TypeError, ValueError, NameError):
         return (Exception,)
     if not params or params[0].name not in hints:
@@ -571,7 +577,7 @@ def _infer_handled_types(handler: Callable[..., Any]) -> tuple[type[BaseExceptio
     types = get_args(annotation) if get_origin(annotation) in (Union, _UnionType) else (annotation,)
     found = tuple(t for t in types if isinstance(t, type) and issubclass(t, BaseException))
     if len(found) != len(types):
-        raise ValueError(
+        raise InvalidToolError(
             f"handle_tool_errors={handler!r}: its first parameter must be annotated with "
             f"exception types (got {annotation!r}), or left unannotated to handle every error."
         )
@@ -586,7 +592,9 @@ def _messages_of(state: Any, key: str) -> list[BaseMessage]:
         return state
     messages = state.get(key) if isinstance(state, dict) else getattr(state, key, None)
     if messages is None:
-        raise ValueError(f"no {key!r} key in the state given to the node: {type(state).__name__}")
+        raise ToolCallError(
+            f"no {key!r} key in the state given to the node: {type(state).__name__}"
+        )
     return list(messages)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from graphkit.errors import ToolCallError
 from graphkit.messages import AIMessage, ToolCall, ToolMessage
 from graphkit.prebuilt.tool_node import _messages_of
 from graphkit.tools import Tool, ToolArgumentsError, convert_to_tool
@@ -73,7 +74,7 @@ class ValidationNode:
         messages = _messages_of(input, self.messages_key)
         last = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
         if last is None:
-            raise ValueError(
+            raise ToolCallError(
                 "ValidationNode found no AIMessage in the input: it validates the tool "
                 "calls of the last AIMessage."
             )
@@ -88,7 +89,7 @@ class ValidationNode:
         schema = self.schemas_by_name.get(call["name"])
         try:
             if schema is None:
-                raise ValueError(
+                raise ToolCallError(
                     f"Unrecognized tool name {call['name']!r}: expected one of "
                     f"{sorted(self.schemas_by_name)}."
                 )

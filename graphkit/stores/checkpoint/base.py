@@ -65,7 +65,8 @@ __all__ = [
     "new_checkpoint_id",
 ]
 
-RunnableConfig = dict[str, Any]
+from graphkit.types import RunnableConfig
+
 """``{"configurable": {"thread_id": str, "checkpoint_ns": str = "", "checkpoint_id": str | None}, ...}``"""
 
 FORMAT_VERSION = 1

@@ -1,0 +1,117 @@
+"""Every error graphkit raises is a ``GraphkitError`` that is also the builtin it replaces.
+
+Callers can catch all of graphkit's errors with one ``except GraphkitError``, and code
+written against LangGraph's ``ValueError``/``TypeError``/``RuntimeError`` still catches them.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typing_extensions import TypedDict
+
+import graphkit
+from graphkit.errors import (
+    ConfigError,
+    GraphkitError,
+    InvalidArgumentError,
+    InvalidCallError,
+    InvalidMessageError,
+    MissingStateKeyError,
+    RunContextError,
+)
+from graphkit.graph import START, StateGraph
+from graphkit.messages import AIMessage, RemoveMessage, add_messages, convert_to_messages
+
+PACKAGE = Path(graphkit.__file__).parent
+
+ALLOWED_BUILTINS = {
+    "NotImplementedError",  # abstract methods
+    "AttributeError",  # a module's __getattr__ must raise it
+    "StopIteration",
+    "StopAsyncIteration",
+    "SystemExit",  # the CLI's exit codes
+    "KeyboardInterrupt",
+}
+"""Builtins graphkit may raise as they are: the protocol they belong to requires them."""
+
+
+def _builtin_raises(path: Path) -> list[str]:
+    """``file:line name`` of each ``raise <builtin exception>`` in one source file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not isinstance(node, ast.Raise) or node.exc is None:
+            continue
+        target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        if not isinstance(target, ast.Name):
+            continue
+        value = getattr(builtins, target.id, None)
+        is_exception = isinstance(value, type) and issubclass(value, BaseException)
+        if is_exception and target.id not in ALLOWED_BUILTINS:
+            found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {target.id}")
+    return found
+
+
+def test_no_module_raises_a_bare_builtin_exception() -> None:
+    """A new ``raise ValueError(...)`` fails here: raise a GraphkitError subclass that
+    also subclasses ValueError (see graphkit/errors.py) so callers can catch both."""
+    sources = [p for p in sorted(PACKAGE.rglob("*.py")) if "stores" not in p.parts]
+    offenders = [hit for path in sources for hit in _builtin_raises(path)]
+    assert offenders == []
+
+
+def test_the_scan_finds_a_bare_raise(tmp_path: Path) -> None:
+    source = PACKAGE / "_probe_for_scan.py"
+    try:
+        source.write_text(
+            "def f():\n    raise ValueError('x')\n\ndef g():\n    raise GraphkitError('y')\n"
+        )
+        assert _builtin_raises(source) == ["graphkit/_probe_for_scan.py:2 ValueError"]
+    finally:
+        source.unlink()
+
+
+class State(TypedDict):
+    n: int
+
+
+def _graph() -> Any:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"n": s["n"] + 1})
+    builder.add_edge(START, "a")
+    return builder.compile()
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "builtin"),
+    [
+        (lambda: StateGraph(State, config_schema=dict), InvalidCallError, TypeError),
+        (lambda: _graph().invoke({"n": 1}, version="v3"), InvalidArgumentError, ValueError),
+        (lambda: _graph().invoke({"n": 1}, stream_mode="nope"), InvalidArgumentError, ValueError),
+        (lambda: _graph().invoke({"n": 1}, colour="red"), InvalidCallError, TypeError),
+        (lambda: _graph().get_state({"configurable": {"thread_id": "t"}}), ConfigError, ValueError),
+        (lambda: graphkit.get_store(), RunContextError, RuntimeError),
+        (lambda: convert_to_messages([42]), InvalidMessageError, TypeError),
+        (lambda: convert_to_messages([{"content": "hi"}]), InvalidMessageError, ValueError),
+        (lambda: add_messages([], [RemoveMessage(id="gone")]), InvalidMessageError, ValueError),
+        (lambda: add_messages([AIMessage("a")], None), InvalidArgumentError, ValueError),
+    ],
+)
+def test_misuse_raises_a_graphkit_error_that_is_also_the_builtin(
+    call: Any, error: type[GraphkitError], builtin: type[Exception]
+) -> None:
+    with pytest.raises(error) as caught:
+        call()
+    assert isinstance(caught.value, GraphkitError)
+    assert isinstance(caught.value, builtin)
+
+
+def test_a_missing_state_key_is_a_key_error_with_a_readable_message() -> None:
+    error = MissingStateKeyError("Tool 'lookup' needs the state key 'user'")
+    assert isinstance(error, KeyError)
+    assert isinstance(error, ValueError)
+    assert str(error) == "Tool 'lookup' needs the state key 'user'"
