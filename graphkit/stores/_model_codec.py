@@ -13,7 +13,7 @@ datetime, a nested model, a tuple) keeps the generic record ``[name, all fields,
 fields_set]`` (extension code 14), which is also how older graphkit wrote every model.
 
 Decoding builds the instance the way ``model_construct`` would (no validation: we
-wrote it), but from a per-class template of defaults, with the four instance slots
+wrote it), from a per-class dict display of the defaults, with the four instance slots
 set through their descriptors. A record can only name a registered pydantic class,
 only name fields that class has, and must give every field without a default;
 anything else is reported as corrupt.
@@ -38,7 +38,7 @@ TAGS: tuple[str, ...] = (
 _TAG_OF = {name: index for index, name in enumerate(TAGS)}
 
 _IMMUTABLE_DEFAULTS = (type(None), bool, int, str, bytes)
-"""Default values shared by every instance (kept in the template as they are). Not
+"""Default values shared by every instance (written as literals). Not
 float: ``-0.0 == 0.0``, so a float field is always stored."""
 _FACTORIES = (dict, list, set)
 """``default_factory`` values whose product is a fresh empty container."""
@@ -61,16 +61,16 @@ class ModelSpec:
     """Its field names."""
     fields: tuple[tuple[str, Any, Any], ...]
     """(name, default or _REQUIRED, factory or None) per field, in declaration order."""
-    template: dict[str, Any]
-    """Field -> default in declaration order (placeholders for factories and required)."""
-    factories: tuple[tuple[str, Callable[[], Any]], ...]
-    """Fields whose default is a fresh container."""
     required: tuple[str, ...]
     """Fields with no default this codec can rebuild: always stored."""
     set_dict: Callable[[Any, Any], None]
     set_fields_set: Callable[[Any, Any], None]
     set_extra: Callable[[Any, Any], None]
     set_private: Callable[[Any, Any], None]
+    fresh: Callable[[], dict[str, Any]]
+    """A new ``__dict__`` of defaults in field order (fresh containers, placeholders)."""
+    kept: Callable[[dict[str, Any], set[str]], dict[str, Any]]
+    """(``__dict__``, fields_set) -> the fields a record stores."""
 
 
 _specs: dict[type, ModelSpec | None] = {}
@@ -78,9 +78,9 @@ _specs: dict[type, ModelSpec | None] = {}
 
 
 def spec_of(cls: Any) -> ModelSpec | None:
-    """The spec of a plain pydantic class (cached); None for classes that need
-    ``model_construct`` (post-init hooks or private attributes, root models, extra
-    fields kept) or whose instance slots are not pydantic's own."""
+    """The spec of a plain pydantic class (cached); None for any other class, and for
+    pydantic classes that need ``model_construct`` (post-init hooks or private
+    attributes, root models, extra fields kept) or whose slots are not pydantic's own."""
     try:
         return _specs[cls]
     except KeyError:
@@ -91,6 +91,11 @@ def spec_of(cls: Any) -> ModelSpec | None:
 
 
 def _build_spec(cls: Any) -> ModelSpec | None:
+    if not (
+        isinstance(getattr(cls, "__pydantic_fields__", None), dict)
+        and isinstance(getattr(cls, "model_config", None), dict)
+    ):
+        return None
     if (
         getattr(cls, "__pydantic_post_init__", None)
         or getattr(cls, "__pydantic_root_model__", False)
@@ -101,8 +106,6 @@ def _build_spec(cls: Any) -> ModelSpec | None:
     if any(s is None for s in setters):
         return None
     fields: list[tuple[str, Any, Any]] = []
-    template: dict[str, Any] = {}
-    factories: list[tuple[str, Callable[[], Any]]] = []
     required: list[str] = []
     for name, info in cls.__pydantic_fields__.items():
         factory = info.default_factory
@@ -112,27 +115,65 @@ def _build_spec(cls: Any) -> ModelSpec | None:
                 factory, default = None, _REQUIRED
             else:
                 default = _REQUIRED
-                factories.append((name, factory))
         elif type(default) not in _IMMUTABLE_DEFAULTS:  # PydanticUndefined, mutable...
             default = _REQUIRED
         if default is _REQUIRED and factory is None:
             required.append(name)
         fields.append((name, default, factory))
-        template[name] = default
     set_dict, set_fields_set, set_extra, set_private = setters
     assert set_dict and set_fields_set and set_extra and set_private
+    fresh, kept = _generated(fields)
     return ModelSpec(
         cls=cls,
-        names=frozenset(template),
+        names=frozenset(name for name, _, _ in fields),
         fields=tuple(fields),
-        template=template,
-        factories=tuple(factories),
         required=tuple(required),
         set_dict=set_dict,
         set_fields_set=set_fields_set,
         set_extra=set_extra,
         set_private=set_private,
+        fresh=fresh,
+        kept=kept,
     )
+
+
+def _generated(
+    fields: list[tuple[str, Any, Any]],
+) -> tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any], set[str]], dict[str, Any]]]:
+    """``fresh`` and ``kept`` of a spec, written out per class as straight-line code
+    (as dataclasses writes ``__init__``): a dict display of literals builds in one step
+    where a loop over the fields costs a Python iteration each. The source holds only
+    ``repr`` of field names (str) and of defaults of the types in _IMMUTABLE_DEFAULTS,
+    whose reprs are literals."""
+    items: list[str] = []
+    lines = ["def kept(values, fields_set):", "    out = {}"]
+    for name, default, factory in fields:
+        key = repr(name)
+        if factory is not None:
+            items.append(f"{key}: {_EMPTY[factory]}")
+            differs = f"type(v) is not {factory.__name__} or v"
+        elif default is _REQUIRED:
+            items.append(f"{key}: _REQUIRED")
+            differs = "True"
+        elif default is None or type(default) is bool:
+            items.append(f"{key}: {default!r}")
+            differs = f"v is not {default!r}"
+        else:
+            items.append(f"{key}: {default!r}")
+            differs = f"type(v) is not {type(default).__name__} or v != {default!r}"
+        lines += [
+            f"    v = values[{key}]",
+            f"    if {key} in fields_set or {differs}:",
+            f"        out[{key}] = v",
+        ]
+    lines.append("    return out")
+    source = "def fresh():\n    return {" + ", ".join(items) + "}\n" + "\n".join(lines) + "\n"
+    namespace: dict[str, Any] = {"_REQUIRED": _REQUIRED}
+    exec(compile(source, "<graphkit model codec>", "exec"), namespace)  # noqa: S102
+    return namespace["fresh"], namespace["kept"]
+
+
+_EMPTY = {dict: "{}", list: "[]", set: "set()"}
 
 
 _SLOTS = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
@@ -156,16 +197,7 @@ def record(spec: ModelSpec, obj: Any, name: str) -> list[Any] | None:
     if values.keys() != spec.names or getattr(obj, "__pydantic_extra__", None):
         return None
     fields_set = obj.__pydantic_fields_set__
-    out: dict[str, Any] = {}
-    for field, default, factory in spec.fields:
-        value = values[field]
-        if field not in fields_set:
-            if factory is not None:
-                if type(value) is factory and not value:
-                    continue
-            elif default is not _REQUIRED and type(value) is type(default) and value == default:
-                continue
-        out[field] = value
+    out = spec.kept(values, fields_set)
     tag: int | str = _TAG_OF.get(name, name)
     if fields_set == out.keys():
         return [tag, out]
@@ -202,9 +234,8 @@ def decoder(spec: ModelSpec | None, cls: Any) -> Decoder:
 
         return construct
 
-    copy = spec.template.copy
-    factories = spec.factories
-    count = len(spec.template)
+    fresh = spec.fresh
+    count = len(spec.fields)
     required = spec.required
     make = cls.__new__
     set_dict, set_fields_set = spec.set_dict, spec.set_fields_set
@@ -215,10 +246,7 @@ def decoder(spec: ModelSpec | None, cls: Any) -> Decoder:
         if type(values) is not dict:
             raise BadModelRecord("a model record's values are not a map")
         fields_set = set(values) if len(payload) == 2 else _names(payload[2])
-        data = copy()
-        for field, factory in factories:
-            if field not in values:
-                data[field] = factory()
+        data = fresh()
         data.update(values)
         if len(data) != count:
             raise BadModelRecord(f"{cls.__qualname__} has no field(s) {_unknown(spec, values)}")

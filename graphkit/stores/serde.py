@@ -265,6 +265,10 @@ class Serializer:
         custom = _custom.get(cls)
         if custom is not None:
             return msgpack.ExtType(_REGISTERED, pack([_by_type[cls], custom.encode(obj)]))
+        if _model_codec.spec_of(cls) is not None:  # a plain pydantic model (a message)
+            compact = _compact_model(obj)
+            if compact is not None:
+                return msgpack.ExtType(_MODEL, compact)
         if cls is tuple:
             return msgpack.ExtType(_TUPLE, pack(list(obj)))
         if cls is set:
@@ -288,10 +292,7 @@ class Serializer:
             return msgpack.ExtType(_DECIMAL, str(obj).encode())
         if isinstance(obj, enum.Enum):
             return msgpack.ExtType(_ENUM, pack([_name_for(cls), obj.value]))
-        if _is_pydantic(obj):
-            compact = _compact_model(obj)
-            if compact is not None:
-                return msgpack.ExtType(_MODEL, compact)
+        if _is_pydantic(obj):  # the compact record did not fit (tried above)
             return msgpack.ExtType(_PYDANTIC, pack(_encode_pydantic(obj)))
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
@@ -653,10 +654,20 @@ def _compact_model(obj: Any) -> bytes | None:
     found = _model_codec.record(spec, obj, _name_for(cls))
     if found is None:
         return None
-    try:  # no default hook: anything that is not plain msgpack raises
-        return msgpack.packb(found, use_bin_type=True, strict_types=True)
+    packer = getattr(_record_packers, "packer", None)
+    if packer is None:  # no default hook: anything that is not plain msgpack raises
+        packer = _record_packers.packer = msgpack.Packer(use_bin_type=True, strict_types=True)
+    try:
+        data: bytes = packer.pack(found)
     except (TypeError, ValueError, OverflowError):
+        _record_packers.packer = None  # do not reuse a buffer a failed pack may have left
         return None
+    return data
+
+
+_record_packers = threading.local()
+"""One Packer per thread for model records (building one per message costs more than
+packing it). Records never nest, so it is never re-entered."""
 
 
 def _no_extension(code: int, data: bytes) -> Any:
