@@ -43,6 +43,16 @@ class Ticket(BaseModel):
     owner: str | None = None
 
 
+class Quirky(BaseModel):
+    """Defaults whose literals need escaping, and values of a look-alike type."""
+
+    note: str = 'it\'s "q"\n\\'
+    flag: bool = False
+    count: int = -5
+    raw: bytes = b"\x00'"
+    maybe: str | None = None
+
+
 class WithPrivate(BaseModel):
     name: str
     _cache: int = PrivateAttr(default=7)
@@ -54,6 +64,7 @@ class Loose(BaseModel):
 
 
 register(Ticket)
+register(Quirky)
 register(WithPrivate)
 register(Loose)
 
@@ -133,6 +144,20 @@ def test_user_models_round_trip_with_required_and_float_fields() -> None:
     for one, want in zip(got, tickets, strict=True):
         same_model(one, want)
     assert str(got[1].score) == "-0.0"
+
+
+def test_defaults_that_need_escaping_and_look_alike_values_round_trip() -> None:
+    s = Serializer()
+    plain = Quirky()
+    record = msgpack.unpackb(s.dumps(plain)[2:], ext_hook=lambda c, d: msgpack.unpackb(d))
+    assert record[0].endswith(":Quirky") and record[1] == {}  # every field at its default
+    same_model(s.loads(s.dumps(plain)), plain)
+    # model_construct skips validation: 0 where False is the default, True where -5 is
+    odd = Quirky.model_construct(flag=0, count=True, note="x")
+    odd.model_fields_set.clear()
+    got = s.loads(s.dumps(odd))
+    assert (got.flag, got.count, got.note) == (0, True, "x")
+    assert type(got.flag) is int and type(got.count) is bool
 
 
 def test_values_needing_an_extension_fall_back_to_the_generic_record() -> None:

@@ -169,7 +169,7 @@ def _generated(
     lines.append("    return out")
     source = "def fresh():\n    return {" + ", ".join(items) + "}\n" + "\n".join(lines) + "\n"
     namespace: dict[str, Any] = {"_REQUIRED": _REQUIRED}
-    exec(compile(source, "<graphkit model codec>", "exec"), namespace)  # noqa: S102
+    exec(compile(source, "<graphkit model codec>", "exec"), namespace)
     return namespace["fresh"], namespace["kept"]
 
 
