@@ -64,6 +64,7 @@ class ModelSpec:
     required: tuple[str, ...]
     """Fields with no default this codec can rebuild: always stored."""
     set_dict: Callable[[Any, Any], None]
+    """``__set__`` of the instance slot ``__dict__`` (and the three below of theirs)."""
     set_fields_set: Callable[[Any, Any], None]
     set_extra: Callable[[Any, Any], None]
     set_private: Callable[[Any, Any], None]
