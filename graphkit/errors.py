@@ -208,6 +208,12 @@ class ResumeValidationError(ValidationError):
     """
 
 
+class InvalidInputError(ValidationError, InvalidUpdateError):
+    """A run's input does not fit its pydantic input schema. Both a
+    ``pydantic.ValidationError`` (as LangGraph raises) and an ``InvalidUpdateError``;
+    the message lists each field's problem."""
+
+
 def is_invalid_resume(error: BaseException) -> bool:
     """Whether ``error`` is an answer that did not fit an interrupt's ``response_schema``
     (so the interrupt is still open and can be answered again), as opposed to any other

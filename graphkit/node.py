@@ -139,15 +139,27 @@ def function_name(fn: Any) -> str:
 
 
 def declared_destinations(fn: Callable[..., Any]) -> tuple[str, ...] | None:
-    """Targets named by a ``-> Command[Literal["a", "b"]]`` return annotation, if any."""
+    """Targets named by a ``-> Command[Literal["a", "b"]]`` return annotation, if any
+    (also inside a union). A plain ``-> Literal[...]`` names values a node returns, not
+    where it goes, so it declares nothing (as in LangGraph)."""
+    ret = _return_hint(fn)
+    commands = [t for t in _walk_types(ret) if get_origin(t) is Command]
+    return _literal_values([arg for c in commands for arg in _walk_types(c)[1:]])
+
+
+def returned_literals(fn: Callable[..., Any]) -> tuple[str, ...] | None:
+    """The values a ``-> Literal["a", "b"]`` return annotation names (a routing
+    function's targets), if any."""
+    return _literal_values(_walk_types(_return_hint(fn)))
+
+
+def _return_hint(fn: Callable[..., Any]) -> Any:
     target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else getattr(fn, "__call__", fn)  # noqa: B004
-    ret = hints_or_empty(target).get("return")
-    if ret is None:
-        return None
-    found: list[str] = []
-    for arg in _walk_types(ret):
-        if get_origin(arg) is typing.Literal:
-            found.extend(str(a) for a in get_args(arg))
+    return hints_or_empty(target).get("return")
+
+
+def _literal_values(types: list[Any]) -> tuple[str, ...] | None:
+    found = [str(a) for t in types if get_origin(t) is typing.Literal for a in get_args(t)]
     return tuple(found) if found else None
 
 
@@ -285,7 +297,7 @@ def normalize_path_map(
 ) -> dict[Hashable, str] | None:
     """A dict path_map; a list maps each name to itself; a Literal return type infers one."""
     if path_map is None:
-        declared = declared_destinations(path)
+        declared = returned_literals(path)
         if declared is None:
             return None
         return {name: name for name in declared}

@@ -553,3 +553,27 @@ def test_update_state_as_one_node_keeps_the_other_nodes_already_due(
     assert graph.invoke(None, config)["answer"] == "d1,d2,d5"
     graph.update_state(config, {"docs": ["late"]}, as_node="qa")  # stands for qa: it ends
     assert graph.get_state(config).next == ()
+
+
+def test_a_custom_saver_may_leave_out_parent_config_and_pending_writes() -> None:
+    """A saver written against LangGraph builds ``CheckpointTuple(config, checkpoint,
+    metadata)``; the graph still runs and resumes from it."""
+    from graphkit.stores import InMemorySaver
+    from graphkit.stores.checkpoint import CheckpointTuple
+
+    class ThreeFieldSaver(InMemorySaver):
+        def get_tuple(self, config: Any) -> CheckpointTuple | None:
+            found = super().get_tuple(config)
+            if found is None:
+                return None
+            return CheckpointTuple(found.config, found.checkpoint, found.metadata)
+
+    builder = StateGraph(Annotated[int, operator.add])
+    builder.add_node("inc", lambda n: 1)
+    builder.add_edge(START, "inc")
+    graph = builder.compile(checkpointer=ThreeFieldSaver())
+    config = {"configurable": {"thread_id": "t"}}
+    assert graph.invoke(1, config) == 2
+    assert graph.invoke(1, config) == 4
+    snapshot = graph.get_state(config)
+    assert snapshot.values == 4 and snapshot.parent_config is None

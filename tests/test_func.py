@@ -353,3 +353,56 @@ def test_context_and_bare_final_jsonschemas() -> None:
     assert workflow.get_context_jsonschema()["properties"] == {
         "model": {"title": "Model", "type": "string"}
     }
+
+
+async def test_cancelling_an_async_task_call_cancels_its_body(saver: BaseCheckpointSaver) -> None:
+    started, cancelled = [], []
+
+    @task
+    async def slow(n: int) -> int:
+        started.append(n)
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cancelled.append(n)
+            raise
+        return n
+
+    @task
+    async def quick(n: int) -> int:
+        return n * 10
+
+    @entrypoint(checkpointer=saver)
+    async def workflow(n: int) -> list[Any]:
+        doomed, kept = slow(n), quick(n)
+        await asyncio.sleep(0.05)
+        assert doomed.cancel()
+        await asyncio.sleep(0.01)  # the task sees its cancellation at its next await
+        assert doomed.cancelled() and doomed.done()
+        return [await kept, kept.cancel()]
+
+    out = await workflow.ainvoke(2, {"configurable": {"thread_id": "c"}})
+    assert out == [20, False]  # a finished call cannot be cancelled
+    assert started == [2] and cancelled == [2]
+
+
+async def test_a_workflow_streams_langchain_events(saver: BaseCheckpointSaver) -> None:
+    @task
+    async def double(n: int) -> int:
+        return n * 2
+
+    @entrypoint(checkpointer=saver)
+    async def workflow(n: int) -> int:
+        return await double(n) + 1
+
+    events = [e async for e in workflow.astream_events(3, {"configurable": {"thread_id": "e"}})]
+    assert [(e["event"], e["name"]) for e in events] == [
+        ("on_chain_start", "workflow"),
+        ("on_chain_stream", "workflow"),
+        ("on_chain_stream", "workflow"),
+        ("on_chain_end", "workflow"),
+    ]
+    assert events[0]["data"] == {"input": 3}
+    assert [e["data"]["chunk"] for e in events[1:3]] == [{"double": 6}, {"workflow": 7}]
+    assert events[-1]["data"] == {"output": 7}
+    assert len({e["run_id"] for e in events}) == 1

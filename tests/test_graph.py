@@ -376,3 +376,22 @@ def test_a_checkpointer_that_is_not_a_saver_is_a_type_error_naming_it() -> None:
     assert isinstance(info.value, InvalidCheckpointerError)
     assert isinstance(info.value, GraphCompileError)
     assert "LMDBSaver(path)" in str(info.value)
+
+
+def test_only_a_command_return_annotation_declares_where_a_node_goes() -> None:
+    def to_b(state: Any) -> Command[Literal["b"]]:
+        return Command(goto="b", update=["a"])
+
+    def returns_a_literal(state: Any) -> list[Literal["b"]]:  # its value, not a route
+        return ["b"]
+
+    builder = StateGraph(Annotated[list, operator.add])
+    builder.add_node("a", to_b)
+    builder.add_node("b", returns_a_literal)
+    builder.add_edge(START, "a")
+    g = builder.compile().get_graph().nx
+    assert g.edges["a", "b"]["kind"] == "command"
+    assert not g.has_edge("b", "b")
+    drawing = builder.compile().get_graph().draw_mermaid()
+    assert "\tb --> __end__;" in drawing and "b -.-> b" not in drawing
+    assert builder.compile().invoke([]) == ["a", "b"]

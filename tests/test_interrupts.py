@@ -432,3 +432,60 @@ def test_a_command_goes_on_past_the_breakpoint_it_stopped_at(
     config = {"configurable": {"thread_id": "bp"}}
     assert graph.invoke({"log": ["in"]}, config) == {"log": ["in"]}
     assert "|".join(graph.invoke(command, config)["log"]) == expected
+
+
+async def test_an_invalid_answer_lets_the_other_answered_tasks_finish_once(
+    saver: BaseCheckpointSaver,
+) -> None:
+    import asyncio
+
+    from pydantic import BaseModel, ValidationError
+
+    class Decision(BaseModel):
+        approved: bool
+
+    sent: list[str] = []
+
+    async def send(state: State) -> dict[str, Any]:
+        interrupt("send?", response_schema=Decision)
+        sent.append("email")
+        await asyncio.sleep(0.05)  # still running when the other task fails
+        return {"log": ["sent"]}
+
+    async def check(state: State) -> dict[str, Any]:
+        interrupt("check?", response_schema=Decision)
+        return {"log": ["checked"]}
+
+    builder = StateGraph(State)
+    builder.add_node("send", send)
+    builder.add_node("check", check)
+    builder.add_edge(START, "send")
+    builder.add_edge(START, "check")
+    graph = builder.compile(checkpointer=saver)
+    await graph.ainvoke({"log": []}, CFG)
+    ids = {i.value: i.id for i in (await graph.aget_state(CFG)).interrupts}
+    bad = {ids["send?"]: {"approved": True}, ids["check?"]: {"approved": "nope"}}
+    with pytest.raises(ValidationError):
+        await graph.ainvoke(Command(resume=bad), CFG)
+    assert [i.value for i in (await graph.aget_state(CFG)).interrupts] == ["check?"]
+    out = await graph.ainvoke(Command(resume={ids["check?"]: {"approved": True}}), CFG)
+    assert sorted(out["log"]) == ["checked", "sent"]
+    assert sent == ["email"]  # send finished once, and its writes were kept
+
+
+async def test_aupdate_state_as_a_node_with_an_async_conditional_edge(
+    saver: BaseCheckpointSaver,
+) -> None:
+    async def route(state: State) -> str:
+        return "b" if state.get("draft") == "go" else "__end__"
+
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"log": ["a"]})
+    builder.add_node("b", lambda s: {"log": ["b"]})
+    builder.add_edge(START, "a")
+    builder.add_conditional_edges("a", route, ["b", "__end__"])
+    graph = builder.compile(checkpointer=saver, interrupt_after=["a"])
+    await graph.ainvoke({"log": []}, CFG)
+    await graph.aupdate_state(CFG, {"draft": "go"}, as_node="a")
+    assert (await graph.aget_state(CFG)).next == ("b",)
+    assert (await graph.ainvoke(None, CFG))["log"] == ["a", "b"]

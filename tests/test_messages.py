@@ -299,3 +299,25 @@ def test_pydantic_messages_state_takes_message_likes_as_input() -> None:
     builder.add_edge(START, "reply")
     out = builder.compile().invoke({"messages": [("user", "ping")]})
     assert [m.content for m in out["messages"]] == ["ping", "pong"]
+
+
+@pytest.mark.parametrize("container", [list, "sequence"])
+def test_the_first_input_of_a_message_key_goes_through_its_reducer(container: Any) -> None:
+    """A reducer key starts at its type's empty value (a ``Sequence`` starts as a list),
+    so ``add_messages`` turns an input string into a message before any node runs."""
+    from collections.abc import Sequence
+
+    from typing_extensions import TypedDict
+
+    from graphkit import START, StateGraph
+    from graphkit.messages import HumanMessage, add_messages
+
+    kind = list[Any] if container is list else Sequence[Any]
+    State = TypedDict("State", {"messages": Annotated[kind, add_messages]})  # type: ignore[misc]  # noqa: UP013
+    seen: list[Any] = []
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: seen.append(s["messages"]) or {})
+    builder.add_edge(START, "a")
+    out = builder.compile().invoke({"messages": "hello"})
+    assert [type(m) for m in seen[0]] == [HumanMessage]
+    assert out["messages"][0].content == "hello"

@@ -10,7 +10,7 @@ import time
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from graphkit import (
     END,
@@ -359,8 +359,10 @@ def test_pydantic_state_validates_input_and_node_writes() -> None:
     assert seen == [PState]
     with pytest.raises(InvalidUpdateError, match=r"key 'count' written by \['bump'\]"):
         graph.invoke({"count": 3})
-    with pytest.raises(InvalidUpdateError, match="Invalid input for PState"):
+    with pytest.raises(InvalidUpdateError, match="validation error for PState") as bad:
         graph.invoke({"count": "many"})
+    assert isinstance(bad.value, ValidationError)  # as LangGraph raises
+    assert bad.value.errors()[0]["loc"] == ("count",)
 
 
 def test_pydantic_node_may_return_a_model_instance() -> None:

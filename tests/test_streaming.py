@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 
-from graphkit import START, StateGraph, get_stream_writer
+from graphkit import START, Command, StateGraph, get_stream_writer
 
 
 class State(TypedDict, total=False):
@@ -311,3 +311,26 @@ def test_a_static_breakpoint_streams_an_empty_interrupt_update() -> None:
             {"log": ["a"]},
         ]  # values streams no interrupt chunk for a breakpoint
         assert list(app.stream(None, config)) == [{"b": {"log": ["b"]}}]
+
+
+def test_an_update_of_key_value_pairs_streams_as_a_dict_or_one_dict_per_write() -> None:
+    class Log(TypedDict):
+        foo: Annotated[str, lambda a, b: f"{a}|{b}" if a else b]
+        bar: str
+
+    def repeats(_: Log) -> Command[Any]:
+        return Command(update=[("foo", "one.0"), ("foo", "one.1")])
+
+    def distinct(_: Log) -> list[tuple[str, str]]:
+        return [("foo", "two"), ("bar", "b")]
+
+    builder = StateGraph(Log)
+    builder.add_node("repeats", repeats)
+    builder.add_node("distinct", distinct)
+    builder.add_edge(START, "repeats")
+    builder.add_edge("repeats", "distinct")
+    chunks = list(builder.compile().stream({"foo": "in"}, stream_mode="updates"))
+    assert chunks == [
+        {"repeats": [{"foo": "one.0"}, {"foo": "one.1"}]},
+        {"distinct": {"foo": "two", "bar": "b"}},
+    ]

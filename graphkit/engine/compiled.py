@@ -31,12 +31,13 @@ from graphkit.errors import (
     InvalidArgumentError,
     InvalidCallError,
     InvalidCheckpointerError,
+    InvalidInputError,
     InvalidUpdateError,
     ParentCommand,
     PolicyError,
 )
 from graphkit.runtime import coerce_context
-from graphkit.schema import ROOT, state_fields, update_from_object, validation_message
+from graphkit.schema import ROOT, state_fields, update_from_object
 from graphkit.types import Command, RunnableConfig, StateSnapshot, StateUpdate, StreamMode
 from graphkit.typing import ContextT, InputT, OutputT, StateLike, StateT
 
@@ -388,21 +389,21 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 f"astream_events version must be 'v1' or 'v2', got {version!r}."
             )
         run_id = str(uuid.uuid4())
-        yield _chain_event("on_chain_start", self.name, run_id, {"input": input})
+        yield chain_event("on_chain_start", self.name, run_id, {"input": input})
         final: Any = None
         modes: list[StreamMode] = ["tasks", "updates", "values"]
         async for mode, chunk in self.astream(input, config, stream_mode=modes, **options):
             if mode == "values":
                 final = chunk
             elif mode == "updates":
-                yield _chain_event("on_chain_stream", self.name, run_id, {"chunk": chunk})
+                yield chain_event("on_chain_stream", self.name, run_id, {"chunk": chunk})
             elif "input" in chunk:
                 data = {"input": chunk["input"]}
-                yield _chain_event("on_chain_start", chunk["name"], chunk["id"], data, run_id)
+                yield chain_event("on_chain_start", chunk["name"], chunk["id"], data, run_id)
             elif chunk["error"] is None and not chunk["interrupts"]:
                 data = {"output": chunk["result"]}
-                yield _chain_event("on_chain_end", chunk["name"], chunk["id"], data, run_id)
-        yield _chain_event("on_chain_end", self.name, run_id, {"output": final})
+                yield chain_event("on_chain_end", chunk["name"], chunk["id"], data, run_id)
+        yield chain_event("on_chain_end", self.name, run_id, {"output": final})
 
     def batch(
         self,
@@ -494,9 +495,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             try:
                 model = schema.cls.model_validate(probe)
             except ValidationError as exc:
-                raise InvalidUpdateError(
-                    f"Invalid input for {schema.name}: {validation_message(exc)}."
-                ) from exc
+                details: Any = exc.errors()
+                raise InvalidInputError.from_exception_data(schema.name, details) from None
             # only what the caller gave (validated): defaults are not written, as in LangGraph
             items = {k: v if k in reducers else getattr(model, k) for k, v in items.items()}
         return list(items.items())
@@ -783,7 +783,7 @@ _NESTED_MODES = frozenset({"messages", "tools"})
 are only produced then, or when the parent takes them; see ``RunContext.streams``)."""
 
 
-def _chain_event(
+def chain_event(
     event: str, name: str, run_id: str, data: dict[str, Any], parent: str | None = None
 ) -> dict[str, Any]:
     """One ``astream_events`` event in LangChain's shape."""

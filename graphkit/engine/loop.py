@@ -56,6 +56,7 @@ from graphkit.errors import (
     GraphRecursionError,
     InvalidUpdateError,
     ParentCommand,
+    is_invalid_resume,
 )
 from graphkit.schema import ROOT
 from graphkit.types import Command, Interrupt, RunnableConfig, Send
@@ -499,11 +500,7 @@ class Run:
                     call = branch.call
                     result = call.fn(reader.make(self.values)) if call.takes_state else call.fn()
                     if asyncio.iscoroutine(result):
-                        result.close()
-                        raise InvalidUpdateError(
-                            f"The conditional edge {branch.name!r} from {node.name!r} is "
-                            "async; only nodes' own edges may be async. Make it a plain function."
-                        )
+                        result = _await_here(result, branch.name, node.name)
                     routes.extend(resolve_branch(branch, result, self.tables))
             finally:
                 CURRENT_TASK.reset(token)
@@ -1057,10 +1054,29 @@ class Run:
         await running
 
 
+def _await_here(coroutine: Any, branch: str, node: str) -> Any:
+    """The result of an async conditional edge evaluated outside a step (from START, or
+    for ``update_state(as_node=...)``): run on a loop of its own, which this thread has
+    when it runs no loop (``aupdate_state`` runs in a worker thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    coroutine.close()
+    raise InvalidUpdateError(
+        f"The conditional edge {branch!r} from {node!r} is async and was reached "
+        "from code running on an event loop without awaiting it: use the async method "
+        "(ainvoke/aupdate_state), or make the edge a plain function."
+    )
+
+
 async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> None:
     """Await a step's tasks; once one fails, cancel the others (the step fails anyway).
 
     A sync task already running in a thread finishes there; its result is dropped.
+    An invalid ``interrupt()`` answer cancels nothing: the other answered tasks finish
+    and keep their writes, so a resume with a corrected answer does not run them (and
+    their side effects) again.
     """
     pending = {asyncio.ensure_future(aw) for aw in aws}
     try:
@@ -1068,7 +1084,7 @@ async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> No
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             for future in done:
                 future.result()  # an exception that escaped its task (ParentCommand...)
-            if any(t.error is not None for t in tasks):
+            if any(t.error is not None and not is_invalid_resume(t.error) for t in tasks):
                 break
     finally:
         for future in pending:

@@ -433,8 +433,9 @@ def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
         if item.graph == Command.PARENT:
             raise ParentCommand(item)
         if item.update is not None:
-            updates.append(item.update)
-            task.writes.extend(update_writes(item.update, name, tables))
+            writes = update_writes(item.update, name, tables)
+            updates.append(_shown(item.update, writes, tables))
+            task.writes.extend(writes)
         for target in item.goto_list():
             task.routes.append(check_route(target, name, tables))
     if updates:  # several updates stream as their list, as in LangGraph
@@ -442,10 +443,13 @@ def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
 
 
 def _shown(output: Any, writes: list[Write], tables: GraphTables) -> Any:
-    """How an update streams: a dict (or root value) as returned; a state object
-    (pydantic/dataclass) as the dict of its writes, as in LangGraph."""
-    if tables.root or isinstance(output, (dict, list, tuple)):
+    """How an update streams, as in LangGraph: a dict (or root value) as returned; a
+    state object (pydantic/dataclass) or a list of ``(key, value)`` writes as the dict
+    of its writes, or, when it writes one key more than once, as one dict per write."""
+    if tables.root or isinstance(output, dict):
         return output
+    if len({key for key, _ in writes}) < len(writes):
+        return [{key: value} for key, value in writes]
     return dict(writes)
 
 

@@ -47,7 +47,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from graphkit.errors import ConfigError
@@ -118,10 +118,11 @@ class CheckpointTuple:
     """The checkpoint, ``channel_values`` full (append deltas reassembled)."""
     metadata: CheckpointMetadata
     """Exactly the metadata given to ``put``."""
-    parent_config: RunnableConfig | None
+    parent_config: RunnableConfig | None = None
     """Config of the checkpoint this one was put after, or None for the first."""
-    pending_writes: list[tuple[str, str, Any]]
-    """(task_id, channel, value), ordered by task_index, then task_id, then write order."""
+    pending_writes: list[tuple[str, str, Any]] = field(default_factory=list)
+    """(task_id, channel, value), ordered by task_index, then task_id, then write order
+    (a custom saver may leave both out, as with LangGraph's)."""
 
 
 @dataclass(frozen=True, slots=True)
