@@ -17,7 +17,6 @@ import operator
 import time
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, cast
 
 from graphkit import _message_index
@@ -33,6 +32,7 @@ from graphkit.stores.checkpoint.base import (
     CheckpointMetadata,
     new_checkpoint_id,
     thread_of,
+    utc_timestamp,
 )
 from graphkit.types import Interrupt, RunnableConfig
 
@@ -297,7 +297,8 @@ class CheckpointSession:
     ) -> tuple[Checkpoint, dict[str, int]]:
         """The checkpoint of ``values`` now; new versions only for changed channels."""
         saved = self.saved_values
-        version = max(self.last_version + 1, time.time_ns() // 1000)
+        now = time.time_ns() // 1000
+        version = max(self.last_version + 1, now)
         self.last_version = version
         new_versions: dict[str, int] = {}
         appends: dict[str, list[int]] = {}
@@ -324,7 +325,7 @@ class CheckpointSession:
         checkpoint = Checkpoint(
             v=1,
             id=new_checkpoint_id(),
-            ts=datetime.now(timezone.utc).isoformat(),
+            ts=utc_timestamp(now),
             channel_values=dict(values) if background else values,
             channel_versions=dict(self.versions) if background else self.versions,
             frontier=frontier,

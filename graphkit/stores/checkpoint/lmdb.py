@@ -202,6 +202,9 @@ class LMDBSaver(BaseCheckpointSaver):
         else:
             env.acquire()
         self.env = env
+        self.waits_on_io = bool(env.env.flags().get("sync", True))
+        """Commits wait on a disk sync unless the environment was opened ``sync=False``
+        (then a put is a memory copy plus a ``write``: saved inline, no hand-off)."""
         self.snapshot_every = snapshot_every
         self._checkpoints = env.db("ckpt_checkpoints")
         self._metadata = env.db("ckpt_metadata")
@@ -335,11 +338,12 @@ class LMDBSaver(BaseCheckpointSaver):
         delta = None
         if known is not None and known[0] == parent_id:
             delta = codec.versions_delta(versions, known[1], known[2])
+        parent_key = prefix + checkpoint_id_bytes(parent_id) if parent_id else b""
         base_key, depth = b"", 0
         if delta is not None:
             assert parent_id is not None and known is not None
             depth = known[2] + 1
-            base_key = prefix + checkpoint_id_bytes(parent_id)
+            base_key = parent_key
             record = codec.encode_record(
                 self.serde, checkpoint, parent_id, [base_key[-16:], depth, delta]
             )
@@ -378,7 +382,7 @@ class LMDBSaver(BaseCheckpointSaver):
             record=seal(record),
             parent_id=parent_id,
             base_key=base_key,
-            parent_key=prefix + checkpoint_id_bytes(parent_id) if parent_id else b"",
+            parent_key=parent_key,
             depth=depth,
             versions=versions,
             blobs=blobs,
