@@ -33,7 +33,7 @@ test: $(STAMP)
 	$(BIN)/ruff check $(SRC)
 	$(BIN)/mypy
 	$(BIN)/mypy tests/typing
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadgroup
 
 # Long-running suites (50k-vector recall, SIGKILL and multi-process reliability); CI runs them.
 test-slow: $(STAMP)

@@ -10,11 +10,15 @@ the packaged ``graphkit bench`` workloads)::
 
     .venv/bin/python -m benchmarks.bench_postgres           # everything below
     .venv/bin/python -m benchmarks.bench_postgres --store   # only the store search
+    .venv/bin/python -m benchmarks.bench_postgres --steps   # only the per-step costs
 
 - per step, ``durability="sync"``: one run of a 100-node chain on a fresh thread (101
   checkpoints), and 10 turns of a checkpointed ReAct loop on one thread (human message,
   agent calls a tool, tool answers, agent answers: 1 KB each); graphkit's
   PostgresSaver, langgraph-checkpoint-postgres, and graphkit's LMDBSaver for scale;
+  wall time and CPU time of this process plus the server's processes (medians of the
+  rounds; CPU is the steadier figure on a machine shared with other jobs, but it
+  leaves out waiting on the socket);
 - table space after 1,000 turns appending 1 KB each;
 - steps/s of 1, 8 and 32 concurrent conversations spread over 4 worker processes;
 - ``--store``: search latency and recall@10 over 50,000 memories while another
@@ -41,6 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAIN = 100
 TURNS = 10
 ROUNDS = 5
+SHAPES = (("chain", CHAIN + 1), ("react", TURNS * 4))
+"""Per-step workloads and the checkpoints one run of each saves."""
 _server: Any = None
 _ids = itertools.count()
 
@@ -113,25 +119,27 @@ def _react(state_graph: Any, start: Any, end: Any, saver: Any) -> Any:
     return builder.compile(checkpointer=saver)
 
 
-def _graphkit_saver(kind: str) -> Any:
+def _graphkit_saver(kind: str, schema: str = "bench_gk") -> Any:
+    """A graphkit saver; PostgreSQL ones in a new, empty ``schema`` (earlier runs on
+    the same server leave nothing behind to slow either side)."""
     if kind == "lmdb":
         from graphkit.checkpoint.lmdb import LMDBSaver
 
         return LMDBSaver(tempfile.mkdtemp(prefix="bench-pg-lmdb-"))
     from graphkit.checkpoint.postgres import PostgresSaver
 
-    saver = PostgresSaver(schema_url("bench_gk"))
+    saver = PostgresSaver(schema_url(schema, fresh=True))
     saver.setup()
     return saver
 
 
-def _langgraph_saver() -> Any:
+def _langgraph_saver(schema: str = "bench_lg") -> Any:
     import psycopg
     from langgraph.checkpoint.postgres import PostgresSaver as LGSaver
     from psycopg.rows import dict_row
 
     conn = psycopg.connect(
-        schema_url("bench_lg"), autocommit=True, prepare_threshold=0, row_factory=dict_row
+        schema_url(schema, fresh=True), autocommit=True, prepare_threshold=0, row_factory=dict_row
     )
     saver = LGSaver(conn)
     saver.setup()
@@ -141,7 +149,7 @@ def _langgraph_saver() -> Any:
 def _gk_graph(kind: str, shape: str) -> Any:
     from graphkit import END, START, StateGraph
 
-    saver = _graphkit_saver(kind)
+    saver = _graphkit_saver(kind, f"bench_gk_{shape}")
     return (
         _chain(StateGraph, START, saver)
         if shape == "chain"
@@ -152,7 +160,7 @@ def _gk_graph(kind: str, shape: str) -> Any:
 def _lg_graph(shape: str) -> Any:
     from langgraph.graph import END, START, StateGraph
 
-    saver = _langgraph_saver()
+    saver = _langgraph_saver(f"bench_lg_{shape}")
     return (
         _chain(StateGraph, START, saver)
         if shape == "chain"
@@ -190,14 +198,51 @@ _LG = _has_langgraph_postgres()
 
 
 # ------------------------------------------------------------ standalone report
-def _per_step(run: Callable[[], object], steps: int, repeat: int = 3) -> float:
+def _server_pids() -> list[int]:
+    """The server's processes (postmaster and children), if it runs on this machine."""
+    import psycopg
+
+    try:
+        with psycopg.connect(server_url(), autocommit=True) as conn:
+            backend = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+        postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return []
+    pids = [postmaster]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def _cpu_seconds(server: list[int]) -> float:
+    """CPU used so far by this process and by the ``server`` processes: on a machine
+    shared with other jobs, a steadier figure than wall time (the server's from
+    ``/proc/PID/schedstat``, in nanoseconds)."""
+    total = time.process_time()
+    for pid in server:
+        try:
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+    return total
+
+
+def _per_step(run: Callable[[], object], steps: int, repeat: int = 3) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of client + server) per step, medians of ``repeat``."""
     run()  # warm up
-    times = []
+    server = _server_pids()
+    times, cpus = [], []
     for _ in range(repeat):
+        cpu = _cpu_seconds(server)
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2] / steps
+        cpus.append(_cpu_seconds(server) - cpu)
+    return sorted(times)[len(times) // 2] / steps, sorted(cpus)[len(cpus) // 2] / steps
 
 
 def _table_bytes(url: str, tables: list[str]) -> int:
@@ -406,27 +451,34 @@ def store_search(items: int = 50_000, queries: int = 200) -> dict[str, float]:
 
 
 def main() -> None:
-    """Print every figure of this module (``--store`` only: just the store search)."""
+    """Print every figure of this module (``--store``: only the store search;
+    ``--steps``: only the per-step costs)."""
     print(f"server: {server_url()}")
     if "--store" in sys.argv:
         print("store search:", json.dumps(store_search(), indent=1), flush=True)
         return
-    for shape, steps in (("chain", CHAIN + 1), ("react", TURNS * 4)):
+    for shape, steps in SHAPES:
         make = _chain_run if shape == "chain" else _react_run
         runs = {"graphkit PostgresSaver": make(_gk_graph("pg", shape))}
         if _LG:
             runs["langgraph PostgresSaver"] = make(_lg_graph(shape))
         runs["graphkit LMDBSaver"] = make(_gk_graph("lmdb", shape))
         times: dict[str, list[float]] = {name: [] for name in runs}
+        cpus: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(ROUNDS):  # alternate, so load on the machine hits every saver alike
             for name, run in runs.items():
-                times[name].append(_per_step(run, steps, repeat=1))
-        median = {name: sorted(t)[len(t) // 2] for name, t in times.items()}
-        line = ", ".join(f"{name} {t * 1e6:.0f} us/step" for name, t in median.items())
-        if _LG:
-            ratio = median["langgraph PostgresSaver"] / median["graphkit PostgresSaver"]
-            line += f" (langgraph / graphkit: {ratio:.1f}x)"
-        print(f"{shape}: {line}", flush=True)
+                wall, cpu = _per_step(run, steps, repeat=1)
+                times[name].append(wall)
+                cpus[name].append(cpu)
+        for label, got in (("wall", times), ("CPU client+server", cpus)):
+            median = {name: sorted(t)[len(t) // 2] for name, t in got.items()}
+            line = ", ".join(f"{name} {t * 1e6:.0f} us/step" for name, t in median.items())
+            if _LG:
+                ratio = median["langgraph PostgresSaver"] / median["graphkit PostgresSaver"]
+                line += f" (langgraph / graphkit: {ratio:.1f}x)"
+            print(f"{shape} ({label}): {line}", flush=True)
+    if "--steps" in sys.argv:
+        return
     space = table_space()
     print(
         "table space after 1,000 turns of 1 KB: "

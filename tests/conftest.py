@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from pg_server import ENV_URL, PgServer, start
@@ -31,19 +32,43 @@ def pg_url() -> Iterator[str]:
             raise  # CI installs PostgreSQL: a missing server is a failure there
         pytest.skip(f"no PostgreSQL server: {exc}")
     before = os.environ.get(ENV_URL)
-    os.environ[ENV_URL] = server.url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    # pytest -n: workers sharing a configured server each get a database of their own
+    url = _worker_database(server.url, worker) if worker and before else server.url
+    os.environ[ENV_URL] = url
     try:
         from graphkit.checkpoint.postgres import PostgresSaver
 
-        with PostgresSaver.from_conn_string(server.url) as made:
+        with PostgresSaver.from_conn_string(url) as made:
             made.setup()
-        yield server.url
+        yield url
     finally:
         if before is None:
             os.environ.pop(ENV_URL, None)
         else:
             os.environ[ENV_URL] = before
+        if url != server.url:
+            _drop_database(server.url, url)
         server.stop()
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """A fresh database named for this pytest-xdist worker on the server of ``url``."""
+    import psycopg
+
+    name = f"graphkit_test_{worker}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def _drop_database(server_url: str, url: str) -> None:
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

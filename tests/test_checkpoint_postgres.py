@@ -84,6 +84,43 @@ def test_two_workers_starting_a_new_thread_conflict(
     assert len(list(a.list(cfg("new")))) == 1
 
 
+def test_a_conflict_inside_a_batch_stores_none_of_the_batch(
+    two: tuple[PostgresSaver, PostgresSaver],
+) -> None:
+    """A ``put_batch`` (durability='async') sends its checkpoints in one pipeline: a
+    conflict on the first rolls back the whole batch, the ones built on it included."""
+    a, b = two
+    base = a.put(cfg("pb"), ckpt({"n": 0}, {"n": 1}), {}, {"n": 1})
+    a.get_tuple(cfg("pb"))
+    b.get_tuple(cfg("pb"))
+    won = a.put(base, ckpt({"n": 1}, {"n": 2}), {}, {"n": 2})
+    first = ckpt({"n": -1}, {"n": 3})
+    after_first = cfg("pb", checkpoint_id=first["id"])
+    batch = [
+        (base, first, {"step": 1}, {"n": 3}),
+        (after_first, ckpt({"n": -2}, {"n": 4}), {"step": 2}, {"n": 4}),
+    ]
+    with pytest.raises(CheckpointConflictError, match="'pb'"):
+        b.put_batch(batch)
+    ids = [t.config["configurable"]["checkpoint_id"] for t in a.list(cfg("pb"))]
+    assert ids == [won["configurable"]["checkpoint_id"], base["configurable"]["checkpoint_id"]]
+
+
+def test_a_batch_of_steps_is_stored_whole_and_in_order(url: str) -> None:
+    with PostgresSaver.from_conn_string(url) as saver:
+        talk = Conversation(saver, "b")
+        talk.step("m0")
+        saver.get_tuple(cfg("b"))
+        _two_steps(talk, "m1", "m2")
+        history = list(saver.list(cfg("b")))
+        assert [t.checkpoint["channel_values"]["messages"] for t in history] == [
+            ["m0", "m1", "m2"],
+            ["m0", "m1"],
+            ["m0"],
+        ]
+        assert history[0].parent_config == history[1].config
+
+
 def test_a_deliberate_fork_from_an_older_checkpoint_is_not_a_conflict(
     two: tuple[PostgresSaver, PostgresSaver],
 ) -> None:

@@ -377,7 +377,9 @@ def test_one_lmdb_write_transaction_per_superstep(
         graph = builder.compile(checkpointer=saver)
         monkeypatch.setattr(LMDBEnv, "write", counting)
         graph.invoke({"x": 0}, cfg(), durability="sync")
-    assert len(commits) == 4  # the input checkpoint, the input applied, one per superstep
+    # the input checkpoint and the input applied (one transaction: no node runs between
+    # them), then one per superstep
+    assert len(commits) == 3
 
 
 async def test_async_state_apis(saver: BaseCheckpointSaver) -> None:

@@ -173,3 +173,23 @@ def test_the_background_committer_thread_ends_when_idle(monkeypatch: pytest.Monk
     assert group._committer is None
     group.wait(group.submit(_item("u")))  # a later save starts a new one
     assert saver.get_tuple({"configurable": {"thread_id": "u"}}) is not None
+
+
+@pytest.mark.parametrize("durability", ["sync", "async"])
+def test_a_saver_without_disk_sync_saves_inline_on_the_run_thread(
+    tmp_path: Path, durability: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saver = LMDBSaver(tmp_path, sync=False)
+    assert not saver.waits_on_io and LMDBSaver(tmp_path / "synced").waits_on_io
+    threads: set[str] = set()
+    original = LMDBSaver.put_batch
+
+    def recording(self: LMDBSaver, items: Any) -> Any:
+        threads.add(threading.current_thread().name)
+        return original(self, items)
+
+    monkeypatch.setattr(LMDBSaver, "put_batch", recording)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    assert loop_graph(saver, 5).invoke({"n": 0}, config, durability=durability) == {"n": 5}
+    assert threads == {threading.current_thread().name}
+    assert len(list(saver.list(config))) == 7

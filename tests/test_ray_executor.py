@@ -62,7 +62,8 @@ def ray_instance() -> Iterator[None]:
     ray.shutdown()
 
 
-pytestmark = pytest.mark.usefixtures("ray_instance")
+# one Ray instance: under pytest -n the whole file runs on one worker
+pytestmark = [pytest.mark.usefixtures("ray_instance"), pytest.mark.xdist_group("ray")]
 
 
 class Fan(TypedDict):

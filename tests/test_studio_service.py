@@ -95,7 +95,8 @@ def test_checkpoint_shows_what_ran_its_writes_and_the_diff_against_its_parent(
     research = rows[1]
     detail = studio.checkpoint("t", research["checkpoint_id"])
     assert detail["ran"] == ["research"]
-    assert detail["writes"] == {}  # a step that completed keeps its result in the diff
+    # what the subgraph node wrote: its output (the checkpoint keeps it by reference)
+    assert detail["writes"] == {"research": {"notes": ["found cats", "summary"], "topic": "cats"}}
     assert {"key": "notes", "change": "appended"}.items() <= detail["diff"][0].items()
     assert detail["diff"][0]["appended"] == ["found cats", "summary"]
     assert detail["values"]["notes"] == ["found cats", "summary"]

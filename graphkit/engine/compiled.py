@@ -565,7 +565,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     ) -> RunnableConfig:
         """Write ``values`` as if ``as_node`` had returned them; the next run goes on from there.
 
-        ``as_node="__copy__"`` (with ``values=None``) saves a copy of the checkpoint.
+        ``as_node="__copy__"`` saves a copy of the checkpoint beside it (same parent: a
+        new branch); with ``values`` a list of ``StateUpdate``, they are then applied to
+        the copy as one superstep.
         """
         from graphkit.engine.state import update_state
 

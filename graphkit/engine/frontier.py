@@ -28,7 +28,7 @@ from graphkit.types import Send
 
 FrontierRecord = dict[str, Any]
 """``{"nodes": [...], "sends": [[node, arg], ...], "deferred": [...], "joins": [[...], ...]}``,
-plus ``"ran": [...]`` and ``"input": {...}`` when they are set."""
+plus ``"ran": [...]``, ``"input": {...}`` and ``"wrote": {...}`` when they are set."""
 
 
 @dataclass(slots=True)
@@ -48,6 +48,9 @@ class Frontier:
     ``as_node``); empty when none did."""
     input: dict[str, Any] | None = None
     """On an input checkpoint (``START`` pending): the input's writes by key."""
+    wrote: dict[str, list[list[Any]]] | None = None
+    """What each task of the step that made the checkpoint wrote, by reference into
+    its values (``graphkit.engine.results``): the results of the parent's tasks."""
 
     @classmethod
     def empty(cls, *, joins: int) -> Frontier:
@@ -71,6 +74,8 @@ class Frontier:
             record["ran"] = list(self.ran)
         if self.input is not None:
             record["input"] = self.input
+        if self.wrote:
+            record["wrote"] = self.wrote
         return record
 
     @classmethod
@@ -87,6 +92,7 @@ class Frontier:
             joins=[set(saved[i]) if i < len(saved) else set() for i in range(joins)],
             ran=tuple(record.get("ran") or ()),
             input=saved_input(record),
+            wrote=record.get("wrote"),
         )
 
 

@@ -58,17 +58,25 @@ class GroupCommit:
         self.in_flight = False
         self._committer: threading.Thread | None = None
 
-    def put(self, item: SaveItem) -> None:
-        """Save one checkpoint; return once it is committed (raise its error if not)."""
+    def put(self, item: SaveItem, *, after: SaveItem | None = None) -> None:
+        """Save one checkpoint; return once it is committed (raise its error if not).
+
+        ``after``: a checkpoint of the same run to save first, in the same batch when
+        no commit is in flight (then one transaction for both).
+        """
+        first = None if after is None else Slot(after)
         slot = Slot(item)
         with self.cond:
+            if first is not None:
+                self.queue.append(first)
             self.queue.append(slot)
             while not slot.done and self.in_flight:
                 self.cond.wait()
-            if slot.done:
-                return raise_error(slot)
-            batch = self._take()
-        self._commit(batch)
+            batch = [] if slot.done else self._take()
+        if batch:
+            self._commit(batch)
+        if first is not None:
+            raise_error(first)
         return raise_error(slot)
 
     def submit(self, item: SaveItem) -> Slot:

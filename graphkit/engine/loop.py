@@ -20,7 +20,7 @@ import asyncio
 import contextvars
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -40,7 +40,8 @@ from graphkit.engine.events import (
 )
 from graphkit.engine.executor import DEFAULT_WORKERS, resolve_executor
 from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
-from graphkit.engine.merge import merge_writes
+from graphkit.engine.merge import MISSING, merge_writes
+from graphkit.engine.results import WroteRecord, record_writes
 from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import (
     Task,
@@ -59,7 +60,7 @@ from graphkit.errors import (
     is_invalid_resume,
 )
 from graphkit.schema import ROOT
-from graphkit.types import Command, Interrupt, RunnableConfig, Send
+from graphkit.types import Command, Interrupt, RunnableConfig, Send, StateUpdate
 
 if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
@@ -328,7 +329,7 @@ class Run:
             # the input as what runs next (a replay from here takes it again).
             self.frontier.pending = {START: None}
             self.frontier.input = dict(writes)
-            self._save("input", ())
+            self._save("input", (), hold=True)  # committed with step 0's, saved next
             self.frontier.pending = {}
             self.frontier.input = None
         self._take_input(writes)
@@ -391,7 +392,11 @@ class Run:
             return
         self.step += 1
         if names == [COPY]:  # a fork: the same state and next, as a new checkpoint
-            self._save("fork")
+            self._fork_beside()
+            then = updates[0][0]
+            if isinstance(then, list) and then and all(isinstance(u, StateUpdate) for u in then):
+                # copy and update in one go: the updates are the fork's next superstep
+                self._update_step([(u[0], u[1] if len(u) > 1 else None) for u in then])
             return
         writers: list[tuple[str, list[Write]]] = []
         gotos: list[Send | str] = []  # a Command as the update also routes, as from a node
@@ -407,7 +412,15 @@ class Run:
                 values = values.update
             writes = update_writes(values, name, self.tables) if values is not None else []
             writers.append((name, writes))
+        ids = self._planned_ids([name for name, _ in writers])
+        before = self._written_before(w for _, w in writers)
         self._apply(writers)
+        wrote = record_writes(
+            [(i, w) for i, (_, w) in zip(ids, writers, strict=True)],
+            self.values,
+            before,
+            self.tables.output_keys,
+        )
         # The update stands for the nodes it names: they no longer run; what else was
         # triggered (and not yet run) still is, as LangGraph's channels keep it.
         # (as END: the thread ends here, nothing stays due)
@@ -423,7 +436,36 @@ class Run:
                 self.frontier.sends.append(target)
             else:
                 self._trigger(target)
-        self._save("update", tuple(dict.fromkeys(name for name, _ in writers)))
+        self._save("update", tuple(dict.fromkeys(name for name, _ in writers)), wrote)
+
+    def _fork_beside(self) -> None:
+        """Save the copy that ``as_node=COPY`` makes as a sibling of the checkpoint it
+        copies (same parent, as LangGraph's): a new branch from the same point."""
+        cp = self.cp
+        assert cp is not None
+        copied = cp.config["configurable"]
+        parent = {k: v for k, v in copied.items() if k != "checkpoint_id"}
+        if self.parent_id is not None:
+            parent["checkpoint_id"] = self.parent_id
+        cp.config = {**cp.config, "configurable": parent}
+        self.step -= 1  # the copy's step is the copied checkpoint's
+        self._save("fork")
+
+    def _planned_ids(self, names: list[str]) -> list[str]:
+        """The ids of the planned tasks that updates as ``names`` stand for (each the
+        first of its node not yet taken: by name, then its sends), as the snapshot of
+        the checkpoint before them lists them; ``"{step}:{name}"`` for any other."""
+        free = [(pull_task_id(self.step, n), n) for n in self.frontier.pending]
+        free += [(push_task_id(self.step, i), s.node) for i, s in enumerate(self.frontier.sends)]
+        ids = []
+        for name in names:
+            found = next((t for t in free if t[1] == name), None)
+            if found is None:
+                ids.append(pull_task_id(self.step, name))
+            else:
+                free.remove(found)
+                ids.append(found[0])
+        return ids
 
     def _last_writer(self) -> str:
         """The node ``update_state`` writes as when not told: the last step's only writer."""
@@ -437,14 +479,28 @@ class Run:
             f"{sorted(set(writers))}. Pass as_node='...'."
         )
 
-    def _save(self, source: str, ran: tuple[str, ...] | None = None) -> None:
+    def _save(
+        self,
+        source: str,
+        ran: tuple[str, ...] | None = None,
+        wrote: WroteRecord | None = None,
+        *,
+        hold: bool = False,
+    ) -> None:
         """Save a checkpoint; ``ran``: the nodes whose writes made it (None: a copy,
-        they stay those of the checkpoint it copies)."""
+        they stay those of the checkpoint it copies); ``wrote``: what each task of the
+        step wrote (``graphkit.engine.results``), the parent's task results."""
         if self.cp is None:
             return
         if ran is not None:
             self.frontier.ran = ran
-        self._report(self.cp.save(source, self.values, self.step, self.frontier))
+        self.frontier.wrote = wrote
+        self._report(self.cp.save(source, self.values, self.step, self.frontier, hold=hold))
+
+    def _written_before(self, writes: Iterable[list[Write]]) -> dict[str, Any]:
+        """The values before a step of the channels its ``writes`` write."""
+        values = self.values
+        return {key: values.get(key, MISSING) for ws in writes for key, _ in ws}
 
     def _report(self, saved: list[Saved]) -> None:
         """``checkpoints``/``debug`` events for checkpoints just written."""
@@ -802,6 +858,7 @@ class Run:
             for task in tasks:
                 if not task.streamed:
                     self._emit_update(task)
+        before = self._written_before(t.writes for t in tasks) if self.cp is not None else {}
         self._apply([(t.node.name, t.writes) for t in tasks], _merged_by_one(tasks))
         self._advance(tasks)
         self.step += 1
@@ -809,7 +866,10 @@ class Run:
         if self.modes:
             self._emit_step(tasks)
         if self.cp is not None:
-            self._save("loop", tuple(t.node.name for t in tasks))
+            wrote = record_writes(
+                [(t.id, t.writes) for t in tasks], self.values, before, self.tables.output_keys
+            )
+            self._save("loop", tuple(t.node.name for t in tasks), wrote)
         after = self.tables.interrupt_after
         if after and ("*" in after or any(t.node.name in after for t in tasks)):
             self._stop_statically("interrupt_after")

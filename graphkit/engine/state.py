@@ -15,15 +15,27 @@ from typing import Any
 from graphkit.constants import INTERRUPT, START
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
 from graphkit.engine.compiled import CompiledStateGraph
-from graphkit.engine.frontier import planned, pull_task_id, push_task_id, saved_input
+from graphkit.engine.frontier import (
+    planned,
+    planned_tasks,
+    pull_task_id,
+    push_task_id,
+    saved_input,
+)
 from graphkit.engine.loop import Run
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.nested import namespace_segment, with_checkpoint_map
+from graphkit.engine.results import read_results
 from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import Write
 from graphkit.errors import ConfigError, InvalidUpdateError
 from graphkit.schema import ROOT
-from graphkit.stores.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, thread_of
+from graphkit.stores.checkpoint.base import (
+    BaseCheckpointSaver,
+    CheckpointTuple,
+    checkpoint_id_of,
+    thread_of,
+)
 from graphkit.types import Interrupt, PregelTask, RunnableConfig, StateSnapshot
 
 
@@ -137,8 +149,13 @@ def snapshot(
     saver: BaseCheckpointSaver | None = None,
     recurse: bool = False,
     via: RunnableConfig | None = None,
+    children: Sequence[CheckpointTuple] = (),
 ) -> StateSnapshot:
     """A saved checkpoint as a ``StateSnapshot``.
+
+    ``children``: the checkpoints saved after this one (newest first): each keeps what
+    the tasks it ran wrote, the ``result`` of this snapshot's tasks (the newest run of
+    a task wins, as when LangGraph writes a re-run task's writes over the old ones).
 
     ``via``: the config it was read with; in a subgraph namespace, the snapshot's
     config gets the ``checkpoint_map`` that time-travels back to it (see
@@ -155,7 +172,9 @@ def snapshot(
     frontier = found.checkpoint.get("frontier") or {}
     errors: dict[str, str] = {}
     interrupts: dict[str, list[Interrupt]] = {}
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, Any] = {}
+    ran: dict[str, Any] = {}
+    """Results from the children's records (pending writes, if any, come first)."""
     done = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
     for task_id, channel, value in found.pending_writes:
         if live and task_id in done and channel in (ERROR, INTERRUPT):
@@ -166,12 +185,23 @@ def snapshot(
             interrupts.setdefault(task_id, []).extend(value)
         elif channel not in SPECIAL:
             results.setdefault(task_id, {})[channel] = value
+    for child in reversed(children):
+        for task_id, result in read_results(
+            (child.checkpoint.get("frontier") or {}).get("wrote"),
+            child.checkpoint["channel_values"],
+            ROOT if graph.tables.root else None,
+        ).items():
+            if task_id not in results:
+                ran[task_id] = result
     step = int(found.metadata.get("step", -1)) + 1
     tasks: list[PregelTask] = []
     names, sends = planned(frontier)
-    if START in names:  # an input checkpoint: the input is what runs next
+    if START in names and pull_task_id(step, START) not in ran:  # an input checkpoint:
         legacy = (found.metadata.get("writes") or {}).get(START)  # older checkpoints
         results[pull_task_id(step, START)] = saved_input(frontier) or dict(legacy or {})
+    if graph.tables.root:  # the state is one value: so is a result
+        results = {t: r.get(ROOT) if type(r) is dict else r for t, r in results.items()}
+    results = {**ran, **results}
     for name in names:
         tasks.append(
             _snapshot_task(
@@ -247,7 +277,7 @@ def _snapshot_task(
     path: tuple[Any, ...],
     errors: dict[str, str],
     interrupts: dict[str, list[Interrupt]],
-    results: dict[str, dict[str, Any]],
+    results: dict[str, Any],
 ) -> PregelTask:
     error = errors.get(task_id)
     return PregelTask(
@@ -281,7 +311,22 @@ def get_state(
             values={}, next=(), config=config, metadata=None, created_at=None, parent_config=None
         )
     live = not (config.get("configurable") or {}).get("checkpoint_id")
-    return snapshot(graph, found, live=live, saver=saver, recurse=recurse, via=config)
+    return snapshot(
+        graph,
+        found,
+        live=live,
+        saver=saver,
+        recurse=recurse,
+        via=config,
+        children=() if live else _children(saver, found),
+    )
+
+
+def _children(saver: BaseCheckpointSaver, found: CheckpointTuple) -> list[CheckpointTuple]:
+    """The checkpoints saved right after ``found`` (they hold its tasks' results)."""
+    if not planned_tasks(found.checkpoint.get("frontier"), 0):
+        return []  # no tasks to show results for
+    return saver.children(found.config)
 
 
 def get_state_history(
@@ -296,8 +341,13 @@ def get_state_history(
     saver = _saver(graph)
     graph = _reader(graph, config)
     config = {**config, "configurable": {"checkpoint_ns": "", **(config.get("configurable") or {})}}
+    children: dict[str | None, list[CheckpointTuple]] = {}
     for found in saver.list(config, filter=filter, before=before, limit=limit):
-        yield snapshot(graph, found, saver=saver, via=config)
+        mine = children.pop(checkpoint_id_of(found.config), None)
+        if mine is None and before is not None:
+            mine = _children(saver, found)  # saved after ``before``: not listed here
+        yield snapshot(graph, found, saver=saver, via=config, children=mine or ())
+        children.setdefault(checkpoint_id_of(found.parent_config), []).append(found)
 
 
 def update_state(

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 import msgpack
 
 from graphkit.errors import GraphkitError
+from graphkit.stores import _model_codec
 
 __all__ = [
     "MAX_DEPTH",
@@ -55,6 +56,7 @@ _TUPLE, _SET, _FROZENSET, _BIGINT = 1, 2, 3, 4
 _DATETIME, _DATE, _TIME, _TIMEDELTA = 5, 6, 7, 8
 _UUID, _DECIMAL, _ENUM, _NDARRAY, _NPSCALAR = 9, 10, 11, 12, 13
 _PYDANTIC, _DATACLASS, _NAMEDTUPLE, _REGISTERED, _PICKLE = 14, 15, 16, 17, 18
+_MODEL = 19  # a pydantic model's compact record (see _model_codec); 14 is the generic one
 _RAW_PAYLOAD = frozenset({_BIGINT, _UUID, _DECIMAL, _PICKLE})
 
 
@@ -104,6 +106,9 @@ _checked: dict[tuple[str, Any], type] = {}
 """(name, kind check) -> the registered class that passed it (cleared by ``register``)."""
 _by_type: dict[type, str] = {}
 _custom: dict[type, _Custom] = {}
+_tagged: dict[int | str, _model_codec.Decoder] = {}
+"""Compact model record tag -> the decoder of its registered class (cleared by ``register``)."""
+_unpack_record = msgpack.unpackb
 
 
 def type_name(cls: type) -> str:
@@ -131,6 +136,7 @@ def register(
     key = name or type_name(cls)
     with _registry_lock:
         _checked.clear()
+        _tagged.clear()
         _by_name[key] = cls
         _by_type[cls] = key
         if encode is not None and decode is not None:
@@ -259,6 +265,10 @@ class Serializer:
         custom = _custom.get(cls)
         if custom is not None:
             return msgpack.ExtType(_REGISTERED, pack([_by_type[cls], custom.encode(obj)]))
+        if _model_codec.spec_of(cls) is not None:  # a plain pydantic model (a message)
+            compact = _compact_model(obj)
+            if compact is not None:
+                return msgpack.ExtType(_MODEL, compact)
         if cls is tuple:
             return msgpack.ExtType(_TUPLE, pack(list(obj)))
         if cls is set:
@@ -282,7 +292,7 @@ class Serializer:
             return msgpack.ExtType(_DECIMAL, str(obj).encode())
         if isinstance(obj, enum.Enum):
             return msgpack.ExtType(_ENUM, pack([_name_for(cls), obj.value]))
-        if _is_pydantic(obj):
+        if _is_pydantic(obj):  # the compact record did not fit (tried above)
             return msgpack.ExtType(_PYDANTIC, pack(_encode_pydantic(obj)))
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
@@ -360,24 +370,51 @@ class Serializer:
         )
 
     def _decode_ext(self, code: int, data: bytes) -> Any:
+        if code == _MODEL:  # the most common extension (messages): first, inline
+            # Plain msgpack (no extension inside): it never nests further, so one
+            # ``unpackb`` at any depth is safe.
+            payload = _unpack_record(data, ext_hook=_no_extension, strict_map_key=False)
+            if type(payload) is not list or not 2 <= len(payload) <= 3:
+                raise _Undecodable("a model record is not [tag, values(, fields_set)]")
+            try:
+                decode = _tagged.get(payload[0])
+            except TypeError:  # an unhashable tag: _model_decoder says so
+                decode = None
+            if decode is None:
+                decode = self._model_decoder(payload[0])
+            try:
+                return decode(payload)
+            except _model_codec.BadModelRecord as exc:
+                raise _Undecodable(str(exc)) from None
         if code in _RAW_PAYLOAD:
             return self._decode_raw(code, data)
         local = self._local
         depth = getattr(local, "rdepth", 0)
         if depth >= MAX_DEPTH:
-            raise _Undecodable(
-                f"objects nest more than MAX_DEPTH={MAX_DEPTH} levels deep, which graphkit "
-                "never writes: the data is corrupt or was crafted"
-            )
+            raise _Undecodable(_TOO_DEEP_TO_READ)
         local.rdepth = depth + 1
         try:
             payload = self._unpack(data) if depth < _SHALLOW else self._unpack_deep(data)
-            if code == _PYDANTIC:  # the most common extension (messages): no dispatch
+            if code == _PYDANTIC:
                 cls = self._lookup(payload[0], _is_pydantic_class)
-                return _decode_pydantic(cls, payload[1], payload[2])
+                return _model_codec.decode_generic(cls, payload[1], payload[2])
             return self._decode_payload(code, payload)
         finally:
             local.rdepth = depth
+
+    def _model_decoder(self, tag: Any) -> _model_codec.Decoder:
+        """The decoder of the registered pydantic class a record's tag names."""
+        if type(tag) is not int and type(tag) is not str:
+            raise _Undecodable(f"a model record's tag is {tag!r}, not a class")
+        try:
+            name = _model_codec.tag_name(tag)
+        except _model_codec.BadModelRecord as exc:
+            raise _Undecodable(str(exc)) from None
+        cls = self._lookup(name, _is_pydantic_class)
+        decode = _model_codec.decoder(_model_codec.spec_of(cls), cls)
+        if _by_name.get(name) is cls:
+            _tagged[tag] = decode
+        return decode
 
     def _decode_raw(self, code: int, data: bytes) -> Any:
         """Extensions whose payload is raw bytes, not msgpack."""
@@ -406,9 +443,6 @@ class Serializer:
         return value
 
     def _decode_payload(self, code: int, payload: Any) -> Any:
-        if code == _PYDANTIC:
-            cls = self._lookup(payload[0], _is_pydantic_class)
-            return _decode_pydantic(cls, payload[1], payload[2])
         if code == _TUPLE:
             return tuple(payload)
         if code == _SET:
@@ -610,37 +644,43 @@ def _encode_pydantic(obj: Any) -> list[Any]:
     return [_name_for(type(obj)), values, sorted(obj.__pydantic_fields_set__)]
 
 
-def _decode_pydantic(cls: Any, values: dict[str, Any], fields_set: list[str]) -> Any:
-    """The model ``model_construct`` would build, without its per-field work when the
-    data holds exactly the class's fields (the common case: what ``_encode_pydantic``
-    wrote for a plain model); anything else goes through ``model_construct``."""
-    names = _plain_fields.get(cls)
-    if names is None:
-        names = _plain_fields[cls] = _plain_model_fields(cls)
-    if names and type(values) is dict and values.keys() == names:
-        obj = cls.__new__(cls)
-        _setattr(obj, "__dict__", values)
-        _setattr(obj, "__pydantic_fields_set__", set(fields_set))
-        _setattr(obj, "__pydantic_extra__", None)
-        _setattr(obj, "__pydantic_private__", None)
-        return obj
-    return cls.model_construct(_fields_set=set(fields_set), **values)
+def _compact_model(obj: Any) -> bytes | None:
+    """The compact record of a pydantic model, packed; None when it needs the generic one
+    (its class or instance does not fit the record, or a value needs an extension)."""
+    cls = type(obj)
+    spec = _model_codec.spec_of(cls)
+    if spec is None:
+        return None
+    found = _model_codec.record(spec, obj, _name_for(cls))
+    if found is None:
+        return None
+    packer = getattr(_record_packers, "packer", None)
+    if packer is None:  # no default hook: anything that is not plain msgpack raises
+        packer = _record_packers.packer = msgpack.Packer(use_bin_type=True, strict_types=True)
+    try:
+        data: bytes = packer.pack(found)
+    except (TypeError, ValueError, OverflowError):
+        _record_packers.packer = None  # do not reuse a buffer a failed pack may have left
+        return None
+    return data
 
 
-_setattr = object.__setattr__
-_plain_fields: dict[type, frozenset[str]] = {}
-"""Per pydantic class: its field names when ``_decode_pydantic`` may build it directly
-(no post-init hook, not a root model, no extra fields kept), else empty."""
+_record_packers = threading.local()
+"""One Packer per thread for model records (building one per message costs more than
+packing it). Records never nest, so it is never re-entered."""
 
 
-def _plain_model_fields(cls: Any) -> frozenset[str]:
-    if (
-        getattr(cls, "__pydantic_post_init__", None)
-        or getattr(cls, "__pydantic_root_model__", False)
-        or cls.model_config.get("extra") == "allow"
-    ):
-        return frozenset()
-    return frozenset(cls.__pydantic_fields__)
+def _no_extension(code: int, data: bytes) -> Any:
+    raise _Undecodable(
+        f"a model record holds an extension (code {code}), which graphkit never writes "
+        "there: the data is corrupt or was crafted"
+    )
+
+
+_TOO_DEEP_TO_READ = (
+    f"objects nest more than MAX_DEPTH={MAX_DEPTH} levels deep, which graphkit "
+    "never writes: the data is corrupt or was crafted"
+)
 
 
 def _instance_state(obj: Any) -> dict[str, Any]:

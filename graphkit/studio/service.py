@@ -466,11 +466,11 @@ def _page_limit(limit: int) -> int:
 def _step_writes(state: Any, parent: Any) -> dict[str, Any]:
     """What each node wrote in the step that saved ``state``, where the saver kept it.
 
-    A step runs the tasks its parent checkpoint planned; their writes are kept against
-    the parent only when that step paused or failed (the diff against the parent shows
-    the merged effect either way). An input checkpoint shows its input; a state edit
-    (source update or fork) shows none, its diff says what changed. Checkpoints whose
-    metadata carries ``writes`` (older versions) use them as they are.
+    A step runs the tasks its parent checkpoint planned; the parent's snapshot shows
+    their writes as its tasks' results (the diff against the parent shows the merged
+    effect). An input checkpoint shows its input; a state edit (source update or fork)
+    shows none, its diff says what changed. Checkpoints whose metadata carries
+    ``writes`` (older versions) use them as they are.
     """
     meta = state.metadata or {}
     if meta.get("writes"):

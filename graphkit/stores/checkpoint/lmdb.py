@@ -202,6 +202,9 @@ class LMDBSaver(BaseCheckpointSaver):
         else:
             env.acquire()
         self.env = env
+        self.waits_on_io = bool(env.env.flags().get("sync", True))
+        """Commits wait on a disk sync unless the environment was opened ``sync=False``
+        (then a put is a memory copy plus a ``write``: saved inline, no hand-off)."""
         self.snapshot_every = snapshot_every
         self._checkpoints = env.db("ckpt_checkpoints")
         self._metadata = env.db("ckpt_metadata")
@@ -335,11 +338,12 @@ class LMDBSaver(BaseCheckpointSaver):
         delta = None
         if known is not None and known[0] == parent_id:
             delta = codec.versions_delta(versions, known[1], known[2])
+        parent_key = prefix + checkpoint_id_bytes(parent_id) if parent_id else b""
         base_key, depth = b"", 0
         if delta is not None:
             assert parent_id is not None and known is not None
             depth = known[2] + 1
-            base_key = prefix + checkpoint_id_bytes(parent_id)
+            base_key = parent_key
             record = codec.encode_record(
                 self.serde, checkpoint, parent_id, [base_key[-16:], depth, delta]
             )
@@ -378,7 +382,7 @@ class LMDBSaver(BaseCheckpointSaver):
             record=seal(record),
             parent_id=parent_id,
             base_key=base_key,
-            parent_key=prefix + checkpoint_id_bytes(parent_id) if parent_id else b"",
+            parent_key=parent_key,
             depth=depth,
             versions=versions,
             blobs=blobs,
@@ -556,6 +560,30 @@ class LMDBSaver(BaseCheckpointSaver):
         return codec.checkpoint_tuple(
             thread_id, ns, cid, record_fields, versions, values, metadata, pending
         )
+
+    def children(self, config: RunnableConfig) -> builtins.list[CheckpointTuple]:
+        """The checkpoints whose parent ``config`` names, newest first: a forward scan
+        of the newer records of its namespace (values are read only for the matches)."""
+        thread_id, ns, cid = checkpoint_of(config)
+        prefix = enc(thread_id) + enc(ns)
+        start = prefix + checkpoint_id_bytes(cid)
+        found: builtins.list[CheckpointTuple] = []
+        with _reader(self.env) as txn:
+            cursor = txn.cursor(db=self._checkpoints)
+            if not cursor.set_range(start):
+                return found
+            for raw_key, raw in cursor:
+                key = bytes(raw_key)
+                if not key.startswith(prefix):
+                    break
+                if key == start or len(key) != len(prefix) + 16:
+                    continue
+                where = codec.describe(thread_id, ns, _id_str(key[-16:]))
+                record = self._unseal(bytes(raw), functools.partial(_record_place, where))
+                if codec.decode_record(self.serde, record, where)[4] == cid:
+                    found.append(self._load(txn, thread_id, ns, key, bytes(raw)))
+        found.reverse()
+        return found
 
     def _pending(self, txn: Txn, key: bytes, where: str) -> list[tuple[str, str, Any]]:
         out: list[tuple[str, str, Any]] = []
@@ -815,6 +843,10 @@ class _Prepared:
     checkpoint: Checkpoint
     fresh: bool = False
     """Set when written: the parent was gone, so every value was stored in full."""
+
+
+def _record_place(where: str) -> str:
+    return f"{where}, record"
 
 
 def _write_place(where: str, task_id: str) -> str:

@@ -329,8 +329,14 @@ class PostgresSaver(BaseCheckpointSaver):
         prepared = [self._prepare(*item, pending, heads) for item in items]
 
         def write(conn: Conn) -> None:
-            for item in prepared:
-                self._verify(item, self._write(conn, item))
+            if len(prepared) == 1:
+                cursors = [self._write(conn, prepared[0])]
+            else:  # one round trip for the batch: statements pipelined, results read after
+                with conn.pipeline():
+                    cursors = [self._write(conn, item) for item in prepared]
+            for item, cursor in zip(prepared, cursors, strict=True):
+                row = cursor.fetchone()
+                self._verify(item, None if row is None else row[0])
 
         while True:
             try:
@@ -392,6 +398,7 @@ class PostgresSaver(BaseCheckpointSaver):
                         "SELECT blob FROM graphkit_blobs WHERE thread_id = %s AND "
                         "checkpoint_ns = %s AND channel = %s AND version = %s",
                         (t, n, name_in(channel), version),
+                        binary=True,
                     ).fetchone(),
                     single=True,
                 )
@@ -431,17 +438,17 @@ class PostgresSaver(BaseCheckpointSaver):
             checked=checked,
         )
 
-    def _write(self, conn: Conn, item: _Prepared) -> str | None:
+    def _write(self, conn: Conn, item: _Prepared) -> Any:
         """Store one prepared checkpoint with one call of ``graphkit_put_checkpoint`` (the
-        conflict check, the parent check and the writes, in one round trip); returns
-        what it reports: None (stored), ``conflict:<id>`` or ``parent-gone`` (then
-        nothing was written)."""
+        conflict check, the parent check and the writes, in one statement); returns the
+        cursor, whose one row is what it reports: None (stored), ``conflict:<id>`` or
+        ``parent-gone`` (then nothing was written)."""
         t, n = item.t, item.n
         blobs = item.blobs
         versions = item.checkpoint["channel_versions"]
-        row = conn.execute(
+        return conn.execute(
             "SELECT graphkit_put_checkpoint(%s, %s, %s::uuid, %s::uuid, %s, %s, %s::text[], "
-            "%s::bigint[], %s, %s, %s::text[], %s::bigint[], %s::bytea[])",
+            "%s::bigint[], %b, %b, %s::text[], %s::bigint[], %b::bytea[])",
             (
                 t,
                 n,
@@ -457,8 +464,7 @@ class PostgresSaver(BaseCheckpointSaver):
                 [v for _, v, _ in blobs],
                 [b for _, _, b in blobs],
             ),
-        ).fetchone()
-        return None if row is None else row[0]
+        )
 
     def _verify(self, item: _Prepared, outcome: str | None) -> None:
         """Raise (so a batch's transaction rolls back) if ``outcome`` is not a success:
@@ -537,7 +543,7 @@ class PostgresSaver(BaseCheckpointSaver):
                 conn.execute(
                     "INSERT INTO graphkit_writes (thread_id, checkpoint_ns, checkpoint_id, "
                     "task_index, task_id, idx, data) SELECT %s, %s, %s::uuid, %s, %s, * "
-                    "FROM unnest(%s::integer[], %s::bytea[])",
+                    "FROM unnest(%s::integer[], %b::bytea[])",
                     (*key, list(range(len(data))), data),
                 )
 
@@ -556,12 +562,14 @@ class PostgresSaver(BaseCheckpointSaver):
                     _SELECT + "WHERE c.thread_id = %s AND c.checkpoint_ns = %s "
                     "AND c.checkpoint_id = %s::uuid",
                     (t, n, cid),
+                    binary=True,
                 ).fetchone()
             else:
                 row = conn.execute(
                     _SELECT + "WHERE c.thread_id = %s AND c.checkpoint_ns = %s "
                     "ORDER BY c.checkpoint_id DESC LIMIT 1",
                     (t, n),
+                    binary=True,
                 ).fetchone()
                 with self._lock:
                     if len(self._heads) > 65536:
@@ -593,12 +601,16 @@ class PostgresSaver(BaseCheckpointSaver):
 
         def get_blob(channel: str, version: int) -> bytes | None:
             found = have.get((channel, version))
+            if found is None:  # an older link of an append chain: one this saver wrote?
+                with self._lock:
+                    found = self._recent.get((t, n, channel, version))
             if found is None:
                 for ver, blob in conn.execute(
                     "SELECT version, blob FROM graphkit_blobs WHERE thread_id = %s AND "
                     "checkpoint_ns = %s AND channel = %s AND version <= %s "
                     "ORDER BY version DESC LIMIT %s",
                     (t, n, name_in(channel), version, _CHAIN_FETCH),
+                    binary=True,
                 ):
                     have.setdefault((channel, ver), bytes(blob))
                 found = have.get((channel, version))
@@ -615,6 +627,22 @@ class PostgresSaver(BaseCheckpointSaver):
         return codec.checkpoint_tuple(
             thread_id, ns, cid, fields, version_map, values, metadata, pending
         )
+
+    def children(self, config: RunnableConfig) -> builtins.list[CheckpointTuple]:
+        """The checkpoints whose parent ``config`` names, newest first (one indexed query)."""
+        thread_id, ns, cid = checkpoint_of(config)
+        checkpoint_id_bytes(cid)
+
+        def read(conn: Conn) -> builtins.list[CheckpointTuple]:
+            rows = conn.execute(
+                _SELECT + "WHERE c.thread_id = %s AND c.checkpoint_ns = %s "
+                "AND c.parent_id = %s::uuid ORDER BY c.checkpoint_id DESC",
+                (name_in(thread_id), name_in(ns), cid),
+                binary=True,
+            ).fetchall()
+            return [self._load(conn, row) for row in rows]
+
+        return self._db.run(read, single=True)
 
     def list(
         self,
@@ -653,7 +681,7 @@ class PostgresSaver(BaseCheckpointSaver):
             sql += " ORDER BY c.checkpoint_id DESC, c.thread_id DESC, c.checkpoint_ns DESC LIMIT %s"
 
             def read(conn: Conn, sql: str = sql, params: Any = params) -> tuple[Any, Any]:
-                rows = conn.execute(sql, (*params, _PAGE)).fetchall()
+                rows = conn.execute(sql, (*params, _PAGE), binary=True).fetchall()
                 page: builtins.list[CheckpointTuple] = []
                 for row in rows:
                     if filter and not codec.matches(
