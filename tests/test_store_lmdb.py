@@ -503,7 +503,8 @@ def test_processes_sharing_a_path_never_share_a_vector_slot(tmp_path: Path) -> N
         for r in records:
             assert all(rows[label] == (r.namespace, r.key) for label in r.labels)
         for key, text in expected.items():  # and search finds each item by its own text
-            assert store.search(("shared",), query=text, limit=1)[0].key == key
+            hit = store.search(("shared",), query=text, limit=1)[0]
+            assert hit.key == key, (hit.key, hit.score, store.vectors.fresh_count)
 
 
 def struct_label(raw: bytes) -> int:
