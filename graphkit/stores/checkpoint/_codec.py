@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from graphkit.errors import InvalidArgumentError, InvalidCheckpointError
 from graphkit.stores.checkpoint.base import (
     Checkpoint,
     CheckpointCorruptError,
@@ -98,12 +99,12 @@ def check_versions(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> N
     versions = checkpoint["channel_versions"]
     for channel, version in new_versions.items():
         if type(version) is not int or version < 0:
-            raise ValueError(
+            raise InvalidCheckpointError(
                 f"channel {channel!r} has version {version!r}; checkpoint savers need "
                 "non-negative int channel versions"
             )
         if versions.get(channel) != version:
-            raise ValueError(
+            raise InvalidCheckpointError(
                 f"new_versions[{channel!r}] = {version} but checkpoint channel_versions "
                 f"says {versions.get(channel)!r}; they must agree"
             )
@@ -111,7 +112,7 @@ def check_versions(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> N
     if not values.keys() <= versions.keys():
         for channel in values:
             if channel not in versions:
-                raise ValueError(
+                raise InvalidCheckpointError(
                     f"channel {channel!r} has a value but no entry in channel_versions; "
                     "every channel with a value needs a version"
                 )
@@ -120,7 +121,7 @@ def check_versions(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> N
 def check_keep_latest(keep_latest: int) -> None:
     """ValueError for a negative ``prune(keep_latest=...)``."""
     if keep_latest < 0:
-        raise ValueError(f"keep_latest must be >= 0, got {keep_latest}")
+        raise InvalidArgumentError(f"keep_latest must be >= 0, got {keep_latest}")
 
 
 def dumps(serde: Serializer, value: Any, where: Callable[[], str]) -> bytes:
