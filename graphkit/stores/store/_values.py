@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from graphkit.constants import MISSING
 from graphkit.errors import InvalidStoreQueryError
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "$lt": lambda a, b: a < b,
     "$lte": lambda a, b: a <= b,
 }
-_MISSING = object()
 
 
 def check_filter(filter: dict[str, Any] | None) -> None:
@@ -55,13 +55,13 @@ def matches(value: dict[str, Any], filter: dict[str, Any] | None) -> bool:
             for op, expected in cond.items():
                 if not _apply(op, actual, expected):
                     return False
-        elif actual is _MISSING or actual != cond:
+        elif actual is MISSING or actual != cond:
             return False
     return True
 
 
 def _apply(op: str, actual: Any, expected: Any) -> bool:
-    if actual is _MISSING:
+    if actual is MISSING:
         return op == "$ne"
     try:
         return bool(_OPS[op](actual, expected))
@@ -84,7 +84,7 @@ def field_value(value: Any, path: str) -> Any:
         ):
             current = current[int(part)]
         else:
-            return _MISSING
+            return MISSING
     return current
 
 
