@@ -706,7 +706,7 @@ def test_a_format_1_store_is_read_as_it_is_read_only_and_migrated_when_opened_to
 
 
 def test_a_store_in_a_newer_format_is_refused_naming_the_fix(tmp_path: Path) -> None:
-    from graphkit.errors import GraphkitError
+    from graphkit.errors import StoreError
     from graphkit.stores.store.lmdb_store import StoreFormatError
 
     with LMDBStore(tmp_path, index=index_config()) as store:
@@ -714,7 +714,7 @@ def test_a_store_in_a_newer_format_is_refused_naming_the_fix(tmp_path: Path) -> 
         store.env.write(lambda txn: txn.put(b"format", b"99", db=store._meta))
     with pytest.raises(StoreFormatError, match="format 99.*upgrade graphkit") as info:
         LMDBStore(tmp_path, index=index_config())
-    assert isinstance(info.value, GraphkitError)
+    assert isinstance(info.value, StoreError)
     env = LMDBEnv(tmp_path)  # nothing was changed: the store is as it was
     meta = env.db("store_meta")
     with env.read() as txn:

@@ -66,7 +66,7 @@ import lmdb
 import msgpack
 import numpy as np
 
-from graphkit.errors import GraphkitError
+from graphkit.errors import StoreFormatError
 from graphkit.stores._lmdb import DEFAULT_MAP_SIZE, LMDBEnv, MissingDatabaseError
 from graphkit.stores.embeddings import EmbeddingsLike, HashEmbeddings
 from graphkit.stores.index import GraphStamp, Namespace, VectorIndex
@@ -89,10 +89,6 @@ _FORMAT = b"format"
 STORE_FORMAT = 2
 """The on-disk format this version writes (``store_meta`` key ``format``; a store
 without the key and with vector rows is format 1, see the module docstring)."""
-
-
-class StoreFormatError(GraphkitError, RuntimeError):
-    """The store on disk was written in a format this version cannot read."""
 
 
 def encode_key(namespace: Namespace, key: str) -> bytes:
