@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 START: Final = "__start__"
 """The virtual first node: edges from START say where a run begins."""
@@ -15,3 +15,17 @@ RESERVED_CHARS: Final = ("|", ":")
 
 INTERRUPT: Final = "__interrupt__"
 """Key under which interrupts appear in ``invoke`` output and ``updates`` streams."""
+
+
+class _Missing:
+    """The type of ``MISSING``: a single instance with a readable repr."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+"""graphkit's one "no value here" marker (``None`` is a value): an unset channel, an
+absent field or filter path, a value a blob read could not produce."""

@@ -276,6 +276,23 @@ class UnshippableError(GraphkitError, TypeError):
     (it cannot be serialized); the message names the node and the value."""
 
 
-class RemoteStoreError(GraphkitError, RuntimeError):
+class InvalidCheckpointError(GraphkitError, ValueError):
+    """A checkpoint given to a saver contradicts itself (its channel versions)."""
+
+
+class StoreError(GraphkitError):
+    """Base of the errors the long-term memory stores raise (``except StoreError``)."""
+
+
+class InvalidStoreQueryError(StoreError, ValueError):
+    """A store filter or index field path that cannot be read; the message shows the
+    accepted forms."""
+
+
+class InvalidIndexConfigError(StoreError, ValueError, TypeError):
+    """A store's ``index`` configuration is invalid (its ``embed``, ``dims``...)."""
+
+
+class RemoteStoreError(StoreError, RuntimeError):
     """A task running in another process used a store that lives only in the caller's
     process (``InMemoryStore``, ``LMDBStore``): use a shared store, or run it locally."""

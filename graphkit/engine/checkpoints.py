@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from graphkit import _message_index
-from graphkit.constants import INTERRUPT, START
+from graphkit.constants import INTERRUPT, MISSING, START
 from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.group_commit import RunSaves, SaveItem, committer
-from graphkit.engine.merge import MISSING
 from graphkit.engine.task import Task, Write, adopt_handler, handled_failure
 from graphkit.errors import ConfigError, ResumeValidationError, UnknownInterruptError
 from graphkit.stores.checkpoint.base import (

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from graphkit.constants import END, INTERRUPT, START
+from graphkit.constants import END, INTERRUPT, MISSING, START
 from graphkit.context import RunContext, RunScope, TaskContext
 from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
 from graphkit.engine.events import (
@@ -40,7 +40,7 @@ from graphkit.engine.events import (
 )
 from graphkit.engine.executor import DEFAULT_WORKERS, resolve_executor
 from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
-from graphkit.engine.merge import MISSING, merge_writes
+from graphkit.engine.merge import merge_writes
 from graphkit.engine.results import WroteRecord, record_writes
 from graphkit.engine.tables import NodeTable
 from graphkit.engine.task import (

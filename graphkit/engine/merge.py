@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from graphkit.constants import MISSING
 from graphkit.errors import InvalidUpdateError, add_context
 from graphkit.schema import validation_message
 from graphkit.types import Overwrite
@@ -15,17 +16,6 @@ from graphkit.types import Overwrite
 if TYPE_CHECKING:
     from graphkit.engine.tables import GraphTables
     from graphkit.engine.task import Write
-
-
-class _Missing:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Any = _Missing()
-"""The engine's one "no value" marker (``None`` is a value)."""
 
 
 def merge_writes(

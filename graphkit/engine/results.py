@@ -31,7 +31,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from graphkit.engine.merge import MISSING
+from graphkit.constants import MISSING
 
 Write = tuple[str, Any]
 WroteRecord = dict[str, list[list[Any]]]

@@ -50,6 +50,10 @@ _MAX_DBS = 16
 _FREE_WHEN_FULL = 8 << 20  # less than this free after a failed write: the disk is full
 
 
+class LMDBNotFoundError(GraphkitError, FileNotFoundError):
+    """No LMDB environment (no ``data.mdb``) where one was to be opened, not created."""
+
+
 class LMDBCorruptError(GraphkitError, OSError):
     """The LMDB files on disk are damaged (e.g. ``data.mdb`` truncated)."""
 
@@ -105,7 +109,7 @@ class LMDBEnv:
         """Opened read-only: nothing is created, databases must exist, writes fail."""
         if readonly:
             if not (self.path / "data.mdb").is_file():
-                raise FileNotFoundError(f"no LMDB environment at {self.path} (no data.mdb)")
+                raise LMDBNotFoundError(f"no LMDB environment at {self.path} (no data.mdb)")
         else:
             self.path.mkdir(parents=True, exist_ok=True)
         self.max_map_size = max_map_size
@@ -560,7 +564,7 @@ class ResizeGuard:
     def exclusive(self) -> Iterator[None]:
         """Hold the map alone: waits until every open transaction has ended."""
         if getattr(self._local, "depth", 0):
-            raise RuntimeError(
+            raise MapFullError(
                 "cannot resize the LMDB map while this thread has a transaction open; "
                 "end the transaction first (e.g. do not write inside `with env.read()`)"
             )

@@ -20,16 +20,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from graphkit.errors import GraphkitError
+from graphkit.errors import GraphkitError, InvalidCallError
 
 try:
     import psycopg
     from psycopg_pool import ConnectionPool
 except ImportError as exc:  # pragma: no cover - depends on the install
-    raise ImportError(
-        "graphkit's PostgreSQL backends need psycopg 3 and psycopg-pool: "
-        "pip install 'graphkit[postgres]'"
-    ) from exc
+    from graphkit._extras import missing_extra
+
+    raise missing_extra("graphkit's PostgreSQL backends", exc.name or "psycopg") from exc
 
 __all__ = [
     "Conn",
@@ -91,7 +90,7 @@ class Connector:
                 open=True,
             )
         if not isinstance(conn, (psycopg.Connection, ConnectionPool)):
-            raise TypeError(
+            raise InvalidCallError(
                 f"expected a psycopg Connection, a psycopg_pool ConnectionPool or a "
                 f"postgresql:// URL, got {type(conn).__name__}: open async connections "
                 "with the URL instead (AsyncPostgresSaver.from_conn_string(url))"
@@ -119,7 +118,8 @@ class Connector:
         raises :class:`PostgresConnectionError` (nothing of ``fn`` was committed then,
         or all of it was: PostgreSQL commits a transaction whole or not at all).
         """
-        for attempt in (0, 1):
+        attempt = 0
+        while True:
             try:
                 with self._checkout() as conn:
                     if single and conn.autocommit:
@@ -128,6 +128,7 @@ class Connector:
                         return fn(conn)
             except psycopg.OperationalError as exc:
                 if attempt == 0 and self._recover():
+                    attempt = 1
                     continue
                 raise PostgresConnectionError(
                     f"PostgreSQL connection failed: {str(exc).strip() or type(exc).__name__}; "
@@ -135,7 +136,6 @@ class Connector:
                     "was stored: retry it when the server is back (a run resumes from "
                     "its last checkpoint)"
                 ) from exc
-        raise AssertionError("unreachable")
 
     def _recover(self) -> bool:
         """Replace broken connections; True if a retry may work."""

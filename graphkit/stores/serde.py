@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 import msgpack
 
-from graphkit.errors import GraphkitError
+from graphkit.errors import GraphkitError, InvalidCallError
 from graphkit.stores import _model_codec
 
 __all__ = [
@@ -132,7 +132,7 @@ def register(
     old data loadable after moving a class.
     """
     if (encode is None) != (decode is None):
-        raise TypeError("register(): pass both encode= and decode=, or neither")
+        raise InvalidCallError("register(): pass both encode= and decode=, or neither")
     key = name or type_name(cls)
     with _registry_lock:
         _checked.clear()

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from graphkit.constants import MISSING
+from graphkit.errors import InvalidArgumentError, InvalidCheckpointError
 from graphkit.stores.checkpoint.base import (
     Checkpoint,
     CheckpointCorruptError,
@@ -98,12 +100,12 @@ def check_versions(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> N
     versions = checkpoint["channel_versions"]
     for channel, version in new_versions.items():
         if type(version) is not int or version < 0:
-            raise ValueError(
+            raise InvalidCheckpointError(
                 f"channel {channel!r} has version {version!r}; checkpoint savers need "
                 "non-negative int channel versions"
             )
         if versions.get(channel) != version:
-            raise ValueError(
+            raise InvalidCheckpointError(
                 f"new_versions[{channel!r}] = {version} but checkpoint channel_versions "
                 f"says {versions.get(channel)!r}; they must agree"
             )
@@ -111,7 +113,7 @@ def check_versions(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> N
     if not values.keys() <= versions.keys():
         for channel in values:
             if channel not in versions:
-                raise ValueError(
+                raise InvalidCheckpointError(
                     f"channel {channel!r} has a value but no entry in channel_versions; "
                     "every channel with a value needs a version"
                 )
@@ -120,7 +122,7 @@ def check_versions(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> N
 def check_keep_latest(keep_latest: int) -> None:
     """ValueError for a negative ``prune(keep_latest=...)``."""
     if keep_latest < 0:
-        raise ValueError(f"keep_latest must be >= 0, got {keep_latest}")
+        raise InvalidArgumentError(f"keep_latest must be >= 0, got {keep_latest}")
 
 
 def dumps(serde: Serializer, value: Any, where: Callable[[], str]) -> bytes:
@@ -392,9 +394,6 @@ def blob_info(blob: bytes) -> DeltaInfo | None:
     return None
 
 
-_MISSING = object()
-
-
 def read_values(
     serde: Serializer,
     versions: Mapping[str, int],
@@ -419,17 +418,17 @@ def read_values(
             raise _corrupt(where, channel, version, _MISSING_BLOB)
         kind = blob[:1]
         if kind == FULL:
-            value = _MISSING
+            value = MISSING
             if lists is not None and shared is not None:
                 value = lists.read_earlier(serde, (*scope, channel), version, blob, shared)
-            if value is _MISSING:
+            if value is MISSING:
                 value = _load(serde, blob, 1, where, channel, version)
             values[channel] = value
         elif kind == DELTA:
-            value = _MISSING
+            value = MISSING
             if lists is not None:
                 value = lists.read(serde, (*scope, channel), version, blob, get_blob, where, shared)
-            if value is _MISSING:
+            if value is MISSING:
                 value = read_channel(serde, channel, version, get_blob, where, blob)
             values[channel] = value
         elif kind != EMPTY:
@@ -445,7 +444,7 @@ def read_channel(
     where: str,
     blob: bytes | None = None,
 ) -> Any:
-    """One channel's value at ``version`` (``_MISSING`` if it has none), blob by blob.
+    """One channel's value at ``version`` (``MISSING`` if it has none), blob by blob.
 
     A full blob is one decode; a delta chain is walked with bare header unpacking,
     then decoded base first and extended suffix by suffix. ``blob`` is the one at
@@ -459,7 +458,7 @@ def read_channel(
     if kind == FULL:
         return _load(serde, blob, 1, where, channel, version)
     if kind == EMPTY:
-        return _MISSING
+        return MISSING
     deltas: list[tuple[int, bytes]] = []  # (base_len, delta blob), newest first
     current = version
     while kind == DELTA:
@@ -595,26 +594,26 @@ class ListCache:
         where: str,
         shared: SharedReads | None = None,
     ) -> Any:
-        """The list at ``version`` (``blob``: its delta), or ``_MISSING`` to read blob by blob.
+        """The list at ``version`` (``blob``: its delta), or ``MISSING`` to read blob by blob.
 
         ``shared``: the listing this read is part of (see :class:`SharedReads`).
         """
         with self._lock:
             if shared is not None:
                 value = self._earlier(serde, key, version, blob, shared)
-                if value is not _MISSING:
+                if value is not MISSING:
                     return value
             joined = self._join(serde, key, version, blob, get_blob, where)
             if joined is None:
-                return _MISSING
+                return MISSING
             try:
                 value = serde.loads_body(joined.buf)
             except SerdeError:
                 self._discard(key)
-                return _MISSING  # the caller's blob-by-blob read names the bad blob
+                return MISSING  # the caller's blob-by-blob read names the bad blob
             if type(value) is not list or len(value) != joined.count:
                 self._discard(key)
-                return _MISSING
+                return MISSING
             if shared is not None:
                 shared.lists[key] = (joined, list(value))
             return value
@@ -628,7 +627,7 @@ class ListCache:
         shared: SharedReads,
     ) -> Any:
         """The list at ``version`` (``blob``: a full blob) as a slice of one that the
-        listing ``shared`` decoded already, or ``_MISSING``."""
+        listing ``shared`` decoded already, or ``MISSING``."""
         with self._lock:
             return self._earlier(serde, key, version, blob, shared)
 
@@ -645,23 +644,23 @@ class ListCache:
         found = shared.lists.get(key)
         entry = self._entries.get(key)
         if found is None or entry is None or found[0] is not entry:
-            return _MISSING
+            return MISSING
         decoded = found[1]
         mark = entry.marks.get(version)
         if mark is None or mark.count > len(decoded):
-            return _MISSING
+            return MISSING
         if mark.head is None:  # the full base blob: the same elements, byte for byte
             full = _elements(serde, memoryview(blob)[1:])
             start = _ARRAY32.size  # after the array32 header of buf
             if full is None or full[0] != mark.count or entry.buf[start : mark.end] != full[1]:
-                return _MISSING
+                return MISSING
         else:
             step = self._delta(serde, blob)
             if step is None or (step[0], step[1], step[2]) != mark.head:
-                return _MISSING
+                return MISSING
             elements = step[4]
             if entry.buf[mark.end - len(elements) : mark.end] != elements:
-                return _MISSING
+                return MISSING
         return decoded[: mark.count]
 
     def wrote(
@@ -899,7 +898,7 @@ def matches(metadata: Mapping[str, Any], filter: Mapping[str, Any] | None) -> bo
     """True when ``metadata`` has exactly each key/value of ``filter``."""
     if not filter:
         return True
-    return all(metadata.get(k, _MISSING) == v for k, v in filter.items())
+    return all(metadata.get(k, MISSING) == v for k, v in filter.items())
 
 
 def describe(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> str:

@@ -261,7 +261,7 @@ def checkpoint_id_bytes(checkpoint_id: str) -> bytes:
     try:
         return uuid.UUID(checkpoint_id).bytes
     except (ValueError, TypeError, AttributeError):
-        raise ValueError(
+        raise ConfigError(
             f"checkpoint_id {checkpoint_id!r} is not a UUID; "
             "make ids with graphkit.stores.checkpoint.new_checkpoint_id()"
         ) from None
@@ -330,7 +330,7 @@ def checkpoint_of(config: RunnableConfig) -> tuple[str, str, str]:
     """
     thread_id, ns, checkpoint_id = thread_of(config)
     if checkpoint_id is None:
-        raise ValueError("put_writes needs config['configurable']['checkpoint_id']")
+        raise ConfigError("put_writes needs config['configurable']['checkpoint_id']")
     return thread_id, ns, checkpoint_id
 
 

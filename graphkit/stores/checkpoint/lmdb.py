@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from graphkit.errors import ConfigError, InvalidArgumentError
 from graphkit.stores._lmdb import (
     DEFAULT_MAP_SIZE,
     DEFAULT_MAX_MAP_SIZE,
@@ -191,7 +192,7 @@ class LMDBSaver(BaseCheckpointSaver):
         super().__init__(serde=serde)
         if env is None:
             if path is None:
-                raise ValueError("LMDBSaver needs a directory: pass path=... or env=LMDBEnv(...)")
+                raise ConfigError("LMDBSaver needs a directory: pass path=... or env=LMDBEnv(...)")
             env = LMDBEnv.open(
                 path,
                 map_size=map_size,
@@ -476,7 +477,7 @@ class LMDBSaver(BaseCheckpointSaver):
     ) -> None:
         thread_id, ns, cid = checkpoint_of(config)
         if not 0 <= task_index < 1 << 32:
-            raise ValueError(f"task_index must be in [0, 2**32), got {task_index}")
+            raise InvalidArgumentError(f"task_index must be in [0, 2**32), got {task_index}")
         base = enc(thread_id) + enc(ns) + checkpoint_id_bytes(cid)
         task_key = enc_in(str(task_id), _MAX_KEY - len(base) - 8)
         items = [

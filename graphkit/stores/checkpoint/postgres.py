@@ -47,7 +47,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from graphkit.errors import GraphkitError
+from graphkit.errors import GraphkitError, InvalidArgumentError
 from graphkit.stores._postgres import Conn, Connector, PostgresConnectionError, lock_key, migrate
 from graphkit.stores.checkpoint import _codec as codec
 from graphkit.stores.checkpoint.base import (
@@ -529,7 +529,7 @@ class PostgresSaver(BaseCheckpointSaver):
         thread_id, ns, cid = checkpoint_of(config)
         checkpoint_id_bytes(cid)
         if not 0 <= task_index < 1 << 31:
-            raise ValueError(f"task_index must be in [0, 2**31), got {task_index}")
+            raise InvalidArgumentError(f"task_index must be in [0, 2**31), got {task_index}")
         data = [codec.encode_write(self.serde, task_id, ch, value) for ch, value in writes]
         key = (name_in(thread_id), name_in(ns), cid, task_index, name_in(str(task_id)))
 

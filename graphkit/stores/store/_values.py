@@ -8,6 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from graphkit.constants import MISSING
+from graphkit.errors import InvalidStoreQueryError
+
 if TYPE_CHECKING:
     from graphkit.stores.store.base import MatchCondition
 
@@ -19,18 +22,17 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "$lt": lambda a, b: a < b,
     "$lte": lambda a, b: a <= b,
 }
-_MISSING = object()
 
 
 def check_filter(filter: dict[str, Any] | None) -> None:
     """Raise ``ValueError`` naming an unknown ``$`` operator (before anything runs)."""
     for field, cond in (filter or {}).items():
         if not isinstance(field, str):
-            raise ValueError(f"Filter keys must be field paths (str), got {field!r}.")
+            raise InvalidStoreQueryError(f"Filter keys must be field paths (str), got {field!r}.")
         if isinstance(cond, dict) and any(str(k).startswith("$") for k in cond):
             unknown = [k for k in cond if k not in _OPS]
             if unknown:
-                raise ValueError(
+                raise InvalidStoreQueryError(
                     f"Unknown filter operator(s) {unknown} on {field!r}; supported: {sorted(_OPS)}."
                 )
 
@@ -53,13 +55,13 @@ def matches(value: dict[str, Any], filter: dict[str, Any] | None) -> bool:
             for op, expected in cond.items():
                 if not _apply(op, actual, expected):
                     return False
-        elif actual is _MISSING or actual != cond:
+        elif actual is MISSING or actual != cond:
             return False
     return True
 
 
 def _apply(op: str, actual: Any, expected: Any) -> bool:
-    if actual is _MISSING:
+    if actual is MISSING:
         return op == "$ne"
     try:
         return bool(_OPS[op](actual, expected))
@@ -82,7 +84,7 @@ def field_value(value: Any, path: str) -> Any:
         ):
             current = current[int(part)]
         else:
-            return _MISSING
+            return MISSING
     return current
 
 
@@ -168,7 +170,7 @@ def _parse_seq(path: str, i: int, *, top: bool) -> tuple[list[_Step], int]:
 def check_path(path: object) -> None:
     """Raise ``ValueError`` for an index path we cannot parse (at config / put time)."""
     if not isinstance(path, str) or not path:
-        raise ValueError(f"Index field paths must be non-empty strings, got {path!r}.")
+        raise InvalidStoreQueryError(f"Index field paths must be non-empty strings, got {path!r}.")
     if path == "$":
         return
     try:
@@ -176,7 +178,7 @@ def check_path(path: object) -> None:
     except _BadPath:
         steps = ()
     if not steps:
-        raise ValueError(
+        raise InvalidStoreQueryError(
             f"Cannot parse index field path {path!r}: use '$' (whole value), dotted "
             "fields 'a.b', list elements 'tags[*]' or 'tags[0]', '*' for any key, and "
             "'{a,b.c}' for several fields."
