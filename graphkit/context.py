@@ -286,8 +286,23 @@ def langgraph_path(path: tuple[Any, ...], node: str) -> tuple[tuple[str, ...], t
     """A task's ``(triggers, path)`` in LangGraph's spelling: a triggered node's edge
     channel ``branch:to:<node>``, or ``__pregel_push`` for a ``Send`` or ``@task`` call."""
     if path and path[0] == "push":
-        return ("__pregel_push",), ("__pregel_push", path[1])
-    return (f"branch:to:{node}",), ("__pregel_pull", node)
+        return ("__pregel_push",), pregel_path(path)
+    return (f"branch:to:{node}",), pregel_path(path)
+
+
+def pregel_path(path: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A task's path in LangGraph's spelling (``PregelTask.path``, ``langgraph_path``):
+    ``("__pregel_pull", node)`` for a triggered node, ``("__pregel_push", index, False)``
+    for the ``index``-th ``Send`` of a step, ``("__pregel_push", call id)`` for a
+    ``@task`` call. The only place that spells one.
+
+    >>> pregel_path(("pull", "a")), pregel_path(("push", 2))
+    (('__pregel_pull', 'a'), ('__pregel_push', 2, False))
+    """
+    kind, where = path
+    if kind == "pull":
+        return ("__pregel_pull", where)
+    return ("__pregel_push", where, False) if type(where) is int else ("__pregel_push", where)
 
 
 CURRENT_TASK: ContextVar[TaskContext | None] = ContextVar("graphkit_task", default=None)

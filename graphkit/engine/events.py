@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import INTERRUPT
 from graphkit.context import langgraph_path
-from graphkit.engine.frontier import planned_tasks
+from graphkit.engine.frontier import shown_tasks
 from graphkit.schema import state_fields
 
 if TYPE_CHECKING:
@@ -251,7 +251,7 @@ def checkpoint_payload(
     value, what runs next and its tasks, as ``get_state_history`` shows them (ids, and
     for a subgraph node the config of its own checkpoints as ``state``)."""
     step = int(saved.metadata.get("step", -1)) + 1
-    planned = planned_tasks(frontier.to_record(), step)
+    planned = shown_tasks(frontier.to_record(), step)
     configurable = saved.config["configurable"]
     tasks = [
         {
@@ -260,7 +260,7 @@ def checkpoint_payload(
             "interrupts": (),
             "state": _subgraph_state(tables, name, task_id, configurable),
         }
-        for task_id, name in planned
+        for task_id, name, _ in planned
     ]
     parent: RunnableConfig | None = saved.parent_config
     if not (parent or {}).get("configurable", {}).get("checkpoint_id"):

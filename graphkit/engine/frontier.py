@@ -15,7 +15,7 @@ Nothing else knows the record's shape.
 >>> Frontier.from_record(f.to_record(), known={"b", "c"}, joins=0) == f
 True
 >>> next_names(f.to_record())
-('b', 'c')
+('c', 'b')
 """
 
 from __future__ import annotations
@@ -126,9 +126,9 @@ def ran_names(record: FrontierRecord | None, metadata: Any = None) -> list[str]:
 
 
 def next_names(record: FrontierRecord | None) -> tuple[str, ...]:
-    """Node names of the next step (what ``StateSnapshot.next`` shows)."""
-    names, sends = planned(record)
-    return (*names, *sends)
+    """Node names of the next step, in the order LangGraph shows them (see
+    ``shown_tasks``)."""
+    return tuple(node for _, node, _ in shown_tasks(record, 0))
 
 
 def pull_task_id(step: int, node: str) -> str:
@@ -140,6 +140,23 @@ def pull_task_id(step: int, node: str) -> str:
 def push_task_id(step: int, index: int) -> str:
     """The id of the task of the ``index``-th ``Send`` of ``step``: ``"{step}:~{index}"``."""
     return f"{step}:~{index}"
+
+
+def shown_tasks(
+    record: FrontierRecord | None, step: int
+) -> list[tuple[str, str, tuple[str, str | int]]]:
+    """(task id, node, path) of each task a stored frontier plans for ``step``, in the
+    order LangGraph shows a step's tasks (``next``, ``tasks``): the ``Send``s first, in
+    order, then the nodes triggered by name, sorted. Writes merge in plan order
+    (``planned_tasks``), which differs only in where the sends go.
+
+    >>> shown_tasks({"nodes": ["b", "a"], "sends": [["c", 1]]}, 3)
+    [('3:~0', 'c', ('push', 0)), ('3:a', 'a', ('pull', 'a')), ('3:b', 'b', ('pull', 'b'))]
+    """
+    names, sends = planned(record)
+    return [(push_task_id(step, i), node, ("push", i)) for i, node in enumerate(sends)] + [
+        (pull_task_id(step, n), n, ("pull", n)) for n in names
+    ]
 
 
 def planned_tasks(record: FrontierRecord | None, step: int) -> list[tuple[str, str]]:

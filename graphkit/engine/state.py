@@ -13,14 +13,15 @@ from dataclasses import replace
 from typing import Any
 
 from graphkit.constants import INTERRUPT, START
+from graphkit.context import pregel_path
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
 from graphkit.engine.compiled import CompiledStateGraph
 from graphkit.engine.frontier import (
     planned,
     planned_tasks,
     pull_task_id,
-    push_task_id,
     saved_input,
+    shown_tasks,
 )
 from graphkit.engine.loop import Run
 from graphkit.engine.merge import merge_writes
@@ -195,25 +196,15 @@ def snapshot(
                 ran[task_id] = result
     step = int(found.metadata.get("step", -1)) + 1
     tasks: list[PregelTask] = []
-    names, sends = planned(frontier)
+    names = planned(frontier)[0]
     if START in names and pull_task_id(step, START) not in ran:  # an input checkpoint:
         legacy = (found.metadata.get("writes") or {}).get(START)  # older checkpoints
         results[pull_task_id(step, START)] = saved_input(frontier) or dict(legacy or {})
     if graph.tables.root:  # the state is one value: so is a result
         results = {t: r.get(ROOT) if type(r) is dict else r for t, r in results.items()}
     results = {**ran, **results}
-    for name in names:
-        tasks.append(
-            _snapshot_task(
-                pull_task_id(step, name), name, ("pull", name), errors, interrupts, results
-            )
-        )
-    for index, node in enumerate(sends):
-        tasks.append(
-            _snapshot_task(
-                push_task_id(step, index), node, ("push", index), errors, interrupts, results
-            )
-        )
+    for task_id, name, path in _in_shown_order(shown_tasks(frontier, step), graph.tables.nodes):
+        tasks.append(_snapshot_task(task_id, name, path, errors, interrupts, results))
     config = with_checkpoint_map(found.config, via)
     if saver is not None:
         tasks = [_with_state(graph, t, config, saver, recurse) for t in tasks]
@@ -224,7 +215,11 @@ def snapshot(
         for task_id, channel, value in found.pending_writes:
             if task_id in finished and channel not in SPECIAL:
                 done_writes.setdefault(task_id, []).append((channel, value))
-        writers = [(t.name, done_writes[t.id]) for t in tasks if t.id in done_writes]
+        writers = [  # merged in plan order, as the run merges them
+            (name, done_writes[task_id])
+            for task_id, name in planned_tasks(frontier, step)
+            if task_id in done_writes
+        ]
         if writers:
             try:
                 values = {**values, **merge_writes(values, graph.tables, writers)}
@@ -271,6 +266,17 @@ def _with_state(
     return replace(task, state=state)
 
 
+def _in_shown_order(
+    tasks: list[tuple[str, str, tuple[str, str | int]]], nodes: dict[str, NodeTable]
+) -> list[tuple[str, str, tuple[str, str | int]]]:
+    """A snapshot's tasks as LangGraph's ``get_state`` lists them: the ``Send``s first,
+    then the nodes triggered by name in the order the graph declares them."""
+    last = len(nodes)
+    return sorted(
+        tasks, key=lambda t: -1 if t[2][0] == "push" else getattr(nodes.get(t[1]), "order", last)
+    )
+
+
 def _snapshot_task(
     task_id: str,
     name: str,
@@ -283,7 +289,7 @@ def _snapshot_task(
     return PregelTask(
         id=task_id,
         name=name,
-        path=path,
+        path=pregel_path(path),
         error=error,
         interrupts=tuple(interrupts.get(task_id, ())),
         result=results.get(task_id),
