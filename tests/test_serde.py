@@ -340,4 +340,3 @@ def test_a_model_with_a_post_init_hook_is_built_by_model_construct() -> None:
     s = Serializer()
     found = s.loads(s.dumps(Hooked(a=3)))
     assert found == Hooked(a=3) and found.__dict__.get("seen") is True
-
