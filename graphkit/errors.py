@@ -293,6 +293,11 @@ class InvalidIndexConfigError(StoreError, ValueError, TypeError):
     """A store's ``index`` configuration is invalid (its ``embed``, ``dims``...)."""
 
 
+class StoreFormatError(StoreError, RuntimeError):
+    """A store on disk is in a format this version cannot read (written by a newer
+    graphkit): the message names the format and the fix."""
+
+
 class RemoteStoreError(StoreError, RuntimeError):
     """A task running in another process used a store that lives only in the caller's
     process (``InMemoryStore``, ``LMDBStore``): use a shared store, or run it locally."""

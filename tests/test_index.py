@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import numpy as np
 import numpy.typing as npt
@@ -37,7 +38,9 @@ def big_index() -> tuple[VectorIndex, npt.NDArray[np.float32], list[tuple[str, .
     index = VectorIndex(DIMS)
     labels = list(range(n))
     index.add(labels, owners=labels, namespaces=namespaces, vectors=vectors)
-    assert index.has_graph  # 50k >= exact_threshold: built on add
+    assert index.building  # 50k >= exact_threshold: a background build started on add
+    index.wait_graph()
+    assert index.has_graph
     return index, vectors, namespaces
 
 
@@ -87,6 +90,7 @@ def test_graph_survives_deletes_and_relabels() -> None:
     index.add(
         list(range(500)), owners=list(range(500)), namespaces=[("a",)] * 500, vectors=vectors[:500]
     )
+    index.wait_graph()
     assert index.has_graph
     index.remove(range(0, 500, 2))
     index.add(
@@ -132,19 +136,21 @@ def test_graph_save_and_load_roundtrip(tmp_path: object) -> None:
     index.remove([5])
     stamp = index.save_graph(path, generation=7)
     assert stamp is not None and stamp.count == 299 and stamp.size == path.stat().st_size
+    assert stamp.untrusted == (5,)  # in the file, marked deleted
     assert GraphStamp.from_list(stamp.to_list()) == stamp
     assert [p.name for p in path.parent.iterdir()] == ["g.hnsw"]  # no temporary left behind
     fresh = VectorIndex(16, AnnConfig(exact_threshold=10))
     rows = [i for i in range(300) if i != 5]
     fresh.add(rows, owners=rows, namespaces=[("a",)] * 299, vectors=vectors[rows], build=False)
-    assert not fresh.load_graph(path, stamp=stamp, generation=8)  # stale generation
-    assert not fresh.load_graph(path, stamp=None, generation=7)  # no stamp: never trusted
-    assert fresh.load_graph(path, stamp=stamp, generation=7)
+    assert not fresh.load_graph(path, stamp=stamp, changed=None)  # changes since unknown
+    assert not fresh.load_graph(path, stamp=None, changed=set())  # no stamp: never trusted
+    assert fresh.load_graph(path, stamp=stamp, changed=set())
+    assert fresh.fresh_count == 0  # the file holds every row as it is
     assert [h.owner for h in fresh.search(vectors[5], k=5, force="ann")] == [
         h.owner for h in index.search(vectors[5], k=5, force="ann")
     ]
     path.write_bytes(b"garbage")
-    assert not VectorIndex(16).load_graph(path, stamp=stamp, generation=7)
+    assert not VectorIndex(16).load_graph(path, stamp=stamp, changed=set())
     assert GraphStamp.from_list([1, 2, "x", 4, "d"]) is None
 
 
@@ -269,7 +275,8 @@ def test_staging_converts_in_bounded_bursts_and_keeps_a_graph_in_step() -> None:
     with_graph = VectorIndex(8, AnnConfig(exact_threshold=50))
     labels = list(range(60))
     with_graph.stage(labels, owners=labels, namespaces=[("a",)] * 60, vectors=vectors[:60])
-    assert with_graph.has_graph and not with_graph._pending.labels  # threshold reached
+    assert with_graph.building and not with_graph._pending.labels  # threshold reached
+    with_graph.wait_graph()
     with_graph.stage([60], owners=[60], namespaces=[("a",)], vectors=[vectors[60]])
     assert not with_graph._pending.labels  # with a graph, rows go in at once
     assert with_graph.search(vectors[60], k=1, force="ann")[0].owner == 60
@@ -306,6 +313,7 @@ def test_search_sees_rows_only_in_the_fresh_buffer(no_background: None) -> None:
     index.add(
         list(range(300)), owners=list(range(300)), namespaces=[("a",)] * 300, vectors=vectors[:300]
     )
+    index.wait_graph()
     assert index.has_graph and index.fresh_count == 0
     index.add([300, 301], owners=[300, 301], namespaces=[("a",), ("b",)], vectors=vectors[300:302])
     assert index.fresh_count == 2  # not in the graph yet
@@ -420,16 +428,34 @@ def test_background_inserts_keep_the_graph_in_step_with_concurrent_changes() -> 
     assert graph_ids == set(owner_of)  # every live label in the graph, no removed one left
 
 
-def test_fresh_buffer_is_bounded(no_background: None) -> None:
+def test_a_put_never_inserts_into_the_graph_itself(no_background: None) -> None:
     vectors = structured_vectors(400, dims=8, seed=14)
     index = VectorIndex(8, AnnConfig(exact_threshold=50, fresh_max=64))
     index.add(
         list(range(50)), owners=list(range(50)), namespaces=[("a",)] * 50, vectors=vectors[:50]
     )
+    index.wait_graph()
     for i in range(50, 400):
         index.add([i], owners=[i], namespaces=[("a",)], vectors=vectors[i : i + 1])
-        assert index.fresh_count <= 64  # past fresh_max the put inserts the older half
-    assert index.search(vectors[399], k=1, force="ann")[0].owner == 399
+    assert index.fresh_count == 350  # past fresh_max too: only the background thread inserts
+    for force in ("ann", "exact"):
+        assert index.search(vectors[399], k=1, force=force)[0].owner == 399
+
+
+def test_a_backlog_past_fresh_max_drains_in_the_background() -> None:
+    vectors = structured_vectors(600, dims=8, seed=15)
+    index = VectorIndex(8, AnnConfig(exact_threshold=50, fresh_max=64))
+    index.add(
+        list(range(50)), owners=list(range(50)), namespaces=[("a",)] * 50, vectors=vectors[:50]
+    )
+    index.wait_graph()
+    labels = list(range(50, 600))
+    index.add(labels, owners=labels, namespaces=[("a",)] * 550, vectors=vectors[50:])
+    deadline = time.monotonic() + 60
+    while index.fresh_count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert index.fresh_count == 0  # the thread drained it (in big chunks), no put helped
+    assert index.search(vectors[599], k=1, force="ann")[0].owner == 599
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -454,3 +480,190 @@ def test_a_forked_child_searches_and_inserts_although_its_parent_was_inserting()
                 os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+# -- the background build, and graphs saved before later changes ---------------------------------
+
+
+class _Gate:
+    """Holds every background build until released (``with gate:`` releases on exit)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import threading
+
+        self.event = threading.Event()
+        run_build = VectorIndex._run_build
+
+        def gated(index: VectorIndex, build: object, mat: object) -> None:
+            self.event.wait(60)
+            run_build(index, build, mat)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(VectorIndex, "_run_build", gated)
+
+    def release(self) -> None:
+        self.event.set()
+
+
+class _Model:
+    """Brute force over what the index should hold: label -> (owner, namespace, unit row)."""
+
+    def __init__(self, dims: int) -> None:
+        self.dims = dims
+        self.rows: dict[int, tuple[int, tuple[str, ...], npt.NDArray[np.float32]]] = {}
+
+    def add(
+        self, index: VectorIndex, labels: list[int], owner: int, ns: tuple[str, ...], seed: int
+    ) -> None:
+        vecs = (
+            np.random.default_rng(seed).standard_normal((len(labels), self.dims)).astype(np.float32)
+        )
+        index.add(labels, owners=[owner] * len(labels), namespaces=[ns] * len(labels), vectors=vecs)
+        for label, v in zip(labels, vecs, strict=True):
+            self.rows[label] = (owner, ns, v / np.linalg.norm(v))
+
+    def remove(self, index: VectorIndex, labels: list[int]) -> None:
+        index.remove(labels)
+        for label in labels:
+            self.rows.pop(label, None)
+
+    def best(self, q: npt.NDArray[np.float32], k: int) -> list[float]:
+        by_owner: dict[int, float] = {}
+        for owner, _, v in self.rows.values():
+            by_owner[owner] = max(by_owner.get(owner, -2.0), float(v @ q))
+        return sorted(by_owner.values(), reverse=True)[:k]
+
+    def check(self, index: VectorIndex, q: npt.NDArray[np.float32], k: int) -> None:
+        owners = {owner for owner, _, _ in self.rows.values()}
+        forces = ("exact", "ann") if index.has_graph else ("exact", None)
+        for force in forces:
+            hits = index.search(q, k=k, force=force)
+            assert {h.owner for h in hits} <= owners  # a removed row never comes back
+            assert [h.score for h in hits] == pytest.approx(self.best(q, k), abs=1e-5)
+
+
+def _query(dims: int, seed: int) -> npt.NDArray[np.float32]:
+    q = np.random.default_rng(seed).standard_normal(dims).astype(np.float32)
+    return q / np.linalg.norm(q)
+
+
+def test_adds_and_removes_during_a_build_return_at_once_and_are_replayed_into_the_graph(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gate = _Gate(monkeypatch)
+    model = _Model(8)
+    index = VectorIndex(8, AnnConfig(exact_threshold=40, ef=400))
+    for i in range(45):
+        model.add(index, [i], i, ("a",), seed=i)
+    assert index.building and not index.has_graph  # the build waits at the gate
+    model.add(index, [45, 46], 45, ("b",), seed=45)  # added during the build
+    model.remove(index, [3, 4])  # in the snapshot: marked deleted on install
+    model.add(index, [3], 1003, ("a",), seed=1003)  # a label reused with another vector
+    before = [index.search(_query(8, s), k=5) for s in range(5)]
+    for s in range(5):
+        model.check(index, _query(8, s), 5)  # exact meanwhile
+    gate.release()
+    index.wait_graph()
+    assert index.has_graph and not index.building
+    assert 4 in index._graph_deleted  # (3 is queued again with its new vector)
+    for s in range(5):
+        model.check(index, _query(8, s), 5)
+        assert [h.owner for h in index.search(_query(8, s), k=5)] == [h.owner for h in before[s]]
+    index.sync_graph()
+    assert index._graph is not None
+    assert set(index._graph.get_ids_list()) - index._graph_deleted == set(model.rows)
+    assert index._in_graph == set(model.rows)
+
+
+build_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["put", "put", "delete", "release", "search"]),
+        st.integers(0, 15),  # item id
+        st.integers(1, 3),  # rows per item
+        st.integers(0, 10_000),  # vector seed
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=build_ops, k=st.integers(1, 8))
+def test_any_changes_around_a_build_equal_brute_force(
+    ops: list[tuple[str, int, int, int]], k: int
+) -> None:
+    mp = pytest.MonkeyPatch()  # (a function-scoped fixture would span examples)
+    try:
+        gate = _Gate(mp)
+        model = _Model(8)
+        index = VectorIndex(8, AnnConfig(exact_threshold=10, ef=400))
+        items: dict[int, list[int]] = {}
+        free: list[int] = []
+        top = 0
+        for kind, item, nrows, seed in ops:
+            if kind == "release":
+                gate.release()
+                index.wait_graph()
+            elif kind == "search":
+                model.check(index, _query(8, seed), k)
+            else:
+                if item in items:
+                    gone = items.pop(item)
+                    model.remove(index, gone)
+                    free.extend(gone)
+                if kind == "put":
+                    labels = []
+                    for _ in range(nrows):
+                        if free:
+                            labels.append(free.pop())
+                        else:
+                            labels.append(top)
+                            top += 1
+                    model.add(index, labels, item, ("a",), seed)
+                    items[item] = labels
+        gate.release()
+        index.sync_graph()
+        model.check(index, _query(8, 1), k)
+        if index._graph is not None:
+            assert set(index._graph.get_ids_list()) - index._graph_deleted == set(model.rows)
+    finally:
+        mp.undo()
+
+
+def test_a_graph_saved_before_later_changes_loads_and_requeues_only_those(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    monkeypatch.setattr(VectorIndex, "_drain", lambda self: None)  # saved with fresh rows waiting
+    path = Path(str(tmp_path)) / "g.hnsw"
+    model = _Model(8)
+    index = VectorIndex(8, AnnConfig(exact_threshold=20, ef=400))
+    for i in range(30):
+        model.add(index, [i], i, ("a",), seed=i)
+    index.sync_graph()  # every row in the graph
+    model.add(index, [30], 30, ("a",), seed=30)  # fresh, not in the graph
+    model.remove(index, [2])  # in the graph: untrusted in the file
+    stamp = index.save_graph(path, generation=7, settle=False)
+    assert stamp is not None and 2 in stamp.untrusted and stamp.count == 29
+    # later changes (generation 8 on): one removed, one overwritten, one new
+    model.remove(index, [5, 6])
+    model.add(index, [5], 105, ("a",), seed=105)
+    model.add(index, [31], 31, ("a",), seed=31)
+    changed = {5, 6, 31}
+    reopened = VectorIndex(8, AnnConfig(exact_threshold=20, ef=400))
+    labels = sorted(model.rows)
+    reopened.add(
+        labels,
+        owners=[model.rows[label][0] for label in labels],
+        namespaces=[model.rows[label][1] for label in labels],
+        vectors=np.stack([model.rows[label][2] for label in labels]),
+        build=False,
+    )
+    assert reopened.load_graph(path, stamp=stamp, changed=changed)
+    assert reopened.fresh_count == 3  # 30 (never in the graph), 5 (overwritten), 31 (new)
+    for s in range(8):
+        model.check(reopened, _query(8, s), 6)
+    reopened.sync_graph()
+    for s in range(8):
+        model.check(reopened, _query(8, s), 6)
+    assert reopened._graph is not None
+    assert set(reopened._graph.get_ids_list()) - reopened._graph_deleted == set(model.rows)

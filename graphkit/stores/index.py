@@ -21,17 +21,28 @@ itself. Removing a row that is already in the graph queues a ``mark_deleted``,
 applied before the graph's next use. Measured on 2 shared cores with 15k rows:
 a put 340 us -> ~30 us; searches while the thread inserts ~1 ms (0.25 ms settled).
 
+The graph itself is built in a background thread too (``_Build``): when the
+index reaches ``exact_threshold`` rows it snapshots them and builds from the
+snapshot while puts go on and searches scan exactly; rows added or removed during
+the build are logged and replayed through the fresh buffer when the graph is
+installed, so a put never waits for a build (10k rows take ~0.5 s, 100k ~20 s).
+
 The index is a cache: the store (LMDB, or the in-memory store's dicts) is the
 truth. :meth:`VectorIndex.save_graph` / :meth:`VectorIndex.load_graph` persist only
 the hnswlib graph, checked against a :class:`GraphStamp` kept apart from the file
-before hnswlib reads it; the rows are re-read from the store on open.
+before hnswlib reads it; the rows are re-read from the store on open. A saved
+graph need not be current: its stamp names the store generation it reflects and the
+labels it does not hold correctly, and :meth:`VectorIndex.load_graph` is given the
+labels the store changed since, so only those rows are re-inserted (in the
+background). A store that sets :attr:`VectorIndex.autosave` gets the graph saved
+from the background thread every ``AnnConfig.save_every`` graph changes (at least an
+eighth of the rows), so a crash costs at most that much re-insertion on the next open.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
 import logging
 import math
 import os
@@ -39,7 +50,8 @@ import struct
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+import zlib
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,9 +77,23 @@ Measured with 15k rows right after 2,000 puts: searches 0.25 ms settled, ~1.0 ms
 while the thread inserts (chunks of 1, 2 and 4 rows: 0.97, 1.02, 1.59 ms), and the
 buffer drains at the same rate for 1 and 2."""
 
+_BIG_CHUNK = 64
+"""Fresh rows per hnswlib call (all cores) while more than ``AnnConfig.fresh_max`` wait:
+~10 ms at 384 dims on 2 cores, the longest a search then waits for the graph."""
+
+_BUILD_CHUNK = 4096
+"""Rows per hnswlib call of a background build (between calls it checks for exit)."""
+
 _EXITING = threading.Event()
 _WORKERS: set[threading.Thread] = set()
-"""Running background insert threads (see VectorIndex._drain)."""
+"""Running background insert, build and save threads (see VectorIndex._drain)."""
+
+
+def _lower_priority() -> None:
+    """This thread at a lower CPU priority (Linux: per-thread nice 10; threads it starts,
+    hnswlib's included, inherit it), so puts and searches get the cores first."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 @atexit.register
@@ -119,7 +145,11 @@ class AnnConfig:
     ef_construction: int = 100
     """Build-time beam width (ef_construction=200 measured no better recall, 60% slower)."""
     ef: int = 128
-    """Query-time beam width (raised to k when k is larger)."""
+    """Query-time beam width at up to 40k rows; larger indexes scale it by the square
+    root of their size (:meth:`ef_for`), and it is raised to k when k is larger."""
+    save_every: int = 4096
+    """A store that persists the graph (:attr:`VectorIndex.autosave`) saves it from the
+    background thread after this many graph changes (and at least an eighth of the rows)."""
     exact_threshold: int = 10_000
     """Candidate sets smaller than this are scanned exactly (numpy); the graph is built
     once the index holds this many rows. Measured top-10 per query on 2 cores (numpy
@@ -128,15 +158,25 @@ class AnnConfig:
     fresh_max: int = 2048
     """Rows added while a graph exists wait in an exact-scanned *fresh* buffer while a
     background thread inserts them into the graph (an insert costs ~300 us per row on
-    2 cores, 40x a put). Past this many waiting rows a put inserts the older half itself
-    (bulk, all cores), so searches never scan more than this many fresh rows (~50 us)."""
+    2 cores, 40x a put), two at a time on one core. Past this many waiting rows it
+    inserts ``_BIG_CHUNK`` rows per call on all cores; a put never inserts itself, so a
+    bulk load runs at the store's speed and searches scan the backlog meanwhile."""
+
+    def ef_for(self, rows: int) -> int:
+        """The beam width for an index of ``rows`` rows. At a fixed beam, recall falls as
+        the graph grows: measured on 100k x 384 structured vectors (M=16,
+        ef_construction=100, 2 cores), ef=128 gave recall@10 0.939 (1.0 ms per query on a
+        loaded machine), ef=192 0.974 (1.4 ms); ``ef * sqrt(rows / 40k)`` gives 202 there."""
+        if rows <= 40_000:
+            return self.ef
+        return int(self.ef * math.sqrt(rows / 40_000))
 
     @classmethod
     def from_dict(cls, raw: dict[str, int] | None) -> AnnConfig:
         """Build from the ``index["ann"]`` dict, rejecting unknown keys by name."""
         if not raw:
             return cls()
-        allowed = {"M", "ef_construction", "ef", "exact_threshold", "fresh_max"}
+        allowed = {"M", "ef_construction", "ef", "exact_threshold", "fresh_max", "save_every"}
         unknown = set(raw) - allowed
         if unknown:
             raise ValueError(
@@ -162,35 +202,51 @@ class GraphStamp:
     size: int
     """File size in bytes."""
     digest: str
-    """blake2b (16 bytes, hex) of the file."""
+    """CRC-32 of the file (``"crc32:"`` and 8 hex digits)."""
+    untrusted: tuple[int, ...] = ()
+    """Labels in the file that do not hold a live row's current vector (deleted, or
+    changed while the graph was saved): marked deleted on load, re-inserted if live."""
 
     def to_list(self) -> list[Any]:
         """As a plain list (for msgpack)."""
-        return [self.generation, self.count, self.dims, self.size, self.digest]
+        return [
+            self.generation,
+            self.count,
+            self.dims,
+            self.size,
+            self.digest,
+            list(self.untrusted),
+        ]
 
     @classmethod
     def from_list(cls, raw: Any) -> GraphStamp | None:
-        """Inverse of :meth:`to_list`; None for anything malformed."""
-        if not isinstance(raw, list) or len(raw) != 5:
+        """Inverse of :meth:`to_list`; None for anything malformed (or an older stamp)."""
+        if not isinstance(raw, list) or len(raw) != 6:
             return None
-        generation, count, dims, size, digest = raw
+        generation, count, dims, size, digest, untrusted = raw
         if not all(type(i) is int for i in (generation, count, dims, size)):
             return None
-        if not isinstance(digest, str):
+        if not isinstance(digest, str) or not isinstance(untrusted, list):
             return None
-        return cls(generation, count, dims, size, digest)
+        if not all(type(i) is int for i in untrusted):
+            return None
+        return cls(generation, count, dims, size, digest, tuple(untrusted))
 
 
 def _file_digest(f: Any) -> tuple[int, str]:
-    """(size, blake2b hex) of an open binary file, read from its start."""
+    """(size, CRC-32 hex) of an open binary file, read from its start.
+
+    A check against damage, not against tampering: CRC-32 runs at ~2.2 GB/s here where
+    blake2b ran at ~310 MB/s, and a 100k x 384 graph file is ~170 MB (0.55 s of blake2b
+    on every open)."""
     f.seek(0)
-    h = hashlib.blake2b(digest_size=16)
+    crc = 0
     size = 0
-    while chunk := f.read(1 << 20):
-        h.update(chunk)
+    while chunk := f.read(1 << 22):
+        crc = zlib.crc32(chunk, crc)
         size += len(chunk)
     f.seek(0)
-    return size, h.hexdigest()
+    return size, f"crc32:{crc:08x}"
 
 
 @dataclass(slots=True)
@@ -271,6 +327,25 @@ class _Pending:
     vectors: list[Any]
 
 
+@dataclass(slots=True, eq=False)
+class _Build:
+    """A graph being built in a background thread from a snapshot of the rows."""
+
+    labels: IntArray
+    """The rows in the snapshot."""
+    log: list[int]
+    """Labels added or removed since the snapshot (replayed when the graph is installed)."""
+    done: threading.Event
+    """Set when the thread has finished (``graph`` is None if it failed or was stopped)."""
+    graph: hnswlib.Index | None = None
+    """The built graph."""
+
+
+def _replace_file(stamp: GraphStamp, tmp: Path, path: Path) -> None:
+    """The default way :meth:`VectorIndex.save_graph` publishes a saved file."""
+    os.replace(tmp, path)
+
+
 class VectorIndex:
     """Cosine-similarity search over labelled rows, scoped by namespace prefix.
 
@@ -281,9 +356,30 @@ class VectorIndex:
     [(11, 0.1)]
     """
 
-    def __init__(self, dims: int, ann: AnnConfig | None = None) -> None:
+    def __init__(
+        self,
+        dims: int,
+        ann: AnnConfig | None = None,
+        *,
+        lock: threading.RLock | None = None,
+    ) -> None:
+        """``lock``: the lock its owner (a store) holds around every call; given it, a
+        background build installs its graph as soon as it is done (else at the next call)."""
         self.dims = dims
         self.ann = ann or AnnConfig()
+        self._owner_lock = lock
+        self._build: _Build | None = None
+        self._build_failed = False
+        self._in_graph: set[int] = set()
+        """Labels the graph holds with their current vector (unmarked)."""
+        self._unsaved = 0
+        """Graph changes since the graph was last saved (or loaded)."""
+        self.generation = 0
+        """The owner's generation every change up to which is in this index (a store sets
+        it after mirroring a commit); saved in the :class:`GraphStamp`."""
+        self.autosave: Callable[[], None] | None = None
+        """Called from a background thread once ``AnnConfig.save_every`` graph changes
+        are unsaved: the owner saves the graph (LMDBStore sets it)."""
         self._blocks: dict[Namespace, _Block] = {}
         self._ns_of: dict[int, Namespace] = {}
         self._under: dict[Namespace, set[Namespace]] = {}
@@ -309,6 +405,9 @@ class VectorIndex:
         """Labels to mark deleted in the graph before its next use (removed rows)."""
         self._glock = threading.Lock()
         self._mu = threading.Lock()
+        self._wlock = threading.Lock()
+        """Held to change the graph's structure (insert, resize, install) or save it
+        (lock order: _wlock, _glock, _mu); searches need only _glock."""
         self._worker: threading.Thread | None = None
         self._waiting = 0
         """Threads waiting for ``_glock`` through :meth:`_graph_turn` (the worker yields)."""
@@ -318,9 +417,11 @@ class VectorIndex:
         """In a forked child: the insert thread is gone, and its locks may be held."""
         self._glock = threading.Lock()
         self._mu = threading.Lock()
+        self._wlock = threading.Lock()
         self._worker = None
         self._waiting = 0
         self._inflight.clear()
+        self._build = None  # its thread is gone: the next put or search starts another
 
     # -- size ---------------------------------------------------------------------
     def __len__(self) -> int:
@@ -331,8 +432,21 @@ class VectorIndex:
 
     @property
     def has_graph(self) -> bool:
-        """Whether the hnswlib graph exists (it is built at ``exact_threshold`` rows)."""
+        """Whether the hnswlib graph is installed (it is built in the background once the
+        index holds ``exact_threshold`` rows; :meth:`wait_graph` waits for it)."""
         return self._graph is not None
+
+    @property
+    def building(self) -> bool:
+        """Whether a background build is under way (or done and not yet installed)."""
+        return self._build is not None
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the graph differs from what was last saved or loaded."""
+        return bool(
+            self._unsaved or self._fresh.n or self._doomed or self._build or self._pending.labels
+        )
 
     def labels(self) -> list[int]:
         """All live labels."""
@@ -451,6 +565,9 @@ class VectorIndex:
             return
         mat = vectors if normalized else self.normalize(vectors)
         assert isinstance(mat, np.ndarray)
+        self._poll_build()
+        if self._build is not None:
+            self._build.log.extend(labels)
         self._flush()
         self._insert(list(labels), list(owners), list(namespaces), mat)
         if self._graph is not None:
@@ -477,6 +594,11 @@ class VectorIndex:
         a single row takes a path without temporary arrays), when ``exact_threshold``
         rows are reached, or when ``_STAGE_MAX`` rows wait.
         """
+        if self._build is not None:
+            if self._build.done.is_set():
+                self._poll_build()
+            if self._build is not None:
+                self._build.log.extend(labels)
         ns_of = self._ns_of
         blocks = self._blocks
         last: Namespace | None = None
@@ -611,9 +733,16 @@ class VectorIndex:
             self._max_label = max(self._max_label, max(labels))
 
     def ensure_graph(self) -> None:
-        """Build the graph if the index has reached ``exact_threshold`` rows and has none."""
-        if self._graph is None and len(self) >= self.ann.exact_threshold and len(self):
-            self.build_graph()
+        """Start building the graph in the background if the index has reached
+        ``exact_threshold`` rows and has none (searches scan exactly until it is in)."""
+        if (
+            self._graph is None
+            and self._build is None
+            and not self._build_failed
+            and len(self) >= self.ann.exact_threshold
+            and len(self)
+        ):
+            self._start_build()
 
     def remove(self, labels: Iterable[int]) -> None:
         """Remove rows; unknown labels are ignored.
@@ -621,6 +750,11 @@ class VectorIndex:
         A staged row is dropped without converting anything (an overwrite of a
         recent put is common): it is tombstoned and skipped by the next conversion.
         """
+        if self._build is not None:
+            labels = list(labels)
+            self._poll_build()
+            if self._build is not None:
+                self._build.log.extend(labels)
         staged = self._staged
         graph_rows: list[int] = []
         for label in labels:
@@ -642,6 +776,7 @@ class VectorIndex:
         if graph_rows and self._graph is not None:
             with self._mu:  # never waits on an insert in progress (that holds _glock only)
                 fresh, inflight = self._fresh, self._inflight
+                self._in_graph.difference_update(graph_rows)
                 for label in graph_rows:
                     if label in fresh.slot:
                         fresh.remove(label)  # never reached the graph: nothing to mark...
@@ -668,35 +803,128 @@ class VectorIndex:
 
     # -- the hnswlib graph ------------------------------------------------------------
     def build_graph(self) -> None:
-        """(Re)build the hnswlib graph from all rows."""
-        self._flush()
-        labels, mat = self._all_rows()
+        """(Re)build the graph from all rows now, and wait for it (a background build
+        under way is waited for instead)."""
+        if self._build is None:
+            self._flush()  # may start a build at the threshold
+        if self._build is None:
+            self._start_build()
+        self.wait_graph()
+
+    def wait_graph(self) -> None:
+        """Wait for a background build under way, and install its graph."""
+        build = self._build
+        if build is not None:
+            build.done.wait()
+            if self._build is build:
+                self._install(build)
+
+    def _new_graph(self, n: int) -> hnswlib.Index:
         graph = hnswlib.Index(space="cosine", dim=self.dims)
         graph.init_index(
-            max_elements=max(1024, 2 * len(labels)),
-            M=self.ann.M,
-            ef_construction=self.ann.ef_construction,
+            max_elements=max(1024, 2 * n), M=self.ann.M, ef_construction=self.ann.ef_construction
         )
         graph.set_ef(self.ann.ef)
-        if len(labels):
-            graph.add_items(mat, labels, num_threads=-1)
-        with self._graph_turn():
-            self._set_graph(graph, set())
+        return graph
 
-    def _set_graph(self, graph: hnswlib.Index, deleted: set[int]) -> None:
-        """Install a graph holding every live row (caller holds ``_glock``)."""
+    def _start_build(self) -> None:
+        """Snapshot every row and build a graph of them in a background thread."""
+        self._flush()
+        if self._build is not None:  # the flush reached the threshold and started one
+            return
+        labels, mat = self._all_rows()
+        build = self._build = _Build(labels, [], threading.Event())
+        thread = threading.Thread(
+            target=self._run_build, args=(build, mat), name="stores-index-build", daemon=True
+        )
+        _WORKERS.add(thread)
+        thread.start()
+
+    def _run_build(self, build: _Build, mat: FloatArray) -> None:
+        """The build thread: the graph of the snapshot, installed under the owner's lock."""
+        _lower_priority()
+        try:
+            try:
+                graph = self._new_graph(len(build.labels))
+                for lo in range(0, len(build.labels), _BUILD_CHUNK):
+                    if _EXITING.is_set():
+                        return
+                    hi = lo + _BUILD_CHUNK
+                    graph.add_items(mat[lo:hi], build.labels[lo:hi], num_threads=-1)
+                build.graph = graph
+            except Exception:  # searches stay exact
+                logger.exception("stores: building the vector graph failed")
+            finally:
+                build.done.set()
+            lock = self._owner_lock
+            if lock is not None and build.graph is not None and not _EXITING.is_set():
+                with lock:
+                    if self._build is build:
+                        self._install(build)
+                self._maybe_autosave()
+        finally:
+            _WORKERS.discard(threading.current_thread())
+
+    def _poll_build(self) -> None:
+        """Install a finished background build (called at the start of index calls)."""
+        build = self._build
+        if build is not None and build.done.is_set():
+            self._install(build)
+
+    def _install(self, build: _Build) -> None:
+        """Install a built graph; replay what changed since its snapshot through the
+        fresh buffer (removed rows are marked deleted, added ones queued)."""
+        self._build = None
+        graph = build.graph
+        if graph is None:
+            self._build_failed = not _EXITING.is_set()  # failed: do not retry every put
+            return
+        changed = set(build.log)
+        in_graph = set(build.labels.tolist())
+        doomed = [label for label in changed if label in in_graph]
+        in_graph.difference_update(changed)
+        for label in doomed:
+            with contextlib.suppress(RuntimeError):
+                graph.mark_deleted(label)
+        with self._wlock, self._graph_turn():
+            self._set_graph(graph, set(doomed), in_graph)
+            self._unsaved = len(in_graph) + 1
+        self._flush()  # staged rows join the fresh buffer
+        with self._mu:
+            back = [
+                label for label in changed if label in self._ns_of and label not in self._fresh.slot
+            ]
+        self._requeue(back)
+
+    def _requeue(self, labels: list[int]) -> None:
+        """Queue live rows (in their blocks) for the graph."""
+        if not labels:
+            return
+        owners: list[int] = []
+        rows: list[FloatArray] = []
+        for label in labels:
+            block = self._blocks[self._ns_of[label]]
+            i = block.slot[label]
+            owners.append(int(block.owners[i]))
+            rows.append(block.matrix[i])
+        self._to_fresh(labels, owners, np.stack(rows))
+
+    def _set_graph(self, graph: hnswlib.Index, deleted: set[int], in_graph: set[int]) -> None:
+        """Install a graph (caller holds ``_wlock`` and ``_glock``); ``in_graph`` are the
+        labels it holds with their current vector, ``deleted`` those marked deleted."""
         with self._mu:
             self._graph = graph
             self._graph_deleted = deleted
+            self._in_graph = in_graph
             self._fresh = _Block(self.dims)
             self._inflight = set()
             self._doomed = []
+            self._mask_cache.clear()
 
     # -- the fresh buffer: rows on their way into the graph ------------------------------------
     def _to_fresh(self, labels: Sequence[int], owners: Sequence[int], mat: FloatArray) -> None:
         """Queue rows (already in their blocks) for the graph; they are searched exactly
-        until they are in. A background thread inserts them; past ``fresh_max`` waiting
-        rows the caller inserts the older half itself (all cores)."""
+        until they are in. A background thread inserts them (see ``AnnConfig.fresh_max``)."""
         with self._mu:
             if len(labels) == 1:
                 self._fresh.append_one(labels[0], owners[0], mat[0])
@@ -709,12 +937,10 @@ class VectorIndex:
                 worker = self._worker = threading.Thread(
                     target=self._drain, name="stores-index-insert", daemon=True
                 )
+        del waiting
         if worker is not None:
             _WORKERS.add(worker)
             worker.start()
-        if waiting > self.ann.fresh_max:
-            with self._graph_turn():
-                self._insert_fresh(waiting - self.ann.fresh_max // 2, threads=-1)
 
     @contextlib.contextmanager
     def _graph_turn(self) -> Iterator[None]:
@@ -735,22 +961,28 @@ class VectorIndex:
     def _drain(self) -> None:
         """The background thread: insert fresh rows a chunk at a time until none wait.
 
-        It runs at a lower CPU priority (Linux: per-thread nice 10), so on a busy machine
-        puts and searches get the cores first and the inserts use what is left.
+        It runs at a lower CPU priority (:func:`_lower_priority`), so on a busy machine
+        puts and searches get the cores first and the inserts use what is left. Between
+        chunks it saves the graph when enough changed (:meth:`_maybe_autosave`).
         """
-        with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        _lower_priority()
         try:
             while True:
                 while self._waiting:  # a search or put wants the graph: let it go first
                     time.sleep(0.0002)
-                with self._glock:
-                    if not _EXITING.is_set() and self._insert_fresh(_CHUNK, threads=1):
-                        continue
-                    with self._mu:  # stop only if no put queued rows since (they see us)
-                        if not self._fresh.n or self._graph is None or _EXITING.is_set():
-                            self._worker = None
-                            return
+                with self._wlock, self._glock:
+                    big = self._fresh.n > self.ann.fresh_max
+                    chunk, threads = (_BIG_CHUNK, -1) if big else (_CHUNK, 1)
+                    inserted = not _EXITING.is_set() and self._insert_fresh(chunk, threads=threads)
+                    if not inserted:
+                        with self._mu:  # stop only if no put queued rows since (they see us)
+                            stop = not self._fresh.n or self._graph is None or _EXITING.is_set()
+                            if stop:
+                                self._worker = None
+                if not inserted and stop:
+                    break
+                self._maybe_autosave()
+            self._maybe_autosave()
         except Exception:  # the rows stay in the fresh buffer, searched exactly
             logger.exception("stores: inserting rows into the vector graph failed")
             with self._mu:
@@ -758,8 +990,21 @@ class VectorIndex:
         finally:
             _WORKERS.discard(threading.current_thread())
 
+    def _maybe_autosave(self) -> None:
+        """Let the owner save the graph (:attr:`autosave`) once enough of it changed."""
+        save = self.autosave
+        if save is None or _EXITING.is_set() or self._graph is None:
+            return
+        if self._unsaved < max(self.ann.save_every, len(self) // 8):
+            return
+        try:
+            save()
+        except Exception:  # the next open re-inserts what the last saved graph lacks
+            logger.exception("stores: saving the vector graph failed")
+
     def _insert_fresh(self, limit: int, *, threads: int) -> bool:
-        """Insert up to ``limit`` fresh rows into the graph (caller holds ``_glock``).
+        """Insert up to ``limit`` fresh rows into the graph (caller holds ``_wlock`` and
+        ``_glock``).
 
         Returns False when no row was waiting. Rows removed while hnswlib inserts them
         are marked deleted afterwards (remove() queued them); a label re-added meanwhile
@@ -786,7 +1031,9 @@ class VectorIndex:
             for label in labels.tolist():
                 if label in inflight:
                     fresh.remove(label)
+                    self._in_graph.add(label)
             self._inflight = set()
+            self._unsaved += m
         return True
 
     def _apply_doomed(self) -> None:
@@ -802,15 +1049,18 @@ class VectorIndex:
             with contextlib.suppress(RuntimeError):  # never inserted, or already deleted
                 graph.mark_deleted(label)
             self._graph_deleted.add(label)
+        self._unsaved += len(doomed)
 
     def sync_graph(self) -> None:
         """Insert every waiting row into the graph now (all cores) and apply removals.
 
-        Searches are exact either way; this makes the graph whole (:meth:`save_graph`
-        calls it) and lets tests and benchmarks measure a settled index.
+        Waits for a background build first. Searches are exact either way; this makes the
+        graph whole (:meth:`save_graph` calls it) and lets tests and benchmarks measure a
+        settled index.
         """
         self._flush()
-        with self._graph_turn():
+        self.wait_graph()
+        with self._wlock, self._graph_turn():
             while self._insert_fresh(max(self._fresh.n, 1), threads=-1):
                 pass
             self._apply_doomed()
@@ -828,50 +1078,79 @@ class VectorIndex:
         mat = np.concatenate([b.matrix[: b.n] for b in blocks])
         return labels, mat
 
-    def save_graph(self, path: str | os.PathLike[str], *, generation: int) -> GraphStamp | None:
+    def save_graph(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        generation: int | None = None,
+        settle: bool = True,
+        publish: Callable[[GraphStamp, Path, Path], None] = _replace_file,
+    ) -> GraphStamp | None:
         """Write the graph to ``path``; return the :class:`GraphStamp` a later
         :meth:`load_graph` must be given (the caller keeps it apart from the file:
         LMDBStore stores it in LMDB). None (and nothing written) without a graph.
 
-        The file is written under a name private to this process and renamed into
-        place, so a crash or another process saving at once never leaves a torn file.
+        ``generation`` (default :attr:`generation`) is what the stamp records;
+        ``settle=False`` saves the graph as it is, rows still on their way into it named
+        in the stamp (the background saves), instead of inserting them first. The file
+        is written under a name private to this process and thread, then handed to
+        ``publish(stamp, tmp, path)``, which moves it into place (LMDBStore does that
+        inside the transaction that records the stamp), so a crash or another process
+        saving at once never leaves a torn file.
+
+        Searches go on while the file is written; inserts wait.
         """
-        if self._graph is None:
-            return None
-        self.sync_graph()
+        if settle:
+            self.sync_graph()
         path = Path(path)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
-            with self._graph_turn():
-                self._graph.save_index(str(tmp))
-                count = len(self)
+            with self._wlock:
+                graph = self._graph
+                if graph is None:
+                    return None
+                with self._graph_turn():
+                    self._apply_doomed()
+                    with self._mu:
+                        gen = self.generation if generation is None else generation
+                        trusted = self._in_graph.copy()
+                        self._unsaved = 0
+                    ids = graph.get_ids_list()
+                # Only marks of removed rows may change the graph now (searches apply
+                # them): those rows are out of ``trusted`` already.
+                graph.save_index(str(tmp))
+            untrusted = tuple(label for label in ids if label not in trusted)
             with open(tmp, "rb") as f:
                 size, digest = _file_digest(f)
-            os.replace(tmp, path)
+            stamp = GraphStamp(gen, len(ids) - len(untrusted), self.dims, size, digest, untrusted)
+            publish(stamp, tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        return GraphStamp(generation, count, self.dims, size, digest)
+        return stamp
 
     def load_graph(
-        self, path: str | os.PathLike[str], *, stamp: GraphStamp | None, generation: int
+        self,
+        path: str | os.PathLike[str],
+        *,
+        stamp: GraphStamp | None,
+        changed: Collection[int] | None,
     ) -> bool:
-        """Load a saved graph if it is exactly the file ``stamp`` describes and matches
-        ``generation`` and the rows; else return False (the caller rebuilds).
+        """Load a saved graph if it is exactly the file ``stamp`` describes; else return
+        False (the caller rebuilds). ``changed``: the labels the owner changed since
+        ``stamp.generation`` (None when it cannot tell: the graph is not used).
 
-        Call after re-adding every row (the rows come from the store). hnswlib trusts
-        its file's header (a changed byte there crashed the process), so the file's
-        size and blake2b digest are checked against the stamp before hnswlib reads a
-        byte, and hnswlib reads the very file that was checked (through its open
-        descriptor, so a concurrent rename cannot swap it).
+        Call after re-adding every row (the rows come from the store). Rows the file does
+        not hold as they are now (changed, untrusted in the stamp, or missing) go into
+        the fresh buffer and on into the graph in the background; searches are exact
+        meanwhile. hnswlib trusts its file's header (a changed byte there crashed the
+        process), so the file's size and blake2b digest are checked against the stamp
+        before hnswlib reads a byte, and hnswlib reads the very file that was checked
+        (through its open descriptor, so a concurrent rename cannot swap it).
         """
-        if (
-            stamp is None
-            or stamp.generation != generation
-            or stamp.count != len(self)
-            or stamp.dims != self.dims
-        ):
+        if stamp is None or changed is None or stamp.dims != self.dims:
             return False
+        self._flush()
         try:
             f = open(path, "rb")  # noqa: SIM115 - kept open while hnswlib reads it
         except OSError:
@@ -883,19 +1162,25 @@ class VectorIndex:
                 by_fd = f"/proc/self/fd/{f.fileno()}"
                 graph = hnswlib.Index(space="cosine", dim=self.dims)
                 graph.load_index(by_fd if os.path.exists(by_fd) else str(path), max_elements=0)
-                live = set(self._ns_of)
-                graph_labels = set(graph.get_ids_list())
-                deleted = graph_labels - live
-                if not live <= graph_labels:
+                ids = graph.get_ids_list()
+                if len(ids) - len(stamp.untrusted) != stamp.count:
                     return False
+                bad = set(stamp.untrusted)
+                bad.update(changed)
+                live = self._ns_of
+                in_graph = {label for label in ids if label not in bad and label in live}
+                deleted = {label for label in ids if label not in in_graph}
                 for label in deleted:
                     with contextlib.suppress(RuntimeError):  # saved already marked deleted
                         graph.mark_deleted(label)
             except Exception:  # the file checked out but hnswlib refused it: rebuild
                 return False
         graph.set_ef(self.ann.ef)
-        with self._graph_turn():
-            self._set_graph(graph, deleted)
+        with self._wlock, self._graph_turn():
+            self._set_graph(graph, deleted, in_graph)
+        missing = [label for label in live if label not in in_graph]
+        self._unsaved = len(missing) + len(set(bad).intersection(ids))
+        self._requeue(missing)
         return True
 
     # -- search ---------------------------------------------------------------------
@@ -923,6 +1208,7 @@ class VectorIndex:
         """
         if k <= 0:
             return []
+        self._poll_build()
         self._flush()
         q = query if unit and isinstance(query, np.ndarray) else self._checked_query(query)
         namespaces = self._under.get(prefix)
@@ -1028,10 +1314,10 @@ class VectorIndex:
                 return fresh_hits
             want = min(k, live)
             fetch = want
+            base_ef = self.ann.ef_for(len(self))
             while True:
                 fetch = min(fetch, live)
-                if fetch > self.ann.ef:
-                    graph.set_ef(fetch)
+                graph.set_ef(max(fetch, base_ef))
                 try:
                     if mask is None:
                         labels, dists = graph.knn_query(q, k=fetch, num_threads=1)
@@ -1041,9 +1327,6 @@ class VectorIndex:
                         )
                 except RuntimeError:  # hnswlib found fewer than `fetch` rows passing the filter
                     return None
-                finally:
-                    if fetch > self.ann.ef:
-                        graph.set_ef(self.ann.ef)
                 owners = self._owners_of(labels[0])
                 hits = _top_items(1.0 - dists[0].astype(np.float32), owners, want)
                 if len(hits) >= want or fetch >= live:

@@ -24,7 +24,6 @@ one go when a search needs them (LMDBStore converts a batch's rows for its commi
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 import threading
 import time
@@ -99,7 +98,17 @@ class Record:
         ``old`` was live, and its vector rows get ``labels``."""
         kept = old is not None and old.live(self.updated_at)
         created = old.created_at if kept and old is not None else self.created_at
-        return dataclasses.replace(self, created_at=created, labels=labels)
+        # (the constructor, not dataclasses.replace: 1 us instead of 15 per put)
+        return Record(
+            self.namespace,
+            self.key,
+            self.value,
+            created,
+            self.updated_at,
+            self.expires_at,
+            self.ttl,
+            labels,
+        )
 
     def item(self) -> Item:
         """As a public :class:`Item`."""
@@ -246,7 +255,7 @@ class IndexedStore(BaseStore):
         self.index_config = index
         self.embeddings = ensure_embeddings(index.get("embed"), dims=dims)
         self.embeddings_name = embeddings_name(index.get("embed"))
-        self.vectors = VectorIndex(dims, AnnConfig.from_dict(index.get("ann")))
+        self.vectors = VectorIndex(dims, AnnConfig.from_dict(index.get("ann")), lock=self._lock)
         self._fields = list(fields)
         self._simple_fields = frozenset(p for p in fields if is_simple_path(p))
 

@@ -258,7 +258,7 @@ class IndexConfig(TypedDict, total=False):
     fields: list[str] | None
     """Paths of the value to embed: "$" = whole value (default), "a.b", "tags[*]"."""
     ann: dict[str, int]
-    """hnswlib tuning: M, ef_construction, ef, exact_threshold, fresh_max (see AnnConfig)."""
+    """hnswlib tuning: M, ef_construction, ef, exact_threshold, fresh_max, save_every (see AnnConfig)."""
 
 
 class _NotProvided:

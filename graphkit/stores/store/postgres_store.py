@@ -251,7 +251,7 @@ class PostgresStore(IndexedStore):
         for ns, count in conn.execute("SELECT ns, count(*) FROM graphkit_store GROUP BY ns"):
             self._ns_counts[decode_ns(ns)] = count
         if self.vectors is not None and self.vector_cache:
-            self.vectors = VectorIndex(self.vectors.dims, self.vectors.ann)
+            self.vectors = VectorIndex(self.vectors.dims, self.vectors.ann, lock=self._lock)
             rows = conn.execute(
                 "SELECT label, ns, key, vector FROM graphkit_store_vectors"
             ).fetchall()
