@@ -289,8 +289,30 @@ class InvalidStoreQueryError(StoreError, ValueError):
     accepted forms."""
 
 
-class InvalidIndexConfigError(StoreError, ValueError, TypeError):
-    """A store's ``index`` configuration is invalid (its ``embed``, ``dims``...)."""
+class InvalidStoreConfigError(StoreError, ValueError, TypeError):
+    """A store's ``index`` or ``ttl`` configuration is invalid (its ``embed``,
+    ``dims``...), or does not match what the store on disk holds."""
+
+
+class InvalidStoreRequestError(StoreError, ValueError, TypeError):
+    """A store call's arguments are invalid: a value that is not a dict, an unknown op,
+    negative paging, a bad ``ttl`` or ``match_type``."""
+
+
+class InvalidEmbeddingError(StoreError, ValueError):
+    """An embedding function returned vectors the index cannot take (wrong length or
+    count, NaN or infinite values, not numbers)."""
+
+
+class DuplicateLabelError(StoreError, KeyError):
+    """A vector label is already in the index (remove it first)."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class StoreClosedError(StoreError, RuntimeError):
+    """The store was closed; open a new one."""
 
 
 class StoreFormatError(StoreError, RuntimeError):

@@ -15,17 +15,25 @@ import pytest
 from typing_extensions import TypedDict
 
 import graphkit
+from graphkit.embeddings import HashEmbeddings
 from graphkit.errors import (
     ConfigError,
     GraphkitError,
     InvalidArgumentError,
     InvalidCallError,
     InvalidMessageError,
+    InvalidStoreConfigError,
+    InvalidStoreQueryError,
+    InvalidStoreRequestError,
     MissingStateKeyError,
     RunContextError,
+    StoreClosedError,
+    StoreError,
 )
 from graphkit.graph import START, StateGraph
 from graphkit.messages import AIMessage, RemoveMessage, add_messages, convert_to_messages
+from graphkit.store.base import InvalidNamespaceError
+from graphkit.store.memory import InMemoryStore
 
 PACKAGE = Path(graphkit.__file__).parent
 
@@ -59,8 +67,7 @@ def _builtin_raises(path: Path) -> list[str]:
 def test_no_module_raises_a_bare_builtin_exception() -> None:
     """A new ``raise ValueError(...)`` fails here: raise a GraphkitError subclass that
     also subclasses ValueError (see graphkit/errors.py) so callers can catch both."""
-    sources = [p for p in sorted(PACKAGE.rglob("*.py")) if "stores" not in p.parts]
-    offenders = [hit for path in sources for hit in _builtin_raises(path)]
+    offenders = [hit for path in sorted(PACKAGE.rglob("*.py")) for hit in _builtin_raises(path)]
     assert offenders == []
 
 
@@ -115,3 +122,44 @@ def test_a_missing_state_key_is_a_key_error_with_a_readable_message() -> None:
     assert isinstance(error, KeyError)
     assert isinstance(error, ValueError)
     assert str(error) == "Tool 'lookup' needs the state key 'user'"
+
+
+def _closed_lmdb_store(tmp_path: Path) -> Any:
+    from graphkit.store.lmdb import LMDBStore
+
+    store = LMDBStore(tmp_path / "closed")
+    store.close()
+    return store
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "builtin"),
+    [
+        (lambda tmp: InMemoryStore().put(("a",), "k", "text"), InvalidStoreRequestError, TypeError),
+        (
+            lambda tmp: InMemoryStore().search(("a",), filter={"x": {"$near": 1}}),
+            InvalidStoreQueryError,
+            ValueError,
+        ),
+        (lambda tmp: InMemoryStore().put(("a", ""), "k", {}), InvalidNamespaceError, ValueError),
+        (lambda tmp: HashEmbeddings(dims=0), InvalidStoreConfigError, ValueError),
+        (lambda tmp: InMemoryStore(index={"embed": "hash"}), InvalidStoreConfigError, ValueError),
+        (lambda tmp: _closed_lmdb_store(tmp).get(("a",), "k"), StoreClosedError, RuntimeError),
+    ],
+)
+def test_store_errors_share_one_base_and_keep_their_builtin(
+    tmp_path: Path, call: Any, error: type[StoreError], builtin: type[Exception]
+) -> None:
+    with pytest.raises(error) as caught:
+        call(tmp_path)
+    assert isinstance(caught.value, StoreError) and isinstance(caught.value, GraphkitError)
+    assert isinstance(caught.value, builtin)
+
+
+def test_opening_a_missing_lmdb_store_is_a_file_not_found_error(tmp_path: Path) -> None:
+    from graphkit.store.lmdb import LMDBStore
+    from graphkit.stores._lmdb import LMDBNotFoundError
+
+    with pytest.raises(LMDBNotFoundError, match="no LMDB environment") as caught:
+        LMDBStore.open_existing(tmp_path / "nothing")
+    assert isinstance(caught.value, FileNotFoundError)

@@ -29,7 +29,7 @@ from functools import lru_cache
 from hashlib import blake2b
 from typing import Any, Protocol, Union, runtime_checkable
 
-from graphkit.errors import InvalidIndexConfigError, RunContextError
+from graphkit.errors import InvalidStoreConfigError, RunContextError
 
 EmbedFunc = Callable[[Sequence[str]], list[list[float]]]
 """A sync embedding function: texts in, one vector per text out."""
@@ -119,7 +119,7 @@ class HashEmbeddings:
 
     def __init__(self, dims: int = 384, *, ngram: int = 3, ngram_weight: float = 0.5) -> None:
         if dims < 1:
-            raise InvalidIndexConfigError(f"HashEmbeddings needs dims >= 1, got {dims}.")
+            raise InvalidStoreConfigError(f"HashEmbeddings needs dims >= 1, got {dims}.")
         self.dims = dims
         """Vector length."""
         self.ngram = ngram
@@ -253,7 +253,7 @@ def ensure_embeddings(embed: EmbeddingsLike, *, dims: int) -> Embeddings:
         return HashEmbeddings(dims)
     if isinstance(embed, str):
         if ":" not in embed:
-            raise InvalidIndexConfigError(
+            raise InvalidStoreConfigError(
                 f"Unknown embed={embed!r}: name a provider and model, e.g. "
                 "'openai:text-embedding-3-small', or 'hash' for the local HashEmbeddings; "
                 "or pass an Embeddings object."
@@ -267,7 +267,7 @@ def ensure_embeddings(embed: EmbeddingsLike, *, dims: int) -> Embeddings:
         return _SyncOnlyEmbeddings(embed)
     if callable(embed):
         return _FuncEmbeddings(embed)
-    raise InvalidIndexConfigError(
+    raise InvalidStoreConfigError(
         f"index['embed'] must be an Embeddings object, a function list[str] -> vectors "
         f"(sync or async), 'hash' or None; got {type(embed).__name__}."
     )

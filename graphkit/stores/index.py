@@ -60,6 +60,8 @@ import hnswlib
 import numpy as np
 import numpy.typing as npt
 
+from graphkit.errors import DuplicateLabelError, InvalidEmbeddingError, InvalidStoreConfigError
+
 logger = logging.getLogger("stores")
 
 Namespace = tuple[str, ...]
@@ -179,7 +181,7 @@ class AnnConfig:
         allowed = {"M", "ef_construction", "ef", "exact_threshold", "fresh_max", "save_every"}
         unknown = set(raw) - allowed
         if unknown:
-            raise ValueError(
+            raise InvalidStoreConfigError(
                 f"Unknown index['ann'] keys {sorted(unknown)}; allowed: {sorted(allowed)}."
             )
         return cls(**raw)
@@ -459,7 +461,7 @@ class VectorIndex:
         if arr.ndim != 2 or arr.shape[1] != self.dims:
             raise self._dims_error(arr.shape[1] if arr.ndim == 2 else arr.shape)
         if not np.isfinite(arr).all():
-            raise ValueError(
+            raise InvalidEmbeddingError(
                 "Embedding contains NaN or infinite values (or None, read as NaN): "
                 "check what the embedding function returns."
             )
@@ -485,8 +487,8 @@ class VectorIndex:
                     return q / np.float32(math.sqrt(sq))
         return self.normalize(np.asarray(vector, dtype=np.float32).reshape(1, -1))[0]
 
-    def _dims_error(self, got: object) -> ValueError:
-        return ValueError(
+    def _dims_error(self, got: object) -> InvalidEmbeddingError:
+        return InvalidEmbeddingError(
             f"Embedding has dimension {got} but the index was configured with "
             f"dims={self.dims}: set index['dims'] to your model's output size."
         )
@@ -540,7 +542,7 @@ class VectorIndex:
                 n = len(row) if hasattr(row, "__len__") else None
                 if n is not None and n != self.dims and not isinstance(row, str):
                     raise self._dims_error(n) from None
-            raise ValueError(
+            raise InvalidEmbeddingError(
                 "Embedding rows must be sequences of numbers (one float per dimension); "
                 f"got {_describe(vectors)}: check what the embedding function returns."
             ) from None
@@ -605,7 +607,9 @@ class VectorIndex:
         top = self._max_label
         for label, ns in zip(labels, namespaces):  # noqa: B905 - same length; strict= costs 0.1 us
             if label in ns_of:
-                raise KeyError(f"Label {label} is already in the index; remove it first.")
+                raise DuplicateLabelError(
+                    f"Label {label} is already in the index; remove it first."
+                )
             ns_of[label] = ns
             if label > top:
                 top = label
@@ -705,7 +709,9 @@ class VectorIndex:
         if not staged:
             for label in labels:
                 if label in ns_of:
-                    raise KeyError(f"Label {label} is already in the index; remove it first.")
+                    raise DuplicateLabelError(
+                        f"Label {label} is already in the index; remove it first."
+                    )
         groups: dict[Namespace, list[int]] = {}
         for i, ns in enumerate(namespaces):
             rows = groups.get(ns)
@@ -1238,7 +1244,7 @@ class VectorIndex:
             return self.normalize(q.reshape(1, -1))[0]  # raises naming the dimension
         norm = float(np.sqrt(q @ q))
         if not np.isfinite(norm):
-            raise ValueError("Query embedding contains NaN or infinite values.")
+            raise InvalidEmbeddingError("Query embedding contains NaN or infinite values.")
         if norm > 0 and abs(norm - 1.0) > 1e-6:
             q = q / norm
         return q

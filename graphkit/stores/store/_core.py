@@ -34,6 +34,12 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Literal
 
+from graphkit.errors import (
+    InvalidEmbeddingError,
+    InvalidStoreConfigError,
+    InvalidStoreRequestError,
+    StoreClosedError,
+)
 from graphkit.stores.embeddings import Embeddings, embeddings_name, ensure_embeddings
 from graphkit.stores.index import AnnConfig, FloatArray, Namespace, VectorIndex
 from graphkit.stores.store._values import (
@@ -242,13 +248,13 @@ class IndexedStore(BaseStore):
 
     def _configure_index(self, index: IndexConfig) -> None:
         if not isinstance(index, dict) or "dims" not in index:
-            raise ValueError(
+            raise InvalidStoreConfigError(
                 "index must be a dict with at least 'dims', e.g. "
                 "{'dims': 384, 'embed': 'hash', 'fields': ['$']}."
             )
         dims = index["dims"]
         if not isinstance(dims, int) or dims < 1:
-            raise ValueError(f"index['dims'] must be a positive int, got {dims!r}.")
+            raise InvalidStoreConfigError(f"index['dims'] must be a positive int, got {dims!r}.")
         fields = index.get("fields") or ["$"]
         for path in fields:
             check_path(path)
@@ -378,19 +384,21 @@ class IndexedStore(BaseStore):
                 _check_paging(op.limit, op.offset)
                 if op.query is not None and self.embeddings is not None:
                     if not isinstance(op.query, str):
-                        raise TypeError(f"query must be a str, got {type(op.query).__name__}.")
+                        raise InvalidStoreRequestError(
+                            f"query must be a str, got {type(op.query).__name__}."
+                        )
                     if op.query not in queries:
                         queries.append(op.query)
             elif isinstance(op, ListNamespacesOp):
                 for cond in op.match_conditions or ():
                     if cond.match_type not in ("prefix", "suffix"):
-                        raise ValueError(
+                        raise InvalidStoreRequestError(
                             f"match_type must be 'prefix' or 'suffix', got {cond.match_type!r}."
                         )
                     validate_namespace(tuple(cond.path), allow_empty=True, what="namespace pattern")
                 _check_paging(op.limit, op.offset)
             else:
-                raise TypeError(
+                raise InvalidStoreRequestError(
                     f"Unknown op {op!r}: batch() takes GetOp, PutOp, SearchOp, ListNamespacesOp."
                 )
         return self._plan_texts(puts, queries)
@@ -438,17 +446,17 @@ class IndexedStore(BaseStore):
                 self._valid_ns.add(ns)
         validate_key(op.key)
         if op.value is not None and not isinstance(op.value, dict):
-            raise TypeError(
+            raise InvalidStoreRequestError(
                 f"Store values must be dicts, got {type(op.value).__name__} for key "
                 f"{op.key!r}: wrap it, e.g. {{'value': ...}}."
             )
         if op.index is not None and op.index is not False:
             if not isinstance(op.index, list):
-                raise TypeError(
+                raise InvalidStoreRequestError(
                     f"index must be None, False or a list of field paths, got {op.index!r}."
                 )
             if self.embeddings is None:
-                raise ValueError(
+                raise InvalidStoreRequestError(
                     f"put(..., index={op.index!r}) needs a store created with index={{'dims': ..., "
                     "'embed': ...}}; this store has no embedding index."
                 )
@@ -458,7 +466,9 @@ class IndexedStore(BaseStore):
         if ttl is not None and (
             isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0
         ):
-            raise ValueError(f"ttl must be a positive number of minutes or None, got {ttl!r}.")
+            raise InvalidStoreRequestError(
+                f"ttl must be a positive number of minutes or None, got {ttl!r}."
+            )
 
     def _embed_sync(self, plan: _Plan) -> tuple[list[list[float]], list[list[float]]]:
         if self.embeddings is None:
@@ -522,7 +532,7 @@ class IndexedStore(BaseStore):
         packed to float32 bytes (converted in bulk when a search needs them); arrays are
         converted here. A bad row raises ``ValueError`` saying what is wrong."""
         if len(doc_vecs) != len(plan.texts):
-            raise ValueError(
+            raise InvalidEmbeddingError(
                 f"The embedding function returned {len(doc_vecs)} vectors for "
                 f"{len(plan.texts)} texts; it must return one vector per text."
             )
@@ -813,7 +823,7 @@ class IndexedStore(BaseStore):
     # -- lifecycle ---------------------------------------------------------------------------------
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError(f"{type(self).__name__} is closed; open a new one.")
+            raise StoreClosedError(f"{type(self).__name__} is closed; open a new one.")
 
     def close(self) -> None:
         """Release resources (idempotent)."""
@@ -835,7 +845,7 @@ class IndexedStore(BaseStore):
 def _check_paging(limit: object, offset: object) -> None:
     for name, v in (("limit", limit), ("offset", offset)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            raise ValueError(f"{name} must be a non-negative int, got {v!r}.")
+            raise InvalidStoreRequestError(f"{name} must be a non-negative int, got {v!r}.")
 
 
 def _check_ttl_config(ttl: TTLConfig | None) -> TTLConfig:
@@ -844,8 +854,12 @@ def _check_ttl_config(ttl: TTLConfig | None) -> TTLConfig:
     allowed = {"default_ttl", "refresh_on_read", "sweep_interval_minutes"}
     unknown = set(ttl) - allowed
     if unknown:
-        raise ValueError(f"Unknown ttl config keys {sorted(unknown)}; allowed: {sorted(allowed)}.")
+        raise InvalidStoreConfigError(
+            f"Unknown ttl config keys {sorted(unknown)}; allowed: {sorted(allowed)}."
+        )
     default = ttl.get("default_ttl")
     if default is not None and (not isinstance(default, (int, float)) or default <= 0):
-        raise ValueError(f"ttl['default_ttl'] must be positive minutes or None, got {default!r}.")
+        raise InvalidStoreConfigError(
+            f"ttl['default_ttl'] must be positive minutes or None, got {default!r}."
+        )
     return ttl

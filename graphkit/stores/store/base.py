@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, TypedDict, Union
 
-from graphkit.errors import GraphkitError
+from graphkit.errors import InvalidStoreRequestError, StoreError
 from graphkit.stores.embeddings import EmbeddingsLike
 from graphkit.stores.store._values import get_text_at_path
 
@@ -38,12 +38,12 @@ NAMESPACE_SEPARATOR = "."
 """Namespace labels may not contain this (LangGraph renders namespaces dotted)."""
 
 
-class InvalidNamespaceError(GraphkitError, ValueError):
+class InvalidNamespaceError(StoreError, ValueError):
     """A namespace is empty, too long, or a label is empty, not a string, or contains
     '.', NUL or a lone surrogate."""
 
 
-class InvalidKeyError(GraphkitError, ValueError):
+class InvalidKeyError(StoreError, ValueError):
     """An item key is empty, not a string, too long, or holds a lone surrogate."""
 
 
@@ -443,7 +443,7 @@ def _conditions(
 
 def _check_put_value(value: object) -> None:
     if not isinstance(value, dict):
-        raise TypeError(
+        raise InvalidStoreRequestError(
             f"Store values must be dicts, got {type(value).__name__}: wrap it, e.g. "
             "{'value': ...}. (To delete an item use delete().)"
         )

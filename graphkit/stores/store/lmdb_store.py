@@ -66,8 +66,13 @@ import lmdb
 import msgpack
 import numpy as np
 
-from graphkit.errors import StoreFormatError
-from graphkit.stores._lmdb import DEFAULT_MAP_SIZE, LMDBEnv, MissingDatabaseError
+from graphkit.errors import InvalidStoreConfigError, StoreFormatError
+from graphkit.stores._lmdb import (
+    DEFAULT_MAP_SIZE,
+    LMDBEnv,
+    LMDBNotFoundError,
+    MissingDatabaseError,
+)
 from graphkit.stores.embeddings import EmbeddingsLike, HashEmbeddings
 from graphkit.stores.index import GraphStamp, Namespace, VectorIndex
 from graphkit.stores.serde import SerdeError, Serializer
@@ -264,7 +269,9 @@ class LMDBStore(IndexedStore):
         index_save_interval: float = 300.0,
     ) -> None:
         if (path is None) == (env is None):
-            raise ValueError("LMDBStore needs exactly one of path=... or env=LMDBEnv(...).")
+            raise InvalidStoreConfigError(
+                "LMDBStore needs exactly one of path=... or env=LMDBEnv(...)."
+            )
         super().__init__(index=index, ttl=ttl)
         self.env = env.acquire() if env is not None else LMDBEnv.open(path, map_size=map_size)  # type: ignore[arg-type]
         self.index_path = Path(self.env.path) / INDEX_FILE
@@ -313,7 +320,7 @@ class LMDBStore(IndexedStore):
         MissingDatabaseError (a LookupError) when its environment holds no store.
         """
         if not (Path(path) / "data.mdb").is_file():
-            raise FileNotFoundError(f"no LMDB environment at {path} (no data.mdb)")
+            raise LMDBNotFoundError(f"no LMDB environment at {path} (no data.mdb)")
         env = LMDBEnv(path, readonly=True) if readonly else LMDBEnv.open(path)
         try:
             if not env.has_db("store_items"):
@@ -341,7 +348,7 @@ class LMDBStore(IndexedStore):
             self._generation = struct.unpack(">Q", raw_gen)[0] if raw_gen else 0
             stored_dims = struct.unpack(">Q", raw_dims)[0] if raw_dims else None
             if self.vectors is not None and stored_dims not in (None, self.vectors.dims):
-                raise ValueError(
+                raise InvalidStoreConfigError(
                     f"The store at {self.env.path} holds {stored_dims}-dim vectors but "
                     f"index['dims']={self.vectors.dims}: open it with dims={stored_dims}, "
                     "or use a new path to re-embed with another model."

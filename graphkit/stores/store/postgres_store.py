@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from graphkit.errors import InvalidStoreConfigError
 from graphkit.stores._postgres import Conn, Connector, migrate
 from graphkit.stores.checkpoint.postgres import name_in, name_out
 from graphkit.stores.index import FloatArray, Namespace, VectorIndex
@@ -240,7 +241,7 @@ class PostgresStore(IndexedStore):
             "SELECT generation, dims FROM graphkit_store_meta WHERE id = 1"
         ).fetchone()
         if self.vectors is not None and dims is not None and dims != self.vectors.dims:
-            raise ValueError(
+            raise InvalidStoreConfigError(
                 f"The store holds {dims}-dim vectors but index['dims']="
                 f"{self.vectors.dims}: open it with dims={dims}, or use another "
                 "database (or schema) to re-embed with another model."
