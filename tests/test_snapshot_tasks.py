@@ -1,6 +1,7 @@
 """The tasks a snapshot shows: their order in ``next``/``tasks`` and their paths, as
 LangGraph shows them (``Send``s first, paths spelled ``__pregel_push``/``__pregel_pull``),
-while a step's writes still merge in plan order (named nodes sorted, then sends)."""
+while a step's writes still merge in plan order (named nodes sorted, then sends).
+A step's tasks also start (and stream their start) Sends first, as in LangGraph."""
 
 from __future__ import annotations
 
@@ -124,3 +125,29 @@ def test_send_task_metadata_path_is_langgraphs() -> None:
     builder.add_conditional_edges("a", lambda s: [Send("b", {"log": []})], ["b"])
     builder.compile().invoke({"log": []})
     assert seen == [(("__pregel_push", 0, False), ("__pregel_push",))]
+
+
+def _started(chunks: list[dict[str, Any]]) -> list[str]:
+    return [chunk["name"] for chunk in chunks if "input" in chunk]
+
+
+def test_sends_start_first_but_merge_after_named_nodes() -> None:
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    graph = _graph(InMemorySaver(), pause=True)
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"log": []}, config)
+    chunks = list(graph.stream(None, config, stream_mode="tasks"))
+    assert _started(chunks) == ["z", "b", "c", "m"]
+    assert graph.get_state(config).values == {"log": ["a", "c", "m", "z1", "b2"]}
+
+
+async def test_sends_start_first_async() -> None:
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    graph = _graph(InMemorySaver(), pause=True)
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"log": []}, config)
+    chunks = [chunk async for chunk in graph.astream(None, config, stream_mode="tasks")]
+    assert _started(chunks) == ["z", "b", "c", "m"]
+    assert (await graph.aget_state(config)).values == {"log": ["a", "c", "m", "z1", "b2"]}

@@ -1025,11 +1025,12 @@ class Run:
                 tasks = self.plan()
                 if not tasks or self.check_before(tasks):
                     break
-                self.emit_debug_starts(tasks)
+                started = run_order(tasks)
+                self.emit_debug_starts(started)
                 if self.sink.queue is not None:
-                    yield from self.execute_live(tasks)
+                    yield from self.execute_live(started)
                 else:
-                    self.execute(tasks)
+                    self.execute(started)
                 try:
                     stop = self.finish(tasks)
                 finally:  # what the failed step streamed is delivered before its error
@@ -1069,12 +1070,13 @@ class Run:
                 tasks = self.plan()
                 if not tasks or self.check_before(tasks):
                     break
-                self.emit_debug_starts(tasks)
+                started = run_order(tasks)
+                self.emit_debug_starts(started)
                 if self.live:
-                    async for event in self._aexecute_live(tasks):
+                    async for event in self._aexecute_live(started):
                         yield event
                 else:
-                    await self.aexecute(tasks)
+                    await self.aexecute(started)
                 try:
                     stop = self.finish(tasks)
                     if cp is not None and cp.deferred:
@@ -1207,6 +1209,16 @@ def _merged_by_one(tasks: list[Task]) -> dict[str, Any] | None:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+def run_order(tasks: list[Task]) -> list[Task]:
+    """A step's tasks in the order they start (and stream), as in LangGraph: the
+    ``Send``s first, then the nodes triggered by name. Their writes still merge in plan
+    order (named nodes, then sends), which ``finish`` keeps."""
+    if len(tasks) < 2 or tasks[0].path[0] == "push" or tasks[-1].path[0] == "pull":
+        return tasks
+    first = next(i for i, task in enumerate(tasks) if task.path[0] == "push")
+    return tasks[first:] + tasks[:first]
 
 
 def _ignore(task: Task) -> None:
