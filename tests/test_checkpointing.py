@@ -285,6 +285,7 @@ def test_command_input_updates_and_jumps_to_a_node(saver: BaseCheckpointSaver) -
     assert out["log"] == ["add0", "done", "manual", "done"]
 
 
+@pytest.mark.slow  # 1,000 turns on disk
 def test_long_conversation_disk_grows_with_bytes_written_not_quadratically(tmp_path: Path) -> None:
     from graphkit import MessagesState
     from graphkit.messages import AIMessage

@@ -364,6 +364,7 @@ def test_bench_lists_and_rejects_unknown_workloads(capsys: pytest.CaptureFixture
     assert "no workload named no_such_workload (workloads: " in err
 
 
+@pytest.mark.slow  # runs a benchmark
 def test_bench_runs_a_workload_with_progress_and_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -378,6 +379,7 @@ def test_bench_runs_a_workload_with_progress_and_json(
     assert payload["machine"]["cpus"] and payload["results"][0]["name"] == "chain"
 
 
+@pytest.mark.slow  # runs a benchmark
 def test_bench_cpu_times_process_cpu_and_says_so_in_the_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

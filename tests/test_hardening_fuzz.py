@@ -16,6 +16,7 @@ import pytest
 FUZZER = Path(__file__).with_name("_fuzz_serde.py")
 
 
+@pytest.mark.slow  # fuzzes for GRAPHKIT_FUZZ_SECONDS (3 s) per seed
 @pytest.mark.parametrize("seed", [1, 2])
 def test_mutated_real_checkpoints_decode_or_raise_serde_error_never_crash(seed: int) -> None:
     seconds = os.environ.get("GRAPHKIT_FUZZ_SECONDS", "3")

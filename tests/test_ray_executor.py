@@ -62,8 +62,8 @@ def ray_instance() -> Iterator[None]:
     ray.shutdown()
 
 
-# one Ray instance: under pytest -n the whole file runs on one worker
-pytestmark = [pytest.mark.usefixtures("ray_instance"), pytest.mark.xdist_group("ray")]
+# a real Ray instance takes seconds to start: make test-slow (CI) runs this file
+pytestmark = [pytest.mark.usefixtures("ray_instance"), pytest.mark.slow]
 
 
 class Fan(TypedDict):

@@ -367,6 +367,7 @@ def test_list_namespaces_omits_namespaces_whose_items_all_expired(make_store: Ma
     assert store.search(("half",)) and [r.key for r in store.search(("half",))] == ["long"]
 
 
+@pytest.mark.slow  # waits out real TTLs
 def test_ttl_refresh_on_read_extends_life(make_store: MakeStore) -> None:
     probe = make_store()
     slow = _slow(probe)

@@ -372,6 +372,7 @@ def _open_in_child(path: Path) -> subprocess.CompletedProcess[str]:
         "stamp_missing",
     ],
 )
+@pytest.mark.slow  # rebuilds an index per damage
 def test_a_damaged_graph_file_never_crashes_a_reader_and_is_rebuilt(
     tmp_path: Path, damage: str
 ) -> None:
@@ -466,6 +467,7 @@ print("BAD", bad)
 """
 
 
+@pytest.mark.slow  # several writer processes
 def test_processes_sharing_a_path_never_share_a_vector_slot(tmp_path: Path) -> None:
     workers, n = 4, 60
     procs = [
