@@ -29,7 +29,6 @@ import copy
 import functools
 import inspect
 import typing
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -40,10 +39,10 @@ from graphkit.cache.base import BaseCache, cache_namespace, digest
 from graphkit.config import merge_configs
 from graphkit.constants import END, INTERRUPT, START
 from graphkit.context import CURRENT_CALL, CURRENT_TASK, TaskContext, report_progress
-from graphkit.engine.compiled import chain_event
+from graphkit.engine.compiled import chain_events
 from graphkit.engine.executor import LOCAL, kwargs_for
 from graphkit.engine.retry import arun_with_retry, as_retry_policies, run_with_retry
-from graphkit.errors import InvalidArgumentError, InvalidCallError, PolicyError
+from graphkit.errors import InvalidCallError, PolicyError
 from graphkit.node import CallSpec, function_name, inspect_callable
 from graphkit.schema import type_json_schema
 from graphkit.types import CachePolicy, RetryPolicy, RunnableConfig, StateSnapshot, TimeoutPolicy
@@ -516,20 +515,9 @@ class Workflow:
         """LangChain's event stream for the workflow: its start with the input, each
         ``@task`` result and the return value as stream events (the ``updates`` chunks),
         its end with the return value. Task internals are not reported."""
-        if version not in ("v1", "v2"):
-            raise InvalidArgumentError(
-                f"astream_events version must be 'v1' or 'v2', got {version!r}."
-            )
-        run_id = str(uuid.uuid4())
-        yield chain_event("on_chain_start", self.name, run_id, {"input": input})
-        final: Any = None
-        modes = ["updates", "values"]
-        async for mode, chunk in self.astream(input, config, stream_mode=modes, **kwargs):
-            if mode == "values":
-                final = chunk
-            else:
-                yield chain_event("on_chain_stream", self.name, run_id, {"chunk": chunk})
-        yield chain_event("on_chain_end", self.name, run_id, {"output": final})
+        chunks = self.astream(input, config, stream_mode=["updates", "values"], **kwargs)
+        async for event in chain_events(self.name, input, chunks, version):
+            yield event
 
     # -- state
     def get_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:

@@ -384,26 +384,10 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         input and end with its update, the graph's updates as stream events and its
         end with the final state. Model and tool internals are not reported.
         """
-        if version not in ("v1", "v2"):
-            raise InvalidArgumentError(
-                f"astream_events version must be 'v1' or 'v2', got {version!r}."
-            )
-        run_id = str(uuid.uuid4())
-        yield chain_event("on_chain_start", self.name, run_id, {"input": input})
-        final: Any = None
         modes: list[StreamMode] = ["tasks", "updates", "values"]
-        async for mode, chunk in self.astream(input, config, stream_mode=modes, **options):
-            if mode == "values":
-                final = chunk
-            elif mode == "updates":
-                yield chain_event("on_chain_stream", self.name, run_id, {"chunk": chunk})
-            elif "input" in chunk:
-                data = {"input": chunk["input"]}
-                yield chain_event("on_chain_start", chunk["name"], chunk["id"], data, run_id)
-            elif chunk["error"] is None and not chunk["interrupts"]:
-                data = {"output": chunk["result"]}
-                yield chain_event("on_chain_end", chunk["name"], chunk["id"], data, run_id)
-        yield chain_event("on_chain_end", self.name, run_id, {"output": final})
+        chunks = self.astream(input, config, stream_mode=modes, **options)
+        async for event in chain_events(self.name, input, chunks, version):
+            yield event
 
     def batch(
         self,
@@ -783,6 +767,30 @@ class _Call:
 _NESTED_MODES = frozenset({"messages", "tools"})
 """Subgraph events of these modes reach a caller without ``subgraphs=True`` (they
 are only produced then, or when the parent takes them; see ``RunContext.streams``)."""
+
+
+async def chain_events(
+    name: str, input: Any, chunks: AsyncIterator[Any], version: str
+) -> AsyncIterator[dict[str, Any]]:
+    """``astream_events`` of a runnable named ``name`` from its ``(mode, chunk)`` stream
+    of ``updates`` and ``values`` (and ``tasks``, for each task's start and end)."""
+    if version not in ("v1", "v2"):
+        raise InvalidArgumentError(f"astream_events version must be 'v1' or 'v2', got {version!r}.")
+    run_id = str(uuid.uuid4())
+    yield chain_event("on_chain_start", name, run_id, {"input": input})
+    final: Any = None
+    async for mode, chunk in chunks:
+        if mode == "values":
+            final = chunk
+        elif mode == "updates":
+            yield chain_event("on_chain_stream", name, run_id, {"chunk": chunk})
+        elif "input" in chunk:
+            data = {"input": chunk["input"]}
+            yield chain_event("on_chain_start", chunk["name"], chunk["id"], data, run_id)
+        elif chunk["error"] is None and not chunk["interrupts"]:
+            data = {"output": chunk["result"]}
+            yield chain_event("on_chain_end", chunk["name"], chunk["id"], data, run_id)
+    yield chain_event("on_chain_end", name, run_id, {"output": final})
 
 
 def chain_event(
