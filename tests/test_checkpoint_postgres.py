@@ -405,6 +405,29 @@ async def test_async_saver_runs_a_graph(url: str) -> None:
         assert [t.thread_id for t in await saver.alist_threads()] == ["async"]
 
 
+async def test_an_async_connection_pool_is_used_through_its_conninfo(url: str) -> None:
+    """Given psycopg_pool's AsyncConnectionPool (as LangGraph's async saver takes), the
+    saver and the store open pools of their own to the same server."""
+    from psycopg_pool import AsyncConnectionPool
+
+    from graphkit.checkpoint.postgres.aio import AsyncPostgresSaver
+    from graphkit.store.postgres.aio import AsyncPostgresStore
+
+    pool = AsyncConnectionPool(url, open=False)
+    saver, store = AsyncPostgresSaver(pool), AsyncPostgresStore(pool)
+    try:
+        await saver.setup()
+        await store.setup()
+        Conversation(saver, "pooled").step("x")
+        assert [t.thread_id for t in await saver.alist_threads()] == ["pooled"]
+        await store.aput(("n",), "k", {"v": 1})
+        found = await store.aget(("n",), "k")
+        assert found is not None and found.value == {"v": 1}
+    finally:
+        saver.close()
+        store.close()
+
+
 # ------------------------------------------------------- slow fault drills
 _KILLED_RUN = """
 import sys, time

@@ -66,6 +66,15 @@ def lock_key(*parts: str) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
+def _async_pool_conninfo(conn: Any) -> Any:
+    """A psycopg_pool ``AsyncConnectionPool`` stands for its conninfo: the sync backends
+    open a pool of their own to the same server (they never share the async one)."""
+    conninfo = getattr(conn, "conninfo", None)
+    if type(conn).__name__ == "AsyncConnectionPool" and isinstance(conninfo, str):
+        return conninfo
+    return conn
+
+
 class Connector:
     """Runs operations on a pool or one shared connection, retrying once on a new
     connection when the old one broke (every operation the backends run is idempotent:
@@ -74,6 +83,7 @@ class Connector:
     def __init__(self, conn: Any, *, pool_size: int = 8) -> None:
         self.conninfo: str | None = None
         """The URL we connect with, when we opened the connection (then it can reconnect)."""
+        conn = _async_pool_conninfo(conn)
         if isinstance(conn, str):
             self.conninfo = conn
             try:  # fail now, with the server's own words, if it cannot be reached

@@ -25,12 +25,6 @@ class AsyncPostgresSaver(PostgresSaver):
     this saver's own).
     """
 
-    def __init__(self, conn: Any, **kwargs: Any) -> None:
-        conninfo = getattr(conn, "conninfo", None)
-        if type(conn).__name__ == "AsyncConnectionPool" and isinstance(conninfo, str):
-            conn = conninfo
-        super().__init__(conn, **kwargs)
-
     @classmethod
     @asynccontextmanager
     async def from_conn_string(  # type: ignore[override]

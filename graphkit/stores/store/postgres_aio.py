@@ -20,12 +20,6 @@ __all__ = ["AsyncPostgresStore"]
 class AsyncPostgresStore(PostgresStore):
     """:class:`PostgresStore` with ``await``-able ``setup`` and an async ``from_conn_string``."""
 
-    def __init__(self, conn: Any, **kwargs: Any) -> None:
-        conninfo = getattr(conn, "conninfo", None)
-        if type(conn).__name__ == "AsyncConnectionPool" and isinstance(conninfo, str):
-            conn = conninfo
-        super().__init__(conn, **kwargs)
-
     @classmethod
     @asynccontextmanager
     async def from_conn_string(  # type: ignore[override]
