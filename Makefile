@@ -35,7 +35,8 @@ test: $(STAMP)
 	$(BIN)/mypy tests/typing
 	$(BIN)/pytest -q -n auto --dist loadgroup
 
-# Long-running suites (50k-vector recall, SIGKILL and multi-process reliability); CI runs them.
+# Long-running suites (50k-vector recall, SIGKILL and multi-process reliability, Chromium,
+# Ray, timed fuzzing, TTL expiry, index-damage rebuilds); CI runs them.
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
 
