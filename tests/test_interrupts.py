@@ -10,7 +10,12 @@ import pytest
 import typing_extensions
 
 from graphkit import START, Command, Interrupt, StateGraph, interrupt
-from graphkit.errors import NodeConfigError, UnknownInterruptError, is_invalid_resume
+from graphkit.errors import (
+    InvalidUpdateError,
+    NodeConfigError,
+    UnknownInterruptError,
+    is_invalid_resume,
+)
 from graphkit.stores.checkpoint import BaseCheckpointSaver
 from graphkit.types import Durability
 
@@ -490,3 +495,19 @@ async def test_aupdate_state_as_a_node_with_an_async_conditional_edge(
     await graph.aupdate_state(CFG, {"draft": "go"}, as_node="a")
     assert (await graph.aget_state(CFG)).next == ("b",)
     assert (await graph.ainvoke(None, CFG))["log"] == ["a", "b"]
+
+
+async def test_sync_update_state_on_a_running_loop_refuses_an_async_edge_by_name(
+    saver: BaseCheckpointSaver,
+) -> None:
+    async def route(state: State) -> str:
+        return "__end__"
+
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"log": ["a"]})
+    builder.add_edge(START, "a")
+    builder.add_conditional_edges("a", route, ["__end__"])
+    graph = builder.compile(checkpointer=saver, interrupt_after=["a"])
+    await graph.ainvoke({"log": []}, CFG)
+    with pytest.raises(InvalidUpdateError, match="'route' from 'a' is async.*aupdate_state"):
+        graph.update_state(CFG, {"draft": "x"}, as_node="a")  # on this test's event loop
