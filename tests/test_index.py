@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import numpy as np
@@ -667,3 +668,34 @@ def test_a_graph_saved_before_later_changes_loads_and_requeues_only_those(
         model.check(reopened, _query(8, s), 6)
     assert reopened._graph is not None
     assert set(reopened._graph.get_ids_list()) - reopened._graph_deleted == set(model.rows)
+
+
+def test_a_search_scans_exactly_when_the_background_thread_holds_the_graph() -> None:
+    """A search waits for the graph only briefly: while the insert thread holds it (a nice-10
+    thread on a loaded machine can hold it far longer than its chunk takes), it scans."""
+    rng = np.random.default_rng(7)
+    mat = rng.standard_normal((300, 8)).astype(np.float32)
+    index = VectorIndex(8, AnnConfig(exact_threshold=100))
+    namespaces = [("a", str(i % 3)) for i in range(300)]
+    index.add(list(range(300)), owners=list(range(300)), namespaces=namespaces, vectors=mat)
+    index.sync_graph()
+    assert index.has_graph
+    held, done, released = threading.Event(), threading.Event(), threading.Event()
+
+    def hold() -> None:  # as the insert thread holds the graph during a chunk
+        with index._glock:
+            held.set()
+            done.wait(timeout=10)
+        released.set()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait()
+    try:
+        hits = index.search(mat[42], prefix=("a",), k=3)
+        assert not released.is_set()  # answered while the graph was held
+    finally:
+        done.set()
+        holder.join()
+    assert hits[0].owner == 42 and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert [h.owner for h in hits] == [h.owner for h in index.search(mat[42], prefix=("a",), k=3)]

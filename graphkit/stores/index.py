@@ -83,6 +83,12 @@ _BIG_CHUNK = 64
 """Fresh rows per hnswlib call (all cores) while more than ``AnnConfig.fresh_max`` wait:
 ~10 ms at 384 dims on 2 cores, the longest a search then waits for the graph."""
 
+_SEARCH_WAIT = 0.05
+"""Seconds a search waits for the graph while the background thread inserts a chunk;
+then it scans exactly (~30 ms at 100k x 384). The thread runs at nice 10, so on a loaded
+machine one chunk can hold the graph for far longer than its CPU time: a first search
+after reopening 100k rows waited 1.2 s for it before this limit."""
+
 _BUILD_CHUNK = 4096
 """Rows per hnswlib call of a background build (between calls it checks for exit)."""
 
@@ -273,10 +279,21 @@ class _Block:
         self.n = 0
         self.slot: dict[int, int] = {}
 
-    def append(self, labels: IntArray, owners: IntArray, mat: FloatArray) -> None:
-        """Append rows in bulk (capacity doubles, so appends are amortised O(rows))."""
+    def append(
+        self, labels: IntArray, owners: IntArray, mat: FloatArray, *, adopt: bool = False
+    ) -> None:
+        """Append rows in bulk (capacity doubles, so appends are amortised O(rows)).
+
+        ``adopt=True``: the arrays are the caller's own copies, kept as they are when
+        this block is empty and too small for them (a bulk load copies once, not twice).
+        """
         start = self.n
         end = start + len(labels)
+        if adopt and start == 0 and end > len(self.labels):
+            self.matrix, self.labels, self.owners = mat, labels, owners
+            self.slot = dict(zip(labels.tolist(), range(end), strict=True))
+            self.n = end
+            return
         if end > len(self.labels):
             cap = max(end, 2 * len(self.labels))
             self.matrix = _grow(self.matrix, cap)
@@ -731,7 +748,7 @@ class VectorIndex:
                 block.append(label_arr, owner_arr, mat)
             else:
                 idx = np.asarray(rows, dtype=np.intp)
-                block.append(label_arr[idx], owner_arr[idx], mat[idx])
+                block.append(label_arr[idx], owner_arr[idx], mat[idx], adopt=True)
             self._invalidate(ns)
         if not staged:
             for label, ns in zip(labels, namespaces, strict=True):
@@ -949,20 +966,22 @@ class VectorIndex:
             worker.start()
 
     @contextlib.contextmanager
-    def _graph_turn(self) -> Iterator[None]:
+    def _graph_turn(self, timeout: float = -1) -> Iterator[bool]:
         """Hold ``_glock``, ahead of the background thread (Python locks are not fair:
-        without this a search could wait for the whole buffer, not one chunk)."""
+        without this a search could wait for the whole buffer, not one chunk). Yields
+        whether it got the lock (always, unless ``timeout`` seconds passed first)."""
         with self._mu:
             self._waiting += 1
         try:
-            self._glock.acquire()
+            got = self._glock.acquire(timeout=timeout)
         finally:
             with self._mu:
                 self._waiting -= 1
         try:
-            yield
+            yield got
         finally:
-            self._glock.release()
+            if got:
+                self._glock.release()
 
     def _drain(self) -> None:
         """The background thread: insert fresh rows a chunk at a time until none wait.
@@ -1252,7 +1271,7 @@ class VectorIndex:
     def _search_exact(
         self, q: FloatArray, namespaces: set[Namespace], k: int, allowed: IntArray | None
     ) -> list[Hit]:
-        if allowed is None and len(namespaces) > 1:
+        if allowed is None and len(namespaces) > 1 and self._small(namespaces):
             mat, owners = self._merged(namespaces)
             return _top_items(mat @ q, owners, k)
         score_parts: list[FloatArray] = []
@@ -1271,6 +1290,11 @@ class VectorIndex:
         else:
             scores, owners = np.concatenate(score_parts), np.concatenate(owner_parts)
         return _top_items(scores, owners, k)
+
+    def _small(self, namespaces: set[Namespace]) -> bool:
+        """Whether these namespaces hold fewer than ``exact_threshold`` rows (larger sets
+        are scanned exactly only while the graph is busy: not worth a merged copy)."""
+        return sum(self._blocks[ns].n for ns in namespaces) < self.ann.exact_threshold
 
     def _merged(self, namespaces: set[Namespace]) -> tuple[FloatArray, IntArray]:
         """One contiguous copy of several namespaces' rows, cached per namespace set.
@@ -1300,7 +1324,10 @@ class VectorIndex:
         whole = allowed is None and n_cand == len(self)
         mask = None if whole else self._label_mask(prefix, allowed)
         live = len(self) if mask is None else int(mask.sum())
-        with self._graph_turn():  # the graph and the fresh buffer hold each live row once
+        # the graph and the fresh buffer hold each live row once
+        with self._graph_turn(_SEARCH_WAIT) as got:
+            if not got:
+                return None  # the background thread is slow to let go: scan exactly
             self._apply_doomed()
             graph = self._graph
             assert graph is not None
