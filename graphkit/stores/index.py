@@ -215,6 +215,14 @@ class GraphStamp:
     """Labels in the file that do not hold a live row's current vector (deleted, or
     changed while the graph was saved): marked deleted on load, re-inserted if live."""
 
+    def describes(self, path: str | os.PathLike[str]) -> bool:
+        """Whether the file at ``path`` has this stamp's size and digest (reads it all)."""
+        try:
+            with open(path, "rb") as f:
+                return _file_digest(f) == (self.size, self.digest)
+        except OSError:
+            return False
+
     def to_list(self) -> list[Any]:
         """As a plain list (for msgpack)."""
         return [

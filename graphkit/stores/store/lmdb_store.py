@@ -36,9 +36,11 @@ crash either all of them are there or none. The async methods run a batch that
 may write in a worker thread: a commit waits for fsync, and the event loop should not.
 
 The hnswlib graph is saved to ``<path>/store_index.hnsw`` (its :class:`GraphStamp`:
-generation, row count, dims, size, blake2b digest and the labels it does not hold
-correctly, goes to ``store_meta`` in the transaction that moves the file into place,
-so a damaged or swapped file is rebuilt, never handed to hnswlib) on
+generation, row count, dims, size, CRC-32 and the labels it does not hold correctly,
+goes to ``store_meta`` in the transaction that moves the file to
+``store_index.hnsw.next``; a second transaction moves it on, see
+:meth:`LMDBStore._publish`: a save killed in between rolls forward on the next open,
+and a damaged or swapped file is rebuilt, never handed to hnswlib) on
 :meth:`LMDBStore.close`, on :meth:`LMDBStore.save_index`, after a writing batch when
 ``index_save_interval`` seconds (default 300) have passed since the last save, and
 from the index's background thread every ``AnnConfig.save_every`` graph changes (at
@@ -85,6 +87,9 @@ logger = logging.getLogger("stores")
 
 INDEX_FILE = "store_index.hnsw"
 """File name of the saved hnswlib graph inside the environment directory."""
+NEXT_FILE = INDEX_FILE + ".next"
+"""Where a save puts its graph file in the transaction that commits its stamp; moved on to
+:data:`INDEX_FILE` by a second transaction (or by the next open or save, after a crash)."""
 
 _GENERATION = b"generation"
 _DIMS = b"dims"
@@ -92,6 +97,9 @@ _EMBED = b"embed"
 """Which embedder wrote the vectors (``IndexedStore.embeddings_name``), UTF-8."""
 _STAMP = b"index_stamp"
 """The saved graph file's :class:`GraphStamp` (checked before hnswlib reads the file)."""
+_PENDING = b"index_pending"
+"""Present while the graph the stamp describes may still be at :data:`NEXT_FILE` (its
+publish committed but has not moved it on to :data:`INDEX_FILE` yet)."""
 _FORMAT = b"format"
 STORE_FORMAT = 2
 """The on-disk format this version writes (``store_meta`` key ``format``; a store
@@ -514,11 +522,30 @@ class LMDBStore(IndexedStore):
             return
         with self.env.read() as txn:
             raw = txn.get(_STAMP, db=self._meta)
-        stamp = GraphStamp.from_list(_unpack(cast(bytes, raw))) if raw else None
+            raw = bytes(raw) if raw is not None else None
+            pending = txn.get(_PENDING, db=self._meta) is not None
+        stamp = GraphStamp.from_list(_unpack(raw)) if raw else None
         changed = self._changed_since(stamp.generation) if stamp is not None else None
-        if vectors.load_graph(self.index_path, stamp=stamp, changed=changed):
-            assert stamp is not None
+        # A publish that committed its stamp but was killed before moving the file on left
+        # it at NEXT_FILE (or moved it and was killed before recording that): both are
+        # tried, each checked against the stamp, so the save rolls forward, never back.
+        files = (
+            [self.index_path.with_name(NEXT_FILE), self.index_path]
+            if pending
+            else [self.index_path]
+        )
+        loaded = next(
+            (f for f in files if vectors.load_graph(f, stamp=stamp, changed=changed)), None
+        )
+        writable = not getattr(self.env, "readonly", False)
+        if writable and not pending and self.index_path.with_name(NEXT_FILE).exists():
+            self.env.write(self._drop_uncommitted)
+        if loaded is not None:
+            assert stamp is not None and raw is not None
             self._saved_generation = stamp.generation
+            if pending and writable:
+                at_next = loaded != self.index_path
+                self.env.write(lambda txn: self._finish_publish(txn, raw, at_next=at_next))
             if vectors.fresh_count:
                 logger.info(
                     "stores: the saved vector graph lacks %d of %d rows (saved at generation "
@@ -529,7 +556,7 @@ class LMDBStore(IndexedStore):
                     self._generation,
                 )
             return
-        if not self.index_path.exists():
+        if not any(f.exists() for f in files):
             reason = "missing"
         elif changed is None and stamp is not None:
             reason = "older than the change log"
@@ -602,16 +629,72 @@ class LMDBStore(IndexedStore):
         return autosave
 
     def _publish(self, stamp: GraphStamp, tmp: Path, path: Path) -> None:
-        """Move a saved graph file into place in the transaction that records its stamp
-        (LMDB serialises writers across processes, so file and stamp always match)."""
+        """Publish a saved graph file in two transactions (LMDB serialises writers across
+        processes, so no other publish runs in between either):
+
+        1. :meth:`_commit_graph`: the file moves to :data:`NEXT_FILE` and its stamp is
+           committed, marked pending;
+        2. :meth:`_finish_publish`: the file moves on to :data:`INDEX_FILE`, the mark goes.
+
+        Killed before 1 commits, the stamp still describes the last graph (at
+        ``INDEX_FILE``); killed after it, the next open (or save) finds the stamped file
+        at ``NEXT_FILE`` or, if the move had happened, at ``INDEX_FILE``: a graph whose
+        stamp committed is always found and loaded, never rebuilt.
+        """
+        raw = self._commit_graph(stamp, tmp)
+        self.env.write(lambda txn: self._finish_publish(txn, raw, at_next=True))
+
+    def _commit_graph(self, stamp: GraphStamp, tmp: Path) -> bytes:
+        """Step 1 of :meth:`_publish`; returns the stamp's bytes as committed."""
         raw = _pack(stamp.to_list())
+        nxt = self.index_path.with_name(NEXT_FILE)
 
         def txn_fn(txn: lmdb.Transaction) -> None:
-            txn.put(_STAMP, raw, db=self._meta)
+            self._finish_publish(txn, None)  # an earlier publish killed after its step 1
             if tmp.exists():  # (a retried transaction has moved it already)
-                os.replace(tmp, path)
+                os.replace(tmp, nxt)
+            txn.put(_STAMP, raw, db=self._meta)
+            txn.put(_PENDING, b"", db=self._meta)
 
         self.env.write(txn_fn)
+        return raw
+
+    def _drop_uncommitted(self, txn: lmdb.Transaction) -> None:
+        """Remove a graph at :data:`NEXT_FILE` that no committed stamp describes (a publish
+        killed before its first transaction committed). Under the write lock no publish
+        is between its move and its commit, so without the pending mark it is garbage."""
+        if txn.get(_PENDING, db=self._meta) is None:
+            with contextlib.suppress(FileNotFoundError):
+                self.index_path.with_name(NEXT_FILE).unlink()
+
+    def _finish_publish(
+        self, txn: lmdb.Transaction, raw: bytes | None, *, at_next: bool | None = None
+    ) -> None:
+        """Step 2 of :meth:`_publish`, in a write transaction: the pending graph moves from
+        :data:`NEXT_FILE` to :data:`INDEX_FILE` and the pending mark goes.
+
+        ``raw``: act only if the committed stamp is still this one (else a later publish
+        has finished this one already). ``at_next``: whether the stamped file is the one
+        at ``NEXT_FILE`` (True) or at ``INDEX_FILE`` (False: what is at ``NEXT_FILE`` was
+        never committed and is removed); None: unknown, the file is checked against the
+        stamp (after a crash only: it reads the whole file).
+        """
+        meta = self._meta
+        if txn.get(_PENDING, db=meta) is None:
+            return
+        stamped = txn.get(_STAMP, db=meta)
+        if raw is not None and stamped != raw:
+            return
+        nxt = self.index_path.with_name(NEXT_FILE)
+        if nxt.exists():  # (else moved on already, and killed before the mark went)
+            if at_next is None:
+                stamp = GraphStamp.from_list(_unpack(bytes(stamped))) if stamped else None
+                at_next = stamp is not None and stamp.describes(nxt)
+            if at_next:
+                os.replace(nxt, self.index_path)
+            else:
+                nxt.unlink()
+        txn.delete(_PENDING, db=meta)
 
     def _b_after_batch(self) -> None:
         if self.vectors is not None:
