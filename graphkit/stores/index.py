@@ -523,23 +523,24 @@ class VectorIndex:
         within float32 range; else None (then :meth:`normalize` says what is wrong).
 
         The check a store runs on an embedder's output before it stores anything
-        (~2 us per 384-dim row); packed rows are 8x smaller than lists of floats, and
+        (~5.5 us per 384-dim row); packed rows are 8x smaller than lists of floats, and
         :meth:`stage` converts them in bulk later.
         """
         if type(vectors) is not list:
             return None
-        pack, dims, isfinite = self._pack, self.dims, math.isfinite
+        pack, dims = self._pack, self.dims
         out: list[bytes] = []
         for v in vectors:
             if type(v) is not list or len(v) != dims:
                 return None
             try:
-                row = pack(*v)
-                if not isfinite(sum(v)):  # NaN or inf anywhere makes the sum non-finite
-                    return None
+                out.append(pack(*v))  # a number beyond float32 range raises
             except (struct.error, TypeError, OverflowError):
                 return None
-            out.append(row)
+        # NaN and inf pack as such: one vectorised check of every row (a per-row sum()
+        # cost ~3.7 us of the ~9 us a 384-dim row took here)
+        if out and not np.isfinite(np.frombuffer(b"".join(out), dtype=np.float32)).all():
+            return None
         return out
 
     def _as_matrix(self, vectors: Sequence[Sequence[float]] | FloatArray) -> FloatArray:

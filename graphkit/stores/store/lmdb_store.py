@@ -778,10 +778,11 @@ class LMDBStore(IndexedStore):
         vec_blobs: list[tuple[int, bytes]] = []  # (row index, value: float32 bytes + item key)
         if rows.paths:
             assert self.vectors is not None
-            mat = rows.as_matrix(self.vectors)
+            flat = rows.as_matrix(self.vectors).tobytes()  # sliced per row: ~5x mat[i].tobytes()
+            size = 4 * self.vectors.dims
             for item_key, w in zip(item_keys, writes, strict=True):
                 for i in range(w.start, w.stop):
-                    vec_blobs.append((i, mat[i].tobytes() + item_key))
+                    vec_blobs.append((i, flat[i * size : (i + 1) * size] + item_key))
         n_rows = len(rows.paths)
         items_db, vecs_db, ttl_db, meta, free_db = (
             self._items,
@@ -817,7 +818,10 @@ class LMDBStore(IndexedStore):
                         deltas[w.namespace] = deltas.get(w.namespace, 0) - 1
                     done.append(Write(w.namespace, w.key, None, old))
                     continue
-                record = record.replacing(old, labels[w.start : w.stop])
+                if old is None:  # (the batch's own new record: its labels are set here)
+                    record.labels = labels[w.start : w.stop]
+                else:
+                    record = record.replacing(old, labels[w.start : w.stop])
                 put(item_key, _record_bytes(record), db=items_db)
                 if record.expires_at is not None:
                     put(_ttl_key(record.expires_at, item_key), b"", db=ttl_db)
