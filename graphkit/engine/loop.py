@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from graphkit.constants import END, INTERRUPT, MISSING, START
+from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
 from graphkit.context import RunContext, RunScope, TaskContext
 from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
 from graphkit.engine.events import (
@@ -120,6 +120,10 @@ class Run:
         self.parent_id: str | None = None
         """The loaded checkpoint's parent id."""
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
+        self.node_finished: Callable[[str], object] | None = (config.get("configurable") or {}).get(
+            CONFIG_KEY_NODE_FINISHED
+        )
+        """Called with each node's name when it finishes (LangGraph's config key)."""
         self.step_budget = self.limit
         """Node steps this run may take: as in LangGraph, taking new input counts as
         one of the ``recursion_limit`` steps (set in ``_start_input``)."""
@@ -838,6 +842,10 @@ class Run:
     # ---------------------------------------------------------------- finish
     def finish(self, tasks: list[Task]) -> bool:
         """Apply the step at the barrier. Returns True when the run must stop here."""
+        if self.node_finished is not None:
+            for task in tasks:
+                if task.done and task.error is None:
+                    self.node_finished(task.node.name)
         failed = [t for t in tasks if t.error is not None]
         # Not done and no error: it paused (a subgraph stopped by interrupt_before
         # pauses its parent's task without an interrupt value).
