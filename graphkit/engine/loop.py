@@ -95,6 +95,9 @@ class Run:
         self.config = config
         self.modes = modes
         self.live = live
+        """Every step streams while its nodes run (``custom``, ``messages``, ...)."""
+        self.live_when_parallel = bool(modes & _DONE_MODES)
+        """A step of several tasks streams each one's ``updates`` as it finishes."""
         self.values: dict[str, Any] = {}
         self.step = -1
         """Number of the last completed step (-1: before the input)."""
@@ -131,7 +134,7 @@ class Run:
         # as top-level ones; forwarded to the parent's stream they carry the namespace.
         self.sink = EventSink(
             modes,
-            live=live and forward is None,
+            live=(live or self.live_when_parallel) and forward is None,
             namespace=namespace if forward is not None else (),
             forward=forward,
         )
@@ -686,6 +689,10 @@ class Run:
                 frontier.pending[task.node.name] = None
 
     # ---------------------------------------------------------------- execute
+    def _live_step(self, tasks: list[Task]) -> bool:
+        """Whether this step's events reach the consumer while its tasks run."""
+        return self.live or (self.live_when_parallel and len(tasks) > 1)
+
     def execute(self, tasks: list[Task]) -> None:
         """Run the step's tasks: inline when one, in threads when several."""
         todo = [t for t in tasks if not t.done]
@@ -1044,7 +1051,7 @@ class Run:
                     break
                 started = run_order(tasks)
                 self.emit_debug_starts(started)
-                if self.sink.queue is not None:
+                if self.sink.queue is not None and self._live_step(started):
                     yield from self.execute_live(started)
                 else:
                     self.execute(started)
@@ -1089,7 +1096,7 @@ class Run:
                     break
                 started = run_order(tasks)
                 self.emit_debug_starts(started)
-                if self.live:
+                if self._live_step(started):
                     async for event in self._aexecute_live(started):
                         yield event
                 else:
@@ -1170,6 +1177,10 @@ async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> No
             future.cancel()
         if pending:
             await asyncio.wait(pending)
+
+
+_DONE_MODES = frozenset({"updates", "tasks", "debug"})
+"""Modes with a chunk per finished task (streamed as each task of a step finishes)."""
 
 
 @contextmanager
