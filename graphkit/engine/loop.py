@@ -752,15 +752,18 @@ class Run:
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
         done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
 
-        def one(task: Task) -> None:
-            try:
-                run_task(task, run, step, values, tables)
-                done(task)
-            finally:
-                q.put(DONE)
+        pending = iter(todo)
 
-        for task in todo:
-            pool.submit(contextvars.copy_context().run, one, task)
+        def work() -> None:  # a few workers pull from one iterator: no future per task
+            for task in pending:
+                try:
+                    run_task(task, run, step, values, tables)
+                    done(task)
+                finally:
+                    q.put(DONE)
+
+        for _ in range(min(len(todo), self.workers)):
+            pool.submit(contextvars.copy_context().run, work)
         remaining = len(todo)
         while remaining:
             item = q.get()
