@@ -93,6 +93,14 @@ class Run:
         self.graph = graph
         self.tables = graph.tables
         self.config = config
+        outer = parent_task.run if parent_task is not None else None
+        # a graph a node streams itself, under a caller streaming subgraphs=True, also
+        # makes the caller's modes for it (its own consumer gets only its own)
+        tee = _tees_to(outer) and forward is None and bool(modes)
+        own_modes = modes
+        if tee:
+            assert outer is not None
+            modes = modes | outer.modes
         self.modes = modes
         self.live = live
         """Every step streams while its nodes run (``custom``, ``messages``, ...)."""
@@ -139,7 +147,6 @@ class Run:
             forward=forward,
         )
         self._pool: ThreadPoolExecutor | None = None
-        outer = parent_task.run if parent_task is not None else None
         # the session first: it checks the config's thread before anything reads it
         cp = CheckpointSession(saver, config) if saver is not None else None
         self.cp: CheckpointSession | None = cp
@@ -165,9 +172,9 @@ class Run:
                 config, graph.executor or (outer.executor if outer is not None else None)
             ),
         )
-        if _tees_to(outer) and forward is None and modes:
+        if tee:
             assert outer is not None and outer.push is not None
-            self.sink.tee(outer.push, namespace, outer.modes)
+            self.sink.tee(outer.push, namespace, outer.modes, own_modes)
         if cp is not None:
             self.ctx.checkpoint_id = lambda: cp.config["configurable"].get("checkpoint_id", "")
         elif outer is not None:
