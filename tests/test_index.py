@@ -700,3 +700,26 @@ def test_a_search_scans_exactly_when_the_background_thread_holds_the_graph() -> 
         holder.join()
     assert hits[0].owner == 42 and hits[0].score == pytest.approx(1.0, abs=1e-5)
     assert [h.owner for h in hits] == [h.owner for h in index.search(mat[42], prefix=("a",), k=3)]
+
+
+def test_a_row_removed_and_reinserted_before_its_removal_is_applied_stays_searchable(
+    no_background: None,
+) -> None:
+    """The insert thread applies removals, then takes its chunk: a label removed and re-added
+    in between goes into the graph with its new vector before its old one is marked deleted.
+    That late mark must not hide the new row (it was lost from graph searches and saves)."""
+    vectors = structured_vectors(301, dims=16, seed=5)
+    index = VectorIndex(16, AnnConfig(exact_threshold=100))
+    labels = list(range(300))
+    index.add(labels, owners=labels, namespaces=[("a",)] * 300, vectors=vectors[:300])
+    index.sync_graph()
+    index.remove([7])  # in the graph: its mark is queued...
+    queued, index._doomed = index._doomed, []  # ...and not applied yet when the thread...
+    index.add([7], owners=[7], namespaces=[("a",)], vectors=vectors[300:301])
+    with index._wlock, index._glock:
+        assert index._insert_fresh(10, threads=1)  # ...inserts the re-added row
+    index._doomed = queued + index._doomed  # the mark is applied after the insert
+    assert index.fresh_count == 0
+    for force in ("ann", "exact"):
+        hit = index.search(vectors[300], k=1, force=force)[0]
+        assert hit.owner == 7 and hit.score == pytest.approx(1.0, abs=1e-5), force

@@ -1075,7 +1075,11 @@ class VectorIndex:
         if not self._doomed:
             return
         with self._mu:
-            doomed, self._doomed = self._doomed, []
+            # A label re-added and inserted since it was doomed (the insert thread took it
+            # between its own _apply_doomed and its chunk) holds its new row in the graph:
+            # marking it would lose that row from every graph search, and from saved graphs.
+            doomed = [label for label in self._doomed if label not in self._in_graph]
+            self._doomed = []
         graph = self._graph
         if graph is None:
             return
