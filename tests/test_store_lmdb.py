@@ -53,6 +53,16 @@ def index_config(threshold: int = 50) -> dict:  # type: ignore[type-arg]
     }
 
 
+def settle_load(store: LMDBStore) -> None:
+    """Wait for the background load of the saved graph, and for what its thread does once
+    the graph is in (log, finish a pending publish)."""
+    assert store.vectors is not None
+    store.vectors.wait_graph()
+    for thread in threading.enumerate():
+        if thread.name == "stores-index-load":
+            thread.join()
+
+
 def fill(store: LMDBStore, n: int, ns: tuple[str, ...] = ("docs",)) -> None:
     store.batch([PutOp(ns, f"k{i}", {"text": f"text {i}", "i": i}) for i in range(n)])
 
@@ -125,6 +135,8 @@ def test_saved_graph_is_reloaded_without_rebuild(
     assert (tmp_path / INDEX_FILE).exists()
     with caplog.at_level(logging.INFO, logger="stores"):
         store = LMDBStore(tmp_path, index=index_config())
+        assert store.search(("docs",), query="text 42", limit=1)[0].key == "k42"  # exact
+        settle_load(store)
     assert not [r for r in caplog.records if "rebuilding" in r.message]
     assert store.vectors is not None and store.vectors.has_graph
     assert store.search(("docs",), query="text 42", limit=1)[0].key == "k42"
@@ -153,6 +165,7 @@ def test_puts_above_the_threshold_are_searchable_at_once_and_saved_in_the_graph(
     assert store.vectors.fresh_count == 2  # close() saved the graph as it was...
     with caplog.at_level(logging.INFO, logger="stores"):
         store = LMDBStore(tmp_path, index=index_config())
+        settle_load(store)
     assert not [r for r in caplog.records if "rebuilding" in r.message]
     assert store.vectors is not None and store.vectors.fresh_count == 2  # ...and the rest goes in
     assert store.search(("docs",), query="text new again", limit=1)[0].key == "new"
@@ -179,6 +192,7 @@ def test_bad_graph_file_is_rebuilt_with_one_log_line(
         store.env.close()
     with caplog.at_level(logging.INFO, logger="stores"):
         store = LMDBStore(tmp_path, index=index_config())
+        settle_load(store)
     rebuilt = [r for r in caplog.records if "rebuilding" in r.message]
     caught_up = [r for r in caplog.records if "inserting them in the background" in r.message]
     if damage == "stale":  # the old graph is loaded and what changed since is re-inserted
@@ -651,6 +665,7 @@ def test_after_a_sigkill_the_autosaved_graph_is_reloaded_and_nothing_committed_i
     cfg = index_config(threshold=50)
     with caplog.at_level(logging.INFO, logger="stores"):
         store = LMDBStore(path, index=cfg)
+        settle_load(store)
     rebuilt = [r for r in caplog.records if "rebuilding" in r.getMessage()]
     with store:
         assert store.vectors is not None
@@ -736,6 +751,7 @@ def _killed_mid_publish(path: Path, crash: str) -> None:
     with LMDBStore(path, index=index_config()) as store:
         fill(store, 200)
     store = LMDBStore(path, index=index_config(), index_save_interval=1e9)
+    settle_load(store)
     store.batch([PutOp(("docs",), f"n{i}", {"text": f"new {i}"}) for i in range(20)])
     assert store.vectors is not None
     nxt = path / NEXT_FILE
@@ -752,7 +768,7 @@ def _killed_mid_publish(path: Path, crash: str) -> None:
             nxt.write_bytes(b"\x00" * 4096)  # and was killed before its stamp committed
         del raw
 
-    store.vectors.save_graph(store.index_path, publish=publish)
+    assert store.vectors.save_graph(store.index_path, publish=publish) is not None
     store.vectors = None  # dies without saving again
     store.env.close()
 
@@ -776,6 +792,7 @@ def test_a_graph_save_killed_mid_publish_loads_without_rebuild_and_loses_nothing
     monkeypatch.setattr(VectorIndex, "_drain", lambda self: None)  # fresh rows stay fresh
     with caplog.at_level(logging.INFO, logger="stores"):
         store = LMDBStore(tmp_path, index=index_config())
+        settle_load(store)
     with store:
         assert not [r for r in caplog.records if "rebuilding" in r.getMessage()]
         assert store.vectors is not None and store.vectors.has_graph
@@ -789,6 +806,7 @@ def test_a_graph_save_killed_mid_publish_loads_without_rebuild_and_loses_nothing
         assert len(store.search(("docs",), limit=1000)) == 220
     with caplog.at_level(logging.INFO, logger="stores"):
         again = LMDBStore(tmp_path, index=index_config())  # and the next open: the same
+        settle_load(again)
     with again:
         assert not [r for r in caplog.records if "rebuilding" in r.getMessage()]
         assert again.vectors is not None and again.vectors.has_graph
@@ -805,6 +823,7 @@ def test_a_read_only_open_loads_a_pending_graph_and_leaves_the_files_alone(
         store = LMDBStore(env=env, index=index_config())
     finally:
         env.close()
+    settle_load(store)
     with store:
         assert store.vectors is not None and store.vectors.has_graph
         assert store.vectors.fresh_count == 0
@@ -834,6 +853,7 @@ def test_the_next_save_finishes_a_killed_publish_checking_the_file_first(
         with store.env.read() as txn:
             assert txn.get(b"index_pending", db=store._meta) is None
     again = LMDBStore(tmp_path, index=index_config())
+    settle_load(again)
     with again:
         assert again.vectors is not None and again.vectors.has_graph
         assert again.vectors.fresh_count == 0

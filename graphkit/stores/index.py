@@ -52,7 +52,7 @@ import time
 import weakref
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -366,6 +366,13 @@ class _Build:
     """Set when the thread has finished (``graph`` is None if it failed or was stopped)."""
     graph: hnswlib.Index | None = None
     """The built graph."""
+    source: Path | None = None
+    """The file a loaded graph came from (:meth:`VectorIndex.load_graph_async`)."""
+    deleted: set[int] = field(default_factory=set)
+    """Labels a loaded graph holds marked deleted (rows it does not hold as they are)."""
+    on_failed: Callable[[], None] | None = None
+    """For a load: called (under the owner's lock) when no file could be loaded, just
+    before a build from the rows starts instead."""
 
 
 def _replace_file(stamp: GraphStamp, tmp: Path, path: Path) -> None:
@@ -844,9 +851,9 @@ class VectorIndex:
         self.wait_graph()
 
     def wait_graph(self) -> None:
-        """Wait for a background build under way, and install its graph."""
-        build = self._build
-        if build is not None:
+        """Wait for a background build or load under way, and install its graph (a load
+        that found no usable file starts a build: that is waited for too)."""
+        while (build := self._build) is not None:
             build.done.wait()
             if self._build is build:
                 self._install(build)
@@ -909,7 +916,11 @@ class VectorIndex:
         self._build = None
         graph = build.graph
         if graph is None:
-            self._build_failed = not _EXITING.is_set()  # failed: do not retry every put
+            if build.on_failed is None:
+                self._build_failed = not _EXITING.is_set()  # failed: do not retry every put
+            elif not _EXITING.is_set():  # a load found no usable file: build instead
+                build.on_failed()
+                self._start_build()
             return
         changed = set(build.log)
         in_graph = set(build.labels.tolist())
@@ -919,13 +930,21 @@ class VectorIndex:
             with contextlib.suppress(RuntimeError):
                 graph.mark_deleted(label)
         with self._wlock, self._graph_turn():
-            self._set_graph(graph, set(doomed), in_graph)
+            self._set_graph(graph, set(doomed) | build.deleted, in_graph)
             self._unsaved = len(in_graph) + 1
         self._flush()  # staged rows join the fresh buffer
+        # rows to queue: changed since the snapshot (a loaded graph: any it lacks)
+        candidates = self._ns_of if build.source is not None else changed
         with self._mu:
+            fresh = self._fresh.slot
+            live = self._ns_of
             back = [
-                label for label in changed if label in self._ns_of and label not in self._fresh.slot
+                label
+                for label in candidates
+                if label in live and label not in in_graph and label not in fresh
             ]
+        if build.source is not None:
+            self._unsaved = len(back) + len(build.deleted)
         self._requeue(back)
 
     def _requeue(self, labels: list[int]) -> None:
@@ -1181,45 +1200,125 @@ class VectorIndex:
         Call after re-adding every row (the rows come from the store). Rows the file does
         not hold as they are now (changed, untrusted in the stamp, or missing) go into
         the fresh buffer and on into the graph in the background; searches are exact
-        meanwhile. hnswlib trusts its file's header (a changed byte there crashed the
-        process), so the file's size and blake2b digest are checked against the stamp
-        before hnswlib reads a byte, and hnswlib reads the very file that was checked
-        (through its open descriptor, so a concurrent rename cannot swap it).
+        meanwhile. :meth:`load_graph_async` does the same without waiting.
         """
-        if stamp is None or changed is None or stamp.dims != self.dims:
+        if not self.load_graph_async([Path(path)], stamp=stamp, changed=changed, thread=False):
+            return False
+        build = self._build
+        assert build is not None
+        if build.graph is None:
+            self._build = None
+            return False
+        self._install(build)
+        return True
+
+    def load_graph_async(
+        self,
+        paths: Sequence[Path],
+        *,
+        stamp: GraphStamp | None,
+        changed: Collection[int] | None,
+        on_loaded: Callable[[Path], None] | None = None,
+        on_failed: Callable[[], None] | None = None,
+        thread: bool = True,
+    ) -> bool:
+        """Start loading the first of ``paths`` that is exactly the file ``stamp``
+        describes, in a background thread (as a build: searches scan exactly until it
+        is installed, changes meanwhile are replayed). False, and nothing started, when
+        ``stamp`` or ``changed`` is None or of other dims (the caller builds instead).
+
+        If no file checks out, ``on_failed()`` is called and a build from the rows starts
+        (:meth:`wait_graph` waits for both); else ``on_loaded(path)``, from the thread,
+        once the graph is installed. hnswlib trusts its file's header (a changed byte
+        there crashed the process), so the file's size and CRC are checked against the
+        stamp before hnswlib reads a byte, and hnswlib reads the very file that was
+        checked (through its open descriptor, so a concurrent rename cannot swap it).
+        ``thread=False`` loads in the calling thread (:meth:`load_graph`).
+        """
+        if stamp is None or changed is None or stamp.dims != self.dims or self._build:
             return False
         self._flush()
+        live = set(self._ns_of)
+        bad = set(stamp.untrusted).union(changed)
+        build = _Build(np.empty(0, np.int64), [], threading.Event(), on_failed=on_failed)
+        self._build = build
+        args = (build, list(paths), stamp, bad, live, on_loaded)
+        if not thread:
+            self._run_load(*args, install=False)
+            return True
+        worker = threading.Thread(
+            target=self._run_load, args=args, name="stores-index-load", daemon=True
+        )
+        _WORKERS.add(worker)
+        worker.start()
+        return True
+
+    def _run_load(
+        self,
+        build: _Build,
+        paths: list[Path],
+        stamp: GraphStamp,
+        bad: set[int],
+        live: set[int],
+        on_loaded: Callable[[Path], None] | None,
+        *,
+        install: bool = True,
+    ) -> None:
+        """The load thread: the first file that checks out, installed under the owner's
+        lock with the labels it does not hold as they are marked deleted."""
+        try:
+            try:
+                for path in paths:
+                    found = None if _EXITING.is_set() else self._read_graph(path, stamp)
+                    if found is None:
+                        continue
+                    graph, ids = found
+                    in_graph = {label for label in ids if label not in bad and label in live}
+                    deleted = {label for label in ids if label not in in_graph}
+                    for label in deleted:
+                        with contextlib.suppress(RuntimeError):  # saved already marked deleted
+                            graph.mark_deleted(label)
+                    graph.set_ef(self.ann.ef)
+                    build.labels = np.fromiter(in_graph, dtype=np.int64, count=len(in_graph))
+                    build.deleted = deleted
+                    build.source = path
+                    build.graph = graph
+                    break
+            except Exception:  # searches stay exact; on_failed and a build follow
+                logger.exception("stores: loading the saved vector graph failed")
+            finally:
+                build.done.set()
+            lock = self._owner_lock
+            if not install or lock is None or _EXITING.is_set():
+                return
+            with lock:
+                if self._build is build:
+                    self._install(build)
+            if build.source is not None and on_loaded is not None:
+                on_loaded(build.source)
+        finally:
+            _WORKERS.discard(threading.current_thread())
+
+    def _read_graph(self, path: Path, stamp: GraphStamp) -> tuple[hnswlib.Index, list[int]] | None:
+        """The graph at ``path`` and its labels, if the file is exactly what ``stamp``
+        describes and hnswlib reads it; else None. Touches no state of this index."""
         try:
             f = open(path, "rb")  # noqa: SIM115 - kept open while hnswlib reads it
         except OSError:
-            return False
+            return None
         with f:
             try:
                 if _file_digest(f) != (stamp.size, stamp.digest):
-                    return False
+                    return None
                 by_fd = f"/proc/self/fd/{f.fileno()}"
                 graph = hnswlib.Index(space="cosine", dim=self.dims)
                 graph.load_index(by_fd if os.path.exists(by_fd) else str(path), max_elements=0)
-                ids = graph.get_ids_list()
-                if len(ids) - len(stamp.untrusted) != stamp.count:
-                    return False
-                bad = set(stamp.untrusted)
-                bad.update(changed)
-                live = self._ns_of
-                in_graph = {label for label in ids if label not in bad and label in live}
-                deleted = {label for label in ids if label not in in_graph}
-                for label in deleted:
-                    with contextlib.suppress(RuntimeError):  # saved already marked deleted
-                        graph.mark_deleted(label)
+                ids: list[int] = graph.get_ids_list()
             except Exception:  # the file checked out but hnswlib refused it: rebuild
-                return False
-        graph.set_ef(self.ann.ef)
-        with self._wlock, self._graph_turn():
-            self._set_graph(graph, deleted, in_graph)
-        missing = [label for label in live if label not in in_graph]
-        self._unsaved = len(missing) + len(set(bad).intersection(ids))
-        self._requeue(missing)
-        return True
+                return None
+        if len(ids) - len(stamp.untrusted) != stamp.count:
+            return None
+        return graph, ids
 
     # -- search ---------------------------------------------------------------------
     def candidate_count(self, prefix: Namespace) -> int:

@@ -515,8 +515,9 @@ class LMDBStore(IndexedStore):
         )
 
     def _load_graph(self) -> None:
-        """Load the saved graph and queue the rows changed since it was saved; else start
-        a background rebuild. Never waits for hnswlib inserts."""
+        """Start loading the saved graph in the background (searches scan exactly until it
+        is in; the rows changed since it was saved are queued then); else start a
+        background rebuild. Open never waits for hnswlib."""
         vectors = self.vectors
         if vectors is None or len(vectors) < vectors.ann.exact_threshold or not len(vectors):
             return
@@ -529,23 +530,14 @@ class LMDBStore(IndexedStore):
         # A publish that committed its stamp but was killed before moving the file on left
         # it at NEXT_FILE (or moved it and was killed before recording that): both are
         # tried, each checked against the stamp, so the save rolls forward, never back.
-        files = (
-            [self.index_path.with_name(NEXT_FILE), self.index_path]
-            if pending
-            else [self.index_path]
-        )
-        loaded = next(
-            (f for f in files if vectors.load_graph(f, stamp=stamp, changed=changed)), None
-        )
+        nxt = self.index_path.with_name(NEXT_FILE)
+        files = [nxt, self.index_path] if pending else [self.index_path]
         writable = not getattr(self.env, "readonly", False)
-        if writable and not pending and self.index_path.with_name(NEXT_FILE).exists():
+        if writable and not pending and nxt.exists():
             self.env.write(self._drop_uncommitted)
-        if loaded is not None:
+
+        def on_loaded(path: Path) -> None:  # from the load thread, the graph installed
             assert stamp is not None and raw is not None
-            self._saved_generation = stamp.generation
-            if pending and writable:
-                at_next = loaded != self.index_path
-                self.env.write(lambda txn: self._finish_publish(txn, raw, at_next=at_next))
             if vectors.fresh_count:
                 logger.info(
                     "stores: the saved vector graph lacks %d of %d rows (saved at generation "
@@ -555,21 +547,35 @@ class LMDBStore(IndexedStore):
                     stamp.generation,
                     self._generation,
                 )
+            if pending and writable:
+                with self._save_lock:
+                    if not self._closed:
+                        at_next = path != self.index_path
+                        self.env.write(lambda txn: self._finish_publish(txn, raw, at_next=at_next))
+
+        def on_failed() -> None:
+            self._log_rebuild(files, "stale or damaged")
+
+        if vectors.load_graph_async(
+            files, stamp=stamp, changed=changed, on_loaded=on_loaded, on_failed=on_failed
+        ):
+            assert stamp is not None
+            self._saved_generation = stamp.generation
             return
-        if not any(f.exists() for f in files):
-            reason = "missing"
-        elif changed is None and stamp is not None:
-            reason = "older than the change log"
-        else:
-            reason = "stale or damaged"
+        stale = stamp is not None and changed is None
+        self._log_rebuild(files, "older than the change log" if stale else "stale or damaged")
+        vectors.ensure_graph()
+
+    def _log_rebuild(self, files: list[Path], why: str) -> None:
+        """Say once, on the "stores" logger, why the graph is rebuilt from LMDB."""
+        reason = why if any(f.exists() for f in files) else "missing"
         logger.log(
             logging.INFO if reason == "missing" else logging.WARNING,
             "stores: rebuilding the vector index (%s rows) from LMDB in the background: %s is %s",
-            len(vectors),
+            len(self.vectors or ()),
             self.index_path,
             reason,
         )
-        vectors.ensure_graph()
 
     def _changed_since(self, generation: int) -> set[int] | None:
         """Labels the commits after ``generation`` touched (from ``store_changes``); None
@@ -602,11 +608,11 @@ class LMDBStore(IndexedStore):
             vectors = self.vectors
             if vectors is None or getattr(self.env, "readonly", False):
                 return False  # a read-only open builds the graph in memory only
+            vectors.wait_graph()  # (a load or build under way)
             behind = self._generation - self._saved_generation
             if not vectors.dirty and 0 <= behind < _CHANGES_KEPT // 2:
                 return False  # the saved graph plus the change log since it is current
             vectors.generation = self._generation
-            vectors.wait_graph()
             stamp = vectors.save_graph(self.index_path, settle=False, publish=self._publish)
             if stamp is None:
                 return False
