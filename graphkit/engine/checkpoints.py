@@ -67,15 +67,21 @@ class Restored:
     """The id of the checkpoint this one was saved after, if any."""
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Saved:
     """A checkpoint just written: what ``checkpoints``/``debug`` streams report."""
 
     config: RunnableConfig
     parent_config: RunnableConfig
     metadata: CheckpointMetadata
-    next: tuple[str, ...]
+    frontier: Any
+    """The frontier's record, as saved."""
     ts: str
+
+    @property
+    def next(self) -> tuple[str, ...]:
+        """The nodes of the next step (worked out only when a stream shows them)."""
+        return next_names(self.frontier)
 
 
 class CheckpointSession:
@@ -289,7 +295,7 @@ class CheckpointSession:
                 committer(self.saver).put(item, after=held)
         else:  # nothing to wait for or share: save inline, whatever the durability
             self.saver.put(parent, checkpoint, metadata, new_versions)
-        return Saved(new_config, parent, metadata, next_names(frontier), checkpoint["ts"])
+        return Saved(new_config, parent, metadata, frontier, checkpoint["ts"])
 
     def _checkpoint(
         self, values: dict[str, Any], frontier: Any, copy: bool = False

@@ -160,6 +160,9 @@ def encode_record(
 VERSIONS_DELTA_MAX_DEPTH = 16
 """A delta-encoded version map is based on at most this many earlier records."""
 
+VERSIONS_DELTA_MIN = 8
+"""Version maps with fewer channels are always stored in full."""
+
 
 def versions_delta(
     versions: Mapping[str, int], base: Mapping[str, int] | None, base_depth: int
@@ -169,7 +172,7 @@ def versions_delta(
     None means "store the full map": no base, the chain is long enough, a channel was
     dropped (a delta cannot express that), or most channels changed anyway.
     """
-    if base is None or base_depth >= VERSIONS_DELTA_MAX_DEPTH or len(versions) < 8:
+    if base is None or base_depth >= VERSIONS_DELTA_MAX_DEPTH or len(versions) < VERSIONS_DELTA_MIN:
         return None
     changed = dict(versions.items() - base.items())
     added = sum(1 for key in changed if key not in base)

@@ -219,8 +219,8 @@ class LMDBSaver(BaseCheckpointSaver):
         self._sums = self._checksummed()
         """Every stored value ends with its CRC-32 (all but stores written before that)."""
         self._lists = codec.ListCache()
-        self._versions: dict[bytes, tuple[str, dict[str, int], int]] = {}
-        """Per thread+namespace: (checkpoint id, its version map, delta depth) last seen."""
+        self._versions: dict[bytes, _Last] = {}
+        """Per thread+namespace: the checkpoint last written or read (see ``_Last``)."""
 
     def _checksummed(self) -> bool:
         """True unless the environment holds checkpoints written before checksums were."""
@@ -292,7 +292,14 @@ class LMDBSaver(BaseCheckpointSaver):
         metadata: CheckpointMetadata,
         new_versions: dict[str, int],
     ) -> RunnableConfig:
-        return self.put_batch([(config, checkpoint, metadata, new_versions)])[0]
+        item = self._prepare(config, checkpoint, metadata, new_versions, {})
+        try:
+            depth = self.env.write(lambda txn: self._write_prepared(txn, item))
+        except BaseException:
+            self._versions.clear()  # what we remembered while preparing was not written
+            raise
+        self._written(item, depth)
+        return make_config(item.thread_id, item.ns, item.cid)
 
     def put_batch(
         self,
@@ -311,15 +318,21 @@ class LMDBSaver(BaseCheckpointSaver):
             self._versions.clear()  # what we remembered while preparing was not written
             raise
         for item, depth in zip(prepared, depths, strict=True):
-            if item.fresh:
-                self._lists.drop_thread(item.thread_id)
-                continue
-            for channel, version, blob in item.blobs:
-                if blob[:1] == codec.DELTA:
-                    self._lists.wrote(self.serde, (item.thread_id, item.ns, channel), version, blob)
-            if depth == 0 and item.depth:
-                self._remember_versions(item.prefix, item.cid, item.versions, 0)
+            self._written(item, depth)
         return [make_config(p.thread_id, p.ns, p.cid) for p in prepared]
+
+    def _written(self, item: _Prepared, depth: int) -> None:
+        """Bring the in-process caches up to date with a checkpoint just committed."""
+        if item.fresh:
+            self._lists.drop_thread(item.thread_id)
+            return
+        for channel, version, blob in item.blobs:
+            if blob[:1] == codec.DELTA:
+                self._lists.wrote(self.serde, (item.thread_id, item.ns, channel), version, blob)
+        if depth == 0 and item.depth:
+            last = self._versions.get(item.prefix)
+            if last is not None and last.cid == item.cid:
+                last.depth = 0
 
     def _prepare(
         self,
@@ -336,23 +349,60 @@ class LMDBSaver(BaseCheckpointSaver):
         prefix = enc(thread_id) + enc(ns)
         versions = checkpoint["channel_versions"]
         known = self._versions.get(prefix)
-        delta = None
-        if known is not None and known[0] == parent_id:
-            delta = codec.versions_delta(versions, known[1], known[2])
-        parent_key = prefix + checkpoint_id_bytes(parent_id) if parent_id else b""
+        if known is not None and known.cid == parent_id:
+            parent_key = prefix + known.id16
+            delta, mine = _versions_delta(known, versions, new_versions)
+        else:
+            parent_key = prefix + checkpoint_id_bytes(parent_id) if parent_id else b""
+            delta, mine = None, _private(versions)
         base_key, depth = b"", 0
         if delta is not None:
-            assert parent_id is not None and known is not None
-            depth = known[2] + 1
+            assert known is not None
+            depth = known.depth + 1
             base_key = parent_key
             record = codec.encode_record(
-                self.serde, checkpoint, parent_id, [base_key[-16:], depth, delta]
+                self.serde, checkpoint, parent_id, [parent_key[-16:], depth, delta]
             )
         else:
             record = codec.encode_record(self.serde, checkpoint, parent_id)
-        blobs_db = self._blobs
-
         room = _MAX_KEY - len(prefix) - 8
+        if checkpoint.get("channel_appends"):
+            lookup = self._base_blobs(prefix, room, pending)
+        else:
+            lookup = codec.no_blob
+        blobs = codec.encode_blobs(
+            self.serde, checkpoint, new_versions, lookup, self.snapshot_every
+        )
+        seal = self._seal
+        items = []
+        for channel, version, blob in blobs:
+            blob_key = prefix + enc_in(channel, room) + _U64.pack(version)
+            pending[blob_key] = blob
+            items.append((blob_key, seal(blob)))
+        id16 = checkpoint_id_bytes(cid)
+        if len(self._versions) > 4096:
+            self._versions.clear()
+        self._versions[prefix] = _Last(cid, id16, mine, depth)
+        return _Prepared(
+            thread_id=thread_id,
+            ns=ns,
+            cid=cid,
+            prefix=prefix,
+            key=prefix + id16,
+            record=seal(record),
+            parent_id=parent_id,
+            base_key=base_key,
+            parent_key=parent_key,
+            depth=depth,
+            blobs=blobs,
+            items=items,
+            meta=seal(codec.encode_metadata(self.serde, metadata, checkpoint, new_versions)),
+            checkpoint=checkpoint,
+        )
+
+    def _base_blobs(self, prefix: bytes, room: int, pending: dict[bytes, bytes]) -> codec.GetBlob:
+        """The ``GetBlob`` an append's delta is built on: this batch's blobs, else LMDB."""
+        blobs_db = self._blobs
 
         def base_blob(channel: str, version: int) -> bytes | None:
             blob_key = prefix + enc_in(channel, room) + _U64.pack(version)
@@ -366,31 +416,7 @@ class LMDBSaver(BaseCheckpointSaver):
             except codec.CheckpointCorruptError:
                 return None  # a damaged base: start a fresh chain instead of extending it
 
-        lookup = base_blob if checkpoint.get("channel_appends") else codec.no_blob
-        blobs = codec.encode_blobs(
-            self.serde, checkpoint, new_versions, lookup, self.snapshot_every
-        )
-        keys = [prefix + enc_in(ch, room) + _U64.pack(v) for ch, v, _ in blobs]
-        pending.update(zip(keys, (blob for _, _, blob in blobs), strict=True))
-        self._remember_versions(prefix, cid, versions, depth)
-        seal = self._seal
-        return _Prepared(
-            thread_id=thread_id,
-            ns=ns,
-            cid=cid,
-            prefix=prefix,
-            key=prefix + checkpoint_id_bytes(cid),
-            record=seal(record),
-            parent_id=parent_id,
-            base_key=base_key,
-            parent_key=parent_key,
-            depth=depth,
-            versions=versions,
-            blobs=blobs,
-            items=[(key, seal(blob)) for key, (_, _, blob) in zip(keys, blobs, strict=True)],
-            meta=seal(codec.encode_metadata(self.serde, metadata, checkpoint, new_versions)),
-            checkpoint=checkpoint,
-        )
+        return base_blob
 
     def _write_prepared(self, txn: Txn, item: _Prepared) -> int:
         """Write one prepared checkpoint; returns the delta depth its record ended up with."""
@@ -440,7 +466,7 @@ class LMDBSaver(BaseCheckpointSaver):
         """Keep the last written/read version map per thread: the next put may store a delta."""
         if len(self._versions) > 4096:
             self._versions.clear()
-        self._versions[prefix] = (cid, dict(versions), depth)
+        self._versions[prefix] = _Last(cid, checkpoint_id_bytes(cid), _private(versions), depth)
 
     def _resolve_versions(
         self, txn: Txn, prefix: bytes, field: Any, where: str
@@ -837,13 +863,57 @@ class _Prepared:
     parent_key: bytes
     """The parent checkpoint's key (b"" for a first checkpoint)."""
     depth: int
-    versions: dict[str, int]
     blobs: builtins.list[tuple[str, int, bytes]]
     items: builtins.list[tuple[bytes, bytes]]
     meta: bytes
     checkpoint: Checkpoint
     fresh: bool = False
     """Set when written: the parent was gone, so every value was stored in full."""
+
+
+@dataclass(slots=True)
+class _Last:
+    """The checkpoint of a thread and namespace this saver last wrote or read: a put
+    made after it (its child) finds its key here and may store its version map as a
+    delta on it."""
+
+    cid: str
+    id16: bytes
+    versions: dict[str, int] | None
+    """A private copy of its full version map (None for maps too small for deltas)."""
+    depth: int
+    """How many delta-encoded records its version map builds on."""
+
+
+def _private(versions: dict[str, int]) -> dict[str, int] | None:
+    """A copy of ``versions`` to remember, if a delta may ever be based on it."""
+    return dict(versions) if len(versions) >= codec.VERSIONS_DELTA_MIN else None
+
+
+def _versions_delta(
+    known: _Last, versions: dict[str, int], new_versions: dict[str, int]
+) -> tuple[dict[str, int] | None, dict[str, int] | None]:
+    """(the delta of ``versions`` on ``known``'s map or None, the map to remember).
+
+    The runtime passes the changed channels as ``new_versions``: when the parent's map
+    updated with them is ``versions`` (one C-level compare), they are the delta, with
+    no walk over every channel; otherwise :func:`codec.versions_delta` decides.
+    """
+    base = known.versions
+    if base is None:
+        return None, _private(versions)
+    mine = dict(base)
+    mine.update(new_versions)
+    if mine != versions:
+        delta = codec.versions_delta(versions, base, known.depth)
+        return delta, dict(versions)
+    if (
+        known.depth >= codec.VERSIONS_DELTA_MAX_DEPTH
+        or len(versions) < codec.VERSIONS_DELTA_MIN
+        or len(new_versions) * 2 > len(versions)
+    ):
+        return None, mine
+    return dict(new_versions), mine
 
 
 def _record_place(where: str) -> str:
