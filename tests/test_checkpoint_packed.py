@@ -85,7 +85,13 @@ def test_a_store_written_before_packed_records_reads_as_it_was_written(tmp_path:
         assert [i.value for t in state.tasks for i in t.interrupts] == ["name?"]
         history = list(graph.get_state_history(CFG))
         assert len(history) == 31
-        assert [h.values.get("count") for h in history[:4]] == [25, 24, 24, 23]
+        assert [(h.values["count"], h.metadata["source"], h.next) for h in history[:5]] == [
+            (25, "loop", ("ask",)),
+            (24, "loop", ("reply",)),
+            (24, "input", ("__start__",)),
+            (24, "loop", ()),
+            (23, "loop", ("reply",)),
+        ]
 
 
 def test_an_old_stores_metadata_filters_and_newest_first_order_hold(tmp_path: Path) -> None:
