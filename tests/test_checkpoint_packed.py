@@ -8,9 +8,12 @@ import shutil
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
+import pytest
+
 from graphkit.checkpoint.lmdb import LMDBSaver
 from graphkit.graph import END, START, StateGraph
 from graphkit.messages import AIMessage, add_messages
+from graphkit.stores.checkpoint.base import CheckpointCorruptError
 from graphkit.types import Command, interrupt
 
 FIXTURE = Path(__file__).parent / "fixtures" / "lmdb_unpacked"
@@ -124,3 +127,27 @@ def test_an_old_store_resumes_and_mixes_old_and_new_records(tmp_path: Path) -> N
         assert [h.metadata["run"] for h in kept] == ["fourth", "third"]
         assert kept[0].values["messages"][-1].content == "hello Ann"
         assert kept[1].values["count"] == 25 and len(kept[1].values["messages"]) == 28
+
+
+def test_damaged_metadata_of_an_old_record_is_reported_by_listings(tmp_path: Path) -> None:
+    with LMDBSaver(_old_store(tmp_path)) as saver:
+        db = saver.env.db("ckpt_metadata")
+        with saver.env.read() as txn:
+            key, value = next(iter(txn.cursor(db=db)))
+        saver.env.write(lambda txn: txn.put(key, value[:-1] + bytes([value[-1] ^ 1]), db=db))
+        with pytest.raises(CheckpointCorruptError, match="'chat'.*metadata.*checksum"):
+            list(saver.list(CFG))
+        with pytest.raises(CheckpointCorruptError, match="'chat'.*metadata.*checksum"):
+            list(saver.list(CFG, filter={"run": "first"}))
+
+
+def test_new_records_hold_their_metadata_and_leave_the_old_database_alone(
+    tmp_path: Path,
+) -> None:
+    with LMDBSaver(tmp_path / "new") as saver:
+        _graph(saver).invoke({"count": 0}, {**CFG, "metadata": {"run": "only"}})
+        with saver.env.read() as txn:
+            assert txn.cursor(db=saver.env.db("ckpt_metadata")).first() is False
+        runs = [t.metadata.get("run") for t in saver.list(CFG, filter={"run": "only"})]
+        assert runs == ["only"] * 14  # every checkpoint of the run
+        assert [t.metadata["step"] for t in saver.list(None, filter={"step": 3})] == [3]

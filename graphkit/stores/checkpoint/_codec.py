@@ -134,9 +134,15 @@ def dumps(serde: Serializer, value: Any, where: Callable[[], str]) -> bytes:
 
 
 def encode_record(
-    serde: Serializer, checkpoint: Checkpoint, parent_id: str | None, versions: Any = None
+    serde: Serializer,
+    checkpoint: Checkpoint,
+    parent_id: str | None,
+    versions: Any = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """The checkpoint without its values: [v, ts, channel_versions, frontier, parent_id].
+    """The checkpoint without its values: [v, ts, channel_versions, frontier, parent_id],
+    plus ``metadata`` as a sixth field when given (a packed record: see
+    :func:`record_metadata`; ``slim_metadata`` makes what to pass).
 
     ``versions`` replaces ``channel_versions`` when given: a saver may store them as a
     :class:`VersionsDelta` list instead of the full dict. A ``Send`` argument in the
@@ -144,17 +150,21 @@ def encode_record(
     ``Send`` carries, say) holds a :class:`ChannelRef` to it instead, so a growing
     history is not stored again with every step; :func:`checkpoint_tuple` resolves it.
     """
-    return dumps(
-        serde,
-        [
-            checkpoint["v"],
-            checkpoint["ts"],
-            checkpoint["channel_versions"] if versions is None else versions,
-            _frontier_refs(checkpoint["frontier"], checkpoint["channel_values"]),
-            parent_id,
-        ],
-        lambda: f"the frontier of checkpoint {checkpoint['id']}",
-    )
+    record = [
+        checkpoint["v"],
+        checkpoint["ts"],
+        checkpoint["channel_versions"] if versions is None else versions,
+        _frontier_refs(checkpoint["frontier"], checkpoint["channel_values"]),
+        parent_id,
+    ]
+    if metadata is not None:
+        record.append(metadata)
+    try:
+        return serde.dumps(record)
+    except SerdeError:
+        if metadata is not None:  # name the part that cannot be stored
+            dumps(serde, metadata, lambda: "checkpoint metadata")
+        return serde.dumps(record, where=f"the frontier of checkpoint {checkpoint['id']}")
 
 
 VERSIONS_DELTA_MAX_DEPTH = 16
@@ -255,7 +265,18 @@ def encode_metadata(
     checkpoint: Checkpoint | None = None,
     new_versions: Mapping[str, int] | None = None,
 ) -> bytes:
-    """Metadata as bytes (a plain dict is packed as is, any other mapping copied first).
+    """Metadata as bytes (see :func:`slim_metadata`)."""
+    return dumps(
+        serde, slim_metadata(metadata, checkpoint, new_versions), lambda: "checkpoint metadata"
+    )
+
+
+def slim_metadata(
+    metadata: Mapping[str, Any],
+    checkpoint: Checkpoint | None = None,
+    new_versions: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """Metadata as stored (a plain dict is stored as is, any other mapping copied first).
 
     Given the ``checkpoint`` and ``new_versions`` of the same put, a value in
     ``metadata["writes"][node]`` that *is* the value of a channel stored by this put
@@ -278,18 +299,30 @@ def encode_metadata(
                     update = {**update, **refs}
             slim[node] = update
         data = {**data, "writes": slim}
-    return dumps(serde, data, lambda: "checkpoint metadata")
+    return data
 
 
 def decode_record(serde: Serializer, data: bytes, where: str) -> list[Any]:
-    """[v, ts, channel_versions, frontier, parent_id] from :func:`encode_record` bytes."""
+    """[v, ts, channel_versions, frontier, parent_id] from :func:`encode_record` bytes
+    (and the metadata, sixth, in a packed record)."""
     try:
         record = serde.loads(data, where=where)
     except SerdeError as exc:
         raise CheckpointCorruptError(str(exc)) from None
-    if not isinstance(record, list) or len(record) != 5:
+    if not isinstance(record, list) or not 5 <= len(record) <= 6:
         raise CheckpointCorruptError(f"{where}: the checkpoint record is malformed")
     return record
+
+
+def record_metadata(
+    record: list[Any], where: str, values: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The metadata a packed :func:`decode_record` record holds (None: a record written
+    before records held it; its metadata is stored apart). With the checkpoint's
+    ``values``, ChannelRefs resolved."""
+    if len(record) < 6:
+        return None
+    return _resolved_metadata(record[5], where, values)
 
 
 def checkpoint_tuple(
@@ -304,7 +337,7 @@ def checkpoint_tuple(
 ) -> CheckpointTuple:
     """What ``get_tuple`` returns, from a :func:`decode_record` ``record`` and what was read
     beside it (``versions``: the record's full version map, delta bases resolved)."""
-    v, ts, _, frontier, parent_id = record
+    v, ts, frontier, parent_id = record[0], record[1], record[3], record[4]
     return CheckpointTuple(
         config=make_config(thread_id, ns, checkpoint_id),
         checkpoint=Checkpoint(
@@ -885,6 +918,10 @@ def decode_metadata(
         found = serde.loads(data, where=f"{where}, metadata")
     except SerdeError as exc:
         raise CheckpointCorruptError(str(exc)) from None
+    return _resolved_metadata(found, where, values)
+
+
+def _resolved_metadata(found: Any, where: str, values: Mapping[str, Any] | None) -> dict[str, Any]:
     if not isinstance(found, dict):
         raise CheckpointCorruptError(f"{where}: the metadata is not a dict")
     writes = found.get("writes")

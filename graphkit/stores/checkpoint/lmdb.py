@@ -5,14 +5,19 @@ Four named databases, all keyed so every common read is one cursor seek:
 ==================  =============================================  =====================
 database            key                                            value
 ==================  =============================================  =====================
-``ckpt_checkpoints``  T · N · id16                                   record (no values)
-``ckpt_metadata``     T · N · id16                                   metadata
+``ckpt_checkpoints``  T · N · id16                                   record + metadata
+``ckpt_metadata``     T · N · id16                                   metadata (older records)
 ``ckpt_blobs``        T · N · C · version (u64 BE)                   value blob / delta
 ``ckpt_writes``       T · N · id16 · task_index (u32 BE) · K · idx   [channel, value]
 ==================  =============================================  =====================
 
 plus ``ckpt_names`` (hashed key component -> its text) and ``ckpt_format`` (a marker:
 values end with a CRC-32).
+
+A record holds everything of a checkpoint but its values (versions, frontier, parent)
+and its metadata, so a step is one record plus the blobs of the channels it changed:
+two databases touched per commit. Records written before they held the metadata
+(five fields, not six) have it in ``ckpt_metadata``; both kinds read alike.
 
 ``T``, ``N``, ``C``, ``K`` are thread id, namespace, channel and task id, each UTF-8
 with ``00`` escaped as ``00 FF`` and ended by ``00 01``: prefix-free and
@@ -356,15 +361,16 @@ class LMDBSaver(BaseCheckpointSaver):
             parent_key = prefix + checkpoint_id_bytes(parent_id) if parent_id else b""
             delta, mine = None, _private(versions)
         base_key, depth = b"", 0
+        meta = codec.slim_metadata(metadata, checkpoint, new_versions)
         if delta is not None:
             assert known is not None
             depth = known.depth + 1
             base_key = parent_key
             record = codec.encode_record(
-                self.serde, checkpoint, parent_id, [parent_key[-16:], depth, delta]
+                self.serde, checkpoint, parent_id, [parent_key[-16:], depth, delta], meta
             )
         else:
-            record = codec.encode_record(self.serde, checkpoint, parent_id)
+            record = codec.encode_record(self.serde, checkpoint, parent_id, metadata=meta)
         room = _MAX_KEY - len(prefix) - 8
         if checkpoint.get("channel_appends"):
             lookup = self._base_blobs(prefix, room, pending)
@@ -396,7 +402,7 @@ class LMDBSaver(BaseCheckpointSaver):
             depth=depth,
             blobs=blobs,
             items=items,
-            meta=seal(codec.encode_metadata(self.serde, metadata, checkpoint, new_versions)),
+            meta=meta,
             checkpoint=checkpoint,
         )
 
@@ -440,14 +446,15 @@ class LMDBSaver(BaseCheckpointSaver):
         if _HASHED in item.prefix:
             self._put_names(txn, item.thread_id, item.ns)
         put(item.key, record, db=self._checkpoints)
-        put(item.key, item.meta, db=self._metadata)
         return depth
 
     def _full_record(self, item: _Prepared) -> bytes:
         """``item``'s record with its full version map (when its delta base is gone)."""
         if not item.depth:
             return item.record
-        return self._seal(codec.encode_record(self.serde, item.checkpoint, item.parent_id))
+        return self._seal(
+            codec.encode_record(self.serde, item.checkpoint, item.parent_id, metadata=item.meta)
+        )
 
     def _fresh_items(self, item: _Prepared) -> builtins.list[tuple[bytes, bytes]]:
         """Blobs of every channel of ``item``'s checkpoint, in full (no append deltas)."""
@@ -559,11 +566,47 @@ class LMDBSaver(BaseCheckpointSaver):
         shared: codec.SharedReads | None = None,
     ) -> CheckpointTuple:
         """Decode the checkpoint stored under ``key`` (record already read)."""
+        where = codec.describe(thread_id, ns, _id_str(key[-16:]))
+        return self._load_fields(
+            txn, thread_id, ns, key, self._decode_record(record, where), shared
+        )
+
+    def _decode_record(self, record: bytes, where: str) -> builtins.list[Any]:
+        """The fields of a stored record (see :func:`codec.decode_record`), checksum checked."""
+        record = self._unseal(record, functools.partial(_record_place, where))
+        return codec.decode_record(self.serde, record, where)
+
+    def _metadata_of(
+        self,
+        txn: Txn,
+        key: bytes,
+        record_fields: builtins.list[Any],
+        where: str,
+        values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A checkpoint's metadata: in its record, or apart for records written before."""
+        found = codec.record_metadata(record_fields, where, values)
+        if found is not None:
+            return found
+        meta = txn.get(key, db=self._metadata)
+        if meta is None:
+            return {}
+        meta = self._unseal(meta, lambda: f"{where}, metadata")
+        return codec.decode_metadata(self.serde, meta, where, values)
+
+    def _load_fields(
+        self,
+        txn: Txn,
+        thread_id: str,
+        ns: str,
+        key: bytes,
+        record_fields: builtins.list[Any],
+        shared: codec.SharedReads | None = None,
+    ) -> CheckpointTuple:
+        """The checkpoint stored under ``key``, its record already decoded."""
         prefix, id16 = key[:-16], key[-16:]
         cid = _id_str(id16)
         where = codec.describe(thread_id, ns, cid)
-        record = self._unseal(record, lambda: f"{where}, record")
-        record_fields = codec.decode_record(self.serde, record, where)
         versions, depth = self._resolve_versions(txn, prefix, record_fields[2], where)
         self._remember_versions(prefix, cid, versions, depth)
         values = codec.read_values(
@@ -575,14 +618,7 @@ class LMDBSaver(BaseCheckpointSaver):
             (thread_id, ns),
             shared,
         )
-        meta = txn.get(key, db=self._metadata)
-        metadata = (
-            codec.decode_metadata(
-                self.serde, self._unseal(meta, lambda: f"{where}, metadata"), where, values
-            )
-            if meta is not None
-            else {}
-        )
+        metadata = self._metadata_of(txn, key, record_fields, where, values)
         pending = self._pending(txn, key, where)
         return codec.checkpoint_tuple(
             thread_id, ns, cid, record_fields, versions, values, metadata, pending
@@ -648,13 +684,12 @@ class LMDBSaver(BaseCheckpointSaver):
         prefix = enc(thread_id) + enc(ns)
         upper = prefix + (checkpoint_id_bytes(before_id) if before_id else _END)
         remaining = limit
-        db = self._metadata if filter else self._checkpoints
         shared = codec.SharedReads()  # older lists: slices of newer ones this listing read
         while remaining is None or remaining > 0:
             page: list[CheckpointTuple] = []
             want = _PAGE if remaining is None else min(_PAGE, remaining)
             with _reader(self.env) as txn:
-                cursor = txn.cursor(db=db)
+                cursor = txn.cursor(db=self._checkpoints)
                 found = _last_before(cursor, prefix, upper)
                 while found is not None and len(page) < want:
                     key, data = found
@@ -693,18 +728,14 @@ class LMDBSaver(BaseCheckpointSaver):
         filter: dict[str, Any] | None,
         shared: codec.SharedReads | None = None,
     ) -> CheckpointTuple | None:
-        """The checkpoint under ``key`` if its metadata (``data`` when filtering) matches."""
-        if filter:
-            where = codec.describe(thread_id, ns, _id_str(key[-16:]))
-            data = self._unseal(data, lambda: f"{where}, metadata")
-            meta = codec.decode_metadata(self.serde, data, where)
-            if not codec.matches(meta, filter):
-                return None
-            record = txn.get(key, db=self._checkpoints)
-            if record is None:
-                return None
-            data = record
-        return self._load(txn, thread_id, ns, key, data, shared)
+        """The checkpoint under ``key`` (its record: ``data``) if its metadata matches."""
+        if not filter:
+            return self._load(txn, thread_id, ns, key, data, shared)
+        where = codec.describe(thread_id, ns, _id_str(key[-16:]))
+        fields = self._decode_record(data, where)
+        if not codec.matches(self._metadata_of(txn, key, fields, where), filter):
+            return None
+        return self._load_fields(txn, thread_id, ns, key, fields, shared)
 
     def _list_all(
         self, filter: dict[str, Any] | None, before_id: str | None, limit: int | None
@@ -713,13 +744,13 @@ class LMDBSaver(BaseCheckpointSaver):
         before16 = checkpoint_id_bytes(before_id) if before_id else None
         keys: builtins.list[tuple[bytes, bytes]] = []
         with _reader(self.env) as txn:
-            for key, meta in txn.cursor(db=self._metadata):
+            for key, record in txn.cursor(db=self._checkpoints):
                 if before16 is not None and key[-16:] >= before16:
                     continue
                 if filter:
-                    where = codec.describe(*_names(key[:-16]), _id_str(key[-16:])) + ", metadata"
-                    meta = self._unseal(meta, functools.partial(str, where))
-                    if not codec.matches(codec.decode_metadata(self.serde, meta, where), filter):
+                    where = codec.describe(*_names(key[:-16]), _id_str(key[-16:]))
+                    fields = self._decode_record(record, where)
+                    if not codec.matches(self._metadata_of(txn, key, fields, where), filter):
                         continue
                 keys.append((key[-16:], key))
         keys.sort(reverse=True)
@@ -865,7 +896,8 @@ class _Prepared:
     depth: int
     blobs: builtins.list[tuple[str, int, bytes]]
     items: builtins.list[tuple[bytes, bytes]]
-    meta: bytes
+    meta: dict[str, Any]
+    """The metadata (packed into the record)."""
     checkpoint: Checkpoint
     fresh: bool = False
     """Set when written: the parent was gone, so every value was stored in full."""
