@@ -702,7 +702,7 @@ class Run:
         pending = iter(todo)
         context = contextvars.copy_context
         pool = self.pool()
-        most = min(len(todo) - 1, self.workers)
+        most = min(len(todo), self.workers) - 1  # helpers besides the caller's thread
         lock = threading.Lock()
         futures: list[Future[None]] = []
         on_the_way = [0]
@@ -780,14 +780,23 @@ class Run:
             run_task(task, run, step, values, tables)
             done(task)
 
-        aws: list[Awaitable[None]] = []
-        for task in todo:
+        def start(task: Task) -> Awaitable[None]:
             if task.node.runs_on_loop:
-                aws.append(on_loop(task))
-            else:
-                ctx = contextvars.copy_context()
-                aws.append(loop.run_in_executor(pool, ctx.run, in_thread, task))
-        await run_until_failure(aws, todo)
+                return on_loop(task)
+            ctx = contextvars.copy_context()
+            return loop.run_in_executor(pool, ctx.run, in_thread, task)
+
+        limit = self.config.get("max_concurrency")
+        if limit:  # async nodes too: at most `limit` of the step's tasks at once
+            gate = asyncio.Semaphore(limit)
+
+            async def gated(task: Task) -> None:
+                async with gate:
+                    await start(task)
+
+            await run_until_failure([gated(t) for t in todo], todo)
+        else:
+            await run_until_failure([start(t) for t in todo], todo)
 
     def stream_when_done(self, tasks: list[Task]) -> Callable[[Task], None]:
         """For a step of several tasks: stream each task's ``updates`` chunk (and its
