@@ -607,8 +607,13 @@ class LMDBSaver(BaseCheckpointSaver):
         prefix, id16 = key[:-16], key[-16:]
         cid = _id_str(id16)
         where = codec.describe(thread_id, ns, cid)
-        versions, depth = self._resolve_versions(txn, prefix, record_fields[2], where)
-        self._remember_versions(prefix, cid, versions, depth)
+        last = self._versions.get(prefix)
+        if last is not None and last.cid == cid and last.versions is not None:
+            # just written or read here: its map without walking the delta chain again
+            versions = dict(last.versions)
+        else:
+            versions, depth = self._resolve_versions(txn, prefix, record_fields[2], where)
+            self._remember_versions(prefix, cid, versions, depth)
         values = codec.read_values(
             self.serde,
             versions,
