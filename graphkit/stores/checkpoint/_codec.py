@@ -53,6 +53,13 @@ a read decodes at most twice the value's own size, in at most about
 GetBlob = Callable[[str, int], "bytes | None"]
 """(channel, version) -> the stored blob, or None."""
 
+ChainState = tuple[int, int, int]
+"""What an append needs of the blob it extends: (deltas since the last full snapshot,
+their payload bytes, the snapshot's payload bytes); see :func:`chain_state`."""
+
+GetChain = Callable[[str, int], "ChainState | None"]
+"""(channel, version) -> the :data:`ChainState` of that stored blob, or None."""
+
 
 def no_blob(channel: str, version: int) -> None:
     """The ``GetBlob`` for a checkpoint without appends: no base blob is ever needed."""
@@ -361,12 +368,16 @@ def encode_blobs(
     new_versions: Mapping[str, int],
     base_blob: GetBlob,
     snapshot_every: int,
+    base_chain: GetChain | None = None,
 ) -> list[tuple[str, int, bytes]]:
     """(channel, version, blob) for each channel in ``new_versions``.
 
     ``base_blob`` reads an earlier blob of the same thread and namespace; only the first
-    bytes (the header) of append bases are looked at.
+    bytes (the header) of append bases are looked at. ``base_chain``, if given, answers
+    with those headers instead (a saver that remembers what it wrote reads nothing).
     """
+    if base_chain is None:
+        base_chain = _chain_reader(base_blob)
     values = checkpoint["channel_values"]
     appends = checkpoint.get("channel_appends") or {}
     out: list[tuple[str, int, bytes]] = []
@@ -378,11 +389,28 @@ def encode_blobs(
         hint = appends.get(channel)
         blob = None
         if hint is not None and type(value) is list:
-            blob = _delta_blob(serde, channel, value, hint, base_blob, snapshot_every)
+            blob = _delta_blob(serde, channel, value, hint, base_chain, snapshot_every)
         if blob is None:
             blob = FULL + dumps(serde, value, _channel_place(channel))
         out.append((channel, version, blob))
     return out
+
+
+def _chain_reader(base_blob: GetBlob) -> GetChain:
+    return lambda channel, version: chain_state(base_blob(channel, version))
+
+
+def chain_state(blob: bytes | None) -> ChainState | None:
+    """The :data:`ChainState` a blob ends (None: no blob, an empty one, or not a blob)."""
+    if blob is None:
+        return None
+    kind = blob[:1]
+    if kind == FULL:
+        return 0, 0, len(blob) - 1
+    if kind == DELTA and len(blob) >= _DELTA_START:
+        _, _, chain_len, chain_bytes, snap_bytes = _DELTA_HEAD.unpack_from(blob, 1)
+        return chain_len, chain_bytes, snap_bytes
+    return None
 
 
 def _channel_place(channel: str) -> Callable[[], str]:
@@ -394,23 +422,17 @@ def _delta_blob(
     channel: str,
     value: list[Any],
     hint: list[int],
-    base_blob: GetBlob,
+    base_chain: GetChain,
     snapshot_every: int,
 ) -> bytes | None:
     """A delta blob for an append, or None when a full snapshot is due (or no base)."""
     base_version, base_len = int(hint[0]), int(hint[1])
     if base_len > len(value) or base_len < 0:
         return None
-    base = base_blob(channel, base_version)
-    if base is None or base[:1] == EMPTY:
+    found = base_chain(channel, base_version)
+    if found is None:  # no base, an empty one, or a corrupt one: start a fresh chain
         return None
-    info = blob_info(base)
-    if info is None:  # corrupt base: start a fresh chain rather than extend it
-        return None
-    if base[:1] == FULL:
-        chain_len, chain_bytes, snap_bytes = 0, 0, len(base) - 1
-    else:
-        chain_len, chain_bytes, snap_bytes = info.chain_len, info.chain_bytes, info.snap_bytes
+    chain_len, chain_bytes, snap_bytes = found
     payload = dumps(serde, value[base_len:], lambda: f"channel {channel!r}")
     chain_len += 1
     chain_bytes += len(payload)

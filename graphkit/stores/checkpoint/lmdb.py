@@ -48,7 +48,7 @@ import hashlib
 import os
 import struct
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphkit.errors import ConfigError, InvalidArgumentError
@@ -328,8 +328,9 @@ class LMDBSaver(BaseCheckpointSaver):
 
     def _written(self, item: _Prepared, depth: int) -> None:
         """Bring the in-process caches up to date with a checkpoint just committed."""
-        if item.fresh:
+        if item.fresh:  # stored in full, not as prepared
             self._lists.drop_thread(item.thread_id)
+            self._versions.pop(item.prefix, None)
             return
         for channel, version, blob in item.blobs:
             if blob[:1] == codec.DELTA:
@@ -372,23 +373,36 @@ class LMDBSaver(BaseCheckpointSaver):
         else:
             record = codec.encode_record(self.serde, checkpoint, parent_id, metadata=meta)
         room = _MAX_KEY - len(prefix) - 8
+        chains = known.chains if known is not None and known.cid == parent_id else {}
         if checkpoint.get("channel_appends"):
             lookup = self._base_blobs(prefix, room, pending)
+            blobs = codec.encode_blobs(
+                self.serde,
+                checkpoint,
+                new_versions,
+                lookup,
+                self.snapshot_every,
+                _remembered_chain(chains, lookup),
+            )
         else:
-            lookup = codec.no_blob
-        blobs = codec.encode_blobs(
-            self.serde, checkpoint, new_versions, lookup, self.snapshot_every
-        )
+            blobs = codec.encode_blobs(
+                self.serde, checkpoint, new_versions, codec.no_blob, self.snapshot_every
+            )
+        values = checkpoint["channel_values"]
         seal = self._seal
         items = []
         for channel, version, blob in blobs:
             blob_key = prefix + enc_in(channel, room) + _U64.pack(version)
             pending[blob_key] = blob
             items.append((blob_key, seal(blob)))
+            if type(values.get(channel)) is list:  # the base of the next append
+                chain = codec.chain_state(blob)
+                if chain is not None:
+                    chains[channel] = (version, chain)
         id16 = checkpoint_id_bytes(cid)
         if len(self._versions) > 4096:
             self._versions.clear()
-        self._versions[prefix] = _Last(cid, id16, mine, depth)
+        self._versions[prefix] = _Last(cid, id16, mine, depth, chains)
         return _Prepared(
             thread_id=thread_id,
             ns=ns,
@@ -920,6 +934,23 @@ class _Last:
     """A private copy of its full version map (None for maps too small for deltas)."""
     depth: int
     """How many delta-encoded records its version map builds on."""
+    chains: dict[str, tuple[int, codec.ChainState]] = field(default_factory=dict)
+    """Per list channel: (version, chain state) of its newest blob written here (the
+    base of the next append: found without reading it back)."""
+
+
+def _remembered_chain(
+    chains: dict[str, tuple[int, codec.ChainState]], read: codec.GetBlob
+) -> codec.GetChain:
+    """The chain state of a base blob: remembered if this saver wrote it, else read."""
+
+    def chain(channel: str, version: int) -> codec.ChainState | None:
+        found = chains.get(channel)
+        if found is not None and found[0] == version:
+            return found[1]
+        return codec.chain_state(read(channel, version))
+
+    return chain
 
 
 def _private(versions: dict[str, int]) -> dict[str, int] | None:
