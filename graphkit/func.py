@@ -31,7 +31,7 @@ import inspect
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Generic, Literal, TypedDict, TypeVar
 
@@ -410,6 +410,7 @@ class Workflow:
             executor=policies.executor if policies else None,
         )
         self.graph.live_modes = self.graph.live_modes | {"updates"}
+        self.graph.tables.direct_input = True
         self.config: RunnableConfig = {}
         """Config merged under each run's (see ``with_config``)."""
         self.__doc__ = fn.__doc__
@@ -619,6 +620,12 @@ class _StreamView:
                 yield shown if self.single else (shown_mode, shown)
 
     def _chunks(self, mode: str, chunk: Any) -> Iterator[tuple[str, Any]]:
+        if mode in ("checkpoints", "tasks") and isinstance(chunk, dict):
+            yield mode, self._shown_payload(chunk)
+            return
+        if mode == "debug" and isinstance(chunk, dict) and "payload" in chunk:
+            yield mode, {**chunk, "payload": self._shown_payload(chunk["payload"])}
+            return
         if mode != "updates" or not isinstance(chunk, dict):
             yield mode, chunk
             return
@@ -633,11 +640,33 @@ class _StreamView:
             yield "updates", chunk
 
 
+    def _shown_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A checkpoint or task payload as a workflow's: its value is the return value,
+        the entrypoint's input is what was passed and its result ``{END: returned}``."""
+        shown = dict(payload)
+        if isinstance(shown.get("values"), dict):
+            shown["values"] = shown["values"].get(RETURN)
+        if shown.get("name") == self.name:
+            if isinstance(shown.get("input"), dict) and INPUT in shown["input"]:
+                shown["input"] = shown["input"][INPUT]
+                shown["triggers"] = (START,)
+            if isinstance(shown.get("result"), dict) and RETURN in shown["result"]:
+                shown["result"] = {END: shown["result"][RETURN]}
+        return shown
+
+
 def _snapshot(found: StateSnapshot) -> StateSnapshot:
-    """A snapshot of the graph behind a workflow, with the return value as its values."""
+    """A snapshot of the graph behind a workflow: the return value as its values, and
+    its entrypoint task's result the value it returned."""
     if found.metadata is None or not isinstance(found.values, dict):
         return found
-    return found._replace(values=found.values.get(RETURN))
+    tasks = tuple(
+        replace(t, result=t.result[RETURN])
+        if isinstance(t.result, dict) and RETURN in t.result
+        else t
+        for t in found.tasks
+    )
+    return found._replace(values=found.values.get(RETURN), tasks=tasks)
 
 
 def _wrap(input: Any) -> Any:

@@ -338,7 +338,7 @@ class Run:
         if self.loaded:
             self.step += 1
         self.step_budget = self.limit - 1
-        if self.cp is not None:
+        if self.cp is not None and not self.tables.direct_input:
             # The input checkpoint, as LangGraph's: the state before the input, and
             # the input as what runs next (a replay from here takes it again).
             self.frontier.pending = {START: None}
@@ -352,6 +352,9 @@ class Run:
         """Apply the input (step 0 of an invocation) and trigger what follows START."""
         self._apply([(START, writes)])
         self.route_after(self.tables.start)
+        if self.tables.direct_input:  # the input checkpoint is this one
+            self._save("input", ())
+            return
         self.step += 1
         if self._wrote_any(writes):
             self._emit("values", self._stream_values())
