@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
-import networkx as nx
 from pydantic import ValidationError
 
 from graphkit.config import merge_config, merge_configs
@@ -42,6 +41,8 @@ from graphkit.types import Command, RunnableConfig, StateSnapshot, StateUpdate, 
 from graphkit.typing import ContextT, InputT, OutputT, StateLike, StateT
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from graphkit.context import TaskContext
     from graphkit.draw import DrawableGraph
     from graphkit.graph.state import StateGraph
