@@ -149,6 +149,8 @@ class Run:
         self._pool: ThreadPoolExecutor | None = None
         # the session first: it checks the config's thread before anything reads it
         cp = CheckpointSession(saver, config) if saver is not None else None
+        if cp is not None:
+            cp.report_held = "checkpoints" in modes or "debug" in modes
         self.cp: CheckpointSession | None = cp
         self.ctx = RunContext(
             config,
@@ -884,6 +886,8 @@ class Run:
                 raise error
             self.interrupts = [i for t in paused for i in t.interrupts]
             self.paused = True
+            # an interrupted task's result is its interrupts (LangGraph streams it too)
+            self._emit_debug_results([t for t in paused if t.interrupts], self.step + 1)
             for task in paused:  # per paused task, as LangGraph streams them
                 self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
                 if "values" in self.modes and task.interrupts:  # not for a paused subgraph
