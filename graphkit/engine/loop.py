@@ -21,7 +21,7 @@ import contextvars
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,7 @@ from graphkit.engine.task import (
     run_task,
     update_writes,
 )
+from graphkit.engine.threads import Batch
 from graphkit.errors import (
     EmptyInputError,
     GraphDrained,
@@ -693,44 +694,14 @@ class Run:
             run_task(todo[0], run, step, values, tables)
             done(todo[0])
             return
-        # A few workers pull tasks from one shared iterator (the caller's thread is one
-        # of them): far cheaper than a future per task when a step has many tasks.
-        # Helpers join one at a time: a worker that takes a task asks for one more
-        # helper unless one is still on its way, so trivial tasks finish on the
-        # caller's thread before any helper starts (its future is then cancelled),
-        # while tasks that block bring in helpers one after another.
-        pending = iter(todo)
-        context = contextvars.copy_context
-        pool = self.pool()
-        most = min(len(todo) - 1, self.workers)
-        lock = threading.Lock()
-        futures: list[Future[None]] = []
-        on_the_way = [0]
+        # The caller's thread runs the tasks one after another; helper threads join
+        # only when it stalls on one (see graphkit.engine.threads).
 
-        def work() -> None:
-            for task in pending:
-                with lock:
-                    if not on_the_way[0] and len(futures) < most:
-                        on_the_way[0] += 1
-                        futures.append(pool.submit(context().run, helper))
-                run_task(task, run, step, values, tables)
-                done(task)
+        def one(task: Task) -> None:
+            run_task(task, run, step, values, tables)
+            done(task)
 
-        def helper() -> None:
-            with lock:
-                on_the_way[0] -= 1
-            work()
-
-        work()
-        waited = 0
-        while True:  # a helper may add another before it ends: wait until none is new
-            with lock:
-                if waited == len(futures):
-                    break
-                future = futures[waited]
-            waited += 1
-            if not future.cancel():  # never started: nothing left for it to do
-                future.result()
+        Batch(todo, one, self.pool(), min(len(todo) - 1, self.workers)).run()
 
     def execute_live(self, tasks: list[Task]) -> Iterator[Event]:
         """Run tasks in threads, yielding what they stream while they run."""
