@@ -6,6 +6,10 @@ STAMP  := $(VENV)/.installed-dev
 BASE   := $(VENV)/.installed-base
 SRC    := graphkit tests examples benchmarks
 
+# Some shells export PYTHONDONTWRITEBYTECODE: then every pytest run recompiles graphkit and
+# re-rewrites the asserts of every test module (~15 s of CPU per xdist worker).
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: install demo test test-slow test-local lint bench clean
 
 $(VENV)/bin/python:
@@ -36,9 +40,11 @@ test: $(STAMP)
 	$(BIN)/pytest -q -n auto --dist loadgroup
 
 # Long-running suites (50k-vector recall, SIGKILL and multi-process reliability, Chromium,
-# Ray, timed fuzzing, TTL expiry, index-damage rebuilds); CI runs them.
+# Ray, timed fuzzing, TTL expiry, index-damage rebuilds), then every property test at its
+# full example count (make test runs a fifth: tests/hypothesis_budget.py); CI runs them.
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
+	GRAPHKIT_THOROUGH=1 $(BIN)/pytest -q -n auto --dist loadgroup -m hypothesis
 
 # Offline sentence-transformer embeddings (graphkit[local]). A CPU build of torch is
 # installed first where one is available, so pip does not pull a multi-GB CUDA build.

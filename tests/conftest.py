@@ -13,11 +13,43 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from hypothesis import settings
+from hypothesis_budget import examples
 from pg_server import ENV_URL, PgServer, start
 
 from graphkit.stores import InMemorySaver, LMDBSaver
 from graphkit.stores.checkpoint import BaseCheckpointSaver
 from graphkit.types import Durability
+
+# property tests: no per-example deadline (a loaded CI machine is not a failure), and the
+# example budget of hypothesis_budget (a fifth in make test, full in make test-slow)
+settings.register_profile("graphkit", max_examples=examples(100), deadline=None)
+settings.load_profile("graphkit")
+
+
+_SHARED_SERVER = pytest.StashKey[PgServer]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist the controller starts one throwaway server for all workers (each
+    worker then makes its own database on it) instead of every worker running initdb."""
+    if os.environ.get(ENV_URL) or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    if not getattr(config.option, "numprocesses", None):
+        return
+    try:
+        server = start()
+    except RuntimeError:
+        return  # no PostgreSQL here: each worker's pg_url skips (or fails under CI)
+    os.environ[ENV_URL] = server.url
+    config.stash[_SHARED_SERVER] = server
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_SHARED_SERVER, None)
+    if server is not None:
+        os.environ.pop(ENV_URL, None)
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from graphkit.stores.index import AnnConfig, GraphStamp, VectorIndex, _top_items
 
@@ -169,7 +170,7 @@ op_strategy = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(
     ops=op_strategy,
     prefix_i=st.integers(0, len(NAMESPACES)),
@@ -340,7 +341,7 @@ fresh_ops = st.lists(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100))
 @given(ops=fresh_ops, k=st.integers(1, 12))
 def test_updates_and_deletes_in_the_graph_and_the_fresh_buffer_equal_brute_force(
     ops: list[tuple[str, int, int, int, int]], k: int
@@ -585,7 +586,7 @@ build_ops = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(ops=build_ops, k=st.integers(1, 8))
 def test_any_changes_around_a_build_equal_brute_force(
     ops: list[tuple[str, int, int, int]], k: int

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from graphkit import _message_index
 from graphkit.messages import AIMessage, BaseMessage, HumanMessage, RemoveMessage, add_messages
@@ -35,7 +36,7 @@ op = st.tuples(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(st.lists(op, min_size=1, max_size=40))
 def test_chains_of_steps_equal_the_rebuild_everything_reference(ops: list[tuple[str, int]]) -> None:
     history: list[BaseMessage] = [HumanMessage("start", id="m0")]

@@ -14,6 +14,7 @@ import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from graphkit.messages import (
@@ -208,7 +209,7 @@ def messages(draw: st.DrawFn) -> Any:
     return kind(**kwargs)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(st.lists(messages(), max_size=6))
 def test_any_message_list_round_trips_exactly(msgs: list[Any]) -> None:
     s = Serializer()
@@ -236,7 +237,7 @@ def _mutable_parts(value: Any) -> list[Any]:
     return found
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(st.lists(messages(), max_size=6))
 def test_a_copy_of_decoded_messages_equals_them_and_shares_nothing_mutable(
     msgs: list[Any],
@@ -264,7 +265,7 @@ def test_copies_of_models_outside_the_plain_shape_are_deep_copies() -> None:
     assert copied.model_fields_set == ticket.model_fields_set | {"title"}
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100))
 @given(
     st.text(max_size=10),
     st.integers(-(2**63), 2**63 - 1),

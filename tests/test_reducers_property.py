@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypedDict
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from graphkit import START, Send, StateGraph
 
@@ -41,7 +42,7 @@ def branch_graph(values: list[int], delays: list[float]) -> Any:
 branches = st.lists(st.integers(-1000, 1000), min_size=1, max_size=6)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25))
 @given(values=branches, data=st.data())
 def test_parallel_branch_writes_do_not_depend_on_finish_order(
     values: list[int], data: st.DataObject
@@ -57,7 +58,7 @@ def test_parallel_branch_writes_do_not_depend_on_finish_order(
     assert out_a["seen"]["last"] == values[-1]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25))
 @given(values=st.lists(st.integers(0, 100), max_size=30), data=st.data())
 def test_send_results_follow_send_order_not_finish_order(
     values: list[int], data: st.DataObject

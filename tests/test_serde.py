@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 from pydantic import BaseModel
 
 from graphkit.stores.serde import SerdeError, Serializer, register, type_name
@@ -125,13 +126,13 @@ values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(values)
 def test_round_trip_keeps_value_and_type(value: Any) -> None:
     assert same(S.loads(S.dumps(value)), value)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50))
 @given(st.lists(values, max_size=3))
 def test_round_trip_through_a_cipher(value: Any) -> None:
     class Xor:
@@ -297,7 +298,7 @@ def _message_strategy() -> st.SearchStrategy[Any]:
     return human | ai | tool
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(st.lists(_message_strategy(), max_size=5))
 def test_messages_round_trip_with_their_set_fields(messages: list[Any]) -> None:
     s = Serializer()

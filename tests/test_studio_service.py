@@ -10,6 +10,7 @@ import pytest
 import studio_graph
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from graphkit.checkpoint.lmdb import LMDBSaver
 from graphkit.checkpoint.memory import InMemorySaver
@@ -224,7 +225,7 @@ json_values = st.recursive(
 states = st.dictionaries(st.text(max_size=4), json_values, max_size=5)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30))
 @given(states, states)
 def test_diff_values_rebuilds_the_new_state_from_the_old(
     before: dict[str, Any], after: dict[str, Any]

@@ -33,10 +33,14 @@ def _setuptools_can_build() -> bool:
     return int(setuptools.__version__.split(".")[0]) >= 77
 
 
-pytestmark = pytest.mark.skipif(
-    not _setuptools_can_build(),
-    reason="building the wheel offline needs setuptools>=77 (pip install -e '.[dev]')",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not _setuptools_can_build(),
+        reason="building the wheel offline needs setuptools>=77 (pip install -e '.[dev]')",
+    ),
+    # one xdist worker builds the wheel and the venv (a session fixture) for all these tests
+    pytest.mark.xdist_group("wheel"),
+]
 
 
 def _run(args: Sequence[str | Path], cwd: Path, **kw: object) -> subprocess.CompletedProcess[str]:
@@ -62,7 +66,7 @@ def _ok(proc: subprocess.CompletedProcess[str]) -> str:
     return proc.stdout
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with the wheel installed; returns its bin directory."""
     work = tmp_path_factory.mktemp("wheel")

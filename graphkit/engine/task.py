@@ -412,8 +412,7 @@ def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
     if output is None:
         return
     if type(output) is dict and not tables.root:  # the common case, in short
-        channels = tables.channels
-        if all(key in channels for key in output):
+        if output.keys() <= tables.channels.keys():
             task.update = output
             task.writes.extend(output.items())
             return

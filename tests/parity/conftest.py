@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -47,6 +48,15 @@ def _load(root: str) -> Lib:
     for n in ("HumanMessage", "AIMessage", "ToolMessage", "SystemMessage", "RemoveMessage"):
         names[n] = getattr(messages, n)
     return Lib(root, SimpleNamespace(**names))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every parity test on one pytest-xdist worker: only that worker imports LangGraph
+    (about 2 s of CPU per process)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("langgraph"))
 
 
 @pytest.fixture(scope="session")

@@ -591,10 +591,11 @@ class ListCache:
     Thread-safe (one lock; decoding happens under it, as the GIL would serialize it anyway).
     """
 
-    def __init__(self, max_bytes: int = 64 << 20, max_decoded: int = 200_000) -> None:
+    def __init__(self, max_bytes: int = 64 << 20, max_decoded: int = 100_000) -> None:
         self.max_bytes = max_bytes
         self.max_decoded = max_decoded
-        """Decoded elements kept in all entries together (a 10k-message thread: 10k)."""
+        """Decoded elements kept in all entries together (a 10k-message thread: 10k; a
+        short chat message takes about 1 KB decoded); 0 keeps none."""
         self._entries: OrderedDict[tuple[str, str, str], _Joined] = OrderedDict()
         self._size = 0
         self._decoded = 0
