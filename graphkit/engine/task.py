@@ -411,11 +411,11 @@ async def arecord_output(
 def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
     if output is None:
         return
-    if type(output) is dict and not tables.root:  # the common case, in short
-        if output.keys() <= tables.channels.keys():
-            task.update = output
-            task.writes.extend(output.items())
-            return
+    # the common case, in short: a dict of known keys
+    if type(output) is dict and not tables.root and output.keys() <= tables.channels.keys():
+        task.update = output
+        task.writes.extend(output.items())
+        return
     name = task.node.name
     if isinstance(output, Command):
         items: Any = (output,)
