@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, INTERRUPT, MISSING, START
-from graphkit.context import RunContext, RunScope, TaskContext
+from graphkit.context import CURRENT_TASK, RunContext, RunScope, TaskContext
 from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
 from graphkit.engine.events import (
     DONE,
@@ -548,8 +548,6 @@ class Run:
         """Trigger what follows ``node`` without running it (START, update_state's as_node)."""
         routes: list[Any] = []
         if node.branches:
-            from graphkit.context import CURRENT_TASK, TaskContext
-
             ctx = TaskContext(self.ctx, node.name, self.step, pull_task_id(self.step, node.name))
             token = CURRENT_TASK.set(ctx)
             try:
