@@ -58,12 +58,22 @@ def merge_config(config: Mapping[str, Any] | None, options: dict[str, Any]) -> R
         configurable = {k: merged.pop(k) for k in stray}
         configurable.update(merged.get("configurable") or {})
         merged["configurable"] = configurable
+    _check_max_concurrency(merged.get("max_concurrency"))
     durability = options.pop("durability", None)
     if durability is not None:
         merged["durability"] = durability
     if "recursion_limit" in options:
         merged["recursion_limit"] = options.pop("recursion_limit")
     return cast(RunnableConfig, merged)
+
+
+def _check_max_concurrency(limit: object) -> None:
+    if limit is None or (isinstance(limit, int) and not isinstance(limit, bool) and limit > 0):
+        return
+    raise ConfigError(
+        f"config['max_concurrency'] must be a positive int (the most tasks of one step "
+        f"running at once), got {limit!r}: pass e.g. {{'max_concurrency': 10}}, or leave it out"
+    )
 
 
 def merge_configs(*configs: Mapping[str, Any] | None) -> RunnableConfig:

@@ -16,6 +16,10 @@ RESERVED_CHARS: Final = ("|", ":")
 INTERRUPT: Final = "__interrupt__"
 """Key under which interrupts appear in ``invoke`` output and ``updates`` streams."""
 
+CONFIG_KEY_NODE_FINISHED: Final = "__pregel_node_finished"
+"""A callable in ``config["configurable"]`` under this key is called with each node's
+name when the node finishes (in subgraphs too), as under LangGraph's key of that name."""
+
 
 class _Missing:
     """The type of ``MISSING``: a single instance with a readable repr."""

@@ -336,3 +336,64 @@ def test_a_state_snapshot_is_a_named_tuple_as_in_langgraph() -> None:
     assert (values, next_, interrupts) == ({"x": 2}, (), ())
     assert snap._replace(values={"x": 0}).values == {"x": 0} and snap.values == {"x": 2}
     assert snap._fields == StateSnapshot._fields and snap[0] is snap.values
+
+
+def test_node_finished_callback_hears_every_finished_node_in_subgraphs_too() -> None:
+    from graphkit.checkpoint.memory import InMemorySaver
+    from graphkit.constants import CONFIG_KEY_NODE_FINISHED
+    from graphkit.types import Command, interrupt
+
+    class S(TypedDict):
+        x: str
+
+    def grandchild_1(state: S) -> dict[str, str]:
+        return {"x": state["x"] + "1"}
+
+    def grandchild_2(state: S) -> dict[str, str]:
+        return {"x": state["x"] + interrupt("more?")}
+
+    inner = StateGraph(S)
+    inner.add_node("grandchild_1", grandchild_1)
+    inner.add_node("grandchild_2", grandchild_2)
+    inner.add_edge(START, "grandchild_1")
+    inner.add_edge("grandchild_1", "grandchild_2")
+    outer = StateGraph(S)
+    outer.add_node("parent_1", lambda s: {"x": "p"})
+    outer.add_node("child", inner.compile())
+    outer.add_edge(START, "parent_1")
+    outer.add_edge("parent_1", "child")
+    graph = outer.compile(checkpointer=InMemorySaver())
+    finished: list[str] = []
+    config = {"configurable": {"thread_id": "t", CONFIG_KEY_NODE_FINISHED: finished.append}}
+    graph.invoke({"x": ""}, config)
+    assert finished == ["parent_1", "grandchild_1"]  # grandchild_2 paused: not finished
+    graph.invoke(Command(resume="2"), config)
+    assert finished == ["parent_1", "grandchild_1", "grandchild_2", "child"]
+    assert graph.get_state(config).values == {"x": "p12"}
+
+
+@pytest.mark.parametrize("how", ["as_node", "invoked_in_a_node"])
+def test_a_subgraph_node_sees_the_callers_configurable(how: str) -> None:
+    from graphkit.config import get_config
+
+    class S(TypedDict):
+        seen: dict[str, Any]
+
+    def look(state: S) -> dict[str, Any]:
+        configurable = get_config()["configurable"]
+        return {"seen": {k: configurable.get(k) for k in ("user_id", "thread_id", "extra")}}
+
+    inner_builder = StateGraph(S)
+    inner_builder.add_node("look", look)
+    inner_builder.add_edge(START, "look")
+    inner = inner_builder.compile()
+    outer = StateGraph(S)
+    if how == "as_node":
+        outer.add_node("child", inner)
+    else:
+        outer.add_node("child", lambda s: inner.invoke(s, {"configurable": {"extra": 1}}))
+    outer.add_edge(START, "child")
+    config = {"configurable": {"thread_id": "t", "user_id": "u"}}
+    out = outer.compile(checkpointer=InMemorySaver()).invoke({"seen": {}}, config)
+    extra = 1 if how == "invoked_in_a_node" else None
+    assert out["seen"] == {"user_id": "u", "thread_id": "t", "extra": extra}

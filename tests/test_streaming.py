@@ -334,3 +334,133 @@ def test_an_update_of_key_value_pairs_streams_as_a_dict_or_one_dict_per_write() 
         {"repeats": [{"foo": "one.0"}, {"foo": "one.1"}]},
         {"distinct": {"foo": "two", "bar": "b"}},
     ]
+
+
+def _fast_and_blocked(release: threading.Event, finished: list[str]) -> Any:
+    """START -> fast and slow in one step; slow waits for ``release`` (at most 5 s)."""
+
+    class S(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+    def fast(state: S) -> dict[str, list[str]]:
+        finished.append("fast")
+        return {"log": ["fast"]}
+
+    def slow(state: S) -> dict[str, list[str]]:
+        release.wait(5)
+        finished.append("slow")
+        return {"log": ["slow"]}
+
+    builder = StateGraph(S)
+    builder.add_node("fast", fast)
+    builder.add_node("slow", slow)
+    builder.add_edge(START, "fast")
+    builder.add_edge(START, "slow")
+    return builder.compile()
+
+
+@pytest.mark.parametrize("mode", ["updates", "tasks", "debug"])
+def test_a_finished_task_streams_while_its_step_still_runs(mode: str) -> None:
+    release, finished = threading.Event(), []
+    graph = _fast_and_blocked(release, finished)
+    seen_while_slow_ran: list[Any] = []
+    for chunk in graph.stream({"log": []}, stream_mode=mode):
+        if "slow" not in finished:
+            seen_while_slow_ran.append(chunk)
+            if "fast" in str(chunk) and ("result" in str(chunk) or mode == "updates"):
+                release.set()
+    release.set()
+    assert any("fast" in str(c) for c in seen_while_slow_ran)
+    assert finished == ["fast", "slow"]
+
+
+def test_a_finished_task_streams_while_its_step_still_runs_in_astream() -> None:
+    release, finished = threading.Event(), []
+    graph = _fast_and_blocked(release, finished)
+
+    async def consume() -> list[Any]:
+        early = []
+        async for chunk in graph.astream({"log": []}, stream_mode="updates"):
+            if "slow" not in finished:
+                early.append(chunk)
+                release.set()
+        return early
+
+    try:
+        early = asyncio.run(consume())
+    finally:
+        release.set()
+    assert early == [{"fast": {"log": ["fast"]}}]
+    assert finished == ["fast", "slow"]
+
+
+def _child_graph(release: threading.Event, finished: list[str]) -> Any:
+    """START -> a -> b; b waits for ``release`` (at most 5 s)."""
+
+    class S(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+    def a(state: S) -> dict[str, list[str]]:
+        finished.append("a")
+        return {"log": ["a"]}
+
+    def b(state: S) -> dict[str, list[str]]:
+        release.wait(5)
+        finished.append("b")
+        return {"log": ["b"]}
+
+    builder = StateGraph(S)
+    builder.add_node("a", a)
+    builder.add_node("b", b)
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    return builder.compile(), S
+
+
+@pytest.mark.parametrize("how", ["subgraph_node", "node_streams_the_child"])
+def test_subgraph_updates_reach_a_subgraphs_stream_while_the_subgraph_runs(how: str) -> None:
+    release, finished = threading.Event(), []
+    child, S = _child_graph(release, finished)
+    own_chunks: list[Any] = []
+
+    def streams_child(state: Any) -> dict[str, Any]:
+        for chunk in child.stream(state, stream_mode="values"):
+            own_chunks.append(chunk)
+        return {"log": ["parent"]}
+
+    builder = StateGraph(S)
+    builder.add_node("child", child if how == "subgraph_node" else streams_child)
+    builder.add_edge(START, "child")
+    early = []
+    try:
+        for namespace, chunk in builder.compile().stream({"log": []}, subgraphs=True):
+            if "b" not in finished:
+                early.append((len(namespace), chunk))
+                release.set()
+    finally:
+        release.set()
+    assert early == [(1, {"a": {"log": ["a"]}})]
+    if how == "node_streams_the_child":  # its own consumer still gets only what it asked
+        assert own_chunks == [{"log": []}, {"log": ["a"]}, {"log": ["a", "b"]}]
+
+
+def test_subgraph_updates_reach_an_astream_of_subgraphs_while_the_subgraph_runs() -> None:
+    release, finished = threading.Event(), []
+    child, S = _child_graph(release, finished)
+    builder = StateGraph(S)
+    builder.add_node("child", child)
+    builder.add_edge(START, "child")
+    graph = builder.compile()
+
+    async def consume() -> list[Any]:
+        early = []
+        async for namespace, chunk in graph.astream({"log": []}, subgraphs=True):
+            if "b" not in finished:
+                early.append((len(namespace), chunk))
+                release.set()
+        return early
+
+    try:
+        assert asyncio.run(consume()) == [(1, {"a": {"log": ["a"]}})]
+    finally:
+        release.set()

@@ -113,8 +113,9 @@ def loop(kind: str) -> Callable[[], object]:
     return lambda: graph.invoke({"x": 0}, config)
 
 
-def fanout(kind: str, width: int = FANOUT) -> Callable[[], object]:
-    """``width`` Sends in one step, joined with a list reducer."""
+def fanout(kind: str, width: int = FANOUT, *, streamed: bool = False) -> Callable[[], object]:
+    """``width`` Sends in one step, joined with a list reducer (``streamed``: each task's
+    update streamed as it finishes, which runs the step live)."""
     StateGraph, START, END, Send = _api(kind)
     builder = StateGraph(FanState)
     builder.add_node("work", _double)
@@ -122,6 +123,8 @@ def fanout(kind: str, width: int = FANOUT) -> Callable[[], object]:
     builder.add_edge("work", END)
     graph = builder.compile()
     items = list(range(width))
+    if streamed:
+        return lambda: list(graph.stream({"items": items}, stream_mode="updates"))
     return lambda: graph.invoke({"items": items})
 
 
@@ -161,6 +164,14 @@ WORKLOADS = [
         "10-way Send fan-out joined by a list reducer (small fan-outs: thread hand-off)",
         lambda: fanout("graphkit", 10),
         lambda: fanout("langgraph", 10),
+        units=10,
+        unit="task",
+    ),
+    Workload(
+        "fanout_10_stream",
+        "10-way Send fan-out, stream_mode='updates' (each update as its task finishes)",
+        lambda: fanout("graphkit", 10, streamed=True),
+        lambda: fanout("langgraph", 10, streamed=True),
         units=10,
         unit="task",
     ),

@@ -337,7 +337,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 subgraphs=call.subgraphs,
             )
             scope.replay_targets = targets
-            live = bool(call.modes & self.live_modes)
+            # subgraphs=True: a subgraph's events reach the caller while its node runs
+            live = bool(call.modes & self.live_modes) or (call.subgraphs and bool(call.modes))
             run = Run(self, merged, saver=self.saver, modes=call.modes, live=live, scope=scope)
         if overrides:
             run.tables = self._overridden_tables(overrides)

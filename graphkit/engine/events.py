@@ -68,22 +68,31 @@ class EventSink:
             self.push((self.namespace, mode, chunk))
 
     def tee(
-        self, push: Callable[[Event], None], namespace: Namespace, modes: frozenset[str]
+        self,
+        push: Callable[[Event], None],
+        namespace: Namespace,
+        modes: frozenset[str],
+        own_modes: frozenset[str],
     ) -> None:
-        """Also deliver this sink's events of ``modes`` through ``push``, under ``namespace``.
+        """Also deliver this sink's events of ``modes`` through ``push``, under ``namespace``;
+        this sink's own consumer keeps getting only ``own_modes``.
 
         A graph a node streams itself reaches its own consumer; a parent stream that
-        takes subgraph events (``subgraphs=True``) gets them too, as in LangGraph.
+        takes subgraph events (``subgraphs=True``) gets them too, in the parent's modes,
+        as in LangGraph.
         """
-        self._tee = (push, namespace, modes)
+        self._tee = (push, namespace, modes, own_modes)
 
-    _tee: tuple[Callable[[Event], None], Namespace, frozenset[str]] | None = None
+    _tee: tuple[Callable[[Event], None], Namespace, frozenset[str], frozenset[str]] | None = None
 
     def push(self, event: Event) -> None:
         """Deliver an event (this run's or a subgraph's); safe from any thread."""
-        if self._tee is not None and event[1] in self._tee[2]:
-            push, namespace, _ = self._tee
-            push((namespace + event[0], event[1], event[2]))
+        if self._tee is not None:
+            push, namespace, modes, own_modes = self._tee
+            if event[1] in modes:
+                push((namespace + event[0], event[1], event[2]))
+            if event[1] not in own_modes:
+                return
         if self.forward is not None:
             self.forward(event)
         elif self.aqueue is not None and self.loop is not None:

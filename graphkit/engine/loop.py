@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from graphkit.constants import END, INTERRUPT, MISSING, START
+from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
 from graphkit.context import CURRENT_TASK, RunContext, RunScope, TaskContext
 from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
 from graphkit.engine.events import (
@@ -94,8 +94,19 @@ class Run:
         self.graph = graph
         self.tables = graph.tables
         self.config = config
+        outer = parent_task.run if parent_task is not None else None
+        # a graph a node streams itself, under a caller streaming subgraphs=True, also
+        # makes the caller's modes for it (its own consumer gets only its own)
+        tee = _tees_to(outer) and forward is None and bool(modes)
+        own_modes = modes
+        if tee:
+            assert outer is not None
+            modes = modes | outer.modes
         self.modes = modes
         self.live = live
+        """Every step streams while its nodes run (``custom``, ``messages``, ...)."""
+        self.live_when_parallel = bool(modes & _DONE_MODES)
+        """A step of several tasks streams each one's ``updates`` as it finishes."""
         self.values: dict[str, Any] = {}
         self.step = -1
         """Number of the last completed step (-1: before the input)."""
@@ -121,6 +132,10 @@ class Run:
         self.parent_id: str | None = None
         """The loaded checkpoint's parent id."""
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
+        self.node_finished: Callable[[str], object] | None = (config.get("configurable") or {}).get(
+            CONFIG_KEY_NODE_FINISHED
+        )
+        """Called with each node's name when it finishes (LangGraph's config key)."""
         self.step_budget = self.limit
         """Node steps this run may take: as in LangGraph, taking new input counts as
         one of the ``recursion_limit`` steps (set in ``_start_input``)."""
@@ -128,12 +143,11 @@ class Run:
         # as top-level ones; forwarded to the parent's stream they carry the namespace.
         self.sink = EventSink(
             modes,
-            live=live and forward is None,
+            live=(live or self.live_when_parallel) and forward is None,
             namespace=namespace if forward is not None else (),
             forward=forward,
         )
         self._pool: ThreadPoolExecutor | None = None
-        outer = parent_task.run if parent_task is not None else None
         # the session first: it checks the config's thread before anything reads it
         cp = CheckpointSession(saver, config) if saver is not None else None
         self.cp: CheckpointSession | None = cp
@@ -159,9 +173,9 @@ class Run:
                 config, graph.executor or (outer.executor if outer is not None else None)
             ),
         )
-        if _tees_to(outer) and forward is None and modes:
+        if tee:
             assert outer is not None and outer.push is not None
-            self.sink.tee(outer.push, namespace, outer.modes)
+            self.sink.tee(outer.push, namespace, outer.modes, own_modes)
         if cp is not None:
             self.ctx.checkpoint_id = lambda: cp.config["configurable"].get("checkpoint_id", "")
         elif outer is not None:
@@ -681,6 +695,10 @@ class Run:
                 frontier.pending[task.node.name] = None
 
     # ---------------------------------------------------------------- execute
+    def _live_step(self, tasks: list[Task]) -> bool:
+        """Whether this step's events reach the consumer while its tasks run."""
+        return self.live or (self.live_when_parallel and len(tasks) > 1)
+
     def execute(self, tasks: list[Task]) -> None:
         """Run the step's tasks: inline when one, in threads when several."""
         todo = [t for t in tasks if not t.done]
@@ -699,7 +717,8 @@ class Run:
             run_task(task, run, step, values, tables)
             done(task)
 
-        Batch(todo, one, self.pool(), min(len(todo) - 1, self.workers)).run()
+        helpers = min(len(todo), self.workers) - 1  # besides the caller's thread
+        Batch(todo, one, self.pool(), helpers).run()
 
     def execute_live(self, tasks: list[Task]) -> Iterator[Event]:
         """Run tasks in threads, yielding what they stream while they run."""
@@ -710,15 +729,18 @@ class Run:
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
         done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
 
-        def one(task: Task) -> None:
-            try:
-                run_task(task, run, step, values, tables)
-                done(task)
-            finally:
-                q.put(DONE)
+        pending = iter(todo)
 
-        for task in todo:
-            pool.submit(contextvars.copy_context().run, one, task)
+        def work() -> None:  # a few workers pull from one iterator: no future per task
+            for task in pending:
+                try:
+                    run_task(task, run, step, values, tables)
+                    done(task)
+                finally:
+                    q.put(DONE)
+
+        for _ in range(min(len(todo), self.workers)):
+            pool.submit(contextvars.copy_context().run, work)
         remaining = len(todo)
         while remaining:
             item = q.get()
@@ -749,14 +771,23 @@ class Run:
             run_task(task, run, step, values, tables)
             done(task)
 
-        aws: list[Awaitable[None]] = []
-        for task in todo:
+        def start(task: Task) -> Awaitable[None]:
             if task.node.runs_on_loop:
-                aws.append(on_loop(task))
-            else:
-                ctx = contextvars.copy_context()
-                aws.append(loop.run_in_executor(pool, ctx.run, in_thread, task))
-        await run_until_failure(aws, todo)
+                return on_loop(task)
+            ctx = contextvars.copy_context()
+            return loop.run_in_executor(pool, ctx.run, in_thread, task)
+
+        limit = self.config.get("max_concurrency")
+        if limit:  # async nodes too: at most `limit` of the step's tasks at once
+            gate = asyncio.Semaphore(limit)
+
+            async def gated(task: Task) -> None:
+                async with gate:
+                    await start(task)
+
+            await run_until_failure([gated(t) for t in todo], todo)
+        else:
+            await run_until_failure([start(t) for t in todo], todo)
 
     def stream_when_done(self, tasks: list[Task]) -> Callable[[Task], None]:
         """For a step of several tasks: stream each task's ``updates`` chunk (and its
@@ -798,6 +829,10 @@ class Run:
     # ---------------------------------------------------------------- finish
     def finish(self, tasks: list[Task]) -> bool:
         """Apply the step at the barrier. Returns True when the run must stop here."""
+        if self.node_finished is not None:
+            for task in tasks:
+                if task.done and task.error is None:
+                    self.node_finished(task.node.name)
         failed = [t for t in tasks if t.error is not None]
         # Not done and no error: it paused (a subgraph stopped by interrupt_before
         # pauses its parent's task without an interrupt value).
@@ -996,7 +1031,7 @@ class Run:
                     break
                 started = run_order(tasks)
                 self.emit_debug_starts(started)
-                if self.sink.queue is not None:
+                if self.sink.queue is not None and self._live_step(started):
                     yield from self.execute_live(started)
                 else:
                     self.execute(started)
@@ -1041,7 +1076,7 @@ class Run:
                     break
                 started = run_order(tasks)
                 self.emit_debug_starts(started)
-                if self.live:
+                if self._live_step(started):
                     async for event in self._aexecute_live(started):
                         yield event
                 else:
@@ -1122,6 +1157,10 @@ async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> No
             future.cancel()
         if pending:
             await asyncio.wait(pending)
+
+
+_DONE_MODES = frozenset({"updates", "tasks", "debug"})
+"""Modes with a chunk per finished task (streamed as each task of a step finishes)."""
 
 
 @contextmanager

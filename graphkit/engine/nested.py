@@ -70,13 +70,15 @@ def nested_run(
     namespace = (*outer.namespace, segment, *((str(index),) if index else ()))
     merged: dict[str, Any] = {k: v for k, v in outer.config.items() if k != "configurable"}
     merged.update({k: v for k, v in (config or {}).items() if k != "configurable"})
-    configurable = dict((config or {}).get("configurable") or {})
-    thread_id = (outer.config.get("configurable") or {}).get("thread_id")
+    # the parent's configurable (a user id, ...) is the subgraph's too, as in LangGraph;
+    # the parent's checkpoint is not the subgraph's
+    outer_configurable = outer.config.get("configurable") or {}
+    configurable = {**outer_configurable, **((config or {}).get("configurable") or {})}
+    configurable.pop("checkpoint_id", None)
+    configurable.pop("checkpoint_map", None)
     if saver is not None:
         ns = "|".join(namespace)
-        configurable.update(thread_id=thread_id, checkpoint_ns=ns)
-        configurable.pop("checkpoint_id", None)
-        configurable.pop("checkpoint_map", None)
+        configurable.update(thread_id=outer_configurable.get("thread_id"), checkpoint_ns=ns)
         target = outer.scope.replay_targets.pop(ns, None)
         if target is not None:  # time travel: start from this checkpoint of its own
             configurable["checkpoint_id"] = target
