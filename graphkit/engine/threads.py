@@ -10,7 +10,9 @@ tasks still wait. A helper that takes a task asks for one more (unless one is on
 way), so a step of blocking tasks (LLM calls, I/O) has them all in flight within a
 period or two, as many at once as ``most`` allows; a step of quick tasks never wakes a
 thread. Writes are applied at the barrier in task order either way, so which thread
-ran a task never shows in the result.
+ran a task never shows in the result; what changes is when a blocked step's next task
+starts: a period or two later (more while a running task holds the GIL, which the
+overseer needs to look), where a thread per task would start it at once.
 """
 
 from __future__ import annotations
@@ -172,4 +174,5 @@ def _after_fork() -> None:  # the overseer's thread does not exist in a forked c
     OVERSEER = Overseer()
 
 
-os.register_at_fork(after_in_child=_after_fork)
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork)
