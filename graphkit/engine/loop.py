@@ -23,7 +23,6 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
@@ -35,6 +34,7 @@ from graphkit.engine.events import (
     EventSink,
     Namespace,
     checkpoint_payload,
+    debug_event,
     task_result_payload,
     task_start_payload,
 )
@@ -339,7 +339,7 @@ class Run:
         if self.loaded:
             self.step += 1
         self.step_budget = self.limit - 1
-        if self.cp is not None:
+        if self.cp is not None and not self.tables.direct_input:
             # The input checkpoint, as LangGraph's: the state before the input, and
             # the input as what runs next (a replay from here takes it again).
             self.frontier.pending = {START: None}
@@ -353,6 +353,9 @@ class Run:
         """Apply the input (step 0 of an invocation) and trigger what follows START."""
         self._apply([(START, writes)])
         self.route_after(self.tables.start)
+        if self.tables.direct_input:  # the input checkpoint is this one
+            self._save("input", ())
+            return
         self.step += 1
         if self._wrote_any(writes):
             self._emit("values", self._stream_values())
@@ -969,10 +972,7 @@ class Run:
         for task in tasks:
             payload = task_start_payload(task, self.config)
             self._emit("tasks", payload)
-            self._emit(
-                "debug",
-                {"type": "task", "timestamp": _now(), "step": self.step + 1, "payload": payload},
-            )
+            self._emit("debug", debug_event("task", self.step + 1, payload))
 
     def _emit_debug_results(self, tasks: list[Task], step: int) -> None:
         """``debug``/``tasks`` events for the step's finished (or failed) tasks.
@@ -986,10 +986,7 @@ class Run:
                 continue
             payload = task_result_payload(task)
             self._emit("tasks", payload)
-            self._emit(
-                "debug",
-                {"type": "task_result", "timestamp": _now(), "step": step, "payload": payload},
-            )
+            self._emit("debug", debug_event("task_result", step, payload))
 
     def close(self) -> None:
         """End of run: last save for ``durability="exit"``, stop threads."""
@@ -1213,10 +1210,6 @@ def _merged_by_one(tasks: list[Task]) -> dict[str, Any] | None:
     if merged is None or task.restored or merged[0] != len(task.writes):
         return None
     return merged[1]
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 def run_order(tasks: list[Task]) -> list[Task]:
