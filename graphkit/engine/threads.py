@@ -154,7 +154,10 @@ class Overseer:
                 idle = 0
                 for batch in list(self.batches):
                     if batch.stalled():
-                        batch.ask()
+                        try:
+                            batch.ask()
+                        except RuntimeError:  # its pool is shut down (interpreter exit)
+                            self.batches.pop(batch, None)
                 continue
             idle += 1
             if idle >= LINGER:
