@@ -21,12 +21,12 @@ import contextvars
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
-from graphkit.context import RunContext, RunScope, TaskContext
+from graphkit.context import CURRENT_TASK, RunContext, RunScope, TaskContext
 from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
 from graphkit.engine.events import (
     DONE,
@@ -51,6 +51,7 @@ from graphkit.engine.task import (
     run_task,
     update_writes,
 )
+from graphkit.engine.threads import Batch
 from graphkit.errors import (
     EmptyInputError,
     GraphDrained,
@@ -566,8 +567,6 @@ class Run:
         """Trigger what follows ``node`` without running it (START, update_state's as_node)."""
         routes: list[Any] = []
         if node.branches:
-            from graphkit.context import CURRENT_TASK, TaskContext
-
             ctx = TaskContext(self.ctx, node.name, self.step, pull_task_id(self.step, node.name))
             token = CURRENT_TASK.set(ctx)
             try:
@@ -716,44 +715,15 @@ class Run:
             run_task(todo[0], run, step, values, tables)
             done(todo[0])
             return
-        # A few workers pull tasks from one shared iterator (the caller's thread is one
-        # of them): far cheaper than a future per task when a step has many tasks.
-        # Helpers join one at a time: a worker that takes a task asks for one more
-        # helper unless one is still on its way, so trivial tasks finish on the
-        # caller's thread before any helper starts (its future is then cancelled),
-        # while tasks that block bring in helpers one after another.
-        pending = iter(todo)
-        context = contextvars.copy_context
-        pool = self.pool()
-        most = min(len(todo), self.workers) - 1  # helpers besides the caller's thread
-        lock = threading.Lock()
-        futures: list[Future[None]] = []
-        on_the_way = [0]
+        # The caller's thread runs the tasks one after another; helper threads join
+        # only when it stalls on one (see graphkit.engine.threads).
 
-        def work() -> None:
-            for task in pending:
-                with lock:
-                    if not on_the_way[0] and len(futures) < most:
-                        on_the_way[0] += 1
-                        futures.append(pool.submit(context().run, helper))
-                run_task(task, run, step, values, tables)
-                done(task)
+        def one(task: Task) -> None:
+            run_task(task, run, step, values, tables)
+            done(task)
 
-        def helper() -> None:
-            with lock:
-                on_the_way[0] -= 1
-            work()
-
-        work()
-        waited = 0
-        while True:  # a helper may add another before it ends: wait until none is new
-            with lock:
-                if waited == len(futures):
-                    break
-                future = futures[waited]
-            waited += 1
-            if not future.cancel():  # never started: nothing left for it to do
-                future.result()
+        helpers = min(len(todo), self.workers) - 1  # besides the caller's thread
+        Batch(todo, one, self.pool(), helpers).run()
 
     def execute_live(self, tasks: list[Task]) -> Iterator[Event]:
         """Run tasks in threads, yielding what they stream while they run."""

@@ -21,11 +21,12 @@ import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from graphkit.constants import MISSING
 from graphkit.errors import InvalidArgumentError, InvalidCheckpointError
+from graphkit.stores._model_codec import Cloner, copier_of
 from graphkit.stores.checkpoint.base import (
     Checkpoint,
     CheckpointCorruptError,
@@ -621,14 +622,26 @@ class _Joined:
     marks: dict[int, _Mark]
     """Every version the chain passes through, from its full base blob to ``version``:
     each is a prefix of the newest (deltas that do not start at the end are refused)."""
+    reads: int = 0
+    """Reads served from this entry (the first decodes for its caller only)."""
+    decoded: list[Any] = field(default_factory=list)
+    """The first elements, decoded once and never handed out: reads get copies."""
+    copiers: list[Cloner] = field(default_factory=list)
+    """What copies each element of ``decoded`` (``_model_codec.copier_of``)."""
+    decoded_end: int = _ARRAY32.size
+    """Where the elements of ``decoded`` end in ``buf``."""
 
 
 class ListCache:
     """Append chains joined as msgpack bytes: the newest read version per channel.
 
     Keyed by (thread, namespace, channel); least recently used entries are dropped past
-    ``max_bytes``. Values are always decoded afresh from the bytes, so callers own what
-    they get (mutating it never reaches the cache). An entry is used only when the blob
+    ``max_bytes``. A channel read again (the next turn of a conversation, repeated
+    ``get_state``) also keeps its elements decoded, privately, up to ``max_decoded``
+    elements in all: a read decodes only the elements appended since and hands out a
+    deep copy of the list (``_model_codec.copy_value``: fresh messages and containers,
+    about half the cost of decoding). Callers own what they get either way: mutating
+    it never reaches the cache or a later read. An entry is used only when the blob
     just read continues it exactly: its base version, base length and chain numbers
     agree, and a hit on the same version must end with the same bytes. Savers drop a
     thread's entries when they delete, copy over or prune it.
@@ -636,10 +649,14 @@ class ListCache:
     Thread-safe (one lock; decoding happens under it, as the GIL would serialize it anyway).
     """
 
-    def __init__(self, max_bytes: int = 64 << 20) -> None:
+    def __init__(self, max_bytes: int = 64 << 20, max_decoded: int = 100_000) -> None:
         self.max_bytes = max_bytes
+        self.max_decoded = max_decoded
+        """Decoded elements kept in all entries together (a 10k-message thread: 10k; a
+        short chat message takes about 1 KB decoded); 0 keeps none."""
         self._entries: OrderedDict[tuple[str, str, str], _Joined] = OrderedDict()
         self._size = 0
+        self._decoded = 0
         self._lock = threading.RLock()
 
     def read(
@@ -664,14 +681,13 @@ class ListCache:
             joined = self._join(serde, key, version, blob, get_blob, where)
             if joined is None:
                 return MISSING
-            try:
-                value = serde.loads_body(joined.buf)
-            except SerdeError:
-                self._discard(key)
+            joined.reads += 1
+            if joined.reads > 1 and self.max_decoded:
+                value = self._copy(serde, key, joined)
+            else:  # read once so far: decoded for the caller alone
+                value = self._decode(serde, key, joined.buf, 0, joined.count)
+            if value is MISSING:
                 return MISSING  # the caller's blob-by-blob read names the bad blob
-            if type(value) is not list or len(value) != joined.count:
-                self._discard(key)
-                return MISSING
             if shared is not None:
                 shared.lists[key] = (joined, list(value))
             return value
@@ -748,8 +764,60 @@ class ListCache:
         with self._lock:
             self._entries.clear()
             self._size = 0
+            self._decoded = 0
 
     # ------------------------------------------------------------ internals
+    def _decode(
+        self, serde: Serializer, key: tuple[str, str, str], buf: bytearray, start: int, count: int
+    ) -> Any:
+        """The ``count`` elements in ``buf`` from ``start`` (0: ``buf`` is the whole array
+        with its header) as a list; ``MISSING`` (and the entry dropped) if they do not decode."""
+        body = buf if start == 0 else _ARRAY32.pack(0xDD, count) + buf[start:]
+        try:
+            value = serde.loads_body(body)
+        except SerdeError:
+            value = None
+        if type(value) is not list or len(value) != count:
+            self._discard(key)
+            return MISSING
+        return value
+
+    def _copy(self, serde: Serializer, key: tuple[str, str, str], joined: _Joined) -> Any:
+        """A copy of the entry's list: its decoded elements caught up with what was
+        appended since (decoded once, kept), copied element by element."""
+        decoded = joined.decoded
+        missing = joined.count - len(decoded)
+        if missing:
+            added = self._decode(serde, key, joined.buf, joined.decoded_end, missing)
+            if added is MISSING:
+                return MISSING
+            if len(decoded) + missing > self.max_decoded:  # too long to keep: hand it over
+                if not decoded:
+                    return added
+                added = [*(c(x) for c, x in zip(joined.copiers, decoded, strict=True)), *added]
+                self._forget_decoded(joined)
+                return added
+            decoded += added
+            joined.copiers += map(copier_of, added)
+            joined.decoded_end = len(joined.buf)
+            self._decoded += missing
+            self._evict_decoded(joined)
+        return [copy(x) for copy, x in zip(joined.copiers, decoded, strict=True)]
+
+    def _forget_decoded(self, entry: _Joined) -> None:
+        self._decoded -= len(entry.decoded)
+        entry.decoded = []
+        entry.copiers = []
+        entry.decoded_end = _ARRAY32.size
+
+    def _evict_decoded(self, keep: _Joined) -> None:
+        """Drop the decoded elements of least recently used entries past ``max_decoded``."""
+        for entry in self._entries.values():
+            if self._decoded <= self.max_decoded:
+                return
+            if entry is not keep and entry.decoded:
+                self._forget_decoded(entry)
+
     @staticmethod
     def _delta(serde: Serializer, blob: bytes) -> _Step | None:
         """What a delta blob holds, or None if it is not a plain delta of a list."""
@@ -865,11 +933,13 @@ class ListCache:
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._size -= len(entry.buf)
+            self._forget_decoded(entry)
 
     def _evict(self) -> None:
         while self._size > self.max_bytes and len(self._entries) > 1:
             _, entry = self._entries.popitem(last=False)
             self._size -= len(entry.buf)
+            self._forget_decoded(entry)
 
 
 def chain_versions(channel: str, version: int, get_blob: GetBlob, where: str) -> list[int]:
