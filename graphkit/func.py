@@ -31,18 +31,25 @@ import inspect
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 from graphkit.cache.base import BaseCache, cache_namespace, digest
 from graphkit.config import merge_configs
 from graphkit.constants import END, INTERRUPT, START
-from graphkit.context import CURRENT_CALL, CURRENT_TASK, TaskContext, report_progress
+from graphkit.context import (
+    CURRENT_CALL,
+    CURRENT_TASK,
+    TaskContext,
+    langgraph_path,
+    report_progress,
+)
 from graphkit.engine.compiled import chain_events
+from graphkit.engine.events import debug_event
 from graphkit.engine.executor import LOCAL, kwargs_for
 from graphkit.engine.retry import arun_with_retry, as_retry_policies, run_with_retry
-from graphkit.errors import InvalidCallError, PolicyError
+from graphkit.errors import GraphInterrupt, InvalidCallError, PolicyError
 from graphkit.node import CallSpec, function_name, inspect_callable
 from graphkit.schema import type_json_schema
 from graphkit.types import CachePolicy, RetryPolicy, RunnableConfig, StateSnapshot, TimeoutPolicy
@@ -151,6 +158,8 @@ class Task(Generic[R]):
             cached.set_result(results[key])
             return TaskFuture(cached)
         cache = ctx.run.cache if self.cache_policy is not None else None
+        triggers, _ = langgraph_path(("push", key), self.name)
+        self._stream_event(ctx, "task", key, {"input": (args, kwargs), "triggers": triggers})
         if self.is_async:
             aio = asyncio.ensure_future(
                 self._streamed(self._run_async(args, kwargs, results, key, cache), key, ctx)
@@ -174,14 +183,22 @@ class Task(Generic[R]):
     ) -> R:
         CURRENT_CALL.set((str(self.name), key))  # this context is the call's own copy
         asked = ctx.interrupt_owner().interrupt_count
-        value = self._run_sync(args, kwargs, cache, ctx)
+        try:
+            value = self._run_sync(args, kwargs, cache, ctx)
+        except Exception as exc:
+            self._stream_failure(exc, key, ctx)
+            raise
         results[key] = value
         self._finished(value, key, asked, ctx)
         return value
 
     async def _streamed(self, running: Awaitable[R], key: str, ctx: TaskContext) -> R:
         asked = ctx.interrupt_owner().interrupt_count
-        value = await running
+        try:
+            value = await running
+        except Exception as exc:
+            self._stream_failure(exc, key, ctx)
+            raise
         self._finished(value, key, asked, ctx)
         return value
 
@@ -190,14 +207,36 @@ class Task(Generic[R]):
         used = ctx.interrupt_owner().interrupt_count - asked
         if used:
             ctx.cache.setdefault(ASKED, {})[key] = used
-        self._stream_result(value, ctx)
+        self._stream_result(value, key, ctx)
 
-    def _stream_result(self, value: Any, ctx: TaskContext) -> None:
-        """A finished call streams ``{task name: result}`` in ``updates``, as in LangGraph
-        (a result restored on resume does not stream again)."""
+    def _stream_result(self, value: Any, key: str, ctx: TaskContext) -> None:
+        """A finished call streams ``{task name: result}`` in ``updates``, and its result
+        in ``tasks``/``debug``, as in LangGraph (a result restored on resume does not
+        stream again)."""
         emit = ctx.run.emit
         if emit is not None and "updates" in ctx.run.modes:
             emit("updates", {self.name: value})
+        result: dict[str, Any] = {"error": None, "result": {RETURN: value}, "interrupts": []}
+        self._stream_event(ctx, "task_result", key, result)
+
+    def _stream_failure(self, error: Exception, key: str, ctx: TaskContext) -> None:
+        """A failed call's ``tasks``/``debug`` result (an interrupt is not a failure)."""
+        if not isinstance(error, GraphInterrupt):
+            self._stream_event(
+                ctx, "task_result", key, {"error": error, "result": {}, "interrupts": []}
+            )
+
+    def _stream_event(self, ctx: TaskContext, kind: str, key: str, fields: dict[str, Any]) -> None:
+        """A call's ``tasks``/``debug`` event: a task pushed by the entrypoint, as LangGraph
+        streams it (``kind`` "task" when it starts, "task_result" when it ends)."""
+        emit, modes = ctx.run.emit, ctx.run.modes
+        if emit is None or ("tasks" not in modes and "debug" not in modes):
+            return
+        payload = {"id": f"{ctx.task_id}|{key}", "name": self.name, **fields}
+        if "tasks" in modes:
+            emit("tasks", payload)
+        if "debug" in modes:
+            emit("debug", debug_event(kind, ctx.step, payload))
 
     def _run_sync(
         self,
@@ -410,6 +449,7 @@ class Workflow:
             executor=policies.executor if policies else None,
         )
         self.graph.live_modes = self.graph.live_modes | {"updates"}
+        self.graph.tables.direct_input = True
         self.config: RunnableConfig = {}
         """Config merged under each run's (see ``with_config``)."""
         self.__doc__ = fn.__doc__
@@ -619,6 +659,12 @@ class _StreamView:
                 yield shown if self.single else (shown_mode, shown)
 
     def _chunks(self, mode: str, chunk: Any) -> Iterator[tuple[str, Any]]:
+        if mode in ("checkpoints", "tasks") and isinstance(chunk, dict):
+            yield mode, self._shown_payload(chunk)
+            return
+        if mode == "debug" and isinstance(chunk, dict) and "payload" in chunk:
+            yield mode, {**chunk, "payload": self._shown_payload(chunk["payload"])}
+            return
         if mode != "updates" or not isinstance(chunk, dict):
             yield mode, chunk
             return
@@ -632,12 +678,33 @@ class _StreamView:
         else:  # a @task finished
             yield "updates", chunk
 
+    def _shown_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A checkpoint or task payload as a workflow's: its value is the return value,
+        the entrypoint's input is what was passed and its result ``{END: returned}``."""
+        shown = dict(payload)
+        if isinstance(shown.get("values"), dict):
+            shown["values"] = shown["values"].get(RETURN)
+        if shown.get("name") == self.name:
+            if isinstance(shown.get("input"), dict) and INPUT in shown["input"]:
+                shown["input"] = shown["input"][INPUT]
+                shown["triggers"] = (START,)
+            if isinstance(shown.get("result"), dict) and RETURN in shown["result"]:
+                shown["result"] = {END: shown["result"][RETURN]}
+        return shown
+
 
 def _snapshot(found: StateSnapshot) -> StateSnapshot:
-    """A snapshot of the graph behind a workflow, with the return value as its values."""
+    """A snapshot of the graph behind a workflow: the return value as its values, and
+    its entrypoint task's result the value it returned."""
     if found.metadata is None or not isinstance(found.values, dict):
         return found
-    return found._replace(values=found.values.get(RETURN))
+    tasks = tuple(
+        replace(t, result=t.result[RETURN])
+        if isinstance(t.result, dict) and RETURN in t.result
+        else t
+        for t in found.tasks
+    )
+    return found._replace(values=found.values.get(RETURN), tasks=tasks)
 
 
 def _wrap(input: Any) -> Any:

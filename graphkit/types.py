@@ -70,14 +70,20 @@ class Send:
     ) -> None:
         """``timeout``: seconds, a ``timedelta`` or a ``TimeoutPolicy`` (a number is a
         ``run_timeout``); only async nodes take one."""
-        object.__setattr__(self, "node", node)
-        object.__setattr__(self, "arg", arg)
-        object.__setattr__(self, "timeout", TimeoutPolicy.coerce(timeout))
+        # the slots' own setters: a fan-out builds one Send per item
+        _SET_NODE(self, node)
+        _SET_ARG(self, arg)
+        _SET_TIMEOUT(self, None if timeout is None else TimeoutPolicy.coerce(timeout))
 
     def __repr__(self) -> str:
         if self.timeout is None:
             return f"Send(node={self.node!r}, arg={self.arg!r})"
         return f"Send(node={self.node!r}, arg={self.arg!r}, timeout={self.timeout!r})"
+
+
+_SET_NODE = Send.__dict__["node"].__set__
+_SET_ARG = Send.__dict__["arg"].__set__
+_SET_TIMEOUT = Send.__dict__["timeout"].__set__
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from graphkit.messages import AIMessage, HumanMessage
 from graphkit.stores.checkpoint import (
     BaseCheckpointSaver,
     Checkpoint,
@@ -284,6 +285,35 @@ def test_returned_values_are_the_callers_own(saver: BaseCheckpointSaver) -> None
     talk.step({"turn": 5})
     latest = saver.get(cfg())
     assert latest is not None and latest["channel_values"]["messages"] == talk.messages
+
+
+def test_messages_read_again_are_fresh_objects_whatever_a_caller_did_to_earlier_ones(
+    saver: BaseCheckpointSaver,
+) -> None:
+    """A list read several times is kept decoded by some savers (reads get copies): a
+    caller changing what it got, attributes and nested dicts included, changes no later
+    read, of this version or of the next."""
+    talk = Conversation(saver)
+    for turn in range(4):
+        talk.step(
+            HumanMessage(content=f"turn {turn}", id=f"h{turn}", additional_kwargs={"n": [turn]})
+        )
+    pristine = [m.model_copy(deep=True) for m in talk.messages]
+    for _ in range(4):
+        found = saver.get(cfg())
+        assert found is not None
+        got = found["channel_values"]["messages"]
+        assert got == pristine
+        got[0].content = "changed"
+        got[1].additional_kwargs["n"].append(99)
+        got[2].response_metadata["x"] = 1
+        got.append(HumanMessage(content="extra"))
+    talk.step(AIMessage(content="reply", id="a"))
+    found = saver.get(cfg())
+    assert found is not None and found["channel_values"]["messages"] == [
+        *pristine,
+        AIMessage(content="reply", id="a"),
+    ]
 
 
 def test_a_thread_deleted_and_rewritten_with_the_same_versions_reads_new_values(

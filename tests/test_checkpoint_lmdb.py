@@ -255,3 +255,79 @@ def test_shares_an_env_with_other_users(tmp_path: Path) -> None:
     with lmdb.open(str(tmp_path), max_dbs=16, readonly=True) as raw, raw.begin() as txn:
         names = {key for key, _ in txn.cursor()}
     assert {b"ckpt_checkpoints", b"ckpt_blobs", b"ckpt_writes", b"ckpt_metadata"} <= names
+
+
+# ------------------------------------------- what a saver remembers between puts
+def _stored(path: Path) -> dict[str, dict[bytes, bytes]]:
+    """Every key and value of the saver's databases under ``path``."""
+    env = lmdb.open(str(path), max_dbs=16, readonly=True, lock=False)
+    try:
+        found: dict[str, dict[bytes, bytes]] = {}
+        for name in ("ckpt_checkpoints", "ckpt_blobs", "ckpt_metadata"):
+            db = env.open_db(name.encode(), create=False)
+            with env.begin(db=db) as txn:
+                found[name] = {bytes(k): bytes(v) for k, v in txn.cursor()}
+        return found
+    finally:
+        env.close()
+
+
+def _chat_puts(open_saver: Any, steps: int) -> None:
+    """``steps`` puts appending to a list channel beside 11 others (deltas of versions
+    and of the list, snapshots every 3 deltas); ``open_saver()`` gives the saver of each."""
+    values: dict[str, Any] = {f"k{i}": i for i in range(11)}
+    values["messages"] = []
+    versions = dict.fromkeys(values, 1)
+    config = cfg("chat")
+    for step in range(1, steps + 1):
+        old = values["messages"]
+        values = {**values, "messages": [*old, f"message {step}" * step], "k0": step}
+        changed = {"messages": step + 1, "k0": step + 1}
+        versions = {**versions, **changed}
+        made = ckpt(dict(values), dict(versions), {"messages": [step, len(old)]} if old else {})
+        made["id"] = f"01a21600-0000-7000-8000-{step:012x}"  # the same ids on both sides
+        made["ts"] = "2026-11-26T00:00:00+00:00"
+        saver = open_saver()
+        config = saver.put(config, made, {"step": step}, changed)
+
+
+def test_a_saver_stores_the_bytes_a_saver_remembering_nothing_stores(tmp_path: Path) -> None:
+    """What a saver keeps between puts (the parent's version map, the append chain's
+    headers) only spares it reads: the stored bytes are those of a fresh saver per put."""
+    with LMDBSaver(tmp_path / "kept", snapshot_every=3) as saver:
+        _chat_puts(lambda: saver, 40)
+    fresh: list[LMDBSaver] = []
+
+    def fresh_saver() -> LMDBSaver:
+        for old in fresh:
+            old.close()
+        fresh[:] = [LMDBSaver(tmp_path / "fresh", snapshot_every=3)]
+        fresh[0]._versions.clear()  # nothing remembered from anywhere
+        return fresh[0]
+
+    _chat_puts(fresh_saver, 40)
+    fresh[0].close()
+    kept, made = _stored(tmp_path / "kept"), _stored(tmp_path / "fresh")
+    assert kept["ckpt_blobs"] == made["ckpt_blobs"]
+    assert len(kept["ckpt_checkpoints"]) == len(made["ckpt_checkpoints"]) == 40
+    assert not kept["ckpt_metadata"] and not made["ckpt_metadata"]  # packed in the records
+    deltas = [blob for key, blob in kept["ckpt_blobs"].items() if blob[:1] == b"D"]
+    assert len(deltas) >= 20  # the chain was continued, with snapshots between
+
+
+def test_a_version_map_not_described_by_new_versions_is_stored_whole(tmp_path: Path) -> None:
+    """A delta of the version map is stored only when the parent's map plus
+    ``new_versions`` is the checkpoint's map; a dropped channel is not lost."""
+    with LMDBSaver(tmp_path / "db") as saver:
+        versions = {f"k{i}": 1 for i in range(10)}
+        config = saver.put(cfg(), ckpt(dict.fromkeys(versions, 0), dict(versions)), {}, versions)
+        changed = {"k0": 2}
+        versions = {**versions, **changed}
+        config = saver.put(config, ckpt(dict.fromkeys(versions, 0), dict(versions)), {}, changed)
+        dropped = {k: v for k, v in versions.items() if k != "k9"}
+        config = saver.put(config, ckpt(dict.fromkeys(dropped, 0), dict(dropped)), {}, {})
+        assert saver.get_tuple(config).checkpoint["channel_versions"] == dropped
+        saver._versions.clear()  # read back from LMDB alone
+        assert saver.get_tuple(config).checkpoint["channel_versions"] == dropped
+        history = [t.checkpoint["channel_versions"] for t in saver.list(cfg())]
+        assert history[1] == versions and history[2] == {f"k{i}": 1 for i in range(10)}

@@ -580,3 +580,54 @@ def test_a_custom_saver_may_leave_out_parent_config_and_pending_writes() -> None
     assert graph.invoke(1, config) == 4
     snapshot = graph.get_state(config)
     assert snapshot.values == 4 and snapshot.parent_config is None
+
+
+@pytest.mark.parametrize("mode", ["checkpoints", "debug"])
+def test_exit_durability_streams_every_steps_checkpoint_and_saves_the_last(
+    saver: BaseCheckpointSaver, mode: str
+) -> None:
+    """As LangGraph: each step's checkpoint is streamed (its parent: the last one saved);
+    only the last is saved, under the id it was streamed with."""
+
+    class S(TypedDict):
+        x: int
+
+    builder = StateGraph(S)
+    builder.add_node("n", lambda s: {"x": s["x"] + 1})
+    builder.add_node("m", lambda s: {"x": s["x"] + 1})
+    builder.add_edge(START, "n")
+    builder.add_edge("n", "m")
+    graph = builder.compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "exit"}}
+    for run in range(2):
+        before = graph.get_state(config).config if run else None
+        chunks = list(graph.stream({"x": 1}, config, stream_mode=mode, durability="exit"))
+        if mode == "debug":
+            chunks = [c["payload"] for c in chunks if c["type"] == "checkpoint"]
+        steps = [c["metadata"]["step"] for c in chunks]
+        assert steps == [4 * run - 1, 4 * run, 4 * run + 1, 4 * run + 2]
+        assert [c["next"] for c in chunks] == [["__start__"], ["n"], ["m"], []]
+        assert all(c["parent_config"] == before for c in chunks)
+        ids = [c["config"]["configurable"]["checkpoint_id"] for c in chunks]
+        assert len(set(ids)) == 4
+        saved = graph.get_state(config)
+        assert saved.config["configurable"]["checkpoint_id"] == ids[-1]
+        assert saved.values == {"x": 3}
+    assert len(list(graph.get_state_history(config))) == 2
+
+
+def test_exit_durability_without_a_checkpoint_stream_saves_once(
+    saver: BaseCheckpointSaver,
+) -> None:
+    class S(TypedDict):
+        x: int
+
+    builder = StateGraph(S)
+    builder.add_node("n", lambda s: {"x": s["x"] + 1})
+    builder.add_edge(START, "n")
+    graph = builder.compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "exit-quiet"}}
+    assert list(graph.stream({"x": 1}, config, stream_mode="updates", durability="exit")) == [
+        {"n": {"x": 2}}
+    ]
+    assert [h.metadata["step"] for h in graph.get_state_history(config)] == [1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from typing import Any
 
@@ -406,3 +407,78 @@ async def test_a_workflow_streams_langchain_events(saver: BaseCheckpointSaver) -
     assert [e["data"]["chunk"] for e in events[1:3]] == [{"double": 6}, {"workflow": 7}]
     assert events[-1]["data"] == {"output": 7}
     assert len({e["run_id"] for e in events}) == 1
+
+
+def test_a_workflows_history_and_streams_have_langgraphs_layout() -> None:
+    """The entrypoint runs at step 0 after an input checkpoint that already holds the
+    input; snapshots, history, checkpoints and tasks show the workflow's values (its
+    return value), not the graph behind it."""
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    @task
+    def double(x: int) -> int:
+        return 2 * x
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def wf(n: int) -> int:
+        return double(n).result() + 1
+
+    config = {"configurable": {"thread_id": "layout"}}
+    checkpoints = list(wf.stream(3, config, stream_mode="checkpoints"))
+    assert [(c["metadata"]["source"], c["metadata"]["step"]) for c in checkpoints] == [
+        ("input", -1),
+        ("loop", 0),
+    ]
+    assert [(c["values"], c["next"]) for c in checkpoints] == [(None, ["wf"]), (7, [])]
+    history = list(wf.get_state_history(config))
+    assert [(h.values, h.next, h.metadata["step"]) for h in history] == [
+        (7, (), 0),
+        (None, ("wf",), -1),
+    ]
+    assert [(t.name, t.result) for t in history[1].tasks] == [("wf", 7)]
+    tasks = list(wf.stream(4, {"configurable": {"thread_id": "t2"}}, stream_mode="tasks"))
+    assert [{k: t.get(k) for k in ("name", "input", "triggers", "result")} for t in tasks] == [
+        {"name": "wf", "input": 4, "triggers": ("__start__",), "result": None},
+        {"name": "double", "input": ((4,), {}), "triggers": ("__pregel_push",), "result": None},
+        {"name": "double", "input": None, "triggers": None, "result": {"__return__": 8}},
+        {"name": "wf", "input": None, "triggers": None, "result": {"__end__": 9}},
+    ]
+    # a second run on the thread: its input checkpoint shows the last return value
+    wf.invoke(5, config)
+    assert [
+        (h.values, h.metadata["source"], h.metadata["step"]) for h in wf.get_state_history(config)
+    ][:2] == [
+        (11, "loop", 2),
+        (7, "input", 1),
+    ]
+    # replaying from the first input checkpoint runs the entrypoint again on its input
+    assert wf.invoke(None, history[1].config) == 7
+
+
+def test_task_calls_stream_their_start_and_result_in_tasks_and_debug() -> None:
+    @task
+    def double(x: int) -> int:
+        return 2 * x
+
+    @task
+    def broken(x: int) -> int:
+        raise KeyError(x)
+
+    @entrypoint()
+    def wf(n: int) -> int:
+        value = double(n).result()
+        with contextlib.suppress(KeyError):
+            broken(n).result()
+        return value
+
+    events = list(wf.stream(3, stream_mode="tasks"))
+    calls = [e for e in events if e["name"] != "wf"]
+    assert [(e["name"], e.get("input"), e.get("triggers")) for e in calls[::2]] == [
+        ("double", ((3,), {}), ("__pregel_push",)),
+        ("broken", ((3,), {}), ("__pregel_push",)),
+    ]
+    assert calls[1]["result"] == {"__return__": 6} and calls[1]["error"] is None
+    assert isinstance(calls[3]["error"], KeyError) and calls[3]["result"] == {}
+    assert calls[0]["id"] == calls[1]["id"] != calls[2]["id"] == calls[3]["id"]
+    debug = [e for e in wf.stream(3, stream_mode="debug") if e["payload"].get("name") == "double"]
+    assert [(e["type"], e["step"]) for e in debug] == [("task", 0), ("task_result", 0)]

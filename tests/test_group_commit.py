@@ -182,13 +182,13 @@ def test_a_saver_without_disk_sync_saves_inline_on_the_run_thread(
     saver = LMDBSaver(tmp_path, sync=False)
     assert not saver.waits_on_io and LMDBSaver(tmp_path / "synced").waits_on_io
     threads: set[str] = set()
-    original = LMDBSaver.put_batch
+    original = LMDBSaver._write_prepared
 
-    def recording(self: LMDBSaver, items: Any) -> Any:
+    def recording(self: LMDBSaver, txn: Any, item: Any) -> Any:
         threads.add(threading.current_thread().name)
-        return original(self, items)
+        return original(self, txn, item)
 
-    monkeypatch.setattr(LMDBSaver, "put_batch", recording)
+    monkeypatch.setattr(LMDBSaver, "_write_prepared", recording)  # put and put_batch
     config: Any = {"configurable": {"thread_id": "t"}}
     assert loop_graph(saver, 5).invoke({"n": 0}, config, durability=durability) == {"n": 5}
     assert threads == {threading.current_thread().name}

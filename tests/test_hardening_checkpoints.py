@@ -129,12 +129,14 @@ def test_checksum_error_names_thread_checkpoint_and_part(tmp_path: Path) -> None
         _chat_graph(saver).invoke({"messages": [HumanMessage(content="hi")]}, _cfg("chat-9"))
         latest = saver.get_tuple(_cfg("chat-9"))
         assert latest is not None
-        key = saver.env.db("ckpt_metadata")
+        key = saver.env.db("ckpt_checkpoints")  # the record, its metadata in it
         with saver.env.read() as txn:
             k, v = next(iter(txn.cursor(db=key)))
         saver.env.write(lambda txn: txn.put(k, v[:-1] + bytes([v[-1] ^ 1]), db=key))
-        with pytest.raises(CheckpointCorruptError, match="'chat-9'.*metadata.*checksum"):
+        with pytest.raises(CheckpointCorruptError, match="'chat-9'.*record.*checksum"):
             list(saver.list(_cfg("chat-9")))
+        with pytest.raises(CheckpointCorruptError, match="'chat-9'.*record.*checksum"):
+            list(saver.list(_cfg("chat-9"), filter={"source": "loop"}))
 
 
 # --------------------------------------------------- delete during a run

@@ -219,6 +219,52 @@ def test_any_message_list_round_trips_exactly(msgs: list[Any]) -> None:
         same_model(one, want)
 
 
+def _mutable_parts(value: Any) -> list[Any]:
+    """Every container and model inside ``value`` (itself included): what a copy must not share."""
+    found: list[Any] = []
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            found.append(item)
+            todo += item.values()
+        elif isinstance(item, list):
+            found.append(item)
+            todo += item
+        elif isinstance(item, BaseModel):
+            found += [item, item.__dict__, item.__pydantic_fields_set__]
+            todo += item.__dict__.values()
+    return found
+
+
+@settings(max_examples=examples(150))
+@given(st.lists(messages(), max_size=6))
+def test_a_copy_of_decoded_messages_equals_them_and_shares_nothing_mutable(
+    msgs: list[Any],
+) -> None:
+    s = Serializer()
+    decoded = s.loads(s.dumps(msgs))
+    copiers = [_model_codec.copier_of(m) for m in decoded]
+    copied = [copy(m) for copy, m in zip(copiers, decoded, strict=True)]
+    for one, want in zip(copied, decoded, strict=True):
+        same_model(one, want)
+    shared = {id(x) for x in _mutable_parts(decoded)} & {id(x) for x in _mutable_parts(copied)}
+    assert not shared
+
+
+def test_copies_of_models_outside_the_plain_shape_are_deep_copies() -> None:
+    odd = [WithPrivate(name="a"), Ticket(title="t", labels=["x"]), {"k": [1, {"n": 2}]}, (1, [2])]
+    for value in odd:
+        copied = _model_codec.copier_of(value)(value)
+        assert copied == value and copied is not value
+    ticket = Ticket(title="t", labels=["x"])
+    copied = _model_codec.copier_of(ticket)(ticket)
+    copied.labels.append("y")
+    copied.title = "changed"
+    assert ticket.labels == ["x"] and ticket.title == "t"
+    assert copied.model_fields_set == ticket.model_fields_set | {"title"}
+
+
 @settings(max_examples=examples(100))
 @given(
     st.text(max_size=10),

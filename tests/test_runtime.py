@@ -429,6 +429,33 @@ def test_blocking_sends_all_run_at_once_and_quick_ones_all_run() -> None:
         assert graph.invoke({"items": list(range(width))})["out"] == expected
 
 
+def test_blocking_sends_get_helpers_after_the_overseer_has_gone_idle() -> None:
+    """Quick fan-outs run on the caller's thread; the overseer thread that brings helpers
+    to a stalled step sleeps when no step runs, and a blocking step wakes it."""
+    from graphkit.engine import threads
+
+    class Fan(TypedDict):
+        items: list[int]
+        out: Annotated[list[int], operator.add]
+
+    barrier = threading.Barrier(3, timeout=10)
+
+    def wait_for_all(item: int) -> dict[str, Any]:
+        barrier.wait()
+        return {"out": [item]}
+
+    builder = StateGraph(Fan)
+    builder.add_node("work", wait_for_all)
+    builder.add_conditional_edges(START, lambda s: [Send("work", i) for i in s["items"]])
+    graph = builder.compile()
+    for _ in range(2):
+        deadline = time.monotonic() + 5
+        while not threads.OVERSEER.parked and time.monotonic() < deadline:
+            time.sleep(threads.PERIOD * threads.LINGER / 4)
+        assert threads.OVERSEER.parked
+        assert graph.invoke({"items": [0, 1, 2]})["out"] == [0, 1, 2]
+
+
 async def test_async_nodes_run_concurrently_and_sync_invoke_is_refused() -> None:
     events = {"a": asyncio.Event(), "b": asyncio.Event()}
 

@@ -464,3 +464,23 @@ def test_subgraph_updates_reach_an_astream_of_subgraphs_while_the_subgraph_runs(
         assert asyncio.run(consume()) == [(1, {"a": {"log": ["a"]}})]
     finally:
         release.set()
+
+
+@pytest.mark.parametrize("mode", ["tasks", "debug"])
+def test_an_interrupted_task_streams_a_result_holding_its_interrupt(mode: str) -> None:
+    from graphkit.checkpoint.memory import InMemorySaver
+    from graphkit.types import interrupt
+
+    class S(TypedDict):
+        x: int
+
+    builder = StateGraph(S)
+    builder.add_node("ask", lambda s: {"x": interrupt("how many?")})
+    builder.add_edge(START, "ask")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    chunks = list(graph.stream({"x": 1}, {"configurable": {"thread_id": "t"}}, stream_mode=mode))
+    payloads = [c if mode == "tasks" else c["payload"] for c in chunks]
+    results = [p for p in payloads if "interrupts" in p]
+    assert len(results) == 1
+    assert results[0]["name"] == "ask" and results[0]["result"] == {}
+    assert [i["value"] for i in results[0]["interrupts"]] == ["how many?"]

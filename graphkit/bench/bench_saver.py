@@ -130,9 +130,10 @@ def langgraph_memory_saver() -> Callable[[], object]:
 def bare_lmdb(sync: bool = True) -> Callable[[], object]:
     """The physical limit: the bytes LMDBSaver writes per step, in one bare transaction each.
 
-    Per step: the record, the metadata, the two new blobs (appended messages as a delta,
-    the step counter), written with one ``put`` each in one write transaction, then read
-    back in one read transaction. Everything is encoded beforehand.
+    Per step: the record (metadata packed in, as LMDBSaver stores it), the two new blobs
+    (appended messages as a delta, the step counter), written with one ``put`` each in
+    one write transaction, then read back in one read transaction. Everything is
+    encoded beforehand.
     """
     import lmdb
 
@@ -144,13 +145,12 @@ def bare_lmdb(sync: bool = True) -> Callable[[], object]:
     versions = {**dict.fromkeys(_constant(), 1), "messages": 1, "step": 1}
     steps = []
     for step in range(STEPS):
-        record = serde.dumps(
-            [1, dt.datetime.now(dt.timezone.utc).isoformat(), versions, {}, "x" * 36]
-        )
-        meta = serde.dumps({"source": "loop", "step": step})
+        meta = {"source": "loop", "step": step}
+        now = dt.datetime.now(dt.timezone.utc).isoformat()
+        record = serde.dumps([1, now, versions, {}, "x" * 36, meta])
         delta = b"D" + bytes(40) + serde.dumps([_message(step, "user"), _message(step, "ai")])
         counter = b"F" + serde.dumps(step)
-        steps.append([record, meta, delta, counter])
+        steps.append([record, delta, counter])
     runs = itertools.count()
 
     def run() -> None:

@@ -17,7 +17,7 @@ import operator
 import time
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from graphkit import _message_index
 from graphkit.constants import INTERRUPT, MISSING, START
@@ -67,15 +67,28 @@ class Restored:
     """The id of the checkpoint this one was saved after, if any."""
 
 
-@dataclass(slots=True, frozen=True)
+class Stamp(NamedTuple):
+    """The id and time a checkpoint held for ``durability="exit"`` was reported with."""
+
+    id: str
+    ts: str
+
+
+@dataclass(slots=True)
 class Saved:
     """A checkpoint just written: what ``checkpoints``/``debug`` streams report."""
 
     config: RunnableConfig
     parent_config: RunnableConfig
     metadata: CheckpointMetadata
-    next: tuple[str, ...]
+    frontier: Any
+    """The frontier's record, as saved."""
     ts: str
+
+    @property
+    def next(self) -> tuple[str, ...]:
+        """The nodes of the next step (worked out only when a stream shows them)."""
+        return next_names(self.frontier)
 
 
 class CheckpointSession:
@@ -108,7 +121,11 @@ class CheckpointSession:
         """Channels written since the last save (see ``mark_changed``)."""
         self.last_version = 0
         self.interrupted: dict[str, list[Interrupt]] = {}
-        self._unsaved: tuple[str, dict[str, Any], int, Any] | None = None
+        self._unsaved: tuple[str, dict[str, Any], int, Any, Stamp | None] | None = None
+        self.report_held = False
+        """Set when the run streams ``checkpoints``/``debug``: under ``durability="exit"``
+        each step's checkpoint is reported (with the id it will have if it is the one
+        saved at exit), as LangGraph streams them."""
         self.deferred: list[SaveItem] = []
         """``durability="sync"`` saves an async run commits off the event loop before
         it goes on (see ``defer_sync`` and ``commit_deferred``)."""
@@ -249,19 +266,48 @@ class CheckpointSession:
         ``durability="sync"`` save waits to be committed with it (or at ``flush``).
         """
         if self.durability == "exit":
-            self._unsaved = (source, values, step, frontier.to_record())
-            return []
+            return self._hold_until_exit(source, values, step, frontier.to_record())
         return [self._put(source, values, step, frontier.to_record(), hold)]
 
-    def _put(
-        self, source: str, values: dict[str, Any], step: int, frontier: Any, hold: bool = False
-    ) -> Saved:
-        hold = hold and not self.in_background and not self.defer_sync and self.saver.waits_on_io
-        checkpoint, new_versions = self._checkpoint(values, frontier, copy=hold)
-        metadata = cast(
+    def _hold_until_exit(
+        self, source: str, values: dict[str, Any], step: int, record: Any
+    ) -> list[Saved]:
+        """Keep the latest state for the save at exit; report it now if asked, with the
+        id and time it gets if it is the one saved (its parent: the last saved one)."""
+        if not self.report_held:
+            self._unsaved = (source, values, step, record, None)
+            return []
+        stamp = Stamp(new_checkpoint_id(), utc_timestamp(time.time_ns() // 1000))
+        self._unsaved = (source, values, step, record, stamp)
+        configurable = {"thread_id": self.thread_id, "checkpoint_ns": self.ns}
+        return [
+            Saved(
+                {"configurable": {**configurable, "checkpoint_id": stamp.id}},
+                self.config,
+                self._metadata(source, step),
+                record,
+                stamp.ts,
+            )
+        ]
+
+    def _metadata(self, source: str, step: int) -> CheckpointMetadata:
+        return cast(
             CheckpointMetadata,
             {**self.user_metadata, "source": source, "step": step, "parents": {}},
         )
+
+    def _put(
+        self,
+        source: str,
+        values: dict[str, Any],
+        step: int,
+        frontier: Any,
+        hold: bool = False,
+        stamp: Stamp | None = None,
+    ) -> Saved:
+        hold = hold and not self.in_background and not self.defer_sync and self.saver.waits_on_io
+        checkpoint, new_versions = self._checkpoint(values, frontier, copy=hold, stamp=stamp)
+        metadata = self._metadata(source, step)
         parent = self.config
         new_config: RunnableConfig = {
             "configurable": {
@@ -289,12 +335,13 @@ class CheckpointSession:
                 committer(self.saver).put(item, after=held)
         else:  # nothing to wait for or share: save inline, whatever the durability
             self.saver.put(parent, checkpoint, metadata, new_versions)
-        return Saved(new_config, parent, metadata, next_names(frontier), checkpoint["ts"])
+        return Saved(new_config, parent, metadata, frontier, checkpoint["ts"])
 
     def _checkpoint(
-        self, values: dict[str, Any], frontier: Any, copy: bool = False
+        self, values: dict[str, Any], frontier: Any, copy: bool = False, stamp: Stamp | None = None
     ) -> tuple[Checkpoint, dict[str, int]]:
-        """The checkpoint of ``values`` now; new versions only for changed channels."""
+        """The checkpoint of ``values`` now (or with the id and time ``stamp`` gave it
+        when it was reported); new versions only for changed channels."""
         saved = self.saved_values
         now = time.time_ns() // 1000
         version = max(self.last_version + 1, now)
@@ -323,8 +370,8 @@ class CheckpointSession:
         background = self.in_background or self.defer_sync or copy
         checkpoint = Checkpoint(
             v=1,
-            id=new_checkpoint_id(),
-            ts=utc_timestamp(now),
+            id=new_checkpoint_id() if stamp is None else stamp.id,
+            ts=utc_timestamp(now) if stamp is None else stamp.ts,
             channel_values=dict(values) if background else values,
             channel_versions=dict(self.versions) if background else self.versions,
             frontier=frontier,
@@ -382,8 +429,10 @@ class CheckpointSession:
         self.commit_deferred()
         saved: list[Saved] = []
         if self._unsaved is not None:
-            unsaved, self._unsaved = self._unsaved, None
-            saved.append(self._put(*unsaved))
+            (source, values, step, record, stamp), self._unsaved = self._unsaved, None
+            put = self._put(source, values, step, record, stamp=stamp)
+            if stamp is None:  # not reported yet
+                saved.append(put)
         if self._background is not None:
             self._background.wait()
         return saved

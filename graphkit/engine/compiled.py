@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
-import networkx as nx
 from pydantic import ValidationError
 
 from graphkit.config import merge_config, merge_configs
@@ -42,6 +42,8 @@ from graphkit.types import Command, RunnableConfig, StateSnapshot, StateUpdate, 
 from graphkit.typing import ContextT, InputT, OutputT, StateLike, StateT
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from graphkit.context import TaskContext
     from graphkit.draw import DrawableGraph
     from graphkit.graph.state import StateGraph
@@ -742,6 +744,17 @@ class _Call:
     def of(
         cls, stream_mode: Any, print_mode: Any, *, subgraphs: bool, debug: bool, version: str
     ) -> _Call:
+        """The call's shape; the same arguments (when hashable) give the same, shared one."""
+        try:
+            return _call_of(stream_mode, print_mode, subgraphs, debug, version)
+        except TypeError:  # a list of modes: not hashable
+            return cls.make(stream_mode, print_mode, subgraphs, debug, version)
+
+    @classmethod
+    def make(
+        cls, stream_mode: Any, print_mode: Any, subgraphs: bool, debug: bool, version: str
+    ) -> _Call:
+        """``of`` without the cache."""
         if version not in ("v1", "v2"):
             raise InvalidArgumentError(f"version must be 'v1' or 'v2', got {version!r}.")
         if stream_mode == ():
@@ -807,6 +820,13 @@ def chain_event(
         "metadata": {},
         "parent_ids": [parent] if parent else [],
     }
+
+
+@functools.lru_cache(maxsize=64)
+def _call_of(
+    stream_mode: Any, print_mode: Any, subgraphs: bool, debug: bool, version: str
+) -> _Call:
+    return _Call.make(stream_mode, print_mode, subgraphs, debug, version)
 
 
 def _final(run: Run, version: str) -> Any:

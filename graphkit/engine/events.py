@@ -14,6 +14,7 @@ import dataclasses
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import INTERRUPT
@@ -201,6 +202,16 @@ def print_event(event: Event, subgraphs: bool) -> None:
 
 
 # ------------------------------------------------------------------ tasks / debug payloads
+def debug_event(kind: str, step: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """A ``debug`` chunk for a task event (``kind`` "task" or "task_result") now."""
+    return {
+        "type": kind,
+        "timestamp": datetime.now(timezone.utc).isoformat(),
+        "step": step,
+        "payload": payload,
+    }
+
+
 def task_start_payload(task: Task, config: RunnableConfig) -> dict[str, Any]:
     """A ``tasks`` event for a task about to run (the ``debug`` "task" payload)."""
     payload: dict[str, Any] = {

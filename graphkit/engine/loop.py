@@ -21,13 +21,12 @@ import contextvars
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
-from graphkit.context import RunContext, RunScope, TaskContext
+from graphkit.context import CURRENT_TASK, RunContext, RunScope, TaskContext
 from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
 from graphkit.engine.events import (
     DONE,
@@ -35,6 +34,7 @@ from graphkit.engine.events import (
     EventSink,
     Namespace,
     checkpoint_payload,
+    debug_event,
     task_result_payload,
     task_start_payload,
 )
@@ -51,6 +51,7 @@ from graphkit.engine.task import (
     run_task,
     update_writes,
 )
+from graphkit.engine.threads import Batch
 from graphkit.errors import (
     EmptyInputError,
     GraphDrained,
@@ -149,6 +150,8 @@ class Run:
         self._pool: ThreadPoolExecutor | None = None
         # the session first: it checks the config's thread before anything reads it
         cp = CheckpointSession(saver, config) if saver is not None else None
+        if cp is not None:
+            cp.report_held = "checkpoints" in modes or "debug" in modes
         self.cp: CheckpointSession | None = cp
         self.ctx = RunContext(
             config,
@@ -338,7 +341,7 @@ class Run:
         if self.loaded:
             self.step += 1
         self.step_budget = self.limit - 1
-        if self.cp is not None:
+        if self.cp is not None and not self.tables.direct_input:
             # The input checkpoint, as LangGraph's: the state before the input, and
             # the input as what runs next (a replay from here takes it again).
             self.frontier.pending = {START: None}
@@ -352,6 +355,9 @@ class Run:
         """Apply the input (step 0 of an invocation) and trigger what follows START."""
         self._apply([(START, writes)])
         self.route_after(self.tables.start)
+        if self.tables.direct_input:  # the input checkpoint is this one
+            self._save("input", ())
+            return
         self.step += 1
         if self._wrote_any(writes):
             self._emit("values", self._stream_values())
@@ -561,8 +567,6 @@ class Run:
         """Trigger what follows ``node`` without running it (START, update_state's as_node)."""
         routes: list[Any] = []
         if node.branches:
-            from graphkit.context import CURRENT_TASK, TaskContext
-
             ctx = TaskContext(self.ctx, node.name, self.step, pull_task_id(self.step, node.name))
             token = CURRENT_TASK.set(ctx)
             try:
@@ -711,44 +715,15 @@ class Run:
             run_task(todo[0], run, step, values, tables)
             done(todo[0])
             return
-        # A few workers pull tasks from one shared iterator (the caller's thread is one
-        # of them): far cheaper than a future per task when a step has many tasks.
-        # Helpers join one at a time: a worker that takes a task asks for one more
-        # helper unless one is still on its way, so trivial tasks finish on the
-        # caller's thread before any helper starts (its future is then cancelled),
-        # while tasks that block bring in helpers one after another.
-        pending = iter(todo)
-        context = contextvars.copy_context
-        pool = self.pool()
-        most = min(len(todo), self.workers) - 1  # helpers besides the caller's thread
-        lock = threading.Lock()
-        futures: list[Future[None]] = []
-        on_the_way = [0]
+        # The caller's thread runs the tasks one after another; helper threads join
+        # only when it stalls on one (see graphkit.engine.threads).
 
-        def work() -> None:
-            for task in pending:
-                with lock:
-                    if not on_the_way[0] and len(futures) < most:
-                        on_the_way[0] += 1
-                        futures.append(pool.submit(context().run, helper))
-                run_task(task, run, step, values, tables)
-                done(task)
+        def one(task: Task) -> None:
+            run_task(task, run, step, values, tables)
+            done(task)
 
-        def helper() -> None:
-            with lock:
-                on_the_way[0] -= 1
-            work()
-
-        work()
-        waited = 0
-        while True:  # a helper may add another before it ends: wait until none is new
-            with lock:
-                if waited == len(futures):
-                    break
-                future = futures[waited]
-            waited += 1
-            if not future.cancel():  # never started: nothing left for it to do
-                future.result()
+        helpers = min(len(todo), self.workers) - 1  # besides the caller's thread
+        Batch(todo, one, self.pool(), helpers).run()
 
     def execute_live(self, tasks: list[Task]) -> Iterator[Event]:
         """Run tasks in threads, yielding what they stream while they run."""
@@ -881,6 +856,8 @@ class Run:
                 raise error
             self.interrupts = [i for t in paused for i in t.interrupts]
             self.paused = True
+            # an interrupted task's result is its interrupts (LangGraph streams it too)
+            self._emit_debug_results([t for t in paused if t.interrupts], self.step + 1)
             for task in paused:  # per paused task, as LangGraph streams them
                 self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
                 if "values" in self.modes and task.interrupts:  # not for a paused subgraph
@@ -999,10 +976,7 @@ class Run:
         for task in tasks:
             payload = task_start_payload(task, self.config)
             self._emit("tasks", payload)
-            self._emit(
-                "debug",
-                {"type": "task", "timestamp": _now(), "step": self.step + 1, "payload": payload},
-            )
+            self._emit("debug", debug_event("task", self.step + 1, payload))
 
     def _emit_debug_results(self, tasks: list[Task], step: int) -> None:
         """``debug``/``tasks`` events for the step's finished (or failed) tasks.
@@ -1016,10 +990,7 @@ class Run:
                 continue
             payload = task_result_payload(task)
             self._emit("tasks", payload)
-            self._emit(
-                "debug",
-                {"type": "task_result", "timestamp": _now(), "step": step, "payload": payload},
-            )
+            self._emit("debug", debug_event("task_result", step, payload))
 
     def close(self) -> None:
         """End of run: last save for ``durability="exit"``, stop threads."""
@@ -1243,10 +1214,6 @@ def _merged_by_one(tasks: list[Task]) -> dict[str, Any] | None:
     if merged is None or task.restored or merged[0] != len(task.writes):
         return None
     return merged[1]
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 def run_order(tasks: list[Task]) -> list[Task]:

@@ -125,6 +125,10 @@ class GraphTables:
     updates, output and snapshots are that value itself."""
     cache: Any = None
     """``compile(cache=...)``: where nodes with a ``CachePolicy`` keep their writes."""
+    direct_input: bool = False
+    """The input checkpoint holds the input already applied, and what follows START
+    runs at step 0 (no step of its own for START): the functional API's layout, as
+    LangGraph's entrypoint has it."""
 
 
 def build_tables(

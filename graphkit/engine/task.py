@@ -124,11 +124,11 @@ def run_task(
     with an error handler runs the handler in its place.
     """
     with task_scope(task, run, step) as ctx:
-        failure = _restored_failure(task)
+        failure = _restored_failure(task) if task.cache else None
         if failure is None:
             if task.timeout is not None or task.node.timeout is not None:
                 raise _sync_timeout_error(task.node.name)
-            key = _cache_key(task, run)
+            key = _cache_key(task, run) if task.node.cache_policy is not None else None
             if key is not None and _replay(task, run.cache.get([key]).get(key)):
                 return
             try:
@@ -409,9 +409,14 @@ async def arecord_output(
 
 
 def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
-    name = task.node.name
     if output is None:
         return
+    # the common case, in short: a dict of known keys
+    if type(output) is dict and not tables.root and output.keys() <= tables.channels.keys():
+        task.update = output
+        task.writes.extend(output.items())
+        return
+    name = task.node.name
     if isinstance(output, Command):
         items: Any = (output,)
     elif (

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, cast
 
-import networkx as nx
 from typing_extensions import Self
 
 from graphkit.constants import END, RESERVED_CHARS, START
@@ -44,6 +43,8 @@ from graphkit.types import CachePolicy, RetryPolicy, TimeoutPolicy
 from graphkit.typing import ContextT, InputT, OutputT, StateT
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from graphkit.cache.base import BaseCache
     from graphkit.engine.executor import Executor
     from graphkit.stores.checkpoint.base import BaseCheckpointSaver
@@ -462,6 +463,8 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         Edge attributes: ``kind`` (edge/conditional/join/command), ``labels``,
         ``branch``, ``join`` (index of the join among ``builder.joins``).
         """
+        import networkx as nx  # at compile: `import graphkit` (the CLI, stores) skips it
+
         g = nx.DiGraph(name="graph")
         g.add_node(START, kind="start", function=None, metadata={}, defer=False)
         for node in self.nodes.values():
@@ -490,7 +493,9 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         return g
 
     def _check_reachable(self, g: nx.DiGraph) -> None:
-        reachable = nx.descendants(g, START)
+        from networkx import descendants
+
+        reachable = descendants(g, START)
         unreachable = [
             n for n, d in self.nodes.items() if n not in reachable and not d.is_error_handler
         ]

@@ -533,7 +533,9 @@ class ResizeGuard:
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._mutex = threading.Lock()
+        self._cond = threading.Condition(self._mutex)
+        """Waits on ``_mutex`` (taken directly on the hot path: cheaper than the Condition)."""
         self._active = 0
         """Open transactions in the process."""
         self._resizing = False
@@ -544,9 +546,9 @@ class ResizeGuard:
     def enter(self) -> None:
         """A transaction begins."""
         local = self._local
-        depth = getattr(local, "depth", 0)
-        with self._cond:
-            if depth == 0:
+        depth = local.__dict__.get("depth", 0)
+        with self._mutex:
+            if self._resizing and not depth:
                 while self._resizing:
                     self._cond.wait()
             self._active += 1
@@ -555,9 +557,9 @@ class ResizeGuard:
     def leave(self) -> None:
         """A transaction ended."""
         self._local.depth -= 1
-        with self._cond:
+        with self._mutex:
             self._active -= 1
-            if self._active == 0 and self._resizing:
+            if self._resizing and not self._active:
                 self._cond.notify_all()
 
     @contextlib.contextmanager

@@ -21,9 +21,14 @@ anything else is reported as corrupt.
 
 from __future__ import annotations
 
+import copy
+import datetime
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 TAGS: tuple[str, ...] = (
     "graphkit.messages:HumanMessage",
@@ -290,3 +295,102 @@ def decode_generic(cls: Any, values: Any, fields_set: Any) -> Any:
     if spec is not None and type(values) is dict and values.keys() == spec.names:
         return new(spec, values, set(fields_set))
     return cls.model_construct(_fields_set=set(fields_set), **values)
+
+
+# ------------------------------------------------------------------ copying
+_ATOMIC: frozenset[type] = frozenset(
+    {str, int, float, bool, type(None), bytes, complex, range, frozenset, type(Ellipsis)}
+    | {datetime.datetime, datetime.date, datetime.time, datetime.timedelta, UUID, Decimal}
+)
+"""Types whose values are immutable: a copy may share them."""
+
+Cloner = Callable[[Any], Any]
+"""A fresh value equal to its argument, sharing nothing mutable with it."""
+
+_cloners: dict[type, Cloner | None] = {}
+
+
+def copy_value(value: Any) -> Any:
+    """A deep copy of a decoded value: what decoding its bytes again would give (fresh
+    containers and models, immutable values shared), faster than ``copy.deepcopy`` for
+    the plain data and messages a conversation is made of."""
+    kind = type(value)
+    if kind in _ATOMIC:
+        return value
+    if kind is dict:
+        return {k: copy_value(v) for k, v in value.items()}
+    if kind is list:
+        return [copy_value(v) for v in value]
+    clone = copier_of(value)
+    if clone is not copy_value:
+        return clone(value)
+    return copy.deepcopy(value)
+
+
+def copier_of(obj: Any) -> Cloner:
+    """What copies ``obj``: its class's generated cloner when it is a pydantic model of
+    the plain shape that cloner copies (its fields exactly, no extra or private
+    values), else ``copy_value``. Decide once per element, then copy many times."""
+    kind = type(obj)
+    try:
+        clone = _cloners[kind]
+    except KeyError:
+        spec = spec_of(kind)
+        clone = _cloners[kind] = _generated_cloner(spec) if spec is not None else None
+    if clone is None:
+        return copy_value
+    spec = _specs[kind]
+    assert spec is not None
+    if (
+        obj.__dict__.keys() == spec.names
+        and obj.__pydantic_extra__ is None
+        and obj.__pydantic_private__ is None
+    ):
+        return clone
+    return copy_value
+
+
+def _copy_expression(name: str, factory: Any) -> str:
+    """The generated expression copying field ``name`` from ``d``: an empty container of a
+    ``default_factory`` field (``additional_kwargs={}``...) is built anew in place."""
+    key = repr(name)
+    if factory is not None:
+        empty = _EMPTY[factory]
+        return (
+            f"{key}: ({empty} if type(v := d[{key}]) is {factory.__name__} and not v "
+            "else v if type(v) in ATOMIC else copy_value(v))"
+        )
+    return f"{key}: (v if type(v := d[{key}]) in ATOMIC else copy_value(v))"
+
+
+def _generated_cloner(spec: ModelSpec) -> Cloner:
+    """A straight-line copier of one class (as ``fresh``): each field value is shared
+    when immutable, else copied with ``copy_value``; the instance slots are set as
+    ``decoder`` sets them."""
+    cls = spec.cls
+    items = ", ".join(_copy_expression(name, factory) for name, _, factory in spec.fields)
+    source = (
+        "def clone(obj):\n"
+        "    d = get_dict(obj)\n"
+        "    new = make(cls)\n"
+        f"    set_dict(new, {{{items}}})\n"
+        "    set_fields_set(new, set(get_fields_set(obj)))\n"
+        "    set_extra(new, None)\n"
+        "    set_private(new, None)\n"
+        "    return new\n"
+    )
+    namespace: dict[str, Any] = {
+        "get_dict": operator.attrgetter("__dict__"),
+        "get_fields_set": operator.attrgetter("__pydantic_fields_set__"),
+        "make": cls.__new__,
+        "cls": cls,
+        "set_dict": spec.set_dict,
+        "set_fields_set": spec.set_fields_set,
+        "set_extra": spec.set_extra,
+        "set_private": spec.set_private,
+        "ATOMIC": _ATOMIC,
+        "copy_value": copy_value,
+    }
+    exec(compile(source, "<graphkit model cloner>", "exec"), namespace)
+    clone: Cloner = namespace["clone"]
+    return clone

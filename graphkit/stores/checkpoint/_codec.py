@@ -21,11 +21,12 @@ import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from graphkit.constants import MISSING
 from graphkit.errors import InvalidArgumentError, InvalidCheckpointError
+from graphkit.stores._model_codec import Cloner, copier_of
 from graphkit.stores.checkpoint.base import (
     Checkpoint,
     CheckpointCorruptError,
@@ -52,6 +53,13 @@ a read decodes at most twice the value's own size, in at most about
 
 GetBlob = Callable[[str, int], "bytes | None"]
 """(channel, version) -> the stored blob, or None."""
+
+ChainState = tuple[int, int, int]
+"""What an append needs of the blob it extends: (deltas since the last full snapshot,
+their payload bytes, the snapshot's payload bytes); see :func:`chain_state`."""
+
+GetChain = Callable[[str, int], "ChainState | None"]
+"""(channel, version) -> the :data:`ChainState` of that stored blob, or None."""
 
 
 def no_blob(channel: str, version: int) -> None:
@@ -134,9 +142,15 @@ def dumps(serde: Serializer, value: Any, where: Callable[[], str]) -> bytes:
 
 
 def encode_record(
-    serde: Serializer, checkpoint: Checkpoint, parent_id: str | None, versions: Any = None
+    serde: Serializer,
+    checkpoint: Checkpoint,
+    parent_id: str | None,
+    versions: Any = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """The checkpoint without its values: [v, ts, channel_versions, frontier, parent_id].
+    """The checkpoint without its values: [v, ts, channel_versions, frontier, parent_id],
+    plus ``metadata`` as a sixth field when given (a packed record: see
+    :func:`record_metadata`; ``slim_metadata`` makes what to pass).
 
     ``versions`` replaces ``channel_versions`` when given: a saver may store them as a
     :class:`VersionsDelta` list instead of the full dict. A ``Send`` argument in the
@@ -144,21 +158,28 @@ def encode_record(
     ``Send`` carries, say) holds a :class:`ChannelRef` to it instead, so a growing
     history is not stored again with every step; :func:`checkpoint_tuple` resolves it.
     """
-    return dumps(
-        serde,
-        [
-            checkpoint["v"],
-            checkpoint["ts"],
-            checkpoint["channel_versions"] if versions is None else versions,
-            _frontier_refs(checkpoint["frontier"], checkpoint["channel_values"]),
-            parent_id,
-        ],
-        lambda: f"the frontier of checkpoint {checkpoint['id']}",
-    )
+    record = [
+        checkpoint["v"],
+        checkpoint["ts"],
+        checkpoint["channel_versions"] if versions is None else versions,
+        _frontier_refs(checkpoint["frontier"], checkpoint["channel_values"]),
+        parent_id,
+    ]
+    if metadata is not None:
+        record.append(metadata)
+    try:
+        return serde.dumps(record)
+    except SerdeError:
+        if metadata is not None:  # name the part that cannot be stored
+            dumps(serde, metadata, lambda: "checkpoint metadata")
+        return serde.dumps(record, where=f"the frontier of checkpoint {checkpoint['id']}")
 
 
 VERSIONS_DELTA_MAX_DEPTH = 16
 """A delta-encoded version map is based on at most this many earlier records."""
+
+VERSIONS_DELTA_MIN = 8
+"""Version maps with fewer channels are always stored in full."""
 
 
 def versions_delta(
@@ -169,7 +190,7 @@ def versions_delta(
     None means "store the full map": no base, the chain is long enough, a channel was
     dropped (a delta cannot express that), or most channels changed anyway.
     """
-    if base is None or base_depth >= VERSIONS_DELTA_MAX_DEPTH or len(versions) < 8:
+    if base is None or base_depth >= VERSIONS_DELTA_MAX_DEPTH or len(versions) < VERSIONS_DELTA_MIN:
         return None
     changed = dict(versions.items() - base.items())
     added = sum(1 for key in changed if key not in base)
@@ -252,7 +273,18 @@ def encode_metadata(
     checkpoint: Checkpoint | None = None,
     new_versions: Mapping[str, int] | None = None,
 ) -> bytes:
-    """Metadata as bytes (a plain dict is packed as is, any other mapping copied first).
+    """Metadata as bytes (see :func:`slim_metadata`)."""
+    return dumps(
+        serde, slim_metadata(metadata, checkpoint, new_versions), lambda: "checkpoint metadata"
+    )
+
+
+def slim_metadata(
+    metadata: Mapping[str, Any],
+    checkpoint: Checkpoint | None = None,
+    new_versions: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """Metadata as stored (a plain dict is stored as is, any other mapping copied first).
 
     Given the ``checkpoint`` and ``new_versions`` of the same put, a value in
     ``metadata["writes"][node]`` that *is* the value of a channel stored by this put
@@ -275,18 +307,30 @@ def encode_metadata(
                     update = {**update, **refs}
             slim[node] = update
         data = {**data, "writes": slim}
-    return dumps(serde, data, lambda: "checkpoint metadata")
+    return data
 
 
 def decode_record(serde: Serializer, data: bytes, where: str) -> list[Any]:
-    """[v, ts, channel_versions, frontier, parent_id] from :func:`encode_record` bytes."""
+    """[v, ts, channel_versions, frontier, parent_id] from :func:`encode_record` bytes
+    (and the metadata, sixth, in a packed record)."""
     try:
         record = serde.loads(data, where=where)
     except SerdeError as exc:
         raise CheckpointCorruptError(str(exc)) from None
-    if not isinstance(record, list) or len(record) != 5:
+    if not isinstance(record, list) or not 5 <= len(record) <= 6:
         raise CheckpointCorruptError(f"{where}: the checkpoint record is malformed")
     return record
+
+
+def record_metadata(
+    record: list[Any], where: str, values: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The metadata a packed :func:`decode_record` record holds (None: a record written
+    before records held it; its metadata is stored apart). With the checkpoint's
+    ``values``, ChannelRefs resolved."""
+    if len(record) < 6:
+        return None
+    return _resolved_metadata(record[5], where, values)
 
 
 def checkpoint_tuple(
@@ -301,7 +345,7 @@ def checkpoint_tuple(
 ) -> CheckpointTuple:
     """What ``get_tuple`` returns, from a :func:`decode_record` ``record`` and what was read
     beside it (``versions``: the record's full version map, delta bases resolved)."""
-    v, ts, _, frontier, parent_id = record
+    v, ts, frontier, parent_id = record[0], record[1], record[3], record[4]
     return CheckpointTuple(
         config=make_config(thread_id, ns, checkpoint_id),
         checkpoint=Checkpoint(
@@ -325,12 +369,16 @@ def encode_blobs(
     new_versions: Mapping[str, int],
     base_blob: GetBlob,
     snapshot_every: int,
+    base_chain: GetChain | None = None,
 ) -> list[tuple[str, int, bytes]]:
     """(channel, version, blob) for each channel in ``new_versions``.
 
     ``base_blob`` reads an earlier blob of the same thread and namespace; only the first
-    bytes (the header) of append bases are looked at.
+    bytes (the header) of append bases are looked at. ``base_chain``, if given, answers
+    with those headers instead (a saver that remembers what it wrote reads nothing).
     """
+    if base_chain is None:
+        base_chain = _chain_reader(base_blob)
     values = checkpoint["channel_values"]
     appends = checkpoint.get("channel_appends") or {}
     out: list[tuple[str, int, bytes]] = []
@@ -342,11 +390,28 @@ def encode_blobs(
         hint = appends.get(channel)
         blob = None
         if hint is not None and type(value) is list:
-            blob = _delta_blob(serde, channel, value, hint, base_blob, snapshot_every)
+            blob = _delta_blob(serde, channel, value, hint, base_chain, snapshot_every)
         if blob is None:
             blob = FULL + dumps(serde, value, _channel_place(channel))
         out.append((channel, version, blob))
     return out
+
+
+def _chain_reader(base_blob: GetBlob) -> GetChain:
+    return lambda channel, version: chain_state(base_blob(channel, version))
+
+
+def chain_state(blob: bytes | None) -> ChainState | None:
+    """The :data:`ChainState` a blob ends (None: no blob, an empty one, or not a blob)."""
+    if blob is None:
+        return None
+    kind = blob[:1]
+    if kind == FULL:
+        return 0, 0, len(blob) - 1
+    if kind == DELTA and len(blob) >= _DELTA_START:
+        _, _, chain_len, chain_bytes, snap_bytes = _DELTA_HEAD.unpack_from(blob, 1)
+        return chain_len, chain_bytes, snap_bytes
+    return None
 
 
 def _channel_place(channel: str) -> Callable[[], str]:
@@ -358,23 +423,17 @@ def _delta_blob(
     channel: str,
     value: list[Any],
     hint: list[int],
-    base_blob: GetBlob,
+    base_chain: GetChain,
     snapshot_every: int,
 ) -> bytes | None:
     """A delta blob for an append, or None when a full snapshot is due (or no base)."""
     base_version, base_len = int(hint[0]), int(hint[1])
     if base_len > len(value) or base_len < 0:
         return None
-    base = base_blob(channel, base_version)
-    if base is None or base[:1] == EMPTY:
+    found = base_chain(channel, base_version)
+    if found is None:  # no base, an empty one, or a corrupt one: start a fresh chain
         return None
-    info = blob_info(base)
-    if info is None:  # corrupt base: start a fresh chain rather than extend it
-        return None
-    if base[:1] == FULL:
-        chain_len, chain_bytes, snap_bytes = 0, 0, len(base) - 1
-    else:
-        chain_len, chain_bytes, snap_bytes = info.chain_len, info.chain_bytes, info.snap_bytes
+    chain_len, chain_bytes, snap_bytes = found
     payload = dumps(serde, value[base_len:], lambda: f"channel {channel!r}")
     chain_len += 1
     chain_bytes += len(payload)
@@ -563,14 +622,26 @@ class _Joined:
     marks: dict[int, _Mark]
     """Every version the chain passes through, from its full base blob to ``version``:
     each is a prefix of the newest (deltas that do not start at the end are refused)."""
+    reads: int = 0
+    """Reads served from this entry (the first decodes for its caller only)."""
+    decoded: list[Any] = field(default_factory=list)
+    """The first elements, decoded once and never handed out: reads get copies."""
+    copiers: list[Cloner] = field(default_factory=list)
+    """What copies each element of ``decoded`` (``_model_codec.copier_of``)."""
+    decoded_end: int = _ARRAY32.size
+    """Where the elements of ``decoded`` end in ``buf``."""
 
 
 class ListCache:
     """Append chains joined as msgpack bytes: the newest read version per channel.
 
     Keyed by (thread, namespace, channel); least recently used entries are dropped past
-    ``max_bytes``. Values are always decoded afresh from the bytes, so callers own what
-    they get (mutating it never reaches the cache). An entry is used only when the blob
+    ``max_bytes``. A channel read again (the next turn of a conversation, repeated
+    ``get_state``) also keeps its elements decoded, privately, up to ``max_decoded``
+    elements in all: a read decodes only the elements appended since and hands out a
+    deep copy of the list (``_model_codec.copy_value``: fresh messages and containers,
+    about half the cost of decoding). Callers own what they get either way: mutating
+    it never reaches the cache or a later read. An entry is used only when the blob
     just read continues it exactly: its base version, base length and chain numbers
     agree, and a hit on the same version must end with the same bytes. Savers drop a
     thread's entries when they delete, copy over or prune it.
@@ -578,10 +649,14 @@ class ListCache:
     Thread-safe (one lock; decoding happens under it, as the GIL would serialize it anyway).
     """
 
-    def __init__(self, max_bytes: int = 64 << 20) -> None:
+    def __init__(self, max_bytes: int = 64 << 20, max_decoded: int = 100_000) -> None:
         self.max_bytes = max_bytes
+        self.max_decoded = max_decoded
+        """Decoded elements kept in all entries together (a 10k-message thread: 10k; a
+        short chat message takes about 1 KB decoded); 0 keeps none."""
         self._entries: OrderedDict[tuple[str, str, str], _Joined] = OrderedDict()
         self._size = 0
+        self._decoded = 0
         self._lock = threading.RLock()
 
     def read(
@@ -606,14 +681,13 @@ class ListCache:
             joined = self._join(serde, key, version, blob, get_blob, where)
             if joined is None:
                 return MISSING
-            try:
-                value = serde.loads_body(joined.buf)
-            except SerdeError:
-                self._discard(key)
+            joined.reads += 1
+            if joined.reads > 1 and self.max_decoded:
+                value = self._copy(serde, key, joined)
+            else:  # read once so far: decoded for the caller alone
+                value = self._decode(serde, key, joined.buf, 0, joined.count)
+            if value is MISSING:
                 return MISSING  # the caller's blob-by-blob read names the bad blob
-            if type(value) is not list or len(value) != joined.count:
-                self._discard(key)
-                return MISSING
             if shared is not None:
                 shared.lists[key] = (joined, list(value))
             return value
@@ -690,8 +764,60 @@ class ListCache:
         with self._lock:
             self._entries.clear()
             self._size = 0
+            self._decoded = 0
 
     # ------------------------------------------------------------ internals
+    def _decode(
+        self, serde: Serializer, key: tuple[str, str, str], buf: bytearray, start: int, count: int
+    ) -> Any:
+        """The ``count`` elements in ``buf`` from ``start`` (0: ``buf`` is the whole array
+        with its header) as a list; ``MISSING`` (and the entry dropped) if they do not decode."""
+        body = buf if start == 0 else _ARRAY32.pack(0xDD, count) + buf[start:]
+        try:
+            value = serde.loads_body(body)
+        except SerdeError:
+            value = None
+        if type(value) is not list or len(value) != count:
+            self._discard(key)
+            return MISSING
+        return value
+
+    def _copy(self, serde: Serializer, key: tuple[str, str, str], joined: _Joined) -> Any:
+        """A copy of the entry's list: its decoded elements caught up with what was
+        appended since (decoded once, kept), copied element by element."""
+        decoded = joined.decoded
+        missing = joined.count - len(decoded)
+        if missing:
+            added = self._decode(serde, key, joined.buf, joined.decoded_end, missing)
+            if added is MISSING:
+                return MISSING
+            if len(decoded) + missing > self.max_decoded:  # too long to keep: hand it over
+                if not decoded:
+                    return added
+                added = [*(c(x) for c, x in zip(joined.copiers, decoded, strict=True)), *added]
+                self._forget_decoded(joined)
+                return added
+            decoded += added
+            joined.copiers += map(copier_of, added)
+            joined.decoded_end = len(joined.buf)
+            self._decoded += missing
+            self._evict_decoded(joined)
+        return [copy(x) for copy, x in zip(joined.copiers, decoded, strict=True)]
+
+    def _forget_decoded(self, entry: _Joined) -> None:
+        self._decoded -= len(entry.decoded)
+        entry.decoded = []
+        entry.copiers = []
+        entry.decoded_end = _ARRAY32.size
+
+    def _evict_decoded(self, keep: _Joined) -> None:
+        """Drop the decoded elements of least recently used entries past ``max_decoded``."""
+        for entry in self._entries.values():
+            if self._decoded <= self.max_decoded:
+                return
+            if entry is not keep and entry.decoded:
+                self._forget_decoded(entry)
+
     @staticmethod
     def _delta(serde: Serializer, blob: bytes) -> _Step | None:
         """What a delta blob holds, or None if it is not a plain delta of a list."""
@@ -807,11 +933,13 @@ class ListCache:
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._size -= len(entry.buf)
+            self._forget_decoded(entry)
 
     def _evict(self) -> None:
         while self._size > self.max_bytes and len(self._entries) > 1:
             _, entry = self._entries.popitem(last=False)
             self._size -= len(entry.buf)
+            self._forget_decoded(entry)
 
 
 def chain_versions(channel: str, version: int, get_blob: GetBlob, where: str) -> list[int]:
@@ -882,6 +1010,10 @@ def decode_metadata(
         found = serde.loads(data, where=f"{where}, metadata")
     except SerdeError as exc:
         raise CheckpointCorruptError(str(exc)) from None
+    return _resolved_metadata(found, where, values)
+
+
+def _resolved_metadata(found: Any, where: str, values: Mapping[str, Any] | None) -> dict[str, Any]:
     if not isinstance(found, dict):
         raise CheckpointCorruptError(f"{where}: the metadata is not a dict")
     writes = found.get("writes")

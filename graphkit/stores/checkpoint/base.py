@@ -177,7 +177,7 @@ def new_checkpoint_id() -> str:
     >>> a < b and uuid.UUID(a).version == 7
     True
     """
-    global _last_id
+    global _last_id, _last_made
     with _id_lock:
         # A 122-bit counter: 48 bits of milliseconds, then 74 bits (73 random, so
         # increments within a millisecond have room).
@@ -186,13 +186,21 @@ def new_checkpoint_id() -> str:
             counter = _last_id + 1
         _last_id = counter
     # UUIDv7 layout: 48 ms | 4 version | 12 rand_a | 2 variant | 62 rand_b (order kept).
-    h = "%032x" % (
+    raw = (
         ((counter >> 74) << 80)
         | (0x7000 | ((counter >> 62) & 0xFFF)) << 64
         | (0b10 << 62)
         | (counter & ((1 << 62) - 1))
-    )
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    ).to_bytes(16, "big")
+    h = raw.hex()
+    made = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    _last_made = (made, raw)
+    return made
+
+
+_last_made: tuple[str, bytes] = ("", b"")
+"""The id :func:`new_checkpoint_id` made last and its bytes: the saver that stores it
+asks for them next (:func:`checkpoint_id_bytes` then parses nothing)."""
 
 
 _second: tuple[int, str] = (-1, "")
@@ -246,6 +254,9 @@ def observe_checkpoint_id(checkpoint_id: str) -> None:
 
 def checkpoint_id_bytes(checkpoint_id: str) -> bytes:
     """The 16 bytes of a checkpoint id (its UUID), used as a sortable key."""
+    made = _last_made
+    if made[0] is checkpoint_id:
+        return made[1]
     # Fast path for the canonical form new_checkpoint_id() makes (what savers see).
     if (
         type(checkpoint_id) is str
@@ -295,7 +306,7 @@ def empty_checkpoint() -> Checkpoint:
 def configurable_of(config: RunnableConfig | None) -> Mapping[str, Any]:
     """``config["configurable"]`` ({} if absent); ConfigError if it is not a mapping."""
     configurable = (config or {}).get("configurable") or {}
-    if not isinstance(configurable, Mapping):
+    if type(configurable) is not dict and not isinstance(configurable, Mapping):
         raise ConfigError(
             f"config['configurable'] must be a dict, got {type(configurable).__name__} "
             f"{configurable!r}: pass config={{'configurable': {{'thread_id': ...}}}}"

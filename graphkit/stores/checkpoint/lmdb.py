@@ -5,14 +5,19 @@ Four named databases, all keyed so every common read is one cursor seek:
 ==================  =============================================  =====================
 database            key                                            value
 ==================  =============================================  =====================
-``ckpt_checkpoints``  T · N · id16                                   record (no values)
-``ckpt_metadata``     T · N · id16                                   metadata
+``ckpt_checkpoints``  T · N · id16                                   record + metadata
+``ckpt_metadata``     T · N · id16                                   metadata (older records)
 ``ckpt_blobs``        T · N · C · version (u64 BE)                   value blob / delta
 ``ckpt_writes``       T · N · id16 · task_index (u32 BE) · K · idx   [channel, value]
 ==================  =============================================  =====================
 
 plus ``ckpt_names`` (hashed key component -> its text) and ``ckpt_format`` (a marker:
 values end with a CRC-32).
+
+A record holds everything of a checkpoint but its values (versions, frontier, parent)
+and its metadata, so a step is one record plus the blobs of the channels it changed:
+two databases touched per commit. Records written before they held the metadata
+(five fields, not six) have it in ``ckpt_metadata``; both kinds read alike.
 
 ``T``, ``N``, ``C``, ``K`` are thread id, namespace, channel and task id, each UTF-8
 with ``00`` escaped as ``00 FF`` and ended by ``00 01``: prefix-free and
@@ -43,7 +48,7 @@ import hashlib
 import os
 import struct
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphkit.errors import ConfigError, InvalidArgumentError
@@ -219,8 +224,8 @@ class LMDBSaver(BaseCheckpointSaver):
         self._sums = self._checksummed()
         """Every stored value ends with its CRC-32 (all but stores written before that)."""
         self._lists = codec.ListCache()
-        self._versions: dict[bytes, tuple[str, dict[str, int], int]] = {}
-        """Per thread+namespace: (checkpoint id, its version map, delta depth) last seen."""
+        self._versions: dict[bytes, _Last] = {}
+        """Per thread+namespace: the checkpoint last written or read (see ``_Last``)."""
 
     def _checksummed(self) -> bool:
         """True unless the environment holds checkpoints written before checksums were."""
@@ -292,7 +297,14 @@ class LMDBSaver(BaseCheckpointSaver):
         metadata: CheckpointMetadata,
         new_versions: dict[str, int],
     ) -> RunnableConfig:
-        return self.put_batch([(config, checkpoint, metadata, new_versions)])[0]
+        item = self._prepare(config, checkpoint, metadata, new_versions, {})
+        try:
+            depth = self.env.write(lambda txn: self._write_prepared(txn, item))
+        except BaseException:
+            self._versions.clear()  # what we remembered while preparing was not written
+            raise
+        self._written(item, depth)
+        return make_config(item.thread_id, item.ns, item.cid)
 
     def put_batch(
         self,
@@ -311,15 +323,22 @@ class LMDBSaver(BaseCheckpointSaver):
             self._versions.clear()  # what we remembered while preparing was not written
             raise
         for item, depth in zip(prepared, depths, strict=True):
-            if item.fresh:
-                self._lists.drop_thread(item.thread_id)
-                continue
-            for channel, version, blob in item.blobs:
-                if blob[:1] == codec.DELTA:
-                    self._lists.wrote(self.serde, (item.thread_id, item.ns, channel), version, blob)
-            if depth == 0 and item.depth:
-                self._remember_versions(item.prefix, item.cid, item.versions, 0)
+            self._written(item, depth)
         return [make_config(p.thread_id, p.ns, p.cid) for p in prepared]
+
+    def _written(self, item: _Prepared, depth: int) -> None:
+        """Bring the in-process caches up to date with a checkpoint just committed."""
+        if item.fresh:  # stored in full, not as prepared
+            self._lists.drop_thread(item.thread_id)
+            self._versions.pop(item.prefix, None)
+            return
+        for channel, version, blob in item.blobs:
+            if blob[:1] == codec.DELTA:
+                self._lists.wrote(self.serde, (item.thread_id, item.ns, channel), version, blob)
+        if depth == 0 and item.depth:
+            last = self._versions.get(item.prefix)
+            if last is not None and last.cid == item.cid:
+                last.depth = 0
 
     def _prepare(
         self,
@@ -336,23 +355,74 @@ class LMDBSaver(BaseCheckpointSaver):
         prefix = enc(thread_id) + enc(ns)
         versions = checkpoint["channel_versions"]
         known = self._versions.get(prefix)
-        delta = None
-        if known is not None and known[0] == parent_id:
-            delta = codec.versions_delta(versions, known[1], known[2])
-        parent_key = prefix + checkpoint_id_bytes(parent_id) if parent_id else b""
+        if known is not None and known.cid == parent_id:
+            parent_key = prefix + known.id16
+            delta, mine = _versions_delta(known, versions, new_versions)
+        else:
+            parent_key = prefix + checkpoint_id_bytes(parent_id) if parent_id else b""
+            delta, mine = None, _private(versions)
         base_key, depth = b"", 0
+        meta = codec.slim_metadata(metadata, checkpoint, new_versions)
         if delta is not None:
-            assert parent_id is not None and known is not None
-            depth = known[2] + 1
+            assert known is not None
+            depth = known.depth + 1
             base_key = parent_key
             record = codec.encode_record(
-                self.serde, checkpoint, parent_id, [base_key[-16:], depth, delta]
+                self.serde, checkpoint, parent_id, [parent_key[-16:], depth, delta], meta
             )
         else:
-            record = codec.encode_record(self.serde, checkpoint, parent_id)
-        blobs_db = self._blobs
-
+            record = codec.encode_record(self.serde, checkpoint, parent_id, metadata=meta)
         room = _MAX_KEY - len(prefix) - 8
+        chains = known.chains if known is not None and known.cid == parent_id else {}
+        if checkpoint.get("channel_appends"):
+            lookup = self._base_blobs(prefix, room, pending)
+            blobs = codec.encode_blobs(
+                self.serde,
+                checkpoint,
+                new_versions,
+                lookup,
+                self.snapshot_every,
+                _remembered_chain(chains, lookup),
+            )
+        else:
+            blobs = codec.encode_blobs(
+                self.serde, checkpoint, new_versions, codec.no_blob, self.snapshot_every
+            )
+        values = checkpoint["channel_values"]
+        seal = self._seal
+        items = []
+        for channel, version, blob in blobs:
+            blob_key = prefix + enc_in(channel, room) + _U64.pack(version)
+            pending[blob_key] = blob
+            items.append((blob_key, seal(blob)))
+            if type(values.get(channel)) is list:  # the base of the next append
+                chain = codec.chain_state(blob)
+                if chain is not None:
+                    chains[channel] = (version, chain)
+        id16 = checkpoint_id_bytes(cid)
+        if len(self._versions) > 4096:
+            self._versions.clear()
+        self._versions[prefix] = _Last(cid, id16, mine, depth, chains)
+        return _Prepared(
+            thread_id=thread_id,
+            ns=ns,
+            cid=cid,
+            prefix=prefix,
+            key=prefix + id16,
+            record=seal(record),
+            parent_id=parent_id,
+            base_key=base_key,
+            parent_key=parent_key,
+            depth=depth,
+            blobs=blobs,
+            items=items,
+            meta=meta,
+            checkpoint=checkpoint,
+        )
+
+    def _base_blobs(self, prefix: bytes, room: int, pending: dict[bytes, bytes]) -> codec.GetBlob:
+        """The ``GetBlob`` an append's delta is built on: this batch's blobs, else LMDB."""
+        blobs_db = self._blobs
 
         def base_blob(channel: str, version: int) -> bytes | None:
             blob_key = prefix + enc_in(channel, room) + _U64.pack(version)
@@ -366,31 +436,7 @@ class LMDBSaver(BaseCheckpointSaver):
             except codec.CheckpointCorruptError:
                 return None  # a damaged base: start a fresh chain instead of extending it
 
-        lookup = base_blob if checkpoint.get("channel_appends") else codec.no_blob
-        blobs = codec.encode_blobs(
-            self.serde, checkpoint, new_versions, lookup, self.snapshot_every
-        )
-        keys = [prefix + enc_in(ch, room) + _U64.pack(v) for ch, v, _ in blobs]
-        pending.update(zip(keys, (blob for _, _, blob in blobs), strict=True))
-        self._remember_versions(prefix, cid, versions, depth)
-        seal = self._seal
-        return _Prepared(
-            thread_id=thread_id,
-            ns=ns,
-            cid=cid,
-            prefix=prefix,
-            key=prefix + checkpoint_id_bytes(cid),
-            record=seal(record),
-            parent_id=parent_id,
-            base_key=base_key,
-            parent_key=parent_key,
-            depth=depth,
-            versions=versions,
-            blobs=blobs,
-            items=[(key, seal(blob)) for key, (_, _, blob) in zip(keys, blobs, strict=True)],
-            meta=seal(codec.encode_metadata(self.serde, metadata, checkpoint, new_versions)),
-            checkpoint=checkpoint,
-        )
+        return base_blob
 
     def _write_prepared(self, txn: Txn, item: _Prepared) -> int:
         """Write one prepared checkpoint; returns the delta depth its record ended up with."""
@@ -414,14 +460,15 @@ class LMDBSaver(BaseCheckpointSaver):
         if _HASHED in item.prefix:
             self._put_names(txn, item.thread_id, item.ns)
         put(item.key, record, db=self._checkpoints)
-        put(item.key, item.meta, db=self._metadata)
         return depth
 
     def _full_record(self, item: _Prepared) -> bytes:
         """``item``'s record with its full version map (when its delta base is gone)."""
         if not item.depth:
             return item.record
-        return self._seal(codec.encode_record(self.serde, item.checkpoint, item.parent_id))
+        return self._seal(
+            codec.encode_record(self.serde, item.checkpoint, item.parent_id, metadata=item.meta)
+        )
 
     def _fresh_items(self, item: _Prepared) -> builtins.list[tuple[bytes, bytes]]:
         """Blobs of every channel of ``item``'s checkpoint, in full (no append deltas)."""
@@ -440,7 +487,7 @@ class LMDBSaver(BaseCheckpointSaver):
         """Keep the last written/read version map per thread: the next put may store a delta."""
         if len(self._versions) > 4096:
             self._versions.clear()
-        self._versions[prefix] = (cid, dict(versions), depth)
+        self._versions[prefix] = _Last(cid, checkpoint_id_bytes(cid), _private(versions), depth)
 
     def _resolve_versions(
         self, txn: Txn, prefix: bytes, field: Any, where: str
@@ -533,13 +580,54 @@ class LMDBSaver(BaseCheckpointSaver):
         shared: codec.SharedReads | None = None,
     ) -> CheckpointTuple:
         """Decode the checkpoint stored under ``key`` (record already read)."""
+        where = codec.describe(thread_id, ns, _id_str(key[-16:]))
+        return self._load_fields(
+            txn, thread_id, ns, key, self._decode_record(record, where), shared
+        )
+
+    def _decode_record(self, record: bytes, where: str) -> builtins.list[Any]:
+        """The fields of a stored record (see :func:`codec.decode_record`), checksum checked."""
+        record = self._unseal(record, functools.partial(_record_place, where))
+        return codec.decode_record(self.serde, record, where)
+
+    def _metadata_of(
+        self,
+        txn: Txn,
+        key: bytes,
+        record_fields: builtins.list[Any],
+        where: str,
+        values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A checkpoint's metadata: in its record, or apart for records written before."""
+        found = codec.record_metadata(record_fields, where, values)
+        if found is not None:
+            return found
+        meta = txn.get(key, db=self._metadata)
+        if meta is None:
+            return {}
+        meta = self._unseal(meta, lambda: f"{where}, metadata")
+        return codec.decode_metadata(self.serde, meta, where, values)
+
+    def _load_fields(
+        self,
+        txn: Txn,
+        thread_id: str,
+        ns: str,
+        key: bytes,
+        record_fields: builtins.list[Any],
+        shared: codec.SharedReads | None = None,
+    ) -> CheckpointTuple:
+        """The checkpoint stored under ``key``, its record already decoded."""
         prefix, id16 = key[:-16], key[-16:]
         cid = _id_str(id16)
         where = codec.describe(thread_id, ns, cid)
-        record = self._unseal(record, lambda: f"{where}, record")
-        record_fields = codec.decode_record(self.serde, record, where)
-        versions, depth = self._resolve_versions(txn, prefix, record_fields[2], where)
-        self._remember_versions(prefix, cid, versions, depth)
+        last = self._versions.get(prefix)
+        if last is not None and last.cid == cid and last.versions is not None:
+            # just written or read here: its map without walking the delta chain again
+            versions = dict(last.versions)
+        else:
+            versions, depth = self._resolve_versions(txn, prefix, record_fields[2], where)
+            self._remember_versions(prefix, cid, versions, depth)
         values = codec.read_values(
             self.serde,
             versions,
@@ -549,14 +637,7 @@ class LMDBSaver(BaseCheckpointSaver):
             (thread_id, ns),
             shared,
         )
-        meta = txn.get(key, db=self._metadata)
-        metadata = (
-            codec.decode_metadata(
-                self.serde, self._unseal(meta, lambda: f"{where}, metadata"), where, values
-            )
-            if meta is not None
-            else {}
-        )
+        metadata = self._metadata_of(txn, key, record_fields, where, values)
         pending = self._pending(txn, key, where)
         return codec.checkpoint_tuple(
             thread_id, ns, cid, record_fields, versions, values, metadata, pending
@@ -622,13 +703,12 @@ class LMDBSaver(BaseCheckpointSaver):
         prefix = enc(thread_id) + enc(ns)
         upper = prefix + (checkpoint_id_bytes(before_id) if before_id else _END)
         remaining = limit
-        db = self._metadata if filter else self._checkpoints
         shared = codec.SharedReads()  # older lists: slices of newer ones this listing read
         while remaining is None or remaining > 0:
             page: list[CheckpointTuple] = []
             want = _PAGE if remaining is None else min(_PAGE, remaining)
             with _reader(self.env) as txn:
-                cursor = txn.cursor(db=db)
+                cursor = txn.cursor(db=self._checkpoints)
                 found = _last_before(cursor, prefix, upper)
                 while found is not None and len(page) < want:
                     key, data = found
@@ -667,18 +747,14 @@ class LMDBSaver(BaseCheckpointSaver):
         filter: dict[str, Any] | None,
         shared: codec.SharedReads | None = None,
     ) -> CheckpointTuple | None:
-        """The checkpoint under ``key`` if its metadata (``data`` when filtering) matches."""
-        if filter:
-            where = codec.describe(thread_id, ns, _id_str(key[-16:]))
-            data = self._unseal(data, lambda: f"{where}, metadata")
-            meta = codec.decode_metadata(self.serde, data, where)
-            if not codec.matches(meta, filter):
-                return None
-            record = txn.get(key, db=self._checkpoints)
-            if record is None:
-                return None
-            data = record
-        return self._load(txn, thread_id, ns, key, data, shared)
+        """The checkpoint under ``key`` (its record: ``data``) if its metadata matches."""
+        if not filter:
+            return self._load(txn, thread_id, ns, key, data, shared)
+        where = codec.describe(thread_id, ns, _id_str(key[-16:]))
+        fields = self._decode_record(data, where)
+        if not codec.matches(self._metadata_of(txn, key, fields, where), filter):
+            return None
+        return self._load_fields(txn, thread_id, ns, key, fields, shared)
 
     def _list_all(
         self, filter: dict[str, Any] | None, before_id: str | None, limit: int | None
@@ -687,13 +763,13 @@ class LMDBSaver(BaseCheckpointSaver):
         before16 = checkpoint_id_bytes(before_id) if before_id else None
         keys: builtins.list[tuple[bytes, bytes]] = []
         with _reader(self.env) as txn:
-            for key, meta in txn.cursor(db=self._metadata):
+            for key, record in txn.cursor(db=self._checkpoints):
                 if before16 is not None and key[-16:] >= before16:
                     continue
                 if filter:
-                    where = codec.describe(*_names(key[:-16]), _id_str(key[-16:])) + ", metadata"
-                    meta = self._unseal(meta, functools.partial(str, where))
-                    if not codec.matches(codec.decode_metadata(self.serde, meta, where), filter):
+                    where = codec.describe(*_names(key[:-16]), _id_str(key[-16:]))
+                    fields = self._decode_record(record, where)
+                    if not codec.matches(self._metadata_of(txn, key, fields, where), filter):
                         continue
                 keys.append((key[-16:], key))
         keys.sort(reverse=True)
@@ -837,13 +913,75 @@ class _Prepared:
     parent_key: bytes
     """The parent checkpoint's key (b"" for a first checkpoint)."""
     depth: int
-    versions: dict[str, int]
     blobs: builtins.list[tuple[str, int, bytes]]
     items: builtins.list[tuple[bytes, bytes]]
-    meta: bytes
+    meta: dict[str, Any]
+    """The metadata (packed into the record)."""
     checkpoint: Checkpoint
     fresh: bool = False
     """Set when written: the parent was gone, so every value was stored in full."""
+
+
+@dataclass(slots=True)
+class _Last:
+    """The checkpoint of a thread and namespace this saver last wrote or read: a put
+    made after it (its child) finds its key here and may store its version map as a
+    delta on it."""
+
+    cid: str
+    id16: bytes
+    versions: dict[str, int] | None
+    """A private copy of its full version map (None for maps too small for deltas)."""
+    depth: int
+    """How many delta-encoded records its version map builds on."""
+    chains: dict[str, tuple[int, codec.ChainState]] = field(default_factory=dict)
+    """Per list channel: (version, chain state) of its newest blob written here (the
+    base of the next append: found without reading it back)."""
+
+
+def _remembered_chain(
+    chains: dict[str, tuple[int, codec.ChainState]], read: codec.GetBlob
+) -> codec.GetChain:
+    """The chain state of a base blob: remembered if this saver wrote it, else read."""
+
+    def chain(channel: str, version: int) -> codec.ChainState | None:
+        found = chains.get(channel)
+        if found is not None and found[0] == version:
+            return found[1]
+        return codec.chain_state(read(channel, version))
+
+    return chain
+
+
+def _private(versions: dict[str, int]) -> dict[str, int] | None:
+    """A copy of ``versions`` to remember, if a delta may ever be based on it."""
+    return dict(versions) if len(versions) >= codec.VERSIONS_DELTA_MIN else None
+
+
+def _versions_delta(
+    known: _Last, versions: dict[str, int], new_versions: dict[str, int]
+) -> tuple[dict[str, int] | None, dict[str, int] | None]:
+    """(the delta of ``versions`` on ``known``'s map or None, the map to remember).
+
+    The runtime passes the changed channels as ``new_versions``: when the parent's map
+    updated with them is ``versions`` (one C-level compare), they are the delta, with
+    no walk over every channel; otherwise :func:`codec.versions_delta` decides.
+    """
+    base = known.versions
+    if base is None:
+        return None, _private(versions)
+    mine = dict(base)
+    mine.update(new_versions)
+    if mine != versions:
+        delta = codec.versions_delta(versions, base, known.depth)
+        return delta, dict(versions)
+    if (
+        known.depth >= codec.VERSIONS_DELTA_MAX_DEPTH
+        or len(versions) < codec.VERSIONS_DELTA_MIN
+        or len(new_versions) * 2 > len(versions)
+    ):
+        return None, mine
+    return dict(new_versions), mine
 
 
 def _record_place(where: str) -> str:

@@ -1,0 +1,75 @@
+"""The savers' ListCache keeps a list read more than once decoded, within a budget, and
+hands out copies: reads stay exact and the caller's own whatever the budget."""
+
+from __future__ import annotations
+
+import pytest
+from checkpoint_conformance import Conversation, cfg
+
+from graphkit.messages import HumanMessage
+from graphkit.stores.checkpoint import InMemorySaver
+from graphkit.stores.checkpoint._codec import ListCache
+
+
+def _saver(max_decoded: int) -> InMemorySaver:
+    saver = InMemorySaver()
+    saver._lists = ListCache(max_decoded=max_decoded)
+    return saver
+
+
+def _talk(saver: InMemorySaver, thread: str, turns: int) -> Conversation:
+    """A thread whose list is a full blob of ``turns`` messages plus one appended (a
+    delta: what the cache joins)."""
+    talk = Conversation(saver, thread)
+    talk.step(*(HumanMessage(content=f"{thread} {i}", id=f"{thread}{i}") for i in range(turns)))
+    talk.step(HumanMessage(content=f"{thread} last", id=f"{thread}last"))
+    return talk
+
+
+def _read(saver: InMemorySaver, thread: str) -> list[HumanMessage]:
+    found = saver.get(cfg(thread))
+    assert found is not None
+    messages: list[HumanMessage] = found["channel_values"]["messages"]
+    return messages
+
+
+@pytest.mark.parametrize("budget", [0, 3, 8, 100])
+def test_reads_are_exact_and_fresh_whatever_the_decoded_budget(budget: int) -> None:
+    saver = _saver(budget)
+    talks = {thread: _talk(saver, thread, 6) for thread in ("a", "b")}
+    for _ in range(3):
+        for thread, talk in talks.items():
+            got = _read(saver, thread)
+            assert got == talk.messages
+            got[0].content = "changed"  # never reaches a later read
+        talks["a"].step(HumanMessage(content="more", id=f"more{len(talks['a'].messages)}"))
+    for thread, talk in talks.items():
+        assert _read(saver, thread) == talk.messages
+    kept = saver._lists._decoded
+    assert kept <= budget
+    assert kept == sum(len(e.decoded) for e in saver._lists._entries.values())
+
+
+def test_the_least_recently_read_list_gives_up_its_decoded_elements_first() -> None:
+    saver = _saver(12)
+    for thread in ("a", "b"):
+        _talk(saver, thread, 6)
+        for _ in range(2):
+            _read(saver, thread)
+    entries = {key[0]: entry for key, entry in saver._lists._entries.items()}
+    assert len(entries["a"].decoded) == 0  # read first: dropped to make room for b's
+    assert len(entries["b"].decoded) == 7
+    assert _read(saver, "a") == [
+        *(HumanMessage(content=f"a {i}", id=f"a{i}") for i in range(6)),
+        HumanMessage(content="a last", id="alast"),
+    ]
+
+
+def test_a_deleted_thread_frees_its_decoded_elements() -> None:
+    saver = _saver(100)
+    _talk(saver, "a", 5)
+    for _ in range(2):
+        _read(saver, "a")
+    assert saver._lists._decoded == 6
+    saver.delete_thread("a")
+    assert saver._lists._decoded == 0
