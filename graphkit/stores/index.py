@@ -853,10 +853,18 @@ class VectorIndex:
     def wait_graph(self) -> None:
         """Wait for a background build or load under way, and install its graph (a load
         that found no usable file starts a build: that is waited for too)."""
-        while (build := self._build) is not None:
+        # Under the owner's lock: a background thread installs holding it, and seen
+        # half-way (its build cleared, its graph not yet set) the graph would seem absent.
+        lock: contextlib.AbstractContextManager[Any] = self._owner_lock or contextlib.nullcontext()
+        while True:
+            with lock:
+                build = self._build
+                if build is None:
+                    return
+                if build.done.is_set():
+                    self._install(build)
+                    continue
             build.done.wait()
-            if self._build is build:
-                self._install(build)
 
     def _new_graph(self, n: int) -> hnswlib.Index:
         graph = hnswlib.Index(space="cosine", dim=self.dims)
