@@ -456,6 +456,39 @@ def test_blocking_sends_get_helpers_after_the_overseer_has_gone_idle() -> None:
         assert graph.invoke({"items": [0, 1, 2]})["out"] == [0, 1, 2]
 
 
+def test_the_overseer_parks_while_every_task_of_a_long_step_is_under_way() -> None:
+    """Once all of a step's tasks have started there is no helper to bring: the overseer
+    stops looking at the step (no wake-up every millisecond during a long LLM call)."""
+    from graphkit.engine import threads
+
+    class Fan(TypedDict):
+        out: Annotated[list[int], operator.add]
+
+    release = threading.Event()
+    started = threading.Barrier(4, timeout=10)
+
+    def blocked(item: int) -> dict[str, Any]:
+        started.wait()
+        release.wait(10)
+        return {"out": [item]}
+
+    builder = StateGraph(Fan)
+    builder.add_node("work", blocked)
+    builder.add_conditional_edges(START, lambda s: [Send("work", i) for i in range(3)])
+    graph = builder.compile()
+    runner = threading.Thread(target=lambda: graph.invoke({"out": []}))
+    runner.start()
+    try:
+        started.wait()  # all three tasks are running
+        deadline = time.monotonic() + 5
+        while not threads.OVERSEER.parked and time.monotonic() < deadline:
+            time.sleep(threads.PERIOD * threads.LINGER / 4)
+        assert threads.OVERSEER.parked and not threads.OVERSEER.batches
+    finally:
+        release.set()
+        runner.join(10)
+
+
 async def test_async_nodes_run_concurrently_and_sync_invoke_is_refused() -> None:
     events = {"a": asyncio.Event(), "b": asyncio.Event()}
 

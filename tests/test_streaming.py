@@ -484,3 +484,29 @@ def test_an_interrupted_task_streams_a_result_holding_its_interrupt(mode: str) -
     assert len(results) == 1
     assert results[0]["name"] == "ask" and results[0]["result"] == {}
     assert [i["value"] for i in results[0]["interrupts"]] == ["how many?"]
+
+
+class _Stop(BaseException):
+    """Escapes a node's error handling (as KeyboardInterrupt would)."""
+
+
+@pytest.mark.parametrize("mode", ["updates", "custom"])
+def test_an_exception_escaping_a_task_of_a_live_step_reaches_the_caller(mode: str) -> None:
+    """It was lost in the worker thread and the run reported a pause."""
+
+    class S(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+    def stop(state: S) -> dict[str, list[str]]:
+        raise _Stop("stop the run")
+
+    builder = StateGraph(S)
+    builder.add_node("fine", lambda s: {"log": ["fine"]})
+    builder.add_node("stop", stop)
+    builder.add_edge(START, "fine")
+    builder.add_edge(START, "stop")
+    graph = builder.compile()
+    with pytest.raises(_Stop, match="stop the run"):
+        list(graph.stream({"log": []}, stream_mode=mode))
+    with pytest.raises(_Stop, match="stop the run"):
+        graph.invoke({"log": []})

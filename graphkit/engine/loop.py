@@ -735,12 +735,15 @@ class Run:
         done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
 
         pending = iter(todo)
+        escaped: list[BaseException] = []
 
         def work() -> None:  # a few workers pull from one iterator: no future per task
             for task in pending:
                 try:
                     run_task(task, run, step, values, tables)
                     done(task)
+                except BaseException as exc:  # a ParentCommand...: raised in the caller
+                    escaped.append(exc)
                 finally:
                     q.put(DONE)
 
@@ -753,6 +756,8 @@ class Run:
                 remaining -= 1
             else:
                 yield item
+        if escaped:
+            raise escaped[0]
 
     async def aexecute(self, tasks: list[Task]) -> None:
         """Run the step's tasks concurrently on the event loop (sync ones in threads)."""

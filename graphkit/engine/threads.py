@@ -153,7 +153,9 @@ class Overseer:
             if self.batches:
                 idle = 0
                 for batch in list(self.batches):
-                    if batch.stalled():
+                    if batch.taken >= batch.total:  # all under way: no helper to bring
+                        self.batches.pop(batch, None)
+                    elif batch.stalled():
                         try:
                             batch.ask()
                         except RuntimeError:  # its pool is shut down (interpreter exit)
