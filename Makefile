@@ -35,8 +35,7 @@ demo: $(BASE)
 
 test: $(STAMP)
 	$(BIN)/ruff check $(SRC)
-	$(BIN)/mypy
-	$(BIN)/mypy tests/typing
+	$(BIN)/mypy graphkit tests/typing
 	$(BIN)/pytest -q -n auto --dist loadgroup
 
 # Long-running suites (50k-vector recall, SIGKILL and multi-process reliability, Chromium,
@@ -56,8 +55,7 @@ test-local: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check $(SRC)
 	$(BIN)/ruff format --check $(SRC)
-	$(BIN)/mypy
-	$(BIN)/mypy tests/typing
+	$(BIN)/mypy graphkit tests/typing
 
 bench: $(STAMP)
 	$(BIN)/graphkit bench

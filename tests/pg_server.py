@@ -145,8 +145,8 @@ def fresh_schema(url: str, name: str) -> str:
                 (name,),
             )
         ]
-        if tables:
-            conn.execute(f"TRUNCATE {', '.join(f'{name}.{t}' for t in tables)}")
+        if tables:  # DELETE: ~10 ms faster than TRUNCATE on a few small tables (no FKs)
+            conn.execute("; ".join(f"DELETE FROM {name}.{t}" for t in tables))
         if "graphkit_store_meta" in tables:
             conn.execute(f"INSERT INTO {name}.graphkit_store_meta VALUES (1, 0, 0, NULL)")
     sep = "&" if "?" in url else "?"

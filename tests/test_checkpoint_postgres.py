@@ -194,6 +194,7 @@ def _check_worker_history(url: str, thread: str, results: list[dict[str, Any]]) 
     assert len(log) == len(set(log))
 
 
+@pytest.mark.slow  # make test keeps a process racing in test_store_postgres.py
 def test_worker_processes_racing_on_one_thread_never_fork_it(url: str) -> None:
     results = _run_workers(url, "race", workers=2, runs=4)
     _check_worker_history(url, "race", results)

@@ -118,7 +118,7 @@ def _child_job(path: str, n: int) -> tuple[int, int, str]:
         saver.close()
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn"])
+@pytest.mark.parametrize("method", ["fork", pytest.param("spawn", marks=pytest.mark.slow)])
 def test_children_open_their_own_environment_and_never_exhaust_readers(
     tmp_path: Path, method: str
 ) -> None:

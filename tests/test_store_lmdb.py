@@ -261,7 +261,7 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("kill_after", [7, 40])
+@pytest.mark.parametrize("kill_after", [7, pytest.param(40, marks=pytest.mark.slow)])
 def test_kill_9_during_batched_puts_loses_nothing_committed(
     tmp_path: Path, kill_after: int
 ) -> None:
