@@ -650,7 +650,7 @@ class _StreamView:
         namespace, mode, chunk = item
         if namespace and not self.subgraphs and mode != "messages":
             return
-        for shown_mode, shown in self._chunks(mode, chunk):
+        for shown_mode, shown in self._chunks(mode, chunk, root=not namespace):
             if shown_mode not in self.modes:
                 continue
             if self.subgraphs:
@@ -658,11 +658,13 @@ class _StreamView:
             else:
                 yield shown if self.single else (shown_mode, shown)
 
-    def _chunks(self, mode: str, chunk: Any) -> Iterator[tuple[str, Any]]:
-        if mode in ("checkpoints", "tasks") and isinstance(chunk, dict):
+    def _chunks(self, mode: str, chunk: Any, *, root: bool) -> Iterator[tuple[str, Any]]:
+        """The workflow's chunks for one of the graph's (``root``: the workflow's own, not
+        a subgraph's, whose payloads are shown as they are)."""
+        if root and mode in ("checkpoints", "tasks") and isinstance(chunk, dict):
             yield mode, self._shown_payload(chunk)
             return
-        if mode == "debug" and isinstance(chunk, dict) and "payload" in chunk:
+        if root and mode == "debug" and isinstance(chunk, dict) and "payload" in chunk:
             yield mode, {**chunk, "payload": self._shown_payload(chunk["payload"])}
             return
         if mode != "updates" or not isinstance(chunk, dict):

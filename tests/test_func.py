@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
-from graphkit import Command, get_store, interrupt
+from graphkit import START, Command, StateGraph, get_store, interrupt
 from graphkit.func import entrypoint, task
 from graphkit.stores import InMemoryStore
 from graphkit.stores.checkpoint import BaseCheckpointSaver
@@ -482,3 +482,29 @@ def test_task_calls_stream_their_start_and_result_in_tasks_and_debug() -> None:
     assert calls[0]["id"] == calls[1]["id"] != calls[2]["id"] == calls[3]["id"]
     debug = [e for e in wf.stream(3, stream_mode="debug") if e["payload"].get("name") == "double"]
     assert [(e["type"], e["step"]) for e in debug] == [("task", 0), ("task_result", 0)]
+
+
+def test_a_subgraphs_checkpoints_in_a_workflows_stream_keep_their_own_values() -> None:
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    class S(TypedDict):
+        x: int
+
+    builder = StateGraph(S)
+    builder.add_node("inc", lambda s: {"x": s["x"] + 1})
+    builder.add_edge(START, "inc")
+    inner = builder.compile()
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def wf(n: int) -> int:
+        return inner.invoke({"x": n})["x"]
+
+    config = {"configurable": {"thread_id": "sub"}}
+    chunks = list(wf.stream(1, config, stream_mode="checkpoints", subgraphs=True))
+    assert [(bool(ns), c["values"], c["next"]) for ns, c in chunks] == [
+        (False, None, ["wf"]),
+        (True, {}, ["__start__"]),
+        (True, {"x": 1}, ["inc"]),
+        (True, {"x": 2}, []),
+        (False, 2, []),
+    ]
