@@ -33,10 +33,13 @@ install: $(STAMP)
 demo: $(BASE)
 	$(BIN)/graphkit demo
 
+# mypy runs beside pytest (its report is printed after pytest's); either failing fails.
 test: $(STAMP)
 	$(BIN)/ruff check $(SRC)
-	$(BIN)/mypy graphkit tests/typing
-	$(BIN)/pytest -q -n auto --dist loadgroup
+	@$(BIN)/mypy graphkit tests/typing > $(VENV)/mypy.out 2>&1 & mypy=$$!; \
+	$(BIN)/pytest -q -n auto --dist loadgroup; tests=$$?; \
+	wait $$mypy; typed=$$?; cat $(VENV)/mypy.out; \
+	[ $$tests -eq 0 ] && [ $$typed -eq 0 ]
 
 # Long-running suites (50k-vector recall, SIGKILL and multi-process reliability, Chromium,
 # Ray, timed fuzzing, TTL expiry, index-damage rebuilds), then every property test at its
