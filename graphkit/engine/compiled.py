@@ -369,6 +369,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if "output_keys" in overrides:
             keys = overrides["output_keys"]
             changes["output_keys"] = (keys,) if isinstance(keys, str) else tuple(keys)
+            changes["output_key_set"] = frozenset(changes["output_keys"])
         return replace(self.tables, **changes)
 
     async def astream_events(

@@ -439,7 +439,7 @@ class Run:
             [(i, w) for i, (_, w) in zip(ids, writers, strict=True)],
             self.values,
             before,
-            self.tables.output_keys,
+            self.tables.output_key_set,
         )
         # The update stands for the nodes it names: they no longer run; what else was
         # triggered (and not yet run) still is, as LangGraph's channels keep it.
@@ -883,7 +883,7 @@ class Run:
             self._emit_step(tasks)
         if self.cp is not None:
             wrote = record_writes(
-                [(t.id, t.writes) for t in tasks], self.values, before, self.tables.output_keys
+                [(t.id, t.writes) for t in tasks], self.values, before, self.tables.output_key_set
             )
             self._save("loop", tuple(t.node.name for t in tasks), wrote)
         after = self.tables.interrupt_after

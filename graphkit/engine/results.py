@@ -54,7 +54,7 @@ def record_writes(
     Every task gets an entry, one that wrote nothing an empty one: it ran.
     """
     tasks = list(tasks)
-    keep = None if keys is None else _key_set(keys)
+    keep = keys if keys is None or isinstance(keys, frozenset) else frozenset(keys)
     writers: dict[str, int] = {}
     for _, writes in tasks:
         for channel, _ in writes:
@@ -71,23 +71,6 @@ def record_writes(
             out.append([channel, _ref(channel, value, values, before, writers, cursor)])
         out.reverse()
     return {task_id: out for (task_id, _), out in zip(tasks, refs, strict=True)}
-
-
-_last_keys: tuple[Iterable[str], frozenset[str]] = ((), frozenset())
-"""The key set :func:`_key_set` made last (a graph passes the same keys every step)."""
-
-
-def _key_set(keys: Iterable[str]) -> frozenset[str]:
-    """``frozenset(keys)``, made once for the tuple a graph passes at every step."""
-    global _last_keys
-    if isinstance(keys, frozenset):
-        return keys
-    last = _last_keys
-    if last[0] is keys:
-        return last[1]
-    made = frozenset(keys)
-    _last_keys = (keys, made)
-    return made
 
 
 def _ref(

@@ -113,6 +113,8 @@ class GraphTables:
     state: Schema
     input: Schema
     output_keys: tuple[str, ...]
+    output_key_set: frozenset[str]
+    """``output_keys`` as a set (a step's task results keep only these channels)."""
     input_keys: frozenset[str]
     validating: Schema | None
     """The pydantic state schema whose fields validate writes, if any."""
@@ -187,6 +189,7 @@ def build_tables(
         state=builder.state,
         input=builder.input,
         output_keys=builder.output.keys,
+        output_key_set=frozenset(builder.output.keys),
         input_keys=frozenset(builder.input.keys),
         validating=builder.state if builder.state.validates else None,
         interrupt_before=interrupt_before,
