@@ -279,16 +279,25 @@ class CheckpointSession:
             return []
         stamp = Stamp(new_checkpoint_id(), utc_timestamp(time.time_ns() // 1000))
         self._unsaved = (source, values, step, record, stamp)
-        configurable = {"thread_id": self.thread_id, "checkpoint_ns": self.ns}
         return [
             Saved(
-                {"configurable": {**configurable, "checkpoint_id": stamp.id}},
+                self._config_of(stamp.id),
                 self.config,
                 self._metadata(source, step),
                 record,
                 stamp.ts,
             )
         ]
+
+    def _config_of(self, checkpoint_id: str) -> RunnableConfig:
+        """The config naming checkpoint ``checkpoint_id`` of this run's thread."""
+        return {
+            "configurable": {
+                "thread_id": self.thread_id,
+                "checkpoint_ns": self.ns,
+                "checkpoint_id": checkpoint_id,
+            }
+        }
 
     def _metadata(self, source: str, step: int) -> CheckpointMetadata:
         return cast(
@@ -309,13 +318,7 @@ class CheckpointSession:
         checkpoint, new_versions = self._checkpoint(values, frontier, copy=hold, stamp=stamp)
         metadata = self._metadata(source, step)
         parent = self.config
-        new_config: RunnableConfig = {
-            "configurable": {
-                "thread_id": self.thread_id,
-                "checkpoint_ns": self.ns,
-                "checkpoint_id": checkpoint["id"],
-            }
-        }
+        new_config = self._config_of(checkpoint["id"])
         self.config = new_config
         self.interrupted = {}
         if self.in_background:
