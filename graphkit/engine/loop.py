@@ -705,7 +705,8 @@ class Run:
         return self.live or (self.live_when_parallel and len(tasks) > 1)
 
     def execute(self, tasks: list[Task]) -> None:
-        """Run the step's tasks: inline when one, in threads when several."""
+        """Run the step's tasks on this thread, one after another; helper threads join
+        when a task stalls it (``graphkit.engine.threads``)."""
         todo = [t for t in tasks if not t.done]
         if not todo:
             return
