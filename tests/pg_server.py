@@ -25,6 +25,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ENV_URL = "GRAPHKIT_TEST_PG_URL"
 
@@ -137,20 +138,26 @@ def fresh_schema(url: str, name: str) -> str:
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
-        tables = [
-            row[0]
-            for row in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = %s "
-                "AND tablename <> 'graphkit_migrations'",
-                (name,),
-            )
-        ]
-        if tables:  # DELETE: ~10 ms faster than TRUNCATE on a few small tables (no FKs)
-            conn.execute("; ".join(f"DELETE FROM {name}.{t}" for t in tables))
-        if "graphkit_store_meta" in tables:
+        if "graphkit_store_meta" in empty_graphkit_tables(conn, name):
             conn.execute(f"INSERT INTO {name}.graphkit_store_meta VALUES (1, 0, 0, NULL)")
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options=-csearch_path%3D{name}"
+
+
+def empty_graphkit_tables(conn: Any, schema: str) -> list[str]:
+    """Delete every row of schema ``schema``'s graphkit tables but the migrations; returns
+    their names. DELETE: ~10 ms faster than TRUNCATE on a few small tables (no FKs)."""
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+            "AND tablename LIKE 'graphkit%%' AND tablename <> 'graphkit_migrations'",
+            (schema,),
+        )
+    ]
+    if tables:
+        conn.execute("; ".join(f"DELETE FROM {schema}.{t}" for t in tables))
+    return tables
 
 
 def stop(home: Path) -> None:

@@ -6,62 +6,17 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 import pytest
+from fixtures.make_lmdb_unpacked import graph as fixture_graph  # the graph that wrote it
 
 from graphkit.checkpoint.lmdb import LMDBSaver
-from graphkit.graph import END, START, StateGraph
-from graphkit.messages import AIMessage, add_messages
 from graphkit.stores.checkpoint.base import CheckpointCorruptError
-from graphkit.types import Command, interrupt
+from graphkit.types import Command
 
 FIXTURE = Path(__file__).parent / "fixtures" / "lmdb_unpacked"
 CFG: Any = {"configurable": {"thread_id": "chat"}}
-
-
-class Chat(TypedDict, total=False):
-    messages: Annotated[list[Any], add_messages]
-    count: int
-    k0: int
-    k1: int
-    k2: int
-    k3: int
-    k4: int
-    k5: int
-    k6: int
-    k7: int
-    k8: int
-    k9: int
-
-
-def _graph(saver: LMDBSaver) -> Any:
-    """The graph that wrote the fixture (the same nodes and edges)."""
-
-    def reply(state: Chat) -> dict[str, Any]:
-        n = state.get("count", 0) + 1
-        return {
-            "messages": [AIMessage(content=f"reply {n}", id=f"ai-{n}")],
-            "count": n,
-            f"k{n % 10}": n,
-        }
-
-    def ask(state: Chat) -> dict[str, Any]:
-        answer = interrupt("name?")
-        return {"messages": [AIMessage(content=f"hello {answer}", id="ai-ask")]}
-
-    def route(state: Chat) -> str:
-        if state["count"] == 25:
-            return "ask"
-        return "reply" if state["count"] % 12 else END
-
-    builder = StateGraph(Chat)
-    builder.add_node("reply", reply)
-    builder.add_node("ask", ask)
-    builder.add_edge(START, "reply")
-    builder.add_conditional_edges("reply", route)
-    builder.add_edge("ask", END)
-    return builder.compile(checkpointer=saver)
 
 
 def _old_store(tmp_path: Path) -> Path:
@@ -73,7 +28,7 @@ def _old_store(tmp_path: Path) -> Path:
 
 def test_a_store_written_before_packed_records_reads_as_it_was_written(tmp_path: Path) -> None:
     with LMDBSaver(_old_store(tmp_path)) as saver:
-        graph = _graph(saver)
+        graph = fixture_graph(saver)
         state = graph.get_state(CFG)
         assert state.next == ("ask",)
         assert state.values["count"] == 25
@@ -110,10 +65,10 @@ def test_an_old_stores_metadata_filters_and_newest_first_order_hold(tmp_path: Pa
 def test_an_old_store_resumes_and_mixes_old_and_new_records(tmp_path: Path) -> None:
     path = _old_store(tmp_path)
     with LMDBSaver(path) as saver:
-        graph = _graph(saver)
+        graph = fixture_graph(saver)
         graph.invoke(Command(resume="Ann"), {**CFG, "metadata": {"run": "fourth"}})
     with LMDBSaver(path) as saver:  # reopened: what the new records hold is on disk
-        graph = _graph(saver)
+        graph = fixture_graph(saver)
         state = graph.get_state(CFG)
         assert state.next == ()
         assert state.values["messages"][-1].content == "hello Ann"
@@ -145,7 +100,7 @@ def test_new_records_hold_their_metadata_and_leave_the_old_database_alone(
     tmp_path: Path,
 ) -> None:
     with LMDBSaver(tmp_path / "new") as saver:
-        _graph(saver).invoke({"count": 0}, {**CFG, "metadata": {"run": "only"}})
+        fixture_graph(saver).invoke({"count": 0}, {**CFG, "metadata": {"run": "only"}})
         with saver.env.read() as txn:
             assert txn.cursor(db=saver.env.db("ckpt_metadata")).first() is False
         runs = [t.metadata.get("run") for t in saver.list(CFG, filter={"run": "only"})]
