@@ -184,9 +184,12 @@ def new_checkpoint_id(unix_us: int | None = None) -> str:
     # A 122-bit counter: 48 bits of milliseconds, then 74 bits (73 random, so
     # increments within a millisecond have room).
     drawn = (ms << 74) | _rng.getrandbits(73)
-    with _id_lock:
+    _id_lock.acquire()  # (cheaper than ``with`` on this path)
+    try:
         counter = drawn if drawn > _last_id else _last_id + 1
         _last_id = counter
+    finally:
+        _id_lock.release()
     # UUIDv7 layout: 48 ms | 4 version | 12 rand_a | 2 variant | 62 rand_b (order kept).
     # The millisecond's part is formatted once per millisecond.
     head = _ms_head
@@ -194,10 +197,12 @@ def new_checkpoint_id(unix_us: int | None = None) -> str:
         ms_bytes = (counter >> 74).to_bytes(6, "big")
         text = ms_bytes.hex()
         head = _ms_head = (counter >> 74, f"{text[:8]}-{text[8:]}-", ms_bytes)
-    tail = (0x7000 | ((counter >> 62) & 0xFFF)) << 64 | _VARIANT | (counter & _RAND_B)
-    text = f"{tail:020x}"
+    tail = ((0x7000 | ((counter >> 62) & 0xFFF)) << 64 | _VARIANT | (counter & _RAND_B)).to_bytes(
+        10, "big"
+    )
+    text = tail.hex()
     made = f"{head[1]}{text[:4]}-{text[4:8]}-{text[8:]}"
-    _last_made = (made, head[2] + tail.to_bytes(10, "big"))
+    _last_made = (made, head[2] + tail)
     return made
 
 
