@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
@@ -131,6 +132,8 @@ class Run:
         """The loaded checkpoint's ``source`` ("input", "loop", "update", "fork")."""
         self.parent_id: str | None = None
         """The loaded checkpoint's parent id."""
+        self.loaded_checkpoint: Saved | None = None
+        """The loaded checkpoint, as the ``checkpoints`` stream reports it."""
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
         self.node_finished: Callable[[str], object] | None = (config.get("configurable") or {}).get(
             CONFIG_KEY_NODE_FINISHED
@@ -248,11 +251,21 @@ class Run:
                 self.ctx.as_of = self.parent_id
             self._take_saved_input()
             self.skip_interrupt_before = True
+            if not self.replaying:
+                self._report_loaded()
         else:
             self._start_input(input)
             return
         if self.cp is not None and self.cp.loaded and "values" in self.modes:
             self._emit("values", self._stream_values())  # where a resumed run starts from
+
+    def _report_loaded(self) -> None:
+        """A run that goes on from the thread's checkpoint reports it first in the
+        ``checkpoints``/``debug`` streams, with what runs next, as LangGraph does (a
+        replay reports the fork it saves instead)."""
+        loaded = self.loaded_checkpoint
+        if loaded is not None:
+            self._report([dataclasses.replace(loaded, frontier=self.frontier.to_record())])
 
     def _fork_for_replay(self) -> None:
         """invoke(None) from an earlier checkpoint replays it on a new branch: a copy
@@ -290,6 +303,7 @@ class Run:
         if resuming and self.loaded and (not stateful or self._paused_inside()):
             self._take_saved_input()
             self.skip_interrupt_before = True
+            self._report_loaded()
             return
         self._start_input(input)
 
@@ -315,6 +329,7 @@ class Run:
         self.resumes = found.resumes
         self.source = found.metadata.get("source")
         self.parent_id = found.parent_id
+        self.loaded_checkpoint = found.saved
 
     @property
     def loaded(self) -> bool:
@@ -557,11 +572,14 @@ class Run:
             writes = update_writes(command.update, START, self.tables)
             self._apply([(START, writes)])
             self._save("input", (START,))
-        for target in command.goto_list():
+        goto = command.goto_list()
+        for target in goto:
             if isinstance(target, Send):
                 self.frontier.sends.append(target)
             else:
                 self._trigger(target)
+        if self.loaded and command.update is None and (goto or command.resume is not None):
+            self._report_loaded()
 
     def route_after(self, node: NodeTable) -> None:
         """Trigger what follows ``node`` without running it (START, update_state's as_node)."""
