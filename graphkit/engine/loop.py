@@ -21,9 +21,18 @@ import contextvars
 import dataclasses
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
@@ -264,8 +273,9 @@ class Run:
         ``checkpoints``/``debug`` streams, with what runs next, as LangGraph does (a
         replay reports the fork it saves instead)."""
         loaded = self.loaded_checkpoint
-        if loaded is not None:
-            self._report([dataclasses.replace(loaded, frontier=self.frontier.to_record())])
+        if loaded is not None and self.cp is not None:
+            record = self.frontier.to_record()
+            self._report([dataclasses.replace(loaded, frontier=record)], self.cp.interrupted)
 
     def _fork_for_replay(self) -> None:
         """invoke(None) from an earlier checkpoint replays it on a new branch: a copy
@@ -537,12 +547,16 @@ class Run:
         values = self.values
         return {key: values.get(key, MISSING) for ws in writes for key, _ in ws}
 
-    def _report(self, saved: list[Saved]) -> None:
-        """``checkpoints``/``debug`` events for checkpoints just written."""
+    def _report(
+        self, saved: list[Saved], interrupts: Mapping[str, list[Interrupt]] = MappingProxyType({})
+    ) -> None:
+        """``checkpoints``/``debug`` events for checkpoints just written (or the one
+        loaded, with its tasks' open ``interrupts``)."""
         if not saved or ("checkpoints" not in self.modes and "debug" not in self.modes):
             return
         for item in saved:
-            event = checkpoint_payload(item, self._stream_values(), self.frontier, self.tables)
+            values = self._stream_values()
+            event = checkpoint_payload(item, values, self.frontier, self.tables, interrupts)
             self._emit("checkpoints", event)
             step = item.metadata.get("step")
             self._emit(
