@@ -450,6 +450,10 @@ class CheckpointSession:
             self._background.wait()
         return saved
 
+    def drop_held(self) -> None:
+        """Forget the checkpoint ``exit`` durability held back, unsaved."""
+        self._unsaved = None
+
     def close(self) -> list[Saved]:
         """End of run: save what ``exit`` durability held back, wait for background saves."""
         try:

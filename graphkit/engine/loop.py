@@ -1030,10 +1030,22 @@ class Run:
             self._emit("tasks", payload)
             self._emit("debug", debug_event("task_result", step, payload))
 
-    def close(self) -> None:
-        """End of run: last save for ``durability="exit"``, stop threads."""
+    def close(self, *, failed: bool = False) -> None:
+        """End of run: last save for ``durability="exit"``, stop threads.
+
+        With ``exit``, a subgraph that ran to its end saves nothing (as in LangGraph):
+        its parent's task result is what a resume needs. One that paused or ``failed``
+        saves, to go on from there; so does one compiled with ``checkpointer=True``
+        (its state outlives the task).
+        """
         try:
             if self.cp is not None:
+                if (
+                    self.cp.durability == "exit"
+                    and self.ctx.parent_task is not None
+                    and not (failed or self.paused or self.graph.checkpointer is True)
+                ):
+                    self.cp.drop_held()
                 self._report(self.cp.close())
         finally:
             if self._pool is not None:
@@ -1046,7 +1058,7 @@ class Run:
         The run's own error is the one the caller sees; a save failing now is logged.
         """
         try:
-            self.close()
+            self.close(failed=True)
         except Exception:
             logging.getLogger("graphkit").exception(
                 "saving the last checkpoint of a failed run failed too (the run's error follows)"
