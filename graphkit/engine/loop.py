@@ -896,7 +896,10 @@ class Run:
             self.paused = True
             # an interrupted task's result is its interrupts (LangGraph streams it too)
             self._emit_debug_results([t for t in paused if t.interrupts], self.step + 1)
+            nested = self.ctx.parent_task is not None
             for task in paused:  # per paused task, as LangGraph streams them
+                if nested and not task.interrupts:
+                    continue  # a static stop further down shows at the top graph only
                 self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
                 if "values" in self.modes and task.interrupts:  # not for a paused subgraph
                     shown = {} if self.tables.root else self._stream_values()
