@@ -365,8 +365,12 @@ class LMDBSaver(BaseCheckpointSaver):
         known = self._versions.get(prefix)
         if known is not None and known.cid == parent_id:
             parent_key = prefix + known.id16
-            delta, mine = _versions_delta(known, versions, new_versions)
+            if known.versions is None and len(versions) < codec.VERSIONS_DELTA_MIN:
+                delta = mine = None  # too few channels for a delta, now as before
+            else:
+                delta, mine = _versions_delta(known, versions, new_versions)
         else:
+            known = None
             parent_key = prefix + checkpoint_id_bytes(parent_id) if parent_id else b""
             delta, mine = None, _private(versions)
         base_key, depth = b"", 0
@@ -381,7 +385,7 @@ class LMDBSaver(BaseCheckpointSaver):
         else:
             record = codec.encode_record(self.serde, checkpoint, parent_id, metadata=meta)
         room = _MAX_KEY - len(prefix) - 8
-        chains = known.chains if known is not None and known.cid == parent_id else {}
+        chains = known.chains if known is not None else {}
         if checkpoint["channel_appends"]:
             lookup = self._base_blobs(prefix, room, pending)
             blobs = codec.encode_blobs(
@@ -409,24 +413,27 @@ class LMDBSaver(BaseCheckpointSaver):
                 if chain is not None:
                     chains[channel] = (version, chain)
         id16 = checkpoint_id_bytes(cid)
-        if len(self._versions) > 4096:
-            self._versions.clear()
-        self._versions[prefix] = _Last(cid, id16, mine, depth, chains)
+        if known is not None:  # the child takes the parent's place
+            known.cid, known.id16, known.versions, known.depth = cid, id16, mine, depth
+        else:
+            if len(self._versions) > 4096:
+                self._versions.clear()
+            self._versions[prefix] = _Last(cid, id16, mine, depth, chains)
         return _Prepared(
-            thread_id=thread_id,
-            ns=ns,
-            cid=cid,
-            prefix=prefix,
-            key=prefix + id16,
-            record=seal(record),
-            parent_id=parent_id,
-            base_key=base_key,
-            parent_key=parent_key,
-            depth=depth,
-            blobs=blobs,
-            items=items,
-            meta=meta,
-            checkpoint=checkpoint,
+            thread_id,
+            ns,
+            cid,
+            prefix,
+            prefix + id16,
+            seal(record),
+            parent_id,
+            base_key,
+            parent_key,
+            depth,
+            blobs,
+            items,
+            meta,
+            checkpoint,
         )
 
     def _base_blobs(
