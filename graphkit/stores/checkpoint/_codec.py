@@ -401,7 +401,6 @@ def encode_blobs(
     return out
 
 
-
 def _chain_reader(base_blob: GetBlob) -> GetChain:
     return lambda channel, version: chain_state(base_blob(channel, version))
 

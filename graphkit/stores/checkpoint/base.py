@@ -335,12 +335,12 @@ def names_namespace(config: RunnableConfig) -> bool:
 
 def thread_of(config: RunnableConfig | None) -> tuple[str, str, str | None]:
     """(thread_id, checkpoint_ns, checkpoint_id) from a config; ValueError without a thread."""
-    configurable = config.get("configurable") if type(config) is dict else None
-    if type(configurable) is dict:  # what the runtime passes: skip the checks' calls
-        thread_id = configurable.get("thread_id")
-        ns = configurable.get("checkpoint_ns")
+    plain = config.get("configurable") if type(config) is dict else None
+    if type(plain) is dict:  # what the runtime passes: skip the checks' calls
+        thread_id = plain.get("thread_id")
+        ns = plain.get("checkpoint_ns")
         if type(thread_id) is str and thread_id and type(ns) is str:
-            return thread_id, ns, configurable.get("checkpoint_id")
+            return thread_id, ns, plain.get("checkpoint_id")
     configurable = configurable_of(config)
     thread_id = configurable.get("thread_id")
     if thread_id is None or thread_id == "":
