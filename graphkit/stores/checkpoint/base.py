@@ -200,8 +200,7 @@ def new_checkpoint_id(unix_us: int | None = None) -> str:
     tail = ((0x7000 | ((counter >> 62) & 0xFFF)) << 64 | _VARIANT | (counter & _RAND_B)).to_bytes(
         10, "big"
     )
-    text = tail.hex()
-    made = f"{head[1]}{text[:4]}-{text[4:8]}-{text[8:]}"
+    made = head[1] + tail[:4].hex("-", 2) + "-" + tail[4:].hex()
     _last_made = (made, head[2] + tail)
     return made
 
