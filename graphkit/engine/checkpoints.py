@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from graphkit import _message_index
 from graphkit.constants import INTERRUPT, MISSING, START
 from graphkit.engine.frontier import Frontier, next_names
-from graphkit.engine.group_commit import RunSaves, SaveItem, committer
+from graphkit.engine.group_commit import GroupCommit, RunSaves, SaveItem, committer
 from graphkit.engine.task import Task, Write, adopt_handler, handled_failure
 from graphkit.errors import ConfigError, ResumeValidationError, UnknownInterruptError
 from graphkit.stores.checkpoint.base import (
@@ -137,6 +137,8 @@ class CheckpointSession:
         """Set by an async run: sync saves wait in ``deferred`` instead of committing
         on the caller's thread (the event loop's)."""
         self._background: RunSaves | None = None
+        self._group: GroupCommit | None = None
+        """The saver's commit queue, once a synchronous save has needed it."""
         self._held: SaveItem | None = None
         """A ``durability="sync"`` input checkpoint, committed together with the step-0
         checkpoint saved right after it (no node runs between the two): one transaction
@@ -356,7 +358,7 @@ class CheckpointSession:
                 self._held = item
             else:
                 held, self._held = self._held, None
-                committer(saver).put(item, after=held)
+                self._committer().put(item, after=held)
         if not self.report_held:
             return []
         return [Saved(new_config, parent, metadata, frontier, checkpoint["ts"])]
@@ -440,16 +442,21 @@ class CheckpointSession:
 
     def commit_deferred(self) -> None:
         """Commit the sync saves an async run deferred, in order (call it off the loop)."""
-        group = committer(self.saver)
+        group = self._committer()
         items, self.deferred = self.deferred, []
         for item in items:
             group.put(item)
+
+    def _committer(self) -> GroupCommit:
+        if self._group is None:
+            self._group = committer(self.saver)
+        return self._group
 
     def _commit_held(self) -> None:
         """Commit the held input checkpoint now, if any."""
         held, self._held = self._held, None
         if held is not None:
-            committer(self.saver).put(held)
+            self._committer().put(held)
 
     def flush(self) -> list[Saved]:
         """Make sure everything saved so far is on disk before going on."""
