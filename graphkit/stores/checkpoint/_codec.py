@@ -158,11 +158,14 @@ def encode_record(
     ``Send`` carries, say) holds a :class:`ChannelRef` to it instead, so a growing
     history is not stored again with every step; :func:`checkpoint_tuple` resolves it.
     """
+    frontier = checkpoint["frontier"]
+    if type(frontier) is not dict or frontier.get("sends"):  # (else there is nothing to ref)
+        frontier = _frontier_refs(frontier, checkpoint["channel_values"])
     record = [
         checkpoint["v"],
         checkpoint["ts"],
         checkpoint["channel_versions"] if versions is None else versions,
-        _frontier_refs(checkpoint["frontier"], checkpoint["channel_values"]),
+        frontier,
         parent_id,
     ]
     if metadata is not None:
