@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -38,7 +37,7 @@ from graphkit.engine.events import (
     task_result_payload,
     task_start_payload,
 )
-from graphkit.engine.executor import DEFAULT_WORKERS, resolve_executor
+from graphkit.engine.executor import resolve_executor
 from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.results import WroteRecord, record_writes
@@ -724,7 +723,7 @@ class Run:
             done(task)
 
         helpers = min(len(todo), self.workers) - 1  # besides the caller's thread
-        Batch(todo, one, self.pool(), helpers).run()
+        Batch(todo, one, self.pool, helpers).run()
 
     def execute_live(self, tasks: list[Task]) -> Iterator[Event]:
         """Run tasks in threads, yielding what they stream while they run."""
@@ -1182,20 +1181,6 @@ def _parent_command_guard(nested: bool) -> Iterator[None]:
             f"A node returned Command(graph=Command.PARENT, ...) ({pc.command!r:.100}) but "
             "the graph is not running as a subgraph. Use Command(goto=...) instead."
         ) from None
-
-
-_shared_pool: ThreadPoolExecutor | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_pool() -> ThreadPoolExecutor:
-    """The process-wide pool for parallel sync tasks (threads start on first use)."""
-    global _shared_pool
-    if _shared_pool is None:
-        with _shared_lock:
-            if _shared_pool is None:
-                _shared_pool = ThreadPoolExecutor(DEFAULT_WORKERS, thread_name_prefix="graphkit")
-    return _shared_pool
 
 
 def _tees_to(outer: RunContext | None) -> bool:

@@ -83,6 +83,9 @@ class NodeTable:
     """For a subgraph node, the keys of its output the parent keeps (those the parent's
     state has); the subgraph's private keys are dropped. None for function nodes, whose
     unknown keys raise."""
+    plain: bool = False
+    """No retry, timeout, cache policy, error handler or subgraph: a sync run calls it
+    once, on the short path (``graphkit.engine.task.run_task``). Set by ``build_tables``."""
 
     def copy(self, update: dict[str, Any] | None = None) -> NodeTable:
         """A copy with the fields in ``update`` replaced."""
@@ -176,6 +179,7 @@ def build_tables(
     _wire(builder, nodes, start, channels)
     for table in nodes.values():
         table.runs_on_loop = _runs_on_loop(table)
+        table.plain = _plain(table)
     has_async = any(n.call.is_async for n in nodes.values()) or any(
         b.call.is_async for bs in builder.branches.values() for b in bs.values()
     )
@@ -264,6 +268,16 @@ def _runs_on_loop(table: NodeTable) -> bool:
         or table.subgraph is not None
         or any(b.call.is_async for b in table.branches)
         or (handler is not None and handler.call.is_async)
+    )
+
+
+def _plain(table: NodeTable) -> bool:
+    return not (
+        table.retry
+        or table.timeout is not None
+        or table.cache_policy is not None
+        or table.error_handler is not None
+        or table.subgraph is not None
     )
 
 
