@@ -34,7 +34,6 @@ _PROPAGATED = (
     "assistant_id",
     "graph_id",
 )
-_SERVER_KEYS = ("assistant_id", "graph_id")
 
 
 @dataclass(slots=True)
@@ -78,17 +77,18 @@ class RunScope:
         """The scope of a top-level run with this (already merged) ``config``."""
         configurable = configurable_of(config)  # ConfigError unless a mapping
         metadata = dict(config.get("metadata") or {})
-        for key in _PROPAGATED:
-            value = configurable.get(key)
-            if value is not None and key not in metadata:
-                metadata[key] = value
         server_info = None
-        if all(configurable.get(k) for k in _SERVER_KEYS):
-            server_info = ServerInfo(
-                configurable["assistant_id"],
-                configurable["graph_id"],
-                configurable.get("langgraph_auth_user"),
-            )
+        if configurable:
+            for key in _PROPAGATED:
+                value = configurable.get(key)
+                if value is not None and key not in metadata:
+                    metadata[key] = value
+            if configurable.get("assistant_id") and configurable.get("graph_id"):
+                server_info = ServerInfo(
+                    configurable["assistant_id"],
+                    configurable["graph_id"],
+                    configurable.get("langgraph_auth_user"),
+                )
         run_id = config.get("run_id")
         return cls(
             context=context,

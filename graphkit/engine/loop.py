@@ -21,7 +21,6 @@ import contextvars
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
@@ -358,7 +357,7 @@ class Run:
             self._save("input", ())
             return
         self.step += 1
-        if self._wrote_any(writes):
+        if "values" in self.modes and self._wrote_any(writes):
             self._emit("values", self._stream_values())
         self._save("loop", (START,))
 
@@ -843,33 +842,9 @@ class Run:
             for task in tasks:
                 if task.done and task.error is None:
                     self.node_finished(task.node.name)
-        failed = [t for t in tasks if t.error is not None]
-        # Not done and no error: it paused (a subgraph stopped by interrupt_before
-        # pauses its parent's task without an interrupt value).
-        paused = [t for t in tasks if not t.done and t.error is None]
-        if failed or paused:
-            if self.cp is not None:
-                self._report(self.cp.save_pending(tasks, self.asked))
-            if "updates" in self.modes:  # the tasks that did finish still stream
-                for task in tasks:
-                    if task.done and not task.streamed:
-                        self._emit_update(task)
-            if failed:
-                self._emit_debug_results(tasks, self.step + 1)
-                error = failed[0].error
-                assert error is not None
-                raise error
-            self.interrupts = [i for t in paused for i in t.interrupts]
-            self.paused = True
-            # an interrupted task's result is its interrupts (LangGraph streams it too)
-            self._emit_debug_results([t for t in paused if t.interrupts], self.step + 1)
-            for task in paused:  # per paused task, as LangGraph streams them
-                self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
-                if "values" in self.modes and task.interrupts:  # not for a paused subgraph
-                    shown = {} if self.tables.root else self._stream_values()
-                    self._emit("values", {**shown, INTERRUPT: tuple(task.interrupts)})
-            self._show_finished(tasks)
-            return True
+        for task in tasks:
+            if task.error is not None or not task.done:
+                return self._stop_unfinished(tasks)
         if "updates" in self.modes:  # streamed before the barrier, as LangGraph does
             for task in tasks:
                 if not task.streamed:
@@ -891,6 +866,36 @@ class Run:
             self._stop_statically("interrupt_after")
             return True
         return False
+
+    def _stop_unfinished(self, tasks: list[Task]) -> bool:
+        """A step some of whose tasks failed or paused: save what finished, then raise
+        the first error, or pause the run (True)."""
+        failed = [t for t in tasks if t.error is not None]
+        # Not done and no error: it paused (a subgraph stopped by interrupt_before
+        # pauses its parent's task without an interrupt value).
+        paused = [t for t in tasks if not t.done and t.error is None]
+        if self.cp is not None:
+            self._report(self.cp.save_pending(tasks, self.asked))
+        if "updates" in self.modes:  # the tasks that did finish still stream
+            for task in tasks:
+                if task.done and not task.streamed:
+                    self._emit_update(task)
+        if failed:
+            self._emit_debug_results(tasks, self.step + 1)
+            error = failed[0].error
+            assert error is not None
+            raise error
+        self.interrupts = [i for t in paused for i in t.interrupts]
+        self.paused = True
+        # an interrupted task's result is its interrupts (LangGraph streams it too)
+        self._emit_debug_results([t for t in paused if t.interrupts], self.step + 1)
+        for task in paused:  # per paused task, as LangGraph streams them
+            self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
+            if "values" in self.modes and task.interrupts:  # not for a paused subgraph
+                shown = {} if self.tables.root else self._stream_values()
+                self._emit("values", {**shown, INTERRUPT: tuple(task.interrupts)})
+        self._show_finished(tasks)
+        return True
 
     def _emit_update(self, task: Task) -> None:
         """The ``updates`` chunk of a task; one restored from a checkpoint says so."""
@@ -1022,8 +1027,12 @@ class Run:
     # ---------------------------------------------------------------- drivers
     def iterate(self, input: Any, *, resuming: bool = False) -> Iterator[Event]:
         """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
-        with _parent_command_guard(self.ctx.parent_task is not None):
+        try:
             yield from self._iterate(input, resuming)
+        except ParentCommand as pc:
+            if self.ctx.parent_task is not None:
+                raise
+            raise _no_parent(pc) from None
         if self.drained is not None:
             raise GraphDrained(self.drained)
 
@@ -1058,9 +1067,13 @@ class Run:
 
     async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncIterator[Event]:
         """The async twin of ``iterate``."""
-        with _parent_command_guard(self.ctx.parent_task is not None):
+        try:
             async for event in self._aiterate(input, resuming):
                 yield event
+        except ParentCommand as pc:
+            if self.ctx.parent_task is not None:
+                raise
+            raise _no_parent(pc) from None
         if self.drained is not None:
             raise GraphDrained(self.drained)
 
@@ -1169,18 +1182,12 @@ _DONE_MODES = frozenset({"updates", "tasks", "debug"})
 """Modes with a chunk per finished task (streamed as each task of a step finishes)."""
 
 
-@contextmanager
-def _parent_command_guard(nested: bool) -> Iterator[None]:
+def _no_parent(pc: ParentCommand) -> InvalidUpdateError:
     """A ``Command.PARENT`` that reaches the top graph has no parent to go to."""
-    try:
-        yield
-    except ParentCommand as pc:
-        if nested:
-            raise
-        raise InvalidUpdateError(
-            f"A node returned Command(graph=Command.PARENT, ...) ({pc.command!r:.100}) but "
-            "the graph is not running as a subgraph. Use Command(goto=...) instead."
-        ) from None
+    return InvalidUpdateError(
+        f"A node returned Command(graph=Command.PARENT, ...) ({pc.command!r:.100}) but "
+        "the graph is not running as a subgraph. Use Command(goto=...) instead."
+    )
 
 
 def _tees_to(outer: RunContext | None) -> bool:
