@@ -172,7 +172,7 @@ class RunContext:
 _NESTED_FILTERED = frozenset({"messages", "tools"})
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class TaskContext:
     """One running task: its node, step and interrupt bookkeeping."""
 
@@ -196,6 +196,34 @@ class TaskContext:
     """Unix time of the first attempt."""
     subgraph_calls: int = 0
     """How many graphs this task has run inside itself (each gets its own namespace)."""
+
+    def __init__(
+        self,
+        run: RunContext,
+        node: str,
+        step: int,
+        task_id: str,
+        path: tuple[Any, ...] = (),
+        resume: list[Any] | None = None,
+        *,
+        interrupt_count: int = 0,
+        cache: dict[str, Any] | None = None,
+        attempt: int = 1,
+        first_attempt_time: float | None = None,
+    ) -> None:
+        # written out: one per task, and the generated __init__ is a third slower
+        self.run = run
+        self.node = node
+        self.step = step
+        self.task_id = task_id
+        self.path = path
+        self.resume = [] if resume is None else resume
+        self.interrupt_count = interrupt_count
+        self.cache = {} if cache is None else cache
+        self.attempt = attempt
+        self.pushed = None
+        self.first_attempt_time = first_attempt_time
+        self.subgraph_calls = 0
 
     def interrupt_owner(self) -> TaskContext:
         """The task whose checkpoint keeps this task's interrupts.

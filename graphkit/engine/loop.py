@@ -615,7 +615,7 @@ class Run:
                     send.arg,
                     ("push", index),
                     push_task_id(step, index),
-                    timeout=send.timeout,
+                    send.timeout,
                 )
             )
         if self.restored:
@@ -931,16 +931,21 @@ class Run:
         joins = self.frontier.joins
         for task in tasks:
             node = task.node
-            for target in node.edges:
-                self._trigger(target)
-            for index in node.joins:
-                joins[index].add(node.name)
-                fed.add(index)
-            for route in task.routes:
-                if type(route) is Send:
-                    self.frontier.sends.append(route)
-                else:
-                    self._trigger(route)  # type: ignore[arg-type]
+            if node.leads:
+                for target in node.edges:
+                    self._trigger(target)
+                for index in node.joins:
+                    joins[index].add(node.name)
+                    fed.add(index)
+            if task.routes:
+                sends = self.frontier.sends
+                for route in task.routes:
+                    if type(route) is Send:
+                        sends.append(route)
+                    else:
+                        self._trigger(route)  # type: ignore[arg-type]
+        if not fed:
+            return
         for index in sorted(fed):
             seen = joins[index]
             sources, target = self.tables.joins[index]
@@ -1204,10 +1209,15 @@ def _tees_to(outer: RunContext | None) -> bool:
 def _merged_by_one(tasks: list[Task]) -> dict[str, Any] | None:
     """The step's writes already merged, when one task alone wrote and its branches
     merged exactly those writes onto the step's values (``Task.merged``); else None."""
-    writers = [t for t in tasks if t.writes]
-    if len(writers) != 1:
+    found: Task | None = None
+    for task in tasks:
+        if task.writes:
+            if found is not None:  # two writers
+                return None
+            found = task
+    if found is None:
         return None
-    task = writers[0]
+    task = found
     merged = task.merged
     if merged is None or task.restored or merged[0] != len(task.writes):
         return None

@@ -65,9 +65,11 @@ def _reduce(current: Any, pending: list[Any], reducer: Any, key: str) -> Any:
     """A reducer key's value after a step's writes. An ``Overwrite`` (or its JSON form
     ``{"__overwrite__": value}``) sets the value: the step's other writes to the key
     are dropped, as in LangGraph, and a second ``Overwrite`` in one step is an error."""
-    overwrites = [
-        v for v in pending if (type(v) is Overwrite or type(v) is dict) and _is_overwrite(v)
-    ]
+    if reducer is operator.add and type(current) is list and len(pending) > 1:
+        joined = _joined(current, pending)  # only lists: no Overwrite among them
+        if joined is not None:
+            return joined
+    overwrites = [v for v in pending if _is_overwrite(v)]
     if len(overwrites) > 1:
         raise InvalidUpdateError(
             f"At key {key!r}: Can receive only one Overwrite value per super-step; "
@@ -75,10 +77,6 @@ def _reduce(current: Any, pending: list[Any], reducer: Any, key: str) -> Any:
         )
     if overwrites:
         return _overwritten(overwrites[0])
-    if reducer is operator.add and type(current) is list and len(pending) > 1:
-        joined = _joined(current, pending)
-        if joined is not None:
-            return joined
     for value in pending:
         current = value if current is MISSING else reducer(current, value)
     return current

@@ -83,6 +83,9 @@ class NodeTable:
     """For a subgraph node, the keys of its output the parent keeps (those the parent's
     state has); the subgraph's private keys are dropped. None for function nodes, whose
     unknown keys raise."""
+    leads: bool = False
+    """It has plain edges or feeds joins (what ``Run._advance`` looks at beside routes).
+    Set by ``build_tables``."""
     plain: bool = False
     """No retry, timeout, cache policy, error handler or subgraph: a sync run calls it
     once, on the short path (``graphkit.engine.task.run_task``). Set by ``build_tables``."""
@@ -180,6 +183,8 @@ def build_tables(
     for table in nodes.values():
         table.runs_on_loop = _runs_on_loop(table)
         table.plain = _plain(table)
+    for table in (start, *nodes.values()):
+        table.leads = bool(table.edges or table.joins)
     has_async = any(n.call.is_async for n in nodes.values()) or any(
         b.call.is_async for bs in builder.branches.values() for b in bs.values()
     )

@@ -18,6 +18,7 @@ from graphkit.cache.base import digest
 from graphkit.constants import END
 from graphkit.context import (
     CURRENT_TASK,
+    PROGRESS,
     RunContext,
     TaskContext,
     emit_messages,
@@ -46,7 +47,7 @@ Write = tuple[str, Any]
 Route = str | Send
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Task:
     """A node to run in this step, with its input, and later its result."""
 
@@ -81,6 +82,34 @@ class Task:
     (one reducer pass, and its branches' ``Send`` args hold the very channel values)."""
     streamed: bool = False
     """Its ``updates`` chunk is out already (see ``Run.stream_when_done``)."""
+
+    def __init__(
+        self,
+        node: NodeTable,
+        input: Any,
+        path: tuple[str, str | int],
+        id: str,
+        timeout: TimeoutPolicy | None = None,
+        routes: list[Route] | None = None,
+    ) -> None:
+        # written out: a fan-out makes one per Send, and the generated __init__ spends
+        # a third of its time on the default-factory checks
+        self.node = node
+        self.input = input
+        self.path = path
+        self.id = id
+        self.writes = []
+        self.routes = [] if routes is None else routes
+        self.update = None
+        self.error = None
+        self.interrupts = ()
+        self.resume = []
+        self.cache = {}
+        self.done = False
+        self.restored = False
+        self.timeout = timeout
+        self.merged = None
+        self.streamed = False
 
 
 class task_scope:
@@ -175,8 +204,16 @@ def _run_plain(
     no cache, no handler, so no retry loop or executor in between. It behaves as
     ``task_scope`` around ``run_with_retry`` with the local executor does."""
     node = task.node
-    ctx = TaskContext(run, node.name, step, task.id, task.path, task.resume, cache=task.cache)
-    ctx.first_attempt_time = _now()
+    ctx = TaskContext(
+        run,
+        node.name,
+        step,
+        task.id,
+        task.path,
+        task.resume,
+        cache=task.cache,
+        first_attempt_time=_now(),
+    )
     token = CURRENT_TASK.set(ctx)
     try:
         call = node.call
@@ -190,17 +227,17 @@ def _run_plain(
         except asyncio.CancelledError as exc:  # a sync body has no event loop to cancel it
             raise NodeCancelledError(node.name) from exc
         record_output(task, output, values, tables, ctx)
-        _finish_output(task, output, run, ctx)
+        if ctx.pushed is not None or run.emit is not None:
+            _finish_output(task, output, run, ctx)
     except BaseException as exc:
         CURRENT_TASK.reset(token)
-        token = None
         report_progress()
         if not _settle(task, exc, step):
             raise
-    finally:
-        if token is not None:
-            CURRENT_TASK.reset(token)
-            report_progress()
+        return
+    CURRENT_TASK.reset(token)
+    if PROGRESS.get() is not None:  # report_progress(), inline: once per task
+        report_progress()
 
 
 def _finish_output(task: Task, output: Any, run: RunContext, ctx: TaskContext) -> None:
@@ -560,7 +597,11 @@ def resolve_branch(branch: BranchDef, result: Any, tables: GraphTables) -> list[
     """Map what a path function returned to routes (labels through ``path_map``)."""
     items = result if isinstance(result, (list, tuple)) else [result]
     routes: list[Route] = []
+    nodes = tables.nodes
     for item in items:
+        if type(item) is Send and item.node in nodes:  # the common case, checked in short
+            routes.append(item)
+            continue
         if isinstance(item, Send):
             routes.append(check_route(item, branch.source, tables))
             continue
