@@ -725,36 +725,38 @@ class Run:
         Batch(todo, one, self.pool, helpers).run()
 
     def execute_live(self, tasks: list[Task]) -> Iterator[Event]:
-        """Run tasks in threads, yielding what they stream while they run."""
+        """Run the step's tasks in a worker thread (helpers join when it stalls, as in
+        ``execute``), yielding what they stream while they run."""
         todo = [t for t in tasks if not t.done]
+        if not todo:
+            return
         q = self.sink.queue
         assert q is not None
-        pool = self.pool()
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
         done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
-
-        pending = iter(todo)
         escaped: list[BaseException] = []
 
-        def work() -> None:  # a few workers pull from one iterator: no future per task
-            for task in pending:
-                try:
-                    run_task(task, run, step, values, tables)
-                    done(task)
-                except BaseException as exc:  # a ParentCommand...: raised in the caller
-                    escaped.append(exc)
-                finally:
-                    q.put(DONE)
+        def one(task: Task) -> None:
+            try:
+                run_task(task, run, step, values, tables)
+                done(task)
+            except BaseException as exc:  # a ParentCommand...: raised in the caller
+                escaped.append(exc)
 
-        for _ in range(min(len(todo), self.workers)):
-            pool.submit(contextvars.copy_context().run, work)
-        remaining = len(todo)
-        while remaining:
+        def step_thread() -> None:
+            try:
+                Batch(todo, one, self.pool, min(len(todo), self.workers) - 1).run()
+            except BaseException as exc:  # pragma: no cover - one() keeps its own
+                escaped.append(exc)
+            finally:
+                q.put(DONE)
+
+        self.pool().submit(contextvars.copy_context().run, step_thread)
+        while True:
             item = q.get()
             if item is DONE:
-                remaining -= 1
-            else:
-                yield item
+                break
+            yield item
         if escaped:
             raise escaped[0]
 
