@@ -571,7 +571,7 @@ class Run:
                 for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
                     call = branch.call
                     result = call.fn(reader.make(self.values)) if call.takes_state else call.fn()
-                    if asyncio.iscoroutine(result):
+                    if type(result) not in _NOT_AWAITED and asyncio.iscoroutine(result):
                         result = _await_here(result, branch.name, node.name)
                     routes.extend(resolve_branch(branch, result, self.tables))
             finally:
@@ -721,8 +721,11 @@ class Run:
             run_task(task, run, step, values, tables)
             done(task)
 
+        def quiet(task: Task) -> None:  # a step nobody streams from: no done() to call
+            run_task(task, run, step, values, tables)
+
         helpers = min(len(todo), self.workers) - 1  # besides the caller's thread
-        Batch(todo, one, self.pool, helpers).run()
+        Batch(todo, quiet if done is _ignore else one, self.pool, helpers).run()
 
     def execute_live(self, tasks: list[Task]) -> Iterator[Event]:
         """Run the step's tasks in a worker thread (helpers join when it stalls, as in
@@ -1184,6 +1187,9 @@ async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> No
         if pending:
             await asyncio.wait(pending)
 
+
+_NOT_AWAITED = frozenset({list, tuple, str, Send, type(None)})
+"""Types a conditional edge returns that are surely no coroutine (checked in short)."""
 
 _DONE_MODES = frozenset({"updates", "tasks", "debug"})
 """Modes with a chunk per finished task (streamed as each task of a step finishes)."""

@@ -112,6 +112,8 @@ class GraphTables:
     joins: tuple[tuple[frozenset[str], str], ...]
     """(sources, target) per join."""
     channels: dict[str, ChannelSpec]
+    channel_set: frozenset[str]
+    """The channels' names as a set (a node's update is checked against it)."""
     reducers: dict[str, Reducer]
     """Only the channels that have a reducer."""
     initial: dict[str, Callable[[], Any]]
@@ -193,6 +195,7 @@ def build_tables(
         start=start,
         joins=tuple((frozenset(j.sources), j.target) for j in builder.joins),
         channels=channels,
+        channel_set=frozenset(channels),
         reducers={k: c.reducer for k, c in channels.items() if c.reducer is not None},
         initial={k: c.initial for k, c in channels.items() if c.initial is not None},
         state=builder.state,

@@ -495,7 +495,7 @@ def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
     if output is None:
         return
     # the common case, in short: a dict of known keys
-    if type(output) is dict and not tables.root and output.keys() <= tables.channels.keys():
+    if type(output) is dict and not tables.root and tables.channel_set.issuperset(output):
         task.update = output
         task.writes.extend(output.items())
         return
