@@ -246,11 +246,19 @@ class TaskContext:
         return "|".join((*self.run.namespace, f"{self.task_id}#{index}"))
 
     def config(self) -> RunnableConfig:
-        """The run config plus where we are (LangGraph's ``langgraph_*`` metadata keys)."""
+        """The run config plus where we are: LangGraph's ``langgraph_*`` metadata keys,
+        and in ``configurable`` this task's ``checkpoint_ns`` (no ``checkpoint_id``: the
+        task runs after the run's checkpoint, not in it), as a LangGraph node sees them."""
         run_config = self.run.config
+        where = self._where()
         metadata = {**self.run.scope.metadata, **(run_config.get("metadata") or {})}
-        metadata.update(self._where())
-        return {**run_config, "metadata": metadata}
+        metadata.update(where)
+        configurable = {
+            **(run_config.get("configurable") or {}),
+            "checkpoint_ns": where["langgraph_checkpoint_ns"],
+            "checkpoint_id": None,
+        }
+        return {**run_config, "metadata": metadata, "configurable": configurable}
 
     def _where(self) -> dict[str, Any]:
         """LangGraph's ``langgraph_*`` keys for this task (inside a ``@task`` body, the

@@ -65,6 +65,9 @@ class Restored:
     """The checkpoint's metadata."""
     parent_id: str | None = None
     """The id of the checkpoint this one was saved after, if any."""
+    saved: Saved | None = None
+    """The checkpoint as ``checkpoints``/``debug`` streams report it (a resumed run
+    reports where it starts from, as LangGraph)."""
 
 
 class Stamp(NamedTuple):
@@ -189,6 +192,13 @@ class CheckpointSession:
             resumes=resumes,
             metadata=found.metadata,
             parent_id=(found.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
+            saved=Saved(
+                config=found.config,
+                parent_config=found.parent_config or {},
+                metadata=found.metadata,
+                frontier=checkpoint.get("frontier"),
+                ts=checkpoint.get("ts", ""),
+            ),
         )
 
     def at_latest(self) -> bool:
@@ -439,6 +449,10 @@ class CheckpointSession:
         if self._background is not None:
             self._background.wait()
         return saved
+
+    def drop_held(self) -> None:
+        """Forget the checkpoint ``exit`` durability held back, unsaved."""
+        self._unsaved = None
 
     def close(self) -> list[Saved]:
         """End of run: save what ``exit`` durability held back, wait for background saves."""

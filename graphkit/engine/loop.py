@@ -18,9 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from concurrent.futures import ThreadPoolExecutor
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
@@ -129,6 +139,8 @@ class Run:
         """The loaded checkpoint's ``source`` ("input", "loop", "update", "fork")."""
         self.parent_id: str | None = None
         """The loaded checkpoint's parent id."""
+        self.loaded_checkpoint: Saved | None = None
+        """The loaded checkpoint, as the ``checkpoints`` stream reports it."""
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
         self.node_finished: Callable[[str], object] | None = (config.get("configurable") or {}).get(
             CONFIG_KEY_NODE_FINISHED
@@ -246,11 +258,22 @@ class Run:
                 self.ctx.as_of = self.parent_id
             self._take_saved_input()
             self.skip_interrupt_before = True
+            if not self.replaying:
+                self._report_loaded()
         else:
             self._start_input(input)
             return
         if self.cp is not None and self.cp.loaded and "values" in self.modes:
             self._emit("values", self._stream_values())  # where a resumed run starts from
+
+    def _report_loaded(self) -> None:
+        """A run that goes on from the thread's checkpoint reports it first in the
+        ``checkpoints``/``debug`` streams, with what runs next, as LangGraph does (a
+        replay reports the fork it saves instead)."""
+        loaded = self.loaded_checkpoint
+        if loaded is not None and self.cp is not None:
+            record = self.frontier.to_record()
+            self._report([dataclasses.replace(loaded, frontier=record)], self.cp.interrupted)
 
     def _fork_for_replay(self) -> None:
         """invoke(None) from an earlier checkpoint replays it on a new branch: a copy
@@ -288,6 +311,7 @@ class Run:
         if resuming and self.loaded and (not stateful or self._paused_inside()):
             self._take_saved_input()
             self.skip_interrupt_before = True
+            self._report_loaded()
             return
         self._start_input(input)
 
@@ -313,6 +337,7 @@ class Run:
         self.resumes = found.resumes
         self.source = found.metadata.get("source")
         self.parent_id = found.parent_id
+        self.loaded_checkpoint = found.saved
 
     @property
     def loaded(self) -> bool:
@@ -520,12 +545,16 @@ class Run:
         values = self.values
         return {key: values.get(key, MISSING) for ws in writes for key, _ in ws}
 
-    def _report(self, saved: list[Saved]) -> None:
-        """``checkpoints``/``debug`` events for checkpoints just written."""
+    def _report(
+        self, saved: list[Saved], interrupts: Mapping[str, list[Interrupt]] = MappingProxyType({})
+    ) -> None:
+        """``checkpoints``/``debug`` events for checkpoints just written (or the one
+        loaded, with its tasks' open ``interrupts``)."""
         if not saved or ("checkpoints" not in self.modes and "debug" not in self.modes):
             return
         for item in saved:
-            event = checkpoint_payload(item, self._stream_values(), self.frontier, self.tables)
+            values = self._stream_values()
+            event = checkpoint_payload(item, values, self.frontier, self.tables, interrupts)
             self._emit("checkpoints", event)
             step = item.metadata.get("step")
             self._emit(
@@ -555,11 +584,14 @@ class Run:
             writes = update_writes(command.update, START, self.tables)
             self._apply([(START, writes)])
             self._save("input", (START,))
-        for target in command.goto_list():
+        goto = command.goto_list()
+        for target in goto:
             if isinstance(target, Send):
                 self.frontier.sends.append(target)
             else:
                 self._trigger(target)
+        if self.loaded and command.update is None and (goto or command.resume is not None):
+            self._report_loaded()
 
     def route_after(self, node: NodeTable) -> None:
         """Trigger what follows ``node`` without running it (START, update_state's as_node)."""
@@ -894,7 +926,10 @@ class Run:
         self.paused = True
         # an interrupted task's result is its interrupts (LangGraph streams it too)
         self._emit_debug_results([t for t in paused if t.interrupts], self.step + 1)
+        nested = self.ctx.parent_task is not None
         for task in paused:  # per paused task, as LangGraph streams them
+            if nested and not task.interrupts:
+                continue  # a static stop further down shows at the top graph only
             self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
             if "values" in self.modes and task.interrupts:  # not for a paused subgraph
                 shown = {} if self.tables.root else self._stream_values()
@@ -1012,10 +1047,22 @@ class Run:
             self._emit("tasks", payload)
             self._emit("debug", debug_event("task_result", step, payload))
 
-    def close(self) -> None:
-        """End of run: last save for ``durability="exit"``, stop threads."""
+    def close(self, *, failed: bool = False) -> None:
+        """End of run: last save for ``durability="exit"``, stop threads.
+
+        With ``exit``, a subgraph that ran to its end saves nothing (as in LangGraph):
+        its parent's task result is what a resume needs. One that paused or ``failed``
+        saves, to go on from there; so does one compiled with ``checkpointer=True``
+        (its state outlives the task).
+        """
         try:
             if self.cp is not None:
+                if (
+                    self.cp.durability == "exit"
+                    and self.ctx.parent_task is not None
+                    and not (failed or self.paused or self.graph.checkpointer is True)
+                ):
+                    self.cp.drop_held()
                 self._report(self.cp.close())
         finally:
             if self._pool is not None:
@@ -1028,7 +1075,7 @@ class Run:
         The run's own error is the one the caller sees; a save failing now is logged.
         """
         try:
-            self.close()
+            self.close(failed=True)
         except Exception:
             logging.getLogger("graphkit").exception(
                 "saving the last checkpoint of a failed run failed too (the run's error follows)"
