@@ -34,6 +34,13 @@ class HistoryIndex:
     def __init__(self, messages: list[Any]) -> None:
         self.positions: dict[Any, int] = {m.id: i for i, m in enumerate(messages)}
 
+    @classmethod
+    def of_ids(cls, ids: list[Any]) -> HistoryIndex:
+        """The index of a list whose messages have these ids (built in C)."""
+        index = cls.__new__(cls)
+        index.positions = dict(zip(ids, range(len(ids)), strict=True))
+        return index
+
     def position(self, messages: list[Any], message_id: Any) -> int | None:
         """Where ``message_id`` is in ``messages`` (a list of this chain), or None."""
         pos = self.positions.get(message_id)
@@ -117,17 +124,75 @@ def extends(value: list[Any], old: list[Any], hops: int = 16) -> bool:
         return False
 
 
-def extend(index: HistoryIndex, left: list[Any], appended: list[Any]) -> list[Any]:
-    """``left + appended`` (none of whose ids are in ``left``), remembered with an index.
+def all_new(index: HistoryIndex, messages: list[Any], ids: list[Any]) -> bool:
+    """True when ``ids`` are distinct and none is the id of a message in ``messages``
+    (a list of ``index``'s chain)."""
+    if not messages:
+        return len(set(ids)) == len(ids)
+    if len(ids) == 1:
+        return index.position(messages, ids[0]) is None
+    distinct = set(ids)
+    if len(distinct) != len(ids):
+        return False
+    return index.positions.keys().isdisjoint(distinct) or all(
+        index.position(messages, i) is None for i in distinct
+    )
+
+
+def extend(index: HistoryIndex, left: list[Any], appended: list[Any], ids: list[Any]) -> list[Any]:
+    """``left + appended`` (whose ``ids`` are distinct and not in ``left``), remembered
+    with an index.
 
     The index is extended in place unless that would move an entry; then it is copied.
     """
     merged = left + appended
     start = len(left)
-    positions = index.positions
-    for offset, message in enumerate(appended):
-        if positions.setdefault(message.id, start + offset) != start + offset:
-            index = HistoryIndex(merged)
-            break
+    if not start:
+        index = HistoryIndex.of_ids(ids)
+    else:
+        if not _add(index, dict(zip(ids, range(start, len(merged)), strict=True))):
+            # an id is mapped elsewhere by another list of the chain, or a stale entry
+            index = HistoryIndex.of_ids([*(m.id for m in left), *ids])
     remember(merged, index, left)
     return merged
+
+
+def grow(index: HistoryIndex | None, messages: list[Any], start: int) -> HistoryIndex | None:
+    """The index of ``messages`` given ``index``, that of ``messages[:start]`` (None:
+    start afresh when ``start`` is 0). None when some message is not one that
+    ``add_messages`` keeps as it is, or an id repeats: such a list is not indexed.
+
+    For a cache that decodes a stored history once and hands out copies (same ids at
+    the same positions): it grows the index with each decoded append, in O(new), and
+    registers each copy with it (``remember``), so that ``add_messages`` neither
+    coerces nor indexes the history again.
+    """
+    from graphkit.messages import is_coerced
+
+    if index is None and start:
+        return None
+    added = messages[start:]
+    if not all(map(is_coerced, added)):
+        return None
+    ids = [m.id for m in added]
+    if index is None:
+        index = HistoryIndex.of_ids(ids)
+        return index if len(index.positions) == len(ids) else None
+    fresh = dict(zip(ids, range(start, len(messages)), strict=True))
+    if len(fresh) != len(ids):
+        return None
+    if _add(index, fresh):
+        return index
+    index = HistoryIndex.of_ids([m.id for m in messages])
+    return index if len(index.positions) == len(messages) else None
+
+
+def _add(index: HistoryIndex, fresh: dict[Any, int]) -> bool:
+    """Add ``fresh`` (id -> position) to ``index`` unless that would move an entry
+    (False: nothing added). An entry already there at the same position agrees."""
+    positions = index.positions
+    common = positions.keys() & fresh.keys()
+    if common and any(positions[i] != fresh[i] for i in common):
+        return False
+    positions.update(fresh)
+    return True
