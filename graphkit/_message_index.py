@@ -124,35 +124,37 @@ def extends(value: list[Any], old: list[Any], hops: int = 16) -> bool:
         return False
 
 
-def all_new(index: HistoryIndex, messages: list[Any], ids: list[Any]) -> bool:
-    """True when ``ids`` are distinct and none is the id of a message in ``messages``
-    (a list of ``index``'s chain)."""
-    if not messages:
-        return len(set(ids)) == len(ids)
-    if len(ids) == 1:
-        return index.position(messages, ids[0]) is None
-    distinct = set(ids)
-    if len(distinct) != len(ids):
-        return False
-    return index.positions.keys().isdisjoint(distinct) or all(
-        index.position(messages, i) is None for i in distinct
-    )
-
-
-def extend(index: HistoryIndex, left: list[Any], appended: list[Any], ids: list[Any]) -> list[Any]:
-    """``left + appended`` (whose ``ids`` are distinct and not in ``left``), remembered
-    with an index.
+def append(
+    index: HistoryIndex, left: list[Any], appended: list[Any], ids: list[Any]
+) -> list[Any] | None:
+    """``left + appended``, remembered with an index, when the ``ids`` of ``appended``
+    are distinct and none is that of a message in ``left`` (a list of ``index``'s
+    chain); else None (the caller merges by id).
 
     The index is extended in place unless that would move an entry; then it is copied.
+    Appending many messages to none (a history handed to ``invoke``) indexes them in C.
     """
-    merged = left + appended
     start = len(left)
     if not start:
         index = HistoryIndex.of_ids(ids)
+        if len(index.positions) != len(ids):
+            return None
+    elif len(ids) == 1:
+        if index.position(left, ids[0]) is not None:
+            return None
+        if not _add(index, {ids[0]: start}):
+            index = HistoryIndex.of_ids([*(m.id for m in left), *ids])
     else:
-        if not _add(index, dict(zip(ids, range(start, len(merged)), strict=True))):
+        fresh = dict(zip(ids, range(start, start + len(ids)), strict=True))
+        if len(fresh) != len(ids) or not (
+            index.positions.keys().isdisjoint(fresh)
+            or all(index.position(left, i) is None for i in fresh)
+        ):
+            return None
+        if not _add(index, fresh):
             # an id is mapped elsewhere by another list of the chain, or a stale entry
             index = HistoryIndex.of_ids([*(m.id for m in left), *ids])
+    merged = left + appended
     remember(merged, index, left)
     return merged
 

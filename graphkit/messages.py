@@ -529,16 +529,19 @@ def _coerce(value: Messages | Iterable[Any]) -> list[BaseMessage]:
     return [_with_id(message_chunk_to_message(m)) for m in convert_to_messages(value)]  # type: ignore[arg-type]
 
 
-def _coerced_with_ids(value: Messages | Iterable[Any]) -> tuple[list[BaseMessage], list[Any]]:
-    """``_coerce(value)`` and the messages' ids. A list of messages of the plain kinds
-    that all have ids is already coerced: it is checked with C-level passes (a
-    history handed to ``invoke`` is thousands of messages), not converted one by one."""
+def _coerced_with_ids(
+    value: Messages | Iterable[Any],
+) -> tuple[list[BaseMessage], list[Any], bool]:
+    """``_coerce(value)``, the messages' ids, and whether all are of the plain kinds (no
+    ``RemoveMessage``). A list of plain messages that all have ids is coerced already:
+    that is checked with C-level passes (a history handed to ``invoke`` is thousands of
+    messages), not message by message; the list itself is returned (not to be changed)."""
     if type(value) is list and _PLAIN_KINDS.issuperset(map(type, value)):
         ids = list(map(_ID, value))
         if None not in ids:
-            return cast(list[BaseMessage], value), ids
+            return cast(list[BaseMessage], value), ids, True
     messages = _coerce(value)
-    return messages, list(map(_ID, messages))
+    return messages, list(map(_ID, messages)), _PLAIN_KINDS.issuperset(map(type, messages))
 
 
 def is_coerced(message: Any) -> bool:
@@ -602,9 +605,9 @@ def merge_messages(left: Messages, right: Messages) -> list[Any]:
         >>> [m.id for m in merge_messages(msgs, RemoveMessage(id="1"))]
         ['2']
     """
-    right_msgs, right_ids = _coerced_with_ids(right)
-    removes = not _PLAIN_KINDS.issuperset(map(type, right_msgs))
-    if removes:
+    right_msgs, right_ids, plain = _coerced_with_ids(right)
+    removes = False
+    if not plain:
         for pos in range(len(right_msgs) - 1, -1, -1):
             message = right_msgs[pos]
             if isinstance(message, RemoveMessage) and message.id == REMOVE_ALL_MESSAGES:
@@ -612,12 +615,14 @@ def merge_messages(left: Messages, right: Messages) -> list[Any]:
         removes = any(isinstance(m, RemoveMessage) for m in right_msgs)
     index = _message_index.lookup(left) if isinstance(left, list) else None
     if index is None:
-        left_msgs, left_ids = _coerced_with_ids(left)
+        left_msgs, left_ids, _ = _coerced_with_ids(left)
         index = _message_index.HistoryIndex.of_ids(left_ids)
     else:
         left_msgs = cast(list[BaseMessage], left)  # add_messages made it: already coerced
-    if not removes and _message_index.all_new(index, left_msgs, right_ids):
-        return _message_index.extend(index, left_msgs, right_msgs, right_ids)
+    if not removes:
+        merged = _message_index.append(index, left_msgs, right_msgs, right_ids)
+        if merged is not None:
+            return merged
     return _merge_by_id(left_msgs, right_msgs)
 
 
