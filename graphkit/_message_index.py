@@ -190,11 +190,9 @@ def grow(index: HistoryIndex | None, messages: list[Any], start: int) -> History
 
 
 def _add(index: HistoryIndex, fresh: dict[Any, int]) -> bool:
-    """Add ``fresh`` (id -> position) to ``index`` unless that would move an entry
-    (False: nothing added). An entry already there at the same position agrees."""
-    positions = index.positions
-    common = positions.keys() & fresh.keys()
-    if common and any(positions[i] != fresh[i] for i in common):
-        return False
-    positions.update(fresh)
-    return True
+    """Add ``fresh`` (id -> position) to ``index``; False if an id is already mapped to
+    another position (the entries added before it stay: an entry is only trusted where
+    its list holds that id). Entry by entry with ``setdefault``, so that two threads
+    appending to lists that share the index never overwrite each other's entries."""
+    setdefault = index.positions.setdefault
+    return all(setdefault(i, pos) == pos for i, pos in fresh.items())
