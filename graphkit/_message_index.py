@@ -17,6 +17,7 @@ position is inside the list and holds that id never sees ids appended after it.
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -56,17 +57,30 @@ class _Entry:
     index: HistoryIndex
     serial: int
     """Unique for the life of the process (ids of dead lists are reused; serials are not)."""
-    parent: int | None
-    """The serial of the list this one was made from by appending, if it was."""
+    ancestors: tuple[int, ...]
+    """The serials of the lists this one was made from by appends, nearest first (at
+    most ``_HOPS``): kept here, so that a forgotten list in between breaks no chain."""
 
     def intact(self) -> bool:
         return len(self.messages) == self.length
 
 
+_HOPS = 16
+"""How far back ``extends`` can tell."""
+
 _lock = threading.Lock()
 _known: OrderedDict[int, _Entry] = OrderedDict()
-_by_serial: dict[int, _Entry] = {}
 _serials = itertools.count()
+
+
+def _refs(entry: _Entry) -> int:
+    return sys.getrefcount(entry.messages)
+
+
+_ONLY_HERE = _refs(_Entry([], 0, HistoryIndex([]), -1, ()))
+"""What ``_refs`` says of a list nothing but its entry holds (measured, not assumed)."""
+_SWEEP = 4
+"""Oldest entries looked at per ``remember``."""
 
 
 def _entry(messages: list[Any]) -> _Entry | None:
@@ -90,22 +104,35 @@ def lookup(messages: list[Any]) -> HistoryIndex | None:
 
 
 def remember(messages: list[Any], index: HistoryIndex, parent: list[Any] | None = None) -> None:
-    """Record ``messages`` (a coerced history) with its index, and the list it extends."""
+    """Record ``messages`` (a coerced history) with its index, and the list it extends.
+
+    An entry holds its list, so that its id stays its own; a list that only its entry
+    holds any more can never be merged again, and is forgotten when the sweep reaches
+    it (a few of the oldest entries per call): a long history's lists and the messages
+    a saver copied for them do not outlive their users (the LRU bound alone kept up to
+    ``_CACHE_SIZE`` of them, hundreds of MB at 10,000 messages).
+    """
     with _lock:
         origin = _entry(parent) if parent is not None else None
-        entry = _Entry(
-            messages, len(messages), index, next(_serials), origin.serial if origin else None
-        )
-        old = _known.pop(id(messages), None)
-        if old is not None:
-            _by_serial.pop(old.serial, None)
-        _known[id(messages)] = entry
-        _by_serial[entry.serial] = entry
+        ancestors = (origin.serial, *origin.ancestors[: _HOPS - 1]) if origin else ()
+        _sweep()
+        _known.pop(id(messages), None)
+        _known[id(messages)] = _Entry(messages, len(messages), index, next(_serials), ancestors)
         while len(_known) > _CACHE_SIZE:
-            _by_serial.pop(_known.popitem(last=False)[1].serial, None)
+            _known.popitem(last=False)
 
 
-def extends(value: list[Any], old: list[Any], hops: int = 16) -> bool:
+def _sweep() -> None:
+    """Forget the oldest entries whose list nothing else holds; move live ones to the end."""
+    for _ in range(min(_SWEEP, len(_known))):
+        key, entry = next(iter(_known.items()))
+        if _refs(entry) <= _ONLY_HERE:
+            del _known[key]
+        else:
+            _known.move_to_end(key)
+
+
+def extends(value: list[Any], old: list[Any], hops: int = _HOPS) -> bool:
     """True when ``add_messages`` made ``value`` from ``old`` by appends only.
 
     O(hops), where a caller would otherwise compare every element; False means
@@ -114,14 +141,7 @@ def extends(value: list[Any], old: list[Any], hops: int = 16) -> bool:
     with _lock:
         base = _entry(old)
         entry = _entry(value)
-        while base is not None and entry is not None and hops > 0:
-            if entry.parent == base.serial:
-                return True
-            entry = _by_serial.get(entry.parent) if entry.parent is not None else None
-            if entry is not None and not entry.intact():
-                return False
-            hops -= 1
-        return False
+        return base is not None and entry is not None and base.serial in entry.ancestors[:hops]
 
 
 def append(

@@ -207,3 +207,42 @@ def test_grow_indexes_coerced_histories_only() -> None:
     index.positions["z"] = 99
     grown = _message_index.grow(index, [*history, AIMessage("z", id="z")], 6)
     assert grown is not None and grown.position([*history, AIMessage("z", id="z")], "z") == 6
+
+
+def test_lists_nothing_else_holds_are_forgotten() -> None:
+    """The registry holds each list it indexes (so that an id stays its own) but lets
+    go of those nobody else holds: a loop of appends, or of reads of a saved thread,
+    keeps a handful of entries, not one per call (each a history's worth of memory)."""
+    import gc
+
+    from graphkit import START, MessagesState, StateGraph
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    history = add_messages([], [HumanMessage(str(i), id=f"h{i}") for i in range(100)])
+    for n in range(300):
+        history = add_messages(history, [AIMessage("a", id=f"a{n}")])
+    assert len(_message_index._known) <= 2 * _message_index._SWEEP
+    kept = [add_messages(history, [AIMessage("x", id=f"x{n}")]) for n in range(20)]
+    for n in range(50):  # lists still held are never forgotten while few
+        add_messages([], [HumanMessage("y", id=f"y{n}")])
+    assert all(_message_index.lookup(one) is not None for one in kept)
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", lambda s: {"messages": [AIMessage("ok")]})
+    builder.add_edge(START, "reply")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    before = len(_message_index._known)
+    for n in range(100):
+        graph.invoke({"messages": [HumanMessage(f"turn {n}", id=f"t{n}")]}, config)
+        graph.get_state(config)
+        gc.collect()  # a finished run is freed by the cycle collector
+    assert len(_message_index._known) <= before + 2 * _message_index._SWEEP
+
+
+def test_extends_sees_through_lists_forgotten_in_between() -> None:
+    base = add_messages([], [HumanMessage("a", id="a")])
+    tip = add_messages(add_messages(base, [AIMessage("b", id="b")]), [AIMessage("c", id="c")])
+    for n in range(10):  # the middle list is held by nobody: swept
+        add_messages([], [HumanMessage("z", id=f"z{n}")])
+    assert _message_index.extends(tip, base)
