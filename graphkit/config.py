@@ -46,6 +46,8 @@ def merge_config(config: Mapping[str, Any] | None, options: dict[str, Any]) -> R
     ``{"thread_id": "1"}``, moves into ``configurable`` (LangGraph accepts it there
     too); ``configurable`` wins when both have it. Pops what it uses from ``options``.
     """
+    if not config and not options:
+        return cast(RunnableConfig, {})
     merged: dict[str, Any] = dict(config or {})
     configurable = merged.get("configurable")
     if configurable is not None and not isinstance(configurable, Mapping):

@@ -34,7 +34,6 @@ _PROPAGATED = (
     "assistant_id",
     "graph_id",
 )
-_SERVER_KEYS = ("assistant_id", "graph_id")
 
 
 @dataclass(slots=True)
@@ -78,17 +77,18 @@ class RunScope:
         """The scope of a top-level run with this (already merged) ``config``."""
         configurable = configurable_of(config)  # ConfigError unless a mapping
         metadata = dict(config.get("metadata") or {})
-        for key in _PROPAGATED:
-            value = configurable.get(key)
-            if value is not None and key not in metadata:
-                metadata[key] = value
         server_info = None
-        if all(configurable.get(k) for k in _SERVER_KEYS):
-            server_info = ServerInfo(
-                configurable["assistant_id"],
-                configurable["graph_id"],
-                configurable.get("langgraph_auth_user"),
-            )
+        if configurable:
+            for key in _PROPAGATED:
+                value = configurable.get(key)
+                if value is not None and key not in metadata:
+                    metadata[key] = value
+            if configurable.get("assistant_id") and configurable.get("graph_id"):
+                server_info = ServerInfo(
+                    configurable["assistant_id"],
+                    configurable["graph_id"],
+                    configurable.get("langgraph_auth_user"),
+                )
         run_id = config.get("run_id")
         return cls(
             context=context,
@@ -172,7 +172,7 @@ class RunContext:
 _NESTED_FILTERED = frozenset({"messages", "tools"})
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class TaskContext:
     """One running task: its node, step and interrupt bookkeeping."""
 
@@ -197,6 +197,34 @@ class TaskContext:
     subgraph_calls: int = 0
     """How many graphs this task has run inside itself (each gets its own namespace)."""
 
+    def __init__(
+        self,
+        run: RunContext,
+        node: str,
+        step: int,
+        task_id: str,
+        path: tuple[Any, ...] = (),
+        resume: list[Any] | None = None,
+        *,
+        interrupt_count: int = 0,
+        cache: dict[str, Any] | None = None,
+        attempt: int = 1,
+        first_attempt_time: float | None = None,
+    ) -> None:
+        # written out: one per task, and the generated __init__ is a third slower
+        self.run = run
+        self.node = node
+        self.step = step
+        self.task_id = task_id
+        self.path = path
+        self.resume = [] if resume is None else resume
+        self.interrupt_count = interrupt_count
+        self.cache = {} if cache is None else cache
+        self.attempt = attempt
+        self.pushed = None
+        self.first_attempt_time = first_attempt_time
+        self.subgraph_calls = 0
+
     def interrupt_owner(self) -> TaskContext:
         """The task whose checkpoint keeps this task's interrupts.
 
@@ -218,11 +246,19 @@ class TaskContext:
         return "|".join((*self.run.namespace, f"{self.task_id}#{index}"))
 
     def config(self) -> RunnableConfig:
-        """The run config plus where we are (LangGraph's ``langgraph_*`` metadata keys)."""
+        """The run config plus where we are: LangGraph's ``langgraph_*`` metadata keys,
+        and in ``configurable`` this task's ``checkpoint_ns`` (no ``checkpoint_id``: the
+        task runs after the run's checkpoint, not in it), as a LangGraph node sees them."""
         run_config = self.run.config
+        where = self._where()
         metadata = {**self.run.scope.metadata, **(run_config.get("metadata") or {})}
-        metadata.update(self._where())
-        return {**run_config, "metadata": metadata}
+        metadata.update(where)
+        configurable = {
+            **(run_config.get("configurable") or {}),
+            "checkpoint_ns": where["langgraph_checkpoint_ns"],
+            "checkpoint_id": None,
+        }
+        return {**run_config, "metadata": metadata, "configurable": configurable}
 
     def _where(self) -> dict[str, Any]:
         """LangGraph's ``langgraph_*`` keys for this task (inside a ``@task`` body, the

@@ -151,6 +151,10 @@ class Task(Generic[R]):
         ctx.cache["__calls__"] = index + 1
         key = f"{self.name}#{index}"
         results = ctx.cache.setdefault("results", {})
+        # a call whose result was saved streams its start again on resume, not its
+        # result (LangGraph's tasks/debug streams do the same)
+        triggers, _ = langgraph_path(("push", key), self.name)
+        self._stream_event(ctx, "task", key, {"input": (args, kwargs), "triggers": triggers})
         if key in results:
             # its interrupt() answers were used when it ran: the next call gets the next
             ctx.interrupt_owner().interrupt_count += ctx.cache.get(ASKED, {}).get(key, 0)
@@ -158,8 +162,6 @@ class Task(Generic[R]):
             cached.set_result(results[key])
             return TaskFuture(cached)
         cache = ctx.run.cache if self.cache_policy is not None else None
-        triggers, _ = langgraph_path(("push", key), self.name)
-        self._stream_event(ctx, "task", key, {"input": (args, kwargs), "triggers": triggers})
         if self.is_async:
             aio = asyncio.ensure_future(
                 self._streamed(self._run_async(args, kwargs, results, key, cache), key, ctx)

@@ -484,6 +484,35 @@ def test_task_calls_stream_their_start_and_result_in_tasks_and_debug() -> None:
     assert [(e["type"], e["step"]) for e in debug] == [("task", 0), ("task_result", 0)]
 
 
+def test_on_resume_a_saved_call_streams_its_start_but_not_its_result_again() -> None:
+    """As LangGraph: the resumed run first reports the loaded checkpoint (its task with
+    the open interrupt), then each call again; only calls that really run end."""
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    ran: list[int] = []
+
+    @task
+    def double(x: int) -> int:
+        ran.append(x)
+        return 2 * x
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def wf(n: int) -> int:
+        value = double(n).result()
+        return value + interrupt("add?")
+
+    config = {"configurable": {"thread_id": "r"}}
+    wf.invoke(3, config)
+    events = list(wf.stream(Command(resume=1), config, stream_mode="debug"))
+    first = events[0]
+    assert first["type"] == "checkpoint"
+    (paused_task,) = first["payload"]["tasks"]
+    assert [i["value"] for i in paused_task["interrupts"]] == ["add?"]
+    doubles = [e["type"] for e in events if e["payload"].get("name") == "double"]
+    assert doubles == ["task"] and ran == [3]
+    assert events[-1]["type"] == "checkpoint" and events[-1]["payload"]["values"] == 7
+
+
 def test_a_subgraphs_checkpoints_in_a_workflows_stream_keep_their_own_values() -> None:
     from graphkit.checkpoint.memory import InMemorySaver
 

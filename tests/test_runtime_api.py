@@ -397,3 +397,37 @@ def test_a_subgraph_node_sees_the_callers_configurable(how: str) -> None:
     out = outer.compile(checkpointer=InMemorySaver()).invoke({"seen": {}}, config)
     extra = 1 if how == "invoked_in_a_node" else None
     assert out["seen"] == {"user_id": "u", "thread_id": "t", "extra": extra}
+
+
+def test_a_nodes_configurable_names_its_task_namespace_and_no_checkpoint() -> None:
+    """As in LangGraph: ``checkpoint_ns`` is the task's namespace ("node:task_id", a
+    subgraph's under its parent task's), ``checkpoint_id`` None even on a replay."""
+
+    class S(TypedDict):
+        seen: list[tuple[str, Any]]
+
+    def look(state: S, config: Any) -> dict[str, Any]:
+        configurable = config["configurable"]
+        seen = (configurable["checkpoint_ns"], configurable["checkpoint_id"])
+        return {"seen": [*state["seen"], seen]}
+
+    inner_builder = StateGraph(S)
+    inner_builder.add_node("inner", look)
+    inner_builder.add_edge(START, "inner")
+    outer = StateGraph(S)
+    outer.add_node("top", look)
+    outer.add_node("child", inner_builder.compile())
+    outer.add_edge(START, "top")
+    outer.add_edge("top", "child")
+    graph = outer.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    seen = graph.invoke({"seen": []}, config)["seen"]
+    (top_ns, top_id), (inner_ns, inner_id) = seen
+    assert top_id is None and inner_id is None
+    assert top_ns.startswith("top:") and "|" not in top_ns
+    child_ns, _, inner_segment = inner_ns.partition("|")
+    assert child_ns.startswith("child:") and inner_segment.startswith("inner:")
+    first = list(graph.get_state_history(config))[-2]  # the checkpoint before "top" ran
+    replayed = graph.invoke(None, first.config)["seen"]
+    assert [ns.partition(":")[0] for ns, _ in replayed] == ["top", "child"]
+    assert all(cid is None for _, cid in replayed)

@@ -510,3 +510,37 @@ def test_an_exception_escaping_a_task_of_a_live_step_reaches_the_caller(mode: st
         list(graph.stream({"log": []}, stream_mode=mode))
     with pytest.raises(_Stop, match="stop the run"):
         graph.invoke({"log": []})
+
+
+@pytest.mark.parametrize("static", [True, False])
+def test_a_pause_two_levels_down_shows_where_langgraph_shows_it(static: bool) -> None:
+    """``interrupt()`` shows as ``__interrupt__`` at every level on the way up; a static
+    ``interrupt_before`` inside a subgraph only at the top graph (as LangGraph)."""
+    from graphkit import interrupt
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    class S(TypedDict):
+        x: str
+
+    def ask(state: S) -> dict[str, Any]:
+        return {"x": state["x"] + interrupt("more?")}
+
+    grandchild = StateGraph(S)
+    grandchild.add_node("first", lambda s: {"x": s["x"] + "1"})
+    grandchild.add_node("ask", (lambda s: {"x": s["x"]}) if static else ask)
+    grandchild.add_edge(START, "first")
+    grandchild.add_edge("first", "ask")
+    child = StateGraph(S)
+    child.add_node("inner", grandchild.compile(interrupt_before=["ask"] if static else None))
+    child.add_edge(START, "inner")
+    top = StateGraph(S)
+    top.add_node("child", child.compile())
+    top.add_edge(START, "child")
+    graph = top.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    pauses = [
+        len(namespace)
+        for namespace, chunk in graph.stream({"x": ""}, config, subgraphs=True)
+        if "__interrupt__" in chunk
+    ]
+    assert pauses == ([0] if static else [2, 1, 0])

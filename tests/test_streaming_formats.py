@@ -331,6 +331,78 @@ def test_checkpoints_mode_lists_next_and_its_tasks_as_state_history_does() -> No
         assert event["config"] == snap.config
 
 
+@pytest.mark.parametrize("how", ["command_resume", "none_after_breakpoint", "command_goto"])
+def test_a_run_going_on_from_the_threads_checkpoint_reports_it_first(how: str) -> None:
+    """As LangGraph: resuming streams the loaded checkpoint (with what runs next) before
+    the first task; in ``debug`` as a "checkpoint" event of that checkpoint's step."""
+    graph = interrupting_graph()
+    if how == "none_after_breakpoint":
+        graph = graph.builder.compile(checkpointer=InMemorySaver(), interrupt_before=["ask"])
+    config = {"configurable": {"thread_id": how}}
+    graph.invoke({"log": []}, config)
+    paused = graph.get_state(config)
+    command: Any = {
+        "command_resume": Command(resume=3),
+        "none_after_breakpoint": None,
+        "command_goto": Command(goto="first"),
+    }[how]
+    if how == "none_after_breakpoint":
+        graph.update_state(config, {"x": 3})
+        paused = graph.get_state(config)
+    events = list(graph.stream(command, config, stream_mode=["checkpoints", "tasks", "debug"]))
+    mode, first = events[0]
+    assert mode == "checkpoints"
+    assert first["config"] == paused.config and first["values"] == paused.values
+    expected_next = ["ask", "first"] if how == "command_goto" else ["ask"]
+    assert sorted(first["next"]) == expected_next
+    debug = [e for m, e in events if m == "debug"]
+    assert debug[0]["type"] == "checkpoint" and debug[0]["step"] == paused.metadata["step"]
+    assert debug[0]["payload"]["config"] == paused.config
+    assert sum(1 for m, e in events if m == "checkpoints" and e["config"] == paused.config) == 1
+
+
+def test_a_resumed_subgraph_reports_its_own_loaded_checkpoint() -> None:
+    def ask(state: State) -> State:
+        return {"x": interrupt("how many?")}
+
+    inner = StateGraph(State)
+    inner.add_node("ask", ask)
+    inner.add_edge(START, "ask")
+    outer = StateGraph(State)
+    outer.add_node("child", inner.compile())
+    outer.add_edge(START, "child")
+    graph = outer.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "sub"}}
+    graph.invoke({"log": []}, config)
+    chunks = list(
+        graph.stream(Command(resume=4), config, stream_mode="checkpoints", subgraphs=True)
+    )
+    shown = [
+        ([n.partition(":")[0] for n in ns], e["next"], e["values"].get("x")) for ns, e in chunks
+    ]
+    assert shown == [
+        ([], ["child"], None),
+        (["child"], ["ask"], None),
+        (["child"], [], 4),
+        ([], [], 4),
+    ]
+
+
+def test_new_input_and_replay_do_not_report_the_loaded_checkpoint() -> None:
+    graph = interrupting_graph()
+    config = {"configurable": {"thread_id": "fresh"}}
+    graph.invoke({"log": []}, config)
+    graph.invoke(Command(resume=1), config)
+    latest = graph.get_state(config).config
+    events = list(graph.stream({"log": []}, config, stream_mode="checkpoints"))
+    assert latest not in [e["config"] for e in events]
+    assert events[0]["metadata"]["source"] == "input"
+    earlier = list(graph.get_state_history(config))[-2].config  # before "first" ran
+    replayed = list(graph.stream(None, earlier, stream_mode="checkpoints"))
+    assert replayed[0]["metadata"]["source"] == "fork"
+    assert earlier not in [e["config"] for e in replayed]
+
+
 # ----------------------------------------------------------------------------- push_message
 def test_push_message_streams_at_once_and_writes_the_state_key() -> None:
     from graphkit.graph.message import push_message

@@ -531,3 +531,43 @@ def test_a_parent_edit_gives_a_stateful_subgraph_its_state_of_the_edited_checkpo
     seen.clear()
     graph.invoke(None, fork)
     assert seen == [1]  # what it had after the first invocation, not after the second
+
+
+def _namespaces(saver: BaseCheckpointSaver, config: dict[str, Any]) -> set[str]:
+    return {t.config["configurable"]["checkpoint_ns"] for t in saver.list(config)}
+
+
+@pytest.mark.parametrize("child_checkpointer", [None, True])
+def test_with_exit_durability_a_subgraph_that_ran_to_its_end_saves_only_if_it_keeps_state(
+    saver: BaseCheckpointSaver, child_checkpointer: bool | None
+) -> None:
+    """As LangGraph: under ``durability="exit"`` only the top graph's last checkpoint is
+    saved, plus a subgraph's own when it paused (to resume inside it) or keeps its
+    state across runs (``checkpointer=True``)."""
+    inner = (
+        StateGraph(Inner)
+        .add_node("work", lambda s: {"log": ["worked"]})
+        .add_edge(START, "work")
+        .compile(checkpointer=child_checkpointer)
+    )
+    config = cfg()
+    graph = parent_of(inner, saver)
+    assert graph.invoke({"log": []}, config, durability="exit")["log"] == ["worked", "after"]
+    expected = {"", "child"} if child_checkpointer else {""}
+    assert _namespaces(saver, config) == expected
+    assert (
+        len([t for t in saver.list(config) if not t.config["configurable"]["checkpoint_ns"]]) == 1
+    )
+
+
+def test_with_exit_durability_a_paused_subgraph_saves_and_resumes_inside(
+    saver: BaseCheckpointSaver,
+) -> None:
+    calls: list[str] = []
+    graph = parent_of(ask_graph(calls), saver)
+    config = cfg()
+    graph.invoke({"log": []}, config, durability="exit")
+    assert any(ns.startswith("child:") for ns in _namespaces(saver, config))
+    final = graph.invoke(Command(resume="ok"), config, durability="exit")
+    assert final["log"] == ["prepared", "answer=ok", "finished", "after"]
+    assert calls == ["prepare", "ask", "ask", "finish"]

@@ -296,31 +296,39 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     ) -> tuple[Run, _Call, bool]:
         """The run of one invoke/stream call, how its events reach the caller, and
         whether it resumes a saved run (a graph called inside a node: see ``nested_run``)."""
-        options = dict(options)
-        call = _Call.of(
-            stream_mode,
-            options.pop("print_mode", ()),
-            subgraphs=bool(options.pop("subgraphs", False)),
-            debug=bool(options.pop("debug", None) or self.debug),
-            version=version,
-        )
+        if options:
+            options = dict(options)
+            call = _Call.of(
+                stream_mode,
+                options.pop("print_mode", ()),
+                subgraphs=bool(options.pop("subgraphs", False)),
+                debug=bool(options.pop("debug", None) or self.debug),
+                version=version,
+            )
+        else:  # the common call: no keyword options
+            call = _Call.of(
+                stream_mode, (), subgraphs=False, debug=bool(self.debug), version=version
+            )
         merged = merge_config(
             merge_configs(self.config, config) if self.config else config, options
         )
-        context = coerce_context(self.builder.context_schema, options.pop("context", None))
-        control = options.pop("control", None)
-        overrides = {
-            key: options.pop(key)
-            for key in ("interrupt_before", "interrupt_after", "output_keys")
-            if options.get(key) is not None
-        }
-        options.pop("output_keys", None)
+        context = control = None
+        overrides: dict[str, Any] = {}
         if options:
-            raise InvalidCallError(
-                f"Unexpected keyword arguments: {sorted(options)}. invoke/stream take "
-                "context, stream_mode, print_mode, output_keys, interrupt_before, "
-                "interrupt_after, durability, control, subgraphs, debug and version."
-            )
+            context = coerce_context(self.builder.context_schema, options.pop("context", None))
+            control = options.pop("control", None)
+            overrides = {
+                key: options.pop(key)
+                for key in ("interrupt_before", "interrupt_after", "output_keys")
+                if options.get(key) is not None
+            }
+            options.pop("output_keys", None)
+            if options:
+                raise InvalidCallError(
+                    f"Unexpected keyword arguments: {sorted(options)}. invoke/stream take "
+                    "context, stream_mode, print_mode, output_keys, interrupt_before, "
+                    "interrupt_after, durability, control, subgraphs, debug and version."
+                )
         parent = CURRENT_TASK.get()
         resuming = False
         if parent is not None and joins_parent(config, parent):
@@ -458,17 +466,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if self.tables.root:
             return [(ROOT, input)]
         schema = self.tables.input
-        if not isinstance(input, dict) and state_fields(input) is not None:
-            items = update_from_object(input, "input")
-        elif isinstance(input, dict):
+        if isinstance(input, dict):
             items = input
+        elif state_fields(input) is not None:
+            items = update_from_object(input, "input")
         else:
             raise InvalidUpdateError(
                 f"The graph's input must be a dict of state keys (or a {schema.name} "
                 f"instance), got {type(input).__name__}: {input!r:.80}."
             )
         accepted = self.tables.input_keys
-        if any(k not in accepted for k in items):
+        if not items.keys() <= accepted:
             items = self._known_input(items)
         if schema.kind == "pydantic" and isinstance(input, dict):
             # A reducer key's input is an update (e.g. ("user", "hi") for add_messages):

@@ -13,8 +13,9 @@ import asyncio
 import dataclasses
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import INTERRUPT
@@ -264,12 +265,17 @@ def _interrupt_dict(interrupt: Any) -> Any:
 
 
 def checkpoint_payload(
-    saved: Saved, values: dict[str, Any], frontier: Frontier, tables: GraphTables
+    saved: Saved,
+    values: dict[str, Any],
+    frontier: Frontier,
+    tables: GraphTables,
+    interrupts: Mapping[str, Sequence[Any]] = MappingProxyType({}),
 ) -> dict[str, Any]:
     """A ``checkpoints`` event (the ``debug`` "checkpoint" payload) for a checkpoint just
-    written: config, parent (None for a namespace's first), metadata, every channel's
-    value, what runs next and its tasks, as ``get_state_history`` shows them (ids, and
-    for a subgraph node the config of its own checkpoints as ``state``)."""
+    written (or loaded: ``interrupts`` are its tasks' open ones, by task id): config,
+    parent (None for a namespace's first), metadata, every channel's value, what runs
+    next and its tasks, as ``get_state_history`` shows them (ids, and for a subgraph
+    node the config of its own checkpoints as ``state``)."""
     step = int(saved.metadata.get("step", -1)) + 1
     planned = shown_tasks(frontier.to_record(), step)
     configurable = saved.config["configurable"]
@@ -277,7 +283,7 @@ def checkpoint_payload(
         {
             "id": task_id,
             "name": name,
-            "interrupts": (),
+            "interrupts": tuple(_interrupt_dict(i) for i in interrupts.get(task_id, ())),
             "state": _subgraph_state(tables, name, task_id, configurable),
         }
         for task_id, name, _ in planned

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -69,9 +70,7 @@ class LocalExecutor:
 
     def pool(self) -> ThreadPoolExecutor:
         """The process-wide pool (threads start on first use)."""
-        from graphkit.engine.loop import shared_pool
-
-        return shared_pool()
+        return _shared_pool or shared_pool()
 
     def call(self, name: str, spec: CallSpec, state: Any, ctx: TaskContext | None) -> Any:
         """Call the function here, with its injected arguments."""
@@ -91,6 +90,20 @@ class LocalExecutor:
 
     def __repr__(self) -> str:
         return "LocalExecutor()"
+
+
+_shared_pool: ThreadPoolExecutor | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_pool() -> ThreadPoolExecutor:
+    """The process-wide pool for parallel sync tasks (threads start on first use)."""
+    global _shared_pool
+    if _shared_pool is None:
+        with _shared_lock:
+            if _shared_pool is None:
+                _shared_pool = ThreadPoolExecutor(DEFAULT_WORKERS, thread_name_prefix="graphkit")
+    return _shared_pool
 
 
 LOCAL = LocalExecutor()

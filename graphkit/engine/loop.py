@@ -18,11 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
+import itertools
 import logging
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+import time
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
@@ -38,7 +48,7 @@ from graphkit.engine.events import (
     task_result_payload,
     task_start_payload,
 )
-from graphkit.engine.executor import DEFAULT_WORKERS, resolve_executor
+from graphkit.engine.executor import resolve_executor
 from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.results import WroteRecord, record_writes
@@ -73,6 +83,10 @@ COPY = "__copy__"
 INPUT = "__input__"
 """``update_state(config, values, as_node=INPUT)`` saves an input checkpoint, as
 ``invoke(values)`` would before taking its input."""
+KEEP_FINISHED_AFTER = 0.02
+"""Seconds a step of several tasks runs before each task's writes are saved as it
+finishes (a quicker step's checkpoint follows at once; a slower one's tasks, model or
+tool calls, are worth not running again after a crash)."""
 
 
 class Run:
@@ -131,6 +145,8 @@ class Run:
         """The loaded checkpoint's ``source`` ("input", "loop", "update", "fork")."""
         self.parent_id: str | None = None
         """The loaded checkpoint's parent id."""
+        self.loaded_checkpoint: Saved | None = None
+        """The loaded checkpoint, as the ``checkpoints`` stream reports it."""
         self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
         self.node_finished: Callable[[str], object] | None = (config.get("configurable") or {}).get(
             CONFIG_KEY_NODE_FINISHED
@@ -248,11 +264,22 @@ class Run:
                 self.ctx.as_of = self.parent_id
             self._take_saved_input()
             self.skip_interrupt_before = True
+            if not self.replaying:
+                self._report_loaded()
         else:
             self._start_input(input)
             return
         if self.cp is not None and self.cp.loaded and "values" in self.modes:
             self._emit("values", self._stream_values())  # where a resumed run starts from
+
+    def _report_loaded(self) -> None:
+        """A run that goes on from the thread's checkpoint reports it first in the
+        ``checkpoints``/``debug`` streams, with what runs next, as LangGraph does (a
+        replay reports the fork it saves instead)."""
+        loaded = self.loaded_checkpoint
+        if loaded is not None and self.cp is not None:
+            record = self.frontier.to_record()
+            self._report([dataclasses.replace(loaded, frontier=record)], self.cp.interrupted)
 
     def _fork_for_replay(self) -> None:
         """invoke(None) from an earlier checkpoint replays it on a new branch: a copy
@@ -290,6 +317,7 @@ class Run:
         if resuming and self.loaded and (not stateful or self._paused_inside()):
             self._take_saved_input()
             self.skip_interrupt_before = True
+            self._report_loaded()
             return
         self._start_input(input)
 
@@ -315,6 +343,7 @@ class Run:
         self.resumes = found.resumes
         self.source = found.metadata.get("source")
         self.parent_id = found.parent_id
+        self.loaded_checkpoint = found.saved
 
     @property
     def loaded(self) -> bool:
@@ -359,7 +388,7 @@ class Run:
             self._save("input", ())
             return
         self.step += 1
-        if self._wrote_any(writes):
+        if "values" in self.modes and self._wrote_any(writes):
             self._emit("values", self._stream_values())
         self._save("loop", (START,))
 
@@ -522,12 +551,16 @@ class Run:
         values = self.values
         return {key: values.get(key, MISSING) for ws in writes for key, _ in ws}
 
-    def _report(self, saved: list[Saved]) -> None:
-        """``checkpoints``/``debug`` events for checkpoints just written."""
+    def _report(
+        self, saved: list[Saved], interrupts: Mapping[str, list[Interrupt]] = MappingProxyType({})
+    ) -> None:
+        """``checkpoints``/``debug`` events for checkpoints just written (or the one
+        loaded, with its tasks' open ``interrupts``)."""
         if not saved or ("checkpoints" not in self.modes and "debug" not in self.modes):
             return
         for item in saved:
-            event = checkpoint_payload(item, self._stream_values(), self.frontier, self.tables)
+            values = self._stream_values()
+            event = checkpoint_payload(item, values, self.frontier, self.tables, interrupts)
             self._emit("checkpoints", event)
             step = item.metadata.get("step")
             self._emit(
@@ -557,11 +590,14 @@ class Run:
             writes = update_writes(command.update, START, self.tables)
             self._apply([(START, writes)])
             self._save("input", (START,))
-        for target in command.goto_list():
+        goto = command.goto_list()
+        for target in goto:
             if isinstance(target, Send):
                 self.frontier.sends.append(target)
             else:
                 self._trigger(target)
+        if self.loaded and command.update is None and (goto or command.resume is not None):
+            self._report_loaded()
 
     def route_after(self, node: NodeTable) -> None:
         """Trigger what follows ``node`` without running it (START, update_state's as_node)."""
@@ -573,7 +609,7 @@ class Run:
                 for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
                     call = branch.call
                     result = call.fn(reader.make(self.values)) if call.takes_state else call.fn()
-                    if asyncio.iscoroutine(result):
+                    if type(result) not in _NOT_AWAITED and asyncio.iscoroutine(result):
                         result = _await_here(result, branch.name, node.name)
                     routes.extend(resolve_branch(branch, result, self.tables))
             finally:
@@ -617,7 +653,7 @@ class Run:
                     send.arg,
                     ("push", index),
                     push_task_id(step, index),
-                    timeout=send.timeout,
+                    send.timeout,
                 )
             )
         if self.restored:
@@ -711,7 +747,7 @@ class Run:
         if not todo:
             return
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
-        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
+        done = self.when_done(tasks) if len(tasks) > 1 else _ignore
         if len(todo) == 1:
             run_task(todo[0], run, step, values, tables)
             done(todo[0])
@@ -723,40 +759,45 @@ class Run:
             run_task(task, run, step, values, tables)
             done(task)
 
+        def quiet(task: Task) -> None:  # a step nobody streams from: no done() to call
+            run_task(task, run, step, values, tables)
+
         helpers = min(len(todo), self.workers) - 1  # besides the caller's thread
-        Batch(todo, one, self.pool(), helpers).run()
+        Batch(todo, quiet if done is _ignore else one, self.pool, helpers).run()
 
     def execute_live(self, tasks: list[Task]) -> Iterator[Event]:
-        """Run tasks in threads, yielding what they stream while they run."""
+        """Run the step's tasks in a worker thread (helpers join when it stalls, as in
+        ``execute``), yielding what they stream while they run."""
         todo = [t for t in tasks if not t.done]
+        if not todo:
+            return
         q = self.sink.queue
         assert q is not None
-        pool = self.pool()
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
-        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
-
-        pending = iter(todo)
+        done = self.when_done(tasks) if len(tasks) > 1 else _ignore
         escaped: list[BaseException] = []
 
-        def work() -> None:  # a few workers pull from one iterator: no future per task
-            for task in pending:
-                try:
-                    run_task(task, run, step, values, tables)
-                    done(task)
-                except BaseException as exc:  # a ParentCommand...: raised in the caller
-                    escaped.append(exc)
-                finally:
-                    q.put(DONE)
+        def one(task: Task) -> None:
+            try:
+                run_task(task, run, step, values, tables)
+                done(task)
+            except BaseException as exc:  # a ParentCommand...: raised in the caller
+                escaped.append(exc)
 
-        for _ in range(min(len(todo), self.workers)):
-            pool.submit(contextvars.copy_context().run, work)
-        remaining = len(todo)
-        while remaining:
+        def step_thread() -> None:
+            try:
+                Batch(todo, one, self.pool, min(len(todo), self.workers) - 1).run()
+            except BaseException as exc:  # pragma: no cover - one() keeps its own
+                escaped.append(exc)
+            finally:
+                q.put(DONE)
+
+        self.pool().submit(contextvars.copy_context().run, step_thread)
+        while True:
             item = q.get()
             if item is DONE:
-                remaining -= 1
-            else:
-                yield item
+                break
+            yield item
         if escaped:
             raise escaped[0]
 
@@ -766,7 +807,8 @@ class Run:
         if not todo:
             return
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
-        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
+        saves: list[Future[None]] = []
+        done = self.when_done(tasks, saves) if len(tasks) > 1 else _ignore
         if len(todo) == 1:
             await arun_task(todo[0], run, step, values, tables)
             done(todo[0])
@@ -796,9 +838,71 @@ class Run:
                 async with gate:
                     await start(task)
 
-            await run_until_failure([gated(t) for t in todo], todo)
+            runs: list[Awaitable[None]] = [gated(t) for t in todo]
         else:
-            await run_until_failure([start(t) for t in todo], todo)
+            runs = [start(t) for t in todo]
+        try:
+            await run_until_failure(runs, todo)
+        except BaseException:  # the step's error is the one to raise
+            await asyncio.gather(*map(asyncio.wrap_future, saves), return_exceptions=True)
+            raise
+        for save in saves:  # what finished tasks wrote, kept while the step ran
+            await asyncio.wrap_future(save)
+
+    def when_done(
+        self, tasks: list[Task], saves: list[Future[None]] | None = None
+    ) -> Callable[[Task], None]:
+        """What to call as each task of a step of several finishes: stream it
+        (``stream_when_done``) and, in a slow step, save its writes (``keep_when_done``;
+        with ``saves``, in a worker thread, its future appended there)."""
+        stream = self.stream_when_done(tasks)
+        keep = self.keep_when_done(tasks, saves)
+        if keep is None:
+            return stream
+        if stream is _ignore:
+            return keep
+
+        def both(task: Task) -> None:
+            stream(task)
+            keep(task)
+
+        return both
+
+    def keep_when_done(
+        self, tasks: list[Task], saves: list[Future[None]] | None = None
+    ) -> Callable[[Task], None] | None:
+        """For a step of several tasks that is still running ``KEEP_FINISHED_AFTER``
+        seconds after it started: save each task's writes as it finishes (as pending
+        writes of the step's checkpoint, as LangGraph does for every task), so a crash
+        or kill before the step ends does not run the finished ones again on resume.
+        Quick steps skip it (their checkpoint follows at once); so does the task that
+        finishes last, and ``durability="exit"``, which saves nothing before the end.
+        ``saves``: save in a worker thread and append the future there (on an event
+        loop, which must not wait on the disk)."""
+        cp = self.cp
+        if cp is None or cp.durability == "exit":
+            return None
+        started = time.monotonic()
+        finished = itertools.count(1)
+        running = sum(1 for t in tasks if not t.done)
+        asked = self.asked
+
+        def keep(task: Task) -> None:
+            last = next(finished) >= running
+            if (
+                not last
+                and task.done
+                and task.error is None
+                and time.monotonic() - started >= KEEP_FINISHED_AFTER
+            ):
+                if saves is None:
+                    cp.keep_finished(task, tasks.index(task), asked)
+                else:
+                    saves.append(
+                        self.pool().submit(cp.keep_finished, task, tasks.index(task), asked)
+                    )
+
+        return keep
 
     def stream_when_done(self, tasks: list[Task]) -> Callable[[Task], None]:
         """For a step of several tasks: stream each task's ``updates`` chunk (and its
@@ -844,33 +948,9 @@ class Run:
             for task in tasks:
                 if task.done and task.error is None:
                     self.node_finished(task.node.name)
-        failed = [t for t in tasks if t.error is not None]
-        # Not done and no error: it paused (a subgraph stopped by interrupt_before
-        # pauses its parent's task without an interrupt value).
-        paused = [t for t in tasks if not t.done and t.error is None]
-        if failed or paused:
-            if self.cp is not None:
-                self._report(self.cp.save_pending(tasks, self.asked))
-            if "updates" in self.modes:  # the tasks that did finish still stream
-                for task in tasks:
-                    if task.done and not task.streamed:
-                        self._emit_update(task)
-            if failed:
-                self._emit_debug_results(tasks, self.step + 1)
-                error = failed[0].error
-                assert error is not None
-                raise error
-            self.interrupts = [i for t in paused for i in t.interrupts]
-            self.paused = True
-            # an interrupted task's result is its interrupts (LangGraph streams it too)
-            self._emit_debug_results([t for t in paused if t.interrupts], self.step + 1)
-            for task in paused:  # per paused task, as LangGraph streams them
-                self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
-                if "values" in self.modes and task.interrupts:  # not for a paused subgraph
-                    shown = {} if self.tables.root else self._stream_values()
-                    self._emit("values", {**shown, INTERRUPT: tuple(task.interrupts)})
-            self._show_finished(tasks)
-            return True
+        for task in tasks:
+            if task.error is not None or not task.done:
+                return self._stop_unfinished(tasks)
         if "updates" in self.modes:  # streamed before the barrier, as LangGraph does
             for task in tasks:
                 if not task.streamed:
@@ -892,6 +972,39 @@ class Run:
             self._stop_statically("interrupt_after")
             return True
         return False
+
+    def _stop_unfinished(self, tasks: list[Task]) -> bool:
+        """A step some of whose tasks failed or paused: save what finished, then raise
+        the first error, or pause the run (True)."""
+        failed = [t for t in tasks if t.error is not None]
+        # Not done and no error: it paused (a subgraph stopped by interrupt_before
+        # pauses its parent's task without an interrupt value).
+        paused = [t for t in tasks if not t.done and t.error is None]
+        if self.cp is not None:
+            self._report(self.cp.save_pending(tasks, self.asked))
+        if "updates" in self.modes:  # the tasks that did finish still stream
+            for task in tasks:
+                if task.done and not task.streamed:
+                    self._emit_update(task)
+        if failed:
+            self._emit_debug_results(tasks, self.step + 1)
+            error = failed[0].error
+            assert error is not None
+            raise error
+        self.interrupts = [i for t in paused for i in t.interrupts]
+        self.paused = True
+        # an interrupted task's result is its interrupts (LangGraph streams it too)
+        self._emit_debug_results([t for t in paused if t.interrupts], self.step + 1)
+        nested = self.ctx.parent_task is not None
+        for task in paused:  # per paused task, as LangGraph streams them
+            if nested and not task.interrupts:
+                continue  # a static stop further down shows at the top graph only
+            self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
+            if "values" in self.modes and task.interrupts:  # not for a paused subgraph
+                shown = {} if self.tables.root else self._stream_values()
+                self._emit("values", {**shown, INTERRUPT: tuple(task.interrupts)})
+        self._show_finished(tasks)
+        return True
 
     def _emit_update(self, task: Task) -> None:
         """The ``updates`` chunk of a task; one restored from a checkpoint says so."""
@@ -927,16 +1040,21 @@ class Run:
         joins = self.frontier.joins
         for task in tasks:
             node = task.node
-            for target in node.edges:
-                self._trigger(target)
-            for index in node.joins:
-                joins[index].add(node.name)
-                fed.add(index)
-            for route in task.routes:
-                if type(route) is Send:
-                    self.frontier.sends.append(route)
-                else:
-                    self._trigger(route)  # type: ignore[arg-type]
+            if node.leads:
+                for target in node.edges:
+                    self._trigger(target)
+                for index in node.joins:
+                    joins[index].add(node.name)
+                    fed.add(index)
+            if task.routes:
+                sends = self.frontier.sends
+                for route in task.routes:
+                    if type(route) is Send:
+                        sends.append(route)
+                    else:
+                        self._trigger(route)  # type: ignore[arg-type]
+        if not fed:
+            return
         for index in sorted(fed):
             seen = joins[index]
             sources, target = self.tables.joins[index]
@@ -998,10 +1116,22 @@ class Run:
             self._emit("tasks", payload)
             self._emit("debug", debug_event("task_result", step, payload))
 
-    def close(self) -> None:
-        """End of run: last save for ``durability="exit"``, stop threads."""
+    def close(self, *, failed: bool = False) -> None:
+        """End of run: last save for ``durability="exit"``, stop threads.
+
+        With ``exit``, a subgraph that ran to its end saves nothing (as in LangGraph):
+        its parent's task result is what a resume needs. One that paused or ``failed``
+        saves, to go on from there; so does one compiled with ``checkpointer=True``
+        (its state outlives the task).
+        """
         try:
             if self.cp is not None:
+                if (
+                    self.cp.durability == "exit"
+                    and self.ctx.parent_task is not None
+                    and not (failed or self.paused or self.graph.checkpointer is True)
+                ):
+                    self.cp.drop_held()
                 self._report(self.cp.close())
         finally:
             if self._pool is not None:
@@ -1014,7 +1144,7 @@ class Run:
         The run's own error is the one the caller sees; a save failing now is logged.
         """
         try:
-            self.close()
+            self.close(failed=True)
         except Exception:
             logging.getLogger("graphkit").exception(
                 "saving the last checkpoint of a failed run failed too (the run's error follows)"
@@ -1023,8 +1153,12 @@ class Run:
     # ---------------------------------------------------------------- drivers
     def iterate(self, input: Any, *, resuming: bool = False) -> Iterator[Event]:
         """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
-        with _parent_command_guard(self.ctx.parent_task is not None):
+        try:
             yield from self._iterate(input, resuming)
+        except ParentCommand as pc:
+            if self.ctx.parent_task is not None:
+                raise
+            raise _no_parent(pc) from None
         if self.drained is not None:
             raise GraphDrained(self.drained)
 
@@ -1059,9 +1193,13 @@ class Run:
 
     async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncIterator[Event]:
         """The async twin of ``iterate``."""
-        with _parent_command_guard(self.ctx.parent_task is not None):
+        try:
             async for event in self._aiterate(input, resuming):
                 yield event
+        except ParentCommand as pc:
+            if self.ctx.parent_task is not None:
+                raise
+            raise _no_parent(pc) from None
         if self.drained is not None:
             raise GraphDrained(self.drained)
 
@@ -1166,36 +1304,19 @@ async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> No
             await asyncio.wait(pending)
 
 
+_NOT_AWAITED = frozenset({list, tuple, str, Send, type(None)})
+"""Types a conditional edge returns that are surely no coroutine (checked in short)."""
+
 _DONE_MODES = frozenset({"updates", "tasks", "debug"})
 """Modes with a chunk per finished task (streamed as each task of a step finishes)."""
 
 
-@contextmanager
-def _parent_command_guard(nested: bool) -> Iterator[None]:
+def _no_parent(pc: ParentCommand) -> InvalidUpdateError:
     """A ``Command.PARENT`` that reaches the top graph has no parent to go to."""
-    try:
-        yield
-    except ParentCommand as pc:
-        if nested:
-            raise
-        raise InvalidUpdateError(
-            f"A node returned Command(graph=Command.PARENT, ...) ({pc.command!r:.100}) but "
-            "the graph is not running as a subgraph. Use Command(goto=...) instead."
-        ) from None
-
-
-_shared_pool: ThreadPoolExecutor | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_pool() -> ThreadPoolExecutor:
-    """The process-wide pool for parallel sync tasks (threads start on first use)."""
-    global _shared_pool
-    if _shared_pool is None:
-        with _shared_lock:
-            if _shared_pool is None:
-                _shared_pool = ThreadPoolExecutor(DEFAULT_WORKERS, thread_name_prefix="graphkit")
-    return _shared_pool
+    return InvalidUpdateError(
+        f"A node returned Command(graph=Command.PARENT, ...) ({pc.command!r:.100}) but "
+        "the graph is not running as a subgraph. Use Command(goto=...) instead."
+    )
 
 
 def _tees_to(outer: RunContext | None) -> bool:
@@ -1212,10 +1333,15 @@ def _tees_to(outer: RunContext | None) -> bool:
 def _merged_by_one(tasks: list[Task]) -> dict[str, Any] | None:
     """The step's writes already merged, when one task alone wrote and its branches
     merged exactly those writes onto the step's values (``Task.merged``); else None."""
-    writers = [t for t in tasks if t.writes]
-    if len(writers) != 1:
+    found: Task | None = None
+    for task in tasks:
+        if task.writes:
+            if found is not None:  # two writers
+                return None
+            found = task
+    if found is None:
         return None
-    task = writers[0]
+    task = found
     merged = task.merged
     if merged is None or task.restored or merged[0] != len(task.writes):
         return None

@@ -6,6 +6,7 @@ finish order) through the key's reducer; a key without one takes a single write.
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import MISSING
@@ -64,6 +65,10 @@ def _reduce(current: Any, pending: list[Any], reducer: Any, key: str) -> Any:
     """A reducer key's value after a step's writes. An ``Overwrite`` (or its JSON form
     ``{"__overwrite__": value}``) sets the value: the step's other writes to the key
     are dropped, as in LangGraph, and a second ``Overwrite`` in one step is an error."""
+    if reducer is operator.add and type(current) is list and len(pending) > 1:
+        joined = _joined(current, pending)  # only lists: no Overwrite among them
+        if joined is not None:
+            return joined
     overwrites = [v for v in pending if _is_overwrite(v)]
     if len(overwrites) > 1:
         raise InvalidUpdateError(
@@ -75,6 +80,17 @@ def _reduce(current: Any, pending: list[Any], reducer: Any, key: str) -> Any:
     for value in pending:
         current = value if current is MISSING else reducer(current, value)
     return current
+
+
+def _joined(current: list[Any], pending: list[Any]) -> list[Any] | None:
+    """``operator.add`` over lists, in one new list (not one per write, as reducing pair
+    by pair makes); None when a write is not a list (the reducer then decides)."""
+    joined = current.copy()
+    for value in pending:
+        if type(value) is not list:
+            return None
+        joined += value
+    return joined
 
 
 def _is_overwrite(value: Any) -> bool:

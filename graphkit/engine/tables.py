@@ -83,6 +83,12 @@ class NodeTable:
     """For a subgraph node, the keys of its output the parent keeps (those the parent's
     state has); the subgraph's private keys are dropped. None for function nodes, whose
     unknown keys raise."""
+    leads: bool = False
+    """It has plain edges or feeds joins (what ``Run._advance`` looks at beside routes).
+    Set by ``build_tables``."""
+    plain: bool = False
+    """No retry, timeout, cache policy, error handler or subgraph: a sync run calls it
+    once, on the short path (``graphkit.engine.task.run_task``). Set by ``build_tables``."""
 
     def copy(self, update: dict[str, Any] | None = None) -> NodeTable:
         """A copy with the fields in ``update`` replaced."""
@@ -106,6 +112,8 @@ class GraphTables:
     joins: tuple[tuple[frozenset[str], str], ...]
     """(sources, target) per join."""
     channels: dict[str, ChannelSpec]
+    channel_set: frozenset[str]
+    """The channels' names as a set (a node's update is checked against it)."""
     reducers: dict[str, Reducer]
     """Only the channels that have a reducer."""
     initial: dict[str, Callable[[], Any]]
@@ -176,6 +184,9 @@ def build_tables(
     _wire(builder, nodes, start, channels)
     for table in nodes.values():
         table.runs_on_loop = _runs_on_loop(table)
+        table.plain = _plain(table)
+    for table in (start, *nodes.values()):
+        table.leads = bool(table.edges or table.joins)
     has_async = any(n.call.is_async for n in nodes.values()) or any(
         b.call.is_async for bs in builder.branches.values() for b in bs.values()
     )
@@ -184,6 +195,7 @@ def build_tables(
         start=start,
         joins=tuple((frozenset(j.sources), j.target) for j in builder.joins),
         channels=channels,
+        channel_set=frozenset(channels),
         reducers={k: c.reducer for k, c in channels.items() if c.reducer is not None},
         initial={k: c.initial for k, c in channels.items() if c.initial is not None},
         state=builder.state,
@@ -264,6 +276,16 @@ def _runs_on_loop(table: NodeTable) -> bool:
         or table.subgraph is not None
         or any(b.call.is_async for b in table.branches)
         or (handler is not None and handler.call.is_async)
+    )
+
+
+def _plain(table: NodeTable) -> bool:
+    return not (
+        table.retry
+        or table.timeout is not None
+        or table.cache_policy is not None
+        or table.error_handler is not None
+        or table.subgraph is not None
     )
 
 

@@ -11,25 +11,28 @@ import asyncio
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from functools import partial
+from time import time as _now
 from typing import Any
 
 from graphkit.cache.base import digest
 from graphkit.constants import END
 from graphkit.context import (
     CURRENT_TASK,
+    PROGRESS,
     RunContext,
     TaskContext,
     emit_messages,
     report_progress,
 )
 from graphkit.engine.events import message_ids, node_output_messages
-from graphkit.engine.executor import kwargs_for
+from graphkit.engine.executor import LOCAL, kwargs_for
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.retry import NOT_FAILURES, arun_with_retry, run_with_retry
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.errors import (
     GraphInterrupt,
     InvalidUpdateError,
+    NodeCancelledError,
     NodeError,
     ParentCommand,
     PolicyError,
@@ -44,7 +47,7 @@ Write = tuple[str, Any]
 Route = str | Send
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Task:
     """A node to run in this step, with its input, and later its result."""
 
@@ -80,6 +83,34 @@ class Task:
     streamed: bool = False
     """Its ``updates`` chunk is out already (see ``Run.stream_when_done``)."""
 
+    def __init__(
+        self,
+        node: NodeTable,
+        input: Any,
+        path: tuple[str, str | int],
+        id: str,
+        timeout: TimeoutPolicy | None = None,
+        routes: list[Route] | None = None,
+    ) -> None:
+        # written out: a fan-out makes one per Send, and the generated __init__ spends
+        # a third of its time on the default-factory checks
+        self.node = node
+        self.input = input
+        self.path = path
+        self.id = id
+        self.writes = []
+        self.routes = [] if routes is None else routes
+        self.update = None
+        self.error = None
+        self.interrupts = ()
+        self.resume = []
+        self.cache = {}
+        self.done = False
+        self.restored = False
+        self.timeout = timeout
+        self.merged = None
+        self.streamed = False
+
 
 class task_scope:
     """Make ``task`` the current task; record an interrupt or error instead of raising.
@@ -104,14 +135,20 @@ class task_scope:
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
         CURRENT_TASK.reset(self.token)
         report_progress()  # a subgraph's finished task is progress of the node around it
-        if exc is None or isinstance(exc, ParentCommand) or not isinstance(exc, Exception):
-            return False
-        if isinstance(exc, GraphInterrupt):
-            self.task.interrupts = exc.interrupts
-        else:
-            add_context(exc, f"During task {self.task.node.name!r} at step {self.step}")
-            self.task.error = exc
-        return True
+        return exc is not None and _settle(self.task, exc, self.step)
+
+
+def _settle(task: Task, exc: BaseException, step: int) -> bool:
+    """Record what a task raised as its interrupt or error; False when it must propagate
+    (a ``Command.PARENT`` or a ``BaseException`` that is not an ``Exception``)."""
+    if isinstance(exc, ParentCommand) or not isinstance(exc, Exception):
+        return False
+    if isinstance(exc, GraphInterrupt):
+        task.interrupts = exc.interrupts
+    else:
+        add_context(exc, f"During task {task.node.name!r} at step {step}")
+        task.error = exc
+    return True
 
 
 # ----------------------------------------------------------------------------- sync
@@ -123,6 +160,9 @@ def run_task(
     A task with a ``CachePolicy`` replays a cached result instead; one that fails
     with an error handler runs the handler in its place.
     """
+    if task.node.plain and task.timeout is None and run.executor is LOCAL:
+        _run_plain(task, run, step, values, tables)
+        return
     with task_scope(task, run, step) as ctx:
         failure = _restored_failure(task) if task.cache else None
         if failure is None:
@@ -155,6 +195,49 @@ def run_task(
         )
         record_output(task, output, values, tables, ctx)
         _finish_output(task, output, run, ctx)
+
+
+def _run_plain(
+    task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
+) -> None:
+    """``run_task`` for a node with no policy (``NodeTable.plain``) run here: one attempt,
+    no cache, no handler, so no retry loop or executor in between. It behaves as
+    ``task_scope`` around ``run_with_retry`` with the local executor does."""
+    node = task.node
+    ctx = TaskContext(
+        run,
+        node.name,
+        step,
+        task.id,
+        task.path,
+        task.resume,
+        cache=task.cache,
+        first_attempt_time=_now(),
+    )
+    token = CURRENT_TASK.set(ctx)
+    try:
+        call = node.call
+        try:
+            if call.inject or not call.takes_state:
+                output = LOCAL.call(node.name, call, task.input, ctx)
+            else:
+                output = call.fn(task.input)
+        except ParentCommand as pc:
+            output = _own_command(pc)
+        except asyncio.CancelledError as exc:  # a sync body has no event loop to cancel it
+            raise NodeCancelledError(node.name) from exc
+        record_output(task, output, values, tables, ctx)
+        if ctx.pushed is not None or run.emit is not None:
+            _finish_output(task, output, run, ctx)
+    except BaseException as exc:
+        CURRENT_TASK.reset(token)
+        report_progress()
+        if not _settle(task, exc, step):
+            raise
+        return
+    CURRENT_TASK.reset(token)
+    if PROGRESS.get() is not None:  # report_progress(), inline: once per task
+        report_progress()
 
 
 def _finish_output(task: Task, output: Any, run: RunContext, ctx: TaskContext) -> None:
@@ -412,7 +495,7 @@ def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
     if output is None:
         return
     # the common case, in short: a dict of known keys
-    if type(output) is dict and not tables.root and output.keys() <= tables.channels.keys():
+    if type(output) is dict and not tables.root and tables.channel_set.issuperset(output):
         task.update = output
         task.writes.extend(output.items())
         return
@@ -514,7 +597,11 @@ def resolve_branch(branch: BranchDef, result: Any, tables: GraphTables) -> list[
     """Map what a path function returned to routes (labels through ``path_map``)."""
     items = result if isinstance(result, (list, tuple)) else [result]
     routes: list[Route] = []
+    nodes = tables.nodes
     for item in items:
+        if type(item) is Send and item.node in nodes:  # the common case, checked in short
+            routes.append(item)
+            continue
         if isinstance(item, Send):
             routes.append(check_route(item, branch.source, tables))
             continue

@@ -53,12 +53,17 @@ class Batch(Generic[T]):
     )
 
     def __init__(
-        self, tasks: Sequence[T], run_one: Callable[[T], None], pool: ThreadPoolExecutor, most: int
+        self,
+        tasks: Sequence[T],
+        run_one: Callable[[T], None],
+        pool: Callable[[], ThreadPoolExecutor],
+        most: int,
     ) -> None:
         self.pending = iter(tasks)
         self.total = len(tasks)
         self.run_one = run_one
         self.pool = pool
+        """Gives the pool helpers come from (asked only when one is needed)."""
         self.most = most
         """At most this many helpers (besides the step's own thread)."""
         self.lock = threading.Lock()
@@ -106,7 +111,7 @@ class Batch(Generic[T]):
             if not self.open or self.on_the_way or len(self.futures) >= self.most:
                 return
             self.on_the_way += 1
-            self.futures.append(self.pool.submit(self.context.copy().run, self._helper))
+            self.futures.append(self.pool().submit(self.context.copy().run, self._helper))
 
     def _helper(self) -> None:
         with self.lock:

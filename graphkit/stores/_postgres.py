@@ -118,12 +118,15 @@ class Connector:
             with self._lock:
                 yield self.conn
 
-    def run(self, fn: Callable[[Conn], T], *, single: bool = False) -> T:
+    def run(self, fn: Callable[[Conn], T], *, single: bool = False, pipeline: bool = False) -> T:
         """``fn(conn)`` in one transaction.
 
         ``single=True``: ``fn`` runs one statement, which is a transaction of its own on
         an autocommit connection: one round trip, no BEGIN and COMMIT around it (the
         savers' hot paths are single statements for this reason).
+        ``pipeline=True``: the transaction runs in pipeline mode: statements go out
+        without waiting for each other's results (BEGIN with the first, COMMIT with
+        the last), and only reading a result waits for the server.
         A broken connection is replaced and ``fn`` run once more; a second failure
         raises :class:`PostgresConnectionError` (nothing of ``fn`` was committed then,
         or all of it was: PostgreSQL commits a transaction whole or not at all).
@@ -134,6 +137,9 @@ class Connector:
                 with self._checkout() as conn:
                     if single and conn.autocommit:
                         return fn(conn)
+                    if pipeline:
+                        with conn.pipeline(), conn.transaction():
+                            return fn(conn)
                     with conn.transaction():
                         return fn(conn)
             except psycopg.OperationalError as exc:

@@ -297,9 +297,11 @@ class IndexedStore(BaseStore):
     def _b_after_batch(self) -> None:
         """Called after each batch that wrote rows (LMDBStore saves the graph sometimes)."""
 
-    def _b_catch_up(self) -> None:
+    def _b_catch_up(self, *, puts_only: bool = False) -> None:
         """Called (under the lock) before a batch runs: LMDBStore applies to its index
-        and namespace counts what other processes committed since it last looked."""
+        and namespace counts what other processes committed since it last looked
+        (``puts_only``: the batch only writes; a backend whose commit catches up
+        itself may skip the read)."""
 
     # -- TTL defaults ---------------------------------------------------------------------
     def put(
@@ -501,11 +503,12 @@ class IndexedStore(BaseStore):
         with self._lock:
             if self._closed:
                 self._check_open()
-            self._b_catch_up()
+            puts_only = len(plan.puts) == len(ops)
+            self._b_catch_up(puts_only=puts_only)
             now = time.time()
             if now - self._last_sweep >= self._sweep_every:
                 self._sweep(now)
-            if len(plan.puts) == len(ops):  # only puts: nothing to read
+            if puts_only:  # nothing to read
                 self._write(plan, rows, now)
                 return [None] * len(ops)
             touched: dict[ItemKey, Record] = {}

@@ -869,7 +869,7 @@ class LMDBStore(IndexedStore):
         writes[:] = [w for w in done if w is not None]
 
     # -- other processes' writes ---------------------------------------------------------
-    def _b_catch_up(self) -> None:
+    def _b_catch_up(self, *, puts_only: bool = False) -> None:
         with self.env.read() as txn:
             raw_gen = txn.get(_GENERATION, db=self._meta)
         current = struct.unpack(">Q", raw_gen)[0] if raw_gen else 0

@@ -275,7 +275,9 @@ class PostgresStore(IndexedStore):
         )
 
     # -- other processes' writes -------------------------------------------------------
-    def _b_catch_up(self) -> None:
+    def _b_catch_up(self, *, puts_only: bool = False) -> None:
+        if puts_only and self._generation >= 0:
+            return  # the commit applies what others committed before it (one round trip less)
         self._ensure_loaded()
         current = self._db.run(
             lambda conn: conn.execute(
@@ -448,32 +450,34 @@ class PostgresStore(IndexedStore):
         n_rows = len(rows.paths)
         encoded = [(encode_ns(w.namespace), w.key) for w in writes]
 
-        def commit(conn: Conn) -> tuple[int, list[int], list[Write | None]] | None:
-            prev, next_label = conn.execute(
+        def commit(conn: Conn) -> tuple[int, list[int], list[Write | None]]:
+            # pipelined: two round trips, BEGIN and the three reads, then every write
+            # and COMMIT
+            meta = conn.execute(  # first: its row lock orders commits
                 "UPDATE graphkit_store_meta SET generation = generation + 1 WHERE id = 1 "
                 "RETURNING generation - 1, next_label"
-            ).fetchone()
-            labels = [
-                label
-                for (label,) in conn.execute(
-                    "DELETE FROM graphkit_store_free_labels WHERE label IN (SELECT label FROM "
-                    "graphkit_store_free_labels ORDER BY label LIMIT %s) RETURNING label",
-                    (n_rows,),
-                )
-            ]
+            )
+            free = conn.execute(
+                "DELETE FROM graphkit_store_free_labels WHERE label IN (SELECT label FROM "
+                "graphkit_store_free_labels ORDER BY label LIMIT %s) RETURNING label",
+                (n_rows,),
+            )
+            replaced = conn.execute(
+                "SELECT s.ns, s.key, s.record, s.expires_at FROM unnest(%s::text[], "
+                "%s::text[]) AS "
+                "k(ns, key) JOIN graphkit_store s ON s.ns = k.ns AND s.key = k.key "
+                "FOR UPDATE OF s",
+                ([ns for ns, _ in encoded], [key for _, key in encoded]),
+            )
+            prev, next_label = meta.fetchone()  # waits for all three
+            labels = [label for (label,) in free.fetchall()]
             if len(labels) < n_rows:
                 stop = next_label + n_rows - len(labels)
                 labels.extend(range(next_label, stop))
                 next_label = stop
             olds = {
                 (ns, key): _with_expiry(_record_from(bytes(raw)), at)
-                for ns, key, raw, at in conn.execute(
-                    "SELECT s.ns, s.key, s.record, s.expires_at FROM unnest(%s::text[], "
-                    "%s::text[]) AS "
-                    "k(ns, key) JOIN graphkit_store s ON s.ns = k.ns AND s.key = k.key "
-                    "FOR UPDATE OF s",
-                    ([ns for ns, _ in encoded], [key for _, key in encoded]),
-                )
+                for ns, key, raw, at in replaced.fetchall()
             }
             done: list[Write | None] = []
             freed: list[int] = []
@@ -500,7 +504,7 @@ class PostgresStore(IndexedStore):
                     deltas[ns] = deltas.get(ns, 0) + 1
                 done.append(Write(w.namespace, w.key, record, old, w.start, w.stop))
             if not labels and not upserts and not deletes:
-                return None  # only deletes of absent items: roll back, change nothing
+                raise _Rollback  # only deletes of absent items: change nothing
             if deletes:
                 conn.execute(
                     "DELETE FROM graphkit_store s USING unnest(%s::text[], %s::text[]) AS "
@@ -558,11 +562,11 @@ class PostgresStore(IndexedStore):
             conn.execute(f"NOTIFY {CHANNEL}, '{generation}'")
             return prev, labels, done
 
-        result = self._db.run(_rollback_if_none(commit))
-        if result is None:
+        try:
+            prev, labels, done = self._db.run(commit, pipeline=True)
+        except _Rollback:
             writes.clear()
             return
-        prev, labels, done = result
         if prev != self._generation and not self._db.run(
             lambda conn: self._apply_changes(conn, upto=prev)
         ):
@@ -666,20 +670,4 @@ def pool_kwargs(pool_config: dict[str, Any] | None) -> dict[str, Any]:
 
 
 class _Rollback(Exception):
-    """Raised inside a transaction to roll it back (caught by :func:`_rollback_if_none`)."""
-
-
-def _rollback_if_none(fn: Any) -> Any:
-    """``fn`` run so that returning None rolls its transaction back."""
-
-    def run(conn: Conn) -> Any:
-        try:
-            with conn.transaction():
-                result = fn(conn)
-                if result is None:
-                    raise _Rollback
-                return result
-        except _Rollback:
-            return None
-
-    return run
+    """Raised inside a commit to roll its transaction back (it changed nothing)."""

@@ -1,0 +1,148 @@
+"""A node with no policy runs on the short path (``NodeTable.plain``): it must behave
+exactly as the same node run through the retry loop and the executor."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Annotated, Any, TypedDict
+
+import pytest
+
+from graphkit import END, START, Send, StateGraph
+from graphkit.cache import InMemoryCache
+from graphkit.checkpoint.memory import InMemorySaver
+from graphkit.config import get_config
+from graphkit.context import CURRENT_TASK
+from graphkit.errors import InvalidUpdateError, NodeCancelledError
+from graphkit.runtime import Runtime, get_runtime
+from graphkit.types import CachePolicy, Command, RetryPolicy, interrupt
+
+
+class Fan(TypedDict, total=False):
+    items: list[int]
+    out: Annotated[list[Any], operator.add]
+
+
+class _Stop(BaseException):
+    """Escapes a node's error handling (as KeyboardInterrupt would)."""
+
+
+def _fan(work: Callable[..., Any], *, policy: bool, checkpointer: Any = None) -> Any:
+    """``items`` sent to ``work``, one Send each; ``policy``: give ``work`` a retry policy
+    that never retries, which takes the full path (retry loop, executor)."""
+    builder = StateGraph(Fan)
+    retry = RetryPolicy(max_attempts=1) if policy else None
+    builder.add_node("work", work, retry_policy=retry)
+    builder.add_conditional_edges(START, lambda s: [Send("work", i) for i in s["items"]])
+    builder.add_edge("work", END)
+    return builder.compile(checkpointer=checkpointer)
+
+
+def test_only_nodes_without_policies_or_subgraphs_take_the_short_path() -> None:
+    inner = StateGraph(Fan).add_node("x", lambda s: None).add_edge(START, "x").compile()
+    builder = StateGraph(Fan)
+    builder.add_node("plain", lambda s: None)
+    builder.add_node("retried", lambda s: None, retry_policy=RetryPolicy())
+    builder.add_node("cached", lambda s: None, cache_policy=CachePolicy())
+    builder.add_node("handled", lambda s: None, error_handler=lambda s, error: None)
+    builder.add_node("sub", inner)
+    for name in ("plain", "retried", "cached", "handled", "sub"):
+        builder.add_edge(START, name)
+    nodes = builder.compile(cache=InMemoryCache()).tables.nodes
+    plain = {name for name, node in nodes.items() if node.plain}
+    assert plain == {"plain", "__error_handler__handled"}  # a handler has no handler
+
+
+@pytest.mark.parametrize("policy", [False, True], ids=["short path", "full path"])
+def test_a_node_sees_its_task_config_and_first_attempt(policy: bool) -> None:
+    seen: list[tuple[Any, ...]] = []
+
+    def work(item: int, runtime: Runtime[Any]) -> dict[str, Any]:
+        metadata = get_config()["metadata"]
+        info = get_runtime().execution_info
+        assert info == runtime.execution_info
+        seen.append((metadata["langgraph_node"], metadata["langgraph_step"], info.node_attempt))
+        assert info.node_first_attempt_time is not None
+        assert info.task_id == metadata["langgraph_task_id"]
+        return {"out": [item]}
+
+    assert _fan(work, policy=policy).invoke({"items": [1, 2]})["out"] == [1, 2]
+    assert seen == [("work", 1, 1), ("work", 1, 1)]
+    assert CURRENT_TASK.get() is None
+
+
+@pytest.mark.parametrize("policy", [False, True], ids=["short path", "full path"])
+def test_an_error_says_which_task_failed_and_where(policy: bool) -> None:
+    def work(item: int) -> dict[str, Any]:
+        if item == 1:
+            raise ValueError("bad item")
+        return {"out": [item]}
+
+    with pytest.raises(ValueError, match="bad item") as info:
+        _fan(work, policy=policy).invoke({"items": [0, 1, 2]})
+    assert "During task 'work' at step 1" in info.value.__notes__
+    assert CURRENT_TASK.get() is None
+
+
+@pytest.mark.parametrize("policy", [False, True], ids=["short path", "full path"])
+def test_a_base_exception_reaches_the_caller_unchanged(policy: bool) -> None:
+    def work(item: int) -> dict[str, Any]:
+        if item == 1:
+            raise _Stop("stop")
+        return {"out": [item]}
+
+    with pytest.raises(_Stop) as info:
+        _fan(work, policy=policy).invoke({"items": [0, 1, 2]})
+    assert not getattr(info.value, "__notes__", None)  # not recorded as a task's error
+    assert CURRENT_TASK.get() is None
+
+
+@pytest.mark.parametrize("policy", [False, True], ids=["short path", "full path"])
+def test_a_sync_node_raising_cancelled_error_fails_as_cancelled(policy: bool) -> None:
+    import asyncio
+
+    def work(item: int) -> dict[str, Any]:
+        raise asyncio.CancelledError("mine")
+
+    with pytest.raises(NodeCancelledError) as info:
+        _fan(work, policy=policy).invoke({"items": [0]})
+    assert info.value.node == "work"
+
+
+@pytest.mark.parametrize("policy", [False, True], ids=["short path", "full path"])
+def test_a_command_for_a_parent_the_top_graph_lacks_is_an_invalid_update(policy: bool) -> None:
+    def work(item: int) -> Command[Any]:
+        return Command(graph=Command.PARENT, update={"out": [item]})
+
+    with pytest.raises(InvalidUpdateError, match="not running as a subgraph"):
+        _fan(work, policy=policy).invoke({"items": [0]})
+
+
+@pytest.mark.parametrize("policy", [False, True], ids=["short path", "full path"])
+def test_an_interrupt_pauses_the_task_and_a_resume_answers_it(policy: bool) -> None:
+    def work(item: int) -> dict[str, Any]:
+        if item == 1:
+            return {"out": [interrupt("which?")]}
+        return {"out": [item]}
+
+    graph = _fan(work, policy=policy, checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t"}}
+    paused = graph.invoke({"items": [0, 1]}, config)
+    assert [i.value for i in paused["__interrupt__"]] == ["which?"]
+    assert graph.invoke(Command(resume="this one"), config)["out"] == [0, "this one"]
+
+
+@pytest.mark.parametrize("policy", [False, True], ids=["short path", "full path"])
+def test_a_command_routes_and_updates_as_returned(policy: bool) -> None:
+    class Chain(TypedDict, total=False):
+        log: Annotated[list[str], operator.add]
+
+    retry = RetryPolicy(max_attempts=1) if policy else None
+    builder = StateGraph(Chain)
+    builder.add_node("a", lambda s: Command(update={"log": ["a"]}, goto="b"), retry_policy=retry)
+    builder.add_node("b", lambda s: {"log": ["b"]}, retry_policy=retry)
+    builder.add_edge(START, "a")
+    graph = builder.compile()
+    assert graph.invoke({"log": []}) == {"log": ["a", "b"]}
+    assert list(graph.stream({"log": []})) == [{"a": {"log": ["a"]}}, {"b": {"log": ["b"]}}]
