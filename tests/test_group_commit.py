@@ -193,3 +193,21 @@ def test_a_saver_without_disk_sync_saves_inline_on_the_run_thread(
     assert loop_graph(saver, 5).invoke({"n": 0}, config, durability=durability) == {"n": 5}
     assert threads == {threading.current_thread().name}
     assert len(list(saver.list(config))) == 7
+
+
+@pytest.mark.parametrize("durability", ["sync", "async"])
+def test_a_saver_nobody_holds_is_freed_after_its_runs(tmp_path: Path, durability: str) -> None:
+    """The commit queues are kept per saver; they must not keep the saver (and its open
+    LMDB files) alive once the application drops it."""
+    import gc
+    import weakref
+
+    def use_and_drop() -> weakref.ref[LMDBSaver]:
+        saver = LMDBSaver(str(tmp_path / durability))
+        graph = loop_graph(saver, 5)
+        graph.invoke({"n": 0}, {"configurable": {"thread_id": "t"}}, durability=durability)
+        return weakref.ref(saver)
+
+    dropped = use_and_drop()
+    gc.collect()
+    assert dropped() is None

@@ -52,7 +52,9 @@ class GroupCommit:
     """The commit queue of one saver (see the module docstring)."""
 
     def __init__(self, saver: BaseCheckpointSaver) -> None:
-        self.saver = saver
+        self._saver = weakref.ref(saver)
+        """Weak: the registry of queues is keyed weakly by saver, so a queue holding its
+        saver would keep it (and its files) alive for the life of the process."""
         self.cond = threading.Condition()
         self.queue: list[Slot] = []
         self.in_flight = False
@@ -102,6 +104,14 @@ class GroupCommit:
         """The whole queue, marked in flight (call with the lock held)."""
         batch, self.queue, self.in_flight = self.queue, [], True
         return batch
+
+    @property
+    def saver(self) -> BaseCheckpointSaver:
+        """The saver this queue commits to (alive while anyone queues for it)."""
+        saver = self._saver()
+        if saver is None:  # pragma: no cover - a caller queuing holds the saver
+            raise RuntimeError("the checkpoint saver of this commit queue was garbage-collected")
+        return saver
 
     def _commit(self, batch: list[Slot]) -> None:
         try:
