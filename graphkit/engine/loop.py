@@ -737,11 +737,15 @@ class Run:
     def execute(self, tasks: list[Task]) -> None:
         """Run the step's tasks on this thread, one after another; helper threads join
         when a task stalls it (``graphkit.engine.threads``)."""
+        if len(tasks) == 1:  # a step of one task (a chain): nothing to stream per task
+            if not tasks[0].done:
+                run_task(tasks[0], self.ctx, self.step + 1, self.values, self.tables)
+            return
         todo = [t for t in tasks if not t.done]
         if not todo:
             return
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
-        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
+        done = self.stream_when_done(tasks)
         if len(todo) == 1:
             run_task(todo[0], run, step, values, tables)
             done(todo[0])

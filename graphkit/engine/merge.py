@@ -47,7 +47,8 @@ def merge_writes(
                 if len(pending) > 1:
                     raise _conflict(key, writers)
                 value = pending[0]
-                new[key] = _overwritten(value) if _is_overwrite(value) else value
+                plain = type(value) is not Overwrite and type(value) is not dict
+                new[key] = value if plain or not _is_overwrite(value) else _overwritten(value)
             else:
                 new[key] = _reduce(values.get(key, MISSING), pending, reducer, key)
             if validating is not None and key in validating.channels:
