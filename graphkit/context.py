@@ -90,14 +90,14 @@ class RunScope:
                     configurable.get("langgraph_auth_user"),
                 )
         run_id = config.get("run_id")
-        return cls(
-            context=context,
-            control=control,
-            thread_id=configurable.get("thread_id") if has_checkpointer else None,
-            run_id=str(run_id) if run_id is not None else None,
-            server_info=server_info,
-            metadata=metadata,
-            subgraphs=subgraphs,
+        return cls(  # positional: a class called with keywords builds a dict first
+            context,
+            control,
+            configurable.get("thread_id") if has_checkpointer else None,
+            str(run_id) if run_id is not None else None,
+            server_info,
+            metadata,
+            subgraphs,
         )
 
 
