@@ -1105,8 +1105,9 @@ class Run:
                 tasks = self.plan()
                 if not tasks or self.check_before(tasks):
                     break
-                started = run_order(tasks)
-                self.emit_debug_starts(started)
+                started = run_order(tasks) if len(tasks) > 1 else tasks
+                if self.modes:
+                    self.emit_debug_starts(started)
                 if self.sink.queue is not None and self._live_step(started):
                     yield from self.execute_live(started)
                 else:
