@@ -157,52 +157,15 @@ def run_task(
 ) -> None:
     """Run one task to completion, recording its writes, routes, interrupt or error.
 
-    A task with a ``CachePolicy`` replays a cached result instead; one that fails
-    with an error handler runs the handler in its place.
+    A node with no policy (``NodeTable.plain``) run here takes the short path below:
+    one attempt, no cache or handler, so no retry loop or executor in between (it
+    behaves as ``_run_with_policies`` does for it). A task with a ``CachePolicy``
+    replays a cached result instead; one that fails with an error handler runs the
+    handler in its place.
     """
-    if task.node.plain and task.timeout is None and run.executor is LOCAL:
-        _run_plain(task, run, step, values, tables)
+    if not task.node.plain or task.timeout is not None or run.executor is not LOCAL:
+        _run_with_policies(task, run, step, values, tables)
         return
-    with task_scope(task, run, step) as ctx:
-        failure = _restored_failure(task) if task.cache else None
-        if failure is None:
-            if task.timeout is not None or task.node.timeout is not None:
-                raise _sync_timeout_error(task.node.name)
-            key = _cache_key(task, run) if task.node.cache_policy is not None else None
-            if key is not None and _replay(task, run.cache.get([key]).get(key)):
-                return
-            try:
-                output = run_with_retry(
-                    task.node.name,
-                    task.node.retry,
-                    partial(_call_node, task, ctx),
-                    ctx,
-                )
-            except Exception as exc:
-                failure = _hand_over(task, exc, ctx)
-            else:
-                record_output(task, output, values, tables, ctx)
-                _finish_output(task, output, run, ctx)
-                if key is not None:
-                    run.cache.set(_entry(task, key))
-                return
-        handler = task.node
-        output = run_with_retry(
-            handler.name,
-            handler.retry,
-            partial(_call_handler, task, failure, ctx),
-            ctx,
-        )
-        record_output(task, output, values, tables, ctx)
-        _finish_output(task, output, run, ctx)
-
-
-def _run_plain(
-    task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
-) -> None:
-    """``run_task`` for a node with no policy (``NodeTable.plain``) run here: one attempt,
-    no cache, no handler, so no retry loop or executor in between. It behaves as
-    ``task_scope`` around ``run_with_retry`` with the local executor does."""
     node = task.node
     ctx = TaskContext(
         run,
@@ -238,6 +201,44 @@ def _run_plain(
     CURRENT_TASK.reset(token)
     if PROGRESS.get() is not None:  # report_progress(), inline: once per task
         report_progress()
+
+
+def _run_with_policies(
+    task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
+) -> None:
+    """``run_task`` through the retry loop, the cache, the executor and the error handler."""
+    with task_scope(task, run, step) as ctx:
+        failure = _restored_failure(task) if task.cache else None
+        if failure is None:
+            if task.timeout is not None or task.node.timeout is not None:
+                raise _sync_timeout_error(task.node.name)
+            key = _cache_key(task, run) if task.node.cache_policy is not None else None
+            if key is not None and _replay(task, run.cache.get([key]).get(key)):
+                return
+            try:
+                output = run_with_retry(
+                    task.node.name,
+                    task.node.retry,
+                    partial(_call_node, task, ctx),
+                    ctx,
+                )
+            except Exception as exc:
+                failure = _hand_over(task, exc, ctx)
+            else:
+                record_output(task, output, values, tables, ctx)
+                _finish_output(task, output, run, ctx)
+                if key is not None:
+                    run.cache.set(_entry(task, key))
+                return
+        handler = task.node
+        output = run_with_retry(
+            handler.name,
+            handler.retry,
+            partial(_call_handler, task, failure, ctx),
+            ctx,
+        )
+        record_output(task, output, values, tables, ctx)
+        _finish_output(task, output, run, ctx)
 
 
 def _finish_output(task: Task, output: Any, run: RunContext, ctx: TaskContext) -> None:
