@@ -39,3 +39,35 @@ def test_a_checkpoint_ts_is_utc_now() -> None:
     graph.invoke({"x": 0}, config)
     ts = dt.datetime.fromisoformat(graph.get_state(config).created_at)
     assert before - dt.timedelta(seconds=1) <= ts <= dt.datetime.now(dt.timezone.utc)
+
+
+def test_ids_are_uuid7_increasing_and_carry_the_time_given() -> None:
+    import threading
+    import time
+    import uuid
+
+    from graphkit.stores.checkpoint.base import checkpoint_id_bytes, new_checkpoint_id
+
+    now_us = time.time_ns() // 1000
+    made = new_checkpoint_id(now_us + 5_000_000)  # 5 s ahead: its millisecond is that one
+    parsed = uuid.UUID(made)
+    assert parsed.version == 7 and parsed.variant == uuid.RFC_4122 and str(parsed) == made
+    assert int.from_bytes(parsed.bytes[:6], "big") == (now_us + 5_000_000) // 1000
+    assert checkpoint_id_bytes(made) == parsed.bytes
+    later = new_checkpoint_id(now_us)  # the clock "went back": still after the last one
+    assert later > made and checkpoint_id_bytes(later) == uuid.UUID(later).bytes
+    found: list[list[str]] = [[] for _ in range(4)]
+
+    def make(out: list[str]) -> None:
+        out.extend(new_checkpoint_id() for _ in range(3000))
+
+    threads = [threading.Thread(target=make, args=(out,)) for out in found]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [i for out in found for i in out]
+    assert len(set(every)) == len(every)  # unique across threads
+    for out in found:
+        assert out == sorted(out) and out[0] > later  # increasing in each thread
+        assert all(uuid.UUID(i).version == 7 for i in out[::97])

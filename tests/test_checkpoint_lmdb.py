@@ -331,3 +331,54 @@ def test_a_version_map_not_described_by_new_versions_is_stored_whole(tmp_path: P
         assert saver.get_tuple(config).checkpoint["channel_versions"] == dropped
         history = [t.checkpoint["channel_versions"] for t in saver.list(cfg())]
         assert history[1] == versions and history[2] == {f"k{i}": 1 for i in range(10)}
+
+
+# ---------------------------------- a put after another process changed the thread
+DELETER = textwrap.dedent(
+    """
+    import sys
+    from graphkit.stores.checkpoint import LMDBSaver
+    with LMDBSaver(sys.argv[1]) as saver:
+        saver.delete_thread(sys.argv[2])
+    """
+)
+
+
+def test_a_put_after_another_process_deleted_the_thread_stores_every_value(
+    tmp_path: Path,
+) -> None:
+    """The saver skips looking its parent up only when no other write of any process
+    came between (LMDB's transaction ids): a delete by another process is seen."""
+    with LMDBSaver(tmp_path, sync=False) as saver:
+        talk = Conversation(saver)
+        for turn in range(4):
+            talk.step(f"turn {turn}")
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        subprocess.run([sys.executable, "-c", DELETER, str(tmp_path), "t"], check=True, env=env)
+        assert saver.get_tuple(cfg()) is None
+        talk.step("after the delete")  # its parent and append base are gone
+        found = saver.get_tuple(cfg())
+        assert found is not None
+        assert found.checkpoint["channel_values"]["messages"] == talk.messages
+        assert found.checkpoint["channel_values"]["turns"] == talk.version
+        talk.step("and on")  # the chain goes on from the self-contained checkpoint
+        found = saver.get_tuple(cfg())
+        assert found is not None and found.checkpoint["channel_values"]["messages"] == talk.messages
+
+
+def test_a_put_right_after_its_parent_reads_back_whole_across_other_writers(
+    tmp_path: Path,
+) -> None:
+    """Puts of two threads interleaved (each parent is then one transaction back or
+    more) and back to back (the parent is the previous transaction): all read back."""
+    with LMDBSaver(tmp_path, sync=False) as saver:
+        one, two = Conversation(saver, "one"), Conversation(saver, "two")
+        for turn in range(6):
+            one.step(f"one {turn}")
+            if turn % 2:
+                two.step(f"two {turn}")
+        for talk, thread in ((one, "one"), (two, "two")):
+            for checkpoint_id, messages in talk.history:
+                found = saver.get_tuple(cfg(thread, checkpoint_id))
+                assert found is not None
+                assert found.checkpoint["channel_values"]["messages"] == messages

@@ -364,9 +364,9 @@ def test_one_lmdb_write_transaction_per_superstep(
     commits: list[int] = []
     original = LMDBEnv.write
 
-    def counting(self: LMDBEnv, fn: Any) -> Any:
+    def counting(self: LMDBEnv, fn: Any, *args: Any) -> Any:
         commits.append(1)
-        return original(self, fn)
+        return original(self, fn, *args)
 
     builder = StateGraph(State)
     for name in ("a", "b", "c"):  # three parallel writers per step, two steps

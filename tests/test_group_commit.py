@@ -34,9 +34,9 @@ def count_commits(monkeypatch: pytest.MonkeyPatch) -> Any:
     commits: list[int] = []
     original = LMDBEnv.write
 
-    def counting(self: LMDBEnv, fn: Any) -> Any:
+    def counting(self: LMDBEnv, fn: Any, *args: Any) -> Any:
         commits.append(1)
-        return original(self, fn)
+        return original(self, fn, *args)
 
     def start() -> list[int]:
         monkeypatch.setattr(LMDBEnv, "write", counting)

@@ -128,3 +128,43 @@ def test_opening_while_another_process_grows_the_map_retries(
         assert calls["n"] == 3 and env.env.info()["map_size"] > 0
     finally:
         env.close()
+
+
+def test_a_resize_never_runs_while_any_thread_has_a_transaction_open() -> None:
+    """Threads enter and leave (some nested) while resizes keep happening: each resize
+    sees no transaction open from start to end, and every thread gets through."""
+    guard = ResizeGuard()
+    open_now = [0]
+    count = threading.Lock()
+    seen_open: list[int] = []
+    stop = threading.Event()
+    passes = [0]
+
+    def transactions(nested: bool) -> None:
+        while not stop.is_set():
+            guard.enter()
+            with count:
+                open_now[0] += 1
+                passes[0] += 1
+            if nested:
+                guard.enter()
+                guard.leave()
+            with count:
+                open_now[0] -= 1
+            guard.leave()
+
+    workers = [threading.Thread(target=transactions, args=(i % 2 == 0,)) for i in range(4)]
+    for worker in workers:
+        worker.start()
+    for _ in range(40):
+        with guard.exclusive():
+            seen_open.append(open_now[0])
+            time.sleep(0.0003)  # a transaction that got in now would show below
+            seen_open.append(open_now[0])
+        time.sleep(0.0003)  # let the transactions through
+    stop.set()
+    for worker in workers:
+        worker.join(30)
+    assert not any(w.is_alive() for w in workers)
+    assert passes[0] > 40 and set(seen_open) == {0}
+    assert guard._open == []

@@ -341,3 +341,46 @@ def test_a_model_with_a_post_init_hook_is_built_by_model_construct() -> None:
     s = Serializer()
     found = s.loads(s.dumps(Hooked(a=3)))
     assert found == Hooked(a=3) and found.__dict__.get("seen") is True
+
+
+class _Wrapped:
+    """Encoded by a hook that itself calls ``dumps`` on the same serializer."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Wrapped) and other.inner == self.inner
+
+
+def test_dumps_called_from_an_encode_hook_and_from_threads_packs_each_value_whole() -> None:
+    import threading
+
+    serde = Serializer()
+    register(
+        _Wrapped,
+        "tests.serde:_Wrapped",
+        encode=lambda w: serde.dumps(w.inner),  # re-entrant: the outer pack is under way
+        decode=lambda data: _Wrapped(serde.loads(data)),
+    )
+    value = {"a": [_Wrapped({"b": [1, 2, _Wrapped("deep")]}), "tail"], "n": 3}
+    assert serde.loads(serde.dumps(value)) == value
+    with pytest.raises(SerdeError):
+        serde.dumps({"bad": object()})
+    assert serde.loads(serde.dumps([1, "after a failure"])) == [1, "after a failure"]
+    errors: list[BaseException] = []
+
+    def pack_many(tag: int) -> None:
+        try:
+            for i in range(300):
+                item = {"tag": tag, "i": i, "w": _Wrapped([tag, i])}
+                assert serde.loads(serde.dumps(item)) == item
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pack_many, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[0]

@@ -286,3 +286,20 @@ def test_a_copy_is_a_sibling_and_updates_given_with_it_run_on_it(
     fork = graph.get_state(after.parent_config)
     assert fork.metadata is not None and fork.metadata["source"] == "fork"
     assert tasks_of(fork) == [("b", {"log": ["B*"]})]
+
+
+def test_one_task_writing_one_channel_is_recorded_like_any_step() -> None:
+    big = ["y" * 500]
+    after = {"log": ["old", *big], "last": "b", "total": 3}
+    assert record_writes([("1:n", [("last", after["last"])])], after, {}) == {
+        "1:n": [["last", "="]]
+    }
+    assert record_writes([("1:n", [("log", big)])], after, {"log": ["old"]}) == {
+        "1:n": [["log", ["+", 1, 2]]]
+    }
+    assert record_writes([("1:n", [("total", 2)])], after, {"total": 1}) == {
+        "1:n": [["total", ["v", 2]]]
+    }
+    assert record_writes([("1:n", [("last", "b")])], after, {}, keys=frozenset({"log"})) == {
+        "1:n": []
+    }

@@ -17,12 +17,12 @@ import operator
 import time
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from graphkit import _message_index
 from graphkit.constants import INTERRUPT, MISSING, START
 from graphkit.engine.frontier import Frontier, next_names
-from graphkit.engine.group_commit import RunSaves, SaveItem, committer
+from graphkit.engine.group_commit import GroupCommit, RunSaves, SaveItem, committer
 from graphkit.engine.task import Task, Write, adopt_handler, handled_failure
 from graphkit.errors import ConfigError, ResumeValidationError, UnknownInterruptError
 from graphkit.stores.checkpoint.base import (
@@ -126,9 +126,10 @@ class CheckpointSession:
         self.interrupted: dict[str, list[Interrupt]] = {}
         self._unsaved: tuple[str, dict[str, Any], int, Any, Stamp | None] | None = None
         self.report_held = False
-        """Set when the run streams ``checkpoints``/``debug``: under ``durability="exit"``
-        each step's checkpoint is reported (with the id it will have if it is the one
-        saved at exit), as LangGraph streams them."""
+        """Set when the run streams ``checkpoints``/``debug``: saves return what they
+        wrote (otherwise nothing: no one looks), and under ``durability="exit"`` each
+        step's checkpoint is reported (with the id it will have if it is the one saved
+        at exit), as LangGraph streams them."""
         self.deferred: list[SaveItem] = []
         """``durability="sync"`` saves an async run commits off the event loop before
         it goes on (see ``defer_sync`` and ``commit_deferred``)."""
@@ -136,6 +137,8 @@ class CheckpointSession:
         """Set by an async run: sync saves wait in ``deferred`` instead of committing
         on the caller's thread (the event loop's)."""
         self._background: RunSaves | None = None
+        self._group: GroupCommit | None = None
+        """The saver's commit queue, once a synchronous save has needed it."""
         self._held: SaveItem | None = None
         """A ``durability="sync"`` input checkpoint, committed together with the step-0
         checkpoint saved right after it (no node runs between the two): one transaction
@@ -271,13 +274,14 @@ class CheckpointSession:
 
         The metadata is LangGraph's (source, step, parents and the run's own): what the
         step wrote is in the channel values, and who wrote it in the frontier's record.
-        Returns what was written (nothing yet when ``durability="exit"`` holds it back).
+        Returns what was written when ``report_held`` is set (nothing yet when
+        ``durability="exit"`` holds it back).
         ``hold``: the next save follows at once, with no node run between: a
         ``durability="sync"`` save waits to be committed with it (or at ``flush``).
         """
         if self.durability == "exit":
             return self._hold_until_exit(source, values, step, frontier.to_record())
-        return [self._put(source, values, step, frontier.to_record(), hold)]
+        return self._put(source, values, step, frontier.to_record(), hold)
 
     def _hold_until_exit(
         self, source: str, values: dict[str, Any], step: int, record: Any
@@ -287,7 +291,8 @@ class CheckpointSession:
         if not self.report_held:
             self._unsaved = (source, values, step, record, None)
             return []
-        stamp = Stamp(new_checkpoint_id(), utc_timestamp(time.time_ns() // 1000))
+        now = time.time_ns() // 1000
+        stamp = Stamp(new_checkpoint_id(now), utc_timestamp(now))
         self._unsaved = (source, values, step, record, stamp)
         return [
             Saved(
@@ -310,10 +315,8 @@ class CheckpointSession:
         }
 
     def _metadata(self, source: str, step: int) -> CheckpointMetadata:
-        return cast(
-            CheckpointMetadata,
-            {**self.user_metadata, "source": source, "step": step, "parents": {}},
-        )
+        metadata: Any = {**self.user_metadata, "source": source, "step": step, "parents": {}}
+        return metadata
 
     def _put(
         self,
@@ -323,19 +326,29 @@ class CheckpointSession:
         frontier: Any,
         hold: bool = False,
         stamp: Stamp | None = None,
-    ) -> Saved:
-        hold = hold and not self.in_background and not self.defer_sync and self.saver.waits_on_io
-        checkpoint, new_versions = self._checkpoint(values, frontier, copy=hold, stamp=stamp)
+    ) -> list[Saved]:
+        """Save a checkpoint of ``values``; what was written, if ``report_held``."""
+        saver = self.saver
+        # A background or deferred save must not see later changes, nor a held one
+        # (the run goes on before it is committed); an inline one is done with these
+        # dicts before the run goes on.
+        inline = not saver.waits_on_io
+        hold = hold and not inline and not self.in_background and not self.defer_sync
+        checkpoint, new_versions = self._checkpoint(
+            values, frontier, not inline and (hold or self.in_background or self.defer_sync), stamp
+        )
         metadata = self._metadata(source, step)
         parent = self.config
-        new_config = self._config_of(checkpoint["id"])
-        self.config = new_config
-        self.interrupted = {}
-        if self.in_background:
+        new_config = self.config = self._config_of(checkpoint["id"])
+        if self.interrupted:
+            self.interrupted = {}
+        if inline:  # nothing to wait for or share: save inline, whatever the durability
+            saver.put(parent, checkpoint, metadata, new_versions)
+        elif self.in_background:
             if self._background is None:
-                self._background = RunSaves(self.saver)
+                self._background = RunSaves(saver)
             self._background.submit((parent, checkpoint, metadata, new_versions))
-        elif self.saver.waits_on_io:
+        else:
             # committed before the run goes on; concurrent runs share the disk sync
             item = (parent, checkpoint, metadata, new_versions)
             if self.defer_sync:
@@ -345,51 +358,55 @@ class CheckpointSession:
                 self._held = item
             else:
                 held, self._held = self._held, None
-                committer(self.saver).put(item, after=held)
-        else:  # nothing to wait for or share: save inline, whatever the durability
-            self.saver.put(parent, checkpoint, metadata, new_versions)
-        return Saved(new_config, parent, metadata, frontier, checkpoint["ts"])
+                self._committer().put(item, after=held)
+        if not self.report_held:
+            return []
+        return [Saved(new_config, parent, metadata, frontier, checkpoint["ts"])]
 
     def _checkpoint(
-        self, values: dict[str, Any], frontier: Any, copy: bool = False, stamp: Stamp | None = None
+        self, values: dict[str, Any], frontier: Any, copy: bool, stamp: Stamp | None = None
     ) -> tuple[Checkpoint, dict[str, int]]:
         """The checkpoint of ``values`` now (or with the id and time ``stamp`` gave it
-        when it was reported); new versions only for changed channels."""
-        saved = self.saved_values
+        when it was reported); new versions only for changed channels. ``copy``: the
+        checkpoint gets its own dicts (it is saved after the run has gone on)."""
         now = time.time_ns() // 1000
-        version = max(self.last_version + 1, now)
+        version = self.last_version + 1
+        if now > version:
+            version = now
         self.last_version = version
         new_versions: dict[str, int] = {}
         appends: dict[str, list[int]] = {}
-        changed, self.changed = self.changed, set()
-        for key in changed:
-            value = values[key]
-            old = saved.get(key, MISSING)
-            if old is value:
-                continue
-            if (
-                type(value) is list
-                and type(old) is list
-                and key in self.versions
-                and len(value) > len(old)
-                and (_message_index.extends(value, old) or all(map(operator.is_, old, value)))
-            ):
-                appends[key] = [self.versions[key], len(old)]
-            new_versions[key] = version
-            saved[key] = value
-        self.versions.update(new_versions)
-        # A background or deferred save must not see later changes; a synchronous one
-        # is done with these dicts before the run goes on.
-        background = self.in_background or self.defer_sync or copy
-        checkpoint = Checkpoint(
-            v=1,
-            id=new_checkpoint_id() if stamp is None else stamp.id,
-            ts=utc_timestamp(now) if stamp is None else stamp.ts,
-            channel_values=dict(values) if background else values,
-            channel_versions=dict(self.versions) if background else self.versions,
-            frontier=frontier,
-            channel_appends=appends,
-        )
+        versions = self.versions
+        changed = self.changed
+        if changed:
+            saved = self.saved_values
+            for key in changed:
+                value = values[key]
+                old = saved.get(key, MISSING)
+                if old is value:
+                    continue
+                if (
+                    type(value) is list
+                    and type(old) is list
+                    and key in versions
+                    and len(value) > len(old)
+                    and (_message_index.extends(value, old) or all(map(operator.is_, old, value)))
+                ):
+                    appends[key] = [versions[key], len(old)]
+                new_versions[key] = version
+                saved[key] = value
+            changed.clear()
+            if new_versions:
+                versions.update(new_versions)
+        checkpoint: Checkpoint = {
+            "v": 1,
+            "id": new_checkpoint_id(now) if stamp is None else stamp.id,
+            "ts": utc_timestamp(now) if stamp is None else stamp.ts,
+            "channel_values": dict(values) if copy else values,
+            "channel_versions": dict(versions) if copy else versions,
+            "frontier": frontier,
+            "channel_appends": appends,
+        }
         return checkpoint, new_versions
 
     def save_pending(
@@ -425,16 +442,21 @@ class CheckpointSession:
 
     def commit_deferred(self) -> None:
         """Commit the sync saves an async run deferred, in order (call it off the loop)."""
-        group = committer(self.saver)
+        group = self._committer()
         items, self.deferred = self.deferred, []
         for item in items:
             group.put(item)
+
+    def _committer(self) -> GroupCommit:
+        if self._group is None:
+            self._group = committer(self.saver)
+        return self._group
 
     def _commit_held(self) -> None:
         """Commit the held input checkpoint now, if any."""
         held, self._held = self._held, None
         if held is not None:
-            committer(self.saver).put(held)
+            self._committer().put(held)
 
     def flush(self) -> list[Saved]:
         """Make sure everything saved so far is on disk before going on."""
@@ -445,7 +467,7 @@ class CheckpointSession:
             (source, values, step, record, stamp), self._unsaved = self._unsaved, None
             put = self._put(source, values, step, record, stamp=stamp)
             if stamp is None:  # not reported yet
-                saved.append(put)
+                saved += put
         if self._background is not None:
             self._background.wait()
         return saved

@@ -158,10 +158,16 @@ class RunSaves:
         self.slots = []
 
     def _raise_failed(self) -> None:
+        """Raise the error of a committed slot that failed; forget the committed ones
+        (so each submit looks only at what is still queued, not at the whole run)."""
+        queued = []
         for slot in self.slots:
-            if slot.done and slot.error is not None:
+            if not slot.done:
+                queued.append(slot)
+            elif slot.error is not None:
                 self.slots = []
                 raise slot.error
+        self.slots = queued
 
 
 def raise_error(slot: Slot) -> None:

@@ -55,6 +55,12 @@ def record_writes(
     """
     tasks = list(tasks)
     keep = keys if keys is None or isinstance(keys, frozenset) else frozenset(keys)
+    if len(tasks) == 1 and len(tasks[0][1]) == 1:  # the common step: one task, one write
+        task_id, ((channel, value),) = tasks[0]
+        if keep is not None and channel not in keep:
+            return {task_id: []}
+        if values.get(channel, MISSING) is value:
+            return {task_id: [[channel, _SAME]]}
     writers: dict[str, int] = {}
     for _, writes in tasks:
         for channel, _ in writes:

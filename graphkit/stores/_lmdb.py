@@ -25,7 +25,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import lmdb
 
@@ -174,8 +174,8 @@ class LMDBEnv:
                 "(nothing of that kind was ever stored there)"
             ) from None
 
-    def write(self, fn: Callable[[lmdb.Transaction], T]) -> T:
-        """Run ``fn`` in one write transaction; grow the map and retry if it is full.
+    def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(txn, *args)`` in one write transaction; grow the map and retry if full.
 
         ``fn`` must be safe to re-run: a full map aborts the transaction, so nothing
         it wrote is kept before the retry. Growing waits until no transaction of this
@@ -185,7 +185,7 @@ class LMDBEnv:
             txn = self._open(write=True)
             try:
                 with txn:
-                    return fn(txn)
+                    return fn(txn, *args)
             except lmdb.MapFullError:
                 seen = self.env.info()["map_size"]
             except lmdb.Error as exc:
@@ -530,42 +530,50 @@ class ResizeGuard:
     unmaps the old map: a reader in another thread would read freed memory). A pending
     resize makes new transactions wait, except in a thread that already has one open
     (nested transactions must not deadlock against the resize waiting for them).
+
+    With no resize pending, ``enter`` and ``leave`` take no lock: each adds or removes
+    the thread's id in a list (one step each under the GIL), then looks at the resize
+    flag. A resize sets the flag first and then waits for the list to empty, so either
+    it sees the entry or the transaction sees the flag and backs off (``_wait``).
     """
 
     def __init__(self) -> None:
-        self._mutex = threading.Lock()
-        self._cond = threading.Condition(self._mutex)
-        """Waits on ``_mutex`` (taken directly on the hot path: cheaper than the Condition)."""
-        self._active = 0
-        """Open transactions in the process."""
+        self._cond = threading.Condition(threading.Lock())
+        self._open: list[int] = []
+        """The thread id of each open transaction of the process (once per transaction)."""
         self._resizing = False
         """A resize is waiting for, or holding, the map."""
-        self._local = threading.local()
-        """``depth``: transactions open in the current thread."""
 
     def enter(self) -> None:
         """A transaction begins."""
-        local = self._local
-        depth = local.__dict__.get("depth", 0)
-        with self._mutex:
-            if self._resizing and not depth:
-                while self._resizing:
-                    self._cond.wait()
-            self._active += 1
-        local.depth = depth + 1
+        ident = threading.get_ident()
+        self._open.append(ident)
+        if self._resizing:
+            self._wait(ident)
+
+    def _wait(self, ident: int) -> None:
+        """A resize is pending: step back and wait for it, unless nested in this thread."""
+        opened = self._open
+        with self._cond:
+            if opened.count(ident) > 1:
+                return  # this thread has a transaction open: the resize waits for it
+            opened.remove(ident)
+            self._cond.notify_all()  # the resize may be waiting on this entry
+            while self._resizing:
+                self._cond.wait()
+            opened.append(ident)
 
     def leave(self) -> None:
         """A transaction ended."""
-        self._local.depth -= 1
-        with self._mutex:
-            self._active -= 1
-            if self._resizing and not self._active:
+        self._open.remove(threading.get_ident())
+        if self._resizing:
+            with self._cond:
                 self._cond.notify_all()
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the map alone: waits until every open transaction has ended."""
-        if getattr(self._local, "depth", 0):
+        if threading.get_ident() in self._open:
             raise MapFullError(
                 "cannot resize the LMDB map while this thread has a transaction open; "
                 "end the transaction first (e.g. do not write inside `with env.read()`)"
@@ -574,7 +582,7 @@ class ResizeGuard:
             while self._resizing:
                 self._cond.wait()
             self._resizing = True
-            while self._active:
+            while self._open:
                 self._cond.wait()
         try:
             yield

@@ -179,7 +179,15 @@ class Serializer:
     ``myapp:Outer.Inner``). Values nest at most :data:`MAX_DEPTH` extension levels.
     """
 
-    __slots__ = ("_allowed", "_default", "_ext_hook", "_local", "allow_pickle", "cipher")
+    __slots__ = (
+        "_allowed",
+        "_default",
+        "_ext_hook",
+        "_local",
+        "_packers",
+        "allow_pickle",
+        "cipher",
+    )
 
     def __init__(
         self,
@@ -193,7 +201,9 @@ class Serializer:
         self._allowed = tuple(allowed_modules)
         self._default = self._encode_ext
         self._ext_hook = self._decode_ext
-        self._local = threading.local()  # one reusable top-level Packer per thread
+        self._local = threading.local()  # extension nesting depths, per thread
+        self._packers: list[msgpack.Packer] = []
+        """Idle reusable Packers (taken and put back whole: one step each under the GIL)."""
 
     # ----------------------------------------------------------------- encoding
     def dumps(self, obj: Any, *, where: str = "") -> bytes:
@@ -217,26 +227,27 @@ class Serializer:
         return _PLAIN + data
 
     def _pack_top(self, obj: Any) -> bytes:
-        """``_pack`` with a Packer reused per thread (building one per call costs more
-        than packing a small value). Extension payloads, packed while it is busy, and
-        re-entrant calls from user encode hooks get a fresh Packer."""
-        local = self._local
-        packer = getattr(local, "packer", None)
-        if packer is None:
-            packer = local.packer = msgpack.Packer(
-                default=self._default, use_bin_type=True, strict_types=True
-            )
-        elif local.busy:
-            return self._pack(obj)
-        local.busy = True
+        """``_pack`` with a reused Packer (building one per call costs more than packing
+        a small value). Each call takes an idle one, or builds one when none is idle
+        (in another thread, or a re-entrant call from an encode hook), and puts it back.
+        """
+        packers = self._packers
         try:
-            return packer.pack(obj)
+            packer = packers.pop()
+        except IndexError:  # none idle (checked by pop alone: another thread may take it)
+            packer = self._new_packer()
+        try:
+            data: bytes = packer.pack(obj)
         except _Unencodable:
             raise
         except (TypeError, ValueError, OverflowError) as exc:
             raise _Unencodable(obj, _packer_reason(exc)) from None
         finally:
-            local.busy = False
+            packers.append(packer)  # a failed pack leaves it empty (msgpack resets it)
+        return data
+
+    def _new_packer(self) -> msgpack.Packer:
+        return msgpack.Packer(default=self._default, use_bin_type=True, strict_types=True)
 
     def _pack(self, obj: Any) -> bytes:
         try:

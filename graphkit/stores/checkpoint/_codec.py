@@ -377,22 +377,26 @@ def encode_blobs(
     bytes (the header) of append bases are looked at. ``base_chain``, if given, answers
     with those headers instead (a saver that remembers what it wrote reads nothing).
     """
-    if base_chain is None:
-        base_chain = _chain_reader(base_blob)
     values = checkpoint["channel_values"]
-    appends = checkpoint.get("channel_appends") or {}
+    appends = checkpoint.get("channel_appends")
     out: list[tuple[str, int, bytes]] = []
     for channel, version in new_versions.items():
-        if channel not in values:
+        value = values.get(channel, MISSING)
+        if value is MISSING:
             out.append((channel, version, EMPTY))
             continue
-        value = values[channel]
-        hint = appends.get(channel)
         blob = None
-        if hint is not None and type(value) is list:
-            blob = _delta_blob(serde, channel, value, hint, base_chain, snapshot_every)
+        if appends and type(value) is list:
+            hint = appends.get(channel)
+            if hint is not None:
+                if base_chain is None:
+                    base_chain = _chain_reader(base_blob)
+                blob = _delta_blob(serde, channel, value, hint, base_chain, snapshot_every)
         if blob is None:
-            blob = FULL + dumps(serde, value, _channel_place(channel))
+            try:
+                blob = FULL + serde.dumps(value)
+            except SerdeError:  # again, naming the channel
+                blob = FULL + serde.dumps(value, where=f"channel {channel!r}")
         out.append((channel, version, blob))
     return out
 
@@ -412,10 +416,6 @@ def chain_state(blob: bytes | None) -> ChainState | None:
         _, _, chain_len, chain_bytes, snap_bytes = _DELTA_HEAD.unpack_from(blob, 1)
         return chain_len, chain_bytes, snap_bytes
     return None
-
-
-def _channel_place(channel: str) -> Callable[[], str]:
-    return lambda: f"channel {channel!r}"
 
 
 def _delta_blob(

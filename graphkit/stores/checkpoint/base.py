@@ -166,36 +166,49 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_rng.seed)  # a forked child draws its own tails
 
 
-def new_checkpoint_id() -> str:
+def new_checkpoint_id(unix_us: int | None = None) -> str:
     """A new checkpoint id: a UUIDv7 string, strictly increasing within the process.
 
     The first 48 bits are the Unix time in milliseconds, so ids sort by time as strings
     and as 16-byte keys. Within one millisecond (or if the clock steps back) the random
     tail is incremented instead, so ids never repeat or go backwards in a process.
+    ``unix_us``: the time to use (microseconds since the epoch), when the caller has
+    read the clock already (a checkpoint's ``ts`` and id then come from one reading).
 
     >>> a, b = new_checkpoint_id(), new_checkpoint_id()
     >>> a < b and uuid.UUID(a).version == 7
     True
     """
-    global _last_id, _last_made
-    with _id_lock:
-        # A 122-bit counter: 48 bits of milliseconds, then 74 bits (73 random, so
-        # increments within a millisecond have room).
-        counter = ((time.time_ns() // 1_000_000) << 74) | _rng.getrandbits(73)
-        if counter <= _last_id:
-            counter = _last_id + 1
+    global _last_id, _last_made, _ms_head
+    ms = time.time_ns() // 1_000_000 if unix_us is None else unix_us // 1000
+    # A 122-bit counter: 48 bits of milliseconds, then 74 bits (73 random, so
+    # increments within a millisecond have room).
+    drawn = (ms << 74) | _rng.getrandbits(73)
+    _id_lock.acquire()  # (cheaper than ``with`` on this path)
+    try:
+        counter = drawn if drawn > _last_id else _last_id + 1
         _last_id = counter
+    finally:
+        _id_lock.release()
     # UUIDv7 layout: 48 ms | 4 version | 12 rand_a | 2 variant | 62 rand_b (order kept).
-    raw = (
-        ((counter >> 74) << 80)
-        | (0x7000 | ((counter >> 62) & 0xFFF)) << 64
-        | (0b10 << 62)
-        | (counter & ((1 << 62) - 1))
-    ).to_bytes(16, "big")
-    h = raw.hex()
-    made = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-    _last_made = (made, raw)
+    # The millisecond's part is formatted once per millisecond.
+    head = _ms_head
+    if head[0] != counter >> 74:
+        ms_bytes = (counter >> 74).to_bytes(6, "big")
+        text = ms_bytes.hex()
+        head = _ms_head = (counter >> 74, f"{text[:8]}-{text[8:]}-", ms_bytes)
+    tail = ((0x7000 | ((counter >> 62) & 0xFFF)) << 64 | _VARIANT | (counter & _RAND_B)).to_bytes(
+        10, "big"
+    )
+    made = head[1] + tail[:4].hex("-", 2) + "-" + tail[4:].hex()
+    _last_made = (made, head[2] + tail)
     return made
+
+
+_VARIANT = 0b10 << 62
+_RAND_B = (1 << 62) - 1
+_ms_head: tuple[int, str, bytes] = (-1, "", b"")
+"""The millisecond :func:`new_checkpoint_id` last formatted: (ms, its id text, its 6 bytes)."""
 
 
 _last_made: tuple[str, bytes] = ("", b"")
@@ -321,6 +334,12 @@ def names_namespace(config: RunnableConfig) -> bool:
 
 def thread_of(config: RunnableConfig | None) -> tuple[str, str, str | None]:
     """(thread_id, checkpoint_ns, checkpoint_id) from a config; ValueError without a thread."""
+    plain = config.get("configurable") if type(config) is dict else None
+    if type(plain) is dict:  # what the runtime passes: skip the checks' calls
+        thread_id = plain.get("thread_id")
+        ns = plain.get("checkpoint_ns")
+        if type(thread_id) is str and thread_id and type(ns) is str:
+            return thread_id, ns, plain.get("checkpoint_id")
     configurable = configurable_of(config)
     thread_id = configurable.get("thread_id")
     if thread_id is None or thread_id == "":

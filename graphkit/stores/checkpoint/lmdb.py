@@ -226,6 +226,10 @@ class LMDBSaver(BaseCheckpointSaver):
         self._lists = codec.ListCache()
         self._versions: dict[bytes, _Last] = {}
         """Per thread+namespace: the checkpoint last written or read (see ``_Last``)."""
+        self._last_commit: tuple[int, bytes] = (-2, b"")
+        """(LMDB transaction id, key) of the checkpoint this saver committed last: a child
+        written in the very next transaction of the environment (no other write of any
+        process came between) need not look its parent up."""
 
     def _checksummed(self) -> bool:
         """True unless the environment holds checkpoints written before checksums were."""
@@ -297,9 +301,9 @@ class LMDBSaver(BaseCheckpointSaver):
         metadata: CheckpointMetadata,
         new_versions: dict[str, int],
     ) -> RunnableConfig:
-        item = self._prepare(config, checkpoint, metadata, new_versions, {})
+        item = self._prepare(config, checkpoint, metadata, new_versions, None)
         try:
-            depth = self.env.write(lambda txn: self._write_prepared(txn, item))
+            depth = self.env.write(self._write_prepared, item)
         except BaseException:
             self._versions.clear()  # what we remembered while preparing was not written
             raise
@@ -328,6 +332,7 @@ class LMDBSaver(BaseCheckpointSaver):
 
     def _written(self, item: _Prepared, depth: int) -> None:
         """Bring the in-process caches up to date with a checkpoint just committed."""
+        self._last_commit = (item.txn_id, item.key)
         if item.fresh:  # stored in full, not as prepared
             self._lists.drop_thread(item.thread_id)
             self._versions.pop(item.prefix, None)
@@ -346,9 +351,12 @@ class LMDBSaver(BaseCheckpointSaver):
         checkpoint: Checkpoint,
         metadata: CheckpointMetadata,
         new_versions: dict[str, int],
-        pending: dict[bytes, bytes],
+        pending: dict[bytes, bytes] | None,
     ) -> _Prepared:
-        """Encode one checkpoint outside the write transaction (keeps the writer lock short)."""
+        """Encode one checkpoint outside the write transaction (keeps the writer lock short).
+
+        ``pending``: the blobs of a batch's earlier checkpoints (by key), which later
+        ones may build on; this one's are added (None: a checkpoint alone)."""
         thread_id, ns, parent_id = thread_of(config)
         codec.check_versions(checkpoint, new_versions)
         cid = checkpoint["id"]
@@ -357,8 +365,12 @@ class LMDBSaver(BaseCheckpointSaver):
         known = self._versions.get(prefix)
         if known is not None and known.cid == parent_id:
             parent_key = prefix + known.id16
-            delta, mine = _versions_delta(known, versions, new_versions)
+            if known.versions is None and len(versions) < codec.VERSIONS_DELTA_MIN:
+                delta = mine = None  # too few channels for a delta, now as before
+            else:
+                delta, mine = _versions_delta(known, versions, new_versions)
         else:
+            known = None
             parent_key = prefix + checkpoint_id_bytes(parent_id) if parent_id else b""
             delta, mine = None, _private(versions)
         base_key, depth = b"", 0
@@ -373,8 +385,8 @@ class LMDBSaver(BaseCheckpointSaver):
         else:
             record = codec.encode_record(self.serde, checkpoint, parent_id, metadata=meta)
         room = _MAX_KEY - len(prefix) - 8
-        chains = known.chains if known is not None and known.cid == parent_id else {}
-        if checkpoint.get("channel_appends"):
+        chains = known.chains if known is not None else {}
+        if checkpoint["channel_appends"]:
             lookup = self._base_blobs(prefix, room, pending)
             blobs = codec.encode_blobs(
                 self.serde,
@@ -389,44 +401,50 @@ class LMDBSaver(BaseCheckpointSaver):
                 self.serde, checkpoint, new_versions, codec.no_blob, self.snapshot_every
             )
         values = checkpoint["channel_values"]
-        seal = self._seal
+        seal = codec.seal if self._sums else _unsealed
         items = []
         for channel, version, blob in blobs:
             blob_key = prefix + enc_in(channel, room) + _U64.pack(version)
-            pending[blob_key] = blob
+            if pending is not None:
+                pending[blob_key] = blob
             items.append((blob_key, seal(blob)))
             if type(values.get(channel)) is list:  # the base of the next append
                 chain = codec.chain_state(blob)
                 if chain is not None:
                     chains[channel] = (version, chain)
         id16 = checkpoint_id_bytes(cid)
-        if len(self._versions) > 4096:
-            self._versions.clear()
-        self._versions[prefix] = _Last(cid, id16, mine, depth, chains)
+        if known is not None:  # the child takes the parent's place
+            known.cid, known.id16, known.versions, known.depth = cid, id16, mine, depth
+        else:
+            if len(self._versions) > 4096:
+                self._versions.clear()
+            self._versions[prefix] = _Last(cid, id16, mine, depth, chains)
         return _Prepared(
-            thread_id=thread_id,
-            ns=ns,
-            cid=cid,
-            prefix=prefix,
-            key=prefix + id16,
-            record=seal(record),
-            parent_id=parent_id,
-            base_key=base_key,
-            parent_key=parent_key,
-            depth=depth,
-            blobs=blobs,
-            items=items,
-            meta=meta,
-            checkpoint=checkpoint,
+            thread_id,
+            ns,
+            cid,
+            prefix,
+            prefix + id16,
+            seal(record),
+            parent_id,
+            base_key,
+            parent_key,
+            depth,
+            blobs,
+            items,
+            meta,
+            checkpoint,
         )
 
-    def _base_blobs(self, prefix: bytes, room: int, pending: dict[bytes, bytes]) -> codec.GetBlob:
+    def _base_blobs(
+        self, prefix: bytes, room: int, pending: dict[bytes, bytes] | None
+    ) -> codec.GetBlob:
         """The ``GetBlob`` an append's delta is built on: this batch's blobs, else LMDB."""
         blobs_db = self._blobs
 
         def base_blob(channel: str, version: int) -> bytes | None:
             blob_key = prefix + enc_in(channel, room) + _U64.pack(version)
-            found = pending.get(blob_key)
+            found = pending.get(blob_key) if pending is not None else None
             if found is not None:
                 return found
             with _reader(self.env) as txn:
@@ -444,15 +462,24 @@ class LMDBSaver(BaseCheckpointSaver):
         depth = item.depth
         record = item.record
         items = item.items
+        txn_id = item.txn_id = txn.id()
+        last_id, last_key = self._last_commit
         item.fresh = (
-            bool(item.parent_key) and txn.get(item.parent_key, db=self._checkpoints) is None
+            bool(item.parent_key)
+            # the parent committed in the transaction just before this one is still there
+            and not (txn_id == last_id + 1 and item.parent_key == last_key)
+            and txn.get(item.parent_key, db=self._checkpoints) is None
         )
         if item.fresh:
             # The parent is gone: the thread was deleted (or pruned to nothing) while a
             # run on it went on. The run's unchanged values and append bases went with
             # it, so this checkpoint is stored self-contained: every value in full.
             record, depth, items = self._full_record(item), 0, self._fresh_items(item)
-        elif item.base_key and txn.get(item.base_key, db=self._checkpoints) is None:
+        elif (
+            item.base_key
+            and item.base_key != item.parent_key  # the parent was found just above
+            and txn.get(item.base_key, db=self._checkpoints) is None
+        ):
             # the delta's base was deleted (by another process): store the full map
             record, depth = self._full_record(item), 0
         for blob_key, blob in items:
@@ -920,6 +947,8 @@ class _Prepared:
     checkpoint: Checkpoint
     fresh: bool = False
     """Set when written: the parent was gone, so every value was stored in full."""
+    txn_id: int = -2
+    """Set when written: the LMDB transaction id it was written in."""
 
 
 @dataclass(slots=True)
@@ -982,6 +1011,11 @@ def _versions_delta(
     ):
         return None, mine
     return dict(new_versions), mine
+
+
+def _unsealed(data: bytes) -> bytes:
+    """What a store written before checksums keeps: the bytes as they are."""
+    return data
 
 
 def _record_place(where: str) -> str:
