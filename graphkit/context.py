@@ -205,13 +205,14 @@ class TaskContext:
         task_id: str,
         path: tuple[Any, ...] = (),
         resume: list[Any] | None = None,
+        cache: dict[str, Any] | None = None,
+        first_attempt_time: float | None = None,
         *,
         interrupt_count: int = 0,
-        cache: dict[str, Any] | None = None,
         attempt: int = 1,
-        first_attempt_time: float | None = None,
     ) -> None:
-        # written out: one per task, and the generated __init__ is a third slower
+        # written out: one per task, and the generated __init__ is a third slower (and
+        # the task path calls it positionally: a class called with keywords builds a dict)
         self.run = run
         self.node = node
         self.step = step

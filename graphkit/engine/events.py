@@ -43,7 +43,6 @@ class EventSink:
     def __init__(
         self,
         modes: frozenset[str],
-        *,
         live: bool = False,
         namespace: Namespace = (),
         forward: Callable[[Event], None] | None = None,

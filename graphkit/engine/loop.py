@@ -151,11 +151,11 @@ class Run:
         one of the ``recursion_limit`` steps (set in ``_start_input``)."""
         # A subgraph's own consumer (a node iterating its stream) sees its events
         # as top-level ones; forwarded to the parent's stream they carry the namespace.
-        self.sink = EventSink(
+        self.sink = EventSink(  # modes, live, namespace, forward (positional: see TaskContext)
             modes,
-            live=(live or self.live_when_parallel) and forward is None,
-            namespace=namespace if forward is not None else (),
-            forward=forward,
+            (live or self.live_when_parallel) and forward is None,
+            namespace if forward is not None else (),
+            forward,
         )
         self._pool: ThreadPoolExecutor | None = None
         # the session first: it checks the config's thread before anything reads it
@@ -608,7 +608,7 @@ class Run:
                     routes.extend(resolve_branch(branch, result, self.tables))
             finally:
                 CURRENT_TASK.reset(token)
-        self._advance([Task(node, None, ("pull", node.name), "", routes=routes)])
+        self._advance([Task(node, None, ("pull", node.name), "", None, routes)])
 
     def _trigger(self, name: str) -> None:
         if name == END:

@@ -125,7 +125,7 @@ class task_scope:
         self.task = task
         self.step = step
         self.ctx = TaskContext(
-            run, task.node.name, step, task.id, task.path, task.resume, cache=task.cache
+            run, task.node.name, step, task.id, task.path, task.resume, task.cache
         )
 
     def __enter__(self) -> TaskContext:
@@ -167,16 +167,7 @@ def run_task(
         _run_with_policies(task, run, step, values, tables)
         return
     node = task.node
-    ctx = TaskContext(
-        run,
-        node.name,
-        step,
-        task.id,
-        task.path,
-        task.resume,
-        cache=task.cache,
-        first_attempt_time=_now(),
-    )
+    ctx = TaskContext(run, node.name, step, task.id, task.path, task.resume, task.cache, _now())
     token = CURRENT_TASK.set(ctx)
     try:
         call = node.call
