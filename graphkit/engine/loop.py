@@ -163,25 +163,27 @@ class Run:
         if cp is not None:
             cp.report_held = "checkpoints" in modes or "debug" in modes
         self.cp: CheckpointSession | None = cp
-        self.ctx = RunContext(
+        self.ctx = RunContext(  # every field, in order (positional: see TaskContext)
             config,
             graph.store if graph.store is not None or outer is None else outer.store,
-            self.sink.emit if modes else None,
+            self.sink.emit if modes else None,  # emit
             modes,
-            has_checkpointer=saver is not None or (outer is not None and outer.has_checkpointer),
-            namespace=namespace,
-            push=self.sink.push,
-            parent_task=parent_task,
-            saver=saver,
-            answers=outer.answers if outer is not None else {},
-            channels=self.tables.channels,
-            as_of=outer.as_of if outer is not None else None,
-            steps_left=lambda: self.step_budget - self.steps_run,
-            read_state=lambda: self.tables.start.make_input(self.values),
-            scope=scope or (outer.scope if outer is not None else RunScope()),
-            stream_root=namespace if forward is None or outer is None else outer.stream_root,
-            cache=self.tables.cache or (parent_task.run.cache if parent_task else None),
-            executor=resolve_executor(
+            saver is not None or (outer is not None and outer.has_checkpointer),
+            namespace,
+            self.sink.push,  # push
+            parent_task,
+            saver,
+            outer.answers if outer is not None else {},  # answers
+            self.tables.channels,
+            outer.as_of if outer is not None else None,  # as_of
+            set(),  # rerun
+            lambda: self.step_budget - self.steps_run,  # steps_left
+            lambda: self.tables.start.make_input(self.values),  # read_state
+            scope or (outer.scope if outer is not None else RunScope()),
+            None,  # checkpoint_id (set below)
+            namespace if forward is None or outer is None else outer.stream_root,  # stream_root
+            self.tables.cache or (parent_task.run.cache if parent_task else None),  # cache
+            resolve_executor(
                 config, graph.executor or (outer.executor if outer is not None else None)
             ),
         )
