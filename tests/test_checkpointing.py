@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -631,3 +632,139 @@ def test_exit_durability_without_a_checkpoint_stream_saves_once(
         {"n": {"x": 2}}
     ]
     assert [h.metadata["step"] for h in graph.get_state_history(config)] == [1]
+
+
+# --------------------------------------------------------------- finished tasks of a slow step
+class Parallel(TypedDict, total=False):
+    done: Annotated[list[str], operator.add]
+
+
+def _parallel_graph(saver: Any, quick: float, slow: float, *, as_async: bool = False) -> Any:
+    """Two nodes in one step: ``quick`` finishes first, ``slow`` later (seconds)."""
+    import asyncio
+
+    def sleeper(name: str, seconds: float) -> Any:
+        if as_async:
+
+            async def node(state: Parallel) -> Parallel:
+                await asyncio.sleep(seconds)
+                return {"done": [name]}
+
+            return node
+
+        def sync_node(state: Parallel) -> Parallel:
+            time.sleep(seconds)
+            return {"done": [name]}
+
+        return sync_node
+
+    builder = StateGraph(Parallel)
+    builder.add_node("quick", sleeper("quick", quick))
+    builder.add_node("slow", sleeper("slow", slow))
+    builder.add_edge(START, "quick")
+    builder.add_edge(START, "slow")
+    return builder.compile(checkpointer=saver)
+
+
+def _kept_writes(graph: Any, config: dict[str, Any]) -> dict[str, list[Any]]:
+    """Pending writes (by task name) of the checkpoint the parallel step ran after."""
+    before_step = next(s for s in graph.get_state_history(config) if "quick" in s.next)
+    found = graph.checkpointer.get_tuple(before_step.config)
+    names = {t.id: t.name for t in before_step.tasks}
+    kept: dict[str, list[Any]] = {}
+    for task_id, channel, value in found.pending_writes:
+        kept.setdefault(names[task_id], []).append((channel, value))
+    return kept
+
+
+@pytest.mark.parametrize("as_async", [False, True])
+def test_a_slow_steps_finished_task_is_saved_before_the_step_ends(
+    saver: BaseCheckpointSaver, as_async: bool
+) -> None:
+    """As LangGraph saves each task's writes when it finishes: a crash before the step's
+    checkpoint then does not run it again. Only the task that finished while the step
+    was still running (and after ``KEEP_FINISHED_AFTER``) is kept this way."""
+    import asyncio
+
+    graph = _parallel_graph(saver, quick=0.05, slow=0.3, as_async=as_async)
+    config = cfg("slow-step")
+    if as_async:
+        out = asyncio.run(graph.ainvoke({"done": []}, config))
+    else:
+        out = graph.invoke({"done": []}, config)
+    assert sorted(out["done"]) == ["quick", "slow"]
+    kept = _kept_writes(graph, config)
+    assert list(kept) == ["quick"]
+    assert ("done", ["quick"]) in kept["quick"]
+
+
+def test_a_quick_steps_tasks_and_exit_durability_keep_nothing_early(
+    saver: BaseCheckpointSaver,
+) -> None:
+    quick = _parallel_graph(saver, quick=0, slow=0.001)
+    config = cfg("quick-step")
+    quick.invoke({"done": []}, config)
+    assert _kept_writes(quick, config) == {}
+    slow_exit = _parallel_graph(saver, quick=0.05, slow=0.3)
+    config = cfg("exit")
+    slow_exit.invoke({"done": []}, config, durability="exit")
+    assert list(slow_exit.checkpointer.list(config))  # the run's one checkpoint
+    assert not any(t.pending_writes for t in slow_exit.checkpointer.list(config))
+
+
+def test_sigkill_in_a_slow_step_does_not_run_its_finished_task_again(tmp_path: Path) -> None:
+    log = tmp_path / "ran.log"
+    script = textwrap.dedent(
+        f"""
+        import os, sys, time
+        from typing import Annotated, TypedDict
+        import operator
+        from graphkit import START, StateGraph
+        from graphkit.checkpoint.lmdb import LMDBSaver
+
+        class S(TypedDict, total=False):
+            done: Annotated[list[str], operator.add]
+
+        def note(text):
+            with open({str(log)!r}, "a") as f:
+                f.write(text + "\\n")
+
+        def quick(state):
+            time.sleep(0.05)
+            note("quick")
+            return {{"done": ["quick"]}}
+
+        def slow(state):
+            note("slow")
+            if sys.argv[1] == "first":
+                time.sleep(60)  # SIGKILLed here
+            return {{"done": ["slow"]}}
+
+        b = StateGraph(S)
+        b.add_node("quick", quick)
+        b.add_node("slow", slow)
+        b.add_edge(START, "quick")
+        b.add_edge(START, "slow")
+        graph = b.compile(checkpointer=LMDBSaver({str(tmp_path / "db")!r}))
+        config = {{"configurable": {{"thread_id": "t"}}}}
+        if sys.argv[1] == "first":
+            graph.invoke({{"done": []}}, config, durability="sync")
+        else:
+            print(sorted(graph.invoke(None, config)["done"]))
+        """
+    )
+    first = subprocess.Popen([sys.executable, "-c", script, "first"], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while "quick" not in (log.read_text() if log.exists() else ""):
+        assert first.poll() is None, first.stderr.read() if first.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.5)  # the quick task's writes are committed by now
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    resumed = subprocess.run(
+        [sys.executable, "-c", script, "again"], capture_output=True, text=True, timeout=120
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == "['quick', 'slow']"
+    assert log.read_text().splitlines().count("quick") == 1  # not run again

@@ -420,25 +420,19 @@ class CheckpointSession:
         """
         saved = self.flush()
         for index, task in enumerate(tasks):
-            writes: list[Write]
-            if isinstance(task.error, ResumeValidationError):
-                continue  # a bad answer: the interrupt stays open, as saved before
-            if task.error is not None:
-                writes = [(ERROR, repr(task.error))]
-                if asked and task.id in asked:  # failed after its answers: ask again
-                    writes.append((INTERRUPT, asked[task.id]))
-            elif not task.done:  # paused (at an interrupt, or a subgraph's static stop)
-                writes = [(INTERRUPT, list(task.interrupts)), (RESUME, list(task.resume))]
-            elif task.done and not task.restored:
-                writes = [*task.writes, (ROUTES, list(task.routes))]
-                if asked and task.id in asked:
-                    writes += [(INTERRUPT, asked[task.id]), (RESUME, list(task.resume))]
-            else:
-                continue
-            if task.cache and (not task.done or handled_failure(task)):
-                writes.append((CACHE, task.cache))
-            self.saver.put_writes(self.config, writes, task.id, index)
+            writes = _pending_writes(task, asked)
+            if writes is not None:
+                self.saver.put_writes(self.config, writes, task.id, index)
         return saved
+
+    def keep_finished(
+        self, task: Task, index: int, asked: dict[str, list[Interrupt]] | None = None
+    ) -> None:
+        """Save what a task of a still running step wrote, now: a crash before the
+        step's checkpoint then does not run it again (``index``: its place in the step)."""
+        writes = _pending_writes(task, asked)
+        if writes is not None:
+            self.saver.put_writes(self.config, writes, task.id, index)
 
     def commit_deferred(self) -> None:
         """Commit the sync saves an async run deferred, in order (call it off the loop)."""
@@ -482,6 +476,33 @@ class CheckpointSession:
             return self.flush()
         finally:
             self._background = None
+
+
+def _pending_writes(task: Task, asked: dict[str, list[Interrupt]] | None) -> list[Write] | None:
+    """What a checkpoint's pending writes keep of a task of its (unfinished) step, so a
+    resume skips it if it finished (None: nothing to keep).
+
+    ``asked``: the interrupts that tasks which finished now had raised before (the
+    checkpoint keeps the record of every question asked in the step).
+    """
+    writes: list[Write]
+    if isinstance(task.error, ResumeValidationError):
+        return None  # a bad answer: the interrupt stays open, as saved before
+    if task.error is not None:
+        writes = [(ERROR, repr(task.error))]
+        if asked and task.id in asked:  # failed after its answers: ask again
+            writes.append((INTERRUPT, asked[task.id]))
+    elif not task.done:  # paused (at an interrupt, or a subgraph's static stop)
+        writes = [(INTERRUPT, list(task.interrupts)), (RESUME, list(task.resume))]
+    elif not task.restored:
+        writes = [*task.writes, (ROUTES, list(task.routes))]
+        if asked and task.id in asked:
+            writes += [(INTERRUPT, asked[task.id]), (RESUME, list(task.resume))]
+    else:
+        return None
+    if task.cache and (not task.done or handled_failure(task)):
+        writes.append((CACHE, task.cache))
+    return writes
 
 
 def _legacy_writes(frontier: Frontier, metadata: CheckpointMetadata) -> None:

@@ -306,7 +306,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 version=version,
             )
         else:  # the common call: no keyword options
-            call = _Call.of(stream_mode, (), subgraphs=False, debug=bool(self.debug), version=version)
+            call = _Call.of(
+                stream_mode, (), subgraphs=False, debug=bool(self.debug), version=version
+            )
         merged = merge_config(
             merge_configs(self.config, config) if self.config else config, options
         )

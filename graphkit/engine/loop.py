@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import itertools
 import logging
+import time
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -29,7 +31,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +83,10 @@ COPY = "__copy__"
 INPUT = "__input__"
 """``update_state(config, values, as_node=INPUT)`` saves an input checkpoint, as
 ``invoke(values)`` would before taking its input."""
+KEEP_FINISHED_AFTER = 0.02
+"""Seconds a step of several tasks runs before each task's writes are saved as it
+finishes (a quicker step's checkpoint follows at once; a slower one's tasks, model or
+tool calls, are worth not running again after a crash)."""
 
 
 class Run:
@@ -747,7 +753,7 @@ class Run:
         if not todo:
             return
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
-        done = self.stream_when_done(tasks)
+        done = self.when_done(tasks)  # a step of several tasks (one returned above)
         if len(todo) == 1:
             run_task(todo[0], run, step, values, tables)
             done(todo[0])
@@ -774,7 +780,7 @@ class Run:
         q = self.sink.queue
         assert q is not None
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
-        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
+        done = self.when_done(tasks) if len(tasks) > 1 else _ignore
         escaped: list[BaseException] = []
 
         def one(task: Task) -> None:
@@ -807,7 +813,8 @@ class Run:
         if not todo:
             return
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
-        done = self.stream_when_done(tasks) if len(tasks) > 1 else _ignore
+        saves: list[Future[None]] = []
+        done = self.when_done(tasks, saves) if len(tasks) > 1 else _ignore
         if len(todo) == 1:
             await arun_task(todo[0], run, step, values, tables)
             done(todo[0])
@@ -837,9 +844,71 @@ class Run:
                 async with gate:
                     await start(task)
 
-            await run_until_failure([gated(t) for t in todo], todo)
+            runs: list[Awaitable[None]] = [gated(t) for t in todo]
         else:
-            await run_until_failure([start(t) for t in todo], todo)
+            runs = [start(t) for t in todo]
+        try:
+            await run_until_failure(runs, todo)
+        except BaseException:  # the step's error is the one to raise
+            await asyncio.gather(*map(asyncio.wrap_future, saves), return_exceptions=True)
+            raise
+        for save in saves:  # what finished tasks wrote, kept while the step ran
+            await asyncio.wrap_future(save)
+
+    def when_done(
+        self, tasks: list[Task], saves: list[Future[None]] | None = None
+    ) -> Callable[[Task], None]:
+        """What to call as each task of a step of several finishes: stream it
+        (``stream_when_done``) and, in a slow step, save its writes (``keep_when_done``;
+        with ``saves``, in a worker thread, its future appended there)."""
+        stream = self.stream_when_done(tasks)
+        keep = self.keep_when_done(tasks, saves)
+        if keep is None:
+            return stream
+        if stream is _ignore:
+            return keep
+
+        def both(task: Task) -> None:
+            stream(task)
+            keep(task)
+
+        return both
+
+    def keep_when_done(
+        self, tasks: list[Task], saves: list[Future[None]] | None = None
+    ) -> Callable[[Task], None] | None:
+        """For a step of several tasks that is still running ``KEEP_FINISHED_AFTER``
+        seconds after it started: save each task's writes as it finishes (as pending
+        writes of the step's checkpoint, as LangGraph does for every task), so a crash
+        or kill before the step ends does not run the finished ones again on resume.
+        Quick steps skip it (their checkpoint follows at once); so does the task that
+        finishes last, and ``durability="exit"``, which saves nothing before the end.
+        ``saves``: save in a worker thread and append the future there (on an event
+        loop, which must not wait on the disk)."""
+        cp = self.cp
+        if cp is None or cp.durability == "exit":
+            return None
+        started = time.monotonic()
+        finished = itertools.count(1)
+        running = sum(1 for t in tasks if not t.done)
+        asked = self.asked
+
+        def keep(task: Task) -> None:
+            last = next(finished) >= running
+            if (
+                not last
+                and task.done
+                and task.error is None
+                and time.monotonic() - started >= KEEP_FINISHED_AFTER
+            ):
+                if saves is None:
+                    cp.keep_finished(task, tasks.index(task), asked)
+                else:
+                    saves.append(
+                        self.pool().submit(cp.keep_finished, task, tasks.index(task), asked)
+                    )
+
+        return keep
 
     def stream_when_done(self, tasks: list[Task]) -> Callable[[Task], None]:
         """For a step of several tasks: stream each task's ``updates`` chunk (and its
