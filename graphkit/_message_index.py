@@ -17,6 +17,7 @@ position is inside the list and holds that id never sees ids appended after it.
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -34,6 +35,13 @@ class HistoryIndex:
     def __init__(self, messages: list[Any]) -> None:
         self.positions: dict[Any, int] = {m.id: i for i, m in enumerate(messages)}
 
+    @classmethod
+    def of_ids(cls, ids: list[Any]) -> HistoryIndex:
+        """The index of a list whose messages have these ids (built in C)."""
+        index = cls.__new__(cls)
+        index.positions = dict(zip(ids, range(len(ids)), strict=True))
+        return index
+
     def position(self, messages: list[Any], message_id: Any) -> int | None:
         """Where ``message_id`` is in ``messages`` (a list of this chain), or None."""
         pos = self.positions.get(message_id)
@@ -49,17 +57,30 @@ class _Entry:
     index: HistoryIndex
     serial: int
     """Unique for the life of the process (ids of dead lists are reused; serials are not)."""
-    parent: int | None
-    """The serial of the list this one was made from by appending, if it was."""
+    ancestors: tuple[int, ...]
+    """The serials of the lists this one was made from by appends, nearest first (at
+    most ``_HOPS``): kept here, so that a forgotten list in between breaks no chain."""
 
     def intact(self) -> bool:
         return len(self.messages) == self.length
 
 
+_HOPS = 16
+"""How far back ``extends`` can tell."""
+
 _lock = threading.Lock()
 _known: OrderedDict[int, _Entry] = OrderedDict()
-_by_serial: dict[int, _Entry] = {}
 _serials = itertools.count()
+
+
+def _refs(entry: _Entry) -> int:
+    return sys.getrefcount(entry.messages)
+
+
+_ONLY_HERE = _refs(_Entry([], 0, HistoryIndex([]), -1, ()))
+"""What ``_refs`` says of a list nothing but its entry holds (measured, not assumed)."""
+_SWEEP = 4
+"""Oldest entries looked at per ``remember``."""
 
 
 def _entry(messages: list[Any]) -> _Entry | None:
@@ -83,22 +104,35 @@ def lookup(messages: list[Any]) -> HistoryIndex | None:
 
 
 def remember(messages: list[Any], index: HistoryIndex, parent: list[Any] | None = None) -> None:
-    """Record ``messages`` (a coerced history) with its index, and the list it extends."""
+    """Record ``messages`` (a coerced history) with its index, and the list it extends.
+
+    An entry holds its list, so that its id stays its own; a list that only its entry
+    holds any more can never be merged again, and is forgotten when the sweep reaches
+    it (a few of the oldest entries per call): a long history's lists and the messages
+    a saver copied for them do not outlive their users (the LRU bound alone kept up to
+    ``_CACHE_SIZE`` of them, hundreds of MB at 10,000 messages).
+    """
     with _lock:
         origin = _entry(parent) if parent is not None else None
-        entry = _Entry(
-            messages, len(messages), index, next(_serials), origin.serial if origin else None
-        )
-        old = _known.pop(id(messages), None)
-        if old is not None:
-            _by_serial.pop(old.serial, None)
-        _known[id(messages)] = entry
-        _by_serial[entry.serial] = entry
+        ancestors = (origin.serial, *origin.ancestors[: _HOPS - 1]) if origin else ()
+        _sweep()
+        _known.pop(id(messages), None)
+        _known[id(messages)] = _Entry(messages, len(messages), index, next(_serials), ancestors)
         while len(_known) > _CACHE_SIZE:
-            _by_serial.pop(_known.popitem(last=False)[1].serial, None)
+            _known.popitem(last=False)
 
 
-def extends(value: list[Any], old: list[Any], hops: int = 16) -> bool:
+def _sweep() -> None:
+    """Forget the oldest entries whose list nothing else holds; move live ones to the end."""
+    for _ in range(min(_SWEEP, len(_known))):
+        key, entry = next(iter(_known.items()))
+        if _refs(entry) <= _ONLY_HERE:
+            del _known[key]
+        else:
+            _known.move_to_end(key)
+
+
+def extends(value: list[Any], old: list[Any], hops: int = _HOPS) -> bool:
     """True when ``add_messages`` made ``value`` from ``old`` by appends only.
 
     O(hops), where a caller would otherwise compare every element; False means
@@ -107,27 +141,78 @@ def extends(value: list[Any], old: list[Any], hops: int = 16) -> bool:
     with _lock:
         base = _entry(old)
         entry = _entry(value)
-        while base is not None and entry is not None and hops > 0:
-            if entry.parent == base.serial:
-                return True
-            entry = _by_serial.get(entry.parent) if entry.parent is not None else None
-            if entry is not None and not entry.intact():
-                return False
-            hops -= 1
-        return False
+        return base is not None and entry is not None and base.serial in entry.ancestors[:hops]
 
 
-def extend(index: HistoryIndex, left: list[Any], appended: list[Any]) -> list[Any]:
-    """``left + appended`` (none of whose ids are in ``left``), remembered with an index.
+def append(
+    index: HistoryIndex, left: list[Any], appended: list[Any], ids: list[Any]
+) -> list[Any] | None:
+    """``left + appended``, remembered with an index, when the ``ids`` of ``appended``
+    are distinct and none is that of a message in ``left`` (a list of ``index``'s
+    chain); else None (the caller merges by id).
 
     The index is extended in place unless that would move an entry; then it is copied.
+    Appending many messages to none (a history handed to ``invoke``) indexes them in C.
     """
-    merged = left + appended
     start = len(left)
-    positions = index.positions
-    for offset, message in enumerate(appended):
-        if positions.setdefault(message.id, start + offset) != start + offset:
-            index = HistoryIndex(merged)
-            break
+    if not start:
+        index = HistoryIndex.of_ids(ids)
+        if len(index.positions) != len(ids):
+            return None
+    elif len(ids) == 1:
+        if index.position(left, ids[0]) is not None:
+            return None
+        if not _add(index, {ids[0]: start}):
+            index = HistoryIndex.of_ids([*(m.id for m in left), *ids])
+    else:
+        fresh = dict(zip(ids, range(start, start + len(ids)), strict=True))
+        if len(fresh) != len(ids) or not (
+            index.positions.keys().isdisjoint(fresh)
+            or all(index.position(left, i) is None for i in fresh)
+        ):
+            return None
+        if not _add(index, fresh):
+            # an id is mapped elsewhere by another list of the chain, or a stale entry
+            index = HistoryIndex.of_ids([*(m.id for m in left), *ids])
+    merged = left + appended
     remember(merged, index, left)
     return merged
+
+
+def grow(index: HistoryIndex | None, messages: list[Any], start: int) -> HistoryIndex | None:
+    """The index of ``messages`` given ``index``, that of ``messages[:start]`` (None:
+    start afresh when ``start`` is 0). None when some message is not one that
+    ``add_messages`` keeps as it is, or an id repeats: such a list is not indexed.
+
+    For a cache that decodes a stored history once and hands out copies (same ids at
+    the same positions): it grows the index with each decoded append, in O(new), and
+    registers each copy with it (``remember``), so that ``add_messages`` neither
+    coerces nor indexes the history again.
+    """
+    from graphkit.messages import is_coerced
+
+    if index is None and start:
+        return None
+    added = messages[start:]
+    if not all(map(is_coerced, added)):
+        return None
+    ids = [m.id for m in added]
+    if index is None:
+        index = HistoryIndex.of_ids(ids)
+        return index if len(index.positions) == len(ids) else None
+    fresh = dict(zip(ids, range(start, len(messages)), strict=True))
+    if len(fresh) != len(ids):
+        return None
+    if _add(index, fresh):
+        return index
+    index = HistoryIndex.of_ids([m.id for m in messages])
+    return index if len(index.positions) == len(messages) else None
+
+
+def _add(index: HistoryIndex, fresh: dict[Any, int]) -> bool:
+    """Add ``fresh`` (id -> position) to ``index``; False if an id is already mapped to
+    another position (the entries added before it stay: an entry is only trusted where
+    its list holds that id). Entry by entry with ``setdefault``, so that two threads
+    appending to lists that share the index never overwrite each other's entries."""
+    setdefault = index.positions.setdefault
+    return all(setdefault(i, pos) == pos for i, pos in fresh.items())

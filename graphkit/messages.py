@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
@@ -528,6 +529,37 @@ def _coerce(value: Messages | Iterable[Any]) -> list[BaseMessage]:
     return [_with_id(message_chunk_to_message(m)) for m in convert_to_messages(value)]  # type: ignore[arg-type]
 
 
+def _coerced_with_ids(
+    value: Messages | Iterable[Any],
+) -> tuple[list[BaseMessage], list[Any], bool]:
+    """``_coerce(value)``, the messages' ids, and whether all are of the plain kinds (no
+    ``RemoveMessage``). A list of plain messages that all have ids is coerced already:
+    that is checked with C-level passes (a history handed to ``invoke`` is thousands of
+    messages), not message by message; the list itself is returned (not to be changed)."""
+    if type(value) is list and _PLAIN_KINDS.issuperset(map(type, value)):
+        ids = list(map(_ID, value))
+        if None not in ids:
+            return cast(list[BaseMessage], value), ids, True
+    messages = _coerce(value)
+    return messages, list(map(_ID, messages)), _PLAIN_KINDS.issuperset(map(type, messages))
+
+
+def is_coerced(message: Any) -> bool:
+    """True when ``add_messages`` keeps ``message`` as it is (a message object, not a
+    chunk, with an id)."""
+    return (
+        isinstance(message, BaseMessage)
+        and not isinstance(message, AIMessageChunk)
+        and message.id is not None
+    )
+
+
+_PLAIN_KINDS = frozenset({HumanMessage, AIMessage, SystemMessage, ToolMessage})
+"""Message classes that coerce to themselves (given an id); their subclasses take the
+general path."""
+_ID = operator.attrgetter("id")
+
+
 MESSAGE_FORMATS = ("langchain-openai",)
 """What ``add_messages(format=...)`` can convert merged messages to."""
 
@@ -573,23 +605,24 @@ def merge_messages(left: Messages, right: Messages) -> list[Any]:
         >>> [m.id for m in merge_messages(msgs, RemoveMessage(id="1"))]
         ['2']
     """
-    right_msgs = _coerce(right)
-    for pos in range(len(right_msgs) - 1, -1, -1):
-        if isinstance(right_msgs[pos], RemoveMessage) and right_msgs[pos].id == REMOVE_ALL_MESSAGES:
-            return right_msgs[pos + 1 :]
+    right_msgs, right_ids, plain = _coerced_with_ids(right)
+    removes = False
+    if not plain:
+        for pos in range(len(right_msgs) - 1, -1, -1):
+            message = right_msgs[pos]
+            if isinstance(message, RemoveMessage) and message.id == REMOVE_ALL_MESSAGES:
+                return right_msgs[pos + 1 :]
+        removes = any(isinstance(m, RemoveMessage) for m in right_msgs)
     index = _message_index.lookup(left) if isinstance(left, list) else None
     if index is None:
-        left_msgs = _coerce(left)
-        index = _message_index.HistoryIndex(left_msgs)
+        left_msgs, left_ids, _ = _coerced_with_ids(left)
+        index = _message_index.HistoryIndex.of_ids(left_ids)
     else:
         left_msgs = cast(list[BaseMessage], left)  # add_messages made it: already coerced
-    right_ids = {m.id for m in right_msgs}
-    if (
-        len(right_ids) == len(right_msgs)
-        and all(index.position(left_msgs, i) is None for i in right_ids)
-        and not any(isinstance(m, RemoveMessage) for m in right_msgs)
-    ):
-        return _message_index.extend(index, left_msgs, right_msgs)
+    if not removes:
+        merged = _message_index.append(index, left_msgs, right_msgs, right_ids)
+        if merged is not None:
+            return merged
     return _merge_by_id(left_msgs, right_msgs)
 
 

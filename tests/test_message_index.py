@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from hypothesis_budget import examples
 
 from graphkit import _message_index
-from graphkit.messages import AIMessage, BaseMessage, HumanMessage, RemoveMessage, add_messages
+from graphkit.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    RemoveMessage,
+    add_messages,
+)
 
 
 def reference(left: list[BaseMessage], right: list[BaseMessage]) -> list[tuple[str, str]]:
@@ -121,3 +128,121 @@ def test_a_long_checkpointed_conversation_reads_back_whole() -> None:
     expected = [text for t in range(30) for text in (f"turn {t}", f"re {2 * t + 1}")]
     expected[6] = "edited"  # "turn 3" (id h3) was replaced
     assert texts == expected
+
+
+many = st.lists(
+    st.tuples(
+        st.sampled_from(["human", "ai", "chunk", "remove", "noid"]),
+        st.integers(min_value=0, max_value=4),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+def _right(rows: list[tuple[str, int]], history: list[BaseMessage]) -> list[BaseMessage]:
+    right: list[BaseMessage] = []
+    for kind, n in rows:
+        mid = f"m{n}"
+        if kind == "human":
+            right.append(HumanMessage(f"h{n}", id=mid))
+        elif kind == "ai":
+            right.append(AIMessage(f"a{n}", id=mid))
+        elif kind == "chunk":
+            right.append(AIMessageChunk(f"c{n}", id=mid))
+        elif kind == "noid":
+            right.append(HumanMessage(f"n{n}"))
+        elif history:
+            right.append(RemoveMessage(id=history[n % len(history)].id or ""))
+    present = {m.id for m in history}
+    wanted = [m for m in right if not isinstance(m, RemoveMessage) or m.id in present]
+    return wanted if not any(isinstance(m, RemoveMessage) for m in wanted) else wanted[:1]
+
+
+@settings(max_examples=examples(150))
+@given(st.lists(st.tuples(many, st.integers(min_value=0, max_value=50)), min_size=1, max_size=12))
+def test_steps_of_several_messages_equal_the_reference(
+    steps: list[tuple[list[tuple[str, int]], int]],
+) -> None:
+    """Several messages at once (repeated ids, chunks, messages without ids, removals),
+    on histories the reducer made and on copies it did not: the same as the reference."""
+    history: list[BaseMessage] = []
+    older: list[list[BaseMessage]] = [history]
+    for rows, pick in steps:
+        if pick % 4 == 0:  # continue from an older list, or from a copy of one
+            base = older[pick % len(older)]
+            history = base if pick % 8 else list(base)
+        right = _right(rows, history)
+        merged = add_messages(history, right)  # gives messages without an id one, in place
+        assert pairs(merged) == reference(history, right)
+        history = merged
+        older.append(history)
+
+
+def test_a_long_plain_history_is_taken_as_it_is_and_indexed() -> None:
+    history = [HumanMessage(str(i), id=f"h{i}") for i in range(500)]
+    merged = add_messages([], history)
+    assert merged == history and merged is not history
+    index = _message_index.lookup(merged)
+    assert index is not None and index.position(merged, "h499") == 499
+    again = add_messages(merged, [HumanMessage("x", id="h3"), AIMessage("y", id="new")])
+    assert [m.text for m in again[2:5]] == ["2", "x", "4"] and again[-1].id == "new"
+
+
+def test_grow_indexes_coerced_histories_only() -> None:
+    history: list[BaseMessage] = [HumanMessage(str(i), id=f"h{i}") for i in range(5)]
+    index = _message_index.grow(None, history, 0)
+    assert index is not None and index.position(history, "h4") == 4
+    history.append(AIMessage("a", id="a"))
+    assert _message_index.grow(index, history, 5) is index
+    assert index.position(history, "a") == 5
+    assert _message_index.grow(None, [*history, AIMessageChunk("c", id="c")], 0) is None
+    assert _message_index.grow(None, [*history, HumanMessage("x", id="h0")], 0) is None
+    assert _message_index.grow(index, [*history, HumanMessage("x", id="h0")], 6) is None
+    assert _message_index.grow(None, [HumanMessage("no id")], 0) is None
+    assert _message_index.grow(None, ["not a message"], 0) is None
+    # an entry another list of the chain wrote at another position: rebuilt, still right
+    other = [*history[:3], AIMessage("b", id="b")]
+    add_messages(add_messages([], other), [AIMessage("z", id="z")])
+    index.positions["z"] = 99
+    grown = _message_index.grow(index, [*history, AIMessage("z", id="z")], 6)
+    assert grown is not None and grown.position([*history, AIMessage("z", id="z")], "z") == 6
+
+
+def test_lists_nothing_else_holds_are_forgotten() -> None:
+    """The registry holds each list it indexes (so that an id stays its own) but lets
+    go of those nobody else holds: a loop of appends, or of reads of a saved thread,
+    keeps a handful of entries, not one per call (each a history's worth of memory)."""
+    import gc
+
+    from graphkit import START, MessagesState, StateGraph
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    history = add_messages([], [HumanMessage(str(i), id=f"h{i}") for i in range(100)])
+    for n in range(300):
+        history = add_messages(history, [AIMessage("a", id=f"a{n}")])
+    assert len(_message_index._known) <= 2 * _message_index._SWEEP
+    kept = [add_messages(history, [AIMessage("x", id=f"x{n}")]) for n in range(20)]
+    for n in range(50):  # lists still held are never forgotten while few
+        add_messages([], [HumanMessage("y", id=f"y{n}")])
+    assert all(_message_index.lookup(one) is not None for one in kept)
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", lambda s: {"messages": [AIMessage("ok")]})
+    builder.add_edge(START, "reply")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    before = len(_message_index._known)
+    for n in range(100):
+        graph.invoke({"messages": [HumanMessage(f"turn {n}", id=f"t{n}")]}, config)
+        graph.get_state(config)
+        gc.collect()  # a finished run is freed by the cycle collector
+    assert len(_message_index._known) <= before + 2 * _message_index._SWEEP
+
+
+def test_extends_sees_through_lists_forgotten_in_between() -> None:
+    base = add_messages([], [HumanMessage("a", id="a")])
+    tip = add_messages(add_messages(base, [AIMessage("b", id="b")]), [AIMessage("c", id="c")])
+    for n in range(10):  # the middle list is held by nobody: swept
+        add_messages([], [HumanMessage("z", id=f"z{n}")])
+    assert _message_index.extends(tip, base)

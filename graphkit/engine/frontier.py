@@ -64,11 +64,12 @@ class Frontier:
 
     def to_record(self) -> FrontierRecord:
         """The frontier as a checkpoint stores it (plain lists, serializable)."""
+        # (each comprehension only when there is something to build: this runs per step)
         record: FrontierRecord = {
             "nodes": list(self.pending),
-            "sends": [[s.node, s.arg] for s in self.sends],
+            "sends": [[s.node, s.arg] for s in self.sends] if self.sends else [],
             "deferred": list(self.deferred),
-            "joins": [sorted(seen) for seen in self.joins],
+            "joins": [sorted(seen) for seen in self.joins] if self.joins else [],
         }
         if self.ran:
             record["ran"] = list(self.ran)

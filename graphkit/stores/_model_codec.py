@@ -179,7 +179,7 @@ def _generated(
     return namespace["fresh"], namespace["kept"]
 
 
-_EMPTY = {dict: "{}", list: "[]", set: "set()"}
+_EMPTY: dict[Any, str] = {dict: "{}", list: "[]", set: "set()"}
 
 
 _SLOTS = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
@@ -307,7 +307,8 @@ _ATOMIC: frozenset[type] = frozenset(
 Cloner = Callable[[Any], Any]
 """A fresh value equal to its argument, sharing nothing mutable with it."""
 
-_cloners: dict[type, Cloner | None] = {}
+_cloners: dict[tuple[type, tuple[tuple[str, str], ...]], Cloner] = {}
+"""Generated cloners by (class, shape) (see ``copier_of``)."""
 
 
 def copy_value(value: Any) -> Any:
@@ -328,57 +329,69 @@ def copy_value(value: Any) -> Any:
 
 
 def copier_of(obj: Any) -> Cloner:
-    """What copies ``obj``: its class's generated cloner when it is a pydantic model of
-    the plain shape that cloner copies (its fields exactly, no extra or private
-    values), else ``copy_value``. Decide once per element, then copy many times."""
+    """What copies ``obj``: a generated cloner of its class and shape when it is a
+    pydantic model of the plain shape cloners copy (its fields exactly, no extra or
+    private values), else ``copy_value``. Decide once per element, then copy many
+    times: the cloner is only right for values that keep the shape they had here
+    (a cache's private elements, or a value copied at once).
+
+    The shape names the fields whose values are not immutable: empty ``dict``,
+    ``list`` and ``set`` values are built anew, any other mutable value is copied
+    with ``copy_value``, and everything else is shared by a C-level copy of
+    ``__dict__`` (a short message's shape is its two empty dicts)."""
     kind = type(obj)
-    try:
-        clone = _cloners[kind]
-    except KeyError:
+    spec = _specs.get(kind, _UNSEEN)
+    if spec is _UNSEEN:
         spec = spec_of(kind)
-        clone = _cloners[kind] = _generated_cloner(spec) if spec is not None else None
-    if clone is None:
+    if spec is None:
         return copy_value
-    spec = _specs[kind]
-    assert spec is not None
+    values = obj.__dict__
     if (
-        obj.__dict__.keys() == spec.names
-        and obj.__pydantic_extra__ is None
-        and obj.__pydantic_private__ is None
+        values.keys() != spec.names
+        or obj.__pydantic_extra__ is not None
+        or obj.__pydantic_private__ is not None
     ):
-        return clone
-    return copy_value
-
-
-def _copy_expression(name: str, factory: Any) -> str:
-    """The generated expression copying field ``name`` from ``d``: an empty container of a
-    ``default_factory`` field (``additional_kwargs={}``...) is built anew in place."""
-    key = repr(name)
-    if factory is not None:
-        empty = _EMPTY[factory]
-        return (
-            f"{key}: ({empty} if type(v := d[{key}]) is {factory.__name__} and not v "
-            "else v if type(v) in ATOMIC else copy_value(v))"
-        )
-    return f"{key}: (v if type(v := d[{key}]) in ATOMIC else copy_value(v))"
-
-
-def _generated_cloner(spec: ModelSpec) -> Cloner:
-    """A straight-line copier of one class (as ``fresh``): each field value is shared
-    when immutable, else copied with ``copy_value``; the instance slots are set as
-    ``decoder`` sets them."""
-    cls = spec.cls
-    items = ", ".join(_copy_expression(name, factory) for name, _, factory in spec.fields)
-    source = (
-        "def clone(obj):\n"
-        "    d = get_dict(obj)\n"
-        "    new = make(cls)\n"
-        f"    set_dict(new, {{{items}}})\n"
-        "    set_fields_set(new, set(get_fields_set(obj)))\n"
-        "    set_extra(new, None)\n"
-        "    set_private(new, None)\n"
-        "    return new\n"
+        return copy_value
+    shape = tuple(
+        (name, _MUTABLE if (empty := _EMPTY.get(t)) is None or v else empty)
+        for name, v in values.items()
+        if (t := type(v)) not in _ATOMIC and not (t is tuple and _atomic_tuple(v))
     )
+    key = (kind, shape)
+    clone = _cloners.get(key)
+    if clone is None:
+        clone = _cloners[key] = _generated_cloner(spec, shape)
+    return clone
+
+
+_UNSEEN: Any = object()
+_MUTABLE = ""
+"""Shape mark of a field whose value is copied with ``copy_value`` (else: its empty literal)."""
+
+
+def _atomic_tuple(value: tuple[Any, ...]) -> bool:
+    return all(type(v) in _ATOMIC for v in value)
+
+
+def _generated_cloner(spec: ModelSpec, shape: tuple[tuple[str, str], ...]) -> Cloner:
+    """A straight-line copier of one class and shape (as ``fresh``): ``__dict__`` is
+    copied in C, then the fields of ``shape`` are replaced (fresh empty containers,
+    copies of other mutable values); the instance slots are set as ``decoder`` sets
+    them. The source holds only ``repr`` of field names and the literals of _EMPTY."""
+    lines = ["def clone(obj):", "    d = get_dict(obj).copy()"]
+    for name, empty in shape:
+        key = repr(name)
+        value = f"copy_value(d[{key}])" if empty == _MUTABLE else empty
+        lines.append(f"    d[{key}] = {value}")
+    lines += [
+        "    new = make(cls)",
+        "    set_dict(new, d)",
+        "    set_fields_set(new, set(get_fields_set(obj)))",
+        "    set_extra(new, None)",
+        "    set_private(new, None)",
+        "    return new",
+    ]
+    cls = spec.cls
     namespace: dict[str, Any] = {
         "get_dict": operator.attrgetter("__dict__"),
         "get_fields_set": operator.attrgetter("__pydantic_fields_set__"),
@@ -388,9 +401,8 @@ def _generated_cloner(spec: ModelSpec) -> Cloner:
         "set_fields_set": spec.set_fields_set,
         "set_extra": spec.set_extra,
         "set_private": spec.set_private,
-        "ATOMIC": _ATOMIC,
         "copy_value": copy_value,
     }
-    exec(compile(source, "<graphkit model cloner>", "exec"), namespace)
+    exec(compile("\n".join(lines) + "\n", "<graphkit model cloner>", "exec"), namespace)
     clone: Cloner = namespace["clone"]
     return clone

@@ -207,9 +207,26 @@ class Serializer:
 
     # ----------------------------------------------------------------- encoding
     def dumps(self, obj: Any, *, where: str = "") -> bytes:
-        """Serialize ``obj``; ``where`` (e.g. ``"channel 'messages'"``) goes in errors."""
+        """Serialize ``obj``; ``where`` (e.g. ``"channel 'messages'"``) goes in errors.
+
+        Packs with a reused Packer (building one per call costs more than packing a
+        small value): each call takes an idle one, or builds one when none is idle (in
+        another thread, or a re-entrant call from an encode hook), and puts it back.
+        """
+        packers = self._packers
         try:
-            data = self._pack_top(obj)
+            packer = packers.pop()
+        except IndexError:  # none idle (checked by pop alone: another thread may take it)
+            packer = self._new_packer()
+        try:
+            try:
+                data: bytes = packer.pack(obj)
+            except _Unencodable:
+                raise
+            except (TypeError, ValueError, OverflowError) as exc:  # msgpack's own limits
+                raise _Unencodable(obj, _packer_reason(exc)) from None
+            finally:
+                packers.append(packer)  # a failed pack leaves it empty (msgpack resets it)
         except _Unencodable as exc:
             path = _clip(_find_path(obj, exc.obj), 120)
             at = f" at {path}" if path else ""
@@ -225,26 +242,6 @@ class Serializer:
         if self.cipher is not None:
             return _ENCRYPTED + self.cipher.encrypt(data)
         return _PLAIN + data
-
-    def _pack_top(self, obj: Any) -> bytes:
-        """``_pack`` with a reused Packer (building one per call costs more than packing
-        a small value). Each call takes an idle one, or builds one when none is idle
-        (in another thread, or a re-entrant call from an encode hook), and puts it back.
-        """
-        packers = self._packers
-        try:
-            packer = packers.pop()
-        except IndexError:  # none idle (checked by pop alone: another thread may take it)
-            packer = self._new_packer()
-        try:
-            data: bytes = packer.pack(obj)
-        except _Unencodable:
-            raise
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise _Unencodable(obj, _packer_reason(exc)) from None
-        finally:
-            packers.append(packer)  # a failed pack leaves it empty (msgpack resets it)
-        return data
 
     def _new_packer(self) -> msgpack.Packer:
         return msgpack.Packer(default=self._default, use_bin_type=True, strict_types=True)

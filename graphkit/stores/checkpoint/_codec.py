@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from graphkit import _message_index
+from graphkit._message_index import HistoryIndex
 from graphkit.constants import MISSING
 from graphkit.errors import InvalidArgumentError, InvalidCheckpointError
 from graphkit.stores._model_codec import Cloner, copier_of
@@ -158,11 +160,14 @@ def encode_record(
     ``Send`` carries, say) holds a :class:`ChannelRef` to it instead, so a growing
     history is not stored again with every step; :func:`checkpoint_tuple` resolves it.
     """
+    frontier = checkpoint["frontier"]
+    if type(frontier) is not dict or frontier.get("sends"):  # (else there is nothing to ref)
+        frontier = _frontier_refs(frontier, checkpoint["channel_values"])
     record = [
         checkpoint["v"],
         checkpoint["ts"],
         checkpoint["channel_versions"] if versions is None else versions,
-        _frontier_refs(checkpoint["frontier"], checkpoint["channel_values"]),
+        frontier,
         parent_id,
     ]
     if metadata is not None:
@@ -630,6 +635,9 @@ class _Joined:
     """What copies each element of ``decoded`` (``_model_codec.copier_of``)."""
     decoded_end: int = _ARRAY32.size
     """Where the elements of ``decoded`` end in ``buf``."""
+    index: HistoryIndex | None = None
+    """When ``decoded`` is a history of messages ``add_messages`` keeps as they are, its
+    id index (``_message_index.grow``), handed out with each copy."""
 
 
 class ListCache:
@@ -797,17 +805,23 @@ class ListCache:
                 added = [*(c(x) for c, x in zip(joined.copiers, decoded, strict=True)), *added]
                 self._forget_decoded(joined)
                 return added
+            start = len(decoded)
             decoded += added
             joined.copiers += map(copier_of, added)
             joined.decoded_end = len(joined.buf)
+            joined.index = _message_index.grow(joined.index, decoded, start)
             self._decoded += missing
             self._evict_decoded(joined)
-        return [copy(x) for copy, x in zip(joined.copiers, decoded, strict=True)]
+        value = [copy(x) for copy, x in zip(joined.copiers, decoded, strict=True)]
+        if joined.index is not None:
+            _message_index.remember(value, joined.index)
+        return value
 
     def _forget_decoded(self, entry: _Joined) -> None:
         self._decoded -= len(entry.decoded)
         entry.decoded = []
         entry.copiers = []
+        entry.index = None
         entry.decoded_end = _ARRAY32.size
 
     def _evict_decoded(self, keep: _Joined) -> None:

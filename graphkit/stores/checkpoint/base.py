@@ -235,7 +235,8 @@ def utc_timestamp(unix_us: int) -> str:
     if second != cached:
         head = dt.datetime.fromtimestamp(second, dt.timezone.utc).isoformat()[:19]
         _second = (second, head)
-    return f"{head}.{micro:06d}+00:00" if micro else f"{head}+00:00"
+    # str(1_xxxxxx)[1:]: the six digits, zero-padded (cheaper than a :06d format spec)
+    return f"{head}.{str(micro + 1_000_000)[1:]}+00:00" if micro else f"{head}+00:00"
 
 
 def observe_checkpoint_id(checkpoint_id: str) -> None:
