@@ -90,14 +90,14 @@ class RunScope:
                     configurable.get("langgraph_auth_user"),
                 )
         run_id = config.get("run_id")
-        return cls(
-            context=context,
-            control=control,
-            thread_id=configurable.get("thread_id") if has_checkpointer else None,
-            run_id=str(run_id) if run_id is not None else None,
-            server_info=server_info,
-            metadata=metadata,
-            subgraphs=subgraphs,
+        return cls(  # positional: a class called with keywords builds a dict first
+            context,
+            control,
+            configurable.get("thread_id") if has_checkpointer else None,
+            str(run_id) if run_id is not None else None,
+            server_info,
+            metadata,
+            subgraphs,
         )
 
 
@@ -205,13 +205,14 @@ class TaskContext:
         task_id: str,
         path: tuple[Any, ...] = (),
         resume: list[Any] | None = None,
+        cache: dict[str, Any] | None = None,
+        first_attempt_time: float | None = None,
         *,
         interrupt_count: int = 0,
-        cache: dict[str, Any] | None = None,
         attempt: int = 1,
-        first_attempt_time: float | None = None,
     ) -> None:
-        # written out: one per task, and the generated __init__ is a third slower
+        # written out: one per task, and the generated __init__ is a third slower (and
+        # the task path calls it positionally: a class called with keywords builds a dict)
         self.run = run
         self.node = node
         self.step = step

@@ -64,3 +64,21 @@ def test_a_fanout_joins_its_results_in_send_order() -> None:
     builder.add_conditional_edges(START, lambda s: [Send("work", i) for i in s["items"]])
     graph = builder.compile()
     assert graph.invoke({"items": [1, 2, 3], "out": [0]})["out"] == [0, 1, -1, 2, -2, 3, -3]
+
+
+@pytest.mark.parametrize(
+    ("value", "merged"),
+    [
+        ([1, 2], [1, 2]),
+        (Overwrite([7]), [7]),
+        ({"__overwrite__": [8]}, [8]),
+        ({"a": 1}, {"a": 1}),
+        (None, None),
+    ],
+)
+def test_one_write_to_a_key_without_reducer_is_its_value(value: Any, merged: Any) -> None:
+    assert merge_writes({"items": [0]}, _tables(), [("n", [("items", value)])]) == {"items": merged}
+
+
+def test_one_write_to_a_reducer_key_goes_through_the_reducer() -> None:
+    assert merge_writes({"out": [0]}, _tables(), [("n", [("out", [1])])]) == {"out": [0, 1]}

@@ -43,7 +43,6 @@ class EventSink:
     def __init__(
         self,
         modes: frozenset[str],
-        *,
         live: bool = False,
         namespace: Namespace = (),
         forward: Callable[[Event], None] | None = None,
@@ -109,6 +108,14 @@ class EventSink:
 
     def drain(self) -> Iterator[Event]:
         """Events delivered since the last drain, in order."""
+        if self.queue is None and self.aqueue is None:  # between steps: a list, no generator
+            if not self.buffer:
+                return _NOTHING
+            events, self.buffer = self.buffer, []
+            return iter(events)
+        return self._drain_queues()
+
+    def _drain_queues(self) -> Iterator[Event]:
         if self.queue is not None:
             while not self.queue.empty():
                 item = self.queue.get_nowait()
@@ -120,6 +127,10 @@ class EventSink:
         if self.buffer:
             events, self.buffer = self.buffer, []
             yield from events
+
+
+_NOTHING: Iterator[Event] = iter(())
+"""An exhausted iterator: what an empty drain returns (it stays exhausted)."""
 
 
 # ------------------------------------------------------------------ messages mode

@@ -55,7 +55,7 @@ class Frontier:
     @classmethod
     def empty(cls, *, joins: int) -> Frontier:
         """Nothing to run, no join progress (``joins``: how many joins the graph has)."""
-        return cls({}, [], {}, [set() for _ in range(joins)])
+        return cls({}, [], {}, [set() for _ in range(joins)] if joins else [])
 
     def clear_triggers(self) -> None:
         """Forget triggered nodes and sends (join progress and deferred nodes stay)."""

@@ -157,11 +157,11 @@ class Run:
         one of the ``recursion_limit`` steps (set in ``_start_input``)."""
         # A subgraph's own consumer (a node iterating its stream) sees its events
         # as top-level ones; forwarded to the parent's stream they carry the namespace.
-        self.sink = EventSink(
+        self.sink = EventSink(  # modes, live, namespace, forward (positional: see TaskContext)
             modes,
-            live=(live or self.live_when_parallel) and forward is None,
-            namespace=namespace if forward is not None else (),
-            forward=forward,
+            (live or self.live_when_parallel) and forward is None,
+            namespace if forward is not None else (),
+            forward,
         )
         self._pool: ThreadPoolExecutor | None = None
         # the session first: it checks the config's thread before anything reads it
@@ -169,25 +169,27 @@ class Run:
         if cp is not None:
             cp.report_held = "checkpoints" in modes or "debug" in modes
         self.cp: CheckpointSession | None = cp
-        self.ctx = RunContext(
+        self.ctx = RunContext(  # every field, in order (positional: see TaskContext)
             config,
             graph.store if graph.store is not None or outer is None else outer.store,
-            self.sink.emit if modes else None,
+            self.sink.emit if modes else None,  # emit
             modes,
-            has_checkpointer=saver is not None or (outer is not None and outer.has_checkpointer),
-            namespace=namespace,
-            push=self.sink.push,
-            parent_task=parent_task,
-            saver=saver,
-            answers=outer.answers if outer is not None else {},
-            channels=self.tables.channels,
-            as_of=outer.as_of if outer is not None else None,
-            steps_left=lambda: self.step_budget - self.steps_run,
-            read_state=lambda: self.tables.start.make_input(self.values),
-            scope=scope or (outer.scope if outer is not None else RunScope()),
-            stream_root=namespace if forward is None or outer is None else outer.stream_root,
-            cache=self.tables.cache or (parent_task.run.cache if parent_task else None),
-            executor=resolve_executor(
+            saver is not None or (outer is not None and outer.has_checkpointer),
+            namespace,
+            self.sink.push,  # push
+            parent_task,
+            saver,
+            outer.answers if outer is not None else {},  # answers
+            self.tables.channels,
+            outer.as_of if outer is not None else None,  # as_of
+            set(),  # rerun
+            lambda: self.step_budget - self.steps_run,  # steps_left
+            lambda: self.tables.start.make_input(self.values),  # read_state
+            scope or (outer.scope if outer is not None else RunScope()),
+            None,  # checkpoint_id (set below)
+            namespace if forward is None or outer is None else outer.stream_root,  # stream_root
+            self.tables.cache or (parent_task.run.cache if parent_task else None),  # cache
+            resolve_executor(
                 config, graph.executor or (outer.executor if outer is not None else None)
             ),
         )
@@ -614,7 +616,7 @@ class Run:
                     routes.extend(resolve_branch(branch, result, self.tables))
             finally:
                 CURRENT_TASK.reset(token)
-        self._advance([Task(node, None, ("pull", node.name), "", routes=routes)])
+        self._advance([Task(node, None, ("pull", node.name), "", None, routes)])
 
     def _trigger(self, name: str) -> None:
         if name == END:
@@ -743,11 +745,15 @@ class Run:
     def execute(self, tasks: list[Task]) -> None:
         """Run the step's tasks on this thread, one after another; helper threads join
         when a task stalls it (``graphkit.engine.threads``)."""
+        if len(tasks) == 1:  # a step of one task (a chain): nothing to stream per task
+            if not tasks[0].done:
+                run_task(tasks[0], self.ctx, self.step + 1, self.values, self.tables)
+            return
         todo = [t for t in tasks if not t.done]
         if not todo:
             return
         run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
-        done = self.when_done(tasks) if len(tasks) > 1 else _ignore
+        done = self.when_done(tasks)  # a step of several tasks (one returned above)
         if len(todo) == 1:
             run_task(todo[0], run, step, values, tables)
             done(todo[0])
@@ -1170,8 +1176,9 @@ class Run:
                 tasks = self.plan()
                 if not tasks or self.check_before(tasks):
                     break
-                started = run_order(tasks)
-                self.emit_debug_starts(started)
+                started = run_order(tasks) if len(tasks) > 1 else tasks
+                if self.modes:
+                    self.emit_debug_starts(started)
                 if self.sink.queue is not None and self._live_step(started):
                     yield from self.execute_live(started)
                 else:

@@ -27,6 +27,10 @@ def merge_writes(
     Raises ``InvalidUpdateError`` when a key without a reducer gets two writes, or a
     pydantic state rejects a value. ``values`` itself is not changed.
     """
+    if len(writers) == 1 and len(writers[0][1]) == 1 and tables.validating is None:
+        key, value = writers[0][1][0]  # one write (a chain's step): in short
+        if key not in tables.reducers and type(value) is not Overwrite and type(value) is not dict:
+            return {key: value}
     grouped: dict[str, list[Any]] = {}
     for _, writes in writers:
         for key, value in writes:
@@ -47,7 +51,8 @@ def merge_writes(
                 if len(pending) > 1:
                     raise _conflict(key, writers)
                 value = pending[0]
-                new[key] = _overwritten(value) if _is_overwrite(value) else value
+                plain = type(value) is not Overwrite and type(value) is not dict
+                new[key] = value if plain or not _is_overwrite(value) else _overwritten(value)
             else:
                 new[key] = _reduce(values.get(key, MISSING), pending, reducer, key)
             if validating is not None and key in validating.channels:

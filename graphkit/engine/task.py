@@ -125,7 +125,7 @@ class task_scope:
         self.task = task
         self.step = step
         self.ctx = TaskContext(
-            run, task.node.name, step, task.id, task.path, task.resume, cache=task.cache
+            run, task.node.name, step, task.id, task.path, task.resume, task.cache
         )
 
     def __enter__(self) -> TaskContext:
@@ -157,12 +157,47 @@ def run_task(
 ) -> None:
     """Run one task to completion, recording its writes, routes, interrupt or error.
 
-    A task with a ``CachePolicy`` replays a cached result instead; one that fails
-    with an error handler runs the handler in its place.
+    A node with no policy (``NodeTable.plain``) run here takes the short path below:
+    one attempt, no cache or handler, so no retry loop or executor in between (it
+    behaves as ``_run_with_policies`` does for it). A task with a ``CachePolicy``
+    replays a cached result instead; one that fails with an error handler runs the
+    handler in its place.
     """
-    if task.node.plain and task.timeout is None and run.executor is LOCAL:
-        _run_plain(task, run, step, values, tables)
+    if not task.node.plain or task.timeout is not None or run.executor is not LOCAL:
+        _run_with_policies(task, run, step, values, tables)
         return
+    node = task.node
+    ctx = TaskContext(run, node.name, step, task.id, task.path, task.resume, task.cache, _now())
+    token = CURRENT_TASK.set(ctx)
+    try:
+        call = node.call
+        try:
+            if call.inject or not call.takes_state:
+                output = LOCAL.call(node.name, call, task.input, ctx)
+            else:
+                output = call.fn(task.input)
+        except ParentCommand as pc:
+            output = _own_command(pc)
+        except asyncio.CancelledError as exc:  # a sync body has no event loop to cancel it
+            raise NodeCancelledError(node.name) from exc
+        record_output(task, output, values, tables, ctx)
+        if ctx.pushed is not None or run.emit is not None:
+            _finish_output(task, output, run, ctx)
+    except BaseException as exc:
+        CURRENT_TASK.reset(token)
+        report_progress()
+        if not _settle(task, exc, step):
+            raise
+        return
+    CURRENT_TASK.reset(token)
+    if PROGRESS.get() is not None:  # report_progress(), inline: once per task
+        report_progress()
+
+
+def _run_with_policies(
+    task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
+) -> None:
+    """``run_task`` through the retry loop, the cache, the executor and the error handler."""
     with task_scope(task, run, step) as ctx:
         failure = _restored_failure(task) if task.cache else None
         if failure is None:
@@ -195,49 +230,6 @@ def run_task(
         )
         record_output(task, output, values, tables, ctx)
         _finish_output(task, output, run, ctx)
-
-
-def _run_plain(
-    task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
-) -> None:
-    """``run_task`` for a node with no policy (``NodeTable.plain``) run here: one attempt,
-    no cache, no handler, so no retry loop or executor in between. It behaves as
-    ``task_scope`` around ``run_with_retry`` with the local executor does."""
-    node = task.node
-    ctx = TaskContext(
-        run,
-        node.name,
-        step,
-        task.id,
-        task.path,
-        task.resume,
-        cache=task.cache,
-        first_attempt_time=_now(),
-    )
-    token = CURRENT_TASK.set(ctx)
-    try:
-        call = node.call
-        try:
-            if call.inject or not call.takes_state:
-                output = LOCAL.call(node.name, call, task.input, ctx)
-            else:
-                output = call.fn(task.input)
-        except ParentCommand as pc:
-            output = _own_command(pc)
-        except asyncio.CancelledError as exc:  # a sync body has no event loop to cancel it
-            raise NodeCancelledError(node.name) from exc
-        record_output(task, output, values, tables, ctx)
-        if ctx.pushed is not None or run.emit is not None:
-            _finish_output(task, output, run, ctx)
-    except BaseException as exc:
-        CURRENT_TASK.reset(token)
-        report_progress()
-        if not _settle(task, exc, step):
-            raise
-        return
-    CURRENT_TASK.reset(token)
-    if PROGRESS.get() is not None:  # report_progress(), inline: once per task
-        report_progress()
 
 
 def _finish_output(task: Task, output: Any, run: RunContext, ctx: TaskContext) -> None:
