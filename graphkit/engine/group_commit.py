@@ -22,6 +22,7 @@ import os
 import threading
 import weakref
 
+from graphkit.errors import RunContextError
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
@@ -110,7 +111,10 @@ class GroupCommit:
         """The saver this queue commits to (alive while anyone queues for it)."""
         saver = self._saver()
         if saver is None:  # pragma: no cover - a caller queuing holds the saver
-            raise RuntimeError("the checkpoint saver of this commit queue was garbage-collected")
+            raise RunContextError(
+                "the checkpointer of this run was garbage-collected before its checkpoints "
+                "were committed: keep a reference to the saver while graphs run on it"
+            )
         return saver
 
     def _commit(self, batch: list[Slot]) -> None:
