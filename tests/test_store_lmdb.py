@@ -187,6 +187,7 @@ def test_bad_graph_file_is_rebuilt_with_one_log_line(
         graph.write_bytes(b"\x00" * 100)
     else:  # LMDB moved on without the graph being saved (as after a crash)
         store = LMDBStore(tmp_path, index=index_config(), index_save_interval=1e9)
+        settle_load(store)  # its loader thread logs too: not into the window below
         fill(store, 210)
         store.vectors = None  # simulate dying before close() could save
         store.env.close()
