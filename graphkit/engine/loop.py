@@ -258,8 +258,8 @@ class Run:
                     "Start it with an input state."
                 )
             named = (self.config.get("configurable") or {}).get("checkpoint_id")
-            if named and not self.cp.at_latest():
-                self._fork_for_replay()
+            if named:
+                self._replay()
             elif self.source == "update":
                 # going on from an edit: stateful subgraphs see their state as of
                 # the checkpoint that was edited, not what later branches saved
@@ -283,10 +283,25 @@ class Run:
             record = self.frontier.to_record()
             self._report([dataclasses.replace(loaded, frontier=record)], self.cp.interrupted)
 
+    def _replay(self) -> None:
+        """invoke(None) with a config naming a checkpoint replays it, as LangGraph: its
+        step runs again, paused tasks ask again instead of taking the answers they got
+        then, and finished ones run again. An earlier checkpoint is replayed on a new
+        branch (``_fork_for_replay``); the thread's latest one in place."""
+        assert self.cp is not None
+        if not self.cp.at_latest():
+            self._fork_for_replay()
+            return
+        self.replaying = True
+        self.restored = {}
+        # stateful subgraphs see their state as of the checkpoint replayed (of the
+        # checkpoint that was edited, for an edit), not what its step saved since
+        loaded = self.cp.config["configurable"].get("checkpoint_id")
+        self.ctx.as_of = self.parent_id if self.source == "update" else loaded
+
     def _fork_for_replay(self) -> None:
-        """invoke(None) from an earlier checkpoint replays it on a new branch: a copy
-        of it (source "fork") becomes the thread's latest, and the step runs again
-        (paused tasks ask again instead of taking the answers they got then)."""
+        """Replay an earlier checkpoint on a new branch: a copy of it (source "fork")
+        becomes the thread's latest, and its step runs again (see ``_replay``)."""
         assert self.cp is not None
         self.replaying = True
         self.ctx.as_of = self.cp.config["configurable"].get("checkpoint_id")
@@ -305,8 +320,7 @@ class Run:
         if self.cp.config["configurable"].get("checkpoint_id"):  # time travel into it
             self._load()
             if self.loaded:
-                if not self.cp.at_latest():
-                    self._fork_for_replay()
+                self._replay()
                 self._take_saved_input()
                 self.skip_interrupt_before = True
                 return
