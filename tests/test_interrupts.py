@@ -513,20 +513,6 @@ async def test_sync_update_state_on_a_running_loop_refuses_an_async_edge_by_name
         graph.update_state(CFG, {"draft": "x"}, as_node="a")  # on this test's event loop
 
 
-def _two_questions(saver: BaseCheckpointSaver) -> Any:
-    class Answers(TypedDict, total=False):
-        said: Annotated[list[str], operator.add]
-
-    return (
-        StateGraph(Answers)
-        .add_node("a", lambda s: {"said": [f"a:{interrupt('a?')}"]})
-        .add_node("b", lambda s: {"said": [f"b:{interrupt('b?')}"]})
-        .add_edge(START, "a")
-        .add_edge(START, "b")
-        .compile(checkpointer=saver)
-    )
-
-
 def test_naming_the_latest_checkpoint_replays_it_and_the_thread_alone_resumes_it(
     saver: BaseCheckpointSaver,
 ) -> None:
@@ -535,7 +521,7 @@ def test_naming_the_latest_checkpoint_replays_it_and_the_thread_alone_resumes_it
     it is the latest: every question is asked again."""
     graph = _two_questions(saver)
     config = {"configurable": {"thread_id": "replay-latest"}}
-    first = graph.invoke({"said": []}, config)
+    first = graph.invoke({"log": []}, config)
     a = next(i for i in first["__interrupt__"] if i.value == "a?")
     graph.invoke(Command(resume={a.id: "yes"}), config)
     resumed = graph.invoke(None, config)
@@ -550,13 +536,13 @@ def test_replaying_a_subgraphs_latest_checkpoint_asks_its_questions_again(
     inner = _two_questions(saver).builder.compile(checkpointer=True)
 
     class Outer(TypedDict, total=False):
-        said: Annotated[list[str], operator.add]
+        log: Annotated[list[str], operator.add]
 
     graph = (
         StateGraph(Outer).add_node("sub", inner).add_edge(START, "sub").compile(checkpointer=saver)
     )
     config = {"configurable": {"thread_id": "replay-sub"}}
-    first = graph.invoke({"said": []}, config)
+    first = graph.invoke({"log": []}, config)
     a = next(i for i in first["__interrupt__"] if i.value == "a?")
     graph.invoke(Command(resume={a.id: "yes"}), config)
     head = graph.get_state(config, subgraphs=True).tasks[0].state.config
