@@ -915,12 +915,13 @@ class Run:
                 and task.error is None
                 and time.monotonic() - started >= KEEP_FINISHED_AFTER
             ):
+                # found by identity (a slow step only): Task compares by value, and
+                # its input may be anything
+                index = next(i for i, t in enumerate(tasks) if t is task)
                 if saves is None:
-                    cp.keep_finished(task, tasks.index(task), asked)
+                    cp.keep_finished(task, index, asked)
                 else:
-                    saves.append(
-                        self.pool().submit(cp.keep_finished, task, tasks.index(task), asked)
-                    )
+                    saves.append(self.pool().submit(cp.keep_finished, task, index, asked))
 
         return keep
 
