@@ -548,3 +548,26 @@ def test_replaying_a_subgraphs_latest_checkpoint_asks_its_questions_again(
     head = graph.get_state(config, subgraphs=True).tasks[0].state.config
     replayed = graph.invoke(None, head)
     assert sorted(i.value for i in replayed["__interrupt__"]) == ["a?", "b?"]
+
+
+def test_answering_with_a_subgraphs_head_config_resumes_it(saver: BaseCheckpointSaver) -> None:
+    """``Command(resume=...)`` with the config of a paused subgraph's latest checkpoint
+    goes on from there (an answer, not a replay): the answered question is not asked
+    again and the run finishes."""
+    asked: list[str] = []
+
+    class S(TypedDict, total=False):
+        log: Annotated[list[str], operator.add]
+
+    def ask(state: S) -> S:
+        asked.append("ask")
+        return {"log": [f"got:{interrupt('q?')}"]}
+
+    inner = StateGraph(S).add_node("ask", ask).add_edge(START, "ask").compile(checkpointer=True)
+    graph = StateGraph(S).add_node("sub", inner).add_edge(START, "sub").compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "answer-sub"}}
+    graph.invoke({"log": []}, config)
+    head = graph.get_state(config, subgraphs=True).tasks[0].state.config
+    final = graph.invoke(Command(resume="yes"), head)
+    assert "__interrupt__" not in final and final["log"] == ["got:yes"]
+    assert asked == ["ask", "ask"]  # once asking, once answered

@@ -320,7 +320,10 @@ class Run:
         if self.cp.config["configurable"].get("checkpoint_id"):  # time travel into it
             self._load()
             if self.loaded:
-                self._replay()
+                # answering its questions (Command(resume=...) with its config) goes on
+                # from its latest checkpoint; otherwise the named checkpoint is replayed
+                if not (self.ctx.answers and self.cp.at_latest()):
+                    self._replay()
                 self._take_saved_input()
                 self.skip_interrupt_before = True
                 return
