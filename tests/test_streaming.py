@@ -336,27 +336,35 @@ def test_an_update_of_key_value_pairs_streams_as_a_dict_or_one_dict_per_write() 
     ]
 
 
-def _fast_and_blocked(release: threading.Event, finished: list[str]) -> Any:
-    """START -> fast and slow in one step; slow waits for ``release`` (at most 5 s)."""
+def _two_nodes(
+    release: threading.Event, finished: list[str], first: str, second: str, *, parallel: bool
+) -> tuple[Any, Any]:
+    """``first`` and ``second`` (which waits for ``release``, at most 5 s), in one step
+    from START (``parallel``) or one after the other; returns the graph and its state."""
 
     class S(TypedDict):
         log: Annotated[list[str], operator.add]
 
-    def fast(state: S) -> dict[str, list[str]]:
-        finished.append("fast")
-        return {"log": ["fast"]}
+    def quick(state: S) -> dict[str, list[str]]:
+        finished.append(first)
+        return {"log": [first]}
 
-    def slow(state: S) -> dict[str, list[str]]:
+    def blocked(state: S) -> dict[str, list[str]]:
         release.wait(5)
-        finished.append("slow")
-        return {"log": ["slow"]}
+        finished.append(second)
+        return {"log": [second]}
 
     builder = StateGraph(S)
-    builder.add_node("fast", fast)
-    builder.add_node("slow", slow)
-    builder.add_edge(START, "fast")
-    builder.add_edge(START, "slow")
-    return builder.compile()
+    builder.add_node(first, quick)
+    builder.add_node(second, blocked)
+    builder.add_edge(START, first)
+    builder.add_edge(START if parallel else first, second)
+    return builder.compile(), S
+
+
+def _fast_and_blocked(release: threading.Event, finished: list[str]) -> Any:
+    """START -> fast and slow in one step; slow waits for ``release``."""
+    return _two_nodes(release, finished, "fast", "slow", parallel=True)[0]
 
 
 @pytest.mark.parametrize("mode", ["updates", "tasks", "debug"])
@@ -394,27 +402,9 @@ def test_a_finished_task_streams_while_its_step_still_runs_in_astream() -> None:
     assert finished == ["fast", "slow"]
 
 
-def _child_graph(release: threading.Event, finished: list[str]) -> Any:
-    """START -> a -> b; b waits for ``release`` (at most 5 s)."""
-
-    class S(TypedDict):
-        log: Annotated[list[str], operator.add]
-
-    def a(state: S) -> dict[str, list[str]]:
-        finished.append("a")
-        return {"log": ["a"]}
-
-    def b(state: S) -> dict[str, list[str]]:
-        release.wait(5)
-        finished.append("b")
-        return {"log": ["b"]}
-
-    builder = StateGraph(S)
-    builder.add_node("a", a)
-    builder.add_node("b", b)
-    builder.add_edge(START, "a")
-    builder.add_edge("a", "b")
-    return builder.compile(), S
+def _child_graph(release: threading.Event, finished: list[str]) -> tuple[Any, Any]:
+    """START -> a -> b; b waits for ``release``."""
+    return _two_nodes(release, finished, "a", "b", parallel=False)
 
 
 @pytest.mark.parametrize("how", ["subgraph_node", "node_streams_the_child"])
