@@ -279,6 +279,8 @@ class Run:
         ``checkpoints``/``debug`` streams, with what runs next, as LangGraph does (a
         replay reports the fork it saves instead)."""
         loaded = self.loaded_checkpoint
+        if "checkpoints" not in self.modes and "debug" not in self.modes:
+            return  # nobody looks: no record to build
         if loaded is not None and self.cp is not None:
             record = self.frontier.to_record()
             self._report([dataclasses.replace(loaded, frontier=record)], self.cp.interrupted)
