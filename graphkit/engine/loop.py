@@ -22,6 +22,7 @@ import dataclasses
 import itertools
 import logging
 import time
+import weakref
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -32,6 +33,7 @@ from collections.abc import (
     Sequence,
 )
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -183,8 +185,11 @@ class Run:
             self.tables.channels,
             outer.as_of if outer is not None else None,  # as_of
             set(),  # rerun
-            lambda: self.step_budget - self.steps_run,  # steps_left
-            lambda: self.tables.start.make_input(self.values),  # read_state
+            # steps_left and read_state see the run through a weak reference: the
+            # context must not hold its run, or every run would be a reference cycle
+            # that only the garbage collector frees (see _steps_left)
+            partial(_steps_left, weakref.ref(self)),
+            partial(_read_state, weakref.ref(self)),
             scope or (outer.scope if outer is not None else RunScope()),
             None,  # checkpoint_id (set below)
             namespace if forward is None or outer is None else outer.stream_root,  # stream_root
@@ -1290,6 +1295,23 @@ class Run:
         while not aq.empty():
             yield aq.get_nowait()
         await running
+
+
+def _steps_left(run: weakref.ref[Run]) -> int:
+    """``RunContext.steps_left`` of ``run``: steps it may still take (0 once it is gone).
+
+    Held weakly, as ``_read_state``: a run that held its context strongly through it
+    would be a reference cycle, left for the garbage collector to find and free after
+    every invoke (a fan-out of quick tasks then triggers a collection every few runs)."""
+    alive = run()
+    return 0 if alive is None else alive.step_budget - alive.steps_run
+
+
+def _read_state(run: weakref.ref[Run]) -> Any:
+    """``RunContext.read_state`` of ``run``: the state as the graph's nodes see it (the
+    last state it had, as the run ends; ``{}`` once it is gone)."""
+    alive = run()
+    return {} if alive is None else alive.tables.start.make_input(alive.values)
 
 
 def _await_here(coroutine: Any, branch: str, node: str) -> Any:
