@@ -107,7 +107,7 @@ def _local_executor() -> Executor:
     return LOCAL
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class RunContext:
     """What every task of one run shares."""
 
@@ -155,6 +155,52 @@ class RunContext:
     """The ``BaseCache`` for nodes and tasks with a ``CachePolicy`` (None: no caching)."""
     executor: Executor = field(default_factory=_local_executor)
     """Where task functions run (``graphkit.engine.executor``); local unless chosen."""
+
+    def __init__(
+        self,
+        config: RunnableConfig,
+        store: Any = None,
+        emit: Callable[[str, Any], None] | None = None,
+        modes: frozenset[str] = frozenset(),
+        has_checkpointer: bool = False,
+        namespace: tuple[str, ...] = (),
+        push: Callable[[tuple[tuple[str, ...], str, Any]], None] | None = None,
+        parent_task: TaskContext | None = None,
+        saver: Any = None,
+        answers: dict[str, Any] | None = None,
+        channels: Container[str] = (),
+        as_of: str | None = None,
+        rerun: set[str] | None = None,
+        steps_left: Callable[[], int] | None = None,
+        read_state: Callable[[], Any] | None = None,
+        scope: RunScope | None = None,
+        checkpoint_id: Callable[[], str] | None = None,
+        stream_root: tuple[str, ...] = (),
+        cache: Any = None,
+        executor: Executor | None = None,
+    ) -> None:
+        # written out: one per run, and the generated __init__ spends half its time on
+        # the default-factory checks (Run builds it positionally, as TaskContext)
+        self.config = config
+        self.store = store
+        self.emit = emit
+        self.modes = modes
+        self.has_checkpointer = has_checkpointer
+        self.namespace = namespace
+        self.push = push
+        self.parent_task = parent_task
+        self.saver = saver
+        self.answers = {} if answers is None else answers
+        self.channels = channels
+        self.as_of = as_of
+        self.rerun = set() if rerun is None else rerun
+        self.steps_left = steps_left
+        self.read_state = read_state
+        self.scope = RunScope() if scope is None else scope
+        self.checkpoint_id = checkpoint_id
+        self.stream_root = stream_root
+        self.cache = cache
+        self.executor = _local_executor() if executor is None else executor
 
     def streams(self, mode: str) -> bool:
         """True when the consumer takes ``mode`` events from this run.

@@ -51,7 +51,7 @@ from graphkit.engine.events import (
     task_start_payload,
 )
 from graphkit.engine.executor import resolve_executor
-from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
+from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id, push_task_ids
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.results import WroteRecord, record_writes
 from graphkit.engine.tables import NodeTable
@@ -672,15 +672,10 @@ class Run:
             tasks.append(
                 Task(node, node.make_input(values), ("pull", name), pull_task_id(step, name))
             )
+        ids = push_task_ids(step, len(sends)) if sends else ()
         for index, send in enumerate(sends):
             tasks.append(
-                Task(
-                    nodes[send.node],
-                    send.arg,
-                    ("push", index),
-                    push_task_id(step, index),
-                    send.timeout,
-                )
+                Task(nodes[send.node], send.arg, ("push", index), ids[index], send.timeout)
             )
         if self.restored:
             self._restore(tasks)
