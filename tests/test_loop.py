@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import operator
 from collections.abc import Callable, Iterator
@@ -96,3 +97,58 @@ def test_remaining_steps_are_counted_while_the_run_lasts_and_zero_after() -> Non
     assert steps_left is not None and read_state is not None
     assert steps_left() == 0
     assert read_state() == {}
+
+
+def test_send_task_ids_are_the_spelled_ids_inside_and_past_the_kept_table() -> None:
+    from graphkit.engine.frontier import KEPT_SENDS, KEPT_STEPS, push_task_id, push_task_ids
+
+    for step, count in [(0, 1), (1, 10), (1, 3), (1, 25), (KEPT_STEPS - 1, 5)]:
+        ids = push_task_ids(step, count)
+        assert len(ids) >= count
+        assert list(ids[:count]) == [push_task_id(step, i) for i in range(count)]
+        assert ids[count - 1] == f"{step}:~{count - 1}"
+    for step, count in [(KEPT_STEPS, 3), (2, KEPT_SENDS + 1)]:  # past the table: made anew
+        assert list(push_task_ids(step, count)) == [push_task_id(step, i) for i in range(count)]
+
+
+def test_send_task_ids_planned_from_many_threads_at_once_are_right() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from graphkit.engine.frontier import push_task_id, push_task_ids
+
+    def grow(count: int) -> bool:
+        ids = push_task_ids(7, count)
+        return list(ids[:count]) == [push_task_id(7, i) for i in range(count)]
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(grow, [1 + (i * 37) % 500 for i in range(400)]))
+
+
+CALLER_VAR: contextvars.ContextVar[str] = contextvars.ContextVar("CALLER_VAR", default="unset")
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_fan_outs_tasks_see_the_callers_context_and_do_not_change_it(streamed: bool) -> None:
+    # As in LangGraph, a context variable a task sets stays out of the caller's context
+    # (a step's tasks run in a copy of it).
+    def work(i: int) -> dict[str, Any]:
+        seen = CALLER_VAR.get()
+        CALLER_VAR.set(f"task {i}")
+        return {"results": [0 if seen == "caller" else 1]}
+
+    builder = StateGraph(State)
+    builder.add_node("w", work)
+    builder.add_conditional_edges(START, lambda s: [Send("w", i) for i in range(4)])
+    builder.add_edge("w", END)
+    graph = builder.compile()
+    token = CALLER_VAR.set("caller")
+    try:
+        if streamed:
+            chunks = list(graph.stream({"x": 0}, stream_mode="updates"))
+            assert len(chunks) == 4
+        else:
+            assert graph.invoke({"x": 0})["results"][0] == 0  # the first saw the caller's
+        assert CALLER_VAR.get() == "caller"
+        assert CURRENT_TASK.get() is None
+    finally:
+        CALLER_VAR.reset(token)

@@ -640,7 +640,7 @@ class Run:
                     routes.extend(resolve_branch(branch, result, self.tables))
             finally:
                 CURRENT_TASK.reset(token)
-        self._advance([Task(node, None, ("pull", node.name), "", None, routes)])
+        self._advance((_Routed(node, routes),))
 
     def _trigger(self, name: str) -> None:
         if name == END:
@@ -778,17 +778,19 @@ class Run:
             done(todo[0])
             return
         # The caller's thread runs the tasks one after another; helper threads join
-        # only when it stalls on one (see graphkit.engine.threads).
+        # only when it stalls on one (see graphkit.engine.threads). Each thread runs
+        # them in a context copy of its own (run_task's ``scratch``).
 
         def one(task: Task) -> None:
-            run_task(task, run, step, values, tables)
+            run_task(task, run, step, values, tables, True)
             done(task)
 
         def quiet(task: Task) -> None:  # a step nobody streams from: no done() to call
-            run_task(task, run, step, values, tables)
+            run_task(task, run, step, values, tables, True)
 
         helpers = min(len(todo), self.workers) - 1  # besides the caller's thread
-        Batch(todo, quiet if done is _ignore else one, self.pool, helpers).run()
+        batch = Batch(todo, quiet if done is _ignore else one, self.pool, helpers)
+        contextvars.copy_context().run(batch.run)
 
     def execute_live(self, tasks: list[Task]) -> Iterator[Event]:
         """Run the step's tasks in a worker thread (helpers join when it stalls, as in
@@ -802,9 +804,9 @@ class Run:
         done = self.when_done(tasks) if len(tasks) > 1 else _ignore
         escaped: list[BaseException] = []
 
-        def one(task: Task) -> None:
+        def one(task: Task) -> None:  # in the step thread's context copy, or a helper's
             try:
-                run_task(task, run, step, values, tables)
+                run_task(task, run, step, values, tables, True)
                 done(task)
             except BaseException as exc:  # a ParentCommand...: raised in the caller
                 escaped.append(exc)
@@ -1055,7 +1057,7 @@ class Run:
         if any(self._wrote_any(w) for _, w in finished):
             self._emit("values", self._stream_values())
 
-    def _advance(self, tasks: list[Task]) -> None:
+    def _advance(self, tasks: Sequence[Task | _Routed]) -> None:
         """Trigger what the step's tasks lead to: edges, routes, completed joins.
 
         A join counts the step's sources together (a set, as LangGraph's barrier
@@ -1307,6 +1309,17 @@ def _read_state(run: weakref.ref[Run]) -> Any:
     last state it had, as the run ends; ``{}`` once it is gone)."""
     alive = run()
     return {} if alive is None else alive.tables.start.make_input(alive.values)
+
+
+class _Routed:
+    """A node and where its branches route, for ``Run._advance`` (as a ``Task`` has
+    them): what ``route_after`` hands it for a node it does not run."""
+
+    __slots__ = ("node", "routes")
+
+    def __init__(self, node: NodeTable, routes: list[Any]) -> None:
+        self.node = node
+        self.routes = routes
 
 
 def _await_here(coroutine: Any, branch: str, node: str) -> Any:

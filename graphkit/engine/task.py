@@ -153,7 +153,12 @@ def _settle(task: Task, exc: BaseException, step: int) -> bool:
 
 # ----------------------------------------------------------------------------- sync
 def run_task(
-    task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
+    task: Task,
+    run: RunContext,
+    step: int,
+    values: dict[str, Any],
+    tables: GraphTables,
+    scratch: bool = False,
 ) -> None:
     """Run one task to completion, recording its writes, routes, interrupt or error.
 
@@ -162,6 +167,11 @@ def run_task(
     behaves as ``_run_with_policies`` does for it). A task with a ``CachePolicy``
     replays a cached result instead; one that fails with an error handler runs the
     handler in its place.
+
+    ``scratch``: the caller runs its tasks in a context copy of its own, which it
+    drops afterwards (a step's batch: ``Run.execute``), so a task that finishes
+    leaves its ``CURRENT_TASK`` set there instead of unsetting it: one context
+    variable write per task instead of two. The next task sets its own.
     """
     if not task.node.plain or task.timeout is not None or run.executor is not LOCAL:
         _run_with_policies(task, run, step, values, tables)
@@ -189,7 +199,8 @@ def run_task(
         if not _settle(task, exc, step):
             raise
         return
-    CURRENT_TASK.reset(token)
+    if not scratch:
+        CURRENT_TASK.reset(token)
     if PROGRESS.get() is not None:  # report_progress(), inline: once per task
         report_progress()
 
