@@ -8,7 +8,7 @@ applies all tasks' writes together at the end of the step.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from time import time as _now
@@ -60,7 +60,9 @@ class Task:
     id: str
     """Stable within a checkpoint: pending writes are matched back to tasks by it."""
     writes: list[Write] = field(default_factory=list)
-    routes: list[Route] = field(default_factory=list)
+    routes: Sequence[Route] = ()
+    """Where its branches and ``Command.goto`` route (a new list once there are any:
+    most tasks route nowhere, and a fan-out makes one task per ``Send``)."""
     update: Any = None
     """What the node returned as its update (for ``updates`` streams)."""
     error: BaseException | None = None
@@ -90,7 +92,7 @@ class Task:
         path: tuple[str, str | int],
         id: str,
         timeout: TimeoutPolicy | None = None,
-        routes: list[Route] | None = None,
+        routes: Sequence[Route] = (),
     ) -> None:
         # written out: a fan-out makes one per Send, and the generated __init__ spends
         # a third of its time on the default-factory checks
@@ -99,7 +101,7 @@ class Task:
         self.path = path
         self.id = id
         self.writes = []
-        self.routes = [] if routes is None else routes
+        self.routes = routes
         self.update = None
         self.error = None
         self.interrupts = ()
@@ -472,9 +474,11 @@ def record_output(
     node = task.node
     if node.branches:
         local = with_own_writes(task, values, tables)
+        routes = list(task.routes)  # a Command's gotos come first
         for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
             result = _call_branch(branch, reader.make(local), ctx)
-            task.routes.extend(resolve_branch(branch, result, tables))
+            routes.extend(resolve_branch(branch, result, tables))
+        task.routes = routes
     task.done = True
 
 
@@ -486,11 +490,13 @@ async def arecord_output(
     node = task.node
     if node.branches:
         local = with_own_writes(task, values, tables)
+        routes = list(task.routes)  # a Command's gotos come first
         for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
             result = _call_branch(branch, reader.make(local), ctx)
             if asyncio.iscoroutine(result):
                 result = await result
-            task.routes.extend(resolve_branch(branch, result, tables))
+            routes.extend(resolve_branch(branch, result, tables))
+        task.routes = routes
     task.done = True
 
 
@@ -515,6 +521,7 @@ def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
         task.writes.extend(writes)
         return
     updates: list[Any] = []
+    routes = list(task.routes)
     for item in items:  # in order: later updates reduce onto earlier ones
         if not isinstance(item, Command):
             writes = update_writes(item, name, tables)
@@ -528,7 +535,8 @@ def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
             updates.append(_shown(item.update, writes, tables))
             task.writes.extend(writes)
         for target in item.goto_list():
-            task.routes.append(check_route(target, name, tables))
+            routes.append(check_route(target, name, tables))
+    task.routes = routes
     if updates:  # several updates stream as their list, as in LangGraph
         task.update = updates[0] if len(updates) == 1 else updates
 

@@ -85,15 +85,10 @@ class Batch(Generic[T]):
             self._work(helper=False)
         finally:
             OVERSEER.forget(self)
-            with self.lock:
+            with self.lock:  # no helper comes after this (``ask`` looks under the lock)
                 self.open = False
-        waited = 0
-        while True:  # a helper may add another before it ends: wait until none is new
-            with self.lock:
-                if waited == len(self.futures):
-                    break
-                future = self.futures[waited]
-            waited += 1
+                futures = self.futures
+        for future in futures:
             if not future.cancel():  # never started: nothing left for it to do
                 future.result()
 
