@@ -59,6 +59,7 @@ from graphkit.engine.task import (
     Task,
     Write,
     arun_task,
+    planned_task,
     resolve_branch,
     run_task,
     update_writes,
@@ -670,12 +671,14 @@ class Run:
         for name in sorted(names) if len(names) > 1 else names:
             node = nodes[name]
             tasks.append(
-                Task(node, node.make_input(values), ("pull", name), pull_task_id(step, name))
+                planned_task(
+                    node, node.make_input(values), ("pull", name), pull_task_id(step, name), None
+                )
             )
         ids = push_task_ids(step, len(sends)) if sends else ()
         for index, send in enumerate(sends):
             tasks.append(
-                Task(nodes[send.node], send.arg, ("push", index), ids[index], send.timeout)
+                planned_task(nodes[send.node], send.arg, ("push", index), ids[index], send.timeout)
             )
         if self.restored:
             self._restore(tasks)
