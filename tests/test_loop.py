@@ -99,8 +99,14 @@ def test_remaining_steps_are_counted_while_the_run_lasts_and_zero_after() -> Non
     assert read_state() == {}
 
 
-def test_send_task_ids_are_the_spelled_ids_inside_and_past_the_kept_table() -> None:
-    from graphkit.engine.frontier import KEPT_SENDS, KEPT_STEPS, push_task_id, push_task_ids
+def test_send_task_ids_and_paths_are_the_spelled_ones_inside_and_past_the_kept_table() -> None:
+    from graphkit.engine.frontier import (
+        KEPT_SENDS,
+        KEPT_STEPS,
+        push_paths,
+        push_task_id,
+        push_task_ids,
+    )
 
     for step, count in [(0, 1), (1, 10), (1, 3), (1, 25), (KEPT_STEPS - 1, 5)]:
         ids = push_task_ids(step, count)
@@ -109,6 +115,8 @@ def test_send_task_ids_are_the_spelled_ids_inside_and_past_the_kept_table() -> N
         assert ids[count - 1] == f"{step}:~{count - 1}"
     for step, count in [(KEPT_STEPS, 3), (2, KEPT_SENDS + 1)]:  # past the table: made anew
         assert list(push_task_ids(step, count)) == [push_task_id(step, i) for i in range(count)]
+    for count in (1, 10, KEPT_SENDS, KEPT_SENDS + 2):
+        assert list(push_paths(count)[:count]) == [("push", i) for i in range(count)]
 
 
 def test_send_task_ids_planned_from_many_threads_at_once_are_right() -> None:

@@ -160,11 +160,20 @@ def push_task_ids(step: int, count: int) -> Sequence[str]:
     return kept
 
 
+def push_paths(count: int) -> Sequence[tuple[str, int]]:
+    """The paths ``("push", i)`` of a step's ``count`` sends (at least ``count``; shared
+    tuples for the first ``KEPT_SENDS``)."""
+    if count <= KEPT_SENDS:
+        return _PUSH_PATHS
+    return [("push", i) for i in range(count)]
+
+
 KEPT_STEPS = 64
 """Steps whose ``Send`` task ids ``push_task_ids`` keeps."""
 KEPT_SENDS = 1024
 """Sends per step whose task ids ``push_task_ids`` keeps (at most 64 x 1024 strings)."""
 _push_ids: list[list[str]] = [[] for _ in range(KEPT_STEPS)]
+_PUSH_PATHS = tuple(("push", i) for i in range(KEPT_SENDS))
 
 
 def shown_tasks(

@@ -51,7 +51,13 @@ from graphkit.engine.events import (
     task_start_payload,
 )
 from graphkit.engine.executor import resolve_executor
-from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id, push_task_ids
+from graphkit.engine.frontier import (
+    Frontier,
+    pull_task_id,
+    push_paths,
+    push_task_id,
+    push_task_ids,
+)
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.results import WroteRecord, record_writes
 from graphkit.engine.tables import NodeTable
@@ -675,11 +681,12 @@ class Run:
                     node, node.make_input(values), ("pull", name), pull_task_id(step, name), None
                 )
             )
-        ids = push_task_ids(step, len(sends)) if sends else ()
-        for index, send in enumerate(sends):
-            tasks.append(
-                planned_task(nodes[send.node], send.arg, ("push", index), ids[index], send.timeout)
-            )
+        if sends:
+            ids, paths = push_task_ids(step, len(sends)), push_paths(len(sends))
+            for index, send in enumerate(sends):
+                tasks.append(
+                    planned_task(nodes[send.node], send.arg, paths[index], ids[index], send.timeout)
+                )
         if self.restored:
             self._restore(tasks)
         return tasks
