@@ -54,6 +54,33 @@ def test_only_nodes_without_policies_or_subgraphs_take_the_short_path() -> None:
     assert plain == {"plain", "__error_handler__handled"}  # a handler has no handler
 
 
+def test_only_plain_nodes_without_branches_in_a_keyed_state_record_their_dict_inline() -> None:
+    builder = StateGraph(Fan)
+    builder.add_node("direct", lambda s: {"out": [1]})
+    builder.add_node("routed", lambda s: {"out": [2]})
+    builder.add_node("retried", lambda s: {"out": [3]}, retry_policy=RetryPolicy())
+    builder.add_edge(START, "direct")
+    builder.add_edge(START, "retried")
+    builder.add_conditional_edges("direct", lambda s: "routed")
+    builder.add_edge("routed", END)
+    graph = builder.compile()
+    direct = {name for name, node in graph.tables.nodes.items() if node.direct}
+    assert direct == {"routed"}  # "direct" has a conditional edge, "retried" a policy
+    assert graph.invoke({"items": []})["out"] == [1, 3, 2]
+    root = StateGraph(int).add_node("n", lambda s: s + 1).add_edge(START, "n").compile()
+    assert not root.tables.nodes["n"].direct  # a root state's update is the value itself
+
+
+def test_a_dict_with_an_unknown_key_from_a_direct_node_is_still_an_invalid_update() -> None:
+    builder = StateGraph(Fan)
+    builder.add_node("n", lambda s: {"out": [1], "typo": 2})
+    builder.add_edge(START, "n")
+    graph = builder.compile()
+    assert graph.tables.nodes["n"].direct
+    with pytest.raises(InvalidUpdateError, match="typo"):
+        graph.invoke({"items": []})
+
+
 @pytest.mark.parametrize("policy", [False, True], ids=["short path", "full path"])
 def test_a_node_sees_its_task_config_and_first_attempt(policy: bool) -> None:
     seen: list[tuple[Any, ...]] = []

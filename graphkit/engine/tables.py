@@ -89,6 +89,10 @@ class NodeTable:
     plain: bool = False
     """No retry, timeout, cache policy, error handler or subgraph: a sync run calls it
     once, on the short path (``graphkit.engine.task.run_task``). Set by ``build_tables``."""
+    direct: bool = False
+    """Plain, without conditional edges, in a state of keys (not one root value): a dict
+    it returns whose keys are all channels is its writes as they are, recorded inline by
+    ``run_task``. Set by ``build_tables``."""
 
     def copy(self, update: dict[str, Any] | None = None) -> NodeTable:
         """A copy with the fields in ``update`` replaced."""
@@ -182,9 +186,11 @@ def build_tables(
         START, CallSpec(lambda s: None, False, True, ()), -1, builder.state, start_keys
     )
     _wire(builder, nodes, start, channels)
+    root = builder.state.kind == "root"
     for table in nodes.values():
         table.runs_on_loop = _runs_on_loop(table)
         table.plain = _plain(table)
+        table.direct = table.plain and not table.branches and not root
     for table in (start, *nodes.values()):
         table.leads = bool(table.edges or table.joins)
     has_async = any(n.call.is_async for n in nodes.values()) or any(
@@ -207,7 +213,7 @@ def build_tables(
         interrupt_before=interrupt_before,
         interrupt_after=interrupt_after,
         has_async=has_async,
-        root=builder.state.kind == "root",
+        root=root,
         cache=cache,
     )
 

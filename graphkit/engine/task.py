@@ -224,7 +224,12 @@ def run_task(
             output = _own_command(pc)
         except asyncio.CancelledError as exc:  # a sync body has no event loop to cancel it
             raise NodeCancelledError(node.name) from exc
-        record_output(task, output, values, tables, ctx)
+        if node.direct and type(output) is dict and tables.channel_set.issuperset(output):
+            task.update = output  # record_output's common case, inline (NodeTable.direct)
+            task.writes.extend(output.items())
+            task.done = True
+        else:
+            record_output(task, output, values, tables, ctx)
         if ctx.pushed is not None or run.emit is not None:
             _finish_output(task, output, run, ctx)
     except BaseException as exc:
