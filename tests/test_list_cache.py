@@ -73,3 +73,28 @@ def test_a_deleted_thread_frees_its_decoded_elements() -> None:
     assert saver._lists._decoded == 6
     saver.delete_thread("a")
     assert saver._lists._decoded == 0
+
+
+def test_reading_a_long_list_again_starts_no_collection_per_few_hundred_copies() -> None:
+    """Copies of a long list are made with the collector paused: a read of 3,000
+    messages starts a collection or two, not one per 700 new objects (about 20), and
+    the collector is on again after it."""
+    import gc
+
+    saver = _saver(100_000)
+    _talk(saver, "long", 3_000)
+    first = _read(saver, "long")
+    starts: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            starts.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        again = _read(saver, "long")
+    finally:
+        gc.callbacks.remove(count)
+    assert gc.isenabled()
+    assert len(starts) <= 3
+    assert again == first and not any(a is b for a, b in zip(again, first, strict=True))
