@@ -31,6 +31,9 @@ from contextlib import contextmanager
 
 PAUSE_AT = 1_000
 """Elements from which a copying or decoding loop is worth pausing for."""
+PAUSE_BYTES = 32 << 10
+"""Stored bytes from which decoding them is worth pausing for (a thousand short
+messages take about 34 KB)."""
 
 _lock = threading.Lock()
 _depth = 0

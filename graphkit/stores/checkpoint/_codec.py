@@ -1002,7 +1002,10 @@ def _load(
     serde: Serializer, blob: bytes, start: int, where: str, channel: str, version: int
 ) -> Any:
     try:
-        return serde.loads(memoryview(blob)[start:])
+        if len(blob) < _gc.PAUSE_BYTES:
+            return serde.loads(memoryview(blob)[start:])
+        with _gc.paused():  # a long list, most likely: see graphkit._gc
+            return serde.loads(memoryview(blob)[start:])
     except SerdeError as exc:
         raise CheckpointCorruptError(
             f"{where}, channel {channel!r} version {version}: {exc}"
