@@ -91,16 +91,26 @@ finishes (a quicker step's checkpoint follows at once; a slower one's tasks, mod
 tool calls, are worth not running again after a crash)."""
 
 
-def _steps_left(run: weakref.ref[Run]) -> Callable[[], int]:
-    """``RunContext.steps_left`` of a run. The context holds it by weak reference: a
-    run would otherwise be a reference cycle (run -> context -> this -> run), freed
-    only by a full collection, and keep its state (a long history) alive till then."""
-    return lambda: _alive(run).step_budget - _alive(run).steps_run
+def _steps_left(ref: weakref.ref[Run]) -> Callable[[], int]:
+    """``RunContext.steps_left`` of a run. The context holds the run by weak reference:
+    a run would otherwise be a reference cycle (run -> context -> this -> run), freed
+    only by a collection, and keep its state (a long history) alive till then."""
+
+    def steps_left() -> int:
+        run = _alive(ref)
+        return run.step_budget - run.steps_run
+
+    return steps_left
 
 
-def _read_state(run: weakref.ref[Run]) -> Callable[[], Any]:
+def _read_state(ref: weakref.ref[Run]) -> Callable[[], Any]:
     """``RunContext.read_state`` of a run (by weak reference, as ``_steps_left``)."""
-    return lambda: _alive(run).tables.start.make_input(_alive(run).values)
+
+    def read_state() -> Any:
+        run = _alive(ref)
+        return run.tables.start.make_input(run.values)
+
+    return read_state
 
 
 def _alive(ref: weakref.ref[Run]) -> Run:
