@@ -6,7 +6,10 @@ from __future__ import annotations
 import io
 import json
 import operator
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -274,6 +277,28 @@ def heavy_workload(monkeypatch: pytest.MonkeyPatch) -> Iterator[harness.Workload
     heavy = harness.Workload("heavy_thing", "a heavy one", lambda: lambda: None)
     monkeypatch.setattr(bench_engine, "WORKLOADS", [*bench_engine.WORKLOADS, heavy])
     yield heavy
+
+
+def test_a_bench_run_leaves_no_files_behind(tmp_path: Path) -> None:
+    """Savers and stores that workloads open live in one scratch root, gone at exit."""
+    script = textwrap.dedent(
+        """
+        from graphkit.bench.bench_checkpoint_graph import chain
+        from graphkit.bench.harness import scratch_dir
+
+        chain("graphkit")()  # opens a durable LMDBSaver and checkpoints a run into it
+        print(scratch_dir("probe-"))
+        """
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    probe = Path(done.stdout.strip())
+    assert probe.parent.name.startswith("graphkit-bench-")
+    assert probe.parent.parent == tmp_path
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_quick_suite_names_real_workloads() -> None:

@@ -12,14 +12,17 @@ Non-time measurements (bytes on disk, recall) are reported through ``metrics``.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import importlib
 import json
 import os
 import pkgutil
 import platform
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -76,6 +79,31 @@ class Result:
         if self.langgraph_median is None or self.graphkit_median <= 0:
             return None
         return self.langgraph_median / self.graphkit_median
+
+
+_scratch_root: list[str] = []
+
+
+def scratch_dir(prefix: str) -> str:
+    """A fresh directory for a workload's files, removed when the process exits.
+
+    Every directory lives under one root per process (``graphkit-bench-*`` in the
+    temporary directory), so a benchmark run leaves nothing behind, however many
+    savers and stores its workloads open.
+    """
+    if not _scratch_root:
+        _scratch_root.append(tempfile.mkdtemp(prefix="graphkit-bench-"))
+    return tempfile.mkdtemp(prefix=prefix, dir=_scratch_root[0])
+
+
+def _remove_scratch() -> None:
+    for root in _scratch_root:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# Registered on import, before any workload module registers its own exit hook
+# (closing its stores), so the directories go last.
+atexit.register(_remove_scratch)
 
 
 def langgraph_available() -> bool:
