@@ -677,11 +677,23 @@ class _HeldState(TypedDict):
     held: Any
 
 
+def _drop_result(graph: Any, how: str, config: dict[str, Any]) -> None:
+    if how == "invoke":
+        graph.invoke({"held": None}, config)
+    elif how == "stream":
+        list(graph.stream({"held": None}, config, stream_mode=["values", "updates", "debug"]))
+    else:
+        asyncio.run(graph.ainvoke({"held": None}, config))
+
+
 @pytest.mark.parametrize("saver", [None, "memory"])
-def test_a_finished_run_frees_its_state_without_a_cyclic_collection(saver: str | None) -> None:
+@pytest.mark.parametrize("how", ["invoke", "stream", "ainvoke"])
+def test_a_finished_run_frees_its_state_without_a_cyclic_collection(
+    saver: str | None, how: str
+) -> None:
     """A run is no reference cycle (its context reaches it by weak reference): when
     ``invoke`` returns and the caller drops the output, the state goes at once, not at
-    the next full collection (a long history would otherwise pile up till then)."""
+    the next collection (a long history would otherwise pile up till then)."""
     import gc
     import weakref
 
@@ -699,11 +711,12 @@ def test_a_finished_run_frees_its_state_without_a_cyclic_collection(saver: str |
     builder.add_edge(START, "make")
     graph = builder.compile(checkpointer=InMemorySaver() if saver else None)
     config = {"configurable": {"thread_id": "t"}}
+    _drop_result(graph, how, config)  # warm: the first run may make lasting objects
     gc.collect()
     gc.disable()
     try:
-        graph.invoke({"held": None}, config)
-        assert watched and watched[0]() is None
+        _drop_result(graph, how, config)
+        assert len(watched) == 2 and watched[1]() is None
     finally:
         gc.enable()
 
