@@ -984,7 +984,7 @@ def _add_bench(sub: Any) -> None:
     p.add_argument(
         "--gc",
         action="store_true",
-        help="keep the garbage collector on while timing (samples of 0.5 s at least): "
+        help="keep the garbage collector on while timing (4 calls per sample at least): "
         "what a program pays, collections included; by default it is paused",
     )
     p.set_defaults(handler=cmd_bench)

@@ -346,4 +346,3 @@ def test_a_bench_sample_pauses_the_collector_unless_told_to_keep_it_on() -> None
     assert harness._time_sample(probe, 2) >= 0
     assert harness._time_sample(probe, 2, collect=True) >= 0
     assert seen == [False, False, True, True] and gc.isenabled()
-    assert harness._calls_with_gc(probe, 3) >= 3  # a fast call: many per 0.5 s sample

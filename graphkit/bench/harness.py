@@ -179,9 +179,11 @@ def _warm_up(fn: Callable[[], object]) -> int:
     return _calls_per_sample(fn)
 
 
-GC_SAMPLE_SECONDS = 0.5
-"""A sample's least length with the collector on (``--gc``): long enough that the
-collections a workload's allocations start are averaged in, not missed or caught whole."""
+GC_SAMPLE_CALLS = 4
+"""Calls a sample makes at least with the collector on (``--gc``): a full collection
+that comes every other call or so is then averaged in, not missed or caught whole.
+Not a longer sample than that: some workloads grow their state call by call (a chat
+turn adds to its thread)."""
 
 
 def _time_sample(
@@ -208,14 +210,6 @@ def _time_sample(
         gc.enable()
 
 
-def _calls_with_gc(fn: Callable[[], object], calls: int) -> int:
-    """``calls`` (a sample without the collector) scaled to ``GC_SAMPLE_SECONDS``."""
-    start = time.perf_counter()
-    fn()
-    once = time.perf_counter() - start
-    return max(calls, min(10_000, int(GC_SAMPLE_SECONDS / max(once, 1e-7))))
-
-
 def _no_tick(detail: str) -> None:
     pass
 
@@ -237,7 +231,7 @@ def measure(
     is running (for a progress line). ``cpu``: measure the process's CPU time (all its
     threads) instead of wall time: steadier on a shared machine, but time spent waiting
     (on fsync, on other processes) is not counted. ``collect``: keep the cyclic garbage
-    collector on (samples of ``GC_SAMPLE_SECONDS`` at least), as a program runs.
+    collector on (``GC_SAMPLE_CALLS`` calls per sample at least), as a program runs.
     """
     timer = time.process_time if cpu else time.perf_counter
     repeat = 3 if quick else workload.repeat
@@ -251,9 +245,8 @@ def measure(
     ours_calls = _warm_up(ours)
     theirs_calls = _warm_up(theirs) if theirs is not None else 1
     if collect:
-        ours_calls = _calls_with_gc(ours, ours_calls)
-        if theirs is not None:
-            theirs_calls = _calls_with_gc(theirs, theirs_calls)
+        ours_calls = max(ours_calls, GC_SAMPLE_CALLS)
+        theirs_calls = max(theirs_calls, GC_SAMPLE_CALLS)
     ours_times: list[float] = []
     theirs_times: list[float] = []
     for i in range(repeat):
