@@ -333,3 +333,16 @@ def test_what_the_stores_log_during_long_steps_reaches_stderr(
     stores.info("stores: rebuilding the vector index (50000 rows) from LMDB")
     err = capsys.readouterr().err
     assert "graphkit: stores: rebuilding the vector index (50000 rows)" in err
+
+
+def test_a_bench_sample_pauses_the_collector_unless_told_to_keep_it_on() -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    def probe() -> None:
+        seen.append(gc.isenabled())
+
+    assert harness._time_sample(probe, 2) >= 0
+    assert harness._time_sample(probe, 2, collect=True) >= 0
+    assert seen == [False, False, True, True] and gc.isenabled()

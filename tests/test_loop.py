@@ -13,8 +13,7 @@ import pytest
 
 from graphkit import END, START, Send, StateGraph
 from graphkit.checkpoint.memory import InMemorySaver
-from graphkit.context import CURRENT_TASK, TaskContext
-from graphkit.managed import remaining_steps
+from graphkit.context import CURRENT_TASK
 
 
 class State(TypedDict):
@@ -75,28 +74,6 @@ def test_a_run_leaves_no_reference_cycle_for_the_collector(
     out = CALLS[call](graph, config)
     assert out  # the run did run
     assert gc.collect() == 0
-
-
-def test_remaining_steps_are_counted_while_the_run_lasts_and_zero_after() -> None:
-    kept: list[TaskContext] = []
-
-    def node(state: State) -> dict[str, Any]:
-        task = CURRENT_TASK.get()
-        assert task is not None
-        kept.append(task)
-        return {"x": remaining_steps()}
-
-    builder = StateGraph(State)
-    builder.add_node("n", node)
-    builder.add_edge(START, "n")
-    builder.add_edge("n", END)
-    out = builder.compile().invoke({"x": 0}, {"recursion_limit": 7})
-    assert out["x"] == 6  # the input took one step
-    # a context kept past its run reads a finished run: no steps left, no state
-    steps_left, read_state = kept[0].run.steps_left, kept[0].run.read_state
-    assert steps_left is not None and read_state is not None
-    assert steps_left() == 0
-    assert read_state() == {}
 
 
 def test_send_task_ids_and_paths_are_the_spelled_ones_inside_and_past_the_kept_table() -> None:

@@ -179,10 +179,26 @@ def _warm_up(fn: Callable[[], object]) -> int:
     return _calls_per_sample(fn)
 
 
+GC_SAMPLE_CALLS = 4
+"""Calls a sample makes at least with the collector on (``--gc``): a full collection
+that comes every other call or so is then averaged in, not missed or caught whole.
+Not a longer sample than that: some workloads grow their state call by call (a chat
+turn adds to its thread)."""
+
+
 def _time_sample(
-    fn: Callable[[], object], calls: int, timer: Callable[[], float] = time.perf_counter
+    fn: Callable[[], object],
+    calls: int,
+    timer: Callable[[], float] = time.perf_counter,
+    collect: bool = False,
 ) -> float:
-    """Seconds per call, over ``calls`` back-to-back calls (GC paused)."""
+    """Seconds per call, over ``calls`` back-to-back calls (GC paused, unless ``collect``:
+    then the collector runs as it would in a program, collections included in the time)."""
+    if collect:
+        start = timer()
+        for _ in range(calls):
+            fn()
+        return (timer() - start) / calls
     gc.collect()
     gc.disable()
     try:
@@ -205,6 +221,7 @@ def measure(
     with_langgraph: bool = True,
     tick: Callable[[str], None] = _no_tick,
     cpu: bool = False,
+    collect: bool = False,
 ) -> Result:
     """Run one workload: warm up each side, then alternate timed samples.
 
@@ -213,7 +230,8 @@ def measure(
     state) do their own setup inside the timed callable. ``tick`` hears which part
     is running (for a progress line). ``cpu``: measure the process's CPU time (all its
     threads) instead of wall time: steadier on a shared machine, but time spent waiting
-    (on fsync, on other processes) is not counted.
+    (on fsync, on other processes) is not counted. ``collect``: keep the cyclic garbage
+    collector on (``GC_SAMPLE_CALLS`` calls per sample at least), as a program runs.
     """
     timer = time.process_time if cpu else time.perf_counter
     repeat = 3 if quick else workload.repeat
@@ -226,13 +244,16 @@ def measure(
     tick("warm-up")
     ours_calls = _warm_up(ours)
     theirs_calls = _warm_up(theirs) if theirs is not None else 1
+    if collect:
+        ours_calls = max(ours_calls, GC_SAMPLE_CALLS)
+        theirs_calls = max(theirs_calls, GC_SAMPLE_CALLS)
     ours_times: list[float] = []
     theirs_times: list[float] = []
     for i in range(repeat):
         tick(f"sample {i + 1}/{repeat}")
-        ours_times.append(_time_sample(ours, ours_calls, timer))
+        ours_times.append(_time_sample(ours, ours_calls, timer, collect))
         if theirs is not None:
-            theirs_times.append(_time_sample(theirs, theirs_calls, timer))
+            theirs_times.append(_time_sample(theirs, theirs_calls, timer, collect))
     result = Result(
         name=workload.name,
         description=workload.description,
@@ -321,9 +342,10 @@ def run(
     json_path: str | None = None,
     progress: Progress | None = None,
     cpu: bool = False,
+    collect: bool = False,
 ) -> list[Result]:
     """Measure every workload; optionally write the results as JSON. ``cpu``: process CPU
-    time instead of wall time (see ``measure``)."""
+    time instead of wall time; ``collect``: the garbage collector on (see ``measure``)."""
     with_langgraph = langgraph_available()
     results: list[Result] = []
     total = len(workloads)
@@ -336,7 +358,12 @@ def run(
         start = time.perf_counter()
         try:
             result = measure(
-                workload, quick=quick, with_langgraph=with_langgraph, tick=tick, cpu=cpu
+                workload,
+                quick=quick,
+                with_langgraph=with_langgraph,
+                tick=tick,
+                cpu=cpu,
+                collect=collect,
             )
         except Exception as exc:  # one broken workload must not hide the others
             result = Result(
@@ -356,6 +383,7 @@ def run(
         payload = {
             "machine": machine(),
             "timer": "process CPU" if cpu else "wall",
+            "gc": "on" if collect else "paused",
             "results": [asdict(r) | {"ratio": r.ratio} for r in results],
         }
         with open(json_path, "w") as fh:

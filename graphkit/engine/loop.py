@@ -33,7 +33,6 @@ from collections.abc import (
     Sequence,
 )
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +76,7 @@ from graphkit.errors import (
     GraphRecursionError,
     InvalidUpdateError,
     ParentCommand,
+    RunContextError,
     is_invalid_resume,
 )
 from graphkit.schema import ROOT
@@ -96,6 +96,38 @@ KEEP_FINISHED_AFTER = 0.02
 """Seconds a step of several tasks runs before each task's writes are saved as it
 finishes (a quicker step's checkpoint follows at once; a slower one's tasks, model or
 tool calls, are worth not running again after a crash)."""
+
+
+def _steps_left(ref: weakref.ref[Run]) -> Callable[[], int]:
+    """``RunContext.steps_left`` of a run. The context holds the run by weak reference:
+    a run would otherwise be a reference cycle (run -> context -> this -> run), freed
+    only by a collection, and keep its state (a long history) alive till then."""
+
+    def steps_left() -> int:
+        run = _alive(ref)
+        return run.step_budget - run.steps_run
+
+    return steps_left
+
+
+def _read_state(ref: weakref.ref[Run]) -> Callable[[], Any]:
+    """``RunContext.read_state`` of a run (by weak reference, as ``_steps_left``)."""
+
+    def read_state() -> Any:
+        run = _alive(ref)
+        return run.tables.start.make_input(run.values)
+
+    return read_state
+
+
+def _alive(ref: weakref.ref[Run]) -> Run:
+    run = ref()
+    if run is None:
+        raise RunContextError(
+            "the run this context belongs to has finished: read the state or the steps "
+            "left while the node runs, not after"
+        )
+    return run
 
 
 class Run:
@@ -192,11 +224,8 @@ class Run:
             self.tables.channels,
             outer.as_of if outer is not None else None,  # as_of
             set(),  # rerun
-            # steps_left and read_state see the run through a weak reference: the
-            # context must not hold its run, or every run would be a reference cycle
-            # that only the garbage collector frees (see _steps_left)
-            partial(_steps_left, weakref.ref(self)),
-            partial(_read_state, weakref.ref(self)),
+            _steps_left(weakref.ref(self)),  # steps_left
+            _read_state(weakref.ref(self)),  # read_state
             scope or (outer.scope if outer is not None else RunScope()),
             None,  # checkpoint_id (set below)
             namespace if forward is None or outer is None else outer.stream_root,  # stream_root
@@ -1302,23 +1331,6 @@ class Run:
         while not aq.empty():
             yield aq.get_nowait()
         await running
-
-
-def _steps_left(run: weakref.ref[Run]) -> int:
-    """``RunContext.steps_left`` of ``run``: steps it may still take (0 once it is gone).
-
-    Held weakly, as ``_read_state``: a run that held its context strongly through it
-    would be a reference cycle, left for the garbage collector to find and free after
-    every invoke (a fan-out of quick tasks then triggers a collection every few runs)."""
-    alive = run()
-    return 0 if alive is None else alive.step_budget - alive.steps_run
-
-
-def _read_state(run: weakref.ref[Run]) -> Any:
-    """``RunContext.read_state`` of ``run``: the state as the graph's nodes see it (the
-    last state it had, as the run ends; ``{}`` once it is gone)."""
-    alive = run()
-    return {} if alive is None else alive.tables.start.make_input(alive.values)
 
 
 class _Routed:
