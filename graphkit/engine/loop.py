@@ -981,18 +981,20 @@ class Run:
             for task in tasks:
                 if not task.streamed:
                     self._emit_update(task)
-        before = self._written_before(t.writes for t in tasks) if self.cp is not None else {}
-        self._apply([(t.node.name, t.writes) for t in tasks], _merged_by_one(tasks))
+        writers = [(t.node.name, t.writes) for t in tasks]
+        cp = self.cp
+        before = self._written_before(w for _, w in writers) if cp is not None else {}
+        self._apply(writers, _merged_by_one(tasks))
         self._advance(tasks)
         self.step += 1
         self.steps_run += 1
         if self.modes:
             self._emit_step(tasks)
-        if self.cp is not None:
+        if cp is not None:
             wrote = record_writes(
                 [(t.id, t.writes) for t in tasks], self.values, before, self.tables.output_key_set
             )
-            self._save("loop", tuple(t.node.name for t in tasks), wrote)
+            self._save("loop", tuple([name for name, _ in writers]), wrote)
         after = self.tables.interrupt_after
         if after and ("*" in after or any(t.node.name in after for t in tasks)):
             self._stop_statically("interrupt_after")
