@@ -35,7 +35,6 @@ import os
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -123,9 +122,10 @@ def _graphkit_saver(kind: str, schema: str = "bench_gk") -> Any:
     """A graphkit saver; PostgreSQL ones in a new, empty ``schema`` (earlier runs on
     the same server leave nothing behind to slow either side)."""
     if kind == "lmdb":
+        from graphkit.bench.harness import scratch_dir
         from graphkit.checkpoint.lmdb import LMDBSaver
 
-        return LMDBSaver(tempfile.mkdtemp(prefix="bench-pg-lmdb-"))
+        return LMDBSaver(scratch_dir("bench-pg-lmdb-"))
     from graphkit.checkpoint.postgres import PostgresSaver
 
     saver = PostgresSaver(schema_url(schema, fresh=True))

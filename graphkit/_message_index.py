@@ -20,6 +20,7 @@ import itertools
 import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,10 +37,11 @@ class HistoryIndex:
         self.positions: dict[Any, int] = {m.id: i for i, m in enumerate(messages)}
 
     @classmethod
-    def of_ids(cls, ids: list[Any]) -> HistoryIndex:
-        """The index of a list whose messages have these ids (built in C)."""
+    def of_ids(cls, ids: Iterable[Any], count: int) -> HistoryIndex:
+        """The index of a list of ``count`` messages with these ids (built in C: the
+        positions are shared int objects, not ``count`` new ones)."""
         index = cls.__new__(cls)
-        index.positions = dict(zip(ids, range(len(ids)), strict=True))
+        index.positions = dict(zip(ids, _positions(count), strict=False))  # ids: count
         return index
 
     def position(self, messages: list[Any], message_id: Any) -> int | None:
@@ -48,6 +50,17 @@ class HistoryIndex:
         if pos is None or pos >= len(messages) or messages[pos].id != message_id:
             return None
         return pos
+
+
+_POSITIONS: tuple[int, ...] = tuple(range(1024))
+
+
+def _positions(count: int) -> tuple[int, ...]:
+    """At least ``count`` positions 0, 1, ... (grown by doubling, kept)."""
+    global _POSITIONS
+    if len(_POSITIONS) < count:
+        _POSITIONS = tuple(range(max(count, 2 * len(_POSITIONS))))
+    return _POSITIONS
 
 
 @dataclass(slots=True)
@@ -156,14 +169,14 @@ def append(
     """
     start = len(left)
     if not start:
-        index = HistoryIndex.of_ids(ids)
+        index = HistoryIndex.of_ids(ids, len(ids))
         if len(index.positions) != len(ids):
             return None
     elif len(ids) == 1:
         if index.position(left, ids[0]) is not None:
             return None
         if not _add(index, {ids[0]: start}):
-            index = HistoryIndex.of_ids([*(m.id for m in left), *ids])
+            index = HistoryIndex.of_ids([*(m.id for m in left), *ids], start + len(ids))
     else:
         fresh = dict(zip(ids, range(start, start + len(ids)), strict=True))
         if len(fresh) != len(ids) or not (
@@ -173,7 +186,7 @@ def append(
             return None
         if not _add(index, fresh):
             # an id is mapped elsewhere by another list of the chain, or a stale entry
-            index = HistoryIndex.of_ids([*(m.id for m in left), *ids])
+            index = HistoryIndex.of_ids([*(m.id for m in left), *ids], start + len(ids))
     merged = left + appended
     remember(merged, index, left)
     return merged
@@ -198,14 +211,14 @@ def grow(index: HistoryIndex | None, messages: list[Any], start: int) -> History
         return None
     ids = [m.id for m in added]
     if index is None:
-        index = HistoryIndex.of_ids(ids)
+        index = HistoryIndex.of_ids(ids, len(ids))
         return index if len(index.positions) == len(ids) else None
     fresh = dict(zip(ids, range(start, len(messages)), strict=True))
     if len(fresh) != len(ids):
         return None
     if _add(index, fresh):
         return index
-    index = HistoryIndex.of_ids([m.id for m in messages])
+    index = HistoryIndex.of_ids([m.id for m in messages], len(messages))
     return index if len(index.positions) == len(messages) else None
 
 

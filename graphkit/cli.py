@@ -981,6 +981,12 @@ def _add_bench(sub: Any) -> None:
         help="time process CPU (all threads) instead of wall time: steadier on a busy "
         "machine, but waits (fsync) do not count",
     )
+    p.add_argument(
+        "--gc",
+        action="store_true",
+        help="keep the garbage collector on while timing (4 calls per sample at least): "
+        "what a program pays, collections included; by default it is paused",
+    )
     p.set_defaults(handler=cmd_bench)
 
 
@@ -1018,6 +1024,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         json_path=args.json,
         progress=ProgressLine(sys.stderr),
         cpu=args.cpu,
+        collect=args.gc,
     )
     print(f"# {_machine_line(info)}")
     print(harness.format_table(results))

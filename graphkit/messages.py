@@ -544,6 +544,17 @@ def _coerced_with_ids(
     return messages, list(map(_ID, messages)), _PLAIN_KINDS.issuperset(map(type, messages))
 
 
+def _plain_index(value: Any) -> _message_index.HistoryIndex | None:
+    """The index of ``value`` when it is a list of plain messages (coerced already) with
+    distinct ids, else None. C-level passes only: a history handed to ``invoke`` is
+    thousands of messages (its ids are checked in the index built, not in a scan)."""
+    if type(value) is not list or not _PLAIN_KINDS.issuperset(map(type, value)):
+        return None
+    index = _message_index.HistoryIndex.of_ids(map(_ID, value), len(value))
+    positions = index.positions
+    return index if len(positions) == len(value) and None not in positions else None
+
+
 def is_coerced(message: Any) -> bool:
     """True when ``add_messages`` keeps ``message`` as it is (a message object, not a
     chunk, with an id)."""
@@ -605,6 +616,12 @@ def merge_messages(left: Messages, right: Messages) -> list[Any]:
         >>> [m.id for m in merge_messages(msgs, RemoveMessage(id="1"))]
         ['2']
     """
+    if type(left) is list and not left:  # a history handed to invoke: indexed in C
+        index = _plain_index(right)
+        if index is not None:
+            history = cast(list[Any], right).copy()
+            _message_index.remember(history, index)
+            return history
     right_msgs, right_ids, plain = _coerced_with_ids(right)
     removes = False
     if not plain:
@@ -615,10 +632,12 @@ def merge_messages(left: Messages, right: Messages) -> list[Any]:
         removes = any(isinstance(m, RemoveMessage) for m in right_msgs)
     index = _message_index.lookup(left) if isinstance(left, list) else None
     if index is None:
+        index = _plain_index(left)
+    if index is None:
         left_msgs, left_ids, _ = _coerced_with_ids(left)
-        index = _message_index.HistoryIndex.of_ids(left_ids)
+        index = _message_index.HistoryIndex.of_ids(left_ids, len(left_ids))
     else:
-        left_msgs = cast(list[BaseMessage], left)  # add_messages made it: already coerced
+        left_msgs = cast(list[BaseMessage], left)  # coerced already
     if not removes:
         merged = _message_index.append(index, left_msgs, right_msgs, right_ids)
         if merged is not None:

@@ -392,6 +392,17 @@ def test_bench_cpu_times_process_cpu_and_says_so_in_the_json(
     assert payload["timer"] == "process CPU" and payload["results"][0]["graphkit_median"] > 0
 
 
+@pytest.mark.slow  # runs a benchmark
+def test_bench_gc_keeps_the_collector_on_and_says_so_in_the_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "bench.json"
+    code, _, err = run(capsys, "bench", "--quick", "--gc", "--only", "chain", "--json", str(target))
+    assert code == 0, err
+    payload: dict[str, Any] = json.loads(target.read_text())
+    assert payload["gc"] == "on" and payload["results"][0]["graphkit_median"] > 0
+
+
 def test_version_prints_the_installed_distribution_version() -> None:
     import subprocess
     import sys

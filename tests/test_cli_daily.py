@@ -6,7 +6,10 @@ from __future__ import annotations
 import io
 import json
 import operator
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -276,6 +279,28 @@ def heavy_workload(monkeypatch: pytest.MonkeyPatch) -> Iterator[harness.Workload
     yield heavy
 
 
+def test_a_bench_run_leaves_no_files_behind(tmp_path: Path) -> None:
+    """Savers and stores that workloads open live in one scratch root, gone at exit."""
+    script = textwrap.dedent(
+        """
+        from graphkit.bench.bench_checkpoint_graph import chain
+        from graphkit.bench.harness import scratch_dir
+
+        chain("graphkit")()  # opens a durable LMDBSaver and checkpoints a run into it
+        print(scratch_dir("probe-"))
+        """
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    probe = Path(done.stdout.strip())
+    assert probe.parent.name.startswith("graphkit-bench-")
+    assert probe.parent.parent == tmp_path
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_quick_suite_names_real_workloads() -> None:
     assert {w.name for w in harness.discover()} >= harness.QUICK
     assert {w.name for w in harness.discover(quick=True)} == harness.QUICK
@@ -308,3 +333,16 @@ def test_what_the_stores_log_during_long_steps_reaches_stderr(
     stores.info("stores: rebuilding the vector index (50000 rows) from LMDB")
     err = capsys.readouterr().err
     assert "graphkit: stores: rebuilding the vector index (50000 rows)" in err
+
+
+def test_a_bench_sample_pauses_the_collector_unless_told_to_keep_it_on() -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    def probe() -> None:
+        seen.append(gc.isenabled())
+
+    assert harness._time_sample(probe, 2) >= 0
+    assert harness._time_sample(probe, 2, collect=True) >= 0
+    assert seen == [False, False, True, True] and gc.isenabled()

@@ -3,6 +3,8 @@ hands out copies: reads stay exact and the caller's own whatever the budget."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from checkpoint_conformance import Conversation, cfg
 
@@ -73,3 +75,45 @@ def test_a_deleted_thread_frees_its_decoded_elements() -> None:
     assert saver._lists._decoded == 6
     saver.delete_thread("a")
     assert saver._lists._decoded == 0
+
+
+def _collections_during(read: Callable[[], object]) -> int:
+    import gc
+
+    starts: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            starts.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        read()
+    finally:
+        gc.callbacks.remove(count)
+    assert gc.isenabled()
+    return len(starts)
+
+
+def test_reading_a_long_list_again_starts_no_collection_per_few_hundred_copies() -> None:
+    """Copies of a long list are made with the collector paused: a read of 3,000
+    messages starts a few collections, not one per 700 new objects (20 or more), and
+    the collector is on again after it."""
+    saver = _saver(100_000)
+    _talk(saver, "long", 3_000)
+    first = _read(saver, "long")
+    again: list[list[HumanMessage]] = []
+    assert _collections_during(lambda: again.append(_read(saver, "long"))) <= 6
+    assert again[0] == first and not any(a is b for a, b in zip(again[0], first, strict=True))
+
+
+def test_decoding_a_long_stored_list_starts_few_collections() -> None:
+    """The same for decoding: a full blob (read blob by blob) and a cached chain read
+    for the first time."""
+    saver = _saver(0)
+    talk = Conversation(saver, "full")
+    talk.step(*(HumanMessage(content=f"m {i}", id=f"m{i}") for i in range(3_000)))
+    assert _collections_during(lambda: _read(saver, "full")) <= 6
+    _talk(saver, "chain", 3_000)
+    assert _collections_during(lambda: _read(saver, "chain")) <= 6
+    assert _read(saver, "full") == talk.messages

@@ -246,3 +246,29 @@ def test_extends_sees_through_lists_forgotten_in_between() -> None:
     for n in range(10):  # the middle list is held by nobody: swept
         add_messages([], [HumanMessage("z", id=f"z{n}")])
     assert _message_index.extends(tip, base)
+
+
+def test_a_plain_history_with_repeated_or_missing_ids_is_merged_by_id() -> None:
+    """A history handed in whole is indexed in one pass; one that repeats an id or has
+    a message without one takes the general merge (later replaces, ids given)."""
+    repeated = [HumanMessage("a", id="x"), HumanMessage("b", id="y"), AIMessage("c", id="x")]
+    assert pairs(add_messages([], repeated)) == [("x", "c"), ("y", "b")]
+    unnamed = [HumanMessage("a", id="x"), HumanMessage("b")]
+    merged = add_messages([], unnamed)
+    assert [m.text for m in merged] == ["a", "b"] and merged[1].id
+    assert len({m.id for m in merged}) == 2
+
+
+def test_a_plain_list_the_reducer_did_not_make_is_indexed_in_one_pass() -> None:
+    left = [HumanMessage(str(i), id=f"h{i}") for i in range(1_500)]  # not add_messages' own
+    merged = add_messages(left, [HumanMessage("new", id="h7"), AIMessage("z", id="z")])
+    assert merged[7].text == "new" and merged[-1].id == "z" and len(merged) == 1_501
+    assert left[7].text == "7"  # not changed in place
+    twice = [*left[:3], HumanMessage("again", id="h1")]  # an id twice: kept as it is
+    assert pairs(add_messages(twice, [AIMessage("z", id="z")])) == [
+        ("h0", "0"),
+        ("h1", "1"),
+        ("h2", "2"),
+        ("h1", "again"),
+        ("z", "z"),
+    ]

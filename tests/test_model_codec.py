@@ -252,6 +252,31 @@ def test_a_copy_of_decoded_messages_equals_them_and_shares_nothing_mutable(
     assert not shared
 
 
+_plain_data = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=examples(200))
+@given(st.lists(_plain_data, max_size=6))
+def test_a_copy_of_plain_data_equals_it_and_shares_nothing_mutable(values: list[Any]) -> None:
+    """Dicts and lists of immutable values copy in C (``dict.copy``); nested ones deeply."""
+    copied = [_model_codec.copier_of(v)(v) for v in values] + [_model_codec.copy_value(values)]
+    assert copied[:-1] == values and copied[-1] == values
+    shared = {id(x) for x in _mutable_parts(values)} & {id(x) for x in _mutable_parts(copied)}
+    assert not shared
+
+
+def test_a_flat_dict_or_list_is_copied_by_its_c_level_copy() -> None:
+    assert _model_codec.copier_of({"role": "user", "content": "hi"}) is dict.copy
+    assert _model_codec.copier_of([1, "a", None]) is list.copy
+    assert _model_codec.copier_of({"role": "user", "parts": ["hi"]}) is _model_codec.copy_value
+
+
 def test_copies_of_models_outside_the_plain_shape_are_deep_copies() -> None:
     odd = [WithPrivate(name="a"), Ticket(title="t", labels=["x"]), {"k": [1, {"n": 2}]}, (1, [2])]
     for value in odd:

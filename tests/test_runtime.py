@@ -25,6 +25,7 @@ from graphkit import (
     StateGraph,
     get_config,
 )
+from graphkit.stores.serde import register
 
 
 class State(TypedDict, total=False):
@@ -663,3 +664,80 @@ def test_pydantic_input_may_leave_out_a_reducer_key_it_starts_empty() -> None:
     builder.add_node("add", lambda s: {"items": [f"{len(s.items)}"]})
     builder.add_edge(START, "add")
     assert builder.compile().invoke({"title": "t"}) == {"items": ["0"], "title": "t"}
+
+
+class _Marker:
+    """Something a state can hold, a saver store and a weak reference watch."""
+
+
+register(_Marker, "tests.test_runtime:_Marker")
+
+
+class _HeldState(TypedDict):
+    held: Any
+
+
+def _drop_result(graph: Any, how: str, config: dict[str, Any]) -> None:
+    if how == "invoke":
+        graph.invoke({"held": None}, config)
+    elif how == "stream":
+        list(graph.stream({"held": None}, config, stream_mode=["values", "updates", "debug"]))
+    else:
+        asyncio.run(graph.ainvoke({"held": None}, config))
+
+
+@pytest.mark.parametrize("saver", [None, "memory"])
+@pytest.mark.parametrize("how", ["invoke", "stream", "ainvoke"])
+def test_a_finished_run_frees_its_state_without_a_cyclic_collection(
+    saver: str | None, how: str
+) -> None:
+    """A run is no reference cycle (its context reaches it by weak reference): when
+    ``invoke`` returns and the caller drops the output, the state goes at once, not at
+    the next collection (a long history would otherwise pile up till then)."""
+    import gc
+    import weakref
+
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    watched: list[weakref.ref[_Marker]] = []
+
+    def make(state: _HeldState) -> dict[str, Any]:
+        marker = _Marker()
+        watched.append(weakref.ref(marker))
+        return {"held": marker}
+
+    builder = StateGraph(_HeldState)
+    builder.add_node("make", make)
+    builder.add_edge(START, "make")
+    graph = builder.compile(checkpointer=InMemorySaver() if saver else None)
+    config = {"configurable": {"thread_id": "t"}}
+    _drop_result(graph, how, config)  # warm: the first run may make lasting objects
+    gc.collect()
+    gc.disable()
+    try:
+        _drop_result(graph, how, config)
+        assert len(watched) == 2 and watched[1]() is None
+    finally:
+        gc.enable()
+
+
+def test_the_state_reader_of_a_finished_run_says_the_run_is_over() -> None:
+    from graphkit.context import CURRENT_TASK
+    from graphkit.errors import RunContextError
+
+    kept: list[Any] = []
+
+    def node(state: State) -> dict[str, Any]:
+        run = CURRENT_TASK.get().run
+        assert run.read_state is not None and run.steps_left is not None
+        assert run.read_state()["x"] == 1 and run.steps_left() > 0
+        kept.append(run)
+        return {"log": ["n"]}
+
+    builder = StateGraph(State)
+    builder.add_node("n", node)
+    builder.add_edge(START, "n")
+    builder.compile().invoke({"x": 1})
+    assert kept[0].read_state is not None
+    with pytest.raises(RunContextError, match="has finished"):
+        kept[0].read_state()

@@ -15,21 +15,20 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
 from graphkit.bench.bench_checkpoint_graph import _saver
 from graphkit.bench.bench_engine import loop_graph
-from graphkit.bench.harness import Workload
+from graphkit.bench.harness import Workload, scratch_dir
 
 STEPS = 200
 _ids = itertools.count()
 
 
 async def _with_saver(kind: str, body: Callable[[Any], Any]) -> Any:
-    directory = tempfile.mkdtemp(prefix="bench-aio-")
+    directory = scratch_dir("bench-aio-")
     if kind == "graphkit":
         saver = _saver(kind, directory)
         try:

@@ -25,7 +25,6 @@ import functools
 import itertools
 import os
 import sqlite3
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -39,7 +38,7 @@ from graphkit.bench.bench_engine import (
     loop_graph,
     wide_graph,
 )
-from graphkit.bench.harness import Workload
+from graphkit.bench.harness import Workload, scratch_dir
 
 DEEP_THREAD = 10_000
 """Checkpoints in the thread that get_state / get_state_history read."""
@@ -50,7 +49,7 @@ _threads = itertools.count()
 # ---------------------------------------------------------------- savers
 def _saver(kind: str, directory: str | None = None, *, fast_setup: bool = False) -> Any:
     """A fresh durable saver in its own directory: LMDBSaver or LangGraph's SqliteSaver."""
-    directory = directory or tempfile.mkdtemp(prefix=f"bench-ckpt-{kind}-")
+    directory = directory or scratch_dir(f"bench-ckpt-{kind}-")
     if kind == "graphkit":
         from graphkit.stores.checkpoint import LMDBSaver
 
@@ -81,7 +80,7 @@ def _langgraph_lmdb_saver() -> Any:
     import lmdb
     from langgraph_checkpoint_lmdb import LMDBSaver as LangGraphLMDBSaver
 
-    directory = tempfile.mkdtemp(prefix="bench-ckpt-lg-lmdb-")
+    directory = scratch_dir("bench-ckpt-lg-lmdb-")
     return LangGraphLMDBSaver(lmdb.open(directory, map_size=1 << 32, max_dbs=16))
 
 
@@ -106,7 +105,7 @@ def wide_bytes(quick: bool) -> dict[str, tuple[float, float | None]]:
     """Bytes on disk after one 50-step run of the wide state, in a fresh directory each."""
     found: dict[str, float] = {}
     for kind in ("graphkit", "langgraph"):
-        directory = tempfile.mkdtemp(prefix=f"bench-ckpt-bytes-{kind}-")
+        directory = scratch_dir(f"bench-ckpt-bytes-{kind}-")
         saver = _saver(kind, directory)
         _run(wide_graph(kind, saver), WIDE_START, WIDE_STEPS + 10)()
         if kind == "graphkit":

@@ -15,14 +15,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from graphkit.bench.bench_checkpoint_graph import _saver
 from graphkit.bench.bench_engine import loop_graph
-from graphkit.bench.harness import Workload
+from graphkit.bench.harness import Workload, scratch_dir
 
 STEPS = 20
 LEVELS = (1, 4, 16)
@@ -51,7 +50,7 @@ def _threads(kind: str, n: int) -> Callable[[], object]:
 
 def _asyncio(kind: str, n: int) -> Callable[[], object]:
     """N conversations as asyncio tasks; LangGraph gets its async SQLite saver."""
-    directory = tempfile.mkdtemp(prefix="bench-conc-")
+    directory = scratch_dir("bench-conc-")
 
     async def all_of() -> None:
         if kind == "graphkit":

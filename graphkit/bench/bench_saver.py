@@ -24,11 +24,10 @@ import datetime as dt
 import itertools
 import sqlite3
 import statistics
-import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from graphkit.bench.harness import Workload, _time_sample
+from graphkit.bench.harness import Workload, _time_sample, scratch_dir
 
 STEPS = 200
 CONSTANT_KEYS = 10
@@ -102,7 +101,7 @@ def _langgraph(saver: Any) -> Callable[[], object]:
 def lmdb_saver(sync: bool = True) -> Callable[[], object]:
     from graphkit.stores.checkpoint import LMDBSaver
 
-    return _graphkit(LMDBSaver(tempfile.mkdtemp(prefix="bench-lmdb-"), sync=sync))
+    return _graphkit(LMDBSaver(scratch_dir("bench-lmdb-"), sync=sync))
 
 
 def memory_saver() -> Callable[[], object]:
@@ -114,7 +113,7 @@ def memory_saver() -> Callable[[], object]:
 def sqlite_saver(sync: bool = True) -> Callable[[], object]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    path = tempfile.mkdtemp(prefix="bench-sqlite-") + "/db.sqlite"
+    path = scratch_dir("bench-sqlite-") + "/db.sqlite"
     conn = sqlite3.connect(path, check_same_thread=False)
     if not sync:
         conn.execute("PRAGMA synchronous=OFF")
@@ -139,7 +138,7 @@ def bare_lmdb(sync: bool = True) -> Callable[[], object]:
 
     from graphkit.stores.serde import default_serializer as serde
 
-    path = tempfile.mkdtemp(prefix="bench-bare-")
+    path = scratch_dir("bench-bare-")
     env = lmdb.open(path, map_size=1 << 30, max_dbs=4, sync=sync, metasync=sync)
     db = env.open_db(b"bare")
     versions = {**dict.fromkeys(_constant(), 1), "messages": 1, "step": 1}

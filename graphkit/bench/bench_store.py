@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import atexit
 import functools
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -44,7 +42,7 @@ import hnswlib
 import numpy as np
 import numpy.typing as npt
 
-from graphkit.bench.harness import Workload, format_table, run
+from graphkit.bench.harness import Workload, format_table, run, scratch_dir
 from graphkit.stores import InMemoryStore, LMDBStore, PutOp
 from graphkit.stores.store._core import IndexedStore
 
@@ -142,7 +140,7 @@ def graphkit_store(kind: str, n: int) -> IndexedStore:
         if kind == "memory":
             store = InMemoryStore(index=_index())  # type: ignore[arg-type]
         else:
-            store = LMDBStore(tempfile.mkdtemp(prefix="bench_store_"), index=_index())  # type: ignore[arg-type]
+            store = LMDBStore(scratch_dir("bench_store_"), index=_index())  # type: ignore[arg-type]
         for lo in range(0, n, 1000):
             store.batch(_ops(lo, min(n, lo + 1000)))
         assert store.vectors is not None
@@ -229,9 +227,6 @@ def _per_query(fn: Callable[[Any], object], inputs: Sequence[Any] | npt.NDArray[
     return best
 
 
-_temp_dirs: list[str] = []
-
-
 def _fresh_stores(kind: str, count: int) -> list[Any]:
     """``count`` empty stores made ahead, so opening (and deleting) one is not timed."""
     stores: list[Any] = []
@@ -239,9 +234,7 @@ def _fresh_stores(kind: str, count: int) -> list[Any]:
         if kind == "memory":
             stores.append(InMemoryStore(index=_index()))  # type: ignore[arg-type]
         elif kind == "lmdb":
-            path = tempfile.mkdtemp(prefix="bench_put_")
-            _temp_dirs.append(path)
-            stores.append(LMDBStore(path, index=_index()))  # type: ignore[arg-type]
+            stores.append(LMDBStore(scratch_dir("bench_put_"), index=_index()))  # type: ignore[arg-type]
         else:
             from langgraph.store.memory import InMemoryStore as LGInMemoryStore
 
@@ -368,8 +361,6 @@ def _cleanup() -> None:
     for store in _stores.values():
         if isinstance(store, IndexedStore):
             store.close()
-    for path in _temp_dirs:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 atexit.register(_cleanup)

@@ -32,7 +32,6 @@ Run: ``graphkit bench --only store_scale`` (takes a few minutes).
 
 from __future__ import annotations
 
-import atexit
 import functools
 import gc
 import os
@@ -50,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from graphkit.bench.bench_store import DIMS, _chunk, documents, embed, warm
-from graphkit.bench.harness import Workload, format_table, run
+from graphkit.bench.harness import Workload, format_table, run, scratch_dir
 from graphkit.stores import LMDBStore, PutOp
 
 N = 100_000
@@ -306,8 +305,7 @@ def batch_putter(kind: str) -> Callable[[], object]:
     """One timed run: a batch of 1,000 new puts into a store already holding ``TIMED_N``."""
     if kind not in _scale_stores:
         if kind == "lmdb":
-            path = tempfile.mkdtemp(prefix="bench_scale_batch_")
-            atexit.register(shutil.rmtree, path, True)
+            path = scratch_dir("bench_scale_batch_")
             fill_lmdb(path, TIMED_N)
             store: Any = LMDBStore(path, index=_index())  # type: ignore[arg-type]
             assert store.vectors is not None

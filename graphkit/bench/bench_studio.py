@@ -11,13 +11,12 @@ studio is a hosted service: no counterpart to run here).
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 import urllib.request
 from collections.abc import Callable
 from typing import Any, TypedDict
 
-from graphkit.bench.harness import Workload
+from graphkit.bench.harness import Workload, scratch_dir
 from graphkit.types import RunnableConfig
 
 CHECKPOINTS = 10_000
@@ -48,7 +47,7 @@ def _long_thread(path: str, checkpoints: int) -> Any:
 def _studio_open(checkpoints: int) -> Callable[[], object]:
     from graphkit.studio import Studio, StudioServer
 
-    graph = _long_thread(tempfile.mkdtemp(prefix="bench-studio-"), checkpoints)
+    graph = _long_thread(scratch_dir("bench-studio-"), checkpoints)
     server = StudioServer(Studio(graph))
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     base, headers = f"http://127.0.0.1:{server.port}", {"X-Graphkit-Token": server.token}

@@ -12,14 +12,17 @@ Non-time measurements (bytes on disk, recall) are reported through ``metrics``.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import importlib
 import json
 import os
 import pkgutil
 import platform
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -76,6 +79,31 @@ class Result:
         if self.langgraph_median is None or self.graphkit_median <= 0:
             return None
         return self.langgraph_median / self.graphkit_median
+
+
+_scratch_root: list[str] = []
+
+
+def scratch_dir(prefix: str) -> str:
+    """A fresh directory for a workload's files, removed when the process exits.
+
+    Every directory lives under one root per process (``graphkit-bench-*`` in the
+    temporary directory), so a benchmark run leaves nothing behind, however many
+    savers and stores its workloads open.
+    """
+    if not _scratch_root:
+        _scratch_root.append(tempfile.mkdtemp(prefix="graphkit-bench-"))
+    return tempfile.mkdtemp(prefix=prefix, dir=_scratch_root[0])
+
+
+def _remove_scratch() -> None:
+    for root in _scratch_root:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# Registered on import, before any workload module registers its own exit hook
+# (closing its stores), so the directories go last.
+atexit.register(_remove_scratch)
 
 
 def langgraph_available() -> bool:
@@ -151,10 +179,26 @@ def _warm_up(fn: Callable[[], object]) -> int:
     return _calls_per_sample(fn)
 
 
+GC_SAMPLE_CALLS = 4
+"""Calls a sample makes at least with the collector on (``--gc``): a full collection
+that comes every other call or so is then averaged in, not missed or caught whole.
+Not a longer sample than that: some workloads grow their state call by call (a chat
+turn adds to its thread)."""
+
+
 def _time_sample(
-    fn: Callable[[], object], calls: int, timer: Callable[[], float] = time.perf_counter
+    fn: Callable[[], object],
+    calls: int,
+    timer: Callable[[], float] = time.perf_counter,
+    collect: bool = False,
 ) -> float:
-    """Seconds per call, over ``calls`` back-to-back calls (GC paused)."""
+    """Seconds per call, over ``calls`` back-to-back calls (GC paused, unless ``collect``:
+    then the collector runs as it would in a program, collections included in the time)."""
+    if collect:
+        start = timer()
+        for _ in range(calls):
+            fn()
+        return (timer() - start) / calls
     gc.collect()
     gc.disable()
     try:
@@ -177,6 +221,7 @@ def measure(
     with_langgraph: bool = True,
     tick: Callable[[str], None] = _no_tick,
     cpu: bool = False,
+    collect: bool = False,
 ) -> Result:
     """Run one workload: warm up each side, then alternate timed samples.
 
@@ -185,7 +230,8 @@ def measure(
     state) do their own setup inside the timed callable. ``tick`` hears which part
     is running (for a progress line). ``cpu``: measure the process's CPU time (all its
     threads) instead of wall time: steadier on a shared machine, but time spent waiting
-    (on fsync, on other processes) is not counted.
+    (on fsync, on other processes) is not counted. ``collect``: keep the cyclic garbage
+    collector on (``GC_SAMPLE_CALLS`` calls per sample at least), as a program runs.
     """
     timer = time.process_time if cpu else time.perf_counter
     repeat = 3 if quick else workload.repeat
@@ -198,13 +244,16 @@ def measure(
     tick("warm-up")
     ours_calls = _warm_up(ours)
     theirs_calls = _warm_up(theirs) if theirs is not None else 1
+    if collect:
+        ours_calls = max(ours_calls, GC_SAMPLE_CALLS)
+        theirs_calls = max(theirs_calls, GC_SAMPLE_CALLS)
     ours_times: list[float] = []
     theirs_times: list[float] = []
     for i in range(repeat):
         tick(f"sample {i + 1}/{repeat}")
-        ours_times.append(_time_sample(ours, ours_calls, timer))
+        ours_times.append(_time_sample(ours, ours_calls, timer, collect))
         if theirs is not None:
-            theirs_times.append(_time_sample(theirs, theirs_calls, timer))
+            theirs_times.append(_time_sample(theirs, theirs_calls, timer, collect))
     result = Result(
         name=workload.name,
         description=workload.description,
@@ -293,9 +342,10 @@ def run(
     json_path: str | None = None,
     progress: Progress | None = None,
     cpu: bool = False,
+    collect: bool = False,
 ) -> list[Result]:
     """Measure every workload; optionally write the results as JSON. ``cpu``: process CPU
-    time instead of wall time (see ``measure``)."""
+    time instead of wall time; ``collect``: the garbage collector on (see ``measure``)."""
     with_langgraph = langgraph_available()
     results: list[Result] = []
     total = len(workloads)
@@ -308,7 +358,12 @@ def run(
         start = time.perf_counter()
         try:
             result = measure(
-                workload, quick=quick, with_langgraph=with_langgraph, tick=tick, cpu=cpu
+                workload,
+                quick=quick,
+                with_langgraph=with_langgraph,
+                tick=tick,
+                cpu=cpu,
+                collect=collect,
             )
         except Exception as exc:  # one broken workload must not hide the others
             result = Result(
@@ -328,6 +383,7 @@ def run(
         payload = {
             "machine": machine(),
             "timer": "process CPU" if cpu else "wall",
+            "gc": "on" if collect else "paused",
             "results": [asdict(r) | {"ratio": r.ratio} for r in results],
         }
         with open(json_path, "w") as fh:

@@ -22,6 +22,7 @@ import dataclasses
 import itertools
 import logging
 import time
+import weakref
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -68,6 +69,7 @@ from graphkit.errors import (
     GraphRecursionError,
     InvalidUpdateError,
     ParentCommand,
+    RunContextError,
     is_invalid_resume,
 )
 from graphkit.schema import ROOT
@@ -87,6 +89,38 @@ KEEP_FINISHED_AFTER = 0.02
 """Seconds a step of several tasks runs before each task's writes are saved as it
 finishes (a quicker step's checkpoint follows at once; a slower one's tasks, model or
 tool calls, are worth not running again after a crash)."""
+
+
+def _steps_left(ref: weakref.ref[Run]) -> Callable[[], int]:
+    """``RunContext.steps_left`` of a run. The context holds the run by weak reference:
+    a run would otherwise be a reference cycle (run -> context -> this -> run), freed
+    only by a collection, and keep its state (a long history) alive till then."""
+
+    def steps_left() -> int:
+        run = _alive(ref)
+        return run.step_budget - run.steps_run
+
+    return steps_left
+
+
+def _read_state(ref: weakref.ref[Run]) -> Callable[[], Any]:
+    """``RunContext.read_state`` of a run (by weak reference, as ``_steps_left``)."""
+
+    def read_state() -> Any:
+        run = _alive(ref)
+        return run.tables.start.make_input(run.values)
+
+    return read_state
+
+
+def _alive(ref: weakref.ref[Run]) -> Run:
+    run = ref()
+    if run is None:
+        raise RunContextError(
+            "the run this context belongs to has finished: read the state or the steps "
+            "left while the node runs, not after"
+        )
+    return run
 
 
 class Run:
@@ -183,8 +217,8 @@ class Run:
             self.tables.channels,
             outer.as_of if outer is not None else None,  # as_of
             set(),  # rerun
-            lambda: self.step_budget - self.steps_run,  # steps_left
-            lambda: self.tables.start.make_input(self.values),  # read_state
+            _steps_left(weakref.ref(self)),  # steps_left
+            _read_state(weakref.ref(self)),  # read_state
             scope or (outer.scope if outer is not None else RunScope()),
             None,  # checkpoint_id (set below)
             namespace if forward is None or outer is None else outer.stream_root,  # stream_root

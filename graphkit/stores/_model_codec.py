@@ -319,9 +319,17 @@ def copy_value(value: Any) -> Any:
     if kind in _ATOMIC:
         return value
     if kind is dict:
-        return {k: copy_value(v) for k, v in value.items()}
+        fresh = value.copy()  # in C; then only the mutable values are copied again
+        for key, item in value.items():
+            if type(item) not in _ATOMIC:
+                fresh[key] = copy_value(item)
+        return fresh
     if kind is list:
-        return [copy_value(v) for v in value]
+        items = value.copy()
+        for at, item in enumerate(value):
+            if type(item) not in _ATOMIC:
+                items[at] = copy_value(item)
+        return items
     clone = copier_of(value)
     if clone is not copy_value:
         return clone(value)
@@ -331,7 +339,8 @@ def copy_value(value: Any) -> Any:
 def copier_of(obj: Any) -> Cloner:
     """What copies ``obj``: a generated cloner of its class and shape when it is a
     pydantic model of the plain shape cloners copy (its fields exactly, no extra or
-    private values), else ``copy_value``. Decide once per element, then copy many
+    private values), ``dict.copy`` / ``list.copy`` for a dict or list of immutable
+    values only, else ``copy_value``. Decide once per element, then copy many
     times: the cloner is only right for values that keep the shape they had here
     (a cache's private elements, or a value copied at once).
 
@@ -340,6 +349,12 @@ def copier_of(obj: Any) -> Cloner:
     with ``copy_value``, and everything else is shared by a C-level copy of
     ``__dict__`` (a short message's shape is its two empty dicts)."""
     kind = type(obj)
+    if kind is dict or kind is list:
+        # plain data (a chat message as a dict): a C-level copy when nothing in it is mutable
+        values = obj.values() if kind is dict else obj
+        if all(type(v) in _ATOMIC for v in values):
+            return dict.copy if kind is dict else list.copy
+        return copy_value
     spec = _specs.get(kind, _UNSEEN)
     if spec is _UNSEEN:
         spec = spec_of(kind)

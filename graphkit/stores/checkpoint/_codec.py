@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from graphkit import _message_index
+from graphkit import _gc, _message_index
 from graphkit._message_index import HistoryIndex
 from graphkit.constants import MISSING
 from graphkit.errors import InvalidArgumentError, InvalidCheckpointError
@@ -640,6 +640,15 @@ class _Joined:
     id index (``_message_index.grow``), handed out with each copy."""
 
 
+def _copies(copiers: list[Cloner], elements: list[Any]) -> list[Any]:
+    """Fresh copies of ``elements`` (a long list with the collector paused: see
+    ``graphkit._gc``)."""
+    if len(elements) < _gc.PAUSE_AT:
+        return [copy(x) for copy, x in zip(copiers, elements, strict=True)]
+    with _gc.paused():
+        return [copy(x) for copy, x in zip(copiers, elements, strict=True)]
+
+
 class ListCache:
     """Append chains joined as msgpack bytes: the newest read version per channel.
 
@@ -782,7 +791,11 @@ class ListCache:
         with its header) as a list; ``MISSING`` (and the entry dropped) if they do not decode."""
         body = buf if start == 0 else _ARRAY32.pack(0xDD, count) + buf[start:]
         try:
-            value = serde.loads_body(body)
+            if count < _gc.PAUSE_AT:
+                value = serde.loads_body(body)
+            else:
+                with _gc.paused():
+                    value = serde.loads_body(body)
         except SerdeError:
             value = None
         if type(value) is not list or len(value) != count:
@@ -802,7 +815,7 @@ class ListCache:
             if len(decoded) + missing > self.max_decoded:  # too long to keep: hand it over
                 if not decoded:
                     return added
-                added = [*(c(x) for c, x in zip(joined.copiers, decoded, strict=True)), *added]
+                added = [*_copies(joined.copiers, decoded), *added]
                 self._forget_decoded(joined)
                 return added
             start = len(decoded)
@@ -812,7 +825,7 @@ class ListCache:
             joined.index = _message_index.grow(joined.index, decoded, start)
             self._decoded += missing
             self._evict_decoded(joined)
-        value = [copy(x) for copy, x in zip(joined.copiers, decoded, strict=True)]
+        value = _copies(joined.copiers, decoded)
         if joined.index is not None:
             _message_index.remember(value, joined.index)
         return value
@@ -989,7 +1002,10 @@ def _load(
     serde: Serializer, blob: bytes, start: int, where: str, channel: str, version: int
 ) -> Any:
     try:
-        return serde.loads(memoryview(blob)[start:])
+        if len(blob) < _gc.PAUSE_BYTES:
+            return serde.loads(memoryview(blob)[start:])
+        with _gc.paused():  # a long list, most likely: see graphkit._gc
+            return serde.loads(memoryview(blob)[start:])
     except SerdeError as exc:
         raise CheckpointCorruptError(
             f"{where}, channel {channel!r} version {version}: {exc}"
