@@ -337,9 +337,11 @@ class LMDBSaver(BaseCheckpointSaver):
             self._lists.drop_thread(item.thread_id)
             self._versions.pop(item.prefix, None)
             return
-        for channel, version, blob in item.blobs:
-            if blob[:1] == codec.DELTA:
-                self._lists.wrote(self.serde, (item.thread_id, item.ns, channel), version, blob)
+        if item.checkpoint["channel_appends"]:  # (only appends are stored as deltas)
+            for channel, version, blob in item.blobs:
+                if blob[:1] == codec.DELTA:
+                    key = (item.thread_id, item.ns, channel)
+                    self._lists.wrote(self.serde, key, version, blob)
         if depth == 0 and item.depth:
             last = self._versions.get(item.prefix)
             if last is not None and last.cid == item.cid:
