@@ -12,7 +12,9 @@ did around ``fork``): the new objects wait in the youngest generation, one young
 collection looks at them afterwards, and they reach the oldest generation only if
 they are still alive when that generation's turn comes. Pausing does not leak: the
 loops it wraps make no reference cycles, and cycles other threads make meanwhile
-are collected after it.
+are collected after it. The switch is process-wide: a program that turns the collector
+off itself keeps it off, but one that does so from another thread while a pause is
+active finds it on again when the pause ends.
 
     >>> import gc
     >>> with paused():
