@@ -71,3 +71,49 @@ def test_ids_are_uuid7_increasing_and_carry_the_time_given() -> None:
     for out in found:
         assert out == sorted(out) and out[0] > later  # increasing in each thread
         assert all(uuid.UUID(i).version == 7 for i in out[::97])
+
+
+def test_ids_stay_valid_and_increasing_across_the_last_32_bits_rolling_over() -> None:
+    """Most ids are made by formatting only their last 32 bits: across the point where
+    those roll over every id is still a UUIDv7, with the bytes the savers key it by."""
+    import uuid
+
+    from graphkit.stores.checkpoint import base
+
+    first = base.new_checkpoint_id()
+    base._last_id = (base._last_id | 0xFFFFFFFF) - 5  # 5 ids before the low bits roll over
+    same_ms = (base._last_id >> 74) * 1000  # the clock in the counter's millisecond
+    made = []
+    for _ in range(12):
+        text = base.new_checkpoint_id(same_ms)
+        parsed = uuid.UUID(text)
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122 and str(parsed) == text
+        assert base._last_made == (text, parsed.bytes)  # what savers key it by
+        made.append(text)
+    assert [first, *made] == sorted({first, *made})  # increasing, none repeated
+    tails = [uuid.UUID(text).int & 0xFFFFFFFF for text in made]
+    assert tails[0] > 0xFFFFFF00 and tails[-1] < 0x100  # the rollover was crossed
+
+
+def test_a_forked_child_makes_other_ids_than_its_parent() -> None:
+    import os
+    import sys
+
+    import pytest
+
+    from graphkit.stores.checkpoint.base import new_checkpoint_id
+
+    if sys.platform == "win32" or not hasattr(os, "fork"):
+        pytest.skip("needs fork()")
+    new_checkpoint_id()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: three ids, to the parent
+        os.write(write, " ".join(new_checkpoint_id() for _ in range(3)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 4096).decode().split()
+    os.close(read)
+    parent = [new_checkpoint_id() for _ in range(3)]
+    assert len(child) == 3 and not set(child) & set(parent)

@@ -28,7 +28,9 @@ from graphkit.types import Send
 
 FrontierRecord = dict[str, Any]
 """``{"nodes": [...], "sends": [[node, arg], ...], "deferred": [...], "joins": [[...], ...]}``,
-plus ``"ran": [...]``, ``"input": {...}`` and ``"wrote": {...}`` when they are set."""
+plus ``"ran": [...]``, ``"input": {...}`` and ``"wrote": {...}`` when they are set. Empty
+parts are left out (older records hold them as empty lists): readers take a missing
+part as empty."""
 
 
 @dataclass(slots=True)
@@ -64,13 +66,15 @@ class Frontier:
 
     def to_record(self) -> FrontierRecord:
         """The frontier as a checkpoint stores it (plain lists, serializable)."""
-        # (each comprehension only when there is something to build: this runs per step)
-        record: FrontierRecord = {
-            "nodes": list(self.pending),
-            "sends": [[s.node, s.arg] for s in self.sends] if self.sends else [],
-            "deferred": list(self.deferred),
-            "joins": [sorted(seen) for seen in self.joins] if self.joins else [],
-        }
+        # (an empty part is left out: this runs, and is stored, once per step; every
+        # reader takes a missing part as empty, as records written before did hold them)
+        record: FrontierRecord = {"nodes": list(self.pending)}
+        if self.sends:
+            record["sends"] = [[s.node, s.arg] for s in self.sends]
+        if self.deferred:
+            record["deferred"] = list(self.deferred)
+        if self.joins and any(self.joins):
+            record["joins"] = [sorted(seen) for seen in self.joins]
         if self.ran:
             record["ran"] = list(self.ran)
         if self.input is not None:

@@ -27,7 +27,6 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
-    Iterable,
     Iterator,
     Mapping,
     Sequence,
@@ -524,7 +523,7 @@ class Run:
             writes = update_writes(values, name, self.tables) if values is not None else []
             writers.append((name, writes))
         ids = self._planned_ids([name for name, _ in writers])
-        before = self._written_before(w for _, w in writers)
+        before = self._written_before(writers)
         self._apply(writers)
         wrote = record_writes(
             [(i, w) for i, (_, w) in zip(ids, writers, strict=True)],
@@ -608,10 +607,13 @@ class Run:
         self.frontier.wrote = wrote
         self._report(self.cp.save(source, self.values, self.step, self.frontier, hold=hold))
 
-    def _written_before(self, writes: Iterable[list[Write]]) -> dict[str, Any]:
-        """The values before a step of the channels its ``writes`` write."""
+    def _written_before(self, writers: list[tuple[str, list[Write]]]) -> dict[str, Any]:
+        """The values before a step of the channels its ``writers`` write."""
         values = self.values
-        return {key: values.get(key, MISSING) for ws in writes for key, _ in ws}
+        if len(writers) == 1 and len(writers[0][1]) == 1:  # the common step: one write
+            key = writers[0][1][0][0]
+            return {key: values.get(key, MISSING)}
+        return {key: values.get(key, MISSING) for _, ws in writers for key, _ in ws}
 
     def _report(
         self, saved: list[Saved], interrupts: Mapping[str, list[Interrupt]] = MappingProxyType({})
@@ -1022,18 +1024,20 @@ class Run:
             for task in tasks:
                 if not task.streamed:
                     self._emit_update(task)
-        before = self._written_before(t.writes for t in tasks) if self.cp is not None else {}
-        self._apply([(t.node.name, t.writes) for t in tasks], _merged_by_one(tasks))
+        writers = [(t.node.name, t.writes) for t in tasks]
+        cp = self.cp
+        before = self._written_before(writers) if cp is not None else {}
+        self._apply(writers, _merged_by_one(tasks))
         self._advance(tasks)
         self.step += 1
         self.steps_run += 1
         if self.modes:
             self._emit_step(tasks)
-        if self.cp is not None:
+        if cp is not None:
             wrote = record_writes(
                 [(t.id, t.writes) for t in tasks], self.values, before, self.tables.output_key_set
             )
-            self._save("loop", tuple(t.node.name for t in tasks), wrote)
+            self._save("loop", tuple([name for name, _ in writers]), wrote)
         after = self.tables.interrupt_after
         if after and ("*" in after or any(t.node.name in after for t in tasks)):
             self._stop_statically("interrupt_after")

@@ -181,8 +181,19 @@ class LMDBEnv:
         it wrote is kept before the retry. Growing waits until no transaction of this
         process is open (LMDB requires it).
         """
+        guard = self._guard
         while True:
-            txn = self._open(write=True)
+            # (``_open`` inlined for the common case: a write per checkpoint runs this)
+            if self._pid != _pid:
+                self._check_pid()
+            guard.enter()
+            try:
+                txn: lmdb.Transaction = self.env.begin(write=True, buffers=False)
+            except BaseException as exc:
+                guard.leave()
+                if not isinstance(exc, lmdb.Error):
+                    raise
+                txn = self._open(write=True)  # a map grown by another process, say
             try:
                 with txn:
                     return fn(txn, *args)
@@ -194,7 +205,7 @@ class LMDBEnv:
                     raise
                 raise clear from None
             finally:
-                self._guard.leave()
+                guard.leave()
             self._grow(seen)
 
     def read(self) -> _Read:

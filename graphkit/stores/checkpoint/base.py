@@ -162,16 +162,27 @@ class CheckpointCorruptError(SerdeError):
 _id_lock = threading.Lock()
 _last_id = 0
 _rng = random.Random()  # private: a user's random.seed() must not make ids collide
+
+
+def _after_fork() -> None:
+    """In a forked child: its own random tails, and its next id a random step past the
+    parent's last (the parent goes on incrementing from there in the same millisecond)."""
+    global _last_id
+    _rng.seed()
+    _last_id += 1 + _rng.getrandbits(48)
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_rng.seed)  # a forked child draws its own tails
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def new_checkpoint_id(unix_us: int | None = None) -> str:
     """A new checkpoint id: a UUIDv7 string, strictly increasing within the process.
 
     The first 48 bits are the Unix time in milliseconds, so ids sort by time as strings
-    and as 16-byte keys. Within one millisecond (or if the clock steps back) the random
-    tail is incremented instead, so ids never repeat or go backwards in a process.
+    and as 16-byte keys. Each millisecond starts from a random tail; within it (or if the
+    clock steps back) the tail is incremented, so ids never repeat or go backwards in a
+    process, and two processes' ids in one millisecond almost surely never meet.
     ``unix_us``: the time to use (microseconds since the epoch), when the caller has
     read the clock already (a checkpoint's ``ts`` and id then come from one reading).
 
@@ -179,36 +190,44 @@ def new_checkpoint_id(unix_us: int | None = None) -> str:
     >>> a < b and uuid.UUID(a).version == 7
     True
     """
-    global _last_id, _last_made, _ms_head
+    global _last_id, _last_made, _run
     ms = time.time_ns() // 1_000_000 if unix_us is None else unix_us // 1000
-    # A 122-bit counter: 48 bits of milliseconds, then 74 bits (73 random, so
-    # increments within a millisecond have room).
-    drawn = (ms << 74) | _rng.getrandbits(73)
+    # A 122-bit counter: 48 bits of milliseconds, then 74 bits, drawn at random (73
+    # bits, so increments have room) in each new millisecond, incremented within one.
     _id_lock.acquire()  # (cheaper than ``with`` on this path)
     try:
-        counter = drawn if drawn > _last_id else _last_id + 1
+        counter = _last_id + 1
+        if counter >> 74 < ms:
+            counter = (ms << 74) | _rng.getrandbits(73)
         _last_id = counter
     finally:
         _id_lock.release()
+    run = _run
+    low = counter - run[0]
+    if 0 <= low < run[1]:  # only the last 32 bits differ from the id ``_run`` formatted
+        made = f"{run[2]}{low:08x}"
+        _last_made = (made, run[3] + low.to_bytes(4, "big"))
+        return made
     # UUIDv7 layout: 48 ms | 4 version | 12 rand_a | 2 variant | 62 rand_b (order kept).
-    # The millisecond's part is formatted once per millisecond.
-    head = _ms_head
-    if head[0] != counter >> 74:
-        ms_bytes = (counter >> 74).to_bytes(6, "big")
-        text = ms_bytes.hex()
-        head = _ms_head = (counter >> 74, f"{text[:8]}-{text[8:]}-", ms_bytes)
-    tail = ((0x7000 | ((counter >> 62) & 0xFFF)) << 64 | _VARIANT | (counter & _RAND_B)).to_bytes(
-        10, "big"
-    )
-    made = head[1] + tail[:4].hex("-", 2) + "-" + tail[4:].hex()
-    _last_made = (made, head[2] + tail)
+    raw = (
+        (counter >> 74) << 80 | _VERSION | ((counter >> 62) & 0xFFF) << 64 | _VARIANT
+    ) | counter & _RAND_B
+    text = f"{raw:032x}"
+    made = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    id16 = raw.to_bytes(16, "big")
+    low = raw & 0xFFFFFFFF
+    _run = (counter - low, 1 << 32, made[:-8], id16[:-4])
+    _last_made = (made, id16)
     return made
 
 
+_VERSION = 0x7 << 76
 _VARIANT = 0b10 << 62
 _RAND_B = (1 << 62) - 1
-_ms_head: tuple[int, str, bytes] = (-1, "", b"")
-"""The millisecond :func:`new_checkpoint_id` last formatted: (ms, its id text, its 6 bytes)."""
+_run: tuple[int, int, str, bytes] = (0, 0, "", b"")
+"""The id :func:`new_checkpoint_id` last formatted in full, as (its counter less its
+last 32 bits, 2**32, its text and its bytes less those bits): ids whose counter
+differs only there are made from it by formatting a 32-bit number."""
 
 
 _last_made: tuple[str, bytes] = ("", b"")

@@ -47,7 +47,7 @@ import functools
 import hashlib
 import os
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -337,9 +337,11 @@ class LMDBSaver(BaseCheckpointSaver):
             self._lists.drop_thread(item.thread_id)
             self._versions.pop(item.prefix, None)
             return
-        for channel, version, blob in item.blobs:
-            if blob[:1] == codec.DELTA:
-                self._lists.wrote(self.serde, (item.thread_id, item.ns, channel), version, blob)
+        if item.checkpoint["channel_appends"]:  # (only appends are stored as deltas)
+            for channel, version, blob in item.blobs:
+                if blob[:1] == codec.DELTA:
+                    key = (item.thread_id, item.ns, channel)
+                    self._lists.wrote(self.serde, key, version, blob)
         if depth == 0 and item.depth:
             last = self._versions.get(item.prefix)
             if last is not None and last.cid == item.cid:
@@ -374,7 +376,10 @@ class LMDBSaver(BaseCheckpointSaver):
             parent_key = prefix + checkpoint_id_bytes(parent_id) if parent_id else b""
             delta, mine = None, _private(versions)
         base_key, depth = b"", 0
-        meta = codec.slim_metadata(metadata, checkpoint, new_versions)
+        if type(metadata) is dict and "writes" not in metadata:
+            meta: Mapping[str, Any] = metadata  # (what slim_metadata returns for it, sooner)
+        else:
+            meta = codec.slim_metadata(metadata, checkpoint, new_versions)
         if delta is not None:
             assert known is not None
             depth = known.depth + 1
@@ -942,7 +947,7 @@ class _Prepared:
     depth: int
     blobs: builtins.list[tuple[str, int, bytes]]
     items: builtins.list[tuple[bytes, bytes]]
-    meta: dict[str, Any]
+    meta: Mapping[str, Any]
     """The metadata (packed into the record)."""
     checkpoint: Checkpoint
     fresh: bool = False
