@@ -28,8 +28,12 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 PAUSE_AT = 1_000
 """Elements from which a copying or decoding loop is worth pausing for."""
@@ -62,3 +66,13 @@ def paused() -> Iterator[None]:
             if not _depth and _switched_off:
                 _switched_off = False
                 gc.enable()
+
+
+def call(large: bool, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """``fn(*args, **kwargs)``, with the collector paused when the caller says the work is
+    ``large`` (``PAUSE_AT`` elements or ``PAUSE_BYTES`` bytes and more); small work runs
+    as it is, since pausing costs two locked switches."""
+    if not large:
+        return fn(*args, **kwargs)
+    with paused():
+        return fn(*args, **kwargs)

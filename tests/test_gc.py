@@ -61,3 +61,13 @@ def test_overlapping_pauses_in_two_threads_leave_it_on_once_both_end() -> None:
     leave.set()
     thread.join(5)
     assert gc.isenabled()
+
+
+def test_call_pauses_only_large_work_and_returns_its_result() -> None:
+    assert _gc.call(False, gc.isenabled) is True
+    assert _gc.call(True, gc.isenabled) is False
+    assert gc.isenabled()
+    assert _gc.call(True, divmod, 7, 2) == (3, 1)
+    with pytest.raises(ZeroDivisionError):
+        _gc.call(True, divmod, 1, 0)
+    assert gc.isenabled()

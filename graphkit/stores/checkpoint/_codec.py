@@ -643,10 +643,11 @@ class _Joined:
 def _copies(copiers: list[Cloner], elements: list[Any]) -> list[Any]:
     """Fresh copies of ``elements`` (a long list with the collector paused: see
     ``graphkit._gc``)."""
-    if len(elements) < _gc.PAUSE_AT:
-        return [copy(x) for copy, x in zip(copiers, elements, strict=True)]
-    with _gc.paused():
-        return [copy(x) for copy, x in zip(copiers, elements, strict=True)]
+    return _gc.call(len(elements) >= _gc.PAUSE_AT, _copy_each, copiers, elements)
+
+
+def _copy_each(copiers: list[Cloner], elements: list[Any]) -> list[Any]:
+    return [copy(x) for copy, x in zip(copiers, elements, strict=True)]
 
 
 class ListCache:
@@ -791,11 +792,7 @@ class ListCache:
         with its header) as a list; ``MISSING`` (and the entry dropped) if they do not decode."""
         body = buf if start == 0 else _ARRAY32.pack(0xDD, count) + buf[start:]
         try:
-            if count < _gc.PAUSE_AT:
-                value = serde.loads_body(body)
-            else:
-                with _gc.paused():
-                    value = serde.loads_body(body)
+            value = _gc.call(count >= _gc.PAUSE_AT, serde.loads_body, body)
         except SerdeError:
             value = None
         if type(value) is not list or len(value) != count:
@@ -1002,10 +999,8 @@ def _load(
     serde: Serializer, blob: bytes, start: int, where: str, channel: str, version: int
 ) -> Any:
     try:
-        if len(blob) < _gc.PAUSE_BYTES:
-            return serde.loads(memoryview(blob)[start:])
-        with _gc.paused():  # a long list, most likely: see graphkit._gc
-            return serde.loads(memoryview(blob)[start:])
+        # (a blob this large is a long list, most likely: see graphkit._gc)
+        return _gc.call(len(blob) >= _gc.PAUSE_BYTES, serde.loads, memoryview(blob)[start:])
     except SerdeError as exc:
         raise CheckpointCorruptError(
             f"{where}, channel {channel!r} version {version}: {exc}"
