@@ -703,20 +703,35 @@ class Run:
         sends, frontier.sends = frontier.sends, []
         nodes = self.tables.nodes
         values = self.values
+        run = self.ctx
         step = self.step + 1
         tasks: list[Task] = []
         for name in sorted(names) if len(names) > 1 else names:
             node = nodes[name]
             tasks.append(
                 planned_task(
-                    node, node.make_input(values), ("pull", name), pull_task_id(step, name), None
+                    run,
+                    step,
+                    node,
+                    node.make_input(values),
+                    ("pull", name),
+                    pull_task_id(step, name),
+                    None,
                 )
             )
         if sends:
             ids, paths = push_task_ids(step, len(sends)), push_paths(len(sends))
             for index, send in enumerate(sends):
                 tasks.append(
-                    planned_task(nodes[send.node], send.arg, paths[index], ids[index], send.timeout)
+                    planned_task(
+                        run,
+                        step,
+                        nodes[send.node],
+                        send.arg,
+                        paths[index],
+                        ids[index],
+                        send.timeout,
+                    )
                 )
         if self.restored:
             self._restore(tasks)
@@ -807,15 +822,15 @@ class Run:
         when a task stalls it (``graphkit.engine.threads``)."""
         if len(tasks) == 1:  # a step of one task (a chain): nothing to stream per task
             if not tasks[0].done:
-                run_task(tasks[0], self.ctx, self.step + 1, self.values, self.tables)
+                run_task(tasks[0], self.values, self.tables)
             return
         todo = [t for t in tasks if not t.done]
         if not todo:
             return
-        run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
+        values, tables = self.values, self.tables
         done = self.when_done(tasks)  # a step of several tasks (one returned above)
         if len(todo) == 1:
-            run_task(todo[0], run, step, values, tables)
+            run_task(todo[0], values, tables)
             done(todo[0])
             return
         # The caller's thread runs the tasks one after another; helper threads join
@@ -823,11 +838,11 @@ class Run:
         # them in a context copy of its own (run_task's ``scratch``).
 
         def one(task: Task) -> None:
-            run_task(task, run, step, values, tables, True)
+            run_task(task, values, tables, True)
             done(task)
 
         def quiet(task: Task) -> None:  # a step nobody streams from: no done() to call
-            run_task(task, run, step, values, tables, True)
+            run_task(task, values, tables, True)
 
         helpers = min(len(todo), self.workers) - 1  # besides the caller's thread
         batch = Batch(todo, quiet if done is _ignore else one, self.pool, helpers)
@@ -841,13 +856,13 @@ class Run:
             return
         q = self.sink.queue
         assert q is not None
-        run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
+        values, tables = self.values, self.tables
         done = self.when_done(tasks) if len(tasks) > 1 else _ignore
         escaped: list[BaseException] = []
 
         def one(task: Task) -> None:  # in the step thread's context copy, or a helper's
             try:
-                run_task(task, run, step, values, tables, True)
+                run_task(task, values, tables, True)
                 done(task)
             except BaseException as exc:  # a ParentCommand...: raised in the caller
                 escaped.append(exc)
@@ -874,22 +889,22 @@ class Run:
         todo = [t for t in tasks if not t.done]
         if not todo:
             return
-        run, step, values, tables = self.ctx, self.step + 1, self.values, self.tables
+        values, tables = self.values, self.tables
         saves: list[Future[None]] = []
         done = self.when_done(tasks, saves) if len(tasks) > 1 else _ignore
         if len(todo) == 1:
-            await arun_task(todo[0], run, step, values, tables)
+            await arun_task(todo[0], values, tables)
             done(todo[0])
             return
         loop = asyncio.get_running_loop()
         pool = self.pool()
 
         async def on_loop(task: Task) -> None:
-            await arun_task(task, run, step, values, tables)
+            await arun_task(task, values, tables)
             done(task)
 
         def in_thread(task: Task) -> None:
-            run_task(task, run, step, values, tables)
+            run_task(task, values, tables)
             done(task)
 
         def start(task: Task) -> Awaitable[None]:

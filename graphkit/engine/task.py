@@ -22,7 +22,6 @@ from graphkit.context import (
     RunContext,
     TaskContext,
     emit_messages,
-    first_attempt_context,
     report_progress,
 )
 from graphkit.engine.events import message_ids, node_output_messages
@@ -48,18 +47,18 @@ Write = tuple[str, Any]
 Route = str | Send
 
 
-@dataclass(slots=True, init=False)
-class Task:
-    """A node to run in this step, with its input, and later its result."""
+@dataclass(slots=True, init=False, kw_only=True)
+class Task(TaskContext):
+    """A node to run in this step, with its input, and later its result.
+
+    It is also the task's ``TaskContext`` (what ``CURRENT_TASK`` holds while it runs):
+    a fan-out makes one per ``Send``, and one object per task costs half what two do.
+    """
 
     node: NodeTable
     """What runs."""
     input: Any
     """The state object (or a ``Send``'s argument)."""
-    path: tuple[str, str | int]
-    """("pull", node name) for triggered nodes, ("push", index) for ``Send``s."""
-    id: str
-    """Stable within a checkpoint: pending writes are matched back to tasks by it."""
     writes: list[Write] = field(default_factory=list)
     routes: Sequence[Route] = ()
     """Where its branches and ``Command.goto`` route (a new list once there are any:
@@ -68,10 +67,6 @@ class Task:
     """What the node returned as its update (for ``updates`` streams)."""
     error: BaseException | None = None
     interrupts: tuple[Any, ...] = ()
-    resume: list[Any] = field(default_factory=list)
-    """Resume values for ``interrupt()`` calls, in order."""
-    cache: dict[str, Any] = field(default_factory=dict)
-    """Kept across a pause or failure of this task (see ``TaskContext.cache``)."""
     done: bool = False
     """True once it succeeded (or its writes were restored from a checkpoint)."""
     restored: bool = False
@@ -88,26 +83,23 @@ class Task:
 
     def __init__(
         self,
+        run: RunContext,
+        step: int,
         node: NodeTable,
         input: Any,
         path: tuple[str, str | int],
         id: str,
         timeout: TimeoutPolicy | None = None,
-        routes: Sequence[Route] = (),
     ) -> None:
-        # written out: a fan-out makes one per Send, and the generated __init__ spends
-        # a third of its time on the default-factory checks
+        # written out: see planned_task (which the engine uses)
+        TaskContext.__init__(self, run, node.name, step, id, path)
         self.node = node
         self.input = input
-        self.path = path
-        self.id = id
         self.writes = []
-        self.routes = routes
+        self.routes = ()
         self.update = None
         self.error = None
         self.interrupts = ()
-        self.resume = []
-        self.cache = {}
         self.done = False
         self.restored = False
         self.timeout = timeout
@@ -116,23 +108,38 @@ class Task:
 
 
 def planned_task(
-    node: NodeTable, input: Any, path: tuple[str, str | int], id: str, timeout: TimeoutPolicy | None
+    run: RunContext,
+    step: int,
+    node: NodeTable,
+    input: Any,
+    path: tuple[str, str | int],
+    id: str,
+    timeout: TimeoutPolicy | None,
 ) -> Task:
-    """``Task(node, input, path, id, timeout)``, built without calling the class: a plan
-    makes one per ``Send``, and the class call costs about 300 instructions more. Sets
-    every field ``Task.__init__`` sets (a test compares the two)."""
+    """``Task(run, step, node, input, path, id, timeout)``, built without calling the
+    class: a plan makes one per ``Send``, and the class call (the type's call, then
+    ``__init__`` with its defaults in frames of their own) costs about a thousand
+    instructions more. Sets every field ``Task.__init__`` sets (a test compares the two)."""
     task = _new_object(Task)
+    task.run = run
+    task.name = node.name
+    task.step = step
+    task.id = id
+    task.path = path
+    task.resume = ()
+    task.interrupt_count = 0
+    task.cache = {}
+    task.attempt = 1
+    task.pushed = None
+    task.first_attempt_time = None
+    task.subgraph_calls = 0
     task.node = node
     task.input = input
-    task.path = path
-    task.id = id
     task.writes = []
     task.routes = ()
     task.update = None
     task.error = None
     task.interrupts = ()
-    task.resume = []
-    task.cache = {}
     task.done = False
     task.restored = False
     task.timeout = timeout
@@ -151,26 +158,22 @@ class task_scope:
     based context manager costs about a microsecond more.
     """
 
-    __slots__ = ("ctx", "step", "task", "token")
+    __slots__ = ("task", "token")
 
-    def __init__(self, task: Task, run: RunContext, step: int) -> None:
+    def __init__(self, task: Task) -> None:
         self.task = task
-        self.step = step
-        self.ctx = TaskContext(
-            run, task.node.name, step, task.id, task.path, task.resume, task.cache
-        )
 
-    def __enter__(self) -> TaskContext:
-        self.token = CURRENT_TASK.set(self.ctx)
-        return self.ctx
+    def __enter__(self) -> Task:
+        self.token = CURRENT_TASK.set(self.task)
+        return self.task
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
         CURRENT_TASK.reset(self.token)
         report_progress()  # a subgraph's finished task is progress of the node around it
-        return exc is not None and _settle(self.task, exc, self.step)
+        return exc is not None and _settle(self.task, exc)
 
 
-def _settle(task: Task, exc: BaseException, step: int) -> bool:
+def _settle(task: Task, exc: BaseException) -> bool:
     """Record what a task raised as its interrupt or error; False when it must propagate
     (a ``Command.PARENT`` or a ``BaseException`` that is not an ``Exception``)."""
     if isinstance(exc, ParentCommand) or not isinstance(exc, Exception):
@@ -178,19 +181,14 @@ def _settle(task: Task, exc: BaseException, step: int) -> bool:
     if isinstance(exc, GraphInterrupt):
         task.interrupts = exc.interrupts
     else:
-        add_context(exc, f"During task {task.node.name!r} at step {step}")
+        add_context(exc, f"During task {task.node.name!r} at step {task.step}")
         task.error = exc
     return True
 
 
 # ----------------------------------------------------------------------------- sync
 def run_task(
-    task: Task,
-    run: RunContext,
-    step: int,
-    values: dict[str, Any],
-    tables: GraphTables,
-    scratch: bool = False,
+    task: Task, values: dict[str, Any], tables: GraphTables, scratch: bool = False
 ) -> None:
     """Run one task to completion, recording its writes, routes, interrupt or error.
 
@@ -198,26 +196,25 @@ def run_task(
     one attempt, no cache or handler, so no retry loop or executor in between (it
     behaves as ``_run_with_policies`` does for it). A task with a ``CachePolicy``
     replays a cached result instead; one that fails with an error handler runs the
-    handler in its place.
+    handler in its place. ``values``: the step's values (what its branches read).
 
     ``scratch``: the caller runs its tasks in a context copy of its own, which it
     drops afterwards (a step's batch: ``Run.execute``), so a task that finishes
     leaves its ``CURRENT_TASK`` set there instead of unsetting it: one context
     variable write per task instead of two. The next task sets its own.
     """
-    if not task.node.plain or task.timeout is not None or run.executor is not LOCAL:
-        _run_with_policies(task, run, step, values, tables)
-        return
     node = task.node
-    ctx = first_attempt_context(
-        run, node.name, step, task.id, task.path, task.resume, task.cache, _now()
-    )
-    token = CURRENT_TASK.set(ctx)
+    run = task.run
+    if not node.plain or task.timeout is not None or run.executor is not LOCAL:
+        _run_with_policies(task, values, tables)
+        return
+    task.first_attempt_time = _now()
+    token = CURRENT_TASK.set(task)
     try:
         call = node.call
         try:
             if call.inject or not call.takes_state:
-                output = LOCAL.call(node.name, call, task.input, ctx)
+                output = LOCAL.call(node.name, call, task.input, task)
             else:
                 output = call.fn(task.input)
         except ParentCommand as pc:
@@ -229,13 +226,13 @@ def run_task(
             task.writes.extend(output.items())
             task.done = True
         else:
-            record_output(task, output, values, tables, ctx)
-        if ctx.pushed is not None or run.emit is not None:
-            _finish_output(task, output, run, ctx)
+            record_output(task, output, values, tables)
+        if task.pushed is not None or run.emit is not None:
+            _finish_output(task, output)
     except BaseException as exc:
         CURRENT_TASK.reset(token)
         report_progress()
-        if not _settle(task, exc, step):
+        if not _settle(task, exc):
             raise
         return
     if not scratch:
@@ -244,11 +241,10 @@ def run_task(
         report_progress()
 
 
-def _run_with_policies(
-    task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
-) -> None:
+def _run_with_policies(task: Task, values: dict[str, Any], tables: GraphTables) -> None:
     """``run_task`` through the retry loop, the cache, the executor and the error handler."""
-    with task_scope(task, run, step) as ctx:
+    run = task.run
+    with task_scope(task):
         failure = _restored_failure(task) if task.cache else None
         if failure is None:
             if task.timeout is not None or task.node.timeout is not None:
@@ -260,14 +256,14 @@ def _run_with_policies(
                 output = run_with_retry(
                     task.node.name,
                     task.node.retry,
-                    partial(_call_node, task, ctx),
-                    ctx,
+                    partial(_call_node, task),
+                    task,
                 )
             except Exception as exc:
-                failure = _hand_over(task, exc, ctx)
+                failure = _hand_over(task, exc)
             else:
-                record_output(task, output, values, tables, ctx)
-                _finish_output(task, output, run, ctx)
+                record_output(task, output, values, tables)
+                _finish_output(task, output)
                 if key is not None:
                     run.cache.set(_entry(task, key))
                 return
@@ -275,23 +271,23 @@ def _run_with_policies(
         output = run_with_retry(
             handler.name,
             handler.retry,
-            partial(_call_handler, task, failure, ctx),
-            ctx,
+            partial(_call_handler, task, failure),
+            task,
         )
-        record_output(task, output, values, tables, ctx)
-        _finish_output(task, output, run, ctx)
+        record_output(task, output, values, tables)
+        _finish_output(task, output)
 
 
-def _finish_output(task: Task, output: Any, run: RunContext, ctx: TaskContext) -> None:
+def _finish_output(task: Task, output: Any) -> None:
     """After a node's return is recorded: its ``push_message`` writes, its messages."""
-    if ctx.pushed:  # push_message() writes come first, as they were made first
-        task.writes[:0] = ctx.pushed
-    if run.streams("messages"):
-        stream_output_messages(task, output, ctx)
+    if task.pushed:  # push_message() writes come first, as they were made first
+        task.writes[:0] = task.pushed
+    if task.run.streams("messages"):
+        stream_output_messages(task, output)
 
 
-def _call_node(task: Task, ctx: TaskContext) -> Any:
-    return _call(task.node, task.input, ctx)
+def _call_node(task: Task) -> Any:
+    return _call(task.node, task.input, task)
 
 
 def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
@@ -322,9 +318,9 @@ def subgraph_update(node: NodeTable, output: Any) -> Any:
     return {k: v for k, v in output.items() if k in keep} or None
 
 
-def _call_handler(task: Task, failure: NodeError, ctx: TaskContext) -> Any:
+def _call_handler(task: Task, failure: NodeError) -> Any:
     call = task.node.call
-    kwargs = _handler_kwargs(call.inject, failure, ctx)
+    kwargs = _handler_kwargs(call.inject, failure, task)
     return call.fn(task.input, **kwargs) if call.takes_state else call.fn(**kwargs)
 
 
@@ -345,11 +341,10 @@ def _sync_timeout_error(node: str) -> PolicyError:
 
 
 # ----------------------------------------------------------------------------- async
-async def arun_task(
-    task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
-) -> None:
+async def arun_task(task: Task, values: dict[str, Any], tables: GraphTables) -> None:
     """``run_task`` for the async runtime: awaits async nodes and branches."""
-    with task_scope(task, run, step) as ctx:
+    run = task.run
+    with task_scope(task):
         failure = _restored_failure(task)
         if failure is None:
             key = _cache_key(task, run)
@@ -360,14 +355,14 @@ async def arun_task(
                     task.node.name,
                     task.node.retry,
                     _timeout_of(task.node, task.timeout),
-                    partial(_acall_node, task, ctx),
-                    ctx,
+                    partial(_acall_node, task),
+                    task,
                 )
             except Exception as exc:
-                failure = _hand_over(task, exc, ctx)
+                failure = _hand_over(task, exc)
             else:
-                await arecord_output(task, output, values, tables, ctx)
-                _finish_output(task, output, run, ctx)
+                await arecord_output(task, output, values, tables)
+                _finish_output(task, output)
                 if key is not None:
                     await run.cache.aset(_entry(task, key))
                 return
@@ -376,11 +371,11 @@ async def arun_task(
             handler.name,
             handler.retry,
             _timeout_of(handler, None),
-            partial(_acall_handler, task, failure, ctx),
-            ctx,
+            partial(_acall_handler, task, failure),
+            task,
         )
-        await arecord_output(task, output, values, tables, ctx)
-        _finish_output(task, output, run, ctx)
+        await arecord_output(task, output, values, tables)
+        _finish_output(task, output)
 
 
 def _timeout_of(node: NodeTable, own: TimeoutPolicy | None) -> TimeoutPolicy | None:
@@ -392,18 +387,18 @@ def _timeout_of(node: NodeTable, own: TimeoutPolicy | None) -> TimeoutPolicy | N
     return timeout
 
 
-async def _acall_node(task: Task, ctx: TaskContext) -> Any:
+async def _acall_node(task: Task) -> Any:
     node = task.node
     if node.subgraph is not None:
-        return subgraph_update(node, await node.subgraph._arun_as_node(task.input, ctx))
+        return subgraph_update(node, await node.subgraph._arun_as_node(task.input, task))
     try:
-        return await ctx.run.executor.acall(node.name, node.call, task.input, ctx)
+        return await task.run.executor.acall(node.name, node.call, task.input, task)
     except ParentCommand as pc:
         return _own_command(pc)
 
 
-async def _acall_handler(task: Task, failure: NodeError, ctx: TaskContext) -> Any:
-    result = _call_handler(task, failure, ctx)
+async def _acall_handler(task: Task, failure: NodeError) -> Any:
+    result = _call_handler(task, failure)
     return await result if task.node.call.is_async else result
 
 
@@ -413,7 +408,7 @@ FAILURE_KEY = "__node_error__"
 ``Task.cache``: saved with the task, so a resume runs the handler, not the node again."""
 
 
-def _hand_over(task: Task, exc: Exception, ctx: TaskContext) -> NodeError:
+def _hand_over(task: Task, exc: Exception) -> NodeError:
     """Route a failed task to its node's error handler; re-raise when there is none."""
     handler = task.node.error_handler
     if handler is None or isinstance(exc, NOT_FAILURES):
@@ -422,7 +417,7 @@ def _hand_over(task: Task, exc: Exception, ctx: TaskContext) -> NodeError:
     failure = NodeError(task.node.name, exc)
     task.cache[FAILURE_KEY] = (task.node.name, type(exc).__name__, str(exc))
     task.node = handler
-    ctx.node = handler.name
+    task.name = handler.name
     return failure
 
 
@@ -492,20 +487,18 @@ def _entry(task: Task, key: tuple[tuple[str, ...], str]) -> dict[Any, Any]:
 
 
 # ----------------------------------------------------------------------------- output
-def stream_output_messages(task: Task, output: Any, ctx: TaskContext) -> None:
+def stream_output_messages(task: Task, output: Any) -> None:
     """``stream_mode="messages"``: the messages a node returned that were not streamed
     before (as token chunks, say) and that no streamed node received as input (as
     LangGraph, a message a node was handed counts as seen for the whole stream)."""
     messages = node_output_messages(output)
-    seen = ctx.run.scope.seen_messages
+    seen = task.run.scope.seen_messages
     seen.update(message_ids(task.input))
     if messages:
-        emit_messages(ctx, messages)
+        emit_messages(task, messages)
 
 
-def record_output(
-    task: Task, output: Any, values: dict[str, Any], tables: GraphTables, ctx: TaskContext
-) -> None:
+def record_output(task: Task, output: Any, values: dict[str, Any], tables: GraphTables) -> None:
     """Turn a node's return value into the task's writes and routes, then run its branches."""
     _record_update(task, output, tables)
     node = task.node
@@ -513,14 +506,14 @@ def record_output(
         local = with_own_writes(task, values, tables)
         routes = list(task.routes)  # a Command's gotos come first
         for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
-            result = _call_branch(branch, reader.make(local), ctx)
+            result = _call_branch(branch, reader.make(local), task)
             routes.extend(resolve_branch(branch, result, tables))
         task.routes = routes
     task.done = True
 
 
 async def arecord_output(
-    task: Task, output: Any, values: dict[str, Any], tables: GraphTables, ctx: TaskContext
+    task: Task, output: Any, values: dict[str, Any], tables: GraphTables
 ) -> None:
     """``record_output`` that awaits async branch functions."""
     _record_update(task, output, tables)
@@ -529,7 +522,7 @@ async def arecord_output(
         local = with_own_writes(task, values, tables)
         routes = list(task.routes)  # a Command's gotos come first
         for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
-            result = _call_branch(branch, reader.make(local), ctx)
+            result = _call_branch(branch, reader.make(local), task)
             if asyncio.iscoroutine(result):
                 result = await result
             routes.extend(resolve_branch(branch, result, tables))
