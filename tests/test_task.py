@@ -16,7 +16,7 @@ from graphkit.config import get_config
 from graphkit.context import CURRENT_TASK
 from graphkit.errors import InvalidUpdateError, NodeCancelledError
 from graphkit.runtime import Runtime, get_runtime
-from graphkit.types import CachePolicy, Command, RetryPolicy, interrupt
+from graphkit.types import CachePolicy, Command, RetryPolicy, TimeoutPolicy, interrupt
 
 
 class Fan(TypedDict, total=False):
@@ -181,11 +181,12 @@ def _all_slots(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in names}
 
 
-def test_the_fast_constructor_sets_every_field_the_class_sets() -> None:
-    # planned_task builds a task without calling the class (the hot path); a field
-    # added to Task.__init__ or TaskContext.__init__ but not to it fails here.
+def test_the_fast_constructors_set_every_field_the_class_sets() -> None:
+    # planned_task and planned_sends build tasks without calling the class (the hot
+    # path); a field added to Task.__init__ or TaskContext.__init__ but not to them
+    # fails here.
     from graphkit.context import RunContext
-    from graphkit.engine.task import Task, planned_task
+    from graphkit.engine.task import Task, planned_sends, planned_task
 
     run = RunContext({})
     path = ("push", 3)
@@ -197,3 +198,11 @@ def test_the_fast_constructor_sets_every_field_the_class_sets() -> None:
     other = planned_task(run, 4, node, 1, path, "i", None)
     assert task_fast.writes is not other.writes  # own lists
     assert task_fast.cache is not other.cache
+    timeout = TimeoutPolicy(run_timeout=2)
+    sent: list[Task] = []
+    planned_sends(
+        sent, run, 4, {"work": node}, [Send("work", {"x": 1}), Send("work", 2, timeout=2)]
+    )
+    assert _all_slots(sent[0]) == _all_slots(Task(run, 4, node, {"x": 1}, ("push", 0), "4:~0"))
+    assert _all_slots(sent[1]) == _all_slots(Task(run, 4, node, 2, ("push", 1), "4:~1", timeout))
+    assert sent[0].writes is not sent[1].writes and sent[0].cache is not sent[1].cache
