@@ -1358,7 +1358,6 @@ class _QuietBatch(Batch[Task]):
     def _work(self, *, helper: bool) -> None:  # Batch._work, calling run_task itself
         values, tables = self.values, self.tables
         for task in self.pending:
-            self.taken += 1
             if helper:
                 self.ask()
             run_task(task, values, tables, True)

@@ -193,6 +193,12 @@ def planned_sends(
 
 
 _new_object = object.__new__
+# Bound once: a method of an imported name (``CURRENT_TASK.set(...)``) is looked up
+# as a module attribute would be, making a bound method object per call.
+_set_task = CURRENT_TASK.set
+_reset_task = CURRENT_TASK.reset
+_progress_hook = PROGRESS.get
+_call_here = LOCAL.call
 
 
 class task_scope:
@@ -208,11 +214,11 @@ class task_scope:
         self.task = task
 
     def __enter__(self) -> Task:
-        self.token = CURRENT_TASK.set(self.task)
+        self.token = _set_task(self.task)
         return self.task
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
-        CURRENT_TASK.reset(self.token)
+        _reset_task(self.token)
         report_progress()  # a subgraph's finished task is progress of the node around it
         return exc is not None and _settle(self.task, exc)
 
@@ -253,14 +259,15 @@ def run_task(
         _run_with_policies(task, values, tables)
         return
     task.first_attempt_time = _now()
-    token = CURRENT_TASK.set(task)
+    token = _set_task(task)
     try:
         call = node.call
         try:
             if call.inject or not call.takes_state:
-                output = LOCAL.call(node.name, call, task.input, task)
+                output = _call_here(node.name, call, task.input, task)
             else:
-                output = call.fn(task.input)
+                fn = call.fn  # (an attribute, then a call: ``call.fn(...)`` is looked up as a method)
+                output = fn(task.input)
         except ParentCommand as pc:
             output = _own_command(pc)
         except asyncio.CancelledError as exc:  # a sync body has no event loop to cancel it
@@ -274,14 +281,14 @@ def run_task(
         if task.pushed is not None or run.emit is not None:
             _finish_output(task, output)
     except BaseException as exc:
-        CURRENT_TASK.reset(token)
+        _reset_task(token)
         report_progress()
         if not _settle(task, exc):
             raise
         return
     if not scratch:
-        CURRENT_TASK.reset(token)
-    if PROGRESS.get() is not None:  # report_progress(), inline: once per task
+        _reset_task(token)
+    if _progress_hook() is not None:  # report_progress(), inline: once per task
         report_progress()
 
 
