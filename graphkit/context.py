@@ -36,7 +36,7 @@ _PROPAGATED = (
 )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class RunScope:
     """What one invoke/stream call shares with every subgraph run inside it."""
 
@@ -63,6 +63,32 @@ class RunScope:
     replay_targets: dict[str, str] = field(default_factory=dict)
     """Time travel into a subgraph: namespace -> the checkpoint its next run inside
     this call starts from (from a snapshot config's ``checkpoint_map``; used once)."""
+
+    def __init__(
+        self,
+        context: Any = None,
+        control: RunControl | None = None,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        server_info: ServerInfo | None = None,
+        metadata: dict[str, Any] | None = None,
+        subgraphs: bool = False,
+        seen_messages: set[str] | None = None,
+        stateful_ran: set[str] | None = None,
+        replay_targets: dict[str, str] | None = None,
+    ) -> None:
+        # written out: one per invoke, and the generated __init__ spends half its time
+        # on the default-factory checks (for_run builds it positionally)
+        self.context = context
+        self.control = control
+        self.thread_id = thread_id
+        self.run_id = run_id
+        self.server_info = server_info
+        self.metadata = {} if metadata is None else metadata
+        self.subgraphs = subgraphs
+        self.seen_messages = set() if seen_messages is None else seen_messages
+        self.stateful_ran = set() if stateful_ran is None else stateful_ran
+        self.replay_targets = {} if replay_targets is None else replay_targets
 
     @classmethod
     def for_run(

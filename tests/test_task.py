@@ -206,3 +206,41 @@ def test_the_fast_constructors_set_every_field_the_class_sets() -> None:
     assert _all_slots(sent[0]) == _all_slots(Task(run, 4, node, {"x": 1}, ("push", 0), "4:~0"))
     assert _all_slots(sent[1]) == _all_slots(Task(run, 4, node, 2, ("push", 1), "4:~1", timeout))
     assert sent[0].writes is not sent[1].writes and sent[0].cache is not sent[1].cache
+
+
+def test_run_scope_written_out_init_matches_its_fields() -> None:
+    # RunScope.__init__ is written out (one per invoke); each field gets its default
+    # and every container is its own.
+    from dataclasses import fields
+
+    from graphkit.context import RunScope
+
+    a, b = RunScope(), RunScope()
+    assert [f.name for f in fields(RunScope)] == list(RunScope.__slots__)
+    assert _all_slots(a) == {
+        "context": None,
+        "control": None,
+        "thread_id": None,
+        "run_id": None,
+        "server_info": None,
+        "metadata": {},
+        "subgraphs": False,
+        "seen_messages": set(),
+        "stateful_ran": set(),
+        "replay_targets": {},
+    }
+    assert a.metadata is not b.metadata and a.seen_messages is not b.seen_messages
+    assert a.stateful_ran is not b.stateful_ran and a.replay_targets is not b.replay_targets
+    given = RunScope(1, None, "t", "r", None, {"m": 1}, True, {"x"}, {"ns"}, {"ns": "c"})
+    assert [getattr(given, f.name) for f in fields(RunScope)] == [
+        1,
+        None,
+        "t",
+        "r",
+        None,
+        {"m": 1},
+        True,
+        {"x"},
+        {"ns"},
+        {"ns": "c"},
+    ]

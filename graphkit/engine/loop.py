@@ -218,8 +218,8 @@ class Run:
             self.tables.channels,
             outer.as_of if outer is not None else None,  # as_of
             set(),  # rerun
-            _steps_left(weakref.ref(self)),  # steps_left
-            _read_state(weakref.ref(self)),  # read_state
+            _steps_left(me := weakref.ref(self)),  # steps_left
+            _read_state(me),  # read_state
             scope or (outer.scope if outer is not None else RunScope()),
             None,  # checkpoint_id (set below)
             namespace if forward is None or outer is None else outer.stream_root,  # stream_root
@@ -1351,7 +1351,7 @@ class _QuietBatch(Batch[Task]):
         values: dict[str, Any],
         tables: GraphTables,
     ) -> None:
-        super().__init__(tasks, run_one, pool, most)
+        Batch.__init__(self, tasks, run_one, pool, most)
         self.values = values
         self.tables = tables
 

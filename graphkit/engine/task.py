@@ -266,7 +266,9 @@ def run_task(
             if call.inject or not call.takes_state:
                 output = _call_here(node.name, call, task.input, task)
             else:
-                fn = call.fn  # (an attribute, then a call: ``call.fn(...)`` is looked up as a method)
+                fn = (
+                    call.fn
+                )  # (an attribute, then a call: ``call.fn(...)`` is looked up as a method)
                 output = fn(task.input)
         except ParentCommand as pc:
             output = _own_command(pc)

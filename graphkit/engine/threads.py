@@ -22,8 +22,8 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from time import sleep as _sleep  # bound now: a test patching time.sleep must not see ours
 from operator import length_hint
+from time import sleep as _sleep  # bound now: a test patching time.sleep must not see ours
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
