@@ -100,6 +100,39 @@ def test_a_node_sees_its_task_config_and_first_attempt(policy: bool) -> None:
 
 
 @pytest.mark.parametrize("policy", [False, True], ids=["short path", "full path"])
+def test_a_running_task_is_its_own_context_and_shows_it_as_a_task_context_did(
+    policy: bool,
+) -> None:
+    # One object per task: CURRENT_TASK holds the planned Task itself, and what user
+    # code reads through it (config, runtime, stream writer) is the task's.
+    from graphkit.config import get_stream_writer
+    from graphkit.context import TaskContext
+    from graphkit.engine.task import Task
+
+    seen: list[Any] = []
+
+    def work(item: int) -> dict[str, Any]:
+        task = CURRENT_TASK.get()
+        assert isinstance(task, Task) and isinstance(task, TaskContext)
+        config = get_config()
+        metadata = config["metadata"]
+        info = get_runtime().execution_info
+        assert (task.name, task.id, task.step) == ("work", metadata["langgraph_task_id"], 1)
+        assert metadata["langgraph_path"] == ("__pregel_push", item, False)
+        assert config["configurable"]["checkpoint_ns"] == f"work:{task.id}"
+        assert (info.task_id, info.checkpoint_ns) == (task.id, f"work:{task.id}")
+        assert task.input == item and task.node.name == "work" and task.attempt == 1
+        get_stream_writer()({"item": item})
+        seen.append(task)
+        return {"out": [item]}
+
+    chunks = list(_fan(work, policy=policy).stream({"items": [0, 1]}, stream_mode="custom"))
+    assert chunks == [{"item": 0}, {"item": 1}]
+    assert [t.id for t in seen] == ["1:~0", "1:~1"] and all(t.done for t in seen)
+    assert CURRENT_TASK.get() is None
+
+
+@pytest.mark.parametrize("policy", [False, True], ids=["short path", "full path"])
 def test_an_error_says_which_task_failed_and_where(policy: bool) -> None:
     def work(item: int) -> dict[str, Any]:
         if item == 1:
