@@ -253,7 +253,7 @@ class TaskContext:
     engine's ``Task`` is a ``TaskContext``): one object per task, not two.
     """
 
-    run: RunContext
+    run: RunContext = field(repr=False)
     """What every task of the run shares."""
     name: str
     """The node's name (its error handler's, once that took over)."""
