@@ -81,7 +81,9 @@ class _Entry:
 _HOPS = 16
 """How far back ``extends`` can tell."""
 
-_lock = threading.Lock()
+_lock = threading.RLock()
+"""Guards ``_known``; re-entrant, so that ``graphkit.engine.in_place`` can hold it over
+its proof that a list is the run's alone and the append that follows (``extend``)."""
 _known: OrderedDict[int, _Entry] = OrderedDict()
 _serials = itertools.count()
 
@@ -190,6 +192,40 @@ def append(
     merged = left + appended
     remember(merged, index, left)
     return merged
+
+
+def remembered(messages: list[Any]) -> bool:
+    """True when ``messages`` has an entry here and was not changed in place since
+    (the caller holds ``_lock``: the answer stays true while it does)."""
+    return _entry(messages) is not None
+
+
+def extend(messages: list[Any], appended: list[Any], ids: list[Any]) -> bool:
+    """Append ``appended`` (coerced messages with these ``ids``) to ``messages`` in
+    place, its index and entry with it, when the ids are distinct and none is that of
+    a message of ``messages``; else False, and nothing changed.
+
+    Only for a list its caller has proven nobody else can see (see
+    ``graphkit.engine.in_place``): ``add_messages`` itself never mutates ``left``.
+    """
+    with _lock:
+        entry = _entry(messages)
+        if entry is None:
+            return False
+        start = len(messages)
+        index = entry.index
+        fresh = dict(zip(ids, range(start, start + len(ids)), strict=True))
+        if len(fresh) != len(ids) or not (
+            index.positions.keys().isdisjoint(fresh)
+            or all(index.position(messages, i) is None for i in fresh)
+        ):
+            return False
+        if not _add(index, fresh):
+            index = HistoryIndex.of_ids([*(m.id for m in messages), *ids], start + len(ids))
+            entry.index = index
+        messages.extend(appended)
+        entry.length = len(messages)
+        return True
 
 
 def grow(index: HistoryIndex | None, messages: list[Any], start: int) -> HistoryIndex | None:

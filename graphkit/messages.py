@@ -645,6 +645,24 @@ def merge_messages(left: Messages, right: Messages) -> list[Any]:
     return _merge_by_id(left_msgs, right_msgs)
 
 
+def appended_messages(writes: list[Any]) -> tuple[list[Any], list[Any]] | None:
+    """The messages ``writes`` (several ``add_messages`` right-hand sides, in order) add,
+    coerced, with their ids, when each is a message or a list of plain messages (no
+    ``RemoveMessage``, no ``Overwrite``); else None. Whether they only append is for
+    the history's index to tell (``_message_index.extend``)."""
+    messages: list[Any] = []
+    ids: list[Any] = []
+    for value in writes:
+        if type(value) is not list and not isinstance(value, BaseMessage):
+            return None
+        value_msgs, value_ids, plain = _coerced_with_ids(value)
+        if not plain:
+            return None
+        messages += value_msgs
+        ids += value_ids
+    return messages, ids
+
+
 def _merge_by_id(left_msgs: list[BaseMessage], right_msgs: list[BaseMessage]) -> list[Any]:
     """The general merge: replacements in place, removals, appends (O(len(left)))."""
     index = {m.id: i for i, m in enumerate(left_msgs)}
