@@ -724,7 +724,8 @@ class Run:
                 )
         if self.restored:
             self._restore(tasks)
-        elif len(tasks) == 1 and self.in_place:
+        elif len(tasks) == 1 and self.in_place and not self.ctx.streams("messages"):
+            # (the messages stream reads the task's input after its branches merged)
             tasks[0].alone = True
         return tasks
 
