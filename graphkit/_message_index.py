@@ -20,7 +20,7 @@ import itertools
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,6 +226,102 @@ def extend(messages: list[Any], appended: list[Any], ids: list[Any]) -> bool:
         messages.extend(appended)
         entry.length = len(messages)
         return True
+
+
+@dataclass(slots=True)
+class _Given:
+    """A history handed to runs as their input (a list the caller owns), as indexed."""
+
+    given: list[Any]
+    """The caller's list (held so that its id stays its own while it is remembered)."""
+    items: list[Any]
+    """A copy of its items when it was indexed: the caller may change its list."""
+    index: HistoryIndex
+
+
+_given: OrderedDict[int, _Given] = OrderedDict()
+_GIVEN_SIZE = 8
+"""Input histories remembered at once (LRU)."""
+
+
+def given_index(
+    given: list[Any],
+    build: Callable[[list[Any]], HistoryIndex | None],
+    ids_of: Callable[[list[Any]], list[Any] | None],
+) -> HistoryIndex | None:
+    """The index of ``given``, a list of messages handed to a run as its history, or
+    None when it is not indexed (``build(given)`` said so; ``ids_of(messages)``: their
+    ids, or None when they are not all plain messages with ids).
+
+    A caller often hands the same list again (a run without a checkpointer takes the
+    whole history each time), and indexing 10,000 messages costs milliseconds. The
+    list is remembered with a copy of its items: when it holds the very same objects
+    again (compared in C, by identity first), or those and more at its end, the index
+    is reused (and extended: ``grow``). The index is shared, as that of a chain of
+    appends is: every list of the chain finds its own messages at their positions.
+    """
+    with _lock:
+        _sweep_given()
+        found = _given.get(id(given))
+        if found is not None and found.given is given and _same_items(found, given, ids_of):
+            _given.move_to_end(id(given))
+            return found.index
+    built = build(given)
+    if built is not None:
+        with _lock:
+            _given[id(given)] = _Given(given, given.copy(), built)
+            while len(_given) > _GIVEN_SIZE:
+                _given.popitem(last=False)
+    return built
+
+
+def _same_items(
+    found: _Given, given: list[Any], ids_of: Callable[[list[Any]], list[Any] | None]
+) -> bool:
+    """``given`` holds ``found``'s items (compared in C: the last one by identity
+    first, the common miss, then all, by identity before equality), maybe with more
+    after them, which are then indexed too. False where the shared index grew past
+    twice the history (ids that runs appended): it is then rebuilt."""
+    items = found.items
+    count = len(items)
+    if (
+        not count
+        or len(given) < count
+        or len(found.index.positions) > 2 * len(given) + 1024
+        or given[count - 1] is not items[-1]
+    ):
+        return False
+    if len(given) == count:
+        return given == items
+    return given[:count] == items and _given_tail(found, given, ids_of(given[count:]))
+
+
+def _given_tail(found: _Given, given: list[Any], ids: list[Any] | None) -> bool:
+    """Index the messages ``given`` has past ``found``'s items (True), or False when
+    they are not plain, repeat an id, or one is already mapped elsewhere."""
+    if ids is None:
+        return False
+    start = len(found.items)
+    fresh = dict(zip(ids, range(start, start + len(ids)), strict=True))
+    if len(fresh) != len(ids) or not _add(found.index, fresh):
+        return False
+    found.items = given.copy()
+    return True
+
+
+def _sweep_given() -> None:
+    """Forget the input histories that nothing but their record holds any more."""
+    gone = [key for key, found in _given.items() if _given_refs(found) <= _GIVEN_ONLY_HERE]
+    for key in gone:
+        del _given[key]
+
+
+def _given_refs(found: _Given) -> int:
+    return sys.getrefcount(found.given)
+
+
+_GIVEN_ONLY_HERE = _given_refs(_Given([], [], HistoryIndex([])))
+"""What ``_given_refs`` says of a given list nothing but its record holds."""
 
 
 def grow(index: HistoryIndex | None, messages: list[Any], start: int) -> HistoryIndex | None:
