@@ -66,8 +66,9 @@ def _private(values: dict[str, Any], key: str, tasks: Sequence[Any]) -> list[Any
 
 
 def _gil() -> bool:
-    """True on a build with the GIL (a free-threaded one counts references per thread)."""
-    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+    """True on a CPython build with the GIL (a free-threaded one counts references per
+    thread; other interpreters count them otherwise, or not at all)."""
+    if sys.implementation.name != "cpython" or sysconfig.get_config_var("Py_GIL_DISABLED"):
         return False
     is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
     return True if is_gil_enabled is None else bool(is_gil_enabled())
