@@ -14,8 +14,18 @@ a dict held by its task alone. Any other holder (a node or a stream consumer tha
 the state or the list, a ``Send`` argument, a saver, the caller's input) is one
 reference more: the step then merges as ``add_messages`` does, into a new list.
 
-``Run`` decides where it may be used at all: runs without a checkpointer anywhere up
-the call chain (a saver keeps the lists it stored and compares them by identity).
+The run's values dict itself is private: nodes, branches, ``read_state`` and stream
+chunks get copies of it (a dict holding it would hold the list: counted). A task's
+input dict is counted only while its task alone holds it: a node, a ``debug``/``tasks``
+consumer or a retry that kept the state makes it one holder more.
+
+Where: ``Run`` allows it only in runs without a checkpointer anywhere up the call
+chain (a saver keeps the lists it stored and compares them by identity), at the
+step's barrier (all tasks done), and, for the step's only task, in the merge its
+conditional edges see (``with_own_writes``): the values then change before the
+barrier, so a step that does not apply that merge as it is (a pause, an error, a
+``push_message`` from a branch) takes it back (``Run._take_back``); and not while the
+``messages`` stream reads the task's input after that merge.
 """
 
 from __future__ import annotations
