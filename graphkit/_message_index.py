@@ -141,7 +141,7 @@ def _sweep() -> None:
     """Forget the oldest entries whose list nothing else holds; move live ones to the end."""
     for _ in range(min(_SWEEP, len(_known))):
         key, entry = next(iter(_known.items()))
-        if _refs(entry) <= _ONLY_HERE:
+        if _refs(entry) <= _ONLY_HERE + _held_as_given(entry.messages):
             del _known[key]
         else:
             _known.move_to_end(key)
@@ -275,6 +275,19 @@ def given_index(
     return built
 
 
+def hand_out(messages: list[Any]) -> None:
+    """Remember ``messages``, a history a run hands its caller (``invoke``'s output),
+    as a given one: a caller without a checkpointer passes it back, often with its
+    next message appended, and its index is then reused (see ``given_index``)."""
+    with _lock:
+        entry = _entry(messages)
+        if entry is not None:
+            _given[id(messages)] = _Given(messages, messages.copy(), entry.index)
+            _given.move_to_end(id(messages))
+            while len(_given) > _GIVEN_SIZE:
+                _given.popitem(last=False)
+
+
 def _same_items(
     found: _Given, given: list[Any], ids_of: Callable[[list[Any]], list[Any] | None]
 ) -> bool:
@@ -311,9 +324,26 @@ def _given_tail(found: _Given, given: list[Any], ids: list[Any] | None) -> bool:
 
 def _sweep_given() -> None:
     """Forget the input histories that nothing but their record holds any more."""
-    gone = [key for key, found in _given.items() if _given_refs(found) <= _GIVEN_ONLY_HERE]
+    gone = [
+        key
+        for key, found in _given.items()
+        if _given_refs(found) <= _GIVEN_ONLY_HERE + _held_as_known(found.given)
+    ]
     for key in gone:
         del _given[key]
+
+
+def _held_as_given(messages: list[Any]) -> int:
+    """1 when a record of ``_given`` holds ``messages`` (the two registries hold some
+    lists both: a list only they hold is forgotten by both), else 0."""
+    found = _given.get(id(messages))
+    return 1 if found is not None and found.given is messages else 0
+
+
+def _held_as_known(messages: list[Any]) -> int:
+    """1 when an entry of ``_known`` holds ``messages``, else 0."""
+    entry = _known.get(id(messages))
+    return 1 if entry is not None and entry.messages is messages else 0
 
 
 def _given_refs(found: _Given) -> int:

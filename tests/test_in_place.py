@@ -621,3 +621,63 @@ def test_a_pydantic_state_merges_as_before(monkeypatch: pytest.MonkeyPatch) -> N
         return builder.compile().invoke({"messages": _history()})
 
     _same(monkeypatch, scenario)
+
+
+def test_a_chat_loop_passing_the_output_back_merges_as_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a checkpointer a caller passes the history back each turn, often the
+    output it got with its next message appended, sometimes changed in place: the
+    index kept for it is used only where it still holds."""
+
+    def scenario(kept: Kept) -> Any:
+        counter = itertools.count()
+
+        def reply(state: MessagesState) -> dict[str, Any]:
+            n = next(counter)
+            return {
+                "messages": [
+                    AIMessage(content=f"r{n}", id=f"r{n}"),
+                    HumanMessage(content="edit", id="h1") if n == 3 else AIMessage("x", id=f"x{n}"),
+                ]
+            }
+
+        builder = StateGraph(MessagesState)
+        builder.add_node("reply", reply)
+        builder.add_edge(START, "reply")
+        graph = builder.compile()
+        state: Any = {"messages": _history()}
+        for turn in range(8):
+            messages = state["messages"]
+            messages.append(HumanMessage(content=f"q{turn}", id=f"q{turn}"))
+            if turn == 4:  # the caller replaces a message in place
+                messages[2] = HumanMessage(content="swapped", id="s2")
+            if turn == 5:  # and one with the id of a message it had
+                messages[3] = HumanMessage(content="again", id="h0")
+            if turn == 6:
+                state = {"messages": list(messages)}  # a new list of the same messages
+            state = graph.invoke(state)
+            kept.keep([(m.id, m.content) for m in state["messages"]])
+        return state
+
+    kept = _same(monkeypatch, scenario)
+    last = kept.items[-1][0]
+    # a reply replaced h1; the caller's second "h0" replaced its first, in place
+    assert len(last) == 5 + 8 * 3 - 2 == len({i for i, _ in last})
+    assert last[:3] == [("h0", "again"), ("h1", "edit"), ("s2", "swapped")]
+
+
+def test_outputs_the_caller_dropped_are_forgotten() -> None:
+    import gc
+
+    graph = _loop(_speaker())
+    for n in range(30):
+        history = [HumanMessage(content="m", id=f"n{n}-{i}") for i in range(5)]
+        graph.invoke({"messages": history})
+        del history
+        gc.collect()
+    add_messages([], [HumanMessage(content="x", id="x")])  # a sweep
+    _message_index.remember([], _message_index.HistoryIndex([]))
+    assert len(_message_index._given) <= 2
+    held = [e for e in _message_index._known.values() if e.messages and e.messages[0].id[0] == "n"]
+    assert len(held) <= 2 * _message_index._SWEEP

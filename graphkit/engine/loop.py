@@ -35,6 +35,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from graphkit import _message_index
 from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
 from graphkit.context import CURRENT_TASK, RunContext, RunScope, TaskContext
 from graphkit.engine import in_place
@@ -263,6 +264,17 @@ class Run:
         if self.interrupts:
             out[INTERRUPT] = list(self.interrupts)
         return out
+
+    def hand_out(self, output: Any) -> None:
+        """``output``'s histories go to the caller, who may pass them back (a run
+        without a checkpointer takes the whole history): their index is kept for that
+        (``_message_index.hand_out``)."""
+        if type(output) is not dict:
+            return
+        reducers = self.tables.reducers
+        for key, value in output.items():
+            if type(value) is list and reducers.get(key) is in_place.REDUCER:
+                _message_index.hand_out(value)
 
     def _stream_values(self) -> Any:
         """A ``values`` chunk: every channel, private ones included (as LangGraph streams);
