@@ -253,18 +253,23 @@ def given_index(
     None when it is not indexed (``build(given)`` said so; ``ids_of(messages)``: their
     ids, or None when they are not all plain messages with ids).
 
-    A caller often hands the same list again (a run without a checkpointer takes the
-    whole history each time), and indexing 10,000 messages costs milliseconds. The
-    list is remembered with a copy of its items: when it holds the very same objects
-    again (compared in C, by identity first), or those and more at its end, the index
-    is reused (and extended: ``grow``). The index is shared, as that of a chain of
-    appends is: every list of the chain finds its own messages at their positions.
+    A caller often hands the same history again (a run without a checkpointer takes
+    the whole history each time), and indexing 10,000 messages costs milliseconds.
+    Lists handed in (and histories handed out: ``hand_out``) are remembered with a copy
+    of their items: when ``given`` is such a list, or another list that starts with the
+    same first message, and holds the very same items (compared in C, by identity
+    first), maybe with more after them, that index is reused (and extended). The
+    index is shared, as that of a chain of appends is: every list of the chain finds
+    its own messages at their positions.
     """
     with _lock:
         _sweep_given()
         found = _given.get(id(given))
-        if found is not None and found.given is given and _same_items(found, given, ids_of):
-            _given.move_to_end(id(given))
+        if found is None or found.given is not given:
+            found = _same_first(given)
+        if found is not None and _same_items(found, given, ids_of):
+            if found.given is given:
+                _given.move_to_end(id(given))
             return found.index
     built = build(given)
     if built is not None:
@@ -273,6 +278,16 @@ def given_index(
             while len(_given) > _GIVEN_SIZE:
                 _given.popitem(last=False)
     return built
+
+
+def _same_first(given: list[Any]) -> _Given | None:
+    """The newest record whose items start with ``given``'s first message (a new list
+    of a remembered history's messages: ``history + [question]``, say)."""
+    first = given[0]
+    for found in reversed(_given.values()):
+        if found.items and found.items[0] is first:
+            return found
+    return None
 
 
 def hand_out(messages: list[Any]) -> None:
@@ -318,7 +333,8 @@ def _given_tail(found: _Given, given: list[Any], ids: list[Any] | None) -> bool:
     fresh = dict(zip(ids, range(start, start + len(ids)), strict=True))
     if len(fresh) != len(ids) or not _add(found.index, fresh):
         return False
-    found.items = given.copy()
+    if found.given is given:  # another list's record keeps that list's items
+        found.items = given.copy()
     return True
 
 

@@ -275,7 +275,7 @@ def test_a_plain_list_the_reducer_did_not_make_is_indexed_in_one_pass() -> None:
 
 
 caller_op = st.tuples(
-    st.sampled_from(["same", "append", "replace", "repeat", "equal copy", "write"]),
+    st.sampled_from(["same", "append", "replace", "repeat", "equal copy", "write", "new list"]),
     st.integers(min_value=0, max_value=10_000),
 )
 
@@ -297,6 +297,8 @@ def test_a_callers_list_handed_in_again_merges_as_the_reference(
             given_list[pick % len(given_list)] = HumanMessage(f"r{step}", id=f"r{step}")
         elif kind == "repeat":  # an id the list has: the general merge takes it
             given_list.append(HumanMessage(f"again{step}", id=given_list[pick % 8].id))
+        elif kind == "new list":  # the same messages (and one more) in a new list
+            given_list = [*given_list, HumanMessage(f"n{step}", id=f"n{step}")]
         elif kind == "equal copy":
             at = pick % len(given_list)
             given_list[at] = given_list[at].model_copy()
@@ -326,9 +328,11 @@ def test_a_callers_list_handed_in_again_is_not_indexed_again() -> None:
         longer = add_messages([], history)
         history[5] = HumanMessage("changed", id="c5")
         changed = add_messages([], history)
+        other = add_messages([], [*history, HumanMessage("q", id="q")])  # a new list
     finally:
         messages_module._plain_index = real
     assert len(calls) == 2  # the first time, and after a message was replaced
+    assert [m.id for m in other] == [*(m.id for m in history), "q"]
     assert first == again and first is not again and first is not history
     assert len(longer) == 101 and changed[5].id == "c5"
     index = _message_index.lookup(changed)
