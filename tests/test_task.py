@@ -227,7 +227,7 @@ def test_the_fast_constructors_set_every_field_the_class_sets() -> None:
     task_by_class = Task(run, 4, node, {"x": 1}, path, "4:~3", None)
     task_fast = planned_task(run, 4, node, {"x": 1}, path, "4:~3", None)
     assert _all_slots(task_fast) == _all_slots(task_by_class)
-    assert len(_all_slots(task_fast)) == 24  # the context's 12 fields and the task's 12
+    assert len(_all_slots(task_fast)) == 25  # the context's 12 fields and the task's 13
     other = planned_task(run, 4, node, 1, path, "i", None)
     assert task_fast.writes is not other.writes  # own lists
     assert task_fast.cache is not other.cache

@@ -198,6 +198,7 @@ def planned_sends(
         task.timeout = send.timeout
         task.merged = None
         task.streamed = False
+        task.alone = False
         append(task)
 
 
