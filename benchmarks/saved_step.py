@@ -5,7 +5,7 @@ thread and handing the caller its state, both O(history). An agent loop takes ma
 steps per ``invoke``; what each of them costs is ``(T(1 + k steps) - T(1 step)) / k``,
 measured here with each side's in-memory checkpointer on a thread of ``n`` messages.
 Every run forks from the same checkpoint, so the history does not grow between runs.
-Process CPU, best of 5 runs per length, three alternations, collector paused:
+Process CPU, best of 15 runs of each length (alternated), collector paused:
 
     python benchmarks/saved_step.py 10000        # graphkit
     python benchmarks/saved_step.py 10000 lg     # LangGraph, the same graph
@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-STEPS = 20
+STEPS = 100
 """Steps the long run takes beyond the short one."""
 
 

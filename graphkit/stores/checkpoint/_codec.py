@@ -780,11 +780,9 @@ class ListCache:
         if mark is None:
             return MISSING
         self._entries.move_to_end(key)
-        if mark.count <= len(entry.decoded):
-            value = _copies(entry.copiers[: mark.count], entry.decoded[: mark.count])
-            if entry.index is not None:
-                _message_index.remember(value, entry.index)
-            return value
+        entry.reads += 1
+        if entry.reads > 1 and self.max_decoded:
+            return self._copy(serde, key, entry, mark.count)
         return self._decode(serde, key, entry.buf[: mark.end], _ARRAY32.size, mark.count)
 
     def wrote(
@@ -832,9 +830,12 @@ class ListCache:
             return MISSING
         return value
 
-    def _copy(self, serde: Serializer, key: tuple[str, str, str], joined: _Joined) -> Any:
-        """A copy of the entry's list: its decoded elements caught up with what was
-        appended since (decoded once, kept), copied element by element."""
+    def _copy(
+        self, serde: Serializer, key: tuple[str, str, str], joined: _Joined, count: int = -1
+    ) -> Any:
+        """A copy of the entry's list (or of its first ``count`` elements: an earlier
+        version): its decoded elements caught up with what was appended since (decoded
+        once, kept), copied element by element."""
         decoded = joined.decoded
         missing = joined.count - len(decoded)
         if missing:
@@ -842,11 +843,10 @@ class ListCache:
             if added is MISSING:
                 return MISSING
             if len(decoded) + missing > self.max_decoded:  # too long to keep: hand it over
-                if not decoded:
-                    return added
-                added = [*_copies(joined.copiers, decoded), *added]
-                self._forget_decoded(joined)
-                return added
+                if decoded:
+                    added = [*_copies(joined.copiers, decoded), *added]
+                    self._forget_decoded(joined)
+                return added if count < 0 else added[:count]
             start = len(decoded)
             decoded += added
             joined.copiers += map(copier_of, added)
@@ -854,7 +854,10 @@ class ListCache:
             joined.index = _message_index.grow(joined.index, decoded, start)
             self._decoded += missing
             self._evict_decoded(joined)
-        value = _copies(joined.copiers, decoded)
+        if count < 0:
+            value = _copies(joined.copiers, decoded)
+        else:
+            value = _copies(joined.copiers[:count], decoded[:count])
         if joined.index is not None:
             _message_index.remember(value, joined.index)
         return value
