@@ -130,6 +130,12 @@ def _hashed(text: str) -> bytes:
     return _HASHED + _escape(hashlib.blake2b(raw, digest_size=16).digest()) + b"\x00\x01"
 
 
+def _has_hashed(key: bytes) -> bool:
+    """Whether ``key`` holds a hashed component (``find``: ``in`` on bytes first tries
+    the needle as an int, raising and clearing a TypeError on every call)."""
+    return key.find(_HASHED) >= 0
+
+
 def _escape(raw: bytes) -> bytes:
     return raw.replace(b"\x00", b"\x00\xff")
 
@@ -529,7 +535,7 @@ class LMDBSaver(BaseCheckpointSaver):
             record, depth = self._full_record(item), 0
         for blob_key, blob in items:
             put(blob_key, blob, db=self._blobs)
-        if _HASHED in item.prefix:
+        if _has_hashed(item.prefix):
             self._put_names(txn, item.thread_id, item.ns)
         put(item.key, record, db=self._checkpoints)
         return depth
@@ -617,7 +623,7 @@ class LMDBSaver(BaseCheckpointSaver):
                     found = cursor.next()
             for write_key, data in items:
                 txn.put(write_key, data, db=self._writes)
-            if _HASHED in base or task_key[:2] == _HASHED:
+            if _has_hashed(base) or task_key[:2] == _HASHED:
                 self._put_names(txn, thread_id, ns)
                 if task_key[:2] == _HASHED:
                     txn.put(task_key, str(task_id).encode("utf-8", "surrogatepass"), db=self._names)
