@@ -20,7 +20,7 @@ import itertools
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,7 +81,9 @@ class _Entry:
 _HOPS = 16
 """How far back ``extends`` can tell."""
 
-_lock = threading.Lock()
+_lock = threading.RLock()
+"""Guards ``_known``; re-entrant, so that ``graphkit.engine.in_place`` can hold it over
+its proof that a list is the run's alone and the append that follows (``extend``)."""
 _known: OrderedDict[int, _Entry] = OrderedDict()
 _serials = itertools.count()
 
@@ -139,7 +141,7 @@ def _sweep() -> None:
     """Forget the oldest entries whose list nothing else holds; move live ones to the end."""
     for _ in range(min(_SWEEP, len(_known))):
         key, entry = next(iter(_known.items()))
-        if _refs(entry) <= _ONLY_HERE:
+        if _refs(entry) <= _ONLY_HERE + _held_as_given(entry.messages):
             del _known[key]
         else:
             _known.move_to_end(key)
@@ -190,6 +192,182 @@ def append(
     merged = left + appended
     remember(merged, index, left)
     return merged
+
+
+def remembered(messages: list[Any]) -> bool:
+    """True when ``messages`` has an entry here and was not changed in place since
+    (the caller holds ``_lock``: the answer stays true while it does)."""
+    return _entry(messages) is not None
+
+
+def extend(messages: list[Any], appended: list[Any], ids: list[Any]) -> bool:
+    """Append ``appended`` (coerced messages with these ``ids``) to ``messages`` in
+    place, its index and entry with it, when the ids are distinct and none is that of
+    a message of ``messages``; else False, and nothing changed.
+
+    Only for a list its caller has proven nobody else can see (see
+    ``graphkit.engine.in_place``): ``add_messages`` itself never mutates ``left``.
+    """
+    with _lock:
+        entry = _entry(messages)
+        if entry is None:
+            return False
+        start = len(messages)
+        index = entry.index
+        fresh = dict(zip(ids, range(start, start + len(ids)), strict=True))
+        if len(fresh) != len(ids) or not (
+            index.positions.keys().isdisjoint(fresh)
+            or all(index.position(messages, i) is None for i in fresh)
+        ):
+            return False
+        if not _add(index, fresh):
+            index = HistoryIndex.of_ids([*(m.id for m in messages), *ids], start + len(ids))
+            entry.index = index
+        messages.extend(appended)
+        entry.length = len(messages)
+        return True
+
+
+@dataclass(slots=True)
+class _Given:
+    """A history handed to runs as their input (a list the caller owns), as indexed."""
+
+    given: list[Any]
+    """The caller's list (held so that its id stays its own while it is remembered)."""
+    items: list[Any]
+    """A copy of its items when it was indexed: the caller may change its list."""
+    index: HistoryIndex
+
+
+_given: OrderedDict[int, _Given] = OrderedDict()
+_GIVEN_SIZE = 8
+"""Input histories remembered at once (LRU)."""
+
+
+def given_index(
+    given: list[Any],
+    build: Callable[[list[Any]], HistoryIndex | None],
+    ids_of: Callable[[list[Any]], list[Any] | None],
+) -> HistoryIndex | None:
+    """The index of ``given``, a list of messages handed to a run as its history, or
+    None when it is not indexed (``build(given)`` said so; ``ids_of(messages)``: their
+    ids, or None when they are not all plain messages with ids).
+
+    A caller often hands the same history again (a run without a checkpointer takes
+    the whole history each time), and indexing 10,000 messages costs milliseconds.
+    Lists handed in (and histories handed out: ``hand_out``) are remembered with a copy
+    of their items: when ``given`` is such a list, or another list that starts with the
+    same first message, and holds the very same items (compared in C, by identity
+    first), maybe with more after them, that index is reused (and extended). The
+    index is shared, as that of a chain of appends is: every list of the chain finds
+    its own messages at their positions.
+    """
+    with _lock:
+        _sweep_given()
+        found = _given.get(id(given))
+        if found is None or found.given is not given:
+            found = _same_first(given)
+        if found is not None and _same_items(found, given, ids_of):
+            if found.given is given:
+                _given.move_to_end(id(given))
+            return found.index
+    built = build(given)
+    if built is not None:
+        with _lock:
+            _given[id(given)] = _Given(given, given.copy(), built)
+            while len(_given) > _GIVEN_SIZE:
+                _given.popitem(last=False)
+    return built
+
+
+def _same_first(given: list[Any]) -> _Given | None:
+    """The newest record whose items start with ``given``'s first message (a new list
+    of a remembered history's messages: ``history + [question]``, say)."""
+    first = given[0]
+    for found in reversed(_given.values()):
+        if found.items and found.items[0] is first:
+            return found
+    return None
+
+
+def hand_out(messages: list[Any]) -> None:
+    """Remember ``messages``, a history a run hands its caller (``invoke``'s output),
+    as a given one: a caller without a checkpointer passes it back, often with its
+    next message appended, and its index is then reused (see ``given_index``)."""
+    with _lock:
+        entry = _entry(messages)
+        if entry is not None:
+            _given[id(messages)] = _Given(messages, messages.copy(), entry.index)
+            _given.move_to_end(id(messages))
+            while len(_given) > _GIVEN_SIZE:
+                _given.popitem(last=False)
+
+
+def _same_items(
+    found: _Given, given: list[Any], ids_of: Callable[[list[Any]], list[Any] | None]
+) -> bool:
+    """``given`` holds ``found``'s items (compared in C: the last one by identity
+    first, the common miss, then all, by identity before equality), maybe with more
+    after them, which are then indexed too. False where the shared index grew past
+    twice the history (ids that runs appended): it is then rebuilt."""
+    items = found.items
+    count = len(items)
+    if (
+        not count
+        or len(given) < count
+        or len(found.index.positions) > 2 * len(given) + 1024
+        or given[count - 1] is not items[-1]
+    ):
+        return False
+    if len(given) == count:
+        return given == items
+    return given[:count] == items and _given_tail(found, given, ids_of(given[count:]))
+
+
+def _given_tail(found: _Given, given: list[Any], ids: list[Any] | None) -> bool:
+    """Index the messages ``given`` has past ``found``'s items (True), or False when
+    they are not plain, repeat an id, or one is already mapped elsewhere."""
+    if ids is None:
+        return False
+    start = len(found.items)
+    fresh = dict(zip(ids, range(start, start + len(ids)), strict=True))
+    if len(fresh) != len(ids) or not _add(found.index, fresh):
+        return False
+    if found.given is given:  # another list's record keeps that list's items
+        found.items = given.copy()
+    return True
+
+
+def _sweep_given() -> None:
+    """Forget the input histories that nothing but their record holds any more."""
+    gone = [
+        key
+        for key, found in _given.items()
+        if _given_refs(found) <= _GIVEN_ONLY_HERE + _held_as_known(found.given)
+    ]
+    for key in gone:
+        del _given[key]
+
+
+def _held_as_given(messages: list[Any]) -> int:
+    """1 when a record of ``_given`` holds ``messages`` (the two registries hold some
+    lists both: a list only they hold is forgotten by both), else 0."""
+    found = _given.get(id(messages))
+    return 1 if found is not None and found.given is messages else 0
+
+
+def _held_as_known(messages: list[Any]) -> int:
+    """1 when an entry of ``_known`` holds ``messages``, else 0."""
+    entry = _known.get(id(messages))
+    return 1 if entry is not None and entry.messages is messages else 0
+
+
+def _given_refs(found: _Given) -> int:
+    return sys.getrefcount(found.given)
+
+
+_GIVEN_ONLY_HERE = _given_refs(_Given([], [], HistoryIndex([])))
+"""What ``_given_refs`` says of a given list nothing but its record holds."""
 
 
 def grow(index: HistoryIndex | None, messages: list[Any], start: int) -> HistoryIndex | None:

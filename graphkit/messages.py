@@ -555,6 +555,14 @@ def _plain_index(value: Any) -> _message_index.HistoryIndex | None:
     return index if len(positions) == len(value) and None not in positions else None
 
 
+def _plain_ids(messages: list[Any]) -> list[Any] | None:
+    """The ids of ``messages`` when all are plain messages with ids, else None."""
+    if not _PLAIN_KINDS.issuperset(map(type, messages)):
+        return None
+    ids = list(map(_ID, messages))
+    return None if None in ids else ids
+
+
 def is_coerced(message: Any) -> bool:
     """True when ``add_messages`` keeps ``message`` as it is (a message object, not a
     chunk, with an id)."""
@@ -616,8 +624,10 @@ def merge_messages(left: Messages, right: Messages) -> list[Any]:
         >>> [m.id for m in merge_messages(msgs, RemoveMessage(id="1"))]
         ['2']
     """
-    if type(left) is list and not left:  # a history handed to invoke: indexed in C
-        index = _plain_index(right)
+    if type(left) is list and not left and type(right) is list and right:  # invoke's history
+        index = _message_index.lookup(right) or _message_index.given_index(
+            right, _plain_index, _plain_ids
+        )
         if index is not None:
             history = cast(list[Any], right).copy()
             _message_index.remember(history, index)
@@ -643,6 +653,24 @@ def merge_messages(left: Messages, right: Messages) -> list[Any]:
         if merged is not None:
             return merged
     return _merge_by_id(left_msgs, right_msgs)
+
+
+def appended_messages(writes: list[Any]) -> tuple[list[Any], list[Any]] | None:
+    """The messages ``writes`` (several ``add_messages`` right-hand sides, in order) add,
+    coerced, with their ids, when each is a message or a list of plain messages (no
+    ``RemoveMessage``, no ``Overwrite``); else None. Whether they only append is for
+    the history's index to tell (``_message_index.extend``)."""
+    messages: list[Any] = []
+    ids: list[Any] = []
+    for value in writes:
+        if type(value) is not list and not isinstance(value, BaseMessage):
+            return None
+        value_msgs, value_ids, plain = _coerced_with_ids(value)
+        if not plain:
+            return None
+        messages += value_msgs
+        ids += value_ids
+    return messages, ids
 
 
 def _merge_by_id(left_msgs: list[BaseMessage], right_msgs: list[BaseMessage]) -> list[Any]:

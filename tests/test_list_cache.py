@@ -117,3 +117,65 @@ def test_decoding_a_long_stored_list_starts_few_collections() -> None:
     _talk(saver, "chain", 3_000)
     assert _collections_during(lambda: _read(saver, "chain")) <= 6
     assert _read(saver, "full") == talk.messages
+
+
+def _at(saver: InMemorySaver, thread: str, checkpoint_id: str) -> list[HumanMessage]:
+    found = saver.get(cfg(thread, checkpoint_id))
+    assert found is not None
+    messages: list[HumanMessage] = found["channel_values"]["messages"]
+    return messages
+
+
+@pytest.mark.parametrize("reads_before", [1, 2])
+def test_an_earlier_checkpoint_of_the_cached_chain_reads_as_its_prefix(
+    reads_before: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork or replay from the middle of a thread reads an earlier version of the list
+    the cache holds: it is served from the cache (decoded elements or the joined bytes),
+    exact and the caller's own, and the entry keeps its newest version."""
+    saver = _saver(100)
+    talk = _talk(saver, "a", 40)  # long enough that the next deltas stay deltas
+    for turn in range(3):
+        talk.step(HumanMessage(content=f"turn {turn}", id=f"turn{turn}"))
+    for _ in range(reads_before):  # the second read keeps the elements decoded
+        assert _read(saver, "a") == talk.messages
+    entry = next(iter(saver._lists._entries.values()))
+    newest = entry.version
+
+    def no_join(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an earlier version of the cached chain was read blob by blob")
+
+    monkeypatch.setattr(ListCache, "_join", no_join)
+    for checkpoint_id, expected in talk.history[1:-1]:  # each earlier version a delta
+        got = _at(saver, "a", checkpoint_id)
+        assert got == expected
+        got[0].content = "changed"  # the caller's own copy
+    assert _read_via_history(saver, talk) == [m for _, m in talk.history[1:-1]]
+    assert next(iter(saver._lists._entries.values())) is entry and entry.version == newest
+    monkeypatch.undo()
+    assert _read(saver, "a") == talk.messages
+
+
+def _read_via_history(saver: InMemorySaver, talk: Conversation) -> list[list[HumanMessage]]:
+    return [_at(saver, "a", checkpoint_id) for checkpoint_id, _ in talk.history[1:-1]]
+
+
+def test_a_fork_from_an_earlier_checkpoint_does_not_move_the_cached_chain() -> None:
+    """Writes that continue an earlier version (a fork) leave the cached chain alone, and
+    the fork's own list reads right."""
+    saver = _saver(100)
+    talk = _talk(saver, "a", 4)
+    talk.step(HumanMessage(content="main", id="main"))
+    for _ in range(2):
+        _read(saver, "a")
+    fork_from, fork_messages = talk.history[1]
+    fork_version = 2  # the version of the list at history[1] (the delta of _talk)
+    fork = Conversation(saver, "a")
+    fork.version = talk.version
+    fork_id = fork.step(
+        HumanMessage(content="fork", id="fork"),
+        parent=(cfg("a", fork_from), fork_messages, fork_version),
+    )
+    assert _at(saver, "a", fork_id) == [*fork_messages, HumanMessage(content="fork", id="fork")]
+    assert _at(saver, "a", fork_from) == fork_messages
+    assert _at(saver, "a", talk.history[-1][0]) == talk.messages

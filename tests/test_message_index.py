@@ -272,3 +272,76 @@ def test_a_plain_list_the_reducer_did_not_make_is_indexed_in_one_pass() -> None:
         ("h1", "again"),
         ("z", "z"),
     ]
+
+
+caller_op = st.tuples(
+    st.sampled_from(["same", "append", "replace", "repeat", "equal copy", "write", "new list"]),
+    st.integers(min_value=0, max_value=10_000),
+)
+
+
+@settings(max_examples=examples(150))
+@given(st.lists(caller_op, min_size=1, max_size=30))
+def test_a_callers_list_handed_in_again_merges_as_the_reference(
+    ops: list[tuple[str, int]],
+) -> None:
+    """A caller hands its own list to runs again and again (a run without a
+    checkpointer takes the whole history), changing it in between: its index is reused
+    only while it holds the same messages (and more after them); every merge onto it
+    equals the reference."""
+    given_list: list[BaseMessage] = [HumanMessage(str(i), id=f"h{i}") for i in range(8)]
+    for step, (kind, pick) in enumerate(ops):
+        if kind == "append":
+            given_list.append(AIMessage(f"a{step}", id=f"a{step}"))
+        elif kind == "replace":
+            given_list[pick % len(given_list)] = HumanMessage(f"r{step}", id=f"r{step}")
+        elif kind == "repeat":  # an id the list has: the general merge takes it
+            given_list.append(HumanMessage(f"again{step}", id=given_list[pick % 8].id))
+        elif kind == "new list":  # the same messages (and one more) in a new list
+            given_list = [*given_list, HumanMessage(f"n{step}", id=f"n{step}")]
+        elif kind == "equal copy":
+            at = pick % len(given_list)
+            given_list[at] = given_list[at].model_copy()
+        history = add_messages([], given_list)
+        assert pairs(history) == reference([], given_list)
+        write = [AIMessage(f"w{step}", id=f"w{step}"), HumanMessage("x", id=given_list[0].id)]
+        if kind == "write":
+            write.append(AIMessage("old", id=f"a{pick % (step + 1)}"))
+        assert pairs(add_messages(history, write)) == reference(history, write)
+
+
+def test_a_callers_list_handed_in_again_is_not_indexed_again() -> None:
+    calls: list[int] = []
+    messages_module = __import__("graphkit.messages", fromlist=["_plain_index"])
+    real = messages_module._plain_index
+
+    def counting(value: object) -> object:
+        calls.append(1)
+        return real(value)
+
+    history = [HumanMessage(str(i), id=f"h{i}") for i in range(100)]
+    messages_module._plain_index = counting
+    try:
+        first = add_messages([], history)
+        again = add_messages([], history)
+        history.append(AIMessage("more", id="more"))
+        longer = add_messages([], history)
+        history[5] = HumanMessage("changed", id="c5")
+        changed = add_messages([], history)
+        other = add_messages([], [*history, HumanMessage("q", id="q")])  # a new list
+    finally:
+        messages_module._plain_index = real
+    assert len(calls) == 2  # the first time, and after a message was replaced
+    assert [m.id for m in other] == [*(m.id for m in history), "q"]
+    assert first == again and first is not again and first is not history
+    assert len(longer) == 101 and changed[5].id == "c5"
+    index = _message_index.lookup(changed)
+    assert index is not None and index.position(changed, "h5") is None
+    assert index.position(changed, "c5") == 5 and index.position(changed, "more") == 100
+
+
+def test_input_lists_nobody_holds_are_forgotten() -> None:
+    for n in range(20):
+        add_messages([], [HumanMessage(str(i), id=f"g{n}-{i}") for i in range(10)])
+    add_messages([], [HumanMessage("x", id="x")])
+    assert len(_message_index._given) <= 1

@@ -35,8 +35,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from graphkit import _message_index
 from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
 from graphkit.context import CURRENT_TASK, RunContext, RunScope, TaskContext
+from graphkit.engine import in_place
 from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
 from graphkit.engine.events import (
     DONE,
@@ -236,6 +238,9 @@ class Run:
         if tee:
             assert outer is not None and outer.push is not None
             self.sink.tee(outer.push, namespace, outer.modes, own_modes)
+        self.in_place = in_place.ENABLED and not self.ctx.has_checkpointer
+        """Merges may append to a history in place (``graphkit.engine.in_place``): never
+        with a checkpointer here or up the call chain (a saver keeps what it stored)."""
         if cp is not None:
             self.ctx.checkpoint_id = lambda: cp.config["configurable"].get("checkpoint_id", "")
         elif outer is not None:
@@ -259,6 +264,17 @@ class Run:
         if self.interrupts:
             out[INTERRUPT] = list(self.interrupts)
         return out
+
+    def hand_out(self, output: Any) -> None:
+        """``output``'s histories go to the caller, who may pass them back (a run
+        without a checkpointer takes the whole history): their index is kept for that
+        (``_message_index.hand_out``)."""
+        if type(output) is not dict:
+            return
+        reducers = self.tables.reducers
+        for key, value in output.items():
+            if type(value) is list and reducers.get(key) is in_place.REDUCER:
+                _message_index.hand_out(value)
 
     def _stream_values(self) -> Any:
         """A ``values`` chunk: every channel, private ones included (as LangGraph streams);
@@ -720,6 +736,9 @@ class Run:
                 )
         if self.restored:
             self._restore(tasks)
+        elif len(tasks) == 1 and self.in_place and not self.ctx.streams("messages"):
+            # (the messages stream reads the task's input after its branches merged)
+            tasks[0].alone = True
         return tasks
 
     def _restore(self, tasks: list[Task]) -> None:
@@ -1027,7 +1046,10 @@ class Run:
         writers = [(t.node.name, t.writes) for t in tasks]
         cp = self.cp
         before = self._written_before(writers) if cp is not None else {}
-        self._apply(writers, _merged_by_one(tasks))
+        merged = _merged_by_one(tasks)
+        if merged is None:
+            self._take_back(tasks)
+        self._apply(writers, merged, tasks)
         self._advance(tasks)
         self.step += 1
         self.steps_run += 1
@@ -1047,6 +1069,7 @@ class Run:
     def _stop_unfinished(self, tasks: list[Task]) -> bool:
         """A step some of whose tasks failed or paused: save what finished, then raise
         the first error, or pause the run (True)."""
+        self._take_back(tasks)
         failed = [t for t in tasks if t.error is not None]
         # Not done and no error: it paused (a subgraph stopped by interrupt_before
         # pauses its parent's task without an interrupt value).
@@ -1100,6 +1123,19 @@ class Run:
         if any(self._wrote_any(w) for _, w in finished):
             self._emit("values", self._stream_values())
 
+    def _take_back(self, tasks: list[Task]) -> None:
+        """The step's values as they were before its tasks' branches appended to their
+        histories in place (``Task.merged``), when that merge is not the one the step
+        applies (a pause, an error, writes added after it): a copy of each history's
+        part from before (the grown list may be held by what the branches kept)."""
+        for task in tasks:
+            merged = task.merged
+            if merged is not None and merged[2]:
+                for key, grown, size in merged[2]:
+                    if self.values.get(key) is grown:
+                        self.values[key] = grown[:size]
+                task.merged = None
+
     def _advance(self, tasks: Sequence[Task | _Routed]) -> None:
         """Trigger what the step's tasks lead to: edges, routes, completed joins.
 
@@ -1134,14 +1170,22 @@ class Run:
                 self._trigger(target)
 
     def _apply(
-        self, writers: list[tuple[str, list[Write]]], merged: dict[str, Any] | None = None
+        self,
+        writers: list[tuple[str, list[Write]]],
+        merged: dict[str, Any] | None = None,
+        tasks: list[Task] | None = None,
     ) -> None:
         """Merge all writes of a step into the state; all or nothing.
 
         ``merged``: these writes already merged onto the current values (see
-        ``_merged_by_one``).
+        ``_merged_by_one``). ``tasks``: the step's, whose inputs may hold the values'
+        histories (a history only they hold may grow in place: ``merge_writes``).
         """
-        new = merge_writes(self.values, self.tables, writers) if merged is None else merged
+        if merged is None:
+            owners = tasks if self.in_place else None
+            new = merge_writes(self.values, self.tables, writers, owners)
+        else:
+            new = merged
         if not new:
             return
         self.values.update(new)

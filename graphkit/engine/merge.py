@@ -7,25 +7,32 @@ finish order) through the key's reducer; a key without one takes a single write.
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import MISSING
+from graphkit.engine import in_place
 from graphkit.errors import InvalidUpdateError, add_context
 from graphkit.schema import validation_message
 from graphkit.types import Overwrite
 
 if TYPE_CHECKING:
     from graphkit.engine.tables import GraphTables
-    from graphkit.engine.task import Write
+    from graphkit.engine.task import Task, Write
 
 
 def merge_writes(
-    values: dict[str, Any], tables: GraphTables, writers: list[tuple[str, list[Write]]]
+    values: dict[str, Any],
+    tables: GraphTables,
+    writers: list[tuple[str, list[Write]]],
+    tasks: Sequence[Task] | None = None,
 ) -> dict[str, Any]:
     """The keys that ``writers``' writes change, merged through the reducers, in order.
 
     Raises ``InvalidUpdateError`` when a key without a reducer gets two writes, or a
-    pydantic state rejects a value. ``values`` itself is not changed.
+    pydantic state rejects a value. ``values`` itself is not changed, except with
+    ``tasks`` (the step's, of a run without a checkpointer): a history only they and
+    ``values`` hold may be appended to in place (``graphkit.engine.in_place``).
     """
     if len(writers) == 1 and len(writers[0][1]) == 1 and tables.validating is None:
         key, value = writers[0][1][0]  # one write (a chain's step): in short
@@ -53,6 +60,13 @@ def merge_writes(
                 value = pending[0]
                 plain = type(value) is not Overwrite and type(value) is not dict
                 new[key] = value if plain or not _is_overwrite(value) else _overwritten(value)
+            elif tasks is not None and reducer is in_place.REDUCER and in_place.ENABLED:
+                grown = in_place.append(values, key, pending, tasks)
+                new[key] = (
+                    grown
+                    if grown is not None
+                    else _reduce(values.get(key, MISSING), pending, reducer, key)
+                )
             else:
                 new[key] = _reduce(values.get(key, MISSING), pending, reducer, key)
             if validating is not None and key in validating.channels:

@@ -25,6 +25,7 @@ from graphkit.context import (
     first_attempt_context,
     report_progress,
 )
+from graphkit.engine import in_place
 from graphkit.engine.events import message_ids, node_output_messages
 from graphkit.engine.executor import LOCAL, kwargs_for
 from graphkit.engine.merge import merge_writes
@@ -45,6 +46,8 @@ from graphkit.schema import ROOT, update_from_object
 from graphkit.types import Command, Send, TimeoutPolicy
 
 Write = tuple[str, Any]
+Grown = tuple[str, list[Any], int]
+"""(key, history, its length before): a history a task's merge appended to in place."""
 Route = str | Send
 
 
@@ -79,12 +82,16 @@ class Task:
     (it did not run)."""
     timeout: TimeoutPolicy | None = None
     """The ``Send``'s own timeout, overriding the node's."""
-    merged: tuple[int, dict[str, Any]] | None = None
-    """(how many writes, the keys they change merged onto the step's values), kept by
-    ``with_own_writes``: the barrier reuses it when this task is the step's only writer
-    (one reducer pass, and its branches' ``Send`` args hold the very channel values)."""
+    merged: tuple[int, dict[str, Any], tuple[Grown, ...]] | None = None
+    """(how many writes, the keys they change merged onto the step's values, the
+    histories that merge appended to in place), kept by ``with_own_writes``: the
+    barrier reuses it when this task is the step's only writer (one reducer pass, and
+    its branches' ``Send`` args hold the very channel values)."""
     streamed: bool = False
     """Its ``updates`` chunk is out already (see ``Run.stream_when_done``)."""
+    alone: bool = False
+    """The only task of its step, in a run that may append to histories in place
+    (``graphkit.engine.in_place``): its branches' merge may do so (set by ``Run.plan``)."""
 
     def __init__(
         self,
@@ -113,6 +120,7 @@ class Task:
         self.timeout = timeout
         self.merged = None
         self.streamed = False
+        self.alone = False
 
 
 def planned_task(
@@ -138,6 +146,7 @@ def planned_task(
     task.timeout = timeout
     task.merged = None
     task.streamed = False
+    task.alone = False
     return task
 
 
@@ -627,11 +636,31 @@ def check_route(target: Any, source: str, tables: GraphTables) -> Route:
 
 
 def with_own_writes(task: Task, values: dict[str, Any], tables: GraphTables) -> dict[str, Any]:
-    """The step's values with this task's own writes applied: what its branches see."""
+    """The step's values with this task's own writes applied: what its branches see.
+
+    The only task of its step (``Task.alone``) may append to a history of ``values``
+    in place (``graphkit.engine.in_place``); ``Task.merged`` says which, so that the
+    barrier can take the step back when it does not apply this merge as it is.
+    """
     if not task.writes:
         return values
-    merged = merge_writes(values, tables, [(task.node.name, task.writes)])
-    task.merged = (len(task.writes), merged)
+    if not task.alone:
+        merged = merge_writes(values, tables, [(task.node.name, task.writes)])
+        task.merged = (len(task.writes), merged, ())
+        return {**values, **merged}
+    reducers = tables.reducers
+    sizes = {  # lengths only: holding a history here would keep it from growing in place
+        k: len(values[k])
+        for k, _ in task.writes
+        if reducers.get(k) is in_place.REDUCER and type(values.get(k)) is list
+    }
+    merged = merge_writes(values, tables, [(task.node.name, task.writes)], (task,))
+    grown = tuple(
+        (k, merged[k], n)
+        for k, n in sizes.items()
+        if merged.get(k) is values[k] and len(values[k]) != n
+    )
+    task.merged = (len(task.writes), merged, grown)
     return {**values, **merged}
 
 

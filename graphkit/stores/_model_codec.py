@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import datetime
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -365,6 +364,7 @@ def copier_of(obj: Any) -> Cloner:
         values.keys() != spec.names
         or obj.__pydantic_extra__ is not None
         or obj.__pydantic_private__ is not None
+        or type(obj.__pydantic_fields_set__) is not set
     ):
         return copy_value
     shape = tuple(
@@ -393,7 +393,7 @@ def _generated_cloner(spec: ModelSpec, shape: tuple[tuple[str, str], ...]) -> Cl
     copied in C, then the fields of ``shape`` are replaced (fresh empty containers,
     copies of other mutable values); the instance slots are set as ``decoder`` sets
     them. The source holds only ``repr`` of field names and the literals of _EMPTY."""
-    lines = ["def clone(obj):", "    d = get_dict(obj).copy()"]
+    lines = ["def clone(obj):", "    d = obj.__dict__.copy()"]
     for name, empty in shape:
         key = repr(name)
         value = f"copy_value(d[{key}])" if empty == _MUTABLE else empty
@@ -401,15 +401,13 @@ def _generated_cloner(spec: ModelSpec, shape: tuple[tuple[str, str], ...]) -> Cl
     lines += [
         "    new = make(cls)",
         "    set_dict(new, d)",
-        "    set_fields_set(new, set(get_fields_set(obj)))",
+        "    set_fields_set(new, obj.__pydantic_fields_set__.copy())",
         "    set_extra(new, None)",
         "    set_private(new, None)",
         "    return new",
     ]
     cls = spec.cls
     namespace: dict[str, Any] = {
-        "get_dict": operator.attrgetter("__dict__"),
-        "get_fields_set": operator.attrgetter("__pydantic_fields_set__"),
         "make": cls.__new__,
         "cls": cls,
         "set_dict": spec.set_dict,

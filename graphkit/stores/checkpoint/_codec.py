@@ -696,6 +696,9 @@ class ListCache:
                 value = self._earlier(serde, key, version, blob, shared)
                 if value is not MISSING:
                     return value
+            value = self._passed_through(serde, key, version, blob)
+            if value is not MISSING:
+                return value
             joined = self._join(serde, key, version, blob, get_blob, where)
             if joined is None:
                 return MISSING
@@ -738,22 +741,51 @@ class ListCache:
         if found is None or entry is None or found[0] is not entry:
             return MISSING
         decoded = found[1]
-        mark = entry.marks.get(version)
+        mark = self._passed(serde, entry, version, blob)
         if mark is None or mark.count > len(decoded):
             return MISSING
+        return decoded[: mark.count]
+
+    def _passed(self, serde: Serializer, entry: _Joined, version: int, blob: bytes) -> _Mark | None:
+        """The mark of ``version`` when the cached chain passes through it with exactly
+        the bytes of ``blob`` (its blob), else None."""
+        mark = entry.marks.get(version)
+        if mark is None:
+            return None
         if mark.head is None:  # the full base blob: the same elements, byte for byte
             full = _elements(serde, memoryview(blob)[1:])
             start = _ARRAY32.size  # after the array32 header of buf
             if full is None or full[0] != mark.count or entry.buf[start : mark.end] != full[1]:
-                return MISSING
+                return None
         else:
             step = self._delta(serde, blob)
             if step is None or (step[0], step[1], step[2]) != mark.head:
-                return MISSING
+                return None
             elements = step[4]
             if entry.buf[mark.end - len(elements) : mark.end] != elements:
-                return MISSING
-        return decoded[: mark.count]
+                return None
+        return mark
+
+    def _passed_through(
+        self, serde: Serializer, key: tuple[str, str, str], version: int, blob: bytes
+    ) -> Any:
+        """The list at an earlier ``version`` of the cached chain (a fork or a replay
+        from a checkpoint in the middle of the thread: each run forked from it reads
+        it again), as a prefix of the entry's elements, or ``MISSING``. The entry is
+        left as it is, newest version and all."""
+        entry = self._entries.get(key)
+        if entry is None or entry.version == version:
+            return MISSING
+        mark = self._passed(serde, entry, version, blob)
+        if mark is None:
+            return MISSING
+        self._entries.move_to_end(key)
+        if mark.count <= len(entry.decoded):
+            value = _copies(entry.copiers[: mark.count], entry.decoded[: mark.count])
+            if entry.index is not None:
+                _message_index.remember(value, entry.index)
+            return value
+        return self._decode(serde, key, entry.buf[: mark.end], _ARRAY32.size, mark.count)
 
     def wrote(
         self, serde: Serializer, key: tuple[str, str, str], version: int, blob: bytes
