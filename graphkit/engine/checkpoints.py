@@ -347,8 +347,9 @@ class CheckpointSession:
             self.interrupted = {}
         if inline:  # nothing to wait for or share: save inline, whatever the durability
             writer = self._writer
-            if writer is None:
-                writer = self._writer = saver.writer(parent)
+            if writer is None:  # (a saver not derived from ours may have no writer)
+                make = getattr(saver, "writer", None)
+                writer = self._writer = make(parent) if make else CheckpointWriter(saver)
             writer.put(parent, checkpoint, metadata, new_versions)
         elif self.in_background:
             if self._background is None:
