@@ -213,9 +213,9 @@ def new_checkpoint_id(unix_us: int | None = None) -> str:
     raw = (
         (counter >> 74) << 80 | _VERSION | ((counter >> 62) & 0xFFF) << 64 | _VARIANT
     ) | counter & _RAND_B
-    text = f"{raw:032x}"
-    made = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
     id16 = raw.to_bytes(16, "big")
+    text = id16.hex()  # (cheaper than formatting the int: f"{raw:032x}")
+    made = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
     low = raw & 0xFFFFFFFF
     _run = (counter - low, 1 << 32, made[:-8], id16[:-4])
     _last_made = (made, id16)
