@@ -10,7 +10,7 @@ with the subgraphs inside it (context, control, thread, streamed message ids).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ _PROPAGATED = (
 )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class RunScope:
     """What one invoke/stream call shares with every subgraph run inside it."""
 
@@ -63,6 +63,32 @@ class RunScope:
     replay_targets: dict[str, str] = field(default_factory=dict)
     """Time travel into a subgraph: namespace -> the checkpoint its next run inside
     this call starts from (from a snapshot config's ``checkpoint_map``; used once)."""
+
+    def __init__(
+        self,
+        context: Any = None,
+        control: RunControl | None = None,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        server_info: ServerInfo | None = None,
+        metadata: dict[str, Any] | None = None,
+        subgraphs: bool = False,
+        seen_messages: set[str] | None = None,
+        stateful_ran: set[str] | None = None,
+        replay_targets: dict[str, str] | None = None,
+    ) -> None:
+        # written out: one per invoke, and the generated __init__ spends half its time
+        # on the default-factory checks (for_run builds it positionally)
+        self.context = context
+        self.control = control
+        self.thread_id = thread_id
+        self.run_id = run_id
+        self.server_info = server_info
+        self.metadata = {} if metadata is None else metadata
+        self.subgraphs = subgraphs
+        self.seen_messages = set() if seen_messages is None else seen_messages
+        self.stateful_ran = set() if stateful_ran is None else stateful_ran
+        self.replay_targets = {} if replay_targets is None else replay_targets
 
     @classmethod
     def for_run(
@@ -220,14 +246,24 @@ _NESTED_FILTERED = frozenset({"messages", "tools"})
 
 @dataclass(slots=True, init=False)
 class TaskContext:
-    """One running task: its node, step and interrupt bookkeeping."""
+    """One running task: its node, step and interrupt bookkeeping.
 
-    run: RunContext
-    node: str
+    What a node reaches through ``CURRENT_TASK`` (``get_config()``, ``interrupt()``,
+    ``get_stream_writer()``, its ``Runtime``). A graph's task is its own context (the
+    engine's ``Task`` is a ``TaskContext``): one object per task, not two.
+    """
+
+    run: RunContext = field(repr=False)
+    """What every task of the run shares."""
+    name: str
+    """The node's name (its error handler's, once that took over)."""
     step: int
-    task_id: str
+    """The step the task runs in (LangGraph's numbering: the first node step is 1)."""
+    id: str
+    """The task id: stable within a checkpoint (``"{step}:{node}"``, ``"{step}:~{i}"``)."""
     path: tuple[Any, ...] = ()
-    resume: list[Any] = field(default_factory=list)
+    """("pull", node name) for triggered nodes, ("push", index) for ``Send``s."""
+    resume: Sequence[Any] = ()
     """Resume values for this task's interrupts, in the order they were raised."""
     interrupt_count: int = 0
     """How many ``interrupt()`` calls this attempt has made so far."""
@@ -246,25 +282,25 @@ class TaskContext:
     def __init__(
         self,
         run: RunContext,
-        node: str,
+        name: str,
         step: int,
-        task_id: str,
+        id: str,
         path: tuple[Any, ...] = (),
-        resume: list[Any] | None = None,
+        resume: Sequence[Any] = (),
         cache: dict[str, Any] | None = None,
         first_attempt_time: float | None = None,
         *,
         interrupt_count: int = 0,
         attempt: int = 1,
     ) -> None:
-        # written out: one per task, and the generated __init__ is a third slower (and
-        # the task path calls it positionally: a class called with keywords builds a dict)
+        # written out: the generated __init__ is a third slower (and callers pass
+        # its arguments positionally: a class called with keywords builds a dict)
         self.run = run
-        self.node = node
+        self.name = name
         self.step = step
-        self.task_id = task_id
+        self.id = id
         self.path = path
-        self.resume = [] if resume is None else resume
+        self.resume = resume
         self.interrupt_count = interrupt_count
         self.cache = {} if cache is None else cache
         self.attempt = attempt
@@ -286,11 +322,11 @@ class TaskContext:
     @property
     def checkpoint_ns(self) -> str:
         """This task's namespace: ``"node:task_id"`` under its run's namespace."""
-        return "|".join((*self.run.namespace, f"{self.node}:{self.task_id}"))
+        return "|".join((*self.run.namespace, f"{self.name}:{self.id}"))
 
     def interrupt_id(self, index: int) -> str:
         """The id of this task's ``index``-th ``interrupt()``: unique within the thread."""
-        return "|".join((*self.run.namespace, f"{self.task_id}#{index}"))
+        return "|".join((*self.run.namespace, f"{self.id}#{index}"))
 
     def config(self) -> RunnableConfig:
         """The run config plus where we are: LangGraph's ``langgraph_*`` metadata keys,
@@ -317,7 +353,7 @@ class TaskContext:
             path: tuple[Any, ...] = ("push", task_id)
             namespace = f"{self.checkpoint_ns}|{name}:{task_id}"
         else:
-            name, task_id, path, namespace = self.node, self.task_id, self.path, self.checkpoint_ns
+            name, task_id, path, namespace = self.name, self.id, self.path, self.checkpoint_ns
         triggers, lg_path = langgraph_path(path, name)
         return {
             "langgraph_step": self.step,
@@ -343,7 +379,7 @@ class TaskContext:
         return ExecutionInfo(
             checkpoint_id=checkpoint_id() if checkpoint_id is not None else "",
             checkpoint_ns=self.checkpoint_ns,
-            task_id=self.task_id,
+            task_id=self.id,
             thread_id=scope.thread_id,
             run_id=scope.run_id,
             node_attempt=self.attempt,
@@ -363,40 +399,6 @@ class TaskContext:
             server_info=scope.server_info,
             control=scope.control,
         )
-
-
-def first_attempt_context(
-    run: RunContext,
-    node: str,
-    step: int,
-    task_id: str,
-    path: tuple[Any, ...],
-    resume: list[Any],
-    cache: dict[str, Any],
-    first_attempt_time: float,
-) -> TaskContext:
-    """``TaskContext(run, node, step, task_id, path, resume, cache, first_attempt_time)``,
-    built without calling the class: the engine makes one per task, and a class call
-    (the type's call, then ``__init__`` with its defaults in a frame of its own) costs
-    about a thousand instructions more, 3% of a fan-out of quick tasks. Sets every field
-    ``__init__`` sets (a test compares the two)."""
-    ctx = _new_object(TaskContext)
-    ctx.run = run
-    ctx.node = node
-    ctx.step = step
-    ctx.task_id = task_id
-    ctx.path = path
-    ctx.resume = resume
-    ctx.interrupt_count = 0
-    ctx.cache = cache
-    ctx.attempt = 1
-    ctx.pushed = None
-    ctx.first_attempt_time = first_attempt_time
-    ctx.subgraph_calls = 0
-    return ctx
-
-
-_new_object = object.__new__
 
 
 def langgraph_path(path: tuple[Any, ...], node: str) -> tuple[tuple[str, ...], tuple[Any, ...]]:

@@ -234,7 +234,7 @@ class Task(Generic[R]):
         emit, modes = ctx.run.emit, ctx.run.modes
         if emit is None or ("tasks" not in modes and "debug" not in modes):
             return
-        payload = {"id": f"{ctx.task_id}|{key}", "name": self.name, **fields}
+        payload = {"id": f"{ctx.id}|{key}", "name": self.name, **fields}
         if "tasks" in modes:
             emit("tasks", payload)
         if "debug" in modes:

@@ -44,7 +44,7 @@ class RunnableConfig(TypedDict, total=False):
     executor: Any
 
 
-@dataclass(frozen=True, slots=True, repr=False, init=False)
+@dataclass(slots=True, repr=False, init=False)
 class Send:
     """Run ``node`` in the next step with ``arg`` as its whole input (map-reduce fan-out).
 
@@ -52,6 +52,10 @@ class Send:
 
     >>> [Send("grade", {"doc": d}) for d in ("a", "b")][1]
     Send(node='grade', arg={'doc': 'b'})
+
+    Equal when node, arg and timeout are; hashable when its arg is. Its fields can be
+    set, as LangGraph's (not frozen: a fan-out builds one per item, and a frozen
+    class's constructor costs twice a plain one's).
     """
 
     node: str
@@ -70,20 +74,17 @@ class Send:
     ) -> None:
         """``timeout``: seconds, a ``timedelta`` or a ``TimeoutPolicy`` (a number is a
         ``run_timeout``); only async nodes take one."""
-        # the slots' own setters: a fan-out builds one Send per item
-        _SET_NODE(self, node)
-        _SET_ARG(self, arg)
-        _SET_TIMEOUT(self, None if timeout is None else TimeoutPolicy.coerce(timeout))
+        self.node = node
+        self.arg = arg
+        self.timeout = None if timeout is None else TimeoutPolicy.coerce(timeout)
+
+    def __hash__(self) -> int:
+        return hash((self.node, self.arg, self.timeout))
 
     def __repr__(self) -> str:
         if self.timeout is None:
             return f"Send(node={self.node!r}, arg={self.arg!r})"
         return f"Send(node={self.node!r}, arg={self.arg!r}, timeout={self.timeout!r})"
-
-
-_SET_NODE = Send.__dict__["node"].__set__
-_SET_ARG = Send.__dict__["arg"].__set__
-_SET_TIMEOUT = Send.__dict__["timeout"].__set__
 
 
 @dataclass(frozen=True, slots=True)

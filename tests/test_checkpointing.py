@@ -768,3 +768,42 @@ def test_sigkill_in_a_slow_step_does_not_run_its_finished_task_again(tmp_path: P
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.strip() == "['quick', 'slow']"
     assert log.read_text().splitlines().count("quick") == 1  # not run again
+
+
+class Mutable(TypedDict, total=False):
+    items: list[str]
+    meta: dict[str, int]
+    n: int
+
+
+def test_a_value_a_node_changed_in_place_and_wrote_back_is_saved(
+    saver: BaseCheckpointSaver, durability: Durability
+) -> None:
+    """A node that changes a list or dict of the state in place and returns that very
+    object wrote it (as in LangGraph): its checkpoint holds the change, though the
+    object is the one saved before. (It used to be taken as unchanged and not saved.)
+    With ``durability="async"`` the step before may be saved after the next node changed
+    the shared object, as in LangGraph; ``"exit"`` saves only the last step."""
+
+    def first(state: Mutable) -> dict[str, Any]:
+        return {"items": ["a"], "meta": {"k": 1}, "n": 1}
+
+    def second(state: Mutable) -> dict[str, Any]:
+        state["items"].append("b")
+        state["meta"]["k"] = 2
+        return {"items": state["items"], "meta": state["meta"], "n": 2}
+
+    builder = StateGraph(Mutable)
+    builder.add_node("first", first)
+    builder.add_node("second", second)
+    builder.add_edge(START, "first")
+    builder.add_edge("first", "second")
+    builder.add_edge("second", END)
+    graph = builder.compile(checkpointer=saver)
+    out = graph.invoke({"items": [], "meta": {}, "n": 0}, cfg(), durability=durability)
+    assert out == {"items": ["a", "b"], "meta": {"k": 2}, "n": 2}
+    assert graph.get_state(cfg()).values == out
+    history = [s.values for s in graph.get_state_history(cfg())]
+    assert history[0] == out
+    if durability == "sync":  # saved before the next node ran (async races it, as LangGraph)
+        assert history[1] == {"items": ["a"], "meta": {"k": 1}, "n": 1}

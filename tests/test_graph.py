@@ -320,6 +320,28 @@ def test_command_repr_shows_only_the_fields_set() -> None:
     assert repr(Command(goto=Send("b", 3))) == "Command(goto=Send(node='b', arg=3))"
 
 
+def test_send_compares_and_hashes_by_its_fields_and_can_be_changed_as_langgraphs() -> None:
+    from graphkit.stores.serde import Serializer
+
+    a, b = Send("n", {"x": 1}), Send("n", {"x": 1})
+    assert a == b and a != Send("n", {"x": 2}) and a != Send("n", {"x": 1}, timeout=2)
+    assert hash(Send("n", 1)) == hash(Send("n", 1)) == hash(("n", 1, None))
+    assert len({Send("n", 1), Send("n", 1), Send("m", 1)}) == 2
+    b.arg = {"x": 2}  # not frozen, as LangGraph's Send
+    assert b.arg == {"x": 2} and a != b
+    serde = Serializer()
+    sends = [Send("n", {"x": 1}), Send("m", 2, timeout=3)]
+    # stored as before (a dataclass record): these bytes were written when Send was frozen
+    before = bytes.fromhex(
+        "c10192c72e0f92b367726170686b69742e74797065733a53656e6483a46e6f6465a16ea3617267"
+        "81a17801a774696d656f7574c0c77f0f92b367726170686b69742e74797065733a53656e6483a4"
+        "6e6f6465a16da361726702a774696d656f7574c7520f92bc67726170686b69742e74797065733a"
+        "54696d656f7574506f6c69637983ab72756e5f74696d656f7574cb4008000000000000ac69646c"
+        "655f74696d656f7574c0aa726566726573685f6f6ea46175746f"
+    )
+    assert serde.loads(before) == sends and serde.dumps(sends) == before
+
+
 def test_node_table_copy_replaces_fields() -> None:
     graph = chain("a").compile()
     node = graph.nodes["a"]

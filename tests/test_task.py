@@ -16,7 +16,7 @@ from graphkit.config import get_config
 from graphkit.context import CURRENT_TASK
 from graphkit.errors import InvalidUpdateError, NodeCancelledError
 from graphkit.runtime import Runtime, get_runtime
-from graphkit.types import CachePolicy, Command, RetryPolicy, interrupt
+from graphkit.types import CachePolicy, Command, RetryPolicy, TimeoutPolicy, interrupt
 
 
 class Fan(TypedDict, total=False):
@@ -100,6 +100,39 @@ def test_a_node_sees_its_task_config_and_first_attempt(policy: bool) -> None:
 
 
 @pytest.mark.parametrize("policy", [False, True], ids=["short path", "full path"])
+def test_a_running_task_is_its_own_context_and_shows_it_as_a_task_context_did(
+    policy: bool,
+) -> None:
+    # One object per task: CURRENT_TASK holds the planned Task itself, and what user
+    # code reads through it (config, runtime, stream writer) is the task's.
+    from graphkit.config import get_stream_writer
+    from graphkit.context import TaskContext
+    from graphkit.engine.task import Task
+
+    seen: list[Any] = []
+
+    def work(item: int) -> dict[str, Any]:
+        task = CURRENT_TASK.get()
+        assert isinstance(task, Task) and isinstance(task, TaskContext)
+        config = get_config()
+        metadata = config["metadata"]
+        info = get_runtime().execution_info
+        assert (task.name, task.id, task.step) == ("work", metadata["langgraph_task_id"], 1)
+        assert metadata["langgraph_path"] == ("__pregel_push", item, False)
+        assert config["configurable"]["checkpoint_ns"] == f"work:{task.id}"
+        assert (info.task_id, info.checkpoint_ns) == (task.id, f"work:{task.id}")
+        assert task.input == item and task.node.name == "work" and task.attempt == 1
+        get_stream_writer()({"item": item})
+        seen.append(task)
+        return {"out": [item]}
+
+    chunks = list(_fan(work, policy=policy).stream({"items": [0, 1]}, stream_mode="custom"))
+    assert chunks == [{"item": 0}, {"item": 1}]
+    assert [t.id for t in seen] == ["1:~0", "1:~1"] and all(t.done for t in seen)
+    assert CURRENT_TASK.get() is None
+
+
+@pytest.mark.parametrize("policy", [False, True], ids=["short path", "full path"])
 def test_an_error_says_which_task_failed_and_where(policy: bool) -> None:
     def work(item: int) -> dict[str, Any]:
         if item == 1:
@@ -175,28 +208,72 @@ def test_a_command_routes_and_updates_as_returned(policy: bool) -> None:
     assert list(graph.stream({"log": []})) == [{"a": {"log": ["a"]}}, {"b": {"log": ["b"]}}]
 
 
-def _fields(obj: Any) -> dict[str, Any]:
-    """Every slot of a slotted dataclass instance (all of them must be set)."""
-    return {name: getattr(obj, name) for name in type(obj).__slots__}
+def _all_slots(obj: Any) -> dict[str, Any]:
+    """Every slot of a slotted instance, its base classes' included."""
+    names = [n for cls in type(obj).__mro__ for n in getattr(cls, "__slots__", ())]
+    return {name: getattr(obj, name) for name in names}
 
 
-def test_the_fast_constructors_set_every_field_the_classes_set() -> None:
-    # first_attempt_context and planned_task build a task's objects without calling
-    # the class (the hot path); a field added to __init__ but not to them fails here.
-    from graphkit.context import RunContext, TaskContext, first_attempt_context
-    from graphkit.engine.task import Task, planned_task
+def test_the_fast_constructors_set_every_field_the_class_sets() -> None:
+    # planned_task and planned_sends build tasks without calling the class (the hot
+    # path); a field added to Task.__init__ or TaskContext.__init__ but not to them
+    # fails here.
+    from graphkit.context import RunContext
+    from graphkit.engine.task import Task, planned_sends, planned_task
 
     run = RunContext({})
-    resume: list[Any] = [1]
-    cache: dict[str, Any] = {"k": 2}
     path = ("push", 3)
-    by_class = TaskContext(run, "n", 4, "4:~3", path, resume, cache, 12.5)
-    fast = first_attempt_context(run, "n", 4, "4:~3", path, resume, cache, 12.5)
-    assert _fields(fast) == _fields(by_class)
-    assert fast.resume is resume and fast.cache is cache  # shared with the task
-
     node = _fan(lambda i: None, policy=False).tables.nodes["work"]
-    task_by_class = Task(node, {"x": 1}, path, "4:~3", None)
-    task_fast = planned_task(node, {"x": 1}, path, "4:~3", None)
-    assert _fields(task_fast) == _fields(task_by_class)
-    assert task_fast.writes is not planned_task(node, 1, path, "i", None).writes  # own lists
+    task_by_class = Task(run, 4, node, {"x": 1}, path, "4:~3", None)
+    task_fast = planned_task(run, 4, node, {"x": 1}, path, "4:~3", None)
+    assert _all_slots(task_fast) == _all_slots(task_by_class)
+    assert len(_all_slots(task_fast)) == 25  # the context's 12 fields and the task's 13
+    other = planned_task(run, 4, node, 1, path, "i", None)
+    assert task_fast.writes is not other.writes  # own lists
+    assert task_fast.cache is not other.cache
+    timeout = TimeoutPolicy(run_timeout=2)
+    sent: list[Task] = []
+    planned_sends(
+        sent, run, 4, {"work": node}, [Send("work", {"x": 1}), Send("work", 2, timeout=2)]
+    )
+    assert _all_slots(sent[0]) == _all_slots(Task(run, 4, node, {"x": 1}, ("push", 0), "4:~0"))
+    assert _all_slots(sent[1]) == _all_slots(Task(run, 4, node, 2, ("push", 1), "4:~1", timeout))
+    assert sent[0].writes is not sent[1].writes and sent[0].cache is not sent[1].cache
+
+
+def test_run_scope_written_out_init_matches_its_fields() -> None:
+    # RunScope.__init__ is written out (one per invoke); each field gets its default
+    # and every container is its own.
+    from dataclasses import fields
+
+    from graphkit.context import RunScope
+
+    a, b = RunScope(), RunScope()
+    assert [f.name for f in fields(RunScope)] == list(RunScope.__slots__)
+    assert _all_slots(a) == {
+        "context": None,
+        "control": None,
+        "thread_id": None,
+        "run_id": None,
+        "server_info": None,
+        "metadata": {},
+        "subgraphs": False,
+        "seen_messages": set(),
+        "stateful_ran": set(),
+        "replay_targets": {},
+    }
+    assert a.metadata is not b.metadata and a.seen_messages is not b.seen_messages
+    assert a.stateful_ran is not b.stateful_ran and a.replay_targets is not b.replay_targets
+    given = RunScope(1, None, "t", "r", None, {"m": 1}, True, {"x"}, {"ns"}, {"ns": "c"})
+    assert [getattr(given, f.name) for f in fields(RunScope)] == [
+        1,
+        None,
+        "t",
+        "r",
+        None,
+        {"m": 1},
+        True,
+        {"x"},
+        {"ns"},
+        {"ns": "c"},
+    ]

@@ -25,6 +25,7 @@ from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.group_commit import GroupCommit, RunSaves, SaveItem, committer
 from graphkit.engine.task import Task, Write, adopt_handler, handled_failure
 from graphkit.errors import ConfigError, ResumeValidationError, UnknownInterruptError
+from graphkit.stores._model_codec import IMMUTABLE
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
@@ -390,8 +391,8 @@ class CheckpointSession:
             for key in changed:
                 value = values[key]
                 old = saved.get(key, MISSING)
-                if old is value:
-                    continue
+                if old is value and type(value) in IMMUTABLE:
+                    continue  # written again as it was (a mutable one may have changed in place)
                 if (
                     type(value) is list
                     and type(old) is list

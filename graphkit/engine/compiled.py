@@ -61,6 +61,9 @@ _ALL_MODES = frozenset(
     {"values", "updates", "custom", "debug", "messages", "checkpoints", "tasks", "tools"}
 )
 
+_current_task = CURRENT_TASK.get
+"""Bound once (a method of an imported name is looked up anew per call)."""
+
 
 class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     """A validated graph, ready to run. Build it with ``StateGraph.compile()``.
@@ -329,7 +332,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                     "context, stream_mode, print_mode, output_keys, interrupt_before, "
                     "interrupt_after, durability, control, subgraphs, debug and version."
                 )
-        parent = CURRENT_TASK.get()
+        parent = _current_task()
         resuming = False
         if parent is not None and joins_parent(config, parent):
             streaming = stream_mode != ()

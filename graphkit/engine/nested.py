@@ -66,7 +66,7 @@ def nested_run(
     saver = graph.saver if graph.saver is not None else (outer.saver if mode is not False else None)
     index = parent.subgraph_calls
     parent.subgraph_calls += 1
-    segment = namespace_segment(parent.node, parent.task_id, mode)
+    segment = namespace_segment(parent.name, parent.id, mode)
     namespace = (*outer.namespace, segment, *((str(index),) if index else ()))
     merged: dict[str, Any] = {k: v for k, v in outer.config.items() if k != "configurable"}
     merged.update({k: v for k, v in (config or {}).items() if k != "configurable"})
@@ -93,7 +93,7 @@ def nested_run(
         namespace=namespace,
         parent_task=parent,
     )
-    resuming = parent.task_id in outer.rerun
+    resuming = parent.id in outer.rerun
     return run, resuming
 
 

@@ -23,7 +23,7 @@ import contextvars
 import pickle
 import threading
 import traceback
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -250,7 +250,7 @@ class _Job:
     step: int
     task_id: str
     path: tuple[Any, ...]
-    resume: list[Any]
+    resume: Sequence[Any]
     interrupt_count: int
     cache: dict[str, Any]
     attempt: int
@@ -310,9 +310,9 @@ def _job(name: str, spec: CallSpec, state: Any, ctx: TaskContext) -> _Job:
         spec.afn,
         state,
         call,
-        ctx.node,
+        ctx.name,
         ctx.step,
-        ctx.task_id,
+        ctx.id,
         ctx.path,
         ctx.resume,
         ctx.interrupt_count,

@@ -8,7 +8,7 @@ applies all tasks' writes together at the end of the step.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from time import time as _now
@@ -22,12 +22,12 @@ from graphkit.context import (
     RunContext,
     TaskContext,
     emit_messages,
-    first_attempt_context,
     report_progress,
 )
 from graphkit.engine import in_place
 from graphkit.engine.events import message_ids, node_output_messages
 from graphkit.engine.executor import LOCAL, kwargs_for
+from graphkit.engine.frontier import push_paths, push_task_ids
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.retry import NOT_FAILURES, arun_with_retry, run_with_retry
 from graphkit.engine.tables import GraphTables, NodeTable
@@ -51,18 +51,18 @@ Grown = tuple[str, list[Any], int]
 Route = str | Send
 
 
-@dataclass(slots=True, init=False)
-class Task:
-    """A node to run in this step, with its input, and later its result."""
+@dataclass(slots=True, init=False, kw_only=True)
+class Task(TaskContext):
+    """A node to run in this step, with its input, and later its result.
+
+    It is also the task's ``TaskContext`` (what ``CURRENT_TASK`` holds while it runs):
+    a fan-out makes one per ``Send``, and one object per task costs half what two do.
+    """
 
     node: NodeTable
     """What runs."""
     input: Any
     """The state object (or a ``Send``'s argument)."""
-    path: tuple[str, str | int]
-    """("pull", node name) for triggered nodes, ("push", index) for ``Send``s."""
-    id: str
-    """Stable within a checkpoint: pending writes are matched back to tasks by it."""
     writes: list[Write] = field(default_factory=list)
     routes: Sequence[Route] = ()
     """Where its branches and ``Command.goto`` route (a new list once there are any:
@@ -71,10 +71,6 @@ class Task:
     """What the node returned as its update (for ``updates`` streams)."""
     error: BaseException | None = None
     interrupts: tuple[Any, ...] = ()
-    resume: list[Any] = field(default_factory=list)
-    """Resume values for ``interrupt()`` calls, in order."""
-    cache: dict[str, Any] = field(default_factory=dict)
-    """Kept across a pause or failure of this task (see ``TaskContext.cache``)."""
     done: bool = False
     """True once it succeeded (or its writes were restored from a checkpoint)."""
     restored: bool = False
@@ -95,26 +91,23 @@ class Task:
 
     def __init__(
         self,
+        run: RunContext,
+        step: int,
         node: NodeTable,
         input: Any,
         path: tuple[str, str | int],
         id: str,
         timeout: TimeoutPolicy | None = None,
-        routes: Sequence[Route] = (),
     ) -> None:
-        # written out: a fan-out makes one per Send, and the generated __init__ spends
-        # a third of its time on the default-factory checks
+        # written out: see planned_task (which the engine uses)
+        TaskContext.__init__(self, run, node.name, step, id, path)
         self.node = node
         self.input = input
-        self.path = path
-        self.id = id
         self.writes = []
-        self.routes = routes
+        self.routes = ()
         self.update = None
         self.error = None
         self.interrupts = ()
-        self.resume = []
-        self.cache = {}
         self.done = False
         self.restored = False
         self.timeout = timeout
@@ -124,23 +117,38 @@ class Task:
 
 
 def planned_task(
-    node: NodeTable, input: Any, path: tuple[str, str | int], id: str, timeout: TimeoutPolicy | None
+    run: RunContext,
+    step: int,
+    node: NodeTable,
+    input: Any,
+    path: tuple[str, str | int],
+    id: str,
+    timeout: TimeoutPolicy | None,
 ) -> Task:
-    """``Task(node, input, path, id, timeout)``, built without calling the class: a plan
-    makes one per ``Send``, and the class call costs about 300 instructions more. Sets
-    every field ``Task.__init__`` sets (a test compares the two)."""
+    """``Task(run, step, node, input, path, id, timeout)``, built without calling the
+    class: a plan makes one per ``Send``, and the class call (the type's call, then
+    ``__init__`` with its defaults in frames of their own) costs about a thousand
+    instructions more. Sets every field ``Task.__init__`` sets (a test compares the two)."""
     task = _new_object(Task)
+    task.run = run
+    task.name = node.name
+    task.step = step
+    task.id = id
+    task.path = path
+    task.resume = ()
+    task.interrupt_count = 0
+    task.cache = {}
+    task.attempt = 1
+    task.pushed = None
+    task.first_attempt_time = None
+    task.subgraph_calls = 0
     task.node = node
     task.input = input
-    task.path = path
-    task.id = id
     task.writes = []
     task.routes = ()
     task.update = None
     task.error = None
     task.interrupts = ()
-    task.resume = []
-    task.cache = {}
     task.done = False
     task.restored = False
     task.timeout = timeout
@@ -150,7 +158,57 @@ def planned_task(
     return task
 
 
+def planned_sends(
+    tasks: list[Task],
+    run: RunContext,
+    step: int,
+    nodes: Mapping[str, NodeTable],
+    sends: Sequence[Send],
+) -> None:
+    """Append a task per ``Send`` of ``step`` to ``tasks``: ``planned_task`` for each,
+    written out in the loop (a call per task is 2% of a fan-out of quick tasks; a
+    test checks they match ``Task.__init__`` too)."""
+    ids, paths = push_task_ids(step, len(sends)), push_paths(len(sends))
+    new = _new_object
+    append = tasks.append
+    for index, send in enumerate(sends):
+        node = nodes[send.node]
+        task = new(Task)
+        task.run = run
+        task.name = node.name
+        task.step = step
+        task.id = ids[index]
+        task.path = paths[index]
+        task.resume = ()
+        task.interrupt_count = 0
+        task.cache = {}
+        task.attempt = 1
+        task.pushed = None
+        task.first_attempt_time = None
+        task.subgraph_calls = 0
+        task.node = node
+        task.input = send.arg
+        task.writes = []
+        task.routes = ()
+        task.update = None
+        task.error = None
+        task.interrupts = ()
+        task.done = False
+        task.restored = False
+        task.timeout = send.timeout
+        task.merged = None
+        task.streamed = False
+        task.alone = False
+        append(task)
+
+
 _new_object = object.__new__
+# Bound once: a method of an imported name (``CURRENT_TASK.set(...)``) is looked up
+# as a module attribute would be, making a bound method object per call.
+_set_task = CURRENT_TASK.set
+_reset_task = CURRENT_TASK.reset
+_progress_hook = PROGRESS.get
+_call_here = LOCAL.call
 
 
 class task_scope:
@@ -160,26 +218,22 @@ class task_scope:
     based context manager costs about a microsecond more.
     """
 
-    __slots__ = ("ctx", "step", "task", "token")
+    __slots__ = ("task", "token")
 
-    def __init__(self, task: Task, run: RunContext, step: int) -> None:
+    def __init__(self, task: Task) -> None:
         self.task = task
-        self.step = step
-        self.ctx = TaskContext(
-            run, task.node.name, step, task.id, task.path, task.resume, task.cache
-        )
 
-    def __enter__(self) -> TaskContext:
-        self.token = CURRENT_TASK.set(self.ctx)
-        return self.ctx
+    def __enter__(self) -> Task:
+        self.token = _set_task(self.task)
+        return self.task
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
-        CURRENT_TASK.reset(self.token)
+        _reset_task(self.token)
         report_progress()  # a subgraph's finished task is progress of the node around it
-        return exc is not None and _settle(self.task, exc, self.step)
+        return exc is not None and _settle(self.task, exc)
 
 
-def _settle(task: Task, exc: BaseException, step: int) -> bool:
+def _settle(task: Task, exc: BaseException) -> bool:
     """Record what a task raised as its interrupt or error; False when it must propagate
     (a ``Command.PARENT`` or a ``BaseException`` that is not an ``Exception``)."""
     if isinstance(exc, ParentCommand) or not isinstance(exc, Exception):
@@ -187,19 +241,14 @@ def _settle(task: Task, exc: BaseException, step: int) -> bool:
     if isinstance(exc, GraphInterrupt):
         task.interrupts = exc.interrupts
     else:
-        add_context(exc, f"During task {task.node.name!r} at step {step}")
+        add_context(exc, f"During task {task.node.name!r} at step {task.step}")
         task.error = exc
     return True
 
 
 # ----------------------------------------------------------------------------- sync
 def run_task(
-    task: Task,
-    run: RunContext,
-    step: int,
-    values: dict[str, Any],
-    tables: GraphTables,
-    scratch: bool = False,
+    task: Task, values: dict[str, Any], tables: GraphTables, scratch: bool = False
 ) -> None:
     """Run one task to completion, recording its writes, routes, interrupt or error.
 
@@ -207,28 +256,30 @@ def run_task(
     one attempt, no cache or handler, so no retry loop or executor in between (it
     behaves as ``_run_with_policies`` does for it). A task with a ``CachePolicy``
     replays a cached result instead; one that fails with an error handler runs the
-    handler in its place.
+    handler in its place. ``values``: the step's values (what its branches read).
 
     ``scratch``: the caller runs its tasks in a context copy of its own, which it
     drops afterwards (a step's batch: ``Run.execute``), so a task that finishes
     leaves its ``CURRENT_TASK`` set there instead of unsetting it: one context
     variable write per task instead of two. The next task sets its own.
     """
-    if not task.node.plain or task.timeout is not None or run.executor is not LOCAL:
-        _run_with_policies(task, run, step, values, tables)
-        return
     node = task.node
-    ctx = first_attempt_context(
-        run, node.name, step, task.id, task.path, task.resume, task.cache, _now()
-    )
-    token = CURRENT_TASK.set(ctx)
+    run = task.run
+    if not node.plain or task.timeout is not None or run.executor is not LOCAL:
+        _run_with_policies(task, values, tables)
+        return
+    task.first_attempt_time = _now()
+    token = _set_task(task)
     try:
         call = node.call
         try:
             if call.inject or not call.takes_state:
-                output = LOCAL.call(node.name, call, task.input, ctx)
+                output = _call_here(node.name, call, task.input, task)
             else:
-                output = call.fn(task.input)
+                fn = (
+                    call.fn
+                )  # (an attribute, then a call: ``call.fn(...)`` is looked up as a method)
+                output = fn(task.input)
         except ParentCommand as pc:
             output = _own_command(pc)
         except asyncio.CancelledError as exc:  # a sync body has no event loop to cancel it
@@ -238,26 +289,25 @@ def run_task(
             task.writes.extend(output.items())
             task.done = True
         else:
-            record_output(task, output, values, tables, ctx)
-        if ctx.pushed is not None or run.emit is not None:
-            _finish_output(task, output, run, ctx)
+            record_output(task, output, values, tables)
+        if task.pushed is not None or run.emit is not None:
+            _finish_output(task, output)
     except BaseException as exc:
-        CURRENT_TASK.reset(token)
+        _reset_task(token)
         report_progress()
-        if not _settle(task, exc, step):
+        if not _settle(task, exc):
             raise
         return
     if not scratch:
-        CURRENT_TASK.reset(token)
-    if PROGRESS.get() is not None:  # report_progress(), inline: once per task
+        _reset_task(token)
+    if _progress_hook() is not None:  # report_progress(), inline: once per task
         report_progress()
 
 
-def _run_with_policies(
-    task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
-) -> None:
+def _run_with_policies(task: Task, values: dict[str, Any], tables: GraphTables) -> None:
     """``run_task`` through the retry loop, the cache, the executor and the error handler."""
-    with task_scope(task, run, step) as ctx:
+    run = task.run
+    with task_scope(task):
         failure = _restored_failure(task) if task.cache else None
         if failure is None:
             if task.timeout is not None or task.node.timeout is not None:
@@ -269,14 +319,14 @@ def _run_with_policies(
                 output = run_with_retry(
                     task.node.name,
                     task.node.retry,
-                    partial(_call_node, task, ctx),
-                    ctx,
+                    partial(_call_node, task),
+                    task,
                 )
             except Exception as exc:
-                failure = _hand_over(task, exc, ctx)
+                failure = _hand_over(task, exc)
             else:
-                record_output(task, output, values, tables, ctx)
-                _finish_output(task, output, run, ctx)
+                record_output(task, output, values, tables)
+                _finish_output(task, output)
                 if key is not None:
                     run.cache.set(_entry(task, key))
                 return
@@ -284,23 +334,23 @@ def _run_with_policies(
         output = run_with_retry(
             handler.name,
             handler.retry,
-            partial(_call_handler, task, failure, ctx),
-            ctx,
+            partial(_call_handler, task, failure),
+            task,
         )
-        record_output(task, output, values, tables, ctx)
-        _finish_output(task, output, run, ctx)
+        record_output(task, output, values, tables)
+        _finish_output(task, output)
 
 
-def _finish_output(task: Task, output: Any, run: RunContext, ctx: TaskContext) -> None:
+def _finish_output(task: Task, output: Any) -> None:
     """After a node's return is recorded: its ``push_message`` writes, its messages."""
-    if ctx.pushed:  # push_message() writes come first, as they were made first
-        task.writes[:0] = ctx.pushed
-    if run.streams("messages"):
-        stream_output_messages(task, output, ctx)
+    if task.pushed:  # push_message() writes come first, as they were made first
+        task.writes[:0] = task.pushed
+    if task.run.streams("messages"):
+        stream_output_messages(task, output)
 
 
-def _call_node(task: Task, ctx: TaskContext) -> Any:
-    return _call(task.node, task.input, ctx)
+def _call_node(task: Task) -> Any:
+    return _call(task.node, task.input, task)
 
 
 def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
@@ -331,9 +381,9 @@ def subgraph_update(node: NodeTable, output: Any) -> Any:
     return {k: v for k, v in output.items() if k in keep} or None
 
 
-def _call_handler(task: Task, failure: NodeError, ctx: TaskContext) -> Any:
+def _call_handler(task: Task, failure: NodeError) -> Any:
     call = task.node.call
-    kwargs = _handler_kwargs(call.inject, failure, ctx)
+    kwargs = _handler_kwargs(call.inject, failure, task)
     return call.fn(task.input, **kwargs) if call.takes_state else call.fn(**kwargs)
 
 
@@ -354,11 +404,10 @@ def _sync_timeout_error(node: str) -> PolicyError:
 
 
 # ----------------------------------------------------------------------------- async
-async def arun_task(
-    task: Task, run: RunContext, step: int, values: dict[str, Any], tables: GraphTables
-) -> None:
+async def arun_task(task: Task, values: dict[str, Any], tables: GraphTables) -> None:
     """``run_task`` for the async runtime: awaits async nodes and branches."""
-    with task_scope(task, run, step) as ctx:
+    run = task.run
+    with task_scope(task):
         failure = _restored_failure(task)
         if failure is None:
             key = _cache_key(task, run)
@@ -369,14 +418,14 @@ async def arun_task(
                     task.node.name,
                     task.node.retry,
                     _timeout_of(task.node, task.timeout),
-                    partial(_acall_node, task, ctx),
-                    ctx,
+                    partial(_acall_node, task),
+                    task,
                 )
             except Exception as exc:
-                failure = _hand_over(task, exc, ctx)
+                failure = _hand_over(task, exc)
             else:
-                await arecord_output(task, output, values, tables, ctx)
-                _finish_output(task, output, run, ctx)
+                await arecord_output(task, output, values, tables)
+                _finish_output(task, output)
                 if key is not None:
                     await run.cache.aset(_entry(task, key))
                 return
@@ -385,11 +434,11 @@ async def arun_task(
             handler.name,
             handler.retry,
             _timeout_of(handler, None),
-            partial(_acall_handler, task, failure, ctx),
-            ctx,
+            partial(_acall_handler, task, failure),
+            task,
         )
-        await arecord_output(task, output, values, tables, ctx)
-        _finish_output(task, output, run, ctx)
+        await arecord_output(task, output, values, tables)
+        _finish_output(task, output)
 
 
 def _timeout_of(node: NodeTable, own: TimeoutPolicy | None) -> TimeoutPolicy | None:
@@ -401,18 +450,18 @@ def _timeout_of(node: NodeTable, own: TimeoutPolicy | None) -> TimeoutPolicy | N
     return timeout
 
 
-async def _acall_node(task: Task, ctx: TaskContext) -> Any:
+async def _acall_node(task: Task) -> Any:
     node = task.node
     if node.subgraph is not None:
-        return subgraph_update(node, await node.subgraph._arun_as_node(task.input, ctx))
+        return subgraph_update(node, await node.subgraph._arun_as_node(task.input, task))
     try:
-        return await ctx.run.executor.acall(node.name, node.call, task.input, ctx)
+        return await task.run.executor.acall(node.name, node.call, task.input, task)
     except ParentCommand as pc:
         return _own_command(pc)
 
 
-async def _acall_handler(task: Task, failure: NodeError, ctx: TaskContext) -> Any:
-    result = _call_handler(task, failure, ctx)
+async def _acall_handler(task: Task, failure: NodeError) -> Any:
+    result = _call_handler(task, failure)
     return await result if task.node.call.is_async else result
 
 
@@ -422,7 +471,7 @@ FAILURE_KEY = "__node_error__"
 ``Task.cache``: saved with the task, so a resume runs the handler, not the node again."""
 
 
-def _hand_over(task: Task, exc: Exception, ctx: TaskContext) -> NodeError:
+def _hand_over(task: Task, exc: Exception) -> NodeError:
     """Route a failed task to its node's error handler; re-raise when there is none."""
     handler = task.node.error_handler
     if handler is None or isinstance(exc, NOT_FAILURES):
@@ -431,7 +480,7 @@ def _hand_over(task: Task, exc: Exception, ctx: TaskContext) -> NodeError:
     failure = NodeError(task.node.name, exc)
     task.cache[FAILURE_KEY] = (task.node.name, type(exc).__name__, str(exc))
     task.node = handler
-    ctx.node = handler.name
+    task.name = handler.name
     return failure
 
 
@@ -501,20 +550,18 @@ def _entry(task: Task, key: tuple[tuple[str, ...], str]) -> dict[Any, Any]:
 
 
 # ----------------------------------------------------------------------------- output
-def stream_output_messages(task: Task, output: Any, ctx: TaskContext) -> None:
+def stream_output_messages(task: Task, output: Any) -> None:
     """``stream_mode="messages"``: the messages a node returned that were not streamed
     before (as token chunks, say) and that no streamed node received as input (as
     LangGraph, a message a node was handed counts as seen for the whole stream)."""
     messages = node_output_messages(output)
-    seen = ctx.run.scope.seen_messages
+    seen = task.run.scope.seen_messages
     seen.update(message_ids(task.input))
     if messages:
-        emit_messages(ctx, messages)
+        emit_messages(task, messages)
 
 
-def record_output(
-    task: Task, output: Any, values: dict[str, Any], tables: GraphTables, ctx: TaskContext
-) -> None:
+def record_output(task: Task, output: Any, values: dict[str, Any], tables: GraphTables) -> None:
     """Turn a node's return value into the task's writes and routes, then run its branches."""
     _record_update(task, output, tables)
     node = task.node
@@ -522,14 +569,14 @@ def record_output(
         local = with_own_writes(task, values, tables)
         routes = list(task.routes)  # a Command's gotos come first
         for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
-            result = _call_branch(branch, reader.make(local), ctx)
+            result = _call_branch(branch, reader.make(local), task)
             routes.extend(resolve_branch(branch, result, tables))
         task.routes = routes
     task.done = True
 
 
 async def arecord_output(
-    task: Task, output: Any, values: dict[str, Any], tables: GraphTables, ctx: TaskContext
+    task: Task, output: Any, values: dict[str, Any], tables: GraphTables
 ) -> None:
     """``record_output`` that awaits async branch functions."""
     _record_update(task, output, tables)
@@ -538,7 +585,7 @@ async def arecord_output(
         local = with_own_writes(task, values, tables)
         routes = list(task.routes)  # a Command's gotos come first
         for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
-            result = _call_branch(branch, reader.make(local), ctx)
+            result = _call_branch(branch, reader.make(local), task)
             if asyncio.iscoroutine(result):
                 result = await result
             routes.extend(resolve_branch(branch, result, tables))

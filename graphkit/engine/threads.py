@@ -22,6 +22,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from operator import length_hint
 from time import sleep as _sleep  # bound now: a test patching time.sleep must not see ours
 from typing import Any, Generic, TypeVar
 
@@ -48,7 +49,6 @@ class Batch(Generic[T]):
         "pool",
         "run_one",
         "seen",
-        "taken",
         "total",
     )
 
@@ -71,8 +71,6 @@ class Batch(Generic[T]):
         self.on_the_way = 0
         self.open = True
         """False once the step's thread has taken the last task: no more helpers."""
-        self.taken = 0
-        """Tasks taken so far (the overseer's measure of progress)."""
         self.seen = -1
         """``taken`` at the overseer's last look."""
         self.context = contextvars.copy_context()
@@ -91,6 +89,12 @@ class Batch(Generic[T]):
         for future in futures:
             if not future.cancel():  # never started: nothing left for it to do
                 future.result()
+
+    @property
+    def taken(self) -> int:
+        """Tasks taken so far (the overseer's measure of progress): read off the tasks'
+        iterator, so that taking one costs no count of its own."""
+        return self.total - length_hint(self.pending)
 
     def stalled(self) -> bool:
         """True when no task was taken since the last call and some are still waiting."""
@@ -115,7 +119,6 @@ class Batch(Generic[T]):
 
     def _work(self, *, helper: bool) -> None:
         for task in self.pending:
-            self.taken += 1
             if helper:  # helpers come only to blocking work: the next may block too
                 self.ask()
             self.run_one(task)

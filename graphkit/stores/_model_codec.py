@@ -297,7 +297,7 @@ def decode_generic(cls: Any, values: Any, fields_set: Any) -> Any:
 
 
 # ------------------------------------------------------------------ copying
-_ATOMIC: frozenset[type] = frozenset(
+IMMUTABLE: frozenset[type] = frozenset(
     {str, int, float, bool, type(None), bytes, complex, range, frozenset, type(Ellipsis)}
     | {datetime.datetime, datetime.date, datetime.time, datetime.timedelta, UUID, Decimal}
 )
@@ -315,18 +315,18 @@ def copy_value(value: Any) -> Any:
     containers and models, immutable values shared), faster than ``copy.deepcopy`` for
     the plain data and messages a conversation is made of."""
     kind = type(value)
-    if kind in _ATOMIC:
+    if kind in IMMUTABLE:
         return value
     if kind is dict:
         fresh = value.copy()  # in C; then only the mutable values are copied again
         for key, item in value.items():
-            if type(item) not in _ATOMIC:
+            if type(item) not in IMMUTABLE:
                 fresh[key] = copy_value(item)
         return fresh
     if kind is list:
         items = value.copy()
         for at, item in enumerate(value):
-            if type(item) not in _ATOMIC:
+            if type(item) not in IMMUTABLE:
                 items[at] = copy_value(item)
         return items
     clone = copier_of(value)
@@ -351,7 +351,7 @@ def copier_of(obj: Any) -> Cloner:
     if kind is dict or kind is list:
         # plain data (a chat message as a dict): a C-level copy when nothing in it is mutable
         values = obj.values() if kind is dict else obj
-        if all(type(v) in _ATOMIC for v in values):
+        if all(type(v) in IMMUTABLE for v in values):
             return dict.copy if kind is dict else list.copy
         return copy_value
     spec = _specs.get(kind, _UNSEEN)
@@ -370,7 +370,7 @@ def copier_of(obj: Any) -> Cloner:
     shape = tuple(
         (name, _MUTABLE if (empty := _EMPTY.get(t)) is None or v else empty)
         for name, v in values.items()
-        if (t := type(v)) not in _ATOMIC and not (t is tuple and _atomic_tuple(v))
+        if (t := type(v)) not in IMMUTABLE and not (t is tuple and _atomic_tuple(v))
     )
     key = (kind, shape)
     clone = _cloners.get(key)
@@ -385,7 +385,7 @@ _MUTABLE = ""
 
 
 def _atomic_tuple(value: tuple[Any, ...]) -> bool:
-    return all(type(v) in _ATOMIC for v in value)
+    return all(type(v) in IMMUTABLE for v in value)
 
 
 def _generated_cloner(spec: ModelSpec, shape: tuple[tuple[str, str], ...]) -> Cloner:
