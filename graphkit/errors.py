@@ -315,6 +315,10 @@ class StoreClosedError(StoreError, RuntimeError):
     """The store was closed; open a new one."""
 
 
+class SaverClosedError(GraphkitError, RuntimeError):
+    """A checkpoint saver (or a writer handle made from it) was used after ``close()``."""
+
+
 class StoreFormatError(StoreError, RuntimeError):
     """A store on disk is in a format this version cannot read (written by a newer
     graphkit): the message names the format and the fix."""

@@ -30,6 +30,7 @@ from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
     CheckpointMetadata,
+    CheckpointWriter,
     new_checkpoint_id,
     thread_of,
     utc_timestamp,
@@ -140,6 +141,8 @@ class CheckpointSession:
         self._background: RunSaves | None = None
         self._group: GroupCommit | None = None
         """The saver's commit queue, once a synchronous save has needed it."""
+        self._writer: CheckpointWriter | None = None
+        """What inline saves go through (made at the first)."""
         self._held: SaveItem | None = None
         """A ``durability="sync"`` input checkpoint, committed together with the step-0
         checkpoint saved right after it (no node runs between the two): one transaction
@@ -344,7 +347,11 @@ class CheckpointSession:
         if self.interrupted:
             self.interrupted = {}
         if inline:  # nothing to wait for or share: save inline, whatever the durability
-            saver.put(parent, checkpoint, metadata, new_versions)
+            writer = self._writer
+            if writer is None:  # (a saver not derived from ours may have no writer)
+                make = getattr(saver, "writer", None)
+                writer = self._writer = make(parent) if make else CheckpointWriter(saver)
+            writer.put(parent, checkpoint, metadata, new_versions)
         elif self.in_background:
             if self._background is None:
                 self._background = RunSaves(saver)

@@ -59,6 +59,7 @@ __all__ = [
     "CheckpointCorruptError",
     "CheckpointMetadata",
     "CheckpointTuple",
+    "CheckpointWriter",
     "RunnableConfig",
     "ThreadSummary",
     "empty_checkpoint",
@@ -212,9 +213,9 @@ def new_checkpoint_id(unix_us: int | None = None) -> str:
     raw = (
         (counter >> 74) << 80 | _VERSION | ((counter >> 62) & 0xFFF) << 64 | _VARIANT
     ) | counter & _RAND_B
-    text = f"{raw:032x}"
-    made = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
     id16 = raw.to_bytes(16, "big")
+    text = id16.hex()  # (cheaper than formatting the int: f"{raw:032x}")
+    made = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
     low = raw & 0xFFFFFFFF
     _run = (counter - low, 1 << 32, made[:-8], id16[:-4])
     _last_made = (made, id16)
@@ -400,6 +401,34 @@ def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> Runna
     }
 
 
+class CheckpointWriter:
+    """How the runtime saves the checkpoints of one run: made once per run by
+    :meth:`BaseCheckpointSaver.writer`, for the run's thread and namespace.
+
+    ``put`` stores a checkpoint as :meth:`BaseCheckpointSaver.put` does, except that it
+    returns nothing and a saver's writer may take as given what cannot change within
+    a run: the thread and namespace (parsed once, here), and channel versions the
+    runtime made (not checked again). This default calls ``put``; a saver whose puts
+    pay for those checks on every call returns its own.
+    """
+
+    __slots__ = ("saver",)
+
+    def __init__(self, saver: BaseCheckpointSaver) -> None:
+        self.saver = saver
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, int],
+    ) -> None:
+        """Store ``checkpoint`` after the one ``config`` names (of the writer's thread
+        and namespace): :meth:`BaseCheckpointSaver.put`'s contract, minus its return."""
+        self.saver.put(config, checkpoint, metadata, new_versions)
+
+
 class BaseCheckpointSaver(abc.ABC):
     """Stores checkpoints and pending writes per thread and namespace.
 
@@ -438,6 +467,12 @@ class BaseCheckpointSaver(abc.ABC):
         Raises ValueError without a thread_id, SerdeError for a value that cannot be
         serialized (naming the channel and the path inside it).
         """
+
+    def writer(self, config: RunnableConfig) -> CheckpointWriter:
+        """The :class:`CheckpointWriter` the runtime saves one run's checkpoints with
+        (``config`` names the run's thread and namespace). This default's ``put`` calls
+        :meth:`put`."""
+        return CheckpointWriter(self)
 
     def put_batch(
         self,

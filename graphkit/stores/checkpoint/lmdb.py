@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphkit.errors import ConfigError, InvalidArgumentError
+from graphkit.errors import ConfigError, InvalidArgumentError, SaverClosedError
 from graphkit.stores._lmdb import (
     DEFAULT_MAP_SIZE,
     DEFAULT_MAX_MAP_SIZE,
@@ -65,6 +65,7 @@ from graphkit.stores.checkpoint.base import (
     CheckpointCorruptError,
     CheckpointMetadata,
     CheckpointTuple,
+    CheckpointWriter,
     RunnableConfig,
     ThreadSummary,
     checkpoint_id_bytes,
@@ -127,6 +128,12 @@ def enc_in(text: str, room: int) -> bytes:
 def _hashed(text: str) -> bytes:
     raw = text.encode("utf-8", "surrogatepass")
     return _HASHED + _escape(hashlib.blake2b(raw, digest_size=16).digest()) + b"\x00\x01"
+
+
+def _has_hashed(key: bytes) -> bool:
+    """Whether ``key`` holds a hashed component (``find``: ``in`` on bytes first tries
+    the needle as an int, raising and clearing a TypeError on every call)."""
+    return key.find(_HASHED) >= 0
 
 
 def _escape(raw: bytes) -> bytes:
@@ -301,14 +308,42 @@ class LMDBSaver(BaseCheckpointSaver):
         metadata: CheckpointMetadata,
         new_versions: dict[str, int],
     ) -> RunnableConfig:
-        item = self._prepare(config, checkpoint, metadata, new_versions, None)
+        thread_id, ns, parent_id = thread_of(config)
+        codec.check_versions(checkpoint, new_versions)
+        self._save(
+            thread_id, ns, enc(thread_id) + enc(ns), parent_id, checkpoint, metadata, new_versions
+        )
+        return make_config(thread_id, ns, checkpoint["id"])
+
+    def _save(
+        self,
+        thread_id: str,
+        ns: str,
+        prefix: bytes,
+        parent_id: str | None,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, int],
+    ) -> None:
+        """Store one checkpoint whose config was parsed and versions checked: ``put``'s
+        work after its checks, and all a :class:`_Writer`'s ``put`` does."""
+        item = self._prepare(
+            thread_id, ns, prefix, parent_id, checkpoint, metadata, new_versions, None
+        )
         try:
             depth = self.env.write(self._write_prepared, item)
         except BaseException:
             self._versions.clear()  # what we remembered while preparing was not written
             raise
         self._written(item, depth)
-        return make_config(item.thread_id, item.ns, item.cid)
+
+    def writer(self, config: RunnableConfig) -> CheckpointWriter:
+        if self._closed:
+            raise _closed_error()
+        if type(self).put is not LMDBSaver.put:  # a subclass's put must see every save
+            return super().writer(config)
+        thread_id, ns, _ = thread_of(config)
+        return _Writer(self, thread_id, ns, enc(thread_id) + enc(ns))
 
     def put_batch(
         self,
@@ -316,7 +351,16 @@ class LMDBSaver(BaseCheckpointSaver):
     ) -> builtins.list[RunnableConfig]:
         """Store the checkpoints in order, all in one write transaction (one disk sync)."""
         pending: dict[bytes, bytes] = {}  # blobs of earlier items: bases of later appends
-        prepared = [self._prepare(*item, pending) for item in items]
+        prepared = []
+        for config, checkpoint, metadata, new_versions in items:
+            thread_id, ns, parent_id = thread_of(config)
+            codec.check_versions(checkpoint, new_versions)
+            prefix = enc(thread_id) + enc(ns)
+            prepared.append(
+                self._prepare(
+                    thread_id, ns, prefix, parent_id, checkpoint, metadata, new_versions, pending
+                )
+            )
 
         def write(txn: Txn) -> builtins.list[int]:
             return [self._write_prepared(txn, item) for item in prepared]
@@ -349,7 +393,10 @@ class LMDBSaver(BaseCheckpointSaver):
 
     def _prepare(
         self,
-        config: RunnableConfig,
+        thread_id: str,
+        ns: str,
+        prefix: bytes,
+        parent_id: str | None,
         checkpoint: Checkpoint,
         metadata: CheckpointMetadata,
         new_versions: dict[str, int],
@@ -357,12 +404,11 @@ class LMDBSaver(BaseCheckpointSaver):
     ) -> _Prepared:
         """Encode one checkpoint outside the write transaction (keeps the writer lock short).
 
-        ``pending``: the blobs of a batch's earlier checkpoints (by key), which later
-        ones may build on; this one's are added (None: a checkpoint alone)."""
-        thread_id, ns, parent_id = thread_of(config)
-        codec.check_versions(checkpoint, new_versions)
+        ``prefix``: the key prefix of ``thread_id`` and ``ns``; ``parent_id``: the
+        checkpoint it is put after. ``pending``: the blobs of a batch's earlier
+        checkpoints (by key), which later ones may build on; this one's are added
+        (None: a checkpoint alone)."""
         cid = checkpoint["id"]
-        prefix = enc(thread_id) + enc(ns)
         versions = checkpoint["channel_versions"]
         known = self._versions.get(prefix)
         if known is not None and known.cid == parent_id:
@@ -489,7 +535,7 @@ class LMDBSaver(BaseCheckpointSaver):
             record, depth = self._full_record(item), 0
         for blob_key, blob in items:
             put(blob_key, blob, db=self._blobs)
-        if _HASHED in item.prefix:
+        if _has_hashed(item.prefix):
             self._put_names(txn, item.thread_id, item.ns)
         put(item.key, record, db=self._checkpoints)
         return depth
@@ -577,7 +623,7 @@ class LMDBSaver(BaseCheckpointSaver):
                     found = cursor.next()
             for write_key, data in items:
                 txn.put(write_key, data, db=self._writes)
-            if _HASHED in base or task_key[:2] == _HASHED:
+            if _has_hashed(base) or task_key[:2] == _HASHED:
                 self._put_names(txn, thread_id, ns)
                 if task_key[:2] == _HASHED:
                     txn.put(task_key, str(task_id).encode("utf-8", "surrogatepass"), db=self._names)
@@ -927,6 +973,42 @@ class LMDBSaver(BaseCheckpointSaver):
     def disk_usage(self) -> int:
         """Bytes of LMDB pages in use by this environment (all databases)."""
         return _used_bytes(self.env.env)
+
+
+class _Writer(CheckpointWriter):
+    """An :class:`LMDBSaver`'s writer: each ``put`` is ``put``'s work after its checks
+    (the thread's key prefix is made once; the runtime's versions are not checked)."""
+
+    __slots__ = ("_lmdb", "_ns", "_prefix", "_thread_id")
+
+    def __init__(self, saver: LMDBSaver, thread_id: str, ns: str, prefix: bytes) -> None:
+        super().__init__(saver)
+        self._lmdb = saver
+        self._thread_id = thread_id
+        self._ns = ns
+        self._prefix = prefix
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, int],
+    ) -> None:
+        saver = self._lmdb
+        if saver._closed:
+            raise _closed_error()
+        parent_id = config["configurable"].get("checkpoint_id")
+        saver._save(
+            self._thread_id, self._ns, self._prefix, parent_id, checkpoint, metadata, new_versions
+        )
+
+
+def _closed_error() -> SaverClosedError:
+    return SaverClosedError(
+        "this LMDBSaver was closed, so it cannot save checkpoints: keep the saver open "
+        "while graphs run on it (or open a new LMDBSaver on the same path)"
+    )
 
 
 @dataclass(slots=True)

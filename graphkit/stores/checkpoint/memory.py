@@ -19,6 +19,7 @@ from graphkit.stores.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    CheckpointWriter,
     RunnableConfig,
     ThreadSummary,
     checkpoint_id_bytes,
@@ -90,6 +91,26 @@ class InMemorySaver(BaseCheckpointSaver):
     ) -> RunnableConfig:
         thread_id, ns, parent_id = thread_of(config)
         codec.check_versions(checkpoint, new_versions)
+        self._save(thread_id, ns, parent_id, checkpoint, metadata, new_versions)
+        return make_config(thread_id, ns, checkpoint["id"])
+
+    def writer(self, config: RunnableConfig) -> CheckpointWriter:
+        if type(self).put is not InMemorySaver.put:  # a subclass's put must see every save
+            return super().writer(config)
+        thread_id, ns, _ = thread_of(config)
+        return _Writer(self, thread_id, ns)
+
+    def _save(
+        self,
+        thread_id: str,
+        ns: str,
+        parent_id: str | None,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, int],
+    ) -> None:
+        """Store one checkpoint whose config was parsed and versions checked: ``put``'s
+        work after its checks, and all a :class:`_Writer`'s ``put`` does."""
         record = codec.encode_record(self.serde, checkpoint, parent_id)
         meta = codec.encode_metadata(self.serde, metadata, checkpoint, new_versions)
         cid = checkpoint["id"]
@@ -125,7 +146,6 @@ class InMemorySaver(BaseCheckpointSaver):
                 else:
                     bisect.insort(space.ids, cid)
             space.checkpoints[cid] = (record, meta)
-        return make_config(thread_id, ns, cid)
 
     def put_writes(
         self,
@@ -298,3 +318,26 @@ class InMemorySaver(BaseCheckpointSaver):
 
 MemorySaver = InMemorySaver
 """The name LangGraph uses."""
+
+
+class _Writer(CheckpointWriter):
+    """An :class:`InMemorySaver`'s writer: each ``put`` is ``put``'s work after its
+    checks (the thread is parsed once; the runtime's versions are not checked)."""
+
+    __slots__ = ("_memory", "_ns", "_thread_id")
+
+    def __init__(self, saver: InMemorySaver, thread_id: str, ns: str) -> None:
+        super().__init__(saver)
+        self._memory = saver
+        self._thread_id = thread_id
+        self._ns = ns
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, int],
+    ) -> None:
+        parent_id = config["configurable"].get("checkpoint_id")
+        self._memory._save(self._thread_id, self._ns, parent_id, checkpoint, metadata, new_versions)
