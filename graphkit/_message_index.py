@@ -180,18 +180,30 @@ def append(
         if not _add(index, {ids[0]: start}):
             index = HistoryIndex.of_ids([*(m.id for m in left), *ids], start + len(ids))
     else:
-        fresh = dict(zip(ids, range(start, start + len(ids)), strict=True))
-        if len(fresh) != len(ids) or not (
-            index.positions.keys().isdisjoint(fresh)
-            or all(index.position(left, i) is None for i in fresh)
-        ):
+        grown = _grown(index, left, ids)
+        if grown is None:
             return None
-        if not _add(index, fresh):
-            # an id is mapped elsewhere by another list of the chain, or a stale entry
-            index = HistoryIndex.of_ids([*(m.id for m in left), *ids], start + len(ids))
+        index = grown
     merged = left + appended
     remember(merged, index, left)
     return merged
+
+
+def _grown(index: HistoryIndex, left: list[Any], ids: list[Any]) -> HistoryIndex | None:
+    """The index of ``left`` (a list of ``index``'s chain) with messages of these ``ids``
+    appended: ``index`` extended in place, or a new one where that would move an entry;
+    None when an id repeats or is that of a message in ``left``."""
+    start = len(left)
+    fresh = dict(zip(ids, range(start, start + len(ids)), strict=True))
+    if len(fresh) != len(ids) or not (
+        index.positions.keys().isdisjoint(fresh)
+        or all(index.position(left, i) is None for i in fresh)
+    ):
+        return None
+    if _add(index, fresh):
+        return index
+    # an id is mapped elsewhere by another list of the chain, or a stale entry
+    return HistoryIndex.of_ids([*(m.id for m in left), *ids], start + len(ids))
 
 
 def remembered(messages: list[Any]) -> bool:
@@ -212,17 +224,10 @@ def extend(messages: list[Any], appended: list[Any], ids: list[Any]) -> bool:
         entry = _entry(messages)
         if entry is None:
             return False
-        start = len(messages)
-        index = entry.index
-        fresh = dict(zip(ids, range(start, start + len(ids)), strict=True))
-        if len(fresh) != len(ids) or not (
-            index.positions.keys().isdisjoint(fresh)
-            or all(index.position(messages, i) is None for i in fresh)
-        ):
+        grown = _grown(entry.index, messages, ids)
+        if grown is None:
             return False
-        if not _add(index, fresh):
-            index = HistoryIndex.of_ids([*(m.id for m in messages), *ids], start + len(ids))
-            entry.index = index
+        entry.index = grown
         messages.extend(appended)
         entry.length = len(messages)
         return True
