@@ -308,11 +308,8 @@ class LMDBSaver(BaseCheckpointSaver):
         metadata: CheckpointMetadata,
         new_versions: dict[str, int],
     ) -> RunnableConfig:
-        thread_id, ns, parent_id = thread_of(config)
-        codec.check_versions(checkpoint, new_versions)
-        self._save(
-            thread_id, ns, enc(thread_id) + enc(ns), parent_id, checkpoint, metadata, new_versions
-        )
+        thread_id, ns, prefix, parent_id = _checked(config, checkpoint, new_versions)
+        self._save(thread_id, ns, prefix, parent_id, checkpoint, metadata, new_versions)
         return make_config(thread_id, ns, checkpoint["id"])
 
     def _save(
@@ -343,7 +340,7 @@ class LMDBSaver(BaseCheckpointSaver):
         if type(self).put is not LMDBSaver.put:  # a subclass's put must see every save
             return super().writer(config)
         thread_id, ns, _ = thread_of(config)
-        return _Writer(self, thread_id, ns, enc(thread_id) + enc(ns))
+        return _Writer(self, thread_id, ns, _prefix(thread_id, ns))
 
     def put_batch(
         self,
@@ -353,9 +350,7 @@ class LMDBSaver(BaseCheckpointSaver):
         pending: dict[bytes, bytes] = {}  # blobs of earlier items: bases of later appends
         prepared = []
         for config, checkpoint, metadata, new_versions in items:
-            thread_id, ns, parent_id = thread_of(config)
-            codec.check_versions(checkpoint, new_versions)
-            prefix = enc(thread_id) + enc(ns)
+            thread_id, ns, prefix, parent_id = _checked(config, checkpoint, new_versions)
             prepared.append(
                 self._prepare(
                     thread_id, ns, prefix, parent_id, checkpoint, metadata, new_versions, pending
@@ -603,7 +598,7 @@ class LMDBSaver(BaseCheckpointSaver):
         thread_id, ns, cid = checkpoint_of(config)
         if not 0 <= task_index < 1 << 32:
             raise InvalidArgumentError(f"task_index must be in [0, 2**32), got {task_index}")
-        base = enc(thread_id) + enc(ns) + checkpoint_id_bytes(cid)
+        base = _prefix(thread_id, ns) + checkpoint_id_bytes(cid)
         task_key = enc_in(str(task_id), _MAX_KEY - len(base) - 8)
         items = [
             (
@@ -633,7 +628,7 @@ class LMDBSaver(BaseCheckpointSaver):
     # ------------------------------------------------------------------- reads
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         thread_id, ns, cid = thread_of(config)
-        prefix = enc(thread_id) + enc(ns)
+        prefix = _prefix(thread_id, ns)
         with _reader(self.env) as txn:
             if cid is not None:
                 key = prefix + checkpoint_id_bytes(cid)
@@ -725,7 +720,7 @@ class LMDBSaver(BaseCheckpointSaver):
         """The checkpoints whose parent ``config`` names, newest first: a forward scan
         of the newer records of its namespace (values are read only for the matches)."""
         thread_id, ns, cid = checkpoint_of(config)
-        prefix = enc(thread_id) + enc(ns)
+        prefix = _prefix(thread_id, ns)
         start = prefix + checkpoint_id_bytes(cid)
         found: builtins.list[CheckpointTuple] = []
         with _reader(self.env) as txn:
@@ -778,7 +773,7 @@ class LMDBSaver(BaseCheckpointSaver):
             spaces = self._namespaces(thread_id)
             yield from self._every_namespace(thread_id, spaces, filter, before, limit)
             return
-        prefix = enc(thread_id) + enc(ns)
+        prefix = _prefix(thread_id, ns)
         upper = prefix + (checkpoint_id_bytes(before_id) if before_id else _END)
         remaining = limit
         shared = codec.SharedReads()  # older lists: slices of newer ones this listing read
@@ -1002,6 +997,21 @@ class _Writer(CheckpointWriter):
         saver._save(
             self._thread_id, self._ns, self._prefix, parent_id, checkpoint, metadata, new_versions
         )
+
+
+def _checked(
+    config: RunnableConfig, checkpoint: Checkpoint, new_versions: dict[str, int]
+) -> tuple[str, str, bytes, str | None]:
+    """(thread, namespace, their key prefix, parent id) of a public put, after checking
+    the versions it claims (a writer's saves skip this: the runtime made them)."""
+    thread_id, ns, parent_id = thread_of(config)
+    codec.check_versions(checkpoint, new_versions)
+    return thread_id, ns, _prefix(thread_id, ns), parent_id
+
+
+def _prefix(thread_id: str, ns: str) -> bytes:
+    """The key prefix of a thread's namespace."""
+    return enc(thread_id) + enc(ns)
 
 
 def _closed_error() -> SaverClosedError:
