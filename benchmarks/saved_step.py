@@ -5,7 +5,8 @@ thread and handing the caller its state, both O(history). An agent loop takes ma
 steps per ``invoke``; what each of them costs is ``(T(1 + k steps) - T(1 step)) / k``,
 measured here with each side's in-memory checkpointer on a thread of ``n`` messages.
 Every run forks from the same checkpoint, so the history does not grow between runs.
-Process CPU, best of 15 runs of each length (alternated), collector paused:
+Process CPU, best of 15 runs each of 1 and of 1 + STEPS steps (alternated in three
+rounds), collector paused:
 
     python benchmarks/saved_step.py 10000        # graphkit
     python benchmarks/saved_step.py 10000 lg     # LangGraph, the same graph

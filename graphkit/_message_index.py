@@ -12,6 +12,11 @@ an append whose id is already mapped to another position (two branches appended
 different messages to one list) copies the index instead. So every list sharing an
 index finds its own messages at their positions, and a lookup that checks the
 position is inside the list and holds that id never sees ids appended after it.
+
+Two more uses share these indexes: ``extend`` grows a list in place for a run that
+provably holds it alone (``graphkit.engine.in_place``), and ``given_index`` reuses the
+index of a history a caller hands to runs again (or passes back from ``invoke``'s
+output), checked by identity of its items against a copy kept when it was indexed.
 """
 
 from __future__ import annotations

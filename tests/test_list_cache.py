@@ -172,10 +172,13 @@ def test_a_fork_from_an_earlier_checkpoint_does_not_move_the_cached_chain() -> N
     fork_version = 2  # the version of the list at history[1] (the delta of _talk)
     fork = Conversation(saver, "a")
     fork.version = talk.version
+    entry = next(iter(saver._lists._entries.values()))
     fork_id = fork.step(
         HumanMessage(content="fork", id="fork"),
         parent=(cfg("a", fork_from), fork_messages, fork_version),
     )
+    assert next(iter(saver._lists._entries.values())) is entry
+    assert entry.version == talk.version and entry.count == len(talk.messages)
     assert _at(saver, "a", fork_id) == [*fork_messages, HumanMessage(content="fork", id="fork")]
     assert _at(saver, "a", fork_from) == fork_messages
     assert _at(saver, "a", talk.history[-1][0]) == talk.messages

@@ -661,8 +661,11 @@ class ListCache:
     about half the cost of decoding). Callers own what they get either way: mutating
     it never reaches the cache or a later read. An entry is used only when the blob
     just read continues it exactly: its base version, base length and chain numbers
-    agree, and a hit on the same version must end with the same bytes. Savers drop a
-    thread's entries when they delete, copy over or prune it.
+    agree, and a hit on the same version must end with the same bytes. A version the
+    chain passed through (a fork or replay from the middle of a thread) is read as a
+    prefix of the entry when its blob's bytes are the ones the chain holds there; the
+    entry keeps its newest version. Savers drop a thread's entries when they delete,
+    copy over or prune it.
 
     Thread-safe (one lock; decoding happens under it, as the GIL would serialize it anyway).
     """
