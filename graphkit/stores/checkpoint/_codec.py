@@ -85,19 +85,19 @@ class DeltaInfo:
     """Payload bytes of the full snapshot at the bottom of the chain."""
 
 
-_CRC = struct.Struct(">I")
+CRC = struct.Struct(">I")
 
 
 def seal(data: bytes) -> bytes:
     """``data`` + its CRC-32 (4 bytes): what a saver on disk stores, so damage is detected."""
-    return data + _CRC.pack(zlib.crc32(data))
+    return data + CRC.pack(zlib.crc32(data))
 
 
 def unseal(data: bytes, where: Callable[[], str]) -> bytes:
     """The bytes :func:`seal` was given; CheckpointCorruptError (naming ``where()``) if the
     checksum does not match: damaged bytes are reported, never decoded into wrong data."""
     end = len(data) - 4
-    if end < 0 or zlib.crc32(memoryview(data)[:end]) != _CRC.unpack_from(data, end)[0]:
+    if end < 0 or zlib.crc32(memoryview(data)[:end]) != CRC.unpack_from(data, end)[0]:
         raise CheckpointCorruptError(
             f"{where()}: checksum mismatch, the stored bytes are damaged (disk or copy "
             "corruption); restore the LMDB directory from a backup, or delete the thread"
