@@ -161,17 +161,14 @@ def encode_record(
     history is not stored again with every step; :func:`checkpoint_tuple` resolves it.
     """
     frontier = checkpoint["frontier"]
-    if type(frontier) is not dict or frontier.get("sends"):  # (else there is nothing to ref)
+    if type(frontier) is not dict or "sends" in frontier:  # (else there is nothing to ref)
         frontier = _frontier_refs(frontier, checkpoint["channel_values"])
-    record = [
-        checkpoint["v"],
-        checkpoint["ts"],
-        checkpoint["channel_versions"] if versions is None else versions,
-        frontier,
-        parent_id,
-    ]
-    if metadata is not None:
-        record.append(metadata)
+    if versions is None:
+        versions = checkpoint["channel_versions"]
+    if metadata is None:
+        record = [checkpoint["v"], checkpoint["ts"], versions, frontier, parent_id]
+    else:
+        record = [checkpoint["v"], checkpoint["ts"], versions, frontier, parent_id, metadata]
     try:
         return serde.dumps(record)
     except SerdeError:
