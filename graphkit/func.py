@@ -457,6 +457,16 @@ class Workflow:
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
 
+    @property
+    def step_timeout(self) -> float | None:
+        """The graph's ``step_timeout`` (see ``CompiledStateGraph.step_timeout``): the
+        entrypoint's call is one step, so this limits the whole call."""
+        return self.graph.step_timeout
+
+    @step_timeout.setter
+    def step_timeout(self, seconds: float | None) -> None:
+        self.graph.step_timeout = seconds
+
     # -- the node
     def _args(self, state: _EntryState) -> tuple[list[Any], dict[str, Any]]:
         ctx = CURRENT_TASK.get()
