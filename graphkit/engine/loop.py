@@ -935,7 +935,8 @@ class Run:
         saves: list[Future[None]] = []
         done = self.when_done(tasks, saves) if len(tasks) > 1 else _ignore
         if len(todo) == 1:
-            await self._within_step_timeout(arun_task(todo[0], values, tables), todo)
+            one = arun_task(todo[0], values, tables)
+            await (one if self.step_timeout is None else self._within_step_timeout(one, todo))
             done(todo[0])
             return
         loop = asyncio.get_running_loop()
@@ -967,7 +968,8 @@ class Run:
         else:
             runs = [start(t) for t in todo]
         try:
-            await self._within_step_timeout(run_until_failure(runs, todo), todo)
+            step = run_until_failure(runs, todo)
+            await (step if self.step_timeout is None else self._within_step_timeout(step, todo))
         except BaseException:  # the step's error is the one to raise
             await asyncio.gather(*map(asyncio.wrap_future, saves), return_exceptions=True)
             raise
@@ -978,9 +980,7 @@ class Run:
         """Await ``step``; past the graph's ``step_timeout`` cancel it (its async tasks
         with it) and raise ``StepTimeoutError``."""
         timeout = self.step_timeout
-        if timeout is None:
-            await step
-            return
+        assert timeout is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
