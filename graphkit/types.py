@@ -422,7 +422,7 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
     open. A dict is taken as a JSON schema: shown on the ``Interrupt``, not enforced.
     The ``Interrupt`` carries the schema as JSON schema either way.
     """
-    from graphkit.context import current_task
+    from graphkit.context import count_interrupts, current_task
     from graphkit.errors import GraphInterrupt, RunContextError
 
     task = current_task("interrupt()")
@@ -434,6 +434,7 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
     owner = task.interrupt_owner()
     index = owner.interrupt_count
     owner.interrupt_count += 1
+    count_interrupts(1)
     if index < len(owner.resume):
         answer = owner.resume[index]
         if response_schema is None or isinstance(response_schema, dict):
