@@ -527,7 +527,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         schema lacks is dropped, as in LangGraph; a key no schema of the graph declares is
         most likely a typo, and raises (LangGraph drops it silently)."""
         tables = self.tables
-        unknown = [k for k in items if k not in tables.channels]
+        unknown = [k for k in items if k not in tables.channels and k not in tables.managed]
         if unknown:
             raise InvalidUpdateError(
                 f"Input key {unknown[0]!r} is not a key of this graph's state (input schema "

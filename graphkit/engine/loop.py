@@ -688,7 +688,14 @@ class Run:
             try:
                 for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
                     call = branch.call
-                    result = call.fn(reader.make(self.values)) if call.takes_state else call.fn()
+                    if not call.takes_state:
+                        result = call.fn()
+                    elif reader.managed:
+                        result = call.fn(
+                            reader.make(self.values, self.step_budget - self.steps_run)
+                        )
+                    else:
+                        result = call.fn(reader.make(self.values))
                     if type(result) not in _NOT_AWAITED and asyncio.iscoroutine(result):
                         result = _await_here(result, branch.name, node.name)
                     routes.extend(resolve_branch(branch, result, self.tables))
@@ -729,7 +736,9 @@ class Run:
                     run,
                     step,
                     node,
-                    node.make_input(values),
+                    node.make_input(values, self.step_budget - self.steps_run)
+                    if node.managed
+                    else node.make_input(values),
                     ("pull", name),
                     pull_task_id(step, name),
                     None,
