@@ -298,6 +298,11 @@ class MissingExtraError(GraphkitError, ImportError):
     the extra that installs it (``pip install 'graphkit[anthropic]'``)."""
 
 
+class ReplacedModuleError(GraphkitError, ImportError):
+    """A LangGraph module graphkit does not have because another of its modules does
+    that job; the message names the replacement and how to switch."""
+
+
 class WorkerLostError(GraphkitError, ConnectionError):
     """The process running a task elsewhere (a Ray worker) died, or its host went away,
     before the task returned. A ``ConnectionError``: the default ``RetryPolicy``
