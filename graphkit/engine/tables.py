@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from graphkit.constants import END, START
 from graphkit.engine.retry import as_retry_policies
 from graphkit.errors import GraphCompileError, PolicyError
+from graphkit.managed import ManagedKind, managed_values
 from graphkit.node import BranchDef, CallSpec, NodeDef
 from graphkit.schema import ChannelSpec, Reducer, Schema
 from graphkit.types import CachePolicy, RetryPolicy, TimeoutPolicy
@@ -29,13 +30,33 @@ class Reader:
     schema: Schema
     keys: tuple[str, ...] | None
     """None: every channel."""
+    managed: tuple[tuple[str, ManagedKind], ...] = ()
+    """Its managed keys (``graphkit.managed``), filled in by ``make``."""
 
-    def make(self, values: dict[str, Any]) -> Any:
-        """The view of ``values`` (a fresh dict or schema object; ``values`` is not kept)."""
+    def make(self, values: dict[str, Any], steps_left: int = 0) -> Any:
+        """The view of ``values`` (a fresh dict or schema object; ``values`` is not kept),
+        with its managed keys as of a step with ``steps_left`` steps left."""
+        if self.managed:
+            return _view(self.schema, self.keys, self.managed, values, steps_left)
         keys = self.keys
         if keys is None:
             return self.schema.make(dict(values))
         return self.schema.make({k: values[k] for k in keys if k in values})
+
+
+def _view(
+    schema: Schema,
+    keys: tuple[str, ...] | None,
+    managed: tuple[tuple[str, ManagedKind], ...],
+    values: dict[str, Any],
+    steps_left: int,
+) -> Any:
+    """``schema``'s object of the channels ``keys`` (None: all) of ``values``, and of
+    its ``managed`` keys."""
+    view = dict(values) if keys is None else {k: values[k] for k in keys if k in values}
+    if managed:
+        view.update(managed_values(managed, steps_left))
+    return schema.make(view)
 
 
 @dataclass(slots=True)
@@ -52,6 +73,8 @@ class NodeTable:
     """What the node receives (the state schema unless it declared its own)."""
     input_keys: tuple[str, ...] | None
     """Keys to pass; None means every channel (a plain dict copy)."""
+    managed: tuple[tuple[str, ManagedKind], ...] = ()
+    """Managed keys of its input schema (``graphkit.managed``): filled in per step."""
     edges: tuple[str, ...] = ()
     """Nodes triggered after this one by plain edges (END left out)."""
     joins: tuple[int, ...] = ()
@@ -98,9 +121,12 @@ class NodeTable:
         """A copy with the fields in ``update`` replaced."""
         return replace(self, **(update or {}))
 
-    def make_input(self, values: dict[str, Any]) -> Any:
-        """The state object this node receives, built from the current channel values."""
+    def make_input(self, values: dict[str, Any], steps_left: int = 0) -> Any:
+        """The state object this node receives, built from the current channel values
+        (and, when its schema has managed keys, a step with ``steps_left`` steps left)."""
         keys = self.input_keys
+        if self.managed:
+            return _view(self.input_schema, keys, self.managed, values, steps_left)
         if keys is None:
             return self.input_schema.make(dict(values))
         return self.input_schema.make({k: values[k] for k in keys if k in values})
@@ -139,6 +165,8 @@ class GraphTables:
     updates, output and snapshots are that value itself."""
     cache: Any = None
     """``compile(cache=...)``: where nodes with a ``CachePolicy`` keep their writes."""
+    managed: frozenset[str] = frozenset()
+    """Managed keys of the graph's schemas: an input or a write to one is ignored."""
     direct_input: bool = False
     """The input checkpoint holds the input already applied, and what follows START
     runs at step 0 (no step of its own for START): the functional API's layout, as
@@ -172,6 +200,7 @@ def build_tables(
             order=order,
             input_schema=schema,
             input_keys=keys,
+            managed=tuple(schema.managed.items()),
             defer=node.defer,
             metadata=node.metadata,
             subgraph=node.subgraph,
@@ -183,7 +212,12 @@ def build_tables(
     _link_error_handlers(node_defs, nodes, defaults)
     start_keys = builder.state.keys if builder.state.keys != all_keys else None
     start = NodeTable(
-        START, CallSpec(lambda s: None, False, True, ()), -1, builder.state, start_keys
+        START,
+        CallSpec(lambda s: None, False, True, ()),
+        -1,
+        builder.state,
+        start_keys,
+        tuple(builder.state.managed.items()),
     )
     _wire(builder, nodes, start, channels)
     root = builder.state.kind == "root"
@@ -215,6 +249,7 @@ def build_tables(
         has_async=has_async,
         root=root,
         cache=cache,
+        managed=frozenset(k for schema in builder._schemas for k in schema.managed),
     )
 
 
@@ -230,11 +265,13 @@ def _subgraph_io(table: NodeTable, inner: GraphTables, channels: dict[str, Chann
         cls=dict, kind="typeddict", channels={k: channels[k] for k in keys if k in channels}
     )
     table.input_keys = keys
+    table.managed = ()  # a subgraph counts its own steps
     table.output_keys = frozenset(k for k in inner.output_keys if k in channels)
 
 
 def _reader(schema: Schema, channels: dict[str, ChannelSpec]) -> Reader:
-    return Reader(schema, None if schema.keys == tuple(channels) else schema.keys)
+    keys = None if schema.keys == tuple(channels) else schema.keys
+    return Reader(schema, keys, tuple(schema.managed.items()))
 
 
 def _with_default_handler(builder: StateGraph[Any, Any, Any, Any]) -> dict[str, NodeDef]:
