@@ -524,13 +524,14 @@ class LMDBSaver(BaseCheckpointSaver):
         depth = item.depth
         record = item.record
         items = item.items
+        parent_key = item.parent_key
         txn_id = item.txn_id = txn.id()
         last_id, last_key = self._last_commit
         item.fresh = (
-            bool(item.parent_key)
+            bool(parent_key)
             # the parent committed in the transaction just before this one is still there
-            and not (txn_id == last_id + 1 and item.parent_key == last_key)
-            and txn.get(item.parent_key, db=self._checkpoints) is None
+            and not (txn_id == last_id + 1 and parent_key == last_key)
+            and txn.get(parent_key, db=self._checkpoints) is None
         )
         if item.fresh:
             # The parent is gone: the thread was deleted (or pruned to nothing) while a
@@ -539,7 +540,7 @@ class LMDBSaver(BaseCheckpointSaver):
             record, depth, items = self._full_record(item), 0, self._fresh_items(item)
         elif (
             item.base_key
-            and item.base_key != item.parent_key  # the parent was found just above
+            and item.base_key != parent_key  # the parent was found just above
             and txn.get(item.base_key, db=self._checkpoints) is None
         ):
             # the delta's base was deleted (by another process): store the full map
@@ -548,7 +549,7 @@ class LMDBSaver(BaseCheckpointSaver):
         blobs_db = self._blobs
         for blob_key, blob in items:
             put(blob_key, blob, True, True, False, blobs_db)
-        if _has_hashed(item.prefix):
+        if item.prefix.find(_HASHED) >= 0:  # (_has_hashed, inline)
             self._put_names(txn, item.thread_id, item.ns)
         put(item.key, record, True, True, False, self._checkpoints)
         return depth
