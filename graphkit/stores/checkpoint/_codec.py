@@ -276,9 +276,13 @@ def encode_metadata(
     new_versions: Mapping[str, int] | None = None,
 ) -> bytes:
     """Metadata as bytes (see :func:`slim_metadata`)."""
-    return dumps(
-        serde, slim_metadata(metadata, checkpoint, new_versions), lambda: "checkpoint metadata"
-    )
+    if type(metadata) is not dict or "writes" in metadata:  # (else it is stored as it is)
+        metadata = slim_metadata(metadata, checkpoint, new_versions)
+    return dumps(serde, metadata, _metadata_place)
+
+
+def _metadata_place() -> str:
+    return "checkpoint metadata"
 
 
 def slim_metadata(
