@@ -116,6 +116,23 @@ def test_ids_of_a_new_millisecond_and_after_an_observed_id_are_valid() -> None:
     assert made == sorted(set(made)) and made[3] > observed
 
 
+def test_ids_after_an_observed_id_early_in_its_millisecond_count_on_from_it() -> None:
+    """An adopted id a few into its millisecond (or ids made out of order by threads):
+    the ids made from it carry the sequence on, not a count restarted at its own."""
+    import time
+    import uuid
+
+    from graphkit.stores.checkpoint import base
+
+    ms = time.time_ns() // 1_000_000 + 20_000  # 20 s ahead: nothing made there yet
+    hexms = f"{ms:012x}"
+    observed = f"{hexms[:8]}-{hexms[8:]}-7000-8000-0005{base._tag[1]}"
+    base.observe_checkpoint_id(observed)
+    made = [base.new_checkpoint_id(ms * 1000) for _ in range(4)]
+    assert [(uuid.UUID(i).int >> 32) & 0xFFFF for i in made] == [6, 7, 8, 9]
+    assert all(base.checkpoint_id_bytes(i) == uuid.UUID(i).bytes for i in made)
+
+
 _MAKE_IDS = """
 import sys
 from graphkit.stores.checkpoint.base import new_checkpoint_id, observe_checkpoint_id

@@ -235,7 +235,8 @@ def _new_run(high: int) -> tuple[int, str, bytes]:
     if not high & _SEQ_HIGH:  # the first 65536 ids of a millisecond (all but never)
         ms = (high >> 42).to_bytes(6, "big")
         text = ms.hex()
-        _run = (high, f"{text[:8]}-{text[8:]}-7000-8000-", ms + b"\x70\x00\x80\x00")
+        head = f"{text[:8]}-{text[8:]}-7000-8000-"
+        _run = (high & ~0xFFFF, head, ms + b"\x70\x00\x80\x00")
         return _run
     raw = (high >> 42) << 80 | _VERSION | ((high >> 30) & 0xFFF) << 64 | _VARIANT
     raw |= (high & 0x3FFFFFFF) << 32
