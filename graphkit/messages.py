@@ -39,6 +39,7 @@ __all__ = [
     "InvalidToolCall",
     "MessageLikeRepresentation",
     "MessagesState",
+    "MessagesTransform",
     "RemoveMessage",
     "SystemMessage",
     "ToolCall",
@@ -47,8 +48,18 @@ __all__ = [
     "UsageMetadata",
     "add_messages",
     "convert_to_messages",
+    "convert_to_openai_messages",
+    "count_tokens_approximately",
+    "filter_messages",
+    "get_buffer_string",
+    "merge_message_runs",
     "message_chunk_to_message",
+    "message_from_dict",
+    "message_to_dict",
+    "messages_from_dict",
+    "messages_to_dict",
     "tool_call",
+    "trim_messages",
 ]
 
 REMOVE_ALL_MESSAGES = "__remove_all__"
@@ -750,12 +761,15 @@ def _openai_block(block: Any) -> Any:
         return {"type": "text", "text": block.get("text", "")}
     source = block.get("source")
     if block.get("type") == "image" and isinstance(source, dict):
-        if source.get("type") == "base64":
-            url = f"data:{source.get('media_type')};base64,{source.get('data')}"
-        else:
-            url = source.get("url", "")
-        return {"type": "image_url", "image_url": {"url": url}}
+        return {"type": "image_url", "image_url": {"url": image_source_url(source)}}
     return block
+
+
+def image_source_url(source: dict[str, Any]) -> str:
+    """The URL of an Anthropic-style image ``source``: a ``data:`` URL for base64 data."""
+    if source.get("type") == "base64":
+        return f"data:{source.get('media_type')};base64,{source.get('data')}"
+    return str(source.get("url", ""))
 
 
 class MessagesState(TypedDict):
@@ -775,3 +789,19 @@ def _register_with_serde() -> None:
 
 
 _register_with_serde()
+
+
+# LangChain's message helpers (trim, count, filter, merge runs, convert); they build on
+# the classes above, so they are imported last.
+from graphkit._message_trim import count_tokens_approximately, trim_messages  # noqa: E402
+from graphkit._message_utils import (  # noqa: E402
+    MessagesTransform,
+    convert_to_openai_messages,
+    filter_messages,
+    get_buffer_string,
+    merge_message_runs,
+    message_from_dict,
+    message_to_dict,
+    messages_from_dict,
+    messages_to_dict,
+)
