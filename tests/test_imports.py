@@ -165,13 +165,22 @@ def test_a_node_annotated_with_langgraphs_stream_writer_type_streams() -> None:
     assert list(graph.stream({"x": 1}, stream_mode="custom")) == [{"progress": 1}]
 
 
-@pytest.mark.parametrize("module", ["graphkit.checkpoint.sqlite", "graphkit.checkpoint.sqlite.aio"])
-def test_langgraphs_sqlite_saver_path_says_how_to_switch(module: str) -> None:
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("graphkit.checkpoint.sqlite", "SqliteSaver"),
+        ("graphkit.checkpoint.sqlite.aio", "AsyncSqliteSaver"),
+    ],
+)
+def test_langgraphs_sqlite_saver_import_says_how_to_switch(module: str, name: str) -> None:
     from graphkit.errors import ReplacedModuleError
 
+    loaded = importlib.import_module(module)  # tools that walk the package can import it
     with pytest.raises(ImportError, match="LMDBSaver.from_conn_string") as caught:
-        importlib.import_module(module)
+        exec(f"from {module} import {name}", {})
     assert isinstance(caught.value, ReplacedModuleError)
+    with pytest.raises(AttributeError):
+        loaded.SomethingElse  # noqa: B018
 
 
 def test_lmdb_saver_opens_as_langgraphs_savers_do(tmp_path: Path) -> None:
