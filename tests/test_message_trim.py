@@ -143,6 +143,16 @@ def test_a_model_with_get_num_tokens_from_messages_counts() -> None:
     assert model.calls > 0
 
 
+def test_a_graphkit_chat_model_counts_approximately() -> None:
+    from graphkit.models import FakeChatModel
+
+    model = FakeChatModel(responses=["ok"])
+    assert model.get_num_tokens_from_messages(HISTORY) == count_tokens_approximately(HISTORY)
+    assert model.get_num_tokens("abcde") == 2
+    budget = count_tokens_approximately(HISTORY[-2:])
+    assert ids(trim_messages(HISTORY, max_tokens=budget, token_counter=model)) == ["t1", "a3"]
+
+
 def test_approximate_shortcut_uses_count_tokens_approximately() -> None:
     budget = count_tokens_approximately(HISTORY[-2:])
     kept = trim_messages(HISTORY, max_tokens=budget, token_counter="approximate")
