@@ -16,7 +16,7 @@ import inspect
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from graphkit._message_utils import MessagesTransform, MessageTypes, is_message_type, openai_role
 from graphkit.errors import InvalidArgumentError
@@ -139,6 +139,32 @@ def _tools_chars(tools: Sequence[Any]) -> int:
 # -- trim_messages -----------------------------------------------------------------
 
 
+@overload
+def trim_messages(
+    messages: None = None,
+    *,
+    max_tokens: int,
+    token_counter: TokenCounter,
+    strategy: Literal["first", "last"] = "last",
+    allow_partial: bool = False,
+    end_on: MessageTypes | None = None,
+    start_on: MessageTypes | None = None,
+    include_system: bool = False,
+    text_splitter: Callable[[str], list[str]] | Any | None = None,
+) -> MessagesTransform: ...
+@overload
+def trim_messages(
+    messages: Iterable[MessageLikeRepresentation],
+    *,
+    max_tokens: int,
+    token_counter: TokenCounter,
+    strategy: Literal["first", "last"] = "last",
+    allow_partial: bool = False,
+    end_on: MessageTypes | None = None,
+    start_on: MessageTypes | None = None,
+    include_system: bool = False,
+    text_splitter: Callable[[str], list[str]] | Any | None = None,
+) -> list[BaseMessage]: ...
 def trim_messages(
     messages: Iterable[MessageLikeRepresentation] | None = None,
     *,
@@ -150,7 +176,7 @@ def trim_messages(
     start_on: MessageTypes | None = None,
     include_system: bool = False,
     text_splitter: Callable[[str], list[str]] | Any | None = None,
-) -> Any:
+) -> list[BaseMessage] | MessagesTransform:
     """The longest run of ``messages`` that ``token_counter`` says fits ``max_tokens``.
 
     - ``strategy="last"`` keeps the end of the conversation (``"first"`` its start);

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, overload
 from xml.sax.saxutils import escape, quoteattr
 
 from graphkit.errors import InvalidArgumentError, InvalidMessageError
@@ -84,6 +84,30 @@ def is_message_type(message: BaseMessage, types: MessageTypes) -> bool:
 # -- filter_messages ------------------------------------------------------------
 
 
+@overload
+def filter_messages(
+    messages: None = None,
+    *,
+    include_names: Sequence[str] | None = None,
+    exclude_names: Sequence[str] | None = None,
+    include_types: MessageTypes | None = None,
+    exclude_types: MessageTypes | None = None,
+    include_ids: Sequence[str] | None = None,
+    exclude_ids: Sequence[str] | None = None,
+    exclude_tool_calls: Sequence[str] | bool | None = None,
+) -> MessagesTransform: ...
+@overload
+def filter_messages(
+    messages: Iterable[MessageLikeRepresentation],
+    *,
+    include_names: Sequence[str] | None = None,
+    exclude_names: Sequence[str] | None = None,
+    include_types: MessageTypes | None = None,
+    exclude_types: MessageTypes | None = None,
+    include_ids: Sequence[str] | None = None,
+    exclude_ids: Sequence[str] | None = None,
+    exclude_tool_calls: Sequence[str] | bool | None = None,
+) -> list[BaseMessage]: ...
 def filter_messages(
     messages: Iterable[MessageLikeRepresentation] | None = None,
     *,
@@ -94,7 +118,7 @@ def filter_messages(
     include_ids: Sequence[str] | None = None,
     exclude_ids: Sequence[str] | None = None,
     exclude_tool_calls: Sequence[str] | bool | None = None,
-) -> Any:
+) -> list[BaseMessage] | MessagesTransform:
     """The messages that match an ``include_*`` option (any, when none is given) and
     no ``exclude_*`` option.
 
@@ -179,9 +203,17 @@ def _without_tool_calls(
 # -- merge_message_runs ---------------------------------------------------------
 
 
+@overload
+def merge_message_runs(
+    messages: None = None, *, chunk_separator: str = "\n"
+) -> MessagesTransform: ...
+@overload
+def merge_message_runs(
+    messages: Iterable[MessageLikeRepresentation], *, chunk_separator: str = "\n"
+) -> list[BaseMessage]: ...
 def merge_message_runs(
     messages: Iterable[MessageLikeRepresentation] | None = None, *, chunk_separator: str = "\n"
-) -> Any:
+) -> list[BaseMessage] | MessagesTransform:
     """Merge each run of consecutive messages of the same class into one message.
 
     String contents are joined with ``chunk_separator``; list contents are
@@ -470,6 +502,9 @@ def messages_from_dict(messages: Sequence[dict[str, Any]]) -> list[BaseMessage]:
 # -- convert_to_openai_messages -------------------------------------------------
 
 
+TextFormat = Literal["string", "block"]
+
+
 def openai_role(message: BaseMessage) -> str:
     """The OpenAI chat role of ``message``."""
     if isinstance(message, HumanMessage):
@@ -497,12 +532,26 @@ def openai_tool_calls(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
     ]
 
 
+@overload
+def convert_to_openai_messages(  # type: ignore[overload-overlap]
+    messages: BaseMessage | dict[str, Any] | str,
+    *,
+    text_format: Literal["string", "block"] = "string",
+    include_id: bool = False,
+) -> dict[str, Any]: ...
+@overload
+def convert_to_openai_messages(
+    messages: Iterable[MessageLikeRepresentation],
+    *,
+    text_format: Literal["string", "block"] = "string",
+    include_id: bool = False,
+) -> list[dict[str, Any]]: ...
 def convert_to_openai_messages(
     messages: MessageLikeRepresentation | Iterable[MessageLikeRepresentation],
     *,
     text_format: Literal["string", "block"] = "string",
     include_id: bool = False,
-) -> Any:
+) -> dict[str, Any] | list[dict[str, Any]]:
     """Messages as OpenAI Chat Completions dicts (one dict for one message).
 
     ``text_format="string"`` makes text-only contents one string (blocks joined with
@@ -525,7 +574,7 @@ def convert_to_openai_messages(
 
 
 def _openai_message(
-    message: BaseMessage, i: int, text_format: str, include_id: bool
+    message: BaseMessage, i: int, text_format: TextFormat, include_id: bool
 ) -> list[dict[str, Any]]:
     wire: dict[str, Any] = {"role": openai_role(message)}
     if message.name:
@@ -568,7 +617,7 @@ def _openai_block(
     wire: dict[str, Any],
     content: list[dict[str, Any]],
     tool_messages: list[dict[str, Any]],
-    text_format: str,
+    text_format: TextFormat,
 ) -> None:
     kind = block.get("type")
     if kind == "text":
@@ -600,9 +649,7 @@ def _openai_block(
             tool_call_id=block["tool_use_id"],
             status="error" if block.get("is_error") else "success",
         )
-        tool_messages.extend(
-            convert_to_openai_messages([answer], text_format=text_format)  # type: ignore[arg-type]
-        )
+        tool_messages.extend(convert_to_openai_messages([answer], text_format=text_format))
     elif kind == "json" or "json" in block:
         content.append({"type": "text", "text": json.dumps(_need(block, where, "json")["json"])})
     else:

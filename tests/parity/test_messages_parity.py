@@ -272,3 +272,29 @@ def test_langchain_dicts_load_into_graphkit() -> None:
         {**d, "data": {k: v for k, v in d["data"].items() if k != "chunk_position"}}
         for d in lc.messages_to_dict(theirs)
     ]
+
+
+def test_count_options_match_langchain() -> None:
+    def usage(total: int) -> Any:
+        return {"input_tokens": 1, "output_tokens": 1, "total_tokens": total}
+
+    meta = {"model_provider": "openai"}
+    history: list[gm.BaseMessage] = [
+        gm.HumanMessage("hello there", name="ann"),
+        gm.AIMessage("hi", usage=usage(100), response_metadata=meta),
+        gm.HumanMessage([{"type": "image", "url": "http://x"}, {"type": "other", "k": 1}]),
+        gm.AIMessage("x", usage=usage(30), response_metadata=meta),
+    ]
+    spec = {"name": "f", "description": "d", "parameters": {"type": "object"}}
+    for options in (
+        {},
+        {"use_usage_metadata_scaling": True},
+        {"tools": [spec]},
+        {"chars_per_token": 3.3, "extra_tokens_per_message": 1.5, "count_name": False},
+        {"tokens_per_image": 7},
+    ):
+        same(
+            lambda ms, o=options: gm.count_tokens_approximately(ms, **o),  # type: ignore[misc]
+            lambda ms, o=options: lc.utils.count_tokens_approximately(ms, **o),  # type: ignore[misc]
+            history,
+        )
