@@ -15,8 +15,9 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import types
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, overload
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, overload
 
 from graphkit._message_utils import MessagesTransform, MessageTypes, is_message_type, openai_role
 from graphkit.errors import InvalidArgumentError
@@ -279,11 +280,20 @@ def _counts_one_message(func: Callable[..., Any]) -> bool:
             f"token_counter {func!r} takes no argument: it must take the list of messages "
             "(or one message, annotated as a message class)."
         )
-    annotation = params[0].annotation
+    return _is_message_annotation(params[0].annotation)
+
+
+def _is_message_annotation(annotation: Any) -> bool:
+    """A message class, a union of them (``AnyMessage``), or such a name left unresolved."""
     if isinstance(annotation, str):
         return annotation in _PER_MESSAGE_ANNOTATIONS
     if isinstance(annotation, type):
         return issubclass(annotation, BaseMessage) or annotation.__name__ == "BaseMessage"
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_message_annotation(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return all(_is_message_annotation(arg) for arg in get_args(annotation))
     return False
 
 

@@ -13,6 +13,7 @@ from hypothesis_budget import examples
 from graphkit.errors import GraphkitError, InvalidArgumentError
 from graphkit.messages import (
     AIMessage,
+    AnyMessage,
     BaseMessage,
     HumanMessage,
     MessagesTransform,
@@ -124,6 +125,28 @@ def test_string_annotations_are_detected_too() -> None:
         return 1
 
     assert len(trim_messages(HISTORY, max_tokens=2, token_counter=counter)) == 2
+
+
+def test_any_message_and_union_annotations_count_per_message() -> None:
+    def any_message(message: AnyMessage) -> int:
+        return 1
+
+    def union(message: HumanMessage | AIMessage) -> int:
+        return 1
+
+    def optional(message: HumanMessage | None) -> int:
+        return 1
+
+    assert len(trim_messages(HISTORY, max_tokens=2, token_counter=any_message)) == 2
+    assert len(trim_messages(HISTORY, max_tokens=2, token_counter=union)) == 2
+    # not a message annotation: called once with the whole list, which so counts 1
+    assert len(trim_messages(HISTORY, max_tokens=2, token_counter=optional)) == len(HISTORY)
+
+
+def test_count_tokens_approximately_itself_is_a_list_counter() -> None:
+    budget = count_tokens_approximately(HISTORY[-2:])
+    kept = trim_messages(HISTORY, max_tokens=budget, token_counter=count_tokens_approximately)
+    assert ids(kept) == ["t1", "a3"]
 
 
 class CountingModel:
