@@ -219,8 +219,9 @@ def merge_message_runs(
     String contents are joined with ``chunk_separator``; list contents are
     concatenated (blocks with the same ``index`` merged); AI messages keep all their
     tool calls and add up their usage. Tool messages are never merged (each answers
-    its own call). The merged message keeps the first message's ``name`` and
-    ``response_metadata``. Without ``messages``, returns a ``MessagesTransform``.
+    its own call). The merged message keeps the first message's ``response_metadata``,
+    and the ``name`` the run's messages share (none when they differ: LangChain drops
+    it always). Without ``messages``, returns a ``MessagesTransform``.
 
         >>> [m.text for m in merge_message_runs([HumanMessage("a"), HumanMessage("b")])]
         ['a\\nb']
@@ -244,6 +245,7 @@ def _merge_two(first: BaseMessage, second: BaseMessage, separator: str) -> BaseM
     update: dict[str, Any] = {
         "content": _merge_run_content(left, right),
         "additional_kwargs": merge_dicts(first.additional_kwargs, second.additional_kwargs),
+        "name": first.name if first.name == second.name else None,
     }
     if isinstance(first, AIMessage) and isinstance(second, AIMessage):
         update["id"] = _ai_id(first.id, second.id)

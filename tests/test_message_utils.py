@@ -171,16 +171,20 @@ def test_merge_extras_as_langchain_does() -> None:
         )
 
 
-def test_merge_keeps_first_name_and_response_metadata() -> None:
+def test_merge_keeps_a_shared_name_and_the_first_response_metadata() -> None:
     merged = merge_message_runs(
         [
             AIMessage("a", name="bot", response_metadata={"model": "m1"}),
-            AIMessageChunk("b", response_metadata={"model": "m2"}),
+            AIMessageChunk("b", name="bot", response_metadata={"model": "m2"}),
         ]
     )
     assert [type(m) for m in merged] == [AIMessage]
     assert merged[0].name == "bot"
     assert merged[0].response_metadata == {"model": "m1"}
+    mixed = merge_message_runs([HumanMessage("a", name="ann"), HumanMessage("b", name="bob")])
+    assert mixed[0].name is None  # neither speaker said all of it
+    one_named = merge_message_runs([HumanMessage("a", name="ann"), HumanMessage("b")])
+    assert one_named[0].name is None
 
 
 def test_merge_empty_and_transform() -> None:

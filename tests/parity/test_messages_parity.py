@@ -178,7 +178,7 @@ def test_other_helpers_match_langchain(history: list[gm.BaseMessage]) -> None:
             lambda ms, o=lc_options: lc.filter_messages(ms, **o),  # type: ignore[misc]
             history,
         )
-    # merged messages keep their first name in graphkit (LangChain drops it): not compared
+    # a merged message keeps the name its run shares in graphkit (LangChain drops it)
     merged = gm.merge_message_runs(history)
     expected = lc.merge_message_runs(to_langchain(history))
     assert [view(m, name=False) for m in merged] == [view(m, name=False) for m in expected]
