@@ -281,12 +281,13 @@ def _ai_id(first: str | None, second: str | None) -> str | None:
 
 def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     """``right`` merged into a copy of ``left`` as LangChain merges message extras:
-    equal values are kept, strings and lists concatenated, dicts merged, numbers added;
-    ``None`` gives way to a value."""
+    strings and lists concatenated, dicts merged, integers added (``index``,
+    ``created`` and ``timestamp`` take the later value); ``None`` gives way to a value.
+    Equal values are kept as they are (LangChain concatenates equal strings)."""
     merged = dict(left)
     for key, value in right.items():
         mine = merged.get(key)
-        if mine is None or key not in merged:
+        if mine is None:
             merged[key] = value
         elif value is None or value == mine:
             continue
@@ -297,14 +298,20 @@ def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
             )
         elif isinstance(mine, dict):
             merged[key] = merge_dicts(mine, value)
-        elif isinstance(mine, (str, list, int, float)):
+        elif isinstance(mine, (str, list)):
             merged[key] = mine + value
+        elif type(mine) is int:
+            merged[key] = value if key in _LATEST_WINS else mine + value
         else:
             raise InvalidMessageError(
                 f"cannot merge the messages' {key!r}: {type(mine).__name__} values "
                 "that differ do not merge; make them equal or drop one"
             )
     return merged
+
+
+_LATEST_WINS = frozenset({"index", "created", "timestamp"})
+"""Integer extras that are positions or times, not counts: merging keeps the later one."""
 
 
 # -- get_buffer_string ----------------------------------------------------------

@@ -162,6 +162,20 @@ def test_merge_extras_as_langchain_does() -> None:
         ]
     )
     assert merged[0].additional_kwargs == {"s": "xy", "d": {"p": 1, "q": 2}, "n": 3, "l": [1, 2]}
+    equal = merge_message_runs(
+        [
+            HumanMessage("a", additional_kwargs={"lang": "en", "index": 1, "flag": True}),
+            HumanMessage("b", additional_kwargs={"lang": "en", "index": 2, "flag": True}),
+        ]
+    )
+    assert equal[0].additional_kwargs == {"lang": "en", "index": 2, "flag": True}
+    with pytest.raises(InvalidMessageError, match="bool values that differ"):
+        merge_message_runs(
+            [
+                HumanMessage("a", additional_kwargs={"flag": True}),
+                HumanMessage("b", additional_kwargs={"flag": False}),
+            ]
+        )
     with pytest.raises(InvalidMessageError, match="one is a str, the other a int"):
         merge_message_runs(
             [

@@ -71,7 +71,7 @@ _CONTENT = st.one_of(
 def histories(draw: st.DrawFn) -> list[gm.BaseMessage]:
     out: list[gm.BaseMessage] = []
     for i in range(draw(st.integers(0, 8))):
-        kind = draw(st.sampled_from(["system", "human", "ai", "ai_calls", "tool"]))
+        kind = draw(st.sampled_from(["system", "human", "ai", "ai_calls", "ai_blocks", "tool"]))
         extra: dict[str, Any] = {}
         if draw(st.booleans()):
             extra["name"] = draw(st.sampled_from(["ann", "bob"]))
@@ -87,8 +87,19 @@ def histories(draw: st.DrawFn) -> list[gm.BaseMessage]:
             call = {"name": "f", "args": {"a": i, "s": "é"}, "id": f"c{i}"}
             text = draw(st.sampled_from(["", "calling"]))
             out.append(gm.AIMessage(text, tool_calls=[call], **extra))
+        elif kind == "ai_blocks":  # Anthropic style: the call is a content block too
+            call = {"name": "g", "args": {"q": "x"}, "id": f"c{i}"}
+            blocks: list[Any] = [
+                {"type": "text", "text": "using g"},
+                {"type": "tool_use", "id": f"c{i}", "name": "g", "input": {"q": "x"}},
+            ]
+            out.append(gm.AIMessage(blocks, tool_calls=[call], **extra))
         else:
-            out.append(gm.ToolMessage(draw(_CONTENT), tool_call_id=f"c{i - 1}", **extra))
+            status = draw(st.sampled_from(["success", "error"]))
+            content = draw(_CONTENT)
+            out.append(gm.ToolMessage(content, tool_call_id=f"c{i - 1}", status=status, **extra))
+        if draw(st.integers(0, 4)) == 0:  # distinct: LangChain doubles equal strings
+            out[-1].additional_kwargs["k"] = f"v{i}"
     return out
 
 
