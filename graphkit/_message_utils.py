@@ -34,6 +34,7 @@ from graphkit.messages import (
     _merge_content,
     convert_to_messages,
     image_source_url,
+    message_chunk_to_message,
 )
 
 MessageTypes = str | type[BaseMessage] | Sequence[str | type[BaseMessage]]
@@ -252,10 +253,7 @@ def _merge_two(first: BaseMessage, second: BaseMessage, separator: str) -> BaseM
         update["tool_calls"] = [*first.tool_calls, *second.tool_calls]
         update["invalid_tool_calls"] = [*first.invalid_tool_calls, *second.invalid_tool_calls]
         update["usage"] = _add_usage(first.usage, second.usage)
-    cls = AIMessage if isinstance(first, AIMessageChunk) else type(first)
-    data = {k: v for k, v in first.model_dump().items() if k != "type"}
-    data.pop("tool_call_chunks", None)
-    return cls(**{**data, **update})
+    return message_chunk_to_message(first).model_copy(update=update, deep=True)
 
 
 def _merge_run_content(left: Any, right: Any) -> Any:

@@ -416,3 +416,13 @@ def test_property_dicts_round_trip_and_filter_keeps_order(messages: list[BaseMes
 def test_top_package_exports_the_common_helpers() -> None:
     for name in ("trim_messages", "filter_messages", "merge_message_runs"):
         assert getattr(graphkit, name) is getattr(graphkit.messages, name)
+
+
+def test_merged_messages_share_nothing_mutable_with_the_input() -> None:
+    first = HumanMessage("a", response_metadata={"seen": [1]}, additional_kwargs={"d": {"x": 1}})
+    (merged,) = merge_message_runs([first, HumanMessage("b")])
+    merged.response_metadata["seen"].append(2)
+    merged.additional_kwargs["d"]["x"] = 9
+    assert first.response_metadata == {"seen": [1]}
+    assert first.additional_kwargs == {"d": {"x": 1}}
+    assert first.content == "a"
