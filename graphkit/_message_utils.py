@@ -14,6 +14,7 @@ the same options later, as LangChain returns a runnable::
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, overload
@@ -281,12 +282,13 @@ def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     """``right`` merged into a copy of ``left`` as LangChain merges message extras:
     strings and lists concatenated, dicts merged, integers added (``index``,
     ``created`` and ``timestamp`` take the later value); ``None`` gives way to a value.
-    Equal values are kept as they are (LangChain concatenates equal strings)."""
-    merged = dict(left)
+    Equal values are kept as they are (LangChain concatenates equal strings). The
+    result shares nothing mutable with ``left`` or ``right``."""
+    merged = copy.deepcopy(left)
     for key, value in right.items():
         mine = merged.get(key)
         if mine is None:
-            merged[key] = value
+            merged[key] = copy.deepcopy(value)
         elif value is None or value == mine:
             continue
         elif type(mine) is not type(value):
@@ -297,7 +299,7 @@ def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(mine, dict):
             merged[key] = merge_dicts(mine, value)
         elif isinstance(mine, (str, list)):
-            merged[key] = mine + value
+            merged[key] = mine + copy.deepcopy(value)
         elif type(mine) is int:
             merged[key] = value if key in _LATEST_WINS else mine + value
         else:
