@@ -59,14 +59,16 @@ def count_tokens_approximately(
     each; an image block counts ``tokens_per_image``. ``tools`` (dicts or graphkit
     tools) add their JSON schemas' characters. ``use_usage_metadata_scaling`` scales
     the count up (at most 1.25x) to the provider's own total in the latest AI
-    message's usage, when all AI messages come from one provider.
+    message's usage, when the AI messages (from the first that names its
+    ``response_metadata["model_provider"]`` on) come from that one provider.
 
         >>> count_tokens_approximately([("user", "hello world!")])  # 12 + len("user") chars
         7
     """
     converted = convert_to_messages(messages)  # type: ignore[arg-type]
     count = float(math.ceil(_tools_chars(tools) / chars_per_token)) if tools else 0.0
-    providers: set[Any] = set()
+    provider: Any = None
+    mixed_providers = False
     scale_total: int | None = None
     count_at_total = 0.0
     for message in converted:
@@ -74,15 +76,19 @@ def count_tokens_approximately(
         count += images * tokens_per_image
         count += math.ceil(chars / chars_per_token) + extra_tokens_per_message
         if use_usage_metadata_scaling and isinstance(message, AIMessage):
-            providers.add(message.response_metadata.get("model_provider"))
+            this_provider = message.response_metadata.get("model_provider")
+            if provider is None:
+                provider = this_provider
+            elif this_provider != provider:
+                mixed_providers = True
             total = message.usage.get("total_tokens") if message.usage else None
             if isinstance(total, int):
                 scale_total, count_at_total = total, count
     if (
         use_usage_metadata_scaling
         and len(converted) > 1
-        and len(providers) == 1
-        and None not in providers
+        and provider is not None
+        and not mixed_providers
         and scale_total is not None
         and count_at_total > 0
     ):
@@ -117,7 +123,7 @@ def _message_chars(message: BaseMessage, count_name: bool) -> tuple[int, int]:
 
 
 def _tools_chars(tools: Sequence[Any]) -> int:
-    from graphkit.tools import Tool, tool
+    from graphkit.tools import Tool, tool  # graphkit.tools imports graphkit.messages
 
     total = 0
     for item in tools:

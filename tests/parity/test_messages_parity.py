@@ -296,6 +296,18 @@ def test_count_options_match_langchain() -> None:
         gm.HumanMessage([{"type": "image", "url": "http://x"}, {"type": "other", "k": 1}]),
         gm.AIMessage("x", usage=usage(30), response_metadata=meta),
     ]
+    unnamed = [gm.AIMessage("first", usage=usage(10)), *history]
+    same(
+        lambda ms: gm.count_tokens_approximately(ms, use_usage_metadata_scaling=True),
+        lambda ms: lc.utils.count_tokens_approximately(ms, use_usage_metadata_scaling=True),
+        unnamed,
+    )
+    mixed = [*history, gm.AIMessage("y", response_metadata={"model_provider": "anthropic"})]
+    same(
+        lambda ms: gm.count_tokens_approximately(ms, use_usage_metadata_scaling=True),
+        lambda ms: lc.utils.count_tokens_approximately(ms, use_usage_metadata_scaling=True),
+        mixed,
+    )
     spec = {"name": "f", "description": "d", "parameters": {"type": "object"}}
     for options in (
         {},
