@@ -211,7 +211,7 @@ def trim_messages(
         include_system=include_system,
         text_splitter=text_splitter,
     )
-    _check_trim_options(strategy, start_on, include_system)
+    _check_trim_options(max_tokens, strategy, start_on, include_system)
     count = _list_counter(token_counter)
     split = _splitter(text_splitter)
     if messages is None:
@@ -226,7 +226,13 @@ def trim_messages(
     )
 
 
-def _check_trim_options(strategy: str, start_on: Any, include_system: bool) -> None:
+def _check_trim_options(
+    max_tokens: Any, strategy: str, start_on: Any, include_system: bool
+) -> None:
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, (int, float)):
+        raise InvalidArgumentError(
+            f"max_tokens must be a number of tokens (an int), not {max_tokens!r}."
+        )
     if strategy not in ("first", "last"):
         raise InvalidArgumentError(
             f"Unrecognized strategy={strategy!r}: trim_messages keeps the 'last' or the "

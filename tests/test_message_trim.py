@@ -273,6 +273,7 @@ async def test_transform_ainvoke() -> None:
         ({"token_counter": 42}, "get_num_tokens_from_messages"),
         ({"token_counter": lambda: 1}, "takes no argument"),
         ({"text_splitter": 3}, "text_splitter must be a function"),
+        ({"max_tokens": None}, "max_tokens must be a number of tokens"),
     ],
 )
 def test_bad_arguments_say_what_to_fix(options: dict[str, Any], fix: str) -> None:
