@@ -422,3 +422,35 @@ def test_partial_trim_never_exceeds_the_budget(
         history, max_tokens=max_tokens, token_counter="approximate", strategy=strategy
     )
     assert len(kept) - len(whole) in (0, 1)  # at most one message is cut
+
+
+# -- in a graph -----------------------------------------------------------------------
+
+
+def test_trim_in_a_pre_model_hook_limits_what_the_agent_model_sees() -> None:
+    """LangGraph's documented pattern: trim the history for the model, keep it whole."""
+    from graphkit.checkpoint.memory import InMemorySaver
+    from graphkit.models import FakeChatModel
+    from graphkit.prebuilt import create_react_agent
+
+    def pre_model_hook(state: dict[str, Any]) -> dict[str, Any]:
+        trimmed = trim_messages(
+            state["messages"],
+            strategy="last",
+            token_counter=count_tokens_approximately,
+            max_tokens=30,
+            start_on="human",
+            end_on=("human", "tool"),
+        )
+        return {"llm_input_messages": trimmed}
+
+    model = FakeChatModel(responses=["first answer", "second answer"])
+    agent = create_react_agent(
+        model, [], pre_model_hook=pre_model_hook, checkpointer=InMemorySaver()
+    )
+    config = {"configurable": {"thread_id": "t"}}
+    agent.invoke({"messages": [("user", "a fairly long first question " * 3)]}, config)
+    out = agent.invoke({"messages": [("user", "short one")]}, config)
+    assert [m.text for m in out["messages"]][-2:] == ["short one", "second answer"]
+    assert len(out["messages"]) == 4  # the state keeps everything
+    assert [m.text for m in model.calls[-1]] == ["short one"]  # the model saw the last turn
