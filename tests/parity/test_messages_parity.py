@@ -110,7 +110,9 @@ def same(ours: Callable[[Any], Any], theirs: Callable[[Any], Any], history: Any)
     except Exception as exc:
         with pytest.raises(Exception):  # noqa: B017
             ours(history)
-        assert isinstance(exc, (ValueError, TypeError))
+        assert isinstance(
+            exc, (ValueError, TypeError, KeyError)
+        )  # KeyError: a text block without text
         return
     got = ours(history)
     if isinstance(expected, list) and expected and hasattr(expected[0], "type"):
@@ -256,6 +258,25 @@ def test_anthropic_blocks_convert_to_openai_as_langchain_does() -> None:
         ),
         gm.HumanMessage([{"type": "tool_result", "tool_use_id": "c1", "content": "42"}]),
         gm.SystemMessage("dev", additional_kwargs={"__openai_role__": "developer"}),
+        gm.HumanMessage(
+            [
+                {"type": "image", "url": "http://i/x.png"},
+                {"type": "image", "base64": "AAA", "mime_type": "image/png"},
+                {"type": "file", "file_id": "file-1"},
+                {"type": "audio", "base64": "WAV", "mime_type": "audio/wav"},
+                {"type": "file", "base64": "P", "mime_type": "application/pdf", "filename": "a"},
+                {"type": "file", "file": {"file_data": "data:application/pdf;base64,X"}},
+                {"type": "input_audio", "input_audio": {"data": "W", "format": "mp3"}},
+                {"type": "refusal", "refusal": "no"},
+                {"type": "refusal", "refusal": ""},
+                {"type": "thinking", "thinking": "hmm"},
+                {"type": "mystery", "x": 1},
+            ]
+        ),
+        gm.AIMessage(
+            [{"type": "function_call", "call_id": "c7", "name": "f", "arguments": "{}"}],
+            additional_kwargs={"refusal": "nope"},
+        ),
     ]
     for text_format in ("string", "block"):
         same(
@@ -263,6 +284,27 @@ def test_anthropic_blocks_convert_to_openai_as_langchain_does() -> None:
             lambda ms, f=text_format: lc.convert_to_openai_messages(ms, text_format=f),
             history,
         )
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"type": "mystery"},
+        {"type": "video", "url": "http://v"},
+        {"type": "file", "url": "http://f"},
+        {"type": "image", "base64": "AAA"},
+        {"type": "tool_use", "id": "1", "name": "f"},
+        {"type": "text"},
+    ],
+)
+def test_bad_blocks_are_errors_in_both(block: dict[str, Any]) -> None:
+    kind = gm.AIMessage if block["type"] == "tool_use" else gm.HumanMessage
+    history: list[gm.BaseMessage] = [kind([block])]
+    same(
+        lambda ms: gm.convert_to_openai_messages(ms, pass_through_unknown_blocks=False),
+        lambda ms: lc.convert_to_openai_messages(ms, pass_through_unknown_blocks=False),
+        history,
+    )
 
 
 def test_langchain_dicts_load_into_graphkit() -> None:
