@@ -319,11 +319,12 @@ _LATEST_WINS = frozenset({"index", "created", "timestamp"})
 
 
 def get_buffer_string(
-    messages: Sequence[BaseMessage],
+    messages: Sequence[MessageLikeRepresentation],
     human_prefix: str = "Human",
     ai_prefix: str = "AI",
     *,
     system_prefix: str = "System",
+    function_prefix: str = "Function",
     tool_prefix: str = "Tool",
     message_separator: str = "\n",
     format: Literal["prefix", "xml"] = "prefix",
@@ -333,7 +334,8 @@ def get_buffer_string(
     ``format="xml"`` writes ``<message type="human">hi</message>`` elements instead
     (escaped, with ``<tool_call>`` elements for an AI message's tool calls and
     ``<image url=... />`` for image blocks given by URL), which stays unambiguous
-    when a message itself contains "Human:".
+    when a message itself contains "Human:". ``function_prefix`` is accepted as
+    LangChain's is (graphkit has no ``FunctionMessage`` to use it on).
 
         >>> get_buffer_string([HumanMessage("hi"), AIMessage("hello")])
         'Human: hi\\nAI: hello'
@@ -349,7 +351,7 @@ def get_buffer_string(
         (ToolMessage, tool_prefix),
     ]
     parts: list[str] = []
-    for message in convert_to_messages(messages):
+    for message in convert_to_messages(list(messages)):
         role = next((p for cls, p in prefixes if isinstance(message, cls)), None)
         if role is None:
             raise InvalidMessageError(

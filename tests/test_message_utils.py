@@ -233,6 +233,7 @@ def test_buffer_string_options() -> None:
         [{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "u"}}]
     )
     assert get_buffer_string([blocks]) == "Human: a"
+    assert get_buffer_string([("user", "q"), ("ai", "a")], function_prefix="F") == "Human: q\nAI: a"
 
 
 def test_buffer_string_xml_escapes_and_nests_tool_calls() -> None:
