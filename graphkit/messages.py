@@ -12,6 +12,11 @@ same here::
 ``add_messages`` is the reducer behind ``MessagesState.messages``: it appends,
 replaces messages that reuse an id, deletes on ``RemoveMessage`` and coerces
 dicts, ``(role, content)`` tuples and strings into message objects.
+
+LangChain's message helpers live here too: ``trim_messages`` and
+``count_tokens_approximately`` (keep a history within a context window),
+``filter_messages``, ``merge_message_runs``, ``get_buffer_string``,
+``convert_to_openai_messages`` and ``messages_to_dict``/``messages_from_dict``.
 """
 
 from __future__ import annotations
