@@ -19,7 +19,8 @@ import types
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, overload
 
-from graphkit._message_utils import MessagesTransform, MessageTypes, is_message_type, openai_role
+from graphkit._message_openai import openai_role
+from graphkit._message_utils import MessagesTransform, MessageTypes, is_message_type
 from graphkit.errors import InvalidArgumentError
 from graphkit.messages import (
     AIMessage,

@@ -798,10 +798,10 @@ _register_with_serde()
 
 # LangChain's message helpers (trim, count, filter, merge runs, convert); they build on
 # the classes above, so they are imported last.
+from graphkit._message_openai import convert_to_openai_messages  # noqa: E402
 from graphkit._message_trim import count_tokens_approximately, trim_messages  # noqa: E402
 from graphkit._message_utils import (  # noqa: E402
     MessagesTransform,
-    convert_to_openai_messages,
     filter_messages,
     get_buffer_string,
     merge_message_runs,

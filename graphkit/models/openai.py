@@ -22,7 +22,7 @@ from typing import Any
 
 import openai
 
-from graphkit._message_utils import openai_tool_calls
+from graphkit._message_openai import openai_tool_calls
 from graphkit.errors import InvalidMessageError
 from graphkit.messages import (
     AIMessage,
