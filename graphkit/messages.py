@@ -501,6 +501,8 @@ def _from_role(role: str, data: dict[str, Any]) -> BaseMessage:
         raise InvalidMessageError(
             f"unknown message role {role!r}: use one of {sorted(_ROLE_TO_CLASS)}"
         )
+    if role == "developer":  # as LangChain marks it, so it goes back out as "developer"
+        data["additional_kwargs"] = {**data.get("additional_kwargs", {}), "__openai_role__": role}
     if cls is AIMessage and data.get("tool_calls"):
         data["tool_calls"] = [_tool_call_from_dict(c) for c in data["tool_calls"]]
     if data.get("content") is None:

@@ -22,6 +22,7 @@ from graphkit.messages import (
     RemoveMessage,
     SystemMessage,
     ToolMessage,
+    convert_to_messages,
     convert_to_openai_messages,
     filter_messages,
     get_buffer_string,
@@ -388,6 +389,9 @@ def test_openai_responses_function_call_blocks_become_tool_calls() -> None:
 def test_developer_role_round_trips() -> None:
     system = SystemMessage("rules", additional_kwargs={"__openai_role__": "developer"})
     assert convert_to_openai_messages(system)["role"] == "developer"
+    wire = {"role": "developer", "content": "rules"}
+    assert convert_to_openai_messages(convert_to_messages([wire])) == [wire]
+    assert convert_to_messages([("developer", "rules")]) == [system]
 
 
 # -- message dicts --------------------------------------------------------------------

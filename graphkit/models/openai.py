@@ -22,7 +22,7 @@ from typing import Any
 
 import openai
 
-from graphkit._message_openai import openai_tool_calls
+from graphkit._message_openai import openai_role, openai_tool_calls
 from graphkit.errors import InvalidMessageError
 from graphkit.messages import (
     AIMessage,
@@ -203,7 +203,7 @@ def to_openai_messages(messages: list[BaseMessage]) -> list[dict[str, Any]]:
 def _to_openai(message: BaseMessage) -> dict[str, Any]:
     out: dict[str, Any]
     if isinstance(message, SystemMessage):
-        out = {"role": "system", "content": _content(message.content)}
+        out = {"role": openai_role(message), "content": _content(message.content)}
     elif isinstance(message, HumanMessage):
         out = {"role": "user", "content": _content(message.content)}
     elif isinstance(message, AIMessage):
