@@ -94,13 +94,19 @@ class RunScope:
     def for_run(
         cls,
         config: RunnableConfig,
-        *,
         context: Any = None,
         control: RunControl | None = None,
         has_checkpointer: bool = False,
         subgraphs: bool = False,
+        replay_targets: dict[str, str] | None = None,
     ) -> RunScope:
-        """The scope of a top-level run with this (already merged) ``config``."""
+        """The scope of a top-level run with this (already merged) ``config``
+        (``replay_targets``: see the field; the arguments are positional in the engine,
+        which calls this once per invoke)."""
+        if not config:  # the common call: nothing in the config to share
+            return cls(
+                context, control, None, None, None, None, subgraphs, None, None, replay_targets
+            )
         configurable = configurable_of(config)  # ConfigError unless a mapping
         metadata = dict(config.get("metadata") or {})
         server_info = None
@@ -124,6 +130,9 @@ class RunScope:
             server_info,
             metadata,
             subgraphs,
+            None,
+            None,
+            replay_targets,
         )
 
 

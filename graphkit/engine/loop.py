@@ -129,11 +129,38 @@ def _alive(ref: weakref.ref[Run]) -> Run:
 class Run:
     """State, frontier and bookkeeping of one invocation."""
 
+    # What every run starts with, kept on the class: a run sets only what it changes
+    # (an invoke builds one Run, and each attribute it sets costs)
+    step = -1
+    """Number of the last completed step (-1: before the input)."""
+    steps_run = 0
+    skip_interrupt_before = False
+    interrupts: Sequence[Interrupt] = ()
+    """The interrupts a paused run stopped at (a new list when it pauses)."""
+    drained: str | None = None
+    """Why the run stopped early at a ``RunControl`` drain request, if it did."""
+    paused = False
+    """True when the run stopped before its end (interrupt, interrupt_before/after)."""
+    replaying = False
+    """Replaying a named checkpoint: paused tasks run afresh (no saved answers)."""
+    restored: Mapping[str, list[Write]] = MappingProxyType({})
+    """Pending writes of the loaded checkpoint, by task id (used by the next plan;
+    replaced, never changed in place)."""
+    resumes: Mapping[str, list[Any]] = MappingProxyType({})
+    """Answers for the ``interrupt()`` calls of paused tasks, by task id (replaced,
+    never changed in place)."""
+    source: str | None = None
+    """The loaded checkpoint's ``source`` ("input", "loop", "update", "fork")."""
+    parent_id: str | None = None
+    """The loaded checkpoint's parent id."""
+    loaded_checkpoint: Saved | None = None
+    """The loaded checkpoint, as the ``checkpoints`` stream reports it."""
+    _pool: ThreadPoolExecutor | None = None
+
     def __init__(
         self,
         graph: CompiledStateGraph[Any, Any, Any, Any],
         config: RunnableConfig,
-        *,
         saver: BaseCheckpointSaver | None = None,
         modes: frozenset[str] = frozenset(),
         live: bool = False,
@@ -142,51 +169,59 @@ class Run:
         parent_task: TaskContext | None = None,
         scope: RunScope | None = None,
     ) -> None:
+        # (the arguments are positional where the engine builds one per invoke: a class
+        # called with keywords builds a dict first)
         self.graph = graph
-        self.tables = graph.tables
+        tables = self.tables = graph.tables
         self.config = config
-        outer = parent_task.run if parent_task is not None else None
-        # a graph a node streams itself, under a caller streaming subgraphs=True, also
-        # makes the caller's modes for it (its own consumer gets only its own)
-        tee = _tees_to(outer) and forward is None and bool(modes)
-        own_modes = modes
-        if tee:
-            assert outer is not None
-            modes = modes | outer.modes
+        tee = False
+        if parent_task is None:
+            outer = None
+            store = graph.store
+            has_checkpointer = saver is not None
+            answers: dict[str, Any] = {}
+            as_of = None
+            scope = scope or RunScope()
+            stream_root = namespace
+            cache = tables.cache or None
+            executor = graph.executor or None
+        else:
+            outer = parent_task.run
+            # a graph a node streams itself, under a caller streaming subgraphs=True, also
+            # makes the caller's modes for it (its own consumer gets only its own)
+            tee = _tees_to(outer) and forward is None and bool(modes)
+            own_modes = modes
+            if tee:
+                modes = modes | outer.modes
+            store = graph.store if graph.store is not None else outer.store
+            has_checkpointer = saver is not None or outer.has_checkpointer
+            answers = outer.answers
+            as_of = outer.as_of
+            scope = scope or outer.scope
+            stream_root = namespace if forward is None else outer.stream_root
+            cache = tables.cache or outer.cache
+            executor = graph.executor or outer.executor
         self.modes = modes
         self.live = live
         """Every step streams while its nodes run (``custom``, ``messages``, ...)."""
-        self.live_when_parallel = bool(modes & _DONE_MODES)
+        self.live_when_parallel = bool(modes) and bool(modes & _DONE_MODES)
         """A step of several tasks streams each one's ``updates`` as it finishes."""
         self.values: dict[str, Any] = {}
-        self.step = -1
-        """Number of the last completed step (-1: before the input)."""
-        self.steps_run = 0
-        self.frontier = Frontier.empty(joins=len(self.tables.joins))
-        """What runs next."""
-        self.skip_interrupt_before = False
-        self.interrupts: list[Interrupt] = []
-        self.drained: str | None = None
-        """Why the run stopped early at a ``RunControl`` drain request, if it did."""
-        self.paused = False
-        """True when the run stopped before its end (interrupt, interrupt_before/after)."""
-        self.replaying = False
-        """Replaying a named checkpoint: paused tasks run afresh (no saved answers)."""
+        joins = tables.joins
+        self.frontier = (
+            Frontier({}, [], {}, [set() for _ in joins]) if joins else Frontier({}, [], {}, [])
+        )
+        """What runs next (``Frontier.empty``, written out)."""
         self.asked: dict[str, list[Interrupt]] = {}
         """Interrupts that restored tasks had raised (kept with them when they finish)."""
-        self.restored: dict[str, list[Write]] = {}
-        """Pending writes of the loaded checkpoint, by task id (used by the next plan)."""
-        self.resumes: dict[str, list[Any]] = {}
-        """Answers for the ``interrupt()`` calls of paused tasks, by task id."""
-        self.source: str | None = None
-        """The loaded checkpoint's ``source`` ("input", "loop", "update", "fork")."""
-        self.parent_id: str | None = None
-        """The loaded checkpoint's parent id."""
-        self.loaded_checkpoint: Saved | None = None
-        """The loaded checkpoint, as the ``checkpoints`` stream reports it."""
-        self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
-        self.node_finished: Callable[[str], object] | None = (config.get("configurable") or {}).get(
-            CONFIG_KEY_NODE_FINISHED
+        self.limit = (
+            int(config["recursion_limit"])
+            if "recursion_limit" in config
+            else DEFAULT_RECURSION_LIMIT
+        )
+        configurable = config.get("configurable")
+        self.node_finished: Callable[[str], object] | None = (
+            configurable.get(CONFIG_KEY_NODE_FINISHED) if configurable else None
         )
         """Called with each node's name when it finishes (LangGraph's config key)."""
         self.step_budget = self.limit
@@ -194,46 +229,44 @@ class Run:
         one of the ``recursion_limit`` steps (set in ``_start_input``)."""
         # A subgraph's own consumer (a node iterating its stream) sees its events
         # as top-level ones; forwarded to the parent's stream they carry the namespace.
-        self.sink = EventSink(  # modes, live, namespace, forward (positional: see TaskContext)
+        sink = self.sink = EventSink(  # modes, live, namespace, forward (positional)
             modes,
             (live or self.live_when_parallel) and forward is None,
             namespace if forward is not None else (),
             forward,
         )
-        self._pool: ThreadPoolExecutor | None = None
         # the session first: it checks the config's thread before anything reads it
         cp = CheckpointSession(saver, config) if saver is not None else None
         if cp is not None:
             cp.report_held = "checkpoints" in modes or "debug" in modes
         self.cp: CheckpointSession | None = cp
+        me = weakref.ref(self)
         self.ctx = RunContext(  # every field, in order (positional: see TaskContext)
             config,
-            graph.store if graph.store is not None or outer is None else outer.store,
-            self.sink.emit if modes else None,  # emit
+            store,
+            sink.emit if modes else None,  # emit
             modes,
-            saver is not None or (outer is not None and outer.has_checkpointer),
+            has_checkpointer,
             namespace,
-            self.sink.push,  # push
+            sink.push,  # push
             parent_task,
             saver,
-            outer.answers if outer is not None else {},  # answers
-            self.tables.channels,
-            outer.as_of if outer is not None else None,  # as_of
+            answers,
+            tables.channels,
+            as_of,
             set(),  # rerun
-            _steps_left(me := weakref.ref(self)),  # steps_left
+            _steps_left(me),  # steps_left
             _read_state(me),  # read_state
-            scope or (outer.scope if outer is not None else RunScope()),
+            scope,
             None,  # checkpoint_id (set below)
-            namespace if forward is None or outer is None else outer.stream_root,  # stream_root
-            self.tables.cache or (parent_task.run.cache if parent_task else None),  # cache
-            resolve_executor(
-                config, graph.executor or (outer.executor if outer is not None else None)
-            ),
+            stream_root,
+            cache,
+            resolve_executor(config, executor),
         )
         if tee:
             assert outer is not None and outer.push is not None
-            self.sink.tee(outer.push, namespace, outer.modes, own_modes)
-        self.in_place = in_place.ENABLED and not self.ctx.has_checkpointer
+            sink.tee(outer.push, namespace, outer.modes, own_modes)
+        self.in_place = in_place.ENABLED and not has_checkpointer
         """Merges may append to a history in place (``graphkit.engine.in_place``): never
         with a checkpointer here or up the call chain (a saver keeps what it stored)."""
         if cp is not None:
