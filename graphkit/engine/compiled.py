@@ -850,7 +850,7 @@ def _final(run: Run, version: str) -> Any:
     if run.ctx.parent_task is not None:
         return nested_result(run)
     output = run.output()
-    if run.in_place:
+    if run.in_place and run.tables.histories:
         run.hand_out(output)
     if version == "v2":
         from graphkit.types import GraphOutput

@@ -744,7 +744,9 @@ class Run:
             names, frontier.deferred = frontier.deferred, {}
         else:
             frontier.pending = {}
-        sends, frontier.sends = frontier.sends, []
+        sends = frontier.sends
+        if sends:
+            frontier.sends = []
         nodes = self.tables.nodes
         values = self.values
         run = self.ctx
@@ -767,7 +769,9 @@ class Run:
             planned_sends(tasks, run, step, nodes, sends)
         if self.restored:
             self._restore(tasks)
-        elif len(tasks) == 1 and self.in_place and not self.ctx.streams("messages"):
+        elif (
+            len(tasks) == 1 and self.in_place and (run.emit is None or not run.streams("messages"))
+        ):
             # (the messages stream reads the task's input after its branches merged)
             tasks[0].alone = True
         return tasks
@@ -817,7 +821,8 @@ class Run:
             self._put_back(tasks)
             self._stop_statically("interrupt_before")
             return True
-        self.skip_interrupt_before = False
+        if self.skip_interrupt_before:
+            self.skip_interrupt_before = False
         control = self.ctx.scope.control
         if control is not None and control.drain_requested and not self.ctx.namespace:
             self._put_back(tasks)
@@ -1074,12 +1079,19 @@ class Run:
             for task in tasks:
                 if not task.streamed:
                     self._emit_update(task)
-        writers = [(t.node.name, t.writes) for t in tasks]
+        one = tasks[0] if len(tasks) == 1 else None
+        if one is not None:  # a step of one task (a chain's)
+            writers = [(one.node.name, one.writes)]
+        else:
+            writers = [(t.node.name, t.writes) for t in tasks]
         cp = self.cp
-        before = self._written_before(writers) if cp is not None else {}
-        merged = _merged_by_one(tasks)
-        if merged is None:
-            self._take_back(tasks)
+        before = self._written_before(writers) if cp is not None else None
+        if one is not None and one.merged is None:
+            merged = None  # nothing merged before the barrier: nothing to take back
+        else:
+            merged = _merged_by_one(tasks)
+            if merged is None:
+                self._take_back(tasks)
         self._apply(writers, merged, tasks)
         self._advance(tasks)
         self.step += 1
@@ -1087,6 +1099,7 @@ class Run:
         if self.modes:
             self._emit_step(tasks)
         if cp is not None:
+            assert before is not None
             wrote = record_writes(
                 [(t.id, t.writes) for t in tasks], self.values, before, self.tables.output_key_set
             )
@@ -1174,24 +1187,32 @@ class Run:
         channel): two sources finishing in one step complete it once, and neither
         is carried over to its next round.
         """
-        fed: set[int] = set()
-        joins = self.frontier.joins
+        fed: set[int] | None = None  # (made for the first join fed: most steps feed none)
+        frontier = self.frontier
+        joins = frontier.joins
+        nodes = self.tables.nodes
         for task in tasks:
             node = task.node
             if node.leads:
-                for target in node.edges:
-                    self._trigger(target)
-                for index in node.joins:
-                    joins[index].add(node.name)
-                    fed.add(index)
+                for target in node.edges:  # _trigger, written out (edges never name END)
+                    if nodes[target].defer:
+                        frontier.deferred[target] = None
+                    else:
+                        frontier.pending[target] = None
+                if node.joins:
+                    if fed is None:
+                        fed = set()
+                    for index in node.joins:
+                        joins[index].add(node.name)
+                        fed.add(index)
             if task.routes:
-                sends = self.frontier.sends
+                sends = frontier.sends
                 for route in task.routes:
                     if type(route) is Send:
                         sends.append(route)
                     else:
                         self._trigger(route)  # type: ignore[arg-type]
-        if not fed:
+        if fed is None:
             return
         for index in sorted(fed):
             seen = joins[index]
@@ -1309,9 +1330,10 @@ class Run:
             raise GraphDrained(self.drained)
 
     def _iterate(self, input: Any, resuming: bool) -> Iterator[Event]:
+        drain = self.sink.drain  # (bound once: drained after every step)
         try:
             self.start(input, resuming=resuming)
-            yield from self.drain()
+            yield from drain()
             while True:
                 tasks = self.plan()
                 if not tasks or self.check_before(tasks):
@@ -1326,11 +1348,11 @@ class Run:
                 try:
                     stop = self.finish(tasks)
                 finally:  # what the failed step streamed is delivered before its error
-                    yield from self.drain()
+                    yield from drain()
                 if stop:
                     break
             self.close()
-            yield from self.drain()
+            yield from drain()
         except BaseException:
             self.close_after_error()
             raise

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, START
+from graphkit.engine import in_place
 from graphkit.engine.retry import as_retry_policies
 from graphkit.errors import GraphCompileError, PolicyError
 from graphkit.node import BranchDef, CallSpec, NodeDef
@@ -139,6 +140,9 @@ class GraphTables:
     updates, output and snapshots are that value itself."""
     cache: Any = None
     """``compile(cache=...)``: where nodes with a ``CachePolicy`` keep their writes."""
+    histories: bool = False
+    """Some channel merges with ``in_place.REDUCER`` (a message history): only then has
+    ``Run.hand_out`` anything to do."""
     direct_input: bool = False
     """The input checkpoint holds the input already applied, and what follows START
     runs at step 0 (no step of its own for START): the functional API's layout, as
@@ -196,13 +200,14 @@ def build_tables(
     has_async = any(n.call.is_async for n in nodes.values()) or any(
         b.call.is_async for bs in builder.branches.values() for b in bs.values()
     )
+    reducers = {k: c.reducer for k, c in channels.items() if c.reducer is not None}
     return GraphTables(
         nodes=nodes,
         start=start,
         joins=tuple((frozenset(j.sources), j.target) for j in builder.joins),
         channels=channels,
         channel_set=frozenset(channels),
-        reducers={k: c.reducer for k, c in channels.items() if c.reducer is not None},
+        reducers=reducers,
         initial={k: c.initial for k, c in channels.items() if c.initial is not None},
         state=builder.state,
         input=builder.input,
@@ -215,6 +220,7 @@ def build_tables(
         has_async=has_async,
         root=root,
         cache=cache,
+        histories=any(r is in_place.REDUCER for r in reducers.values()),
     )
 
 
