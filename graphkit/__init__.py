@@ -19,6 +19,7 @@ from graphkit.errors import (
     NodeError,
     NodeTimeoutError,
     PolicyError,
+    StepTimeoutError,
 )
 from graphkit.func import entrypoint, task
 from graphkit.graph.state import StateGraph
@@ -91,6 +92,7 @@ __all__ = [
     "Send",
     "StateGraph",
     "StateSnapshot",
+    "StepTimeoutError",
     "SystemMessage",
     "TimeoutPolicy",
     "Tool",

@@ -16,6 +16,11 @@ RESERVED_CHARS: Final = ("|", ":")
 INTERRUPT: Final = "__interrupt__"
 """Key under which interrupts appear in ``invoke`` output and ``updates`` streams."""
 
+TAG_NOSTREAM: Final = "nostream"
+"""A chat model given this tag (``ChatOpenAI(..., tags=[TAG_NOSTREAM])``) sends no token
+chunks to ``stream_mode="messages"``, as in LangGraph; the message it returns still
+streams once, whole, with the node's output."""
+
 CONFIG_KEY_NODE_FINISHED: Final = "__pregel_node_finished"
 """A callable in ``config["configurable"]`` under this key is called with each node's
 name when the node finishes (in subgraphs too), as under LangGraph's key of that name."""

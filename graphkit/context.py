@@ -436,6 +436,19 @@ def pregel_path(path: tuple[Any, ...]) -> tuple[Any, ...]:
 CURRENT_TASK: ContextVar[TaskContext | None] = ContextVar("graphkit_task", default=None)
 CURRENT_CALL: ContextVar[tuple[str, str] | None] = ContextVar("graphkit_call", default=None)
 """``(name, call id)`` of the functional API ``@task`` whose body runs here, if any."""
+CALL_INTERRUPTS: ContextVar[tuple[list[int], ...]] = ContextVar(
+    "graphkit_call_interrupts", default=()
+)
+"""One counter per ``@task`` call running here (outermost first): the ``interrupt()``
+answers it used, its nested calls' included. Concurrent calls and the entrypoint
+count apart, so a call served from its saved result on resume skips exactly its own."""
+
+
+def count_interrupts(used: int) -> None:
+    """Add ``used`` interrupt() answers to every ``@task`` call running here."""
+    for counter in CALL_INTERRUPTS.get():
+        counter[0] += used
+
 
 PROGRESS: ContextVar[Callable[[bool], None] | None] = ContextVar("graphkit_progress", default=None)
 """The idle-timeout clock of the running attempt, if it has one (called with

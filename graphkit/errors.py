@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
+import sys
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -149,6 +152,36 @@ class NodeTimeoutError(GraphkitError):
         self.run_timeout = run_timeout
 
 
+if sys.version_info >= (3, 11):
+    _Timeout = TimeoutError
+else:
+
+    class _Timeout(TimeoutError, asyncio.TimeoutError, concurrent.futures.TimeoutError):
+        """Before 3.11, asyncio's and concurrent.futures' TimeoutError are classes of their own."""
+
+
+class StepTimeoutError(GraphkitError, _Timeout):
+    """A step ran past the graph's ``step_timeout``: the run stops with this error.
+
+    A ``TimeoutError`` (also asyncio's), as LangGraph raises. Async tasks still running
+    are cancelled; sync tasks finish in their threads and their results are dropped.
+    """
+
+    def __init__(self, step: int, timeout: float, running: list[str]) -> None:
+        super().__init__(
+            f"Step {step} did not finish within the graph's step_timeout of {timeout:g}s "
+            f"(still running: {', '.join(repr(n) for n in running) or 'nothing'}). Raise "
+            "graph.step_timeout (None waits without a limit), or give the slow node a limit "
+            "of its own: add_node(..., timeout=TimeoutPolicy(run_timeout=...))."
+        )
+        self.step = step
+        """The step that timed out."""
+        self.timeout = timeout
+        """The limit, in seconds."""
+        self.running = running
+        """Names of the tasks that had not finished."""
+
+
 class NodeCancelledError(GraphkitError):
     """A node's own code raised ``asyncio.CancelledError``: the run fails (it is not
     a cancellation of the run, which stays a ``CancelledError``)."""
@@ -263,6 +296,11 @@ def add_context(exc: BaseException, message: str) -> None:
 class MissingExtraError(GraphkitError, ImportError):
     """A feature needs an optional dependency that is not installed; the message names
     the extra that installs it (``pip install 'graphkit[anthropic]'``)."""
+
+
+class ReplacedModuleError(GraphkitError, ImportError):
+    """A LangGraph module graphkit does not have because another of its modules does
+    that job; the message names the replacement and how to switch."""
 
 
 class WorkerLostError(GraphkitError, ConnectionError):

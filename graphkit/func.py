@@ -24,6 +24,7 @@ again.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import copy
 import functools
@@ -39,9 +40,11 @@ from graphkit.cache.base import BaseCache, cache_namespace, digest
 from graphkit.config import merge_configs
 from graphkit.constants import END, INTERRUPT, START
 from graphkit.context import (
+    CALL_INTERRUPTS,
     CURRENT_CALL,
     CURRENT_TASK,
     TaskContext,
+    count_interrupts,
     langgraph_path,
     report_progress,
 )
@@ -60,6 +63,26 @@ R = TypeVar("R")
 INPUT, RETURN, PREVIOUS = "__input__", "__return__", "__previous__"
 ASKED = "asked"
 """Key of ``TaskContext.cache``: per finished task call, the interrupt() answers it used."""
+
+
+_in_flight: contextvars.ContextVar[list[Future[Any] | asyncio.Future[Any]] | None] = (
+    contextvars.ContextVar("graphkit_task_calls", default=None)
+)
+"""The task calls the running entrypoint made (its call's context, and its tasks' copies)."""
+
+
+def _wait_sync(calls: list[Future[Any] | asyncio.Future[Any]]) -> None:
+    """Wait until every call in ``calls`` (which may grow meanwhile) has finished."""
+    while pending := [c for c in calls if not c.done()]:
+        concurrent.futures.wait(pending)  # type: ignore[arg-type]
+
+
+async def _wait_async(calls: list[Future[Any] | asyncio.Future[Any]]) -> None:
+    """``_wait_sync`` on the event loop (sync calls run in threads)."""
+    while pending := [c for c in calls if not c.done()]:
+        await asyncio.wait(
+            [c if isinstance(c, asyncio.Future) else asyncio.wrap_future(c) for c in pending]
+        )
 
 
 class _EntryState(TypedDict, total=False):
@@ -157,22 +180,27 @@ class Task(Generic[R]):
         self._stream_event(ctx, "task", key, {"input": (args, kwargs), "triggers": triggers})
         if key in results:
             # its interrupt() answers were used when it ran: the next call gets the next
-            ctx.interrupt_owner().interrupt_count += ctx.cache.get(ASKED, {}).get(key, 0)
+            used = ctx.cache.get(ASKED, {}).get(key, 0)
+            ctx.interrupt_owner().interrupt_count += used
+            count_interrupts(used)
             cached: Future[R] = Future()
             cached.set_result(results[key])
             return TaskFuture(cached)
         cache = ctx.run.cache if self.cache_policy is not None else None
+        call: Future[R] | asyncio.Future[R]
         if self.is_async:
-            aio = asyncio.ensure_future(
+            call = asyncio.ensure_future(
                 self._streamed(self._run_async(args, kwargs, results, key, cache), key, ctx)
             )
-            return TaskFuture(aio)
-        context = contextvars.copy_context()
-        return TaskFuture(
-            ctx.run.executor.pool().submit(
+        else:
+            context = contextvars.copy_context()
+            call = ctx.run.executor.pool().submit(
                 context.run, self._run_and_keep, args, kwargs, results, key, cache, ctx
             )
-        )
+        calls = _in_flight.get()
+        if calls is not None:
+            calls.append(call)
+        return TaskFuture(call)
 
     def _run_and_keep(
         self,
@@ -184,29 +212,28 @@ class Task(Generic[R]):
         ctx: TaskContext,
     ) -> R:
         CURRENT_CALL.set((str(self.name), key))  # this context is the call's own copy
-        asked = ctx.interrupt_owner().interrupt_count
+        asked = _own_counter()
         try:
             value = self._run_sync(args, kwargs, cache, ctx)
         except Exception as exc:
             self._stream_failure(exc, key, ctx)
             raise
         results[key] = value
-        self._finished(value, key, asked, ctx)
+        self._finished(value, key, asked[0], ctx)
         return value
 
     async def _streamed(self, running: Awaitable[R], key: str, ctx: TaskContext) -> R:
-        asked = ctx.interrupt_owner().interrupt_count
+        asked = _own_counter()  # this asyncio task's own context, where ``running`` runs
         try:
             value = await running
         except Exception as exc:
             self._stream_failure(exc, key, ctx)
             raise
-        self._finished(value, key, asked, ctx)
+        self._finished(value, key, asked[0], ctx)
         return value
 
-    def _finished(self, value: Any, key: str, asked: int, ctx: TaskContext) -> None:
+    def _finished(self, value: Any, key: str, used: int, ctx: TaskContext) -> None:
         """Remember how many interrupt() answers the call used; stream its result."""
-        used = ctx.interrupt_owner().interrupt_count - asked
         if used:
             ctx.cache.setdefault(ASKED, {})[key] = used
         self._stream_result(value, key, ctx)
@@ -306,6 +333,14 @@ class Task(Generic[R]):
     async def aclear_cache(self, cache: BaseCache[Any]) -> None:
         """Async ``clear_cache``."""
         await cache.aclear([self.cache_ns])
+
+
+def _own_counter() -> list[int]:
+    """A counter of the interrupt() answers the ``@task`` call running in this context
+    uses (see ``CALL_INTERRUPTS``); the context must be the call's own copy."""
+    counter = [0]
+    CALL_INTERRUPTS.set((*CALL_INTERRUPTS.get(), counter))
+    return counter
 
 
 def _task_name(fn: Callable[..., Any]) -> str:
@@ -457,6 +492,16 @@ class Workflow:
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
 
+    @property
+    def step_timeout(self) -> float | None:
+        """The graph's ``step_timeout`` (see ``CompiledStateGraph.step_timeout``): the
+        entrypoint's call is one step, so this limits the whole call."""
+        return self.graph.step_timeout
+
+    @step_timeout.setter
+    def step_timeout(self, seconds: float | None) -> None:
+        self.graph.step_timeout = seconds
+
     # -- the node
     def _args(self, state: _EntryState) -> tuple[list[Any], dict[str, Any]]:
         ctx = CURRENT_TASK.get()
@@ -472,12 +517,36 @@ class Workflow:
         return args, kwargs
 
     def _node(self, state: _EntryState) -> dict[str, Any]:
+        """Call the entrypoint; once it returns or pauses (``interrupt()``), wait for the
+        task calls it made that still run, as a step waits for all its tasks: a call
+        that finishes is saved with the pause, so a resume does not run it again."""
         args, kwargs = self._args(state)
-        return _returned(self.fn(*args, **kwargs))
+        calls: list[Future[Any] | asyncio.Future[Any]] = []
+        token = _in_flight.set(calls)
+        try:
+            returned = self.fn(*args, **kwargs)
+        except GraphInterrupt:
+            _wait_sync(calls)
+            raise
+        finally:
+            _in_flight.reset(token)
+        _wait_sync(calls)
+        return _returned(returned)
 
     async def _anode(self, state: _EntryState) -> dict[str, Any]:
+        """Async ``_node``."""
         args, kwargs = self._args(state)
-        return _returned(await self.fn(*args, **kwargs))
+        calls: list[Future[Any] | asyncio.Future[Any]] = []
+        token = _in_flight.set(calls)
+        try:
+            returned = await self.fn(*args, **kwargs)
+        except GraphInterrupt:
+            await _wait_async(calls)
+            raise
+        finally:
+            _in_flight.reset(token)
+        await _wait_async(calls)
+        return _returned(returned)
 
     # -- running
     def _config(self, config: RunnableConfig | None) -> RunnableConfig | None:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from graphkit._hints import resolve_hints
 from graphkit.errors import GraphCompileError, InvalidReducerError, InvalidUpdateError
+from graphkit.managed import ManagedKind, managed_kind
 
 Reducer = Callable[[Any, Any], Any]
 SchemaKind = Literal["typeddict", "pydantic", "dataclass", "root"]
@@ -52,6 +53,8 @@ class Schema:
     """The class (or, for a root state, the type) the schema was read from."""
     kind: SchemaKind
     channels: dict[str, ChannelSpec]
+    managed: dict[str, ManagedKind] = field(default_factory=dict)
+    """Keys whose value the engine computes (``graphkit.managed``): not channels."""
     keys: tuple[str, ...] = field(init=False)
     _validators: dict[str, TypeAdapter[Any]] = field(default_factory=dict)
 
@@ -116,11 +119,26 @@ def inspect_schema(cls: Any, *, role: str = "state_schema") -> Schema:
         )
     else:
         return Schema(cls=cls, kind="root", channels={ROOT: _channel(ROOT, cls, cls)})
-    channels = {name: _channel(name, hint, cls) for name, hint in hints.items()}
-    schema = Schema(cls=cls, kind=kind, channels=channels)
+    managed = _managed_keys(cls, kind, hints)
+    channels = {
+        name: _channel(name, hint, cls) for name, hint in hints.items() if name not in managed
+    }
+    schema = Schema(cls=cls, kind=kind, channels=channels, managed=managed)
     if kind == "pydantic":
         schema._validators = _pydantic_validators(cls)
     return schema
+
+
+def _managed_keys(cls: Any, kind: SchemaKind, hints: dict[str, Any]) -> dict[str, ManagedKind]:
+    """The keys declared ``RemainingSteps`` / ``IsLastStep`` (a pydantic field keeps
+    the marker in its metadata)."""
+    managed: dict[str, ManagedKind] = {}
+    for name, hint in hints.items():
+        metadata = cls.model_fields[name].metadata if kind == "pydantic" else ()
+        found = managed_kind(hint, metadata)
+        if found is not None:
+            managed[name] = found
+    return managed
 
 
 def _has_fields(cls: Any) -> bool:

@@ -8,9 +8,22 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    NamedTuple,
+    TypeAlias,
+    TypeVar,
+    Union,
+)
 
 from typing_extensions import TypedDict
+
+if TYPE_CHECKING:
+    from graphkit.stores.checkpoint.base import BaseCheckpointSaver
 
 N = TypeVar("N")
 T = TypeVar("T")
@@ -19,6 +32,13 @@ StreamMode = Literal[
     "values", "updates", "custom", "debug", "messages", "checkpoints", "tasks", "tools"
 ]
 Durability = Literal["sync", "async", "exit"]
+All = Literal["*"]
+"""``interrupt_before`` / ``interrupt_after`` = ``"*"``: every node."""
+StreamWriter: TypeAlias = Callable[[Any], None]
+"""The type of a node's ``writer`` parameter: call it with a chunk to stream it in
+``custom`` mode (as ``get_stream_writer()`` returns)."""
+Checkpointer: TypeAlias = Union[bool, "BaseCheckpointSaver", None]
+"""What ``compile(checkpointer=...)`` takes: a saver, or for a subgraph True / False / None."""
 
 
 class RunnableConfig(TypedDict, total=False):
@@ -422,7 +442,7 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
     open. A dict is taken as a JSON schema: shown on the ``Interrupt``, not enforced.
     The ``Interrupt`` carries the schema as JSON schema either way.
     """
-    from graphkit.context import current_task
+    from graphkit.context import count_interrupts, current_task
     from graphkit.errors import GraphInterrupt, RunContextError
 
     task = current_task("interrupt()")
@@ -434,6 +454,7 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
     owner = task.interrupt_owner()
     index = owner.interrupt_count
     owner.interrupt_count += 1
+    count_interrupts(1)
     if index < len(owner.resume):
         answer = owner.resume[index]
         if response_schema is None or isinstance(response_schema, dict):

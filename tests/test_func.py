@@ -537,3 +537,104 @@ def test_a_subgraphs_checkpoints_in_a_workflows_stream_keep_their_own_values() -
         (True, {"x": 2}, []),
         (False, 2, []),
     ]
+
+
+def test_a_task_still_running_when_the_entrypoint_pauses_is_saved_not_run_again() -> None:
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    release = threading.Event()
+    calls: list[str] = []
+
+    @task
+    def slow(x: str) -> str:
+        release.wait(10)
+        calls.append("slow")
+        return x + "slow"
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def flow(x: str) -> str:
+        pending = slow(x)
+        threading.Timer(0.05, release.set).start()  # finishes after the pause below
+        answer = interrupt("answer?")
+        return str(pending.result()) + answer
+
+    cfg: Any = {"configurable": {"thread_id": "t"}}
+    assert "__interrupt__" in flow.invoke("a", cfg)
+    assert calls == ["slow"]  # the step waited for it, and kept its result
+    assert flow.invoke(Command(resume="!"), cfg) == "aslow!"
+    assert calls == ["slow"]
+
+
+def test_an_async_task_still_running_when_the_entrypoint_pauses_is_saved() -> None:
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    calls: list[str] = []
+
+    @task
+    async def slow(x: str) -> str:
+        await asyncio.sleep(0.05)
+        calls.append("slow")
+        return x + "slow"
+
+    @entrypoint(checkpointer=InMemorySaver())
+    async def flow(x: str) -> str:
+        pending = slow(x)
+        answer = interrupt("answer?")
+        return str(await pending) + answer
+
+    async def main() -> None:
+        cfg: Any = {"configurable": {"thread_id": "t"}}
+        assert "__interrupt__" in await flow.ainvoke("a", cfg)
+        assert calls == ["slow"]
+        assert await flow.ainvoke(Command(resume="!"), cfg) == "aslow!"
+        assert calls == ["slow"]
+
+    asyncio.run(main())
+
+
+def test_a_task_the_entrypoint_never_awaits_finishes_before_the_run_returns() -> None:
+    done: list[int] = []
+
+    @task
+    def side_effect(n: int) -> int:
+        threading.Event().wait(0.05)
+        done.append(n)
+        return n
+
+    @entrypoint()
+    def flow(n: int) -> int:
+        side_effect(n)
+        return n
+
+    assert flow.invoke(3) == 3
+    assert done == [3]
+
+
+def test_interrupt_answers_used_by_nested_task_calls_are_replayed_exactly() -> None:
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    runs: list[str] = []
+
+    @task
+    def inner() -> str:
+        runs.append("inner")
+        return str(interrupt("inner?"))
+
+    @task
+    def outer() -> str:
+        runs.append("outer")
+        return "outer:" + inner().result()
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def flow(_: Any) -> str:
+        first = outer().result()
+        second = interrupt("flow?")
+        return f"{first} {second}"
+
+    cfg: Any = {"configurable": {"thread_id": "t"}}
+    asked = flow.invoke("go", cfg)["__interrupt__"]
+    assert [i.value for i in asked] == ["inner?"]
+    asked = flow.invoke(Command(resume="A"), cfg)["__interrupt__"]
+    assert [i.value for i in asked] == ["flow?"]  # not "inner?" again, not a third question
+    assert flow.invoke(Command(resume="B"), cfg) == "outer:A B"
+    assert runs.count("outer") == 2 and runs.count("inner") == 2  # ran until paused, then once

@@ -9,7 +9,19 @@ import pytest
 
 LANGGRAPH_IMPORTS = {
     "graphkit.graph": ["StateGraph", "START", "END", "MessagesState", "add_messages"],
-    "graphkit.types": ["Send", "Command", "interrupt", "Interrupt", "RetryPolicy"],
+    "graphkit.types": [
+        "Send",
+        "Command",
+        "interrupt",
+        "Interrupt",
+        "RetryPolicy",
+        "StreamWriter",
+        "Checkpointer",
+        "All",
+        "Durability",
+        "StreamMode",
+    ],
+    "graphkit.managed": ["RemainingSteps", "IsLastStep"],
     "graphkit.config": ["get_config", "get_store", "get_stream_writer"],
     "graphkit.func": ["entrypoint", "task"],
     "graphkit.prebuilt": ["ToolNode", "tools_condition", "create_react_agent"],
@@ -134,3 +146,55 @@ def test_the_readme_import_swap_turns_a_langgraph_program_into_a_graphkit_one(
     out = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['hello Ada'] graphkit.func"
+
+
+def test_a_node_annotated_with_langgraphs_stream_writer_type_streams() -> None:
+    from typing import TypedDict
+
+    from graphkit.graph import START, StateGraph
+    from graphkit.types import StreamWriter
+
+    class State(TypedDict):
+        x: int
+
+    def node(state: State, writer: StreamWriter) -> State:
+        writer({"progress": state["x"]})
+        return {"x": state["x"] + 1}
+
+    graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()
+    assert list(graph.stream({"x": 1}, stream_mode="custom")) == [{"progress": 1}]
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("graphkit.checkpoint.sqlite", "SqliteSaver"),
+        ("graphkit.checkpoint.sqlite.aio", "AsyncSqliteSaver"),
+    ],
+)
+def test_langgraphs_sqlite_saver_import_says_how_to_switch(module: str, name: str) -> None:
+    from graphkit.errors import ReplacedModuleError
+
+    loaded = importlib.import_module(module)  # tools that walk the package can import it
+    with pytest.raises(ImportError, match="LMDBSaver.from_conn_string") as caught:
+        exec(f"from {module} import {name}", {})
+    assert isinstance(caught.value, ReplacedModuleError)
+    with pytest.raises(AttributeError):
+        loaded.SomethingElse  # noqa: B018
+
+
+def test_lmdb_saver_opens_as_langgraphs_savers_do(tmp_path: Path) -> None:
+    from typing import Any, TypedDict
+
+    from graphkit.checkpoint.lmdb import LMDBSaver
+    from graphkit.graph import START, StateGraph
+
+    class State(TypedDict):
+        x: int
+
+    builder = StateGraph(State).add_node("n", lambda s: {"x": s["x"] + 1}).add_edge(START, "n")
+    cfg: Any = {"configurable": {"thread_id": "t"}}
+    with LMDBSaver.from_conn_string(tmp_path / "checkpoints") as saver:
+        assert builder.compile(checkpointer=saver).invoke({"x": 1}, cfg) == {"x": 2}
+    with LMDBSaver.from_conn_string(str(tmp_path / "checkpoints")) as saver:
+        assert builder.compile(checkpointer=saver).get_state(cfg).values == {"x": 2}

@@ -223,6 +223,25 @@ def test_streamed_chunks_carry_langgraph_and_model_metadata() -> None:
     }
 
 
+def test_a_model_tagged_nostream_sends_no_tokens_only_its_whole_reply() -> None:
+    from graphkit.constants import TAG_NOSTREAM
+
+    server = FixtureServer((200, "anthropic_message_tool_use.json"))
+    model = init_chat_model(
+        "anthropic:claude-sonnet-4-6", tags=[TAG_NOSTREAM], **server.http_clients()
+    ).bind_tools([get_weather])
+
+    def call_model(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    graph = StateGraph(MessagesState).add_node("call_model", call_model)
+    graph = graph.add_edge(START, "call_model").compile()
+    events = list(graph.stream({"messages": [("user", "Weather?")]}, stream_mode="messages"))
+    assert not server.requests[0].get("stream")  # asked once, whole
+    assert [type(message).__name__ for message, _ in events] == ["AIMessage"]
+    assert events[0][0].tool_calls[0]["name"] == "get_weather"
+
+
 def test_configurable_model_replays_bind_with_its_keywords() -> None:
     model = init_chat_model().bind_tools([get_weather], parallel_tool_calls=False).bind(seed=1)
     built = model.resolve({"configurable": {"model": "openai:gpt-4.1"}})

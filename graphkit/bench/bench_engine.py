@@ -134,6 +134,19 @@ def wide(kind: str) -> Callable[[], object]:
     return lambda: graph.invoke(WIDE_START)
 
 
+def get_state_wide(kind: str) -> Callable[[], object]:
+    """``get_state`` of a thread of the 500-key state after one run (in-memory saver):
+    a read of hundreds of small channels."""
+    if kind == "langgraph":
+        from langgraph.checkpoint.memory import InMemorySaver
+    else:
+        from graphkit.checkpoint.memory import InMemorySaver  # type: ignore[assignment]
+    graph = wide_graph(kind, InMemorySaver())
+    config = {"configurable": {"thread_id": "wide"}}
+    graph.invoke(WIDE_START, config)
+    return lambda: graph.get_state(config)
+
+
 WORKLOADS = [
     Workload(
         "chain",
@@ -182,5 +195,12 @@ WORKLOADS = [
         lambda: wide("langgraph"),
         units=WIDE_STEPS,
         unit="step",
+    ),
+    Workload(
+        "get_state_wide",
+        f"get_state of a {WIDE_KEYS}-key state's thread (in-memory saver)",
+        lambda: get_state_wide("graphkit"),
+        lambda: get_state_wide("langgraph"),
+        unit="call",
     ),
 ]

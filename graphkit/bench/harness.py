@@ -120,6 +120,7 @@ QUICK = frozenset(
         "chain",
         "fanout",
         "wide",
+        "get_state_wide",
         "ckpt_chain_async",
         "saver_memory",
         "saver_lmdb_nosync",

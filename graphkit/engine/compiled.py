@@ -27,6 +27,7 @@ from graphkit.engine.nested import (
 )
 from graphkit.engine.tables import GraphTables
 from graphkit.errors import (
+    ConfigError,
     GraphCompileError,
     InvalidArgumentError,
     InvalidCallError,
@@ -108,6 +109,27 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
         if checkpointer is not False:  # a subgraph saves into its parent's saver
             _register_state_types(builder)
+
+    _step_timeout: float | None = None
+
+    @property
+    def step_timeout(self) -> float | None:
+        """Seconds a step may take before the run stops with ``StepTimeoutError`` (a
+        ``TimeoutError``); None (the default) waits without a limit. Settable, as in
+        LangGraph: ``graph.step_timeout = 30``. A subgraph's own limit applies to its steps."""
+        return self._step_timeout
+
+    @step_timeout.setter
+    def step_timeout(self, seconds: float | None) -> None:
+        if seconds is not None and (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not 0 < seconds < float("inf")
+        ):
+            raise ConfigError(
+                f"step_timeout must be a positive number of seconds or None, got {seconds!r}."
+            )
+        self._step_timeout = None if seconds is None else float(seconds)
 
     @property
     def saver(self) -> Any:
@@ -508,7 +530,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         schema lacks is dropped, as in LangGraph; a key no schema of the graph declares is
         most likely a typo, and raises (LangGraph drops it silently)."""
         tables = self.tables
-        unknown = [k for k in items if k not in tables.channels]
+        unknown = [k for k in items if k not in tables.channels and k not in tables.managed]
         if unknown:
             raise InvalidUpdateError(
                 f"Input key {unknown[0]!r} is not a key of this graph's state (input schema "

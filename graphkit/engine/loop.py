@@ -21,6 +21,8 @@ import contextvars
 import dataclasses
 import itertools
 import logging
+import queue
+import threading
 import time
 import weakref
 from collections.abc import (
@@ -73,6 +75,7 @@ from graphkit.errors import (
     InvalidUpdateError,
     ParentCommand,
     RunContextError,
+    StepTimeoutError,
     is_invalid_resume,
 )
 from graphkit.schema import ROOT
@@ -219,6 +222,8 @@ class Run:
             if "recursion_limit" in config
             else DEFAULT_RECURSION_LIMIT
         )
+        self.step_timeout = graph.step_timeout
+        """Seconds a step may take (the graph's ``step_timeout``), or None."""
         configurable = config.get("configurable")
         self.node_finished: Callable[[str], object] | None = (
             configurable.get(CONFIG_KEY_NODE_FINISHED) if configurable else None
@@ -716,7 +721,14 @@ class Run:
             try:
                 for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
                     call = branch.call
-                    result = call.fn(reader.make(self.values)) if call.takes_state else call.fn()
+                    if not call.takes_state:
+                        result = call.fn()
+                    elif reader.managed:
+                        result = call.fn(
+                            reader.make(self.values, self.step_budget - self.steps_run)
+                        )
+                    else:
+                        result = call.fn(reader.make(self.values))
                     if type(result) not in _NOT_AWAITED and asyncio.iscoroutine(result):
                         result = _await_here(result, branch.name, node.name)
                     routes.extend(resolve_branch(branch, result, self.tables))
@@ -759,7 +771,9 @@ class Run:
                     run,
                     step,
                     node,
-                    node.make_input(values),
+                    node.make_input(values, self.step_budget - self.steps_run)
+                    if node.managed
+                    else node.make_input(values),
                     ("pull", name),
                     pull_task_id(step, name),
                     None,
@@ -888,6 +902,32 @@ class Run:
             batch = Batch(todo, one, self.pool, helpers)
         contextvars.copy_context().run(batch.run)
 
+    def execute_within(self, tasks: list[Task], timeout: float) -> None:
+        """``execute`` in a worker thread, waited for at most ``timeout`` seconds (the
+        graph's ``step_timeout``): past it the run stops with ``StepTimeoutError``, and
+        the tasks finish in their threads with their results dropped (a thread cannot
+        be stopped; LangGraph leaves them running too)."""
+        finished = threading.Event()
+        escaped: list[BaseException] = []
+
+        def step_thread() -> None:
+            try:
+                self.execute(tasks)
+            except BaseException as exc:  # a ParentCommand...: raised in the caller
+                escaped.append(exc)
+            finally:
+                finished.set()
+
+        self.pool().submit(contextvars.copy_context().run, step_thread)
+        if not finished.wait(timeout):
+            raise self._step_timed_out(tasks, timeout)
+        if escaped:
+            raise escaped[0]
+
+    def _step_timed_out(self, tasks: list[Task], timeout: float) -> StepTimeoutError:
+        running = [t.name for t in tasks if not t.done and t.error is None]
+        return StepTimeoutError(tasks[0].step, timeout, running)
+
     def execute_live(self, tasks: list[Task]) -> Iterator[Event]:
         """Run the step's tasks in a worker thread (helpers join when it stalls, as in
         ``execute``), yielding what they stream while they run."""
@@ -916,8 +956,17 @@ class Run:
                 q.put(DONE)
 
         self.pool().submit(contextvars.copy_context().run, step_thread)
+        timeout = self.step_timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            item = q.get()
+            if deadline is None:
+                item = q.get()
+            else:
+                try:
+                    item = q.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    assert timeout is not None
+                    raise self._step_timed_out(todo, timeout) from None
             if item is DONE:
                 break
             yield item
@@ -933,7 +982,8 @@ class Run:
         saves: list[Future[None]] = []
         done = self.when_done(tasks, saves) if len(tasks) > 1 else _ignore
         if len(todo) == 1:
-            await arun_task(todo[0], values, tables)
+            one = arun_task(todo[0], values, tables)
+            await (one if self.step_timeout is None else self._within_step_timeout(one, todo))
             done(todo[0])
             return
         loop = asyncio.get_running_loop()
@@ -965,12 +1015,27 @@ class Run:
         else:
             runs = [start(t) for t in todo]
         try:
-            await run_until_failure(runs, todo)
+            step = run_until_failure(runs, todo)
+            await (step if self.step_timeout is None else self._within_step_timeout(step, todo))
         except BaseException:  # the step's error is the one to raise
             await asyncio.gather(*map(asyncio.wrap_future, saves), return_exceptions=True)
             raise
         for save in saves:  # what finished tasks wrote, kept while the step ran
             await asyncio.wrap_future(save)
+
+    async def _within_step_timeout(self, step: Awaitable[None], tasks: list[Task]) -> None:
+        """Await ``step``; past the graph's ``step_timeout`` cancel it (its async tasks
+        with it) and raise ``StepTimeoutError``."""
+        timeout = self.step_timeout
+        assert timeout is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            await asyncio.wait_for(step, timeout)
+        except asyncio.TimeoutError:
+            if loop.time() < deadline:  # a task's own TimeoutError, not the limit's
+                raise
+            raise self._step_timed_out(tasks, timeout) from None
 
     def when_done(
         self, tasks: list[Task], saves: list[Future[None]] | None = None
@@ -1343,6 +1408,8 @@ class Run:
                     self.emit_debug_starts(started)
                 if self.sink.queue is not None and self._live_step(started):
                     yield from self.execute_live(started)
+                elif self.step_timeout is not None:
+                    self.execute_within(started, self.step_timeout)
                 else:
                     self.execute(started)
                 try:

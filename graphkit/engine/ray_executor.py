@@ -37,7 +37,14 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
     raise missing_extra("RayExecutor", "ray") from exc
 
-from graphkit.context import CURRENT_CALL, CURRENT_TASK, RunContext, RunScope, TaskContext
+from graphkit.context import (
+    CURRENT_CALL,
+    CURRENT_TASK,
+    RunContext,
+    RunScope,
+    TaskContext,
+    count_interrupts,
+)
 from graphkit.engine.executor import LOCAL
 from graphkit.errors import (
     GraphInterrupt,
@@ -365,6 +372,7 @@ class _Outcome:
                     seen.add(chunk[0].id)  # streamed token by token: not again whole
                 run.emit(mode, chunk)
         ctx.interrupt_count += self.interrupt_count - job.interrupt_count
+        count_interrupts(self.interrupt_count - job.interrupt_count)
         if self.pushed:
             ctx.pushed = [*(ctx.pushed or []), *self.pushed]
         if job.call is None and self.cache:

@@ -15,6 +15,7 @@ from graphkit.constants import END, START
 from graphkit.engine import in_place
 from graphkit.engine.retry import as_retry_policies
 from graphkit.errors import GraphCompileError, PolicyError
+from graphkit.managed import ManagedKind, managed_values
 from graphkit.node import BranchDef, CallSpec, NodeDef
 from graphkit.schema import ChannelSpec, Reducer, Schema
 from graphkit.types import CachePolicy, RetryPolicy, TimeoutPolicy
@@ -30,13 +31,33 @@ class Reader:
     schema: Schema
     keys: tuple[str, ...] | None
     """None: every channel."""
+    managed: tuple[tuple[str, ManagedKind], ...] = ()
+    """Its managed keys (``graphkit.managed``), filled in by ``make``."""
 
-    def make(self, values: dict[str, Any]) -> Any:
-        """The view of ``values`` (a fresh dict or schema object; ``values`` is not kept)."""
+    def make(self, values: dict[str, Any], steps_left: int = 0) -> Any:
+        """The view of ``values`` (a fresh dict or schema object; ``values`` is not kept),
+        with its managed keys as of a step with ``steps_left`` steps left."""
+        if self.managed:
+            return _view(self.schema, self.keys, self.managed, values, steps_left)
         keys = self.keys
         if keys is None:
             return self.schema.make(dict(values))
         return self.schema.make({k: values[k] for k in keys if k in values})
+
+
+def _view(
+    schema: Schema,
+    keys: tuple[str, ...] | None,
+    managed: tuple[tuple[str, ManagedKind], ...],
+    values: dict[str, Any],
+    steps_left: int,
+) -> Any:
+    """``schema``'s object of the channels ``keys`` (None: all) of ``values``, and of
+    its ``managed`` keys."""
+    view = dict(values) if keys is None else {k: values[k] for k in keys if k in values}
+    if managed:
+        view.update(managed_values(managed, steps_left))
+    return schema.make(view)
 
 
 @dataclass(slots=True)
@@ -53,6 +74,8 @@ class NodeTable:
     """What the node receives (the state schema unless it declared its own)."""
     input_keys: tuple[str, ...] | None
     """Keys to pass; None means every channel (a plain dict copy)."""
+    managed: tuple[tuple[str, ManagedKind], ...] = ()
+    """Managed keys of its input schema (``graphkit.managed``): filled in per step."""
     edges: tuple[str, ...] = ()
     """Nodes triggered after this one by plain edges (END left out)."""
     joins: tuple[int, ...] = ()
@@ -99,9 +122,12 @@ class NodeTable:
         """A copy with the fields in ``update`` replaced."""
         return replace(self, **(update or {}))
 
-    def make_input(self, values: dict[str, Any]) -> Any:
-        """The state object this node receives, built from the current channel values."""
+    def make_input(self, values: dict[str, Any], steps_left: int = 0) -> Any:
+        """The state object this node receives, built from the current channel values
+        (and, when its schema has managed keys, a step with ``steps_left`` steps left)."""
         keys = self.input_keys
+        if self.managed:
+            return _view(self.input_schema, keys, self.managed, values, steps_left)
         if keys is None:
             return self.input_schema.make(dict(values))
         return self.input_schema.make({k: values[k] for k in keys if k in values})
@@ -143,6 +169,8 @@ class GraphTables:
     histories: bool = False
     """Some channel merges with ``in_place.REDUCER`` (a message history): only then has
     ``Run.hand_out`` anything to do."""
+    managed: frozenset[str] = frozenset()
+    """Managed keys of the graph's schemas: an input or a write to one is ignored."""
     direct_input: bool = False
     """The input checkpoint holds the input already applied, and what follows START
     runs at step 0 (no step of its own for START): the functional API's layout, as
@@ -176,6 +204,7 @@ def build_tables(
             order=order,
             input_schema=schema,
             input_keys=keys,
+            managed=tuple(schema.managed.items()),
             defer=node.defer,
             metadata=node.metadata,
             subgraph=node.subgraph,
@@ -187,7 +216,12 @@ def build_tables(
     _link_error_handlers(node_defs, nodes, defaults)
     start_keys = builder.state.keys if builder.state.keys != all_keys else None
     start = NodeTable(
-        START, CallSpec(lambda s: None, False, True, ()), -1, builder.state, start_keys
+        START,
+        CallSpec(lambda s: None, False, True, ()),
+        -1,
+        builder.state,
+        start_keys,
+        tuple(builder.state.managed.items()),
     )
     _wire(builder, nodes, start, channels)
     root = builder.state.kind == "root"
@@ -221,6 +255,7 @@ def build_tables(
         root=root,
         cache=cache,
         histories=any(r is in_place.REDUCER for r in reducers.values()),
+        managed=frozenset(k for schema in builder._schemas for k in schema.managed),
     )
 
 
@@ -236,11 +271,13 @@ def _subgraph_io(table: NodeTable, inner: GraphTables, channels: dict[str, Chann
         cls=dict, kind="typeddict", channels={k: channels[k] for k in keys if k in channels}
     )
     table.input_keys = keys
+    table.managed = ()  # a subgraph counts its own steps
     table.output_keys = frozenset(k for k in inner.output_keys if k in channels)
 
 
 def _reader(schema: Schema, channels: dict[str, ChannelSpec]) -> Reader:
-    return Reader(schema, None if schema.keys == tuple(channels) else schema.keys)
+    keys = None if schema.keys == tuple(channels) else schema.keys
+    return Reader(schema, keys, tuple(schema.managed.items()))
 
 
 def _with_default_handler(builder: StateGraph[Any, Any, Any, Any]) -> dict[str, NodeDef]:

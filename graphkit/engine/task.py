@@ -569,10 +569,17 @@ def record_output(task: Task, output: Any, values: dict[str, Any], tables: Graph
         local = with_own_writes(task, values, tables)
         routes = list(task.routes)  # a Command's gotos come first
         for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
-            result = _call_branch(branch, reader.make(local), task)
+            view = reader.make(local, _steps_left(task)) if reader.managed else reader.make(local)
+            result = _call_branch(branch, view, task)
             routes.extend(resolve_branch(branch, result, tables))
         task.routes = routes
     task.done = True
+
+
+def _steps_left(task: Task) -> int:
+    """The steps left to the task's run, counting its step (for managed keys)."""
+    steps_left = task.run.steps_left
+    return steps_left() if steps_left is not None else 0
 
 
 async def arecord_output(
@@ -585,7 +592,8 @@ async def arecord_output(
         local = with_own_writes(task, values, tables)
         routes = list(task.routes)  # a Command's gotos come first
         for branch, reader in zip(node.branches, node.branch_inputs, strict=True):
-            result = _call_branch(branch, reader.make(local), task)
+            view = reader.make(local, _steps_left(task)) if reader.managed else reader.make(local)
+            result = _call_branch(branch, view, task)
             if asyncio.iscoroutine(result):
                 result = await result
             routes.extend(resolve_branch(branch, result, tables))
@@ -637,9 +645,12 @@ def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
 def _shown(output: Any, writes: list[Write], tables: GraphTables) -> Any:
     """How an update streams, as in LangGraph: a dict (or root value) as returned; a
     state object (pydantic/dataclass) or a list of ``(key, value)`` writes as the dict
-    of its writes, or, when it writes one key more than once, as one dict per write."""
-    if tables.root or isinstance(output, dict):
+    of its writes, or, when it writes one key more than once, as one dict per write.
+    A managed key it wrote (and that was dropped) is left out."""
+    if tables.root or (isinstance(output, dict) and len(output) == len(writes)):
         return output
+    if isinstance(output, dict):
+        return {key: value for key, value in output.items() if key not in tables.managed}
     if len({key for key, _ in writes}) < len(writes):
         return [{key: value} for key, value in writes]
     return dict(writes)
@@ -648,7 +659,9 @@ def _shown(output: Any, writes: list[Write], tables: GraphTables) -> Any:
 def update_writes(update: Any, node: str, tables: GraphTables) -> list[Write]:
     """Validate an update's keys against the state's channels; return it as writes.
 
-    For a root state the update is the value written to the root channel.
+    For a root state the update is the value written to the root channel. A managed
+    key (``graphkit.managed``) holds the engine's value: a write to it is dropped, as
+    in LangGraph.
     """
     if tables.root:
         return [(ROOT, update)]
@@ -659,14 +672,17 @@ def update_writes(update: Any, node: str, tables: GraphTables) -> list[Write]:
     else:
         items = list(update_from_object(update, node).items())
     channels = tables.channels
+    managed = tables.managed
     for key, _ in items:
-        if key not in channels:
+        if key not in channels and key not in managed:
             raise InvalidUpdateError(
                 f"Node {node!r} wrote key {key!r}, which is not in the state schema. "
                 f"Known keys: {sorted(channels)}. Add {key!r} to the state (or to a node's "
                 "input_schema), or stop writing it (LangGraph drops such a key silently; "
                 "graphkit raises because it is most often a typo)."
             )
+    if managed and any(key in managed for key, _ in items):
+        return [item for item in items if item[0] not in managed]  # the engine's, as in LangGraph
     return items
 
 

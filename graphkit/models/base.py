@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar, cast
 from pydantic import BaseModel, TypeAdapter
 from typing_extensions import is_typeddict
 
+from graphkit.constants import TAG_NOSTREAM
 from graphkit.errors import InvalidArgumentError
 from graphkit.messages import (
     AIMessage,
@@ -51,7 +52,9 @@ def _messages_streaming_active() -> bool:
     return messages_streaming_active()
 
 
-def _emit(chunk: AIMessageChunk, metadata: dict[str, Any]) -> None:
+def _emit(chunk: AIMessageChunk, metadata: dict[str, Any] | None) -> None:
+    if metadata is None:  # a model tagged TAG_NOSTREAM
+        return
     try:
         from graphkit.context import emit_message_chunk
     except ImportError:  # pragma: no cover - engine not installed
@@ -177,10 +180,19 @@ class BaseChatModel(ABC):
         return disabled is True or (disabled == "tool_calling" and bool(self.tools))
 
     def _streams(self) -> bool:
-        """Whether ``invoke`` streams: asked to, or tokens are being streamed, unless disabled."""
-        return (self.streaming or _messages_streaming_active()) and not self._no_streaming()
+        """Whether ``invoke`` streams: asked to, or tokens are being streamed (unless it
+        is tagged ``TAG_NOSTREAM``), unless disabled."""
+        asked = self.streaming or (_messages_streaming_active() and not self._nostream())
+        return asked and not self._no_streaming()
 
-    def _chunk_metadata(self) -> dict[str, Any]:
+    def _nostream(self) -> bool:
+        """Tagged ``TAG_NOSTREAM``: its chunks stay out of ``stream_mode="messages"``."""
+        return self.tags is not None and TAG_NOSTREAM in self.tags
+
+    def _chunk_metadata(self) -> dict[str, Any] | None:
+        """What its streamed chunks carry, or None when they are not to be streamed."""
+        if self._nostream():
+            return None
         extra = {**(self.metadata or {}), **self.ls_params()}
         if self.tags:
             extra["tags"] = list(self.tags)

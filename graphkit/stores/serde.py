@@ -48,7 +48,8 @@ __all__ = [
 ]
 
 _MAGIC = b"\xc1"  # a byte msgpack never emits: foreign bytes fail fast instead of decoding
-_PLAIN = b"\xc1\x01"
+PLAIN_HEADER = b"\xc1\x01"
+"""What unencrypted :meth:`Serializer.dumps` output starts with (msgpack follows)."""
 _ENCRYPTED = b"\xc1\x02"
 
 # Extension codes. The payload of each is msgpack (decoded with the same hooks).
@@ -241,7 +242,7 @@ class Serializer:
             ) from None
         if self.cipher is not None:
             return _ENCRYPTED + self.cipher.encrypt(data)
-        return _PLAIN + data
+        return PLAIN_HEADER + data
 
     def _new_packer(self) -> msgpack.Packer:
         return msgpack.Packer(default=self._default, use_bin_type=True, strict_types=True)
@@ -353,7 +354,7 @@ class Serializer:
 
         Savers use it to join the msgpack of several blobs and decode them at once.
         """
-        if data[:2] == _PLAIN:
+        if data[:2] == PLAIN_HEADER:
             return memoryview(data)[2:]
         return None
 

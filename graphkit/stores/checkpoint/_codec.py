@@ -36,7 +36,7 @@ from graphkit.stores.checkpoint.base import (
     CheckpointTuple,
     make_config,
 )
-from graphkit.stores.serde import SerdeError, Serializer, register
+from graphkit.stores.serde import PLAIN_HEADER, SerdeError, Serializer, register
 
 FULL, DELTA, EMPTY = b"F", b"D", b"E"
 _DELTA_HEAD = struct.Struct(">QQQQQ")  # base_version, base_len, chain_len, chain_bytes, snap_bytes
@@ -476,12 +476,21 @@ def read_values(
     an older version of a list read in the same listing is a slice of the newer one.
     """
     values: dict[str, Any] = {}
+    atomic = _atomic_values
     for channel, version in versions.items():
         blob = get_blob(channel, version)
         if blob is None:
             raise _corrupt(where, channel, version, _MISSING_BLOB)
+        if len(blob) <= _SMALL_BLOB and type(blob) is bytes:
+            value = atomic.get(blob, MISSING)  # one atomic value read before (a full blob)
+            if value is not MISSING:
+                values[channel] = value
+                continue
         kind = blob[:1]
         if kind == FULL:
+            if len(blob) <= _SMALL_BLOB:
+                values[channel] = _small_value(serde, blob, where, channel, version)
+                continue
             value = MISSING
             if lists is not None and shared is not None:
                 value = lists.read_earlier(serde, (*scope, channel), version, blob, shared)
@@ -498,6 +507,40 @@ def read_values(
         elif kind != EMPTY:
             raise _corrupt(where, channel, version, "the value blob is corrupt or foreign")
     return values
+
+
+_SMALL_BLOB = 64
+"""Full blobs up to this size may hold one atomic value: see :func:`_small_value`."""
+_ATOMIC_LEADS = frozenset(
+    (
+        *range(0x00, 0x80),  # positive fixint
+        *range(0xA0, 0xC1),  # fixstr, nil
+        *(0xC2, 0xC3),  # false, true
+        *range(0xCA, 0xD4),  # float 32/64, uint and int 8-64
+        *(0xD9, 0xDA, 0xDB),  # str 8/16/32
+        *range(0xE0, 0x100),  # negative fixint
+    )
+)
+"""First bytes of a msgpack value that is nil, a bool, an int, a float or a str: one
+atomic value, with no extension that a serializer's registry could decode otherwise."""
+_atomic_values: dict[bytes, Any] = {}
+"""Small full blobs (one atomic value, unencrypted) -> their value, shared by every read."""
+_ATOMIC_VALUES_MAX = 4096
+
+
+def _small_value(serde: Serializer, blob: bytes, where: str, channel: str, version: int) -> Any:
+    """The value of a small full blob that ``read_values`` has not met as one atomic
+    value, remembered when it is one: a wide state (hundreds of counters and flags) is
+    then read as dict lookups, where each channel was a decode of its own. Equal bytes
+    are the same value under any serializer (the blob holds no extension and no
+    cipher), so sharing is safe across threads, savers and deletes, and an immutable
+    value is never mutated by a caller."""
+    value = _load(serde, blob, 1, where, channel, version)
+    if type(blob) is bytes and blob[1:3] == PLAIN_HEADER and blob[3] in _ATOMIC_LEADS:
+        if len(_atomic_values) >= _ATOMIC_VALUES_MAX:
+            _atomic_values.clear()
+        _atomic_values[blob] = value
+    return value
 
 
 def read_channel(

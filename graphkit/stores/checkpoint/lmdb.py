@@ -238,6 +238,13 @@ class LMDBSaver(BaseCheckpointSaver):
         written in the very next transaction of the environment (no other write of any
         process came between) need not look its parent up."""
 
+    @classmethod
+    def from_conn_string(cls, path: str | os.PathLike[str], **options: Any) -> LMDBSaver:
+        """``LMDBSaver(path, **options)``, spelled as LangGraph's ``SqliteSaver`` and
+        ``PostgresSaver`` open: ``with LMDBSaver.from_conn_string("checkpoints") as saver``
+        (``path`` is a directory, created if missing)."""
+        return cls(path, **options)
+
     def _checksummed(self) -> bool:
         """True unless the environment holds checkpoints written before checksums were."""
         try:
