@@ -199,7 +199,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             return list(
                 self.stream(input, config, stream_mode=stream_mode, version=version, **options)
             )
-        self._check_sync()
+        if self.tables.has_async:
+            self._check_sync()
         run, call, resuming = self._prepare(config, (), version, options)
         for event in run.iterate(input, resuming=resuming):
             call.output(event)

@@ -52,7 +52,7 @@ from graphkit.engine.events import (
     task_result_payload,
     task_start_payload,
 )
-from graphkit.engine.executor import resolve_executor
+from graphkit.engine.executor import LOCAL, resolve_executor
 from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.results import WroteRecord, record_writes
@@ -266,7 +266,10 @@ class Run:
             None,  # checkpoint_id (set below)
             stream_root,
             cache,
-            resolve_executor(config, executor),
+            # (no executor named anywhere: the local one, without a call)
+            resolve_executor(config, executor)
+            if executor is not None or "executor" in config
+            else LOCAL,
         )
         if tee:
             assert outer is not None and outer.push is not None
@@ -462,25 +465,29 @@ class Run:
 
     def _init_channels(self) -> None:
         """A new thread: reducer channels start at their initial values (``[]``...)."""
-        if self.loaded:
+        cp = self.cp
+        if cp is not None and cp.loaded:
             return
+        values = self.values
         for key, make in self.tables.initial.items():
-            self.values[key] = make()
-        if self.cp is not None:
-            self.cp.mark_changed(self.tables.initial)
+            values[key] = make()
+        if cp is not None:
+            cp.mark_changed(self.tables.initial)
 
     def _start_input(self, input: Any) -> None:
         writes = self.graph.input_writes(input)
         self._init_channels()
-        # Deferred nodes and join progress stay: a deferred node still waiting, and a
-        # join's sources seen in earlier runs of the thread, still count after new input
-        # (as LangGraph's channels persist across invocations).
-        self.frontier.clear_triggers()
-        self.restored = {}
-        if self.loaded:
-            self.step += 1
+        cp = self.cp
+        if cp is not None:  # (without one, the run starts from its fresh frontier)
+            # Deferred nodes and join progress stay: a deferred node still waiting, and a
+            # join's sources seen in earlier runs of the thread, still count after new
+            # input (as LangGraph's channels persist across invocations).
+            self.frontier.clear_triggers()
+            self.restored = {}
+            if cp.loaded:
+                self.step += 1
         self.step_budget = self.limit - 1
-        if self.cp is not None and not self.tables.direct_input:
+        if cp is not None and not self.tables.direct_input:
             # The input checkpoint, as LangGraph's: the state before the input, and
             # the input as what runs next (a replay from here takes it again).
             self.frontier.pending = {START: None}
@@ -500,7 +507,8 @@ class Run:
         self.step += 1
         if "values" in self.modes and self._wrote_any(writes):
             self._emit("values", self._stream_values())
-        self._save("loop", (START,))
+        if self.cp is not None:
+            self._save("loop", (START,))
 
     def _take_saved_input(self) -> None:
         """Going on from an input checkpoint (a replay, or a run stopped right after
@@ -1151,7 +1159,11 @@ class Run:
             writers = [(t.node.name, t.writes) for t in tasks]
         cp = self.cp
         before = self._written_before(writers) if cp is not None else None
-        if one is not None and one.merged is None:
+        if one is None:
+            # (only a step's only task appends in place, ``Task.alone``: nothing of a
+            # step of several to take back)
+            merged = _merged_by_one(tasks)
+        elif one.merged is None:
             merged = None  # nothing merged before the barrier: nothing to take back
         else:
             merged = _merged_by_one(tasks)
@@ -1395,7 +1407,8 @@ class Run:
             raise GraphDrained(self.drained)
 
     def _iterate(self, input: Any, resuming: bool) -> Iterator[Event]:
-        drain = self.sink.drain  # (bound once: drained after every step)
+        sink = self.sink
+        drain = sink.drain  # (bound once: drained after every step)
         try:
             self.start(input, resuming=resuming)
             yield from drain()
@@ -1406,7 +1419,7 @@ class Run:
                 started = run_order(tasks) if len(tasks) > 1 else tasks
                 if self.modes:
                     self.emit_debug_starts(started)
-                if self.sink.queue is not None and self._live_step(started):
+                if sink.queue is not None and self._live_step(started):
                     yield from self.execute_live(started)
                 elif self.step_timeout is not None:
                     self.execute_within(started, self.step_timeout)
@@ -1415,7 +1428,9 @@ class Run:
                 try:
                     stop = self.finish(tasks)
                 finally:  # what the failed step streamed is delivered before its error
-                    yield from drain()
+                    # (sink.drain's "nothing", without the call: most steps stream none)
+                    if sink.buffer or sink.queue is not None or sink.aqueue is not None:
+                        yield from drain()
                 if stop:
                     break
             self.close()
