@@ -232,3 +232,20 @@ def test_histories_are_known_at_compile_time() -> None:
     assert not _fanout().tables.histories
     out = builder.compile().invoke({"messages": [("user", "hello")]})
     assert [m.content for m in out["messages"]] == ["hello", "hi"]
+
+
+def test_new_run_context_sets_every_field_the_class_sets() -> None:
+    # Run builds its context without calling the class (once per invoke); a field added
+    # to RunContext.__init__ but not to new_run_context fails here.
+    from dataclasses import fields
+
+    from graphkit.context import RunContext, new_run_context
+    from graphkit.engine.executor import LOCAL
+
+    args: list[Any] = [{"c": 1}, "store", print, frozenset({"updates"}), True, ("ns",)]
+    args += [print, None, "saver", {"a": 1}, ("x",), "cp", {"r"}, len, repr, RunScope()]
+    args += [str, ("root",), "cache", LOCAL]
+    by_class, fast = RunContext(*args), new_run_context(*args)
+    names = [f.name for f in fields(RunContext)]
+    assert names == list(RunContext.__slots__)
+    assert [getattr(fast, n) for n in names] == [getattr(by_class, n) for n in names] == args

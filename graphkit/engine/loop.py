@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphkit import _message_index
 from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
-from graphkit.context import CURRENT_TASK, RunContext, RunScope, TaskContext
+from graphkit.context import CURRENT_TASK, RunContext, RunScope, TaskContext, new_run_context
 from graphkit.engine import in_place
 from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
 from graphkit.engine.events import (
@@ -246,7 +246,7 @@ class Run:
             cp.report_held = "checkpoints" in modes or "debug" in modes
         self.cp: CheckpointSession | None = cp
         me = weakref.ref(self)
-        self.ctx = RunContext(  # every field, in order (positional: see TaskContext)
+        self.ctx = new_run_context(  # every field, in order
             config,
             store,
             sink.emit if modes else None,  # emit
