@@ -144,6 +144,35 @@ def test_steps_within_the_limit_run_as_without_one(run: str) -> None:
     assert sorted(limited.get_state(cfg).values["log"]) == ["afast", "fast"]
 
 
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+def test_tasks_that_finished_before_the_limit_are_kept_and_not_run_again(durability: str) -> None:
+    release = threading.Event()
+    runs: list[str] = []
+
+    def slow(state: State) -> State:
+        runs.append("slow")
+        if runs.count("slow") == 1:
+            release.wait(30)
+        return {"log": ["slow"]}
+
+    def fast(state: State) -> State:
+        runs.append("fast")
+        return {"log": ["fast"]}
+
+    graph = _parallel(slow, fast, InMemorySaver())
+    graph.step_timeout = 0.2
+    cfg: Any = {"configurable": {"thread_id": "t"}}
+    try:
+        with pytest.raises(StepTimeoutError):
+            graph.invoke({"log": []}, cfg, durability=durability)
+    finally:
+        release.set()
+    graph.step_timeout = None
+    assert sorted(graph.invoke(None, cfg, durability=durability)["log"]) == ["fast", "slow"]
+    assert runs.count("fast") == 1  # kept from the timed-out step
+    assert runs.count("slow") == 2
+
+
 def test_a_timed_out_thread_keeps_its_last_step_and_resumes_with_a_larger_limit() -> None:
     release = threading.Event()
     calls: list[str] = []

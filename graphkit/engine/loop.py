@@ -933,6 +933,12 @@ class Run:
             raise escaped[0]
 
     def _step_timed_out(self, tasks: list[Task], timeout: float) -> StepTimeoutError:
+        """The error of a step past ``step_timeout``, once the tasks that finished in it
+        are saved as pending writes (a resume does not run them again; those still
+        running are left out: their threads may still be writing them)."""
+        finished = [t for t in tasks if t.done and t.error is None]
+        if self.cp is not None and finished:
+            self._report(self.cp.save_pending(finished, self.asked))
         running = [t.name for t in tasks if not t.done and t.error is None]
         return StepTimeoutError(tasks[0].step, timeout, running)
 

@@ -55,8 +55,7 @@ def _view(
     """``schema``'s object of the channels ``keys`` (None: all) of ``values``, and of
     its ``managed`` keys."""
     view = dict(values) if keys is None else {k: values[k] for k in keys if k in values}
-    if managed:
-        view.update(managed_values(managed, steps_left))
+    view.update(managed_values(managed, steps_left))
     return schema.make(view)
 
 

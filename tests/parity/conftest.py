@@ -17,11 +17,12 @@ import pytest
 
 _NAMES = {
     "graph": ["StateGraph", "START", "END", "MessagesState", "add_messages"],
-    "types": ["Send", "Command", "interrupt", "RetryPolicy", "Overwrite"],
+    "types": ["Send", "Command", "interrupt", "RetryPolicy", "Overwrite", "StreamWriter"],
     "func": ["entrypoint", "task"],
     "config": ["get_stream_writer", "get_config"],
     "checkpoint.memory": ["InMemorySaver"],
     "errors": ["GraphRecursionError", "InvalidUpdateError"],
+    "managed": ["RemainingSteps", "IsLastStep"],
 }
 
 

@@ -291,6 +291,71 @@ def functional_interrupt(lib: Lib) -> Any:
     return paused, review.invoke(lib.Command(resume="approved"), cfg)
 
 
+def managed_values(lib: Lib) -> Any:
+    # (the module's annotations are strings: a local name needs the functional syntax)
+    Loop = TypedDict("Loop", {"n": int, "left": lib.RemainingSteps, "last": lib.IsLastStep})  # type: ignore[misc]  # noqa: UP013
+
+    seen: list[Any] = []
+
+    def work(state: Any) -> dict[str, Any]:
+        seen.append(("node", state["left"], state["last"]))
+        return {"n": state["n"] + 1, "left": 99}  # a write LangGraph ignores
+
+    def again(state: Any) -> str:
+        seen.append(("edge", state["left"], state["last"]))
+        return lib.END if state["last"] else "work"
+
+    b = lib.StateGraph(Loop)
+    b.add_node("work", work)
+    b.add_edge(lib.START, "work")
+    b.add_conditional_edges("work", again)
+    g = b.compile(checkpointer=lib.InMemorySaver())
+    cfg = {**_thread("t"), "recursion_limit": 4}
+    out = g.invoke({"n": 0, "left": 50}, cfg)
+    updates = list(
+        g.stream({"n": 0}, {**_thread("u"), "recursion_limit": 3}, stream_mode="updates")
+    )
+    return out, seen, g.get_state(cfg).values, updates
+
+
+def functional_task_outlives_the_pause(lib: Lib) -> Any:
+    import threading
+
+    release = threading.Event()
+    calls: list[str] = []
+
+    @lib.task
+    def slow(x: str) -> str:
+        release.wait(10)
+        calls.append(x)
+        return x + "!"
+
+    @lib.entrypoint(checkpointer=lib.InMemorySaver())
+    def flow(x: str) -> str:
+        pending = slow(x)
+        threading.Timer(0.05, release.set).start()
+        answer = lib.interrupt("answer?")
+        return str(pending.result()) + answer
+
+    cfg = _thread("t")
+    paused = plain(flow.invoke("a", cfg))
+    after_pause = list(calls)
+    return paused, after_pause, flow.invoke(lib.Command(resume="?"), cfg), calls
+
+
+def stream_writer_parameter(lib: Lib) -> Any:
+    def node(state: Log, writer: Any) -> dict[str, Any]:
+        writer({"progress": len(state["log"])})
+        return {"log": ["done"]}
+
+    node.__annotations__["writer"] = lib.StreamWriter  # LangGraph injects by this type
+
+    b = lib.StateGraph(Log)
+    b.add_node("node", node)
+    b.add_edge(lib.START, "node")
+    return list(b.compile().stream({"log": []}, stream_mode=["custom", "updates"]))
+
+
 SCENARIOS = [
     chain,
     parallel_join,
@@ -309,6 +374,9 @@ SCENARIOS = [
     subgraph_private_keys,
     functional_api,
     functional_interrupt,
+    managed_values,
+    functional_task_outlives_the_pause,
+    stream_writer_parameter,
 ]
 
 
