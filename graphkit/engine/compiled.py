@@ -343,7 +343,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 merge_configs(self.config, config) if self.config else config, options
             )
         context = control = None
-        overrides: dict[str, Any] = {}
+        overrides: dict[str, Any] | None = None
         if options:
             context = coerce_context(self.builder.context_schema, options.pop("context", None))
             control = options.pop("control", None)

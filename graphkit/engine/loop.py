@@ -1151,18 +1151,21 @@ class Run:
             for task in tasks:
                 if task.done and task.error is None:
                     self.node_finished(task.node.name)
-        for task in tasks:
-            if task.error is not None or not task.done:
+        one = tasks[0] if len(tasks) == 1 else None
+        if one is not None:  # a step of one task (a chain's)
+            if one.error is not None or not one.done:
                 return self._stop_unfinished(tasks)
+            writers = [(one.node.name, one.writes)]
+        else:  # (checked and listed in one pass)
+            writers = []
+            for task in tasks:
+                if task.error is not None or not task.done:
+                    return self._stop_unfinished(tasks)
+                writers.append((task.node.name, task.writes))
         if "updates" in self.modes:  # streamed before the barrier, as LangGraph does
             for task in tasks:
                 if not task.streamed:
                     self._emit_update(task)
-        one = tasks[0] if len(tasks) == 1 else None
-        if one is not None:  # a step of one task (a chain's)
-            writers = [(one.node.name, one.writes)]
-        else:
-            writers = [(t.node.name, t.writes) for t in tasks]
         cp = self.cp
         before = self._written_before(writers) if cp is not None else None
         if one is None:
