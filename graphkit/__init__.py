@@ -37,6 +37,10 @@ from graphkit.messages import (
     ToolMessage,
     add_messages,
     convert_to_messages,
+    count_tokens_approximately,
+    filter_messages,
+    merge_message_runs,
+    trim_messages,
 )
 from graphkit.runtime import RunControl, Runtime, get_runtime
 from graphkit.tools import InjectedState, InjectedStore, InjectedToolCallId, Tool, tool
@@ -100,13 +104,17 @@ __all__ = [
     "ToolMessage",
     "add_messages",
     "convert_to_messages",
+    "count_tokens_approximately",
     "entrypoint",
+    "filter_messages",
     "get_config",
     "get_runtime",
     "get_store",
     "get_stream_writer",
     "interrupt",
+    "merge_message_runs",
     "push_message",
     "task",
     "tool",
+    "trim_messages",
 ]

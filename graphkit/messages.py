@@ -12,6 +12,11 @@ same here::
 ``add_messages`` is the reducer behind ``MessagesState.messages``: it appends,
 replaces messages that reuse an id, deletes on ``RemoveMessage`` and coerces
 dicts, ``(role, content)`` tuples and strings into message objects.
+
+LangChain's message helpers live here too: ``trim_messages`` and
+``count_tokens_approximately`` (keep a history within a context window),
+``filter_messages``, ``merge_message_runs``, ``get_buffer_string``,
+``convert_to_openai_messages`` and ``messages_to_dict``/``messages_from_dict``.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ __all__ = [
     "InvalidToolCall",
     "MessageLikeRepresentation",
     "MessagesState",
+    "MessagesTransform",
     "RemoveMessage",
     "SystemMessage",
     "ToolCall",
@@ -47,8 +53,18 @@ __all__ = [
     "UsageMetadata",
     "add_messages",
     "convert_to_messages",
+    "convert_to_openai_messages",
+    "count_tokens_approximately",
+    "filter_messages",
+    "get_buffer_string",
+    "merge_message_runs",
     "message_chunk_to_message",
+    "message_from_dict",
+    "message_to_dict",
+    "messages_from_dict",
+    "messages_to_dict",
     "tool_call",
+    "trim_messages",
 ]
 
 REMOVE_ALL_MESSAGES = "__remove_all__"
@@ -485,6 +501,8 @@ def _from_role(role: str, data: dict[str, Any]) -> BaseMessage:
         raise InvalidMessageError(
             f"unknown message role {role!r}: use one of {sorted(_ROLE_TO_CLASS)}"
         )
+    if role == "developer":  # as LangChain marks it, so it goes back out as "developer"
+        data["additional_kwargs"] = {**data.get("additional_kwargs", {}), "__openai_role__": role}
     if cls is AIMessage and data.get("tool_calls"):
         data["tool_calls"] = [_tool_call_from_dict(c) for c in data["tool_calls"]]
     if data.get("content") is None:
@@ -750,12 +768,15 @@ def _openai_block(block: Any) -> Any:
         return {"type": "text", "text": block.get("text", "")}
     source = block.get("source")
     if block.get("type") == "image" and isinstance(source, dict):
-        if source.get("type") == "base64":
-            url = f"data:{source.get('media_type')};base64,{source.get('data')}"
-        else:
-            url = source.get("url", "")
-        return {"type": "image_url", "image_url": {"url": url}}
+        return {"type": "image_url", "image_url": {"url": image_source_url(source)}}
     return block
+
+
+def image_source_url(source: dict[str, Any]) -> str:
+    """The URL of an Anthropic-style image ``source``: a ``data:`` URL for base64 data."""
+    if source.get("type") == "base64":
+        return f"data:{source.get('media_type')};base64,{source.get('data')}"
+    return str(source.get("url", ""))
 
 
 class MessagesState(TypedDict):
@@ -775,3 +796,19 @@ def _register_with_serde() -> None:
 
 
 _register_with_serde()
+
+
+# LangChain's message helpers (trim, count, filter, merge runs, convert); they build on
+# the classes above, so they are imported last.
+from graphkit._message_openai import convert_to_openai_messages  # noqa: E402
+from graphkit._message_trim import count_tokens_approximately, trim_messages  # noqa: E402
+from graphkit._message_utils import (  # noqa: E402
+    MessagesTransform,
+    filter_messages,
+    get_buffer_string,
+    merge_message_runs,
+    message_from_dict,
+    message_to_dict,
+    messages_from_dict,
+    messages_to_dict,
+)

@@ -127,6 +127,13 @@ def test_history_maps_to_assistant_tool_calls_and_tool_role() -> None:
     ]
 
 
+def test_a_system_message_marked_developer_is_sent_with_the_developer_role() -> None:
+    server = Server((200, "openai_chat_text.json"))
+    rules = SystemMessage("rules", additional_kwargs={"__openai_role__": "developer"})
+    server.model().invoke([rules, HumanMessage("hi")])
+    assert server.requests[0]["messages"][0] == {"role": "developer", "content": "rules"}
+
+
 def test_stream_assembles_text_tool_call_and_usage() -> None:
     server = Server((200, "openai_chat_stream_tool_calls.sse"))
     chunks = list(server.model().bind_tools([get_weather]).stream("weather?"))

@@ -27,6 +27,7 @@ from graphkit.messages import (
     BaseMessage,
     MessageLikeRepresentation,
     convert_to_messages,
+    count_tokens_approximately,
     message_chunk_to_message,
 )
 from graphkit.models.errors import OutputParserError
@@ -210,6 +211,18 @@ class BaseChatModel(ABC):
             "ls_model_type": "chat",
             "ls_integration": "langchain_chat_model",
         }
+
+    def get_num_tokens_from_messages(
+        self, messages: Sequence[MessageLikeRepresentation], tools: Sequence[Any] | None = None
+    ) -> int:
+        """About how many tokens ``messages`` (and ``tools``' schemas) are for this model:
+        ``count_tokens_approximately`` unless a provider counts exactly. This is what
+        ``trim_messages(..., token_counter=model)`` calls."""
+        return count_tokens_approximately(messages, tools=tools)
+
+    def get_num_tokens(self, text: str) -> int:
+        """About how many tokens ``text`` is (4 characters a token, rounded up)."""
+        return -(-len(text) // 4)
 
     def bind_tools(
         self: ModelT, tools: Sequence[Any], *, tool_choice: ToolChoice | bool = None, **kwargs: Any

@@ -22,6 +22,7 @@ from typing import Any
 
 import openai
 
+from graphkit._message_openai import openai_role, openai_tool_calls
 from graphkit.errors import InvalidMessageError
 from graphkit.messages import (
     AIMessage,
@@ -34,6 +35,7 @@ from graphkit.messages import (
     ToolCallChunk,
     ToolMessage,
     UsageMetadata,
+    image_source_url,
     tool_call,
 )
 from graphkit.models._sdk import (
@@ -201,20 +203,13 @@ def to_openai_messages(messages: list[BaseMessage]) -> list[dict[str, Any]]:
 def _to_openai(message: BaseMessage) -> dict[str, Any]:
     out: dict[str, Any]
     if isinstance(message, SystemMessage):
-        out = {"role": "system", "content": _content(message.content)}
+        out = {"role": openai_role(message), "content": _content(message.content)}
     elif isinstance(message, HumanMessage):
         out = {"role": "user", "content": _content(message.content)}
     elif isinstance(message, AIMessage):
         out = {"role": "assistant", "content": message.text or None}
         if message.tool_calls:
-            out["tool_calls"] = [
-                {
-                    "id": c.get("id"),
-                    "type": "function",
-                    "function": {"name": c["name"], "arguments": json.dumps(c["args"])},
-                }
-                for c in message.tool_calls
-            ]
+            out["tool_calls"] = openai_tool_calls(message.tool_calls)
     elif isinstance(message, ToolMessage):
         out = {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text}
     else:
@@ -235,19 +230,12 @@ def _content(content: str | list[Any]) -> str | list[dict[str, Any]]:
         if isinstance(block, str):
             parts.append({"type": "text", "text": block})
         elif block.get("type") == "image" and isinstance(block.get("source"), dict):
-            parts.append(_image_part(block["source"]))
+            parts.append(
+                {"type": "image_url", "image_url": {"url": image_source_url(block["source"])}}
+            )
         else:
             parts.append(block)
     return parts
-
-
-def _image_part(source: dict[str, Any]) -> dict[str, Any]:
-    """Anthropic-style image source -> OpenAI ``image_url`` part."""
-    if source.get("type") == "base64":
-        url = f"data:{source['media_type']};base64,{source['data']}"
-    else:
-        url = source["url"]
-    return {"type": "image_url", "image_url": {"url": url}}
 
 
 def _tool_spec(tool: Tool, strict: bool | None = None) -> dict[str, Any]:

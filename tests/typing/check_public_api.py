@@ -103,3 +103,29 @@ def prebuilt_agent_is_a_compiled_graph() -> None:
 
     agent = create_react_agent(FakeChatModel(responses=[]), [])
     assert_type(agent, CompiledStateGraph[Any, Any, Any, Any])
+
+
+def message_helpers_return_messages_or_a_transform() -> None:
+    from graphkit.messages import (
+        BaseMessage,
+        HumanMessage,
+        MessageLikeRepresentation,
+        MessagesTransform,
+        convert_to_openai_messages,
+        count_tokens_approximately,
+        filter_messages,
+        merge_message_runs,
+        trim_messages,
+    )
+
+    history: list[MessageLikeRepresentation] = [HumanMessage("hi"), ("ai", "hello")]
+    assert_type(trim_messages(history, max_tokens=5, token_counter=len), list[BaseMessage])
+    assert_type(trim_messages(max_tokens=5, token_counter="approximate"), MessagesTransform)
+    assert_type(filter_messages(history, include_types=["human"]), list[BaseMessage])
+    assert_type(filter_messages(exclude_tool_calls=True), MessagesTransform)
+    assert_type(merge_message_runs(history), list[BaseMessage])
+    assert_type(merge_message_runs(chunk_separator=""), MessagesTransform)
+    assert_type(count_tokens_approximately(history), int)
+    assert_type(convert_to_openai_messages(HumanMessage("hi")), dict[str, Any])
+    assert_type(convert_to_openai_messages(history), list[dict[str, Any]])
+    trim_messages(history, max_tokens=5, token_counter=len, strategy="middle")  # type: ignore[call-overload]
