@@ -94,13 +94,19 @@ class RunScope:
     def for_run(
         cls,
         config: RunnableConfig,
-        *,
         context: Any = None,
         control: RunControl | None = None,
         has_checkpointer: bool = False,
         subgraphs: bool = False,
+        replay_targets: dict[str, str] | None = None,
     ) -> RunScope:
-        """The scope of a top-level run with this (already merged) ``config``."""
+        """The scope of a top-level run with this (already merged) ``config``
+        (``replay_targets``: see the field; the arguments are positional in the engine,
+        which calls this once per invoke)."""
+        if not config:  # the common call: nothing in the config to share
+            return cls(
+                context, control, None, None, None, None, subgraphs, None, None, replay_targets
+            )
         configurable = configurable_of(config)  # ConfigError unless a mapping
         metadata = dict(config.get("metadata") or {})
         server_info = None
@@ -124,6 +130,9 @@ class RunScope:
             server_info,
             metadata,
             subgraphs,
+            None,
+            None,
+            replay_targets,
         )
 
 
@@ -242,6 +251,59 @@ class RunContext:
 
 
 _NESTED_FILTERED = frozenset({"messages", "tools"})
+
+
+def new_run_context(
+    config: RunnableConfig,
+    store: Any,
+    emit: Callable[[str, Any], None] | None,
+    modes: frozenset[str],
+    has_checkpointer: bool,
+    namespace: tuple[str, ...],
+    push: Callable[[tuple[tuple[str, ...], str, Any]], None] | None,
+    parent_task: TaskContext | None,
+    saver: Any,
+    answers: dict[str, Any],
+    channels: Container[str],
+    as_of: str | None,
+    rerun: set[str],
+    steps_left: Callable[[], int] | None,
+    read_state: Callable[[], Any] | None,
+    scope: RunScope,
+    checkpoint_id: Callable[[], str] | None,
+    stream_root: tuple[str, ...],
+    cache: Any,
+    executor: Executor,
+) -> RunContext:
+    """``RunContext(...)`` with every field given, built without calling the class: a
+    run makes one per invoke, and the class call (the type's call, then ``__init__``
+    with its defaults) costs about a microsecond more. Sets every field
+    ``RunContext.__init__`` sets (a test compares the two)."""
+    ctx = _new_object(RunContext)
+    ctx.config = config
+    ctx.store = store
+    ctx.emit = emit
+    ctx.modes = modes
+    ctx.has_checkpointer = has_checkpointer
+    ctx.namespace = namespace
+    ctx.push = push
+    ctx.parent_task = parent_task
+    ctx.saver = saver
+    ctx.answers = answers
+    ctx.channels = channels
+    ctx.as_of = as_of
+    ctx.rerun = rerun
+    ctx.steps_left = steps_left
+    ctx.read_state = read_state
+    ctx.scope = scope
+    ctx.checkpoint_id = checkpoint_id
+    ctx.stream_root = stream_root
+    ctx.cache = cache
+    ctx.executor = executor
+    return ctx
+
+
+_new_object = object.__new__
 
 
 @dataclass(slots=True, init=False)

@@ -199,7 +199,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             return list(
                 self.stream(input, config, stream_mode=stream_mode, version=version, **options)
             )
-        self._check_sync()
+        if self.tables.has_async:
+            self._check_sync()
         run, call, resuming = self._prepare(config, (), version, options)
         for event in run.iterate(input, resuming=resuming):
             call.output(event)
@@ -334,11 +335,15 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             call = _Call.of(
                 stream_mode, (), subgraphs=False, debug=bool(self.debug), version=version
             )
-        merged = merge_config(
-            merge_configs(self.config, config) if self.config else config, options
-        )
+        # (no config and no options, the common call: merge_config's fresh empty dict)
+        if config is None and not options and not self.config:
+            merged: RunnableConfig = {}
+        else:
+            merged = merge_config(
+                merge_configs(self.config, config) if self.config else config, options
+            )
         context = control = None
-        overrides: dict[str, Any] = {}
+        overrides: dict[str, Any] | None = None
         if options:
             context = coerce_context(self.builder.context_schema, options.pop("context", None))
             control = options.pop("control", None)
@@ -362,18 +367,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 self, parent, merged, forward=not streaming, modes=call.modes
             )
         else:
-            merged, targets = split_checkpoint_map(merged)
+            saver = self.saver
+            targets = None
+            if merged:  # (an empty config names no checkpoint map)
+                merged, targets = split_checkpoint_map(merged)
             scope = RunScope.for_run(
-                merged,
-                context=context,
-                control=control,
-                has_checkpointer=self.saver is not None,
-                subgraphs=call.subgraphs,
+                merged, context, control, saver is not None, call.subgraphs, targets
             )
-            scope.replay_targets = targets
             # subgraphs=True: a subgraph's events reach the caller while its node runs
-            live = bool(call.modes & self.live_modes) or (call.subgraphs and bool(call.modes))
-            run = Run(self, merged, saver=self.saver, modes=call.modes, live=live, scope=scope)
+            modes = call.modes
+            live = bool(modes) and (bool(modes & self.live_modes) or call.subgraphs)
+            run = Run(self, merged, saver, modes, live, (), None, None, scope)  # positional
         if overrides:
             run.tables = self._overridden_tables(overrides)
         return run, call, resuming
@@ -869,7 +873,7 @@ def _final(run: Run, version: str) -> Any:
     if run.ctx.parent_task is not None:
         return nested_result(run)
     output = run.output()
-    if run.in_place:
+    if run.in_place and run.tables.histories:
         run.hand_out(output)
     if version == "v2":
         from graphkit.types import GraphOutput

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphkit import _message_index
 from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
-from graphkit.context import CURRENT_TASK, RunContext, RunScope, TaskContext
+from graphkit.context import CURRENT_TASK, RunContext, RunScope, TaskContext, new_run_context
 from graphkit.engine import in_place
 from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
 from graphkit.engine.events import (
@@ -52,7 +52,7 @@ from graphkit.engine.events import (
     task_result_payload,
     task_start_payload,
 )
-from graphkit.engine.executor import resolve_executor
+from graphkit.engine.executor import LOCAL, resolve_executor
 from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
 from graphkit.engine.merge import merge_writes
 from graphkit.engine.results import WroteRecord, record_writes
@@ -132,11 +132,38 @@ def _alive(ref: weakref.ref[Run]) -> Run:
 class Run:
     """State, frontier and bookkeeping of one invocation."""
 
+    # What every run starts with, kept on the class: a run sets only what it changes
+    # (an invoke builds one Run, and each attribute it sets costs)
+    step = -1
+    """Number of the last completed step (-1: before the input)."""
+    steps_run = 0
+    skip_interrupt_before = False
+    interrupts: Sequence[Interrupt] = ()
+    """The interrupts a paused run stopped at (a new list when it pauses)."""
+    drained: str | None = None
+    """Why the run stopped early at a ``RunControl`` drain request, if it did."""
+    paused = False
+    """True when the run stopped before its end (interrupt, interrupt_before/after)."""
+    replaying = False
+    """Replaying a named checkpoint: paused tasks run afresh (no saved answers)."""
+    restored: Mapping[str, list[Write]] = MappingProxyType({})
+    """Pending writes of the loaded checkpoint, by task id (used by the next plan;
+    replaced, never changed in place)."""
+    resumes: Mapping[str, list[Any]] = MappingProxyType({})
+    """Answers for the ``interrupt()`` calls of paused tasks, by task id (replaced,
+    never changed in place)."""
+    source: str | None = None
+    """The loaded checkpoint's ``source`` ("input", "loop", "update", "fork")."""
+    parent_id: str | None = None
+    """The loaded checkpoint's parent id."""
+    loaded_checkpoint: Saved | None = None
+    """The loaded checkpoint, as the ``checkpoints`` stream reports it."""
+    _pool: ThreadPoolExecutor | None = None
+
     def __init__(
         self,
         graph: CompiledStateGraph[Any, Any, Any, Any],
         config: RunnableConfig,
-        *,
         saver: BaseCheckpointSaver | None = None,
         modes: frozenset[str] = frozenset(),
         live: bool = False,
@@ -145,53 +172,61 @@ class Run:
         parent_task: TaskContext | None = None,
         scope: RunScope | None = None,
     ) -> None:
+        # (the arguments are positional where the engine builds one per invoke: a class
+        # called with keywords builds a dict first)
         self.graph = graph
-        self.tables = graph.tables
+        tables = self.tables = graph.tables
         self.config = config
-        outer = parent_task.run if parent_task is not None else None
-        # a graph a node streams itself, under a caller streaming subgraphs=True, also
-        # makes the caller's modes for it (its own consumer gets only its own)
-        tee = _tees_to(outer) and forward is None and bool(modes)
-        own_modes = modes
-        if tee:
-            assert outer is not None
-            modes = modes | outer.modes
+        tee = False
+        if parent_task is None:
+            outer = None
+            store = graph.store
+            has_checkpointer = saver is not None
+            answers: dict[str, Any] = {}
+            as_of = None
+            scope = scope or RunScope()
+            stream_root = namespace
+            cache = tables.cache or None
+            executor = graph.executor or None
+        else:
+            outer = parent_task.run
+            # a graph a node streams itself, under a caller streaming subgraphs=True, also
+            # makes the caller's modes for it (its own consumer gets only its own)
+            tee = _tees_to(outer) and forward is None and bool(modes)
+            own_modes = modes
+            if tee:
+                modes = modes | outer.modes
+            store = graph.store if graph.store is not None else outer.store
+            has_checkpointer = saver is not None or outer.has_checkpointer
+            answers = outer.answers
+            as_of = outer.as_of
+            scope = scope or outer.scope
+            stream_root = namespace if forward is None else outer.stream_root
+            cache = tables.cache or outer.cache
+            executor = graph.executor or outer.executor
         self.modes = modes
         self.live = live
         """Every step streams while its nodes run (``custom``, ``messages``, ...)."""
-        self.live_when_parallel = bool(modes & _DONE_MODES)
+        self.live_when_parallel = bool(modes) and bool(modes & _DONE_MODES)
         """A step of several tasks streams each one's ``updates`` as it finishes."""
         self.values: dict[str, Any] = {}
-        self.step = -1
-        """Number of the last completed step (-1: before the input)."""
-        self.steps_run = 0
-        self.frontier = Frontier.empty(joins=len(self.tables.joins))
-        """What runs next."""
-        self.skip_interrupt_before = False
-        self.interrupts: list[Interrupt] = []
-        self.drained: str | None = None
-        """Why the run stopped early at a ``RunControl`` drain request, if it did."""
-        self.paused = False
-        """True when the run stopped before its end (interrupt, interrupt_before/after)."""
-        self.replaying = False
-        """Replaying a named checkpoint: paused tasks run afresh (no saved answers)."""
+        joins = tables.joins
+        self.frontier = (
+            Frontier({}, [], {}, [set() for _ in joins]) if joins else Frontier({}, [], {}, [])
+        )
+        """What runs next (``Frontier.empty``, written out)."""
         self.asked: dict[str, list[Interrupt]] = {}
         """Interrupts that restored tasks had raised (kept with them when they finish)."""
-        self.restored: dict[str, list[Write]] = {}
-        """Pending writes of the loaded checkpoint, by task id (used by the next plan)."""
-        self.resumes: dict[str, list[Any]] = {}
-        """Answers for the ``interrupt()`` calls of paused tasks, by task id."""
-        self.source: str | None = None
-        """The loaded checkpoint's ``source`` ("input", "loop", "update", "fork")."""
-        self.parent_id: str | None = None
-        """The loaded checkpoint's parent id."""
-        self.loaded_checkpoint: Saved | None = None
-        """The loaded checkpoint, as the ``checkpoints`` stream reports it."""
-        self.limit = int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
+        self.limit = (
+            int(config["recursion_limit"])
+            if "recursion_limit" in config
+            else DEFAULT_RECURSION_LIMIT
+        )
         self.step_timeout = graph.step_timeout
         """Seconds a step may take (the graph's ``step_timeout``), or None."""
-        self.node_finished: Callable[[str], object] | None = (config.get("configurable") or {}).get(
-            CONFIG_KEY_NODE_FINISHED
+        configurable = config.get("configurable")
+        self.node_finished: Callable[[str], object] | None = (
+            configurable.get(CONFIG_KEY_NODE_FINISHED) if configurable else None
         )
         """Called with each node's name when it finishes (LangGraph's config key)."""
         self.step_budget = self.limit
@@ -199,46 +234,47 @@ class Run:
         one of the ``recursion_limit`` steps (set in ``_start_input``)."""
         # A subgraph's own consumer (a node iterating its stream) sees its events
         # as top-level ones; forwarded to the parent's stream they carry the namespace.
-        self.sink = EventSink(  # modes, live, namespace, forward (positional: see TaskContext)
+        sink = self.sink = EventSink(  # modes, live, namespace, forward (positional)
             modes,
             (live or self.live_when_parallel) and forward is None,
             namespace if forward is not None else (),
             forward,
         )
-        self._pool: ThreadPoolExecutor | None = None
         # the session first: it checks the config's thread before anything reads it
         cp = CheckpointSession(saver, config) if saver is not None else None
         if cp is not None:
             cp.report_held = "checkpoints" in modes or "debug" in modes
         self.cp: CheckpointSession | None = cp
-        self.ctx = RunContext(  # every field, in order (positional: see TaskContext)
+        me = weakref.ref(self)
+        self.ctx = new_run_context(  # every field, in order
             config,
-            graph.store if graph.store is not None or outer is None else outer.store,
-            self.sink.emit if modes else None,  # emit
+            store,
+            sink.emit if modes else None,  # emit
             modes,
-            saver is not None or (outer is not None and outer.has_checkpointer),
+            has_checkpointer,
             namespace,
-            self.sink.push,  # push
+            sink.push,  # push
             parent_task,
             saver,
-            outer.answers if outer is not None else {},  # answers
-            self.tables.channels,
-            outer.as_of if outer is not None else None,  # as_of
+            answers,
+            tables.channels,
+            as_of,
             set(),  # rerun
-            _steps_left(me := weakref.ref(self)),  # steps_left
+            _steps_left(me),  # steps_left
             _read_state(me),  # read_state
-            scope or (outer.scope if outer is not None else RunScope()),
+            scope,
             None,  # checkpoint_id (set below)
-            namespace if forward is None or outer is None else outer.stream_root,  # stream_root
-            self.tables.cache or (parent_task.run.cache if parent_task else None),  # cache
-            resolve_executor(
-                config, graph.executor or (outer.executor if outer is not None else None)
-            ),
+            stream_root,
+            cache,
+            # (no executor named anywhere: the local one, without a call)
+            resolve_executor(config, executor)
+            if executor is not None or "executor" in config
+            else LOCAL,
         )
         if tee:
             assert outer is not None and outer.push is not None
-            self.sink.tee(outer.push, namespace, outer.modes, own_modes)
-        self.in_place = in_place.ENABLED and not self.ctx.has_checkpointer
+            sink.tee(outer.push, namespace, outer.modes, own_modes)
+        self.in_place = in_place.ENABLED and not has_checkpointer
         """Merges may append to a history in place (``graphkit.engine.in_place``): never
         with a checkpointer here or up the call chain (a saver keeps what it stored)."""
         if cp is not None:
@@ -429,25 +465,29 @@ class Run:
 
     def _init_channels(self) -> None:
         """A new thread: reducer channels start at their initial values (``[]``...)."""
-        if self.loaded:
+        cp = self.cp
+        if cp is not None and cp.loaded:
             return
+        values = self.values
         for key, make in self.tables.initial.items():
-            self.values[key] = make()
-        if self.cp is not None:
-            self.cp.mark_changed(self.tables.initial)
+            values[key] = make()
+        if cp is not None:
+            cp.mark_changed(self.tables.initial)
 
     def _start_input(self, input: Any) -> None:
         writes = self.graph.input_writes(input)
         self._init_channels()
-        # Deferred nodes and join progress stay: a deferred node still waiting, and a
-        # join's sources seen in earlier runs of the thread, still count after new input
-        # (as LangGraph's channels persist across invocations).
-        self.frontier.clear_triggers()
-        self.restored = {}
-        if self.loaded:
-            self.step += 1
+        cp = self.cp
+        if cp is not None:  # (without one, the run starts from its fresh frontier)
+            # Deferred nodes and join progress stay: a deferred node still waiting, and a
+            # join's sources seen in earlier runs of the thread, still count after new
+            # input (as LangGraph's channels persist across invocations).
+            self.frontier.clear_triggers()
+            self.restored = {}
+            if cp.loaded:
+                self.step += 1
         self.step_budget = self.limit - 1
-        if self.cp is not None and not self.tables.direct_input:
+        if cp is not None and not self.tables.direct_input:
             # The input checkpoint, as LangGraph's: the state before the input, and
             # the input as what runs next (a replay from here takes it again).
             self.frontier.pending = {START: None}
@@ -467,7 +507,8 @@ class Run:
         self.step += 1
         if "values" in self.modes and self._wrote_any(writes):
             self._emit("values", self._stream_values())
-        self._save("loop", (START,))
+        if self.cp is not None:
+            self._save("loop", (START,))
 
     def _take_saved_input(self) -> None:
         """Going on from an input checkpoint (a replay, or a run stopped right after
@@ -725,7 +766,9 @@ class Run:
             names, frontier.deferred = frontier.deferred, {}
         else:
             frontier.pending = {}
-        sends, frontier.sends = frontier.sends, []
+        sends = frontier.sends
+        if sends:
+            frontier.sends = []
         nodes = self.tables.nodes
         values = self.values
         run = self.ctx
@@ -750,7 +793,9 @@ class Run:
             planned_sends(tasks, run, step, nodes, sends)
         if self.restored:
             self._restore(tasks)
-        elif len(tasks) == 1 and self.in_place and not self.ctx.streams("messages"):
+        elif (
+            len(tasks) == 1 and self.in_place and (run.emit is None or not run.streams("messages"))
+        ):
             # (the messages stream reads the task's input after its branches merged)
             tasks[0].alone = True
         return tasks
@@ -800,7 +845,8 @@ class Run:
             self._put_back(tasks)
             self._stop_statically("interrupt_before")
             return True
-        self.skip_interrupt_before = False
+        if self.skip_interrupt_before:
+            self.skip_interrupt_before = False
         control = self.ctx.scope.control
         if control is not None and control.drain_requested and not self.ctx.namespace:
             self._put_back(tasks)
@@ -1107,19 +1153,33 @@ class Run:
             for task in tasks:
                 if task.done and task.error is None:
                     self.node_finished(task.node.name)
-        for task in tasks:
-            if task.error is not None or not task.done:
+        one = tasks[0] if len(tasks) == 1 else None
+        if one is not None:  # a step of one task (a chain's)
+            if one.error is not None or not one.done:
                 return self._stop_unfinished(tasks)
+            writers = [(one.node.name, one.writes)]
+        else:  # (checked and listed in one pass)
+            writers = []
+            for task in tasks:
+                if task.error is not None or not task.done:
+                    return self._stop_unfinished(tasks)
+                writers.append((task.node.name, task.writes))
         if "updates" in self.modes:  # streamed before the barrier, as LangGraph does
             for task in tasks:
                 if not task.streamed:
                     self._emit_update(task)
-        writers = [(t.node.name, t.writes) for t in tasks]
         cp = self.cp
-        before = self._written_before(writers) if cp is not None else {}
-        merged = _merged_by_one(tasks)
-        if merged is None:
-            self._take_back(tasks)
+        before = self._written_before(writers) if cp is not None else None
+        if one is None:
+            # (only a step's only task appends in place, ``Task.alone``: nothing of a
+            # step of several to take back)
+            merged = _merged_by_one(tasks)
+        elif one.merged is None:
+            merged = None  # nothing merged before the barrier: nothing to take back
+        else:
+            merged = _merged_by_one(tasks)
+            if merged is None:
+                self._take_back(tasks)
         self._apply(writers, merged, tasks)
         self._advance(tasks)
         self.step += 1
@@ -1127,6 +1187,7 @@ class Run:
         if self.modes:
             self._emit_step(tasks)
         if cp is not None:
+            assert before is not None
             wrote = record_writes(
                 [(t.id, t.writes) for t in tasks], self.values, before, self.tables.output_key_set
             )
@@ -1214,24 +1275,32 @@ class Run:
         channel): two sources finishing in one step complete it once, and neither
         is carried over to its next round.
         """
-        fed: set[int] = set()
-        joins = self.frontier.joins
+        fed: set[int] | None = None  # (made for the first join fed: most steps feed none)
+        frontier = self.frontier
+        joins = frontier.joins
+        nodes = self.tables.nodes
         for task in tasks:
             node = task.node
             if node.leads:
-                for target in node.edges:
-                    self._trigger(target)
-                for index in node.joins:
-                    joins[index].add(node.name)
-                    fed.add(index)
+                for target in node.edges:  # _trigger, written out (edges never name END)
+                    if nodes[target].defer:
+                        frontier.deferred[target] = None
+                    else:
+                        frontier.pending[target] = None
+                if node.joins:
+                    if fed is None:
+                        fed = set()
+                    for index in node.joins:
+                        joins[index].add(node.name)
+                        fed.add(index)
             if task.routes:
-                sends = self.frontier.sends
+                sends = frontier.sends
                 for route in task.routes:
                     if type(route) is Send:
                         sends.append(route)
                     else:
                         self._trigger(route)  # type: ignore[arg-type]
-        if not fed:
+        if fed is None:
             return
         for index in sorted(fed):
             seen = joins[index]
@@ -1349,9 +1418,11 @@ class Run:
             raise GraphDrained(self.drained)
 
     def _iterate(self, input: Any, resuming: bool) -> Iterator[Event]:
+        sink = self.sink
+        drain = sink.drain  # (bound once: drained after every step)
         try:
             self.start(input, resuming=resuming)
-            yield from self.drain()
+            yield from drain()
             while True:
                 tasks = self.plan()
                 if not tasks or self.check_before(tasks):
@@ -1359,7 +1430,7 @@ class Run:
                 started = run_order(tasks) if len(tasks) > 1 else tasks
                 if self.modes:
                     self.emit_debug_starts(started)
-                if self.sink.queue is not None and self._live_step(started):
+                if sink.queue is not None and self._live_step(started):
                     yield from self.execute_live(started)
                 elif self.step_timeout is not None:
                     self.execute_within(started, self.step_timeout)
@@ -1368,11 +1439,13 @@ class Run:
                 try:
                     stop = self.finish(tasks)
                 finally:  # what the failed step streamed is delivered before its error
-                    yield from self.drain()
+                    # (sink.drain's "nothing", without the call: most steps stream none)
+                    if sink.buffer or sink.queue is not None or sink.aqueue is not None:
+                        yield from drain()
                 if stop:
                     break
             self.close()
-            yield from self.drain()
+            yield from drain()
         except BaseException:
             self.close_after_error()
             raise

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import END, START
+from graphkit.engine import in_place
 from graphkit.engine.retry import as_retry_policies
 from graphkit.errors import GraphCompileError, PolicyError
 from graphkit.managed import ManagedKind, managed_values
@@ -164,6 +165,9 @@ class GraphTables:
     updates, output and snapshots are that value itself."""
     cache: Any = None
     """``compile(cache=...)``: where nodes with a ``CachePolicy`` keep their writes."""
+    histories: bool = False
+    """Some channel merges with ``in_place.REDUCER`` (a message history): only then has
+    ``Run.hand_out`` anything to do."""
     managed: frozenset[str] = frozenset()
     """Managed keys of the graph's schemas: an input or a write to one is ignored."""
     direct_input: bool = False
@@ -229,13 +233,14 @@ def build_tables(
     has_async = any(n.call.is_async for n in nodes.values()) or any(
         b.call.is_async for bs in builder.branches.values() for b in bs.values()
     )
+    reducers = {k: c.reducer for k, c in channels.items() if c.reducer is not None}
     return GraphTables(
         nodes=nodes,
         start=start,
         joins=tuple((frozenset(j.sources), j.target) for j in builder.joins),
         channels=channels,
         channel_set=frozenset(channels),
-        reducers={k: c.reducer for k, c in channels.items() if c.reducer is not None},
+        reducers=reducers,
         initial={k: c.initial for k, c in channels.items() if c.initial is not None},
         state=builder.state,
         input=builder.input,
@@ -248,6 +253,7 @@ def build_tables(
         has_async=has_async,
         root=root,
         cache=cache,
+        histories=any(r is in_place.REDUCER for r in reducers.values()),
         managed=frozenset(k for schema in builder._schemas for k in schema.managed),
     )
 
