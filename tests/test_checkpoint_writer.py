@@ -218,3 +218,61 @@ def test_runs_saved_through_writers_read_back_whole(tmp_path: Path, kind: str) -
     parents = [h.parent_config["configurable"]["checkpoint_id"] for h in history[:-1]]
     assert parents == [h.config["configurable"]["checkpoint_id"] for h in history[1:]]
     saver.close()
+
+
+def _fixed_steps() -> list[Step]:
+    """40 checkpoints with fixed ids and times: an int, a growing list (appends), a dict
+    or None, and 10 more channels some steps change (version maps stored as deltas)."""
+    import uuid
+
+    values: dict[str, Any] = {f"k{i}": i for i in range(10)}
+    versions = dict.fromkeys(values, 1)
+    steps: list[Step] = []
+    new: dict[str, int] = dict(versions)
+    appends: dict[str, list[int]] = {}
+    for at in range(40):
+        change: dict[str, Any] = {
+            "x": at,
+            "msgs": [{"text": f"m{at}"}],
+            "doc": {"a": at} if at % 3 else None,
+        }
+        if at % 7 == 3:
+            change[f"k{at % 10}"] = -at
+        for channel, value in change.items():
+            old = values.get(channel)
+            if type(value) is list and type(old) is list:
+                appends[channel] = [versions[channel], len(old)]
+                value = old + value
+            values[channel] = value
+            versions[channel] = new[channel] = at + 2
+        raw = (0x01A218B22E6B << 80) | (0x7 << 76) | (0b10 << 62) | at
+        checkpoint: Checkpoint = {
+            "v": 1,
+            "id": str(uuid.UUID(int=raw)),
+            "ts": f"2026-11-26T00:00:{at:02d}+00:00",
+            "channel_values": dict(values),
+            "channel_versions": dict(versions),
+            "frontier": {"nodes": ["n"], "ran": ["n"], "wrote": {f"{at}:n": [["x", "="]]}},
+            "channel_appends": appends,
+        }
+        steps.append((checkpoint, {"source": "loop", "step": at, "parents": {}}, new))
+        new, appends = {}, {}
+    return steps
+
+
+@pytest.mark.parametrize("how", ["put", "writer"])
+def test_lmdb_stores_the_bytes_it_always_stored(tmp_path: Path, how: str) -> None:
+    """The stored format does not drift: fixed checkpoints (a short and a hashed long
+    thread id) give the bytes the code of session 8 (commit 48571d6) wrote, whether
+    saved through ``put`` or a writer."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for thread in ("t", "t" * 300):
+        with LMDBSaver(tmp_path / thread[:8] / how, sync=False) as saver:
+            (_by_put if how == "put" else _by_writer)(saver, _fixed_steps(), thread)
+            for name, items in _lmdb_contents(saver).items():
+                for key, value in items:
+                    digest.update(name.encode() + key + value)
+    want = "23f7793d18aeddc59ce99fa7a14e6ca1f921a80c872f953b6e2ab47cec4c9362"
+    assert digest.hexdigest() == want

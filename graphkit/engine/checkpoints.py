@@ -319,7 +319,11 @@ class CheckpointSession:
         }
 
     def _metadata(self, source: str, step: int) -> CheckpointMetadata:
-        metadata: Any = {**self.user_metadata, "source": source, "step": step, "parents": {}}
+        user = self.user_metadata
+        if not user:  # (the common case, without the unpacking)
+            plain: Any = {"source": source, "step": step, "parents": {}}
+            return plain
+        metadata: Any = {**user, "source": source, "step": step, "parents": {}}
         return metadata
 
     def _put(
@@ -333,26 +337,40 @@ class CheckpointSession:
     ) -> list[Saved]:
         """Save a checkpoint of ``values``; what was written, if ``report_held``."""
         saver = self.saver
+        if not saver.waits_on_io:  # nothing to wait for or share: save inline, whatever
+            # the durability (the writer is done with these dicts before the run goes on)
+            checkpoint, new_versions = self._checkpoint(values, frontier, False, stamp)
+            metadata = self._metadata(source, step)
+            parent = self.config
+            new_config = self.config = {
+                "configurable": {
+                    "thread_id": self.thread_id,
+                    "checkpoint_ns": self.ns,
+                    "checkpoint_id": checkpoint["id"],
+                }
+            }  # (what _config_of makes, without the call: this runs every step)
+            if self.interrupted:
+                self.interrupted = {}
+            writer = self._writer
+            if writer is None:  # (a saver not derived from ours may have no writer)
+                make = getattr(saver, "writer", None)
+                writer = self._writer = make(parent) if make else CheckpointWriter(saver)
+            writer.put(parent, checkpoint, metadata, new_versions)
+            if not self.report_held:
+                return []
+            return [Saved(new_config, parent, metadata, frontier, checkpoint["ts"])]
         # A background or deferred save must not see later changes, nor a held one
-        # (the run goes on before it is committed); an inline one is done with these
-        # dicts before the run goes on.
-        inline = not saver.waits_on_io
-        hold = hold and not inline and not self.in_background and not self.defer_sync
+        # (the run goes on before it is committed).
+        hold = hold and not self.in_background and not self.defer_sync
         checkpoint, new_versions = self._checkpoint(
-            values, frontier, not inline and (hold or self.in_background or self.defer_sync), stamp
+            values, frontier, hold or self.in_background or self.defer_sync, stamp
         )
         metadata = self._metadata(source, step)
         parent = self.config
         new_config = self.config = self._config_of(checkpoint["id"])
         if self.interrupted:
             self.interrupted = {}
-        if inline:  # nothing to wait for or share: save inline, whatever the durability
-            writer = self._writer
-            if writer is None:  # (a saver not derived from ours may have no writer)
-                make = getattr(saver, "writer", None)
-                writer = self._writer = make(parent) if make else CheckpointWriter(saver)
-            writer.put(parent, checkpoint, metadata, new_versions)
-        elif self.in_background:
+        if self.in_background:
             if self._background is None:
                 self._background = RunSaves(saver)
             self._background.submit((parent, checkpoint, metadata, new_versions))

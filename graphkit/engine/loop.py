@@ -662,7 +662,9 @@ class Run:
         if ran is not None:
             self.frontier.ran = ran
         self.frontier.wrote = wrote
-        self._report(self.cp.save(source, self.values, self.step, self.frontier, hold=hold))
+        saved = self.cp.save(source, self.values, self.step, self.frontier, hold=hold)
+        if saved:  # (only when a stream shows checkpoints: no call otherwise)
+            self._report(saved)
 
     def _written_before(self, writers: list[tuple[str, list[Write]]]) -> dict[str, Any]:
         """The values before a step of the channels its ``writers`` write."""

@@ -188,15 +188,22 @@ class LMDBEnv:
                 self._check_pid()
             guard.enter()
             try:
-                txn: lmdb.Transaction = self.env.begin(write=True, buffers=False)
+                # (positional: begin(db, parent, write, buffers) parses no keywords)
+                txn: lmdb.Transaction = self.env.begin(None, None, True, False)
             except BaseException as exc:
                 guard.leave()
                 if not isinstance(exc, lmdb.Error):
                     raise
                 txn = self._open(write=True)  # a map grown by another process, say
             try:
-                with txn:
-                    return fn(txn, *args)
+                # what ``with txn:`` does, without its __enter__/__exit__ calls
+                try:
+                    result = fn(txn, *args)
+                except BaseException:
+                    txn.abort()
+                    raise
+                txn.commit()
+                return result
             except lmdb.MapFullError:
                 seen = self.env.info()["map_size"]
             except lmdb.Error as exc:

@@ -85,19 +85,19 @@ class DeltaInfo:
     """Payload bytes of the full snapshot at the bottom of the chain."""
 
 
-_CRC = struct.Struct(">I")
+CRC = struct.Struct(">I")
 
 
 def seal(data: bytes) -> bytes:
     """``data`` + its CRC-32 (4 bytes): what a saver on disk stores, so damage is detected."""
-    return data + _CRC.pack(zlib.crc32(data))
+    return data + CRC.pack(zlib.crc32(data))
 
 
 def unseal(data: bytes, where: Callable[[], str]) -> bytes:
     """The bytes :func:`seal` was given; CheckpointCorruptError (naming ``where()``) if the
     checksum does not match: damaged bytes are reported, never decoded into wrong data."""
     end = len(data) - 4
-    if end < 0 or zlib.crc32(memoryview(data)[:end]) != _CRC.unpack_from(data, end)[0]:
+    if end < 0 or zlib.crc32(memoryview(data)[:end]) != CRC.unpack_from(data, end)[0]:
         raise CheckpointCorruptError(
             f"{where()}: checksum mismatch, the stored bytes are damaged (disk or copy "
             "corruption); restore the LMDB directory from a backup, or delete the thread"
@@ -161,17 +161,14 @@ def encode_record(
     history is not stored again with every step; :func:`checkpoint_tuple` resolves it.
     """
     frontier = checkpoint["frontier"]
-    if type(frontier) is not dict or frontier.get("sends"):  # (else there is nothing to ref)
+    if type(frontier) is not dict or "sends" in frontier:  # (else there is nothing to ref)
         frontier = _frontier_refs(frontier, checkpoint["channel_values"])
-    record = [
-        checkpoint["v"],
-        checkpoint["ts"],
-        checkpoint["channel_versions"] if versions is None else versions,
-        frontier,
-        parent_id,
-    ]
-    if metadata is not None:
-        record.append(metadata)
+    if versions is None:
+        versions = checkpoint["channel_versions"]
+    if metadata is None:
+        record = [checkpoint["v"], checkpoint["ts"], versions, frontier, parent_id]
+    else:
+        record = [checkpoint["v"], checkpoint["ts"], versions, frontier, parent_id, metadata]
     try:
         return serde.dumps(record)
     except SerdeError:
@@ -279,9 +276,13 @@ def encode_metadata(
     new_versions: Mapping[str, int] | None = None,
 ) -> bytes:
     """Metadata as bytes (see :func:`slim_metadata`)."""
-    return dumps(
-        serde, slim_metadata(metadata, checkpoint, new_versions), lambda: "checkpoint metadata"
-    )
+    if type(metadata) is not dict or "writes" in metadata:  # (else it is stored as it is)
+        metadata = slim_metadata(metadata, checkpoint, new_versions)
+    return dumps(serde, metadata, _metadata_place)
+
+
+def _metadata_place() -> str:
+    return "checkpoint metadata"
 
 
 def slim_metadata(

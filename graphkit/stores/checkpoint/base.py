@@ -161,29 +161,43 @@ class CheckpointCorruptError(SerdeError):
 
 
 _id_lock = threading.Lock()
-_last_id = 0
 _rng = random.Random()  # private: a user's random.seed() must not make ids collide
+_last_high = 0
+"""The id :func:`new_checkpoint_id` made last, less its last 32 bits (its process's
+tag): 48 bits of milliseconds, then a 42-bit sequence."""
+_tag = (0, "", b"")
+"""This process's tag: the last 32 bits of every id it makes (int, 8 hex, 4 bytes)."""
+
+
+def _new_tag() -> None:
+    """A new random tag for this process (at import, and in a forked child)."""
+    global _tag
+    tag = _rng.getrandbits(32)
+    _tag = (tag, f"{tag:08x}", tag.to_bytes(4, "big"))
 
 
 def _after_fork() -> None:
-    """In a forked child: its own random tails, and its next id a random step past the
-    parent's last (the parent goes on incrementing from there in the same millisecond)."""
-    global _last_id
+    """In a forked child: its own random numbers and tag (so never the parent's ids)."""
     _rng.seed()
-    _last_id += 1 + _rng.getrandbits(48)
+    _new_tag()
 
 
+_new_tag()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
 
 def new_checkpoint_id(unix_us: int | None = None) -> str:
-    """A new checkpoint id: a UUIDv7 string, strictly increasing within the process.
+    """A new checkpoint id: a UUIDv7 string, strictly increasing within the process and
+    never made by another process.
 
     The first 48 bits are the Unix time in milliseconds, so ids sort by time as strings
-    and as 16-byte keys. Each millisecond starts from a random tail; within it (or if the
-    clock steps back) the tail is incremented, so ids never repeat or go backwards in a
-    process, and two processes' ids in one millisecond almost surely never meet.
+    and as 16-byte keys. A 42-bit sequence follows: it starts at 0 in each new
+    millisecond and counts up within one (or while the clock steps back), so ids never
+    repeat or go backwards in a process. The last 32 bits are the process's random tag
+    (a forked child draws its own): two processes never make the same id, even when
+    one adopted the other's last id (see :func:`observe_checkpoint_id`) and both make
+    the next one in the same millisecond (unless their tags meet: one chance in 2**32).
     ``unix_us``: the time to use (microseconds since the epoch), when the caller has
     read the clock already (a checkpoint's ``ts`` and id then come from one reading).
 
@@ -191,44 +205,54 @@ def new_checkpoint_id(unix_us: int | None = None) -> str:
     >>> a < b and uuid.UUID(a).version == 7
     True
     """
-    global _last_id, _last_made, _run
+    global _last_high, _last_made
     ms = time.time_ns() // 1_000_000 if unix_us is None else unix_us // 1000
-    # A 122-bit counter: 48 bits of milliseconds, then 74 bits, drawn at random (73
-    # bits, so increments have room) in each new millisecond, incremented within one.
     _id_lock.acquire()  # (cheaper than ``with`` on this path)
     try:
-        counter = _last_id + 1
-        if counter >> 74 < ms:
-            counter = (ms << 74) | _rng.getrandbits(73)
-        _last_id = counter
+        high = _last_high + 1
+        if high >> 42 < ms:  # a new millisecond
+            high = ms << 42
+        _last_high = high
     finally:
         _id_lock.release()
     run = _run
-    low = counter - run[0]
-    if 0 <= low < run[1]:  # only the last 32 bits differ from the id ``_run`` formatted
-        made = f"{run[2]}{low:08x}"
-        _last_made = (made, run[3] + low.to_bytes(4, "big"))
-        return made
-    # UUIDv7 layout: 48 ms | 4 version | 12 rand_a | 2 variant | 62 rand_b (order kept).
-    raw = (
-        (counter >> 74) << 80 | _VERSION | ((counter >> 62) & 0xFFF) << 64 | _VARIANT
-    ) | counter & _RAND_B
-    id16 = raw.to_bytes(16, "big")
-    text = id16.hex()  # (cheaper than formatting the int: f"{raw:032x}")
-    made = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-    low = raw & 0xFFFFFFFF
-    _run = (counter - low, 1 << 32, made[:-8], id16[:-4])
-    _last_made = (made, id16)
+    low = high - run[0]
+    if not 0 <= low < 65536:  # more than the 16 bits before the tag differ from ``_run``'s
+        run = _new_run(high)
+        low = high & 0xFFFF
+    tag = _tag
+    made = f"{run[1]}{_HEX2[low >> 8]}{_HEX2[low & 255]}{tag[1]}"
+    _last_made = (made, run[2] + low.to_bytes(2, "big") + tag[2])
     return made
+
+
+def _new_run(high: int) -> tuple[int, str, bytes]:
+    """``_run`` for the ids whose ``high`` (see ``_last_high``) differs from this one's
+    only in its last 16 bits."""
+    global _run
+    # UUIDv7 layout: 48 ms | 4 version | 12 rand_a | 2 variant | 62 rand_b (order kept);
+    # the sequence's top 12 bits are rand_a, its other 30 and the tag are rand_b.
+    if not high & _SEQ_HIGH:  # the first 65536 ids of a millisecond (all but never)
+        ms = (high >> 42).to_bytes(6, "big")
+        text = ms.hex()
+        head = f"{text[:8]}-{text[8:]}-7000-8000-"
+        _run = (high & ~0xFFFF, head, ms + b"\x70\x00\x80\x00")
+        return _run
+    raw = (high >> 42) << 80 | _VERSION | ((high >> 30) & 0xFFF) << 64 | _VARIANT
+    raw |= (high & 0x3FFFFFFF) << 32
+    text = raw.to_bytes(16, "big").hex()  # (cheaper than formatting the int)
+    head = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-"
+    _run = (high & ~0xFFFF, head, raw.to_bytes(16, "big")[:10])
+    return _run
 
 
 _VERSION = 0x7 << 76
 _VARIANT = 0b10 << 62
-_RAND_B = (1 << 62) - 1
-_run: tuple[int, int, str, bytes] = (0, 0, "", b"")
-"""The id :func:`new_checkpoint_id` last formatted in full, as (its counter less its
-last 32 bits, 2**32, its text and its bytes less those bits): ids whose counter
-differs only there are made from it by formatting a 32-bit number."""
+_SEQ_HIGH = ((1 << 42) - 1) & ~0xFFFF
+_HEX2 = [f"{i:02x}" for i in range(256)]
+_run: tuple[int, str, bytes] = (-(1 << 20), "", b"")
+"""Made by :func:`_new_run`: (a ``high`` with its last 16 bits zero, the text and the
+bytes its ids share): ids are made from it by formatting two bytes and the tag."""
 
 
 _last_made: tuple[str, bytes] = ("", b"")
@@ -236,34 +260,50 @@ _last_made: tuple[str, bytes] = ("", b"")
 asks for them next (:func:`checkpoint_id_bytes` then parses nothing)."""
 
 
+_milli: tuple[int, str, str] = (-1, "", "")
+"""The last millisecond :func:`utc_timestamp` formatted: (it, its text up to the
+milliseconds, the whole text at its first microsecond)."""
 _second: tuple[int, str] = (-1, "")
 """The last second :func:`utc_timestamp` formatted, and its text up to the seconds."""
+_DIGITS3 = [f"{i:03d}" for i in range(1000)]
 
 
 def utc_timestamp(unix_us: int) -> str:
     """``datetime.fromtimestamp(unix_us / 1e6, timezone.utc).isoformat()``, at a fifth of
-    the cost (the date and time of day are formatted once per second): a checkpoint's ``ts``.
+    the cost (the date and time of day are formatted once per second, the milliseconds
+    once per millisecond): a checkpoint's ``ts``.
 
     >>> utc_timestamp(1_700_000_000_123_456)
     '2023-11-14T22:13:20.123456+00:00'
     >>> utc_timestamp(1_700_000_000_000_000)
     '2023-11-14T22:13:20+00:00'
     """
+    global _milli
+    ms = unix_us // 1000
+    milli = _milli
+    if milli[0] != ms:
+        milli = _milli = _format_milli(ms)
+    micro = unix_us - ms * 1000
+    return f"{milli[1]}{_DIGITS3[micro]}+00:00" if micro else milli[2]
+
+
+def _format_milli(ms: int) -> tuple[int, str, str]:
+    """``_milli`` for millisecond ``ms``."""
     global _second
-    second, micro = divmod(unix_us, 1_000_000)
+    second, milli = divmod(ms, 1000)
     cached, head = _second
     if second != cached:
         head = dt.datetime.fromtimestamp(second, dt.timezone.utc).isoformat()[:19]
         _second = (second, head)
-    # str(1_xxxxxx)[1:]: the six digits, zero-padded (cheaper than a :06d format spec)
-    return f"{head}.{str(micro + 1_000_000)[1:]}+00:00" if micro else f"{head}+00:00"
+    text = f"{head}.{_DIGITS3[milli]}"
+    return ms, text, f"{text}000+00:00" if milli else f"{head}+00:00"
 
 
 def observe_checkpoint_id(checkpoint_id: str) -> None:
     """Make every id :func:`new_checkpoint_id` returns from now on sort after this one.
 
     Ids are strictly increasing within a process, but two processes can make ids in one
-    millisecond whose random tails sort the other way. A saver shared by processes
+    millisecond whose sequences sort the other way. A saver shared by processes
     calls this with each checkpoint it reads, so a child made from what was read sorts
     after its parent even if another process made the parent a moment ago (a Lamport
     clock on top of wall time). Ids that are not UUIDv7 are ignored.
@@ -273,17 +313,17 @@ def observe_checkpoint_id(checkpoint_id: str) -> None:
     >>> new_checkpoint_id() > later
     True
     """
-    global _last_id
+    global _last_high
     try:
         raw = int.from_bytes(checkpoint_id_bytes(checkpoint_id), "big")
     except ValueError:
         return
     if (raw >> 76) & 0xF != 7:
         return
-    counter = ((raw >> 80) << 74) | (((raw >> 64) & 0xFFF) << 62) | (raw & ((1 << 62) - 1))
+    high = ((raw >> 80) << 42) | (((raw >> 64) & 0xFFF) << 30) | ((raw >> 32) & 0x3FFFFFFF)
     with _id_lock:
-        if counter > _last_id:
-            _last_id = counter
+        if high > _last_high:
+            _last_high = high
 
 
 def checkpoint_id_bytes(checkpoint_id: str) -> bytes:

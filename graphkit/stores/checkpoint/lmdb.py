@@ -50,6 +50,7 @@ import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zlib import crc32
 
 from graphkit.errors import ConfigError, InvalidArgumentError, SaverClosedError
 from graphkit.stores._lmdb import (
@@ -83,6 +84,7 @@ __all__ = ["LMDBSaver"]
 
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
+CRC = codec.CRC  # (codec.seal's, for the writes that seal inline)
 _END = b"\xff" * 17  # sorts after every id16 of a range
 _PAGE = 32  # checkpoints decoded per read transaction when listing
 _CHECKSUMS = b"checksums"  # in ckpt_format: present when every value ends with its CRC-32
@@ -414,7 +416,7 @@ class LMDBSaver(BaseCheckpointSaver):
         versions = checkpoint["channel_versions"]
         known = self._versions.get(prefix)
         if known is not None and known.cid == parent_id:
-            parent_key = prefix + known.id16
+            parent_key = known.key
             if known.versions is None and len(versions) < codec.VERSIONS_DELTA_MIN:
                 delta = mine = None  # too few channels for a delta, now as before
             else:
@@ -423,7 +425,6 @@ class LMDBSaver(BaseCheckpointSaver):
             known = None
             parent_key = prefix + checkpoint_id_bytes(parent_id) if parent_id else b""
             delta, mine = None, _private(versions)
-        base_key, depth = b"", 0
         if type(metadata) is dict and "writes" not in metadata:
             meta: Mapping[str, Any] = metadata  # (what slim_metadata returns for it, sooner)
         else:
@@ -436,11 +437,14 @@ class LMDBSaver(BaseCheckpointSaver):
                 self.serde, checkpoint, parent_id, [parent_key[-16:], depth, delta], meta
             )
         else:
+            base_key, depth = b"", 0
             record = codec.encode_record(self.serde, checkpoint, parent_id, metadata=meta)
-        room = _MAX_KEY - len(prefix) - 8
-        chains = known.chains if known is not None else {}
+        if known is not None:
+            chains, keys = known.chains, known.keys
+        else:
+            chains, keys = {}, {}
         if checkpoint["channel_appends"]:
-            lookup = self._base_blobs(prefix, room, pending)
+            lookup = self._base_blobs(prefix, _MAX_KEY - len(prefix) - 8, pending)
             blobs = codec.encode_blobs(
                 self.serde,
                 checkpoint,
@@ -454,31 +458,36 @@ class LMDBSaver(BaseCheckpointSaver):
                 self.serde, checkpoint, new_versions, codec.no_blob, self.snapshot_every
             )
         values = checkpoint["channel_values"]
-        seal = codec.seal if self._sums else _unsealed
+        sums = self._sums
         items = []
         for channel, version, blob in blobs:
-            blob_key = prefix + enc_in(channel, room) + _U64.pack(version)
+            base = keys.get(channel)
+            if base is None:
+                base = keys[channel] = prefix + enc_in(channel, _MAX_KEY - len(prefix) - 8)
+            blob_key = base + _U64.pack(version)
             if pending is not None:
                 pending[blob_key] = blob
-            items.append((blob_key, seal(blob)))
+            # (codec.seal, inline: this runs for every value of every step)
+            items.append((blob_key, blob + CRC.pack(crc32(blob)) if sums else blob))
             if type(values.get(channel)) is list:  # the base of the next append
                 chain = codec.chain_state(blob)
                 if chain is not None:
                     chains[channel] = (version, chain)
         id16 = checkpoint_id_bytes(cid)
+        key = prefix + id16
         if known is not None:  # the child takes the parent's place
-            known.cid, known.id16, known.versions, known.depth = cid, id16, mine, depth
+            known.cid, known.key, known.versions, known.depth = cid, key, mine, depth
         else:
             if len(self._versions) > 4096:
                 self._versions.clear()
-            self._versions[prefix] = _Last(cid, id16, mine, depth, chains)
+            self._versions[prefix] = _Last(cid, key, mine, depth, chains, keys)
         return _Prepared(
             thread_id,
             ns,
             cid,
             prefix,
-            prefix + id16,
-            seal(record),
+            key,
+            record + CRC.pack(crc32(record)) if sums else record,
             parent_id,
             base_key,
             parent_key,
@@ -515,13 +524,14 @@ class LMDBSaver(BaseCheckpointSaver):
         depth = item.depth
         record = item.record
         items = item.items
+        parent_key = item.parent_key
         txn_id = item.txn_id = txn.id()
         last_id, last_key = self._last_commit
         item.fresh = (
-            bool(item.parent_key)
+            bool(parent_key)
             # the parent committed in the transaction just before this one is still there
-            and not (txn_id == last_id + 1 and item.parent_key == last_key)
-            and txn.get(item.parent_key, db=self._checkpoints) is None
+            and not (txn_id == last_id + 1 and parent_key == last_key)
+            and txn.get(parent_key, db=self._checkpoints) is None
         )
         if item.fresh:
             # The parent is gone: the thread was deleted (or pruned to nothing) while a
@@ -530,16 +540,18 @@ class LMDBSaver(BaseCheckpointSaver):
             record, depth, items = self._full_record(item), 0, self._fresh_items(item)
         elif (
             item.base_key
-            and item.base_key != item.parent_key  # the parent was found just above
+            and item.base_key != parent_key  # the parent was found just above
             and txn.get(item.base_key, db=self._checkpoints) is None
         ):
             # the delta's base was deleted (by another process): store the full map
             record, depth = self._full_record(item), 0
+        # (positional: put(key, value, dupdata, overwrite, append, db) parses no keywords)
+        blobs_db = self._blobs
         for blob_key, blob in items:
-            put(blob_key, blob, db=self._blobs)
-        if _has_hashed(item.prefix):
+            put(blob_key, blob, True, True, False, blobs_db)
+        if item.prefix.find(_HASHED) >= 0:  # (_has_hashed, inline)
             self._put_names(txn, item.thread_id, item.ns)
-        put(item.key, record, db=self._checkpoints)
+        put(item.key, record, True, True, False, self._checkpoints)
         return depth
 
     def _full_record(self, item: _Prepared) -> bytes:
@@ -567,7 +579,9 @@ class LMDBSaver(BaseCheckpointSaver):
         """Keep the last written/read version map per thread: the next put may store a delta."""
         if len(self._versions) > 4096:
             self._versions.clear()
-        self._versions[prefix] = _Last(cid, checkpoint_id_bytes(cid), _private(versions), depth)
+        self._versions[prefix] = _Last(
+            cid, prefix + checkpoint_id_bytes(cid), _private(versions), depth
+        )
 
     def _resolve_versions(
         self, txn: Txn, prefix: bytes, field: Any, where: str
@@ -1062,7 +1076,8 @@ class _Last:
     delta on it."""
 
     cid: str
-    id16: bytes
+    key: bytes
+    """Its key (the thread's prefix + its id's 16 bytes)."""
     versions: dict[str, int] | None
     """A private copy of its full version map (None for maps too small for deltas)."""
     depth: int
@@ -1070,6 +1085,8 @@ class _Last:
     chains: dict[str, tuple[int, codec.ChainState]] = field(default_factory=dict)
     """Per list channel: (version, chain state) of its newest blob written here (the
     base of the next append: found without reading it back)."""
+    keys: dict[str, bytes] = field(default_factory=dict)
+    """Per channel: the start of its blobs' keys (made once, not on every put)."""
 
 
 def _remembered_chain(
