@@ -103,8 +103,7 @@ def _steps_left(ref: weakref.ref[Run]) -> Callable[[], int]:
     only by a collection, and keep its state (a long history) alive till then."""
 
     def steps_left() -> int:
-        run = _alive(ref)
-        return run.step_budget - run.steps_run
+        return _alive(ref).steps_left
 
     return steps_left
 
@@ -734,9 +733,7 @@ class Run:
                     if not call.takes_state:
                         result = call.fn()
                     elif reader.managed:
-                        result = call.fn(
-                            reader.make(self.values, self.step_budget - self.steps_run)
-                        )
+                        result = call.fn(reader.make(self.values, self.steps_left))
                     else:
                         result = call.fn(reader.make(self.values))
                     if type(result) not in _NOT_AWAITED and asyncio.iscoroutine(result):
@@ -781,7 +778,7 @@ class Run:
                     run,
                     step,
                     node,
-                    node.make_input(values, self.step_budget - self.steps_run)
+                    node.make_input(values, self.steps_left)
                     if node.managed
                     else node.make_input(values),
                     ("pull", name),
@@ -826,6 +823,11 @@ class Run:
             if not task.done and not self.replaying:
                 self.ctx.rerun.add(task.id)
         self.restored = {}
+
+    @property
+    def steps_left(self) -> int:
+        """Steps this run may still take, counting the running one (``RemainingSteps``)."""
+        return self.step_budget - self.steps_run
 
     def check_before(self, tasks: list[Task]) -> bool:
         """Enforce the recursion limit; True when ``interrupt_before`` stops the run here."""
