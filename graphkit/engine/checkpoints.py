@@ -342,13 +342,7 @@ class CheckpointSession:
             checkpoint, new_versions = self._checkpoint(values, frontier, False, stamp)
             metadata = self._metadata(source, step)
             parent = self.config
-            new_config = self.config = {
-                "configurable": {
-                    "thread_id": self.thread_id,
-                    "checkpoint_ns": self.ns,
-                    "checkpoint_id": checkpoint["id"],
-                }
-            }  # (what _config_of makes, without the call: this runs every step)
+            new_config = self.config = self._config_of(checkpoint["id"])
             if self.interrupted:
                 self.interrupted = {}
             writer = self._writer
