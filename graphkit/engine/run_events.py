@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from graphkit.context import CURRENT_CALL, CURRENT_TASK, TaskContext

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.parity.conftest import Lib
 
 NOT_COMPARED = {"lc_versions", "ls_model_name", "ls_provider"}
