@@ -21,6 +21,7 @@ they arrive in the order they happen, interleaved with the root's ``updates``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -76,50 +77,54 @@ def stream_event(
 class EventFilter:
     """``astream_events``' ``include_*``/``exclude_*`` options, as LangChain applies them:
     an event passes when no ``include_*`` is given or one matches, and no
-    ``exclude_*`` matches (the type is the middle of ``on_<type>_<phase>``)."""
+    ``exclude_*`` matches (its type is the middle of ``on_<type>_<phase>``)."""
 
     __slots__ = _FILTERS
 
     def __init__(self, options: dict[str, Any]) -> None:
-        for key in _FILTERS:
-            value = options.pop(key, None)
-            if isinstance(value, str):
-                raise InvalidArgumentError(
-                    f"astream_events({key}={value!r}) takes a list of strings, e.g. "
-                    f"{key}=[{value!r}]."
-                )
-            setattr(self, key, None if value is None else frozenset(value))
+        self.include_names = _names(options, "include_names")
+        self.include_types = _names(options, "include_types")
+        self.include_tags = _names(options, "include_tags")
+        self.exclude_names = _names(options, "exclude_names")
+        self.exclude_types = _names(options, "exclude_types")
+        self.exclude_tags = _names(options, "exclude_tags")
 
     @classmethod
     def pop(cls, options: dict[str, Any]) -> EventFilter | None:
         """The filter the options ask for (taken out of them), or None for none."""
-        if not any(options.get(key) is not None for key in _FILTERS):
-            for key in _FILTERS:
-                options.pop(key, None)
-            return None
-        return cls(options)
+        chosen = cls(options)
+        return None if all(getattr(chosen, key) is None for key in _FILTERS) else chosen
 
     def __call__(self, ev: dict[str, Any]) -> bool:
         """True when ``ev`` passes."""
         name, tags = ev["name"], ev["tags"]
-        kind = ev["event"].split("_", 1)[1].rsplit("_", 1)[0]
-        ins = (self.include_names, self.include_types, self.include_tags)  # type: ignore[attr-defined]
-        include = all(i is None for i in ins) or (
-            (ins[0] is not None and name in ins[0])
-            or (ins[1] is not None and kind in ins[1])
-            or (ins[2] is not None and any(t in ins[2] for t in tags))
-        )
-        exclude_names, exclude_types, exclude_tags = (
-            self.exclude_names,  # type: ignore[attr-defined]
-            self.exclude_types,  # type: ignore[attr-defined]
-            self.exclude_tags,  # type: ignore[attr-defined]
-        )
+        kind = ev["event"][3:].rpartition("_")[0]  # on_chat_model_stream -> chat_model
+        if self.include_names is None and self.include_types is None and self.include_tags is None:
+            include = True
+        else:
+            include = (
+                (self.include_names is not None and name in self.include_names)
+                or (self.include_types is not None and kind in self.include_types)
+                or (self.include_tags is not None and not self.include_tags.isdisjoint(tags))
+            )
         return (
             include
-            and (exclude_names is None or name not in exclude_names)
-            and (exclude_types is None or kind not in exclude_types)
-            and (exclude_tags is None or not any(t in exclude_tags for t in tags))
+            and (self.exclude_names is None or name not in self.exclude_names)
+            and (self.exclude_types is None or kind not in self.exclude_types)
+            and (self.exclude_tags is None or self.exclude_tags.isdisjoint(tags))
         )
+
+
+def _names(options: dict[str, Any], key: str) -> frozenset[str] | None:
+    """One filter option, taken out of ``options``."""
+    value = options.pop(key, None)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise InvalidArgumentError(
+            f"astream_events({key}={value!r}) takes a list of strings, e.g. {key}=[{value!r}]."
+        )
+    return frozenset(value)
 
 
 class EventsExecutor:
@@ -148,7 +153,7 @@ class EventsExecutor:
             return self.inner.call(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
         output = self.inner.call(name, spec, state, ctx)
-        chain.end(output)
+        chain.returned(output)
         return output
 
     async def acall(self, name: str, spec: CallSpec, state: Any, ctx: TaskContext | None) -> Any:
@@ -157,10 +162,10 @@ class EventsExecutor:
             return await self.inner.acall(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
         output = await self.inner.acall(name, spec, state, ctx)
-        chain.end(output)
+        chain.returned(output)
         return output
 
-    def task_run(self, ctx: TaskContext, name: str, spec: CallSpec | None, state: Any) -> ChainRun:
+    def task_run(self, ctx: TaskContext, name: str, spec: CallSpec | None, state: Any) -> RunEvents:
         """Start the chain run of a node attempt (or of the ``@task`` call running here)."""
         call = CURRENT_CALL.get()
         if call is None:
@@ -171,9 +176,9 @@ class EventsExecutor:
             tags = ["seq:step:1", *self.tags]
             given = _call_input(spec) if spec is not None else state
             parents = self.lineage.get((id(ctx), None)) or self.graph_lineage(ctx)
-        chain = ChainRun(ctx, name, tags, ctx.stream_metadata(), parents, given)
+        chain = RunEvents(ctx, "chain", name, tags, ctx.stream_metadata(), parents)
         self.lineage[(id(ctx), call)] = [*parents, chain.run_id]
-        return chain
+        return chain.start(given)
 
     def graph_lineage(self, ctx: TaskContext) -> list[str]:
         """Run ids down to the graph run ``ctx``'s task belongs to (the root's first)."""
@@ -186,62 +191,15 @@ class EventsExecutor:
         return found if found is not None else self.graph_lineage(ctx)
 
 
-class ChainRun:
-    """One started chain run (a node attempt, a ``@task`` call, a nested graph)."""
-
-    __slots__ = ("ctx", "input", "metadata", "name", "parent_ids", "run_id", "tags")
-
-    def __init__(
-        self,
-        ctx: TaskContext,
-        name: str,
-        tags: list[str],
-        metadata: dict[str, Any],
-        parent_ids: list[str],
-        given: Any,
-    ) -> None:
-        self.ctx = ctx
-        self.name = name
-        self.tags = tags
-        self.metadata = metadata
-        self.parent_ids = parent_ids
-        self.input = given
-        self.run_id = str(uuid.uuid4())
-        self.emit("on_chain_start", {"input": given})
-
-    def emit(self, kind: str, data: dict[str, Any]) -> None:
-        """Send one event of this run."""
-        send(
-            self.ctx,
-            stream_event(
-                kind, self.name, self.run_id, data, self.tags, self.metadata, self.parent_ids
-            ),
-        )
-
-    def end(self, output: Any, stream: bool = True) -> None:
-        """The run returned ``output`` (streamed first, as a runnable's one chunk)."""
-        if stream:
-            self.emit("on_chain_stream", {"chunk": output})
-        self.emit("on_chain_end", {"output": output, "input": self.input})
-
-
-def send(ctx: TaskContext, ev: dict[str, Any]) -> None:
-    """Put ``ev`` on the stream of ``ctx``'s run."""
-    emit = ctx.run.emit
-    if emit is not None:
-        emit(EVENTS, ev)
-
-
 def _call_input(spec: CallSpec) -> Any:
     """A ``@task`` call's arguments by parameter name (its chain run's input)."""
     fn = spec.fn
-    target = getattr(fn, "func", None)
-    if target is None:
+    if not isinstance(fn, functools.partial):
         return None
     try:
-        bound = inspect.signature(target).bind_partial(*fn.args, **fn.keywords)  # type: ignore[attr-defined]
+        bound = inspect.signature(fn.func).bind_partial(*fn.args, **fn.keywords)
     except (TypeError, ValueError):
-        return {"args": fn.args, "kwargs": fn.keywords}  # type: ignore[attr-defined]
+        return {"args": fn.args, "kwargs": fn.keywords}
     return dict(bound.arguments)
 
 
@@ -268,7 +226,7 @@ def inner_metadata(ctx: TaskContext) -> dict[str, Any]:
 
 def inner_run(
     kind: str, name: str, extra_tags: Sequence[str] = (), extra: dict[str, Any] | None = None
-) -> _InnerRun | None:
+) -> RunEvents | None:
     """The run of a model or tool called in the current task, when it streams events."""
     ctx = CURRENT_TASK.get()
     events = events_of(ctx)
@@ -279,11 +237,13 @@ def inner_run(
     if extra:
         metadata.update(extra)
     tags = ["seq:step:1", *events.tags, *(t for t in extra_tags if t not in events.tags)]
-    return _InnerRun(ctx, kind, name, tags, metadata, list(events.inside(ctx)))
+    return RunEvents(ctx, kind, name, tags, metadata, list(events.inside(ctx)))
 
 
-class _InnerRun:
-    """A model or tool run: ``on_<kind>_start``, then stream/end/error events."""
+class RunEvents:
+    """The events of one run: a node attempt, a ``@task`` call or a nested graph
+    (``kind`` "chain"), a chat model call ("chat_model") or a tool call ("tool"):
+    ``on_<kind>_start``, then stream events, then ``on_<kind>_end`` (or an error)."""
 
     __slots__ = ("ctx", "input", "kind", "metadata", "name", "parent_ids", "run_id", "tags")
 
@@ -297,37 +257,47 @@ class _InnerRun:
         parent_ids: list[str],
     ) -> None:
         self.ctx = ctx
+        """The task it runs in (whose run's stream carries its events)."""
         self.kind = kind
         self.name = name
         self.tags = tags
         self.metadata = metadata
         self.parent_ids = parent_ids
+        """Run ids of the runs it is inside, the root's first."""
         self.run_id = str(uuid.uuid4())
         self.input: Any = None
 
     def emit(self, phase: str, data: dict[str, Any]) -> None:
-        """Send ``on_<kind>_<phase>``."""
-        send(
-            self.ctx,
-            stream_event(
-                f"on_{self.kind}_{phase}",
-                self.name,
-                self.run_id,
-                data,
-                self.tags,
-                self.metadata,
-                self.parent_ids,
-            ),
-        )
+        """Send ``on_<kind>_<phase>`` on the stream of the task's run."""
+        emit = self.ctx.run.emit
+        if emit is not None:
+            emit(
+                EVENTS,
+                stream_event(
+                    f"on_{self.kind}_{phase}",
+                    self.name,
+                    self.run_id,
+                    data,
+                    self.tags,
+                    self.metadata,
+                    self.parent_ids,
+                ),
+            )
 
-    def start(self, given: Any) -> None:
+    def start(self, given: Any) -> RunEvents:
         """The run started with ``given``."""
         self.input = given
         self.emit("start", {"input": given})
+        return self
 
     def end(self, output: Any) -> None:
         """The run returned ``output``."""
         self.emit("end", {"output": output, "input": self.input})
+
+    def returned(self, output: Any) -> None:
+        """A chain run returned ``output``: its one stream chunk, then its end."""
+        self.emit("stream", {"chunk": output})
+        self.end(output)
 
 
 class ModelRun:
@@ -336,7 +306,7 @@ class ModelRun:
 
     __slots__ = ("merged", "run")
 
-    def __init__(self, run: _InnerRun, messages: list[Any]) -> None:
+    def __init__(self, run: RunEvents, messages: list[Any]) -> None:
         self.run = run
         self.merged: Any = None
         run.start({"messages": [messages]})
@@ -369,7 +339,7 @@ class ToolRun:
 
     __slots__ = ("call_id", "run")
 
-    def __init__(self, run: _InnerRun, args: Any, call_id: str | None) -> None:
+    def __init__(self, run: RunEvents, args: Any, call_id: str | None) -> None:
         self.run = run
         self.call_id = call_id
         run.start(args)
@@ -395,7 +365,7 @@ class EventedRun(Run):
     """A graph run inside a task of a run that streams events: a chain run named after
     the graph, under the task, with the graph's nodes under it."""
 
-    _chain: ChainRun | None = None
+    _chain: RunEvents | None = None
 
     def _begin(self, input: Any) -> None:
         parent = self.ctx.parent_task
@@ -405,14 +375,13 @@ class EventedRun(Run):
             return
         tags = ["seq:step:1", *events.tags]
         parents = list(events.inside(parent))
-        chain = self._chain = ChainRun(
-            parent, self.graph.name, tags, inner_metadata(parent), parents, input
-        )
+        chain = RunEvents(parent, "chain", self.graph.name, tags, inner_metadata(parent), parents)
         events.lineage[id(self.ctx)] = [*parents, chain.run_id]
+        self._chain = chain.start(input)
 
     def _end(self) -> None:
         if self._chain is not None and not self.paused:
-            self._chain.end(self.output(), stream=False)
+            self._chain.end(self.output())  # (a graph run as a whole streams no chunk)
 
     def iterate(self, input: Any, *, resuming: bool = False) -> Any:
         """``Run.iterate`` between the graph run's start and end events."""
