@@ -52,7 +52,7 @@ from graphkit.engine.compiled import graph_events
 from graphkit.engine.events import debug_event
 from graphkit.engine.executor import LOCAL, kwargs_for
 from graphkit.engine.retry import arun_with_retry, as_retry_policies, run_with_retry
-from graphkit.engine.run_events import ROOT_NAME
+from graphkit.engine.run_events import EVENTS, ROOT_NAME, later
 from graphkit.errors import GraphInterrupt, InvalidCallError, PolicyError
 from graphkit.node import CallSpec, function_name, inspect_callable
 from graphkit.schema import type_json_schema
@@ -245,7 +245,10 @@ class Task(Generic[R]):
         stream again)."""
         emit = ctx.run.emit
         if emit is not None and "updates" in ctx.run.modes:
-            emit("updates", {self.name: value})
+            if self.is_async and EVENTS in ctx.run.modes:
+                later(emit, "updates", {self.name: value})
+            else:
+                emit("updates", {self.name: value})
         result: dict[str, Any] = {"error": None, "result": {RETURN: value}, "interrupts": []}
         self._stream_event(ctx, "task_result", key, result)
 

@@ -403,8 +403,8 @@ async def test_a_workflow_streams_langchain_events(saver: BaseCheckpointSaver) -
         ("on_chain_start", "double"),
         ("on_chain_stream", "double"),
         ("on_chain_end", "double"),
-        ("on_chain_stream", "LangGraph"),
         ("on_chain_stream", "workflow"),
+        ("on_chain_stream", "LangGraph"),  # the call's update, behind its events (as LangGraph)
         ("on_chain_end", "workflow"),
         ("on_chain_stream", "LangGraph"),
         ("on_chain_end", "LangGraph"),
@@ -418,7 +418,7 @@ async def test_a_workflow_streams_langchain_events(saver: BaseCheckpointSaver) -
     chunks = [e["data"]["chunk"] for e in events if e["run_id"] == root and "chunk" in e["data"]]
     assert chunks == [{"double": 6}, {"workflow": 7}]
     assert events[-1]["data"] == {"output": 7}
-    assert [len(e["parent_ids"]) for e in events] == [0, 1, 2, 2, 2, 0, 1, 1, 0, 0]
+    assert [len(e["parent_ids"]) for e in events] == [0, 1, 2, 2, 2, 1, 0, 1, 0, 0]
     assert events[1]["tags"] == ["graph:step:0"] and events[2]["tags"] == ["seq:step:1"]
 
 

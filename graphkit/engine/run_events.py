@@ -21,10 +21,11 @@ they arrive in the order they happen, interleaved with the root's ``updates``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from graphkit.context import CURRENT_CALL, CURRENT_TASK, TaskContext
@@ -162,7 +163,9 @@ class EventsExecutor:
             return await self.inner.acall(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
         output = await self.inner.acall(name, spec, state, ctx)
-        chain.returned(output)
+        chain.emit("stream", {"chunk": output})
+        await asyncio.sleep(0)  # (see ``later``)
+        chain.end(output)
         return output
 
     def task_run(self, ctx: TaskContext, name: str, spec: CallSpec | None, state: Any) -> RunEvents:
@@ -201,6 +204,20 @@ def _call_input(spec: CallSpec) -> Any:
     except (TypeError, ValueError):
         return {"args": fn.args, "kwargs": fn.keywords}
     return dict(bound.arguments)
+
+
+def later(emit: Callable[[str, Any], None], mode: str, chunk: Any) -> None:
+    """Emit a chunk two turns of the event loop from now: an async ``@task`` call's
+    ``updates`` chunk (the root's ``on_chain_stream``) while events stream.
+
+    LangGraph's root stream events come through its output stream, a turn or two
+    behind the callback events of the runs inside; a consumer sees a call's end,
+    then its caller's stream event, and only then the call's update at the root
+    (before its caller's end: an async run's stream and end events are a turn
+    apart, ``EventsExecutor.acall``). This keeps that order.
+    """
+    loop = asyncio.get_running_loop()
+    loop.call_soon(loop.call_soon, emit, mode, chunk)
 
 
 def events_of(ctx: TaskContext | None) -> EventsExecutor | None:

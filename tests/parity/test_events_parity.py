@@ -209,17 +209,22 @@ def test_a_failing_node_starts_then_the_error_propagates_as_in_langgraph(gk: Lib
     assert "boom" in error and "boom" in lg_error
 
 
-def test_a_workflow_reports_its_tasks_as_langgraph(gk: Lib, lg: Lib) -> None:
+@pytest.mark.parametrize("pause", [0.0, 0.01])
+def test_a_workflow_reports_its_tasks_as_langgraph(gk: Lib, lg: Lib, pause: float) -> None:
+    """With or without a pause after a call, its update reaches the root where
+    LangGraph's does (right after the call, or after its caller's stream event)."""
+
     def build(lib: Lib) -> Any:
         @lib.task()
         async def double(n: int) -> int:
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(pause)
             return n * 2
 
         @lib.entrypoint(checkpointer=lib.InMemorySaver())
         async def workflow(n: int) -> str:
             await double(n)
-            await asyncio.sleep(0.01)
+            if pause:
+                await asyncio.sleep(pause)
             return "done"
 
         return workflow
