@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from typing_extensions import NotRequired, TypedDict
 
 from graphkit import _message_index
@@ -205,8 +205,11 @@ class AIMessage(BaseMessage):
     """Tools the model wants called, with parsed arguments."""
     invalid_tool_calls: list[InvalidToolCall] = Field(default_factory=list)
     """Tool calls whose arguments could not be parsed."""
-    usage: UsageMetadata | None = None
-    """Token counts reported by the provider."""
+    usage: UsageMetadata | None = Field(
+        default=None, validation_alias=AliasChoices("usage", "usage_metadata")
+    )
+    """Token counts reported by the provider (also given as ``usage_metadata=``, LangChain's
+    name)."""
 
     if TYPE_CHECKING:  # pydantic's synthesized __init__ hides the positional content
 
