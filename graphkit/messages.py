@@ -32,6 +32,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from typing_extensions import NotRequired, TypedDict
 
 from graphkit import _message_index
+from graphkit._langchain import from_langchain_message, is_langchain_message
 from graphkit.errors import InvalidArgumentError, InvalidMessageError
 
 __all__ = [
@@ -469,9 +470,10 @@ def convert_to_messages(messages: Messages | Sequence[MessageLikeRepresentation]
     """Coerce one message-like value, or a list of them, into message objects.
 
     Accepts message objects (returned as is), strings (human), ``(role, content)``
-    tuples, and dicts with ``role`` (OpenAI style) or ``type`` (langchain style).
+    tuples, dicts with ``role`` (OpenAI style) or ``type`` (langchain style), and
+    ``langchain_core`` message objects (turned into graphkit's equal ones).
     """
-    if isinstance(messages, (str, dict, BaseMessage, tuple)):
+    if isinstance(messages, (str, dict, BaseMessage, tuple)) or is_langchain_message(messages):
         return [_convert_one(messages)]
     return [_convert_one(m) for m in messages]
 
@@ -492,6 +494,8 @@ def _convert_one(value: Any) -> BaseMessage:
                 "('user', 'assistant', 'system', 'tool') or a 'type' ('human', 'ai', ...)"
             )
         return _from_role(role, data)
+    if is_langchain_message(value):
+        return cast(BaseMessage, from_langchain_message(value))
     raise InvalidMessageError(
         f"cannot turn a {type(value).__name__} into a message: pass a message object, "
         "a string, a (role, content) tuple or a dict with 'role' and 'content'"
