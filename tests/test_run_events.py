@@ -306,10 +306,18 @@ def test_a_run_that_is_not_asked_for_events_makes_none() -> None:
         seen.append((events_active(), task.run.executor is LOCAL))
         return {"x": 2}
 
-    graph = one_node(node)
+    def route(s: S) -> str:
+        return "__end__"
+
+    builder = StateGraph(S)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    builder.add_conditional_edges("node", route)
+    graph = builder.compile()
     list(graph.stream({"x": 1}, stream_mode=["updates", "messages", "custom"]))
     graph.invoke({"x": 1})
     assert seen == [(False, True), (False, True)]
+    assert graph.tables.nodes["node"].branches[0].call.fn is route  # not wrapped for events
 
 
 def test_compiled_graphs_are_named_langgraph_unless_named() -> None:

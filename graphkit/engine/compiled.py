@@ -25,7 +25,14 @@ from graphkit.engine.nested import (
     nested_run,
     split_checkpoint_map,
 )
-from graphkit.engine.run_events import EVENTS, ROOT_NAME, EventFilter, EventsExecutor, stream_event
+from graphkit.engine.run_events import (
+    EVENTS,
+    ROOT_NAME,
+    EventFilter,
+    EventsExecutor,
+    evented_tables,
+    stream_event,
+)
 from graphkit.engine.tables import GraphTables
 from graphkit.errors import (
     ConfigError,
@@ -864,6 +871,7 @@ async def graph_events(
     tags = list(run.config.get("tags") or ())
     root_id = str(uuid.uuid4())
     run.ctx.executor = EventsExecutor(run.ctx.executor, root_id, tags)
+    run.tables = evented_tables(run.tables)
     metadata = {**run.ctx.scope.metadata, "ls_integration": "langgraph"}
     v1 = version == "v1"
     root_name = graph.name if name is None else name

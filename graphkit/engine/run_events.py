@@ -22,6 +22,7 @@ they arrive in the order they happen, interleaved with the root's ``updates``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import inspect
 import uuid
@@ -30,13 +31,15 @@ from typing import TYPE_CHECKING, Any
 
 from graphkit.context import CURRENT_CALL, CURRENT_TASK, TaskContext
 from graphkit.engine.loop import Run
+from graphkit.engine.task import Task
 from graphkit.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
     from graphkit.engine.executor import Executor
-    from graphkit.node import CallSpec
+    from graphkit.engine.tables import GraphTables
+    from graphkit.node import BranchDef, CallSpec
 
 EVENTS = "events"
 """The internal stream mode that carries ``astream_events`` events."""
@@ -140,6 +143,8 @@ class EventsExecutor:
         self.tags = tags
         """The config's tags: every event of the run carries them."""
         self.workers = inner.workers
+        self.pending: dict[int, tuple[RunEvents, Any]] = {}
+        """Id of a task context -> its node's run and output, until its branches ran."""
         self.lineage: dict[Any, list[str]] = {}
         """(id of a task context, ``@task`` call or None) or id of a nested run's
         context -> its run id, after those of its ancestors (the root's first)."""
@@ -154,7 +159,8 @@ class EventsExecutor:
             return self.inner.call(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
         output = self.inner.call(name, spec, state, ctx)
-        chain.returned(output)
+        if not self._after_branches(ctx, chain, output):
+            chain.returned(output)
         return output
 
     async def acall(self, name: str, spec: CallSpec, state: Any, ctx: TaskContext | None) -> Any:
@@ -163,10 +169,26 @@ class EventsExecutor:
             return await self.inner.acall(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
         output = await self.inner.acall(name, spec, state, ctx)
-        chain.emit("stream", {"chunk": output})
-        await asyncio.sleep(0)  # (see ``later``)
-        chain.end(output)
+        if not self._after_branches(ctx, chain, output):
+            chain.emit("stream", {"chunk": output})
+            await asyncio.sleep(0)  # (see ``later``)
+            chain.end(output)
         return output
+
+    def _after_branches(self, ctx: TaskContext, chain: RunEvents, output: Any) -> bool:
+        """For a node with conditional edges: keep its stream and end events for
+        ``node_done`` (its routing functions report first, as in LangGraph). False
+        for anything else (a ``@task`` call, a node without branches)."""
+        if not isinstance(ctx, Task) or not ctx.node.branches or CURRENT_CALL.get() is not None:
+            return False
+        self.pending[id(ctx)] = (chain, output)
+        return True
+
+    def node_done(self, ctx: TaskContext) -> None:
+        """The node ``ctx`` runs finished (its branches ran): its kept events go out."""
+        kept = self.pending.pop(id(ctx), None)
+        if kept is not None:
+            kept[0].returned(kept[1])
 
     def task_run(self, ctx: TaskContext, name: str, spec: CallSpec | None, state: Any) -> RunEvents:
         """Start the chain run of a node attempt (or of the ``@task`` call running here)."""
@@ -378,11 +400,72 @@ def tool_run(name: str, args: Any, call_id: str | None) -> ToolRun | None:
     return None if run is None else ToolRun(run, args, call_id)
 
 
+_EVENTED: dict[int, tuple[GraphTables, GraphTables]] = {}
+"""``evented_tables`` answers, by the id of the tables they were made from."""
+
+
+def evented_tables(tables: GraphTables) -> GraphTables:
+    """``tables`` whose nodes' conditional edges report their runs (a routing function
+    is a chain run under its node, tagged ``seq:step:3`` and on, as in LangGraph): what
+    a run streaming events runs, so that others pay nothing for it."""
+    found = _EVENTED.get(id(tables))
+    if found is not None and found[0] is tables:
+        return found[1]
+    nodes = {
+        name: node.copy({"branches": tuple(_evented(b, i) for i, b in enumerate(node.branches))})
+        if node.branches
+        else node
+        for name, node in tables.nodes.items()
+    }
+    evented = dataclasses.replace(tables, nodes=nodes)
+    if len(_EVENTED) > 256:  # graphs made at run time must not pile up here
+        _EVENTED.clear()
+    _EVENTED[id(tables)] = (tables, evented)
+    return evented
+
+
+def _evented(branch: BranchDef, index: int) -> BranchDef:
+    """``branch`` whose path function reports a chain run when it is called in a task
+    of a run streaming events."""
+    spec = branch.call
+    fn = spec.fn
+    name = "Unnamed" if branch.name == "<lambda>" else branch.name
+    tag = f"seq:step:{3 + index}"
+
+    def reported(*args: Any, **kwargs: Any) -> Any:
+        ctx = CURRENT_TASK.get()
+        events = events_of(ctx)
+        if events is None:
+            return fn(*args, **kwargs)
+        assert ctx is not None
+        given = args[0] if args else None
+        parents = list(events.inside(ctx))
+        run = RunEvents(ctx, "chain", name, [tag, *events.tags], ctx.stream_metadata(), parents)
+        run.start(given)
+        result = fn(*args, **kwargs)
+        if inspect.isawaitable(result):
+            return _ended(result, run)
+        run.end(result)
+        return result
+
+    return dataclasses.replace(branch, call=dataclasses.replace(spec, fn=reported))
+
+
+async def _ended(result: Any, run: RunEvents) -> Any:
+    value = await result
+    run.end(value)
+    return value
+
+
 class EventedRun(Run):
     """A graph run inside a task of a run that streams events: a chain run named after
     the graph, under the task, with the graph's nodes under it."""
 
     _chain: RunEvents | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tables = evented_tables(self.tables)
 
     def _begin(self, input: Any) -> None:
         parent = self.ctx.parent_task

@@ -352,8 +352,12 @@ def _finish_output(task: Task, output: Any) -> None:
     """After a node's return is recorded: its ``push_message`` writes, its messages."""
     if task.pushed:  # push_message() writes come first, as they were made first
         task.writes[:0] = task.pushed
-    if task.run.streams("messages"):
-        stream_output_messages(task, output)
+    run = task.run
+    if run.emit is not None:
+        if run.streams("messages"):
+            stream_output_messages(task, output)
+        if "events" in run.modes:
+            _node_done(task)
 
 
 def _call_node(task: Task) -> Any:
@@ -371,6 +375,15 @@ def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
         return ctx.run.executor.call(node.name, node.call, state, ctx)
     except ParentCommand as pc:
         return _own_command(pc)
+
+
+def _node_done(task: Task) -> None:
+    """``astream_events``: the node's kept stream and end events (after its branches')."""
+    from graphkit.engine.run_events import events_of
+
+    events = events_of(task)
+    if events is not None:
+        events.node_done(task)
 
 
 def _subgraph_chain(node: NodeTable, state: Any, ctx: TaskContext) -> RunEvents | None:

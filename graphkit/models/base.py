@@ -60,7 +60,7 @@ def _model_run(model: BaseChatModel, messages: list[BaseMessage]) -> Any:
     except ImportError:  # pragma: no cover - engine not installed
         return None
     extra = {**(model.metadata or {}), **model.ls_params()}
-    return model_run(type(model).__name__, messages, model.tags or (), extra)
+    return model_run(model.run_name(), messages, model.tags or (), extra)
 
 
 def _events_active() -> bool:
@@ -229,6 +229,11 @@ class BaseChatModel(ABC):
         if self.tags:
             extra["tags"] = list(self.tags)
         return extra
+
+    def run_name(self) -> str:
+        """Its runs' name in ``astream_events`` (``on_chat_model_*``): its class's, as a
+        LangChain model's."""
+        return type(self).__name__
 
     def ls_params(self) -> dict[str, Any]:
         """What LangGraph adds to the metadata of this model's streamed chunks.

@@ -135,6 +135,32 @@ def a_tool(lib: Lib) -> Any:
     return builder.compile()
 
 
+def routed(lib: Lib) -> Any:
+    def a(s: S) -> dict[str, Any]:
+        return {"x": s["x"] + 1}
+
+    def route(s: S) -> str:
+        return "b" if s["x"] < 3 else lib.END
+
+    async def again(s: S) -> list[str]:
+        return ["a"]
+
+    builder = lib.StateGraph(S)
+    builder.add_node("a", a)
+    builder.add_node("b", lambda s: {"x": s["x"] + 1})
+    builder.add_edge(lib.START, "a")
+    builder.add_conditional_edges("a", route, ["b", lib.END])
+    builder.add_conditional_edges("b", again)
+    builder.add_conditional_edges("b", lambda s: lib.END)
+    return builder.compile()
+
+
+def test_routing_functions_report_under_their_node_before_its_end(gk: Lib, lg: Lib) -> None:
+    ours, theirs = collect(routed(gk), {"x": 1}), collect(routed(lg), {"x": 1})
+    assert shapes(ours) == shapes(theirs)
+    assert [e["data"] for e in ours] == [e["data"] for e in theirs]
+
+
 def test_a_chain_reports_the_graph_and_each_node_as_langgraph(gk: Lib, lg: Lib) -> None:
     ours, theirs = collect(chain(gk), {"x": 1}), collect(chain(lg), {"x": 1})
     assert shapes(ours) == shapes(theirs)
