@@ -159,8 +159,7 @@ class EventsExecutor:
             return self.inner.call(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
         output = self.inner.call(name, spec, state, ctx)
-        if not self._after_branches(ctx, chain, output):
-            chain.returned(output)
+        self.returned(chain, output)
         return output
 
     async def acall(self, name: str, spec: CallSpec, state: Any, ctx: TaskContext | None) -> Any:
@@ -169,16 +168,23 @@ class EventsExecutor:
             return await self.inner.acall(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
         output = await self.inner.acall(name, spec, state, ctx)
-        if not self._after_branches(ctx, chain, output):
+        if not self.after_branches(chain, output):
             chain.emit("stream", {"chunk": output})
             await asyncio.sleep(0)  # (see ``later``)
             chain.end(output)
         return output
 
-    def _after_branches(self, ctx: TaskContext, chain: RunEvents, output: Any) -> bool:
+    def returned(self, chain: RunEvents, output: Any) -> None:
+        """A node or ``@task`` call returned ``output``: its stream and end events, now
+        or (for a node with conditional edges) once its branches ran."""
+        if not self.after_branches(chain, output):
+            chain.returned(output)
+
+    def after_branches(self, chain: RunEvents, output: Any) -> bool:
         """For a node with conditional edges: keep its stream and end events for
         ``node_done`` (its routing functions report first, as in LangGraph). False
         for anything else (a ``@task`` call, a node without branches)."""
+        ctx = chain.ctx
         if not isinstance(ctx, Task) or not ctx.node.branches or CURRENT_CALL.get() is not None:
             return False
         self.pending[id(ctx)] = (chain, output)

@@ -161,6 +161,22 @@ def test_routing_functions_report_under_their_node_before_its_end(gk: Lib, lg: L
     assert [e["data"] for e in ours] == [e["data"] for e in theirs]
 
 
+def test_a_routed_subgraph_node_reports_its_route_before_its_end(gk: Lib, lg: Lib) -> None:
+    def build(lib: Lib) -> Any:
+        inner = lib.StateGraph(S)
+        inner.add_node("inner", lambda s: {"x": s["x"] + 1})
+        inner.add_edge(lib.START, "inner")
+        builder = lib.StateGraph(S)
+        builder.add_node("child", inner.compile())
+        builder.add_edge(lib.START, "child")
+        builder.add_conditional_edges("child", lambda s: lib.END)
+        return builder.compile()
+
+    ours, theirs = collect(build(gk), {"x": 1}), collect(build(lg), {"x": 1})
+    assert shapes(ours) == shapes(theirs)
+    assert [e["data"] for e in ours] == [e["data"] for e in theirs]
+
+
 def test_a_chain_reports_the_graph_and_each_node_as_langgraph(gk: Lib, lg: Lib) -> None:
     ours, theirs = collect(chain(gk), {"x": 1}), collect(chain(lg), {"x": 1})
     assert shapes(ours) == shapes(theirs)
