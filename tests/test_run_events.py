@@ -327,3 +327,40 @@ def test_compiled_graphs_are_named_langgraph_unless_named() -> None:
     builder.add_node("n", lambda s: s)
     builder.add_edge(START, "n")
     assert builder.compile(name="mine").name == "mine"
+
+
+async def test_a_react_agent_reports_its_model_route_and_tool_under_their_nodes() -> None:
+    from graphkit.prebuilt import create_react_agent
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    call = {"name": "add", "args": {"a": 1, "b": 2}, "id": "c1"}
+    model = FakeChatModel(responses=[AIMessage("", tool_calls=[call]), AIMessage("three")])
+    agent = create_react_agent(model, [add])
+    events = await events_of(agent, {"messages": [("user", "1+2?")]})
+    shown = [
+        (e["event"], e["name"], e["metadata"].get("langgraph_node"), len(e["parent_ids"]))
+        for e in events
+        if e["event"] != "on_chat_model_stream" and e["name"] != "LangGraph"
+    ]
+    agent_step = [
+        ("on_chain_start", "agent", "agent", 1),
+        ("on_chat_model_start", "FakeChatModel", "agent", 2),
+        ("on_chat_model_end", "FakeChatModel", "agent", 2),
+        ("on_chain_start", "should_continue", "agent", 2),
+        ("on_chain_end", "should_continue", "agent", 2),
+        ("on_chain_stream", "agent", "agent", 1),
+        ("on_chain_end", "agent", "agent", 1),
+    ]
+    assert shown == [
+        *agent_step,
+        ("on_chain_start", "tools", "tools", 1),
+        ("on_tool_start", "add", "tools", 2),
+        ("on_tool_end", "add", "tools", 2),
+        ("on_chain_stream", "tools", "tools", 1),
+        ("on_chain_end", "tools", "tools", 1),
+        *agent_step,
+    ]
