@@ -364,3 +364,24 @@ async def test_a_react_agent_reports_its_model_route_and_tool_under_their_nodes(
         ("on_chain_end", "tools", "tools", 1),
         *agent_step,
     ]
+
+
+async def test_a_graph_a_node_streams_events_of_reports_each_run_once() -> None:
+    inner = one_node(lambda s: {"x": s["x"] + 1}, name="inner")
+    seen: list[list[tuple[str, str]]] = []
+
+    async def outer(s: S) -> dict[str, Any]:
+        seen.append(kinds(await events_of(inner, s)))
+        return {"x": 5}
+
+    await events_of(one_node(outer, name="outer"), {"x": 1})
+    assert seen == [
+        [
+            ("on_chain_start", "LangGraph"),
+            ("on_chain_start", "inner"),
+            ("on_chain_stream", "inner"),
+            ("on_chain_end", "inner"),
+            ("on_chain_stream", "LangGraph"),
+            ("on_chain_end", "LangGraph"),
+        ]
+    ]

@@ -870,7 +870,10 @@ async def graph_events(
     run, call, resuming = graph._prepare(config, _EVENT_MODES, "v1", options, _EVENTS_CALL)
     tags = list(run.config.get("tags") or ())
     root_id = str(uuid.uuid4())
-    run.ctx.executor = EventsExecutor(run.ctx.executor, root_id, tags)
+    inner = run.ctx.executor  # (a graph streamed in a node of an events run: its own)
+    if isinstance(inner, EventsExecutor):
+        inner = inner.inner
+    run.ctx.executor = EventsExecutor(inner, root_id, tags)
     run.tables = evented_tables(run.tables)
     metadata = {**run.ctx.scope.metadata, "ls_integration": "langgraph"}
     v1 = version == "v1"
