@@ -836,14 +836,14 @@ class _Call:
 
 
 _NESTED_MODES = frozenset({"messages", "tools", EVENTS})
+"""Subgraph events of these modes reach a caller without ``subgraphs=True`` (they
+are only produced then, or when the parent takes them; see ``RunContext.streams``)."""
 
 _EVENT_MODES = frozenset({"updates", "values", EVENTS})
 _EVENTS_CALL = _Call(_EVENT_MODES, _EVENT_MODES, frozenset(), False, False, "v1")
 """How ``astream_events`` takes its run's stream: ``(mode, chunk)`` of these modes."""
 _SHAPE_OPTIONS = frozenset({"print_mode", "subgraphs", "debug", "stream_mode"})
 """Options that shape a stream, ignored by ``astream_events`` (which has its own)."""
-"""Subgraph events of these modes reach a caller without ``subgraphs=True`` (they
-are only produced then, or when the parent takes them; see ``RunContext.streams``)."""
 
 
 async def graph_events(

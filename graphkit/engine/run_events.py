@@ -1,8 +1,8 @@
 """``astream_events``: LangChain's event stream of a run, as LangGraph's shows it.
 
 A call to ``astream_events`` runs the graph with the internal ``events`` stream
-mode and an ``EventsExecutor`` wrapped around the run's executor. Nothing else
-changes, so a run that is not asked for events does no extra work:
+mode and an ``EventsExecutor`` wrapped around the run's executor; a run that is
+not asked for events has neither, and does no extra work:
 
 - the graph itself is the root run: ``on_chain_start`` with the input, one
   ``on_chain_stream`` per ``updates`` chunk, ``on_chain_end`` with the output;
@@ -12,6 +12,8 @@ changes, so a run that is not asked for events does no extra work:
   without an event, as in LangGraph);
 - a graph running inside a node (a subgraph node, or one a node invokes) is a
   chain run under that node (``EventedRun``), its nodes under it;
+- a node's routing functions are chain runs under it, before its own end: the
+  run uses the graph's tables with reporting branches (``evented_tables``);
 - chat models (``on_chat_model_*``) and tools (``on_tool_*``) report under the
   node (or ``@task``) they run in (``model_run``, ``ToolRun``).
 
