@@ -1521,6 +1521,8 @@ class Run:
             done, _ = await asyncio.wait({running, getter}, return_when=asyncio.FIRST_COMPLETED)
             if getter in done:
                 yield getter.result()
+                while not aq.empty():  # a burst (a run's start, stream and end): no wait each
+                    yield aq.get_nowait()
                 continue
             getter.cancel()
             break
