@@ -364,6 +364,13 @@ async def test_a_react_agent_reports_its_model_route_and_tool_under_their_nodes(
         ("on_chain_end", "tools", "tools", 1),
         *agent_step,
     ]
+    from graphkit.messages import ToolMessage
+
+    (end,) = [e for e in events if e["event"] == "on_tool_end"]
+    answer = end["data"]["output"]  # a tool run for a tool call answers with its message
+    assert isinstance(answer, ToolMessage)
+    assert (answer.content, answer.name, answer.tool_call_id) == ("3", "add", "c1")
+    assert end["data"]["input"] == {"a": 1, "b": 2}
 
 
 async def test_a_graph_a_node_streams_events_of_reports_each_run_once() -> None:

@@ -392,7 +392,10 @@ class ToolRun:
         run.start(args)
 
     def finished(self, output: Any) -> None:
-        """The tool returned ``output``."""
+        """The tool returned ``output``: called for a tool call (with its id), the
+        ``ToolMessage`` it answers with, as a LangChain tool invoked with a call shows."""
+        if self.call_id is not None:
+            output = _as_tool_message(output, self.run.name, self.call_id)
         self.run.end(output)
 
     def failed(self, error: BaseException) -> None:
@@ -400,6 +403,16 @@ class ToolRun:
         self.run.emit(
             "error", {"error": error, "input": self.run.input, "tool_call_id": self.call_id}
         )
+
+
+def _as_tool_message(output: Any, name: str, call_id: str) -> Any:
+    from graphkit.messages import ToolMessage
+    from graphkit.prebuilt.tool_node import _content  # (how ToolNode words a result)
+    from graphkit.types import Command
+
+    if isinstance(output, (ToolMessage, Command)):
+        return output
+    return ToolMessage(content=_content(output), name=name, tool_call_id=call_id)
 
 
 def tool_run(name: str, args: Any, call_id: str | None) -> ToolRun | None:
