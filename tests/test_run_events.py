@@ -392,3 +392,16 @@ async def test_a_graph_a_node_streams_events_of_reports_each_run_once() -> None:
             ("on_chain_end", "LangGraph"),
         ]
     ]
+
+
+async def test_a_configs_run_name_names_the_root_run_only() -> None:
+    graph = one_node(lambda s: {"x": 2}, name="node")
+    events = await events_of(graph, {"x": 1}, {"run_name": "my_agent"})
+    assert [e["name"] for e in events] == [
+        "my_agent",
+        "node",
+        "node",
+        "node",
+        "my_agent",
+        "my_agent",
+    ]

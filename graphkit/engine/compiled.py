@@ -859,7 +859,8 @@ async def graph_events(
 
     ``view(kind, payload)`` shows the root's ``"updates"`` chunks and ``"output"``
     as the caller's API does (a workflow's); None shows them as they are. ``name``:
-    the root run's (default: the graph's).
+    the root run's (default: the graph's); a config's ``run_name`` names it, as in
+    LangChain.
     """
     if version not in ("v1", "v2"):
         raise InvalidArgumentError(
@@ -877,7 +878,7 @@ async def graph_events(
     run.tables = evented_tables(run.tables)
     metadata = {**run.ctx.scope.metadata, "ls_integration": "langgraph"}
     v1 = version == "v1"
-    root_name = graph.name if name is None else name
+    root_name = run.config.get("run_name") or (graph.name if name is None else name)
 
     def root(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         return stream_event(kind, root_name, root_id, data, tags, {} if v1 else metadata, [])
