@@ -36,6 +36,7 @@ from graphkit.errors import (
     InvalidUpdateError,
     ParentCommand,
     PolicyError,
+    revalidation_error,
 )
 from graphkit.runtime import coerce_context
 from graphkit.schema import ROOT, state_fields, update_from_object
@@ -498,7 +499,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if isinstance(input, dict):
             items = input
         elif state_fields(input) is not None:
+            # a state object's fields other than the input schema's are not typos: dropped
             items = update_from_object(input, "input")
+            items = {k: v for k, v in items.items() if k in self.tables.input_keys}
         else:
             raise InvalidUpdateError(
                 f"The graph's input must be a dict of state keys (or a {schema.name} "
@@ -518,12 +521,11 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 for k, v in items.items()
             )
             try:
-                model = schema.cls.model_validate(probe)
+                schema.cls.model_validate(probe)
             except ValidationError as exc:
-                details: Any = exc.errors()
-                raise InvalidInputError.from_exception_data(schema.name, details) from None
-            # only what the caller gave (validated): defaults are not written, as in LangGraph
-            items = {k: v if k in reducers else getattr(model, k) for k, v in items.items()}
+                raise revalidation_error(InvalidInputError, schema.name, exc) from None
+        # written as given (not coerced; defaults not written), as in LangGraph: each
+        # reader validates the values when it builds its model
         return list(items.items())
 
     def _known_input(self, items: dict[str, Any]) -> dict[str, Any]:
