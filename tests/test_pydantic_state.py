@@ -240,3 +240,31 @@ def test_raw_values_round_trip_through_checkpoints(kind: str, tmp_path: Path) ->
     out = reopened.invoke(None, config)
     assert out["inner"] == {"yo": "2"} and out["name"] == "x"
     assert seen[-1].inner == Inner(yo=2) and seen[-1].ids == frozenset({3})
+
+
+def test_an_overwrite_in_the_input_is_validated_as_the_value_it_sets() -> None:
+    builder = StateGraph(State)
+    builder.add_node("n", lambda s: {"items": [s.items[0]]})
+    builder.add_edge(START, "n")
+    graph = builder.compile()
+    assert graph.invoke({"name": "J", "items": Overwrite(["z"])})["items"] == ["z", "z"]
+    assert graph.invoke({"name": "J", "items": {"__overwrite__": ["y"]}})["items"] == ["y", "y"]
+    with pytest.raises(InvalidInputError, match="items"):
+        graph.invoke({"name": "J", "items": Overwrite([1])})
+
+
+def test_a_subgraph_of_a_pydantic_parent_gets_no_unset_none_fields() -> None:
+    class Parent(BaseModel):
+        name: str
+        opt: int | None = None
+        m: int = 5
+
+    class Child(BaseModel):
+        name: str
+        opt: int | None = None
+        m: int = 7
+
+    child = StateGraph(Child).add_node("c", lambda s: None).add_edge(START, "c").compile()
+    parent = StateGraph(Parent).add_node("child", child).add_edge(START, "child").compile()
+    # the parent's model gives its fields (the default m=5 too), except None left unset
+    assert parent.invoke({"name": "J"}) == {"name": "J", "m": 5}

@@ -19,6 +19,7 @@ from graphkit.context import CURRENT_TASK, RunScope
 from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.executor import Executor
 from graphkit.engine.loop import Run
+from graphkit.engine.merge import first_value
 from graphkit.engine.nested import (
     joins_parent,
     nested_result,
@@ -517,7 +518,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             # A reducer key left out starts from its initial value (e.g. [] for a list).
             probe = {k: make() for k, make in initial.items() if k in schema.channels}
             probe.update(
-                (k, reducers[k](initial[k](), v) if k in reducers and k in initial else v)
+                (k, first_value(k, v, reducers[k], initial.get(k)) if k in reducers else v)
                 for k, v in items.items()
             )
             try:
@@ -735,9 +736,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         return nested_result(run, ctx)
 
     def _node_input(self, state: Any) -> Any:
-        """The parent's state as this subgraph's input: the keys its input schema has."""
-        fields = state_fields(state)
-        values = state if fields is None else fields
+        """The parent's state as this subgraph's input: the keys its input schema has (of
+        a state object, the fields an input of it writes: ``update_from_object``)."""
+        values = state if state_fields(state) is None else update_from_object(state, "input")
         if isinstance(values, dict):
             keys = self.tables.input_keys
             return {k: v for k, v in values.items() if k in keys}

@@ -76,6 +76,13 @@ def merge_writes(
     return new
 
 
+def first_value(key: str, value: Any, reducer: Any, initial: Any) -> Any:
+    """What a reducer key holds after its first write ``value`` (an ``Overwrite``
+    included), starting from ``initial()`` (None: the write itself, as LangGraph's
+    channel without an empty value)."""
+    return _reduce(MISSING if initial is None else initial(), [value], reducer, key)
+
+
 def _reduce(current: Any, pending: list[Any], reducer: Any, key: str) -> Any:
     """A reducer key's value after a step's writes. An ``Overwrite`` (or its JSON form
     ``{"__overwrite__": value}``) sets the value: the step's other writes to the key
