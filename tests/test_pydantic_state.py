@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis_budget import examples
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from graphkit import START, InvalidUpdateError, Overwrite, Send, StateGraph
@@ -268,3 +271,38 @@ def test_a_subgraph_of_a_pydantic_parent_gets_no_unset_none_fields() -> None:
     parent = StateGraph(Parent).add_node("child", child).add_edge(START, "child").compile()
     # the parent's model gives its fields (the default m=5 too), except None left unset
     assert parent.invoke({"name": "J"}) == {"name": "J", "m": 5}
+
+
+class Typed(BaseModel):
+    n: int
+    ids: frozenset[int] = frozenset()
+    inner: Inner | None = None
+
+
+_INT = st.integers(-(10**6), 10**6)
+_AS_GIVEN = st.one_of(_INT, _INT.map(str))  # "12" is a valid int, kept as the str
+_TYPED_INPUT = st.fixed_dictionaries(
+    {"n": _AS_GIVEN},
+    optional={
+        "ids": st.lists(_INT, max_size=5).flatmap(lambda xs: st.sampled_from([xs, tuple(xs)])),
+        "inner": st.one_of(st.none(), st.fixed_dictionaries({"yo": _AS_GIVEN})),
+    },
+)
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(given_input=_TYPED_INPUT)
+def test_any_valid_input_is_kept_as_given_and_read_as_the_model_validates_it(
+    given_input: dict[str, Any],
+) -> None:
+    seen: list[Typed] = []
+    graph = (
+        StateGraph(Typed)
+        .add_node("n", lambda s: seen.append(s))
+        .add_edge(START, "n")
+        .compile(checkpointer=InMemorySaver())
+    )
+    config = {"configurable": {"thread_id": "p"}}
+    assert graph.invoke(given_input, config) == given_input
+    assert graph.get_state(config).values == given_input
+    assert seen == [Typed.model_validate(given_input)]
