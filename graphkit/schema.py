@@ -258,14 +258,21 @@ def state_fields(obj: Any) -> dict[str, Any] | None:
 
 def update_from_object(obj: Any, node: str) -> dict[str, Any]:
     """A node's return value as ``{key: value}``: dicts as is, a state object by its
-    fields, leaving out those that are None and were not set explicitly (a pydantic
-    model's ``model_fields_set``)."""
+    fields, as LangGraph takes them: a dataclass's all; a pydantic model's but those
+    that are None by default and were not set (``model_fields_set``)."""
     if isinstance(obj, dict):
         return obj
     fields = state_fields(obj)
     if fields is not None:
-        given = obj.model_fields_set if isinstance(obj, BaseModel) else ()
-        return {k: v for k, v in fields.items() if v is not None or k in given}
+        if not isinstance(obj, BaseModel):
+            return fields
+        given = obj.model_fields_set
+        declared = type(obj).model_fields
+        return {
+            k: v
+            for k, v in fields.items()
+            if v is not None or k in given or declared[k].default is not None
+        }
     raise InvalidUpdateError(
         f"Node {node!r} returned {type(obj).__name__} ({obj!r:.80}); a node must return a "
         "dict of state keys to update (or a pydantic/dataclass state object, a Command, or None)."

@@ -4,6 +4,7 @@ validation, so the model's validators run for every reader."""
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import uuid
 from pathlib import Path
@@ -306,3 +307,52 @@ def test_any_valid_input_is_kept_as_given_and_read_as_the_model_validates_it(
     assert graph.invoke(given_input, config) == given_input
     assert graph.get_state(config).values == given_input
     assert seen == [Typed.model_validate(given_input)]
+
+
+def test_a_dataclass_object_gives_all_its_fields_none_included() -> None:
+    @dataclasses.dataclass
+    class Data:
+        name: str = "d"
+        opt: int | None = 3
+
+    builder = StateGraph(Data)
+    builder.add_node("n", lambda s: Data(name="x", opt=None))
+    builder.add_edge(START, "n")
+    graph = builder.compile()
+    assert list(graph.stream({"name": "J", "opt": 1})) == [{"n": {"name": "x", "opt": None}}]
+    assert graph.invoke(Data(name="I", opt=None)) == {"name": "x", "opt": None}
+
+
+def test_a_model_object_gives_a_none_that_replaces_a_default() -> None:
+    class Model(BaseModel):
+        name: str = "p"
+        opt: int | None = 3
+        unset: int | None = None
+
+    builder = StateGraph(Model)
+    made = Model.model_construct(_fields_set={"name"}, name="x", opt=None)
+    builder.add_node("n", lambda s: made)
+    builder.add_edge(START, "n")
+    # opt (None, default 3) is written though not in model_fields_set; unset is not
+    assert builder.compile().invoke({"name": "J", "opt": 1}) == {"name": "x", "opt": None}
+
+
+def test_a_subgraph_node_gets_the_parents_dataclass_object() -> None:
+    @dataclasses.dataclass
+    class Parent:
+        name: str
+        opt: int | None = None
+        m: int = 5
+
+        def __post_init__(self) -> None:
+            self.m += 1
+
+    @dataclasses.dataclass
+    class Child:
+        name: str
+        opt: int | None = None
+        m: int = 7
+
+    child = StateGraph(Child).add_node("c", lambda s: None).add_edge(START, "c").compile()
+    parent = StateGraph(Parent).add_node("child", child).add_edge(START, "child").compile()
+    assert parent.invoke({"name": "J"}) == {"name": "J", "opt": None, "m": 6}

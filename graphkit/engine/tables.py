@@ -256,15 +256,15 @@ def build_tables(
 
 
 def _subgraph_io(table: NodeTable, inner: GraphTables, channels: dict[str, ChannelSpec]) -> None:
-    """A subgraph node reads the parent keys its input schema shares (a pydantic input
-    schema: the whole model, whose fields the subgraph picks) and hands back only the
+    """A subgraph node reads the parent keys its input schema shares (a pydantic or
+    dataclass input schema: the whole object, whose fields the subgraph picks) and hands back only the
     keys of its output the parent has: everything else is the subgraph's own state. A
     root-state subgraph takes and returns one value: nothing to pick."""
     if inner.root:
         return
     table.output_keys = frozenset(k for k in inner.output_keys if k in channels)
-    if table.input_schema.kind == "pydantic":
-        return  # it gets the validated model, as LangGraph's; the subgraph takes its fields
+    if table.input_schema.kind in ("pydantic", "dataclass"):
+        return  # it gets the state object, as LangGraph's; the subgraph takes its fields
     offered = table.input_schema.keys
     keys = tuple(k for k in offered if k in inner.input_keys)
     table.input_schema = Schema(
