@@ -7,7 +7,7 @@ import concurrent.futures
 import contextlib
 import sys
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -255,10 +255,9 @@ class InvalidStateError(ValidationError, InvalidUpdateError):
     ``pydantic.ValidationError`` (as LangGraph raises) and an ``InvalidUpdateError``."""
 
 
-_Invalid = TypeVar("_Invalid", bound=ValidationError)
-
-
-def revalidation_error(kind: type[_Invalid], title: str, exc: ValidationError) -> ValidationError:
+def revalidation_error(
+    kind: type[ValidationError], title: str, exc: ValidationError
+) -> ValidationError:
     """``exc``'s errors as ``kind`` (``InvalidInputError``, ``InvalidStateError``),
     titled ``title``; ``exc`` itself when pydantic cannot rebuild them (a custom error
     type it does not know)."""

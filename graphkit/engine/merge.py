@@ -29,9 +29,10 @@ def merge_writes(
     """The keys that ``writers``' writes change, merged through the reducers, in order.
 
     Raises ``InvalidUpdateError`` when a key without a reducer gets two writes. Values
-    are kept as written (a pydantic state validates them where they are read). ``values`` itself is not changed, except with
-    ``tasks`` (the step's, of a run without a checkpointer): a history only they and
-    ``values`` hold may be appended to in place (``graphkit.engine.in_place``).
+    are kept as written (a pydantic state validates them where they are read).
+    ``values`` itself is not changed, except with ``tasks`` (the step's, of a run
+    without a checkpointer): a history only they and ``values`` hold may be appended
+    to in place (``graphkit.engine.in_place``).
     """
     if len(writers) == 1 and len(writers[0][1]) == 1:
         key, value = writers[0][1][0]  # one write (a chain's step): in short

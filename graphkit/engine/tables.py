@@ -257,9 +257,9 @@ def build_tables(
 
 def _subgraph_io(table: NodeTable, inner: GraphTables, channels: dict[str, ChannelSpec]) -> None:
     """A subgraph node reads the parent keys its input schema shares (a pydantic or
-    dataclass input schema: the whole object, whose fields the subgraph picks) and hands back only the
-    keys of its output the parent has: everything else is the subgraph's own state. A
-    root-state subgraph takes and returns one value: nothing to pick."""
+    dataclass input schema: the whole object, whose fields the subgraph picks) and
+    hands back only the keys of its output the parent has: everything else is the
+    subgraph's own state. A root-state subgraph takes and returns one value."""
     if inner.root:
         return
     table.output_keys = frozenset(k for k in inner.output_keys if k in channels)
