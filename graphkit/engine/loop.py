@@ -87,7 +87,9 @@ if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
     from graphkit.stores.checkpoint.base import BaseCheckpointSaver
 
-DEFAULT_RECURSION_LIMIT = 10_000
+DEFAULT_RECURSION_LIMIT = 10_007
+"""Steps a run may take without ``recursion_limit`` in its config: LangGraph 1.x's
+default, so ``RemainingSteps`` reads the same in both (10006 in the first step)."""
 COPY = "__copy__"
 """``update_state(config, None, as_node=COPY)`` saves a copy of the checkpoint (a fork)."""
 INPUT = "__input__"
