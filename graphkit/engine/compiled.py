@@ -6,7 +6,7 @@ import asyncio
 import copy
 import functools
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
+from graphkit.engine.async_saves import loop_saver
 from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.executor import Executor
 from graphkit.engine.loop import Run
@@ -424,11 +425,16 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         ``parent_ids``): the graph's start with its input, each node's start with its
         input and end with its update, the graph's updates as stream events and its
         end with the final state. Model and tool internals are not reported.
+        ``include_names`` / ``include_types`` / ``include_tags`` keep only the events
+        that match one of them, ``exclude_*`` drop those that match, as in LangChain
+        (every event here is of type ``"chain"``).
         """
+        keep = _event_filter(options)
         modes: list[StreamMode] = ["tasks", "updates", "values"]
         chunks = self.astream(input, config, stream_mode=modes, **options)
         async for event in chain_events(self.name, input, chunks, version):
-            yield event
+            if keep is None or keep(event):
+                yield event
 
     def batch(
         self,
@@ -554,8 +560,11 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         return get_state(self, config, subgraphs=subgraphs)
 
     async def aget_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
-        """Async ``get_state``."""
-        return await asyncio.to_thread(self.get_state, config, subgraphs=subgraphs)
+        """Async ``get_state`` (through the saver's async methods, if it has its own)."""
+        from graphkit.engine.state import get_state
+
+        saver = loop_saver(self.saver)
+        return await asyncio.to_thread(get_state, self, config, subgraphs=subgraphs, saver=saver)
 
     def get_state_history(
         self,
@@ -578,9 +587,16 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
-        """Async ``get_state_history``."""
+        """Async ``get_state_history`` (through the saver's async methods, if it has its own)."""
+        from graphkit.engine.state import get_state_history
+
+        saver = loop_saver(self.saver)
         items = await asyncio.to_thread(
-            lambda: list(self.get_state_history(config, filter=filter, before=before, limit=limit))
+            lambda: list(
+                get_state_history(
+                    self, config, filter=filter, before=before, limit=limit, saver=saver
+                )
+            )
         )
         for item in items:
             yield item
@@ -607,20 +623,26 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         """
         from graphkit.engine.state import update_state
 
-        steps = [[(u[0], u[1] if len(u) > 1 else None) for u in step] for step in supersteps]
-        return update_state(self, config, steps)
+        return update_state(self, config, _update_steps(supersteps))
 
     async def abulk_update_state(
         self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
     ) -> RunnableConfig:
-        """Async ``bulk_update_state``."""
-        return await asyncio.to_thread(self.bulk_update_state, config, supersteps)
+        """Async ``bulk_update_state`` (through the saver's async methods, if it has its own)."""
+        from graphkit.engine.state import update_state
+
+        steps = _update_steps(supersteps)
+        saver = loop_saver(self.saver)
+        return await asyncio.to_thread(update_state, self, config, steps, saver)
 
     async def aupdate_state(
         self, config: RunnableConfig, values: Any, as_node: str | None = None
     ) -> RunnableConfig:
-        """Async ``update_state``."""
-        return await asyncio.to_thread(self.update_state, config, values, as_node)
+        """Async ``update_state`` (through the saver's async methods, if it has its own)."""
+        from graphkit.engine.state import update_state
+
+        saver = loop_saver(self.saver)
+        return await asyncio.to_thread(update_state, self, config, [[(values, as_node)]], saver)
 
     def get_subgraphs(
         self, *, namespace: str | None = None, recurse: bool = False
@@ -845,6 +867,37 @@ async def chain_events(
     yield chain_event("on_chain_end", name, run_id, {"output": final})
 
 
+_EVENT_FILTERS = ("names", "types", "tags")
+
+
+def _event_filter(options: dict[str, Any]) -> Callable[[dict[str, Any]], bool] | None:
+    """The ``include_*``/``exclude_*`` options of ``astream_events`` (taken out of
+    ``options``) as a test of each event, or None when there are none."""
+    include = {
+        k: set(options.pop(f"include_{k}") or ())
+        for k in _EVENT_FILTERS
+        if f"include_{k}" in options
+    }
+    exclude = {
+        k: set(options.pop(f"exclude_{k}") or ())
+        for k in _EVENT_FILTERS
+        if f"exclude_{k}" in options
+    }
+    include = {k: v for k, v in include.items() if v}
+    exclude = {k: v for k, v in exclude.items() if v}
+    if not include and not exclude:
+        return None
+
+    def matches(event: dict[str, Any], filters: dict[str, set[str]]) -> bool:
+        found = {"names": {event["name"]}, "types": {"chain"}, "tags": set(event["tags"])}
+        return any(found[k] & wanted for k, wanted in filters.items())
+
+    def keep(event: dict[str, Any]) -> bool:
+        return (not include or matches(event, include)) and not matches(event, exclude)
+
+    return keep
+
+
 def chain_event(
     event: str, name: str, run_id: str, data: dict[str, Any], parent: str | None = None
 ) -> dict[str, Any]:
@@ -881,6 +934,13 @@ def _final(run: Run, version: str) -> Any:
         interrupts = tuple(output.pop(INTERRUPT, ()))
         return GraphOutput(output, interrupts)
     return output
+
+
+def _update_steps(
+    supersteps: Sequence[Sequence[StateUpdate]],
+) -> list[list[tuple[Any, str | None]]]:
+    """``bulk_update_state``'s supersteps as ``(values, as_node)`` pairs."""
+    return [[(u[0], u[1] if len(u) > 1 else None) for u in step] for step in supersteps]
 
 
 def _for_parent(command: Command[Any]) -> Command[Any]:
