@@ -528,3 +528,48 @@ async def test_astream_events_filters_by_name() -> None:
     assert names == {"a", "b"}
     kept = [e async for e in graph.astream_events({"steps": []}, include_types=["tool"])]
     assert kept == []
+
+
+# ------------------------------------------------------------------ overriding put
+class FailingPut(InMemorySaver):
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, int],
+    ) -> RunnableConfig:
+        raise ValueError("faulty put")
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+def test_a_subclass_that_overrides_put_has_it_called(durability: str) -> None:
+    graph = chain(FailingPut(), "a", sync=True)
+    with pytest.raises(ValueError, match="faulty put"):
+        graph.invoke({"steps": []}, thread(), durability=durability)
+
+
+def test_group_commits_call_a_subclass_put_for_each_checkpoint(tmp_path: Any) -> None:
+    from graphkit.checkpoint.lmdb import LMDBSaver
+    from graphkit.stores.checkpoint.base import stands_for_put
+
+    puts: list[str] = []
+
+    class Counted(LMDBSaver):
+        def put(
+            self,
+            config: RunnableConfig,
+            checkpoint: Checkpoint,
+            metadata: CheckpointMetadata,
+            new_versions: dict[str, int],
+        ) -> RunnableConfig:
+            puts.append(checkpoint["id"])
+            return super().put(config, checkpoint, metadata, new_versions)
+
+    with Counted(str(tmp_path / "db")) as saver:
+        assert not stands_for_put(saver, "put_batch") and not stands_for_put(saver, "writer")
+        with LMDBSaver(str(tmp_path / "other")) as plain:
+            assert stands_for_put(plain, "put_batch") and stands_for_put(plain, "writer")
+        graph = chain(saver, "a", "b", "c", sync=True)
+        graph.invoke({"steps": []}, thread(), durability="async")
+        assert len(puts) == len(list(saver.list(thread()))) == 5

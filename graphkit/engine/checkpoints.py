@@ -34,6 +34,7 @@ from graphkit.stores.checkpoint.base import (
     CheckpointMetadata,
     CheckpointWriter,
     new_checkpoint_id,
+    stands_for_put,
     thread_of,
     utc_timestamp,
 )
@@ -364,9 +365,9 @@ class CheckpointSession:
             if self.interrupted:
                 self.interrupted = {}
             writer = self._writer
-            if writer is None:  # (a saver not derived from ours may have no writer)
-                make = getattr(saver, "writer", None)
-                writer = self._writer = make(parent) if make else CheckpointWriter(saver)
+            if writer is None:  # (a subclass's own put is called: see stands_for_put)
+                fast = stands_for_put(saver, "writer")
+                writer = self._writer = saver.writer(parent) if fast else CheckpointWriter(saver)
             writer.put(parent, checkpoint, metadata, new_versions)
             if not self.report_held:
                 return []

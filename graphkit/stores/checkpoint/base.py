@@ -800,6 +800,30 @@ def missing_for_sync_runs(saver: BaseCheckpointSaver) -> tuple[str, ...]:
     return _kind(saver)[1]
 
 
+_fast: dict[tuple[type, str], bool] = {}
+
+
+def stands_for_put(saver: BaseCheckpointSaver, method: str) -> bool:
+    """Whether ``saver``'s ``method`` (``writer`` or ``put_batch``: they store as ``put``
+    does, without calling it) may be used for its checkpoints. Not when a subclass
+    overrides ``put`` below the class that defines ``method`` (a saver written for
+    LangGraph that wraps or watches ``put``): its ``put`` is then called for each.
+
+    >>> from graphkit.checkpoint.memory import InMemorySaver
+    >>> class Watched(InMemorySaver):
+    ...     def put(self, config, checkpoint, metadata, new_versions):
+    ...         return super().put(config, checkpoint, metadata, new_versions)
+    >>> stands_for_put(InMemorySaver(), "writer"), stands_for_put(Watched(), "writer")
+    (True, False)
+    """
+    cls = type(saver)
+    found = _fast.get((cls, method))
+    if found is None:
+        owner = next((k for k in cls.__mro__ if method in k.__dict__), BaseCheckpointSaver)
+        found = _fast[(cls, method)] = getattr(cls, "put", None) is getattr(owner, "put", None)
+    return found
+
+
 def not_implemented(saver: BaseCheckpointSaver, method: str) -> SaverNotImplementedError:
     """The error for a call of ``method`` on a saver whose class does not implement it,
     naming what to implement or call instead."""
