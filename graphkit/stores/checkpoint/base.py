@@ -45,6 +45,7 @@ import random
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -755,7 +756,7 @@ RUN_METHODS = ("get_tuple", "put", "put_writes")
 """What a run (or ``update_state``) calls on its saver: a run on a saver that lacks the
 sync ones must be an async run (see :func:`missing_for_sync_runs`)."""
 
-_kinds: dict[type, tuple[bool, tuple[str, ...]]] = {}
+_kinds: weakref.WeakKeyDictionary[type, tuple[bool, tuple[str, ...]]] = weakref.WeakKeyDictionary()
 """Per saver class: (:func:`awaits_natively`, :func:`missing_for_sync_runs`)."""
 
 
@@ -800,7 +801,8 @@ def missing_for_sync_runs(saver: BaseCheckpointSaver) -> tuple[str, ...]:
     return _kind(saver)[1]
 
 
-_fast: dict[tuple[type, str], bool] = {}
+_fast: weakref.WeakKeyDictionary[type, dict[str, bool]] = weakref.WeakKeyDictionary()
+"""Per saver class: :func:`stands_for_put` by method."""
 
 
 def stands_for_put(saver: BaseCheckpointSaver, method: str) -> bool:
@@ -817,10 +819,13 @@ def stands_for_put(saver: BaseCheckpointSaver, method: str) -> bool:
     (True, False)
     """
     cls = type(saver)
-    found = _fast.get((cls, method))
+    known = _fast.get(cls)
+    if known is None:
+        known = _fast[cls] = {}
+    found = known.get(method)
     if found is None:
         owner = next((k for k in cls.__mro__ if method in k.__dict__), BaseCheckpointSaver)
-        found = _fast[(cls, method)] = getattr(cls, "put", None) is getattr(owner, "put", None)
+        found = known[method] = getattr(cls, "put", None) is getattr(owner, "put", None)
     return found
 
 
