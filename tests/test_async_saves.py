@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import itertools
 import threading
 from collections.abc import AsyncIterator, Sequence
@@ -12,10 +11,13 @@ from typing import Any, TypedDict
 import pytest
 
 from graphkit.checkpoint.base import (
+    WRITES_IDX_MAP,
     BaseCheckpointSaver,
+    ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    get_checkpoint_id,
 )
 from graphkit.checkpoint.memory import InMemorySaver
 from graphkit.engine import loop as loop_module
@@ -27,12 +29,14 @@ from graphkit.types import Command, RunnableConfig, interrupt
 
 
 class DictSaver(BaseCheckpointSaver):
-    """An async-only saver over a dict (as one on an async database driver would be)."""
+    """An async-only saver over a dict, written as one for LangGraph is (on an async
+    database driver): values go through ``serde.dumps_typed``."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.checkpoints: dict[tuple[str, str], list[CheckpointTuple]] = {}
-        self.writes: dict[tuple[str, str, str], dict[str, list[tuple[str, str, Any]]]] = {}
+        self.rows: dict[tuple[str, str], list[tuple[RunnableConfig, Any, Any, Any]]] = {}
+        """(config, typed checkpoint, typed metadata, parent config) per thread and ns."""
+        self.writes: dict[tuple[str, str, str], dict[str, list[tuple[int, str, Any]]]] = {}
         self.calls: list[str] = []
         self.threads: set[int] = set()
 
@@ -44,11 +48,11 @@ class DictSaver(BaseCheckpointSaver):
         self._note("aget_tuple")
         await asyncio.sleep(0)
         conf = config["configurable"]
-        found = self.checkpoints.get((conf["thread_id"], conf.get("checkpoint_ns", "")), [])
-        wanted = conf.get("checkpoint_id")
-        for item in reversed(found):
-            if wanted is None or item.config["configurable"]["checkpoint_id"] == wanted:
-                return self._with_writes(item)
+        rows = self.rows.get((conf["thread_id"], conf.get("checkpoint_ns", "")), [])
+        wanted = get_checkpoint_id(config)
+        for row in reversed(rows):
+            if wanted is None or row[0]["configurable"]["checkpoint_id"] == wanted:
+                return self._tuple(row)
         return None
 
     async def alist(
@@ -62,20 +66,21 @@ class DictSaver(BaseCheckpointSaver):
         self._note("alist")
         assert config is not None
         conf = config["configurable"]
-        items = list(reversed(self.checkpoints.get((conf["thread_id"], conf["checkpoint_ns"]), [])))
+        rows = list(reversed(self.rows.get((conf["thread_id"], conf["checkpoint_ns"]), [])))
         if before is not None:
-            bound = before["configurable"]["checkpoint_id"]
-            items = [i for i in items if i.config["configurable"]["checkpoint_id"] < bound]
-        for item in items[:limit]:
-            if all(item.metadata.get(k) == v for k, v in (filter or {}).items()):
-                yield self._with_writes(item)
+            bound = get_checkpoint_id(before)
+            rows = [r for r in rows if r[0]["configurable"]["checkpoint_id"] < bound]
+        for row in rows[:limit]:
+            found = self._tuple(row)
+            if all(found.metadata.get(k) == v for k, v in (filter or {}).items()):
+                yield found
 
     async def aput(
         self,
         config: RunnableConfig,
         checkpoint: Checkpoint,
         metadata: CheckpointMetadata,
-        new_versions: dict[str, int],
+        new_versions: ChannelVersions,
     ) -> RunnableConfig:
         self._note("aput")
         await asyncio.sleep(0)
@@ -88,10 +93,9 @@ class DictSaver(BaseCheckpointSaver):
                 "checkpoint_id": checkpoint["id"],
             }
         }
-        parent = {"configurable": dict(conf)} if conf.get("checkpoint_id") else None
-        stored = copy.deepcopy({**checkpoint, "channel_appends": {}})
-        item = CheckpointTuple(new, stored, copy.deepcopy(metadata), parent)  # type: ignore[arg-type]
-        self.checkpoints.setdefault(key, []).append(item)
+        parent = {"configurable": dict(conf)} if get_checkpoint_id(config) else None
+        typed = self.serde.dumps_typed({**checkpoint, "channel_appends": {}})
+        self.rows.setdefault(key, []).append((new, typed, self.serde.dumps_typed(metadata), parent))
         return new
 
     async def aput_writes(
@@ -104,18 +108,30 @@ class DictSaver(BaseCheckpointSaver):
         self._note("aput_writes")
         conf = config["configurable"]
         key = (conf["thread_id"], conf.get("checkpoint_ns", ""), conf["checkpoint_id"])
-        self.writes.setdefault(key, {})[task_id] = [(task_id, c, v) for c, v in writes]
+        self.writes.setdefault(key, {})[task_id] = [
+            (WRITES_IDX_MAP.get(c, task_index), c, self.serde.dumps_typed(v)) for c, v in writes
+        ]
 
-    def _with_writes(self, item: CheckpointTuple) -> CheckpointTuple:
-        conf = item.config["configurable"]
+    def _tuple(self, row: tuple[RunnableConfig, Any, Any, Any]) -> CheckpointTuple:
+        config, typed, metadata, parent = row
+        conf = config["configurable"]
         key = (conf["thread_id"], conf["checkpoint_ns"], conf["checkpoint_id"])
-        pending = [w for task in self.writes.get(key, {}).values() for w in task]
+        pending = [
+            (task_id, channel, self.serde.loads_typed(value))
+            for task_id, task in self.writes.get(key, {}).items()
+            for _, channel, value in task
+        ]
+        checkpoint = self.serde.loads_typed(typed)
         return CheckpointTuple(
-            item.config, copy.deepcopy(item.checkpoint), item.metadata, item.parent_config, pending
+            config, checkpoint, self.serde.loads_typed(metadata), parent, pending
         )
 
     def saved(self, thread: str, ns: str = "") -> list[CheckpointTuple]:
-        return self.checkpoints.get((thread, ns), [])
+        return [self._tuple(row) for row in self.rows.get((thread, ns), [])]
+
+    @property
+    def checkpoints(self) -> dict[tuple[str, str], Any]:
+        return self.rows
 
 
 def add(a: list[str], b: list[str]) -> list[str]:

@@ -54,7 +54,9 @@ from graphkit.errors import ConfigError, SaverNotImplementedError
 from graphkit.stores.serde import SerdeError, Serializer, default_serializer
 
 __all__ = [
+    "WRITES_IDX_MAP",
     "BaseCheckpointSaver",
+    "ChannelVersions",
     "Checkpoint",
     "CheckpointCorruptError",
     "CheckpointMetadata",
@@ -63,6 +65,7 @@ __all__ = [
     "RunnableConfig",
     "ThreadSummary",
     "empty_checkpoint",
+    "get_checkpoint_id",
     "new_checkpoint_id",
 ]
 
@@ -72,6 +75,14 @@ from graphkit.types import RunnableConfig
 
 FORMAT_VERSION = 1
 """The value of ``Checkpoint["v"]`` this code writes."""
+
+
+ChannelVersions = dict[str, int]
+"""A checkpoint's version of each channel (LangGraph's name; graphkit's versions are ints)."""
+
+WRITES_IDX_MAP = {"__error__": -1, "__scheduled__": -2, "__interrupt__": -3, "__resume__": -4}
+"""The ``task_index`` LangGraph's savers store a special write's channel under (a saver
+written for LangGraph uses it to order pending writes)."""
 
 
 class Checkpoint(TypedDict):
@@ -428,6 +439,10 @@ def checkpoint_of(config: RunnableConfig) -> tuple[str, str, str]:
 def checkpoint_id_of(config: RunnableConfig | None) -> str | None:
     """The ``checkpoint_id`` a config names, if any (no thread needed: ``list(before=...)``)."""
     return ((config or {}).get("configurable") or {}).get("checkpoint_id")
+
+
+get_checkpoint_id = checkpoint_id_of
+"""LangGraph's name of :func:`checkpoint_id_of` (savers written for LangGraph call it)."""
 
 
 def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
