@@ -528,24 +528,6 @@ async def test_the_loop_face_refuses_calls_on_the_loop_thread() -> None:
     assert await asyncio.to_thread(face.get_tuple, thread()) is None
 
 
-async def test_astream_events_filters_by_name() -> None:
-    graph = chain(None, "a", "b")
-    events = [
-        (e["event"], e["name"])
-        async for e in graph.astream_events({"steps": []}, include_names=["graph"])
-    ]
-    assert events == [
-        ("on_chain_start", "graph"),
-        ("on_chain_stream", "graph"),
-        ("on_chain_stream", "graph"),
-        ("on_chain_end", "graph"),
-    ]
-    names = {e["name"] async for e in graph.astream_events({"steps": []}, exclude_names=["graph"])}
-    assert names == {"a", "b"}
-    kept = [e async for e in graph.astream_events({"steps": []}, include_types=["tool"])]
-    assert kept == []
-
-
 # ------------------------------------------------------------------ overriding put
 class FailingPut(InMemorySaver):
     def put(
