@@ -571,3 +571,36 @@ def test_group_commits_call_a_subclass_put_for_each_checkpoint(tmp_path: Any) ->
         graph = chain(saver, "a", "b", "c", sync=True)
         graph.invoke({"steps": []}, thread(), durability="async")
         assert len(puts) == len(list(saver.list(thread()))) == 5
+
+
+async def test_a_cancelled_live_stream_stops_its_nodes_before_saving() -> None:
+    log: list[str] = []
+
+    class Logged(SlowPut):
+        async def aput(self, *args: Any) -> RunnableConfig:
+            log.append("aput.start")
+            try:
+                return await super().aput(*args)
+            finally:
+                log.append("aput.end")
+
+    async def wait(state: dict[str, Any]) -> dict[str, Any]:
+        log.append("node.start")
+        try:
+            await asyncio.sleep(5)
+        finally:
+            log.append("node.end")
+        return {"answer": "done"}
+
+    builder = StateGraph(Steps)
+    builder.add_node("wait", wait)
+    builder.add_edge(START, "wait")
+    graph = builder.compile(checkpointer=Logged(delay=0.05))
+    stream = graph.astream({"answer": ""}, thread(), stream_mode="custom", durability="exit")
+    task = asyncio.ensure_future(stream.__anext__())
+    while not log:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert log == ["node.start", "node.end", "aput.start", "aput.end"]

@@ -1561,17 +1561,24 @@ class Run:
             await self.aexecute(tasks)
             return
         running = asyncio.ensure_future(self.aexecute(tasks))
-        while True:
-            getter = asyncio.ensure_future(aq.get())
-            done, _ = await asyncio.wait({running, getter}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                yield getter.result()
-                continue
-            getter.cancel()
-            break
-        while not aq.empty():
-            yield aq.get_nowait()
-        await running
+        getter: asyncio.Future[Event] | None = None
+        try:
+            while True:
+                getter = asyncio.ensure_future(aq.get())
+                done, _ = await asyncio.wait({running, getter}, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    yield getter.result()
+                    continue
+                break
+            while not aq.empty():
+                yield aq.get_nowait()
+            await running
+        finally:  # cancelled, or the consumer stopped: the step's tasks stop first
+            if getter is not None and not getter.done():
+                getter.cancel()
+            if not running.done():
+                running.cancel()
+                await asyncio.wait([running])
 
 
 class _QuietBatch(Batch[Task]):
