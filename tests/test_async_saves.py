@@ -222,7 +222,13 @@ def test_which_savers_are_awaited() -> None:
         async def aput(self, *args: Any) -> RunnableConfig:
             return await super().aput(*args)
 
+    class OnlyAlist(InMemorySaver):
+        async def alist(self, *args: Any, **kwargs: Any) -> AsyncIterator[CheckpointTuple]:
+            async for item in super().alist(*args, **kwargs):
+                yield item
+
     assert awaits_natively(DictSaver()) and awaits_natively(OnlyAput())
+    assert awaits_natively(OnlyAlist())
     assert not awaits_natively(InMemorySaver())
 
 

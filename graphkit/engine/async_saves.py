@@ -1,6 +1,6 @@
 """Async runs on a saver with async methods: its saves awaited on the event loop.
 
-A saver whose class overrides ``aput``/``aput_writes``/``aget_tuple``
+A saver whose class overrides ``aput``/``aput_writes``/``aget_tuple``/``alist``
 (:func:`~graphkit.stores.checkpoint.base.awaits_natively`: an async database driver,
 or a saver wrapping ours) is awaited by async runs, as LangGraph's are:
 

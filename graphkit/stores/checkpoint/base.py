@@ -789,14 +789,16 @@ def _kind(saver: BaseCheckpointSaver) -> tuple[bool, tuple[str, ...]]:
     cls = type(saver)
     found = _kinds.get(cls)
     if found is None:
-        native = any(implements(saver, name) for name in ("aput", "aput_writes", "aget_tuple"))
+        native = any(
+            implements(saver, name) for name in ("aput", "aput_writes", "aget_tuple", "alist")
+        )
         found = _kinds[cls] = (native, tuple(m for m in RUN_METHODS if not implements(saver, m)))
     return found
 
 
 def awaits_natively(saver: BaseCheckpointSaver) -> bool:
     """Whether async runs await ``saver``'s async methods on the event loop: its class
-    overrides ``aput``, ``aput_writes`` or ``aget_tuple`` (an async database driver, or
+    overrides ``aput``, ``aput_writes``, ``aget_tuple`` or ``alist`` (an async driver, or
     a saver that wraps ours), as LangGraph's async runs do. Otherwise they call its sync
     methods in worker threads (our savers: their group commit shares disk syncs).
 
