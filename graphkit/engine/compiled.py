@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
+from graphkit.engine.async_saves import loop_saver
 from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.executor import Executor
 from graphkit.engine.loop import Run
@@ -576,8 +577,11 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         return get_state(self, config, subgraphs=subgraphs)
 
     async def aget_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
-        """Async ``get_state``."""
-        return await asyncio.to_thread(self.get_state, config, subgraphs=subgraphs)
+        """Async ``get_state`` (through the saver's async methods, if it has its own)."""
+        from graphkit.engine.state import get_state
+
+        saver = loop_saver(self.saver)
+        return await asyncio.to_thread(get_state, self, config, subgraphs=subgraphs, saver=saver)
 
     def get_state_history(
         self,
@@ -600,9 +604,16 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
-        """Async ``get_state_history``."""
+        """Async ``get_state_history`` (through the saver's async methods, if it has its own)."""
+        from graphkit.engine.state import get_state_history
+
+        saver = loop_saver(self.saver)
         items = await asyncio.to_thread(
-            lambda: list(self.get_state_history(config, filter=filter, before=before, limit=limit))
+            lambda: list(
+                get_state_history(
+                    self, config, filter=filter, before=before, limit=limit, saver=saver
+                )
+            )
         )
         for item in items:
             yield item
@@ -629,20 +640,26 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         """
         from graphkit.engine.state import update_state
 
-        steps = [[(u[0], u[1] if len(u) > 1 else None) for u in step] for step in supersteps]
-        return update_state(self, config, steps)
+        return update_state(self, config, _update_steps(supersteps))
 
     async def abulk_update_state(
         self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
     ) -> RunnableConfig:
-        """Async ``bulk_update_state``."""
-        return await asyncio.to_thread(self.bulk_update_state, config, supersteps)
+        """Async ``bulk_update_state`` (through the saver's async methods, if it has its own)."""
+        from graphkit.engine.state import update_state
+
+        steps = _update_steps(supersteps)
+        saver = loop_saver(self.saver)
+        return await asyncio.to_thread(update_state, self, config, steps, saver)
 
     async def aupdate_state(
         self, config: RunnableConfig, values: Any, as_node: str | None = None
     ) -> RunnableConfig:
-        """Async ``update_state``."""
-        return await asyncio.to_thread(self.update_state, config, values, as_node)
+        """Async ``update_state`` (through the saver's async methods, if it has its own)."""
+        from graphkit.engine.state import update_state
+
+        saver = loop_saver(self.saver)
+        return await asyncio.to_thread(update_state, self, config, [[(values, as_node)]], saver)
 
     def get_subgraphs(
         self, *, namespace: str | None = None, recurse: bool = False
@@ -934,6 +951,13 @@ def _final(run: Run, version: str) -> Any:
         interrupts = tuple(output.pop(INTERRUPT, ()))
         return GraphOutput(output, interrupts)
     return output
+
+
+def _update_steps(
+    supersteps: Sequence[Sequence[StateUpdate]],
+) -> list[list[tuple[Any, str | None]]]:
+    """``bulk_update_state``'s supersteps as ``(values, as_node)`` pairs."""
+    return [[(u[0], u[1] if len(u) > 1 else None) for u in step] for step in supersteps]
 
 
 def _for_parent(command: Command[Any]) -> Command[Any]:
