@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -274,20 +275,31 @@ class LangChainNode:
         self.__name__ = str(get_name() if callable(get_name) else type(runnable).__name__)
 
     def __call__(self, state: Any, config: Any) -> Any:
-        return self.runnable.invoke(for_langchain(state), config)
+        return self.runnable.invoke(for_langchain_state(state), config)
 
     async def ainvoke(self, state: Any, config: Any) -> Any:
-        return await self.runnable.ainvoke(for_langchain(state), config)
+        return await self.runnable.ainvoke(for_langchain_state(state), config)
 
 
-def for_langchain(state: Any) -> Any:
+def for_langchain_state(state: Any) -> Any:
     """``state`` with its graphkit messages (top-level values) as LangChain's."""
     if not isinstance(state, dict):
         return state
-    return {key: _value_for_langchain(value) for key, value in state.items()}
+    return {key: for_langchain(value) for key, value in state.items()}
 
 
-def _value_for_langchain(value: Any) -> Any:
+def mentions_langchain_message(annotation: Any, depth: int = 0) -> bool:
+    """Whether a type annotation names a LangChain message class (in a list, a union,
+    ``Annotated``, LangChain's ``AnyMessage``, ...)."""
+    if isinstance(annotation, type) and _class_from(annotation, _MESSAGES_MODULE):
+        return True
+    return depth < 8 and any(
+        mentions_langchain_message(arg, depth + 1) for arg in typing.get_args(annotation)
+    )
+
+
+def for_langchain(value: Any) -> Any:
+    """A graphkit message, or a list of them, as LangChain's; anything else as it is."""
     from graphkit.messages import BaseMessage
 
     if isinstance(value, BaseMessage):

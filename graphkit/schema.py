@@ -21,6 +21,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from graphkit._hints import resolve_hints
+from graphkit._langchain import for_langchain, mentions_langchain_message
 from graphkit.errors import (
     GraphCompileError,
     InvalidReducerError,
@@ -62,9 +63,25 @@ class Schema:
     managed: dict[str, ManagedKind] = field(default_factory=dict)
     """Keys whose value the engine computes (``graphkit.managed``): not channels."""
     keys: tuple[str, ...] = field(init=False)
+    langchain_keys: frozenset[str] = field(init=False)
+    """Keys of a pydantic state declared with LangChain's message types (e.g.
+    ``list[langchain_core.messages.AnyMessage]``): the model gets LangChain's messages
+    there, as in LangGraph, while the channel holds graphkit's."""
 
     def __post_init__(self) -> None:
         self.keys = tuple(self.channels)
+        self.langchain_keys = frozenset(
+            key
+            for key, spec in self.channels.items()
+            if self.kind == "pydantic" and mentions_langchain_message(spec.annotation)
+        )
+
+    def model_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` as the pydantic model takes them (LangChain's messages in the keys
+        that declare them)."""
+        if not self.langchain_keys:
+            return values
+        return {k: for_langchain(v) if k in self.langchain_keys else v for k, v in values.items()}
 
     @property
     def name(self) -> str:
@@ -84,7 +101,7 @@ class Schema:
             return values.get(ROOT)
         if self.kind == "pydantic":
             try:
-                return self.cls(**values)
+                return self.cls(**self.model_values(values))
             except ValidationError as exc:
                 raise revalidation_error(InvalidStateError, self.name, exc) from None
         return self.cls(**values)

@@ -29,12 +29,13 @@ from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import InjectedToolCallId
 from langchain_core.tools import tool as lc_tool
 from langchain_openai import ChatOpenAI as LangChainOpenAI
+from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 from graphkit import AIMessage, HumanMessage, ToolMessage
 from graphkit._langchain import from_langchain_message, to_langchain_message
 from graphkit.checkpoint.lmdb import LMDBSaver
-from graphkit.errors import InvalidArgumentError, InvalidMessageError
+from graphkit.errors import InvalidArgumentError, InvalidInputError, InvalidMessageError
 from graphkit.graph import START, MessagesState, StateGraph, add_messages
 from graphkit.messages import (
     AIMessageChunk,
@@ -440,3 +441,40 @@ def test_a_chain_given_graphkit_messages_fails_with_the_fix() -> None:
     with pytest.raises(NotImplementedError) as caught:
         _graph_of(node).invoke({"messages": [("user", "hi")]})
     assert any("to_langchain_messages" in note for note in caught.value.__notes__)
+
+
+# -- pydantic states declared with LangChain's message types ------------------------
+
+
+class LangChainTypedState(BaseModel):
+    messages: Annotated[list[lc.AnyMessage], add_messages] = []
+    turns: int = 0
+
+
+def test_a_pydantic_state_of_langchain_messages_gives_nodes_langchain_messages() -> None:
+    seen: list[list[type]] = []
+
+    def reply(state: LangChainTypedState) -> dict[str, Any]:
+        seen.append([type(m) for m in state.messages])
+        return {"messages": [lc.AIMessage(f"turn {state.turns}")], "turns": state.turns + 1}
+
+    builder = StateGraph(LangChainTypedState)
+    builder.add_node("a", reply)
+    builder.add_node("b", reply)
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    out = builder.compile().invoke({"messages": [("user", "hi")]})
+    assert seen == [[lc.HumanMessage], [lc.HumanMessage, lc.AIMessage]]
+    assert [(type(m), m.text) for m in out["messages"]] == [
+        (HumanMessage, "hi"),
+        (AIMessage, "turn 0"),
+        (AIMessage, "turn 1"),
+    ]
+
+
+def test_a_pydantic_state_of_langchain_messages_still_refuses_bad_input() -> None:
+    builder = StateGraph(LangChainTypedState)
+    builder.add_node("a", lambda state: {})
+    builder.add_edge(START, "a")
+    with pytest.raises(InvalidInputError, match="turns"):
+        builder.compile().invoke({"messages": [("user", "hi")], "turns": "many"})

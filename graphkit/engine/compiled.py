@@ -542,7 +542,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 for k, v in items.items()
             )
             try:
-                schema.cls.model_validate(probe)
+                schema.cls.model_validate(schema.model_values(probe))
             except ValidationError as exc:
                 raise revalidation_error(InvalidInputError, schema.name, exc) from None
         # written as given (not coerced; defaults not written), as in LangGraph: each
