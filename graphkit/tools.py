@@ -55,6 +55,8 @@ __all__ = [
 ]
 
 InjectionKind = Literal["state", "store", "config", "tool_call_id", "runtime"]
+ResponseFormat = Literal["content", "content_and_artifact"]
+"""What a tool's function returns: the content, or ``(content, artifact)``."""
 
 ContextT = TypeVar("ContextT", default=Any)
 StateT = TypeVar("StateT", default=Any)
@@ -151,12 +153,12 @@ class ToolArgumentsError(GraphkitError, ValueError):
         self.validation_error = error
         self.filtered_errors: list[Any] = list(error.errors())
         problems = "\n".join(
-            f" {'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}"
+            f"{'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}"
             for e in self.filtered_errors
         )
         super().__init__(
             f"Error invoking tool {tool_name!r} with kwargs {self.tool_kwargs} with error:\n"
-            f"{problems}\n Please fix the error and try again."
+            f" {problems}\n Please fix the error and try again."
         )
 
 
@@ -197,6 +199,10 @@ class Tool:
     extras: dict[str, Any] = field(default_factory=dict)
     """Provider-specific keys added to the tool's definition, as LangChain's ``extras``,
     e.g. ``{"cache_control": {"type": "ephemeral"}}`` for Anthropic prompt caching."""
+    response_format: ResponseFormat = "content"
+    """``"content"``: the return value is what the model sees; ``"content_and_artifact"``:
+    the function returns ``(content, artifact)``, the model sees ``content`` and the
+    ``ToolMessage`` keeps ``artifact`` (raw data for the app, not sent to the model)."""
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -224,12 +230,29 @@ class Tool:
         not given).
         """
         kwargs = {**self.validate_args(args), **self.injected_values(injected)}
-        return self.run(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
+        output = self.run(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
+        return self._content_only(output)
 
     async def ainvoke(self, args: dict[str, Any], **injected: Any) -> Any:
         """Async ``invoke``: awaits async tools, runs sync ones in a worker thread."""
         kwargs = {**self.validate_args(args), **self.injected_values(injected)}
-        return await self.arun(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
+        output = await self.arun(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
+        return self._content_only(output)
+
+    def split_output(self, output: Any) -> tuple[Any, Any]:
+        """``(content, artifact)`` of what the function returned (artifact None for
+        ``response_format="content"``); a ``content_and_artifact`` tool must return a pair."""
+        if self.response_format != "content_and_artifact":
+            return output, None
+        if not isinstance(output, tuple) or len(output) != 2:
+            raise InvalidToolError(
+                f"tool {self.name!r} has response_format='content_and_artifact', so it must "
+                f"return a two-tuple (content, artifact); it returned {type(output).__name__}"
+            )
+        return output
+
+    def _content_only(self, output: Any) -> Any:
+        return self.split_output(output)[0] if self.response_format != "content" else output
 
     def run(
         self, kwargs: dict[str, Any], *, tool_call_id: str | None = None, input: Any = None
@@ -389,6 +412,7 @@ def tool(
     args_schema: type[BaseModel] | None = None,
     return_direct: bool = False,
     extras: dict[str, Any] | None = None,
+    response_format: ResponseFormat = "content",
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -400,13 +424,20 @@ def tool(
     args_schema: type[BaseModel] | None = None,
     return_direct: bool = False,
     extras: dict[str, Any] | None = None,
+    response_format: ResponseFormat = "content",
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a ``Tool`` from a function: ``@tool``, ``@tool("name")`` or ``@tool(description=...)``.
 
     ``args_schema`` (a pydantic model) replaces the schema read from the signature;
     its fields are passed to the function as keyword arguments. ``extras`` are
     provider keys for the tool's definition (see ``Tool.extras``).
+    ``response_format="content_and_artifact"``: the function returns
+    ``(content, artifact)`` (see ``Tool.response_format``).
     """
+    if response_format not in ("content", "content_and_artifact"):
+        raise InvalidToolError(
+            f"response_format must be 'content' or 'content_and_artifact', got {response_format!r}"
+        )
 
     def build(func: Callable[..., Any]) -> Tool:
         return _tool_from_function(
@@ -416,6 +447,7 @@ def tool(
             args_schema=args_schema,
             return_direct=return_direct,
             extras=extras,
+            response_format=response_format,
         )
 
     if callable(func_or_name) and not isinstance(func_or_name, str):
@@ -431,6 +463,7 @@ def _tool_from_function(
     args_schema: type[BaseModel] | None,
     return_direct: bool,
     extras: dict[str, Any] | None = None,
+    response_format: ResponseFormat = "content",
 ) -> Tool:
     tool_name = name or func.__name__
     summary, arg_docs = _parse_docstring(inspect.getdoc(func) or "")
@@ -470,6 +503,7 @@ def _tool_from_function(
         injections=injections,
         return_direct=return_direct,
         extras=dict(extras or {}),
+        response_format=response_format,
     )
 
 

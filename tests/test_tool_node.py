@@ -757,3 +757,47 @@ def test_a_bad_resume_answer_fails_the_run_and_keeps_the_interrupt_open(handler:
     assert [i.id for i in graph.get_state(thread()).interrupts] == [pending.id]
     out = graph.invoke(Command(resume={pending.id: {"approved": True}}), thread())
     assert out["messages"][-1].content == "approved=True"
+
+
+# -- content and artifact, tools_condition on an empty history ------------------------
+
+
+@tool(response_format="content_and_artifact")
+def numbers(n: int) -> tuple[str, list[int]]:
+    """Give n numbers."""
+    return f"{n} numbers", list(range(n))
+
+
+@tool(response_format="content_and_artifact")
+def unpaired(n: int) -> str:
+    """Forgets the artifact."""
+    return "just text"
+
+
+def test_a_content_and_artifact_tool_answers_with_content_and_keeps_the_artifact() -> None:
+    out = ToolNode([numbers]).invoke(state_with(("numbers", {"n": 3}, "c1")))
+    assert out == {
+        "messages": [
+            ToolMessage(content="3 numbers", name="numbers", tool_call_id="c1", artifact=[0, 1, 2])
+        ]
+    }
+
+
+async def test_a_content_and_artifact_tool_keeps_the_artifact_in_ainvoke() -> None:
+    out = await ToolNode([numbers]).ainvoke(state_with(("numbers", {"n": 2}, "c1")))
+    assert out["messages"][0].artifact == [0, 1] and out["messages"][0].content == "2 numbers"
+
+
+def test_a_content_and_artifact_tool_without_a_pair_is_a_tool_error() -> None:
+    call = ("unpaired", {"n": 1}, "c1")
+    with pytest.raises(ValueError, match="two-tuple"):
+        ToolNode([unpaired]).invoke(state_with(call))
+    out = ToolNode([unpaired], handle_tool_errors=True).invoke(state_with(call))
+    assert out["messages"][0].status == "error" and "two-tuple" in out["messages"][0].content
+
+
+def test_tools_condition_rejects_an_empty_history() -> None:
+    from graphkit.prebuilt import tools_condition
+
+    with pytest.raises(ValueError, match="no messages in 'messages'"):
+        tools_condition({"messages": []})

@@ -24,7 +24,6 @@ from graphkit.constants import END, START
 from graphkit.errors import (
     GraphCompileError,
     InvalidArgumentError,
-    InvalidCallError,
     InvalidMessageError,
 )
 from graphkit.managed import RemainingSteps, remaining_steps
@@ -149,6 +148,7 @@ def create_react_agent(
         AgentStateWithStructuredResponse if response_format is not None else AgentState
     )
     _check_schema(schema, key, response_format is not None)
+    _check_prompt(prompt)
     chooser = _ModelChooser(model, bindable)
     direct = {t.name for t in runnable_tools if t.return_direct}
 
@@ -235,6 +235,8 @@ class _ModelChooser:
         self.model = model
         self._static: Any = None
         self.wants_runtime = self.dynamic and _positional_count(model) >= 2
+        if not self.dynamic:
+            _check_bound_tools(model, tools)
 
     @property
     def static(self) -> Any:
@@ -273,6 +275,28 @@ class _ModelChooser:
         return self.static if not self.dynamic else self._bound(await self.araw(state, runtime))
 
 
+def _check_bound_tools(model: Any, tools: list[Any]) -> None:
+    """A model passed with tools already bound must have bound exactly the agent's tools."""
+    bound = getattr(model, "tools", None)
+    if not bound or not tools:
+        return
+    bound_names = {getattr(t, "name", None) for t in bound}
+    wanted = {getattr(t, "name", None) or _builtin_name(t) for t in tools}
+    missing = sorted(n for n in wanted - bound_names if n is not None)
+    if len(bound) != len(tools) or missing:
+        raise InvalidArgumentError(
+            f"the model has tools bound ({sorted(n for n in bound_names if n)}) that differ "
+            f"from the agent's tools ({sorted(n for n in wanted if n)})"
+            + (f": missing {missing}" if missing else "")
+            + ". Pass the model without bind_tools (the agent binds its tools), or bind the "
+            "same tools you pass to create_react_agent."
+        )
+
+
+def _builtin_name(tool: Any) -> str | None:
+    return tool.get("name") if isinstance(tool, dict) else None
+
+
 def _is_model_function(model: Any) -> bool:
     return callable(model) and not hasattr(model, "invoke")
 
@@ -308,12 +332,18 @@ def _agent_node(
         def __call__(self, state: Any, runtime: Any = None) -> dict[str, Any]:
             _check_history(state, key)
             model = chooser.pick(state, runtime)
-            return finish(state, model.invoke(_model_input(prompt, state, key)))
+            found = _model_input(prompt, state, key, use_async=False)
+            if inspect.isawaitable(found):
+                found = run_sync(lambda: found)
+            return finish(state, model.invoke(found))
 
         async def ainvoke(self, state: Any, runtime: Any = None) -> dict[str, Any]:
             _check_history(state, key)
             model = await chooser.apick(state, runtime)
-            return finish(state, await model.ainvoke(_model_input(prompt, state, key)))
+            found = _model_input(prompt, state, key, use_async=True)
+            if inspect.isawaitable(found):
+                found = await found
+            return finish(state, await model.ainvoke(found))
 
     return AgentNode()
 
@@ -332,8 +362,8 @@ def _needs_more_steps(response: Any, tools: list[Tool], direct: set[str]) -> boo
 
 
 def _check_history(state: Any, key: str) -> None:
-    """Every tool call in the history must have its ``ToolMessage`` answer."""
-    messages = _messages_of(state, key)
+    """Every tool call in what the model will see must have its ``ToolMessage`` answer."""
+    messages = _llm_input(state, key)
     answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
     open_calls = [
         call
@@ -350,21 +380,42 @@ def _check_history(state: Any, key: str) -> None:
         )
 
 
-def _model_input(prompt: Prompt, state: Any, key: str) -> Any:
+def _check_prompt(prompt: Prompt) -> None:
     if prompt is None or isinstance(prompt, (str, SystemMessage)):
-        messages = _llm_input(state, key)
-        if prompt is None:
-            return messages
+        return
+    if hasattr(prompt, "invoke") or callable(prompt):
+        return
+    raise InvalidArgumentError(
+        f"prompt must be a string, a SystemMessage, a function state -> messages (sync or "
+        f"async) or an object with invoke(state); got {type(prompt).__name__}"
+    )
+
+
+def _model_input(prompt: Prompt, state: Any, key: str, *, use_async: bool) -> Any:
+    """What the model is sent (awaitable for an async ``prompt``, or ``ainvoke`` when
+    ``use_async``)."""
+    messages = _llm_input(state, key)
+    if prompt is None:
+        return messages
+    if isinstance(prompt, (str, SystemMessage)):
         system = prompt if isinstance(prompt, SystemMessage) else SystemMessage(content=prompt)
         return [system, *messages]
+    shown = _with_messages(state, key, messages)
+    if use_async and hasattr(prompt, "ainvoke"):
+        return prompt.ainvoke(shown)
     if hasattr(prompt, "invoke"):
-        return prompt.invoke(state)
-    if callable(prompt):
-        return prompt(state)
-    raise InvalidCallError(
-        f"prompt must be a string, a SystemMessage, a function state -> messages or an "
-        f"object with invoke(state); got {type(prompt).__name__}"
-    )
+        return prompt.invoke(shown)
+    return prompt(shown)
+
+
+def _with_messages(state: Any, key: str, messages: list[BaseMessage]) -> Any:
+    """The state a ``prompt`` function sees: ``key`` holds what the model will see
+    (a ``pre_model_hook``'s ``llm_input_messages`` when it gave some)."""
+    if isinstance(state, dict):
+        return {**state, key: messages} if state.get(key) is not messages else state
+    if isinstance(state, BaseModel):
+        return state.model_copy(update={key: messages})
+    return state
 
 
 def _llm_input(state: Any, key: str) -> list[BaseMessage]:
@@ -457,11 +508,21 @@ def _unanswered(messages: list[BaseMessage], last: AIMessage) -> list[Any]:
 
 
 def _ended_by_direct_tool(state: Any, key: str, direct: set[str]) -> bool:
+    """Did this round of tool calls include a ``return_direct`` tool?
+
+    Its answer ends the run (as in LangGraph, also when the tool failed and
+    ``handle_tool_errors`` turned the error into its answer). With ``version="v2"``
+    each call is its own task and sees only its own answer, so the calls of the
+    ``AIMessage`` before the answers count too.
+    """
     for message in reversed(_messages_of(state, key)):
-        if not isinstance(message, ToolMessage):
-            return False
-        if message.name in direct and message.status == "success":
-            return True
+        if isinstance(message, ToolMessage):
+            if message.name in direct:
+                return True
+            continue
+        return isinstance(message, AIMessage) and any(
+            call["name"] in direct for call in message.tool_calls
+        )
     return False
 
 

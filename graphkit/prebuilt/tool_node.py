@@ -351,10 +351,13 @@ class ToolNode:
             return prepared
         tool, args, injected = prepared
         try:
-            result = tool.run(
-                {**tool.validate_args(args), **injected},
-                tool_call_id=request.tool_call.get("id"),
-                input=args,
+            result = _split(
+                tool,
+                tool.run(
+                    {**tool.validate_args(args), **injected},
+                    tool_call_id=request.tool_call.get("id"),
+                    input=args,
+                ),
             )
         except _NEVER_HANDLED:
             raise
@@ -368,10 +371,13 @@ class ToolNode:
             return prepared
         tool, args, injected = prepared
         try:
-            result = await tool.arun(
-                {**tool.validate_args(args), **injected},
-                tool_call_id=request.tool_call.get("id"),
-                input=args,
+            result = _split(
+                tool,
+                await tool.arun(
+                    {**tool.validate_args(args), **injected},
+                    tool_call_id=request.tool_call.get("id"),
+                    input=args,
+                ),
             )
         except _NEVER_HANDLED:
             raise
@@ -442,6 +448,13 @@ class ToolNode:
     # -- output -------------------------------------------------------------------
 
     def _to_output(self, result: Any, call: ToolCall, input_type: InputType) -> Any:
+        if isinstance(result, _Artifact):
+            return ToolMessage(
+                content=_content(result.content),
+                name=call["name"],
+                tool_call_id=call.get("id") or "",
+                artifact=result.artifact,
+            )
         if isinstance(result, Command):
             return self._checked_command(result, call, input_type)
         if isinstance(result, ToolMessage):
@@ -506,6 +519,23 @@ class ToolNode:
             return commands
         head: Any = messages if input_type == "list" else {self.messages_key: messages}
         return [head, *commands]
+
+
+@dataclass(slots=True)
+class _Artifact:
+    """What a ``content_and_artifact`` tool returned, split."""
+
+    content: Any
+    """What the model sees."""
+    artifact: Any
+    """What the ``ToolMessage`` keeps for the app."""
+
+
+def _split(tool: Tool, result: Any) -> Any:
+    """A ``content_and_artifact`` tool's pair as an ``_Artifact``; other results as they are."""
+    if tool.response_format == "content" or isinstance(result, (Command, ToolMessage)):
+        return result
+    return _Artifact(*tool.split_output(result))
 
 
 def _gather(errors: Sequence[BaseException | None], outcomes: Sequence[Any]) -> list[Any]:
@@ -622,7 +652,12 @@ def tools_condition(state: Any, messages_key: str = "messages") -> str:
     Use as ``builder.add_conditional_edges("agent", tools_condition)``.
     """
     messages = _messages_of(state, messages_key)
-    last = messages[-1] if messages else None
+    if not messages:
+        raise ToolCallError(
+            f"tools_condition found no messages in {messages_key!r}: route with it only "
+            "after a node that adds the model's reply"
+        )
+    last = messages[-1]
     if isinstance(last, AIMessage) and last.tool_calls:
         return "tools"
     return END
