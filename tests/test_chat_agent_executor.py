@@ -391,3 +391,11 @@ def test_a_content_and_artifact_tool_keeps_its_artifact_in_the_history() -> None
     out = create_react_agent(model, [rows]).invoke(user("q"))
     answer = out["messages"][2]
     assert (answer.content, answer.artifact) == ("2 rows", [0, 1])
+
+
+def test_the_agent_names_every_reply_after_itself_even_when_unnamed() -> None:
+    named_reply = AIMessage("hi", name="model-name")
+    out = create_react_agent(FakeChatModel([named_reply]), []).invoke(user("q"))
+    assert out["messages"][-1].name is None
+    out = create_react_agent(FakeChatModel([named_reply]), [], name="bot").invoke(user("q"))
+    assert out["messages"][-1].name == "bot"

@@ -320,8 +320,8 @@ def _agent_node(
     """The node that calls the model (sync in ``invoke``, async in ``ainvoke``)."""
 
     def finish(state: Any, response: Any) -> dict[str, Any]:
-        if isinstance(response, AIMessage) and name is not None:
-            response = response.model_copy(update={"name": name})
+        if isinstance(response, AIMessage) and response.name != name:
+            response = response.model_copy(update={"name": name})  # None too, as LangGraph
         if _needs_more_steps(response, tools, direct):
             response = AIMessage(id=getattr(response, "id", None), content=NEED_MORE_STEPS)
         return {key: [response]}

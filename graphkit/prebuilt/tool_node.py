@@ -30,8 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel
-
 from graphkit._hints import resolve_hints
 from graphkit.constants import END
 from graphkit.context import CURRENT_TASK
@@ -58,6 +56,7 @@ from graphkit.types import Command, Send
 __all__ = [
     "INVALID_TOOL_NAME_ERROR_TEMPLATE",
     "TOOL_CALL_ERROR_TEMPLATE",
+    "TOOL_MESSAGE_BLOCK_TYPES",
     "InjectedState",
     "InjectedStore",
     "InjectedToolCallId",
@@ -65,8 +64,21 @@ __all__ = [
     "ToolInvocationError",
     "ToolNode",
     "ToolRuntime",
+    "msg_content_output",
     "tools_condition",
 ]
+
+TOOL_MESSAGE_BLOCK_TYPES = (
+    "text",
+    "image_url",
+    "image",
+    "json",
+    "search_result",
+    "custom_tool_call_output",
+    "document",
+    "file",
+)
+"""Content-block types a tool may return as a list to be sent as blocks, not as JSON."""
 
 TOOL_CALL_ERROR_TEMPLATE = "Error: {error}\n Please fix your mistakes."
 """Content of the error ``ToolMessage`` when ``handle_tool_errors=True``."""
@@ -458,15 +470,52 @@ class ToolNode:
         if isinstance(result, Command):
             return self._checked_command(result, call, input_type)
         if isinstance(result, ToolMessage):
+            changes = {"content": msg_content_output(result.content)}
             if result.name is None:
-                return result.model_copy(update={"name": call["name"]})
-            return result
+                changes["name"] = call["name"]
+            return result.model_copy(update=changes)
+        if _is_output_list(result):
+            return self._checked_list(result, call, input_type)
         return ToolMessage(
             content=_content(result), name=call["name"], tool_call_id=call.get("id") or ""
         )
 
+    def _checked_list(
+        self, outputs: list[Command[Any] | ToolMessage], call: ToolCall, input_type: InputType
+    ) -> list[Any]:
+        """A tool's list of ``Command``s and ``ToolMessage``s: exactly one message in it
+        (top level or in a ``Command``'s update) must answer the call."""
+        answers = sum(
+            _answer_count(
+                [item]
+                if isinstance(item, ToolMessage)
+                else item.update.get(self.messages_key, [])
+                if isinstance(item.update, dict)
+                else item.update,
+                call,
+            )
+            for item in outputs
+        )
+        if answers != 1:
+            raise ToolCallError(
+                f"Tool {call['name']!r} returned a list with {answers} messages answering "
+                f"tool_call_id={call.get('id')!r}; exactly one ToolMessage with that id (at the "
+                "top level or in one Command's update) must answer the call."
+            )
+        return [
+            self._checked_command(item, call, input_type, must_answer=False)
+            if isinstance(item, Command)
+            else self._to_output(item, call, input_type)
+            for item in outputs
+        ]
+
     def _checked_command(
-        self, command: Command[Any], call: ToolCall, input_type: InputType
+        self,
+        command: Command[Any],
+        call: ToolCall,
+        input_type: InputType,
+        *,
+        must_answer: bool = True,
     ) -> Command[Any]:
         """Check a tool's ``Command`` answers its call, and name its ``ToolMessage``s."""
         update = command.update
@@ -480,7 +529,11 @@ class ToolNode:
                     "list of messages: return Command(update=[ToolMessage(...)]) for list input."
                 )
             messages = update.get(self.messages_key, [])
-            named = {**update, self.messages_key: self._named(messages, call)}
+            named = (
+                {**update, self.messages_key: self._named(messages, call)}
+                if self.messages_key in update
+                else update
+            )
         elif isinstance(update, list):
             if to_current and input_type != "list":
                 raise ToolCallError(
@@ -491,7 +544,7 @@ class ToolNode:
             named = self._named(messages, call)
         else:
             return command
-        if to_current and not _answers(messages, call):
+        if to_current and must_answer and not _answers(messages, call):
             raise ToolCallError(
                 f"Tool {call['name']!r} returned a Command whose update has no ToolMessage with "
                 f"tool_call_id={call.get('id')!r}. Add ToolMessage(content=..., "
@@ -511,14 +564,25 @@ class ToolNode:
         ]
 
     def _combine(self, results: list[Any], input_type: InputType) -> Any:
-        commands = _merge_parent_sends([r for r in results if isinstance(r, Command)])
-        messages = [r for r in results if not isinstance(r, Command)]
-        if not commands:
-            return messages if input_type == "list" else {self.messages_key: messages}
-        if not messages:
-            return commands
-        head: Any = messages if input_type == "list" else {self.messages_key: messages}
-        return [head, *commands]
+        """The node's output: the messages alone, or, when some call returned a
+        ``Command``, the messages and ``Command``s in the order of the calls (a
+        tool's list of them in its own order), parent hand-offs merged at the end."""
+        flat = [item for r in results for item in (r if isinstance(r, list) else [r])]
+        if not any(isinstance(r, Command) for r in flat):
+            return flat if input_type == "list" else {self.messages_key: flat}
+        out: list[Any] = [
+            r
+            if isinstance(r, Command)
+            else [r]
+            if input_type == "list"
+            else {self.messages_key: [r]}
+            for r in flat
+            if not _sends_to_parent(r)
+        ]
+        sends = [g for r in flat if _sends_to_parent(r) for g in r.goto_list()]
+        if sends:
+            out.append(Command(graph=Command.PARENT, goto=sends))
+        return out
 
 
 @dataclass(slots=True)
@@ -549,24 +613,16 @@ def _gather(errors: Sequence[BaseException | None], outcomes: Sequence[Any]) -> 
     return list(outcomes)
 
 
-def _merge_parent_sends(commands: list[Command[Any]]) -> list[Command[Any]]:
-    """Parent-graph Commands that only send become one: a node hands its parent one
-    Command, so parallel hand-offs (one ``Send`` each) must travel together."""
-    sends_only = [
-        c
-        for c in commands
-        if c.graph == Command.PARENT
-        and c.update is None
-        and c.goto
-        and all(isinstance(g, Send) for g in c.goto_list())
-    ]
-    if len(sends_only) < 2:
-        return commands
-    merged: Command[Any] = Command(
-        graph=Command.PARENT, goto=[g for c in sends_only for g in c.goto_list()]
+def _sends_to_parent(item: Any) -> bool:
+    """A parent-graph ``Command`` that only sends: parallel hand-offs (one ``Send``
+    each) travel together as one ``Command``, since a node hands its parent one."""
+    return (
+        isinstance(item, Command)
+        and item.graph == Command.PARENT
+        and item.update is None
+        and bool(item.goto)
+        and all(isinstance(g, Send) for g in item.goto_list())
     )
-    rest = [c for c in commands if not any(c is s for s in sends_only)]
-    return [merged, *rest]
 
 
 def _answers(messages: Any, call: ToolCall) -> bool:
@@ -575,6 +631,21 @@ def _answers(messages: Any, call: ToolCall) -> bool:
     if len(messages) == 1 and getattr(messages[0], "id", None) == REMOVE_ALL_MESSAGES:
         return True
     return any(isinstance(m, ToolMessage) and m.tool_call_id == call.get("id") for m in messages)
+
+
+def _answer_count(messages: Any, call: ToolCall) -> int:
+    if not isinstance(messages, list):
+        return 0
+    return sum(isinstance(m, ToolMessage) and m.tool_call_id == call.get("id") for m in messages)
+
+
+def _is_output_list(result: Any) -> bool:
+    """A tool's list of ``Command``s and ``ToolMessage``s (applied in order)."""
+    return (
+        isinstance(result, list)
+        and bool(result)
+        and all(isinstance(r, (Command, ToolMessage)) for r in result)
+    )
 
 
 def _is_tool_call(item: Any) -> bool:
@@ -628,22 +699,36 @@ def _messages_of(state: Any, key: str) -> list[BaseMessage]:
     return list(messages)
 
 
-def _content(result: Any) -> str | list[Any]:
-    """Text for the model: strings as is, content-block lists as is, the rest as JSON."""
-    if isinstance(result, str):
-        return result
-    if (
-        isinstance(result, list)
-        and all(isinstance(b, dict) and isinstance(b.get("type"), str) for b in result)
-        and result
-    ):
-        return result
-    if isinstance(result, BaseModel):
-        return result.model_dump_json()
+def msg_content_output(output: Any) -> str | list[Any]:
+    """A tool's return value as ``ToolMessage`` content, as LangGraph makes it.
+
+    Strings and lists of content blocks (dicts whose ``type`` is one of
+    ``TOOL_MESSAGE_BLOCK_TYPES``) stay as they are; anything else becomes JSON,
+    or ``str(output)`` when it is not JSON-serializable (a pydantic model gives
+    ``"temp=3"``: return ``model.model_dump_json()`` to send JSON).
+
+        >>> msg_content_output({"a": [1, None]})
+        '{"a": [1, null]}'
+        >>> msg_content_output([{"type": "text", "text": "hi"}])
+        [{'type': 'text', 'text': 'hi'}]
+    """
+    if isinstance(output, str) or (isinstance(output, list) and all(map(_is_block, output))):
+        return output
     try:
-        return json.dumps(result, ensure_ascii=False, default=str)
+        return json.dumps(output, ensure_ascii=False)
     except (TypeError, ValueError):
-        return str(result)
+        return str(output)
+
+
+def _is_block(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("type") in TOOL_MESSAGE_BLOCK_TYPES
+
+
+def _content(result: Any) -> str | list[Any]:
+    """Content for a tool's return value: a tuple of blocks counts as a list of them."""
+    if isinstance(result, tuple) and result and all(map(_is_block, result)):
+        return list(result)
+    return msg_content_output(result)
 
 
 def tools_condition(state: Any, messages_key: str = "messages") -> str:
