@@ -28,10 +28,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from typing_extensions import NotRequired, TypedDict
 
 from graphkit import _message_index
+from graphkit._langchain import from_langchain_message, is_langchain_message
 from graphkit.errors import InvalidArgumentError, InvalidMessageError
 
 __all__ = [
@@ -205,8 +206,11 @@ class AIMessage(BaseMessage):
     """Tools the model wants called, with parsed arguments."""
     invalid_tool_calls: list[InvalidToolCall] = Field(default_factory=list)
     """Tool calls whose arguments could not be parsed."""
-    usage: UsageMetadata | None = None
-    """Token counts reported by the provider."""
+    usage: UsageMetadata | None = Field(
+        default=None, validation_alias=AliasChoices("usage", "usage_metadata")
+    )
+    """Token counts reported by the provider (also given as ``usage_metadata=``, LangChain's
+    name)."""
 
     if TYPE_CHECKING:  # pydantic's synthesized __init__ hides the positional content
 
@@ -466,9 +470,10 @@ def convert_to_messages(messages: Messages | Sequence[MessageLikeRepresentation]
     """Coerce one message-like value, or a list of them, into message objects.
 
     Accepts message objects (returned as is), strings (human), ``(role, content)``
-    tuples, and dicts with ``role`` (OpenAI style) or ``type`` (langchain style).
+    tuples, dicts with ``role`` (OpenAI style) or ``type`` (langchain style), and
+    ``langchain_core`` message objects (turned into graphkit's equal ones).
     """
-    if isinstance(messages, (str, dict, BaseMessage, tuple)):
+    if isinstance(messages, (str, dict, BaseMessage, tuple)) or is_langchain_message(messages):
         return [_convert_one(messages)]
     return [_convert_one(m) for m in messages]
 
@@ -489,6 +494,8 @@ def _convert_one(value: Any) -> BaseMessage:
                 "('user', 'assistant', 'system', 'tool') or a 'type' ('human', 'ai', ...)"
             )
         return _from_role(role, data)
+    if is_langchain_message(value):
+        return cast(BaseMessage, from_langchain_message(value))
     raise InvalidMessageError(
         f"cannot turn a {type(value).__name__} into a message: pass a message object, "
         "a string, a (role, content) tuple or a dict with 'role' and 'content'"

@@ -32,12 +32,13 @@ import re
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, get_args, get_origin, overload
+from typing import Any, Generic, Literal, cast, get_args, get_origin, overload
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from typing_extensions import TypeVar, is_typeddict
 
 from graphkit._hints import resolve_hints
+from graphkit._langchain import from_langchain_tool, is_langchain_tool
 from graphkit.context import tool_events
 from graphkit.errors import GraphkitError, InvalidToolError, MissingStateKeyError, ToolCallError
 
@@ -617,7 +618,8 @@ def convert_to_tool(obj: Any) -> Tool:
     TypedDict class (a schema-only tool named after the class, its docstring the
     description); or a dict: ``{"name", "description", "parameters"}``, the
     Anthropic form with ``input_schema``, or the OpenAI form
-    ``{"type": "function", "function": {...}}``.
+    ``{"type": "function", "function": {...}}``; or a LangChain tool (run through its
+    own ``invoke``).
     """
     if isinstance(obj, Tool):
         return obj
@@ -631,6 +633,8 @@ def convert_to_tool(obj: Any) -> Tool:
         )
     if isinstance(obj, dict):
         return _tool_from_dict(obj)
+    if is_langchain_tool(obj):
+        return cast(Tool, from_langchain_tool(obj))
     if callable(obj):
         return tool(obj)
     raise InvalidToolError(

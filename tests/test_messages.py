@@ -321,3 +321,11 @@ def test_the_first_input_of_a_message_key_goes_through_its_reducer(container: An
     out = builder.compile().invoke({"messages": "hello"})
     assert [type(m) for m in seen[0]] == [HumanMessage]
     assert out["messages"][0].content == "hello"
+
+
+def test_ai_message_takes_usage_under_langchain_name_too() -> None:
+    usage = {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3}
+    assert AIMessage("x", usage_metadata=usage).usage == usage
+    assert AIMessage("x", usage=usage).usage_metadata == usage
+    with pytest.raises(ValueError, match="usage_metadatum"):
+        AIMessage("x", usage_metadatum=usage)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from _http import FixtureServer
 
+from graphkit._langchain import PROVIDER_CLASSES
 from graphkit.chat_models import init_chat_model
 from graphkit.embeddings import init_embeddings
 from graphkit.errors import GraphkitError, MissingExtraError
@@ -68,9 +69,18 @@ def test_colons_inside_a_model_name_are_kept() -> None:
     ("name", "provider"),
     [("gemini-2.5-flash", "google_vertexai"), ("mistral-large", "mistralai"), ("grok-4", "xai")],
 )
-def test_other_langchain_providers_are_recognised(name: str, provider: str) -> None:
+def test_other_langchain_providers_are_recognised(
+    name: str, provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They are LangChain's model from its package (tests/test_langchain_interop.py);
+    without the package installed the error names it."""
     assert infer_provider(name) == provider
-    with pytest.raises(ModelConfigError, match=f"'{provider}' is a LangChain provider without"):
+    package = PROVIDER_CLASSES[provider][0].split(".")[0]
+    monkeypatch.setitem(sys.modules, package, None)  # not installed
+    with pytest.raises(
+        MissingExtraError,
+        match=f"'{provider}' has no graphkit adapter.*pip install {package.replace('_', '-')}",
+    ):
         init_chat_model(name)
 
 

@@ -14,6 +14,7 @@ from functools import partial
 from time import time as _now
 from typing import Any
 
+from graphkit._langchain import langchain_hint
 from graphkit.cache.base import digest
 from graphkit.constants import END
 from graphkit.context import (
@@ -242,6 +243,9 @@ def _settle(task: Task, exc: BaseException) -> bool:
         task.interrupts = exc.interrupts
     else:
         add_context(exc, f"During task {task.node.name!r} at step {task.step}")
+        hint = langchain_hint(exc)
+        if hint is not None:
+            add_context(exc, hint)
         task.error = exc
     return True
 

@@ -1,4 +1,5 @@
-"""Chat models (Anthropic, OpenAI, a scripted fake) behind one ``BaseChatModel`` interface.
+"""Chat models (Anthropic, OpenAI, a scripted fake, any LangChain chat model wrapped) behind
+one ``BaseChatModel`` interface.
 
 Provider classes import their SDK only when used, so ``import graphkit.models``
 works without ``anthropic`` or ``openai`` installed.
@@ -23,6 +24,7 @@ from graphkit.models.errors import (
     OutputParserError,
 )
 from graphkit.models.fake import FakeChatModel, FakeModelExhaustedError
+from graphkit.models.langchain import LangChainChatModel
 from graphkit.models.providers import ConfigurableChatModel, init_chat_model, init_embeddings
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ __all__ = [
     "ConfigurableChatModel",
     "FakeChatModel",
     "FakeModelExhaustedError",
+    "LangChainChatModel",
     "MissingAPIKeyError",
     "MissingProviderPackageError",
     "ModelAuthenticationError",

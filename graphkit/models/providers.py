@@ -9,9 +9,9 @@ class's constructor::
     init_chat_model("gpt-4.1", temperature=0)            # ChatOpenAI (inferred)
     init_embeddings("openai:text-embedding-3-small")     # OpenAIEmbeddings
 
-Built in: ``anthropic`` and ``openai`` chat models, ``openai`` embeddings. The
-other providers LangChain knows are recognised and refused with a message that
-says so (pass a model object instead: anything with ``invoke`` works in a node).
+Built in: ``anthropic`` and ``openai`` chat models, ``openai`` embeddings. For the
+other chat providers LangChain knows, ``init_chat_model`` builds LangChain's model from
+its ``langchain-*`` package (when installed) wrapped in :class:`LangChainChatModel`.
 
 ``init_chat_model()`` without a model, or with ``configurable_fields``, returns a
 :class:`ConfigurableChatModel` that picks its settings from the run's
@@ -25,9 +25,11 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from graphkit._extras import missing_extra
+from graphkit._langchain import PROVIDER_CLASSES, provider_class
 from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage
 from graphkit.models.base import BaseChatModel, LanguageModelInput, ToolChoice
 from graphkit.models.errors import MissingProviderPackageError, ModelConfigError
+from graphkit.models.langchain import LangChainChatModel
 
 __all__ = [
     "CHAT_PROVIDERS",
@@ -179,7 +181,11 @@ def init_chat_model(
     >>> init_chat_model("mistral-large")
     Traceback (most recent call last):
     ...
-    graphkit.models.errors.ModelConfigError: 'mistralai' is a LangChain provider without a graphkit adapter; built in: anthropic, openai. Pass a model object instead (any object with the same methods works).
+    graphkit.models.errors.MissingProviderPackageError: 'mistralai' has no graphkit adapter; graphkit wraps LangChain's ChatMistralAI for it, from langchain-mistralai, which is not installed: pip install langchain-mistralai (or pass a model object)
+
+    Other providers LangChain knows (``"ollama:llama3.2"``, ``"bedrock_converse:..."``,
+    ``"google_genai:..."``, ...) are LangChain's chat model from its ``langchain-*``
+    package, wrapped in :class:`LangChainChatModel`.
     """
     if model is not None and not isinstance(model, str):
         raise ModelConfigError(
@@ -203,9 +209,25 @@ def _create_chat_model(
     model: str, model_provider: str | None, kwargs: dict[str, Any]
 ) -> BaseChatModel:
     name, provider = parse_model(model, model_provider)
+    if provider not in CHAT_PROVIDERS and provider in PROVIDER_CLASSES:
+        return LangChainChatModel(_langchain_class(provider)(model=name, **kwargs))
     cls = _load_class(provider, CHAT_PROVIDERS, "chat model")
     chat_model: BaseChatModel = cls(model=name, **kwargs)
     return chat_model
+
+
+def _langchain_class(provider: str) -> Any:
+    """LangChain's chat model class for a provider graphkit has no adapter for."""
+    module_name, class_name = PROVIDER_CLASSES[provider]
+    try:
+        return provider_class(provider)
+    except ImportError as exc:
+        package = module_name.split(".")[0].replace("_", "-")
+        raise MissingProviderPackageError(
+            f"{provider!r} has no graphkit adapter; graphkit wraps LangChain's {class_name} "
+            f"for it, from {package}, which is not installed: pip install {package} "
+            "(or pass a model object)"
+        ) from exc
 
 
 def init_embeddings(model: str, *, provider: str | None = None, **kwargs: Any) -> Any:

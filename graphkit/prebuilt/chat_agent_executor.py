@@ -36,6 +36,8 @@ from graphkit.messages import (
     add_messages,
 )
 from graphkit.models.base import BaseChatModel
+from graphkit.models.langchain import as_chat_model
+from graphkit.models.providers import init_chat_model
 from graphkit.prebuilt.tool_node import ToolNode, _messages_of
 from graphkit.tools import Tool, run_sync
 from graphkit.types import Send
@@ -120,7 +122,8 @@ def create_react_agent(
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Build and compile a ReAct agent: the model calls tools until it answers.
 
-    ``model`` is a chat model, or a function ``(state, runtime) -> model`` (also
+    ``model`` is a chat model (graphkit's, or a LangChain one, which is wrapped in
+    ``LangChainChatModel``), a ``"provider:model"`` name for ``init_chat_model``, or a function ``(state, runtime) -> model`` (also
     ``(state) -> model``, sync or async) choosing one per step; tools are bound
     to it unless it already has tools. ``tools`` is a list of tools (functions,
     ``@tool``s, dicts for provider built-in tools) or a ready ``ToolNode``.
@@ -231,8 +234,10 @@ class _ModelChooser:
 
     def __init__(self, model: Any, tools: list[Any]) -> None:
         self.tools = tools
+        if isinstance(model, str):
+            model = init_chat_model(model)
         self.dynamic = not isinstance(model, BaseChatModel) and _is_model_function(model)
-        self.model = model
+        self.model = model if self.dynamic else as_chat_model(model)
         self._static: Any = None
         self.wants_runtime = self.dynamic and _positional_count(model) >= 2
         if not self.dynamic:
@@ -259,14 +264,14 @@ class _ModelChooser:
             return self.model
         found = self._call(state, runtime)
         if inspect.isawaitable(found):
-            return run_sync(lambda: found)
-        return found
+            found = run_sync(lambda: found)
+        return as_chat_model(found)
 
     async def araw(self, state: Any, runtime: Any) -> Any:
         if not self.dynamic:
             return self.model
         found = self._call(state, runtime)
-        return await found if inspect.isawaitable(found) else found
+        return as_chat_model(await found if inspect.isawaitable(found) else found)
 
     def pick(self, state: Any, runtime: Any) -> Any:
         return self.static if not self.dynamic else self._bound(self.raw(state, runtime))

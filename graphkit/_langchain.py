@@ -1,0 +1,245 @@
+"""LangChain objects at graphkit's edges: messages, chat models and tools.
+
+Code moving from LangGraph often keeps LangChain pieces: ``langchain_core`` messages
+in its inputs, a ``langchain_*`` chat model for a provider graphkit has no adapter
+for, ``@langchain_core.tools.tool`` functions. graphkit turns each into its own
+kind where it enters (``add_messages``, ``convert_to_tool``, ``create_react_agent``,
+``init_chat_model``), so the engine, the checkpoint format and the stream modes only
+ever see graphkit's classes.
+
+LangChain objects are recognised by the module of a class in their MRO, so graphkit
+never imports ``langchain_core`` unless a caller handed it one of its objects (or
+asked for a LangChain provider), and it is never a dependency.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from graphkit.errors import InvalidMessageError
+
+_MESSAGES_MODULE = "langchain_core.messages"
+_TOOLS_MODULE = "langchain_core.tools"
+_CHAT_MODEL_MODULE = "langchain_core.language_models"
+
+
+_FROM: dict[tuple[type, str], bool] = {}
+"""``_class_from`` answers: classes are few, and the question is asked per message."""
+
+
+def _class_from(cls: type, prefix: str) -> bool:
+    """Whether a class in ``cls``'s MRO comes from a module under ``prefix``."""
+    found = _FROM.get((cls, prefix))
+    if found is None:
+        if len(_FROM) > 4096:  # classes made at run time must not pile up here
+            _FROM.clear()
+        found = _FROM[cls, prefix] = any(b.__module__.startswith(prefix) for b in cls.__mro__)
+    return found
+
+
+def is_langchain_message(obj: Any) -> bool:
+    """Whether ``obj`` is a ``langchain_core`` message (or of a subclass of one)."""
+    return _class_from(type(obj), _MESSAGES_MODULE)
+
+
+def is_langchain_chat_model(obj: Any) -> bool:
+    """Whether ``obj`` is a LangChain chat model, bare or bound (``bind_tools``)."""
+    return _class_from(type(unbound(obj)), _CHAT_MODEL_MODULE)
+
+
+def unbound(obj: Any) -> Any:
+    """The runnable inside a LangChain ``RunnableBinding`` (what ``bind_tools`` and
+    ``bind`` return), else ``obj``."""
+    if _class_from(type(obj), "langchain_core.runnables"):
+        return getattr(obj, "bound", obj)
+    return obj
+
+
+def is_langchain_tool(obj: Any) -> bool:
+    """Whether ``obj`` is a LangChain tool (``@langchain_core.tools.tool``, ``BaseTool``)."""
+    return _class_from(type(obj), _TOOLS_MODULE)
+
+
+# -- messages ---------------------------------------------------------------------
+
+_CHUNK_KINDS = {
+    "HumanMessageChunk": "human",
+    "SystemMessageChunk": "system",
+    "ToolMessageChunk": "tool",
+    "ChatMessageChunk": "chat",
+}
+
+
+def from_langchain_message(message: Any) -> Any:
+    """The graphkit message equal to LangChain's ``message`` (fields LangChain has and
+    graphkit lacks, such as ``example``, are dropped)."""
+    from graphkit import messages as gk
+
+    data = message.model_dump()
+    kind = _CHUNK_KINDS.get(data["type"], data.pop("type"))
+    if kind == "chat":
+        kind = data.pop("role", "")
+    cls = gk._ROLE_TO_CLASS.get(kind)
+    if cls is None:
+        raise InvalidMessageError(
+            f"cannot use a LangChain {type(message).__name__} (type {kind!r}) as a message: "
+            "graphkit has human, ai, system, tool and remove messages; convert it to one "
+            "of those"
+        )
+    if "usage_metadata" in data:
+        data["usage"] = data.pop("usage_metadata")
+    if cls is gk.RemoveMessage:
+        return gk.RemoveMessage(id=data["id"])
+    fields = cls.model_fields
+    return cls(**{key: value for key, value in data.items() if key in fields})
+
+
+@functools.lru_cache(maxsize=1)
+def _langchain_classes() -> dict[str, Any]:
+    lc = importlib.import_module(_MESSAGES_MODULE)
+    return {
+        "human": lc.HumanMessage,
+        "ai": lc.AIMessage,
+        "AIMessageChunk": lc.AIMessageChunk,
+        "system": lc.SystemMessage,
+        "tool": lc.ToolMessage,
+        "remove": lc.RemoveMessage,
+    }
+
+
+def to_langchain_message(message: Any) -> Any:
+    """LangChain's message equal to the graphkit ``message`` (for a LangChain model)."""
+    cls = _langchain_classes()[message.type]
+    if message.type == "remove":
+        return cls(id=message.id)
+    data = message.model_dump(exclude={"type"})
+    if "usage" in data:
+        data["usage_metadata"] = data.pop("usage")
+    return cls(**data)
+
+
+# -- tools ------------------------------------------------------------------------
+
+
+def from_langchain_tool(lc_tool: Any) -> Any:
+    """A graphkit ``Tool`` that runs the LangChain tool with the model's arguments.
+
+    Its schema is the one LangChain sends to models (``tool_call_schema``: arguments
+    injected by LangChain left out); it runs through the tool's own ``invoke`` /
+    ``ainvoke``, so LangChain's validation and callbacks apply as they would there. A
+    parameter annotated with LangChain's ``InjectedToolCallId`` gets the call's id (the
+    tool is then invoked with the tool call, as LangChain's ``ToolNode`` does); a
+    LangChain message it returns becomes graphkit's.
+    """
+    from graphkit.tools import Injection, Tool, _model_from_json_schema
+
+    schema = getattr(lc_tool, "tool_call_schema", None) or getattr(lc_tool, "args_schema", None)
+    if isinstance(schema, dict):
+        schema = _model_from_json_schema(lc_tool.name, schema)
+    if schema is None:
+        schema = _model_from_json_schema(lc_tool.name, {"type": "object", "properties": {}})
+    call_id_param = _call_id_parameter(lc_tool)
+
+    def tool_input(kwargs: dict[str, Any]) -> Any:
+        if call_id_param is None:
+            return kwargs
+        call_id = kwargs.pop(call_id_param)
+        return {"name": lc_tool.name, "args": kwargs, "id": call_id, "type": "tool_call"}
+
+    def run(**kwargs: Any) -> Any:
+        return _graphkit_output(lc_tool.invoke(tool_input(kwargs)))
+
+    async def arun(**kwargs: Any) -> Any:
+        return _graphkit_output(await lc_tool.ainvoke(tool_input(kwargs)))
+
+    return Tool(
+        name=lc_tool.name,
+        description=lc_tool.description or "",
+        args_model=schema,
+        func=run,
+        coroutine=arun,
+        injections={} if call_id_param is None else {call_id_param: Injection("tool_call_id")},
+        return_direct=bool(getattr(lc_tool, "return_direct", False)),
+    )
+
+
+def _call_id_parameter(lc_tool: Any) -> str | None:
+    """The tool's parameter annotated with LangChain's ``InjectedToolCallId``, if any."""
+    full = getattr(lc_tool, "args_schema", None)
+    fields = getattr(full, "model_fields", None) or {}
+    for name, info in fields.items():
+        for marker in info.metadata:
+            cls = marker if isinstance(marker, type) else type(marker)
+            if cls.__name__ == "InjectedToolCallId" and _class_from(cls, _TOOLS_MODULE):
+                return str(name)
+    return None
+
+
+def _graphkit_output(output: Any) -> Any:
+    return from_langchain_message(output) if is_langchain_message(output) else output
+
+
+def openai_tool(tool: Any) -> dict[str, Any]:
+    """A graphkit ``Tool`` in the OpenAI function form every LangChain model binds."""
+    return {
+        "type": "function",
+        "function": {"name": tool.name, "description": tool.description, "parameters": tool.schema},
+    }
+
+
+# -- chat model classes of LangChain's provider packages ------------------------------
+
+PROVIDER_CLASSES: dict[str, tuple[str, str]] = {
+    "anthropic_bedrock": ("langchain_aws", "ChatAnthropicBedrock"),
+    "azure_ai": ("langchain_azure_ai.chat_models", "AzureAIChatCompletionsModel"),
+    "azure_openai": ("langchain_openai", "AzureChatOpenAI"),
+    "bedrock": ("langchain_aws", "ChatBedrock"),
+    "bedrock_converse": ("langchain_aws", "ChatBedrockConverse"),
+    "cohere": ("langchain_cohere", "ChatCohere"),
+    "deepseek": ("langchain_deepseek", "ChatDeepSeek"),
+    "fireworks": ("langchain_fireworks", "ChatFireworks"),
+    "google_anthropic_vertex": ("langchain_google_vertexai.model_garden", "ChatAnthropicVertex"),
+    "google_genai": ("langchain_google_genai", "ChatGoogleGenerativeAI"),
+    "google_vertexai": ("langchain_google_vertexai", "ChatVertexAI"),
+    "groq": ("langchain_groq", "ChatGroq"),
+    "huggingface": ("langchain_huggingface", "ChatHuggingFace"),
+    "ibm": ("langchain_ibm", "ChatWatsonx"),
+    "mistralai": ("langchain_mistralai", "ChatMistralAI"),
+    "nvidia": ("langchain_nvidia_ai_endpoints", "ChatNVIDIA"),
+    "ollama": ("langchain_ollama", "ChatOllama"),
+    "openrouter": ("langchain_openrouter", "ChatOpenRouter"),
+    "perplexity": ("langchain_perplexity", "ChatPerplexity"),
+    "together": ("langchain_together", "ChatTogether"),
+    "upstage": ("langchain_upstage", "ChatUpstage"),
+    "xai": ("langchain_xai", "ChatXAI"),
+}
+"""LangChain providers graphkit has no adapter for: provider -> (module, class) of the
+``langchain-*`` package that has one; ``init_chat_model`` wraps it."""
+
+
+def provider_class(provider: str) -> Callable[..., Any] | None:
+    """The LangChain chat model class for ``provider``, or None if graphkit does not know
+    one. Raises ``ImportError`` (with ``.name``) when its package is not installed."""
+    found = PROVIDER_CLASSES.get(provider)
+    if found is None:
+        return None
+    module_name, class_name = found
+    cls: Callable[..., Any] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def langchain_hint(exc: BaseException) -> str | None:
+    """What to do when a node handed graphkit messages to an unwrapped LangChain model
+    (LangChain raises ``NotImplementedError: Unsupported message type: <class
+    'graphkit.messages...'>``), or None for any other error."""
+    text = str(exc)
+    if isinstance(exc, NotImplementedError) and "'graphkit.messages." in text:
+        return (
+            "A LangChain chat model was called with graphkit messages: wrap it once, "
+            "model = LangChainChatModel(model) (from graphkit.models), and it takes and "
+            "returns graphkit messages."
+        )
+    return None

@@ -1,0 +1,146 @@
+"""``LangChainChatModel``: any LangChain chat model as a graphkit chat model.
+
+graphkit ships adapters for Anthropic and OpenAI. For every other provider (Bedrock,
+Gemini, Ollama, Mistral, ...) LangChain's ``langchain-*`` packages have a chat model;
+wrapping one here lets graphkit's state, agents and stream modes use it::
+
+    from langchain_ollama import ChatOllama
+    from graphkit.models import LangChainChatModel
+
+    model = LangChainChatModel(ChatOllama(model="llama3.2"))
+
+The wrapper turns graphkit's messages into LangChain's on the way in and the reply
+back on the way out, binds graphkit tools in the OpenAI function form every
+LangChain model accepts, and streams through graphkit's ``stream_mode="messages"``.
+``create_react_agent`` and ``init_chat_model("provider:model")`` wrap LangChain
+models themselves; wrap one yourself when a node calls it on graphkit messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from graphkit._langchain import (
+    from_langchain_message,
+    is_langchain_chat_model,
+    openai_tool,
+    to_langchain_message,
+    unbound,
+)
+from graphkit.errors import InvalidArgumentError
+from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage
+from graphkit.models.base import BaseChatModel
+from graphkit.tools import convert_to_tool
+
+__all__ = ["LangChainChatModel", "as_chat_model"]
+
+
+class LangChainChatModel(BaseChatModel):
+    """A LangChain chat model (``langchain_core.language_models.BaseChatModel``, bare or
+    with tools bound) behind graphkit's chat model interface."""
+
+    def __init__(self, model: Any) -> None:
+        if not is_langchain_chat_model(model):
+            raise InvalidArgumentError(
+                f"LangChainChatModel wraps a LangChain chat model, got {type(model).__name__}; "
+                "a graphkit chat model is used as it is"
+            )
+        self.langchain_model = model
+        """The wrapped LangChain model (with the tools it was bound to, if any)."""
+        inner = unbound(model)
+        self.provider = str(_ls_params(inner).get("ls_provider") or type(inner).__name__)
+        self.model = str(getattr(inner, "model_name", None) or getattr(inner, "model", None) or "")
+        self.tags = list(inner.tags) if getattr(inner, "tags", None) else None
+        self.metadata = dict(inner.metadata) if getattr(inner, "metadata", None) else None
+        self.tools = tuple(convert_to_tool(spec) for spec in _prebound_tools(model))
+        self._rebind = False
+        self._made: tuple[tuple[Any, ...], Any] | None = None
+
+    def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Any:
+        """As :meth:`BaseChatModel.bind_tools`; these tools replace any bound before."""
+        bound = super().bind_tools(tools, tool_choice=tool_choice, **kwargs)
+        bound._rebind = True
+        return bound
+
+    def ls_params(self) -> dict[str, Any]:
+        """The wrapped model's own ``ls_*`` metadata (as LangGraph reports it)."""
+        params = _ls_params(unbound(self.langchain_model))
+        params.setdefault("ls_integration", "langchain_chat_model")
+        return params
+
+    def _runnable(self) -> Any:
+        """The LangChain model with this wrapper's tools and request options bound; made
+        once per binding (``bind``/``bind_tools`` copies replace what it is made from)."""
+        made_from = (self.tools, self.tool_choice, self.bound_kwargs, self._rebind)
+        made = self._made
+        if made is None or any(a is not b for a, b in zip(made[0], made_from, strict=True)):
+            made = self._made = (made_from, self._bind())
+        return made[1]
+
+    def _bind(self) -> Any:
+        runnable = self.langchain_model
+        if self._rebind:
+            choice = {"tool_choice": self.tool_choice} if self.tool_choice else {}
+            runnable = unbound(runnable).bind_tools([openai_tool(t) for t in self.tools], **choice)
+        if self.bound_kwargs:
+            runnable = runnable.bind(**self.bound_kwargs)
+        return runnable
+
+    def _generate(self, messages: list[BaseMessage]) -> AIMessage:
+        return _reply(self._runnable().invoke(_converted(messages)))
+
+    def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
+        for chunk in self._runnable().stream(_converted(messages)):
+            yield _chunk(chunk)
+
+    async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
+        return _reply(await self._runnable().ainvoke(_converted(messages)))
+
+    async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
+        async for chunk in self._runnable().astream(_converted(messages)):
+            yield _chunk(chunk)
+
+
+def as_chat_model(model: Any) -> Any:
+    """``model`` wrapped in :class:`LangChainChatModel` if it is a LangChain chat model,
+    else ``model`` itself."""
+    return LangChainChatModel(model) if is_langchain_chat_model(model) else model
+
+
+def _ls_params(model: Any) -> dict[str, Any]:
+    get = getattr(model, "_get_ls_params", None)
+    if get is None:
+        return {}
+    try:
+        return dict(get())
+    except Exception:  # metadata only: a provider's bug must not stop a call
+        return {}
+
+
+def _prebound_tools(model: Any) -> list[Any]:
+    """The tool definitions a LangChain binding already carries (``bind_tools`` done
+    before wrapping), so agents do not bind theirs over them."""
+    kwargs = getattr(model, "kwargs", None)
+    tools = kwargs.get("tools") if isinstance(kwargs, dict) else None
+    return [t for t in tools or () if isinstance(t, dict)]
+
+
+def _converted(messages: list[BaseMessage]) -> list[Any]:
+    return [to_langchain_message(m) for m in messages]
+
+
+def _reply(message: Any) -> AIMessage:
+    reply = from_langchain_message(message)
+    if not isinstance(reply, AIMessage):
+        raise InvalidArgumentError(
+            f"the LangChain model answered with a {type(message).__name__}, not an AIMessage"
+        )
+    return reply
+
+
+def _chunk(chunk: Any) -> AIMessageChunk:
+    data = chunk.model_dump(exclude={"type", "tool_calls", "invalid_tool_calls", "chunk_position"})
+    data["usage"] = data.pop("usage_metadata", None)
+    fields = AIMessageChunk.model_fields
+    return AIMessageChunk(**{key: value for key, value in data.items() if key in fields})

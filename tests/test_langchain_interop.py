@@ -1,0 +1,359 @@
+"""LangChain objects in graphkit: messages, chat models and tools from ``langchain_*``.
+
+Code moving from LangGraph keeps LangChain pieces (``langchain_core`` messages, a
+``langchain-*`` chat model for a provider graphkit has no adapter for, LangChain
+tools). These tests use LangChain's real classes: its fake chat models, its ``@tool``,
+and ``langchain_openai.ChatOpenAI`` over the OpenAI SDK at the HTTP transport (the
+scripted server of ``tests/_http.py``), never a stand-in of our own code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import types
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import pytest
+from _http import FixtureServer
+from hypothesis import given
+from hypothesis import strategies as st
+from langchain_core import messages as lc
+from langchain_core.language_models.fake_chat_models import (
+    FakeMessagesListChatModel,
+    GenericFakeChatModel,
+)
+from langchain_core.tools import InjectedToolCallId
+from langchain_core.tools import tool as lc_tool
+from langchain_openai import ChatOpenAI as LangChainOpenAI
+
+from graphkit import AIMessage, HumanMessage, ToolMessage
+from graphkit._langchain import from_langchain_message, to_langchain_message
+from graphkit.checkpoint.lmdb import LMDBSaver
+from graphkit.errors import InvalidArgumentError, InvalidMessageError
+from graphkit.graph import START, MessagesState, StateGraph, add_messages
+from graphkit.messages import AIMessageChunk, SystemMessage, convert_to_messages
+from graphkit.models import LangChainChatModel, MissingProviderPackageError, init_chat_model
+from graphkit.prebuilt import ToolNode, create_react_agent
+from graphkit.tools import convert_to_tool
+
+
+class ToolCallingFake(GenericFakeChatModel):
+    """LangChain's streaming fake with ``bind_tools`` (its base class refuses it): records
+    what it was bound with, as a provider's model would send it."""
+
+    bindings: list[tuple[list[dict[str, Any]], dict[str, Any]]] = []  # noqa: RUF012
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        self.bindings.append((list(tools), kwargs))
+        return self
+
+
+def _fake(*replies: lc.AIMessage) -> ToolCallingFake:
+    fake = ToolCallingFake(messages=iter(replies))
+    fake.bindings = []
+    return fake
+
+
+@lc_tool
+def add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+# -- messages ---------------------------------------------------------------------
+
+
+def test_add_messages_turns_langchain_messages_into_graphkit_ones() -> None:
+    call = {"name": "add", "args": {"a": 1, "b": 2}, "id": "c1", "type": "tool_call"}
+    usage = {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7}
+    merged = add_messages(
+        [lc.SystemMessage("be brief", id="s")],
+        [
+            lc.HumanMessage("hi", id="h", name="ann"),
+            lc.AIMessage("", id="a", tool_calls=[call], usage_metadata=usage),
+            lc.ToolMessage("3", tool_call_id="c1", id="t", status="error", artifact={"x": 1}),
+            lc.ChatMessage("from the dev", role="developer", id="d"),
+            lc.HumanMessageChunk("piece", id="p"),
+        ],
+    )
+    assert [type(m) for m in merged] == [
+        SystemMessage,
+        HumanMessage,
+        AIMessage,
+        ToolMessage,
+        SystemMessage,
+        HumanMessage,
+    ]
+    assert [m.id for m in merged] == ["s", "h", "a", "t", "d", "p"]
+    human, ai, tool = merged[1], merged[2], merged[3]
+    assert (human.content, human.name) == ("hi", "ann")
+    assert isinstance(ai, AIMessage) and ai.tool_calls == [call] and ai.usage == usage
+    assert isinstance(tool, ToolMessage)
+    assert (tool.tool_call_id, tool.status, tool.artifact) == ("c1", "error", {"x": 1})
+
+
+def test_a_langchain_remove_message_removes_by_id() -> None:
+    history = add_messages([], [lc.HumanMessage("a", id="1"), lc.HumanMessage("b", id="2")])
+    assert [m.id for m in add_messages(history, [lc.RemoveMessage(id="1")])] == ["2"]
+
+
+def test_one_langchain_message_converts_as_one_message() -> None:
+    assert [m.content for m in convert_to_messages(lc.HumanMessage("solo"))] == ["solo"]
+
+
+def test_a_langchain_message_kind_graphkit_lacks_is_refused_by_name() -> None:
+    with pytest.raises(InvalidMessageError, match="FunctionMessage.*'function'"):
+        convert_to_messages([lc.FunctionMessage("x", name="f")])
+
+
+_ids = st.none() | st.text(min_size=1, max_size=8)
+_texts = st.text(max_size=20)
+_calls = st.lists(
+    st.builds(
+        lambda name, x, i: {"name": name, "args": {"x": x}, "id": i, "type": "tool_call"},
+        st.text(min_size=1, max_size=5),
+        st.integers(),
+        st.text(min_size=1, max_size=5),
+    ),
+    max_size=2,
+)
+_graphkit_messages = st.one_of(
+    st.builds(HumanMessage, _texts, id=_ids, name=st.none() | _texts),
+    st.builds(SystemMessage, _texts, id=_ids),
+    st.builds(AIMessage, _texts, id=_ids, tool_calls=_calls),
+    st.builds(ToolMessage, _texts, id=_ids, tool_call_id=st.text(min_size=1, max_size=5)),
+)
+
+
+@given(_graphkit_messages)
+def test_messages_round_trip_through_langchain_unchanged(message: Any) -> None:
+    there = to_langchain_message(message)
+    assert there.type == message.type and there.content == message.content
+    assert from_langchain_message(there) == message
+
+
+def test_langchain_messages_in_a_durable_thread_read_back_as_graphkit_messages(
+    tmp_path: Any,
+) -> None:
+    def reply(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [lc.AIMessage(f"seen {len(state['messages'])}")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    config = {"configurable": {"thread_id": "t"}}
+    with LMDBSaver(str(tmp_path)) as saver:
+        builder.compile(checkpointer=saver).invoke({"messages": [lc.HumanMessage("hi")]}, config)
+    with LMDBSaver(str(tmp_path)) as saver:
+        values = builder.compile(checkpointer=saver).get_state(config).values
+    assert [(type(m), m.text) for m in values["messages"]] == [
+        (HumanMessage, "hi"),
+        (AIMessage, "seen 1"),
+    ]
+
+
+# -- chat models ------------------------------------------------------------------
+
+
+def test_a_wrapped_model_takes_and_returns_graphkit_messages() -> None:
+    model = LangChainChatModel(FakeMessagesListChatModel(responses=[lc.AIMessage("hello")]))
+    reply = model.invoke([SystemMessage("be nice"), HumanMessage("hi")])
+    assert isinstance(reply, AIMessage) and reply.content == "hello"
+    assert model.provider == "fakemessageslistchatmodel"
+
+
+def test_wrapping_something_else_is_refused() -> None:
+    with pytest.raises(InvalidArgumentError, match="wraps a LangChain chat model, got FakeList"):
+        LangChainChatModel(type("FakeList", (), {})())
+
+
+def test_a_wrapped_model_streams_tokens_into_the_messages_mode() -> None:
+    model = LangChainChatModel(GenericFakeChatModel(messages=iter([lc.AIMessage("one two")])))
+
+    def agent(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    chunks = list(builder.compile().stream({"messages": [("user", "hi")]}, stream_mode="messages"))
+    assert "".join(c.content for c, _ in chunks) == "one two"
+    assert len(chunks) > 1 and all(isinstance(c, AIMessageChunk) for c, _ in chunks)
+    assert {meta["langgraph_node"] for _, meta in chunks} == {"agent"}
+    assert {meta["ls_provider"] for _, meta in chunks} == {"genericfakechatmodel"}
+
+
+async def test_a_wrapped_model_streams_asynchronously() -> None:
+    model = LangChainChatModel(GenericFakeChatModel(messages=iter([lc.AIMessage("a b c")])))
+    pieces = [chunk async for chunk in model.astream("hi")]
+    assert "".join(str(p.content) for p in pieces) == "a b c"
+    assert all(isinstance(p, AIMessageChunk) for p in pieces)
+
+
+def test_an_unwrapped_langchain_model_in_a_node_fails_with_the_fix() -> None:
+    raw = FakeMessagesListChatModel(responses=[lc.AIMessage("x")])
+
+    def agent(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [raw.invoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    with pytest.raises(NotImplementedError) as caught:
+        builder.compile().invoke({"messages": [("user", "hi")]})
+    assert any("LangChainChatModel(model)" in note for note in caught.value.__notes__)
+
+
+# -- tools and agents ---------------------------------------------------------------
+
+
+def test_a_langchain_tool_becomes_a_graphkit_tool() -> None:
+    converted = convert_to_tool(add)
+    assert (converted.name, converted.description) == ("add", "Add two numbers.")
+    assert converted.schema["required"] == ["a", "b"]
+    assert converted.invoke({"a": 2, "b": 5}) == 7
+
+
+def test_tool_node_runs_langchain_tools() -> None:
+    call = {"name": "add", "args": {"a": 2, "b": 3}, "id": "c1", "type": "tool_call"}
+    out = ToolNode([add]).invoke({"messages": [AIMessage("", tool_calls=[call])]})
+    assert [(m.content, m.tool_call_id) for m in out["messages"]] == [("5", "c1")]
+
+
+def _agent_replies() -> tuple[lc.AIMessage, lc.AIMessage]:
+    call = {"name": "add", "args": {"a": 2, "b": 3}, "id": "c1", "type": "tool_call"}
+    return lc.AIMessage("", tool_calls=[call]), lc.AIMessage("it is 5")
+
+
+def test_create_react_agent_with_a_langchain_model_and_tool() -> None:
+    fake = _fake(*_agent_replies())
+    result = create_react_agent(fake, [add]).invoke({"messages": [("user", "2+3?")]})
+    assert [(m.type, m.text) for m in result["messages"]] == [
+        ("human", "2+3?"),
+        ("ai", ""),
+        ("tool", "5"),
+        ("ai", "it is 5"),
+    ]
+    (tools, options), *_ = fake.bindings
+    assert [t["function"]["name"] for t in tools] == ["add"] and options == {}
+    assert tools[0]["function"]["parameters"]["required"] == ["a", "b"]
+
+
+def test_create_react_agent_with_a_langchain_model_asynchronously() -> None:
+    agent = create_react_agent(_fake(*_agent_replies()), [add])
+    result = asyncio.run(agent.ainvoke({"messages": [("user", "2+3?")]}))
+    assert [m.text for m in result["messages"]][-2:] == ["5", "it is 5"]
+
+
+def test_a_model_name_for_a_provider_without_its_package_names_the_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "langchain_ollama", None)  # not installed
+    with pytest.raises(MissingProviderPackageError, match="pip install langchain-ollama"):
+        create_react_agent("ollama:llama3.2", [add])
+
+
+def test_init_chat_model_wraps_the_langchain_provider_class(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[dict[str, Any]] = []
+
+    class ChatOllama(FakeMessagesListChatModel):
+        def __init__(self, **kwargs: Any) -> None:
+            made.append(kwargs)
+            super().__init__(responses=[lc.AIMessage("from ollama")])
+
+    package = types.ModuleType("langchain_ollama")
+    package.ChatOllama = ChatOllama  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "langchain_ollama", package)
+    model = init_chat_model("ollama:llama3.2", temperature=0)
+    assert isinstance(model, LangChainChatModel)
+    assert made == [{"model": "llama3.2", "temperature": 0}]
+    assert model.invoke("hi").content == "from ollama"
+
+
+# -- a real provider package over HTTP ------------------------------------------------
+
+
+class OpenAIServer(FixtureServer):
+    def model(self) -> LangChainChatModel:
+        return LangChainChatModel(
+            LangChainOpenAI(model="gpt-4o-mini", api_key="test-key", **self.http_clients())
+        )
+
+
+@pytest.fixture(autouse=True)
+def no_env_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    yield
+
+
+def test_langchain_openai_sends_graphkit_history_and_tools_on_the_wire() -> None:
+    server = OpenAIServer((200, "openai_chat_tool_calls.json"))
+
+    def get_weather(location: str) -> str:
+        """Get the current weather."""
+        return "sunny"
+
+    model = server.model().bind_tools([get_weather], tool_choice="any")
+    history = [
+        SystemMessage("Be nice."),
+        HumanMessage("weather?"),
+        AIMessage("", tool_calls=[{"name": "get_weather", "args": {"location": "X"}, "id": "c0"}]),
+        ToolMessage("rainy", tool_call_id="c0"),
+    ]
+    reply = model.invoke(history)
+    assert [(c["name"], c["args"]) for c in reply.tool_calls] == [
+        ("get_weather", {"location": "Boston, MA"}),
+        ("get_weather", {"location": "Paris"}),
+    ]
+    assert reply.usage is not None and reply.usage["total_tokens"] > 0
+    sent = server.requests[0]
+    assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "tool"]
+    assert sent["messages"][2]["tool_calls"][0]["function"]["name"] == "get_weather"
+    assert sent["messages"][3] == {"role": "tool", "content": "rainy", "tool_call_id": "c0"}
+    assert sent["tool_choice"] == "required"
+    assert sent["tools"][0]["function"]["name"] == "get_weather"
+    assert sent["tools"][0]["function"]["parameters"]["required"] == ["location"]
+
+
+def test_langchain_openai_streams_a_tool_call_through_the_wrapper() -> None:
+    server = OpenAIServer((200, "openai_chat_stream_tool_calls.sse"))
+    chunks = list(server.model().stream("weather in Paris?"))
+    merged = chunks[0]
+    for chunk in chunks[1:]:
+        merged = merged + chunk
+    assert merged.content == "Let me check."
+    assert [c["name"] for c in merged.tool_calls] == ["get_weather"]
+    assert server.requests[0]["stream"] is True
+
+
+def test_an_agent_keeps_the_tools_a_langchain_model_was_bound_to() -> None:
+    server = OpenAIServer((200, "openai_chat_tool_calls.json"), (200, "openai_chat_text.json"))
+    prebound = LangChainOpenAI(
+        model="gpt-4o-mini", api_key="test-key", **server.http_clients()
+    ).bind_tools([add], tool_choice="any")
+    result = create_react_agent(prebound, [add]).invoke({"messages": [("user", "hi")]})
+    assert result["messages"][-1].text == "Hello! How can I assist you today?"
+    first, second = server.requests
+    assert [t["function"]["name"] for t in first["tools"]] == ["add"]
+    assert first["tool_choice"] == "required"
+    # the model asked for a tool the agent does not have: the error went back to it
+    assert second["messages"][-1]["role"] == "tool"
+    assert "get_weather" in second["messages"][-1]["content"]
+
+
+def test_a_langchain_tool_gets_its_injected_tool_call_id() -> None:
+    @lc_tool
+    def echo(text: str, call_id: Annotated[str, InjectedToolCallId]) -> str:
+        """Echo the text with the id of the call."""
+        return f"{text} ({call_id})"
+
+    assert "call_id" not in convert_to_tool(echo).schema["properties"]
+    call = {"name": "echo", "args": {"text": "hi"}, "id": "c7", "type": "tool_call"}
+    out = ToolNode([echo]).invoke({"messages": [AIMessage("", tool_calls=[call])]})
+    (message,) = out["messages"]
+    assert isinstance(message, ToolMessage)
+    assert (message.content, message.tool_call_id) == ("hi (c7)", "c7")
