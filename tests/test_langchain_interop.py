@@ -357,3 +357,22 @@ def test_a_langchain_tool_gets_its_injected_tool_call_id() -> None:
     (message,) = out["messages"]
     assert isinstance(message, ToolMessage)
     assert (message.content, message.tool_call_id) == ("hi (c7)", "c7")
+
+
+class NonStreamingFake(FakeMessagesListChatModel):
+    """A LangChain model without its own streaming: its ``stream`` yields the whole reply."""
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        return self
+
+
+def test_an_agent_streams_messages_from_a_langchain_model_that_does_not_stream() -> None:
+    fake = NonStreamingFake(responses=_agent_replies())
+    agent = create_react_agent(fake, [add])
+    parts = list(agent.stream({"messages": [("user", "2+3?")]}, stream_mode="messages"))
+    assert [(type(m).__name__, m.text) for m, _ in parts] == [
+        ("AIMessageChunk", ""),
+        ("ToolMessage", "5"),
+        ("AIMessageChunk", "it is 5"),
+    ]
+    assert parts[0][0].tool_calls[0]["name"] == "add"

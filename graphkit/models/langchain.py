@@ -30,7 +30,7 @@ from graphkit._langchain import (
 )
 from graphkit.errors import InvalidArgumentError
 from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage
-from graphkit.models.base import BaseChatModel
+from graphkit.models.base import BaseChatModel, _as_chunk
 from graphkit.tools import convert_to_tool
 
 __all__ = ["LangChainChatModel", "as_chat_model"]
@@ -140,6 +140,8 @@ def _reply(message: Any) -> AIMessage:
 
 
 def _chunk(chunk: Any) -> AIMessageChunk:
+    if not hasattr(chunk, "tool_call_chunks"):  # a model without streaming yields its reply
+        return _as_chunk(_reply(chunk))
     data = chunk.model_dump(exclude={"type", "tool_calls", "invalid_tool_calls", "chunk_position"})
     data["usage"] = data.pop("usage_metadata", None)
     fields = AIMessageChunk.model_fields

@@ -241,7 +241,7 @@ class _ModelChooser:
         self._static: Any = None
         self.wants_runtime = self.dynamic and _positional_count(model) >= 2
         if not self.dynamic:
-            _check_bound_tools(model, tools)
+            _check_bound_tools(self.model, tools)
 
     @property
     def static(self) -> Any:
