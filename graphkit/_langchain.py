@@ -110,6 +110,12 @@ def _langchain_classes() -> dict[str, Any]:
     }
 
 
+def to_langchain_messages(messages: Any) -> list[Any]:
+    """LangChain's messages equal to graphkit's (for a chain or prompt a node calls
+    itself: ``chain.invoke({"messages": to_langchain_messages(state["messages"])})``)."""
+    return [to_langchain_message(m) for m in messages]
+
+
 def to_langchain_message(message: Any) -> Any:
     """LangChain's message equal to the graphkit ``message`` (for a LangChain model)."""
     cls = _langchain_classes()[message.type]
@@ -232,14 +238,60 @@ def provider_class(provider: str) -> Callable[..., Any] | None:
 
 
 def langchain_hint(exc: BaseException) -> str | None:
-    """What to do when a node handed graphkit messages to an unwrapped LangChain model
+    """What to do when a node handed graphkit messages to a LangChain model or chain
     (LangChain raises ``NotImplementedError: Unsupported message type: <class
     'graphkit.messages...'>``), or None for any other error."""
     text = str(exc)
     if isinstance(exc, NotImplementedError) and "'graphkit.messages." in text:
         return (
-            "A LangChain chat model was called with graphkit messages: wrap it once, "
-            "model = LangChainChatModel(model) (from graphkit.models), and it takes and "
-            "returns graphkit messages."
+            "A LangChain runnable was given graphkit messages. Wrap a chat model once: "
+            "model = LangChainChatModel(model) (graphkit.models) takes and returns "
+            "graphkit messages. Give a chain or prompt LangChain's: "
+            "to_langchain_messages(state['messages']) (graphkit.messages), or add the "
+            "chain itself as a node, which converts them."
         )
     return None
+
+
+# -- runnables as nodes -------------------------------------------------------------
+
+
+def is_langchain_runnable(obj: Any) -> bool:
+    """Whether ``obj`` is a LangChain ``Runnable`` (a chain, a ``RunnableLambda``, a
+    prompt, a model, ...)."""
+    return _class_from(type(obj), "langchain_core.runnables")
+
+
+class LangChainNode:
+    """A LangChain runnable as a graph node, as LangGraph runs one: ``invoke(state,
+    config)`` (``ainvoke`` in async runs). The runnable sees LangChain messages where the
+    state holds graphkit's (a top-level message or list of messages), since LangChain
+    cannot read graphkit's; the messages it returns become graphkit's in the state."""
+
+    def __init__(self, runnable: Any) -> None:
+        self.runnable = runnable
+        get_name = getattr(runnable, "get_name", None)
+        self.__name__ = str(get_name() if callable(get_name) else type(runnable).__name__)
+
+    def __call__(self, state: Any, config: Any) -> Any:
+        return self.runnable.invoke(for_langchain(state), config)
+
+    async def ainvoke(self, state: Any, config: Any) -> Any:
+        return await self.runnable.ainvoke(for_langchain(state), config)
+
+
+def for_langchain(state: Any) -> Any:
+    """``state`` with its graphkit messages (top-level values) as LangChain's."""
+    if not isinstance(state, dict):
+        return state
+    return {key: _value_for_langchain(value) for key, value in state.items()}
+
+
+def _value_for_langchain(value: Any) -> Any:
+    from graphkit.messages import BaseMessage
+
+    if isinstance(value, BaseMessage):
+        return to_langchain_message(value)
+    if isinstance(value, list) and value and isinstance(value[0], BaseMessage):
+        return [to_langchain_message(m) if isinstance(m, BaseMessage) else m for m in value]
+    return value

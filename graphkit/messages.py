@@ -32,7 +32,11 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from typing_extensions import NotRequired, TypedDict
 
 from graphkit import _message_index
-from graphkit._langchain import from_langchain_message, is_langchain_message
+from graphkit._langchain import (
+    from_langchain_message,
+    is_langchain_message,
+    to_langchain_messages,
+)
 from graphkit.errors import InvalidArgumentError, InvalidMessageError
 
 __all__ = [
@@ -64,6 +68,7 @@ __all__ = [
     "message_to_dict",
     "messages_from_dict",
     "messages_to_dict",
+    "to_langchain_messages",
     "tool_call",
     "trim_messages",
 ]

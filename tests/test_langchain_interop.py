@@ -24,16 +24,24 @@ from langchain_core.language_models.fake_chat_models import (
     FakeMessagesListChatModel,
     GenericFakeChatModel,
 )
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import InjectedToolCallId
 from langchain_core.tools import tool as lc_tool
 from langchain_openai import ChatOpenAI as LangChainOpenAI
+from typing_extensions import TypedDict
 
 from graphkit import AIMessage, HumanMessage, ToolMessage
 from graphkit._langchain import from_langchain_message, to_langchain_message
 from graphkit.checkpoint.lmdb import LMDBSaver
 from graphkit.errors import InvalidArgumentError, InvalidMessageError
 from graphkit.graph import START, MessagesState, StateGraph, add_messages
-from graphkit.messages import AIMessageChunk, SystemMessage, convert_to_messages
+from graphkit.messages import (
+    AIMessageChunk,
+    SystemMessage,
+    convert_to_messages,
+    to_langchain_messages,
+)
 from graphkit.models import LangChainChatModel, MissingProviderPackageError, init_chat_model
 from graphkit.prebuilt import ToolNode, create_react_agent
 from graphkit.tools import convert_to_tool
@@ -357,6 +365,81 @@ def test_a_langchain_tool_gets_its_injected_tool_call_id() -> None:
     (message,) = out["messages"]
     assert isinstance(message, ToolMessage)
     assert (message.content, message.tool_call_id) == ("hi (c7)", "c7")
+
+
+# -- runnables as nodes ----------------------------------------------------------------
+
+
+def _prompt_and_model(reply: str) -> Any:
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", "be nice"), MessagesPlaceholder("messages")]
+    )
+    return prompt | FakeMessagesListChatModel(responses=[lc.AIMessage(reply)])
+
+
+def test_a_langchain_chain_is_a_node_and_sees_langchain_messages() -> None:
+    seen: list[Any] = []
+
+    def note(state: dict[str, Any]) -> dict[str, Any]:
+        seen.extend(state["messages"])
+        return {}
+
+    chain = RunnableLambda(note) | {"messages": lambda _: [lc.AIMessage("from the chain")]}
+    builder = StateGraph(MessagesState)
+    builder.add_node("chain", chain)
+    builder.add_edge(START, "chain")
+    out = builder.compile().invoke({"messages": [("user", "hi")]})
+    assert [type(m) for m in seen] == [lc.HumanMessage]
+    assert [(type(m), m.text) for m in out["messages"]] == [
+        (HumanMessage, "hi"),
+        (AIMessage, "from the chain"),
+    ]
+
+
+def test_a_runnable_node_gets_the_run_config_and_is_named_after_the_runnable() -> None:
+    def read(state: dict[str, Any], config: Any) -> dict[str, Any]:
+        return {"x": state["x"] + config["configurable"]["step_by"]}
+
+    class State(TypedDict):
+        x: int
+
+    builder = StateGraph(State)
+    builder.add_node(RunnableLambda(read, name="reader"))
+    builder.add_edge(START, "reader")
+    graph = builder.compile()
+    assert graph.invoke({"x": 1}, {"configurable": {"step_by": 5}}) == {"x": 6}
+    assert asyncio.run(graph.ainvoke({"x": 1}, {"configurable": {"step_by": 2}})) == {"x": 3}
+
+
+def _graph_of(node: Any) -> Any:
+    builder = StateGraph(MessagesState)
+    builder.add_node("n", node)
+    builder.add_edge(START, "n")
+    return builder.compile()
+
+
+def test_a_chain_called_in_a_node_takes_converted_messages() -> None:
+    chain = _prompt_and_model("fine")
+
+    def node(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [chain.invoke({"messages": to_langchain_messages(state["messages"])})]}
+
+    out = _graph_of(node).invoke({"messages": [("user", "hi")]})
+    assert [(type(m), m.text) for m in out["messages"]] == [
+        (HumanMessage, "hi"),
+        (AIMessage, "fine"),
+    ]
+
+
+def test_a_chain_given_graphkit_messages_fails_with_the_fix() -> None:
+    chain = _prompt_and_model("fine")
+
+    def node(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [chain.invoke({"messages": state["messages"]})]}
+
+    with pytest.raises(NotImplementedError) as caught:
+        _graph_of(node).invoke({"messages": [("user", "hi")]})
+    assert any("to_langchain_messages" in note for note in caught.value.__notes__)
 
 
 class NonStreamingFake(FakeMessagesListChatModel):

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, cast
 
 from typing_extensions import Self
 
+from graphkit._langchain import LangChainNode, is_langchain_runnable
 from graphkit.constants import END, RESERVED_CHARS, START
 from graphkit.errors import GraphCompileError, InvalidCallError
 from graphkit.node import (
@@ -161,7 +162,9 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         """Add a node: ``add_node("name", fn)`` or ``add_node(fn)`` (named after ``fn``).
 
         ``fn(state)`` returns a partial update (dict or state object), a ``Command``
-        or None. It may also take ``config``, ``store`` or ``writer`` by name.
+        or None. It may also take ``config``, ``store`` or ``writer`` by name. A
+        LangChain runnable (a chain, a ``RunnableLambda``) is run as LangGraph runs
+        one: ``invoke(state, config)``, seeing LangChain messages.
 
         Policies: ``retry_policy`` (one, or several: the first matching one applies),
         ``timeout`` (seconds, ``timedelta`` or ``TimeoutPolicy``; async nodes only),
@@ -187,9 +190,13 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 )
             action = node
             name = node.name if isinstance(node, Tool) else function_name(node)
+            if is_langchain_runnable(node):
+                name = LangChainNode(node).__name__
         self._check_new_node_name(name)
         if isinstance(action, Tool):
             action = action.as_node()
+        elif is_langchain_runnable(action):
+            action = LangChainNode(action)
         timeout_policy = TimeoutPolicy.coerce(timeout)  # a bad timeout fails here, not at compile
         subgraph: CompiledStateGraph[Any, Any, Any, Any] | None = None
         if _is_compiled_graph(action):
