@@ -27,6 +27,7 @@ by ``ToolNode``; the model never sees them.
 from __future__ import annotations
 
 import asyncio
+import enum
 import inspect
 import re
 import typing
@@ -509,12 +510,48 @@ def _tool_from_function(
 
 
 def _injection_for(name: str, annotation: Any, *, optional: bool = False) -> Injection | None:
-    """What a parameter gets injected, judged from its annotation, else its name."""
+    """What a parameter gets injected, judged from its annotation, else its name.
+
+    A ``RunnableConfig`` annotation gets the config whatever the name (as in
+    LangChain). By name, ``state``/``store``/``config`` are injected unless annotated
+    with a plain value type (``state: str`` is the model's argument, e.g. a US state,
+    as LangGraph treats it); ``tool_call_id`` by name always is.
+    """
     found = _marker_in(annotation, optional)
     if found is not None:
         return found
+    if _is_runnable_config(annotation):
+        return Injection("config", optional=optional)
     kind = _INJECTED_BY_NAME.get(name)
-    return Injection(kind, optional=optional) if kind else None
+    if kind is None or (kind != "tool_call_id" and _is_plain_value(annotation)):
+        return None
+    return Injection(kind, optional=optional)
+
+
+def _is_runnable_config(annotation: Any) -> bool:
+    """``RunnableConfig`` (graphkit's or LangChain's), possibly ``Optional``."""
+    return any(
+        getattr(arg, "__name__", None) == "RunnableConfig"
+        and getattr(arg, "__module__", "").startswith(("graphkit", "langchain_core"))
+        for arg in _without_none(annotation)
+    )
+
+
+def _is_plain_value(annotation: Any) -> bool:
+    """A JSON-like scalar type (``str``, ``int``, ``Literal[...]``, an ``Enum``...):
+    what a model supplies, never a state, store or config."""
+    for arg in _without_none(annotation):
+        if get_origin(arg) is Literal or arg in (str, int, float, bool, bytes):
+            return True
+        if isinstance(arg, type) and issubclass(arg, enum.Enum):
+            return True
+    return False
+
+
+def _without_none(annotation: Any) -> tuple[Any, ...]:
+    if get_origin(annotation) is typing.Union or type(annotation).__name__ == "UnionType":
+        return tuple(a for a in get_args(annotation) if a is not type(None))
+    return (annotation,)
 
 
 def _marker_in(annotation: Any, optional: bool) -> Injection | None:

@@ -228,3 +228,25 @@ def test_argument_errors_list_one_problem_per_line_as_langgraph_does() -> None:
         "limit: Input should be a valid integer, unable to parse string as an integer\n"
         " Please fix the error and try again."
     )
+
+
+def test_a_plain_typed_parameter_named_state_or_store_is_the_models_argument() -> None:
+    @tool
+    def weather(city: str, state: str, store: str | None = None) -> str:
+        """Weather in a US city."""
+        return f"{city}, {state}, {store}"
+
+    assert set(weather.schema["properties"]) == {"city", "state", "store"}
+    assert weather.invoke({"city": "SF", "state": "CA"}, state={"messages": []}) == "SF, CA, None"
+
+
+def test_a_runnable_config_annotation_gets_the_config_under_any_name() -> None:
+    from graphkit.config import RunnableConfig
+
+    @tool
+    def who(x: int, settings: RunnableConfig) -> str:
+        """Who is asking."""
+        return str(settings["configurable"]["user"])
+
+    assert set(who.schema["properties"]) == {"x"}
+    assert who.invoke({"x": 1}, config={"configurable": {"user": "ann"}}) == "ann"

@@ -176,7 +176,9 @@ class ToolNode:
     (see ``ToolCallRequest``): retry, change arguments or tool, or answer directly.
 
     Tools that declare ``state``, ``store``, ``config``, ``tool_call_id`` (by name or
-    with the ``Injected*`` markers) or a ``ToolRuntime`` parameter get them from the run.
+    with the ``Injected*`` markers), a ``RunnableConfig`` or a ``ToolRuntime`` parameter
+    get them from the run; a parameter typed as a plain value (``state: str``) stays
+    the model's argument.
     """
 
     def __init__(
