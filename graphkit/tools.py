@@ -576,7 +576,29 @@ def _marker_of(metadata: Sequence[Any], optional: bool) -> Injection | None:
             return Injection(marker.kind, getattr(marker, "field", None), optional)
         if isinstance(marker, type) and issubclass(marker, _Injected):
             return Injection(marker.kind, optional=optional)
+        if _is_langchain_call_id_marker(marker):
+            return Injection("tool_call_id", optional=optional)
     return None
+
+
+def _is_langchain_call_id_marker(marker: Any) -> bool:
+    """LangChain's ``InjectedToolCallId`` (class or instance), in code written for LangGraph."""
+    cls = marker if isinstance(marker, type) else type(marker)
+    return cls.__name__ == "InjectedToolCallId" and cls.__module__.startswith("langchain_core")
+
+
+def declares_graph_injections(func: Callable[..., Any]) -> bool:
+    """Whether ``func`` marks a parameter for ``ToolNode`` to fill from the run
+    (``InjectedState``, ``InjectedStore``, ``InjectedConfig``, a ``ToolRuntime``)."""
+    try:
+        hints = resolve_hints(func)
+    except (TypeError, NameError):
+        return False
+    return any(
+        (found := _marker_in(hint, False)) is not None and found.kind != "tool_call_id"
+        for name, hint in hints.items()
+        if name != "return"
+    )
 
 
 def _is_tool_runtime(annotation: Any) -> bool:

@@ -63,6 +63,16 @@ class LangChainChatModel(BaseChatModel):
         bound._rebind = True
         return bound
 
+    def with_structured_output(  # type: ignore[override]
+        self, schema: Any, *, include_raw: bool = False, **kwargs: Any
+    ) -> _LangChainStructured:
+        """The wrapped model's own ``with_structured_output`` (its provider's method, as
+        LangGraph's agents use it), taking and returning graphkit messages."""
+        if include_raw:
+            kwargs["include_raw"] = True
+        runnable = unbound(self.langchain_model).with_structured_output(schema, **kwargs)
+        return _LangChainStructured(runnable)
+
     def ls_params(self) -> dict[str, Any]:
         """The wrapped model's own ``ls_*`` metadata (as LangGraph reports it)."""
         params = _ls_params(unbound(self.langchain_model))
@@ -100,6 +110,32 @@ class LangChainChatModel(BaseChatModel):
     async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
         async for chunk in self._runnable().astream(_converted(messages)):
             yield _chunk(chunk)
+
+
+class _LangChainStructured:
+    """A LangChain structured-output runnable behind graphkit messages."""
+
+    def __init__(self, runnable: Any) -> None:
+        self.runnable = runnable
+
+    def invoke(self, input: Any, config: Any = None) -> Any:
+        return _structured_result(self.runnable.invoke(_lc_input(input)))
+
+    async def ainvoke(self, input: Any, config: Any = None) -> Any:
+        return _structured_result(await self.runnable.ainvoke(_lc_input(input)))
+
+
+def _lc_input(input: Any) -> Any:
+    if isinstance(input, list):
+        return [to_langchain_message(m) if isinstance(m, BaseMessage) else m for m in input]
+    return to_langchain_message(input) if isinstance(input, BaseMessage) else input
+
+
+def _structured_result(result: Any) -> Any:
+    """``include_raw`` results carry LangChain's raw message: make it graphkit's."""
+    if isinstance(result, dict) and "raw" in result and "parsed" in result:
+        return {**result, "raw": _reply(result["raw"])}
+    return result
 
 
 def as_chat_model(model: Any) -> Any:

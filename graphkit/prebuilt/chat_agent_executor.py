@@ -20,6 +20,12 @@ from pydantic import BaseModel
 from typing_extensions import NotRequired, TypedDict
 
 from graphkit._hints import resolve_hints
+from graphkit._langchain import (
+    for_langchain,
+    from_langchain_message,
+    is_langchain_message,
+    is_langchain_runnable,
+)
 from graphkit.constants import END, START
 from graphkit.errors import (
     GraphCompileError,
@@ -151,7 +157,7 @@ def create_react_agent(
         AgentStateWithStructuredResponse if response_format is not None else AgentState
     )
     _check_schema(schema, key, response_format is not None)
-    _check_prompt(prompt)
+    model_prompt = _ModelPrompt(prompt, key)
     chooser = _ModelChooser(model, bindable)
     direct = {t.name for t in runnable_tools if t.return_direct}
 
@@ -160,7 +166,7 @@ def create_react_agent(
         if context_schema is not None
         else StateGraph(schema)
     )
-    agent_node = _agent_node(chooser, prompt, key, name, runnable_tools, direct)
+    agent_node = _agent_node(chooser, model_prompt, key, name, runnable_tools, direct)
     if pre_model_hook is not None:
         builder.add_node("pre_model_hook", pre_model_hook)
         builder.add_node("agent", agent_node, input_schema=_with_llm_input(schema))
@@ -316,7 +322,7 @@ def _positional_count(fn: Any) -> int:
 
 def _agent_node(
     chooser: _ModelChooser,
-    prompt: Prompt,
+    prompt: _ModelPrompt,
     key: str,
     name: str | None,
     tools: list[Tool],
@@ -334,21 +340,23 @@ def _agent_node(
     class AgentNode:
         __name__ = "agent"
 
-        def __call__(self, state: Any, runtime: Any = None) -> dict[str, Any]:
+        def __call__(self, state: Any, runtime: Any = None, config: Any = None) -> dict[str, Any]:
             _check_history(state, key)
             model = chooser.pick(state, runtime)
-            found = _model_input(prompt, state, key, use_async=False)
+            found = prompt.messages(state, runtime, config, use_async=False)
             if inspect.isawaitable(found):
                 found = run_sync(lambda: found)
-            return finish(state, model.invoke(found))
+            return finish(state, model.invoke(_prompt_value(found)))
 
-        async def ainvoke(self, state: Any, runtime: Any = None) -> dict[str, Any]:
+        async def ainvoke(
+            self, state: Any, runtime: Any = None, config: Any = None
+        ) -> dict[str, Any]:
             _check_history(state, key)
             model = await chooser.apick(state, runtime)
-            found = _model_input(prompt, state, key, use_async=True)
+            found = prompt.messages(state, runtime, config, use_async=True)
             if inspect.isawaitable(found):
                 found = await found
-            return finish(state, await model.ainvoke(found))
+            return finish(state, await model.ainvoke(_prompt_value(found)))
 
     return AgentNode()
 
@@ -385,32 +393,78 @@ def _check_history(state: Any, key: str) -> None:
         )
 
 
-def _check_prompt(prompt: Prompt) -> None:
-    if prompt is None or isinstance(prompt, (str, SystemMessage)):
-        return
-    if hasattr(prompt, "invoke") or callable(prompt):
-        return
-    raise InvalidArgumentError(
-        f"prompt must be a string, a SystemMessage, a function state -> messages (sync or "
-        f"async) or an object with invoke(state); got {type(prompt).__name__}"
-    )
+class _ModelPrompt:
+    """What the model is sent, from ``prompt`` and the state (``llm_input_messages``
+    from a ``pre_model_hook`` standing for the history when it gave some)."""
+
+    _EXTRAS = ("config", "store", "runtime", "writer")
+    """What a ``prompt`` function may also take, by parameter name (as LangGraph passes)."""
+
+    def __init__(self, prompt: Prompt, key: str) -> None:
+        if is_langchain_message(prompt):
+            prompt = from_langchain_message(prompt)
+        if not (
+            prompt is None
+            or isinstance(prompt, (str, SystemMessage))
+            or hasattr(prompt, "invoke")
+            or callable(prompt)
+        ):
+            raise InvalidArgumentError(
+                "prompt must be a string, a SystemMessage, a function state -> messages "
+                "(sync or async) or an object with invoke(state); "
+                f"got {type(prompt).__name__}"
+            )
+        self.prompt = prompt
+        self.key = key
+        self.extras = _parameters_among(prompt, self._EXTRAS) if _is_function(prompt) else ()
+        self.langchain = is_langchain_runnable(prompt)
+
+    def messages(self, state: Any, runtime: Any, config: Any, *, use_async: bool) -> Any:
+        """The model's input (awaitable for an async ``prompt``, or its ``ainvoke`` when
+        ``use_async``)."""
+        prompt = self.prompt
+        messages = _llm_input(state, self.key)
+        if prompt is None:
+            return messages
+        if isinstance(prompt, (str, SystemMessage)):
+            system = prompt if isinstance(prompt, SystemMessage) else SystemMessage(content=prompt)
+            return [system, *messages]
+        shown = _with_messages(state, self.key, messages)
+        if self.langchain:  # a LangChain prompt reads LangChain messages
+            runnable: Any = prompt
+            shown = for_langchain(shown)
+            return runnable.ainvoke(shown, config) if use_async else runnable.invoke(shown, config)
+        if use_async and hasattr(prompt, "ainvoke"):
+            return prompt.ainvoke(shown)
+        if hasattr(prompt, "invoke"):
+            return prompt.invoke(shown)
+        if not self.extras:
+            return prompt(shown)
+        available = {
+            "config": config,
+            "store": getattr(runtime, "store", None),
+            "runtime": runtime,
+            "writer": getattr(runtime, "stream_writer", None),
+        }
+        return prompt(shown, **{name: available[name] for name in self.extras})
 
 
-def _model_input(prompt: Prompt, state: Any, key: str, *, use_async: bool) -> Any:
-    """What the model is sent (awaitable for an async ``prompt``, or ``ainvoke`` when
-    ``use_async``)."""
-    messages = _llm_input(state, key)
-    if prompt is None:
-        return messages
-    if isinstance(prompt, (str, SystemMessage)):
-        system = prompt if isinstance(prompt, SystemMessage) else SystemMessage(content=prompt)
-        return [system, *messages]
-    shown = _with_messages(state, key, messages)
-    if use_async and hasattr(prompt, "ainvoke"):
-        return prompt.ainvoke(shown)
-    if hasattr(prompt, "invoke"):
-        return prompt.invoke(shown)
-    return prompt(shown)
+def _is_function(prompt: Any) -> bool:
+    return callable(prompt) and not hasattr(prompt, "invoke")
+
+
+def _parameters_among(fn: Any, names: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return ()
+    return tuple(name for name in names if name in params)
+
+
+def _prompt_value(found: Any) -> Any:
+    """A LangChain prompt template's value becomes its messages."""
+    to_messages = getattr(found, "to_messages", None)
+    return to_messages() if callable(to_messages) else found
 
 
 def _with_messages(state: Any, key: str, messages: list[BaseMessage]) -> Any:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
 from graphkit._hints import resolve_hints
+from graphkit._langchain import from_langchain_message, is_langchain_message
 from graphkit.constants import END
 from graphkit.context import CURRENT_TASK
 from graphkit.errors import (
@@ -274,6 +275,7 @@ class ToolNode:
 
     def _calls_in(self, messages: Sequence[Any]) -> list[ToolCall]:
         for message in reversed(messages):
+            message = _graphkit_message(message)
             if isinstance(message, AIMessage):
                 return list(message.tool_calls)
         raise ToolCallError(
@@ -462,6 +464,9 @@ class ToolNode:
     # -- output -------------------------------------------------------------------
 
     def _to_output(self, result: Any, call: ToolCall, input_type: InputType) -> Any:
+        result = _graphkit_message(result)
+        if isinstance(result, list) and any(map(is_langchain_message, result)):
+            result = [_graphkit_message(item) for item in result]
         if isinstance(result, _Artifact):
             return ToolMessage(
                 content=_content(result.content),
@@ -558,6 +563,7 @@ class ToolNode:
     def _named(messages: Any, call: ToolCall) -> Any:
         if not isinstance(messages, list):
             return messages
+        messages = [_graphkit_message(m) for m in messages]
         return [
             m.model_copy(update={"name": call["name"]})
             if isinstance(m, ToolMessage) and m.name is None and m.tool_call_id == call.get("id")
@@ -630,6 +636,7 @@ def _sends_to_parent(item: Any) -> bool:
 def _answers(messages: Any, call: ToolCall) -> bool:
     if not isinstance(messages, list):
         return False
+    messages = [_graphkit_message(m) for m in messages]
     if len(messages) == 1 and getattr(messages[0], "id", None) == REMOVE_ALL_MESSAGES:
         return True
     return any(isinstance(m, ToolMessage) and m.tool_call_id == call.get("id") for m in messages)
@@ -638,7 +645,15 @@ def _answers(messages: Any, call: ToolCall) -> bool:
 def _answer_count(messages: Any, call: ToolCall) -> int:
     if not isinstance(messages, list):
         return 0
-    return sum(isinstance(m, ToolMessage) and m.tool_call_id == call.get("id") for m in messages)
+    return sum(
+        isinstance(m, ToolMessage) and m.tool_call_id == call.get("id")
+        for m in map(_graphkit_message, messages)
+    )
+
+
+def _graphkit_message(item: Any) -> Any:
+    """A LangChain message (from code written for LangGraph) as graphkit's; else ``item``."""
+    return from_langchain_message(item) if is_langchain_message(item) else item
 
 
 def _is_output_list(result: Any) -> bool:
