@@ -412,11 +412,11 @@ class TaskContext:
         call = CURRENT_CALL.get()
         if call is not None:
             name, task_id = call
-            path: tuple[Any, ...] = ("push", task_id)
             namespace = f"{self.checkpoint_ns}|{name}:{task_id}"
+            triggers, lg_path = call_path(self.path, task_id)
         else:
-            name, task_id, path, namespace = self.name, self.id, self.path, self.checkpoint_ns
-        triggers, lg_path = langgraph_path(path, name)
+            name, task_id, namespace = self.name, self.id, self.checkpoint_ns
+            triggers, lg_path = langgraph_path(self.path, name)
         return {
             "langgraph_step": self.step,
             "langgraph_node": name,
@@ -469,6 +469,24 @@ def langgraph_path(path: tuple[Any, ...], node: str) -> tuple[tuple[str, ...], t
     if path and path[0] == "push":
         return ("__pregel_push",), pregel_path(path)
     return (f"branch:to:{node}",), pregel_path(path)
+
+
+def call_path(caller: tuple[Any, ...], call_id: str) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """A functional ``@task`` call's ``(triggers, path)`` in LangGraph's spelling: pushed
+    by the task whose path is ``caller``, the ``index``-th call it made (``call_id`` is
+    ``"name#index"``): ``("__pregel_push", caller's path, index, True)``.
+
+    >>> call_path(("pull", "wf"), "double#2")
+    (('__pregel_push',), ('__pregel_push', ('__pregel_pull', 'wf'), 2, True))
+    """
+    index = call_id.rpartition("#")[2]
+    where: tuple[Any, ...] = pregel_path(caller) if caller else ()
+    return ("__pregel_push",), (
+        "__pregel_push",
+        where,
+        int(index) if index.isdigit() else index,
+        True,
+    )
 
 
 def pregel_path(path: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -611,17 +629,20 @@ def emit_messages(task: TaskContext, messages: list[Any]) -> None:
 
 
 class ToolEvents:
-    """``stream_mode="tools"`` events of one tool call: started, then finished or error.
+    """``stream_mode="tools"`` events of one tool call: started, then finished or error;
+    and its ``astream_events`` events (``on_tool_start/end/error``) when those stream.
 
-    Made by ``tool_events``; a call outside a graph streaming ``"tools"`` gets
+    Made by ``tool_events``; a call outside a graph streaming either gets
     ``NO_TOOL_EVENTS``, whose methods do nothing.
     """
 
-    __slots__ = ("call_id", "task")
+    __slots__ = ("call_id", "run", "task")
 
-    def __init__(self, task: TaskContext | None, call_id: str) -> None:
+    def __init__(self, task: TaskContext | None, call_id: str, run: Any = None) -> None:
         self.task = task
         self.call_id = call_id
+        self.run = run
+        """The call's ``graphkit.engine.run_events.ToolRun``, or None."""
 
     def _emit(self, payload: dict[str, Any]) -> None:
         if self.task is not None and self.task.run.emit is not None:
@@ -629,6 +650,8 @@ class ToolEvents:
 
     def finished(self, output: Any) -> None:
         """The tool returned ``output``."""
+        if self.run is not None:
+            self.run.finished(output)
         self._emit({"event": "tool-finished", "tool_call_id": self.call_id, "output": output})
 
     def failed(self, error: BaseException) -> None:
@@ -636,6 +659,8 @@ class ToolEvents:
         from graphkit.errors import GraphDrained, GraphInterrupt
 
         if not isinstance(error, (GraphInterrupt, GraphDrained)):
+            if self.run is not None:
+                self.run.failed(error)
             self._emit({"event": "tool-error", "tool_call_id": self.call_id, "message": str(error)})
 
 
@@ -643,11 +668,20 @@ NO_TOOL_EVENTS = ToolEvents(None, "")
 
 
 def tool_events(name: str, tool_call_id: str | None, args: Any) -> ToolEvents:
-    """Announce a tool call on ``stream_mode="tools"`` (when streamed) and return its events."""
+    """Announce a tool call on ``stream_mode="tools"`` and ``astream_events`` (those
+    that stream) and return its events."""
     task = CURRENT_TASK.get()
-    if task is None or not task.run.streams("tools"):
+    if task is None or task.run.emit is None:
         return NO_TOOL_EVENTS
-    events = ToolEvents(task, tool_call_id or str(uuid.uuid4()))
+    streams = task.run.streams("tools")
+    run = None
+    if "events" in task.run.modes:
+        from graphkit.engine.run_events import tool_run
+
+        run = tool_run(name, args, tool_call_id)
+    if not streams and run is None:
+        return NO_TOOL_EVENTS
+    events = ToolEvents(task if streams else None, tool_call_id or str(uuid.uuid4()), run)
     events._emit(
         {
             "event": "tool-started",

@@ -48,10 +48,11 @@ from graphkit.context import (
     langgraph_path,
     report_progress,
 )
-from graphkit.engine.compiled import chain_events
+from graphkit.engine.compiled import graph_events
 from graphkit.engine.events import debug_event
 from graphkit.engine.executor import LOCAL, kwargs_for
 from graphkit.engine.retry import arun_with_retry, as_retry_policies, run_with_retry
+from graphkit.engine.run_events import EVENTS, ROOT_NAME, later
 from graphkit.errors import GraphInterrupt, InvalidCallError, PolicyError
 from graphkit.node import CallSpec, function_name, inspect_callable
 from graphkit.schema import type_json_schema
@@ -244,7 +245,10 @@ class Task(Generic[R]):
         stream again)."""
         emit = ctx.run.emit
         if emit is not None and "updates" in ctx.run.modes:
-            emit("updates", {self.name: value})
+            if self.is_async and EVENTS in ctx.run.modes:
+                later(emit, "updates", {self.name: value})
+            else:
+                emit("updates", {self.name: value})
         result: dict[str, Any] = {"error": None, "result": {RETURN: value}, "interrupts": []}
         self._stream_event(ctx, "task_result", key, result)
 
@@ -623,11 +627,27 @@ class Workflow:
         version: Literal["v1", "v2"] = "v2",
         **kwargs: Any,
     ) -> AsyncIterator[dict[str, Any]]:
-        """LangChain's event stream for the workflow: its start with the input, each
-        ``@task`` result and the return value as stream events (the ``updates`` chunks),
-        its end with the return value. Task internals are not reported."""
-        chunks = self.astream(input, config, stream_mode=["updates", "values"], **kwargs)
-        async for event in chain_events(self.name, input, chunks, version):
+        """LangChain's event stream of a run, as LangGraph's: the root run (named
+        ``"LangGraph"``, as LangGraph names an entrypoint's graph) with the input, one
+        stream event per finished ``@task`` call and for the return value, its end
+        with the return value; under it the workflow's own run (``graph:step:N``) and,
+        under that, each ``@task`` call's (``seq:step:1``) and the models and tools
+        they call. Options as ``CompiledStateGraph.astream_events``."""
+        view = _StreamView(self.name, "updates", False)
+
+        def shown(kind: str, payload: Any) -> Any:
+            if kind == "output":
+                return _unwrap(payload) if isinstance(payload, dict) else payload
+            return next(iter(view.items(((), kind, payload))), payload)
+
+        events = graph_events(
+            self.graph, _wrap(input), self._config(config), version, kwargs, shown, ROOT_NAME
+        )
+        async for event in events:
+            if event["name"] == self.name and len(event["parent_ids"]) <= 1:
+                event = _workflow_event(event)  # its input and return value, as passed
+            elif not event["parent_ids"] and event["event"] == "on_chain_start":
+                event = {**event, "data": {"input": input}}
             yield event
 
     # -- state
@@ -778,6 +798,20 @@ def _snapshot(found: StateSnapshot) -> StateSnapshot:
         for t in found.tasks
     )
     return found._replace(values=found.values.get(RETURN), tasks=tasks)
+
+
+def _workflow_event(event: dict[str, Any]) -> dict[str, Any]:
+    """An event of the workflow's own run, with its input and return value as the
+    caller sees them (the graph's node takes and returns state dicts)."""
+    data = dict(event["data"])
+    # (an entrypoint is triggered by the input itself, as LangGraph's)
+    metadata = {**event["metadata"], "langgraph_triggers": (START,)}
+    if isinstance(data.get("input"), dict):
+        data["input"] = data["input"].get(INPUT)
+    for key in ("chunk", "output"):
+        if isinstance(data.get(key), dict) and RETURN in data[key]:
+            data[key] = data[key][RETURN]
+    return {**event, "data": data, "metadata": metadata}
 
 
 def _wrap(input: Any) -> Any:

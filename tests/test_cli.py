@@ -109,7 +109,7 @@ def test_python_dash_m_runs_the_cli() -> None:
 def test_draw_file_by_name(app: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "draw", f"{app}:graph")
     assert code == 0
-    assert out.startswith('digraph "graph" {')
+    assert out.startswith('digraph "LangGraph" {')
     assert '"bump" -> "done" [style=dashed, label="yes"];' in out
 
 

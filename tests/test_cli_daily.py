@@ -68,7 +68,7 @@ def test_what_the_drawn_file_prints_goes_to_stderr_not_into_the_dot(
 ) -> None:
     code, out, err = run(capsys, "draw", str(noisy_app))
     assert code == 0
-    assert out.startswith('digraph "graph" {') and out.rstrip().endswith("}")
+    assert out.startswith('digraph "LangGraph" {') and out.rstrip().endswith("}")
     assert "hello from the file" not in out and "graph built" not in out
     assert "hello from the file" in err and "graph built" in err
 

@@ -46,7 +46,7 @@ def test_user_one_is_remembered_across_threads_and_user_two_is_not(tmp_path: Pat
     assert third.startswith("3 · user 2")
     assert "none found under ('memories', '2')" in third
     assert "Bob" not in third
-    assert 'digraph "graph"' in text
+    assert 'digraph "LangGraph"' in text
     assert str(tmp_path.resolve()) in text
 
 

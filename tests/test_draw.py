@@ -474,4 +474,4 @@ def test_with_config_binds_config_and_copy_is_independent() -> None:
     graph.invoke({"x": 1})
     assert seen == ["ada", "bob", None]
     renamed = graph.copy({"name": "other"})
-    assert (renamed.name, graph.name) == ("other", "graph")
+    assert (renamed.name, graph.name) == ("other", "LangGraph")

@@ -398,15 +398,28 @@ async def test_a_workflow_streams_langchain_events(saver: BaseCheckpointSaver) -
 
     events = [e async for e in workflow.astream_events(3, {"configurable": {"thread_id": "e"}})]
     assert [(e["event"], e["name"]) for e in events] == [
+        ("on_chain_start", "LangGraph"),
         ("on_chain_start", "workflow"),
+        ("on_chain_start", "double"),
+        ("on_chain_stream", "double"),
+        ("on_chain_end", "double"),
         ("on_chain_stream", "workflow"),
-        ("on_chain_stream", "workflow"),
+        ("on_chain_stream", "LangGraph"),  # the call's update, behind its events (as LangGraph)
         ("on_chain_end", "workflow"),
+        ("on_chain_stream", "LangGraph"),
+        ("on_chain_end", "LangGraph"),
     ]
     assert events[0]["data"] == {"input": 3}
-    assert [e["data"]["chunk"] for e in events[1:3]] == [{"double": 6}, {"workflow": 7}]
+    assert events[1]["data"] == {"input": 3}
+    assert events[2]["data"] == {"input": {"n": 3}}
+    assert events[4]["data"] == {"output": 6, "input": {"n": 3}}
+    assert events[7]["data"] == {"output": 7, "input": 3}
+    root = events[0]["run_id"]
+    chunks = [e["data"]["chunk"] for e in events if e["run_id"] == root and "chunk" in e["data"]]
+    assert chunks == [{"double": 6}, {"workflow": 7}]
     assert events[-1]["data"] == {"output": 7}
-    assert len({e["run_id"] for e in events}) == 1
+    assert [len(e["parent_ids"]) for e in events] == [0, 1, 2, 2, 2, 1, 0, 1, 0, 0]
+    assert events[1]["tags"] == ["graph:step:0"] and events[2]["tags"] == ["seq:step:1"]
 
 
 def test_a_workflows_history_and_streams_have_langgraphs_layout() -> None:

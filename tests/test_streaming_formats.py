@@ -514,16 +514,17 @@ async def test_astream_events_reports_the_graph_and_each_node() -> None:
     graph = builder.compile()
     events = [e async for e in graph.astream_events({"x": 1}, version="v2")]
     assert [(e["event"], e["name"]) for e in events] == [
-        ("on_chain_start", "graph"),
+        ("on_chain_start", "LangGraph"),
         ("on_chain_start", "a"),
-        ("on_chain_stream", "graph"),
+        ("on_chain_stream", "a"),
         ("on_chain_end", "a"),
-        ("on_chain_end", "graph"),
+        ("on_chain_stream", "LangGraph"),
+        ("on_chain_end", "LangGraph"),
     ]
-    assert events[3]["data"] == {"output": {"x": 2}}
+    assert events[3]["data"] == {"output": {"x": 2}, "input": {"x": 1, "log": []}}
     assert events[3]["parent_ids"] == [events[0]["run_id"]]
     assert events[-1]["data"] == {"output": {"x": 2, "log": []}}
-    with pytest.raises(ValueError, match="v1"):
+    with pytest.raises(ValueError, match="v2"):
         _ = [e async for e in graph.astream_events({"x": 1}, version="v3")]  # type: ignore[arg-type]
 
 

@@ -6,7 +6,7 @@ import asyncio
 import copy
 import functools
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
@@ -24,6 +24,14 @@ from graphkit.engine.nested import (
     nested_result,
     nested_run,
     split_checkpoint_map,
+)
+from graphkit.engine.run_events import (
+    EVENTS,
+    ROOT_NAME,
+    EventFilter,
+    EventsExecutor,
+    evented_tables,
+    stream_event,
 )
 from graphkit.engine.tables import GraphTables
 from graphkit.errors import (
@@ -57,7 +65,7 @@ _In = TypeVar("_In")
 Input: TypeAlias = _In | dict[str, Any] | Command[Any] | None
 """What a run takes: the input schema, a partial dict of it, a ``Command`` or None."""
 
-_LIVE_MODES = frozenset({"custom", "messages", "tools"})
+_LIVE_MODES = frozenset({"custom", "messages", "tools", EVENTS})
 _ALL_MODES = frozenset(
     {"values", "updates", "custom", "debug", "messages", "checkpoints", "tasks", "tools"}
 )
@@ -82,7 +90,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         checkpointer: BaseCheckpointSaver | bool | None = None,
         store: BaseStore | None = None,
         debug: bool = False,
-        name: str = "graph",
+        name: str = ROOT_NAME,
         executor: Executor | None = None,
     ) -> None:
         self.builder = builder
@@ -318,11 +326,21 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             nested_result(run)
 
     def _prepare(
-        self, config: RunnableConfig | None, stream_mode: Any, version: str, options: dict[str, Any]
+        self,
+        config: RunnableConfig | None,
+        stream_mode: Any,
+        version: str,
+        options: dict[str, Any],
+        shape: _Call | None = None,
     ) -> tuple[Run, _Call, bool]:
-        """The run of one invoke/stream call, how its events reach the caller, and
-        whether it resumes a saved run (a graph called inside a node: see ``nested_run``)."""
-        if options:
+        """The run of one invoke/stream call, how its events reach the caller (``shape``:
+        given rather than made from the options), and whether it resumes a saved run (a
+        graph called inside a node: see ``nested_run``)."""
+        if shape is not None:
+            call = shape
+            if options:
+                options = {k: v for k, v in options.items() if k not in _SHAPE_OPTIONS}
+        elif options:
             options = dict(options)
             call = _Call.of(
                 stream_mode,
@@ -417,18 +435,19 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         version: Literal["v1", "v2"] = "v2",
         **options: Any,
     ) -> AsyncIterator[dict[str, Any]]:
-        """LangChain's event stream, for the graph and its nodes.
+        """LangChain's event stream of a run, as LangGraph's (``version="v2"``).
 
-        Yields ``on_chain_start`` / ``on_chain_stream`` / ``on_chain_end`` dicts
-        (``event``, ``name``, ``run_id``, ``data``, ``tags``, ``metadata``,
-        ``parent_ids``): the graph's start with its input, each node's start with its
-        input and end with its update, the graph's updates as stream events and its
-        end with the final state. Model and tool internals are not reported.
+        The graph is the root run (named ``self.name``: start with the input, one
+        ``on_chain_stream`` per ``updates`` chunk, end with the output); each node
+        attempt is a chain run under it (tagged ``graph:step:N``, with the
+        ``langgraph_*`` metadata), and chat models (``on_chat_model_start/stream/end``),
+        tools (``on_tool_start/end/error``) and graphs run inside a node report under
+        that node. ``include_names``/``include_types``/``include_tags`` and their
+        ``exclude_*`` twins filter the events; other options are ``astream``'s.
+        ``version="v1"`` gives LangChain's older shape (no ``parent_ids``).
         """
-        modes: list[StreamMode] = ["tasks", "updates", "values"]
-        chunks = self.astream(input, config, stream_mode=modes, **options)
-        async for event in chain_events(self.name, input, chunks, version):
-            yield event
+        async for ev in graph_events(self, input, config, version, options):
+            yield ev
 
     def batch(
         self,
@@ -816,48 +835,75 @@ class _Call:
         return stream_part(event, self.version, self.single, self.subgraphs)
 
 
-_NESTED_MODES = frozenset({"messages", "tools"})
+_NESTED_MODES = frozenset({"messages", "tools", EVENTS})
+
+_EVENT_MODES = frozenset({"updates", "values", EVENTS})
+_EVENTS_CALL = _Call(_EVENT_MODES, _EVENT_MODES, frozenset(), False, False, "v1")
+"""How ``astream_events`` takes its run's stream: ``(mode, chunk)`` of these modes."""
+_SHAPE_OPTIONS = frozenset({"print_mode", "subgraphs", "debug", "stream_mode"})
+"""Options that shape a stream, ignored by ``astream_events`` (which has its own)."""
 """Subgraph events of these modes reach a caller without ``subgraphs=True`` (they
 are only produced then, or when the parent takes them; see ``RunContext.streams``)."""
 
 
-async def chain_events(
-    name: str, input: Any, chunks: AsyncIterator[Any], version: str
+async def graph_events(
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    input: Any,
+    config: RunnableConfig | None,
+    version: str,
+    options: dict[str, Any],
+    view: Callable[[str, Any], Any] | None = None,
+    name: str | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """``astream_events`` of a runnable named ``name`` from its ``(mode, chunk)`` stream
-    of ``updates`` and ``values`` (and ``tasks``, for each task's start and end)."""
+    """``astream_events`` of a run of ``graph`` (see ``graphkit.engine.run_events``).
+
+    ``view(kind, payload)`` shows the root's ``"updates"`` chunks and ``"output"``
+    as the caller's API does (a workflow's); None shows them as they are. ``name``:
+    the root run's (default: the graph's).
+    """
     if version not in ("v1", "v2"):
-        raise InvalidArgumentError(f"astream_events version must be 'v1' or 'v2', got {version!r}.")
-    run_id = str(uuid.uuid4())
-    yield chain_event("on_chain_start", name, run_id, {"input": input})
+        raise InvalidArgumentError(
+            f"astream_events version must be 'v2' (or the older 'v1'), got {version!r}."
+        )
+    options = dict(options)
+    keep = EventFilter.pop(options)
+    run, call, resuming = graph._prepare(config, _EVENT_MODES, "v1", options, _EVENTS_CALL)
+    tags = list(run.config.get("tags") or ())
+    root_id = str(uuid.uuid4())
+    run.ctx.executor = EventsExecutor(run.ctx.executor, root_id, tags)
+    run.tables = evented_tables(run.tables)
+    metadata = {**run.ctx.scope.metadata, "ls_integration": "langgraph"}
+    v1 = version == "v1"
+    root_name = graph.name if name is None else name
+
+    def root(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        return stream_event(kind, root_name, root_id, data, tags, {} if v1 else metadata, [])
+
+    first = root("on_chain_start", {"input": input})
+    if keep is None or keep(first):
+        yield first
     final: Any = None
-    async for mode, chunk in chunks:
-        if mode == "values":
-            final = chunk
+    async for item in run.aiterate(input, resuming=resuming):
+        shown = call.output(item)
+        if shown is _SKIP:
+            continue
+        mode, chunk = shown
+        if mode == EVENTS:
+            ev = chunk
+            if v1:
+                ev = {**ev, "parent_ids": []}
         elif mode == "updates":
-            yield chain_event("on_chain_stream", name, run_id, {"chunk": chunk})
-        elif "input" in chunk:
-            data = {"input": chunk["input"]}
-            yield chain_event("on_chain_start", chunk["name"], chunk["id"], data, run_id)
-        elif chunk["error"] is None and not chunk["interrupts"]:
-            data = {"output": chunk["result"]}
-            yield chain_event("on_chain_end", chunk["name"], chunk["id"], data, run_id)
-    yield chain_event("on_chain_end", name, run_id, {"output": final})
-
-
-def chain_event(
-    event: str, name: str, run_id: str, data: dict[str, Any], parent: str | None = None
-) -> dict[str, Any]:
-    """One ``astream_events`` event in LangChain's shape."""
-    return {
-        "event": event,
-        "name": name,
-        "run_id": run_id,
-        "data": data,
-        "tags": [],
-        "metadata": {},
-        "parent_ids": [parent] if parent else [],
-    }
+            ev = root("on_chain_stream", {"chunk": chunk if view is None else view(mode, chunk)})
+        else:
+            final = chunk
+            continue
+        if keep is None or keep(ev):
+            yield ev
+    if isinstance(final, dict) and INTERRUPT in final:
+        final = {k: v for k, v in final.items() if k != INTERRUPT}
+    last = root("on_chain_end", {"output": final if view is None else view("output", final)})
+    if keep is None or keep(last):
+        yield last
 
 
 @functools.lru_cache(maxsize=64)

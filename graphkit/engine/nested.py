@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from graphkit.engine.loop import Run
+from graphkit.engine.run_events import EVENTS, EventedRun
 from graphkit.errors import GraphInterrupt
 
 if TYPE_CHECKING:
@@ -84,7 +85,9 @@ def nested_run(
             configurable["checkpoint_id"] = target
     merged["configurable"] = configurable
     streaming = forward and outer.emit is not None
-    run = Run(
+    # (a run streaming astream_events reports the graph as a run under the task)
+    kind = EventedRun if streaming and EVENTS in outer.modes else Run
+    run = kind(
         graph,
         cast("RunnableConfig", merged),
         saver=saver,

@@ -12,7 +12,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from time import time as _now
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphkit._langchain import langchain_hint
 from graphkit.cache.base import digest
@@ -45,6 +45,9 @@ from graphkit.errors import (
 from graphkit.node import ERROR_PARAM, BranchDef
 from graphkit.schema import ROOT, update_from_object
 from graphkit.types import Command, Send, TimeoutPolicy
+
+if TYPE_CHECKING:
+    from graphkit.engine.run_events import RunEvents
 
 Write = tuple[str, Any]
 Grown = tuple[str, list[Any], int]
@@ -349,8 +352,12 @@ def _finish_output(task: Task, output: Any) -> None:
     """After a node's return is recorded: its ``push_message`` writes, its messages."""
     if task.pushed:  # push_message() writes come first, as they were made first
         task.writes[:0] = task.pushed
-    if task.run.streams("messages"):
-        stream_output_messages(task, output)
+    run = task.run
+    if run.emit is not None:
+        if run.streams("messages"):
+            stream_output_messages(task, output)
+        if "events" in run.modes:
+            _node_done(task)
 
 
 def _call_node(task: Task) -> Any:
@@ -359,11 +366,33 @@ def _call_node(task: Task) -> Any:
 
 def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
     if node.subgraph is not None:
-        return subgraph_update(node, node.subgraph._run_as_node(state, ctx))
+        chain = _subgraph_chain(node, state, ctx)
+        output = node.subgraph._run_as_node(state, ctx)
+        if chain is not None:
+            chain.returned(output)
+        return subgraph_update(node, output)
     try:
         return ctx.run.executor.call(node.name, node.call, state, ctx)
     except ParentCommand as pc:
         return _own_command(pc)
+
+
+def _node_done(task: Task) -> None:
+    """``astream_events``: the node's kept stream and end events (after its branches')."""
+    from graphkit.engine.run_events import events_of
+
+    events = events_of(task)
+    if events is not None:
+        events.node_done(task)
+
+
+def _subgraph_chain(node: NodeTable, state: Any, ctx: TaskContext) -> RunEvents | None:
+    """A subgraph node's own chain run, when the run streams ``astream_events`` (other
+    nodes report theirs through ``EventsExecutor``, which a subgraph does not use)."""
+    from graphkit.engine.run_events import events_of  # (it subclasses the loop's Run)
+
+    events = events_of(ctx)
+    return None if events is None else events.task_run(ctx, node.name, None, state)
 
 
 def _own_command(pc: ParentCommand) -> Command[Any]:
@@ -457,7 +486,11 @@ def _timeout_of(node: NodeTable, own: TimeoutPolicy | None) -> TimeoutPolicy | N
 async def _acall_node(task: Task) -> Any:
     node = task.node
     if node.subgraph is not None:
-        return subgraph_update(node, await node.subgraph._arun_as_node(task.input, task))
+        chain = _subgraph_chain(node, task.input, task)
+        output = await node.subgraph._arun_as_node(task.input, task)
+        if chain is not None:
+            chain.returned(output)
+        return subgraph_update(node, output)
     try:
         return await task.run.executor.acall(node.name, node.call, task.input, task)
     except ParentCommand as pc:

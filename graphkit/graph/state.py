@@ -391,8 +391,11 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         ``cache`` (a ``graphkit.cache.BaseCache``) stores the results of nodes with
         a ``CachePolicy``. ``executor`` runs the nodes' functions elsewhere (e.g.
         ``graphkit.executor.RayExecutor()``); the default runs them in this process.
+        ``name`` (default ``"LangGraph"``, as LangGraph's) names the graph's root run
+        in ``astream_events``, its drawing and its repr.
         """
         from graphkit.engine.compiled import CompiledStateGraph
+        from graphkit.engine.run_events import ROOT_NAME
         from graphkit.engine.tables import build_tables
 
         _check_cache(cache)
@@ -409,7 +412,7 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             checkpointer=checkpointer,
             store=store,
             debug=debug,
-            name=name or "graph",
+            name=name or ROOT_NAME,
             executor=_check_executor(executor),
         )
 

@@ -53,6 +53,24 @@ def _messages_streaming_active() -> bool:
     return messages_streaming_active()
 
 
+def _model_run(model: BaseChatModel, messages: list[BaseMessage]) -> Any:
+    """The ``astream_events`` events of this call (None unless a run streams them)."""
+    try:
+        from graphkit.engine.run_events import model_run
+    except ImportError:  # pragma: no cover - engine not installed
+        return None
+    extra = {**(model.metadata or {}), **model.ls_params()}
+    return model_run(model.run_name(), messages, model.tags or (), extra)
+
+
+def _events_active() -> bool:
+    try:
+        from graphkit.engine.run_events import events_active
+    except ImportError:  # pragma: no cover - engine not installed
+        return False
+    return events_active()
+
+
 def _emit(chunk: AIMessageChunk, metadata: dict[str, Any] | None) -> None:
     if metadata is None:  # a model tagged TAG_NOSTREAM
         return
@@ -152,10 +170,15 @@ class BaseChatModel(ABC):
             return
         metadata = self._chunk_metadata()
         messages = _to_messages(input)
+        events = _model_run(self, messages)
         chunks = [_as_chunk(self._generate(messages))] if self._no_streaming() else None
         for chunk in chunks or self._stream(messages):
             _emit(chunk, metadata)
+            if events is not None:
+                events.chunk(chunk)
             yield chunk
+        if events is not None:
+            events.end()
 
     async def astream(
         self, input: LanguageModelInput, config: Any = None, **kwargs: Any
@@ -167,24 +190,32 @@ class BaseChatModel(ABC):
             return
         metadata = self._chunk_metadata()
         messages = _to_messages(input)
+        events = _model_run(self, messages)
         if self._no_streaming():
-            chunk = _as_chunk(await self._agenerate(messages))
+            chunks: AsyncIterator[AIMessageChunk] = _one(_as_chunk(await self._agenerate(messages)))
+        else:
+            chunks = self._astream(messages)
+        async for chunk in chunks:
             _emit(chunk, metadata)
+            if events is not None:
+                events.chunk(chunk)
             yield chunk
-            return
-        async for chunk in self._astream(messages):
-            _emit(chunk, metadata)
-            yield chunk
+        if events is not None:
+            events.end()
 
     def _no_streaming(self) -> bool:
         disabled = self.disable_streaming
         return disabled is True or (disabled == "tool_calling" and bool(self.tools))
 
     def _streams(self) -> bool:
-        """Whether ``invoke`` streams: asked to, or tokens are being streamed (unless it
-        is tagged ``TAG_NOSTREAM``), unless disabled."""
+        """Whether ``invoke`` goes through ``stream``: asked to, or tokens are being
+        streamed (unless it is tagged ``TAG_NOSTREAM``), unless disabled; or the run
+        streams ``astream_events`` (``stream`` reports the call; a model that does not
+        stream sends its reply as one chunk)."""
         asked = self.streaming or (_messages_streaming_active() and not self._nostream())
-        return asked and not self._no_streaming()
+        if asked and not self._no_streaming():
+            return True
+        return _events_active()  # astream_events reports the call as streamed (stream() does)
 
     def _nostream(self) -> bool:
         """Tagged ``TAG_NOSTREAM``: its chunks stay out of ``stream_mode="messages"``."""
@@ -198,6 +229,11 @@ class BaseChatModel(ABC):
         if self.tags:
             extra["tags"] = list(self.tags)
         return extra
+
+    def run_name(self) -> str:
+        """Its runs' name in ``astream_events`` (``on_chat_model_*``): its class's, as a
+        LangChain model's."""
+        return type(self).__name__
 
     def ls_params(self) -> dict[str, Any]:
         """What LangGraph adds to the metadata of this model's streamed chunks.
@@ -261,6 +297,10 @@ class BaseChatModel(ABC):
         that schema and validating its arguments.
         """
         return StructuredOutputModel(self, schema, include_raw=include_raw)
+
+
+async def _one(chunk: AIMessageChunk) -> AsyncIterator[AIMessageChunk]:
+    yield chunk
 
 
 def _to_messages(input: LanguageModelInput) -> list[BaseMessage]:

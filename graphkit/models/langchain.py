@@ -73,6 +73,11 @@ class LangChainChatModel(BaseChatModel):
         runnable = unbound(self.langchain_model).with_structured_output(schema, **kwargs)
         return _LangChainStructured(runnable)
 
+    def run_name(self) -> str:
+        """The wrapped model's run name (LangChain's: its ``name``, else its class's)."""
+        inner = unbound(self.langchain_model)
+        return str(getattr(inner, "name", None) or type(inner).__name__)
+
     def ls_params(self) -> dict[str, Any]:
         """The wrapped model's own ``ls_*`` metadata (as LangGraph reports it)."""
         params = _ls_params(unbound(self.langchain_model))

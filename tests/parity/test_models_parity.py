@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.parity.conftest import Lib
 
 NOT_COMPARED = {"lc_versions", "ls_model_name", "ls_provider"}
@@ -73,10 +71,5 @@ def test_model_chunks_streamed_from_a_task_carry_langgraphs_keys(gk: Lib, lg: Li
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an entrypoint runs at step 1 here (a __start__ step first), at step 0 in "
-    "LangGraph; a @task's langgraph_path is (PUSH, 'name#i'), not (PUSH, parent path, i, True)",
-)
 def test_model_chunks_streamed_from_a_task_carry_langgraphs_step_and_path(gk: Lib, lg: Lib) -> None:
     assert task_calling_a_model(gk) == task_calling_a_model(lg)

@@ -1,0 +1,497 @@
+"""``astream_events``: LangChain's event stream of a run, as LangGraph's shows it.
+
+A call to ``astream_events`` runs the graph with the internal ``events`` stream
+mode and an ``EventsExecutor`` wrapped around the run's executor. Nothing else
+changes, so a run that is not asked for events does no extra work:
+
+- the graph itself is the root run: ``on_chain_start`` with the input, one
+  ``on_chain_stream`` per ``updates`` chunk, ``on_chain_end`` with the output;
+- each node attempt and each functional ``@task`` call is a chain run under it
+  (``EventsExecutor``, tagged ``graph:step:N`` / ``seq:step:1``): start with its
+  input, stream and end with what it returned (a node that raises or pauses ends
+  without an event, as in LangGraph);
+- a graph running inside a node (a subgraph node, or one a node invokes) is a
+  chain run under that node (``EventedRun``), its nodes under it;
+- chat models (``on_chat_model_*``) and tools (``on_tool_*``) report under the
+  node (or ``@task``) they run in (``model_run``, ``ToolRun``).
+
+Events travel as ``(namespace, "events", event)`` on the run's live stream, so
+they arrive in the order they happen, interleaved with the root's ``updates``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import inspect
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from graphkit.context import CURRENT_CALL, CURRENT_TASK, TaskContext
+from graphkit.engine.loop import Run
+from graphkit.engine.task import Task
+from graphkit.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from graphkit.engine.executor import Executor
+    from graphkit.engine.tables import GraphTables
+    from graphkit.node import BranchDef, CallSpec
+
+EVENTS = "events"
+"""The internal stream mode that carries ``astream_events`` events."""
+
+ROOT_NAME = "LangGraph"
+"""LangGraph's default name of a compiled graph (and its root run's)."""
+
+_FILTERS = (
+    "include_names",
+    "include_types",
+    "include_tags",
+    "exclude_names",
+    "exclude_types",
+    "exclude_tags",
+)
+
+
+def stream_event(
+    kind: str,
+    name: str,
+    run_id: str,
+    data: dict[str, Any],
+    tags: list[str],
+    metadata: dict[str, Any],
+    parent_ids: list[str],
+) -> dict[str, Any]:
+    """One event in LangChain's ``StreamEvent`` shape."""
+    return {
+        "event": kind,
+        "name": name,
+        "run_id": run_id,
+        "data": data,
+        "tags": tags,
+        "metadata": metadata,
+        "parent_ids": parent_ids,
+    }
+
+
+class EventFilter:
+    """``astream_events``' ``include_*``/``exclude_*`` options, as LangChain applies them:
+    an event passes when no ``include_*`` is given or one matches, and no
+    ``exclude_*`` matches (its type is the middle of ``on_<type>_<phase>``)."""
+
+    __slots__ = _FILTERS
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.include_names = _names(options, "include_names")
+        self.include_types = _names(options, "include_types")
+        self.include_tags = _names(options, "include_tags")
+        self.exclude_names = _names(options, "exclude_names")
+        self.exclude_types = _names(options, "exclude_types")
+        self.exclude_tags = _names(options, "exclude_tags")
+
+    @classmethod
+    def pop(cls, options: dict[str, Any]) -> EventFilter | None:
+        """The filter the options ask for (taken out of them), or None for none."""
+        chosen = cls(options)
+        return None if all(getattr(chosen, key) is None for key in _FILTERS) else chosen
+
+    def __call__(self, ev: dict[str, Any]) -> bool:
+        """True when ``ev`` passes."""
+        name, tags = ev["name"], ev["tags"]
+        kind = ev["event"][3:].rpartition("_")[0]  # on_chat_model_stream -> chat_model
+        if self.include_names is None and self.include_types is None and self.include_tags is None:
+            include = True
+        else:
+            include = (
+                (self.include_names is not None and name in self.include_names)
+                or (self.include_types is not None and kind in self.include_types)
+                or (self.include_tags is not None and not self.include_tags.isdisjoint(tags))
+            )
+        return (
+            include
+            and (self.exclude_names is None or name not in self.exclude_names)
+            and (self.exclude_types is None or kind not in self.exclude_types)
+            and (self.exclude_tags is None or self.exclude_tags.isdisjoint(tags))
+        )
+
+
+def _names(options: dict[str, Any], key: str) -> frozenset[str] | None:
+    """One filter option, taken out of ``options``."""
+    value = options.pop(key, None)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise InvalidArgumentError(
+            f"astream_events({key}={value!r}) takes a list of strings, e.g. {key}=[{value!r}]."
+        )
+    return frozenset(value)
+
+
+class EventsExecutor:
+    """The executor of a run streaming events: the run's own, with each node attempt
+    and ``@task`` call reported as a chain run. Also where the run's lineage lives:
+    which run id each running task (and each nested graph run) has, so that what
+    runs inside reports under it."""
+
+    def __init__(self, inner: Executor, root_id: str, tags: list[str]) -> None:
+        self.inner = inner
+        self.root_id = root_id
+        self.tags = tags
+        """The config's tags: every event of the run carries them."""
+        self.workers = inner.workers
+        self.pending: dict[int, tuple[RunEvents, Any]] = {}
+        """Id of a task context -> its node's run and output, until its branches ran."""
+        self.lineage: dict[Any, list[str]] = {}
+        """(id of a task context, ``@task`` call or None) or id of a nested run's
+        context -> its run id, after those of its ancestors (the root's first)."""
+
+    def pool(self) -> ThreadPoolExecutor:
+        """The wrapped executor's threads."""
+        return self.inner.pool()
+
+    def call(self, name: str, spec: CallSpec, state: Any, ctx: TaskContext | None) -> Any:
+        """The wrapped ``call``, between its run's start and end events."""
+        if ctx is None:
+            return self.inner.call(name, spec, state, ctx)
+        chain = self.task_run(ctx, name, spec, state)
+        output = self.inner.call(name, spec, state, ctx)
+        if not self._after_branches(ctx, chain, output):
+            chain.returned(output)
+        return output
+
+    async def acall(self, name: str, spec: CallSpec, state: Any, ctx: TaskContext | None) -> Any:
+        """The wrapped ``acall``, between its run's start and end events."""
+        if ctx is None:
+            return await self.inner.acall(name, spec, state, ctx)
+        chain = self.task_run(ctx, name, spec, state)
+        output = await self.inner.acall(name, spec, state, ctx)
+        if not self._after_branches(ctx, chain, output):
+            chain.emit("stream", {"chunk": output})
+            await asyncio.sleep(0)  # (see ``later``)
+            chain.end(output)
+        return output
+
+    def _after_branches(self, ctx: TaskContext, chain: RunEvents, output: Any) -> bool:
+        """For a node with conditional edges: keep its stream and end events for
+        ``node_done`` (its routing functions report first, as in LangGraph). False
+        for anything else (a ``@task`` call, a node without branches)."""
+        if not isinstance(ctx, Task) or not ctx.node.branches or CURRENT_CALL.get() is not None:
+            return False
+        self.pending[id(ctx)] = (chain, output)
+        return True
+
+    def node_done(self, ctx: TaskContext) -> None:
+        """The node ``ctx`` runs finished (its branches ran): its kept events go out."""
+        kept = self.pending.pop(id(ctx), None)
+        if kept is not None:
+            kept[0].returned(kept[1])
+
+    def task_run(self, ctx: TaskContext, name: str, spec: CallSpec | None, state: Any) -> RunEvents:
+        """Start the chain run of a node attempt (or of the ``@task`` call running here)."""
+        call = CURRENT_CALL.get()
+        if call is None:
+            tags = [f"graph:step:{ctx.step}", *self.tags]
+            given = state
+            parents = self.graph_lineage(ctx)
+        else:  # under the task it is called in
+            tags = ["seq:step:1", *self.tags]
+            given = _call_input(spec) if spec is not None else state
+            parents = self.lineage.get((id(ctx), None)) or self.graph_lineage(ctx)
+        chain = RunEvents(ctx, "chain", name, tags, ctx.stream_metadata(), parents)
+        self.lineage[(id(ctx), call)] = [*parents, chain.run_id]
+        return chain.start(given)
+
+    def graph_lineage(self, ctx: TaskContext) -> list[str]:
+        """Run ids down to the graph run ``ctx``'s task belongs to (the root's first)."""
+        return self.lineage.get(id(ctx.run)) or [self.root_id]
+
+    def inside(self, ctx: TaskContext) -> list[str]:
+        """Run ids down to the task (or ``@task`` call) running here: the parents of
+        what it runs (a model, a tool, a graph)."""
+        found = self.lineage.get((id(ctx), CURRENT_CALL.get()))
+        return found if found is not None else self.graph_lineage(ctx)
+
+
+def _call_input(spec: CallSpec) -> Any:
+    """A ``@task`` call's arguments by parameter name (its chain run's input)."""
+    fn = spec.fn
+    if not isinstance(fn, functools.partial):
+        return None
+    try:
+        bound = inspect.signature(fn.func).bind_partial(*fn.args, **fn.keywords)
+    except (TypeError, ValueError):
+        return {"args": fn.args, "kwargs": fn.keywords}
+    return dict(bound.arguments)
+
+
+def later(emit: Callable[[str, Any], None], mode: str, chunk: Any) -> None:
+    """Emit a chunk two turns of the event loop from now: an async ``@task`` call's
+    ``updates`` chunk (the root's ``on_chain_stream``) while events stream.
+
+    LangGraph's root stream events come through its output stream, a turn or two
+    behind the callback events of the runs inside; a consumer sees a call's end,
+    then its caller's stream event, and only then the call's update at the root
+    (before its caller's end: an async run's stream and end events are a turn
+    apart, ``EventsExecutor.acall``). This keeps that order.
+    """
+    loop = asyncio.get_running_loop()
+    loop.call_soon(loop.call_soon, emit, mode, chunk)
+
+
+def events_of(ctx: TaskContext | None) -> EventsExecutor | None:
+    """The events executor of ``ctx``'s run when it streams events, else None."""
+    if ctx is None or ctx.run.emit is None or EVENTS not in ctx.run.modes:
+        return None
+    executor = ctx.run.executor
+    return executor if isinstance(executor, EventsExecutor) else None
+
+
+def events_active() -> bool:
+    """True inside a task of a run that streams ``astream_events``."""
+    return events_of(CURRENT_TASK.get()) is not None
+
+
+def inner_metadata(ctx: TaskContext) -> dict[str, Any]:
+    """The metadata of what runs inside a task (a model, a tool, a graph): the task's,
+    plus its ``checkpoint_ns``, as LangChain runnables inside LangGraph report it."""
+    metadata = ctx.stream_metadata()
+    metadata.setdefault("checkpoint_ns", metadata.get("langgraph_checkpoint_ns", ""))
+    return metadata
+
+
+def inner_run(
+    kind: str, name: str, extra_tags: Sequence[str] = (), extra: dict[str, Any] | None = None
+) -> RunEvents | None:
+    """The run of a model or tool called in the current task, when it streams events."""
+    ctx = CURRENT_TASK.get()
+    events = events_of(ctx)
+    if events is None:
+        return None
+    assert ctx is not None
+    metadata = inner_metadata(ctx)
+    if extra:
+        metadata.update(extra)
+    tags = ["seq:step:1", *events.tags, *(t for t in extra_tags if t not in events.tags)]
+    return RunEvents(ctx, kind, name, tags, metadata, list(events.inside(ctx)))
+
+
+class RunEvents:
+    """The events of one run: a node attempt, a ``@task`` call or a nested graph
+    (``kind`` "chain"), a chat model call ("chat_model") or a tool call ("tool"):
+    ``on_<kind>_start``, then stream events, then ``on_<kind>_end`` (or an error)."""
+
+    __slots__ = ("ctx", "input", "kind", "metadata", "name", "parent_ids", "run_id", "tags")
+
+    def __init__(
+        self,
+        ctx: TaskContext,
+        kind: str,
+        name: str,
+        tags: list[str],
+        metadata: dict[str, Any],
+        parent_ids: list[str],
+    ) -> None:
+        self.ctx = ctx
+        """The task it runs in (whose run's stream carries its events)."""
+        self.kind = kind
+        self.name = name
+        self.tags = tags
+        self.metadata = metadata
+        self.parent_ids = parent_ids
+        """Run ids of the runs it is inside, the root's first."""
+        self.run_id = str(uuid.uuid4())
+        self.input: Any = None
+
+    def emit(self, phase: str, data: dict[str, Any]) -> None:
+        """Send ``on_<kind>_<phase>`` on the stream of the task's run."""
+        emit = self.ctx.run.emit
+        if emit is not None:
+            emit(
+                EVENTS,
+                stream_event(
+                    f"on_{self.kind}_{phase}",
+                    self.name,
+                    self.run_id,
+                    data,
+                    self.tags,
+                    self.metadata,
+                    self.parent_ids,
+                ),
+            )
+
+    def start(self, given: Any) -> RunEvents:
+        """The run started with ``given``."""
+        self.input = given
+        self.emit("start", {"input": given})
+        return self
+
+    def end(self, output: Any) -> None:
+        """The run returned ``output``."""
+        self.emit("end", {"output": output, "input": self.input})
+
+    def returned(self, output: Any) -> None:
+        """A chain run returned ``output``: its one stream chunk, then its end."""
+        self.emit("stream", {"chunk": output})
+        self.end(output)
+
+
+class ModelRun:
+    """A chat model call's events: start with the messages, one stream event per chunk,
+    end with the whole reply."""
+
+    __slots__ = ("merged", "run")
+
+    def __init__(self, run: RunEvents, messages: list[Any]) -> None:
+        self.run = run
+        self.merged: Any = None
+        run.start({"messages": [messages]})
+
+    def chunk(self, chunk: Any) -> None:
+        """One streamed chunk."""
+        self.merged = chunk if self.merged is None else self.merged + chunk
+        self.run.emit("stream", {"chunk": chunk})
+
+    def end(self) -> None:
+        """The reply is complete."""
+        from graphkit.messages import AIMessage, message_chunk_to_message
+
+        output = (
+            AIMessage(content="") if self.merged is None else message_chunk_to_message(self.merged)
+        )
+        self.run.end(output)
+
+
+def model_run(
+    name: str, messages: list[Any], tags: Sequence[str], metadata: dict[str, Any]
+) -> ModelRun | None:
+    """The events of a chat model call in the current task (None when not streamed)."""
+    run = inner_run("chat_model", name, tags, metadata)
+    return None if run is None else ModelRun(run, messages)
+
+
+class ToolRun:
+    """A tool call's events: ``on_tool_start``, then ``on_tool_end`` or ``on_tool_error``."""
+
+    __slots__ = ("call_id", "run")
+
+    def __init__(self, run: RunEvents, args: Any, call_id: str | None) -> None:
+        self.run = run
+        self.call_id = call_id
+        run.start(args)
+
+    def finished(self, output: Any) -> None:
+        """The tool returned ``output``."""
+        self.run.end(output)
+
+    def failed(self, error: BaseException) -> None:
+        """The tool raised ``error``."""
+        self.run.emit(
+            "error", {"error": error, "input": self.run.input, "tool_call_id": self.call_id}
+        )
+
+
+def tool_run(name: str, args: Any, call_id: str | None) -> ToolRun | None:
+    """The events of a tool call in the current task (None when not streamed)."""
+    run = inner_run("tool", name)
+    return None if run is None else ToolRun(run, args, call_id)
+
+
+_EVENTED: dict[int, tuple[GraphTables, GraphTables]] = {}
+"""``evented_tables`` answers, by the id of the tables they were made from."""
+
+
+def evented_tables(tables: GraphTables) -> GraphTables:
+    """``tables`` whose nodes' conditional edges report their runs (a routing function
+    is a chain run under its node, tagged ``seq:step:3`` and on, as in LangGraph): what
+    a run streaming events runs, so that others pay nothing for it."""
+    found = _EVENTED.get(id(tables))
+    if found is not None and found[0] is tables:
+        return found[1]
+    nodes = {
+        name: node.copy({"branches": tuple(_evented(b, i) for i, b in enumerate(node.branches))})
+        if node.branches
+        else node
+        for name, node in tables.nodes.items()
+    }
+    evented = dataclasses.replace(tables, nodes=nodes)
+    if len(_EVENTED) > 256:  # graphs made at run time must not pile up here
+        _EVENTED.clear()
+    _EVENTED[id(tables)] = (tables, evented)
+    return evented
+
+
+def _evented(branch: BranchDef, index: int) -> BranchDef:
+    """``branch`` whose path function reports a chain run when it is called in a task
+    of a run streaming events."""
+    spec = branch.call
+    fn = spec.fn
+    name = "Unnamed" if branch.name == "<lambda>" else branch.name
+    tag = f"seq:step:{3 + index}"
+
+    def reported(*args: Any, **kwargs: Any) -> Any:
+        ctx = CURRENT_TASK.get()
+        events = events_of(ctx)
+        if events is None:
+            return fn(*args, **kwargs)
+        assert ctx is not None
+        given = args[0] if args else None
+        parents = list(events.inside(ctx))
+        run = RunEvents(ctx, "chain", name, [tag, *events.tags], ctx.stream_metadata(), parents)
+        run.start(given)
+        result = fn(*args, **kwargs)
+        if inspect.isawaitable(result):
+            return _ended(result, run)
+        run.end(result)
+        return result
+
+    return dataclasses.replace(branch, call=dataclasses.replace(spec, fn=reported))
+
+
+async def _ended(result: Any, run: RunEvents) -> Any:
+    value = await result
+    run.end(value)
+    return value
+
+
+class EventedRun(Run):
+    """A graph run inside a task of a run that streams events: a chain run named after
+    the graph, under the task, with the graph's nodes under it."""
+
+    _chain: RunEvents | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tables = evented_tables(self.tables)
+
+    def _begin(self, input: Any) -> None:
+        parent = self.ctx.parent_task
+        assert parent is not None
+        events = events_of(parent)
+        if events is None:
+            return
+        tags = ["seq:step:1", *events.tags]
+        parents = list(events.inside(parent))
+        chain = RunEvents(parent, "chain", self.graph.name, tags, inner_metadata(parent), parents)
+        events.lineage[id(self.ctx)] = [*parents, chain.run_id]
+        self._chain = chain.start(input)
+
+    def _end(self) -> None:
+        if self._chain is not None and not self.paused:
+            self._chain.end(self.output())  # (a graph run as a whole streams no chunk)
+
+    def iterate(self, input: Any, *, resuming: bool = False) -> Any:
+        """``Run.iterate`` between the graph run's start and end events."""
+        self._begin(input)
+        yield from super().iterate(input, resuming=resuming)
+        self._end()
+
+    async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncIterator[Any]:
+        """``Run.aiterate`` between the graph run's start and end events."""
+        self._begin(input)
+        async for item in super().aiterate(input, resuming=resuming):
+            yield item
+        self._end()
