@@ -607,3 +607,23 @@ def test_a_structured_response_uses_the_langchain_models_own_structured_output()
     fake = StructuredFake(responses=[lc.AIMessage("it is 42")])
     out = create_react_agent(fake, [], response_format=Answer).invoke({"messages": [("user", "q")]})
     assert out["structured_response"] == Answer(value=42)
+
+
+MCP_SERVER = {"type": "mcp", "server_label": "docs", "server_url": "https://mcp.example/sse"}
+
+
+def test_provider_built_in_tools_go_to_the_langchain_model_as_they_are() -> None:
+    fake = _fake(lc.AIMessage("searched"))
+    agent = create_react_agent(fake, [add, MCP_SERVER])
+    assert agent.invoke({"messages": [("user", "q")]})["messages"][-1].text == "searched"
+    (tools, _), *_ = fake.bindings
+    assert [t.get("function", {}).get("name") for t in tools[:1]] == ["add"]
+    assert tools[1:] == [MCP_SERVER]
+
+
+def test_a_langchain_model_bound_to_the_same_tools_and_a_built_in_one_is_accepted() -> None:
+    bound = NonStreamingFake(responses=[lc.AIMessage("ok")]).bind(
+        tools=[{"type": "function", "function": {"name": "add"}}, MCP_SERVER]
+    )
+    agent = create_react_agent(bound, [add, MCP_SERVER])
+    assert agent.invoke({"messages": [("user", "q")]})["messages"][-1].text == "ok"

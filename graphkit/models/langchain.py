@@ -53,13 +53,22 @@ class LangChainChatModel(BaseChatModel):
         self.model = str(getattr(inner, "model_name", None) or getattr(inner, "model", None) or "")
         self.tags = list(inner.tags) if getattr(inner, "tags", None) else None
         self.metadata = dict(inner.metadata) if getattr(inner, "metadata", None) else None
-        self.tools = tuple(convert_to_tool(spec) for spec in _prebound_tools(model))
+        prebound = _prebound_tools(model)
+        self.tools = tuple(convert_to_tool(s) for s in prebound if not _is_provider_tool(s))
+        self.provider_tools: tuple[dict[str, Any], ...] = tuple(
+            s for s in prebound if _is_provider_tool(s)
+        )
+        """Provider built-in tools (``{"type": "web_search_preview"}``, MCP servers, ...):
+        passed to the LangChain model as they are."""
         self._rebind = False
         self._made: tuple[tuple[Any, ...], Any] | None = None
 
     def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Any:
-        """As :meth:`BaseChatModel.bind_tools`; these tools replace any bound before."""
-        bound = super().bind_tools(tools, tool_choice=tool_choice, **kwargs)
+        """As :meth:`BaseChatModel.bind_tools`; these tools replace any bound before.
+        Provider built-in tools (dicts without a name) go to the LangChain model as they are."""
+        own = [t for t in tools if not _is_provider_tool(t)]
+        bound = super().bind_tools(own, tool_choice=tool_choice, **kwargs)
+        bound.provider_tools = tuple(t for t in tools if _is_provider_tool(t))
         bound._rebind = True
         return bound
 
@@ -87,7 +96,13 @@ class LangChainChatModel(BaseChatModel):
     def _runnable(self) -> Any:
         """The LangChain model with this wrapper's tools and request options bound; made
         once per binding (``bind``/``bind_tools`` copies replace what it is made from)."""
-        made_from = (self.tools, self.tool_choice, self.bound_kwargs, self._rebind)
+        made_from = (
+            self.tools,
+            self.tool_choice,
+            self.bound_kwargs,
+            self._rebind,
+            self.provider_tools,
+        )
         made = self._made
         if made is None or any(a is not b for a, b in zip(made[0], made_from, strict=True)):
             made = self._made = (made_from, self._bind())
@@ -97,7 +112,8 @@ class LangChainChatModel(BaseChatModel):
         runnable = self.langchain_model
         if self._rebind:
             choice = {"tool_choice": self.tool_choice} if self.tool_choice else {}
-            runnable = unbound(runnable).bind_tools([openai_tool(t) for t in self.tools], **choice)
+            specs = [*(openai_tool(t) for t in self.tools), *self.provider_tools]
+            runnable = unbound(runnable).bind_tools(specs, **choice)
         if self.bound_kwargs:
             runnable = runnable.bind(**self.bound_kwargs)
         return runnable
@@ -165,6 +181,11 @@ def _prebound_tools(model: Any) -> list[Any]:
     kwargs = getattr(model, "kwargs", None)
     tools = kwargs.get("tools") if isinstance(kwargs, dict) else None
     return [t for t in tools or () if isinstance(t, dict)]
+
+
+def _is_provider_tool(spec: Any) -> bool:
+    """A provider's built-in tool: a dict with neither a name nor a function."""
+    return isinstance(spec, dict) and "name" not in spec and "function" not in spec
 
 
 def _converted(messages: list[BaseMessage]) -> list[Any]:

@@ -288,13 +288,14 @@ class _ModelChooser:
 
 def _check_bound_tools(model: Any, tools: list[Any]) -> None:
     """A model passed with tools already bound must have bound exactly the agent's tools."""
-    bound = getattr(model, "tools", None)
+    bound = tuple(getattr(model, "tools", None) or ())
     if not bound or not tools:
         return
     bound_names = {getattr(t, "name", None) for t in bound}
     wanted = {getattr(t, "name", None) or _builtin_name(t) for t in tools}
     missing = sorted(n for n in wanted - bound_names if n is not None)
-    if len(bound) != len(tools) or missing:
+    count = len(bound) + len(getattr(model, "provider_tools", ()) or ())
+    if count != len(tools) or missing:
         raise InvalidArgumentError(
             f"the model has tools bound ({sorted(n for n in bound_names if n)}) that differ "
             f"from the agent's tools ({sorted(n for n in wanted if n)})"
