@@ -424,13 +424,12 @@ class _ModelPrompt:
         """The model's input (awaitable for an async ``prompt``, or its ``ainvoke`` when
         ``use_async``)."""
         prompt = self.prompt
-        messages = _llm_input(state, self.key)
         if prompt is None:
-            return messages
+            return _llm_input(state, self.key)
         if isinstance(prompt, (str, SystemMessage)):
             system = prompt if isinstance(prompt, SystemMessage) else SystemMessage(content=prompt)
-            return [system, *messages]
-        shown = _with_messages(state, self.key, messages)
+            return [system, *_llm_input(state, self.key)]
+        shown = _with_messages(state, self.key)
         if self.langchain:  # a LangChain prompt reads LangChain messages
             runnable: Any = prompt
             shown = for_langchain(shown)
@@ -468,24 +467,29 @@ def _prompt_value(found: Any) -> Any:
     return to_messages() if callable(to_messages) else found
 
 
-def _with_messages(state: Any, key: str, messages: list[BaseMessage]) -> Any:
+def _with_messages(state: Any, key: str) -> Any:
     """The state a ``prompt`` function sees: ``key`` holds what the model will see
     (a ``pre_model_hook``'s ``llm_input_messages`` when it gave some)."""
+    override = _llm_override(state)
+    if not override:
+        return state
     if isinstance(state, dict):
-        return {**state, key: messages} if state.get(key) is not messages else state
+        return {**state, key: list(override)}
     if isinstance(state, BaseModel):
-        return state.model_copy(update={key: messages})
+        return state.model_copy(update={key: list(override)})
     return state
 
 
 def _llm_input(state: Any, key: str) -> list[BaseMessage]:
     """``llm_input_messages`` from a ``pre_model_hook`` if it gave any, else the history."""
-    override = (
-        state.get("llm_input_messages")
-        if isinstance(state, dict)
-        else getattr(state, "llm_input_messages", None)
-    )
+    override = _llm_override(state)
     return list(override) if override else _messages_of(state, key)
+
+
+def _llm_override(state: Any) -> Any:
+    if isinstance(state, dict):
+        return state.get("llm_input_messages")
+    return getattr(state, "llm_input_messages", None)
 
 
 def _with_llm_input(schema: type[Any]) -> type[Any]:
