@@ -288,7 +288,9 @@ class _ModelChooser:
 
 def _check_bound_tools(model: Any, tools: list[Any]) -> None:
     """A model passed with tools already bound must have bound exactly the agent's tools."""
-    bound = tuple(getattr(model, "tools", None) or ())
+    if not isinstance(model, BaseChatModel):
+        return  # an object of the user's own with bind_tools: bound when first called
+    bound = tuple(model.tools)
     if not bound or not tools:
         return
     bound_names = {getattr(t, "name", None) for t in bound}
