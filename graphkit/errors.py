@@ -247,6 +247,27 @@ class InvalidInputError(ValidationError, InvalidUpdateError):
     the message lists each field's problem."""
 
 
+class InvalidStateError(ValidationError, InvalidUpdateError):
+    """The state does not fit its pydantic schema where a node or a conditional edge
+    reads it: a node (or ``update_state``) wrote a value the schema rejects. Channels
+    keep values as written and each reader validates them, as in LangGraph, so this
+    is raised before the reader runs; a note names it. Both a
+    ``pydantic.ValidationError`` (as LangGraph raises) and an ``InvalidUpdateError``."""
+
+
+def revalidation_error(
+    kind: type[ValidationError], title: str, exc: ValidationError
+) -> ValidationError:
+    """``exc``'s errors as ``kind`` (``InvalidInputError``, ``InvalidStateError``),
+    titled ``title``; ``exc`` itself when pydantic cannot rebuild them (a custom error
+    type it does not know)."""
+    details: Any = exc.errors()
+    try:
+        return kind.from_exception_data(title, details)
+    except Exception:
+        return exc
+
+
 def is_invalid_resume(error: BaseException) -> bool:
     """Whether ``error`` is an answer that did not fit an interrupt's ``response_schema``
     (so the interrupt is still open and can be answered again), as opposed to any other

@@ -28,7 +28,16 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
 from typing_extensions import NotRequired, TypedDict
 
 from graphkit import _message_index
@@ -447,9 +456,22 @@ class RemoveMessage(BaseMessage):
         super().__init__(content, **kwargs)
 
 
+_MESSAGE_CLASSES = frozenset(
+    (HumanMessage, AIMessage, SystemMessage, ToolMessage, AIMessageChunk, RemoveMessage)
+)
+
+
+def _known_message(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """An instance of one of ``AnyMessage``'s classes as it is (what pydantic returns
+    too, after a tag look-up that costs 2-3x more: a pydantic state validates its whole
+    history for each reader); anything else (a dict, a subclass) validated."""
+    return value if type(value) in _MESSAGE_CLASSES else handler(value)
+
+
 AnyMessage = Annotated[
     HumanMessage | AIMessage | SystemMessage | ToolMessage | AIMessageChunk | RemoveMessage,
     Field(discriminator="type"),
+    WrapValidator(_known_message),
 ]
 """Any message class, discriminated on its ``type`` field."""
 

@@ -21,7 +21,13 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from graphkit._hints import resolve_hints
-from graphkit.errors import GraphCompileError, InvalidReducerError, InvalidUpdateError
+from graphkit.errors import (
+    GraphCompileError,
+    InvalidReducerError,
+    InvalidStateError,
+    InvalidUpdateError,
+    revalidation_error,
+)
 from graphkit.managed import ManagedKind, managed_kind
 
 Reducer = Callable[[Any, Any], Any]
@@ -56,7 +62,6 @@ class Schema:
     managed: dict[str, ManagedKind] = field(default_factory=dict)
     """Keys whose value the engine computes (``graphkit.managed``): not channels."""
     keys: tuple[str, ...] = field(init=False)
-    _validators: dict[str, TypeAdapter[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.keys = tuple(self.channels)
@@ -68,26 +73,21 @@ class Schema:
 
     def make(self, values: dict[str, Any]) -> Any:
         """The object a node receives: a dict, an instance of the schema class, or (root
-        state) the root value."""
+        state) the root value.
+
+        Channels hold the values as written; a pydantic model is built from them with
+        validation each time (its validators run for every reader, as in LangGraph), and
+        a value it rejects raises ``InvalidStateError``."""
         if self.kind == "typeddict":
             return values
         if self.kind == "root":
             return values.get(ROOT)
         if self.kind == "pydantic":
-            return self.cls.model_construct(**values)
+            try:
+                return self.cls(**values)
+            except ValidationError as exc:
+                raise revalidation_error(InvalidStateError, self.name, exc) from None
         return self.cls(**values)
-
-    def validate(self, key: str, value: Any) -> Any:
-        """Validate (and coerce) one value against its field, for pydantic schemas."""
-        adapter = self._validators.get(key)
-        if adapter is None:
-            return value
-        return adapter.validate_python(value)
-
-    @property
-    def validates(self) -> bool:
-        """True when writes must be validated (pydantic schemas)."""
-        return bool(self._validators)
 
 
 def is_typeddict(cls: Any) -> bool:
@@ -123,10 +123,7 @@ def inspect_schema(cls: Any, *, role: str = "state_schema") -> Schema:
     channels = {
         name: _channel(name, hint, cls) for name, hint in hints.items() if name not in managed
     }
-    schema = Schema(cls=cls, kind=kind, channels=channels, managed=managed)
-    if kind == "pydantic":
-        schema._validators = _pydantic_validators(cls)
-    return schema
+    return Schema(cls=cls, kind=kind, channels=channels, managed=managed)
 
 
 def _managed_keys(cls: Any, kind: SchemaKind, hints: dict[str, Any]) -> dict[str, ManagedKind]:
@@ -171,17 +168,6 @@ def _pydantic_hints(cls: type[BaseModel]) -> dict[str, Any]:
             typing.Annotated[info.annotation, reducers[-1]] if reducers else info.annotation
         )
     return hints
-
-
-def _pydantic_validators(cls: type[BaseModel]) -> dict[str, TypeAdapter[Any]]:
-    validators: dict[str, TypeAdapter[Any]] = {}
-    for name, info in cls.model_fields.items():
-        constraints = [m for m in info.metadata if not _looks_like_reducer(m)]
-        annotation: Any = info.annotation
-        if constraints:
-            annotation = typing.Annotated.__class_getitem__((annotation, *constraints))  # type: ignore[attr-defined]
-        validators[name] = TypeAdapter(annotation)
-    return validators
 
 
 def _looks_like_reducer(meta: Any) -> bool:
@@ -272,25 +258,25 @@ def state_fields(obj: Any) -> dict[str, Any] | None:
 
 def update_from_object(obj: Any, node: str) -> dict[str, Any]:
     """A node's return value as ``{key: value}``: dicts as is, a state object by its
-    fields, leaving out those that are None and were not set explicitly (a pydantic
-    model's ``model_fields_set``)."""
+    fields, as LangGraph takes them: a dataclass's all; a pydantic model's but those
+    that are None by default and were not set (``model_fields_set``)."""
     if isinstance(obj, dict):
         return obj
     fields = state_fields(obj)
     if fields is not None:
-        given = obj.model_fields_set if isinstance(obj, BaseModel) else ()
-        return {k: v for k, v in fields.items() if v is not None or k in given}
+        if not isinstance(obj, BaseModel):
+            return fields
+        given = obj.model_fields_set
+        declared = type(obj).model_fields
+        return {
+            k: v
+            for k, v in fields.items()
+            if v is not None or k in given or declared[k].default is not None
+        }
     raise InvalidUpdateError(
         f"Node {node!r} returned {type(obj).__name__} ({obj!r:.80}); a node must return a "
         "dict of state keys to update (or a pydantic/dataclass state object, a Command, or None)."
     )
-
-
-def validation_message(exc: ValidationError) -> str:
-    """A one-line summary of a pydantic error."""
-    first = exc.errors()[0]
-    loc = ".".join(str(p) for p in first.get("loc", ()))
-    return f"{first.get('msg', exc)}" + (f" at {loc}" if loc else "")
 
 
 def registrable_types(schema: Schema) -> list[type[Any]]:

@@ -35,6 +35,17 @@ def test_each_step_sees_one_fewer_and_taking_input_counts() -> None:
     assert seen == [("a", 4), ("b", 3)]
 
 
+def test_without_a_limit_the_first_step_has_langgraphs_default_left() -> None:
+    seen: list[int] = []
+
+    def a(state: State) -> dict[str, Any]:
+        seen.append(state["remaining_steps"])
+        return {}
+
+    StateGraph(State).add_node(a).add_edge(START, "a").compile().invoke({"n": 0})
+    assert seen == [10_006]
+
+
 def test_remaining_steps_outside_a_run_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="outside a running graph"):
         remaining_steps()

@@ -329,3 +329,19 @@ def test_ai_message_takes_usage_under_langchain_name_too() -> None:
     assert AIMessage("x", usage=usage).usage_metadata == usage
     with pytest.raises(ValueError, match="usage_metadatum"):
         AIMessage("x", usage_metadatum=usage)
+
+
+def test_any_message_keeps_instances_and_validates_everything_else() -> None:
+    """Its fast path for instances of its own classes changes nothing pydantic does."""
+
+    class Custom(HumanMessage):
+        pass
+
+    adapter: TypeAdapter[list[Any]] = TypeAdapter(list[AnyMessage])
+    human, custom = HumanMessage("hi"), Custom("yo")
+    got = adapter.validate_python([human, {"type": "ai", "content": "x"}, custom])
+    assert got[0] is human and got[2] is custom
+    assert type(got[1]) is AIMessage and got[1].content == "x"
+    with pytest.raises(ValueError, match="type"):
+        adapter.validate_python([{"type": "nope", "content": "x"}])
+    assert adapter.json_schema()["items"]["discriminator"]["propertyName"] == "type"

@@ -10,7 +10,7 @@ import time
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel
 
 from graphkit import (
     END,
@@ -339,31 +339,6 @@ def test_input_and_output_schemas_filter_and_private_keys_flow_between_nodes() -
     assert graph.invoke({"question": "hi", "answer": "x", "scratch": "y"}) == {"answer": "HI!"}
     with pytest.raises(InvalidUpdateError, match="'typo' is not a key of this graph's state"):
         graph.invoke({"question": "hi", "typo": "x"})
-
-
-def test_pydantic_state_validates_input_and_node_writes() -> None:
-    class PState(BaseModel):
-        count: int = Field(default=0, ge=0)
-        items: Annotated[list[str], operator.add] = []
-
-    builder = StateGraph(PState)
-    seen: list[Any] = []
-
-    def bump(state: PState) -> dict[str, Any]:
-        seen.append(type(state))
-        return {"count": state.count - 5, "items": ["x"]}
-
-    builder.add_node(bump)
-    builder.add_edge(START, "bump")
-    graph = builder.compile()
-    assert graph.invoke({"count": 7}) == {"count": 2, "items": ["x"]}
-    assert seen == [PState]
-    with pytest.raises(InvalidUpdateError, match=r"key 'count' written by \['bump'\]"):
-        graph.invoke({"count": 3})
-    with pytest.raises(InvalidUpdateError, match="validation error for PState") as bad:
-        graph.invoke({"count": "many"})
-    assert isinstance(bad.value, ValidationError)  # as LangGraph raises
-    assert bad.value.errors()[0]["loc"] == ("count",)
 
 
 def test_pydantic_node_may_return_a_model_instance() -> None:

@@ -19,6 +19,7 @@ from graphkit.context import CURRENT_TASK, RunScope
 from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.executor import Executor
 from graphkit.engine.loop import Run
+from graphkit.engine.merge import first_value
 from graphkit.engine.nested import (
     joins_parent,
     nested_result,
@@ -44,6 +45,7 @@ from graphkit.errors import (
     InvalidUpdateError,
     ParentCommand,
     PolicyError,
+    revalidation_error,
 )
 from graphkit.runtime import coerce_context
 from graphkit.schema import ROOT, state_fields, update_from_object
@@ -517,7 +519,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if isinstance(input, dict):
             items = input
         elif state_fields(input) is not None:
+            # a state object's fields other than the input schema's are not typos: dropped
             items = update_from_object(input, "input")
+            items = {k: v for k, v in items.items() if k in self.tables.input_keys}
         else:
             raise InvalidUpdateError(
                 f"The graph's input must be a dict of state keys (or a {schema.name} "
@@ -533,16 +537,15 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             # A reducer key left out starts from its initial value (e.g. [] for a list).
             probe = {k: make() for k, make in initial.items() if k in schema.channels}
             probe.update(
-                (k, reducers[k](initial[k](), v) if k in reducers and k in initial else v)
+                (k, first_value(k, v, reducers[k], initial.get(k)) if k in reducers else v)
                 for k, v in items.items()
             )
             try:
-                model = schema.cls.model_validate(probe)
+                schema.cls.model_validate(probe)
             except ValidationError as exc:
-                details: Any = exc.errors()
-                raise InvalidInputError.from_exception_data(schema.name, details) from None
-            # only what the caller gave (validated): defaults are not written, as in LangGraph
-            items = {k: v if k in reducers else getattr(model, k) for k, v in items.items()}
+                raise revalidation_error(InvalidInputError, schema.name, exc) from None
+        # written as given (not coerced; defaults not written), as in LangGraph: each
+        # reader validates the values when it builds its model
         return list(items.items())
 
     def _known_input(self, items: dict[str, Any]) -> dict[str, Any]:
@@ -752,9 +755,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         return nested_result(run, ctx)
 
     def _node_input(self, state: Any) -> Any:
-        """The parent's state as this subgraph's input: the keys its input schema has."""
-        fields = state_fields(state)
-        values = state if fields is None else fields
+        """The parent's state as this subgraph's input: the keys its input schema has (of
+        a state object, the fields an input of it writes: ``update_from_object``)."""
+        values = state if state_fields(state) is None else update_from_object(state, "input")
         if isinstance(values, dict):
             keys = self.tables.input_keys
             return {k: v for k, v in values.items() if k in keys}

@@ -72,10 +72,12 @@ from graphkit.errors import (
     EmptyInputError,
     GraphDrained,
     GraphRecursionError,
+    InvalidStateError,
     InvalidUpdateError,
     ParentCommand,
     RunContextError,
     StepTimeoutError,
+    add_context,
     is_invalid_resume,
 )
 from graphkit.schema import ROOT
@@ -85,7 +87,9 @@ if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
     from graphkit.stores.checkpoint.base import BaseCheckpointSaver
 
-DEFAULT_RECURSION_LIMIT = 10_000
+DEFAULT_RECURSION_LIMIT = 10_007
+"""Steps a run may take without ``recursion_limit`` in its config: LangGraph 1.x's
+default, so ``RemainingSteps`` reads the same in both (10006 in the first step)."""
 COPY = "__copy__"
 """``update_state(config, None, as_node=COPY)`` saves a copy of the checkpoint (a fork)."""
 INPUT = "__input__"
@@ -116,6 +120,14 @@ def _read_state(ref: weakref.ref[Run]) -> Callable[[], Any]:
         return run.tables.start.make_input(run.values)
 
     return read_state
+
+
+def _invalid_input(node: str, step: int) -> str:
+    return (
+        f"Before node {node!r} ran at step {step}: the state does not fit its schema. A "
+        "node (or update_state) wrote the value shown above; fix that write, or widen "
+        "the field's type."
+    )
 
 
 def _alive(ref: weakref.ref[Run]) -> Run:
@@ -771,21 +783,25 @@ class Run:
         run = self.ctx
         step = self.step + 1
         tasks: list[Task] = []
-        for name in sorted(names) if len(names) > 1 else names:
-            node = nodes[name]
-            tasks.append(
-                planned_task(
-                    run,
-                    step,
-                    node,
-                    node.make_input(values, self.steps_left)
-                    if node.managed
-                    else node.make_input(values),
-                    ("pull", name),
-                    pull_task_id(step, name),
-                    None,
+        try:
+            for name in sorted(names) if len(names) > 1 else names:
+                node = nodes[name]
+                tasks.append(
+                    planned_task(
+                        run,
+                        step,
+                        node,
+                        node.make_input(values, self.steps_left)
+                        if node.managed
+                        else node.make_input(values),
+                        ("pull", name),
+                        pull_task_id(step, name),
+                        None,
+                    )
                 )
-            )
+        except InvalidStateError as exc:
+            add_context(exc, _invalid_input(name, step))
+            raise
         if sends:
             planned_sends(tasks, run, step, nodes, sends)
         if self.restored:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from graphkit.constants import MISSING
 from graphkit.engine import in_place
 from graphkit.errors import InvalidUpdateError, add_context
-from graphkit.schema import validation_message
 from graphkit.types import Overwrite
 
 if TYPE_CHECKING:
@@ -29,12 +28,13 @@ def merge_writes(
 ) -> dict[str, Any]:
     """The keys that ``writers``' writes change, merged through the reducers, in order.
 
-    Raises ``InvalidUpdateError`` when a key without a reducer gets two writes, or a
-    pydantic state rejects a value. ``values`` itself is not changed, except with
-    ``tasks`` (the step's, of a run without a checkpointer): a history only they and
-    ``values`` hold may be appended to in place (``graphkit.engine.in_place``).
+    Raises ``InvalidUpdateError`` when a key without a reducer gets two writes. Values
+    are kept as written (a pydantic state validates them where they are read).
+    ``values`` itself is not changed, except with ``tasks`` (the step's, of a run
+    without a checkpointer): a history only they and ``values`` hold may be appended
+    to in place (``graphkit.engine.in_place``).
     """
-    if len(writers) == 1 and len(writers[0][1]) == 1 and tables.validating is None:
+    if len(writers) == 1 and len(writers[0][1]) == 1:
         key, value = writers[0][1][0]  # one write (a chain's step): in short
         if key not in tables.reducers and type(value) is not Overwrite and type(value) is not dict:
             return {key: value}
@@ -49,7 +49,6 @@ def merge_writes(
     if not grouped:
         return {}
     reducers = tables.reducers
-    validating = tables.validating
     new: dict[str, Any] = {}
     for key, pending in grouped.items():
         reducer = reducers.get(key)
@@ -69,8 +68,6 @@ def merge_writes(
                 )
             else:
                 new[key] = _reduce(values.get(key, MISSING), pending, reducer, key)
-            if validating is not None and key in validating.channels:
-                new[key] = _validate(validating, key, new[key], writers)
         except InvalidUpdateError:
             raise
         except Exception as exc:
@@ -78,6 +75,13 @@ def merge_writes(
             add_context(exc, f"While merging writes of {names} into key {key!r}")
             raise
     return new
+
+
+def first_value(key: str, value: Any, reducer: Any, initial: Any) -> Any:
+    """What a reducer key holds after its first write ``value`` (an ``Overwrite``
+    included), starting from ``initial()`` (None: the write itself, as LangGraph's
+    channel without an empty value)."""
+    return _reduce(MISSING if initial is None else initial(), [value], reducer, key)
 
 
 def _reduce(current: Any, pending: list[Any], reducer: Any, key: str) -> Any:
@@ -124,20 +128,6 @@ def _overwritten(value: Any) -> Any:
 
 OVERWRITE_KEY = "__overwrite__"
 """The JSON form of ``Overwrite(value)``: ``{"__overwrite__": value}``."""
-
-
-def _validate(schema: Any, key: str, value: Any, writers: list[tuple[str, list[Write]]]) -> Any:
-    from pydantic import ValidationError
-
-    try:
-        return schema.validate(key, value)
-    except ValidationError as exc:
-        names = [n for n, w in writers if any(k == key for k, _ in w)]
-        raise InvalidUpdateError(
-            f"Invalid value for key {key!r} written by {names}: {validation_message(exc)}. "
-            f"The state schema {schema.cls.__name__} declares it as "
-            f"{schema.channels[key].annotation!r}."
-        ) from exc
 
 
 def _conflict(key: str, writers: list[tuple[str, list[Write]]]) -> InvalidUpdateError:

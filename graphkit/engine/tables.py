@@ -154,8 +154,6 @@ class GraphTables:
     output_key_set: frozenset[str]
     """``output_keys`` as a set (a step's task results keep only these channels)."""
     input_keys: frozenset[str]
-    validating: Schema | None
-    """The pydantic state schema whose fields validate writes, if any."""
     interrupt_before: frozenset[str]
     interrupt_after: frozenset[str]
     has_async: bool
@@ -247,7 +245,6 @@ def build_tables(
         output_keys=builder.output.keys,
         output_key_set=frozenset(builder.output.keys),
         input_keys=frozenset(builder.input.keys),
-        validating=builder.state if builder.state.validates else None,
         interrupt_before=interrupt_before,
         interrupt_after=interrupt_after,
         has_async=has_async,
@@ -259,11 +256,15 @@ def build_tables(
 
 
 def _subgraph_io(table: NodeTable, inner: GraphTables, channels: dict[str, ChannelSpec]) -> None:
-    """A subgraph node reads the parent keys its input schema shares and hands back only
-    the keys of its output the parent has: everything else is the subgraph's own state.
-    A root-state subgraph takes and returns one value: nothing to pick."""
+    """A subgraph node reads the parent keys its input schema shares (a pydantic or
+    dataclass input schema: the whole object, whose fields the subgraph picks) and
+    hands back only the keys of its output the parent has: everything else is the
+    subgraph's own state. A root-state subgraph takes and returns one value."""
     if inner.root:
         return
+    table.output_keys = frozenset(k for k in inner.output_keys if k in channels)
+    if table.input_schema.kind in ("pydantic", "dataclass"):
+        return  # it gets the state object, as LangGraph's; the subgraph takes its fields
     offered = table.input_schema.keys
     keys = tuple(k for k in offered if k in inner.input_keys)
     table.input_schema = Schema(
@@ -271,7 +272,6 @@ def _subgraph_io(table: NodeTable, inner: GraphTables, channels: dict[str, Chann
     )
     table.input_keys = keys
     table.managed = ()  # a subgraph counts its own steps
-    table.output_keys = frozenset(k for k in inner.output_keys if k in channels)
 
 
 def _reader(schema: Schema, channels: dict[str, ChannelSpec]) -> Reader:

@@ -10,7 +10,7 @@ import operator
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator, model_validator
 
 from tests.parity.conftest import Lib, plain
 
@@ -213,6 +213,76 @@ def pydantic_state(lib: Lib) -> Any:
     return b.compile().invoke({"text": "hey"})
 
 
+class Inner(BaseModel):
+    yo: int
+
+
+class Validated(BaseModel):
+    name: str
+    inner: Inner | None = None
+    ids: frozenset[int] = frozenset()
+    items: Annotated[list[str], operator.add] = []
+    marked: int = 13
+
+    @field_validator("name", mode="after")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return "V" + value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mark(cls, values: Any) -> Any:
+        return values | {"marked": 392} if isinstance(values, dict) else values
+
+
+def pydantic_raw_values(lib: Lib) -> Any:
+    seen: list[str] = []
+
+    def a(state: Validated) -> dict[str, Any]:
+        seen.append(repr(state))
+        return {"items": ["a"], "inner": {"yo": "2"}}
+
+    def route(state: Validated) -> str:
+        seen.append(repr(state))
+        return "b"
+
+    def b(state: Validated) -> dict[str, Any]:
+        seen.append(repr(state))
+        return {"name": "x", "items": lib.Overwrite(["b"])}
+
+    builder = lib.StateGraph(Validated)
+    builder.add_node("a", a)
+    builder.add_node("b", b)
+    builder.add_edge(lib.START, "a")
+    builder.add_conditional_edges("a", route, ["b"])
+    graph = builder.compile(checkpointer=lib.InMemorySaver())
+    cfg = _thread("p")
+    given = {"name": "J", "inner": {"yo": 1}, "ids": [1, 2]}
+    chunks = list(graph.stream(given, cfg, stream_mode="values"))
+    graph.update_state(cfg, {"inner": {"yo": "9"}})
+    return {"chunks": chunks, "state": graph.get_state(cfg).values, "seen": seen}
+
+
+def pydantic_subgraph(lib: Lib) -> Any:
+    class Sub(BaseModel):
+        name: str
+        marked: int = 0
+
+    seen: list[str] = []
+
+    def s(state: Sub) -> dict[str, Any]:
+        seen.append(repr(state))
+        return {"name": state.name + "!"}
+
+    sub = lib.StateGraph(Sub)
+    sub.add_node("s", s)
+    sub.add_edge(lib.START, "s")
+    builder = lib.StateGraph(Validated)
+    builder.add_node("sub", sub.compile())
+    builder.add_edge(lib.START, "sub")
+    return {"out": builder.compile().invoke({"name": "J", "items": ["x"]}), "seen": seen}
+
+
 def retry_policy(lib: Lib) -> Any:
     calls = []
 
@@ -369,6 +439,8 @@ SCENARIOS = [
     deferred_node,
     messages_state,
     pydantic_state,
+    pydantic_raw_values,
+    pydantic_subgraph,
     retry_policy,
     recursion_limit,
     subgraph_private_keys,
