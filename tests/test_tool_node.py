@@ -845,7 +845,7 @@ def test_a_tool_list_must_answer_its_call_exactly_once(answers: int) -> None:
             ToolMessage("x", tool_call_id=tool_call_id) for _ in range(answers)
         ]
 
-    with pytest.raises(ValueError, match=f"list with {answers} messages answering"):
+    with pytest.raises(ValueError, match=f"list with {answers} messages bound to tool_call_id"):
         ToolNode([bad]).invoke(state_with(("bad", {}, "c1")))
 
 
@@ -873,3 +873,16 @@ def test_a_returned_tool_message_gets_its_content_normalized() -> None:
 
     out = ToolNode([listed]).invoke(state_with(("listed", {}, "c1")))
     assert out["messages"][0].content == '["x", "y"]'
+
+
+def test_a_malformed_tool_output_is_a_tool_error_for_handle_tool_errors() -> None:
+    @tool
+    def unanswered() -> Command[Any]:
+        """Forgets to answer."""
+        return Command(update={"messages": []})
+
+    call = ("unanswered", {}, "c1")
+    with pytest.raises(ValueError, match="no ToolMessage"):
+        ToolNode([unanswered]).invoke(state_with(call))
+    out = ToolNode([unanswered], handle_tool_errors=True).invoke(state_with(call))
+    assert out["messages"][0].status == "error" and "no ToolMessage" in out["messages"][0].content

@@ -366,7 +366,7 @@ class ToolNode:
         if isinstance(prepared, ToolMessage):
             return prepared
         tool, args, injected = prepared
-        try:
+        try:  # a tool's malformed output is its error too, as in LangGraph
             result = _split(
                 tool,
                 tool.run(
@@ -375,11 +375,11 @@ class ToolNode:
                     input=args,
                 ),
             )
+            return self._to_output(result, request.tool_call, input_type)
         except _NEVER_HANDLED:
             raise
         except Exception as exc:
             return self._on_error(exc, request.tool_call)
-        return self._to_output(result, request.tool_call, input_type)
 
     async def _aexecute(self, request: ToolCallRequest, input_type: InputType) -> Any:
         prepared = self._prepare(request)
@@ -395,11 +395,11 @@ class ToolNode:
                     input=args,
                 ),
             )
+            return self._to_output(result, request.tool_call, input_type)
         except _NEVER_HANDLED:
             raise
         except Exception as exc:
             return self._on_error(exc, request.tool_call)
-        return self._to_output(result, request.tool_call, input_type)
 
     def _prepare(
         self, request: ToolCallRequest
@@ -505,9 +505,9 @@ class ToolNode:
         )
         if answers != 1:
             raise ToolCallError(
-                f"Tool {call['name']!r} returned a list with {answers} messages answering "
-                f"tool_call_id={call.get('id')!r}; exactly one ToolMessage with that id (at the "
-                "top level or in one Command's update) must answer the call."
+                f"Tool {call['name']!r} returned a list with {answers} messages bound to "
+                f"tool_call_id {call.get('id')!r}; expected exactly one terminating ToolMessage "
+                "(at the top level or in one Command's update)."
             )
         return [
             self._checked_command(item, call, input_type, must_answer=False)
