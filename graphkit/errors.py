@@ -378,6 +378,12 @@ class SaverClosedError(GraphkitError, RuntimeError):
     """A checkpoint saver (or a writer handle made from it) was used after ``close()``."""
 
 
+class SaverNotImplementedError(GraphkitError, NotImplementedError):
+    """A checkpoint saver was asked for a method its class does not implement (a saver
+    may implement any subset of ``BaseCheckpointSaver``'s methods, as with LangGraph):
+    the message names the method and what to implement or call instead."""
+
+
 class StoreFormatError(StoreError, RuntimeError):
     """A store on disk is in a format this version cannot read (written by a newer
     graphkit): the message names the format and the fix."""

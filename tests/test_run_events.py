@@ -327,3 +327,81 @@ def test_compiled_graphs_are_named_langgraph_unless_named() -> None:
     builder.add_node("n", lambda s: s)
     builder.add_edge(START, "n")
     assert builder.compile(name="mine").name == "mine"
+
+
+async def test_a_react_agent_reports_its_model_route_and_tool_under_their_nodes() -> None:
+    from graphkit.prebuilt import create_react_agent
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    call = {"name": "add", "args": {"a": 1, "b": 2}, "id": "c1"}
+    model = FakeChatModel(responses=[AIMessage("", tool_calls=[call]), AIMessage("three")])
+    agent = create_react_agent(model, [add])
+    events = await events_of(agent, {"messages": [("user", "1+2?")]})
+    shown = [
+        (e["event"], e["name"], e["metadata"].get("langgraph_node"), len(e["parent_ids"]))
+        for e in events
+        if e["event"] != "on_chat_model_stream" and e["name"] != "LangGraph"
+    ]
+    agent_step = [
+        ("on_chain_start", "agent", "agent", 1),
+        ("on_chat_model_start", "FakeChatModel", "agent", 2),
+        ("on_chat_model_end", "FakeChatModel", "agent", 2),
+        ("on_chain_start", "should_continue", "agent", 2),
+        ("on_chain_end", "should_continue", "agent", 2),
+        ("on_chain_stream", "agent", "agent", 1),
+        ("on_chain_end", "agent", "agent", 1),
+    ]
+    assert shown == [
+        *agent_step,
+        ("on_chain_start", "tools", "tools", 1),
+        ("on_tool_start", "add", "tools", 2),
+        ("on_tool_end", "add", "tools", 2),
+        ("on_chain_stream", "tools", "tools", 1),
+        ("on_chain_end", "tools", "tools", 1),
+        *agent_step,
+    ]
+    from graphkit.messages import ToolMessage
+
+    (end,) = [e for e in events if e["event"] == "on_tool_end"]
+    answer = end["data"]["output"]  # a tool run for a tool call answers with its message
+    assert isinstance(answer, ToolMessage)
+    assert (answer.content, answer.name, answer.tool_call_id) == ("3", "add", "c1")
+    assert end["data"]["input"] == {"a": 1, "b": 2}
+
+
+async def test_a_graph_a_node_streams_events_of_reports_each_run_once() -> None:
+    inner = one_node(lambda s: {"x": s["x"] + 1}, name="inner")
+    seen: list[list[tuple[str, str]]] = []
+
+    async def outer(s: S) -> dict[str, Any]:
+        seen.append(kinds(await events_of(inner, s)))
+        return {"x": 5}
+
+    await events_of(one_node(outer, name="outer"), {"x": 1})
+    assert seen == [
+        [
+            ("on_chain_start", "LangGraph"),
+            ("on_chain_start", "inner"),
+            ("on_chain_stream", "inner"),
+            ("on_chain_end", "inner"),
+            ("on_chain_stream", "LangGraph"),
+            ("on_chain_end", "LangGraph"),
+        ]
+    ]
+
+
+async def test_a_configs_run_name_names_the_root_run_only() -> None:
+    graph = one_node(lambda s: {"x": 2}, name="node")
+    events = await events_of(graph, {"x": 1}, {"run_name": "my_agent"})
+    assert [e["name"] for e in events] == [
+        "my_agent",
+        "node",
+        "node",
+        "node",
+        "my_agent",
+        "my_agent",
+    ]

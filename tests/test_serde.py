@@ -384,3 +384,16 @@ def test_dumps_called_from_an_encode_hook_and_from_threads_packs_each_value_whol
     for thread in threads:
         thread.join()
     assert not errors, errors[0]
+
+
+def test_typed_values_as_langgraph_savers_store_them() -> None:
+    from graphkit.stores.serde import default_serializer as serde
+
+    assert serde.dumps_typed(None) == ("null", b"")
+    assert serde.dumps_typed(b"raw") == ("bytes", b"raw")
+    assert serde.loads_typed(serde.dumps_typed(bytearray(b"x"))) == bytearray(b"x")
+    kind, body = serde.dumps_typed({"n": 1})
+    assert kind == "msgpack" and serde.loads(body) == {"n": 1}
+    assert serde.loads_typed(("null", b"")) is None
+    with pytest.raises(SerdeError, match="'pickle'"):
+        serde.loads_typed(("pickle", b"..."))

@@ -13,6 +13,7 @@ what it restores as a ``Restored`` value, which the run applies. The state API
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import time
 from collections.abc import Container, Iterable
@@ -21,6 +22,7 @@ from typing import Any, NamedTuple
 
 from graphkit import _message_index
 from graphkit.constants import INTERRUPT, MISSING, START
+from graphkit.engine.async_saves import AwaitedSaves, LoopSaver
 from graphkit.engine.frontier import Frontier, next_names
 from graphkit.engine.group_commit import GroupCommit, RunSaves, SaveItem, committer
 from graphkit.engine.task import Task, Write, adopt_handler, handled_failure
@@ -32,6 +34,7 @@ from graphkit.stores.checkpoint.base import (
     CheckpointMetadata,
     CheckpointWriter,
     new_checkpoint_id,
+    stands_for_put,
     thread_of,
     utc_timestamp,
 )
@@ -117,6 +120,13 @@ class CheckpointSession:
             raise ConfigError(f"durability must be one of {DURABILITY}, got {self.durability!r}.")
         self.in_background = self.durability == "async" and saver.waits_on_io
         """Saves go to the saver's background committer (else they are made inline)."""
+        self.inline = not saver.waits_on_io
+        """Saves call the saver's writer at once, whatever the durability."""
+        self.reader = saver
+        """What loads read through: the saver, or its async methods (``await_saver``)."""
+        self.awaited: AwaitedSaves | None = None
+        """Set by an async run on a saver awaited natively (``await_saver``): saves and
+        pending writes queue there, and the run awaits them on the event loop."""
         self.user_metadata = dict(config.get("metadata") or {})
         self.loaded = False
         self.versions: dict[str, int] = {}
@@ -148,6 +158,15 @@ class CheckpointSession:
         checkpoint saved right after it (no node runs between the two): one transaction
         and one disk sync instead of two (see ``save(hold=True)``)."""
 
+    def await_saver(self, loop: asyncio.AbstractEventLoop) -> None:
+        """This (async) run's saver is awaited natively (``awaits_natively``): saves and
+        pending writes queue in ``awaited`` for the run to await, and loads read through
+        the saver's async methods on ``loop`` (the run loads in a worker thread)."""
+        self.awaited = AwaitedSaves(self.saver, background=self.durability == "async")
+        self.reader = LoopSaver(self.saver, loop)
+        self.inline = self.in_background = False
+        self.defer_sync = True  # (saves get their own dicts and are never held)
+
     # ---------------------------------------------------------------- load
     def load(
         self, *, known: Container[str], joins: int, before: str | None = None
@@ -159,12 +178,12 @@ class CheckpointSession:
         checkpoint id (ids are time-ordered across namespaces).
         """
         if before is not None:
-            older = self.saver.list(
+            older = self.reader.list(
                 self.config, before={"configurable": {"checkpoint_id": before}}, limit=1
             )
             found = next(iter(older), None)
         else:
-            found = self.saver.get_tuple(self.config)
+            found = self.reader.get_tuple(self.config)
         if found is None:
             if self.config["configurable"].get("checkpoint_id"):
                 raise ConfigError(
@@ -212,7 +231,7 @@ class CheckpointSession:
         """True when the loaded checkpoint is the newest of its thread and namespace."""
         configurable = {k: v for k, v in self.config["configurable"].items()}
         configurable.pop("checkpoint_id", None)
-        latest = self.saver.get_tuple({"configurable": configurable})
+        latest = self.reader.get_tuple({"configurable": configurable})
         return latest is None or latest.config["configurable"].get("checkpoint_id") == self.config[
             "configurable"
         ].get("checkpoint_id")
@@ -337,7 +356,7 @@ class CheckpointSession:
     ) -> list[Saved]:
         """Save a checkpoint of ``values``; what was written, if ``report_held``."""
         saver = self.saver
-        if not saver.waits_on_io:  # nothing to wait for or share: save inline, whatever
+        if self.inline:  # nothing to wait for or share: save inline, whatever
             # the durability (the writer is done with these dicts before the run goes on)
             checkpoint, new_versions = self._checkpoint(values, frontier, False, stamp)
             metadata = self._metadata(source, step)
@@ -346,9 +365,9 @@ class CheckpointSession:
             if self.interrupted:
                 self.interrupted = {}
             writer = self._writer
-            if writer is None:  # (a saver not derived from ours may have no writer)
-                make = getattr(saver, "writer", None)
-                writer = self._writer = make(parent) if make else CheckpointWriter(saver)
+            if writer is None:  # (a subclass's own put is called: see stands_for_put)
+                fast = stands_for_put(saver, "writer")
+                writer = self._writer = saver.writer(parent) if fast else CheckpointWriter(saver)
             writer.put(parent, checkpoint, metadata, new_versions)
             if not self.report_held:
                 return []
@@ -368,6 +387,8 @@ class CheckpointSession:
             if self._background is None:
                 self._background = RunSaves(saver)
             self._background.submit((parent, checkpoint, metadata, new_versions))
+        elif self.awaited is not None:
+            self.awaited.put((parent, checkpoint, metadata, new_versions))
         else:
             # committed before the run goes on; concurrent runs share the disk sync
             item = (parent, checkpoint, metadata, new_versions)
@@ -442,7 +463,7 @@ class CheckpointSession:
         for index, task in enumerate(tasks):
             writes = _pending_writes(task, asked)
             if writes is not None:
-                self.saver.put_writes(self.config, writes, task.id, index)
+                self._put_writes(writes, task.id, index)
         return saved
 
     def keep_finished(
@@ -452,7 +473,16 @@ class CheckpointSession:
         step's checkpoint then does not run it again (``index``: its place in the step)."""
         writes = _pending_writes(task, asked)
         if writes is not None:
-            self.saver.put_writes(self.config, writes, task.id, index)
+            self._put_writes(writes, task.id, index)
+            if self.awaited is not None:  # (called on the event loop)
+                self.awaited.start()
+
+    def _put_writes(self, writes: list[Write], task_id: str, index: int) -> None:
+        """Keep one task's writes against the current checkpoint."""
+        if self.awaited is not None:
+            self.awaited.put_writes(self.config, writes, task_id, index)
+        else:
+            self.saver.put_writes(self.config, writes, task_id, index)
 
     def commit_deferred(self) -> None:
         """Commit the sync saves an async run deferred, in order (call it off the loop)."""

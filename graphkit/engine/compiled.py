@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
+from graphkit.engine.async_saves import loop_saver
 from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.executor import Executor
 from graphkit.engine.loop import Run
@@ -576,8 +577,11 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         return get_state(self, config, subgraphs=subgraphs)
 
     async def aget_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
-        """Async ``get_state``."""
-        return await asyncio.to_thread(self.get_state, config, subgraphs=subgraphs)
+        """Async ``get_state`` (through the saver's async methods, if it has its own)."""
+        from graphkit.engine.state import get_state
+
+        saver = loop_saver(self.saver)
+        return await asyncio.to_thread(get_state, self, config, subgraphs=subgraphs, saver=saver)
 
     def get_state_history(
         self,
@@ -600,9 +604,16 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
-        """Async ``get_state_history``."""
+        """Async ``get_state_history`` (through the saver's async methods, if it has its own)."""
+        from graphkit.engine.state import get_state_history
+
+        saver = loop_saver(self.saver)
         items = await asyncio.to_thread(
-            lambda: list(self.get_state_history(config, filter=filter, before=before, limit=limit))
+            lambda: list(
+                get_state_history(
+                    self, config, filter=filter, before=before, limit=limit, saver=saver
+                )
+            )
         )
         for item in items:
             yield item
@@ -629,20 +640,26 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         """
         from graphkit.engine.state import update_state
 
-        steps = [[(u[0], u[1] if len(u) > 1 else None) for u in step] for step in supersteps]
-        return update_state(self, config, steps)
+        return update_state(self, config, _update_steps(supersteps))
 
     async def abulk_update_state(
         self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
     ) -> RunnableConfig:
-        """Async ``bulk_update_state``."""
-        return await asyncio.to_thread(self.bulk_update_state, config, supersteps)
+        """Async ``bulk_update_state`` (through the saver's async methods, if it has its own)."""
+        from graphkit.engine.state import update_state
+
+        steps = _update_steps(supersteps)
+        saver = loop_saver(self.saver)
+        return await asyncio.to_thread(update_state, self, config, steps, saver)
 
     async def aupdate_state(
         self, config: RunnableConfig, values: Any, as_node: str | None = None
     ) -> RunnableConfig:
-        """Async ``update_state``."""
-        return await asyncio.to_thread(self.update_state, config, values, as_node)
+        """Async ``update_state`` (through the saver's async methods, if it has its own)."""
+        from graphkit.engine.state import update_state
+
+        saver = loop_saver(self.saver)
+        return await asyncio.to_thread(update_state, self, config, [[(values, as_node)]], saver)
 
     def get_subgraphs(
         self, *, namespace: str | None = None, recurse: bool = False
@@ -839,14 +856,14 @@ class _Call:
 
 
 _NESTED_MODES = frozenset({"messages", "tools", EVENTS})
+"""Subgraph events of these modes reach a caller without ``subgraphs=True`` (they
+are only produced then, or when the parent takes them; see ``RunContext.streams``)."""
 
 _EVENT_MODES = frozenset({"updates", "values", EVENTS})
 _EVENTS_CALL = _Call(_EVENT_MODES, _EVENT_MODES, frozenset(), False, False, "v1")
 """How ``astream_events`` takes its run's stream: ``(mode, chunk)`` of these modes."""
 _SHAPE_OPTIONS = frozenset({"print_mode", "subgraphs", "debug", "stream_mode"})
 """Options that shape a stream, ignored by ``astream_events`` (which has its own)."""
-"""Subgraph events of these modes reach a caller without ``subgraphs=True`` (they
-are only produced then, or when the parent takes them; see ``RunContext.streams``)."""
 
 
 async def graph_events(
@@ -862,7 +879,8 @@ async def graph_events(
 
     ``view(kind, payload)`` shows the root's ``"updates"`` chunks and ``"output"``
     as the caller's API does (a workflow's); None shows them as they are. ``name``:
-    the root run's (default: the graph's).
+    the root run's (default: the graph's); a config's ``run_name`` names it, as in
+    LangChain.
     """
     if version not in ("v1", "v2"):
         raise InvalidArgumentError(
@@ -873,11 +891,14 @@ async def graph_events(
     run, call, resuming = graph._prepare(config, _EVENT_MODES, "v1", options, _EVENTS_CALL)
     tags = list(run.config.get("tags") or ())
     root_id = str(uuid.uuid4())
-    run.ctx.executor = EventsExecutor(run.ctx.executor, root_id, tags)
+    inner = run.ctx.executor  # (a graph streamed in a node of an events run: its own)
+    if isinstance(inner, EventsExecutor):
+        inner = inner.inner
+    run.ctx.executor = EventsExecutor(inner, root_id, tags)
     run.tables = evented_tables(run.tables)
     metadata = {**run.ctx.scope.metadata, "ls_integration": "langgraph"}
     v1 = version == "v1"
-    root_name = graph.name if name is None else name
+    root_name = run.config.get("run_name") or (graph.name if name is None else name)
 
     def root(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         return stream_event(kind, root_name, root_id, data, tags, {} if v1 else metadata, [])
@@ -930,6 +951,13 @@ def _final(run: Run, version: str) -> Any:
         interrupts = tuple(output.pop(INTERRUPT, ()))
         return GraphOutput(output, interrupts)
     return output
+
+
+def _update_steps(
+    supersteps: Sequence[Sequence[StateUpdate]],
+) -> list[list[tuple[Any, str | None]]]:
+    """``bulk_update_state``'s supersteps as ``(values, as_node)`` pairs."""
+    return [[(u[0], u[1] if len(u) > 1 else None) for u in step] for step in supersteps]
 
 
 def _for_parent(command: Command[Any]) -> Command[Any]:

@@ -28,6 +28,7 @@ from graphkit.stores.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     RunnableConfig,
+    stands_for_put,
 )
 
 SaveItem = tuple[RunnableConfig, Checkpoint, CheckpointMetadata, dict[str, int]]
@@ -120,10 +121,13 @@ class GroupCommit:
     def _commit(self, batch: list[Slot]) -> None:
         try:
             try:
+                saver = self.saver
                 if len(batch) == 1:
-                    self.saver.put(*batch[0].item)
-                else:
-                    self.saver.put_batch([s.item for s in batch])
+                    saver.put(*batch[0].item)
+                elif stands_for_put(saver, "put_batch"):
+                    saver.put_batch([s.item for s in batch])
+                else:  # a subclass's own put: called for each
+                    BaseCheckpointSaver.put_batch(saver, [s.item for s in batch])
             except BaseException as exc:
                 if len(batch) == 1:
                     batch[0].error = exc

@@ -41,6 +41,7 @@ from graphkit import _message_index
 from graphkit.constants import CONFIG_KEY_NODE_FINISHED, END, INTERRUPT, MISSING, START
 from graphkit.context import CURRENT_TASK, RunContext, RunScope, TaskContext, new_run_context
 from graphkit.engine import in_place
+from graphkit.engine.async_saves import AwaitedSaves
 from graphkit.engine.checkpoints import CheckpointSession, Restored, Saved, restore_task
 from graphkit.engine.events import (
     DONE,
@@ -81,6 +82,11 @@ from graphkit.errors import (
     is_invalid_resume,
 )
 from graphkit.schema import ROOT
+from graphkit.stores.checkpoint.base import (
+    awaits_natively,
+    missing_for_sync_runs,
+    not_implemented,
+)
 from graphkit.types import Command, Interrupt, RunnableConfig, Send, StateUpdate
 
 if TYPE_CHECKING:
@@ -1108,6 +1114,7 @@ class Run:
         finished = itertools.count(1)
         running = sum(1 for t in tasks if not t.done)
         asked = self.asked
+        loop = asyncio.get_running_loop() if cp.awaited is not None else None
 
         def keep(task: Task) -> None:
             last = next(finished) >= running
@@ -1122,6 +1129,8 @@ class Run:
                 index = next(i for i, t in enumerate(tasks) if t is task)
                 if saves is None:
                     cp.keep_finished(task, index, asked)
+                elif loop is not None:  # a saver awaited: queued and started on the loop
+                    loop.call_soon_threadsafe(cp.keep_finished, task, index, asked)
                 else:
                     saves.append(self.pool().submit(cp.keep_finished, task, index, asked))
 
@@ -1436,6 +1445,10 @@ class Run:
             raise GraphDrained(self.drained)
 
     def _iterate(self, input: Any, resuming: bool) -> Iterator[Event]:
+        if self.cp is not None:
+            missing = missing_for_sync_runs(self.cp.saver)
+            if missing:  # a saver with only async methods: say so before anything runs
+                raise not_implemented(self.cp.saver, missing[0])
         sink = self.sink
         drain = sink.drain  # (bound once: drained after every step)
         try:
@@ -1487,12 +1500,21 @@ class Run:
         if self.sink.forward is None:
             self.sink.use_event_loop()
         cp = self.cp
-        if cp is not None:  # sync saves commit in a worker thread: the loop stays free
-            cp.defer_sync = cp.durability == "sync" and cp.saver.waits_on_io
+        awaited = None
+        if cp is not None:
+            if awaits_natively(cp.saver):  # its async methods, awaited on the loop
+                cp.await_saver(asyncio.get_running_loop())
+                awaited = cp.awaited
+            else:  # sync saves commit in a worker thread: the loop stays free
+                cp.defer_sync = cp.durability == "sync" and cp.saver.waits_on_io
         try:
-            self.start(input, resuming=resuming)
-            if cp is not None and cp.deferred:
-                await asyncio.to_thread(cp.commit_deferred)
+            if awaited is not None:
+                await self._astart(input, resuming)
+                await awaited.settle()
+            else:
+                self.start(input, resuming=resuming)
+                if cp is not None and cp.deferred:
+                    await asyncio.to_thread(cp.commit_deferred)
             for event in self.drain():
                 yield event
             while True:
@@ -1508,7 +1530,9 @@ class Run:
                     await self.aexecute(started)
                 try:
                     stop = self.finish(tasks)
-                    if cp is not None and cp.deferred:
+                    if awaited is not None:
+                        await awaited.settle()
+                    elif cp is not None and cp.deferred:
                         await asyncio.to_thread(cp.commit_deferred)
                 finally:  # what the failed step streamed is delivered before its error
                     for event in self.drain():
@@ -1516,15 +1540,36 @@ class Run:
                 if stop:
                     break
                 await asyncio.sleep(0)  # one superstep at a time: other coroutines run between
-            await asyncio.to_thread(self.close) if self.cp is not None else self.close()
+            if awaited is not None:
+                try:
+                    self.close()
+                finally:
+                    await awaited.finish()
+            elif self.cp is not None:
+                await asyncio.to_thread(self.close)
+            else:
+                self.close()
             for event in self.drain():
                 yield event
         except BaseException:
             self.close_after_error()
+            if awaited is not None:
+                await _finish_after_error(awaited)
             raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
+
+    async def _astart(self, input: Any, resuming: bool) -> None:
+        """``start`` in a worker thread (it loads through the event loop: the saver's
+        async methods); a cancelled run lets it finish first (its saves are then queued
+        for the run's last ones)."""
+        started = asyncio.ensure_future(asyncio.to_thread(self.start, input, resuming=resuming))
+        try:
+            await asyncio.shield(started)
+        except asyncio.CancelledError:
+            await asyncio.wait([started])
+            raise
 
     async def _aexecute_live(self, tasks: list[Task]) -> AsyncIterator[Event]:
         aq = self.sink.aqueue
@@ -1532,17 +1577,26 @@ class Run:
             await self.aexecute(tasks)
             return
         running = asyncio.ensure_future(self.aexecute(tasks))
-        while True:
-            getter = asyncio.ensure_future(aq.get())
-            done, _ = await asyncio.wait({running, getter}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                yield getter.result()
-                continue
-            getter.cancel()
-            break
-        while not aq.empty():
-            yield aq.get_nowait()
-        await running
+        getter: asyncio.Future[Event] | None = None
+        try:
+            while True:
+                getter = asyncio.ensure_future(aq.get())
+                done, _ = await asyncio.wait({running, getter}, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    yield getter.result()
+                    while not aq.empty():  # a burst (a run's start, stream and end): no wait each
+                        yield aq.get_nowait()
+                    continue
+                break
+            while not aq.empty():
+                yield aq.get_nowait()
+            await running
+        finally:  # cancelled, or the consumer stopped: the step's tasks stop first
+            if getter is not None and not getter.done():
+                getter.cancel()
+            if not running.done():
+                running.cancel()
+                await asyncio.wait([running])
 
 
 class _QuietBatch(Batch[Task]):
@@ -1598,6 +1652,17 @@ def _await_here(coroutine: Any, branch: str, node: str) -> Any:
         "from code running on an event loop without awaiting it: use the async method "
         "(ainvoke/aupdate_state), or make the edge a plain function."
     )
+
+
+async def _finish_after_error(awaited: AwaitedSaves) -> None:
+    """A failed (or cancelled) run still finishes its saves, shielded; the run's own
+    error is the one the caller sees, and a save failing now is logged."""
+    try:
+        await awaited.finish()
+    except BaseException:
+        logging.getLogger("graphkit").exception(
+            "saving the last checkpoint of a failed run failed too (the run's error follows)"
+        )
 
 
 async def run_until_failure(aws: list[Awaitable[None]], tasks: list[Task]) -> None:

@@ -1,8 +1,8 @@
 """``astream_events``: LangChain's event stream of a run, as LangGraph's shows it.
 
 A call to ``astream_events`` runs the graph with the internal ``events`` stream
-mode and an ``EventsExecutor`` wrapped around the run's executor. Nothing else
-changes, so a run that is not asked for events does no extra work:
+mode and an ``EventsExecutor`` wrapped around the run's executor; a run that is
+not asked for events has neither, and does no extra work:
 
 - the graph itself is the root run: ``on_chain_start`` with the input, one
   ``on_chain_stream`` per ``updates`` chunk, ``on_chain_end`` with the output;
@@ -12,6 +12,8 @@ changes, so a run that is not asked for events does no extra work:
   without an event, as in LangGraph);
 - a graph running inside a node (a subgraph node, or one a node invokes) is a
   chain run under that node (``EventedRun``), its nodes under it;
+- a node's routing functions are chain runs under it, before its own end: the
+  run uses the graph's tables with reporting branches (``evented_tables``);
 - chat models (``on_chat_model_*``) and tools (``on_tool_*``) report under the
   node (or ``@task``) they run in (``model_run``, ``ToolRun``).
 
@@ -159,8 +161,7 @@ class EventsExecutor:
             return self.inner.call(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
         output = self.inner.call(name, spec, state, ctx)
-        if not self._after_branches(ctx, chain, output):
-            chain.returned(output)
+        self.returned(chain, output)
         return output
 
     async def acall(self, name: str, spec: CallSpec, state: Any, ctx: TaskContext | None) -> Any:
@@ -169,16 +170,23 @@ class EventsExecutor:
             return await self.inner.acall(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
         output = await self.inner.acall(name, spec, state, ctx)
-        if not self._after_branches(ctx, chain, output):
+        if not self.after_branches(chain, output):
             chain.emit("stream", {"chunk": output})
             await asyncio.sleep(0)  # (see ``later``)
             chain.end(output)
         return output
 
-    def _after_branches(self, ctx: TaskContext, chain: RunEvents, output: Any) -> bool:
+    def returned(self, chain: RunEvents, output: Any) -> None:
+        """A node or ``@task`` call returned ``output``: its stream and end events, now
+        or (for a node with conditional edges) once its branches ran."""
+        if not self.after_branches(chain, output):
+            chain.returned(output)
+
+    def after_branches(self, chain: RunEvents, output: Any) -> bool:
         """For a node with conditional edges: keep its stream and end events for
         ``node_done`` (its routing functions report first, as in LangGraph). False
         for anything else (a ``@task`` call, a node without branches)."""
+        ctx = chain.ctx
         if not isinstance(ctx, Task) or not ctx.node.branches or CURRENT_CALL.get() is not None:
             return False
         self.pending[id(ctx)] = (chain, output)
@@ -384,7 +392,10 @@ class ToolRun:
         run.start(args)
 
     def finished(self, output: Any) -> None:
-        """The tool returned ``output``."""
+        """The tool returned ``output``: called for a tool call (with its id), the
+        ``ToolMessage`` it answers with, as a LangChain tool invoked with a call shows."""
+        if self.call_id is not None:
+            output = _as_tool_message(output, self.run.name, self.call_id)
         self.run.end(output)
 
     def failed(self, error: BaseException) -> None:
@@ -392,6 +403,16 @@ class ToolRun:
         self.run.emit(
             "error", {"error": error, "input": self.run.input, "tool_call_id": self.call_id}
         )
+
+
+def _as_tool_message(output: Any, name: str, call_id: str) -> Any:
+    from graphkit.messages import ToolMessage
+    from graphkit.prebuilt.tool_node import _content  # (how ToolNode words a result)
+    from graphkit.types import Command
+
+    if isinstance(output, (ToolMessage, Command)):
+        return output
+    return ToolMessage(content=_content(output), name=name, tool_call_id=call_id)
 
 
 def tool_run(name: str, args: Any, call_id: str | None) -> ToolRun | None:

@@ -342,9 +342,10 @@ def get_state_history(
     filter: dict[str, Any] | None,
     before: RunnableConfig | None,
     limit: int | None,
+    saver: BaseCheckpointSaver | None = None,
 ) -> Iterator[StateSnapshot]:
     """Snapshots of a thread, newest first (of one namespace: ``checkpoint_ns``)."""
-    saver = _saver(graph)
+    saver = saver or _saver(graph)
     graph = _reader(graph, config)
     config = {**config, "configurable": {"checkpoint_ns": "", **(config.get("configurable") or {})}}
     children: dict[str | None, list[CheckpointTuple]] = {}
@@ -360,13 +361,15 @@ def update_state(
     graph: CompiledStateGraph[Any, Any, Any, Any],
     config: RunnableConfig,
     supersteps: Sequence[Sequence[tuple[Any, str | None]]],
+    saver: BaseCheckpointSaver | None = None,
 ) -> RunnableConfig:
     """Apply each superstep's ``(values, as_node)`` updates through the reducers as if
     those nodes wrote them; one checkpoint per superstep.
 
-    A ``checkpoint_ns`` in the config updates that subgraph's own state.
+    A ``checkpoint_ns`` in the config updates that subgraph's own state. ``saver``:
+    the graph's, or what stands for it (``loop_saver``).
     """
-    saver = _saver(graph)
+    saver = saver or _saver(graph)
     ns = _namespace(config)
     target = graph_at(graph, ns)
     if target is None:

@@ -47,7 +47,7 @@ from graphkit.schema import ROOT, update_from_object
 from graphkit.types import Command, Send, TimeoutPolicy
 
 if TYPE_CHECKING:
-    from graphkit.engine.run_events import RunEvents
+    from graphkit.engine.run_events import EventsExecutor, RunEvents
 
 Write = tuple[str, Any]
 Grown = tuple[str, list[Any], int]
@@ -369,7 +369,7 @@ def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
         chain = _subgraph_chain(node, state, ctx)
         output = node.subgraph._run_as_node(state, ctx)
         if chain is not None:
-            chain.returned(output)
+            chain[0].returned(chain[1], output)
         return subgraph_update(node, output)
     try:
         return ctx.run.executor.call(node.name, node.call, state, ctx)
@@ -386,13 +386,15 @@ def _node_done(task: Task) -> None:
         events.node_done(task)
 
 
-def _subgraph_chain(node: NodeTable, state: Any, ctx: TaskContext) -> RunEvents | None:
+def _subgraph_chain(
+    node: NodeTable, state: Any, ctx: TaskContext
+) -> tuple[EventsExecutor, RunEvents] | None:
     """A subgraph node's own chain run, when the run streams ``astream_events`` (other
     nodes report theirs through ``EventsExecutor``, which a subgraph does not use)."""
     from graphkit.engine.run_events import events_of  # (it subclasses the loop's Run)
 
     events = events_of(ctx)
-    return None if events is None else events.task_run(ctx, node.name, None, state)
+    return None if events is None else (events, events.task_run(ctx, node.name, None, state))
 
 
 def _own_command(pc: ParentCommand) -> Command[Any]:
@@ -489,7 +491,7 @@ async def _acall_node(task: Task) -> Any:
         chain = _subgraph_chain(node, task.input, task)
         output = await node.subgraph._arun_as_node(task.input, task)
         if chain is not None:
-            chain.returned(output)
+            chain[0].returned(chain[1], output)
         return subgraph_update(node, output)
     try:
         return await task.run.executor.acall(node.name, node.call, task.input, task)

@@ -548,7 +548,7 @@ def _route_after_model(
 ) -> Callable[[Any], Any]:
     """Where to go after the model (or ``post_model_hook``): tools, back, or on."""
 
-    def route(state: Any) -> Any:
+    def should_continue(state: Any) -> Any:  # (LangGraph's name: astream_events shows it)
         messages = _messages_of(state, key)
         last = messages[-1] if messages else None
         if post_hook and isinstance(last, ToolMessage):
@@ -565,7 +565,7 @@ def _route_after_model(
             for call in calls
         ]
 
-    return route
+    return should_continue
 
 
 def _unanswered(messages: list[BaseMessage], last: AIMessage) -> list[Any]:

@@ -373,6 +373,39 @@ class Serializer:
                 f"cannot deserialize{place}: corrupt data ({type(exc).__name__}: {exc})"
             ) from None
 
+    # ----------------------------------------------------------------- LangGraph's names
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        """``(type, bytes)`` of ``obj``, as LangGraph's serializers return them (what a
+        saver written for LangGraph stores): ``"null"`` for None, ``"bytes"`` and
+        ``"bytearray"`` as they are, anything else ``"msgpack"`` (:meth:`dumps`).
+
+        >>> default_serializer.loads_typed(default_serializer.dumps_typed({"a": [1]}))
+        {'a': [1]}
+        """
+        if obj is None:
+            return "null", b""
+        if type(obj) is bytes:
+            return "bytes", obj
+        if type(obj) is bytearray:
+            return "bytearray", bytes(obj)
+        return "msgpack", self.dumps(obj)
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        """The value :meth:`dumps_typed` made ``data`` from."""
+        kind, body = data
+        if kind == "null":
+            return None
+        if kind == "bytes":
+            return bytes(body)
+        if kind == "bytearray":
+            return bytearray(body)
+        if kind == "msgpack":
+            return self.loads(body)
+        raise SerdeError(
+            f"cannot deserialize a value of type {kind!r}: graphkit's serializer reads the "
+            "'null', 'bytes', 'bytearray' and 'msgpack' values its dumps_typed writes"
+        )
+
     def _unpack(self, data: bytes | bytearray | memoryview) -> Any:
         return msgpack.unpackb(
             data, ext_hook=self._ext_hook, raw=False, strict_map_key=False, use_list=True

@@ -9,7 +9,8 @@ the fake chat models split their replies into different tokens, so consecutive
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypedDict
+import operator
+from typing import Annotated, Any, TypedDict
 
 import pytest
 
@@ -59,6 +60,10 @@ def collect_until_error(graph: Any, given: Any) -> tuple[list[dict[str, Any]], s
 
 class S(TypedDict):
     x: int
+
+
+class Fan(TypedDict):
+    xs: Annotated[list[int], operator.add]
 
 
 def chain(lib: Lib) -> Any:
@@ -157,6 +162,22 @@ def routed(lib: Lib) -> Any:
 
 def test_routing_functions_report_under_their_node_before_its_end(gk: Lib, lg: Lib) -> None:
     ours, theirs = collect(routed(gk), {"x": 1}), collect(routed(lg), {"x": 1})
+    assert shapes(ours) == shapes(theirs)
+    assert [e["data"] for e in ours] == [e["data"] for e in theirs]
+
+
+def test_a_routed_subgraph_node_reports_its_route_before_its_end(gk: Lib, lg: Lib) -> None:
+    def build(lib: Lib) -> Any:
+        inner = lib.StateGraph(S)
+        inner.add_node("inner", lambda s: {"x": s["x"] + 1})
+        inner.add_edge(lib.START, "inner")
+        builder = lib.StateGraph(S)
+        builder.add_node("child", inner.compile())
+        builder.add_edge(lib.START, "child")
+        builder.add_conditional_edges("child", lambda s: lib.END)
+        return builder.compile()
+
+    ours, theirs = collect(build(gk), {"x": 1}), collect(build(lg), {"x": 1})
     assert shapes(ours) == shapes(theirs)
     assert [e["data"] for e in ours] == [e["data"] for e in theirs]
 
@@ -283,3 +304,51 @@ def test_version_v1_has_no_parent_ids_and_an_empty_root_metadata(gk: Lib, lg: Li
 
 def test_the_default_graph_name_is_langgraphs(gk: Lib, lg: Lib) -> None:
     assert chain(gk).name == chain(lg).name == "LangGraph"
+
+
+def test_sends_report_one_run_per_task_as_in_langgraph(gk: Lib, lg: Lib) -> None:
+    def build(lib: Lib) -> Any:
+        async def fan(s: Fan) -> dict[str, Any]:
+            return {}
+
+        async def work(arg: dict[str, int]) -> dict[str, Any]:
+            await asyncio.sleep(0.01 * arg["i"])  # they finish in order
+            return {"xs": [arg["i"]]}
+
+        def spread(s: Fan) -> list[Any]:
+            return [lib.Send("work", {"i": i}) for i in range(3)]
+
+        builder = lib.StateGraph(Fan)
+        builder.add_node("fan", fan)
+        builder.add_node("work", work)
+        builder.add_edge(lib.START, "fan")
+        builder.add_conditional_edges("fan", spread, ["work"])
+        return builder.compile()
+
+    ours, theirs = collect(build(gk), {"xs": []}), collect(build(lg), {"xs": []})
+    # (concurrent tasks: the interleaving of their events is timing, not compared)
+    assert sorted(shapes(ours), key=repr) == sorted(shapes(theirs), key=repr)
+    assert ours[-1]["data"] == theirs[-1]["data"] == {"output": {"xs": [0, 1, 2]}}
+
+
+def test_an_interrupt_inside_a_subgraph_pauses_and_resumes_as_in_langgraph(
+    gk: Lib, lg: Lib
+) -> None:
+    def both(lib: Lib) -> list[list[Shape]]:
+        async def ask(s: S) -> dict[str, Any]:
+            return {"x": lib.interrupt("how many?")}
+
+        inner = lib.StateGraph(S)
+        inner.add_node("ask", ask)
+        inner.add_edge(lib.START, "ask")
+        builder = lib.StateGraph(S)
+        builder.add_node("child", inner.compile())
+        builder.add_edge(lib.START, "child")
+        graph = builder.compile(checkpointer=lib.InMemorySaver())
+        config = {"configurable": {"thread_id": "t"}}
+        return [
+            shapes(collect(graph, {"x": 1}, config)),
+            shapes(collect(graph, lib.Command(resume=7), config)),
+        ]
+
+    assert both(gk) == both(lg)

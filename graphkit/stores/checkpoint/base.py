@@ -35,7 +35,6 @@ Two savers implement this: :class:`~graphkit.stores.checkpoint.memory.InMemorySa
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import builtins
 import datetime as dt
@@ -46,15 +45,18 @@ import random
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from graphkit.errors import ConfigError
+from graphkit.errors import ConfigError, SaverNotImplementedError
 from graphkit.stores.serde import SerdeError, Serializer, default_serializer
 
 __all__ = [
+    "WRITES_IDX_MAP",
     "BaseCheckpointSaver",
+    "ChannelVersions",
     "Checkpoint",
     "CheckpointCorruptError",
     "CheckpointMetadata",
@@ -63,6 +65,7 @@ __all__ = [
     "RunnableConfig",
     "ThreadSummary",
     "empty_checkpoint",
+    "get_checkpoint_id",
     "new_checkpoint_id",
 ]
 
@@ -72,6 +75,14 @@ from graphkit.types import RunnableConfig
 
 FORMAT_VERSION = 1
 """The value of ``Checkpoint["v"]`` this code writes."""
+
+
+ChannelVersions = dict[str, int]
+"""A checkpoint's version of each channel (LangGraph's name; graphkit's versions are ints)."""
+
+WRITES_IDX_MAP = {"__error__": -1, "__scheduled__": -2, "__interrupt__": -3, "__resume__": -4}
+"""The ``task_index`` LangGraph's savers store a special write's channel under (a saver
+written for LangGraph uses it to order pending writes)."""
 
 
 class Checkpoint(TypedDict):
@@ -430,6 +441,10 @@ def checkpoint_id_of(config: RunnableConfig | None) -> str | None:
     return ((config or {}).get("configurable") or {}).get("checkpoint_id")
 
 
+get_checkpoint_id = checkpoint_id_of
+"""LangGraph's name of :func:`checkpoint_id_of` (savers written for LangGraph call it)."""
+
+
 def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
     """The config that names one checkpoint."""
     return {
@@ -469,11 +484,17 @@ class CheckpointWriter:
         self.saver.put(config, checkpoint, metadata, new_versions)
 
 
-class BaseCheckpointSaver(abc.ABC):
+class BaseCheckpointSaver:
     """Stores checkpoints and pending writes per thread and namespace.
 
-    Subclasses implement the sync methods; the async twins run them in a worker thread
-    unless overridden. All methods are safe to call from several threads.
+    A subclass implements any subset of the methods, as with LangGraph's base class;
+    one it lacks raises :class:`~graphkit.errors.SaverNotImplementedError` when called.
+    Runs need ``get_tuple``, ``put`` and ``put_writes`` (``list`` for history and time
+    travel). The async twins run the sync methods in a worker thread unless overridden;
+    a saver that overrides them (see :func:`awaits_natively`) is awaited on the event
+    loop by async runs, and a saver with only async methods serves only async calls
+    (``ainvoke``, ``astream``, ``aget_state``...). Our savers' methods are safe to call
+    from several threads.
     """
 
     serde: Serializer
@@ -487,7 +508,6 @@ class BaseCheckpointSaver(abc.ABC):
     def __init__(self, *, serde: Serializer | None = None) -> None:
         self.serde = serde or default_serializer
 
-    @abc.abstractmethod
     def put(
         self,
         config: RunnableConfig,
@@ -507,6 +527,7 @@ class BaseCheckpointSaver(abc.ABC):
         Raises ValueError without a thread_id, SerdeError for a value that cannot be
         serialized (naming the channel and the path inside it).
         """
+        raise not_implemented(self, "put")
 
     def writer(self, config: RunnableConfig) -> CheckpointWriter:
         """The :class:`CheckpointWriter` the runtime saves one run's checkpoints with
@@ -526,7 +547,6 @@ class BaseCheckpointSaver(abc.ABC):
         """
         return [self.put(*item) for item in items]
 
-    @abc.abstractmethod
     def put_writes(
         self,
         config: RunnableConfig,
@@ -539,16 +559,16 @@ class BaseCheckpointSaver(abc.ABC):
         Putting the same ``task_id`` again replaces its earlier writes. Atomic.
         ``get_tuple`` returns them ordered by ``task_index``, then write order.
         """
+        raise not_implemented(self, "put_writes")
 
-    @abc.abstractmethod
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint ``config`` names, or the latest of its thread and namespace.
 
         None if there is none. Raises ValueError without a thread_id and
         CheckpointCorruptError (naming thread, checkpoint and channel) for unreadable data.
         """
+        raise not_implemented(self, "get_tuple")
 
-    @abc.abstractmethod
     def list(
         self,
         config: RunnableConfig | None,
@@ -567,6 +587,7 @@ class BaseCheckpointSaver(abc.ABC):
         (decided without decoding channel values); ``before`` keeps only checkpoints
         older than the one it names; ``limit`` caps the count.
         """
+        raise not_implemented(self, "list")
 
     def children(self, config: RunnableConfig) -> builtins.list[CheckpointTuple]:
         """The checkpoints whose parent is the one ``config`` names (same thread and
@@ -585,18 +606,17 @@ class BaseCheckpointSaver(abc.ABC):
                 found.append(newer)
         return found
 
-    @abc.abstractmethod
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint, blob and pending write of a thread (all namespaces)."""
+        raise not_implemented(self, "delete_thread")
 
-    @abc.abstractmethod
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint, blob and write of one thread to another (same ids).
 
         Entries the target already has under the same keys are overwritten.
         """
+        raise not_implemented(self, "copy_thread")
 
-    @abc.abstractmethod
     def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
         """Keep only the ``keep_latest`` newest checkpoints per thread and namespace.
 
@@ -604,6 +624,7 @@ class BaseCheckpointSaver(abc.ABC):
         base of an append delta); pending writes of dropped checkpoints go too. A kept
         checkpoint's ``parent_config`` may then name a checkpoint that no longer exists.
         """
+        raise not_implemented(self, "prune")
 
     def _every_namespace(
         self,
@@ -648,7 +669,7 @@ class BaseCheckpointSaver(abc.ABC):
         found = self.get_tuple(config)
         return found.checkpoint if found is not None else None
 
-    def close(self) -> None:  # noqa: B027 - optional hook, not abstract
+    def close(self) -> None:
         """Release resources; the default has none."""
 
     def __enter__(self) -> BaseCheckpointSaver:
@@ -666,6 +687,8 @@ class BaseCheckpointSaver(abc.ABC):
         new_versions: dict[str, int],
     ) -> RunnableConfig:
         """Async :meth:`put` (runs it in a worker thread)."""
+        if not implements(self, "put"):
+            raise not_implemented(self, "aput")
         return await asyncio.to_thread(self.put, config, checkpoint, metadata, new_versions)
 
     async def aput_writes(
@@ -676,10 +699,14 @@ class BaseCheckpointSaver(abc.ABC):
         task_index: int = 0,
     ) -> None:
         """Async :meth:`put_writes`."""
+        if not implements(self, "put_writes"):
+            raise not_implemented(self, "aput_writes")
         await asyncio.to_thread(self.put_writes, config, writes, task_id, task_index)
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Async :meth:`get_tuple`."""
+        if not implements(self, "get_tuple"):
+            raise not_implemented(self, "aget_tuple")
         return await asyncio.to_thread(self.get_tuple, config)
 
     async def aget(self, config: RunnableConfig) -> Checkpoint | None:
@@ -696,6 +723,8 @@ class BaseCheckpointSaver(abc.ABC):
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
         """Async :meth:`list`: pulls results in batches from a worker thread."""
+        if not implements(self, "list"):
+            raise not_implemented(self, "alist")
         items = self.list(config, filter=filter, before=before, limit=limit)
         while True:
             batch = await asyncio.to_thread(_take, items, 16)
@@ -710,15 +739,135 @@ class BaseCheckpointSaver(abc.ABC):
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Async :meth:`delete_thread`."""
+        if not implements(self, "delete_thread"):
+            raise not_implemented(self, "adelete_thread")
         await asyncio.to_thread(self.delete_thread, thread_id)
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Async :meth:`copy_thread`."""
+        if not implements(self, "copy_thread"):
+            raise not_implemented(self, "acopy_thread")
         await asyncio.to_thread(self.copy_thread, source_thread_id, target_thread_id)
 
     async def aprune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
         """Async :meth:`prune`."""
+        if not implements(self, "prune"):
+            raise not_implemented(self, "aprune")
         await asyncio.to_thread(self.prune, thread_ids, keep_latest=keep_latest)
+
+
+ASYNC_TWINS = {
+    "aput": "put",
+    "aput_writes": "put_writes",
+    "aget_tuple": "get_tuple",
+    "alist": "list",
+    "adelete_thread": "delete_thread",
+    "acopy_thread": "copy_thread",
+    "aprune": "prune",
+}
+"""The async methods a saver may implement, and the sync method each is the twin of."""
+
+RUN_METHODS = ("get_tuple", "put", "put_writes")
+"""What a run (or ``update_state``) calls on its saver: a run on a saver that lacks the
+sync ones must be an async run (see :func:`missing_for_sync_runs`)."""
+
+_kinds: weakref.WeakKeyDictionary[type, tuple[bool, tuple[str, ...]]] = weakref.WeakKeyDictionary()
+"""Per saver class: (:func:`awaits_natively`, :func:`missing_for_sync_runs`)."""
+
+
+def implements(saver: BaseCheckpointSaver, method: str) -> bool:
+    """Whether ``saver``'s class implements ``method`` (overrides the base class's).
+
+    >>> from graphkit.checkpoint.memory import InMemorySaver
+    >>> implements(InMemorySaver(), "put"), implements(InMemorySaver(), "aput")
+    (True, False)
+    """
+    return getattr(type(saver), method, None) is not getattr(BaseCheckpointSaver, method)
+
+
+def _kind(saver: BaseCheckpointSaver) -> tuple[bool, tuple[str, ...]]:
+    cls = type(saver)
+    found = _kinds.get(cls)
+    if found is None:
+        native = any(
+            implements(saver, name) for name in ("aput", "aput_writes", "aget_tuple", "alist")
+        )
+        found = _kinds[cls] = (native, tuple(m for m in RUN_METHODS if not implements(saver, m)))
+    return found
+
+
+def awaits_natively(saver: BaseCheckpointSaver) -> bool:
+    """Whether async runs await ``saver``'s async methods on the event loop: its class
+    overrides ``aput``, ``aput_writes``, ``aget_tuple`` or ``alist`` (an async driver, or
+    a saver that wraps ours), as LangGraph's async runs do. Otherwise they call its sync
+    methods in worker threads (our savers: their group commit shares disk syncs).
+
+    >>> from graphkit.checkpoint.memory import InMemorySaver
+    >>> class Logged(InMemorySaver):
+    ...     async def aput(self, config, checkpoint, metadata, new_versions):
+    ...         return await super().aput(config, checkpoint, metadata, new_versions)
+    >>> awaits_natively(InMemorySaver()), awaits_natively(Logged())
+    (False, True)
+    """
+    return _kind(saver)[0]
+
+
+def missing_for_sync_runs(saver: BaseCheckpointSaver) -> tuple[str, ...]:
+    """The sync methods a run needs that ``saver``'s class lacks (a saver written for
+    async use only): a sync run (``invoke``/``stream``) on it cannot save."""
+    return _kind(saver)[1]
+
+
+_fast: weakref.WeakKeyDictionary[type, dict[str, bool]] = weakref.WeakKeyDictionary()
+"""Per saver class: :func:`stands_for_put` by method."""
+
+
+def stands_for_put(saver: BaseCheckpointSaver, method: str) -> bool:
+    """Whether ``saver``'s ``method`` (``writer`` or ``put_batch``: they store as ``put``
+    does, without calling it) may be used for its checkpoints. Not when a subclass
+    overrides ``put`` below the class that defines ``method`` (a saver written for
+    LangGraph that wraps or watches ``put``): its ``put`` is then called for each.
+
+    >>> from graphkit.checkpoint.memory import InMemorySaver
+    >>> class Watched(InMemorySaver):
+    ...     def put(self, config, checkpoint, metadata, new_versions):
+    ...         return super().put(config, checkpoint, metadata, new_versions)
+    >>> stands_for_put(InMemorySaver(), "writer"), stands_for_put(Watched(), "writer")
+    (True, False)
+    """
+    cls = type(saver)
+    known = _fast.get(cls)
+    if known is None:
+        known = _fast[cls] = {}
+    found = known.get(method)
+    if found is None:
+        owner = next((k for k in cls.__mro__ if method in k.__dict__), BaseCheckpointSaver)
+        found = known[method] = getattr(cls, "put", None) is getattr(owner, "put", None)
+    return found
+
+
+def not_implemented(saver: BaseCheckpointSaver, method: str) -> SaverNotImplementedError:
+    """The error for a call of ``method`` on a saver whose class does not implement it,
+    naming what to implement or call instead."""
+    name = type(saver).__name__
+    sync = ASYNC_TWINS.get(method)
+    if sync is not None:
+        return SaverNotImplementedError(
+            f"{name} implements neither {method}() nor {sync}(): implement {method}() (or "
+            f"{sync}(), which the async API then runs in a worker thread)."
+        )
+    twin = f"a{method}"
+    if implements(saver, twin):
+        return SaverNotImplementedError(
+            f"{name} does not implement {method}(), only its async twin {twin}(): use the "
+            f"async API (ainvoke, astream, aget_state, aupdate_state, ...) from an event "
+            f"loop, or implement {method}() for synchronous calls (invoke, stream, get_state, ...)."
+        )
+    return SaverNotImplementedError(
+        f"{name} does not implement {method}(): a checkpoint saver implements get_tuple, "
+        f"list, put and put_writes (or their async twins aget_tuple, alist, aput and "
+        f"aput_writes); implement {method}() to use this call."
+    )
 
 
 def _take(items: Iterator[CheckpointTuple], n: int) -> list[CheckpointTuple]:
