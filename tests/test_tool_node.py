@@ -886,3 +886,22 @@ def test_a_malformed_tool_output_is_a_tool_error_for_handle_tool_errors() -> Non
         ToolNode([unanswered]).invoke(state_with(call))
     out = ToolNode([unanswered], handle_tool_errors=True).invoke(state_with(call))
     assert out["messages"][0].status == "error" and "no ToolMessage" in out["messages"][0].content
+
+
+def test_langgraphs_names_of_the_tool_node_module_are_there() -> None:
+    from pydantic import ValidationError
+
+    from graphkit.prebuilt import chat_agent_executor, tool_node
+
+    assert (
+        chat_agent_executor.create_tool_calling_executor is chat_agent_executor.create_react_agent
+    )
+    assert set(tool_node.ToolCallWithContext.__annotations__) == {"__type", "tool_call", "state"}
+    with pytest.raises(ValidationError) as info:
+        add.args_model.model_validate({"a": "x", "b": 1})
+    problem = "a: Input should be a valid integer, unable to parse string as an integer"
+    assert str(ToolInvocationError("add", info.value, {"a": "x", "b": 1})) == (
+        tool_node.TOOL_INVOCATION_ERROR_TEMPLATE.format(
+            tool_name="add", tool_kwargs={"a": "x", "b": 1}, error=problem
+        )
+    )

@@ -62,6 +62,7 @@ __all__ = [
     "StructuredResponse",
     "StructuredResponseSchema",
     "create_react_agent",
+    "create_tool_calling_executor",
 ]
 
 StructuredResponse = dict[str, Any] | BaseModel
@@ -610,3 +611,7 @@ def _builtin_tools(tools: Any) -> list[dict[str, Any]]:
 
 def _is_builtin_tool(tool: Any) -> bool:
     return isinstance(tool, dict)
+
+
+create_tool_calling_executor = create_react_agent
+"""LangGraph's older name for ``create_react_agent``."""

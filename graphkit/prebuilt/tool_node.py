@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, TypedDict, Union, get_args, get_origin
 
 from graphkit._hints import resolve_hints
 from graphkit._langchain import from_langchain_message, is_langchain_message
@@ -57,11 +57,14 @@ from graphkit.types import Command, Send
 __all__ = [
     "INVALID_TOOL_NAME_ERROR_TEMPLATE",
     "TOOL_CALL_ERROR_TEMPLATE",
+    "TOOL_EXECUTION_ERROR_TEMPLATE",
+    "TOOL_INVOCATION_ERROR_TEMPLATE",
     "TOOL_MESSAGE_BLOCK_TYPES",
     "InjectedState",
     "InjectedStore",
     "InjectedToolCallId",
     "ToolCallRequest",
+    "ToolCallWithContext",
     "ToolInvocationError",
     "ToolNode",
     "ToolRuntime",
@@ -84,6 +87,20 @@ TOOL_MESSAGE_BLOCK_TYPES = (
 TOOL_CALL_ERROR_TEMPLATE = "Error: {error}\n Please fix your mistakes."
 """Content of the error ``ToolMessage`` when ``handle_tool_errors=True``."""
 
+TOOL_INVOCATION_ERROR_TEMPLATE = (
+    "Error invoking tool '{tool_name}' with kwargs {tool_kwargs} with error:\n"
+    " {error}\n"
+    " Please fix the error and try again."
+)
+"""How ``ToolInvocationError`` reads: the model's arguments did not fit the schema."""
+
+TOOL_EXECUTION_ERROR_TEMPLATE = (
+    "Error executing tool '{tool_name}' with kwargs {tool_kwargs} with error:\n"
+    " {error}\n"
+    " Please fix the error and try again."
+)
+"""LangGraph's text for an error while a tool ran (for handlers that format their own)."""
+
 INVALID_TOOL_NAME_ERROR_TEMPLATE = (
     "Error: {requested_tool} is not a valid tool, try one of [{available_tools}]."
 )
@@ -93,6 +110,14 @@ _MAX_WORKERS = 16
 
 _NEVER_HANDLED = (GraphInterrupt, ParentCommand, ResumeValidationError)
 """Exceptions that steer the run, never turned into error messages."""
+
+ToolCallWithContext = TypedDict(
+    "ToolCallWithContext",
+    {"__type": Literal["tool_call_with_context"], "tool_call": ToolCall, "state": Any},
+)
+"""What ``create_react_agent`` (``version="v2"``) sends ``ToolNode`` per tool call (the
+functional form keeps the ``__type`` key unmangled)."""
+
 
 InputType = Literal["dict", "list", "tool_calls"]
 """How the input came: a state (-> dict output), messages (-> list), tool calls (-> dict)."""
