@@ -14,6 +14,7 @@ asked for a LangChain provider), and it is never a dependency.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import typing
@@ -143,24 +144,50 @@ def from_langchain_tool(lc_tool: Any) -> Any:
     """
     from graphkit.tools import Injection, Tool, _model_from_json_schema
 
+    own = _graphkit_injected_tool(lc_tool)
+    if own is not None:
+        return own
     schema = getattr(lc_tool, "tool_call_schema", None) or getattr(lc_tool, "args_schema", None)
     if isinstance(schema, dict):
         schema = _model_from_json_schema(lc_tool.name, schema)
     if schema is None:
         schema = _model_from_json_schema(lc_tool.name, {"type": "object", "properties": {}})
     call_id_param = _call_id_parameter(lc_tool)
+    response_format = getattr(lc_tool, "response_format", "content")
+    handles_errors = bool(
+        getattr(lc_tool, "handle_tool_error", False)
+        or getattr(lc_tool, "handle_validation_error", False)
+    )
+    # Invoked with a ToolCall, LangChain turns a graphkit Command into a ToolMessage's
+    # text, and without one it drops an artifact: such tools run their function, unless
+    # the tool handles its own errors (LangChain then answers with an error message).
+    direct = not handles_errors and (
+        call_id_param is not None or response_format == "content_and_artifact"
+    )
+    func = getattr(lc_tool, "func", None) if direct else None
+    coroutine = getattr(lc_tool, "coroutine", None) if direct else None
 
-    def tool_input(kwargs: dict[str, Any]) -> Any:
-        if call_id_param is None:
+    def prepared(kwargs: dict[str, Any]) -> Any:
+        call_id = kwargs.pop(_CALL_ID, None)
+        if func is not None or coroutine is not None:
+            if call_id_param is not None:
+                kwargs[call_id_param] = call_id
             return kwargs
-        call_id = kwargs.pop(call_id_param)
+        if call_id is None or (call_id_param is None and not handles_errors):
+            return kwargs
         return {"name": lc_tool.name, "args": kwargs, "id": call_id, "type": "tool_call"}
 
     def run(**kwargs: Any) -> Any:
-        return _graphkit_output(lc_tool.invoke(tool_input(kwargs)))
+        if func is not None:
+            return _graphkit_output(func(**prepared(kwargs)))
+        return _graphkit_output(lc_tool.invoke(prepared(kwargs)))
 
     async def arun(**kwargs: Any) -> Any:
-        return _graphkit_output(await lc_tool.ainvoke(tool_input(kwargs)))
+        if coroutine is not None:
+            return _graphkit_output(await coroutine(**prepared(kwargs)))
+        if func is not None:
+            return _graphkit_output(await asyncio.to_thread(func, **prepared(kwargs)))
+        return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs)))
 
     return Tool(
         name=lc_tool.name,
@@ -168,9 +195,43 @@ def from_langchain_tool(lc_tool: Any) -> Any:
         args_model=schema,
         func=run,
         coroutine=arun,
-        injections={} if call_id_param is None else {call_id_param: Injection("tool_call_id")},
+        injections={_CALL_ID: Injection("tool_call_id")},
         return_direct=bool(getattr(lc_tool, "return_direct", False)),
+        response_format=(
+            "content_and_artifact"
+            if response_format == "content_and_artifact" and (func or coroutine)
+            else "content"
+        ),
     )
+
+
+_CALL_ID = "__tool_call_id"
+"""Where a LangChain tool's graphkit wrapper receives the call's id."""
+
+
+def _graphkit_injected_tool(lc_tool: Any) -> Any:
+    """A LangChain ``@tool`` whose function asks for graphkit injections
+    (``InjectedState``, ``InjectedStore``, ``ToolRuntime``: LangChain would take them
+    for the model's arguments) as a graphkit tool built from that function; else None."""
+    from graphkit.tools import _tool_from_function, declares_graph_injections
+
+    func = getattr(lc_tool, "func", None)
+    coroutine = getattr(lc_tool, "coroutine", None)
+    function = func or coroutine
+    if not callable(function) or not declares_graph_injections(function):
+        return None
+    format = getattr(lc_tool, "response_format", "content")
+    built = _tool_from_function(
+        function,
+        name=lc_tool.name,
+        description=lc_tool.description or None,
+        args_schema=None,
+        return_direct=bool(getattr(lc_tool, "return_direct", False)),
+        response_format="content_and_artifact" if format == "content_and_artifact" else "content",
+    )
+    if func is not None and coroutine is not None:
+        built.coroutine = coroutine
+    return built
 
 
 def _call_id_parameter(lc_tool: Any) -> str | None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal, get_args, get_origin
 
+from typing_extensions import NotRequired, ReadOnly, Required
+
 from graphkit.errors import RunContextError
 
 __all__ = ["IsLastStep", "RemainingSteps", "remaining_steps"]
@@ -41,13 +43,20 @@ IsLastStep = Annotated[bool, _Managed("is_last_step")]
 
 def managed_kind(hint: Any, metadata: Iterable[Any] = ()) -> ManagedKind | None:
     """The kind of managed value a state key's annotation (or a pydantic field's
-    ``metadata``) declares, if any."""
+    ``metadata``) declares, if any. ``NotRequired[RemainingSteps]`` (as in
+    ``AgentState``) counts: the TypedDict qualifier wraps the managed type."""
+    while get_origin(hint) in _QUALIFIERS:
+        hint = get_args(hint)[0]
     if get_origin(hint) is Annotated:
         metadata = (*get_args(hint)[1:], *metadata)
     for item in metadata:
         if isinstance(item, _Managed):
             return item.kind
     return None
+
+
+_QUALIFIERS = (NotRequired, Required, ReadOnly)
+"""TypedDict key qualifiers that may wrap a managed type."""
 
 
 def managed_values(keys: tuple[tuple[str, ManagedKind], ...], steps_left: int) -> dict[str, Any]:

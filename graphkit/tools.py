@@ -27,6 +27,7 @@ by ``ToolNode``; the model never sees them.
 from __future__ import annotations
 
 import asyncio
+import enum
 import inspect
 import re
 import typing
@@ -56,6 +57,8 @@ __all__ = [
 ]
 
 InjectionKind = Literal["state", "store", "config", "tool_call_id", "runtime"]
+ResponseFormat = Literal["content", "content_and_artifact"]
+"""What a tool's function returns: the content, or ``(content, artifact)``."""
 
 ContextT = TypeVar("ContextT", default=Any)
 StateT = TypeVar("StateT", default=Any)
@@ -152,12 +155,12 @@ class ToolArgumentsError(GraphkitError, ValueError):
         self.validation_error = error
         self.filtered_errors: list[Any] = list(error.errors())
         problems = "\n".join(
-            f" {'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}"
+            f"{'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}"
             for e in self.filtered_errors
         )
         super().__init__(
             f"Error invoking tool {tool_name!r} with kwargs {self.tool_kwargs} with error:\n"
-            f"{problems}\n Please fix the error and try again."
+            f" {problems}\n Please fix the error and try again."
         )
 
 
@@ -198,6 +201,10 @@ class Tool:
     extras: dict[str, Any] = field(default_factory=dict)
     """Provider-specific keys added to the tool's definition, as LangChain's ``extras``,
     e.g. ``{"cache_control": {"type": "ephemeral"}}`` for Anthropic prompt caching."""
+    response_format: ResponseFormat = "content"
+    """``"content"``: the return value is what the model sees; ``"content_and_artifact"``:
+    the function returns ``(content, artifact)``, the model sees ``content`` and the
+    ``ToolMessage`` keeps ``artifact`` (raw data for the app, not sent to the model)."""
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -225,12 +232,29 @@ class Tool:
         not given).
         """
         kwargs = {**self.validate_args(args), **self.injected_values(injected)}
-        return self.run(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
+        output = self.run(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
+        return self._content_only(output)
 
     async def ainvoke(self, args: dict[str, Any], **injected: Any) -> Any:
         """Async ``invoke``: awaits async tools, runs sync ones in a worker thread."""
         kwargs = {**self.validate_args(args), **self.injected_values(injected)}
-        return await self.arun(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
+        output = await self.arun(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
+        return self._content_only(output)
+
+    def split_output(self, output: Any) -> tuple[Any, Any]:
+        """``(content, artifact)`` of what the function returned (artifact None for
+        ``response_format="content"``); a ``content_and_artifact`` tool must return a pair."""
+        if self.response_format != "content_and_artifact":
+            return output, None
+        if not isinstance(output, tuple) or len(output) != 2:
+            raise InvalidToolError(
+                f"tool {self.name!r} has response_format='content_and_artifact', so it must "
+                f"return a two-tuple (content, artifact); it returned {type(output).__name__}"
+            )
+        return output
+
+    def _content_only(self, output: Any) -> Any:
+        return self.split_output(output)[0] if self.response_format != "content" else output
 
     def run(
         self, kwargs: dict[str, Any], *, tool_call_id: str | None = None, input: Any = None
@@ -390,6 +414,7 @@ def tool(
     args_schema: type[BaseModel] | None = None,
     return_direct: bool = False,
     extras: dict[str, Any] | None = None,
+    response_format: ResponseFormat = "content",
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -401,13 +426,20 @@ def tool(
     args_schema: type[BaseModel] | None = None,
     return_direct: bool = False,
     extras: dict[str, Any] | None = None,
+    response_format: ResponseFormat = "content",
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a ``Tool`` from a function: ``@tool``, ``@tool("name")`` or ``@tool(description=...)``.
 
     ``args_schema`` (a pydantic model) replaces the schema read from the signature;
     its fields are passed to the function as keyword arguments. ``extras`` are
     provider keys for the tool's definition (see ``Tool.extras``).
+    ``response_format="content_and_artifact"``: the function returns
+    ``(content, artifact)`` (see ``Tool.response_format``).
     """
+    if response_format not in ("content", "content_and_artifact"):
+        raise InvalidToolError(
+            f"response_format must be 'content' or 'content_and_artifact', got {response_format!r}"
+        )
 
     def build(func: Callable[..., Any]) -> Tool:
         return _tool_from_function(
@@ -417,6 +449,7 @@ def tool(
             args_schema=args_schema,
             return_direct=return_direct,
             extras=extras,
+            response_format=response_format,
         )
 
     if callable(func_or_name) and not isinstance(func_or_name, str):
@@ -432,6 +465,7 @@ def _tool_from_function(
     args_schema: type[BaseModel] | None,
     return_direct: bool,
     extras: dict[str, Any] | None = None,
+    response_format: ResponseFormat = "content",
 ) -> Tool:
     tool_name = name or func.__name__
     summary, arg_docs = _parse_docstring(inspect.getdoc(func) or "")
@@ -471,16 +505,53 @@ def _tool_from_function(
         injections=injections,
         return_direct=return_direct,
         extras=dict(extras or {}),
+        response_format=response_format,
     )
 
 
 def _injection_for(name: str, annotation: Any, *, optional: bool = False) -> Injection | None:
-    """What a parameter gets injected, judged from its annotation, else its name."""
+    """What a parameter gets injected, judged from its annotation, else its name.
+
+    A ``RunnableConfig`` annotation gets the config whatever the name (as in
+    LangChain). By name, ``state``/``store``/``config`` are injected unless annotated
+    with a plain value type (``state: str`` is the model's argument, e.g. a US state,
+    as LangGraph treats it); ``tool_call_id`` by name always is.
+    """
     found = _marker_in(annotation, optional)
     if found is not None:
         return found
+    if _is_runnable_config(annotation):
+        return Injection("config", optional=optional)
     kind = _INJECTED_BY_NAME.get(name)
-    return Injection(kind, optional=optional) if kind else None
+    if kind is None or (kind != "tool_call_id" and _is_plain_value(annotation)):
+        return None
+    return Injection(kind, optional=optional)
+
+
+def _is_runnable_config(annotation: Any) -> bool:
+    """``RunnableConfig`` (graphkit's or LangChain's), possibly ``Optional``."""
+    return any(
+        getattr(arg, "__name__", None) == "RunnableConfig"
+        and getattr(arg, "__module__", "").startswith(("graphkit", "langchain_core"))
+        for arg in _without_none(annotation)
+    )
+
+
+def _is_plain_value(annotation: Any) -> bool:
+    """A JSON-like scalar type (``str``, ``int``, ``Literal[...]``, an ``Enum``...):
+    what a model supplies, never a state, store or config."""
+    for arg in _without_none(annotation):
+        if get_origin(arg) is Literal or arg in (str, int, float, bool, bytes):
+            return True
+        if isinstance(arg, type) and issubclass(arg, enum.Enum):
+            return True
+    return False
+
+
+def _without_none(annotation: Any) -> tuple[Any, ...]:
+    if get_origin(annotation) is typing.Union or type(annotation).__name__ == "UnionType":
+        return tuple(a for a in get_args(annotation) if a is not type(None))
+    return (annotation,)
 
 
 def _marker_in(annotation: Any, optional: bool) -> Injection | None:
@@ -505,7 +576,29 @@ def _marker_of(metadata: Sequence[Any], optional: bool) -> Injection | None:
             return Injection(marker.kind, getattr(marker, "field", None), optional)
         if isinstance(marker, type) and issubclass(marker, _Injected):
             return Injection(marker.kind, optional=optional)
+        if _is_langchain_call_id_marker(marker):
+            return Injection("tool_call_id", optional=optional)
     return None
+
+
+def _is_langchain_call_id_marker(marker: Any) -> bool:
+    """LangChain's ``InjectedToolCallId`` (class or instance), in code written for LangGraph."""
+    cls = marker if isinstance(marker, type) else type(marker)
+    return cls.__name__ == "InjectedToolCallId" and cls.__module__.startswith("langchain_core")
+
+
+def declares_graph_injections(func: Callable[..., Any]) -> bool:
+    """Whether ``func`` marks a parameter for ``ToolNode`` to fill from the run
+    (``InjectedState``, ``InjectedStore``, ``InjectedConfig``, a ``ToolRuntime``)."""
+    try:
+        hints = resolve_hints(func)
+    except (TypeError, NameError):
+        return False
+    return any(
+        (found := _marker_in(hint, False)) is not None and found.kind != "tool_call_id"
+        for name, hint in hints.items()
+        if name != "return"
+    )
 
 
 def _is_tool_runtime(annotation: Any) -> bool:

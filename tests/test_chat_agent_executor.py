@@ -272,3 +272,130 @@ def test_a_state_schema_without_the_keys_the_agent_writes_is_rejected() -> None:
         create_react_agent(
             FakeChatModel(["x"]), [], state_schema=AgentState, response_format=Weather
         )
+
+
+# -- parity with LangGraph found by running both side by side ---------------------
+
+
+@tool(return_direct=True)
+def finish(answer: str) -> str:
+    """Give the final answer."""
+    return answer
+
+
+@tool(return_direct=True)
+def failing_finish(answer: str) -> str:
+    """Fails while giving the final answer."""
+    raise RuntimeError("cannot finish")
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_return_direct_call_among_parallel_calls_ends_the_run(version: str) -> None:
+    model = FakeChatModel(
+        [asks(("finish", {"answer": "42"}, "f"), ("add", {"a": 1, "b": 1}, "a")), "unused"]
+    )
+    agent = create_react_agent(model, [finish, add], version=version)  # type: ignore[arg-type]
+    out = agent.invoke(user("q"))
+    assert [type(m).__name__ for m in out["messages"]][-2:] == ["ToolMessage", "ToolMessage"]
+    assert len(model.calls) == 1
+
+
+def test_a_return_direct_tool_ends_the_run_even_when_its_error_was_handled() -> None:
+    model = FakeChatModel([asks(("failing_finish", {"answer": "x"}, "f")), "unused"])
+    tools = ToolNode([failing_finish], handle_tool_errors=True)
+    out = create_react_agent(model, tools).invoke(user("q"))
+    assert out["messages"][-1].status == "error" and len(model.calls) == 1
+
+
+def test_an_async_prompt_function_is_awaited_in_both_invoke_and_ainvoke() -> None:
+    async def prompt(state: dict[str, Any]) -> list[Any]:
+        return [SystemMessage("async prompt"), *state["messages"]]
+
+    model = FakeChatModel(["a", "b"])
+    agent = create_react_agent(model, [], prompt=prompt)
+    asyncio.run(agent.ainvoke(user("hi")))
+    agent.invoke(user("hi"))
+    assert [call[0].content for call in model.calls] == ["async prompt", "async prompt"]
+
+
+def test_an_object_prompt_is_awaited_with_ainvoke_in_async_runs() -> None:
+    class Prompt:
+        def invoke(self, state: Any) -> list[Any]:
+            return [SystemMessage("sync"), *state["messages"]]
+
+        async def ainvoke(self, state: Any) -> list[Any]:
+            return [SystemMessage("async"), *state["messages"]]
+
+    model = FakeChatModel(["a", "b"])
+    agent = create_react_agent(model, [], prompt=Prompt())
+    agent.invoke(user("hi"))
+    asyncio.run(agent.ainvoke(user("hi")))
+    assert [call[0].content for call in model.calls] == ["sync", "async"]
+
+
+def test_a_prompt_function_sees_the_pre_model_hooks_messages_and_remaining_steps() -> None:
+    seen: list[Any] = []
+
+    def trim(state: dict[str, Any]) -> dict[str, Any]:
+        seen.append(state["remaining_steps"])
+        return {"llm_input_messages": [HumanMessage("trimmed")]}
+
+    def prompt(state: dict[str, Any]) -> list[Any]:
+        seen.append([m.content for m in state["messages"]])
+        seen.append(state["remaining_steps"])
+        return state["messages"]
+
+    model = FakeChatModel(["ok"])
+    agent = create_react_agent(model, [add], prompt=prompt, pre_model_hook=trim)
+    out = agent.invoke(user("full history"), {"recursion_limit": 10})
+    assert seen == [9, ["trimmed"], 8]
+    assert [m.content for m in out["messages"]] == ["full history", "ok"]
+
+
+def test_a_pre_model_hook_may_leave_unanswered_calls_out_of_the_model_input() -> None:
+    def drop_open_calls(state: dict[str, Any]) -> dict[str, Any]:
+        return {"llm_input_messages": [HumanMessage("fresh start")]}
+
+    model = FakeChatModel(["ok"])
+    history = [HumanMessage("q"), asks(("add", {"a": 1, "b": 1}, "open")), HumanMessage("again")]
+    agent = create_react_agent(model, [add], pre_model_hook=drop_open_calls)
+    assert agent.invoke({"messages": history})["messages"][-1].content == "ok"
+
+
+def test_a_prompt_of_the_wrong_type_is_rejected_when_the_agent_is_built() -> None:
+    with pytest.raises(ValueError, match="prompt must be"):
+        create_react_agent(FakeChatModel(["x"]), [add], prompt=42)
+
+
+def test_a_model_bound_to_other_tools_is_rejected() -> None:
+    @tool
+    def other(x: int) -> int:
+        """Another tool."""
+        return x
+
+    with pytest.raises(ValueError, match=r"missing \['add'\]"):
+        create_react_agent(FakeChatModel(["x"]).bind_tools([other]), [add])
+    with pytest.raises(ValueError, match="differ"):
+        create_react_agent(FakeChatModel(["x"]).bind_tools([add, other]), [add])
+    bound = FakeChatModel(["fine"]).bind_tools([add])
+    assert create_react_agent(bound, [add]).invoke(user("q"))["messages"][-1].content == "fine"
+
+
+def test_a_content_and_artifact_tool_keeps_its_artifact_in_the_history() -> None:
+    @tool(response_format="content_and_artifact")
+    def rows(n: int) -> tuple[str, list[int]]:
+        """Fetch rows."""
+        return f"{n} rows", list(range(n))
+
+    model = FakeChatModel([asks(("rows", {"n": 2}, "r")), "done"])
+    out = create_react_agent(model, [rows]).invoke(user("q"))
+    answer = out["messages"][2]
+    assert (answer.content, answer.artifact) == ("2 rows", [0, 1])
+
+
+def test_the_agent_names_every_reply_after_itself_even_when_unnamed() -> None:
+    named_reply = AIMessage("hi", name="model-name")
+    out = create_react_agent(FakeChatModel([named_reply]), []).invoke(user("q"))
+    assert out["messages"][-1].name is None
+    out = create_react_agent(FakeChatModel([named_reply]), [], name="bot").invoke(user("q"))
+    assert out["messages"][-1].name == "bot"

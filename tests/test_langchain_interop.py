@@ -26,7 +26,7 @@ from langchain_core.language_models.fake_chat_models import (
 )
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import RunnableLambda
-from langchain_core.tools import InjectedToolCallId
+from langchain_core.tools import InjectedToolCallId, ToolException
 from langchain_core.tools import tool as lc_tool
 from langchain_openai import ChatOpenAI as LangChainOpenAI
 from pydantic import BaseModel
@@ -43,9 +43,22 @@ from graphkit.messages import (
     convert_to_messages,
     to_langchain_messages,
 )
-from graphkit.models import LangChainChatModel, MissingProviderPackageError, init_chat_model
-from graphkit.prebuilt import ToolNode, create_react_agent
+from graphkit.models import (
+    FakeChatModel,
+    LangChainChatModel,
+    MissingProviderPackageError,
+    init_chat_model,
+)
+from graphkit.prebuilt import (
+    InjectedState,
+    InjectedStore,
+    ToolNode,
+    ValidationNode,
+    create_react_agent,
+)
+from graphkit.store.memory import InMemoryStore
 from graphkit.tools import convert_to_tool
+from graphkit.types import Command
 
 
 class ToolCallingFake(GenericFakeChatModel):
@@ -478,3 +491,176 @@ def test_a_pydantic_state_of_langchain_messages_still_refuses_bad_input() -> Non
     builder.add_edge(START, "a")
     with pytest.raises(InvalidInputError, match="turns"):
         builder.compile().invoke({"messages": [("user", "hi")], "turns": "many"})
+
+
+class NonStreamingFake(FakeMessagesListChatModel):
+    """A LangChain model without its own streaming: its ``stream`` yields the whole reply."""
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        return self
+
+
+def test_an_agent_streams_messages_from_a_langchain_model_that_does_not_stream() -> None:
+    fake = NonStreamingFake(responses=_agent_replies())
+    agent = create_react_agent(fake, [add])
+    parts = list(agent.stream({"messages": [("user", "2+3?")]}, stream_mode="messages"))
+    assert [(type(m).__name__, m.text) for m, _ in parts] == [
+        ("AIMessageChunk", ""),
+        ("ToolMessage", "5"),
+        ("AIMessageChunk", "it is 5"),
+    ]
+    assert parts[0][0].tool_calls[0]["name"] == "add"
+
+
+# -- agents written for LangGraph with LangChain tools, prompts and models -------------
+
+
+def _call(name: str, args: dict[str, Any], call_id: str = "c1") -> lc.AIMessage:
+    return lc.AIMessage("", tool_calls=[{"name": name, "args": args, "id": call_id}])
+
+
+class _UserState(MessagesState):
+    user: str
+
+
+def test_a_langchain_tool_returning_a_command_updates_the_state() -> None:
+    @lc_tool
+    def set_user(name: str, tool_call_id: Annotated[str, InjectedToolCallId]) -> Command[Any]:
+        """Remember the user's name."""
+        answer = lc.ToolMessage("saved", tool_call_id=tool_call_id)
+        return Command(update={"user": name, "messages": [answer]})
+
+    fake = NonStreamingFake(responses=[_call("set_user", {"name": "ann"}), lc.AIMessage("ok")])
+    out = create_react_agent(fake, [set_user], state_schema=_UserState).invoke(
+        {"messages": [("user", "I am ann")], "user": ""}
+    )
+    assert out["user"] == "ann"
+    assert [(m.type, m.text) for m in out["messages"][2:]] == [("tool", "saved"), ("ai", "ok")]
+
+
+def test_a_langchain_tool_gets_graphkit_state_and_store_injected() -> None:
+    @lc_tool
+    def greet(
+        greeting: str,
+        user: Annotated[str, InjectedState("user")],
+        store: Annotated[Any, InjectedStore()],
+    ) -> str:
+        """Greet the user."""
+        return f"{greeting} {user} ({store.get(('n',), 'k').value['v']})"
+
+    assert set(convert_to_tool(greet).schema["properties"]) == {"greeting"}
+    store = InMemoryStore()
+    store.put(("n",), "k", {"v": 7})
+    fake = NonStreamingFake(responses=[_call("greet", {"greeting": "hi"}), lc.AIMessage("ok")])
+    agent = create_react_agent(fake, [greet], state_schema=_UserState, store=store)
+    out = agent.invoke({"messages": [("user", "hello")], "user": "bo"})
+    assert out["messages"][2].text == "hi bo (7)"
+
+
+def test_a_langchain_content_and_artifact_tool_keeps_its_artifact() -> None:
+    @lc_tool(response_format="content_and_artifact")
+    def rows(n: int) -> tuple[str, list[int]]:
+        """Fetch rows."""
+        return f"{n} rows", list(range(n))
+
+    out = ToolNode([rows]).invoke({"messages": [_call("rows", {"n": 2})]})
+    assert (out["messages"][0].content, out["messages"][0].artifact) == ("2 rows", [0, 1])
+
+
+def test_a_langchain_tool_handling_its_own_errors_answers_with_an_error_status() -> None:
+    @lc_tool
+    def fragile(x: int) -> str:
+        """Fails."""
+        raise ToolException("no")
+
+    fragile.handle_tool_error = "handled by the tool"
+
+    out = ToolNode([fragile]).invoke({"messages": [_call("fragile", {"x": 1})]})
+    answer = out["messages"][0]
+    assert (answer.content, answer.status) == ("handled by the tool", "error")
+
+
+def test_tool_and_validation_nodes_take_langchain_messages() -> None:
+    class Point(BaseModel):
+        x: int
+
+    out = ToolNode([add]).invoke({"messages": [_call("add", {"a": 1, "b": 2})]})
+    assert out["messages"][0].text == "3"
+    [checked] = ValidationNode([Point]).invoke([_call("Point", {"x": 1})])
+    assert checked.tool_call_id == "c1" and "error" not in checked.additional_kwargs
+
+
+class RecordingFake(NonStreamingFake):
+    """Records the messages each call was sent."""
+
+    seen: list[Any] = []  # noqa: RUF012
+
+    def _generate(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        self.seen.append(messages)
+        return super()._generate(messages, *args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "first"),
+    [
+        (lc.SystemMessage("as a message"), "as a message"),
+        (
+            ChatPromptTemplate.from_messages(
+                [("system", "from the template"), MessagesPlaceholder("messages")]
+            ),
+            "from the template",
+        ),
+    ],
+)
+def test_langchain_prompts_message_and_template(prompt: Any, first: str) -> None:
+    fake = RecordingFake(responses=[lc.AIMessage("ok")], seen=[])
+    create_react_agent(fake, [], prompt=prompt).invoke({"messages": [("user", "hi")]})
+    assert [m.content for m in fake.seen[0]] == [first, "hi"]
+
+
+def test_a_prompt_function_may_take_the_config_and_the_store() -> None:
+    store = InMemoryStore()
+    store.put(("users",), "u1", {"name": "Alice"})
+
+    def prompt(state: dict[str, Any], config: Any, *, store: Any) -> list[Any]:
+        user = config["configurable"]["user_id"]
+        name = store.get(("users",), user).value["name"]
+        return [lc.SystemMessage(f"User is {name}"), *state["messages"]]
+
+    model = FakeChatModel(["ok"])
+    agent = create_react_agent(model, [], prompt=prompt, store=store)
+    agent.invoke({"messages": [("user", "hi")]}, {"configurable": {"user_id": "u1"}})
+    assert model.calls[0][0].content == "User is Alice"
+
+
+def test_a_structured_response_uses_the_langchain_models_own_structured_output() -> None:
+    class Answer(BaseModel):
+        value: int
+
+    class StructuredFake(NonStreamingFake):
+        def with_structured_output(self, schema: Any, **kwargs: Any) -> Any:
+            return RunnableLambda(lambda _: schema(value=42))
+
+    fake = StructuredFake(responses=[lc.AIMessage("it is 42")])
+    out = create_react_agent(fake, [], response_format=Answer).invoke({"messages": [("user", "q")]})
+    assert out["structured_response"] == Answer(value=42)
+
+
+MCP_SERVER = {"type": "mcp", "server_label": "docs", "server_url": "https://mcp.example/sse"}
+
+
+def test_provider_built_in_tools_go_to_the_langchain_model_as_they_are() -> None:
+    fake = _fake(lc.AIMessage("searched"))
+    agent = create_react_agent(fake, [add, MCP_SERVER])
+    assert agent.invoke({"messages": [("user", "q")]})["messages"][-1].text == "searched"
+    (tools, _), *_ = fake.bindings
+    assert [t.get("function", {}).get("name") for t in tools[:1]] == ["add"]
+    assert tools[1:] == [MCP_SERVER]
+
+
+def test_a_langchain_model_bound_to_the_same_tools_and_a_built_in_one_is_accepted() -> None:
+    bound = NonStreamingFake(responses=[lc.AIMessage("ok")]).bind(
+        tools=[{"type": "function", "function": {"name": "add"}}, MCP_SERVER]
+    )
+    agent = create_react_agent(bound, [add, MCP_SERVER])
+    assert agent.invoke({"messages": [("user", "q")]})["messages"][-1].text == "ok"

@@ -156,3 +156,21 @@ def test_a_subgraph_counts_its_own_steps_and_its_parents_keys_stay_out() -> None
     outer = StateGraph(Outer).add_node("sub", inner).add_edge(START, "sub").compile()
     assert outer.invoke({"n": 1}, {"recursion_limit": 6}) == {"n": 11}
     assert inner_seen == [5]
+
+
+def test_a_not_required_managed_key_is_still_computed_for_nodes() -> None:
+    from typing_extensions import NotRequired
+
+    class Optional(TypedDict):
+        n: int
+        remaining_steps: NotRequired[RemainingSteps]
+
+    seen: list[int] = []
+
+    def node(state: Optional) -> dict[str, Any]:
+        seen.append(state["remaining_steps"])
+        return {"n": 1}
+
+    graph = StateGraph(Optional).add_node("node", node).add_edge(START, "node")
+    assert graph.compile().invoke({"n": 0}, {"recursion_limit": 5}) == {"n": 1}
+    assert seen == [4]

@@ -526,3 +526,28 @@ async def test_astream_events_reports_the_graph_and_each_node() -> None:
     assert events[-1]["data"] == {"output": {"x": 2, "log": []}}
     with pytest.raises(ValueError, match="v2"):
         _ = [e async for e in graph.astream_events({"x": 1}, version="v3")]  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- updates
+class _Two(TypedDict):
+    a: int
+    items: Annotated[list[int], operator.add]
+
+
+def _updates_of(node: Any) -> list[Any]:
+    builder = StateGraph(_Two).add_node("node", node).add_edge(START, "node")
+    return list(builder.compile().stream({"a": 0, "items": []}, stream_mode="updates"))
+
+
+def test_a_list_of_commands_streams_as_one_dict_when_each_key_is_written_once() -> None:
+    def node(state: _Two) -> list[Command[Any]]:
+        return [Command(update={"a": 1}), Command(update={"items": [2]})]
+
+    assert _updates_of(node) == [{"node": {"a": 1, "items": [2]}}]
+
+
+def test_a_list_of_commands_streams_one_dict_per_write_when_a_key_repeats() -> None:
+    def node(state: _Two) -> list[Command[Any]]:
+        return [Command(update={"a": 1, "items": [1]}), Command(update={"items": [2]})]
+
+    assert _updates_of(node) == [{"node": [{"a": 1}, {"items": [1]}, {"items": [2]}]}]

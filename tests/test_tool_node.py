@@ -287,8 +287,8 @@ def test_a_tool_command_updates_state_and_routes_the_graph() -> None:
     )
     assert out["user"] == "ada"
     contents = [m.content for m in out["messages"][1:]]
-    assert contents == ["2", "done", "hello ada"]
-    tool_msg = out["messages"][2]
+    assert contents == ["done", "2", "hello ada"]  # in the order of the calls
+    tool_msg = out["messages"][1]
     assert tool_msg.name == "login"
 
 
@@ -305,7 +305,7 @@ def test_a_node_reached_only_by_a_tools_command_must_be_declared() -> None:
         builder.compile()
 
 
-def test_node_output_is_plain_messages_then_commands() -> None:
+def test_node_output_keeps_the_order_of_the_calls_when_a_tool_returns_a_command() -> None:
     @tool
     def go(tool_call_id: Annotated[str, InjectedToolCallId]) -> Command[Any]:
         """Go."""
@@ -314,10 +314,10 @@ def test_node_output_is_plain_messages_then_commands() -> None:
         )
 
     out = ToolNode([add, go]).invoke(state_with(("go", {}, "1"), ("add", {"a": 1, "b": 2}, "2")))
-    assert out[0] == {"messages": [ToolMessage(content="3", name="add", tool_call_id="2")]}
-    assert out[1] == Command(
-        goto="x", update={"messages": [ToolMessage("went", tool_call_id="1", name="go")]}
-    )
+    assert out == [
+        Command(goto="x", update={"messages": [ToolMessage("went", tool_call_id="1", name="go")]}),
+        {"messages": [ToolMessage(content="3", name="add", tool_call_id="2")]},
+    ]
 
 
 def test_command_update_must_answer_its_tool_call() -> None:
@@ -757,3 +757,151 @@ def test_a_bad_resume_answer_fails_the_run_and_keeps_the_interrupt_open(handler:
     assert [i.id for i in graph.get_state(thread()).interrupts] == [pending.id]
     out = graph.invoke(Command(resume={pending.id: {"approved": True}}), thread())
     assert out["messages"][-1].content == "approved=True"
+
+
+# -- content and artifact, tools_condition on an empty history ------------------------
+
+
+@tool(response_format="content_and_artifact")
+def numbers(n: int) -> tuple[str, list[int]]:
+    """Give n numbers."""
+    return f"{n} numbers", list(range(n))
+
+
+@tool(response_format="content_and_artifact")
+def unpaired(n: int) -> str:
+    """Forgets the artifact."""
+    return "just text"
+
+
+def test_a_content_and_artifact_tool_answers_with_content_and_keeps_the_artifact() -> None:
+    out = ToolNode([numbers]).invoke(state_with(("numbers", {"n": 3}, "c1")))
+    assert out == {
+        "messages": [
+            ToolMessage(content="3 numbers", name="numbers", tool_call_id="c1", artifact=[0, 1, 2])
+        ]
+    }
+
+
+async def test_a_content_and_artifact_tool_keeps_the_artifact_in_ainvoke() -> None:
+    out = await ToolNode([numbers]).ainvoke(state_with(("numbers", {"n": 2}, "c1")))
+    assert out["messages"][0].artifact == [0, 1] and out["messages"][0].content == "2 numbers"
+
+
+def test_a_content_and_artifact_tool_without_a_pair_is_a_tool_error() -> None:
+    call = ("unpaired", {"n": 1}, "c1")
+    with pytest.raises(ValueError, match="two-tuple"):
+        ToolNode([unpaired]).invoke(state_with(call))
+    out = ToolNode([unpaired], handle_tool_errors=True).invoke(state_with(call))
+    assert out["messages"][0].status == "error" and "two-tuple" in out["messages"][0].content
+
+
+def test_tools_condition_rejects_an_empty_history() -> None:
+    from graphkit.prebuilt import tools_condition
+
+    with pytest.raises(ValueError, match="no messages in 'messages'"):
+        tools_condition({"messages": []})
+
+
+# -- a tool's list of Commands and ToolMessages; content as LangGraph makes it ----------
+
+
+class CountedState(MessagesState):
+    a: NotRequired[int]
+    b: NotRequired[int]
+
+
+def test_a_tool_may_return_a_list_of_commands_with_one_answer() -> None:
+    @tool
+    def both(tool_call_id: Annotated[str, InjectedToolCallId]) -> list[Command[Any]]:
+        """Sets two keys."""
+        answer = ToolMessage("set", tool_call_id=tool_call_id)
+        return [Command(update={"a": 1}), Command(update={"b": 2, "messages": [answer]})]
+
+    graph = StateGraph(CountedState).add_node("tools", ToolNode([both])).add_edge(START, "tools")
+    out = graph.compile().invoke(state_with(("both", {}, "c1")))
+    assert (out["a"], out["b"]) == (1, 2)
+    answer = out["messages"][-1]
+    assert (answer.content, answer.tool_call_id, answer.name) == ("set", "c1", "both")
+
+
+def test_a_tool_may_return_a_command_and_its_tool_message() -> None:
+    @tool
+    def pair(tool_call_id: Annotated[str, InjectedToolCallId]) -> list[Any]:
+        """Sets a key, answers apart."""
+        return [Command(update={"a": 5}), ToolMessage("done", tool_call_id=tool_call_id)]
+
+    graph = StateGraph(CountedState).add_node("tools", ToolNode([pair])).add_edge(START, "tools")
+    out = graph.compile().invoke(state_with(("pair", {}, "c1")))
+    assert out["a"] == 5 and out["messages"][-1].content == "done"
+
+
+@pytest.mark.parametrize("answers", [0, 2])
+def test_a_tool_list_must_answer_its_call_exactly_once(answers: int) -> None:
+    @tool
+    def bad(tool_call_id: Annotated[str, InjectedToolCallId]) -> list[Any]:
+        """Answers the wrong number of times."""
+        return [Command(update={"a": 1})] + [
+            ToolMessage("x", tool_call_id=tool_call_id) for _ in range(answers)
+        ]
+
+    with pytest.raises(ValueError, match=f"list with {answers} messages bound to tool_call_id"):
+        ToolNode([bad]).invoke(state_with(("bad", {}, "c1")))
+
+
+def test_tool_results_become_content_as_langgraph_makes_it() -> None:
+    from graphkit.prebuilt.tool_node import msg_content_output
+
+    class Temp(BaseModel):
+        degrees: int
+
+    assert msg_content_output(Temp(degrees=3)) == "degrees=3"
+    assert msg_content_output({"ok": {1}}) == "{'ok': {1}}"
+    assert msg_content_output(["a", "b"]) == '["a", "b"]'
+    assert msg_content_output([{"type": "unknown"}]) == '[{"type": "unknown"}]'
+    assert msg_content_output([]) == []
+    assert msg_content_output([{"type": "image_url", "image_url": {"url": "u"}}]) == [
+        {"type": "image_url", "image_url": {"url": "u"}}
+    ]
+
+
+def test_a_returned_tool_message_gets_its_content_normalized() -> None:
+    @tool
+    def listed(tool_call_id: Annotated[str, InjectedToolCallId]) -> ToolMessage:
+        """Answers with a list of strings."""
+        return ToolMessage(["x", "y"], tool_call_id=tool_call_id)
+
+    out = ToolNode([listed]).invoke(state_with(("listed", {}, "c1")))
+    assert out["messages"][0].content == '["x", "y"]'
+
+
+def test_a_malformed_tool_output_is_a_tool_error_for_handle_tool_errors() -> None:
+    @tool
+    def unanswered() -> Command[Any]:
+        """Forgets to answer."""
+        return Command(update={"messages": []})
+
+    call = ("unanswered", {}, "c1")
+    with pytest.raises(ValueError, match="no ToolMessage"):
+        ToolNode([unanswered]).invoke(state_with(call))
+    out = ToolNode([unanswered], handle_tool_errors=True).invoke(state_with(call))
+    assert out["messages"][0].status == "error" and "no ToolMessage" in out["messages"][0].content
+
+
+def test_langgraphs_names_of_the_tool_node_module_are_there() -> None:
+    from pydantic import ValidationError
+
+    from graphkit.prebuilt import chat_agent_executor, tool_node
+
+    assert (
+        chat_agent_executor.create_tool_calling_executor is chat_agent_executor.create_react_agent
+    )
+    assert set(tool_node.ToolCallWithContext.__annotations__) == {"__type", "tool_call", "state"}
+    with pytest.raises(ValidationError) as info:
+        add.args_model.model_validate({"a": "x", "b": 1})
+    problem = "a: Input should be a valid integer, unable to parse string as an integer"
+    assert str(ToolInvocationError("add", info.value, {"a": "x", "b": 1})) == (
+        tool_node.TOOL_INVOCATION_ERROR_TEMPLATE.format(
+            tool_name="add", tool_kwargs={"a": "x", "b": 1}, error=problem
+        )
+    )

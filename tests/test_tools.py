@@ -199,3 +199,54 @@ def test_a_tool_added_as_a_node_takes_its_arguments_from_the_state() -> None:
     }
     with pytest.raises(Exception, match="city"):  # a missing argument is the tool's error
         graph.invoke({"units": "F"})
+
+
+def test_content_and_artifact_tool_returns_only_the_content_when_invoked() -> None:
+    @tool(response_format="content_and_artifact")
+    def fetch(n: int) -> tuple[str, list[int]]:
+        """Fetch n numbers."""
+        return f"{n} numbers", list(range(n))
+
+    assert fetch.response_format == "content_and_artifact"
+    assert fetch.invoke({"n": 3}) == "3 numbers"
+    assert fetch.split_output(("c", [1])) == ("c", [1])
+    with pytest.raises(ValueError, match="two-tuple"):
+        fetch.split_output("only content")
+
+
+def test_an_unknown_response_format_is_rejected() -> None:
+    with pytest.raises(ValueError, match="content_and_artifact"):
+        tool(response_format="artifact")  # type: ignore[call-overload]
+
+
+def test_argument_errors_list_one_problem_per_line_as_langgraph_does() -> None:
+    with pytest.raises(ToolArgumentsError) as info:
+        search.validate_args({"limit": "many"})
+    assert str(info.value) == (
+        "Error invoking tool 'search' with kwargs {'limit': 'many'} with error:\n"
+        " query: Field required\n"
+        "limit: Input should be a valid integer, unable to parse string as an integer\n"
+        " Please fix the error and try again."
+    )
+
+
+def test_a_plain_typed_parameter_named_state_or_store_is_the_models_argument() -> None:
+    @tool
+    def weather(city: str, state: str, store: str | None = None) -> str:
+        """Weather in a US city."""
+        return f"{city}, {state}, {store}"
+
+    assert set(weather.schema["properties"]) == {"city", "state", "store"}
+    assert weather.invoke({"city": "SF", "state": "CA"}, state={"messages": []}) == "SF, CA, None"
+
+
+def test_a_runnable_config_annotation_gets_the_config_under_any_name() -> None:
+    from graphkit.config import RunnableConfig
+
+    @tool
+    def who(x: int, settings: RunnableConfig) -> str:
+        """Who is asking."""
+        return str(settings["configurable"]["user"])
+
+    assert set(who.schema["properties"]) == {"x"}
+    assert who.invoke({"x": 1}, config={"configurable": {"user": "ann"}}) == "ann"

@@ -661,24 +661,28 @@ def _record_update(task: Task, output: Any, tables: GraphTables) -> None:
         task.writes.extend(writes)
         return
     updates: list[Any] = []
+    written: list[Write] = []
     routes = list(task.routes)
     for item in items:  # in order: later updates reduce onto earlier ones
         if not isinstance(item, Command):
             writes = update_writes(item, name, tables)
             updates.append(_shown(item, writes, tables))
-            task.writes.extend(writes)
+            written.extend(writes)
             continue
         if item.graph == Command.PARENT:
             raise ParentCommand(item)
         if item.update is not None:
             writes = update_writes(item.update, name, tables)
             updates.append(_shown(item.update, writes, tables))
-            task.writes.extend(writes)
+            written.extend(writes)
         for target in item.goto_list():
             routes.append(check_route(target, name, tables))
     task.routes = routes
-    if updates:  # several updates stream as their list, as in LangGraph
+    task.writes.extend(written)
+    if len(updates) == 1 or (updates and tables.root):
         task.update = updates[0] if len(updates) == 1 else updates
+    elif updates:  # several: streamed by their writes, as LangGraph does
+        task.update = _shown(None, written, tables)
 
 
 def _shown(output: Any, writes: list[Write], tables: GraphTables) -> Any:

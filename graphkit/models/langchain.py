@@ -30,7 +30,7 @@ from graphkit._langchain import (
 )
 from graphkit.errors import InvalidArgumentError
 from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage
-from graphkit.models.base import BaseChatModel
+from graphkit.models.base import BaseChatModel, _as_chunk
 from graphkit.tools import convert_to_tool
 
 __all__ = ["LangChainChatModel", "as_chat_model"]
@@ -53,15 +53,34 @@ class LangChainChatModel(BaseChatModel):
         self.model = str(getattr(inner, "model_name", None) or getattr(inner, "model", None) or "")
         self.tags = list(inner.tags) if getattr(inner, "tags", None) else None
         self.metadata = dict(inner.metadata) if getattr(inner, "metadata", None) else None
-        self.tools = tuple(convert_to_tool(spec) for spec in _prebound_tools(model))
+        prebound = _prebound_tools(model)
+        self.tools = tuple(convert_to_tool(s) for s in prebound if not _is_provider_tool(s))
+        self.provider_tools: tuple[dict[str, Any], ...] = tuple(
+            s for s in prebound if _is_provider_tool(s)
+        )
+        """Provider built-in tools (``{"type": "web_search_preview"}``, MCP servers, ...):
+        passed to the LangChain model as they are."""
         self._rebind = False
         self._made: tuple[tuple[Any, ...], Any] | None = None
 
     def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Any:
-        """As :meth:`BaseChatModel.bind_tools`; these tools replace any bound before."""
-        bound = super().bind_tools(tools, tool_choice=tool_choice, **kwargs)
+        """As :meth:`BaseChatModel.bind_tools`; these tools replace any bound before.
+        Provider built-in tools (dicts without a name) go to the LangChain model as they are."""
+        own = [t for t in tools if not _is_provider_tool(t)]
+        bound = super().bind_tools(own, tool_choice=tool_choice, **kwargs)
+        bound.provider_tools = tuple(t for t in tools if _is_provider_tool(t))
         bound._rebind = True
         return bound
+
+    def with_structured_output(  # type: ignore[override]
+        self, schema: Any, *, include_raw: bool = False, **kwargs: Any
+    ) -> _LangChainStructured:
+        """The wrapped model's own ``with_structured_output`` (its provider's method, as
+        LangGraph's agents use it), taking and returning graphkit messages."""
+        if include_raw:
+            kwargs["include_raw"] = True
+        runnable = unbound(self.langchain_model).with_structured_output(schema, **kwargs)
+        return _LangChainStructured(runnable)
 
     def run_name(self) -> str:
         """The wrapped model's run name (LangChain's: its ``name``, else its class's)."""
@@ -77,7 +96,13 @@ class LangChainChatModel(BaseChatModel):
     def _runnable(self) -> Any:
         """The LangChain model with this wrapper's tools and request options bound; made
         once per binding (``bind``/``bind_tools`` copies replace what it is made from)."""
-        made_from = (self.tools, self.tool_choice, self.bound_kwargs, self._rebind)
+        made_from = (
+            self.tools,
+            self.tool_choice,
+            self.bound_kwargs,
+            self._rebind,
+            self.provider_tools,
+        )
         made = self._made
         if made is None or any(a is not b for a, b in zip(made[0], made_from, strict=True)):
             made = self._made = (made_from, self._bind())
@@ -87,7 +112,8 @@ class LangChainChatModel(BaseChatModel):
         runnable = self.langchain_model
         if self._rebind:
             choice = {"tool_choice": self.tool_choice} if self.tool_choice else {}
-            runnable = unbound(runnable).bind_tools([openai_tool(t) for t in self.tools], **choice)
+            specs = [*(openai_tool(t) for t in self.tools), *self.provider_tools]
+            runnable = unbound(runnable).bind_tools(specs, **choice)
         if self.bound_kwargs:
             runnable = runnable.bind(**self.bound_kwargs)
         return runnable
@@ -105,6 +131,32 @@ class LangChainChatModel(BaseChatModel):
     async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
         async for chunk in self._runnable().astream(_converted(messages)):
             yield _chunk(chunk)
+
+
+class _LangChainStructured:
+    """A LangChain structured-output runnable behind graphkit messages."""
+
+    def __init__(self, runnable: Any) -> None:
+        self.runnable = runnable
+
+    def invoke(self, input: Any, config: Any = None) -> Any:
+        return _structured_result(self.runnable.invoke(_lc_input(input)))
+
+    async def ainvoke(self, input: Any, config: Any = None) -> Any:
+        return _structured_result(await self.runnable.ainvoke(_lc_input(input)))
+
+
+def _lc_input(input: Any) -> Any:
+    if isinstance(input, list):
+        return [to_langchain_message(m) if isinstance(m, BaseMessage) else m for m in input]
+    return to_langchain_message(input) if isinstance(input, BaseMessage) else input
+
+
+def _structured_result(result: Any) -> Any:
+    """``include_raw`` results carry LangChain's raw message: make it graphkit's."""
+    if isinstance(result, dict) and "raw" in result and "parsed" in result:
+        return {**result, "raw": _reply(result["raw"])}
+    return result
 
 
 def as_chat_model(model: Any) -> Any:
@@ -131,6 +183,11 @@ def _prebound_tools(model: Any) -> list[Any]:
     return [t for t in tools or () if isinstance(t, dict)]
 
 
+def _is_provider_tool(spec: Any) -> bool:
+    """A provider's built-in tool: a dict with neither a name nor a function."""
+    return isinstance(spec, dict) and "name" not in spec and "function" not in spec
+
+
 def _converted(messages: list[BaseMessage]) -> list[Any]:
     return [to_langchain_message(m) for m in messages]
 
@@ -145,6 +202,8 @@ def _reply(message: Any) -> AIMessage:
 
 
 def _chunk(chunk: Any) -> AIMessageChunk:
+    if not hasattr(chunk, "tool_call_chunks"):  # a model without streaming yields its reply
+        return _as_chunk(_reply(chunk))
     data = chunk.model_dump(exclude={"type", "tool_calls", "invalid_tool_calls", "chunk_position"})
     data["usage"] = data.pop("usage_metadata", None)
     fields = AIMessageChunk.model_fields

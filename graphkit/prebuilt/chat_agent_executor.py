@@ -20,11 +20,16 @@ from pydantic import BaseModel
 from typing_extensions import NotRequired, TypedDict
 
 from graphkit._hints import resolve_hints
+from graphkit._langchain import (
+    for_langchain_state,
+    from_langchain_message,
+    is_langchain_message,
+    is_langchain_runnable,
+)
 from graphkit.constants import END, START
 from graphkit.errors import (
     GraphCompileError,
     InvalidArgumentError,
-    InvalidCallError,
     InvalidMessageError,
 )
 from graphkit.managed import RemainingSteps, remaining_steps
@@ -57,6 +62,7 @@ __all__ = [
     "StructuredResponse",
     "StructuredResponseSchema",
     "create_react_agent",
+    "create_tool_calling_executor",
 ]
 
 StructuredResponse = dict[str, Any] | BaseModel
@@ -152,6 +158,7 @@ def create_react_agent(
         AgentStateWithStructuredResponse if response_format is not None else AgentState
     )
     _check_schema(schema, key, response_format is not None)
+    model_prompt = _ModelPrompt(prompt, key)
     chooser = _ModelChooser(model, bindable)
     direct = {t.name for t in runnable_tools if t.return_direct}
 
@@ -160,7 +167,7 @@ def create_react_agent(
         if context_schema is not None
         else StateGraph(schema)
     )
-    agent_node = _agent_node(chooser, prompt, key, name, runnable_tools, direct)
+    agent_node = _agent_node(chooser, model_prompt, key, name, runnable_tools, direct)
     if pre_model_hook is not None:
         builder.add_node("pre_model_hook", pre_model_hook)
         builder.add_node("agent", agent_node, input_schema=_with_llm_input(schema))
@@ -240,6 +247,8 @@ class _ModelChooser:
         self.model = model if self.dynamic else as_chat_model(model)
         self._static: Any = None
         self.wants_runtime = self.dynamic and _positional_count(model) >= 2
+        if not self.dynamic:
+            _check_bound_tools(self.model, tools)
 
     @property
     def static(self) -> Any:
@@ -278,6 +287,31 @@ class _ModelChooser:
         return self.static if not self.dynamic else self._bound(await self.araw(state, runtime))
 
 
+def _check_bound_tools(model: Any, tools: list[Any]) -> None:
+    """A model passed with tools already bound must have bound exactly the agent's tools."""
+    if not isinstance(model, BaseChatModel):
+        return  # an object of the user's own with bind_tools: bound when first called
+    bound = tuple(model.tools)
+    if not bound or not tools:
+        return
+    bound_names = {getattr(t, "name", None) for t in bound}
+    wanted = {getattr(t, "name", None) or _builtin_name(t) for t in tools}
+    missing = sorted(n for n in wanted - bound_names if n is not None)
+    count = len(bound) + len(getattr(model, "provider_tools", ()) or ())
+    if count != len(tools) or missing:
+        raise InvalidArgumentError(
+            f"the model has tools bound ({sorted(n for n in bound_names if n)}) that differ "
+            f"from the agent's tools ({sorted(n for n in wanted if n)})"
+            + (f": missing {missing}" if missing else "")
+            + ". Pass the model without bind_tools (the agent binds its tools), or bind the "
+            "same tools you pass to create_react_agent."
+        )
+
+
+def _builtin_name(tool: Any) -> str | None:
+    return tool.get("name") if isinstance(tool, dict) else None
+
+
 def _is_model_function(model: Any) -> bool:
     return callable(model) and not hasattr(model, "invoke")
 
@@ -292,7 +326,7 @@ def _positional_count(fn: Any) -> int:
 
 def _agent_node(
     chooser: _ModelChooser,
-    prompt: Prompt,
+    prompt: _ModelPrompt,
     key: str,
     name: str | None,
     tools: list[Tool],
@@ -301,8 +335,8 @@ def _agent_node(
     """The node that calls the model (sync in ``invoke``, async in ``ainvoke``)."""
 
     def finish(state: Any, response: Any) -> dict[str, Any]:
-        if isinstance(response, AIMessage) and name is not None:
-            response = response.model_copy(update={"name": name})
+        if isinstance(response, AIMessage) and response.name != name:
+            response = response.model_copy(update={"name": name})  # None too, as LangGraph
         if _needs_more_steps(response, tools, direct):
             response = AIMessage(id=getattr(response, "id", None), content=NEED_MORE_STEPS)
         return {key: [response]}
@@ -310,15 +344,23 @@ def _agent_node(
     class AgentNode:
         __name__ = "agent"
 
-        def __call__(self, state: Any, runtime: Any = None) -> dict[str, Any]:
+        def __call__(self, state: Any, runtime: Any = None, config: Any = None) -> dict[str, Any]:
             _check_history(state, key)
             model = chooser.pick(state, runtime)
-            return finish(state, model.invoke(_model_input(prompt, state, key)))
+            found = prompt.messages(state, runtime, config, use_async=False)
+            if inspect.isawaitable(found):
+                found = run_sync(lambda: found)
+            return finish(state, model.invoke(_prompt_value(found)))
 
-        async def ainvoke(self, state: Any, runtime: Any = None) -> dict[str, Any]:
+        async def ainvoke(
+            self, state: Any, runtime: Any = None, config: Any = None
+        ) -> dict[str, Any]:
             _check_history(state, key)
             model = await chooser.apick(state, runtime)
-            return finish(state, await model.ainvoke(_model_input(prompt, state, key)))
+            found = prompt.messages(state, runtime, config, use_async=True)
+            if inspect.isawaitable(found):
+                found = await found
+            return finish(state, await model.ainvoke(_prompt_value(found)))
 
     return AgentNode()
 
@@ -337,8 +379,8 @@ def _needs_more_steps(response: Any, tools: list[Tool], direct: set[str]) -> boo
 
 
 def _check_history(state: Any, key: str) -> None:
-    """Every tool call in the history must have its ``ToolMessage`` answer."""
-    messages = _messages_of(state, key)
+    """Every tool call in what the model will see must have its ``ToolMessage`` answer."""
+    messages = _llm_input(state, key)
     answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
     open_calls = [
         call
@@ -355,31 +397,102 @@ def _check_history(state: Any, key: str) -> None:
         )
 
 
-def _model_input(prompt: Prompt, state: Any, key: str) -> Any:
-    if prompt is None or isinstance(prompt, (str, SystemMessage)):
-        messages = _llm_input(state, key)
+class _ModelPrompt:
+    """What the model is sent, from ``prompt`` and the state (``llm_input_messages``
+    from a ``pre_model_hook`` standing for the history when it gave some)."""
+
+    _EXTRAS = ("config", "store", "runtime", "writer")
+    """What a ``prompt`` function may also take, by parameter name (as LangGraph passes)."""
+
+    def __init__(self, prompt: Prompt, key: str) -> None:
+        if is_langchain_message(prompt):
+            prompt = from_langchain_message(prompt)
+        if not (
+            prompt is None
+            or isinstance(prompt, (str, SystemMessage))
+            or hasattr(prompt, "invoke")
+            or callable(prompt)
+        ):
+            raise InvalidArgumentError(
+                "prompt must be a string, a SystemMessage, a function state -> messages "
+                "(sync or async) or an object with invoke(state); "
+                f"got {type(prompt).__name__}"
+            )
+        self.prompt = prompt
+        self.key = key
+        self.extras = _parameters_among(prompt, self._EXTRAS) if _is_function(prompt) else ()
+        self.langchain = is_langchain_runnable(prompt)
+
+    def messages(self, state: Any, runtime: Any, config: Any, *, use_async: bool) -> Any:
+        """The model's input (awaitable for an async ``prompt``, or its ``ainvoke`` when
+        ``use_async``)."""
+        prompt = self.prompt
         if prompt is None:
-            return messages
-        system = prompt if isinstance(prompt, SystemMessage) else SystemMessage(content=prompt)
-        return [system, *messages]
-    if hasattr(prompt, "invoke"):
-        return prompt.invoke(state)
-    if callable(prompt):
-        return prompt(state)
-    raise InvalidCallError(
-        f"prompt must be a string, a SystemMessage, a function state -> messages or an "
-        f"object with invoke(state); got {type(prompt).__name__}"
-    )
+            return _llm_input(state, self.key)
+        if isinstance(prompt, (str, SystemMessage)):
+            system = prompt if isinstance(prompt, SystemMessage) else SystemMessage(content=prompt)
+            return [system, *_llm_input(state, self.key)]
+        shown = _with_messages(state, self.key)
+        if self.langchain:  # a LangChain prompt reads LangChain messages
+            runnable: Any = prompt
+            shown = for_langchain_state(shown)
+            return runnable.ainvoke(shown, config) if use_async else runnable.invoke(shown, config)
+        if use_async and hasattr(prompt, "ainvoke"):
+            return prompt.ainvoke(shown)
+        if hasattr(prompt, "invoke"):
+            return prompt.invoke(shown)
+        if not self.extras:
+            return prompt(shown)
+        available = {
+            "config": config,
+            "store": getattr(runtime, "store", None),
+            "runtime": runtime,
+            "writer": getattr(runtime, "stream_writer", None),
+        }
+        return prompt(shown, **{name: available[name] for name in self.extras})
+
+
+def _is_function(prompt: Any) -> bool:
+    return callable(prompt) and not hasattr(prompt, "invoke")
+
+
+def _parameters_among(fn: Any, names: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return ()
+    return tuple(name for name in names if name in params)
+
+
+def _prompt_value(found: Any) -> Any:
+    """A LangChain prompt template's value becomes its messages."""
+    to_messages = getattr(found, "to_messages", None)
+    return to_messages() if callable(to_messages) else found
+
+
+def _with_messages(state: Any, key: str) -> Any:
+    """The state a ``prompt`` function sees: ``key`` holds what the model will see
+    (a ``pre_model_hook``'s ``llm_input_messages`` when it gave some)."""
+    override = _llm_override(state)
+    if not override:
+        return state
+    if isinstance(state, dict):
+        return {**state, key: list(override)}
+    if isinstance(state, BaseModel):
+        return state.model_copy(update={key: list(override)})
+    return state
 
 
 def _llm_input(state: Any, key: str) -> list[BaseMessage]:
     """``llm_input_messages`` from a ``pre_model_hook`` if it gave any, else the history."""
-    override = (
-        state.get("llm_input_messages")
-        if isinstance(state, dict)
-        else getattr(state, "llm_input_messages", None)
-    )
+    override = _llm_override(state)
     return list(override) if override else _messages_of(state, key)
+
+
+def _llm_override(state: Any) -> Any:
+    if isinstance(state, dict):
+        return state.get("llm_input_messages")
+    return getattr(state, "llm_input_messages", None)
 
 
 def _with_llm_input(schema: type[Any]) -> type[Any]:
@@ -462,11 +575,21 @@ def _unanswered(messages: list[BaseMessage], last: AIMessage) -> list[Any]:
 
 
 def _ended_by_direct_tool(state: Any, key: str, direct: set[str]) -> bool:
+    """Did this round of tool calls include a ``return_direct`` tool?
+
+    Its answer ends the run (as in LangGraph, also when the tool failed and
+    ``handle_tool_errors`` turned the error into its answer). With ``version="v2"``
+    each call is its own task and sees only its own answer, so the calls of the
+    ``AIMessage`` before the answers count too.
+    """
     for message in reversed(_messages_of(state, key)):
-        if not isinstance(message, ToolMessage):
-            return False
-        if message.name in direct and message.status == "success":
-            return True
+        if isinstance(message, ToolMessage):
+            if message.name in direct:
+                return True
+            continue
+        return isinstance(message, AIMessage) and any(
+            call["name"] in direct for call in message.tool_calls
+        )
     return False
 
 
@@ -488,3 +611,7 @@ def _builtin_tools(tools: Any) -> list[dict[str, Any]]:
 
 def _is_builtin_tool(tool: Any) -> bool:
     return isinstance(tool, dict)
+
+
+create_tool_calling_executor = create_react_agent
+"""LangGraph's older name for ``create_react_agent``."""

@@ -28,11 +28,10 @@ import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal, Union, get_args, get_origin
-
-from pydantic import BaseModel
+from typing import Any, Literal, TypedDict, Union, get_args, get_origin
 
 from graphkit._hints import resolve_hints
+from graphkit._langchain import from_langchain_message, is_langchain_message
 from graphkit.constants import END
 from graphkit.context import CURRENT_TASK
 from graphkit.errors import (
@@ -58,18 +57,49 @@ from graphkit.types import Command, Send
 __all__ = [
     "INVALID_TOOL_NAME_ERROR_TEMPLATE",
     "TOOL_CALL_ERROR_TEMPLATE",
+    "TOOL_EXECUTION_ERROR_TEMPLATE",
+    "TOOL_INVOCATION_ERROR_TEMPLATE",
+    "TOOL_MESSAGE_BLOCK_TYPES",
     "InjectedState",
     "InjectedStore",
     "InjectedToolCallId",
     "ToolCallRequest",
+    "ToolCallWithContext",
     "ToolInvocationError",
     "ToolNode",
     "ToolRuntime",
+    "msg_content_output",
     "tools_condition",
 ]
 
+TOOL_MESSAGE_BLOCK_TYPES = (
+    "text",
+    "image_url",
+    "image",
+    "json",
+    "search_result",
+    "custom_tool_call_output",
+    "document",
+    "file",
+)
+"""Content-block types a tool may return as a list to be sent as blocks, not as JSON."""
+
 TOOL_CALL_ERROR_TEMPLATE = "Error: {error}\n Please fix your mistakes."
 """Content of the error ``ToolMessage`` when ``handle_tool_errors=True``."""
+
+TOOL_INVOCATION_ERROR_TEMPLATE = (
+    "Error invoking tool '{tool_name}' with kwargs {tool_kwargs} with error:\n"
+    " {error}\n"
+    " Please fix the error and try again."
+)
+"""How ``ToolInvocationError`` reads: the model's arguments did not fit the schema."""
+
+TOOL_EXECUTION_ERROR_TEMPLATE = (
+    "Error executing tool '{tool_name}' with kwargs {tool_kwargs} with error:\n"
+    " {error}\n"
+    " Please fix the error and try again."
+)
+"""LangGraph's text for an error while a tool ran (for handlers that format their own)."""
 
 INVALID_TOOL_NAME_ERROR_TEMPLATE = (
     "Error: {requested_tool} is not a valid tool, try one of [{available_tools}]."
@@ -80,6 +110,14 @@ _MAX_WORKERS = 16
 
 _NEVER_HANDLED = (GraphInterrupt, ParentCommand, ResumeValidationError)
 """Exceptions that steer the run, never turned into error messages."""
+
+ToolCallWithContext = TypedDict(
+    "ToolCallWithContext",
+    {"__type": Literal["tool_call_with_context"], "tool_call": ToolCall, "state": Any},
+)
+"""What ``create_react_agent`` (``version="v2"``) sends ``ToolNode`` per tool call (the
+functional form keeps the ``__type`` key unmangled)."""
+
 
 InputType = Literal["dict", "list", "tool_calls"]
 """How the input came: a state (-> dict output), messages (-> list), tool calls (-> dict)."""
@@ -164,7 +202,9 @@ class ToolNode:
     (see ``ToolCallRequest``): retry, change arguments or tool, or answer directly.
 
     Tools that declare ``state``, ``store``, ``config``, ``tool_call_id`` (by name or
-    with the ``Injected*`` markers) or a ``ToolRuntime`` parameter get them from the run.
+    with the ``Injected*`` markers), a ``RunnableConfig`` or a ``ToolRuntime`` parameter
+    get them from the run; a parameter typed as a plain value (``state: str``) stays
+    the model's argument.
     """
 
     def __init__(
@@ -260,6 +300,7 @@ class ToolNode:
 
     def _calls_in(self, messages: Sequence[Any]) -> list[ToolCall]:
         for message in reversed(messages):
+            message = _graphkit_message(message)
             if isinstance(message, AIMessage):
                 return list(message.tool_calls)
         raise ToolCallError(
@@ -350,17 +391,20 @@ class ToolNode:
         if isinstance(prepared, ToolMessage):
             return prepared
         tool, args, injected = prepared
-        try:
-            result = tool.run(
-                {**tool.validate_args(args), **injected},
-                tool_call_id=request.tool_call.get("id"),
-                input=args,
+        try:  # a tool's malformed output is its error too, as in LangGraph
+            result = _split(
+                tool,
+                tool.run(
+                    {**tool.validate_args(args), **injected},
+                    tool_call_id=request.tool_call.get("id"),
+                    input=args,
+                ),
             )
+            return self._to_output(result, request.tool_call, input_type)
         except _NEVER_HANDLED:
             raise
         except Exception as exc:
             return self._on_error(exc, request.tool_call)
-        return self._to_output(result, request.tool_call, input_type)
 
     async def _aexecute(self, request: ToolCallRequest, input_type: InputType) -> Any:
         prepared = self._prepare(request)
@@ -368,16 +412,19 @@ class ToolNode:
             return prepared
         tool, args, injected = prepared
         try:
-            result = await tool.arun(
-                {**tool.validate_args(args), **injected},
-                tool_call_id=request.tool_call.get("id"),
-                input=args,
+            result = _split(
+                tool,
+                await tool.arun(
+                    {**tool.validate_args(args), **injected},
+                    tool_call_id=request.tool_call.get("id"),
+                    input=args,
+                ),
             )
+            return self._to_output(result, request.tool_call, input_type)
         except _NEVER_HANDLED:
             raise
         except Exception as exc:
             return self._on_error(exc, request.tool_call)
-        return self._to_output(result, request.tool_call, input_type)
 
     def _prepare(
         self, request: ToolCallRequest
@@ -442,18 +489,65 @@ class ToolNode:
     # -- output -------------------------------------------------------------------
 
     def _to_output(self, result: Any, call: ToolCall, input_type: InputType) -> Any:
+        result = _graphkit_message(result)
+        if isinstance(result, list) and any(map(is_langchain_message, result)):
+            result = [_graphkit_message(item) for item in result]
+        if isinstance(result, _Artifact):
+            return ToolMessage(
+                content=_content(result.content),
+                name=call["name"],
+                tool_call_id=call.get("id") or "",
+                artifact=result.artifact,
+            )
         if isinstance(result, Command):
             return self._checked_command(result, call, input_type)
         if isinstance(result, ToolMessage):
+            changes = {"content": msg_content_output(result.content)}
             if result.name is None:
-                return result.model_copy(update={"name": call["name"]})
-            return result
+                changes["name"] = call["name"]
+            return result.model_copy(update=changes)
+        if _is_output_list(result):
+            return self._checked_list(result, call, input_type)
         return ToolMessage(
             content=_content(result), name=call["name"], tool_call_id=call.get("id") or ""
         )
 
+    def _checked_list(
+        self, outputs: list[Command[Any] | ToolMessage], call: ToolCall, input_type: InputType
+    ) -> list[Any]:
+        """A tool's list of ``Command``s and ``ToolMessage``s: exactly one message in it
+        (top level or in a ``Command``'s update) must answer the call."""
+        answers = sum(
+            _answer_count(
+                [item]
+                if isinstance(item, ToolMessage)
+                else item.update.get(self.messages_key, [])
+                if isinstance(item.update, dict)
+                else item.update,
+                call,
+            )
+            for item in outputs
+        )
+        if answers != 1:
+            raise ToolCallError(
+                f"Tool {call['name']!r} returned a list with {answers} messages bound to "
+                f"tool_call_id {call.get('id')!r}; expected exactly one terminating ToolMessage "
+                "(at the top level or in one Command's update)."
+            )
+        return [
+            self._checked_command(item, call, input_type, must_answer=False)
+            if isinstance(item, Command)
+            else self._to_output(item, call, input_type)
+            for item in outputs
+        ]
+
     def _checked_command(
-        self, command: Command[Any], call: ToolCall, input_type: InputType
+        self,
+        command: Command[Any],
+        call: ToolCall,
+        input_type: InputType,
+        *,
+        must_answer: bool = True,
     ) -> Command[Any]:
         """Check a tool's ``Command`` answers its call, and name its ``ToolMessage``s."""
         update = command.update
@@ -467,7 +561,11 @@ class ToolNode:
                     "list of messages: return Command(update=[ToolMessage(...)]) for list input."
                 )
             messages = update.get(self.messages_key, [])
-            named = {**update, self.messages_key: self._named(messages, call)}
+            named = (
+                {**update, self.messages_key: self._named(messages, call)}
+                if self.messages_key in update
+                else update
+            )
         elif isinstance(update, list):
             if to_current and input_type != "list":
                 raise ToolCallError(
@@ -478,7 +576,7 @@ class ToolNode:
             named = self._named(messages, call)
         else:
             return command
-        if to_current and not _answers(messages, call):
+        if to_current and must_answer and not _answers(messages, call):
             raise ToolCallError(
                 f"Tool {call['name']!r} returned a Command whose update has no ToolMessage with "
                 f"tool_call_id={call.get('id')!r}. Add ToolMessage(content=..., "
@@ -490,6 +588,7 @@ class ToolNode:
     def _named(messages: Any, call: ToolCall) -> Any:
         if not isinstance(messages, list):
             return messages
+        messages = [_graphkit_message(m) for m in messages]
         return [
             m.model_copy(update={"name": call["name"]})
             if isinstance(m, ToolMessage) and m.name is None and m.tool_call_id == call.get("id")
@@ -498,14 +597,42 @@ class ToolNode:
         ]
 
     def _combine(self, results: list[Any], input_type: InputType) -> Any:
-        commands = _merge_parent_sends([r for r in results if isinstance(r, Command)])
-        messages = [r for r in results if not isinstance(r, Command)]
-        if not commands:
-            return messages if input_type == "list" else {self.messages_key: messages}
-        if not messages:
-            return commands
-        head: Any = messages if input_type == "list" else {self.messages_key: messages}
-        return [head, *commands]
+        """The node's output: the messages alone, or, when some call returned a
+        ``Command``, the messages and ``Command``s in the order of the calls (a
+        tool's list of them in its own order), parent hand-offs merged at the end."""
+        flat = [item for r in results for item in (r if isinstance(r, list) else [r])]
+        if not any(isinstance(r, Command) for r in flat):
+            return flat if input_type == "list" else {self.messages_key: flat}
+        out: list[Any] = [
+            r
+            if isinstance(r, Command)
+            else [r]
+            if input_type == "list"
+            else {self.messages_key: [r]}
+            for r in flat
+            if not _sends_to_parent(r)
+        ]
+        sends = [g for r in flat if _sends_to_parent(r) for g in r.goto_list()]
+        if sends:
+            out.append(Command(graph=Command.PARENT, goto=sends))
+        return out
+
+
+@dataclass(slots=True)
+class _Artifact:
+    """What a ``content_and_artifact`` tool returned, split."""
+
+    content: Any
+    """What the model sees."""
+    artifact: Any
+    """What the ``ToolMessage`` keeps for the app."""
+
+
+def _split(tool: Tool, result: Any) -> Any:
+    """A ``content_and_artifact`` tool's pair as an ``_Artifact``; other results as they are."""
+    if tool.response_format == "content" or isinstance(result, (Command, ToolMessage)):
+        return result
+    return _Artifact(*tool.split_output(result))
 
 
 def _gather(errors: Sequence[BaseException | None], outcomes: Sequence[Any]) -> list[Any]:
@@ -519,32 +646,48 @@ def _gather(errors: Sequence[BaseException | None], outcomes: Sequence[Any]) -> 
     return list(outcomes)
 
 
-def _merge_parent_sends(commands: list[Command[Any]]) -> list[Command[Any]]:
-    """Parent-graph Commands that only send become one: a node hands its parent one
-    Command, so parallel hand-offs (one ``Send`` each) must travel together."""
-    sends_only = [
-        c
-        for c in commands
-        if c.graph == Command.PARENT
-        and c.update is None
-        and c.goto
-        and all(isinstance(g, Send) for g in c.goto_list())
-    ]
-    if len(sends_only) < 2:
-        return commands
-    merged: Command[Any] = Command(
-        graph=Command.PARENT, goto=[g for c in sends_only for g in c.goto_list()]
+def _sends_to_parent(item: Any) -> bool:
+    """A parent-graph ``Command`` that only sends: parallel hand-offs (one ``Send``
+    each) travel together as one ``Command``, since a node hands its parent one."""
+    return (
+        isinstance(item, Command)
+        and item.graph == Command.PARENT
+        and item.update is None
+        and bool(item.goto)
+        and all(isinstance(g, Send) for g in item.goto_list())
     )
-    rest = [c for c in commands if not any(c is s for s in sends_only)]
-    return [merged, *rest]
 
 
 def _answers(messages: Any, call: ToolCall) -> bool:
     if not isinstance(messages, list):
         return False
+    messages = [_graphkit_message(m) for m in messages]
     if len(messages) == 1 and getattr(messages[0], "id", None) == REMOVE_ALL_MESSAGES:
         return True
     return any(isinstance(m, ToolMessage) and m.tool_call_id == call.get("id") for m in messages)
+
+
+def _answer_count(messages: Any, call: ToolCall) -> int:
+    if not isinstance(messages, list):
+        return 0
+    return sum(
+        isinstance(m, ToolMessage) and m.tool_call_id == call.get("id")
+        for m in map(_graphkit_message, messages)
+    )
+
+
+def _graphkit_message(item: Any) -> Any:
+    """A LangChain message (from code written for LangGraph) as graphkit's; else ``item``."""
+    return from_langchain_message(item) if is_langchain_message(item) else item
+
+
+def _is_output_list(result: Any) -> bool:
+    """A tool's list of ``Command``s and ``ToolMessage``s (applied in order)."""
+    return (
+        isinstance(result, list)
+        and bool(result)
+        and all(isinstance(r, (Command, ToolMessage)) for r in result)
+    )
 
 
 def _is_tool_call(item: Any) -> bool:
@@ -598,22 +741,36 @@ def _messages_of(state: Any, key: str) -> list[BaseMessage]:
     return list(messages)
 
 
-def _content(result: Any) -> str | list[Any]:
-    """Text for the model: strings as is, content-block lists as is, the rest as JSON."""
-    if isinstance(result, str):
-        return result
-    if (
-        isinstance(result, list)
-        and all(isinstance(b, dict) and isinstance(b.get("type"), str) for b in result)
-        and result
-    ):
-        return result
-    if isinstance(result, BaseModel):
-        return result.model_dump_json()
+def msg_content_output(output: Any) -> str | list[Any]:
+    """A tool's return value as ``ToolMessage`` content, as LangGraph makes it.
+
+    Strings and lists of content blocks (dicts whose ``type`` is one of
+    ``TOOL_MESSAGE_BLOCK_TYPES``) stay as they are; anything else becomes JSON,
+    or ``str(output)`` when it is not JSON-serializable (a pydantic model gives
+    ``"temp=3"``: return ``model.model_dump_json()`` to send JSON).
+
+        >>> msg_content_output({"a": [1, None]})
+        '{"a": [1, null]}'
+        >>> msg_content_output([{"type": "text", "text": "hi"}])
+        [{'type': 'text', 'text': 'hi'}]
+    """
+    if isinstance(output, str) or (isinstance(output, list) and all(map(_is_block, output))):
+        return output
     try:
-        return json.dumps(result, ensure_ascii=False, default=str)
+        return json.dumps(output, ensure_ascii=False)
     except (TypeError, ValueError):
-        return str(result)
+        return str(output)
+
+
+def _is_block(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("type") in TOOL_MESSAGE_BLOCK_TYPES
+
+
+def _content(result: Any) -> str | list[Any]:
+    """Content for a tool's return value: a tuple of blocks counts as a list of them."""
+    if isinstance(result, tuple) and result and all(map(_is_block, result)):
+        return list(result)
+    return msg_content_output(result)
 
 
 def tools_condition(state: Any, messages_key: str = "messages") -> str:
@@ -622,7 +779,12 @@ def tools_condition(state: Any, messages_key: str = "messages") -> str:
     Use as ``builder.add_conditional_edges("agent", tools_condition)``.
     """
     messages = _messages_of(state, messages_key)
-    last = messages[-1] if messages else None
+    if not messages:
+        raise ToolCallError(
+            f"tools_condition found no messages in {messages_key!r}: route with it only "
+            "after a node that adds the model's reply"
+        )
+    last = messages[-1]
     if isinstance(last, AIMessage) and last.tool_calls:
         return "tools"
     return END

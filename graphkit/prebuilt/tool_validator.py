@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from graphkit.errors import ToolCallError
 from graphkit.messages import AIMessage, ToolCall, ToolMessage
-from graphkit.prebuilt.tool_node import _messages_of
+from graphkit.prebuilt.tool_node import _graphkit_message, _messages_of
 from graphkit.tools import Tool, ToolArgumentsError, convert_to_tool
 
 __all__ = ["ValidationNode"]
@@ -72,7 +72,10 @@ class ValidationNode:
     def invoke(self, input: Any, config: Any = None) -> Any:
         """Validate the pending tool calls of ``input``; one ``ToolMessage`` per call."""
         messages = _messages_of(input, self.messages_key)
-        last = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
+        last = next(
+            (m for m in map(_graphkit_message, reversed(messages)) if isinstance(m, AIMessage)),
+            None,
+        )
         if last is None:
             raise ToolCallError(
                 "ValidationNode found no AIMessage in the input: it validates the tool "
