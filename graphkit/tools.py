@@ -230,16 +230,42 @@ class Tool:
         ``injected`` may hold ``state``, ``store``, ``config``, ``tool_call_id``
         and ``runtime``; only those the tool declares are passed on (None when
         not given).
+
+        ``args`` may also be a whole ``ToolCall`` (``{"name", "args", "id", "type":
+        "tool_call"}``): the tool then answers with a ``ToolMessage`` for it, as
+        LangChain's tools do (a ``ToolMessage`` or ``Command`` the tool returns is kept).
         """
+        call = _tool_call_of(args)
+        if call is not None:
+            args, injected = call["args"], {**injected, "tool_call_id": call["id"]}
         kwargs = {**self.validate_args(args), **self.injected_values(injected)}
         output = self.run(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
-        return self._content_only(output)
+        return self._content_only(output) if call is None else self._answer(call, output)
 
     async def ainvoke(self, args: dict[str, Any], **injected: Any) -> Any:
         """Async ``invoke``: awaits async tools, runs sync ones in a worker thread."""
+        call = _tool_call_of(args)
+        if call is not None:
+            args, injected = call["args"], {**injected, "tool_call_id": call["id"]}
         kwargs = {**self.validate_args(args), **self.injected_values(injected)}
         output = await self.arun(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
-        return self._content_only(output)
+        return self._content_only(output) if call is None else self._answer(call, output)
+
+    def _answer(self, call: dict[str, Any], output: Any) -> Any:
+        """The ``ToolMessage`` answering ``call`` with ``output``."""
+        from graphkit.messages import ToolMessage
+        from graphkit.prebuilt.tool_node import msg_content_output
+        from graphkit.types import Command
+
+        if isinstance(output, (ToolMessage, Command)):
+            return output
+        content, artifact = self.split_output(output)
+        return ToolMessage(
+            content=msg_content_output(content),
+            tool_call_id=call["id"],
+            name=self.name,
+            artifact=artifact,
+        )
 
     def split_output(self, output: Any) -> tuple[Any, Any]:
         """``(content, artifact)`` of what the function returned (artifact None for
@@ -357,6 +383,13 @@ class Tool:
         if target is None:
             raise InvalidToolError(f"tool {self.name!r} has no function to call")
         return target(*args, **kwargs)
+
+
+def _tool_call_of(args: Any) -> dict[str, Any] | None:
+    """``args`` when it is a whole ``ToolCall`` rather than the call's arguments."""
+    if isinstance(args, dict) and args.get("type") == "tool_call" and "args" in args:
+        return args
+    return None
 
 
 def _state_field(state: Any, injection: Injection, tool_name: str, strict: bool) -> Any:

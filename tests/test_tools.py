@@ -9,10 +9,11 @@ import pytest
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from graphkit import START, Command, StateGraph
+from graphkit import START, Command, StateGraph, ToolMessage
 from graphkit.tools import (
     InjectedState,
     InjectedStore,
+    InjectedToolCallId,
     Tool,
     ToolArgumentsError,
     convert_to_tool,
@@ -250,3 +251,27 @@ def test_a_runnable_config_annotation_gets_the_config_under_any_name() -> None:
 
     assert set(who.schema["properties"]) == {"x"}
     assert who.invoke({"x": 1}, config={"configurable": {"user": "ann"}}) == "ann"
+
+
+def test_invoked_with_a_whole_tool_call_a_tool_answers_with_a_tool_message() -> None:
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    call = {"name": "add", "args": {"a": 1, "b": 2}, "id": "c1", "type": "tool_call"}
+    answer = add.invoke(call)
+    assert isinstance(answer, ToolMessage)
+    assert (answer.content, answer.tool_call_id, answer.name) == ("3", "c1", "add")
+    assert asyncio.run(add.ainvoke(call)) == answer
+    assert add.invoke({"a": 1, "b": 2}) == 3
+
+
+def test_a_tool_call_answer_keeps_the_artifact_and_the_injected_id() -> None:
+    @tool(response_format="content_and_artifact")
+    def look(query: str, call_id: Annotated[str, InjectedToolCallId]) -> tuple[str, dict[str, str]]:
+        """Look something up."""
+        return f"found {query}", {"call": call_id}
+
+    answer = look.invoke({"name": "look", "args": {"query": "x"}, "id": "c9", "type": "tool_call"})
+    assert (answer.content, answer.artifact) == ("found x", {"call": "c9"})
