@@ -16,7 +16,7 @@ import inspect
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, cast, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -362,6 +362,28 @@ def type_json_schema(annotation: Any, title: str) -> dict[str, Any]:
     except Exception:
         found = {}
     return {**found, "title": title}
+
+
+def schema_model(schema: Schema, title: str) -> type[BaseModel]:
+    """A state schema as a pydantic model named ``title`` (a pydantic schema is its own
+    model; a root state, a ``RootModel`` of its type; other kinds, a model of their keys,
+    each typed as declared or ``Any`` where pydantic cannot build it)."""
+    from pydantic import ConfigDict, RootModel, create_model
+
+    if schema.kind == "pydantic":
+        return cast(type[BaseModel], schema.cls)
+    if schema.kind == "root":
+        return cast(type[BaseModel], RootModel[schema.channels[ROOT].annotation])  # type: ignore[misc]
+    config = ConfigDict(arbitrary_types_allowed=True)
+    fields: dict[str, Any] = {
+        key: (spec.annotation, _field_default(schema.cls, key, spec.annotation))
+        for key, spec in schema.channels.items()
+    }
+    try:
+        return create_model(title, __config__=config, **fields)
+    except Exception:  # types pydantic cannot build: the keys, untyped
+        untyped: dict[str, Any] = dict.fromkeys(fields, (Any, None))
+        return create_model(title, __config__=config, **untyped)
 
 
 def _model_schema(title: str, fields: dict[str, Any]) -> dict[str, Any]:

@@ -7,11 +7,11 @@ import copy
 import functools
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
@@ -491,6 +491,58 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
         )
 
+    def batch_as_completed(
+        self,
+        inputs: Sequence[Any],
+        config: RunnableConfig | Sequence[dict[str, Any]] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> Iterator[tuple[int, Any]]:
+        """``invoke`` each input (in threads); yields ``(index, output)`` as each run
+        finishes (LangChain's ``batch_as_completed``)."""
+        configs = _configs(config, len(inputs))
+        if not inputs:
+            return
+        with ThreadPoolExecutor(thread_name_prefix="graphkit-batch") as pool:
+            futures = {
+                pool.submit(self._safe, self.invoke, i, c, return_exceptions, kwargs): index
+                for index, (i, c) in enumerate(zip(inputs, configs, strict=False))
+            }
+            for done in as_completed(futures):
+                yield futures[done], done.result()
+
+    async def abatch_as_completed(
+        self,
+        inputs: Sequence[Any],
+        config: RunnableConfig | Sequence[dict[str, Any]] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> AsyncIterator[tuple[int, Any]]:
+        """``ainvoke`` each input concurrently; yields ``(index, output)`` as each run
+        finishes."""
+        configs = _configs(config, len(inputs))
+
+        async def run(index: int, item: Any, item_config: Any) -> tuple[int, Any]:
+            try:
+                return index, await self.ainvoke(item, item_config, **kwargs)
+            except Exception as exc:
+                if return_exceptions:
+                    return index, exc
+                raise
+
+        runs = [
+            asyncio.ensure_future(run(n, i, c))
+            for n, (i, c) in enumerate(zip(inputs, configs, strict=False))
+        ]
+        try:
+            for finished in asyncio.as_completed(runs):
+                yield await finished
+        finally:  # the consumer stopped, or a run failed: the others stop too
+            for pending in runs:
+                pending.cancel()
+
     @staticmethod
     def _safe(
         fn: Any, input: Any, config: Any, return_exceptions: bool, kwargs: dict[str, Any]
@@ -693,6 +745,29 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         return duplicate
 
     # ------------------------------------------------------------------ graph
+    def get_input_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
+        """The graph's input as a pydantic model (``LangGraphInput``; a pydantic input
+        schema is returned as it is), for tools that validate or describe inputs."""
+        from graphkit.schema import schema_model
+
+        return schema_model(self.builder.input, "LangGraphInput")
+
+    def get_output_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
+        """The graph's output as a pydantic model (``LangGraphOutput``)."""
+        from graphkit.schema import schema_model
+
+        return schema_model(self.builder.output, "LangGraphOutput")
+
+    @property
+    def input_schema(self) -> type[BaseModel]:
+        """``get_input_schema()``."""
+        return self.get_input_schema()
+
+    @property
+    def output_schema(self) -> type[BaseModel]:
+        """``get_output_schema()``."""
+        return self.get_output_schema()
+
     def get_input_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the graph's input (its input schema)."""
         from graphkit.schema import json_schema
