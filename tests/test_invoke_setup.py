@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import operator
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
@@ -249,3 +250,25 @@ def test_new_run_context_sets_every_field_the_class_sets() -> None:
     names = [f.name for f in fields(RunContext)]
     assert names == list(RunContext.__slots__)
     assert [getattr(fast, n) for n in names] == [getattr(by_class, n) for n in names] == args
+
+
+def test_callback_handlers_in_the_config_are_kept_with_a_warning_that_they_are_not_called() -> None:
+    class Handler:
+        pass
+
+    seen: list[Any] = []
+
+    def node(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        seen.append(config.get("callbacks"))
+        return {}
+
+    handler = Handler()
+    graph = StateGraph(Count).add_node("node", node).add_edge(START, "node").compile()
+    with pytest.warns(
+        UserWarning, match=r"does not call LangChain callback handlers.*astream_events"
+    ):
+        graph.invoke({"x": 0}, {"callbacks": [handler]})
+    assert seen == [[handler]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        graph.invoke({"x": 0}, {"callbacks": []})  # none given: no warning
