@@ -136,11 +136,13 @@ def from_langchain_tool(lc_tool: Any) -> Any:
     """A graphkit ``Tool`` that runs the LangChain tool with the model's arguments.
 
     Its schema is the one LangChain sends to models (``tool_call_schema``: arguments
-    injected by LangChain left out); it runs through the tool's own ``invoke`` /
-    ``ainvoke``, so LangChain's validation and callbacks apply as they would there. A
-    parameter annotated with LangChain's ``InjectedToolCallId`` gets the call's id (the
-    tool is then invoked with the tool call, as LangChain's ``ToolNode`` does); a
-    LangChain message it returns becomes graphkit's.
+    injected by LangChain left out). It runs through the tool's own ``invoke`` /
+    ``ainvoke`` (LangChain's validation and error handling apply), except where LangChain
+    would lose what the tool returns (a graphkit ``Command``, an artifact): those tools
+    run their function directly. A parameter annotated with LangChain's
+    ``InjectedToolCallId`` gets the call's id; a LangChain message the tool returns
+    becomes graphkit's; a tool whose function asks for graphkit's injections
+    (``InjectedState``, ...) is built from that function.
     """
     from graphkit.tools import Injection, Tool, _model_from_json_schema
 
