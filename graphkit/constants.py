@@ -21,6 +21,10 @@ TAG_NOSTREAM: Final = "nostream"
 chunks to ``stream_mode="messages"``, as in LangGraph; the message it returns still
 streams once, whole, with the node's output."""
 
+TAG_HIDDEN: Final = "langsmith:hidden"
+"""A tag that hides a run from tracing views (LangSmith's, and LangGraph's own hidden
+steps); graphkit passes tags through unchanged."""
+
 CONFIG_KEY_NODE_FINISHED: Final = "__pregel_node_finished"
 """A callable in ``config["configurable"]`` under this key is called with each node's
 name when the node finishes (in subgraphs too), as under LangGraph's key of that name."""

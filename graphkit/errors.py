@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -224,12 +225,35 @@ class RestoredError(GraphkitError):
         self.type_name = type_name
 
 
-class GraphInterrupt(GraphkitError):
+class GraphBubbleUp(GraphkitError):
+    """What a node lets through to the engine: an interrupt (``GraphInterrupt``) or a
+    hand-off to the parent graph (``ParentCommand``). A node that catches every
+    exception re-raises these (``except GraphBubbleUp: raise``), as with LangGraph."""
+
+
+class GraphInterrupt(GraphBubbleUp):
     """Raised inside a node by ``interrupt()`` to pause the run for human input."""
 
     def __init__(self, interrupts: tuple[Any, ...] = ()) -> None:
         super().__init__(interrupts)
         self.interrupts = interrupts
+
+
+class NodeInterrupt(GraphInterrupt):
+    """Raised by a node to pause the run with ``value`` (LangGraph's older way, which it
+    deprecates: prefer ``interrupt(value)``). Resuming runs the node again from its
+    start; a resume value is not passed to it."""
+
+    def __init__(self, value: Any, id: str | None = None) -> None:
+        from graphkit.types import Interrupt
+
+        warnings.warn(
+            "NodeInterrupt is deprecated (as in LangGraph): call graphkit.types.interrupt(value) "
+            "in the node instead, which also returns the resume value.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        super().__init__((Interrupt(value=value, id=id or ""),))
 
 
 class ResumeValidationError(ValidationError):
@@ -293,7 +317,7 @@ class GraphDrained(GraphkitError):
         self.reason = reason
 
 
-class ParentCommand(GraphkitError):
+class ParentCommand(GraphBubbleUp):
     """Carries a ``Command(graph=Command.PARENT)`` out of a subgraph."""
 
     def __init__(self, command: Any) -> None:

@@ -10,9 +10,14 @@ import pytest
 import typing_extensions
 
 from graphkit import START, Command, Interrupt, StateGraph, interrupt
+from graphkit.checkpoint.memory import InMemorySaver
 from graphkit.errors import (
+    GraphBubbleUp,
+    GraphInterrupt,
     InvalidUpdateError,
     NodeConfigError,
+    NodeInterrupt,
+    ParentCommand,
     UnknownInterruptError,
     is_invalid_resume,
 )
@@ -571,3 +576,36 @@ def test_answering_with_a_subgraphs_head_config_resumes_it(saver: BaseCheckpoint
     final = graph.invoke(Command(resume="yes"), head)
     assert "__interrupt__" not in final and final["log"] == ["got:yes"]
     assert asked == ["ask", "ask"]  # once asking, once answered
+
+
+def test_a_node_interrupt_pauses_with_its_value_and_resuming_reruns_the_node() -> None:
+    class Small(TypedDict):
+        x: int
+
+    calls: list[int] = []
+
+    def check(state: Small) -> dict[str, Any]:
+        calls.append(state["x"])
+        if state["x"] < 5:
+            raise NodeInterrupt(f"{state['x']} is too small")
+        return {"x": state["x"] * 10}
+
+    graph = (
+        StateGraph(Small)
+        .add_node(check)
+        .add_edge(START, "check")
+        .compile(checkpointer=InMemorySaver())
+    )
+    config = {"configurable": {"thread_id": "node-interrupt"}}
+    with pytest.warns(DeprecationWarning, match="interrupt\\(value\\)"):
+        paused = graph.invoke({"x": 1}, config)
+    assert [i.value for i in paused["__interrupt__"]] == ["1 is too small"]
+    assert graph.get_state(config).next == ("check",)
+    graph.update_state(config, {"x": 7})
+    assert graph.invoke(None, config) == {"x": 70}
+    assert calls == [1, 7]
+
+
+def test_graph_bubble_up_is_what_a_catch_all_node_re_raises() -> None:
+    assert issubclass(GraphInterrupt, GraphBubbleUp) and issubclass(ParentCommand, GraphBubbleUp)
+    assert issubclass(NodeInterrupt, GraphInterrupt)
