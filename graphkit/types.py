@@ -22,6 +22,25 @@ from typing import (
 
 from typing_extensions import TypedDict
 
+# The types of version="v2" stream items, under LangGraph's names (re-exported).
+# isort: off
+from graphkit._stream_parts import (
+    CheckpointPayload as CheckpointPayload,
+    CheckpointStreamPart as CheckpointStreamPart,
+    CheckpointTask as CheckpointTask,
+    CustomStreamPart as CustomStreamPart,
+    DebugPayload as DebugPayload,
+    DebugStreamPart as DebugStreamPart,
+    MessagesStreamPart as MessagesStreamPart,
+    StreamPart as StreamPart,
+    TaskPayload as TaskPayload,
+    TaskResultPayload as TaskResultPayload,
+    TasksStreamPart as TasksStreamPart,
+    UpdatesStreamPart as UpdatesStreamPart,
+    ValuesStreamPart as ValuesStreamPart,
+)
+# isort: on
+
 if TYPE_CHECKING:
     from graphkit.stores.checkpoint.base import BaseCheckpointSaver
 

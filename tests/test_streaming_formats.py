@@ -10,6 +10,7 @@ import pytest
 
 from graphkit import END, START, Command, StateGraph, interrupt
 from graphkit.checkpoint.memory import InMemorySaver
+from graphkit.config import get_stream_writer
 from graphkit.func import entrypoint, task
 from graphkit.messages import AIMessage, HumanMessage, MessagesState, ToolMessage
 from graphkit.models.fake import FakeChatModel
@@ -551,3 +552,43 @@ def test_a_list_of_commands_streams_one_dict_per_write_when_a_key_repeats() -> N
         return [Command(update={"a": 1, "items": [1]}), Command(update={"items": [2]})]
 
     assert _updates_of(node) == [{"node": [{"a": 1}, {"items": [1]}, {"items": [2]}]}]
+
+
+def test_v2_items_have_the_keys_their_stream_part_types_declare() -> None:
+    from graphkit.types import (
+        CheckpointStreamPart,
+        CustomStreamPart,
+        DebugStreamPart,
+        TasksStreamPart,
+        UpdatesStreamPart,
+        ValuesStreamPart,
+    )
+
+    declared = {
+        "values": ValuesStreamPart,
+        "updates": UpdatesStreamPart,
+        "custom": CustomStreamPart,
+        "checkpoints": CheckpointStreamPart,
+        "tasks": TasksStreamPart,
+        "debug": DebugStreamPart,
+    }
+
+    class Small(TypedDict):
+        x: int
+
+    def node(state: Small) -> dict[str, Any]:
+        get_stream_writer()("note")
+        return {"x": state["x"] + 1}
+
+    graph = (
+        StateGraph(Small)
+        .add_node(node)
+        .add_edge(START, "node")
+        .compile(checkpointer=InMemorySaver())
+    )
+    config = {"configurable": {"thread_id": "parts"}}
+    seen = set()
+    for part in graph.stream({"x": 0}, config, stream_mode=list(declared), version="v2"):
+        assert set(part) == set(declared[part["type"]].__annotations__), part
+        seen.add(part["type"])
+    assert seen == set(declared)

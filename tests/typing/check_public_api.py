@@ -19,7 +19,7 @@ from graphkit.checkpoint.memory import InMemorySaver
 from graphkit.graph import START, CompiledStateGraph, StateGraph
 from graphkit.store.base import BaseStore
 from graphkit.store.memory import InMemoryStore
-from graphkit.types import GraphOutput
+from graphkit.types import GraphOutput, Interrupt
 
 
 class State(TypedDict):
@@ -129,3 +129,14 @@ def message_helpers_return_messages_or_a_transform() -> None:
     assert_type(convert_to_openai_messages(HumanMessage("hi")), dict[str, Any])
     assert_type(convert_to_openai_messages(history), list[dict[str, Any]])
     trim_messages(history, max_tokens=5, token_counter=len, strategy="middle")  # type: ignore[call-overload]
+
+
+def v2_stream_parts_narrow_on_their_type(part: Any) -> None:
+    from graphkit.types import StreamPart, TaskPayload, TaskResultPayload
+
+    typed: StreamPart[dict[str, Any], dict[str, Any]] = part
+    if typed["type"] == "values":
+        assert_type(typed["data"], dict[str, Any])
+        assert_type(typed["interrupts"], tuple[Interrupt, ...])
+    elif typed["type"] == "tasks":
+        assert_type(typed["data"], TaskPayload | TaskResultPayload)
