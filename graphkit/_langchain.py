@@ -241,11 +241,16 @@ def _call_id_parameter(lc_tool: Any) -> str | None:
     full = getattr(lc_tool, "args_schema", None)
     fields = getattr(full, "model_fields", None) or {}
     for name, info in fields.items():
-        for marker in info.metadata:
-            cls = marker if isinstance(marker, type) else type(marker)
-            if cls.__name__ == "InjectedToolCallId" and _class_from(cls, _TOOLS_MODULE):
-                return str(name)
+        if any(is_langchain_call_id_marker(marker) for marker in info.metadata):
+            return str(name)
     return None
+
+
+def is_langchain_call_id_marker(marker: Any) -> bool:
+    """Whether an ``Annotated`` marker is LangChain's ``InjectedToolCallId`` (class or
+    instance)."""
+    cls = marker if isinstance(marker, type) else type(marker)
+    return cls.__name__ == "InjectedToolCallId" and _class_from(cls, _TOOLS_MODULE)
 
 
 def _graphkit_output(output: Any) -> Any:
@@ -367,6 +372,6 @@ def for_langchain(value: Any) -> Any:
 
     if isinstance(value, BaseMessage):
         return to_langchain_message(value)
-    if isinstance(value, list) and value and isinstance(value[0], BaseMessage):
+    if isinstance(value, list) and any(isinstance(m, BaseMessage) for m in value):
         return [to_langchain_message(m) if isinstance(m, BaseMessage) else m for m in value]
     return value

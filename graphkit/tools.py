@@ -39,7 +39,11 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from typing_extensions import TypeVar, is_typeddict
 
 from graphkit._hints import resolve_hints
-from graphkit._langchain import from_langchain_tool, is_langchain_tool
+from graphkit._langchain import (
+    from_langchain_tool,
+    is_langchain_call_id_marker,
+    is_langchain_tool,
+)
 from graphkit.context import tool_events
 from graphkit.errors import GraphkitError, InvalidToolError, MissingStateKeyError, ToolCallError
 
@@ -235,18 +239,14 @@ class Tool:
         "tool_call"}``): the tool then answers with a ``ToolMessage`` for it, as
         LangChain's tools do (a ``ToolMessage`` or ``Command`` the tool returns is kept).
         """
-        call = _tool_call_of(args)
-        if call is not None:
-            args, injected = call["args"], {**injected, "tool_call_id": call["id"]}
+        call, args, injected = _unpacked(args, injected)
         kwargs = {**self.validate_args(args), **self.injected_values(injected)}
         output = self.run(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
         return self._content_only(output) if call is None else self._answer(call, output)
 
     async def ainvoke(self, args: dict[str, Any], **injected: Any) -> Any:
         """Async ``invoke``: awaits async tools, runs sync ones in a worker thread."""
-        call = _tool_call_of(args)
-        if call is not None:
-            args, injected = call["args"], {**injected, "tool_call_id": call["id"]}
+        call, args, injected = _unpacked(args, injected)
         kwargs = {**self.validate_args(args), **self.injected_values(injected)}
         output = await self.arun(kwargs, tool_call_id=injected.get("tool_call_id"), input=args)
         return self._content_only(output) if call is None else self._answer(call, output)
@@ -385,11 +385,14 @@ class Tool:
         return target(*args, **kwargs)
 
 
-def _tool_call_of(args: Any) -> dict[str, Any] | None:
-    """``args`` when it is a whole ``ToolCall`` rather than the call's arguments."""
+def _unpacked(
+    args: dict[str, Any], injected: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any]]:
+    """``(tool call, its arguments, injected values with its id)`` when ``args`` is a
+    whole ``ToolCall``; ``(None, args, injected)`` when it is the arguments."""
     if isinstance(args, dict) and args.get("type") == "tool_call" and "args" in args:
-        return args
-    return None
+        return args, args["args"], {**injected, "tool_call_id": args["id"]}
+    return None, args, injected
 
 
 def _state_field(state: Any, injection: Injection, tool_name: str, strict: bool) -> Any:
@@ -609,15 +612,9 @@ def _marker_of(metadata: Sequence[Any], optional: bool) -> Injection | None:
             return Injection(marker.kind, getattr(marker, "field", None), optional)
         if isinstance(marker, type) and issubclass(marker, _Injected):
             return Injection(marker.kind, optional=optional)
-        if _is_langchain_call_id_marker(marker):
+        if is_langchain_call_id_marker(marker):
             return Injection("tool_call_id", optional=optional)
     return None
-
-
-def _is_langchain_call_id_marker(marker: Any) -> bool:
-    """LangChain's ``InjectedToolCallId`` (class or instance), in code written for LangGraph."""
-    cls = marker if isinstance(marker, type) else type(marker)
-    return cls.__name__ == "InjectedToolCallId" and cls.__module__.startswith("langchain_core")
 
 
 def declares_graph_injections(func: Callable[..., Any]) -> bool:

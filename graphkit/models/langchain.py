@@ -22,10 +22,11 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graphkit._langchain import (
+    for_langchain,
     from_langchain_message,
     is_langchain_chat_model,
     openai_tool,
-    to_langchain_message,
+    to_langchain_messages,
     unbound,
 )
 from graphkit.errors import InvalidArgumentError
@@ -119,17 +120,17 @@ class LangChainChatModel(BaseChatModel):
         return runnable
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
-        return _reply(self._runnable().invoke(_converted(messages)))
+        return _reply(self._runnable().invoke(to_langchain_messages(messages)))
 
     def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
-        for chunk in self._runnable().stream(_converted(messages)):
+        for chunk in self._runnable().stream(to_langchain_messages(messages)):
             yield _chunk(chunk)
 
     async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
-        return _reply(await self._runnable().ainvoke(_converted(messages)))
+        return _reply(await self._runnable().ainvoke(to_langchain_messages(messages)))
 
     async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
-        async for chunk in self._runnable().astream(_converted(messages)):
+        async for chunk in self._runnable().astream(to_langchain_messages(messages)):
             yield _chunk(chunk)
 
 
@@ -140,16 +141,10 @@ class _LangChainStructured:
         self.runnable = runnable
 
     def invoke(self, input: Any, config: Any = None) -> Any:
-        return _structured_result(self.runnable.invoke(_lc_input(input)))
+        return _structured_result(self.runnable.invoke(for_langchain(input)))
 
     async def ainvoke(self, input: Any, config: Any = None) -> Any:
-        return _structured_result(await self.runnable.ainvoke(_lc_input(input)))
-
-
-def _lc_input(input: Any) -> Any:
-    if isinstance(input, list):
-        return [to_langchain_message(m) if isinstance(m, BaseMessage) else m for m in input]
-    return to_langchain_message(input) if isinstance(input, BaseMessage) else input
+        return _structured_result(await self.runnable.ainvoke(for_langchain(input)))
 
 
 def _structured_result(result: Any) -> Any:
@@ -186,10 +181,6 @@ def _prebound_tools(model: Any) -> list[Any]:
 def _is_provider_tool(spec: Any) -> bool:
     """A provider's built-in tool: a dict with neither a name nor a function."""
     return isinstance(spec, dict) and "name" not in spec and "function" not in spec
-
-
-def _converted(messages: list[BaseMessage]) -> list[Any]:
-    return [to_langchain_message(m) for m in messages]
 
 
 def _reply(message: Any) -> AIMessage:
