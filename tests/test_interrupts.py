@@ -609,3 +609,26 @@ def test_a_node_interrupt_pauses_with_its_value_and_resuming_reruns_the_node() -
 def test_graph_bubble_up_is_what_a_catch_all_node_re_raises() -> None:
     assert issubclass(GraphInterrupt, GraphBubbleUp) and issubclass(ParentCommand, GraphBubbleUp)
     assert issubclass(NodeInterrupt, GraphInterrupt)
+
+    class Small(TypedDict):
+        x: int
+
+    def guarded(state: Small) -> dict[str, Any]:
+        try:
+            answer = interrupt("how many?")
+        except GraphBubbleUp:
+            raise  # the pause goes to the engine
+        except Exception:  # anything else is swallowed
+            return {"x": -1}
+        return {"x": answer}
+
+    graph = (
+        StateGraph(Small)
+        .add_node(guarded)
+        .add_edge(START, "guarded")
+        .compile(checkpointer=InMemorySaver())
+    )
+    config = {"configurable": {"thread_id": "bubble"}}
+    paused = graph.invoke({"x": 0}, config)
+    assert [i.value for i in paused["__interrupt__"]] == ["how many?"]
+    assert graph.invoke(Command(resume=3), config) == {"x": 3}
