@@ -6,7 +6,6 @@ Also ``merge_config``: the run config one invoke/stream call runs with, and
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -63,26 +62,12 @@ def merge_config(config: Mapping[str, Any] | None, options: dict[str, Any]) -> R
         configurable.update(merged.get("configurable") or {})
         merged["configurable"] = configurable
     _check_max_concurrency(merged.get("max_concurrency"))
-    if merged.get("callbacks"):
-        _warn_callbacks_not_called()
     durability = options.pop("durability", None)
     if durability is not None:
         merged["durability"] = durability
     if "recursion_limit" in options:
         merged["recursion_limit"] = options.pop("recursion_limit")
     return cast(RunnableConfig, merged)
-
-
-def _warn_callbacks_not_called() -> None:
-    """Callback handlers are kept in the config (code reading it sees them) but graphkit
-    does not call them yet: say so once, rather than let tracing vanish silently."""
-    warnings.warn(
-        "graphkit does not call LangChain callback handlers (config['callbacks']) yet, so "
-        "they see no events. To trace a run, consume graph.astream_events(...), which "
-        "yields LangChain's event stream (chain, chat model and tool runs).",
-        UserWarning,
-        stacklevel=4,
-    )
 
 
 def _check_max_concurrency(limit: object) -> None:

@@ -490,6 +490,8 @@ class Workflow:
             executor=policies.executor if policies else None,
         )
         self.graph.live_modes = self.graph.live_modes | {"updates"}
+        self.graph.root_run_name = ROOT_NAME
+        self.graph.trace_view = self._trace_view
         self.graph.tables.direct_input = True
         self.config: RunnableConfig = {}
         """Config merged under each run's (see ``with_config``)."""
@@ -649,6 +651,17 @@ class Workflow:
             elif not event["parent_ids"] and event["event"] == "on_chain_start":
                 event = {**event, "data": {"input": input}}
             yield event
+
+    def _trace_view(self, kind: str, value: Any) -> Any:
+        """How callbacks see a run (``CompiledStateGraph.trace_view``): its input and
+        return value as passed, as ``astream_events`` shows them."""
+        if kind == "event":
+            if value["name"] == self.name and len(value["parent_ids"]) <= 1:
+                return _workflow_event(value)
+            return value
+        if not isinstance(value, dict):
+            return value
+        return value.get(INPUT) if kind == "input" else _unwrap(value)
 
     # -- state
     def get_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
 from graphkit.engine.async_saves import loop_saver
+from graphkit.engine.callbacks import TracedRun, root_run_id
 from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.executor import Executor
 from graphkit.engine.loop import Run
@@ -397,8 +397,11 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
             # subgraphs=True: a subgraph's events reach the caller while its node runs
             modes = call.modes
-            live = bool(modes) and (bool(modes & self.live_modes) or call.subgraphs)
-            run = Run(self, merged, saver, modes, live, (), None, None, scope)  # positional
+            if merged and merged.get("callbacks"):  # LangChain handlers to call
+                run = _traced_run(self, merged, saver, call, scope)
+            else:
+                live = bool(modes) and (bool(modes & self.live_modes) or call.subgraphs)
+                run = Run(self, merged, saver, modes, live, (), None, None, scope)  # positional
         if overrides:
             run.tables = self._overridden_tables(overrides)
         return run, call, resuming
@@ -867,6 +870,13 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     live_modes: frozenset[str] = _LIVE_MODES
     """Stream modes whose events reach the consumer while nodes still run (a workflow
     adds ``updates``: its ``@task`` results stream as they finish)."""
+    root_run_name: str | None = None
+    """The name of its runs' root run for callbacks, when not ``name`` (a workflow's:
+    ``"LangGraph"``, as LangGraph names it)."""
+    trace_view: Callable[[str, Any], Any] | None = None
+    """How callbacks see its runs: ``trace_view(kind, value)`` for the root's
+    ``"input"`` and ``"output"`` and each ``"event"`` (a workflow's: its input and
+    return value as passed); None: as they are."""
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r}: {len(self.tables.nodes)} nodes>"
@@ -937,6 +947,8 @@ are only produced then, or when the parent takes them; see ``RunContext.streams`
 _EVENT_MODES = frozenset({"updates", "values", EVENTS})
 _EVENTS_CALL = _Call(_EVENT_MODES, _EVENT_MODES, frozenset(), False, False, "v1")
 """How ``astream_events`` takes its run's stream: ``(mode, chunk)`` of these modes."""
+_CALLBACK_ONLY = frozenset({"on_chain_error", "on_chat_model_error"})
+"""Events of the run that go to callbacks only: LangChain's stream has no such events."""
 _SHAPE_OPTIONS = frozenset({"print_mode", "subgraphs", "debug", "stream_mode"})
 """Options that shape a stream, ignored by ``astream_events`` (which has its own)."""
 
@@ -965,12 +977,15 @@ async def graph_events(
     keep = EventFilter.pop(options)
     run, call, resuming = graph._prepare(config, _EVENT_MODES, "v1", options, _EVENTS_CALL)
     tags = list(run.config.get("tags") or ())
-    root_id = str(uuid.uuid4())
-    inner = run.ctx.executor  # (a graph streamed in a node of an events run: its own)
-    if isinstance(inner, EventsExecutor):
-        inner = inner.inner
-    run.ctx.executor = EventsExecutor(inner, root_id, tags)
-    run.tables = evented_tables(run.tables)
+    if isinstance(run, TracedRun):  # callbacks too: the events are the same runs'
+        root_id = run.root_id
+    else:
+        root_id = root_run_id(run.config)
+        inner = run.ctx.executor  # (a graph streamed in a node of an events run: its own)
+        if isinstance(inner, EventsExecutor):
+            inner = inner.inner
+        run.ctx.executor = EventsExecutor(inner, root_id, tags)
+        run.tables = evented_tables(run.tables)
     metadata = {**run.ctx.scope.metadata, "ls_integration": "langgraph"}
     v1 = version == "v1"
     root_name = run.config.get("run_name") or (graph.name if name is None else name)
@@ -989,6 +1004,8 @@ async def graph_events(
         mode, chunk = shown
         if mode == EVENTS:
             ev = chunk
+            if ev["event"] in _CALLBACK_ONLY:
+                continue
             if v1:
                 ev = {**ev, "parent_ids": []}
         elif mode == "updates":
@@ -1003,6 +1020,20 @@ async def graph_events(
     last = root("on_chain_end", {"output": final if view is None else view("output", final)})
     if keep is None or keep(last):
         yield last
+
+
+def _traced_run(
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    config: RunnableConfig,
+    saver: Any,
+    call: _Call,
+    scope: RunScope,
+) -> Run:
+    """A run whose events go to the config's LangChain callbacks (``engine.callbacks``)."""
+    run = TracedRun(graph, config, saver, call.modes | {EVENTS}, True, (), None, None, scope)
+    run.keep_events = EVENTS in call.stream_modes
+    run.traced()
+    return run
 
 
 @functools.lru_cache(maxsize=64)

@@ -145,6 +145,15 @@ class EventsExecutor:
         self.tags = tags
         """The config's tags: every event of the run carries them."""
         self.workers = inner.workers
+        self.inline: Any = None
+        """A sync run's ``CallbackRelay``: its events go to the callbacks as they happen
+        (an async run's go through its stream, their calls awaited by the consumer)."""
+        self.relay: Any = None
+        """The run's ``CallbackRelay`` (sync or async), when its config has callbacks."""
+        self.to_stream = True
+        """The run's events go to its stream (``astream_events``; chat models stream
+        their replies to report them). False for a sync run whose events only go to
+        callbacks (a model's ``invoke`` is not streamed there, as LangChain's is not)."""
         self.pending: dict[int, tuple[RunEvents, Any]] = {}
         """Id of a task context -> its node's run and output, until its branches ran."""
         self.lineage: dict[Any, list[str]] = {}
@@ -160,7 +169,11 @@ class EventsExecutor:
         if ctx is None:
             return self.inner.call(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
-        output = self.inner.call(name, spec, state, ctx)
+        try:
+            output = self.inner.call(name, spec, state, ctx)
+        except BaseException as exc:
+            chain.failed(exc)
+            raise
         self.returned(chain, output)
         return output
 
@@ -169,7 +182,13 @@ class EventsExecutor:
         if ctx is None:
             return await self.inner.acall(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
-        output = await self.inner.acall(name, spec, state, ctx)
+        if self.relay is not None and self.inline is None:  # (callbacks see it first)
+            await self.relay.reached(chain.run_id)
+        try:
+            output = await self.inner.acall(name, spec, state, ctx)
+        except BaseException as exc:
+            chain.failed(exc)
+            raise
         if not self.after_branches(chain, output):
             chain.emit("stream", {"chunk": output})
             await asyncio.sleep(0)  # (see ``later``)
@@ -259,8 +278,10 @@ def events_of(ctx: TaskContext | None) -> EventsExecutor | None:
 
 
 def events_active() -> bool:
-    """True inside a task of a run that streams ``astream_events``."""
-    return events_of(CURRENT_TASK.get()) is not None
+    """True inside a task of a run that streams ``astream_events`` (whose chat models
+    report their calls as streamed; for callbacks alone they need not stream)."""
+    events = events_of(CURRENT_TASK.get())
+    return events is not None and events.to_stream
 
 
 def inner_metadata(ctx: TaskContext) -> dict[str, Any]:
@@ -318,18 +339,21 @@ class RunEvents:
         """Send ``on_<kind>_<phase>`` on the stream of the task's run."""
         emit = self.ctx.run.emit
         if emit is not None:
-            emit(
-                EVENTS,
-                stream_event(
-                    f"on_{self.kind}_{phase}",
-                    self.name,
-                    self.run_id,
-                    data,
-                    self.tags,
-                    self.metadata,
-                    self.parent_ids,
-                ),
+            ev = stream_event(
+                f"on_{self.kind}_{phase}",
+                self.name,
+                self.run_id,
+                data,
+                self.tags,
+                self.metadata,
+                self.parent_ids,
             )
+            events = events_of(self.ctx)
+            if events is not None and events.inline is not None:  # a sync run's callbacks
+                events.inline.event(ev)
+                if not events.to_stream:  # (only callbacks take the run's events)
+                    return
+            emit(EVENTS, ev)
 
     def start(self, given: Any) -> RunEvents:
         """The run started with ``given``."""
@@ -340,6 +364,11 @@ class RunEvents:
     def end(self, output: Any) -> None:
         """The run returned ``output``."""
         self.emit("end", {"output": output, "input": self.input})
+
+    def failed(self, error: BaseException) -> None:
+        """The run raised ``error`` (or paused: a ``GraphInterrupt``), as callbacks see
+        it (``astream_events`` streams no chain errors)."""
+        self.emit("error", {"error": error, "input": self.input})
 
     def returned(self, output: Any) -> None:
         """A chain run returned ``output``: its one stream chunk, then its end."""
@@ -362,6 +391,15 @@ class ModelRun:
         """One streamed chunk."""
         self.merged = chunk if self.merged is None else self.merged + chunk
         self.run.emit("stream", {"chunk": chunk})
+
+    def replied(self, message: Any) -> Any:
+        """The model returned ``message`` without streaming; returns it."""
+        self.run.end(message)
+        return message
+
+    def failed(self, error: BaseException) -> None:
+        """The model call raised ``error``."""
+        self.run.failed(error)
 
     def end(self) -> None:
         """The reply is complete."""
@@ -504,15 +542,27 @@ class EventedRun(Run):
         if self._chain is not None and not self.paused:
             self._chain.end(self.output())  # (a graph run as a whole streams no chunk)
 
+    def _failed(self, error: BaseException) -> None:
+        if self._chain is not None:
+            self._chain.failed(error)
+
     def iterate(self, input: Any, *, resuming: bool = False) -> Any:
-        """``Run.iterate`` between the graph run's start and end events."""
+        """``Run.iterate`` between the graph run's start and end (or error) events."""
         self._begin(input)
-        yield from super().iterate(input, resuming=resuming)
+        try:
+            yield from super().iterate(input, resuming=resuming)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
         self._end()
 
     async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncIterator[Any]:
-        """``Run.aiterate`` between the graph run's start and end events."""
+        """``Run.aiterate`` between the graph run's start and end (or error) events."""
         self._begin(input)
-        async for item in super().aiterate(input, resuming=resuming):
-            yield item
+        try:
+            async for item in super().aiterate(input, resuming=resuming):
+                yield item
+        except BaseException as exc:
+            self._failed(exc)
+            raise
         self._end()

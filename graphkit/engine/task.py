@@ -367,7 +367,12 @@ def _call_node(task: Task) -> Any:
 def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
     if node.subgraph is not None:
         chain = _subgraph_chain(node, state, ctx)
-        output = node.subgraph._run_as_node(state, ctx)
+        try:
+            output = node.subgraph._run_as_node(state, ctx)
+        except BaseException as exc:
+            if chain is not None:
+                chain[1].failed(exc)
+            raise
         if chain is not None:
             chain[0].returned(chain[1], output)
         return subgraph_update(node, output)
@@ -489,7 +494,12 @@ async def _acall_node(task: Task) -> Any:
     node = task.node
     if node.subgraph is not None:
         chain = _subgraph_chain(node, task.input, task)
-        output = await node.subgraph._arun_as_node(task.input, task)
+        try:
+            output = await node.subgraph._arun_as_node(task.input, task)
+        except BaseException as exc:
+            if chain is not None:
+                chain[1].failed(exc)
+            raise
         if chain is not None:
             chain[0].returned(chain[1], output)
         return subgraph_update(node, output)

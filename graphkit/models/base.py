@@ -145,7 +145,15 @@ class BaseChatModel(ABC):
             for chunk in self.stream(messages):
                 merged = chunk if merged is None else merged + chunk
             return _final_message(merged)
-        return self._generate(messages)
+        events = _model_run(self, messages)  # (a run calling callbacks only: not streamed)
+        if events is None:
+            return self._generate(messages)
+        try:
+            reply = self._generate(messages)
+        except BaseException as exc:
+            events.failed(exc)
+            raise
+        return events.replied(reply)
 
     async def ainvoke(
         self, input: LanguageModelInput, config: Any = None, **kwargs: Any
@@ -159,7 +167,15 @@ class BaseChatModel(ABC):
             async for chunk in self.astream(messages):
                 merged = chunk if merged is None else merged + chunk
             return _final_message(merged)
-        return await self._agenerate(messages)
+        events = _model_run(self, messages)  # (a run calling callbacks only: not streamed)
+        if events is None:
+            return await self._agenerate(messages)
+        try:
+            reply = await self._agenerate(messages)
+        except BaseException as exc:
+            events.failed(exc)
+            raise
+        return events.replied(reply)
 
     def stream(
         self, input: LanguageModelInput, config: Any = None, **kwargs: Any
@@ -215,7 +231,9 @@ class BaseChatModel(ABC):
         asked = self.streaming or (_messages_streaming_active() and not self._nostream())
         if asked and not self._no_streaming():
             return True
-        return _events_active()  # astream_events reports the call as streamed (stream() does)
+        # astream_events reports the call as streamed (stream() does); callbacks alone
+        # see it as LangChain's invoke shows them: not streamed (invoke reports it)
+        return _events_active()
 
     def _nostream(self) -> bool:
         """Tagged ``TAG_NOSTREAM``: its chunks stay out of ``stream_mode="messages"``."""

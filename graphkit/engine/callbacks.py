@@ -1,0 +1,323 @@
+"""LangChain callback handlers in ``config["callbacks"]``, called as LangGraph calls them.
+
+A top-level run whose config carries callbacks is a ``TracedRun``: it runs with the
+internal ``events`` live mode of ``astream_events`` (``graphkit.engine.run_events``:
+the same run model, so a handler sees what LangGraph shows it: the root run, each node
+attempt and ``@task`` call, routing functions, graphs run inside a node, chat models
+and tools, with their run ids, tags and ``langgraph_*`` metadata), and hands each event
+to a ``CallbackRelay``. The relay calls the handlers through langchain_core's own
+``CallbackManager`` (sync runs) or ``AsyncCallbackManager`` (async runs, awaited), which
+applies LangChain's rules: sync and async handlers, ``raise_error`` (else a handler's
+error is logged), ``run_inline``, the ``ignore_*`` flags, inheritable handlers.
+
+Handlers see LangChain's messages (``graphkit._langchain``), since they are LangChain
+code. ``langchain_core`` is imported only when a config carries callbacks; a run
+without them is a plain ``Run`` and does no extra work.
+
+Handlers are called on the consumer's side of the run's live stream, in the order the
+events happened (a sync run's nodes run in a worker thread meanwhile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from graphkit.constants import INTERRUPT
+from graphkit.engine.loop import Run
+from graphkit.engine.run_events import EVENTS, ROOT_NAME, EventsExecutor, evented_tables
+
+if TYPE_CHECKING:
+    from graphkit.engine.events import Event
+
+_START = frozenset({"on_chain_start", "on_chat_model_start", "on_tool_start"})
+
+
+def root_run_id(config: Any) -> str:
+    """The root run's id: the config's ``run_id`` (as LangChain takes it), else a new one."""
+    given = config.get("run_id") if config else None
+    return str(given) if given is not None else str(uuid.uuid4())
+
+
+class TracedRun(Run):
+    """A top-level run whose config carries LangChain callbacks: its events go to them
+    (and, for ``astream_events``, to the caller too)."""
+
+    keep_events: bool = False
+    """Also yield the ``events`` items (``astream_events`` takes them)."""
+
+    def traced(self) -> None:
+        """Set the run up to report its events (call once, after ``__init__``)."""
+        self.root_id = root_run_id(self.config)
+        events = EventsExecutor(
+            self.ctx.executor, self.root_id, list(self.config.get("tags") or ())
+        )
+        events.to_stream = self.keep_events
+        self.events = events
+        self.ctx.executor = events
+        self.tables = evented_tables(self.tables)
+
+    def _relay(self, is_async: bool) -> CallbackRelay:
+        config = self.config
+        graph = self.graph
+        name = config.get("run_name") or graph.root_run_name or graph.name or ROOT_NAME
+        metadata = {**self.ctx.scope.metadata, "ls_integration": "langgraph"}
+        relay = CallbackRelay(
+            config["callbacks"], config.get("tags"), metadata, self.root_id, name, is_async
+        )
+        if graph.trace_view is not None:
+            relay.view = graph.trace_view
+        self.events.relay = relay
+        return relay
+
+    def iterate(self, input: Any, *, resuming: bool = False) -> Iterator[Event]:
+        """``Run.iterate``, its events handed to the callbacks as they happen (in the
+        thread they happen in, as LangGraph calls them)."""
+        relay = self._relay(is_async=False)
+        self.events.inline = relay
+        relay.start(input)
+        try:
+            yield from super().iterate(input, resuming=resuming)
+        except BaseException as exc:
+            relay.error(exc)
+            raise
+        relay.end(self.root_output())
+
+    async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncIterator[Event]:
+        """``Run.aiterate``, its events handed to the callbacks (their calls awaited)
+        as they come through the run's stream: a node waits for its start's."""
+        relay = self._relay(is_async=True)
+        await relay.astart(input)
+        try:
+            async for event in super().aiterate(input, resuming=resuming):
+                if event[1] == EVENTS:
+                    await relay.aevent(event[2])
+                    if not self.keep_events:
+                        continue
+                yield event
+        except BaseException as exc:
+            await relay.aerror(exc)
+            raise
+        await relay.aend(self.root_output())
+
+    def root_output(self) -> Any:
+        """The root run's output: the output state, without a pause's interrupts."""
+        output = self.output()
+        if isinstance(output, dict) and INTERRUPT in output:
+            return {k: v for k, v in output.items() if k != INTERRUPT}
+        return output
+
+
+class CallbackRelay:
+    """Calls a run's callback handlers for its events, through LangChain's callback
+    managers: the root's from ``CallbackManager.configure`` (the config's callbacks,
+    tags and metadata), each run's a child of its parent's, with the event's own tags
+    and metadata."""
+
+    def __init__(
+        self,
+        callbacks: Any,
+        tags: list[str] | None,
+        metadata: dict[str, Any],
+        root_id: str,
+        name: str,
+        is_async: bool,
+    ) -> None:
+        from langchain_core.callbacks.manager import AsyncCallbackManager, CallbackManager
+
+        manager_class = AsyncCallbackManager if is_async else CallbackManager
+        self.manager: Any = manager_class.configure(
+            inheritable_callbacks=callbacks, inheritable_tags=tags, inheritable_metadata=metadata
+        )
+        self.root_id = root_id
+        self.name = name
+        self.is_async = is_async
+        self.runs: dict[str, Any] = {}
+        """Run id -> its LangChain run manager, while it runs."""
+        self.waiters: dict[str, asyncio.Event] = {}
+        """Run id -> set once its start was handled (``reached``)."""
+        self.view: Callable[[str, Any], Any] = _identity
+        """How the root's input and output and each event are shown (the graph's
+        ``trace_view``)."""
+
+    # -- the root run
+    def start(self, input: Any) -> None:
+        """The root run started."""
+        self.runs[self.root_id] = self.manager.on_chain_start(
+            None, _lc(self.view("input", input)), run_id=uuid.UUID(self.root_id), name=self.name
+        )
+
+    async def astart(self, input: Any) -> None:
+        """Async ``start``."""
+        self.runs[self.root_id] = await self.manager.on_chain_start(
+            None, _lc(self.view("input", input)), run_id=uuid.UUID(self.root_id), name=self.name
+        )
+
+    def end(self, output: Any) -> None:
+        """The root run returned ``output``."""
+        self.runs.pop(self.root_id).on_chain_end(_lc(self.view("output", output)))
+
+    async def aend(self, output: Any) -> None:
+        """Async ``end``."""
+        await self.runs.pop(self.root_id).on_chain_end(_lc(self.view("output", output)))
+
+    def error(self, exc: BaseException) -> None:
+        """The root run raised ``exc``."""
+        manager = self.runs.pop(self.root_id, None)
+        if manager is not None:
+            manager.on_chain_error(exc)
+
+    async def aerror(self, exc: BaseException) -> None:
+        """Async ``error``."""
+        manager = self.runs.pop(self.root_id, None)
+        if manager is not None:
+            await manager.on_chain_error(exc)
+
+    # -- the runs inside
+    def event(self, ev: dict[str, Any]) -> None:
+        """Call the handlers for one event of a run inside the root."""
+        ev = self.view("event", ev)
+        call = self.call_for(ev)
+        self.started(ev, None if call is None else call[0](*call[1], **call[2]))
+
+    async def aevent(self, ev: dict[str, Any]) -> None:
+        """Async ``event``: the async managers' calls are awaited."""
+        ev = self.view("event", ev)
+        call = self.call_for(ev)
+        self.started(ev, None if call is None else await call[0](*call[1], **call[2]))
+
+    def started(self, ev: dict[str, Any], result: Any) -> None:
+        """Keep the run manager a start call returned (a chat model's comes in a list)."""
+        if ev["event"] in _START:
+            self.runs[ev["run_id"]] = result[0] if isinstance(result, list) else result
+            waiter = self.waiters.pop(ev["run_id"], None)
+            if waiter is not None:
+                waiter.set()
+
+    async def reached(self, run_id: str) -> None:
+        """Wait until the handlers saw the start of run ``run_id`` (an async node's, before
+        its body runs: what it calls with its config reports under it)."""
+        if run_id in self.runs:
+            return
+        waiter = self.waiters.setdefault(run_id, asyncio.Event())
+        if run_id not in self.runs:
+            await waiter.wait()
+
+    def child_manager(self, run_id: str) -> Any:
+        """A ``CallbackManager`` for LangChain runnables a task calls with its config:
+        the handlers, under the task's run ``run_id`` (as LangGraph's node config has)."""
+        from langchain_core.callbacks.manager import CallbackManager
+
+        handlers = self.manager.inheritable_handlers
+        return CallbackManager(
+            handlers=handlers,
+            inheritable_handlers=handlers,
+            parent_run_id=uuid.UUID(run_id),
+            tags=["seq:step:1"],  # (a LangGraph node runs its function as a sequence's step)
+            metadata={"ls_integration": "langgraph"},
+            inheritable_metadata={"ls_integration": "langgraph"},
+        )
+
+    def call_for(self, ev: dict[str, Any]) -> tuple[Any, tuple[Any, ...], dict[str, Any]] | None:
+        """The manager method, arguments and keywords an event calls, or None."""
+        kind = ev["event"]
+        data = ev["data"]
+        if kind in _START:
+            return self._start_call(ev, kind, data)
+        run = self.runs.get(ev["run_id"])
+        if run is None:
+            return None
+        if kind.endswith("_end"):
+            self.runs.pop(ev["run_id"])
+            return _end_call(run, kind, data)
+        if kind.endswith("_error"):
+            self.runs.pop(ev["run_id"])
+            return _error_call(run, kind, data)
+        if kind == "on_chat_model_stream":
+            return _token_call(run, data["chunk"])
+        return None  # a chain's stream chunk: not a callback
+
+    def _start_call(
+        self, ev: dict[str, Any], kind: str, data: dict[str, Any]
+    ) -> tuple[Any, tuple[Any, ...], dict[str, Any]] | None:
+        parents = ev["parent_ids"]
+        parent = self.runs.get(parents[-1]) if parents else None
+        if parent is None:
+            return None
+        child = parent.get_child()
+        child.tags = list(ev["tags"])
+        child.metadata = dict(ev["metadata"])
+        run_id = uuid.UUID(ev["run_id"])
+        name = ev["name"]
+        given: Any = data.get("input")
+        if kind == "on_chain_start":
+            if name == "Unnamed":  # a lambda routing function: LangGraph's names for it
+                name = None if self.is_async else "RunnableCallable"
+            return child.on_chain_start, (None, _lc(given)), {"run_id": run_id, "name": name}
+        if kind == "on_chat_model_start":
+            from graphkit._langchain import to_langchain_messages
+
+            messages = [to_langchain_messages(m) for m in given["messages"]]
+            serialized = {"lc": 1, "type": "not_implemented", "id": ["graphkit", name]}
+            keywords = {"run_id": run_id, "name": None, "batch_size": 1}
+            return child.on_chat_model_start, (serialized, messages), keywords
+        keywords = {"run_id": run_id, "name": None, "inputs": given}
+        if data.get("tool_call_id") is not None:
+            keywords["tool_call_id"] = data["tool_call_id"]
+        return child.on_tool_start, ({"name": name}, str(given)), keywords
+
+
+def _identity(kind: str, value: Any) -> Any:
+    return value
+
+
+def _end_call(
+    run: Any, kind: str, data: dict[str, Any]
+) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    """The ``on_*_end`` call of a chain, tool or chat model run."""
+    output = data.get("output")
+    if kind == "on_chat_model_end":
+        from langchain_core.outputs import ChatGeneration, LLMResult
+
+        result = LLMResult(generations=[[ChatGeneration(message=_lc(output))]])
+        return run.on_llm_end, (result,), {}
+    if kind == "on_tool_end":
+        return run.on_tool_end, (_lc(output),), {}
+    return run.on_chain_end, (_lc(output),), {}
+
+
+def _error_call(
+    run: Any, kind: str, data: dict[str, Any]
+) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    """The ``on_*_error`` call of a chain, tool or chat model run."""
+    if kind == "on_tool_error":
+        keywords = {"tool_call_id": data.get("tool_call_id")}
+        return run.on_tool_error, (data["error"],), keywords
+    if kind == "on_chat_model_error":
+        return run.on_llm_error, (data["error"],), {}
+    return run.on_chain_error, (data["error"],), {}
+
+
+def _token_call(run: Any, chunk: Any) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    """``on_llm_new_token`` for one streamed chunk of a chat model."""
+    from langchain_core.outputs import ChatGenerationChunk
+
+    message = _lc(chunk)
+    content = getattr(message, "content", "")
+    token = content if isinstance(content, str) else ""
+    return run.on_llm_new_token, (token,), {"chunk": ChatGenerationChunk(message=message)}
+
+
+def _lc(value: Any) -> Any:
+    """``value`` as LangChain code reads it: graphkit messages (alone, in a list or as a
+    dict's values) as LangChain's."""
+    from graphkit._langchain import for_langchain, for_langchain_state
+    from graphkit.messages import BaseMessage
+
+    if isinstance(value, dict):
+        return for_langchain_state(value)
+    if isinstance(value, BaseMessage | list):
+        return for_langchain(value)
+    return value
