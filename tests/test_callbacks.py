@@ -291,7 +291,7 @@ def test_a_callback_manager_and_with_config_callbacks_are_called() -> None:
     assert bound.tree() == ROUTED_TREE
 
 
-def test_a_langchain_runnable_called_with_the_node_config_reports_under_the_node() -> None:
+def test_a_langchain_runnable_called_in_a_node_reports_under_the_node() -> None:
     from langchain_core.runnables import RunnableLambda
 
     plus_one = RunnableLambda(lambda x: x + 1, name="plus_one")
@@ -302,6 +302,9 @@ def test_a_langchain_runnable_called_with_the_node_config_reports_under_the_node
     async def anode(s: S, config: RunnableConfig) -> dict[str, Any]:
         return {"x": await plus_one.ainvoke(s["x"], config)}
 
+    def without_config(s: S) -> dict[str, Any]:  # (LangChain's current config is the node's)
+        return {"x": plus_one.invoke(s["x"])}
+
     expected = [
         ("chain_start", "LangGraph", "r0", None),
         ("chain_start", "node", "r1", "r0"),
@@ -310,12 +313,12 @@ def test_a_langchain_runnable_called_with_the_node_config_reports_under_the_node
         ("chain_end", None, "r1", "r0"),
         ("chain_end", None, "r0", None),
     ]
-    for fn in (node, anode):
+    for fn in (node, anode, without_config):
         graph = StateGraph(S).add_node("node", fn).add_edge(START, "node").compile()
         handler = Recorder()
         asyncio.run(graph.ainvoke({"x": 1}, {"callbacks": [handler]}))
         assert [(c[0], c[3].get("name"), c[1], c[2]) for c in handler.calls] == expected
-        if fn is node:
+        if fn is not anode:
             handler = Recorder()
             graph.invoke({"x": 1}, {"callbacks": [handler]})
             assert [(c[0], c[3].get("name"), c[1], c[2]) for c in handler.calls] == expected
@@ -351,6 +354,8 @@ def test_chat_models_and_tools_report_with_langchain_messages() -> None:
     end = next(r for r in handler.raw if r[0] == "llm_end")
     assert isinstance(end[1], lc_outputs.LLMResult)
     assert end[1].generations[0][0].message.tool_calls[0]["name"] == "add"
+    tool_start = next(r for r in handler.raw if r[0] == "tool_start")
+    assert (tool_start[2]["inputs"], tool_start[2]["tool_call_id"]) == ({"a": 1, "b": 2}, "c1")
     tool_end = next(r for r in handler.raw if r[0] == "tool_end")
     assert isinstance(tool_end[1], lc_messages.ToolMessage) and tool_end[1].content == "3"
     # each model and tool call is under its node's run

@@ -30,6 +30,7 @@ from graphkit.engine.loop import Run
 from graphkit.engine.run_events import EVENTS, ROOT_NAME, EventsExecutor, evented_tables
 
 if TYPE_CHECKING:
+    from graphkit.context import TaskContext
     from graphkit.engine.events import Event
 
 _START = frozenset({"on_chain_start", "on_chat_model_start", "on_tool_start"})
@@ -89,6 +90,7 @@ class TracedRun(Run):
         """``Run.aiterate``, its events handed to the callbacks (their calls awaited)
         as they come through the run's stream: a node waits for its start's."""
         relay = self._relay(is_async=True)
+        self.live = True  # (its events come through the stream while nodes run)
         await relay.astart(input)
         try:
             async for event in super().aiterate(input, resuming=resuming):
@@ -204,6 +206,20 @@ class CallbackRelay:
         waiter = self.waiters.setdefault(run_id, asyncio.Event())
         if run_id not in self.runs:
             await waiter.wait()
+
+    def enter(self, ctx: TaskContext) -> Any:
+        """While a task runs: its config is LangChain's current one, so that a LangChain
+        runnable it calls without a config reports under it too (as in LangGraph).
+        Returns the token ``leave`` takes."""
+        from langchain_core.runnables.config import var_child_runnable_config
+
+        return var_child_runnable_config.set(ctx.config())
+
+    def leave(self, token: Any) -> None:
+        """The task ``enter`` was called for is done."""
+        from langchain_core.runnables.config import var_child_runnable_config
+
+        var_child_runnable_config.reset(token)
 
     def child_manager(self, run_id: str) -> Any:
         """A ``CallbackManager`` for LangChain runnables a task calls with its config:

@@ -397,10 +397,10 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
             # subgraphs=True: a subgraph's events reach the caller while its node runs
             modes = call.modes
+            live = bool(modes) and (bool(modes & self.live_modes) or call.subgraphs)
             if merged and merged.get("callbacks"):  # LangChain handlers to call
-                run = _traced_run(self, merged, saver, call, scope)
+                run = _traced_run(self, merged, saver, call, live, scope)
             else:
-                live = bool(modes) and (bool(modes & self.live_modes) or call.subgraphs)
                 run = Run(self, merged, saver, modes, live, (), None, None, scope)  # positional
         if overrides:
             run.tables = self._overridden_tables(overrides)
@@ -1006,6 +1006,8 @@ async def graph_events(
             ev = chunk
             if ev["event"] in _CALLBACK_ONLY:
                 continue
+            if ev["event"] == "on_tool_start":  # (its call id is for callbacks)
+                ev = {**ev, "data": {"input": ev["data"]["input"]}}
             if v1:
                 ev = {**ev, "parent_ids": []}
         elif mode == "updates":
@@ -1027,10 +1029,11 @@ def _traced_run(
     config: RunnableConfig,
     saver: Any,
     call: _Call,
+    live: bool,
     scope: RunScope,
 ) -> Run:
     """A run whose events go to the config's LangChain callbacks (``engine.callbacks``)."""
-    run = TracedRun(graph, config, saver, call.modes | {EVENTS}, True, (), None, None, scope)
+    run = TracedRun(graph, config, saver, call.modes | {EVENTS}, live, (), None, None, scope)
     run.keep_events = EVENTS in call.stream_modes
     run.traced()
     return run

@@ -169,11 +169,16 @@ class EventsExecutor:
         if ctx is None:
             return self.inner.call(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
+        relay = self.relay
+        token = None if relay is None else relay.enter(ctx)
         try:
             output = self.inner.call(name, spec, state, ctx)
         except BaseException as exc:
             chain.failed(exc)
             raise
+        finally:
+            if token is not None:
+                relay.leave(token)
         self.returned(chain, output)
         return output
 
@@ -182,13 +187,20 @@ class EventsExecutor:
         if ctx is None:
             return await self.inner.acall(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
-        if self.relay is not None and self.inline is None:  # (callbacks see it first)
-            await self.relay.reached(chain.run_id)
+        relay = self.relay
+        token = None
+        if relay is not None:
+            if self.inline is None:  # (the handlers see its start before what it runs)
+                await relay.reached(chain.run_id)
+            token = relay.enter(ctx)
         try:
             output = await self.inner.acall(name, spec, state, ctx)
         except BaseException as exc:
             chain.failed(exc)
             raise
+        finally:
+            if token is not None:
+                relay.leave(token)
         if not self.after_branches(chain, output):
             chain.emit("stream", {"chunk": output})
             await asyncio.sleep(0)  # (see ``later``)
@@ -427,7 +439,8 @@ class ToolRun:
     def __init__(self, run: RunEvents, args: Any, call_id: str | None) -> None:
         self.run = run
         self.call_id = call_id
-        run.start(args)
+        run.input = args
+        run.emit("start", {"input": args, "tool_call_id": call_id})  # (the id: for callbacks)
 
     def finished(self, output: Any) -> None:
         """The tool returned ``output``: called for a tool call (with its id), the
