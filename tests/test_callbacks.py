@@ -351,6 +351,7 @@ def test_chat_models_and_tools_report_with_langchain_messages() -> None:
     ]  # (invoke does not stream: no tokens, as in LangChain)
     start = next(r for r in handler.raw if r[0] == "chat_model_start")
     assert isinstance(start[1][0][0], lc_messages.HumanMessage)
+    assert start[2]["invocation_params"]["model"] == start[2]["metadata"]["ls_model_name"]
     end = next(r for r in handler.raw if r[0] == "llm_end")
     assert isinstance(end[1], lc_outputs.LLMResult)
     assert end[1].generations[0][0].message.tool_calls[0]["name"] == "add"
@@ -409,3 +410,32 @@ def test_a_run_without_callbacks_is_a_plain_run() -> None:
     assert type(run) is Run
     run = graph._prepare({"callbacks": [Recorder()]}, "values", "v1", {})[0]
     assert isinstance(run, TracedRun)
+
+
+def test_a_langchain_chat_model_and_tool_in_a_graph_report_once() -> None:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.tools import tool as lc_tool
+
+    class Scripted(GenericFakeChatModel):  # type: ignore[misc]
+        def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+            return self
+
+    @lc_tool
+    def times(a: int, b: int) -> int:
+        """Multiply two numbers."""
+        return a * b
+
+    call = {"name": "times", "args": {"a": 2, "b": 3}, "id": "c1", "type": "tool_call"}
+    replies = [lc_messages.AIMessage("on it", tool_calls=[call]), lc_messages.AIMessage("6")]
+    agent = create_react_agent(Scripted(messages=iter(replies)), [times])
+    handler = Recorder()
+    agent.invoke({"messages": [HumanMessage("2*3?")]}, {"callbacks": [handler]})
+    methods = [c[0] for c in handler.calls if not c[0].startswith("chain")]
+    assert methods == [
+        "chat_model_start",
+        "llm_end",
+        "tool_start",
+        "tool_end",
+        "chat_model_start",
+        "llm_end",
+    ]

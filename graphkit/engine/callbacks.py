@@ -277,12 +277,26 @@ class CallbackRelay:
 
             messages = [to_langchain_messages(m) for m in given["messages"]]
             serialized = {"lc": 1, "type": "not_implemented", "id": ["graphkit", name]}
-            keywords = {"run_id": run_id, "name": None, "batch_size": 1}
+            keywords = {
+                "run_id": run_id,
+                "name": None,
+                "batch_size": 1,
+                "invocation_params": _invocation_params(ev["metadata"]),
+            }
             return child.on_chat_model_start, (serialized, messages), keywords
         keywords = {"run_id": run_id, "name": None, "inputs": given}
         if data.get("tool_call_id") is not None:
             keywords["tool_call_id"] = data["tool_call_id"]
         return child.on_tool_start, ({"name": name}, str(given)), keywords
+
+
+def _invocation_params(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A chat model call's ``invocation_params`` (where tracers read the model's name),
+    from the ``ls_*`` metadata it reports."""
+    params = {"model": metadata.get("ls_model_name"), "_type": metadata.get("ls_provider")}
+    if "ls_temperature" in metadata:
+        params["temperature"] = metadata["ls_temperature"]
+    return {k: v for k, v in params.items() if v is not None}
 
 
 def _identity(kind: str, value: Any) -> Any:
