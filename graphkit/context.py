@@ -674,7 +674,9 @@ class ToolEvents:
 NO_TOOL_EVENTS = ToolEvents(None, "")
 
 
-def tool_events(name: str, tool_call_id: str | None, args: Any) -> ToolEvents:
+def tool_events(
+    name: str, tool_call_id: str | None, args: Any, description: str = ""
+) -> ToolEvents:
     """Announce a tool call on ``stream_mode="tools"`` and ``astream_events`` (those
     that stream) and return its events."""
     task = CURRENT_TASK.get()
@@ -685,7 +687,7 @@ def tool_events(name: str, tool_call_id: str | None, args: Any) -> ToolEvents:
     if "events" in task.run.modes:
         from graphkit.engine.run_events import tool_run
 
-        run = tool_run(name, args, tool_call_id)
+        run = tool_run(name, args, tool_call_id, description)
     if not streams and run is None:
         return NO_TOOL_EVENTS
     events = ToolEvents(task if streams else None, tool_call_id or str(uuid.uuid4()), run)

@@ -72,7 +72,7 @@ class Recorder(callbacks.BaseCallbackHandler):  # type: ignore[misc]
         self._record("llm_end", response, kwargs)
 
     def on_tool_start(self, serialized: Any, input_str: str, **kwargs: Any) -> None:
-        self._record("tool_start", input_str, kwargs, name=serialized.get("name"))
+        self._record("tool_start", input_str, {**kwargs, "serialized": serialized})
 
     def on_tool_end(self, output: Any, **kwargs: Any) -> None:
         self._record("tool_end", output, kwargs)
@@ -357,6 +357,7 @@ def test_chat_models_and_tools_report_with_langchain_messages() -> None:
     assert end[1].generations[0][0].message.tool_calls[0]["name"] == "add"
     tool_start = next(r for r in handler.raw if r[0] == "tool_start")
     assert (tool_start[2]["inputs"], tool_start[2]["tool_call_id"]) == ({"a": 1, "b": 2}, "c1")
+    assert tool_start[2]["serialized"] == {"name": "add", "description": "Add two numbers."}
     tool_end = next(r for r in handler.raw if r[0] == "tool_end")
     assert isinstance(tool_end[1], lc_messages.ToolMessage) and tool_end[1].content == "3"
     # each model and tool call is under its node's run

@@ -287,7 +287,8 @@ class CallbackRelay:
         keywords = {"run_id": run_id, "name": None, "inputs": given}
         if data.get("tool_call_id") is not None:
             keywords["tool_call_id"] = data["tool_call_id"]
-        return child.on_tool_start, ({"name": name}, str(given)), keywords
+        serialized = {"name": name, "description": data.get("description") or ""}
+        return child.on_tool_start, (serialized, str(given)), keywords
 
 
 def _invocation_params(metadata: dict[str, Any]) -> dict[str, Any]:

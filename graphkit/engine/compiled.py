@@ -1006,7 +1006,7 @@ async def graph_events(
             ev = chunk
             if ev["event"] in _CALLBACK_ONLY:
                 continue
-            if ev["event"] == "on_tool_start":  # (its call id is for callbacks)
+            if ev["event"] == "on_tool_start":  # (its call id and description: for callbacks)
                 ev = {**ev, "data": {"input": ev["data"]["input"]}}
             if v1:
                 ev = {**ev, "parent_ids": []}

@@ -19,6 +19,9 @@ not asked for events has neither, and does no extra work:
 
 Events travel as ``(namespace, "events", event)`` on the run's live stream, so
 they arrive in the order they happen, interleaved with the root's ``updates``.
+A run whose config carries LangChain callbacks reports the same runs to them
+(``graphkit.engine.callbacks``; a sync run hands each event to them where it
+happens, and its chat models need not stream: ``EventsExecutor.inline``/``to_stream``).
 """
 
 from __future__ import annotations
@@ -436,11 +439,12 @@ class ToolRun:
 
     __slots__ = ("call_id", "run")
 
-    def __init__(self, run: RunEvents, args: Any, call_id: str | None) -> None:
+    def __init__(self, run: RunEvents, args: Any, call_id: str | None, description: str) -> None:
         self.run = run
         self.call_id = call_id
         run.input = args
-        run.emit("start", {"input": args, "tool_call_id": call_id})  # (the id: for callbacks)
+        # (the call id and description: for callbacks; astream_events streams the input)
+        run.emit("start", {"input": args, "tool_call_id": call_id, "description": description})
 
     def finished(self, output: Any) -> None:
         """The tool returned ``output``: called for a tool call (with its id), the
@@ -466,10 +470,10 @@ def _as_tool_message(output: Any, name: str, call_id: str) -> Any:
     return ToolMessage(content=_content(output), name=name, tool_call_id=call_id)
 
 
-def tool_run(name: str, args: Any, call_id: str | None) -> ToolRun | None:
+def tool_run(name: str, args: Any, call_id: str | None, description: str = "") -> ToolRun | None:
     """The events of a tool call in the current task (None when not streamed)."""
     run = inner_run("tool", name)
-    return None if run is None else ToolRun(run, args, call_id)
+    return None if run is None else ToolRun(run, args, call_id, description)
 
 
 _EVENTED: dict[int, tuple[GraphTables, GraphTables]] = {}
