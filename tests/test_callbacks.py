@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 import uuid
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import pytest
 
@@ -440,3 +441,53 @@ def test_a_langchain_chat_model_and_tool_in_a_graph_report_once() -> None:
         "chat_model_start",
         "llm_end",
     ]
+
+
+def test_a_langchain_tracer_builds_the_run_tree_on_sync_and_async_runs() -> None:
+    from langchain_core.runnables import RunnableLambda
+    from langchain_core.tracers import BaseTracer
+
+    class Tree(BaseTracer):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.roots: list[Any] = []
+
+        def _persist_run(self, run: Any) -> None:
+            self.roots.append(run)
+
+    def shape(run: Any) -> Any:
+        children = sorted((shape(c) for c in run.child_runs), key=repr)
+        return (run.name, run.run_type, children) if children else (run.name, run.run_type)
+
+    shout = RunnableLambda(lambda text: text.upper(), name="shout")
+
+    class T(TypedDict):
+        items: Annotated[list[str], operator.add]
+
+    def left(s: T) -> dict[str, Any]:
+        return {"items": [shout.invoke("l")]}
+
+    async def right(s: T) -> dict[str, Any]:
+        return {"items": [await shout.ainvoke("r")]}
+
+    def sync_right(s: T) -> dict[str, Any]:
+        return {"items": [shout.invoke("r")]}
+
+    expected = (
+        "LangGraph",
+        "chain",
+        [
+            ("left", "chain", [("shout", "chain")]),
+            ("right", "chain", [("shout", "chain")]),
+        ],
+    )
+    for fn in (sync_right, right):
+        builder = StateGraph(T).add_node("left", left).add_node("right", fn)
+        graph = builder.add_edge(START, "left").add_edge(START, "right").compile()
+        tracer = Tree()
+        asyncio.run(graph.ainvoke({"items": []}, {"callbacks": [tracer]}))
+        assert [shape(r) for r in tracer.roots] == [expected]
+        if fn is sync_right:
+            tracer = Tree()
+            graph.invoke({"items": []}, {"callbacks": [tracer]})
+            assert [shape(r) for r in tracer.roots] == [expected]

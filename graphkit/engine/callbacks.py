@@ -21,6 +21,7 @@ events happened (a sync run's nodes run in a worker thread meanwhile).
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     from graphkit.engine.events import Event
 
 _START = frozenset({"on_chain_start", "on_chat_model_start", "on_tool_start"})
+
+STARTED_TIMEOUT = 30.0
+"""Seconds a sync node of an async run waits for the handlers to see its start."""
 
 
 def root_run_id(config: Any) -> str:
@@ -138,8 +142,10 @@ class CallbackRelay:
         self.is_async = is_async
         self.runs: dict[str, Any] = {}
         """Run id -> its LangChain run manager, while it runs."""
-        self.waiters: dict[str, asyncio.Event] = {}
-        """Run id -> set once its start was handled (``reached``)."""
+        self.waiters: dict[str, asyncio.Event | threading.Event] = {}
+        """Run id -> set once its start was handled (``reached``, ``wait_started``)."""
+        self.thread = threading.get_ident()
+        """The thread the relay dispatches on (an async run's: its event loop's)."""
         self.view: Callable[[str, Any], Any] = _identity
         """How the root's input and output and each event are shown (the graph's
         ``trace_view``)."""
@@ -199,13 +205,27 @@ class CallbackRelay:
                 waiter.set()
 
     async def reached(self, run_id: str) -> None:
-        """Wait until the handlers saw the start of run ``run_id`` (an async node's, before
-        its body runs: what it calls with its config reports under it)."""
-        if run_id in self.runs:
+        """Wait until the handlers saw the start of run ``run_id`` (an async run's node,
+        before its body runs: what it calls reports under it)."""
+        waiter = asyncio.Event()
+        self.waiters[run_id] = waiter
+        if run_id in self.runs:  # (after setting the waiter: see ``started``)
+            self.waiters.pop(run_id, None)
             return
-        waiter = self.waiters.setdefault(run_id, asyncio.Event())
-        if run_id not in self.runs:
-            await waiter.wait()
+        await waiter.wait()
+
+    def wait_started(self, run_id: str) -> None:
+        """``reached`` for a sync node of an async run, in a worker thread (blocks up to
+        ``STARTED_TIMEOUT`` seconds: a consumer that stops pulling must not hang it);
+        on the loop's own thread it cannot wait, and does not."""
+        if threading.get_ident() == self.thread:
+            return
+        waiter = threading.Event()
+        self.waiters[run_id] = waiter
+        if run_id in self.runs:
+            self.waiters.pop(run_id, None)
+            return
+        waiter.wait(STARTED_TIMEOUT)
 
     def enter(self, ctx: TaskContext) -> Any:
         """While a task runs: its config is LangChain's current one, so that a LangChain

@@ -173,7 +173,11 @@ class EventsExecutor:
             return self.inner.call(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
         relay = self.relay
-        token = None if relay is None else relay.enter(ctx)
+        token = None
+        if relay is not None:
+            if self.inline is None:  # (an async run's: the handlers see its start first)
+                relay.wait_started(chain.run_id)
+            token = relay.enter(ctx)
         try:
             output = self.inner.call(name, spec, state, ctx)
         except BaseException as exc:
