@@ -296,6 +296,11 @@ def events_of(ctx: TaskContext | None) -> EventsExecutor | None:
     return executor if isinstance(executor, EventsExecutor) else None
 
 
+def reporting() -> bool:
+    """True inside a task of a run that reports its runs (``astream_events`` or callbacks)."""
+    return events_of(CURRENT_TASK.get()) is not None
+
+
 def events_active() -> bool:
     """True inside a task of a run that streams ``astream_events`` (whose chat models
     report their calls as streamed; for callbacks alone they need not stream)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -53,22 +54,29 @@ def _messages_streaming_active() -> bool:
     return messages_streaming_active()
 
 
-def _model_run(model: BaseChatModel, messages: list[BaseMessage]) -> Any:
-    """The ``astream_events`` events of this call (None unless a run streams them)."""
+@functools.cache
+def _run_events() -> Any:
+    """``graphkit.engine.run_events``, imported once (None without the engine)."""
     try:
-        from graphkit.engine.run_events import model_run
+        from graphkit.engine import run_events
     except ImportError:  # pragma: no cover - engine not installed
         return None
+    return run_events
+
+
+def _model_run(model: BaseChatModel, messages: list[BaseMessage]) -> Any:
+    """The reported run of this call (``astream_events``, callbacks), or None when the
+    run it is in reports none."""
+    run_events = _run_events()
+    if run_events is None or not run_events.reporting():  # (the common case)
+        return None
     extra = {**(model.metadata or {}), **model.ls_params()}
-    return model_run(model.run_name(), messages, model.tags or (), extra)
+    return run_events.model_run(model.run_name(), messages, model.tags or (), extra)
 
 
 def _events_active() -> bool:
-    try:
-        from graphkit.engine.run_events import events_active
-    except ImportError:  # pragma: no cover - engine not installed
-        return False
-    return events_active()
+    run_events = _run_events()
+    return run_events is not None and bool(run_events.events_active())
 
 
 def _emit(chunk: AIMessageChunk, metadata: dict[str, Any] | None) -> None:
