@@ -205,6 +205,11 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         ``control``, ``print_mode``, ``debug``, ...). With another ``stream_mode``
         than "values" it returns that stream's chunks as a list, as LangGraph's
         ``invoke`` does; ``version="v2"`` returns a ``GraphOutput``.
+
+        LangChain callback handlers in ``config["callbacks"]`` (a list or a
+        ``CallbackManager``: LangSmith's or Langfuse's tracers, your own) are called as
+        LangGraph calls them, here and in ``stream``/``ainvoke``/``astream``
+        (``graphkit.engine.callbacks``).
         """
         if stream_mode != "values":
             return list(
