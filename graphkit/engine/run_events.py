@@ -565,7 +565,13 @@ class EventedRun(Run):
         self._chain = chain.start(input)
 
     def _end(self) -> None:
-        if self._chain is not None and not self.paused:
+        if self._chain is None:
+            return
+        if self.paused:  # (as its node will: a pause is an error to callbacks)
+            from graphkit.errors import GraphInterrupt
+
+            self._chain.failed(GraphInterrupt(tuple(self.interrupts)))
+        else:
             self._chain.end(self.output())  # (a graph run as a whole streams no chunk)
 
     def _failed(self, error: BaseException) -> None:

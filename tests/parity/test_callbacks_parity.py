@@ -189,3 +189,26 @@ def test_an_interrupt_and_its_resume_make_the_same_calls(gk: Lib, lg: Lib) -> No
         return handler.calls
 
     assert seen(gk) == seen(lg)
+
+
+def test_an_interrupt_in_a_subgraph_is_an_error_of_each_run_up_to_the_root(
+    gk: Lib, lg: Lib
+) -> None:
+    def seen(lib: Lib) -> list[tuple[Any, ...]]:
+        def ask(s: S) -> dict[str, Any]:
+            return {"x": lib.interrupt("how many?")}
+
+        sub = lib.StateGraph(S)
+        sub.add_node("ask", ask)
+        sub.add_edge(lib.START, "ask")
+        builder = lib.StateGraph(S)
+        builder.add_node("sub", sub.compile())
+        builder.add_edge(lib.START, "sub")
+        graph = builder.compile(checkpointer=lib.InMemorySaver())
+        handler = Calls()
+        config = {"callbacks": [handler], "configurable": {"thread_id": "t"}}
+        graph.invoke({"x": 1}, config)
+        graph.invoke(lib.Command(resume=7), config)
+        return handler.calls
+
+    assert seen(gk) == seen(lg)
