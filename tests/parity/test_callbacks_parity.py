@@ -173,7 +173,22 @@ def test_handlers_see_the_same_calls(gk: Lib, lg: Lib, case: str, mode: str) -> 
     assert calls_of(gk, case, mode) == calls_of(lg, case, mode)
 
 
-def test_an_interrupt_and_its_resume_make_the_same_calls(gk: Lib, lg: Lib) -> None:
+def run_twice(graph: Any, given: Any, resume: Any, config: Any, mode: str) -> None:
+    """Invoke, then resume, sync or async."""
+    if mode == "invoke":
+        graph.invoke(given, config)
+        graph.invoke(resume, config)
+        return
+
+    async def both() -> None:
+        await graph.ainvoke(given, config)
+        await graph.ainvoke(resume, config)
+
+    asyncio.run(both())
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+def test_an_interrupt_and_its_resume_make_the_same_calls(gk: Lib, lg: Lib, mode: str) -> None:
     def seen(lib: Lib) -> list[tuple[Any, ...]]:
         def ask(s: S) -> dict[str, Any]:
             return {"x": lib.interrupt("how many?")}
@@ -184,15 +199,15 @@ def test_an_interrupt_and_its_resume_make_the_same_calls(gk: Lib, lg: Lib) -> No
         graph = builder.compile(checkpointer=lib.InMemorySaver())
         handler = Calls()
         config = {"callbacks": [handler], "configurable": {"thread_id": "t"}}
-        graph.invoke({"x": 1}, config)
-        graph.invoke(lib.Command(resume=7), config)
+        run_twice(graph, {"x": 1}, lib.Command(resume=7), config, mode)
         return handler.calls
 
     assert seen(gk) == seen(lg)
 
 
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
 def test_an_interrupt_in_a_subgraph_is_an_error_of_each_run_up_to_the_root(
-    gk: Lib, lg: Lib
+    gk: Lib, lg: Lib, mode: str
 ) -> None:
     def seen(lib: Lib) -> list[tuple[Any, ...]]:
         def ask(s: S) -> dict[str, Any]:
@@ -207,8 +222,7 @@ def test_an_interrupt_in_a_subgraph_is_an_error_of_each_run_up_to_the_root(
         graph = builder.compile(checkpointer=lib.InMemorySaver())
         handler = Calls()
         config = {"callbacks": [handler], "configurable": {"thread_id": "t"}}
-        graph.invoke({"x": 1}, config)
-        graph.invoke(lib.Command(resume=7), config)
+        run_twice(graph, {"x": 1}, lib.Command(resume=7), config, mode)
         return handler.calls
 
     assert seen(gk) == seen(lg)
