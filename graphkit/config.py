@@ -93,7 +93,21 @@ def merge_configs(*configs: Mapping[str, Any] | None) -> RunnableConfig:
             if key in ("configurable", "metadata") and isinstance(value, dict):
                 merged[key] = {**merged.get(key, {}), **value}
             elif key in ("tags", "callbacks") and isinstance(value, list):
-                merged[key] = [*merged.get(key, []), *value]
+                earlier = merged.get(key, [])
+                if isinstance(earlier, list):
+                    merged[key] = [*earlier, *value]
+                else:
+                    merged[key] = _merged_callbacks(earlier, value)
+            elif key == "callbacks" and merged.get(key):
+                merged[key] = _merged_callbacks(merged[key], value)
             else:
                 merged[key] = value
     return cast(RunnableConfig, merged)
+
+
+def _merged_callbacks(earlier: Any, later: Any) -> Any:
+    """Callbacks of two configs where one is a LangChain ``CallbackManager``: merged as
+    LangChain merges them (the handlers of both)."""
+    from langchain_core.runnables.config import merge_configs as langchain_merge
+
+    return langchain_merge({"callbacks": earlier}, {"callbacks": later}).get("callbacks")

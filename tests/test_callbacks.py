@@ -491,3 +491,10 @@ def test_a_langchain_tracer_builds_the_run_tree_on_sync_and_async_runs() -> None
             tracer = Tree()
             graph.invoke({"items": []}, {"callbacks": [tracer]})
             assert [shape(r) for r in tracer.roots] == [expected]
+
+
+def test_with_config_callbacks_and_a_call_manager_both_see_the_run() -> None:
+    bound, called = Recorder(), Recorder()
+    manager = callbacks.CallbackManager(handlers=[called], inheritable_handlers=[called])
+    routed().with_config(callbacks=[bound]).invoke({"x": 1}, {"callbacks": manager})
+    assert bound.tree() == called.tree() == ROUTED_TREE
