@@ -236,6 +236,12 @@ class EventsExecutor:
         if kept is not None:
             kept[0].returned(kept[1])
 
+    def node_failed(self, ctx: TaskContext, error: BaseException) -> None:
+        """The node ``ctx`` runs failed after it returned (a routing function raised)."""
+        kept = self.pending.pop(id(ctx), None)
+        if kept is not None:
+            kept[0].failed(error)
+
     def task_run(self, ctx: TaskContext, name: str, spec: CallSpec | None, state: Any) -> RunEvents:
         """Start the chain run of a node attempt (or of the ``@task`` call running here)."""
         call = CURRENT_CALL.get()
@@ -527,19 +533,33 @@ def _evented(branch: BranchDef, index: int) -> BranchDef:
         parents = list(events.inside(ctx))
         run = RunEvents(ctx, "chain", name, [tag, *events.tags], ctx.stream_metadata(), parents)
         run.start(given)
-        result = fn(*args, **kwargs)
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            _route_failed(events, run, exc)
+            raise
         if inspect.isawaitable(result):
-            return _ended(result, run)
+            return _ended(result, run, events)
         run.end(result)
         return result
 
     return dataclasses.replace(branch, call=dataclasses.replace(spec, fn=reported))
 
 
-async def _ended(result: Any, run: RunEvents) -> Any:
-    value = await result
+async def _ended(result: Any, run: RunEvents, events: EventsExecutor) -> Any:
+    try:
+        value = await result
+    except BaseException as exc:
+        _route_failed(events, run, exc)
+        raise
     run.end(value)
     return value
+
+
+def _route_failed(events: EventsExecutor, run: RunEvents, error: BaseException) -> None:
+    """A routing function raised: its run and its node's fail (as in LangGraph)."""
+    run.failed(error)
+    events.node_failed(run.ctx, error)
 
 
 class EventedRun(Run):

@@ -129,6 +129,20 @@ def failing(lib: Lib) -> Any:
     return builder.compile()
 
 
+def failing_route(lib: Lib) -> Any:
+    def a(s: S) -> dict[str, Any]:
+        return {"x": 2}
+
+    def route(s: S) -> str:
+        raise ValueError("no route")
+
+    builder = lib.StateGraph(S)
+    builder.add_node("a", a)
+    builder.add_edge(lib.START, "a")
+    builder.add_conditional_edges("a", route, ["a", lib.END])
+    return builder.compile()
+
+
 def workflow(lib: Lib) -> Any:
     @lib.task
     def double(n: int) -> int:
@@ -146,6 +160,7 @@ CASES = {
     "commands_and_sends": (commands_and_sends, {"items": []}),
     "nested": (nested, {"x": 1}),
     "failing": (failing, {"x": 1}),
+    "failing_route": (failing_route, {"x": 1}),
     "workflow": (workflow, 3),
 }
 
