@@ -14,8 +14,11 @@ Handlers see LangChain's messages (``graphkit._langchain``), since they are Lang
 code. ``langchain_core`` is imported only when a config carries callbacks; a run
 without them is a plain ``Run`` and does no extra work.
 
-Handlers are called on the consumer's side of the run's live stream, in the order the
-events happened (a sync run's nodes run in a worker thread meanwhile).
+A sync run calls the handlers where each event happens (in the node's thread, as
+LangGraph does). An async run awaits them on its event loop as the events come through
+its live stream; a node waits until its start was handled before its body runs. Either
+way, what a node calls (a LangChain runnable, given the node's config or not: it is
+LangChain's current config while the node runs) reports under the node's run.
 """
 
 from __future__ import annotations
