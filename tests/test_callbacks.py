@@ -498,3 +498,29 @@ def test_with_config_callbacks_and_a_call_manager_both_see_the_run() -> None:
     manager = callbacks.CallbackManager(handlers=[called], inheritable_handlers=[called])
     routed().with_config(callbacks=[bound]).invoke({"x": 1}, {"callbacks": manager})
     assert bound.tree() == called.tree() == ROUTED_TREE
+
+
+def test_langsmith_tracing_from_the_environment_reports_each_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import langchain_core.tracers.langchain as lc_tracers
+    import langsmith.utils
+
+    class FakeLangSmith(Recorder):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__()
+            made.append(self)
+
+    made: list[FakeLangSmith] = []
+    monkeypatch.setattr(lc_tracers, "LangChainTracer", FakeLangSmith)
+    monkeypatch.setenv("LANGSMITH_TRACING", "true")
+    langsmith.utils.get_env_var.cache_clear()
+    try:
+        graph = routed()  # (compiled with tracing on)
+        assert graph.invoke({"x": 1}) == {"x": 4}
+    finally:
+        monkeypatch.delenv("LANGSMITH_TRACING")
+        langsmith.utils.get_env_var.cache_clear()
+    assert len(made) == 1 and made[0].tree() == ROUTED_TREE
+    assert routed().invoke({"x": 1}) == {"x": 4}  # (compiled with it off: a plain run)
+    assert len(made) == 1

@@ -24,6 +24,8 @@ LangChain's current config while the node runs) reports under the node's run.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import os
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -43,6 +45,23 @@ STARTED_TIMEOUT = 30.0
 """Seconds a sync node of an async run waits for the handlers to see its start."""
 
 
+_TRACING_VARS = (
+    "LANGSMITH_TRACING_V2",
+    "LANGCHAIN_TRACING_V2",
+    "LANGSMITH_TRACING",
+    "LANGCHAIN_TRACING",
+)
+
+
+def env_tracing() -> bool:
+    """Whether LangSmith tracing is switched on by the environment (``LANGSMITH_TRACING=
+    true``, ...) and langchain_core is installed: LangChain then adds its tracer to every
+    run's callbacks, as it does in LangGraph. Read when a graph is compiled."""
+    if not any(os.environ.get(name, "").lower() == "true" for name in _TRACING_VARS):
+        return False
+    return importlib.util.find_spec("langchain_core") is not None
+
+
 def root_run_id(config: Any) -> str:
     """The root run's id: the config's ``run_id`` (as LangChain takes it), else a new one."""
     given = config.get("run_id") if config else None
@@ -50,8 +69,9 @@ def root_run_id(config: Any) -> str:
 
 
 class TracedRun(Run):
-    """A top-level run whose config carries LangChain callbacks: its events go to them
-    (and, for ``astream_events``, to the caller too)."""
+    """A top-level run whose config carries LangChain callbacks (or whose graph was
+    compiled with LangSmith tracing on: ``env_tracing``): its events go to them (and,
+    for ``astream_events``, to the caller too)."""
 
     keep_events: bool = False
     """Also yield the ``events`` items (``astream_events`` takes them)."""
@@ -73,7 +93,7 @@ class TracedRun(Run):
         name = config.get("run_name") or graph.root_run_name or graph.name or ROOT_NAME
         metadata = {**self.ctx.scope.metadata, "ls_integration": "langgraph"}
         relay = CallbackRelay(
-            config["callbacks"], config.get("tags"), metadata, self.root_id, name, is_async
+            config.get("callbacks"), config.get("tags"), metadata, self.root_id, name, is_async
         )
         if graph.trace_view is not None:
             relay.view = graph.trace_view

@@ -16,7 +16,7 @@ from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
 from graphkit.engine.async_saves import loop_saver
-from graphkit.engine.callbacks import TracedRun, root_run_id
+from graphkit.engine.callbacks import TracedRun, env_tracing, root_run_id
 from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.executor import Executor
 from graphkit.engine.loop import Run
@@ -108,6 +108,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         """Where its tasks' functions run (None: in this process; see ``graphkit.executor``)."""
         self.config: RunnableConfig = {}
         """Config merged under each run's (see ``with_config``)."""
+        self.env_traced = env_tracing()
+        """LangSmith tracing was on in the environment at compile: every run reports to
+        LangChain's tracer, as in LangGraph (``graphkit.engine.callbacks``)."""
         if checkpointer not in (None, True, False) and not hasattr(checkpointer, "get_tuple"):
             raise InvalidCheckpointerError(
                 f"Invalid checkpointer provided: {checkpointer!r}. Pass a checkpoint saver "
@@ -403,7 +406,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             # subgraphs=True: a subgraph's events reach the caller while its node runs
             modes = call.modes
             live = bool(modes) and (bool(modes & self.live_modes) or call.subgraphs)
-            if merged and merged.get("callbacks"):  # LangChain handlers to call
+            if self.env_traced or (merged and merged.get("callbacks")):  # handlers to call
                 run = _traced_run(self, merged, saver, call, live, scope)
             else:
                 run = Run(self, merged, saver, modes, live, (), None, None, scope)  # positional
