@@ -524,3 +524,26 @@ def test_langsmith_tracing_from_the_environment_reports_each_run(
     assert len(made) == 1 and made[0].tree() == ROUTED_TREE
     assert routed().invoke({"x": 1}) == {"x": 4}  # (compiled with it off: a plain run)
     assert len(made) == 1
+
+
+def test_astream_events_root_run_takes_the_config_run_id() -> None:
+    run_id = uuid.uuid4()
+
+    async def first() -> dict[str, Any]:
+        async for ev in routed().astream_events({"x": 1}, {"run_id": run_id}):
+            return ev
+        raise AssertionError("no events")
+
+    assert asyncio.run(first())["run_id"] == str(run_id)
+
+
+def test_an_async_handler_that_asks_to_raise_fails_an_async_run() -> None:
+    class Strict(callbacks.AsyncCallbackHandler):  # type: ignore[misc]
+        raise_error = True
+
+        async def on_chain_start(self, *args: Any, **kwargs: Any) -> None:
+            if kwargs.get("name") == "b":
+                raise RuntimeError("strict handler")
+
+    with pytest.raises(RuntimeError, match="strict handler"):
+        asyncio.run(routed().ainvoke({"x": 1}, {"callbacks": [Strict()]}))
