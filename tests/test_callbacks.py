@@ -547,3 +547,47 @@ def test_an_async_handler_that_asks_to_raise_fails_an_async_run() -> None:
 
     with pytest.raises(RuntimeError, match="strict handler"):
         asyncio.run(routed().ainvoke({"x": 1}, {"callbacks": [Strict()]}))
+
+
+def test_a_failing_chat_model_reports_on_llm_error_then_its_node_and_graph_fail() -> None:
+    seen: list[str] = []
+
+    class Errors(callbacks.BaseCallbackHandler):  # type: ignore[misc]
+        def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+            seen.append("chat_model_start")
+
+        def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+            seen.append(f"llm_error {error}")
+
+        def on_chain_error(self, error: BaseException, **kwargs: Any) -> None:
+            seen.append(f"chain_error {kwargs.get('parent_run_id') is None}")
+
+    model = FakeChatModel(responses=[RuntimeError("provider down")])
+
+    def call(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    graph = StateGraph(MessagesState).add_node("call", call).add_edge(START, "call").compile()
+    with pytest.raises(RuntimeError, match="provider down"):
+        graph.invoke({"messages": [HumanMessage("hi")]}, {"callbacks": [Errors()]})
+    streamed = list(seen)
+    seen.clear()
+    model = FakeChatModel(responses=[RuntimeError("provider down")])  # (streamed: same)
+    with pytest.raises(RuntimeError, match="provider down"):
+        list(
+            graph.stream(
+                {"messages": [HumanMessage("hi")]},
+                {"callbacks": [Errors()]},
+                stream_mode="messages",
+            )
+        )
+    assert (
+        seen
+        == streamed
+        == [
+            "chat_model_start",
+            "llm_error provider down",
+            "chain_error False",
+            "chain_error True",
+        ]
+    )

@@ -195,12 +195,17 @@ class BaseChatModel(ABC):
         metadata = self._chunk_metadata()
         messages = _to_messages(input)
         events = _model_run(self, messages)
-        chunks = [_as_chunk(self._generate(messages))] if self._no_streaming() else None
-        for chunk in chunks or self._stream(messages):
-            _emit(chunk, metadata)
+        try:
+            chunks = [_as_chunk(self._generate(messages))] if self._no_streaming() else None
+            for chunk in chunks or self._stream(messages):
+                _emit(chunk, metadata)
+                if events is not None:
+                    events.chunk(chunk)
+                yield chunk
+        except Exception as exc:
             if events is not None:
-                events.chunk(chunk)
-            yield chunk
+                events.failed(exc)
+            raise
         if events is not None:
             events.end()
 
@@ -215,15 +220,21 @@ class BaseChatModel(ABC):
         metadata = self._chunk_metadata()
         messages = _to_messages(input)
         events = _model_run(self, messages)
-        if self._no_streaming():
-            chunks: AsyncIterator[AIMessageChunk] = _one(_as_chunk(await self._agenerate(messages)))
-        else:
-            chunks = self._astream(messages)
-        async for chunk in chunks:
-            _emit(chunk, metadata)
+        try:
+            if self._no_streaming():
+                reply = _as_chunk(await self._agenerate(messages))
+                chunks: AsyncIterator[AIMessageChunk] = _one(reply)
+            else:
+                chunks = self._astream(messages)
+            async for chunk in chunks:
+                _emit(chunk, metadata)
+                if events is not None:
+                    events.chunk(chunk)
+                yield chunk
+        except Exception as exc:
             if events is not None:
-                events.chunk(chunk)
-            yield chunk
+                events.failed(exc)
+            raise
         if events is not None:
             events.end()
 
