@@ -176,6 +176,9 @@ class Run:
     loaded_checkpoint: Saved | None = None
     """The loaded checkpoint, as the ``checkpoints`` stream reports it."""
     _pool: ThreadPoolExecutor | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    """An async run's event loop, while its start runs in a worker thread (awaited
+    savers, async routing from START): async conditional edges are awaited on it."""
 
     def __init__(
         self,
@@ -755,7 +758,7 @@ class Run:
                     else:
                         result = call.fn(reader.make(self.values))
                     if type(result) not in _NOT_AWAITED and asyncio.iscoroutine(result):
-                        result = _await_here(result, branch.name, node.name)
+                        result = _await_here(result, branch.name, node.name, self.loop)
                     routes.extend(resolve_branch(branch, result, self.tables))
             finally:
                 CURRENT_TASK.reset(token)
@@ -1508,13 +1511,19 @@ class Run:
             else:  # sync saves commit in a worker thread: the loop stays free
                 cp.defer_sync = cp.durability == "sync" and cp.saver.waits_on_io
         try:
-            if awaited is not None:
-                await self._astart(input, resuming)
-                await awaited.settle()
+            if awaited is not None or _routes_async(self.tables.start):
+                # (in a worker thread, with the loop free to await what start awaits)
+                self.loop = asyncio.get_running_loop()
+                try:
+                    await self._astart(input, resuming)
+                finally:
+                    self.loop = None
             else:
                 self.start(input, resuming=resuming)
-                if cp is not None and cp.deferred:
-                    await asyncio.to_thread(cp.commit_deferred)
+            if awaited is not None:
+                await awaited.settle()
+            elif cp is not None and cp.deferred:
+                await asyncio.to_thread(cp.commit_deferred)
             for event in self.drain():
                 yield event
             while True:
@@ -1638,13 +1647,26 @@ class _Routed:
         self.routes = routes
 
 
-def _await_here(coroutine: Any, branch: str, node: str) -> Any:
+def _routes_async(node: NodeTable) -> bool:
+    """Whether a conditional edge from ``node`` is async (its routing is awaited)."""
+    return any(branch.call.is_async for branch in node.branches)
+
+
+def _await_here(
+    coroutine: Any, branch: str, node: str, loop: asyncio.AbstractEventLoop | None = None
+) -> Any:
     """The result of an async conditional edge evaluated outside a step (from START, or
-    for ``update_state(as_node=...)``): run on a loop of its own, which this thread has
-    when it runs no loop (``aupdate_state`` runs in a worker thread)."""
+    for ``update_state(as_node=...)``): awaited on the async run's ``loop`` when this is
+    its start's worker thread (the edge may use what that loop owns), else run on a loop
+    of its own, which this thread has when it runs no loop (``aupdate_state`` runs in a
+    worker thread)."""
     try:
-        asyncio.get_running_loop()
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:
+        running = None
+    if loop is not None and running is None:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+    if running is None:
         return asyncio.run(coroutine)
     coroutine.close()
     raise InvalidUpdateError(
