@@ -71,6 +71,7 @@ from graphkit.engine.task import (
 from graphkit.engine.threads import Batch
 from graphkit.errors import (
     EmptyInputError,
+    ErrorCode,
     GraphDrained,
     GraphRecursionError,
     InvalidStateError,
@@ -79,6 +80,7 @@ from graphkit.errors import (
     RunContextError,
     StepTimeoutError,
     add_context,
+    create_error_message,
     is_invalid_resume,
 )
 from graphkit.schema import ROOT
@@ -855,10 +857,13 @@ class Run:
         """Enforce the recursion limit; True when ``interrupt_before`` stops the run here."""
         if self.steps_run >= self.step_budget:
             raise GraphRecursionError(
-                f"Recursion limit of {self.limit} reached without hitting a stop condition "
-                f"(next: {[t.node.name for t in tasks]}). If the graph should run longer, "
-                "raise it: invoke(..., {'recursion_limit': N}); otherwise check the loop's "
-                "exit condition."
+                create_error_message(
+                    message=f"Recursion limit of {self.limit} reached without hitting a stop "
+                    f"condition (next: {[t.node.name for t in tasks]}). If the graph should run "
+                    "longer, raise it: invoke(..., {'recursion_limit': N}); otherwise check the "
+                    "loop's exit condition.",
+                    error_code=ErrorCode.GRAPH_RECURSION_LIMIT,
+                )
             )
         before = self.tables.interrupt_before
         if (

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import MISSING
 from graphkit.engine import in_place
-from graphkit.errors import InvalidUpdateError, add_context
+from graphkit.errors import ErrorCode, InvalidUpdateError, add_context, create_error_message
 from graphkit.types import Overwrite
 
 if TYPE_CHECKING:
@@ -133,7 +133,10 @@ OVERWRITE_KEY = "__overwrite__"
 def _conflict(key: str, writers: list[tuple[str, list[Write]]]) -> InvalidUpdateError:
     names = [n for n, w in writers if any(k == key for k, _ in w)]
     return InvalidUpdateError(
-        f"At key {key!r}: written by {names} in the same step, but it keeps only one "
-        "value. Give it a reducer to merge parallel writes, e.g. "
-        f"`{key}: Annotated[list, operator.add]`, or write it from one node per step."
+        create_error_message(
+            message=f"At key {key!r}: written by {names} in the same step, but it keeps only "
+            "one value. Give it a reducer to merge parallel writes, e.g. "
+            f"`{key}: Annotated[list, operator.add]`, or write it from one node per step.",
+            error_code=ErrorCode.INVALID_CONCURRENT_GRAPH_UPDATE,
+        )
     )
