@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from graphkit.warnings import LangGraphDeprecatedSinceV10
+
 
 class GraphkitError(Exception):
     """Base class of graphkit's own errors."""
@@ -288,7 +290,7 @@ class NodeInterrupt(GraphInterrupt):
         warnings.warn(
             "NodeInterrupt is deprecated (as in LangGraph): call graphkit.types.interrupt(value) "
             "in the node instead, which also returns the resume value.",
-            DeprecationWarning,
+            LangGraphDeprecatedSinceV10,
             stacklevel=2,
         )
         super().__init__((Interrupt(value=value, id=id or ""),))
