@@ -121,6 +121,10 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if checkpointer is not False:  # a subgraph saves into its parent's saver
             _register_state_types(builder)
 
+    stream_mode: StreamMode = "updates"
+    """What ``stream``/``astream`` yield when no ``stream_mode`` is given (settable, as in
+    LangGraph: ``graph.stream_mode = "values"``)."""
+
     _step_timeout: float | None = None
 
     @property
@@ -302,6 +306,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         (override compile's), ``output_keys``.
         """
         self._check_sync()
+        if stream_mode is None:
+            stream_mode = self.stream_mode
         run, call, resuming = self._prepare(config, stream_mode, version, options)
         for event in run.iterate(input, resuming=resuming):
             item = call.output(event)
@@ -320,6 +326,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         **options: Any,
     ) -> AsyncIterator[Any]:
         """Async ``stream``."""
+        if stream_mode is None:
+            stream_mode = self.stream_mode
         run, call, resuming = self._prepare(config, stream_mode, version, options)
         async for event in run.aiterate(input, resuming=resuming):
             item = call.output(event)

@@ -385,6 +385,7 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         name: str | None = None,
         cache: BaseCache[Any] | None = None,
         executor: Executor | None = None,
+        transformers: Sequence[Any] | None = None,
     ) -> CompiledStateGraph[StateT, ContextT, InputT, OutputT]:
         """Validate the graph and build the runnable form (raises on any mistake).
 
@@ -392,13 +393,22 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         a ``CachePolicy``. ``executor`` runs the nodes' functions elsewhere (e.g.
         ``graphkit.executor.RayExecutor()``); the default runs them in this process.
         ``name`` (default ``"LangGraph"``, as LangGraph's) names the graph's root run
-        in ``astream_events``, its drawing and its repr.
+        in ``astream_events``, its drawing and its repr. ``transformers`` (LangGraph's
+        stream transformers for ``astream_events(version="v3")``) must be empty: that
+        streaming protocol is not graphkit's.
         """
         from graphkit.engine.compiled import CompiledStateGraph
         from graphkit.engine.run_events import ROOT_NAME
         from graphkit.engine.tables import build_tables
 
         _check_cache(cache)
+        if transformers:
+            raise GraphCompileError(
+                "compile(transformers=...) configures LangGraph's stream transformers, which "
+                "feed its astream_events(version='v3') protocol; graphkit does not have it. "
+                "Stream with graph.stream(..., stream_mode=[...]) (version='v2' gives typed "
+                "parts), or graph.astream_events(..., version='v2')."
+            )
         before = _as_names(interrupt_before)
         after = _as_names(interrupt_after)
         self.validate(before + after)
