@@ -399,6 +399,11 @@ class UnshippableError(GraphkitError, TypeError):
     (it cannot be serialized); the message names the node and the value."""
 
 
+class SharedReadChangedError(GraphkitError, RuntimeError):
+    """A message a saver shares between reads (``copy_on_read=False``) was changed in
+    place; raised by reads when ``GRAPHKIT_CHECK_SHARED_READS=1`` checks for it."""
+
+
 class InvalidCheckpointError(GraphkitError, ValueError):
     """A checkpoint given to a saver contradicts itself (its channel versions)."""
 

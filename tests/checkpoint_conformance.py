@@ -2,7 +2,9 @@
 
 A test module pulls it in with ``from checkpoint_conformance import *``; the ``saver``
 fixture is parametrized over ``SAVER_FACTORIES`` (add a backend there). Savers are made
-with a small ``snapshot_every`` so append chains and snapshots are both exercised.
+with a small ``snapshot_every`` so append chains and snapshots are both exercised, and
+the ``-shared`` ones with ``copy_on_read=False``: sharing decoded lists changes nothing
+else a saver does.
 """
 
 from __future__ import annotations
@@ -24,11 +26,16 @@ from graphkit.stores.checkpoint import (
     RunnableConfig,
     empty_checkpoint,
 )
+from graphkit.stores.checkpoint._codec import ListCache
 from graphkit.stores.serde import SerdeError
 
 SAVER_FACTORIES: dict[str, Callable[[Path], BaseCheckpointSaver]] = {
     "memory": lambda path: InMemorySaver(snapshot_every=4),
     "lmdb": lambda path: LMDBSaver(path / "db", snapshot_every=4, sync=False),
+    "memory-shared": lambda path: InMemorySaver(snapshot_every=4, copy_on_read=False),
+    "lmdb-shared": lambda path: LMDBSaver(
+        path / "db", snapshot_every=4, sync=False, copy_on_read=False
+    ),
     "postgres": lambda path: _postgres_saver(),
 }
 NEEDS_SERVER = {"postgres": "pg_clean"}
@@ -272,19 +279,42 @@ def test_reads_between_puts_and_across_branches_agree(saver: BaseCheckpointSaver
         assert found is not None and found["channel_values"]["messages"] == messages
 
 
+def _shares_reads(saver: BaseCheckpointSaver) -> bool:
+    lists: ListCache = saver._lists  # type: ignore[attr-defined]  (every saver here has one)
+    return not lists.copy_on_read
+
+
 def test_returned_values_are_the_callers_own(saver: BaseCheckpointSaver) -> None:
+    """Each read gets its own list; its elements too, unless the saver shares them
+    (``copy_on_read=False``): then a change in place reaches later reads of this
+    process, never what is stored."""
     talk = Conversation(saver)
     for turn in range(5):
         talk.step({"turn": turn})
+    saver.get(cfg())  # a second read: the saver now keeps the list decoded
     first = saver.get(cfg())
     assert first is not None
     first["channel_values"]["messages"].append("mutated")
     first["channel_values"]["messages"][0]["turn"] = "mutated"
     again = saver.get(cfg())
-    assert again is not None and again["channel_values"]["messages"] == talk.messages
+    assert again is not None
+    expected = [dict(talk.messages[0], turn="mutated"), *talk.messages[1:]]
+    shared = _shares_reads(saver)
+    assert again["channel_values"]["messages"] == (expected if shared else talk.messages)
+    assert (
+        again["channel_values"]["messages"][0] is first["channel_values"]["messages"][0]
+    ) is shared
     talk.step({"turn": 5})
     latest = saver.get(cfg())
-    assert latest is not None and latest["channel_values"]["messages"] == talk.messages
+    assert latest is not None
+    if shared:  # the changed element is seen while the saver keeps it (not past a snapshot)
+        assert latest["channel_values"]["messages"][1:] == talk.messages[1:]
+    else:
+        assert latest["channel_values"]["messages"] == talk.messages
+    if isinstance(saver, LMDBSaver):  # what is stored never changed
+        saver._lists.clear()
+        stored = saver.get(cfg())
+        assert stored is not None and stored["channel_values"]["messages"] == talk.messages
 
 
 def test_messages_read_again_are_fresh_objects_whatever_a_caller_did_to_earlier_ones(
@@ -293,6 +323,8 @@ def test_messages_read_again_are_fresh_objects_whatever_a_caller_did_to_earlier_
     """A list read several times is kept decoded by some savers (reads get copies): a
     caller changing what it got, attributes and nested dicts included, changes no later
     read, of this version or of the next."""
+    if _shares_reads(saver):
+        pytest.skip("copy_on_read=False shares elements by design (checked above)")
     talk = Conversation(saver)
     for turn in range(4):
         talk.step(

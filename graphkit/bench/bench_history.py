@@ -9,6 +9,9 @@ Three shapes, each at 10, 1,000 and 10,000 messages of history, both frameworks:
   server pays per request as a conversation grows.
 - ``get_state_N`` / ``history10_N``: ``get_state`` and ``get_state_history(limit=10)``
   of that thread.
+- ``chat_turn_shared_N`` / ``get_state_shared_N``: the same with graphkit's saver made
+  with ``copy_on_read=False`` (reads share the saver's decoded messages instead of
+  copying them); LangGraph's side is its usual saver, which has no such option.
 
 A flat row across N is the aim; the ratio column says how far each side is from it.
 """
@@ -70,7 +73,7 @@ def _history_step(n: int, *, lang: bool) -> Callable[[], object]:
     return run
 
 
-def _chat_graph(lang: bool) -> tuple[Any, Any, Any]:
+def _chat_graph(lang: bool, shared: bool = False) -> tuple[Any, Any, Any]:
     if lang:
         from langchain_core.messages import AIMessage, HumanMessage
         from langgraph.checkpoint.memory import InMemorySaver
@@ -87,12 +90,13 @@ def _chat_graph(lang: bool) -> tuple[Any, Any, Any]:
     builder.add_node("reply", reply)
     builder.add_edge(START, "reply")
     builder.add_edge("reply", END)
-    return builder.compile(checkpointer=InMemorySaver()), HumanMessage, AIMessage
+    saver = InMemorySaver(copy_on_read=False) if shared else InMemorySaver()  # type: ignore[call-arg]
+    return builder.compile(checkpointer=saver), HumanMessage, AIMessage
 
 
-def _thread(n: int, lang: bool) -> tuple[Any, dict[str, Any], Any]:
+def _thread(n: int, lang: bool, shared: bool = False) -> tuple[Any, dict[str, Any], Any]:
     """A thread holding ``n`` messages, the last 10 of them from 5 turns (>= 10 checkpoints)."""
-    graph, human, _ = _chat_graph(lang)
+    graph, human, _ = _chat_graph(lang, shared)
     config = {"configurable": {"thread_id": "long"}}
     graph.invoke({"messages": _history(human, max(n - 10, 0))}, config)
     for turn in range(5):
@@ -100,8 +104,8 @@ def _thread(n: int, lang: bool) -> tuple[Any, dict[str, Any], Any]:
     return graph, config, human
 
 
-def _chat_turn(n: int, *, lang: bool) -> Callable[[], object]:
-    graph, config, human = _thread(n, lang)
+def _chat_turn(n: int, *, lang: bool, shared: bool = False) -> Callable[[], object]:
+    graph, config, human = _thread(n, lang, shared)
     turns = itertools.count()
 
     def run() -> object:
@@ -110,8 +114,8 @@ def _chat_turn(n: int, *, lang: bool) -> Callable[[], object]:
     return run
 
 
-def _get_state(n: int, *, lang: bool) -> Callable[[], object]:
-    graph, config, _ = _thread(n, lang)
+def _get_state(n: int, *, lang: bool, shared: bool = False) -> Callable[[], object]:
+    graph, config, _ = _thread(n, lang, shared)
     return lambda: graph.get_state(config)
 
 
@@ -127,12 +131,17 @@ def _history10(n: int, *, lang: bool) -> Callable[[], object]:
 
 
 def _pair(
-    name: str, description: str, build: Callable[..., Callable[[], object]], n: int, **kw: Any
+    name: str,
+    description: str,
+    build: Callable[..., Callable[[], object]],
+    n: int,
+    shared: bool = False,
+    **kw: Any,
 ) -> Workload:
     return Workload(
-        name=f"{name}_{n}",
+        name=f"{name}_shared_{n}" if shared else f"{name}_{n}",
         description=description.format(n=n),
-        graphkit=lambda: build(n, lang=False),
+        graphkit=lambda: build(n, lang=False, **({"shared": True} if shared else {})),
         langgraph=lambda: build(n, lang=True),
         **kw,
     )
@@ -157,6 +166,22 @@ for _n in SIZES:
             unit="turn",
         ),
         _pair("get_state", "get_state of a {n}-message thread", _get_state, _n, unit="call"),
+        _pair(
+            "chat_turn",
+            "one chat turn on a thread holding {n} messages (graphkit: copy_on_read=False)",
+            _chat_turn,
+            _n,
+            shared=True,
+            unit="turn",
+        ),
+        _pair(
+            "get_state",
+            "get_state of a {n}-message thread (graphkit: copy_on_read=False)",
+            _get_state,
+            _n,
+            shared=True,
+            unit="call",
+        ),
         _pair(
             "history10",
             "get_state_history(limit=10) of a {n}-message thread",

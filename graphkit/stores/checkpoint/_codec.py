@@ -16,6 +16,7 @@ Blob format (first byte says which):
 
 from __future__ import annotations
 
+import os
 import struct
 import threading
 import zlib
@@ -27,7 +28,7 @@ from typing import Any, cast
 from graphkit import _gc, _message_index
 from graphkit._message_index import HistoryIndex
 from graphkit.constants import MISSING
-from graphkit.errors import InvalidArgumentError, InvalidCheckpointError
+from graphkit.errors import InvalidArgumentError, InvalidCheckpointError, SharedReadChangedError
 from graphkit.stores._model_codec import Cloner, copier_of
 from graphkit.stores.checkpoint.base import (
     Checkpoint,
@@ -684,6 +685,10 @@ class _Joined:
     id index (``_message_index.grow``), handed out with each copy."""
 
 
+CHECK_SHARED_ENV = "GRAPHKIT_CHECK_SHARED_READS"
+"""Set to ``1`` to check shared reads (``copy_on_read=False``) for changes in place."""
+
+
 def _copies(copiers: list[Cloner], elements: list[Any]) -> list[Any]:
     """Fresh copies of ``elements`` (a long list with the collector paused: see
     ``graphkit._gc``)."""
@@ -703,7 +708,11 @@ class ListCache:
     elements in all: a read decodes only the elements appended since and hands out a
     deep copy of the list (``_model_codec.copy_value``: fresh messages and containers,
     about half the cost of decoding). Callers own what they get either way: mutating
-    it never reaches the cache or a later read. An entry is used only when the blob
+    it never reaches the cache or a later read. With ``copy_on_read=False`` a read hands
+    out the kept elements themselves in a list of its own (O(appended) at any length):
+    callers then share them with later reads and must not change them in place
+    (``GRAPHKIT_CHECK_SHARED_READS=1`` makes each read compare the kept elements with
+    their stored bytes and raise :class:`SharedReadChangedError`: O(history), for tests). An entry is used only when the blob
     just read continues it exactly: its base version, base length and chain numbers
     agree, and a hit on the same version must end with the same bytes. A version the
     chain passed through (a fork or replay from the middle of a thread) is read as a
@@ -714,11 +723,17 @@ class ListCache:
     Thread-safe (one lock; decoding happens under it, as the GIL would serialize it anyway).
     """
 
-    def __init__(self, max_bytes: int = 64 << 20, max_decoded: int = 100_000) -> None:
+    def __init__(
+        self, max_bytes: int = 64 << 20, max_decoded: int = 100_000, *, copy_on_read: bool = True
+    ) -> None:
         self.max_bytes = max_bytes
         self.max_decoded = max_decoded
         """Decoded elements kept in all entries together (a 10k-message thread: 10k; a
         short chat message takes about 1 KB decoded); 0 keeps none."""
+        self.copy_on_read = copy_on_read
+        """False: reads share the kept elements instead of copying them (see the class)."""
+        self.check_shared = not copy_on_read and os.environ.get(CHECK_SHARED_ENV, "") == "1"
+        """Reads check that shared elements still equal what is stored (slow: for tests)."""
         self._entries: OrderedDict[tuple[str, str, str], _Joined] = OrderedDict()
         self._size = 0
         self._decoded = 0
@@ -750,7 +765,7 @@ class ListCache:
             if joined is None:
                 return MISSING
             joined.reads += 1
-            if joined.reads > 1 and self.max_decoded:
+            if self.max_decoded and (joined.reads > 1 or not self.copy_on_read):
                 value = self._copy(serde, key, joined)
             else:  # read once so far: decoded for the caller alone
                 value = self._decode(serde, key, joined.buf, 0, joined.count)
@@ -884,6 +899,8 @@ class ListCache:
         version): its decoded elements caught up with what was appended since (decoded
         once, kept), copied element by element."""
         decoded = joined.decoded
+        if self.check_shared and decoded:
+            self._check_unchanged(serde, key, joined)
         missing = joined.count - len(decoded)
         if missing:
             added = self._decode(serde, key, joined.buf, joined.decoded_end, missing)
@@ -891,7 +908,7 @@ class ListCache:
                 return MISSING
             if len(decoded) + missing > self.max_decoded:  # too long to keep: hand it over
                 if decoded:
-                    added = [*_copies(joined.copiers, decoded), *added]
+                    added = [*self._handed_out(joined.copiers, decoded), *added]
                     self._forget_decoded(joined)
                 return added if count < 0 else added[:count]
             start = len(decoded)
@@ -902,12 +919,38 @@ class ListCache:
             self._decoded += missing
             self._evict_decoded(joined)
         if count < 0:
-            value = _copies(joined.copiers, decoded)
+            value = self._handed_out(joined.copiers, decoded)
         else:
-            value = _copies(joined.copiers[:count], decoded[:count])
+            value = self._handed_out(joined.copiers[:count], decoded[:count])
         if joined.index is not None:
             _message_index.remember(value, joined.index)
         return value
+
+    def _check_unchanged(
+        self, serde: Serializer, key: tuple[str, str, str], joined: _Joined
+    ) -> None:
+        """Raise if a kept element no longer equals its stored bytes (changed in place),
+        and forget the entry."""
+        kept_bytes = joined.buf[: joined.decoded_end]
+        stored = self._decode(serde, key, kept_bytes, _ARRAY32.size, len(joined.decoded))
+        if stored is MISSING:
+            return
+        for position, (kept, fresh) in enumerate(zip(joined.decoded, stored, strict=True)):
+            if kept != fresh:  # dropped: the next read decodes what is stored
+                self._discard(key)
+                thread, ns, channel = key
+                raise SharedReadChangedError(
+                    f"element {position} of {channel!r} in thread {thread!r}"
+                    f"{f' (namespace {ns!r})' if ns else ''} was changed in place after a read "
+                    f"(id {getattr(kept, 'id', None)!r}): this saver shares what it reads "
+                    "(copy_on_read=False). Return a new message with the same id to replace "
+                    "one, or make the saver with copy_on_read=True."
+                )
+
+    def _handed_out(self, copiers: list[Cloner], elements: list[Any]) -> list[Any]:
+        """What a read gets of kept ``elements``: copies, or (``copy_on_read=False``) the
+        elements themselves in a new list."""
+        return _copies(copiers, elements) if self.copy_on_read else elements[:]
 
     def _forget_decoded(self, entry: _Joined) -> None:
         self._decoded -= len(entry.decoded)

@@ -18,9 +18,20 @@ Storage model, shared by every saver here:
   written) and reads stay bounded.
 * Metadata is stored apart from the checkpoint, so ``list(filter=...)`` never decodes
   channel values.
+* Reads of such a list decode only what was appended since the last read: each saver
+  keeps the elements decoded (up to 100,000) and, by default, hands every reader fresh
+  copies of them, so a caller may change what it gets. ``copy_on_read=False`` (a
+  parameter of every saver) hands out the kept elements themselves instead, each read
+  in a list of its own: a turn or a ``get_state`` of a 10,000-message thread then costs
+  what one of 10 messages does. Those messages are shared with every later read in the
+  process, so nothing may change them in place (return a new message with the same id
+  to replace one, as ``add_messages`` expects anyway); a message changed in place
+  would be seen by later reads but not stored.
 
-Two savers implement this: :class:`~graphkit.stores.checkpoint.memory.InMemorySaver` and
-:class:`~graphkit.stores.checkpoint.lmdb.LMDBSaver`. Both pass ``tests/checkpoint_conformance.py``.
+Three savers implement this: :class:`~graphkit.stores.checkpoint.memory.InMemorySaver`,
+:class:`~graphkit.stores.checkpoint.lmdb.LMDBSaver` and
+:class:`~graphkit.stores.checkpoint.postgres.PostgresSaver`. All pass
+``tests/checkpoint_conformance.py``.
 
 >>> from graphkit.checkpoint.memory import InMemorySaver
 >>> from graphkit.checkpoint.base import empty_checkpoint

@@ -180,6 +180,9 @@ class LMDBSaver(BaseCheckpointSaver):
     ``sync=False`` trades durability of the last commits on power loss for speed.
     ``max_readers`` caps concurrent reads across every process on the path (see
     :data:`~graphkit.stores._lmdb.DEFAULT_MAX_READERS`).
+    ``copy_on_read=False`` makes reads of long message lists O(new messages) by sharing
+    decoded messages between reads (see :mod:`graphkit.stores.checkpoint.base`: never change
+    them in place then).
 
     >>> import tempfile
     >>> from graphkit.stores.checkpoint.base import empty_checkpoint
@@ -202,6 +205,7 @@ class LMDBSaver(BaseCheckpointSaver):
         max_readers: int = DEFAULT_MAX_READERS,
         serde: Serializer | None = None,
         snapshot_every: int = codec.DEFAULT_SNAPSHOT_EVERY,
+        copy_on_read: bool = True,
     ) -> None:
         super().__init__(serde=serde)
         if env is None:
@@ -232,7 +236,7 @@ class LMDBSaver(BaseCheckpointSaver):
         self._closed = False
         self._sums = self._checksummed()
         """Every stored value ends with its CRC-32 (all but stores written before that)."""
-        self._lists = codec.ListCache()
+        self._lists = codec.ListCache(copy_on_read=copy_on_read)
         self._versions: dict[bytes, _Last] = {}
         """Per thread+namespace: the checkpoint last written or read (see ``_Last``)."""
         self._last_commit: tuple[int, bytes] = (-2, b"")

@@ -60,6 +60,10 @@ class _Namespace:
 class InMemorySaver(BaseCheckpointSaver):
     """A thread-safe saver that keeps everything in memory.
 
+    ``copy_on_read=False`` makes reads of long message lists O(new messages) by sharing
+    decoded messages between reads (see :mod:`graphkit.stores.checkpoint.base`: never change
+    them in place then).
+
     >>> saver = InMemorySaver()
     >>> list(saver.list({"configurable": {"thread_id": "nothing yet"}}))
     []
@@ -72,12 +76,13 @@ class InMemorySaver(BaseCheckpointSaver):
         *,
         serde: Serializer | None = None,
         snapshot_every: int = codec.DEFAULT_SNAPSHOT_EVERY,
+        copy_on_read: bool = True,
     ) -> None:
         super().__init__(serde=serde)
         self.snapshot_every = snapshot_every
         self._threads: dict[str, dict[str, _Namespace]] = {}
         self._lock = threading.RLock()
-        self._lists = codec.ListCache()
+        self._lists = codec.ListCache(copy_on_read=copy_on_read)
 
     def _ns(self, thread_id: str, checkpoint_ns: str) -> _Namespace | None:
         return self._threads.get(thread_id, {}).get(checkpoint_ns)

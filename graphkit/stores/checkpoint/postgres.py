@@ -246,6 +246,9 @@ class PostgresSaver(BaseCheckpointSaver):
     ``postgresql://`` URL (then a pool of up to ``pool_size`` connections is opened). Call :meth:`setup` once per database (any worker, any time:
     it is idempotent and safe to run concurrently). ``check_conflicts=False`` turns off
     the two-workers-one-thread check (see the module docstring).
+    ``copy_on_read=False`` makes reads of long message lists O(new messages) by sharing
+    decoded messages between reads (see :mod:`graphkit.stores.checkpoint.base`: never change
+    them in place then).
 
     >>> import os
     >>> url = os.environ.get("GRAPHKIT_TEST_PG_URL")
@@ -260,6 +263,7 @@ class PostgresSaver(BaseCheckpointSaver):
         *,
         serde: Serializer | None = None,
         snapshot_every: int = codec.DEFAULT_SNAPSHOT_EVERY,
+        copy_on_read: bool = True,
         check_conflicts: bool = True,
         pool_size: int = 8,
     ) -> None:
@@ -267,7 +271,7 @@ class PostgresSaver(BaseCheckpointSaver):
         self._db = Connector(conn, pool_size=pool_size)
         self.snapshot_every = snapshot_every
         self.check_conflicts = check_conflicts
-        self._lists = codec.ListCache()
+        self._lists = codec.ListCache(copy_on_read=copy_on_read)
         self._lock = threading.Lock()
         self._heads: dict[tuple[str, str], str | None] = {}
         """Per (thread, ns): the checkpoint this saver last saw or put as the newest."""
