@@ -302,3 +302,11 @@ def test_reducer_keys_still_start_empty_next_to_channel_keys() -> None:
 
 def test_base_saver_is_langgraphs_shape() -> None:
     assert isinstance(BaseCheckpointSaver().config_specs, list)
+
+
+def test_the_legacy_utils_config_path_gives_the_config_helpers() -> None:
+    from graphkit.context import get_config, get_store
+    from graphkit.utils.config import get_config as legacy_config
+    from graphkit.utils.config import get_store as legacy_store
+
+    assert (legacy_config, legacy_store) == (get_config, get_store)
