@@ -33,6 +33,7 @@ from graphkit.errors import (
     GraphkitError,
     GraphRecursionError,
     InvalidArgumentError,
+    InvalidCallError,
     InvalidStoreConfigError,
     InvalidUpdateError,
     MissingExtraError,
@@ -310,3 +311,68 @@ def test_the_legacy_utils_config_path_gives_the_config_helpers() -> None:
     from graphkit.utils.config import get_store as legacy_store
 
     assert (legacy_config, legacy_store) == (get_config, get_store)
+
+
+class Ctx(TypedDict):
+    user: str
+
+
+def test_langgraphs_renamed_builder_arguments_work_and_warn() -> None:
+    from graphkit.runtime import Runtime
+    from graphkit.types import RetryPolicy
+
+    with pytest.warns(LangGraphDeprecatedSinceV10, match="`config_schema` is deprecated"):
+        builder = StateGraph(Count, config_schema=Ctx)
+    with pytest.warns(LangGraphDeprecatedSinceV05, match="Please use `output_schema`"):
+        StateGraph(Count, output=Count)
+    calls = []
+
+    def node(state: Count, runtime: Runtime[Ctx]) -> dict[str, Any]:
+        calls.append(runtime.context["user"])
+        if len(calls) < 2:
+            raise ConnectionError("flaky")
+        return {"n": 1}
+
+    with pytest.warns(LangGraphDeprecatedSinceV05, match="Please use `retry_policy`"):
+        builder.add_node("a", node, retry=RetryPolicy(max_attempts=2, initial_interval=0))
+    graph = builder.add_edge(START, "a").compile()
+    assert graph.invoke({"n": 0}, context={"user": "ada"}) == {"n": 1}
+    assert calls == ["ada", "ada"]
+    with pytest.raises(InvalidCallError, match="'colour'"):
+        StateGraph(Count, colour="red")
+
+
+def test_checkpoint_during_is_durability_and_warns() -> None:
+    builder = StateGraph(Count).add_node("a", lambda s: {"n": 1}).add_node("b", lambda s: {"n": 2})
+    graph = builder.add_edge(START, "a").add_edge("a", "b").compile(checkpointer=InMemorySaver())
+    for during, saved in ((True, 4), (False, 1)):  # each step, or only at the end
+        config = {"configurable": {"thread_id": str(during)}}
+        with pytest.warns(LangGraphDeprecatedSinceV10, match="Please use `durability`"):
+            assert graph.invoke({"n": 0}, config, checkpoint_during=during) == {"n": 2}
+        assert len(list(graph.get_state_history(config))) == saved
+    with pytest.raises(InvalidCallError, match="both"), pytest.warns(LangGraphDeprecatedSinceV10):
+        graph.invoke({"n": 0}, {"configurable": {"thread_id": "x"}},
+                     checkpoint_during=True, durability="sync")  # fmt: skip
+
+
+def test_func_api_renamed_arguments_work_and_warn() -> None:
+    from graphkit.func import entrypoint, task
+    from graphkit.types import RetryPolicy
+
+    attempts = []
+    with pytest.warns(LangGraphDeprecatedSinceV05, match="`retry` is deprecated"):
+
+        @task(retry=RetryPolicy(max_attempts=2, initial_interval=0))
+        def flaky(x: int) -> int:
+            attempts.append(x)
+            if len(attempts) < 2:
+                raise ConnectionError("once")
+            return x * 2
+
+    with pytest.warns(LangGraphDeprecatedSinceV10, match="`config_schema` is deprecated"):
+
+        @entrypoint(config_schema=Ctx)
+        def main(x: int) -> int:
+            return flaky(x).result()
+
+    assert main.invoke(3) == 6 and attempts == [3, 3]

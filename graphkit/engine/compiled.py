@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cas
 
 from pydantic import BaseModel, ValidationError
 
+from graphkit._deprecated import renamed_kwargs
 from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
@@ -353,6 +354,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 options = {k: v for k, v in options.items() if k not in _SHAPE_OPTIONS}
         elif options:
             options = dict(options)
+            if "checkpoint_during" in options:
+                _checkpoint_during(options)
             call = _Call.of(
                 stream_mode,
                 options.pop("print_mode", ()),
@@ -936,6 +939,23 @@ class _Call:
         if mode not in self.stream_modes:
             return _SKIP
         return stream_part(event, self.version, self.single, self.subgraphs)
+
+
+def _checkpoint_during(options: dict[str, Any]) -> None:
+    """LangGraph's deprecated ``checkpoint_during=`` as ``durability`` (warns): True
+    saves each step ("async"), False only at the end ("exit")."""
+    during = renamed_kwargs(
+        "invoke/stream", {"checkpoint_during": options.pop("checkpoint_during")},
+        "checkpoint_during",
+    )["durability"]  # fmt: skip
+    if during is None:
+        return
+    if options.get("durability") is not None:
+        raise InvalidCallError(
+            "Cannot use both checkpoint_during= and durability=: use durability= "
+            "('sync', 'async' or 'exit')."
+        )
+    options["durability"] = "async" if during else "exit"
 
 
 _NESTED_MODES = frozenset({"messages", "tools", EVENTS})

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any, Generic, cast
 
 from typing_extensions import Self
 
+from graphkit._deprecated import renamed_kwargs
 from graphkit._langchain import LangChainNode, is_langchain_runnable
 from graphkit.constants import END, RESERVED_CHARS, START
-from graphkit.errors import GraphCompileError, InvalidCallError
+from graphkit.errors import GraphCompileError
 from graphkit.node import (
     BranchDef,
     CallSpec,
@@ -95,12 +96,11 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         output_schema: type[OutputT] | None = None,
         **legacy: Any,
     ) -> None:
-        input_schema = input_schema or legacy.pop("input", None)
-        output_schema = output_schema or legacy.pop("output", None)
         if legacy:
-            raise InvalidCallError(
-                f"StateGraph() got unexpected keyword arguments {sorted(legacy)}"
-            )
+            old = renamed_kwargs("StateGraph()", legacy, "input", "output", "config_schema")
+            input_schema = input_schema or old.get("input_schema")
+            output_schema = output_schema or old.get("output_schema")
+            context_schema = context_schema or old.get("context_schema")
         self.state_schema = state_schema
         self.state = inspect_schema(state_schema)
         self.input = (
@@ -173,10 +173,10 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         node's input and may ask for ``error: NodeError``; what it returns (an
         update or a ``Command``) takes the failed node's place.
         """
-        retry_policy = retry_policy or legacy.pop("retry", None)
-        input_schema = input_schema or legacy.pop("input", None)
         if legacy:
-            raise InvalidCallError(f"add_node() got unexpected keyword arguments {sorted(legacy)}")
+            old = renamed_kwargs("add_node()", legacy, "retry", "input")
+            retry_policy = retry_policy or old.get("retry_policy")
+            input_schema = input_schema or old.get("input_schema")
         if isinstance(node, str):
             name = node
             if action is None:
