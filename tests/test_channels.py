@@ -232,3 +232,18 @@ def test_channels_compare_and_describe_their_types_as_langgraphs_do() -> None:
     assert LastValue(int).ValueType is int and LastValue(int).UpdateType is int
     assert Topic(str).UpdateType == str | list[str]
     assert BinaryOperatorAggregate(list[int], operator.add).typ is list
+
+
+def test_a_pydantic_state_takes_a_topics_input_as_its_first_write() -> None:
+    class State(BaseModel):
+        events: Annotated[list[str], Topic(str, accumulate=True)] = []
+        flash: Annotated[list[str], Topic(str)] = []
+
+    def a(state: State) -> dict[str, Any]:
+        return {"events": "a", "flash": "f"}
+
+    def b(state: State) -> dict[str, Any]:
+        return {"events": [f"b saw {state.flash}"]}
+
+    out = _chain(State, a, b).compile().invoke({"events": "in"})
+    assert out == {"events": ["in", "a", "b saw ['f']"]}

@@ -600,8 +600,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             reducers, initial = self.tables.reducers, self.tables.initial
             # A reducer key left out starts from its initial value (e.g. [] for a list).
             probe = {k: make() for k, make in initial.items() if k in schema.channels}
+            channels = self.tables.channels  # (a key absent until written starts here too)
             probe.update(
-                (k, first_value(k, v, reducers[k], initial.get(k)) if k in reducers else v)
+                (k, first_value(k, v, reducers[k], channels[k].initial) if k in reducers else v)
                 for k, v in items.items()
             )
             try:
