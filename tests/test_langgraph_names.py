@@ -376,3 +376,11 @@ def test_func_api_renamed_arguments_work_and_warn() -> None:
             return flaky(x).result()
 
     assert main.invoke(3) == 6 and attempts == [3, 3]
+
+
+def test_a_compiled_graph_has_langgraphs_aget_graph_and_context_schema() -> None:
+    builder = StateGraph(Count, Ctx).add_node("a", lambda s: {"n": 1}).add_edge(START, "a")
+    graph = builder.compile()
+    assert graph.context_schema is Ctx
+    drawn = asyncio.run(graph.aget_graph())
+    assert drawn.to_json() == graph.get_graph().to_json()

@@ -810,6 +810,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
 
         return DrawableGraph.from_compiled(self, xray=xray)
 
+    async def aget_graph(
+        self, config: RunnableConfig | None = None, *, xray: bool | int = False
+    ) -> DrawableGraph:
+        """Async ``get_graph`` (it reads nothing that waits)."""
+        return self.get_graph(config, xray=xray)
+
+    @property
+    def context_schema(self) -> Any:
+        """The schema of a run's ``context`` (``StateGraph(..., context_schema=...)``)."""
+        return self.builder.context_schema
+
     @property
     def nodes(self) -> dict[str, Any]:
         """Node name -> its table entry."""
