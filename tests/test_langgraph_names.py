@@ -384,3 +384,61 @@ def test_a_compiled_graph_has_langgraphs_aget_graph_and_context_schema() -> None
     assert graph.context_schema is Ctx
     drawn = asyncio.run(graph.aget_graph())
     assert drawn.to_json() == graph.get_graph().to_json()
+
+
+class Pickled:
+    """A serializer written for LangGraph: only dumps_typed / loads_typed."""
+
+    def __init__(self) -> None:
+        self.dumped = 0
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        import pickle
+
+        self.dumped += 1
+        return "pickle", pickle.dumps(obj)
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        import pickle
+
+        assert data[0] == "pickle"
+        return pickle.loads(data[1])
+
+
+class Log(TypedDict):
+    log: Annotated[list[int], operator.add]
+    n: int
+
+
+@pytest.mark.parametrize("kind", ["memory", "lmdb"])
+def test_a_saver_stores_with_a_serializer_written_for_langgraph(kind: str, tmp_path: Any) -> None:
+    from graphkit.checkpoint.lmdb import LMDBSaver
+
+    serde = Pickled()
+    saver = InMemorySaver(serde=serde) if kind == "memory" else LMDBSaver(tmp_path, serde=serde)
+    builder = StateGraph(Log).add_node("a", lambda s: {"log": [s["n"]], "n": s["n"] + 1})
+    graph = builder.add_edge(START, "a").compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "t"}}
+    for n in range(3):
+        graph.invoke({"n": n, "log": []}, config)
+    assert graph.get_state(config).values == {"log": [0, 1, 2], "n": 3}
+    assert [s.values["log"] for s in graph.get_state_history(config)][:3] == [
+        [0, 1, 2], [0, 1], [0, 1]
+    ]  # fmt: skip
+    assert serde.dumped > 0
+
+
+def test_a_serializer_subclass_overriding_dumps_typed_is_called() -> None:
+    class Faulty(JsonPlusSerializer):
+        def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+            raise ValueError("Faulty serializer")
+
+    graph = StateGraph(Count).add_node("a", lambda s: {"n": 1}).add_edge(START, "a")
+    compiled = graph.compile(checkpointer=InMemorySaver(serde=Faulty()))
+    with pytest.raises(ValueError, match="Faulty serializer"):
+        compiled.invoke({"n": 0}, {"configurable": {"thread_id": "t"}})
+
+
+def test_a_serde_that_is_neither_kind_is_refused() -> None:
+    with pytest.raises(InvalidCallError, match="dumps_typed"):
+        InMemorySaver(serde=object())  # type: ignore[arg-type]

@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from graphkit.errors import ConfigError, EmptyChannelError, SaverNotImplementedError
-from graphkit.stores.serde import SerdeError, Serializer, default_serializer
+from graphkit.stores.serde import SerdeError, Serializer, as_serializer, default_serializer
 
 __all__ = [
     "ERROR",
@@ -552,7 +552,7 @@ class BaseCheckpointSaver:
     hand-off would cost more. A class attribute, or set per instance."""
 
     def __init__(self, *, serde: Serializer | None = None) -> None:
-        self.serde = serde or default_serializer
+        self.serde = default_serializer if serde is None else as_serializer(serde)
 
     def put(
         self,
