@@ -45,6 +45,7 @@ LANGGRAPH_IMPORTS = {
     "graphkit.checkpoint.serde.encrypted": ["EncryptedSerializer"],
     "graphkit.warnings": ["LangGraphDeprecationWarning", "LangGraphDeprecatedSinceV10"],
     "graphkit.utils.config": ["get_config", "get_store"],
+    "graphkit.managed.is_last_step": ["IsLastStep", "RemainingSteps"],
 }
 
 
