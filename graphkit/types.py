@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +41,7 @@ from graphkit._stream_parts import (
     ValuesStreamPart as ValuesStreamPart,
 )
 # isort: on
+from graphkit.warnings import LangGraphDeprecatedSinceV10
 
 if TYPE_CHECKING:
     from graphkit.stores.checkpoint.base import BaseCheckpointSaver
@@ -137,6 +139,15 @@ class Interrupt:
     response_schema: dict[str, Any] | None = None
     """The JSON schema the answer must fit (``interrupt(..., response_schema=...)``),
     for whoever builds the form that asks; None when any answer goes."""
+
+    @property
+    def interrupt_id(self) -> str:
+        """LangGraph's deprecated name of ``id`` (warns, as LangGraph does)."""
+        warnings.warn(
+            LangGraphDeprecatedSinceV10("`interrupt_id` is deprecated. Use `id` instead."),
+            stacklevel=2,
+        )
+        return self.id
 
 
 @dataclass(frozen=True, slots=True)

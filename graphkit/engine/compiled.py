@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cas
 
 from pydantic import BaseModel, ValidationError
 
+from graphkit._deprecated import renamed_kwargs
 from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
@@ -123,6 +124,10 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
         if checkpointer is not False:  # a subgraph saves into its parent's saver
             _register_state_types(builder)
+
+    stream_mode: StreamMode = "updates"
+    """What ``stream``/``astream`` yield when no ``stream_mode`` is given (settable, as in
+    LangGraph: ``graph.stream_mode = "values"``)."""
 
     _step_timeout: float | None = None
 
@@ -310,6 +315,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         (override compile's), ``output_keys``.
         """
         self._check_sync()
+        if stream_mode is None:
+            stream_mode = self.stream_mode
         run, call, resuming = self._prepare(config, stream_mode, version, options)
         for event in run.iterate(input, resuming=resuming):
             item = call.output(event)
@@ -328,6 +335,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         **options: Any,
     ) -> AsyncIterator[Any]:
         """Async ``stream``."""
+        if stream_mode is None:
+            stream_mode = self.stream_mode
         run, call, resuming = self._prepare(config, stream_mode, version, options)
         async for event in run.aiterate(input, resuming=resuming):
             item = call.output(event)
@@ -353,6 +362,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 options = {k: v for k, v in options.items() if k not in _SHAPE_OPTIONS}
         elif options:
             options = dict(options)
+            if "checkpoint_during" in options:
+                _checkpoint_during(options)
             call = _Call.of(
                 stream_mode,
                 options.pop("print_mode", ()),
@@ -600,8 +611,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             reducers, initial = self.tables.reducers, self.tables.initial
             # A reducer key left out starts from its initial value (e.g. [] for a list).
             probe = {k: make() for k, make in initial.items() if k in schema.channels}
+            channels = self.tables.channels  # (a key absent until written starts here too)
             probe.update(
-                (k, first_value(k, v, reducers[k], initial.get(k)) if k in reducers else v)
+                (k, first_value(k, v, reducers[k], channels[k].initial) if k in reducers else v)
                 for k, v in items.items()
             )
             try:
@@ -809,6 +821,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
 
         return DrawableGraph.from_compiled(self, xray=xray)
 
+    async def aget_graph(
+        self, config: RunnableConfig | None = None, *, xray: bool | int = False
+    ) -> DrawableGraph:
+        """Async ``get_graph`` (it reads nothing that waits)."""
+        return self.get_graph(config, xray=xray)
+
+    @property
+    def context_schema(self) -> Any:
+        """The schema of a run's ``context`` (``StateGraph(..., context_schema=...)``)."""
+        return self.builder.context_schema
+
     @property
     def nodes(self) -> dict[str, Any]:
         """Node name -> its table entry."""
@@ -946,6 +969,23 @@ class _Call:
         if mode not in self.stream_modes:
             return _SKIP
         return stream_part(event, self.version, self.single, self.subgraphs)
+
+
+def _checkpoint_during(options: dict[str, Any]) -> None:
+    """LangGraph's deprecated ``checkpoint_during=`` as ``durability`` (warns): True
+    saves each step ("async"), False only at the end ("exit")."""
+    during = renamed_kwargs(
+        "invoke/stream", {"checkpoint_during": options.pop("checkpoint_during")},
+        "checkpoint_during",
+    )["durability"]  # fmt: skip
+    if during is None:
+        return
+    if options.get("durability") is not None:
+        raise InvalidCallError(
+            "Cannot use both checkpoint_during= and durability=: use durability= "
+            "('sync', 'async' or 'exit')."
+        )
+    options["durability"] = "async" if during else "exit"
 
 
 _NESTED_MODES = frozenset({"messages", "tools", EVENTS})

@@ -55,7 +55,7 @@ from graphkit.engine.events import (
 )
 from graphkit.engine.executor import LOCAL, resolve_executor
 from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
-from graphkit.engine.merge import merge_writes
+from graphkit.engine.merge import cleared_keys, merge_writes
 from graphkit.engine.results import WroteRecord, record_writes
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.engine.task import (
@@ -71,6 +71,7 @@ from graphkit.engine.task import (
 from graphkit.engine.threads import Batch
 from graphkit.errors import (
     EmptyInputError,
+    ErrorCode,
     GraphDrained,
     GraphRecursionError,
     InvalidStateError,
@@ -79,6 +80,7 @@ from graphkit.errors import (
     RunContextError,
     StepTimeoutError,
     add_context,
+    create_error_message,
     is_invalid_resume,
 )
 from graphkit.schema import ROOT
@@ -264,6 +266,7 @@ class Run:
         cp = CheckpointSession(saver, config) if saver is not None else None
         if cp is not None:
             cp.report_held = "checkpoints" in modes or "debug" in modes
+            cp.untracked = graph.tables.untracked
         self.cp: CheckpointSession | None = cp
         me = weakref.ref(self)
         self.ctx = new_run_context(  # every field, in order
@@ -858,10 +861,13 @@ class Run:
         """Enforce the recursion limit; True when ``interrupt_before`` stops the run here."""
         if self.steps_run >= self.step_budget:
             raise GraphRecursionError(
-                f"Recursion limit of {self.limit} reached without hitting a stop condition "
-                f"(next: {[t.node.name for t in tasks]}). If the graph should run longer, "
-                "raise it: invoke(..., {'recursion_limit': N}); otherwise check the loop's "
-                "exit condition."
+                create_error_message(
+                    message=f"Recursion limit of {self.limit} reached without hitting a stop "
+                    f"condition (next: {[t.node.name for t in tasks]}). If the graph should run "
+                    "longer, raise it: invoke(..., {'recursion_limit': N}); otherwise check the "
+                    "loop's exit condition.",
+                    error_code=ErrorCode.GRAPH_RECURSION_LIMIT,
+                )
             )
         before = self.tables.interrupt_before
         if (
@@ -1356,11 +1362,22 @@ class Run:
             new = merge_writes(self.values, self.tables, writers, owners)
         else:
             new = merged
+        if self.tables.one_step:
+            self._clear_unwritten(new)
         if not new:
             return
         self.values.update(new)
         if self.cp is not None:
             self.cp.mark_changed(new)
+
+    def _clear_unwritten(self, new: dict[str, Any]) -> None:
+        """Clear the keys lasting one step that this step does not write (LangGraph's
+        ``Topic``, ``EphemeralValue``, ``AnyValue``)."""
+        cleared = cleared_keys(self.values, self.tables, new)
+        for key in cleared:
+            del self.values[key]
+        if cleared and self.cp is not None:
+            self.cp.forget(cleared)
 
     def _emit_step(self, tasks: list[Task]) -> None:
         modes = self.modes
