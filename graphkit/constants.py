@@ -57,8 +57,8 @@ def __getattr__(name: str) -> Any:
 
         warnings.warn(
             LangGraphDeprecatedSinceV10(
-                f"Importing {name} from langgraph.constants is deprecated. "
-                f"Please use 'from langgraph.types import {name}' instead."
+                f"Importing {name} from graphkit.constants is deprecated (as from "
+                f"langgraph.constants). Please use 'from graphkit.types import {name}' instead."
             ),
             stacklevel=2,
         )

@@ -130,7 +130,7 @@ def test_node_interrupt_and_interrupt_id_warn_as_langgraph_does() -> None:
 
 def test_send_from_constants_warns_and_is_the_types_one() -> None:
     constants = importlib.import_module("graphkit.constants")
-    with pytest.warns(LangGraphDeprecatedSinceV10, match="from langgraph.types import Send"):
+    with pytest.warns(LangGraphDeprecatedSinceV10, match="from graphkit.types import Send"):
         assert constants.Send is Send
     assert constants.CONF == "configurable"
     with pytest.raises(AttributeError):

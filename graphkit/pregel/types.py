@@ -30,8 +30,8 @@ __all__ = [
 
 warnings.warn(
     LangGraphDeprecatedSinceV10(
-        "Importing from langgraph.pregel.types is deprecated. "
-        "Please use 'from langgraph.types import ...' instead."
+        "Importing from graphkit.pregel.types is deprecated (as from langgraph.pregel.types). "
+        "Please use 'from graphkit.types import ...' instead."
     ),
     stacklevel=2,
 )
