@@ -100,7 +100,7 @@ def test_interrupt_without_checkpointer_stops_the_run_and_resuming_says_what_to_
     assert [i.value for i in out["__interrupt__"]] == ["?"]
     assert out["log"] == []
     assert [list(c) for c in graph.stream({"log": []})] == [["__interrupt__"]]
-    with pytest.raises(ValueError, match="needs a paused thread: compile with a checkpointer"):
+    with pytest.raises(RuntimeError, match=r"needs a checkpointer: compile with one"):
         graph.invoke(Command(resume="x"))
 
 

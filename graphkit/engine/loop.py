@@ -718,7 +718,13 @@ class Run:
         if self.loaded:  # a Command goes on from where the thread stopped, breakpoint included
             self.skip_interrupt_before = True
         if command.resume is not None:
-            if self.cp is None or not self.cp.loaded:
+            if self.cp is None:  # (a RuntimeError, as LangGraph raises here)
+                raise RunContextError(
+                    "Command(resume=...) needs a checkpointer: compile with one "
+                    "(compile(checkpointer=InMemorySaver())) and pass the config of a thread "
+                    "that stopped at interrupt()."
+                )
+            if not self.cp.loaded:
                 raise EmptyInputError(
                     "Command(resume=...) needs a paused thread: compile with a checkpointer "
                     "and pass the config of a thread that stopped at interrupt()."
