@@ -63,6 +63,10 @@ class RunScope:
     replay_targets: dict[str, str] = field(default_factory=dict)
     """Time travel into a subgraph: namespace -> the checkpoint its next run inside
     this call starts from (from a snapshot config's ``checkpoint_map``; used once)."""
+    open_answer: list[Any] = field(default_factory=list)
+    """``Command(resume=value)`` given where no ``interrupt()`` is open (after
+    ``update_state``, at an ``interrupt_before`` stop): the next ``interrupt()`` this
+    call asks, in any run, takes it (once), as in LangGraph."""
 
     def __init__(
         self,
@@ -89,6 +93,7 @@ class RunScope:
         self.seen_messages = set() if seen_messages is None else seen_messages
         self.stateful_ran = set() if stateful_ran is None else stateful_ran
         self.replay_targets = {} if replay_targets is None else replay_targets
+        self.open_answer = []
 
     @classmethod
     def for_run(

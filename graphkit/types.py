@@ -481,6 +481,8 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
     index = owner.interrupt_count
     owner.interrupt_count += 1
     count_interrupts(1)
+    if index >= len(owner.resume) and task.run.scope.open_answer:
+        owner.resume = (*owner.resume, task.run.scope.open_answer.pop())
     if index < len(owner.resume):
         answer = owner.resume[index]
         if response_schema is None or isinstance(response_schema, dict):

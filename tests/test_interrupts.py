@@ -641,3 +641,53 @@ def test_graph_bubble_up_is_what_a_catch_all_node_re_raises() -> None:
     paused = graph.invoke({"x": 0}, config)
     assert [i.value for i in paused["__interrupt__"]] == ["how many?"]
     assert graph.invoke(Command(resume=3), config) == {"x": 3}
+
+
+class Text(TypedDict):
+    text: str
+
+
+def _asking_graph(**compile_kwargs: Any) -> Any:
+    def ask(state: Text) -> dict[str, Any]:
+        return {"text": state["text"] + interrupt("answer?")}
+
+    def done(state: Text) -> dict[str, Any]:
+        return {"text": state["text"] + "!"}
+
+    builder = StateGraph(Text)
+    builder.add_node("ask", ask)
+    builder.add_node("done", done)
+    builder.add_edge(START, "ask")
+    builder.add_edge("ask", "done")
+    return builder.compile(checkpointer=InMemorySaver(), **compile_kwargs)
+
+
+def test_resume_after_update_state_answers_the_interrupt_asked_again() -> None:
+    graph = _asking_graph()
+    config = {"configurable": {"thread_id": "edit"}}
+    graph.invoke({"text": "a"}, config)
+    graph.update_state(config, {"text": "edited-"})  # the open interrupt is gone
+    assert graph.invoke(Command(resume="z"), config) == {"text": "edited-z!"}
+
+
+def test_resume_at_interrupt_before_answers_the_next_interrupt() -> None:
+    graph = _asking_graph(interrupt_before=["ask"])
+    config = {"configurable": {"thread_id": "before"}}
+    graph.invoke({"text": "a"}, config)
+    assert graph.get_state(config).next == ("ask",)
+    assert graph.invoke(Command(resume="x"), config) == {"text": "ax!"}
+
+
+def test_an_answer_given_where_none_is_open_is_used_once() -> None:
+    def ask_twice(state: Text) -> dict[str, Any]:
+        return {"text": interrupt("first?") + interrupt("second?")}
+
+    builder = StateGraph(Text)
+    builder.add_node("ask", ask_twice)
+    builder.add_edge(START, "ask")
+    graph = builder.compile(checkpointer=InMemorySaver(), interrupt_before=["ask"])
+    config = {"configurable": {"thread_id": "once"}}
+    graph.invoke({"text": ""}, config)
+    paused = graph.invoke(Command(resume="A"), config)
+    assert [i.value for i in paused["__interrupt__"]] == ["second?"]
+    assert graph.invoke(Command(resume="B"), config) == {"text": "AB"}

@@ -736,7 +736,10 @@ class Run:
                     "paused (at an interrupt() or interrupt_before/after). Invoke it with an "
                     "input instead."
                 )
-            self.ctx.answers.update(answers)
+            if answers:
+                self.ctx.answers.update(answers)
+            else:  # nothing open: the next interrupt() asked takes it, as in LangGraph
+                self.ctx.scope.open_answer.append(command.resume)
             self.skip_interrupt_before = True
         if command.update is not None:
             writes = update_writes(command.update, START, self.tables)
