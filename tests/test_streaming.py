@@ -534,3 +534,43 @@ def test_a_pause_two_levels_down_shows_where_langgraph_shows_it(static: bool) ->
         if "__interrupt__" in chunk
     ]
     assert pauses == ([0] if static else [2, 1, 0])
+
+
+def _recording_graph(ran: list[str]) -> Any:
+    def node(name: str) -> Any:
+        def run(state: State) -> dict[str, Any]:
+            ran.append(name)
+            return {"log": [name]}
+
+        return run
+
+    builder = StateGraph(State)
+    builder.add_node("a", node("a"))
+    builder.add_node("b", node("b"))
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    return builder.compile()
+
+
+@pytest.mark.parametrize("mode", ["tasks", "debug"])
+def test_task_start_events_arrive_before_the_task_runs(mode: str) -> None:
+    ran: list[str] = []
+    seen: list[tuple[str, list[str]]] = []
+    for chunk in _recording_graph(ran).stream({"x": 0}, stream_mode=mode):
+        payload = chunk["payload"] if mode == "debug" else chunk
+        if "input" in payload:  # a task start
+            seen.append((payload["name"], list(ran)))
+    assert seen == [("a", []), ("b", ["a"])]
+
+
+def test_task_start_events_arrive_before_the_task_runs_async() -> None:
+    ran: list[str] = []
+
+    async def consume() -> list[tuple[str, list[str]]]:
+        seen = []
+        async for chunk in _recording_graph(ran).astream({"x": 0}, stream_mode="tasks"):
+            if "input" in chunk:
+                seen.append((chunk["name"], list(ran)))
+        return seen
+
+    assert asyncio.run(consume()) == [("a", []), ("b", ["a"])]

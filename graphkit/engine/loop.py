@@ -1404,14 +1404,16 @@ class Run:
         """
         return bool(writes)
 
-    def emit_debug_starts(self, tasks: list[Task]) -> None:
-        """``debug``/``tasks`` events for tasks about to run."""
+    def emit_debug_starts(self, tasks: list[Task]) -> bool:
+        """``debug``/``tasks`` events for tasks about to run; True when there were
+        some (the caller delivers them before the tasks run, as LangGraph does)."""
         if "debug" not in self.modes and "tasks" not in self.modes:
-            return
+            return False
         for task in tasks:
             payload = task_start_payload(task, self.config)
             self._emit("tasks", payload)
             self._emit("debug", debug_event("task", self.step + 1, payload))
+        return True
 
     def _emit_debug_results(self, tasks: list[Task], step: int) -> None:
         """``debug``/``tasks`` events for the step's finished (or failed) tasks.
@@ -1488,8 +1490,8 @@ class Run:
                 if not tasks or self.check_before(tasks):
                     break
                 started = run_order(tasks) if len(tasks) > 1 else tasks
-                if self.modes:
-                    self.emit_debug_starts(started)
+                if self.modes and self.emit_debug_starts(started):
+                    yield from drain()
                 if sink.queue is not None and self._live_step(started):
                     yield from self.execute_live(started)
                 elif self.step_timeout is not None:
@@ -1557,7 +1559,9 @@ class Run:
                 if not tasks or self.check_before(tasks):
                     break
                 started = run_order(tasks)
-                self.emit_debug_starts(started)
+                if self.emit_debug_starts(started):
+                    for event in self.drain():
+                        yield event
                 if self._live_step(started):
                     async for event in self._aexecute_live(started):
                         yield event
