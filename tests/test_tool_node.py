@@ -905,3 +905,17 @@ def test_langgraphs_names_of_the_tool_node_module_are_there() -> None:
             tool_name="add", tool_kwargs={"a": "x", "b": 1}, error=problem
         )
     )
+
+
+def test_tools_condition_edges_are_drawn_as_conditional_to_tools_and_end() -> None:
+    from graphkit.prebuilt import tools_condition
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", lambda state: {"messages": []})
+    builder.add_node("tools", ToolNode([add]))
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", tools_condition)
+    builder.add_edge("tools", "agent")
+    edges = builder.compile().get_graph().to_json()["edges"]
+    from_agent = {(e["target"], e.get("conditional", False)) for e in edges if e["source"] == "agent"}
+    assert from_agent == {("tools", True), (END, True)}
