@@ -718,8 +718,18 @@ class Workflow:
         return bound
 
     def get_graph(self, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        """The one-node graph behind the workflow."""
-        return self.graph.get_graph(config, **kwargs)
+        """The one-node graph behind the workflow, drawn as LangGraph draws an
+        entrypoint: its node first, and its edge to END conditional."""
+        import networkx as nx
+
+        drawable = self.graph.get_graph(config, **kwargs)
+        old = drawable.nx
+        redrawn = nx.DiGraph(**old.graph)
+        redrawn.add_nodes_from((n, old.nodes[n]) for n in (self.name, START, END))
+        redrawn.add_edges_from(old.edges(data=True))
+        redrawn.edges[self.name, END]["kind"] = "conditional"
+        drawable.nx = redrawn
+        return drawable
 
     def get_input_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the workflow's input (its first parameter's type)."""

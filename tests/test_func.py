@@ -9,7 +9,7 @@ from typing import Any, TypedDict
 
 import pytest
 
-from graphkit import START, Command, StateGraph, get_store, interrupt
+from graphkit import END, START, Command, StateGraph, get_store, interrupt
 from graphkit.func import entrypoint, task
 from graphkit.stores import InMemoryStore
 from graphkit.stores.checkpoint import BaseCheckpointSaver
@@ -651,3 +651,17 @@ def test_interrupt_answers_used_by_nested_task_calls_are_replayed_exactly() -> N
     assert [i.value for i in asked] == ["flow?"]  # not "inner?" again, not a third question
     assert flow.invoke(Command(resume="B"), cfg) == "outer:A B"
     assert runs.count("outer") == 2 and runs.count("inner") == 2  # ran until paused, then once
+
+
+def test_an_entrypoint_is_drawn_as_langgraph_draws_it() -> None:
+    @entrypoint()
+    def essay(topic: str) -> str:
+        return topic
+
+    drawn = essay.get_graph().to_json()
+    assert [n["id"] for n in drawn["nodes"]] == ["essay", START, END]
+    assert drawn["edges"] == [
+        {"source": START, "target": "essay"},
+        {"source": "essay", "target": END, "conditional": True},
+    ]
+    assert "essay -.-> __end__;" in essay.get_graph().draw_mermaid()
