@@ -44,7 +44,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import networkx as nx
 
@@ -57,7 +57,14 @@ from graphkit.node import may_route_dynamically, named_targets
 if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
 
-__all__ = ["DrawableGraph", "DynamicRoute", "GraphvizError", "GraphvizNotFoundError"]
+__all__ = [
+    "DrawableGraph",
+    "DynamicRoute",
+    "GraphEdge",
+    "GraphNode",
+    "GraphvizError",
+    "GraphvizNotFoundError",
+]
 
 Renderer = Literal["auto", "builtin", "dot"]
 RENDERERS: tuple[Renderer, ...] = ("auto", "builtin", "dot")
@@ -78,6 +85,30 @@ class GraphvizNotFoundError(GraphkitError, RuntimeError):
 
 class GraphvizError(GraphkitError, RuntimeError):
     """``dot`` ran but failed; the message carries its first error line."""
+
+
+class GraphNode(NamedTuple):
+    """A node of ``get_graph().nodes``, with the fields of LangChain's ``Node``."""
+
+    id: str
+    """Its id (with ``xray``, a subgraph's inner node is ``"<node>:<inner>"``)."""
+    name: str
+    """The name it was added under."""
+    data: Any
+    """What runs: the name of the node's function (None for START and END)."""
+    metadata: dict[str, Any] | None
+    """What is shown under its name (user metadata, ``defer``, interrupts), if any."""
+
+
+class GraphEdge(NamedTuple):
+    """An edge of ``get_graph().edges``, with the fields of LangChain's ``Edge``."""
+
+    source: str
+    target: str
+    data: Any = None
+    """Its label (a path map key that differs from the target), if any."""
+    conditional: bool = False
+    """True for a conditional edge or a ``Command`` destination."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -161,14 +192,39 @@ class DrawableGraph:
 
     # ------------------------------------------------------------- structure
     @property
-    def nodes(self) -> list[str]:
-        """Node names, START first and END last (LangGraph's ``graph.nodes`` keys)."""
-        return list(self.nx.nodes)
+    def nodes(self) -> dict[str, GraphNode]:
+        """Node id -> node, START first and END last, as LangGraph's ``graph.nodes``
+        (the ids and order of ``to_json()``)."""
+        flat = flat_graph(self)
+        return {
+            node_id: GraphNode(node_id, flat.names[node_id], self._function(node_id), meta or None)
+            for node_id, meta in flat.nodes.items()
+        }
 
     @property
-    def edges(self) -> list[tuple[str, str]]:
-        """(source, target) of every declared edge (dynamic routes not included)."""
-        return list(self.nx.edges)
+    def edges(self) -> list[GraphEdge]:
+        """The edges as LangGraph's ``graph.edges`` lists them (those of ``to_json()``;
+        dynamic routes not included); each unpacks as ``source, target, data, conditional``."""
+        return [
+            GraphEdge(e.source, e.target, e.label, e.conditional) for e in flat_graph(self).edges
+        ]
+
+    def first_node(self) -> GraphNode | None:
+        """The one node no edge enters (START, as LangChain's ``Graph.first_node``)."""
+        found = flat_graph(self).first_node()
+        return None if found is None else self.nodes[found]
+
+    def last_node(self) -> GraphNode | None:
+        """The one node no edge leaves (END, as LangChain's ``Graph.last_node``)."""
+        found = flat_graph(self).last_node()
+        return None if found is None else self.nodes[found]
+
+    def _function(self, node_id: str) -> str | None:
+        """The name of the function a (possibly ``sub:node``-prefixed) node id runs."""
+        head, _, rest = node_id.partition(":")
+        if rest and head in self.subgraphs:
+            return self.subgraphs[head]._function(rest)
+        return self.nx.nodes[node_id].get("function") if node_id in self.nx else None
 
     def _edges(self) -> list[_Edge]:
         """Every edge as drawn: declared ones merged per pair, joins, dynamic routes."""

@@ -161,7 +161,7 @@ def test_get_graph_holds_the_networkx_digraph() -> None:
     assert isinstance(drawable, DrawableGraph)
     assert list(drawable.nx.edges) == list(compiled.nx.edges)
     assert drawable.nx is not compiled.nx  # a copy: drawing never alters the graph
-    assert drawable.nodes == [START, "a", "b", "c", END]
+    assert list(drawable.nodes) == [START, "a", "b", "c", END]
 
 
 def test_dot_styles_terminals_conditional_and_join() -> None:
@@ -475,3 +475,23 @@ def test_with_config_binds_config_and_copy_is_independent() -> None:
     assert seen == ["ada", "bob", None]
     renamed = graph.copy({"name": "other"})
     assert (renamed.name, graph.name) == ("other", "LangGraph")
+
+
+def test_nodes_and_edges_have_langchains_graph_fields() -> None:
+    drawable = branch_with_map().get_graph()
+    assert list(drawable.nodes) == [START, "agent", "tools", END]
+    agent = drawable.nodes["agent"]
+    assert (agent.id, agent.name, agent.data) == ("agent", "agent", "_noop")
+    assert [(e.source, e.target, e.data, e.conditional) for e in drawable.edges] == [
+        (START, "agent", None, False),
+        ("agent", END, "done", True),
+        ("agent", "tools", "call", True),
+        ("tools", "agent", None, False),
+    ]
+    assert [tuple(e) for e in drawable.edges] == [
+        (e["source"], e["target"], e.get("data"), e.get("conditional", False))
+        for e in drawable.to_json()["edges"]
+    ]
+    first, last = drawable.first_node(), drawable.last_node()
+    assert first is not None and first.id == START
+    assert last is not None and last.id == END

@@ -74,7 +74,7 @@ def test_every_shape_draws_valid_svg_without_graphviz(
     width, height = float(root.get("width") or 0), float(root.get("height") or 0)
     assert width > 0 and height > 0
     drawn_edges = root.findall(f".//{SVG}path[@class]")
-    assert len(drawn_edges) >= len(drawable.edges)
+    assert len(drawn_edges) >= len(drawable.nx.edges)
     for d in (p.get("d") or "" for p in drawn_edges):
         numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", d)]
         assert all(-1 <= n <= max(width, height) for n in numbers), d
