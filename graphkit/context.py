@@ -64,9 +64,13 @@ class RunScope:
     """Time travel into a subgraph: namespace -> the checkpoint its next run inside
     this call starts from (from a snapshot config's ``checkpoint_map``; used once)."""
     open_answer: list[Any] = field(default_factory=list)
-    """``Command(resume=value)`` given where no ``interrupt()`` is open (after
-    ``update_state``, at an ``interrupt_before`` stop): the next ``interrupt()`` this
-    call asks, in any run, takes it (once), as in LangGraph."""
+    """``Command(resume=value)`` (one value, not a map of ids): the next ``interrupt()``
+    this call asks without an answer, in any run, takes it (once), as in LangGraph;
+    where no interrupt is open (after ``update_state``, at an ``interrupt_before``
+    stop), or where the one open was superseded (its subgraph's state was updated)."""
+    open_answer_for: str | None = None
+    """The open interrupt's id ``open_answer`` was given for: restoring it uses the
+    answer up (it is not taken twice)."""
 
     def __init__(
         self,
@@ -94,6 +98,7 @@ class RunScope:
         self.stateful_ran = set() if stateful_ran is None else stateful_ran
         self.replay_targets = {} if replay_targets is None else replay_targets
         self.open_answer = []
+        self.open_answer_for = None
 
     @classmethod
     def for_run(

@@ -691,3 +691,35 @@ def test_an_answer_given_where_none_is_open_is_used_once() -> None:
     paused = graph.invoke(Command(resume="A"), config)
     assert [i.value for i in paused["__interrupt__"]] == ["second?"]
     assert graph.invoke(Command(resume="B"), config) == {"text": "AB"}
+
+
+def test_resume_after_updating_a_paused_subgraph_answers_its_interrupt_asked_again() -> None:
+    inner = StateGraph(Text)
+    inner.add_node("draft", lambda state: {"text": state["text"] + "-drafted"})
+    inner.add_node("ask", lambda state: {"text": state["text"] + "|" + interrupt("ok?")})
+    inner.add_edge(START, "draft")
+    inner.add_edge("draft", "ask")
+    outer = StateGraph(Text)
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START, "sub")
+    graph = outer.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "sub-edit"}}
+    graph.invoke({"text": "x"}, config)
+    paused = graph.get_state(config, subgraphs=True).tasks[0].state
+    graph.update_state(paused.config, {"text": "edited"})  # the subgraph asks again
+    assert graph.invoke(Command(resume="yes"), config) == {"text": "edited|yes"}
+
+
+def test_one_resume_value_answers_one_interrupt_of_a_node_that_asks_twice() -> None:
+    def ask_twice(state: Text) -> dict[str, Any]:
+        return {"text": interrupt("first?") + interrupt("second?")}
+
+    builder = StateGraph(Text)
+    builder.add_node("ask", ask_twice)
+    builder.add_edge(START, "ask")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "twice"}}
+    graph.invoke({"text": ""}, config)
+    paused = graph.invoke(Command(resume="A"), config)
+    assert [i.value for i in paused["__interrupt__"]] == ["second?"]
+    assert graph.invoke(Command(resume="B"), config) == {"text": "AB"}

@@ -261,9 +261,12 @@ def test_run_scope_written_out_init_matches_its_fields() -> None:
         "seen_messages": set(),
         "stateful_ran": set(),
         "replay_targets": {},
+        "open_answer": [],
+        "open_answer_for": None,
     }
     assert a.metadata is not b.metadata and a.seen_messages is not b.seen_messages
     assert a.stateful_ran is not b.stateful_ran and a.replay_targets is not b.replay_targets
+    assert a.open_answer is not b.open_answer
     given = RunScope(1, None, "t", "r", None, {"m": 1}, True, {"x"}, {"ns"}, {"ns": "c"})
     assert [getattr(given, f.name) for f in fields(RunScope)] == [
         1,
@@ -276,4 +279,6 @@ def test_run_scope_written_out_init_matches_its_fields() -> None:
         {"x"},
         {"ns"},
         {"ns": "c"},
+        [],
+        None,
     ]

@@ -736,9 +736,13 @@ class Run:
                     "paused (at an interrupt() or interrupt_before/after). Invoke it with an "
                     "input instead."
                 )
-            if answers:
-                self.ctx.answers.update(answers)
-            else:  # nothing open: the next interrupt() asked takes it, as in LangGraph
+            self.ctx.answers.update(answers)
+            if len(answers) == 1 and next(iter(answers.values())) is command.resume:
+                # one value, not a map of ids: also the answer of the next interrupt()
+                # asked, as in LangGraph, if the open one was superseded (not restored)
+                scope = self.ctx.scope
+                scope.open_answer, scope.open_answer_for = [command.resume], next(iter(answers))
+            elif not answers:  # nothing open: the next interrupt() asked takes it
                 self.ctx.scope.open_answer.append(command.resume)
             self.skip_interrupt_before = True
         if command.update is not None:
@@ -851,11 +855,14 @@ class Run:
             for channel, value in writes:
                 if channel == INTERRUPT:
                     self.asked[task.id] = list(value)
-                    resume.extend(
-                        answers[i.id]
+                    given = [
+                        i.id
                         for i in value
                         if i.id in answers and i.id.startswith(own) and "|" not in i.id[len(own) :]
-                    )
+                    ]
+                    resume.extend(answers[i] for i in given)
+                    if self.ctx.scope.open_answer_for in given:  # used up by its interrupt
+                        self.ctx.scope.open_answer.clear()
             restore_task(task, writes, resume)
             if not task.done and not self.replaying:
                 self.ctx.rerun.add(task.id)
