@@ -417,3 +417,13 @@ def test_only_a_command_return_annotation_declares_where_a_node_goes() -> None:
     drawing = builder.compile().get_graph().draw_mermaid()
     assert "\tb --> __end__;" in drawing and "b -.-> b" not in drawing
     assert builder.compile().invoke([]) == ["a", "b"]
+
+
+def test_get_name_is_the_graph_name_with_a_runnables_suffix_rules() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", lambda state: {})
+    builder.add_edge(START, "a")
+    assert builder.compile().get_name() == "LangGraph"
+    assert builder.compile().get_name("input") == "LangGraphInput"
+    assert builder.compile(name="agent").get_name("Input") == "agent_input"
+    assert builder.compile(name="agent").get_name(name="other") == "other"

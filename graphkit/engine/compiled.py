@@ -760,6 +760,14 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         bound.config = merge_configs(self.config, config, kwargs)
         return bound
 
+    def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
+        """The graph's name (``compile(name=...)``, else ``"LangGraph"``), as a LangChain
+        runnable's ``get_name``: ``suffix`` is appended (``"LangGraphInput"``, ``"agent_input"``)."""
+        found = name or self.name
+        if not suffix:
+            return found
+        return found + suffix.title() if found[:1].isupper() else f"{found}_{suffix.lower()}"
+
     def copy(self, update: dict[str, Any] | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:
         """A shallow copy, with attributes from ``update`` set on it."""
         duplicate = copy.copy(self)
