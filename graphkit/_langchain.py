@@ -75,10 +75,18 @@ _CHUNK_KINDS = {
 }
 
 
+SEEN = False
+"""True once a LangChain message was converted in this process: until then the engine
+does not look for LangChain messages in writes (``GraphTables.langchain``)."""
+
+
 def from_langchain_message(message: Any) -> Any:
     """The graphkit message equal to LangChain's ``message`` (fields LangChain has and
     graphkit lacks, such as ``example``, are dropped)."""
     from graphkit import messages as gk
+
+    global SEEN
+    SEEN = True
 
     data = message.model_dump()
     kind = _CHUNK_KINDS.get(data["type"], data.pop("type"))
@@ -119,7 +127,10 @@ def to_langchain_messages(messages: Any) -> list[Any]:
 
 
 def to_langchain_message(message: Any) -> Any:
-    """LangChain's message equal to the graphkit ``message`` (for a LangChain model)."""
+    """LangChain's message equal to the graphkit ``message`` (for a LangChain model); a
+    LangChain message as it is."""
+    if is_langchain_message(message):
+        return message
     cls = _langchain_classes()[message.type]
     if message.type == "remove":
         return cls(id=message.id)

@@ -578,7 +578,21 @@ def _with_id(message: BaseMessage) -> BaseMessage:
 
 
 def _coerce(value: Messages | Iterable[Any]) -> list[BaseMessage]:
+    _langchain_ids(value)
     return [_with_id(message_chunk_to_message(m)) for m in convert_to_messages(value)]  # type: ignore[arg-type]
+
+
+def _langchain_ids(value: Any) -> None:
+    """LangChain messages (not chunks) without an id get one, in place, before they are
+    converted: as LangGraph's ``add_messages`` names them, the object a node returned
+    (what its ``updates`` chunk shows) has the id its message has in the state."""
+    for message in value if type(value) is list else (value,):
+        if (
+            is_langchain_message(message)
+            and message.id is None
+            and message.type != "AIMessageChunk"
+        ):
+            message.id = str(uuid.uuid4())
 
 
 def _coerced_with_ids(

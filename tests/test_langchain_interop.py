@@ -404,9 +404,10 @@ def test_a_langchain_chain_is_a_node_and_sees_langchain_messages() -> None:
     builder.add_edge(START, "chain")
     out = builder.compile().invoke({"messages": [("user", "hi")]})
     assert [type(m) for m in seen] == [lc.HumanMessage]
+    # the chain wrote LangChain messages: the key speaks LangChain from then on
     assert [(type(m), m.text) for m in out["messages"]] == [
-        (HumanMessage, "hi"),
-        (AIMessage, "from the chain"),
+        (lc.HumanMessage, "hi"),
+        (lc.AIMessage, "from the chain"),
     ]
 
 
@@ -439,9 +440,9 @@ def test_a_chain_called_in_a_node_takes_converted_messages() -> None:
         return {"messages": [chain.invoke({"messages": to_langchain_messages(state["messages"])})]}
 
     out = _graph_of(node).invoke({"messages": [("user", "hi")]})
-    assert [(type(m), m.text) for m in out["messages"]] == [
-        (HumanMessage, "hi"),
-        (AIMessage, "fine"),
+    assert [(type(m), m.text) for m in out["messages"]] == [  # as LangGraph's (see below)
+        (lc.HumanMessage, "hi"),
+        (lc.AIMessage, "fine"),
     ]
 
 
@@ -479,9 +480,9 @@ def test_a_pydantic_state_of_langchain_messages_gives_nodes_langchain_messages()
     out = builder.compile().invoke({"messages": [("user", "hi")]})
     assert seen == [[lc.HumanMessage], [lc.HumanMessage, lc.AIMessage]]
     assert [(type(m), m.text) for m in out["messages"]] == [
-        (HumanMessage, "hi"),
-        (AIMessage, "turn 0"),
-        (AIMessage, "turn 1"),
+        (lc.HumanMessage, "hi"),
+        (lc.AIMessage, "turn 0"),
+        (lc.AIMessage, "turn 1"),
     ]
 
 

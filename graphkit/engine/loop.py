@@ -337,8 +337,8 @@ class Run:
         """
         values = self.values
         if self.tables.root:
-            return values.get(ROOT)
-        return {k: values[k] for k in self.tables.channels if k in values}
+            return self.tables.shown_output(values.get(ROOT))
+        return self.tables.shown({k: values[k] for k in self.tables.channels if k in values})
 
     # ---------------------------------------------------------------- input
     def start(self, input: Any, *, resuming: bool = False) -> None:

@@ -226,9 +226,9 @@ def snapshot(
             except InvalidUpdateError:  # the writes conflict: show the step's start
                 finished = set()
     return StateSnapshot(
-        values=values.get(ROOT)
+        values=graph.tables.shown_output(values.get(ROOT))
         if graph.tables.root
-        else {k: values[k] for k in state_keys if k in values},
+        else graph.tables.shown({k: values[k] for k in state_keys if k in values}),
         next=tuple(t.name for t in tasks if t.id not in finished),
         config=config,
         metadata=dict(found.metadata),

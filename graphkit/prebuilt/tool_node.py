@@ -784,7 +784,9 @@ def tools_condition(state: Any, messages_key: str = "messages") -> str:
             f"tools_condition found no messages in {messages_key!r}: route with it only "
             "after a node that adds the model's reply"
         )
-    last = messages[-1]
-    if isinstance(last, AIMessage) and last.tool_calls:
+    last = messages[-1]  # graphkit's AIMessage, or LangChain's (code written for it)
+    if getattr(last, "type", None) in ("ai", "AIMessageChunk") and getattr(
+        last, "tool_calls", None
+    ):
         return "tools"
     return END

@@ -1,0 +1,151 @@
+"""LangChain's view of graphkit's message histories, built in O(new messages).
+
+A graph whose messages came in as ``langchain_core`` messages keeps graphkit's in its
+channels (``add_messages`` converts them where they enter), but the code reading its
+state was written for LangGraph: ``isinstance(state["messages"][-1], AIMessage)``
+with LangChain's ``AIMessage``. The engine hands such code ``langchain_view(value)``
+of the keys that speak LangChain (``GraphTables.langchain``).
+
+Converting a 10,000-message history on every read would cost what the step itself
+does not. So views are remembered per history list: a history that holds the
+messages of one remembered (the same objects at the same positions, maybe with more
+after them: a step's appends) reuses that view's LangChain messages and converts only
+the rest; one that replaced a message by id reuses every message still the same.
+Like LangGraph's, the LangChain messages are shared by the steps of a run and by the
+readers of a step (all get the same list): a reader that changes the list in place
+changes only its view (the next reader gets a fresh one), never the state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from graphkit._langchain import to_langchain_message
+
+_SIZE = 32
+"""Histories whose views are remembered at once (LRU)."""
+_CANDIDATES = 8
+"""Most recent views tried as the base of a history not seen before."""
+
+
+@dataclass(slots=True)
+class _View:
+    items: list[Any]
+    """The messages of the list viewed (a copy: the list is not held, so it may be
+    freed, and its id reused by another list: the items tell)."""
+    view: list[Any]
+    """LangChain's messages, ``view[i]`` that of ``items[i]``."""
+
+
+_lock = threading.Lock()
+_views: OrderedDict[int, _View] = OrderedDict()
+
+
+def langchain_values(values: dict[str, Any], keys: Any) -> dict[str, Any]:
+    """A copy of ``values`` whose ``keys`` (those in it) hold LangChain's view."""
+    shown = dict(values)
+    for key in keys:
+        if key in shown:
+            shown[key] = langchain_view(shown[key])
+    return shown
+
+
+def langchain_view(value: Any) -> Any:
+    """``value`` as code written for LangChain reads it: a graphkit message, or a list
+    holding some, with LangChain's messages in their place; anything else as it is."""
+    from graphkit.messages import BaseMessage
+
+    if type(value) is list:
+        return _history_view(value) if value else value
+    if isinstance(value, BaseMessage):
+        return to_langchain_message(value)
+    return value
+
+
+def _converted(item: Any) -> Any:
+    from graphkit.messages import BaseMessage
+
+    return to_langchain_message(item) if isinstance(item, BaseMessage) else item
+
+
+def _history_view(history: list[Any]) -> list[Any]:
+    with _lock:
+        found = _views.get(id(history))
+        if found is not None and _unchanged(found, history):
+            _views.move_to_end(id(history))
+            return found.view
+        base = _base(history)
+    view = [_converted(m) for m in history] if base is None else _reused(base, history)
+    items = history.copy()
+    with _lock:
+        if (
+            base is not None
+            and len(base.items) < len(items)
+            and items[len(base.items) - 1] is base.items[-1]
+        ):
+            _forget(base)  # this view covers it (a step's history, appended to since)
+        _views[id(history)] = _View(items, view)
+        _views.move_to_end(id(history))
+        while len(_views) > _SIZE:
+            _views.popitem(last=False)
+    return view
+
+
+def _unchanged(found: _View, history: list[Any]) -> bool:
+    """The history holds the very messages viewed (compared in C, by identity first)
+    and the view was not changed in length."""
+    items = found.items
+    return (
+        len(history) == len(items)
+        and len(found.view) == len(items)
+        and history[-1] is items[-1]
+        and history == items
+    )
+
+
+def _base(history: list[Any]) -> _View | None:
+    """The remembered view to build ``history``'s from: the newest whose messages
+    ``history`` starts with, else the newest of the same conversation (same first
+    message), else the newest (None when there is none). The caller holds ``_lock``."""
+    first = history[0]
+    same_start: _View | None = None
+    for _, found in zip(range(_CANDIDATES), reversed(_views.values()), strict=False):
+        items = found.items
+        if not items or items[0] is not first:
+            continue
+        count = len(items)
+        if count <= len(history) and history[count - 1] is items[-1] and _prefix(found, history):
+            return found
+        if same_start is None:
+            same_start = found
+    if same_start is None and _views:  # a history that lost its first messages, say
+        same_start = next(reversed(_views.values()))
+    return same_start
+
+
+def _prefix(found: _View, history: list[Any]) -> bool:
+    count = len(found.items)
+    return len(found.view) >= count and history[:count] == found.items
+
+
+def _reused(base: _View, history: list[Any]) -> list[Any]:
+    """``history``'s view: ``base``'s LangChain message for each message ``base``
+    viewed (by identity, wherever it is now), a new one for the others."""
+    items, old = base.items, base.view
+    count = min(len(items), len(old), len(history))
+    if count == len(items) and history[:count] == items:  # appends only: O(new)
+        return old[:count] + [_converted(m) for m in history[count:]]
+    known = {id(m): v for m, v in zip(items, old, strict=False)}  # (items holds them)
+    return [known[id(m)] if id(m) in known else _converted(m) for m in history]
+
+
+def _forget(base: _View) -> None:
+    """Drop the record ``base`` (a longer view of its history covers it: one record
+    per conversation, not one per step). The caller holds ``_lock``."""
+    for key, found in _views.items():
+        if found is base:
+            del _views[key]
+            return
