@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib
+import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -375,6 +376,45 @@ def mentions_langchain_message(annotation: Any, depth: int = 0) -> bool:
     return depth < 8 and any(
         mentions_langchain_message(arg, depth + 1) for arg in typing.get_args(annotation)
     )
+
+
+def code_speaks_langchain(fn: Any) -> bool:
+    """Whether the code of ``fn`` (a function, a method) names LangChain's messages or
+    a LangChain runnable (a chat model, a chain, a prompt): a global or closure variable
+    it uses holds a ``langchain_core`` message class, the ``langchain_core.messages``
+    module, or a runnable. Such code was written for LangGraph, whose state holds
+    LangChain's messages (``GraphTables.langchain``). Read once, when a graph compiles."""
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    found = getattr(fn, "__globals__", None) or {}
+    values = [found[name] for name in _global_names(code) if name in found]
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # a cell not filled yet
+            continue
+    return any(map(_langchain_thing, values))
+
+
+def _global_names(code: Any, depth: int = 0) -> set[str]:
+    """The global names ``code`` and the functions defined in it use."""
+    names = set(code.co_names)
+    if depth < 4:
+        for const in code.co_consts:
+            if hasattr(const, "co_names"):
+                names |= _global_names(const, depth + 1)
+    return names
+
+
+def _langchain_thing(value: Any) -> bool:
+    if isinstance(value, type):
+        return _class_from(value, _MESSAGES_MODULE)
+    if isinstance(value, types.ModuleType):  # (its message class, not just its name)
+        named = value.__name__.startswith(_MESSAGES_MODULE)
+        return named and _langchain_thing(getattr(value, "BaseMessage", None))
+    return is_langchain_runnable(value) or is_langchain_chat_model(value)
 
 
 def for_langchain(value: Any) -> Any:

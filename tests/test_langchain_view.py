@@ -41,7 +41,8 @@ class Untyped(TypedDict):
 
 
 def _routing_graph(schema: Any, seen: list[Any], checkpointer: Any = None) -> Any:
-    """agent -> (isinstance routing) -> tools -> agent, as LangGraph tutorials write it."""
+    """agent -> (isinstance routing) -> tools -> agent, as LangGraph tutorials write it
+    (its code names LangChain's messages: it shows them from the start)."""
 
     def agent(state: Any) -> dict[str, Any]:
         seen.append(("agent", [type(m) for m in state["messages"]]))
@@ -85,12 +86,48 @@ def test_isinstance_routing_on_langchain_messages_routes_as_in_langgraph(schema:
     ]
 
 
+def _langchain_reply(text: str) -> Any:
+    return lc.AIMessage(text)
+
+
+def _last_type(state: Any) -> str:
+    return type(state["messages"][-1]).__module__.split(".")[0]
+
+
+def _quiet_graph(seen: list[str], checkpointer: Any = None) -> Any:
+    """A graph whose code names nothing of LangChain's, whose node returns a LangChain
+    message (from a helper): its key speaks LangChain once one was written."""
+
+    def agent(state: MessagesState) -> dict[str, Any]:
+        seen.append(_last_type(state))
+        return {"messages": [_langchain_reply("ok")]}
+
+    def route(state: MessagesState) -> str:
+        seen.append(_last_type(state))
+        return END
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", route, [END])
+    return builder.compile(checkpointer=checkpointer)
+
+
 def test_the_first_langchain_message_a_node_writes_is_seen_by_its_own_routing() -> None:
+    seen: list[str] = []
+    graph = _quiet_graph(seen)
+    assert not graph.tables.langchain
+    out = graph.invoke({"messages": [("user", "hi")]})
+    assert seen == ["graphkit", "langchain_core"]  # nothing LangChain's before the write
+    assert [type(m) for m in out["messages"]] == [lc.HumanMessage, lc.AIMessage]
+
+
+def test_code_naming_langchain_messages_or_models_shows_them_from_the_start() -> None:
     seen: list[Any] = []
-    out = _routing_graph(MessagesState, seen).invoke({"messages": [("user", "hi")]})
-    assert seen[0] == ("agent", [gk.HumanMessage])  # nothing LangChain yet
-    assert seen[1] == ("route", lc.AIMessage)
-    assert [type(m) for m in out["messages"]][-1] is lc.AIMessage
+    graph = _routing_graph(MessagesState, seen)
+    assert graph.tables.langchain == {"messages"}
+    graph.invoke({"messages": [("user", "hi")]})
+    assert seen[0] == ("agent", [lc.HumanMessage])
 
 
 def test_a_schema_naming_langchain_messages_shows_them_from_the_start() -> None:
@@ -423,3 +460,43 @@ def test_langchain_messages_round_trip_exactly(message: Any) -> None:
     assert type(back) is type(message)
     assert back == message
     assert back.id == message.id
+
+
+def test_a_thread_keeps_speaking_langchain_in_a_graph_compiled_anew() -> None:
+    """Another process (here: the graph compiled again) loading the thread shows its
+    messages as LangChain's before any LangChain message comes in there."""
+    saver = InMemorySaver()
+    config = {"configurable": {"thread_id": "t"}}
+    _quiet_graph([], saver).invoke({"messages": [("user", "hi")]}, config)
+    seen: list[str] = []
+    fresh = _quiet_graph(seen, saver)
+    assert not fresh.tables.langchain
+    state = fresh.get_state(config)
+    assert [type(m) for m in state.values["messages"]] == [lc.HumanMessage, lc.AIMessage]
+    again = _quiet_graph(seen, saver)
+    again.invoke({"messages": [("user", "more")]}, config)
+    assert seen[0] == "langchain_core"
+
+
+_MODEL = FakeMessagesListChatModel(responses=[lc.AIMessage("x")])
+
+
+def test_code_that_names_langchain_is_recognised() -> None:
+    from langchain_core.messages import AIMessage as LangChainAI
+
+    from graphkit._langchain import code_speaks_langchain
+
+    def by_class(state: Any) -> bool:
+        return isinstance(state["messages"][-1], LangChainAI)  # a closure variable
+
+    def by_module(state: Any) -> Any:
+        return [m for m in state["messages"] if isinstance(m, lc.AIMessage)]  # nested code
+
+    def by_model(state: Any) -> Any:
+        return _MODEL.invoke(state["messages"])  # a global chat model
+
+    def plain(state: Any) -> Any:
+        return {"messages": [gk.AIMessage("ok")]}
+
+    assert all(map(code_speaks_langchain, (by_class, by_module, by_model)))
+    assert not code_speaks_langchain(plain)

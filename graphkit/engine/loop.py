@@ -466,6 +466,8 @@ class Run:
             self._restore_from(found)
 
     def _restore_from(self, found: Restored) -> None:
+        if found.frontier.langchain:
+            self.tables.inherit_langchain(found.frontier.langchain)
         self.values = found.values
         self.step = found.step
         self.frontier = found.frontier
@@ -679,6 +681,8 @@ class Run:
         if ran is not None:
             self.frontier.ran = ran
         self.frontier.wrote = wrote
+        if self.tables.langchain:
+            self.frontier.langchain = tuple(sorted(self.tables.langchain))
         saved = self.cp.save(source, self.values, self.step, self.frontier, hold=hold)
         if saved:  # (only when a stream shows checkpoints: no call otherwise)
             self._report(saved)

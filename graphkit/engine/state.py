@@ -17,6 +17,7 @@ from graphkit.context import pregel_path
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
 from graphkit.engine.compiled import CompiledStateGraph
 from graphkit.engine.frontier import (
+    langchain_keys,
     planned,
     planned_tasks,
     pull_task_id,
@@ -171,6 +172,8 @@ def snapshot(
     values = found.checkpoint["channel_values"]
     state_keys = graph.tables.state.keys
     frontier = found.checkpoint.get("frontier") or {}
+    if "langchain" in frontier:  # the thread's messages were LangChain's
+        graph.tables.inherit_langchain(langchain_keys(frontier))
     errors: dict[str, str] = {}
     interrupts: dict[str, list[Interrupt]] = {}
     results: dict[str, Any] = {}

@@ -7,11 +7,11 @@ its edges go, which joins it feeds) is decided here once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from graphkit._langchain import mentions_langchain_message
+from graphkit._langchain import code_speaks_langchain, mentions_langchain_message
 from graphkit._langchain_view import langchain_values, langchain_view
 from graphkit.constants import END, START
 from graphkit.engine import in_place
@@ -218,7 +218,7 @@ class GraphTables:
             return langchain_view(output) if ROOT in self.langchain else output
         return self.shown(output) if type(output) is dict else output
 
-    def inherit_langchain(self, keys: set[str] | frozenset[str]) -> None:
+    def inherit_langchain(self, keys: Iterable[str]) -> None:
         """A parent graph's keys that speak LangChain, given to this (sub)graph."""
         for key in keys:
             if key in self.langchain_candidates:
@@ -275,6 +275,10 @@ def build_tables(
         nodes[node.name] = table
         _apply_policies(table, node, defaults)
     _link_error_handlers(node_defs, nodes, defaults)
+    if _code_speaks_langchain(builder):
+        speaks.update(
+            k for k, c in channels.items() if is_message_reducer(c.reducer) and k in candidates
+        )
     start_keys = builder.state.keys if builder.state.keys != all_keys else None
     start = NodeTable(
         START,
@@ -320,6 +324,19 @@ def build_tables(
         langchain=speaks,
         langchain_candidates=candidates,
     )
+
+
+def _code_speaks_langchain(builder: StateGraph[Any, Any, Any, Any]) -> bool:
+    """Whether a node or conditional edge of ``builder`` was written for LangChain's
+    messages (``_langchain.code_speaks_langchain``; graphkit's own never are)."""
+    functions = [n.call.fn for n in builder.nodes.values() if n.subgraph is None]
+    functions += [b.call.fn for bs in builder.branches.values() for b in bs.values()]
+    return any(code_speaks_langchain(f) for f in functions if not reads_graphkit(f))
+
+
+def is_message_reducer(reducer: Any) -> bool:
+    """``add_messages``, or it with options (``add_messages(format=...)``)."""
+    return reducer is in_place.REDUCER or getattr(reducer, "func", None) is in_place.REDUCER
 
 
 def _langchain_keys(
