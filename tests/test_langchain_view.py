@@ -500,3 +500,35 @@ def test_code_that_names_langchain_is_recognised() -> None:
 
     assert all(map(code_speaks_langchain, (by_class, by_module, by_model)))
     assert not code_speaks_langchain(plain)
+
+
+def test_tool_node_answers_in_the_kind_of_messages_it_reads() -> None:
+    @lc_tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    node = ToolNode([add])
+    call = {"name": "add", "args": {"a": 1, "b": 2}, "id": "c1"}
+    out = node.invoke({"messages": [lc.AIMessage("", tool_calls=[call])]})
+    assert [(type(m), m.content, m.tool_call_id) for m in out["messages"]] == [
+        (lc.ToolMessage, "3", "c1")
+    ]
+    mine = node.invoke({"messages": [gk.AIMessage("", tool_calls=[call])]})
+    assert [type(m) for m in mine["messages"]] == [gk.ToolMessage]
+    both = node.invoke([lc.AIMessage("", tool_calls=[call])])
+    assert [type(m) for m in both] == [lc.ToolMessage]
+
+
+def test_a_tool_node_in_a_langchain_graph_streams_langchain_updates() -> None:
+    @lc_tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    call = {"name": "add", "args": {"a": 1, "b": 2}, "id": "c1"}
+    builder = StateGraph(MessagesState)
+    builder.add_node("tools", ToolNode([add]))
+    builder.add_edge(START, "tools")
+    updates = list(builder.compile().stream({"messages": [lc.AIMessage("", tool_calls=[call])]}))
+    assert [type(m) for m in updates[0]["tools"]["messages"]] == [lc.ToolMessage]

@@ -126,8 +126,9 @@ class NodeTable:
     """The graph's keys that speak LangChain (``GraphTables.langchain``, shared): its
     input holds LangChain's view of them."""
     shown_langchain: bool = True
-    """Its input shows ``langchain`` keys as LangChain's: all but a subgraph taking a
-    dict (it gets graphkit's, and inherits the marks: ``inherit_langchain``)."""
+    """Its input shows ``langchain`` keys as LangChain's: all but graphkit's own nodes
+    (``reads_graphkit``; a pydantic schema's LangChain fields excepted) and a subgraph
+    taking a dict (it gets graphkit's, and inherits the marks: ``inherit_langchain``)."""
 
     def copy(self, update: dict[str, Any] | None = None) -> NodeTable:
         """A copy with the fields in ``update`` replaced."""
@@ -136,8 +137,9 @@ class NodeTable:
     def make_input(self, values: dict[str, Any], steps_left: int = 0) -> Any:
         """The state object this node receives, built from the current channel values
         (and, when its schema has managed keys, a step with ``steps_left`` steps left)."""
-        if self.langchain and self.shown_langchain:
-            values = langchain_values(values, self.langchain)
+        if self.langchain:  # (graphkit's own code: only what a pydantic schema declares)
+            shown = self.langchain if self.shown_langchain else self.input_schema.langchain_keys
+            values = langchain_values(values, shown)
         keys = self.input_keys
         if self.managed:
             return _view(self.input_schema, keys, self.managed, values, steps_left)
@@ -378,18 +380,22 @@ def _reader(
     schema: Schema, channels: dict[str, ChannelSpec], speaks: set[str], branch: BranchDef
 ) -> Reader:
     keys = None if schema.keys == tuple(channels) else schema.keys
-    shown: set[str] | frozenset[str] = frozenset() if reads_graphkit(branch.call.fn) else speaks
+    shown: set[str] | frozenset[str] = (
+        schema.langchain_keys if reads_graphkit(branch.call.fn) else speaks
+    )
     return Reader(schema, keys, tuple(schema.managed.items()), shown)
 
 
 def reads_graphkit(fn: Any) -> bool:
-    """Whether ``fn`` is graphkit's own (``ToolNode``, ``tools_condition``, a prebuilt
-    agent's nodes): it reads graphkit's messages, never LangChain's view of them (but a
-    LangChain runnable run as a node, ``LangChainNode``, reads LangChain's)."""
+    """Whether ``fn`` is graphkit's own (``tools_condition``, a prebuilt agent's nodes):
+    it reads graphkit's messages, never LangChain's view of them. A LangChain runnable
+    run as a node (``LangChainNode``) reads LangChain's, and a ``ToolNode`` answers in
+    the kind of messages it reads (its tools' ``InjectedState`` sees LangChain's)."""
     from graphkit._langchain import LangChainNode
+    from graphkit.prebuilt.tool_node import ToolNode
 
     module = getattr(fn, "__module__", None) or type(fn).__module__
-    return str(module).startswith("graphkit.") and not isinstance(fn, LangChainNode)
+    return str(module).startswith("graphkit.") and not isinstance(fn, (LangChainNode, ToolNode))
 
 
 def _with_default_handler(builder: StateGraph[Any, Any, Any, Any]) -> dict[str, NodeDef]:
