@@ -424,5 +424,9 @@ def for_langchain(value: Any) -> Any:
     if isinstance(value, BaseMessage):
         return to_langchain_message(value)
     if isinstance(value, list) and any(isinstance(m, BaseMessage) for m in value):
+        if type(value) is list:  # a history's view is remembered: O(new) next time
+            from graphkit._langchain_view import langchain_view
+
+            return langchain_view(value)
         return [to_langchain_message(m) if isinstance(m, BaseMessage) else m for m in value]
     return value

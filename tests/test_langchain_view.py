@@ -532,3 +532,31 @@ def test_a_tool_node_in_a_langchain_graph_streams_langchain_updates() -> None:
     builder.add_edge(START, "tools")
     updates = list(builder.compile().stream({"messages": [lc.AIMessage("", tool_calls=[call])]}))
     assert [type(m) for m in updates[0]["tools"]["messages"]] == [lc.ToolMessage]
+
+
+def test_a_prompt_function_written_for_langchain_reads_langchain_messages() -> None:
+    seen: list[Any] = []
+
+    class Model(FakeMessagesListChatModel):
+        def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+            return self
+
+    def prompt(state: dict[str, Any]) -> Any:
+        seen.append([type(m) for m in state["messages"]])
+        return lc.SystemMessage("be brief") + state["messages"]  # a template, in LangChain
+
+    agent = create_react_agent(Model(responses=[lc.AIMessage("ok")]), [], prompt=prompt)
+    out = agent.invoke({"messages": [("user", "hi")]})
+    assert seen == [[lc.HumanMessage]]
+    assert [type(m) for m in out["messages"]] == [lc.HumanMessage, lc.AIMessage]
+
+
+def test_the_messages_stream_carries_the_langchain_messages_a_node_returned() -> None:
+    def reply(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [lc.AIMessage("hello")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    chunks = list(builder.compile().stream({"messages": [("user", "hi")]}, stream_mode="messages"))
+    assert [(type(m), m.content) for m, _ in chunks] == [(lc.AIMessage, "hello")]

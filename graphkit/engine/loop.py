@@ -1264,11 +1264,16 @@ class Run:
         return True
 
     def _emit_update(self, task: Task) -> None:
-        """The ``updates`` chunk of a task; one restored from a checkpoint says so."""
+        """The ``updates`` chunk of a task; one restored from a checkpoint says so. The
+        update of graphkit's own node (a prebuilt agent's, a subgraph) shows the keys that
+        speak LangChain as LangChain's, as a node written for LangGraph returns them."""
+        update = task.update
+        if self.tables.langchain and not task.node.shown_langchain and type(update) is dict:
+            update = self.tables.shown(update)
         if task.restored:
-            self._emit("updates", {task.node.name: task.update, "__metadata__": {"cached": True}})
+            self._emit("updates", {task.node.name: update, "__metadata__": {"cached": True}})
         else:
-            self._emit("updates", {task.node.name: task.update})
+            self._emit("updates", {task.node.name: update})
 
     def _show_finished(self, tasks: list[Task]) -> None:
         """At a pause, the output shows the writes of the step's tasks that finished.

@@ -31,7 +31,12 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, Union, get_args, get_origin
 
 from graphkit._hints import resolve_hints
-from graphkit._langchain import for_langchain, from_langchain_message, is_langchain_message
+from graphkit._langchain import (
+    for_langchain,
+    from_langchain_message,
+    is_langchain_message,
+    is_langchain_tool,
+)
 from graphkit.constants import END
 from graphkit.context import CURRENT_TASK
 from graphkit.errors import (
@@ -235,6 +240,9 @@ class ToolNode:
         self.wrap_tool_call = wrap_tool_call
         self.awrap_tool_call = awrap_tool_call
         self._handled = _handled_types(handle_tool_errors)
+        self._langchain_tools = any(map(is_langchain_tool, tools))
+        """Some tool came from LangChain: bare tool calls are answered with LangChain's
+        messages (see ``_answered``)."""
 
     # -- the node ---------------------------------------------------------------
 
@@ -605,9 +613,12 @@ class ToolNode:
             messages = input.get(self.messages_key)
         elif messages is None:
             messages = getattr(input, self.messages_key, None)
-        if not messages or not isinstance(messages, list) or not is_langchain_message(messages[-1]):
+        if not messages or not isinstance(messages, list):
             return output
-        return _as_langchain(output, self.messages_key)
+        last = messages[-1]
+        if is_langchain_message(last) or (_is_tool_call(last) and self._langchain_tools):
+            return _as_langchain(output, self.messages_key)
+        return output
 
     def _combine(self, results: list[Any], input_type: InputType) -> Any:
         """The node's output: the messages alone, or, when some call returned a
