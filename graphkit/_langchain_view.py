@@ -18,6 +18,7 @@ changes only its view (the next reader gets a fresh one), never the state.
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -68,7 +69,29 @@ def langchain_view(value: Any) -> Any:
 def _converted(item: Any) -> Any:
     from graphkit.messages import BaseMessage
 
-    return to_langchain_message(item) if isinstance(item, BaseMessage) else item
+    if not isinstance(item, BaseMessage):
+        return item
+    shown = to_langchain_message(item)
+    if len(_sources) >= _SOURCES_SIZE:
+        _sources.clear()  # (a miss costs one conversion, never a wrong answer)
+    _sources[id(shown)] = (shown, item, dict(shown.__dict__))
+    return shown
+
+
+_sources: dict[int, tuple[Any, Any, dict[str, Any]]] = {}
+"""LangChain message of a view -> (it, the graphkit message it shows, its fields then):
+a history handed back (``invoke(output)`` of a run without a checkpointer, a node
+returning the whole list) turns into graphkit's again without converting each one."""
+_SOURCES_SIZE = 200_000
+
+
+def graphkit_source(message: Any) -> Any:
+    """The graphkit message a view's LangChain ``message`` shows, if it is one and was
+    not changed since (its fields compared, by identity first); else None."""
+    found = _sources.get(id(message))
+    if found is None or found[0] is not message or message.__dict__ != found[2]:
+        return None
+    return found[1]
 
 
 def _history_view(history: list[Any]) -> list[Any]:
@@ -109,15 +132,23 @@ def _unchanged(found: _View, history: list[Any]) -> bool:
 def _base(history: list[Any]) -> _View | None:
     """The remembered view to build ``history``'s from: the newest whose messages
     ``history`` starts with, else the newest of the same conversation (same first
-    message), else the newest (None when there is none). The caller holds ``_lock``."""
+    message), else the newest (None when there is none). The caller holds ``_lock``.
+
+    Messages are the same when they are one object, or equal copies (a saver's read
+    hands out copies): their fields are compared, not their pydantic ``__eq__`` (a
+    Python call per message)."""
     first = history[0]
     same_start: _View | None = None
     for _, found in zip(range(_CANDIDATES), reversed(_views.values()), strict=False):
         items = found.items
-        if not items or items[0] is not first:
+        if not items or not _same(items[0], first):
             continue
         count = len(items)
-        if count <= len(history) and history[count - 1] is items[-1] and _prefix(found, history):
+        if (
+            count <= len(history)
+            and _same(history[count - 1], items[-1])
+            and _prefix(found, history)
+        ):
             return found
         if same_start is None:
             same_start = found
@@ -128,7 +159,30 @@ def _base(history: list[Any]) -> _View | None:
 
 def _prefix(found: _View, history: list[Any]) -> bool:
     count = len(found.items)
-    return len(found.view) >= count and history[:count] == found.items
+    return len(found.view) >= count and _same_items(history[:count], found.items)
+
+
+def _same(one: Any, other: Any) -> bool:
+    if one is other:
+        return True
+    fields = getattr(one, "__dict__", None)
+    return type(one) is type(other) and fields is not None and fields == other.__dict__
+
+
+_FIELDS = operator.attrgetter("__dict__")
+
+
+def _same_items(some: list[Any], others: list[Any]) -> bool:
+    """The lists (of one length) hold the same messages (see ``_base``), compared in
+    C: by identity, else by type and fields."""
+    if all(map(operator.is_, some, others)):
+        return True
+    try:
+        return list(map(type, some)) == list(map(type, others)) and list(
+            map(_FIELDS, some)
+        ) == list(map(_FIELDS, others))
+    except AttributeError:  # not messages
+        return False
 
 
 def _reused(base: _View, history: list[Any]) -> list[Any]:
@@ -136,7 +190,7 @@ def _reused(base: _View, history: list[Any]) -> list[Any]:
     viewed (by identity, wherever it is now), a new one for the others."""
     items, old = base.items, base.view
     count = min(len(items), len(old), len(history))
-    if count == len(items) and history[:count] == items:  # appends only: O(new)
+    if count == len(items) and _same_items(history[:count], items):  # appends: O(new)
         return old[:count] + [_converted(m) for m in history[count:]]
     known = {id(m): v for m, v in zip(items, old, strict=False)}  # (items holds them)
     return [known[id(m)] if id(m) in known else _converted(m) for m in history]

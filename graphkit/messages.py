@@ -46,6 +46,7 @@ from graphkit._langchain import (
     is_langchain_message,
     to_langchain_messages,
 )
+from graphkit._langchain_view import graphkit_source
 from graphkit.errors import InvalidArgumentError, InvalidMessageError
 
 __all__ = [
@@ -522,7 +523,8 @@ def _convert_one(value: Any) -> BaseMessage:
             )
         return _from_role(role, data)
     if is_langchain_message(value):
-        return cast(BaseMessage, from_langchain_message(value))
+        known = graphkit_source(value)  # (one of a view's: the message it shows)
+        return cast(BaseMessage, known if known is not None else from_langchain_message(value))
     raise InvalidMessageError(
         f"cannot turn a {type(value).__name__} into a message: pass a message object, "
         "a string, a (role, content) tuple or a dict with 'role' and 'content'"

@@ -560,3 +560,37 @@ def test_the_messages_stream_carries_the_langchain_messages_a_node_returned() ->
     builder.add_edge(START, "reply")
     chunks = list(builder.compile().stream({"messages": [("user", "hi")]}, stream_mode="messages"))
     assert [(type(m), m.content) for m, _ in chunks] == [(lc.AIMessage, "hello")]
+
+
+def test_a_history_handed_back_is_not_converted_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run without a checkpointer takes the whole history each turn: the LangChain
+    messages of its last output turn back into the graphkit messages they show."""
+    import graphkit.messages as messages_module
+
+    converted: list[Any] = []
+    real = messages_module.from_langchain_message
+
+    def counting(message: Any) -> Any:
+        converted.append(message.content)
+        return real(message)
+
+    monkeypatch.setattr(messages_module, "from_langchain_message", counting)
+
+    def reply(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [lc.AIMessage(f"answer {len(state['messages'])}")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    graph = builder.compile()
+    out = graph.invoke({"messages": [lc.HumanMessage("q0")]})
+    for turn in range(1, 4):
+        converted.clear()
+        out = graph.invoke({"messages": [*out["messages"], lc.HumanMessage(f"q{turn}")]})
+        assert converted == [f"q{turn}", f"answer {2 * turn + 1}"]  # the new ones only
+    assert len(out["messages"]) == 8
+
+    shown = out["messages"][-1]
+    shown.content = "changed in place"  # no longer what it showed: converted anew
+    again = graph.invoke({"messages": out["messages"]})
+    assert again["messages"][7].content == "changed in place"
