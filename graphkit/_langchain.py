@@ -4,8 +4,14 @@ Code moving from LangGraph often keeps LangChain pieces: ``langchain_core`` mess
 in its inputs, a ``langchain_*`` chat model for a provider graphkit has no adapter
 for, ``@langchain_core.tools.tool`` functions. graphkit turns each into its own
 kind where it enters (``add_messages``, ``convert_to_tool``, ``create_react_agent``,
-``init_chat_model``), so the engine, the checkpoint format and the stream modes only
-ever see graphkit's classes.
+``init_chat_model``), so the engine's channels and the checkpoint format only ever
+hold graphkit's classes.
+
+Code written for LangGraph reads LangChain's messages, though (``isinstance(last,
+AIMessage)`` with LangChain's class): a state key that was written LangChain messages,
+whose type names them, or of a graph whose code names them (``code_speaks_langchain``)
+shows every reader LangChain's view of its history (``graphkit._langchain_view``,
+``GraphTables.langchain``).
 
 LangChain objects are recognised by the module of a class in their MRO, so graphkit
 never imports ``langchain_core`` unless a caller handed it one of its objects (or

@@ -594,3 +594,31 @@ def test_a_history_handed_back_is_not_converted_again(monkeypatch: pytest.Monkey
     shown.content = "changed in place"  # no longer what it showed: converted anew
     again = graph.invoke({"messages": out["messages"]})
     assert again["messages"][7].content == "changed in place"
+
+
+def test_interrupts_and_sends_carrying_langchain_messages_are_saved(tmp_path: Any) -> None:
+    from graphkit.checkpoint.lmdb import LMDBSaver
+    from graphkit.types import Command, interrupt
+
+    def fan(state: MessagesState) -> list[Send]:
+        return [Send("ask", {"messages": state["messages"]})]
+
+    def ask(arg: dict[str, Any]) -> dict[str, Any]:
+        answer = interrupt({"last": arg["messages"][-1]})
+        return {"messages": [lc.AIMessage(f"got {answer}")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("ask", ask)
+    builder.add_conditional_edges(START, fan, ["ask"])
+    config = {"configurable": {"thread_id": "t"}}
+    with LMDBSaver(str(tmp_path)) as saver:
+        builder.compile(checkpointer=saver).invoke({"messages": [lc.HumanMessage("hi")]}, config)
+    with LMDBSaver(str(tmp_path)) as saver:
+        graph = builder.compile(checkpointer=saver)
+        asked = graph.get_state(config).interrupts[0].value["last"]
+        assert isinstance(asked, lc.HumanMessage) and asked.content == "hi"
+        out = graph.invoke(Command(resume="yes"), config)
+    assert [(type(m), m.content) for m in out["messages"]] == [
+        (lc.HumanMessage, "hi"),
+        (lc.AIMessage, "got yes"),
+    ]
