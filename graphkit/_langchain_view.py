@@ -100,8 +100,8 @@ def _history_view(history: list[Any]) -> list[Any]:
         if found is not None and _unchanged(found, history):
             _views.move_to_end(id(history))
             return found.view
-        base = _base(history)
-    view = [_converted(m) for m in history] if base is None else _reused(base, history)
+        base, appended = _base(history)
+    view = [_converted(m) for m in history] if base is None else _reused(base, history, appended)
     items = history.copy()
     with _lock:
         if (
@@ -129,10 +129,11 @@ def _unchanged(found: _View, history: list[Any]) -> bool:
     )
 
 
-def _base(history: list[Any]) -> _View | None:
+def _base(history: list[Any]) -> tuple[_View | None, bool]:
     """The remembered view to build ``history``'s from: the newest whose messages
     ``history`` starts with, else the newest of the same conversation (same first
-    message), else the newest (None when there is none). The caller holds ``_lock``.
+    message), else the newest (None when there is none); and whether ``history``
+    starts with its messages. The caller holds ``_lock``.
 
     Messages are the same when they are one object, or equal copies (a saver's read
     hands out copies): their fields are compared, not their pydantic ``__eq__`` (a
@@ -149,12 +150,12 @@ def _base(history: list[Any]) -> _View | None:
             and _same(history[count - 1], items[-1])
             and _prefix(found, history)
         ):
-            return found
+            return found, True
         if same_start is None:
             same_start = found
     if same_start is None and _views:  # a history that lost its first messages, say
         same_start = next(reversed(_views.values()))
-    return same_start
+    return same_start, False
 
 
 def _prefix(found: _View, history: list[Any]) -> bool:
@@ -185,12 +186,12 @@ def _same_items(some: list[Any], others: list[Any]) -> bool:
         return False
 
 
-def _reused(base: _View, history: list[Any]) -> list[Any]:
+def _reused(base: _View, history: list[Any], appended: bool) -> list[Any]:
     """``history``'s view: ``base``'s LangChain message for each message ``base``
     viewed (by identity, wherever it is now), a new one for the others."""
     items, old = base.items, base.view
     count = min(len(items), len(old), len(history))
-    if count == len(items) and _same_items(history[:count], items):  # appends: O(new)
+    if appended:  # (``history`` starts with ``base``'s messages): O(new)
         return old[:count] + [_converted(m) for m in history[count:]]
     known = {id(m): v for m, v in zip(items, old, strict=False)}  # (items holds them)
     return [known[id(m)] if id(m) in known else _converted(m) for m in history]
