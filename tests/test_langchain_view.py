@@ -622,3 +622,24 @@ def test_interrupts_and_sends_carrying_langchain_messages_are_saved(tmp_path: An
         (lc.HumanMessage, "hi"),
         (lc.AIMessage, "got yes"),
     ]
+
+
+def test_a_pushed_langchain_message_streams_as_given_and_shows_in_values() -> None:
+    from graphkit.graph.message import push_message
+
+    def chat(state: MessagesState) -> None:
+        push_message(lc.AIMessage("first", id="1"))
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("chat", chat)
+    builder.add_edge(START, "chat")
+    pushed: list[Any] = []
+    values: Any = None
+    for mode, chunk in builder.compile().stream(
+        {"messages": []}, stream_mode=["messages", "values"]
+    ):
+        if mode == "values":
+            values = chunk
+        else:
+            pushed.append(chunk[0])
+    assert values["messages"] == pushed and isinstance(pushed[0], lc.AIMessage)
