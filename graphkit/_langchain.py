@@ -147,6 +147,13 @@ def to_langchain_message(message: Any) -> Any:
     return cls(**data)
 
 
+def untraced() -> dict[str, Any]:
+    """The config graphkit calls a LangChain model or tool with: no callback handlers,
+    since graphkit reports the call itself (a run's handlers see it once, under the
+    node it runs in), even where a node's config is LangChain's current one."""
+    return {"callbacks": []}
+
+
 # -- tools ------------------------------------------------------------------------
 
 
@@ -200,14 +207,14 @@ def from_langchain_tool(lc_tool: Any) -> Any:
     def run(**kwargs: Any) -> Any:
         if func is not None:
             return _graphkit_output(func(**prepared(kwargs)))
-        return _graphkit_output(lc_tool.invoke(prepared(kwargs)))
+        return _graphkit_output(lc_tool.invoke(prepared(kwargs), untraced()))
 
     async def arun(**kwargs: Any) -> Any:
         if coroutine is not None:
             return _graphkit_output(await coroutine(**prepared(kwargs)))
         if func is not None:
             return _graphkit_output(await asyncio.to_thread(func, **prepared(kwargs)))
-        return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs)))
+        return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs), untraced()))
 
     return Tool(
         name=lc_tool.name,

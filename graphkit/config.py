@@ -6,7 +6,6 @@ Also ``merge_config``: the run config one invoke/stream call runs with, and
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -63,26 +62,12 @@ def merge_config(config: Mapping[str, Any] | None, options: dict[str, Any]) -> R
         configurable.update(merged.get("configurable") or {})
         merged["configurable"] = configurable
     _check_max_concurrency(merged.get("max_concurrency"))
-    if merged.get("callbacks"):
-        _warn_callbacks_not_called()
     durability = options.pop("durability", None)
     if durability is not None:
         merged["durability"] = durability
     if "recursion_limit" in options:
         merged["recursion_limit"] = options.pop("recursion_limit")
     return cast(RunnableConfig, merged)
-
-
-def _warn_callbacks_not_called() -> None:
-    """Callback handlers are kept in the config (code reading it sees them) but graphkit
-    does not call them yet: say so once, rather than let tracing vanish silently."""
-    warnings.warn(
-        "graphkit does not call LangChain callback handlers (config['callbacks']) yet, so "
-        "they see no events. To trace a run, consume graph.astream_events(...), which "
-        "yields LangChain's event stream (chain, chat model and tool runs).",
-        UserWarning,
-        stacklevel=4,
-    )
 
 
 def _check_max_concurrency(limit: object) -> None:
@@ -108,7 +93,21 @@ def merge_configs(*configs: Mapping[str, Any] | None) -> RunnableConfig:
             if key in ("configurable", "metadata") and isinstance(value, dict):
                 merged[key] = {**merged.get(key, {}), **value}
             elif key in ("tags", "callbacks") and isinstance(value, list):
-                merged[key] = [*merged.get(key, []), *value]
+                earlier = merged.get(key, [])
+                if isinstance(earlier, list):
+                    merged[key] = [*earlier, *value]
+                else:
+                    merged[key] = _merged_callbacks(earlier, value)
+            elif key == "callbacks" and merged.get(key):
+                merged[key] = _merged_callbacks(merged[key], value)
             else:
                 merged[key] = value
     return cast(RunnableConfig, merged)
+
+
+def _merged_callbacks(earlier: Any, later: Any) -> Any:
+    """Callbacks of two configs where one is a LangChain ``CallbackManager``: merged as
+    LangChain merges them (the handlers of both)."""
+    from langchain_core.runnables.config import merge_configs as langchain_merge
+
+    return langchain_merge({"callbacks": earlier}, {"callbacks": later}).get("callbacks")

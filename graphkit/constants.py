@@ -25,6 +25,9 @@ TAG_HIDDEN: Final = "langsmith:hidden"
 """A tag that hides a run from tracing views (LangSmith's, and LangGraph's own hidden
 steps); graphkit passes tags through unchanged."""
 
+CONF: Final = "configurable"
+"""The key of a run config holding its configurable values (``config[CONF]["thread_id"]``)."""
+
 CONFIG_KEY_NODE_FINISHED: Final = "__pregel_node_finished"
 """A callable in ``config["configurable"]`` under this key is called with each node's
 name when the node finishes (in subgraphs too), as under LangGraph's key of that name."""
@@ -42,3 +45,22 @@ class _Missing:
 MISSING: Any = _Missing()
 """graphkit's one "no value here" marker (``None`` is a value): an unset channel, an
 absent field or filter path, a value a blob read could not produce."""
+
+
+def __getattr__(name: str) -> Any:
+    """``Send`` and ``Interrupt`` from here, deprecated as in LangGraph (warns)."""
+    if name in ("Send", "Interrupt"):
+        import warnings
+
+        from graphkit import types
+        from graphkit.warnings import LangGraphDeprecatedSinceV10
+
+        warnings.warn(
+            LangGraphDeprecatedSinceV10(
+                f"Importing {name} from graphkit.constants is deprecated (as from "
+                f"langgraph.constants). Please use 'from graphkit.types import {name}' instead."
+            ),
+            stacklevel=2,
+        )
+        return getattr(types, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -403,7 +403,14 @@ class TaskContext:
             "checkpoint_ns": where["langgraph_checkpoint_ns"],
             "checkpoint_id": None,
         }
-        return {**run_config, "metadata": metadata, "configurable": configurable}
+        config: RunnableConfig = {
+            **run_config,
+            "metadata": metadata,
+            "configurable": configurable,
+        }
+        if run_config.get("callbacks"):
+            config["callbacks"] = _callbacks_under(self, run_config["callbacks"])
+        return config
 
     def _where(self) -> dict[str, Any]:
         """LangGraph's ``langgraph_*`` keys for this task (inside a ``@task`` body, the
@@ -667,7 +674,9 @@ class ToolEvents:
 NO_TOOL_EVENTS = ToolEvents(None, "")
 
 
-def tool_events(name: str, tool_call_id: str | None, args: Any) -> ToolEvents:
+def tool_events(
+    name: str, tool_call_id: str | None, args: Any, description: str = ""
+) -> ToolEvents:
     """Announce a tool call on ``stream_mode="tools"`` and ``astream_events`` (those
     that stream) and return its events."""
     task = CURRENT_TASK.get()
@@ -678,7 +687,7 @@ def tool_events(name: str, tool_call_id: str | None, args: Any) -> ToolEvents:
     if "events" in task.run.modes:
         from graphkit.engine.run_events import tool_run
 
-        run = tool_run(name, args, tool_call_id)
+        run = tool_run(name, args, tool_call_id, description)
     if not streams and run is None:
         return NO_TOOL_EVENTS
     events = ToolEvents(task if streams else None, tool_call_id or str(uuid.uuid4()), run)
@@ -727,3 +736,15 @@ def push_message(message: Any, *, state_key: str | None = "messages") -> Any:
             task.pushed = []
         task.pushed.append((state_key, converted))
     return shown
+
+
+def _callbacks_under(task: TaskContext, given: Any) -> Any:
+    """The callbacks of a task's config: a LangChain ``CallbackManager`` under the task's
+    run when the run reports to the handlers (so that a LangChain runnable the node
+    calls with its config traces under the node, as in LangGraph), else as given."""
+    from graphkit.engine.run_events import events_of
+
+    events = events_of(task)
+    if events is None or events.relay is None:
+        return given
+    return events.relay.child_manager(events.inside(task)[-1])

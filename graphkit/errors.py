@@ -8,13 +8,53 @@ import contextlib
 import sys
 import warnings
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from graphkit.warnings import LangGraphDeprecatedSinceV10
+
 
 class GraphkitError(Exception):
     """Base class of graphkit's own errors."""
+
+
+class ErrorCode(Enum):
+    """LangGraph's troubleshooting codes: each names a page of its error guide, which
+    applies to graphkit too (``create_error_message`` links it)."""
+
+    GRAPH_RECURSION_LIMIT = "GRAPH_RECURSION_LIMIT"
+    INVALID_CONCURRENT_GRAPH_UPDATE = "INVALID_CONCURRENT_GRAPH_UPDATE"
+    INVALID_GRAPH_NODE_RETURN_VALUE = "INVALID_GRAPH_NODE_RETURN_VALUE"
+    MULTIPLE_SUBGRAPHS = "MULTIPLE_SUBGRAPHS"
+    INVALID_CHAT_HISTORY = "INVALID_CHAT_HISTORY"
+
+
+ERROR_GUIDE = "https://docs.langchain.com/oss/python/langgraph/errors/"
+"""Where the troubleshooting page of each ``ErrorCode`` lives."""
+
+
+def create_error_message(*, message: str, error_code: ErrorCode) -> str:
+    """``message`` followed by the link to ``error_code``'s troubleshooting page.
+
+    >>> text = create_error_message(message="Too deep.", error_code=ErrorCode.GRAPH_RECURSION_LIMIT)
+    >>> text.splitlines()[1]
+    'For troubleshooting, visit: https://docs.langchain.com/oss/python/langgraph/errors/GRAPH_RECURSION_LIMIT'
+    """
+    return f"{message}\nFor troubleshooting, visit: {ERROR_GUIDE}{error_code.value}"
+
+
+class EmptyChannelError(GraphkitError, LookupError):
+    """A state key (channel) was read before anything was written to it.
+
+    graphkit's nodes never see this (a key not yet written is absent from their
+    state); it exists under LangGraph's name for code that catches it."""
+
+
+class TaskNotFound(GraphkitError, LookupError):
+    """An executor was asked for a task it does not know (LangGraph's distributed
+    mode); graphkit raises it under LangGraph's name."""
 
 
 class GraphCompileError(GraphkitError, ValueError):
@@ -250,7 +290,7 @@ class NodeInterrupt(GraphInterrupt):
         warnings.warn(
             "NodeInterrupt is deprecated (as in LangGraph): call graphkit.types.interrupt(value) "
             "in the node instead, which also returns the resume value.",
-            DeprecationWarning,
+            LangGraphDeprecatedSinceV10,
             stacklevel=2,
         )
         super().__init__((Interrupt(value=value, id=id or ""),))

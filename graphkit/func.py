@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Generic, Literal, TypedDict, TypeVar
 
+from graphkit._deprecated import renamed_kwargs
 from graphkit.cache.base import BaseCache, cache_namespace, digest
 from graphkit.config import merge_configs
 from graphkit.constants import END, INTERRUPT, START
@@ -361,6 +362,7 @@ def task(
     retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
     cache_policy: CachePolicy[Any] | None = None,
     timeout: float | timedelta | TimeoutPolicy | None = None,
+    **legacy: Any,
 ) -> Any:
     """Make ``fn`` a task: calling it inside an entrypoint returns a ``TaskFuture``.
 
@@ -368,6 +370,8 @@ def task(
     ``timeout`` (async tasks only) work as for graph nodes. A bad timeout raises
     here, before any function is decorated.
     """
+    if legacy:
+        retry_policy = retry_policy or renamed_kwargs("task()", legacy, "retry")["retry_policy"]
     timeout = TimeoutPolicy.coerce(timeout)
 
     def make(f: Callable[..., R]) -> Task[R]:
@@ -410,7 +414,12 @@ class entrypoint:
         cache_policy: CachePolicy[Any] | None = None,
         timeout: float | timedelta | TimeoutPolicy | None = None,
         executor: Any = None,
+        **legacy: Any,
     ) -> None:
+        if legacy:
+            old = renamed_kwargs("entrypoint()", legacy, "retry", "config_schema")
+            retry_policy = retry_policy or old.get("retry_policy")
+            context_schema = context_schema or old.get("context_schema")
         self.checkpointer = checkpointer
         self.store = store
         self.retry_policy = retry_policy
@@ -490,6 +499,8 @@ class Workflow:
             executor=policies.executor if policies else None,
         )
         self.graph.live_modes = self.graph.live_modes | {"updates"}
+        self.graph.root_run_name = ROOT_NAME
+        self.graph.trace_view = self._trace_view
         self.graph.tables.direct_input = True
         self.config: RunnableConfig = {}
         """Config merged under each run's (see ``with_config``)."""
@@ -649,6 +660,17 @@ class Workflow:
             elif not event["parent_ids"] and event["event"] == "on_chain_start":
                 event = {**event, "data": {"input": input}}
             yield event
+
+    def _trace_view(self, kind: str, value: Any) -> Any:
+        """How callbacks see a run (``CompiledStateGraph.trace_view``): its input and
+        return value as passed, as ``astream_events`` shows them."""
+        if kind == "event":
+            if value["name"] == self.name and len(value["parent_ids"]) <= 1:
+                return _workflow_event(value)
+            return value
+        if not isinstance(value, dict):
+            return value
+        return value.get(INPUT) if kind == "input" else _unwrap(value)
 
     # -- state
     def get_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from graphkit._hints import resolve_hints
 from graphkit._langchain import mentions_langchain_message
 from graphkit._langchain_view import langchain_values
+from graphkit.channels.base import BaseChannel
 from graphkit.errors import (
     GraphCompileError,
     InvalidReducerError,
@@ -51,6 +52,14 @@ class ChannelSpec:
     """Merges an old value with a new write; None keeps the last value."""
     initial: Callable[[], Any] | None = None
     """Makes the value a reducer starts from (``list`` for a list); None: first write wins."""
+    one_step: bool = False
+    """The value lasts one step (``graphkit.channels``: ``Topic``, ``EphemeralValue``,
+    ``AnyValue``): each step's writes merge from ``initial``, not from the old value,
+    and a step that does not write the key clears it."""
+    untracked: bool = False
+    """Never saved in a checkpoint (``graphkit.channels.UntrackedValue``)."""
+    absent_until_written: bool = False
+    """No value before the first write, which merges from ``initial`` (a ``Topic``)."""
 
 
 @dataclass(slots=True)
@@ -183,11 +192,30 @@ def type_hints(cls: Any) -> dict[str, Any]:
 def _pydantic_hints(cls: type[BaseModel]) -> dict[str, Any]:
     hints: dict[str, Any] = {}
     for name, info in cls.model_fields.items():
-        reducers = [m for m in info.metadata if _looks_like_reducer(m)]
+        reducers = [m for m in info.metadata if _looks_like_reducer(m) or _is_channel(m)]
         hints[name] = (
             typing.Annotated[info.annotation, reducers[-1]] if reducers else info.annotation
         )
     return hints
+
+
+def _is_channel(meta: Any) -> bool:
+    """A channel object or class (``Topic(str)``, ``LastValue``) in ``Annotated`` metadata."""
+    return isinstance(meta, BaseChannel) or (
+        isinstance(meta, type) and issubclass(meta, BaseChannel)
+    )
+
+
+def _declared(name: str, base: Any, channel: Any) -> ChannelSpec:
+    """The spec of a key declared with a channel (a class gets the key's type)."""
+    if isinstance(channel, type):
+        channel = channel(base)
+    rule = channel.rule()
+    channel.key = name
+    initial = _initial_factory(rule.initial_type) if rule.initial_type is not None else None
+    return ChannelSpec(
+        name, base, rule.reducer, initial, rule.one_step, rule.untracked, rule.absent_until_written
+    )
 
 
 def _looks_like_reducer(meta: Any) -> bool:
@@ -204,6 +232,9 @@ def _looks_like_reducer(meta: Any) -> bool:
 def _channel(name: str, hint: Any, owner: Any) -> ChannelSpec:
     if get_origin(hint) is typing.Annotated:
         base, *metadata = get_args(hint)
+        channels = [m for m in metadata if _is_channel(m)]
+        if channels:
+            return _declared(name, base, channels[-1])
         reducers = [m for m in metadata if _looks_like_reducer(m)]
         if reducers:
             reducer = reducers[-1]

@@ -296,7 +296,8 @@ class Tool:
                 f"tool {self.name!r} only describes a schema and has no function to run; "
                 "build it from a function with @tool to make it callable"
             )
-        events = tool_events(self.name, tool_call_id, kwargs if input is None else input)
+        given = kwargs if input is None else input
+        events = tool_events(self.name, tool_call_id, given, self.description)
         try:
             if self.func is not None:
                 output = self.func(**kwargs)
@@ -314,7 +315,8 @@ class Tool:
         """Async ``run``: awaits async tools, runs sync ones in a worker thread."""
         if self.coroutine is None and self.func is None:
             return self.run(kwargs, tool_call_id=tool_call_id, input=input)
-        events = tool_events(self.name, tool_call_id, kwargs if input is None else input)
+        given = kwargs if input is None else input
+        events = tool_events(self.name, tool_call_id, given, self.description)
         try:
             if self.coroutine is not None:
                 output = await self.coroutine(**kwargs)

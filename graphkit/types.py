@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +41,7 @@ from graphkit._stream_parts import (
     ValuesStreamPart as ValuesStreamPart,
 )
 # isort: on
+from graphkit.warnings import LangGraphDeprecatedSinceV10
 
 if TYPE_CHECKING:
     from graphkit.stores.checkpoint.base import BaseCheckpointSaver
@@ -137,6 +139,15 @@ class Interrupt:
     response_schema: dict[str, Any] | None = None
     """The JSON schema the answer must fit (``interrupt(..., response_schema=...)``),
     for whoever builds the form that asks; None when any answer goes."""
+
+    @property
+    def interrupt_id(self) -> str:
+        """LangGraph's deprecated name of ``id`` (warns, as LangGraph does)."""
+        warnings.warn(
+            LangGraphDeprecatedSinceV10("`interrupt_id` is deprecated. Use `id` instead."),
+            stacklevel=2,
+        )
+        return self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,7 +464,8 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
 
     The first time it is reached, the run stops (``invoke`` output holds
     ``__interrupt__``); ``invoke(Command(resume=answer), config)`` re-runs the node
-    and this call returns ``answer``. Needs a checkpointer.
+    and this call returns ``answer``. Resuming needs a checkpointer; without one the run
+    still stops and reports the interrupt (as in LangGraph), but cannot go on.
 
     With ``response_schema`` (a pydantic model or any type pydantic validates: a
     TypedDict, a dataclass...), the answer is validated and returned as that type; an
@@ -462,14 +474,9 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
     The ``Interrupt`` carries the schema as JSON schema either way.
     """
     from graphkit.context import count_interrupts, current_task
-    from graphkit.errors import GraphInterrupt, RunContextError
+    from graphkit.errors import GraphInterrupt
 
     task = current_task("interrupt()")
-    if not task.run.has_checkpointer:
-        raise RunContextError(
-            "interrupt() needs a checkpointer to resume the run later: "
-            "compile(checkpointer=InMemorySaver()) and pass a thread_id in the config."
-        )
     owner = task.interrupt_owner()
     index = owner.interrupt_count
     owner.interrupt_count += 1

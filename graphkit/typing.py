@@ -13,10 +13,22 @@ from typing import Any, ClassVar, Protocol
 from pydantic import BaseModel
 from typing_extensions import TypeVar
 
-__all__ = ["ContextT", "InputT", "OutputT", "StateLike", "StateT"]
+__all__ = [
+    "ContextT",
+    "InputT",
+    "OutputT",
+    "StateLike",
+    "StateT",
+    "StateT_co",
+    "StateT_contra",
+]
 
 StateT = TypeVar("StateT")
 """The state schema: a TypedDict, a pydantic model or a dataclass."""
+StateT_co = TypeVar("StateT_co", covariant=True)
+"""A state schema read only (a covariant ``StateT``, for protocols)."""
+StateT_contra = TypeVar("StateT_contra", contravariant=True)
+"""A state schema taken only (a contravariant ``StateT``, for protocols)."""
 ContextT = TypeVar("ContextT", default=None)
 """The schema of a run's static context (``context=`` of invoke/stream)."""
 InputT = TypeVar("InputT", default=StateT)

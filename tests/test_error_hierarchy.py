@@ -95,7 +95,7 @@ def _graph() -> Any:
 @pytest.mark.parametrize(
     ("call", "error", "builtin"),
     [
-        (lambda: StateGraph(State, config_schema=dict), InvalidCallError, TypeError),
+        (lambda: StateGraph(State, settings_schema=dict), InvalidCallError, TypeError),
         (lambda: _graph().invoke({"n": 1}, version="v3"), InvalidArgumentError, ValueError),
         (lambda: _graph().invoke({"n": 1}, stream_mode="nope"), InvalidArgumentError, ValueError),
         (lambda: _graph().invoke({"n": 1}, colour="red"), InvalidCallError, TypeError),

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 LANGGRAPH_IMPORTS = {
-    "graphkit.graph": ["StateGraph", "START", "END", "MessagesState", "add_messages"],
+    "graphkit.graph": [
+        "StateGraph", "START", "END", "MessagesState", "add_messages", "MessageGraph"
+    ],
     "graphkit.types": [
         "Send",
         "Command",
@@ -25,7 +27,7 @@ LANGGRAPH_IMPORTS = {
     "graphkit.config": ["get_config", "get_store", "get_stream_writer"],
     "graphkit.func": ["entrypoint", "task"],
     "graphkit.prebuilt": ["ToolNode", "tools_condition", "create_react_agent"],
-    "graphkit.errors": ["GraphRecursionError", "InvalidUpdateError"],
+    "graphkit.errors": ["GraphRecursionError", "InvalidUpdateError", "ErrorCode"],
     "graphkit.graph.message": ["add_messages", "MessagesState"],
     "graphkit.graph.state": ["StateGraph"],
     "graphkit.runtime": ["Runtime"],
@@ -37,6 +39,13 @@ LANGGRAPH_IMPORTS = {
     "graphkit.store.lmdb": ["LMDBStore", "LMDBEnv"],
     "graphkit.prebuilt.tool_node": ["ToolNode", "tools_condition"],
     "graphkit.prebuilt.chat_agent_executor": ["create_react_agent", "AgentState"],
+    "graphkit.channels": ["LastValue", "Topic", "BinaryOperatorAggregate", "EphemeralValue"],
+    "graphkit.graph.ui": ["push_ui_message", "ui_message_reducer", "AnyUIMessage"],
+    "graphkit.checkpoint.serde.jsonplus": ["JsonPlusSerializer"],
+    "graphkit.checkpoint.serde.encrypted": ["EncryptedSerializer"],
+    "graphkit.warnings": ["LangGraphDeprecationWarning", "LangGraphDeprecatedSinceV10"],
+    "graphkit.utils.config": ["get_config", "get_store"],
+    "graphkit.managed.is_last_step": ["IsLastStep", "RemainingSteps"],
 }
 
 

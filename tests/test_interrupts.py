@@ -87,12 +87,21 @@ def test_resume_when_not_paused_is_a_clear_error(saver: BaseCheckpointSaver) -> 
         graph.invoke(Command(resume="x"), {"configurable": {"thread_id": "new"}})
 
 
-def test_interrupt_without_checkpointer_says_what_to_do() -> None:
+def test_interrupt_without_checkpointer_stops_the_run_and_resuming_says_what_to_do() -> None:
+    """As LangGraph: the run stops and reports the interrupt (a graph deployed where the
+    server adds the checkpointer runs so locally); only resuming needs a checkpointer."""
     builder = StateGraph(State)
     builder.add_node("ask", lambda s: {"draft": interrupt("?")})
+    builder.add_node("after", lambda s: {"log": ["after"]})
     builder.add_edge(START, "ask")
-    with pytest.raises(RuntimeError, match="needs a checkpointer"):
-        builder.compile().invoke({})
+    builder.add_edge("ask", "after")
+    graph = builder.compile()
+    out = graph.invoke({"log": []})
+    assert [i.value for i in out["__interrupt__"]] == ["?"]
+    assert out["log"] == []
+    assert [list(c) for c in graph.stream({"log": []})] == [["__interrupt__"]]
+    with pytest.raises(RuntimeError, match=r"needs a checkpointer: compile with one"):
+        graph.invoke(Command(resume="x"))
 
 
 def test_parallel_interrupts_resume_by_id(saver: BaseCheckpointSaver) -> None:

@@ -134,6 +134,8 @@ class CheckpointSession:
         """Each channel's value as of the last save (to spot what changed and what grew)."""
         self.changed: set[str] = set()
         """Channels written since the last save (see ``mark_changed``)."""
+        self.untracked: frozenset[str] = frozenset()
+        """Channels never saved (``GraphTables.untracked``), set by the run."""
         self.last_version = 0
         self.interrupted: dict[str, list[Interrupt]] = {}
         self._unsaved: tuple[str, dict[str, Any], int, Any, Stamp | None] | None = None
@@ -284,6 +286,14 @@ class CheckpointSession:
         """Channels written since the last save (only they get new versions)."""
         self.changed.update(keys)
 
+    def forget(self, keys: Iterable[str]) -> None:
+        """Channels cleared since the last save: the next checkpoint has no value and
+        no version for them."""
+        for key in keys:
+            self.versions.pop(key, None)
+            self.saved_values.pop(key, None)
+            self.changed.discard(key)
+
     def save(
         self,
         source: str,
@@ -410,6 +420,9 @@ class CheckpointSession:
         """The checkpoint of ``values`` now (or with the id and time ``stamp`` gave it
         when it was reported); new versions only for changed channels. ``copy``: the
         checkpoint gets its own dicts (it is saved after the run has gone on)."""
+        if self.untracked:
+            values, frontier = self._tracked(values, frontier)
+            copy = False
         now = time.time_ns() // 1000
         version = self.last_version + 1
         if now > version:
@@ -449,6 +462,25 @@ class CheckpointSession:
             "channel_appends": appends,
         }
         return checkpoint, new_versions
+
+    def _tracked(self, values: dict[str, Any], frontier: Any) -> tuple[dict[str, Any], Any]:
+        """``values`` and the frontier record without the untracked channels (a ``Send``'s
+        state loses them too), in new containers."""
+        untracked = self.untracked
+        self.changed -= untracked
+        values = {k: v for k, v in values.items() if k not in untracked}
+        sends = frontier.get("sends") if isinstance(frontier, dict) else None
+        if sends:
+            frontier = {
+                **frontier,
+                "sends": [
+                    [node, {k: v for k, v in arg.items() if k not in untracked}]
+                    if type(arg) is dict
+                    else [node, arg]
+                    for node, arg in sends
+                ],
+            }
+        return values, frontier
 
     def save_pending(
         self, tasks: list[Task], asked: dict[str, list[Interrupt]] | None = None

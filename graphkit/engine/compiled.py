@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -13,10 +12,12 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cas
 
 from pydantic import BaseModel, ValidationError
 
+from graphkit._deprecated import renamed_kwargs
 from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
 from graphkit.engine.async_saves import loop_saver
+from graphkit.engine.callbacks import TracedRun, env_tracing, root_run_id
 from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.executor import Executor
 from graphkit.engine.loop import Run
@@ -108,6 +109,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         """Where its tasks' functions run (None: in this process; see ``graphkit.executor``)."""
         self.config: RunnableConfig = {}
         """Config merged under each run's (see ``with_config``)."""
+        self.env_traced = env_tracing()
+        """LangSmith tracing was on in the environment at compile: every run reports to
+        LangChain's tracer, as in LangGraph (``graphkit.engine.callbacks``)."""
         if checkpointer not in (None, True, False) and not hasattr(checkpointer, "get_tuple"):
             raise InvalidCheckpointerError(
                 f"Invalid checkpointer provided: {checkpointer!r}. Pass a checkpoint saver "
@@ -120,6 +124,10 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
         if checkpointer is not False:  # a subgraph saves into its parent's saver
             _register_state_types(builder)
+
+    stream_mode: StreamMode = "updates"
+    """What ``stream``/``astream`` yield when no ``stream_mode`` is given (settable, as in
+    LangGraph: ``graph.stream_mode = "values"``)."""
 
     _step_timeout: float | None = None
 
@@ -205,6 +213,11 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         ``control``, ``print_mode``, ``debug``, ...). With another ``stream_mode``
         than "values" it returns that stream's chunks as a list, as LangGraph's
         ``invoke`` does; ``version="v2"`` returns a ``GraphOutput``.
+
+        LangChain callback handlers in ``config["callbacks"]`` (a list or a
+        ``CallbackManager``: LangSmith's or Langfuse's tracers, your own) are called as
+        LangGraph calls them, here and in ``stream``/``ainvoke``/``astream``
+        (``graphkit.engine.callbacks``).
         """
         if stream_mode != "values":
             return list(
@@ -302,6 +315,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         (override compile's), ``output_keys``.
         """
         self._check_sync()
+        if stream_mode is None:
+            stream_mode = self.stream_mode
         run, call, resuming = self._prepare(config, stream_mode, version, options)
         for event in run.iterate(input, resuming=resuming):
             item = call.output(event)
@@ -320,6 +335,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         **options: Any,
     ) -> AsyncIterator[Any]:
         """Async ``stream``."""
+        if stream_mode is None:
+            stream_mode = self.stream_mode
         run, call, resuming = self._prepare(config, stream_mode, version, options)
         async for event in run.aiterate(input, resuming=resuming):
             item = call.output(event)
@@ -345,6 +362,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 options = {k: v for k, v in options.items() if k not in _SHAPE_OPTIONS}
         elif options:
             options = dict(options)
+            if "checkpoint_during" in options:
+                _checkpoint_during(options)
             call = _Call.of(
                 stream_mode,
                 options.pop("print_mode", ()),
@@ -398,7 +417,10 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             # subgraphs=True: a subgraph's events reach the caller while its node runs
             modes = call.modes
             live = bool(modes) and (bool(modes & self.live_modes) or call.subgraphs)
-            run = Run(self, merged, saver, modes, live, (), None, None, scope)  # positional
+            if self.env_traced or (merged and merged.get("callbacks")):  # handlers to call
+                run = _traced_run(self, merged, saver, call, live, scope)
+            else:
+                run = Run(self, merged, saver, modes, live, (), None, None, scope)  # positional
         if overrides:
             run.tables = self._overridden_tables(overrides)
         return run, call, resuming
@@ -589,8 +611,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             reducers, initial = self.tables.reducers, self.tables.initial
             # A reducer key left out starts from its initial value (e.g. [] for a list).
             probe = {k: make() for k, make in initial.items() if k in schema.channels}
+            channels = self.tables.channels  # (a key absent until written starts here too)
             probe.update(
-                (k, first_value(k, v, reducers[k], initial.get(k)) if k in reducers else v)
+                (k, first_value(k, v, reducers[k], channels[k].initial) if k in reducers else v)
                 for k, v in items.items()
             )
             try:
@@ -798,6 +821,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
 
         return DrawableGraph.from_compiled(self, xray=xray)
 
+    async def aget_graph(
+        self, config: RunnableConfig | None = None, *, xray: bool | int = False
+    ) -> DrawableGraph:
+        """Async ``get_graph`` (it reads nothing that waits)."""
+        return self.get_graph(config, xray=xray)
+
+    @property
+    def context_schema(self) -> Any:
+        """The schema of a run's ``context`` (``StateGraph(..., context_schema=...)``)."""
+        return self.builder.context_schema
+
     @property
     def nodes(self) -> dict[str, Any]:
         """Node name -> its table entry."""
@@ -867,6 +901,13 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     live_modes: frozenset[str] = _LIVE_MODES
     """Stream modes whose events reach the consumer while nodes still run (a workflow
     adds ``updates``: its ``@task`` results stream as they finish)."""
+    root_run_name: str | None = None
+    """The name of its runs' root run for callbacks, when not ``name`` (a workflow's:
+    ``"LangGraph"``, as LangGraph names it)."""
+    trace_view: Callable[[str, Any], Any] | None = None
+    """How callbacks see its runs: ``trace_view(kind, value)`` for the root's
+    ``"input"`` and ``"output"`` and each ``"event"`` (a workflow's: its input and
+    return value as passed); None: as they are."""
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r}: {len(self.tables.nodes)} nodes>"
@@ -930,6 +971,23 @@ class _Call:
         return stream_part(event, self.version, self.single, self.subgraphs)
 
 
+def _checkpoint_during(options: dict[str, Any]) -> None:
+    """LangGraph's deprecated ``checkpoint_during=`` as ``durability`` (warns): True
+    saves each step ("async"), False only at the end ("exit")."""
+    during = renamed_kwargs(
+        "invoke/stream", {"checkpoint_during": options.pop("checkpoint_during")},
+        "checkpoint_during",
+    )["durability"]  # fmt: skip
+    if during is None:
+        return
+    if options.get("durability") is not None:
+        raise InvalidCallError(
+            "Cannot use both checkpoint_during= and durability=: use durability= "
+            "('sync', 'async' or 'exit')."
+        )
+    options["durability"] = "async" if during else "exit"
+
+
 _NESTED_MODES = frozenset({"messages", "tools", EVENTS})
 """Subgraph events of these modes reach a caller without ``subgraphs=True`` (they
 are only produced then, or when the parent takes them; see ``RunContext.streams``)."""
@@ -937,6 +995,8 @@ are only produced then, or when the parent takes them; see ``RunContext.streams`
 _EVENT_MODES = frozenset({"updates", "values", EVENTS})
 _EVENTS_CALL = _Call(_EVENT_MODES, _EVENT_MODES, frozenset(), False, False, "v1")
 """How ``astream_events`` takes its run's stream: ``(mode, chunk)`` of these modes."""
+_CALLBACK_ONLY = frozenset({"on_chain_error", "on_chat_model_error"})
+"""Events of the run that go to callbacks only: LangChain's stream has no such events."""
 _SHAPE_OPTIONS = frozenset({"print_mode", "subgraphs", "debug", "stream_mode"})
 """Options that shape a stream, ignored by ``astream_events`` (which has its own)."""
 
@@ -965,12 +1025,15 @@ async def graph_events(
     keep = EventFilter.pop(options)
     run, call, resuming = graph._prepare(config, _EVENT_MODES, "v1", options, _EVENTS_CALL)
     tags = list(run.config.get("tags") or ())
-    root_id = str(uuid.uuid4())
-    inner = run.ctx.executor  # (a graph streamed in a node of an events run: its own)
-    if isinstance(inner, EventsExecutor):
-        inner = inner.inner
-    run.ctx.executor = EventsExecutor(inner, root_id, tags)
-    run.tables = evented_tables(run.tables)
+    if isinstance(run, TracedRun):  # callbacks too: the events are the same runs'
+        root_id = run.root_id
+    else:
+        root_id = root_run_id(run.config)
+        inner = run.ctx.executor  # (a graph streamed in a node of an events run: its own)
+        if isinstance(inner, EventsExecutor):
+            inner = inner.inner
+        run.ctx.executor = EventsExecutor(inner, root_id, tags)
+        run.tables = evented_tables(run.tables)
     metadata = {**run.ctx.scope.metadata, "ls_integration": "langgraph"}
     v1 = version == "v1"
     root_name = run.config.get("run_name") or (graph.name if name is None else name)
@@ -989,6 +1052,10 @@ async def graph_events(
         mode, chunk = shown
         if mode == EVENTS:
             ev = chunk
+            if ev["event"] in _CALLBACK_ONLY:
+                continue
+            if ev["event"] == "on_tool_start":  # (its call id and description: for callbacks)
+                ev = {**ev, "data": {"input": ev["data"]["input"]}}
             if v1:
                 ev = {**ev, "parent_ids": []}
         elif mode == "updates":
@@ -1003,6 +1070,21 @@ async def graph_events(
     last = root("on_chain_end", {"output": final if view is None else view("output", final)})
     if keep is None or keep(last):
         yield last
+
+
+def _traced_run(
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    config: RunnableConfig,
+    saver: Any,
+    call: _Call,
+    live: bool,
+    scope: RunScope,
+) -> Run:
+    """A run whose events go to the config's LangChain callbacks (``engine.callbacks``)."""
+    run = TracedRun(graph, config, saver, call.modes | {EVENTS}, live, (), None, None, scope)
+    run.keep_events = EVENTS in call.stream_modes
+    run.traced()
+    return run
 
 
 @functools.lru_cache(maxsize=64)

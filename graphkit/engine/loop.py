@@ -55,7 +55,7 @@ from graphkit.engine.events import (
 )
 from graphkit.engine.executor import LOCAL, resolve_executor
 from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
-from graphkit.engine.merge import merge_writes
+from graphkit.engine.merge import cleared_keys, merge_writes
 from graphkit.engine.results import WroteRecord, record_writes
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.engine.task import (
@@ -71,6 +71,7 @@ from graphkit.engine.task import (
 from graphkit.engine.threads import Batch
 from graphkit.errors import (
     EmptyInputError,
+    ErrorCode,
     GraphDrained,
     GraphRecursionError,
     InvalidStateError,
@@ -79,6 +80,7 @@ from graphkit.errors import (
     RunContextError,
     StepTimeoutError,
     add_context,
+    create_error_message,
     is_invalid_resume,
 )
 from graphkit.schema import ROOT
@@ -176,6 +178,9 @@ class Run:
     loaded_checkpoint: Saved | None = None
     """The loaded checkpoint, as the ``checkpoints`` stream reports it."""
     _pool: ThreadPoolExecutor | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    """An async run's event loop, while its start runs in a worker thread (awaited
+    savers, async routing from START): async conditional edges are awaited on it."""
 
     def __init__(
         self,
@@ -261,6 +266,7 @@ class Run:
         cp = CheckpointSession(saver, config) if saver is not None else None
         if cp is not None:
             cp.report_held = "checkpoints" in modes or "debug" in modes
+            cp.untracked = graph.tables.untracked
         self.cp: CheckpointSession | None = cp
         me = weakref.ref(self)
         self.ctx = new_run_context(  # every field, in order
@@ -716,7 +722,13 @@ class Run:
         if self.loaded:  # a Command goes on from where the thread stopped, breakpoint included
             self.skip_interrupt_before = True
         if command.resume is not None:
-            if self.cp is None or not self.cp.loaded:
+            if self.cp is None:  # (a RuntimeError, as LangGraph raises here)
+                raise RunContextError(
+                    "Command(resume=...) needs a checkpointer: compile with one "
+                    "(compile(checkpointer=InMemorySaver())) and pass the config of a thread "
+                    "that stopped at interrupt()."
+                )
+            if not self.cp.loaded:
                 raise EmptyInputError(
                     "Command(resume=...) needs a paused thread: compile with a checkpointer "
                     "and pass the config of a thread that stopped at interrupt()."
@@ -759,7 +771,7 @@ class Run:
                     else:
                         result = call.fn(reader.make(self.values))
                     if type(result) not in _NOT_AWAITED and asyncio.iscoroutine(result):
-                        result = _await_here(result, branch.name, node.name)
+                        result = _await_here(result, branch.name, node.name, self.loop)
                     routes.extend(resolve_branch(branch, result, self.tables))
             finally:
                 CURRENT_TASK.reset(token)
@@ -859,10 +871,13 @@ class Run:
         """Enforce the recursion limit; True when ``interrupt_before`` stops the run here."""
         if self.steps_run >= self.step_budget:
             raise GraphRecursionError(
-                f"Recursion limit of {self.limit} reached without hitting a stop condition "
-                f"(next: {[t.node.name for t in tasks]}). If the graph should run longer, "
-                "raise it: invoke(..., {'recursion_limit': N}); otherwise check the loop's "
-                "exit condition."
+                create_error_message(
+                    message=f"Recursion limit of {self.limit} reached without hitting a stop "
+                    f"condition (next: {[t.node.name for t in tasks]}). If the graph should run "
+                    "longer, raise it: invoke(..., {'recursion_limit': N}); otherwise check the "
+                    "loop's exit condition.",
+                    error_code=ErrorCode.GRAPH_RECURSION_LIMIT,
+                )
             )
         before = self.tables.interrupt_before
         if (
@@ -1362,11 +1377,22 @@ class Run:
             new = merge_writes(self.values, self.tables, writers, owners)
         else:
             new = merged
+        if self.tables.one_step:
+            self._clear_unwritten(new)
         if not new:
             return
         self.values.update(new)
         if self.cp is not None:
             self.cp.mark_changed(new)
+
+    def _clear_unwritten(self, new: dict[str, Any]) -> None:
+        """Clear the keys lasting one step that this step does not write (LangGraph's
+        ``Topic``, ``EphemeralValue``, ``AnyValue``)."""
+        cleared = cleared_keys(self.values, self.tables, new)
+        for key in cleared:
+            del self.values[key]
+        if cleared and self.cp is not None:
+            self.cp.forget(cleared)
 
     def _emit_step(self, tasks: list[Task]) -> None:
         modes = self.modes
@@ -1517,13 +1543,19 @@ class Run:
             else:  # sync saves commit in a worker thread: the loop stays free
                 cp.defer_sync = cp.durability == "sync" and cp.saver.waits_on_io
         try:
-            if awaited is not None:
-                await self._astart(input, resuming)
-                await awaited.settle()
+            if awaited is not None or _routes_async(self.tables.start):
+                # (in a worker thread, with the loop free to await what start awaits)
+                self.loop = asyncio.get_running_loop()
+                try:
+                    await self._astart(input, resuming)
+                finally:
+                    self.loop = None
             else:
                 self.start(input, resuming=resuming)
-                if cp is not None and cp.deferred:
-                    await asyncio.to_thread(cp.commit_deferred)
+            if awaited is not None:
+                await awaited.settle()
+            elif cp is not None and cp.deferred:
+                await asyncio.to_thread(cp.commit_deferred)
             for event in self.drain():
                 yield event
             while True:
@@ -1647,13 +1679,26 @@ class _Routed:
         self.routes = routes
 
 
-def _await_here(coroutine: Any, branch: str, node: str) -> Any:
+def _routes_async(node: NodeTable) -> bool:
+    """Whether a conditional edge from ``node`` is async (its routing is awaited)."""
+    return any(branch.call.is_async for branch in node.branches)
+
+
+def _await_here(
+    coroutine: Any, branch: str, node: str, loop: asyncio.AbstractEventLoop | None = None
+) -> Any:
     """The result of an async conditional edge evaluated outside a step (from START, or
-    for ``update_state(as_node=...)``): run on a loop of its own, which this thread has
-    when it runs no loop (``aupdate_state`` runs in a worker thread)."""
+    for ``update_state(as_node=...)``): awaited on the async run's ``loop`` when this is
+    its start's worker thread (the edge may use what that loop owns), else run on a loop
+    of its own, which this thread has when it runs no loop (``aupdate_state`` runs in a
+    worker thread)."""
     try:
-        asyncio.get_running_loop()
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:
+        running = None
+    if loop is not None and running is None:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+    if running is None:
         return asyncio.run(coroutine)
     coroutine.close()
     raise InvalidUpdateError(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from graphkit import _langchain
 from graphkit.constants import MISSING
 from graphkit.engine import in_place
-from graphkit.errors import InvalidUpdateError, add_context
+from graphkit.errors import ErrorCode, InvalidUpdateError, add_context, create_error_message
 from graphkit.types import Overwrite
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ def merge_writes(
     if not grouped:
         return {}
     reducers = tables.reducers
+    one_step = tables.one_step
     new: dict[str, Any] = {}
     for key, pending in grouped.items():
         reducer = reducers.get(key)
@@ -68,8 +69,14 @@ def merge_writes(
                     if grown is not None
                     else _reduce(values.get(key, MISSING), pending, reducer, key)
                 )
+            elif key in one_step:  # a value lasting one step: merged from its start
+                start = one_step[key]
+                new[key] = _reduce(MISSING if start is None else start(), pending, reducer, key)
             else:
-                new[key] = _reduce(values.get(key, MISSING), pending, reducer, key)
+                current = values.get(key, MISSING)
+                if current is MISSING and key in tables.absent_until_written:
+                    current = tables.absent_until_written[key]()
+                new[key] = _reduce(current, pending, reducer, key)
             if reducer is not None and _langchain.SEEN:  # (the reducer converted them)
                 tables.note_langchain(key, pending)
         except InvalidUpdateError:
@@ -79,6 +86,12 @@ def merge_writes(
             add_context(exc, f"While merging writes of {names} into key {key!r}")
             raise
     return new
+
+
+def cleared_keys(values: dict[str, Any], tables: GraphTables, new: dict[str, Any]) -> list[str]:
+    """The keys lasting one step (``GraphTables.one_step``) that hold a value but get no
+    write in ``new``, the step's merged writes: the step clears them."""
+    return [key for key in tables.one_step if key in values and key not in new]
 
 
 def first_value(key: str, value: Any, reducer: Any, initial: Any) -> Any:
@@ -137,7 +150,10 @@ OVERWRITE_KEY = "__overwrite__"
 def _conflict(key: str, writers: list[tuple[str, list[Write]]]) -> InvalidUpdateError:
     names = [n for n, w in writers if any(k == key for k, _ in w)]
     return InvalidUpdateError(
-        f"At key {key!r}: written by {names} in the same step, but it keeps only one "
-        "value. Give it a reducer to merge parallel writes, e.g. "
-        f"`{key}: Annotated[list, operator.add]`, or write it from one node per step."
+        create_error_message(
+            message=f"At key {key!r}: written by {names} in the same step, but it keeps only "
+            "one value. Give it a reducer to merge parallel writes, e.g. "
+            f"`{key}: Annotated[list, operator.add]`, or write it from one node per step.",
+            error_code=ErrorCode.INVALID_CONCURRENT_GRAPH_UPDATE,
+        )
     )

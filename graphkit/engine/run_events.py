@@ -19,6 +19,9 @@ not asked for events has neither, and does no extra work:
 
 Events travel as ``(namespace, "events", event)`` on the run's live stream, so
 they arrive in the order they happen, interleaved with the root's ``updates``.
+A run whose config carries LangChain callbacks reports the same runs to them
+(``graphkit.engine.callbacks``; a sync run hands each event to them where it
+happens, and its chat models need not stream: ``EventsExecutor.inline``/``to_stream``).
 """
 
 from __future__ import annotations
@@ -145,6 +148,15 @@ class EventsExecutor:
         self.tags = tags
         """The config's tags: every event of the run carries them."""
         self.workers = inner.workers
+        self.inline: Any = None
+        """A sync run's ``CallbackRelay``: its events go to the callbacks as they happen
+        (an async run's go through its stream, their calls awaited by the consumer)."""
+        self.relay: Any = None
+        """The run's ``CallbackRelay`` (sync or async), when its config has callbacks."""
+        self.to_stream = True
+        """The run's events go to its stream (``astream_events``; chat models stream
+        their replies to report them). False for a sync run whose events only go to
+        callbacks (a model's ``invoke`` is not streamed there, as LangChain's is not)."""
         self.pending: dict[int, tuple[RunEvents, Any]] = {}
         """Id of a task context -> its node's run and output, until its branches ran."""
         self.lineage: dict[Any, list[str]] = {}
@@ -160,7 +172,20 @@ class EventsExecutor:
         if ctx is None:
             return self.inner.call(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
-        output = self.inner.call(name, spec, state, ctx)
+        relay = self.relay
+        token = None
+        if relay is not None:
+            if self.inline is None:  # (an async run's: the handlers see its start first)
+                relay.wait_started(chain.run_id)
+            token = relay.enter(ctx)
+        try:
+            output = self.inner.call(name, spec, state, ctx)
+        except BaseException as exc:
+            chain.failed(exc)
+            raise
+        finally:
+            if token is not None:
+                relay.leave(token)
         self.returned(chain, output)
         return output
 
@@ -169,7 +194,20 @@ class EventsExecutor:
         if ctx is None:
             return await self.inner.acall(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
-        output = await self.inner.acall(name, spec, state, ctx)
+        relay = self.relay
+        token = None
+        if relay is not None:
+            if self.inline is None:  # (the handlers see its start before what it runs)
+                await relay.reached(chain.run_id)
+            token = relay.enter(ctx)
+        try:
+            output = await self.inner.acall(name, spec, state, ctx)
+        except BaseException as exc:
+            chain.failed(exc)
+            raise
+        finally:
+            if token is not None:
+                relay.leave(token)
         if not self.after_branches(chain, output):
             chain.emit("stream", {"chunk": output})
             await asyncio.sleep(0)  # (see ``later``)
@@ -197,6 +235,12 @@ class EventsExecutor:
         kept = self.pending.pop(id(ctx), None)
         if kept is not None:
             kept[0].returned(kept[1])
+
+    def node_failed(self, ctx: TaskContext, error: BaseException) -> None:
+        """The node ``ctx`` runs failed after it returned (a routing function raised)."""
+        kept = self.pending.pop(id(ctx), None)
+        if kept is not None:
+            kept[0].failed(error)
 
     def task_run(self, ctx: TaskContext, name: str, spec: CallSpec | None, state: Any) -> RunEvents:
         """Start the chain run of a node attempt (or of the ``@task`` call running here)."""
@@ -258,9 +302,16 @@ def events_of(ctx: TaskContext | None) -> EventsExecutor | None:
     return executor if isinstance(executor, EventsExecutor) else None
 
 
-def events_active() -> bool:
-    """True inside a task of a run that streams ``astream_events``."""
+def reporting() -> bool:
+    """True inside a task of a run that reports its runs (``astream_events`` or callbacks)."""
     return events_of(CURRENT_TASK.get()) is not None
+
+
+def events_active() -> bool:
+    """True inside a task of a run that streams ``astream_events`` (whose chat models
+    report their calls as streamed; for callbacks alone they need not stream)."""
+    events = events_of(CURRENT_TASK.get())
+    return events is not None and events.to_stream
 
 
 def inner_metadata(ctx: TaskContext) -> dict[str, Any]:
@@ -318,18 +369,21 @@ class RunEvents:
         """Send ``on_<kind>_<phase>`` on the stream of the task's run."""
         emit = self.ctx.run.emit
         if emit is not None:
-            emit(
-                EVENTS,
-                stream_event(
-                    f"on_{self.kind}_{phase}",
-                    self.name,
-                    self.run_id,
-                    data,
-                    self.tags,
-                    self.metadata,
-                    self.parent_ids,
-                ),
+            ev = stream_event(
+                f"on_{self.kind}_{phase}",
+                self.name,
+                self.run_id,
+                data,
+                self.tags,
+                self.metadata,
+                self.parent_ids,
             )
+            events = events_of(self.ctx)
+            if events is not None and events.inline is not None:  # a sync run's callbacks
+                events.inline.event(ev)
+                if not events.to_stream:  # (only callbacks take the run's events)
+                    return
+            emit(EVENTS, ev)
 
     def start(self, given: Any) -> RunEvents:
         """The run started with ``given``."""
@@ -340,6 +394,11 @@ class RunEvents:
     def end(self, output: Any) -> None:
         """The run returned ``output``."""
         self.emit("end", {"output": output, "input": self.input})
+
+    def failed(self, error: BaseException) -> None:
+        """The run raised ``error`` (or paused: a ``GraphInterrupt``), as callbacks see
+        it (``astream_events`` streams no chain errors)."""
+        self.emit("error", {"error": error, "input": self.input})
 
     def returned(self, output: Any) -> None:
         """A chain run returned ``output``: its one stream chunk, then its end."""
@@ -362,6 +421,15 @@ class ModelRun:
         """One streamed chunk."""
         self.merged = chunk if self.merged is None else self.merged + chunk
         self.run.emit("stream", {"chunk": chunk})
+
+    def replied(self, message: Any) -> Any:
+        """The model returned ``message`` without streaming; returns it."""
+        self.run.end(message)
+        return message
+
+    def failed(self, error: BaseException) -> None:
+        """The model call raised ``error``."""
+        self.run.failed(error)
 
     def end(self) -> None:
         """The reply is complete."""
@@ -386,10 +454,12 @@ class ToolRun:
 
     __slots__ = ("call_id", "run")
 
-    def __init__(self, run: RunEvents, args: Any, call_id: str | None) -> None:
+    def __init__(self, run: RunEvents, args: Any, call_id: str | None, description: str) -> None:
         self.run = run
         self.call_id = call_id
-        run.start(args)
+        run.input = args
+        # (the call id and description: for callbacks; astream_events streams the input)
+        run.emit("start", {"input": args, "tool_call_id": call_id, "description": description})
 
     def finished(self, output: Any) -> None:
         """The tool returned ``output``: called for a tool call (with its id), the
@@ -415,10 +485,10 @@ def _as_tool_message(output: Any, name: str, call_id: str) -> Any:
     return ToolMessage(content=_content(output), name=name, tool_call_id=call_id)
 
 
-def tool_run(name: str, args: Any, call_id: str | None) -> ToolRun | None:
+def tool_run(name: str, args: Any, call_id: str | None, description: str = "") -> ToolRun | None:
     """The events of a tool call in the current task (None when not streamed)."""
     run = inner_run("tool", name)
-    return None if run is None else ToolRun(run, args, call_id)
+    return None if run is None else ToolRun(run, args, call_id, description)
 
 
 _EVENTED: dict[int, tuple[GraphTables, GraphTables]] = {}
@@ -463,19 +533,33 @@ def _evented(branch: BranchDef, index: int) -> BranchDef:
         parents = list(events.inside(ctx))
         run = RunEvents(ctx, "chain", name, [tag, *events.tags], ctx.stream_metadata(), parents)
         run.start(given)
-        result = fn(*args, **kwargs)
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            _route_failed(events, run, exc)
+            raise
         if inspect.isawaitable(result):
-            return _ended(result, run)
+            return _ended(result, run, events)
         run.end(result)
         return result
 
     return dataclasses.replace(branch, call=dataclasses.replace(spec, fn=reported))
 
 
-async def _ended(result: Any, run: RunEvents) -> Any:
-    value = await result
+async def _ended(result: Any, run: RunEvents, events: EventsExecutor) -> Any:
+    try:
+        value = await result
+    except BaseException as exc:
+        _route_failed(events, run, exc)
+        raise
     run.end(value)
     return value
+
+
+def _route_failed(events: EventsExecutor, run: RunEvents, error: BaseException) -> None:
+    """A routing function raised: its run and its node's fail (as in LangGraph)."""
+    run.failed(error)
+    events.node_failed(run.ctx, error)
 
 
 class EventedRun(Run):
@@ -501,18 +585,36 @@ class EventedRun(Run):
         self._chain = chain.start(input)
 
     def _end(self) -> None:
-        if self._chain is not None and not self.paused:
+        if self._chain is None:
+            return
+        if self.paused:  # (as its node will: a pause is an error to callbacks)
+            from graphkit.errors import GraphInterrupt
+
+            self._chain.failed(GraphInterrupt(tuple(self.interrupts)))
+        else:
             self._chain.end(self.output())  # (a graph run as a whole streams no chunk)
 
+    def _failed(self, error: BaseException) -> None:
+        if self._chain is not None:
+            self._chain.failed(error)
+
     def iterate(self, input: Any, *, resuming: bool = False) -> Any:
-        """``Run.iterate`` between the graph run's start and end events."""
+        """``Run.iterate`` between the graph run's start and end (or error) events."""
         self._begin(input)
-        yield from super().iterate(input, resuming=resuming)
+        try:
+            yield from super().iterate(input, resuming=resuming)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
         self._end()
 
     async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncIterator[Any]:
-        """``Run.aiterate`` between the graph run's start and end events."""
+        """``Run.aiterate`` between the graph run's start and end (or error) events."""
         self._begin(input)
-        async for item in super().aiterate(input, resuming=resuming):
-            yield item
+        try:
+            async for item in super().aiterate(input, resuming=resuming):
+                yield item
+        except BaseException as exc:
+            self._failed(exc)
+            raise
         self._end()

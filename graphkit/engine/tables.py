@@ -184,6 +184,14 @@ class GraphTables:
     ``Run.hand_out`` anything to do."""
     managed: frozenset[str] = frozenset()
     """Managed keys of the graph's schemas: an input or a write to one is ignored."""
+    one_step: dict[str, Callable[[], Any] | None] = field(default_factory=dict)
+    """Keys whose value lasts one step (``ChannelSpec.one_step``), with what a step's
+    writes merge from (None: the first write); empty for most graphs."""
+    untracked: frozenset[str] = frozenset()
+    """Keys never saved in a checkpoint (``ChannelSpec.untracked``)."""
+    absent_until_written: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    """Reducer keys with no value until written, with what the first write merges
+    from (``ChannelSpec.absent_until_written``); empty for most graphs."""
     direct_input: bool = False
     """The input checkpoint holds the input already applied, and what follows START
     runs at step 0 (no step of its own for START): the functional API's layout, as
@@ -310,7 +318,11 @@ def build_tables(
         channels=channels,
         channel_set=frozenset(channels),
         reducers=reducers,
-        initial={k: c.initial for k, c in channels.items() if c.initial is not None},
+        initial={
+            k: c.initial
+            for k, c in channels.items()
+            if c.initial is not None and not (c.one_step or c.absent_until_written)
+        },
         state=builder.state,
         input=builder.input,
         output_keys=builder.output.keys,
@@ -325,6 +337,13 @@ def build_tables(
         managed=frozenset(k for schema in builder._schemas for k in schema.managed),
         langchain=speaks,
         langchain_candidates=candidates,
+        one_step={k: c.initial for k, c in channels.items() if c.one_step},
+        untracked=frozenset(k for k, c in channels.items() if c.untracked),
+        absent_until_written={
+            k: c.initial
+            for k, c in channels.items()
+            if c.absent_until_written and c.initial is not None and not c.one_step
+        },
     )
 
 

@@ -369,7 +369,12 @@ def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
         if node.langchain:  # its input holds graphkit's messages: it shows them as these
             node.subgraph.tables.inherit_langchain(node.langchain)
         chain = _subgraph_chain(node, state, ctx)
-        output = node.subgraph._run_as_node(state, ctx)
+        try:
+            output = node.subgraph._run_as_node(state, ctx)
+        except BaseException as exc:
+            if chain is not None:
+                chain[1].failed(exc)
+            raise
         if chain is not None:
             chain[0].returned(chain[1], output)
         return subgraph_update(node, output)
@@ -493,7 +498,12 @@ async def _acall_node(task: Task) -> Any:
         if node.langchain:  # (as in ``_call``)
             node.subgraph.tables.inherit_langchain(node.langchain)
         chain = _subgraph_chain(node, task.input, task)
-        output = await node.subgraph._arun_as_node(task.input, task)
+        try:
+            output = await node.subgraph._arun_as_node(task.input, task)
+        except BaseException as exc:
+            if chain is not None:
+                chain[1].failed(exc)
+            raise
         if chain is not None:
             chain[0].returned(chain[1], output)
         return subgraph_update(node, output)

@@ -5,7 +5,15 @@
 
 from graphkit.constants import END, START
 from graphkit.engine.compiled import CompiledStateGraph
-from graphkit.graph.message import MessagesState, add_messages
+from graphkit.graph.message import MessageGraph, MessagesState, add_messages
 from graphkit.graph.state import StateGraph
 
-__all__ = ["END", "START", "CompiledStateGraph", "MessagesState", "StateGraph", "add_messages"]
+__all__ = [
+    "END",
+    "START",
+    "CompiledStateGraph",
+    "MessageGraph",
+    "MessagesState",
+    "StateGraph",
+    "add_messages",
+]

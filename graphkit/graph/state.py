@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any, Generic, cast
 
 from typing_extensions import Self
 
+from graphkit._deprecated import renamed_kwargs
 from graphkit._langchain import LangChainNode, is_langchain_runnable
 from graphkit.constants import END, RESERVED_CHARS, START
-from graphkit.errors import GraphCompileError, InvalidCallError
+from graphkit.errors import GraphCompileError
 from graphkit.node import (
     BranchDef,
     CallSpec,
@@ -95,12 +96,11 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         output_schema: type[OutputT] | None = None,
         **legacy: Any,
     ) -> None:
-        input_schema = input_schema or legacy.pop("input", None)
-        output_schema = output_schema or legacy.pop("output", None)
         if legacy:
-            raise InvalidCallError(
-                f"StateGraph() got unexpected keyword arguments {sorted(legacy)}"
-            )
+            old = renamed_kwargs("StateGraph()", legacy, "input", "output", "config_schema")
+            input_schema = input_schema or old.get("input_schema")
+            output_schema = output_schema or old.get("output_schema")
+            context_schema = context_schema or old.get("context_schema")
         self.state_schema = state_schema
         self.state = inspect_schema(state_schema)
         self.input = (
@@ -173,10 +173,10 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         node's input and may ask for ``error: NodeError``; what it returns (an
         update or a ``Command``) takes the failed node's place.
         """
-        retry_policy = retry_policy or legacy.pop("retry", None)
-        input_schema = input_schema or legacy.pop("input", None)
         if legacy:
-            raise InvalidCallError(f"add_node() got unexpected keyword arguments {sorted(legacy)}")
+            old = renamed_kwargs("add_node()", legacy, "retry", "input")
+            retry_policy = retry_policy or old.get("retry_policy")
+            input_schema = input_schema or old.get("input_schema")
         if isinstance(node, str):
             name = node
             if action is None:
@@ -385,6 +385,7 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         name: str | None = None,
         cache: BaseCache[Any] | None = None,
         executor: Executor | None = None,
+        transformers: Sequence[Any] | None = None,
     ) -> CompiledStateGraph[StateT, ContextT, InputT, OutputT]:
         """Validate the graph and build the runnable form (raises on any mistake).
 
@@ -392,13 +393,22 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         a ``CachePolicy``. ``executor`` runs the nodes' functions elsewhere (e.g.
         ``graphkit.executor.RayExecutor()``); the default runs them in this process.
         ``name`` (default ``"LangGraph"``, as LangGraph's) names the graph's root run
-        in ``astream_events``, its drawing and its repr.
+        in ``astream_events``, its drawing and its repr. ``transformers`` (LangGraph's
+        stream transformers for ``astream_events(version="v3")``) must be empty: that
+        streaming protocol is not graphkit's.
         """
         from graphkit.engine.compiled import CompiledStateGraph
         from graphkit.engine.run_events import ROOT_NAME
         from graphkit.engine.tables import build_tables
 
         _check_cache(cache)
+        if transformers:
+            raise GraphCompileError(
+                "compile(transformers=...) configures LangGraph's stream transformers, which "
+                "feed its astream_events(version='v3') protocol; graphkit does not have it. "
+                "Stream with graph.stream(..., stream_mode=[...]) (version='v2' gives typed "
+                "parts), or graph.astream_events(..., version='v2')."
+            )
         before = _as_names(interrupt_before)
         after = _as_names(interrupt_after)
         self.validate(before + after)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -53,22 +54,29 @@ def _messages_streaming_active() -> bool:
     return messages_streaming_active()
 
 
-def _model_run(model: BaseChatModel, messages: list[BaseMessage]) -> Any:
-    """The ``astream_events`` events of this call (None unless a run streams them)."""
+@functools.cache
+def _run_events() -> Any:
+    """``graphkit.engine.run_events``, imported once (None without the engine)."""
     try:
-        from graphkit.engine.run_events import model_run
+        from graphkit.engine import run_events
     except ImportError:  # pragma: no cover - engine not installed
         return None
+    return run_events
+
+
+def _model_run(model: BaseChatModel, messages: list[BaseMessage]) -> Any:
+    """The reported run of this call (``astream_events``, callbacks), or None when the
+    run it is in reports none."""
+    run_events = _run_events()
+    if run_events is None or not run_events.reporting():  # (the common case)
+        return None
     extra = {**(model.metadata or {}), **model.ls_params()}
-    return model_run(model.run_name(), messages, model.tags or (), extra)
+    return run_events.model_run(model.run_name(), messages, model.tags or (), extra)
 
 
 def _events_active() -> bool:
-    try:
-        from graphkit.engine.run_events import events_active
-    except ImportError:  # pragma: no cover - engine not installed
-        return False
-    return events_active()
+    run_events = _run_events()
+    return run_events is not None and bool(run_events.events_active())
 
 
 def _emit(chunk: AIMessageChunk, metadata: dict[str, Any] | None) -> None:
@@ -145,7 +153,15 @@ class BaseChatModel(ABC):
             for chunk in self.stream(messages):
                 merged = chunk if merged is None else merged + chunk
             return _final_message(merged)
-        return self._generate(messages)
+        events = _model_run(self, messages)  # (a run calling callbacks only: not streamed)
+        if events is None:
+            return self._generate(messages)
+        try:
+            reply = self._generate(messages)
+        except BaseException as exc:
+            events.failed(exc)
+            raise
+        return events.replied(reply)
 
     async def ainvoke(
         self, input: LanguageModelInput, config: Any = None, **kwargs: Any
@@ -159,7 +175,15 @@ class BaseChatModel(ABC):
             async for chunk in self.astream(messages):
                 merged = chunk if merged is None else merged + chunk
             return _final_message(merged)
-        return await self._agenerate(messages)
+        events = _model_run(self, messages)  # (a run calling callbacks only: not streamed)
+        if events is None:
+            return await self._agenerate(messages)
+        try:
+            reply = await self._agenerate(messages)
+        except BaseException as exc:
+            events.failed(exc)
+            raise
+        return events.replied(reply)
 
     def stream(
         self, input: LanguageModelInput, config: Any = None, **kwargs: Any
@@ -171,12 +195,17 @@ class BaseChatModel(ABC):
         metadata = self._chunk_metadata()
         messages = _to_messages(input)
         events = _model_run(self, messages)
-        chunks = [_as_chunk(self._generate(messages))] if self._no_streaming() else None
-        for chunk in chunks or self._stream(messages):
-            _emit(chunk, metadata)
+        try:
+            chunks = [_as_chunk(self._generate(messages))] if self._no_streaming() else None
+            for chunk in chunks or self._stream(messages):
+                _emit(chunk, metadata)
+                if events is not None:
+                    events.chunk(chunk)
+                yield chunk
+        except Exception as exc:
             if events is not None:
-                events.chunk(chunk)
-            yield chunk
+                events.failed(exc)
+            raise
         if events is not None:
             events.end()
 
@@ -191,15 +220,21 @@ class BaseChatModel(ABC):
         metadata = self._chunk_metadata()
         messages = _to_messages(input)
         events = _model_run(self, messages)
-        if self._no_streaming():
-            chunks: AsyncIterator[AIMessageChunk] = _one(_as_chunk(await self._agenerate(messages)))
-        else:
-            chunks = self._astream(messages)
-        async for chunk in chunks:
-            _emit(chunk, metadata)
+        try:
+            if self._no_streaming():
+                reply = _as_chunk(await self._agenerate(messages))
+                chunks: AsyncIterator[AIMessageChunk] = _one(reply)
+            else:
+                chunks = self._astream(messages)
+            async for chunk in chunks:
+                _emit(chunk, metadata)
+                if events is not None:
+                    events.chunk(chunk)
+                yield chunk
+        except Exception as exc:
             if events is not None:
-                events.chunk(chunk)
-            yield chunk
+                events.failed(exc)
+            raise
         if events is not None:
             events.end()
 
@@ -215,7 +250,9 @@ class BaseChatModel(ABC):
         asked = self.streaming or (_messages_streaming_active() and not self._nostream())
         if asked and not self._no_streaming():
             return True
-        return _events_active()  # astream_events reports the call as streamed (stream() does)
+        # astream_events reports the call as streamed (stream() does); callbacks alone
+        # see it as LangChain's invoke shows them: not streamed (invoke reports it)
+        return _events_active()
 
     def _nostream(self) -> bool:
         """Tagged ``TAG_NOSTREAM``: its chunks stay out of ``stream_mode="messages"``."""

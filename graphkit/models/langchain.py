@@ -28,6 +28,7 @@ from graphkit._langchain import (
     openai_tool,
     to_langchain_messages,
     unbound,
+    untraced,
 )
 from graphkit.errors import InvalidArgumentError
 from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -120,17 +121,17 @@ class LangChainChatModel(BaseChatModel):
         return runnable
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
-        return _reply(self._runnable().invoke(to_langchain_messages(messages)))
+        return _reply(self._runnable().invoke(to_langchain_messages(messages), untraced()))
 
     def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
-        for chunk in self._runnable().stream(to_langchain_messages(messages)):
+        for chunk in self._runnable().stream(to_langchain_messages(messages), untraced()):
             yield _chunk(chunk)
 
     async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
-        return _reply(await self._runnable().ainvoke(to_langchain_messages(messages)))
+        return _reply(await self._runnable().ainvoke(to_langchain_messages(messages), untraced()))
 
     async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
-        async for chunk in self._runnable().astream(to_langchain_messages(messages)):
+        async for chunk in self._runnable().astream(to_langchain_messages(messages), untraced()):
             yield _chunk(chunk)
 
 

@@ -74,6 +74,11 @@ class Embeddings(Protocol):
         return await asyncio.to_thread(self.embed_query, text)
 
 
+EmbeddingsFunc = EmbedFunc
+"""LangGraph's name of :data:`EmbedFunc`."""
+AEmbeddingsFunc = AEmbedFunc
+"""LangGraph's name of :data:`AEmbedFunc`."""
+
 EmbeddingsLike = Union[Embeddings, EmbedFunc, AEmbedFunc, str, None]  # noqa: UP007 - runtime alias on 3.10
 """Anything :func:`ensure_embeddings` accepts."""
 
@@ -239,7 +244,7 @@ def _is_async_callable(func: Any) -> bool:
     )
 
 
-def ensure_embeddings(embed: EmbeddingsLike, *, dims: int) -> Embeddings:
+def ensure_embeddings(embed: EmbeddingsLike, *, dims: int | None = None) -> Embeddings:
     """Turn whatever was passed as ``index["embed"]`` into an :class:`Embeddings`.
 
     ``None`` or ``"hash"`` gives ``HashEmbeddings(dims)``; an object with
@@ -250,6 +255,11 @@ def ensure_embeddings(embed: EmbeddingsLike, *, dims: int) -> Embeddings:
     [1.0, 0.0]
     """
     if embed is None or embed == "hash":
+        if dims is None:
+            raise InvalidStoreConfigError(
+                "ensure_embeddings(None) needs dims=N for the local HashEmbeddings; or pass "
+                "an Embeddings object, a function list[str] -> vectors, or 'provider:model'."
+            )
         return HashEmbeddings(dims)
     if isinstance(embed, str):
         if ":" not in embed:
@@ -299,8 +309,10 @@ def embeddings_name(embed: EmbeddingsLike | Embeddings) -> str:
 
 __all__ = [
     "AEmbedFunc",
+    "AEmbeddingsFunc",
     "EmbedFunc",
     "Embeddings",
+    "EmbeddingsFunc",
     "EmbeddingsLike",
     "HashEmbeddings",
     "embeddings_name",

@@ -42,6 +42,8 @@ __all__ = [
     "Cipher",
     "SerdeError",
     "Serializer",
+    "TypedSerializer",
+    "as_serializer",
     "default_serializer",
     "register",
     "type_name",
@@ -579,6 +581,81 @@ class Serializer:
 
 default_serializer = Serializer()
 """The serializer savers and stores use unless given another."""
+
+_TYPED = b"\xc1\x03"  # then msgpack [type tag, bytes] from a LangGraph-style serializer
+
+
+class TypedSerializer(Serializer):
+    """A serializer written for LangGraph (``dumps_typed(obj) -> (tag, bytes)`` and
+    ``loads_typed((tag, bytes))``) as graphkit's savers call one: each value is stored
+    as its tag and bytes. Made by :func:`as_serializer`; a saver then stores whole
+    values (no appended parts: the bytes are the wrapped serializer's own)."""
+
+    __slots__ = ("typed",)
+
+    def __init__(self, typed: Any) -> None:
+        super().__init__()
+        self.typed = typed
+        """The wrapped serializer."""
+
+    def dumps(self, obj: Any, *, where: str = "") -> bytes:
+        tag, data = self.typed.dumps_typed(obj)
+        return _TYPED + msgpack.packb([tag, bytes(data)], use_bin_type=True)
+
+    def loads(self, data: bytes | memoryview, *, where: str = "") -> Any:
+        if bytes(data[:2]) != _TYPED:
+            return super().loads(data, where=where)  # written before, by graphkit's own
+        try:
+            tag, body = msgpack.unpackb(memoryview(data)[2:], raw=False)
+        except Exception as exc:
+            place = f" in {where}" if where else ""
+            raise SerdeError(f"cannot deserialize{place}: corrupt data ({exc})") from None
+        return self.typed.loads_typed((tag, body))
+
+    def plain_body(self, data: bytes | memoryview) -> memoryview | None:
+        return None  # never msgpack of graphkit's: savers decode each value with loads
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        result: tuple[str, bytes] = self.typed.dumps_typed(obj)
+        return result
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        return self.typed.loads_typed(data)
+
+
+def as_serializer(serde: Any) -> Serializer:
+    """What a saver stores with, given ``serde=``: graphkit's ``Serializer`` as it is; a
+    serializer written for LangGraph (only ``dumps_typed``/``loads_typed``, or a
+    ``Serializer`` subclass that overrides them) through :class:`TypedSerializer`, so
+    its methods are the ones called. Anything else raises ``InvalidCallError``.
+
+    >>> class Tagged:
+    ...     def dumps_typed(self, obj): return "repr", repr(obj).encode()
+    ...     def loads_typed(self, data): return eval(data[1])
+    >>> serde = as_serializer(Tagged())
+    >>> serde.loads(serde.dumps({"a": (1, 2)}))
+    {'a': (1, 2)}
+    """
+    if isinstance(serde, Serializer):
+        cls = type(serde)
+        overridden = any(
+            getattr(cls, name) is not getattr(Serializer, name)
+            for name in ("dumps_typed", "loads_typed")
+        )
+        if not overridden or isinstance(serde, TypedSerializer):
+            return serde
+        if cls.dumps is not Serializer.dumps:
+            return serde  # it overrides dumps too: its own graphkit serializer
+        return TypedSerializer(serde)
+    if callable(getattr(serde, "dumps_typed", None)) and callable(
+        getattr(serde, "loads_typed", None)
+    ):
+        return TypedSerializer(serde)
+    raise InvalidCallError(
+        f"serde= must be a graphkit.checkpoint.serde.Serializer or an object with "
+        f"dumps_typed(obj) -> (str, bytes) and loads_typed((str, bytes)), got "
+        f"{type(serde).__name__}."
+    )
 
 
 # ------------------------------------------------------------------- helpers

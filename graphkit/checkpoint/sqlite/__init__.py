@@ -2,13 +2,11 @@
 ``graphkit.checkpoint.lmdb.LMDBSaver``, so asking this module for ``SqliteSaver`` says
 how to switch (the module itself imports, for tools that walk the package)."""
 
-from typing import Any
-
-from graphkit.errors import ReplacedModuleError
+from graphkit._replaced import replaced_names
 
 __all__: list[str] = []
 
-_SWITCH = (
+SWITCH = (
     "graphkit has no SQLite saver: its embedded durable saver stores checkpoints in LMDB. "
     "Replace `from langgraph.checkpoint.sqlite import SqliteSaver` (or `.aio` "
     "AsyncSqliteSaver) with `from graphkit.checkpoint.lmdb import LMDBSaver`, and "
@@ -18,13 +16,4 @@ _SWITCH = (
 )
 
 
-def replaced(module: str, name: str, replaced_names: tuple[str, ...]) -> Any:
-    """A module ``__getattr__`` for LangGraph's SQLite savers: names them with the way to
-    switch, any other name is missing as usual."""
-    if name in replaced_names:
-        raise ReplacedModuleError(_SWITCH)
-    raise AttributeError(f"module {module!r} has no attribute {name!r}")
-
-
-def __getattr__(name: str) -> Any:
-    return replaced(__name__, name, ("SqliteSaver",))
+__getattr__ = replaced_names(__name__, ("SqliteSaver",), SWITCH)

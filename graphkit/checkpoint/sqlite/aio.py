@@ -1,11 +1,8 @@
 """LangGraph's ``langgraph.checkpoint.sqlite.aio``: see ``graphkit.checkpoint.sqlite``."""
 
-from typing import Any
-
-from graphkit.checkpoint.sqlite import replaced
+from graphkit._replaced import replaced_names
+from graphkit.checkpoint.sqlite import SWITCH
 
 __all__: list[str] = []
 
-
-def __getattr__(name: str) -> Any:
-    return replaced(__name__, name, ("AsyncSqliteSaver",))
+__getattr__ = replaced_names(__name__, ("AsyncSqliteSaver",), SWITCH)

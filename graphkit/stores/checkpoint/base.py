@@ -57,14 +57,19 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from graphkit.errors import ConfigError, SaverNotImplementedError
-from graphkit.stores.serde import SerdeError, Serializer, default_serializer
+from graphkit.errors import ConfigError, EmptyChannelError, SaverNotImplementedError
+from graphkit.stores.serde import SerdeError, Serializer, as_serializer, default_serializer
 
 __all__ = [
+    "ERROR",
+    "INTERRUPT",
+    "LATEST_VERSION",
+    "RESUME",
+    "SCHEDULED",
     "WRITES_IDX_MAP",
     "BaseCheckpointSaver",
     "ChannelVersions",
@@ -73,8 +78,10 @@ __all__ = [
     "CheckpointMetadata",
     "CheckpointTuple",
     "CheckpointWriter",
+    "EmptyChannelError",
     "RunnableConfig",
     "ThreadSummary",
+    "copy_checkpoint",
     "empty_checkpoint",
     "get_checkpoint_id",
     "new_checkpoint_id",
@@ -91,7 +98,19 @@ FORMAT_VERSION = 1
 ChannelVersions = dict[str, int]
 """A checkpoint's version of each channel (LangGraph's name; graphkit's versions are ints)."""
 
-WRITES_IDX_MAP = {"__error__": -1, "__scheduled__": -2, "__interrupt__": -3, "__resume__": -4}
+LATEST_VERSION = FORMAT_VERSION
+"""LangGraph's name of ``FORMAT_VERSION``."""
+
+ERROR = "__error__"
+"""The channel of a pending write recording a task's error."""
+SCHEDULED = "__scheduled__"
+"""The channel of a pending write recording a scheduled task (LangGraph's)."""
+INTERRUPT = "__interrupt__"
+"""The channel of a pending write recording a task's interrupts."""
+RESUME = "__resume__"
+"""The channel of a pending write recording the values a task resumes with."""
+
+WRITES_IDX_MAP = {ERROR: -1, SCHEDULED: -2, INTERRUPT: -3, RESUME: -4}
 """The ``task_index`` LangGraph's savers store a special write's channel under (a saver
 written for LangGraph uses it to order pending writes)."""
 
@@ -399,6 +418,22 @@ def empty_checkpoint() -> Checkpoint:
     )
 
 
+def copy_checkpoint(checkpoint: Checkpoint) -> Checkpoint:
+    """A copy of ``checkpoint`` with dicts of its own (the values themselves are shared).
+
+    >>> first = empty_checkpoint()
+    >>> second = copy_checkpoint(first)
+    >>> second["channel_values"]["x"] = 1
+    >>> first["channel_values"]
+    {}
+    """
+    copied = Checkpoint(**checkpoint)
+    for part in ("channel_values", "channel_versions", "frontier", "channel_appends"):
+        if isinstance(checkpoint.get(part), dict):
+            copied[part] = dict(checkpoint[part])
+    return copied
+
+
 def configurable_of(config: RunnableConfig | None) -> Mapping[str, Any]:
     """``config["configurable"]`` ({} if absent); ConfigError if it is not a mapping."""
     configurable = (config or {}).get("configurable") or {}
@@ -517,7 +552,7 @@ class BaseCheckpointSaver:
     hand-off would cost more. A class attribute, or set per instance."""
 
     def __init__(self, *, serde: Serializer | None = None) -> None:
-        self.serde = serde or default_serializer
+        self.serde = default_serializer if serde is None else as_serializer(serde)
 
     def put(
         self,
@@ -620,6 +655,39 @@ class BaseCheckpointSaver:
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint, blob and pending write of a thread (all namespaces)."""
         raise not_implemented(self, "delete_thread")
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints and writes the runs ``run_ids`` made (LangGraph's
+        server API). None of graphkit's savers implements it: delete whole threads with
+        :meth:`delete_thread`, or thin them out with :meth:`prune`."""
+        raise not_implemented(self, "delete_for_runs")
+
+    @property
+    def config_specs(self) -> builtins.list[Any]:
+        """The configuration fields this saver reads (LangChain's); none by default."""
+        return []
+
+    def get_next_version(self, current: Any, channel: None = None) -> Any:
+        """The version after ``current`` (None: the first) for a channel, as LangGraph's
+        savers number them: ints count up, strings keep a zero-padded counter first.
+        (graphkit's engine numbers versions itself: this serves code written for
+        LangGraph's savers.)
+
+        >>> BaseCheckpointSaver().get_next_version(None), BaseCheckpointSaver().get_next_version(4)
+        (1, 5)
+        >>> BaseCheckpointSaver().get_next_version("00000000000000000000000000000002.5")[:33]
+        '00000000000000000000000000000003.'
+        """
+        if isinstance(current, str):
+            return f"{int(current.split('.')[0]) + 1:032}.{random.random():016}"
+        return 1 if current is None else current + 1
+
+    def with_allowlist(self, extra_allowlist: Collection[tuple[str, ...]]) -> BaseCheckpointSaver:
+        """This saver: LangGraph widens its serializer's list of types it may decode;
+        graphkit's decodes only the types registered with
+        ``graphkit.checkpoint.serde.register`` already (never one named by the data), so
+        there is nothing to widen: register a type to store it."""
+        return self
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint, blob and write of one thread to another (same ids).
@@ -760,6 +828,12 @@ class BaseCheckpointSaver:
             raise not_implemented(self, "acopy_thread")
         await asyncio.to_thread(self.copy_thread, source_thread_id, target_thread_id)
 
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Async :meth:`delete_for_runs`."""
+        if not implements(self, "delete_for_runs"):
+            raise not_implemented(self, "adelete_for_runs")
+        await asyncio.to_thread(self.delete_for_runs, run_ids)
+
     async def aprune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
         """Async :meth:`prune`."""
         if not implements(self, "prune"):
@@ -775,6 +849,7 @@ ASYNC_TWINS = {
     "adelete_thread": "delete_thread",
     "acopy_thread": "copy_thread",
     "aprune": "prune",
+    "adelete_for_runs": "delete_for_runs",
 }
 """The async methods a saver may implement, and the sync method each is the twin of."""
 

@@ -285,6 +285,8 @@ class BaseStore(ABC):
 
     supports_ttl: bool = False
     """Whether ``ttl=`` is honoured."""
+    ttl_config: TTLConfig | None = None
+    """The store's TTL settings (``ttl=`` of its constructor); None: items never expire."""
 
     @abstractmethod
     def batch(self, ops: Iterable[Op]) -> list[Result]:

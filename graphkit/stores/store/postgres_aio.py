@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from graphkit.stores.store.base import Op, Result
-from graphkit.stores.store.postgres_store import PostgresStore, pool_kwargs
+from graphkit.stores.store.postgres_store import PoolConfig, PostgresStore, pool_kwargs
 
 __all__ = ["AsyncPostgresStore"]
 
@@ -27,7 +27,7 @@ class AsyncPostgresStore(PostgresStore):
         conn_string: str,
         *,
         pipeline: bool = False,
-        pool_config: dict[str, Any] | None = None,
+        pool_config: PoolConfig | dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[AsyncPostgresStore]:
         """A store on a new connection pool to ``conn_string``, closed on exit."""

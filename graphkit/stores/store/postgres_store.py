@@ -40,7 +40,7 @@ import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -53,7 +53,7 @@ from graphkit.stores.store._values import matches
 from graphkit.stores.store.base import IndexConfig, SearchOp, TTLConfig
 from graphkit.stores.store.lmdb_store import _record_bytes, _record_from, _records_from
 
-__all__ = ["PostgresStore"]
+__all__ = ["PoolConfig", "PostgresStore"]
 
 logger = logging.getLogger("stores")
 
@@ -173,7 +173,7 @@ class PostgresStore(IndexedStore):
         conn_string: str,
         *,
         pipeline: bool = False,
-        pool_config: dict[str, Any] | None = None,
+        pool_config: PoolConfig | dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Iterator[PostgresStore]:
         """A store on a new connection pool to ``conn_string``, closed on exit.
@@ -662,11 +662,21 @@ def _with_expiry(record: Record, expires_at: float | None) -> Record:
     return record
 
 
-def pool_kwargs(pool_config: dict[str, Any] | None) -> dict[str, Any]:
+class PoolConfig(TypedDict, total=False):
+    """LangGraph's ``pool_config`` of ``from_conn_string``: graphkit's store sizes its pool
+    by ``max_size``; ``min_size`` and ``kwargs`` (connection arguments) are accepted for
+    LangGraph's code and not used (its connections are opened as the store needs)."""
+
+    min_size: int
+    max_size: int | None
+    """The most connections the store opens at once."""
+    kwargs: dict[str, Any]
+
+
+def pool_kwargs(pool_config: PoolConfig | dict[str, Any] | None) -> dict[str, Any]:
     """Constructor arguments from LangGraph's ``pool_config`` (only ``max_size`` applies)."""
-    if pool_config and pool_config.get("max_size"):
-        return {"pool_size": int(pool_config["max_size"])}
-    return {}
+    size = pool_config.get("max_size") if pool_config else None
+    return {"pool_size": int(size)} if size else {}
 
 
 class _Rollback(Exception):

@@ -1,0 +1,1 @@
+"""``langgraph.utils``: LangGraph's legacy helper modules (``graphkit.utils.config``)."""
