@@ -82,7 +82,10 @@ _sources: dict[int, tuple[Any, Any, dict[str, Any]]] = {}
 """LangChain message of a view -> (it, the graphkit message it shows, its fields then):
 a history handed back (``invoke(output)`` of a run without a checkpointer, a node
 returning the whole list) turns into graphkit's again without converting each one."""
-_SOURCES_SIZE = 200_000
+_SOURCES_SIZE = 20_000
+"""Entries kept (each holds a LangChain message, a graphkit one and a dict of fields,
+about 1-2 KB): enough for a 10,000-message history handed back, without holding
+hundreds of MB of messages in a long-lived server."""
 
 
 def graphkit_source(message: Any) -> Any:
