@@ -47,9 +47,7 @@ def renamed_kwargs(call: str, legacy: dict[str, Any], *allowed: str) -> dict[str
     for old, value in legacy.items():
         name, category = RENAMED[old]
         warnings.warn(
-            category(
-                f"`{old}` is deprecated and will be removed. Please use `{name}` instead."
-            ),
+            category(f"`{old}` is deprecated and will be removed. Please use `{name}` instead."),
             stacklevel=3,
         )
         new[name] = value

@@ -4,8 +4,14 @@ Code moving from LangGraph often keeps LangChain pieces: ``langchain_core`` mess
 in its inputs, a ``langchain_*`` chat model for a provider graphkit has no adapter
 for, ``@langchain_core.tools.tool`` functions. graphkit turns each into its own
 kind where it enters (``add_messages``, ``convert_to_tool``, ``create_react_agent``,
-``init_chat_model``), so the engine, the checkpoint format and the stream modes only
-ever see graphkit's classes.
+``init_chat_model``), so the engine's channels and the checkpoint format only ever
+hold graphkit's classes.
+
+Code written for LangGraph reads LangChain's messages, though (``isinstance(last,
+AIMessage)`` with LangChain's class): a state key that was written LangChain messages,
+whose type names them, or of a graph whose code names them (``code_speaks_langchain``)
+shows every reader LangChain's view of its history (``graphkit._langchain_view``,
+``GraphTables.langchain``).
 
 LangChain objects are recognised by the module of a class in their MRO, so graphkit
 never imports ``langchain_core`` unless a caller handed it one of its objects (or
@@ -17,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib
+import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -75,10 +82,18 @@ _CHUNK_KINDS = {
 }
 
 
+SEEN = False
+"""True once a LangChain message was converted in this process: until then the engine
+does not look for LangChain messages in writes (``GraphTables.langchain``)."""
+
+
 def from_langchain_message(message: Any) -> Any:
     """The graphkit message equal to LangChain's ``message`` (fields LangChain has and
     graphkit lacks, such as ``example``, are dropped)."""
     from graphkit import messages as gk
+
+    global SEEN
+    SEEN = True
 
     data = message.model_dump()
     kind = _CHUNK_KINDS.get(data["type"], data.pop("type"))
@@ -119,7 +134,10 @@ def to_langchain_messages(messages: Any) -> list[Any]:
 
 
 def to_langchain_message(message: Any) -> Any:
-    """LangChain's message equal to the graphkit ``message`` (for a LangChain model)."""
+    """LangChain's message equal to the graphkit ``message`` (for a LangChain model); a
+    LangChain message as it is."""
+    if is_langchain_message(message):
+        return message
     cls = _langchain_classes()[message.type]
     if message.type == "remove":
         return cls(id=message.id)
@@ -373,6 +391,45 @@ def mentions_langchain_message(annotation: Any, depth: int = 0) -> bool:
     )
 
 
+def code_speaks_langchain(fn: Any) -> bool:
+    """Whether the code of ``fn`` (a function, a method) names LangChain's messages or
+    a LangChain runnable (a chat model, a chain, a prompt): a global or closure variable
+    it uses holds a ``langchain_core`` message class, the ``langchain_core.messages``
+    module, or a runnable. Such code was written for LangGraph, whose state holds
+    LangChain's messages (``GraphTables.langchain``). Read once, when a graph compiles."""
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    found = getattr(fn, "__globals__", None) or {}
+    values = [found[name] for name in _global_names(code) if name in found]
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # a cell not filled yet
+            continue
+    return any(map(_langchain_thing, values))
+
+
+def _global_names(code: Any, depth: int = 0) -> set[str]:
+    """The global names ``code`` and the functions defined in it use."""
+    names = set(code.co_names)
+    if depth < 4:
+        for const in code.co_consts:
+            if hasattr(const, "co_names"):
+                names |= _global_names(const, depth + 1)
+    return names
+
+
+def _langchain_thing(value: Any) -> bool:
+    if isinstance(value, type):
+        return _class_from(value, _MESSAGES_MODULE)
+    if isinstance(value, types.ModuleType):  # (its message class, not just its name)
+        named = value.__name__.startswith(_MESSAGES_MODULE)
+        return named and _langchain_thing(getattr(value, "BaseMessage", None))
+    return is_langchain_runnable(value) or is_langchain_chat_model(value)
+
+
 def for_langchain(value: Any) -> Any:
     """A graphkit message, or a list of them, as LangChain's; anything else as it is."""
     from graphkit.messages import BaseMessage
@@ -380,5 +437,9 @@ def for_langchain(value: Any) -> Any:
     if isinstance(value, BaseMessage):
         return to_langchain_message(value)
     if isinstance(value, list) and any(isinstance(m, BaseMessage) for m in value):
+        if type(value) is list:  # a history's view is remembered: O(new) next time
+            from graphkit._langchain_view import langchain_view
+
+            return langchain_view(value)
         return [to_langchain_message(m) if isinstance(m, BaseMessage) else m for m in value]
     return value

@@ -716,8 +716,10 @@ def push_message(message: Any, *, state_key: str | None = "messages") -> Any:
     """Stream ``message`` now (``stream_mode="messages"``) and write it to ``state_key``.
 
     For a message a node makes before it returns (a partial answer, say). The message
-    needs an ``id``; ``state_key=None`` only streams it. Returns the message.
+    needs an ``id``; ``state_key=None`` only streams it. Returns the message (a
+    LangChain message streams and returns as given; the state gets graphkit's).
     """
+    from graphkit._langchain import is_langchain_message
     from graphkit.messages import convert_to_messages
 
     task = current_task("push_message()")
@@ -728,10 +730,11 @@ def push_message(message: Any, *, state_key: str | None = "messages") -> Any:
             "identifies the message in the stream and the state), e.g. "
             "AIMessage('...', id='reply-1')."
         )
+    shown = message if is_langchain_message(message) else converted  # (as it was given)
     if task.run.streams("messages"):
         task.run.scope.seen_messages.add(converted.id)
         assert task.run.emit is not None
-        task.run.emit("messages", (converted, task.stream_metadata()))
+        task.run.emit("messages", (shown, task.stream_metadata()))
     if state_key is not None:
         if task.run.channels and state_key not in task.run.channels:
             raise InvalidArgumentError(
@@ -742,7 +745,7 @@ def push_message(message: Any, *, state_key: str | None = "messages") -> Any:
         if task.pushed is None:
             task.pushed = []
         task.pushed.append((state_key, converted))
-    return converted
+    return shown
 
 
 def _callbacks_under(task: TaskContext, given: Any) -> Any:

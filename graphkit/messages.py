@@ -46,6 +46,7 @@ from graphkit._langchain import (
     is_langchain_message,
     to_langchain_messages,
 )
+from graphkit._langchain_view import graphkit_source
 from graphkit.errors import InvalidArgumentError, InvalidMessageError
 
 __all__ = [
@@ -522,7 +523,8 @@ def _convert_one(value: Any) -> BaseMessage:
             )
         return _from_role(role, data)
     if is_langchain_message(value):
-        return cast(BaseMessage, from_langchain_message(value))
+        known = graphkit_source(value)  # (one of a view's: the message it shows)
+        return cast(BaseMessage, known if known is not None else from_langchain_message(value))
     raise InvalidMessageError(
         f"cannot turn a {type(value).__name__} into a message: pass a message object, "
         "a string, a (role, content) tuple or a dict with 'role' and 'content'"
@@ -578,7 +580,21 @@ def _with_id(message: BaseMessage) -> BaseMessage:
 
 
 def _coerce(value: Messages | Iterable[Any]) -> list[BaseMessage]:
+    _langchain_ids(value)
     return [_with_id(message_chunk_to_message(m)) for m in convert_to_messages(value)]  # type: ignore[arg-type]
+
+
+def _langchain_ids(value: Any) -> None:
+    """LangChain messages (not chunks) without an id get one, in place, before they are
+    converted: as LangGraph's ``add_messages`` names them, the object a node returned
+    (what its ``updates`` chunk shows) has the id its message has in the state."""
+    for message in value if type(value) is list else (value,):
+        if (
+            is_langchain_message(message)
+            and message.id is None
+            and message.type != "AIMessageChunk"
+        ):
+            message.id = str(uuid.uuid4())
 
 
 def _coerced_with_ids(

@@ -21,7 +21,8 @@ from typing import Any, Literal, cast, get_args, get_origin
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from graphkit._hints import resolve_hints
-from graphkit._langchain import for_langchain, mentions_langchain_message
+from graphkit._langchain import mentions_langchain_message
+from graphkit._langchain_view import langchain_values
 from graphkit.channels.base import BaseChannel
 from graphkit.errors import (
     GraphCompileError,
@@ -75,7 +76,8 @@ class Schema:
     langchain_keys: frozenset[str] = field(init=False)
     """Keys of a pydantic state declared with LangChain's message types (e.g.
     ``list[langchain_core.messages.AnyMessage]``): the model gets LangChain's messages
-    there, as in LangGraph, while the channel holds graphkit's."""
+    there, as in LangGraph, while the channel holds graphkit's (the engine's readers
+    hand ``make`` those keys as LangChain's: ``GraphTables.langchain``)."""
 
     def __post_init__(self) -> None:
         self.keys = tuple(self.channels)
@@ -90,7 +92,7 @@ class Schema:
         that declare them)."""
         if not self.langchain_keys:
             return values
-        return {k: for_langchain(v) if k in self.langchain_keys else v for k, v in values.items()}
+        return langchain_values(values, self.langchain_keys)
 
     @property
     def name(self) -> str:
@@ -103,14 +105,15 @@ class Schema:
 
         Channels hold the values as written; a pydantic model is built from them with
         validation each time (its validators run for every reader, as in LangGraph), and
-        a value it rejects raises ``InvalidStateError``."""
+        a value it rejects raises ``InvalidStateError``. Keys that speak LangChain come
+        in as LangChain's already (see ``langchain_keys``)."""
         if self.kind == "typeddict":
             return values
         if self.kind == "root":
             return values.get(ROOT)
         if self.kind == "pydantic":
             try:
-                return self.cls(**self.model_values(values))
+                return self.cls(**values)
             except ValidationError as exc:
                 raise revalidation_error(InvalidStateError, self.name, exc) from None
         return self.cls(**values)

@@ -40,6 +40,7 @@ from graphkit._stream_parts import (
     UpdatesStreamPart as UpdatesStreamPart,
     ValuesStreamPart as ValuesStreamPart,
 )
+
 # isort: on
 from graphkit.warnings import LangGraphDeprecatedSinceV10
 

@@ -187,7 +187,9 @@ def test_an_untracked_value_is_in_the_run_but_never_in_a_checkpoint() -> None:
     out = graph.invoke({}, config)
     assert out["log"] == ["setup", "used session"] and out["resource"].name == "next"
     assert graph.get_state(config).values == {"log": ["setup", "used session"]}
-    assert all("resource" not in c.checkpoint["channel_values"] for c in graph.checkpointer.list(config))
+    assert all(
+        "resource" not in c.checkpoint["channel_values"] for c in graph.checkpointer.list(config)
+    )
 
 
 def test_a_cleared_key_is_gone_from_the_saved_state_too() -> None:

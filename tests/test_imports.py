@@ -9,7 +9,12 @@ import pytest
 
 LANGGRAPH_IMPORTS = {
     "graphkit.graph": [
-        "StateGraph", "START", "END", "MessagesState", "add_messages", "MessageGraph"
+        "StateGraph",
+        "START",
+        "END",
+        "MessagesState",
+        "add_messages",
+        "MessageGraph",
     ],
     "graphkit.types": [
         "Send",

@@ -156,7 +156,7 @@ def test_messages_round_trip_through_langchain_unchanged(message: Any) -> None:
     assert from_langchain_message(there) == message
 
 
-def test_langchain_messages_in_a_durable_thread_read_back_as_graphkit_messages(
+def test_langchain_messages_in_a_durable_thread_read_back_as_langchain_messages(
     tmp_path: Any,
 ) -> None:
     def reply(state: MessagesState) -> dict[str, Any]:
@@ -170,9 +170,15 @@ def test_langchain_messages_in_a_durable_thread_read_back_as_graphkit_messages(
         builder.compile(checkpointer=saver).invoke({"messages": [lc.HumanMessage("hi")]}, config)
     with LMDBSaver(str(tmp_path)) as saver:
         values = builder.compile(checkpointer=saver).get_state(config).values
-    assert [(type(m), m.text) for m in values["messages"]] == [
-        (HumanMessage, "hi"),
-        (AIMessage, "seen 1"),
+        stored = saver.get_tuple(config)
+    assert [(type(m), m.text) for m in values["messages"]] == [  # as LangGraph's
+        (lc.HumanMessage, "hi"),
+        (lc.AIMessage, "seen 1"),
+    ]
+    assert stored is not None  # the saver keeps graphkit's (its format is unchanged)
+    assert [type(m) for m in stored.checkpoint["channel_values"]["messages"]] == [
+        HumanMessage,
+        AIMessage,
     ]
 
 
@@ -214,11 +220,24 @@ async def test_a_wrapped_model_streams_asynchronously() -> None:
     assert all(isinstance(p, AIMessageChunk) for p in pieces)
 
 
-def test_an_unwrapped_langchain_model_in_a_node_fails_with_the_fix() -> None:
+def test_an_unwrapped_langchain_model_in_a_node_gets_langchain_messages() -> None:
     raw = FakeMessagesListChatModel(responses=[lc.AIMessage("x")])
 
-    def agent(state: MessagesState) -> dict[str, Any]:
+    def agent(state: MessagesState) -> dict[str, Any]:  # as LangGraph's quickstart
         return {"messages": [raw.invoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    out = builder.compile().invoke({"messages": [("user", "hi")]})
+    assert [type(m) for m in out["messages"]] == [lc.HumanMessage, lc.AIMessage]
+
+
+def test_a_langchain_model_the_code_does_not_name_fails_with_the_fix() -> None:
+    models = {"chat": FakeMessagesListChatModel(responses=[lc.AIMessage("x")])}
+
+    def agent(state: MessagesState) -> dict[str, Any]:  # (reached through a dict)
+        return {"messages": [models["chat"].invoke(state["messages"])]}
 
     builder = StateGraph(MessagesState)
     builder.add_node("agent", agent)
@@ -404,9 +423,10 @@ def test_a_langchain_chain_is_a_node_and_sees_langchain_messages() -> None:
     builder.add_edge(START, "chain")
     out = builder.compile().invoke({"messages": [("user", "hi")]})
     assert [type(m) for m in seen] == [lc.HumanMessage]
+    # the chain wrote LangChain messages: the key speaks LangChain from then on
     assert [(type(m), m.text) for m in out["messages"]] == [
-        (HumanMessage, "hi"),
-        (AIMessage, "from the chain"),
+        (lc.HumanMessage, "hi"),
+        (lc.AIMessage, "from the chain"),
     ]
 
 
@@ -439,17 +459,17 @@ def test_a_chain_called_in_a_node_takes_converted_messages() -> None:
         return {"messages": [chain.invoke({"messages": to_langchain_messages(state["messages"])})]}
 
     out = _graph_of(node).invoke({"messages": [("user", "hi")]})
-    assert [(type(m), m.text) for m in out["messages"]] == [
-        (HumanMessage, "hi"),
-        (AIMessage, "fine"),
+    assert [(type(m), m.text) for m in out["messages"]] == [  # as LangGraph's (see below)
+        (lc.HumanMessage, "hi"),
+        (lc.AIMessage, "fine"),
     ]
 
 
 def test_a_chain_given_graphkit_messages_fails_with_the_fix() -> None:
-    chain = _prompt_and_model("fine")
+    chains = [_prompt_and_model("fine")]
 
-    def node(state: MessagesState) -> dict[str, Any]:
-        return {"messages": [chain.invoke({"messages": state["messages"]})]}
+    def node(state: MessagesState) -> dict[str, Any]:  # (the code names no chain)
+        return {"messages": [chains[0].invoke({"messages": state["messages"]})]}
 
     with pytest.raises(NotImplementedError) as caught:
         _graph_of(node).invoke({"messages": [("user", "hi")]})
@@ -479,9 +499,9 @@ def test_a_pydantic_state_of_langchain_messages_gives_nodes_langchain_messages()
     out = builder.compile().invoke({"messages": [("user", "hi")]})
     assert seen == [[lc.HumanMessage], [lc.HumanMessage, lc.AIMessage]]
     assert [(type(m), m.text) for m in out["messages"]] == [
-        (HumanMessage, "hi"),
-        (AIMessage, "turn 0"),
-        (AIMessage, "turn 1"),
+        (lc.HumanMessage, "hi"),
+        (lc.AIMessage, "turn 0"),
+        (lc.AIMessage, "turn 1"),
     ]
 
 

@@ -152,9 +152,10 @@ def test_checkpoint_constants_and_copy() -> None:
     first["channel_values"]["x"] = [1]
     second = copy_checkpoint(first)
     second["channel_values"]["y"] = 2
-    assert first["channel_values"] == {"x": [1]} and second["channel_values"]["x"] is first[
-        "channel_values"
-    ]["x"]
+    assert (
+        first["channel_values"] == {"x": [1]}
+        and second["channel_values"]["x"] is first["channel_values"]["x"]
+    )
 
 
 def test_saver_versions_count_up_as_langgraphs() -> None:

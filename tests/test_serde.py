@@ -397,3 +397,19 @@ def test_typed_values_as_langgraph_savers_store_them() -> None:
     assert serde.loads_typed(("null", b"")) is None
     with pytest.raises(SerdeError, match="'pickle'"):
         serde.loads_typed(("pickle", b"..."))
+
+
+def test_a_str_subclass_is_stored_as_its_text() -> None:
+    """LangChain's ``message.text`` is a ``str`` subclass: a node writing it to the
+    state stores the text (as LangGraph does), which reads back as a plain ``str``."""
+    from langchain_core.messages import AIMessage as LangChainAIMessage
+
+    class Tag(str):
+        pass
+
+    serializer = Serializer()
+    text = LangChainAIMessage("hello").text
+    assert type(text) is not str
+    back = serializer.loads(serializer.dumps({"result": text, "tag": Tag("t")}))
+    assert back == {"result": "hello", "tag": "t"}
+    assert type(back["result"]) is str and type(back["tag"]) is str

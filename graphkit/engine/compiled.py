@@ -1106,10 +1106,11 @@ def _final(run: Run, version: str) -> Any:
     """What invoke returns: the output state, or a ``GraphOutput`` for ``version="v2"``
     (a graph invoked inside a node returns as a subgraph does: see ``nested_result``)."""
     if run.ctx.parent_task is not None:
-        return nested_result(run)
+        return run.tables.shown_output(nested_result(run))
     output = run.output()
     if run.in_place and run.tables.histories:
         run.hand_out(output)
+    output = run.tables.shown_output(output)
     if version == "v2":
         from graphkit.types import GraphOutput
 

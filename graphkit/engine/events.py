@@ -135,9 +135,11 @@ _NOTHING: Iterator[Event] = iter(())
 
 # ------------------------------------------------------------------ messages mode
 def _is_message(value: Any) -> bool:
+    """A graphkit message, or LangChain's (a node written for LangGraph returns those)."""
+    from graphkit._langchain import is_langchain_message
     from graphkit.messages import BaseMessage
 
-    return isinstance(value, BaseMessage)
+    return isinstance(value, BaseMessage) or is_langchain_message(value)
 
 
 def _values_of(obj: Any) -> list[Any]:

@@ -28,7 +28,8 @@ from graphkit.types import Send
 
 FrontierRecord = dict[str, Any]
 """``{"nodes": [...], "sends": [[node, arg], ...], "deferred": [...], "joins": [[...], ...]}``,
-plus ``"ran": [...]``, ``"input": {...}`` and ``"wrote": {...}`` when they are set. Empty
+plus ``"ran": [...]``, ``"input": {...}``, ``"wrote": {...}`` and ``"langchain": [...]``
+when they are set. Empty
 parts are left out (older records hold them as empty lists): readers take a missing
 part as empty."""
 
@@ -53,6 +54,10 @@ class Frontier:
     wrote: dict[str, list[list[Any]]] | None = None
     """What each task of the step that made the checkpoint wrote, by reference into
     its values (``graphkit.engine.results``): the results of the parent's tasks."""
+    langchain: tuple[str, ...] = ()
+    """The keys whose readers get LangChain's messages (``GraphTables.langchain``): kept
+    with the thread, so that a process that loads it shows them as the one that wrote
+    it did."""
 
     @classmethod
     def empty(cls, *, joins: int) -> Frontier:
@@ -81,6 +86,8 @@ class Frontier:
             record["input"] = self.input
         if self.wrote:
             record["wrote"] = self.wrote
+        if self.langchain:
+            record["langchain"] = list(self.langchain)
         return record
 
     @classmethod
@@ -98,6 +105,7 @@ class Frontier:
             ran=tuple(record.get("ran") or ()),
             input=saved_input(record),
             wrote=record.get("wrote"),
+            langchain=langchain_keys(record),
         )
 
 
@@ -112,6 +120,11 @@ def planned(record: FrontierRecord | None) -> tuple[list[str], list[str]]:
     if not names and not sends:
         names = sorted(record.get("deferred") or [])
     return names, sends
+
+
+def langchain_keys(record: FrontierRecord | None) -> tuple[str, ...]:
+    """The keys a stored frontier says speak LangChain (none in older records)."""
+    return tuple((record or {}).get("langchain") or ())
 
 
 def saved_input(record: FrontierRecord | None) -> dict[str, Any] | None:

@@ -343,8 +343,8 @@ class Run:
         """
         values = self.values
         if self.tables.root:
-            return values.get(ROOT)
-        return {k: values[k] for k in self.tables.channels if k in values}
+            return self.tables.shown_output(values.get(ROOT))
+        return self.tables.shown({k: values[k] for k in self.tables.channels if k in values})
 
     # ---------------------------------------------------------------- input
     def start(self, input: Any, *, resuming: bool = False) -> None:
@@ -472,6 +472,8 @@ class Run:
             self._restore_from(found)
 
     def _restore_from(self, found: Restored) -> None:
+        if found.frontier.langchain:
+            self.tables.inherit_langchain(found.frontier.langchain)
         self.values = found.values
         self.step = found.step
         self.frontier = found.frontier
@@ -685,6 +687,8 @@ class Run:
         if ran is not None:
             self.frontier.ran = ran
         self.frontier.wrote = wrote
+        if self.tables.langchain:
+            self.frontier.langchain = tuple(sorted(self.tables.langchain))
         saved = self.cp.save(source, self.values, self.step, self.frontier, hold=hold)
         if saved:  # (only when a stream shows checkpoints: no call otherwise)
             self._report(saved)
@@ -1285,11 +1289,16 @@ class Run:
         return True
 
     def _emit_update(self, task: Task) -> None:
-        """The ``updates`` chunk of a task; one restored from a checkpoint says so."""
+        """The ``updates`` chunk of a task; one restored from a checkpoint says so. The
+        update of graphkit's own node (a prebuilt agent's, a subgraph) shows the keys that
+        speak LangChain as LangChain's, as a node written for LangGraph returns them."""
+        update = task.update
+        if self.tables.langchain and not task.node.shown_langchain and type(update) is dict:
+            update = self.tables.shown(update)
         if task.restored:
-            self._emit("updates", {task.node.name: task.update, "__metadata__": {"cached": True}})
+            self._emit("updates", {task.node.name: update, "__metadata__": {"cached": True}})
         else:
-            self._emit("updates", {task.node.name: task.update})
+            self._emit("updates", {task.node.name: update})
 
     def _show_finished(self, tasks: list[Task]) -> None:
         """At a pause, the output shows the writes of the step's tasks that finished.

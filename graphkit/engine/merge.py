@@ -10,6 +10,7 @@ import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from graphkit import _langchain
 from graphkit.constants import MISSING
 from graphkit.engine import in_place
 from graphkit.errors import ErrorCode, InvalidUpdateError, add_context, create_error_message
@@ -32,7 +33,8 @@ def merge_writes(
     are kept as written (a pydantic state validates them where they are read).
     ``values`` itself is not changed, except with ``tasks`` (the step's, of a run
     without a checkpointer): a history only they and ``values`` hold may be appended
-    to in place (``graphkit.engine.in_place``).
+    to in place (``graphkit.engine.in_place``). A write of LangChain messages to a
+    reducer key makes it speak LangChain (``GraphTables.note_langchain``).
     """
     if len(writers) == 1 and len(writers[0][1]) == 1:
         key, value = writers[0][1][0]  # one write (a chain's step): in short
@@ -75,6 +77,8 @@ def merge_writes(
                 if current is MISSING and key in tables.absent_until_written:
                     current = tables.absent_until_written[key]()
                 new[key] = _reduce(current, pending, reducer, key)
+            if reducer is not None and _langchain.SEEN:  # (the reducer converted them)
+                tables.note_langchain(key, pending)
         except InvalidUpdateError:
             raise
         except Exception as exc:

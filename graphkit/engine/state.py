@@ -17,6 +17,7 @@ from graphkit.context import pregel_path
 from graphkit.engine.checkpoints import ERROR, ROUTES, SPECIAL
 from graphkit.engine.compiled import CompiledStateGraph
 from graphkit.engine.frontier import (
+    langchain_keys,
     planned,
     planned_tasks,
     pull_task_id,
@@ -171,6 +172,8 @@ def snapshot(
     values = found.checkpoint["channel_values"]
     state_keys = graph.tables.state.keys
     frontier = found.checkpoint.get("frontier") or {}
+    if "langchain" in frontier:  # the thread's messages were LangChain's
+        graph.tables.inherit_langchain(langchain_keys(frontier))
     errors: dict[str, str] = {}
     interrupts: dict[str, list[Interrupt]] = {}
     results: dict[str, Any] = {}
@@ -226,9 +229,9 @@ def snapshot(
             except InvalidUpdateError:  # the writes conflict: show the step's start
                 finished = set()
     return StateSnapshot(
-        values=values.get(ROOT)
+        values=graph.tables.shown_output(values.get(ROOT))
         if graph.tables.root
-        else {k: values[k] for k in state_keys if k in values},
+        else graph.tables.shown({k: values[k] for k in state_keys if k in values}),
         next=tuple(t.name for t in tasks if t.id not in finished),
         config=config,
         metadata=dict(found.metadata),

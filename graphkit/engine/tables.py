@@ -7,17 +7,19 @@ its edges go, which joins it feeds) is decided here once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from graphkit._langchain import code_speaks_langchain, mentions_langchain_message
+from graphkit._langchain_view import langchain_values, langchain_view
 from graphkit.constants import END, START
 from graphkit.engine import in_place
 from graphkit.engine.retry import as_retry_policies
 from graphkit.errors import GraphCompileError, PolicyError
 from graphkit.managed import ManagedKind, managed_values
 from graphkit.node import BranchDef, CallSpec, NodeDef
-from graphkit.schema import ChannelSpec, Reducer, Schema
+from graphkit.schema import ROOT, ChannelSpec, Reducer, Schema
 from graphkit.types import CachePolicy, RetryPolicy, TimeoutPolicy
 
 if TYPE_CHECKING:
@@ -33,10 +35,14 @@ class Reader:
     """None: every channel."""
     managed: tuple[tuple[str, ManagedKind], ...] = ()
     """Its managed keys (``graphkit.managed``), filled in by ``make``."""
+    langchain: set[str] | frozenset[str] = frozenset()
+    """The graph's keys that speak LangChain (``GraphTables.langchain``, shared)."""
 
     def make(self, values: dict[str, Any], steps_left: int = 0) -> Any:
         """The view of ``values`` (a fresh dict or schema object; ``values`` is not kept),
         with its managed keys as of a step with ``steps_left`` steps left."""
+        if self.langchain:
+            values = langchain_values(values, self.langchain)
         if self.managed:
             return _view(self.schema, self.keys, self.managed, values, steps_left)
         keys = self.keys
@@ -116,6 +122,13 @@ class NodeTable:
     """Plain, without conditional edges, in a state of keys (not one root value): a dict
     it returns whose keys are all channels is its writes as they are, recorded inline by
     ``run_task``. Set by ``build_tables``."""
+    langchain: set[str] | frozenset[str] = frozenset()
+    """The graph's keys that speak LangChain (``GraphTables.langchain``, shared): its
+    input holds LangChain's view of them."""
+    shown_langchain: bool = True
+    """Its input shows ``langchain`` keys as LangChain's: all but graphkit's own nodes
+    (``reads_graphkit``; a pydantic schema's LangChain fields excepted) and a subgraph
+    taking a dict (it gets graphkit's, and inherits the marks: ``inherit_langchain``)."""
 
     def copy(self, update: dict[str, Any] | None = None) -> NodeTable:
         """A copy with the fields in ``update`` replaced."""
@@ -124,6 +137,9 @@ class NodeTable:
     def make_input(self, values: dict[str, Any], steps_left: int = 0) -> Any:
         """The state object this node receives, built from the current channel values
         (and, when its schema has managed keys, a step with ``steps_left`` steps left)."""
+        if self.langchain:  # (graphkit's own code: only what a pydantic schema declares)
+            shown = self.langchain if self.shown_langchain else self.input_schema.langchain_keys
+            values = langchain_values(values, shown)
         keys = self.input_keys
         if self.managed:
             return _view(self.input_schema, keys, self.managed, values, steps_left)
@@ -180,6 +196,51 @@ class GraphTables:
     """The input checkpoint holds the input already applied, and what follows START
     runs at step 0 (no step of its own for START): the functional API's layout, as
     LangGraph's entrypoint has it."""
+    langchain: set[str] = field(default_factory=set)
+    """Keys that speak LangChain: their readers (nodes, branches, outputs, snapshots)
+    get LangChain's view of the graphkit messages they hold (``_langchain_view``).
+    Those whose type names a ``langchain_core`` message class from the start; others
+    once a LangChain message is written to them (``note_langchain``): sticky, shared by
+    every node table and reader of the graph."""
+    langchain_candidates: frozenset[str] = frozenset()
+    """Keys that may start speaking LangChain when one is written (not those a pydantic
+    schema declares with graphkit's types: it validates them as such)."""
+
+    def note_langchain(self, key: str, pending: list[Any]) -> None:
+        """Mark ``key`` as speaking LangChain when a write in ``pending`` holds a
+        LangChain message (called only after one was converted in this process)."""
+        if key in self.langchain or key not in self.langchain_candidates:
+            return
+        if any(map(_holds_langchain, pending)):
+            self.langchain.add(key)
+
+    def shown(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` (channel values by key) as user code reads them: the keys that speak
+        LangChain hold LangChain's messages (``values`` itself when none does)."""
+        marks = self.langchain
+        return langchain_values(values, marks) if marks else values
+
+    def shown_output(self, output: Any) -> Any:
+        """A run's output (``Run.output``) as its caller reads it (see ``shown``)."""
+        if not self.langchain:
+            return output
+        if self.root:
+            return langchain_view(output) if ROOT in self.langchain else output
+        return self.shown(output) if type(output) is dict else output
+
+    def inherit_langchain(self, keys: Iterable[str]) -> None:
+        """A parent graph's keys that speak LangChain, given to this (sub)graph."""
+        for key in keys:
+            if key in self.langchain_candidates:
+                self.langchain.add(key)
+
+
+def _holds_langchain(value: Any) -> bool:
+    from graphkit._langchain import is_langchain_message
+
+    if type(value) is list:
+        return any(map(is_langchain_message, value))
+    return is_langchain_message(value)
 
 
 def build_tables(
@@ -197,6 +258,7 @@ def build_tables(
             if known is None or (known.reducer is None and spec.reducer is not None):
                 channels[key] = spec
     all_keys = tuple(channels)
+    speaks, candidates = _langchain_keys(builder._schemas, channels)
     nodes: dict[str, NodeTable] = {}
     defaults = builder.node_defaults
     node_defs = _with_default_handler(builder)
@@ -213,12 +275,20 @@ def build_tables(
             defer=node.defer,
             metadata=node.metadata,
             subgraph=node.subgraph,
+            langchain=speaks,
         )
         if node.subgraph is not None:
             _subgraph_io(table, node.subgraph.tables, channels)
+            table.shown_langchain = table.input_schema.kind != "typeddict"
+        elif reads_graphkit(node.call.fn):
+            table.shown_langchain = False
         nodes[node.name] = table
         _apply_policies(table, node, defaults)
     _link_error_handlers(node_defs, nodes, defaults)
+    if _code_speaks_langchain(builder):
+        speaks.update(
+            k for k, c in channels.items() if is_message_reducer(c.reducer) and k in candidates
+        )
     start_keys = builder.state.keys if builder.state.keys != all_keys else None
     start = NodeTable(
         START,
@@ -227,8 +297,9 @@ def build_tables(
         builder.state,
         start_keys,
         tuple(builder.state.managed.items()),
+        langchain=speaks,
     )
-    _wire(builder, nodes, start, channels)
+    _wire(builder, nodes, start, channels, speaks)
     root = builder.state.kind == "root"
     for table in nodes.values():
         table.runs_on_loop = _runs_on_loop(table)
@@ -264,6 +335,8 @@ def build_tables(
         cache=cache,
         histories=any(r is in_place.REDUCER for r in reducers.values()),
         managed=frozenset(k for schema in builder._schemas for k in schema.managed),
+        langchain=speaks,
+        langchain_candidates=candidates,
         one_step={k: c.initial for k, c in channels.items() if c.one_step},
         untracked=frozenset(k for k, c in channels.items() if c.untracked),
         absent_until_written={
@@ -272,6 +345,35 @@ def build_tables(
             if c.absent_until_written and c.initial is not None and not c.one_step
         },
     )
+
+
+def _code_speaks_langchain(builder: StateGraph[Any, Any, Any, Any]) -> bool:
+    """Whether a node or conditional edge of ``builder`` was written for LangChain's
+    messages (``_langchain.code_speaks_langchain``; graphkit's own never are)."""
+    functions = [n.call.fn for n in builder.nodes.values() if n.subgraph is None]
+    functions += [b.call.fn for bs in builder.branches.values() for b in bs.values()]
+    return any(code_speaks_langchain(f) for f in functions if not reads_graphkit(f))
+
+
+def is_message_reducer(reducer: Any) -> bool:
+    """``add_messages``, or it with options (``add_messages(format=...)``)."""
+    return reducer is in_place.REDUCER or getattr(reducer, "func", None) is in_place.REDUCER
+
+
+def _langchain_keys(
+    schemas: list[Schema], channels: dict[str, ChannelSpec]
+) -> tuple[set[str], frozenset[str]]:
+    """The keys that speak LangChain from the start (a schema's type for them names a
+    ``langchain_core`` message class), and those that may start to (see
+    ``GraphTables.langchain_candidates``)."""
+    speaks = {
+        key
+        for schema in schemas
+        for key, spec in schema.channels.items()
+        if mentions_langchain_message(spec.annotation)
+    }
+    validated = {key for schema in schemas if schema.kind == "pydantic" for key in schema.keys}
+    return speaks, frozenset(k for k in channels if k not in validated or k in speaks)
 
 
 def _subgraph_io(table: NodeTable, inner: GraphTables, channels: dict[str, ChannelSpec]) -> None:
@@ -293,9 +395,26 @@ def _subgraph_io(table: NodeTable, inner: GraphTables, channels: dict[str, Chann
     table.managed = ()  # a subgraph counts its own steps
 
 
-def _reader(schema: Schema, channels: dict[str, ChannelSpec]) -> Reader:
+def _reader(
+    schema: Schema, channels: dict[str, ChannelSpec], speaks: set[str], branch: BranchDef
+) -> Reader:
     keys = None if schema.keys == tuple(channels) else schema.keys
-    return Reader(schema, keys, tuple(schema.managed.items()))
+    shown: set[str] | frozenset[str] = (
+        schema.langchain_keys if reads_graphkit(branch.call.fn) else speaks
+    )
+    return Reader(schema, keys, tuple(schema.managed.items()), shown)
+
+
+def reads_graphkit(fn: Any) -> bool:
+    """Whether ``fn`` is graphkit's own (``tools_condition``, a prebuilt agent's nodes):
+    it reads graphkit's messages, never LangChain's view of them. A LangChain runnable
+    run as a node (``LangChainNode``) reads LangChain's, and a ``ToolNode`` answers in
+    the kind of messages it reads (its tools' ``InjectedState`` sees LangChain's)."""
+    from graphkit._langchain import LangChainNode
+    from graphkit.prebuilt.tool_node import ToolNode
+
+    module = getattr(fn, "__module__", None) or type(fn).__module__
+    return str(module).startswith("graphkit.") and not isinstance(fn, (LangChainNode, ToolNode))
 
 
 def _with_default_handler(builder: StateGraph[Any, Any, Any, Any]) -> dict[str, NodeDef]:
@@ -374,6 +493,7 @@ def _wire(
     nodes: dict[str, NodeTable],
     start: NodeTable,
     channels: dict[str, ChannelSpec],
+    speaks: set[str],
 ) -> None:
     def table(name: str) -> NodeTable:
         return start if name == START else nodes[name]
@@ -391,5 +511,6 @@ def _wire(
         t.branches = tuple(branches.values())
         default = builder.nodes[source].input_schema if source in builder.nodes else None
         t.branch_inputs = tuple(
-            _reader(b.input_schema or default or builder.state, channels) for b in t.branches
+            _reader(b.input_schema or default or builder.state, channels, speaks, b)
+            for b in t.branches
         )

@@ -366,6 +366,8 @@ def _call_node(task: Task) -> Any:
 
 def _call(node: NodeTable, state: Any, ctx: TaskContext) -> Any:
     if node.subgraph is not None:
+        if node.langchain:  # its input holds graphkit's messages: it shows them as these
+            node.subgraph.tables.inherit_langchain(node.langchain)
         chain = _subgraph_chain(node, state, ctx)
         try:
             output = node.subgraph._run_as_node(state, ctx)
@@ -493,6 +495,8 @@ def _timeout_of(node: NodeTable, own: TimeoutPolicy | None) -> TimeoutPolicy | N
 async def _acall_node(task: Task) -> Any:
     node = task.node
     if node.subgraph is not None:
+        if node.langchain:  # (as in ``_call``)
+            node.subgraph.tables.inherit_langchain(node.langchain)
         chain = _subgraph_chain(node, task.input, task)
         try:
             output = await node.subgraph._arun_as_node(task.input, task)

@@ -21,8 +21,10 @@ from typing_extensions import NotRequired, TypedDict
 
 from graphkit._hints import resolve_hints
 from graphkit._langchain import (
+    code_speaks_langchain,
     for_langchain_state,
     from_langchain_message,
+    is_langchain_chat_model,
     is_langchain_message,
     is_langchain_runnable,
 )
@@ -208,7 +210,7 @@ def create_react_agent(
         else:
             builder.add_edge("tools", entry)
 
-    return builder.compile(
+    graph = builder.compile(
         checkpointer,
         store=store,
         interrupt_before=interrupt_before,
@@ -216,6 +218,9 @@ def create_react_agent(
         debug=debug,
         name=name,
     )
+    if is_langchain_chat_model(model) or model_prompt.langchain or model_prompt.speaks_langchain:
+        graph.tables.inherit_langchain((key,))  # an agent of LangChain's: its messages too
+    return graph
 
 
 def _check_schema(schema: type[Any], key: str, structured: bool) -> None:
@@ -422,6 +427,9 @@ class _ModelPrompt:
         self.key = key
         self.extras = _parameters_among(prompt, self._EXTRAS) if _is_function(prompt) else ()
         self.langchain = is_langchain_runnable(prompt)
+        self.speaks_langchain = _is_function(prompt) and code_speaks_langchain(prompt)
+        """A prompt function written for LangChain's messages (see
+        ``code_speaks_langchain``): it reads the state's as LangChain's."""
 
     def messages(self, state: Any, runtime: Any, config: Any, *, use_async: bool) -> Any:
         """The model's input (awaitable for an async ``prompt``, or its ``ainvoke`` when
@@ -437,6 +445,8 @@ class _ModelPrompt:
             runnable: Any = prompt
             shown = for_langchain_state(shown)
             return runnable.ainvoke(shown, config) if use_async else runnable.invoke(shown, config)
+        if self.speaks_langchain:
+            shown = for_langchain_state(shown)
         if use_async and hasattr(prompt, "ainvoke"):
             return prompt.ainvoke(shown)
         if hasattr(prompt, "invoke"):
@@ -465,9 +475,15 @@ def _parameters_among(fn: Any, names: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _prompt_value(found: Any) -> Any:
-    """A LangChain prompt template's value becomes its messages."""
+    """A LangChain prompt value becomes its messages, and so does a template without
+    variables (``SystemMessage("...") + state["messages"]`` makes one)."""
     to_messages = getattr(found, "to_messages", None)
-    return to_messages() if callable(to_messages) else found
+    if callable(to_messages):
+        return to_messages()
+    format_messages = getattr(found, "format_messages", None)
+    if is_langchain_runnable(found) and callable(format_messages):
+        return format_messages()
+    return found
 
 
 def _with_messages(state: Any, key: str) -> Any:

@@ -31,7 +31,12 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, Union, get_args, get_origin
 
 from graphkit._hints import resolve_hints
-from graphkit._langchain import from_langchain_message, is_langchain_message
+from graphkit._langchain import (
+    for_langchain,
+    from_langchain_message,
+    is_langchain_message,
+    is_langchain_tool,
+)
 from graphkit.constants import END
 from graphkit.context import CURRENT_TASK
 from graphkit.errors import (
@@ -235,6 +240,9 @@ class ToolNode:
         self.wrap_tool_call = wrap_tool_call
         self.awrap_tool_call = awrap_tool_call
         self._handled = _handled_types(handle_tool_errors)
+        self._langchain_tools = any(map(is_langchain_tool, tools))
+        """Some tool came from LangChain: bare tool calls are answered with LangChain's
+        messages (see ``_answered``)."""
 
     # -- the node ---------------------------------------------------------------
 
@@ -273,7 +281,7 @@ class ToolNode:
                     errors,
                     [None if e else f.result() for e, f in zip(errors, futures, strict=True)],
                 )
-        return self._combine(results, input_type)
+        return self._answered(self._combine(results, input_type), input)
 
     async def ainvoke(self, input: Any, config: Any = None, *, runtime: Any = None) -> Any:
         """Async ``invoke``: awaits async tools together (sync ones run in threads)."""
@@ -284,7 +292,7 @@ class ToolNode:
             return_exceptions=True,
         )
         errors = [o if isinstance(o, BaseException) else None for o in outcomes]
-        return self._combine(_gather(errors, outcomes), input_type)
+        return self._answered(self._combine(_gather(errors, outcomes), input_type), input)
 
     # -- input ------------------------------------------------------------------
 
@@ -596,6 +604,22 @@ class ToolNode:
             for m in messages
         ]
 
+    def _answered(self, output: Any, input: Any) -> Any:
+        """``output`` in the kind of messages ``input`` holds: LangChain's ``ToolMessage``s
+        for a LangChain ``AIMessage`` (code written for LangGraph reads them), else
+        graphkit's."""
+        messages = input if isinstance(input, list) else None
+        if isinstance(input, dict):
+            messages = input.get(self.messages_key)
+        elif messages is None:
+            messages = getattr(input, self.messages_key, None)
+        if not messages or not isinstance(messages, list):
+            return output
+        last = messages[-1]
+        if is_langchain_message(last) or (_is_tool_call(last) and self._langchain_tools):
+            return _as_langchain(output, self.messages_key)
+        return output
+
     def _combine(self, results: list[Any], input_type: InputType) -> Any:
         """The node's output: the messages alone, or, when some call returned a
         ``Command``, the messages and ``Command``s in the order of the calls (a
@@ -674,6 +698,18 @@ def _answer_count(messages: Any, call: ToolCall) -> int:
         isinstance(m, ToolMessage) and m.tool_call_id == call.get("id")
         for m in map(_graphkit_message, messages)
     )
+
+
+def _as_langchain(output: Any, key: str) -> Any:
+    """A ``ToolNode`` output (messages, ``{key: messages}``, or a list of those and
+    ``Command``s) with LangChain's messages in place of graphkit's."""
+    if isinstance(output, dict):
+        return {**output, key: for_langchain(output[key])} if key in output else output
+    if isinstance(output, list):
+        return [_as_langchain(item, key) for item in output]
+    if isinstance(output, Command) and isinstance(output.update, dict) and key in output.update:
+        return dataclasses.replace(output, update=_as_langchain(output.update, key))
+    return for_langchain(output)
 
 
 def _graphkit_message(item: Any) -> Any:
@@ -787,7 +823,9 @@ def tools_condition(
             f"tools_condition found no messages in {messages_key!r}: route with it only "
             "after a node that adds the model's reply"
         )
-    last = messages[-1]
-    if isinstance(last, AIMessage) and last.tool_calls:
+    last = messages[-1]  # graphkit's AIMessage, or LangChain's (code written for it)
+    if getattr(last, "type", None) in ("ai", "AIMessageChunk") and getattr(
+        last, "tool_calls", None
+    ):
         return "tools"
     return END

@@ -258,7 +258,7 @@ class Serializer:
             # msgpack's own limits (e.g. lists nested deeper than 1024, str > 4 GiB).
             raise _Unencodable(obj, _packer_reason(exc)) from None
 
-    def _encode_ext(self, obj: Any) -> msgpack.ExtType:
+    def _encode_ext(self, obj: Any) -> msgpack.ExtType | str:
         """The extension for ``obj``, counting how deeply extensions nest (see MAX_DEPTH)."""
         local = self._local
         depth = getattr(local, "wdepth", 0)
@@ -270,7 +270,7 @@ class Serializer:
         finally:
             local.wdepth = depth
 
-    def _encode_one(self, obj: Any) -> msgpack.ExtType:
+    def _encode_one(self, obj: Any) -> msgpack.ExtType | str:
         cls = type(obj)
         pack = self._pack
         custom = _custom.get(cls)
@@ -316,6 +316,8 @@ class Serializer:
                 return found
         if cls in _by_type:
             return msgpack.ExtType(_REGISTERED, pack([_by_type[cls], _instance_state(obj)]))
+        if isinstance(obj, str):  # a str subclass (LangChain's message.text): a plain str,
+            return str(obj)  # as LangGraph stores one (msgpack packs what this returns)
         if self.allow_pickle:
             try:
                 return msgpack.ExtType(_PICKLE, pickle.dumps(obj, protocol=5))

@@ -1,0 +1,645 @@
+"""Code written for LangGraph reads LangChain messages from a graph that was given them.
+
+A program moving from LangGraph keeps ``from langchain_core.messages import AIMessage``
+and routes with ``isinstance(state["messages"][-1], AIMessage)``. graphkit's channels
+hold graphkit's messages, but once LangChain's come in (the input, a node, a tool, a
+LangChain model), everything user code reads shows LangChain's: nodes, conditional
+edges, outputs, streams, ``get_state`` and its history, subgraphs. These tests use
+LangChain's real classes and fake chat models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+from typing import Annotated, Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from langchain_core import messages as lc
+from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+from langchain_core.messages import AnyMessage as LangChainAnyMessage
+from langchain_core.tools import tool as lc_tool
+from typing_extensions import TypedDict
+
+import graphkit._langchain_view as view_module
+from graphkit import messages as gk
+from graphkit._langchain import from_langchain_message, to_langchain_message
+from graphkit.checkpoint.memory import InMemorySaver
+from graphkit.graph import END, START, MessagesState, StateGraph, add_messages
+from graphkit.prebuilt import ToolNode, create_react_agent, tools_condition
+from graphkit.types import Send
+
+
+class LangChainTyped(TypedDict):
+    messages: Annotated[list[LangChainAnyMessage], add_messages]
+
+
+class Untyped(TypedDict):
+    messages: Annotated[list, add_messages]  # type: ignore[type-arg]
+
+
+def _routing_graph(schema: Any, seen: list[Any], checkpointer: Any = None) -> Any:
+    """agent -> (isinstance routing) -> tools -> agent, as LangGraph tutorials write it
+    (its code names LangChain's messages: it shows them from the start)."""
+
+    def agent(state: Any) -> dict[str, Any]:
+        seen.append(("agent", [type(m) for m in state["messages"]]))
+        if isinstance(state["messages"][-1], lc.ToolMessage):
+            return {"messages": [lc.AIMessage("done")]}
+        call = {"name": "t", "args": {}, "id": "c1"}
+        return {"messages": [lc.AIMessage("", tool_calls=[call])]}
+
+    def tools(state: Any) -> dict[str, Any]:
+        return {"messages": [lc.ToolMessage("result", tool_call_id="c1")]}
+
+    def route(state: Any) -> str:
+        last = state["messages"][-1]
+        seen.append(("route", type(last)))
+        return "tools" if isinstance(last, lc.AIMessage) and last.tool_calls else END
+
+    builder = StateGraph(schema)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", tools)
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", route, ["tools", END])
+    builder.add_edge("tools", "agent")
+    return builder.compile(checkpointer=checkpointer)
+
+
+@pytest.mark.parametrize("schema", [MessagesState, LangChainTyped, Untyped])
+def test_isinstance_routing_on_langchain_messages_routes_as_in_langgraph(schema: Any) -> None:
+    seen: list[Any] = []
+    out = _routing_graph(schema, seen).invoke({"messages": [lc.HumanMessage("hi")]})
+    assert [type(m) for m in out["messages"]] == [
+        lc.HumanMessage,
+        lc.AIMessage,
+        lc.ToolMessage,
+        lc.AIMessage,
+    ]
+    assert seen == [
+        ("agent", [lc.HumanMessage]),
+        ("route", lc.AIMessage),
+        ("agent", [lc.HumanMessage, lc.AIMessage, lc.ToolMessage]),
+        ("route", lc.AIMessage),
+    ]
+
+
+def _langchain_reply(text: str) -> Any:
+    return lc.AIMessage(text)
+
+
+def _last_type(state: Any) -> str:
+    return type(state["messages"][-1]).__module__.split(".")[0]
+
+
+def _quiet_graph(seen: list[str], checkpointer: Any = None) -> Any:
+    """A graph whose code names nothing of LangChain's, whose node returns a LangChain
+    message (from a helper): its key speaks LangChain once one was written."""
+
+    def agent(state: MessagesState) -> dict[str, Any]:
+        seen.append(_last_type(state))
+        return {"messages": [_langchain_reply("ok")]}
+
+    def route(state: MessagesState) -> str:
+        seen.append(_last_type(state))
+        return END
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", route, [END])
+    return builder.compile(checkpointer=checkpointer)
+
+
+def test_the_first_langchain_message_a_node_writes_is_seen_by_its_own_routing() -> None:
+    seen: list[str] = []
+    graph = _quiet_graph(seen)
+    assert not graph.tables.langchain
+    out = graph.invoke({"messages": [("user", "hi")]})
+    assert seen == ["graphkit", "langchain_core"]  # nothing LangChain's before the write
+    assert [type(m) for m in out["messages"]] == [lc.HumanMessage, lc.AIMessage]
+
+
+def test_code_naming_langchain_messages_or_models_shows_them_from_the_start() -> None:
+    seen: list[Any] = []
+    graph = _routing_graph(MessagesState, seen)
+    assert graph.tables.langchain == {"messages"}
+    graph.invoke({"messages": [("user", "hi")]})
+    assert seen[0] == ("agent", [lc.HumanMessage])
+
+
+def test_a_schema_naming_langchain_messages_shows_them_from_the_start() -> None:
+    seen: list[Any] = []
+    _routing_graph(LangChainTyped, seen).invoke({"messages": [("user", "hi")]})
+    assert seen[0] == ("agent", [lc.HumanMessage])
+
+
+def test_a_graph_fed_only_graphkit_messages_keeps_graphkit_messages() -> None:
+    seen: list[Any] = []
+
+    def reply(state: MessagesState) -> dict[str, Any]:
+        seen.extend(type(m) for m in state["messages"])
+        return {"messages": [gk.AIMessage("ok")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    out = graph.invoke({"messages": [("user", "hi")]}, config)
+    assert seen == [gk.HumanMessage]
+    assert [type(m) for m in out["messages"]] == [gk.HumanMessage, gk.AIMessage]
+    state = graph.get_state(config)
+    assert [type(m) for m in state.values["messages"]] == [gk.HumanMessage, gk.AIMessage]
+    assert not graph.tables.langchain
+
+
+def test_outputs_streams_and_snapshots_show_langchain_messages_with_their_ids() -> None:
+    saver = InMemorySaver()
+    graph = _routing_graph(MessagesState, [], saver)
+    config = {"configurable": {"thread_id": "t"}}
+    chunks = list(
+        graph.stream({"messages": [lc.HumanMessage("hi", id="h1")]}, config, stream_mode="values")
+    )
+    assert all(isinstance(m, lc.BaseMessage) for c in chunks for m in c["messages"])
+    state = graph.get_state(config)
+    assert [type(m) for m in state.values["messages"]] == [
+        lc.HumanMessage,
+        lc.AIMessage,
+        lc.ToolMessage,
+        lc.AIMessage,
+    ]
+    assert state.values["messages"][0].id == "h1"
+    assert state.values["messages"][1].tool_calls[0]["id"] == "c1"
+    for snapshot in graph.get_state_history(config):
+        assert all(isinstance(m, lc.BaseMessage) for m in snapshot.values.get("messages", []))
+    # what the saver keeps is graphkit's (its format is unchanged)
+    stored = saver.get_tuple(config)
+    assert stored is not None
+    assert all(
+        isinstance(m, gk.BaseMessage) for m in stored.checkpoint["channel_values"]["messages"]
+    )
+
+
+def test_updates_show_the_message_a_node_returned_with_the_id_it_was_given() -> None:
+    graph = _routing_graph(MessagesState, [], InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    updates = list(graph.stream({"messages": [lc.HumanMessage("hi")]}, config))
+    first = updates[0]["agent"]["messages"][0]
+    assert isinstance(first, lc.AIMessage) and first.id is not None
+    assert graph.get_state(config).values["messages"][1].id == first.id
+
+
+def test_a_node_returning_an_edited_langchain_message_replaces_it_by_id() -> None:
+    def ask(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [lc.AIMessage("draft", id="a1", response_metadata={"m": 1})]}
+
+    def edit(state: MessagesState) -> dict[str, Any]:
+        last = state["messages"][-1]
+        assert isinstance(last, lc.AIMessage)
+        return {"messages": [last.model_copy(update={"content": "final"})]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("ask", ask)
+    builder.add_node("edit", edit)
+    builder.add_edge(START, "ask")
+    builder.add_edge("ask", "edit")
+    out = builder.compile().invoke({"messages": [lc.HumanMessage("hi", id="h")]})
+    assert [(type(m), m.id, m.content) for m in out["messages"]] == [
+        (lc.HumanMessage, "h", "hi"),
+        (lc.AIMessage, "a1", "final"),
+    ]
+    assert out["messages"][1].response_metadata == {"m": 1}
+
+
+def test_the_mark_is_sticky_for_later_runs_of_the_graph() -> None:
+    seen: list[Any] = []
+    graph = _routing_graph(MessagesState, seen, InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"messages": [lc.HumanMessage("hi")]}, config)
+    seen.clear()
+    graph.invoke({"messages": [("user", "again")]}, config)
+    assert seen[0][1][-1] is lc.HumanMessage
+
+
+def test_react_loop_with_langchain_fake_model_and_tool_node() -> None:
+    @lc_tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    model = FakeMessagesListChatModel(
+        responses=[
+            lc.AIMessage("", tool_calls=[{"name": "add", "args": {"a": 1, "b": 2}, "id": "c1"}]),
+            lc.AIMessage("3"),
+        ]
+    )
+    routed: list[str] = []
+
+    def agent(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}  # LangChain's model
+
+    def route(state: MessagesState) -> str:
+        last = state["messages"][-1]
+        routed.append("tools" if isinstance(last, lc.AIMessage) and last.tool_calls else END)
+        return routed[-1]
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", ToolNode([add]))
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", route, ["tools", END])
+    builder.add_edge("tools", "agent")
+    out = builder.compile().invoke({"messages": [lc.HumanMessage("1+2?")]})
+    assert routed == ["tools", END]
+    assert [type(m) for m in out["messages"]] == [
+        lc.HumanMessage,
+        lc.AIMessage,
+        lc.ToolMessage,
+        lc.AIMessage,
+    ]
+    assert out["messages"][2].content == "3" and out["messages"][2].tool_call_id == "c1"
+
+
+def test_tools_condition_routes_langchain_messages_too() -> None:
+    call = {"name": "t", "args": {}, "id": "c"}
+    assert tools_condition({"messages": [lc.AIMessage("", tool_calls=[call])]}) == "tools"
+    assert tools_condition({"messages": [lc.AIMessage("no")]}) == END
+
+
+def test_a_prebuilt_agent_given_langchain_messages_answers_with_them() -> None:
+    @lc_tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    class Model(FakeMessagesListChatModel):
+        def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+            return self
+
+    model = Model(
+        responses=[
+            lc.AIMessage("", tool_calls=[{"name": "add", "args": {"a": 1, "b": 2}, "id": "c1"}]),
+            lc.AIMessage("3"),
+        ]
+    )
+    agent = create_react_agent(model, [add])
+    out = agent.invoke({"messages": [lc.HumanMessage("1+2?")]})
+    assert [type(m) for m in out["messages"]] == [
+        lc.HumanMessage,
+        lc.AIMessage,
+        lc.ToolMessage,
+        lc.AIMessage,
+    ]
+
+
+def test_send_args_and_subgraphs_see_langchain_messages() -> None:
+    seen: list[Any] = []
+
+    def inner(state: MessagesState) -> dict[str, Any]:
+        seen.append(("inner", type(state["messages"][-1])))
+        return {"messages": [gk.AIMessage("from inside")]}
+
+    sub = StateGraph(MessagesState)
+    sub.add_node("inner", inner)
+    sub.add_edge(START, "inner")
+
+    def fan(state: MessagesState) -> list[Send]:
+        return [Send("worker", {"messages": state["messages"]})]
+
+    def worker(arg: dict[str, Any]) -> dict[str, Any]:
+        seen.append(("worker", type(arg["messages"][-1])))
+        return {}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("sub", sub.compile())
+    builder.add_node("worker", worker)
+    builder.add_conditional_edges(START, fan, ["worker"])
+    builder.add_edge("worker", "sub")
+    out = builder.compile().invoke({"messages": [lc.HumanMessage("hi")]})
+    assert seen == [("worker", lc.HumanMessage), ("inner", lc.HumanMessage)]
+    assert [type(m) for m in out["messages"]] == [lc.HumanMessage, lc.AIMessage]
+
+
+def test_async_runs_show_langchain_messages() -> None:
+    seen: list[Any] = []
+
+    async def reply(state: MessagesState) -> dict[str, Any]:
+        seen.append(type(state["messages"][-1]))
+        return {"messages": [lc.AIMessage("ok")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    out = asyncio.run(builder.compile().ainvoke({"messages": [lc.HumanMessage("hi")]}))
+    assert seen == [lc.HumanMessage]
+    assert [type(m) for m in out["messages"]] == [lc.HumanMessage, lc.AIMessage]
+
+
+def test_a_long_run_converts_each_message_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The view costs O(new messages) per step: the LangChain messages of earlier steps
+    are reused (shared, as LangGraph shares message objects across a run's steps)."""
+    converted: list[Any] = []
+    real = view_module.to_langchain_message
+
+    def counting(message: Any) -> Any:
+        converted.append(message.id)
+        return real(message)
+
+    monkeypatch.setattr(view_module, "to_langchain_message", counting)
+    firsts: list[Any] = []
+
+    def step(state: dict[str, Any]) -> dict[str, Any]:
+        firsts.append(state["messages"][0])
+        n = state["n"]
+        return {"messages": [gk.AIMessage(f"m{n}", id=f"m{n}")], "n": n + 1}
+
+    def again(state: dict[str, Any]) -> str:
+        return "step" if state["n"] < 30 else END
+
+    class State(TypedDict):
+        messages: Annotated[list[LangChainAnyMessage], add_messages]
+        n: int
+
+    builder = StateGraph(State)
+    builder.add_node("step", step)
+    builder.add_edge(START, "step")
+    builder.add_conditional_edges("step", again, ["step", END])
+    out = builder.compile(checkpointer=InMemorySaver()).invoke(
+        {"messages": [lc.HumanMessage("go", id="go")], "n": 0},
+        {"configurable": {"thread_id": "t"}, "recursion_limit": 100},
+    )
+    assert len(out["messages"]) == 31
+    assert sorted(converted) == sorted({m.id for m in out["messages"]})  # each once
+    assert all(first is firsts[0] for first in firsts)  # one object for the whole run
+
+
+def test_views_are_shared_and_a_reader_changing_one_does_not_change_the_state() -> None:
+    history = gk.add_messages([], [gk.HumanMessage("a", id="a"), gk.AIMessage("b", id="b")])
+    first = view_module.langchain_view(history)
+    assert view_module.langchain_view(history) is first
+    first.append(lc.HumanMessage("junk"))
+    again = view_module.langchain_view(history)
+    assert [m.id for m in again] == ["a", "b"] and len(history) == 2
+    grown = gk.add_messages(history, [gk.AIMessage("c", id="c")])
+    assert [m.id for m in view_module.langchain_view(grown)] == ["a", "b", "c"]
+
+
+def test_a_replaced_or_removed_message_shows_as_it_is_now() -> None:
+    history = gk.add_messages([], [gk.HumanMessage(str(i), id=str(i)) for i in range(5)])
+    before = view_module.langchain_view(history)
+    changed = gk.add_messages(history, [gk.HumanMessage("new", id="2"), gk.RemoveMessage(id="0")])
+    after = view_module.langchain_view(changed)
+    assert [(m.id, m.content) for m in after] == [("1", "1"), ("2", "new"), ("3", "3"), ("4", "4")]
+    assert after[0] is before[1] and after[2] is before[3]  # the unchanged ones are reused
+
+
+def test_other_reducer_keys_are_left_alone() -> None:
+    class State(TypedDict):
+        messages: Annotated[list, add_messages]  # type: ignore[type-arg]
+        log: Annotated[list[str], operator.add]
+
+    def node(state: dict[str, Any]) -> dict[str, Any]:
+        return {"messages": [lc.AIMessage("x")], "log": ["ran"]}
+
+    builder = StateGraph(State)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    graph = builder.compile()
+    out = graph.invoke({"messages": [], "log": []})
+    assert out["log"] == ["ran"] and graph.tables.langchain == {"messages"}
+
+
+_text = st.text(max_size=20)
+_ids = st.text(alphabet="abcdef0123456789-", min_size=1, max_size=12)
+_json = st.dictionaries(st.text(max_size=5), st.integers() | _text, max_size=3)
+_calls = st.lists(
+    st.builds(
+        lambda n, i, a: {"name": n, "args": a, "id": i, "type": "tool_call"},
+        st.text(min_size=1, max_size=8),
+        _ids,
+        _json,
+    ),
+    max_size=3,
+)
+_usage = st.none() | st.builds(
+    lambda i, o: {"input_tokens": i, "output_tokens": o, "total_tokens": i + o},
+    st.integers(0, 1000),
+    st.integers(0, 1000),
+)
+_lc_messages = st.one_of(
+    st.builds(lc.HumanMessage, content=_text, id=_ids, name=st.none() | _text),
+    st.builds(lc.SystemMessage, content=_text, id=_ids, additional_kwargs=_json),
+    st.builds(
+        lc.AIMessage,
+        content=_text,
+        id=_ids,
+        tool_calls=_calls,
+        usage_metadata=_usage,
+        response_metadata=_json,
+        additional_kwargs=_json,
+        name=st.none() | _text,
+    ),
+    st.builds(
+        lc.ToolMessage,
+        content=_text,
+        tool_call_id=_ids,
+        id=_ids,
+        name=st.none() | _text,
+        status=st.sampled_from(["success", "error"]),
+        artifact=st.none() | _json,
+    ),
+)
+
+
+@given(_lc_messages)
+def test_langchain_messages_round_trip_exactly(message: Any) -> None:
+    back = to_langchain_message(from_langchain_message(message))
+    assert type(back) is type(message)
+    assert back == message
+    assert back.id == message.id
+
+
+def test_a_thread_keeps_speaking_langchain_in_a_graph_compiled_anew() -> None:
+    """Another process (here: the graph compiled again) loading the thread shows its
+    messages as LangChain's before any LangChain message comes in there."""
+    saver = InMemorySaver()
+    config = {"configurable": {"thread_id": "t"}}
+    _quiet_graph([], saver).invoke({"messages": [("user", "hi")]}, config)
+    seen: list[str] = []
+    fresh = _quiet_graph(seen, saver)
+    assert not fresh.tables.langchain
+    state = fresh.get_state(config)
+    assert [type(m) for m in state.values["messages"]] == [lc.HumanMessage, lc.AIMessage]
+    again = _quiet_graph(seen, saver)
+    again.invoke({"messages": [("user", "more")]}, config)
+    assert seen[0] == "langchain_core"
+
+
+_MODEL = FakeMessagesListChatModel(responses=[lc.AIMessage("x")])
+
+
+def test_code_that_names_langchain_is_recognised() -> None:
+    from langchain_core.messages import AIMessage as LangChainAI
+
+    from graphkit._langchain import code_speaks_langchain
+
+    def by_class(state: Any) -> bool:
+        return isinstance(state["messages"][-1], LangChainAI)  # a closure variable
+
+    def by_module(state: Any) -> Any:
+        return [m for m in state["messages"] if isinstance(m, lc.AIMessage)]  # nested code
+
+    def by_model(state: Any) -> Any:
+        return _MODEL.invoke(state["messages"])  # a global chat model
+
+    def plain(state: Any) -> Any:
+        return {"messages": [gk.AIMessage("ok")]}
+
+    assert all(map(code_speaks_langchain, (by_class, by_module, by_model)))
+    assert not code_speaks_langchain(plain)
+
+
+def test_tool_node_answers_in_the_kind_of_messages_it_reads() -> None:
+    @lc_tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    node = ToolNode([add])
+    call = {"name": "add", "args": {"a": 1, "b": 2}, "id": "c1"}
+    out = node.invoke({"messages": [lc.AIMessage("", tool_calls=[call])]})
+    assert [(type(m), m.content, m.tool_call_id) for m in out["messages"]] == [
+        (lc.ToolMessage, "3", "c1")
+    ]
+    mine = node.invoke({"messages": [gk.AIMessage("", tool_calls=[call])]})
+    assert [type(m) for m in mine["messages"]] == [gk.ToolMessage]
+    both = node.invoke([lc.AIMessage("", tool_calls=[call])])
+    assert [type(m) for m in both] == [lc.ToolMessage]
+
+
+def test_a_tool_node_in_a_langchain_graph_streams_langchain_updates() -> None:
+    @lc_tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    call = {"name": "add", "args": {"a": 1, "b": 2}, "id": "c1"}
+    builder = StateGraph(MessagesState)
+    builder.add_node("tools", ToolNode([add]))
+    builder.add_edge(START, "tools")
+    updates = list(builder.compile().stream({"messages": [lc.AIMessage("", tool_calls=[call])]}))
+    assert [type(m) for m in updates[0]["tools"]["messages"]] == [lc.ToolMessage]
+
+
+def test_a_prompt_function_written_for_langchain_reads_langchain_messages() -> None:
+    seen: list[Any] = []
+
+    class Model(FakeMessagesListChatModel):
+        def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+            return self
+
+    def prompt(state: dict[str, Any]) -> Any:
+        seen.append([type(m) for m in state["messages"]])
+        return lc.SystemMessage("be brief") + state["messages"]  # a template, in LangChain
+
+    agent = create_react_agent(Model(responses=[lc.AIMessage("ok")]), [], prompt=prompt)
+    out = agent.invoke({"messages": [("user", "hi")]})
+    assert seen == [[lc.HumanMessage]]
+    assert [type(m) for m in out["messages"]] == [lc.HumanMessage, lc.AIMessage]
+
+
+def test_the_messages_stream_carries_the_langchain_messages_a_node_returned() -> None:
+    def reply(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [lc.AIMessage("hello")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    chunks = list(builder.compile().stream({"messages": [("user", "hi")]}, stream_mode="messages"))
+    assert [(type(m), m.content) for m, _ in chunks] == [(lc.AIMessage, "hello")]
+
+
+def test_a_history_handed_back_is_not_converted_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run without a checkpointer takes the whole history each turn: the LangChain
+    messages of its last output turn back into the graphkit messages they show."""
+    import graphkit.messages as messages_module
+
+    converted: list[Any] = []
+    real = messages_module.from_langchain_message
+
+    def counting(message: Any) -> Any:
+        converted.append(message.content)
+        return real(message)
+
+    monkeypatch.setattr(messages_module, "from_langchain_message", counting)
+
+    def reply(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [lc.AIMessage(f"answer {len(state['messages'])}")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    graph = builder.compile()
+    out = graph.invoke({"messages": [lc.HumanMessage("q0")]})
+    for turn in range(1, 4):
+        converted.clear()
+        out = graph.invoke({"messages": [*out["messages"], lc.HumanMessage(f"q{turn}")]})
+        assert converted == [f"q{turn}", f"answer {2 * turn + 1}"]  # the new ones only
+    assert len(out["messages"]) == 8
+
+    shown = out["messages"][-1]
+    shown.content = "changed in place"  # no longer what it showed: converted anew
+    again = graph.invoke({"messages": out["messages"]})
+    assert again["messages"][7].content == "changed in place"
+
+
+def test_interrupts_and_sends_carrying_langchain_messages_are_saved(tmp_path: Any) -> None:
+    from graphkit.checkpoint.lmdb import LMDBSaver
+    from graphkit.types import Command, interrupt
+
+    def fan(state: MessagesState) -> list[Send]:
+        return [Send("ask", {"messages": state["messages"]})]
+
+    def ask(arg: dict[str, Any]) -> dict[str, Any]:
+        answer = interrupt({"last": arg["messages"][-1]})
+        return {"messages": [lc.AIMessage(f"got {answer}")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("ask", ask)
+    builder.add_conditional_edges(START, fan, ["ask"])
+    config = {"configurable": {"thread_id": "t"}}
+    with LMDBSaver(str(tmp_path)) as saver:
+        builder.compile(checkpointer=saver).invoke({"messages": [lc.HumanMessage("hi")]}, config)
+    with LMDBSaver(str(tmp_path)) as saver:
+        graph = builder.compile(checkpointer=saver)
+        asked = graph.get_state(config).interrupts[0].value["last"]
+        assert isinstance(asked, lc.HumanMessage) and asked.content == "hi"
+        out = graph.invoke(Command(resume="yes"), config)
+    assert [(type(m), m.content) for m in out["messages"]] == [
+        (lc.HumanMessage, "hi"),
+        (lc.AIMessage, "got yes"),
+    ]
+
+
+def test_a_pushed_langchain_message_streams_as_given_and_shows_in_values() -> None:
+    from graphkit.graph.message import push_message
+
+    def chat(state: MessagesState) -> None:
+        push_message(lc.AIMessage("first", id="1"))
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("chat", chat)
+    builder.add_edge(START, "chat")
+    pushed: list[Any] = []
+    values: Any = None
+    for mode, chunk in builder.compile().stream(
+        {"messages": []}, stream_mode=["messages", "values"]
+    ):
+        if mode == "values":
+            values = chunk
+        else:
+            pushed.append(chunk[0])
+    assert values["messages"] == pushed and isinstance(pushed[0], lc.AIMessage)
