@@ -917,5 +917,7 @@ def test_tools_condition_edges_are_drawn_as_conditional_to_tools_and_end() -> No
     builder.add_conditional_edges("agent", tools_condition)
     builder.add_edge("tools", "agent")
     edges = builder.compile().get_graph().to_json()["edges"]
-    from_agent = {(e["target"], e.get("conditional", False)) for e in edges if e["source"] == "agent"}
+    from_agent = {
+        (e["target"], e.get("conditional", False)) for e in edges if e["source"] == "agent"
+    }
     assert from_agent == {("tools", True), (END, True)}

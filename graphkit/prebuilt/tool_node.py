@@ -809,9 +809,7 @@ def _content(result: Any) -> str | list[Any]:
     return msg_content_output(result)
 
 
-def tools_condition(
-    state: Any, messages_key: str = "messages"
-) -> Literal["tools", "__end__"]:
+def tools_condition(state: Any, messages_key: str = "messages") -> Literal["tools", "__end__"]:
     """``"tools"`` if the last message is an ``AIMessage`` with tool calls, else ``END``.
 
     Use as ``builder.add_conditional_edges("agent", tools_condition)`` (its return type
