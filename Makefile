@@ -36,6 +36,7 @@ demo: $(BASE)
 # mypy runs beside pytest (its report is printed after pytest's); either failing fails.
 test: $(STAMP)
 	$(BIN)/ruff check $(SRC)
+	$(BIN)/ruff format --check $(SRC)
 	@$(BIN)/mypy graphkit tests/typing > $(VENV)/mypy.out 2>&1 & mypy=$$!; \
 	$(BIN)/pytest -q -n auto --dist loadgroup; tests=$$?; \
 	wait $$mypy; typed=$$?; cat $(VENV)/mypy.out; \
