@@ -10,7 +10,6 @@ reflects on types.
 
 from __future__ import annotations
 
-import collections.abc
 import dataclasses
 import inspect
 import typing
@@ -23,7 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from graphkit._hints import resolve_hints
 from graphkit._langchain import mentions_langchain_message
 from graphkit._langchain_view import langchain_values
-from graphkit.channels.base import BaseChannel
+from graphkit.channels.base import CONCRETE_COLLECTIONS, BaseChannel
 from graphkit.errors import (
     GraphCompileError,
     InvalidReducerError,
@@ -263,23 +262,12 @@ def check_reducer(reducer: Any, key: str, owner: Any) -> None:
         ) from None
 
 
-_CONCRETE = {
-    collections.abc.Sequence: list,
-    collections.abc.MutableSequence: list,
-    collections.abc.Set: set,
-    collections.abc.MutableSet: set,
-    collections.abc.Mapping: dict,
-    collections.abc.MutableMapping: dict,
-}
-"""The type a reducer key annotated with an abstract collection starts as."""
-
-
 def _initial_factory(annotation: Any) -> Callable[[], Any] | None:
     """What a reducer key starts at (``list`` for ``list[str]`` or ``Sequence[str]``),
     so the reducer sees the first write too: ``add_messages`` turns an input of
     ``"hi"`` into ``[HumanMessage("hi")]``. None when the type has no empty value."""
     origin = get_origin(annotation) or annotation
-    origin = _CONCRETE.get(origin, origin)
+    origin = CONCRETE_COLLECTIONS.get(origin, origin)
     if origin is typing.Union or not isinstance(origin, type):
         return None
     try:

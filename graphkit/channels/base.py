@@ -190,10 +190,10 @@ class UntrackedValue(BaseChannel[Value, Value, Value]):
 def _concrete(typ: Any) -> Any:
     """A type whose empty value can be made (``list`` for ``Sequence``)."""
     origin = getattr(typ, "__origin__", None) or typ
-    return _ABSTRACT.get(origin, origin)
+    return CONCRETE_COLLECTIONS.get(origin, origin)
 
 
-_ABSTRACT: dict[Any, type] = {
+CONCRETE_COLLECTIONS: dict[Any, type] = {
     collections.abc.Sequence: list,
     collections.abc.MutableSequence: list,
     collections.abc.Set: set,
@@ -201,6 +201,7 @@ _ABSTRACT: dict[Any, type] = {
     collections.abc.Mapping: dict,
     collections.abc.MutableMapping: dict,
 }
+"""The type an abstract collection annotation starts as (its empty value)."""
 
 
 class BinaryOperatorAggregate(BaseChannel[Value, Value, Value]):
