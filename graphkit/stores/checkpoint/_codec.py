@@ -712,8 +712,8 @@ class ListCache:
     out the kept elements themselves in a list of its own (O(appended) at any length):
     callers then share them with later reads and must not change them in place
     (``GRAPHKIT_CHECK_SHARED_READS=1`` makes each read compare the kept elements with
-    their stored bytes and raise :class:`SharedReadChangedError`: O(history), for tests). An entry is used only when the blob
-    just read continues it exactly: its base version, base length and chain numbers
+    their stored bytes and raise :class:`SharedReadChangedError`: O(history), for tests).
+    An entry is used only when the blob just read continues it exactly: its base version, base length and chain numbers
     agree, and a hit on the same version must end with the same bytes. A version the
     chain passed through (a fork or replay from the middle of a thread) is read as a
     prefix of the entry when its blob's bytes are the ones the chain holds there; the
