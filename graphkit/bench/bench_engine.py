@@ -57,13 +57,20 @@ WIDE_START = {f"k{i}": 0 for i in range(WIDE_KEYS)} | {"step": 0}
 
 
 # -------------------------------------------------- graphs (shared with bench_checkpoint_graph)
-def chain_graph(kind: str, checkpointer: Any = None) -> Any:
-    """100 nodes in a row, each adding one to ``x``."""
+def chain_graph(
+    kind: str,
+    checkpointer: Any = None,
+    *,
+    length: int = CHAIN_LENGTH,
+    node: Callable[..., Any] | None = None,
+) -> Any:
+    """``length`` nodes in a row (100 by default), each adding one to ``x`` (``node``:
+    the function each runs, ``_step`` by default)."""
     StateGraph, START, END, _ = _api(kind)
     builder = StateGraph(ChainState)
-    names = [f"n{i}" for i in range(CHAIN_LENGTH)]
+    names = [f"n{i}" for i in range(length)]
     for name in names:
-        builder.add_node(name, _step)
+        builder.add_node(name, node or _step)
     builder.add_edge(START, names[0])
     for a, b in itertools.pairwise(names):
         builder.add_edge(a, b)

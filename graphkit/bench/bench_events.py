@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Callable
 from typing import Any
 
-from graphkit.bench.bench_engine import ChainState, _api, _step
+from graphkit.bench.bench_engine import ChainState, _step, chain_graph
 from graphkit.bench.harness import Workload
 
 EVENTS_CHAIN = 10
@@ -19,16 +18,7 @@ async def _astep(state: ChainState) -> dict[str, int]:
 
 def _chain(kind: str, node: Callable[..., Any]) -> Any:
     """``EVENTS_CHAIN`` nodes in a row, each adding one to ``x``."""
-    StateGraph, START, END, _ = _api(kind)
-    builder = StateGraph(ChainState)
-    names = [f"n{i}" for i in range(EVENTS_CHAIN)]
-    for name in names:
-        builder.add_node(name, node)
-    builder.add_edge(START, names[0])
-    for a, b in itertools.pairwise(names):
-        builder.add_edge(a, b)
-    builder.add_edge(names[-1], END)
-    return builder.compile()
+    return chain_graph(kind, length=EVENTS_CHAIN, node=node)
 
 
 def astream_events(kind: str) -> Callable[[], object]:
