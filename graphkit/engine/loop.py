@@ -1555,7 +1555,7 @@ class Run:
             else:  # sync saves commit in a worker thread: the loop stays free
                 cp.defer_sync = cp.durability == "sync" and cp.saver.waits_on_io
         try:
-            if awaited is not None or _routes_async(self.tables.start):
+            if awaited is not None or self.tables.start_awaits:
                 # (in a worker thread, with the loop free to await what start awaits)
                 self.loop = asyncio.get_running_loop()
                 try:
@@ -1691,11 +1691,6 @@ class _Routed:
     def __init__(self, node: NodeTable, routes: list[Any]) -> None:
         self.node = node
         self.routes = routes
-
-
-def _routes_async(node: NodeTable) -> bool:
-    """Whether a conditional edge from ``node`` is async (its routing is awaited)."""
-    return any(branch.call.is_async for branch in node.branches)
 
 
 def _await_here(

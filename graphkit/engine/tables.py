@@ -192,6 +192,9 @@ class GraphTables:
     absent_until_written: dict[str, Callable[[], Any]] = field(default_factory=dict)
     """Reducer keys with no value until written, with what the first write merges
     from (``ChannelSpec.absent_until_written``); empty for most graphs."""
+    start_awaits: bool = False
+    """A conditional edge from START is async: an async run awaits it on its loop
+    (its start runs in a worker thread; see ``Run._aiterate``)."""
     direct_input: bool = False
     """The input checkpoint holds the input already applied, and what follows START
     runs at step 0 (no step of its own for START): the functional API's layout, as
@@ -331,6 +334,7 @@ def build_tables(
         interrupt_before=interrupt_before,
         interrupt_after=interrupt_after,
         has_async=has_async,
+        start_awaits=any(b.call.is_async for b in start.branches),
         root=root,
         cache=cache,
         histories=any(r is in_place.REDUCER for r in reducers.values()),
