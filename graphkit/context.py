@@ -612,24 +612,57 @@ def emit_message_chunk(chunk: Any, model_metadata: dict[str, Any] | None = None)
     ``model_metadata`` (the model's ``ls_*`` keys) is added to the task's metadata.
     Its id counts as streamed: the finished message a node returns is not sent again.
     """
-    report_progress()
     task = CURRENT_TASK.get()
     if task is None or not task.run.streams("messages"):
+        report_progress()
         return
-    message_id = getattr(chunk, "id", None)
+    metadata = task.stream_metadata()
+    if model_metadata:
+        with_model_keys(metadata, model_metadata)
+    emit_streamed_message(task, chunk, metadata)
+
+
+def with_model_keys(metadata: dict[str, Any], model_metadata: dict[str, Any]) -> None:
+    """A task's stream metadata as LangChain models inside LangGraph report it: with its
+    namespace as ``checkpoint_ns`` and the model's keys (``ls_*``, ...)."""
+    metadata.setdefault("checkpoint_ns", metadata.get("langgraph_checkpoint_ns", ""))
+    metadata.update(model_metadata)
+
+
+def model_chunk_metadata(
+    task: TaskContext, model_metadata: dict[str, Any], tags: Sequence[str]
+) -> dict[str, Any]:
+    """The metadata of a LangChain chat model's chunks streamed from ``task``, as LangGraph
+    gives them: ``with_model_keys``, plus the run config's tags then the model's
+    (LangChain's ``seq:step:*`` bookkeeping left out) as ``"tags"``."""
+    metadata = task.stream_metadata()
+    with_model_keys(metadata, model_metadata)
+    metadata.pop("langgraph_task_id", None)  # (from a node's config: not in stream metadata)
+    shown = [*(task.run.config.get("tags") or ())]
+    shown.extend(t for t in tags if t not in shown)
+    shown = [t for t in shown if not t.startswith("seq:step")]
+    if shown:
+        metadata["tags"] = shown
+    return metadata
+
+
+def emit_streamed_message(task: TaskContext, message: Any, metadata: dict[str, Any]) -> None:
+    """Send a chunk or message a chat model streams inside ``task`` to its
+    ``messages`` stream; its id counts as streamed (the node's return of it is not
+    sent again)."""
+    report_progress()
+    message_id = getattr(message, "id", None)
     if message_id is not None:
         task.run.scope.seen_messages.add(message_id)
     assert task.run.emit is not None
-    metadata = task.stream_metadata()
-    if model_metadata:
-        # as LangChain models inside LangGraph report: the task's namespace, the model's keys
-        metadata.setdefault("checkpoint_ns", metadata.get("langgraph_checkpoint_ns", ""))
-        metadata.update(model_metadata)
-    task.run.emit("messages", (chunk, metadata))
+    task.run.emit("messages", (message, metadata))
 
 
-def emit_messages(task: TaskContext, messages: list[Any]) -> None:
-    """Stream whole messages (a node's output, a pushed message) not streamed before."""
+def emit_messages(
+    task: TaskContext, messages: list[Any], show: Callable[[Any], Any] | None = None
+) -> None:
+    """Stream whole messages (a node's output, a pushed message) not streamed before
+    (``show``: how each is shown, once it has an id)."""
     seen = task.run.scope.seen_messages
     emit = task.run.emit
     assert emit is not None
@@ -642,7 +675,7 @@ def emit_messages(task: TaskContext, messages: list[Any]) -> None:
         seen.add(message.id)
         if metadata is None:
             metadata = task.stream_metadata()
-        emit("messages", (message, metadata))
+        emit("messages", (message if show is None else show(message), metadata))
 
 
 class ToolEvents:
@@ -757,4 +790,5 @@ def _callbacks_under(task: TaskContext, given: Any) -> Any:
     events = events_of(task)
     if events is None or events.relay is None:
         return given
-    return events.relay.child_manager(events.inside(task)[-1])
+    manager = events.relay.child_manager(events.inside(task)[-1])
+    return manager if events.tap_callbacks is None else events.tap_callbacks(manager)

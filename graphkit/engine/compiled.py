@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -406,6 +407,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             run, resuming = nested_run(
                 self, parent, merged, forward=not streaming, modes=call.modes
             )
+            if streaming and "messages" in call.modes and "langchain_core" in sys.modules:
+                _tap_langchain_tokens(run)
         else:
             saver = self.saver
             targets = None
@@ -421,6 +424,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 run = _traced_run(self, merged, saver, call, live, scope)
             else:
                 run = Run(self, merged, saver, modes, live, (), None, None, scope)  # positional
+            if live and "messages" in modes and "langchain_core" in sys.modules:
+                _tap_langchain_tokens(run)
         if overrides:
             run.tables = self._overridden_tables(overrides)
         return run, call, resuming
@@ -1093,6 +1098,14 @@ def _traced_run(
     run.keep_events = EVENTS in call.stream_modes
     run.traced()
     return run
+
+
+def _tap_langchain_tokens(run: Run) -> None:
+    """A run streaming ``"messages"``: LangChain models its nodes call stream their tokens
+    (``graphkit.engine.langchain_tokens``; only once langchain_core is imported)."""
+    from graphkit.engine.langchain_tokens import tap_tokens
+
+    tap_tokens(run.ctx)
 
 
 @functools.lru_cache(maxsize=64)

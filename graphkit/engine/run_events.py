@@ -157,6 +157,9 @@ class EventsExecutor:
         """The run's events go to its stream (``astream_events``; chat models stream
         their replies to report them). False for a sync run whose events only go to
         callbacks (a model's ``invoke`` is not streamed there, as LangChain's is not)."""
+        self.tap_callbacks: Callable[[Any], Any] | None = None
+        """Adds ``langchain_tokens.TOKEN_TAP`` to the callbacks of a task's config (a run
+        streaming ``"messages"``), else None."""
         self.pending: dict[int, tuple[RunEvents, Any]] = {}
         """Id of a task context -> its node's run and output, until its branches ran."""
         self.lineage: dict[Any, list[str]] = {}

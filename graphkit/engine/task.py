@@ -14,7 +14,7 @@ from functools import partial
 from time import time as _now
 from typing import TYPE_CHECKING, Any
 
-from graphkit._langchain import langchain_hint
+from graphkit._langchain import for_langchain, langchain_hint
 from graphkit.cache.base import digest
 from graphkit.constants import END
 from graphkit.context import (
@@ -606,12 +606,22 @@ def _entry(task: Task, key: tuple[tuple[str, ...], str]) -> dict[Any, Any]:
 def stream_output_messages(task: Task, output: Any) -> None:
     """``stream_mode="messages"``: the messages a node returned that were not streamed
     before (as token chunks, say) and that no streamed node received as input (as
-    LangGraph, a message a node was handed counts as seen for the whole stream)."""
+    LangGraph, a message a node was handed counts as seen for the whole stream). Where
+    they speak LangChain (``_speaks_langchain``) they show as LangChain's, as every
+    other reader sees them."""
     messages = node_output_messages(output)
     seen = task.run.scope.seen_messages
     seen.update(message_ids(task.input))
     if messages:
-        emit_messages(task, messages)
+        emit_messages(task, messages, for_langchain if _speaks_langchain(task.node) else None)
+
+
+def _speaks_langchain(node: NodeTable) -> bool:
+    """Whether the messages ``node`` returns show as LangChain's: its graph's keys speak
+    LangChain, or (a subgraph node) its subgraph's do."""
+    if node.langchain:
+        return True
+    return node.subgraph is not None and bool(node.subgraph.tables.langchain)
 
 
 def record_output(task: Task, output: Any, values: dict[str, Any], tables: GraphTables) -> None:

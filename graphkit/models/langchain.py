@@ -32,7 +32,7 @@ from graphkit._langchain import (
 )
 from graphkit.errors import InvalidArgumentError
 from graphkit.messages import AIMessage, AIMessageChunk, BaseMessage
-from graphkit.models.base import BaseChatModel, _as_chunk
+from graphkit.models.base import BaseChatModel, _as_chunk, _messages_streaming_active
 from graphkit.tools import convert_to_tool
 
 __all__ = ["LangChainChatModel", "as_chat_model"]
@@ -41,6 +41,11 @@ __all__ = ["LangChainChatModel", "as_chat_model"]
 class LangChainChatModel(BaseChatModel):
     """A LangChain chat model (``langchain_core.language_models.BaseChatModel``, bare or
     with tools bound) behind graphkit's chat model interface."""
+
+    langchain_chunks = False
+    """``stream_mode="messages"`` gets the LangChain model's own chunks and metadata (as
+    LangGraph streams them) rather than graphkit's: set for the models of code written
+    for LangGraph (``as_chat_model``)."""
 
     def __init__(self, model: Any) -> None:
         if not is_langchain_chat_model(model):
@@ -120,18 +125,41 @@ class LangChainChatModel(BaseChatModel):
             runnable = runnable.bind(**self.bound_kwargs)
         return runnable
 
+    def _own_chunks(self) -> bool:
+        """Whether the ``messages`` stream gets the LangChain model's own chunks now."""
+        return self.langchain_chunks and _messages_streaming_active()
+
+    def _chunk_metadata(self) -> dict[str, Any] | None:
+        """None where the LangChain model streams its own chunks (``_call_config``)."""
+        return None if self._own_chunks() else super()._chunk_metadata()
+
+    def _call_config(self) -> dict[str, Any]:
+        """The config the wrapped model is called with: no callback handlers (graphkit
+        reports the call itself: ``untraced``); where it streams its own chunks, the
+        token tap (``graphkit.engine.langchain_tokens``), which sends them to the
+        ``messages`` stream with the model's metadata, as LangGraph streams them."""
+        if self._own_chunks():
+            from graphkit.engine.langchain_tokens import TAP_ONLY
+
+            return TAP_ONLY
+        return untraced()
+
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
-        return _reply(self._runnable().invoke(to_langchain_messages(messages), untraced()))
+        lc_messages = to_langchain_messages(messages)
+        return _reply(self._runnable().invoke(lc_messages, self._call_config()))
 
     def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
-        for chunk in self._runnable().stream(to_langchain_messages(messages), untraced()):
+        lc_messages = to_langchain_messages(messages)
+        for chunk in self._runnable().stream(lc_messages, self._call_config()):
             yield _chunk(chunk)
 
     async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
-        return _reply(await self._runnable().ainvoke(to_langchain_messages(messages), untraced()))
+        lc_messages = to_langchain_messages(messages)
+        return _reply(await self._runnable().ainvoke(lc_messages, self._call_config()))
 
     async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
-        async for chunk in self._runnable().astream(to_langchain_messages(messages), untraced()):
+        lc_messages = to_langchain_messages(messages)
+        async for chunk in self._runnable().astream(lc_messages, self._call_config()):
             yield _chunk(chunk)
 
 
@@ -157,8 +185,13 @@ def _structured_result(result: Any) -> Any:
 
 def as_chat_model(model: Any) -> Any:
     """``model`` wrapped in :class:`LangChainChatModel` if it is a LangChain chat model,
-    else ``model`` itself."""
-    return LangChainChatModel(model) if is_langchain_chat_model(model) else model
+    else ``model`` itself. For code written for LangGraph (an agent given a LangChain
+    model): the ``messages`` stream gets the model's own chunks (``langchain_chunks``)."""
+    if not is_langchain_chat_model(model):
+        return model
+    wrapped = LangChainChatModel(model)
+    wrapped.langchain_chunks = True
+    return wrapped
 
 
 def _ls_params(model: Any) -> dict[str, Any]:

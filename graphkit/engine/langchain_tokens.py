@@ -1,0 +1,202 @@
+"""``stream_mode="messages"`` for LangChain chat models that nodes call themselves.
+
+A LangChain chat model reports its call to the callback handlers of its config; when
+one of them is a streaming handler (``_StreamingCallbackHandler``), its ``invoke``
+streams and reports each chunk (``on_llm_new_token``). A node written for LangGraph
+calls ``model.invoke(state["messages"])``, with its config or without one: LangChain
+then reads its current config from the ``var_child_runnable_config`` context variable.
+
+So a run streaming ``"messages"`` in a process that imported langchain_core runs its
+task functions through a ``TokenTapExecutor``: while a function runs, LangChain's
+current config carries ``TOKEN_TAP``, one handler for every run and thread. At a
+model's start the tap asks ``CURRENT_TASK`` which task (or ``@task`` call) the model
+runs in; the model's chunks (or, for a model that does not stream, its reply) go to
+that task's stream with LangGraph's metadata: the task's ``langgraph_*`` keys and
+``checkpoint_ns``, the model's ``ls_*`` keys, the config's and the model's tags.
+Their ids count as streamed, so the message the node returns is not sent again.
+
+A model tagged ``nostream`` (or ``langsmith:nostream``) is left out. A run that does
+not stream ``"messages"``, or runs where langchain_core was never imported (no
+LangChain model can exist), never get here: ``tap_tokens`` is not called for them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.callbacks.base import BaseCallbackManager
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
+from langchain_core.runnables.config import var_child_runnable_config
+from langchain_core.tracers._streaming import _StreamingCallbackHandler
+
+from graphkit.constants import TAG_NOSTREAM
+from graphkit.context import CURRENT_TASK, emit_streamed_message, model_chunk_metadata
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from graphkit.context import RunContext, TaskContext
+    from graphkit.engine.executor import Executor
+    from graphkit.node import CallSpec
+
+_NOSTREAM = frozenset({TAG_NOSTREAM, "langsmith:nostream"})
+"""Tags that keep a model's tokens off the stream."""
+
+
+class TokenTap(BaseCallbackHandler, _StreamingCallbackHandler):
+    """Sends what LangChain chat models called inside a task report to that task's
+    ``messages`` stream (see the module's docstring)."""
+
+    run_inline = True  # (async managers call it where the model runs: its task's context)
+
+    def __init__(self) -> None:
+        self.models: dict[UUID, tuple[TaskContext, dict[str, Any]]] = {}
+        """Run id of a model call being streamed -> its task and its chunks' metadata."""
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[Any]],
+        *,
+        run_id: UUID,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """A model starts: note its task and metadata, unless it is not to stream."""
+        task = CURRENT_TASK.get()
+        if task is None or not task.run.streams("messages"):
+            return
+        if tags and not _NOSTREAM.isdisjoint(tags):
+            return
+        self.models[run_id] = (task, model_chunk_metadata(task, metadata or {}, tags or ()))
+
+    def on_llm_new_token(
+        self, token: Any, *, chunk: Any = None, run_id: UUID, **kwargs: Any
+    ) -> None:
+        """One streamed chunk: on the stream now."""
+        found = self.models.get(run_id)
+        if found is not None and isinstance(chunk, ChatGenerationChunk):
+            emit_streamed_message(found[0], chunk.message, found[1])
+
+    def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        """The model's reply: on the stream unless its chunks were (a model that does not
+        stream sends it whole)."""
+        found = self.models.pop(run_id, None)
+        if found is None or not response.generations or not response.generations[0]:
+            return
+        generation = response.generations[0][0]
+        if isinstance(generation, ChatGeneration):
+            message = generation.message
+            if message.id is None or message.id not in found[0].run.scope.seen_messages:
+                emit_streamed_message(found[0], message, found[1])
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        """The model failed: forget it."""
+        self.models.pop(run_id, None)
+
+    def tap_output_iter(self, run_id: UUID, output: Iterator[Any]) -> Iterator[Any]:
+        """(``_StreamingCallbackHandler``: chunks come through ``on_llm_new_token``.)"""
+        return output
+
+    def tap_output_aiter(self, run_id: UUID, output: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """(As ``tap_output_iter``.)"""
+        return output
+
+
+TOKEN_TAP = TokenTap()
+"""The one tap: it finds each model's task itself."""
+
+_TAPPED: dict[str, Any] = {"callbacks": [TOKEN_TAP]}
+"""LangChain's current config while a task runs, where nothing had set one."""
+
+TAP_ONLY: dict[str, Any] = {"callbacks": [TOKEN_TAP]}
+"""The config ``LangChainChatModel`` calls its model with in a run streaming
+``"messages"``: the tap, and none of the run's handlers (graphkit reports the call)."""
+
+
+def with_tap(callbacks: Any) -> Any:
+    """``callbacks`` (a list of handlers, a callback manager or None) with the tap."""
+    if callbacks is None:
+        return [TOKEN_TAP]
+    if isinstance(callbacks, BaseCallbackManager):
+        if TOKEN_TAP in callbacks.handlers:
+            return callbacks
+        manager = callbacks.copy()
+        manager.add_handler(TOKEN_TAP, inherit=True)
+        return manager
+    return callbacks if TOKEN_TAP in callbacks else [*callbacks, TOKEN_TAP]
+
+
+def _tapped(current: Any) -> Any:
+    """LangChain's current config for a task: ``current`` (if any) with the tap."""
+    if not current:
+        return _TAPPED
+    return {**current, "callbacks": with_tap(current.get("callbacks"))}
+
+
+_set_config = var_child_runnable_config.set
+_reset_config = var_child_runnable_config.reset
+_get_config = var_child_runnable_config.get
+
+
+class TokenTapExecutor:
+    """A run's executor with ``TOKEN_TAP`` in LangChain's current config while each task
+    function runs (graphs run inside them inherit it)."""
+
+    def __init__(self, inner: Executor) -> None:
+        self.inner = inner
+        self.workers = inner.workers
+
+    def pool(self) -> Any:
+        """The wrapped executor's threads."""
+        return self.inner.pool()
+
+    def call(self, name: str, spec: CallSpec, state: Any, ctx: TaskContext | None) -> Any:
+        """The wrapped ``call``, the tap in LangChain's config."""
+        token = _set_config(_tapped(_get_config()))
+        try:
+            return self.inner.call(name, spec, state, ctx)
+        finally:
+            _reset_config(token)
+
+    async def acall(self, name: str, spec: CallSpec, state: Any, ctx: TaskContext | None) -> Any:
+        """The wrapped ``acall``, the tap in LangChain's config."""
+        token = _set_config(_tapped(_get_config()))
+        try:
+            return await self.inner.acall(name, spec, state, ctx)
+        finally:
+            _reset_config(token)
+
+    def __repr__(self) -> str:
+        return f"TokenTapExecutor({self.inner!r})"
+
+
+def tap_tokens(ctx: RunContext) -> None:
+    """Stream the tokens of LangChain models that the tasks of the run ``ctx`` call
+    (a run streaming ``"messages"``). Its graphs inside inherit its executor; a run
+    reporting to callbacks also puts the tap among the callbacks of its nodes' config
+    (a model called with that config takes them instead of LangChain's current ones).
+    Tasks run remotely (``RayExecutor``) are not tapped: the context stays here."""
+    from graphkit.engine.run_events import EventsExecutor
+
+    executor = ctx.executor
+    events = executor if isinstance(executor, EventsExecutor) else None
+    if events is not None:
+        events.tap_callbacks = with_tap
+        executor = events.inner
+    if isinstance(executor, TokenTapExecutor) or not _local(executor):
+        return
+    tapped = TokenTapExecutor(executor)
+    if events is not None:
+        events.inner = tapped
+    else:
+        ctx.executor = tapped
+
+
+def _local(executor: Executor) -> bool:
+    from graphkit.engine.executor import LocalExecutor
+
+    return isinstance(executor, LocalExecutor)
