@@ -147,10 +147,21 @@ def to_langchain_message(message: Any) -> Any:
     return cls(**data)
 
 
-def untraced() -> dict[str, Any]:
+def untraced(tap: bool = False) -> dict[str, Any]:
     """The config graphkit calls a LangChain model or tool with: no callback handlers,
     since graphkit reports the call itself (a run's handlers see it once, under the
-    node it runs in), even where a node's config is LangChain's current one."""
+    node it runs in), even where a node's config is LangChain's current one.
+
+    ``tap``: in a run streaming ``"messages"``, the token tap, so that the LangChain
+    models the call runs stream their own chunks (``graphkit.engine.langchain_tokens``).
+    """
+    if tap:
+        from graphkit.context import messages_streaming_active
+
+        if messages_streaming_active():
+            from graphkit.engine.langchain_tokens import TOKEN_TAP
+
+            return {"callbacks": [TOKEN_TAP]}
     return {"callbacks": []}
 
 
@@ -207,14 +218,14 @@ def from_langchain_tool(lc_tool: Any) -> Any:
     def run(**kwargs: Any) -> Any:
         if func is not None:
             return _graphkit_output(func(**prepared(kwargs)))
-        return _graphkit_output(lc_tool.invoke(prepared(kwargs), untraced()))
+        return _graphkit_output(lc_tool.invoke(prepared(kwargs), untraced(tap=True)))
 
     async def arun(**kwargs: Any) -> Any:
         if coroutine is not None:
             return _graphkit_output(await coroutine(**prepared(kwargs)))
         if func is not None:
             return _graphkit_output(await asyncio.to_thread(func, **prepared(kwargs)))
-        return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs), untraced()))
+        return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs), untraced(tap=True)))
 
     return Tool(
         name=lc_tool.name,

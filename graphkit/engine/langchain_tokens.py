@@ -112,10 +112,6 @@ TOKEN_TAP = TokenTap()
 _TAPPED: dict[str, Any] = {"callbacks": [TOKEN_TAP]}
 """LangChain's current config while a task runs, where nothing had set one."""
 
-TAP_ONLY: dict[str, Any] = {"callbacks": [TOKEN_TAP]}
-"""The config ``LangChainChatModel`` calls its model with in a run streaming
-``"messages"``: the tap, and none of the run's handlers (graphkit reports the call)."""
-
 
 def with_tap(callbacks: Any) -> Any:
     """``callbacks`` (a list of handlers, a callback manager or None) with the tap."""

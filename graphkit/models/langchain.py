@@ -134,15 +134,9 @@ class LangChainChatModel(BaseChatModel):
         return None if self._own_chunks() else super()._chunk_metadata()
 
     def _call_config(self) -> dict[str, Any]:
-        """The config the wrapped model is called with: no callback handlers (graphkit
-        reports the call itself: ``untraced``); where it streams its own chunks, the
-        token tap (``graphkit.engine.langchain_tokens``), which sends them to the
-        ``messages`` stream with the model's metadata, as LangGraph streams them."""
-        if self._own_chunks():
-            from graphkit.engine.langchain_tokens import TAP_ONLY
-
-            return TAP_ONLY
-        return untraced()
+        """The config the wrapped model is called with: ``untraced``, with the token tap
+        where it streams its own chunks (``langchain_chunks``)."""
+        return untraced(tap=self.langchain_chunks)
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
         lc_messages = to_langchain_messages(messages)
