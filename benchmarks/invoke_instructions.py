@@ -10,7 +10,10 @@ after, so teardown is not counted). Needs valgrind; takes 10-30 s per workload:
     PYTHONPATH=/path/to/other/checkout python benchmarks/invoke_instructions.py one
 
 ``one``: a one-node graph (the fixed cost of an invoke); ``fanout_N``: N ``Send``s
-joined by a list reducer; ``chain``: the 100-node chain. The fixed part of a fan-out
+joined by a list reducer; ``chain``: the 100-node chain; ``chain_messages`` /
+``chain_messages_lc``: one ``stream(stream_mode="messages")`` of it, the second with
+langchain_core imported (the tap for LangChain models' tokens is then set up, though
+no node calls one). The fixed part of a fan-out
 is about ``fanout_1 - (fanout_10 - fanout_1) / 9``. Threads count too: a fan-out's
 figure varies by a few thousand between runs (the helper overseer's looks).
 """
@@ -24,7 +27,7 @@ import sys
 import tempfile
 import time
 
-COUNTS = {"chain": 50}
+COUNTS = {"chain": 50, "chain_messages": 30, "chain_messages_lc": 30}
 """Invokes counted per workload (default 300)."""
 
 _DRIVER = """
@@ -47,6 +50,11 @@ if kind == "one":
     call: Any = lambda: graph.invoke({{"x": 0}})
 elif kind == "chain":
     call = bench_engine.chain("graphkit")
+elif kind.startswith("chain_messages"):
+    if kind == "chain_messages_lc":
+        import langchain_core.messages  # (LangChain loaded, no LangChain model in the graph)
+    chain_graph = bench_engine.chain_graph("graphkit")
+    call = lambda: list(chain_graph.stream({{"x": 0}}, stream_mode="messages"))
 else:
     call = bench_engine.fanout("graphkit", int(kind.split("_")[1]))
 for _ in range(50):

@@ -319,7 +319,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if stream_mode is None:
             stream_mode = self.stream_mode
         run, call, resuming = self._prepare(config, stream_mode, version, options)
-        for event in run.iterate(input, resuming=resuming):
+        events = run.iterate(input, resuming=resuming)
+        if run.tapped_here:
+            from graphkit.engine.langchain_tokens import tapped_events
+
+            events = tapped_events(events)
+        for event in events:
             item = call.output(event)
             if item is not _SKIP:
                 yield item
@@ -339,7 +344,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if stream_mode is None:
             stream_mode = self.stream_mode
         run, call, resuming = self._prepare(config, stream_mode, version, options)
-        async for event in run.aiterate(input, resuming=resuming):
+        events = run.aiterate(input, resuming=resuming)
+        if run.tapped_here:
+            from graphkit.engine.langchain_tokens import atapped_events
+
+            events = atapped_events(events)
+        async for event in events:
             item = call.output(event)
             if item is not _SKIP:
                 yield item
@@ -1105,7 +1115,7 @@ def _tap_langchain_tokens(run: Run) -> None:
     (``graphkit.engine.langchain_tokens``; only once langchain_core is imported)."""
     from graphkit.engine.langchain_tokens import tap_tokens
 
-    tap_tokens(run.ctx)
+    tap_tokens(run)
 
 
 @functools.lru_cache(maxsize=64)

@@ -6,9 +6,10 @@ streams and reports each chunk (``on_llm_new_token``). A node written for LangGr
 calls ``model.invoke(state["messages"])``, with its config or without one: LangChain
 then reads its current config from the ``var_child_runnable_config`` context variable.
 
-So a run streaming ``"messages"`` in a process that imported langchain_core runs its
-task functions through a ``TokenTapExecutor``: while a function runs, LangChain's
-current config carries ``TOKEN_TAP``, one handler for every run and thread. At a
+So a run streaming ``"messages"`` in a process that imported langchain_core runs each
+step's tasks with ``TOKEN_TAP`` in LangChain's current config (set once per step, in
+the context copy the step's tasks run in: ``Run.enter_step``, a C-level call; the
+consumer's own code never runs under it); one handler serves every run and thread. At a
 model's start the tap asks ``CURRENT_TASK`` which task (or ``@task`` call) the model
 runs in; the model's chunks (or, for a model that does not stream, its reply) go to
 that task's stream with LangGraph's metadata: the task's ``langgraph_*`` keys and
@@ -22,6 +23,8 @@ LangChain model can exist), never get here: ``tap_tokens`` is not called for the
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -37,9 +40,9 @@ from graphkit.context import CURRENT_TASK, emit_streamed_message, model_chunk_me
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
-    from graphkit.context import RunContext, TaskContext
-    from graphkit.engine.executor import Executor
-    from graphkit.node import CallSpec
+    from graphkit.context import TaskContext
+    from graphkit.engine.events import Event
+    from graphkit.engine.loop import Run
 
 _NOSTREAM = frozenset({TAG_NOSTREAM, "langsmith:nostream"})
 """Tags that keep a model's tokens off the stream."""
@@ -133,66 +136,44 @@ def _tapped(current: Any) -> Any:
     return {**current, "callbacks": with_tap(current.get("callbacks"))}
 
 
-_set_config = var_child_runnable_config.set
-_reset_config = var_child_runnable_config.reset
-_get_config = var_child_runnable_config.get
-
-
-class TokenTapExecutor:
-    """A run's executor with ``TOKEN_TAP`` in LangChain's current config while each task
-    function runs (graphs run inside them inherit it)."""
-
-    def __init__(self, inner: Executor) -> None:
-        self.inner = inner
-        self.workers = inner.workers
-
-    def pool(self) -> Any:
-        """The wrapped executor's threads."""
-        return self.inner.pool()
-
-    def call(self, name: str, spec: CallSpec, state: Any, ctx: TaskContext | None) -> Any:
-        """The wrapped ``call``, the tap in LangChain's config."""
-        token = _set_config(_tapped(_get_config()))
-        try:
-            return self.inner.call(name, spec, state, ctx)
-        finally:
-            _reset_config(token)
-
-    async def acall(self, name: str, spec: CallSpec, state: Any, ctx: TaskContext | None) -> Any:
-        """The wrapped ``acall``, the tap in LangChain's config."""
-        token = _set_config(_tapped(_get_config()))
-        try:
-            return await self.inner.acall(name, spec, state, ctx)
-        finally:
-            _reset_config(token)
-
-    def __repr__(self) -> str:
-        return f"TokenTapExecutor({self.inner!r})"
-
-
-def tap_tokens(ctx: RunContext) -> None:
-    """Stream the tokens of LangChain models that the tasks of the run ``ctx`` call
-    (a run streaming ``"messages"``). Its graphs inside inherit its executor; a run
-    reporting to callbacks also puts the tap among the callbacks of its nodes' config
-    (a model called with that config takes them instead of LangChain's current ones).
-    Tasks run remotely (``RayExecutor``) are not tapped: the context stays here."""
+def tap_tokens(run: Run) -> None:
+    """Stream the tokens of LangChain models that the tasks of ``run`` call (a run
+    streaming ``"messages"``): each of its live steps runs its tasks with the tap in
+    LangChain's current config (graphs run inside them inherit it). A run reporting
+    to callbacks also puts it among the callbacks of its nodes' config (a model called
+    with that config takes them instead of LangChain's current ones)."""
     from graphkit.engine.run_events import EventsExecutor
 
-    executor = ctx.executor
-    events = executor if isinstance(executor, EventsExecutor) else None
-    if events is not None:
-        events.tap_callbacks = with_tap
-        executor = events.inner
-    if isinstance(executor, TokenTapExecutor) or not _local(executor):
-        return
-    tapped = TokenTapExecutor(executor)
-    if events is not None:
-        events.inner = tapped
-    else:
-        ctx.executor = tapped
+    executor = run.ctx.executor
+    if isinstance(executor, EventsExecutor):
+        executor.tap_callbacks = with_tap
+    if run.ctx.parent_task is not None and run.sink.queue is None:
+        run.tapped_here = True  # (its steps run in the node's context: not live)
+    else:  # each step's context is a copy of this one: its config, with the tap
+        tapped = _tapped(var_child_runnable_config.get())
+        run.enter_step = functools.partial(var_child_runnable_config.set, tapped)
 
 
-def _local(executor: Executor) -> bool:
-    from graphkit.engine.executor import LocalExecutor
+def tapped_events(events: Iterator[Event]) -> Iterator[Event]:
+    """``events`` of a graph a node streams itself, the tap in LangChain's current config
+    while they come (that of the node iterating them: put back after)."""
+    token = var_child_runnable_config.set(_tapped(var_child_runnable_config.get()))
+    try:
+        yield from events
+    finally:
+        _reset(token)
 
-    return isinstance(executor, LocalExecutor)
+
+async def atapped_events(events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    """Async ``tapped_events``."""
+    token = var_child_runnable_config.set(_tapped(var_child_runnable_config.get()))
+    try:
+        async for event in events:
+            yield event
+    finally:
+        _reset(token)
+
+
+def _reset(token: Any) -> None:
+    with contextlib.suppress(ValueError):  # closed from another context (by the GC, say)
+        var_child_runnable_config.reset(token)

@@ -178,6 +178,12 @@ class Run:
     loaded_checkpoint: Saved | None = None
     """The loaded checkpoint, as the ``checkpoints`` stream reports it."""
     _pool: ThreadPoolExecutor | None = None
+    enter_step: Callable[[], object] | None = None
+    """Called in the context a live step's tasks run in, before they start (a run
+    streaming ``"messages"``: ``langchain_tokens.tap_tokens``), or None."""
+    tapped_here = False
+    """A graph a node streams itself with ``"messages"``: its steps run in the node's
+    context, which ``stream``/``astream`` give the token tap while they iterate."""
     loop: asyncio.AbstractEventLoop | None = None
     """An async run's event loop, while its start runs in a worker thread (awaited
     savers, async routing from START): async conditional edges are awaited on it."""
@@ -1016,8 +1022,12 @@ class Run:
             except BaseException as exc:  # a ParentCommand...: raised in the caller
                 escaped.append(exc)
 
+        enter = self.enter_step
+
         def step_thread() -> None:
             try:
+                if enter is not None:
+                    enter()
                 Batch(todo, one, self.pool, min(len(todo), self.workers) - 1).run()
             except BaseException as exc:  # pragma: no cover - one() keeps its own
                 escaped.append(exc)
@@ -1626,12 +1636,19 @@ class Run:
             await asyncio.wait([started])
             raise
 
+    async def _entered(self, step: Awaitable[None]) -> None:
+        """``step`` after ``enter_step`` (in the step's own asyncio task's context)."""
+        assert self.enter_step is not None
+        self.enter_step()
+        await step
+
     async def _aexecute_live(self, tasks: list[Task]) -> AsyncIterator[Event]:
         aq = self.sink.aqueue
         if aq is None:  # a subgraph: events go straight to the parent
             await self.aexecute(tasks)
             return
-        running = asyncio.ensure_future(self.aexecute(tasks))
+        step = self.aexecute(tasks)
+        running = asyncio.ensure_future(step if self.enter_step is None else self._entered(step))
         getter: asyncio.Future[Event] | None = None
         try:
             while True:
