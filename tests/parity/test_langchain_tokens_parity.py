@@ -216,6 +216,15 @@ def node_batching(lib: Lib) -> list[Any]:
     return sorted(_stream(_one_node(lib, agent), HI), key=lambda p: str(p[3]))
 
 
+def async_node_batching(lib: Lib) -> list[Any]:
+    model = FakeListChatModel(responses=["ab", "cd"])
+
+    async def agent(state: Any) -> Any:
+        return {"messages": await model.abatch([state["messages"], state["messages"]])}
+
+    return sorted(_astream(_one_node(lib, agent), HI), key=lambda p: str(p[3]))
+
+
 def model_that_does_not_stream(lib: Lib) -> list[Any]:
     model = FakeMessagesListChatModel(responses=[AIMessage("whole")])
     return _stream(_one_node(lib, lambda s: {"messages": [model.invoke(s["messages"])]}), HI)
@@ -332,6 +341,30 @@ def with_callbacks(lib: Lib) -> tuple[list[Any], list[str]]:
     return parts, handler.tokens
 
 
+def async_with_callbacks(lib: Lib) -> tuple[list[Any], list[str]]:
+    handler = _Tokens()
+    one, two = _generic("a b"), _generic("c d")
+
+    async def first(state: Any) -> Any:
+        return {"messages": [await one.ainvoke(state["messages"])]}
+
+    async def second(state: Any, config: RunnableConfig) -> Any:
+        return {"messages": [await two.ainvoke(state["messages"], config)]}
+
+    builder = lib.StateGraph(lib.MessagesState)
+    builder.add_node("first", first)
+    builder.add_node("second", second)
+    builder.add_edge(lib.START, "first")
+    builder.add_edge("first", "second")
+    graph = builder.compile()
+
+    async def collect() -> list[Any]:
+        config = {**CONFIG, "callbacks": [handler]}
+        return [p async for p in graph.astream(HI, config, stream_mode="messages")]
+
+    return _shown(asyncio.run(collect())), handler.tokens
+
+
 def parallel_nodes(lib: Lib) -> list[Any]:
     first, second = _generic("one two"), _generic("three four")
     builder = lib.StateGraph(lib.MessagesState)
@@ -350,6 +383,7 @@ CASES = [
     node_streaming,
     async_node_streaming,
     node_batching,
+    async_node_batching,
     model_that_does_not_stream,
     model_tagged_nostream,
     subgraph_streamed,
@@ -361,6 +395,7 @@ CASES = [
     async_react_agent,
     react_agent_with_a_model_that_does_not_stream,
     with_callbacks,
+    async_with_callbacks,
     parallel_nodes,
 ]
 
