@@ -28,6 +28,7 @@ from graphkit.engine.nested import (
     nested_run,
     split_checkpoint_map,
 )
+from graphkit.engine.output_keys import OutputKeys, final_output
 from graphkit.engine.run_events import (
     EVENTS,
     ROOT_NAME,
@@ -225,6 +226,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
         if self.tables.has_async:
             self._check_sync()
+        if options and options.get("output_keys") is not None:  # the last ``values`` chunk
+            run, call, resuming = self._prepare(config, "values", version, options)
+            latest = None
+            for event in run.iterate(input, resuming=resuming):
+                latest = _latest_values(call, event, latest)
+            return _final_picked(run, latest, version)
         run, call, resuming = self._prepare(config, (), version, options)
         for event in run.iterate(input, resuming=resuming):
             call.output(event)
@@ -287,6 +294,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                     input, config, stream_mode=stream_mode, version=version, **options
                 )
             ]
+        if options and options.get("output_keys") is not None:
+            run, call, resuming = self._prepare(config, "values", version, options)
+            latest = None
+            async for event in run.aiterate(input, resuming=resuming):
+                latest = _latest_values(call, event, latest)
+            return _final_picked(run, latest, version)
         run, call, resuming = self._prepare(config, (), version, options)
         async for event in run.aiterate(input, resuming=resuming):
             call.output(event)
@@ -382,17 +395,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             merged = merge_config(
                 merge_configs(self.config, config) if self.config else config, options
             )
-        context = control = None
+        context = control = picked = None
         overrides: dict[str, Any] | None = None
         if options:
             context = coerce_context(self.builder.context_schema, options.pop("context", None))
             control = options.pop("control", None)
-            overrides = {
-                key: options.pop(key)
-                for key in ("interrupt_before", "interrupt_after", "output_keys")
-                if options.get(key) is not None
-            }
-            options.pop("output_keys", None)
+            if (keys := options.pop("output_keys", None)) is not None:
+                picked = OutputKeys(keys, self.tables)
+            overrides = {}
+            for key in ("interrupt_before", "interrupt_after"):
+                if (value := options.pop(key, None)) is not None:  # (None: compile's)
+                    overrides[key] = value
             if options:
                 raise InvalidCallError(
                     f"Unexpected keyword arguments: {sorted(options)}. invoke/stream take "
@@ -423,10 +436,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 run = Run(self, merged, saver, modes, live, (), None, None, scope)  # positional
         if overrides:
             run.tables = self._overridden_tables(overrides)
+        if picked is not None:
+            run.picked = picked
         return run, call, resuming
 
     def _overridden_tables(self, overrides: dict[str, Any]) -> GraphTables:
-        """The tables with a call's ``interrupt_before/after``/``output_keys`` in place."""
+        """The tables with a call's ``interrupt_before``/``interrupt_after`` in place."""
         from dataclasses import replace
 
         changes: dict[str, Any] = {}
@@ -446,10 +461,6 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                         "checkpointer: compile(checkpointer=InMemorySaver())."
                     )
                 changes[key] = frozenset(names)
-        if "output_keys" in overrides:
-            keys = overrides["output_keys"]
-            changes["output_keys"] = (keys,) if isinstance(keys, str) else tuple(keys)
-            changes["output_key_set"] = frozenset(changes["output_keys"])
         return replace(self.tables, **changes)
 
     async def astream_events(
@@ -1117,6 +1128,34 @@ def _final(run: Run, version: str) -> Any:
         interrupts = tuple(output.pop(INTERRUPT, ()))
         return GraphOutput(output, interrupts)
     return output
+
+
+def _latest_values(call: _Call, event: Event, latest: Any) -> Any:
+    """``invoke`` with ``output_keys``: the event goes to ``print_mode``; a root
+    ``values`` chunk becomes the latest."""
+    call.output(event)
+    namespace, mode, chunk = event
+    return chunk if mode == "values" and not namespace else latest
+
+
+def _final_picked(run: Run, latest: Any, version: str) -> Any:
+    """What ``invoke`` returns with ``output_keys``: the last ``values`` chunk (``None``
+    when the run never wrote the keys) with the open interrupts, as LangGraph's."""
+    picked = run.picked
+    assert picked is not None
+    if run.ctx.parent_task is not None:  # a graph invoked inside a node
+        output = nested_result(run)
+        return picked.values(output, run.tables) if type(output) is dict else output
+    if run.in_place and run.tables.histories and latest is not None:
+        run.hand_out(latest if type(latest) is dict else {picked.keys[0]: latest})
+    interrupts = list(run.interrupts)
+    if version == "v2":
+        from graphkit.types import GraphOutput
+
+        if type(latest) is dict and INTERRUPT in latest:
+            latest = {k: v for k, v in latest.items() if k != INTERRUPT}
+        return GraphOutput(latest, tuple(interrupts))
+    return final_output(latest, interrupts)
 
 
 def _update_steps(

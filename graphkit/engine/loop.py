@@ -56,6 +56,7 @@ from graphkit.engine.events import (
 from graphkit.engine.executor import LOCAL, resolve_executor
 from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
 from graphkit.engine.merge import cleared_keys, merge_writes
+from graphkit.engine.output_keys import OutputKeys
 from graphkit.engine.results import WroteRecord, record_writes
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.engine.task import (
@@ -171,6 +172,8 @@ class Run:
     resumes: Mapping[str, list[Any]] = MappingProxyType({})
     """Answers for the ``interrupt()`` calls of paused tasks, by task id (replaced,
     never changed in place)."""
+    picked: OutputKeys | None = None
+    """The call's ``output_keys``: what ``values``/``updates`` chunks show."""
     source: str | None = None
     """The loaded checkpoint's ``source`` ("input", "loop", "update", "fork")."""
     parent_id: str | None = None
@@ -335,6 +338,21 @@ class Run:
             if type(value) is list and reducers.get(key) is in_place.REDUCER:
                 _message_index.hand_out(value)
 
+    def _values_chunk(self) -> Any:
+        """A ``values`` chunk: the state (``_stream_values``), or the call's
+        ``output_keys`` of it."""
+        picked = self.picked
+        if picked is None:
+            return self._stream_values()
+        return picked.values(self.values, self.tables)
+
+    def _paused_chunk(self, interrupts: tuple[Interrupt, ...]) -> Any:
+        """The ``values`` chunk of a pause: the state with the interrupts."""
+        if self.picked is not None:
+            return self.picked.paused(self.values, interrupts, self.tables)
+        shown = {} if self.tables.root else self._stream_values()
+        return {**shown, INTERRUPT: interrupts}
+
     def _stream_values(self) -> Any:
         """A ``values`` chunk: every channel, private ones included (as LangGraph streams);
         for a root state, the root value.
@@ -387,7 +405,7 @@ class Run:
             self._start_input(input)
             return
         if self.cp is not None and self.cp.loaded and "values" in self.modes:
-            self._emit("values", self._stream_values())  # where a resumed run starts from
+            self._emit("values", self._values_chunk())  # where a resumed run starts from
 
     def _report_loaded(self) -> None:
         """A run that goes on from the thread's checkpoint reports it first in the
@@ -531,7 +549,7 @@ class Run:
             return
         self.step += 1
         if "values" in self.modes and self._wrote_any(writes):
-            self._emit("values", self._stream_values())
+            self._emit("values", self._values_chunk())
         if self.cp is not None:
             self._save("loop", (START,))
 
@@ -1283,8 +1301,7 @@ class Run:
                 continue  # a static stop further down shows at the top graph only
             self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
             if "values" in self.modes and task.interrupts:  # not for a paused subgraph
-                shown = {} if self.tables.root else self._stream_values()
-                self._emit("values", {**shown, INTERRUPT: tuple(task.interrupts)})
+                self._emit("values", self._paused_chunk(tuple(task.interrupts)))
         self._show_finished(tasks)
         return True
 
@@ -1293,7 +1310,9 @@ class Run:
         update of graphkit's own node (a prebuilt agent's, a subgraph) shows the keys that
         speak LangChain as LangChain's, as a node written for LangGraph returns them."""
         update = task.update
-        if self.tables.langchain and not task.node.shown_langchain and type(update) is dict:
+        if self.picked is not None:
+            update = self.picked.update(task.writes, self.tables)
+        elif self.tables.langchain and not task.node.shown_langchain and type(update) is dict:
             update = self.tables.shown(update)
         if task.restored:
             self._emit("updates", {task.node.name: update, "__metadata__": {"cached": True}})
@@ -1314,7 +1333,7 @@ class Run:
         # are not the checkpoint's changes.
         self.values = {**self.values, **merge_writes(self.values, self.tables, finished)}
         if any(self._wrote_any(w) for _, w in finished):
-            self._emit("values", self._stream_values())
+            self._emit("values", self._values_chunk())
 
     def _take_back(self, tasks: list[Task]) -> None:
         """The step's values as they were before its tasks' branches appended to their
@@ -1409,16 +1428,17 @@ class Run:
         if "debug" in modes or "tasks" in modes:
             self._emit_debug_results(tasks, self.step)
         if "values" in modes and any(self._wrote_any(t.writes) for t in tasks):
-            self._emit("values", self._stream_values())
+            self._emit("values", self._values_chunk())
 
-    @staticmethod
-    def _wrote_any(writes: list[Write]) -> bool:
-        """True when ``writes`` write a channel: only then is a ``values`` chunk due.
+    def _wrote_any(self, writes: list[Write]) -> bool:
+        """True when ``writes`` write a channel (one of the call's ``output_keys``, if
+        given): only then is a ``values`` chunk due.
 
         Like LangGraph, a step whose nodes wrote nothing (they all returned None,
         say) streams no ``values`` chunk.
         """
-        return bool(writes)
+        picked = self.picked
+        return bool(writes) if picked is None else picked.wrote(writes)
 
     def emit_debug_starts(self, tasks: list[Task]) -> bool:
         """``debug``/``tasks`` events for tasks about to run; True when there were
