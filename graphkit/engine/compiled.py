@@ -774,10 +774,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
         """The graph's name (``compile(name=...)``, else ``"LangGraph"``), as a LangChain
         runnable's ``get_name``: ``suffix`` is appended (``"LangGraphInput"``, ``"agent_input"``)."""
-        found = name or self.name
-        if not suffix:
-            return found
-        return found + suffix.title() if found[:1].isupper() else f"{found}_{suffix.lower()}"
+        return runnable_name(name or self.name, suffix)
 
     def copy(self, update: dict[str, Any] | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:
         """A shallow copy, with attributes from ``update`` set on it."""
@@ -1128,6 +1125,14 @@ def _final(run: Run, version: str) -> Any:
         interrupts = tuple(output.pop(INTERRUPT, ()))
         return GraphOutput(output, interrupts)
     return output
+
+
+def runnable_name(name: str, suffix: str | None) -> str:
+    """A LangChain runnable's ``get_name``: ``name`` with ``suffix`` appended in its case
+    style (``"LangGraphInput"``, ``"agent_input"``)."""
+    if not suffix:
+        return name
+    return name + suffix.title() if name[:1].isupper() else f"{name}_{suffix.lower()}"
 
 
 def _latest_values(call: _Call, event: Event, latest: Any) -> Any:
