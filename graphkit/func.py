@@ -30,11 +30,12 @@ import copy
 import functools
 import inspect
 import typing
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import aclosing
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, Generic, Literal, TypedDict, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar, cast
 
 from graphkit._deprecated import renamed_kwargs
 from graphkit.cache.base import BaseCache, cache_namespace, digest
@@ -631,15 +632,19 @@ class Workflow:
     ) -> AsyncIterator[Any]:
         """Async ``stream``."""
         view = _StreamView(self.node_name, stream_mode, subgraphs)
-        async for item in self.graph.astream(
+        streamed = self.graph.astream(
             _wrap(input),
             self._config(config),
             stream_mode=view.graph_modes,
             subgraphs=True,
             **kwargs,
-        ):
-            for shown in view.items(item):
-                yield shown
+        )
+        async with aclosing(
+            cast(AsyncGenerator[Any, None], streamed)
+        ) as items:  # (closed with this stream: see graph's)
+            async for item in items:
+                for shown in view.items(item):
+                    yield shown
 
     async def astream_events(
         self,
@@ -665,12 +670,13 @@ class Workflow:
         events = graph_events(
             self.graph, _wrap(input), self._config(config), version, kwargs, shown, ROOT_NAME
         )
-        async for event in events:
-            if event["name"] == self.node_name and len(event["parent_ids"]) <= 1:
-                event = _workflow_event(event)  # its input and return value, as passed
-            elif not event["parent_ids"] and event["event"] == "on_chain_start":
-                event = {**event, "data": {"input": input}}
-            yield event
+        async with aclosing(events):  # (closed with this stream: see the graph's astream)
+            async for event in events:
+                if event["name"] == self.node_name and len(event["parent_ids"]) <= 1:
+                    event = _workflow_event(event)  # its input and return value, as passed
+                elif not event["parent_ids"] and event["event"] == "on_chain_start":
+                    event = {**event, "data": {"input": input}}
+                yield event
 
     def _trace_view(self, kind: str, value: Any) -> Any:
         """How callbacks see a run (``CompiledStateGraph.trace_view``): its input and

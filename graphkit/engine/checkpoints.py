@@ -498,6 +498,20 @@ class CheckpointSession:
                 self._put_writes(writes, task.id, index)
         return saved
 
+    def save_stopped(
+        self, tasks: list[Task], asked: dict[str, list[Interrupt]] | None = None
+    ) -> list[Saved]:
+        """Keep the results of the tasks that finished in a step stopped from outside
+        (the others never ran to an end: a resume runs them). Returns what
+        ``save_pending`` returns."""
+        saved = self.flush()
+        for index, task in enumerate(tasks):
+            if task.done and task.error is None:
+                writes = _pending_writes(task, asked)
+                if writes is not None:
+                    self._put_writes(writes, task.id, index)
+        return saved
+
     def keep_finished(
         self, task: Task, index: int, asked: dict[str, list[Interrupt]] | None = None
     ) -> None:

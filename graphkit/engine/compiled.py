@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
@@ -351,10 +352,13 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if stream_mode is None:
             stream_mode = self.stream_mode
         run, call, resuming = self._prepare(config, stream_mode, version, options)
-        async for event in run.aiterate(input, resuming=resuming):
-            item = call.output(event)
-            if item is not _SKIP:
-                yield item
+        # (closed with this stream: a consumer that stops early stops the run now, which
+        # keeps what the step's finished tasks wrote, not whenever the loop finalizes it)
+        async with aclosing(run.aiterate(input, resuming=resuming)) as events:
+            async for event in events:
+                item = call.output(event)
+                if item is not _SKIP:
+                    yield item
         if run.ctx.parent_task is not None:
             nested_result(run)
 
@@ -482,8 +486,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         ``exclude_*`` twins filter the events; other options are ``astream``'s.
         ``version="v1"`` gives LangChain's older shape (no ``parent_ids``).
         """
-        async for ev in graph_events(self, input, config, version, options):
-            yield ev
+        async with aclosing(graph_events(self, input, config, version, options)) as events:
+            async for ev in events:
+                yield ev
 
     def batch(
         self,
@@ -1025,7 +1030,7 @@ async def graph_events(
     options: dict[str, Any],
     view: Callable[[str, Any], Any] | None = None,
     name: str | None = None,
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """``astream_events`` of a run of ``graph`` (see ``graphkit.engine.run_events``).
 
     ``view(kind, payload)`` shows the root's ``"updates"`` chunks and ``"output"``
@@ -1061,26 +1066,29 @@ async def graph_events(
     if keep is None or keep(first):
         yield first
     final: Any = None
-    async for item in run.aiterate(input, resuming=resuming):
-        shown = call.output(item)
-        if shown is _SKIP:
-            continue
-        mode, chunk = shown
-        if mode == EVENTS:
-            ev = chunk
-            if ev["event"] in _CALLBACK_ONLY:
+    async with aclosing(run.aiterate(input, resuming=resuming)) as events:  # (see astream)
+        async for item in events:
+            shown = call.output(item)
+            if shown is _SKIP:
                 continue
-            if ev["event"] == "on_tool_start":  # (its call id and description: for callbacks)
-                ev = {**ev, "data": {"input": ev["data"]["input"]}}
-            if v1:
-                ev = {**ev, "parent_ids": []}
-        elif mode == "updates":
-            ev = root("on_chain_stream", {"chunk": chunk if view is None else view(mode, chunk)})
-        else:
-            final = chunk
-            continue
-        if keep is None or keep(ev):
-            yield ev
+            mode, chunk = shown
+            if mode == EVENTS:
+                ev = chunk
+                if ev["event"] in _CALLBACK_ONLY:
+                    continue
+                if ev["event"] == "on_tool_start":  # (its call id and description: for callbacks)
+                    ev = {**ev, "data": {"input": ev["data"]["input"]}}
+                if v1:
+                    ev = {**ev, "parent_ids": []}
+            elif mode == "updates":
+                ev = root(
+                    "on_chain_stream", {"chunk": chunk if view is None else view(mode, chunk)}
+                )
+            else:
+                final = chunk
+                continue
+            if keep is None or keep(ev):
+                yield ev
     if isinstance(final, dict) and INTERRUPT in final:
         final = {k: v for k, v in final.items() if k != INTERRUPT}
     last = root("on_chain_end", {"output": final if view is None else view("output", final)})

@@ -26,6 +26,7 @@ import threading
 import time
 import weakref
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -34,6 +35,7 @@ from collections.abc import (
     Sequence,
 )
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import aclosing
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -1487,6 +1489,20 @@ class Run:
                 self._pool.shutdown(wait=False)
                 self._pool = None
 
+    def _keep_stopped(self, tasks: list[Task]) -> None:
+        """The run was stopped from outside in the middle of a step (its stream closed,
+        its coroutine cancelled, Ctrl-C): keep what the step's finished tasks wrote, so
+        a resume does not run them again (LangGraph keeps each task's writes as it
+        finishes). A save failing now is logged: the stop is what the caller sees."""
+        if self.cp is None:
+            return
+        try:
+            self._report(self.cp.save_stopped(tasks, self.asked))
+        except Exception:
+            logging.getLogger("graphkit").exception(
+                "keeping the finished tasks of a stopped run failed (the stop follows)"
+            )
+
     def close_after_error(self) -> None:
         """A run that raises still saves what it reached (``async`` queue, ``exit`` hold-back).
 
@@ -1518,6 +1534,7 @@ class Run:
                 raise not_implemented(self.cp.saver, missing[0])
         sink = self.sink
         drain = sink.drain  # (bound once: drained after every step)
+        running: list[Task] | None = None  # the tasks of a step under way
         try:
             self.start(input, resuming=resuming)
             yield from drain()
@@ -1528,12 +1545,14 @@ class Run:
                 started = run_order(tasks) if len(tasks) > 1 else tasks
                 if self.modes and self.emit_debug_starts(started):
                     yield from drain()
+                running = tasks
                 if sink.queue is not None and self._live_step(started):
                     yield from self.execute_live(started)
                 elif self.step_timeout is not None:
                     self.execute_within(started, self.step_timeout)
                 else:
                     self.execute(started)
+                running = None
                 try:
                     stop = self.finish(tasks)
                 finally:  # what the failed step streamed is delivered before its error
@@ -1544,18 +1563,21 @@ class Run:
                     break
             self.close()
             yield from drain()
-        except BaseException:
+        except BaseException as stopped:
+            if running is not None and not isinstance(stopped, Exception):
+                self._keep_stopped(running)
             self.close_after_error()
             raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
 
-    async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncIterator[Event]:
+    async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncGenerator[Event, None]:
         """The async twin of ``iterate``."""
         try:
-            async for event in self._aiterate(input, resuming):
-                yield event
+            async with aclosing(self._aiterate(input, resuming)) as events:  # (closed with this)
+                async for event in events:
+                    yield event
         except ParentCommand as pc:
             if self.ctx.parent_task is not None:
                 raise
@@ -1563,11 +1585,12 @@ class Run:
         if self.drained is not None:
             raise GraphDrained(self.drained)
 
-    async def _aiterate(self, input: Any, resuming: bool) -> AsyncIterator[Event]:
+    async def _aiterate(self, input: Any, resuming: bool) -> AsyncGenerator[Event, None]:
         if self.sink.forward is None:
             self.sink.use_event_loop()
         cp = self.cp
         awaited = None
+        running: list[Task] | None = None  # the tasks of a step under way
         if cp is not None:
             if awaits_natively(cp.saver):  # its async methods, awaited on the loop
                 cp.await_saver(asyncio.get_running_loop())
@@ -1598,11 +1621,13 @@ class Run:
                 if self.emit_debug_starts(started):
                     for event in self.drain():
                         yield event
+                running = tasks
                 if self._live_step(started):
                     async for event in self._aexecute_live(started):
                         yield event
                 else:
                     await self.aexecute(started)
+                running = None
                 try:
                     stop = self.finish(tasks)
                     if awaited is not None:
@@ -1626,7 +1651,9 @@ class Run:
                 self.close()
             for event in self.drain():
                 yield event
-        except BaseException:
+        except BaseException as stopped:
+            if running is not None and not isinstance(stopped, Exception):
+                self._keep_stopped(running)
             self.close_after_error()
             if awaited is not None:
                 await _finish_after_error(awaited)
