@@ -21,6 +21,7 @@ import contextvars
 import dataclasses
 import itertools
 import logging
+import operator
 import queue
 import threading
 import time
@@ -73,6 +74,7 @@ from graphkit.engine.task import (
 )
 from graphkit.engine.threads import Batch
 from graphkit.errors import (
+    ConfigError,
     EmptyInputError,
     ErrorCode,
     GraphDrained,
@@ -245,7 +247,7 @@ class Run:
         self.asked: dict[str, list[Interrupt]] = {}
         """Interrupts that restored tasks had raised (kept with them when they finish)."""
         self.limit = (
-            int(config["recursion_limit"])
+            _recursion_limit(config["recursion_limit"])
             if "recursion_limit" in config
             else DEFAULT_RECURSION_LIMIT
         )
@@ -1803,6 +1805,21 @@ _NOT_AWAITED = frozenset({list, tuple, str, Send, type(None)})
 
 _DONE_MODES = frozenset({"updates", "tasks", "debug"})
 """Modes with a chunk per finished task (streamed as each task of a step finishes)."""
+
+
+def _recursion_limit(value: Any) -> int:
+    """The config's ``recursion_limit``: a whole number of steps, at least 1."""
+    try:
+        limit = operator.index(value)
+    except TypeError:
+        limit = 0
+    if limit < 1 or isinstance(value, bool):
+        raise ConfigError(
+            f"recursion_limit must be a whole number of steps, at least 1; got {value!r}. "
+            f"Pass e.g. invoke(..., {{'recursion_limit': 50}}) (the default is "
+            f"{DEFAULT_RECURSION_LIMIT})."
+        )
+    return limit
 
 
 def _no_parent(pc: ParentCommand) -> InvalidUpdateError:
