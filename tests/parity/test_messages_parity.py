@@ -373,7 +373,10 @@ def test_count_options_match_langchain() -> None:
         [{"type": "text", "text": "x"}, {"type": "tool_use", "id": "c", "name": "f", "input": {}}],
         [{"type": "tool_use", "id": "c", "name": "f", "input": {}}],
         ["plain", {"type": "text", "text": "y"}],
-        [{"type": "text", "text": "q"}, {"type": "tool_result", "tool_use_id": "c", "content": "r"}],
+        [
+            {"type": "text", "text": "q"},
+            {"type": "tool_result", "tool_use_id": "c", "content": "r"},
+        ],
         [{"type": "tool_result", "tool_use_id": "c", "content": [{"type": "text", "text": "r"}]}],
         [],
         [{"type": "text", "text": "see"}, {"type": "image_url", "image_url": {"url": "http://a"}}],
