@@ -38,7 +38,7 @@ from graphkit.constants import TAG_NOSTREAM
 from graphkit.context import CURRENT_TASK, emit_streamed_message, model_chunk_metadata
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 
     from graphkit.context import TaskContext
     from graphkit.engine.events import Event
@@ -164,12 +164,15 @@ def tapped_events(events: Iterator[Event]) -> Iterator[Event]:
         _reset(token)
 
 
-async def atapped_events(events: AsyncIterator[Event]) -> AsyncIterator[Event]:
-    """Async ``tapped_events``."""
+async def atapped_events(
+    events: AsyncGenerator[Event, None],
+) -> AsyncGenerator[Event, None]:
+    """Async ``tapped_events`` (closing ``events`` when it is closed)."""
     token = var_child_runnable_config.set(_tapped(var_child_runnable_config.get()))
     try:
-        async for event in events:
-            yield event
+        async with contextlib.aclosing(events):
+            async for event in events:
+                yield event
     finally:
         _reset(token)
 
