@@ -26,7 +26,8 @@ from langchain_core.language_models.fake_chat_models import (
 )
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import RunnableConfig
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import tool
 
 from tests.parity.conftest import Lib
@@ -294,6 +295,14 @@ def tool_invoking(lib: Lib) -> list[Any]:
     return _stream(builder.compile(), HI)
 
 
+def chain_as_node(lib: Lib) -> list[Any]:
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", "be brief"), ("placeholder", "{messages}")]
+    )
+    chain = prompt | _generic() | RunnableLambda(lambda reply: {"messages": [reply]})
+    return _stream(_one_node(lib, chain), HI)
+
+
 def react_agent(lib: Lib) -> list[Any]:
     agent = _prebuilt(lib).create_react_agent(_agent_model(), [get_weather])
     return _stream(agent, HI)
@@ -391,6 +400,7 @@ CASES = [
     async_subgraph_streamed,
     task_invoking,
     tool_invoking,
+    chain_as_node,
     react_agent,
     async_react_agent,
     react_agent_with_a_model_that_does_not_stream,
