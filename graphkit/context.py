@@ -609,34 +609,33 @@ def messages_streaming_active() -> bool:
 def emit_message_chunk(chunk: Any, model_metadata: dict[str, Any] | None = None) -> None:
     """Send one token chunk to ``stream_mode="messages"`` as ``(chunk, metadata)``.
 
-    ``model_metadata`` (the model's ``ls_*`` keys) is added to the task's metadata.
+    ``model_metadata`` (the model's ``ls_*`` keys and ``tags``) is added to the task's
+    metadata as a LangChain model's is (``model_chunk_metadata``).
     Its id counts as streamed: the finished message a node returns is not sent again.
     """
     task = CURRENT_TASK.get()
     if task is None or not task.run.streams("messages"):
         report_progress()
         return
-    metadata = task.stream_metadata()
     if model_metadata:
-        with_model_keys(metadata, model_metadata)
+        tags = model_metadata.get("tags") or ()
+        model_keys = {k: v for k, v in model_metadata.items() if k != "tags"}
+        metadata = model_chunk_metadata(task, model_keys, tags)
+    else:
+        metadata = task.stream_metadata()
     emit_streamed_message(task, chunk, metadata)
-
-
-def with_model_keys(metadata: dict[str, Any], model_metadata: dict[str, Any]) -> None:
-    """A task's stream metadata as LangChain models inside LangGraph report it: with its
-    namespace as ``checkpoint_ns`` and the model's keys (``ls_*``, ...)."""
-    metadata.setdefault("checkpoint_ns", metadata.get("langgraph_checkpoint_ns", ""))
-    metadata.update(model_metadata)
 
 
 def model_chunk_metadata(
     task: TaskContext, model_metadata: dict[str, Any], tags: Sequence[str]
 ) -> dict[str, Any]:
-    """The metadata of a LangChain chat model's chunks streamed from ``task``, as LangGraph
-    gives them: ``with_model_keys``, plus the run config's tags then the model's
-    (LangChain's ``seq:step:*`` bookkeeping left out) as ``"tags"``."""
+    """The metadata of a chat model's chunks streamed from ``task``, as LangGraph gives a
+    LangChain model's: the task's, its namespace as ``checkpoint_ns``, the model's keys
+    (``ls_*``, ...), and the run config's tags then the model's (LangChain's
+    ``seq:step:*`` bookkeeping left out) as ``"tags"``."""
     metadata = task.stream_metadata()
-    with_model_keys(metadata, model_metadata)
+    metadata.setdefault("checkpoint_ns", metadata.get("langgraph_checkpoint_ns", ""))
+    metadata.update(model_metadata)
     metadata.pop("langgraph_task_id", None)  # (from a node's config: not in stream metadata)
     shown = [*(task.run.config.get("tags") or ())]
     shown.extend(t for t in tags if t not in shown)

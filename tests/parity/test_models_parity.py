@@ -26,8 +26,12 @@ def _model(lib: Lib) -> Any:
     return model
 
 
-def _first_chunk_metadata(lib: Lib, graph: Any, given: Any) -> dict[str, Any]:
-    config = {"configurable": {"thread_id": "t", "user_id": "u1"}}
+def _first_chunk_metadata(
+    lib: Lib, graph: Any, given: Any, tags: list[str] | None = None
+) -> dict[str, Any]:
+    config: dict[str, Any] = {"configurable": {"thread_id": "t", "user_id": "u1"}}
+    if tags:
+        config["tags"] = tags
     for _chunk, metadata in graph.stream(given, config, stream_mode="messages"):
         shown = {k: v for k, v in metadata.items() if k not in NOT_COMPARED}
         for key in ("checkpoint_ns", "langgraph_checkpoint_ns"):
@@ -36,13 +40,13 @@ def _first_chunk_metadata(lib: Lib, graph: Any, given: Any) -> dict[str, Any]:
     raise AssertionError("no messages streamed")
 
 
-def node_calling_a_model(lib: Lib) -> dict[str, Any]:
+def node_calling_a_model(lib: Lib, tags: list[str] | None = None) -> dict[str, Any]:
     model = _model(lib)
     builder = lib.StateGraph(lib.MessagesState)
     builder.add_node("call_model", lambda s: {"messages": [model.invoke(s["messages"])]})
     builder.add_edge(lib.START, "call_model")
     graph = builder.compile(checkpointer=lib.InMemorySaver())
-    return _first_chunk_metadata(lib, graph, {"messages": [("user", "hi")]})
+    return _first_chunk_metadata(lib, graph, {"messages": [("user", "hi")]}, tags)
 
 
 def task_calling_a_model(lib: Lib) -> dict[str, Any]:
@@ -61,6 +65,12 @@ def task_calling_a_model(lib: Lib) -> dict[str, Any]:
 
 def test_model_chunks_streamed_from_a_node_carry_langgraphs_metadata(gk: Lib, lg: Lib) -> None:
     assert node_calling_a_model(gk) == node_calling_a_model(lg)
+
+
+def test_model_chunks_carry_the_run_configs_tags_then_the_models(gk: Lib, lg: Lib) -> None:
+    ours = node_calling_a_model(gk, ["run-tag"])
+    assert ours == node_calling_a_model(lg, ["run-tag"])
+    assert ours["tags"] == ["run-tag", "meow"]
 
 
 def test_model_chunks_streamed_from_a_task_carry_langgraphs_keys(gk: Lib, lg: Lib) -> None:
