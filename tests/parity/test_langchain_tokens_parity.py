@@ -132,16 +132,30 @@ def _shown(items: list[Any]) -> list[tuple[Any, ...]]:
     return out
 
 
-def _stream(graph: Any, given: Any, config: Any = None, **options: Any) -> list[tuple[Any, ...]]:
+def _by_message(items: list[Any]) -> list[Any]:
+    """Parts of model calls that ran at once (their chunks interleave as the threads
+    go): each call's parts together, in order, the calls by their whole text."""
+    texts: dict[Any, str] = {}
+    for message, _ in items:
+        texts[message.id] = texts.get(message.id, "") + str(message.content)
+    return sorted(items, key=lambda item: texts[item[0].id])
+
+
+def _stream(
+    graph: Any, given: Any, config: Any = None, *, at_once: bool = False, **options: Any
+) -> list[tuple[Any, ...]]:
+    """The ``messages`` stream of ``graph`` shown (``at_once``: its models run at once)."""
     config = CONFIG if config is None else config
-    return _shown(list(graph.stream(given, config, stream_mode="messages", **options)))
+    parts = list(graph.stream(given, config, stream_mode="messages", **options))
+    return _shown(_by_message(parts) if at_once else parts)
 
 
-def _astream(graph: Any, given: Any, **options: Any) -> list[tuple[Any, ...]]:
+def _astream(graph: Any, given: Any, *, at_once: bool = False, **options: Any) -> list[Any]:
     async def collect() -> list[Any]:
         return [p async for p in graph.astream(given, CONFIG, stream_mode="messages", **options)]
 
-    return _shown(asyncio.run(collect()))
+    parts = asyncio.run(collect())
+    return _shown(_by_message(parts) if at_once else parts)
 
 
 def _one_node(lib: Lib, node: Callable[..., Any]) -> Any:
@@ -214,7 +228,7 @@ def node_batching(lib: Lib) -> list[Any]:
     def agent(state: Any) -> Any:
         return {"messages": model.batch([state["messages"], state["messages"]])}
 
-    return sorted(_stream(_one_node(lib, agent), HI), key=lambda p: str(p[3]))
+    return _stream(_one_node(lib, agent), HI, at_once=True)
 
 
 def async_node_batching(lib: Lib) -> list[Any]:
@@ -223,7 +237,7 @@ def async_node_batching(lib: Lib) -> list[Any]:
     async def agent(state: Any) -> Any:
         return {"messages": await model.abatch([state["messages"], state["messages"]])}
 
-    return sorted(_astream(_one_node(lib, agent), HI), key=lambda p: str(p[3]))
+    return _astream(_one_node(lib, agent), HI, at_once=True)
 
 
 def model_that_does_not_stream(lib: Lib) -> list[Any]:
@@ -381,8 +395,28 @@ def parallel_nodes(lib: Lib) -> list[Any]:
     builder.add_node("b", lambda s: {"messages": [second.invoke(s["messages"])]})
     builder.add_edge(lib.START, "a")
     builder.add_edge(lib.START, "b")
-    parts = _stream(builder.compile(), HI)
-    return [p for node in ("a", "b") for p in parts if p[6]["langgraph_node"] == node]
+    return _stream(builder.compile(), HI, at_once=True)
+
+
+def sends_invoking(lib: Lib) -> list[Any]:
+    models = {"x": _generic("x1 x2"), "y": _generic("y1 y2")}
+
+    def ask(packet: dict[str, Any]) -> Any:
+        return {"messages": [models[packet["topic"]].invoke(packet["topic"])]}
+
+    builder = lib.StateGraph(lib.MessagesState)
+    builder.add_node("ask", ask)
+    builder.add_conditional_edges(
+        lib.START, lambda s: [lib.Send("ask", {"topic": t}) for t in ("x", "y")]
+    )
+    return _stream(builder.compile(), HI, at_once=True)
+
+
+def version_2_parts(lib: Lib) -> list[Any]:
+    model = _generic()
+    graph = _one_node(lib, lambda s: {"messages": [model.invoke(s["messages"])]})
+    parts = graph.stream(HI, CONFIG, stream_mode="messages", version="v2")
+    return [(p["type"], p["ns"], *_shown([p["data"]])) for p in parts]
 
 
 CASES = [
@@ -407,6 +441,8 @@ CASES = [
     with_callbacks,
     async_with_callbacks,
     parallel_nodes,
+    sends_invoking,
+    version_2_parts,
 ]
 
 
