@@ -1087,6 +1087,8 @@ async def graph_events(
             inner = inner.inner
         run.ctx.executor = EventsExecutor(inner, root_id, tags)
         run.tables = evented_tables(run.tables)
+    if run.ctx.parent_task is None and "langchain_core" in sys.modules:
+        _tap_langchain_tokens(run)  # (LangChain models a node calls stream and report)
     metadata = {**run.ctx.scope.metadata, "ls_integration": "langgraph"}
     v1 = version == "v1"
     root_name = run.config.get("run_name") or (graph.name if name is None else name)
@@ -1144,8 +1146,9 @@ def _traced_run(
 
 
 def _tap_langchain_tokens(run: Run) -> None:
-    """A run streaming ``"messages"``: LangChain models its nodes call stream their tokens
-    (``graphkit.engine.langchain_tokens``; only once langchain_core is imported)."""
+    """A run streaming ``"messages"`` (or ``astream_events``): LangChain models its nodes
+    call stream their tokens to it (``graphkit.engine.langchain_tokens``; only once
+    langchain_core is imported)."""
     from graphkit.engine.langchain_tokens import tap_tokens
 
     tap_tokens(run)

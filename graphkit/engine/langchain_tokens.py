@@ -1,4 +1,5 @@
-"""``stream_mode="messages"`` for LangChain chat models that nodes call themselves.
+"""``stream_mode="messages"`` (and ``astream_events``) for LangChain chat models that
+nodes call themselves.
 
 A LangChain chat model reports its call to the callback handlers of its config; when
 one of them is a streaming handler (``_StreamingCallbackHandler``), its ``invoke``
@@ -15,6 +16,9 @@ runs in; the model's chunks (or, for a model that does not stream, its reply) go
 that task's stream with LangGraph's metadata: the task's ``langgraph_*`` keys and
 ``checkpoint_ns``, the model's ``ls_*`` keys, the config's and the model's tags.
 Their ids count as streamed, so the message the node returns is not sent again.
+An ``astream_events`` run gets the tap too: there it reports each such model call as
+graphkit's own models report theirs (``run_events.model_run``: ``on_chat_model_start``,
+``_stream`` per chunk, ``_end``), unless the run's callbacks see the call themselves.
 
 A model tagged ``nostream`` (or ``langsmith:nostream``) is left out. A run that does
 not stream ``"messages"``, or runs where langchain_core was never imported (no
@@ -36,9 +40,10 @@ from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
 from graphkit.constants import TAG_NOSTREAM
 from graphkit.context import CURRENT_TASK, emit_streamed_message, model_chunk_metadata
+from graphkit.engine.run_events import EVENTS
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+    from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 
     from graphkit.context import TaskContext
     from graphkit.engine.events import Event
@@ -50,13 +55,15 @@ _NOSTREAM = frozenset({TAG_NOSTREAM, "langsmith:nostream"})
 
 class TokenTap(BaseCallbackHandler, _StreamingCallbackHandler):
     """Sends what LangChain chat models called inside a task report to that task's
-    ``messages`` stream (see the module's docstring)."""
+    ``messages`` stream and ``astream_events`` (see the module's docstring)."""
 
     run_inline = True  # (async managers call it where the model runs: its task's context)
 
     def __init__(self) -> None:
         self.models: dict[UUID, tuple[TaskContext, dict[str, Any]]] = {}
         """Run id of a model call being streamed -> its task and its chunks' metadata."""
+        self.reported: dict[UUID, Any] = {}
+        """Run id of a model call an ``astream_events`` run reports -> its ``ModelRun``."""
 
     def on_chat_model_start(
         self,
@@ -68,37 +75,72 @@ class TokenTap(BaseCallbackHandler, _StreamingCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        """A model starts: note its task and metadata, unless it is not to stream."""
+        """A model starts: note its task and metadata, unless it is not to stream; an
+        ``astream_events`` run reports it (unless its callbacks see it themselves)."""
         task = CURRENT_TASK.get()
-        if task is None or not task.run.streams("messages"):
+        if task is None:
             return
-        if tags and not _NOSTREAM.isdisjoint(tags):
+        if EVENTS in task.run.modes:
+            self._report(serialized, messages, run_id, tags or (), metadata or {}, kwargs)
+        if not task.run.streams("messages") or (tags and not _NOSTREAM.isdisjoint(tags)):
             return
         self.models[run_id] = (task, model_chunk_metadata(task, metadata or {}, tags or ()))
+
+    def _report(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[Any]],
+        run_id: UUID,
+        tags: Sequence[str],
+        metadata: dict[str, Any],
+        kwargs: dict[str, Any],
+    ) -> None:
+        from graphkit.engine.run_events import events_of, model_run
+
+        events = events_of(CURRENT_TASK.get())
+        if events is None or events.relay is not None:
+            return
+        name = kwargs.get("name") or serialized.get("name") or serialized.get("id", ["?"])[-1]
+        shown = {k: v for k, v in metadata.items() if k.startswith("ls_")}
+        reported = model_run(str(name), messages[0] if messages else [], tags, shown)
+        if reported is not None:
+            self.reported[run_id] = reported
 
     def on_llm_new_token(
         self, token: Any, *, chunk: Any = None, run_id: UUID, **kwargs: Any
     ) -> None:
         """One streamed chunk: on the stream now."""
+        if not isinstance(chunk, ChatGenerationChunk):
+            return
         found = self.models.get(run_id)
-        if found is not None and isinstance(chunk, ChatGenerationChunk):
+        if found is not None:
             emit_streamed_message(found[0], chunk.message, found[1])
+        reported = self.reported.get(run_id)
+        if reported is not None:
+            reported.chunk(chunk.message)
 
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         """The model's reply: on the stream unless its chunks were (a model that does not
         stream sends it whole)."""
         found = self.models.pop(run_id, None)
-        if found is None or not response.generations or not response.generations[0]:
+        reported = self.reported.pop(run_id, None)
+        if not response.generations or not response.generations[0]:
             return
         generation = response.generations[0][0]
-        if isinstance(generation, ChatGeneration):
-            message = generation.message
-            if message.id is None or message.id not in found[0].run.scope.seen_messages:
-                emit_streamed_message(found[0], message, found[1])
+        if not isinstance(generation, ChatGeneration):
+            return
+        message = generation.message
+        if reported is not None:
+            reported.replied(message)
+        if found is not None and message.id not in found[0].run.scope.seen_messages:
+            emit_streamed_message(found[0], message, found[1])
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         """The model failed: forget it."""
         self.models.pop(run_id, None)
+        reported = self.reported.pop(run_id, None)
+        if reported is not None:
+            reported.failed(error)
 
     def tap_output_iter(self, run_id: UUID, output: Iterator[Any]) -> Iterator[Any]:
         """(``_StreamingCallbackHandler``: chunks come through ``on_llm_new_token``.)"""

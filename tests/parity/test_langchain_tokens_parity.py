@@ -452,3 +452,55 @@ def test_langchain_model_tokens_stream_as_in_langgraph(case: Any, gk: Lib, lg: L
     ours, theirs = case(gk), case(lg)
     assert theirs, "LangGraph streamed nothing: the case tests nothing"
     assert ours == theirs
+
+
+# -- astream_events ---------------------------------------------------------------------
+
+
+def _model_events(graph: Any, given: Any) -> list[tuple[Any, ...]]:
+    """The ``on_chat_model_*`` events of ``astream_events``, as comparable data."""
+
+    async def collect() -> list[dict[str, Any]]:
+        return [e async for e in graph.astream_events(given, CONFIG, version="v2")]
+
+    out = []
+    for ev in asyncio.run(collect()):
+        if "chat_model" not in ev["event"]:
+            continue
+        meta = {k: v for k, v in ev["metadata"].items() if k != "lc_versions"}
+        for key in ("checkpoint_ns", "langgraph_checkpoint_ns"):
+            meta[key] = _ns(meta[key])
+        data = {
+            k: (type(v).__name__, v.content) if hasattr(v, "content") else repr(type(v))
+            for k, v in ev["data"].items()
+        }
+        out.append((ev["event"], ev["name"], ev["tags"], len(ev["parent_ids"]), meta, data))
+    return out
+
+
+def events_of_a_node_invoking(lib: Lib) -> list[Any]:
+    model = _generic(tags=["model-tag"])
+    return _model_events(_one_node(lib, lambda s: {"messages": [model.invoke(s["messages"])]}), HI)
+
+
+def events_of_an_async_node_streaming(lib: Lib) -> list[Any]:
+    model = _generic()
+
+    async def agent(state: Any) -> Any:
+        merged = None
+        async for chunk in model.astream(state["messages"]):
+            merged = chunk if merged is None else merged + chunk
+        return {"messages": [merged]}
+
+    return _model_events(_one_node(lib, agent), HI)
+
+
+@pytest.mark.parametrize(
+    "case", [events_of_a_node_invoking, events_of_an_async_node_streaming], ids=lambda c: c.__name__
+)
+def test_langchain_models_report_to_astream_events_as_in_langgraph(
+    case: Any, gk: Lib, lg: Lib
+) -> None:
+    ours, theirs = case(gk), case(lg)
+    assert theirs, "LangGraph reported no model events: the case tests nothing"
+    assert ours == theirs
