@@ -156,3 +156,27 @@ def test_a_stream_with_no_langchain_model_streams_as_before() -> None:
     graph = _graph(lambda s: {"messages": [AIMessage("plain", id="p1")]})
     parts = list(graph.stream(HI, stream_mode="messages"))
     assert [(type(m).__module__, m.content) for m, _ in parts] == [("graphkit.messages", "plain")]
+
+
+def test_astream_events_with_callbacks_streams_the_model_to_the_handlers() -> None:
+    import asyncio
+
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Tokens(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.tokens: list[str] = []
+
+        def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+            self.tokens.append(token)
+
+    handler = Tokens()
+    model = _generic("a b")
+    graph = _graph(lambda s: {"messages": [model.invoke(s["messages"])]})
+
+    async def run() -> None:
+        async for _ in graph.astream_events(HI, {"callbacks": [handler]}, version="v2"):
+            pass
+
+    asyncio.run(run())
+    assert handler.tokens == ["a", " ", "b"]  # (as in LangGraph: each once)
