@@ -376,13 +376,15 @@ def test_a_long_run_converts_each_message_once(monkeypatch: pytest.MonkeyPatch) 
     assert all(first is firsts[0] for first in firsts)  # one object for the whole run
 
 
-def test_views_are_shared_and_a_reader_changing_one_does_not_change_the_state() -> None:
+def test_readers_share_messages_but_each_gets_a_list_of_its_own() -> None:
     history = gk.add_messages([], [gk.HumanMessage("a", id="a"), gk.AIMessage("b", id="b")])
     first = view_module.langchain_view(history)
-    assert view_module.langchain_view(history) is first
+    second = view_module.langchain_view(history)
+    assert second is not first and all(map(operator.is_, first, second))
     first.append(lc.HumanMessage("junk"))
+    first[0] = lc.HumanMessage("replaced", id="a")
     again = view_module.langchain_view(history)
-    assert [m.id for m in again] == ["a", "b"] and len(history) == 2
+    assert [(m.id, m.content) for m in again] == [("a", "a"), ("b", "b")] and len(history) == 2
     grown = gk.add_messages(history, [gk.AIMessage("c", id="c")])
     assert [m.id for m in view_module.langchain_view(grown)] == ["a", "b", "c"]
 
