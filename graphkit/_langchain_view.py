@@ -205,24 +205,24 @@ _FIELDS = operator.attrgetter("__dict__")
 
 def _record(history: list[Any], base: _View | None, same: int, aligned: bool) -> _View:
     """The view of ``history`` (see ``_base`` for ``base``, ``same`` and ``aligned``).
-    The caller holds ``_lock``; ``base`` is forgotten when ``history`` starts with all
-    its items (its record grows into ``history``'s: one record per conversation, and
-    no copy of its lists) or equal copies of them."""
+    The caller holds ``_lock``. When ``history`` starts with all of ``base``'s items or
+    equal copies of them (a step's history, appended to since; the next read of a
+    thread), ``base``'s record grows into ``history``'s in place: O(new), and one
+    record per conversation."""
     if base is None:
         record = _View(history.copy(), [], [])
         _add_rest(record, history, 0, None)
         return record
-    if same == len(base.items):  # a step's history, appended to since: O(new)
-        _forget(base)
-        base.items += history[same:]
-        _add_rest(base, history, same, None)
-        return base
-    record = _View(history.copy(), base.view[:same], base.sources[:same])
-    start = _add_copies(record, history, base, same) if aligned else same
+    tail = _View([], [], [])  # the views of history[same:]
+    start = _add_copies(tail, history, base, same) if aligned else same
+    _add_rest(tail, history, start, base)
     if start >= len(base.items):
         _forget(base)
-    _add_rest(record, history, start, base)
-    return record
+        base.items[same:] = history[same:]
+        base.view[same:] = tail.view
+        base.sources[same:] = tail.sources
+        return base
+    return _View(history.copy(), base.view[:same] + tail.view, base.sources[:same] + tail.sources)
 
 
 def _add_copies(record: _View, history: list[Any], base: _View, start: int) -> int:
