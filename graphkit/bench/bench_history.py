@@ -142,7 +142,7 @@ def _speaking(build: Callable[..., Callable[[], object]]) -> Callable[..., Calla
             from langchain_core.messages import BaseMessage
 
             shown: Any = run()
-            values = shown.values if hasattr(shown, "values") else shown
+            values = shown if isinstance(shown, dict) else shown.values  # (a StateSnapshot)
             assert isinstance(values["messages"][-1], BaseMessage)
         return run
 
