@@ -795,3 +795,18 @@ def test_copying_and_sharing_savers_show_the_same_messages(turns: list[list[Any]
             read = seen[copy_on_read][-1]
             assert all(type(a) is type(b) for a, b in zip(expected, read, strict=False))
     assert seen[True] == seen[False]
+
+
+def test_a_message_changed_inside_a_nested_field_and_handed_back_keeps_the_change() -> None:
+    def reply(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [lc.AIMessage(f"answer {len(state['messages'])}")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    graph = builder.compile()
+    out = graph.invoke({"messages": [lc.HumanMessage("q0", id="q0")]})
+    for message in out["messages"]:
+        message.additional_kwargs["note"] = "edited"
+    again = graph.invoke({"messages": out["messages"]})
+    assert [m.additional_kwargs for m in again["messages"][:2]] == [{"note": "edited"}] * 2
