@@ -101,14 +101,15 @@ message equal to it as shown that no reader gets): a history handed back
 (``invoke(output)`` of a run without a checkpointer, a node returning the whole list)
 turns into graphkit's again without converting each one."""
 _SOURCES_SIZE = 20_000
-"""Entries kept (each holds a LangChain message, a graphkit one and a dict of fields,
-about 1-2 KB): enough for a 10,000-message history handed back, without holding
+"""Entries kept (each holds a LangChain message, a graphkit one and the LangChain one
+it was copied from, about 1-2 KB): enough for a 10,000-message history handed back, without holding
 hundreds of MB of messages in a long-lived server."""
 
 
 def graphkit_source(message: Any) -> Any:
     """The graphkit message a view's LangChain ``message`` shows, if it is one and was
-    not changed since (its fields compared, by identity first); else None."""
+    not changed since (its fields compared with those of the message it was copied
+    from, nested values included); else None."""
     found = _sources.get(id(message))
     if found is None or found[0] is not message or message.__dict__ != found[2].__dict__:
         return None

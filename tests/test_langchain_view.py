@@ -339,17 +339,23 @@ def test_async_runs_show_langchain_messages() -> None:
     assert [type(m) for m in out["messages"]] == [lc.HumanMessage, lc.AIMessage]
 
 
-def test_a_long_run_converts_each_message_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The view costs O(new messages) per step: the LangChain messages of earlier steps
-    are reused (shared, as LangGraph shares message objects across a run's steps)."""
+def _count_conversions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The graphkit messages the view converts from now on (in order)."""
     converted: list[Any] = []
     real = view_module.to_langchain_message
 
     def counting(message: Any) -> Any:
-        converted.append(message.id)
+        converted.append(message)
         return real(message)
 
     monkeypatch.setattr(view_module, "to_langchain_message", counting)
+    return converted
+
+
+def test_a_long_run_converts_each_message_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The view costs O(new messages) per step: the LangChain messages of earlier steps
+    are reused (shared, as LangGraph shares message objects across a run's steps)."""
+    converted = _count_conversions(monkeypatch)
     firsts: list[Any] = []
 
     def step(state: dict[str, Any]) -> dict[str, Any]:
@@ -373,7 +379,7 @@ def test_a_long_run_converts_each_message_once(monkeypatch: pytest.MonkeyPatch) 
         {"configurable": {"thread_id": "t"}, "recursion_limit": 100},
     )
     assert len(out["messages"]) == 31
-    assert sorted(converted) == sorted({m.id for m in out["messages"]})  # each once
+    assert sorted(m.id for m in converted) == sorted({m.id for m in out["messages"]})  # once
     assert all(first is firsts[0] for first in firsts)  # one object for the whole run
 
 
@@ -732,14 +738,7 @@ def test_a_sharing_saver_shares_messages_between_reads_but_not_lists() -> None:
 def test_a_turn_on_a_long_thread_converts_only_its_new_messages(
     copy_on_read: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    converted: list[Any] = []
-    real = view_module.to_langchain_message
-
-    def counting(message: Any) -> Any:
-        converted.append(message.content)
-        return real(message)
-
-    monkeypatch.setattr(view_module, "to_langchain_message", counting)
+    converted = _count_conversions(monkeypatch)
     graph = _chat_graph(InMemorySaver(copy_on_read=copy_on_read))
     config = {"configurable": {"thread_id": "t"}}
     history = [lc.HumanMessage(f"m{i}", id=f"m{i}") for i in range(300)]
@@ -748,7 +747,7 @@ def test_a_turn_on_a_long_thread_converts_only_its_new_messages(
         converted.clear()
         graph.invoke({"messages": [lc.HumanMessage(f"q{turn}", id=f"q{turn}")]}, config)
         state = graph.get_state(config).values["messages"]
-        assert sorted(converted) == [f"q{turn}", f"re: q{turn}"]
+        assert sorted(m.content for m in converted) == [f"q{turn}", f"re: q{turn}"]
         assert len(state) == 303 + 2 * turn
 
 
@@ -798,13 +797,7 @@ def test_copying_and_sharing_savers_show_the_same_messages(turns: list[list[Any]
 
 
 def test_a_message_changed_inside_a_nested_field_and_handed_back_keeps_the_change() -> None:
-    def reply(state: MessagesState) -> dict[str, Any]:
-        return {"messages": [lc.AIMessage(f"answer {len(state['messages'])}")]}
-
-    builder = StateGraph(MessagesState)
-    builder.add_node("reply", reply)
-    builder.add_edge(START, "reply")
-    graph = builder.compile()
+    graph = _chat_graph(None)  # no checkpointer: the caller hands the history back
     out = graph.invoke({"messages": [lc.HumanMessage("q0", id="q0")]})
     for message in out["messages"]:
         message.additional_kwargs["note"] = "edited"
