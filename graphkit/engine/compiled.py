@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
@@ -28,6 +29,7 @@ from graphkit.engine.nested import (
     nested_run,
     split_checkpoint_map,
 )
+from graphkit.engine.output_keys import OutputKeys, final_output
 from graphkit.engine.run_events import (
     EVENTS,
     ROOT_NAME,
@@ -51,6 +53,8 @@ from graphkit.errors import (
 )
 from graphkit.runtime import coerce_context
 from graphkit.schema import ROOT, state_fields, update_from_object
+from graphkit.stores.checkpoint.base import BaseCheckpointSaver
+from graphkit.stores.checkpoint.foreign import is_foreign_saver, wrap_foreign_saver
 from graphkit.types import Command, RunnableConfig, StateSnapshot, StateUpdate, StreamMode
 from graphkit.typing import ContextT, InputT, OutputT, StateLike, StateT
 
@@ -60,7 +64,6 @@ if TYPE_CHECKING:
     from graphkit.context import TaskContext
     from graphkit.draw import DrawableGraph
     from graphkit.graph.state import StateGraph
-    from graphkit.stores.checkpoint.base import BaseCheckpointSaver
     from graphkit.stores.store.base import BaseStore
     from graphkit.types import GraphOutput
 
@@ -112,11 +115,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         self.env_traced = env_tracing()
         """LangSmith tracing was on in the environment at compile: every run reports to
         LangChain's tracer, as in LangGraph (``graphkit.engine.callbacks``)."""
-        if checkpointer not in (None, True, False) and not hasattr(checkpointer, "get_tuple"):
+        if checkpointer not in (None, True, False) and not (
+            isinstance(checkpointer, BaseCheckpointSaver) or is_foreign_saver(checkpointer)
+        ):
             raise InvalidCheckpointerError(
                 f"Invalid checkpointer provided: {checkpointer!r}. Pass a checkpoint saver "
                 "(e.g. InMemorySaver() or LMDBSaver(path)), or for a subgraph True/False/None."
             )
+        self._foreign: tuple[Any, BaseCheckpointSaver] | None = None
+        """A saver written for LangGraph, and the ``ForeignSaver`` runs use it through."""
+        if is_foreign_saver(checkpointer):
+            self._foreign = (checkpointer, wrap_foreign_saver(checkpointer))
         if (tables.interrupt_before or tables.interrupt_after) and checkpointer is False:
             raise GraphCompileError(
                 "interrupt_before/interrupt_after pause a thread to resume it later, which "
@@ -155,7 +164,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         """The checkpoint saver given to ``compile(checkpointer=...)``; None for
         ``True``/``False``/``None`` (a subgraph then uses its parent's, or none)."""
         checkpointer = self.checkpointer
-        return None if checkpointer is None or isinstance(checkpointer, bool) else checkpointer
+        if checkpointer is None or isinstance(checkpointer, bool):
+            return None
+        foreign = self._foreign
+        if (
+            foreign is not None and foreign[0] is checkpointer
+        ):  # (see ``stores.checkpoint.foreign``)
+            return foreign[1]
+        if is_foreign_saver(checkpointer):  # set after compile (``copy(update=...)``)
+            self._foreign = foreign = (checkpointer, wrap_foreign_saver(checkpointer))
+            return foreign[1]
+        return checkpointer
 
     # ------------------------------------------------------------------ running
     @overload
@@ -225,6 +244,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
         if self.tables.has_async:
             self._check_sync()
+        if options and options.get("output_keys") is not None:  # the last ``values`` chunk
+            run, call, resuming = self._prepare(config, "values", version, options)
+            latest = None
+            for event in run.iterate(input, resuming=resuming):
+                latest = _latest_values(call, event, latest)
+            return _final_picked(run, latest, version)
         run, call, resuming = self._prepare(config, (), version, options)
         for event in run.iterate(input, resuming=resuming):
             call.output(event)
@@ -287,6 +312,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                     input, config, stream_mode=stream_mode, version=version, **options
                 )
             ]
+        if options and options.get("output_keys") is not None:
+            run, call, resuming = self._prepare(config, "values", version, options)
+            latest = None
+            async for event in run.aiterate(input, resuming=resuming):
+                latest = _latest_values(call, event, latest)
+            return _final_picked(run, latest, version)
         run, call, resuming = self._prepare(config, (), version, options)
         async for event in run.aiterate(input, resuming=resuming):
             call.output(event)
@@ -338,10 +369,13 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if stream_mode is None:
             stream_mode = self.stream_mode
         run, call, resuming = self._prepare(config, stream_mode, version, options)
-        async for event in run.aiterate(input, resuming=resuming):
-            item = call.output(event)
-            if item is not _SKIP:
-                yield item
+        # (closed with this stream: a consumer that stops early stops the run now, which
+        # keeps what the step's finished tasks wrote, not whenever the loop finalizes it)
+        async with aclosing(run.aiterate(input, resuming=resuming)) as events:
+            async for event in events:
+                item = call.output(event)
+                if item is not _SKIP:
+                    yield item
         if run.ctx.parent_task is not None:
             nested_result(run)
 
@@ -382,17 +416,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             merged = merge_config(
                 merge_configs(self.config, config) if self.config else config, options
             )
-        context = control = None
+        context = control = picked = None
         overrides: dict[str, Any] | None = None
         if options:
             context = coerce_context(self.builder.context_schema, options.pop("context", None))
             control = options.pop("control", None)
-            overrides = {
-                key: options.pop(key)
-                for key in ("interrupt_before", "interrupt_after", "output_keys")
-                if options.get(key) is not None
-            }
-            options.pop("output_keys", None)
+            if (keys := options.pop("output_keys", None)) is not None:
+                picked = OutputKeys(keys, self.tables)
+            overrides = {}
+            for key in ("interrupt_before", "interrupt_after"):
+                if (value := options.pop(key, None)) is not None:  # (None: compile's)
+                    overrides[key] = value
             if options:
                 raise InvalidCallError(
                     f"Unexpected keyword arguments: {sorted(options)}. invoke/stream take "
@@ -423,10 +457,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 run = Run(self, merged, saver, modes, live, (), None, None, scope)  # positional
         if overrides:
             run.tables = self._overridden_tables(overrides)
+        if picked is not None:
+            run.picked = picked
         return run, call, resuming
 
     def _overridden_tables(self, overrides: dict[str, Any]) -> GraphTables:
-        """The tables with a call's ``interrupt_before/after``/``output_keys`` in place."""
+        """The tables with a call's ``interrupt_before``/``interrupt_after`` in place."""
         from dataclasses import replace
 
         changes: dict[str, Any] = {}
@@ -446,10 +482,6 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                         "checkpointer: compile(checkpointer=InMemorySaver())."
                     )
                 changes[key] = frozenset(names)
-        if "output_keys" in overrides:
-            keys = overrides["output_keys"]
-            changes["output_keys"] = (keys,) if isinstance(keys, str) else tuple(keys)
-            changes["output_key_set"] = frozenset(changes["output_keys"])
         return replace(self.tables, **changes)
 
     async def astream_events(
@@ -471,8 +503,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         ``exclude_*`` twins filter the events; other options are ``astream``'s.
         ``version="v1"`` gives LangChain's older shape (no ``parent_ids``).
         """
-        async for ev in graph_events(self, input, config, version, options):
-            yield ev
+        async with aclosing(graph_events(self, input, config, version, options)) as events:
+            async for ev in events:
+                yield ev
 
     def batch(
         self,
@@ -763,10 +796,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
         """The graph's name (``compile(name=...)``, else ``"LangGraph"``), as a LangChain
         runnable's ``get_name``: ``suffix`` is appended (``"LangGraphInput"``, ``"agent_input"``)."""
-        found = name or self.name
-        if not suffix:
-            return found
-        return found + suffix.title() if found[:1].isupper() else f"{found}_{suffix.lower()}"
+        return runnable_name(name or self.name, suffix)
 
     def copy(self, update: dict[str, Any] | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:
         """A shallow copy, with attributes from ``update`` set on it."""
@@ -1017,7 +1047,7 @@ async def graph_events(
     options: dict[str, Any],
     view: Callable[[str, Any], Any] | None = None,
     name: str | None = None,
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """``astream_events`` of a run of ``graph`` (see ``graphkit.engine.run_events``).
 
     ``view(kind, payload)`` shows the root's ``"updates"`` chunks and ``"output"``
@@ -1053,26 +1083,29 @@ async def graph_events(
     if keep is None or keep(first):
         yield first
     final: Any = None
-    async for item in run.aiterate(input, resuming=resuming):
-        shown = call.output(item)
-        if shown is _SKIP:
-            continue
-        mode, chunk = shown
-        if mode == EVENTS:
-            ev = chunk
-            if ev["event"] in _CALLBACK_ONLY:
+    async with aclosing(run.aiterate(input, resuming=resuming)) as events:  # (see astream)
+        async for item in events:
+            shown = call.output(item)
+            if shown is _SKIP:
                 continue
-            if ev["event"] == "on_tool_start":  # (its call id and description: for callbacks)
-                ev = {**ev, "data": {"input": ev["data"]["input"]}}
-            if v1:
-                ev = {**ev, "parent_ids": []}
-        elif mode == "updates":
-            ev = root("on_chain_stream", {"chunk": chunk if view is None else view(mode, chunk)})
-        else:
-            final = chunk
-            continue
-        if keep is None or keep(ev):
-            yield ev
+            mode, chunk = shown
+            if mode == EVENTS:
+                ev = chunk
+                if ev["event"] in _CALLBACK_ONLY:
+                    continue
+                if ev["event"] == "on_tool_start":  # (its call id and description: for callbacks)
+                    ev = {**ev, "data": {"input": ev["data"]["input"]}}
+                if v1:
+                    ev = {**ev, "parent_ids": []}
+            elif mode == "updates":
+                ev = root(
+                    "on_chain_stream", {"chunk": chunk if view is None else view(mode, chunk)}
+                )
+            else:
+                final = chunk
+                continue
+            if keep is None or keep(ev):
+                yield ev
     if isinstance(final, dict) and INTERRUPT in final:
         final = {k: v for k, v in final.items() if k != INTERRUPT}
     last = root("on_chain_end", {"output": final if view is None else view("output", final)})
@@ -1117,6 +1150,42 @@ def _final(run: Run, version: str) -> Any:
         interrupts = tuple(output.pop(INTERRUPT, ()))
         return GraphOutput(output, interrupts)
     return output
+
+
+def runnable_name(name: str, suffix: str | None) -> str:
+    """A LangChain runnable's ``get_name``: ``name`` with ``suffix`` appended in its case
+    style (``"LangGraphInput"``, ``"agent_input"``)."""
+    if not suffix:
+        return name
+    return name + suffix.title() if name[:1].isupper() else f"{name}_{suffix.lower()}"
+
+
+def _latest_values(call: _Call, event: Event, latest: Any) -> Any:
+    """``invoke`` with ``output_keys``: the event goes to ``print_mode``; a root
+    ``values`` chunk becomes the latest."""
+    call.output(event)
+    namespace, mode, chunk = event
+    return chunk if mode == "values" and not namespace else latest
+
+
+def _final_picked(run: Run, latest: Any, version: str) -> Any:
+    """What ``invoke`` returns with ``output_keys``: the last ``values`` chunk (``None``
+    when the run never wrote the keys) with the open interrupts, as LangGraph's."""
+    picked = run.picked
+    assert picked is not None
+    if run.ctx.parent_task is not None:  # a graph invoked inside a node
+        output = nested_result(run)
+        return picked.values(output, run.tables) if type(output) is dict else output
+    if run.in_place and run.tables.histories and latest is not None:
+        run.hand_out(latest if type(latest) is dict else {picked.keys[0]: latest})
+    interrupts = list(run.interrupts)
+    if version == "v2":
+        from graphkit.types import GraphOutput
+
+        if type(latest) is dict and INTERRUPT in latest:
+            latest = {k: v for k, v in latest.items() if k != INTERRUPT}
+        return GraphOutput(latest, tuple(interrupts))
+    return final_output(latest, interrupts)
 
 
 def _update_steps(

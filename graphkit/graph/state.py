@@ -189,11 +189,11 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                     "add_node(fn, fn2): pass a name and a function, or just a function."
                 )
             action = node
-            name = node.name if isinstance(node, Tool) else function_name(node)
+            name = node.name if isinstance(node, Tool | Workflow) else function_name(node)
             if is_langchain_runnable(node):
                 name = LangChainNode(node).__name__
         self._check_new_node_name(name)
-        if isinstance(action, Tool):
+        if isinstance(action, Tool | Workflow):
             action = action.as_node()
         elif is_langchain_runnable(action):
             action = LangChainNode(action)
@@ -613,5 +613,6 @@ def _is_compiled_graph(obj: Any) -> bool:
 
 # ``langgraph.graph.state`` exports the compiled graph's class beside its builder.
 from graphkit.engine.compiled import CompiledStateGraph  # noqa: E402
+from graphkit.func import Workflow  # noqa: E402
 
 __all__ = ["CompiledStateGraph", "StateGraph"]
