@@ -514,6 +514,7 @@ class Workflow:
         self.graph.root_run_name = ROOT_NAME
         self.graph.trace_view = self._trace_view
         self.graph.tables.direct_input = True
+        self.graph.tables.nested_view = _nested_view
         self.config: RunnableConfig = {}
         """Config merged under each run's (see ``with_config``)."""
         self.__doc__ = fn.__doc__
@@ -863,6 +864,14 @@ class Workflow:
     def get_context_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the run context (``entrypoint(context_schema=...)``)."""
         return self.graph.get_context_jsonschema(config)
+
+
+def _nested_view(mode: str, chunk: Any) -> Any:
+    """A workflow run inside another graph's node streams as LangGraph's entrypoint
+    does: its node's update and its values are its return value."""
+    if isinstance(chunk, dict) and RETURN in chunk:
+        return chunk[RETURN]
+    return chunk
 
 
 class _StreamView:

@@ -727,3 +727,35 @@ def test_a_workflow_has_the_graph_api_of_langgraphs_entrypoint(
     assert counter.get_state(cfg("bulk")).values == 7
     assert counter.invoke(1, cfg("bulk")) == 8  # ``previous`` is the last value recorded
     assert list(counter.stream(2, cfg("bulk"))) == [{"counter": 10}]
+
+
+def test_a_workflow_node_streams_its_return_value_as_langgraphs_entrypoint() -> None:
+    class S(TypedDict):
+        x: int
+
+    @task
+    def double(x: int) -> int:
+        return x * 2
+
+    @entrypoint()
+    def inner(state: dict[str, int]) -> dict[str, int]:
+        return {"x": double(state["x"]).result() + 1}
+
+    builder = StateGraph(S)
+    builder.add_node("inner", inner)
+    builder.add_edge(START, "inner")
+    graph = builder.compile()
+    streamed = graph.stream({"x": 1}, stream_mode=["updates", "values"], subgraphs=True)
+    assert [(bool(ns), mode, chunk) for ns, mode, chunk in streamed] == [
+        (False, "values", {"x": 1}),
+        (True, "updates", {"double": 2}),
+        (True, "updates", {"inner": {"x": 3}}),  # (not its __return__/__previous__ channels)
+        (True, "values", {"x": 3}),
+        (False, "updates", {"inner": {"x": 3}}),
+        (False, "values", {"x": 3}),
+    ]
+    assert list(inner.stream({"x": 1}, stream_mode=["updates", "values"])) == [
+        ("updates", {"double": 2}),
+        ("updates", {"inner": {"x": 3}}),
+        ("values", {"x": 3}),
+    ]

@@ -352,9 +352,12 @@ class Run:
         """A ``values`` chunk: the state (``_stream_values``), or the call's
         ``output_keys`` of it."""
         picked = self.picked
-        if picked is None:
-            return self._stream_values()
-        return picked.values(self.values, self.tables)
+        if picked is not None:
+            return picked.values(self.values, self.tables)
+        view = self.tables.nested_view
+        if view is not None and self.ctx.parent_task is not None:
+            return view("values", self.values)
+        return self._stream_values()
 
     def _paused_chunk(self, interrupts: tuple[Interrupt, ...]) -> Any:
         """The ``values`` chunk of a pause: the state with the interrupts."""
@@ -1331,6 +1334,9 @@ class Run:
         update of graphkit's own node (a prebuilt agent's, a subgraph) shows the keys that
         speak LangChain as LangChain's, as a node written for LangGraph returns them."""
         update = task.update
+        view = self.tables.nested_view
+        if view is not None and self.ctx.parent_task is not None:
+            update = view("updates", update)
         if self.picked is not None:
             update = self.picked.update(task.writes, self.tables)
         elif self.tables.langchain and not task.node.shown_langchain and type(update) is dict:

@@ -208,6 +208,10 @@ class GraphTables:
     langchain_candidates: frozenset[str] = frozenset()
     """Keys that may start speaking LangChain when one is written (not those a pydantic
     schema declares with graphkit's types: it validates them as such)."""
+    nested_view: Callable[[str, Any], Any] | None = None
+    """How a run of this graph inside another graph's node shows its ``updates`` and
+    ``values`` chunks, ``nested_view(mode, chunk)`` (an entrypoint's graph: its return
+    value, as LangGraph's entrypoint streams); None: as they are."""
 
     def note_langchain(self, key: str, pending: list[Any]) -> None:
         """Mark ``key`` as speaking LangChain when a write in ``pending`` holds a
