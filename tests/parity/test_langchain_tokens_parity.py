@@ -210,8 +210,8 @@ def node_streaming(lib: Lib) -> list[Any]:
     return _stream(_one_node(lib, agent), HI)
 
 
-def async_node_streaming(lib: Lib) -> list[Any]:
-    model = _generic()
+def _async_streaming_node(model: Any) -> Callable[..., Any]:
+    """An async node that streams ``model``'s reply and returns it whole."""
 
     async def agent(state: Any) -> Any:
         merged = None
@@ -219,7 +219,11 @@ def async_node_streaming(lib: Lib) -> list[Any]:
             merged = chunk if merged is None else merged + chunk
         return {"messages": [merged]}
 
-    return _astream(_one_node(lib, agent), HI)
+    return agent
+
+
+def async_node_streaming(lib: Lib) -> list[Any]:
+    return _astream(_one_node(lib, _async_streaming_node(_generic())), HI)
 
 
 def node_batching(lib: Lib) -> list[Any]:
@@ -484,15 +488,7 @@ def events_of_a_node_invoking(lib: Lib) -> list[Any]:
 
 
 def events_of_an_async_node_streaming(lib: Lib) -> list[Any]:
-    model = _generic()
-
-    async def agent(state: Any) -> Any:
-        merged = None
-        async for chunk in model.astream(state["messages"]):
-            merged = chunk if merged is None else merged + chunk
-        return {"messages": [merged]}
-
-    return _model_events(_one_node(lib, agent), HI)
+    return _model_events(_one_node(lib, _async_streaming_node(_generic())), HI)
 
 
 @pytest.mark.parametrize(
