@@ -807,3 +807,31 @@ def test_a_value_a_node_changed_in_place_and_wrote_back_is_saved(
     assert history[0] == out
     if durability == "sync":  # saved before the next node ran (async races it, as LangGraph)
         assert history[1] == {"items": ["a"], "meta": {"k": 1}, "n": 1}
+
+
+def test_update_state_as_another_node_replaces_what_was_due(saver: BaseCheckpointSaver) -> None:
+    # Paused before "tools", the user answers as "agent" instead: the update is a step
+    # of its own, so next is what follows "agent", and "tools" (due through an edge,
+    # which triggers for one step only) no longer runs, as in LangGraph.
+    graph = (
+        StateGraph(State)
+        .add_node("agent", lambda s: {"log": ["agent"]})
+        .add_node("tools", lambda s: {"log": ["tools"]})
+        .add_node("review", lambda s: {"log": ["review"]})
+        .add_edge(START, "agent")
+        .add_edge("agent", "tools")
+        .add_edge("tools", "review")
+        .compile(checkpointer=saver, interrupt_before=["tools"])
+    )
+    graph.invoke({"log": []}, cfg("as-tools"))
+    graph.update_state(cfg("as-tools"), {"log": ["answered"]}, as_node="tools")
+    assert graph.get_state(cfg("as-tools")).next == ("review",)
+
+    graph.invoke({"log": []}, cfg("as-review"))
+    graph.update_state(cfg("as-review"), {"log": ["final"]}, as_node="review")
+    assert graph.get_state(cfg("as-review")).next == ()
+    assert graph.invoke(None, cfg("as-review")) == {"log": ["agent", "final"]}
+
+    graph.invoke({"log": []}, cfg("as-agent"))
+    graph.update_state(cfg("as-agent"), {"log": ["again"]}, as_node="agent")
+    assert graph.get_state(cfg("as-agent")).next == ("tools",)

@@ -613,12 +613,13 @@ class Run:
             before,
             self.tables.output_key_set,
         )
-        # The update stands for the nodes it names: they no longer run; what else was
-        # triggered (and not yet run) still is, as LangGraph's channels keep it.
-        # (as END: the thread ends here, nothing stays due)
+        # The update is a step of its own: it stands for the nodes it names (they no
+        # longer run) and what their edges lead to runs next. Of what was due before,
+        # only a fired join's target stays (LangGraph's barrier channels keep it; an
+        # edge's or a route's trigger lasts one step). As END: nothing stays due.
         written = {name for name, _ in writers}
-        gone = {*self.frontier.pending} if END in written else {*written, START}
-        pending = {n: None for n in self.frontier.pending if n not in gone}
+        joined = set() if END in written else {t for _, t in self.tables.joins} - written
+        pending = {n: None for n in self.frontier.pending if n in joined}
         self.frontier = Frontier(pending=pending, sends=[], deferred={}, joins=self.frontier.joins)
         for name, _ in writers:
             if name != END:
