@@ -771,9 +771,27 @@ def _merge_by_id(left_msgs: list[BaseMessage], right_msgs: list[BaseMessage]) ->
 def _to_openai(message: BaseMessage) -> list[BaseMessage]:
     """One message with OpenAI-style content: Anthropic-style ``image`` blocks become
     ``image_url`` data URLs, ``tool_use`` blocks tool calls, and ``tool_result`` blocks
-    of a human message ``ToolMessage`` s of their own."""
+    of a human message ``ToolMessage`` s of their own. Content that is only text
+    becomes one string (its parts joined by newlines), as LangChain's
+    ``convert_to_openai_messages`` makes it."""
     if not isinstance(message.content, list):
         return [message]
+    return [_text_joined(m) for m in _openai_blocks(message)]
+
+
+def _text_joined(message: BaseMessage) -> BaseMessage:
+    """``message`` with list content made of text only (strings, ``text`` blocks) as
+    one string."""
+    content = message.content
+    if not isinstance(content, list) or not all(
+        isinstance(b, str) or _kind(b) == "text" for b in content
+    ):
+        return message
+    text = "\n".join(b if isinstance(b, str) else str(b.get("text", "")) for b in content)
+    return message.model_copy(update={"content": text})
+
+
+def _openai_blocks(message: BaseMessage) -> list[BaseMessage]:
     content: list[Any] = list(message.content)
     if isinstance(message, AIMessage) and any(_kind(b) == "tool_use" for b in content):
         calls = [
