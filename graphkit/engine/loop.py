@@ -251,9 +251,12 @@ class Run:
             configurable.get(CONFIG_KEY_NODE_FINISHED) if configurable else None
         )
         """Called with each node's name when it finishes (LangGraph's config key)."""
-        self.step_budget = self.limit
-        """Node steps this run may take: as in LangGraph, taking new input counts as
-        one of the ``recursion_limit`` steps (set in ``_start_input``)."""
+        self.step_budget = self.limit + 1
+        """``RemainingSteps`` of the run's first step; as in LangGraph, a step still
+        runs with none left, and the run stops with ``GraphRecursionError`` after it.
+        New input counts as two of the ``recursion_limit`` steps (``_start_input``):
+        LangGraph counts its input step, and a run going on from a checkpoint (a
+        resume) starts with ``recursion_limit + 1`` steps left."""
         # A subgraph's own consumer (a node iterating its stream) sees its events
         # as top-level ones; forwarded to the parent's stream they carry the namespace.
         sink = self.sink = EventSink(  # modes, live, namespace, forward (positional)
@@ -511,7 +514,7 @@ class Run:
             self.restored = {}
             if cp.loaded:
                 self.step += 1
-        self.step_budget = self.limit - 1
+        self.step_budget = self.limit - 1  # (the input's step, and the step resumes add)
         if cp is not None and not self.tables.direct_input:
             # The input checkpoint, as LangGraph's: the state before the input, and
             # the input as what runs next (a replay from here takes it again).
@@ -879,17 +882,22 @@ class Run:
         return self.step_budget - self.steps_run
 
     def check_before(self, tasks: list[Task]) -> bool:
-        """Enforce the recursion limit; True when ``interrupt_before`` stops the run here."""
-        if self.steps_run >= self.step_budget:
+        """Enforce the recursion limit; True when ``interrupt_before`` stops the run here,
+        or when nothing is left to run (``tasks`` empty)."""
+        if self.steps_run > self.step_budget:
+            # (a run whose last step had no steps left fails even if it is done, as
+            # LangGraph's: the limit is crossed either way)
             raise GraphRecursionError(
                 create_error_message(
                     message=f"Recursion limit of {self.limit} reached without hitting a stop "
-                    f"condition (next: {[t.node.name for t in tasks]}). If the graph should run "
-                    "longer, raise it: invoke(..., {'recursion_limit': N}); otherwise check the "
-                    "loop's exit condition.",
+                    f"condition{f' (next: {[t.node.name for t in tasks]})' if tasks else ''}. If "
+                    "the graph should run longer, raise it: invoke(..., {'recursion_limit': N}); "
+                    "otherwise check the loop's exit condition.",
                     error_code=ErrorCode.GRAPH_RECURSION_LIMIT,
                 )
             )
+        if not tasks:
+            return True
         before = self.tables.interrupt_before
         if (
             before
@@ -1504,7 +1512,7 @@ class Run:
             yield from drain()
             while True:
                 tasks = self.plan()
-                if not tasks or self.check_before(tasks):
+                if self.check_before(tasks):
                     break
                 started = run_order(tasks) if len(tasks) > 1 else tasks
                 if self.modes and self.emit_debug_starts(started):
@@ -1573,7 +1581,7 @@ class Run:
                 yield event
             while True:
                 tasks = self.plan()
-                if not tasks or self.check_before(tasks):
+                if self.check_before(tasks):
                     break
                 started = run_order(tasks)
                 if self.emit_debug_starts(started):
