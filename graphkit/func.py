@@ -30,11 +30,12 @@ import copy
 import functools
 import inspect
 import typing
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import aclosing
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, Generic, Literal, TypedDict, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar, cast
 
 from graphkit._deprecated import renamed_kwargs
 from graphkit.cache.base import BaseCache, cache_namespace, digest
@@ -49,7 +50,7 @@ from graphkit.context import (
     langgraph_path,
     report_progress,
 )
-from graphkit.engine.compiled import graph_events
+from graphkit.engine.compiled import graph_events, runnable_name
 from graphkit.engine.events import debug_event
 from graphkit.engine.executor import LOCAL, kwargs_for
 from graphkit.engine.retry import arun_with_retry, as_retry_policies, run_with_retry
@@ -57,7 +58,15 @@ from graphkit.engine.run_events import EVENTS, ROOT_NAME, later
 from graphkit.errors import GraphInterrupt, InvalidCallError, PolicyError
 from graphkit.node import CallSpec, function_name, inspect_callable
 from graphkit.schema import type_json_schema
-from graphkit.types import CachePolicy, RetryPolicy, RunnableConfig, StateSnapshot, TimeoutPolicy
+from graphkit.types import (
+    CachePolicy,
+    RetryPolicy,
+    RunnableConfig,
+    StateSnapshot,
+    StateUpdate,
+    StreamMode,
+    TimeoutPolicy,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -475,26 +484,29 @@ class Workflow:
         from graphkit.graph.state import StateGraph
 
         self.fn = fn
-        self.name = getattr(fn, "__name__", "entrypoint")
-        call = inspect_callable(fn, f"entrypoint {self.name!r}")
+        self.node_name: str = getattr(fn, "__name__", "entrypoint")
+        """The workflow's node: where its function runs (and how streams name it)."""
+        self.name = ROOT_NAME
+        """As LangGraph names an entrypoint's graph: ``"LangGraph"``."""
+        call = inspect_callable(fn, f"entrypoint {self.node_name!r}")
         self._call = call
         builder: StateGraph[_EntryState, Any, Any, Any] = StateGraph(
             _EntryState, context_schema=context_schema
         )
         node = self._anode if call.is_async else self._node
         builder.add_node(
-            self.name,
+            self.node_name,
             node,
             retry_policy=retry_policy,
             cache_policy=policies.cache_policy if policies else None,
             timeout=policies.timeout if policies else None,
         )
-        builder.add_edge(START, self.name)
-        builder.add_edge(self.name, END)
+        builder.add_edge(START, self.node_name)
+        builder.add_edge(self.node_name, END)
         self.graph = builder.compile(
             checkpointer=checkpointer,
             store=store,
-            name=self.name,
+            name=self.node_name,
             cache=policies.cache if policies else None,
             executor=policies.executor if policies else None,
         )
@@ -599,7 +611,7 @@ class Workflow:
         """Stream like a graph: ``updates`` yields ``{task name: result}`` per finished
         ``@task`` call, then ``{workflow name: return value}``; ``values`` yields the
         run's return value."""
-        view = _StreamView(self.name, stream_mode, subgraphs)
+        view = _StreamView(self.node_name, stream_mode, subgraphs)
         for item in self.graph.stream(
             _wrap(input),
             self._config(config),
@@ -619,16 +631,20 @@ class Workflow:
         **kwargs: Any,
     ) -> AsyncIterator[Any]:
         """Async ``stream``."""
-        view = _StreamView(self.name, stream_mode, subgraphs)
-        async for item in self.graph.astream(
+        view = _StreamView(self.node_name, stream_mode, subgraphs)
+        streamed = self.graph.astream(
             _wrap(input),
             self._config(config),
             stream_mode=view.graph_modes,
             subgraphs=True,
             **kwargs,
-        ):
-            for shown in view.items(item):
-                yield shown
+        )
+        async with aclosing(
+            cast(AsyncGenerator[Any, None], streamed)
+        ) as items:  # (closed with this stream: see graph's)
+            async for item in items:
+                for shown in view.items(item):
+                    yield shown
 
     async def astream_events(
         self,
@@ -644,7 +660,7 @@ class Workflow:
         with the return value; under it the workflow's own run (``graph:step:N``) and,
         under that, each ``@task`` call's (``seq:step:1``) and the models and tools
         they call. Options as ``CompiledStateGraph.astream_events``."""
-        view = _StreamView(self.name, "updates", False)
+        view = _StreamView(self.node_name, "updates", False)
 
         def shown(kind: str, payload: Any) -> Any:
             if kind == "output":
@@ -654,18 +670,19 @@ class Workflow:
         events = graph_events(
             self.graph, _wrap(input), self._config(config), version, kwargs, shown, ROOT_NAME
         )
-        async for event in events:
-            if event["name"] == self.name and len(event["parent_ids"]) <= 1:
-                event = _workflow_event(event)  # its input and return value, as passed
-            elif not event["parent_ids"] and event["event"] == "on_chain_start":
-                event = {**event, "data": {"input": input}}
-            yield event
+        async with aclosing(events):  # (closed with this stream: see the graph's astream)
+            async for event in events:
+                if event["name"] == self.node_name and len(event["parent_ids"]) <= 1:
+                    event = _workflow_event(event)  # its input and return value, as passed
+                elif not event["parent_ids"] and event["event"] == "on_chain_start":
+                    event = {**event, "data": {"input": input}}
+                yield event
 
     def _trace_view(self, kind: str, value: Any) -> Any:
         """How callbacks see a run (``CompiledStateGraph.trace_view``): its input and
         return value as passed, as ``astream_events`` shows them."""
         if kind == "event":
-            if value["name"] == self.name and len(value["parent_ids"]) <= 1:
+            if value["name"] == self.node_name and len(value["parent_ids"]) <= 1:
                 return _workflow_event(value)
             return value
         if not isinstance(value, dict):
@@ -699,7 +716,7 @@ class Workflow:
         """Record ``values`` as if the workflow had returned it: it becomes the snapshot's
         value and the next run's ``previous`` (an ``entrypoint.final`` splits the two)."""
         return self.graph.update_state(
-            self._config(config) or {}, _returned(values), as_node or self.name
+            self._config(config) or {}, _returned(values), as_node or self.node_name
         )
 
     async def aupdate_state(
@@ -707,7 +724,7 @@ class Workflow:
     ) -> RunnableConfig:
         """Async ``update_state``."""
         return await self.graph.aupdate_state(
-            self._config(config) or {}, _returned(values), as_node or self.name
+            self._config(config) or {}, _returned(values), as_node or self.node_name
         )
 
     # -- configuration and introspection
@@ -717,6 +734,105 @@ class Workflow:
         bound.config = merge_configs(self.config, config, kwargs)
         return bound
 
+    def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
+        """``"LangGraph"`` (as LangGraph names an entrypoint), as a LangChain runnable's
+        ``get_name``: ``suffix`` is appended (``"LangGraphInput"``)."""
+        return runnable_name(name or self.name, suffix)
+
+    def copy(self, update: dict[str, Any] | None = None) -> Workflow:
+        """A shallow copy, with attributes from ``update`` set on it."""
+        duplicate = copy.copy(self)
+        for key, value in (update or {}).items():
+            setattr(duplicate, key, value)
+        return duplicate
+
+    @property
+    def checkpointer(self) -> Any:
+        """The saver given to ``entrypoint(checkpointer=...)``."""
+        return self.graph.checkpointer
+
+    @property
+    def store(self) -> Any:
+        """The store given to ``entrypoint(store=...)``."""
+        return self.graph.store
+
+    @property
+    def context_schema(self) -> Any:
+        """The schema of a run's ``context`` (``entrypoint(context_schema=...)``)."""
+        return self.graph.context_schema
+
+    @property
+    def nodes(self) -> dict[str, Any]:
+        """The workflow's one node (named after its function)."""
+        return self.graph.nodes
+
+    stream_mode: StreamMode = "updates"
+    """``stream``'s default mode, as for a graph."""
+
+    def get_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> Iterator[tuple[str, Any]]:
+        """None: a workflow's ``@task`` calls are not subgraphs (as in LangGraph)."""
+        return iter(())
+
+    async def aget_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """Async ``get_subgraphs``."""
+        for item in self.get_subgraphs(namespace=namespace, recurse=recurse):
+            yield item
+
+    def clear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Forget cached results (``entrypoint(cache=..., cache_policy=...)``)."""
+        self.graph.clear_cache(nodes)
+
+    async def aclear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Async ``clear_cache``."""
+        await self.graph.aclear_cache(nodes)
+
+    def bulk_update_state(
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
+        """``update_state`` for several supersteps, one checkpoint each."""
+        return self.graph.bulk_update_state(self._config(config) or {}, self._steps(supersteps))
+
+    async def abulk_update_state(
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
+        """Async ``bulk_update_state``."""
+        steps = self._steps(supersteps)
+        return await self.graph.abulk_update_state(self._config(config) or {}, steps)
+
+    def _steps(self, supersteps: Sequence[Sequence[StateUpdate]]) -> list[list[StateUpdate]]:
+        """Supersteps of values recorded as if the workflow had returned them."""
+        return [
+            [
+                StateUpdate(_returned(u[0]), (u[1] if len(u) > 1 else None) or self.node_name)
+                for u in step
+            ]
+            for step in supersteps
+        ]
+
+    def as_node(self) -> Callable[..., Any]:
+        """The workflow as a node of another graph (``add_node(name, workflow)``), as
+        LangGraph runs an entrypoint added as a node: the node's state is its input
+        and its return value the node's update; it runs as that node's subgraph."""
+        if self._call.is_async:
+
+            async def arun(state: Any, config: RunnableConfig) -> Any:
+                return await self.ainvoke(state, config)
+
+            return arun
+
+        def run(state: Any, config: RunnableConfig) -> Any:
+            return self.invoke(state, config)
+
+        return run
+
+    async def aget_graph(self, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """Async ``get_graph``."""
+        return self.get_graph(config, **kwargs)
+
     def get_graph(self, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """The one-node graph behind the workflow, drawn as LangGraph draws an
         entrypoint: its node first, and its edge to END conditional."""
@@ -725,9 +841,9 @@ class Workflow:
         drawable = self.graph.get_graph(config, **kwargs)
         old = drawable.nx
         redrawn = nx.DiGraph(**old.graph)
-        redrawn.add_nodes_from((n, old.nodes[n]) for n in (self.name, START, END))
+        redrawn.add_nodes_from((n, old.nodes[n]) for n in (self.node_name, START, END))
         redrawn.add_edges_from(old.edges(data=True))
-        redrawn.edges[self.name, END]["kind"] = "conditional"
+        redrawn.edges[self.node_name, END]["kind"] = "conditional"
         drawable.nx = redrawn
         return drawable
 

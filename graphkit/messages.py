@@ -771,27 +771,11 @@ def _merge_by_id(left_msgs: list[BaseMessage], right_msgs: list[BaseMessage]) ->
 def _to_openai(message: BaseMessage) -> list[BaseMessage]:
     """One message with OpenAI-style content: Anthropic-style ``image`` blocks become
     ``image_url`` data URLs, ``tool_use`` blocks tool calls, and ``tool_result`` blocks
-    of a human message ``ToolMessage`` s of their own. Content that is only text
-    becomes one string (its parts joined by newlines), as LangChain's
-    ``convert_to_openai_messages`` makes it."""
+    of a human message ``ToolMessage`` s of their own, after it. Content that is only
+    text becomes one string (its blocks joined by newlines), as LangChain's
+    ``convert_to_openai_messages`` gives it."""
     if not isinstance(message.content, list):
         return [message]
-    return [_text_joined(m) for m in _openai_blocks(message)]
-
-
-def _text_joined(message: BaseMessage) -> BaseMessage:
-    """``message`` with list content made of text only (strings, ``text`` blocks) as
-    one string."""
-    content = message.content
-    if not isinstance(content, list) or not all(
-        isinstance(b, str) or _kind(b) == "text" for b in content
-    ):
-        return message
-    text = "\n".join(b if isinstance(b, str) else str(b.get("text", "")) for b in content)
-    return message.model_copy(update={"content": text})
-
-
-def _openai_blocks(message: BaseMessage) -> list[BaseMessage]:
     content: list[Any] = list(message.content)
     if isinstance(message, AIMessage) and any(_kind(b) == "tool_use" for b in content):
         calls = [
@@ -799,30 +783,36 @@ def _openai_blocks(message: BaseMessage) -> list[BaseMessage]:
             for b in content
             if _kind(b) == "tool_use"
         ]
-        kept = [_openai_block(b) for b in content if _kind(b) != "tool_use"]
+        kept = _openai_content([b for b in content if _kind(b) != "tool_use"])
         return [
             message.model_copy(
-                update={"content": kept or "", "tool_calls": [*message.tool_calls, *calls]}
+                update={"content": kept, "tool_calls": [*message.tool_calls, *calls]}
             )
         ]
     if any(_kind(b) == "tool_result" for b in content):
         out: list[BaseMessage] = []
-        rest = [_openai_block(b) for b in content if _kind(b) != "tool_result"]
+        rest = [b for b in content if _kind(b) != "tool_result"]
+        if rest:
+            out.append(message.model_copy(update={"content": _openai_content(rest)}))
         for block in content:
             if _kind(block) == "tool_result":
                 inner = block.get("content", "")
-                blocks = [_openai_block(b) for b in inner] if isinstance(inner, list) else inner
                 out.append(
                     ToolMessage(
-                        content=blocks,
+                        content=_openai_content(inner) if isinstance(inner, list) else inner,
                         tool_call_id=block.get("tool_use_id", ""),
                         status="error" if block.get("is_error") else "success",
                     )
                 )
-        if rest:
-            out.append(message.model_copy(update={"content": rest}))
         return out
-    return [message.model_copy(update={"content": [_openai_block(b) for b in content]})]
+    return [message.model_copy(update={"content": _openai_content(content)})]
+
+
+def _openai_content(blocks: list[Any]) -> str | list[Any]:
+    """Content blocks in OpenAI's style; only text (or nothing): one string."""
+    if all(isinstance(b, str) or _kind(b) == "text" for b in blocks):
+        return "\n".join(b if isinstance(b, str) else b.get("text", "") for b in blocks)
+    return [_openai_block(b) for b in blocks]
 
 
 def _kind(block: Any) -> Any:

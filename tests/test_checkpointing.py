@@ -53,6 +53,27 @@ def test_thread_continues_from_its_last_state(saver: BaseCheckpointSaver) -> Non
     assert graph.invoke({"x": 10}, cfg("other"))["x"] == 11
 
 
+def test_configurable_scalars_are_checkpoint_metadata_to_filter_by(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph = counter_graph(saver)
+    configurable = {"user_id": "u\x001", "tries": 2, "beta": True, "opts": {"a": 1}}
+    config = {
+        "configurable": {"thread_id": "t1", "__secret": "s", **configurable},
+        "metadata": {"tries": "from metadata"},
+    }
+    graph.invoke({"x": 0}, config)
+    graph.invoke({"x": 0}, cfg("t2", user_id="u2"))
+    history = list(graph.get_state_history(cfg()))
+    assert len(history) == 4
+    for snapshot in history:
+        shown = {k: v for k, v in snapshot.metadata.items() if k not in ("source", "step")}
+        assert shown == {"user_id": "u1", "tries": "from metadata", "beta": True, "parents": {}}
+    mine = list(saver.list(None, filter={"user_id": "u1"}))
+    assert {c.config["configurable"]["thread_id"] for c in mine} == {"t1"} and len(mine) == 4
+    assert len(list(saver.list(None, filter={"user_id": "u2", "source": "input"}))) == 1
+
+
 def test_missing_thread_id_is_a_clear_error(saver: BaseCheckpointSaver) -> None:
     with pytest.raises(ValueError, match="needs a thread.*thread_id"):
         counter_graph(saver).invoke({"x": 0})

@@ -665,3 +665,65 @@ def test_an_entrypoint_is_drawn_as_langgraph_draws_it() -> None:
         {"source": "essay", "target": END, "conditional": True},
     ]
     assert "essay -.-> __end__;" in essay.get_graph().draw_mermaid()
+
+
+def test_a_workflow_is_a_node_of_a_graph_and_pauses_and_resumes_there(
+    saver: BaseCheckpointSaver,
+) -> None:
+    class S(TypedDict):
+        x: int
+
+    @entrypoint()
+    def scaled(state: dict[str, int]) -> dict[str, int]:
+        answer = interrupt(f"scale {state['x']}?")
+        return {"x": state["x"] * answer}
+
+    builder = StateGraph(S)
+    builder.add_node("scale", scaled)
+    builder.add_node(scaled)  # unnamed: LangGraph's name for an entrypoint's graph
+    builder.add_edge(START, "scale")
+    builder.add_edge("scale", "LangGraph")
+    graph = builder.compile(checkpointer=saver)
+    paused = graph.invoke({"x": 2}, cfg("node"))
+    assert [i.value for i in paused["__interrupt__"]] == ["scale 2?"]
+    assert graph.invoke(Command(resume=10), cfg("node"))["__interrupt__"][0].value == "scale 20?"
+    assert graph.invoke(Command(resume=3), cfg("node")) == {"x": 60}
+
+
+def test_an_async_workflow_is_a_node_of_an_async_graph() -> None:
+    class S(TypedDict):
+        x: int
+
+    @entrypoint()
+    async def plus(state: dict[str, int]) -> dict[str, int]:
+        await asyncio.sleep(0)
+        return {"x": state["x"] + 1}
+
+    builder = StateGraph(S)
+    builder.add_node("plus", plus)
+    builder.add_edge(START, "plus")
+    assert asyncio.run(builder.compile().ainvoke({"x": 1})) == {"x": 2}
+
+
+def test_a_workflow_has_the_graph_api_of_langgraphs_entrypoint(
+    saver: BaseCheckpointSaver,
+) -> None:
+    store = InMemoryStore()
+
+    @entrypoint(checkpointer=saver, store=store)
+    def counter(step: int, *, previous: int | None = None) -> int:
+        return (previous or 0) + step
+
+    assert counter.name == "LangGraph"
+    assert (counter.get_name(), counter.get_name("input")) == ("LangGraph", "LangGraphInput")
+    assert counter.checkpointer is saver and counter.store is store
+    assert list(counter.nodes) == ["counter"] and counter.stream_mode == "updates"
+    assert list(counter.get_subgraphs()) == []
+    assert sorted(asyncio.run(counter.aget_graph()).nodes) == ["__end__", "__start__", "counter"]
+    assert counter.copy({"config": {"tags": ["t"]}}).config == {"tags": ["t"]}
+    assert counter.config == {}
+    counter.invoke(1, cfg("bulk"))
+    counter.bulk_update_state(cfg("bulk"), [[(5, None)], [(7, None)]])
+    assert counter.get_state(cfg("bulk")).values == 7
+    assert counter.invoke(1, cfg("bulk")) == 8  # ``previous`` is the last value recorded
+    assert list(counter.stream(2, cfg("bulk"))) == [{"counter": 10}]

@@ -234,3 +234,32 @@ def test_numpy_object_dtype_blob_is_refused() -> None:
     blob = _ext_blob(12, ["|O", [1], b"\x00" * 8])
     with pytest.raises(SerdeError):
         Serializer().loads(blob)
+
+
+_PATH, _PATTERN = 20, 21
+
+
+@pytest.mark.parametrize(
+    "code,payload",
+    [
+        (_PATH, ["subprocess.Popen", "x"]),
+        (_PATH, ["PosixPath", 5]),
+        (_PATH, ["PosixPath"]),
+        (_PATH, "PosixPath"),
+        (_PATTERN, ["(unclosed", 0]),
+        (_PATTERN, [5, 0]),
+        (_PATTERN, ["a", "I"]),
+        (_PATTERN, ["a", 1 << 40]),
+    ],
+)
+def test_a_bad_path_or_pattern_record_is_corrupt_data(code: int, payload: Any) -> None:
+    with pytest.raises(SerdeError):
+        Serializer().loads(_ext_blob(code, payload))
+
+
+def test_a_path_of_another_system_reads_as_its_pure_flavour() -> None:
+    import pathlib
+
+    loaded = Serializer().loads(_ext_blob(_PATH, ["WindowsPath", "C:\\x\\y"]))
+    assert type(loaded) is pathlib.PureWindowsPath and loaded.parts == ("C:\\", "x", "y")
+    assert type(Serializer().loads(_ext_blob(_PATH, ["PosixPath", "/a"]))) is pathlib.PosixPath

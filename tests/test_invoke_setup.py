@@ -23,7 +23,7 @@ from graphkit.config import get_config
 from graphkit.constants import CONFIG_KEY_NODE_FINISHED
 from graphkit.context import RunScope
 from graphkit.engine.loop import Run
-from graphkit.errors import GraphRecursionError
+from graphkit.errors import ConfigError, GraphRecursionError
 from graphkit.graph.message import MessagesState
 from graphkit.runtime import Runtime
 from graphkit.store.memory import InMemoryStore
@@ -161,6 +161,13 @@ def test_recursion_limit_of_a_call_still_stops_the_run() -> None:
         graph.invoke({"x": 0, "seen": ""}, {"recursion_limit": 3})
     assert graph.invoke({"x": 0, "seen": ""}, {"recursion_limit": 4})["x"] == 3
     assert graph.invoke({"x": 0, "seen": ""})["x"] == 3  # the default limit again
+
+
+@pytest.mark.parametrize("limit", [0, -3, 2.5, "10", True, None])
+def test_a_recursion_limit_that_is_not_a_positive_whole_number_is_refused(limit: Any) -> None:
+    graph = _chain(3)
+    with pytest.raises(ConfigError, match=f"recursion_limit must be .* got {limit!r}"):
+        graph.invoke({"x": 0, "seen": ""}, {"recursion_limit": limit})
 
 
 def test_context_and_store_still_reach_the_nodes() -> None:

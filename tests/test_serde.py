@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import pathlib
+import re
 import zoneinfo
 from typing import Any, NamedTuple
 
@@ -100,6 +102,14 @@ scalars = st.one_of(
     st.uuids(),
     st.decimals(allow_nan=False),
     st.sampled_from(list(Color) + list(Level)),
+    st.builds(pathlib.PurePosixPath, st.text(max_size=12)),
+    st.builds(pathlib.PureWindowsPath, st.text(max_size=12)),
+    st.builds(pathlib.Path, st.text(max_size=12)),
+    st.builds(
+        lambda text, flags: re.compile(re.escape(text), flags),
+        st.text(max_size=8) | st.binary(max_size=8),
+        st.sampled_from([0, re.IGNORECASE, re.MULTILINE | re.DOTALL]),
+    ),
 )
 hashables = st.one_of(st.integers(), st.text(), st.tuples(st.integers(), st.text()))
 

@@ -28,7 +28,8 @@ import importlib.util
 import os
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import INTERRUPT
@@ -113,19 +114,20 @@ class TracedRun(Run):
             raise
         relay.end(self.root_output())
 
-    async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncIterator[Event]:
+    async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncGenerator[Event, None]:
         """``Run.aiterate``, its events handed to the callbacks (their calls awaited)
         as they come through the run's stream: a node waits for its start's."""
         relay = self._relay(is_async=True)
         self.live = True  # (its events come through the stream while nodes run)
         await relay.astart(input)
         try:
-            async for event in super().aiterate(input, resuming=resuming):
-                if event[1] == EVENTS:
-                    await relay.aevent(event[2])
-                    if not self.keep_events:
-                        continue
-                yield event
+            async with aclosing(super().aiterate(input, resuming=resuming)) as events:
+                async for event in events:
+                    if event[1] == EVENTS:
+                        await relay.aevent(event[2])
+                        if not self.keep_events:
+                            continue
+                    yield event
         except BaseException as exc:
             await relay.aerror(exc)
             raise

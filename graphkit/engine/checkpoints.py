@@ -127,7 +127,7 @@ class CheckpointSession:
         self.awaited: AwaitedSaves | None = None
         """Set by an async run on a saver awaited natively (``await_saver``): saves and
         pending writes queue there, and the run awaits them on the event loop."""
-        self.user_metadata = dict(config.get("metadata") or {})
+        self.user_metadata = _user_metadata(config.get("metadata"), configurable)
         self.loaded = False
         self.versions: dict[str, int] = {}
         self.saved_values: dict[str, Any] = {}
@@ -498,6 +498,20 @@ class CheckpointSession:
                 self._put_writes(writes, task.id, index)
         return saved
 
+    def save_stopped(
+        self, tasks: list[Task], asked: dict[str, list[Interrupt]] | None = None
+    ) -> list[Saved]:
+        """Keep the results of the tasks that finished in a step stopped from outside
+        (the others never ran to an end: a resume runs them). Returns what
+        ``save_pending`` returns."""
+        saved = self.flush()
+        for index, task in enumerate(tasks):
+            if task.done and task.error is None:
+                writes = _pending_writes(task, asked)
+                if writes is not None:
+                    self._put_writes(writes, task.id, index)
+        return saved
+
     def keep_finished(
         self, task: Task, index: int, asked: dict[str, list[Interrupt]] | None = None
     ) -> None:
@@ -558,6 +572,31 @@ class CheckpointSession:
             return self.flush()
         finally:
             self._background = None
+
+
+_NOT_METADATA = frozenset(
+    {"thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map"}
+    | {"langgraph_step", "langgraph_node", "langgraph_triggers", "langgraph_path"}
+    | {"langgraph_checkpoint_ns"}
+)
+"""``configurable`` keys that are not copied into checkpoint metadata (as LangGraph's)."""
+
+
+def _user_metadata(given: Any, configurable: dict[str, Any]) -> dict[str, Any]:
+    """What a run adds to each checkpoint's metadata, as LangGraph's savers do: the
+    config's ``metadata``, then each ``configurable`` entry that is a string, number or
+    bool (``user_id``, ...; not the thread's own keys nor ``__``-prefixed ones), so
+    ``list(filter={"user_id": ...})`` finds a user's checkpoints. NUL characters are
+    dropped from those strings (PostgreSQL cannot store them)."""
+    metadata = dict(given or {})
+    for key, value in configurable.items():
+        if key in metadata or key in _NOT_METADATA or key.startswith("__"):
+            continue
+        if isinstance(value, str):
+            metadata[key] = value.replace("\x00", "")
+        elif isinstance(value, int | float):  # (bool is an int)
+            metadata[key] = value
+    return metadata
 
 
 def _pending_writes(task: Task, asked: dict[str, list[Interrupt]] | None) -> list[Write] | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
@@ -29,6 +30,7 @@ from graphkit.engine.nested import (
     nested_run,
     split_checkpoint_map,
 )
+from graphkit.engine.output_keys import OutputKeys, final_output
 from graphkit.engine.run_events import (
     EVENTS,
     ROOT_NAME,
@@ -226,6 +228,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
         if self.tables.has_async:
             self._check_sync()
+        if options and options.get("output_keys") is not None:  # the last ``values`` chunk
+            run, call, resuming = self._prepare(config, "values", version, options)
+            latest = None
+            for event in run.iterate(input, resuming=resuming):
+                latest = _latest_values(call, event, latest)
+            return _final_picked(run, latest, version)
         run, call, resuming = self._prepare(config, (), version, options)
         for event in run.iterate(input, resuming=resuming):
             call.output(event)
@@ -288,6 +296,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                     input, config, stream_mode=stream_mode, version=version, **options
                 )
             ]
+        if options and options.get("output_keys") is not None:
+            run, call, resuming = self._prepare(config, "values", version, options)
+            latest = None
+            async for event in run.aiterate(input, resuming=resuming):
+                latest = _latest_values(call, event, latest)
+            return _final_picked(run, latest, version)
         run, call, resuming = self._prepare(config, (), version, options)
         async for event in run.aiterate(input, resuming=resuming):
             call.output(event)
@@ -339,10 +353,13 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if stream_mode is None:
             stream_mode = self.stream_mode
         run, call, resuming = self._prepare(config, stream_mode, version, options)
-        async for event in run.aiterate(input, resuming=resuming):
-            item = call.output(event)
-            if item is not _SKIP:
-                yield item
+        # (closed with this stream: a consumer that stops early stops the run now, which
+        # keeps what the step's finished tasks wrote, not whenever the loop finalizes it)
+        async with aclosing(run.aiterate(input, resuming=resuming)) as events:
+            async for event in events:
+                item = call.output(event)
+                if item is not _SKIP:
+                    yield item
         if run.ctx.parent_task is not None:
             nested_result(run)
 
@@ -383,17 +400,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             merged = merge_config(
                 merge_configs(self.config, config) if self.config else config, options
             )
-        context = control = None
+        context = control = picked = None
         overrides: dict[str, Any] | None = None
         if options:
             context = coerce_context(self.builder.context_schema, options.pop("context", None))
             control = options.pop("control", None)
-            overrides = {
-                key: options.pop(key)
-                for key in ("interrupt_before", "interrupt_after", "output_keys")
-                if options.get(key) is not None
-            }
-            options.pop("output_keys", None)
+            if (keys := options.pop("output_keys", None)) is not None:
+                picked = OutputKeys(keys, self.tables)
+            overrides = {}
+            for key in ("interrupt_before", "interrupt_after"):
+                if (value := options.pop(key, None)) is not None:  # (None: compile's)
+                    overrides[key] = value
             if options:
                 raise InvalidCallError(
                     f"Unexpected keyword arguments: {sorted(options)}. invoke/stream take "
@@ -426,10 +443,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 _stream_langchain_tokens(run)
         if overrides:
             run.tables = self._overridden_tables(overrides)
+        if picked is not None:
+            run.picked = picked
         return run, call, resuming
 
     def _overridden_tables(self, overrides: dict[str, Any]) -> GraphTables:
-        """The tables with a call's ``interrupt_before/after``/``output_keys`` in place."""
+        """The tables with a call's ``interrupt_before``/``interrupt_after`` in place."""
         from dataclasses import replace
 
         changes: dict[str, Any] = {}
@@ -449,10 +468,6 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                         "checkpointer: compile(checkpointer=InMemorySaver())."
                     )
                 changes[key] = frozenset(names)
-        if "output_keys" in overrides:
-            keys = overrides["output_keys"]
-            changes["output_keys"] = (keys,) if isinstance(keys, str) else tuple(keys)
-            changes["output_key_set"] = frozenset(changes["output_keys"])
         return replace(self.tables, **changes)
 
     async def astream_events(
@@ -474,8 +489,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         ``exclude_*`` twins filter the events; other options are ``astream``'s.
         ``version="v1"`` gives LangChain's older shape (no ``parent_ids``).
         """
-        async for ev in graph_events(self, input, config, version, options):
-            yield ev
+        async with aclosing(graph_events(self, input, config, version, options)) as events:
+            async for ev in events:
+                yield ev
 
     def batch(
         self,
@@ -766,10 +782,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
         """The graph's name (``compile(name=...)``, else ``"LangGraph"``), as a LangChain
         runnable's ``get_name``: ``suffix`` is appended (``"LangGraphInput"``, ``"agent_input"``)."""
-        found = name or self.name
-        if not suffix:
-            return found
-        return found + suffix.title() if found[:1].isupper() else f"{found}_{suffix.lower()}"
+        return runnable_name(name or self.name, suffix)
 
     def copy(self, update: dict[str, Any] | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:
         """A shallow copy, with attributes from ``update`` set on it."""
@@ -1020,7 +1033,7 @@ async def graph_events(
     options: dict[str, Any],
     view: Callable[[str, Any], Any] | None = None,
     name: str | None = None,
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """``astream_events`` of a run of ``graph`` (see ``graphkit.engine.run_events``).
 
     ``view(kind, payload)`` shows the root's ``"updates"`` chunks and ``"output"``
@@ -1060,26 +1073,29 @@ async def graph_events(
     if keep is None or keep(first):
         yield first
     final: Any = None
-    async for item in run.aiterate(input, resuming=resuming):
-        shown = call.output(item)
-        if shown is _SKIP:
-            continue
-        mode, chunk = shown
-        if mode == EVENTS:
-            ev = chunk
-            if ev["event"] in _CALLBACK_ONLY:
+    async with aclosing(run.aiterate(input, resuming=resuming)) as events:  # (see astream)
+        async for item in events:
+            shown = call.output(item)
+            if shown is _SKIP:
                 continue
-            if ev["event"] == "on_tool_start":  # (its call id and description: for callbacks)
-                ev = {**ev, "data": {"input": ev["data"]["input"]}}
-            if v1:
-                ev = {**ev, "parent_ids": []}
-        elif mode == "updates":
-            ev = root("on_chain_stream", {"chunk": chunk if view is None else view(mode, chunk)})
-        else:
-            final = chunk
-            continue
-        if keep is None or keep(ev):
-            yield ev
+            mode, chunk = shown
+            if mode == EVENTS:
+                ev = chunk
+                if ev["event"] in _CALLBACK_ONLY:
+                    continue
+                if ev["event"] == "on_tool_start":  # (its call id and description: for callbacks)
+                    ev = {**ev, "data": {"input": ev["data"]["input"]}}
+                if v1:
+                    ev = {**ev, "parent_ids": []}
+            elif mode == "updates":
+                ev = root(
+                    "on_chain_stream", {"chunk": chunk if view is None else view(mode, chunk)}
+                )
+            else:
+                final = chunk
+                continue
+            if keep is None or keep(ev):
+                yield ev
     if isinstance(final, dict) and INTERRUPT in final:
         final = {k: v for k, v in final.items() if k != INTERRUPT}
     last = root("on_chain_end", {"output": final if view is None else view("output", final)})
@@ -1134,6 +1150,42 @@ def _final(run: Run, version: str) -> Any:
         interrupts = tuple(output.pop(INTERRUPT, ()))
         return GraphOutput(output, interrupts)
     return output
+
+
+def runnable_name(name: str, suffix: str | None) -> str:
+    """A LangChain runnable's ``get_name``: ``name`` with ``suffix`` appended in its case
+    style (``"LangGraphInput"``, ``"agent_input"``)."""
+    if not suffix:
+        return name
+    return name + suffix.title() if name[:1].isupper() else f"{name}_{suffix.lower()}"
+
+
+def _latest_values(call: _Call, event: Event, latest: Any) -> Any:
+    """``invoke`` with ``output_keys``: the event goes to ``print_mode``; a root
+    ``values`` chunk becomes the latest."""
+    call.output(event)
+    namespace, mode, chunk = event
+    return chunk if mode == "values" and not namespace else latest
+
+
+def _final_picked(run: Run, latest: Any, version: str) -> Any:
+    """What ``invoke`` returns with ``output_keys``: the last ``values`` chunk (``None``
+    when the run never wrote the keys) with the open interrupts, as LangGraph's."""
+    picked = run.picked
+    assert picked is not None
+    if run.ctx.parent_task is not None:  # a graph invoked inside a node
+        output = nested_result(run)
+        return picked.values(output, run.tables) if type(output) is dict else output
+    if run.in_place and run.tables.histories and latest is not None:
+        run.hand_out(latest if type(latest) is dict else {picked.keys[0]: latest})
+    interrupts = list(run.interrupts)
+    if version == "v2":
+        from graphkit.types import GraphOutput
+
+        if type(latest) is dict and INTERRUPT in latest:
+            latest = {k: v for k, v in latest.items() if k != INTERRUPT}
+        return GraphOutput(latest, tuple(interrupts))
+    return final_output(latest, interrupts)
 
 
 def _update_steps(

@@ -21,11 +21,13 @@ import contextvars
 import dataclasses
 import itertools
 import logging
+import operator
 import queue
 import threading
 import time
 import weakref
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -34,6 +36,7 @@ from collections.abc import (
     Sequence,
 )
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import aclosing
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +59,7 @@ from graphkit.engine.events import (
 from graphkit.engine.executor import LOCAL, resolve_executor
 from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
 from graphkit.engine.merge import cleared_keys, merge_writes
+from graphkit.engine.output_keys import OutputKeys
 from graphkit.engine.results import WroteRecord, record_writes
 from graphkit.engine.tables import GraphTables, NodeTable
 from graphkit.engine.task import (
@@ -70,6 +74,7 @@ from graphkit.engine.task import (
 )
 from graphkit.engine.threads import Batch
 from graphkit.errors import (
+    ConfigError,
     EmptyInputError,
     ErrorCode,
     GraphDrained,
@@ -171,6 +176,8 @@ class Run:
     resumes: Mapping[str, list[Any]] = MappingProxyType({})
     """Answers for the ``interrupt()`` calls of paused tasks, by task id (replaced,
     never changed in place)."""
+    picked: OutputKeys | None = None
+    """The call's ``output_keys``: what ``values``/``updates`` chunks show."""
     source: str | None = None
     """The loaded checkpoint's ``source`` ("input", "loop", "update", "fork")."""
     parent_id: str | None = None
@@ -240,7 +247,7 @@ class Run:
         self.asked: dict[str, list[Interrupt]] = {}
         """Interrupts that restored tasks had raised (kept with them when they finish)."""
         self.limit = (
-            int(config["recursion_limit"])
+            _recursion_limit(config["recursion_limit"])
             if "recursion_limit" in config
             else DEFAULT_RECURSION_LIMIT
         )
@@ -338,6 +345,21 @@ class Run:
             if type(value) is list and reducers.get(key) is in_place.REDUCER:
                 _message_index.hand_out(value)
 
+    def _values_chunk(self) -> Any:
+        """A ``values`` chunk: the state (``_stream_values``), or the call's
+        ``output_keys`` of it."""
+        picked = self.picked
+        if picked is None:
+            return self._stream_values()
+        return picked.values(self.values, self.tables)
+
+    def _paused_chunk(self, interrupts: tuple[Interrupt, ...]) -> Any:
+        """The ``values`` chunk of a pause: the state with the interrupts."""
+        if self.picked is not None:
+            return self.picked.paused(self.values, interrupts, self.tables)
+        shown = {} if self.tables.root else self._stream_values()
+        return {**shown, INTERRUPT: interrupts}
+
     def _stream_values(self) -> Any:
         """A ``values`` chunk: every channel, private ones included (as LangGraph streams);
         for a root state, the root value.
@@ -390,7 +412,7 @@ class Run:
             self._start_input(input)
             return
         if self.cp is not None and self.cp.loaded and "values" in self.modes:
-            self._emit("values", self._stream_values())  # where a resumed run starts from
+            self._emit("values", self._values_chunk())  # where a resumed run starts from
 
     def _report_loaded(self) -> None:
         """A run that goes on from the thread's checkpoint reports it first in the
@@ -534,7 +556,7 @@ class Run:
             return
         self.step += 1
         if "values" in self.modes and self._wrote_any(writes):
-            self._emit("values", self._stream_values())
+            self._emit("values", self._values_chunk())
         if self.cp is not None:
             self._save("loop", (START,))
 
@@ -1292,8 +1314,7 @@ class Run:
                 continue  # a static stop further down shows at the top graph only
             self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
             if "values" in self.modes and task.interrupts:  # not for a paused subgraph
-                shown = {} if self.tables.root else self._stream_values()
-                self._emit("values", {**shown, INTERRUPT: tuple(task.interrupts)})
+                self._emit("values", self._paused_chunk(tuple(task.interrupts)))
         self._show_finished(tasks)
         return True
 
@@ -1302,7 +1323,9 @@ class Run:
         update of graphkit's own node (a prebuilt agent's, a subgraph) shows the keys that
         speak LangChain as LangChain's, as a node written for LangGraph returns them."""
         update = task.update
-        if self.tables.langchain and not task.node.shown_langchain and type(update) is dict:
+        if self.picked is not None:
+            update = self.picked.update(task.writes, self.tables)
+        elif self.tables.langchain and not task.node.shown_langchain and type(update) is dict:
             update = self.tables.shown(update)
         if task.restored:
             self._emit("updates", {task.node.name: update, "__metadata__": {"cached": True}})
@@ -1323,7 +1346,7 @@ class Run:
         # are not the checkpoint's changes.
         self.values = {**self.values, **merge_writes(self.values, self.tables, finished)}
         if any(self._wrote_any(w) for _, w in finished):
-            self._emit("values", self._stream_values())
+            self._emit("values", self._values_chunk())
 
     def _take_back(self, tasks: list[Task]) -> None:
         """The step's values as they were before its tasks' branches appended to their
@@ -1418,16 +1441,17 @@ class Run:
         if "debug" in modes or "tasks" in modes:
             self._emit_debug_results(tasks, self.step)
         if "values" in modes and any(self._wrote_any(t.writes) for t in tasks):
-            self._emit("values", self._stream_values())
+            self._emit("values", self._values_chunk())
 
-    @staticmethod
-    def _wrote_any(writes: list[Write]) -> bool:
-        """True when ``writes`` write a channel: only then is a ``values`` chunk due.
+    def _wrote_any(self, writes: list[Write]) -> bool:
+        """True when ``writes`` write a channel (one of the call's ``output_keys``, if
+        given): only then is a ``values`` chunk due.
 
         Like LangGraph, a step whose nodes wrote nothing (they all returned None,
         say) streams no ``values`` chunk.
         """
-        return bool(writes)
+        picked = self.picked
+        return bool(writes) if picked is None else picked.wrote(writes)
 
     def emit_debug_starts(self, tasks: list[Task]) -> bool:
         """``debug``/``tasks`` events for tasks about to run; True when there were
@@ -1476,6 +1500,20 @@ class Run:
                 self._pool.shutdown(wait=False)
                 self._pool = None
 
+    def _keep_stopped(self, tasks: list[Task]) -> None:
+        """The run was stopped from outside in the middle of a step (its stream closed,
+        its coroutine cancelled, Ctrl-C): keep what the step's finished tasks wrote, so
+        a resume does not run them again (LangGraph keeps each task's writes as it
+        finishes). A save failing now is logged: the stop is what the caller sees."""
+        if self.cp is None:
+            return
+        try:
+            self._report(self.cp.save_stopped(tasks, self.asked))
+        except Exception:
+            logging.getLogger("graphkit").exception(
+                "keeping the finished tasks of a stopped run failed (the stop follows)"
+            )
+
     def close_after_error(self) -> None:
         """A run that raises still saves what it reached (``async`` queue, ``exit`` hold-back).
 
@@ -1507,6 +1545,7 @@ class Run:
                 raise not_implemented(self.cp.saver, missing[0])
         sink = self.sink
         drain = sink.drain  # (bound once: drained after every step)
+        running: list[Task] | None = None  # the tasks of a step under way
         try:
             self.start(input, resuming=resuming)
             yield from drain()
@@ -1517,12 +1556,14 @@ class Run:
                 started = run_order(tasks) if len(tasks) > 1 else tasks
                 if self.modes and self.emit_debug_starts(started):
                     yield from drain()
+                running = tasks
                 if sink.queue is not None and self._live_step(started):
                     yield from self.execute_live(started)
                 elif self.step_timeout is not None:
                     self.execute_within(started, self.step_timeout)
                 else:
                     self.execute(started)
+                running = None
                 try:
                     stop = self.finish(tasks)
                 finally:  # what the failed step streamed is delivered before its error
@@ -1533,18 +1574,21 @@ class Run:
                     break
             self.close()
             yield from drain()
-        except BaseException:
+        except BaseException as stopped:
+            if running is not None and not isinstance(stopped, Exception):
+                self._keep_stopped(running)
             self.close_after_error()
             raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
 
-    async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncIterator[Event]:
+    async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncGenerator[Event, None]:
         """The async twin of ``iterate``."""
         try:
-            async for event in self._aiterate(input, resuming):
-                yield event
+            async with aclosing(self._aiterate(input, resuming)) as events:  # (closed with this)
+                async for event in events:
+                    yield event
         except ParentCommand as pc:
             if self.ctx.parent_task is not None:
                 raise
@@ -1552,11 +1596,12 @@ class Run:
         if self.drained is not None:
             raise GraphDrained(self.drained)
 
-    async def _aiterate(self, input: Any, resuming: bool) -> AsyncIterator[Event]:
+    async def _aiterate(self, input: Any, resuming: bool) -> AsyncGenerator[Event, None]:
         if self.sink.forward is None:
             self.sink.use_event_loop()
         cp = self.cp
         awaited = None
+        running: list[Task] | None = None  # the tasks of a step under way
         if cp is not None:
             if awaits_natively(cp.saver):  # its async methods, awaited on the loop
                 cp.await_saver(asyncio.get_running_loop())
@@ -1587,11 +1632,13 @@ class Run:
                 if self.emit_debug_starts(started):
                     for event in self.drain():
                         yield event
+                running = tasks
                 if self._live_step(started):
                     async for event in self._aexecute_live(started):
                         yield event
                 else:
                     await self.aexecute(started)
+                running = None
                 try:
                     stop = self.finish(tasks)
                     if awaited is not None:
@@ -1615,7 +1662,9 @@ class Run:
                 self.close()
             for event in self.drain():
                 yield event
-        except BaseException:
+        except BaseException as stopped:
+            if running is not None and not isinstance(stopped, Exception):
+                self._keep_stopped(running)
             self.close_after_error()
             if awaited is not None:
                 await _finish_after_error(awaited)
@@ -1765,6 +1814,21 @@ _NOT_AWAITED = frozenset({list, tuple, str, Send, type(None)})
 
 _DONE_MODES = frozenset({"updates", "tasks", "debug"})
 """Modes with a chunk per finished task (streamed as each task of a step finishes)."""
+
+
+def _recursion_limit(value: Any) -> int:
+    """The config's ``recursion_limit``: a whole number of steps, at least 1."""
+    try:
+        limit = operator.index(value)
+    except TypeError:
+        limit = 0
+    if limit < 1 or isinstance(value, bool):
+        raise ConfigError(
+            f"recursion_limit must be a whole number of steps, at least 1; got {value!r}. "
+            f"Pass e.g. invoke(..., {{'recursion_limit': 50}}) (the default is "
+            f"{DEFAULT_RECURSION_LIMIT})."
+        )
+    return limit
 
 
 def _no_parent(pc: ParentCommand) -> InvalidUpdateError:

@@ -31,7 +31,8 @@ import dataclasses
 import functools
 import inspect
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from graphkit.context import CURRENT_CALL, CURRENT_TASK, TaskContext
@@ -608,12 +609,13 @@ class EventedRun(Run):
             raise
         self._end()
 
-    async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncIterator[Any]:
+    async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncGenerator[Any, None]:
         """``Run.aiterate`` between the graph run's start and end (or error) events."""
         self._begin(input)
         try:
-            async for item in super().aiterate(input, resuming=resuming):
-                yield item
+            async with aclosing(super().aiterate(input, resuming=resuming)) as items:
+                async for item in items:
+                    yield item
         except BaseException as exc:
             self._failed(exc)
             raise

@@ -164,10 +164,10 @@ def snapshot(
     ``split_checkpoint_map``).
 
     ``live`` (the thread's current state, as ``get_state`` without a checkpoint_id
-    shows it): when the step paused at an ``interrupt()`` or failed, the values
-    include the writes of the step's tasks that already finished and ``next`` leaves
-    those tasks out, as in LangGraph. Otherwise the snapshot is the record of the
-    step's start.
+    shows it): when the step did not end (it paused at an ``interrupt()``, failed, or
+    was stopped from outside), the values include the writes of the step's tasks that
+    already finished and ``next`` leaves those tasks out, as in LangGraph. Otherwise
+    the snapshot is the record of the step's start.
     """
     values = found.checkpoint["channel_values"]
     state_keys = graph.tables.state.keys
@@ -212,7 +212,7 @@ def snapshot(
     if saver is not None:
         tasks = [_with_state(graph, t, config, saver, recurse) for t in tasks]
     finished: set[str] = set()
-    if live and (interrupts or errors):
+    if live and done:
         finished = done
         done_writes: dict[str, list[Write]] = {}
         for task_id, channel, value in found.pending_writes:

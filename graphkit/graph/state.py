@@ -191,7 +191,7 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             action = node
             name = _default_node_name(node)
         self._check_new_node_name(name)
-        if isinstance(action, Tool):
+        if isinstance(action, Tool | Workflow):
             action = action.as_node()
         elif is_langchain_runnable(action):
             action = LangChainNode(action)
@@ -604,10 +604,10 @@ def _check_executor(executor: Any) -> Any:
 
 
 def _default_node_name(action: Any) -> str:
-    """The name ``add_node(action)`` gives a node: a tool's or a compiled graph's
+    """The name ``add_node(action)`` gives a node: a tool's, an entrypoint's or a compiled graph's
     ``name`` (``compile(name=...)``, ``create_react_agent(name=...)``: how agents of a
     multi-agent graph are added), a runnable's, or the function's."""
-    if isinstance(action, Tool) or _is_compiled_graph(action):
+    if isinstance(action, Tool | Workflow) or _is_compiled_graph(action):
         return str(action.name)
     if is_langchain_runnable(action):
         return LangChainNode(action).__name__
@@ -622,5 +622,6 @@ def _is_compiled_graph(obj: Any) -> bool:
 
 # ``langgraph.graph.state`` exports the compiled graph's class beside its builder.
 from graphkit.engine.compiled import CompiledStateGraph  # noqa: E402
+from graphkit.func import Workflow  # noqa: E402
 
 __all__ = ["CompiledStateGraph", "StateGraph"]

@@ -2,8 +2,9 @@
 
 Every value graphkit persists (channel values, pending writes, metadata) goes through
 a :class:`Serializer`. Primitives (None, bool, int, float, str, bytes, list, dict) are
-packed by msgpack's C packer; everything else becomes a msgpack extension whose payload
-is itself msgpack. Classes (pydantic models, dataclasses, Enums, named tuples and any
+packed by msgpack's C packer; everything else (tuples, sets, big ints, datetimes, UUIDs,
+Decimals, ``pathlib`` paths, compiled regular expressions, numpy arrays, ...) becomes a
+msgpack extension whose payload is itself msgpack. Classes (pydantic models, dataclasses, Enums, named tuples and any
 ``register``-ed class) are written with a type *name* (``"module:qualname"``) and, on
 load, looked up in the registry only: a blob never makes us import a module it names.
 
@@ -25,7 +26,9 @@ import datetime as dt
 import decimal
 import enum
 import importlib
+import pathlib
 import pickle
+import re
 import sys
 import threading
 import uuid
@@ -60,6 +63,7 @@ _DATETIME, _DATE, _TIME, _TIMEDELTA = 5, 6, 7, 8
 _UUID, _DECIMAL, _ENUM, _NDARRAY, _NPSCALAR = 9, 10, 11, 12, 13
 _PYDANTIC, _DATACLASS, _NAMEDTUPLE, _REGISTERED, _PICKLE = 14, 15, 16, 17, 18
 _MODEL = 19  # a pydantic model's compact record (see _model_codec); 14 is the generic one
+_PATH, _PATTERN = 20, 21
 _RAW_PAYLOAD = frozenset({_BIGINT, _UUID, _DECIMAL, _PICKLE})
 
 
@@ -301,6 +305,10 @@ class Serializer:
             return msgpack.ExtType(_UUID, obj.bytes)
         if cls is decimal.Decimal:
             return msgpack.ExtType(_DECIMAL, str(obj).encode())
+        if isinstance(obj, pathlib.PurePath) and cls.__name__ in _PATH_FLAVOURS:
+            return msgpack.ExtType(_PATH, pack([cls.__name__, str(obj)]))
+        if cls is re.Pattern:
+            return msgpack.ExtType(_PATTERN, pack([obj.pattern, obj.flags]))
         if isinstance(obj, enum.Enum):
             return msgpack.ExtType(_ENUM, pack([_name_for(cls), obj.value]))
         if _is_pydantic(obj):  # the compact record did not fit (tried above)
@@ -506,6 +514,10 @@ class Serializer:
             return dt.timedelta(days=payload[0], seconds=payload[1], microseconds=payload[2])
         if code in (_NDARRAY, _NPSCALAR):
             return _decode_numpy(code, payload)
+        if code == _PATH:
+            return _decode_path(payload)
+        if code == _PATTERN:
+            return _decode_pattern(payload)
         if code == _ENUM:
             return self._lookup(payload[0], _is_enum_class)(payload[1])
         if code == _DATACLASS:
@@ -837,6 +849,46 @@ def _encode_numpy(obj: Any, pack: Callable[[Any], bytes]) -> msgpack.ExtType | N
         descr = np.lib.format.dtype_to_descr(obj.dtype)
         return msgpack.ExtType(_NPSCALAR, pack([descr, obj.tobytes()]))
     return None
+
+
+_PATH_FLAVOURS = {
+    "PosixPath": "PurePosixPath",
+    "WindowsPath": "PureWindowsPath",
+    "PurePosixPath": "PurePosixPath",
+    "PureWindowsPath": "PureWindowsPath",
+}
+"""The ``pathlib`` classes stored as paths, and the pure class each falls back to on a
+system that cannot make it (a ``WindowsPath`` read on Linux)."""
+
+
+def _decode_path(payload: Any) -> pathlib.PurePath:
+    """A stored ``pathlib`` path: ``[class name, text]``."""
+    if type(payload) is not list or len(payload) != 2 or type(payload[1]) is not str:
+        raise _Undecodable("a path record is not [class name, text]")
+    name, text = payload
+    if name not in _PATH_FLAVOURS:
+        raise _Undecodable(f"a path record names {name!r}, not a pathlib path class")
+    native = pathlib.Path().__class__.__name__
+    cls = getattr(
+        pathlib, name if name.startswith("Pure") or name == native else _PATH_FLAVOURS[name]
+    )
+    path: pathlib.PurePath = cls(text)
+    return path
+
+
+def _decode_pattern(payload: Any) -> re.Pattern[Any]:
+    """A stored compiled regular expression: ``[pattern, flags]``."""
+    if (
+        type(payload) is not list
+        or len(payload) != 2
+        or type(payload[0]) not in (str, bytes)
+        or type(payload[1]) is not int
+    ):
+        raise _Undecodable("a regular expression record is not [pattern, flags]")
+    try:
+        return re.compile(payload[0], payload[1])
+    except (re.error, ValueError) as exc:
+        raise _Undecodable(f"a stored regular expression does not compile ({exc})") from None
 
 
 def _decode_numpy(code: int, payload: list[Any]) -> Any:

@@ -363,3 +363,44 @@ def test_count_options_match_langchain() -> None:
             lambda ms, o=options: lc.utils.count_tokens_approximately(ms, **o),  # type: ignore[misc]
             history,
         )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        [{"type": "text", "text": "x"}],
+        [{"type": "text", "text": "x"}, {"type": "text", "text": "y"}],
+        [{"type": "text", "text": "x"}, {"type": "tool_use", "id": "c", "name": "f", "input": {}}],
+        [{"type": "tool_use", "id": "c", "name": "f", "input": {}}],
+        ["plain", {"type": "text", "text": "y"}],
+        [
+            {"type": "text", "text": "q"},
+            {"type": "tool_result", "tool_use_id": "c", "content": "r"},
+        ],
+        [{"type": "tool_result", "tool_use_id": "c", "content": [{"type": "text", "text": "r"}]}],
+        [],
+        [{"type": "text", "text": "see"}, {"type": "image_url", "image_url": {"url": "http://a"}}],
+        [{"type": "text", "text": "a"}, {"type": "thinking", "thinking": "hmm"}],
+    ],
+    ids=repr,
+)
+def test_add_messages_in_openai_format_shapes_content_as_langgraph(content: list[Any]) -> None:
+    """``add_messages(format="langchain-openai")``: the same messages and contents (ids
+    aside: LangGraph drops them there, graphkit keeps them)."""
+    lg_message = pytest.importorskip("langgraph.graph.message")
+    kind = "ai" if any(_is(b, "thinking") or _is(b, "tool_use") for b in content) else "human"
+    ours = gm.add_messages([], [_message(gm, kind, content)], format="langchain-openai")
+    theirs = lg_message.add_messages([], [_message(lc, kind, content)], format="langchain-openai")
+    shown = [{k: v for k, v in view(m).items() if k != "id"} for m in ours]
+    assert shown == [{k: v for k, v in view(m).items() if k != "id"} for m in theirs]
+    if ours[0].type == kind:
+        assert ours[0].id == "m1"
+
+
+def _is(block: Any, kind: str) -> bool:
+    return isinstance(block, dict) and block.get("type") == kind
+
+
+def _message(module: Any, kind: str, content: list[Any]) -> Any:
+    cls = module.AIMessage if kind == "ai" else module.HumanMessage
+    return cls(content=list(content), id="m1")
