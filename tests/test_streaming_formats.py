@@ -389,6 +389,29 @@ def test_a_resumed_subgraph_reports_its_own_loaded_checkpoint() -> None:
     ]
 
 
+def test_a_resumed_subgraph_streams_the_state_it_starts_from() -> None:
+    # As LangGraph's: the subgraph's values stream starts with its loaded state.
+    def ask(state: State) -> State:
+        return {"x": interrupt("how many?")}
+
+    inner = StateGraph(State)
+    inner.add_node("ask", ask)
+    inner.add_edge(START, "ask")
+    outer = StateGraph(State)
+    outer.add_node("child", inner.compile())
+    outer.add_edge(START, "child")
+    graph = outer.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "sub-values"}}
+    graph.invoke({"log": ["in"]}, config)
+    chunks = list(graph.stream(Command(resume=4), config, stream_mode="values", subgraphs=True))
+    assert [([n.partition(":")[0] for n in ns], v) for ns, v in chunks] == [
+        ([], {"log": ["in"]}),
+        (["child"], {"log": ["in"]}),
+        (["child"], {"x": 4, "log": ["in"]}),
+        ([], {"x": 4, "log": ["in", "in"]}),
+    ]
+
+
 def test_new_input_and_replay_do_not_report_the_loaded_checkpoint() -> None:
     graph = interrupting_graph()
     config = {"configurable": {"thread_id": "fresh"}}

@@ -479,6 +479,8 @@ class Run:
             self._take_saved_input()
             self.skip_interrupt_before = True
             self._report_loaded()
+            if "values" in self.modes:  # where it goes on from, as a resumed graph shows
+                self._emit("values", self._values_chunk())
             return
         self._start_input(input)
 
