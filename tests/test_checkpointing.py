@@ -95,6 +95,22 @@ def test_get_state_snapshot_fields(saver: BaseCheckpointSaver) -> None:
     assert empty.values == {} and empty.next == ()
 
 
+def test_history_of_a_config_naming_a_checkpoint_is_that_checkpoint(
+    saver: BaseCheckpointSaver,
+) -> None:
+    # As LangGraph's savers list a config with a checkpoint_id: only that checkpoint.
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, cfg())
+    middle = list(graph.get_state_history(cfg()))[1]
+    named = list(graph.get_state_history(middle.config))
+    assert [(h.config, h.next, h.tasks[0].result) for h in named] == [
+        (middle.config, ("done",), {"log": ["done"]})
+    ]
+    assert list(graph.get_state_history(middle.config, filter={"source": "input"})) == []
+    assert list(graph.get_state_history(middle.config, limit=0)) == []
+    assert list(graph.get_state_history(middle.config, before=middle.config)) == []
+
+
 def test_history_is_newest_first_with_filter_and_limit(saver: BaseCheckpointSaver) -> None:
     graph = counter_graph(saver)
     graph.invoke({"x": 0}, cfg())
