@@ -153,6 +153,23 @@ def _alive(ref: weakref.ref[Run]) -> Run:
     return run
 
 
+def _parents_of(task: TaskContext, ns: str) -> dict[str, str]:
+    """The checkpoint each graph enclosing a subgraph (namespace ``ns``, run in ``task``)
+    runs its current step from, by that graph's namespace: the subgraph's checkpoint
+    metadata ``parents`` (``{"": root's, "child:id": child's}``), as LangGraph's."""
+    found: list[tuple[str, str]] = []  # (nearest first)
+    parts = ns.split("|")
+    run: RunContext | None = task.run
+    for depth in range(len(parts) - 1, -1, -1):
+        if run is None:
+            break
+        checkpoint_id = run.checkpoint_id() if run.checkpoint_id is not None else None
+        if checkpoint_id:
+            found.append(("|".join(parts[:depth]), checkpoint_id))
+        run = run.parent_task.run if run.parent_task is not None else None
+    return dict(reversed(found))  # the root's first, as LangGraph lists them
+
+
 class Run:
     """State, frontier and bookkeeping of one invocation."""
 
@@ -312,6 +329,8 @@ class Run:
         with a checkpointer here or up the call chain (a saver keeps what it stored)."""
         if cp is not None:
             self.ctx.checkpoint_id = lambda: cp.config["configurable"].get("checkpoint_id", "")
+            if parent_task is not None:
+                cp.parents = _parents_of(parent_task, cp.ns)
         elif outer is not None:
             self.ctx.checkpoint_id = outer.checkpoint_id
 
