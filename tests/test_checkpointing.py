@@ -57,7 +57,7 @@ def test_configurable_scalars_are_checkpoint_metadata_to_filter_by(
     saver: BaseCheckpointSaver,
 ) -> None:
     graph = counter_graph(saver)
-    configurable = {"user_id": "u\x001", "tries": 2, "beta": True, "opts": {"a": 1}}
+    configurable = {"user_id": "u\x001", "tries": 2, "beta": True, "opts": {"a": 1}, 5: "five"}
     config = {
         "configurable": {"thread_id": "t1", "__secret": "s", **configurable},
         "metadata": {"tries": "from metadata"},

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import operator
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -92,12 +93,13 @@ def test_a_closed_stream_keeps_the_tasks_that_finished(
     saver: BaseCheckpointSaver, durability: str
 ) -> None:
     branches = TwoBranches(saver)
-    stream = branches.graph.stream({"log": []}, thread(), durability=durability)
+    graph = branches.graph
+    stream = graph.stream({"log": []}, thread(), durability=durability)
     assert next(stream) == {"quick": {"log": ["quick"]}}
     stream.close()  # the consumer went away while ``slow`` still runs
-    branches.release.set()
-    branches.release = threading.Event()
-    branches.assert_kept_then_resumed()
+    state = graph.get_state(thread())
+    assert (state.values, state.next) == ({"log": ["quick"]}, ("slow",))
+    branches.release.set()  # (what it does after is the next test's)
 
 
 @pytest.mark.parametrize("durability", ["sync", "async", "exit"])
@@ -143,14 +145,19 @@ def test_what_a_stopped_step_kept_is_on_disk(tmp_path: Path) -> None:
         stream = branches.graph.stream({"log": []}, thread())
         next(stream)
         stream.close()
+        state = branches.graph.get_state(thread())
+        assert (state.values, state.next) == ({"log": ["quick"]}, ("slow",))
         branches.release.set()
+        deadline = time.monotonic() + 5
+        while branches.graph.get_state(thread()).next:  # until the late task is kept
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
     with LMDBSaver(tmp_path / "ckpt") as reopened:
         again = TwoBranches(reopened)
-        again.release.set()
         state = again.graph.get_state(thread())
-        assert (state.values, state.next) == ({"log": ["quick"]}, ("slow",))
+        assert (state.values, state.next) == ({"log": ["quick", "slow"]}, ())
         assert again.graph.invoke(None, thread()) == {"log": ["quick", "slow", "after"]}
-        assert again.calls == ["slow", "after"]
+        assert again.calls == ["after"]
 
 
 async def test_a_closed_traced_or_event_stream_keeps_the_tasks_that_finished() -> None:
@@ -173,3 +180,28 @@ async def test_a_closed_traced_or_event_stream_keeps_the_tasks_that_finished() -
             break
     await events.aclose()
     await evented.aassert_kept_then_resumed()
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+def test_a_sync_task_that_finishes_after_its_stream_closed_is_kept_too(
+    saver: BaseCheckpointSaver, durability: str
+) -> None:
+    """A worker thread cannot be stopped: what it finishes after the stream closed is
+    kept as well (not with ``exit``, which keeps what the run had when it stopped)."""
+    branches = TwoBranches(saver)
+    graph = branches.graph
+    stream = graph.stream({"log": []}, thread(), durability=durability)
+    next(stream)
+    stream.close()
+    branches.release.set()
+    kept = ("quick", "slow") if durability != "exit" else ("quick",)
+    deadline = time.monotonic() + 5
+    while len(graph.get_state(thread()).values["log"]) < len(kept):
+        assert time.monotonic() < deadline, "the late task's writes never came"
+        time.sleep(0.01)
+    state = graph.get_state(thread())
+    assert state.values == {"log": list(kept)}
+    assert state.next == () if durability != "exit" else ("slow",)
+    branches.calls.clear()
+    assert graph.invoke(None, thread()) == {"log": ["quick", "slow", "after"]}
+    assert branches.calls == (["after"] if durability != "exit" else ["slow", "after"])

@@ -594,7 +594,7 @@ def _user_metadata(given: Any, configurable: dict[str, Any]) -> dict[str, Any]:
     dropped from those strings (PostgreSQL cannot store them)."""
     metadata = dict(given or {})
     for key, value in configurable.items():
-        if key in metadata or key in _NOT_METADATA or key.startswith("__"):
+        if type(key) is not str or key in metadata or key in _NOT_METADATA or key[:2] == "__":
             continue
         if isinstance(value, str):
             metadata[key] = value.replace("\x00", "")

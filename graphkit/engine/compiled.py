@@ -54,6 +54,8 @@ from graphkit.errors import (
 )
 from graphkit.runtime import coerce_context
 from graphkit.schema import ROOT, state_fields, update_from_object
+from graphkit.stores.checkpoint.base import BaseCheckpointSaver
+from graphkit.stores.checkpoint.foreign import is_foreign_saver, wrap_foreign_saver
 from graphkit.types import Command, RunnableConfig, StateSnapshot, StateUpdate, StreamMode
 from graphkit.typing import ContextT, InputT, OutputT, StateLike, StateT
 
@@ -63,7 +65,6 @@ if TYPE_CHECKING:
     from graphkit.context import TaskContext
     from graphkit.draw import DrawableGraph
     from graphkit.graph.state import StateGraph
-    from graphkit.stores.checkpoint.base import BaseCheckpointSaver
     from graphkit.stores.store.base import BaseStore
     from graphkit.types import GraphOutput
 
@@ -115,11 +116,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         self.env_traced = env_tracing()
         """LangSmith tracing was on in the environment at compile: every run reports to
         LangChain's tracer, as in LangGraph (``graphkit.engine.callbacks``)."""
-        if checkpointer not in (None, True, False) and not hasattr(checkpointer, "get_tuple"):
+        if checkpointer not in (None, True, False) and not (
+            isinstance(checkpointer, BaseCheckpointSaver) or is_foreign_saver(checkpointer)
+        ):
             raise InvalidCheckpointerError(
                 f"Invalid checkpointer provided: {checkpointer!r}. Pass a checkpoint saver "
                 "(e.g. InMemorySaver() or LMDBSaver(path)), or for a subgraph True/False/None."
             )
+        self._foreign: tuple[Any, BaseCheckpointSaver] | None = None
+        """A saver written for LangGraph, and the ``ForeignSaver`` runs use it through."""
+        if is_foreign_saver(checkpointer):
+            self._foreign = (checkpointer, wrap_foreign_saver(checkpointer))
         if (tables.interrupt_before or tables.interrupt_after) and checkpointer is False:
             raise GraphCompileError(
                 "interrupt_before/interrupt_after pause a thread to resume it later, which "
@@ -158,7 +165,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         """The checkpoint saver given to ``compile(checkpointer=...)``; None for
         ``True``/``False``/``None`` (a subgraph then uses its parent's, or none)."""
         checkpointer = self.checkpointer
-        return None if checkpointer is None or isinstance(checkpointer, bool) else checkpointer
+        if checkpointer is None or isinstance(checkpointer, bool):
+            return None
+        foreign = self._foreign
+        if (
+            foreign is not None and foreign[0] is checkpointer
+        ):  # (see ``stores.checkpoint.foreign``)
+            return foreign[1]
+        if is_foreign_saver(checkpointer):  # set after compile (``copy(update=...)``)
+            self._foreign = foreign = (checkpointer, wrap_foreign_saver(checkpointer))
+            return foreign[1]
+        return checkpointer
 
     # ------------------------------------------------------------------ running
     @overload

@@ -1060,11 +1060,14 @@ class Run:
         values, tables = self.values, self.tables
         done = self.when_done(tasks) if len(tasks) > 1 else _ignore
         escaped: list[BaseException] = []
+        stopped = False  # the caller closed the stream: tasks still running finish alone
 
         def one(task: Task) -> None:  # in the step thread's context copy, or a helper's
             try:
                 run_task(task, values, tables, True)
                 done(task)
+                if stopped:
+                    self._keep_late(task, tasks)
             except BaseException as exc:  # a ParentCommand...: raised in the caller
                 escaped.append(exc)
 
@@ -1079,18 +1082,22 @@ class Run:
         self.pool().submit(contextvars.copy_context().run, step_thread)
         timeout = self.step_timeout
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            if deadline is None:
-                item = q.get()
-            else:
-                try:
-                    item = q.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    assert timeout is not None
-                    raise self._step_timed_out(todo, timeout) from None
-            if item is DONE:
-                break
-            yield item
+        try:
+            while True:
+                if deadline is None:
+                    item = q.get()
+                else:
+                    try:
+                        item = q.get(timeout=max(0.0, deadline - time.monotonic()))
+                    except queue.Empty:
+                        assert timeout is not None
+                        raise self._step_timed_out(todo, timeout) from None
+                if item is DONE:
+                    break
+                yield item
+        except GeneratorExit:  # (threads cannot be stopped: what they finish is kept)
+            stopped = True
+            raise
         if escaped:
             raise escaped[0]
 
@@ -1533,6 +1540,21 @@ class Run:
         except Exception:
             logging.getLogger("graphkit").exception(
                 "keeping the finished tasks of a stopped run failed (the stop follows)"
+            )
+
+    def _keep_late(self, task: Task, tasks: list[Task]) -> None:
+        """A sync task that finished after its stream was closed (its thread ran on):
+        keep its writes too, as LangGraph does, so a later resume skips it (not with
+        ``durability="exit"``, which saved what the run had when it stopped)."""
+        cp = self.cp
+        if cp is None or cp.durability == "exit" or not task.done or task.error is not None:
+            return
+        try:
+            index = next(i for i, t in enumerate(tasks) if t is task)
+            cp.keep_finished(task, index, self.asked)
+        except Exception:
+            logging.getLogger("graphkit").exception(
+                "keeping the writes of a task that finished after its run stopped failed"
             )
 
     def close_after_error(self) -> None:
