@@ -7,38 +7,57 @@ with LangChain's ``AIMessage``. The engine hands such code ``langchain_view(valu
 of the keys that speak LangChain (``GraphTables.langchain``).
 
 Converting a 10,000-message history on every read would cost what the step itself
-does not. So views are remembered per history list: a history that holds the
-messages of one remembered (the same objects at the same positions, maybe with more
-after them: a step's appends) reuses that view's LangChain messages and converts only
-the rest; one that replaced a message by id reuses every message still the same.
-Like LangGraph's, the LangChain messages are shared by the steps of a run and by the
-readers of a step (all get the same list): a reader that changes the list in place
-changes only its view (the next reader gets a fresh one), never the state.
+does not (about 11 us a message: LangChain validates each). So views are remembered
+per history list, and a history's view is built from the remembered one it shares the
+most with:
+
+- a message that is the very object a view showed (the steps of a run, and the reads
+  of a saver made with ``copy_on_read=False``) is shown by the same LangChain message,
+  as LangGraph shares its messages between the steps of a run: O(new messages), the
+  shared messages found by identity in C;
+- an equal copy of one (a saver's default read hands out fresh messages) gets a fresh
+  LangChain message, copied from the one converted first, which no reader ever gets
+  (``_View.sources``): what a reader changes in place never reaches another read;
+- any other message is converted.
+
+Every reader gets a list of its own, so a reader that adds, removes or replaces items
+of its list changes nothing another reader sees.
 """
 
 from __future__ import annotations
 
+import itertools
 import operator
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from graphkit import _gc
 from graphkit._langchain import to_langchain_message
+from graphkit.stores._model_codec import extra_model_copier
 
 _SIZE = 32
 """Histories whose views are remembered at once (LRU)."""
 _CANDIDATES = 8
 """Most recent views tried as the base of a history not seen before."""
 
+_Copier = Callable[[Any], Any]
+
 
 @dataclass(slots=True)
 class _View:
     items: list[Any]
-    """The messages of the list viewed (a copy: the list is not held, so it may be
-    freed, and its id reused by another list: the items tell)."""
+    """The items of the list viewed (a copy: the list is not held, so it may be freed,
+    and its id reused by another list: the items tell)."""
     view: list[Any]
-    """LangChain's messages, ``view[i]`` that of ``items[i]``."""
+    """What readers get of each item (each reader in a list of its own): ``view[i]``
+    is LangChain's message of ``items[i]``, or the item itself when it is no message."""
+    sources: list[tuple[Any, _Copier] | None]
+    """Per item: LangChain's message as converted, never handed out (what the view of
+    an equal copy of the item is copied from), and what copies it; None for an item
+    that is no message."""
 
 
 _lock = threading.Lock()
@@ -62,113 +81,122 @@ def langchain_view(value: Any) -> Any:
     if type(value) is list:
         return _history_view(value) if value else value
     if isinstance(value, BaseMessage):
-        return to_langchain_message(value)
+        pristine = to_langchain_message(value)
+        return _shown(value, extra_model_copier(pristine)(pristine), pristine)
     return value
 
 
-def _converted(item: Any) -> Any:
-    from graphkit.messages import BaseMessage
-
-    if not isinstance(item, BaseMessage):
-        return item
-    shown = to_langchain_message(item)
+def _shown(item: Any, shown: Any, pristine: Any) -> Any:
+    """Record ``shown``, a LangChain message a reader gets (a copy of ``pristine``, a
+    message no reader gets), as the view of ``item``."""
     if len(_sources) >= _SOURCES_SIZE:
         _sources.clear()  # (a miss costs one conversion, never a wrong answer)
-    _sources[id(shown)] = (shown, item, dict(shown.__dict__))
+    _sources[id(shown)] = (shown, item, pristine)
     return shown
 
 
-_sources: dict[int, tuple[Any, Any, dict[str, Any]]] = {}
-"""LangChain message of a view -> (it, the graphkit message it shows, its fields then):
-a history handed back (``invoke(output)`` of a run without a checkpointer, a node
-returning the whole list) turns into graphkit's again without converting each one."""
+_sources: dict[int, tuple[Any, Any, Any]] = {}
+"""LangChain message of a view -> (it, the graphkit message it shows, a LangChain
+message equal to it as shown that no reader gets): a history handed back
+(``invoke(output)`` of a run without a checkpointer, a node returning the whole list)
+turns into graphkit's again without converting each one."""
 _SOURCES_SIZE = 20_000
-"""Entries kept (each holds a LangChain message, a graphkit one and a dict of fields,
-about 1-2 KB): enough for a 10,000-message history handed back, without holding
+"""Entries kept (each holds a LangChain message, a graphkit one and the LangChain one
+it was copied from, about 1-2 KB): enough for a 10,000-message history handed back, without holding
 hundreds of MB of messages in a long-lived server."""
 
 
 def graphkit_source(message: Any) -> Any:
     """The graphkit message a view's LangChain ``message`` shows, if it is one and was
-    not changed since (its fields compared, by identity first); else None."""
+    not changed since (its fields compared with those of the message it was copied
+    from, nested values included); else None."""
     found = _sources.get(id(message))
-    if found is None or found[0] is not message or message.__dict__ != found[2]:
+    if found is None or found[0] is not message or message.__dict__ != found[2].__dict__:
         return None
     return found[1]
 
 
 def _history_view(history: list[Any]) -> list[Any]:
-    with _lock:
+    with _lock:  # (the work below is O(new) but for a copying read: see ``_add_copies``)
         found = _views.get(id(history))
-        if found is not None and _unchanged(found, history):
+        if found is not None and _identical(history, found.items):
             _views.move_to_end(id(history))
-            return found.view
-        base, appended = _base(history)
-    view = [_converted(m) for m in history] if base is None else _reused(base, history, appended)
-    items = history.copy()
-    with _lock:
-        if (
-            base is not None
-            and len(base.items) < len(items)
-            and items[len(base.items) - 1] is base.items[-1]
-        ):
-            _forget(base)  # this view covers it (a step's history, appended to since)
-        _views[id(history)] = _View(items, view)
+            return found.view[:]
+        base, same, aligned = _base(history)
+        large = len(history) - same >= _gc.PAUSE_AT
+        record = _gc.call(large, _record, history, base, same, aligned)
+        _views[id(history)] = record
         _views.move_to_end(id(history))
         while len(_views) > _SIZE:
             _views.popitem(last=False)
-    return view
+        return record.view[:]
 
 
-def _unchanged(found: _View, history: list[Any]) -> bool:
-    """The history holds the very messages viewed (compared in C, by identity first)
-    and the view was not changed in length."""
-    items = found.items
-    return (
-        len(history) == len(items)
-        and len(found.view) == len(items)
-        and history[-1] is items[-1]
-        and history == items
-    )
+def _identical(history: list[Any], items: list[Any]) -> bool:
+    """``history`` holds the items of ``items`` (see ``_same_start``)."""
+    return len(history) == len(items) and _same_start(history, items) == len(items)
 
 
-def _base(history: list[Any]) -> tuple[_View | None, bool]:
-    """The remembered view to build ``history``'s from: the newest whose messages
-    ``history`` starts with, else the newest of the same conversation (same first
-    message), else the newest (None when there is none); and whether ``history``
-    starts with its messages. The caller holds ``_lock``.
+_TAIL = 16
+"""Last items looked at for one both lists share (see ``_same_start``)."""
 
-    Messages are the same when they are one object, or equal copies (a saver's read
-    hands out copies): their fields are compared, not their pydantic ``__eq__`` (a
-    Python call per message)."""
+
+def _same_start(some: list[Any], others: list[Any]) -> int:
+    """How many first items the lists share: the same objects, compared in C.
+
+    Lists are compared with ``==`` (by identity first, in C) up to the last shared
+    object among their last few items: an item in between that is an equal copy counts
+    as shared (a history whose first and last messages are the very ones viewed holds
+    what the view showed: a copying read copies every message). Where the lists share
+    none of their last few items, item by item by identity."""
+    count = min(len(some), len(others))
+    for end in range(count, max(count - _TAIL, 0), -1):
+        if some[end - 1] is others[end - 1]:
+            if some[0] is others[0] and _prefix(some, end) == _prefix(others, end):
+                return end
+            break
+    differ = map(operator.is_not, some, others)
+    return next(itertools.compress(itertools.count(), differ), count)
+
+
+def _prefix(items: list[Any], count: int) -> list[Any]:
+    return items if len(items) == count else items[:count]
+
+
+def _base(history: list[Any]) -> tuple[_View | None, int, bool]:
+    """The remembered view to build ``history``'s from, how many first items they share
+    by identity, and whether the items after those may be equal copies at the same
+    positions (the first items are the same objects or equal). The caller holds
+    ``_lock``.
+
+    Tried: the newest few views whose first item is ``history``'s (the one sharing the
+    most wins), else the newest whose first item is an equal copy of it (a saver's
+    copying read), else the newest (a history that lost its first messages, say: its
+    items are found by identity)."""
     first = history[0]
-    same_start: _View | None = None
+    best: _View | None = None
+    best_same = 0
+    equal_start: _View | None = None
     for _, found in zip(range(_CANDIDATES), reversed(_views.values()), strict=False):
         items = found.items
-        if not items or not _same(items[0], first):
-            continue
-        count = len(items)
-        if (
-            count <= len(history)
-            and _same(history[count - 1], items[-1])
-            and _prefix(found, history)
-        ):
-            return found, True
-        if same_start is None:
-            same_start = found
-    if same_start is None and _views:  # a history that lost its first messages, say
-        same_start = next(reversed(_views.values()))
-    return same_start, False
+        if items[0] is first:
+            same = _same_start(history, items)
+            if same > best_same:
+                best, best_same = found, same
+            if same == len(items):
+                break
+        elif equal_start is None and _equal(items[0], first):
+            equal_start = found
+    if best is not None:
+        return best, best_same, True
+    if equal_start is not None:
+        return equal_start, 0, True
+    return (next(reversed(_views.values())), 0, False) if _views else (None, 0, False)
 
 
-def _prefix(found: _View, history: list[Any]) -> bool:
-    count = len(found.items)
-    return len(found.view) >= count and _same_items(history[:count], found.items)
-
-
-def _same(one: Any, other: Any) -> bool:
-    if one is other:
-        return True
+def _equal(one: Any, other: Any) -> bool:
+    """Equal messages: of one type, with equal fields (compared in C, not through
+    pydantic's ``__eq__``, a Python call)."""
     fields = getattr(one, "__dict__", None)
     return type(one) is type(other) and fields is not None and fields == other.__dict__
 
@@ -176,11 +204,49 @@ def _same(one: Any, other: Any) -> bool:
 _FIELDS = operator.attrgetter("__dict__")
 
 
-def _same_items(some: list[Any], others: list[Any]) -> bool:
-    """The lists (of one length) hold the same messages (see ``_base``), compared in
-    C: by identity, else by type and fields."""
-    if all(map(operator.is_, some, others)):
-        return True
+def _record(history: list[Any], base: _View | None, same: int, aligned: bool) -> _View:
+    """The view of ``history`` (see ``_base`` for ``base``, ``same`` and ``aligned``).
+    The caller holds ``_lock``. When ``history`` starts with all of ``base``'s items or
+    equal copies of them (a step's history, appended to since; the next read of a
+    thread), ``base``'s record grows into ``history``'s in place: O(new), and one
+    record per conversation."""
+    if base is None:
+        record = _View(history.copy(), [], [])
+        _add_rest(record, history, 0, None)
+        return record
+    tail = _View([], [], [])  # the views of history[same:]
+    start = _add_copies(tail, history, base, same) if aligned else same
+    _add_rest(tail, history, start, base)
+    if start >= len(base.items):
+        _forget(base)
+        base.items[same:] = history[same:]
+        base.view[same:] = tail.view
+        base.sources[same:] = tail.sources
+        return base
+    return _View(history.copy(), base.view[:same] + tail.view, base.sources[:same] + tail.sources)
+
+
+def _add_copies(record: _View, history: list[Any], base: _View, start: int) -> int:
+    """Add fresh views of the items of ``history`` from ``start`` that are equal copies
+    of ``base``'s items at the same positions (a copying read of a history ``base``
+    viewed: O(history), about 2 us a message), as long as they all are; return where
+    they stop."""
+    end = min(len(history), len(base.items))
+    while end > start:  # the common cases: all of them, or none
+        sources = base.sources[start:end]
+        if None not in sources and _all_equal(history[start:end], base.items[start:end]):
+            pairs = cast(list[tuple[Any, _Copier]], sources)
+            shown = [copy(pristine) for pristine, copy in pairs]
+            _remember_sources(shown, history[start:end], pairs)
+            record.view += shown
+            record.sources += sources
+            return end
+        end = start + (end - start) // 2 if end - start > 1 else start
+    return start
+
+
+def _all_equal(some: list[Any], others: list[Any]) -> bool:
+    """The lists (of one length) hold equal messages (see ``_equal``), compared in C."""
     try:
         return list(map(type, some)) == list(map(type, others)) and list(
             map(_FIELDS, some)
@@ -189,15 +255,39 @@ def _same_items(some: list[Any], others: list[Any]) -> bool:
         return False
 
 
-def _reused(base: _View, history: list[Any], appended: bool) -> list[Any]:
-    """``history``'s view: ``base``'s LangChain message for each message ``base``
+def _remember_sources(
+    shown: list[Any], items: list[Any], sources: list[tuple[Any, _Copier]]
+) -> None:
+    """``_shown`` for many at once (in C)."""
+    if len(_sources) + len(shown) > _SOURCES_SIZE:
+        _sources.clear()
+    pristine = map(operator.itemgetter(0), sources)
+    _sources.update(zip(map(id, shown), zip(shown, items, pristine, strict=True), strict=True))
+
+
+def _add_rest(record: _View, history: list[Any], start: int, base: _View | None) -> None:
+    """Add the views of ``history``'s items from ``start``: ``base``'s for an item it
     viewed (by identity, wherever it is now), a new one for the others."""
-    items, old = base.items, base.view
-    count = min(len(items), len(old), len(history))
-    if appended:  # (``history`` starts with ``base``'s messages): O(new)
-        return old[:count] + [_converted(m) for m in history[count:]]
-    known = {id(m): v for m, v in zip(items, old, strict=False)}  # (items holds them)
-    return [known[id(m)] if id(m) in known else _converted(m) for m in history]
+    from graphkit.messages import BaseMessage
+
+    if start == len(history):
+        return
+    known: dict[int, int] = {}
+    if base is not None and start < len(base.items):  # (else: all of base's are before)
+        known = {id(m): i for i, m in enumerate(base.items)}  # (base.items holds them)
+    for item in history[start:]:
+        at = known.get(id(item))
+        if at is not None and base is not None:
+            record.view.append(base.view[at])
+            record.sources.append(base.sources[at])
+        elif isinstance(item, BaseMessage):
+            pristine = to_langchain_message(item)
+            copy = extra_model_copier(pristine)
+            record.view.append(_shown(item, copy(pristine), pristine))
+            record.sources.append((pristine, copy))
+        else:
+            record.view.append(item)
+            record.sources.append(None)
 
 
 def _forget(base: _View) -> None:

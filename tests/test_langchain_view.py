@@ -11,6 +11,7 @@ LangChain's real classes and fake chat models.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import operator
 from typing import Annotated, Any
 
@@ -338,17 +339,23 @@ def test_async_runs_show_langchain_messages() -> None:
     assert [type(m) for m in out["messages"]] == [lc.HumanMessage, lc.AIMessage]
 
 
-def test_a_long_run_converts_each_message_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The view costs O(new messages) per step: the LangChain messages of earlier steps
-    are reused (shared, as LangGraph shares message objects across a run's steps)."""
+def _count_conversions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The graphkit messages the view converts from now on (in order)."""
     converted: list[Any] = []
     real = view_module.to_langchain_message
 
     def counting(message: Any) -> Any:
-        converted.append(message.id)
+        converted.append(message)
         return real(message)
 
     monkeypatch.setattr(view_module, "to_langchain_message", counting)
+    return converted
+
+
+def test_a_long_run_converts_each_message_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The view costs O(new messages) per step: the LangChain messages of earlier steps
+    are reused (shared, as LangGraph shares message objects across a run's steps)."""
+    converted = _count_conversions(monkeypatch)
     firsts: list[Any] = []
 
     def step(state: dict[str, Any]) -> dict[str, Any]:
@@ -372,17 +379,19 @@ def test_a_long_run_converts_each_message_once(monkeypatch: pytest.MonkeyPatch) 
         {"configurable": {"thread_id": "t"}, "recursion_limit": 100},
     )
     assert len(out["messages"]) == 31
-    assert sorted(converted) == sorted({m.id for m in out["messages"]})  # each once
+    assert sorted(m.id for m in converted) == sorted({m.id for m in out["messages"]})  # once
     assert all(first is firsts[0] for first in firsts)  # one object for the whole run
 
 
-def test_views_are_shared_and_a_reader_changing_one_does_not_change_the_state() -> None:
+def test_readers_share_messages_but_each_gets_a_list_of_its_own() -> None:
     history = gk.add_messages([], [gk.HumanMessage("a", id="a"), gk.AIMessage("b", id="b")])
     first = view_module.langchain_view(history)
-    assert view_module.langchain_view(history) is first
+    second = view_module.langchain_view(history)
+    assert second is not first and all(map(operator.is_, first, second))
     first.append(lc.HumanMessage("junk"))
+    first[0] = lc.HumanMessage("replaced", id="a")
     again = view_module.langchain_view(history)
-    assert [m.id for m in again] == ["a", "b"] and len(history) == 2
+    assert [(m.id, m.content) for m in again] == [("a", "a"), ("b", "b")] and len(history) == 2
     grown = gk.add_messages(history, [gk.AIMessage("c", id="c")])
     assert [m.id for m in view_module.langchain_view(grown)] == ["a", "b", "c"]
 
@@ -643,3 +652,154 @@ def test_a_pushed_langchain_message_streams_as_given_and_shows_in_values() -> No
         else:
             pushed.append(chunk[0])
     assert values["messages"] == pushed and isinstance(pushed[0], lc.AIMessage)
+
+
+# -- reads of a saved thread: isolation, identity, cost --------------------------------
+
+
+def _chat_graph(saver: Any, seen: list[list[Any]] | None = None) -> Any:
+    """One chat turn, written for LangGraph (its node names LangChain's messages)."""
+    replies = itertools.count()
+
+    def reply(state: MessagesState) -> dict[str, Any]:
+        if seen is not None:
+            seen.append(state["messages"])
+        text = f"re: {state['messages'][-1].content}"
+        return {"messages": [lc.AIMessage(text, id=f"reply-{next(replies)}")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    return builder.compile(checkpointer=saver)
+
+
+def _shown(messages: list[Any]) -> list[tuple[type, Any, Any]]:
+    return [(type(m), m.content, m.additional_kwargs) for m in messages]
+
+
+@pytest.mark.parametrize("copy_on_read", [True, False])
+def test_a_reader_changing_its_list_changes_no_other_read(copy_on_read: bool) -> None:
+    seen: list[list[Any]] = []
+    graph = _chat_graph(InMemorySaver(copy_on_read=copy_on_read), seen)
+    config = {"configurable": {"thread_id": "t"}}
+    out = graph.invoke({"messages": [lc.HumanMessage("hi", id="h")]}, config)
+    out["messages"][0] = lc.HumanMessage("replaced", id="h")
+    out["messages"].append(lc.HumanMessage("junk", id="j"))
+    state = graph.get_state(config).values["messages"]
+    assert [m.content for m in state] == ["hi", "re: hi"]
+    state.reverse()
+    state.pop()
+    graph.invoke({"messages": [lc.HumanMessage("again", id="a")]}, config)
+    assert [m.content for m in seen[-1]] == ["hi", "re: hi", "again"]
+    assert [m.content for m in graph.get_state(config).values["messages"]] == [
+        "hi",
+        "re: hi",
+        "again",
+        "re: again",
+    ]
+
+
+def test_a_copying_saver_gives_each_read_fresh_langchain_messages() -> None:
+    """As LangGraph's savers do: what one read changes in place, no other read sees."""
+    seen: list[list[Any]] = []
+    graph = _chat_graph(InMemorySaver(), seen)
+    config = {"configurable": {"thread_id": "t"}}
+    out = graph.invoke({"messages": [lc.HumanMessage("hi", id="h")]}, config)
+    out["messages"][0].content = "changed"
+    out["messages"][1].additional_kwargs["note"] = "changed"
+    first = graph.get_state(config).values["messages"]
+    second = graph.get_state(config).values["messages"]
+    expected = [(lc.HumanMessage, "hi", {}), (lc.AIMessage, "re: hi", {})]
+    assert _shown(first) == _shown(second) == expected
+    assert not any(map(operator.is_, first, second))
+    first[1].content = "changed too"
+    graph.invoke({"messages": [lc.HumanMessage("again", id="a")]}, config)
+    assert _shown(seen[-1]) == [*expected, (lc.HumanMessage, "again", {})]
+    assert not any(map(operator.is_, seen[-1], first))
+
+
+def test_a_sharing_saver_shares_messages_between_reads_but_not_lists() -> None:
+    """``copy_on_read=False``: reads share the LangChain messages (O(new) per read), as
+    they share the saver's own messages; each still gets a list of its own."""
+    graph = _chat_graph(InMemorySaver(copy_on_read=False))
+    config = {"configurable": {"thread_id": "t"}}
+    history = [lc.HumanMessage(f"m{i}", id=f"m{i}") for i in range(50)]
+    graph.invoke({"messages": history}, config)
+    graph.invoke({"messages": [lc.HumanMessage("hi", id="h")]}, config)
+    first = graph.get_state(config).values["messages"]
+    second = graph.get_state(config).values["messages"]
+    assert first is not second and all(map(operator.is_, first, second))
+    graph.invoke({"messages": [lc.HumanMessage("again", id="a")]}, config)
+    third = graph.get_state(config).values["messages"]
+    assert len(third) == 55 and all(map(operator.is_, first, third[:53]))
+
+
+@pytest.mark.parametrize("copy_on_read", [True, False])
+def test_a_turn_on_a_long_thread_converts_only_its_new_messages(
+    copy_on_read: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    converted = _count_conversions(monkeypatch)
+    graph = _chat_graph(InMemorySaver(copy_on_read=copy_on_read))
+    config = {"configurable": {"thread_id": "t"}}
+    history = [lc.HumanMessage(f"m{i}", id=f"m{i}") for i in range(300)]
+    graph.invoke({"messages": history}, config)
+    for turn in range(3):
+        converted.clear()
+        graph.invoke({"messages": [lc.HumanMessage(f"q{turn}", id=f"q{turn}")]}, config)
+        state = graph.get_state(config).values["messages"]
+        assert sorted(m.content for m in converted) == [f"q{turn}", f"re: q{turn}"]
+        assert len(state) == 303 + 2 * turn
+
+
+def test_graphs_that_do_not_speak_langchain_never_build_a_view(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fail(*args: Any) -> Any:
+        raise AssertionError("a view was built")
+
+    monkeypatch.setattr(view_module, "_history_view", fail)
+
+    def reply(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [gk.AIMessage("ok")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    for saver in (InMemorySaver(), InMemorySaver(copy_on_read=False)):
+        graph = builder.compile(checkpointer=saver)
+        config = {"configurable": {"thread_id": "t"}}
+        for turn in range(3):
+            graph.invoke({"messages": [gk.HumanMessage(f"q{turn}")]}, config)
+        assert len(graph.get_state(config).values["messages"]) == 6
+        assert not graph.tables.langchain
+
+
+_turns = st.lists(st.lists(_lc_messages, min_size=1, max_size=3), min_size=1, max_size=4)
+
+
+@given(_turns)
+def test_copying_and_sharing_savers_show_the_same_messages(turns: list[list[Any]]) -> None:
+    """Whatever the turns (ids repeating: replaced messages), both savers' readers see
+    LangChain's messages equal to the stored history converted afresh."""
+    seen: dict[bool, list[list[Any]]] = {True: [], False: []}
+    graphs = {c: _chat_graph(InMemorySaver(copy_on_read=c), seen[c]) for c in (True, False)}
+    config = {"configurable": {"thread_id": "t"}}
+    for turn in turns:
+        outs = [graphs[c].invoke({"messages": turn}, config) for c in (True, False)]
+        assert outs[0]["messages"] == outs[1]["messages"]
+        for copy_on_read, graph in graphs.items():
+            stored = graph.checkpointer.get_tuple(config).checkpoint["channel_values"]
+            expected = [to_langchain_message(m) for m in stored["messages"]]
+            assert graph.get_state(config).values["messages"] == expected
+            read = seen[copy_on_read][-1]
+            assert all(type(a) is type(b) for a, b in zip(expected, read, strict=False))
+    assert seen[True] == seen[False]
+
+
+def test_a_message_changed_inside_a_nested_field_and_handed_back_keeps_the_change() -> None:
+    graph = _chat_graph(None)  # no checkpointer: the caller hands the history back
+    out = graph.invoke({"messages": [lc.HumanMessage("q0", id="q0")]})
+    for message in out["messages"]:
+        message.additional_kwargs["note"] = "edited"
+    again = graph.invoke({"messages": out["messages"]})
+    assert [m.additional_kwargs for m in again["messages"][:2]] == [{"note": "edited"}] * 2

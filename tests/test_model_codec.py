@@ -271,6 +271,50 @@ def test_a_copy_of_plain_data_equals_it_and_shares_nothing_mutable(values: list[
     assert not shared
 
 
+class Labelled(BaseModel):
+    """A model that keeps extra fields (as LangChain's messages do), with containers."""
+
+    model_config = ConfigDict(extra="allow")
+    title: str
+    labels: list[str] = Field(default_factory=list)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+@settings(max_examples=examples(150))
+@given(st.lists(messages(), max_size=6))
+def test_a_copy_of_langchain_messages_equals_them_and_shares_nothing_mutable(
+    msgs: list[Any],
+) -> None:
+    """``extra_model_copier``: generated cloners for classes that keep extra fields."""
+    from graphkit._langchain import to_langchain_message
+
+    shown = [to_langchain_message(m) for m in msgs]
+    copied = [_model_codec.extra_model_copier(m)(m) for m in shown]
+    for one, want in zip(copied, shown, strict=True):
+        same_model(one, want)
+        assert (
+            one.__pydantic_extra__ == {} and one.__pydantic_extra__ is not want.__pydantic_extra__
+        )
+    shared = {id(x) for x in _mutable_parts(shown)} & {id(x) for x in _mutable_parts(copied)}
+    assert not shared
+
+
+def test_a_model_keeping_extra_fields_is_cloned_only_while_it_holds_none() -> None:
+    plain = Labelled(title="t", labels=["x"])
+    clone = _model_codec.extra_model_copier(plain)
+    assert clone is not _model_codec.copy_value
+    copied = clone(plain)
+    same_model(copied, plain)
+    copied.labels.append("y")
+    copied.meta["k"] = 1
+    assert plain.labels == ["x"] and plain.meta == {}
+    extra = Labelled(title="t", note={"n": [1]})
+    assert _model_codec.extra_model_copier(extra) is _model_codec.copy_value
+    deep = _model_codec.copy_value(extra)
+    assert deep == extra and deep.note is not extra.note  # type: ignore[attr-defined]
+    assert _model_codec.extra_model_copier(Ticket(title="t")) is _model_codec.copy_value
+
+
 def test_a_flat_dict_or_list_is_copied_by_its_c_level_copy() -> None:
     assert _model_codec.copier_of({"role": "user", "content": "hi"}) is dict.copy
     assert _model_codec.copier_of([1, "a", None]) is list.copy

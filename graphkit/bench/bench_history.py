@@ -12,6 +12,10 @@ Three shapes, each at 10, 1,000 and 10,000 messages of history, both frameworks:
 - ``chat_turn_shared_N`` / ``get_state_shared_N``: the same with graphkit's saver made
   with ``copy_on_read=False`` (reads share the saver's decoded messages instead of
   copying them); LangGraph's side is its usual saver, which has no such option.
+- ``lc_chat_turn_N``, ``lc_get_state_N`` (and ``_shared_``): the same for code kept from
+  LangGraph that speaks ``langchain_core`` messages (graphkit's side shows its readers
+  LangChain's messages: ``graphkit._langchain_view``); LangGraph's side is the same as
+  in ``chat_turn_N`` (LangChain's messages are its own).
 
 A flat row across N is the aim; the ratio column says how far each side is from it.
 """
@@ -73,7 +77,8 @@ def _history_step(n: int, *, lang: bool) -> Callable[[], object]:
     return run
 
 
-def _chat_graph(lang: bool, shared: bool = False) -> tuple[Any, Any, Any]:
+def _chat_graph(lang: bool, shared: bool = False, speaks: bool = False) -> tuple[Any, Any, Any]:
+    """A one-node chat graph; ``speaks``: graphkit's, with LangChain's messages."""
     if lang:
         from langchain_core.messages import AIMessage, HumanMessage
         from langgraph.checkpoint.memory import InMemorySaver
@@ -81,6 +86,9 @@ def _chat_graph(lang: bool, shared: bool = False) -> tuple[Any, Any, Any]:
     else:
         from graphkit import END, START, AIMessage, HumanMessage, MessagesState, StateGraph  # type: ignore[assignment]
         from graphkit.checkpoint.memory import InMemorySaver  # type: ignore[assignment]
+
+        if speaks:
+            from langchain_core.messages import AIMessage, HumanMessage
     counter = itertools.count()
 
     def reply(state: Any) -> dict[str, Any]:
@@ -94,9 +102,11 @@ def _chat_graph(lang: bool, shared: bool = False) -> tuple[Any, Any, Any]:
     return builder.compile(checkpointer=saver), HumanMessage, AIMessage
 
 
-def _thread(n: int, lang: bool, shared: bool = False) -> tuple[Any, dict[str, Any], Any]:
+def _thread(
+    n: int, lang: bool, shared: bool = False, speaks: bool = False
+) -> tuple[Any, dict[str, Any], Any]:
     """A thread holding ``n`` messages, the last 10 of them from 5 turns (>= 10 checkpoints)."""
-    graph, human, _ = _chat_graph(lang, shared)
+    graph, human, _ = _chat_graph(lang, shared, speaks)
     config = {"configurable": {"thread_id": "long"}}
     graph.invoke({"messages": _history(human, max(n - 10, 0))}, config)
     for turn in range(5):
@@ -104,8 +114,10 @@ def _thread(n: int, lang: bool, shared: bool = False) -> tuple[Any, dict[str, An
     return graph, config, human
 
 
-def _chat_turn(n: int, *, lang: bool, shared: bool = False) -> Callable[[], object]:
-    graph, config, human = _thread(n, lang, shared)
+def _chat_turn(
+    n: int, *, lang: bool, shared: bool = False, speaks: bool = False
+) -> Callable[[], object]:
+    graph, config, human = _thread(n, lang, shared, speaks)
     turns = itertools.count()
 
     def run() -> object:
@@ -114,9 +126,27 @@ def _chat_turn(n: int, *, lang: bool, shared: bool = False) -> Callable[[], obje
     return run
 
 
-def _get_state(n: int, *, lang: bool, shared: bool = False) -> Callable[[], object]:
-    graph, config, _ = _thread(n, lang, shared)
+def _get_state(
+    n: int, *, lang: bool, shared: bool = False, speaks: bool = False
+) -> Callable[[], object]:
+    graph, config, _ = _thread(n, lang, shared, speaks)
     return lambda: graph.get_state(config)
+
+
+def _speaking(build: Callable[..., Callable[[], object]]) -> Callable[..., Callable[[], object]]:
+    """``build`` of graphkit's side speaking LangChain (LangGraph's side as it is)."""
+
+    def speaking(n: int, *, lang: bool, shared: bool = False) -> Callable[[], object]:
+        run = build(n, lang=lang, shared=shared, speaks=not lang)
+        if not lang:  # the readers do get LangChain's messages
+            from langchain_core.messages import BaseMessage
+
+            shown: Any = run()
+            values = shown if isinstance(shown, dict) else shown.values  # (a StateSnapshot)
+            assert isinstance(values["messages"][-1], BaseMessage)
+        return run
+
+    return speaking
 
 
 def _history10(n: int, *, lang: bool) -> Callable[[], object]:
@@ -178,6 +208,38 @@ for _n in SIZES:
             "get_state",
             "get_state of a {n}-message thread (graphkit: copy_on_read=False)",
             _get_state,
+            _n,
+            shared=True,
+            unit="call",
+        ),
+        _pair(
+            "lc_chat_turn",
+            "one chat turn on a thread holding {n} messages, code speaking LangChain's messages",
+            _speaking(_chat_turn),
+            _n,
+            unit="turn",
+        ),
+        _pair(
+            "lc_get_state",
+            "get_state of a {n}-message thread, code speaking LangChain's messages",
+            _speaking(_get_state),
+            _n,
+            unit="call",
+        ),
+        _pair(
+            "lc_chat_turn",
+            "one chat turn on a thread holding {n} messages, code speaking LangChain's "
+            "messages (graphkit: copy_on_read=False)",
+            _speaking(_chat_turn),
+            _n,
+            shared=True,
+            unit="turn",
+        ),
+        _pair(
+            "lc_get_state",
+            "get_state of a {n}-message thread, code speaking LangChain's messages "
+            "(graphkit: copy_on_read=False)",
+            _speaking(_get_state),
             _n,
             shared=True,
             unit="call",

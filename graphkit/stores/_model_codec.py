@@ -367,15 +367,71 @@ def copier_of(obj: Any) -> Cloner:
         or type(obj.__pydantic_fields_set__) is not set
     ):
         return copy_value
-    shape = tuple(
+    setters = (spec.set_dict, spec.set_fields_set, spec.set_extra, spec.set_private)
+    return _cloner(kind, setters, _shape(values), "None")
+
+
+def extra_model_copier(obj: Any) -> Cloner:
+    """``copier_of`` for an instance of a pydantic class that keeps extra fields
+    (``extra="allow"``, as LangChain's messages do; the stored record does not cover
+    such classes) holding none: a generated cloner of its class and shape (the copy gets
+    a fresh empty ``__pydantic_extra__``), else ``copy_value``. As ``copier_of``: right
+    only for values of the shape they had when it was chosen."""
+    kind = type(obj)
+    setters = _extra_setters.get(kind, _UNSEEN)
+    if setters is _UNSEEN:
+        setters = _extra_setters[kind] = _setters_of_extra_model(kind)
+    values = getattr(obj, "__dict__", None)
+    if (
+        setters is None
+        or type(values) is not dict
+        or values.keys() != kind.__pydantic_fields__.keys()
+        or obj.__pydantic_extra__ != {}
+        or obj.__pydantic_private__ is not None
+        or type(obj.__pydantic_fields_set__) is not set
+    ):
+        return copy_value
+    return _cloner(kind, setters, _shape(values), "{}")
+
+
+_Setters = tuple[Callable[[Any, Any], None], ...]
+
+_extra_setters: dict[type, _Setters | None] = {}
+"""Per class that keeps extra fields: its slot setters, or None when it is not one
+``extra_model_copier`` can copy."""
+
+
+def _setters_of_extra_model(cls: Any) -> _Setters | None:
+    config = getattr(cls, "model_config", None)
+    if (
+        not isinstance(getattr(cls, "__pydantic_fields__", None), dict)
+        or not isinstance(config, dict)
+        or config.get("extra") != "allow"
+        or getattr(cls, "__pydantic_post_init__", None)
+        or getattr(cls, "__pydantic_root_model__", False)
+    ):
+        return None
+    setters = [_slot_setter(cls, slot) for slot in _SLOTS]
+    return None if any(s is None for s in setters) else tuple(s for s in setters if s)
+
+
+def _shape(values: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The fields of ``values`` (a model's ``__dict__``) a cloner replaces: empty
+    containers (built anew) and other mutable values (copied)."""
+    return tuple(
         (name, _MUTABLE if (empty := _EMPTY.get(t)) is None or v else empty)
         for name, v in values.items()
         if (t := type(v)) not in IMMUTABLE and not (t is tuple and _atomic_tuple(v))
     )
+
+
+def _cloner(
+    kind: type, setters: _Setters, shape: tuple[tuple[str, str], ...], extra: str
+) -> Cloner:
     key = (kind, shape)
     clone = _cloners.get(key)
     if clone is None:
-        clone = _cloners[key] = _generated_cloner(spec, shape)
+        clone = _cloners[key] = _generated_cloner(kind, setters, shape, extra)
     return clone
 
 
@@ -388,11 +444,14 @@ def _atomic_tuple(value: tuple[Any, ...]) -> bool:
     return all(type(v) in IMMUTABLE for v in value)
 
 
-def _generated_cloner(spec: ModelSpec, shape: tuple[tuple[str, str], ...]) -> Cloner:
+def _generated_cloner(
+    cls: type, setters: _Setters, shape: tuple[tuple[str, str], ...], extra: str
+) -> Cloner:
     """A straight-line copier of one class and shape (as ``fresh``): ``__dict__`` is
     copied in C, then the fields of ``shape`` are replaced (fresh empty containers,
     copies of other mutable values); the instance slots are set as ``decoder`` sets
-    them. The source holds only ``repr`` of field names and the literals of _EMPTY."""
+    them, ``__pydantic_extra__`` to ``extra`` (``"None"`` or ``"{}"``). The source holds
+    only ``repr`` of field names and the literals of _EMPTY."""
     lines = ["def clone(obj):", "    d = obj.__dict__.copy()"]
     for name, empty in shape:
         key = repr(name)
@@ -402,18 +461,18 @@ def _generated_cloner(spec: ModelSpec, shape: tuple[tuple[str, str], ...]) -> Cl
         "    new = make(cls)",
         "    set_dict(new, d)",
         "    set_fields_set(new, obj.__pydantic_fields_set__.copy())",
-        "    set_extra(new, None)",
+        f"    set_extra(new, {extra})",
         "    set_private(new, None)",
         "    return new",
     ]
-    cls = spec.cls
+    set_dict, set_fields_set, set_extra, set_private = setters
     namespace: dict[str, Any] = {
         "make": cls.__new__,
         "cls": cls,
-        "set_dict": spec.set_dict,
-        "set_fields_set": spec.set_fields_set,
-        "set_extra": spec.set_extra,
-        "set_private": spec.set_private,
+        "set_dict": set_dict,
+        "set_fields_set": set_fields_set,
+        "set_extra": set_extra,
+        "set_private": set_private,
         "copy_value": copy_value,
     }
     exec(compile("\n".join(lines) + "\n", "<graphkit model cloner>", "exec"), namespace)

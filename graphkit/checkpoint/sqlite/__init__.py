@@ -12,7 +12,9 @@ SWITCH = (
     "AsyncSqliteSaver) with `from graphkit.checkpoint.lmdb import LMDBSaver`, and "
     "`SqliteSaver.from_conn_string('checkpoints.sqlite')` with "
     "`LMDBSaver.from_conn_string('checkpoints')` (a directory; it serves invoke and ainvoke). "
-    "Checkpoints already in a SQLite file are not read."
+    "Or keep the langgraph-checkpoint-sqlite package's own SqliteSaver (imported from "
+    "langgraph.checkpoint.sqlite) and pass it to compile(checkpointer=...): graphkit runs "
+    "on it for new threads. Checkpoints LangGraph wrote are not read."
 )
 
 
