@@ -266,27 +266,6 @@ async def test_a_langchain_model_a_node_calls_reports_its_call_in_astream_events
     assert calls[0]["metadata"]["langgraph_node"] == "agent"
 
 
-def test_a_langchain_model_a_task_calls_streams_each_token_once() -> None:
-    from graphkit.func import entrypoint, task
-
-    model = GenericFakeChatModel(messages=iter([lc.AIMessage("a b")]))
-
-    @task
-    def ask(question: str) -> str:
-        return str(model.invoke(question).content)
-
-    @entrypoint()
-    def workflow(question: str) -> str:
-        return ask(question).result()
-
-    chunks = list(workflow.stream("hi", stream_mode="messages"))
-    assert [(c.content, meta["langgraph_node"]) for c, meta in chunks] == [
-        ("a", "ask"),
-        (" ", "ask"),
-        ("b", "ask"),
-    ]
-
-
 def test_a_langchain_model_tagged_nostream_sends_its_whole_reply() -> None:
     model = GenericFakeChatModel(messages=iter([lc.AIMessage("a b")])).with_config(
         tags=["nostream"]

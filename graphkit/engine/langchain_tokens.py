@@ -86,9 +86,6 @@ class LangChainTokensExecutor:
         current = var_child_runnable_config.get()
         config: dict[str, Any] = dict(current) if current is not None else dict(ctx.config())
         callbacks = config.get("callbacks")
-        handlers = callbacks.handlers if isinstance(callbacks, BaseCallbackManager) else callbacks
-        if handlers and self.handler in handlers:  # (a @task called in a task: there already)
-            return config
         if isinstance(callbacks, BaseCallbackManager):
             manager = callbacks.copy()
             manager.add_handler(self.handler, inherit=True)
