@@ -251,21 +251,6 @@ async def test_a_langchain_model_a_node_awaits_streams_its_tokens() -> None:
     assert [c.content async for c, _ in stream] == ["a", " ", "b"]
 
 
-async def test_a_langchain_model_a_node_calls_reports_its_call_in_astream_events() -> None:
-    model = GenericFakeChatModel(messages=iter([lc.AIMessage("a b")]))
-    graph = _one_model_node_graph(lambda s: {"messages": [model.invoke(s["messages"])]})
-    events = [e async for e in graph.astream_events({"messages": [("user", "hi")]})]
-    node = next(e for e in events if e["event"] == "on_chain_start" and e["name"] == "agent")
-    calls = [e for e in events if "chat_model" in e["event"]]
-    kinds = [e["event"].removeprefix("on_chat_model_") for e in calls]
-    assert kinds == ["start", "stream", "stream", "stream", "end"]
-    assert {e["name"] for e in calls} == {"GenericFakeChatModel"}
-    assert all(e["parent_ids"][-1] == node["run_id"] for e in calls)
-    assert [e["data"]["chunk"].content for e in calls[1:4]] == ["a", " ", "b"]
-    assert calls[-1]["data"]["output"].content == "a b"
-    assert calls[0]["metadata"]["langgraph_node"] == "agent"
-
-
 def test_a_langchain_model_tagged_nostream_sends_its_whole_reply() -> None:
     model = GenericFakeChatModel(messages=iter([lc.AIMessage("a b")])).with_config(
         tags=["nostream"]

@@ -1073,10 +1073,6 @@ async def graph_events(
         inner = run.ctx.executor  # (a graph streamed in a node of an events run: its own)
         if isinstance(inner, EventsExecutor):
             inner = inner.inner
-        if streams_langchain_tokens(_EVENT_MODES) and not isinstance(
-            inner, LangChainTokensExecutor
-        ):  # (LangChain models a node calls report their calls too)
-            inner = LangChainTokensExecutor(inner)
         run.ctx.executor = EventsExecutor(inner, root_id, tags)
         run.tables = evented_tables(run.tables)
     metadata = {**run.ctx.scope.metadata, "ls_integration": "langgraph"}

@@ -9,9 +9,8 @@ models are imported) wraps its executor in :class:`LangChainTokensExecutor`, whi
 such a handler in LangChain's current config while each task's function runs. Each
 token goes to the stream as LangChain's ``AIMessageChunk`` (what LangGraph shows), with
 the running task's metadata and the model's ``ls_*`` keys; the message the node then
-returns is not sent again (its id counts as streamed). ``astream_events`` runs are
-wrapped too: the call reports ``on_chat_model_start/stream/end`` under its node, as
-LangGraph's do. Runs that stream neither are not wrapped and pay nothing.
+returns is not sent again (its id counts as streamed). Runs that do not stream
+``"messages"`` are not wrapped and pay nothing.
 """
 
 from __future__ import annotations
@@ -21,8 +20,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import TAG_NOSTREAM
-from graphkit.context import CURRENT_TASK, emit_message_chunk
-from graphkit.engine.run_events import EVENTS, ModelRun, events_of, model_run
+from graphkit.context import emit_message_chunk
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -36,9 +34,9 @@ _CHAT_MODELS_MODULE = "langchain_core.language_models"
 
 def streams_langchain_tokens(modes: frozenset[str]) -> bool:
     """Whether a run with these stream modes should stream LangChain models' tokens:
-    it streams ``"messages"`` (or ``astream_events``) and LangChain's chat models are
-    imported (a program that never imports them has no such model to call)."""
-    return ("messages" in modes or EVENTS in modes) and _CHAT_MODELS_MODULE in sys.modules
+    it streams ``"messages"`` and LangChain's chat models are imported (a program that
+    never imports them has no such model to call)."""
+    return "messages" in modes and _CHAT_MODELS_MODULE in sys.modules
 
 
 class LangChainTokensExecutor:
@@ -106,15 +104,13 @@ def _token_handler_class() -> type:
     from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
     class TokenHandler(BaseCallbackHandler, _StreamingCallbackHandler):
-        """Sends each token of a LangChain chat model to the running task's ``messages``
-        stream, and the call's events to its ``astream_events`` stream."""
+        """Sends each token of a LangChain chat model to the running task's stream."""
 
         run_inline = True  # (called where the model runs: the task is the current one)
 
         def __init__(self) -> None:
-            self.calls: dict[Any, tuple[dict[str, Any] | None, ModelRun | None]] = {}
-            """Run id of each chat model call running now -> the metadata its tokens
-            stream with (None: tagged not to stream them) and its events (or None)."""
+            self.models: dict[Any, dict[str, Any]] = {}
+            """Run id of each chat model call streaming now -> its ``ls_*`` metadata."""
 
         def on_chat_model_start(
             self,
@@ -126,37 +122,24 @@ def _token_handler_class() -> type:
             metadata: dict[str, Any] | None = None,
             **kwargs: Any,
         ) -> None:
-            shown = _model_metadata(metadata or {}, tags)
-            name = kwargs.get("name") or (serialized or {}).get("name") or "ChatModel"
-            events = _model_events(name, messages, tags, shown)
-            tokens = None if tags and (TAG_NOSTREAM in tags or _NOSTREAM in tags) else shown
-            if tokens is not None or events is not None:
-                self.calls[run_id] = (tokens, events)
+            if tags and (TAG_NOSTREAM in tags or "langsmith:nostream" in tags):
+                return
+            found = metadata or {}
+            self.models[run_id] = {k: v for k, v in found.items() if k.startswith("ls_")}
 
         def on_llm_new_token(  # type: ignore[override]
             self, token: str, *, chunk: Any = None, run_id: Any = None, **kwargs: Any
         ) -> None:
-            found = self.calls.get(run_id)
+            model_metadata = self.models.get(run_id)
             message = getattr(chunk, "message", None)
-            if found is None or message is None:
-                return
-            tokens, events = found
-            if events is not None:
-                events.chunk(message)
-            if tokens is not None:
-                emit_message_chunk(message, tokens)
+            if model_metadata is not None and message is not None:
+                emit_message_chunk(message, model_metadata)
 
         def on_llm_end(self, response: Any, *, run_id: Any = None, **kwargs: Any) -> None:
-            found = self.calls.pop(run_id, None)
-            if found is not None and found[1] is not None:
-                generations = getattr(response, "generations", None) or [[]]
-                reply = getattr(generations[0][0], "message", None) if generations[0] else None
-                found[1].replied(reply)
+            self.models.pop(run_id, None)
 
         def on_llm_error(self, error: BaseException, *, run_id: Any = None, **kwargs: Any) -> None:
-            found = self.calls.pop(run_id, None)
-            if found is not None and found[1] is not None:
-                found[1].failed(error)
+            self.models.pop(run_id, None)
 
         def tap_output_aiter(self, run_id: Any, output: Any) -> Any:
             return output
@@ -165,34 +148,3 @@ def _token_handler_class() -> type:
             return output
 
     return TokenHandler
-
-
-_NOSTREAM = "langsmith:nostream"
-"""LangSmith's spelling of ``TAG_NOSTREAM``, honoured as LangGraph honours it."""
-
-
-def _model_metadata(metadata: dict[str, Any], tags: list[str] | None) -> dict[str, Any]:
-    """What a LangChain model's call adds to its tokens' metadata, as LangGraph shows it:
-    the model's keys (``ls_*``, ...) and its tags; the ``langgraph_*`` keys are the
-    running task's (graphkit's, right in subgraphs too)."""
-    shown = {k: v for k, v in metadata.items() if not k.startswith("langgraph_")}
-    shown.pop("checkpoint_ns", None)
-    user_tags = [t for t in tags or () if not t.startswith("seq:step")]
-    if user_tags:
-        shown["tags"] = user_tags
-    return shown
-
-
-def _model_events(
-    name: str, messages: Any, tags: list[str] | None, metadata: dict[str, Any]
-) -> ModelRun | None:
-    """The ``astream_events`` run of a LangChain model call in the current task, when
-    the run streams events to its caller and no callback relay reports the call
-    (LangChain then reports it to the handlers itself)."""
-    events = events_of(CURRENT_TASK.get())
-    if events is None or not events.to_stream or events.relay is not None:
-        return None
-    given = messages[0] if isinstance(messages, list) and messages else messages
-    extra = {k: v for k, v in metadata.items() if k != "tags"}
-    own_tags = [t for t in tags or () if not t.startswith(("seq:step", "graph:step"))]
-    return model_run(name, given, own_tags, extra)
