@@ -291,11 +291,9 @@ async def test_version_v1_reports_no_parent_ids() -> None:
 
 
 def test_a_run_that_is_not_asked_for_events_makes_none() -> None:
-    """Only astream_events wraps a run's executor for events: a plain stream's models stay
-    quiet and its nodes run through the local executor (a "messages" stream's through
-    ``LangChainTokensExecutor`` around it once LangChain's chat models are imported)."""
+    """Only astream_events wraps a run's executor: a plain stream's models stay quiet and
+    its nodes run through the local executor."""
     from graphkit.engine.executor import LOCAL
-    from graphkit.engine.langchain_tokens import LangChainTokensExecutor
     from graphkit.engine.run_events import events_active
 
     seen: list[Any] = []
@@ -305,10 +303,7 @@ def test_a_run_that_is_not_asked_for_events_makes_none() -> None:
 
         task = CURRENT_TASK.get()
         assert task is not None
-        executor = task.run.executor
-        if isinstance(executor, LangChainTokensExecutor):
-            executor = executor.inner
-        seen.append((events_active(), executor is LOCAL))
+        seen.append((events_active(), task.run.executor is LOCAL))
         return {"x": 2}
 
     def route(s: S) -> str:

@@ -21,7 +21,6 @@ from graphkit.engine.async_saves import loop_saver
 from graphkit.engine.callbacks import TracedRun, env_tracing, root_run_id
 from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.executor import Executor
-from graphkit.engine.langchain_tokens import LangChainTokensExecutor, streams_langchain_tokens
 from graphkit.engine.loop import Run
 from graphkit.engine.merge import first_value
 from graphkit.engine.nested import (
@@ -456,8 +455,6 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 run = _traced_run(self, merged, saver, call, live, scope)
             else:
                 run = Run(self, merged, saver, modes, live, (), None, None, scope)  # positional
-            if modes and streams_langchain_tokens(modes):
-                _stream_langchain_tokens(run)
         if overrides:
             run.tables = self._overridden_tables(overrides)
         if picked is not None:
@@ -1114,16 +1111,6 @@ async def graph_events(
     last = root("on_chain_end", {"output": final if view is None else view("output", final)})
     if keep is None or keep(last):
         yield last
-
-
-def _stream_langchain_tokens(run: Run) -> None:
-    """Wrap the run's executor (inside its ``EventsExecutor``, whose callback relay sets
-    LangChain's config first) so that LangChain models its tasks call stream tokens."""
-    executor = run.ctx.executor
-    if isinstance(executor, EventsExecutor):
-        executor.inner = LangChainTokensExecutor(executor.inner)
-    else:
-        run.ctx.executor = LangChainTokensExecutor(executor)
 
 
 def _traced_run(
