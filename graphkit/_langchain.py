@@ -23,9 +23,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib
+import importlib.abc
+import importlib.machinery
+import sys
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from graphkit.errors import InvalidMessageError
@@ -163,6 +166,97 @@ def untraced(tap: bool = False) -> dict[str, Any]:
 
             return {"callbacks": [TOKEN_TAP]}
     return {"callbacks": []}
+
+
+# -- injected tool arguments --------------------------------------------------------
+
+_TOOLS_BASE_MODULE = "langchain_core.tools.base"
+
+
+class LangChainInjectedArg:
+    """A base of graphkit's injection markers (``InjectedState``, ``InjectedStore``, ...),
+    replaced by LangChain's ``InjectedToolArg`` once ``langchain_core`` is imported
+    (``adopt_langchain_injection``): a ``@langchain_core.tools.tool`` function that asks
+    for ``InjectedState`` then keeps that parameter out of the schema LangChain sends a
+    model (``llm.bind_tools(tools)``), as LangGraph's markers do."""
+
+
+class LangChainDirectlyInjectedArg:
+    """The same for ``ToolRuntime``: replaced by LangChain's ``_DirectlyInjectedToolArg``
+    (a parameter annotated with the class itself)."""
+
+
+def adopt_langchain_injection() -> None:
+    """Give the subclasses of the two stand-ins above LangChain's classes as bases: now
+    if ``langchain_core.tools`` is imported, else right after it is (an import hook: graphkit
+    never imports LangChain itself)."""
+    module = sys.modules.get(_TOOLS_BASE_MODULE)
+    if module is not None:
+        _rebase_injection_markers(module)
+    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport(_TOOLS_BASE_MODULE, _rebase_injection_markers))
+
+
+def _rebase_injection_markers(module: types.ModuleType) -> None:
+    for stand_in, theirs in (
+        (LangChainInjectedArg, "InjectedToolArg"),
+        (LangChainDirectlyInjectedArg, "_DirectlyInjectedToolArg"),
+    ):
+        base = getattr(module, theirs, None)
+        if not isinstance(base, type):
+            continue  # (a LangChain without it: nothing to adopt)
+        for sub in stand_in.__subclasses__():
+            sub.__bases__ = tuple(base if b is stand_in else b for b in sub.__bases__)
+    _FROM.clear()  # answers about the rebased classes' MROs are stale
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Calls ``then(module)`` once the module named ``name`` has been executed by its
+    own loader (found by the finders after this one), then leaves ``sys.meta_path``."""
+
+    def __init__(self, name: str, then: Callable[[types.ModuleType], None]) -> None:
+        self.name = name
+        self.then = then
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _ThenLoader(spec.loader, self)
+                return spec
+        return None
+
+    def executed(self, module: types.ModuleType) -> None:
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        self.then(module)
+
+
+class _ThenLoader(importlib.abc.Loader):
+    """Runs the real loader, then tells the finder; the module keeps the real loader."""
+
+    def __init__(self, loader: Any, finder: _AfterImport) -> None:
+        self.loader = loader
+        self.finder = finder
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        module: types.ModuleType | None = self.loader.create_module(spec)
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__loader__ = self.loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        self.finder.executed(module)
 
 
 # -- tools ------------------------------------------------------------------------

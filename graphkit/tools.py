@@ -40,6 +40,9 @@ from typing_extensions import TypeVar, is_typeddict
 
 from graphkit._hints import resolve_hints
 from graphkit._langchain import (
+    LangChainDirectlyInjectedArg,
+    LangChainInjectedArg,
+    adopt_langchain_injection,
     from_langchain_tool,
     is_langchain_call_id_marker,
     is_langchain_tool,
@@ -68,8 +71,9 @@ ContextT = TypeVar("ContextT", default=Any)
 StateT = TypeVar("StateT", default=Any)
 
 
-class _Injected:
-    """Base of the annotation markers that hide a parameter from the model."""
+class _Injected(LangChainInjectedArg):
+    """Base of the annotation markers that hide a parameter from the model (also
+    from LangChain's schemas: ``LangChainInjectedArg``)."""
 
     kind: InjectionKind
 
@@ -107,7 +111,7 @@ def _noop_writer(chunk: Any) -> None:
 
 
 @dataclass
-class ToolRuntime(Generic[ContextT, StateT]):
+class ToolRuntime(LangChainDirectlyInjectedArg, Generic[ContextT, StateT]):
     """What a tool parameter annotated ``ToolRuntime`` receives from ``ToolNode``.
 
     ``ToolRuntime[Ctx]`` types ``context``. A dataclass, so
@@ -793,3 +797,6 @@ def _model_from_json_schema(name: str, schema: dict[str, Any]) -> type[BaseModel
 
     _SchemaArgs.__name__ = _camel(name)
     return _SchemaArgs
+
+
+adopt_langchain_injection()

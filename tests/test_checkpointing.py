@@ -95,6 +95,22 @@ def test_get_state_snapshot_fields(saver: BaseCheckpointSaver) -> None:
     assert empty.values == {} and empty.next == ()
 
 
+def test_history_of_a_config_naming_a_checkpoint_is_that_checkpoint(
+    saver: BaseCheckpointSaver,
+) -> None:
+    # As LangGraph's savers list a config with a checkpoint_id: only that checkpoint.
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, cfg())
+    middle = list(graph.get_state_history(cfg()))[1]
+    named = list(graph.get_state_history(middle.config))
+    assert [(h.config, h.next, h.tasks[0].result) for h in named] == [
+        (middle.config, ("done",), {"log": ["done"]})
+    ]
+    assert list(graph.get_state_history(middle.config, filter={"source": "input"})) == []
+    assert list(graph.get_state_history(middle.config, limit=0)) == []
+    assert list(graph.get_state_history(middle.config, before=middle.config)) == []
+
+
 def test_history_is_newest_first_with_filter_and_limit(saver: BaseCheckpointSaver) -> None:
     graph = counter_graph(saver)
     graph.invoke({"x": 0}, cfg())
@@ -479,7 +495,7 @@ def test_a_failing_run_keeps_every_step_it_finished(
     builder.add_edge("a", "b")
     builder.add_edge("b", "boom")
     graph = builder.compile(checkpointer=saver)
-    limit = 3 if failure == "recursion_limit" else 25
+    limit = 2 if failure == "recursion_limit" else 25  # (2: a and b run, as in LangGraph)
     with pytest.raises(GraphRecursionError if failure == "recursion_limit" else RuntimeError):
         graph.invoke({"log": []}, {**cfg(), "recursion_limit": limit}, durability=durability)
     state = graph.get_state(cfg())
@@ -828,3 +844,31 @@ def test_a_value_a_node_changed_in_place_and_wrote_back_is_saved(
     assert history[0] == out
     if durability == "sync":  # saved before the next node ran (async races it, as LangGraph)
         assert history[1] == {"items": ["a"], "meta": {"k": 1}, "n": 1}
+
+
+def test_update_state_as_another_node_replaces_what_was_due(saver: BaseCheckpointSaver) -> None:
+    # Paused before "tools", the user answers as "agent" instead: the update is a step
+    # of its own, so next is what follows "agent", and "tools" (due through an edge,
+    # which triggers for one step only) no longer runs, as in LangGraph.
+    graph = (
+        StateGraph(State)
+        .add_node("agent", lambda s: {"log": ["agent"]})
+        .add_node("tools", lambda s: {"log": ["tools"]})
+        .add_node("review", lambda s: {"log": ["review"]})
+        .add_edge(START, "agent")
+        .add_edge("agent", "tools")
+        .add_edge("tools", "review")
+        .compile(checkpointer=saver, interrupt_before=["tools"])
+    )
+    graph.invoke({"log": []}, cfg("as-tools"))
+    graph.update_state(cfg("as-tools"), {"log": ["answered"]}, as_node="tools")
+    assert graph.get_state(cfg("as-tools")).next == ("review",)
+
+    graph.invoke({"log": []}, cfg("as-review"))
+    graph.update_state(cfg("as-review"), {"log": ["final"]}, as_node="review")
+    assert graph.get_state(cfg("as-review")).next == ()
+    assert graph.invoke(None, cfg("as-review")) == {"log": ["agent", "final"]}
+
+    graph.invoke({"log": []}, cfg("as-agent"))
+    graph.update_state(cfg("as-agent"), {"log": ["again"]}, as_node="agent")
+    assert graph.get_state(cfg("as-agent")).next == ("tools",)

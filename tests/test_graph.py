@@ -218,6 +218,21 @@ def test_add_node_infers_name_and_add_sequence_chains() -> None:
     assert builder.compile().invoke({"x": 0}) == {"x": 0, "log": ["first", "second"]}
 
 
+def test_add_node_names_a_compiled_graph_after_its_name() -> None:
+    # How a multi-agent graph adds its agents: add_node(create_react_agent(..., name=...)).
+    class Turns(TypedDict):
+        turns: str
+
+    def agent(name: str) -> Any:
+        sub = StateGraph(Turns).add_node("work", lambda s: {"turns": s["turns"] + name})
+        return sub.add_edge(START, "work").compile(name=name)
+
+    builder = StateGraph(Turns).add_node(agent("alice")).add_node(agent("bob"))
+    graph = builder.add_edge(START, "alice").add_edge("alice", "bob").compile()
+    assert list(builder.nodes) == ["alice", "bob"]
+    assert graph.invoke({"turns": ">"}) == {"turns": ">alicebob"}
+
+
 def test_add_node_requires_a_function() -> None:
     with pytest.raises(GraphCompileError, match="needs a function"):
         StateGraph(State).add_node("a")

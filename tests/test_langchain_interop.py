@@ -10,7 +10,9 @@ scripted server of ``tests/_http.py``), never a stand-in of our own code.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
+import textwrap
 import types
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -53,6 +55,7 @@ from graphkit.prebuilt import (
     InjectedState,
     InjectedStore,
     ToolNode,
+    ToolRuntime,
     ValidationNode,
     create_react_agent,
 )
@@ -575,6 +578,50 @@ def test_a_langchain_tool_gets_graphkit_state_and_store_injected() -> None:
     agent = create_react_agent(fake, [greet], state_schema=_UserState, store=store)
     out = agent.invoke({"messages": [("user", "hello")], "user": "bo"})
     assert out["messages"][2].text == "hi bo (7)"
+
+
+def test_langchain_leaves_graphkit_injected_parameters_out_of_what_a_model_sees() -> None:
+    # A custom agent binds its tools itself (llm.bind_tools(tools)): LangChain builds the
+    # schema, and must not ask the model for the state, the store or the runtime.
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    @lc_tool
+    def lookup(
+        query: str,
+        state: Annotated[dict[str, Any], InjectedState],
+        user: Annotated[str, InjectedState("user")],
+        store: Annotated[Any, InjectedStore()],
+        runtime: ToolRuntime,
+    ) -> str:
+        """Look something up."""
+        return query
+
+    assert list(lookup.tool_call_schema.model_json_schema()["properties"]) == ["query"]
+    assert convert_to_openai_tool(lookup)["function"]["parameters"]["required"] == ["query"]
+
+
+def test_graphkit_imported_before_langchain_still_hides_its_injected_parameters() -> None:
+    # LangChain's classes become the markers' bases when langchain_core is imported.
+    program = textwrap.dedent(
+        '''
+        from typing import Annotated
+        from graphkit.prebuilt import InjectedState, ToolRuntime
+        from langchain_core.tools import tool
+        import langchain_core.tools.base as base
+
+        @tool
+        def lookup(query: str, state: Annotated[dict, InjectedState], rt: ToolRuntime) -> str:
+            """Look something up."""
+            return query
+
+        print(list(lookup.tool_call_schema.model_json_schema()["properties"]))
+        print(type(base.__loader__).__name__)
+        '''
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == ["['query']", "SourceFileLoader"]
 
 
 def test_a_langchain_content_and_artifact_tool_keeps_its_artifact() -> None:

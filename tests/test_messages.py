@@ -281,6 +281,22 @@ def test_openai_format_converts_images_tool_use_and_tool_results() -> None:
     assert tool.content == [url]
 
 
+def test_openai_format_makes_text_only_content_one_string() -> None:
+    # As LangChain's convert_to_openai_messages: code then reads message.content as text.
+    text = {"type": "text", "text": "a"}
+    right = [
+        HumanMessage([text, {"type": "text", "text": "b"}]),
+        AIMessage([text, "plain"]),
+        ToolMessage([text], tool_call_id="t"),
+        HumanMessage([text, {"type": "image_url", "image_url": {"url": "u"}}]),
+        AIMessage([text, {"type": "tool_use", "name": "f", "input": {}, "id": "c"}]),
+    ]
+    merged = add_messages([], right, format="langchain-openai")
+    assert [m.content for m in merged[:3]] == ["a\nb", "a\nplain", "a"]
+    assert isinstance(merged[3].content, list)
+    assert (merged[4].content, merged[4].tool_calls[0]["name"]) == ("a", "f")
+
+
 def test_tool_call_type_is_normalized_as_langchain_does() -> None:
     message = AIMessage("", tool_calls=[{"name": "f", "args": {}, "id": "1", "type": "tool_calls"}])
     assert message.tool_calls[0]["type"] == "tool_call"

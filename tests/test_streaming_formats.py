@@ -362,17 +362,19 @@ def test_a_run_going_on_from_the_threads_checkpoint_reports_it_first(how: str) -
     assert sum(1 for m, e in events if m == "checkpoints" and e["config"] == paused.config) == 1
 
 
-def test_a_resumed_subgraph_reports_its_own_loaded_checkpoint() -> None:
+def paused_in_a_subgraph() -> Any:
+    """A graph whose subgraph node "child" asks "how many?" (into ``x``)."""
+
     def ask(state: State) -> State:
         return {"x": interrupt("how many?")}
 
-    inner = StateGraph(State)
-    inner.add_node("ask", ask)
-    inner.add_edge(START, "ask")
-    outer = StateGraph(State)
-    outer.add_node("child", inner.compile())
-    outer.add_edge(START, "child")
-    graph = outer.compile(checkpointer=InMemorySaver())
+    inner = StateGraph(State).add_node("ask", ask).add_edge(START, "ask")
+    outer = StateGraph(State).add_node("child", inner.compile()).add_edge(START, "child")
+    return outer.compile(checkpointer=InMemorySaver())
+
+
+def test_a_resumed_subgraph_reports_its_own_loaded_checkpoint() -> None:
+    graph = paused_in_a_subgraph()
     config = {"configurable": {"thread_id": "sub"}}
     graph.invoke({"log": []}, config)
     chunks = list(
@@ -386,6 +388,20 @@ def test_a_resumed_subgraph_reports_its_own_loaded_checkpoint() -> None:
         (["child"], ["ask"], None),
         (["child"], [], 4),
         ([], [], 4),
+    ]
+
+
+def test_a_resumed_subgraph_streams_the_state_it_starts_from() -> None:
+    # As LangGraph's: the subgraph's values stream starts with its loaded state.
+    graph = paused_in_a_subgraph()
+    config = {"configurable": {"thread_id": "sub-values"}}
+    graph.invoke({"log": ["in"]}, config)
+    chunks = list(graph.stream(Command(resume=4), config, stream_mode="values", subgraphs=True))
+    assert [([n.partition(":")[0] for n in ns], v) for ns, v in chunks] == [
+        ([], {"log": ["in"]}),
+        (["child"], {"log": ["in"]}),
+        (["child"], {"x": 4, "log": ["in"]}),
+        ([], {"x": 4, "log": ["in", "in"]}),
     ]
 
 

@@ -127,6 +127,30 @@ def test_get_state_with_subgraphs_nests_the_subgraph_snapshot(
     assert final["log"] == ["prepared", "answer=deep", "finished", "after", "after"]
 
 
+@pytest.mark.parametrize("durability", ["sync", "async"])  # ("exit": no parent id yet)
+def test_subgraph_checkpoints_name_the_checkpoints_their_parents_run_from(
+    saver: BaseCheckpointSaver, durability: Durability
+) -> None:
+    # metadata["parents"], as LangGraph's: each enclosing graph's checkpoint, by namespace
+    graph = parent_of(parent_of(ask_graph([]), None, name="grandchild"), saver)  # type: ignore[arg-type]
+    config = cfg()
+    graph.invoke({"log": []}, config, durability=durability)
+    state = graph.get_state(config, subgraphs=True)
+    child = state.tasks[0].state
+    assert isinstance(child, StateSnapshot)
+    grandchild = child.tasks[0].state
+    assert isinstance(grandchild, StateSnapshot)
+    root_id = state.config["configurable"]["checkpoint_id"]
+    child_ns = child.config["configurable"]["checkpoint_ns"]
+    assert state.metadata is not None and state.metadata["parents"] == {}
+    assert child.metadata is not None and child.metadata["parents"] == {"": root_id}
+    assert grandchild.metadata is not None
+    assert grandchild.metadata["parents"] == {
+        "": root_id,
+        child_ns: child.config["configurable"]["checkpoint_id"],
+    }
+
+
 def test_get_subgraphs_by_namespace_and_recursively() -> None:
     leaf = ask_graph([])
     middle = StateGraph(State).add_node("leaf", leaf).add_edge(START, "leaf").compile()

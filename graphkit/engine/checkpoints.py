@@ -132,6 +132,9 @@ class CheckpointSession:
         self.versions: dict[str, int] = {}
         self.saved_values: dict[str, Any] = {}
         """Each channel's value as of the last save (to spot what changed and what grew)."""
+        self.parents: dict[str, str] = {}
+        """A subgraph's: the checkpoint each enclosing graph's step runs from, by its
+        namespace (checkpoint metadata's ``parents``, as LangGraph's)."""
         self.changed: set[str] = set()
         """Channels written since the last save (see ``mark_changed``)."""
         self.untracked: frozenset[str] = frozenset()
@@ -349,10 +352,11 @@ class CheckpointSession:
 
     def _metadata(self, source: str, step: int) -> CheckpointMetadata:
         user = self.user_metadata
+        parents = {**self.parents} if self.parents else {}
         if not user:  # (the common case, without the unpacking)
-            plain: Any = {"source": source, "step": step, "parents": {}}
+            plain: Any = {"source": source, "step": step, "parents": parents}
             return plain
-        metadata: Any = {**user, "source": source, "step": step, "parents": {}}
+        metadata: Any = {**user, "source": source, "step": step, "parents": parents}
         return metadata
 
     def _put(

@@ -153,6 +153,23 @@ def _alive(ref: weakref.ref[Run]) -> Run:
     return run
 
 
+def _parents_of(task: TaskContext, ns: str) -> dict[str, str]:
+    """The checkpoint each graph enclosing a subgraph (namespace ``ns``, run in ``task``)
+    runs its current step from, by that graph's namespace: the subgraph's checkpoint
+    metadata ``parents`` (``{"": root's, "child:id": child's}``), as LangGraph's."""
+    found: list[tuple[str, str]] = []  # (nearest first)
+    parts = ns.split("|")
+    run: RunContext | None = task.run
+    for depth in range(len(parts) - 1, -1, -1):
+        if run is None:
+            break
+        checkpoint_id = run.checkpoint_id() if run.checkpoint_id is not None else None
+        if checkpoint_id:
+            found.append(("|".join(parts[:depth]), checkpoint_id))
+        run = run.parent_task.run if run.parent_task is not None else None
+    return dict(reversed(found))  # the root's first, as LangGraph lists them
+
+
 class Run:
     """State, frontier and bookkeeping of one invocation."""
 
@@ -264,9 +281,12 @@ class Run:
             configurable.get(CONFIG_KEY_NODE_FINISHED) if configurable else None
         )
         """Called with each node's name when it finishes (LangGraph's config key)."""
-        self.step_budget = self.limit
-        """Node steps this run may take: as in LangGraph, taking new input counts as
-        one of the ``recursion_limit`` steps (set in ``_start_input``)."""
+        self.step_budget = self.limit + 1
+        """``RemainingSteps`` of the run's first step; as in LangGraph, a step still
+        runs with none left, and the run stops with ``GraphRecursionError`` after it.
+        New input counts as two of the ``recursion_limit`` steps (``_start_input``):
+        LangGraph counts its input step, and a run going on from a checkpoint (a
+        resume) starts with ``recursion_limit + 1`` steps left."""
         # A subgraph's own consumer (a node iterating its stream) sees its events
         # as top-level ones; forwarded to the parent's stream they carry the namespace.
         sink = self.sink = EventSink(  # modes, live, namespace, forward (positional)
@@ -315,6 +335,8 @@ class Run:
         with a checkpointer here or up the call chain (a saver keeps what it stored)."""
         if cp is not None:
             self.ctx.checkpoint_id = lambda: cp.config["configurable"].get("checkpoint_id", "")
+            if parent_task is not None:
+                cp.parents = _parents_of(parent_task, cp.ns)
         elif outer is not None:
             self.ctx.checkpoint_id = outer.checkpoint_id
 
@@ -485,6 +507,8 @@ class Run:
             self._take_saved_input()
             self.skip_interrupt_before = True
             self._report_loaded()
+            if "values" in self.modes:  # where it goes on from, as a resumed graph shows
+                self._emit("values", self._values_chunk())
             return
         self._start_input(input)
 
@@ -542,7 +566,7 @@ class Run:
             self.restored = {}
             if cp.loaded:
                 self.step += 1
-        self.step_budget = self.limit - 1
+        self.step_budget = self.limit - 1  # (the input's step, and the step resumes add)
         if cp is not None and not self.tables.direct_input:
             # The input checkpoint, as LangGraph's: the state before the input, and
             # the input as what runs next (a replay from here takes it again).
@@ -644,12 +668,13 @@ class Run:
             before,
             self.tables.output_key_set,
         )
-        # The update stands for the nodes it names: they no longer run; what else was
-        # triggered (and not yet run) still is, as LangGraph's channels keep it.
-        # (as END: the thread ends here, nothing stays due)
+        # The update is a step of its own: it stands for the nodes it names (they no
+        # longer run) and what their edges lead to runs next. Of what was due before,
+        # only a fired join's target stays (LangGraph's barrier channels keep it; an
+        # edge's or a route's trigger lasts one step). As END: nothing stays due.
         written = {name for name, _ in writers}
-        gone = {*self.frontier.pending} if END in written else {*written, START}
-        pending = {n: None for n in self.frontier.pending if n not in gone}
+        joined = set() if END in written else {t for _, t in self.tables.joins} - written
+        pending = {n: None for n in self.frontier.pending if n in joined}
         self.frontier = Frontier(pending=pending, sends=[], deferred={}, joins=self.frontier.joins)
         for name, _ in writers:
             if name != END:
@@ -909,17 +934,22 @@ class Run:
         return self.step_budget - self.steps_run
 
     def check_before(self, tasks: list[Task]) -> bool:
-        """Enforce the recursion limit; True when ``interrupt_before`` stops the run here."""
-        if self.steps_run >= self.step_budget:
+        """Enforce the recursion limit; True when ``interrupt_before`` stops the run here,
+        or when nothing is left to run (``tasks`` empty)."""
+        if self.steps_run > self.step_budget:
+            # (a run whose last step had no steps left fails even if it is done, as
+            # LangGraph's: the limit is crossed either way)
             raise GraphRecursionError(
                 create_error_message(
                     message=f"Recursion limit of {self.limit} reached without hitting a stop "
-                    f"condition (next: {[t.node.name for t in tasks]}). If the graph should run "
-                    "longer, raise it: invoke(..., {'recursion_limit': N}); otherwise check the "
-                    "loop's exit condition.",
+                    f"condition{f' (next: {[t.node.name for t in tasks]})' if tasks else ''}. If "
+                    "the graph should run longer, raise it: invoke(..., {'recursion_limit': N}); "
+                    "otherwise check the loop's exit condition.",
                     error_code=ErrorCode.GRAPH_RECURSION_LIMIT,
                 )
             )
+        if not tasks:
+            return True
         before = self.tables.interrupt_before
         if (
             before
@@ -1580,7 +1610,7 @@ class Run:
             yield from drain()
             while True:
                 tasks = self.plan()
-                if not tasks or self.check_before(tasks):
+                if self.check_before(tasks):
                     break
                 started = run_order(tasks) if len(tasks) > 1 else tasks
                 if self.modes and self.emit_debug_starts(started):
@@ -1655,7 +1685,7 @@ class Run:
                 yield event
             while True:
                 tasks = self.plan()
-                if not tasks or self.check_before(tasks):
+                if self.check_before(tasks):
                     break
                 started = run_order(tasks)
                 if self.emit_debug_starts(started):

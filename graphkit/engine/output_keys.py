@@ -17,9 +17,8 @@ from graphkit.constants import INTERRUPT
 from graphkit.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
+    from graphkit.engine.results import Write
     from graphkit.engine.tables import GraphTables
-
-Write = tuple[str, Any]
 
 
 class OutputKeys:

@@ -347,10 +347,14 @@ def get_state_history(
     limit: int | None,
     saver: BaseCheckpointSaver | None = None,
 ) -> Iterator[StateSnapshot]:
-    """Snapshots of a thread, newest first (of one namespace: ``checkpoint_ns``)."""
+    """Snapshots of a thread, newest first (of one namespace: ``checkpoint_ns``); of a
+    config that names a checkpoint, that one only (as LangGraph's savers list it)."""
     saver = saver or _saver(graph)
     graph = _reader(graph, config)
     config = {**config, "configurable": {"checkpoint_ns": "", **(config.get("configurable") or {})}}
+    if checkpoint_id_of(config) is not None:
+        yield from _named_checkpoint(graph, saver, config, filter, before, limit)
+        return
     children: dict[str | None, list[CheckpointTuple]] = {}
     for found in saver.list(config, filter=filter, before=before, limit=limit):
         mine = children.pop(checkpoint_id_of(found.config), None)
@@ -358,6 +362,28 @@ def get_state_history(
             mine = _children(saver, found)  # saved after ``before``: not listed here
         yield snapshot(graph, found, saver=saver, via=config, children=mine or ())
         children.setdefault(checkpoint_id_of(found.parent_config), []).append(found)
+
+
+def _named_checkpoint(
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    saver: BaseCheckpointSaver,
+    config: RunnableConfig,
+    filter: dict[str, Any] | None,
+    before: RunnableConfig | None,
+    limit: int | None,
+) -> Iterator[StateSnapshot]:
+    """The history of a config naming a checkpoint: that checkpoint, if it passes the
+    ``filter``, is older than ``before`` and ``limit`` allows one."""
+    found = saver.get_tuple(config)
+    if found is None or limit == 0:
+        return
+    metadata = found.metadata or {}
+    if filter and any(metadata.get(k) != v for k, v in filter.items()):
+        return
+    before_id = checkpoint_id_of(before)
+    if before_id is not None and (checkpoint_id_of(found.config) or "") >= before_id:
+        return
+    yield snapshot(graph, found, saver=saver, via=config, children=_children(saver, found))
 
 
 def update_state(

@@ -189,9 +189,7 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                     "add_node(fn, fn2): pass a name and a function, or just a function."
                 )
             action = node
-            name = node.name if isinstance(node, Tool | Workflow) else function_name(node)
-            if is_langchain_runnable(node):
-                name = LangChainNode(node).__name__
+            name = _default_node_name(node)
         self._check_new_node_name(name)
         if isinstance(action, Tool | Workflow):
             action = action.as_node()
@@ -603,6 +601,17 @@ def _check_executor(executor: Any) -> Any:
             f"graphkit.executor.RayExecutor() (or LocalExecutor()), got {executor!r}."
         )
     return executor
+
+
+def _default_node_name(action: Any) -> str:
+    """The name ``add_node(action)`` gives a node: a tool's, an entrypoint's or a compiled graph's
+    ``name`` (``compile(name=...)``, ``create_react_agent(name=...)``: how agents of a
+    multi-agent graph are added), a runnable's, or the function's."""
+    if isinstance(action, Tool | Workflow) or _is_compiled_graph(action):
+        return str(action.name)
+    if is_langchain_runnable(action):
+        return LangChainNode(action).__name__
+    return function_name(action)
 
 
 def _is_compiled_graph(obj: Any) -> bool:

@@ -1,5 +1,6 @@
 """Savers written for LangGraph (``langgraph-checkpoint-sqlite``'s sync and async
-SQLite savers, LangGraph's ``InMemorySaver``) as graphkit checkpointers: threads pause,
+SQLite savers, ``langgraph-checkpoint-postgres``'s ``PostgresSaver`` on a real server,
+LangGraph's ``InMemorySaver``) as graphkit checkpointers: threads pause,
 resume, keep history and time-travel; what they store is graphkit's bytes; LangGraph's
 own threads and damaged rows are refused with errors, never a crash."""
 
@@ -44,12 +45,20 @@ def asking_agent(checkpointer: Any) -> Any:
     return builder.compile(checkpointer=checkpointer)
 
 
-@pytest.fixture(params=["sqlite", "langgraph-memory"])
+@pytest.fixture(params=["sqlite", "langgraph-memory", "postgres"])
 def foreign(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "sqlite":
         connection = sqlite3.connect(tmp_path / "lg.db", check_same_thread=False)
         yield sqlite_saver.SqliteSaver(connection)
         connection.close()
+    elif request.param == "postgres":  # langgraph-checkpoint-postgres on a real server
+        lg_postgres = pytest.importorskip("langgraph.checkpoint.postgres")
+        url = request.getfixturevalue("pg_url")
+        with lg_postgres.PostgresSaver.from_conn_string(url) as saver:
+            saver.setup()
+            with saver.conn.cursor() as cursor:
+                cursor.execute("TRUNCATE checkpoints, checkpoint_blobs, checkpoint_writes")
+            yield saver
     else:
         yield lg_memory.InMemorySaver()
 

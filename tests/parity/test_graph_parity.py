@@ -156,6 +156,47 @@ def update_state_as_node(lib: Lib) -> Any:
     return state.values, state.next, g.invoke(None, cfg)
 
 
+def update_state_as_another_node(lib: Lib) -> Any:
+    # Paused before "b", updated as "a" or as "c": what was due ("b") is replaced.
+    b = lib.StateGraph(Log)
+    for name in ("a", "b", "c"):
+        b.add_node(name, lambda s, name=name: {"log": [name]})
+    b.add_edge(lib.START, "a")
+    b.add_edge("a", "b")
+    b.add_edge("b", "c")
+    g = b.compile(checkpointer=lib.InMemorySaver(), interrupt_before=["b"])
+    seen = []
+    for as_node in ("a", "b", "c"):
+        cfg = _thread(as_node)
+        g.invoke({"log": []}, cfg)
+        g.update_state(cfg, {"log": ["manual"]}, as_node=as_node)
+        seen.append((g.get_state(cfg).next, g.invoke(None, cfg)))
+    return seen
+
+
+def recursion_limit_steps_taken(lib: Lib) -> Any:
+    # How many steps run before GraphRecursionError, fresh and resumed, and what each
+    # step sees as RemainingSteps.
+    keys = {"log": Annotated[list[str], operator.add], "left": lib.RemainingSteps}
+    Loop = TypedDict("Loop", keys)  # type: ignore[misc]
+    b = lib.StateGraph(Loop)
+    b.add_node("work", lambda s: {"log": [str(s["left"])]})
+    b.add_edge(lib.START, "work")
+    b.add_edge("work", "work")
+    g = b.compile(checkpointer=lib.InMemorySaver())
+    cfg = {**_thread("t"), "recursion_limit": 3}
+    seen = []
+    for given in ({"log": []}, None, {"log": ["more"]}):
+        with pytest.raises(lib.GraphRecursionError):
+            g.invoke(given, cfg)
+        seen.append(g.get_state(cfg).values["log"])
+    updates = []
+    with pytest.raises(lib.GraphRecursionError):
+        for chunk in g.stream({"log": []}, {**_thread("u"), "recursion_limit": 2}):
+            updates.append(chunk)
+    return seen, updates
+
+
 def custom_stream(lib: Lib) -> Any:
     def talk(state: Log) -> dict[str, Any]:
         writer = lib.get_stream_writer()
@@ -435,6 +476,8 @@ SCENARIOS = [
     interrupt_and_resume,
     interrupt_before,
     update_state_as_node,
+    update_state_as_another_node,
+    recursion_limit_steps_taken,
     custom_stream,
     deferred_node,
     messages_state,

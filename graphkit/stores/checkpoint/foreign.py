@@ -1,5 +1,6 @@
-"""Savers written for LangGraph (``langgraph-checkpoint-sqlite``'s ``SqliteSaver``, a Redis
-or MongoDB saver, LangGraph's own ``InMemorySaver``...) as graphkit checkpointers.
+"""Savers written for LangGraph (``langgraph-checkpoint-sqlite``'s ``SqliteSaver``,
+``langgraph-checkpoint-postgres``'s ``PostgresSaver``, LangGraph's own ``InMemorySaver``,
+any object with their methods) as graphkit checkpointers.
 
 ``compile(checkpointer=saver)`` wraps such a saver (one with LangGraph's methods but not a
 graphkit :class:`BaseCheckpointSaver`) in a :class:`ForeignSaver`, so a program can keep
