@@ -27,7 +27,7 @@ from langchain_core.language_models.fake_chat_models import (
     GenericFakeChatModel,
 )
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import InjectedToolCallId, ToolException
 from langchain_core.tools import tool as lc_tool
 from langchain_openai import ChatOpenAI as LangChainOpenAI
@@ -214,6 +214,86 @@ def test_a_wrapped_model_streams_tokens_into_the_messages_mode() -> None:
     assert len(chunks) > 1 and all(isinstance(c, AIMessageChunk) for c, _ in chunks)
     assert {meta["langgraph_node"] for _, meta in chunks} == {"agent"}
     assert {meta["ls_provider"] for _, meta in chunks} == {"genericfakechatmodel"}
+
+
+def _one_model_node_graph(node: Any) -> Any:
+    return StateGraph(MessagesState).add_node("agent", node).add_edge(START, "agent").compile()
+
+
+def test_a_langchain_model_a_node_calls_streams_its_tokens() -> None:
+    # The quickstart: a node calls a LangChain model itself, the caller streams "messages".
+    model = GenericFakeChatModel(messages=iter([lc.AIMessage("one two", id="m1")] * 2))
+
+    def agent(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    def agent_with_config(state: MessagesState, config: RunnableConfig) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"], config)]}
+
+    for node in (agent, agent_with_config):
+        graph = _one_model_node_graph(node)
+        chunks = list(graph.stream({"messages": [("user", "hi")]}, stream_mode="messages"))
+        assert [c.content for c, _ in chunks] == ["one", " ", "two"]  # tokens, then no repeat
+        assert all(isinstance(c, lc.AIMessageChunk) for c, _ in chunks)
+        assert {(m["langgraph_node"], m["ls_provider"]) for _, m in chunks} == {
+            ("agent", "genericfakechatmodel")
+        }
+
+
+async def test_a_langchain_model_a_node_awaits_streams_its_tokens() -> None:
+    model = GenericFakeChatModel(messages=iter([lc.AIMessage("a b")]))
+
+    async def agent(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [await model.ainvoke(state["messages"])]}
+
+    graph = _one_model_node_graph(agent)
+    stream = graph.astream({"messages": [("user", "hi")]}, stream_mode="messages")
+    assert [c.content async for c, _ in stream] == ["a", " ", "b"]
+
+
+async def test_a_langchain_model_a_node_calls_reports_its_call_in_astream_events() -> None:
+    model = GenericFakeChatModel(messages=iter([lc.AIMessage("a b")]))
+    graph = _one_model_node_graph(lambda s: {"messages": [model.invoke(s["messages"])]})
+    events = [e async for e in graph.astream_events({"messages": [("user", "hi")]})]
+    node = next(e for e in events if e["event"] == "on_chain_start" and e["name"] == "agent")
+    calls = [e for e in events if "chat_model" in e["event"]]
+    kinds = [e["event"].removeprefix("on_chat_model_") for e in calls]
+    assert kinds == ["start", "stream", "stream", "stream", "end"]
+    assert {e["name"] for e in calls} == {"GenericFakeChatModel"}
+    assert all(e["parent_ids"][-1] == node["run_id"] for e in calls)
+    assert [e["data"]["chunk"].content for e in calls[1:4]] == ["a", " ", "b"]
+    assert calls[-1]["data"]["output"].content == "a b"
+    assert calls[0]["metadata"]["langgraph_node"] == "agent"
+
+
+def test_a_langchain_model_a_task_calls_streams_each_token_once() -> None:
+    from graphkit.func import entrypoint, task
+
+    model = GenericFakeChatModel(messages=iter([lc.AIMessage("a b")]))
+
+    @task
+    def ask(question: str) -> str:
+        return str(model.invoke(question).content)
+
+    @entrypoint()
+    def workflow(question: str) -> str:
+        return ask(question).result()
+
+    chunks = list(workflow.stream("hi", stream_mode="messages"))
+    assert [(c.content, meta["langgraph_node"]) for c, meta in chunks] == [
+        ("a", "ask"),
+        (" ", "ask"),
+        ("b", "ask"),
+    ]
+
+
+def test_a_langchain_model_tagged_nostream_sends_its_whole_reply() -> None:
+    model = GenericFakeChatModel(messages=iter([lc.AIMessage("a b")])).with_config(
+        tags=["nostream"]
+    )
+    graph = _one_model_node_graph(lambda s: {"messages": [model.invoke(s["messages"])]})
+    chunks = list(graph.stream({"messages": [("user", "hi")]}, stream_mode="messages"))
+    assert [c.content for c, _ in chunks] == ["a b"]
 
 
 async def test_a_wrapped_model_streams_asynchronously() -> None:
