@@ -401,13 +401,17 @@ class TaskContext:
         return "|".join((*self.run.namespace, f"{self.id}#{index}"))
 
     def config(self) -> RunnableConfig:
-        """The run config plus where we are: LangGraph's ``langgraph_*`` metadata keys,
+        """The run config plus where we are: LangGraph's ``langgraph_*`` metadata keys
+        (inside a graph run by a node, also the outermost such node's ``checkpoint_ns``),
         and in ``configurable`` this task's ``checkpoint_ns`` (no ``checkpoint_id``: the
         task runs after the run's checkpoint, not in it), as a LangGraph node sees them."""
         run_config = self.run.config
         where = self._where()
         metadata = {**self.run.scope.metadata, **(run_config.get("metadata") or {})}
         metadata.update(where)
+        namespace = self.run.namespace
+        if namespace:  # (LangGraph's: the outermost node's, which its config passes down)
+            metadata.setdefault("checkpoint_ns", namespace[0])
         configurable = {
             **(run_config.get("configurable") or {}),
             "checkpoint_ns": where["langgraph_checkpoint_ns"],
@@ -432,7 +436,7 @@ class TaskContext:
             namespace = f"{self.checkpoint_ns}|{name}:{task_id}"
             triggers, lg_path = call_path(self.path, task_id)
         else:
-            name, task_id, namespace = self.name, self.id, self.checkpoint_ns
+            name, namespace = self.name, self.checkpoint_ns
             triggers, lg_path = langgraph_path(self.path, name)
         return {
             "langgraph_step": self.step,
@@ -440,13 +444,11 @@ class TaskContext:
             "langgraph_triggers": triggers,
             "langgraph_path": lg_path,
             "langgraph_checkpoint_ns": namespace,
-            "langgraph_task_id": task_id,
         }
 
     def stream_metadata(self) -> dict[str, Any]:
         """Metadata that goes with ``messages`` chunks streamed from this task."""
         metadata = {**self.run.scope.metadata, "ls_integration": "langgraph", **self._where()}
-        del metadata["langgraph_task_id"]
         if self.run.namespace:
             metadata["checkpoint_ns"] = "|".join(self.run.namespace)
         return metadata
@@ -636,7 +638,6 @@ def model_chunk_metadata(
     metadata = task.stream_metadata()
     metadata.setdefault("checkpoint_ns", metadata.get("langgraph_checkpoint_ns", ""))
     metadata.update(model_metadata)
-    metadata.pop("langgraph_task_id", None)  # (from a node's config: not in stream metadata)
     shown = [*(task.run.config.get("tags") or ())]
     shown.extend(t for t in tags if t not in shown)
     shown = [t for t in shown if not t.startswith("seq:step")]

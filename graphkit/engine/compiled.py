@@ -451,6 +451,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             run, resuming = nested_run(
                 self, parent, merged, forward=not streaming, modes=call.modes
             )
+            if "langchain_core" in sys.modules:
+                _langchain_configs(run)
             if streaming and "messages" in call.modes and "langchain_core" in sys.modules:
                 _tap_langchain_tokens(run)
         else:
@@ -468,6 +470,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 run = _traced_run(self, merged, saver, call, live, scope)
             else:
                 run = Run(self, merged, saver, modes, live, (), None, None, scope)  # positional
+            if "langchain_core" in sys.modules:
+                _langchain_configs(run)
             if live and "messages" in modes and "langchain_core" in sys.modules:
                 _tap_langchain_tokens(run)
         if overrides:
@@ -1143,6 +1147,14 @@ def _traced_run(
     run.keep_events = EVENTS in call.stream_modes
     run.traced()
     return run
+
+
+def _langchain_configs(run: Run) -> None:
+    """Each task's config is LangChain's current config while it runs (as in LangGraph:
+    ``graphkit.engine.langchain_config``; only once langchain_core is imported)."""
+    from graphkit.engine.langchain_config import configs_for
+
+    run.langchain_configs = configs_for()
 
 
 def _tap_langchain_tokens(run: Run) -> None:

@@ -7,10 +7,10 @@ streams and reports each chunk (``on_llm_new_token``). A node written for LangGr
 calls ``model.invoke(state["messages"])``, with its config or without one: LangChain
 then reads its current config from the ``var_child_runnable_config`` context variable.
 
-So a run streaming ``"messages"`` in a process that imported langchain_core runs each
-step's tasks with ``TOKEN_TAP`` in LangChain's current config (set once per step, in
-the context copy the step's tasks run in: ``Run.enter_step``, a C-level call; the
-consumer's own code never runs under it); one handler serves every run and thread. At a
+So a run streaming ``"messages"`` in a process that imported langchain_core runs its
+tasks with ``TOKEN_TAP`` in LangChain's current config: each task's config, which that
+is while it runs (``graphkit.engine.langchain_config``), carries it among its callbacks
+(the consumer's own code never runs under it); one handler serves every run and thread. At a
 model's start the tap asks ``CURRENT_TASK`` which task (or ``@task`` call) the model
 runs in; the model's chunks (or, for a model that does not stream, its reply) go to
 that task's stream with LangGraph's metadata: the task's ``langgraph_*`` keys and
@@ -40,6 +40,7 @@ from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
 from graphkit.constants import TAG_NOSTREAM
 from graphkit.context import CURRENT_TASK, emit_streamed_message, model_chunk_metadata
+from graphkit.engine.langchain_config import TaskConfigs
 from graphkit.engine.run_events import EVENTS
 
 if TYPE_CHECKING:
@@ -173,6 +174,8 @@ def with_tap(callbacks: Any) -> Any:
 
 def _tapped(current: Any) -> Any:
     """LangChain's current config for a task: ``current`` (if any) with the tap."""
+    if isinstance(current, TaskConfigs):  # (each task's config: with the tap)
+        return current.tapped()
     if not current:
         return _TAPPED
     return {**current, "callbacks": with_tap(current.get("callbacks"))}
@@ -189,7 +192,9 @@ def tap_tokens(run: Run) -> None:
     executor = run.ctx.executor
     if isinstance(executor, EventsExecutor):
         executor.tap_callbacks = with_tap
-    if run.ctx.parent_task is not None and run.sink.queue is None:
+    if run.langchain_configs is not None:  # (each task's config: with the tap)
+        run.langchain_configs = run.langchain_configs.tapped()
+    elif run.ctx.parent_task is not None and run.sink.queue is None:
         run.tapped_here = True  # (its steps run in the node's context: not live)
     else:  # each step's context is a copy of this one: its config, with the tap
         tapped = _tapped(var_child_runnable_config.get())

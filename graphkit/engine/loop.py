@@ -98,6 +98,7 @@ from graphkit.types import Command, Interrupt, RunnableConfig, Send, StateUpdate
 
 if TYPE_CHECKING:
     from graphkit.engine.compiled import CompiledStateGraph
+    from graphkit.engine.langchain_config import TaskConfigs
     from graphkit.stores.checkpoint.base import BaseCheckpointSaver
 
 DEFAULT_RECURSION_LIMIT = 10_007
@@ -206,6 +207,9 @@ class Run:
     """Called in the context a live step's tasks run in, before they start (a run
     streaming ``"messages"``: ``langchain_tokens.tap_tokens``), or None."""
     tapped_here = False
+    langchain_configs: TaskConfigs | None = None
+    """LangChain's current config while the run iterates (in a process that imported
+    langchain_core: ``graphkit.engine.langchain_config``), or None."""
     """A graph a node streams itself with ``"messages"``: its steps run in the node's
     context, which ``stream``/``astream`` give the token tap while they iterate."""
     loop: asyncio.AbstractEventLoop | None = None
@@ -1588,12 +1592,17 @@ class Run:
     # ---------------------------------------------------------------- drivers
     def iterate(self, input: Any, *, resuming: bool = False) -> Iterator[Event]:
         """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
+        configs = self.langchain_configs
+        token = None if configs is None else _enter_langchain(configs)
         try:
             yield from self._iterate(input, resuming)
         except ParentCommand as pc:
             if self.ctx.parent_task is not None:
                 raise
             raise _no_parent(pc) from None
+        finally:
+            if token is not None:
+                _leave_langchain(token)
         if self.drained is not None:
             raise GraphDrained(self.drained)
 
@@ -1644,6 +1653,8 @@ class Run:
 
     async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncGenerator[Event, None]:
         """The async twin of ``iterate``."""
+        configs = self.langchain_configs
+        token = None if configs is None else _enter_langchain(configs)
         try:
             async with aclosing(self._aiterate(input, resuming)) as events:  # (closed with this)
                 async for event in events:
@@ -1652,6 +1663,9 @@ class Run:
             if self.ctx.parent_task is not None:
                 raise
             raise _no_parent(pc) from None
+        finally:
+            if token is not None:
+                _leave_langchain(token)
         if self.drained is not None:
             raise GraphDrained(self.drained)
 
@@ -1895,6 +1909,20 @@ def _recursion_limit(value: Any) -> int:
             f"{DEFAULT_RECURSION_LIMIT})."
         )
     return limit
+
+
+def _enter_langchain(configs: TaskConfigs) -> object:
+    """``langchain_config.enter`` (imported only by a run that has ``configs``)."""
+    from graphkit.engine.langchain_config import enter
+
+    return enter(configs)
+
+
+def _leave_langchain(token: object) -> None:
+    """``langchain_config.leave``."""
+    from graphkit.engine.langchain_config import leave
+
+    leave(token)
 
 
 def _no_parent(pc: ParentCommand) -> InvalidUpdateError:

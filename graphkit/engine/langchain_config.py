@@ -1,0 +1,95 @@
+"""A task's config as LangChain's current config while it runs (as in LangGraph).
+
+LangChain runnables called without a config read LangChain's current one
+(``var_child_runnable_config``, through ``ensure_config``). LangGraph sets it to each
+node's config, so a ``RunnableLambda``, a ``configurable_alternatives`` model or a tool
+that a node calls inherits its ``configurable``, ``tags``, ``metadata``, callbacks and
+``recursion_limit``. graphkit does the same at the cost of one context variable write
+per run, and only in a process that imported langchain_core (no LangChain runnable can
+exist otherwise): a top-level run puts one ``TaskConfigs`` there while it iterates
+(``Run.iterate``), which every task, ``@task`` call, tool and graph run inside a node
+inherits through its context. It reads as the config of the task running where it is
+read (``CURRENT_TASK``), worked out only when LangChain reads it; outside a task (the
+stream's consumer, between steps) it reads as the config that was current before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from langchain_core.runnables.config import var_child_runnable_config
+
+from graphkit.context import CURRENT_TASK
+
+_get_task = CURRENT_TASK.get
+
+
+class TaskConfigs(Mapping[str, Any]):
+    """LangChain's current config during a run: the running task's config (with the
+    token tap among its callbacks when ``tap``), else ``outer``."""
+
+    __slots__ = ("outer", "tap")
+
+    def __init__(self, outer: Mapping[str, Any] | None, tap: bool = False) -> None:
+        self.outer: Mapping[str, Any] = outer or {}
+        """LangChain's current config when the run started (read outside a task)."""
+        self.tap = tap
+        """Whether a task's config carries the token tap (a run streaming messages)."""
+
+    def tapped(self) -> TaskConfigs:
+        """These configs, with the token tap in a task's callbacks."""
+        return self if self.tap else TaskConfigs(self.outer, tap=True)
+
+    def current(self) -> Mapping[str, Any]:
+        """The config this reads as here and now."""
+        task = _get_task()
+        if task is None:
+            return self.outer
+        config: dict[str, Any] = task.config()  # type: ignore[assignment]
+        if self.tap:
+            from graphkit.engine.langchain_tokens import with_tap
+
+            config["callbacks"] = with_tap(config.get("callbacks"))
+        return config
+
+    def __getitem__(self, key: str) -> Any:
+        return self.current()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.current())
+
+    def __len__(self) -> int:
+        return len(self.current())
+
+    def items(self) -> Any:
+        """(One lookup of the task's config: ``ensure_config`` reads it this way.)"""
+        return self.current().items()
+
+    def copy(self) -> dict[str, Any]:
+        """The config this reads as, as a dict of its own (``dict.copy``'s spelling)."""
+        return dict(self.current())
+
+    def __repr__(self) -> str:
+        return f"TaskConfigs({dict(self.current())!r})"
+
+
+def configs_for(tap: bool = False) -> TaskConfigs | None:
+    """What a run puts in LangChain's current config while it iterates, or None when
+    that already is one (a graph run inside a node: its tasks read through the same)."""
+    current = var_child_runnable_config.get()
+    if isinstance(current, TaskConfigs):
+        return current.tapped() if tap and not current.tap else None
+    return TaskConfigs(current, tap)
+
+
+def enter(configs: TaskConfigs) -> Any:
+    """Make ``configs`` LangChain's current config; returns the token ``leave`` takes."""
+    return var_child_runnable_config.set(configs)  # type: ignore[arg-type]
+
+
+def leave(token: Any) -> None:
+    """Put back what ``enter`` replaced."""
+    with contextlib.suppress(ValueError):  # closed from another context (by the GC, say)
+        var_child_runnable_config.reset(token)
