@@ -18,7 +18,8 @@ A sync run calls the handlers where each event happens (in the node's thread, as
 LangGraph does). An async run awaits them on its event loop as the events come through
 its live stream; a node waits until its start was handled before its body runs. Either
 way, what a node calls (a LangChain runnable, given the node's config or not: it is
-LangChain's current config while the node runs) reports under the node's run.
+LangChain's current config while the node runs, ``engine.langchain_config``) reports
+under the node's run.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from graphkit.engine.loop import Run
 from graphkit.engine.run_events import EVENTS, ROOT_NAME, EventsExecutor, evented_tables
 
 if TYPE_CHECKING:
-    from graphkit.context import TaskContext
     from graphkit.engine.events import Event
 
 _START = frozenset({"on_chain_start", "on_chat_model_start", "on_tool_start"})
@@ -251,20 +251,6 @@ class CallbackRelay:
             self.waiters.pop(run_id, None)
             return
         waiter.wait(STARTED_TIMEOUT)
-
-    def enter(self, ctx: TaskContext) -> Any:
-        """While a task runs: its config is LangChain's current one, so that a LangChain
-        runnable it calls without a config reports under it too (as in LangGraph).
-        Returns the token ``leave`` takes."""
-        from langchain_core.runnables.config import var_child_runnable_config
-
-        return var_child_runnable_config.set(ctx.config())
-
-    def leave(self, token: Any) -> None:
-        """The task ``enter`` was called for is done."""
-        from langchain_core.runnables.config import var_child_runnable_config
-
-        var_child_runnable_config.reset(token)
 
     def child_manager(self, run_id: str) -> Any:
         """A ``CallbackManager`` for LangChain runnables a task calls with its config:

@@ -177,19 +177,13 @@ class EventsExecutor:
             return self.inner.call(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
         relay = self.relay
-        token = None
-        if relay is not None:
-            if self.inline is None:  # (an async run's: the handlers see its start first)
-                relay.wait_started(chain.run_id)
-            token = relay.enter(ctx)
+        if relay is not None and self.inline is None:  # (the handlers see its start first)
+            relay.wait_started(chain.run_id)
         try:
             output = self.inner.call(name, spec, state, ctx)
         except BaseException as exc:
             chain.failed(exc)
             raise
-        finally:
-            if token is not None:
-                relay.leave(token)
         self.returned(chain, output)
         return output
 
@@ -199,19 +193,13 @@ class EventsExecutor:
             return await self.inner.acall(name, spec, state, ctx)
         chain = self.task_run(ctx, name, spec, state)
         relay = self.relay
-        token = None
-        if relay is not None:
-            if self.inline is None:  # (the handlers see its start before what it runs)
-                await relay.reached(chain.run_id)
-            token = relay.enter(ctx)
+        if relay is not None and self.inline is None:  # (the handlers see its start first)
+            await relay.reached(chain.run_id)
         try:
             output = await self.inner.acall(name, spec, state, ctx)
         except BaseException as exc:
             chain.failed(exc)
             raise
-        finally:
-            if token is not None:
-                relay.leave(token)
         if not self.after_branches(chain, output):
             chain.emit("stream", {"chunk": output})
             await asyncio.sleep(0)  # (see ``later``)
