@@ -13,8 +13,9 @@ after, so teardown is not counted). Needs valgrind; takes 10-30 s per workload:
 joined by a list reducer; ``chain``: the 100-node chain; ``chain_messages`` /
 ``chain_messages_lc``: one ``stream(stream_mode="messages")`` of it, the second with
 langchain_core imported (the tap for LangChain models' tokens is then set up, though
-no node calls one). The fixed part of a fan-out
-is about ``fanout_1 - (fanout_10 - fanout_1) / 9``. Threads count too: a fan-out's
+no node calls one). Any workload with ``_lc`` appended runs with langchain_core
+imported (each task's config is then LangChain's current config while it runs).
+The fixed part of a fan-out is about ``fanout_1 - (fanout_10 - fanout_1) / 9``. Threads count too: a fan-out's
 figure varies by a few thousand between runs (the helper overseer's looks).
 """
 
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import time
 
-COUNTS = {"chain": 50, "chain_messages": 30, "chain_messages_lc": 30}
+COUNTS = {"chain": 50, "chain_lc": 50, "chain_messages": 30, "chain_messages_lc": 30}
 """Invokes counted per workload (default 300)."""
 
 _DRIVER = """
@@ -36,6 +37,9 @@ from typing import Any, TypedDict
 from graphkit.bench import bench_engine
 
 kind = {kind!r}
+if kind.endswith("_lc"):  # (LangChain loaded, no LangChain runnable in the graph)
+    import langchain_core.messages
+    kind = kind[:-3]
 if kind == "one":
     from graphkit import END, START, StateGraph
 
@@ -50,9 +54,7 @@ if kind == "one":
     call: Any = lambda: graph.invoke({{"x": 0}})
 elif kind == "chain":
     call = bench_engine.chain("graphkit")
-elif kind.startswith("chain_messages"):
-    if kind == "chain_messages_lc":
-        import langchain_core.messages  # (LangChain loaded, no LangChain model in the graph)
+elif kind == "chain_messages":
     chain_graph = bench_engine.chain_graph("graphkit")
     call = lambda: list(chain_graph.stream({{"x": 0}}, stream_mode="messages"))
 else:
