@@ -204,8 +204,9 @@ class Run:
     """The loaded checkpoint, as the ``checkpoints`` stream reports it."""
     _pool: ThreadPoolExecutor | None = None
     enter_step: Callable[[], object] | None = None
-    """Called in the context a live step's tasks run in, before they start (a run
-    streaming ``"messages"``: ``langchain_tokens.tap_tokens``), or None."""
+    """Called in the context a live step's tasks run in, before they start (a graph
+    run inside a node, streaming ``"messages"`` live: ``langchain_tokens.tap_tokens``),
+    or None."""
     tapped_here = False
     langchain_configs: TaskConfigs | None = None
     """LangChain's current config while the run iterates (in a process that imported
