@@ -24,6 +24,8 @@ from langchain_core.runnables.config import var_child_runnable_config
 from graphkit.context import CURRENT_TASK
 
 _get_task = CURRENT_TASK.get
+_set_config = var_child_runnable_config.set
+_reset_config = var_child_runnable_config.reset
 
 
 class TaskConfigs(Mapping[str, Any]):
@@ -54,6 +56,16 @@ class TaskConfigs(Mapping[str, Any]):
             config["callbacks"] = with_tap(config.get("callbacks"))
         return config
 
+    def enter(self) -> Any:
+        """Make these LangChain's current config; returns the token ``leave`` takes."""
+        return _set_config(self)  # type: ignore[arg-type]
+
+    @staticmethod
+    def leave(token: Any) -> None:
+        """Put back what ``enter`` replaced."""
+        with contextlib.suppress(ValueError):  # closed from another context (by the GC, say)
+            _reset_config(token)
+
     def __getitem__(self, key: str) -> Any:
         return self.current()[key]
 
@@ -75,21 +87,8 @@ class TaskConfigs(Mapping[str, Any]):
         return f"TaskConfigs({dict(self.current())!r})"
 
 
-def configs_for(tap: bool = False) -> TaskConfigs | None:
+def configs_for() -> TaskConfigs | None:
     """What a run puts in LangChain's current config while it iterates, or None when
     that already is one (a graph run inside a node: its tasks read through the same)."""
     current = var_child_runnable_config.get()
-    if isinstance(current, TaskConfigs):
-        return current.tapped() if tap and not current.tap else None
-    return TaskConfigs(current, tap)
-
-
-def enter(configs: TaskConfigs) -> Any:
-    """Make ``configs`` LangChain's current config; returns the token ``leave`` takes."""
-    return var_child_runnable_config.set(configs)  # type: ignore[arg-type]
-
-
-def leave(token: Any) -> None:
-    """Put back what ``enter`` replaced."""
-    with contextlib.suppress(ValueError):  # closed from another context (by the GC, say)
-        var_child_runnable_config.reset(token)
+    return None if isinstance(current, TaskConfigs) else TaskConfigs(current)

@@ -1594,7 +1594,7 @@ class Run:
     def iterate(self, input: Any, *, resuming: bool = False) -> Iterator[Event]:
         """Run to the end (or an interrupt), yielding ``(mode, chunk)`` events."""
         configs = self.langchain_configs
-        token = None if configs is None else _enter_langchain(configs)
+        token = None if configs is None else configs.enter()
         try:
             yield from self._iterate(input, resuming)
         except ParentCommand as pc:
@@ -1602,8 +1602,8 @@ class Run:
                 raise
             raise _no_parent(pc) from None
         finally:
-            if token is not None:
-                _leave_langchain(token)
+            if configs is not None:
+                configs.leave(token)
         if self.drained is not None:
             raise GraphDrained(self.drained)
 
@@ -1655,7 +1655,7 @@ class Run:
     async def aiterate(self, input: Any, *, resuming: bool = False) -> AsyncGenerator[Event, None]:
         """The async twin of ``iterate``."""
         configs = self.langchain_configs
-        token = None if configs is None else _enter_langchain(configs)
+        token = None if configs is None else configs.enter()
         try:
             async with aclosing(self._aiterate(input, resuming)) as events:  # (closed with this)
                 async for event in events:
@@ -1665,8 +1665,8 @@ class Run:
                 raise
             raise _no_parent(pc) from None
         finally:
-            if token is not None:
-                _leave_langchain(token)
+            if configs is not None:
+                configs.leave(token)
         if self.drained is not None:
             raise GraphDrained(self.drained)
 
@@ -1910,20 +1910,6 @@ def _recursion_limit(value: Any) -> int:
             f"{DEFAULT_RECURSION_LIMIT})."
         )
     return limit
-
-
-def _enter_langchain(configs: TaskConfigs) -> object:
-    """``langchain_config.enter`` (imported only by a run that has ``configs``)."""
-    from graphkit.engine.langchain_config import enter
-
-    return enter(configs)
-
-
-def _leave_langchain(token: object) -> None:
-    """``langchain_config.leave``."""
-    from graphkit.engine.langchain_config import leave
-
-    leave(token)
 
 
 def _no_parent(pc: ParentCommand) -> InvalidUpdateError:
