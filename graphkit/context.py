@@ -438,6 +438,7 @@ class TaskContext:
         else:
             name, namespace = self.name, self.checkpoint_ns
             triggers, lg_path = langgraph_path(self.path, name)
+            triggers = self.shown_triggers() or triggers
         return {
             "langgraph_step": self.step,
             "langgraph_node": name,
@@ -445,6 +446,11 @@ class TaskContext:
             "langgraph_path": lg_path,
             "langgraph_checkpoint_ns": namespace,
         }
+
+    def shown_triggers(self) -> tuple[str, ...] | None:
+        """Its ``langgraph_triggers`` when not its edge channel's (``Task``: its node's
+        ``triggers``)."""
+        return None
 
     def stream_metadata(self) -> dict[str, Any]:
         """Metadata that goes with ``messages`` chunks streamed from this task."""

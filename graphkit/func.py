@@ -514,6 +514,7 @@ class Workflow:
         self.graph.root_run_name = ROOT_NAME
         self.graph.trace_view = self._trace_view
         self.graph.tables.direct_input = True
+        self.graph.tables.nodes[self.node_name].triggers = (START,)
         self.graph.tables.nested_view = _nested_view
         self.config: RunnableConfig = {}
         """Config merged under each run's (see ``with_config``)."""

@@ -129,6 +129,10 @@ class NodeTable:
     """Its input shows ``langchain`` keys as LangChain's: all but graphkit's own nodes
     (``reads_graphkit``; a pydantic schema's LangChain fields excepted) and a subgraph
     taking a dict (it gets graphkit's, and inherits the marks: ``inherit_langchain``)."""
+    triggers: tuple[str, ...] | None = None
+    """What its ``langgraph_triggers`` metadata shows when not its edge channel
+    (``branch:to:<node>``): an entrypoint's function, started by the input itself,
+    ``("__start__",)`` as in LangGraph."""
 
     def copy(self, update: dict[str, Any] | None = None) -> NodeTable:
         """A copy with the fields in ``update`` replaced."""

@@ -119,6 +119,10 @@ class Task(TaskContext):
         self.streamed = False
         self.alone = False
 
+    def shown_triggers(self) -> tuple[str, ...] | None:
+        """Its node's ``triggers`` (``TaskContext.shown_triggers``)."""
+        return self.node.triggers
+
 
 def planned_task(
     run: RunContext,

@@ -296,6 +296,16 @@ def task_invoking(lib: Lib) -> list[Any]:
     return _stream(workflow, "hi")
 
 
+def entrypoint_invoking(lib: Lib) -> list[Any]:
+    model = _generic()
+
+    @lib.entrypoint()
+    def workflow(text: str) -> Any:
+        return model.invoke(text)
+
+    return _stream(workflow, "hi")
+
+
 def tool_invoking(lib: Lib) -> list[Any]:
     inner = _generic("from the tool")
 
@@ -437,6 +447,7 @@ CASES = [
     subgraph_not_streamed,
     async_subgraph_streamed,
     task_invoking,
+    entrypoint_invoking,
     tool_invoking,
     chain_as_node,
     react_agent,
