@@ -425,6 +425,34 @@ def test_list_without_a_namespace_spans_the_threads_namespaces(
     assert _steps(saver.list(cfg("t", ns="child:1"))) == [1]
 
 
+def test_list_of_a_config_naming_a_checkpoint_lists_that_one(
+    saver: BaseCheckpointSaver,
+) -> None:
+    configs = {}
+    for step, ns in enumerate(["", "child:1", "", "", "child:1"]):
+        made = saver.put(cfg("t", ns=ns), ckpt({}, {}), {"step": step, "ns": ns}, {})
+        configs[step] = made["configurable"]["checkpoint_id"]
+    saver.put(cfg("t-other"), ckpt({}, {}), {"step": 9}, {})
+
+    def named(step: int, ns: str | None = "") -> list[int]:
+        configurable = {"thread_id": "t", "checkpoint_id": configs[step]}
+        if ns is not None:
+            configurable["checkpoint_ns"] = ns
+        return _steps(saver.list({"configurable": configurable}))
+
+    assert named(2) == [2]
+    assert named(1, ns="child:1") == [1]
+    assert named(1, ns=None) == [1]  # no namespace named: the thread's, whichever has it
+    assert named(1) == []  # not of the root namespace
+    one = cfg("t", checkpoint_id=configs[2])
+    assert _steps(saver.list(one, filter={"ns": ""})) == [2]
+    assert _steps(saver.list(one, filter={"ns": "other"})) == []
+    assert _steps(saver.list(one, before={"configurable": {"checkpoint_id": configs[3]}})) == [2]
+    assert _steps(saver.list(one, before={"configurable": {"checkpoint_id": configs[2]}})) == []
+    assert _steps(saver.list(one, limit=0)) == []
+    assert _steps(saver.list(cfg("t-other", checkpoint_id=configs[2]))) == []
+
+
 def test_list_threads_counts_checkpoints_and_namespaces(saver: BaseCheckpointSaver) -> None:
     assert saver.list_threads() == []
     saver.put(cfg("old"), ckpt({}, {}), {}, {})

@@ -323,6 +323,16 @@ def test_command_input_updates_and_jumps_to_a_node(saver: BaseCheckpointSaver) -
     assert out["log"] == ["add0", "done", "manual", "done"]
 
 
+def test_command_as_a_fresh_threads_first_input_applies_once_and_runs_only_its_goto(
+    saver: BaseCheckpointSaver,
+) -> None:
+    # On purpose unlike LangGraph, which also runs START's edges here (it feeds the
+    # Command itself to START) and so applies the update twice: ["manual", "manual", ...].
+    graph = counter_graph(saver)
+    out = graph.invoke(Command(update={"log": ["manual"]}, goto="done"), cfg("fresh"))
+    assert out == {"log": ["manual", "done"]}
+
+
 @pytest.mark.slow  # 1,000 turns on disk
 def test_long_conversation_disk_grows_with_bytes_written_not_quadratically(tmp_path: Path) -> None:
     from graphkit import MessagesState

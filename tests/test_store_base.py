@@ -200,13 +200,15 @@ def test_batch_reads_see_state_before_writes_and_last_put_wins(make_store: MakeS
             GetOp(("a",), "k"),
             PutOp(("a",), "k", {"v": 2}),
             SearchOp(("a",)),
-            ListNamespacesOp(),
+            PutOp(("new", "space"), "k", {"v": 3}),
+            ListNamespacesOp(),  # not ("new", "space") yet, as in LangGraph's stores
         ]
     )
     assert results[0] is None and results[2] is None
     assert results[1].value == {"v": 0}  # type: ignore[union-attr]
     assert [r.value for r in results[3]] == [{"v": 0}]  # type: ignore[union-attr]
-    assert results[4] == [("a",)]
+    assert results[5] == [("a",)]
+    assert store.list_namespaces() == [("a",), ("new", "space")]
     item = store.get(("a",), "k")
     assert item is not None and item.value == {"v": 2}
 

@@ -184,7 +184,9 @@ class CheckpointSession:
         """
         if before is not None:
             older = self.reader.list(
-                self.config, before={"configurable": {"checkpoint_id": before}}, limit=1
+                self._namespace_config(),
+                before={"configurable": {"checkpoint_id": before}},
+                limit=1,
             )
             found = next(iter(older), None)
         else:
@@ -232,11 +234,16 @@ class CheckpointSession:
             ),
         )
 
+    def _namespace_config(self) -> RunnableConfig:
+        """The run's config without its ``checkpoint_id``: it names the thread and
+        namespace (``list`` of a config naming a checkpoint lists that one alone)."""
+        configurable = dict(self.config["configurable"])
+        configurable.pop("checkpoint_id", None)
+        return {"configurable": configurable}
+
     def at_latest(self) -> bool:
         """True when the loaded checkpoint is the newest of its thread and namespace."""
-        configurable = {k: v for k, v in self.config["configurable"].items()}
-        configurable.pop("checkpoint_id", None)
-        latest = self.reader.get_tuple({"configurable": configurable})
+        latest = self.reader.get_tuple(self._namespace_config())
         return latest is None or latest.config["configurable"].get("checkpoint_id") == self.config[
             "configurable"
         ].get("checkpoint_id")

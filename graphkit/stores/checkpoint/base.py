@@ -61,6 +61,7 @@ from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mappi
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from graphkit.constants import MISSING
 from graphkit.errors import ConfigError, EmptyChannelError, SaverNotImplementedError
 from graphkit.stores.serde import SerdeError, Serializer, as_serializer, default_serializer
 
@@ -628,7 +629,8 @@ class BaseCheckpointSaver:
         ``config`` None lists every thread; otherwise its thread: the namespace its
         ``checkpoint_ns`` names, or every namespace of the thread (root graph and
         subgraphs, merged newest first) when the key is absent, as LangGraph's savers
-        do. A ``checkpoint_id`` in it is ignored.
+        do. A ``checkpoint_id`` in it lists that checkpoint alone (of the namespace
+        named, else of any namespace of the thread), as LangGraph's savers do.
         ``filter`` keeps checkpoints whose metadata has exactly these key/value pairs
         (decided without decoding channel values); ``before`` keeps only checkpoints
         older than the one it names; ``limit`` caps the count.
@@ -712,11 +714,14 @@ class BaseCheckpointSaver:
         filter: dict[str, Any] | None,
         before: RunnableConfig | None,
         limit: int | None,
+        checkpoint_id: str | None = None,
     ) -> Iterator[CheckpointTuple]:
-        """``list`` of a thread's namespaces, merged newest first (ids sort by time)."""
+        """``list`` of a thread's namespaces, merged newest first (ids sort by time);
+        of the one checkpoint ``checkpoint_id`` names, if given, in each namespace."""
+        named = {} if checkpoint_id is None else {"checkpoint_id": checkpoint_id}
         streams = [
             self.list(
-                {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}},
+                {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, **named}},
                 filter=filter,
                 before=before,
                 limit=limit,
@@ -727,6 +732,27 @@ class BaseCheckpointSaver:
             *streams, key=lambda t: t.config["configurable"]["checkpoint_id"], reverse=True
         )
         return itertools.islice(merged, limit)
+
+    def _named_checkpoint(
+        self,
+        config: RunnableConfig,
+        filter: dict[str, Any] | None,
+        before: RunnableConfig | None,
+        limit: int | None,
+    ) -> Iterator[CheckpointTuple]:
+        """``list`` of a config naming a namespace and a checkpoint: that checkpoint,
+        if it exists, has the ``filter``'s metadata, is older than ``before`` and
+        ``limit`` allows one."""
+        before_id = checkpoint_id_of(before)
+        if limit is not None and limit <= 0:
+            return
+        if before_id is not None and configurable_of(config)["checkpoint_id"] >= before_id:
+            return
+        found = self.get_tuple(config)
+        if found is not None and all(
+            found.metadata.get(key, MISSING) == value for key, value in (filter or {}).items()
+        ):
+            yield found
 
     def list_threads(self) -> builtins.list[ThreadSummary]:
         """Every thread this saver holds, newest activity first.

@@ -793,10 +793,13 @@ class LMDBSaver(BaseCheckpointSaver):
         if config is None:
             yield from self._list_all(filter, before_id, limit)
             return
-        thread_id, ns, _ = thread_of(config)
+        thread_id, ns, named = thread_of(config)
         if not names_namespace(config):
             spaces = self._namespaces(thread_id)
-            yield from self._every_namespace(thread_id, spaces, filter, before, limit)
+            yield from self._every_namespace(thread_id, spaces, filter, before, limit, named)
+            return
+        if named is not None:
+            yield from self._named_checkpoint(config, filter, before, limit)
             return
         prefix = _prefix(thread_id, ns)
         upper = prefix + (checkpoint_id_bytes(before_id) if before_id else _END)

@@ -221,10 +221,13 @@ class InMemorySaver(BaseCheckpointSaver):
     ) -> Iterator[CheckpointTuple]:
         before_id = checkpoint_id_of(before)
         if config is not None and not names_namespace(config):
-            thread_id = thread_of(config)[0]
+            thread_id, _, named = thread_of(config)
             with self._lock:
                 spaces = sorted(self._threads.get(thread_id, {}))
-            yield from self._every_namespace(thread_id, spaces, filter, before, limit)
+            yield from self._every_namespace(thread_id, spaces, filter, before, limit, named)
+            return
+        if config is not None and checkpoint_id_of(config) is not None:
+            yield from self._named_checkpoint(config, filter, before, limit)
             return
         with self._lock:
             if config is None:

@@ -662,12 +662,16 @@ class PostgresSaver(BaseCheckpointSaver):
         where: builtins.list[str] = []
         args: builtins.list[Any] = []
         if config is not None:
-            thread_id, ns, _ = thread_of(config)
+            thread_id, ns, named = thread_of(config)
             where.append("c.thread_id = %s")
             args.append(name_in(thread_id))
             if names_namespace(config):  # else every namespace of the thread
                 where.append("c.checkpoint_ns = %s")
                 args.append(name_in(ns))
+            if named is not None:  # that checkpoint alone, as LangGraph's savers list it
+                checkpoint_id_bytes(named)
+                where.append("c.checkpoint_id = %s::uuid")
+                args.append(named)
         if before_id is not None:
             where.append("c.checkpoint_id < %s::uuid")
             args.append(before_id)
