@@ -422,8 +422,8 @@ class TaskContext:
             "metadata": metadata,
             "configurable": configurable,
         }
-        if run_config.get("callbacks"):
-            config["callbacks"] = _callbacks_under(self, run_config["callbacks"])
+        given = run_config.get("callbacks")  # (always a key, as in LangGraph's node config)
+        config["callbacks"] = _callbacks_under(self, given) if given else given
         return config
 
     def _where(self) -> dict[str, Any]:

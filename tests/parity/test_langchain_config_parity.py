@@ -1,7 +1,7 @@
 """A LangChain runnable a node calls without a config sees the node's config, as in
 LangGraph: LangChain's current config (``var_child_runnable_config``) is the running
 task's config in nodes, ``@task`` calls, tools run by ``ToolNode`` and subgraphs, and
-``get_config()`` shows what LangGraph's does (task ids and callbacks aside)."""
+``get_config()`` shows what LangGraph's does (its keys; task ids aside)."""
 
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ def get_config_shown(lib: Lib) -> Any:
 
     def work(state: State) -> Any:
         config = lib.get_config()
-        seen.append((sorted(k for k in config if k != "callbacks"), _seen(config)))
+        seen.append((sorted(config), _seen(config)))
         return {}
 
     inner = _one_node(lib, work)
