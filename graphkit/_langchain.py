@@ -89,6 +89,25 @@ SEEN = False
 """True once a LangChain message was converted in this process: until then the engine
 does not look for LangChain messages in writes (``GraphTables.langchain``)."""
 
+_checked: tuple[Any, bool] = (None, False)
+"""The ``langchain_core`` module last looked at, and whether it is LangChain's package."""
+
+
+def langchain_loaded() -> bool:
+    """True once LangChain (the ``langchain_core`` package) is imported in this process:
+    only then do runs give LangChain their tasks' configs and stream its models' tokens
+    (graphkit never imports it itself). A module registered under that name that is not
+    the package (a stand-in a test harness installs) does not count."""
+    global _checked
+    module = sys.modules.get("langchain_core")
+    if module is None:
+        return False
+    seen, real = _checked
+    if module is not seen:  # (read from its __dict__: a stand-in may answer any attribute)
+        real = isinstance(module.__dict__.get("__file__"), str)
+        _checked = (module, real)
+    return real
+
 
 def from_langchain_message(message: Any) -> Any:
     """The graphkit message equal to LangChain's ``message`` (fields LangChain has and

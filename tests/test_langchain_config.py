@@ -8,6 +8,7 @@ import subprocess
 import sys
 from typing import Any, TypedDict
 
+import pytest
 from langchain_core import messages as lc
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.runnables import ConfigurableField, RunnableConfig, RunnableLambda
@@ -17,6 +18,10 @@ from graphkit.graph import START, MessagesState, StateGraph
 from graphkit.types import RetryPolicy, Send
 
 CONFIG: RunnableConfig = {"configurable": {"user": "ada"}, "tags": ["run-tag"]}
+
+
+class Counter(TypedDict):
+    n: int
 
 
 class State(TypedDict):
@@ -130,3 +135,25 @@ def test_a_process_without_langchain_core_does_not_import_it() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_stand_in_module_named_langchain_core_is_not_langchain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only LangChain's own package switches the LangChain paths on: a module a test
+    harness registers under its name (with none of its classes) leaves runs as they are."""
+    import types
+
+    from graphkit._langchain import langchain_loaded
+
+    assert langchain_loaded()
+    monkeypatch.setitem(sys.modules, "langchain_core", types.ModuleType("langchain_core"))
+    assert not langchain_loaded()
+    builder = StateGraph(Counter)
+    builder.add_node("add", lambda s: {"n": s["n"] + 1})
+    builder.add_edge(START, "add")
+    graph = builder.compile()
+    assert graph.invoke({"n": 1}) == {"n": 2}
+    assert list(graph.stream({"n": 1}, stream_mode="messages")) == []
+    monkeypatch.undo()
+    assert langchain_loaded()

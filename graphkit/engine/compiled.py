@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
-import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import aclosing
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cas
 from pydantic import BaseModel, ValidationError
 
 from graphkit._deprecated import renamed_kwargs
+from graphkit._langchain import langchain_loaded
 from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
@@ -451,9 +451,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             run, resuming = nested_run(
                 self, parent, merged, forward=not streaming, modes=call.modes
             )
-            if "langchain_core" in sys.modules:
+            if langchain_loaded():
                 _langchain_configs(run)
-            if streaming and "messages" in call.modes and "langchain_core" in sys.modules:
+            if streaming and "messages" in call.modes and langchain_loaded():
                 _tap_langchain_tokens(run)
         else:
             saver = self.saver
@@ -470,9 +470,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 run = _traced_run(self, merged, saver, call, live, scope)
             else:
                 run = Run(self, merged, saver, modes, live, (), None, None, scope)  # positional
-            if "langchain_core" in sys.modules:
+            if langchain_loaded():
                 _langchain_configs(run)
-            if live and "messages" in modes and "langchain_core" in sys.modules:
+            if live and "messages" in modes and langchain_loaded():
                 _tap_langchain_tokens(run)
         if overrides:
             run.tables = self._overridden_tables(overrides)
@@ -1091,7 +1091,7 @@ async def graph_events(
             inner = inner.inner
         run.ctx.executor = EventsExecutor(inner, root_id, tags)
         run.tables = evented_tables(run.tables)
-    if run.ctx.parent_task is None and "langchain_core" in sys.modules:
+    if run.ctx.parent_task is None and langchain_loaded():
         _tap_langchain_tokens(run)  # (LangChain models a node calls stream and report)
     metadata = {**run.ctx.scope.metadata, "ls_integration": "langgraph"}
     v1 = version == "v1"
