@@ -25,6 +25,7 @@ import functools
 import importlib
 import importlib.abc
 import importlib.machinery
+import os
 import sys
 import types
 import typing
@@ -97,14 +98,16 @@ def langchain_loaded() -> bool:
     """True once LangChain (the ``langchain_core`` package) is imported in this process:
     only then do runs give LangChain their tasks' configs and stream its models' tokens
     (graphkit never imports it itself). A module registered under that name that is not
-    the package (a stand-in a test harness installs) does not count."""
+    the installed package (a stand-in a test harness installs, whose ``__file__`` is no
+    file) does not count."""
     global _checked
     module = sys.modules.get("langchain_core")
     if module is None:
         return False
     seen, real = _checked
     if module is not seen:  # (read from its __dict__: a stand-in may answer any attribute)
-        real = isinstance(module.__dict__.get("__file__"), str)
+        path = module.__dict__.get("__file__")
+        real = isinstance(path, str) and os.path.isfile(path)
         _checked = (module, real)
     return real
 

@@ -147,6 +147,10 @@ def test_a_stand_in_module_named_langchain_core_is_not_langchain(
     from graphkit._langchain import langchain_loaded
 
     assert langchain_loaded()
+    aliased = types.ModuleType("langchain_core")
+    aliased.__file__ = "<a stand-in>"  # (a test harness's alias names no file)
+    monkeypatch.setitem(sys.modules, "langchain_core", aliased)
+    assert not langchain_loaded()
     monkeypatch.setitem(sys.modules, "langchain_core", types.ModuleType("langchain_core"))
     assert not langchain_loaded()
     builder = StateGraph(Counter)
