@@ -1152,9 +1152,15 @@ def _traced_run(
 def _langchain_configs(run: Run) -> None:
     """Each task's config is LangChain's current config while it runs (as in LangGraph:
     ``graphkit.engine.langchain_config``; only once langchain_core is imported)."""
-    from graphkit.engine.langchain_config import configs_for
+    global _configs_for
+    if _configs_for is None:  # (imported once: the module imports langchain_core)
+        from graphkit.engine.langchain_config import configs_for
 
-    run.langchain_configs = configs_for()
+        _configs_for = configs_for
+    run.langchain_configs = _configs_for()
+
+
+_configs_for: Callable[[], Any] | None = None
 
 
 def _tap_langchain_tokens(run: Run) -> None:

@@ -15,7 +15,6 @@ stream's consumer, between steps) it reads as the config that was current before
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -63,8 +62,10 @@ class TaskConfigs(Mapping[str, Any]):
     @staticmethod
     def leave(token: Any) -> None:
         """Put back what ``enter`` replaced."""
-        with contextlib.suppress(ValueError):  # closed from another context (by the GC, say)
+        try:  # noqa: SIM105 (contextlib.suppress builds an object per run)
             _reset_config(token)
+        except ValueError:  # closed from another context (by the GC, say)
+            pass
 
     def __getitem__(self, key: str) -> Any:
         return self.current()[key]
@@ -87,8 +88,17 @@ class TaskConfigs(Mapping[str, Any]):
         return f"TaskConfigs({dict(self.current())!r})"
 
 
+_get_config = var_child_runnable_config.get
+
+
 def configs_for() -> TaskConfigs | None:
     """What a run puts in LangChain's current config while it iterates, or None when
     that already is one (a graph run inside a node: its tasks read through the same)."""
-    current = var_child_runnable_config.get()
+    current = _get_config()
+    if current is None:  # (the common case: one shared, it holds nothing of a run's)
+        return _AT_TOP
     return None if isinstance(current, TaskConfigs) else TaskConfigs(current)
+
+
+_AT_TOP = TaskConfigs(None)
+"""The configs of a run started where LangChain had no current config."""
