@@ -36,6 +36,7 @@ from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     CheckpointTuple,
     checkpoint_id_of,
+    named_checkpoint,
     thread_of,
 )
 from graphkit.types import Interrupt, PregelTask, RunnableConfig, StateSnapshot
@@ -372,18 +373,10 @@ def _named_checkpoint(
     before: RunnableConfig | None,
     limit: int | None,
 ) -> Iterator[StateSnapshot]:
-    """The history of a config naming a checkpoint: that checkpoint, if it passes the
-    ``filter``, is older than ``before`` and ``limit`` allows one."""
-    found = saver.get_tuple(config)
-    if found is None or limit == 0:
-        return
-    metadata = found.metadata or {}
-    if filter and any(metadata.get(k) != v for k, v in filter.items()):
-        return
-    before_id = checkpoint_id_of(before)
-    if before_id is not None and (checkpoint_id_of(found.config) or "") >= before_id:
-        return
-    yield snapshot(graph, found, saver=saver, via=config, children=_children(saver, found))
+    """The history of a config naming a checkpoint: that checkpoint (``named_checkpoint``,
+    whatever the saver's ``list`` does with such a config), with its children's results."""
+    for found in named_checkpoint(saver, config, filter, before, limit):
+        yield snapshot(graph, found, saver=saver, via=config, children=_children(saver, found))
 
 
 def update_state(

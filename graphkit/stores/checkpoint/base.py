@@ -733,27 +733,6 @@ class BaseCheckpointSaver:
         )
         return itertools.islice(merged, limit)
 
-    def _named_checkpoint(
-        self,
-        config: RunnableConfig,
-        filter: dict[str, Any] | None,
-        before: RunnableConfig | None,
-        limit: int | None,
-    ) -> Iterator[CheckpointTuple]:
-        """``list`` of a config naming a namespace and a checkpoint: that checkpoint,
-        if it exists, has the ``filter``'s metadata, is older than ``before`` and
-        ``limit`` allows one."""
-        before_id = checkpoint_id_of(before)
-        if limit is not None and limit <= 0:
-            return
-        if before_id is not None and configurable_of(config)["checkpoint_id"] >= before_id:
-            return
-        found = self.get_tuple(config)
-        if found is not None and all(
-            found.metadata.get(key, MISSING) == value for key, value in (filter or {}).items()
-        ):
-            yield found
-
     def list_threads(self) -> builtins.list[ThreadSummary]:
         """Every thread this saver holds, newest activity first.
 
@@ -885,6 +864,28 @@ sync ones must be an async run (see :func:`missing_for_sync_runs`)."""
 
 _kinds: weakref.WeakKeyDictionary[type, tuple[bool, tuple[str, ...]]] = weakref.WeakKeyDictionary()
 """Per saver class: (:func:`awaits_natively`, :func:`missing_for_sync_runs`)."""
+
+
+def named_checkpoint(
+    saver: BaseCheckpointSaver,
+    config: RunnableConfig,
+    filter: dict[str, Any] | None,
+    before: RunnableConfig | None,
+    limit: int | None,
+) -> Iterator[CheckpointTuple]:
+    """``list`` of a config naming a namespace and a checkpoint (as LangGraph's savers
+    list it): that checkpoint, if it exists, has the ``filter``'s metadata, is older than
+    ``before`` and ``limit`` allows one."""
+    before_id = checkpoint_id_of(before)
+    if limit is not None and limit <= 0:
+        return
+    if before_id is not None and configurable_of(config)["checkpoint_id"] >= before_id:
+        return
+    found = saver.get_tuple(config)
+    if found is not None and all(
+        found.metadata.get(key, MISSING) == value for key, value in (filter or {}).items()
+    ):
+        yield found
 
 
 def implements(saver: BaseCheckpointSaver, method: str) -> bool:

@@ -74,6 +74,7 @@ from graphkit.stores.checkpoint.base import (
     checkpoint_id_str,
     checkpoint_of,
     make_config,
+    named_checkpoint,
     names_namespace,
     summarize_threads,
     thread_of,
@@ -799,7 +800,7 @@ class LMDBSaver(BaseCheckpointSaver):
             yield from self._every_namespace(thread_id, spaces, filter, before, limit, named)
             return
         if named is not None:
-            yield from self._named_checkpoint(config, filter, before, limit)
+            yield from named_checkpoint(self, config, filter, before, limit)
             return
         prefix = _prefix(thread_id, ns)
         upper = prefix + (checkpoint_id_bytes(before_id) if before_id else _END)

@@ -26,6 +26,7 @@ from graphkit.stores.checkpoint.base import (
     checkpoint_id_of,
     checkpoint_of,
     make_config,
+    named_checkpoint,
     names_namespace,
     summarize_threads,
     thread_of,
@@ -227,7 +228,7 @@ class InMemorySaver(BaseCheckpointSaver):
             yield from self._every_namespace(thread_id, spaces, filter, before, limit, named)
             return
         if config is not None and checkpoint_id_of(config) is not None:
-            yield from self._named_checkpoint(config, filter, before, limit)
+            yield from named_checkpoint(self, config, filter, before, limit)
             return
         with self._lock:
             if config is None:
