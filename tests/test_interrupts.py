@@ -678,14 +678,20 @@ def test_resume_at_interrupt_before_answers_the_next_interrupt() -> None:
     assert graph.invoke(Command(resume="x"), config) == {"text": "ax!"}
 
 
-def test_an_answer_given_where_none_is_open_is_used_once() -> None:
+def _asks_twice(**compile_options: Any) -> Any:
+    """One node that asks two questions in a row and joins the answers."""
+
     def ask_twice(state: Text) -> dict[str, Any]:
         return {"text": interrupt("first?") + interrupt("second?")}
 
     builder = StateGraph(Text)
     builder.add_node("ask", ask_twice)
     builder.add_edge(START, "ask")
-    graph = builder.compile(checkpointer=InMemorySaver(), interrupt_before=["ask"])
+    return builder.compile(checkpointer=InMemorySaver(), **compile_options)
+
+
+def test_an_answer_given_where_none_is_open_is_used_once() -> None:
+    graph = _asks_twice(interrupt_before=["ask"])
     config = {"configurable": {"thread_id": "once"}}
     graph.invoke({"text": ""}, config)
     paused = graph.invoke(Command(resume="A"), config)
@@ -711,13 +717,7 @@ def test_resume_after_updating_a_paused_subgraph_answers_its_interrupt_asked_aga
 
 
 def test_one_resume_value_answers_one_interrupt_of_a_node_that_asks_twice() -> None:
-    def ask_twice(state: Text) -> dict[str, Any]:
-        return {"text": interrupt("first?") + interrupt("second?")}
-
-    builder = StateGraph(Text)
-    builder.add_node("ask", ask_twice)
-    builder.add_edge(START, "ask")
-    graph = builder.compile(checkpointer=InMemorySaver())
+    graph = _asks_twice()
     config = {"configurable": {"thread_id": "twice"}}
     graph.invoke({"text": ""}, config)
     paused = graph.invoke(Command(resume="A"), config)

@@ -208,7 +208,7 @@ def tapped_events(events: Iterator[Event]) -> Iterator[Event]:
     try:
         yield from events
     finally:
-        _reset(token)
+        TaskConfigs.leave(token)
 
 
 async def atapped_events(
@@ -221,9 +221,4 @@ async def atapped_events(
             async for event in events:
                 yield event
     finally:
-        _reset(token)
-
-
-def _reset(token: Any) -> None:
-    with contextlib.suppress(ValueError):  # closed from another context (by the GC, say)
-        var_child_runnable_config.reset(token)
+        TaskConfigs.leave(token)
