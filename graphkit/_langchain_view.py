@@ -22,6 +22,12 @@ most with:
 
 Every reader gets a list of its own, so a reader that adds, removes or replaces items
 of its list changes nothing another reader sees.
+
+``langchain_copies`` is the view for a history whose graphkit messages no reader sees
+as they are (``get_state`` reads the saver's kept messages themselves, uncopied:
+``_codec.reads_converted``): every message it shows is fresh, copied from the one
+converted first, whether the message was viewed before or not. Its records (kept
+apart: they hold no message a reader got) serve the next such read in O(new).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from typing import Any, cast
 
 from graphkit import _gc
 from graphkit._langchain import to_langchain_message
-from graphkit.stores._model_codec import extra_model_copier
+from graphkit.stores._model_codec import copier_of, extra_model_copier
 
 _SIZE = 32
 """Histories whose views are remembered at once (LRU)."""
@@ -62,14 +68,19 @@ class _View:
 
 _lock = threading.Lock()
 _views: OrderedDict[int, _View] = OrderedDict()
+_copied: OrderedDict[int, _View] = OrderedDict()
+"""The records of ``langchain_copies`` (their ``view`` is left empty: each read copies
+every message from ``sources``)."""
 
 
-def langchain_values(values: dict[str, Any], keys: Any) -> dict[str, Any]:
-    """A copy of ``values`` whose ``keys`` (those in it) hold LangChain's view."""
+def langchain_values(values: dict[str, Any], keys: Any, *, fresh: bool = False) -> dict[str, Any]:
+    """A copy of ``values`` whose ``keys`` (those in it) hold LangChain's view
+    (``fresh``: ``langchain_copies``)."""
     shown = dict(values)
+    show = langchain_copies if fresh else langchain_view
     for key in keys:
         if key in shown:
-            shown[key] = langchain_view(shown[key])
+            shown[key] = show(shown[key])
     return shown
 
 
@@ -86,6 +97,15 @@ def langchain_view(value: Any) -> Any:
     return value
 
 
+def langchain_copies(value: Any) -> Any:
+    """``langchain_view`` whose LangChain messages are all fresh, sharing nothing with
+    those of another read: for a ``value`` whose graphkit messages are the ones a
+    saver keeps (``_codec.reads_converted``), which the caller shows no one else."""
+    if type(value) is list:
+        return _fresh_history(value) if value else value
+    return langchain_view(value)
+
+
 def _shown(item: Any, shown: Any, pristine: Any) -> Any:
     """Record ``shown``, a LangChain message a reader gets (a copy of ``pristine``, a
     message no reader gets), as the view of ``item``."""
@@ -95,9 +115,10 @@ def _shown(item: Any, shown: Any, pristine: Any) -> Any:
     return shown
 
 
-_sources: dict[int, tuple[Any, Any, Any]] = {}
+_sources: dict[int, tuple[Any, ...]] = {}
 """LangChain message of a view -> (it, the graphkit message it shows, a LangChain
-message equal to it as shown that no reader gets): a history handed back
+message equal to it as shown that no reader gets[, True: the graphkit message is
+one a saver keeps, ``langchain_copies``]): a history handed back
 (``invoke(output)`` of a run without a checkpointer, a node returning the whole list)
 turns into graphkit's again without converting each one."""
 _SOURCES_SIZE = 20_000
@@ -107,13 +128,14 @@ hundreds of MB of messages in a long-lived server."""
 
 
 def graphkit_source(message: Any) -> Any:
-    """The graphkit message a view's LangChain ``message`` shows, if it is one and was
-    not changed since (its fields compared with those of the message it was copied
-    from, nested values included); else None."""
+    """The graphkit message a view's LangChain ``message`` shows (a copy, for one a
+    saver keeps), if it is one and was not changed since (its fields compared with
+    those of the message it was copied from, nested values included); else None."""
     found = _sources.get(id(message))
     if found is None or found[0] is not message or message.__dict__ != found[2].__dict__:
         return None
-    return found[1]
+    item = found[1]
+    return copier_of(item)(item) if len(found) == 4 else item  # (4: a kept message)
 
 
 def _history_view(history: list[Any]) -> list[Any]:
@@ -122,14 +144,39 @@ def _history_view(history: list[Any]) -> list[Any]:
         if found is not None and _identical(history, found.items):
             _views.move_to_end(id(history))
             return found.view[:]
-        base, same, aligned = _base(history)
-        large = len(history) - same >= _gc.PAUSE_AT
-        record = _gc.call(large, _record, history, base, same, aligned)
-        _views[id(history)] = record
-        _views.move_to_end(id(history))
-        while len(_views) > _SIZE:
-            _views.popitem(last=False)
-        return record.view[:]
+        return _recorded(history, _views, True).view[:]
+
+
+def _fresh_history(history: list[Any]) -> list[Any]:
+    with _lock:
+        record = _recorded(history, _copied, False)
+        return _gc.call(len(history) >= _gc.PAUSE_AT, _fresh_copies, history, record.sources)
+
+
+def _recorded(history: list[Any], views: OrderedDict[int, _View], show: bool) -> _View:
+    """The record of ``history`` in ``views`` (``_views``, or ``_copied`` with ``show``
+    False: records whose ``view`` is left empty), made from the one it shares the most
+    with (of ``_copied``'s, the sources of ``_views``' too: no reader gets those). The
+    caller holds ``_lock``."""
+    base, same, aligned = _base(history, (views,) if show else (views, _views))
+    large = len(history) - same >= _gc.PAUSE_AT
+    record = _gc.call(large, _record, history, base, same, aligned, views, show)
+    views[id(history)] = record
+    views.move_to_end(id(history))
+    while len(views) > _SIZE:
+        views.popitem(last=False)
+    return record
+
+
+def _fresh_copies(history: list[Any], sources: list[tuple[Any, _Copier] | None]) -> list[Any]:
+    """Fresh LangChain messages of ``history``'s items, copied from their ``sources``
+    (an item that is no message as it is)."""
+    if None in sources:
+        return [item if s is None else s[1](s[0]) for item, s in zip(history, sources, strict=True)]
+    pairs = cast(list[tuple[Any, _Copier]], sources)
+    shown = [copy(pristine) for pristine, copy in pairs]
+    _remember_sources(shown, history, pairs, kept=True)
+    return shown
 
 
 def _identical(history: list[Any], items: list[Any]) -> bool:
@@ -163,11 +210,13 @@ def _prefix(items: list[Any], count: int) -> list[Any]:
     return items if len(items) == count else items[:count]
 
 
-def _base(history: list[Any]) -> tuple[_View | None, int, bool]:
-    """The remembered view to build ``history``'s from, how many first items they share
-    by identity, and whether the items after those may be equal copies at the same
-    positions (the first items are the same objects or equal). The caller holds
-    ``_lock``.
+def _base(
+    history: list[Any], stores: tuple[OrderedDict[int, _View], ...]
+) -> tuple[_View | None, int, bool]:
+    """The remembered view (of ``stores``) to build ``history``'s from, how many first
+    items they share by identity, and whether the items after those may be equal copies
+    at the same positions (the first items are the same objects or equal). The caller
+    holds ``_lock``.
 
     Tried: the newest few views whose first item is ``history``'s (the one sharing the
     most wins), else the newest whose first item is an equal copy of it (a saver's
@@ -177,7 +226,8 @@ def _base(history: list[Any]) -> tuple[_View | None, int, bool]:
     best: _View | None = None
     best_same = 0
     equal_start: _View | None = None
-    for _, found in zip(range(_CANDIDATES), reversed(_views.values()), strict=False):
+    newest = (itertools.islice(reversed(views.values()), _CANDIDATES) for views in stores)
+    for found in itertools.chain.from_iterable(newest):
         items = found.items
         if items[0] is first:
             same = _same_start(history, items)
@@ -191,7 +241,8 @@ def _base(history: list[Any]) -> tuple[_View | None, int, bool]:
         return best, best_same, True
     if equal_start is not None:
         return equal_start, 0, True
-    return (next(reversed(_views.values())), 0, False) if _views else (None, 0, False)
+    last = next((next(reversed(views.values())) for views in stores if views), None)
+    return last, 0, False
 
 
 def _equal(one: Any, other: Any) -> bool:
@@ -204,44 +255,66 @@ def _equal(one: Any, other: Any) -> bool:
 _FIELDS = operator.attrgetter("__dict__")
 
 
-def _record(history: list[Any], base: _View | None, same: int, aligned: bool) -> _View:
-    """The view of ``history`` (see ``_base`` for ``base``, ``same`` and ``aligned``).
-    The caller holds ``_lock``. When ``history`` starts with all of ``base``'s items or
-    equal copies of them (a step's history, appended to since; the next read of a
-    thread), ``base``'s record grows into ``history``'s in place: O(new), and one
-    record per conversation."""
+def _record(
+    history: list[Any],
+    base: _View | None,
+    same: int,
+    aligned: bool,
+    views: OrderedDict[int, _View],
+    show: bool,
+) -> _View:
+    """The view of ``history`` (see ``_base`` for ``base``, ``same`` and ``aligned``;
+    not ``show``: its sources alone). The caller holds ``_lock``. When ``history``
+    starts with all of ``base``'s items or equal copies of them (a step's history,
+    appended to since; the next read of a thread), ``base``'s record (in ``views``)
+    grows into ``history``'s in place: O(new), and one record per conversation."""
     if base is None:
         record = _View(history.copy(), [], [])
-        _add_rest(record, history, 0, None)
+        _add_rest(record, history, 0, None, show)
         return record
     tail = _View([], [], [])  # the views of history[same:]
-    start = _add_copies(tail, history, base, same) if aligned else same
-    _add_rest(tail, history, start, base)
-    if start >= len(base.items):
-        _forget(base)
+    start = _add_copies(tail, history, base, same, show) if aligned else same
+    if not show and start < len(history):
+        start = _add_copies_viewed(tail, history, start)
+    _add_rest(tail, history, start, base, show)
+    if start >= len(base.items) and _forget(base, views):
         base.items[same:] = history[same:]
         base.view[same:] = tail.view
         base.sources[same:] = tail.sources
         return base
-    return _View(history.copy(), base.view[:same] + tail.view, base.sources[:same] + tail.sources)
+    view = base.view[:same] + tail.view if show else []
+    return _View(history.copy(), view, base.sources[:same] + tail.sources)
 
 
-def _add_copies(record: _View, history: list[Any], base: _View, start: int) -> int:
-    """Add fresh views of the items of ``history`` from ``start`` that are equal copies
-    of ``base``'s items at the same positions (a copying read of a history ``base``
-    viewed: O(history), about 2 us a message), as long as they all are; return where
-    they stop."""
+def _add_copies(record: _View, history: list[Any], base: _View, start: int, show: bool) -> int:
+    """Add fresh views (``show``; else their sources alone) of the items of ``history``
+    from ``start`` that are equal copies of ``base``'s items at the same positions (a
+    copying read of a history ``base`` viewed: O(history), about 2 us a message), as
+    long as they all are; return where they stop."""
     end = min(len(history), len(base.items))
     while end > start:  # the common cases: all of them, or none
         sources = base.sources[start:end]
         if None not in sources and _all_equal(history[start:end], base.items[start:end]):
-            pairs = cast(list[tuple[Any, _Copier]], sources)
-            shown = [copy(pristine) for pristine, copy in pairs]
-            _remember_sources(shown, history[start:end], pairs)
-            record.view += shown
+            if show:
+                pairs = cast(list[tuple[Any, _Copier]], sources)
+                shown = [copy(pristine) for pristine, copy in pairs]
+                _remember_sources(shown, history[start:end], pairs)
+                record.view += shown
             record.sources += sources
             return end
         end = start + (end - start) // 2 if end - start > 1 else start
+    return start
+
+
+def _add_copies_viewed(tail: _View, history: list[Any], start: int) -> int:
+    """``_add_copies`` (sources alone) from the newest of ``_views``' records that has
+    equal copies of ``history``'s items from ``start``: the messages of a turn, viewed
+    by its run, need no conversion when ``langchain_copies`` reads them next."""
+    for _, found in zip(range(_CANDIDATES), reversed(_views.values()), strict=False):
+        if len(found.items) > start:
+            end = _add_copies(tail, history, found, start, False)
+            if end > start:
+                return end
     return start
 
 
@@ -256,18 +329,25 @@ def _all_equal(some: list[Any], others: list[Any]) -> bool:
 
 
 def _remember_sources(
-    shown: list[Any], items: list[Any], sources: list[tuple[Any, _Copier]]
+    shown: list[Any], items: list[Any], sources: list[tuple[Any, _Copier]], kept: bool = False
 ) -> None:
-    """``_shown`` for many at once (in C)."""
+    """``_shown`` for many at once (in C); ``kept``: ``items`` are messages a saver
+    keeps, which ``graphkit_source`` copies."""
     if len(_sources) + len(shown) > _SOURCES_SIZE:
         _sources.clear()
     pristine = map(operator.itemgetter(0), sources)
-    _sources.update(zip(map(id, shown), zip(shown, items, pristine, strict=True), strict=True))
+    marks = (itertools.repeat(True, len(shown)),) if kept else ()
+    _sources.update(
+        zip(map(id, shown), zip(shown, items, pristine, *marks, strict=True), strict=True)
+    )
 
 
-def _add_rest(record: _View, history: list[Any], start: int, base: _View | None) -> None:
-    """Add the views of ``history``'s items from ``start``: ``base``'s for an item it
-    viewed (by identity, wherever it is now), a new one for the others."""
+def _add_rest(
+    record: _View, history: list[Any], start: int, base: _View | None, show: bool
+) -> None:
+    """Add the views (``show``; else their sources alone) of ``history``'s items from
+    ``start``: ``base``'s for an item it viewed (by identity, wherever it is now), a
+    new one for the others."""
     from graphkit.messages import BaseMessage
 
     if start == len(history):
@@ -278,22 +358,27 @@ def _add_rest(record: _View, history: list[Any], start: int, base: _View | None)
     for item in history[start:]:
         at = known.get(id(item))
         if at is not None and base is not None:
-            record.view.append(base.view[at])
+            if show:
+                record.view.append(base.view[at])
             record.sources.append(base.sources[at])
         elif isinstance(item, BaseMessage):
             pristine = to_langchain_message(item)
             copy = extra_model_copier(pristine)
-            record.view.append(_shown(item, copy(pristine), pristine))
+            if show:
+                record.view.append(_shown(item, copy(pristine), pristine))
             record.sources.append((pristine, copy))
         else:
-            record.view.append(item)
+            if show:
+                record.view.append(item)
             record.sources.append(None)
 
 
-def _forget(base: _View) -> None:
-    """Drop the record ``base`` (a longer view of its history covers it: one record
-    per conversation, not one per step). The caller holds ``_lock``."""
-    for key, found in _views.items():
+def _forget(base: _View, views: OrderedDict[int, _View]) -> bool:
+    """Drop the record ``base`` from ``views`` (a longer view of its history covers
+    it: one record per conversation, not one per step); False if it is not one of
+    them. The caller holds ``_lock``."""
+    for key, found in views.items():
         if found is base:
-            del _views[key]
-            return
+            del views[key]
+            return True
+    return False

@@ -37,6 +37,7 @@ from graphkit.stores.checkpoint.base import (
     CheckpointTuple,
     checkpoint_id_of,
     named_checkpoint,
+    reads_converted,
     thread_of,
 )
 from graphkit.types import Interrupt, PregelTask, RunnableConfig, StateSnapshot
@@ -153,8 +154,13 @@ def snapshot(
     recurse: bool = False,
     via: RunnableConfig | None = None,
     children: Sequence[CheckpointTuple] = (),
+    kept: bool = False,
 ) -> StateSnapshot:
     """A saved checkpoint as a ``StateSnapshot``.
+
+    ``kept``: ``found`` was read under ``reads_converted`` of the keys that speak
+    LangChain, which may hold the saver's kept messages: they are shown as fresh
+    LangChain messages (``langchain_copies``), never as they are.
 
     ``children``: the checkpoints saved after this one (newest first): each keeps what
     the tasks it ran wrote, the ``result`` of this snapshot's tasks (the newest run of
@@ -230,9 +236,9 @@ def snapshot(
             except InvalidUpdateError:  # the writes conflict: show the step's start
                 finished = set()
     return StateSnapshot(
-        values=graph.tables.shown_output(values.get(ROOT))
+        values=graph.tables.shown_output(values.get(ROOT), fresh=kept)
         if graph.tables.root
-        else graph.tables.shown({k: values[k] for k in state_keys if k in values}),
+        else graph.tables.shown({k: values[k] for k in state_keys if k in values}, fresh=kept),
         next=tuple(t.name for t in tasks if t.id not in finished),
         config=config,
         metadata=dict(found.metadata),
@@ -315,7 +321,9 @@ def get_state(
     saver = saver or _saver(graph)
     graph = _reader(graph, config)
     recurse = subgraphs
-    found = saver.get_tuple(config)
+    converted = frozenset(() if getattr(saver, "shares_reads", False) else graph.tables.langchain)
+    with reads_converted(converted):
+        found = saver.get_tuple(config)
     if found is None:
         return StateSnapshot(
             values={}, next=(), config=config, metadata=None, created_at=None, parent_config=None
@@ -329,6 +337,7 @@ def get_state(
         recurse=recurse,
         via=config,
         children=() if live else _children(saver, found),
+        kept=bool(converted),
     )
 
 

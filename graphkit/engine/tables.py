@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from graphkit._langchain import code_speaks_langchain, mentions_langchain_message
-from graphkit._langchain_view import langchain_values, langchain_view
+from graphkit._langchain_view import langchain_copies, langchain_values, langchain_view
 from graphkit.constants import END, START
 from graphkit.engine import in_place
 from graphkit.engine.retry import as_retry_policies
@@ -225,19 +225,22 @@ class GraphTables:
         if any(map(_holds_langchain, pending)):
             self.langchain.add(key)
 
-    def shown(self, values: dict[str, Any]) -> dict[str, Any]:
+    def shown(self, values: dict[str, Any], *, fresh: bool = False) -> dict[str, Any]:
         """``values`` (channel values by key) as user code reads them: the keys that speak
-        LangChain hold LangChain's messages (``values`` itself when none does)."""
+        LangChain hold LangChain's messages (``values`` itself when none does); ``fresh``:
+        messages no other reader gets (``langchain_copies``: for values a saver keeps)."""
         marks = self.langchain
-        return langchain_values(values, marks) if marks else values
+        return langchain_values(values, marks, fresh=fresh) if marks else values
 
-    def shown_output(self, output: Any) -> Any:
+    def shown_output(self, output: Any, *, fresh: bool = False) -> Any:
         """A run's output (``Run.output``) as its caller reads it (see ``shown``)."""
         if not self.langchain:
             return output
         if self.root:
-            return langchain_view(output) if ROOT in self.langchain else output
-        return self.shown(output) if type(output) is dict else output
+            if ROOT not in self.langchain:
+                return output
+            return langchain_copies(output) if fresh else langchain_view(output)
+        return self.shown(output, fresh=fresh) if type(output) is dict else output
 
     def inherit_langchain(self, keys: Iterable[str]) -> None:
         """A parent graph's keys that speak LangChain, given to this (sub)graph."""

@@ -35,6 +35,7 @@ from graphkit.stores.checkpoint.base import (
     CheckpointCorruptError,
     CheckpointMetadata,
     CheckpointTuple,
+    converted_reads,
     make_config,
 )
 from graphkit.stores.serde import PLAIN_HEADER, SerdeError, Serializer, register
@@ -765,7 +766,7 @@ class ListCache:
             if joined is None:
                 return MISSING
             joined.reads += 1
-            if self.max_decoded and (joined.reads > 1 or not self.copy_on_read):
+            if self.max_decoded and (joined.reads > 1 or self._shares(key)):
                 value = self._copy(serde, key, joined)
             else:  # read once so far: decoded for the caller alone
                 value = self._decode(serde, key, joined.buf, 0, joined.count)
@@ -843,7 +844,7 @@ class ListCache:
             return MISSING
         self._entries.move_to_end(key)
         entry.reads += 1
-        if entry.reads > 1 and self.max_decoded:
+        if self.max_decoded and (entry.reads > 1 or self._shares(key)):
             return self._copy(serde, key, entry, mark.count)
         return self._decode(serde, key, entry.buf[: mark.end], _ARRAY32.size, mark.count)
 
@@ -908,7 +909,7 @@ class ListCache:
                 return MISSING
             if len(decoded) + missing > self.max_decoded:  # too long to keep: hand it over
                 if decoded:
-                    added = [*self._handed_out(joined.copiers, decoded), *added]
+                    added = [*self._handed_out(key, joined.copiers, decoded), *added]
                     self._forget_decoded(joined)
                 return added if count < 0 else added[:count]
             start = len(decoded)
@@ -919,9 +920,9 @@ class ListCache:
             self._decoded += missing
             self._evict_decoded(joined)
         if count < 0:
-            value = self._handed_out(joined.copiers, decoded)
+            value = self._handed_out(key, joined.copiers, decoded)
         else:
-            value = self._handed_out(joined.copiers[:count], decoded[:count])
+            value = self._handed_out(key, joined.copiers[:count], decoded[:count])
         if joined.index is not None:
             _message_index.remember(value, joined.index)
         return value
@@ -947,10 +948,16 @@ class ListCache:
                     "one, or make the saver with copy_on_read=True."
                 )
 
-    def _handed_out(self, copiers: list[Cloner], elements: list[Any]) -> list[Any]:
-        """What a read gets of kept ``elements``: copies, or (``copy_on_read=False``) the
-        elements themselves in a new list."""
-        return _copies(copiers, elements) if self.copy_on_read else elements[:]
+    def _handed_out(
+        self, key: tuple[str, str, str], copiers: list[Cloner], elements: list[Any]
+    ) -> list[Any]:
+        """What a read gets of kept ``elements``: copies, or the elements themselves in a
+        new list (``copy_on_read=False``, or a read ``reads_converted`` names the channel of)."""
+        return elements[:] if self._shares(key) else _copies(copiers, elements)
+
+    def _shares(self, key: tuple[str, str, str]) -> bool:
+        """Reads of ``key`` get the kept elements themselves (see ``_handed_out``)."""
+        return not self.copy_on_read or key[2] in converted_reads()
 
     def _forget_decoded(self, entry: _Joined) -> None:
         self._decoded -= len(entry.decoded)

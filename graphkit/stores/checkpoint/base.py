@@ -58,6 +58,8 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -114,6 +116,29 @@ RESUME = "__resume__"
 WRITES_IDX_MAP = {ERROR: -1, SCHEDULED: -2, INTERRUPT: -3, RESUME: -4}
 """The ``task_index`` LangGraph's savers store a special write's channel under (a saver
 written for LangGraph uses it to order pending writes)."""
+
+
+_converted: ContextVar[frozenset[str]] = ContextVar("graphkit_converted_reads", default=frozenset())
+
+
+@contextmanager
+def reads_converted(channels: frozenset[str]) -> Iterator[None]:
+    """Within it, this thread's (or task's) reads of ``channels`` from graphkit's
+    savers hand out the elements the saver keeps decoded themselves, in a list of the
+    caller's own, instead of copies of them: for a caller that shows them to no one as
+    they are, converting each to a fresh LangChain message
+    (``graphkit._langchain_view.langchain_copies``), which would throw the copies away.
+    Other savers ignore it: their reads are the caller's own anyway."""
+    token = _converted.set(channels)
+    try:
+        yield
+    finally:
+        _converted.reset(token)
+
+
+def converted_reads() -> frozenset[str]:
+    """The channels ``reads_converted`` names for the current read (empty: none)."""
+    return _converted.get()
 
 
 class Checkpoint(TypedDict):
@@ -551,6 +576,9 @@ class BaseCheckpointSaver:
     disk syncs between concurrent runs; for a saver that sets False
     (``InMemorySaver``, ``LMDBSaver(sync=False)``) it calls ``put`` inline, as the
     hand-off would cost more. A class attribute, or set per instance."""
+    shares_reads: bool = False
+    """Whether reads hand out the elements the saver keeps decoded, shared with later
+    reads (``copy_on_read=False``), rather than the caller's own copies."""
 
     def __init__(self, *, serde: Serializer | None = None) -> None:
         self.serde = default_serializer if serde is None else as_serializer(serde)

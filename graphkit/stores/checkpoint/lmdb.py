@@ -238,6 +238,7 @@ class LMDBSaver(BaseCheckpointSaver):
         self._sums = self._checksummed()
         """Every stored value ends with its CRC-32 (all but stores written before that)."""
         self._lists = codec.ListCache(copy_on_read=copy_on_read)
+        self.shares_reads = not copy_on_read
         self._versions: dict[bytes, _Last] = {}
         """Per thread+namespace: the checkpoint last written or read (see ``_Last``)."""
         self._last_commit: tuple[int, bytes] = (-2, b"")

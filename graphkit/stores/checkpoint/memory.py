@@ -84,6 +84,7 @@ class InMemorySaver(BaseCheckpointSaver):
         self._threads: dict[str, dict[str, _Namespace]] = {}
         self._lock = threading.RLock()
         self._lists = codec.ListCache(copy_on_read=copy_on_read)
+        self.shares_reads = not copy_on_read
 
     def _ns(self, thread_id: str, checkpoint_ns: str) -> _Namespace | None:
         return self._threads.get(thread_id, {}).get(checkpoint_ns)

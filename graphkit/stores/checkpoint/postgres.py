@@ -272,6 +272,7 @@ class PostgresSaver(BaseCheckpointSaver):
         self.snapshot_every = snapshot_every
         self.check_conflicts = check_conflicts
         self._lists = codec.ListCache(copy_on_read=copy_on_read)
+        self.shares_reads = not copy_on_read
         self._lock = threading.Lock()
         self._heads: dict[tuple[str, str], str | None] = {}
         """Per (thread, ns): the checkpoint this saver last saw or put as the newest."""
