@@ -34,6 +34,7 @@ from graphkit.stores.checkpoint.base import (
     CheckpointMetadata,
     CheckpointWriter,
     new_checkpoint_id,
+    reads_converted,
     stands_for_put,
     thread_of,
     utc_timestamp,
@@ -174,13 +175,20 @@ class CheckpointSession:
 
     # ---------------------------------------------------------------- load
     def load(
-        self, *, known: Container[str], joins: int, before: str | None = None
+        self,
+        *,
+        known: Container[str],
+        joins: int,
+        before: str | None = None,
+        converted: frozenset[str] = frozenset(),
     ) -> Restored | None:
         """The thread's latest checkpoint (or the one ``checkpoint_id`` names), if any.
 
         ``known`` and ``joins`` describe the graph: frontier entries of nodes it no
         longer has are dropped. ``before``: the newest checkpoint older than that
-        checkpoint id (ids are time-ordered across namespaces).
+        checkpoint id (ids are time-ordered across namespaces). ``converted``: channels
+        read as objects of the run's own that share the saver's kept messages
+        (``GraphTables.converted_reads``).
         """
         if before is not None:
             older = self.reader.list(
@@ -189,6 +197,9 @@ class CheckpointSession:
                 limit=1,
             )
             found = next(iter(older), None)
+        elif converted:
+            with reads_converted(converted, own=True):
+                found = self.reader.get_tuple(self.config)
         else:
             found = self.reader.get_tuple(self.config)
         if found is None:

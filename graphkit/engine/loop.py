@@ -527,7 +527,10 @@ class Run:
         newest one older than that checkpoint id)."""
         assert self.cp is not None
         known = {*self.tables.nodes, START}  # an input checkpoint's next is START
-        found = self.cp.load(known=known, joins=len(self.tables.joins), before=before)
+        converted = self.tables.converted_reads() if self.ctx.parent_task is None else frozenset()
+        found = self.cp.load(
+            known=known, joins=len(self.tables.joins), before=before, converted=converted
+        )
         if found is not None:
             self._restore_from(found)
 

@@ -321,7 +321,8 @@ def get_state(
     saver = saver or _saver(graph)
     graph = _reader(graph, config)
     recurse = subgraphs
-    converted = frozenset(() if getattr(saver, "shares_reads", False) else graph.tables.langchain)
+    shares = getattr(saver, "shares_reads", False)  # (then views share its messages)
+    converted = frozenset() if shares else graph.tables.converted_reads(run=False)
     with reads_converted(converted):
         found = saver.get_tuple(config)
     if found is None:

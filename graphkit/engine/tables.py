@@ -212,6 +212,10 @@ class GraphTables:
     langchain_candidates: frozenset[str] = frozenset()
     """Keys that may start speaking LangChain when one is written (not those a pydantic
     schema declares with graphkit's types: it validates them as such)."""
+    graphkit_readers: bool = False
+    """Some node, branch or error handler reads graphkit's messages of the keys that
+    speak LangChain as they are (graphkit's own, a subgraph taking a dict): see
+    ``converted_reads``."""
     nested_view: Callable[[str, Any], Any] | None = None
     """How a run of this graph inside another graph's node shows its ``updates`` and
     ``values`` chunks, ``nested_view(mode, chunk)`` (an entrypoint's graph: its return
@@ -241,6 +245,17 @@ class GraphTables:
                 return output
             return langchain_copies(output) if fresh else langchain_view(output)
         return self.shown(output, fresh=fresh) if type(output) is dict else output
+
+    def converted_reads(self, *, run: bool = True) -> frozenset[str]:
+        """The keys whose saved messages no code sees as they are, only LangChain's view
+        of them: those that speak LangChain and merge with ``add_messages`` (graphkit's
+        own reducer), in a graph whose state is not one value; for a ``run``, only when
+        every reader of the graph's state gets LangChain's view (``graphkit_readers``).
+        A ``get_state`` reads them uncopied, a run as objects of its own sharing the
+        saver's (``reads_converted``)."""
+        if not self.langchain or self.root or self.direct_input or (run and self.graphkit_readers):
+            return frozenset()
+        return frozenset(k for k in self.langchain if is_message_reducer(self.reducers.get(k)))
 
     def inherit_langchain(self, keys: Iterable[str]) -> None:
         """A parent graph's keys that speak LangChain, given to this (sub)graph."""
@@ -325,6 +340,11 @@ def build_tables(
         b.call.is_async for bs in builder.branches.values() for b in bs.values()
     )
     reducers = {k: c.reducer for k, c in channels.items() if c.reducer is not None}
+    handlers = [t.error_handler for t in nodes.values() if t.error_handler is not None]
+    graphkit_readers = any(
+        not t.shown_langchain or any(r.langchain is not speaks for r in t.branch_inputs)
+        for t in (start, *nodes.values(), *handlers)
+    )
     return GraphTables(
         nodes=nodes,
         start=start,
@@ -352,6 +372,7 @@ def build_tables(
         managed=frozenset(k for schema in builder._schemas for k in schema.managed),
         langchain=speaks,
         langchain_candidates=candidates,
+        graphkit_readers=graphkit_readers,
         one_step={k: c.initial for k, c in channels.items() if c.one_step},
         untracked=frozenset(k for k, c in channels.items() if c.untracked),
         absent_until_written={
@@ -424,12 +445,17 @@ def reads_graphkit(fn: Any) -> bool:
     """Whether ``fn`` is graphkit's own (``tools_condition``, a prebuilt agent's nodes):
     it reads graphkit's messages, never LangChain's view of them. A LangChain runnable
     run as a node (``LangChainNode``) reads LangChain's, and a ``ToolNode`` answers in
-    the kind of messages it reads (its tools' ``InjectedState`` sees LangChain's)."""
+    the kind of messages it reads (its tools' ``InjectedState`` sees LangChain's). The
+    workloads of ``graphkit.bench`` stand for users' code: they are not graphkit's own."""
     from graphkit._langchain import LangChainNode
     from graphkit.prebuilt.tool_node import ToolNode
 
-    module = getattr(fn, "__module__", None) or type(fn).__module__
-    return str(module).startswith("graphkit.") and not isinstance(fn, (LangChainNode, ToolNode))
+    module = str(getattr(fn, "__module__", None) or type(fn).__module__)
+    return (
+        module.startswith("graphkit.")
+        and not module.startswith("graphkit.bench.")
+        and not isinstance(fn, (LangChainNode, ToolNode))
+    )
 
 
 def _with_default_handler(builder: StateGraph[Any, Any, Any, Any]) -> dict[str, NodeDef]:

@@ -118,26 +118,31 @@ WRITES_IDX_MAP = {ERROR: -1, SCHEDULED: -2, INTERRUPT: -3, RESUME: -4}
 written for LangGraph uses it to order pending writes)."""
 
 
-_converted: ContextVar[frozenset[str]] = ContextVar("graphkit_converted_reads", default=frozenset())
+_converted: ContextVar[tuple[frozenset[str], bool]] = ContextVar(
+    "graphkit_converted_reads", default=(frozenset(), False)
+)
 
 
 @contextmanager
-def reads_converted(channels: frozenset[str]) -> Iterator[None]:
+def reads_converted(channels: frozenset[str], *, own: bool = False) -> Iterator[None]:
     """Within it, this thread's (or task's) reads of ``channels`` from graphkit's
     savers hand out the elements the saver keeps decoded themselves, in a list of the
     caller's own, instead of copies of them: for a caller that shows them to no one as
-    they are, converting each to a fresh LangChain message
-    (``graphkit._langchain_view.langchain_copies``), which would throw the copies away.
-    Other savers ignore it: their reads are the caller's own anyway."""
-    token = _converted.set(channels)
+    they are, converting each to a fresh LangChain message (``graphkit._langchain_view``),
+    which would throw the copies away. ``own``: each element a new object sharing its
+    fields with the kept one (``_model_codec.shell``): a run's own messages, which
+    its views tell from another run's by identity. Other savers ignore it: their
+    reads are the caller's own anyway."""
+    token = _converted.set((channels, own))
     try:
         yield
     finally:
         _converted.reset(token)
 
 
-def converted_reads() -> frozenset[str]:
-    """The channels ``reads_converted`` names for the current read (empty: none)."""
+def converted_reads() -> tuple[frozenset[str], bool]:
+    """The channels ``reads_converted`` names for the current read (empty: none), and
+    whether each read gets objects of its own (``own``)."""
     return _converted.get()
 
 
