@@ -25,6 +25,7 @@ from langchain_core.tools import tool as lc_tool
 from typing_extensions import TypedDict
 
 import graphkit._langchain_view as view_module
+import graphkit.stores.checkpoint._codec as codec_module
 from graphkit import messages as gk
 from graphkit._langchain import from_langchain_message, to_langchain_message
 from graphkit.checkpoint.memory import InMemorySaver
@@ -803,3 +804,180 @@ def test_a_message_changed_inside_a_nested_field_and_handed_back_keeps_the_chang
         message.additional_kwargs["note"] = "edited"
     again = graph.invoke({"messages": out["messages"]})
     assert [m.additional_kwargs for m in again["messages"][:2]] == [{"note": "edited"}] * 2
+
+
+# -- a copying saver's reads for code speaking LangChain: no graphkit copy first ----------
+
+
+def _copied_elements(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many elements each read copies from now on (the saver's ``_copies``)."""
+    copied: list[int] = []
+    real = codec_module._copies
+
+    def counting(copiers: list[Any], elements: list[Any]) -> list[Any]:
+        copied.append(len(elements))
+        return real(copiers, elements)
+
+    monkeypatch.setattr(codec_module, "_copies", counting)
+    return copied
+
+
+def _long_thread(graph: Any, count: int = 50) -> dict[str, Any]:
+    config = {"configurable": {"thread_id": "t"}}
+    history = [lc.HumanMessage(f"m{i}", id=f"m{i}") for i in range(count)]
+    graph.invoke({"messages": history}, config)
+    graph.invoke({"messages": [lc.HumanMessage("hi", id="h")]}, config)  # (read twice: kept)
+    return config
+
+
+def test_turns_and_get_state_copy_no_message_the_view_converts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The view makes fresh LangChain messages of every message a read shows: the
+    saver's graphkit copies of them, thrown away at once, are not made."""
+    seen: list[list[Any]] = []
+    graph = _chat_graph(InMemorySaver(), seen)
+    config = _long_thread(graph)
+    copied = _copied_elements(monkeypatch)
+    out = graph.invoke({"messages": [lc.HumanMessage("again", id="a")]}, config)
+    state = graph.get_state(config).values["messages"]
+    assert copied == []
+    assert len(state) == len(out["messages"]) == len(seen[-1]) + 1 == 55
+    assert all(isinstance(m, lc.BaseMessage) for m in [*state, *out["messages"], *seen[-1]])
+
+
+def test_a_graph_with_a_reader_of_graphkit_messages_keeps_copying_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``tools_condition`` (graphkit's own) reads graphkit's messages as they are: runs of
+    its graph get the saver's copies, as before; ``get_state`` shows views alone."""
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", lambda state: {"messages": [lc.AIMessage("ok")]})
+    builder.add_edge(START, "reply")
+    builder.add_conditional_edges("reply", tools_condition, {"tools": "reply", END: END})
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = _long_thread(graph)
+    assert graph.tables.converted_reads() == frozenset()
+    assert graph.tables.converted_reads(run=False) == {"messages"}
+    copied = _copied_elements(monkeypatch)
+    graph.invoke({"messages": [lc.HumanMessage("again", id="a")]}, config)
+    assert sum(copied) >= 50
+    copied.clear()
+    assert len(graph.get_state(config).values["messages"]) == 55 and copied == []
+
+
+def _containers(value: Any, found: dict[int, Any]) -> dict[int, Any]:
+    """Every mutable object reachable from ``value`` (messages, their ``__dict__`` and
+    fields set, dicts, lists), by id (``found``: kept alive while the ids are compared)."""
+    if isinstance(value, (lc.BaseMessage, gk.BaseMessage)):
+        found[id(value)] = value
+        found[id(value.__dict__)] = value.__dict__
+        found[id(value.__pydantic_fields_set__)] = value.__pydantic_fields_set__
+        for item in value.__dict__.values():
+            _containers(item, found)
+    elif isinstance(value, dict):
+        found[id(value)] = value
+        for item in value.values():
+            _containers(item, found)
+    elif isinstance(value, list):
+        found[id(value)] = value
+        for item in value:
+            _containers(item, found)
+    return found
+
+
+def _scramble(value: Any) -> None:
+    """Change everything reachable from ``value`` in place."""
+    if isinstance(value, lc.BaseMessage):
+        for item in list(value.__dict__.values()):
+            _scramble(item)
+        value.content = "scrambled"
+    elif isinstance(value, dict):
+        for item in list(value.values()):
+            _scramble(item)
+        value["scrambled"] = True
+    elif isinstance(value, list):
+        for item in list(value):
+            _scramble(item)
+        value.append("scrambled")
+
+
+_blocks = st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": _text}), max_size=2)
+_nested_messages = st.one_of(
+    st.builds(lc.HumanMessage, content=_text | _blocks, id=_ids, additional_kwargs=_json),
+    st.builds(
+        lc.AIMessage,
+        content=_text | _blocks,
+        id=_ids,
+        tool_calls=_calls,
+        response_metadata=_json,
+        additional_kwargs=_json,
+    ),
+    st.builds(lc.ToolMessage, content=_text | _blocks, tool_call_id=_ids, id=_ids),
+)
+
+
+@given(st.lists(st.lists(_nested_messages, min_size=1, max_size=3), min_size=1, max_size=3))
+def test_reads_share_nothing_mutable_with_the_saver_or_one_another(
+    turns: list[list[Any]],
+) -> None:
+    """Whatever the messages (content blocks, tool calls, metadata), what a run's node,
+    its output and each ``get_state`` get shares no mutable object with the messages
+    the saver keeps or with another read; changing all of it in place changes nothing
+    any later read shows."""
+    saver = InMemorySaver()
+    seen: list[list[Any]] = []
+    graph = _chat_graph(saver, seen)
+    config = {"configurable": {"thread_id": "t"}}
+    for turn in turns:
+        out = graph.invoke({"messages": turn}, config)
+    stored = saver.get_tuple(config).checkpoint["channel_values"]["messages"]
+    expected = [to_langchain_message(m) for m in stored]
+    first = graph.get_state(config).values["messages"]
+    second = graph.get_state(config).values["messages"]
+    assert first == second == expected
+    kept = _containers([e.decoded for e in saver._lists._entries.values()], {})
+    reads = [_containers(read, {}) for read in (first, second, seen[-1] + out["messages"])]
+    for one, read in enumerate(reads):
+        assert not read.keys() & kept.keys()
+        assert not any(read.keys() & other.keys() for other in reads[one + 1 :])
+    for read in (first, seen[-1], out["messages"]):
+        _scramble(read)
+    assert graph.get_state(config).values["messages"] == expected
+    graph.invoke({"messages": [lc.HumanMessage("next", id="next-turn")]}, config)
+    assert seen[-1][: len(expected)] == expected
+
+
+def test_runs_restoring_one_checkpoint_share_no_langchain_message() -> None:
+    """Two runs forked from one checkpoint restore the same messages the saver keeps:
+    each run's readers still get LangChain messages of their own."""
+    seen: list[list[Any]] = []
+    graph = _chat_graph(InMemorySaver(), seen)
+    config = _long_thread(graph, 5)
+    fork = graph.get_state(config).config
+    graph.invoke({"messages": [lc.HumanMessage("one", id="one")]}, fork)
+    seen[-1][0].content = "changed by the first fork"
+    graph.invoke({"messages": [lc.HumanMessage("two", id="two")]}, fork)
+    first, second = seen[-2:]
+    assert not any(map(operator.is_, first[:7], second[:7]))
+    assert second[0].content == "m0" and second[-1].content == "two"
+
+
+def test_get_state_messages_handed_back_are_copies_of_what_the_saver_keeps() -> None:
+    saver = InMemorySaver()
+    graph = _chat_graph(saver)
+    config = _long_thread(graph)
+    shown = graph.get_state(config).values["messages"]
+    kept = saver._lists._entries["t", "", "messages"].decoded
+    back = list(map(view_module.graphkit_source, shown))
+    assert len(back) == len(kept) == 53
+    assert back == kept and not any(map(operator.is_, back, kept))
+
+
+def test_the_benchmarks_workloads_read_as_users_code() -> None:
+    from graphkit.bench import bench_history
+    from graphkit.engine.tables import reads_graphkit
+
+    graph, _, _ = bench_history._chat_graph(lang=False, speaks=True)
+    assert not reads_graphkit(graph.tables.nodes["reply"].call.fn)
+    assert graph.tables.nodes["reply"].shown_langchain
