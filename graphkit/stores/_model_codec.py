@@ -335,39 +335,52 @@ def copy_value(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def shell(obj: Any) -> Any:
-    """A new instance of ``obj``'s class sharing its fields (``__dict__`` and the other
-    instance slots, not copies of them): a distinct object for a fraction of a copy's
-    cost, for a caller that changes neither in place. For a plain pydantic model
-    (``spec_of``); anything else is copied (``copy_value``)."""
-    kind = type(obj)
-    make = _shell_makers.get(kind)
-    if make is None:
-        spec = spec_of(kind)
-        if spec is None:
-            return copy_value(obj)
-        make = _shell_makers[kind] = _shell_maker(spec)
-    return make(obj)
+def shells(values: list[Any]) -> list[Any]:
+    """New instances of the classes of ``values`` sharing their fields (``__dict__`` and
+    the other instance slots, not copies of them): distinct objects for a fraction of
+    a copy's cost, for a caller that changes neither in place. For plain pydantic
+    models (``spec_of``); anything else is copied (``copy_value``). One loop, no call
+    per value: a history is thousands of messages."""
+    plain = _plain_models
+    out: list[Any] = []
+    add = out.append
+    for obj in values:
+        kind = type(obj)
+        if kind not in plain and not _plain_model(kind):
+            add(copy_value(obj))
+            continue
+        made = _new(kind)
+        _set_dict(made, obj.__dict__)
+        _set_fields_set(made, obj.__pydantic_fields_set__)
+        _set_extra(made, obj.__pydantic_extra__)
+        _set_private(made, obj.__pydantic_private__)
+        add(made)
+    return out
 
 
-_shell_makers: dict[type, Cloner] = {}
+_plain_models: set[type] = set()
+"""Classes ``shells`` makes instances of: those with a spec, whose instance slots are
+pydantic ``BaseModel``'s (the setters below)."""
+_new = object.__new__
+_set_dict: Callable[[Any, Any], None]
+_set_fields_set: Callable[[Any, Any], None]
+_set_extra: Callable[[Any, Any], None]
+_set_private: Callable[[Any, Any], None]
 
 
-def _shell_maker(spec: ModelSpec) -> Cloner:
-    cls = spec.cls
-    new = cls.__new__
-    set_dict, set_fields_set = spec.set_dict, spec.set_fields_set
-    set_extra, set_private = spec.set_extra, spec.set_private
-
-    def make(obj: Any) -> Any:
-        made = new(cls)
-        set_dict(made, obj.__dict__)
-        set_fields_set(made, obj.__pydantic_fields_set__)
-        set_extra(made, obj.__pydantic_extra__)
-        set_private(made, obj.__pydantic_private__)
-        return made
-
-    return make
+def _plain_model(kind: type) -> bool:
+    """Whether ``shells`` makes instances of ``kind`` (remembered in ``_plain_models``)."""
+    global _set_dict, _set_fields_set, _set_extra, _set_private
+    spec = spec_of(kind)
+    if spec is None or kind.__new__ is not _new:
+        return False
+    setters = (spec.set_dict, spec.set_fields_set, spec.set_extra, spec.set_private)
+    if not _plain_models:
+        _set_dict, _set_fields_set, _set_extra, _set_private = setters
+    if setters != (_set_dict, _set_fields_set, _set_extra, _set_private):
+        return False
+    _plain_models.add(kind)
+    return True
 
 
 def copier_of(obj: Any) -> Cloner:

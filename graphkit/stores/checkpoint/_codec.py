@@ -29,7 +29,7 @@ from graphkit import _gc, _message_index
 from graphkit._message_index import HistoryIndex
 from graphkit.constants import MISSING
 from graphkit.errors import InvalidArgumentError, InvalidCheckpointError, SharedReadChangedError
-from graphkit.stores._model_codec import Cloner, copier_of, shell
+from graphkit.stores._model_codec import Cloner, copier_of, shells
 from graphkit.stores.checkpoint.base import (
     Checkpoint,
     CheckpointCorruptError,
@@ -700,10 +700,6 @@ def _copy_each(copiers: list[Cloner], elements: list[Any]) -> list[Any]:
     return [copy(x) for copy, x in zip(copiers, elements, strict=True)]
 
 
-def _shells(elements: list[Any]) -> list[Any]:
-    return list(map(shell, elements))
-
-
 class ListCache:
     """Append chains joined as msgpack bytes: the newest read version per channel.
 
@@ -957,13 +953,13 @@ class ListCache:
     ) -> list[Any]:
         """What a read gets of kept ``elements``: copies, or the elements themselves in a
         new list (``copy_on_read=False``, or a read ``reads_converted`` names the channel
-        of; with ``own``, objects sharing their fields: ``_model_codec.shell``)."""
+        of; with ``own``, objects sharing their fields: ``_model_codec.shells``)."""
         if not self.copy_on_read:
             return elements[:]
         channels, own = converted_reads()
         if key[2] not in channels:
             return _copies(copiers, elements)
-        return _gc.call(len(elements) >= _gc.PAUSE_AT, _shells, elements) if own else elements[:]
+        return _gc.call(len(elements) >= _gc.PAUSE_AT, shells, elements) if own else elements[:]
 
     def _shares(self, key: tuple[str, str, str]) -> bool:
         """Reads of ``key`` get the kept elements, or shells of them (``_handed_out``)."""

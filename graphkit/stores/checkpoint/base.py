@@ -130,7 +130,7 @@ def reads_converted(channels: frozenset[str], *, own: bool = False) -> Iterator[
     caller's own, instead of copies of them: for a caller that shows them to no one as
     they are, converting each to a fresh LangChain message (``graphkit._langchain_view``),
     which would throw the copies away. ``own``: each element a new object sharing its
-    fields with the kept one (``_model_codec.shell``): a run's own messages, which
+    fields with the kept one (``_model_codec.shells``): a run's own messages, which
     its views tell from another run's by identity. Other savers ignore it: their
     reads are the caller's own anyway."""
     token = _converted.set((channels, own))
