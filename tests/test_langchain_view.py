@@ -830,13 +830,17 @@ def _long_thread(graph: Any, count: int = 50) -> dict[str, Any]:
     return config
 
 
+@pytest.mark.parametrize("kind", ["memory", "lmdb"])
 def test_turns_and_get_state_copy_no_message_the_view_converts(
-    monkeypatch: pytest.MonkeyPatch,
+    kind: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     """The view makes fresh LangChain messages of every message a read shows: the
     saver's graphkit copies of them, thrown away at once, are not made."""
+    from graphkit.checkpoint.lmdb import LMDBSaver
+
     seen: list[list[Any]] = []
-    graph = _chat_graph(InMemorySaver(), seen)
+    saver = InMemorySaver() if kind == "memory" else LMDBSaver(str(tmp_path / "db"))
+    graph = _chat_graph(saver, seen)
     config = _long_thread(graph)
     copied = _copied_elements(monkeypatch)
     out = graph.invoke({"messages": [lc.HumanMessage("again", id="a")]}, config)
@@ -948,19 +952,25 @@ def test_reads_share_nothing_mutable_with_the_saver_or_one_another(
     assert seen[-1][: len(expected)] == expected
 
 
-def test_runs_restoring_one_checkpoint_share_no_langchain_message() -> None:
-    """Two runs forked from one checkpoint restore the same messages the saver keeps:
-    each run's readers still get LangChain messages of their own."""
+def test_runs_restoring_one_checkpoint_share_no_langchain_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two runs forked from one checkpoint restore the same messages the saver keeps
+    (uncopied): each run's readers still get LangChain messages of their own."""
     seen: list[list[Any]] = []
     graph = _chat_graph(InMemorySaver(), seen)
-    config = _long_thread(graph, 5)
+    config = _long_thread(graph)
     fork = graph.get_state(config).config
+    copied = _copied_elements(monkeypatch)
     graph.invoke({"messages": [lc.HumanMessage("one", id="one")]}, fork)
     seen[-1][0].content = "changed by the first fork"
+    seen[-1][1].additional_kwargs["note"] = "changed by the first fork"
     graph.invoke({"messages": [lc.HumanMessage("two", id="two")]}, fork)
     first, second = seen[-2:]
-    assert not any(map(operator.is_, first[:7], second[:7]))
-    assert second[0].content == "m0" and second[-1].content == "two"
+    assert copied == [] and len(first) == len(second) == 54
+    assert not any(map(operator.is_, first[:53], second[:53]))
+    assert (second[0].content, second[1].additional_kwargs) == ("m0", {})
+    assert second[-1].content == "two"
 
 
 def test_get_state_messages_handed_back_are_copies_of_what_the_saver_keeps() -> None:
