@@ -436,3 +436,40 @@ def test_an_extension_inside_a_record_is_refused() -> None:
     blob = _PLAIN + msgpack.packb(msgpack.ExtType(_MODEL, inner))
     with pytest.raises(SerdeError, match="holds an extension"):
         Serializer(allow_pickle=True).loads(blob)
+
+
+@settings(max_examples=examples(100))
+@given(st.lists(messages() | _plain_data, max_size=6))
+def test_shells_are_new_objects_sharing_the_fields_of_plain_models(values: list[Any]) -> None:
+    """``shells``: a model of the plain shape gets a new instance with the very same
+    ``__dict__`` (no copy: for readers that change neither); anything else a deep copy."""
+    made = _model_codec.shells(values)
+    assert made == values
+    for one, value in zip(made, values, strict=True):
+        if isinstance(value, BaseModel):
+            assert one is not value and type(one) is type(value)
+            assert one.__dict__ is value.__dict__
+        else:
+            mutable = {id(x) for x in _mutable_parts(value)}
+            assert not mutable & {id(x) for x in _mutable_parts(one)}
+    labelled = Labelled(title="t", labels=["a"])  # (keeps extra fields: copied deeply)
+    (copy,) = _model_codec.shells([labelled])
+    assert copy == labelled and copy.labels is not labelled.labels
+
+
+def test_copies_of_flat_containers_and_tool_calls_are_made_in_c() -> None:
+    """A message's flat dicts and lists, content blocks and tool calls with flat
+    arguments are copied without ``copy_value`` (which walks them value by value)."""
+    message = AIMessage(
+        content=[{"type": "text", "text": "hi"}],
+        tool_calls=[tool_call("weather", {"city": "Paris"}, "c1")],
+        response_metadata={"model_name": "m", "finish_reason": "stop"},
+    )
+    nested = AIMessage(content="", tool_calls=[tool_call("f", {"where": {"city": "P"}}, "c2")])
+    marks = {name: mark for name, mark in _model_codec._shape(message.__dict__)}
+    assert (marks["content"], marks["response_metadata"]) == ("flat items", "flat")
+    assert marks["tool_calls"] == "nearly flat items"
+    assert dict(_model_codec._shape(nested.__dict__))["tool_calls"] == ""  # (copy_value)
+    copy = _model_codec.copier_of(message)(message)
+    assert copy == message and copy.tool_calls[0]["args"] is not message.tool_calls[0]["args"]
+    assert copy.content[0] is not message.content[0]

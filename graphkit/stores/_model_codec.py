@@ -465,11 +465,41 @@ def _setters_of_extra_model(cls: Any) -> _Setters | None:
 
 def _shape(values: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """The fields of ``values`` (a model's ``__dict__``) a cloner replaces: empty
-    containers (built anew) and other mutable values (copied)."""
+    containers (built anew), dicts and lists of immutable values (copied in C), lists
+    of such dicts (content blocks: each copied in C) and other mutable values (copied
+    with ``copy_value``)."""
     return tuple(
-        (name, _MUTABLE if (empty := _EMPTY.get(t)) is None or v else empty)
+        (name, _mark(v, t))
         for name, v in values.items()
         if (t := type(v)) not in IMMUTABLE and not (t is tuple and _atomic_tuple(v))
+    )
+
+
+def _mark(value: Any, kind: type) -> str:
+    """The shape mark of a field's mutable ``value`` (of type ``kind``)."""
+    empty = _EMPTY.get(kind)
+    if empty is not None and not value:
+        return empty
+    if kind is dict or kind is list:
+        items = value.values() if kind is dict else value
+        if all(type(v) in IMMUTABLE for v in items):
+            return _FLAT
+        if kind is list and all(type(v) is dict and _flat(v) for v in value):
+            return _FLAT_ITEMS
+        if kind is list and all(type(v) is dict and _nearly_flat(v) for v in value):
+            return _NEARLY_FLAT_ITEMS
+    return _MUTABLE
+
+
+def _flat(value: dict[Any, Any] | list[Any]) -> bool:
+    """All the values of a dict (items of a list) are immutable."""
+    return all(type(v) in IMMUTABLE for v in (value.values() if type(value) is dict else value))
+
+
+def _nearly_flat(value: dict[Any, Any]) -> bool:
+    """All the values of a dict are immutable, or flat dicts or lists (a tool call)."""
+    return all(
+        type(v) in IMMUTABLE or (type(v) in (dict, list) and _flat(v)) for v in value.values()
     )
 
 
@@ -485,7 +515,23 @@ def _cloner(
 
 _UNSEEN: Any = object()
 _MUTABLE = ""
-"""Shape mark of a field whose value is copied with ``copy_value`` (else: its empty literal)."""
+"""Shape mark of a field whose value is copied with ``copy_value`` (else: its empty
+literal, or one of the two below)."""
+_FLAT = "flat"
+"""Shape mark of a dict or list of immutable values: ``value.copy()``."""
+_FLAT_ITEMS = "flat items"
+"""Shape mark of a list of dicts of immutable values: ``[item.copy() for item in value]``."""
+_NEARLY_FLAT_ITEMS = "nearly flat items"
+"""Shape mark of a list of dicts whose values are immutable or flat (tool calls)."""
+_COPIES = {
+    _MUTABLE: "copy_value(d[{key}])",
+    _FLAT: "d[{key}].copy()",
+    _FLAT_ITEMS: "[item.copy() for item in d[{key}]]",
+    _NEARLY_FLAT_ITEMS: (
+        "[{{k: v.copy() if type(v) is dict or type(v) is list else v for k, v in item.items()}}"
+        " for item in d[{key}]]"
+    ),
+}
 
 
 def _atomic_tuple(value: tuple[Any, ...]) -> bool:
@@ -497,13 +543,13 @@ def _generated_cloner(
 ) -> Cloner:
     """A straight-line copier of one class and shape (as ``fresh``): ``__dict__`` is
     copied in C, then the fields of ``shape`` are replaced (fresh empty containers,
-    copies of other mutable values); the instance slots are set as ``decoder`` sets
-    them, ``__pydantic_extra__`` to ``extra`` (``"None"`` or ``"{}"``). The source holds
-    only ``repr`` of field names and the literals of _EMPTY."""
+    copies of other mutable values: see ``_shape``); the instance slots are set as
+    ``decoder`` sets them, ``__pydantic_extra__`` to ``extra`` (``"None"`` or ``"{}"``).
+    The source holds only ``repr`` of field names, the literals of _EMPTY and _COPIES."""
     lines = ["def clone(obj):", "    d = obj.__dict__.copy()"]
-    for name, empty in shape:
+    for name, mark in shape:
         key = repr(name)
-        value = f"copy_value(d[{key}])" if empty == _MUTABLE else empty
+        value = _COPIES[mark].format(key=key) if mark in _COPIES else mark
         lines.append(f"    d[{key}] = {value}")
     lines += [
         "    new = make(cls)",
