@@ -9,6 +9,7 @@ conversion (``to_langchain_message``, LangChain's validation). Process CPU per m
 best of 7 rounds of 10,000 messages, collector paused:
 
     python benchmarks/langchain_copies.py
+    PYTHONPATH=/path/to/other/checkout python benchmarks/langchain_copies.py   # (no shells before session 13)
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 
 from graphkit import AIMessage, HumanMessage, ToolMessage
 from graphkit._langchain import to_langchain_message
-from graphkit.stores._model_codec import copier_of, extra_model_copier, shells
+from graphkit.stores import _model_codec
+from graphkit.stores._model_codec import copier_of, extra_model_copier
 
 COUNT = 10_000
 ROUNDS = 7
@@ -49,6 +51,7 @@ def _per_message(work: Callable[[list[Any]], object], items: list[Any]) -> float
 
 def main() -> None:
     gc.disable()
+    shells = getattr(_model_codec, "shells", None)
     print(f"{'message':22} {'saver copy':>11} {'shell':>7} {'LC copy':>8} {'convert':>8}  (us)")
     for name, message in SHAPES.items():
         items = [message] * COUNT
@@ -58,7 +61,7 @@ def main() -> None:
         lc_items = [pristine] * COUNT
         figures = (
             _per_message(lambda xs, c=copy: [c(x) for x in xs], items),  # type: ignore[misc]
-            _per_message(shells, items),
+            _per_message(shells, items) if shells else float("nan"),
             _per_message(lambda xs, c=lc_copy: [c(x) for x in xs], lc_items),  # type: ignore[misc]
             _per_message(lambda xs: [to_langchain_message(x) for x in xs], items[:1000]),
         )
