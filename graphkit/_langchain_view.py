@@ -25,9 +25,11 @@ of its list changes nothing another reader sees.
 
 ``langchain_copies`` is the view for a history whose graphkit messages no reader sees
 as they are (``get_state`` reads the saver's kept messages themselves, uncopied:
-``_codec.reads_converted``): every message it shows is fresh, copied from the one
-converted first, whether the message was viewed before or not. Its records (kept
-apart: they hold no message a reader got) serve the next such read in O(new).
+``stores.checkpoint.base.reads_converted``): every message it shows is fresh, copied
+from the one converted first, whether the message was viewed before or not. Its
+records (kept apart: they hold no message a reader got) serve the next such read in
+O(new). A run's restore reads objects of the run's own sharing the saver's messages
+(``_model_codec.shells``): by identity, its views never mix with another run's.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ def langchain_view(value: Any) -> Any:
 def langchain_copies(value: Any) -> Any:
     """``langchain_view`` whose LangChain messages are all fresh, sharing nothing with
     those of another read: for a ``value`` whose graphkit messages are the ones a
-    saver keeps (``_codec.reads_converted``), which the caller shows no one else."""
+    saver keeps (``reads_converted``), which the caller shows no one else."""
     if type(value) is list:
         return _fresh_history(value) if value else value
     return langchain_view(value)
@@ -148,6 +150,8 @@ def _history_view(history: list[Any]) -> list[Any]:
 
 
 def _fresh_history(history: list[Any]) -> list[Any]:
+    """``langchain_copies`` of a list: its record in ``_copied`` (O(new)), then a fresh
+    copy of every message's source."""
     with _lock:
         record = _recorded(history, _copied, False)
         return _gc.call(len(history) >= _gc.PAUSE_AT, _fresh_copies, history, record.sources)
@@ -170,7 +174,8 @@ def _recorded(history: list[Any], views: OrderedDict[int, _View], show: bool) ->
 
 def _fresh_copies(history: list[Any], sources: list[tuple[Any, _Copier] | None]) -> list[Any]:
     """Fresh LangChain messages of ``history``'s items, copied from their ``sources``
-    (an item that is no message as it is)."""
+    (an item that is no message as it is; such a list is not remembered for
+    ``graphkit_source``: handed back, it is converted anew)."""
     if None in sources:
         return [item if s is None else s[1](s[0]) for item, s in zip(history, sources, strict=True)]
     pairs = cast(list[tuple[Any, _Copier]], sources)

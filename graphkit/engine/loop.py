@@ -527,6 +527,8 @@ class Run:
         newest one older than that checkpoint id)."""
         assert self.cp is not None
         known = {*self.tables.nodes, START}  # an input checkpoint's next is START
+        # (not in a subgraph's run: what it returns goes to a parent whose own code may
+        # read graphkit's messages as they are)
         converted = self.tables.converted_reads() if self.ctx.parent_task is None else frozenset()
         found = self.cp.load(
             known=known, joins=len(self.tables.joins), before=before, converted=converted
