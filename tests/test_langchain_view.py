@@ -991,3 +991,37 @@ def test_the_benchmarks_workloads_read_as_users_code() -> None:
     graph, _, _ = bench_history._chat_graph(lang=False, speaks=True)
     assert not reads_graphkit(graph.tables.nodes["reply"].call.fn)
     assert graph.tables.nodes["reply"].shown_langchain
+
+
+def test_a_history_copies_no_message_and_its_results_are_the_callers_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``get_state_history`` reads the saver's messages uncopied (objects of the
+    listing's own): its snapshots show LangChain's view of them, and a task's result
+    that holds messages of a later checkpoint (a node that wrote graphkit's messages)
+    gets copies, so changing them changes nothing the saver keeps."""
+    saver = InMemorySaver()
+    replies = itertools.count()
+
+    def reply(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [gk.AIMessage("ok", id=f"r{next(replies)}", additional_kwargs={})]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    graph = builder.compile(checkpointer=saver)
+    config = _long_thread(graph)
+    graph.invoke({"messages": [lc.HumanMessage("again", id="a")]}, config)
+    copied = _copied_elements(monkeypatch)
+    history = list(graph.get_state_history(config, limit=4))
+    assert copied == [] and len(history[0].values["messages"]) == 55
+    assert all(isinstance(m, lc.BaseMessage) for s in history for m in s.values["messages"])
+    (result,) = [t.result for t in history[1].tasks if t.name == "reply"]
+    (message,) = result["messages"]
+    kept = saver._lists._entries["t", "", "messages"].decoded
+    assert message == kept[54] and message is not kept[54]
+    message.additional_kwargs["note"] = "changed"
+    message.content = "changed"
+    shown = graph.get_state(config).values["messages"][54]
+    assert (shown.content, shown.additional_kwargs) == ("ok", {})
+    assert kept[54].content == "ok" and kept[54].additional_kwargs == {}

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from graphkit.constants import MISSING
+from graphkit.stores._model_codec import copy_value
 
 Write = tuple[str, Any]
 WroteRecord = dict[str, list[list[Any]]]
@@ -106,13 +107,18 @@ def _ref(
 
 
 def read_results(
-    wrote: WroteRecord | None, values: dict[str, Any], root: str | None = None
+    wrote: WroteRecord | None,
+    values: dict[str, Any],
+    root: str | None = None,
+    *,
+    copied: bool = False,
 ) -> dict[str, Any]:
     """Task id -> ``result`` from a checkpoint's ``wrote`` record and its ``values``.
 
     A result is ``{channel: write}`` (a channel written more than once:
     ``{channel: {"$writes": [...]}}``, as LangGraph shows it); with ``root`` (a graph
-    whose state is one value), the write to that channel itself, or None.
+    whose state is one value), the write to that channel itself, or None. ``copied``:
+    what is taken from ``values`` is copied (values that share a saver's messages).
     """
     if not wrote:
         return {}
@@ -120,7 +126,10 @@ def read_results(
     for task_id, refs in wrote.items():
         by_channel: dict[str, list[Any]] = {}
         for channel, ref in refs:
-            by_channel.setdefault(channel, []).append(_resolve(ref, values.get(channel, MISSING)))
+            write = _resolve(ref, values.get(channel, MISSING))
+            if copied and (ref == _SAME or ref[0] != "v"):  # (taken from values)
+                write = copy_value(write)
+            by_channel.setdefault(channel, []).append(write)
         result = {c: w[0] if len(w) == 1 else {"$writes": w} for c, w in by_channel.items()}
         out[task_id] = result.get(root) if root is not None else result
     return out

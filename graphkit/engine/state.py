@@ -155,12 +155,15 @@ def snapshot(
     via: RunnableConfig | None = None,
     children: Sequence[CheckpointTuple] = (),
     kept: bool = False,
+    shared_children: bool = False,
 ) -> StateSnapshot:
     """A saved checkpoint as a ``StateSnapshot``.
 
     ``kept``: ``found`` was read under ``reads_converted`` of the keys that speak
     LangChain, which may hold the saver's kept messages: they are shown as fresh
-    LangChain messages (``langchain_copies``), never as they are.
+    LangChain messages (``langchain_copies``), never as they are. ``shared_children``:
+    ``children`` were read so (as objects sharing the saver's messages): the results
+    taken from their values are copied.
 
     ``children``: the checkpoints saved after this one (newest first): each keeps what
     the tasks it ran wrote, the ``result`` of this snapshot's tasks (the newest run of
@@ -201,6 +204,7 @@ def snapshot(
             (child.checkpoint.get("frontier") or {}).get("wrote"),
             child.checkpoint["channel_values"],
             ROOT if graph.tables.root else None,
+            copied=shared_children,
         ).items():
             if task_id not in results:
                 ran[task_id] = result
@@ -367,12 +371,35 @@ def get_state_history(
         yield from _named_checkpoint(graph, saver, config, filter, before, limit)
         return
     children: dict[str | None, list[CheckpointTuple]] = {}
-    for found in saver.list(config, filter=filter, before=before, limit=limit):
+    shares = getattr(saver, "shares_reads", False)
+    converted = frozenset() if shares else graph.tables.converted_reads(run=False)
+    listing = iter(saver.list(config, filter=filter, before=before, limit=limit))
+    while (found := _next_read(listing, converted)) is not None:
         mine = children.pop(checkpoint_id_of(found.config), None)
         if mine is None and before is not None:
             mine = _children(saver, found)  # saved after ``before``: not listed here
-        yield snapshot(graph, found, saver=saver, via=config, children=mine or ())
+        yield snapshot(
+            graph,
+            found,
+            saver=saver,
+            via=config,
+            children=mine or (),
+            shared_children=bool(converted),
+        )
         children.setdefault(checkpoint_id_of(found.parent_config), []).append(found)
+
+
+def _next_read(
+    listing: Iterator[CheckpointTuple], converted: frozenset[str]
+) -> CheckpointTuple | None:
+    """The next checkpoint of a history's ``listing``, the ``converted`` channels read as
+    objects of the listing's own sharing the saver's messages (``reads_converted``: the
+    snapshots show only LangChain's view of them, shared by the listing's snapshots as
+    their graphkit messages are; the results taken from them are copied)."""
+    if not converted:
+        return next(listing, None)
+    with reads_converted(converted, own=True):
+        return next(listing, None)
 
 
 def _named_checkpoint(
