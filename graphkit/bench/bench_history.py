@@ -12,7 +12,7 @@ Three shapes, each at 10, 1,000 and 10,000 messages of history, both frameworks:
 - ``chat_turn_shared_N`` / ``get_state_shared_N``: the same with graphkit's saver made
   with ``copy_on_read=False`` (reads share the saver's decoded messages instead of
   copying them); LangGraph's side is its usual saver, which has no such option.
-- ``lc_chat_turn_N``, ``lc_get_state_N`` (and ``_shared_``): the same for code kept from
+- ``lc_chat_turn_N``, ``lc_get_state_N`` (and ``_shared_``), ``lc_history10_N``: the same for code kept from
   LangGraph that speaks ``langchain_core`` messages (graphkit's side shows its readers
   LangChain's messages: ``graphkit._langchain_view``); LangGraph's side is the same as
   in ``chat_turn_N`` (LangChain's messages are its own).
@@ -142,6 +142,8 @@ def _speaking(build: Callable[..., Callable[[], object]]) -> Callable[..., Calla
             from langchain_core.messages import BaseMessage
 
             shown: Any = run()
+            if isinstance(shown, list):  # (a history: its newest snapshot)
+                shown = shown[0]
             values = shown if isinstance(shown, dict) else shown.values  # (a StateSnapshot)
             assert isinstance(values["messages"][-1], BaseMessage)
         return run
@@ -149,8 +151,10 @@ def _speaking(build: Callable[..., Callable[[], object]]) -> Callable[..., Calla
     return speaking
 
 
-def _history10(n: int, *, lang: bool) -> Callable[[], object]:
-    graph, config, _ = _thread(n, lang)
+def _history10(
+    n: int, *, lang: bool, shared: bool = False, speaks: bool = False
+) -> Callable[[], object]:
+    graph, config, _ = _thread(n, lang, shared, speaks)
 
     def run() -> object:
         states = list(graph.get_state_history(config, limit=10))
@@ -248,6 +252,14 @@ for _n in SIZES:
             "history10",
             "get_state_history(limit=10) of a {n}-message thread",
             _history10,
+            _n,
+            unit="call",
+        ),
+        _pair(
+            "lc_history10",
+            "get_state_history(limit=10) of a {n}-message thread, code speaking LangChain's "
+            "messages",
+            _speaking(_history10),
             _n,
             unit="call",
         ),
