@@ -766,7 +766,7 @@ class ListCache:
             if joined is None:
                 return MISSING
             joined.reads += 1
-            if self.max_decoded and (joined.reads > 1 or self._shares(key)):
+            if self.max_decoded and (joined.reads > 1 or not self.copy_on_read):
                 value = self._copy(serde, key, joined)
             else:  # read once so far: decoded for the caller alone
                 value = self._decode(serde, key, joined.buf, 0, joined.count)
@@ -844,7 +844,7 @@ class ListCache:
             return MISSING
         self._entries.move_to_end(key)
         entry.reads += 1
-        if self.max_decoded and (entry.reads > 1 or self._shares(key)):
+        if entry.reads > 1 and self.max_decoded:
             return self._copy(serde, key, entry, mark.count)
         return self._decode(serde, key, entry.buf[: mark.end], _ARRAY32.size, mark.count)
 
@@ -960,10 +960,6 @@ class ListCache:
         if key[2] not in channels:
             return _copies(copiers, elements)
         return _gc.call(len(elements) >= _gc.PAUSE_AT, shells, elements) if own else elements[:]
-
-    def _shares(self, key: tuple[str, str, str]) -> bool:
-        """Reads of ``key`` get the kept elements, or shells of them (``_handed_out``)."""
-        return not self.copy_on_read or key[2] in converted_reads()[0]
 
     def _forget_decoded(self, entry: _Joined) -> None:
         self._decoded -= len(entry.decoded)
