@@ -58,7 +58,6 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -123,8 +122,7 @@ _converted: ContextVar[tuple[frozenset[str], bool]] = ContextVar(
 )
 
 
-@contextmanager
-def reads_converted(channels: frozenset[str], *, own: bool = False) -> Iterator[None]:
+class reads_converted:
     """Within it, this thread's (or task's) reads of ``channels`` from graphkit's
     savers hand out the elements the saver keeps decoded themselves, in a list of the
     caller's own, instead of copies of them: for a caller that shows them to no one as
@@ -132,12 +130,19 @@ def reads_converted(channels: frozenset[str], *, own: bool = False) -> Iterator[
     which would throw the copies away. ``own``: each element a new object sharing its
     fields with the kept one (``_model_codec.shells``): a run's own messages, which
     its views tell from another run's by identity. Other savers ignore it: their
-    reads are the caller's own anyway."""
-    token = _converted.set((channels, own))
-    try:
-        yield
-    finally:
-        _converted.reset(token)
+    reads are the caller's own anyway. (A class: entered once per checkpoint a history
+    lists, where a generator's context manager costs several times as much.)"""
+
+    __slots__ = ("_setting", "_token")
+
+    def __init__(self, channels: frozenset[str], *, own: bool = False) -> None:
+        self._setting = (channels, own)
+
+    def __enter__(self) -> None:
+        self._token = _converted.set(self._setting)
+
+    def __exit__(self, *exc: object) -> None:
+        _converted.reset(self._token)
 
 
 def converted_reads() -> tuple[frozenset[str], bool]:
