@@ -19,7 +19,7 @@ from typing import Any, Literal, cast, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from graphkit._hints import resolve_hints
+from graphkit._hints import hints_or_empty, resolve_hints
 from graphkit._langchain import mentions_langchain_message
 from graphkit._langchain_view import langchain_values
 from graphkit.channels.base import CONCRETE_COLLECTIONS, BaseChannel
@@ -319,7 +319,8 @@ def update_from_object(obj: Any, node: str) -> dict[str, Any]:
 
 
 def registrable_types(schema: Schema) -> list[type[Any]]:
-    """Classes named in a schema (models, dataclasses, enums) the serializer must know."""
+    """Classes named in a schema (models, dataclasses, named tuples, enums), also through
+    the fields of those classes and of TypedDicts, that the serializer must know."""
     import enum
 
     found: list[type[Any]] = []
@@ -337,18 +338,29 @@ def registrable_types(schema: Schema) -> list[type[Any]]:
             found.append(tp)
             for info in tp.model_fields.values():
                 visit(info.annotation)
-        elif dataclasses.is_dataclass(tp):
+        elif dataclasses.is_dataclass(tp) or _is_namedtuple(tp):
             found.append(tp)
-            for f in dataclasses.fields(tp):
-                visit(f.type)
+            _visit_fields(tp)
         elif issubclass(tp, enum.Enum):
             found.append(tp)
+        elif is_typeddict(tp):
+            _visit_fields(tp)
+
+    def _visit_fields(tp: type[Any]) -> None:
+        # resolved hints: a field may name its type as a string (a forward reference,
+        # or any field under ``from __future__ import annotations``)
+        for hint in hints_or_empty(tp, include_extras=True).values():
+            visit(hint)
 
     if schema.kind in ("pydantic", "dataclass"):
         found.append(schema.cls)
     for spec in schema.channels.values():
         visit(spec.annotation)
     return found
+
+
+def _is_namedtuple(tp: type[Any]) -> bool:
+    return issubclass(tp, tuple) and hasattr(tp, "_fields")
 
 
 def json_schema(schema: Schema, title: str) -> dict[str, Any]:

@@ -306,6 +306,58 @@ def test_user_state_types_survive_a_new_process(tmp_path: Path) -> None:
     assert second.stdout.strip() == "[Point(x=0, y=1)]"
 
 
+def test_types_nested_in_state_types_survive_a_new_process(tmp_path: Path) -> None:
+    """Classes reached through a state type's fields (forward references, future
+    annotations, TypedDict values, named tuples) are registered at compile too."""
+    script = textwrap.dedent(f"""
+        from __future__ import annotations
+        import dataclasses, enum, sys
+        from typing import NamedTuple, Optional, TypedDict
+        from graphkit import StateGraph, START
+        from graphkit.stores import LMDBSaver
+
+        class Color(enum.Enum):
+            RED = "red"
+
+        @dataclasses.dataclass
+        class Wrap:
+            leaf: Leaf
+
+        @dataclasses.dataclass
+        class Leaf:
+            color: Color
+
+        class Pair(NamedTuple):
+            a: int
+            b: int
+
+        class Item(TypedDict):
+            pair: Pair
+
+        class S(TypedDict, total=False):
+            wrap: Optional[Wrap]
+            item: Item
+
+        b = StateGraph(S)
+        b.add_node("w", lambda s: {{"wrap": Wrap(Leaf(Color.RED)), "item": {{"pair": Pair(1, 2)}}}})
+        b.add_edge(START, "w")
+        g = b.compile(checkpointer=LMDBSaver({str(tmp_path / "db")!r}))
+        config = {{"configurable": {{"thread_id": "p"}}}}
+        if sys.argv[1] == "first":
+            g.invoke({{}}, config)
+        print(repr(g.get_state(config).values))
+    """)
+    path = tmp_path / "prog.py"
+    path.write_text(script)
+    first = subprocess.run([sys.executable, str(path), "first"], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    second = subprocess.run([sys.executable, str(path), "again"], capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == first.stdout.strip()
+    assert "Leaf(color=<Color.RED: 'red'>)" in second.stdout
+    assert "Pair(a=1, b=2)" in second.stdout
+
+
 def test_end_routes_leave_nothing_next(saver: BaseCheckpointSaver) -> None:
     builder = StateGraph(State)
     builder.add_node("a", lambda s: {"x": 1})
