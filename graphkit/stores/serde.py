@@ -548,8 +548,10 @@ class Serializer:
         if found is None:
             raise _Undecodable(
                 f"type {name!r} is not registered. Call graphkit.stores.serde.register(cls) "
-                "for it before loading (graphkit registers its own types at import), or pass "
-                "allowed_modules=[...] to the Serializer to permit importing its module"
+                "for it before loading (graphkit registers its own types at import, and the "
+                "classes a graph's state schema names when the graph compiles: a value kept "
+                "under an `Any` key is not named there), or pass allowed_modules=[...] to the "
+                "Serializer to permit importing its module"
             )
         if kind is not None and not kind(found):
             raise _Undecodable(f"type {name!r} is not of the kind the data says it is")
