@@ -180,6 +180,14 @@ def test_timezones_survive() -> None:
         assert back.utcoffset() == moment.utcoffset()
 
 
+def test_an_unnamed_fixed_offset_comes_back_unnamed() -> None:
+    # timezone(offset) and timezone(offset, "UTC+05:30") are equal but print differently
+    for tz in [dt.timezone(dt.timedelta(hours=5, minutes=30)), dt.timezone(-dt.timedelta(hours=3))]:
+        moment = dt.datetime(2024, 1, 2, 3, 4, tzinfo=tz)
+        assert repr(S.loads(S.dumps(moment))) == repr(moment)
+        assert repr(S.loads(S.dumps(moment.timetz()))) == repr(moment.timetz())
+
+
 def test_nested_pydantic_models_keep_their_types() -> None:
     value = Outer(inner=Inner(text="a", tags=("x",)), items=[Inner(text="b")])
     back = S.loads(S.dumps({"state": value}))["state"]

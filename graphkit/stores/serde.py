@@ -731,6 +731,8 @@ def _encode_tz(tz: dt.tzinfo | None, when: dt.datetime | None) -> Any:
     if offset is None:
         return None
     name = tz.tzname(when) if type(tz) is dt.timezone and tz is not dt.timezone.utc else None
+    if name is not None and name == dt.timezone(offset).tzname(None):
+        name = None  # the default name: decode as timezone(offset), unnamed, as written
     return [offset.days * 86400 + offset.seconds, offset.microseconds, name]
 
 
