@@ -358,6 +358,20 @@ def test_types_nested_in_state_types_survive_a_new_process(tmp_path: Path) -> No
     assert "Pair(a=1, b=2)" in second.stdout
 
 
+def test_a_state_value_that_cannot_be_saved_raises_type_error(saver: BaseCheckpointSaver) -> None:
+    class Loose(TypedDict, total=False):
+        x: int
+        v: Any
+
+    builder = StateGraph(Loose)
+    builder.add_node("a", lambda s: {"v": 1j})
+    builder.add_edge(START, "a")
+    graph = builder.compile(checkpointer=saver)
+    with pytest.raises(TypeError, match="channel 'v'.*complex is not a supported type"):
+        graph.invoke({"x": 1}, cfg())
+    assert graph.get_state(cfg()).next == ("a",)  # the failed step is not saved
+
+
 def test_end_routes_leave_nothing_next(saver: BaseCheckpointSaver) -> None:
     builder = StateGraph(State)
     builder.add_node("a", lambda s: {"x": 1})

@@ -180,6 +180,11 @@ def test_timezones_survive() -> None:
         assert back.utcoffset() == moment.utcoffset()
 
 
+def test_a_value_of_an_unsupported_type_is_a_type_error_as_in_langgraph() -> None:
+    with pytest.raises(TypeError, match="complex is not a supported type"):
+        S.dumps({"z": 1j})
+
+
 def test_an_unnamed_fixed_offset_comes_back_unnamed() -> None:
     # timezone(offset) and timezone(offset, "UTC+05:30") are equal but print differently
     for tz in [dt.timezone(dt.timedelta(hours=5, minutes=30)), dt.timezone(-dt.timedelta(hours=3))]:

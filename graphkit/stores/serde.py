@@ -46,6 +46,7 @@ __all__ = [
     "SerdeError",
     "Serializer",
     "TypedSerializer",
+    "UnserializableError",
     "as_serializer",
     "default_serializer",
     "register",
@@ -86,6 +87,14 @@ class SerdeError(GraphkitError, ValueError):
     """A value could not be serialized, or bytes could not be deserialized.
 
     The message names the type, where it sits, and what to do about it.
+    """
+
+
+class UnserializableError(SerdeError, TypeError):
+    """A value cannot be serialized: its type is not supported, or it nests too deep.
+
+    Also a ``TypeError``, the error LangGraph's serializer raises for such a value, so
+    ``except TypeError`` around a run keeps working.
     """
 
 
@@ -238,12 +247,12 @@ class Serializer:
             path = _clip(_find_path(obj, exc.obj), 120)
             at = f" at {path}" if path else ""
             place = f" in {where}" if where else ""
-            raise SerdeError(
+            raise UnserializableError(
                 f"cannot serialize {type(exc.obj).__qualname__!s} object{place}{at}: {exc.reason}"
             ) from None
         except RecursionError:
             place = f" in {where}" if where else ""
-            raise SerdeError(
+            raise UnserializableError(
                 f"cannot serialize {type(obj).__qualname__} object{place}: {_too_deep_to_write()}"
             ) from None
         if self.cipher is not None:
