@@ -25,6 +25,8 @@ from graphkit import (
     StateGraph,
     get_config,
 )
+from graphkit.checkpoint.memory import InMemorySaver
+from graphkit.config import RunnableConfig
 from graphkit.stores.serde import register
 
 
@@ -339,6 +341,27 @@ def test_input_and_output_schemas_filter_and_private_keys_flow_between_nodes() -
     assert graph.invoke({"question": "hi", "answer": "x", "scratch": "y"}) == {"answer": "HI!"}
     with pytest.raises(InvalidUpdateError, match="'typo' is not a key of this graph's state"):
         graph.invoke({"question": "hi", "typo": "x"})
+
+
+def test_get_state_shows_private_keys_as_langgraph_does() -> None:
+    class Overall(TypedDict):
+        question: str
+
+    class Private(TypedDict):
+        scratch: str
+
+    def think(state: Overall) -> Private:
+        return {"scratch": state["question"].upper()}
+
+    builder = StateGraph(Overall)
+    builder.add_node(think)
+    builder.add_edge(START, "think")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"question": "hi"}, config)
+    assert graph.get_state(config).values == {"question": "hi", "scratch": "HI"}
+    newest = next(iter(graph.get_state_history(config)))
+    assert newest.values == {"question": "hi", "scratch": "HI"}
 
 
 def test_pydantic_node_may_return_a_model_instance() -> None:
