@@ -189,6 +189,17 @@ def test_values_stream_skips_a_step_that_writes_no_output_key() -> None:
     ]
 
 
+def test_a_node_that_writes_nothing_streams_a_none_update_as_langgraph_does() -> None:
+    builder = StateGraph(State)
+    builder.add_node("empty", lambda s: {})
+    builder.add_node("jump", lambda s: Command(goto="last"))
+    builder.add_node("last", lambda s: {"x": 1})
+    builder.add_edge(START, "empty")
+    builder.add_edge("empty", "jump")
+    events = list(builder.compile().stream({"x": 0}))
+    assert events == [{"empty": None}, {"jump": None}, {"last": {"x": 1}}]
+
+
 def test_updates_of_a_step_that_fails_at_the_barrier_stream_before_the_error() -> None:
     from graphkit import InvalidUpdateError
 

@@ -1376,6 +1376,8 @@ class Run:
             update = self.picked.update(task.writes, self.tables)
         elif self.tables.langchain and not task.node.shown_langchain and type(update) is dict:
             update = self.tables.shown(update)
+        if not update and type(update) is dict and not self.tables.root:
+            update = None  # no key written: LangGraph streams None
         if task.restored:
             self._emit("updates", {task.node.name: update, "__metadata__": {"cached": True}})
         else:
