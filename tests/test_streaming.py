@@ -101,6 +101,25 @@ def test_debug_stream_reports_task_start_and_result() -> None:
     assert [e["step"] for e in events] == [1, 1, 2, 2]  # LangGraph counts START as step 0
 
 
+def test_debug_and_checkpoint_events_list_their_keys_in_langgraphs_order() -> None:
+    # the order shows wherever events are printed or dumped to JSON
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"x": 1})
+    builder.add_edge(START, "a")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    events = list(graph.stream({"x": 0}, config, stream_mode=["debug", "checkpoints"]))
+    assert {tuple(e) for mode, e in events if mode == "debug"} == {
+        ("step", "timestamp", "type", "payload")
+    }
+    checkpoints = [e for mode, e in events if mode == "checkpoints"]
+    assert {tuple(c) for c in checkpoints} == {
+        ("config", "parent_config", "values", "metadata", "next", "tasks")
+    }
+
+
 def test_unknown_stream_mode_is_rejected() -> None:
     with pytest.raises(ValueError, match="Unknown stream_mode"):
         list(two_step().stream({"x": 0}, stream_mode="everything"))  # type: ignore[arg-type]

@@ -216,12 +216,15 @@ def print_event(event: Event, subgraphs: bool) -> None:
 
 
 # ------------------------------------------------------------------ tasks / debug payloads
-def debug_event(kind: str, step: int, payload: dict[str, Any]) -> dict[str, Any]:
-    """A ``debug`` chunk for a task event (``kind`` "task" or "task_result") now."""
+def debug_event(
+    kind: str, step: int, payload: dict[str, Any], timestamp: str | None = None
+) -> dict[str, Any]:
+    """A ``debug`` chunk (``kind`` "checkpoint", "task" or "task_result"), at ``timestamp``
+    (a checkpoint's) or now; its keys in LangGraph's order, as printed or dumped."""
     return {
-        "type": kind,
-        "timestamp": datetime.now(timezone.utc).isoformat(),
         "step": step,
+        "timestamp": timestamp or datetime.now(timezone.utc).isoformat(),
+        "type": kind,
         "payload": payload,
     }
 
@@ -307,8 +310,8 @@ def checkpoint_payload(
     return {
         "config": saved.config,
         "parent_config": parent,
-        "metadata": saved.metadata,
         "values": values,
+        "metadata": saved.metadata,
         "next": list(saved.next),
         "tasks": tasks,
     }

@@ -774,10 +774,7 @@ class Run:
             event = checkpoint_payload(item, values, self.frontier, self.tables, interrupts)
             self._emit("checkpoints", event)
             step = item.metadata.get("step")
-            self._emit(
-                "debug",
-                {"type": "checkpoint", "timestamp": item.ts, "step": step, "payload": event},
-            )
+            self._emit("debug", debug_event("checkpoint", step, event, item.ts))
 
     def _start_command(self, command: Command[Any]) -> None:
         if self.loaded:  # a Command goes on from where the thread stopped, breakpoint included
