@@ -217,7 +217,7 @@ def print_event(event: Event, subgraphs: bool) -> None:
 
 # ------------------------------------------------------------------ tasks / debug payloads
 def debug_event(
-    kind: str, step: int, payload: dict[str, Any], timestamp: str | None = None
+    kind: str, step: int | None, payload: dict[str, Any], timestamp: str | None = None
 ) -> dict[str, Any]:
     """A ``debug`` chunk (``kind`` "checkpoint", "task" or "task_result"), at ``timestamp``
     (a checkpoint's) or now; its keys in LangGraph's order, as printed or dumped."""
