@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import sys
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -338,7 +339,7 @@ def registrable_types(schema: Schema) -> list[type[Any]]:
             found.append(tp)
             for info in tp.model_fields.values():
                 visit(info.annotation)
-        elif dataclasses.is_dataclass(tp) or _is_namedtuple(tp):
+        elif dataclasses.is_dataclass(tp) or _is_namedtuple(tp) or _is_pydantic_v1(tp):
             found.append(tp)
             _visit_fields(tp)
         elif issubclass(tp, enum.Enum):
@@ -361,6 +362,11 @@ def registrable_types(schema: Schema) -> list[type[Any]]:
 
 def _is_namedtuple(tp: type[Any]) -> bool:
     return issubclass(tp, tuple) and hasattr(tp, "_fields")
+
+
+def _is_pydantic_v1(tp: type[Any]) -> bool:
+    v1 = sys.modules.get("pydantic.v1")
+    return v1 is not None and issubclass(tp, v1.BaseModel)
 
 
 def json_schema(schema: Schema, title: str) -> dict[str, Any]:

@@ -308,11 +308,13 @@ def test_user_state_types_survive_a_new_process(tmp_path: Path) -> None:
 
 def test_types_nested_in_state_types_survive_a_new_process(tmp_path: Path) -> None:
     """Classes reached through a state type's fields (forward references, future
-    annotations, TypedDict values, named tuples) are registered at compile too."""
+    annotations, TypedDict values, named tuples, pydantic.v1 models) are registered at
+    compile too."""
     script = textwrap.dedent(f"""
         from __future__ import annotations
         import dataclasses, enum, sys
         from typing import NamedTuple, Optional, TypedDict
+        import pydantic.v1
         from graphkit import StateGraph, START
         from graphkit.stores import LMDBSaver
 
@@ -334,12 +336,18 @@ def test_types_nested_in_state_types_survive_a_new_process(tmp_path: Path) -> No
         class Item(TypedDict):
             pair: Pair
 
+        class Old(pydantic.v1.BaseModel):
+            color: Color
+
         class S(TypedDict, total=False):
             wrap: Optional[Wrap]
             item: Item
+            old: Old
 
         b = StateGraph(S)
-        b.add_node("w", lambda s: {{"wrap": Wrap(Leaf(Color.RED)), "item": {{"pair": Pair(1, 2)}}}})
+        b.add_node("w", lambda s: {{
+            "wrap": Wrap(Leaf(Color.RED)), "item": {{"pair": Pair(1, 2)}}, "old": Old(color="red")
+        }})
         b.add_edge(START, "w")
         g = b.compile(checkpointer=LMDBSaver({str(tmp_path / "db")!r}))
         config = {{"configurable": {{"thread_id": "p"}}}}
@@ -356,6 +364,7 @@ def test_types_nested_in_state_types_survive_a_new_process(tmp_path: Path) -> No
     assert second.stdout.strip() == first.stdout.strip()
     assert "Leaf(color=<Color.RED: 'red'>)" in second.stdout
     assert "Pair(a=1, b=2)" in second.stdout
+    assert "'old': Old(color=<Color.RED: 'red'>)" in second.stdout
 
 
 def test_a_state_value_that_cannot_be_saved_raises_type_error(saver: BaseCheckpointSaver) -> None:

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import msgpack
 import numpy as np
+import pydantic.v1 as pydantic_v1
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -436,3 +437,16 @@ def test_a_str_subclass_is_stored_as_its_text() -> None:
     back = serializer.loads(serializer.dumps({"result": text, "tag": Tag("t")}))
     assert back == {"result": "hello", "tag": "t"}
     assert type(back["result"]) is str and type(back["tag"]) is str
+
+
+class V1Point(pydantic_v1.BaseModel):
+    x: int
+    label: str = "p"
+
+
+def test_pydantic_v1_models_round_trip_as_stored() -> None:
+    point = V1Point(x=1)
+    back = S.loads(S.dumps({"p": point, "ps": [V1Point(x=2, label="q")]}))
+    assert type(back["p"]) is V1Point and back["p"] == point
+    assert back["p"].__fields_set__ == {"x"}
+    assert back["ps"] == [V1Point(x=2, label="q")]

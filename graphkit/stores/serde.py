@@ -65,6 +65,7 @@ _UUID, _DECIMAL, _ENUM, _NDARRAY, _NPSCALAR = 9, 10, 11, 12, 13
 _PYDANTIC, _DATACLASS, _NAMEDTUPLE, _REGISTERED, _PICKLE = 14, 15, 16, 17, 18
 _MODEL = 19  # a pydantic model's compact record (see _model_codec); 14 is the generic one
 _PATH, _PATTERN = 20, 21
+_PYDANTIC_V1 = 22  # a ``pydantic.v1`` model: [name, fields, fields_set]
 _RAW_PAYLOAD = frozenset({_BIGINT, _UUID, _DECIMAL, _PICKLE})
 
 
@@ -322,6 +323,9 @@ class Serializer:
             return msgpack.ExtType(_ENUM, pack([_name_for(cls), obj.value]))
         if _is_pydantic(obj):  # the compact record did not fit (tried above)
             return msgpack.ExtType(_PYDANTIC, pack(_encode_pydantic(obj)))
+        if _is_pydantic_v1_class(cls):
+            fields_set = sorted(obj.__fields_set__)
+            return msgpack.ExtType(_PYDANTIC_V1, pack([_name_for(cls), obj.__dict__, fields_set]))
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
             return msgpack.ExtType(_DATACLASS, pack([_name_for(cls), values]))
@@ -527,6 +531,9 @@ class Serializer:
             return _decode_path(payload)
         if code == _PATTERN:
             return _decode_pattern(payload)
+        if code == _PYDANTIC_V1:  # as stored, not validated again (as pydantic v2 models)
+            cls = self._lookup(payload[0], _is_pydantic_v1_class)
+            return cls.construct(_fields_set=set(payload[2]), **payload[1])  # type: ignore[attr-defined]
         if code == _ENUM:
             return self._lookup(payload[0], _is_enum_class)(payload[1])
         if code == _DATACLASS:
@@ -711,6 +718,11 @@ def _is_enum_class(cls: type) -> bool:
 
 def _is_pydantic_class(cls: type) -> bool:
     return hasattr(cls, "__pydantic_fields__") and hasattr(cls, "model_construct")
+
+
+def _is_pydantic_v1_class(cls: type) -> bool:
+    """A ``pydantic.v1`` model class (LangGraph stores those too)."""
+    return "pydantic.v1" in sys.modules and issubclass(cls, sys.modules["pydantic.v1"].BaseModel)
 
 
 def _is_namedtuple_class(cls: type) -> bool:
