@@ -364,6 +364,35 @@ def test_get_state_shows_private_keys_as_langgraph_does() -> None:
     assert newest.values == {"question": "hi", "scratch": "HI"}
 
 
+def test_nodes_see_state_keys_in_schema_order_as_langgraph_does() -> None:
+    class Ordered(TypedDict, total=False):
+        a: int
+        b: int
+        log: Annotated[list[str], operator.add]
+        c: int
+
+    seen: list[list[str]] = []
+
+    def first(state: Ordered) -> dict[str, Any]:
+        seen.append(list(state))
+        return {"c": 1, "a": 5}
+
+    def second(state: Ordered) -> dict[str, Any]:
+        seen.append(list(state))
+        return {}
+
+    builder = StateGraph(Ordered)
+    builder.add_node(first)
+    builder.add_node(second)
+    builder.add_edge(START, "first")
+    builder.add_edge("first", "second")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"c": 3, "b": 1}, config)  # input and writes in another order
+    graph.invoke({"b": 2}, config)  # from the saved thread
+    assert seen == [["b", "log", "c"], ["a", "b", "log", "c"]] + [["a", "b", "log", "c"]] * 2
+
+
 def test_pydantic_node_may_return_a_model_instance() -> None:
     class PState(BaseModel):
         a: int = 0

@@ -61,7 +61,7 @@ from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
 from graphkit.engine.merge import cleared_keys, merge_writes
 from graphkit.engine.output_keys import OutputKeys
 from graphkit.engine.results import WroteRecord, record_writes
-from graphkit.engine.tables import GraphTables, NodeTable
+from graphkit.engine.tables import GraphTables, NodeTable, in_channel_order
 from graphkit.engine.task import (
     Task,
     Write,
@@ -267,6 +267,8 @@ class Run:
         self.live_when_parallel = bool(modes) and bool(modes & _DONE_MODES)
         """A step of several tasks streams each one's ``updates`` as it finishes."""
         self.values: dict[str, Any] = {}
+        self.partial = True
+        """``values`` may lack a channel: a write may add a key (kept in schema order)."""
         joins = tables.joins
         self.frontier = (
             Frontier({}, [], {}, [set() for _ in joins]) if joins else Frontier({}, [], {}, [])
@@ -535,6 +537,7 @@ class Run:
         if found.frontier.langchain:
             self.tables.inherit_langchain(found.frontier.langchain)
         self.values = found.values
+        self._order_keys()
         self.step = found.step
         self.frontier = found.frontier
         self.restored = found.writes
@@ -1471,9 +1474,27 @@ class Run:
             self._clear_unwritten(new)
         if not new:
             return
-        self.values.update(new)
+        values = self.values
+        if self.partial:
+            size = len(values)
+            values.update(new)
+            if len(values) != size:  # a key's first write: keep the schema's order
+                self._order_keys()
+        else:
+            values.update(new)
         if self.cp is not None:
             self.cp.mark_changed(new)
+
+    def _order_keys(self) -> None:
+        """Put the values' keys in the schemas' order (nodes see them so, as in
+        LangGraph), and note whether a key can still be added."""
+        values, channels = self.values, self.tables.channels
+        if len(values) > 1:
+            ordered = in_channel_order(values, channels)
+            if ordered is not None:
+                values.clear()
+                values.update(ordered)
+        self.partial = len(values) < len(channels)
 
     def _clear_unwritten(self, new: dict[str, Any]) -> None:
         """Clear the keys lasting one step that this step does not write (LangGraph's
@@ -1481,6 +1502,8 @@ class Run:
         cleared = cleared_keys(self.values, self.tables, new)
         for key in cleared:
             del self.values[key]
+        if cleared:
+            self.partial = True
         if cleared and self.cp is not None:
             self.cp.forget(cleared)
 
