@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import enum
+import ipaddress
 import pathlib
 import re
 import zoneinfo
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis_budget import examples
 from pydantic import BaseModel
 
-from graphkit.stores.serde import SerdeError, Serializer, register, type_name
+from graphkit.stores.serde import PLAIN_HEADER, SerdeError, Serializer, register, type_name
 
 
 class Color(enum.Enum):
@@ -77,6 +79,10 @@ def same(a: Any, b: Any) -> bool:
         return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
     if isinstance(a, float) and a != a:
         return b != b
+    if isinstance(a, collections.deque):
+        return a.maxlen == b.maxlen and same(list(a), list(b))
+    if isinstance(a, collections.defaultdict) and a.default_factory is not b.default_factory:
+        return False
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(v, b[k]) for k, v in a.items())
     if isinstance(a, (list, tuple)):
@@ -103,6 +109,7 @@ scalars = st.one_of(
     st.uuids(),
     st.decimals(allow_nan=False),
     st.sampled_from(list(Color) + list(Level)),
+    st.ip_addresses(),
     st.builds(pathlib.PurePosixPath, st.text(max_size=12)),
     st.builds(pathlib.PureWindowsPath, st.text(max_size=12)),
     st.builds(pathlib.Path, st.text(max_size=12)),
@@ -123,6 +130,12 @@ values = st.recursive(
         st.dictionaries(hashables, inner, max_size=3),
         st.sets(hashables, max_size=4),
         st.frozensets(hashables, max_size=4),
+        st.builds(collections.deque, st.lists(inner, max_size=3), st.none() | st.integers(3, 5)),
+        st.dictionaries(hashables, inner, max_size=3).map(collections.OrderedDict),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=3).map(collections.Counter),
+        st.dictionaries(st.text(max_size=3), inner, max_size=3).map(
+            lambda d: collections.defaultdict(list, d)
+        ),
         st.builds(Point, st.integers(), inner),
         st.builds(Pair, inner, inner),
         st.builds(Inner, text=st.text(), tags=st.lists(st.text(), max_size=3).map(tuple)),
@@ -450,3 +463,52 @@ def test_pydantic_v1_models_round_trip_as_stored() -> None:
     assert type(back["p"]) is V1Point and back["p"] == point
     assert back["p"].__fields_set__ == {"x"}
     assert back["ps"] == [V1Point(x=2, label="q")]
+
+
+def test_standard_library_containers_and_addresses_keep_their_type() -> None:
+    # LangGraph stores these too (it returns the dict subclasses as dicts)
+    value = {
+        "window": collections.deque([1, 2], maxlen=3),
+        "ordered": collections.OrderedDict([("b", 1), ("a", 2)]),
+        "counts": collections.Counter("aab"),
+        "groups": collections.defaultdict(list, {"k": [1]}),
+        "scores": collections.defaultdict(lambda: 0, {"k": 1}),
+        "host": ipaddress.ip_address("10.0.0.1"),
+        "net": ipaddress.ip_network("::/64"),
+    }
+    back = S.loads(S.dumps(value))
+    for key in ["window", "ordered", "counts", "groups", "host", "net"]:
+        assert same(back[key], value[key]), key
+    assert list(back["ordered"]) == ["b", "a"]
+    assert back["window"].maxlen == 3 and back["groups"].default_factory is list
+    # a factory that is not a builtin type cannot be stored: its items come back
+    assert back["scores"] == {"k": 1} and back["scores"].default_factory is None
+
+
+def test_other_dict_and_list_subclasses_come_back_plain_as_in_langgraph() -> None:
+    class Tags(list[str]):
+        pass
+
+    class Meta(dict[str, int]):
+        pass
+
+    back = S.loads(S.dumps({"tags": Tags(["a"]), "meta": Meta(x=1)}))
+    assert same(back, {"tags": ["a"], "meta": {"x": 1}})
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        ["deque", [1], -1],
+        ["defaultdict", {}, "os.system"],
+        ["ip", "999.1.1.1", "IPv4Address"],
+        ["ip", "1.1.1.1", "Popen"],
+        ["nope", [], None],
+        ["deque", {}, None],
+        "x",
+    ],
+)
+def test_a_malformed_standard_library_record_is_refused(record: Any) -> None:
+    blob = PLAIN_HEADER + msgpack.packb(msgpack.ExtType(23, msgpack.packb(record)))
+    with pytest.raises(SerdeError, match="standard library|IP address"):
+        S.loads(blob)

@@ -3,10 +3,13 @@
 Every value graphkit persists (channel values, pending writes, metadata) goes through
 a :class:`Serializer`. Primitives (None, bool, int, float, str, bytes, list, dict) are
 packed by msgpack's C packer; everything else (tuples, sets, big ints, datetimes, UUIDs,
-Decimals, ``pathlib`` paths, compiled regular expressions, numpy arrays, ...) becomes a
-msgpack extension whose payload is itself msgpack. Classes (pydantic models, dataclasses, Enums, named tuples and any
-``register``-ed class) are written with a type *name* (``"module:qualname"``) and, on
-load, looked up in the registry only: a blob never makes us import a module it names.
+Decimals, ``pathlib`` paths, compiled regular expressions, numpy arrays, deques,
+``OrderedDict``/``Counter``/``defaultdict``, ``ipaddress`` values, ...) becomes a
+msgpack extension whose payload is itself msgpack; other dict and list subclasses are
+stored as plain dicts and lists (as LangGraph stores them). Classes (pydantic models,
+``pydantic.v1`` models, dataclasses, Enums, named tuples and any ``register``-ed class)
+are written with a type *name* (``"module:qualname"``) and, on load, looked up in the
+registry only: a blob never makes us import a module it names.
 
 >>> from dataclasses import dataclass
 >>> @dataclass
@@ -20,6 +23,7 @@ load, looked up in the registry only: a blob never makes us import a module it n
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -66,6 +70,7 @@ _PYDANTIC, _DATACLASS, _NAMEDTUPLE, _REGISTERED, _PICKLE = 14, 15, 16, 17, 18
 _MODEL = 19  # a pydantic model's compact record (see _model_codec); 14 is the generic one
 _PATH, _PATTERN = 20, 21
 _PYDANTIC_V1 = 22  # a ``pydantic.v1`` model: [name, fields, fields_set]
+_STDLIB = 23  # deque, OrderedDict, Counter, defaultdict, ipaddress: [kind, data, extra]
 _RAW_PAYLOAD = frozenset({_BIGINT, _UUID, _DECIMAL, _PICKLE})
 
 
@@ -337,8 +342,15 @@ class Serializer:
                 return found
         if cls in _by_type:
             return msgpack.ExtType(_REGISTERED, pack([_by_type[cls], _instance_state(obj)]))
+        stdlib = _encode_stdlib(obj)
+        if stdlib is not None:
+            return msgpack.ExtType(_STDLIB, pack(stdlib))
         if isinstance(obj, str):  # a str subclass (LangChain's message.text): a plain str,
             return str(obj)  # as LangGraph stores one (msgpack packs what this returns)
+        if isinstance(obj, dict):  # another dict or list subclass: plain, as LangGraph
+            return msgpack.ExtType(_STDLIB, pack(["dict", dict(obj), None]))
+        if isinstance(obj, list):
+            return msgpack.ExtType(_STDLIB, pack(["list", list(obj), None]))
         if self.allow_pickle:
             try:
                 return msgpack.ExtType(_PICKLE, pickle.dumps(obj, protocol=5))
@@ -531,6 +543,8 @@ class Serializer:
             return _decode_path(payload)
         if code == _PATTERN:
             return _decode_pattern(payload)
+        if code == _STDLIB:
+            return _decode_stdlib(payload)
         if code == _PYDANTIC_V1:  # as stored, not validated again (as pydantic v2 models)
             cls = self._lookup(payload[0], _is_pydantic_v1_class)
             return cls.construct(_fields_set=set(payload[2]), **payload[1])  # type: ignore[attr-defined]
@@ -899,6 +913,61 @@ def _decode_path(payload: Any) -> pathlib.PurePath:
     )
     path: pathlib.PurePath = cls(text)
     return path
+
+
+_FACTORIES: dict[str, type] = {
+    t.__name__: t for t in (list, dict, set, frozenset, tuple, int, float, str, bytes)
+}
+"""The ``default_factory`` a ``defaultdict`` keeps through a round trip (another comes
+back as None: the dict's items survive, not the function)."""
+_IP_CLASSES = frozenset(
+    {"IPv4Address", "IPv6Address", "IPv4Network", "IPv6Network", "IPv4Interface", "IPv6Interface"}
+)
+
+
+def _encode_stdlib(obj: Any) -> list[Any] | None:
+    """``[kind, data, extra]`` for the standard library's containers and addresses that
+    LangGraph stores too (it returns its dict subclasses as dicts; these keep their type)."""
+    cls = type(obj)
+    if cls is collections.deque:
+        return ["deque", list(obj), obj.maxlen]
+    if cls is collections.OrderedDict or cls is collections.Counter:
+        return [cls.__name__, dict(obj), None]
+    if cls is collections.defaultdict:
+        factory = obj.default_factory
+        name = factory.__name__ if factory in _FACTORIES.values() else None
+        return ["defaultdict", dict(obj), name]
+    if cls.__module__ == "ipaddress" and cls.__name__ in _IP_CLASSES:
+        return ["ip", str(obj), cls.__name__]
+    return None
+
+
+def _decode_stdlib(payload: Any) -> Any:
+    if type(payload) is not list or len(payload) != 3 or type(payload[0]) is not str:
+        raise _Undecodable("a standard library value's record is not [kind, data, extra]")
+    kind, data, extra = payload
+    if kind in ("list", "deque") and type(data) is list:
+        if kind == "list":
+            return data
+        if extra is None or (type(extra) is int and extra >= 0):
+            return collections.deque(data, extra)
+    elif kind in ("dict", "OrderedDict", "Counter", "defaultdict") and type(data) is dict:
+        if kind == "dict":
+            return data
+        if kind == "OrderedDict":
+            return collections.OrderedDict(data)
+        if kind == "Counter":
+            return collections.Counter(data)
+        if extra is None or extra in _FACTORIES:
+            return collections.defaultdict(_FACTORIES.get(extra), data)
+    elif kind == "ip" and type(data) is str and extra in _IP_CLASSES:
+        import ipaddress
+
+        try:
+            return getattr(ipaddress, extra)(data)
+        except ValueError as exc:
+            raise _Undecodable(f"a stored IP address is malformed ({exc})") from None
+    raise _Undecodable(f"a standard library value's record is malformed (kind {kind!r})")
 
 
 def _decode_pattern(payload: Any) -> re.Pattern[Any]:
