@@ -506,6 +506,24 @@ def test_an_interrupted_task_streams_a_result_holding_its_interrupt(mode: str) -
     assert [i["value"] for i in results[0]["interrupts"]] == ["how many?"]
 
 
+def test_a_pause_streams_its_interrupt_update_before_the_tasks_result() -> None:
+    from graphkit.checkpoint.memory import InMemorySaver
+    from graphkit.types import interrupt
+
+    class S(TypedDict):
+        x: int
+
+    builder = StateGraph(S)
+    builder.add_node("ask", lambda s: {"x": interrupt("how many?")})
+    builder.add_edge(START, "ask")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    modes = ["updates", "values", "tasks"]
+    chunks = [m for m, _ in graph.stream({"x": 1}, config, stream_mode=modes)]  # type: ignore[arg-type]
+    # LangGraph's order: the interrupt, the paused state, then the task's result
+    assert chunks == ["values", "tasks", "updates", "values", "tasks"]
+
+
 class _Stop(BaseException):
     """Escapes a node's error handling (as KeyboardInterrupt would)."""
 

@@ -1352,8 +1352,6 @@ class Run:
             raise error
         self.interrupts = [i for t in paused for i in t.interrupts]
         self.paused = True
-        # an interrupted task's result is its interrupts (LangGraph streams it too)
-        self._emit_debug_results([t for t in paused if t.interrupts], self.step + 1)
         nested = self.ctx.parent_task is not None
         for task in paused:  # per paused task, as LangGraph streams them
             if nested and not task.interrupts:
@@ -1361,6 +1359,8 @@ class Run:
             self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
             if "values" in self.modes and task.interrupts:  # not for a paused subgraph
                 self._emit("values", self._paused_chunk(tuple(task.interrupts)))
+        # an interrupted task's result is its interrupts (LangGraph streams it too, after)
+        self._emit_debug_results([t for t in paused if t.interrupts], self.step + 1)
         self._show_finished(tasks)
         return True
 
