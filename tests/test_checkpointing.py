@@ -367,6 +367,45 @@ def test_types_nested_in_state_types_survive_a_new_process(tmp_path: Path) -> No
     assert "'old': Old(color=<Color.RED: 'red'>)" in second.stdout
 
 
+def test_langchain_messages_under_any_keys_survive_a_new_process(tmp_path: Path) -> None:
+    """LangChain's messages and Documents load in any process, as LangGraph's savers
+    allow them, without a schema naming them."""
+    script = textwrap.dedent(f"""
+        import sys
+        from typing import Any, TypedDict
+        from graphkit import StateGraph, START
+        from graphkit.stores import LMDBSaver
+
+        class S(TypedDict, total=False):
+            last: Any
+            extra: dict[str, Any]
+
+        def node(state):
+            from langchain_core.documents import Document
+            from langchain_core.messages import AIMessage, HumanMessage
+            return {{"last": AIMessage("yo", id="a1"),
+                     "extra": {{"hist": [HumanMessage("q", id="h1")], "doc": Document("d")}}}}
+
+        b = StateGraph(S)
+        b.add_node("node", node)
+        b.add_edge(START, "node")
+        g = b.compile(checkpointer=LMDBSaver({str(tmp_path / "db")!r}))
+        config = {{"configurable": {{"thread_id": "p"}}}}
+        if sys.argv[1] == "first":
+            g.invoke({{}}, config)
+        values = g.get_state(config).values
+        print(type(values["last"]).__name__, values["last"].content,
+              type(values["extra"]["hist"][0]).__name__, type(values["extra"]["doc"]).__name__)
+    """)
+    path = tmp_path / "prog.py"
+    path.write_text(script)
+    first = subprocess.run([sys.executable, str(path), "first"], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    second = subprocess.run([sys.executable, str(path), "again"], capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.split() == ["AIMessage", "yo", "HumanMessage", "Document"]
+
+
 def test_a_state_value_that_cannot_be_saved_raises_type_error(saver: BaseCheckpointSaver) -> None:
     class Loose(TypedDict, total=False):
         x: int

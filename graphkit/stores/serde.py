@@ -590,7 +590,8 @@ class Serializer:
         return found
 
     def _from_allowed_module(self, name: str) -> type | None:
-        """The class ``module:qualname`` if the module is allowed and *defines* it.
+        """The class ``module:qualname`` if the module is allowed and *defines* it (or it
+        is one of ``_TRUSTED_CLASSES``).
 
         The rule: the module must be one of ``allowed_modules`` or a submodule of one;
         ``qualname`` is looked up in the module's own namespace (and, for a nested class,
@@ -601,9 +602,12 @@ class Serializer:
         Popen``) are both refused.
         """
         module, sep, qualname = name.partition(":")
-        if not (sep and module and qualname) or not self._allowed:
+        trusted = name in _TRUSTED_CLASSES
+        if not (sep and module and qualname) or not (trusted or self._allowed):
             return None
-        if not any(module == m or module.startswith(m + ".") for m in self._allowed):
+        if not trusted and not any(
+            module == m or module.startswith(m + ".") for m in self._allowed
+        ):
             return None
         try:
             obj: Any = importlib.import_module(module)
@@ -622,6 +626,23 @@ class Serializer:
         result: type = obj
         return result
 
+
+_TRUSTED_CLASSES = frozenset(
+    f"langchain_core.messages.{module}:{cls}{chunk}"
+    for module, cls in [
+        ("base", "BaseMessage"),
+        ("human", "HumanMessage"),
+        ("ai", "AIMessage"),
+        ("system", "SystemMessage"),
+        ("chat", "ChatMessage"),
+        ("tool", "ToolMessage"),
+        ("function", "FunctionMessage"),
+    ]
+    for chunk in ("", "Chunk")
+) | {"langchain_core.messages.modifier:RemoveMessage", "langchain_core.documents.base:Document"}
+"""LangChain's messages and ``Document``, which any process may load (importing
+``langchain_core`` for them) without registering them first: values kept under an
+``Any`` key are often these, and LangGraph's serializer allows them as safe too."""
 
 default_serializer = Serializer()
 """The serializer savers and stores use unless given another."""
