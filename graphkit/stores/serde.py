@@ -579,9 +579,9 @@ class Serializer:
             raise _Undecodable(
                 f"type {name!r} is not registered. Call graphkit.stores.serde.register(cls) "
                 "for it before loading (graphkit registers its own types at import, and the "
-                "classes a graph's state schema names when the graph compiles: a value kept "
-                "under an `Any` key is not named there), or pass allowed_modules=[...] to the "
-                "Serializer to permit importing its module"
+                "classes a graph's state schema and node inputs name when it compiles: not "
+                "those of values under an `Any` key or of untyped `Send` arguments), or pass "
+                "allowed_modules=[...] to the Serializer to permit importing its module"
             )
         if kind is not None and not kind(found):
             raise _Undecodable(f"type {name!r} is not of the kind the data says it is")
