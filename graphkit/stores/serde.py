@@ -198,11 +198,13 @@ class Serializer:
     that were never registered in this process, but only to classes those modules
     *define* (``cls.__module__`` is the module, found in its own namespace, never
     through an attribute path such as ``myapp:subprocess.Popen``; nested classes as
-    ``myapp:Outer.Inner``). Values nest at most :data:`MAX_DEPTH` extension levels.
+    ``myapp:Outer.Inner``); ``allowed_classes`` does so for those classes only
+    (``"myapp.models:Doc"``). Values nest at most :data:`MAX_DEPTH` extension levels.
     """
 
     __slots__ = (
         "_allowed",
+        "_allowed_classes",
         "_default",
         "_ext_hook",
         "_local",
@@ -217,10 +219,12 @@ class Serializer:
         cipher: Cipher | None = None,
         allow_pickle: bool = False,
         allowed_modules: Iterable[str] = (),
+        allowed_classes: Iterable[str] = (),
     ) -> None:
         self.cipher = cipher
         self.allow_pickle = allow_pickle
         self._allowed = tuple(allowed_modules)
+        self._allowed_classes = frozenset(allowed_classes)
         self._default = self._encode_ext
         self._ext_hook = self._decode_ext
         self._local = threading.local()  # extension nesting depths, per thread
@@ -591,7 +595,7 @@ class Serializer:
 
     def _from_allowed_module(self, name: str) -> type | None:
         """The class ``module:qualname`` if the module is allowed and *defines* it (or it
-        is one of ``_TRUSTED_CLASSES``).
+        is one of ``allowed_classes`` or ``_TRUSTED_CLASSES``).
 
         The rule: the module must be one of ``allowed_modules`` or a submodule of one;
         ``qualname`` is looked up in the module's own namespace (and, for a nested class,
@@ -602,7 +606,7 @@ class Serializer:
         Popen``) are both refused.
         """
         module, sep, qualname = name.partition(":")
-        trusted = name in _TRUSTED_CLASSES
+        trusted = name in _TRUSTED_CLASSES or name in self._allowed_classes
         if not (sep and module and qualname) or not (trusted or self._allowed):
             return None
         if not trusted and not any(
