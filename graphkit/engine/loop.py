@@ -269,6 +269,9 @@ class Run:
         self.values: dict[str, Any] = {}
         self.partial = True
         """``values`` may lack a channel: a write may add a key (kept in schema order)."""
+        self.continuing = False
+        """The run goes on with its saved step (``invoke(None)``): the next plan is that
+        step's, whose subgraph tasks go on from their own checkpoints."""
         joins = tables.joins
         self.frontier = (
             Frontier({}, [], {}, [set() for _ in joins]) if joins else Frontier({}, [], {}, [])
@@ -442,6 +445,7 @@ class Run:
             self._take_saved_input()
             self.skip_interrupt_before = True
             if not self.replaying:
+                self.continuing = True
                 self._report_loaded()
         else:
             self._start_input(input)
@@ -513,6 +517,7 @@ class Run:
         if resuming and self.loaded and (not stateful or self._paused_inside()):
             self._take_saved_input()
             self.skip_interrupt_before = True
+            self.continuing = not self.replaying
             self._report_loaded()
             if "values" in self.modes:  # where it goes on from, as a resumed graph shows
                 self._emit("values", self._values_chunk())
@@ -894,7 +899,7 @@ class Run:
             raise
         if sends:
             planned_sends(tasks, run, step, nodes, sends)
-        if self.restored:
+        if self.restored or self.continuing:
             self._restore(tasks)
         elif (
             len(tasks) == 1 and self.in_place and (run.emit is None or not run.streams("messages"))
@@ -932,6 +937,9 @@ class Run:
             if not task.done and not self.replaying:
                 self.ctx.rerun.add(task.id)
         self.restored = {}
+        if self.continuing:  # the saved step goes on: a subgraph task resumes its own
+            self.continuing = False  # checkpoint (one stopped from outside saved no writes)
+            self.ctx.rerun.update(t.id for t in tasks if not t.done)
 
     @property
     def steps_left(self) -> int:
