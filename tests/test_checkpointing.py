@@ -74,6 +74,15 @@ def test_configurable_scalars_are_checkpoint_metadata_to_filter_by(
     assert len(list(saver.list(None, filter={"user_id": "u2", "source": "input"}))) == 1
 
 
+def test_checkpoint_metadata_lists_its_own_keys_first_as_langgraph_does(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, {"configurable": {"thread_id": "t1"}, "metadata": {"run": "a"}})
+    for snapshot in graph.get_state_history(cfg()):
+        assert list(snapshot.metadata) == ["source", "step", "parents", "run"]
+
+
 def test_missing_thread_id_is_a_clear_error(saver: BaseCheckpointSaver) -> None:
     with pytest.raises(ValueError, match="needs a thread.*thread_id"):
         counter_graph(saver).invoke({"x": 0})
