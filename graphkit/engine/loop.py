@@ -28,7 +28,6 @@ import time
 import weakref
 from collections.abc import (
     AsyncGenerator,
-    AsyncIterator,
     Awaitable,
     Callable,
     Iterator,
@@ -1738,8 +1737,11 @@ class Run:
                         yield event
                 running = tasks
                 if self._live_step(started):
-                    async for event in self._aexecute_live(started):
-                        yield event
+                    # (closed with this run: a consumer that stops early stops the step's
+                    # tasks now, a subgraph's keeping what its finished tasks wrote)
+                    async with aclosing(self._aexecute_live(started)) as live:
+                        async for event in live:
+                            yield event
                 else:
                     await self.aexecute(started)
                 running = None
@@ -1794,7 +1796,7 @@ class Run:
         self.enter_step()
         await step
 
-    async def _aexecute_live(self, tasks: list[Task]) -> AsyncIterator[Event]:
+    async def _aexecute_live(self, tasks: list[Task]) -> AsyncGenerator[Event, None]:
         aq = self.sink.aqueue
         if aq is None:  # a subgraph: events go straight to the parent
             await self.aexecute(tasks)
