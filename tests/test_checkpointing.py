@@ -284,6 +284,19 @@ def test_only_changed_channels_get_new_versions(saver: BaseCheckpointSaver) -> N
     assert v_new["log"] > v_mid["log"]
 
 
+def _run_twice(tmp_path: Path, script: str) -> tuple[str, str]:
+    """What ``script`` prints run as ``prog.py first``, then in a new process as
+    ``prog.py again`` (their stdout)."""
+    path = tmp_path / "prog.py"
+    path.write_text(script)
+    outputs = []
+    for arg in ("first", "again"):
+        proc = subprocess.run([sys.executable, str(path), arg], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stdout)
+    return outputs[0], outputs[1]
+
+
 def test_user_state_types_survive_a_new_process(tmp_path: Path) -> None:
     """Pydantic state saved by one process is read by another (types are registered at compile)."""
     script = textwrap.dedent(f"""
@@ -306,13 +319,8 @@ def test_user_state_types_survive_a_new_process(tmp_path: Path) -> None:
         out = g.invoke({{}} if sys.argv[1] == "first" else None, {{"configurable": {{"thread_id": "p"}}}})
         print(repr(g.get_state({{"configurable": {{"thread_id": "p"}}}}).values["points"]))
     """)
-    path = tmp_path / "prog.py"
-    path.write_text(script)
-    first = subprocess.run([sys.executable, str(path), "first"], capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr
-    second = subprocess.run([sys.executable, str(path), "again"], capture_output=True, text=True)
-    assert second.returncode == 0, second.stderr
-    assert second.stdout.strip() == "[Point(x=0, y=1)]"
+    _, second = _run_twice(tmp_path, script)
+    assert second.strip() == "[Point(x=0, y=1)]"
 
 
 def test_types_nested_in_state_types_survive_a_new_process(tmp_path: Path) -> None:
@@ -364,16 +372,11 @@ def test_types_nested_in_state_types_survive_a_new_process(tmp_path: Path) -> No
             g.invoke({{}}, config)
         print(repr(g.get_state(config).values))
     """)
-    path = tmp_path / "prog.py"
-    path.write_text(script)
-    first = subprocess.run([sys.executable, str(path), "first"], capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr
-    second = subprocess.run([sys.executable, str(path), "again"], capture_output=True, text=True)
-    assert second.returncode == 0, second.stderr
-    assert second.stdout.strip() == first.stdout.strip()
-    assert "Leaf(color=<Color.RED: 'red'>)" in second.stdout
-    assert "Pair(a=1, b=2)" in second.stdout
-    assert "'old': Old(color=<Color.RED: 'red'>)" in second.stdout
+    first, second = _run_twice(tmp_path, script)
+    assert second.strip() == first.strip()
+    assert "Leaf(color=<Color.RED: 'red'>)" in second
+    assert "Pair(a=1, b=2)" in second
+    assert "'old': Old(color=<Color.RED: 'red'>)" in second
 
 
 def test_langchain_messages_under_any_keys_survive_a_new_process(tmp_path: Path) -> None:
@@ -406,13 +409,8 @@ def test_langchain_messages_under_any_keys_survive_a_new_process(tmp_path: Path)
         print(type(values["last"]).__name__, values["last"].content,
               type(values["extra"]["hist"][0]).__name__, type(values["extra"]["doc"]).__name__)
     """)
-    path = tmp_path / "prog.py"
-    path.write_text(script)
-    first = subprocess.run([sys.executable, str(path), "first"], capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr
-    second = subprocess.run([sys.executable, str(path), "again"], capture_output=True, text=True)
-    assert second.returncode == 0, second.stderr
-    assert second.stdout.split() == ["AIMessage", "yo", "HumanMessage", "Document"]
+    _, second = _run_twice(tmp_path, script)
+    assert second.split() == ["AIMessage", "yo", "HumanMessage", "Document"]
 
 
 def test_a_state_value_that_cannot_be_saved_raises_type_error(saver: BaseCheckpointSaver) -> None:

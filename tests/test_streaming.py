@@ -486,8 +486,8 @@ def test_subgraph_updates_reach_an_astream_of_subgraphs_while_the_subgraph_runs(
         release.set()
 
 
-@pytest.mark.parametrize("mode", ["tasks", "debug"])
-def test_an_interrupted_task_streams_a_result_holding_its_interrupt(mode: str) -> None:
+def asking_graph() -> Any:
+    """One node that asks ``how many?`` with ``interrupt()``, checkpointed in memory."""
     from graphkit.checkpoint.memory import InMemorySaver
     from graphkit.types import interrupt
 
@@ -497,7 +497,12 @@ def test_an_interrupted_task_streams_a_result_holding_its_interrupt(mode: str) -
     builder = StateGraph(S)
     builder.add_node("ask", lambda s: {"x": interrupt("how many?")})
     builder.add_edge(START, "ask")
-    graph = builder.compile(checkpointer=InMemorySaver())
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+@pytest.mark.parametrize("mode", ["tasks", "debug"])
+def test_an_interrupted_task_streams_a_result_holding_its_interrupt(mode: str) -> None:
+    graph = asking_graph()
     chunks = list(graph.stream({"x": 1}, {"configurable": {"thread_id": "t"}}, stream_mode=mode))
     payloads = [c if mode == "tasks" else c["payload"] for c in chunks]
     results = [p for p in payloads if "interrupts" in p]
@@ -507,16 +512,7 @@ def test_an_interrupted_task_streams_a_result_holding_its_interrupt(mode: str) -
 
 
 def test_a_pause_streams_its_interrupt_update_before_the_tasks_result() -> None:
-    from graphkit.checkpoint.memory import InMemorySaver
-    from graphkit.types import interrupt
-
-    class S(TypedDict):
-        x: int
-
-    builder = StateGraph(S)
-    builder.add_node("ask", lambda s: {"x": interrupt("how many?")})
-    builder.add_edge(START, "ask")
-    graph = builder.compile(checkpointer=InMemorySaver())
+    graph = asking_graph()
     config = {"configurable": {"thread_id": "t"}}
     modes = ["updates", "values", "tasks"]
     chunks = [m for m, _ in graph.stream({"x": 1}, config, stream_mode=modes)]  # type: ignore[arg-type]
