@@ -512,3 +512,15 @@ def test_a_malformed_standard_library_record_is_refused(record: Any) -> None:
     blob = PLAIN_HEADER + msgpack.packb(msgpack.ExtType(23, msgpack.packb(record)))
     with pytest.raises(SerdeError, match="standard library|IP address"):
         S.loads(blob)
+
+
+def test_pydantic_secrets_round_trip_as_in_langgraph() -> None:
+    from pydantic import SecretBytes, SecretStr
+
+    class Creds(BaseModel):
+        key: SecretStr
+        raw: SecretBytes
+
+    back = S.loads(S.dumps(Creds(key=SecretStr("k"), raw=SecretBytes(b"r"))))
+    assert type(back.key) is SecretStr and back.key.get_secret_value() == "k"
+    assert type(back.raw) is SecretBytes and back.raw.get_secret_value() == b"r"

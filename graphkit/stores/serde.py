@@ -70,7 +70,7 @@ _PYDANTIC, _DATACLASS, _NAMEDTUPLE, _REGISTERED, _PICKLE = 14, 15, 16, 17, 18
 _MODEL = 19  # a pydantic model's compact record (see _model_codec); 14 is the generic one
 _PATH, _PATTERN = 20, 21
 _PYDANTIC_V1 = 22  # a ``pydantic.v1`` model: [name, fields, fields_set]
-_STDLIB = 23  # deque, OrderedDict, Counter, defaultdict, ipaddress: [kind, data, extra]
+_STDLIB = 23  # deque, OrderedDict, Counter, defaultdict, ipaddress, SecretStr: [kind, data, extra]
 _RAW_PAYLOAD = frozenset({_BIGINT, _UUID, _DECIMAL, _PICKLE})
 
 
@@ -951,8 +951,9 @@ _IP_CLASSES = frozenset(
 
 
 def _encode_stdlib(obj: Any) -> list[Any] | None:
-    """``[kind, data, extra]`` for the standard library's containers and addresses that
-    LangGraph stores too (it returns its dict subclasses as dicts; these keep their type)."""
+    """``[kind, data, extra]`` for the standard library's containers and addresses, and
+    pydantic's secrets, that LangGraph stores too (it returns its dict subclasses as
+    dicts; these keep their type)."""
     cls = type(obj)
     if cls is collections.deque:
         return ["deque", list(obj), obj.maxlen]
@@ -964,6 +965,8 @@ def _encode_stdlib(obj: Any) -> list[Any] | None:
         return ["defaultdict", dict(obj), name]
     if cls.__module__ == "ipaddress" and cls.__name__ in _IP_CLASSES:
         return ["ip", str(obj), cls.__name__]
+    if cls.__module__ == "pydantic.types" and cls.__name__ in ("SecretStr", "SecretBytes"):
+        return [cls.__name__, obj.get_secret_value(), None]  # (as LangGraph stores them)
     return None
 
 
@@ -985,6 +988,10 @@ def _decode_stdlib(payload: Any) -> Any:
             return collections.Counter(data)
         if extra is None or extra in _FACTORIES:
             return collections.defaultdict(_FACTORIES.get(extra), data)
+    elif (kind, type(data)) in (("SecretStr", str), ("SecretBytes", bytes)):
+        import pydantic
+
+        return getattr(pydantic, kind)(data)
     elif kind == "ip" and type(data) is str and extra in _IP_CLASSES:
         import ipaddress
 
