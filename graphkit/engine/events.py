@@ -304,17 +304,31 @@ def checkpoint_payload(
         }
         for task_id, name, _ in planned
     ]
+    config = saved.config
     parent: RunnableConfig | None = saved.parent_config
     if not (parent or {}).get("configurable", {}).get("checkpoint_id"):
         parent = None
+    parents = saved.metadata.get("parents")
+    if parents and configurable.get("checkpoint_ns"):  # a subgraph's: how to reach it
+        config = _with_map(config, parents)
+        parent = _with_map(parent, parents) if parent is not None else None
     return {
-        "config": saved.config,
+        "config": config,
         "parent_config": parent,
         "values": values,
         "metadata": saved.metadata,
         "next": list(saved.next),
         "tasks": tasks,
     }
+
+
+def _with_map(config: RunnableConfig, parents: dict[str, str]) -> RunnableConfig:
+    """A subgraph checkpoint's config with the ``checkpoint_map`` LangGraph gives it:
+    the checkpoint of each enclosing graph (its metadata's ``parents``) and its own,
+    which ``get_state``/``invoke`` with that config time-travel by."""
+    configurable = config["configurable"]
+    mapping = {**parents, configurable["checkpoint_ns"]: configurable["checkpoint_id"]}
+    return {**config, "configurable": {**configurable, "checkpoint_map": mapping}}
 
 
 def _subgraph_state(
