@@ -309,9 +309,10 @@ def checkpoint_payload(
     if not (parent or {}).get("configurable", {}).get("checkpoint_id"):
         parent = None
     parents = saved.metadata.get("parents")
-    if parents and configurable.get("checkpoint_ns"):  # a subgraph's: how to reach it
-        config = _with_map(config, parents)
-        parent = _with_map(parent, parents) if parent is not None else None
+    ns = configurable.get("checkpoint_ns")
+    if parents and ns:  # a subgraph's: how to reach it
+        config = _with_map(config, parents, ns)
+        parent = _with_map(parent, parents, ns) if parent is not None else None
     return {
         "config": config,
         "parent_config": parent,
@@ -322,12 +323,12 @@ def checkpoint_payload(
     }
 
 
-def _with_map(config: RunnableConfig, parents: dict[str, str]) -> RunnableConfig:
-    """A subgraph checkpoint's config with the ``checkpoint_map`` LangGraph gives it:
-    the checkpoint of each enclosing graph (its metadata's ``parents``) and its own,
+def _with_map(config: RunnableConfig, parents: dict[str, str], ns: str) -> RunnableConfig:
+    """A config of subgraph namespace ``ns`` with the ``checkpoint_map`` LangGraph gives
+    it: the checkpoint of each enclosing graph (metadata ``parents``) and its own,
     which ``get_state``/``invoke`` with that config time-travel by."""
     configurable = config["configurable"]
-    mapping = {**parents, configurable["checkpoint_ns"]: configurable["checkpoint_id"]}
+    mapping = {**parents, ns: configurable.get("checkpoint_id")}
     return {**config, "configurable": {**configurable, "checkpoint_map": mapping}}
 
 
