@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import sys
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -328,6 +327,8 @@ def registrable_types(schema: Schema) -> list[type[Any]]:
     the fields of those classes and of TypedDicts, that the serializer must know."""
     import enum
 
+    from graphkit.stores.serde import is_namedtuple_class, is_pydantic_v1_class
+
     found: list[type[Any]] = []
     seen: set[int] = set()
 
@@ -343,7 +344,7 @@ def registrable_types(schema: Schema) -> list[type[Any]]:
             found.append(tp)
             for info in tp.model_fields.values():
                 visit(info.annotation)
-        elif dataclasses.is_dataclass(tp) or _is_namedtuple(tp) or _is_pydantic_v1(tp):
+        elif dataclasses.is_dataclass(tp) or is_namedtuple_class(tp) or is_pydantic_v1_class(tp):
             found.append(tp)
             _visit_fields(tp)
         elif issubclass(tp, enum.Enum):
@@ -362,15 +363,6 @@ def registrable_types(schema: Schema) -> list[type[Any]]:
     for spec in schema.channels.values():
         visit(spec.annotation)
     return found
-
-
-def _is_namedtuple(tp: type[Any]) -> bool:
-    return issubclass(tp, tuple) and hasattr(tp, "_fields")
-
-
-def _is_pydantic_v1(tp: type[Any]) -> bool:
-    v1 = sys.modules.get("pydantic.v1")
-    return v1 is not None and issubclass(tp, v1.BaseModel)
 
 
 def json_schema(schema: Schema, title: str) -> dict[str, Any]:

@@ -332,7 +332,7 @@ class Serializer:
             return msgpack.ExtType(_ENUM, pack([_name_for(cls), obj.value]))
         if _is_pydantic(obj):  # the compact record did not fit (tried above)
             return msgpack.ExtType(_PYDANTIC, pack(_encode_pydantic(obj)))
-        if _is_pydantic_v1_class(cls):
+        if is_pydantic_v1_class(cls):
             fields_set = sorted(obj.__fields_set__)
             return msgpack.ExtType(_PYDANTIC_V1, pack([_name_for(cls), obj.__dict__, fields_set]))
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -550,14 +550,14 @@ class Serializer:
         if code == _STDLIB:
             return _decode_stdlib(payload)
         if code == _PYDANTIC_V1:  # as stored, not validated again (as pydantic v2 models)
-            cls = self._lookup(payload[0], _is_pydantic_v1_class)
+            cls = self._lookup(payload[0], is_pydantic_v1_class)
             return cls.construct(_fields_set=set(payload[2]), **payload[1])  # type: ignore[attr-defined]
         if code == _ENUM:
             return self._lookup(payload[0], _is_enum_class)(payload[1])
         if code == _DATACLASS:
             return _build(self._lookup(payload[0], dataclasses.is_dataclass), payload[1])
         if code == _NAMEDTUPLE:
-            return self._lookup(payload[0], _is_namedtuple_class)(*payload[1])
+            return self._lookup(payload[0], is_namedtuple_class)(*payload[1])
         if code == _REGISTERED:
             cls = self._lookup(payload[0])
             custom = _custom.get(cls)
@@ -759,12 +759,13 @@ def _is_pydantic_class(cls: type) -> bool:
     return hasattr(cls, "__pydantic_fields__") and hasattr(cls, "model_construct")
 
 
-def _is_pydantic_v1_class(cls: type) -> bool:
+def is_pydantic_v1_class(cls: type) -> bool:
     """A ``pydantic.v1`` model class (LangGraph stores those too)."""
     return "pydantic.v1" in sys.modules and issubclass(cls, sys.modules["pydantic.v1"].BaseModel)
 
 
-def _is_namedtuple_class(cls: type) -> bool:
+def is_namedtuple_class(cls: type) -> bool:
+    """A named tuple class (``typing.NamedTuple`` or ``collections.namedtuple``)."""
     return issubclass(cls, tuple) and hasattr(cls, "_fields")
 
 
