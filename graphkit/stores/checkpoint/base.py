@@ -26,7 +26,9 @@ Storage model, shared by every saver here:
   what one of 10 messages does. Those messages are shared with every later read in the
   process, so nothing may change them in place (return a new message with the same id
   to replace one, as ``add_messages`` expects anyway); a message changed in place
-  would be seen by later reads but not stored.
+  would be seen by later reads but not stored. The engine's own reads for code that
+  speaks LangChain skip the copy (:class:`reads_converted`): it shows readers fresh
+  LangChain messages of those messages, never the messages themselves.
 
 Three savers implement this: :class:`~graphkit.stores.checkpoint.memory.InMemorySaver`,
 :class:`~graphkit.stores.checkpoint.lmdb.LMDBSaver` and
