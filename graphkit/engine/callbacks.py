@@ -35,9 +35,10 @@ from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import INTERRUPT
 from graphkit.engine.loop import Run
-from graphkit.engine.run_events import EVENTS, ROOT_NAME, EventsExecutor, evented_tables
+from graphkit.engine.run_events import EVENTS, ROOT_NAME, EventsExecutor, evented_tables, events_of
 
 if TYPE_CHECKING:
+    from graphkit.context import TaskContext
     from graphkit.engine.events import Event
 
 _START = frozenset({"on_chain_start", "on_chat_model_start", "on_tool_start"})
@@ -255,17 +256,7 @@ class CallbackRelay:
     def child_manager(self, run_id: str) -> Any:
         """A ``CallbackManager`` for LangChain runnables a task calls with its config:
         the handlers, under the task's run ``run_id`` (as LangGraph's node config has)."""
-        from langchain_core.callbacks.manager import CallbackManager
-
-        handlers = self.manager.inheritable_handlers
-        return CallbackManager(
-            handlers=handlers,
-            inheritable_handlers=handlers,
-            parent_run_id=uuid.UUID(run_id),
-            tags=["seq:step:1"],  # (a LangGraph node runs its function as a sequence's step)
-            metadata={"ls_integration": "langgraph"},
-            inheritable_metadata={"ls_integration": "langgraph"},
-        )
+        return manager_under(run_id, self.manager.inheritable_handlers)
 
     def call_for(self, ev: dict[str, Any]) -> tuple[Any, tuple[Any, ...], dict[str, Any]] | None:
         """The manager method, arguments and keywords an event calls, or None."""
@@ -320,6 +311,31 @@ class CallbackRelay:
             keywords["tool_call_id"] = data["tool_call_id"]
         serialized = {"name": name, "description": data.get("description") or ""}
         return child.on_tool_start, (serialized, str(given)), keywords
+
+
+def manager_under(run_id: str | None, handlers: list[Any]) -> Any:
+    """A LangChain ``CallbackManager`` for what a task calls: ``handlers``, under the
+    task's run ``run_id`` (a new id when the run reports to nothing: LangChain's
+    ``dispatch_custom_event`` needs a parent run, as LangGraph's node config has)."""
+    from langchain_core.callbacks.manager import CallbackManager
+
+    return CallbackManager(
+        handlers=handlers,
+        inheritable_handlers=handlers,
+        parent_run_id=uuid.uuid4() if run_id is None else uuid.UUID(run_id),
+        tags=["seq:step:1"],  # (a LangGraph node runs its function as a sequence's step)
+        metadata={"ls_integration": "langgraph"},
+        inheritable_metadata={"ls_integration": "langgraph"},
+    )
+
+
+def task_manager(task: TaskContext) -> Any:
+    """The callback manager LangChain's current config has in ``task`` when the run's
+    config has no callbacks: none, under the task's run (an ``astream_events`` run's
+    id for it, else a new one), as LangGraph's node config has one; a custom event
+    needs it (``dispatch_custom_event`` raises without a parent run)."""
+    events = events_of(task)
+    return manager_under(None if events is None else events.inside(task)[-1], [])
 
 
 def _invocation_params(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -1117,6 +1117,8 @@ async def graph_events(
                 if ev["event"] == "on_tool_start":  # (its call id and description: for callbacks)
                     ev = {**ev, "data": {"input": ev["data"]["input"]}}
                 if v1:
+                    if ev["event"] == "on_custom_event":  # (v1 has no custom events)
+                        continue
                     ev = {**ev, "parent_ids": []}
             elif mode == "updates":
                 ev = root(

@@ -143,6 +143,12 @@ class TokenTap(BaseCallbackHandler, _StreamingCallbackHandler):
         if reported is not None:
             reported.failed(error)
 
+    def on_custom_event(self, name: Any, data: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        """A task's ``dispatch_custom_event``: on an ``astream_events`` run's stream."""
+        from graphkit.engine.run_events import custom_event
+
+        custom_event(str(name), data)
+
     def tap_output_iter(self, run_id: UUID, output: Iterator[Any]) -> Iterator[Any]:
         """(``_StreamingCallbackHandler``: chunks come through ``on_llm_new_token``.)"""
         return output

@@ -109,6 +109,8 @@ class EventFilter:
         """True when ``ev`` passes."""
         name, tags = ev["name"], ev["tags"]
         kind = ev["event"][3:].rpartition("_")[0]  # on_chat_model_stream -> chat_model
+        if kind == "custom":  # (a custom event's type is its name, as LangChain filters it)
+            kind = name
         if self.include_names is None and self.include_types is None and self.include_tags is None:
             include = True
         else:
@@ -326,8 +328,27 @@ def inner_run(
     metadata = inner_metadata(ctx)
     if extra:
         metadata.update(extra)
-    tags = ["seq:step:1", *events.tags, *(t for t in extra_tags if t not in events.tags)]
+    own = set(events.tags)
+    own.add("seq:step:1")  # (LangChain's own tags for it hold it too: the task's manager)
+    tags = ["seq:step:1", *events.tags, *(t for t in extra_tags if t not in own)]
     return RunEvents(ctx, kind, name, tags, metadata, list(events.inside(ctx)))
+
+
+def custom_event(name: str, data: Any) -> None:
+    """A custom event the current task sent (LangChain's ``dispatch_custom_event``): on
+    the ``astream_events`` stream, reported by the task's run, as LangGraph streams it
+    (the run's callback handlers get it from LangChain itself)."""
+    ctx = CURRENT_TASK.get()
+    events = events_of(ctx)
+    if events is None or not events.to_stream:
+        return
+    assert ctx is not None
+    lineage = events.inside(ctx)
+    tags = ["seq:step:1", *events.tags]
+    ev = stream_event(
+        "on_custom_event", name, lineage[-1], data, tags, inner_metadata(ctx), lineage[:-1]
+    )
+    ctx.run.emit(EVENTS, ev)  # type: ignore[misc]  # (events_of: the run emits)
 
 
 class RunEvents:
