@@ -38,6 +38,7 @@ from datetime import timedelta
 from typing import Any, Generic, Literal, TypedDict, TypeVar, cast
 
 from graphkit._deprecated import renamed_kwargs
+from graphkit._langchain_runnable import RunnableMethods
 from graphkit.cache.base import BaseCache, cache_namespace, digest
 from graphkit.config import merge_configs
 from graphkit.constants import END, INTERRUPT, START
@@ -468,8 +469,9 @@ class entrypoint:
         )
 
 
-class Workflow:
-    """A compiled entrypoint: the one-node graph behind it, with the graph API."""
+class Workflow(RunnableMethods):
+    """A compiled entrypoint: the one-node graph behind it, with the graph API (a
+    LangChain runnable too, as a compiled graph is)."""
 
     def __init__(
         self,

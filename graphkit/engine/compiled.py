@@ -15,6 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from graphkit._deprecated import renamed_kwargs
 from graphkit._langchain import langchain_loaded
+from graphkit._langchain_runnable import RunnableMethods
+from graphkit._langchain_runnable import register as register_runnable
 from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
@@ -82,8 +84,11 @@ _current_task = CURRENT_TASK.get
 """Bound once (a method of an imported name is looked up anew per call)."""
 
 
-class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
+class CompiledStateGraph(RunnableMethods, Generic[StateT, ContextT, InputT, OutputT]):
     """A validated graph, ready to run. Build it with ``StateGraph.compile()``.
+
+    A LangChain runnable too, as LangGraph's graphs are, once LangChain is imported
+    (``graphkit._langchain_runnable``: ``graph | chain``, ``with_retry``, ...).
 
     Generic as its builder: ``invoke`` returns the output schema's TypedDict (a plain
     dict for a pydantic or dataclass schema, as LangGraph's does).
@@ -116,6 +121,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         self.env_traced = env_tracing()
         """LangSmith tracing was on in the environment at compile: every run reports to
         LangChain's tracer, as in LangGraph (``graphkit.engine.callbacks``)."""
+        register_runnable()  # (a LangChain runnable, once LangChain is imported)
         if checkpointer not in (None, True, False) and not (
             isinstance(checkpointer, BaseCheckpointSaver) or is_foreign_saver(checkpointer)
         ):

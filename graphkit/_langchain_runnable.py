@@ -1,0 +1,93 @@
+"""A compiled graph (or entrypoint) as a LangChain ``Runnable``, as LangGraph's are.
+
+LangGraph's graphs are LangChain runnables, and programs compose them with LangChain:
+``graph | RunnableLambda(...)``, ``prompt.pipe(graph)``, ``RunnablePassthrough.assign(
+out=graph)``, ``RunnableParallel(a=graph)``, ``graph.with_retry()``, ``.with_fallbacks(
+[...])``, ``.bind(...)``, ``.with_types(...)``, ``.map()``, ``.astream_log(...)``. graphkit
+keeps them working without importing LangChain itself: once ``langchain_core`` is
+imported (a graph is compiled or run after it, or a graph meets a LangChain runnable
+here), LangChain's ``Runnable`` ABC takes graphkit's graph classes as virtual subclasses
+(``register``), so LangChain accepts a graph wherever it takes a runnable; the runnable
+methods graphkit does not write itself are LangChain's own, bound to the graph when
+looked up (``RunnableMethods``). What a graph runs is graphkit's ``invoke``/``stream``/
+``batch``/..., which LangChain's methods call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphkit._langchain import langchain_loaded
+
+BORROWED = frozenset(
+    {
+        "pipe",
+        "with_retry",
+        "with_fallbacks",
+        "with_types",
+        "with_listeners",
+        "with_alisteners",
+        "bind",
+        "assign",
+        "pick",
+        "map",
+        "as_tool",
+        "astream_log",
+        "transform",
+        "atransform",
+        "config_specs",
+    }
+)
+"""``Runnable``'s methods (and its ``config_specs`` property) a graph takes from LangChain."""
+
+_registered = False
+
+
+def register() -> None:
+    """Make graphkit's graph classes LangChain runnables (virtual subclasses of its
+    ``Runnable``), once; only once ``langchain_core`` is imported."""
+    global _registered
+    if _registered or not langchain_loaded():
+        return
+    from langchain_core.runnables import Runnable
+
+    from graphkit.engine.compiled import CompiledStateGraph
+    from graphkit.func import Workflow
+
+    Runnable.register(CompiledStateGraph)
+    Runnable.register(Workflow)
+    _registered = True
+
+
+def runnable_method(graph: Any, name: str) -> Any:
+    """LangChain's ``Runnable.<name>`` for ``graph`` (bound; a property's value)."""
+    try:
+        from langchain_core.runnables import Runnable
+    except ImportError:
+        raise AttributeError(
+            f"{type(graph).__name__!r} object has no attribute {name!r}: it is a LangChain "
+            "runnable's, and langchain_core is not installed (pip install langchain-core)."
+        ) from None
+    register()
+    return getattr(Runnable, name).__get__(graph, type(graph))
+
+
+class RunnableMethods:
+    """What makes a graph class compose as a LangChain runnable (see the module): ``|``
+    both ways, and LangChain's own runnable methods for the names in ``BORROWED``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        # (only reached for a name the graph lacks: its own attributes never come here)
+        if name in BORROWED:
+            return runnable_method(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __or__(self, other: Any) -> Any:
+        """``graph | other``: a LangChain ``RunnableSequence`` running the graph first."""
+        return runnable_method(self, "__or__")(other)
+
+    def __ror__(self, other: Any) -> Any:
+        """``other | graph``: a LangChain ``RunnableSequence`` running the graph last."""
+        return runnable_method(self, "__ror__")(other)
