@@ -21,6 +21,7 @@ asked for a LangChain provider), and it is never a dependency.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib
 import importlib.abc
@@ -29,7 +30,7 @@ import os
 import sys
 import types
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from graphkit.errors import InvalidMessageError
@@ -334,14 +335,16 @@ def from_langchain_tool(lc_tool: Any) -> Any:
     def run(**kwargs: Any) -> Any:
         if func is not None:
             return _graphkit_output(func(**prepared(kwargs)))
-        return _graphkit_output(lc_tool.invoke(prepared(kwargs), untraced(tap=True)))
+        with _arguments_checked(lc_tool.name, kwargs):
+            return _graphkit_output(lc_tool.invoke(prepared(kwargs), untraced(tap=True)))
 
     async def arun(**kwargs: Any) -> Any:
         if coroutine is not None:
             return _graphkit_output(await coroutine(**prepared(kwargs)))
         if func is not None:
             return _graphkit_output(await asyncio.to_thread(func, **prepared(kwargs)))
-        return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs), untraced(tap=True)))
+        with _arguments_checked(lc_tool.name, kwargs):
+            return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs), untraced(tap=True)))
 
     return Tool(
         name=lc_tool.name,
@@ -357,6 +360,23 @@ def from_langchain_tool(lc_tool: Any) -> Any:
             else "content"
         ),
     )
+
+
+@contextlib.contextmanager
+def _arguments_checked(name: str, kwargs: dict[str, Any]) -> Iterator[None]:
+    """A LangChain tool's own validation failing (its full schema wants an argument the
+    model's schema leaves out, an ``InjectedToolArg`` nothing gives) is a
+    ``ToolInvocationError``, as LangGraph's ``ToolNode`` makes it: the model is told."""
+    from pydantic import ValidationError
+
+    from graphkit.tools import ToolArgumentsError
+
+    given = dict(kwargs)
+    try:
+        yield
+    except ValidationError as exc:
+        given.pop(_CALL_ID, None)
+        raise ToolArgumentsError(name, exc, given) from exc
 
 
 _CALL_ID = "__tool_call_id"

@@ -74,15 +74,11 @@ def runnable_method(graph: Any, name: str) -> Any:
 
 class RunnableMethods:
     """What makes a graph class compose as a LangChain runnable (see the module): ``|``
-    both ways, and LangChain's own runnable methods for the names in ``BORROWED``."""
+    both ways, and LangChain's own runnable methods for the names in ``BORROWED``
+    (class attributes, not a ``__getattr__``: one would slow every attribute a run
+    reads off the graph)."""
 
     __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        # (only reached for a name the graph lacks: its own attributes never come here)
-        if name in BORROWED:
-            return runnable_method(self, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __or__(self, other: Any) -> Any:
         """``graph | other``: a LangChain ``RunnableSequence`` running the graph first."""
@@ -91,3 +87,22 @@ class RunnableMethods:
     def __ror__(self, other: Any) -> Any:
         """``other | graph``: a LangChain ``RunnableSequence`` running the graph last."""
         return runnable_method(self, "__ror__")(other)
+
+
+def _lent(name: str) -> Any:
+    """``RunnableMethods.<name>``: LangChain's ``Runnable.<name>``, found when called."""
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return runnable_method(self, name)(*args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"LangChain's ``Runnable.{name}`` (needs langchain_core)."
+    return method
+
+
+for _name in sorted(BORROWED - {"config_specs"}):
+    setattr(RunnableMethods, _name, _lent(_name))
+RunnableMethods.config_specs = property(  # type: ignore[attr-defined]
+    lambda self: runnable_method(self, "config_specs"),
+    doc="LangChain's ``Runnable.config_specs`` (needs langchain_core).",
+)

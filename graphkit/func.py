@@ -864,8 +864,9 @@ class Workflow(RunnableMethods):
             returned = Any
         return type_json_schema(returned, "LangGraphOutput")
 
-    def get_context_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
-        """The JSON schema of the run context (``entrypoint(context_schema=...)``)."""
+    def get_context_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any] | None:
+        """The JSON schema of the run context (``entrypoint(context_schema=...)``), or
+        None without one."""
         return self.graph.get_context_jsonschema(config)
 
 

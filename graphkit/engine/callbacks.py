@@ -269,7 +269,7 @@ class CallbackRelay:
             return None
         if kind.endswith("_end"):
             self.runs.pop(ev["run_id"])
-            return _end_call(run, kind, data)
+            return _end_call(run, kind, data, ev["name"])
         if kind.endswith("_error"):
             self.runs.pop(ev["run_id"])
             return _error_call(run, kind, data)
@@ -306,11 +306,11 @@ class CallbackRelay:
                 "invocation_params": _invocation_params(ev["metadata"]),
             }
             return child.on_chat_model_start, (serialized, messages), keywords
-        keywords = {"run_id": run_id, "name": None, "inputs": given}
+        tool_keywords = {"run_id": run_id, "name": None, "inputs": given, "color": _TOOL_COLOR}
         if data.get("tool_call_id") is not None:
-            keywords["tool_call_id"] = data["tool_call_id"]
+            tool_keywords["tool_call_id"] = data["tool_call_id"]
         serialized = {"name": name, "description": data.get("description") or ""}
-        return child.on_tool_start, (serialized, str(given)), keywords
+        return child.on_tool_start, (serialized, str(given)), tool_keywords
 
 
 def manager_under(run_id: str | None, handlers: list[Any]) -> Any:
@@ -351,10 +351,15 @@ def _identity(kind: str, value: Any) -> Any:
     return value
 
 
+_TOOL_COLOR = "green"
+"""The ``color`` a LangChain tool's run reports at its start and end (its default)."""
+
+
 def _end_call(
-    run: Any, kind: str, data: dict[str, Any]
+    run: Any, kind: str, data: dict[str, Any], name: str
 ) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
-    """The ``on_*_end`` call of a chain, tool or chat model run."""
+    """The ``on_*_end`` call of a chain, tool or chat model run (a tool's names it, as
+    LangChain's ``BaseTool.run`` does)."""
     output = data.get("output")
     if kind == "on_chat_model_end":
         from langchain_core.outputs import ChatGeneration, LLMResult
@@ -362,7 +367,7 @@ def _end_call(
         result = LLMResult(generations=[[ChatGeneration(message=_lc(output))]])
         return run.on_llm_end, (result,), {}
     if kind == "on_tool_end":
-        return run.on_tool_end, (_lc(output),), {}
+        return run.on_tool_end, (_lc(output),), {"name": name, "color": _TOOL_COLOR}
     return run.on_chain_end, (_lc(output),), {}
 
 

@@ -860,14 +860,14 @@ class CompiledStateGraph(RunnableMethods, Generic[StateT, ContextT, InputT, Outp
 
         return json_schema(self.builder.input, "LangGraphInput")
 
-    def get_context_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
+    def get_context_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any] | None:
         """The JSON schema of the run context (``StateGraph(..., context_schema=...)``);
-        empty without one."""
+        None without one (as LangGraph's: LangGraph Server reads it so)."""
         from graphkit.schema import type_json_schema
 
         context = self.builder.context_schema
         if context is None:
-            return {}
+            return None
         return type_json_schema(context, getattr(context, "__name__", "Context"))
 
     def get_output_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:

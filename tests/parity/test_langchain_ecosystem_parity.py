@@ -6,7 +6,7 @@ introspection. The same program runs on graphkit and on LangGraph, with the same
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import pytest
 
@@ -15,6 +15,7 @@ from tests.parity.test_events_parity import collect, shapes
 
 callbacks = pytest.importorskip("langchain_core.callbacks")
 from langchain_core.runnables import RunnableConfig  # noqa: E402
+from langchain_core.tools import InjectedToolArg  # noqa: E402
 
 
 class S(TypedDict):
@@ -169,3 +170,88 @@ def test_a_graph_in_a_chain_reports_under_the_chain_as_in_langgraph(gk: Lib, lg:
         return handler.calls
 
     assert calls(gk) == calls(lg)
+
+
+def test_a_graph_without_a_context_schema_has_none_as_in_langgraph(gk: Lib, lg: Lib) -> None:
+    for lib in (gk, lg):
+
+        @lib.entrypoint()
+        def flow(n: int) -> int:
+            return n
+
+        assert single(lib, lambda s: s).get_context_jsonschema() is None
+        assert flow.get_context_jsonschema() is None
+
+
+def tool_calls_seen(lib: Lib) -> list[tuple[Any, ...]]:
+    """What a handler's tool calls get: method, name, keywords, the output's content."""
+    from langchain_core.messages import AIMessage
+    from langchain_core.tools import tool
+
+    @tool
+    def weather(city: str) -> str:
+        """The weather in a city."""
+        return f"sunny in {city}"
+
+    class Tools(callbacks.BaseCallbackHandler):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.seen: list[tuple[Any, ...]] = []
+
+        def on_tool_start(self, serialized: Any, input_str: str, **kw: Any) -> None:
+            self.seen.append(("start", serialized["name"], kw.get("name"), kw.get("color")))
+
+        def on_tool_end(self, output: Any, **kw: Any) -> None:
+            self.seen.append(("end", output.content, kw.get("name"), kw.get("color")))
+
+    handler = Tools()
+    call = {"name": "weather", "args": {"city": "Paris"}, "id": "c1", "type": "tool_call"}
+    builder = lib.StateGraph(lib.MessagesState)
+    builder.add_node("tools", lib.ToolNode([weather]))
+    builder.add_edge(lib.START, "tools")
+    given = {"messages": [AIMessage("", tool_calls=[call])]}
+    builder.compile().invoke(given, {"callbacks": [handler]})
+    return handler.seen
+
+
+def test_handlers_see_a_tools_end_named_as_in_langgraph(gk: Lib, lg: Lib) -> None:
+    gk_tools = Lib(gk.name, _with_tool_node(gk, "graphkit"))
+    lg_tools = Lib(lg.name, _with_tool_node(lg, "langgraph"))
+    seen = tool_calls_seen(gk_tools)
+    assert seen == tool_calls_seen(lg_tools)
+    assert seen[-1] == ("end", "sunny in Paris", "weather", "green")
+
+
+def _with_tool_node(lib: Lib, root: str) -> Any:
+    import importlib
+    from types import SimpleNamespace
+
+    prebuilt = importlib.import_module(f"{root}.prebuilt")
+    return SimpleNamespace(**vars(lib.ns), ToolNode=prebuilt.ToolNode)
+
+
+def looks_up(q: str, secret: Annotated[str, InjectedToolArg]) -> str:
+    """Looks up q."""
+    return f"{q}:{secret}"
+
+
+def injected_arg_answer(lib: Lib) -> tuple[str, str]:
+    """What ``ToolNode`` answers a call of a tool whose ``InjectedToolArg`` nothing gives."""
+    from langchain_core.messages import AIMessage
+    from langchain_core.tools import tool
+
+    lookup = tool(looks_up)
+    call = {"name": "looks_up", "args": {"q": "x"}, "id": "c1", "type": "tool_call"}
+    builder = lib.StateGraph(lib.MessagesState)
+    builder.add_node("tools", lib.ToolNode([lookup]))
+    builder.add_edge(lib.START, "tools")
+    out = builder.compile().invoke({"messages": [AIMessage("", tool_calls=[call])]})
+    answer = out["messages"][-1]
+    return answer.status, answer.content
+
+
+def test_a_tool_missing_an_injected_argument_answers_an_error_as_in_langgraph(
+    gk: Lib, lg: Lib
+) -> None:
+    status, content = injected_arg_answer(Lib(gk.name, _with_tool_node(gk, "graphkit")))
+    assert (status, content) == injected_arg_answer(Lib(lg.name, _with_tool_node(lg, "langgraph")))
+    assert status == "error" and "secret: Field required" in content
