@@ -513,12 +513,52 @@ class LangChainNode:
         self.runnable = runnable
         get_name = getattr(runnable, "get_name", None)
         self.__name__ = str(get_name() if callable(get_name) else type(runnable).__name__)
+        self.steps: list[Any] | None = _sequence_steps(runnable)
+        """A plain ``RunnableSequence``'s steps, which the node runs itself, as LangGraph
+        does (each a step of the node's run, ``seq:step:N``; no run of the sequence)."""
 
     def __call__(self, state: Any, config: Any) -> Any:
-        return self.runnable.invoke(for_langchain_state(state), config)
+        value = for_langchain_state(state)
+        if self.steps is None:
+            return self.runnable.invoke(value, config)
+        for config_i, step in _step_configs(config, self.steps):
+            value = step.invoke(value, config_i)
+        return value
 
     async def ainvoke(self, state: Any, config: Any) -> Any:
-        return await self.runnable.ainvoke(for_langchain_state(state), config)
+        value = for_langchain_state(state)
+        if self.steps is None:
+            return await self.runnable.ainvoke(value, config)
+        for config_i, step in _step_configs(config, self.steps):
+            value = await step.ainvoke(value, config_i)
+        return value
+
+
+def _sequence_steps(runnable: Any) -> list[Any] | None:
+    """The steps of a LangChain ``RunnableSequence`` (exactly one: a subclass may run
+    its own way), else None."""
+    from langchain_core.runnables import RunnableSequence
+
+    return list(runnable.steps) if type(runnable) is RunnableSequence else None
+
+
+def _step_configs(config: Any, steps: list[Any]) -> Iterator[tuple[Any, Any]]:
+    """Each step's config, with the step after it: the node's callbacks, tagged
+    ``seq:step:N`` in place of the node's ``seq:step:1``, as LangGraph's node runs a
+    sequence's steps."""
+    from langchain_core.runnables.config import (
+        ensure_config,
+        get_callback_manager_for_config,
+        patch_config,
+    )
+
+    config = ensure_config(config)
+    manager = get_callback_manager_for_config(config)
+    others = [t for t in manager.tags if t != "seq:step:1"]
+    for number, step in enumerate(steps, 1):
+        child = manager.copy()
+        child.tags = [f"seq:step:{number}", *others]
+        yield patch_config(config, callbacks=child), step
 
 
 def for_langchain_state(state: Any) -> Any:

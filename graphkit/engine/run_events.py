@@ -317,9 +317,15 @@ def inner_metadata(ctx: TaskContext) -> dict[str, Any]:
 
 
 def inner_run(
-    kind: str, name: str, extra_tags: Sequence[str] = (), extra: dict[str, Any] | None = None
+    kind: str,
+    name: str,
+    extra_tags: Sequence[str] = (),
+    extra: dict[str, Any] | None = None,
+    parents: list[str] | None = None,
 ) -> RunEvents | None:
-    """The run of a model or tool called in the current task, when it streams events."""
+    """The run of a model or tool called in the current task, when it streams events:
+    under the task (or under ``parents``, the run ids of a LangChain run it is inside).
+    A LangChain run's tags come as LangChain gives them (its place in a sequence first)."""
     ctx = CURRENT_TASK.get()
     events = events_of(ctx)
     if events is None:
@@ -328,10 +334,30 @@ def inner_run(
     metadata = inner_metadata(ctx)
     if extra:
         metadata.update(extra)
-    own = set(events.tags)
-    own.add("seq:step:1")  # (LangChain's own tags for it hold it too: the task's manager)
-    tags = ["seq:step:1", *events.tags, *(t for t in extra_tags if t not in own)]
-    return RunEvents(ctx, kind, name, tags, metadata, list(events.inside(ctx)))
+    if any(t.startswith("seq:step:") for t in extra_tags):  # (LangChain's own)
+        tags = [*extra_tags, *(t for t in events.tags if t not in extra_tags)]
+    else:
+        tags = ["seq:step:1", *events.tags, *(t for t in extra_tags if t not in events.tags)]
+    inside = list(events.inside(ctx)) if parents is None else parents
+    return RunEvents(ctx, kind, name, tags, metadata, inside)
+
+
+def langchain_run(
+    kind: str, name: str, tags: list[str], parent_id: str, parents: list[str] | None
+) -> RunEvents | None:
+    """The run of a LangChain runnable or tool the current task runs, when the task's run
+    streams events (not to callbacks: LangChain calls those itself): under the LangChain
+    run ``parents`` ends with, else under the task when ``parent_id`` is the task's run."""
+    ctx = CURRENT_TASK.get()
+    events = events_of(ctx)
+    if events is None or events.relay is not None or not events.to_stream:
+        return None
+    assert ctx is not None
+    if parents is None:
+        parents = events.inside(ctx)
+        if parents[-1] != parent_id:  # (not under the task: not a run of this one)
+            return None
+    return inner_run(kind, name, tags, None, list(parents))
 
 
 def custom_event(name: str, data: Any) -> None:
@@ -455,10 +481,14 @@ class ModelRun:
 
 
 def model_run(
-    name: str, messages: list[Any], tags: Sequence[str], metadata: dict[str, Any]
+    name: str,
+    messages: list[Any],
+    tags: Sequence[str],
+    metadata: dict[str, Any],
+    parents: list[str] | None = None,
 ) -> ModelRun | None:
     """The events of a chat model call in the current task (None when not streamed)."""
-    run = inner_run("chat_model", name, tags, metadata)
+    run = inner_run("chat_model", name, tags, metadata, parents)
     return None if run is None else ModelRun(run, messages)
 
 

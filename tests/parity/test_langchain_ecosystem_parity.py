@@ -255,3 +255,81 @@ def test_a_tool_missing_an_injected_argument_answers_an_error_as_in_langgraph(
     status, content = injected_arg_answer(Lib(gk.name, _with_tool_node(gk, "graphkit")))
     assert (status, content) == injected_arg_answer(Lib(lg.name, _with_tool_node(lg, "langgraph")))
     assert status == "error" and "secret: Field required" in content
+
+
+@pytest.fixture(scope="module")
+def tool_and_lambda() -> tuple[Any, Any]:
+    from langchain_core.runnables import RunnableLambda
+    from langchain_core.tools import tool
+
+    @tool
+    def add_one(x: int) -> int:
+        """Adds one."""
+        return x + 1
+
+    return add_one, RunnableLambda(lambda v: v * 2, name="double")
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_langchain_runnables_a_node_calls_stream_their_events_as_in_langgraph(
+    gk: Lib, lg: Lib, tool_and_lambda: tuple[Any, Any], is_async: bool
+) -> None:
+    add_one, double = tool_and_lambda
+
+    def node(s: S) -> dict[str, Any]:
+        return {"x": double.invoke(add_one.invoke({"x": s["x"]}))}
+
+    async def anode(s: S) -> dict[str, Any]:
+        return {"x": await double.ainvoke(await add_one.ainvoke({"x": s["x"]}))}
+
+    def events(lib: Lib) -> list[Any]:
+        found = collect(single(lib, anode if is_async else node), {"x": 1}, {"tags": ["T"]})
+        return shapes(found)
+
+    ours = events(gk)
+    assert ours == events(lg)
+    assert ("on_tool_start", "add_one") in [shape[:2] for shape in ours]
+
+
+def sequence_node(lib: Lib) -> Any:
+    """A graph whose node is a ``prompt | model | function`` chain."""
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.prompts import ChatPromptTemplate
+
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", "be nice"), ("placeholder", "{messages}")]
+    )
+    model = GenericFakeChatModel(messages=iter([AIMessage("hi there", id="m1")]))
+    builder = lib.StateGraph(lib.MessagesState)
+    builder.add_node("agent", prompt | model | (lambda m: {"messages": [m]}))
+    builder.add_edge(lib.START, "agent")
+    return builder.compile()
+
+
+HEY = {"messages": [("user", "hey")]}
+
+
+def test_a_sequence_node_runs_its_steps_under_the_node_as_in_langgraph(gk: Lib, lg: Lib) -> None:
+    from tests.parity.test_callbacks_parity import Calls
+
+    def calls(lib: Lib) -> list[tuple[Any, ...]]:
+        handler = Calls()
+        sequence_node(lib).invoke(HEY, {"callbacks": [handler]})
+        return [call[:6] for call in handler.calls]  # (not what each got: messages differ)
+
+    ours = calls(gk)
+    assert ours == calls(lg)
+    assert "RunnableSequence" not in [call[1] for call in ours]
+
+    def events(lib: Lib) -> list[Any]:  # (LangGraph streams the steps: their order differs)
+        found = collect(sequence_node(lib), HEY)
+        return sorted(s for s in shapes(found) if not s[0].endswith("_stream"))
+
+    assert events(gk) == events(lg)
+
+    def tags(lib: Lib) -> list[Any]:
+        chunks = sequence_node(lib).stream(HEY, stream_mode="messages")
+        return [meta.get("tags") for _, meta in chunks]
+
+    assert tags(gk) == tags(lg)
