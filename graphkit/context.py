@@ -422,6 +422,9 @@ class TaskContext:
             "metadata": metadata,
             "configurable": configurable,
         }
+        if "run_name" in config or "run_id" in config:  # (the run's own, as LangChain's
+            config.pop("run_name", None)  # child configs have neither: a runnable the node
+            config.pop("run_id", None)  # calls with it must not take the run's id or name)
         given = run_config.get("callbacks")  # (always a key, as in LangGraph's node config)
         config["callbacks"] = _callbacks_under(self, given) if given else given
         return config

@@ -165,6 +165,9 @@ class EventsExecutor:
         streaming ``"messages"``), else None."""
         self.pending: dict[int, tuple[RunEvents, Any]] = {}
         """Id of a task context -> its node's run and output, until its branches ran."""
+        self.run_tags: dict[int, list[str]] = {}
+        """Id of a nested graph run's context -> the tags its config adds to the run's
+        (its nodes carry them)."""
         self.lineage: dict[Any, list[str]] = {}
         """(id of a task context, ``@task`` call or None) or id of a nested run's
         context -> its run id, after those of its ancestors (the root's first)."""
@@ -240,7 +243,7 @@ class EventsExecutor:
         """Start the chain run of a node attempt (or of the ``@task`` call running here)."""
         call = CURRENT_CALL.get()
         if call is None:
-            tags = [f"graph:step:{ctx.step}", *self.tags]
+            tags = [f"graph:step:{ctx.step}", *self.tags, *self.run_tags.get(id(ctx.run), ())]
             given = state
             parents = self.graph_lineage(ctx)
         else:  # under the task it is called in
@@ -621,9 +624,15 @@ class EventedRun(Run):
         events = events_of(parent)
         if events is None:
             return
-        tags = ["seq:step:1", *events.tags]
+        own = [t for t in self.config.get("tags") or () if t not in events.tags]
+        if own:  # (``with_config(tags=)``: its run and nodes carry them, as in LangGraph)
+            events.run_tags[id(self.ctx)] = own
+        else:  # (an earlier context's, at the same address)
+            events.run_tags.pop(id(self.ctx), None)
+        tags = ["seq:step:1", *events.tags, *own]
         parents = list(events.inside(parent))
-        chain = RunEvents(parent, "chain", self.graph.name, tags, inner_metadata(parent), parents)
+        name = self.config.get("run_name") or self.graph.name  # (``with_config(run_name=)``)
+        chain = RunEvents(parent, "chain", name, tags, inner_metadata(parent), parents)
         events.lineage[id(self.ctx)] = [*parents, chain.run_id]
         self._chain = chain.start(input)
 

@@ -333,3 +333,73 @@ def test_a_sequence_node_runs_its_steps_under_the_node_as_in_langgraph(gk: Lib, 
         return [meta.get("tags") for _, meta in chunks]
 
     assert tags(gk) == tags(lg)
+
+
+RUN_ID = "12345678-1234-5678-1234-567812345678"
+
+
+def calling_a_lambda(lib: Lib) -> Any:
+    """A graph whose nodes call a LangChain ``RunnableLambda``, with their config and
+    without one."""
+    from langchain_core.runnables import RunnableLambda
+
+    lam = RunnableLambda(lambda v: v + 1)
+
+    def with_config(s: S, config: RunnableConfig) -> dict[str, Any]:
+        return {"x": lam.invoke(s["x"], config)}
+
+    def without(s: S) -> dict[str, Any]:
+        return {"x": lam.invoke(s["x"])}
+
+    builder = lib.StateGraph(S)
+    builder.add_node("with_config", with_config)
+    builder.add_node("without", without)
+    builder.add_edge(lib.START, "with_config")
+    builder.add_edge("with_config", "without")
+    return builder.compile()
+
+
+def test_a_runs_name_and_id_stay_the_runs_as_in_langgraph(gk: Lib, lg: Lib) -> None:
+    import uuid
+
+    from tests.parity.test_callbacks_parity import Calls
+
+    def calls(lib: Lib) -> tuple[list[tuple[Any, ...]], list[Any]]:
+        handler = Calls()
+        config = {"callbacks": [handler], "run_name": "MyRun", "run_id": uuid.UUID(RUN_ID)}
+        calling_a_lambda(lib).invoke({"x": 1}, config)
+        return handler.calls, list(handler.order)
+
+    ours, ids = calls(gk)
+    assert ours == calls(lg)[0]
+    assert [c[1] for c in ours if c[0] == "chain_start"] == [
+        "MyRun", "with_config", "RunnableLambda", "without", "RunnableLambda"
+    ]  # fmt: skip
+    assert ids[0] == uuid.UUID(RUN_ID) and len(set(ids)) == len(ids) == 5
+
+    def events(lib: Lib) -> list[Any]:
+        found = collect(calling_a_lambda(lib), {"x": 1}, {"run_name": "MyRun", "run_id": RUN_ID})
+        return [(e["event"], e["name"], e["run_id"] == RUN_ID) for e in found]
+
+    assert events(gk) == events(lg)
+
+
+def test_a_graph_a_node_runs_takes_its_with_config_name_and_tags_as_in_langgraph(
+    gk: Lib, lg: Lib
+) -> None:
+    from tests.parity.test_callbacks_parity import Calls
+
+    def calls(lib: Lib) -> list[tuple[Any, ...]]:
+        inner = single(lib, lambda s: {"x": s["x"] + 1}).with_config(
+            run_name="renamed", tags=["inner-tag"]
+        )
+        builder = lib.StateGraph(S)
+        builder.add_node("outer", lambda s: inner.invoke(s))
+        builder.add_edge(lib.START, "outer")
+        handler = Calls()
+        builder.compile().invoke({"x": 1}, {"callbacks": [handler], "run_name": "MyRun"})
+        return [call[:5] for call in handler.calls]  # (not the metadata: task ids differ)
+
+    ours = calls(gk)
+    assert ours == calls(lg)
+    assert ("chain_start", "renamed", 2, 1, ("seq:step:1", "inner-tag")) in ours
