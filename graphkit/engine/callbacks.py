@@ -135,8 +135,9 @@ class TracedRun(Run):
         await relay.aend(self.root_output())
 
     def root_output(self) -> Any:
-        """The root run's output: the output state, without a pause's interrupts."""
-        output = self.output()
+        """The root run's output: the output state (the ``output_keys`` of it, when the
+        call picks some), without a pause's interrupts."""
+        output = self.output() if self.picked is None else self._values_chunk()
         if isinstance(output, dict) and INTERRUPT in output:
             return {k: v for k, v in output.items() if k != INTERRUPT}
         return output

@@ -403,3 +403,20 @@ def test_a_graph_a_node_runs_takes_its_with_config_name_and_tags_as_in_langgraph
     ours = calls(gk)
     assert ours == calls(lg)
     assert ("chain_start", "renamed", 2, 1, ("seq:step:1", "inner-tag")) in ours
+
+
+@pytest.mark.parametrize("keys", ["x", ["x"]], ids=["one", "list"])
+def test_the_roots_end_shows_the_picked_output_keys_as_in_langgraph(
+    gk: Lib, lg: Lib, keys: Any
+) -> None:
+    from tests.parity.test_callbacks_parity import Calls
+
+    def calls(lib: Lib) -> list[tuple[Any, ...]]:
+        handler = Calls()
+        graph = single(lib, lambda s: {"x": s["x"] + 1})
+        assert graph.invoke({"x": 1}, {"callbacks": [handler]}, output_keys=keys) in (2, {"x": 2})
+        return handler.calls
+
+    ours = calls(gk)
+    assert ours == calls(lg)
+    assert ours[-1][-1] == (2 if keys == "x" else {"x": 2})
