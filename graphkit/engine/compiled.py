@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import aclosing
@@ -60,6 +61,7 @@ from graphkit.stores.checkpoint.base import BaseCheckpointSaver
 from graphkit.stores.checkpoint.foreign import is_foreign_saver, wrap_foreign_saver
 from graphkit.types import Command, RunnableConfig, StateSnapshot, StateUpdate, StreamMode
 from graphkit.typing import ContextT, InputT, OutputT, StateLike, StateT
+from graphkit.warnings import LangGraphDeprecatedSinceV10
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -876,6 +878,30 @@ class CompiledStateGraph(RunnableMethods, Generic[StateT, ContextT, InputT, Outp
 
         return json_schema(self.builder.output, "LangGraphOutput")
 
+    def config_schema(self, *, include: Sequence[str] | None = None) -> type[BaseModel]:
+        """The run config as a pydantic model (``LangGraphConfig``): ``configurable`` is the
+        context schema, plus the config keys ``include`` names. Deprecated in LangGraph
+        1.0 (warns, as there): use ``get_context_jsonschema``."""
+        warnings.warn(
+            LangGraphDeprecatedSinceV10(
+                "`config_schema` is deprecated. Use `get_context_jsonschema` for the "
+                "relevant schema instead."
+            ),
+            stacklevel=2,
+        )
+        return _config_model(self, include)
+
+    def get_config_jsonschema(self, *, include: Sequence[str] | None = None) -> dict[str, Any]:
+        """``config_schema``'s JSON schema. Deprecated in LangGraph 1.0 (warns, as there):
+        use ``get_context_jsonschema``."""
+        warnings.warn(
+            LangGraphDeprecatedSinceV10(
+                "`get_config_jsonschema` is deprecated. Use `get_context_jsonschema` instead."
+            ),
+            stacklevel=2,
+        )
+        return _config_model(self, include).model_json_schema()
+
     def get_graph(
         self, config: RunnableConfig | None = None, *, xray: bool | int = False
     ) -> DrawableGraph:
@@ -1202,6 +1228,26 @@ def _final(run: Run, version: str) -> Any:
         interrupts = tuple(output.pop(INTERRUPT, ()))
         return GraphOutput(output, interrupts)
     return output
+
+
+def _config_model(
+    graph: CompiledStateGraph[Any, Any, Any, Any], include: Sequence[str] | None
+) -> type[BaseModel]:
+    """``config_schema``: the context schema as ``configurable`` (when there is one), and
+    the ``RunnableConfig`` keys ``include`` names, each optional."""
+    from typing import get_type_hints
+
+    from pydantic import create_model
+
+    fields: dict[str, Any] = {}
+    context = graph.builder.context_schema
+    if context is not None:
+        fields["configurable"] = (context, None)
+    hints = get_type_hints(RunnableConfig)
+    for key in include or ():
+        if key != "configurable" and key in hints:
+            fields[key] = (hints[key], None)
+    return create_model(graph.get_name("Config"), **fields)
 
 
 def runnable_name(name: str, suffix: str | None) -> str:

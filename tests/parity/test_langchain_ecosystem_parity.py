@@ -6,6 +6,7 @@ introspection. The same program runs on graphkit and on LangGraph, with the same
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -420,3 +421,33 @@ def test_the_roots_end_shows_the_picked_output_keys_as_in_langgraph(
     ours = calls(gk)
     assert ours == calls(lg)
     assert ours[-1][-1] == (2 if keys == "x" else {"x": 2})
+
+
+@dataclasses.dataclass
+class Ctx:
+    user_id: str
+    depth: int = 2
+
+
+def test_the_config_schema_is_langgraphs_deprecated_one(gk: Lib, lg: Lib) -> None:
+    import warnings
+
+    def schemas(lib: Lib) -> list[Any]:
+        builder = lib.StateGraph(S, context_schema=Ctx)
+        builder.add_node("n", lambda s: s)
+        builder.add_edge(lib.START, "n")
+        graph = builder.compile()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            found = [
+                graph.config_schema().model_json_schema(),
+                graph.get_config_jsonschema(),
+                graph.get_config_jsonschema(include=["tags", "recursion_limit"]),
+                single(lib, lambda s: s).get_config_jsonschema(),
+            ]
+        return [found, [type(w.message).__name__ for w in caught]]
+
+    ours = schemas(gk)
+    assert ours == schemas(lg)
+    assert ours[0][0]["properties"]["configurable"] == {"$ref": "#/$defs/Ctx", "default": None}
+    assert ours[1] == ["LangGraphDeprecatedSinceV10"] * 4
