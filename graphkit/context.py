@@ -707,10 +707,11 @@ class ToolEvents:
         if self.task is not None and self.task.run.emit is not None:
             self.task.run.emit("tools", payload)
 
-    def finished(self, output: Any) -> None:
-        """The tool returned ``output``."""
+    def finished(self, output: Any, response_format: str = "content") -> None:
+        """The tool returned ``output`` (a ``(content, artifact)`` pair for a tool of
+        ``response_format="content_and_artifact"``)."""
         if self.run is not None:
-            self.run.finished(output)
+            self.run.finished(output, response_format)
         self._emit({"event": "tool-finished", "tool_call_id": self.call_id, "output": output})
 
     def failed(self, error: BaseException) -> None:

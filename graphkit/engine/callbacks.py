@@ -181,22 +181,28 @@ class CallbackRelay:
     def start(self, input: Any) -> None:
         """The root run started."""
         self.runs[self.root_id] = self.manager.on_chain_start(
-            None, _lc(self.view("input", input)), run_id=uuid.UUID(self.root_id), name=self.name
+            None,
+            as_langchain(self.view("input", input)),
+            run_id=uuid.UUID(self.root_id),
+            name=self.name,
         )
 
     async def astart(self, input: Any) -> None:
         """Async ``start``."""
         self.runs[self.root_id] = await self.manager.on_chain_start(
-            None, _lc(self.view("input", input)), run_id=uuid.UUID(self.root_id), name=self.name
+            None,
+            as_langchain(self.view("input", input)),
+            run_id=uuid.UUID(self.root_id),
+            name=self.name,
         )
 
     def end(self, output: Any) -> None:
         """The root run returned ``output``."""
-        self.runs.pop(self.root_id).on_chain_end(_lc(self.view("output", output)))
+        self.runs.pop(self.root_id).on_chain_end(as_langchain(self.view("output", output)))
 
     async def aend(self, output: Any) -> None:
         """Async ``end``."""
-        await self.runs.pop(self.root_id).on_chain_end(_lc(self.view("output", output)))
+        await self.runs.pop(self.root_id).on_chain_end(as_langchain(self.view("output", output)))
 
     def error(self, exc: BaseException) -> None:
         """The root run raised ``exc``."""
@@ -294,7 +300,11 @@ class CallbackRelay:
         if kind == "on_chain_start":
             if name == "Unnamed":  # a lambda routing function: LangGraph's names for it
                 name = None if self.is_async else "RunnableCallable"
-            return child.on_chain_start, (None, _lc(given)), {"run_id": run_id, "name": name}
+            return (
+                child.on_chain_start,
+                (None, as_langchain(given)),
+                {"run_id": run_id, "name": name},
+            )
         if kind == "on_chat_model_start":
             from graphkit._langchain import to_langchain_messages
 
@@ -365,11 +375,11 @@ def _end_call(
     if kind == "on_chat_model_end":
         from langchain_core.outputs import ChatGeneration, LLMResult
 
-        result = LLMResult(generations=[[ChatGeneration(message=_lc(output))]])
+        result = LLMResult(generations=[[ChatGeneration(message=as_langchain(output))]])
         return run.on_llm_end, (result,), {}
     if kind == "on_tool_end":
-        return run.on_tool_end, (_lc(output),), {"name": name, "color": _TOOL_COLOR}
-    return run.on_chain_end, (_lc(output),), {}
+        return run.on_tool_end, (as_langchain(output),), {"name": name, "color": _TOOL_COLOR}
+    return run.on_chain_end, (as_langchain(output),), {}
 
 
 def _error_call(
@@ -388,14 +398,15 @@ def _token_call(run: Any, chunk: Any) -> tuple[Any, tuple[Any, ...], dict[str, A
     """``on_llm_new_token`` for one streamed chunk of a chat model."""
     from langchain_core.outputs import ChatGenerationChunk
 
-    message = _lc(chunk)
+    message = as_langchain(chunk)
     content = getattr(message, "content", "")
     token = content if isinstance(content, str) else ""
     return run.on_llm_new_token, (token,), {"chunk": ChatGenerationChunk(message=message)}
 
 
-def _lc(value: Any) -> Any:
-    """``value`` as LangChain code reads it: graphkit messages (alone, in a list or as a
+def as_langchain(value: Any) -> Any:
+    """``value`` as LangChain code reads it (a handler; an event of a graph whose keys
+    speak LangChain): graphkit messages (alone, in a list or as a
     dict's values) as LangChain's."""
     from graphkit._langchain import for_langchain, for_langchain_state
     from graphkit.messages import BaseMessage

@@ -22,7 +22,7 @@ from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
 from graphkit.engine.async_saves import loop_saver
-from graphkit.engine.callbacks import TracedRun, env_tracing, root_run_id
+from graphkit.engine.callbacks import TracedRun, as_langchain, env_tracing, root_run_id
 from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.executor import Executor
 from graphkit.engine.loop import Run
@@ -1152,6 +1152,8 @@ async def graph_events(
                     if ev["event"] == "on_custom_event":  # (v1 has no custom events)
                         continue
                     ev = {**ev, "parent_ids": []}
+                if run.tables.langchain:  # (its readers see LangChain's messages: so here)
+                    ev = {**ev, "data": {k: as_langchain(v) for k, v in ev["data"].items()}}
             elif mode == "updates":
                 ev = root(
                     "on_chain_stream", {"chunk": chunk if view is None else view(mode, chunk)}

@@ -507,11 +507,12 @@ class ToolRun:
         # (the call id and description: for callbacks; astream_events streams the input)
         run.emit("start", {"input": args, "tool_call_id": call_id, "description": description})
 
-    def finished(self, output: Any) -> None:
+    def finished(self, output: Any, response_format: str = "content") -> None:
         """The tool returned ``output``: called for a tool call (with its id), the
-        ``ToolMessage`` it answers with, as a LangChain tool invoked with a call shows."""
+        ``ToolMessage`` it answers with, as a LangChain tool invoked with a call shows
+        (with its artifact, for a ``content_and_artifact`` tool)."""
         if self.call_id is not None:
-            output = _as_tool_message(output, self.run.name, self.call_id)
+            output = _as_tool_message(output, self.run.name, self.call_id, response_format)
         self.run.end(output)
 
     def failed(self, error: BaseException) -> None:
@@ -521,14 +522,18 @@ class ToolRun:
         )
 
 
-def _as_tool_message(output: Any, name: str, call_id: str) -> Any:
+def _as_tool_message(output: Any, name: str, call_id: str, response_format: str) -> Any:
     from graphkit.messages import ToolMessage
     from graphkit.prebuilt.tool_node import _content  # (how ToolNode words a result)
     from graphkit.types import Command
 
     if isinstance(output, (ToolMessage, Command)):
         return output
-    return ToolMessage(content=_content(output), name=name, tool_call_id=call_id)
+    artifact = None
+    pair = response_format == "content_and_artifact"
+    if pair and isinstance(output, tuple) and len(output) == 2:
+        output, artifact = output
+    return ToolMessage(content=_content(output), name=name, tool_call_id=call_id, artifact=artifact)
 
 
 def tool_run(name: str, args: Any, call_id: str | None, description: str = "") -> ToolRun | None:

@@ -451,3 +451,56 @@ def test_the_config_schema_is_langgraphs_deprecated_one(gk: Lib, lg: Lib) -> Non
     assert ours == schemas(lg)
     assert ours[0][0]["properties"]["configurable"] == {"$ref": "#/$defs/Ctx", "default": None}
     assert ours[1] == ["LangGraphDeprecatedSinceV10"] * 4
+
+
+def searches(q: str) -> tuple[str, dict[str, Any]]:
+    """Searches."""
+    return f"found {q}", {"hits": [1, 2]}
+
+
+def tool_calling(lib: Lib) -> Any:
+    """A node writing LangChain's messages (so the graph speaks LangChain) that asks a
+    ``content_and_artifact`` tool, which ``ToolNode`` runs."""
+    import importlib
+
+    from langchain_core.messages import AIMessage
+    from langchain_core.tools import tool
+
+    search = tool(searches, response_format="content_and_artifact")
+    call = {"name": "searches", "args": {"q": "x"}, "id": "c1", "type": "tool_call"}
+    prebuilt = importlib.import_module(f"{lib.name}.prebuilt")
+    builder = lib.StateGraph(lib.MessagesState)
+    builder.add_node("agent", lambda s: {"messages": [AIMessage("", tool_calls=[call], id="a1")]})
+    builder.add_node("tools", prebuilt.ToolNode([search]))
+    builder.add_edge(lib.START, "agent")
+    builder.add_edge("agent", "tools")
+    return builder.compile()
+
+
+def payload_types(lib: Lib) -> list[tuple[Any, ...]]:
+    """Each event's payloads: their last message's library and class, and its artifact."""
+    found = []
+    for e in collect(tool_calling(lib), HEY):
+        for key, value in e["data"].items():
+            if isinstance(value, dict) and isinstance(value.get("messages"), list):
+                value = value["messages"][-1]
+            if hasattr(value, "content"):
+                library = type(value).__module__.split(".")[0]
+                artifact = getattr(value, "artifact", None)
+                found.append((e["event"], e["name"], key, library, type(value).__name__, artifact))
+    return found
+
+
+def test_events_of_a_graph_speaking_langchain_carry_its_messages_as_in_langgraph(
+    gk: Lib, lg: Lib
+) -> None:
+    ours = payload_types(gk)
+    assert ours == payload_types(lg)
+    assert (
+        "on_tool_end",
+        "searches",
+        "output",
+        "langchain_core",
+        "ToolMessage",
+        {"hits": [1, 2]},
+    ) in ours
