@@ -173,6 +173,10 @@ class CallbackRelay:
         """Run id -> set once its start was handled (``reached``, ``wait_started``)."""
         self.thread = threading.get_ident()
         """The thread the relay dispatches on (an async run's: its event loop's)."""
+        self.native: set[str] = set()
+        """Run ids of LangChain runs a task ran under the handlers, which LangChain itself
+        told them of (a chat model, a chain, a tool): streamed to ``astream_events``, not
+        called again (their start is skipped, so nothing after it is called)."""
         self.view: Callable[[str, Any], Any] = _identity
         """How the root's input and output and each event are shown (the graph's
         ``trace_view``)."""
@@ -232,7 +236,8 @@ class CallbackRelay:
     def started(self, ev: dict[str, Any], result: Any) -> None:
         """Keep the run manager a start call returned (a chat model's comes in a list)."""
         if ev["event"] in _START:
-            self.runs[ev["run_id"]] = result[0] if isinstance(result, list) else result
+            if result is not None:
+                self.runs[ev["run_id"]] = result[0] if isinstance(result, list) else result
             waiter = self.waiters.pop(ev["run_id"], None)
             if waiter is not None:
                 waiter.set()
@@ -270,6 +275,9 @@ class CallbackRelay:
         kind = ev["event"]
         data = ev["data"]
         if kind in _START:
+            if ev["run_id"] in self.native:
+                self.native.discard(ev["run_id"])
+                return None
             return self._start_call(ev, kind, data)
         run = self.runs.get(ev["run_id"])
         if run is None:

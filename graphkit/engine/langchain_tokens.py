@@ -108,13 +108,14 @@ class TokenTap(BaseCallbackHandler, _StreamingCallbackHandler):
         from graphkit.engine.run_events import events_of, model_run
 
         events = events_of(CURRENT_TASK.get())
-        if events is None or events.relay is not None:
+        if events is None or not events.to_stream:  # (callbacks alone: LangChain calls them)
             return
         name = _run_name(serialized, kwargs)
         shown = {k: v for k, v in metadata.items() if k.startswith("ls_")}
         parent = self.runs.get(kwargs.get("parent_run_id"))  # type: ignore[arg-type]
         parents = None if parent is None else [*parent.parent_ids, parent.run_id]
-        reported = model_run(name, messages[0] if messages else [], tags, shown, parents)
+        given = messages[0] if messages else []
+        reported = model_run(name, given, tags, shown, parents, str(run_id))
         if reported is not None:
             self.reported[run_id] = reported
 
@@ -177,9 +178,9 @@ class TokenTap(BaseCallbackHandler, _StreamingCallbackHandler):
             list(kwargs.get("tags") or ()),
             str(parent_id),
             None if parent is None else [*parent.parent_ids, parent.run_id],
+            str(run_id),
         )
         if run is not None:
-            run.run_id = str(run_id)
             self.runs[run_id] = run.start(given)
 
     def on_llm_new_token(

@@ -325,10 +325,13 @@ def inner_run(
     extra_tags: Sequence[str] = (),
     extra: dict[str, Any] | None = None,
     parents: list[str] | None = None,
+    run_id: str | None = None,
 ) -> RunEvents | None:
     """The run of a model or tool called in the current task, when it streams events:
     under the task (or under ``parents``, the run ids of a LangChain run it is inside).
-    A LangChain run's tags come as LangChain gives them (its place in a sequence first)."""
+    A LangChain run (``run_id``: LangChain's id for it) has the tags LangChain gives it
+    (its place in a sequence first); when the run's callbacks were given it, LangChain
+    told them of it already (``CallbackRelay.native``)."""
     ctx = CURRENT_TASK.get()
     events = events_of(ctx)
     if events is None:
@@ -342,25 +345,31 @@ def inner_run(
     else:
         tags = ["seq:step:1", *events.tags, *(t for t in extra_tags if t not in events.tags)]
     inside = list(events.inside(ctx)) if parents is None else parents
-    return RunEvents(ctx, kind, name, tags, metadata, inside)
+    run = RunEvents(ctx, kind, name, tags, metadata, inside)
+    if run_id is not None:
+        run.run_id = run_id
+        if events.relay is not None:
+            events.relay.native.add(run_id)
+    return run
 
 
 def langchain_run(
-    kind: str, name: str, tags: list[str], parent_id: str, parents: list[str] | None
+    kind: str, name: str, tags: list[str], parent_id: str, parents: list[str] | None, run_id: str
 ) -> RunEvents | None:
-    """The run of a LangChain runnable or tool the current task runs, when the task's run
-    streams events (not to callbacks: LangChain calls those itself): under the LangChain
-    run ``parents`` ends with, else under the task when ``parent_id`` is the task's run."""
+    """The run ``run_id`` of a LangChain runnable or tool the current task runs, when the
+    task's run streams events (callbacks alone: LangChain calls them itself): under the
+    LangChain run ``parents`` ends with, else under the task when ``parent_id`` is the
+    task's run."""
     ctx = CURRENT_TASK.get()
     events = events_of(ctx)
-    if events is None or events.relay is not None or not events.to_stream:
+    if events is None or not events.to_stream:
         return None
     assert ctx is not None
     if parents is None:
         parents = events.inside(ctx)
         if parents[-1] != parent_id:  # (not under the task: not a run of this one)
             return None
-    return inner_run(kind, name, tags, None, list(parents))
+    return inner_run(kind, name, tags, None, list(parents), run_id)
 
 
 def custom_event(name: str, data: Any) -> None:
@@ -489,9 +498,11 @@ def model_run(
     tags: Sequence[str],
     metadata: dict[str, Any],
     parents: list[str] | None = None,
+    run_id: str | None = None,
 ) -> ModelRun | None:
-    """The events of a chat model call in the current task (None when not streamed)."""
-    run = inner_run("chat_model", name, tags, metadata, parents)
+    """The events of a chat model call in the current task (None when not streamed;
+    ``run_id``: LangChain's, for a LangChain model)."""
+    run = inner_run("chat_model", name, tags, metadata, parents, run_id)
     return None if run is None else ModelRun(run, messages)
 
 

@@ -504,3 +504,35 @@ def test_events_of_a_graph_speaking_langchain_carry_its_messages_as_in_langgraph
         "ToolMessage",
         {"hits": [1, 2]},
     ) in ours
+
+
+def test_events_streamed_with_callbacks_show_what_a_node_runs_as_in_langgraph(
+    gk: Lib, lg: Lib, tool_and_lambda: tuple[Any, Any]
+) -> None:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from tests.parity.test_callbacks_parity import Calls
+
+    add_one, double = tool_and_lambda
+
+    def both(lib: Lib) -> tuple[list[Any], list[Any]]:
+        model = GenericFakeChatModel(messages=iter([AIMessage("hi there", id="m1")]))
+
+        async def agent(s: Any) -> dict[str, Any]:
+            await callbacks.adispatch_custom_event("progress", {"p": 1})
+            count = await double.ainvoke(await add_one.ainvoke({"x": 1}))
+            return {"messages": [await model.ainvoke(s["messages"]), ("ai", str(count))]}
+
+        builder = lib.StateGraph(lib.MessagesState)
+        builder.add_node("agent", agent)
+        builder.add_edge(lib.START, "agent")
+        handler = Calls()
+        found = collect(builder.compile(), HEY, {"callbacks": [handler]})
+        return shapes(found), handler.calls
+
+    ours = both(gk)
+    assert ours[0] == both(lg)[0]
+    assert [call[:6] for call in ours[1]] == [call[:6] for call in both(lg)[1]]
+    kinds = {shape[0] for shape in ours[0]}
+    assert {"on_chat_model_stream", "on_tool_end", "on_custom_event"} <= kinds
