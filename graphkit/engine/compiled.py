@@ -841,10 +841,11 @@ class CompiledStateGraph(RunnableMethods, Generic[StateT, ContextT, InputT, Outp
         return schema_model(self.builder.input, "LangGraphInput")
 
     def get_output_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
-        """The graph's output as a pydantic model (``LangGraphOutput``)."""
+        """The graph's output as a pydantic model (``LangGraphOutput``; each key optional,
+        as LangGraph's: a run may never write one)."""
         from graphkit.schema import schema_model
 
-        return schema_model(self.builder.output, "LangGraphOutput")
+        return schema_model(self.builder.output, "LangGraphOutput", optional=True)
 
     @property
     def input_schema(self) -> type[BaseModel]:

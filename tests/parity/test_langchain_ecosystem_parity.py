@@ -536,3 +536,23 @@ def test_events_streamed_with_callbacks_show_what_a_node_runs_as_in_langgraph(
     assert [call[:6] for call in ours[1]] == [call[:6] for call in both(lg)[1]]
     kinds = {shape[0] for shape in ours[0]}
     assert {"on_chat_model_stream", "on_tool_end", "on_custom_event"} <= kinds
+
+
+class Wide(TypedDict):
+    q: str
+    n: int | None
+
+
+def test_the_output_schema_model_leaves_every_key_optional_as_in_langgraph(
+    gk: Lib, lg: Lib
+) -> None:
+    def output(lib: Lib) -> tuple[dict[str, Any], Any]:
+        builder = lib.StateGraph(Wide)
+        builder.add_node("n", lambda s: {})
+        builder.add_edge(lib.START, "n")
+        model = builder.compile().get_output_schema()
+        return model.model_json_schema(), model.model_validate({}).model_dump()
+
+    ours = output(gk)
+    assert ours == output(lg)
+    assert ours[1] == {"q": None, "n": None}
