@@ -35,10 +35,9 @@ from typing import TYPE_CHECKING, Any
 
 from graphkit.constants import INTERRUPT
 from graphkit.engine.loop import Run
-from graphkit.engine.run_events import EVENTS, ROOT_NAME, EventsExecutor, evented_tables, events_of
+from graphkit.engine.run_events import EVENTS, ROOT_NAME, EventsExecutor, evented_tables
 
 if TYPE_CHECKING:
-    from graphkit.context import TaskContext
     from graphkit.engine.events import Event
 
 _START = frozenset({"on_chain_start", "on_chat_model_start", "on_tool_start"})
@@ -346,15 +345,6 @@ def manager_under(run_id: str | None, handlers: list[Any]) -> Any:
         metadata={"ls_integration": "langgraph"},
         inheritable_metadata={"ls_integration": "langgraph"},
     )
-
-
-def task_manager(task: TaskContext) -> Any:
-    """The callback manager LangChain's current config has in ``task`` when the run's
-    config has no callbacks: none, under the task's run (an ``astream_events`` run's
-    id for it, else a new one), as LangGraph's node config has one; a custom event
-    needs it (``dispatch_custom_event`` raises without a parent run)."""
-    events = events_of(task)
-    return manager_under(None if events is None else events.inside(task)[-1], [])
 
 
 def _invocation_params(metadata: dict[str, Any]) -> dict[str, Any]:

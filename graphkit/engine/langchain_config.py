@@ -23,7 +23,7 @@ from typing import Any
 from langchain_core.runnables.config import var_child_runnable_config
 
 from graphkit.context import CURRENT_CALL, CURRENT_TASK
-from graphkit.engine.callbacks import task_manager
+from graphkit.engine.callbacks import manager_under
 from graphkit.engine.run_events import events_of
 
 _get_task = CURRENT_TASK.get
@@ -65,19 +65,23 @@ class TaskConfigs(Mapping[str, Any]):
         return config
 
     def _manager(self, task: Any) -> Any:
-        """The callbacks of ``task``'s config when the run has none: a manager under its
-        run (``callbacks.task_manager``), with the tap when ``tap``. The same for each
-        read in one task (and ``@task`` call) of a run that reports to nothing: its
-        parent run is no one's, and a config read twice reads the same."""
+        """The callbacks of ``task``'s config when the run has none: a manager of no
+        handler under the task's run, as LangGraph's node config has
+        (``dispatch_custom_event`` needs that parent run), with the tap when ``tap``.
+        The same for each read in one task (and ``@task`` call) of a run that reports
+        to nothing: its parent run is no one's, and a config read twice reads the same."""
+        events = events_of(task)
+        if events is not None:  # (under the task's own run: made for each read)
+            manager = manager_under(events.inside(task)[-1], [])
+            return _with_tap(manager) if self.tap else manager
         where = (id(task), _get_call())
         last = self.last
         if last[0] == where:
             return last[1]
-        manager = task_manager(task)
+        manager = manager_under(None, [])
         if self.tap:
             manager = _with_tap(manager)
-        if events_of(task) is None:
-            self.last = (where, manager)
+        self.last = (where, manager)
         return manager
 
     def enter(self) -> Any:
