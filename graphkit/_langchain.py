@@ -153,6 +153,11 @@ def _langchain_classes() -> dict[str, Any]:
     }
 
 
+def langchain_message_class(kind: str) -> Any:
+    """LangChain's message class of a graphkit message ``type`` (``"remove"``...)."""
+    return _langchain_classes()[kind]
+
+
 def to_langchain_messages(messages: Any) -> list[Any]:
     """LangChain's messages equal to graphkit's (for a chain or prompt a node calls
     itself: ``chain.invoke({"messages": to_langchain_messages(state["messages"])})``)."""
@@ -171,6 +176,30 @@ def to_langchain_message(message: Any) -> Any:
     if "usage" in data:
         data["usage_metadata"] = data.pop("usage")
     return cls(**data)
+
+
+def holds_langchain_message(value: Any) -> bool:
+    """Whether ``value`` (a message, or a list of them) holds a LangChain message."""
+    if type(value) is not list:
+        return is_langchain_message(value)
+    return any(_class_from(kind, _MESSAGES_MODULE) for kind in set(map(type, value)))
+
+
+def as_langchain_messages(items: list[Any]) -> list[Any]:
+    """LangChain's messages for what ``add_messages`` takes, as LangGraph's coerces
+    them: LangChain's as they are (a chunk as its message), graphkit's converted, and
+    anything else (strings, tuples, dicts) by LangChain's ``convert_to_messages``."""
+    from graphkit.messages import BaseMessage
+
+    lc = importlib.import_module(_MESSAGES_MODULE)
+    return [
+        lc.message_chunk_to_message(item)
+        if is_langchain_message(item)
+        else to_langchain_message(item)
+        if isinstance(item, BaseMessage)
+        else lc.convert_to_messages([item])[0]
+        for item in items
+    ]
 
 
 def untraced(tap: bool = False) -> dict[str, Any]:

@@ -42,8 +42,13 @@ from typing_extensions import NotRequired, TypedDict
 
 from graphkit import _message_index
 from graphkit._langchain import (
+    as_langchain_messages,
     from_langchain_message,
+    holds_langchain_message,
     is_langchain_message,
+    langchain_loaded,
+    langchain_message_class,
+    to_langchain_message,
     to_langchain_messages,
 )
 from graphkit._langchain_view import graphkit_source
@@ -659,21 +664,83 @@ def add_messages(
     ``Annotated[list[AnyMessage], add_messages(format="langchain-openai")]`` keeps
     every message with OpenAI-style content blocks (images as ``image_url``,
     ``tool_use`` blocks as tool calls, ``tool_result`` blocks as ``ToolMessage``).
+
+    Called with LangChain's messages (code written for LangGraph, e.g. a reducer that
+    keeps the last ten), it returns LangChain's messages, the given ones as they are,
+    as LangGraph's does. As a state key's reducer the engine merges with
+    ``history_reducer`` instead and shows such code LangChain's view of the key.
     """
-    if format is not None and format not in MESSAGE_FORMATS:
-        raise InvalidArgumentError(
-            f"Unrecognized format={format!r}: add_messages supports {list(MESSAGE_FORMATS)} "
-            "or no format."
-        )
     if left is None and right is None:
+        _check_format(format)
         return functools.partial(add_messages, format=format)
+    if _speaks_langchain(left, right):
+        _check_format(format)
+        return _merged_as_langchain(left, right, format)
+    return history_reducer(left, right, format=format)
+
+
+def history_reducer(
+    left: Messages | None, right: Messages | None, *, format: str | None = None
+) -> list[Any]:
+    """``add_messages`` as a state key merges with it: graphkit's messages always, so
+    histories and checkpoints hold one kind (``channel_reducer``)."""
+    _check_format(format)
+    _check_sides(left, right)
+    merged = merge_messages(cast(Messages, left), cast(Messages, right))
+    return merged if format is None else [m for msg in merged for m in _to_openai(msg)]
+
+
+def channel_reducer(reducer: Any) -> Any:
+    """What a state key merges with for the reducer declared: ``history_reducer`` for
+    ``add_messages`` (and ``add_messages(format=...)``), else the reducer itself."""
+    if reducer is add_messages:
+        return history_reducer
+    if type(reducer) is functools.partial and reducer.func is add_messages:
+        return functools.partial(history_reducer, *reducer.args, **reducer.keywords)
+    return reducer
+
+
+def _check_sides(left: Any, right: Any) -> None:
     if left is None or right is None:
         raise InvalidArgumentError(
             "add_messages needs both 'left' and 'right' (or neither, to make a reducer "
             "with options such as format=...)."
         )
-    merged = merge_messages(left, right)
-    return merged if format is None else [m for msg in merged for m in _to_openai(msg)]
+
+
+def _check_format(format: str | None) -> None:
+    if format is not None and format not in MESSAGE_FORMATS:
+        raise InvalidArgumentError(
+            f"Unrecognized format={format!r}: add_messages supports {list(MESSAGE_FORMATS)} "
+            "or no format."
+        )
+
+
+def _speaks_langchain(left: Any, right: Any) -> bool:
+    """Whether a direct caller of ``add_messages`` handed it a LangChain message."""
+    return langchain_loaded() and (holds_langchain_message(right) or holds_langchain_message(left))
+
+
+def _merged_as_langchain(left: Messages | None, right: Messages | None, format: str | None) -> Any:
+    """``add_messages`` for code that speaks LangChain: LangChain's messages in and out;
+    those given are kept as they are (an id is given in place to one without)."""
+    _check_sides(left, right)
+    left_msgs = as_langchain_messages(left if isinstance(left, list) else [left])
+    right_msgs = as_langchain_messages(right if isinstance(right, list) else [right])
+    for message in (*left_msgs, *right_msgs):
+        if message.id is None:
+            message.id = str(uuid.uuid4())
+    removal = langchain_message_class("remove")
+    merged = _after_remove_all(right_msgs, removal)
+    if merged is None:
+        merged = _merge_by_id(left_msgs, right_msgs, removal)
+    if format is None:
+        return merged
+    return [
+        to_langchain_message(m)
+        for msg in merged
+        for m in (_to_openai(from_langchain_message(msg)) if type(msg.content) is list else [msg])
+    ]
 
 
 def merge_messages(left: Messages, right: Messages) -> list[Any]:
@@ -703,10 +770,9 @@ def merge_messages(left: Messages, right: Messages) -> list[Any]:
     right_msgs, right_ids, plain = _coerced_with_ids(right)
     removes = False
     if not plain:
-        for pos in range(len(right_msgs) - 1, -1, -1):
-            message = right_msgs[pos]
-            if isinstance(message, RemoveMessage) and message.id == REMOVE_ALL_MESSAGES:
-                return right_msgs[pos + 1 :]
+        after = _after_remove_all(right_msgs, RemoveMessage)
+        if after is not None:
+            return after
         removes = any(isinstance(m, RemoveMessage) for m in right_msgs)
     index = _message_index.lookup(left) if isinstance(left, list) else None
     if index is None:
@@ -720,7 +786,9 @@ def merge_messages(left: Messages, right: Messages) -> list[Any]:
         merged = _message_index.append(index, left_msgs, right_msgs, right_ids)
         if merged is not None:
             return merged
-    return _merge_by_id(left_msgs, right_msgs)
+    result = _merge_by_id(left_msgs, right_msgs)
+    _message_index.remember(result, _message_index.HistoryIndex(result))
+    return result
 
 
 def appended_messages(writes: list[Any]) -> tuple[list[Any], list[Any]] | None:
@@ -741,15 +809,28 @@ def appended_messages(writes: list[Any]) -> tuple[list[Any], list[Any]] | None:
     return messages, ids
 
 
-def _merge_by_id(left_msgs: list[BaseMessage], right_msgs: list[BaseMessage]) -> list[Any]:
-    """The general merge: replacements in place, removals, appends (O(len(left)))."""
+def _after_remove_all(right_msgs: list[Any], removal: type[Any]) -> list[Any] | None:
+    """The messages after the last ``RemoveMessage(id=REMOVE_ALL_MESSAGES)`` of
+    ``right_msgs`` (the whole history then), or None when there is none."""
+    for pos in range(len(right_msgs) - 1, -1, -1):
+        message = right_msgs[pos]
+        if isinstance(message, removal) and message.id == REMOVE_ALL_MESSAGES:
+            return right_msgs[pos + 1 :]
+    return None
+
+
+def _merge_by_id(
+    left_msgs: list[Any], right_msgs: list[Any], removal: type[Any] = RemoveMessage
+) -> list[Any]:
+    """The general merge: replacements in place, removals (``removal`` messages: graphkit's
+    or LangChain's ``RemoveMessage``), appends (O(len(left)))."""
     index = {m.id: i for i, m in enumerate(left_msgs)}
     merged = list(left_msgs)
     removed: set[str] = set()
     for message in right_msgs:
         assert message.id is not None
         pos_or_none = index.get(message.id)
-        if isinstance(message, RemoveMessage):
+        if isinstance(message, removal):
             if pos_or_none is None:
                 raise InvalidMessageError(
                     f"Attempting to delete a message with an ID that doesn't exist "
@@ -763,9 +844,7 @@ def _merge_by_id(left_msgs: list[BaseMessage], right_msgs: list[BaseMessage]) ->
         else:
             merged[pos_or_none] = message
             removed.discard(message.id)
-    result = [m for m in merged if m.id not in removed]
-    _message_index.remember(result, _message_index.HistoryIndex(result))
-    return result
+    return [m for m in merged if m.id not in removed]
 
 
 def _to_openai(message: BaseMessage) -> list[BaseMessage]:

@@ -31,6 +31,7 @@ from graphkit.errors import (
     revalidation_error,
 )
 from graphkit.managed import ManagedKind, managed_kind
+from graphkit.messages import channel_reducer
 
 Reducer = Callable[[Any, Any], Any]
 SchemaKind = Literal["typeddict", "pydantic", "dataclass", "root"]
@@ -59,6 +60,9 @@ class ChannelSpec:
     """Never saved in a checkpoint (``graphkit.channels.UntrackedValue``)."""
     absent_until_written: bool = False
     """No value before the first write, which merges from ``initial`` (a ``Topic``)."""
+
+    def __post_init__(self) -> None:
+        self.reducer = channel_reducer(self.reducer)
 
 
 @dataclass(slots=True)

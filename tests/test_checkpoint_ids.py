@@ -145,7 +145,8 @@ print(" ".join(new_checkpoint_id() for _ in range(2000)))
 def test_processes_that_adopted_one_id_make_different_ids_after_it() -> None:
     """Processes sharing a thread adopt each other's ids (observe_checkpoint_id) and then
     make the next ones in the same millisecond: their ids still never meet. The adopted
-    id is a second ahead of the clock, so every id made is in its millisecond."""
+    id is a minute ahead of the clock (a loaded machine can take seconds to start the
+    processes), so every id made is in its millisecond."""
     import subprocess
     import sys
     import time
@@ -153,7 +154,7 @@ def test_processes_that_adopted_one_id_make_different_ids_after_it() -> None:
 
     from graphkit.stores.checkpoint.base import new_checkpoint_id
 
-    ahead = new_checkpoint_id(time.time_ns() // 1000 + 3_000_000)
+    ahead = new_checkpoint_id(time.time_ns() // 1000 + 60_000_000)
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _MAKE_IDS, ahead],

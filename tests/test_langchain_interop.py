@@ -40,9 +40,11 @@ from graphkit.checkpoint.lmdb import LMDBSaver
 from graphkit.errors import InvalidArgumentError, InvalidInputError, InvalidMessageError
 from graphkit.graph import START, MessagesState, StateGraph, add_messages
 from graphkit.messages import (
+    REMOVE_ALL_MESSAGES,
     AIMessageChunk,
     SystemMessage,
     convert_to_messages,
+    history_reducer,
     to_langchain_messages,
 )
 from graphkit.models import (
@@ -90,10 +92,12 @@ def add(a: int, b: int) -> int:
 # -- messages ---------------------------------------------------------------------
 
 
-def test_add_messages_turns_langchain_messages_into_graphkit_ones() -> None:
+def test_a_history_turns_langchain_messages_into_graphkit_ones() -> None:
+    """What a key declared with ``add_messages`` merges with (``history_reducer``) keeps
+    graphkit's messages: the engine shows LangChain's view to code that speaks LangChain."""
     call = {"name": "add", "args": {"a": 1, "b": 2}, "id": "c1", "type": "tool_call"}
     usage = {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7}
-    merged = add_messages(
+    merged = history_reducer(
         [lc.SystemMessage("be brief", id="s")],
         [
             lc.HumanMessage("hi", id="h", name="ann"),
@@ -117,6 +121,66 @@ def test_add_messages_turns_langchain_messages_into_graphkit_ones() -> None:
     assert isinstance(ai, AIMessage) and ai.tool_calls == [call] and ai.usage == usage
     assert isinstance(tool, ToolMessage)
     assert (tool.tool_call_id, tool.status, tool.artifact) == ("c1", "error", {"x": 1})
+
+
+def test_add_messages_called_directly_with_langchain_messages_returns_langchains() -> None:
+    """As LangGraph's: the given objects kept (an id given in place), shorthand and
+    graphkit messages converted, removals by id."""
+    first, second = lc.HumanMessage("hi"), lc.AIMessage("yo", id="2")
+    merged = add_messages([first], [second, ("user", "more"), HumanMessage("gk", id="4")])
+    assert merged[0] is first and first.id is not None
+    assert merged[1] is second
+    assert [type(m) for m in merged] == [
+        lc.HumanMessage,
+        lc.AIMessage,
+        lc.HumanMessage,
+        lc.HumanMessage,
+    ]
+    assert [m.content for m in merged] == ["hi", "yo", "more", "gk"]
+    kept = add_messages(merged, [lc.RemoveMessage(id="2"), lc.AIMessage("new", id="4")])
+    assert [(m.content, m.id) for m in kept] == [
+        ("hi", first.id),
+        ("more", merged[2].id),
+        ("new", "4"),
+    ]
+    cleared = add_messages(kept, [lc.RemoveMessage(id=REMOVE_ALL_MESSAGES), lc.AIMessage("z")])
+    assert [type(m) for m in cleared] == [lc.AIMessage]
+    with pytest.raises(InvalidMessageError, match="doesn't exist"):
+        add_messages(kept, lc.RemoveMessage(id="gone"))
+
+
+def test_a_reducer_wrapping_add_messages_keeps_langchains_across_turns(tmp_path: Any) -> None:
+    """A custom reducer written for LangGraph (the last three messages) gets and gives
+    LangChain's messages; the history survives a checkpoint and a reopened saver."""
+
+    def last_three(left: Any, right: Any) -> Any:
+        return add_messages(left, right)[-3:]
+
+    class State(TypedDict):
+        messages: Annotated[list[lc.AnyMessage], last_three]
+
+    seen: list[list[type]] = []
+
+    def reply(state: State) -> dict[str, Any]:
+        seen.append([type(m) for m in state["messages"]])
+        return {"messages": [lc.AIMessage(f"re: {state['messages'][-1].content}")]}
+
+    builder = StateGraph(State).add_node(reply).add_edge(START, "reply")
+    config: Any = {"configurable": {"thread_id": "t"}}
+    with LMDBSaver(tmp_path) as saver:
+        graph = builder.compile(checkpointer=saver)
+        for text in ("a", "b"):
+            out = graph.invoke({"messages": [lc.HumanMessage(text)]}, config)
+    assert [m.content for m in out["messages"]] == ["re: a", "b", "re: b"]
+    assert all(isinstance(m, lc.BaseMessage) for m in out["messages"])
+    assert seen == [[lc.HumanMessage], [lc.HumanMessage, lc.AIMessage, lc.HumanMessage]]
+    with LMDBSaver(tmp_path) as saver:
+        values = builder.compile(checkpointer=saver).get_state(config).values
+    assert [(type(m), m.content) for m in values["messages"]] == [
+        (lc.AIMessage, "re: a"),
+        (lc.HumanMessage, "b"),
+        (lc.AIMessage, "re: b"),
+    ]
 
 
 def test_a_langchain_remove_message_removes_by_id() -> None:

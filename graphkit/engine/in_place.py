@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from graphkit import _message_index
-from graphkit.messages import add_messages, appended_messages
+from graphkit.messages import appended_messages, history_reducer
 
 if TYPE_CHECKING:
     from graphkit.engine.task import Task
@@ -132,5 +132,5 @@ ENABLED = _gil() and _self_test()
 """Whether in-place appends are used at all: never on a free-threaded build (reference
 counts there are not exact), nor where the proof fails its self-test."""
 
-REDUCER = add_messages
+REDUCER = history_reducer
 """The reducer whose merges may happen in place (the plain one, no ``format``)."""
