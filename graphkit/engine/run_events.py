@@ -340,7 +340,7 @@ def inner_run(
     metadata = inner_metadata(ctx)
     if extra:
         metadata.update(extra)
-    if any(t.startswith("seq:step:") for t in extra_tags):  # (LangChain's own)
+    if run_id is not None:  # (a LangChain run: the tags LangChain gives it)
         tags = [*extra_tags, *(t for t in events.tags if t not in extra_tags)]
     else:
         tags = ["seq:step:1", *events.tags, *(t for t in extra_tags if t not in events.tags)]

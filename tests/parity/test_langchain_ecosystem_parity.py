@@ -556,3 +556,24 @@ def test_the_output_schema_model_leaves_every_key_optional_as_in_langgraph(
     ours = output(gk)
     assert ours == output(lg)
     assert ours[1] == {"q": None, "n": None}
+
+
+def test_runs_nested_in_a_nodes_langchain_runs_carry_langchains_tags(gk: Lib, lg: Lib) -> None:
+    from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnableParallel
+
+    branch = RunnableBranch(
+        (lambda s: s["x"] > 5, RunnableLambda(lambda s: {"x": 1})),
+        RunnableLambda(lambda s: {"x": 0}),
+    )
+    parallel = RunnableParallel(a=lambda s: s["x"], b=lambda s: s["x"] * 2)
+
+    def events(lib: Lib, node: Any) -> list[Any]:  # (parallel runs end in either order)
+        return sorted(
+            s for s in shapes(collect(single(lib, node), {"x": 1})) if "_stream" not in s[0]
+        )
+
+    assert events(gk, branch) == events(lg, branch)
+    piped = parallel | RunnableLambda(lambda d: {"x": d["a"] + d["b"]})
+    ours = events(gk, piped)
+    assert ours == events(lg, piped)
+    assert ("on_chain_start", "RunnableLambda", ("map:key:a",)) in [s[:3] for s in ours]
