@@ -422,9 +422,11 @@ class TaskContext:
             "metadata": metadata,
             "configurable": configurable,
         }
-        if "run_name" in config or "run_id" in config:  # (the run's own, as LangChain's
-            config.pop("run_name", None)  # child configs have neither: a runnable the node
-            config.pop("run_id", None)  # calls with it must not take the run's id or name)
+        # the run's own name and id are not its tasks' (LangChain's child configs have
+        # neither): a runnable a node calls with this config must not take them
+        if "run_name" in config or "run_id" in config:
+            config.pop("run_name", None)
+            config.pop("run_id", None)
         given = run_config.get("callbacks")  # (always a key, as in LangGraph's node config)
         config["callbacks"] = _callbacks_under(self, given) if given else given
         return config
