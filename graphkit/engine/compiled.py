@@ -37,6 +37,7 @@ from graphkit.engine.output_keys import OutputKeys, final_output
 from graphkit.engine.run_events import (
     EVENTS,
     ROOT_NAME,
+    EventedRun,
     EventFilter,
     EventsExecutor,
     evented_tables,
@@ -459,6 +460,9 @@ class CompiledStateGraph(RunnableMethods, Generic[StateT, ContextT, InputT, Outp
             run, resuming = nested_run(
                 self, parent, merged, forward=not streaming, modes=call.modes
             )
+            if isinstance(run, EventedRun) and asyncio._get_running_loop() is None:
+                run.streams_chunks = False  # (a sync ``invoke`` in a node: LangGraph runs
+                # it unstreamed, so its nodes stream no chunk events; ``ainvoke`` streams)
             if langchain_loaded():
                 _langchain_configs(run)
             if streaming and "messages" in call.modes and langchain_loaded():

@@ -165,6 +165,9 @@ class EventsExecutor:
         streaming ``"messages"``), else None."""
         self.pending: dict[int, tuple[RunEvents, Any]] = {}
         """Id of a task context -> its node's run and output, until its branches ran."""
+        self.quiet: set[int] = set()
+        """Ids of the contexts of nested graph runs whose nodes stream no chunk events
+        (``EventedRun.streams_chunks``)."""
         self.run_tags: dict[int, list[str]] = {}
         """Id of a nested graph run's context -> the tags its config adds to the run's
         (its nodes carry them)."""
@@ -206,7 +209,8 @@ class EventsExecutor:
             chain.failed(exc)
             raise
         if not self.after_branches(chain, output):
-            chain.emit("stream", {"chunk": output})
+            if id(ctx.run) not in self.quiet:
+                chain.emit("stream", {"chunk": output})
             await asyncio.sleep(0)  # (see ``later``)
             chain.end(output)
         return output
@@ -215,7 +219,7 @@ class EventsExecutor:
         """A node or ``@task`` call returned ``output``: its stream and end events, now
         or (for a node with conditional edges) once its branches ran."""
         if not self.after_branches(chain, output):
-            chain.returned(output)
+            chain.returned(output, id(chain.ctx.run) not in self.quiet)
 
     def after_branches(self, chain: RunEvents, output: Any) -> bool:
         """For a node with conditional edges: keep its stream and end events for
@@ -231,7 +235,7 @@ class EventsExecutor:
         """The node ``ctx`` runs finished (its branches ran): its kept events go out."""
         kept = self.pending.pop(id(ctx), None)
         if kept is not None:
-            kept[0].returned(kept[1])
+            kept[0].returned(kept[1], id(ctx.run) not in self.quiet)
 
     def node_failed(self, ctx: TaskContext, error: BaseException) -> None:
         """The node ``ctx`` runs failed after it returned (a routing function raised)."""
@@ -451,9 +455,11 @@ class RunEvents:
         it (``astream_events`` streams no chain errors)."""
         self.emit("error", {"error": error, "input": self.input})
 
-    def returned(self, output: Any) -> None:
-        """A chain run returned ``output``: its one stream chunk, then its end."""
-        self.emit("stream", {"chunk": output})
+    def returned(self, output: Any, stream: bool = True) -> None:
+        """A chain run returned ``output``: its one stream chunk (unless not ``stream``),
+        then its end."""
+        if stream:
+            self.emit("stream", {"chunk": output})
         self.end(output)
 
 
@@ -629,6 +635,10 @@ class EventedRun(Run):
     the graph, under the task, with the graph's nodes under it."""
 
     _chain: RunEvents | None = None
+    streams_chunks: bool = True
+    """Its nodes' runs stream their output (``on_chain_stream``): False for a graph a
+    sync node invokes (LangGraph runs those without streaming), True for a subgraph
+    node or a graph an async node awaits."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -640,6 +650,10 @@ class EventedRun(Run):
         events = events_of(parent)
         if events is None:
             return
+        if self.streams_chunks:
+            events.quiet.discard(id(self.ctx))
+        else:
+            events.quiet.add(id(self.ctx))
         own = [t for t in self.config.get("tags") or () if t not in events.tags]
         if own:  # (``with_config(tags=)``: its run and nodes carry them, as in LangGraph)
             events.run_tags[id(self.ctx)] = own

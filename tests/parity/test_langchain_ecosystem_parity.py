@@ -577,3 +577,25 @@ def test_runs_nested_in_a_nodes_langchain_runs_carry_langchains_tags(gk: Lib, lg
     ours = events(gk, piped)
     assert ours == events(lg, piped)
     assert ("on_chain_start", "RunnableLambda", ("map:key:a",)) in [s[:3] for s in ours]
+
+
+def test_a_graph_a_sync_node_invokes_streams_events_as_in_langgraph(gk: Lib, lg: Lib) -> None:
+    def events(lib: Lib) -> list[Any]:
+        inner = single(lib, lambda s: {"x": s["x"] + 1})
+        named = inner.with_config(run_name="renamed", tags=["inner-tag"])
+
+        def calls(s: S, config: RunnableConfig) -> Any:
+            return inner.invoke(s, config)
+
+        builder = lib.StateGraph(S)
+        builder.add_node("sub", inner)
+        builder.add_node("calls", calls)
+        builder.add_node("named", lambda s: named.invoke(s))
+        builder.add_edge(lib.START, "sub")
+        builder.add_edge("sub", "calls")
+        builder.add_edge("calls", "named")
+        return shapes(collect(builder.compile(), {"x": 1}))
+
+    ours = events(gk)
+    assert ours == events(lg)
+    assert ("on_chain_start", "renamed", ("seq:step:1", "inner-tag")) in [s[:3] for s in ours]
