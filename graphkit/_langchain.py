@@ -242,11 +242,19 @@ def adopt_langchain_injection() -> None:
     """Give the subclasses of the two stand-ins above LangChain's classes as bases: now
     if ``langchain_core.tools`` is imported, else right after it is (an import hook: graphkit
     never imports LangChain itself)."""
-    module = sys.modules.get(_TOOLS_BASE_MODULE)
+    when_imported(_TOOLS_BASE_MODULE, _rebase_injection_markers)
+
+
+def when_imported(name: str, then: Callable[[types.ModuleType], None]) -> None:
+    """Call ``then(module)`` with the module ``name``: now if it is imported, else right
+    after it is (an import hook, set once per ``name`` and ``then``)."""
+    module = sys.modules.get(name)
     if module is not None:
-        _rebase_injection_markers(module)
-    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _AfterImport(_TOOLS_BASE_MODULE, _rebase_injection_markers))
+        then(module)
+    elif not any(
+        isinstance(f, _AfterImport) and f.name == name and f.then is then for f in sys.meta_path
+    ):
+        sys.meta_path.insert(0, _AfterImport(name, then))
 
 
 def _rebase_injection_markers(module: types.ModuleType) -> None:

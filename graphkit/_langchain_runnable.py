@@ -5,19 +5,20 @@ LangGraph's graphs are LangChain runnables, and programs compose them with LangC
 out=graph)``, ``RunnableParallel(a=graph)``, ``graph.with_retry()``, ``.with_fallbacks(
 [...])``, ``.bind(...)``, ``.with_types(...)``, ``.map()``, ``.astream_log(...)``. graphkit
 keeps them working without importing LangChain itself: once ``langchain_core`` is
-imported (a graph is compiled or run after it, or a graph meets a LangChain runnable
-here), LangChain's ``Runnable`` ABC takes graphkit's graph classes as virtual subclasses
-(``register``), so LangChain accepts a graph wherever it takes a runnable; the runnable
-methods graphkit does not write itself are LangChain's own, bound to the graph when
-looked up (``RunnableMethods``). What a graph runs is graphkit's ``invoke``/``stream``/
-``batch``/..., which LangChain's methods call.
+imported (an import hook set when a graph is compiled), LangChain's ``Runnable`` ABC
+takes graphkit's graph classes as virtual subclasses (``register``), so LangChain
+accepts a graph wherever it takes a runnable; the runnable methods graphkit does not
+write itself are LangChain's own, bound to the graph when called (``RunnableMethods``).
+What a graph runs is graphkit's ``invoke``/``stream``/``batch``/..., which LangChain's
+methods call.
 """
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
-from graphkit._langchain import langchain_loaded
+from graphkit._langchain import langchain_loaded, when_imported
 
 BORROWED = frozenset(
     {
@@ -45,17 +46,28 @@ _registered = False
 
 def register() -> None:
     """Make graphkit's graph classes LangChain runnables (virtual subclasses of its
-    ``Runnable``), once; only once ``langchain_core`` is imported."""
-    global _registered
-    if _registered or not langchain_loaded():
-        return
-    from langchain_core.runnables import Runnable
+    ``Runnable``), once: now if ``langchain_core`` is imported, else right after it is
+    (``_langchain.when_imported``: graphkit never imports it itself)."""
+    if not _registered:
+        when_imported(_RUNNABLES_MODULE, _register_in)
 
+
+_RUNNABLES_MODULE = "langchain_core.runnables.base"
+"""Where LangChain's ``Runnable`` is defined."""
+
+
+def _register_in(module: Any) -> None:
+    """``register`` with LangChain's runnables module (LangChain's own package only: a
+    stand-in a test harness installs under its name is left alone)."""
+    global _registered
+    runnable = getattr(module, "Runnable", None)
+    if _registered or not langchain_loaded() or not isinstance(runnable, abc.ABCMeta):
+        return
     from graphkit.engine.compiled import CompiledStateGraph
     from graphkit.func import Workflow
 
-    Runnable.register(CompiledStateGraph)
-    Runnable.register(Workflow)
+    runnable.register(CompiledStateGraph)
+    runnable.register(Workflow)
     _registered = True
 
 
