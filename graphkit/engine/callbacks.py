@@ -340,11 +340,24 @@ def manager_under(run_id: str | None, handlers: list[Any]) -> Any:
     return CallbackManager(
         handlers=handlers,
         inheritable_handlers=handlers,
-        parent_run_id=uuid.uuid4() if run_id is None else uuid.UUID(run_id),
+        parent_run_id=_outer_run_id() if run_id is None else uuid.UUID(run_id),
         tags=["seq:step:1"],  # (a LangGraph node runs its function as a sequence's step)
         metadata={"ls_integration": "langgraph"},
         inheritable_metadata={"ls_integration": "langgraph"},
     )
+
+
+def _outer_run_id() -> uuid.UUID:
+    """The id of the LangSmith run the caller is inside (a ``@traceable`` function,
+    ``tracing_context(parent=...)``), else a new one: what a run reporting to nothing
+    puts its tasks' LangChain calls under, so that LangChain nests what it traces under
+    that run as it would without graphkit's manager."""
+    try:
+        from langsmith.run_helpers import get_tracing_context
+    except ImportError:  # (langsmith is LangChain's dependency: here, only a stand-in)
+        return uuid.uuid4()
+    parent = get_tracing_context().get("parent")
+    return parent.id if parent is not None else uuid.uuid4()
 
 
 def _invocation_params(metadata: dict[str, Any]) -> dict[str, Any]:

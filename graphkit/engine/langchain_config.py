@@ -43,8 +43,9 @@ class TaskConfigs(Mapping[str, Any]):
         """LangChain's current config when the run started (read outside a task)."""
         self.tap = tap
         """Whether a task's config carries the token tap (a run streaming messages)."""
-        self.last: tuple[Any, Any] = (None, None)
-        """(Task and call, callbacks) of the last read that made a manager (``_manager``)."""
+        self.last: tuple[Any, Any, Any] = (None, None, None)
+        """(Run scope, task and call, callbacks) of the last read of a run reporting to
+        nothing that made a manager (``_manager``)."""
 
     def tapped(self) -> TaskConfigs:
         """These configs, with the token tap in a task's callbacks."""
@@ -74,14 +75,14 @@ class TaskConfigs(Mapping[str, Any]):
         if events is not None:  # (under the task's own run: made for each read)
             manager = manager_under(events.inside(task)[-1], [])
             return _with_tap(manager) if self.tap else manager
-        where = (id(task), _get_call())
+        scope, where = task.run.scope, (id(task), _get_call())
         last = self.last
-        if last[0] == where:
-            return last[1]
+        if last[0] is scope and last[1] == where:  # (the scope held: its id is not reused)
+            return last[2]
         manager = manager_under(None, [])
         if self.tap:
             manager = _with_tap(manager)
-        self.last = (where, manager)
+        self.last = (scope, where, manager)
         return manager
 
     def enter(self) -> Any:
