@@ -178,7 +178,7 @@ class Task(Generic[R]):
         if ctx is None:  # outside a workflow: just run it
             done: Future[R] = Future()
             try:
-                done.set_result(self._run_sync(args, kwargs, None, None))
+                done.set_result(self._run_sync(args, kwargs, None, None)[0])
             except Exception as exc:
                 done.set_exception(exc)
             return TaskFuture(done)
@@ -226,40 +226,44 @@ class Task(Generic[R]):
         CURRENT_CALL.set((str(self.name), key))  # this context is the call's own copy
         asked = _own_counter()
         try:
-            value = self._run_sync(args, kwargs, cache, ctx)
+            value, cached = self._run_sync(args, kwargs, cache, ctx)
         except Exception as exc:
             self._stream_failure(exc, key, ctx)
             raise
         results[key] = value
-        self._finished(value, key, asked[0], ctx)
+        self._finished(value, key, asked[0], ctx, cached)
         return value
 
-    async def _streamed(self, running: Awaitable[R], key: str, ctx: TaskContext) -> R:
+    async def _streamed(self, running: Awaitable[tuple[R, bool]], key: str, ctx: TaskContext) -> R:
         asked = _own_counter()  # this asyncio task's own context, where ``running`` runs
         try:
-            value = await running
+            value, cached = await running
         except Exception as exc:
             self._stream_failure(exc, key, ctx)
             raise
-        self._finished(value, key, asked[0], ctx)
+        self._finished(value, key, asked[0], ctx, cached)
         return value
 
-    def _finished(self, value: Any, key: str, used: int, ctx: TaskContext) -> None:
+    def _finished(self, value: Any, key: str, used: int, ctx: TaskContext, cached: bool) -> None:
         """Remember how many interrupt() answers the call used; stream its result."""
         if used:
             ctx.cache.setdefault(ASKED, {})[key] = used
-        self._stream_result(value, key, ctx)
+        self._stream_result(value, key, ctx, cached)
 
-    def _stream_result(self, value: Any, key: str, ctx: TaskContext) -> None:
-        """A finished call streams ``{task name: result}`` in ``updates``, and its result
+    def _stream_result(self, value: Any, key: str, ctx: TaskContext, cached: bool) -> None:
+        """A finished call streams ``{task name: result}`` in ``updates`` (marked
+        ``"__metadata__": {"cached": True}`` when the cache answered it), and its result
         in ``tasks``/``debug``, as in LangGraph (a result restored on resume does not
         stream again)."""
         emit = ctx.run.emit
         if emit is not None and "updates" in ctx.run.modes:
+            update: dict[str, Any] = {self.name: value}
+            if cached:
+                update["__metadata__"] = {"cached": True}
             if self.is_async and EVENTS in ctx.run.modes:
-                later(emit, "updates", {self.name: value})
+                later(emit, "updates", update)
             else:
-                emit("updates", {self.name: value})
+                emit("updates", update)
         result: dict[str, Any] = {"error": None, "result": {RETURN: value}, "interrupts": []}
         self._stream_event(ctx, "task_result", key, result)
 
@@ -288,19 +292,20 @@ class Task(Generic[R]):
         kwargs: dict[str, Any],
         cache: BaseCache[Any] | None,
         ctx: TaskContext | None,
-    ) -> R:
+    ) -> tuple[R, bool]:
+        """The call's value, and whether the cache gave it."""
         entry = self._cache_key(cache, args, kwargs)
         if cache is not None and entry is not None:
             found = cache.get([entry])
             if entry in found:
-                return found[entry]
+                return found[entry], True
         executor = ctx.run.executor if ctx is not None else LOCAL
         attempt = functools.partial(executor.call, self.name, self._spec(args, kwargs), None, ctx)
         value: R = run_with_retry(self.name, self.retry, attempt)
         report_progress()  # a finished task is progress of the (timed) workflow
         if cache is not None and entry is not None:
             cache.set({entry: (value, self._ttl())})
-        return value
+        return value, False
 
     async def _run_async(
         self,
@@ -309,14 +314,15 @@ class Task(Generic[R]):
         results: dict[str, Any],
         key: str,
         cache: BaseCache[Any] | None,
-    ) -> R:
+    ) -> tuple[R, bool]:
+        """The call's value, and whether the cache gave it."""
         CURRENT_CALL.set((str(self.name), key))  # this asyncio task's own context
         entry = self._cache_key(cache, args, kwargs)
         if cache is not None and entry is not None:
             found = await cache.aget([entry])
             if entry in found:
                 results[key] = found[entry]
-                return found[entry]
+                return found[entry], True
         ctx = CURRENT_TASK.get()
         executor = ctx.run.executor if ctx is not None else LOCAL
         call = functools.partial(executor.acall, self.name, self._spec(args, kwargs), None, ctx)
@@ -325,7 +331,7 @@ class Task(Generic[R]):
         results[key] = value
         if cache is not None and entry is not None:
             await cache.aset({entry: (value, self._ttl())})
-        return value
+        return value, False
 
     def _spec(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallSpec:
         """One call of the task as an executor runs it: the function with its arguments."""

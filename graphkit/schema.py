@@ -19,7 +19,7 @@ from typing import Any, Literal, cast, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from graphkit._hints import resolve_hints
+from graphkit._hints import hints_or_empty, resolve_hints
 from graphkit._langchain import mentions_langchain_message
 from graphkit._langchain_view import langchain_values
 from graphkit.channels.base import CONCRETE_COLLECTIONS, BaseChannel
@@ -323,8 +323,11 @@ def update_from_object(obj: Any, node: str) -> dict[str, Any]:
 
 
 def registrable_types(schema: Schema) -> list[type[Any]]:
-    """Classes named in a schema (models, dataclasses, enums) the serializer must know."""
+    """Classes named in a schema (models, dataclasses, named tuples, enums), also through
+    the fields of those classes and of TypedDicts, that the serializer must know."""
     import enum
+
+    from graphkit.stores.serde import is_namedtuple_class, is_pydantic_v1_class
 
     found: list[type[Any]] = []
     seen: set[int] = set()
@@ -341,12 +344,19 @@ def registrable_types(schema: Schema) -> list[type[Any]]:
             found.append(tp)
             for info in tp.model_fields.values():
                 visit(info.annotation)
-        elif dataclasses.is_dataclass(tp):
+        elif dataclasses.is_dataclass(tp) or is_namedtuple_class(tp) or is_pydantic_v1_class(tp):
             found.append(tp)
-            for f in dataclasses.fields(tp):
-                visit(f.type)
+            _visit_fields(tp)
         elif issubclass(tp, enum.Enum):
             found.append(tp)
+        elif is_typeddict(tp):
+            _visit_fields(tp)
+
+    def _visit_fields(tp: type[Any]) -> None:
+        # resolved hints: a field may name its type as a string (a forward reference,
+        # or any field under ``from __future__ import annotations``)
+        for hint in hints_or_empty(tp, include_extras=True).values():
+            visit(hint)
 
     if schema.kind in ("pydantic", "dataclass"):
         found.append(schema.cls)

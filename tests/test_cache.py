@@ -239,3 +239,35 @@ def test_policy_names_sit_at_langgraphs_paths(module: str, names: list[str]) -> 
 
     loaded = importlib.import_module(module)
     assert all(hasattr(loaded, name) for name in names)
+
+
+def test_a_task_the_cache_answers_is_marked_cached_in_updates() -> None:
+    @task(cache_policy=CachePolicy())
+    def double(n: int) -> int:
+        return n * 2
+
+    @entrypoint(cache=InMemoryCache())
+    def workflow(n: int) -> int:
+        return double(n).result()
+
+    assert list(workflow.stream(2)) == [{"double": 4}, {"workflow": 4}]
+    assert list(workflow.stream(2)) == [
+        {"double": 4, "__metadata__": {"cached": True}},
+        {"workflow": 4},
+    ]
+
+
+async def test_an_async_task_the_cache_answers_is_marked_cached_in_updates() -> None:
+    @task(cache_policy=CachePolicy())
+    async def double(n: int) -> int:
+        return n * 2
+
+    @entrypoint(cache=InMemoryCache())
+    async def workflow(n: int) -> int:
+        return await double(n)
+
+    assert [c async for c in workflow.astream(2)] == [{"double": 4}, {"workflow": 4}]
+    assert [c async for c in workflow.astream(2)] == [
+        {"double": 4, "__metadata__": {"cached": True}},
+        {"workflow": 4},
+    ]

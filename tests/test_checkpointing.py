@@ -74,6 +74,15 @@ def test_configurable_scalars_are_checkpoint_metadata_to_filter_by(
     assert len(list(saver.list(None, filter={"user_id": "u2", "source": "input"}))) == 1
 
 
+def test_checkpoint_metadata_lists_its_own_keys_first_as_langgraph_does(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph = counter_graph(saver)
+    graph.invoke({"x": 0}, {"configurable": {"thread_id": "t1"}, "metadata": {"run": "a"}})
+    for snapshot in graph.get_state_history(cfg()):
+        assert list(snapshot.metadata) == ["source", "step", "parents", "run"]
+
+
 def test_missing_thread_id_is_a_clear_error(saver: BaseCheckpointSaver) -> None:
     with pytest.raises(ValueError, match="needs a thread.*thread_id"):
         counter_graph(saver).invoke({"x": 0})
@@ -275,6 +284,19 @@ def test_only_changed_channels_get_new_versions(saver: BaseCheckpointSaver) -> N
     assert v_new["log"] > v_mid["log"]
 
 
+def _run_twice(tmp_path: Path, script: str) -> tuple[str, str]:
+    """What ``script`` prints run as ``prog.py first``, then in a new process as
+    ``prog.py again`` (their stdout)."""
+    path = tmp_path / "prog.py"
+    path.write_text(script)
+    outputs = []
+    for arg in ("first", "again"):
+        proc = subprocess.run([sys.executable, str(path), arg], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stdout)
+    return outputs[0], outputs[1]
+
+
 def test_user_state_types_survive_a_new_process(tmp_path: Path) -> None:
     """Pydantic state saved by one process is read by another (types are registered at compile)."""
     script = textwrap.dedent(f"""
@@ -297,13 +319,112 @@ def test_user_state_types_survive_a_new_process(tmp_path: Path) -> None:
         out = g.invoke({{}} if sys.argv[1] == "first" else None, {{"configurable": {{"thread_id": "p"}}}})
         print(repr(g.get_state({{"configurable": {{"thread_id": "p"}}}}).values["points"]))
     """)
-    path = tmp_path / "prog.py"
-    path.write_text(script)
-    first = subprocess.run([sys.executable, str(path), "first"], capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr
-    second = subprocess.run([sys.executable, str(path), "again"], capture_output=True, text=True)
-    assert second.returncode == 0, second.stderr
-    assert second.stdout.strip() == "[Point(x=0, y=1)]"
+    _, second = _run_twice(tmp_path, script)
+    assert second.strip() == "[Point(x=0, y=1)]"
+
+
+def test_types_nested_in_state_types_survive_a_new_process(tmp_path: Path) -> None:
+    """Classes reached through a state type's fields (forward references, future
+    annotations, TypedDict values, named tuples, pydantic.v1 models) are registered at
+    compile too."""
+    script = textwrap.dedent(f"""
+        from __future__ import annotations
+        import dataclasses, enum, sys
+        from typing import NamedTuple, Optional, TypedDict
+        import pydantic.v1
+        from graphkit import StateGraph, START
+        from graphkit.stores import LMDBSaver
+
+        class Color(enum.Enum):
+            RED = "red"
+
+        @dataclasses.dataclass
+        class Wrap:
+            leaf: Leaf
+
+        @dataclasses.dataclass
+        class Leaf:
+            color: Color
+
+        class Pair(NamedTuple):
+            a: int
+            b: int
+
+        class Item(TypedDict):
+            pair: Pair
+
+        class Old(pydantic.v1.BaseModel):
+            color: Color
+
+        class S(TypedDict, total=False):
+            wrap: Optional[Wrap]
+            item: Item
+            old: Old
+
+        b = StateGraph(S)
+        b.add_node("w", lambda s: {{
+            "wrap": Wrap(Leaf(Color.RED)), "item": {{"pair": Pair(1, 2)}}, "old": Old(color="red")
+        }})
+        b.add_edge(START, "w")
+        g = b.compile(checkpointer=LMDBSaver({str(tmp_path / "db")!r}))
+        config = {{"configurable": {{"thread_id": "p"}}}}
+        if sys.argv[1] == "first":
+            g.invoke({{}}, config)
+        print(repr(g.get_state(config).values))
+    """)
+    first, second = _run_twice(tmp_path, script)
+    assert second.strip() == first.strip()
+    assert "Leaf(color=<Color.RED: 'red'>)" in second
+    assert "Pair(a=1, b=2)" in second
+    assert "'old': Old(color=<Color.RED: 'red'>)" in second
+
+
+def test_langchain_messages_under_any_keys_survive_a_new_process(tmp_path: Path) -> None:
+    """LangChain's messages and Documents load in any process, as LangGraph's savers
+    allow them, without a schema naming them."""
+    script = textwrap.dedent(f"""
+        import sys
+        from typing import Any, TypedDict
+        from graphkit import StateGraph, START
+        from graphkit.stores import LMDBSaver
+
+        class S(TypedDict, total=False):
+            last: Any
+            extra: dict[str, Any]
+
+        def node(state):
+            from langchain_core.documents import Document
+            from langchain_core.messages import AIMessage, HumanMessage
+            return {{"last": AIMessage("yo", id="a1"),
+                     "extra": {{"hist": [HumanMessage("q", id="h1")], "doc": Document("d")}}}}
+
+        b = StateGraph(S)
+        b.add_node("node", node)
+        b.add_edge(START, "node")
+        g = b.compile(checkpointer=LMDBSaver({str(tmp_path / "db")!r}))
+        config = {{"configurable": {{"thread_id": "p"}}}}
+        if sys.argv[1] == "first":
+            g.invoke({{}}, config)
+        values = g.get_state(config).values
+        print(type(values["last"]).__name__, values["last"].content,
+              type(values["extra"]["hist"][0]).__name__, type(values["extra"]["doc"]).__name__)
+    """)
+    _, second = _run_twice(tmp_path, script)
+    assert second.split() == ["AIMessage", "yo", "HumanMessage", "Document"]
+
+
+def test_a_state_value_that_cannot_be_saved_raises_type_error(saver: BaseCheckpointSaver) -> None:
+    class Loose(TypedDict, total=False):
+        x: int
+        v: Any
+
+    builder = StateGraph(Loose)
+    builder.add_node("a", lambda s: {"v": 1j})
+    builder.add_edge(START, "a")
+    graph = builder.compile(checkpointer=saver)
+    with pytest.raises(TypeError, match="channel 'v'.*complex is not a supported type"):
+        graph.invoke({"x": 1}, cfg())
+    assert graph.get_state(cfg()).next == ("a",)  # the failed step is not saved
 
 
 def test_end_routes_leave_nothing_next(saver: BaseCheckpointSaver) -> None:

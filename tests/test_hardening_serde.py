@@ -263,3 +263,27 @@ def test_a_path_of_another_system_reads_as_its_pure_flavour() -> None:
     loaded = Serializer().loads(_ext_blob(_PATH, ["WindowsPath", "C:\\x\\y"]))
     assert type(loaded) is pathlib.PureWindowsPath and loaded.parts == ("C:\\", "x", "y")
     assert type(Serializer().loads(_ext_blob(_PATH, ["PosixPath", "/a"]))) is pathlib.PosixPath
+
+
+def test_json_plus_allowed_classes_are_those_classes_only(myapp: str) -> None:
+    from graphkit.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    # LangGraph's allowlist names classes, (module, name): the module's others stay out
+    serde = JsonPlusSerializer(allowed_msgpack_modules=[(myapp, "Outer", "Inner")])
+    inner = _ext_blob(_DATACLASS, [f"{myapp}:Outer.Inner", {"y": 1}])
+    good = _ext_blob(_DATACLASS, [f"{myapp}:Good", {"x": 1}])
+    assert serde.loads(inner).y == 1
+    with pytest.raises(SerdeError, match="not registered"):
+        serde.loads(good)
+    assert JsonPlusSerializer(allowed_msgpack_modules=[(myapp,)]).loads(good).x == 1
+
+
+def test_json_plus_allowed_classes_may_be_given_as_classes() -> None:
+    from graphkit.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    @dataclasses.dataclass
+    class Mark:
+        z: int
+
+    serde = JsonPlusSerializer(allowed_msgpack_modules=[Mark])  # as LangGraph accepts
+    assert serde.loads_typed(serde.dumps_typed(Mark(3))) == Mark(3)

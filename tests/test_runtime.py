@@ -25,6 +25,8 @@ from graphkit import (
     StateGraph,
     get_config,
 )
+from graphkit.checkpoint.memory import InMemorySaver
+from graphkit.config import RunnableConfig
 from graphkit.stores.serde import register
 
 
@@ -339,6 +341,56 @@ def test_input_and_output_schemas_filter_and_private_keys_flow_between_nodes() -
     assert graph.invoke({"question": "hi", "answer": "x", "scratch": "y"}) == {"answer": "HI!"}
     with pytest.raises(InvalidUpdateError, match="'typo' is not a key of this graph's state"):
         graph.invoke({"question": "hi", "typo": "x"})
+
+
+def test_get_state_shows_private_keys_as_langgraph_does() -> None:
+    class Overall(TypedDict):
+        question: str
+
+    class Private(TypedDict):
+        scratch: str
+
+    def think(state: Overall) -> Private:
+        return {"scratch": state["question"].upper()}
+
+    builder = StateGraph(Overall)
+    builder.add_node(think)
+    builder.add_edge(START, "think")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"question": "hi"}, config)
+    assert graph.get_state(config).values == {"question": "hi", "scratch": "HI"}
+    newest = next(iter(graph.get_state_history(config)))
+    assert newest.values == {"question": "hi", "scratch": "HI"}
+
+
+def test_nodes_see_state_keys_in_schema_order_as_langgraph_does() -> None:
+    class Ordered(TypedDict, total=False):
+        a: int
+        b: int
+        log: Annotated[list[str], operator.add]
+        c: int
+
+    seen: list[list[str]] = []
+
+    def first(state: Ordered) -> dict[str, Any]:
+        seen.append(list(state))
+        return {"c": 1, "a": 5}
+
+    def second(state: Ordered) -> dict[str, Any]:
+        seen.append(list(state))
+        return {}
+
+    builder = StateGraph(Ordered)
+    builder.add_node(first)
+    builder.add_node(second)
+    builder.add_edge(START, "first")
+    builder.add_edge("first", "second")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"c": 3, "b": 1}, config)  # input and writes in another order
+    graph.invoke({"b": 2}, config)  # from the saved thread
+    assert seen == [["b", "log", "c"], ["a", "b", "log", "c"]] + [["a", "b", "log", "c"]] * 2
 
 
 def test_pydantic_node_may_return_a_model_instance() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import enum
+import ipaddress
 import pathlib
 import re
 import zoneinfo
@@ -12,13 +14,14 @@ from typing import Any, NamedTuple
 
 import msgpack
 import numpy as np
+import pydantic.v1 as pydantic_v1
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_budget import examples
 from pydantic import BaseModel
 
-from graphkit.stores.serde import SerdeError, Serializer, register, type_name
+from graphkit.stores.serde import PLAIN_HEADER, SerdeError, Serializer, register, type_name
 
 
 class Color(enum.Enum):
@@ -76,6 +79,10 @@ def same(a: Any, b: Any) -> bool:
         return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
     if isinstance(a, float) and a != a:
         return b != b
+    if isinstance(a, collections.deque):
+        return a.maxlen == b.maxlen and same(list(a), list(b))
+    if isinstance(a, collections.defaultdict) and a.default_factory is not b.default_factory:
+        return False
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(v, b[k]) for k, v in a.items())
     if isinstance(a, (list, tuple)):
@@ -102,6 +109,7 @@ scalars = st.one_of(
     st.uuids(),
     st.decimals(allow_nan=False),
     st.sampled_from(list(Color) + list(Level)),
+    st.ip_addresses(),
     st.builds(pathlib.PurePosixPath, st.text(max_size=12)),
     st.builds(pathlib.PureWindowsPath, st.text(max_size=12)),
     st.builds(pathlib.Path, st.text(max_size=12)),
@@ -122,6 +130,12 @@ values = st.recursive(
         st.dictionaries(hashables, inner, max_size=3),
         st.sets(hashables, max_size=4),
         st.frozensets(hashables, max_size=4),
+        st.builds(collections.deque, st.lists(inner, max_size=3), st.none() | st.integers(3, 5)),
+        st.dictionaries(hashables, inner, max_size=3).map(collections.OrderedDict),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=3).map(collections.Counter),
+        st.dictionaries(st.text(max_size=3), inner, max_size=3).map(
+            lambda d: collections.defaultdict(list, d)
+        ),
         st.builds(Point, st.integers(), inner),
         st.builds(Pair, inner, inner),
         st.builds(Inner, text=st.text(), tags=st.lists(st.text(), max_size=3).map(tuple)),
@@ -178,6 +192,19 @@ def test_timezones_survive() -> None:
         back = S.loads(S.dumps(moment))
         assert back == moment and back.tzinfo == moment.tzinfo and back.fold == 1
         assert back.utcoffset() == moment.utcoffset()
+
+
+def test_a_value_of_an_unsupported_type_is_a_type_error_as_in_langgraph() -> None:
+    with pytest.raises(TypeError, match="complex is not a supported type"):
+        S.dumps({"z": 1j})
+
+
+def test_an_unnamed_fixed_offset_comes_back_unnamed() -> None:
+    # timezone(offset) and timezone(offset, "UTC+05:30") are equal but print differently
+    for tz in [dt.timezone(dt.timedelta(hours=5, minutes=30)), dt.timezone(-dt.timedelta(hours=3))]:
+        moment = dt.datetime(2024, 1, 2, 3, 4, tzinfo=tz)
+        assert repr(S.loads(S.dumps(moment))) == repr(moment)
+        assert repr(S.loads(S.dumps(moment.timetz()))) == repr(moment.timetz())
 
 
 def test_nested_pydantic_models_keep_their_types() -> None:
@@ -423,3 +450,77 @@ def test_a_str_subclass_is_stored_as_its_text() -> None:
     back = serializer.loads(serializer.dumps({"result": text, "tag": Tag("t")}))
     assert back == {"result": "hello", "tag": "t"}
     assert type(back["result"]) is str and type(back["tag"]) is str
+
+
+class V1Point(pydantic_v1.BaseModel):
+    x: int
+    label: str = "p"
+
+
+def test_pydantic_v1_models_round_trip_as_stored() -> None:
+    point = V1Point(x=1)
+    back = S.loads(S.dumps({"p": point, "ps": [V1Point(x=2, label="q")]}))
+    assert type(back["p"]) is V1Point and back["p"] == point
+    assert back["p"].__fields_set__ == {"x"}
+    assert back["ps"] == [V1Point(x=2, label="q")]
+
+
+def test_standard_library_containers_and_addresses_keep_their_type() -> None:
+    # LangGraph stores these too (it returns the dict subclasses as dicts)
+    value = {
+        "window": collections.deque([1, 2], maxlen=3),
+        "ordered": collections.OrderedDict([("b", 1), ("a", 2)]),
+        "counts": collections.Counter("aab"),
+        "groups": collections.defaultdict(list, {"k": [1]}),
+        "scores": collections.defaultdict(lambda: 0, {"k": 1}),
+        "host": ipaddress.ip_address("10.0.0.1"),
+        "net": ipaddress.ip_network("::/64"),
+    }
+    back = S.loads(S.dumps(value))
+    for key in ["window", "ordered", "counts", "groups", "host", "net"]:
+        assert same(back[key], value[key]), key
+    assert list(back["ordered"]) == ["b", "a"]
+    assert back["window"].maxlen == 3 and back["groups"].default_factory is list
+    # a factory that is not a builtin type cannot be stored: its items come back
+    assert back["scores"] == {"k": 1} and back["scores"].default_factory is None
+
+
+def test_other_dict_and_list_subclasses_come_back_plain_as_in_langgraph() -> None:
+    class Tags(list[str]):
+        pass
+
+    class Meta(dict[str, int]):
+        pass
+
+    back = S.loads(S.dumps({"tags": Tags(["a"]), "meta": Meta(x=1)}))
+    assert same(back, {"tags": ["a"], "meta": {"x": 1}})
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        ["deque", [1], -1],
+        ["defaultdict", {}, "os.system"],
+        ["ip", "999.1.1.1", "IPv4Address"],
+        ["ip", "1.1.1.1", "Popen"],
+        ["nope", [], None],
+        ["deque", {}, None],
+        "x",
+    ],
+)
+def test_a_malformed_standard_library_record_is_refused(record: Any) -> None:
+    blob = PLAIN_HEADER + msgpack.packb(msgpack.ExtType(23, msgpack.packb(record)))
+    with pytest.raises(SerdeError, match="standard library|IP address"):
+        S.loads(blob)
+
+
+def test_pydantic_secrets_round_trip_as_in_langgraph() -> None:
+    from pydantic import SecretBytes, SecretStr
+
+    class Creds(BaseModel):
+        key: SecretStr
+        raw: SecretBytes
+
+    back = S.loads(S.dumps(Creds(key=SecretStr("k"), raw=SecretBytes(b"r"))))
+    assert type(back.key) is SecretStr and back.key.get_secret_value() == "k"
+    assert type(back.raw) is SecretBytes and back.raw.get_secret_value() == b"r"

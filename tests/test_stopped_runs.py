@@ -205,3 +205,25 @@ def test_a_sync_task_that_finishes_after_its_stream_closed_is_kept_too(
     branches.calls.clear()
     assert graph.invoke(None, thread()) == {"log": ["quick", "slow", "after"]}
     assert branches.calls == (["after"] if durability != "exit" else ["slow", "after"])
+
+
+async def test_a_subgraph_stopped_mid_step_resumes_without_running_its_finished_tasks(
+    saver: BaseCheckpointSaver,
+) -> None:
+    branches = TwoBranches(saver, is_async=True)
+    inner = branches.graph.builder.compile()  # the same nodes, as a subgraph
+    outer = StateGraph(Log)
+    outer.add_node("sub", inner)
+    outer.add_edge(START, "sub")
+    graph = outer.compile(checkpointer=saver)
+    stream = graph.astream({"log": []}, thread(), subgraphs=True)
+    namespace, chunk = await stream.__anext__()
+    assert chunk == {"quick": {"log": ["quick"]}} and namespace != ()
+    await stream.aclose()  # the client went away while the subgraph's ``slow`` runs
+    # kept by the time aclose() returns (a client that reconnects at once resumes it)
+    state = await graph.aget_state(thread(), subgraphs=True)
+    assert state.tasks[0].state.next == ("slow",)  # type: ignore[union-attr]
+    branches.release.set()
+    branches.calls.clear()
+    assert await graph.ainvoke(None, thread()) == {"log": ["quick", "slow", "after"]}
+    assert branches.calls == ["slow", "after"]  # ``quick`` is not run again

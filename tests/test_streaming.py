@@ -101,6 +101,25 @@ def test_debug_stream_reports_task_start_and_result() -> None:
     assert [e["step"] for e in events] == [1, 1, 2, 2]  # LangGraph counts START as step 0
 
 
+def test_debug_and_checkpoint_events_list_their_keys_in_langgraphs_order() -> None:
+    # the order shows wherever events are printed or dumped to JSON
+    from graphkit.checkpoint.memory import InMemorySaver
+
+    builder = StateGraph(State)
+    builder.add_node("a", lambda s: {"x": 1})
+    builder.add_edge(START, "a")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    events = list(graph.stream({"x": 0}, config, stream_mode=["debug", "checkpoints"]))
+    assert {tuple(e) for mode, e in events if mode == "debug"} == {
+        ("step", "timestamp", "type", "payload")
+    }
+    checkpoints = [e for mode, e in events if mode == "checkpoints"]
+    assert {tuple(c) for c in checkpoints} == {
+        ("config", "parent_config", "values", "metadata", "next", "tasks")
+    }
+
+
 def test_unknown_stream_mode_is_rejected() -> None:
     with pytest.raises(ValueError, match="Unknown stream_mode"):
         list(two_step().stream({"x": 0}, stream_mode="everything"))  # type: ignore[arg-type]
@@ -187,6 +206,17 @@ def test_values_stream_skips_a_step_that_writes_no_output_key() -> None:
         ("updates", {"loud": {"log": ["loud"]}}),
         ("values", {"x": 0, "log": ["loud"]}),
     ]
+
+
+def test_a_node_that_writes_nothing_streams_a_none_update_as_langgraph_does() -> None:
+    builder = StateGraph(State)
+    builder.add_node("empty", lambda s: {})
+    builder.add_node("jump", lambda s: Command(goto="last"))
+    builder.add_node("last", lambda s: {"x": 1})
+    builder.add_edge(START, "empty")
+    builder.add_edge("empty", "jump")
+    events = list(builder.compile().stream({"x": 0}))
+    assert events == [{"empty": None}, {"jump": None}, {"last": {"x": 1}}]
 
 
 def test_updates_of_a_step_that_fails_at_the_barrier_stream_before_the_error() -> None:
@@ -456,8 +486,8 @@ def test_subgraph_updates_reach_an_astream_of_subgraphs_while_the_subgraph_runs(
         release.set()
 
 
-@pytest.mark.parametrize("mode", ["tasks", "debug"])
-def test_an_interrupted_task_streams_a_result_holding_its_interrupt(mode: str) -> None:
+def asking_graph() -> Any:
+    """One node that asks ``how many?`` with ``interrupt()``, checkpointed in memory."""
     from graphkit.checkpoint.memory import InMemorySaver
     from graphkit.types import interrupt
 
@@ -467,13 +497,27 @@ def test_an_interrupted_task_streams_a_result_holding_its_interrupt(mode: str) -
     builder = StateGraph(S)
     builder.add_node("ask", lambda s: {"x": interrupt("how many?")})
     builder.add_edge(START, "ask")
-    graph = builder.compile(checkpointer=InMemorySaver())
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+@pytest.mark.parametrize("mode", ["tasks", "debug"])
+def test_an_interrupted_task_streams_a_result_holding_its_interrupt(mode: str) -> None:
+    graph = asking_graph()
     chunks = list(graph.stream({"x": 1}, {"configurable": {"thread_id": "t"}}, stream_mode=mode))
     payloads = [c if mode == "tasks" else c["payload"] for c in chunks]
     results = [p for p in payloads if "interrupts" in p]
     assert len(results) == 1
     assert results[0]["name"] == "ask" and results[0]["result"] == {}
     assert [i["value"] for i in results[0]["interrupts"]] == ["how many?"]
+
+
+def test_a_pause_streams_its_interrupt_update_before_the_tasks_result() -> None:
+    graph = asking_graph()
+    config = {"configurable": {"thread_id": "t"}}
+    modes = ["updates", "values", "tasks"]
+    chunks = [m for m, _ in graph.stream({"x": 1}, config, stream_mode=modes)]  # type: ignore[arg-type]
+    # LangGraph's order: the interrupt, the paused state, then the task's result
+    assert chunks == ["values", "tasks", "updates", "values", "tasks"]
 
 
 class _Stop(BaseException):

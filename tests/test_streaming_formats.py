@@ -178,7 +178,7 @@ async def test_tools_mode_for_async_tools_and_nothing_when_not_streamed() -> Non
         ("tool-finished", "HEY"),
     ]
     assert [c async for c in graph.astream({"messages": []}, stream_mode="updates")] == [
-        {"node": {}}
+        {"node": None}  # it wrote no key: None, as in LangGraph
     ]
 
 

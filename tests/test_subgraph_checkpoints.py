@@ -151,6 +151,27 @@ def test_subgraph_checkpoints_name_the_checkpoints_their_parents_run_from(
     }
 
 
+def test_a_subgraphs_streamed_checkpoints_carry_the_map_that_reaches_them(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph = parent_of(ask_graph([]), saver)
+    config = cfg()
+    events = list(graph.stream({"log": []}, config, stream_mode="checkpoints", subgraphs=True))
+    inner = [e for ns, e in events if ns]
+    assert inner and not any(
+        "checkpoint_map" in e["config"]["configurable"] for ns, e in events if not ns
+    )
+    for event in inner:
+        own = event["config"]["configurable"]
+        # LangGraph's: each enclosing graph's checkpoint (metadata parents) and its own
+        assert own["checkpoint_map"] == {
+            **event["metadata"]["parents"],
+            own["checkpoint_ns"]: own["checkpoint_id"],
+        }
+    last = inner[-1]  # (paused at ask): the config reads that checkpoint back
+    assert graph.get_state(last["config"]).values == last["values"]
+
+
 def test_get_subgraphs_by_namespace_and_recursively() -> None:
     leaf = ask_graph([])
     middle = StateGraph(State).add_node("leaf", leaf).add_edge(START, "leaf").compile()

@@ -363,7 +363,10 @@ class CheckpointSession:
         if not user:  # (the common case, without the unpacking)
             plain: Any = {"source": source, "step": step, "parents": parents}
             return plain
-        metadata: Any = {**user, "source": source, "step": step, "parents": parents}
+        # LangGraph's order: its own keys, then the config's (which cannot replace them)
+        metadata: Any = {"source": source, "step": step, "parents": parents}
+        for key, value in user.items():
+            metadata.setdefault(key, value)
         return metadata
 
     def _put(

@@ -216,12 +216,15 @@ def print_event(event: Event, subgraphs: bool) -> None:
 
 
 # ------------------------------------------------------------------ tasks / debug payloads
-def debug_event(kind: str, step: int, payload: dict[str, Any]) -> dict[str, Any]:
-    """A ``debug`` chunk for a task event (``kind`` "task" or "task_result") now."""
+def debug_event(
+    kind: str, step: int | None, payload: dict[str, Any], timestamp: str | None = None
+) -> dict[str, Any]:
+    """A ``debug`` chunk (``kind`` "checkpoint", "task" or "task_result"), at ``timestamp``
+    (a checkpoint's) or now; its keys in LangGraph's order, as printed or dumped."""
     return {
-        "type": kind,
-        "timestamp": datetime.now(timezone.utc).isoformat(),
         "step": step,
+        "timestamp": timestamp or datetime.now(timezone.utc).isoformat(),
+        "type": kind,
         "payload": payload,
     }
 
@@ -301,17 +304,32 @@ def checkpoint_payload(
         }
         for task_id, name, _ in planned
     ]
+    config = saved.config
     parent: RunnableConfig | None = saved.parent_config
     if not (parent or {}).get("configurable", {}).get("checkpoint_id"):
         parent = None
+    parents = saved.metadata.get("parents")
+    ns = configurable.get("checkpoint_ns")
+    if parents and ns:  # a subgraph's: how to reach it
+        config = _with_map(config, parents, ns)
+        parent = _with_map(parent, parents, ns) if parent is not None else None
     return {
-        "config": saved.config,
+        "config": config,
         "parent_config": parent,
-        "metadata": saved.metadata,
         "values": values,
+        "metadata": saved.metadata,
         "next": list(saved.next),
         "tasks": tasks,
     }
+
+
+def _with_map(config: RunnableConfig, parents: dict[str, str], ns: str) -> RunnableConfig:
+    """A config of subgraph namespace ``ns`` with the ``checkpoint_map`` LangGraph gives
+    it: the checkpoint of each enclosing graph (metadata ``parents``) and its own,
+    which ``get_state``/``invoke`` with that config time-travel by."""
+    configurable = config["configurable"]
+    mapping = {**parents, ns: configurable.get("checkpoint_id")}
+    return {**config, "configurable": {**configurable, "checkpoint_map": mapping}}
 
 
 def _subgraph_state(

@@ -28,7 +28,6 @@ import time
 import weakref
 from collections.abc import (
     AsyncGenerator,
-    AsyncIterator,
     Awaitable,
     Callable,
     Iterator,
@@ -61,7 +60,7 @@ from graphkit.engine.frontier import Frontier, pull_task_id, push_task_id
 from graphkit.engine.merge import cleared_keys, merge_writes
 from graphkit.engine.output_keys import OutputKeys
 from graphkit.engine.results import WroteRecord, record_writes
-from graphkit.engine.tables import GraphTables, NodeTable
+from graphkit.engine.tables import GraphTables, NodeTable, in_channel_order
 from graphkit.engine.task import (
     Task,
     Write,
@@ -267,6 +266,11 @@ class Run:
         self.live_when_parallel = bool(modes) and bool(modes & _DONE_MODES)
         """A step of several tasks streams each one's ``updates`` as it finishes."""
         self.values: dict[str, Any] = {}
+        self.partial = True
+        """``values`` may lack a channel: a write may add a key (kept in schema order)."""
+        self.continuing = False
+        """The run goes on with its saved step (``invoke(None)``): the next plan is that
+        step's, whose subgraph tasks go on from their own checkpoints."""
         joins = tables.joins
         self.frontier = (
             Frontier({}, [], {}, [set() for _ in joins]) if joins else Frontier({}, [], {}, [])
@@ -440,6 +444,7 @@ class Run:
             self._take_saved_input()
             self.skip_interrupt_before = True
             if not self.replaying:
+                self.continuing = True
                 self._report_loaded()
         else:
             self._start_input(input)
@@ -511,6 +516,7 @@ class Run:
         if resuming and self.loaded and (not stateful or self._paused_inside()):
             self._take_saved_input()
             self.skip_interrupt_before = True
+            self.continuing = not self.replaying
             self._report_loaded()
             if "values" in self.modes:  # where it goes on from, as a resumed graph shows
                 self._emit("values", self._values_chunk())
@@ -535,6 +541,7 @@ class Run:
         if found.frontier.langchain:
             self.tables.inherit_langchain(found.frontier.langchain)
         self.values = found.values
+        self._order_keys()
         self.step = found.step
         self.frontier = found.frontier
         self.restored = found.writes
@@ -774,10 +781,7 @@ class Run:
             event = checkpoint_payload(item, values, self.frontier, self.tables, interrupts)
             self._emit("checkpoints", event)
             step = item.metadata.get("step")
-            self._emit(
-                "debug",
-                {"type": "checkpoint", "timestamp": item.ts, "step": step, "payload": event},
-            )
+            self._emit("debug", debug_event("checkpoint", step, event, item.ts))
 
     def _start_command(self, command: Command[Any]) -> None:
         if self.loaded:  # a Command goes on from where the thread stopped, breakpoint included
@@ -894,7 +898,7 @@ class Run:
             raise
         if sends:
             planned_sends(tasks, run, step, nodes, sends)
-        if self.restored:
+        if self.restored or self.continuing:
             self._restore(tasks)
         elif (
             len(tasks) == 1 and self.in_place and (run.emit is None or not run.streams("messages"))
@@ -932,6 +936,9 @@ class Run:
             if not task.done and not self.replaying:
                 self.ctx.rerun.add(task.id)
         self.restored = {}
+        if self.continuing:  # the saved step goes on: a subgraph task resumes its own
+            self.continuing = False  # checkpoint (one stopped from outside saved no writes)
+            self.ctx.rerun.update(t.id for t in tasks if not t.done)
 
     @property
     def steps_left(self) -> int:
@@ -1352,8 +1359,6 @@ class Run:
             raise error
         self.interrupts = [i for t in paused for i in t.interrupts]
         self.paused = True
-        # an interrupted task's result is its interrupts (LangGraph streams it too)
-        self._emit_debug_results([t for t in paused if t.interrupts], self.step + 1)
         nested = self.ctx.parent_task is not None
         for task in paused:  # per paused task, as LangGraph streams them
             if nested and not task.interrupts:
@@ -1361,6 +1366,8 @@ class Run:
             self._emit("updates", {INTERRUPT: tuple(task.interrupts)})
             if "values" in self.modes and task.interrupts:  # not for a paused subgraph
                 self._emit("values", self._paused_chunk(tuple(task.interrupts)))
+        # an interrupted task's result is its interrupts (LangGraph streams it too, after)
+        self._emit_debug_results([t for t in paused if t.interrupts], self.step + 1)
         self._show_finished(tasks)
         return True
 
@@ -1376,6 +1383,8 @@ class Run:
             update = self.picked.update(task.writes, self.tables)
         elif self.tables.langchain and not task.node.shown_langchain and type(update) is dict:
             update = self.tables.shown(update)
+        if not update and type(update) is dict and not self.tables.root:
+            update = None  # no key written: LangGraph streams None
         if task.restored:
             self._emit("updates", {task.node.name: update, "__metadata__": {"cached": True}})
         else:
@@ -1472,9 +1481,27 @@ class Run:
             self._clear_unwritten(new)
         if not new:
             return
-        self.values.update(new)
+        values = self.values
+        if self.partial:
+            size = len(values)
+            values.update(new)
+            if len(values) != size:  # a key's first write: keep the schema's order
+                self._order_keys()
+        else:
+            values.update(new)
         if self.cp is not None:
             self.cp.mark_changed(new)
+
+    def _order_keys(self) -> None:
+        """Put the values' keys in the schemas' order (nodes see them so, as in
+        LangGraph), and note whether a key can still be added."""
+        values, channels = self.values, self.tables.channels
+        if len(values) > 1:
+            ordered = in_channel_order(values, channels)
+            if ordered is not None:
+                values.clear()
+                values.update(ordered)
+        self.partial = len(values) < len(channels)
 
     def _clear_unwritten(self, new: dict[str, Any]) -> None:
         """Clear the keys lasting one step that this step does not write (LangGraph's
@@ -1482,6 +1509,8 @@ class Run:
         cleared = cleared_keys(self.values, self.tables, new)
         for key in cleared:
             del self.values[key]
+        if cleared:
+            self.partial = True
         if cleared and self.cp is not None:
             self.cp.forget(cleared)
 
@@ -1708,8 +1737,11 @@ class Run:
                         yield event
                 running = tasks
                 if self._live_step(started):
-                    async for event in self._aexecute_live(started):
-                        yield event
+                    # (closed with this run: a consumer that stops early stops the step's
+                    # tasks now, a subgraph's keeping what its finished tasks wrote)
+                    async with aclosing(self._aexecute_live(started)) as live:
+                        async for event in live:
+                            yield event
                 else:
                     await self.aexecute(started)
                 running = None
@@ -1764,7 +1796,7 @@ class Run:
         self.enter_step()
         await step
 
-    async def _aexecute_live(self, tasks: list[Task]) -> AsyncIterator[Event]:
+    async def _aexecute_live(self, tasks: list[Task]) -> AsyncGenerator[Event, None]:
         aq = self.sink.aqueue
         if aq is None:  # a subgraph: events go straight to the parent
             await self.aexecute(tasks)

@@ -171,7 +171,7 @@ def snapshot(
     the snapshot is the record of the step's start.
     """
     values = found.checkpoint["channel_values"]
-    state_keys = graph.tables.state.keys
+    state_keys = graph.tables.channels  # private keys too (those only nodes declare)
     frontier = found.checkpoint.get("frontier") or {}
     if "langchain" in frontier:  # the thread's messages were LangChain's
         graph.tables.inherit_langchain(langchain_keys(frontier))

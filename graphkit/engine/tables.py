@@ -51,6 +51,23 @@ class Reader:
         return self.schema.make({k: values[k] for k in keys if k in values})
 
 
+def in_channel_order(values: dict[str, Any], channels: dict[str, Any]) -> dict[str, Any] | None:
+    """``values`` with its keys in the order of ``channels`` (the schemas' key order; any
+    other key last), or None when they are in that order already.
+
+    Nodes then see their state's keys in the order the schema declares them, as
+    LangGraph's do, whatever order the input or the writes came in.
+    """
+    keys = [k for k in channels if k in values]
+    if len(keys) == len(values):
+        if keys == list(values):
+            return None
+        return {k: values[k] for k in keys}
+    ordered = {k: values[k] for k in keys}
+    ordered.update((k, v) for k, v in values.items() if k not in ordered)
+    return ordered
+
+
 def _view(
     schema: Schema,
     keys: tuple[str, ...] | None,

@@ -3,10 +3,13 @@
 Every value graphkit persists (channel values, pending writes, metadata) goes through
 a :class:`Serializer`. Primitives (None, bool, int, float, str, bytes, list, dict) are
 packed by msgpack's C packer; everything else (tuples, sets, big ints, datetimes, UUIDs,
-Decimals, ``pathlib`` paths, compiled regular expressions, numpy arrays, ...) becomes a
-msgpack extension whose payload is itself msgpack. Classes (pydantic models, dataclasses, Enums, named tuples and any
-``register``-ed class) are written with a type *name* (``"module:qualname"``) and, on
-load, looked up in the registry only: a blob never makes us import a module it names.
+Decimals, ``pathlib`` paths, compiled regular expressions, numpy arrays, deques,
+``OrderedDict``/``Counter``/``defaultdict``, ``ipaddress`` values, ...) becomes a
+msgpack extension whose payload is itself msgpack; other dict and list subclasses are
+stored as plain dicts and lists (as LangGraph stores them). Classes (pydantic models,
+``pydantic.v1`` models, dataclasses, Enums, named tuples and any ``register``-ed class)
+are written with a type *name* (``"module:qualname"``) and, on load, looked up in the
+registry only: a blob never makes us import a module it names.
 
 >>> from dataclasses import dataclass
 >>> @dataclass
@@ -20,6 +23,7 @@ load, looked up in the registry only: a blob never makes us import a module it n
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -46,6 +50,7 @@ __all__ = [
     "SerdeError",
     "Serializer",
     "TypedSerializer",
+    "UnserializableError",
     "as_serializer",
     "default_serializer",
     "register",
@@ -64,6 +69,8 @@ _UUID, _DECIMAL, _ENUM, _NDARRAY, _NPSCALAR = 9, 10, 11, 12, 13
 _PYDANTIC, _DATACLASS, _NAMEDTUPLE, _REGISTERED, _PICKLE = 14, 15, 16, 17, 18
 _MODEL = 19  # a pydantic model's compact record (see _model_codec); 14 is the generic one
 _PATH, _PATTERN = 20, 21
+_PYDANTIC_V1 = 22  # a ``pydantic.v1`` model: [name, fields, fields_set]
+_STDLIB = 23  # deque, OrderedDict, Counter, defaultdict, ipaddress, SecretStr: [kind, data, extra]
 _RAW_PAYLOAD = frozenset({_BIGINT, _UUID, _DECIMAL, _PICKLE})
 
 
@@ -86,6 +93,14 @@ class SerdeError(GraphkitError, ValueError):
     """A value could not be serialized, or bytes could not be deserialized.
 
     The message names the type, where it sits, and what to do about it.
+    """
+
+
+class UnserializableError(SerdeError, TypeError):
+    """A value cannot be serialized: its type is not supported, or it nests too deep.
+
+    Also a ``TypeError``, the error LangGraph's serializer raises for such a value, so
+    ``except TypeError`` around a run keeps working.
     """
 
 
@@ -183,11 +198,13 @@ class Serializer:
     that were never registered in this process, but only to classes those modules
     *define* (``cls.__module__`` is the module, found in its own namespace, never
     through an attribute path such as ``myapp:subprocess.Popen``; nested classes as
-    ``myapp:Outer.Inner``). Values nest at most :data:`MAX_DEPTH` extension levels.
+    ``myapp:Outer.Inner``); ``allowed_classes`` does so for those classes only
+    (``"myapp.models:Doc"``). Values nest at most :data:`MAX_DEPTH` extension levels.
     """
 
     __slots__ = (
         "_allowed",
+        "_allowed_classes",
         "_default",
         "_ext_hook",
         "_local",
@@ -202,10 +219,12 @@ class Serializer:
         cipher: Cipher | None = None,
         allow_pickle: bool = False,
         allowed_modules: Iterable[str] = (),
+        allowed_classes: Iterable[str] = (),
     ) -> None:
         self.cipher = cipher
         self.allow_pickle = allow_pickle
         self._allowed = tuple(allowed_modules)
+        self._allowed_classes = frozenset(allowed_classes)
         self._default = self._encode_ext
         self._ext_hook = self._decode_ext
         self._local = threading.local()  # extension nesting depths, per thread
@@ -238,12 +257,12 @@ class Serializer:
             path = _clip(_find_path(obj, exc.obj), 120)
             at = f" at {path}" if path else ""
             place = f" in {where}" if where else ""
-            raise SerdeError(
+            raise UnserializableError(
                 f"cannot serialize {type(exc.obj).__qualname__!s} object{place}{at}: {exc.reason}"
             ) from None
         except RecursionError:
             place = f" in {where}" if where else ""
-            raise SerdeError(
+            raise UnserializableError(
                 f"cannot serialize {type(obj).__qualname__} object{place}: {_too_deep_to_write()}"
             ) from None
         if self.cipher is not None:
@@ -313,6 +332,9 @@ class Serializer:
             return msgpack.ExtType(_ENUM, pack([_name_for(cls), obj.value]))
         if _is_pydantic(obj):  # the compact record did not fit (tried above)
             return msgpack.ExtType(_PYDANTIC, pack(_encode_pydantic(obj)))
+        if is_pydantic_v1_class(cls):
+            fields_set = sorted(obj.__fields_set__)
+            return msgpack.ExtType(_PYDANTIC_V1, pack([_name_for(cls), obj.__dict__, fields_set]))
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
             return msgpack.ExtType(_DATACLASS, pack([_name_for(cls), values]))
@@ -324,8 +346,15 @@ class Serializer:
                 return found
         if cls in _by_type:
             return msgpack.ExtType(_REGISTERED, pack([_by_type[cls], _instance_state(obj)]))
+        stdlib = _encode_stdlib(obj)
+        if stdlib is not None:
+            return msgpack.ExtType(_STDLIB, pack(stdlib))
         if isinstance(obj, str):  # a str subclass (LangChain's message.text): a plain str,
             return str(obj)  # as LangGraph stores one (msgpack packs what this returns)
+        if isinstance(obj, dict):  # another dict or list subclass: plain, as LangGraph
+            return msgpack.ExtType(_STDLIB, pack(["dict", dict(obj), None]))
+        if isinstance(obj, list):
+            return msgpack.ExtType(_STDLIB, pack(["list", list(obj), None]))
         if self.allow_pickle:
             try:
                 return msgpack.ExtType(_PICKLE, pickle.dumps(obj, protocol=5))
@@ -518,12 +547,17 @@ class Serializer:
             return _decode_path(payload)
         if code == _PATTERN:
             return _decode_pattern(payload)
+        if code == _STDLIB:
+            return _decode_stdlib(payload)
+        if code == _PYDANTIC_V1:  # as stored, not validated again (as pydantic v2 models)
+            cls = self._lookup(payload[0], is_pydantic_v1_class)
+            return cls.construct(_fields_set=set(payload[2]), **payload[1])  # type: ignore[attr-defined]
         if code == _ENUM:
             return self._lookup(payload[0], _is_enum_class)(payload[1])
         if code == _DATACLASS:
             return _build(self._lookup(payload[0], dataclasses.is_dataclass), payload[1])
         if code == _NAMEDTUPLE:
-            return self._lookup(payload[0], _is_namedtuple_class)(*payload[1])
+            return self._lookup(payload[0], is_namedtuple_class)(*payload[1])
         if code == _REGISTERED:
             cls = self._lookup(payload[0])
             custom = _custom.get(cls)
@@ -548,7 +582,9 @@ class Serializer:
         if found is None:
             raise _Undecodable(
                 f"type {name!r} is not registered. Call graphkit.stores.serde.register(cls) "
-                "for it before loading (graphkit registers its own types at import), or pass "
+                "for it before loading (graphkit registers its own types at import, and the "
+                "classes a graph's state schema and node inputs name when it compiles: not "
+                "those of values under an `Any` key or of untyped `Send` arguments), or pass "
                 "allowed_modules=[...] to the Serializer to permit importing its module"
             )
         if kind is not None and not kind(found):
@@ -558,7 +594,8 @@ class Serializer:
         return found
 
     def _from_allowed_module(self, name: str) -> type | None:
-        """The class ``module:qualname`` if the module is allowed and *defines* it.
+        """The class ``module:qualname`` if the module is allowed and *defines* it (or it
+        is one of ``allowed_classes`` or ``_TRUSTED_CLASSES``).
 
         The rule: the module must be one of ``allowed_modules`` or a submodule of one;
         ``qualname`` is looked up in the module's own namespace (and, for a nested class,
@@ -569,9 +606,12 @@ class Serializer:
         Popen``) are both refused.
         """
         module, sep, qualname = name.partition(":")
-        if not (sep and module and qualname) or not self._allowed:
+        trusted = name in _TRUSTED_CLASSES or name in self._allowed_classes
+        if not (sep and module and qualname) or not (trusted or self._allowed):
             return None
-        if not any(module == m or module.startswith(m + ".") for m in self._allowed):
+        if not trusted and not any(
+            module == m or module.startswith(m + ".") for m in self._allowed
+        ):
             return None
         try:
             obj: Any = importlib.import_module(module)
@@ -590,6 +630,23 @@ class Serializer:
         result: type = obj
         return result
 
+
+_TRUSTED_CLASSES = frozenset(
+    f"langchain_core.messages.{module}:{cls}{chunk}"
+    for module, cls in [
+        ("base", "BaseMessage"),
+        ("human", "HumanMessage"),
+        ("ai", "AIMessage"),
+        ("system", "SystemMessage"),
+        ("chat", "ChatMessage"),
+        ("tool", "ToolMessage"),
+        ("function", "FunctionMessage"),
+    ]
+    for chunk in ("", "Chunk")
+) | {"langchain_core.messages.modifier:RemoveMessage", "langchain_core.documents.base:Document"}
+"""LangChain's messages and ``Document``, which any process may load (importing
+``langchain_core`` for them) without registering them first: values kept under an
+``Any`` key are often these, and LangGraph's serializer allows them as safe too."""
 
 default_serializer = Serializer()
 """The serializer savers and stores use unless given another."""
@@ -702,7 +759,13 @@ def _is_pydantic_class(cls: type) -> bool:
     return hasattr(cls, "__pydantic_fields__") and hasattr(cls, "model_construct")
 
 
-def _is_namedtuple_class(cls: type) -> bool:
+def is_pydantic_v1_class(cls: type) -> bool:
+    """A ``pydantic.v1`` model class (LangGraph stores those too)."""
+    return "pydantic.v1" in sys.modules and issubclass(cls, sys.modules["pydantic.v1"].BaseModel)
+
+
+def is_namedtuple_class(cls: type) -> bool:
+    """A named tuple class (``typing.NamedTuple`` or ``collections.namedtuple``)."""
     return issubclass(cls, tuple) and hasattr(cls, "_fields")
 
 
@@ -729,6 +792,8 @@ def _encode_tz(tz: dt.tzinfo | None, when: dt.datetime | None) -> Any:
     if offset is None:
         return None
     name = tz.tzname(when) if type(tz) is dt.timezone and tz is not dt.timezone.utc else None
+    if name is not None and name == dt.timezone(offset).tzname(None):
+        name = None  # the default name: decode as timezone(offset), unnamed, as written
     return [offset.days * 86400 + offset.seconds, offset.microseconds, name]
 
 
@@ -874,6 +939,68 @@ def _decode_path(payload: Any) -> pathlib.PurePath:
     )
     path: pathlib.PurePath = cls(text)
     return path
+
+
+_FACTORIES: dict[str, type] = {
+    t.__name__: t for t in (list, dict, set, frozenset, tuple, int, float, str, bytes)
+}
+"""The ``default_factory`` a ``defaultdict`` keeps through a round trip (another comes
+back as None: the dict's items survive, not the function)."""
+_IP_CLASSES = frozenset(
+    {"IPv4Address", "IPv6Address", "IPv4Network", "IPv6Network", "IPv4Interface", "IPv6Interface"}
+)
+
+
+def _encode_stdlib(obj: Any) -> list[Any] | None:
+    """``[kind, data, extra]`` for the standard library's containers and addresses, and
+    pydantic's secrets, that LangGraph stores too (it returns its dict subclasses as
+    dicts; these keep their type)."""
+    cls = type(obj)
+    if cls is collections.deque:
+        return ["deque", list(obj), obj.maxlen]
+    if cls is collections.OrderedDict or cls is collections.Counter:
+        return [cls.__name__, dict(obj), None]
+    if cls is collections.defaultdict:
+        factory = obj.default_factory
+        name = factory.__name__ if factory in _FACTORIES.values() else None
+        return ["defaultdict", dict(obj), name]
+    if cls.__module__ == "ipaddress" and cls.__name__ in _IP_CLASSES:
+        return ["ip", str(obj), cls.__name__]
+    if cls.__module__ == "pydantic.types" and cls.__name__ in ("SecretStr", "SecretBytes"):
+        return [cls.__name__, obj.get_secret_value(), None]  # (as LangGraph stores them)
+    return None
+
+
+def _decode_stdlib(payload: Any) -> Any:
+    if type(payload) is not list or len(payload) != 3 or type(payload[0]) is not str:
+        raise _Undecodable("a standard library value's record is not [kind, data, extra]")
+    kind, data, extra = payload
+    if kind in ("list", "deque") and type(data) is list:
+        if kind == "list":
+            return data
+        if extra is None or (type(extra) is int and extra >= 0):
+            return collections.deque(data, extra)
+    elif kind in ("dict", "OrderedDict", "Counter", "defaultdict") and type(data) is dict:
+        if kind == "dict":
+            return data
+        if kind == "OrderedDict":
+            return collections.OrderedDict(data)
+        if kind == "Counter":
+            return collections.Counter(data)
+        if extra is None or extra in _FACTORIES:
+            return collections.defaultdict(_FACTORIES.get(extra), data)
+    elif (kind, type(data)) in (("SecretStr", str), ("SecretBytes", bytes)):
+        import pydantic
+
+        return getattr(pydantic, kind)(data)
+    elif kind == "ip" and type(data) is str and extra in _IP_CLASSES:
+        import ipaddress
+
+        try:
+            return getattr(ipaddress, extra)(data)
+        except ValueError as exc:
+            raise _Undecodable(f"a stored IP address is malformed ({exc})") from None
+    raise _Undecodable(f"a standard library value's record is malformed (kind {kind!r})")
 
 
 def _decode_pattern(payload: Any) -> re.Pattern[Any]:
