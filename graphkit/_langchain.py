@@ -21,6 +21,7 @@ asked for a LangChain provider), and it is never a dependency.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib
 import importlib.abc
@@ -29,7 +30,7 @@ import os
 import sys
 import types
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from graphkit.errors import InvalidMessageError
@@ -241,11 +242,19 @@ def adopt_langchain_injection() -> None:
     """Give the subclasses of the two stand-ins above LangChain's classes as bases: now
     if ``langchain_core.tools`` is imported, else right after it is (an import hook: graphkit
     never imports LangChain itself)."""
-    module = sys.modules.get(_TOOLS_BASE_MODULE)
+    when_imported(_TOOLS_BASE_MODULE, _rebase_injection_markers)
+
+
+def when_imported(name: str, then: Callable[[types.ModuleType], None]) -> None:
+    """Call ``then(module)`` with the module ``name``: now if it is imported, else right
+    after it is (an import hook, set once per ``name`` and ``then``)."""
+    module = sys.modules.get(name)
     if module is not None:
-        _rebase_injection_markers(module)
-    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _AfterImport(_TOOLS_BASE_MODULE, _rebase_injection_markers))
+        then(module)
+    elif not any(
+        isinstance(f, _AfterImport) and f.name == name and f.then is then for f in sys.meta_path
+    ):
+        sys.meta_path.insert(0, _AfterImport(name, then))
 
 
 def _rebase_injection_markers(module: types.ModuleType) -> None:
@@ -363,14 +372,16 @@ def from_langchain_tool(lc_tool: Any) -> Any:
     def run(**kwargs: Any) -> Any:
         if func is not None:
             return _graphkit_output(func(**prepared(kwargs)))
-        return _graphkit_output(lc_tool.invoke(prepared(kwargs), untraced(tap=True)))
+        with _arguments_checked(lc_tool.name, kwargs):
+            return _graphkit_output(lc_tool.invoke(prepared(kwargs), untraced(tap=True)))
 
     async def arun(**kwargs: Any) -> Any:
         if coroutine is not None:
             return _graphkit_output(await coroutine(**prepared(kwargs)))
         if func is not None:
             return _graphkit_output(await asyncio.to_thread(func, **prepared(kwargs)))
-        return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs), untraced(tap=True)))
+        with _arguments_checked(lc_tool.name, kwargs):
+            return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs), untraced(tap=True)))
 
     return Tool(
         name=lc_tool.name,
@@ -386,6 +397,23 @@ def from_langchain_tool(lc_tool: Any) -> Any:
             else "content"
         ),
     )
+
+
+@contextlib.contextmanager
+def _arguments_checked(name: str, kwargs: dict[str, Any]) -> Iterator[None]:
+    """A LangChain tool's own validation failing (its full schema wants an argument the
+    model's schema leaves out, an ``InjectedToolArg`` nothing gives) is a
+    ``ToolInvocationError``, as LangGraph's ``ToolNode`` makes it: the model is told."""
+    from pydantic import ValidationError
+
+    from graphkit.tools import ToolArgumentsError
+
+    given = dict(kwargs)
+    try:
+        yield
+    except ValidationError as exc:
+        given.pop(_CALL_ID, None)
+        raise ToolArgumentsError(name, exc, given) from exc
 
 
 _CALL_ID = "__tool_call_id"
@@ -522,12 +550,52 @@ class LangChainNode:
         self.runnable = runnable
         get_name = getattr(runnable, "get_name", None)
         self.__name__ = str(get_name() if callable(get_name) else type(runnable).__name__)
+        self.steps: list[Any] | None = _sequence_steps(runnable)
+        """A plain ``RunnableSequence``'s steps, which the node runs itself, as LangGraph
+        does (each a step of the node's run, ``seq:step:N``; no run of the sequence)."""
 
     def __call__(self, state: Any, config: Any) -> Any:
-        return self.runnable.invoke(for_langchain_state(state), config)
+        value = for_langchain_state(state)
+        if self.steps is None:
+            return self.runnable.invoke(value, config)
+        for config_i, step in _step_configs(config, self.steps):
+            value = step.invoke(value, config_i)
+        return value
 
     async def ainvoke(self, state: Any, config: Any) -> Any:
-        return await self.runnable.ainvoke(for_langchain_state(state), config)
+        value = for_langchain_state(state)
+        if self.steps is None:
+            return await self.runnable.ainvoke(value, config)
+        for config_i, step in _step_configs(config, self.steps):
+            value = await step.ainvoke(value, config_i)
+        return value
+
+
+def _sequence_steps(runnable: Any) -> list[Any] | None:
+    """The steps of a LangChain ``RunnableSequence`` (exactly one: a subclass may run
+    its own way), else None."""
+    from langchain_core.runnables import RunnableSequence
+
+    return list(runnable.steps) if type(runnable) is RunnableSequence else None
+
+
+def _step_configs(config: Any, steps: list[Any]) -> Iterator[tuple[Any, Any]]:
+    """Each step's config, with the step after it: the node's callbacks, tagged
+    ``seq:step:N`` in place of the node's ``seq:step:1``, as LangGraph's node runs a
+    sequence's steps."""
+    from langchain_core.runnables.config import (
+        ensure_config,
+        get_callback_manager_for_config,
+        patch_config,
+    )
+
+    config = ensure_config(config)
+    manager = get_callback_manager_for_config(config)
+    others = [t for t in manager.tags if t != "seq:step:1"]
+    for number, step in enumerate(steps, 1):
+        child = manager.copy()
+        child.tags = [f"seq:step:{number}", *others]
+        yield patch_config(config, callbacks=child), step
 
 
 def for_langchain_state(state: Any) -> Any:

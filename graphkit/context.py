@@ -422,6 +422,11 @@ class TaskContext:
             "metadata": metadata,
             "configurable": configurable,
         }
+        # the run's own name and id are not its tasks' (LangChain's child configs have
+        # neither): a runnable a node calls with this config must not take them
+        if "run_name" in config or "run_id" in config:
+            config.pop("run_name", None)
+            config.pop("run_id", None)
         given = run_config.get("callbacks")  # (always a key, as in LangGraph's node config)
         config["callbacks"] = _callbacks_under(self, given) if given else given
         return config
@@ -704,10 +709,11 @@ class ToolEvents:
         if self.task is not None and self.task.run.emit is not None:
             self.task.run.emit("tools", payload)
 
-    def finished(self, output: Any) -> None:
-        """The tool returned ``output``."""
+    def finished(self, output: Any, response_format: str = "content") -> None:
+        """The tool returned ``output`` (a ``(content, artifact)`` pair for a tool of
+        ``response_format="content_and_artifact"``)."""
         if self.run is not None:
-            self.run.finished(output)
+            self.run.finished(output, response_format)
         self._emit({"event": "tool-finished", "tool_call_id": self.call_id, "output": output})
 
     def failed(self, error: BaseException) -> None:

@@ -38,6 +38,7 @@ from datetime import timedelta
 from typing import Any, Generic, Literal, TypedDict, TypeVar, cast
 
 from graphkit._deprecated import renamed_kwargs
+from graphkit._langchain_runnable import RunnableMethods
 from graphkit.cache.base import BaseCache, cache_namespace, digest
 from graphkit.config import merge_configs
 from graphkit.constants import END, INTERRUPT, START
@@ -474,8 +475,9 @@ class entrypoint:
         )
 
 
-class Workflow:
-    """A compiled entrypoint: the one-node graph behind it, with the graph API."""
+class Workflow(RunnableMethods):
+    """A compiled entrypoint: the one-node graph behind it, with the graph API (a
+    LangChain runnable too, as a compiled graph is)."""
 
     def __init__(
         self,
@@ -868,8 +870,9 @@ class Workflow:
             returned = Any
         return type_json_schema(returned, "LangGraphOutput")
 
-    def get_context_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
-        """The JSON schema of the run context (``entrypoint(context_schema=...)``)."""
+    def get_context_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any] | None:
+        """The JSON schema of the run context (``entrypoint(context_schema=...)``), or
+        None without one."""
         return self.graph.get_context_jsonschema(config)
 
 

@@ -400,10 +400,11 @@ def type_json_schema(annotation: Any, title: str) -> dict[str, Any]:
     return {**found, "title": title}
 
 
-def schema_model(schema: Schema, title: str) -> type[BaseModel]:
+def schema_model(schema: Schema, title: str, *, optional: bool = False) -> type[BaseModel]:
     """A state schema as a pydantic model named ``title`` (a pydantic schema is its own
     model; a root state, a ``RootModel`` of its type; other kinds, a model of their keys,
-    each typed as declared or ``Any`` where pydantic cannot build it)."""
+    each typed as declared or ``Any`` where pydantic cannot build it). ``optional``: every
+    key defaults to None (an output, whose keys a run may never write, as LangGraph's)."""
     from pydantic import ConfigDict, RootModel, create_model
 
     if schema.kind == "pydantic":
@@ -412,7 +413,10 @@ def schema_model(schema: Schema, title: str) -> type[BaseModel]:
         return cast(type[BaseModel], RootModel[schema.channels[ROOT].annotation])  # type: ignore[misc]
     config = ConfigDict(arbitrary_types_allowed=True)
     fields: dict[str, Any] = {
-        key: (spec.annotation, _field_default(schema.cls, key, spec.annotation))
+        key: (
+            spec.annotation,
+            None if optional else _field_default(schema.cls, key, spec.annotation),
+        )
         for key, spec in schema.channels.items()
     }
     try:

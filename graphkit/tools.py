@@ -310,7 +310,7 @@ class Tool:
         except BaseException as exc:
             events.failed(exc)
             raise
-        events.finished(output)
+        events.finished(output, self.response_format)
         return output
 
     async def arun(
@@ -329,7 +329,7 @@ class Tool:
         except BaseException as exc:
             events.failed(exc)
             raise
-        events.finished(output)
+        events.finished(output, self.response_format)
         return output
 
     def injected_values(self, available: dict[str, Any], *, strict: bool = False) -> dict[str, Any]:

@@ -161,3 +161,27 @@ def test_a_stand_in_module_named_langchain_core_is_not_langchain(
     assert list(graph.stream({"n": 1}, stream_mode="messages")) == []
     monkeypatch.undo()
     assert langchain_loaded()
+
+
+def test_a_tasks_langchain_calls_nest_under_the_callers_langsmith_run() -> None:
+    """A run reporting to nothing gives its tasks a callback manager (``dispatch_custom_event``
+    needs its parent run): under a LangSmith run the caller is inside (``@traceable``),
+    LangChain then nests what it traces there, as it did without graphkit's manager."""
+    from langchain_core.callbacks.manager import CallbackManager
+    from langsmith.run_helpers import tracing_context
+    from langsmith.run_trees import RunTree
+
+    parents: list[Any] = []
+
+    def work(state: State) -> Any:
+        callbacks = ensure_config()["callbacks"]
+        parents.append(CallbackManager.configure(inheritable_callbacks=callbacks).parent_run_id)
+        return {}
+
+    graph = _one_node(work)
+    outer = RunTree(name="outer", run_type="chain")
+    with tracing_context(parent=outer, enabled=False):  # (nothing is sent anywhere)
+        graph.invoke({"x": "q"})
+    graph.invoke({"x": "q"})
+    assert parents[0] == outer.id
+    assert parents[1] is not None and parents[1] != outer.id  # (a run of its own)

@@ -134,8 +134,9 @@ class TracedRun(Run):
         await relay.aend(self.root_output())
 
     def root_output(self) -> Any:
-        """The root run's output: the output state, without a pause's interrupts."""
-        output = self.output()
+        """The root run's output: the output state (the ``output_keys`` of it, when the
+        call picks some), without a pause's interrupts."""
+        output = self.output() if self.picked is None else self._values_chunk()
         if isinstance(output, dict) and INTERRUPT in output:
             return {k: v for k, v in output.items() if k != INTERRUPT}
         return output
@@ -171,6 +172,10 @@ class CallbackRelay:
         """Run id -> set once its start was handled (``reached``, ``wait_started``)."""
         self.thread = threading.get_ident()
         """The thread the relay dispatches on (an async run's: its event loop's)."""
+        self.native: set[str] = set()
+        """Run ids of LangChain runs a task ran under the handlers, which LangChain itself
+        told them of (a chat model, a chain, a tool): streamed to ``astream_events``, not
+        called again (their start is skipped, so nothing after it is called)."""
         self.view: Callable[[str, Any], Any] = _identity
         """How the root's input and output and each event are shown (the graph's
         ``trace_view``)."""
@@ -179,22 +184,28 @@ class CallbackRelay:
     def start(self, input: Any) -> None:
         """The root run started."""
         self.runs[self.root_id] = self.manager.on_chain_start(
-            None, _lc(self.view("input", input)), run_id=uuid.UUID(self.root_id), name=self.name
+            None,
+            as_langchain(self.view("input", input)),
+            run_id=uuid.UUID(self.root_id),
+            name=self.name,
         )
 
     async def astart(self, input: Any) -> None:
         """Async ``start``."""
         self.runs[self.root_id] = await self.manager.on_chain_start(
-            None, _lc(self.view("input", input)), run_id=uuid.UUID(self.root_id), name=self.name
+            None,
+            as_langchain(self.view("input", input)),
+            run_id=uuid.UUID(self.root_id),
+            name=self.name,
         )
 
     def end(self, output: Any) -> None:
         """The root run returned ``output``."""
-        self.runs.pop(self.root_id).on_chain_end(_lc(self.view("output", output)))
+        self.runs.pop(self.root_id).on_chain_end(as_langchain(self.view("output", output)))
 
     async def aend(self, output: Any) -> None:
         """Async ``end``."""
-        await self.runs.pop(self.root_id).on_chain_end(_lc(self.view("output", output)))
+        await self.runs.pop(self.root_id).on_chain_end(as_langchain(self.view("output", output)))
 
     def error(self, exc: BaseException) -> None:
         """The root run raised ``exc``."""
@@ -224,7 +235,8 @@ class CallbackRelay:
     def started(self, ev: dict[str, Any], result: Any) -> None:
         """Keep the run manager a start call returned (a chat model's comes in a list)."""
         if ev["event"] in _START:
-            self.runs[ev["run_id"]] = result[0] if isinstance(result, list) else result
+            if result is not None:
+                self.runs[ev["run_id"]] = result[0] if isinstance(result, list) else result
             waiter = self.waiters.pop(ev["run_id"], None)
             if waiter is not None:
                 waiter.set()
@@ -255,30 +267,23 @@ class CallbackRelay:
     def child_manager(self, run_id: str) -> Any:
         """A ``CallbackManager`` for LangChain runnables a task calls with its config:
         the handlers, under the task's run ``run_id`` (as LangGraph's node config has)."""
-        from langchain_core.callbacks.manager import CallbackManager
-
-        handlers = self.manager.inheritable_handlers
-        return CallbackManager(
-            handlers=handlers,
-            inheritable_handlers=handlers,
-            parent_run_id=uuid.UUID(run_id),
-            tags=["seq:step:1"],  # (a LangGraph node runs its function as a sequence's step)
-            metadata={"ls_integration": "langgraph"},
-            inheritable_metadata={"ls_integration": "langgraph"},
-        )
+        return manager_under(run_id, self.manager.inheritable_handlers)
 
     def call_for(self, ev: dict[str, Any]) -> tuple[Any, tuple[Any, ...], dict[str, Any]] | None:
         """The manager method, arguments and keywords an event calls, or None."""
         kind = ev["event"]
         data = ev["data"]
         if kind in _START:
+            if ev["run_id"] in self.native:
+                self.native.discard(ev["run_id"])
+                return None
             return self._start_call(ev, kind, data)
         run = self.runs.get(ev["run_id"])
         if run is None:
             return None
         if kind.endswith("_end"):
             self.runs.pop(ev["run_id"])
-            return _end_call(run, kind, data)
+            return _end_call(run, kind, data, ev["name"])
         if kind.endswith("_error"):
             self.runs.pop(ev["run_id"])
             return _error_call(run, kind, data)
@@ -302,7 +307,11 @@ class CallbackRelay:
         if kind == "on_chain_start":
             if name == "Unnamed":  # a lambda routing function: LangGraph's names for it
                 name = None if self.is_async else "RunnableCallable"
-            return child.on_chain_start, (None, _lc(given)), {"run_id": run_id, "name": name}
+            return (
+                child.on_chain_start,
+                (None, as_langchain(given)),
+                {"run_id": run_id, "name": name},
+            )
         if kind == "on_chat_model_start":
             from graphkit._langchain import to_langchain_messages
 
@@ -315,11 +324,40 @@ class CallbackRelay:
                 "invocation_params": _invocation_params(ev["metadata"]),
             }
             return child.on_chat_model_start, (serialized, messages), keywords
-        keywords = {"run_id": run_id, "name": None, "inputs": given}
+        tool_keywords = {"run_id": run_id, "name": None, "inputs": given, "color": _TOOL_COLOR}
         if data.get("tool_call_id") is not None:
-            keywords["tool_call_id"] = data["tool_call_id"]
+            tool_keywords["tool_call_id"] = data["tool_call_id"]
         serialized = {"name": name, "description": data.get("description") or ""}
-        return child.on_tool_start, (serialized, str(given)), keywords
+        return child.on_tool_start, (serialized, str(given)), tool_keywords
+
+
+def manager_under(run_id: str | None, handlers: list[Any]) -> Any:
+    """A LangChain ``CallbackManager`` for what a task calls: ``handlers``, under the
+    task's run ``run_id`` (a new id when the run reports to nothing: LangChain's
+    ``dispatch_custom_event`` needs a parent run, as LangGraph's node config has)."""
+    from langchain_core.callbacks.manager import CallbackManager
+
+    return CallbackManager(
+        handlers=handlers,
+        inheritable_handlers=handlers,
+        parent_run_id=_outer_run_id() if run_id is None else uuid.UUID(run_id),
+        tags=["seq:step:1"],  # (a LangGraph node runs its function as a sequence's step)
+        metadata={"ls_integration": "langgraph"},
+        inheritable_metadata={"ls_integration": "langgraph"},
+    )
+
+
+def _outer_run_id() -> uuid.UUID:
+    """The id of the LangSmith run the caller is inside (a ``@traceable`` function,
+    ``tracing_context(parent=...)``), else a new one: what a run reporting to nothing
+    puts its tasks' LangChain calls under, so that LangChain nests what it traces under
+    that run as it would without graphkit's manager."""
+    try:
+        from langsmith.run_helpers import get_tracing_context
+    except ImportError:  # (langsmith is LangChain's dependency: here, only a stand-in)
+        return uuid.uuid4()
+    parent = get_tracing_context().get("parent")
+    return parent.id if parent is not None else uuid.uuid4()
 
 
 def _invocation_params(metadata: dict[str, Any]) -> dict[str, Any]:
@@ -335,19 +373,24 @@ def _identity(kind: str, value: Any) -> Any:
     return value
 
 
+_TOOL_COLOR = "green"
+"""The ``color`` a LangChain tool's run reports at its start and end (its default)."""
+
+
 def _end_call(
-    run: Any, kind: str, data: dict[str, Any]
+    run: Any, kind: str, data: dict[str, Any], name: str
 ) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
-    """The ``on_*_end`` call of a chain, tool or chat model run."""
+    """The ``on_*_end`` call of a chain, tool or chat model run (a tool's names it, as
+    LangChain's ``BaseTool.run`` does)."""
     output = data.get("output")
     if kind == "on_chat_model_end":
         from langchain_core.outputs import ChatGeneration, LLMResult
 
-        result = LLMResult(generations=[[ChatGeneration(message=_lc(output))]])
+        result = LLMResult(generations=[[ChatGeneration(message=as_langchain(output))]])
         return run.on_llm_end, (result,), {}
     if kind == "on_tool_end":
-        return run.on_tool_end, (_lc(output),), {}
-    return run.on_chain_end, (_lc(output),), {}
+        return run.on_tool_end, (as_langchain(output),), {"name": name, "color": _TOOL_COLOR}
+    return run.on_chain_end, (as_langchain(output),), {}
 
 
 def _error_call(
@@ -366,14 +409,15 @@ def _token_call(run: Any, chunk: Any) -> tuple[Any, tuple[Any, ...], dict[str, A
     """``on_llm_new_token`` for one streamed chunk of a chat model."""
     from langchain_core.outputs import ChatGenerationChunk
 
-    message = _lc(chunk)
+    message = as_langchain(chunk)
     content = getattr(message, "content", "")
     token = content if isinstance(content, str) else ""
     return run.on_llm_new_token, (token,), {"chunk": ChatGenerationChunk(message=message)}
 
 
-def _lc(value: Any) -> Any:
-    """``value`` as LangChain code reads it: graphkit messages (alone, in a list or as a
+def as_langchain(value: Any) -> Any:
+    """``value`` as LangChain code reads it (a handler; an event of a graph whose keys
+    speak LangChain): graphkit messages (alone, in a list or as a
     dict's values) as LangChain's."""
     from graphkit._langchain import for_langchain, for_langchain_state
     from graphkit.messages import BaseMessage

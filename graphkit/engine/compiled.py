@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import aclosing
@@ -15,11 +16,13 @@ from pydantic import BaseModel, ValidationError
 
 from graphkit._deprecated import renamed_kwargs
 from graphkit._langchain import langchain_loaded
+from graphkit._langchain_runnable import RunnableMethods
+from graphkit._langchain_runnable import register as register_runnable
 from graphkit.config import merge_config, merge_configs
 from graphkit.constants import INTERRUPT
 from graphkit.context import CURRENT_TASK, RunScope
 from graphkit.engine.async_saves import loop_saver
-from graphkit.engine.callbacks import TracedRun, env_tracing, root_run_id
+from graphkit.engine.callbacks import TracedRun, as_langchain, env_tracing, root_run_id
 from graphkit.engine.events import Event, print_event, stream_part
 from graphkit.engine.executor import Executor
 from graphkit.engine.loop import Run
@@ -34,6 +37,7 @@ from graphkit.engine.output_keys import OutputKeys, final_output
 from graphkit.engine.run_events import (
     EVENTS,
     ROOT_NAME,
+    EventedRun,
     EventFilter,
     EventsExecutor,
     evented_tables,
@@ -58,6 +62,7 @@ from graphkit.stores.checkpoint.base import BaseCheckpointSaver
 from graphkit.stores.checkpoint.foreign import is_foreign_saver, wrap_foreign_saver
 from graphkit.types import Command, RunnableConfig, StateSnapshot, StateUpdate, StreamMode
 from graphkit.typing import ContextT, InputT, OutputT, StateLike, StateT
+from graphkit.warnings import LangGraphDeprecatedSinceV10
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -82,8 +87,11 @@ _current_task = CURRENT_TASK.get
 """Bound once (a method of an imported name is looked up anew per call)."""
 
 
-class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
+class CompiledStateGraph(RunnableMethods, Generic[StateT, ContextT, InputT, OutputT]):
     """A validated graph, ready to run. Build it with ``StateGraph.compile()``.
+
+    A LangChain runnable too, as LangGraph's graphs are, once LangChain is imported
+    (``graphkit._langchain_runnable``: ``graph | chain``, ``with_retry``, ...).
 
     Generic as its builder: ``invoke`` returns the output schema's TypedDict (a plain
     dict for a pydantic or dataclass schema, as LangGraph's does).
@@ -116,6 +124,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         self.env_traced = env_tracing()
         """LangSmith tracing was on in the environment at compile: every run reports to
         LangChain's tracer, as in LangGraph (``graphkit.engine.callbacks``)."""
+        register_runnable()  # (a LangChain runnable, once LangChain is imported)
         if checkpointer not in (None, True, False) and not (
             isinstance(checkpointer, BaseCheckpointSaver) or is_foreign_saver(checkpointer)
         ):
@@ -451,6 +460,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             run, resuming = nested_run(
                 self, parent, merged, forward=not streaming, modes=call.modes
             )
+            if isinstance(run, EventedRun) and asyncio._get_running_loop() is None:
+                run.streams_chunks = False  # (a sync ``invoke`` in a node: LangGraph runs
+                # it unstreamed, so its nodes stream no chunk events; ``ainvoke`` streams)
             if langchain_loaded():
                 _langchain_configs(run)
             if streaming and "messages" in call.modes and langchain_loaded():
@@ -833,10 +845,11 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         return schema_model(self.builder.input, "LangGraphInput")
 
     def get_output_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
-        """The graph's output as a pydantic model (``LangGraphOutput``)."""
+        """The graph's output as a pydantic model (``LangGraphOutput``; each key optional,
+        as LangGraph's: a run may never write one)."""
         from graphkit.schema import schema_model
 
-        return schema_model(self.builder.output, "LangGraphOutput")
+        return schema_model(self.builder.output, "LangGraphOutput", optional=True)
 
     @property
     def input_schema(self) -> type[BaseModel]:
@@ -854,14 +867,14 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
 
         return json_schema(self.builder.input, "LangGraphInput")
 
-    def get_context_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
+    def get_context_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any] | None:
         """The JSON schema of the run context (``StateGraph(..., context_schema=...)``);
-        empty without one."""
+        None without one (as LangGraph's: LangGraph Server reads it so)."""
         from graphkit.schema import type_json_schema
 
         context = self.builder.context_schema
         if context is None:
-            return {}
+            return None
         return type_json_schema(context, getattr(context, "__name__", "Context"))
 
     def get_output_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
@@ -869,6 +882,30 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         from graphkit.schema import json_schema
 
         return json_schema(self.builder.output, "LangGraphOutput")
+
+    def config_schema(self, *, include: Sequence[str] | None = None) -> type[BaseModel]:
+        """The run config as a pydantic model (``LangGraphConfig``): ``configurable`` is the
+        context schema, plus the config keys ``include`` names. Deprecated in LangGraph
+        1.0 (warns, as there): use ``get_context_jsonschema``."""
+        warnings.warn(
+            LangGraphDeprecatedSinceV10(
+                "`config_schema` is deprecated. Use `get_context_jsonschema` for the "
+                "relevant schema instead."
+            ),
+            stacklevel=2,
+        )
+        return _config_model(self, include)
+
+    def get_config_jsonschema(self, *, include: Sequence[str] | None = None) -> dict[str, Any]:
+        """``config_schema``'s JSON schema. Deprecated in LangGraph 1.0 (warns, as there):
+        use ``get_context_jsonschema``."""
+        warnings.warn(
+            LangGraphDeprecatedSinceV10(
+                "`get_config_jsonschema` is deprecated. Use `get_context_jsonschema` instead."
+            ),
+            stacklevel=2,
+        )
+        return _config_model(self, include).model_json_schema()
 
     def get_graph(
         self, config: RunnableConfig | None = None, *, xray: bool | int = False
@@ -1117,7 +1154,11 @@ async def graph_events(
                 if ev["event"] == "on_tool_start":  # (its call id and description: for callbacks)
                     ev = {**ev, "data": {"input": ev["data"]["input"]}}
                 if v1:
+                    if ev["event"] == "on_custom_event":  # (v1 has no custom events)
+                        continue
                     ev = {**ev, "parent_ids": []}
+                if run.tables.langchain:  # (its readers see LangChain's messages: so here)
+                    ev = {**ev, "data": {k: as_langchain(v) for k, v in ev["data"].items()}}
             elif mode == "updates":
                 ev = root(
                     "on_chain_stream", {"chunk": chunk if view is None else view(mode, chunk)}
@@ -1194,6 +1235,26 @@ def _final(run: Run, version: str) -> Any:
         interrupts = tuple(output.pop(INTERRUPT, ()))
         return GraphOutput(output, interrupts)
     return output
+
+
+def _config_model(
+    graph: CompiledStateGraph[Any, Any, Any, Any], include: Sequence[str] | None
+) -> type[BaseModel]:
+    """``config_schema``: the context schema as ``configurable`` (when there is one), and
+    the ``RunnableConfig`` keys ``include`` names, each optional."""
+    from typing import get_type_hints
+
+    from pydantic import create_model
+
+    fields: dict[str, Any] = {}
+    context = graph.builder.context_schema
+    if context is not None:
+        fields["configurable"] = (context, None)
+    hints = get_type_hints(RunnableConfig)
+    for key in include or ():
+        if key != "configurable" and key in hints:
+            fields[key] = (hints[key], None)
+    return create_model(graph.get_name("Config"), **fields)
 
 
 def runnable_name(name: str, suffix: str | None) -> str:

@@ -20,6 +20,12 @@ An ``astream_events`` run gets the tap too: there it reports each such model cal
 graphkit's own models report theirs (``run_events.model_run``: ``on_chat_model_start``,
 ``_stream`` per chunk, ``_end``), unless the run's callbacks see the call themselves.
 
+The LangChain chains (a ``RunnableLambda``, a prompt, a parser, a sequence) and tools a
+task runs itself report to an ``astream_events`` run the same way (``on_chain_*``,
+``on_prompt_*``, ``on_tool_*``, ..., nested as LangChain nests them), and so does a custom
+event a task dispatches (``on_custom_event``); LangChain runs that graphkit starts itself
+(untraced: no parent run) are not, since graphkit reports those.
+
 A model tagged ``nostream`` (or ``langsmith:nostream``) is left out. A run that does
 not stream ``"messages"``, or runs where langchain_core was never imported (no
 LangChain model can exist), never get here: ``tap_tokens`` is not called for them.
@@ -65,6 +71,9 @@ class TokenTap(BaseCallbackHandler, _StreamingCallbackHandler):
         """Run id of a model call being streamed -> its task and its chunks' metadata."""
         self.reported: dict[UUID, Any] = {}
         """Run id of a model call an ``astream_events`` run reports -> its ``ModelRun``."""
+        self.runs: dict[UUID, Any] = {}
+        """Run id of a LangChain chain or tool an ``astream_events`` run reports -> its
+        ``RunEvents`` (while it runs: what starts under it reports under it)."""
 
     def on_chat_model_start(
         self,
@@ -99,13 +108,80 @@ class TokenTap(BaseCallbackHandler, _StreamingCallbackHandler):
         from graphkit.engine.run_events import events_of, model_run
 
         events = events_of(CURRENT_TASK.get())
-        if events is None or events.relay is not None:
+        if events is None or not events.to_stream:  # (callbacks alone: LangChain calls them)
             return
-        name = kwargs.get("name") or serialized.get("name") or serialized.get("id", ["?"])[-1]
+        name = _run_name(serialized, kwargs)
         shown = {k: v for k, v in metadata.items() if k.startswith("ls_")}
-        reported = model_run(str(name), messages[0] if messages else [], tags, shown)
+        parent = self.runs.get(kwargs.get("parent_run_id"))  # type: ignore[arg-type]
+        parents = None if parent is None else [*parent.parent_ids, parent.run_id]
+        given = messages[0] if messages else []
+        reported = model_run(name, given, tags, shown, parents, str(run_id))
         if reported is not None:
             self.reported[run_id] = reported
+
+    # -- LangChain chains and tools a task runs (``astream_events``)
+    def on_chain_start(
+        self, serialized: dict[str, Any] | None, inputs: Any, *, run_id: UUID, **kwargs: Any
+    ) -> None:
+        """A LangChain runnable a task runs starts: an ``astream_events`` run reports it
+        (``on_chain_start``, or ``on_prompt_start``/``on_parser_start``/... by its type)."""
+        kind = kwargs.get("run_type") or "chain"
+        self._start(kind, _run_name(serialized, kwargs), inputs, run_id, kwargs)
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        """The runnable returned: its end event."""
+        run = self.runs.pop(run_id, None)
+        if run is not None:
+            run.end(outputs)
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        """The runnable raised: forget it (``astream_events`` streams no chain errors)."""
+        self.runs.pop(run_id, None)
+
+    def on_tool_start(
+        self, serialized: dict[str, Any] | None, input_str: str, *, run_id: UUID, **kwargs: Any
+    ) -> None:
+        """A LangChain tool a task calls itself starts: an ``astream_events`` run reports it."""
+        given = kwargs.get("inputs")
+        self._start(
+            "tool",
+            _run_name(serialized, kwargs),
+            input_str if given is None else given,
+            run_id,
+            kwargs,
+        )
+
+    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        """The tool returned: its end event."""
+        self.on_chain_end(output, run_id=run_id)
+
+    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        """The tool raised: its error event (``astream_events`` leaves it out)."""
+        run = self.runs.pop(run_id, None)
+        if run is not None:
+            run.failed(error)
+
+    def _start(
+        self, kind: str, name: str, given: Any, run_id: UUID, kwargs: dict[str, Any]
+    ) -> None:
+        """Report a LangChain run starting under the task (or a LangChain run this
+        reports): one graphkit itself called untraced (no parent run) is not."""
+        from graphkit.engine.run_events import langchain_run
+
+        parent_id = kwargs.get("parent_run_id")
+        if parent_id is None:
+            return
+        parent = self.runs.get(parent_id)
+        run = langchain_run(
+            kind,
+            name,
+            list(kwargs.get("tags") or ()),
+            str(parent_id),
+            None if parent is None else [*parent.parent_ids, parent.run_id],
+            str(run_id),
+        )
+        if run is not None:
+            self.runs[run_id] = run.start(given)
 
     def on_llm_new_token(
         self, token: Any, *, chunk: Any = None, run_id: UUID, **kwargs: Any
@@ -143,6 +219,12 @@ class TokenTap(BaseCallbackHandler, _StreamingCallbackHandler):
         if reported is not None:
             reported.failed(error)
 
+    def on_custom_event(self, name: Any, data: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        """A task's ``dispatch_custom_event``: on an ``astream_events`` run's stream."""
+        from graphkit.engine.run_events import custom_event
+
+        custom_event(str(name), data)
+
     def tap_output_iter(self, run_id: UUID, output: Iterator[Any]) -> Iterator[Any]:
         """(``_StreamingCallbackHandler``: chunks come through ``on_llm_new_token``.)"""
         return output
@@ -150,6 +232,14 @@ class TokenTap(BaseCallbackHandler, _StreamingCallbackHandler):
     def tap_output_aiter(self, run_id: UUID, output: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """(As ``tap_output_iter``.)"""
         return output
+
+
+def _run_name(serialized: dict[str, Any] | None, kwargs: dict[str, Any]) -> str:
+    """A LangChain run's name, as its event stream names it."""
+    name = kwargs.get("name")
+    if name is None and serialized:
+        name = serialized.get("name") or (serialized.get("id") or ["Unnamed"])[-1]
+    return str(name or "Unnamed")
 
 
 TOKEN_TAP = TokenTap()

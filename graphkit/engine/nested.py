@@ -49,6 +49,11 @@ def joins_parent(config: RunnableConfig | None, parent: TaskContext) -> bool:
     return bool(thread == parent_thread)
 
 
+_OWN = frozenset({"configurable", "run_name", "run_id"})
+"""Keys of the outer run's config a graph run inside it does not take: its own
+``configurable`` is made below, and the outer run's name and id are that run's."""
+
+
 def nested_run(
     graph: CompiledStateGraph[Any, Any, Any, Any],
     parent: TaskContext,
@@ -69,7 +74,7 @@ def nested_run(
     parent.subgraph_calls += 1
     segment = namespace_segment(parent.name, parent.id, mode)
     namespace = (*outer.namespace, segment, *((str(index),) if index else ()))
-    merged: dict[str, Any] = {k: v for k, v in outer.config.items() if k != "configurable"}
+    merged: dict[str, Any] = {k: v for k, v in outer.config.items() if k not in _OWN}
     merged.update({k: v for k, v in (config or {}).items() if k != "configurable"})
     # the parent's configurable (a user id, ...) is the subgraph's too, as in LangGraph;
     # the parent's checkpoint is not the subgraph's

@@ -109,6 +109,8 @@ class EventFilter:
         """True when ``ev`` passes."""
         name, tags = ev["name"], ev["tags"]
         kind = ev["event"][3:].rpartition("_")[0]  # on_chat_model_stream -> chat_model
+        if kind == "custom":  # (a custom event's type is its name, as LangChain filters it)
+            kind = name
         if self.include_names is None and self.include_types is None and self.include_tags is None:
             include = True
         else:
@@ -163,6 +165,12 @@ class EventsExecutor:
         streaming ``"messages"``), else None."""
         self.pending: dict[int, tuple[RunEvents, Any]] = {}
         """Id of a task context -> its node's run and output, until its branches ran."""
+        self.quiet: set[int] = set()
+        """Ids of the contexts of nested graph runs whose nodes stream no chunk events
+        (``EventedRun.streams_chunks``)."""
+        self.run_tags: dict[int, list[str]] = {}
+        """Id of a nested graph run's context -> the tags its config adds to the run's
+        (its nodes carry them)."""
         self.lineage: dict[Any, list[str]] = {}
         """(id of a task context, ``@task`` call or None) or id of a nested run's
         context -> its run id, after those of its ancestors (the root's first)."""
@@ -201,7 +209,8 @@ class EventsExecutor:
             chain.failed(exc)
             raise
         if not self.after_branches(chain, output):
-            chain.emit("stream", {"chunk": output})
+            if id(ctx.run) not in self.quiet:
+                chain.emit("stream", {"chunk": output})
             await asyncio.sleep(0)  # (see ``later``)
             chain.end(output)
         return output
@@ -210,7 +219,7 @@ class EventsExecutor:
         """A node or ``@task`` call returned ``output``: its stream and end events, now
         or (for a node with conditional edges) once its branches ran."""
         if not self.after_branches(chain, output):
-            chain.returned(output)
+            chain.returned(output, id(chain.ctx.run) not in self.quiet)
 
     def after_branches(self, chain: RunEvents, output: Any) -> bool:
         """For a node with conditional edges: keep its stream and end events for
@@ -226,7 +235,7 @@ class EventsExecutor:
         """The node ``ctx`` runs finished (its branches ran): its kept events go out."""
         kept = self.pending.pop(id(ctx), None)
         if kept is not None:
-            kept[0].returned(kept[1])
+            kept[0].returned(kept[1], id(ctx.run) not in self.quiet)
 
     def node_failed(self, ctx: TaskContext, error: BaseException) -> None:
         """The node ``ctx`` runs failed after it returned (a routing function raised)."""
@@ -238,7 +247,7 @@ class EventsExecutor:
         """Start the chain run of a node attempt (or of the ``@task`` call running here)."""
         call = CURRENT_CALL.get()
         if call is None:
-            tags = [f"graph:step:{ctx.step}", *self.tags]
+            tags = [f"graph:step:{ctx.step}", *self.tags, *self.run_tags.get(id(ctx.run), ())]
             given = state
             parents = self.graph_lineage(ctx)
         else:  # under the task it is called in
@@ -315,9 +324,18 @@ def inner_metadata(ctx: TaskContext) -> dict[str, Any]:
 
 
 def inner_run(
-    kind: str, name: str, extra_tags: Sequence[str] = (), extra: dict[str, Any] | None = None
+    kind: str,
+    name: str,
+    extra_tags: Sequence[str] = (),
+    extra: dict[str, Any] | None = None,
+    parents: list[str] | None = None,
+    run_id: str | None = None,
 ) -> RunEvents | None:
-    """The run of a model or tool called in the current task, when it streams events."""
+    """The run of a model or tool called in the current task, when it streams events:
+    under the task (or under ``parents``, the run ids of a LangChain run it is inside).
+    A LangChain run (``run_id``: LangChain's id for it) has the tags LangChain gives it
+    (its place in a sequence first); when the run's callbacks were given it, LangChain
+    told them of it already (``CallbackRelay.native``)."""
     ctx = CURRENT_TASK.get()
     events = events_of(ctx)
     if events is None:
@@ -326,8 +344,53 @@ def inner_run(
     metadata = inner_metadata(ctx)
     if extra:
         metadata.update(extra)
-    tags = ["seq:step:1", *events.tags, *(t for t in extra_tags if t not in events.tags)]
-    return RunEvents(ctx, kind, name, tags, metadata, list(events.inside(ctx)))
+    if run_id is not None:  # (a LangChain run: the tags LangChain gives it)
+        tags = [*extra_tags, *(t for t in events.tags if t not in extra_tags)]
+    else:
+        tags = ["seq:step:1", *events.tags, *(t for t in extra_tags if t not in events.tags)]
+    inside = list(events.inside(ctx)) if parents is None else parents
+    run = RunEvents(ctx, kind, name, tags, metadata, inside)
+    if run_id is not None:
+        run.run_id = run_id
+        if events.relay is not None:
+            events.relay.native.add(run_id)
+    return run
+
+
+def langchain_run(
+    kind: str, name: str, tags: list[str], parent_id: str, parents: list[str] | None, run_id: str
+) -> RunEvents | None:
+    """The run ``run_id`` of a LangChain runnable or tool the current task runs, when the
+    task's run streams events (callbacks alone: LangChain calls them itself): under the
+    LangChain run ``parents`` ends with, else under the task when ``parent_id`` is the
+    task's run."""
+    ctx = CURRENT_TASK.get()
+    events = events_of(ctx)
+    if events is None or not events.to_stream:
+        return None
+    assert ctx is not None
+    if parents is None:
+        parents = events.inside(ctx)
+        if parents[-1] != parent_id:  # (not under the task: not a run of this one)
+            return None
+    return inner_run(kind, name, tags, None, list(parents), run_id)
+
+
+def custom_event(name: str, data: Any) -> None:
+    """A custom event the current task sent (LangChain's ``dispatch_custom_event``): on
+    the ``astream_events`` stream, reported by the task's run, as LangGraph streams it
+    (the run's callback handlers get it from LangChain itself)."""
+    ctx = CURRENT_TASK.get()
+    events = events_of(ctx)
+    if events is None or not events.to_stream:
+        return
+    assert ctx is not None
+    lineage = events.inside(ctx)
+    tags = ["seq:step:1", *events.tags]
+    ev = stream_event(
+        "on_custom_event", name, lineage[-1], data, tags, inner_metadata(ctx), lineage[:-1]
+    )
+    ctx.run.emit(EVENTS, ev)  # type: ignore[misc]  # (events_of: the run emits)
 
 
 class RunEvents:
@@ -392,9 +455,11 @@ class RunEvents:
         it (``astream_events`` streams no chain errors)."""
         self.emit("error", {"error": error, "input": self.input})
 
-    def returned(self, output: Any) -> None:
-        """A chain run returned ``output``: its one stream chunk, then its end."""
-        self.emit("stream", {"chunk": output})
+    def returned(self, output: Any, stream: bool = True) -> None:
+        """A chain run returned ``output``: its one stream chunk (unless not ``stream``),
+        then its end."""
+        if stream:
+            self.emit("stream", {"chunk": output})
         self.end(output)
 
 
@@ -434,10 +499,16 @@ class ModelRun:
 
 
 def model_run(
-    name: str, messages: list[Any], tags: Sequence[str], metadata: dict[str, Any]
+    name: str,
+    messages: list[Any],
+    tags: Sequence[str],
+    metadata: dict[str, Any],
+    parents: list[str] | None = None,
+    run_id: str | None = None,
 ) -> ModelRun | None:
-    """The events of a chat model call in the current task (None when not streamed)."""
-    run = inner_run("chat_model", name, tags, metadata)
+    """The events of a chat model call in the current task (None when not streamed;
+    ``run_id``: LangChain's, for a LangChain model)."""
+    run = inner_run("chat_model", name, tags, metadata, parents, run_id)
     return None if run is None else ModelRun(run, messages)
 
 
@@ -453,11 +524,12 @@ class ToolRun:
         # (the call id and description: for callbacks; astream_events streams the input)
         run.emit("start", {"input": args, "tool_call_id": call_id, "description": description})
 
-    def finished(self, output: Any) -> None:
+    def finished(self, output: Any, response_format: str = "content") -> None:
         """The tool returned ``output``: called for a tool call (with its id), the
-        ``ToolMessage`` it answers with, as a LangChain tool invoked with a call shows."""
+        ``ToolMessage`` it answers with, as a LangChain tool invoked with a call shows
+        (with its artifact, for a ``content_and_artifact`` tool)."""
         if self.call_id is not None:
-            output = _as_tool_message(output, self.run.name, self.call_id)
+            output = _as_tool_message(output, self.run.name, self.call_id, response_format)
         self.run.end(output)
 
     def failed(self, error: BaseException) -> None:
@@ -467,14 +539,18 @@ class ToolRun:
         )
 
 
-def _as_tool_message(output: Any, name: str, call_id: str) -> Any:
+def _as_tool_message(output: Any, name: str, call_id: str, response_format: str) -> Any:
     from graphkit.messages import ToolMessage
     from graphkit.prebuilt.tool_node import _content  # (how ToolNode words a result)
     from graphkit.types import Command
 
     if isinstance(output, (ToolMessage, Command)):
         return output
-    return ToolMessage(content=_content(output), name=name, tool_call_id=call_id)
+    artifact = None
+    pair = response_format == "content_and_artifact"
+    if pair and isinstance(output, tuple) and len(output) == 2:
+        output, artifact = output
+    return ToolMessage(content=_content(output), name=name, tool_call_id=call_id, artifact=artifact)
 
 
 def tool_run(name: str, args: Any, call_id: str | None, description: str = "") -> ToolRun | None:
@@ -559,6 +635,10 @@ class EventedRun(Run):
     the graph, under the task, with the graph's nodes under it."""
 
     _chain: RunEvents | None = None
+    streams_chunks: bool = True
+    """Its nodes' runs stream their output (``on_chain_stream``): False for a graph a
+    sync node invokes (LangGraph runs those without streaming), True for a subgraph
+    node or a graph an async node awaits."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -570,9 +650,19 @@ class EventedRun(Run):
         events = events_of(parent)
         if events is None:
             return
-        tags = ["seq:step:1", *events.tags]
+        if self.streams_chunks:
+            events.quiet.discard(id(self.ctx))
+        else:
+            events.quiet.add(id(self.ctx))
+        own = [t for t in self.config.get("tags") or () if t not in events.tags]
+        if own:  # (``with_config(tags=)``: its run and nodes carry them, as in LangGraph)
+            events.run_tags[id(self.ctx)] = own
+        else:  # (an earlier context's, at the same address)
+            events.run_tags.pop(id(self.ctx), None)
+        tags = ["seq:step:1", *events.tags, *own]
         parents = list(events.inside(parent))
-        chain = RunEvents(parent, "chain", self.graph.name, tags, inner_metadata(parent), parents)
+        name = self.config.get("run_name") or self.graph.name  # (``with_config(run_name=)``)
+        chain = RunEvents(parent, "chain", name, tags, inner_metadata(parent), parents)
         events.lineage[id(self.ctx)] = [*parents, chain.run_id]
         self._chain = chain.start(input)
 
