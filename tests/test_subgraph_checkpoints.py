@@ -616,3 +616,39 @@ def test_with_exit_durability_a_paused_subgraph_saves_and_resumes_inside(
     final = graph.invoke(Command(resume="ok"), config, durability="exit")
     assert final["log"] == ["prepared", "answer=ok", "finished", "after"]
     assert calls == ["prepare", "ask", "ask", "finish"]
+
+
+def test_a_subgraphs_history_configs_carry_the_map_its_streamed_checkpoints_show(
+    saver: BaseCheckpointSaver,
+) -> None:
+    """``get_state_history`` of a subgraph namespace gives each checkpoint the config (and
+    parent config) the ``checkpoints`` stream showed for it, ``checkpoint_map`` included,
+    as LangGraph does: the map names the enclosing graph's checkpoint and the subgraph's."""
+    inner = (
+        StateGraph(Inner)
+        .add_node("a", lambda s: {"log": ["a"]})
+        .add_node("b", lambda s: {"log": ["b"]})
+        .add_edge(START, "a")
+        .add_edge("a", "b")
+        .compile()
+    )
+    graph = (
+        StateGraph(State).add_node("sub", inner).add_edge(START, "sub").compile(checkpointer=saver)
+    )
+    config = cfg()
+    streamed: dict[str, list[dict[str, Any]]] = {}
+    for ns, payload in graph.stream({"log": []}, config, stream_mode="checkpoints", subgraphs=True):
+        streamed.setdefault("|".join(ns), []).append(payload)
+    (sub_ns,) = [ns for ns in streamed if ns]
+    history = list(
+        graph.get_state_history(
+            {**config, "configurable": {**config["configurable"], "checkpoint_ns": sub_ns}}
+        )
+    )[::-1]
+    assert [s.config for s in history] == [p["config"] for p in streamed[sub_ns]]
+    assert [s.parent_config for s in history] == [p["parent_config"] for p in streamed[sub_ns]]
+    root_ids = {p["config"]["configurable"]["checkpoint_id"] for p in streamed[""]}
+    for snap in history:
+        mapping = snap.config["configurable"]["checkpoint_map"]
+        assert mapping[sub_ns] == snap.config["configurable"]["checkpoint_id"]
+        assert mapping[""] in root_ids

@@ -308,11 +308,11 @@ def checkpoint_payload(
     parent: RunnableConfig | None = saved.parent_config
     if not (parent or {}).get("configurable", {}).get("checkpoint_id"):
         parent = None
-    parents = saved.metadata.get("parents")
-    ns = configurable.get("checkpoint_ns")
-    if parents and ns:  # a subgraph's: how to reach it
-        config = _with_map(config, parents, ns)
-        parent = _with_map(parent, parents, ns) if parent is not None else None
+    from graphkit.engine.nested import with_checkpoint_map  # (nested imports the loop)
+
+    parents = saved.metadata.get("parents")  # a subgraph's: how to reach it
+    config = with_checkpoint_map(config, None, parents)
+    parent = with_checkpoint_map(parent, None, parents) if parent is not None else None
     return {
         "config": config,
         "parent_config": parent,
@@ -321,15 +321,6 @@ def checkpoint_payload(
         "next": list(saved.next),
         "tasks": tasks,
     }
-
-
-def _with_map(config: RunnableConfig, parents: dict[str, str], ns: str) -> RunnableConfig:
-    """A config of subgraph namespace ``ns`` with the ``checkpoint_map`` LangGraph gives
-    it: the checkpoint of each enclosing graph (metadata ``parents``) and its own,
-    which ``get_state``/``invoke`` with that config time-travel by."""
-    configurable = config["configurable"]
-    mapping = {**parents, ns: configurable.get("checkpoint_id")}
-    return {**config, "configurable": {**configurable, "checkpoint_map": mapping}}
 
 
 def _subgraph_state(

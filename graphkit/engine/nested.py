@@ -130,16 +130,21 @@ def split_checkpoint_map(config: RunnableConfig) -> tuple[RunnableConfig, dict[s
     return {**config, "configurable": top}, targets
 
 
-def with_checkpoint_map(config: RunnableConfig, given: RunnableConfig | None) -> RunnableConfig:
+def with_checkpoint_map(
+    config: RunnableConfig, given: RunnableConfig | None, parents: Any = None
+) -> RunnableConfig:
     """``config`` (a saved checkpoint's, in a subgraph namespace) with the
-    ``checkpoint_map`` that leads back to it from the top graph: the map of the config
-    it was reached with, ``given``, plus this namespace's entry (none without one)."""
+    ``checkpoint_map`` that leads back to it from the top graph, as LangGraph gives it:
+    the map of the config it was reached with, ``given``, else the enclosing graphs'
+    checkpoints its metadata names (``parents``), plus this namespace's entry (no map
+    without either)."""
     configurable = config.get("configurable") or {}
     ns = configurable.get("checkpoint_ns") or ""
     given_map = ((given or {}).get("configurable") or {}).get("checkpoint_map")
-    if not ns or not isinstance(given_map, dict):
+    base = given_map if isinstance(given_map, dict) else parents
+    if not ns or not isinstance(base, dict):
         return config
-    mapping = {**given_map, ns: configurable.get("checkpoint_id")}
+    mapping = {**base, ns: configurable.get("checkpoint_id")}
     return {**config, "configurable": {**configurable, "checkpoint_map": mapping}}
 
 

@@ -219,7 +219,11 @@ def snapshot(
     results = {**ran, **results}
     for task_id, name, path in _in_shown_order(shown_tasks(frontier, step), graph.tables.nodes):
         tasks.append(_snapshot_task(task_id, name, path, errors, interrupts, results))
-    config = with_checkpoint_map(found.config, via)
+    parents = (found.metadata or {}).get("parents")
+    config = with_checkpoint_map(found.config, via, parents)
+    parent_config = found.parent_config
+    if parent_config is not None:
+        parent_config = with_checkpoint_map(parent_config, via, parents)
     if saver is not None:
         tasks = [_with_state(graph, t, config, saver, recurse) for t in tasks]
     finished: set[str] = set()
@@ -247,7 +251,7 @@ def snapshot(
         config=config,
         metadata=dict(found.metadata),
         created_at=found.checkpoint["ts"],
-        parent_config=found.parent_config,
+        parent_config=parent_config,
         tasks=tuple(tasks),
         interrupts=tuple(i for t in tasks for i in t.interrupts),
     )
