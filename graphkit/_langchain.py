@@ -358,30 +358,39 @@ def from_langchain_tool(lc_tool: Any) -> Any:
     )
     func = getattr(lc_tool, "func", None) if direct else None
     coroutine = getattr(lc_tool, "coroutine", None) if direct else None
+    # Run through its ``invoke``, in a run that reports runs the tool reports its own run
+    # (given the task's config: LangChain's current one), and what it runs nests under it.
+    reports_itself = func is None and coroutine is None
 
-    def prepared(kwargs: dict[str, Any]) -> Any:
+    def prepared(kwargs: dict[str, Any], whole: bool = False) -> Any:
+        """The tool's input: its arguments, or the whole call (``whole``: its output is
+        then a ``ToolMessage``, as LangGraph's ``ToolNode`` invokes a tool)."""
         call_id = kwargs.pop(_CALL_ID, None)
         if func is not None or coroutine is not None:
             if call_id_param is not None:
                 kwargs[call_id_param] = call_id
             return kwargs
-        if call_id is None or (call_id_param is None and not handles_errors):
+        if call_id is None or (call_id_param is None and not handles_errors and not whole):
             return kwargs
         return {"name": lc_tool.name, "args": kwargs, "id": call_id, "type": "tool_call"}
 
     def run(**kwargs: Any) -> Any:
         if func is not None:
             return _graphkit_output(func(**prepared(kwargs)))
+        traced = reports_itself and _reporting()
+        config = None if traced else untraced(tap=True)
         with _arguments_checked(lc_tool.name, kwargs):
-            return _graphkit_output(lc_tool.invoke(prepared(kwargs), untraced(tap=True)))
+            return _graphkit_output(lc_tool.invoke(prepared(kwargs, traced), config))
 
     async def arun(**kwargs: Any) -> Any:
         if coroutine is not None:
             return _graphkit_output(await coroutine(**prepared(kwargs)))
         if func is not None:
             return _graphkit_output(await asyncio.to_thread(func, **prepared(kwargs)))
+        traced = reports_itself and _reporting()
+        config = None if traced else untraced(tap=True)
         with _arguments_checked(lc_tool.name, kwargs):
-            return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs), untraced(tap=True)))
+            return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs, traced), config))
 
     return Tool(
         name=lc_tool.name,
@@ -396,7 +405,16 @@ def from_langchain_tool(lc_tool: Any) -> Any:
             if response_format == "content_and_artifact" and (func or coroutine)
             else "content"
         ),
+        reports_itself=reports_itself,
     )
+
+
+def _reporting() -> bool:
+    """Whether the current task's run reports its runs (callbacks, ``astream_events``):
+    a LangChain tool is then run with the task's config, not ``untraced``."""
+    from graphkit.engine.run_events import reporting
+
+    return reporting()
 
 
 @contextlib.contextmanager

@@ -730,16 +730,17 @@ NO_TOOL_EVENTS = ToolEvents(None, "")
 
 
 def tool_events(
-    name: str, tool_call_id: str | None, args: Any, description: str = ""
+    name: str, tool_call_id: str | None, args: Any, description: str = "", reported: bool = True
 ) -> ToolEvents:
     """Announce a tool call on ``stream_mode="tools"`` and ``astream_events`` (those
-    that stream) and return its events."""
+    that stream; not the latter when the tool reports its run itself: not ``reported``)
+    and return its events."""
     task = CURRENT_TASK.get()
     if task is None or task.run.emit is None:
         return NO_TOOL_EVENTS
     streams = task.run.streams("tools")
     run = None
-    if "events" in task.run.modes:
+    if reported and "events" in task.run.modes:
         from graphkit.engine.run_events import tool_run
 
         run = tool_run(name, args, tool_call_id, description)
@@ -802,5 +803,5 @@ def _callbacks_under(task: TaskContext, given: Any) -> Any:
     events = events_of(task)
     if events is None or events.relay is None:
         return given
-    manager = events.relay.child_manager(events.inside(task)[-1])
+    manager = events.relay.child_manager(events.inside(task)[-1], events.step_tags(task))
     return manager if events.tap_callbacks is None else events.tap_callbacks(manager)

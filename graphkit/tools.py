@@ -213,6 +213,10 @@ class Tool:
     """``"content"``: the return value is what the model sees; ``"content_and_artifact"``:
     the function returns ``(content, artifact)``, the model sees ``content`` and the
     ``ToolMessage`` keeps ``artifact`` (raw data for the app, not sent to the model)."""
+    reports_itself: bool = False
+    """The function reports the tool's run to LangChain's callbacks itself (a LangChain
+    tool run through its own ``invoke``): in a run that reports runs (callbacks,
+    ``astream_events``) graphkit reports none for it, so the run shows once."""
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -301,7 +305,10 @@ class Tool:
                 "build it from a function with @tool to make it callable"
             )
         given = kwargs if input is None else input
-        events = tool_events(self.name, tool_call_id, given, self.description)
+        events = tool_events(
+            self.name, tool_call_id, given, self.description, not self.reports_itself
+        )
+        inside = None if events.run is None else events.run.enter()
         try:
             if self.func is not None:
                 output = self.func(**kwargs)
@@ -310,6 +317,9 @@ class Tool:
         except BaseException as exc:
             events.failed(exc)
             raise
+        finally:
+            if inside is not None:
+                events.run.leave(inside)
         events.finished(output, self.response_format)
         return output
 
@@ -320,7 +330,10 @@ class Tool:
         if self.coroutine is None and self.func is None:
             return self.run(kwargs, tool_call_id=tool_call_id, input=input)
         given = kwargs if input is None else input
-        events = tool_events(self.name, tool_call_id, given, self.description)
+        events = tool_events(
+            self.name, tool_call_id, given, self.description, not self.reports_itself
+        )
+        inside = None if events.run is None else await events.run.aenter()
         try:
             if self.coroutine is not None:
                 output = await self.coroutine(**kwargs)
@@ -329,6 +342,9 @@ class Tool:
         except BaseException as exc:
             events.failed(exc)
             raise
+        finally:
+            if inside is not None:
+                events.run.leave(inside)
         events.finished(output, self.response_format)
         return output
 

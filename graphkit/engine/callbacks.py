@@ -264,10 +264,11 @@ class CallbackRelay:
             return
         waiter.wait(STARTED_TIMEOUT)
 
-    def child_manager(self, run_id: str) -> Any:
+    def child_manager(self, run_id: str, tags: list[str]) -> Any:
         """A ``CallbackManager`` for LangChain runnables a task calls with its config:
-        the handlers, under the task's run ``run_id`` (as LangGraph's node config has)."""
-        return manager_under(run_id, self.manager.inheritable_handlers)
+        the handlers, under the task's (or tool call's) run ``run_id``, with ``tags``
+        (as LangGraph's node config has)."""
+        return manager_under(run_id, self.manager.inheritable_handlers, tags)
 
     def call_for(self, ev: dict[str, Any]) -> tuple[Any, tuple[Any, ...], dict[str, Any]] | None:
         """The manager method, arguments and keywords an event calls, or None."""
@@ -331,17 +332,21 @@ class CallbackRelay:
         return child.on_tool_start, (serialized, str(given)), tool_keywords
 
 
-def manager_under(run_id: str | None, handlers: list[Any]) -> Any:
+def manager_under(
+    run_id: str | None, handlers: list[Any], tags: list[str] | None = None
+) -> Any:
     """A LangChain ``CallbackManager`` for what a task calls: ``handlers``, under the
     task's run ``run_id`` (a new id when the run reports to nothing: LangChain's
-    ``dispatch_custom_event`` needs a parent run, as LangGraph's node config has)."""
+    ``dispatch_custom_event`` needs a parent run, as LangGraph's node config has), or
+    under a tool call's run; ``tags``: the step's (``EventsExecutor.step_tags``)."""
     from langchain_core.callbacks.manager import CallbackManager
 
     return CallbackManager(
         handlers=handlers,
         inheritable_handlers=handlers,
         parent_run_id=_outer_run_id() if run_id is None else uuid.UUID(run_id),
-        tags=["seq:step:1"],  # (a LangGraph node runs its function as a sequence's step)
+        # (a LangGraph node runs its function as a sequence's step: ``seq:step:1``)
+        tags=["seq:step:1"] if tags is None else tags,
         metadata={"ls_integration": "langgraph"},
         inheritable_metadata={"ls_integration": "langgraph"},
     )

@@ -73,7 +73,7 @@ class TaskConfigs(Mapping[str, Any]):
         to nothing: its parent run is no one's, and a config read twice reads the same."""
         events = events_of(task)
         if events is not None:  # (under the task's own run: made for each read)
-            manager = manager_under(events.inside(task)[-1], [])
+            manager = manager_under(events.inside(task)[-1], [], events.step_tags(task))
             return _with_tap(manager) if self.tap else manager
         scope, where = task.run.scope, (id(task), _get_call())
         last = self.last

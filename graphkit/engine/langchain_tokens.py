@@ -20,11 +20,12 @@ An ``astream_events`` run gets the tap too: there it reports each such model cal
 graphkit's own models report theirs (``run_events.model_run``: ``on_chat_model_start``,
 ``_stream`` per chunk, ``_end``), unless the run's callbacks see the call themselves.
 
-The LangChain chains (a ``RunnableLambda``, a prompt, a parser, a sequence) and tools a
-task runs itself report to an ``astream_events`` run the same way (``on_chain_*``,
-``on_prompt_*``, ``on_tool_*``, ..., nested as LangChain nests them), and so does a custom
-event a task dispatches (``on_custom_event``); LangChain runs that graphkit starts itself
-(untraced: no parent run) are not, since graphkit reports those.
+The LangChain chains (a ``RunnableLambda``, a prompt, a parser, a sequence), retrievers
+and tools a task runs itself report to an ``astream_events`` run the same way
+(``on_chain_*``, ``on_prompt_*``, ``on_retriever_*``, ``on_tool_*``, ..., nested as
+LangChain nests them: under a tool ``ToolNode`` runs too), and so does a custom event a
+task dispatches (``on_custom_event``, from the run it was sent in); LangChain runs that
+graphkit starts itself (untraced: no parent run) are not, since graphkit reports those.
 
 A model tagged ``nostream`` (or ``langsmith:nostream``) is left out. A run that does
 not stream ``"messages"``, or runs where langchain_core was never imported (no
@@ -156,10 +157,26 @@ class TokenTap(BaseCallbackHandler, _StreamingCallbackHandler):
         self.on_chain_end(output, run_id=run_id)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        """The tool raised: its error event (``astream_events`` leaves it out)."""
+        """The tool raised: its error event, with the call's id."""
         run = self.runs.pop(run_id, None)
         if run is not None:
-            run.failed(error)
+            data = {"error": error, "input": run.input, "tool_call_id": kwargs.get("tool_call_id")}
+            run.emit("error", data)
+
+    def on_retriever_start(
+        self, serialized: dict[str, Any] | None, query: str, *, run_id: UUID, **kwargs: Any
+    ) -> None:
+        """A LangChain retriever a task (or tool) runs starts: an ``astream_events`` run
+        reports it (``on_retriever_start``, its input the query)."""
+        self._start("retriever", _run_name(serialized, kwargs), {"query": query}, run_id, kwargs)
+
+    def on_retriever_end(self, documents: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        """The retriever returned ``documents``: its end event."""
+        self.on_chain_end(documents, run_id=run_id)
+
+    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        """The retriever raised: forget it (``astream_events`` streams no errors)."""
+        self.runs.pop(run_id, None)
 
     def _start(
         self, kind: str, name: str, given: Any, run_id: UUID, kwargs: dict[str, Any]
@@ -219,11 +236,20 @@ class TokenTap(BaseCallbackHandler, _StreamingCallbackHandler):
         if reported is not None:
             reported.failed(error)
 
-    def on_custom_event(self, name: Any, data: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        """A task's ``dispatch_custom_event``: on an ``astream_events`` run's stream."""
+    def on_custom_event(
+        self,
+        name: Any,
+        data: Any,
+        *,
+        run_id: UUID,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """A task's ``dispatch_custom_event``: on an ``astream_events`` run's stream, from
+        the run it was sent in (``run_id``: a LangChain run this reports, or the task's)."""
         from graphkit.engine.run_events import custom_event
 
-        custom_event(str(name), data)
+        custom_event(str(name), data, self.runs.get(run_id), tags)
 
     def tap_output_iter(self, run_id: UUID, output: Iterator[Any]) -> Iterator[Any]:
         """(``_StreamingCallbackHandler``: chunks come through ``on_llm_new_token``.)"""

@@ -33,6 +33,7 @@ import inspect
 import uuid
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from graphkit.context import CURRENT_CALL, CURRENT_TASK, TaskContext
@@ -52,6 +53,15 @@ EVENTS = "events"
 
 ROOT_NAME = "LangGraph"
 """LangGraph's default name of a compiled graph (and its root run's)."""
+
+INSIDE_TOOL: ContextVar[tuple[Any, Any, list[str]] | None] = ContextVar(
+    "graphkit_inside_tool", default=None
+)
+"""(Task, ``@task`` call, run ids down to the tool's) of the tool call whose body runs
+here, in a run that reports runs: what the body runs (a chain, a model, a custom event)
+reports under the tool's run, as LangChain nests a tool's runs (``ToolRun.enter``)."""
+
+_inside_tool = INSIDE_TOOL.get
 
 _FILTERS = (
     "include_names",
@@ -263,10 +273,26 @@ class EventsExecutor:
         return self.lineage.get(id(ctx.run)) or [self.root_id]
 
     def inside(self, ctx: TaskContext) -> list[str]:
-        """Run ids down to the task (or ``@task`` call) running here: the parents of
-        what it runs (a model, a tool, a graph)."""
+        """Run ids down to the task (or ``@task`` call, or tool call) running here: the
+        parents of what it runs (a model, a tool, a graph)."""
+        tool = self.tool_here(ctx)
+        if tool is not None:
+            return tool
         found = self.lineage.get((id(ctx), CURRENT_CALL.get()))
         return found if found is not None else self.graph_lineage(ctx)
+
+    def tool_here(self, ctx: TaskContext) -> list[str] | None:
+        """Run ids down to the tool call whose body runs here in ``ctx``, or None."""
+        here = _inside_tool()
+        if here is None or here[0] is not ctx or here[1] != CURRENT_CALL.get():
+            return None
+        return here[2]
+
+    def step_tags(self, ctx: TaskContext) -> list[str]:
+        """The tag LangChain gives what runs here, before the config's: a node's (or
+        ``@task`` call's) step, ``seq:step:1``; none in a tool call's body (a LangChain
+        tool's child runs inherit only the config's tags)."""
+        return [] if self.tool_here(ctx) is not None else ["seq:step:1"]
 
 
 def _call_input(spec: CallSpec) -> Any:
@@ -347,7 +373,11 @@ def inner_run(
     if run_id is not None:  # (a LangChain run: the tags LangChain gives it)
         tags = [*extra_tags, *(t for t in events.tags if t not in extra_tags)]
     else:
-        tags = ["seq:step:1", *events.tags, *(t for t in extra_tags if t not in events.tags)]
+        tags = [
+            *events.step_tags(ctx),
+            *events.tags,
+            *(t for t in extra_tags if t not in events.tags),
+        ]
     inside = list(events.inside(ctx)) if parents is None else parents
     run = RunEvents(ctx, kind, name, tags, metadata, inside)
     if run_id is not None:
@@ -376,17 +406,22 @@ def langchain_run(
     return inner_run(kind, name, tags, None, list(parents), run_id)
 
 
-def custom_event(name: str, data: Any) -> None:
+def custom_event(
+    name: str, data: Any, parent: RunEvents | None = None, tags: list[str] | None = None
+) -> None:
     """A custom event the current task sent (LangChain's ``dispatch_custom_event``): on
-    the ``astream_events`` stream, reported by the task's run, as LangGraph streams it
-    (the run's callback handlers get it from LangChain itself)."""
+    the ``astream_events`` stream, reported by the run it was sent in (``parent``, a
+    LangChain run the task runs, else the task's or tool call's), with the ``tags``
+    LangChain gives it, as LangGraph streams it (the run's callback handlers get it from
+    LangChain itself)."""
     ctx = CURRENT_TASK.get()
     events = events_of(ctx)
     if events is None or not events.to_stream:
         return
     assert ctx is not None
-    lineage = events.inside(ctx)
-    tags = ["seq:step:1", *events.tags]
+    lineage = events.inside(ctx) if parent is None else [*parent.parent_ids, parent.run_id]
+    if tags is None:
+        tags = [*events.step_tags(ctx), *events.tags]
     ev = stream_event(
         "on_custom_event", name, lineage[-1], data, tags, inner_metadata(ctx), lineage[:-1]
     )
@@ -524,6 +559,40 @@ class ToolRun:
         # (the call id and description: for callbacks; astream_events streams the input)
         run.emit("start", {"input": args, "tool_call_id": call_id, "description": description})
 
+    def enter(self) -> Any:
+        """The tool's body runs here from now: what it runs reports under the tool's run
+        (LangChain's current config too: ``langchain_config``), once an async run's
+        handlers saw its start (as a node's: ``EventsExecutor.call``). Returns the token
+        ``leave`` takes."""
+        relay = self._awaited_relay()
+        if relay is not None:
+            relay.wait_started(self.run.run_id)
+        return self._inside()
+
+    async def aenter(self) -> Any:
+        """Async ``enter``."""
+        relay = self._awaited_relay()
+        if relay is not None:
+            await relay.reached(self.run.run_id)
+        return self._inside()
+
+    def _awaited_relay(self) -> Any:
+        """The ``CallbackRelay`` of an async run with callbacks (which sees the tool's
+        start as the run's stream is consumed), else None."""
+        events = events_of(self.run.ctx)
+        if events is None or events.relay is None or events.inline is not None:
+            return None
+        return events.relay
+
+    def _inside(self) -> Any:
+        run = self.run
+        return INSIDE_TOOL.set((run.ctx, CURRENT_CALL.get(), [*run.parent_ids, run.run_id]))
+
+    @staticmethod
+    def leave(token: Any) -> None:
+        """The tool's body returned (or raised): put back what ``enter`` replaced."""
+        INSIDE_TOOL.reset(token)
+
     def finished(self, output: Any, response_format: str = "content") -> None:
         """The tool returned ``output``: called for a tool call (with its id), the
         ``ToolMessage`` it answers with, as a LangChain tool invoked with a call shows
@@ -659,7 +728,7 @@ class EventedRun(Run):
             events.run_tags[id(self.ctx)] = own
         else:  # (an earlier context's, at the same address)
             events.run_tags.pop(id(self.ctx), None)
-        tags = ["seq:step:1", *events.tags, *own]
+        tags = [*events.step_tags(parent), *events.tags, *own]
         parents = list(events.inside(parent))
         name = self.config.get("run_name") or self.graph.name  # (``with_config(run_name=)``)
         chain = RunEvents(parent, "chain", name, tags, inner_metadata(parent), parents)
