@@ -16,7 +16,7 @@ from tests.parity.test_events_parity import collect, shapes
 
 callbacks = pytest.importorskip("langchain_core.callbacks")
 from langchain_core.runnables import RunnableConfig  # noqa: E402
-from langchain_core.tools import InjectedToolArg  # noqa: E402
+from langchain_core.tools import InjectedToolArg, InjectedToolCallId  # noqa: E402
 
 
 class S(TypedDict):
@@ -599,3 +599,313 @@ def test_a_graph_a_sync_node_invokes_streams_events_as_in_langgraph(gk: Lib, lg:
     ours = events(gk)
     assert ours == events(lg)
     assert ("on_chain_start", "renamed", ("seq:step:1", "inner-tag")) in [s[:3] for s in ours]
+
+
+# -- what a tool run by ToolNode runs inside itself ----------------------------------
+
+
+class Inside(callbacks.BaseCallbackHandler):  # type: ignore[misc]
+    """``Calls``, with the tool, custom event, retriever and chat model calls too."""
+
+    def __init__(self) -> None:
+        from tests.parity.test_callbacks_parity import Calls
+
+        self.calls_of = Calls()
+
+    @property
+    def calls(self) -> list[tuple[Any, ...]]:
+        """The calls; what one got as its ``repr`` when it holds a ``Command`` (each
+        library has its own class)."""
+        return [
+            (*call[:-1], repr(call[-1])) if "Command(" in repr(call[-1]) else call
+            for call in self.calls_of.calls
+        ]
+
+    def on_chain_start(self, serialized: Any, inputs: Any, **kw: Any) -> None:
+        self.calls_of.on_chain_start(serialized, inputs, **kw)
+
+    def on_chain_end(self, outputs: Any, **kw: Any) -> None:
+        self.calls_of.on_chain_end(outputs, **kw)
+
+    def on_chain_error(self, error: BaseException, **kw: Any) -> None:
+        self.calls_of.on_chain_error(error, **kw)
+
+    def on_tool_start(self, serialized: Any, input_str: str, **kw: Any) -> None:
+        given = (serialized["name"], input_str, kw.get("inputs"), kw.get("tool_call_id"))
+        self.calls_of._add("tool_start", given, kw)
+
+    def on_tool_end(self, output: Any, **kw: Any) -> None:
+        self.calls_of._add("tool_end", output, kw)
+
+    def on_tool_error(self, error: BaseException, **kw: Any) -> None:
+        self.calls_of._add("tool_error", error, kw)
+
+    def on_custom_event(self, name: str, data: Any, **kw: Any) -> None:
+        self.calls_of._add("custom_event", (name, data), kw)
+
+    def on_retriever_start(self, serialized: Any, query: str, **kw: Any) -> None:
+        self.calls_of._add("retriever_start", query, kw)
+
+    def on_retriever_end(self, documents: Any, **kw: Any) -> None:
+        self.calls_of._add("retriever_end", [d.page_content for d in documents], kw)
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kw: Any) -> None:
+        self.calls_of._add("chat_model_start", messages, kw)
+
+    def on_llm_end(self, response: Any, **kw: Any) -> None:
+        self.calls_of._add("llm_end", response.generations[0][0].message, kw)
+
+
+def _inner_chain() -> Any:
+    from langchain_core.runnables import RunnableLambda
+
+    return RunnableLambda(lambda x: x * 2).with_config(run_name="inner_chain")
+
+
+def _failing(x: int) -> int:
+    raise ValueError("inner boom")
+
+
+def inner_tools(lib: Lib) -> dict[str, Any]:
+    """LangChain tools of each kind graphkit runs, each running something inside itself:
+    a custom event and a chain; a chat model; a retriever; a chain that raises."""
+    import importlib
+
+    from langchain_core.documents import Document
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage, ToolMessage
+    from langchain_core.retrievers import BaseRetriever
+    from langchain_core.runnables import RunnableLambda
+    from langchain_core.tools import ToolException, tool
+
+    inner = _inner_chain()
+    prebuilt = importlib.import_module(f"{lib.name}.prebuilt")
+
+    class Docs(BaseRetriever):  # type: ignore[misc]
+        def _get_relevant_documents(self, query: str, *, run_manager: Any = None) -> Any:
+            return [Document(page_content=f"doc about {query}")]
+
+    @tool
+    def plain_tool(x: int) -> int:
+        """Plain."""
+        callbacks.dispatch_custom_event("progress", {"x": x})
+        return inner.invoke(x)  # type: ignore[no-any-return]
+
+    @tool(response_format="content_and_artifact")
+    def artifact_tool(x: int) -> tuple[str, dict[str, int]]:
+        """Artifact."""
+        callbacks.dispatch_custom_event("progress", {"x": x})
+        return str(inner.invoke(x)), {"raw": x}
+
+    @tool
+    def call_id_tool(x: int, tool_call_id: Annotated[str, InjectedToolCallId]) -> str:
+        """Call id."""
+        callbacks.dispatch_custom_event("progress", {"x": x})
+        return f"{tool_call_id}:{inner.invoke(x)}"
+
+    @tool
+    def command_tool(x: int, tool_call_id: Annotated[str, InjectedToolCallId]) -> Any:
+        """Command."""
+        callbacks.dispatch_custom_event("progress", {"x": x})
+        answer = ToolMessage(str(inner.invoke(x)), tool_call_id=tool_call_id, id="t1")
+        return lib.Command(update={"messages": [answer]})
+
+    @tool
+    def handling_tool(x: int) -> int:
+        """Handles its errors."""
+        callbacks.dispatch_custom_event("progress", {"x": x})
+        inner.invoke(x)
+        raise ToolException("no luck")
+
+    handling_tool.handle_tool_error = True
+
+    def state_tool(x: int, state: Any) -> int:
+        """Reads the state."""
+        callbacks.dispatch_custom_event("progress", {"n": len(state["messages"])})
+        return inner.invoke(x)  # type: ignore[no-any-return]
+
+    injected = Annotated[dict[str, Any], prebuilt.InjectedState]  # (the library's marker)
+    state_tool.__annotations__ = {"x": int, "state": injected, "return": int}
+
+    @tool
+    async def async_tool(x: int) -> int:
+        """Async."""
+        await callbacks.adispatch_custom_event("progress", {"x": x})
+        return await inner.ainvoke(x)  # type: ignore[no-any-return]
+
+    @tool
+    def model_tool(x: int) -> str:
+        """Asks a chat model."""
+        model = GenericFakeChatModel(messages=iter([AIMessage("hello world there", id="m1")]))
+        return str(model.invoke(f"x is {x}").content)
+
+    @tool
+    def retriever_tool(x: int) -> str:
+        """Retrieves."""
+        return str(Docs().invoke(str(x))[0].page_content)
+
+    @tool
+    def failing_tool(x: int) -> int:
+        """Runs a chain that raises."""
+        return RunnableLambda(_failing).with_config(run_name="failing").invoke(x)  # type: ignore[no-any-return]
+
+    found = [
+        plain_tool, artifact_tool, call_id_tool, command_tool, handling_tool, tool(state_tool),
+        async_tool, model_tool, retriever_tool, failing_tool,
+    ]  # fmt: skip
+    return {t.name: t for t in found}
+
+
+def tool_graph(lib: Lib, name: str) -> Any:
+    """A graph whose ``ToolNode`` runs one call of the tool ``name`` (tool errors handled)."""
+    import importlib
+
+    prebuilt = importlib.import_module(f"{lib.name}.prebuilt")
+    builder = lib.StateGraph(lib.MessagesState)
+    node = prebuilt.ToolNode([inner_tools(lib)[name]], handle_tool_errors=True)
+    builder.add_node("tools", node)
+    builder.add_edge(lib.START, "tools")
+    return builder.compile()
+
+
+def tool_call(name: str) -> dict[str, Any]:
+    from langchain_core.messages import AIMessage
+
+    call = {"name": name, "args": {"x": 2}, "id": "c1", "type": "tool_call"}
+    return {"messages": [AIMessage("", tool_calls=[call], id="a1")]}
+
+
+def nested(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Each event as the tests compare it: ``shapes``, with the position of its run and
+    its parents' (in order of first appearance) and what it carries."""
+    from tests.parity.conftest import plain
+
+    at: dict[str, int] = {}
+    found = []
+    for ev in events:
+        (shape,) = shapes([ev])
+        at.setdefault(ev["run_id"], len(at))
+        data = {
+            k: type(v).__name__ if isinstance(v, BaseException) else plain(v)
+            for k, v in ev["data"].items()
+            if k != "chunk"
+        }
+        parents = [at.get(p) for p in ev["parent_ids"]]
+        found.append((*shape, at[ev["run_id"]], parents, repr(data)))
+    return found
+
+
+def tool_run_calls(lib: Lib, name: str, how: str) -> list[tuple[Any, ...]]:
+    """What a handler given in the config sees of a ToolNode's call of the tool ``name``,
+    in a sync or async run."""
+    handler = Inside()
+    graph, given = tool_graph(lib, name), tool_call(name)
+    config = {"callbacks": [handler], "tags": ["T"]}
+    if how == "sync":
+        graph.invoke(given, config)
+    else:
+        asyncio.run(graph.ainvoke(given, config))
+    return handler.calls
+
+
+def tool_run_events(lib: Lib, name: str, with_handler: bool = False) -> list[Any]:
+    """``astream_events`` (v2) of a ToolNode's call of the tool ``name`` (with a handler
+    given in the config too: its calls after the events)."""
+    handler = Inside()
+    config: dict[str, Any] = {"tags": ["T"]}
+    if with_handler:
+        config["callbacks"] = [handler]
+    found = collect(tool_graph(lib, name), tool_call(name), config, version="v2")
+    return [*nested(found), *handler.calls]
+
+
+DIRECT_OR_NOT = [
+    "plain_tool",
+    "artifact_tool",
+    "call_id_tool",
+    "command_tool",
+    "handling_tool",
+    "state_tool",
+]
+"""Tools graphkit runs through LangChain's ``invoke`` and tools it runs the function of."""
+
+
+@pytest.mark.parametrize("how", ["sync", "async"])
+@pytest.mark.parametrize("name", DIRECT_OR_NOT)
+def test_what_a_tool_runs_reports_under_its_run_to_handlers_as_in_langgraph(
+    gk: Lib, lg: Lib, name: str, how: str
+) -> None:
+    gk_tools = Lib(gk.name, _with_tool_node(gk, "graphkit"))
+    lg_tools = Lib(lg.name, _with_tool_node(lg, "langgraph"))
+    ours = tool_run_calls(gk_tools, name, how)
+    assert ours == tool_run_calls(lg_tools, name, how)
+    methods = [call[0] for call in ours]
+    assert methods.count("tool_start") == 1 and methods.count("custom_event") == 1
+    tool_run = next(call[2] for call in ours if call[0] == "tool_start")
+    inner = next(call for call in ours if call[1] == "inner_chain")
+    assert inner[3] == tool_run and inner[4] == ("T",)  # (under the tool, its tags only)
+
+
+@pytest.mark.parametrize("name", [*DIRECT_OR_NOT, "async_tool"])
+def test_what_a_tool_runs_streams_its_events_under_the_tool_as_in_langgraph(
+    gk: Lib, lg: Lib, name: str
+) -> None:
+    gk_tools = Lib(gk.name, _with_tool_node(gk, "graphkit"))
+    ours = tool_run_events(gk_tools, name)
+    assert ours == tool_run_events(Lib(lg.name, _with_tool_node(lg, "langgraph")), name)
+    kinds = [event[0] for event in ours]
+    assert kinds.count("on_tool_start") == 1 and "on_custom_event" in kinds
+    tool_run = next(event[5] for event in ours if event[0] == "on_tool_start")
+    custom = next(event for event in ours if event[0] == "on_custom_event")
+    inner = next(event for event in ours if event[1] == "inner_chain")
+    assert custom[5] == tool_run and inner[6][-1] == tool_run
+
+
+@pytest.mark.parametrize("name", ["plain_tool", "command_tool", "async_tool"])
+def test_a_tools_inner_runs_go_to_events_and_handlers_at_once_as_in_langgraph(
+    gk: Lib, lg: Lib, name: str
+) -> None:
+    gk_tools = Lib(gk.name, _with_tool_node(gk, "graphkit"))
+    ours = tool_run_events(gk_tools, name, with_handler=True)
+    lg_tools = Lib(lg.name, _with_tool_node(lg, "langgraph"))
+    assert ours == tool_run_events(lg_tools, name, with_handler=True)
+    assert [call[0] for call in ours].count("tool_start") == 1
+
+
+@pytest.mark.parametrize("name", ["model_tool", "retriever_tool", "failing_tool"])
+def test_a_model_retriever_or_error_inside_a_tool_reports_under_it_as_in_langgraph(
+    gk: Lib, lg: Lib, name: str
+) -> None:
+    gk_tools = Lib(gk.name, _with_tool_node(gk, "graphkit"))
+    lg_tools = Lib(lg.name, _with_tool_node(lg, "langgraph"))
+    for how in ("sync", "async"):
+        ours = tool_run_calls(gk_tools, name, how)
+        assert ours == tool_run_calls(lg_tools, name, how)
+        tool_run = next(call[2] for call in ours if call[0] == "tool_start")
+        assert [call[0] for call in ours if call[3] == tool_run] == {
+            "model_tool": ["chat_model_start", "llm_end"],
+            "retriever_tool": ["retriever_start", "retriever_end"],
+            "failing_tool": ["chain_start", "chain_error"],
+        }[name]
+    events = tool_run_events(gk_tools, name)
+    assert events == tool_run_events(lg_tools, name)
+    assert tool_run_events(gk_tools, name, with_handler=True) == tool_run_events(
+        lg_tools, name, with_handler=True
+    )
+
+
+def test_a_chat_model_inside_a_tool_streams_its_tokens_once_as_in_langgraph(
+    gk: Lib, lg: Lib
+) -> None:
+    def tokens(lib: Lib, config: Any) -> list[Any]:
+        chunks = tool_graph(lib, "model_tool").stream(
+            tool_call("model_tool"), config, stream_mode="messages"
+        )
+        return [(type(m).__name__, m.content, meta["langgraph_node"]) for m, meta in chunks]
+
+    gk_tools = Lib(gk.name, _with_tool_node(gk, "graphkit"))
+    lg_tools = Lib(lg.name, _with_tool_node(lg, "langgraph"))
+    for config in (None, {"callbacks": [Inside()]}):
+        ours = tokens(gk_tools, config)
+        assert ours == tokens(lg_tools, config)
+        assert "".join(c[1] for c in ours if c[0] == "AIMessageChunk") == "hello world there"
