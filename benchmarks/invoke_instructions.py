@@ -13,7 +13,8 @@ after, so teardown is not counted). Needs valgrind; takes 10-30 s per workload:
 joined by a list reducer; ``chain``: the 100-node chain; ``chain_messages`` /
 ``chain_messages_lc``: one ``stream(stream_mode="messages")`` of it, the second with
 langchain_core imported (the tap for LangChain models' tokens is then set up, though
-no node calls one). Any workload with ``_lc`` appended runs with langchain_core
+no node calls one); ``tool_node`` / ``lc_tool_node``: a ``ToolNode`` running one call of
+a graphkit ``@tool`` / of a LangChain ``@tool`` (given LangChain's ``AIMessage``). Any workload with ``_lc`` appended runs with langchain_core
 imported (each task's config is then LangChain's current config while it runs).
 The fixed part of a fan-out is about ``fanout_1 - (fanout_10 - fanout_1) / 9``. Threads count too: a fan-out's
 figure varies by a few thousand between runs (the helper overseer's looks).
@@ -57,6 +58,28 @@ elif kind == "chain":
 elif kind == "chain_messages":
     chain_graph = bench_engine.chain_graph("graphkit")
     call = lambda: list(chain_graph.stream({{"x": 0}}, stream_mode="messages"))
+elif kind in ("tool_node", "lc_tool_node"):  # (one tool call: graphkit's @tool, LangChain's)
+    from graphkit import END, START, MessagesState, StateGraph
+    from graphkit.prebuilt import ToolNode
+
+    if kind == "lc_tool_node":
+        from langchain_core.messages import AIMessage
+        from langchain_core.tools import tool
+    else:
+        from graphkit import AIMessage, tool
+
+    @tool
+    def double(x: int) -> int:
+        '''Double x.'''
+        return 2 * x
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("tools", ToolNode([double]))
+    builder.add_edge(START, "tools")
+    builder.add_edge("tools", END)
+    graph = builder.compile()
+    asked = AIMessage("", tool_calls=[{{"name": "double", "args": {{"x": 2}}, "id": "c1"}}])
+    call = lambda: graph.invoke({{"messages": [asked]}})
 else:
     call = bench_engine.fanout("graphkit", int(kind.split("_")[1]))
 for _ in range(50):

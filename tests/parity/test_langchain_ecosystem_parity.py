@@ -15,6 +15,8 @@ from tests.parity.conftest import Lib
 from tests.parity.test_events_parity import collect, shapes
 
 callbacks = pytest.importorskip("langchain_core.callbacks")
+from langchain_core.documents import Document  # noqa: E402
+from langchain_core.retrievers import BaseRetriever  # noqa: E402
 from langchain_core.runnables import RunnableConfig  # noqa: E402
 from langchain_core.tools import InjectedToolArg, InjectedToolCallId  # noqa: E402
 
@@ -656,6 +658,13 @@ class Inside(callbacks.BaseCallbackHandler):  # type: ignore[misc]
         self.calls_of._add("llm_end", response.generations[0][0].message, kw)
 
 
+class Docs(BaseRetriever):  # type: ignore[misc]
+    """A retriever: one document about the query."""
+
+    def _get_relevant_documents(self, query: str, *, run_manager: Any = None) -> Any:
+        return [Document(page_content=f"doc about {query}")]
+
+
 def _inner_chain() -> Any:
     from langchain_core.runnables import RunnableLambda
 
@@ -671,19 +680,13 @@ def inner_tools(lib: Lib) -> dict[str, Any]:
     a custom event and a chain; a chat model; a retriever; a chain that raises."""
     import importlib
 
-    from langchain_core.documents import Document
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage, ToolMessage
-    from langchain_core.retrievers import BaseRetriever
     from langchain_core.runnables import RunnableLambda
     from langchain_core.tools import ToolException, tool
 
     inner = _inner_chain()
     prebuilt = importlib.import_module(f"{lib.name}.prebuilt")
-
-    class Docs(BaseRetriever):  # type: ignore[misc]
-        def _get_relevant_documents(self, query: str, *, run_manager: Any = None) -> Any:
-            return [Document(page_content=f"doc about {query}")]
 
     @tool
     def plain_tool(x: int) -> int:
@@ -909,3 +912,12 @@ def test_a_chat_model_inside_a_tool_streams_its_tokens_once_as_in_langgraph(
         ours = tokens(gk_tools, config)
         assert ours == tokens(lg_tools, config)
         assert "".join(c[1] for c in ours if c[0] == "AIMessageChunk") == "hello world there"
+
+
+def test_a_retriever_a_node_calls_streams_its_events_as_in_langgraph(gk: Lib, lg: Lib) -> None:
+    def finds(s: S) -> dict[str, Any]:
+        return {"x": len(Docs().invoke(str(s["x"])))}
+
+    ours = nested(collect(single(gk, finds), {"x": 1}, {"tags": ["T"]}))
+    assert ours == nested(collect(single(lg, finds), {"x": 1}, {"tags": ["T"]}))
+    assert ("on_retriever_end", "Docs") in [event[:2] for event in ours]
