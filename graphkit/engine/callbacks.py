@@ -332,9 +332,7 @@ class CallbackRelay:
         return child.on_tool_start, (serialized, str(given)), tool_keywords
 
 
-def manager_under(
-    run_id: str | None, handlers: list[Any], tags: list[str] | None = None
-) -> Any:
+def manager_under(run_id: str | None, handlers: list[Any], tags: list[str] | None = None) -> Any:
     """A LangChain ``CallbackManager`` for what a task calls: ``handlers``, under the
     task's run ``run_id`` (a new id when the run reports to nothing: LangChain's
     ``dispatch_custom_event`` needs a parent run, as LangGraph's node config has), or
