@@ -334,6 +334,7 @@ def from_langchain_tool(lc_tool: Any) -> Any:
     becomes graphkit's; a tool whose function asks for graphkit's injections
     (``InjectedState``, ...) is built from that function.
     """
+    from graphkit.engine.run_events import reporting
     from graphkit.tools import Injection, Tool, _model_from_json_schema
 
     own = _graphkit_injected_tool(lc_tool)
@@ -377,7 +378,7 @@ def from_langchain_tool(lc_tool: Any) -> Any:
     def run(**kwargs: Any) -> Any:
         if func is not None:
             return _graphkit_output(func(**prepared(kwargs)))
-        traced = reports_itself and _reporting()
+        traced = reports_itself and reporting()
         config = None if traced else untraced(tap=True)
         with _arguments_checked(lc_tool.name, kwargs):
             return _graphkit_output(lc_tool.invoke(prepared(kwargs, traced), config))
@@ -387,7 +388,7 @@ def from_langchain_tool(lc_tool: Any) -> Any:
             return _graphkit_output(await coroutine(**prepared(kwargs)))
         if func is not None:
             return _graphkit_output(await asyncio.to_thread(func, **prepared(kwargs)))
-        traced = reports_itself and _reporting()
+        traced = reports_itself and reporting()
         config = None if traced else untraced(tap=True)
         with _arguments_checked(lc_tool.name, kwargs):
             return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs, traced), config))
@@ -407,14 +408,6 @@ def from_langchain_tool(lc_tool: Any) -> Any:
         ),
         reports_itself=reports_itself,
     )
-
-
-def _reporting() -> bool:
-    """Whether the current task's run reports its runs (callbacks, ``astream_events``):
-    a LangChain tool is then run with the task's config, not ``untraced``."""
-    from graphkit.engine.run_events import reporting
-
-    return reporting()
 
 
 @contextlib.contextmanager
