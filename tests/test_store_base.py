@@ -421,10 +421,15 @@ def test_async_embed_from_sync_code_runs_it(make_store: MakeStore) -> None:
     assert store.search(("a",), query="x")[0].score == pytest.approx(1.0)
 
 
-def test_put_with_index_list_needs_an_index(make_store: MakeStore) -> None:
+def test_put_with_index_list_without_an_index_is_ignored(make_store: MakeStore) -> None:
+    """As LangGraph documents: a store made without ``index=`` ignores ``put(index=...)``
+    (so code written for an indexed store runs on a plain one), but a bad path still raises."""
     store = make_store()
-    with pytest.raises(ValueError, match="needs a store created with index"):
-        store.put(("a",), "k", {"text": "x"}, index=["text"])
+    store.put(("a",), "k", {"text": "x"}, index=["text"])
+    store.put(("a",), "j", {"text": "y"}, index=False)
+    assert [(r.key, r.score) for r in store.search(("a",), query="x")] == [("j", None), ("k", None)]
+    with pytest.raises(ValueError, match="index must be None, False or a list"):
+        store.put(("a",), "k", {"text": "x"}, index="text")  # type: ignore[arg-type]
 
 
 def test_query_without_index_is_ignored(make_store: MakeStore) -> None:

@@ -218,7 +218,7 @@ class CheckpointSession:
         self.saved_values = dict(values)
         writes: dict[str, list[Write]] = {}
         resumes: dict[str, list[Any]] = {}
-        for task_id, channel, value in found.pending_writes:
+        for task_id, channel, value in found.pending_writes or ():
             writes.setdefault(task_id, []).append((channel, value))
             if channel == RESUME:
                 resumes[task_id] = list(value)

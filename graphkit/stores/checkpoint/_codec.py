@@ -131,10 +131,33 @@ def check_versions(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> N
                 )
 
 
-def check_keep_latest(keep_latest: int) -> None:
-    """ValueError for a negative ``prune(keep_latest=...)``."""
+def kept_by_prune(strategy: str, keep_latest: int) -> int:
+    """How many checkpoints per namespace ``prune(strategy=, keep_latest=)`` keeps:
+    LangGraph's ``strategy="delete"`` keeps none, ``"keep_latest"`` keeps ``keep_latest``
+    (1 unless given). ValueError for another strategy or a negative count."""
+    if strategy not in ("keep_latest", "delete"):
+        raise InvalidArgumentError(
+            f"prune(strategy={strategy!r}) is not a strategy: use 'keep_latest' (keep the "
+            "newest checkpoint of each namespace, or keep_latest=N of them) or 'delete'."
+        )
     if keep_latest < 0:
         raise InvalidArgumentError(f"keep_latest must be >= 0, got {keep_latest}")
+    return 0 if strategy == "delete" else keep_latest
+
+
+def task_index_of(task_path: str | int) -> int:
+    """The position ``put_writes(..., task_path)`` files a task's writes under: graphkit's
+    runtime passes the task's index in its step (an int); code written for LangGraph's
+    savers passes its task path (a string), filed as 0 (such writes then order by task
+    id). ValueError for anything else."""
+    if type(task_path) is int:
+        return task_path
+    if isinstance(task_path, str):
+        return 0
+    raise InvalidArgumentError(
+        f"put_writes() takes a task path (str) or a task index (int) after the task id, "
+        f"got {type(task_path).__name__} {task_path!r}"
+    )
 
 
 def dumps(serde: Serializer, value: Any, where: Callable[[], str]) -> bytes:

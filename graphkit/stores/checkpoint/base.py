@@ -61,8 +61,8 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TypedDict
 
 from graphkit.constants import MISSING
 from graphkit.errors import ConfigError, EmptyChannelError, SaverNotImplementedError
@@ -188,9 +188,12 @@ class CheckpointMetadata(TypedDict, total=False):
     """Checkpoint ids of the parent graphs, by namespace."""
 
 
-@dataclass(frozen=True, slots=True)
-class CheckpointTuple:
-    """A checkpoint as read back, with everything needed to resume from it."""
+class CheckpointTuple(NamedTuple):
+    """A checkpoint as read back, with everything needed to resume from it.
+
+    A named tuple, as LangGraph's: ``config, checkpoint, metadata, parent_config,
+    pending_writes = saver.get_tuple(config)`` unpacks it, and ``_replace`` changes a copy.
+    """
 
     config: RunnableConfig
     """``{"configurable": {"thread_id", "checkpoint_ns", "checkpoint_id"}}`` of this checkpoint."""
@@ -200,9 +203,9 @@ class CheckpointTuple:
     """Exactly the metadata given to ``put``."""
     parent_config: RunnableConfig | None = None
     """Config of the checkpoint this one was put after, or None for the first."""
-    pending_writes: list[tuple[str, str, Any]] = field(default_factory=list)
+    pending_writes: list[tuple[str, str, Any]] | None = None
     """(task_id, channel, value), ordered by task_index, then task_id, then write order
-    (a custom saver may leave both out, as with LangGraph's)."""
+    (our savers always give a list; a custom saver may leave it out, as with LangGraph's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -639,12 +642,15 @@ class BaseCheckpointSaver:
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
-        task_index: int = 0,
+        task_path: str | int = "",
     ) -> None:
         """Store the (channel, value) writes of one task against the checkpoint in ``config``.
 
         Putting the same ``task_id`` again replaces its earlier writes. Atomic.
-        ``get_tuple`` returns them ordered by ``task_index``, then write order.
+        ``task_path``: the task's index in its step (an int: graphkit's runtime passes
+        one), or LangGraph's task path (a string, which our savers accept and do not
+        store). ``get_tuple`` returns the writes ordered by that index, then task id,
+        then write order.
         """
         raise not_implemented(self, "put_writes")
 
@@ -738,8 +744,11 @@ class BaseCheckpointSaver:
         """
         raise not_implemented(self, "copy_thread")
 
-    def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
-        """Keep only the ``keep_latest`` newest checkpoints per thread and namespace.
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep_latest: int = 1
+    ) -> None:
+        """Keep only the ``keep_latest`` newest checkpoints per thread and namespace
+        (LangGraph's ``strategy="keep_latest"``); ``strategy="delete"`` keeps none.
 
         Blobs are kept only if a kept checkpoint still needs them (directly or as the
         base of an append delta); pending writes of dropped checkpoints go too. A kept
@@ -820,12 +829,12 @@ class BaseCheckpointSaver:
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
-        task_index: int = 0,
+        task_path: str | int = "",
     ) -> None:
         """Async :meth:`put_writes`."""
         if not implements(self, "put_writes"):
             raise not_implemented(self, "aput_writes")
-        await asyncio.to_thread(self.put_writes, config, writes, task_id, task_index)
+        await asyncio.to_thread(self.put_writes, config, writes, task_id, task_path)
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Async :meth:`get_tuple`."""
@@ -879,11 +888,13 @@ class BaseCheckpointSaver:
             raise not_implemented(self, "adelete_for_runs")
         await asyncio.to_thread(self.delete_for_runs, run_ids)
 
-    async def aprune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
+    async def aprune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep_latest: int = 1
+    ) -> None:
         """Async :meth:`prune`."""
         if not implements(self, "prune"):
             raise not_implemented(self, "aprune")
-        await asyncio.to_thread(self.prune, thread_ids, keep_latest=keep_latest)
+        await asyncio.to_thread(self.prune, thread_ids, strategy=strategy, keep_latest=keep_latest)
 
 
 ASYNC_TWINS = {

@@ -620,9 +620,10 @@ class LMDBSaver(BaseCheckpointSaver):
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
-        task_index: int = 0,
+        task_path: str | int = "",
     ) -> None:
         thread_id, ns, cid = checkpoint_of(config)
+        task_index = codec.task_index_of(task_path)
         if not 0 <= task_index < 1 << 32:
             raise InvalidArgumentError(f"task_index must be in [0, 2**32), got {task_index}")
         base = _prefix(thread_id, ns) + checkpoint_id_bytes(cid)
@@ -937,8 +938,10 @@ class LMDBSaver(BaseCheckpointSaver):
         self.env.write(write)
         self._lists.drop_thread(str(target_thread_id))
 
-    def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
-        codec.check_keep_latest(keep_latest)
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep_latest: int = 1
+    ) -> None:
+        keep_latest = codec.kept_by_prune(strategy, keep_latest)
         for thread_id in thread_ids:
 
             def write(txn: Txn, thread: str = str(thread_id)) -> None:

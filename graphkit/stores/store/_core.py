@@ -457,12 +457,7 @@ class IndexedStore(BaseStore):
                 raise InvalidStoreRequestError(
                     f"index must be None, False or a list of field paths, got {op.index!r}."
                 )
-            if self.embeddings is None:
-                raise InvalidStoreRequestError(
-                    f"put(..., index={op.index!r}) needs a store created with index={{'dims': ..., "
-                    "'embed': ...}}; this store has no embedding index."
-                )
-            for path in op.index:
+            for path in op.index:  # (a store without an index ignores them, as LangGraph's)
                 check_path(path)
         ttl = op.ttl
         if ttl is not None and (
