@@ -6,7 +6,7 @@ has the same call, on LangGraph's ``InMemorySaver`` beside it."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -125,3 +125,63 @@ def test_prune_takes_langgraphs_strategy(saver: BaseCheckpointSaver) -> None:
         saver.prune(["other"], strategy="oldest")
     asyncio.run(saver.aprune(["other"], strategy="delete"))
     assert history(saver, "other") == []
+
+
+def langgraph_shaped(values: dict[str, Any], version: int) -> dict[str, Any]:
+    """A checkpoint as code written for LangGraph's savers builds it: LangGraph's keys
+    (``versions_seen``, ``updated_channels``...), none of the ones graphkit adds."""
+    theirs = lg_base.empty_checkpoint()
+    theirs["id"] = empty_checkpoint()["id"]  # (ours: time-ordered after every earlier id)
+    theirs["channel_values"] = dict(values)
+    theirs["channel_versions"] = dict.fromkeys(values, version)
+    return dict(theirs)
+
+
+def test_put_takes_a_checkpoint_built_for_langgraphs_savers(saver: BaseCheckpointSaver) -> None:
+    """It lacked graphkit's ``frontier``/``channel_appends``: a KeyError from inside
+    the saver. Stored as a checkpoint with nothing left to run, a graph goes on from it."""
+    from graphkit import START, StateGraph
+
+    class State(TypedDict):
+        n: int
+
+    first = langgraph_shaped({"n": 1}, 1)
+    config = saver.put(thread("t"), first, {"source": "input", "step": -1}, {"n": 1})  # type: ignore[arg-type]
+    second = langgraph_shaped({"n": 2}, 2)
+    config = saver.put(config, second, {"source": "loop", "step": 0}, {"n": 2})  # type: ignore[arg-type]
+    found = saver.get_tuple(thread("t"))
+    assert found is not None and found.checkpoint["channel_values"] == {"n": 2}
+    assert found.parent_config is not None
+    assert "frontier" not in first  # the caller's dict is left as it was
+    builder = StateGraph(State)
+    builder.add_node("inc", lambda state: {"n": state["n"] + 10})
+    builder.add_edge(START, "inc")
+    graph = builder.compile(checkpointer=saver)
+    assert graph.get_state(thread("t")).values == {"n": 2}
+    assert graph.invoke({"n": 5}, thread("t")) == {"n": 15}
+
+
+def test_put_of_a_checkpoint_without_versions_says_what_to_do(saver: BaseCheckpointSaver) -> None:
+    """LangGraph's ``put`` docstring example: a checkpoint without ``channel_versions``.
+    LangGraph's ``InMemorySaver`` stores it and then fails every read of the thread with
+    a KeyError; ours refuses it up front, naming what is missing."""
+    theirs = lg_memory.InMemorySaver()
+    example = {"ts": "2024-05-04T06:32:42.235444+00:00", "id": empty_checkpoint()["id"]}
+    example["channel_values"] = {"key": "value"}
+    metadata = {"source": "input", "step": 1}
+    theirs.put(thread("1"), example, metadata, {})
+    with pytest.raises(KeyError):
+        theirs.get_tuple(thread("1"))
+    with pytest.raises(ValueError, match="has no 'channel_versions'.*empty_checkpoint"):
+        saver.put(thread("1"), example, metadata, {})  # type: ignore[arg-type]
+    assert saver.get_tuple(thread("1")) is None
+
+
+def test_langgraphs_string_versions_are_refused_naming_get_next_version(
+    saver: BaseCheckpointSaver,
+) -> None:
+    version = lg_memory.InMemorySaver().get_next_version(None, None)
+    checkpoint = langgraph_shaped({"n": 1}, 1)
+    checkpoint["channel_versions"] = {"n": version}
+    with pytest.raises(ValueError, match="get_next_version"):
+        saver.put(thread("t"), checkpoint, {}, {"n": version})  # type: ignore[arg-type]

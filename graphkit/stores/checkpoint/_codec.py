@@ -31,6 +31,7 @@ from graphkit.constants import MISSING
 from graphkit.errors import InvalidArgumentError, InvalidCheckpointError, SharedReadChangedError
 from graphkit.stores._model_codec import Cloner, copier_of, shells
 from graphkit.stores.checkpoint.base import (
+    FORMAT_VERSION,
     Checkpoint,
     CheckpointCorruptError,
     CheckpointMetadata,
@@ -107,14 +108,40 @@ def unseal(data: bytes, where: Callable[[], str]) -> bytes:
     return data[:end]
 
 
+_REQUIRED = ("id", "ts", "channel_values", "channel_versions")
+"""The keys a checkpoint given to a public ``put`` must have."""
+
+
+def checked_checkpoint(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> Checkpoint:
+    """The checkpoint a public ``put`` stores: ``checkpoint`` itself, or a copy with the
+    keys graphkit adds to LangGraph's checkpoint filled in (``v``, and an empty
+    ``frontier`` and ``channel_appends``: nothing runs next) when it lacks them, as a
+    checkpoint built by hand for LangGraph's savers does. ValueError if it lacks one of
+    :data:`_REQUIRED` or ``new_versions`` disagrees with it (see :func:`check_versions`)."""
+    if "frontier" not in checkpoint or "channel_appends" not in checkpoint or "v" not in checkpoint:
+        missing = [key for key in _REQUIRED if key not in checkpoint]
+        if missing:
+            raise InvalidCheckpointError(
+                f"the checkpoint has no {', '.join(map(repr, missing))}: start from "
+                "graphkit.checkpoint.base.empty_checkpoint() and set its channel_values "
+                "and channel_versions (one version per channel with a value)"
+            )
+        checkpoint = cast(
+            Checkpoint, {"v": FORMAT_VERSION, "frontier": {}, "channel_appends": {}, **checkpoint}
+        )
+    check_versions(checkpoint, new_versions)
+    return checkpoint
+
+
 def check_versions(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> None:
     """ValueError if ``new_versions`` disagrees with the checkpoint or is not int."""
     versions = checkpoint["channel_versions"]
     for channel, version in new_versions.items():
         if type(version) is not int or version < 0:
             raise InvalidCheckpointError(
-                f"channel {channel!r} has version {version!r}; checkpoint savers need "
-                "non-negative int channel versions"
+                f"channel {channel!r} has version {version!r}; graphkit's savers need "
+                "non-negative int channel versions (LangGraph's number them with strings): "
+                "take them from this saver's get_next_version()"
             )
         if versions.get(channel) != version:
             raise InvalidCheckpointError(

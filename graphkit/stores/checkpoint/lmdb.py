@@ -323,7 +323,8 @@ class LMDBSaver(BaseCheckpointSaver):
         metadata: CheckpointMetadata,
         new_versions: dict[str, int],
     ) -> RunnableConfig:
-        thread_id, ns, prefix, parent_id = _checked(config, checkpoint, new_versions)
+        thread_id, ns, prefix, parent_id = _checked(config)
+        checkpoint = codec.checked_checkpoint(checkpoint, new_versions)
         self._save(thread_id, ns, prefix, parent_id, checkpoint, metadata, new_versions)
         return make_config(thread_id, ns, checkpoint["id"])
 
@@ -365,7 +366,8 @@ class LMDBSaver(BaseCheckpointSaver):
         pending: dict[bytes, bytes] = {}  # blobs of earlier items: bases of later appends
         prepared = []
         for config, checkpoint, metadata, new_versions in items:
-            thread_id, ns, prefix, parent_id = _checked(config, checkpoint, new_versions)
+            thread_id, ns, prefix, parent_id = _checked(config)
+            checkpoint = codec.checked_checkpoint(checkpoint, new_versions)
             prepared.append(
                 self._prepare(
                     thread_id, ns, prefix, parent_id, checkpoint, metadata, new_versions, pending
@@ -1032,13 +1034,9 @@ class _Writer(CheckpointWriter):
         )
 
 
-def _checked(
-    config: RunnableConfig, checkpoint: Checkpoint, new_versions: dict[str, int]
-) -> tuple[str, str, bytes, str | None]:
-    """(thread, namespace, their key prefix, parent id) of a public put, after checking
-    the versions it claims (a writer's saves skip this: the runtime made them)."""
+def _checked(config: RunnableConfig) -> tuple[str, str, bytes, str | None]:
+    """(thread, namespace, their key prefix, parent id) of a public put."""
     thread_id, ns, parent_id = thread_of(config)
-    codec.check_versions(checkpoint, new_versions)
     return thread_id, ns, _prefix(thread_id, ns), parent_id
 
 

@@ -97,7 +97,7 @@ class InMemorySaver(BaseCheckpointSaver):
         new_versions: dict[str, int],
     ) -> RunnableConfig:
         thread_id, ns, parent_id = thread_of(config)
-        codec.check_versions(checkpoint, new_versions)
+        checkpoint = codec.checked_checkpoint(checkpoint, new_versions)
         self._save(thread_id, ns, parent_id, checkpoint, metadata, new_versions)
         return make_config(thread_id, ns, checkpoint["id"])
 

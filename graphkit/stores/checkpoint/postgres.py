@@ -384,7 +384,7 @@ class PostgresSaver(BaseCheckpointSaver):
     ) -> _Prepared:
         """Encode one checkpoint outside the transaction."""
         thread_id, ns, parent_id = thread_of(config)
-        codec.check_versions(checkpoint, new_versions)
+        checkpoint = codec.checked_checkpoint(checkpoint, new_versions)
         cid = checkpoint["id"]
         checkpoint_id_bytes(cid)
         if parent_id is not None:
