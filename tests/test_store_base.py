@@ -606,3 +606,20 @@ def test_longest_allowed_key_and_namespace_round_trip_in_every_store(make_store:
     assert store.sweep_ttl() == 0
     store.delete(ns, key)
     assert store.get(ns, key) is None
+
+
+def test_ttl_sweeper_deletes_expired_items_in_the_background(make_store: MakeStore) -> None:
+    """``start_ttl_sweeper``/``stop_ttl_sweeper`` as LangGraph's SQLite and PostgreSQL
+    stores have them (code moving from ``SqliteStore`` to ``LMDBStore`` calls them)."""
+    store = make_store()
+    store.put(("n",), "gone", {"text": "x"}, ttl=0.002)  # 120 ms
+    store.put(("n",), "kept", {"text": "y"})
+    done = store.start_ttl_sweeper(sweep_interval_minutes=0.002)
+    deadline = time.time() + 10
+    while store._b_get(("n",), "gone") is not None and time.time() < deadline:
+        time.sleep(0.05)  # (read below the API: a get hides an expired item unswept)
+    assert store._b_get(("n",), "gone") is None
+    assert store.get(("n",), "kept") is not None
+    assert store.stop_ttl_sweeper() is True
+    assert done.result(timeout=5) is None
+    assert store.stop_ttl_sweeper() is False

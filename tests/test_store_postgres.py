@@ -3,6 +3,7 @@ see each other's memories, the change log, the cache-less exact search, setup.""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -178,3 +179,20 @@ def test_langgraph_style_construction_and_ttl_sweeper(url: str) -> None:
         assert store.stop_ttl_sweeper() is True
         done.result(timeout=5)
         assert store.stop_ttl_sweeper() is False
+
+
+async def test_async_store_ttl_sweeper_is_awaited_as_langgraphs(url: str) -> None:
+    """LangGraph's ``AsyncPostgresStore.start_ttl_sweeper``/``stop_ttl_sweeper`` are
+    coroutines: ``await store.start_ttl_sweeper()`` (it raised ``TypeError``: a
+    ``concurrent.futures.Future`` cannot be awaited)."""
+    async with AsyncPostgresStore.from_conn_string(url) as store:
+        await store.setup()
+        await store.aput(("n",), "gone", {"text": "x"}, ttl=0.002)  # 120 ms
+        done = await store.start_ttl_sweeper(sweep_interval_minutes=0.002)
+        deadline = time.time() + 10
+        while store._b_get(("n",), "gone") is not None and time.time() < deadline:
+            await asyncio.sleep(0.05)
+        assert store._b_get(("n",), "gone") is None
+        assert await store.stop_ttl_sweeper() is True
+        assert await asyncio.wait_for(done, 5) is None
+        assert await store.stop_ttl_sweeper() is False

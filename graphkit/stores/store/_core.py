@@ -24,6 +24,8 @@ one go when a search needs them (LMDBStore converts a batch's rows for its commi
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import logging
 import math
 import threading
 import time
@@ -206,6 +208,8 @@ class _Plan:
     """Distinct search queries."""
 
 
+logger = logging.getLogger("stores")
+
 _VALID_NS_MAX = 65536
 """Validated namespaces remembered (a put to a known namespace skips the label checks)."""
 
@@ -245,6 +249,7 @@ class IndexedStore(BaseStore):
         self._next_expiry = math.inf
         """No item expires before this (a lower bound: refreshes only move expiries later)."""
         self._closed = False
+        self._sweeper_stop: threading.Event | None = None
 
     def _configure_index(self, index: IndexConfig) -> None:
         if not isinstance(index, dict) or "dims" not in index:
@@ -817,6 +822,43 @@ class IndexedStore(BaseStore):
     def _maybe_sweep(self, now: float) -> None:
         if now - self._last_sweep >= self._sweep_every:
             self._sweep(now)
+
+    def start_ttl_sweeper(
+        self, sweep_interval_minutes: float | None = None
+    ) -> concurrent.futures.Future[None]:
+        """Sweep expired items every ``sweep_interval_minutes`` (default: the TTL
+        config's, else 5) in a daemon thread, until :meth:`stop_ttl_sweeper` or close,
+        as LangGraph's SQLite and PostgreSQL stores do (expired items are hidden from
+        reads either way: this frees their space between writes). The future completes
+        when the sweeper stops."""
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        interval = sweep_interval_minutes or self.ttl_config.get("sweep_interval_minutes") or 5
+        self._stop_sweeper()
+        stop = self._sweeper_stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(float(interval) * 60) and not self._closed:
+                try:
+                    self.sweep_ttl()
+                except Exception:
+                    logger.warning("stores: the TTL sweep failed", exc_info=True)
+            done.set_result(None)
+
+        threading.Thread(target=loop, name="graphkit-store-sweeper", daemon=True).start()
+        return done
+
+    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        """Stop the sweeper :meth:`start_ttl_sweeper` started; True if there was one.
+        (``timeout`` is LangGraph's; the sweeper thread stops at once.)"""
+        return self._stop_sweeper()
+
+    def _stop_sweeper(self) -> bool:
+        stop = self._sweeper_stop
+        if stop is None:
+            return False
+        stop.set()
+        self._sweeper_stop = None
+        return True
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def _check_open(self) -> None:
