@@ -453,6 +453,11 @@ class SaverNotImplementedError(GraphkitError, NotImplementedError):
     the message names the method and what to implement or call instead."""
 
 
+class StoreNotImplementedError(StoreError, NotImplementedError):
+    """A store was asked for what its class does not do: ``ttl=`` on a store whose
+    ``supports_ttl`` is False (as LangGraph raises)."""
+
+
 class StoreFormatError(StoreError, RuntimeError):
     """A store on disk is in a format this version cannot read (written by a newer
     graphkit): the message names the format and the fix."""

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, TypedDict, Union
 
-from graphkit.errors import InvalidStoreRequestError, StoreError
+from graphkit.errors import InvalidStoreRequestError, StoreError, StoreNotImplementedError
 from graphkit.stores.embeddings import EmbeddingsLike
 from graphkit.stores.store._values import get_text_at_path
 
@@ -429,7 +429,16 @@ class BaseStore(ABC):
         return True if refresh_ttl is None else refresh_ttl
 
     def _ttl(self, ttl: float | None) -> float | None:
-        return None if ttl is NOT_PROVIDED else ttl
+        if ttl is NOT_PROVIDED:
+            return None
+        if ttl is not None and not self.supports_ttl:
+            raise StoreNotImplementedError(
+                f"{type(self).__name__} does not support TTL (its supports_ttl is False): "
+                "put without ttl=, or use a store that expires items (InMemoryStore, "
+                "LMDBStore, PostgresStore), or set supports_ttl = True on a store whose "
+                "batch() honours PutOp.ttl."
+            )
+        return ttl
 
 
 def _conditions(
