@@ -604,23 +604,29 @@ _NOT_METADATA = frozenset(
     | {"langgraph_step", "langgraph_node", "langgraph_triggers", "langgraph_path"}
     | {"langgraph_checkpoint_ns"}
 )
-"""``configurable`` keys that are not copied into checkpoint metadata (as LangGraph's)."""
+"""Keys of a run's ``metadata`` or ``configurable`` not copied into checkpoint metadata (as LangGraph's)."""
 
 
 def _user_metadata(given: Any, configurable: dict[str, Any]) -> dict[str, Any]:
-    """What a run adds to each checkpoint's metadata, as LangGraph's savers do: the
-    config's ``metadata``, then each ``configurable`` entry that is a string, number or
-    bool (``user_id``, ...; not the thread's own keys nor ``__``-prefixed ones), so
-    ``list(filter={"user_id": ...})`` finds a user's checkpoints. NUL characters are
-    dropped from those strings (PostgreSQL cannot store them)."""
-    metadata = dict(given or {})
-    for key, value in configurable.items():
-        if type(key) is not str or key in metadata or key in _NOT_METADATA or key[:2] == "__":
+    """What a run adds to each checkpoint's metadata, as LangGraph's savers do: each
+    entry of the config's ``metadata``, then of its ``configurable``, whose value is a
+    string, number or bool (``user_id``, ...; not the thread's own keys nor
+    ``__``-prefixed ones; the first of a key wins), so ``list(filter={"user_id": ...})``
+    finds a user's checkpoints. Other values (an object a caller put in the run's
+    metadata, a list, None) are left out, as LangGraph leaves them out, rather than
+    failing the save. NUL characters are dropped from the strings (PostgreSQL cannot
+    store them)."""
+    metadata: dict[str, Any] = {}
+    for source in (given, configurable):
+        if not source:
             continue
-        if isinstance(value, str):
-            metadata[key] = value.replace("\x00", "")
-        elif isinstance(value, int | float):  # (bool is an int)
-            metadata[key] = value
+        for key, value in source.items():
+            if type(key) is not str or key in metadata or key in _NOT_METADATA or key[:2] == "__":
+                continue
+            if isinstance(value, str):
+                metadata[key] = value.replace("\x00", "")
+            elif isinstance(value, int | float):  # (bool is an int)
+                metadata[key] = value
     return metadata
 
 

@@ -6,6 +6,7 @@ has the same call, on LangGraph's ``InMemorySaver`` beside it."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 from typing import Any, TypedDict
 
 import pytest
@@ -185,3 +186,41 @@ def test_langgraphs_string_versions_are_refused_naming_get_next_version(
     checkpoint["channel_versions"] = {"n": version}
     with pytest.raises(ValueError, match="get_next_version"):
         saver.put(thread("t"), checkpoint, {}, {"n": version})  # type: ignore[arg-type]
+
+
+def metadata_after_run(lib: str, saver: Any, metadata: dict[str, Any]) -> dict[str, Any]:
+    graph_module = importlib.import_module(f"{lib}.graph")
+
+    class State(TypedDict):
+        n: int
+
+    builder = graph_module.StateGraph(State)
+    builder.add_node("inc", lambda state: {"n": state["n"] + 1})
+    builder.add_edge(graph_module.START, "inc")
+    graph = builder.compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "t", "user_id": "u1", "extra": [1]}}
+    graph.invoke({"n": 0}, {**config, "metadata": metadata})
+    found = saver.get_tuple({"configurable": {"thread_id": "t"}})
+    assert found is not None
+    return dict(found.metadata)
+
+
+def test_run_metadata_keeps_what_langgraphs_keeps(saver: BaseCheckpointSaver) -> None:
+    """A run's ``config["metadata"]`` reaches checkpoint metadata as in LangGraph: strings
+    (without NULs), numbers and bools; not objects, lists, None, the thread's own keys or
+    ``__``-prefixed ones. An object there failed the run's first save (unserializable)."""
+
+    class Handle:
+        pass
+
+    metadata = {"tag": "a\x00b", "n": 3, "ok": True, "obj": Handle(), "items": ["x"]}
+    metadata |= {"none": None, "thread_id": "other", "langgraph_step": 9, "__private": 1}
+    ours = metadata_after_run("graphkit", saver, metadata)
+    theirs = metadata_after_run("langgraph", lg_memory.InMemorySaver(), metadata)
+    assert ours == theirs
+    assert {k: ours[k] for k in ("tag", "n", "ok", "user_id")} == {
+        "tag": "ab",
+        "n": 3,
+        "ok": True,
+        "user_id": "u1",
+    }
