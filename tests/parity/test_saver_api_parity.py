@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from pathlib import Path
 from typing import Any, TypedDict
 
 import pytest
@@ -224,3 +225,84 @@ def test_run_metadata_keeps_what_langgraphs_keeps(saver: BaseCheckpointSaver) ->
         "ok": True,
         "user_id": "u1",
     }
+
+
+def counter_graph(lib: str, checkpointer: Any) -> Any:
+    graph_module = importlib.import_module(f"{lib}.graph")
+
+    class State(TypedDict):
+        n: int
+
+    builder = graph_module.StateGraph(State)
+    builder.add_node("inc", lambda state: {"n": state["n"] + 1})
+    builder.add_edge(graph_module.START, "inc")
+    return builder.compile(checkpointer=checkpointer)
+
+
+def run_as_sqlite_users_do(lib: str, sync_saver: Any, async_saver: Any) -> list[Any]:
+    """The SQLite savers' documented spellings: ``with ... as saver: saver.setup()`` and
+    ``async with ... as saver: await saver.setup()``; a second opening sees the thread."""
+    config = {"configurable": {"thread_id": "t"}}
+    with sync_saver() as saver:
+        saver.setup()
+        first = counter_graph(lib, saver).invoke({"n": 1}, config)["n"]
+
+    async def main() -> list[int]:
+        async with async_saver() as saver:
+            await saver.setup()
+            graph = counter_graph(lib, saver)
+            kept = (await graph.aget_state(config)).values["n"]
+            return [kept, (await graph.ainvoke({"n": 5}, config))["n"]]
+
+    return [first, *asyncio.run(main())]
+
+
+def test_lmdb_saver_opens_as_langgraphs_sqlite_savers(tmp_path: Path) -> None:
+    """``LMDBSaver.from_conn_string`` stands for ``SqliteSaver``'s and
+    ``AsyncSqliteSaver``'s: ``setup()`` (awaited or not) and ``async with`` work too."""
+    from graphkit.checkpoint.lmdb import LMDBSaver
+
+    sqlite = pytest.importorskip("langgraph.checkpoint.sqlite")
+    sqlite_aio = pytest.importorskip("langgraph.checkpoint.sqlite.aio")
+    db, directory = str(tmp_path / "lg.db"), tmp_path / "gk"
+    theirs = run_as_sqlite_users_do(
+        "langgraph",
+        lambda: sqlite.SqliteSaver.from_conn_string(db),
+        lambda: sqlite_aio.AsyncSqliteSaver.from_conn_string(db),
+    )
+    ours = run_as_sqlite_users_do(
+        "graphkit",
+        lambda: LMDBSaver.from_conn_string(directory),
+        lambda: LMDBSaver.from_conn_string(directory),
+    )
+    assert ours == theirs == [2, 2, 6]
+
+
+def test_lmdb_store_opens_as_langgraphs_sqlite_stores(tmp_path: Path) -> None:
+    from graphkit.store.lmdb import LMDBStore
+
+    sqlite_store = pytest.importorskip("langgraph.store.sqlite")
+    sqlite_store_aio = pytest.importorskip("langgraph.store.sqlite.aio")
+
+    def use(sync_store: Any, async_store: Any) -> list[Any]:
+        with sync_store() as store:
+            store.setup()
+            store.put(("n",), "k", {"v": 1})
+
+        async def main() -> Any:
+            async with async_store() as store:
+                await store.setup()
+                return (await store.aget(("n",), "k")).value
+
+        return [asyncio.run(main())]
+
+    db, directory = str(tmp_path / "lg.db"), tmp_path / "gk"
+    theirs = use(
+        lambda: sqlite_store.SqliteStore.from_conn_string(db),
+        lambda: sqlite_store_aio.AsyncSqliteStore.from_conn_string(db),
+    )
+    ours = use(
+        lambda: LMDBStore.from_conn_string(directory),
+        lambda: LMDBStore.from_conn_string(directory),
+    )
+    assert ours == theirs == [{"v": 1}]

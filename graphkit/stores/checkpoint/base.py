@@ -811,6 +811,14 @@ class BaseCheckpointSaver:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    async def __aenter__(self) -> BaseCheckpointSaver:
+        """``async with saver``, as LangGraph's savers (and ``AsyncSqliteSaver``, which
+        ``LMDBSaver.from_conn_string`` stands for) allow."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
     # ------------------------------------------------------------ async twins
     async def aput(
         self,

@@ -59,6 +59,7 @@ from graphkit.stores._lmdb import (
     DEFAULT_MAX_READERS,
     LMDBEnv,
 )
+from graphkit.stores._ready import READY, Ready
 from graphkit.stores.checkpoint import _codec as codec
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
@@ -252,6 +253,12 @@ class LMDBSaver(BaseCheckpointSaver):
         ``PostgresSaver`` open: ``with LMDBSaver.from_conn_string("checkpoints") as saver``
         (``path`` is a directory, created if missing)."""
         return cls(path, **options)
+
+    def setup(self) -> Ready:
+        """Nothing to do: the environment is ready once opened (``SqliteSaver.setup()``
+        creates its tables; code written for it calls this, or awaits it as for
+        ``AsyncSqliteSaver``: see :mod:`graphkit.stores._ready`)."""
+        return READY
 
     def _checksummed(self) -> bool:
         """True unless the environment holds checkpoints written before checksums were."""
