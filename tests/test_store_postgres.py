@@ -196,3 +196,27 @@ async def test_async_store_ttl_sweeper_is_awaited_as_langgraphs(url: str) -> Non
         assert await store.stop_ttl_sweeper() is True
         assert await asyncio.wait_for(done, 5) is None
         assert await store.stop_ttl_sweeper() is False
+
+
+def test_store_on_connections_made_as_langgraphs_docs_say(url: str) -> None:
+    """A ``row_factory=dict_row`` connection (LangGraph's documented settings) failed
+    every call with ``KeyError: 0``; an ``AsyncConnection`` was refused."""
+    from psycopg.rows import dict_row
+
+    settings = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    with psycopg.Connection.connect(url, **settings) as conn:
+        store = PostgresStore(conn)
+        store.setup()
+        store.put(("n",), "k", {"v": 1})
+        assert store.get(("n",), "k").value == {"v": 1}  # type: ignore[union-attr]
+        assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
+
+    async def main() -> Any:
+        async with await psycopg.AsyncConnection.connect(url, **settings) as conn:
+            store = AsyncPostgresStore(conn)
+            try:
+                return (await store.aget(("n",), "k")).value  # type: ignore[union-attr]
+            finally:
+                store.close()
+
+    assert asyncio.run(main()) == {"v": 1}
