@@ -623,3 +623,13 @@ def test_ttl_sweeper_deletes_expired_items_in_the_background(make_store: MakeSto
     assert store.stop_ttl_sweeper() is True
     assert done.result(timeout=5) is None
     assert store.stop_ttl_sweeper() is False
+
+
+def test_a_distance_type_other_than_cosine_is_refused_up_front(make_store: MakeStore) -> None:
+    """LangGraph's PostgresStore takes ``distance_type``; ours scored by cosine whatever
+    it said. Cosine (the default) and pgvector's ``ann_index_config`` are accepted."""
+    index: dict[str, Any] = {"dims": 2, "embed": lambda texts: [[1.0, 0.0] for _ in texts]}
+    make_store(index={**index, "distance_type": "cosine", "ann_index_config": {"kind": "hnsw"}})
+    for distance in ("l2", "inner_product"):
+        with pytest.raises(ValueError, match="cosine similarity only"):
+            make_store(index={**index, "distance_type": distance})

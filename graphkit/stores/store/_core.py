@@ -263,6 +263,7 @@ class IndexedStore(BaseStore):
         fields = index.get("fields") or ["$"]
         for path in fields:
             check_path(path)
+        _check_distance(index.get("distance_type", "cosine"))
         self.index_config = index
         self.embeddings = ensure_embeddings(index.get("embed"), dims=dims)
         self.embeddings_name = embeddings_name(index.get("embed"))
@@ -880,6 +881,18 @@ class IndexedStore(BaseStore):
 
     async def __aexit__(self, *exc: object) -> None:
         self.close()
+
+
+def _check_distance(distance: object) -> None:
+    """InvalidStoreConfigError for a ``distance_type`` (LangGraph's PostgresStore option)
+    other than cosine: the index keeps unit vectors, so it cannot score any other."""
+    if distance != "cosine":
+        raise InvalidStoreConfigError(
+            f"index['distance_type'] = {distance!r}: graphkit's vector index ranks and "
+            "scores by cosine similarity only. With unit-length embeddings (OpenAI's, most "
+            "sentence-transformers) 'inner_product' ranks and scores the same and 'l2' "
+            "ranks the same: drop distance_type (or pass 'cosine')."
+        )
 
 
 def _check_paging(limit: object, offset: object) -> None:

@@ -259,6 +259,10 @@ class IndexConfig(TypedDict, total=False):
     """Paths of the value to embed: "$" = whole value (default), "a.b", "tags[*]"."""
     ann: dict[str, int]
     """hnswlib tuning: M, ef_construction, ef, exact_threshold, fresh_max, save_every (see AnnConfig)."""
+    distance_type: Literal["cosine"]
+    """LangGraph's PostgresStore option: only "cosine" (the default) is supported."""
+    ann_index_config: dict[str, Any]
+    """LangGraph's PostgresStore pgvector tuning: accepted and not used (see ``ann``)."""
 
 
 class _NotProvided:
