@@ -645,11 +645,15 @@ def _pending_writes(task: Task, asked: dict[str, list[Interrupt]] | None) -> lis
         if asked and task.id in asked:  # failed after its answers: ask again
             writes.append((INTERRUPT, asked[task.id]))
     elif not task.done:  # paused (at an interrupt, or a subgraph's static stop)
-        writes = [(INTERRUPT, list(task.interrupts)), (RESUME, list(task.resume))]
+        writes = [(INTERRUPT, list(task.interrupts))]
+        if task.resume:  # (the answers it got so far; none: no write, as in LangGraph)
+            writes.append((RESUME, list(task.resume)))
     elif not task.restored:
         writes = [*task.writes, (ROUTES, list(task.routes))]
         if asked and task.id in asked:
-            writes += [(INTERRUPT, asked[task.id]), (RESUME, list(task.resume))]
+            writes.append((INTERRUPT, asked[task.id]))
+            if task.resume:
+                writes.append((RESUME, list(task.resume)))
     else:
         return None
     if task.cache and (not task.done or handled_failure(task)):

@@ -306,3 +306,36 @@ def test_lmdb_store_opens_as_langgraphs_sqlite_stores(tmp_path: Path) -> None:
         lambda: LMDBStore.from_conn_string(directory),
     )
     assert ours == theirs == [{"v": 1}]
+
+
+def pending_channels(lib: str, saver: Any) -> list[list[str]]:
+    """The channels of the pending writes of a thread paused at an interrupt, then of
+    the same thread after one of the node's two questions was answered."""
+    graph_module = importlib.import_module(f"{lib}.graph")
+    types = importlib.import_module(f"{lib}.types")
+
+    class State(TypedDict):
+        x: int
+
+    def ask(state: State) -> dict[str, int]:
+        return {"x": state["x"] + types.interrupt("a?") + types.interrupt("b?")}
+
+    builder = graph_module.StateGraph(State)
+    builder.add_node("ask", ask)
+    builder.add_edge(graph_module.START, "ask")
+    graph = builder.compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "t"}}
+    seen = []
+    for given in ({"x": 1}, types.Command(resume=10)):
+        graph.invoke(given, config)
+        found = saver.get_tuple(config)
+        seen.append(sorted({channel for _, channel, _ in found.pending_writes}))
+    return seen
+
+
+def test_a_paused_threads_pending_writes_hold_its_interrupt(saver: BaseCheckpointSaver) -> None:
+    """A task paused before any answer left a ``__resume__`` write (an empty list) beside
+    its ``__interrupt__``: code reading pending writes took the thread for resumed."""
+    theirs = pending_channels("langgraph", lg_memory.InMemorySaver())
+    assert pending_channels("graphkit", saver) == theirs
+    assert theirs == [["__interrupt__"], ["__interrupt__", "__resume__"]]
