@@ -3,6 +3,8 @@ differential runs): the same program against LangGraph's store classes and ours.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from types import ModuleType
@@ -76,3 +78,53 @@ def test_put_index_on_a_store_without_an_index_is_ignored(lib: Any) -> None:
     store.put(("a",), "j", {"text": "y"}, index=False)
     found = store.search(("a",), query="x")
     assert sorted((item.key, item.score) for item in found) == [("j", None), ("k", None)]
+
+
+def async_only_store(lib: str) -> Any:
+    """A custom store written for LangGraph's ``AsyncBatchedBaseStore``: ``abatch`` only."""
+    base = importlib.import_module(f"{lib}.store.base")
+    batched = importlib.import_module(f"{lib}.store.base.batch")
+    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+    class AsyncOnly(batched.AsyncBatchedBaseStore):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.data: dict[tuple[tuple[str, ...], str], Any] = {}
+
+        async def abatch(self, ops: Iterable[Any]) -> list[Any]:
+            out: list[Any] = []
+            for op in ops:
+                if isinstance(op, base.PutOp):
+                    self.data[(op.namespace, op.key)] = op.value
+                    out.append(None)
+                else:
+                    value = self.data.get((op.namespace, op.key))
+                    item = base.Item(
+                        value=value,
+                        key=op.key,
+                        namespace=op.namespace,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    out.append(None if value is None else item)
+            return out
+
+    return AsyncOnly
+
+
+@pytest.mark.parametrize("lib", ["graphkit", "langgraph"])
+def test_an_async_only_batched_store_serves_sync_calls_from_other_threads(lib: str) -> None:
+    """It could not even be made (``batch`` was abstract); LangGraph's runs the sync
+    methods through ``abatch`` on the store's event loop, and refuses them on that loop."""
+    make = async_only_store(lib)
+
+    async def main() -> list[Any]:
+        store = make()
+        await store.aput(("n",), "k", {"v": 1})
+        from_thread = await asyncio.to_thread(store.get, ("n",), "k")
+        await asyncio.to_thread(store.put, ("n",), "j", {"v": 2})
+        with pytest.raises(asyncio.InvalidStateError):
+            store.get(("n",), "k")
+        return [from_thread.value, (await store.aget(("n",), "j")).value]
+
+    assert asyncio.run(main()) == [{"v": 1}, {"v": 2}]
