@@ -339,3 +339,16 @@ def test_a_paused_threads_pending_writes_hold_its_interrupt(saver: BaseCheckpoin
     theirs = pending_channels("langgraph", lg_memory.InMemorySaver())
     assert pending_channels("graphkit", saver) == theirs
     assert theirs == [["__interrupt__"], ["__interrupt__", "__resume__"]]
+
+
+def test_serializer_protocol_is_checked_with_isinstance_as_langgraphs() -> None:
+    """A saver written for LangGraph checks its ``serde`` with ``isinstance``: it raised
+    TypeError (the protocol was not runtime-checkable)."""
+    from graphkit.checkpoint.serde.base import SerializerProtocol
+    from graphkit.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    lg_serde = pytest.importorskip("langgraph.checkpoint.serde.base")
+    for protocol in (SerializerProtocol, lg_serde.SerializerProtocol):
+        assert isinstance(JsonPlusSerializer(), protocol)
+        assert isinstance(BaseCheckpointSaver().serde, protocol)
+        assert not isinstance(object(), protocol)
