@@ -352,3 +352,19 @@ def test_serializer_protocol_is_checked_with_isinstance_as_langgraphs() -> None:
         assert isinstance(JsonPlusSerializer(), protocol)
         assert isinstance(BaseCheckpointSaver().serde, protocol)
         assert not isinstance(object(), protocol)
+
+
+def test_a_saver_class_subscripts_its_version_type_as_langgraphs() -> None:
+    """``class MySaver(BaseCheckpointSaver[str])``, as LangGraph's own savers are
+    declared, raised TypeError at import (the class was not generic)."""
+
+    class Ours(BaseCheckpointSaver[str]):
+        pass
+
+    class Theirs(lg_base.BaseCheckpointSaver[str]):  # type: ignore[misc]
+        pass
+
+    assert isinstance(Ours(), BaseCheckpointSaver) and isinstance(
+        Theirs(), lg_base.BaseCheckpointSaver
+    )
+    assert BaseCheckpointSaver[int] is not None and lg_base.BaseCheckpointSaver[int] is not None

@@ -62,7 +62,7 @@ import weakref
 from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
 
 from graphkit.constants import MISSING
 from graphkit.errors import ConfigError, EmptyChannelError, SaverNotImplementedError
@@ -571,10 +571,15 @@ class CheckpointWriter:
         self.saver.put(config, checkpoint, metadata, new_versions)
 
 
-class BaseCheckpointSaver:
+V = TypeVar("V", int, float, str)
+"""The type of a saver's channel versions, as LangGraph names it (ours are ints)."""
+
+
+class BaseCheckpointSaver(Generic[V]):
     """Stores checkpoints and pending writes per thread and namespace.
 
-    A subclass implements any subset of the methods, as with LangGraph's base class;
+    A subclass implements any subset of the methods, as with LangGraph's base class
+    (generic in its version type as LangGraph's: ``class MySaver(BaseCheckpointSaver[str])``);
     one it lacks raises :class:`~graphkit.errors.SaverNotImplementedError` when called.
     Runs need ``get_tuple``, ``put`` and ``put_writes`` (``list`` for history and time
     travel). The async twins run the sync methods in a worker thread unless overridden;
