@@ -35,6 +35,7 @@ from graphkit.stores.checkpoint.base import (
     CheckpointWriter,
     new_checkpoint_id,
     reads_converted,
+    run_metadata,
     stands_for_put,
     thread_of,
     utc_timestamp,
@@ -128,7 +129,7 @@ class CheckpointSession:
         self.awaited: AwaitedSaves | None = None
         """Set by an async run on a saver awaited natively (``await_saver``): saves and
         pending writes queue there, and the run awaits them on the event loop."""
-        self.user_metadata = _user_metadata(config.get("metadata"), configurable)
+        self.user_metadata = run_metadata(config.get("metadata"), configurable)
         self.loaded = False
         self.versions: dict[str, int] = {}
         self.saved_values: dict[str, Any] = {}
@@ -597,37 +598,6 @@ class CheckpointSession:
             return self.flush()
         finally:
             self._background = None
-
-
-_NOT_METADATA = frozenset(
-    {"thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map"}
-    | {"langgraph_step", "langgraph_node", "langgraph_triggers", "langgraph_path"}
-    | {"langgraph_checkpoint_ns"}
-)
-"""Keys of a run's ``metadata`` or ``configurable`` not copied into checkpoint metadata (as LangGraph's)."""
-
-
-def _user_metadata(given: Any, configurable: dict[str, Any]) -> dict[str, Any]:
-    """What a run adds to each checkpoint's metadata, as LangGraph's savers do: each
-    entry of the config's ``metadata``, then of its ``configurable``, whose value is a
-    string, number or bool (``user_id``, ...; not the thread's own keys nor
-    ``__``-prefixed ones; the first of a key wins), so ``list(filter={"user_id": ...})``
-    finds a user's checkpoints. Other values (an object a caller put in the run's
-    metadata, a list, None) are left out, as LangGraph leaves them out, rather than
-    failing the save. NUL characters are dropped from the strings (PostgreSQL cannot
-    store them)."""
-    metadata: dict[str, Any] = {}
-    for source in (given, configurable):
-        if not source:
-            continue
-        for key, value in source.items():
-            if type(key) is not str or key in metadata or key in _NOT_METADATA or key[:2] == "__":
-                continue
-            if isinstance(value, str):
-                metadata[key] = value.replace("\x00", "")
-            elif isinstance(value, int | float):  # (bool is an int)
-                metadata[key] = value
-    return metadata
 
 
 def _pending_writes(task: Task, asked: dict[str, list[Interrupt]] | None) -> list[Write] | None:

@@ -368,3 +368,24 @@ def test_a_saver_class_subscripts_its_version_type_as_langgraphs() -> None:
         Theirs(), lg_base.BaseCheckpointSaver
     )
     assert BaseCheckpointSaver[int] is not None and lg_base.BaseCheckpointSaver[int] is not None
+
+
+def test_get_checkpoint_metadata_merges_a_config_as_langgraphs() -> None:
+    """Savers written for LangGraph call ``get_checkpoint_metadata`` (and the
+    ``serializable`` one) in ``put``: an ImportError before."""
+    from graphkit.checkpoint.base import (
+        get_checkpoint_metadata,
+        get_serializable_checkpoint_metadata,
+    )
+
+    config: Any = {
+        "configurable": {"thread_id": "t", "user_id": "u\x001", "n": 2, "obj": [1], "__x": 1},
+        "metadata": {"tag": "a", "step": 99, "nested": {"k": 1}, "checkpoint_ns": "x"},
+    }
+    metadata: Any = {"source": "loop", "step": 1, "parents": {}, "writes": {"n": 1}, "s": "a\x00"}
+    for ours, theirs in (
+        (get_checkpoint_metadata, lg_base.get_checkpoint_metadata),
+        (get_serializable_checkpoint_metadata, lg_base.get_serializable_checkpoint_metadata),
+    ):
+        assert ours(config, dict(metadata)) == theirs(config, dict(metadata))
+    assert get_checkpoint_metadata(config, metadata)["step"] == 1

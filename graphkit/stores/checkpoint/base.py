@@ -70,6 +70,7 @@ from graphkit.stores.serde import SerdeError, Serializer, as_serializer, default
 
 __all__ = [
     "ERROR",
+    "EXCLUDED_METADATA_KEYS",
     "INTERRUPT",
     "LATEST_VERSION",
     "RESUME",
@@ -88,6 +89,8 @@ __all__ = [
     "copy_checkpoint",
     "empty_checkpoint",
     "get_checkpoint_id",
+    "get_checkpoint_metadata",
+    "get_serializable_checkpoint_metadata",
     "new_checkpoint_id",
 ]
 
@@ -473,6 +476,76 @@ def copy_checkpoint(checkpoint: Checkpoint) -> Checkpoint:
         if isinstance(checkpoint.get(part), dict):
             copied[part] = dict(checkpoint[part])
     return copied
+
+
+EXCLUDED_METADATA_KEYS = frozenset(
+    {"thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map"}
+    | {"langgraph_step", "langgraph_node", "langgraph_triggers", "langgraph_path"}
+    | {"langgraph_checkpoint_ns"}
+)
+"""Keys of a run's ``metadata`` or ``configurable`` never copied into checkpoint metadata
+(as LangGraph's)."""
+
+
+def run_metadata(
+    given: Mapping[str, Any] | None, configurable: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What a run adds to each checkpoint's metadata, as LangGraph's savers do: each
+    entry of the config's ``metadata``, then of its ``configurable``, whose value is a
+    string, number or bool (``user_id``, ...; not :data:`EXCLUDED_METADATA_KEYS` nor
+    ``__``-prefixed ones; the first of a key wins), so ``list(filter={"user_id": ...})``
+    finds a user's checkpoints. Other values (an object a caller put in the run's
+    metadata, a list, None) are left out, as LangGraph leaves them out, rather than
+    failing the save. NUL characters are dropped from the strings (PostgreSQL cannot
+    store them).
+
+    >>> run_metadata({"tag": "a", "obj": object()}, {"thread_id": "t", "user_id": "u"})
+    {'tag': 'a', 'user_id': 'u'}
+    """
+    metadata: dict[str, Any] = {}
+    for source in (given, configurable):
+        if not source:
+            continue
+        for key, value in source.items():
+            if (
+                type(key) is not str
+                or key in metadata
+                or key in EXCLUDED_METADATA_KEYS
+                or key[:2] == "__"
+            ):
+                continue
+            if isinstance(value, str):
+                metadata[key] = value.replace("\x00", "")
+            elif isinstance(value, int | float):  # (bool is an int)
+                metadata[key] = value
+    return metadata
+
+
+def get_checkpoint_metadata(
+    config: RunnableConfig, metadata: CheckpointMetadata
+) -> CheckpointMetadata:
+    """``metadata`` (NULs dropped from its strings) with what the run's ``config`` adds
+    to it (:func:`run_metadata`; ``metadata``'s own keys win), as LangGraph's function
+    of this name, which savers written for LangGraph call in ``put``. graphkit's
+    runtime has added it already when it calls ``put``: calling this again changes
+    nothing."""
+    merged: dict[str, Any] = {
+        key: value.replace("\x00", "") if isinstance(value, str) else value
+        for key, value in metadata.items()
+    }
+    for key, value in run_metadata(config.get("metadata"), configurable_of(config)).items():
+        merged.setdefault(key, value)
+    return merged  # type: ignore[return-value]
+
+
+def get_serializable_checkpoint_metadata(
+    config: RunnableConfig, metadata: CheckpointMetadata
+) -> CheckpointMetadata:
+    """:func:`get_checkpoint_metadata` without the legacy ``writes`` key, as LangGraph's
+    savers store it."""
+    merged = get_checkpoint_metadata(config, metadata)
+    merged.pop("writes", None)
+    return merged
 
 
 def configurable_of(config: RunnableConfig | None) -> Mapping[str, Any]:
