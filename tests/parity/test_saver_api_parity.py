@@ -142,11 +142,6 @@ def langgraph_shaped(values: dict[str, Any], version: int) -> dict[str, Any]:
 def test_put_takes_a_checkpoint_built_for_langgraphs_savers(saver: BaseCheckpointSaver) -> None:
     """It lacked graphkit's ``frontier``/``channel_appends``: a KeyError from inside
     the saver. Stored as a checkpoint with nothing left to run, a graph goes on from it."""
-    from graphkit import START, StateGraph
-
-    class State(TypedDict):
-        n: int
-
     first = langgraph_shaped({"n": 1}, 1)
     config = saver.put(thread("t"), first, {"source": "input", "step": -1}, {"n": 1})  # type: ignore[arg-type]
     second = langgraph_shaped({"n": 2}, 2)
@@ -155,12 +150,9 @@ def test_put_takes_a_checkpoint_built_for_langgraphs_savers(saver: BaseCheckpoin
     assert found is not None and found.checkpoint["channel_values"] == {"n": 2}
     assert found.parent_config is not None
     assert "frontier" not in first  # the caller's dict is left as it was
-    builder = StateGraph(State)
-    builder.add_node("inc", lambda state: {"n": state["n"] + 10})
-    builder.add_edge(START, "inc")
-    graph = builder.compile(checkpointer=saver)
+    graph = counter_graph("graphkit", saver)
     assert graph.get_state(thread("t")).values == {"n": 2}
-    assert graph.invoke({"n": 5}, thread("t")) == {"n": 15}
+    assert graph.invoke({"n": 5}, thread("t")) == {"n": 6}
 
 
 def test_put_of_a_checkpoint_without_versions_says_what_to_do(saver: BaseCheckpointSaver) -> None:
@@ -189,7 +181,8 @@ def test_langgraphs_string_versions_are_refused_naming_get_next_version(
         saver.put(thread("t"), checkpoint, {}, {"n": version})  # type: ignore[arg-type]
 
 
-def metadata_after_run(lib: str, saver: Any, metadata: dict[str, Any]) -> dict[str, Any]:
+def counter_graph(lib: str, checkpointer: Any) -> Any:
+    """A one-node graph adding 1 to ``n``, built from ``lib``'s classes."""
     graph_module = importlib.import_module(f"{lib}.graph")
 
     class State(TypedDict):
@@ -198,7 +191,11 @@ def metadata_after_run(lib: str, saver: Any, metadata: dict[str, Any]) -> dict[s
     builder = graph_module.StateGraph(State)
     builder.add_node("inc", lambda state: {"n": state["n"] + 1})
     builder.add_edge(graph_module.START, "inc")
-    graph = builder.compile(checkpointer=saver)
+    return builder.compile(checkpointer=checkpointer)
+
+
+def metadata_after_run(lib: str, saver: Any, metadata: dict[str, Any]) -> dict[str, Any]:
+    graph = counter_graph(lib, saver)
     config = {"configurable": {"thread_id": "t", "user_id": "u1", "extra": [1]}}
     graph.invoke({"n": 0}, {**config, "metadata": metadata})
     found = saver.get_tuple({"configurable": {"thread_id": "t"}})
@@ -225,18 +222,6 @@ def test_run_metadata_keeps_what_langgraphs_keeps(saver: BaseCheckpointSaver) ->
         "ok": True,
         "user_id": "u1",
     }
-
-
-def counter_graph(lib: str, checkpointer: Any) -> Any:
-    graph_module = importlib.import_module(f"{lib}.graph")
-
-    class State(TypedDict):
-        n: int
-
-    builder = graph_module.StateGraph(State)
-    builder.add_node("inc", lambda state: {"n": state["n"] + 1})
-    builder.add_edge(graph_module.START, "inc")
-    return builder.compile(checkpointer=checkpointer)
 
 
 def run_as_sqlite_users_do(lib: str, sync_saver: Any, async_saver: Any) -> list[Any]:

@@ -24,31 +24,33 @@ LIBS = [
 ]
 
 
+def answer(base: ModuleType, data: dict[Any, Any], ops: Iterable[Any]) -> list[Any]:
+    """What a dict-backed store's ``batch`` returns for puts and gets (``base``: the
+    library's ``store.base`` module)."""
+    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    out: list[Any] = []
+    for op in ops:
+        if isinstance(op, base.PutOp):
+            data[(op.namespace, op.key)] = op.value
+            out.append(None)
+        else:
+            value = data.get((op.namespace, op.key))
+            item = base.Item(
+                value=value, key=op.key, namespace=op.namespace, created_at=now, updated_at=now
+            )
+            out.append(None if value is None else item)
+    return out
+
+
 def dict_store(base: ModuleType) -> Any:
     """A custom store as LangGraph's docs describe one: ``batch``/``abatch`` over a dict."""
-    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
     class DictStore(base.BaseStore):  # type: ignore[misc,name-defined]
         def __init__(self) -> None:
             self.data: dict[tuple[tuple[str, ...], str], Any] = {}
 
         def batch(self, ops: Iterable[Any]) -> list[Any]:
-            out: list[Any] = []
-            for op in ops:
-                if isinstance(op, base.PutOp):
-                    self.data[(op.namespace, op.key)] = op.value
-                    out.append(None)
-                else:
-                    value = self.data.get((op.namespace, op.key))
-                    item = base.Item(
-                        value=value,
-                        key=op.key,
-                        namespace=op.namespace,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    out.append(None if value is None else item)
-            return out
+            return answer(base, self.data, ops)
 
         async def abatch(self, ops: Iterable[Any]) -> list[Any]:
             return self.batch(ops)
@@ -84,7 +86,6 @@ def async_only_store(lib: str) -> Any:
     """A custom store written for LangGraph's ``AsyncBatchedBaseStore``: ``abatch`` only."""
     base = importlib.import_module(f"{lib}.store.base")
     batched = importlib.import_module(f"{lib}.store.base.batch")
-    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
     class AsyncOnly(batched.AsyncBatchedBaseStore):  # type: ignore[misc,name-defined]
         def __init__(self) -> None:
@@ -92,22 +93,7 @@ def async_only_store(lib: str) -> Any:
             self.data: dict[tuple[tuple[str, ...], str], Any] = {}
 
         async def abatch(self, ops: Iterable[Any]) -> list[Any]:
-            out: list[Any] = []
-            for op in ops:
-                if isinstance(op, base.PutOp):
-                    self.data[(op.namespace, op.key)] = op.value
-                    out.append(None)
-                else:
-                    value = self.data.get((op.namespace, op.key))
-                    item = base.Item(
-                        value=value,
-                        key=op.key,
-                        namespace=op.namespace,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    out.append(None if value is None else item)
-            return out
+            return answer(base, self.data, ops)
 
     return AsyncOnly
 
