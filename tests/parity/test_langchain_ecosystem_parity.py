@@ -822,6 +822,13 @@ def tool_run_events(lib: Lib, name: str, with_handler: bool = False) -> list[Any
     return [*nested(found), *handler.calls]
 
 
+@pytest.fixture
+def tool_libs(gk: Lib, lg: Lib) -> tuple[Lib, Lib]:
+    """graphkit's and LangGraph's names, with their ``ToolNode``."""
+    ours = Lib(gk.name, _with_tool_node(gk, "graphkit"))
+    return ours, Lib(lg.name, _with_tool_node(lg, "langgraph"))
+
+
 DIRECT_OR_NOT = [
     "plain_tool",
     "artifact_tool",
@@ -836,10 +843,9 @@ DIRECT_OR_NOT = [
 @pytest.mark.parametrize("how", ["sync", "async"])
 @pytest.mark.parametrize("name", DIRECT_OR_NOT)
 def test_what_a_tool_runs_reports_under_its_run_to_handlers_as_in_langgraph(
-    gk: Lib, lg: Lib, name: str, how: str
+    tool_libs: tuple[Lib, Lib], name: str, how: str
 ) -> None:
-    gk_tools = Lib(gk.name, _with_tool_node(gk, "graphkit"))
-    lg_tools = Lib(lg.name, _with_tool_node(lg, "langgraph"))
+    gk_tools, lg_tools = tool_libs
     ours = tool_run_calls(gk_tools, name, how)
     assert ours == tool_run_calls(lg_tools, name, how)
     methods = [call[0] for call in ours]
@@ -851,11 +857,11 @@ def test_what_a_tool_runs_reports_under_its_run_to_handlers_as_in_langgraph(
 
 @pytest.mark.parametrize("name", [*DIRECT_OR_NOT, "async_tool"])
 def test_what_a_tool_runs_streams_its_events_under_the_tool_as_in_langgraph(
-    gk: Lib, lg: Lib, name: str
+    tool_libs: tuple[Lib, Lib], name: str
 ) -> None:
-    gk_tools = Lib(gk.name, _with_tool_node(gk, "graphkit"))
+    gk_tools, lg_tools = tool_libs
     ours = tool_run_events(gk_tools, name)
-    assert ours == tool_run_events(Lib(lg.name, _with_tool_node(lg, "langgraph")), name)
+    assert ours == tool_run_events(lg_tools, name)
     kinds = [event[0] for event in ours]
     assert kinds.count("on_tool_start") == 1 and "on_custom_event" in kinds
     tool_run = next(event[5] for event in ours if event[0] == "on_tool_start")
@@ -866,21 +872,19 @@ def test_what_a_tool_runs_streams_its_events_under_the_tool_as_in_langgraph(
 
 @pytest.mark.parametrize("name", ["plain_tool", "command_tool", "async_tool"])
 def test_a_tools_inner_runs_go_to_events_and_handlers_at_once_as_in_langgraph(
-    gk: Lib, lg: Lib, name: str
+    tool_libs: tuple[Lib, Lib], name: str
 ) -> None:
-    gk_tools = Lib(gk.name, _with_tool_node(gk, "graphkit"))
+    gk_tools, lg_tools = tool_libs
     ours = tool_run_events(gk_tools, name, with_handler=True)
-    lg_tools = Lib(lg.name, _with_tool_node(lg, "langgraph"))
     assert ours == tool_run_events(lg_tools, name, with_handler=True)
     assert [call[0] for call in ours].count("tool_start") == 1
 
 
 @pytest.mark.parametrize("name", ["model_tool", "retriever_tool", "failing_tool"])
 def test_a_model_retriever_or_error_inside_a_tool_reports_under_it_as_in_langgraph(
-    gk: Lib, lg: Lib, name: str
+    tool_libs: tuple[Lib, Lib], name: str
 ) -> None:
-    gk_tools = Lib(gk.name, _with_tool_node(gk, "graphkit"))
-    lg_tools = Lib(lg.name, _with_tool_node(lg, "langgraph"))
+    gk_tools, lg_tools = tool_libs
     for how in ("sync", "async"):
         ours = tool_run_calls(gk_tools, name, how)
         assert ours == tool_run_calls(lg_tools, name, how)
@@ -898,7 +902,7 @@ def test_a_model_retriever_or_error_inside_a_tool_reports_under_it_as_in_langgra
 
 
 def test_a_chat_model_inside_a_tool_streams_its_tokens_once_as_in_langgraph(
-    gk: Lib, lg: Lib
+    tool_libs: tuple[Lib, Lib],
 ) -> None:
     def tokens(lib: Lib, config: Any) -> list[Any]:
         chunks = tool_graph(lib, "model_tool").stream(
@@ -906,8 +910,7 @@ def test_a_chat_model_inside_a_tool_streams_its_tokens_once_as_in_langgraph(
         )
         return [(type(m).__name__, m.content, meta["langgraph_node"]) for m, meta in chunks]
 
-    gk_tools = Lib(gk.name, _with_tool_node(gk, "graphkit"))
-    lg_tools = Lib(lg.name, _with_tool_node(lg, "langgraph"))
+    gk_tools, lg_tools = tool_libs
     for config in (None, {"callbacks": [Inside()]}):
         ours = tokens(gk_tools, config)
         assert ours == tokens(lg_tools, config)
