@@ -752,7 +752,15 @@ def inner_tools(lib: Lib) -> dict[str, Any]:
         """Runs a chain that raises."""
         return RunnableLambda(_failing).with_config(run_name="failing").invoke(x)  # type: ignore[no-any-return]
 
+    sub = single(lib, lambda s: {"x": s["x"] + 1})
+
+    @tool
+    def graph_tool(x: int, tool_call_id: Annotated[str, InjectedToolCallId]) -> int:
+        """Runs a graph (a tool graphkit reports itself: it takes the call's id)."""
+        return sub.invoke({"x": x})["x"]  # type: ignore[no-any-return]
+
     found = [
+        graph_tool,
         plain_tool, artifact_tool, call_id_tool, command_tool, handling_tool, tool(state_tool),
         async_tool, model_tool, retriever_tool, failing_tool,
     ]  # fmt: skip
@@ -924,3 +932,16 @@ def test_a_retriever_a_node_calls_streams_its_events_as_in_langgraph(gk: Lib, lg
     ours = nested(collect(single(gk, finds), {"x": 1}, {"tags": ["T"]}))
     assert ours == nested(collect(single(lg, finds), {"x": 1}, {"tags": ["T"]}))
     assert ("on_retriever_end", "Docs") in [event[:2] for event in ours]
+
+
+def test_a_graph_a_tool_invokes_reports_under_the_tool_as_in_langgraph(
+    tool_libs: tuple[Lib, Lib],
+) -> None:
+    gk_tools, lg_tools = tool_libs
+    for how in ("sync", "async"):
+        ours = tool_run_calls(gk_tools, "graph_tool", how)
+        assert ours == tool_run_calls(lg_tools, "graph_tool", how)
+        tool_run = next(call[2] for call in ours if call[0] == "tool_start")
+        graph_run = next(call for call in ours if call[0] == "chain_start" and call[3] == tool_run)
+        assert graph_run[1] == "LangGraph" and graph_run[4] == ("T",)
+    assert tool_run_events(gk_tools, "graph_tool") == tool_run_events(lg_tools, "graph_tool")
