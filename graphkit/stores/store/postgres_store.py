@@ -371,7 +371,7 @@ class PostgresStore(IndexedStore):
         )
         found = {(ns, key): (bytes(raw), at) for ns, key, raw, at in rows}
         got = [found.get(k) for k in encoded]
-        records = _records_from([None if g is None else g[0] for g in got])
+        records = _records_from([None if g is None else g[0] for g in got], keys)
         for record, g in zip(records, got, strict=True):
             if record is not None and g is not None:
                 record.expires_at = g[1]
@@ -381,12 +381,17 @@ class PostgresStore(IndexedStore):
         low, high = _prefix_range(prefix)
         rows = self._db.run(
             lambda conn: conn.execute(
-                "SELECT record, expires_at FROM graphkit_store WHERE ns >= %s AND ns < %s",
+                "SELECT ns, key, record, expires_at FROM graphkit_store WHERE ns >= %s AND ns < %s",
                 (low, high),
             ).fetchall(),
             single=True,
         )
-        return iter([_with_expiry(_record_from(bytes(raw)), at) for raw, at in rows])
+        return iter(
+            [
+                _with_expiry(_record_from(bytes(raw), (decode_ns(ns), key)), at)
+                for ns, key, raw, at in rows
+            ]
+        )
 
     def _ranked(
         self, op: SearchOp, query: FloatArray, now: float
@@ -476,7 +481,7 @@ class PostgresStore(IndexedStore):
                 labels.extend(range(next_label, stop))
                 next_label = stop
             olds = {
-                (ns, key): _with_expiry(_record_from(bytes(raw)), at)
+                (ns, key): _with_expiry(_record_from(bytes(raw), (decode_ns(ns), key)), at)
                 for ns, key, raw, at in replaced.fetchall()
             }
             done: list[Write | None] = []

@@ -1,0 +1,201 @@
+"""LMDBStore records damaged on disk: a damaged item is named with the fix (delete it, which
+works), a damaged key, vector row or bookkeeping entry is skipped on open so the rest of
+the store still reads, and a damaged counter is refused by name instead of a struct.error."""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graphkit.stores.serde import SerdeError
+from graphkit.stores.store.lmdb_store import LMDBStore, StoreCorruptError
+
+_DOCS = ("docs", "a")
+
+
+def _embed(texts: Sequence[str]) -> list[list[float]]:
+    return [[float(len(t)), 1.0, 0.5, 0.25] for t in texts]
+
+
+def _open(path: Path) -> Any:  # (an LMDBStore: its __enter__ is typed as the base)
+    return LMDBStore(path, index={"dims": 4, "embed": _embed})
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    with _open(tmp_path) as store:
+        for i in range(4):
+            store.put(_DOCS, f"k{i}", {"text": "hello " * (i + 1)}, ttl=60)
+        store.put(("other",), "z", {"text": "zzz"})
+    return tmp_path
+
+
+def _rows(store: Any, name: str) -> list[tuple[bytes, bytes]]:
+    with store.env.read() as txn:
+        return [(bytes(k), bytes(v)) for k, v in txn.cursor(db=store.env.db(name))]
+
+
+def _damage(path: Path, name: str, change: Callable[[bytes, bytes], tuple[bytes, bytes]]) -> None:
+    """Replace the first record of database ``name`` by ``change(key, value)``."""
+    with _open(path) as store:
+        db = store.env.db(name)
+        key, value = _rows(store, name)[0]
+        new_key, new_value = change(key, value)
+
+        def rewrite(txn: Any) -> None:
+            txn.delete(key, db=db)
+            txn.put(new_key, new_value, db=db)
+
+        store.env.write(rewrite)
+
+
+_ITEM_KEY = b"docs\x00a\x00\x00k0"
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [b"\xc1\x01\x93", b"\x93\x01\x02", b"\x91\x01", b"\xc1\x01\x98\x01\x02\x03\x04\x05\x06\x07"],
+    ids=["truncated", "plain-truncated", "short-list", "wrong-fields"],
+)
+def test_a_damaged_item_is_named_with_the_fix_and_deleting_it_works(
+    path: Path, damaged: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    _damage(path, "store_items", lambda key, value: (_ITEM_KEY, damaged))
+    with _open(path) as store:
+        for read in (
+            lambda: store.get(_DOCS, "k0"),
+            lambda: store.search(_DOCS, query="hello"),
+            lambda: store.search(("docs",)),
+        ):
+            with pytest.raises(StoreCorruptError, match=r"'k0' in \('docs', 'a'\) is damaged"):
+                read()
+        assert isinstance(StoreCorruptError("x"), SerdeError)  # (what it raised before)
+        assert store.get(("other",), "z") is not None  # the rest reads
+        with caplog.at_level(logging.WARNING, logger="stores"):
+            store.delete(_DOCS, "k0")
+        assert "replacing a damaged record" in caplog.text
+        assert store.get(_DOCS, "k0") is None
+        assert sorted(i.key for i in store.search(_DOCS, query="hello")) == ["k1", "k2", "k3"]
+        assert len(_rows(store, "store_vectors")) == 4  # its vector row went with it
+        assert [k[8:] for k, _ in _rows(store, "store_ttl")].count(_ITEM_KEY) == 0
+    with _open(path) as store:  # and it stays repaired
+        assert sorted(i.key for i in store.search(_DOCS)) == ["k1", "k2", "k3"]
+
+
+def test_a_damaged_item_can_be_put_again(path: Path) -> None:
+    _damage(path, "store_items", lambda key, value: (_ITEM_KEY, b"\xc1\x01\x93"))
+    with _open(path) as store:
+        store.put(_DOCS, "k0", {"text": "fresh"})
+        assert store.get(_DOCS, "k0").value == {"text": "fresh"}
+        assert [i.key for i in store.search(_DOCS, query="fresh")].count("k0") == 1
+        assert len(_rows(store, "store_vectors")) == 5
+
+
+def _cut(at: int) -> Callable[[bytes, bytes], tuple[bytes, bytes]]:
+    return lambda key, value: (key, value[:at])
+
+
+@pytest.mark.parametrize(
+    "name,change",
+    [
+        ("store_items", lambda k, v: (k.replace(b"\x00\x00", b"\x00x"), v)),
+        ("store_items", lambda k, v: (b"\xff\xfe\x00\x00k", v)),
+        ("store_vectors", _cut(7)),
+        ("store_vectors", lambda k, v: (k, v[:16] + b"no separator")),
+        ("store_vectors", lambda k, v: (b"\x01", v)),
+        ("store_vectors", lambda k, v: (k, v[:16] + b"\xff\x00\x00k")),
+        ("store_ttl", lambda k, v: (b"\x01", v)),
+        ("store_ttl", lambda k, v: (k[:8] + b"\xff\x00\x00", v)),
+    ],
+    ids=[
+        "item-key-unsplit",
+        "item-key-not-utf8",
+        "vector-row-short",
+        "vector-row-unsplit",
+        "vector-label-short",
+        "vector-key-not-utf8",
+        "ttl-key-short",
+        "ttl-key-not-utf8",
+    ],
+)
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_damaged_key_or_row_is_skipped_on_open_and_everything_else_reads(
+    path: Path, name: str, change: Any, readonly: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    _damage(path, name, change)
+    with caplog.at_level(logging.WARNING, logger="stores"):
+        store = LMDBStore.open_existing(path, embed=_embed, readonly=readonly)
+    with store:
+        if name != "store_ttl":
+            assert f"1 damaged {'vector rows' if 'vec' in name else 'item keys'}" in caplog.text
+        assert store.get(("other",), "z") is not None
+        found = {i.key for i in store.search(_DOCS, query="hello", limit=10)}
+        assert found >= {"k1", "k2", "k3"}
+        assert ("docs", "a") in store.list_namespaces()
+        if not readonly:
+            store.put(_DOCS, "new", {"text": "new"})
+            assert store.sweep_ttl() == 0  # (nothing expired: damaged entries skipped)
+            assert store.get(_DOCS, "new") is not None
+
+
+@pytest.mark.parametrize("name", ["store_free_labels", "next_label"])
+def test_damaged_label_bookkeeping_never_blocks_a_put(path: Path, name: str) -> None:
+    with _open(path) as store:
+        store.delete(_DOCS, "k3")  # a freed label
+        if name == "next_label":
+            meta = store.env.db("store_meta")
+            store.env.write(lambda txn: txn.put(b"next_label", b"ab", db=meta))
+        else:
+            free = store.env.db(name)
+            store.env.write(lambda txn: txn.put(b"\x01", b"", db=free))
+    with _open(path) as store:
+        for i in range(3):
+            store.put(_DOCS, f"n{i}", {"text": f"new {i}"})
+        labels = [struct.unpack(">Q", k)[0] for k, _ in _rows(store, "store_vectors")]
+        assert len(labels) == len(set(labels)) == 7  # no slot given twice
+        assert {i.key for i in store.search(_DOCS, query="new", limit=10)} >= {"n0", "n1", "n2"}
+
+
+@pytest.mark.parametrize(
+    "key,value,says",
+    [
+        (b"format", b"zz", "'format' record is damaged"),
+        (b"dims", b"abc", "'dims' record is damaged"),
+        (b"generation", b"\x01", "'generation' record is damaged"),
+    ],
+)
+def test_a_damaged_store_counter_is_refused_by_name(
+    path: Path, key: bytes, value: bytes, says: str
+) -> None:
+    with _open(path) as store:
+        meta = store.env.db("store_meta")
+        store.env.write(lambda txn: txn.put(key, value, db=meta))
+    for readonly in (True, False):
+        with pytest.raises(StoreCorruptError, match=says) as info:
+            LMDBStore.open_existing(path, embed=_embed, readonly=readonly)
+        assert "backup" in str(info.value)
+
+
+def test_an_embedder_name_that_is_not_utf8_still_opens(path: Path) -> None:
+    with _open(path) as store:
+        meta = store.env.db("store_meta")
+        store.env.write(lambda txn: txn.put(b"embed", b"\xff\xfe", db=meta))
+    with LMDBStore.open_existing(path, embed=_embed) as store:
+        assert store.get(("other",), "z") is not None
+
+
+def test_a_read_only_open_reads_items_with_a_ttl_without_refreshing_them(path: Path) -> None:
+    """Reads refresh a TTL (a write): a read-only open (the CLI's, the studio's) failed
+    every get and search of a store holding TTL items with lmdb.ReadonlyError."""
+    with LMDBStore.open_existing(path, embed=_embed) as store:
+        before = store.get(_DOCS, "k1")
+        assert before is not None and before.value == {"text": "hello hello "}
+        assert {i.key for i in store.search(_DOCS, query="hello")} == {"k0", "k1", "k2", "k3"}
+    with LMDBStore.open_existing(path, embed=_embed) as store:
+        again = store.get(_DOCS, "k1")
+        assert again is not None and again.updated_at == before.updated_at
