@@ -433,6 +433,12 @@ class Serializer:
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         """The value :meth:`dumps_typed` made ``data`` from."""
+        if not (isinstance(data, tuple | list) and len(data) == 2) or not isinstance(
+            data[1], bytes | bytearray | memoryview
+        ):
+            raise SerdeError(
+                f"loads_typed takes the (type, bytes) pair dumps_typed returns, not {_clip(repr(data), 80)}"
+            )
         kind, body = data
         if kind == "null":
             return None
