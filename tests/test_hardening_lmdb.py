@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from graphkit.checkpoint.lmdb import LMDBSaver
-from graphkit.errors import GraphkitError
+from graphkit.errors import GraphkitError, InvalidArgumentError
 from graphkit.stores import DiskFullError, ForkedEnvError, LMDBCorruptError, ReadersFullError
 from graphkit.stores._lmdb import DEFAULT_MAX_READERS, LMDBEnv
 from graphkit.stores.checkpoint.base import empty_checkpoint
@@ -301,3 +301,34 @@ def test_opening_a_database_while_another_thread_writes_does_not_deadlock(
         timeout=60,
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-500:]
+
+
+# ----------------------------------------------------------- bad settings
+@pytest.mark.parametrize(
+    "settings,says",
+    [
+        ({"map_size": 1}, "map_size=1: .* at least 65536"),  # was MapFullError on open
+        ({"map_size": -1}, "map_size=-1"),  # was OverflowError
+        ({"map_size": 10**30}, "map_size="),  # was OverflowError
+        ({"map_size": "big"}, "map_size='big'"),  # was TypeError
+        ({"map_size": 1 << 20, "max_map_size": 1 << 19}, "at least map_size=1048576"),
+        ({"max_readers": 0}, "max_readers=0"),
+    ],
+)
+def test_bad_lmdb_settings_are_refused_by_name_before_anything_is_created(
+    tmp_path: Path, settings: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(InvalidArgumentError, match=says):
+        LMDBSaver(tmp_path / "db", **settings)
+    assert not (tmp_path / "db").exists()
+
+
+def test_a_file_where_the_environment_goes_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "db").write_text("mine")
+    with pytest.raises(InvalidArgumentError, match="is a file: an LMDB environment is a dir"):
+        LMDBSaver(tmp_path / "db")  # was FileExistsError: [Errno 17] File exists
+    assert (tmp_path / "db").read_text() == "mine"
+    (tmp_path / "env").mkdir()
+    (tmp_path / "env" / "data.mdb").mkdir()
+    with pytest.raises(InvalidArgumentError, match="data.mdb is a directory"):
+        LMDBSaver(tmp_path / "env")  # was lmdb.Error: Is a directory

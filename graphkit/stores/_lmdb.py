@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import lmdb
 
-from graphkit.errors import GraphkitError
+from graphkit.errors import GraphkitError, InvalidArgumentError
 
 T = TypeVar("T")
 
@@ -105,6 +105,7 @@ class LMDBEnv:
         readonly: bool = False,
     ) -> None:
         self.path = Path(path)
+        _check_settings(self.path, map_size, max_map_size, max_readers)
         self.readonly = readonly
         """Opened read-only: nothing is created, databases must exist, writes fail."""
         if readonly:
@@ -403,6 +404,39 @@ _OPEN_RETRIES = 8
 
 class MissingDatabaseError(GraphkitError, LookupError):
     """A read-only environment has no database of that name."""
+
+
+MIN_MAP_SIZE = 64 * 1024
+"""The smallest ``map_size`` accepted (LMDB needs some pages to open its databases)."""
+
+
+def _check_settings(path: Path, map_size: Any, max_map_size: Any, max_readers: Any) -> None:
+    """InvalidArgumentError for settings LMDB would refuse obscurely (an OverflowError,
+    a MapFullError on open, "File exists"), raised before anything is created."""
+
+    def is_int(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if not is_int(map_size) or not MIN_MAP_SIZE <= map_size < 1 << 62:
+        raise InvalidArgumentError(
+            f"map_size={map_size!r}: give the initial map size in bytes, an int of at "
+            f"least {MIN_MAP_SIZE} (the map grows when full; the default is {DEFAULT_MAP_SIZE})"
+        )
+    if not is_int(max_map_size) or not map_size <= max_map_size < 1 << 62:
+        raise InvalidArgumentError(
+            f"max_map_size={max_map_size!r}: give an int of bytes, at least map_size={map_size}"
+        )
+    if not is_int(max_readers) or not 1 <= max_readers < 1 << 31:
+        raise InvalidArgumentError(f"max_readers={max_readers!r}: give a positive int")
+    if path.exists() and not path.is_dir():
+        raise InvalidArgumentError(
+            f"{path} is a file: an LMDB environment is a directory (it holds data.mdb and "
+            "lock.mdb); give the path of a directory, or of one to create"
+        )
+    if (path / "data.mdb").is_dir():
+        raise InvalidArgumentError(
+            f"{path / 'data.mdb'} is a directory, not LMDB's data file: move it away"
+        )
 
 
 def _open_env(
