@@ -526,3 +526,26 @@ def test_langgraph_style_from_conn_string(url: str) -> None:
         assert saver.conn.max_size == 2
         saver.put(cfg("lg"), ckpt({"a": 1}, {"a": 1}), {}, {"a": 1})
         assert saver.get(cfg("lg")) is not None
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE graphkit_checkpoints SET channels = ARRAY['a', 'zz'] WHERE thread_id = 't'",
+        "UPDATE graphkit_checkpoints SET versions = ARRAY[1, 2]::bigint[] WHERE thread_id = 't'",
+    ],
+)
+def test_a_row_whose_channels_and_versions_differ_is_named_as_corrupt(url: str, sql: str) -> None:
+    from graphkit.stores.checkpoint.base import CheckpointCorruptError
+
+    with PostgresSaver.from_conn_string(url) as saver:
+        saver.put(cfg("t"), ckpt({"a": 1}, {"a": 1}), {}, {"a": 1})
+        saver.put(cfg("ok"), ckpt({"a": 2}, {"a": 1}), {}, {"a": 1})
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(sql)
+        with pytest.raises(CheckpointCorruptError, match="'t'.*channels .* and versions"):
+            saver.get_tuple(cfg("t"))  # was ValueError: zip() argument 2 is shorter...
+        found = saver.get_tuple(cfg("ok"))
+        assert found is not None and found.checkpoint["channel_values"] == {"a": 2}
+        saver.delete_thread("t")
+        assert saver.get_tuple(cfg("t")) is None

@@ -199,3 +199,79 @@ def test_a_read_only_open_reads_items_with_a_ttl_without_refreshing_them(path: P
     with LMDBStore.open_existing(path, embed=_embed) as store:
         again = store.get(_DOCS, "k1")
         assert again is not None and again.updated_at == before.updated_at
+
+
+# --------------------------------------------------------- PostgreSQL rows
+@pytest.fixture
+def pg_store_url(pg_url: str, request: pytest.FixtureRequest) -> str:
+    from pg_server import fresh_schema
+
+    name = "".join(c if c.isalnum() else "_" for c in request.node.name[-40:])
+    url: str = fresh_schema(pg_url, f"harden_{name}".lower())
+    return url
+
+
+def _pg_store(url: str) -> Any:
+    from graphkit.store.postgres import PostgresStore
+
+    store = PostgresStore(url, index={"dims": 4, "embed": _embed, "fields": ["text"]})
+    store.setup()
+    return store
+
+
+def _pg_exec(url: str, sql: str, *params: Any) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql, params)
+
+
+def _pg_filled(url: str) -> None:
+    store = _pg_store(url)
+    for i in range(3):
+        store.put(("docs",), f"k{i}", {"text": "hello " * (i + 1)})
+    store.close()
+
+
+@pytest.mark.parametrize("damaged", [b"\xc1\x01\x93", b"\x91\x01"], ids=["truncated", "short"])
+def test_postgres_a_damaged_item_is_named_and_deleting_or_putting_it_repairs(
+    pg_store_url: str, damaged: bytes
+) -> None:
+    _pg_filled(pg_store_url)
+    _pg_exec(pg_store_url, "UPDATE graphkit_store SET record = %s WHERE key = 'k0'", damaged)
+    store = _pg_store(pg_store_url)
+    try:
+        with pytest.raises(StoreCorruptError, match=r"'k0' in \('docs',\) is damaged"):
+            store.get(("docs",), "k0")
+        store.put(("docs",), "k0", {"text": "fresh"})  # was: the same error, no way out
+        assert store.get(("docs",), "k0").value == {"text": "fresh"}
+        _pg_exec(pg_store_url, "UPDATE graphkit_store SET record = %s WHERE key = 'k1'", damaged)
+        store.delete(("docs",), "k1")
+        assert sorted(i.key for i in store.search(("docs",), query="hello")) == ["k0", "k2"]
+    finally:
+        store.close()
+    import psycopg
+
+    with psycopg.connect(pg_store_url) as conn:
+        rows = conn.execute("SELECT key FROM graphkit_store_vectors ORDER BY key").fetchall()
+    assert rows == [("k0",), ("k2",)]  # the damaged items' vector rows went with them
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_postgres_a_damaged_vector_row_is_skipped_and_everything_else_reads(
+    pg_store_url: str, cache: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    from graphkit.store.postgres import PostgresStore
+
+    _pg_filled(pg_store_url)
+    _pg_exec(pg_store_url, "UPDATE graphkit_store_vectors SET vector = %s WHERE key = 'k2'", b"\0")
+    with caplog.at_level(logging.WARNING, logger="stores"):
+        store = PostgresStore(
+            pg_store_url, index={"dims": 4, "embed": _embed, "fields": ["text"]}, vector_cache=cache
+        )
+        try:
+            assert {i.key for i in store.search(("docs",), query="hello")} >= {"k0", "k1"}
+            assert store.get(("docs",), "k2") is not None  # (its item reads; its vector not)
+        finally:
+            store.close()
+    assert "1 damaged vector rows" in caplog.text  # was: ValueError on every read

@@ -111,7 +111,7 @@ class StoreCorruptError(StoreError, SerdeError):
     something else): the message names the item or record, and the fix."""
 
 
-_RESTORE = "restore the LMDB directory from a backup"
+_RESTORE = "restore the store from a backup"
 
 
 def _damaged_item(item: ItemKey | bytes | None, detail: str) -> StoreCorruptError:

@@ -51,7 +51,12 @@ from graphkit.stores.index import FloatArray, Namespace, VectorIndex
 from graphkit.stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
 from graphkit.stores.store._values import matches
 from graphkit.stores.store.base import IndexConfig, SearchOp, TTLConfig
-from graphkit.stores.store.lmdb_store import _record_bytes, _record_from, _records_from
+from graphkit.stores.store.lmdb_store import (
+    StoreCorruptError,
+    _record_bytes,
+    _record_from,
+    _records_from,
+)
 
 __all__ = ["PoolConfig", "PostgresStore"]
 
@@ -264,6 +269,9 @@ class PostgresStore(IndexedStore):
     def _add_rows(self, rows: list[Any], *, build: bool = True) -> None:
         """Put (label, ns, key, vector bytes) rows into the index."""
         assert self.vectors is not None
+        rows = _whole_rows(rows, self.vectors.dims)
+        if not rows:
+            return
         namespaces = [decode_ns(ns) for _, ns, _, _ in rows]
         self.vectors.add(
             [label for label, _, _, _ in rows],
@@ -413,6 +421,7 @@ class PostgresStore(IndexedStore):
             single=True,
         )
         best: dict[tuple[str, str], float] = {}
+        rows = _whole_rows(rows, query.shape[-1])
         if rows:
             mat = np.stack([np.frombuffer(bytes(v), dtype=np.float32) for _, _, v in rows])
             scores = mat @ np.asarray(query, dtype=np.float32).reshape(-1)
@@ -481,7 +490,7 @@ class PostgresStore(IndexedStore):
                 labels.extend(range(next_label, stop))
                 next_label = stop
             olds = {
-                (ns, key): _with_expiry(_record_from(bytes(raw), (decode_ns(ns), key)), at)
+                (ns, key): _old_record(conn, ns, key, raw, at)
                 for ns, key, raw, at in replaced.fetchall()
             }
             done: list[Write | None] = []
@@ -686,3 +695,33 @@ def pool_kwargs(pool_config: PoolConfig | dict[str, Any] | None) -> dict[str, An
 
 class _Rollback(Exception):
     """Raised inside a commit to roll its transaction back (it changed nothing)."""
+
+
+def _whole_rows(rows: list[Any], dims: int) -> list[Any]:
+    """The vector rows (vector bytes last) holding ``dims`` float32s; a damaged one
+    (another writer's, or a hand edit) is left out with a warning, not a ValueError
+    that fails every read."""
+    size = 4 * dims
+    whole = [row for row in rows if len(row[-1]) == size]
+    if len(whole) < len(rows):
+        logger.warning(
+            "stores: %d damaged vector rows (not %d bytes) in graphkit_store_vectors were "
+            "skipped; delete and put their items again to re-embed them",
+            len(rows) - len(whole),
+            size,
+        )
+    return whole
+
+
+def _old_record(conn: Conn, ns: str, key: str, raw: Any, expires_at: float | None) -> Record:
+    """The record a commit replaces or deletes. A damaged one is still replaced (how a
+    user repairs it): its vector rows are found by its key, and a warning names it."""
+    item = (decode_ns(ns), key)
+    try:
+        return _with_expiry(_record_from(bytes(raw), item), expires_at)
+    except StoreCorruptError as exc:
+        logger.warning("stores: replacing a damaged record: %s", exc)
+    labels = conn.execute(
+        "SELECT label FROM graphkit_store_vectors WHERE ns = %s AND key = %s", (ns, key)
+    ).fetchall()
+    return Record(item[0], key, {}, 0.0, 0.0, None, None, [label for (label,) in labels])
