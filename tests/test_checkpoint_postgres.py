@@ -22,7 +22,7 @@ from graphkit.checkpoint.postgres import (
     PostgresConnectionError,
     PostgresSaver,
 )
-from graphkit.errors import GraphkitError
+from graphkit.errors import GraphkitError, InvalidArgumentError
 from graphkit.stores._postgres import migrate
 from graphkit.stores.checkpoint.postgres import MIGRATIONS, name_in, name_out
 
@@ -314,6 +314,20 @@ def test_an_unreachable_server_is_a_clear_error() -> None:
             )
         )
         saver.get_tuple(cfg())
+
+
+@pytest.mark.parametrize(
+    "conninfo", ["postgresql://me:s3cret@h/%zz", "postgresql://me:s3cret@a b/c", "zzz"]
+)
+def test_a_malformed_url_is_a_clear_error_that_does_not_echo_the_password(
+    conninfo: str,
+) -> None:
+    from graphkit.store.postgres import PostgresStore
+
+    for opener in (PostgresSaver.from_conn_string, PostgresStore.from_conn_string):
+        with pytest.raises(InvalidArgumentError, match="connection string is malformed") as info:
+            opener(conninfo).__enter__()  # was psycopg.ProgrammingError: invalid percent-encoded
+        assert "s3cret" not in str(info.value) and "postgresql://user:" in str(info.value)
 
 
 def test_stored_bytes_never_run_code(url: str) -> None:
