@@ -332,3 +332,53 @@ def test_a_file_where_the_environment_goes_is_refused_by_name(tmp_path: Path) ->
     (tmp_path / "env" / "data.mdb").mkdir()
     with pytest.raises(InvalidArgumentError, match="data.mdb is a directory"):
         LMDBSaver(tmp_path / "env")  # was lmdb.Error: Is a directory
+
+
+# ------------------------------------------------------------ damaged pages
+_READ_DAMAGED = """
+import sys
+from graphkit.checkpoint.lmdb import LMDBSaver
+from graphkit.stores import LMDBCorruptError
+try:
+    saver = LMDBSaver(sys.argv[1])
+    for i in range(40):
+        list(saver.list({"configurable": {"thread_id": f"t{i}"}}))
+    print("read all")
+except LMDBCorruptError as exc:
+    print("refused:", exc)
+"""
+
+
+def _retype_pages(data: Path, old: int, new: int) -> int:
+    """Give every page (past the two meta pages) of type ``old`` the type ``new``
+    (LMDB's page header: flags are 2 bytes at offset 10); how many were changed."""
+    raw = bytearray(data.read_bytes())
+    changed = 0
+    for at in range(2 * 4096, len(raw), 4096):
+        flags = int.from_bytes(raw[at + 10 : at + 12], "little")
+        if flags & old:
+            raw[at + 10 : at + 12] = ((flags & ~old) | new).to_bytes(2, "little")
+            changed += 1
+    data.write_bytes(bytes(raw))
+    return changed
+
+
+def test_pages_of_the_wrong_type_are_an_lmdb_corrupt_error(filled: Path) -> None:
+    """LMDB says MDB_CORRUPTED (a raw lmdb.CorruptedError, before) when a page is not
+    what the tree says: it now names the file and the fix."""
+    assert _retype_pages(filled / "data.mdb", 0x02, 0x01) > 0  # leaf pages said branch
+    proc = _run(_READ_DAMAGED, str(filled))
+    assert proc.returncode == 0, f"reader died ({proc.returncode}): {proc.stderr[-600:]}"
+    assert "refused:" in proc.stdout and "data.mdb is damaged" in proc.stdout, proc.stdout
+    assert "restore it from a backup" in proc.stdout
+
+
+def test_a_data_format_this_lmdb_cannot_read_is_an_lmdb_corrupt_error(filled: Path) -> None:
+    data = filled / "data.mdb"
+    raw = bytearray(data.read_bytes())
+    for meta in (0, 4096):  # each meta page's format version (4 bytes at offset 20)
+        raw[meta + 23] ^= 0x40
+    data.write_bytes(bytes(raw))
+    proc = _run(_READ_DAMAGED, str(filled))
+    assert proc.returncode == 0, proc.stderr[-600:]
+    assert "refused:" in proc.stdout and "not supported" in proc.stdout, proc.stdout

@@ -162,13 +162,17 @@ class LMDBEnv:
             txn = self.env.begin(write=True)
             try:
                 found = self.env.open_db(name.encode(), txn=txn, dupsort=dupsort, create=True)
-            except BaseException:
+            except BaseException as exc:
                 txn.abort()
+                if isinstance(exc, _DAMAGED):
+                    raise _damaged(exc, self.path) from None
                 raise
             txn.commit()
             return found
         try:
             return self.env.open_db(name.encode(), dupsort=dupsort, create=False)
+        except _DAMAGED as exc:
+            raise _damaged(exc, self.path) from None
         except lmdb.NotFoundError:
             raise MissingDatabaseError(
                 f"the LMDB environment at {self.path} has no database {name!r} "
@@ -210,6 +214,8 @@ class LMDBEnv:
             except lmdb.Error as exc:
                 clear = _write_error(exc, self.path)
                 if clear is None:
+                    if isinstance(exc, _DAMAGED):
+                        raise _damaged(exc, self.path) from None
                     raise
                 raise clear from None
             finally:
@@ -478,11 +484,29 @@ def _open_env(
         # A read-only directory or mount: no lock file can be opened for writing.
         # Reading without one is safe as long as no process writes meanwhile.
         return attempt(lock=False)
-    except (lmdb.InvalidError, lmdb.CorruptedError, lmdb.VersionMismatchError) as exc:
+    except lmdb.Error as exc:
+        if not isinstance(exc, _UNREADABLE) and "is not supported by this build" not in str(exc):
+            raise
         raise LMDBCorruptError(
             f"{path / 'data.mdb'} is not a readable LMDB file ({exc}); restore it from a "
             "backup, or move it away to start afresh"
         ) from None
+
+
+_UNREADABLE = (lmdb.InvalidError, lmdb.CorruptedError, lmdb.VersionMismatchError)
+"""What LMDB raises on opening a file that is not an LMDB file it can read."""
+_DAMAGED = (lmdb.CorruptedError, lmdb.PageNotFoundError, lmdb.BadTxnError)
+"""What LMDB raises on following a damaged page: a bad page type, a page number past the
+end; then the transaction refuses every further operation (BadTxnError)."""
+
+
+def _damaged(exc: lmdb.Error, path: Path) -> LMDBCorruptError:
+    """The error for LMDB meeting a damaged page of ``path``'s data.mdb."""
+    return LMDBCorruptError(
+        f"{path / 'data.mdb'} is damaged: LMDB found a page that is not what its tree says "
+        f"({exc}); restore it from a backup (what still reads can be copied out with "
+        "`mdb_dump -a`)"
+    )
 
 
 def _is_permission(exc: lmdb.Error) -> bool:
@@ -566,12 +590,14 @@ class _Read:
         self._txn = self._env._open(write=False)
         return self._txn
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
         try:
             self._txn.abort()  # read-only: ending it is all there is to do
         finally:
             del self._txn  # py-lmdb frees the reader slot with the transaction object
             self._env._guard.leave()
+        if isinstance(exc, _DAMAGED):
+            raise _damaged(exc, self._env.path) from None
 
 
 class ResizeGuard:
