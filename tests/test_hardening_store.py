@@ -275,3 +275,69 @@ def test_postgres_a_damaged_vector_row_is_skipped_and_everything_else_reads(
         finally:
             store.close()
     assert "1 damaged vector rows" in caplog.text  # was: ValueError on every read
+
+
+# ---------------------------------------------------------------- checksums
+def test_a_flipped_bit_anywhere_in_an_item_record_is_reported_never_returned(
+    path: Path,
+) -> None:
+    """Item records are sealed with a CRC-32 (store format 3): before, most bit flips
+    decoded into a wrong value or failed deep in the store with a TypeError."""
+    import random
+
+    with _open(path) as store:
+        truth = {k: store.get(_DOCS, k).value for k in ("k0", "k1", "k2", "k3")}
+        db = store.env.db("store_items")
+        rows = [(k, v) for k, v in _rows(store, "store_items") if k.startswith(b"docs")]
+        rng = random.Random(7)
+        for _ in range(60):
+            key, value = rng.choice(rows)
+            damaged = bytearray(value)
+            damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
+            store.env.write(lambda txn, k=key, d=bytes(damaged): txn.put(k, d, db=db))
+            try:
+                got = {i.key: i.value for i in store.search(_DOCS, limit=10)}
+            except StoreCorruptError as exc:
+                assert "is damaged" in str(exc) and "delete it" in str(exc)
+            else:
+                assert got == truth, "a damaged record was read as a value"
+            store.env.write(lambda txn, k=key, v=value: txn.put(k, v, db=db))
+        assert {i.key: i.value for i in store.search(_DOCS, limit=10)} == truth
+
+
+def test_a_format_2_store_reads_as_it_is_and_is_sealed_as_it_is_rewritten(
+    tmp_path: Path,
+) -> None:
+    from graphkit.stores.store import lmdb_store
+    from graphkit.stores.store._core import Record
+
+    with _open(tmp_path) as store:  # a format-2 store: unsealed records, format b"2"
+        items, meta = store.env.db("store_items"), store.env.db("store_meta")
+        old = Record(_DOCS, "old", {"text": "kept"}, 1.0, 2.0, None, None, [])
+        raw = lmdb_store._record_bytes(old, sealed=False)
+
+        def downgrade(txn: Any) -> None:
+            txn.put(lmdb_store.encode_key(_DOCS, "old"), raw, db=items)
+            txn.put(b"format", b"2", db=meta)
+
+        store.env.write(downgrade)
+    with LMDBStore.open_existing(tmp_path, embed=_embed) as reader:  # read-only: as it is
+        assert reader.get(_DOCS, "old").value == {"text": "kept"}
+    with _open(tmp_path) as store:
+        assert store.get(_DOCS, "old").value == {"text": "kept"}
+        assert dict(_rows(store, "store_meta"))[b"format"] == b"3"
+        store.put(_DOCS, "old", {"text": "rewritten"})
+        stored = dict(_rows(store, "store_items"))[lmdb_store.encode_key(_DOCS, "old")]
+        assert stored[:2] == b"\xc1\x10"
+    with _open(tmp_path) as store:
+        assert store.get(_DOCS, "old").value == {"text": "rewritten"}
+
+
+def test_a_record_with_fields_of_the_wrong_type_is_named_not_a_type_error(path: Path) -> None:
+    from graphkit.stores.store import lmdb_store
+
+    bad = lmdb_store._SERDE.dumps([["docs", "a"], "k0", {"t": 1}, 1.0, 2.0, {"x": 1}, None, []])
+    _damage(path, "store_items", lambda key, value: (_ITEM_KEY, bad))
+    store = _open(path)
+    with store, pytest.raises(StoreCorruptError, match="'k0'.*expiry is not a number"):
+        store.get(_DOCS, "k0")  # was TypeError: '>' not supported between dict and float

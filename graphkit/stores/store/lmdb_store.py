@@ -2,8 +2,10 @@
 
 Layout (named databases in one :class:`~graphkit.stores._lmdb.LMDBEnv`, all prefixed "store_"):
 
-- ``store_items``: item key -> :mod:`graphkit.stores.serde` bytes of ``[namespace, key, value,
-  created_at, updated_at, expires_at, ttl, labels]``, so values come back as
+- ``store_items``: item key -> :mod:`graphkit.stores.serde` msgpack of ``[namespace, key, value,
+  created_at, updated_at, expires_at, ttl, labels]`` sealed with its CRC-32 (store
+  format 3: a damaged record is reported, never read as a wrong value; format 2's
+  unsealed records still read), so values come back as
   InMemoryStore keeps them (tuples, datetimes, UUIDs, sets, dataclasses; a value
   serde cannot encode fails the batch and stores nothing). Records written before,
   as plain msgpack, still load. The item key is each namespace label
@@ -62,6 +64,7 @@ import os
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -101,9 +104,10 @@ _PENDING = b"index_pending"
 """Present while the graph the stamp describes may still be at :data:`NEXT_FILE` (its
 publish committed but has not moved it on to :data:`INDEX_FILE` yet)."""
 _FORMAT = b"format"
-STORE_FORMAT = 2
+STORE_FORMAT = 3
 """The on-disk format this version writes (``store_meta`` key ``format``; a store
-without the key and with vector rows is format 1, see the module docstring)."""
+without the key and with vector rows is format 1, see the module docstring). Format 3
+seals item records with a CRC-32; it reads format-2 records as they are."""
 
 
 class StoreCorruptError(StoreError, SerdeError):
@@ -193,17 +197,45 @@ them: tuples stay tuples, datetimes/UUIDs/Decimals/sets/dataclasses come back ty
 _SERDE_MAGIC = _SERDE.dumps(None)[:1]
 
 
+_SEALED_HEAD = b"\xc1\x10"
+"""Starts an item record written since store format 3: then the msgpack body (as in a
+graphkit.stores.serde record), then its CRC-32 (4 bytes, big-endian): damage is reported,
+never decoded into a wrong value."""
+_CRC = struct.Struct(">I")
+
+
 def _record_from(raw: bytes, item: ItemKey | bytes | None = None) -> Record:
     """The record of ``item`` (``(namespace, key)`` or its LMDB key); StoreCorruptError
     naming it if it is damaged."""
     try:
-        # Records written before values went through graphkit.stores.serde are plain msgpack.
-        serde = raw[:1] == _SERDE_MAGIC
-        fields = _SERDE.loads(raw, where="a store item") if serde else _unpack(raw)
-        ns, key, value, created, updated, expires, ttl, labels = fields
-        return Record(tuple(ns), key, value, created, updated, expires, ttl, labels)
+        if raw[:2] == _SEALED_HEAD:
+            fields = _SERDE.loads_body(_unsealed(raw), where="a store item")
+        elif raw[:1] == _SERDE_MAGIC:
+            fields = _SERDE.loads(raw, where="a store item")
+        else:  # written before values went through graphkit.stores.serde: plain msgpack
+            fields = _unpack(raw)
+        return _record(fields)
     except (ValueError, TypeError) as exc:  # (SerdeError is a ValueError)
         raise _damaged_item(item, str(exc)) from None
+
+
+def _unsealed(raw: bytes) -> bytes:
+    """The msgpack body of a sealed record; ValueError if its checksum does not match."""
+    end = len(raw) - 4
+    if end < 2 or zlib.crc32(memoryview(raw)[2:end]) != _CRC.unpack_from(raw, end)[0]:
+        raise ValueError("checksum mismatch: the stored bytes are damaged")
+    return raw[2:end]
+
+
+def _record(fields: Any) -> Record:
+    """A decoded ``[namespace, key, value, created, updated, expires, ttl, labels]`` as a
+    Record; TypeError for fields of the wrong type (a record another program wrote)."""
+    ns, key, value, created, updated, expires, ttl, labels = fields
+    if type(value) is not dict or type(key) is not str or type(labels) is not list:
+        raise TypeError("a field of the record has the wrong type")
+    if not (expires is None or type(expires) is float or type(expires) is int):
+        raise TypeError("the record's expiry is not a number")
+    return Record(tuple(ns), key, value, created, updated, expires, ttl, labels)
 
 
 _PLAIN_HEAD = _SERDE.dumps(None)[:2]
@@ -223,9 +255,16 @@ def _records_from(
     bodies: list[bytes] = []
     for raw in raws:
         if raw is not None:
-            if raw[:2] != _PLAIN_HEAD:
+            head = raw[:2]
+            if head == _SEALED_HEAD:
+                try:
+                    bodies.append(_unsealed(raw))
+                except ValueError:
+                    return _each_record(raws, items)
+            elif head == _PLAIN_HEAD:
+                bodies.append(raw[2:])
+            else:
                 return _each_record(raws, items)
-            bodies.append(raw[2:])
     if len(bodies) < 2:
         return _each_record(raws, items)
     n = len(bodies)
@@ -245,8 +284,7 @@ def _records_from(
             if raw is None:
                 out.append(None)
                 continue
-            ns, key, value, created, updated, expires, ttl, labels = next(decoded)
-            out.append(Record(tuple(ns), key, value, created, updated, expires, ttl, labels))
+            out.append(_record(next(decoded)))
     except (ValueError, TypeError):  # a record of another shape: name it
         return _each_record(raws, items)
     return out
@@ -259,13 +297,19 @@ def _each_record(
     return [None if r is None else _record_from(r, i) for r, i in zip(raws, named, strict=True)]
 
 
-def _record_bytes(r: Record) -> bytes:
+def _record_bytes(r: Record, *, sealed: bool = True) -> bytes:
+    """``r`` as stored: sealed with a CRC-32 (LMDB, since store format 3), or as a plain
+    graphkit.stores.serde record (PostgreSQL, whose older readers expect that)."""
     fields = [list(r.namespace), r.key, r.value, r.created_at, r.updated_at, r.expires_at]
     fields += [r.ttl, r.labels]
     try:
-        return _SERDE.dumps(fields)
+        data = _SERDE.dumps(fields)
     except SerdeError as exc:
         raise SerdeError(f"Cannot store the value of {r.key!r} in {r.namespace!r}: {exc}") from None
+    if not sealed:
+        return data
+    body = memoryview(data)[2:]
+    return b"".join((_SEALED_HEAD, body, _CRC.pack(zlib.crc32(body))))
 
 
 def _label_key(label: int) -> bytes:
@@ -483,7 +527,8 @@ class LMDBStore(IndexedStore):
         self._format = STORE_FORMAT
 
     def _migrate(self, txn: lmdb.Transaction, fmt: int, dims: int | None) -> None:
-        """Rewrite format-1 vector rows as format 2 (one transaction: all or nothing)."""
+        """Rewrite format-1 vector rows as format 2 (one transaction: all or nothing);
+        format 2 needs nothing rewritten (its unsealed item records still read)."""
         if fmt == 1:
             rows: list[tuple[bytes, bytes]] = []
             for raw_label, raw in txn.cursor(db=self._vecs):

@@ -513,7 +513,7 @@ class PostgresStore(IndexedStore):
                     done.append(Write(w.namespace, w.key, None, old))
                     continue
                 record = record.replacing(old, labels[w.start : w.stop])
-                upserts.append((ns, key, _record_bytes(record), record.expires_at))
+                upserts.append((ns, key, _record_bytes(record, sealed=False), record.expires_at))
                 if old is None:
                     deltas[ns] = deltas.get(ns, 0) + 1
                 done.append(Write(w.namespace, w.key, record, old, w.start, w.stop))
