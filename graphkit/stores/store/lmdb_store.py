@@ -220,21 +220,21 @@ def _record_from(raw: bytes, item: ItemKey | bytes | None = None) -> Record:
 
 
 def _unsealed(raw: bytes) -> bytes:
-    """The msgpack body of a sealed record; ValueError if its checksum does not match."""
+    """The msgpack body of a sealed record; StoreCorruptError if its checksum does not match."""
     end = len(raw) - 4
     if end < 2 or zlib.crc32(memoryview(raw)[2:end]) != _CRC.unpack_from(raw, end)[0]:
-        raise ValueError("checksum mismatch: the stored bytes are damaged")
+        raise StoreCorruptError("checksum mismatch: the stored bytes are damaged")
     return raw[2:end]
 
 
 def _record(fields: Any) -> Record:
     """A decoded ``[namespace, key, value, created, updated, expires, ttl, labels]`` as a
-    Record; TypeError for fields of the wrong type (a record another program wrote)."""
+    Record; StoreCorruptError for fields of the wrong type (another program wrote it)."""
     ns, key, value, created, updated, expires, ttl, labels = fields
     if type(value) is not dict or type(key) is not str or type(labels) is not list:
-        raise TypeError("a field of the record has the wrong type")
+        raise StoreCorruptError("a field of the record has the wrong type")
     if not (expires is None or type(expires) is float or type(expires) is int):
-        raise TypeError("the record's expiry is not a number")
+        raise StoreCorruptError("the record's expiry is not a number")
     return Record(tuple(ns), key, value, created, updated, expires, ttl, labels)
 
 
