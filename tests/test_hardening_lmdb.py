@@ -382,3 +382,26 @@ def test_a_data_format_this_lmdb_cannot_read_is_an_lmdb_corrupt_error(filled: Pa
     proc = _run(_READ_DAMAGED, str(filled))
     assert proc.returncode == 0, proc.stderr[-600:]
     assert "refused:" in proc.stdout and "not supported" in proc.stdout, proc.stdout
+
+
+# --------------------------------------------------------- read-only media
+def test_a_writable_open_on_a_read_only_filesystem_says_how_to_read_it(tiny_disk: Path) -> None:
+    from graphkit.stores import LMDBAccessError
+    from graphkit.stores.store.lmdb_store import LMDBStore
+
+    saver = LMDBSaver(tiny_disk / "db")
+    _put(saver, "t", "kept")
+    saver.close()
+    with LMDBStore(tiny_disk / "st") as store:
+        store.put(("a",), "k", {"v": 1})
+    done = subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot remount read-only: {done.stderr.decode().strip()}")
+    for open_it in (lambda: LMDBSaver(tiny_disk / "db"), lambda: LMDBStore(tiny_disk / "st")):
+        with pytest.raises(LMDBAccessError, match="for writing .* readonly=True"):
+            open_it()  # was lmdb.Error: Read-only file system
+    reader = LMDBSaver(env=LMDBEnv(tiny_disk / "db", readonly=True))
+    found = reader.get_tuple({"configurable": {"thread_id": "t"}})
+    assert found is not None and found.checkpoint["channel_values"] == {"x": "kept"}
+    with LMDBStore.open_existing(tiny_disk / "st") as store:
+        assert store.get(("a",), "k") is not None

@@ -54,6 +54,11 @@ class LMDBNotFoundError(GraphkitError, FileNotFoundError):
     """No LMDB environment (no ``data.mdb``) where one was to be opened, not created."""
 
 
+class LMDBAccessError(GraphkitError, PermissionError):
+    """An environment cannot be opened for writing where it is (a read-only directory
+    or filesystem): the message names the path and how to read it instead."""
+
+
 class LMDBCorruptError(GraphkitError, OSError):
     """The LMDB files on disk are damaged (e.g. ``data.mdb`` truncated)."""
 
@@ -479,8 +484,15 @@ def _open_env(
         try:
             return attempt(lock=True)
         except lmdb.Error as exc:
-            if not readonly or not _is_permission(exc):
+            if not _is_permission(exc):
                 raise
+            if not readonly:
+                raise LMDBAccessError(
+                    f"cannot open the LMDB environment at {path} for writing ({exc}); "
+                    "read it with LMDBEnv(path, readonly=True) (LMDBSaver(env=...), "
+                    "LMDBStore.open_existing(path), `graphkit threads PATH`), or copy it "
+                    "to a writable directory"
+                ) from None
         # A read-only directory or mount: no lock file can be opened for writing.
         # Reading without one is safe as long as no process writes meanwhile.
         return attempt(lock=False)
