@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from graphkit.stores.serde import SerdeError
 from graphkit.stores.store.lmdb_store import LMDBStore, StoreCorruptError
@@ -341,3 +344,42 @@ def test_a_record_with_fields_of_the_wrong_type_is_named_not_a_type_error(path: 
     store = _open(path)
     with store, pytest.raises(StoreCorruptError, match="'k0'.*expiry is not a number"):
         store.get(_DOCS, "k0")  # was TypeError: '>' not supported between dict and float
+
+
+_label = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=8
+)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=examples(200))
+@given(
+    namespace=st.lists(_label, min_size=1, max_size=3).map(tuple),
+    key=_label,
+    value=st.dictionaries(st.text(max_size=6), _json, max_size=4),
+    expires=st.none() | st.floats(min_value=0, max_value=1e12),
+    data=st.data(),
+)
+def test_a_sealed_record_round_trips_and_any_bit_flip_is_refused(
+    namespace: tuple[str, ...], key: str, value: dict[str, Any], expires: float | None, data: Any
+) -> None:
+    from graphkit.stores.store import lmdb_store
+    from graphkit.stores.store._core import Record
+
+    record = Record(namespace, key, value, 1.5, 2.5, expires, None, [3])
+    raw = lmdb_store._record_bytes(record)
+    assert lmdb_store._record_from(raw) == record
+    assert lmdb_store._records_from([raw, None, raw]) == [record, None, record]
+    at = data.draw(st.integers(0, len(raw) * 8 - 1), label="bit")
+    flipped = bytearray(raw)
+    flipped[at // 8] ^= 1 << (at % 8)
+    with pytest.raises(StoreCorruptError):  # CRC-32 catches every single-bit error
+        lmdb_store._record_from(bytes(flipped))
+    with pytest.raises(StoreCorruptError):
+        lmdb_store._records_from([raw, bytes(flipped)])
