@@ -383,3 +383,31 @@ def test_a_sealed_record_round_trips_and_any_bit_flip_is_refused(
         lmdb_store._record_from(bytes(flipped))
     with pytest.raises(StoreCorruptError):
         lmdb_store._records_from([raw, bytes(flipped)])
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [b"\xc1\xc1", b"\x92\x05\x06", b"\x92\x90\x91\x05", b"\x92\x91\xa1x\x90"],
+    ids=["not-msgpack", "ints", "bad-delta", "str-label"],
+)
+def test_a_damaged_change_entry_makes_other_writers_reload_not_fail_forever(
+    tmp_path: Path, entry: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two stores on one path (as two processes): b catches up on a's commits from the
+    change log. A damaged entry failed every batch of b (FormatError, TypeError) until
+    b was reopened; b now reloads from LMDB, the truth, once."""
+    a, b = _open(tmp_path), _open(tmp_path)
+    with a, b:
+        a.put(_DOCS, "k1", {"text": "one"})
+        assert [i.key for i in b.search(_DOCS, query="one")] == ["k1"]
+        a.put(_DOCS, "k2", {"text": "two two"})
+        a.delete(_DOCS, "k1")
+        generation = struct.unpack(">Q", dict(_rows(a, "store_meta"))[b"generation"])[0]
+        changes = a.env.db("store_changes")
+        a.env.write(lambda txn: txn.put(struct.pack(">Q", generation - 1), entry, db=changes))
+        with caplog.at_level(logging.WARNING, logger="stores"):
+            assert [i.key for i in b.search(_DOCS, query="two")] == ["k2"]
+        assert "damaged change entry" in caplog.text
+        assert b.list_namespaces() == [_DOCS]
+        b.put(_DOCS, "k3", {"text": "three"})
+        assert sorted(i.key for i in a.search(_DOCS, limit=10)) == ["k2", "k3"]

@@ -152,6 +152,21 @@ def _format_of(raw: Any) -> int:
     return int(text)
 
 
+def _change_entry(raw: bytes) -> tuple[list[int], list[tuple[Namespace, int]]]:
+    """A ``store_changes`` value: (labels touched, [(namespace, count delta), ...]);
+    StoreCorruptError if it is not that."""
+    try:
+        labels, ns_deltas = _unpack(raw)
+        pairs = [(tuple(ns), d) for ns, d in ns_deltas]
+        whole = type(labels) is list and all(type(label) is int for label in labels)
+        whole = whole and all(type(d) is int and all(type(x) is str for x in ns) for ns, d in pairs)
+    except (ValueError, TypeError):  # (msgpack's errors are ValueErrors)
+        whole = False
+    if not whole:
+        raise StoreCorruptError("a change entry is not [labels, [[namespace, delta], ...]]")
+    return labels, pairs
+
+
 def _log_skipped(count: int, what: str, path: Any) -> None:
     """Say (once per open) that damaged records were left out of the in-memory view."""
     logger.warning(
@@ -1063,10 +1078,19 @@ class LMDBStore(IndexedStore):
             for raw_gen, raw in cursor if upto >= first else ():
                 if struct.unpack(">Q", raw_gen)[0] > upto:
                     break
-                labels, ns_deltas = _unpack(cast(bytes, raw))
+                try:
+                    labels, ns_deltas = _change_entry(cast(bytes, raw))
+                except StoreCorruptError:  # LMDB holds the truth: read it all again
+                    logger.warning(
+                        "stores: a damaged change entry (generation %d) in %s: reloading from LMDB",
+                        struct.unpack(">Q", raw_gen)[0],
+                        self.env.path,
+                    )
+                    self._reload(txn)
+                    return False
                 touched.update(labels)
                 for ns, d in ns_deltas:
-                    deltas[tuple(ns)] = deltas.get(tuple(ns), 0) + d
+                    deltas[ns] = deltas.get(ns, 0) + d
             found = [(label, txn.get(_label_key(label), db=self._vecs)) for label in touched]
         for ns, d in deltas.items():
             self._count_ns(ns, d)
