@@ -411,3 +411,21 @@ def test_a_damaged_change_entry_makes_other_writers_reload_not_fail_forever(
         assert b.list_namespaces() == [_DOCS]
         b.put(_DOCS, "k3", {"text": "three"})
         assert sorted(i.key for i in a.search(_DOCS, limit=10)) == ["k2", "k3"]
+
+
+def test_a_damaged_vector_row_another_writer_committed_is_skipped_on_catch_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = _open(tmp_path), _open(tmp_path)
+    with a, b:
+        a.put(_DOCS, "k1", {"text": "one"})
+        assert [i.key for i in b.search(_DOCS, query="one")] == ["k1"]
+        a.put(_DOCS, "k2", {"text": "two two"})
+        a.put(_DOCS, "k3", {"text": "three three three"})
+        vectors = a.env.db("store_vectors")
+        label, row = _rows(a, "store_vectors")[-1]  # k3's, the newest
+        a.env.write(lambda txn: txn.put(label, row[:9], db=vectors))
+        with caplog.at_level(logging.WARNING, logger="stores"):
+            found = {i.key for i in b.search(_DOCS, query="two")}  # was ValueError, each time
+        assert found >= {"k1", "k2"} and "1 damaged vector rows" in caplog.text
+        assert b.get(_DOCS, "k3") is not None  # its item reads

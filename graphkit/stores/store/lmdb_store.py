@@ -167,6 +167,27 @@ def _change_entry(raw: bytes) -> tuple[list[int], list[tuple[Namespace, int]]]:
     return labels, pairs
 
 
+def _whole_vector_rows(
+    found: list[tuple[int, Any]], dims: int, fmt: int, path: Any
+) -> list[tuple[int, tuple[ItemKey, bytes]]]:
+    """``(label, (item key, float32 bytes))`` of the stored rows in ``found`` (label,
+    raw value or None); a damaged one is skipped (its item reads, without its vector)."""
+    out: list[tuple[int, tuple[ItemKey, bytes]]] = []
+    for label, raw in found:
+        if not raw:
+            continue
+        try:
+            item_key, blob = decode_vector_row(bytes(raw), dims, fmt)
+        except (ValueError, TypeError):
+            blob = b""
+        if len(blob) == 4 * dims:
+            out.append((label, (item_key, blob)))
+    damaged = sum(1 for _, raw in found if raw) - len(out)
+    if damaged:
+        _log_skipped(damaged, "vector rows", path)
+    return out
+
+
 def _log_skipped(count: int, what: str, path: Any) -> None:
     """Say (once per open) that damaged records were left out of the in-memory view."""
     logger.warning(
@@ -1100,9 +1121,7 @@ class LMDBStore(IndexedStore):
             return True
         vectors.remove([label for label in touched if label in vectors])
         dims, fmt = vectors.dims, self._format
-        live = [
-            (label, decode_vector_row(cast(bytes, raw), dims, fmt)) for label, raw in found if raw
-        ]
+        live = _whole_vector_rows(found, dims, fmt, self.env.path)
         if live:
             vectors.add(
                 [label for label, _ in live],
