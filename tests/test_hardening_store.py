@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_budget import examples
+from test_serde import values as serde_values
 
 from graphkit.stores.serde import SerdeError
 from graphkit.stores.store.lmdb_store import LMDBStore, StoreCorruptError
@@ -349,20 +350,13 @@ def test_a_record_with_fields_of_the_wrong_type_is_named_not_a_type_error(path: 
 _label = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=8
 )
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
 
 
 @settings(max_examples=examples(200))
 @given(
     namespace=st.lists(_label, min_size=1, max_size=3).map(tuple),
     key=_label,
-    value=st.dictionaries(st.text(max_size=6), _json, max_size=4),
+    value=st.dictionaries(st.text(max_size=6), serde_values, max_size=4),
     expires=st.none() | st.floats(min_value=0, max_value=1e12),
     data=st.data(),
 )
