@@ -330,3 +330,13 @@ def test_truncated_or_foreign_ciphertext_is_a_serde_error(data: bytes) -> None:
 def test_loads_typed_of_a_malformed_pair_is_a_serde_error(data: Any) -> None:
     with pytest.raises(SerdeError, match=r"\(type, bytes\) pair"):
         Serializer().loads_typed(data)
+
+
+def test_a_lone_surrogate_is_named_with_its_path_and_the_fix() -> None:
+    value = {"a": [1, {"b": "ok"}, ("x", "bad\ud800")]}
+    with pytest.raises(SerdeError, match="lone surrogate") as info:
+        Serializer().dumps(value, where="channel 'topic'")  # was: 'utf-8' codec can't encode
+    message = str(info.value)
+    assert "channel 'topic' at ['a'][2][1]" in message and "errors='replace'" in message
+    with pytest.raises(SerdeError, match=r"at \['k'\]: the text holds a lone surrogate"):
+        Serializer().dumps({"k": "\udcff"})

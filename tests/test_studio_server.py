@@ -316,3 +316,19 @@ def test_history_before_a_malformed_checkpoint_id_is_a_bad_request(
 ) -> None:
     status, _, body = request(server, "/api/threads/t/history?before=..%2F..%2Fx")
     assert status == 400 and b"is not a checkpoint id" in body
+
+
+def test_a_thread_id_with_a_lone_surrogate_is_listed_not_a_500_for_every_listing(
+    server: StudioServer,
+) -> None:
+    """JSON may carry "\\ud800", which UTF-8 cannot encode: the answer to the run, and
+    every thread listing after it, were 500s (UnicodeEncodeError)."""
+    body = b'{"thread_id": "odd\\ud800", "input": {"topic": "x"}}'
+    status, _, answer = request(
+        server, "/api/runs", body=body, headers={"Content-Type": "application/json"}
+    )
+    assert status == 200, answer
+    assert json.loads(answer)["thread_id"] == "odd\ud800"
+    server.studio.wait(json.loads(answer)["run_id"], timeout=30)
+    listed = get_json(server, "/api/threads")["threads"]
+    assert [t["thread_id"] for t in listed] == ["odd\ud800"]

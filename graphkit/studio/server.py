@@ -311,7 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, data: Any, status: int = HTTPStatus.OK) -> None:
         if data is _ALREADY_SENT:
             return
-        body = json.dumps(data, ensure_ascii=False, default=repr).encode("utf-8")
+        body = _json_bytes(data)
         self._send(HTTPStatus(status), "application/json; charset=utf-8", body)
 
     def _refuse(self, status: HTTPStatus, message: str) -> None:
@@ -347,11 +347,11 @@ class _Handler(BaseHTTPRequestHandler):
             if self.server.closing:
                 return
             if event is None:
-                chunk = ": keep-alive\n\n"
+                chunk = b": keep-alive\n\n"
             else:
-                data = json.dumps(event["data"], ensure_ascii=False, default=repr)
-                chunk = f"id: {index}\nevent: {event['event']}\ndata: {data}\n\n"
-            self.wfile.write(chunk.encode("utf-8"))
+                data = _json_bytes(event["data"])
+                chunk = b"id: %d\nevent: %s\ndata: %s\n\n" % (index, event["event"].encode(), data)
+            self.wfile.write(chunk)
             self.wfile.flush()
 
 
@@ -378,6 +378,16 @@ def _count(text: str | None) -> int | None:
     if text is None or not text.isascii() or not text.isdigit() or len(text) > 30:
         return None
     return int(text)
+
+
+def _json_bytes(data: Any) -> bytes:
+    """``data`` as UTF-8 JSON; text with a lone surrogate (a thread id or value that
+    came so, which UTF-8 cannot encode) is sent \\u-escaped instead of failing the answer."""
+    text = json.dumps(data, ensure_ascii=False, default=repr)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data, default=repr).encode("ascii")
 
 
 def _same(shown: str | None, token: str) -> bool:
