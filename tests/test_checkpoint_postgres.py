@@ -3,6 +3,7 @@ connections, a restarted server, schema migrations, and the public module paths.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import subprocess
@@ -15,6 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 from checkpoint_conformance import Conversation, cfg, ckpt
+from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from graphkit.checkpoint.postgres import (
@@ -563,3 +565,57 @@ def test_a_row_whose_channels_and_versions_differ_is_named_as_corrupt(url: str, 
         assert found is not None and found.checkpoint["channel_values"] == {"a": 2}
         saver.delete_thread("t")
         assert saver.get_tuple(cfg("t")) is None
+
+
+def _counter(checkpointer: Any) -> Any:
+    from typing import TypedDict
+
+    from graphkit import START, StateGraph
+
+    class State(TypedDict):
+        n: int
+
+    builder = StateGraph(State)
+    builder.add_node("inc", lambda state: {"n": state["n"] + 1})
+    builder.add_edge(START, "inc")
+    return builder.compile(checkpointer=checkpointer)
+
+
+LANGGRAPH_CONNECTION = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+"""The connection settings LangGraph's docs tell its PostgreSQL users to pass."""
+
+
+def test_connections_made_as_langgraphs_docs_say_work_and_keep_their_rows(url: str) -> None:
+    """``row_factory=dict_row`` connections (what LangGraph's savers need) made every
+    call fail with ``KeyError: 0``; the caller's connection still reads dicts after."""
+    config = {"configurable": {"thread_id": "t"}}
+    with psycopg.Connection.connect(url, **LANGGRAPH_CONNECTION) as conn:
+        saver = PostgresSaver(conn)
+        saver.setup()
+        assert _counter(saver).invoke({"n": 1}, config) == {"n": 2}
+        assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
+    with ConnectionPool(url, min_size=1, max_size=2, kwargs=LANGGRAPH_CONNECTION) as pool:
+        graph = _counter(PostgresSaver(pool))
+        assert graph.get_state(config).values == {"n": 2}
+        assert graph.invoke({"n": 5}, config) == {"n": 6}
+        with pool.connection() as conn:
+            assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
+
+
+def test_async_saver_takes_an_async_connection_as_langgraphs_does(url: str) -> None:
+    """``AsyncPostgresSaver(await AsyncConnection.connect(...))``, LangGraph's documented
+    spelling, was refused: its conninfo now opens the saver's own pool."""
+    from graphkit.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    async def main() -> Any:
+        conn = await psycopg.AsyncConnection.connect(url, **LANGGRAPH_CONNECTION)
+        async with conn:
+            saver = AsyncPostgresSaver(conn)
+            await saver.setup()
+            try:
+                config = {"configurable": {"thread_id": "a"}}
+                return await _counter(saver).ainvoke({"n": 1}, config)
+            finally:
+                saver.close()
+
+    assert asyncio.run(main()) == {"n": 2}

@@ -466,10 +466,15 @@ def test_async_embed_from_sync_code_runs_it(make_store: MakeStore) -> None:
     assert store.search(("a",), query="x")[0].score == pytest.approx(1.0)
 
 
-def test_put_with_index_list_needs_an_index(make_store: MakeStore) -> None:
+def test_put_with_index_list_without_an_index_is_ignored(make_store: MakeStore) -> None:
+    """As LangGraph documents: a store made without ``index=`` ignores ``put(index=...)``
+    (so code written for an indexed store runs on a plain one), but a bad path still raises."""
     store = make_store()
-    with pytest.raises(ValueError, match="needs a store created with index"):
-        store.put(("a",), "k", {"text": "x"}, index=["text"])
+    store.put(("a",), "k", {"text": "x"}, index=["text"])
+    store.put(("a",), "j", {"text": "y"}, index=False)
+    assert [(r.key, r.score) for r in store.search(("a",), query="x")] == [("j", None), ("k", None)]
+    with pytest.raises(ValueError, match="index must be None, False or a list"):
+        store.put(("a",), "k", {"text": "x"}, index="text")  # type: ignore[arg-type]
 
 
 def test_query_without_index_is_ignored(make_store: MakeStore) -> None:
@@ -646,3 +651,30 @@ def test_longest_allowed_key_and_namespace_round_trip_in_every_store(make_store:
     assert store.sweep_ttl() == 0
     store.delete(ns, key)
     assert store.get(ns, key) is None
+
+
+def test_ttl_sweeper_deletes_expired_items_in_the_background(make_store: MakeStore) -> None:
+    """``start_ttl_sweeper``/``stop_ttl_sweeper`` as LangGraph's SQLite and PostgreSQL
+    stores have them (code moving from ``SqliteStore`` to ``LMDBStore`` calls them)."""
+    store = make_store()
+    store.put(("n",), "gone", {"text": "x"}, ttl=0.002)  # 120 ms
+    store.put(("n",), "kept", {"text": "y"})
+    done = store.start_ttl_sweeper(sweep_interval_minutes=0.002)
+    deadline = time.time() + 10
+    while store._b_get(("n",), "gone") is not None and time.time() < deadline:
+        time.sleep(0.05)  # (read below the API: a get hides an expired item unswept)
+    assert store._b_get(("n",), "gone") is None
+    assert store.get(("n",), "kept") is not None
+    assert store.stop_ttl_sweeper() is True
+    assert done.result(timeout=5) is None
+    assert store.stop_ttl_sweeper() is False
+
+
+def test_a_distance_type_other_than_cosine_is_refused_up_front(make_store: MakeStore) -> None:
+    """LangGraph's PostgresStore takes ``distance_type``; ours scored by cosine whatever
+    it said. Cosine (the default) and pgvector's ``ann_index_config`` are accepted."""
+    index: dict[str, Any] = {"dims": 2, "embed": lambda texts: [[1.0, 0.0] for _ in texts]}
+    make_store(index={**index, "distance_type": "cosine", "ann_index_config": {"kind": "hnsw"}})
+    for distance in ("l2", "inner_product"):
+        with pytest.raises(ValueError, match="cosine similarity only"):
+            make_store(index={**index, "distance_type": distance})

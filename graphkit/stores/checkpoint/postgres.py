@@ -385,7 +385,7 @@ class PostgresSaver(BaseCheckpointSaver):
     ) -> _Prepared:
         """Encode one checkpoint outside the transaction."""
         thread_id, ns, parent_id = thread_of(config)
-        codec.check_versions(checkpoint, new_versions)
+        checkpoint = codec.checked_checkpoint(checkpoint, new_versions)
         cid = checkpoint["id"]
         checkpoint_id_bytes(cid)
         if parent_id is not None:
@@ -530,9 +530,10 @@ class PostgresSaver(BaseCheckpointSaver):
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
-        task_index: int = 0,
+        task_path: str | int = "",
     ) -> None:
         thread_id, ns, cid = checkpoint_of(config)
+        task_index = codec.task_index_of(task_path)
         checkpoint_id_bytes(cid)
         if not 0 <= task_index < 1 << 31:
             raise InvalidArgumentError(f"task_index must be in [0, 2**31), got {task_index}")
@@ -778,8 +779,10 @@ class PostgresSaver(BaseCheckpointSaver):
         self._db.run(copy)
         self._forget_thread(str(target_thread_id))
 
-    def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
-        codec.check_keep_latest(keep_latest)
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep_latest: int = 1
+    ) -> None:
+        keep_latest = codec.kept_by_prune(strategy, keep_latest)
         for thread_id in thread_ids:
             self._db.run(
                 functools.partial(self._prune_thread, t=name_in(str(thread_id)), keep=keep_latest)

@@ -80,6 +80,7 @@ from graphkit.stores._lmdb import (
     LMDBNotFoundError,
     MissingDatabaseError,
 )
+from graphkit.stores._ready import READY, Ready
 from graphkit.stores.embeddings import EmbeddingsLike, HashEmbeddings
 from graphkit.stores.index import GraphStamp, Namespace, VectorIndex
 from graphkit.stores.serde import SerdeError, Serializer
@@ -476,6 +477,19 @@ class LMDBStore(IndexedStore):
         except BaseException:
             self.env.close()
             raise
+
+    @classmethod
+    def from_conn_string(cls, path: str | os.PathLike[str], **options: Any) -> LMDBStore:
+        """``LMDBStore(path, **options)``, spelled as LangGraph's ``SqliteStore`` and
+        ``PostgresStore`` open: ``with LMDBStore.from_conn_string("memories") as store``
+        (``path`` is a directory, created if missing; ``index=``, ``ttl=`` as usual)."""
+        return cls(path, **options)
+
+    def setup(self) -> Ready:
+        """Nothing to do: the store is ready once opened (``SqliteStore.setup()`` creates
+        its tables; code written for it calls this, or awaits it as for
+        ``AsyncSqliteStore``: see :mod:`graphkit.stores._ready`)."""
+        return READY
 
     @classmethod
     def open_existing(

@@ -34,7 +34,6 @@ here have no pgvector, so the dot products run in numpy, not in SQL.)
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import math
 import threading
@@ -169,7 +168,6 @@ class PostgresStore(IndexedStore):
         self._listener: threading.Thread | None = None
         self._stop = threading.Event()
         self._generation = -1  # -1: not loaded yet (setup() may not have run)
-        self._sweeper_stop: threading.Event | None = None
 
     @classmethod
     @contextmanager
@@ -220,7 +218,7 @@ class PostgresStore(IndexedStore):
                 return
             self._closed = True
         self._stop.set()  # the listener (a daemon thread) ends within half a second
-        self.stop_ttl_sweeper()
+        self._stop_sweeper()
         self._db.close()
 
     # -- loading ---------------------------------------------------------------------
@@ -638,36 +636,6 @@ class PostgresStore(IndexedStore):
         with self._lock:
             self._ensure_loaded()
         return super().sweep_ttl()
-
-    def start_ttl_sweeper(
-        self, sweep_interval_minutes: float | None = None
-    ) -> concurrent.futures.Future[None]:
-        """Sweep expired items every ``sweep_interval_minutes`` (default: the TTL
-        config's, else 5) in a daemon thread, until :meth:`stop_ttl_sweeper` or close.
-        The future completes when the sweeper stops (as LangGraph's does)."""
-        done: concurrent.futures.Future[None] = concurrent.futures.Future()
-        interval = sweep_interval_minutes or self.ttl_config.get("sweep_interval_minutes") or 5
-        stop = self._sweeper_stop = threading.Event()
-
-        def loop() -> None:
-            while not stop.wait(float(interval) * 60) and not self._closed:
-                try:
-                    self.sweep_ttl()
-                except Exception:
-                    logger.warning("stores: the TTL sweep failed", exc_info=True)
-            done.set_result(None)
-
-        threading.Thread(target=loop, name="graphkit-store-sweeper", daemon=True).start()
-        return done
-
-    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
-        """Stop the sweeper :meth:`start_ttl_sweeper` started; True if there was one."""
-        stop = getattr(self, "_sweeper_stop", None)
-        if stop is None:
-            return False
-        stop.set()
-        self._sweeper_stop = None
-        return True
 
 
 def _with_expiry(record: Record, expires_at: float | None) -> Record:
