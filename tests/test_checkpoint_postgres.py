@@ -24,7 +24,7 @@ from graphkit.checkpoint.postgres import (
     PostgresConnectionError,
     PostgresSaver,
 )
-from graphkit.errors import GraphkitError
+from graphkit.errors import GraphkitError, InvalidArgumentError
 from graphkit.stores._postgres import migrate
 from graphkit.stores.checkpoint.postgres import MIGRATIONS, name_in, name_out
 
@@ -318,6 +318,20 @@ def test_an_unreachable_server_is_a_clear_error() -> None:
         saver.get_tuple(cfg())
 
 
+@pytest.mark.parametrize(
+    "conninfo", ["postgresql://me:s3cret@h/%zz", "postgresql://me:s3cret@a b/c", "zzz"]
+)
+def test_a_malformed_url_is_a_clear_error_that_does_not_echo_the_password(
+    conninfo: str,
+) -> None:
+    from graphkit.store.postgres import PostgresStore
+
+    for opener in (PostgresSaver.from_conn_string, PostgresStore.from_conn_string):
+        with pytest.raises(InvalidArgumentError, match="connection string is malformed") as info:
+            opener(conninfo).__enter__()  # was psycopg.ProgrammingError: invalid percent-encoded
+        assert "s3cret" not in str(info.value) and "postgresql://user:" in str(info.value)
+
+
 def test_stored_bytes_never_run_code(url: str) -> None:
     with PostgresSaver.from_conn_string(url) as saver:
         saver.put(cfg("evil"), ckpt({"a": 1}, {"a": 1}), {}, {"a": 1})
@@ -528,6 +542,29 @@ def test_langgraph_style_from_conn_string(url: str) -> None:
         assert saver.conn.max_size == 2
         saver.put(cfg("lg"), ckpt({"a": 1}, {"a": 1}), {}, {"a": 1})
         assert saver.get(cfg("lg")) is not None
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE graphkit_checkpoints SET channels = ARRAY['a', 'zz'] WHERE thread_id = 't'",
+        "UPDATE graphkit_checkpoints SET versions = ARRAY[1, 2]::bigint[] WHERE thread_id = 't'",
+    ],
+)
+def test_a_row_whose_channels_and_versions_differ_is_named_as_corrupt(url: str, sql: str) -> None:
+    from graphkit.stores.checkpoint.base import CheckpointCorruptError
+
+    with PostgresSaver.from_conn_string(url) as saver:
+        saver.put(cfg("t"), ckpt({"a": 1}, {"a": 1}), {}, {"a": 1})
+        saver.put(cfg("ok"), ckpt({"a": 2}, {"a": 1}), {}, {"a": 1})
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(sql)
+        with pytest.raises(CheckpointCorruptError, match="'t'.*channels .* and versions"):
+            saver.get_tuple(cfg("t"))  # was ValueError: zip() argument 2 is shorter...
+        found = saver.get_tuple(cfg("ok"))
+        assert found is not None and found.checkpoint["channel_values"] == {"a": 2}
+        saver.delete_thread("t")
+        assert saver.get_tuple(cfg("t")) is None
 
 
 def _counter(checkpointer: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,12 @@ from uuid import UUID
 
 import pytest
 
+from graphkit.errors import (
+    InvalidEmbeddingError,
+    InvalidStoreConfigError,
+    InvalidStoreQueryError,
+    InvalidStoreRequestError,
+)
 from graphkit.store.base import validate_op_namespace
 from graphkit.stores import (
     GetOp,
@@ -331,6 +337,45 @@ def test_bad_filter_operator_and_paging(make_store: MakeStore) -> None:
         store.search(("a",), filter={"x": {"$regex": "."}})
     with pytest.raises(ValueError, match="limit"):
         store.search(("a",), limit=-1)
+
+
+@pytest.mark.parametrize("flt", ["kind", ["kind"], 5])
+def test_a_filter_that_is_not_a_dict_is_a_query_error(make_store: MakeStore, flt: Any) -> None:
+    with pytest.raises(InvalidStoreQueryError, match="filter must be a dict"):  # AttributeError
+        make_store().search(("a",), filter=flt)
+
+
+@pytest.mark.parametrize("depth", ["2", -1, 1.5])
+def test_a_max_depth_that_is_not_a_count_is_a_request_error(
+    make_store: MakeStore, depth: Any
+) -> None:
+    store = make_store()
+    store.put(("a", "b"), "k", {"x": 1})
+    with pytest.raises(InvalidStoreRequestError, match="max_depth"):  # was TypeError
+        store.list_namespaces(max_depth=depth)
+    assert store.list_namespaces(max_depth=1) == [("a",)]
+
+
+def test_a_nan_ttl_is_refused_instead_of_storing_an_item_that_is_already_gone(
+    make_store: MakeStore,
+) -> None:
+    store = make_store()
+    with pytest.raises(InvalidStoreRequestError, match="ttl must be a positive number"):
+        store.put(("a",), "k", {"x": 1}, ttl=float("nan"))
+    assert store.search(("a",)) == []
+    with pytest.raises(InvalidStoreConfigError, match="default_ttl"):
+        make_store(ttl={"default_ttl": float("nan")})
+
+
+def test_a_query_embedded_as_non_numbers_is_an_embedding_error(make_store: MakeStore) -> None:
+    def embed(texts: Sequence[str]) -> list[list[Any]]:
+        return [["a", "b", "c", "d"] if t == "bad" else [1.0, 2.0, 3.0, 4.0] for t in texts]
+
+    store = make_store(index={"dims": 4, "embed": embed, "fields": ["text"]})
+    store.put(("a",), "k", {"text": "fine"})
+    with pytest.raises(InvalidEmbeddingError, match="sequences of numbers"):  # ValueError
+        store.search(("a",), query="bad")
+    assert [i.key for i in store.search(("a",), query="fine")] == ["k"]
 
 
 def _slow(store: IndexedStore) -> int:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from graphkit.stores._lmdb import (
         DiskFullError,
         ForkedEnvError,
+        LMDBAccessError,
         LMDBCorruptError,
         LMDBEnv,
         MapFullError,
@@ -47,12 +48,14 @@ if TYPE_CHECKING:
         SearchOp,
         TTLConfig,
     )
+    from graphkit.stores.store.lmdb_store import StoreCorruptError
 
 _HOME = {
     **dict.fromkeys(
         [
             "DiskFullError",
             "ForkedEnvError",
+            "LMDBAccessError",
             "LMDBCorruptError",
             "LMDBEnv",
             "MapFullError",
@@ -66,6 +69,7 @@ _HOME = {
     "AnnConfig": "graphkit.stores.index",
     "VectorIndex": "graphkit.stores.index",
     "SerdeError": "graphkit.stores.serde",
+    "StoreCorruptError": "graphkit.stores.store.lmdb_store",
     "Serializer": "graphkit.stores.serde",
     **dict.fromkeys(
         [
@@ -116,6 +120,7 @@ __all__ = [
     "IndexConfig",
     "InvalidNamespaceError",
     "Item",
+    "LMDBAccessError",
     "LMDBCorruptError",
     "LMDBEnv",
     "LMDBSaver",
@@ -130,6 +135,7 @@ __all__ = [
     "SearchOp",
     "SerdeError",
     "Serializer",
+    "StoreCorruptError",
     "TTLConfig",
     "VectorIndex",
     "ensure_embeddings",

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from graphkit.errors import GraphkitError, InvalidCallError
+from graphkit.errors import GraphkitError, InvalidArgumentError, InvalidCallError
 
 try:
     import psycopg
@@ -100,6 +100,13 @@ class Connector:
                 raise PostgresConnectionError(
                     f"cannot connect to PostgreSQL: {str(exc).strip()}"
                 ) from exc
+            except (
+                psycopg.ProgrammingError
+            ) as exc:  # (the URL is not echoed: it may hold a password)
+                raise InvalidArgumentError(
+                    f"the PostgreSQL connection string is malformed ({str(exc).strip()}): "
+                    "write it like postgresql://user:password@host:5432/dbname"
+                ) from None
             conn = ConnectionPool(
                 conn,
                 min_size=1,

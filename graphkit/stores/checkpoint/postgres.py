@@ -53,6 +53,7 @@ from graphkit.stores.checkpoint import _codec as codec
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
+    CheckpointCorruptError,
     CheckpointMetadata,
     CheckpointTuple,
     RunnableConfig,
@@ -597,6 +598,7 @@ class PostgresSaver(BaseCheckpointSaver):
         observe_checkpoint_id(cid)  # what this process makes next sorts after it
         where = codec.describe(thread_id, ns, cid)
         fields = codec.decode_record(self.serde, bytes(record), where)
+        _check_columns(channels, versions, where)
         names = [name_out(ch) for ch in channels]
         version_map = dict(zip(names, versions, strict=True))
         have: dict[tuple[str, int], bytes] = {
@@ -817,6 +819,7 @@ class PostgresSaver(BaseCheckpointSaver):
             (t,),
         ).fetchall():
             where = codec.describe(name_out(t), name_out(n), cid)
+            _check_columns(channels, versions, where)
             for ch, ver in zip(channels, versions, strict=True):
 
                 def get(channel: str, version: int, n: str = n) -> bytes | None:
@@ -835,3 +838,14 @@ class PostgresSaver(BaseCheckpointSaver):
 
 
 _UNKNOWN: Any = object()
+
+
+def _check_columns(channels: Sequence[str], versions: Sequence[int], where: str) -> None:
+    """CheckpointCorruptError unless a row's ``channels`` and ``versions`` pair up (only
+    another writer, or a hand edit, makes them differ)."""
+    if len(channels) != len(versions):
+        raise CheckpointCorruptError(
+            f"{where}: the row's channels ({len(channels)}) and versions ({len(versions)}) "
+            "columns differ in length, which graphkit never writes; restore the row from a "
+            "backup, or delete the thread"
+        )

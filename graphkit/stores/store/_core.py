@@ -405,6 +405,11 @@ class IndexedStore(BaseStore):
                         )
                     validate_namespace(tuple(cond.path), allow_empty=True, what="namespace pattern")
                 _check_paging(op.limit, op.offset)
+                depth = op.max_depth
+                if depth is not None and (type(depth) is not int or depth < 0):
+                    raise InvalidStoreRequestError(
+                        f"max_depth must be a non-negative int or None, got {depth!r}."
+                    )
             else:
                 raise InvalidStoreRequestError(
                     f"Unknown op {op!r}: batch() takes GetOp, PutOp, SearchOp, ListNamespacesOp."
@@ -467,8 +472,8 @@ class IndexedStore(BaseStore):
                 check_path(path)
         ttl = op.ttl
         if ttl is not None and (
-            isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0
-        ):
+            isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0
+        ):  # (``not > 0`` also refuses NaN, with which an item expires on the spot)
             raise InvalidStoreRequestError(
                 f"ttl must be a positive number of minutes or None, got {ttl!r}."
             )
@@ -911,7 +916,7 @@ def _check_ttl_config(ttl: TTLConfig | None) -> TTLConfig:
             f"Unknown ttl config keys {sorted(unknown)}; allowed: {sorted(allowed)}."
         )
     default = ttl.get("default_ttl")
-    if default is not None and (not isinstance(default, (int, float)) or default <= 0):
+    if default is not None and (not isinstance(default, (int, float)) or not default > 0):
         raise InvalidStoreConfigError(
             f"ttl['default_ttl'] must be positive minutes or None, got {default!r}."
         )

@@ -50,7 +50,12 @@ from graphkit.stores.index import FloatArray, Namespace, VectorIndex
 from graphkit.stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
 from graphkit.stores.store._values import matches
 from graphkit.stores.store.base import IndexConfig, SearchOp, TTLConfig
-from graphkit.stores.store.lmdb_store import _record_bytes, _record_from, _records_from
+from graphkit.stores.store.lmdb_store import (
+    StoreCorruptError,
+    _record_bytes,
+    _record_from,
+    _records_from,
+)
 
 __all__ = ["PoolConfig", "PostgresStore"]
 
@@ -262,6 +267,9 @@ class PostgresStore(IndexedStore):
     def _add_rows(self, rows: list[Any], *, build: bool = True) -> None:
         """Put (label, ns, key, vector bytes) rows into the index."""
         assert self.vectors is not None
+        rows = _whole_rows(rows, self.vectors.dims)
+        if not rows:
+            return
         namespaces = [decode_ns(ns) for _, ns, _, _ in rows]
         self.vectors.add(
             [label for label, _, _, _ in rows],
@@ -369,7 +377,7 @@ class PostgresStore(IndexedStore):
         )
         found = {(ns, key): (bytes(raw), at) for ns, key, raw, at in rows}
         got = [found.get(k) for k in encoded]
-        records = _records_from([None if g is None else g[0] for g in got])
+        records = _records_from([None if g is None else g[0] for g in got], keys)
         for record, g in zip(records, got, strict=True):
             if record is not None and g is not None:
                 record.expires_at = g[1]
@@ -379,12 +387,17 @@ class PostgresStore(IndexedStore):
         low, high = _prefix_range(prefix)
         rows = self._db.run(
             lambda conn: conn.execute(
-                "SELECT record, expires_at FROM graphkit_store WHERE ns >= %s AND ns < %s",
+                "SELECT ns, key, record, expires_at FROM graphkit_store WHERE ns >= %s AND ns < %s",
                 (low, high),
             ).fetchall(),
             single=True,
         )
-        return iter([_with_expiry(_record_from(bytes(raw)), at) for raw, at in rows])
+        return iter(
+            [
+                _with_expiry(_record_from(bytes(raw), (decode_ns(ns), key)), at)
+                for ns, key, raw, at in rows
+            ]
+        )
 
     def _ranked(
         self, op: SearchOp, query: FloatArray, now: float
@@ -406,6 +419,7 @@ class PostgresStore(IndexedStore):
             single=True,
         )
         best: dict[tuple[str, str], float] = {}
+        rows = _whole_rows(rows, query.shape[-1])
         if rows:
             mat = np.stack([np.frombuffer(bytes(v), dtype=np.float32) for _, _, v in rows])
             scores = mat @ np.asarray(query, dtype=np.float32).reshape(-1)
@@ -474,7 +488,7 @@ class PostgresStore(IndexedStore):
                 labels.extend(range(next_label, stop))
                 next_label = stop
             olds = {
-                (ns, key): _with_expiry(_record_from(bytes(raw)), at)
+                (ns, key): _old_record(conn, ns, key, raw, at)
                 for ns, key, raw, at in replaced.fetchall()
             }
             done: list[Write | None] = []
@@ -497,7 +511,7 @@ class PostgresStore(IndexedStore):
                     done.append(Write(w.namespace, w.key, None, old))
                     continue
                 record = record.replacing(old, labels[w.start : w.stop])
-                upserts.append((ns, key, _record_bytes(record), record.expires_at))
+                upserts.append((ns, key, _record_bytes(record, sealed=False), record.expires_at))
                 if old is None:
                     deltas[ns] = deltas.get(ns, 0) + 1
                 done.append(Write(w.namespace, w.key, record, old, w.start, w.stop))
@@ -649,3 +663,33 @@ def pool_kwargs(pool_config: PoolConfig | dict[str, Any] | None) -> dict[str, An
 
 class _Rollback(Exception):
     """Raised inside a commit to roll its transaction back (it changed nothing)."""
+
+
+def _whole_rows(rows: list[Any], dims: int) -> list[Any]:
+    """The vector rows (vector bytes last) holding ``dims`` float32s; a damaged one
+    (another writer's, or a hand edit) is left out with a warning, not a ValueError
+    that fails every read."""
+    size = 4 * dims
+    whole = [row for row in rows if len(row[-1]) == size]
+    if len(whole) < len(rows):
+        logger.warning(
+            "stores: %d damaged vector rows (not %d bytes) in graphkit_store_vectors were "
+            "skipped; delete and put their items again to re-embed them",
+            len(rows) - len(whole),
+            size,
+        )
+    return whole
+
+
+def _old_record(conn: Conn, ns: str, key: str, raw: Any, expires_at: float | None) -> Record:
+    """The record a commit replaces or deletes. A damaged one is still replaced (how a
+    user repairs it): its vector rows are found by its key, and a warning names it."""
+    item = (decode_ns(ns), key)
+    try:
+        return _with_expiry(_record_from(bytes(raw), item), expires_at)
+    except StoreCorruptError as exc:
+        logger.warning("stores: replacing a damaged record: %s", exc)
+    labels = conn.execute(
+        "SELECT label FROM graphkit_store_vectors WHERE ns = %s AND key = %s", (ns, key)
+    ).fetchall()
+    return Record(item[0], key, {}, 0.0, 0.0, None, None, [label for (label,) in labels])
