@@ -30,6 +30,7 @@ import os
 import sys
 import types
 import typing
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -334,7 +335,7 @@ def from_langchain_tool(lc_tool: Any) -> Any:
     becomes graphkit's; a tool whose function asks for graphkit's injections
     (``InjectedState``, ...) is built from that function.
     """
-    from graphkit.engine.run_events import reporting
+    from graphkit.engine.run_events import inside_langchain_tool, reporting
     from graphkit.tools import Injection, Tool, _model_from_json_schema
 
     own = _graphkit_injected_tool(lc_tool)
@@ -378,20 +379,24 @@ def from_langchain_tool(lc_tool: Any) -> Any:
     def run(**kwargs: Any) -> Any:
         if func is not None:
             return _graphkit_output(func(**prepared(kwargs)))
-        traced = reports_itself and reporting()
-        config = None if traced else untraced(tap=True)
+        if reports_itself and reporting():
+            given, config = prepared(kwargs, True), _own_run_config()
+            with _arguments_checked(lc_tool.name, kwargs), inside_langchain_tool(config):
+                return _graphkit_output(lc_tool.invoke(given, config))
         with _arguments_checked(lc_tool.name, kwargs):
-            return _graphkit_output(lc_tool.invoke(prepared(kwargs, traced), config))
+            return _graphkit_output(lc_tool.invoke(prepared(kwargs), untraced(tap=True)))
 
     async def arun(**kwargs: Any) -> Any:
         if coroutine is not None:
             return _graphkit_output(await coroutine(**prepared(kwargs)))
         if func is not None:
             return _graphkit_output(await asyncio.to_thread(func, **prepared(kwargs)))
-        traced = reports_itself and reporting()
-        config = None if traced else untraced(tap=True)
+        if reports_itself and reporting():
+            given, config = prepared(kwargs, True), _own_run_config()
+            with _arguments_checked(lc_tool.name, kwargs), inside_langchain_tool(config):
+                return _graphkit_output(await lc_tool.ainvoke(given, config))
         with _arguments_checked(lc_tool.name, kwargs):
-            return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs, traced), config))
+            return _graphkit_output(await lc_tool.ainvoke(prepared(kwargs), untraced(tap=True)))
 
     return Tool(
         name=lc_tool.name,
@@ -408,6 +413,16 @@ def from_langchain_tool(lc_tool: Any) -> Any:
         ),
         reports_itself=reports_itself,
     )
+
+
+def _own_run_config() -> dict[str, Any]:
+    """LangChain's current config (the running task's, read now) with an id for the run
+    of the LangChain tool it is given to (``inside_langchain_tool`` reads it)."""
+    from langchain_core.runnables.config import ensure_config
+
+    config: dict[str, Any] = ensure_config()  # type: ignore[assignment]
+    config["run_id"] = uuid.uuid4()
+    return config
 
 
 @contextlib.contextmanager

@@ -176,6 +176,9 @@ class CallbackRelay:
         """Run ids of LangChain runs a task ran under the handlers, which LangChain itself
         told them of (a chat model, a chain, a tool): streamed to ``astream_events``, not
         called again (their start is skipped, so nothing after it is called)."""
+        self.hosts: dict[str, Any] = {}
+        """Run id -> the parent, for what graphkit reports inside it, of a LangChain run
+        that reports itself (a LangChain tool ``ToolNode`` runs: ``hosting``)."""
         self.view: Callable[[str, Any], Any] = _identity
         """How the root's input and output and each event are shown (the graph's
         ``trace_view``)."""
@@ -270,6 +273,16 @@ class CallbackRelay:
         (as LangGraph's node config has)."""
         return manager_under(run_id, self.manager.inheritable_handlers, tags)
 
+    def hosting(self, run_id: str) -> None:
+        """LangChain tells the handlers of run ``run_id`` itself (a LangChain tool run with
+        the task's config); until ``hosted``, what graphkit reports inside it (a graph the
+        tool invokes) goes under it."""
+        self.hosts[run_id] = _Host(run_id, self.manager.inheritable_handlers, self.is_async)
+
+    def hosted(self, run_id: str) -> None:
+        """The run ``run_id`` of ``hosting`` ended."""
+        self.hosts.pop(run_id, None)
+
     def call_for(self, ev: dict[str, Any]) -> tuple[Any, tuple[Any, ...], dict[str, Any]] | None:
         """The manager method, arguments and keywords an event calls, or None."""
         kind = ev["event"]
@@ -296,7 +309,7 @@ class CallbackRelay:
         self, ev: dict[str, Any], kind: str, data: dict[str, Any]
     ) -> tuple[Any, tuple[Any, ...], dict[str, Any]] | None:
         parents = ev["parent_ids"]
-        parent = self.runs.get(parents[-1]) if parents else None
+        parent = (self.runs.get(parents[-1]) or self.hosts.get(parents[-1])) if parents else None
         if parent is None:
             return None
         child = parent.get_child()
@@ -330,6 +343,27 @@ class CallbackRelay:
             tool_keywords["tool_call_id"] = data["tool_call_id"]
         serialized = {"name": name, "description": data.get("description") or ""}
         return child.on_tool_start, (serialized, str(given)), tool_keywords
+
+
+class _Host:
+    """A LangChain run graphkit did not start, as a parent of what graphkit reports in
+    it: ``get_child`` as a run manager's (the handlers, under the run)."""
+
+    def __init__(self, run_id: str, handlers: list[Any], is_async: bool) -> None:
+        self.run_id = run_id
+        self.handlers = handlers
+        self.is_async = is_async
+
+    def get_child(self) -> Any:
+        if not self.is_async:
+            return manager_under(self.run_id, self.handlers, [])
+        from langchain_core.callbacks.manager import AsyncCallbackManager
+
+        return AsyncCallbackManager(
+            handlers=self.handlers,
+            inheritable_handlers=self.handlers,
+            parent_run_id=uuid.UUID(self.run_id),
+        )
 
 
 def manager_under(run_id: str | None, handlers: list[Any], tags: list[str] | None = None) -> Any:

@@ -27,11 +27,12 @@ happens, and its chat models need not stream: ``EventsExecutor.inline``/``to_str
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import inspect
 import uuid
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from contextlib import aclosing
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -401,9 +402,36 @@ def langchain_run(
     assert ctx is not None
     if parents is None:
         parents = events.inside(ctx)
+        if parents[-1] == run_id:  # (a LangChain tool's own run: ``inside_langchain_tool``)
+            parents = parents[:-1]
         if parents[-1] != parent_id:  # (not under the task: not a run of this one)
             return None
     return inner_run(kind, name, tags, None, list(parents), run_id)
+
+
+@contextlib.contextmanager
+def inside_langchain_tool(config: dict[str, Any]) -> Iterator[None]:
+    """While a LangChain tool given ``config`` (the task's, with its ``run_id``) reports
+    its own run: what graphkit reports in its body (a graph it invokes, graphkit's
+    models) goes under that run, to ``astream_events`` and to the handlers, as in
+    LangGraph."""
+    run_id = str(config["run_id"])
+    ctx = CURRENT_TASK.get()
+    events = events_of(ctx)
+    if events is None:
+        yield
+        return
+    assert ctx is not None
+    token = INSIDE_TOOL.set((ctx, CURRENT_CALL.get(), [*events.inside(ctx), run_id]))
+    relay = events.relay
+    if relay is not None:
+        relay.hosting(run_id)
+    try:
+        yield
+    finally:
+        INSIDE_TOOL.reset(token)
+        if relay is not None:
+            relay.hosted(run_id)
 
 
 def custom_event(
