@@ -14,10 +14,15 @@ queue as one ``put_batch`` (for LMDB: one transaction, one sync):
 Checkpoints of one run are committed in the order they were queued. If a shared
 batch fails, its checkpoints are saved one by one, so a checkpoint that cannot be
 stored fails its own run alone.
+
+Nothing queued is lost: a saver's ``close()`` commits what is queued first
+(:func:`settle`), and so does the interpreter's exit (the committer is a daemon
+thread, stopped without warning at exit).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import weakref
@@ -101,6 +106,18 @@ class GroupCommit:
         with self.cond:
             while not slot.done:
                 self.cond.wait()
+
+    def settle(self) -> None:
+        """Commit what is queued now and wait for the commit in flight (a saver closing,
+        the interpreter exiting): on return nothing queued so far is uncommitted."""
+        while True:
+            with self.cond:
+                while self.in_flight:
+                    self.cond.wait()
+                if not self.queue:
+                    return
+                batch = self._take()
+            self._commit(batch)
 
     def _take(self) -> list[Slot]:
         """The whole queue, marked in flight (call with the lock held)."""
@@ -207,6 +224,24 @@ def committer(saver: BaseCheckpointSaver) -> GroupCommit:
         if found is None:
             found = _committers[saver] = GroupCommit(saver)
         return found
+
+
+def settle(saver: BaseCheckpointSaver) -> None:
+    """Commit the checkpoints queued for ``saver`` (see :meth:`GroupCommit.settle`)."""
+    with _lock:
+        found = _committers.get(saver)
+    if found is not None:
+        found.settle()
+
+
+@atexit.register
+def _settle_all() -> None:
+    """At exit: commit every saver's queued checkpoints (the committer threads are
+    daemons, stopped mid-commit once the interpreter finalizes)."""
+    with _lock:
+        groups = list(_committers.values())
+    for group in groups:
+        group.settle()
 
 
 def _forget_after_fork() -> None:

@@ -794,7 +794,12 @@ class BaseCheckpointSaver:
         return found.checkpoint if found is not None else None
 
     def close(self) -> None:
-        """Release resources; the default has none."""
+        """Release resources. This default commits the checkpoints runs have queued for
+        the saver's background committer (``durability="async"``) and waits for the
+        commit in flight; a saver's own ``close`` calls it before closing its database."""
+        from graphkit.engine.group_commit import settle  # (the engine imports this module)
+
+        settle(self)
 
     def __enter__(self) -> BaseCheckpointSaver:
         return self

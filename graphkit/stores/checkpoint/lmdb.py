@@ -310,10 +310,15 @@ class LMDBSaver(BaseCheckpointSaver):
                 txn.put(key, text.encode("utf-8", "surrogatepass"), db=self._names)
 
     def close(self) -> None:
-        """Release this saver's reference to the environment (closed with the last one)."""
-        if not self._closed:
-            self._closed = True
-            self.env.close()
+        """Release this saver's reference to the environment (closed with the last one),
+        once the checkpoints queued for it are committed. Safe while other threads use
+        the saver: their reads and writes under way finish first, and later ones raise
+        :class:`~graphkit.errors.SaverClosedError`. Closing again does nothing."""
+        if self._closed:
+            return
+        super().close()
+        self._closed = True
+        self.env.close()
 
     # ------------------------------------------------------------------ writes
     def put(
@@ -323,6 +328,8 @@ class LMDBSaver(BaseCheckpointSaver):
         metadata: CheckpointMetadata,
         new_versions: dict[str, int],
     ) -> RunnableConfig:
+        if self._closed:
+            raise _closed_error()
         thread_id, ns, prefix, parent_id = _checked(config, checkpoint, new_versions)
         self._save(thread_id, ns, prefix, parent_id, checkpoint, metadata, new_versions)
         return make_config(thread_id, ns, checkpoint["id"])
@@ -362,6 +369,8 @@ class LMDBSaver(BaseCheckpointSaver):
         items: Sequence[tuple[RunnableConfig, Checkpoint, CheckpointMetadata, dict[str, int]]],
     ) -> builtins.list[RunnableConfig]:
         """Store the checkpoints in order, all in one write transaction (one disk sync)."""
+        if self._closed:
+            raise _closed_error()
         pending: dict[bytes, bytes] = {}  # blobs of earlier items: bases of later appends
         prepared = []
         for config, checkpoint, metadata, new_versions in items:
@@ -622,6 +631,8 @@ class LMDBSaver(BaseCheckpointSaver):
         task_id: str,
         task_index: int = 0,
     ) -> None:
+        if self._closed:
+            raise _closed_error()
         thread_id, ns, cid = checkpoint_of(config)
         if not 0 <= task_index < 1 << 32:
             raise InvalidArgumentError(f"task_index must be in [0, 2**32), got {task_index}")
@@ -654,6 +665,8 @@ class LMDBSaver(BaseCheckpointSaver):
 
     # ------------------------------------------------------------------- reads
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        if self._closed:
+            raise _closed_error()
         thread_id, ns, cid = thread_of(config)
         prefix = _prefix(thread_id, ns)
         with _reader(self.env) as txn:
@@ -791,6 +804,8 @@ class LMDBSaver(BaseCheckpointSaver):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
+        if self._closed:
+            raise _closed_error()
         before_id = checkpoint_id_of(before)
         if config is None:
             yield from self._list_all(filter, before_id, limit)
@@ -810,6 +825,8 @@ class LMDBSaver(BaseCheckpointSaver):
         while remaining is None or remaining > 0:
             page: list[CheckpointTuple] = []
             want = _PAGE if remaining is None else min(_PAGE, remaining)
+            if self._closed:  # (closed while the caller went through the pages before)
+                raise _closed_error()
             with _reader(self.env) as txn:
                 cursor = txn.cursor(db=self._checkpoints)
                 found = _last_before(cursor, prefix, upper)
@@ -1046,8 +1063,8 @@ def _prefix(thread_id: str, ns: str) -> bytes:
 
 def _closed_error() -> SaverClosedError:
     return SaverClosedError(
-        "this LMDBSaver was closed, so it cannot save checkpoints: keep the saver open "
-        "while graphs run on it (or open a new LMDBSaver on the same path)"
+        "this LMDBSaver was closed, so it cannot save or read checkpoints: keep the saver "
+        "open while graphs run on it (or open a new LMDBSaver on the same path)"
     )
 
 

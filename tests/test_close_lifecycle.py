@@ -1,0 +1,517 @@
+"""Closing savers and their LMDB environment while other threads use them, twice, after
+use, at exit, across fork: never a hang, a crash, or a checkpoint silently lost.
+
+Each race is made deterministic with events: a commit or read is held at a known point
+while ``close()`` runs in another thread, and the test goes on once ``close`` waits
+(seen through the condition or lock it waits on). The timeouts on joins only turn a
+regression (a deadlock) into a failure instead of a hung suite.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypedDict
+
+import pytest
+
+from graphkit import END, START, StateGraph
+from graphkit.checkpoint.lmdb import LMDBSaver
+from graphkit.engine import group_commit
+from graphkit.errors import SaverClosedError, StoreClosedError
+from graphkit.stores._lmdb import (
+    CloseInTransactionError,
+    EnvClosedError,
+    ForkedEnvError,
+    LMDBEnv,
+)
+from graphkit.stores.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
+
+SAFETY = 60  # seconds before a join gives up: a deadlock fails instead of hanging
+
+
+class Steps(TypedDict):
+    n: int
+
+
+def counter(saver: BaseCheckpointSaver, steps: int = 3) -> Any:
+    builder = StateGraph(Steps)
+    builder.add_node("inc", lambda s: {"n": s["n"] + 1})
+    builder.add_edge(START, "inc")
+    builder.add_conditional_edges("inc", lambda s: "inc" if s["n"] < steps else END, ["inc", END])
+    return builder.compile(checkpointer=saver)
+
+
+def cfg(thread: str = "t") -> Any:
+    return {"configurable": {"thread_id": thread}}
+
+
+def put_one(saver: BaseCheckpointSaver, thread: str = "t", n: int = 1) -> Any:
+    ckpt = empty_checkpoint()
+    ckpt["channel_values"], ckpt["channel_versions"] = {"n": n}, {"n": 1}
+    return saver.put(cfg(thread), ckpt, {"step": n}, {"n": 1})
+
+
+class Signalling(threading.Condition):
+    """A condition that says when the thread named ``who`` starts waiting on it."""
+
+    def __init__(self, who: str, lock: Any = None) -> None:
+        super().__init__(lock)
+        self.who = who
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if threading.current_thread().name == self.who:
+            self.waiting.set()
+        return super().wait(timeout)
+
+
+def start(target: Callable[[], Any], name: str, errors: list[BaseException]) -> threading.Thread:
+    def run() -> None:
+        try:
+            target()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def joined(*threads: threading.Thread) -> None:
+    for thread in threads:
+        thread.join(SAFETY)
+        assert not thread.is_alive(), f"{thread.name} is stuck (a deadlock)"
+
+
+# ------------------------------------------------------------- the environment
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[LMDBEnv]:
+    made = LMDBEnv(tmp_path / "env")
+    yield made
+    made.close()
+
+
+@pytest.mark.parametrize("kind", ["write", "read"])
+def test_close_waits_for_a_transaction_of_another_thread(env: LMDBEnv, kind: str) -> None:
+    """Closing LMDB under another thread's write transaction hung in C (the suite's hang
+    in ``LMDBEnv.close``) and lost the write; under a read it failed the read."""
+    db = env.db("data")
+    env.write(lambda txn: txn.put(b"k", b"before", db=db))
+    inside, release = threading.Event(), threading.Event()
+    seen: list[Any] = []
+    errors: list[BaseException] = []
+
+    def write(txn: Any) -> None:
+        inside.set()
+        release.wait()
+        txn.put(b"k", b"written", db=db)
+
+    def read() -> None:
+        with env.read() as txn:
+            inside.set()
+            release.wait()
+            seen.append(txn.get(b"k", db=db))
+
+    user = start((lambda: env.write(write)) if kind == "write" else read, "user", errors)
+    assert inside.wait(SAFETY)
+    env._guard._cond = waits = Signalling("closer", threading.Lock())
+    closer = start(env.close, "closer", errors)
+    assert waits.waiting.wait(SAFETY), "close() did not wait for the open transaction"
+    assert closer.is_alive()
+    release.set()
+    joined(user, closer)
+    assert errors == []
+    assert seen == ([] if kind == "write" else [b"before"])
+    with pytest.raises(EnvClosedError, match="was closed"):
+        env.write(lambda txn: None)
+    with pytest.raises(EnvClosedError, match="open a new one"), env.read():
+        pass
+    with LMDBEnv(env.path) as again:
+        data = again.db("data")
+        with again.read() as txn:
+            assert txn.get(b"k", db=data) == (b"written" if kind == "write" else b"before")
+
+
+def test_a_transaction_waiting_for_the_close_gets_a_clear_error(env: LMDBEnv) -> None:
+    db = env.db("data")
+    inside, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold() -> None:
+        with env.read():
+            inside.set()
+            release.wait()
+
+    holder = start(hold, "holder", errors)
+    assert inside.wait(SAFETY)
+    env._guard._cond = waits = Signalling("closer", threading.Lock())
+    closer = start(env.close, "closer", errors)
+    assert waits.waiting.wait(SAFETY)
+    late_errors: list[BaseException] = []
+    late = start(lambda: env.write(lambda txn: txn.put(b"x", b"y", db=db)), "late", late_errors)
+    release.set()
+    joined(holder, closer, late)
+    assert errors == []
+    # It began before the close took the map (and wrote), or waited and was refused.
+    assert late_errors == [] or isinstance(late_errors[0], EnvClosedError), late_errors
+
+
+def test_closing_inside_a_transaction_of_the_same_thread_says_so(env: LMDBEnv) -> None:
+    db = env.db("data")
+    with env.read(), pytest.raises(CloseInTransactionError, match="end the transaction"):
+        env.close()
+    env.write(lambda txn: txn.put(b"k", b"v", db=db))  # nothing was released
+
+
+def test_closing_an_environment_twice_does_nothing_more(tmp_path: Path) -> None:
+    env = LMDBEnv.open(tmp_path / "env")
+    env.close()
+    env.close()
+    with pytest.raises(EnvClosedError, match="was closed"):
+        env.acquire()
+    with LMDBEnv.open(tmp_path / "env") as again:  # a new one, not the closed one
+        assert again is not env
+        again.write(lambda txn: None)
+
+
+def test_an_open_database_is_handed_out_without_the_environment_lock(env: LMDBEnv) -> None:
+    """``db()`` holds the lock while it waits for LMDB's writer lock (opening a new
+    database); a thread inside a write asking for an open database must not wait for
+    that lock, or the two wait for each other."""
+    db = env.db("data")
+    got: list[Any] = []
+    errors: list[BaseException] = []
+    with env._lock:  # as a thread opening a new database while this one writes holds it
+        writer = start(lambda: env.write(lambda txn: got.append(env.db("data"))), "w", errors)
+        writer.join(SAFETY)
+        assert not writer.is_alive(), "a write asking for an open database waited for the lock"
+    assert errors == [] and got == [db]
+
+
+# ------------------------------------------------------------------- the saver
+def test_a_closed_saver_says_so_even_when_its_environment_is_shared(tmp_path: Path) -> None:
+    env = LMDBEnv.open(tmp_path / "db")  # shared with a store, say: stays open
+    saver = LMDBSaver(env=env)
+    config = put_one(saver)
+    saver.close()
+    saver.close()  # twice: nothing more
+    for use in (
+        lambda: put_one(saver, n=2),
+        lambda: saver.put_batch([]),
+        lambda: saver.put_writes(config, [("n", 1)], "task"),
+        lambda: saver.get_tuple(config),
+        lambda: list(saver.list(cfg())),
+        lambda: saver.writer(cfg()),
+        lambda: counter(saver).invoke({"n": 0}, cfg("other")),
+    ):
+        with pytest.raises(SaverClosedError, match="LMDBSaver was closed"):
+            use()
+    with env.read() as txn:  # the environment itself is still open for its other users
+        assert txn.get(b"ckpt_checkpoints") is not None
+    env.close()
+
+
+def test_a_saver_whose_environment_closed_raises_a_saver_closed_error(tmp_path: Path) -> None:
+    saver = LMDBSaver(tmp_path / "db")
+    put_one(saver)
+    saver.env.close()  # (its own reference: as if closed behind its back)
+    with pytest.raises(SaverClosedError, match="was closed"):
+        saver.get_tuple(cfg())
+    with pytest.raises(StoreClosedError):  # the same error, for a store's user
+        put_one(saver, n=2)
+
+
+def test_a_history_read_lazily_stops_with_a_clear_error_once_closed(tmp_path: Path) -> None:
+    saver = LMDBSaver(tmp_path / "db")
+    graph = counter(saver, steps=80)  # more checkpoints than one page of list()
+    graph.invoke({"n": 0}, cfg())
+    history = graph.get_state_history(cfg())
+    first = next(history)
+    assert first.values == {"n": 80}
+    saver.close()
+    with pytest.raises(SaverClosedError, match="was closed"):
+        list(history)
+
+
+def test_close_waits_for_a_history_page_being_read(tmp_path: Path) -> None:
+    saver = LMDBSaver(tmp_path / "db")
+    counter(saver, steps=5).invoke({"n": 0}, cfg())
+    inside, release = threading.Event(), threading.Event()
+    match = saver._match
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        inside.set()
+        release.wait()
+        return match(*args, **kwargs)
+
+    saver._match = held  # type: ignore[method-assign]
+    read: list[Any] = []
+    errors: list[BaseException] = []
+    reader = start(lambda: read.extend(saver.list(cfg())), "reader", errors)
+    assert inside.wait(SAFETY)
+    saver.env._guard._cond = waits = Signalling("closer", threading.Lock())
+    closer = start(saver.close, "closer", errors)
+    assert waits.waiting.wait(SAFETY)
+    release.set()
+    joined(reader, closer)
+    assert errors == []
+    assert [t.metadata["step"] for t in read] == [5, 4, 3, 2, 1, 0, -1]
+
+
+class Gate:
+    """Holds the first commit of a saver (its ``put``/``put_batch``) until released."""
+
+    def __init__(self, saver: BaseCheckpointSaver) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.first = True
+        for name in ("put", "put_batch"):
+            setattr(saver, name, self.wrap(getattr(saver, name)))
+
+    def wrap(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        def gated(*args: Any, **kwargs: Any) -> Any:
+            if self.first and threading.current_thread().name == "graphkit-commit":
+                self.first = False
+                self.entered.set()
+                self.release.wait()
+            return method(*args, **kwargs)
+
+        return gated
+
+
+@pytest.fixture(params=["lmdb", "postgres"])
+def open_saver(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Any]:
+    """Opens the same durable saver again each call (``with ... as saver``)."""
+    if request.param == "lmdb":
+        return lambda: LMDBSaver(tmp_path / "ckpt")
+    from graphkit.checkpoint.postgres import PostgresSaver
+
+    url = request.getfixturevalue("pg_clean")
+    return lambda: PostgresSaver.from_conn_string(url)
+
+
+def test_close_commits_what_async_runs_queued(open_saver: Callable[[], Any]) -> None:
+    """``durability="async"`` runs queue checkpoints for the saver's background committer;
+    closing the saver meanwhile closed the database under them (LMDB: the commit failed
+    on a closed environment, the run lost its checkpoints)."""
+    errors: list[BaseException] = []
+    with open_saver() as saver:
+        gate = Gate(saver)
+        group = group_commit.committer(saver)
+        group.cond = waits = Signalling("closer")
+        graph = counter(saver, steps=4)
+        run = start(lambda: graph.invoke({"n": 0}, cfg(), durability="async"), "run", errors)
+        assert gate.entered.wait(SAFETY)
+        closer = start(saver.close, "closer", errors)
+        assert waits.waiting.wait(SAFETY), "close() did not wait for the queued checkpoints"
+        gate.release.set()
+        joined(run, closer)
+        assert errors == []
+    with open_saver() as again:
+        steps = [t.metadata["step"] for t in again.list(cfg())]
+    assert steps == [4, 3, 2, 1, 0, -1]
+
+
+def test_a_run_that_queues_after_close_gets_a_clear_error(tmp_path: Path) -> None:
+    saver = LMDBSaver(tmp_path / "db")
+    saver.close()
+    slot = group_commit.committer(saver).submit((cfg(), empty_checkpoint(), {}, {}))
+    group_commit.committer(saver).wait(slot)
+    assert isinstance(slot.error, SaverClosedError)
+
+
+def test_an_idle_committer_neither_delays_nor_breaks_close(tmp_path: Path) -> None:
+    saver = LMDBSaver(tmp_path / "db")
+    counter(saver).invoke({"n": 0}, cfg(), durability="async")
+    committer = group_commit.committer(saver)._committer
+    assert committer is not None and committer.is_alive()  # idle, for IDLE_SECONDS
+    saver.close()
+    committer.join(SAFETY)
+    assert not committer.is_alive()
+    with LMDBSaver(tmp_path / "db") as again:
+        assert again.get_tuple(cfg()).metadata["step"] == 3  # type: ignore[union-attr]
+
+
+def test_a_saver_collected_with_a_live_committer_keeps_every_step(tmp_path: Path) -> None:
+    saver = LMDBSaver(tmp_path / "db")
+    counter(saver).invoke({"n": 0}, cfg(), durability="async")
+    committer = group_commit.committer(saver)._committer
+    assert committer is not None
+    del saver
+    gc.collect()
+    committer.join(SAFETY)  # it ends on its own, with nothing to commit
+    assert not committer.is_alive()
+    with LMDBSaver(tmp_path / "db") as again:
+        assert [t.metadata["step"] for t in again.list(cfg())] == [3, 2, 1, 0, -1]
+
+
+# ------------------------------------------------------------ processes: exit, fork
+PREAMBLE = textwrap.dedent(
+    """
+    import sys, time
+    from typing import TypedDict
+    from graphkit import END, START, StateGraph
+    from graphkit.checkpoint.lmdb import LMDBSaver
+
+    class S(TypedDict):
+        n: int
+
+    def graph(saver, steps=5):
+        b = StateGraph(S)
+        b.add_node("inc", lambda s: {"n": s["n"] + 1})
+        b.add_edge(START, "inc")
+        b.add_conditional_edges("inc", lambda s: "inc" if s["n"] < steps else END, ["inc", END])
+        return b.compile(checkpointer=saver)
+
+    config = {"configurable": {"thread_id": "t"}}
+    """
+)
+"""What each script run in a process of its own starts with (argv[1]: the saver's path)."""
+
+
+def script_args(tmp_path: Path, body: str) -> list[str]:
+    return [sys.executable, "-c", PREAMBLE + textwrap.dedent(body), str(tmp_path / "db")]
+
+
+def run_script(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        script_args(tmp_path, body), capture_output=True, text=True, timeout=SAFETY
+    )
+
+
+def steps_on_disk(tmp_path: Path) -> list[int]:
+    with LMDBSaver(tmp_path / "db") as saver:
+        return [t.metadata["step"] for t in saver.list(cfg())]
+
+
+def test_a_process_that_exits_after_invoke_has_every_step_on_disk(tmp_path: Path) -> None:
+    done = run_script(
+        tmp_path,
+        """
+        saver = LMDBSaver(sys.argv[1])
+        graph(saver).invoke({"n": 0}, config, durability="async")
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert steps_on_disk(tmp_path) == [5, 4, 3, 2, 1, 0, -1]
+
+
+def test_a_process_killed_after_invoke_returned_has_every_step_on_disk(tmp_path: Path) -> None:
+    body = """
+        saver = LMDBSaver(sys.argv[1])
+        graph(saver).invoke({"n": 0}, config, durability="async")
+        print("returned", flush=True)
+        time.sleep(600)
+        """
+    child = subprocess.Popen(script_args(tmp_path, body), stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "returned"
+    child.send_signal(signal.SIGKILL)
+    child.wait(SAFETY)
+    assert steps_on_disk(tmp_path) == [5, 4, 3, 2, 1, 0, -1]
+
+
+def test_exit_commits_the_checkpoints_an_abandoned_stream_queued(tmp_path: Path) -> None:
+    """A stream left unfinished at exit: its steps so far were queued for the daemon
+    committer, which the interpreter stops at exit; the exit commits them first."""
+    done = run_script(
+        tmp_path,
+        """
+        saver = LMDBSaver(sys.argv[1])
+        slow = saver.put_batch
+
+        def put_batch(items):  # a commit slower than the exit (a busy disk)
+            time.sleep(0.2)
+            return slow(items)
+
+        saver.put_batch = put_batch
+        saver.put = lambda *item: put_batch([item])[0]
+        stream = graph(saver).stream({"n": 0}, config, durability="async")
+        for _ in range(3):
+            next(stream)
+        print("left", flush=True)
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "left"
+    assert steps_on_disk(tmp_path)[-4:] == [2, 1, 0, -1]
+
+
+def test_use_after_close_never_crashes_the_process(tmp_path: Path) -> None:
+    """LMDB handles used after their environment closed can crash the process in C:
+    every use of a closed saver's handles (kept databases, a half-read history, the
+    environment itself) must raise instead."""
+    done = run_script(
+        tmp_path,
+        """
+        from graphkit.errors import SaverClosedError
+        saver = LMDBSaver(sys.argv[1])
+        graph(saver, steps=80).invoke({"n": 0}, config)
+        env, db = saver.env, saver._checkpoints
+        raw = env.env
+        history = saver.list(config)
+        next(history)
+        saver.close()
+        uses = {
+            "history": lambda: list(history),
+            "get": lambda: saver.get_tuple(config),
+            "write": lambda: env.write(lambda txn: txn.put(b"k", b"v", db=db)),
+            "read": lambda: env.read().__enter__(),
+            "db": lambda: env.db("ckpt_new"),
+            "raw begin": lambda: raw.begin(db=db).get(b"k"),
+            "raw info": lambda: raw.info(),
+        }
+        for name, use in uses.items():
+            try:
+                use()
+                print(name, "no error")
+            except Exception as exc:
+                print(name, type(exc).__name__)
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(" ", 1) for line in done.stdout.strip().splitlines())
+    assert "no error" not in lines.values(), lines
+    for name in ("history", "get", "write", "read", "db"):
+        assert lines[name] in ("SaverClosedError", "EnvClosedError"), lines
+
+
+def test_a_forked_child_using_its_parents_saver_gets_a_clear_error(tmp_path: Path) -> None:
+    if not hasattr(os, "fork"):
+        pytest.skip("needs fork()")
+    saver = LMDBSaver(tmp_path / "db")
+    graph = counter(saver)
+    graph.invoke({"n": 0}, cfg("parent"))
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running the parent's atexit
+        results = []
+        for durability in ("sync", "async"):
+            try:
+                graph.invoke({"n": 0}, cfg(f"child-{durability}"), durability=durability)
+                results.append("no error")
+            except ForkedEnvError as exc:
+                results.append("ForkedEnvError" if "fork" in str(exc) else str(exc))
+            except BaseException as exc:
+                results.append(f"{type(exc).__name__}: {exc}")
+        saver.close()  # must not close the parent's environment
+        os.write(write, "|".join(results).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        outcome = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert outcome == "ForkedEnvError|ForkedEnvError", outcome
+    graph.invoke({"n": 0}, cfg("parent-again"))  # the parent's file and saver are intact
+    assert saver.get_tuple(cfg("parent")).metadata["step"] == 3  # type: ignore[union-attr]
+    assert [t.metadata["step"] for t in saver.list(cfg("parent-again"))] == [3, 2, 1, 0, -1]
+    assert saver.get_tuple(cfg("child-sync")) is None
+    saver.close()
