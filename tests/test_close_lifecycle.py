@@ -515,3 +515,121 @@ def test_a_forked_child_using_its_parents_saver_gets_a_clear_error(tmp_path: Pat
     assert [t.metadata["step"] for t in saver.list(cfg("parent-again"))] == [3, 2, 1, 0, -1]
     assert saver.get_tuple(cfg("child-sync")) is None
     saver.close()
+
+
+# ------------------------------------------------------------------- the store
+def store_index() -> Any:
+    """An index whose graph is built from 50 rows (an ``IndexConfig``)."""
+    return {"dims": 8, "embed": "hash", "fields": ["text"], "ann": {"exact_threshold": 50}}
+
+
+def fill_store(store: Any, n: int) -> None:
+    from graphkit.store.base import PutOp
+
+    store.batch([PutOp(("docs",), f"k{i}", {"text": f"text {i}"}) for i in range(n)])
+
+
+class SignallingEvent(threading.Event):
+    """An event that says when the thread named ``who`` starts waiting on it."""
+
+    def __init__(self, who: str) -> None:
+        super().__init__()
+        self.who = who
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if threading.current_thread().name == self.who:
+            self.waiting.set()
+        return super().wait(timeout)
+
+
+class SignallingLock:
+    """A lock that says when the thread named ``who`` comes to take it."""
+
+    def __init__(self, who: str) -> None:
+        self.lock = threading.Lock()
+        self.who = who
+        self.waiting = threading.Event()
+
+    def __enter__(self) -> None:
+        if threading.current_thread().name == self.who:
+            self.waiting.set()
+        self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def reopened_without_rebuild(path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from graphkit.store.lmdb import LMDBStore
+
+    caplog.clear()
+    with caplog.at_level("INFO", logger="stores"), LMDBStore(path, index=store_index()) as store:
+        assert store.vectors is not None
+        store.vectors.wait_graph()
+        assert store.vectors.has_graph
+        assert store.search(("docs",), query="text 7", limit=1)[0].key == "k7"
+    assert not [r for r in caplog.records if "rebuilding" in r.message]
+
+
+def test_store_close_during_a_background_build_saves_the_built_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from graphkit.store.lmdb import LMDBStore
+    from graphkit.stores.index import VectorIndex
+
+    entered, release = threading.Event(), threading.Event()
+    new_graph = VectorIndex._new_graph
+
+    def held(self: VectorIndex, n: int) -> Any:
+        entered.set()
+        release.wait()
+        return new_graph(self, n)
+
+    monkeypatch.setattr(VectorIndex, "_new_graph", held)
+    store = LMDBStore(tmp_path, index=store_index())
+    fill_store(store, 100)  # past the threshold: the build thread starts
+    assert entered.wait(SAFETY) and store.vectors is not None
+    build = store.vectors._build
+    assert build is not None
+    build.done = done = SignallingEvent("closer")  # (the thread sets it when built)
+    errors: list[BaseException] = []
+    closer = start(store.close, "closer", errors)
+    assert done.waiting.wait(SAFETY), "close() did not wait for the build"
+    release.set()
+    joined(closer)
+    assert errors == []
+    with pytest.raises(StoreClosedError):
+        store.get(("docs",), "k1")
+    monkeypatch.undo()
+    reopened_without_rebuild(tmp_path, caplog)
+
+
+def test_store_close_during_a_background_graph_save_waits_for_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from graphkit.store.lmdb import LMDBStore
+
+    store = LMDBStore(tmp_path, index=store_index())
+    fill_store(store, 100)
+    assert store.vectors is not None
+    store.vectors.wait_graph()
+    entered, release = threading.Event(), threading.Event()
+    commit_graph = store._commit_graph
+
+    def held(*args: Any) -> bytes:
+        entered.set()
+        release.wait()
+        return commit_graph(*args)
+
+    store._commit_graph = held  # type: ignore[method-assign,assignment]
+    store._save_lock = save_lock = SignallingLock("closer")  # type: ignore[assignment]
+    errors: list[BaseException] = []
+    autosave = start(store._autosave_of(store.vectors), "stores-index-insert", errors)
+    assert entered.wait(SAFETY)  # the save holds the lock, in its publish
+    closer = start(store.close, "closer", errors)
+    assert save_lock.waiting.wait(SAFETY)
+    release.set()
+    joined(autosave, closer)
+    assert errors == []
+    reopened_without_rebuild(tmp_path, caplog)
