@@ -309,7 +309,7 @@ def test_close_commits_what_async_runs_queued(open_saver: Callable[[], Any]) -> 
         graph = counter(saver, steps=4)
         run = start(lambda: graph.invoke({"n": 0}, cfg(), durability="async"), "run", errors)
         assert gate.entered.wait(SAFETY)
-        closer = start(saver.close, "closer", errors)
+        closer = start(lambda: saver.__exit__(None, None, None), "closer", errors)  # `with` exit
         assert waits.waiting.wait(SAFETY), "close() did not wait for the queued checkpoints"
         gate.release.set()
         joined(run, closer)
@@ -317,6 +317,22 @@ def test_close_commits_what_async_runs_queued(open_saver: Callable[[], Any]) -> 
     with open_saver() as again:
         steps = [t.metadata["step"] for t in again.list(cfg())]
     assert steps == [4, 3, 2, 1, 0, -1]
+
+
+def test_a_durable_saver_used_after_close_says_so(open_saver: Callable[[], Any]) -> None:
+    """(PostgreSQL: it said the connection failed and to retry when the server is back.)"""
+    with open_saver() as saver:
+        config = put_one(saver)
+    saver.close()  # twice: nothing more
+    for use in (
+        lambda: put_one(saver, n=2),
+        lambda: saver.put_writes(config, [("n", 1)], "task"),
+        lambda: saver.get_tuple(config),
+        lambda: list(saver.list(cfg())),
+        lambda: counter(saver).invoke({"n": 0}, cfg("other")),
+    ):
+        with pytest.raises(SaverClosedError, match="closed"):
+            use()
 
 
 def test_a_run_that_queues_after_close_gets_a_clear_error(tmp_path: Path) -> None:
