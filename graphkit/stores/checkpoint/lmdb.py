@@ -317,8 +317,8 @@ class LMDBSaver(BaseCheckpointSaver):
         if self._closed:
             return
         super().close()
+        self.env.close()  # (raises, releasing nothing, if called inside a transaction)
         self._closed = True
-        self.env.close()
 
     # ------------------------------------------------------------------ writes
     def put(
