@@ -73,6 +73,20 @@ class Signalling(threading.Condition):
         return super().wait(timeout)
 
 
+class SignallingEvent(threading.Event):
+    """An event that says when the thread named ``who`` starts waiting on it."""
+
+    def __init__(self, who: str) -> None:
+        super().__init__()
+        self.who = who
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if threading.current_thread().name == self.who:
+            self.waiting.set()
+        return super().wait(timeout)
+
+
 def start(target: Callable[[], Any], name: str, errors: list[BaseException]) -> threading.Thread:
     def run() -> None:
         try:
@@ -180,6 +194,39 @@ def test_closing_an_environment_twice_does_nothing_more(tmp_path: Path) -> None:
     with LMDBEnv.open(tmp_path / "env") as again:  # a new one, not the closed one
         assert again is not env
         again.write(lambda txn: None)
+
+
+def test_opening_while_a_close_waits_blocks_only_that_path(tmp_path: Path) -> None:
+    """The last close waits for other threads' transactions; meanwhile other paths open
+    at once, and an open of the same path waits for the close, then opens it anew."""
+    env = LMDBEnv.open(tmp_path / "a")
+    inside, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold() -> None:
+        with env.read():
+            inside.set()
+            release.wait()
+
+    holder = start(hold, "holder", errors)
+    assert inside.wait(SAFETY)
+    env._guard._cond = waits = Signalling("closer", threading.Lock())
+    env._gone = gone = SignallingEvent("opener")
+    closer = start(env.close, "closer", errors)
+    assert waits.waiting.wait(SAFETY)
+    other: list[LMDBEnv] = []
+    opener_b = start(lambda: other.append(LMDBEnv.open(tmp_path / "b")), "b", errors)
+    joined(opener_b)  # not held up by the close of another path
+    reopened: list[LMDBEnv] = []
+    opener = start(lambda: reopened.append(LMDBEnv.open(tmp_path / "a")), "opener", errors)
+    assert gone.waiting.wait(SAFETY)  # the same path waits for the close
+    release.set()
+    joined(holder, closer, opener)
+    assert errors == []
+    assert reopened[0] is not env
+    reopened[0].write(lambda txn: None)
+    reopened[0].close()
+    other[0].close()
 
 
 def test_an_open_database_is_handed_out_without_the_environment_lock(env: LMDBEnv) -> None:
@@ -543,20 +590,6 @@ def fill_store(store: Any, n: int) -> None:
     from graphkit.store.base import PutOp
 
     store.batch([PutOp(("docs",), f"k{i}", {"text": f"text {i}"}) for i in range(n)])
-
-
-class SignallingEvent(threading.Event):
-    """An event that says when the thread named ``who`` starts waiting on it."""
-
-    def __init__(self, who: str) -> None:
-        super().__init__()
-        self.who = who
-        self.waiting = threading.Event()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if threading.current_thread().name == self.who:
-            self.waiting.set()
-        return super().wait(timeout)
 
 
 class SignallingLock:

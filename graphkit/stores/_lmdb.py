@@ -142,6 +142,8 @@ class LMDBEnv:
         self._guard = ResizeGuard()
         self._refs = 1
         self._registry_key = ""
+        self._gone = threading.Event()
+        """Set once the last ``close()`` has closed LMDB (an ``open`` of the path waits)."""
         _live.add(self)
 
     def db(self, name: str, *, dupsort: bool = False) -> lmdb._Database:
@@ -329,20 +331,25 @@ class LMDBEnv:
         A child process after ``fork()`` starts with none (it opens its own).
         """
         key = os.path.realpath(path)
-        with _registry_lock:
-            env = _registry.get(key)
-            if env is not None and env._pid == _pid:
-                return env.acquire()
-            env = cls(
-                path,
-                map_size=map_size,
-                max_map_size=max_map_size,
-                sync=sync,
-                max_readers=max_readers,
-            )
-            env._registry_key = key
-            _registry[key] = env
-            return env
+        while True:
+            with _registry_lock:
+                env = _registry.get(key)
+                if env is None or env._pid != _pid:
+                    env = cls(
+                        path,
+                        map_size=map_size,
+                        max_map_size=max_map_size,
+                        sync=sync,
+                        max_readers=max_readers,
+                    )
+                    env._registry_key = key
+                    _registry[key] = env
+                    return env
+                with env._lock:
+                    if env._refs > 0:
+                        env._refs += 1
+                        return env
+            env._gone.wait()  # its last close is under way: open the path anew after it
 
     def acquire(self) -> LMDBEnv:
         """Take one more reference (a second saver or store sharing this environment)."""
@@ -363,25 +370,29 @@ class LMDBEnv:
         if self._pid != _pid:  # a forked child never closes its parent's (see _after_fork)
             self._refs -= 1
             return
-        with _registry_lock:
-            with self._lock:
-                if self._refs <= 0:
-                    return  # closed already
-                if self._refs == 1 and self._guard.held_here():
-                    raise CloseInTransactionError(
-                        f"the LMDB environment at {self.path} was closed inside a transaction "
-                        "of the same thread; end the transaction (leave `with env.read()`, "
-                        "return from the write) before closing"
-                    )
-                self._refs -= 1
-                if self._refs:
-                    return
-            if _registry.get(self._registry_key) is self:
-                del _registry[self._registry_key]
-            # (the registry lock is held until LMDB has closed: an open of this path
-            # meanwhile would find it still open in this process)
+        with self._lock:
+            if self._refs <= 0:
+                return  # closed already
+            if self._refs == 1 and self._guard.held_here():
+                raise CloseInTransactionError(
+                    f"the LMDB environment at {self.path} was closed inside a transaction "
+                    "of the same thread; end the transaction (leave `with env.read()`, "
+                    "return from the write) before closing"
+                )
+            self._refs -= 1
+            if self._refs:
+                return
+        # Registered until LMDB has closed (an open of the path meanwhile waits: LMDB
+        # allows one open environment per path in a process), and no global lock held
+        # while the transactions of other threads end.
+        try:
             self._guard.close(self._closed_message())
             self.env.close()
+        finally:
+            with _registry_lock:
+                if _registry.get(self._registry_key) is self:
+                    del _registry[self._registry_key]
+            self._gone.set()
 
     def _closed_message(self) -> str:
         return (
