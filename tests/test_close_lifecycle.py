@@ -59,17 +59,28 @@ def put_one(saver: BaseCheckpointSaver, thread: str = "t", n: int = 1) -> Any:
     return saver.put(cfg(thread), ckpt, {"step": n}, {"n": 1})
 
 
+class Watch:
+    """Says (``waiting``) when the thread named ``who`` starts waiting on its owner."""
+
+    def __init__(self, who: str) -> None:
+        self.who = who
+        self.waiting = threading.Event()
+
+    def seen(self) -> None:
+        if threading.current_thread().name == self.who:
+            self.waiting.set()
+
+
 class Signalling(threading.Condition):
     """A condition that says when the thread named ``who`` starts waiting on it."""
 
     def __init__(self, who: str, lock: Any = None) -> None:
         super().__init__(lock)
-        self.who = who
-        self.waiting = threading.Event()
+        self.watch = Watch(who)
+        self.waiting = self.watch.waiting
 
     def wait(self, timeout: float | None = None) -> bool:
-        if threading.current_thread().name == self.who:
-            self.waiting.set()
+        self.watch.seen()
         return super().wait(timeout)
 
 
@@ -78,12 +89,11 @@ class SignallingEvent(threading.Event):
 
     def __init__(self, who: str) -> None:
         super().__init__()
-        self.who = who
-        self.waiting = threading.Event()
+        self.watch = Watch(who)
+        self.waiting = self.watch.waiting
 
     def wait(self, timeout: float | None = None) -> bool:
-        if threading.current_thread().name == self.who:
-            self.waiting.set()
+        self.watch.seen()
         return super().wait(timeout)
 
 
@@ -154,10 +164,12 @@ def test_close_waits_for_a_transaction_of_another_thread(env: LMDBEnv, kind: str
             assert txn.get(b"k", db=data) == (b"written" if kind == "write" else b"before")
 
 
-def test_a_transaction_waiting_for_the_close_gets_a_clear_error(env: LMDBEnv) -> None:
-    db = env.db("data")
+def close_while_reading(
+    env: LMDBEnv, errors: list[BaseException]
+) -> tuple[threading.Event, tuple[threading.Thread, threading.Thread]]:
+    """A thread holds a read of ``env`` open while another closes ``env``; returns once
+    the close waits for the read: (the event that ends the read, (holder, closer))."""
     inside, release = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
 
     def hold() -> None:
         with env.read():
@@ -168,7 +180,14 @@ def test_a_transaction_waiting_for_the_close_gets_a_clear_error(env: LMDBEnv) ->
     assert inside.wait(SAFETY)
     env._guard._cond = waits = Signalling("closer", threading.Lock())
     closer = start(env.close, "closer", errors)
-    assert waits.waiting.wait(SAFETY)
+    assert waits.waiting.wait(SAFETY), "close() did not wait for the open read"
+    return release, (holder, closer)
+
+
+def test_a_transaction_waiting_for_the_close_gets_a_clear_error(env: LMDBEnv) -> None:
+    db = env.db("data")
+    errors: list[BaseException] = []
+    release, (holder, closer) = close_while_reading(env, errors)
     late_errors: list[BaseException] = []
     late = start(lambda: env.write(lambda txn: txn.put(b"x", b"y", db=db)), "late", late_errors)
     release.set()
@@ -200,20 +219,9 @@ def test_opening_while_a_close_waits_blocks_only_that_path(tmp_path: Path) -> No
     """The last close waits for other threads' transactions; meanwhile other paths open
     at once, and an open of the same path waits for the close, then opens it anew."""
     env = LMDBEnv.open(tmp_path / "a")
-    inside, release = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-
-    def hold() -> None:
-        with env.read():
-            inside.set()
-            release.wait()
-
-    holder = start(hold, "holder", errors)
-    assert inside.wait(SAFETY)
-    env._guard._cond = waits = Signalling("closer", threading.Lock())
     env._gone = gone = SignallingEvent("opener")
-    closer = start(env.close, "closer", errors)
-    assert waits.waiting.wait(SAFETY)
+    errors: list[BaseException] = []
+    release, (holder, closer) = close_while_reading(env, errors)
     other: list[LMDBEnv] = []
     opener_b = start(lambda: other.append(LMDBEnv.open(tmp_path / "b")), "b", errors)
     joined(opener_b)  # not held up by the close of another path
@@ -597,12 +605,11 @@ class SignallingLock:
 
     def __init__(self, who: str) -> None:
         self.lock = threading.Lock()
-        self.who = who
-        self.waiting = threading.Event()
+        self.watch = Watch(who)
+        self.waiting = self.watch.waiting
 
     def __enter__(self) -> None:
-        if threading.current_thread().name == self.who:
-            self.waiting.set()
+        self.watch.seen()
         self.lock.acquire()
 
     def __exit__(self, *exc: object) -> None:
@@ -616,8 +623,8 @@ def reopened_without_rebuild(path: Path, caplog: pytest.LogCaptureFixture) -> No
     with caplog.at_level("INFO", logger="stores"), LMDBStore(path, index=store_index()) as store:
         assert store.vectors is not None
         store.vectors.wait_graph()
-        assert store.vectors.has_graph
-        assert store.search(("docs",), query="text 7", limit=1)[0].key == "k7"
+        assert store.vectors.has_graph and len(store.vectors) == 100
+        assert store.get(("docs",), "k7").value == {"text": "text 7"}  # type: ignore[union-attr]
     assert not [r for r in caplog.records if "rebuilding" in r.message]
 
 
