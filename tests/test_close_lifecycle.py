@@ -398,7 +398,11 @@ def test_a_run_that_queues_after_close_gets_a_clear_error(tmp_path: Path) -> Non
     assert isinstance(slot.error, SaverClosedError)
 
 
-def test_an_idle_committer_neither_delays_nor_breaks_close(tmp_path: Path) -> None:
+def test_close_ends_the_idle_committer_and_keeps_every_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The committer idles ``IDLE_SECONDS`` after its last commit: close ends it then."""
+    monkeypatch.setattr(group_commit, "IDLE_SECONDS", 3600.0)
     saver = LMDBSaver(tmp_path / "db")
     counter(saver).invoke({"n": 0}, cfg(), durability="async")
     committer = group_commit.committer(saver)._committer

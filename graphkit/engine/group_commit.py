@@ -66,6 +66,9 @@ class GroupCommit:
         self.queue: list[Slot] = []
         self.in_flight = False
         self._committer: threading.Thread | None = None
+        self._retire = False
+        """Set by :meth:`settle`: the background committer ends once idle, not after
+        ``IDLE_SECONDS`` (its saver is closing; a later submit starts another)."""
 
     def put(self, item: SaveItem, *, after: SaveItem | None = None) -> None:
         """Save one checkpoint; return once it is committed (raise its error if not).
@@ -93,6 +96,7 @@ class GroupCommit:
         slot = Slot(item)
         with self.cond:
             self.queue.append(slot)
+            self._retire = False
             if self._committer is None:
                 self._committer = threading.Thread(
                     target=self._commit_in_background, name="graphkit-commit", daemon=True
@@ -115,6 +119,8 @@ class GroupCommit:
                 while self.in_flight:
                     self.cond.wait()
                 if not self.queue:
+                    self._retire = True
+                    self.cond.notify_all()  # (an idle committer ends now)
                     return
                 batch = self._take()
             self._commit(batch)
@@ -162,11 +168,14 @@ class GroupCommit:
                 self.cond.notify_all()
 
     def _commit_in_background(self) -> None:
-        """Commit queued checkpoints; the thread ends after ``IDLE_SECONDS`` with none."""
+        """Commit queued checkpoints; the thread ends after ``IDLE_SECONDS`` with none
+        (at once once :meth:`settle` retired it)."""
         while True:
             with self.cond:
                 while not self.queue or self.in_flight:
-                    if not self.cond.wait(IDLE_SECONDS) and not self.queue:
+                    if self.queue:
+                        self.cond.wait()  # the commit in flight ends first
+                    elif self._retire or (not self.cond.wait(IDLE_SECONDS) and not self.queue):
                         self._committer = None
                         return
                 batch = self._take()
