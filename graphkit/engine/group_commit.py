@@ -33,6 +33,7 @@ from graphkit.stores.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     RunnableConfig,
+    before_close,
     stands_for_put,
 )
 
@@ -241,6 +242,9 @@ def settle(saver: BaseCheckpointSaver) -> None:
         found = _committers.get(saver)
     if found is not None:
         found.settle()
+
+
+before_close(settle)
 
 
 @atexit.register
