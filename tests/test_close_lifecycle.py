@@ -274,6 +274,22 @@ def test_a_closed_saver_says_so_even_when_its_environment_is_shared(tmp_path: Pa
     env.close()
 
 
+def test_a_saver_that_fails_to_open_keeps_no_reference_to_its_environment(
+    tmp_path: Path,
+) -> None:
+    from graphkit.store.lmdb import LMDBStore
+
+    LMDBStore(tmp_path / "db").close()  # a store alone: no checkpoint databases
+    env = LMDBEnv(tmp_path / "db", readonly=True)
+    with pytest.raises(LookupError, match="ckpt_checkpoints"):
+        LMDBSaver(env=env)
+    env.close()  # the last reference: the failed saver kept none
+    with pytest.raises(EnvClosedError), env.read():
+        pass
+    with pytest.raises(EnvClosedError, match="was closed"):
+        LMDBSaver(env=env)
+
+
 def test_a_saver_whose_environment_closed_raises_a_saver_closed_error(tmp_path: Path) -> None:
     saver = LMDBSaver(tmp_path / "db")
     put_one(saver)

@@ -222,21 +222,25 @@ class LMDBSaver(BaseCheckpointSaver):
         else:
             env.acquire()
         self.env = env
-        self.waits_on_io = bool(env.env.flags().get("sync", True))
-        """Commits wait on a disk sync unless the environment was opened ``sync=False``
-        (then a put is a memory copy plus a ``write``: saved inline, no hand-off)."""
-        self.snapshot_every = snapshot_every
-        self._checkpoints = env.db("ckpt_checkpoints")
-        self._metadata = env.db("ckpt_metadata")
-        self._blobs = env.db("ckpt_blobs")
-        self._writes = env.db("ckpt_writes")
         try:
-            self._names: Any = env.db("ckpt_names")
-        except LookupError:  # read-only, and no long names were ever stored
-            self._names = None
-        self._closed = False
-        self._sums = self._checksummed()
-        """Every stored value ends with its CRC-32 (all but stores written before that)."""
+            self.waits_on_io = bool(env.env.flags().get("sync", True))
+            """Commits wait on a disk sync unless the environment was opened ``sync=False``
+            (then a put is a memory copy plus a ``write``: saved inline, no hand-off)."""
+            self.snapshot_every = snapshot_every
+            self._checkpoints = env.db("ckpt_checkpoints")
+            self._metadata = env.db("ckpt_metadata")
+            self._blobs = env.db("ckpt_blobs")
+            self._writes = env.db("ckpt_writes")
+            try:
+                self._names: Any = env.db("ckpt_names")
+            except LookupError:  # read-only, and no long names were ever stored
+                self._names = None
+            self._closed = False
+            self._sums = self._checksummed()
+            """Every stored value ends with its CRC-32 (all but stores written before that)."""
+        except BaseException:
+            env.close()  # (the reference taken above: a failed open keeps nothing open)
+            raise
         self._lists = codec.ListCache(copy_on_read=copy_on_read)
         self.shares_reads = not copy_on_read
         self._versions: dict[bytes, _Last] = {}
