@@ -406,6 +406,27 @@ def test_a_durable_saver_used_after_close_says_so(open_saver: Callable[[], Any])
             use()
 
 
+def test_a_saver_closed_by_its_own_commit_fails_the_run_instead_of_hanging(
+    tmp_path: Path,
+) -> None:
+    """(A wrapper that closes its saver on a fatal error, inside ``put``: the close
+    waited for the commit in flight, its own.)"""
+    saver = LMDBSaver(tmp_path / "db")
+    for name in ("put", "put_batch"):
+        method = getattr(saver, name)
+
+        def closing(*args: Any, method: Callable[..., Any] = method) -> Any:
+            saver.close()
+            return method(*args)
+
+        setattr(saver, name, closing)
+    errors: list[BaseException] = []
+    graph = counter(saver)
+    run = start(lambda: graph.invoke({"n": 0}, cfg(), durability="async"), "run", errors)
+    joined(run)
+    assert len(errors) == 1 and isinstance(errors[0], SaverClosedError), errors
+
+
 def test_a_run_that_queues_after_close_gets_a_clear_error(tmp_path: Path) -> None:
     saver = LMDBSaver(tmp_path / "db")
     saver.close()

@@ -70,6 +70,8 @@ class GroupCommit:
         self._retire = False
         """Set by :meth:`settle`: the background committer ends once idle, not after
         ``IDLE_SECONDS`` (its saver is closing; a later submit starts another)."""
+        self._owner = 0
+        """The thread committing the batch in flight (its ``get_ident``)."""
 
     def put(self, item: SaveItem, *, after: SaveItem | None = None) -> None:
         """Save one checkpoint; return once it is committed (raise its error if not).
@@ -118,6 +120,8 @@ class GroupCommit:
         while True:
             with self.cond:
                 while self.in_flight:
+                    if self._owner == threading.get_ident():
+                        return  # called by the commit in flight (its saver's put closes it)
                     self.cond.wait()
                 if not self.queue:
                     self._retire = True
@@ -129,6 +133,7 @@ class GroupCommit:
     def _take(self) -> list[Slot]:
         """The whole queue, marked in flight (call with the lock held)."""
         batch, self.queue, self.in_flight = self.queue, [], True
+        self._owner = threading.get_ident()
         return batch
 
     @property
