@@ -3,8 +3,9 @@ use, at exit, across fork: never a hang, a crash, or a checkpoint silently lost.
 
 Each race is made deterministic with events: a commit or read is held at a known point
 while ``close()`` runs in another thread, and the test goes on once ``close`` waits
-(seen through the condition or lock it waits on). The timeouts on joins only turn a
-regression (a deadlock) into a failure instead of a hung suite.
+(seen through the condition or lock it waits on). The timeouts (``SAFETY``) on joins
+and on held points only turn a regression (a deadlock) into a failure, and a failed
+test into one that still ends, instead of a hung suite.
 """
 
 from __future__ import annotations
@@ -135,13 +136,13 @@ def test_close_waits_for_a_transaction_of_another_thread(env: LMDBEnv, kind: str
 
     def write(txn: Any) -> None:
         inside.set()
-        release.wait()
+        release.wait(SAFETY)
         txn.put(b"k", b"written", db=db)
 
     def read() -> None:
         with env.read() as txn:
             inside.set()
-            release.wait()
+            release.wait(SAFETY)
             seen.append(txn.get(b"k", db=db))
 
     user = start((lambda: env.write(write)) if kind == "write" else read, "user", errors)
@@ -174,7 +175,7 @@ def close_while_reading(
     def hold() -> None:
         with env.read():
             inside.set()
-            release.wait()
+            release.wait(SAFETY)
 
     holder = start(hold, "holder", errors)
     assert inside.wait(SAFETY)
@@ -320,7 +321,7 @@ def test_close_waits_for_a_history_page_being_read(tmp_path: Path) -> None:
 
     def held(*args: Any, **kwargs: Any) -> Any:
         inside.set()
-        release.wait()
+        release.wait(SAFETY)
         return match(*args, **kwargs)
 
     saver._match = held  # type: ignore[method-assign]
@@ -351,7 +352,7 @@ class Gate:
             if self.first and threading.current_thread().name == "graphkit-commit":
                 self.first = False
                 self.entered.set()
-                self.release.wait()
+                self.release.wait(SAFETY)
             return method(*args, **kwargs)
 
         return gated
@@ -680,7 +681,7 @@ def test_store_close_during_a_background_build_saves_the_built_graph(
 
     def held(self: VectorIndex, n: int) -> Any:
         entered.set()
-        release.wait()
+        release.wait(SAFETY)
         return new_graph(self, n)
 
     monkeypatch.setattr(VectorIndex, "_new_graph", held)
@@ -716,7 +717,7 @@ def test_store_close_during_a_background_graph_save_waits_for_it(
 
     def held(*args: Any) -> bytes:
         entered.set()
-        release.wait()
+        release.wait(SAFETY)
         return commit_graph(*args)
 
     store._commit_graph = held  # type: ignore[method-assign,assignment]
