@@ -61,23 +61,25 @@ def put_one(saver: BaseCheckpointSaver, thread: str = "t", n: int = 1) -> Any:
 
 
 class Watch:
-    """Says (``waiting``) when the thread named ``who`` starts waiting on its owner."""
+    """Says when each thread named in ``who`` starts waiting on its owner (``arrived``;
+    ``waiting``: the first name's)."""
 
-    def __init__(self, who: str) -> None:
-        self.who = who
-        self.waiting = threading.Event()
+    def __init__(self, *who: str) -> None:
+        self.arrived = {name: threading.Event() for name in who}
+        self.waiting = self.arrived[who[0]]
 
     def seen(self) -> None:
-        if threading.current_thread().name == self.who:
-            self.waiting.set()
+        found = self.arrived.get(threading.current_thread().name)
+        if found is not None:
+            found.set()
 
 
 class Signalling(threading.Condition):
     """A condition that says when the thread named ``who`` starts waiting on it."""
 
-    def __init__(self, who: str, lock: Any = None) -> None:
+    def __init__(self, *who: str, lock: Any = None) -> None:
         super().__init__(lock)
-        self.watch = Watch(who)
+        self.watch = Watch(*who)
         self.waiting = self.watch.waiting
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -147,7 +149,7 @@ def test_close_waits_for_a_transaction_of_another_thread(env: LMDBEnv, kind: str
 
     user = start((lambda: env.write(write)) if kind == "write" else read, "user", errors)
     assert inside.wait(SAFETY)
-    env._guard._cond = waits = Signalling("closer", threading.Lock())
+    env._guard._cond = waits = Signalling("closer", lock=threading.Lock())
     closer = start(env.close, "closer", errors)
     assert waits.waiting.wait(SAFETY), "close() did not wait for the open transaction"
     assert closer.is_alive()
@@ -179,7 +181,7 @@ def close_while_reading(
 
     holder = start(hold, "holder", errors)
     assert inside.wait(SAFETY)
-    env._guard._cond = waits = Signalling("closer", threading.Lock())
+    env._guard._cond = waits = Signalling("closer", lock=threading.Lock())
     closer = start(env.close, "closer", errors)
     assert waits.waiting.wait(SAFETY), "close() did not wait for the open read"
     return release, (holder, closer)
@@ -329,7 +331,7 @@ def test_close_waits_for_a_history_page_being_read(tmp_path: Path) -> None:
     errors: list[BaseException] = []
     reader = start(lambda: read.extend(saver.list(cfg())), "reader", errors)
     assert inside.wait(SAFETY)
-    saver.env._guard._cond = waits = Signalling("closer", threading.Lock())
+    saver.env._guard._cond = waits = Signalling("closer", lock=threading.Lock())
     closer = start(saver.close, "closer", errors)
     assert waits.waiting.wait(SAFETY)
     release.set()
@@ -405,6 +407,27 @@ def test_a_durable_saver_used_after_close_says_so(open_saver: Callable[[], Any])
     ):
         with pytest.raises(SaverClosedError, match="closed"):
             use()
+
+
+def test_two_threads_closing_a_saver_at_once_release_one_reference(tmp_path: Path) -> None:
+    env = LMDBEnv.open(tmp_path / "db")  # another user of the environment keeps it
+    saver = LMDBSaver(env=env)
+    gate = Gate(saver)
+    group_commit.committer(saver).cond = waits = Signalling("closer", "second")
+    saver._close_lock = lock = SignallingLock("second")  # type: ignore[assignment]
+    errors: list[BaseException] = []
+    run = start(lambda: counter(saver).invoke({"n": 0}, cfg(), durability="async"), "run", errors)
+    assert gate.entered.wait(SAFETY)  # a commit in flight: the first close waits for it
+    closer = start(saver.close, "closer", errors)
+    assert waits.waiting.wait(SAFETY)
+    second = start(saver.close, "second", errors)
+    # The second waits for the first (or, as it did, for the commit in flight too).
+    assert lock.waiting.wait(SAFETY) or waits.watch.arrived["second"].is_set()
+    gate.release.set()
+    joined(run, closer, second)
+    assert errors == []
+    env.write(lambda txn: None)  # still open for its other user
+    env.close()
 
 
 def test_a_saver_closed_by_its_own_commit_fails_the_run_instead_of_hanging(

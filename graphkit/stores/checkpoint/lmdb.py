@@ -47,6 +47,7 @@ import functools
 import hashlib
 import os
 import struct
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,6 +242,7 @@ class LMDBSaver(BaseCheckpointSaver):
         except BaseException:
             env.close()  # (the reference taken above: a failed open keeps nothing open)
             raise
+        self._close_lock = threading.Lock()
         self._lists = codec.ListCache(copy_on_read=copy_on_read)
         self.shares_reads = not copy_on_read
         self._versions: dict[bytes, _Last] = {}
@@ -318,11 +320,12 @@ class LMDBSaver(BaseCheckpointSaver):
         once the checkpoints queued for it are committed. Safe while other threads use
         the saver: their reads and writes under way finish first, and later ones raise
         :class:`~graphkit.errors.SaverClosedError`. Closing again does nothing."""
-        if self._closed:
-            return
-        super().close()
-        self.env.close()  # (raises, releasing nothing, if called inside a transaction)
-        self._closed = True
+        with self._close_lock:  # (two threads closing at once release one reference)
+            if self._closed:
+                return
+            super().close()
+            self.env.close()  # (raises, releasing nothing, if called inside a transaction)
+            self._closed = True
 
     # ------------------------------------------------------------------ writes
     def put(
