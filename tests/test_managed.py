@@ -102,6 +102,34 @@ def test_managed_keys_are_neither_input_nor_written_nor_stored() -> None:
     assert all("remaining_steps" not in str(c) for c in chunks)
 
 
+def test_a_write_to_a_managed_key_is_dropped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def work(state: Loop) -> dict[str, Any]:
+        return {"n": 1, "remaining_steps": 99}
+
+    graph = StateGraph(Loop).add_node("work", work).add_edge(START, "work").compile()
+    with caplog.at_level("WARNING", logger="graphkit"):
+        assert graph.invoke({"n": 0}) == {"n": 1}
+    warned = [r.getMessage() for r in caplog.records if r.name == "graphkit"]
+    assert warned == [
+        "Node 'work' wrote managed key 'remaining_steps' (the engine computes "
+        "its value), ignoring it."
+    ]
+
+
+def test_a_state_object_returned_whole_does_not_warn_of_its_managed_field(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def work(state: Model) -> Model:
+        return Model(n=state.n + 1, remaining_steps=state.remaining_steps)
+
+    graph = StateGraph(Model).add_node("work", work).add_edge(START, "work").compile()
+    with caplog.at_level("WARNING", logger="graphkit"):
+        assert graph.invoke({"n": 0}) == {"n": 1}
+    assert not [r for r in caplog.records if r.name == "graphkit"]
+
+
 def test_a_typo_beside_a_managed_key_still_raises() -> None:
     def work(state: Loop) -> dict[str, Any]:
         return {"remaining_steps": 1, "nn": 2}

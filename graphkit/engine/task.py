@@ -8,6 +8,7 @@ applies all tasks' writes together at the end of the step.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -45,6 +46,8 @@ from graphkit.errors import (
 from graphkit.node import ERROR_PARAM, BranchDef
 from graphkit.schema import ROOT, update_from_object
 from graphkit.types import Command, Send, TimeoutPolicy
+
+_logger = logging.getLogger("graphkit")
 
 if TYPE_CHECKING:
     from graphkit.engine.run_events import EventsExecutor, RunEvents
@@ -753,8 +756,20 @@ def update_writes(update: Any, node: str, tables: GraphTables) -> list[Write]:
                 "graphkit raises because it is most often a typo)."
             )
     if managed and any(key in managed for key, _ in items):
+        if isinstance(update, (dict, list, tuple)):  # not a state object: all its fields
+            _warn_managed_writes(node, [key for key, _ in items if key in managed])
         return [item for item in items if item[0] not in managed]  # the engine's, as in LangGraph
     return items
+
+
+def _warn_managed_writes(node: str, keys: list[str]) -> None:
+    """Say that a node's writes to managed keys are dropped (LangGraph warns too)."""
+    for key in keys:
+        _logger.warning(
+            "Node %r wrote managed key %r (the engine computes its value), ignoring it.",
+            node,
+            key,
+        )
 
 
 def check_route(target: Any, source: str, tables: GraphTables) -> Route:
