@@ -587,15 +587,19 @@ def test_use_after_close_never_crashes_the_process(tmp_path: Path) -> None:
     done = run_script(
         tmp_path,
         """
-        from graphkit.errors import SaverClosedError
         saver = LMDBSaver(sys.argv[1])
         graph(saver, steps=80).invoke({"n": 0}, config)
         env, db = saver.env, saver._checkpoints
         raw = env.env
         history = saver.list(config)
         next(history)
+        kept = raw.begin(db=db)  # a raw transaction and cursor the guard knows nothing of
+        cursor = kept.cursor()
+        cursor.first()
         saver.close()
         uses = {
+            "kept txn": lambda: kept.get(cursor.key()),
+            "kept cursor": lambda: (cursor.next(), cursor.value()),
             "history": lambda: list(history),
             "get": lambda: saver.get_tuple(config),
             "write": lambda: env.write(lambda txn: txn.put(b"k", b"v", db=db)),
