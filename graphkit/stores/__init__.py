@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from graphkit.stores._lmdb import (
+        CloseInTransactionError,
         DiskFullError,
+        EnvClosedError,
         ForkedEnvError,
         LMDBCorruptError,
         LMDBEnv,
@@ -51,7 +53,9 @@ if TYPE_CHECKING:
 _HOME = {
     **dict.fromkeys(
         [
+            "CloseInTransactionError",
             "DiskFullError",
+            "EnvClosedError",
             "ForkedEnvError",
             "LMDBCorruptError",
             "LMDBEnv",
@@ -106,8 +110,10 @@ __all__ = [
     "Checkpoint",
     "CheckpointMetadata",
     "CheckpointTuple",
+    "CloseInTransactionError",
     "DiskFullError",
     "Embeddings",
+    "EnvClosedError",
     "ForkedEnvError",
     "GetOp",
     "HashEmbeddings",
