@@ -732,14 +732,21 @@ def _message_line(message: Any) -> str:
     return f"{message.type:>6}: {text.replace(chr(10), ' ')[:200]}{extra}"
 
 
-def _jsonable(value: Any) -> Any:
+_SHOWN_DEPTH = 100
+"""Containers nested deeper than this are shown as a note (graphkit stores up to ~1000
+levels; rendering them recursed past Python's limit: a RecursionError, not a state)."""
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
     """Values as JSON can hold them: pydantic models dumped, sets/tuples as lists."""
+    if depth >= _SHOWN_DEPTH and isinstance(value, (dict, list, tuple, set, frozenset)):
+        return f"<{type(value).__name__} nested deeper than {_SHOWN_DEPTH} levels: not shown>"
     if hasattr(value, "model_dump"):
-        return _jsonable(value.model_dump(mode="json"))
+        return _jsonable(value.model_dump(mode="json"), depth + 1)
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, depth + 1) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, (str, int, float, bool)) or value is None:

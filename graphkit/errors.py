@@ -122,6 +122,12 @@ class InvalidArgumentError(GraphkitError, ValueError):
     ``stream_mode``, a ``tool_choice``); the message lists the accepted ones."""
 
 
+class SyncCallOnLoopError(GraphkitError, asyncio.InvalidStateError):
+    """A sync call that would wait on the event loop it is made from (an async store's
+    ``get``/``put``... from that loop's thread): await its async twin instead. An
+    ``asyncio.InvalidStateError``, as LangGraph raises there."""
+
+
 class RunContextError(GraphkitError, RuntimeError):
     """A function that needs a running graph (or something the run lacks: a store, a
     checkpointer, a step counter) was called where there is none."""
@@ -451,6 +457,11 @@ class SaverNotImplementedError(GraphkitError, NotImplementedError):
     """A checkpoint saver was asked for a method its class does not implement (a saver
     may implement any subset of ``BaseCheckpointSaver``'s methods, as with LangGraph):
     the message names the method and what to implement or call instead."""
+
+
+class StoreNotImplementedError(StoreError, NotImplementedError):
+    """A store was asked for what its class does not do: ``ttl=`` on a store whose
+    ``supports_ttl`` is False (as LangGraph raises)."""
 
 
 class StoreFormatError(StoreError, RuntimeError):

@@ -3,6 +3,7 @@ connections, a restarted server, schema migrations, and the public module paths.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import subprocess
@@ -15,6 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 from checkpoint_conformance import Conversation, cfg, ckpt
+from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from graphkit.checkpoint.postgres import (
@@ -22,7 +24,7 @@ from graphkit.checkpoint.postgres import (
     PostgresConnectionError,
     PostgresSaver,
 )
-from graphkit.errors import GraphkitError
+from graphkit.errors import GraphkitError, InvalidArgumentError
 from graphkit.stores._postgres import migrate
 from graphkit.stores.checkpoint.postgres import MIGRATIONS, name_in, name_out
 
@@ -316,6 +318,20 @@ def test_an_unreachable_server_is_a_clear_error() -> None:
         saver.get_tuple(cfg())
 
 
+@pytest.mark.parametrize(
+    "conninfo", ["postgresql://me:s3cret@h/%zz", "postgresql://me:s3cret@a b/c", "zzz"]
+)
+def test_a_malformed_url_is_a_clear_error_that_does_not_echo_the_password(
+    conninfo: str,
+) -> None:
+    from graphkit.store.postgres import PostgresStore
+
+    for opener in (PostgresSaver.from_conn_string, PostgresStore.from_conn_string):
+        with pytest.raises(InvalidArgumentError, match="connection string is malformed") as info:
+            opener(conninfo).__enter__()  # was psycopg.ProgrammingError: invalid percent-encoded
+        assert "s3cret" not in str(info.value) and "postgresql://user:" in str(info.value)
+
+
 def test_stored_bytes_never_run_code(url: str) -> None:
     with PostgresSaver.from_conn_string(url) as saver:
         saver.put(cfg("evil"), ckpt({"a": 1}, {"a": 1}), {}, {"a": 1})
@@ -526,3 +542,80 @@ def test_langgraph_style_from_conn_string(url: str) -> None:
         assert saver.conn.max_size == 2
         saver.put(cfg("lg"), ckpt({"a": 1}, {"a": 1}), {}, {"a": 1})
         assert saver.get(cfg("lg")) is not None
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE graphkit_checkpoints SET channels = ARRAY['a', 'zz'] WHERE thread_id = 't'",
+        "UPDATE graphkit_checkpoints SET versions = ARRAY[1, 2]::bigint[] WHERE thread_id = 't'",
+    ],
+)
+def test_a_row_whose_channels_and_versions_differ_is_named_as_corrupt(url: str, sql: str) -> None:
+    from graphkit.stores.checkpoint.base import CheckpointCorruptError
+
+    with PostgresSaver.from_conn_string(url) as saver:
+        saver.put(cfg("t"), ckpt({"a": 1}, {"a": 1}), {}, {"a": 1})
+        saver.put(cfg("ok"), ckpt({"a": 2}, {"a": 1}), {}, {"a": 1})
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(sql)
+        with pytest.raises(CheckpointCorruptError, match="'t'.*channels .* and versions"):
+            saver.get_tuple(cfg("t"))  # was ValueError: zip() argument 2 is shorter...
+        found = saver.get_tuple(cfg("ok"))
+        assert found is not None and found.checkpoint["channel_values"] == {"a": 2}
+        saver.delete_thread("t")
+        assert saver.get_tuple(cfg("t")) is None
+
+
+def _counter(checkpointer: Any) -> Any:
+    from typing import TypedDict
+
+    from graphkit import START, StateGraph
+
+    class State(TypedDict):
+        n: int
+
+    builder = StateGraph(State)
+    builder.add_node("inc", lambda state: {"n": state["n"] + 1})
+    builder.add_edge(START, "inc")
+    return builder.compile(checkpointer=checkpointer)
+
+
+LANGGRAPH_CONNECTION = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+"""The connection settings LangGraph's docs tell its PostgreSQL users to pass."""
+
+
+def test_connections_made_as_langgraphs_docs_say_work_and_keep_their_rows(url: str) -> None:
+    """``row_factory=dict_row`` connections (what LangGraph's savers need) made every
+    call fail with ``KeyError: 0``; the caller's connection still reads dicts after."""
+    config = {"configurable": {"thread_id": "t"}}
+    with psycopg.Connection.connect(url, **LANGGRAPH_CONNECTION) as conn:
+        saver = PostgresSaver(conn)
+        saver.setup()
+        assert _counter(saver).invoke({"n": 1}, config) == {"n": 2}
+        assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
+    with ConnectionPool(url, min_size=1, max_size=2, kwargs=LANGGRAPH_CONNECTION) as pool:
+        graph = _counter(PostgresSaver(pool))
+        assert graph.get_state(config).values == {"n": 2}
+        assert graph.invoke({"n": 5}, config) == {"n": 6}
+        with pool.connection() as conn:
+            assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
+
+
+def test_async_saver_takes_an_async_connection_as_langgraphs_does(url: str) -> None:
+    """``AsyncPostgresSaver(await AsyncConnection.connect(...))``, LangGraph's documented
+    spelling, was refused: its conninfo now opens the saver's own pool."""
+    from graphkit.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    async def main() -> Any:
+        conn = await psycopg.AsyncConnection.connect(url, **LANGGRAPH_CONNECTION)
+        async with conn:
+            saver = AsyncPostgresSaver(conn)
+            await saver.setup()
+            try:
+                config = {"configurable": {"thread_id": "a"}}
+                return await _counter(saver).ainvoke({"n": 1}, config)
+            finally:
+                saver.close()
+
+    assert asyncio.run(main()) == {"n": 2}

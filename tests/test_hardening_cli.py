@@ -162,6 +162,20 @@ def _check_huge_output(
     assert found["nested"] == {"n": ["Infinity"]}
 
 
+def test_state_of_a_value_nested_as_deep_as_graphkit_stores_it_is_shown_not_a_recursion_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep: Any = 1
+    for _ in range(1000):  # the serializer stores up to ~1021 levels of lists
+        deep = [deep]
+    _put(tmp_path / "db", "t", {"deep": deep, "flat": 1})
+    for flags in ((), ("--json",)):
+        code, out, err = run(capsys, "state", str(tmp_path / "db"), "t", *flags)
+        assert code == 0, err  # was 1: RecursionError: maximum recursion depth exceeded
+        assert "list nested deeper than 100 levels: not shown" in out
+    assert json.loads(out)["values"]["flat"] == 1
+
+
 def test_store_namespaces_counts_each_namespace_exactly(
     store_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

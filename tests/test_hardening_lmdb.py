@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from graphkit.checkpoint.lmdb import LMDBSaver
-from graphkit.errors import GraphkitError
+from graphkit.errors import GraphkitError, InvalidArgumentError
 from graphkit.stores import DiskFullError, ForkedEnvError, LMDBCorruptError, ReadersFullError
 from graphkit.stores._lmdb import DEFAULT_MAX_READERS, LMDBEnv
 from graphkit.stores.checkpoint.base import empty_checkpoint
@@ -301,3 +301,107 @@ def test_opening_a_database_while_another_thread_writes_does_not_deadlock(
         timeout=60,
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-500:]
+
+
+# ----------------------------------------------------------- bad settings
+@pytest.mark.parametrize(
+    "settings,says",
+    [
+        ({"map_size": 1}, "map_size=1: .* at least 65536"),  # was MapFullError on open
+        ({"map_size": -1}, "map_size=-1"),  # was OverflowError
+        ({"map_size": 10**30}, "map_size="),  # was OverflowError
+        ({"map_size": "big"}, "map_size='big'"),  # was TypeError
+        ({"map_size": 1 << 20, "max_map_size": 1 << 19}, "at least map_size=1048576"),
+        ({"max_readers": 0}, "max_readers=0"),
+    ],
+)
+def test_bad_lmdb_settings_are_refused_by_name_before_anything_is_created(
+    tmp_path: Path, settings: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(InvalidArgumentError, match=says):
+        LMDBSaver(tmp_path / "db", **settings)
+    assert not (tmp_path / "db").exists()
+
+
+def test_a_file_where_the_environment_goes_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "db").write_text("mine")
+    with pytest.raises(InvalidArgumentError, match="is a file: an LMDB environment is a dir"):
+        LMDBSaver(tmp_path / "db")  # was FileExistsError: [Errno 17] File exists
+    assert (tmp_path / "db").read_text() == "mine"
+    (tmp_path / "env").mkdir()
+    (tmp_path / "env" / "data.mdb").mkdir()
+    with pytest.raises(InvalidArgumentError, match="data.mdb is a directory"):
+        LMDBSaver(tmp_path / "env")  # was lmdb.Error: Is a directory
+
+
+# ------------------------------------------------------------ damaged pages
+_READ_DAMAGED = """
+import sys
+from graphkit.checkpoint.lmdb import LMDBSaver
+from graphkit.stores import LMDBCorruptError
+try:
+    saver = LMDBSaver(sys.argv[1])
+    for i in range(40):
+        list(saver.list({"configurable": {"thread_id": f"t{i}"}}))
+    print("read all")
+except LMDBCorruptError as exc:
+    print("refused:", exc)
+"""
+
+
+def _retype_pages(data: Path, old: int, new: int) -> int:
+    """Give every page (past the two meta pages) of type ``old`` the type ``new``
+    (LMDB's page header: flags are 2 bytes at offset 10); how many were changed."""
+    raw = bytearray(data.read_bytes())
+    changed = 0
+    for at in range(2 * 4096, len(raw), 4096):
+        flags = int.from_bytes(raw[at + 10 : at + 12], "little")
+        if flags & old:
+            raw[at + 10 : at + 12] = ((flags & ~old) | new).to_bytes(2, "little")
+            changed += 1
+    data.write_bytes(bytes(raw))
+    return changed
+
+
+def test_pages_of_the_wrong_type_are_an_lmdb_corrupt_error(filled: Path) -> None:
+    """LMDB says MDB_CORRUPTED (a raw lmdb.CorruptedError, before) when a page is not
+    what the tree says: it now names the file and the fix."""
+    assert _retype_pages(filled / "data.mdb", 0x02, 0x01) > 0  # leaf pages said branch
+    proc = _run(_READ_DAMAGED, str(filled))
+    assert proc.returncode == 0, f"reader died ({proc.returncode}): {proc.stderr[-600:]}"
+    assert "refused:" in proc.stdout and "data.mdb is damaged" in proc.stdout, proc.stdout
+    assert "restore it from a backup" in proc.stdout
+
+
+def test_a_data_format_this_lmdb_cannot_read_is_an_lmdb_corrupt_error(filled: Path) -> None:
+    data = filled / "data.mdb"
+    raw = bytearray(data.read_bytes())
+    for meta in (0, 4096):  # each meta page's format version (4 bytes at offset 20)
+        raw[meta + 23] ^= 0x40
+    data.write_bytes(bytes(raw))
+    proc = _run(_READ_DAMAGED, str(filled))
+    assert proc.returncode == 0, proc.stderr[-600:]
+    assert "refused:" in proc.stdout and "not supported" in proc.stdout, proc.stdout
+
+
+# --------------------------------------------------------- read-only media
+def test_a_writable_open_on_a_read_only_filesystem_says_how_to_read_it(tiny_disk: Path) -> None:
+    from graphkit.stores import LMDBAccessError
+    from graphkit.stores.store.lmdb_store import LMDBStore
+
+    saver = LMDBSaver(tiny_disk / "db")
+    _put(saver, "t", "kept")
+    saver.close()
+    with LMDBStore(tiny_disk / "st") as store:
+        store.put(("a",), "k", {"v": 1})
+    done = subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot remount read-only: {done.stderr.decode().strip()}")
+    for open_it in (lambda: LMDBSaver(tiny_disk / "db"), lambda: LMDBStore(tiny_disk / "st")):
+        with pytest.raises(LMDBAccessError, match="for writing .* readonly=True"):
+            open_it()  # was lmdb.Error: Read-only file system
+    reader = LMDBSaver(env=LMDBEnv(tiny_disk / "db", readonly=True))
+    found = reader.get_tuple({"configurable": {"thread_id": "t"}})
+    assert found is not None and found.checkpoint["channel_values"] == {"x": "kept"}
+    with LMDBStore.open_existing(tiny_disk / "st") as store:
+        assert store.get(("a",), "k") is not None

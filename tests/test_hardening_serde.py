@@ -287,3 +287,56 @@ def test_json_plus_allowed_classes_may_be_given_as_classes() -> None:
 
     serde = JsonPlusSerializer(allowed_msgpack_modules=[Mark])  # as LangGraph accepts
     assert serde.loads_typed(serde.dumps_typed(Mark(3))) == Mark(3)
+
+
+# ---------------------------------------------------------- encrypted, typed
+class _Named:
+    """A cipher that does nothing but name itself ``name``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def encrypt(self, plaintext: bytes) -> tuple[str, bytes]:
+        return self.name, plaintext
+
+    def decrypt(self, ciphername: str, ciphertext: bytes) -> bytes:
+        if ciphername != self.name:
+            raise ValueError(f"not mine: {ciphername!r}")
+        return ciphertext
+
+
+def test_a_cipher_name_too_long_to_store_is_a_serde_error_naming_the_fix() -> None:
+    from graphkit.checkpoint.serde.encrypted import EncryptedSerializer
+
+    with pytest.raises(SerdeError, match="256 bytes .* shorter name"):
+        EncryptedSerializer(_Named("x" * 256)).dumps({"a": 1})  # was OverflowError
+    longest = EncryptedSerializer(_Named("é" * 127))  # 254 bytes of UTF-8
+    assert longest.loads(longest.dumps({"a": 1})) == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    "data", [b"\xc1\x02", b"\xc1\x02\xff", b"\xc1\x02\x05ab", b"\xc1\x02\x01\xff\x00"]
+)
+def test_truncated_or_foreign_ciphertext_is_a_serde_error(data: bytes) -> None:
+    from graphkit.checkpoint.serde.encrypted import EncryptedSerializer
+
+    with pytest.raises(SerdeError, match="cannot decrypt"):
+        EncryptedSerializer(_Named("n")).loads(data)
+
+
+@pytest.mark.parametrize(
+    "data", [("bytes", "text"), ("msgpack", 5), ("a", "b", "c"), ("null",), "msgpack", None]
+)
+def test_loads_typed_of_a_malformed_pair_is_a_serde_error(data: Any) -> None:
+    with pytest.raises(SerdeError, match=r"\(type, bytes\) pair"):
+        Serializer().loads_typed(data)
+
+
+def test_a_lone_surrogate_is_named_with_its_path_and_the_fix() -> None:
+    value = {"a": [1, {"b": "ok"}, ("x", "bad\ud800")]}
+    with pytest.raises(SerdeError, match="lone surrogate") as info:
+        Serializer().dumps(value, where="channel 'topic'")  # was: 'utf-8' codec can't encode
+    message = str(info.value)
+    assert "channel 'topic' at ['a'][2][1]" in message and "errors='replace'" in message
+    with pytest.raises(SerdeError, match=r"at \['k'\]: the text holds a lone surrogate"):
+        Serializer().dumps({"k": "\udcff"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,12 @@ from uuid import UUID
 
 import pytest
 
+from graphkit.errors import (
+    InvalidEmbeddingError,
+    InvalidStoreConfigError,
+    InvalidStoreQueryError,
+    InvalidStoreRequestError,
+)
 from graphkit.store.base import validate_op_namespace
 from graphkit.stores import (
     GetOp,
@@ -333,6 +339,45 @@ def test_bad_filter_operator_and_paging(make_store: MakeStore) -> None:
         store.search(("a",), limit=-1)
 
 
+@pytest.mark.parametrize("flt", ["kind", ["kind"], 5])
+def test_a_filter_that_is_not_a_dict_is_a_query_error(make_store: MakeStore, flt: Any) -> None:
+    with pytest.raises(InvalidStoreQueryError, match="filter must be a dict"):  # AttributeError
+        make_store().search(("a",), filter=flt)
+
+
+@pytest.mark.parametrize("depth", ["2", -1, 1.5])
+def test_a_max_depth_that_is_not_a_count_is_a_request_error(
+    make_store: MakeStore, depth: Any
+) -> None:
+    store = make_store()
+    store.put(("a", "b"), "k", {"x": 1})
+    with pytest.raises(InvalidStoreRequestError, match="max_depth"):  # was TypeError
+        store.list_namespaces(max_depth=depth)
+    assert store.list_namespaces(max_depth=1) == [("a",)]
+
+
+def test_a_nan_ttl_is_refused_instead_of_storing_an_item_that_is_already_gone(
+    make_store: MakeStore,
+) -> None:
+    store = make_store()
+    with pytest.raises(InvalidStoreRequestError, match="ttl must be a positive number"):
+        store.put(("a",), "k", {"x": 1}, ttl=float("nan"))
+    assert store.search(("a",)) == []
+    with pytest.raises(InvalidStoreConfigError, match="default_ttl"):
+        make_store(ttl={"default_ttl": float("nan")})
+
+
+def test_a_query_embedded_as_non_numbers_is_an_embedding_error(make_store: MakeStore) -> None:
+    def embed(texts: Sequence[str]) -> list[list[Any]]:
+        return [["a", "b", "c", "d"] if t == "bad" else [1.0, 2.0, 3.0, 4.0] for t in texts]
+
+    store = make_store(index={"dims": 4, "embed": embed, "fields": ["text"]})
+    store.put(("a",), "k", {"text": "fine"})
+    with pytest.raises(InvalidEmbeddingError, match="sequences of numbers"):  # ValueError
+        store.search(("a",), query="bad")
+    assert [i.key for i in store.search(("a",), query="fine")] == ["k"]
+
+
 def _slow(store: IndexedStore) -> int:
     """How much to stretch TTL timings for stores that wait on a disk (an fsync on a
     busy machine can take tens of ms) or a database round trip."""
@@ -421,10 +466,15 @@ def test_async_embed_from_sync_code_runs_it(make_store: MakeStore) -> None:
     assert store.search(("a",), query="x")[0].score == pytest.approx(1.0)
 
 
-def test_put_with_index_list_needs_an_index(make_store: MakeStore) -> None:
+def test_put_with_index_list_without_an_index_is_ignored(make_store: MakeStore) -> None:
+    """As LangGraph documents: a store made without ``index=`` ignores ``put(index=...)``
+    (so code written for an indexed store runs on a plain one), but a bad path still raises."""
     store = make_store()
-    with pytest.raises(ValueError, match="needs a store created with index"):
-        store.put(("a",), "k", {"text": "x"}, index=["text"])
+    store.put(("a",), "k", {"text": "x"}, index=["text"])
+    store.put(("a",), "j", {"text": "y"}, index=False)
+    assert [(r.key, r.score) for r in store.search(("a",), query="x")] == [("j", None), ("k", None)]
+    with pytest.raises(ValueError, match="index must be None, False or a list"):
+        store.put(("a",), "k", {"text": "x"}, index="text")  # type: ignore[arg-type]
 
 
 def test_query_without_index_is_ignored(make_store: MakeStore) -> None:
@@ -601,3 +651,30 @@ def test_longest_allowed_key_and_namespace_round_trip_in_every_store(make_store:
     assert store.sweep_ttl() == 0
     store.delete(ns, key)
     assert store.get(ns, key) is None
+
+
+def test_ttl_sweeper_deletes_expired_items_in_the_background(make_store: MakeStore) -> None:
+    """``start_ttl_sweeper``/``stop_ttl_sweeper`` as LangGraph's SQLite and PostgreSQL
+    stores have them (code moving from ``SqliteStore`` to ``LMDBStore`` calls them)."""
+    store = make_store()
+    store.put(("n",), "gone", {"text": "x"}, ttl=0.002)  # 120 ms
+    store.put(("n",), "kept", {"text": "y"})
+    done = store.start_ttl_sweeper(sweep_interval_minutes=0.002)
+    deadline = time.time() + 10
+    while store._b_get(("n",), "gone") is not None and time.time() < deadline:
+        time.sleep(0.05)  # (read below the API: a get hides an expired item unswept)
+    assert store._b_get(("n",), "gone") is None
+    assert store.get(("n",), "kept") is not None
+    assert store.stop_ttl_sweeper() is True
+    assert done.result(timeout=5) is None
+    assert store.stop_ttl_sweeper() is False
+
+
+def test_a_distance_type_other_than_cosine_is_refused_up_front(make_store: MakeStore) -> None:
+    """LangGraph's PostgresStore takes ``distance_type``; ours scored by cosine whatever
+    it said. Cosine (the default) and pgvector's ``ann_index_config`` are accepted."""
+    index: dict[str, Any] = {"dims": 2, "embed": lambda texts: [[1.0, 0.0] for _ in texts]}
+    make_store(index={**index, "distance_type": "cosine", "ann_index_config": {"kind": "hnsw"}})
+    for distance in ("l2", "inner_product"):
+        with pytest.raises(ValueError, match="cosine similarity only"):
+            make_store(index={**index, "distance_type": distance})

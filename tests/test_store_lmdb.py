@@ -25,6 +25,7 @@ from graphkit.stores.serde import SerdeError
 from graphkit.stores.store._core import Record
 from graphkit.stores.store.lmdb_store import (
     INDEX_FILE,
+    STORE_FORMAT,
     _record_bytes,
     _record_from,
     _records_from,
@@ -720,7 +721,7 @@ def test_a_format_1_store_is_read_as_it_is_read_only_and_migrated_when_opened_to
         store.put(("docs",), "k8", {"text": "k8 after the migration"})
         assert_consistent(store)
         with store.env.read() as txn:
-            assert txn.get(b"format", db=store._meta) == b"2"
+            assert txn.get(b"format", db=store._meta) == str(STORE_FORMAT).encode()
     with LMDBStore(tmp_path, index=index_config()) as store:
         assert store.search(("docs",), query="k8 after the migration", limit=1)[0].key == "k8"
         assert store.search(("docs",), query="text 9", limit=1)[0].key == "k9"

@@ -3,6 +3,7 @@ see each other's memories, the change log, the cache-less exact search, setup.""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -178,3 +179,44 @@ def test_langgraph_style_construction_and_ttl_sweeper(url: str) -> None:
         assert store.stop_ttl_sweeper() is True
         done.result(timeout=5)
         assert store.stop_ttl_sweeper() is False
+
+
+async def test_async_store_ttl_sweeper_is_awaited_as_langgraphs(url: str) -> None:
+    """LangGraph's ``AsyncPostgresStore.start_ttl_sweeper``/``stop_ttl_sweeper`` are
+    coroutines: ``await store.start_ttl_sweeper()`` (it raised ``TypeError``: a
+    ``concurrent.futures.Future`` cannot be awaited)."""
+    async with AsyncPostgresStore.from_conn_string(url) as store:
+        await store.setup()
+        await store.aput(("n",), "gone", {"text": "x"}, ttl=0.002)  # 120 ms
+        done = await store.start_ttl_sweeper(sweep_interval_minutes=0.002)
+        deadline = time.time() + 10
+        while store._b_get(("n",), "gone") is not None and time.time() < deadline:
+            await asyncio.sleep(0.05)
+        assert store._b_get(("n",), "gone") is None
+        assert await store.stop_ttl_sweeper() is True
+        assert await asyncio.wait_for(done, 5) is None
+        assert await store.stop_ttl_sweeper() is False
+
+
+def test_store_on_connections_made_as_langgraphs_docs_say(url: str) -> None:
+    """A ``row_factory=dict_row`` connection (LangGraph's documented settings) failed
+    every call with ``KeyError: 0``; an ``AsyncConnection`` was refused."""
+    from psycopg.rows import dict_row
+
+    settings = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    with psycopg.Connection.connect(url, **settings) as conn:
+        store = PostgresStore(conn)
+        store.setup()
+        store.put(("n",), "k", {"v": 1})
+        assert store.get(("n",), "k").value == {"v": 1}  # type: ignore[union-attr]
+        assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
+
+    async def main() -> Any:
+        async with await psycopg.AsyncConnection.connect(url, **settings) as conn:
+            store = AsyncPostgresStore(conn)
+            try:
+                return (await store.aget(("n",), "k")).value  # type: ignore[union-attr]
+            finally:
+                store.close()
+
+    assert asyncio.run(main()) == {"v": 1}

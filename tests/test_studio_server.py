@@ -271,3 +271,64 @@ def test_a_failing_saver_answers_500_with_its_message_and_the_server_stays_up(
     assert status == 500 and json.loads(body) == {"error": "OSError: disk on fire"}
     monkeypatch.undo()
     assert get_json(server, "/api/threads")["total"] == 0
+
+
+def _raw_post(server: StudioServer, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    """A POST whose headers go out as given (http.client sends them as latin-1)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.putrequest("POST", "/api/runs")
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders(body)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("length", ["\u00b2", "\u00b9\u00b2", "1\u00b3"])
+def test_a_content_length_of_non_ascii_digits_is_refused_with_or_without_the_token(
+    server: StudioServer, length: str
+) -> None:
+    """A "²" passes str.isdigit() but not int(): a 500 with the token, no answer at all
+    (the handler died in _drain) without it."""
+    for token in ({"X-Graphkit-Token": server.token}, {}):
+        headers = token | {"Content-Type": "application/json", "Content-Length": length}
+        status, body = _raw_post(server, headers, b"{}")
+        assert status in (403, 411), (token, status, body)
+        assert json.loads(body)["error"]
+    assert get_json(server, "/api/threads")["total"] == 0  # still serving
+
+
+def test_a_last_event_id_of_non_ascii_digits_replays_from_the_start(
+    server: StudioServer,
+) -> None:
+    status, started = post_json(server, "/api/runs", {"thread_id": "t", "input": {"topic": "x"}})
+    assert status == 200
+    events = sse(server, started["run_id"])
+    assert sse(server, started["run_id"], last="\u00b2") == events
+    assert sse(server, started["run_id"], last="9" * 5000) == events
+
+
+def test_history_before_a_malformed_checkpoint_id_is_a_bad_request(
+    server: StudioServer,
+) -> None:
+    status, _, body = request(server, "/api/threads/t/history?before=..%2F..%2Fx")
+    assert status == 400 and b"is not a checkpoint id" in body
+
+
+def test_a_thread_id_with_a_lone_surrogate_is_listed_not_a_500_for_every_listing(
+    server: StudioServer,
+) -> None:
+    """JSON may carry "\\ud800", which UTF-8 cannot encode: the answer to the run, and
+    every thread listing after it, were 500s (UnicodeEncodeError)."""
+    body = b'{"thread_id": "odd\\ud800", "input": {"topic": "x"}}'
+    status, _, answer = request(
+        server, "/api/runs", body=body, headers={"Content-Type": "application/json"}
+    )
+    assert status == 200, answer
+    assert json.loads(answer)["thread_id"] == "odd\ud800"
+    server.studio.wait(json.loads(answer)["run_id"], timeout=30)
+    listed = get_json(server, "/api/threads")["threads"]
+    assert [t["thread_id"] for t in listed] == ["odd\ud800"]

@@ -152,10 +152,10 @@ class LoopSaver(BaseCheckpointSaver):
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
-        task_index: int = 0,
+        task_path: str | int = "",
     ) -> None:
         """The inner saver's ``aput_writes``."""
-        self._wait(self.inner.aput_writes(config, writes, task_id, task_index))
+        self._wait(self.inner.aput_writes(config, writes, task_id, task_path))
 
 
 async def _collect(items: AsyncIterator[CheckpointTuple]) -> list[CheckpointTuple]:

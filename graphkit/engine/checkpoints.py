@@ -35,6 +35,7 @@ from graphkit.stores.checkpoint.base import (
     CheckpointWriter,
     new_checkpoint_id,
     reads_converted,
+    run_metadata,
     stands_for_put,
     thread_of,
     utc_timestamp,
@@ -128,7 +129,7 @@ class CheckpointSession:
         self.awaited: AwaitedSaves | None = None
         """Set by an async run on a saver awaited natively (``await_saver``): saves and
         pending writes queue there, and the run awaits them on the event loop."""
-        self.user_metadata = _user_metadata(config.get("metadata"), configurable)
+        self.user_metadata = run_metadata(config.get("metadata"), configurable)
         self.loaded = False
         self.versions: dict[str, int] = {}
         self.saved_values: dict[str, Any] = {}
@@ -218,7 +219,7 @@ class CheckpointSession:
         self.saved_values = dict(values)
         writes: dict[str, list[Write]] = {}
         resumes: dict[str, list[Any]] = {}
-        for task_id, channel, value in found.pending_writes:
+        for task_id, channel, value in found.pending_writes or ():
             writes.setdefault(task_id, []).append((channel, value))
             if channel == RESUME:
                 resumes[task_id] = list(value)
@@ -599,31 +600,6 @@ class CheckpointSession:
             self._background = None
 
 
-_NOT_METADATA = frozenset(
-    {"thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map"}
-    | {"langgraph_step", "langgraph_node", "langgraph_triggers", "langgraph_path"}
-    | {"langgraph_checkpoint_ns"}
-)
-"""``configurable`` keys that are not copied into checkpoint metadata (as LangGraph's)."""
-
-
-def _user_metadata(given: Any, configurable: dict[str, Any]) -> dict[str, Any]:
-    """What a run adds to each checkpoint's metadata, as LangGraph's savers do: the
-    config's ``metadata``, then each ``configurable`` entry that is a string, number or
-    bool (``user_id``, ...; not the thread's own keys nor ``__``-prefixed ones), so
-    ``list(filter={"user_id": ...})`` finds a user's checkpoints. NUL characters are
-    dropped from those strings (PostgreSQL cannot store them)."""
-    metadata = dict(given or {})
-    for key, value in configurable.items():
-        if type(key) is not str or key in metadata or key in _NOT_METADATA or key[:2] == "__":
-            continue
-        if isinstance(value, str):
-            metadata[key] = value.replace("\x00", "")
-        elif isinstance(value, int | float):  # (bool is an int)
-            metadata[key] = value
-    return metadata
-
-
 def _pending_writes(task: Task, asked: dict[str, list[Interrupt]] | None) -> list[Write] | None:
     """What a checkpoint's pending writes keep of a task of its (unfinished) step, so a
     resume skips it if it finished (None: nothing to keep).
@@ -639,11 +615,15 @@ def _pending_writes(task: Task, asked: dict[str, list[Interrupt]] | None) -> lis
         if asked and task.id in asked:  # failed after its answers: ask again
             writes.append((INTERRUPT, asked[task.id]))
     elif not task.done:  # paused (at an interrupt, or a subgraph's static stop)
-        writes = [(INTERRUPT, list(task.interrupts)), (RESUME, list(task.resume))]
+        writes = [(INTERRUPT, list(task.interrupts))]
+        if task.resume:  # (the answers it got so far; none: no write, as in LangGraph)
+            writes.append((RESUME, list(task.resume)))
     elif not task.restored:
         writes = [*task.writes, (ROUTES, list(task.routes))]
         if asked and task.id in asked:
-            writes += [(INTERRUPT, asked[task.id]), (RESUME, list(task.resume))]
+            writes.append((INTERRUPT, asked[task.id]))
+            if task.resume:
+                writes.append((RESUME, list(task.resume)))
     else:
         return None
     if task.cache and (not task.done or handled_failure(task)):

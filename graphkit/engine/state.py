@@ -189,8 +189,9 @@ def snapshot(
     results: dict[str, Any] = {}
     ran: dict[str, Any] = {}
     """Results from the children's records (pending writes, if any, come first)."""
-    done = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
-    for task_id, channel, value in found.pending_writes:
+    pending = found.pending_writes or ()
+    done = {task_id for task_id, channel, _ in pending if channel == ROUTES}
+    for task_id, channel, value in pending:
         if live and task_id in done and channel in (ERROR, INTERRUPT):
             continue  # answered since: the thread's current state no longer shows it
         if channel == ERROR:
@@ -230,7 +231,7 @@ def snapshot(
     if live and done:
         finished = done
         done_writes: dict[str, list[Write]] = {}
-        for task_id, channel, value in found.pending_writes:
+        for task_id, channel, value in pending:
             if task_id in finished and channel not in SPECIAL:
                 done_writes.setdefault(task_id, []).append((channel, value))
         writers = [  # merged in plan order, as the run merges them
@@ -452,9 +453,10 @@ def pending_interrupts(found: CheckpointTuple) -> list[tuple[str, str, Interrupt
     graph: what ``graphkit state`` shows for a paused thread."""
     from graphkit.engine.frontier import planned_tasks
 
-    answered = {task_id for task_id, channel, _ in found.pending_writes if channel == ROUTES}
+    pending = found.pending_writes or ()
+    answered = {task_id for task_id, channel, _ in pending if channel == ROUTES}
     asked: dict[str, list[Interrupt]] = {}
-    for task_id, channel, value in found.pending_writes:
+    for task_id, channel, value in pending:
         if channel == INTERRUPT and task_id not in answered:
             asked.setdefault(task_id, []).extend(value)
     step = int((found.metadata or {}).get("step", -1)) + 1

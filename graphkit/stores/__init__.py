@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         DiskFullError,
         EnvClosedError,
         ForkedEnvError,
+        LMDBAccessError,
         LMDBCorruptError,
         LMDBEnv,
         MapFullError,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
         SearchOp,
         TTLConfig,
     )
+    from graphkit.stores.store.lmdb_store import StoreCorruptError
 
 _HOME = {
     **dict.fromkeys(
@@ -57,6 +59,7 @@ _HOME = {
             "DiskFullError",
             "EnvClosedError",
             "ForkedEnvError",
+            "LMDBAccessError",
             "LMDBCorruptError",
             "LMDBEnv",
             "MapFullError",
@@ -70,6 +73,7 @@ _HOME = {
     "AnnConfig": "graphkit.stores.index",
     "VectorIndex": "graphkit.stores.index",
     "SerdeError": "graphkit.stores.serde",
+    "StoreCorruptError": "graphkit.stores.store.lmdb_store",
     "Serializer": "graphkit.stores.serde",
     **dict.fromkeys(
         [
@@ -122,6 +126,7 @@ __all__ = [
     "IndexConfig",
     "InvalidNamespaceError",
     "Item",
+    "LMDBAccessError",
     "LMDBCorruptError",
     "LMDBEnv",
     "LMDBSaver",
@@ -136,6 +141,7 @@ __all__ = [
     "SearchOp",
     "SerdeError",
     "Serializer",
+    "StoreCorruptError",
     "TTLConfig",
     "VectorIndex",
     "ensure_embeddings",

@@ -34,7 +34,12 @@ from typing import Any, TypeVar
 
 import lmdb
 
-from graphkit.errors import GraphkitError, SaverClosedError, StoreClosedError
+from graphkit.errors import (
+    GraphkitError,
+    InvalidArgumentError,
+    SaverClosedError,
+    StoreClosedError,
+)
 
 T = TypeVar("T")
 
@@ -57,6 +62,11 @@ _FREE_WHEN_FULL = 8 << 20  # less than this free after a failed write: the disk 
 
 class LMDBNotFoundError(GraphkitError, FileNotFoundError):
     """No LMDB environment (no ``data.mdb``) where one was to be opened, not created."""
+
+
+class LMDBAccessError(GraphkitError, PermissionError):
+    """An environment cannot be opened for writing where it is (a read-only directory
+    or filesystem): the message names the path and how to read it instead."""
 
 
 class LMDBCorruptError(GraphkitError, OSError):
@@ -121,6 +131,7 @@ class LMDBEnv:
         readonly: bool = False,
     ) -> None:
         self.path = Path(path)
+        _check_settings(self.path, map_size, max_map_size, max_readers)
         self.readonly = readonly
         """Opened read-only: nothing is created, databases must exist, writes fail."""
         if readonly:
@@ -184,13 +195,17 @@ class LMDBEnv:
             txn = self.env.begin(write=True)
             try:
                 found = self.env.open_db(name.encode(), txn=txn, dupsort=dupsort, create=True)
-            except BaseException:
+            except BaseException as exc:
                 txn.abort()
+                if isinstance(exc, _DAMAGED):
+                    raise _damaged(exc, self.path) from None
                 raise
             txn.commit()
             return found
         try:
             return self.env.open_db(name.encode(), dupsort=dupsort, create=False)
+        except _DAMAGED as exc:
+            raise _damaged(exc, self.path) from None
         except lmdb.NotFoundError:
             raise MissingDatabaseError(
                 f"the LMDB environment at {self.path} has no database {name!r} "
@@ -232,6 +247,8 @@ class LMDBEnv:
             except lmdb.Error as exc:
                 clear = _write_error(exc, self.path)
                 if clear is None:
+                    if isinstance(exc, _DAMAGED):
+                        raise _damaged(exc, self.path) from None
                     raise
                 raise clear from None
             finally:
@@ -467,6 +484,39 @@ class MissingDatabaseError(GraphkitError, LookupError):
     """A read-only environment has no database of that name."""
 
 
+MIN_MAP_SIZE = 64 * 1024
+"""The smallest ``map_size`` accepted (LMDB needs some pages to open its databases)."""
+
+
+def _check_settings(path: Path, map_size: Any, max_map_size: Any, max_readers: Any) -> None:
+    """InvalidArgumentError for settings LMDB would refuse obscurely (an OverflowError,
+    a MapFullError on open, "File exists"), raised before anything is created."""
+
+    def is_int(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if not is_int(map_size) or not MIN_MAP_SIZE <= map_size < 1 << 62:
+        raise InvalidArgumentError(
+            f"map_size={map_size!r}: give the initial map size in bytes, an int of at "
+            f"least {MIN_MAP_SIZE} (the map grows when full; the default is {DEFAULT_MAP_SIZE})"
+        )
+    if not is_int(max_map_size) or not map_size <= max_map_size < 1 << 62:
+        raise InvalidArgumentError(
+            f"max_map_size={max_map_size!r}: give an int of bytes, at least map_size={map_size}"
+        )
+    if not is_int(max_readers) or not 1 <= max_readers < 1 << 31:
+        raise InvalidArgumentError(f"max_readers={max_readers!r}: give a positive int")
+    if path.exists() and not path.is_dir():
+        raise InvalidArgumentError(
+            f"{path} is a file: an LMDB environment is a directory (it holds data.mdb and "
+            "lock.mdb); give the path of a directory, or of one to create"
+        )
+    if (path / "data.mdb").is_dir():
+        raise InvalidArgumentError(
+            f"{path / 'data.mdb'} is a directory, not LMDB's data file: move it away"
+        )
+
+
 def _open_env(
     path: Path, map_size: int, max_readers: int, *, sync: bool, readonly: bool
 ) -> lmdb.Environment:
@@ -501,16 +551,41 @@ def _open_env(
         try:
             return attempt(lock=True)
         except lmdb.Error as exc:
-            if not readonly or not _is_permission(exc):
+            if not _is_permission(exc):
                 raise
+            if not readonly:
+                raise LMDBAccessError(
+                    f"cannot open the LMDB environment at {path} for writing ({exc}); "
+                    "read it with LMDBEnv(path, readonly=True) (LMDBSaver(env=...), "
+                    "LMDBStore.open_existing(path), `graphkit threads PATH`), or copy it "
+                    "to a writable directory"
+                ) from None
         # A read-only directory or mount: no lock file can be opened for writing.
         # Reading without one is safe as long as no process writes meanwhile.
         return attempt(lock=False)
-    except (lmdb.InvalidError, lmdb.CorruptedError, lmdb.VersionMismatchError) as exc:
+    except lmdb.Error as exc:
+        if not isinstance(exc, _UNREADABLE) and "is not supported by this build" not in str(exc):
+            raise
         raise LMDBCorruptError(
             f"{path / 'data.mdb'} is not a readable LMDB file ({exc}); restore it from a "
             "backup, or move it away to start afresh"
         ) from None
+
+
+_UNREADABLE = (lmdb.InvalidError, lmdb.CorruptedError, lmdb.VersionMismatchError)
+"""What LMDB raises on opening a file that is not an LMDB file it can read."""
+_DAMAGED = (lmdb.CorruptedError, lmdb.PageNotFoundError, lmdb.BadTxnError)
+"""What LMDB raises on following a damaged page: a bad page type, a page number past the
+end; then the transaction refuses every further operation (BadTxnError)."""
+
+
+def _damaged(exc: lmdb.Error, path: Path) -> LMDBCorruptError:
+    """The error for LMDB meeting a damaged page of ``path``'s data.mdb."""
+    return LMDBCorruptError(
+        f"{path / 'data.mdb'} is damaged: LMDB found a page that is not what its tree says "
+        f"({exc}); restore it from a backup (what still reads can be copied out with "
+        "`mdb_dump -a`)"
+    )
 
 
 def _is_permission(exc: lmdb.Error) -> bool:
@@ -594,12 +669,14 @@ class _Read:
         self._txn = self._env._open(write=False)
         return self._txn
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
         try:
             self._txn.abort()  # read-only: ending it is all there is to do
         finally:
             del self._txn  # py-lmdb frees the reader slot with the transaction object
             self._env._guard.leave()
+        if isinstance(exc, _DAMAGED):
+            raise _damaged(exc, self._env.path) from None
 
 
 class ResizeGuard:

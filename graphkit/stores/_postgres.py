@@ -1,7 +1,8 @@
 """What PostgresSaver and PostgresStore share: connections, migrations, errors.
 
 Both take a psycopg 3 ``Connection`` or a psycopg_pool ``ConnectionPool`` (or a
-conninfo string / ``postgresql://`` URL, opened here). A single connection is
+conninfo string / ``postgresql://`` URL, opened here), with any ``row_factory``
+(LangGraph's docs make them with ``dict_row``: we read tuples while we use them). A single connection is
 serialized by a lock (one transaction at a time); a pool hands each operation its
 own. Transactions are explicit (``conn.transaction()``), so connections in autocommit
 mode, as LangGraph's own examples make them, work as well as ones that are not.
@@ -20,10 +21,18 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from graphkit.errors import GraphkitError, InvalidCallError, SaverClosedError, StoreClosedError
+from graphkit.errors import (
+    GraphkitError,
+    InvalidArgumentError,
+    InvalidCallError,
+    SaverClosedError,
+    StoreClosedError,
+)
 
 try:
     import psycopg
+    from psycopg.conninfo import make_conninfo
+    from psycopg.rows import tuple_row
     from psycopg_pool import ConnectionPool
 except ImportError as exc:  # pragma: no cover - depends on the install
     from graphkit._extras import missing_extra
@@ -72,12 +81,17 @@ def lock_key(*parts: str) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def _async_pool_conninfo(conn: Any) -> Any:
-    """A psycopg_pool ``AsyncConnectionPool`` stands for its conninfo: the sync backends
-    open a pool of their own to the same server (they never share the async one)."""
+def _async_conninfo(conn: Any) -> Any:
+    """An async psycopg connection or psycopg_pool ``AsyncConnectionPool`` (as LangGraph's
+    async savers and stores take) stands for its conninfo: the backends, which run their
+    work in threads, open a pool of their own to the same server and database (they never
+    share the async one)."""
     conninfo = getattr(conn, "conninfo", None)
     if type(conn).__name__ == "AsyncConnectionPool" and isinstance(conninfo, str):
         return conninfo
+    if isinstance(conn, psycopg.AsyncConnection):
+        info = conn.info
+        return make_conninfo(info.dsn, password=info.password) if info.password else info.dsn
     return conn
 
 
@@ -89,7 +103,7 @@ class Connector:
     def __init__(self, conn: Any, *, pool_size: int = 8) -> None:
         self.conninfo: str | None = None
         """The URL we connect with, when we opened the connection (then it can reconnect)."""
-        conn = _async_pool_conninfo(conn)
+        conn = _async_conninfo(conn)
         if isinstance(conn, str):
             self.conninfo = conn
             try:  # fail now, with the server's own words, if it cannot be reached
@@ -98,6 +112,13 @@ class Connector:
                 raise PostgresConnectionError(
                     f"cannot connect to PostgreSQL: {str(exc).strip()}"
                 ) from exc
+            except (
+                psycopg.ProgrammingError
+            ) as exc:  # (the URL is not echoed: it may hold a password)
+                raise InvalidArgumentError(
+                    f"the PostgreSQL connection string is malformed ({str(exc).strip()}): "
+                    "write it like postgresql://user:password@host:5432/dbname"
+                ) from None
             conn = ConnectionPool(
                 conn,
                 min_size=1,
@@ -121,10 +142,18 @@ class Connector:
     def _checkout(self) -> Iterator[Conn]:
         if isinstance(self.conn, ConnectionPool):
             with self.conn.connection() as conn:
-                yield conn
+                if conn.row_factory is tuple_row:
+                    yield conn
+                else:
+                    with _tuple_rows(conn):
+                        yield conn
         else:
             with self._lock:
-                yield self.conn
+                if self.conn.row_factory is tuple_row:
+                    yield self.conn
+                else:
+                    with _tuple_rows(self.conn):
+                        yield self.conn
 
     def run(self, fn: Callable[[Conn], T], *, single: bool = False, pipeline: bool = False) -> T:
         """``fn(conn)`` in one transaction.
@@ -187,6 +216,19 @@ class Connector:
         if self.conninfo is not None:
             self.closed = True
             self.conn.close()
+
+
+@contextmanager
+def _tuple_rows(conn: Conn) -> Iterator[None]:
+    """Rows come back as tuples while we use ``conn``, then as they did before: the
+    connections LangGraph's docs tell users to make for its savers and stores read
+    rows as dicts (``row_factory=dict_row``), and the caller may use them so again."""
+    factory = conn.row_factory
+    conn.row_factory = tuple_row
+    try:
+        yield
+    finally:
+        conn.row_factory = factory
 
 
 def migrate(conn: Conn, component: str, migrations: Sequence[str | Sequence[str]]) -> int:

@@ -54,7 +54,7 @@ import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import hnswlib
 import numpy as np
@@ -517,7 +517,7 @@ class VectorIndex:
                 sq = float(q @ q)
                 if 0.0 < sq < math.inf:  # else zero, NaN, inf, or an overflowing square
                     return q / np.float32(math.sqrt(sq))
-        return self.normalize(np.asarray(vector, dtype=np.float32).reshape(1, -1))[0]
+        return self.normalize(self._as_matrix(cast(Any, [vector])))[0]
 
     def _dims_error(self, got: object) -> InvalidEmbeddingError:
         return InvalidEmbeddingError(

@@ -249,6 +249,8 @@ class Serializer:
                 data: bytes = packer.pack(obj)
             except _Unencodable:
                 raise
+            except UnicodeEncodeError:  # a str with a lone surrogate: name it and where
+                raise _surrogate_text(obj) from None
             except (TypeError, ValueError, OverflowError) as exc:  # msgpack's own limits
                 raise _Unencodable(obj, _packer_reason(exc)) from None
             finally:
@@ -277,6 +279,8 @@ class Serializer:
             return msgpack.packb(obj, default=self._default, use_bin_type=True, strict_types=True)
         except _Unencodable:
             raise
+        except UnicodeEncodeError:
+            raise _surrogate_text(obj) from None
         except (TypeError, ValueError, OverflowError) as exc:
             # msgpack's own limits (e.g. lists nested deeper than 1024, str > 4 GiB).
             raise _Unencodable(obj, _packer_reason(exc)) from None
@@ -433,6 +437,12 @@ class Serializer:
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         """The value :meth:`dumps_typed` made ``data`` from."""
+        if not (isinstance(data, tuple | list) and len(data) == 2) or not isinstance(
+            data[1], bytes | bytearray | memoryview
+        ):
+            raise SerdeError(
+                f"loads_typed takes the (type, bytes) pair dumps_typed returns, not {_clip(repr(data), 80)}"
+            )
         kind, body = data
         if kind == "null":
             return None
@@ -745,6 +755,27 @@ def _packer_reason(exc: Exception) -> str:
             "stored; store the structure flatter"
         )
     return text
+
+
+def _surrogate_text(root: Any) -> _Unencodable:
+    """The error for the first str under ``root`` that UTF-8 cannot encode."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return _Unencodable(
+                    node,
+                    f"the text holds a lone surrogate ({node[exc.start]!r} at {exc.start}), "
+                    "which has no UTF-8 form: decode the text properly (e.g. "
+                    "bytes.decode(errors='replace')) before it goes into the state",
+                )
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.extend(child for _, child in reversed(list(_children(node))))
+    return _Unencodable(root, "a str in it has no UTF-8 form (a lone surrogate)")
 
 
 def _clip(text: str, width: int) -> str:

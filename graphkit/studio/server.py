@@ -207,17 +207,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _drain(self) -> None:
         """Read and drop a refused request's body (at most MAX_BODY bytes), so that
         closing the connection does not reset it before the client reads the answer."""
-        length = self.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) <= MAX_BODY:
-            self.rfile.read(int(length))
+        length = _count(self.headers.get("Content-Length"))
+        if length is not None and length <= MAX_BODY:
+            self.rfile.read(length)
 
     def _body(self) -> Any:
         if self.headers.get("Transfer-Encoding"):
             raise _LengthRequired()
-        length_text = self.headers.get("Content-Length")
-        if length_text is None or not length_text.isdigit():
+        length = _count(self.headers.get("Content-Length"))
+        if length is None:
             raise _LengthRequired()
-        length = int(length_text)
         if length > MAX_BODY:
             raise _TooLarge()
         kind = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -312,7 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, data: Any, status: int = HTTPStatus.OK) -> None:
         if data is _ALREADY_SENT:
             return
-        body = json.dumps(data, ensure_ascii=False, default=repr).encode("utf-8")
+        body = _json_bytes(data)
         self._send(HTTPStatus(status), "application/json; charset=utf-8", body)
 
     def _refuse(self, status: HTTPStatus, message: str) -> None:
@@ -337,8 +336,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _events(self, studio: Studio, run_id: str) -> None:
         """The run's events as server-sent events, replayed from ``Last-Event-ID``."""
         run = studio.run(run_id)
-        last = self.headers.get("Last-Event-ID", "")
-        start = int(last) + 1 if last.isdigit() else 0
+        last = _count(self.headers.get("Last-Event-ID"))
+        start = last + 1 if last is not None else 0
         self.send_response(HTTPStatus.OK)
         self._headers("text/event-stream; charset=utf-8", {"X-Accel-Buffering": "no"})
         self.send_header("Connection", "close")
@@ -348,11 +347,11 @@ class _Handler(BaseHTTPRequestHandler):
             if self.server.closing:
                 return
             if event is None:
-                chunk = ": keep-alive\n\n"
+                chunk = b": keep-alive\n\n"
             else:
-                data = json.dumps(event["data"], ensure_ascii=False, default=repr)
-                chunk = f"id: {index}\nevent: {event['event']}\ndata: {data}\n\n"
-            self.wfile.write(chunk.encode("utf-8"))
+                data = _json_bytes(event["data"])
+                chunk = b"id: %d\nevent: %s\ndata: %s\n\n" % (index, event["event"].encode(), data)
+            self.wfile.write(chunk)
             self.wfile.flush()
 
 
@@ -371,6 +370,24 @@ class _TooLarge(StudioError):
 
     def __init__(self) -> None:
         super().__init__(f"the body is larger than {MAX_BODY} bytes")
+
+
+def _count(text: str | None) -> int | None:
+    """A header's non-negative decimal number (ASCII digits only: ``str.isdigit`` also
+    passes "²", which ``int`` refuses), or None when it holds anything else."""
+    if text is None or not text.isascii() or not text.isdigit() or len(text) > 30:
+        return None
+    return int(text)
+
+
+def _json_bytes(data: Any) -> bytes:
+    """``data`` as UTF-8 JSON; text with a lone surrogate (a thread id or value that
+    came so, which UTF-8 cannot encode) is sent \\u-escaped instead of failing the answer."""
+    text = json.dumps(data, ensure_ascii=False, default=repr)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data, default=repr).encode("ascii")
 
 
 def _same(shown: str | None, token: str) -> bool:

@@ -201,6 +201,8 @@ class Studio:
         """One page of a thread's checkpoints, newest first (``before``: a checkpoint id,
         the last one of the previous page). ``more`` says whether older ones remain."""
         limit = _page_limit(limit)
+        if before:
+            _check_id(before)
         config = _config(thread_id)
         before_config = _config(thread_id, before) if before else None
         snapshots = list(

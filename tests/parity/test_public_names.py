@@ -44,8 +44,6 @@ NOT_PROVIDED: dict[str, dict[str, str]] = {
     # LangGraph's engine internals, re-exported where its own modules need them.
     "checkpoint.base": {
         "create_checkpoint": "builds a checkpoint from LangGraph's channel objects",
-        "get_checkpoint_metadata": "internal to LangGraph's loop (merges config metadata)",
-        "get_serializable_checkpoint_metadata": "internal to LangGraph's loop",
         "writes_sort_key": "internal ordering of LangGraph's pending writes",
         "DeltaChannelHistory": "LangGraph's beta DeltaChannel storage; graphkit stores "
         "appends itself (DeltaChannel is a reducer here)",

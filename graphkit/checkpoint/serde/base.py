@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["CipherProtocol", "SerializerProtocol"]
 
 
+@runtime_checkable
 class SerializerProtocol(Protocol):
     """What a checkpoint saver's ``serde`` does: a value to ``(type tag, bytes)`` and
-    back. graphkit's ``Serializer`` is one."""
+    back. graphkit's ``Serializer`` is one; ``isinstance(serde, SerializerProtocol)``
+    checks an object has both methods, as with LangGraph's."""
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         """``obj`` as a type tag and bytes."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from graphkit.checkpoint.serde.base import CipherProtocol
 from graphkit.errors import InvalidArgumentError, MissingExtraError
-from graphkit.stores.serde import Serializer
+from graphkit.stores.serde import SerdeError, Serializer
 
 __all__ = ["EncryptedSerializer"]
 
@@ -24,6 +24,12 @@ class _NamedCipher:
     def encrypt(self, data: bytes) -> bytes:
         name, ciphertext = self.cipher.encrypt(data)
         tag = name.encode()
+        if len(tag) > 255:
+            raise SerdeError(
+                f"the cipher's name is {len(tag)} bytes (UTF-8) long; EncryptedSerializer "
+                "keeps it in front of the ciphertext in at most 255: give the cipher a "
+                "shorter name"
+            )
         return len(tag).to_bytes(1, "big") + tag + ciphertext
 
     def decrypt(self, data: bytes) -> bytes:

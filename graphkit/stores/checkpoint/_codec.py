@@ -31,6 +31,7 @@ from graphkit.constants import MISSING
 from graphkit.errors import InvalidArgumentError, InvalidCheckpointError, SharedReadChangedError
 from graphkit.stores._model_codec import Cloner, copier_of, shells
 from graphkit.stores.checkpoint.base import (
+    FORMAT_VERSION,
     Checkpoint,
     CheckpointCorruptError,
     CheckpointMetadata,
@@ -107,14 +108,40 @@ def unseal(data: bytes, where: Callable[[], str]) -> bytes:
     return data[:end]
 
 
+_REQUIRED = ("id", "ts", "channel_values", "channel_versions")
+"""The keys a checkpoint given to a public ``put`` must have."""
+
+
+def checked_checkpoint(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> Checkpoint:
+    """The checkpoint a public ``put`` stores: ``checkpoint`` itself, or a copy with the
+    keys graphkit adds to LangGraph's checkpoint filled in (``v``, and an empty
+    ``frontier`` and ``channel_appends``: nothing runs next) when it lacks them, as a
+    checkpoint built by hand for LangGraph's savers does. ValueError if it lacks one of
+    :data:`_REQUIRED` or ``new_versions`` disagrees with it (see :func:`check_versions`)."""
+    if "frontier" not in checkpoint or "channel_appends" not in checkpoint or "v" not in checkpoint:
+        missing = [key for key in _REQUIRED if key not in checkpoint]
+        if missing:
+            raise InvalidCheckpointError(
+                f"the checkpoint has no {', '.join(map(repr, missing))}: start from "
+                "graphkit.checkpoint.base.empty_checkpoint() and set its channel_values "
+                "and channel_versions (one version per channel with a value)"
+            )
+        checkpoint = cast(
+            Checkpoint, {"v": FORMAT_VERSION, "frontier": {}, "channel_appends": {}, **checkpoint}
+        )
+    check_versions(checkpoint, new_versions)
+    return checkpoint
+
+
 def check_versions(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> None:
     """ValueError if ``new_versions`` disagrees with the checkpoint or is not int."""
     versions = checkpoint["channel_versions"]
     for channel, version in new_versions.items():
         if type(version) is not int or version < 0:
             raise InvalidCheckpointError(
-                f"channel {channel!r} has version {version!r}; checkpoint savers need "
-                "non-negative int channel versions"
+                f"channel {channel!r} has version {version!r}; graphkit's savers need "
+                "non-negative int channel versions (LangGraph's number them with strings): "
+                "take them from this saver's get_next_version()"
             )
         if versions.get(channel) != version:
             raise InvalidCheckpointError(
@@ -131,10 +158,33 @@ def check_versions(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> N
                 )
 
 
-def check_keep_latest(keep_latest: int) -> None:
-    """ValueError for a negative ``prune(keep_latest=...)``."""
+def kept_by_prune(strategy: str, keep_latest: int) -> int:
+    """How many checkpoints per namespace ``prune(strategy=, keep_latest=)`` keeps:
+    LangGraph's ``strategy="delete"`` keeps none, ``"keep_latest"`` keeps ``keep_latest``
+    (1 unless given). ValueError for another strategy or a negative count."""
+    if strategy not in ("keep_latest", "delete"):
+        raise InvalidArgumentError(
+            f"prune(strategy={strategy!r}) is not a strategy: use 'keep_latest' (keep the "
+            "newest checkpoint of each namespace, or keep_latest=N of them) or 'delete'."
+        )
     if keep_latest < 0:
         raise InvalidArgumentError(f"keep_latest must be >= 0, got {keep_latest}")
+    return 0 if strategy == "delete" else keep_latest
+
+
+def task_index_of(task_path: str | int) -> int:
+    """The position ``put_writes(..., task_path)`` files a task's writes under: graphkit's
+    runtime passes the task's index in its step (an int); code written for LangGraph's
+    savers passes its task path (a string), filed as 0 (such writes then order by task
+    id). ValueError for anything else."""
+    if type(task_path) is int:
+        return task_path
+    if isinstance(task_path, str):
+        return 0
+    raise InvalidArgumentError(
+        f"put_writes() takes a task path (str) or a task index (int) after the task id, "
+        f"got {type(task_path).__name__} {task_path!r}"
+    )
 
 
 def dumps(serde: Serializer, value: Any, where: Callable[[], str]) -> bytes:

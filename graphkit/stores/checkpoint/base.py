@@ -69,8 +69,8 @@ from collections.abc import (
     Sequence,
 )
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from dataclasses import dataclass
+from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
 
 from graphkit.constants import MISSING
 from graphkit.errors import ConfigError, EmptyChannelError, SaverNotImplementedError
@@ -78,6 +78,7 @@ from graphkit.stores.serde import SerdeError, Serializer, as_serializer, default
 
 __all__ = [
     "ERROR",
+    "EXCLUDED_METADATA_KEYS",
     "INTERRUPT",
     "LATEST_VERSION",
     "RESUME",
@@ -96,6 +97,8 @@ __all__ = [
     "copy_checkpoint",
     "empty_checkpoint",
     "get_checkpoint_id",
+    "get_checkpoint_metadata",
+    "get_serializable_checkpoint_metadata",
     "new_checkpoint_id",
 ]
 
@@ -196,9 +199,12 @@ class CheckpointMetadata(TypedDict, total=False):
     """Checkpoint ids of the parent graphs, by namespace."""
 
 
-@dataclass(frozen=True, slots=True)
-class CheckpointTuple:
-    """A checkpoint as read back, with everything needed to resume from it."""
+class CheckpointTuple(NamedTuple):
+    """A checkpoint as read back, with everything needed to resume from it.
+
+    A named tuple, as LangGraph's: ``config, checkpoint, metadata, parent_config,
+    pending_writes = saver.get_tuple(config)`` unpacks it, and ``_replace`` changes a copy.
+    """
 
     config: RunnableConfig
     """``{"configurable": {"thread_id", "checkpoint_ns", "checkpoint_id"}}`` of this checkpoint."""
@@ -208,9 +214,9 @@ class CheckpointTuple:
     """Exactly the metadata given to ``put``."""
     parent_config: RunnableConfig | None = None
     """Config of the checkpoint this one was put after, or None for the first."""
-    pending_writes: list[tuple[str, str, Any]] = field(default_factory=list)
+    pending_writes: list[tuple[str, str, Any]] | None = None
     """(task_id, channel, value), ordered by task_index, then task_id, then write order
-    (a custom saver may leave both out, as with LangGraph's)."""
+    (our savers always give a list; a custom saver may leave it out, as with LangGraph's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,6 +486,76 @@ def copy_checkpoint(checkpoint: Checkpoint) -> Checkpoint:
     return copied
 
 
+EXCLUDED_METADATA_KEYS = frozenset(
+    {"thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map"}
+    | {"langgraph_step", "langgraph_node", "langgraph_triggers", "langgraph_path"}
+    | {"langgraph_checkpoint_ns"}
+)
+"""Keys of a run's ``metadata`` or ``configurable`` never copied into checkpoint metadata
+(as LangGraph's)."""
+
+
+def run_metadata(
+    given: Mapping[str, Any] | None, configurable: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What a run adds to each checkpoint's metadata, as LangGraph's savers do: each
+    entry of the config's ``metadata``, then of its ``configurable``, whose value is a
+    string, number or bool (``user_id``, ...; not :data:`EXCLUDED_METADATA_KEYS` nor
+    ``__``-prefixed ones; the first of a key wins), so ``list(filter={"user_id": ...})``
+    finds a user's checkpoints. Other values (an object a caller put in the run's
+    metadata, a list, None) are left out, as LangGraph leaves them out, rather than
+    failing the save. NUL characters are dropped from the strings (PostgreSQL cannot
+    store them).
+
+    >>> run_metadata({"tag": "a", "obj": object()}, {"thread_id": "t", "user_id": "u"})
+    {'tag': 'a', 'user_id': 'u'}
+    """
+    metadata: dict[str, Any] = {}
+    for source in (given, configurable):
+        if not source:
+            continue
+        for key, value in source.items():
+            if (
+                type(key) is not str
+                or key in metadata
+                or key in EXCLUDED_METADATA_KEYS
+                or key[:2] == "__"
+            ):
+                continue
+            if isinstance(value, str):
+                metadata[key] = value.replace("\x00", "")
+            elif isinstance(value, int | float):  # (bool is an int)
+                metadata[key] = value
+    return metadata
+
+
+def get_checkpoint_metadata(
+    config: RunnableConfig, metadata: CheckpointMetadata
+) -> CheckpointMetadata:
+    """``metadata`` (NULs dropped from its strings) with what the run's ``config`` adds
+    to it (:func:`run_metadata`; ``metadata``'s own keys win), as LangGraph's function
+    of this name, which savers written for LangGraph call in ``put``. graphkit's
+    runtime has added it already when it calls ``put``: calling this again changes
+    nothing."""
+    merged: dict[str, Any] = {
+        key: value.replace("\x00", "") if isinstance(value, str) else value
+        for key, value in metadata.items()
+    }
+    for key, value in run_metadata(config.get("metadata"), configurable_of(config)).items():
+        merged.setdefault(key, value)
+    return merged  # type: ignore[return-value]
+
+
+def get_serializable_checkpoint_metadata(
+    config: RunnableConfig, metadata: CheckpointMetadata
+) -> CheckpointMetadata:
+    """:func:`get_checkpoint_metadata` without the legacy ``writes`` key, as LangGraph's
+    savers store it."""
+    merged = get_checkpoint_metadata(config, metadata)
+    merged.pop("writes", None)
+    return merged
+
+
 def configurable_of(config: RunnableConfig | None) -> Mapping[str, Any]:
     """``config["configurable"]`` ({} if absent); ConfigError if it is not a mapping."""
     configurable = (config or {}).get("configurable") or {}
@@ -576,10 +652,15 @@ class CheckpointWriter:
         self.saver.put(config, checkpoint, metadata, new_versions)
 
 
-class BaseCheckpointSaver:
+V = TypeVar("V", int, float, str)
+"""The type of a saver's channel versions, as LangGraph names it (ours are ints)."""
+
+
+class BaseCheckpointSaver(Generic[V]):
     """Stores checkpoints and pending writes per thread and namespace.
 
-    A subclass implements any subset of the methods, as with LangGraph's base class;
+    A subclass implements any subset of the methods, as with LangGraph's base class
+    (generic in its version type as LangGraph's: ``class MySaver(BaseCheckpointSaver[str])``);
     one it lacks raises :class:`~graphkit.errors.SaverNotImplementedError` when called.
     Runs need ``get_tuple``, ``put`` and ``put_writes`` (``list`` for history and time
     travel). The async twins run the sync methods in a worker thread unless overridden;
@@ -647,12 +728,15 @@ class BaseCheckpointSaver:
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
-        task_index: int = 0,
+        task_path: str | int = "",
     ) -> None:
         """Store the (channel, value) writes of one task against the checkpoint in ``config``.
 
         Putting the same ``task_id`` again replaces its earlier writes. Atomic.
-        ``get_tuple`` returns them ordered by ``task_index``, then write order.
+        ``task_path``: the task's index in its step (an int: graphkit's runtime passes
+        one), or LangGraph's task path (a string, which our savers accept and do not
+        store). ``get_tuple`` returns the writes ordered by that index, then task id,
+        then write order.
         """
         raise not_implemented(self, "put_writes")
 
@@ -746,8 +830,11 @@ class BaseCheckpointSaver:
         """
         raise not_implemented(self, "copy_thread")
 
-    def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
-        """Keep only the ``keep_latest`` newest checkpoints per thread and namespace.
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep_latest: int = 1
+    ) -> None:
+        """Keep only the ``keep_latest`` newest checkpoints per thread and namespace
+        (LangGraph's ``strategy="keep_latest"``); ``strategy="delete"`` keeps none.
 
         Blobs are kept only if a kept checkpoint still needs them (directly or as the
         base of an append delta); pending writes of dropped checkpoints go too. A kept
@@ -815,6 +902,14 @@ class BaseCheckpointSaver:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    async def __aenter__(self) -> BaseCheckpointSaver:
+        """``async with saver``, as LangGraph's savers (and ``AsyncSqliteSaver``, which
+        ``LMDBSaver.from_conn_string`` stands for) allow."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
     # ------------------------------------------------------------ async twins
     async def aput(
         self,
@@ -833,12 +928,12 @@ class BaseCheckpointSaver:
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
-        task_index: int = 0,
+        task_path: str | int = "",
     ) -> None:
         """Async :meth:`put_writes`."""
         if not implements(self, "put_writes"):
             raise not_implemented(self, "aput_writes")
-        await asyncio.to_thread(self.put_writes, config, writes, task_id, task_index)
+        await asyncio.to_thread(self.put_writes, config, writes, task_id, task_path)
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Async :meth:`get_tuple`."""
@@ -892,11 +987,13 @@ class BaseCheckpointSaver:
             raise not_implemented(self, "adelete_for_runs")
         await asyncio.to_thread(self.delete_for_runs, run_ids)
 
-    async def aprune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
+    async def aprune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep_latest: int = 1
+    ) -> None:
         """Async :meth:`prune`."""
         if not implements(self, "prune"):
             raise not_implemented(self, "aprune")
-        await asyncio.to_thread(self.prune, thread_ids, keep_latest=keep_latest)
+        await asyncio.to_thread(self.prune, thread_ids, strategy=strategy, keep_latest=keep_latest)
 
 
 ASYNC_TWINS = {

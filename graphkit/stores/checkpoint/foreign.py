@@ -184,7 +184,7 @@ class _SyncForeignSaver(_ForeignBase):
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
-        task_index: int = 0,
+        task_path: str | int = "",
     ) -> None:
         """Store the encoded writes through the foreign saver."""
         self.inner.put_writes(config, self._writes_in(writes), task_id)
@@ -233,7 +233,7 @@ class _AsyncForeignSaver(_ForeignBase):
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
-        task_index: int = 0,
+        task_path: str | int = "",
     ) -> None:
         """Store the encoded writes through the foreign saver."""
         await self.inner.aput_writes(config, self._writes_in(writes), task_id)

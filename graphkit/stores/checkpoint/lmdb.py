@@ -60,6 +60,7 @@ from graphkit.stores._lmdb import (
     DEFAULT_MAX_READERS,
     LMDBEnv,
 )
+from graphkit.stores._ready import READY, Ready
 from graphkit.stores.checkpoint import _codec as codec
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
@@ -259,6 +260,12 @@ class LMDBSaver(BaseCheckpointSaver):
         (``path`` is a directory, created if missing)."""
         return cls(path, **options)
 
+    def setup(self) -> Ready:
+        """Nothing to do: the environment is ready once opened (``SqliteSaver.setup()``
+        creates its tables; code written for it calls this, or awaits it as for
+        ``AsyncSqliteSaver``: see :mod:`graphkit.stores._ready`)."""
+        return READY
+
     def _checksummed(self) -> bool:
         """True unless the environment holds checkpoints written before checksums were."""
         try:
@@ -337,7 +344,8 @@ class LMDBSaver(BaseCheckpointSaver):
     ) -> RunnableConfig:
         if self._closed:
             raise _closed_error()
-        thread_id, ns, prefix, parent_id = _checked(config, checkpoint, new_versions)
+        thread_id, ns, prefix, parent_id = _checked(config)
+        checkpoint = codec.checked_checkpoint(checkpoint, new_versions)
         self._save(thread_id, ns, prefix, parent_id, checkpoint, metadata, new_versions)
         return make_config(thread_id, ns, checkpoint["id"])
 
@@ -381,7 +389,8 @@ class LMDBSaver(BaseCheckpointSaver):
         pending: dict[bytes, bytes] = {}  # blobs of earlier items: bases of later appends
         prepared = []
         for config, checkpoint, metadata, new_versions in items:
-            thread_id, ns, prefix, parent_id = _checked(config, checkpoint, new_versions)
+            thread_id, ns, prefix, parent_id = _checked(config)
+            checkpoint = codec.checked_checkpoint(checkpoint, new_versions)
             prepared.append(
                 self._prepare(
                     thread_id, ns, prefix, parent_id, checkpoint, metadata, new_versions, pending
@@ -636,11 +645,12 @@ class LMDBSaver(BaseCheckpointSaver):
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
-        task_index: int = 0,
+        task_path: str | int = "",
     ) -> None:
         if self._closed:
             raise _closed_error()
         thread_id, ns, cid = checkpoint_of(config)
+        task_index = codec.task_index_of(task_path)
         if not 0 <= task_index < 1 << 32:
             raise InvalidArgumentError(f"task_index must be in [0, 2**32), got {task_index}")
         base = _prefix(thread_id, ns) + checkpoint_id_bytes(cid)
@@ -961,8 +971,10 @@ class LMDBSaver(BaseCheckpointSaver):
         self.env.write(write)
         self._lists.drop_thread(str(target_thread_id))
 
-    def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
-        codec.check_keep_latest(keep_latest)
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep_latest: int = 1
+    ) -> None:
+        keep_latest = codec.kept_by_prune(strategy, keep_latest)
         for thread_id in thread_ids:
 
             def write(txn: Txn, thread: str = str(thread_id)) -> None:
@@ -1053,13 +1065,9 @@ class _Writer(CheckpointWriter):
         )
 
 
-def _checked(
-    config: RunnableConfig, checkpoint: Checkpoint, new_versions: dict[str, int]
-) -> tuple[str, str, bytes, str | None]:
-    """(thread, namespace, their key prefix, parent id) of a public put, after checking
-    the versions it claims (a writer's saves skip this: the runtime made them)."""
+def _checked(config: RunnableConfig) -> tuple[str, str, bytes, str | None]:
+    """(thread, namespace, their key prefix, parent id) of a public put."""
     thread_id, ns, parent_id = thread_of(config)
-    codec.check_versions(checkpoint, new_versions)
     return thread_id, ns, _prefix(thread_id, ns), parent_id
 
 

@@ -97,7 +97,7 @@ class InMemorySaver(BaseCheckpointSaver):
         new_versions: dict[str, int],
     ) -> RunnableConfig:
         thread_id, ns, parent_id = thread_of(config)
-        codec.check_versions(checkpoint, new_versions)
+        checkpoint = codec.checked_checkpoint(checkpoint, new_versions)
         self._save(thread_id, ns, parent_id, checkpoint, metadata, new_versions)
         return make_config(thread_id, ns, checkpoint["id"])
 
@@ -159,9 +159,10 @@ class InMemorySaver(BaseCheckpointSaver):
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
-        task_index: int = 0,
+        task_path: str | int = "",
     ) -> None:
         thread_id, ns, cid = checkpoint_of(config)
+        task_index = codec.task_index_of(task_path)
         encoded = [codec.encode_write(self.serde, task_id, ch, value) for ch, value in writes]
         with self._lock:
             space = self._threads.setdefault(thread_id, {}).setdefault(ns, _Namespace())
@@ -300,8 +301,10 @@ class InMemorySaver(BaseCheckpointSaver):
                     merged.writes.setdefault(cid, {}).update(tasks)
                 merged.ids = sorted(merged.checkpoints)
 
-    def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
-        codec.check_keep_latest(keep_latest)
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep_latest: int = 1
+    ) -> None:
+        keep_latest = codec.kept_by_prune(strategy, keep_latest)
         with self._lock:
             for thread_id in thread_ids:
                 self._lists.drop_thread(str(thread_id))

@@ -53,6 +53,7 @@ from graphkit.stores.checkpoint import _codec as codec
 from graphkit.stores.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
+    CheckpointCorruptError,
     CheckpointMetadata,
     CheckpointTuple,
     RunnableConfig,
@@ -386,7 +387,7 @@ class PostgresSaver(BaseCheckpointSaver):
     ) -> _Prepared:
         """Encode one checkpoint outside the transaction."""
         thread_id, ns, parent_id = thread_of(config)
-        codec.check_versions(checkpoint, new_versions)
+        checkpoint = codec.checked_checkpoint(checkpoint, new_versions)
         cid = checkpoint["id"]
         checkpoint_id_bytes(cid)
         if parent_id is not None:
@@ -531,9 +532,10 @@ class PostgresSaver(BaseCheckpointSaver):
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
-        task_index: int = 0,
+        task_path: str | int = "",
     ) -> None:
         thread_id, ns, cid = checkpoint_of(config)
+        task_index = codec.task_index_of(task_path)
         checkpoint_id_bytes(cid)
         if not 0 <= task_index < 1 << 31:
             raise InvalidArgumentError(f"task_index must be in [0, 2**31), got {task_index}")
@@ -598,6 +600,7 @@ class PostgresSaver(BaseCheckpointSaver):
         observe_checkpoint_id(cid)  # what this process makes next sorts after it
         where = codec.describe(thread_id, ns, cid)
         fields = codec.decode_record(self.serde, bytes(record), where)
+        _check_columns(channels, versions, where)
         names = [name_out(ch) for ch in channels]
         version_map = dict(zip(names, versions, strict=True))
         have: dict[tuple[str, int], bytes] = {
@@ -778,8 +781,10 @@ class PostgresSaver(BaseCheckpointSaver):
         self._db.run(copy)
         self._forget_thread(str(target_thread_id))
 
-    def prune(self, thread_ids: Sequence[str], *, keep_latest: int = 1) -> None:
-        codec.check_keep_latest(keep_latest)
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep_latest: int = 1
+    ) -> None:
+        keep_latest = codec.kept_by_prune(strategy, keep_latest)
         for thread_id in thread_ids:
             self._db.run(
                 functools.partial(self._prune_thread, t=name_in(str(thread_id)), keep=keep_latest)
@@ -816,6 +821,7 @@ class PostgresSaver(BaseCheckpointSaver):
             (t,),
         ).fetchall():
             where = codec.describe(name_out(t), name_out(n), cid)
+            _check_columns(channels, versions, where)
             for ch, ver in zip(channels, versions, strict=True):
 
                 def get(channel: str, version: int, n: str = n) -> bytes | None:
@@ -834,3 +840,14 @@ class PostgresSaver(BaseCheckpointSaver):
 
 
 _UNKNOWN: Any = object()
+
+
+def _check_columns(channels: Sequence[str], versions: Sequence[int], where: str) -> None:
+    """CheckpointCorruptError unless a row's ``channels`` and ``versions`` pair up (only
+    another writer, or a hand edit, makes them differ)."""
+    if len(channels) != len(versions):
+        raise CheckpointCorruptError(
+            f"{where}: the row's channels ({len(channels)}) and versions ({len(versions)}) "
+            "columns differ in length, which graphkit never writes; restore the row from a "
+            "backup, or delete the thread"
+        )

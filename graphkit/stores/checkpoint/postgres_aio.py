@@ -21,8 +21,8 @@ class AsyncPostgresSaver(PostgresSaver):
     """:class:`PostgresSaver` with ``await``-able ``setup`` and an async ``from_conn_string``.
 
     ``conn``: a ``postgresql://`` URL, a psycopg ``Connection`` / ``ConnectionPool``,
-    or a psycopg_pool ``AsyncConnectionPool`` (its conninfo is reused for a pool of
-    this saver's own).
+    or, as LangGraph's takes, a psycopg ``AsyncConnection`` or psycopg_pool
+    ``AsyncConnectionPool`` (its conninfo is reused for a pool of this saver's own).
     """
 
     @classmethod

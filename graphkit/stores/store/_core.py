@@ -24,6 +24,8 @@ one go when a search needs them (LMDBStore converts a batch's rows for its commi
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import logging
 import math
 import threading
 import time
@@ -206,6 +208,8 @@ class _Plan:
     """Distinct search queries."""
 
 
+logger = logging.getLogger("stores")
+
 _VALID_NS_MAX = 65536
 """Validated namespaces remembered (a put to a known namespace skips the label checks)."""
 
@@ -245,6 +249,7 @@ class IndexedStore(BaseStore):
         self._next_expiry = math.inf
         """No item expires before this (a lower bound: refreshes only move expiries later)."""
         self._closed = False
+        self._sweeper_stop: threading.Event | None = None
 
     def _configure_index(self, index: IndexConfig) -> None:
         if not isinstance(index, dict) or "dims" not in index:
@@ -258,6 +263,7 @@ class IndexedStore(BaseStore):
         fields = index.get("fields") or ["$"]
         for path in fields:
             check_path(path)
+        _check_distance(index.get("distance_type", "cosine"))
         self.index_config = index
         self.embeddings = ensure_embeddings(index.get("embed"), dims=dims)
         self.embeddings_name = embeddings_name(index.get("embed"))
@@ -399,6 +405,11 @@ class IndexedStore(BaseStore):
                         )
                     validate_namespace(tuple(cond.path), allow_empty=True, what="namespace pattern")
                 _check_paging(op.limit, op.offset)
+                depth = op.max_depth
+                if depth is not None and (type(depth) is not int or depth < 0):
+                    raise InvalidStoreRequestError(
+                        f"max_depth must be a non-negative int or None, got {depth!r}."
+                    )
             else:
                 raise InvalidStoreRequestError(
                     f"Unknown op {op!r}: batch() takes GetOp, PutOp, SearchOp, ListNamespacesOp."
@@ -457,17 +468,12 @@ class IndexedStore(BaseStore):
                 raise InvalidStoreRequestError(
                     f"index must be None, False or a list of field paths, got {op.index!r}."
                 )
-            if self.embeddings is None:
-                raise InvalidStoreRequestError(
-                    f"put(..., index={op.index!r}) needs a store created with index={{'dims': ..., "
-                    "'embed': ...}}; this store has no embedding index."
-                )
-            for path in op.index:
+            for path in op.index:  # (a store without an index ignores them, as LangGraph's)
                 check_path(path)
         ttl = op.ttl
         if ttl is not None and (
-            isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0
-        ):
+            isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0
+        ):  # (``not > 0`` also refuses NaN, with which an item expires on the spot)
             raise InvalidStoreRequestError(
                 f"ttl must be a positive number of minutes or None, got {ttl!r}."
             )
@@ -823,6 +829,43 @@ class IndexedStore(BaseStore):
         if now - self._last_sweep >= self._sweep_every:
             self._sweep(now)
 
+    def start_ttl_sweeper(
+        self, sweep_interval_minutes: float | None = None
+    ) -> concurrent.futures.Future[None]:
+        """Sweep expired items every ``sweep_interval_minutes`` (default: the TTL
+        config's, else 5) in a daemon thread, until :meth:`stop_ttl_sweeper` or close,
+        as LangGraph's SQLite and PostgreSQL stores do (expired items are hidden from
+        reads either way: this frees their space between writes). The future completes
+        when the sweeper stops."""
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        interval = sweep_interval_minutes or self.ttl_config.get("sweep_interval_minutes") or 5
+        self._stop_sweeper()
+        stop = self._sweeper_stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(float(interval) * 60) and not self._closed:
+                try:
+                    self.sweep_ttl()
+                except Exception:
+                    logger.warning("stores: the TTL sweep failed", exc_info=True)
+            done.set_result(None)
+
+        threading.Thread(target=loop, name="graphkit-store-sweeper", daemon=True).start()
+        return done
+
+    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        """Stop the sweeper :meth:`start_ttl_sweeper` started; True if there was one.
+        (``timeout`` is LangGraph's; the sweeper thread stops at once.)"""
+        return self._stop_sweeper()
+
+    def _stop_sweeper(self) -> bool:
+        stop = self._sweeper_stop
+        if stop is None:
+            return False
+        stop.set()
+        self._sweeper_stop = None
+        return True
+
     # -- lifecycle ---------------------------------------------------------------------------------
     def _check_open(self) -> None:
         if self._closed:
@@ -845,6 +888,18 @@ class IndexedStore(BaseStore):
         self.close()
 
 
+def _check_distance(distance: object) -> None:
+    """InvalidStoreConfigError for a ``distance_type`` (LangGraph's PostgresStore option)
+    other than cosine: the index keeps unit vectors, so it cannot score any other."""
+    if distance != "cosine":
+        raise InvalidStoreConfigError(
+            f"index['distance_type'] = {distance!r}: graphkit's vector index ranks and "
+            "scores by cosine similarity only. With unit-length embeddings (OpenAI's, most "
+            "sentence-transformers) 'inner_product' ranks and scores the same and 'l2' "
+            "ranks the same: drop distance_type (or pass 'cosine')."
+        )
+
+
 def _check_paging(limit: object, offset: object) -> None:
     for name, v in (("limit", limit), ("offset", offset)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
@@ -861,7 +916,7 @@ def _check_ttl_config(ttl: TTLConfig | None) -> TTLConfig:
             f"Unknown ttl config keys {sorted(unknown)}; allowed: {sorted(allowed)}."
         )
     default = ttl.get("default_ttl")
-    if default is not None and (not isinstance(default, (int, float)) or default <= 0):
+    if default is not None and (not isinstance(default, (int, float)) or not default > 0):
         raise InvalidStoreConfigError(
             f"ttl['default_ttl'] must be positive minutes or None, got {default!r}."
         )

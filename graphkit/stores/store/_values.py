@@ -26,6 +26,11 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 
 def check_filter(filter: dict[str, Any] | None) -> None:
     """Raise ``ValueError`` naming an unknown ``$`` operator (before anything runs)."""
+    if filter is not None and not isinstance(filter, dict):
+        raise InvalidStoreQueryError(
+            f"filter must be a dict of field paths to values or {{'$op': value}} conditions, "
+            f"got {type(filter).__name__}: write e.g. {{'kind': 'note', 'score': {{'$gt': 3}}}}."
+        )
     for field, cond in (filter or {}).items():
         if not isinstance(field, str):
             raise InvalidStoreQueryError(f"Filter keys must be field paths (str), got {field!r}.")

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, TypedDict, Union
 
-from graphkit.errors import InvalidStoreRequestError, StoreError
+from graphkit.errors import InvalidStoreRequestError, StoreError, StoreNotImplementedError
 from graphkit.stores.embeddings import EmbeddingsLike
 from graphkit.stores.store._values import get_text_at_path
 
@@ -259,6 +259,10 @@ class IndexConfig(TypedDict, total=False):
     """Paths of the value to embed: "$" = whole value (default), "a.b", "tags[*]"."""
     ann: dict[str, int]
     """hnswlib tuning: M, ef_construction, ef, exact_threshold, fresh_max, save_every (see AnnConfig)."""
+    distance_type: Literal["cosine"]
+    """LangGraph's PostgresStore option: only "cosine" (the default) is supported."""
+    ann_index_config: dict[str, Any]
+    """LangGraph's PostgresStore pgvector tuning: accepted and not used (see ``ann``)."""
 
 
 class _NotProvided:
@@ -429,7 +433,16 @@ class BaseStore(ABC):
         return True if refresh_ttl is None else refresh_ttl
 
     def _ttl(self, ttl: float | None) -> float | None:
-        return None if ttl is NOT_PROVIDED else ttl
+        if ttl is NOT_PROVIDED:
+            return None
+        if ttl is not None and not self.supports_ttl:
+            raise StoreNotImplementedError(
+                f"{type(self).__name__} does not support TTL (its supports_ttl is False): "
+                "put without ttl=, or use a store that expires items (InMemoryStore, "
+                "LMDBStore, PostgresStore), or set supports_ttl = True on a store whose "
+                "batch() honours PutOp.ttl."
+            )
+        return ttl
 
 
 def _conditions(

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
+from graphkit.errors import SyncCallOnLoopError
 from graphkit.stores.store.base import BaseStore, Op, PutOp, Result
 
 _Queued = tuple["asyncio.Future[Result]", Op]
@@ -24,9 +26,13 @@ _Queued = tuple["asyncio.Future[Result]", Op]
 class AsyncBatchedBaseStore(BaseStore):
     """A :class:`BaseStore` whose concurrent async calls are batched.
 
-    Subclasses implement ``batch`` and ``abatch`` as for any store; the async
-    convenience methods queue their op for a background task (one per event loop,
-    restarted if it was cancelled) that runs the queued ops through ``abatch``.
+    Subclasses implement ``abatch`` (and ``batch``, if they have a better one); the
+    async convenience methods queue their op for a background task (one per event
+    loop, restarted if it was cancelled) that runs the queued ops through ``abatch``.
+    The sync methods run ``abatch`` on the event loop the store's async calls use, as
+    LangGraph's do: from another thread (a sync node of an async run), or on an event
+    loop of their own when none runs; never from that loop itself (it would wait on
+    itself).
 
     >>> import asyncio
     >>> from graphkit.stores.store.memory import InMemoryStore
@@ -49,6 +55,24 @@ class AsyncBatchedBaseStore(BaseStore):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._aqueue: asyncio.Queue[_Queued] | None = None
         self._task: asyncio.Task[None] | None = None
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        """Sync :meth:`abatch` (see the class docstring for where it runs)."""
+        ops = list(ops)
+        loop = self._loop
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and (running is loop or loop is None or not loop.is_running()):
+            raise SyncCallOnLoopError(
+                f"Synchronous call to {type(self).__name__} from the event loop it runs on "
+                "(it would wait on itself): await its async twin instead "
+                "(store.aget/aput/asearch/adelete/alist_namespaces/abatch)."
+            )
+        if loop is not None and loop.is_running():
+            return asyncio.run_coroutine_threadsafe(self.abatch(ops), loop).result()
+        return asyncio.run(self.abatch(ops))
 
     async def _arun(self, op: Op) -> Result:
         queue = self._ensure_task()

@@ -2,8 +2,10 @@
 
 Layout (named databases in one :class:`~graphkit.stores._lmdb.LMDBEnv`, all prefixed "store_"):
 
-- ``store_items``: item key -> :mod:`graphkit.stores.serde` bytes of ``[namespace, key, value,
-  created_at, updated_at, expires_at, ttl, labels]``, so values come back as
+- ``store_items``: item key -> :mod:`graphkit.stores.serde` msgpack of ``[namespace, key, value,
+  created_at, updated_at, expires_at, ttl, labels]`` sealed with its CRC-32 (store
+  format 3: a damaged record is reported, never read as a wrong value; format 2's
+  unsealed records still read), so values come back as
   InMemoryStore keeps them (tuples, datetimes, UUIDs, sets, dataclasses; a value
   serde cannot encode fails the batch and stores nothing). Records written before,
   as plain msgpack, still load. The item key is each namespace label
@@ -62,7 +64,8 @@ import os
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -70,13 +73,14 @@ import lmdb
 import msgpack
 import numpy as np
 
-from graphkit.errors import InvalidStoreConfigError, StoreFormatError
+from graphkit.errors import InvalidStoreConfigError, StoreError, StoreFormatError
 from graphkit.stores._lmdb import (
     DEFAULT_MAP_SIZE,
     LMDBEnv,
     LMDBNotFoundError,
     MissingDatabaseError,
 )
+from graphkit.stores._ready import READY, Ready
 from graphkit.stores.embeddings import EmbeddingsLike, HashEmbeddings
 from graphkit.stores.index import GraphStamp, Namespace, VectorIndex
 from graphkit.stores.serde import SerdeError, Serializer
@@ -101,9 +105,100 @@ _PENDING = b"index_pending"
 """Present while the graph the stamp describes may still be at :data:`NEXT_FILE` (its
 publish committed but has not moved it on to :data:`INDEX_FILE` yet)."""
 _FORMAT = b"format"
-STORE_FORMAT = 2
+STORE_FORMAT = 3
 """The on-disk format this version writes (``store_meta`` key ``format``; a store
-without the key and with vector rows is format 1, see the module docstring)."""
+without the key and with vector rows is format 1, see the module docstring). Format 3
+seals item records with a CRC-32; it reads format-2 records as they are."""
+
+
+class StoreCorruptError(StoreError, SerdeError):
+    """Stored memory-store data could not be read (damaged on disk, or written by
+    something else): the message names the item or record, and the fix."""
+
+
+_RESTORE = "restore the store from a backup"
+
+
+def _damaged_item(item: ItemKey | bytes | None, detail: str) -> StoreCorruptError:
+    """The error for the damaged record of ``item`` (``(namespace, key)``, or its LMDB key)."""
+    try:
+        namespace, key = decode_key(item) if isinstance(item, bytes) else item or ((), "?")
+        name = f"store item {key!r} in {namespace!r}"
+    except ValueError:
+        name = f"the store item under the LMDB key {bytes(cast(bytes, item))[:80]!r}"
+    return StoreCorruptError(
+        f"{name} is damaged and cannot be read ({detail}); delete it "
+        f"(store.delete(namespace, key)) and put it again, or {_RESTORE}"
+    )
+
+
+def _meta_u64(raw: Any, name: bytes) -> int | None:
+    """A ``store_meta`` counter (8 bytes, big-endian), None when absent."""
+    if raw is None:
+        return None
+    if len(raw) != 8:
+        raise StoreCorruptError(
+            f"the store's {name.decode()!r} record is damaged ({len(raw)} bytes, not 8): {_RESTORE}"
+        )
+    return int(struct.unpack(">Q", raw)[0])
+
+
+def _format_of(raw: Any) -> int:
+    """The ``format`` record's number (ASCII digits)."""
+    text = bytes(raw)
+    if not (text.isascii() and text.isdigit()):
+        raise StoreCorruptError(
+            f"the store's 'format' record is damaged ({text[:40]!r}): {_RESTORE}"
+        )
+    return int(text)
+
+
+def _change_entry(raw: bytes) -> tuple[list[int], list[tuple[Namespace, int]]]:
+    """A ``store_changes`` value: (labels touched, [(namespace, count delta), ...]);
+    StoreCorruptError if it is not that."""
+    try:
+        labels, ns_deltas = _unpack(raw)
+        pairs = [(tuple(ns), d) for ns, d in ns_deltas]
+        whole = type(labels) is list and all(type(label) is int for label in labels)
+        whole = whole and all(type(d) is int and all(type(x) is str for x in ns) for ns, d in pairs)
+    except (ValueError, TypeError):  # (msgpack's errors are ValueErrors)
+        whole = False
+    if not whole:
+        raise StoreCorruptError("a change entry is not [labels, [[namespace, delta], ...]]")
+    return labels, pairs
+
+
+def _whole_vector_rows(
+    found: list[tuple[int, Any]], dims: int, fmt: int, path: Any
+) -> list[tuple[int, tuple[ItemKey, bytes]]]:
+    """``(label, (item key, float32 bytes))`` of the stored rows in ``found`` (label,
+    raw value or None); a damaged one is skipped (its item reads, without its vector)."""
+    out: list[tuple[int, tuple[ItemKey, bytes]]] = []
+    for label, raw in found:
+        if not raw:
+            continue
+        try:
+            item_key, blob = decode_vector_row(bytes(raw), dims, fmt)
+        except (ValueError, TypeError):
+            blob = b""
+        if len(blob) == 4 * dims:
+            out.append((label, (item_key, blob)))
+    damaged = sum(1 for _, raw in found if raw) - len(out)
+    if damaged:
+        _log_skipped(damaged, "vector rows", path)
+    return out
+
+
+def _log_skipped(count: int, what: str, path: Any) -> None:
+    """Say (once per open) that damaged records were left out of the in-memory view."""
+    logger.warning(
+        "stores: %d damaged %s in the store at %s were skipped (the rest reads as usual); "
+        "%s to recover them",
+        count,
+        what,
+        path,
+        _RESTORE,
+    )
 
 
 def encode_key(namespace: Namespace, key: str) -> bytes:
@@ -139,11 +234,44 @@ them: tuples stay tuples, datetimes/UUIDs/Decimals/sets/dataclasses come back ty
 _SERDE_MAGIC = _SERDE.dumps(None)[:1]
 
 
-def _record_from(raw: bytes) -> Record:
-    # Records written before values went through graphkit.stores.serde are plain msgpack.
-    serde = raw[:1] == _SERDE_MAGIC
-    fields = _SERDE.loads(raw, where="a store item") if serde else _unpack(raw)
+_SEALED_HEAD = b"\xc1\x10"
+"""Starts an item record written since store format 3: then the msgpack body (as in a
+graphkit.stores.serde record), then its CRC-32 (4 bytes, big-endian): damage is reported,
+never decoded into a wrong value."""
+_CRC = struct.Struct(">I")
+
+
+def _record_from(raw: bytes, item: ItemKey | bytes | None = None) -> Record:
+    """The record of ``item`` (``(namespace, key)`` or its LMDB key); StoreCorruptError
+    naming it if it is damaged."""
+    try:
+        if raw[:2] == _SEALED_HEAD:
+            fields = _SERDE.loads_body(_unsealed(raw), where="a store item")
+        elif raw[:1] == _SERDE_MAGIC:
+            fields = _SERDE.loads(raw, where="a store item")
+        else:  # written before values went through graphkit.stores.serde: plain msgpack
+            fields = _unpack(raw)
+        return _record(fields)
+    except (ValueError, TypeError) as exc:  # (SerdeError is a ValueError)
+        raise _damaged_item(item, str(exc)) from None
+
+
+def _unsealed(raw: bytes) -> bytes:
+    """The msgpack body of a sealed record; StoreCorruptError if its checksum does not match."""
+    end = len(raw) - 4
+    if end < 2 or zlib.crc32(memoryview(raw)[2:end]) != _CRC.unpack_from(raw, end)[0]:
+        raise StoreCorruptError("checksum mismatch: the stored bytes are damaged")
+    return raw[2:end]
+
+
+def _record(fields: Any) -> Record:
+    """A decoded ``[namespace, key, value, created, updated, expires, ttl, labels]`` as a
+    Record; StoreCorruptError for fields of the wrong type (another program wrote it)."""
     ns, key, value, created, updated, expires, ttl, labels = fields
+    if type(value) is not dict or type(key) is not str or type(labels) is not list:
+        raise StoreCorruptError("a field of the record has the wrong type")
+    if not (expires is None or type(expires) is float or type(expires) is int):
+        raise StoreCorruptError("the record's expiry is not a number")
     return Record(tuple(ns), key, value, created, updated, expires, ttl, labels)
 
 
@@ -151,7 +279,9 @@ _PLAIN_HEAD = _SERDE.dumps(None)[:2]
 """The two bytes before the msgpack body of a (not encrypted) graphkit.stores.serde record."""
 
 
-def _records_from(raws: list[Any]) -> list[Record | None]:
+def _records_from(
+    raws: list[Any], items: Sequence[ItemKey | bytes | None] | None = None
+) -> list[Record | None]:
     """Decode several records (None stays None) with one msgpack call.
 
     The records' msgpack bodies are joined under one array header and unpacked at
@@ -162,11 +292,18 @@ def _records_from(raws: list[Any]) -> list[Record | None]:
     bodies: list[bytes] = []
     for raw in raws:
         if raw is not None:
-            if raw[:2] != _PLAIN_HEAD:
-                return [None if r is None else _record_from(r) for r in raws]
-            bodies.append(raw[2:])
+            head = raw[:2]
+            if head == _SEALED_HEAD:
+                try:
+                    bodies.append(_unsealed(raw))
+                except ValueError:
+                    return _each_record(raws, items)
+            elif head == _PLAIN_HEAD:
+                bodies.append(raw[2:])
+            else:
+                return _each_record(raws, items)
     if len(bodies) < 2:
-        return [None if r is None else _record_from(r) for r in raws]
+        return _each_record(raws, items)
     n = len(bodies)
     if n < 16:
         head = bytes([0x90 | n])  # msgpack fixarray
@@ -177,24 +314,39 @@ def _records_from(raws: list[Any]) -> list[Record | None]:
     try:
         decoded = iter(_SERDE.loads_body(head + b"".join(bodies), where="store items"))
     except SerdeError:
-        return [None if r is None else _record_from(r) for r in raws]
+        return _each_record(raws, items)
     out: list[Record | None] = []
-    for raw in raws:
-        if raw is None:
-            out.append(None)
-            continue
-        ns, key, value, created, updated, expires, ttl, labels = next(decoded)
-        out.append(Record(tuple(ns), key, value, created, updated, expires, ttl, labels))
+    try:
+        for raw in raws:
+            if raw is None:
+                out.append(None)
+                continue
+            out.append(_record(next(decoded)))
+    except (ValueError, TypeError):  # a record of another shape: name it
+        return _each_record(raws, items)
     return out
 
 
-def _record_bytes(r: Record) -> bytes:
+def _each_record(
+    raws: list[Any], items: Sequence[ItemKey | bytes | None] | None
+) -> list[Record | None]:
+    named = items if items is not None else [None] * len(raws)
+    return [None if r is None else _record_from(r, i) for r, i in zip(raws, named, strict=True)]
+
+
+def _record_bytes(r: Record, *, sealed: bool = True) -> bytes:
+    """``r`` as stored: sealed with a CRC-32 (LMDB, since store format 3), or as a plain
+    graphkit.stores.serde record (PostgreSQL, whose older readers expect that)."""
     fields = [list(r.namespace), r.key, r.value, r.created_at, r.updated_at, r.expires_at]
     fields += [r.ttl, r.labels]
     try:
-        return _SERDE.dumps(fields)
+        data = _SERDE.dumps(fields)
     except SerdeError as exc:
         raise SerdeError(f"Cannot store the value of {r.key!r} in {r.namespace!r}: {exc}") from None
+    if not sealed:
+        return data
+    body = memoryview(data)[2:]
+    return b"".join((_SEALED_HEAD, body, _CRC.pack(zlib.crc32(body))))
 
 
 def _label_key(label: int) -> bytes:
@@ -245,13 +397,15 @@ def _take_labels(
         return out, 0
     cursor = txn.cursor(db=free_db)
     while len(out) < n and cursor.first():
-        out.append(struct.unpack(">Q", cast(bytes, cursor.key()))[0])
+        raw_label = cast(bytes, cursor.key())
+        if len(raw_label) == 8:  # (a damaged entry is dropped: its label is lost, not reused)
+            out.append(struct.unpack(">Q", raw_label)[0])
         cursor.delete()
     if len(out) < n:
         raw = txn.get(_NEXT_LABEL, db=meta)
-        if raw is not None:
+        if raw is not None and len(raw) == 8:
             start = struct.unpack(">Q", raw)[0]
-        else:  # a store written before labels were counted in LMDB
+        else:  # a store written before labels were counted in LMDB (or the counter is damaged)
             last = txn.cursor(db=vecs_db)
             start = struct.unpack(">Q", cast(bytes, last.key()))[0] + 1 if last.last() else 0
         stop = start + n - len(out)
@@ -325,6 +479,19 @@ class LMDBStore(IndexedStore):
             raise
 
     @classmethod
+    def from_conn_string(cls, path: str | os.PathLike[str], **options: Any) -> LMDBStore:
+        """``LMDBStore(path, **options)``, spelled as LangGraph's ``SqliteStore`` and
+        ``PostgresStore`` open: ``with LMDBStore.from_conn_string("memories") as store``
+        (``path`` is a directory, created if missing; ``index=``, ``ttl=`` as usual)."""
+        return cls(path, **options)
+
+    def setup(self) -> Ready:
+        """Nothing to do: the store is ready once opened (``SqliteStore.setup()`` creates
+        its tables; code written for it calls this, or awaits it as for
+        ``AsyncSqliteStore``: see :mod:`graphkit.stores._ready`)."""
+        return READY
+
+    @classmethod
     def open_existing(
         cls,
         path: str | os.PathLike[str],
@@ -369,8 +536,8 @@ class LMDBStore(IndexedStore):
             raw_dims = txn.get(_DIMS, db=self._meta)
             raw_embed = txn.get(_EMBED, db=self._meta)
             raw_embed = bytes(raw_embed) if raw_embed is not None else None
-            self._generation = struct.unpack(">Q", raw_gen)[0] if raw_gen else 0
-            stored_dims = struct.unpack(">Q", raw_dims)[0] if raw_dims else None
+            self._generation = _meta_u64(raw_gen, _GENERATION) or 0
+            stored_dims = _meta_u64(raw_dims, _DIMS)
             if self.vectors is not None and stored_dims not in (None, self.vectors.dims):
                 raise InvalidStoreConfigError(
                     f"The store at {self.env.path} holds {stored_dims}-dim vectors but "
@@ -395,7 +562,7 @@ class LMDBStore(IndexedStore):
             raw = txn.get(_FORMAT, db=self._meta)
             has_rows = txn.cursor(db=self._vecs).first()
             raw_dims = txn.get(_DIMS, db=self._meta)
-        fmt = int(bytes(raw)) if raw else (1 if has_rows else STORE_FORMAT)
+        fmt = _format_of(raw) if raw else (1 if has_rows else STORE_FORMAT)
         if fmt > STORE_FORMAT:
             raise StoreFormatError(
                 f"The store at {self.env.path} is in format {fmt}, written by a newer "
@@ -405,12 +572,13 @@ class LMDBStore(IndexedStore):
         self._format = fmt
         if getattr(self.env, "readonly", False) or (raw and fmt == STORE_FORMAT):
             return
-        dims = struct.unpack(">Q", raw_dims)[0] if raw_dims else None
+        dims = _meta_u64(raw_dims, _DIMS)
         self.env.write(lambda txn: self._migrate(txn, fmt, dims))
         self._format = STORE_FORMAT
 
     def _migrate(self, txn: lmdb.Transaction, fmt: int, dims: int | None) -> None:
-        """Rewrite format-1 vector rows as format 2 (one transaction: all or nothing)."""
+        """Rewrite format-1 vector rows as format 2 (one transaction: all or nothing);
+        format 2 needs nothing rewritten (its unsealed item records still read)."""
         if fmt == 1:
             rows: list[tuple[bytes, bytes]] = []
             for raw_label, raw in txn.cursor(db=self._vecs):
@@ -451,20 +619,32 @@ class LMDBStore(IndexedStore):
         with env.read() as txn:
             raw_dims = txn.get(_DIMS, db=meta)
             raw_embed = txn.get(_EMBED, db=meta)
-        dims = struct.unpack(">Q", raw_dims)[0] if raw_dims else None
-        return dims, bytes(raw_embed).decode("utf-8") if raw_embed else None
+        dims = _meta_u64(raw_dims, _DIMS)
+        return dims, bytes(raw_embed).decode("utf-8", "replace") if raw_embed else None
 
     def _count_namespaces(self, txn: lmdb.Transaction) -> None:
         """Items per namespace, from the keys alone (counted per key prefix, then each
         distinct prefix decoded once: ~0.2 us per item instead of ~10)."""
         by_prefix: dict[bytes, int] = {}
         get = by_prefix.get
+        damaged = 0
         for raw_key in txn.cursor(db=self._items).iternext(keys=True, values=False):
             raw_key = cast(bytes, raw_key)
-            prefix = raw_key[: raw_key.index(b"\x00\x00") + 2]
+            end = raw_key.find(b"\x00\x00")
+            if end < 0:
+                damaged += 1
+                continue
+            prefix = raw_key[: end + 2]
             by_prefix[prefix] = get(prefix, 0) + 1
         for prefix, count in by_prefix.items():
-            self._count_ns(decode_key(prefix)[0], count)
+            try:
+                namespace = decode_key(prefix)[0]
+            except ValueError:
+                damaged += count
+                continue
+            self._count_ns(namespace, count)
+        if damaged:
+            _log_skipped(damaged, "item keys", self.env.path)
 
     def _load_rows(self, txn: lmdb.Transaction) -> None:
         """Every vector row into the index.
@@ -490,8 +670,13 @@ class LMDBStore(IndexedStore):
         for raw_label, raw in txn.cursor(db=self._vecs):
             raw = cast(bytes, raw)
             if fmt == 1:
-                item_key, blob = decode_vector_row(raw, dims, fmt)
+                try:
+                    item_key, blob = decode_vector_row(raw, dims, fmt)
+                except (ValueError, TypeError):
+                    continue  # (counted below)
                 raw = blob + encode_key(*item_key)
+            if len(raw_label) != 8 or raw.find(b"\x00\x00", size) < 0:
+                continue  # damaged: its item reads, without its vector (counted below)
             end = at + size
             out[at:end] = raw[:size]
             raw_labels.append(cast(bytes, raw_label))
@@ -501,14 +686,24 @@ class LMDBStore(IndexedStore):
         ns_of: dict[bytes, Namespace] = {}
         owners: list[int] = []
         namespaces: list[Namespace] = []
-        for tail in tails:
+        kept: list[int] = []
+        for row, tail in enumerate(tails):
             split = tail.index(b"\x00\x00") + 2
             prefix = tail[:split]
-            found = ns_of.get(prefix)
-            if found is None:
-                found = ns_of[prefix] = decode_key(prefix)[0]
-            owners.append(owner((found, tail[split:].decode("utf-8"))))
+            try:
+                found = ns_of.get(prefix)
+                if found is None:
+                    found = ns_of[prefix] = decode_key(prefix)[0]
+                owners.append(owner((found, tail[split:].decode("utf-8"))))
+            except ValueError:  # not UTF-8: damaged
+                continue
             namespaces.append(found)
+            kept.append(row)
+        if len(kept) < n:
+            _log_skipped(n - len(kept), "vector rows", self.env.path)
+            mat, raw_labels = mat[kept], [raw_labels[row] for row in kept]
+            if not kept:
+                return
         used = np.frombuffer(b"".join(raw_labels), dtype=">u8").astype(np.int64).tolist()
         index.add(
             used, owners=owners, namespaces=namespaces, vectors=mat, build=False, normalized=True
@@ -743,17 +938,19 @@ class LMDBStore(IndexedStore):
         return prefix + key.encode("utf-8")
 
     def _b_get(self, namespace: Namespace, key: str) -> Record | None:
+        item_key = self._key(namespace, key)
         with self.env.read() as txn:
-            raw = txn.get(self._key(namespace, key), db=self._items)
-        return None if raw is None else _record_from(cast(bytes, raw))
+            raw = txn.get(item_key, db=self._items)
+        return None if raw is None else _record_from(cast(bytes, raw), item_key)
 
     def _b_get_many(self, keys: list[ItemKey]) -> list[Record | None]:
         encode = self._key
         db = self._items
+        item_keys = [encode(ns, key) for ns, key in keys]
         with self.env.read() as txn:
             get = txn.get
-            raws = [get(encode(ns, key), db=db) for ns, key in keys]
-        return _records_from(raws)
+            raws = [get(item_key, db=db) for item_key in item_keys]
+        return _records_from(raws, item_keys)
 
     def _b_scan(self, prefix: Namespace) -> Iterator[Record]:
         start = encode_prefix(prefix)
@@ -765,7 +962,7 @@ class LMDBStore(IndexedStore):
             for raw_key, raw in cursor:
                 if not cast(bytes, raw_key).startswith(start):
                     break
-                out.append(_record_from(cast(bytes, raw)))
+                out.append(_record_from(cast(bytes, raw), cast(bytes, raw_key)))
         return iter(out)
 
     def _b_commit(self, writes: list[Write], rows: Rows) -> None:
@@ -801,7 +998,7 @@ class LMDBStore(IndexedStore):
 
         def txn_fn(txn: lmdb.Transaction) -> tuple[int, list[int], list[Write | None]]:
             raw_gen = txn.get(_GENERATION, db=meta)
-            prev = struct.unpack(">Q", raw_gen)[0] if raw_gen else 0
+            prev = _meta_u64(raw_gen, _GENERATION) or 0
             labels, reused = _take_labels(txn, n_rows, free_db, vecs_db, meta)
             put, delete, get = txn.put, txn.delete, txn.get
             done: list[Write | None] = []
@@ -809,7 +1006,7 @@ class LMDBStore(IndexedStore):
             deltas: dict[Namespace, int] = {}
             for item_key, w in zip(item_keys, writes, strict=True):
                 raw_old = get(item_key, db=items_db)
-                old = None if raw_old is None else _record_from(cast(bytes, raw_old))
+                old = None if raw_old is None else self._old_record(txn, item_key, raw_old)
                 if w.if_expired_at is not None and (old is None or old.live(w.if_expired_at)):
                     done.append(None)  # refreshed or rewritten meanwhile: not a sweep's to delete
                     continue
@@ -868,6 +1065,26 @@ class LMDBStore(IndexedStore):
         rows.labels = labels
         writes[:] = [w for w in done if w is not None]
 
+    def _old_record(self, txn: lmdb.Transaction, item_key: bytes, raw: Any) -> Record:
+        """The record a commit replaces or deletes. A damaged one is still replaced
+        (how a user repairs it): its vector rows are found by their item key, its TTL
+        entries are dropped, and a warning names it."""
+        try:
+            return _record_from(cast(bytes, raw), item_key)
+        except StoreCorruptError as exc:
+            logger.warning("stores: replacing a damaged record: %s", exc)
+        namespace, key = decode_key(item_key)
+        labels = [
+            int(struct.unpack(">Q", raw_label)[0])
+            for raw_label, row in txn.cursor(db=self._vecs)
+            if bytes(row).endswith(item_key) and len(raw_label) == 8
+        ]
+        ttl = txn.cursor(db=self._ttl_db)
+        doomed = [bytes(k) for k in ttl.iternext(values=False) if bytes(k)[8:] == item_key]
+        for ttl_key in doomed:
+            txn.delete(ttl_key, db=self._ttl_db)
+        return Record(namespace, key, {}, 0.0, 0.0, None, None, labels)
+
     # -- other processes' writes ---------------------------------------------------------
     def _b_catch_up(self, *, puts_only: bool = False) -> None:
         with self.env.read() as txn:
@@ -896,10 +1113,19 @@ class LMDBStore(IndexedStore):
             for raw_gen, raw in cursor if upto >= first else ():
                 if struct.unpack(">Q", raw_gen)[0] > upto:
                     break
-                labels, ns_deltas = _unpack(cast(bytes, raw))
+                try:
+                    labels, ns_deltas = _change_entry(cast(bytes, raw))
+                except StoreCorruptError:  # LMDB holds the truth: read it all again
+                    logger.warning(
+                        "stores: a damaged change entry (generation %d) in %s: reloading from LMDB",
+                        struct.unpack(">Q", raw_gen)[0],
+                        self.env.path,
+                    )
+                    self._reload(txn)
+                    return False
                 touched.update(labels)
                 for ns, d in ns_deltas:
-                    deltas[tuple(ns)] = deltas.get(tuple(ns), 0) + d
+                    deltas[ns] = deltas.get(ns, 0) + d
             found = [(label, txn.get(_label_key(label), db=self._vecs)) for label in touched]
         for ns, d in deltas.items():
             self._count_ns(ns, d)
@@ -909,9 +1135,7 @@ class LMDBStore(IndexedStore):
             return True
         vectors.remove([label for label in touched if label in vectors])
         dims, fmt = vectors.dims, self._format
-        live = [
-            (label, decode_vector_row(cast(bytes, raw), dims, fmt)) for label, raw in found if raw
-        ]
+        live = _whole_vector_rows(found, dims, fmt, self.env.path)
         if live:
             vectors.add(
                 [label for label, _ in live],
@@ -934,7 +1158,7 @@ class LMDBStore(IndexedStore):
             self.vectors.autosave = None
             self.vectors = VectorIndex(self.vectors.dims, self.vectors.ann, lock=self._lock)
         raw_gen = txn.get(_GENERATION, db=self._meta)
-        self._generation = struct.unpack(">Q", raw_gen)[0] if raw_gen else 0
+        self._generation = _meta_u64(raw_gen, _GENERATION) or 0
         self._count_namespaces(txn)
         self._load_rows(txn)
         if self.vectors is not None:
@@ -942,20 +1166,19 @@ class LMDBStore(IndexedStore):
             if not getattr(self.env, "readonly", False):
                 self.vectors.autosave = self._autosave_of(self.vectors)
             self.vectors.ensure_graph()
-        cursor = txn.cursor(db=self._ttl_db)
-        first = cursor.first()
-        self._next_expiry = (
-            float(struct.unpack(">d", cast(bytes, cursor.key())[:8])[0]) if first else math.inf
-        )
+        self._next_expiry = self._first_expiry(txn)
 
     def _b_touch(self, records: list[Record]) -> None:
+        if getattr(self.env, "readonly", False):
+            return  # a read-only open reads items as they are: it never refreshes their TTL
+
         def txn_fn(txn: lmdb.Transaction) -> None:
             for r in records:
                 item_key = self._key(r.namespace, r.key)
                 raw = txn.get(item_key, db=self._items)
                 if raw is None or r.expires_at is None:
                     continue
-                stored = _record_from(cast(bytes, raw))
+                stored = _record_from(cast(bytes, raw), item_key)
                 if stored.expires_at is not None:
                     txn.delete(_ttl_key(stored.expires_at, item_key), db=self._ttl_db)
                 stored.expires_at = r.expires_at
@@ -966,17 +1189,25 @@ class LMDBStore(IndexedStore):
 
     def _b_next_expiry(self) -> float:
         with self.env.read() as txn:
-            cursor = txn.cursor(db=self._ttl_db)
-            if not cursor.first():
-                return math.inf
-            return float(struct.unpack(">d", cast(bytes, cursor.key())[:8])[0])
+            return self._first_expiry(txn)
+
+    def _first_expiry(self, txn: lmdb.Transaction) -> float:
+        return next((expires_at for expires_at, _ in self._ttl_entries(txn)), math.inf)
+
+    def _ttl_entries(self, txn: lmdb.Transaction) -> Iterator[tuple[float, ItemKey]]:
+        """``(expires_at, item key)`` in expiry order; damaged entries are skipped."""
+        for raw_key in txn.cursor(db=self._ttl_db).iternext(values=False):
+            raw_key = cast(bytes, raw_key)
+            try:
+                yield struct.unpack(">d", raw_key[:8])[0], decode_key(raw_key[8:])
+            except (ValueError, struct.error):
+                continue
 
     def _b_expired(self, now: float) -> list[ItemKey]:
         out: list[ItemKey] = []
         with self.env.read() as txn:
-            for raw_key, _ in txn.cursor(db=self._ttl_db):
-                (expires_at,) = struct.unpack(">d", cast(bytes, raw_key)[:8])
+            for expires_at, item_key in self._ttl_entries(txn):
                 if expires_at > now:
                     break
-                out.append(decode_key(cast(bytes, raw_key)[8:]))
+                out.append(item_key)
         return out

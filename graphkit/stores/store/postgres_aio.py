@@ -41,6 +41,17 @@ class AsyncPostgresStore(PostgresStore):
         """Create or migrate the tables (idempotent; safe from many workers at once)."""
         await asyncio.to_thread(PostgresStore.setup, self)
 
+    async def start_ttl_sweeper(  # type: ignore[override]
+        self, sweep_interval_minutes: float | None = None
+    ) -> asyncio.Future[None]:
+        """:meth:`PostgresStore.start_ttl_sweeper`, awaited as LangGraph's async store's
+        is: the future completes when the sweeper stops."""
+        return asyncio.wrap_future(PostgresStore.start_ttl_sweeper(self, sweep_interval_minutes))
+
+    async def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:  # type: ignore[override]
+        """Stop the sweeper :meth:`start_ttl_sweeper` started; True if there was one."""
+        return self._stop_sweeper()
+
     async def abatch(self, ops: Any) -> list[Result]:
         """Async :meth:`batch`: every batch reads the database, so all run in a thread."""
         ops_list: list[Op] = list(ops)

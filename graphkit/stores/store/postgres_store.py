@@ -34,7 +34,6 @@ here have no pgvector, so the dot products run in numpy, not in SQL.)
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import math
 import threading
@@ -51,7 +50,12 @@ from graphkit.stores.index import FloatArray, Namespace, VectorIndex
 from graphkit.stores.store._core import IndexedStore, ItemKey, Record, Rows, Write
 from graphkit.stores.store._values import matches
 from graphkit.stores.store.base import IndexConfig, SearchOp, TTLConfig
-from graphkit.stores.store.lmdb_store import _record_bytes, _record_from, _records_from
+from graphkit.stores.store.lmdb_store import (
+    StoreCorruptError,
+    _record_bytes,
+    _record_from,
+    _records_from,
+)
 
 __all__ = ["PoolConfig", "PostgresStore"]
 
@@ -164,7 +168,6 @@ class PostgresStore(IndexedStore):
         self._listener: threading.Thread | None = None
         self._stop = threading.Event()
         self._generation = -1  # -1: not loaded yet (setup() may not have run)
-        self._sweeper_stop: threading.Event | None = None
 
     @classmethod
     @contextmanager
@@ -215,7 +218,7 @@ class PostgresStore(IndexedStore):
                 return
             self._closed = True
         self._stop.set()  # the listener (a daemon thread) ends within half a second
-        self.stop_ttl_sweeper()
+        self._stop_sweeper()
         self._db.close()
 
     # -- loading ---------------------------------------------------------------------
@@ -264,6 +267,9 @@ class PostgresStore(IndexedStore):
     def _add_rows(self, rows: list[Any], *, build: bool = True) -> None:
         """Put (label, ns, key, vector bytes) rows into the index."""
         assert self.vectors is not None
+        rows = _whole_rows(rows, self.vectors.dims)
+        if not rows:
+            return
         namespaces = [decode_ns(ns) for _, ns, _, _ in rows]
         self.vectors.add(
             [label for label, _, _, _ in rows],
@@ -371,7 +377,7 @@ class PostgresStore(IndexedStore):
         )
         found = {(ns, key): (bytes(raw), at) for ns, key, raw, at in rows}
         got = [found.get(k) for k in encoded]
-        records = _records_from([None if g is None else g[0] for g in got])
+        records = _records_from([None if g is None else g[0] for g in got], keys)
         for record, g in zip(records, got, strict=True):
             if record is not None and g is not None:
                 record.expires_at = g[1]
@@ -381,12 +387,17 @@ class PostgresStore(IndexedStore):
         low, high = _prefix_range(prefix)
         rows = self._db.run(
             lambda conn: conn.execute(
-                "SELECT record, expires_at FROM graphkit_store WHERE ns >= %s AND ns < %s",
+                "SELECT ns, key, record, expires_at FROM graphkit_store WHERE ns >= %s AND ns < %s",
                 (low, high),
             ).fetchall(),
             single=True,
         )
-        return iter([_with_expiry(_record_from(bytes(raw)), at) for raw, at in rows])
+        return iter(
+            [
+                _with_expiry(_record_from(bytes(raw), (decode_ns(ns), key)), at)
+                for ns, key, raw, at in rows
+            ]
+        )
 
     def _ranked(
         self, op: SearchOp, query: FloatArray, now: float
@@ -408,6 +419,7 @@ class PostgresStore(IndexedStore):
             single=True,
         )
         best: dict[tuple[str, str], float] = {}
+        rows = _whole_rows(rows, query.shape[-1])
         if rows:
             mat = np.stack([np.frombuffer(bytes(v), dtype=np.float32) for _, _, v in rows])
             scores = mat @ np.asarray(query, dtype=np.float32).reshape(-1)
@@ -476,7 +488,7 @@ class PostgresStore(IndexedStore):
                 labels.extend(range(next_label, stop))
                 next_label = stop
             olds = {
-                (ns, key): _with_expiry(_record_from(bytes(raw)), at)
+                (ns, key): _old_record(conn, ns, key, raw, at)
                 for ns, key, raw, at in replaced.fetchall()
             }
             done: list[Write | None] = []
@@ -499,7 +511,7 @@ class PostgresStore(IndexedStore):
                     done.append(Write(w.namespace, w.key, None, old))
                     continue
                 record = record.replacing(old, labels[w.start : w.stop])
-                upserts.append((ns, key, _record_bytes(record), record.expires_at))
+                upserts.append((ns, key, _record_bytes(record, sealed=False), record.expires_at))
                 if old is None:
                     deltas[ns] = deltas.get(ns, 0) + 1
                 done.append(Write(w.namespace, w.key, record, old, w.start, w.stop))
@@ -625,36 +637,6 @@ class PostgresStore(IndexedStore):
             self._ensure_loaded()
         return super().sweep_ttl()
 
-    def start_ttl_sweeper(
-        self, sweep_interval_minutes: float | None = None
-    ) -> concurrent.futures.Future[None]:
-        """Sweep expired items every ``sweep_interval_minutes`` (default: the TTL
-        config's, else 5) in a daemon thread, until :meth:`stop_ttl_sweeper` or close.
-        The future completes when the sweeper stops (as LangGraph's does)."""
-        done: concurrent.futures.Future[None] = concurrent.futures.Future()
-        interval = sweep_interval_minutes or self.ttl_config.get("sweep_interval_minutes") or 5
-        stop = self._sweeper_stop = threading.Event()
-
-        def loop() -> None:
-            while not stop.wait(float(interval) * 60) and not self._closed:
-                try:
-                    self.sweep_ttl()
-                except Exception:
-                    logger.warning("stores: the TTL sweep failed", exc_info=True)
-            done.set_result(None)
-
-        threading.Thread(target=loop, name="graphkit-store-sweeper", daemon=True).start()
-        return done
-
-    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
-        """Stop the sweeper :meth:`start_ttl_sweeper` started; True if there was one."""
-        stop = getattr(self, "_sweeper_stop", None)
-        if stop is None:
-            return False
-        stop.set()
-        self._sweeper_stop = None
-        return True
-
 
 def _with_expiry(record: Record, expires_at: float | None) -> Record:
     """``record`` with the ``expires_at`` column's value (refreshes write only that)."""
@@ -681,3 +663,33 @@ def pool_kwargs(pool_config: PoolConfig | dict[str, Any] | None) -> dict[str, An
 
 class _Rollback(Exception):
     """Raised inside a commit to roll its transaction back (it changed nothing)."""
+
+
+def _whole_rows(rows: list[Any], dims: int) -> list[Any]:
+    """The vector rows (vector bytes last) holding ``dims`` float32s; a damaged one
+    (another writer's, or a hand edit) is left out with a warning, not a ValueError
+    that fails every read."""
+    size = 4 * dims
+    whole = [row for row in rows if len(row[-1]) == size]
+    if len(whole) < len(rows):
+        logger.warning(
+            "stores: %d damaged vector rows (not %d bytes) in graphkit_store_vectors were "
+            "skipped; delete and put their items again to re-embed them",
+            len(rows) - len(whole),
+            size,
+        )
+    return whole
+
+
+def _old_record(conn: Conn, ns: str, key: str, raw: Any, expires_at: float | None) -> Record:
+    """The record a commit replaces or deletes. A damaged one is still replaced (how a
+    user repairs it): its vector rows are found by its key, and a warning names it."""
+    item = (decode_ns(ns), key)
+    try:
+        return _with_expiry(_record_from(bytes(raw), item), expires_at)
+    except StoreCorruptError as exc:
+        logger.warning("stores: replacing a damaged record: %s", exc)
+    labels = conn.execute(
+        "SELECT label FROM graphkit_store_vectors WHERE ns = %s AND key = %s", (ns, key)
+    ).fetchall()
+    return Record(item[0], key, {}, 0.0, 0.0, None, None, [label for (label,) in labels])
