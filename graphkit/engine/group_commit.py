@@ -14,10 +14,15 @@ queue as one ``put_batch`` (for LMDB: one transaction, one sync):
 Checkpoints of one run are committed in the order they were queued. If a shared
 batch fails, its checkpoints are saved one by one, so a checkpoint that cannot be
 stored fails its own run alone.
+
+Nothing queued is lost: a saver's ``close()`` commits what is queued first
+(:func:`settle`), and so does the interpreter's exit (the committer is a daemon
+thread, stopped without warning at exit).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import weakref
@@ -28,6 +33,7 @@ from graphkit.stores.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     RunnableConfig,
+    before_close,
     stands_for_put,
 )
 
@@ -61,6 +67,11 @@ class GroupCommit:
         self.queue: list[Slot] = []
         self.in_flight = False
         self._committer: threading.Thread | None = None
+        self._retire = False
+        """Set by :meth:`settle`: the background committer ends once idle, not after
+        ``IDLE_SECONDS`` (its saver is closing; a later submit starts another)."""
+        self._owner = 0
+        """The thread committing the batch in flight (its ``get_ident``)."""
 
     def put(self, item: SaveItem, *, after: SaveItem | None = None) -> None:
         """Save one checkpoint; return once it is committed (raise its error if not).
@@ -88,6 +99,7 @@ class GroupCommit:
         slot = Slot(item)
         with self.cond:
             self.queue.append(slot)
+            self._retire = False
             if self._committer is None:
                 self._committer = threading.Thread(
                     target=self._commit_in_background, name="graphkit-commit", daemon=True
@@ -102,9 +114,26 @@ class GroupCommit:
             while not slot.done:
                 self.cond.wait()
 
+    def settle(self) -> None:
+        """Commit what is queued now and wait for the commit in flight (a saver closing,
+        the interpreter exiting): on return nothing queued so far is uncommitted."""
+        while True:
+            with self.cond:
+                while self.in_flight:
+                    if self._owner == threading.get_ident():
+                        return  # called by the commit in flight (its saver's put closes it)
+                    self.cond.wait()
+                if not self.queue:
+                    self._retire = True
+                    self.cond.notify_all()  # (an idle committer ends now)
+                    return
+                batch = self._take()
+            self._commit(batch)
+
     def _take(self) -> list[Slot]:
         """The whole queue, marked in flight (call with the lock held)."""
         batch, self.queue, self.in_flight = self.queue, [], True
+        self._owner = threading.get_ident()
         return batch
 
     @property
@@ -145,11 +174,14 @@ class GroupCommit:
                 self.cond.notify_all()
 
     def _commit_in_background(self) -> None:
-        """Commit queued checkpoints; the thread ends after ``IDLE_SECONDS`` with none."""
+        """Commit queued checkpoints; the thread ends after ``IDLE_SECONDS`` with none
+        (at once once :meth:`settle` retired it)."""
         while True:
             with self.cond:
                 while not self.queue or self.in_flight:
-                    if not self.cond.wait(IDLE_SECONDS) and not self.queue:
+                    if self.queue:
+                        self.cond.wait()  # the commit in flight ends first
+                    elif self._retire or (not self.cond.wait(IDLE_SECONDS) and not self.queue):
                         self._committer = None
                         return
                 batch = self._take()
@@ -207,6 +239,27 @@ def committer(saver: BaseCheckpointSaver) -> GroupCommit:
         if found is None:
             found = _committers[saver] = GroupCommit(saver)
         return found
+
+
+def settle(saver: BaseCheckpointSaver) -> None:
+    """Commit the checkpoints queued for ``saver`` (see :meth:`GroupCommit.settle`)."""
+    with _lock:
+        found = _committers.get(saver)
+    if found is not None:
+        found.settle()
+
+
+before_close(settle)
+
+
+@atexit.register
+def _settle_all() -> None:
+    """At exit: commit every saver's queued checkpoints (the committer threads are
+    daemons, stopped mid-commit once the interpreter finalizes)."""
+    with _lock:
+        groups = list(_committers.values())
+    for group in groups:
+        group.settle()
 
 
 def _forget_after_fork() -> None:

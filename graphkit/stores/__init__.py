@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from graphkit.stores._lmdb import (
+        CloseInTransactionError,
         DiskFullError,
+        EnvClosedError,
         ForkedEnvError,
         LMDBAccessError,
         LMDBCorruptError,
@@ -53,7 +55,9 @@ if TYPE_CHECKING:
 _HOME = {
     **dict.fromkeys(
         [
+            "CloseInTransactionError",
             "DiskFullError",
+            "EnvClosedError",
             "ForkedEnvError",
             "LMDBAccessError",
             "LMDBCorruptError",
@@ -110,8 +114,10 @@ __all__ = [
     "Checkpoint",
     "CheckpointMetadata",
     "CheckpointTuple",
+    "CloseInTransactionError",
     "DiskFullError",
     "Embeddings",
+    "EnvClosedError",
     "ForkedEnvError",
     "GetOp",
     "HashEmbeddings",

@@ -12,7 +12,12 @@ It also turns LMDB's faults into errors that say what happened and what to do:
 * a full disk is :class:`DiskFullError` ("nothing of this write was stored");
 * all reader slots in use is :class:`ReadersFullError`, naming ``max_readers``;
 * an environment used in a child process after ``fork()`` is :class:`ForkedEnvError`,
-  and ``LMDBEnv.open`` in a child always opens a fresh environment.
+  and ``LMDBEnv.open`` in a child always opens a fresh environment;
+* an environment used after its last ``close()`` is :class:`EnvClosedError`.
+
+Closing is safe while other threads use the environment: ``close()`` stops new
+transactions, waits for the open ones to end, then closes LMDB (closing it under a
+transaction of another thread hangs or crashes the process in LMDB's C code).
 """
 
 from __future__ import annotations
@@ -29,7 +34,12 @@ from typing import Any, TypeVar
 
 import lmdb
 
-from graphkit.errors import GraphkitError, InvalidArgumentError
+from graphkit.errors import (
+    GraphkitError,
+    InvalidArgumentError,
+    SaverClosedError,
+    StoreClosedError,
+)
 
 T = TypeVar("T")
 
@@ -77,6 +87,17 @@ class ReadersFullError(GraphkitError, RuntimeError):
 
 class ForkedEnvError(GraphkitError, RuntimeError):
     """An environment opened before ``fork()`` was used in the child process."""
+
+
+class EnvClosedError(SaverClosedError, StoreClosedError):
+    """An environment was used after its last ``close()`` (by its saver or store): a
+    :class:`~graphkit.errors.SaverClosedError` and a
+    :class:`~graphkit.errors.StoreClosedError`, whichever of the two was closed."""
+
+
+class CloseInTransactionError(GraphkitError, RuntimeError):
+    """``close()`` was called by a thread with a transaction of the environment open
+    (it would wait for that transaction to end, which cannot happen)."""
 
 
 _pid = os.getpid()
@@ -132,11 +153,18 @@ class LMDBEnv:
         self._guard = ResizeGuard()
         self._refs = 1
         self._registry_key = ""
+        self._gone = threading.Event()
+        """Set once the last ``close()`` has closed LMDB (an ``open`` of the path waits)."""
         _live.add(self)
 
     def db(self, name: str, *, dupsort: bool = False) -> lmdb._Database:
         """Return the named database, creating it on first use."""
         self._check_pid()  # before any lock: a parent's thread may have held it at fork
+        found = self._dbs.get(name)
+        if found is not None:
+            # No lock for an open database: a thread in a write transaction asks for one
+            # while another holds the lock waiting for LMDB's writer lock (see below).
+            return found
         while True:
             with self._lock:
                 found = self._dbs.get(name)
@@ -320,36 +348,75 @@ class LMDBEnv:
         A child process after ``fork()`` starts with none (it opens its own).
         """
         key = os.path.realpath(path)
-        with _registry_lock:
-            env = _registry.get(key)
-            if env is not None and env._pid == _pid:
-                return env.acquire()
-            env = cls(
-                path,
-                map_size=map_size,
-                max_map_size=max_map_size,
-                sync=sync,
-                max_readers=max_readers,
-            )
-            env._registry_key = key
-            _registry[key] = env
-            return env
+        while True:
+            with _registry_lock:
+                env = _registry.get(key)
+                if env is None or env._pid != _pid:
+                    env = cls(
+                        path,
+                        map_size=map_size,
+                        max_map_size=max_map_size,
+                        sync=sync,
+                        max_readers=max_readers,
+                    )
+                    env._registry_key = key
+                    _registry[key] = env
+                    return env
+                with env._lock:
+                    if env._refs > 0:
+                        env._refs += 1
+                        return env
+            env._gone.wait()  # its last close is under way: open the path anew after it
 
     def acquire(self) -> LMDBEnv:
         """Take one more reference (a second saver or store sharing this environment)."""
         with self._lock:
+            if self._refs <= 0:
+                raise EnvClosedError(self._closed_message())
             self._refs += 1
         return self
 
     def close(self) -> None:
-        """Drop one reference; the environment closes when the last one goes."""
-        with _registry_lock, self._lock:
+        """Drop one reference; the environment closes when the last one goes.
+
+        The last close waits for the transactions other threads have open, and makes
+        every later one raise :class:`EnvClosedError`. Closing more often than opened
+        does nothing; closing inside a transaction of this thread raises
+        :class:`CloseInTransactionError` (nothing is released).
+        """
+        if self._pid != _pid:  # a forked child never closes its parent's (see _after_fork)
             self._refs -= 1
+            return
+        with self._lock:
             if self._refs <= 0:
+                return  # closed already
+            if self._refs == 1 and self._guard.held_here():
+                raise CloseInTransactionError(
+                    f"the LMDB environment at {self.path} was closed inside a transaction "
+                    "of the same thread; end the transaction (leave `with env.read()`, "
+                    "return from the write) before closing"
+                )
+            self._refs -= 1
+            if self._refs:
+                return
+        # Registered until LMDB has closed (an open of the path meanwhile waits: LMDB
+        # allows one open environment per path in a process), and no global lock held
+        # while the transactions of other threads end.
+        try:
+            self._guard.close(self._closed_message())
+            self.env.close()
+        finally:
+            with _registry_lock:
                 if _registry.get(self._registry_key) is self:
                     del _registry[self._registry_key]
-                if self._pid == _pid:  # a forked child must not close its parent's
-                    self.env.close()
+            self._gone.set()
+
+    def _closed_message(self) -> str:
+        return (
+            f"the LMDB environment at {self.path} was closed (its LMDBSaver or LMDBStore was "
+            "closed): keep the saver or store open while it is used, or open a new one on "
+            "the path"
+        )
 
     def __enter__(self) -> LMDBEnv:
         return self
@@ -632,7 +699,9 @@ class ResizeGuard:
         self._open: list[int] = []
         """The thread id of each open transaction of the process (once per transaction)."""
         self._resizing = False
-        """A resize is waiting for, or holding, the map."""
+        """A resize (or the close) is waiting for, or holding, the map."""
+        self._closed = ""
+        """Set by :meth:`close` (the error message): no transaction may begin any more."""
 
     def enter(self) -> None:
         """A transaction begins."""
@@ -650,6 +719,8 @@ class ResizeGuard:
             opened.remove(ident)
             self._cond.notify_all()  # the resize may be waiting on this entry
             while self._resizing:
+                if self._closed:
+                    raise EnvClosedError(self._closed)
                 self._cond.wait()
             opened.append(ident)
 
@@ -669,17 +740,36 @@ class ResizeGuard:
                 "end the transaction first (e.g. do not write inside `with env.read()`)"
             )
         with self._cond:
-            while self._resizing:
-                self._cond.wait()
-            self._resizing = True
-            while self._open:
-                self._cond.wait()
+            self._hold()
         try:
             yield
         finally:
             with self._cond:
                 self._resizing = False
                 self._cond.notify_all()
+
+    def _hold(self) -> None:
+        """Take the map (call with ``_cond`` held): wait for a resize under way, then
+        for every open transaction (new ones wait meanwhile)."""
+        while self._resizing:
+            if self._closed:
+                raise EnvClosedError(self._closed)
+            self._cond.wait()
+        self._resizing = True
+        while self._open:
+            self._cond.wait()
+
+    def held_here(self) -> bool:
+        """Whether this thread has a transaction open."""
+        return threading.get_ident() in self._open
+
+    def close(self, message: str) -> None:
+        """Hold the map for good: wait for every open transaction to end; from then on
+        each that begins raises :class:`EnvClosedError` with ``message``."""
+        with self._cond:
+            self._hold()
+            self._closed = message
+            self._cond.notify_all()  # transactions waiting to begin: they raise now
 
 
 class MapFullError(GraphkitError, RuntimeError):

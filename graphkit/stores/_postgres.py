@@ -21,7 +21,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from graphkit.errors import GraphkitError, InvalidArgumentError, InvalidCallError
+from graphkit.errors import (
+    GraphkitError,
+    InvalidArgumentError,
+    InvalidCallError,
+    SaverClosedError,
+    StoreClosedError,
+)
 
 try:
     import psycopg
@@ -60,6 +66,12 @@ class PostgresConnectionError(GraphkitError, ConnectionError):
     The operation that was running was rolled back (PostgreSQL never keeps half a
     transaction): retry it, or resume the run from its last checkpoint.
     """
+
+
+class PostgresClosedError(SaverClosedError, StoreClosedError):
+    """A PostgreSQL saver or store was used after ``close()`` closed the connections it
+    opened (a :class:`~graphkit.errors.SaverClosedError` and a
+    :class:`~graphkit.errors.StoreClosedError`)."""
 
 
 def lock_key(*parts: str) -> int:
@@ -123,6 +135,8 @@ class Connector:
         self.conn = conn
         """The connection or pool in use."""
         self._lock = threading.RLock()
+        self.closed = False
+        """Set by :meth:`close` (of connections we opened: they are not reopened then)."""
 
     @contextmanager
     def _checkout(self) -> Iterator[Conn]:
@@ -166,6 +180,11 @@ class Connector:
                     with conn.transaction():
                         return fn(conn)
             except psycopg.OperationalError as exc:
+                if self.closed:
+                    raise PostgresClosedError(
+                        "this PostgreSQL saver or store was closed (its connections with "
+                        "it): keep it open while it is used, or open a new one"
+                    ) from None
                 if attempt == 0 and self._recover():
                     attempt = 1
                     continue
@@ -193,8 +212,9 @@ class Connector:
         return True
 
     def close(self) -> None:
-        """Close the connection or pool if we opened it."""
+        """Close the connection or pool if we opened it (again: nothing more)."""
         if self.conninfo is not None:
+            self.closed = True
             self.conn.close()
 
 

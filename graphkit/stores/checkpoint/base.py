@@ -59,7 +59,15 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
@@ -881,7 +889,12 @@ class BaseCheckpointSaver(Generic[V]):
         return found.checkpoint if found is not None else None
 
     def close(self) -> None:
-        """Release resources; the default has none."""
+        """Release resources. This default commits the checkpoints runs have queued for
+        the saver's background committer (``durability="async"``) and waits for the
+        commit in flight (see :func:`before_close`); a saver's own ``close`` calls it
+        before closing its database."""
+        for hook in _before_close:
+            hook(self)
 
     def __enter__(self) -> BaseCheckpointSaver:
         return self
@@ -1070,6 +1083,18 @@ def missing_for_sync_runs(saver: BaseCheckpointSaver) -> tuple[str, ...]:
 
 _fast: weakref.WeakKeyDictionary[type, dict[str, bool]] = weakref.WeakKeyDictionary()
 """Per saver class: :func:`stands_for_put` by method."""
+
+
+_before_close: list[Callable[[BaseCheckpointSaver], None]] = []
+
+
+def before_close(hook: Callable[[BaseCheckpointSaver], None]) -> None:
+    """Have ``hook(saver)`` run first whenever a saver closes (:meth:`BaseCheckpointSaver.close`).
+
+    The runtime's commit queue registers one that commits what its runs queued for the
+    saver: the stores never import the engine, and without it nothing is queued.
+    """
+    _before_close.append(hook)
 
 
 def stands_for_put(saver: BaseCheckpointSaver, method: str) -> bool:

@@ -47,6 +47,7 @@ import functools
 import hashlib
 import os
 import struct
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -223,21 +224,26 @@ class LMDBSaver(BaseCheckpointSaver):
         else:
             env.acquire()
         self.env = env
-        self.waits_on_io = bool(env.env.flags().get("sync", True))
-        """Commits wait on a disk sync unless the environment was opened ``sync=False``
-        (then a put is a memory copy plus a ``write``: saved inline, no hand-off)."""
-        self.snapshot_every = snapshot_every
-        self._checkpoints = env.db("ckpt_checkpoints")
-        self._metadata = env.db("ckpt_metadata")
-        self._blobs = env.db("ckpt_blobs")
-        self._writes = env.db("ckpt_writes")
         try:
-            self._names: Any = env.db("ckpt_names")
-        except LookupError:  # read-only, and no long names were ever stored
-            self._names = None
-        self._closed = False
-        self._sums = self._checksummed()
-        """Every stored value ends with its CRC-32 (all but stores written before that)."""
+            self.waits_on_io = bool(env.env.flags().get("sync", True))
+            """Commits wait on a disk sync unless the environment was opened ``sync=False``
+            (then a put is a memory copy plus a ``write``: saved inline, no hand-off)."""
+            self.snapshot_every = snapshot_every
+            self._checkpoints = env.db("ckpt_checkpoints")
+            self._metadata = env.db("ckpt_metadata")
+            self._blobs = env.db("ckpt_blobs")
+            self._writes = env.db("ckpt_writes")
+            try:
+                self._names: Any = env.db("ckpt_names")
+            except LookupError:  # read-only, and no long names were ever stored
+                self._names = None
+            self._closed = False
+            self._sums = self._checksummed()
+            """Every stored value ends with its CRC-32 (all but stores written before that)."""
+        except BaseException:
+            env.close()  # (the reference taken above: a failed open keeps nothing open)
+            raise
+        self._close_lock = threading.Lock()
         self._lists = codec.ListCache(copy_on_read=copy_on_read)
         self.shares_reads = not copy_on_read
         self._versions: dict[bytes, _Last] = {}
@@ -317,10 +323,16 @@ class LMDBSaver(BaseCheckpointSaver):
                 txn.put(key, text.encode("utf-8", "surrogatepass"), db=self._names)
 
     def close(self) -> None:
-        """Release this saver's reference to the environment (closed with the last one)."""
-        if not self._closed:
+        """Release this saver's reference to the environment (closed with the last one),
+        once the checkpoints queued for it are committed. Safe while other threads use
+        the saver: their reads and writes under way finish first, and later ones raise
+        :class:`~graphkit.errors.SaverClosedError`. Closing again does nothing."""
+        with self._close_lock:  # (two threads closing at once release one reference)
+            if self._closed:
+                return
+            super().close()
+            self.env.close()  # (raises, releasing nothing, if called inside a transaction)
             self._closed = True
-            self.env.close()
 
     # ------------------------------------------------------------------ writes
     def put(
@@ -330,6 +342,8 @@ class LMDBSaver(BaseCheckpointSaver):
         metadata: CheckpointMetadata,
         new_versions: dict[str, int],
     ) -> RunnableConfig:
+        if self._closed:
+            raise _closed_error()
         thread_id, ns, prefix, parent_id = _checked(config)
         checkpoint = codec.checked_checkpoint(checkpoint, new_versions)
         self._save(thread_id, ns, prefix, parent_id, checkpoint, metadata, new_versions)
@@ -370,6 +384,8 @@ class LMDBSaver(BaseCheckpointSaver):
         items: Sequence[tuple[RunnableConfig, Checkpoint, CheckpointMetadata, dict[str, int]]],
     ) -> builtins.list[RunnableConfig]:
         """Store the checkpoints in order, all in one write transaction (one disk sync)."""
+        if self._closed:
+            raise _closed_error()
         pending: dict[bytes, bytes] = {}  # blobs of earlier items: bases of later appends
         prepared = []
         for config, checkpoint, metadata, new_versions in items:
@@ -631,6 +647,8 @@ class LMDBSaver(BaseCheckpointSaver):
         task_id: str,
         task_path: str | int = "",
     ) -> None:
+        if self._closed:
+            raise _closed_error()
         thread_id, ns, cid = checkpoint_of(config)
         task_index = codec.task_index_of(task_path)
         if not 0 <= task_index < 1 << 32:
@@ -664,6 +682,8 @@ class LMDBSaver(BaseCheckpointSaver):
 
     # ------------------------------------------------------------------- reads
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        if self._closed:
+            raise _closed_error()
         thread_id, ns, cid = thread_of(config)
         prefix = _prefix(thread_id, ns)
         with _reader(self.env) as txn:
@@ -801,6 +821,8 @@ class LMDBSaver(BaseCheckpointSaver):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
+        if self._closed:
+            raise _closed_error()
         before_id = checkpoint_id_of(before)
         if config is None:
             yield from self._list_all(filter, before_id, limit)
@@ -820,6 +842,8 @@ class LMDBSaver(BaseCheckpointSaver):
         while remaining is None or remaining > 0:
             page: list[CheckpointTuple] = []
             want = _PAGE if remaining is None else min(_PAGE, remaining)
+            if self._closed:  # (closed while the caller went through the pages before)
+                raise _closed_error()
             with _reader(self.env) as txn:
                 cursor = txn.cursor(db=self._checkpoints)
                 found = _last_before(cursor, prefix, upper)
@@ -1054,8 +1078,8 @@ def _prefix(thread_id: str, ns: str) -> bytes:
 
 def _closed_error() -> SaverClosedError:
     return SaverClosedError(
-        "this LMDBSaver was closed, so it cannot save checkpoints: keep the saver open "
-        "while graphs run on it (or open a new LMDBSaver on the same path)"
+        "this LMDBSaver was closed, so it cannot save or read checkpoints: keep the saver "
+        "open while graphs run on it (or open a new LMDBSaver on the same path)"
     )
 
 

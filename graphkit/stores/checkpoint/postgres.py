@@ -312,7 +312,9 @@ class PostgresSaver(BaseCheckpointSaver):
         self._db.run(lambda conn: migrate(conn, "checkpoints", MIGRATIONS))
 
     def close(self) -> None:
-        """Close the connection if this saver opened it (from a URL)."""
+        """Close the connection if this saver opened it (from a URL), once the
+        checkpoints queued for it are committed."""
+        super().close()
         self._db.close()
 
     # ------------------------------------------------------------------ writes
