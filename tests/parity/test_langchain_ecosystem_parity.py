@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Iterator
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -894,15 +895,24 @@ def test_a_tools_inner_runs_go_to_events_and_handlers_at_once_as_in_langgraph(
     assert [call[0] for call in ours].count("tool_start") == 1
 
 
+def both_ways(
+    tool_libs: tuple[Lib, Lib], name: str
+) -> Iterator[tuple[str, list[tuple[Any, ...]], list[tuple[Any, ...]], int]]:
+    """For a sync and an async run of a ToolNode's call of the tool ``name``: how, what
+    graphkit's and LangGraph's handlers saw, and the position of graphkit's tool run."""
+    for how in ("sync", "async"):
+        ours = tool_run_calls(tool_libs[0], name, how)
+        tool_run = next(call[2] for call in ours if call[0] == "tool_start")
+        yield how, ours, tool_run_calls(tool_libs[1], name, how), tool_run
+
+
 @pytest.mark.parametrize("name", ["model_tool", "retriever_tool", "failing_tool"])
 def test_a_model_retriever_or_error_inside_a_tool_reports_under_it_as_in_langgraph(
     tool_libs: tuple[Lib, Lib], name: str
 ) -> None:
     gk_tools, lg_tools = tool_libs
-    for how in ("sync", "async"):
-        ours = tool_run_calls(gk_tools, name, how)
-        assert ours == tool_run_calls(lg_tools, name, how)
-        tool_run = next(call[2] for call in ours if call[0] == "tool_start")
+    for _how, ours, theirs, tool_run in both_ways(tool_libs, name):
+        assert ours == theirs
         assert [call[0] for call in ours if call[3] == tool_run] == {
             "model_tool": ["chat_model_start", "llm_end"],
             "retriever_tool": ["retriever_start", "retriever_end"],
@@ -945,16 +955,13 @@ def test_a_graph_a_tool_invokes_reports_under_the_tool_as_in_langgraph(
     tool_libs: tuple[Lib, Lib], name: str
 ) -> None:
     gk_tools, lg_tools = tool_libs
-    for how in ("sync", "async"):
-        ours = tool_run_calls(gk_tools, name, how)
-        theirs = tool_run_calls(lg_tools, name, how)
+    for how, ours, theirs, tool_run in both_ways(tool_libs, name):
         if how == "async" and name == "invoked_graph_tool":
             # (an async run's handlers hear of the graph, which graphkit reports, after
             # the tool's end, which LangChain reports: the same calls, in another order)
             assert sorted(map(repr, ours)) == sorted(map(repr, theirs))
         else:
             assert ours == theirs
-        tool_run = next(call[2] for call in ours if call[0] == "tool_start")
         graph_run = next(call for call in ours if call[0] == "chain_start" and call[3] == tool_run)
         assert graph_run[1] == "LangGraph" and graph_run[4] == ("T",)
     assert tool_run_events(gk_tools, name) == tool_run_events(lg_tools, name)
