@@ -697,13 +697,24 @@ class ToolEvents:
     ``NO_TOOL_EVENTS``, whose methods do nothing.
     """
 
-    __slots__ = ("call_id", "run", "task")
+    __slots__ = ("call_id", "called", "name", "run", "task")
 
-    def __init__(self, task: TaskContext | None, call_id: str, run: Any = None) -> None:
+    def __init__(
+        self,
+        task: TaskContext | None,
+        call_id: str,
+        run: Any = None,
+        name: str = "",
+        called: bool = False,
+    ) -> None:
         self.task = task
         self.call_id = call_id
         self.run = run
         """The call's ``graphkit.engine.run_events.ToolRun``, or None."""
+        self.name = name
+        self.called = called
+        """Run for a model's tool call (``call_id`` is the call's): its output streams as
+        the ``ToolMessage`` answering it, as LangGraph's does."""
 
     def _emit(self, payload: dict[str, Any]) -> None:
         if self.task is not None and self.task.run.emit is not None:
@@ -714,6 +725,12 @@ class ToolEvents:
         ``response_format="content_and_artifact"``)."""
         if self.run is not None:
             self.run.finished(output, response_format)
+        if self.task is None:
+            return
+        if self.called:
+            from graphkit.engine.run_events import as_tool_message
+
+            output = as_tool_message(output, self.name, self.call_id, response_format)
         self._emit({"event": "tool-finished", "tool_call_id": self.call_id, "output": output})
 
     def failed(self, error: BaseException) -> None:
@@ -746,7 +763,13 @@ def tool_events(
         run = tool_run(name, args, tool_call_id, description)
     if not streams and run is None:
         return NO_TOOL_EVENTS
-    events = ToolEvents(task if streams else None, tool_call_id or str(uuid.uuid4()), run)
+    events = ToolEvents(
+        task if streams else None,
+        tool_call_id or str(uuid.uuid4()),
+        run,
+        name,
+        called=tool_call_id is not None,
+    )
     events._emit(
         {
             "event": "tool-started",

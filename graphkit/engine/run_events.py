@@ -626,7 +626,7 @@ class ToolRun:
         ``ToolMessage`` it answers with, as a LangChain tool invoked with a call shows
         (with its artifact, for a ``content_and_artifact`` tool)."""
         if self.call_id is not None:
-            output = _as_tool_message(output, self.run.name, self.call_id, response_format)
+            output = as_tool_message(output, self.run.name, self.call_id, response_format)
         self.run.end(output)
 
     def failed(self, error: BaseException) -> None:
@@ -636,7 +636,11 @@ class ToolRun:
         )
 
 
-def _as_tool_message(output: Any, name: str, call_id: str, response_format: str) -> Any:
+def as_tool_message(output: Any, name: str, call_id: str, response_format: str) -> Any:
+    """What a tool call answers with: ``output`` as ``ToolNode`` words it in a
+    ``ToolMessage`` (with its artifact, for a ``content_and_artifact`` tool), or as it is
+    when it is one already or a ``Command``: what LangGraph shows as a tool run's output,
+    since its ``ToolNode`` invokes each tool with the whole call."""
     from graphkit.messages import ToolMessage
     from graphkit.prebuilt.tool_node import _content  # (how ToolNode words a result)
     from graphkit.types import Command

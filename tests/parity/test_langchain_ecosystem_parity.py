@@ -965,3 +965,25 @@ def test_a_graph_a_tool_invokes_reports_under_the_tool_as_in_langgraph(
         graph_run = next(call for call in ours if call[0] == "chain_start" and call[3] == tool_run)
         assert graph_run[1] == "LangGraph" and graph_run[4] == ("T",)
     assert tool_run_events(gk_tools, name) == tool_run_events(lg_tools, name)
+
+
+def tools_stream(lib: Lib, name: str) -> list[tuple[Any, ...]]:
+    """``stream_mode="tools"`` of a ToolNode's call of the tool ``name`` in a run that
+    reports to no handler: each event, with what its output is."""
+    found = []
+    for event in tool_graph(lib, name).stream(tool_call(name), stream_mode="tools"):
+        output = event.get("output")
+        fields = ("content", "tool_call_id", "name", "artifact", "status")
+        shown = {f: getattr(output, f) for f in fields if hasattr(output, f)}
+        found.append((event["event"], event["tool_call_id"], type(output).__name__, shown))
+    return found
+
+
+@pytest.mark.parametrize("name", [*DIRECT_OR_NOT, "async_tool"])
+def test_a_tool_calls_stream_ends_with_its_tool_message_as_in_langgraph(
+    tool_libs: tuple[Lib, Lib], name: str
+) -> None:
+    gk_tools, lg_tools = tool_libs
+    ours = tools_stream(gk_tools, name)
+    assert ours == tools_stream(lg_tools, name)
+    assert ours[-1][0] in ("tool-finished", "tool-error")
