@@ -412,6 +412,7 @@ def from_langchain_tool(lc_tool: Any) -> Any:
             else "content"
         ),
         reports_itself=reports_itself,
+        from_langchain=True,
     )
 
 
@@ -468,6 +469,7 @@ def _graphkit_injected_tool(lc_tool: Any) -> Any:
     )
     if func is not None and coroutine is not None:
         built.coroutine = coroutine
+    built.from_langchain = True
     return built
 
 

@@ -697,7 +697,7 @@ class ToolEvents:
     ``NO_TOOL_EVENTS``, whose methods do nothing.
     """
 
-    __slots__ = ("call_id", "called", "name", "run", "task")
+    __slots__ = ("call_id", "called", "langchain", "name", "run", "task")
 
     def __init__(
         self,
@@ -706,6 +706,7 @@ class ToolEvents:
         run: Any = None,
         name: str = "",
         called: bool = False,
+        langchain: bool = False,
     ) -> None:
         self.task = task
         self.call_id = call_id
@@ -715,6 +716,8 @@ class ToolEvents:
         self.called = called
         """Run for a model's tool call (``call_id`` is the call's): its output streams as
         the ``ToolMessage`` answering it, as LangGraph's does."""
+        self.langchain = langchain
+        """The tool is a LangChain tool: that message is LangChain's."""
 
     def _emit(self, payload: dict[str, Any]) -> None:
         if self.task is not None and self.task.run.emit is not None:
@@ -731,6 +734,10 @@ class ToolEvents:
             from graphkit.engine.run_events import as_tool_message
 
             output = as_tool_message(output, self.name, self.call_id, response_format)
+            if self.langchain:
+                from graphkit._langchain import for_langchain
+
+                output = for_langchain(output)
         self._emit({"event": "tool-finished", "tool_call_id": self.call_id, "output": output})
 
     def failed(self, error: BaseException) -> None:
@@ -747,11 +754,17 @@ NO_TOOL_EVENTS = ToolEvents(None, "")
 
 
 def tool_events(
-    name: str, tool_call_id: str | None, args: Any, description: str = "", reported: bool = True
+    name: str,
+    tool_call_id: str | None,
+    args: Any,
+    description: str = "",
+    reported: bool = True,
+    *,
+    langchain: bool = False,
 ) -> ToolEvents:
     """Announce a tool call on ``stream_mode="tools"`` and ``astream_events`` (those
     that stream; not the latter when the tool reports its run itself: not ``reported``)
-    and return its events."""
+    and return its events (``langchain``: of a LangChain tool)."""
     task = CURRENT_TASK.get()
     if task is None or task.run.emit is None:
         return NO_TOOL_EVENTS
@@ -769,6 +782,7 @@ def tool_events(
         run,
         name,
         called=tool_call_id is not None,
+        langchain=langchain,
     )
     events._emit(
         {

@@ -217,6 +217,9 @@ class Tool:
     """The function reports the tool's run to LangChain's callbacks itself (a LangChain
     tool run through its own ``invoke``): in a run that reports runs (callbacks,
     ``astream_events``) graphkit reports none for it, so the run shows once."""
+    from_langchain: bool = False
+    """Made from a LangChain tool: the ``ToolMessage`` its call streams (``"tools"``) is
+    LangChain's, as the tool's own ``invoke`` makes it under LangGraph."""
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -306,7 +309,12 @@ class Tool:
             )
         given = kwargs if input is None else input
         events = tool_events(
-            self.name, tool_call_id, given, self.description, not self.reports_itself
+            self.name,
+            tool_call_id,
+            given,
+            self.description,
+            not self.reports_itself,
+            langchain=self.from_langchain,
         )
         inside = None if events.run is None else events.run.enter()
         try:
@@ -331,7 +339,12 @@ class Tool:
             return self.run(kwargs, tool_call_id=tool_call_id, input=input)
         given = kwargs if input is None else input
         events = tool_events(
-            self.name, tool_call_id, given, self.description, not self.reports_itself
+            self.name,
+            tool_call_id,
+            given,
+            self.description,
+            not self.reports_itself,
+            langchain=self.from_langchain,
         )
         inside = None if events.run is None else await events.run.aenter()
         try:

@@ -975,7 +975,9 @@ def tools_stream(lib: Lib, name: str) -> list[tuple[Any, ...]]:
         output = event.get("output")
         fields = ("content", "tool_call_id", "name", "artifact", "status")
         shown = {f: getattr(output, f) for f in fields if hasattr(output, f)}
-        found.append((event["event"], event["tool_call_id"], type(output).__name__, shown))
+        kind = type(output)
+        library = kind.__module__.split(".")[0].replace("graphkit", "langgraph")
+        found.append((event["event"], event["tool_call_id"], kind.__name__, library, shown))
     return found
 
 
