@@ -47,7 +47,7 @@ from graphkit._langchain import (
     is_langchain_call_id_marker,
     is_langchain_tool,
 )
-from graphkit.context import tool_events
+from graphkit.context import ToolEvents, tool_events
 from graphkit.errors import GraphkitError, InvalidToolError, MissingStateKeyError, ToolCallError
 
 __all__ = [
@@ -307,15 +307,7 @@ class Tool:
                 f"tool {self.name!r} only describes a schema and has no function to run; "
                 "build it from a function with @tool to make it callable"
             )
-        given = kwargs if input is None else input
-        events = tool_events(
-            self.name,
-            tool_call_id,
-            given,
-            self.description,
-            not self.reports_itself,
-            langchain=self.from_langchain,
-        )
+        events = self._events(kwargs, tool_call_id, input)
         inside = None if events.run is None else events.run.enter()
         try:
             if self.func is not None:
@@ -337,15 +329,7 @@ class Tool:
         """Async ``run``: awaits async tools, runs sync ones in a worker thread."""
         if self.coroutine is None and self.func is None:
             return self.run(kwargs, tool_call_id=tool_call_id, input=input)
-        given = kwargs if input is None else input
-        events = tool_events(
-            self.name,
-            tool_call_id,
-            given,
-            self.description,
-            not self.reports_itself,
-            langchain=self.from_langchain,
-        )
+        events = self._events(kwargs, tool_call_id, input)
         inside = None if events.run is None else await events.run.aenter()
         try:
             if self.coroutine is not None:
@@ -360,6 +344,17 @@ class Tool:
                 events.run.leave(inside)
         events.finished(output, self.response_format)
         return output
+
+    def _events(self, kwargs: dict[str, Any], tool_call_id: str | None, input: Any) -> ToolEvents:
+        """Announce this call (``input``, else ``kwargs``) to the streams that take it."""
+        return tool_events(
+            self.name,
+            tool_call_id,
+            kwargs if input is None else input,
+            self.description,
+            not self.reports_itself,
+            langchain=self.from_langchain,
+        )
 
     def injected_values(self, available: dict[str, Any], *, strict: bool = False) -> dict[str, Any]:
         """The keyword arguments this tool's injected parameters get from ``available``.
